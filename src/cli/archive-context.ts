@@ -1,0 +1,60 @@
+// What every command needs: the root, its configuration, and the compose project for it.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { parseConfig, type ArchiveConfig } from '../config/config.js';
+import { parseCompose, type ComposeProject } from '../docker/compose-file.js';
+import { UserError } from '../errors.js';
+import { exists } from '../storage/files.js';
+import { Layout, defaultRoot } from '../storage/layout.js';
+
+export const COMPOSE_FILE = fileURLToPath(new URL('../../compose/compose.yaml', import.meta.url));
+
+export interface GlobalOptions {
+  root?: string;
+}
+
+export function layoutFor(options: GlobalOptions): Layout {
+  return new Layout(options.root ?? defaultRoot());
+}
+
+export async function loadConfig(layout: Layout): Promise<ArchiveConfig> {
+  if (!(await exists(layout.config))) {
+    throw new UserError(`no archive at ${layout.root} (${layout.config} is missing); run \`archive up --root ${layout.root}\` first`);
+  }
+  return parseConfig(await readFile(layout.config, 'utf8'), layout.config);
+}
+
+/** One project per root, so two roots can be up at once. */
+export function projectName(layout: Layout, config: ArchiveConfig): string {
+  return `${config.name}-${createHash('sha256').update(layout.root).digest('hex').slice(0, 8)}`;
+}
+
+export function archiveLabels(layout: Layout, project: string): Record<string, string> {
+  const labels: Record<string, string> = { 'archive-in-a-box.project': project, 'archive-in-a-box.root': layout.root };
+  if (process.env.ARCHIVE_RUN_ID) labels['archive-in-a-box.run-id'] = process.env.ARCHIVE_RUN_ID;
+  return labels;
+}
+
+/** The variables compose/compose.yaml is written with. */
+export async function composeVariables(layout: Layout, config: ArchiveConfig, port: number): Promise<Record<string, string>> {
+  return {
+    ARCHIVE_PROJECT: projectName(layout, config),
+    ARCHIVE_ROOT: layout.root,
+    ARCHIVE_PORT: String(port),
+    ARCHIVE_UID: String(process.getuid?.() ?? 0),
+    ARCHIVE_GID: String(process.getgid?.() ?? 0),
+    ARCHIVE_BASE: config.suites[0].base,
+    ARCHIVE_API_TOKEN: (await readFile(layout.apiToken, 'utf8')).trim(),
+    ARCHIVE_RUN_ID: process.env.ARCHIVE_RUN_ID ?? '',
+  };
+}
+
+export async function loadProject(layout: Layout, config: ArchiveConfig, port = config.port): Promise<ComposeProject> {
+  return parseCompose(await readFile(COMPOSE_FILE, 'utf8'), COMPOSE_FILE, await composeVariables(layout, config, port));
+}
+
+/** Progress goes to stderr, so stdout stays for results (and --json). */
+export function progress(line: string): void {
+  process.stderr.write(`${process.stderr.isTTY ? '\x1b[2m' : ''}==> ${line}${process.stderr.isTTY ? '\x1b[0m' : ''}\n`);
+}

@@ -1,0 +1,67 @@
+// `archive status [--json]`: the containers, and every upload with its builds or its reasons.
+import type { Command } from 'commander';
+import type { JobRecord } from '../core/jobs.js';
+import type { UploadRecord } from '../core/uploads.js';
+import { composeStatus, type ServiceState } from '../docker/compose.js';
+import { connectDocker } from '../docker/engine.js';
+import { readAll } from '../storage/records.js';
+import { layoutFor, loadConfig, projectName, type GlobalOptions } from './archive-context.js';
+
+export function register(program: Command): void {
+  program
+    .command('status')
+    .description('show the containers and the state of every upload')
+    .option('--json', 'print JSON (containers, uploads with their jobs, rejections)')
+    .addHelpText('after', '\nExamples:\n  archive status\n  archive status --json | jq \'.uploads[] | select(.state == "rejected")\'\n')
+    .action(async (options: { json?: boolean }, cmd: Command) => {
+      const layout = layoutFor(cmd.optsWithGlobals<GlobalOptions>());
+      const config = await loadConfig(layout);
+      let containers: ServiceState[] | { error: string };
+      try {
+        containers = await composeStatus(await connectDocker(), projectName(layout, config));
+      } catch (err) {
+        containers = { error: (err as Error).message.split('\n')[0] };
+      }
+      const jobs = await readAll<JobRecord>(layout.jobs);
+      const uploads = (await readAll<UploadRecord>(layout.uploads)).map((u) => ({
+        id: u.id,
+        source: u.source,
+        version: u.version,
+        suite: u.suite,
+        state: u.state,
+        receivedAt: u.receivedAt,
+        updatedAt: u.updatedAt,
+        reasons: u.reasons,
+        rejectedDir: u.rejectedDir,
+        jobs: jobs
+          .filter((j) => u.jobs.includes(j.id))
+          .map((j) => ({ id: j.id, arch: j.arch, buildArg: j.buildArg, state: j.state, attempts: j.attempts, reason: j.reason, log: j.log })),
+      }));
+      const status = {
+        root: layout.root,
+        project: projectName(layout, config),
+        url: `http://127.0.0.1:${config.port}/`,
+        unsignedUploads: config.uploads.allowUnsigned ? 'allowed' : 'refused',
+        containers,
+        uploads,
+        rejected: uploads.filter((u) => u.state === 'rejected'),
+      };
+      if (options.json) {
+        console.log(JSON.stringify(status, null, 2));
+        return;
+      }
+      console.log(`archive ${config.name} at ${layout.root} — ${status.url}`);
+      console.log(`unsigned uploads: ${status.unsignedUploads}\n`);
+      if (Array.isArray(containers)) {
+        if (containers.length === 0) console.log('containers: none (run `archive up`)');
+        for (const c of containers) console.log(`  ${c.service.padEnd(8)} ${c.state}${c.health ? ` (${c.health})` : ''}  ${c.container} ${c.ports.join(' ')}`);
+      } else console.log(`containers: unknown — ${containers.error}`);
+      console.log(`\nuploads: ${uploads.length}`);
+      for (const u of uploads) {
+        console.log(`  ${u.source} ${u.version} -> ${u.suite ?? '?'}: ${u.state}`);
+        for (const j of u.jobs) console.log(`      ${j.arch} ${j.buildArg}: ${j.state}${j.reason ? ` — ${j.reason}` : ''}${j.log ? `  (log: ${status.url}${j.log})` : ''}`);
+        for (const r of u.state === 'rejected' || u.state === 'failed' ? u.reasons : []) console.log(`      ! ${r}`);
+        if (u.rejectedDir) console.log(`      files kept in ${layout.root}/${u.rejectedDir}`);
+      }
+    });
+}

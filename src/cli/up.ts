@@ -1,0 +1,86 @@
+// `archive up`: initialise the root if new, make missing or stale images, start the three
+// services from compose/compose.yaml, wait until they are healthy, say how to use them.
+import { readFile, writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { parseDocument } from 'yaml';
+import { aptSource, dputStanza, fileUri, httpUri, keyringPath } from '../core/client-config.js';
+import { composeUp } from '../docker/compose.js';
+import { connectDocker } from '../docker/engine.js';
+import { ensureBaseImage, ensureBuiltImage } from '../docker/images.js';
+import { UserError } from '../errors.js';
+import { archiveLabels, layoutFor, loadConfig, loadProject, progress, projectName, type GlobalOptions } from './archive-context.js';
+import { initRoot } from './init.js';
+import { join } from 'node:path';
+
+export function register(program: Command): void {
+  program
+    .command('up')
+    .description('start the archive (queue, builder, repo), making the root and images when needed')
+    .option('--port <n>', 'serve the repository on 127.0.0.1:N (saved in archive.yaml)', (v) => Number(v))
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExamples:\n  archive up\n  archive up --root /srv/my-archive --port 8081\n')
+    .action(async (options: { port?: number; json?: boolean }, cmd: Command) => {
+      const layout = layoutFor(cmd.optsWithGlobals<GlobalOptions>());
+      if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535)) {
+        throw new UserError(`--port: "${options.port}" is not a TCP port number (1-65535)`);
+      }
+      const started = Date.now();
+      await initRoot(layout, { port: options.port });
+      if (options.port !== undefined) await savePort(layout.config, options.port);
+      const config = await loadConfig(layout);
+      const docker = await connectDocker();
+      const project = await loadProject(layout, config);
+      const bases = [...new Set(config.suites.map((s) => s.base))];
+      for (const base of bases) await ensureBaseImage(docker, base, progress);
+      const built = new Set<string>();
+      for (const service of project.services) {
+        if (!service.build || built.has(service.image)) continue;
+        built.add(service.image);
+        await ensureBuiltImage(docker, service.image, service.build, progress, join(layout.logs, 'image-builds.log'));
+      }
+      progress(`starting ${project.name}`);
+      await composeUp(docker, project, archiveLabels(layout, projectName(layout, config)), progress);
+      const http = httpUri(config.port);
+      const result = {
+        root: layout.root,
+        project: project.name,
+        incoming: layout.incoming,
+        url: http,
+        publicKey: layout.publicKey,
+        keyring: keyringPath(config),
+        dputConfig: dputStanza(config, layout.incoming),
+        aptSourceHttp: aptSource(config, http, 'deb822'),
+        aptSourceFile: aptSource(config, fileUri(layout.public), 'deb822'),
+        seconds: Math.round((Date.now() - started) / 100) / 10,
+      };
+      if (options.json) {
+        console.log(JSON.stringify(result, null, 2));
+        return;
+      }
+      console.log(`archive ${config.name} is up (${result.seconds} s): ${http}
+
+Incoming directory: ${layout.incoming}
+
+dput: add this stanza to ~/.dput.cf (or run \`archive dput-config --install\`), then
+\`dput ${config.name} PACKAGE_VERSION_source.changes\`:
+
+${result.dputConfig}
+apt: install the key, then add one of these as /etc/apt/sources.list.d/${config.name}.sources:
+
+  sudo install -D -m 644 ${layout.publicKey} ${keyringPath(config)}
+  (or: curl -fsSL ${http}archive-key.asc | sudo tee ${keyringPath(config)})
+
+# over HTTP
+${result.aptSourceHttp}
+# from the folder, on this machine
+${result.aptSourceFile}`);
+    });
+}
+
+/** Keeps archive.yaml's comments and layout while changing the port. */
+async function savePort(file: string, port: number): Promise<void> {
+  const doc = parseDocument(await readFile(file, 'utf8'));
+  if (doc.get('port') === port) return;
+  doc.set('port', port);
+  await writeFile(file, doc.toString());
+}

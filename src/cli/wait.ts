@@ -1,0 +1,50 @@
+// `archive wait SOURCE VERSION`: block until that upload is published (0) or not (1).
+import type { Command } from 'commander';
+import type { UploadRecord } from '../core/uploads.js';
+import { UserError } from '../errors.js';
+import { readAll } from '../storage/records.js';
+import { layoutFor, loadConfig, type GlobalOptions } from './archive-context.js';
+
+export class WaitFailed extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+    this.name = 'WaitFailed';
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('wait <source> <version>')
+    .description('wait until an upload is published (exit 0), or rejected or failed (exit 1, with the reason)')
+    .option('--timeout <seconds>', 'give up after this long (exit 124)', (v) => Number(v), 3600)
+    .option('--json', 'print the upload record as JSON when done')
+    .addHelpText('after', '\nExamples:\n  dput archive hello_1.0-1_source.changes && archive wait hello 1.0-1 --timeout 900\n')
+    .action(async (source: string, version: string, options: { timeout: number; json?: boolean }, cmd: Command) => {
+      const layout = layoutFor(cmd.optsWithGlobals<GlobalOptions>());
+      await loadConfig(layout);
+      if (!Number.isFinite(options.timeout) || options.timeout <= 0) throw new UserError('--timeout: expected a number of seconds');
+      const deadline = Date.now() + options.timeout * 1000;
+      let last = '';
+      for (;;) {
+        const upload = (await readAll<UploadRecord>(layout.uploads))
+          .filter((u) => u.source === source && u.version === version)
+          .sort((a, b) => a.receivedAt.localeCompare(b.receivedAt))
+          .pop();
+        const state = upload?.state ?? 'not received yet';
+        if (state !== last) {
+          process.stderr.write(`==> ${source} ${version}: ${state}\n`);
+          last = state;
+        }
+        if (upload && ['published', 'rejected', 'failed'].includes(upload.state)) {
+          if (options.json) console.log(JSON.stringify(upload, null, 2));
+          if (upload.state === 'published') return;
+          throw new WaitFailed(`${source} ${version} was ${upload.state}:\n${upload.reasons.map((r) => `  ${r}`).join('\n')}`, 1);
+        }
+        if (Date.now() > deadline) throw new WaitFailed(`timed out after ${options.timeout} s waiting for ${source} ${version} (last state: ${state})`, 124);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    });
+}

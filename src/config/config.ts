@@ -1,0 +1,111 @@
+// archive.yaml -> validated, typed configuration. Pure apart from the YAML text it is given.
+import { parse, stringify } from 'yaml';
+
+import { UserError } from '../errors.js';
+
+export class ConfigError extends UserError {
+  constructor(
+    readonly file: string,
+    message: string,
+  ) {
+    super(`${file}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface SuiteConfig {
+  name: string;
+  /** The Debian release the suite is built on and its build environments come from. */
+  base: string;
+  components: string[];
+  architectures: string[];
+  /** Other Distribution values that map to this suite (e.g. "sid"). */
+  aliases: string[];
+}
+
+export interface ArchiveConfig {
+  /** Short name: container names, dput host name, Release Label. */
+  name: string;
+  port: number;
+  suites: SuiteConfig[];
+  uploads: { allowUnsigned: boolean };
+}
+
+export const DEFAULT_CONFIG = {
+  name: 'archive',
+  port: 8080,
+  suites: {
+    unstable: { base: 'trixie', components: ['main'], architectures: ['amd64'], aliases: [] as string[] },
+  },
+  uploads: { allow_unsigned: true },
+};
+
+export function defaultConfigText(overrides: { port?: number } = {}): string {
+  const config = { ...DEFAULT_CONFIG, port: overrides.port ?? DEFAULT_CONFIG.port };
+  return `# archive-in-a-box configuration; see README.md.\n${stringify(config)}`;
+}
+
+const NAME = /^[a-z0-9][a-z0-9-]*$/;
+const ARCH = /^[a-z0-9][a-z0-9-]*$/;
+
+export function parseConfig(text: string, file: string): ArchiveConfig {
+  let raw: unknown;
+  try {
+    raw = parse(text);
+  } catch (err) {
+    throw new ConfigError(file, `not valid YAML: ${(err as Error).message}`);
+  }
+  if (typeof raw !== 'object' || raw === null) throw new ConfigError(file, 'expected a mapping at the top level');
+  const doc = raw as Record<string, unknown>;
+  const known = ['name', 'port', 'suites', 'uploads'];
+  for (const key of Object.keys(doc)) {
+    if (!known.includes(key)) throw new ConfigError(file, `unknown key "${key}"; expected one of ${known.join(', ')}`);
+  }
+  const name = doc.name ?? DEFAULT_CONFIG.name;
+  if (typeof name !== 'string' || !NAME.test(name)) {
+    throw new ConfigError(file, `name: "${String(name)}" is not a lower-case name (letters, digits, -)`);
+  }
+  const port = doc.port ?? DEFAULT_CONFIG.port;
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new ConfigError(file, `port: "${String(port)}" is not a TCP port number (1-65535)`);
+  }
+  const suitesRaw = doc.suites ?? DEFAULT_CONFIG.suites;
+  if (typeof suitesRaw !== 'object' || suitesRaw === null || Array.isArray(suitesRaw)) {
+    throw new ConfigError(file, 'suites: expected a mapping of suite name to settings');
+  }
+  const suites: SuiteConfig[] = Object.entries(suitesRaw as Record<string, unknown>).map(([suite, value]) => {
+    const at = `suites.${suite}`;
+    if (!NAME.test(suite)) throw new ConfigError(file, `${at}: suite name must be lower-case letters, digits and -`);
+    const s = (value ?? {}) as Record<string, unknown>;
+    const list = (key: string, fallback: string[], rule: RegExp) => {
+      const v = s[key] ?? fallback;
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' && rule.test(x))) {
+        throw new ConfigError(file, `${at}.${key}: expected a list of names, found ${JSON.stringify(v)}`);
+      }
+      return v as string[];
+    };
+    const base = s.base ?? 'trixie';
+    if (typeof base !== 'string' || !NAME.test(base)) {
+      throw new ConfigError(file, `${at}.base: expected a Debian release name such as trixie, found ${JSON.stringify(base)}`);
+    }
+    const architectures = list('architectures', ['amd64'], ARCH);
+    if (architectures.length === 0) throw new ConfigError(file, `${at}.architectures: at least one architecture is needed`);
+    return {
+      name: suite,
+      base,
+      components: list('components', ['main'], NAME),
+      architectures,
+      aliases: list('aliases', [], NAME),
+    };
+  });
+  if (suites.length === 0) throw new ConfigError(file, 'suites: at least one suite is needed');
+  const uploads = (doc.uploads ?? {}) as Record<string, unknown>;
+  const allowUnsigned = uploads.allow_unsigned ?? true;
+  if (typeof allowUnsigned !== 'boolean') throw new ConfigError(file, 'uploads.allow_unsigned: expected true or false');
+  return { name, port, suites, uploads: { allowUnsigned } };
+}
+
+/** The suite an upload's Distribution names, by name or alias. */
+export function suiteFor(config: ArchiveConfig, distribution: string): SuiteConfig | undefined {
+  return config.suites.find((s) => s.name === distribution || s.aliases.includes(distribution));
+}

@@ -1,0 +1,45 @@
+// The life of one upload, as the queue records it under state/uploads/.
+import type { JobRecord } from './jobs.js';
+
+export type UploadState = 'received' | 'accepted' | 'building' | 'published' | 'rejected' | 'failed';
+
+export interface PoolFileRecord {
+  name: string;
+  path: string;
+  size: number;
+  md5: string;
+  sha1: string;
+  sha256: string;
+}
+
+export interface UploadRecord {
+  id: string;
+  changes: string;
+  source: string;
+  version: string;
+  distribution: string;
+  suite?: string;
+  state: UploadState;
+  receivedAt: string;
+  updatedAt: string;
+  reasons: string[];
+  /** Where a rejected upload's files and .reason are kept, relative to the root. */
+  rejectedDir?: string;
+  /** Source files in the pool (the .dsc first), once accepted. */
+  sourceFiles: PoolFileRecord[];
+  /** The Sources stanza, field by field, once accepted. */
+  sourceStanza?: [string, string][];
+  jobs: string[];
+}
+
+/** An accepted upload's state follows its jobs: building until all are built, then published. */
+export function uploadStateFromJobs(upload: UploadRecord, jobs: JobRecord[]): { state: UploadState; reasons: string[] } {
+  if (['received', 'rejected'].includes(upload.state)) return { state: upload.state, reasons: upload.reasons };
+  const mine = jobs.filter((j) => upload.jobs.includes(j.id));
+  const failed = mine.filter((j) => j.state === 'failed');
+  if (failed.length > 0) {
+    return { state: 'failed', reasons: failed.map((j) => `build on ${j.arch} failed: ${j.reason ?? 'unknown reason'}`) };
+  }
+  if (mine.length > 0 && mine.every((j) => j.state === 'built')) return { state: 'published', reasons: [] };
+  return { state: mine.some((j) => j.state === 'building') ? 'building' : 'accepted', reasons: [] };
+}

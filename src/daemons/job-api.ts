@@ -1,0 +1,97 @@
+// The queue's job API, for builders only: every /api/ request needs the archive's token.
+//   POST /api/v1/lease                      {builder}          -> 200 job | 204 nothing to do
+//   POST /api/v1/jobs/ID/heartbeat          {builder}
+//   GET  /api/v1/jobs/ID/files/NAME                            -> a source file of the job
+//   POST /api/v1/jobs/ID/log?builder=B      text               (appended to the build log)
+//   PUT  /api/v1/jobs/ID/artifacts/NAME?builder=B   bytes
+//   POST /api/v1/jobs/ID/complete           {builder, ok, reason}
+//   GET  /health                                               (no token; for the healthcheck)
+import { createReadStream } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+
+export interface JobApiHandlers {
+  lease(builder: string): Promise<object | undefined>;
+  heartbeat(id: string, builder: string): Promise<void>;
+  sourceFile(id: string, name: string): Promise<string>;
+  appendLog(id: string, builder: string, text: string): Promise<void>;
+  putArtifact(id: string, builder: string, name: string, body: Buffer): Promise<void>;
+  complete(id: string, builder: string, result: { ok: boolean; reason?: string }): Promise<void>;
+}
+
+const MAX_BODY = 2 * 1024 * 1024 * 1024;
+
+async function body(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw Object.assign(new Error('request body too large'), { status: 413 });
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function authorised(req: IncomingMessage, token: string): boolean {
+  const given = Buffer.from(req.headers.authorization?.replace(/^Bearer /, '') ?? '');
+  const want = Buffer.from(token);
+  return given.length === want.length && timingSafeEqual(given, want);
+}
+
+function send(res: ServerResponse, status: number, value?: unknown) {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(value === undefined ? undefined : JSON.stringify(value));
+}
+
+export function startJobApi(port: number, token: string, h: JobApiHandlers): Promise<void> {
+  const server = createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url ?? '/', 'http://queue');
+      const path = url.pathname;
+      if (path === '/health') return send(res, 200, { ok: true });
+      if (!path.startsWith('/api/')) return send(res, 404, { error: 'not found' });
+      if (!authorised(req, token)) return send(res, 401, { error: 'missing or wrong API token' });
+      const m = path.match(/^\/api\/v1\/jobs\/([A-Za-z0-9_.~+-]+)\/(heartbeat|files|log|artifacts|complete)(?:\/([A-Za-z0-9_.~+-]+))?$/);
+      if (req.method === 'POST' && path === '/api/v1/lease') {
+        const { builder } = JSON.parse((await body(req)).toString() || '{}');
+        if (typeof builder !== 'string' || !builder) return send(res, 400, { error: 'builder name missing' });
+        const job = await h.lease(builder);
+        return job ? send(res, 200, job) : send(res, 204);
+      }
+      if (!m) return send(res, 404, { error: `no such endpoint ${req.method} ${path}` });
+      const [, id, action, name] = m;
+      const builder = url.searchParams.get('builder') ?? '';
+      if (action === 'heartbeat' && req.method === 'POST') {
+        await h.heartbeat(id, JSON.parse((await body(req)).toString()).builder);
+        return send(res, 200, { ok: true });
+      }
+      if (action === 'files' && req.method === 'GET' && name) {
+        const file = await h.sourceFile(id, name);
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        createReadStream(file).pipe(res);
+        return;
+      }
+      if (action === 'log' && req.method === 'POST') {
+        await h.appendLog(id, builder, (await body(req)).toString());
+        return send(res, 200, { ok: true });
+      }
+      if (action === 'artifacts' && req.method === 'PUT' && name) {
+        await h.putArtifact(id, builder, name, await body(req));
+        return send(res, 200, { ok: true });
+      }
+      if (action === 'complete' && req.method === 'POST') {
+        const result = JSON.parse((await body(req)).toString());
+        await h.complete(id, result.builder, { ok: result.ok === true, reason: result.reason });
+        return send(res, 200, { ok: true });
+      }
+      return send(res, 405, { error: `${req.method} not allowed on ${path}` });
+    } catch (err) {
+      const status = (err as { status?: number }).status ?? 500;
+      send(res, status, { error: (err as Error).message });
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, () => resolve());
+  });
+}

@@ -1,0 +1,122 @@
+// .changes and .dsc files (Debian Policy §5.4, §5.5): the fields an archive reads from them.
+import { Paragraph, parseSingle } from './deb822.js';
+
+export interface ListedFile {
+  name: string;
+  size: number;
+  md5?: string;
+  sha1?: string;
+  sha256?: string;
+  section?: string;
+  priority?: string;
+}
+
+export class ControlFileError extends Error {
+  constructor(
+    readonly file: string,
+    message: string,
+  ) {
+    super(`${file}: ${message}`);
+    this.name = 'ControlFileError';
+  }
+}
+
+/** Parses one checksum field: lines of "hash size name" (or "md5 size section priority name" for .changes Files). */
+export function parseChecksumField(
+  paragraph: Paragraph,
+  field: string,
+  file: string,
+  withSectionPriority = false,
+): { hash: string; size: number; name: string; section?: string; priority?: string }[] {
+  return paragraph.lines(field).map((line) => {
+    const parts = line.split(/\s+/);
+    const expected = withSectionPriority ? 5 : 3;
+    if (parts.length !== expected) {
+      throw new ControlFileError(
+        file,
+        `field ${field}: line "${line}" has ${parts.length} words, expected ${expected} (${withSectionPriority ? 'md5 size section priority name' : 'hash size name'})`,
+      );
+    }
+    const [hash, sizeText] = parts;
+    if (!/^[0-9]+$/.test(sizeText)) throw new ControlFileError(file, `field ${field}: size "${sizeText}" is not a number`);
+    const name = parts[parts.length - 1];
+    return withSectionPriority
+      ? { hash, size: Number(sizeText), name, section: parts[2], priority: parts[3] }
+      : { hash, size: Number(sizeText), name };
+  });
+}
+
+/** Merges Files, Checksums-Sha1 and Checksums-Sha256 into one entry per file name. */
+export function listedFiles(paragraph: Paragraph, file: string, filesHasSectionPriority: boolean): ListedFile[] {
+  const byName = new Map<string, ListedFile>();
+  const take = (field: string, key: 'md5' | 'sha1' | 'sha256', withSP: boolean) => {
+    for (const entry of parseChecksumField(paragraph, field, file, withSP)) {
+      const existing = byName.get(entry.name) ?? { name: entry.name, size: entry.size };
+      existing[key] = entry.hash.toLowerCase();
+      if (entry.section) existing.section = entry.section;
+      if (entry.priority) existing.priority = entry.priority;
+      byName.set(entry.name, existing);
+    }
+  };
+  take('Files', 'md5', filesHasSectionPriority);
+  take('Checksums-Sha1', 'sha1', false);
+  take('Checksums-Sha256', 'sha256', false);
+  return [...byName.values()];
+}
+
+export interface ChangesFile {
+  fileName: string;
+  paragraph: Paragraph;
+  signed: boolean;
+  source: string;
+  version: string;
+  distributions: string[];
+  architectures: string[];
+  files: ListedFile[];
+}
+
+export function parseChanges(text: string, fileName: string): ChangesFile {
+  const { paragraph, signed } = parseSingle(text, fileName);
+  // "Source: name (version)" is allowed for binNMUs; the name is the first word.
+  const source = paragraph.first('Source').split(/\s+/)[0] ?? '';
+  return {
+    fileName,
+    paragraph,
+    signed,
+    source,
+    version: paragraph.first('Version'),
+    distributions: paragraph.first('Distribution').split(/\s+/).filter(Boolean),
+    architectures: paragraph.first('Architecture').split(/\s+/).filter(Boolean),
+    files: listedFiles(paragraph, fileName, true),
+  };
+}
+
+export interface DscFile {
+  fileName: string;
+  paragraph: Paragraph;
+  signed: boolean;
+  source: string;
+  version: string;
+  format: string;
+  binaries: string[];
+  architectures: string[];
+  files: ListedFile[];
+}
+
+export function parseDsc(text: string, fileName: string): DscFile {
+  const { paragraph, signed } = parseSingle(text, fileName);
+  return {
+    fileName,
+    paragraph,
+    signed,
+    source: paragraph.first('Source'),
+    version: paragraph.first('Version'),
+    format: paragraph.first('Format'),
+    binaries: paragraph
+      .get('Binary')
+      ?.split(/[,\s]+/)
+      .filter(Boolean) ?? [],
+    architectures: paragraph.first('Architecture').split(/\s+/).filter(Boolean),
+    files: listedFiles(paragraph, fileName, false),
+  };
+}

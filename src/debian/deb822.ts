@@ -1,0 +1,146 @@
+// Debian control-file syntax (deb822), Debian Policy §5.1: paragraphs of "Field: value"
+// lines, continuation lines start with a space or tab, paragraphs separated by blank lines.
+// Pure: strings in, values out.
+
+export class Deb822Error extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    message: string,
+  ) {
+    super(`${file}:${line}: ${message}`);
+    this.name = 'Deb822Error';
+  }
+}
+
+/** One paragraph. Field names keep their spelling; look-ups ignore case (Policy §5.1). */
+export class Paragraph {
+  private readonly fields = new Map<string, { name: string; value: string }>();
+
+  constructor(entries: Iterable<[string, string]> = []) {
+    for (const [name, value] of entries) this.set(name, value);
+  }
+
+  get(name: string): string | undefined {
+    return this.fields.get(name.toLowerCase())?.value;
+  }
+
+  /** The first line of a field, trimmed ("" when absent). */
+  first(name: string): string {
+    return (this.get(name) ?? '').split('\n')[0].trim();
+  }
+
+  /** The non-empty continuation lines of a multi-line field, trimmed. */
+  lines(name: string): string[] {
+    const value = this.get(name);
+    if (value === undefined) return [];
+    return value
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && l !== '.');
+  }
+
+  has(name: string): boolean {
+    return this.fields.has(name.toLowerCase());
+  }
+
+  set(name: string, value: string): this {
+    const key = name.toLowerCase();
+    const existing = this.fields.get(key);
+    this.fields.set(key, { name: existing?.name ?? name, value });
+    return this;
+  }
+
+  delete(name: string): void {
+    this.fields.delete(name.toLowerCase());
+  }
+
+  entries(): [string, string][] {
+    return [...this.fields.values()].map((f) => [f.name, f.value]);
+  }
+
+  toString(): string {
+    return this.entries()
+      .map(([name, value]) => `${name}:${value.startsWith('\n') || value === '' ? '' : ' '}${value}\n`)
+      .join('');
+  }
+}
+
+export interface SignedText {
+  /** The signed (or plain) content, dash-escaping removed. */
+  content: string;
+  /** Whether the text was an OpenPGP cleartext-signed message. */
+  signed: boolean;
+}
+
+/** Strips an OpenPGP cleartext signature frame (RFC 4880 §7), if any. Does not verify. */
+export function unwrapSigned(text: string, file = '<input>'): SignedText {
+  const lines = text.replace(/\r\n/g, '\n').split('\n');
+  const start = lines.findIndex((l) => l.trim() !== '');
+  if (start < 0 || lines[start] !== '-----BEGIN PGP SIGNED MESSAGE-----') {
+    return { content: text.replace(/\r\n/g, '\n'), signed: false };
+  }
+  let i = start + 1;
+  while (i < lines.length && lines[i].trim() !== '') i++; // armor headers (Hash: ...)
+  i++;
+  const body: string[] = [];
+  for (; i < lines.length; i++) {
+    if (lines[i] === '-----BEGIN PGP SIGNATURE-----') {
+      return { content: body.join('\n') + '\n', signed: true };
+    }
+    body.push(lines[i].startsWith('- ') ? lines[i].slice(2) : lines[i]);
+  }
+  throw new Deb822Error(file, lines.length, 'signed message has no "-----BEGIN PGP SIGNATURE-----" line');
+}
+
+/** Parses every paragraph. Comment lines (#) are allowed, as in debian/control. */
+export function parseDeb822(text: string, file = '<input>'): Paragraph[] {
+  const paragraphs: Paragraph[] = [];
+  let current: Paragraph | null = null;
+  let lastName: string | null = null;
+  const lines = text.replace(/\r\n/g, '\n').split('\n');
+  lines.forEach((line, index) => {
+    const lineNo = index + 1;
+    if (line.trim() === '') {
+      if (current) paragraphs.push(current);
+      current = null;
+      lastName = null;
+      return;
+    }
+    if (line.startsWith('#')) return;
+    if (line.startsWith(' ') || line.startsWith('\t')) {
+      if (!current || lastName === null) {
+        throw new Deb822Error(file, lineNo, 'continuation line before any field');
+      }
+      current.set(lastName, `${current.get(lastName)}\n${line}`);
+      return;
+    }
+    const colon = line.indexOf(':');
+    if (colon <= 0) throw new Deb822Error(file, lineNo, `expected "Field: value", found "${line.slice(0, 60)}"`);
+    const name = line.slice(0, colon);
+    if (!/^[!-9;-~][!-9;-~]*$/.test(name) || name.startsWith('-')) {
+      throw new Deb822Error(file, lineNo, `invalid field name "${name}"`);
+    }
+    current ??= new Paragraph();
+    if (current.has(name)) throw new Deb822Error(file, lineNo, `field "${name}" appears twice in one paragraph`);
+    current.set(name, line.slice(colon + 1).trim());
+    lastName = name;
+  });
+  if (current) paragraphs.push(current);
+  return paragraphs;
+}
+
+/** Parses a file that must hold exactly one paragraph (.changes, .dsc), signed or not. */
+export function parseSingle(text: string, file: string): { paragraph: Paragraph; signed: boolean } {
+  const { content, signed } = unwrapSigned(text, file);
+  const paragraphs = parseDeb822(content, file);
+  if (paragraphs.length !== 1) {
+    throw new Deb822Error(file, 1, `expected exactly one paragraph, found ${paragraphs.length}`);
+  }
+  return { paragraph: paragraphs[0], signed };
+}
+
+export function serializeDeb822(paragraphs: Paragraph[]): string {
+  return paragraphs.map((p) => p.toString()).join('\n');
+}

@@ -1,0 +1,139 @@
+// Archive index files: Packages, Sources and Release, as dak and apt-ftparchive write them
+// (see apt-ftparchive(1); field order after apt-pkg's TFRewritePackageOrder / SourceOrder).
+import { Paragraph } from './deb822.js';
+import type { DscFile, ListedFile } from './control-files.js';
+
+export interface PoolFile {
+  /** Path relative to the archive root, e.g. pool/main/h/hello/hello_1.0-1_amd64.deb */
+  path: string;
+  size: number;
+  md5: string;
+  sha1: string;
+  sha256: string;
+}
+
+const PACKAGE_ORDER = [
+  'Package', 'Package-Type', 'Architecture', 'Subarchitecture', 'Version', 'Revision',
+  'Auto-Built-Package', 'Multi-Arch', 'Essential', 'Status', 'Priority', 'Class',
+  'Build-Essential', 'Installer-Menu-Item', 'Section', 'Source', 'Origin', 'Maintainer',
+  'Original-Maintainer', 'Bugs', 'Config-Version', 'Conffiles', 'Triggers-Awaited',
+  'Triggers-Pending', 'Installed-Size', 'Provides', 'Pre-Depends', 'Depends', 'Recommends',
+  'Suggests', 'Enhances', 'Conflicts', 'Breaks', 'Replaces', 'Filename', 'Size', 'MD5sum',
+  'SHA1', 'SHA256', 'SHA512', 'MSDOS-Filename', 'Description',
+];
+
+const SOURCE_ORDER = [
+  'Package', 'Source', 'Binary', 'Version', 'Priority', 'Section', 'Maintainer',
+  'Original-Maintainer', 'Uploaders', 'Build-Depends', 'Build-Depends-Indep',
+  'Build-Depends-Arch', 'Build-Conflicts', 'Build-Conflicts-Indep', 'Build-Conflicts-Arch',
+  'Architecture', 'Standards-Version', 'Format', 'Directory', 'Files', 'Checksums-Sha1',
+  'Checksums-Sha256', 'Checksums-Sha512', 'Homepage', 'Vcs-Browser', 'Vcs-Git',
+];
+
+/** Reorders fields: the named ones first, in that order, then the rest as they came. */
+function ordered(paragraph: Paragraph, order: string[]): Paragraph {
+  const rank = new Map(order.map((name, i) => [name.toLowerCase(), i]));
+  const entries = paragraph.entries();
+  const known = entries
+    .filter(([n]) => rank.has(n.toLowerCase()))
+    .sort(([a], [b]) => rank.get(a.toLowerCase())! - rank.get(b.toLowerCase())!);
+  const rest = entries.filter(([n]) => !rank.has(n.toLowerCase()));
+  return new Paragraph([...known, ...rest]);
+}
+
+/** A Packages stanza: the .deb's control paragraph plus where and what the file is. */
+export function packagesStanza(control: Paragraph, file: PoolFile): Paragraph {
+  const p = new Paragraph(control.entries());
+  p.set('Filename', file.path);
+  p.set('Size', String(file.size));
+  p.set('MD5sum', file.md5);
+  p.set('SHA256', file.sha256);
+  return ordered(p, PACKAGE_ORDER);
+}
+
+/** A Sources stanza: the .dsc's fields, renamed and completed as dak does. */
+export function sourcesStanza(
+  dsc: DscFile,
+  dscFile: PoolFile,
+  directory: string,
+  sectionPriority: { section?: string; priority?: string },
+): Paragraph {
+  const p = new Paragraph();
+  for (const [name, value] of dsc.paragraph.entries()) {
+    if (['source', 'files', 'checksums-sha1', 'checksums-sha256', 'checksums-sha512'].includes(name.toLowerCase())) continue;
+    p.set(name, value);
+  }
+  p.set('Package', dsc.source);
+  if (sectionPriority.section && sectionPriority.section !== '-') p.set('Section', sectionPriority.section);
+  if (sectionPriority.priority && sectionPriority.priority !== '-') p.set('Priority', sectionPriority.priority);
+  p.set('Directory', directory);
+  const dscName = dscFile.path.split('/').pop()!;
+  const all: ListedFile[] = [
+    { name: dscName, size: dscFile.size, md5: dscFile.md5, sha256: dscFile.sha256 },
+    ...dsc.files,
+  ];
+  p.set('Files', all.map((f) => `\n ${f.md5} ${f.size} ${f.name}`).join(''));
+  p.set('Checksums-Sha256', all.map((f) => `\n ${f.sha256} ${f.size} ${f.name}`).join(''));
+  return ordered(p, SOURCE_ORDER);
+}
+
+export function indexText(stanzas: Paragraph[]): string {
+  return stanzas.map((s) => s.toString()).join('\n');
+}
+
+export interface ReleaseInfo {
+  origin: string;
+  label: string;
+  suite: string;
+  codename: string;
+  date: Date;
+  validUntil?: Date;
+  architectures: string[];
+  components: string[];
+  description: string;
+}
+
+export interface IndexFile {
+  /** Path relative to dists/SUITE/, e.g. main/binary-amd64/Packages.xz */
+  path: string;
+  size: number;
+  md5: string;
+  sha256: string;
+}
+
+/** RFC 2822 date in UTC, as Release files carry it. */
+export function releaseDate(date: Date): string {
+  return date.toUTCString().replace('GMT', 'UTC');
+}
+
+export function releaseText(info: ReleaseInfo, files: IndexFile[]): string {
+  const p = new Paragraph();
+  p.set('Origin', info.origin);
+  p.set('Label', info.label);
+  p.set('Suite', info.suite);
+  p.set('Codename', info.codename);
+  p.set('Date', releaseDate(info.date));
+  if (info.validUntil) p.set('Valid-Until', releaseDate(info.validUntil));
+  p.set('Acquire-By-Hash', 'yes');
+  p.set('Architectures', info.architectures.join(' '));
+  p.set('Components', info.components.join(' '));
+  p.set('Description', info.description);
+  const sorted = [...files].sort((a, b) => a.path.localeCompare(b.path));
+  const width = Math.max(0, ...sorted.map((f) => String(f.size).length));
+  const list = (hash: (f: IndexFile) => string) =>
+    sorted.map((f) => `\n ${hash(f)} ${String(f.size).padStart(width)} ${f.path}`).join('');
+  p.set('MD5Sum', list((f) => f.md5));
+  p.set('SHA256', list((f) => f.sha256));
+  return p.toString();
+}
+
+/** The per-directory Release file apt-ftparchive writes beside each index. */
+export function componentReleaseText(info: ReleaseInfo, component: string, architecture: string): string {
+  return new Paragraph([
+    ['Archive', info.suite],
+    ['Origin', info.origin],
+    ['Label', info.label],
+    ['Component', component],
+    ['Architecture', architecture],
+  ]).toString();
+}

@@ -1,0 +1,286 @@
+// The compose file (compose/compose.yaml) is the one description of the services. This part is
+// pure: YAML text and variables in, typed services and Docker Engine API create options out.
+// It understands the subset of the Compose specification the file uses and refuses the rest,
+// so the file never says something `archive up` silently ignores.
+import { dirname, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { UserError } from '../errors.js';
+
+export interface BuildSpec {
+  context: string;
+  dockerfile: string;
+  args: Record<string, string>;
+}
+
+export interface VolumeSpec {
+  source: string;
+  target: string;
+  readOnly: boolean;
+}
+
+export interface PortSpec {
+  hostIp: string;
+  hostPort: string;
+  containerPort: string;
+}
+
+export interface HealthcheckSpec {
+  test: string[];
+  intervalNs: number;
+  timeoutNs: number;
+  retries: number;
+  startPeriodNs: number;
+}
+
+export interface ServiceSpec {
+  name: string;
+  image: string;
+  build?: BuildSpec;
+  command?: string[];
+  user?: string;
+  readOnly: boolean;
+  tmpfs: string[];
+  volumes: VolumeSpec[];
+  ports: PortSpec[];
+  environment: Record<string, string>;
+  restart: string;
+  healthcheck?: HealthcheckSpec;
+  labels: Record<string, string>;
+  networks: string[];
+  capDrop: string[];
+  securityOpt: string[];
+  dependsOn: { service: string; condition: string }[];
+  profiles: string[];
+  workingDir?: string;
+}
+
+export interface ComposeProject {
+  name: string;
+  services: ServiceSpec[];
+  networks: string[];
+}
+
+export class ComposeError extends UserError {
+  constructor(file: string, message: string) {
+    super(`${file}: ${message}`);
+    this.name = 'ComposeError';
+  }
+}
+
+/** Compose variable interpolation: ${VAR}, ${VAR:-default}, ${VAR-default}, $$ for a literal $. */
+export function interpolate(text: string, vars: Record<string, string | undefined>, file: string): string {
+  return text.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}/g, (match, name, op, fallback) => {
+    if (match === '$$') return '$';
+    const value = vars[name];
+    if (op === ':-' && (value === undefined || value === '')) return fallback;
+    if (op === '-' && value === undefined) return fallback;
+    if (value === undefined) throw new ComposeError(file, `variable ${name} is not set and has no default`);
+    return value;
+  });
+}
+
+function walkStrings(value: unknown, fn: (s: string) => string): unknown {
+  if (typeof value === 'string') return fn(value);
+  if (Array.isArray(value)) return value.map((v) => walkStrings(v, fn));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walkStrings(v, fn)]));
+  }
+  return value;
+}
+
+/** "30s", "1m30s", "500ms" -> nanoseconds. */
+export function parseDuration(text: string, file: string, at: string): number {
+  const units: Record<string, number> = { ns: 1, us: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+  const parts = [...String(text).matchAll(/(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== String(text)) {
+    throw new ComposeError(file, `${at}: "${text}" is not a duration such as 5s or 1m30s`);
+  }
+  return parts.reduce((sum, p) => sum + Number(p[1]) * units[p[2]], 0);
+}
+
+const SERVICE_KEYS = new Set([
+  'image', 'build', 'command', 'user', 'read_only', 'tmpfs', 'volumes', 'ports', 'environment',
+  'restart', 'healthcheck', 'labels', 'networks', 'cap_drop', 'security_opt', 'depends_on',
+  'profiles', 'working_dir',
+]);
+
+function asMap(value: unknown, file: string, at: string): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  if (Array.isArray(value)) {
+    return Object.fromEntries(
+      value.map((item) => {
+        const s = String(item);
+        const eq = s.indexOf('=');
+        return eq < 0 ? [s, ''] : [s.slice(0, eq), s.slice(eq + 1)];
+      }),
+    );
+  }
+  if (typeof value !== 'object') throw new ComposeError(file, `${at}: expected a mapping or a list of KEY=VALUE`);
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, v === null ? '' : String(v)]));
+}
+
+function asList(value: unknown, file: string, at: string): string[] {
+  if (value === undefined || value === null) return [];
+  if (typeof value === 'string') return [value];
+  if (!Array.isArray(value)) throw new ComposeError(file, `${at}: expected a list`);
+  return value.map(String);
+}
+
+export function parseCompose(text: string, file: string, vars: Record<string, string | undefined>): ComposeProject {
+  let doc: Record<string, unknown>;
+  try {
+    doc = parse(text) as Record<string, unknown>;
+  } catch (err) {
+    throw new ComposeError(file, `not valid YAML: ${(err as Error).message}`);
+  }
+  doc = walkStrings(doc, (s) => interpolate(s, vars, file)) as Record<string, unknown>;
+  const baseDir = dirname(file);
+  const rawServices = (doc.services ?? {}) as Record<string, Record<string, unknown>>;
+  const services = Object.entries(rawServices).map(([name, raw]): ServiceSpec => {
+    const at = `services.${name}`;
+    for (const key of Object.keys(raw)) {
+      if (!SERVICE_KEYS.has(key)) throw new ComposeError(file, `${at}.${key}: not supported by archive up (supported: ${[...SERVICE_KEYS].join(', ')})`);
+    }
+    if (typeof raw.image !== 'string') throw new ComposeError(file, `${at}.image: every service needs an image name`);
+    let build: BuildSpec | undefined;
+    if (raw.build !== undefined) {
+      const b = (typeof raw.build === 'string' ? { context: raw.build } : raw.build) as Record<string, unknown>;
+      build = {
+        context: resolve(baseDir, String(b.context ?? '.')),
+        dockerfile: String(b.dockerfile ?? 'Dockerfile'),
+        args: asMap(b.args, file, `${at}.build.args`),
+      };
+    }
+    const volumes = asList(raw.volumes, file, `${at}.volumes`).map((v): VolumeSpec => {
+      const parts = v.split(':');
+      if (parts.length < 2 || parts.length > 3 || (parts[2] && !['ro', 'rw'].includes(parts[2]))) {
+        throw new ComposeError(file, `${at}.volumes: "${v}" is not SOURCE:TARGET[:ro|rw]`);
+      }
+      return { source: resolve(baseDir, parts[0]), target: parts[1], readOnly: parts[2] === 'ro' };
+    });
+    const ports = asList(raw.ports, file, `${at}.ports`).map((p): PortSpec => {
+      const parts = p.split(':');
+      if (parts.length !== 3) throw new ComposeError(file, `${at}.ports: "${p}" is not HOST_IP:HOST_PORT:CONTAINER_PORT`);
+      return { hostIp: parts[0], hostPort: parts[1], containerPort: parts[2] };
+    });
+    let healthcheck: HealthcheckSpec | undefined;
+    if (raw.healthcheck) {
+      const h = raw.healthcheck as Record<string, unknown>;
+      const test = asList(h.test, file, `${at}.healthcheck.test`);
+      healthcheck = {
+        test: test.length === 1 ? ['CMD-SHELL', test[0]] : test,
+        intervalNs: parseDuration(String(h.interval ?? '30s'), file, `${at}.healthcheck.interval`),
+        timeoutNs: parseDuration(String(h.timeout ?? '30s'), file, `${at}.healthcheck.timeout`),
+        retries: Number(h.retries ?? 3),
+        startPeriodNs: parseDuration(String(h.start_period ?? '0s'), file, `${at}.healthcheck.start_period`),
+      };
+    }
+    const dependsRaw = raw.depends_on ?? [];
+    const dependsOn = Array.isArray(dependsRaw)
+      ? dependsRaw.map((s) => ({ service: String(s), condition: 'service_started' }))
+      : Object.entries(dependsRaw as Record<string, { condition?: string }>).map(([s, v]) => ({
+          service: s,
+          condition: v?.condition ?? 'service_started',
+        }));
+    const command = raw.command === undefined ? undefined : Array.isArray(raw.command) ? raw.command.map(String) : ['sh', '-c', String(raw.command)];
+    return {
+      name,
+      image: raw.image,
+      build,
+      command,
+      user: raw.user === undefined ? undefined : String(raw.user),
+      readOnly: raw.read_only === true,
+      tmpfs: asList(raw.tmpfs, file, `${at}.tmpfs`),
+      volumes,
+      ports,
+      environment: asMap(raw.environment, file, `${at}.environment`),
+      restart: String(raw.restart ?? 'no'),
+      healthcheck,
+      labels: asMap(raw.labels, file, `${at}.labels`),
+      networks: asList(raw.networks, file, `${at}.networks`),
+      capDrop: asList(raw.cap_drop, file, `${at}.cap_drop`),
+      securityOpt: asList(raw.security_opt, file, `${at}.security_opt`),
+      dependsOn,
+      profiles: asList(raw.profiles, file, `${at}.profiles`),
+      workingDir: raw.working_dir === undefined ? undefined : String(raw.working_dir),
+    };
+  });
+  for (const s of services) {
+    for (const d of s.dependsOn) {
+      if (!services.some((o) => o.name === d.service)) throw new ComposeError(file, `services.${s.name}.depends_on: no service "${d.service}"`);
+    }
+  }
+  const networks = Object.keys((doc.networks ?? {}) as object);
+  if (typeof doc.name !== 'string' || doc.name === '') throw new ComposeError(file, 'name: the project needs a name');
+  return { name: doc.name, services, networks };
+}
+
+/** Services to run (no profile), dependencies first. */
+export function startOrder(project: ComposeProject): ServiceSpec[] {
+  const running = project.services.filter((s) => s.profiles.length === 0);
+  const done: ServiceSpec[] = [];
+  const visit = (s: ServiceSpec, path: string[]) => {
+    if (done.includes(s)) return;
+    if (path.includes(s.name)) throw new UserError(`compose: dependency cycle ${[...path, s.name].join(' -> ')}`);
+    for (const d of s.dependsOn) visit(running.find((o) => o.name === d.service)!, [...path, s.name]);
+    done.push(s);
+  };
+  for (const s of running) visit(s, []);
+  return done;
+}
+
+export const LABEL_PROJECT = 'com.docker.compose.project';
+export const LABEL_SERVICE = 'com.docker.compose.service';
+export const LABEL_CONFIG_HASH = 'archive-in-a-box.config-hash';
+
+export function networkName(project: string, network: string): string {
+  return `${project}_${network}`;
+}
+
+export function containerName(project: string, service: string): string {
+  return `${project}-${service}`;
+}
+
+/** Docker Engine API "create container" options for one service. */
+export function createOptions(project: ComposeProject, s: ServiceSpec): Record<string, unknown> {
+  const tmpfs = Object.fromEntries(
+    s.tmpfs.map((t) => {
+      const colon = t.indexOf(':');
+      return colon < 0 ? [t, ''] : [t.slice(0, colon), t.slice(colon + 1)];
+    }),
+  );
+  const firstNetwork = s.networks[0];
+  return {
+    name: containerName(project.name, s.name),
+    Image: s.image,
+    Cmd: s.command,
+    User: s.user,
+    WorkingDir: s.workingDir,
+    Env: Object.entries(s.environment).map(([k, v]) => `${k}=${v}`),
+    Labels: { ...s.labels, [LABEL_PROJECT]: project.name, [LABEL_SERVICE]: s.name },
+    ExposedPorts: Object.fromEntries(s.ports.map((p) => [`${p.containerPort}/tcp`, {}])),
+    Healthcheck: s.healthcheck && {
+      Test: s.healthcheck.test,
+      Interval: s.healthcheck.intervalNs,
+      Timeout: s.healthcheck.timeoutNs,
+      Retries: s.healthcheck.retries,
+      StartPeriod: s.healthcheck.startPeriodNs,
+    },
+    HostConfig: {
+      Binds: s.volumes.map((v) => `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`),
+      PortBindings: Object.fromEntries(
+        s.ports.map((p) => [`${p.containerPort}/tcp`, [{ HostIp: p.hostIp, HostPort: p.hostPort }]]),
+      ),
+      RestartPolicy: { Name: s.restart },
+      ReadonlyRootfs: s.readOnly,
+      Tmpfs: tmpfs,
+      CapDrop: s.capDrop,
+      SecurityOpt: s.securityOpt,
+      NetworkMode: firstNetwork ? networkName(project.name, firstNetwork) : undefined,
+      Init: true,
+    },
+    NetworkingConfig: firstNetwork
+      ? { EndpointsConfig: { [networkName(project.name, firstNetwork)]: { Aliases: [s.name] } } }
+      : undefined,
+  };
+}

@@ -1,0 +1,164 @@
+// Realises a compose project through the Docker Engine API: network, containers in dependency
+// order, recreated only when their configuration or image changed, then waits for health.
+import { createHash } from 'node:crypto';
+import { DockerError } from '../errors.js';
+import {
+  LABEL_CONFIG_HASH,
+  LABEL_PROJECT,
+  LABEL_SERVICE,
+  containerName,
+  createOptions,
+  networkName,
+  startOrder,
+  type ComposeProject,
+  type ServiceSpec,
+} from './compose-file.js';
+import { dockerMessage, isNotFound, type Docker } from './engine.js';
+import { imageInfo, type Progress } from './images.js';
+
+export interface ServiceState {
+  service: string;
+  container: string;
+  state: string;
+  health?: string;
+  image: string;
+  ports: string[];
+}
+
+async function ensureNetwork(docker: Docker, project: ComposeProject, network: string, labels: Record<string, string>) {
+  const name = networkName(project.name, network);
+  try {
+    await docker.getNetwork(name).inspect();
+  } catch (err) {
+    if (!isNotFound(err)) throw new DockerError(`cannot inspect network ${name}: ${dockerMessage(err)}`);
+    await docker.createNetwork({ Name: name, Driver: 'bridge', Labels: { ...labels, [LABEL_PROJECT]: project.name } });
+  }
+}
+
+async function waitHealthy(docker: Docker, name: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const info = await docker.getContainer(name).inspect();
+    const health = info.State.Health?.Status;
+    if (!info.State.Running && info.State.Status !== 'restarting') {
+      throw new DockerError(`container ${name} stopped (exit code ${info.State.ExitCode}):\n${await tailLogs(docker, name)}`);
+    }
+    if (health === undefined || health === 'healthy') return;
+    if (health === 'unhealthy' || Date.now() > deadline) {
+      const probe = info.State.Health?.Log?.slice(-1)[0]?.Output?.trim() ?? '';
+      throw new DockerError(
+        `container ${name} did not become healthy within ${timeoutMs / 1000} s (health: ${health}; last check: ${probe})\n${await tailLogs(docker, name)}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+export async function tailLogs(docker: Docker, name: string, lines = 20): Promise<string> {
+  try {
+    const buf = (await docker.getContainer(name).logs({ stdout: true, stderr: true, tail: lines })) as unknown as Buffer;
+    return demuxLogs(buf);
+  } catch {
+    return '';
+  }
+}
+
+/** Docker's multiplexed log stream (8-byte frame headers) -> text. */
+export function demuxLogs(buf: Buffer): string {
+  const out: Buffer[] = [];
+  let i = 0;
+  while (i + 8 <= buf.length && (buf[i] === 1 || buf[i] === 2) && buf[i + 1] === 0) {
+    const size = buf.readUInt32BE(i + 4);
+    out.push(buf.subarray(i + 8, i + 8 + size));
+    i += 8 + size;
+  }
+  return i === 0 ? buf.toString() : Buffer.concat(out).toString();
+}
+
+/** Brings the project up; returns when every service with a healthcheck is healthy. */
+export async function composeUp(
+  docker: Docker,
+  project: ComposeProject,
+  labels: Record<string, string>,
+  progress: Progress,
+  healthTimeoutMs = 180_000,
+): Promise<void> {
+  for (const network of project.networks) await ensureNetwork(docker, project, network, labels);
+  for (const service of startOrder(project)) {
+    for (const dep of service.dependsOn) {
+      if (dep.condition === 'service_healthy') await waitHealthy(docker, containerName(project.name, dep.service), healthTimeoutMs);
+    }
+    await ensureContainer(docker, project, service, labels, progress);
+  }
+  for (const service of startOrder(project)) {
+    await waitHealthy(docker, containerName(project.name, service.name), healthTimeoutMs);
+    progress(`${service.name}: healthy`);
+  }
+}
+
+async function ensureContainer(docker: Docker, project: ComposeProject, service: ServiceSpec, labels: Record<string, string>, progress: Progress) {
+  const image = await imageInfo(docker, service.image);
+  if (!image) throw new DockerError(`image ${service.image} for service ${service.name} does not exist; it is built by archive up`);
+  const options = createOptions(project, service) as { name: string; Labels: Record<string, string> };
+  const hash = createHash('sha256').update(JSON.stringify(options)).update(image.id).digest('hex').slice(0, 16);
+  options.Labels = { ...options.Labels, ...labels, [LABEL_CONFIG_HASH]: hash };
+  const name = options.name;
+  const container = docker.getContainer(name);
+  let current: Awaited<ReturnType<typeof container.inspect>> | undefined;
+  try {
+    current = await container.inspect();
+  } catch (err) {
+    if (!isNotFound(err)) throw new DockerError(`cannot inspect container ${name}: ${dockerMessage(err)}`);
+  }
+  if (current && current.Config.Labels?.[LABEL_CONFIG_HASH] === hash) {
+    if (!current.State.Running) {
+      progress(`${service.name}: starting existing container ${name}`);
+      await container.start();
+    } else progress(`${service.name}: running, unchanged`);
+    return;
+  }
+  if (current) {
+    progress(`${service.name}: configuration or image changed, recreating ${name}`);
+    await container.remove({ force: true });
+  } else progress(`${service.name}: creating ${name}`);
+  try {
+    const created = await docker.createContainer(options as never);
+    await created.start();
+  } catch (err) {
+    const message = dockerMessage(err);
+    if (/port is already allocated|address already in use/.test(message)) {
+      const ports = service.ports.map((p) => `${p.hostIp}:${p.hostPort}`).join(', ');
+      throw new DockerError(`cannot start ${service.name}: port ${ports} is already in use; choose another with --port N`);
+    }
+    throw new DockerError(`cannot start ${service.name} (${name}): ${message}`);
+  }
+}
+
+/** Stops and removes the project's containers and network; state on the host is untouched. */
+export async function composeDown(docker: Docker, project: string, progress: Progress): Promise<number> {
+  const containers = await docker.listContainers({ all: true, filters: { label: [`${LABEL_PROJECT}=${project}`] } });
+  for (const c of containers) {
+    progress(`stopping ${c.Names[0]?.replace(/^\//, '')}`);
+    await docker.getContainer(c.Id).remove({ force: true });
+  }
+  const networks = await docker.listNetworks({ filters: { label: [`${LABEL_PROJECT}=${project}`] } });
+  for (const n of networks) await docker.getNetwork(n.Id).remove().catch(() => undefined);
+  return containers.length;
+}
+
+export async function composeStatus(docker: Docker, project: string): Promise<ServiceState[]> {
+  const containers = await docker.listContainers({ all: true, filters: { label: [`${LABEL_PROJECT}=${project}`] } });
+  return Promise.all(
+    containers.map(async (c) => {
+      const info = await docker.getContainer(c.Id).inspect();
+      return {
+        service: c.Labels[LABEL_SERVICE] ?? '',
+        container: c.Names[0]?.replace(/^\//, '') ?? c.Id,
+        state: info.State.Status,
+        health: info.State.Health?.Status,
+        image: c.Image,
+        ports: (c.Ports ?? []).filter((p) => p.PublicPort).map((p) => `${p.IP}:${p.PublicPort}->${p.PrivatePort}`),
+      };
+    }),
+  );
+}

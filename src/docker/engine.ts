@@ -1,0 +1,54 @@
+// The Docker engine connection. Everything else in src/docker/ goes through here.
+import Docker from 'dockerode';
+import { DockerError } from '../errors.js';
+
+export type { Docker };
+
+/** Connects to the engine (DOCKER_HOST or the local socket) and checks it answers. */
+export async function connectDocker(): Promise<Docker> {
+  const docker = new Docker();
+  try {
+    await docker.ping();
+  } catch (err) {
+    const where = process.env.DOCKER_HOST ?? '/var/run/docker.sock';
+    throw new DockerError(
+      `the Docker engine at ${where} is not reachable (${(err as Error).message}).\n` +
+        'Fix: install it with `apt-get install docker.io` and start it (`systemctl start docker`, or `dockerd &` ' +
+        'where systemd does not run); as a non-root user, join the docker group. scripts/setup.sh does all of this.',
+    );
+  }
+  return docker;
+}
+
+/** Docker API errors carry a statusCode; 404 means "no such object". */
+export function isNotFound(err: unknown): boolean {
+  return (err as { statusCode?: number })?.statusCode === 404;
+}
+
+export function dockerMessage(err: unknown): string {
+  const e = err as { json?: { message?: string }; message?: string };
+  return e?.json?.message ?? e?.message ?? String(err);
+}
+
+/** Reads a Docker JSON progress stream (build, import), calling back per message. */
+export function followProgress(
+  docker: Docker,
+  stream: NodeJS.ReadableStream,
+  onMessage: (message: { stream?: string; status?: string; error?: string; aux?: { ID?: string } }) => void,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let failure: string | undefined;
+    docker.modem.followProgress(
+      stream,
+      (err: Error | null) => {
+        if (err) reject(new DockerError(dockerMessage(err)));
+        else if (failure) reject(new DockerError(failure));
+        else resolve();
+      },
+      (message: { stream?: string; status?: string; error?: string }) => {
+        if (message.error) failure = message.error;
+        onMessage(message);
+      },
+    );
+  });
+}

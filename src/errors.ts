@@ -1,0 +1,38 @@
+// One error class per kind (DESIGN.md); only cli/main.ts turns them into exit codes.
+
+/** Something the user can fix: bad arguments, bad config, a port in use. Exit 2. */
+export class UserError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UserError';
+  }
+}
+
+/** An upload failed one or more checks; each reason names the file, what and why. */
+export class UploadRejected extends Error {
+  constructor(readonly reasons: string[]) {
+    super(reasons.join('\n'));
+    this.name = 'UploadRejected';
+  }
+}
+
+/** An external program (gpg, dpkg-deb, debootstrap, ...) failed. Exit 3. */
+export class CommandFailed extends Error {
+  constructor(
+    readonly command: string,
+    readonly exitCode: number | undefined,
+    readonly output: string,
+  ) {
+    const tail = output.trim().split('\n').slice(-15).join('\n');
+    super(`${command} failed${exitCode === undefined ? '' : ` with exit code ${exitCode}`}${tail ? `:\n${tail}` : ''}`);
+    this.name = 'CommandFailed';
+  }
+}
+
+/** The Docker engine is unreachable or refused an operation. Exit 4. */
+export class DockerError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DockerError';
+  }
+}

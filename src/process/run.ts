@@ -1,0 +1,60 @@
+// The one place programs are started (execa). Failures become CommandFailed with their output.
+import { execa, type Options } from 'execa';
+import { CommandFailed } from '../errors.js';
+
+export interface RunOptions {
+  input?: string | Buffer;
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  /** Called with each line of combined output, for progress. */
+  onLine?: (line: string) => void;
+  timeoutMs?: number;
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+}
+
+export async function run(command: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
+  const execaOptions: Options = {
+    input: options.input,
+    env: options.env,
+    cwd: options.cwd,
+    reject: false,
+    timeout: options.timeoutMs,
+    stripFinalNewline: false,
+  };
+  const child = execa(command, args, execaOptions);
+  if (options.onLine) {
+    let pending = '';
+    const feed = (chunk: Buffer) => {
+      pending += chunk.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) options.onLine!(line);
+    };
+    child.stdout?.on('data', feed);
+    child.stderr?.on('data', feed);
+  }
+  const result = await child;
+  const stdout = String(result.stdout ?? '');
+  const stderr = String(result.stderr ?? '');
+  if (result.failed) {
+    const why = result.timedOut ? ' (timed out)' : result.isTerminated ? ` (killed by ${result.signal})` : '';
+    if ((result as { code?: string }).code === 'ENOENT') {
+      throw new CommandFailed(command, undefined, `${command}: not found on this machine; install it (see README.md)`);
+    }
+    throw new CommandFailed(`${command} ${args.join(' ')}${why}`, result.exitCode, `${stderr}\n${stdout}`);
+  }
+  return { stdout, stderr };
+}
+
+/** Runs a filter program on binary input and returns its binary output (xz, gzip). */
+export async function runFilter(command: string, args: string[], input: Buffer): Promise<Buffer> {
+  const result = await execa(command, args, { input, encoding: 'buffer', reject: false });
+  if (result.failed) {
+    throw new CommandFailed(`${command} ${args.join(' ')}`, result.exitCode, Buffer.from(result.stderr as Uint8Array).toString());
+  }
+  return Buffer.from(result.stdout as Uint8Array);
+}

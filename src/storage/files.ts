@@ -1,0 +1,50 @@
+// File facts and safe placement.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { copyFile, link, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { FileFacts } from '../core/upload-checks.js';
+
+export async function fileFacts(path: string): Promise<FileFacts> {
+  const md5 = createHash('md5');
+  const sha1 = createHash('sha1');
+  const sha256 = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(path)) {
+    md5.update(chunk);
+    sha1.update(chunk);
+    sha256.update(chunk);
+    size += (chunk as Buffer).length;
+  }
+  return { size, md5: md5.digest('hex'), sha1: sha1.digest('hex'), sha256: sha256.digest('hex') };
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Places a file at `target` atomically (copy to a temporary name, then rename), so a reader
+ * never sees half a file. An identical file already there is kept; a different one is an error.
+ */
+export async function placeFile(from: string, target: string, expectedSha256: string): Promise<void> {
+  await mkdir(dirname(target), { recursive: true });
+  if (await exists(target)) {
+    const facts = await fileFacts(target);
+    if (facts.sha256 === expectedSha256) return;
+    throw new Error(`${target} already exists with other content (sha256 ${facts.sha256}, new ${expectedSha256})`);
+  }
+  const tmp = `${target}.tmp-${process.pid}`;
+  await rm(tmp, { force: true });
+  try {
+    await link(from, tmp);
+  } catch {
+    await copyFile(from, tmp);
+  }
+  await rename(tmp, target);
+}

@@ -1,0 +1,39 @@
+// Where everything lives under ARCHIVE_ROOT (DESIGN.md "State on the host").
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export class Layout {
+  readonly root: string;
+  constructor(root: string) {
+    this.root = resolve(root);
+  }
+  get config() { return join(this.root, 'archive.yaml'); }
+  get incoming() { return join(this.root, 'incoming'); }
+  get public() { return join(this.root, 'public'); }
+  get pool() { return join(this.public, 'pool'); }
+  /** The served dists/: a symbolic link to the current generation, switched atomically. */
+  get dists() { return join(this.public, 'dists'); }
+  get generations() { return join(this.public, 'generations'); }
+  get buildLogs() { return join(this.public, 'logs'); }
+  get publicKey() { return join(this.public, 'archive-key.asc'); }
+  get state() { return join(this.root, 'state'); }
+  get secretKey() { return join(this.state, 'archive-key.sec'); }
+  get apiToken() { return join(this.state, 'api-token'); }
+  get uploads() { return join(this.state, 'uploads'); }
+  get jobs() { return join(this.state, 'jobs'); }
+  get quarantine() { return join(this.state, 'quarantine'); }
+  get rejected() { return join(this.state, 'rejected'); }
+  get artifacts() { return join(this.state, 'artifacts'); }
+  get logs() { return join(this.root, 'logs'); }
+  /** Directories made at init; the queue makes the state/ subdirectories it owns. */
+  get directories() {
+    return [this.incoming, this.public, this.state, this.logs];
+  }
+}
+
+/** ARCHIVE_ROOT resolution: --root, then $ARCHIVE_ROOT, then $XDG_DATA_HOME/archive-in-a-box. */
+export function defaultRoot(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.ARCHIVE_ROOT) return env.ARCHIVE_ROOT;
+  const data = env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+  return join(data, 'archive-in-a-box');
+}
