@@ -57,7 +57,7 @@ export function register(program: Command): void {
         console.log(JSON.stringify(result, null, 2));
         return;
       }
-      console.log(`archive ${config.name} is up (${result.seconds} s): ${http}
+      console.log(`archive-in-a-box "${config.name}" is up (${result.seconds} s): ${http}
 
 Incoming directory: ${layout.incoming}
 
