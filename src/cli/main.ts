@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { CommandFailed, DockerError, UserError } from '../errors.js';
 import * as daemon from './daemon.js';
 import * as down from './down.js';
+import * as dputConfig from './dput-config.js';
 import * as init from './init.js';
 import * as sourceLine from './source-line.js';
 import * as status from './status.js';
@@ -33,7 +34,7 @@ const program = new Command('archive')
   .exitOverride()
   .showHelpAfterError();
 
-for (const command of [init, up, down, status, wait, sourceLine, daemon]) command.register(program);
+for (const command of [init, up, down, status, wait, sourceLine, dputConfig, daemon]) command.register(program);
 
 function exitCode(err: unknown): number {
   if (err instanceof WaitFailed) return err.exitCode;

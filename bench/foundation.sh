@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Prints: `archive up` cold (no archive images at all: debootstrap + every image build) and
+# warm (all images present, containers recreated), and dput-to-installable time for a small
+# package (dput -> published -> apt-get install done in a clean container).
+# Destructive for the image cache: it removes the archive/* images first (running
+# containers keep theirs). Run on a quiet machine: bash bench/foundation.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+bash scripts/setup.sh >/dev/null
+archive() { node "$repo/bin/archive.js" --root "$root" "$@"; }
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+port=$(node -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+root=$(mktemp -d /tmp/aib-bench-XXXX)
+work=$(mktemp -d)
+export ARCHIVE_RUN_ID="bench-$$"
+cleanup() { archive down >/dev/null 2>&1 || true; rm -rf "$root" "$work"; }
+trap cleanup EXIT
+
+echo "== removing archive/* images for a cold start"
+docker images --format '{{.Repository}}:{{.Tag}}' | grep '^archive/' | xargs -r docker rmi -f >/dev/null || true
+
+t0=$(now); archive up --port "$port" >/dev/null 2>"$work/up-cold.log"; t1=$(now)
+cold=$(secs "$t0" "$t1")
+archive down >/dev/null 2>&1
+t0=$(now); archive up --port "$port" >/dev/null 2>"$work/up-warm.log"; t1=$(now)
+warm=$(secs "$t0" "$t1")
+
+echo "== dput to installable"
+mkdir -p "$work/src/aib-hello-1.0"
+cp -r examples/aib-hello/. "$work/src/aib-hello-1.0/"
+tar -C "$work/src" -czf "$work/src/aib-hello_1.0.orig.tar.gz" --exclude=debian aib-hello-1.0
+printf 'aib-hello (1.0-1) unstable; urgency=medium\n\n  * Bench.\n\n -- bench <bench@example.org>  %s\n' "$(date -R)" > "$work/src/aib-hello-1.0/debian/changelog"
+(cd "$work/src/aib-hello-1.0" && dpkg-buildpackage -S -us -uc -d -nc >/dev/null 2>&1)
+archive dput-config > "$work/dput.cf"
+archive source-line > "$work/archive.sources"
+t0=$(now)
+dput -c "$work/dput.cf" archive "$work/src/aib-hello_1.0-1_source.changes" >/dev/null
+archive wait aib-hello 1.0-1 --timeout 1800 2>/dev/null
+t1=$(now)
+docker run --rm --network host --label "archive-in-a-box.run-id=$ARCHIVE_RUN_ID" \
+  -v "$root/public/archive-key.asc:/etc/apt/keyrings/archive.asc:ro" \
+  -v "$work/archive.sources:/etc/apt/sources.list.d/archive.sources:ro" \
+  archive/base:trixie bash -c 'apt-get update -q >/dev/null && apt-get install -y -q aib-hello >/dev/null && aib-hello' >/dev/null
+t2=$(now)
+
+cat <<REPORT
+
+archive-in-a-box foundation bench ($(nproc) cores, $(docker info --format '{{.Driver}}'), $(date -u +%F))
+  archive up, cold (debootstrap + 4 image builds):  $cold s
+  archive up, warm (images present):                 $warm s
+  dput -> published (aib-hello, debhelper):          $(secs "$t0" "$t1") s
+  dput -> installed in a clean container:            $(secs "$t0" "$t2") s
+REPORT

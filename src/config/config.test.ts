@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, defaultConfigText, parseConfig, suiteFor } from './config.js';
+
+describe('archive.yaml', () => {
+  it('has defaults: suite unstable on trixie, amd64, port 8080, unsigned uploads allowed', () => {
+    const config = parseConfig(defaultConfigText(), 'archive.yaml');
+    expect(config).toEqual({
+      name: 'archive',
+      port: 8080,
+      suites: [{ name: 'unstable', base: 'trixie', components: ['main'], architectures: ['amd64'], aliases: [] }],
+      uploads: { allowUnsigned: true },
+    });
+  });
+
+  it('writes the port it is given', () => {
+    expect(parseConfig(defaultConfigText({ port: 9000 }), 'a.yaml').port).toBe(9000);
+  });
+
+  it.each([
+    ['port: 99999\n', /archive\.yaml: port: "99999" is not a TCP port/],
+    ['colour: blue\n', /unknown key "colour"/],
+    ['suites:\n  unstable:\n    architectures: []\n', /suites\.unstable\.architectures: at least one/],
+    ['suites:\n  unstable:\n    base: 12\n', /suites\.unstable\.base: expected a Debian release name/],
+    ['name: Has Spaces\n', /name: "Has Spaces" is not a lower-case name/],
+    ['[1, 2', /not valid YAML/],
+  ])('refuses %j, naming the file and the key', (text, message) => {
+    expect(() => parseConfig(text, 'archive.yaml')).toThrow(ConfigError);
+    expect(() => parseConfig(text, 'archive.yaml')).toThrow(message);
+  });
+
+  it('finds a suite by name or alias', () => {
+    const config = parseConfig('suites:\n  unstable:\n    aliases: [sid]\n', 'a.yaml');
+    expect(suiteFor(config, 'sid')?.name).toBe('unstable');
+    expect(suiteFor(config, 'stable')).toBeUndefined();
+  });
+});

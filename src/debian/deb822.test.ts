@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Deb822Error, parseDeb822, parseSingle, serializeDeb822, unwrapSigned } from './deb822.js';
+
+const fixture = (name: string) => readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8');
+
+describe('deb822', () => {
+  it.each(['aib-hello_1.0-1_source.changes', 'aib-hello_1.0-1.dsc', 'aib-hello_1.0-1_amd64.control'])(
+    'parses and re-serialises %s byte for byte',
+    (name) => {
+      const text = fixture(name);
+      expect(serializeDeb822(parseDeb822(text, name))).toBe(text);
+    },
+  );
+
+  it('reads multi-line fields as their continuation lines', () => {
+    const { paragraph } = parseSingle(fixture('aib-hello_1.0-1.dsc'), 'x.dsc');
+    expect(paragraph.first('Source')).toBe('aib-hello');
+    expect(paragraph.lines('Checksums-Sha256')).toHaveLength(2);
+    expect(paragraph.lines('Checksums-Sha256')[0]).toMatch(/^fe11457b\S+ 361 aib-hello_1\.0\.orig\.tar\.gz$/);
+  });
+
+  it('looks fields up without regard to case, as Policy 5.1 says', () => {
+    const [p] = parseDeb822('Package: a\nVERSION: 1\n');
+    expect(p.get('version')).toBe('1');
+    expect(p.get('Package')).toBe('a');
+  });
+
+  it('strips an OpenPGP clear-signature frame and reports that the text was signed', () => {
+    const signed = fixture('aib-hello_1.0-1.signed.dsc');
+    const { content, signed: wasSigned } = unwrapSigned(signed);
+    expect(wasSigned).toBe(true);
+    expect(content).toBe(fixture('aib-hello_1.0-1.dsc'));
+    expect(parseSingle(signed, 'x.dsc').paragraph.first('Version')).toBe('1.0-1');
+  });
+
+  it('removes dash-escaping inside a signed message', () => {
+    const text = '-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nA: 1\n- -B: not a field\n-----BEGIN PGP SIGNATURE-----\nxx\n-----END PGP SIGNATURE-----\n';
+    expect(unwrapSigned(text).content).toBe('A: 1\n-B: not a field\n');
+  });
+
+  it.each([
+    [' continued\n', 'continuation line before any field'],
+    ['no colon here\n', 'expected "Field: value"'],
+    ['A: 1\nA: 2\n', 'appears twice'],
+  ])('names the file and line of a malformed input: %j', (text, message) => {
+    expect(() => parseDeb822(text, 'bad.changes')).toThrow(Deb822Error);
+    expect(() => parseDeb822(text, 'bad.changes')).toThrow(new RegExp(`^bad\\.changes:\\d+: .*${message.replace(/[".]/g, '.')}`));
+  });
+
+  it('refuses a .dsc with more than one paragraph', () => {
+    expect(() => parseSingle('A: 1\n\nB: 2\n', 'two.dsc')).toThrow('two.dsc:1: expected exactly one paragraph, found 2');
+  });
+});

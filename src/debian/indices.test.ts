@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseDsc } from './control-files.js';
+import { parseDeb822 } from './deb822.js';
+import { indexText, packagesStanza, releaseText, sourcesStanza } from './indices.js';
+
+const fixture = (name: string) => readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8');
+const pool = {
+  path: 'pool/main/a/aib-hello/aib-hello_1.0-1_amd64.deb',
+  size: 2944,
+  md5: 'd41d8cd98f00b204e9800998ecf8427e',
+  sha1: 'da39a3ee5e6b4b0d3255bfef95601890afd80709',
+  sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+};
+
+describe('index files', () => {
+  it('writes a Packages stanza with the control fields in apt-ftparchive order and the file facts', () => {
+    const [control] = parseDeb822(fixture('aib-hello_1.0-1_amd64.control'));
+    const text = packagesStanza(control, pool).toString();
+    expect(text).toBe(
+      [
+        'Package: aib-hello',
+        'Architecture: amd64',
+        'Version: 1.0-1',
+        'Priority: optional',
+        'Section: misc',
+        'Maintainer: Test Maintainer <test@example.org>',
+        'Installed-Size: 24',
+        'Depends: libc6 (>= 2.34)',
+        `Filename: ${pool.path}`,
+        'Size: 2944',
+        `MD5sum: ${pool.md5}`,
+        `SHA256: ${pool.sha256}`,
+        'Description: test program for archive-in-a-box',
+        ' Prints a known line.',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('writes a Sources stanza: Package for Source, Directory, the .dsc itself in the file lists', () => {
+    const dsc = parseDsc(fixture('aib-hello_1.0-1.dsc'), 'aib-hello_1.0-1.dsc');
+    const dscFile = { ...pool, path: 'pool/main/a/aib-hello/aib-hello_1.0-1.dsc', size: 769 };
+    const p = sourcesStanza(dsc, dscFile, 'pool/main/a/aib-hello', { section: 'misc', priority: 'optional' });
+    expect(p.entries()[0]).toEqual(['Package', 'aib-hello']);
+    expect(p.has('Source')).toBe(false);
+    expect(p.first('Directory')).toBe('pool/main/a/aib-hello');
+    expect(p.first('Section')).toBe('misc');
+    expect(p.lines('Files')).toEqual([
+      `${pool.md5} 769 aib-hello_1.0-1.dsc`,
+      '6f9ce683078733c73125048fa5063332 361 aib-hello_1.0.orig.tar.gz',
+      'caa58f6382a13e04809a719855cdab86 660 aib-hello_1.0-1.debian.tar.xz',
+    ]);
+    expect(p.lines('Checksums-Sha256')[0]).toBe(`${pool.sha256} 769 aib-hello_1.0-1.dsc`);
+    expect(p.first('Package-List')).toBe('');
+    expect(p.lines('Package-List')).toEqual(['aib-hello deb misc optional arch=any']);
+  });
+
+  it('separates stanzas with one blank line', () => {
+    const [a] = parseDeb822('Package: a\n');
+    const [b] = parseDeb822('Package: b\n');
+    expect(indexText([a, b])).toBe('Package: a\n\nPackage: b\n');
+    expect(indexText([])).toBe('');
+  });
+
+  it('writes a Release file with the fields apt reads and aligned checksum lists', () => {
+    const text = releaseText(
+      {
+        origin: 'o',
+        label: 'l',
+        suite: 'unstable',
+        codename: 'sid',
+        date: new Date('2026-11-29T10:00:00Z'),
+        architectures: ['amd64'],
+        components: ['main'],
+        description: 'd',
+      },
+      [
+        { path: 'main/source/Sources', size: 1234, md5: 'm2', sha256: 's2' },
+        { path: 'main/binary-amd64/Packages', size: 5, md5: 'm1', sha256: 's1' },
+      ],
+    );
+    expect(text).toContain('Date: Sun, 29 Nov 2026 10:00:00 UTC\n');
+    expect(text).toContain('Acquire-By-Hash: yes\n');
+    expect(text).toContain('Architectures: amd64\nComponents: main\n');
+    expect(text).toContain('SHA256:\n s1    5 main/binary-amd64/Packages\n s2 1234 main/source/Sources\n');
+    expect(text).toContain('MD5Sum:\n m1    5 main/binary-amd64/Packages\n');
+  });
+});

@@ -1,0 +1,105 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ComposeError, createOptions, interpolate, parseCompose, parseDuration, startOrder } from './compose-file.js';
+
+const FILE = join(import.meta.dirname, '..', '..', 'compose', 'compose.yaml');
+const VARS = {
+  ARCHIVE_PROJECT: 'archive-12345678',
+  ARCHIVE_ROOT: '/srv/a',
+  ARCHIVE_PORT: '8081',
+  ARCHIVE_UID: '1000',
+  ARCHIVE_GID: '1000',
+  ARCHIVE_API_TOKEN: 'secret',
+};
+
+describe('the compose file', () => {
+  const project = parseCompose(readFileSync(FILE, 'utf8'), FILE, VARS);
+
+  it('describes queue, builder and repo, and the buildenv image behind a profile', () => {
+    expect(project.name).toBe('archive-12345678');
+    expect(project.services.map((s) => s.name)).toEqual(['queue', 'builder', 'repo', 'buildenv']);
+    expect(startOrder(project).map((s) => s.name)).toEqual(['queue', 'builder', 'repo']);
+  });
+
+  it('gives only the builder the Docker socket', () => {
+    for (const s of project.services) {
+      const hasSocket = s.volumes.some((v) => v.source === '/var/run/docker.sock');
+      expect(hasSocket, s.name).toBe(s.name === 'builder');
+    }
+  });
+
+  it('runs every service read-only, without capabilities, restarted unless stopped, with a healthcheck', () => {
+    for (const s of startOrder(project)) {
+      expect(s.readOnly, s.name).toBe(true);
+      expect(s.capDrop, s.name).toEqual(['ALL']);
+      expect(s.restart, s.name).toBe('unless-stopped');
+      expect(s.healthcheck, s.name).toBeDefined();
+    }
+  });
+
+  it('publishes the repository on 127.0.0.1 only, mounting public/ read-only', () => {
+    const repo = project.services.find((s) => s.name === 'repo')!;
+    expect(repo.ports).toEqual([{ hostIp: '127.0.0.1', hostPort: '8081', containerPort: '8080' }]);
+    expect(repo.volumes).toEqual([{ source: '/srv/a/public', target: '/srv/archive', readOnly: true }]);
+  });
+
+  it('turns a service into Docker Engine API create options', () => {
+    const repo = project.services.find((s) => s.name === 'repo')!;
+    const o = createOptions(project, repo) as Record<string, any>;
+    expect(o.name).toBe('archive-12345678-repo');
+    expect(o.Labels).toMatchObject({ 'com.docker.compose.project': 'archive-12345678', 'com.docker.compose.service': 'repo' });
+    expect(o.HostConfig.PortBindings).toEqual({ '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '8081' }] });
+    expect(o.HostConfig.RestartPolicy).toEqual({ Name: 'unless-stopped' });
+    expect(o.HostConfig.Binds).toEqual(['/srv/a/public:/srv/archive:ro']);
+    expect(o.HostConfig.NetworkMode).toBe('archive-12345678_archive');
+    expect(o.NetworkingConfig.EndpointsConfig['archive-12345678_archive'].Aliases).toEqual(['repo']);
+    expect(o.Healthcheck.Interval).toBe(2e9);
+  });
+
+  it('resolves build contexts relative to the compose file', () => {
+    const repo = project.services.find((s) => s.name === 'repo')!;
+    expect(repo.build?.context).toBe(join(import.meta.dirname, '..', '..', 'images', 'repo'));
+    expect(repo.build?.args).toEqual({ BASE: 'archive/base:trixie' });
+  });
+});
+
+describe('compose variable interpolation', () => {
+  it.each([
+    ['${A}', { A: 'x' }, 'x'],
+    ['${A:-d}', {}, 'd'],
+    ['${A:-d}', { A: '' }, 'd'],
+    ['${A-d}', { A: '' }, ''],
+    ['$$HOME', {}, '$HOME'],
+    ['a/${A}/b', { A: 'x' }, 'a/x/b'],
+  ])('%s with %j gives %s', (text, vars, expected) => {
+    expect(interpolate(text, vars, 'f')).toBe(expected);
+  });
+
+  it('refuses an unset variable without a default, naming it', () => {
+    expect(() => interpolate('${MISSING}', {}, 'compose.yaml')).toThrow('compose.yaml: variable MISSING is not set and has no default');
+  });
+});
+
+describe('compose parsing errors', () => {
+  it('refuses keys archive up would otherwise ignore', () => {
+    expect(() => parseCompose('name: p\nservices:\n  a:\n    image: x\n    privileged: true\n', 'c.yaml', {})).toThrow(ComposeError);
+    expect(() => parseCompose('name: p\nservices:\n  a:\n    image: x\n    privileged: true\n', 'c.yaml', {})).toThrow(/services\.a\.privileged: not supported/);
+  });
+
+  it('refuses a dependency on a service that does not exist', () => {
+    expect(() => parseCompose('name: p\nservices:\n  a:\n    image: x\n    depends_on: [b]\n', 'c.yaml', {})).toThrow('no service "b"');
+  });
+
+  it.each([
+    ['2s', 2e9],
+    ['1m30s', 90e9],
+    ['500ms', 5e8],
+  ])('reads duration %s', (text, ns) => {
+    expect(parseDuration(text, 'f', 'x')).toBe(ns);
+  });
+
+  it('refuses a duration without a unit', () => {
+    expect(() => parseDuration('30', 'c.yaml', 'services.a.healthcheck.interval')).toThrow(/services\.a\.healthcheck\.interval: "30" is not a duration/);
+  });
+});
