@@ -8,7 +8,7 @@ describe('archive.yaml', () => {
       name: 'archive',
       port: 8080,
       suites: [{ name: 'unstable', base: 'trixie', components: ['main'], architectures: ['amd64'], aliases: [] }],
-      uploads: { allowUnsigned: true },
+      uploads: { allowUnsigned: true, keyring: 'state/uploaders.gpg', incompleteAfterMinutes: 30, strayAfterHours: 24 },
     });
   });
 
@@ -23,6 +23,9 @@ describe('archive.yaml', () => {
     ['suites:\n  unstable:\n    base: 12\n', /suites\.unstable\.base: expected a Debian release name/],
     ['name: Has Spaces\n', /name: "Has Spaces" is not a lower-case name/],
     ['[1, 2', /not valid YAML/],
+    ['uploads:\n  keyring: /etc/keys.gpg\n', /uploads\.keyring: expected a path inside the archive root/],
+    ['uploads:\n  incomplete_after_minutes: 0\n', /uploads\.incomplete_after_minutes: expected a positive number/],
+    ['uploads:\n  allow_unsinged: true\n', /uploads: unknown key "allow_unsinged"/],
   ])('refuses %j, naming the file and the key', (text, message) => {
     expect(() => parseConfig(text, 'archive.yaml')).toThrow(ConfigError);
     expect(() => parseConfig(text, 'archive.yaml')).toThrow(message);

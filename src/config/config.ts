@@ -28,7 +28,15 @@ export interface ArchiveConfig {
   name: string;
   port: number;
   suites: SuiteConfig[];
-  uploads: { allowUnsigned: boolean };
+  uploads: {
+    allowUnsigned: boolean;
+    /** OpenPGP public keys of the people allowed to upload; relative to the root. */
+    keyring: string;
+    /** An upload still missing files this long after its .changes arrived is rejected. */
+    incompleteAfterMinutes: number;
+    /** A file in incoming/ that no .changes names is moved out after this long. */
+    strayAfterHours: number;
+  };
 }
 
 export const DEFAULT_CONFIG = {
@@ -37,7 +45,7 @@ export const DEFAULT_CONFIG = {
   suites: {
     unstable: { base: 'trixie', components: ['main'], architectures: ['amd64'], aliases: [] as string[] },
   },
-  uploads: { allow_unsigned: true },
+  uploads: { allow_unsigned: true, keyring: 'state/uploaders.gpg', incomplete_after_minutes: 30, stray_after_hours: 24 },
 };
 
 export function defaultConfigText(overrides: { port?: number } = {}): string {
@@ -55,7 +63,8 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
   } catch (err) {
     throw new ConfigError(file, `not valid YAML: ${(err as Error).message}`);
   }
-  if (typeof raw !== 'object' || raw === null) throw new ConfigError(file, 'expected a mapping at the top level');
+  raw ??= {}; // an empty file: every default
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(file, 'expected a mapping at the top level');
   const doc = raw as Record<string, unknown>;
   const known = ['name', 'port', 'suites', 'uploads'];
   for (const key of Object.keys(doc)) {
@@ -100,9 +109,32 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
   });
   if (suites.length === 0) throw new ConfigError(file, 'suites: at least one suite is needed');
   const uploads = (doc.uploads ?? {}) as Record<string, unknown>;
+  const uploadKeys = Object.keys(DEFAULT_CONFIG.uploads);
+  for (const key of Object.keys(uploads)) {
+    if (!uploadKeys.includes(key)) throw new ConfigError(file, `uploads: unknown key "${key}"; expected one of ${uploadKeys.join(', ')}`);
+  }
   const allowUnsigned = uploads.allow_unsigned ?? true;
   if (typeof allowUnsigned !== 'boolean') throw new ConfigError(file, 'uploads.allow_unsigned: expected true or false');
-  return { name, port, suites, uploads: { allowUnsigned } };
+  const keyring = uploads.keyring ?? DEFAULT_CONFIG.uploads.keyring;
+  if (typeof keyring !== 'string' || keyring.startsWith('/') || keyring.split('/').includes('..')) {
+    throw new ConfigError(file, `uploads.keyring: expected a path inside the archive root such as state/uploaders.gpg, found ${JSON.stringify(keyring)}`);
+  }
+  const positive = (key: string, fallback: number) => {
+    const v = uploads[key] ?? fallback;
+    if (typeof v !== 'number' || !(v > 0)) throw new ConfigError(file, `uploads.${key}: expected a positive number, found ${JSON.stringify(v)}`);
+    return v;
+  };
+  return {
+    name,
+    port,
+    suites,
+    uploads: {
+      allowUnsigned,
+      keyring,
+      incompleteAfterMinutes: positive('incomplete_after_minutes', 30),
+      strayAfterHours: positive('stray_after_hours', 24),
+    },
+  };
 }
 
 /** The suite an upload's Distribution names, by name or alias. */

@@ -1,8 +1,11 @@
-// Checks on a source-only upload, after dak's daklib/checks.py. Pure: the parsed files and the
-// facts measured on the quarantined copies come in, a list of reasons (empty = accept) comes out.
+// Checks on a source-only upload, after dak's daklib/checks.py and Launchpad's upload
+// processor. Pure: the parsed files, the facts measured on the quarantined copies, the
+// signature verdicts and the pool's copies of named files come in; failed checks go out,
+// each with a stable id (for tests and scripts) and a message naming the file, what was
+// expected, what was found, and what to do.
+import { suiteFor, type ArchiveConfig } from '../config/config.js';
 import type { ChangesFile, DscFile, ListedFile } from '../debian/control-files.js';
 import { compareVersions, isValidPackageName, parseVersion, versionWithoutEpoch } from '../debian/version.js';
-import { suiteFor, type ArchiveConfig } from '../config/config.js';
 
 export interface FileFacts {
   size: number;
@@ -11,121 +14,236 @@ export interface FileFacts {
   sha256: string;
 }
 
+export type SignatureVerdict =
+  | { state: 'good'; fingerprint: string; uid?: string }
+  | { state: 'unsigned' }
+  | { state: 'bad' | 'unknown-key' | 'expired-key' | 'revoked-key' | 'error'; detail: string };
+
 export interface UploadInput {
   changes: ChangesFile;
-  /** Facts of each file present in quarantine, by name. */
+  /** Facts of the listed files present in quarantine, by name. */
   facts: Map<string, FileFacts>;
-  /** The .dsc, parsed, when exactly one is listed and it parsed. */
+  /** The .dsc, parsed, when exactly one is listed, present, and it parsed. */
   dsc?: DscFile;
   dscError?: string;
   config: ArchiveConfig;
   /** Version of this source the suite holds now, if any. */
   currentVersion?: string;
+  /** Facts of files with the names the .dsc lists that are already in this source's pool directory. */
+  pool: Map<string, FileFacts>;
+  /** Signature verdicts; undefined where no check was made. */
+  signatures?: { changes: SignatureVerdict; dsc?: SignatureVerdict };
+}
+
+export type CheckId =
+  | 'changes-parse' | 'incomplete' | 'stray' | 'mandatory-field' | 'changes-name' | 'source-name' | 'version-syntax' | 'distribution'
+  | 'file-name' | 'file-type' | 'checksum-lists' | 'missing-file' | 'size'
+  | 'checksum' | 'binaries' | 'dsc-count' | 'dsc-parse' | 'dsc-fields' | 'dsc-match' | 'dsc-files'
+  | 'source-format' | 'orig-in-pool' | 'version-not-newer' | 'maintainer' | 'signature';
+
+export interface FailedCheck {
+  check: CheckId;
+  message: string;
 }
 
 const MANDATORY = ['Format', 'Date', 'Source', 'Version', 'Distribution', 'Architecture', 'Maintainer', 'Files', 'Checksums-Sha256', 'Changes'];
+const DSC_MANDATORY = ['Format', 'Source', 'Version', 'Maintainer', 'Files', 'Checksums-Sha256'];
 
 /** dak's re_file_safe: no directory part, no leading dot or dash. */
 export const SAFE_FILE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.~+-]*$/;
+const TAR = String.raw`\.tar\.(gz|bz2|xz|lzma|zst)`;
+const FILE_TYPES = [/\.dsc$/, new RegExp(`${TAR}$`), new RegExp(`${TAR}\\.asc$`), /\.diff\.gz$/, /\.buildinfo$/, /\.u?deb$/];
+/** RFC 822-ish "Name <address>", as dak's fix_maintainer accepts. */
+const MAINTAINER = /^[^<>,]+ <[^<>@\s]+@[^<>\s]+>$/;
 
-export function checkUpload(input: UploadInput): string[] {
+export function checkUpload(input: UploadInput): FailedCheck[] {
   const { changes, facts, dsc, config } = input;
-  const reasons: string[] = [];
+  const failed: FailedCheck[] = [];
+  const fail = (check: CheckId, message: string) => failed.push({ check, message });
   const c = changes.fileName;
+
   for (const field of MANDATORY) {
-    if ((changes.paragraph.get(field) ?? '').trim() === '') {
-      reasons.push(`${c}: mandatory field ${field} is missing`);
-    }
+    if ((changes.paragraph.get(field) ?? '').trim() === '') fail('mandatory-field', `${c}: mandatory field ${field} is missing or empty`);
   }
   if (!isValidPackageName(changes.source)) {
-    reasons.push(`${c}: source name "${changes.source}" is not valid (Debian Policy 5.6.1: lower-case letters, digits, + - ., at least two, starting alphanumeric)`);
+    fail('source-name', `${c}: source name "${changes.source}" is not valid (Debian Policy 5.6.1: lower-case letters, digits, + - ., at least two, starting alphanumeric)`);
   }
   const version = parseVersion(changes.version);
-  if (typeof version === 'string') reasons.push(`${c}: ${version} (Debian Policy 5.6.12)`);
+  if (typeof version === 'string') fail('version-syntax', `${c}: ${version} (Debian Policy 5.6.12)`);
+  const maintainer = changes.paragraph.first('Maintainer');
+  if (maintainer && !MAINTAINER.test(maintainer)) {
+    fail('maintainer', `${c}: Maintainer "${maintainer}" is not of the form "Full Name <address@example.org>" (Debian Policy 5.6.2)`);
+  }
   const expectedName = `${changes.source}_${versionWithoutEpoch(changes.version)}_source.changes`;
-  if (c !== expectedName) reasons.push(`${c}: file name should be ${expectedName} for a source-only upload`);
+  if (c !== expectedName) fail('changes-name', `${c}: a source-only upload's .changes must be named ${expectedName}`);
 
-  // Distribution -> suite.
+  // Distribution -> exactly one configured suite.
   if (changes.distributions.length !== 1) {
-    reasons.push(`${c}: Distribution must name exactly one suite, found "${changes.distributions.join(' ')}"`);
+    fail('distribution', `${c}: Distribution must name exactly one suite, found "${changes.distributions.join(' ')}"`);
   } else if (changes.distributions[0] === 'UNRELEASED') {
-    reasons.push(`${c}: Distribution is UNRELEASED; set it with dch --release before uploading`);
+    fail('distribution', `${c}: Distribution is UNRELEASED; finalise the changelog entry (dch --release) and rebuild the source package`);
   } else if (!suiteFor(config, changes.distributions[0])) {
     const known = config.suites.flatMap((s) => [s.name, ...s.aliases]).join(', ');
-    reasons.push(`${c}: Distribution "${changes.distributions[0]}" is not a suite of this archive (known: ${known})`);
+    fail('distribution', `${c}: Distribution "${changes.distributions[0]}" is not a suite of this archive (known: ${known})`);
   }
 
-  // Listed files: safe names, consistent lists, present with the right size and hashes.
-  for (const f of changes.files) {
-    if (!SAFE_FILE_NAME.test(f.name)) {
-      reasons.push(`${c}: file name "${f.name}" is not safe (no directory part, no leading . or -, only [a-zA-Z0-9_.~+-])`);
+  // Signatures (dak: check_signature; the .dsc too, as Debian requires).
+  if (input.signatures) {
+    const verdicts: [string, SignatureVerdict | undefined][] = [[c, input.signatures.changes], [dsc?.fileName ?? '.dsc', input.signatures.dsc]];
+    for (const [file, verdict] of verdicts) {
+      if (!verdict || verdict.state === 'good') continue;
+      fail('signature', signatureMessage(file, verdict));
     }
   }
-  reasons.push(...listConsistency(changes.paragraph, changes.files, c));
+
+  // Listed files: safe names, known types, consistent lists, present with the right facts.
+  for (const f of changes.files) {
+    if (!SAFE_FILE_NAME.test(f.name)) {
+      fail('file-name', `${c}: file name "${f.name}" is not safe (no directory part, no leading . or -, only [a-zA-Z0-9_.~+-])`);
+    } else if (!FILE_TYPES.some((t) => t.test(f.name))) {
+      fail('file-type', `${c}: ${f.name} is not a file a source upload carries (.dsc, .tar.*, .diff.gz, .asc, .buildinfo)`);
+    }
+  }
+  failed.push(...listConsistency(changes, c));
   for (const f of changes.files) {
     if (!SAFE_FILE_NAME.test(f.name)) continue;
     const got = facts.get(f.name);
-    if (!got) {
-      reasons.push(`${f.name}: listed in ${c} but not uploaded`);
-      continue;
-    }
-    reasons.push(...compareFacts(f, got));
+    if (!got) fail('missing-file', `${f.name}: listed in ${c} but not uploaded; upload every file the .changes lists (dcmd ls ${c})`);
+    else failed.push(...compareFacts(f, got));
   }
 
   // Source-only: no binaries.
   const binaries = changes.files.filter((f) => /\.u?deb$/.test(f.name));
-  if (binaries.length > 0 || changes.architectures.some((a) => a !== 'source')) {
-    const list = binaries.map((f) => f.name).join(', ') || `Architecture: ${changes.architectures.join(' ')}`;
-    reasons.push(`${c}: binary packages in a source-only upload (${list}); upload with dpkg-buildpackage -S (or dput a _source.changes)`);
+  const archs = changes.architectures.filter((a) => a !== 'source');
+  if (binaries.length > 0 || archs.length > 0 || !changes.architectures.includes('source')) {
+    const what = binaries.map((f) => f.name).join(', ') || `Architecture: ${changes.architectures.join(' ')}`;
+    fail('binaries', `${c}: a source-only upload carries no binary packages, found ${what}; build it with dpkg-buildpackage -S`);
   }
 
-  // Exactly one .dsc, matching the .changes.
+  // Exactly one .dsc, matching the .changes, its files all there.
   const dscs = changes.files.filter((f) => f.name.endsWith('.dsc'));
   if (dscs.length !== 1) {
-    reasons.push(`${c}: a source upload needs exactly one .dsc, found ${dscs.length}${dscs.length ? ` (${dscs.map((d) => d.name).join(', ')})` : ''}`);
+    fail('dsc-count', `${c}: a source upload carries exactly one .dsc, found ${dscs.length}${dscs.length ? ` (${dscs.map((d) => d.name).join(', ')})` : ''}`);
   } else if (input.dscError) {
-    reasons.push(input.dscError);
+    fail('dsc-parse', input.dscError);
   } else if (dsc) {
-    if (dsc.source !== changes.source) reasons.push(`${dsc.fileName}: Source "${dsc.source}" does not match ${c}'s "${changes.source}"`);
-    if (dsc.version !== changes.version) reasons.push(`${dsc.fileName}: Version "${dsc.version}" does not match ${c}'s "${changes.version}"`);
-    for (const f of dsc.files) {
-      const listed = changes.files.find((l) => l.name === f.name);
-      if (!listed) {
-        reasons.push(`${f.name}: named by ${dsc.fileName} but not in ${c}`);
-        continue;
-      }
+    failed.push(...checkDsc(input, dsc, c));
+  }
+
+  // Newer than what the suite holds (dak: check_source_in_one_dist / version checks).
+  if (input.currentVersion && typeof version !== 'string' && compareVersions(changes.version, input.currentVersion) <= 0) {
+    fail('version-not-newer', `${c}: version ${changes.version} is not newer than ${input.currentVersion}, which the suite already holds; add a changelog entry with a higher version (dch -i)`);
+  }
+  return failed;
+}
+
+function signatureMessage(file: string, verdict: Exclude<SignatureVerdict, { state: 'good' }>): string {
+  switch (verdict.state) {
+    case 'unsigned':
+      return `${file}: not signed, and this archive requires signed uploads; sign with debsign (or dpkg-buildpackage without -us -uc)`;
+    case 'unknown-key':
+      return `${file}: signed by a key that is not in the uploaders keyring (${verdict.detail}); ask the archive owner to run archive keys add`;
+    case 'expired-key':
+      return `${file}: signed by an expired key (${verdict.detail}); extend the key's expiry and re-add it with archive keys add`;
+    case 'revoked-key':
+      return `${file}: signed by a revoked key (${verdict.detail})`;
+    case 'bad':
+      return `${file}: the signature does not verify (${verdict.detail}); the file changed after it was signed`;
+    default:
+      return `${file}: the signature could not be checked (${verdict.detail})`;
+  }
+}
+
+function checkDsc(input: UploadInput, dsc: DscFile, c: string): FailedCheck[] {
+  const failed: FailedCheck[] = [];
+  const fail = (check: CheckId, message: string) => failed.push({ check, message });
+  const { changes } = input;
+  const d = dsc.fileName;
+  for (const field of DSC_MANDATORY) {
+    if ((dsc.paragraph.get(field) ?? '').trim() === '') fail('dsc-fields', `${d}: mandatory field ${field} is missing or empty`);
+  }
+  if (dsc.source !== changes.source) fail('dsc-match', `${d}: Source "${dsc.source}" does not match ${c}'s "${changes.source}"`);
+  if (dsc.version !== changes.version) fail('dsc-match', `${d}: Version "${dsc.version}" does not match ${c}'s "${changes.version}"`);
+  const expectedDsc = `${dsc.source}_${versionWithoutEpoch(dsc.version)}.dsc`;
+  if (d !== expectedDsc) fail('dsc-match', `${d}: should be named ${expectedDsc}`);
+  for (const f of dsc.files) {
+    if (!SAFE_FILE_NAME.test(f.name)) {
+      fail('file-name', `${d}: file name "${f.name}" is not safe`);
+      continue;
+    }
+    const listed = changes.files.find((l) => l.name === f.name);
+    const inPool = input.pool.get(f.name);
+    if (listed) {
       if (listed.size !== f.size || (f.sha256 && listed.sha256 && f.sha256 !== listed.sha256)) {
-        reasons.push(`${f.name}: ${dsc.fileName} and ${c} disagree on its size or sha256`);
+        fail('dsc-files', `${f.name}: ${d} and ${c} disagree on its size or sha256`);
       }
+      // An orig tarball named like one already in the pool must be that same file (dak: check_orig).
+      if (inPool && (inPool.size !== f.size || (f.sha256 && inPool.sha256 !== f.sha256))) {
+        fail('orig-in-pool', `${f.name}: differs from the file of that name already in the pool (sha256 ${inPool.sha256}, uploaded ${f.sha256}); an upstream tarball cannot change under the same name: use the pool's, or a new upstream version`);
+      }
+    } else if (!inPool) {
+      fail('dsc-files', `${f.name}: named by ${d} but neither uploaded nor in the pool; upload it (dpkg-buildpackage -sa)`);
+    } else if (inPool.size !== f.size || (f.sha256 && inPool.sha256 !== f.sha256)) {
+      fail('orig-in-pool', `${f.name}: ${d} expects sha256 ${f.sha256}, the pool holds ${inPool.sha256}`);
     }
   }
+  failed.push(...checkSourceFormat(dsc));
+  return failed;
+}
 
-  // Newer than what the suite holds.
-  if (input.currentVersion && typeof version !== 'string') {
-    if (compareVersions(changes.version, input.currentVersion) <= 0) {
-      reasons.push(`${c}: version ${changes.version} is not newer than ${input.currentVersion}, which the suite already holds; raise the version (dch -i)`);
+/** The file set a .dsc's Format allows (dpkg-source(1), "SOURCE PACKAGE FORMATS"). */
+export function checkSourceFormat(dsc: DscFile): FailedCheck[] {
+  const names = dsc.files.map((f) => f.name);
+  const count = (re: RegExp) => names.filter((n) => re.test(n)).length;
+  const origMain = count(new RegExp(`\\.orig${TAR}$`));
+  const origComponent = count(new RegExp(`\\.orig-[a-z0-9-]+${TAR}$`));
+  const debianTar = count(new RegExp(`\\.debian${TAR}$`));
+  const signatures = count(/\.asc$/);
+  const diff = count(/\.diff\.gz$/);
+  const nativeTar = names.filter((n) => new RegExp(`${TAR}$`).test(n) && !/\.orig(-[a-z0-9-]+)?\.tar\./.test(n) && !/\.debian\.tar\./.test(n)).length;
+  const fail = (expected: string): FailedCheck[] => [
+    { check: 'source-format', message: `${dsc.fileName}: Format "${dsc.format}" needs ${expected}, found: ${names.join(', ') || 'no files'}` },
+  ];
+  switch (dsc.format) {
+    case '3.0 (quilt)':
+      return origMain === 1 && debianTar === 1 && nativeTar === 0 && diff === 0 && signatures + origMain + origComponent + debianTar === names.length
+        ? []
+        : fail('one .orig.tar.*, one .debian.tar.*, optional .orig-COMPONENT.tar.* and .asc signatures');
+    case '3.0 (native)':
+      return nativeTar === 1 && names.length === 1 ? [] : fail('exactly one .tar.* and nothing else');
+    case '1.0':
+      return (nativeTar === 1 && names.length === 1 && /\.tar\.gz$/.test(names[0])) ||
+        (origMain === 1 && diff === 1 && names.length === 2 + signatures)
+        ? []
+        : fail('one .tar.gz (native) or one .orig.tar.gz with one .diff.gz');
+    default:
+      return [{ check: 'source-format', message: `${dsc.fileName}: source format "${dsc.format}" is not accepted (1.0, 3.0 (quilt), 3.0 (native))` }];
+  }
+}
+
+function listConsistency(changes: ChangesFile, c: string): FailedCheck[] {
+  const failed: FailedCheck[] = [];
+  const p = changes.paragraph;
+  const fields: [string, keyof ListedFile][] = [['Files', 'md5'], ['Checksums-Sha256', 'sha256']];
+  if (p.has('Checksums-Sha1')) fields.push(['Checksums-Sha1', 'sha1']);
+  for (const f of changes.files) {
+    for (const [field, key] of fields) {
+      if (!f[key]) failed.push({ check: 'checksum-lists', message: `${c}: ${f.name} is missing from ${field}; Files and the Checksums fields must list the same files` });
     }
+    if (f.sizeConflict) failed.push({ check: 'checksum-lists', message: `${c}: ${f.name} has different sizes in Files and the Checksums fields` });
   }
-  return reasons;
+  return failed;
 }
 
-function listConsistency(paragraph: ChangesFile['paragraph'], files: ListedFile[], c: string): string[] {
-  const reasons: string[] = [];
-  for (const f of files) {
-    if (!f.md5) reasons.push(`${c}: ${f.name} is in a Checksums field but not in Files`);
-    if (!f.sha256) reasons.push(`${c}: ${f.name} is not in Checksums-Sha256`);
-    if (paragraph.has('Checksums-Sha1') && !f.sha1) reasons.push(`${c}: ${f.name} is not in Checksums-Sha1`);
-  }
-  return reasons;
-}
-
-function compareFacts(listed: ListedFile, got: FileFacts): string[] {
+function compareFacts(listed: ListedFile, got: FileFacts): FailedCheck[] {
   const hint = 're-run dput, the file changed after the .changes was made';
-  if (listed.size !== got.size) return [`size mismatch for ${listed.name}: expected ${listed.size} bytes, got ${got.size}; ${hint}`];
-  const reasons: string[] = [];
+  if (listed.size !== got.size) {
+    return [{ check: 'size', message: `size mismatch for ${listed.name}: expected ${listed.size} bytes, got ${got.size}; ${hint}` }];
+  }
+  const failed: FailedCheck[] = [];
   for (const algo of ['sha256', 'sha1', 'md5'] as const) {
     const want = listed[algo];
-    if (want && want !== got[algo]) reasons.push(`checksum mismatch for ${listed.name}: ${algo} expected ${want} got ${got[algo]}; ${hint}`);
+    if (want && want !== got[algo]) failed.push({ check: 'checksum', message: `checksum mismatch for ${listed.name}: ${algo} expected ${want} got ${got[algo]}; ${hint}` });
   }
-  return reasons;
+  return failed;
 }

@@ -23,6 +23,10 @@ export interface UploadRecord {
   receivedAt: string;
   updatedAt: string;
   reasons: string[];
+  /** The ids of the checks that failed (core/upload-checks.ts), beside their messages. */
+  checks?: string[];
+  /** Fingerprint of the key that signed the upload, when signatures are checked. */
+  signedBy?: string;
   /** Where a rejected upload's files and .reason are kept, relative to the root. */
   rejectedDir?: string;
   /** Source files in the pool (the .dsc first), once accepted. */

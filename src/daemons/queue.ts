@@ -1,19 +1,16 @@
 // The queue: the only writer of state/ and public/. Watches incoming/, takes complete uploads
 // into quarantine, checks them, accepts or rejects, makes build jobs, receives build results
 // and publishes. Every change of state goes through one serial lane.
-import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile, appendFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, writeFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import chokidar from 'chokidar';
-import { parseConfig, suiteFor, type ArchiveConfig } from '../config/config.js';
-import { planBuilds } from '../core/build-plan.js';
+import { parseConfig, type ArchiveConfig } from '../config/config.js';
 import { expireLease, finish, heartbeat, lease, type BinaryRecord, type JobRecord } from '../core/jobs.js';
 import { planPublication } from '../core/publish-plan.js';
-import { checkUpload, SAFE_FILE_NAME, type FileFacts } from '../core/upload-checks.js';
-import { uploadStateFromJobs, type PoolFileRecord, type UploadRecord } from '../core/uploads.js';
-import { parseChanges, parseDsc, type ChangesFile, type DscFile } from '../debian/control-files.js';
-import { sourcesStanza } from '../debian/indices.js';
-import { compareVersions, poolPrefix } from '../debian/version.js';
+import { SAFE_FILE_NAME } from '../core/upload-checks.js';
+import { uploadStateFromJobs, type UploadRecord } from '../core/uploads.js';
+import { parseChanges } from '../debian/control-files.js';
+import { poolPrefix } from '../debian/version.js';
 import { debControl } from '../process/debian-tools.js';
 import { Signer } from '../process/gpg.js';
 import { exists, fileFacts, placeFile } from '../storage/files.js';
@@ -21,17 +18,16 @@ import { Layout } from '../storage/layout.js';
 import { publish, pruneGenerations } from '../storage/publisher.js';
 import { readAll, readJson, removeTemporaries, writeJson } from '../storage/records.js';
 import { startJobApi, type JobApiHandlers } from './job-api.js';
+import { UploadIntake } from './upload-intake.js';
 
-/** A file must keep its size and mtime this long before an upload counts as complete. */
-const STABLE_MS = 1500;
 const SCAN_INTERVAL_MS = 5000;
-const WRONG_SIZE_GRACE_MS = 10_000;
 
 export class Queue {
   private lane: Promise<unknown> = Promise.resolve();
-  private seen = new Map<string, { size: number; mtimeMs: number; since: number }>();
   private signer!: Signer;
   private config!: ArchiveConfig;
+  private configMtime = 0;
+  private intake!: UploadIntake;
   private scanTimer?: NodeJS.Timeout;
 
   constructor(readonly layout: Layout) {}
@@ -51,7 +47,10 @@ export class Queue {
 
   async start(port = 8000): Promise<void> {
     const l = this.layout;
-    this.config = parseConfig(await readFile(l.config, 'utf8'), l.config);
+    await this.reloadConfig();
+    this.intake = new UploadIntake(l, () => this.config, (upload) => this.publishNow(`accepted ${upload.source} ${upload.version}`), {
+      log: (m) => this.log(m),
+    });
     for (const dir of [l.incoming, l.pool, l.uploads, l.jobs, l.quarantine, l.rejected, l.artifacts, l.buildLogs, l.logs]) {
       await mkdir(dir, { recursive: true });
     }
@@ -74,17 +73,7 @@ export class Queue {
     const l = this.layout;
     for (const dir of [l.uploads, l.jobs]) await removeTemporaries(dir);
     await pruneGenerations(l);
-    // Uploads still in quarantine were copied but not decided: decide them now.
-    for (const upload of await readAll<UploadRecord>(l.uploads)) {
-      if (upload.state === 'received') {
-        this.log(`recovering upload ${upload.id} left in quarantine`);
-        await this.serial(() => this.decide(upload));
-      }
-    }
-    // Quarantine folders without a record were being copied: their originals are still in incoming.
-    for (const name of await readdir(l.quarantine)) {
-      if (!(await exists(join(l.uploads, `${name}.json`)))) await rm(join(l.quarantine, name), { recursive: true, force: true });
-    }
+    await this.serial(() => this.intake.recover());
   }
 
   private scanPending = false;
@@ -94,193 +83,26 @@ export class Queue {
     clearTimeout(this.scanTimer);
     this.scanTimer = setTimeout(() => {
       this.scanPending = false;
-      void this.serial(() => this.scan()).catch((err) => this.log(`scan failed: ${(err as Error).stack}`));
+      void this.serial(async () => {
+        await this.reloadConfig();
+        const { waiting } = await this.intake.scan();
+        if (waiting > 0) this.scheduleScan(1000);
+      }).catch((err) => {
+        // An infrastructure failure (disk full, permissions): say so loudly, keep the upload
+        // where it is, and try again; nothing is rejected for it.
+        this.log(`ERROR while taking uploads (will retry): ${(err as Error).stack}`);
+        this.scheduleScan(SCAN_INTERVAL_MS);
+      });
     }, delayMs);
   }
 
-  /** One look at incoming/: take every upload whose files are all there and stable. */
-  private async scan(): Promise<void> {
-    const l = this.layout;
-    const names = await readdir(l.incoming);
-    const now = Date.now();
-    const stable = new Map<string, boolean>();
-    for (const name of names) {
-      let s;
-      try {
-        s = await stat(join(l.incoming, name));
-      } catch {
-        continue;
-      }
-      if (!s.isFile()) continue;
-      const prev = this.seen.get(name);
-      if (!prev || prev.size !== s.size || prev.mtimeMs !== s.mtimeMs) {
-        this.seen.set(name, { size: s.size, mtimeMs: s.mtimeMs, since: now });
-        stable.set(name, false);
-      } else stable.set(name, now - prev.since >= STABLE_MS);
-    }
-    for (const name of this.seen.keys()) if (!stable.has(name)) this.seen.delete(name);
-    let waiting = false;
-    for (const name of names.filter((n) => n.endsWith('.changes'))) {
-      if (!stable.get(name)) {
-        waiting = true;
-        continue;
-      }
-      let changes: ChangesFile;
-      try {
-        changes = parseChanges(await readFile(join(l.incoming, name), 'utf8'), name);
-      } catch (err) {
-        await this.intake(name, [], [`${name}: cannot be read as a .changes file: ${(err as Error).message}`]);
-        continue;
-      }
-      // Ready when every listed file is there and has stopped changing. A stable file of the
-      // wrong size is taken after a grace period (to be rejected with the size it has); a
-      // missing file keeps the upload waiting.
-      const ready = changes.files.every((f) => {
-        const seen = this.seen.get(f.name);
-        if (!seen || !stable.get(f.name)) return false;
-        return seen.size === f.size || now - seen.since > WRONG_SIZE_GRACE_MS;
-      });
-      if (ready) await this.intake(name, changes.files.map((f) => f.name).filter((n) => SAFE_FILE_NAME.test(n)), []);
-      else waiting = true;
-    }
-    if (waiting) this.scheduleScan(1000);
-  }
-
-  /** Copies the upload's files into a private quarantine, records it, then clears incoming. */
-  private async intake(changesName: string, files: string[], earlyReasons: string[]): Promise<void> {
-    const l = this.layout;
-    const base = changesName.replace(/\.changes$/, '');
-    const id = `${new Date().toISOString().replace(/[-:.]/g, '').replace('T', '-').slice(0, 15)}-${base}-${randomBytes(3).toString('hex')}`;
-    const dir = join(l.quarantine, id);
-    await mkdir(dir, { recursive: true });
-    for (const name of [changesName, ...files.filter((f) => f !== changesName)]) {
-      await copyFile(join(l.incoming, name), join(dir, name));
-    }
-    const [source = base, version = ''] = base.split('_');
-    const now = new Date().toISOString();
-    const upload: UploadRecord = {
-      id,
-      changes: changesName,
-      source,
-      version,
-      distribution: '',
-      state: 'received',
-      receivedAt: now,
-      updatedAt: now,
-      reasons: earlyReasons,
-      sourceFiles: [],
-      jobs: [],
-    };
-    await writeJson(join(l.uploads, `${id}.json`), upload);
-    for (const name of [changesName, ...files]) {
-      await rm(join(l.incoming, name), { force: true });
-      this.seen.delete(name);
-    }
-    this.log(`upload ${id}: received ${changesName} with ${files.length} file(s)`);
-    await this.decide(upload);
-  }
-
-  /** Checks a quarantined upload and accepts or rejects it. */
-  private async decide(upload: UploadRecord): Promise<void> {
-    const l = this.layout;
-    const dir = join(l.quarantine, upload.id);
-    const reasons = [...upload.reasons];
-    let changes: ChangesFile | undefined;
-    let dsc: DscFile | undefined;
-    if (reasons.length === 0) {
-      try {
-        changes = parseChanges(await readFile(join(dir, upload.changes), 'utf8'), upload.changes);
-      } catch (err) {
-        reasons.push(`${upload.changes}: cannot be read as a .changes file: ${(err as Error).message}`);
-      }
-    }
-    if (changes) {
-      upload.source = changes.source;
-      upload.version = changes.version;
-      upload.distribution = changes.distributions.join(' ');
-      const suite = changes.distributions.length === 1 ? suiteFor(this.config, changes.distributions[0]) : undefined;
-      upload.suite = suite?.name;
-      const facts = new Map<string, FileFacts>();
-      for (const name of await readdir(dir)) if (name !== upload.changes) facts.set(name, await fileFacts(join(dir, name)));
-      for (const name of facts.keys()) {
-        if (!changes.files.some((f) => f.name === name)) reasons.push(`${name}: uploaded but not listed in ${upload.changes}`);
-      }
-      const dscEntries = changes.files.filter((f) => f.name.endsWith('.dsc'));
-      let dscError: string | undefined;
-      if (dscEntries.length === 1 && facts.has(dscEntries[0].name)) {
-        try {
-          dsc = parseDsc(await readFile(join(dir, dscEntries[0].name), 'utf8'), dscEntries[0].name);
-        } catch (err) {
-          dscError = `${dscEntries[0].name}: cannot be read as a .dsc file: ${(err as Error).message}`;
-        }
-      }
-      const uploads = await readAll<UploadRecord>(l.uploads);
-      const current = uploads
-        .filter((u) => u.suite === upload.suite && u.source === upload.source && u.id !== upload.id && !['received', 'rejected'].includes(u.state))
-        .map((u) => u.version)
-        .sort(compareVersions)
-        .pop();
-      reasons.push(...checkUpload({ changes, facts, dsc, dscError, config: this.config, currentVersion: current }));
-    }
-    if (reasons.length > 0 || !changes || !dsc || !upload.suite) return this.reject(upload, reasons.length ? reasons : ['upload could not be checked']);
-    await this.accept(upload, changes, dsc);
-  }
-
-  private async reject(upload: UploadRecord, reasons: string[]): Promise<void> {
-    const l = this.layout;
-    const target = join(l.rejected, upload.id);
-    await rm(target, { recursive: true, force: true });
-    await rename(join(l.quarantine, upload.id), target);
-    await writeFile(join(target, `${upload.changes}.reason`), `Upload ${upload.changes} was rejected:\n\n${reasons.map((r) => `- ${r}`).join('\n')}\n`);
-    Object.assign(upload, { state: 'rejected', reasons, rejectedDir: `state/rejected/${upload.id}`, updatedAt: new Date().toISOString() });
-    await writeJson(join(l.uploads, `${upload.id}.json`), upload);
-    this.log(`upload ${upload.id}: REJECTED\n  ${reasons.join('\n  ')}`);
-  }
-
-  private async accept(upload: UploadRecord, changes: ChangesFile, dsc: DscFile): Promise<void> {
-    const l = this.layout;
-    const dir = join(l.quarantine, upload.id);
-    const suite = this.config.suites.find((s) => s.name === upload.suite)!;
-    const poolDir = `pool/${suite.components[0]}/${poolPrefix(dsc.source)}/${dsc.source}`;
-    const names = [changes.files.find((f) => f.name.endsWith('.dsc'))!.name, ...dsc.files.map((f) => f.name)];
-    const sourceFiles: PoolFileRecord[] = [];
-    for (const name of names) {
-      const facts = await fileFacts(join(dir, name));
-      await placeFile(join(dir, name), join(l.public, poolDir, name), facts.sha256);
-      sourceFiles.push({ name, path: `${poolDir}/${name}`, ...facts });
-    }
-    const dscEntry = changes.files.find((f) => f.name === names[0])!;
-    const dscPool = sourceFiles[0];
-    const stanza = sourcesStanza(dsc, { path: dscPool.path, size: dscPool.size, md5: dscPool.md5, sha1: dscPool.sha1, sha256: dscPool.sha256 }, poolDir, dscEntry);
-    const now = new Date();
-    const jobs: JobRecord[] = planBuilds(dsc.architectures, suite.architectures).map((p) => ({
-      id: `${upload.id}-${p.arch}`,
-      uploadId: upload.id,
-      source: dsc.source,
-      version: dsc.version,
-      suite: suite.name,
-      base: suite.base,
-      arch: p.arch,
-      buildArg: p.buildArg,
-      state: 'needs-build',
-      attempts: 0,
-      createdAt: now.toISOString(),
-      updatedAt: now.toISOString(),
-      binaries: [],
-      artifacts: [],
-    }));
-    for (const job of jobs) await writeJson(join(l.jobs, `${job.id}.json`), job);
-    Object.assign(upload, {
-      state: jobs.length ? 'accepted' : 'published',
-      sourceFiles,
-      sourceStanza: stanza.entries(),
-      jobs: jobs.map((j) => j.id),
-      updatedAt: now.toISOString(),
-    });
-    await writeJson(join(l.uploads, `${upload.id}.json`), upload);
-    await rm(dir, { recursive: true, force: true });
-    this.log(`upload ${upload.id}: ACCEPTED ${dsc.source} ${dsc.version} into ${suite.name}; jobs: ${jobs.map((j) => `${j.arch} (${j.buildArg})`).join(', ') || 'none'}`);
-    await this.publishNow(`accepted ${dsc.source} ${dsc.version}`);
+  /** archive.yaml is re-read when it changes, so policy edits apply without a restart. */
+  private async reloadConfig(): Promise<void> {
+    const { mtimeMs } = await stat(this.layout.config);
+    if (mtimeMs === this.configMtime) return;
+    this.config = parseConfig(await readFile(this.layout.config, 'utf8'), this.layout.config);
+    if (this.configMtime !== 0) this.log(`reloaded ${this.layout.config}`);
+    this.configMtime = mtimeMs;
   }
 
   private async publishNow(why: string): Promise<void> {

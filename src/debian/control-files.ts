@@ -9,6 +9,8 @@ export interface ListedFile {
   sha256?: string;
   section?: string;
   priority?: string;
+  /** Set when the checksum fields give this file different sizes. */
+  sizeConflict?: boolean;
 }
 
 export class ControlFileError extends Error {
@@ -51,7 +53,8 @@ export function listedFiles(paragraph: Paragraph, file: string, filesHasSectionP
   const byName = new Map<string, ListedFile>();
   const take = (field: string, key: 'md5' | 'sha1' | 'sha256', withSP: boolean) => {
     for (const entry of parseChecksumField(paragraph, field, file, withSP)) {
-      const existing = byName.get(entry.name) ?? { name: entry.name, size: entry.size };
+      const existing: ListedFile = byName.get(entry.name) ?? { name: entry.name, size: entry.size };
+      if (existing.size !== entry.size) existing.sizeConflict = true;
       existing[key] = entry.hash.toLowerCase();
       if (entry.section) existing.section = entry.section;
       if (entry.priority) existing.priority = entry.priority;

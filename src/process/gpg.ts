@@ -1,7 +1,10 @@
 // gpg: the archive signing key (made at init, used by the queue to sign Release files).
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { SignatureVerdict } from '../core/upload-checks.js';
+import { exists } from '../storage/files.js';
+import { writeFileAtomic } from '../storage/records.js';
 import { run } from './run.js';
 
 /** A throwaway GNUPGHOME in a short path (gpg-agent's socket path must stay under 108 bytes). */
@@ -65,4 +68,76 @@ export class Signer {
     await this.gpg(['--clearsign', '--output', inReleasePath, releasePath]);
     await this.gpg(['--armor', '--detach-sign', '--output', releaseGpgPath, releasePath]);
   }
+}
+
+/**
+ * Verifies a clear-signed file against a keyring and nothing else (gpgv, as dak does), and
+ * turns gpgv's machine-readable status lines (doc/DETAILS in GnuPG) into a verdict.
+ */
+export async function verifyClearsigned(file: string, keyring: string): Promise<SignatureVerdict> {
+  const { stdout, stderr } = await run('gpgv', ['--status-fd', '1', '--keyring', keyring, file], { allowFailure: true });
+  return signatureVerdict(stdout, stderr);
+}
+
+export function signatureVerdict(status: string, stderr = ''): SignatureVerdict {
+  const lines = status.split('\n').filter((l) => l.startsWith('[GNUPG:] ')).map((l) => l.slice(9).split(' '));
+  const has = (tag: string) => lines.find((l) => l[0] === tag);
+  const who = (l: string[] | undefined) => (l ? l.slice(1).join(' ') : '');
+  if (has('EXPKEYSIG') || has('KEYEXPIRED')) return { state: 'expired-key', detail: who(has('EXPKEYSIG') ?? has('KEYEXPIRED')) };
+  if (has('REVKEYSIG') || has('KEYREVOKED')) return { state: 'revoked-key', detail: who(has('REVKEYSIG') ?? has('KEYREVOKED')) };
+  if (has('BADSIG')) return { state: 'bad', detail: `BADSIG ${who(has('BADSIG'))}` };
+  const noKey = has('NO_PUBKEY');
+  if (noKey) return { state: 'unknown-key', detail: `key ${noKey[1]}` };
+  const good = has('GOODSIG');
+  const valid = has('VALIDSIG');
+  if (good && valid) return { state: 'good', fingerprint: valid[1], uid: good.slice(2).join(' ') };
+  return { state: 'error', detail: stderr.trim().split('\n').slice(-2).join(' ') || 'gpgv gave no verdict' };
+}
+
+export interface KeyInfo {
+  fingerprint: string;
+  uids: string[];
+  created?: string;
+  expires?: string;
+  revoked: boolean;
+  expired: boolean;
+}
+
+/** Reads `gpg --with-colons` key listings (doc/DETAILS). */
+export function parseKeyListing(colons: string): KeyInfo[] {
+  const keys: KeyInfo[] = [];
+  let current: KeyInfo | undefined;
+  let inPrimary = false;
+  for (const line of colons.split('\n')) {
+    const f = line.split(':');
+    if (f[0] === 'pub') {
+      const date = (s: string) => (s ? new Date(Number(s) * 1000).toISOString() : undefined);
+      current = { fingerprint: '', uids: [], created: date(f[5]), expires: date(f[6]), revoked: f[1] === 'r', expired: f[1] === 'e' };
+      keys.push(current);
+      inPrimary = true;
+    } else if (f[0] === 'sub') inPrimary = false;
+    else if (f[0] === 'fpr' && current && inPrimary && !current.fingerprint) current.fingerprint = f[9];
+    else if (f[0] === 'uid' && current) current.uids.push(f[9].replace(/\\x3a/g, ':'));
+  }
+  return keys;
+}
+
+export async function listKeys(keyring: string): Promise<KeyInfo[]> {
+  const { stdout } = await run('gpg', ['--batch', '--with-colons', '--fixed-list-mode', '--show-keys', keyring]);
+  return parseKeyListing(stdout);
+}
+
+/** Adds the public keys in keyFile (armored or binary) to a binary keyring gpgv can read. */
+export async function addKeysToKeyring(keyring: string, keyFile: string): Promise<KeyInfo[]> {
+  return withGnupgHome(async (home) => {
+    const gpg = (args: string[]) => run('gpg', ['--homedir', home, '--batch', '--quiet', ...args]);
+    const added = parseKeyListing((await gpg(['--with-colons', '--fixed-list-mode', '--show-keys', keyFile])).stdout);
+    if (added.length === 0) throw new Error(`${keyFile}: holds no OpenPGP public key`);
+    if (await exists(keyring)) await gpg(['--import', keyring]);
+    await gpg(['--import', keyFile]);
+    const exported = join(home, 'keyring.gpg');
+    await gpg(['--output', exported, '--export']);
+    await writeFileAtomic(keyring, await readFile(exported));
+    return added;
+  });
 }

@@ -9,11 +9,14 @@ export interface RunOptions {
   /** Called with each line of combined output, for progress. */
   onLine?: (line: string) => void;
   timeoutMs?: number;
+  /** Return a non-zero exit instead of throwing (for programs whose exit code is an answer, like gpgv). */
+  allowFailure?: boolean;
 }
 
 export interface RunResult {
   stdout: string;
   stderr: string;
+  exitCode: number;
 }
 
 export async function run(command: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
@@ -40,14 +43,14 @@ export async function run(command: string, args: string[], options: RunOptions =
   const result = await child;
   const stdout = String(result.stdout ?? '');
   const stderr = String(result.stderr ?? '');
-  if (result.failed) {
+  if (result.failed && !(options.allowFailure && result.exitCode !== undefined)) {
     const why = result.timedOut ? ' (timed out)' : result.isTerminated ? ` (killed by ${result.signal})` : '';
     if ((result as { code?: string }).code === 'ENOENT') {
       throw new CommandFailed(command, undefined, `${command}: not found on this machine; install it (see README.md)`);
     }
     throw new CommandFailed(`${command} ${args.join(' ')}${why}`, result.exitCode, `${stderr}\n${stdout}`);
   }
-  return { stdout, stderr };
+  return { stdout, stderr, exitCode: result.exitCode ?? 0 };
 }
 
 /** Runs a filter program on binary input and returns its binary output (xz, gzip). */

@@ -1,0 +1,337 @@
+// From incoming/ to accepted or rejected. An upload is taken when every file its .changes
+// lists is present and has stopped changing; the set is copied into a private quarantine and
+// recorded before incoming/ is cleared, then checked on the copies only. A rejection keeps
+// every file with a .reason under state/rejected/ID/. The caller runs each step serially.
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { suiteFor, type ArchiveConfig } from '../config/config.js';
+import { planBuilds } from '../core/build-plan.js';
+import type { JobRecord } from '../core/jobs.js';
+import { checkUpload, SAFE_FILE_NAME, type FailedCheck, type FileFacts, type SignatureVerdict } from '../core/upload-checks.js';
+import type { PoolFileRecord, UploadRecord } from '../core/uploads.js';
+import { parseChanges, parseDsc, type ChangesFile, type DscFile } from '../debian/control-files.js';
+import { sourcesStanza } from '../debian/indices.js';
+import { compareVersions, poolPrefix } from '../debian/version.js';
+import { verifyClearsigned } from '../process/gpg.js';
+import { exists, fileFacts, placeFile } from '../storage/files.js';
+import type { Layout } from '../storage/layout.js';
+import { readAll, writeJson } from '../storage/records.js';
+
+export interface IntakeOptions {
+  /** How long a file must keep its size and mtime before it counts as complete. */
+  stableMs?: number;
+  /** A stable file of the wrong size is taken (to be rejected) after this long. */
+  wrongSizeGraceMs?: number;
+  now?: () => number;
+  log?: (message: string) => void;
+}
+
+export interface ScanResult {
+  /** Uploads still waiting for files or for them to settle. */
+  waiting: number;
+  decided: UploadRecord[];
+}
+
+export class UploadIntake {
+  private seen = new Map<string, { size: number; mtimeMs: number; since: number }>();
+  private readonly stableMs: number;
+  private readonly wrongSizeGraceMs: number;
+  private readonly now: () => number;
+  private readonly log: (message: string) => void;
+
+  constructor(
+    private readonly layout: Layout,
+    private readonly config: () => ArchiveConfig,
+    private readonly onAccepted: (upload: UploadRecord) => Promise<void>,
+    options: IntakeOptions = {},
+  ) {
+    this.stableMs = options.stableMs ?? 1500;
+    this.wrongSizeGraceMs = options.wrongSizeGraceMs ?? 10_000;
+    this.now = options.now ?? Date.now;
+    this.log = options.log ?? (() => undefined);
+  }
+
+  /** After a crash: decide uploads left in quarantine; drop half-made quarantine folders. */
+  async recover(): Promise<UploadRecord[]> {
+    const l = this.layout;
+    await mkdir(l.quarantine, { recursive: true });
+    const decided: UploadRecord[] = [];
+    for (const upload of await readAll<UploadRecord>(l.uploads)) {
+      if (upload.state !== 'received') continue;
+      this.log(`upload ${upload.id}: was in quarantine at a stop; deciding it now`);
+      await this.dropIncomingCopies(upload);
+      decided.push(await this.decide(upload));
+    }
+    // A quarantine folder without a record was being filled: its originals are still in incoming/.
+    for (const name of await readdir(l.quarantine)) {
+      if (!(await exists(join(l.uploads, `${name}.json`)))) await rm(join(l.quarantine, name), { recursive: true, force: true });
+    }
+    return decided;
+  }
+
+  /** The record was written but incoming/ not yet cleared: clear what is identical to the copy. */
+  private async dropIncomingCopies(upload: UploadRecord): Promise<void> {
+    const dir = join(this.layout.quarantine, upload.id);
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const original = join(this.layout.incoming, name);
+      if (!(await exists(original))) continue;
+      const [a, b] = await Promise.all([fileFacts(original), fileFacts(join(dir, name))]);
+      if (a.sha256 === b.sha256) await rm(original, { force: true });
+    }
+  }
+
+  /** One look at incoming/: take every upload whose files are all there and settled. */
+  async scan(): Promise<ScanResult> {
+    const l = this.layout;
+    const config = this.config();
+    const now = this.now();
+    const names = await readdir(l.incoming);
+    const stable = new Map<string, boolean>();
+    const mtimes = new Map<string, number>();
+    for (const name of names) {
+      const s = await stat(join(l.incoming, name)).catch(() => undefined);
+      if (!s?.isFile()) continue;
+      mtimes.set(name, s.mtimeMs);
+      const prev = this.seen.get(name);
+      if (!prev || prev.size !== s.size || prev.mtimeMs !== s.mtimeMs) {
+        this.seen.set(name, { size: s.size, mtimeMs: s.mtimeMs, since: now });
+        stable.set(name, this.stableMs === 0);
+      } else stable.set(name, now - prev.since >= this.stableMs);
+    }
+    for (const name of [...this.seen.keys()]) if (!mtimes.has(name)) this.seen.delete(name);
+
+    const decided: UploadRecord[] = [];
+    const named = new Set<string>();
+    let waiting = 0;
+    for (const name of names.filter((n) => n.endsWith('.changes') && mtimes.has(n))) {
+      named.add(name);
+      if (!stable.get(name)) {
+        waiting++;
+        continue;
+      }
+      let changes: ChangesFile;
+      try {
+        changes = parseChanges(await readFile(join(l.incoming, name), 'utf8'), name);
+      } catch (err) {
+        decided.push(await this.intake(name, [], [{ check: 'changes-parse', message: `${name}: cannot be read as a .changes file: ${(err as Error).message}` }]));
+        continue;
+      }
+      const listed = changes.files.map((f) => f.name).filter((n) => SAFE_FILE_NAME.test(n));
+      for (const n of listed) named.add(n);
+      // Ready when every listed file is there and settled at its listed size. A settled file of
+      // the wrong size is taken after a grace period, to be rejected with the size it has.
+      // (An unsafe name cannot be a file here: nothing to wait for, the checks reject it.)
+      const ready = changes.files.filter((f) => SAFE_FILE_NAME.test(f.name)).every((f) => {
+        const seen = this.seen.get(f.name);
+        if (!seen || !stable.get(f.name)) return false;
+        return seen.size === f.size || now - seen.since >= this.wrongSizeGraceMs;
+      });
+      const present = listed.filter((n) => mtimes.has(n));
+      if (ready) {
+        decided.push(await this.intake(name, present, []));
+      } else if (now - mtimes.get(name)! > config.uploads.incompleteAfterMinutes * 60_000) {
+        const missing = changes.files.filter((f) => !mtimes.has(f.name)).map((f) => f.name);
+        decided.push(
+          await this.intake(name, present, [
+            {
+              check: 'incomplete',
+              message: `${name}: still incomplete ${config.uploads.incompleteAfterMinutes} minutes after it arrived; missing or still changing: ${missing.join(', ') || changes.files.map((f) => f.name).filter((n) => !stable.get(n)).join(', ')}; upload again with dput`,
+            },
+          ]),
+        );
+      } else waiting++;
+    }
+    // Files no .changes names: kept a while (their .changes may come last), then moved out.
+    for (const name of names) {
+      if (named.has(name) || !mtimes.has(name) || name.endsWith('.changes')) continue;
+      if (now - mtimes.get(name)! > config.uploads.strayAfterHours * 3600_000) decided.push(await this.stray(name));
+    }
+    return { waiting, decided };
+  }
+
+  private newId(base: string): string {
+    const stamp = new Date(this.now()).toISOString().replace(/[-:.]/g, '').replace('T', '-').slice(0, 15);
+    return `${stamp}-${base}-${randomBytes(3).toString('hex')}`;
+  }
+
+  private newRecord(id: string, changes: string, early: FailedCheck[]): UploadRecord {
+    const [source = changes, version = ''] = changes.replace(/\.changes$/, '').split('_');
+    const at = new Date(this.now()).toISOString();
+    return {
+      id, changes, source, version, distribution: '', state: 'received', receivedAt: at, updatedAt: at,
+      reasons: early.map((r) => r.message), checks: early.map((r) => r.check), sourceFiles: [], jobs: [],
+    };
+  }
+
+  /** Copies the upload into quarantine and records it; only then clears incoming/. */
+  private async intake(changesName: string, files: string[], early: FailedCheck[]): Promise<UploadRecord> {
+    const l = this.layout;
+    const id = this.newId(changesName.replace(/\.changes$/, ''));
+    const dir = join(l.quarantine, id);
+    await mkdir(dir, { recursive: true });
+    const all = [changesName, ...files.filter((f) => f !== changesName)];
+    for (const name of all) await copyFile(join(l.incoming, name), join(dir, name));
+    const upload = this.newRecord(id, changesName, early);
+    await writeJson(join(l.uploads, `${id}.json`), upload);
+    for (const name of all) {
+      await rm(join(l.incoming, name), { force: true });
+      this.seen.delete(name);
+    }
+    this.log(`upload ${id}: received ${changesName} with ${files.length} other file(s)`);
+    return this.decide(upload);
+  }
+
+  private async stray(name: string): Promise<UploadRecord> {
+    const l = this.layout;
+    const id = this.newId(`stray-${name}`);
+    await mkdir(join(l.quarantine, id), { recursive: true });
+    await copyFile(join(l.incoming, name), join(l.quarantine, id, name));
+    const upload = this.newRecord(id, name, [
+      { check: 'stray', message: `${name}: no .changes file named it within ${this.config().uploads.strayAfterHours} hours; moved out of incoming/` },
+    ]);
+    upload.source = name;
+    await writeJson(join(l.uploads, `${id}.json`), upload);
+    await rm(join(l.incoming, name), { force: true });
+    this.seen.delete(name);
+    return this.reject(upload, upload.reasons.map((message) => ({ check: 'stray', message })));
+  }
+
+  /** Checks a quarantined upload and accepts or rejects it. */
+  async decide(upload: UploadRecord): Promise<UploadRecord> {
+    const l = this.layout;
+    const config = this.config();
+    const dir = join(l.quarantine, upload.id);
+    if (upload.reasons.length > 0) {
+      return this.reject(upload, upload.reasons.map((message, i) => ({ check: (upload.checks?.[i] ?? 'incomplete') as FailedCheck['check'], message })));
+    }
+    let changes: ChangesFile;
+    try {
+      changes = parseChanges(await readFile(join(dir, upload.changes), 'utf8'), upload.changes);
+    } catch (err) {
+      return this.reject(upload, [{ check: 'changes-parse', message: `${upload.changes}: cannot be read as a .changes file: ${(err as Error).message}` }]);
+    }
+    upload.source = changes.source;
+    upload.version = changes.version;
+    upload.distribution = changes.distributions.join(' ');
+    const suite = changes.distributions.length === 1 ? suiteFor(config, changes.distributions[0]) : undefined;
+    upload.suite = suite?.name;
+
+    const facts = new Map<string, FileFacts>();
+    for (const name of await readdir(dir)) if (name !== upload.changes) facts.set(name, await fileFacts(join(dir, name)));
+    const dscEntries = changes.files.filter((f) => f.name.endsWith('.dsc'));
+    let dsc: DscFile | undefined;
+    let dscError: string | undefined;
+    if (dscEntries.length === 1 && facts.has(dscEntries[0].name)) {
+      try {
+        dsc = parseDsc(await readFile(join(dir, dscEntries[0].name), 'utf8'), dscEntries[0].name);
+      } catch (err) {
+        dscError = `${dscEntries[0].name}: cannot be read as a .dsc file: ${(err as Error).message}`;
+      }
+    }
+    const pool = new Map<string, FileFacts>();
+    if (dsc && suite && SAFE_FILE_NAME.test(dsc.source)) {
+      const poolDir = join(l.public, this.poolDir(suite.components[0], dsc.source));
+      for (const f of dsc.files) {
+        if (SAFE_FILE_NAME.test(f.name) && (await exists(join(poolDir, f.name)))) pool.set(f.name, await fileFacts(join(poolDir, f.name)));
+      }
+    }
+    const current = (await readAll<UploadRecord>(l.uploads))
+      .filter((u) => u.suite === upload.suite && u.source === upload.source && u.id !== upload.id && !['received', 'rejected'].includes(u.state))
+      .map((u) => u.version)
+      .sort(compareVersions)
+      .pop();
+    let signatures: { changes: SignatureVerdict; dsc?: SignatureVerdict } | undefined;
+    if (!config.uploads.allowUnsigned) {
+      signatures = {
+        changes: await this.verify(join(dir, upload.changes), changes.signed),
+        dsc: dsc ? await this.verify(join(dir, dsc.fileName), dsc.signed) : undefined,
+      };
+      if (signatures.changes.state === 'good') upload.signedBy = signatures.changes.fingerprint;
+    }
+    const failed = checkUpload({ changes, facts, dsc, dscError, config, currentVersion: current, pool, signatures });
+    if (failed.length > 0 || !dsc || !suite) return this.reject(upload, failed);
+    return this.accept(upload, changes, dsc, suite.name);
+  }
+
+  private async verify(file: string, signed: boolean): Promise<SignatureVerdict> {
+    if (!signed) return { state: 'unsigned' };
+    const keyring = join(this.layout.root, this.config().uploads.keyring);
+    if (!(await exists(keyring))) return { state: 'unknown-key', detail: `the uploaders keyring ${this.config().uploads.keyring} is empty` };
+    return verifyClearsigned(file, keyring);
+  }
+
+  private poolDir(component: string, source: string): string {
+    return `pool/${component}/${poolPrefix(source)}/${source}`;
+  }
+
+  private async reject(upload: UploadRecord, failed: FailedCheck[]): Promise<UploadRecord> {
+    const l = this.layout;
+    const target = join(l.rejected, upload.id);
+    await mkdir(l.rejected, { recursive: true });
+    await rm(target, { recursive: true, force: true });
+    await rename(join(l.quarantine, upload.id), target);
+    const text = `${upload.changes} was rejected at ${new Date(this.now()).toISOString()}:\n\n${failed.map((f) => `- [${f.check}] ${f.message}`).join('\n')}\n\nEvery file of the upload is kept beside this file.\n`;
+    await writeFile(join(target, `${upload.changes}.reason`), text);
+    Object.assign(upload, {
+      state: 'rejected',
+      reasons: failed.map((f) => f.message),
+      checks: failed.map((f) => f.check),
+      rejectedDir: `state/rejected/${upload.id}`,
+      updatedAt: new Date(this.now()).toISOString(),
+    });
+    await writeJson(join(l.uploads, `${upload.id}.json`), upload);
+    this.log(`upload ${upload.id}: REJECTED\n  ${upload.reasons.join('\n  ')}`);
+    return upload;
+  }
+
+  /** Pool first (idempotent), then jobs, then the record: a crash anywhere is redone safely. */
+  private async accept(upload: UploadRecord, changes: ChangesFile, dsc: DscFile, suiteName: string): Promise<UploadRecord> {
+    const l = this.layout;
+    const dir = join(l.quarantine, upload.id);
+    const suite = this.config().suites.find((s) => s.name === suiteName)!;
+    const poolDir = this.poolDir(suite.components[0], dsc.source);
+    const sourceFiles: PoolFileRecord[] = [];
+    for (const name of [dsc.fileName, ...dsc.files.map((f) => f.name)]) {
+      const uploaded = join(dir, name);
+      const pooled = join(l.public, poolDir, name);
+      // A file the upload left out (an orig tarball) is the pool's, checked above.
+      const from = (await exists(uploaded)) ? uploaded : pooled;
+      const facts = await fileFacts(from);
+      if (from === uploaded) await placeFile(uploaded, pooled, facts.sha256);
+      sourceFiles.push({ name, path: `${poolDir}/${name}`, ...facts });
+    }
+    const dscEntry = changes.files.find((f) => f.name === dsc.fileName)!;
+    const stanza = sourcesStanza(dsc, { ...sourceFiles[0], path: sourceFiles[0].path }, poolDir, dscEntry);
+    const at = new Date(this.now()).toISOString();
+    const jobs: JobRecord[] = planBuilds(dsc.architectures, suite.architectures).map((p) => ({
+      id: `${upload.id}-${p.arch}`,
+      uploadId: upload.id,
+      source: dsc.source,
+      version: dsc.version,
+      suite: suite.name,
+      base: suite.base,
+      arch: p.arch,
+      buildArg: p.buildArg,
+      state: 'needs-build',
+      attempts: 0,
+      createdAt: at,
+      updatedAt: at,
+      binaries: [],
+      artifacts: [],
+    }));
+    for (const job of jobs) await writeJson(join(l.jobs, `${job.id}.json`), job);
+    Object.assign(upload, {
+      state: jobs.length ? 'accepted' : 'published',
+      sourceFiles,
+      sourceStanza: stanza.entries(),
+      jobs: jobs.map((j) => j.id),
+      updatedAt: at,
+    });
+    await writeJson(join(l.uploads, `${upload.id}.json`), upload);
+    await rm(dir, { recursive: true, force: true });
+    this.log(`upload ${upload.id}: ACCEPTED ${dsc.source} ${dsc.version} into ${suite.name}; builds: ${jobs.map((j) => `${j.arch} (${j.buildArg})`).join(', ') || 'none for the configured architectures'}`);
+    await this.onAccepted(upload);
+    return upload;
+  }
+}

@@ -1,0 +1,351 @@
+// The table of bad uploads, each made from a good one by one change, taken through the real
+// intake (files on disk, quarantine, gpgv against a real keyring): each must fail exactly the
+// check named, and end up under state/rejected/ with every file and a .reason.
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig, type ArchiveConfig } from '../src/config/config.js';
+import type { CheckId } from '../src/core/upload-checks.js';
+import type { UploadRecord } from '../src/core/uploads.js';
+import { parseChanges } from '../src/debian/control-files.js';
+import { UploadIntake } from '../src/daemons/upload-intake.js';
+import { addKeysToKeyring, listKeys } from '../src/process/gpg.js';
+import { fileFacts } from '../src/storage/files.js';
+import { Layout } from '../src/storage/layout.js';
+import { writeJson } from '../src/storage/records.js';
+
+const FIXTURES = join(import.meta.dirname, '..', 'src', 'debian', 'fixtures');
+const CHANGES = 'aib-hello_1.0-1_source.changes';
+const DSC = 'aib-hello_1.0-1.dsc';
+const ORIG = 'aib-hello_1.0.orig.tar.gz';
+const DEBIAN = 'aib-hello_1.0-1.debian.tar.xz';
+const BUILDINFO = 'aib-hello_1.0-1_source.buildinfo';
+
+let gnupg: string;
+let revocation: string;
+const keys: Record<'good' | 'unknown' | 'expired' | 'revoked', string> = { good: '', unknown: '', expired: '', revoked: '' };
+
+async function gpg(args: string[], fakedTime?: string) {
+  return execa('gpg', ['--homedir', gnupg, '--batch', '--quiet', '--pinentry-mode', 'loopback', '--passphrase', '', ...(fakedTime ? ['--faked-system-time', fakedTime] : []), ...args]);
+}
+
+async function newKey(uid: string, expiry = '1y', fakedTime?: string): Promise<string> {
+  await gpg(['--quick-gen-key', uid, 'ed25519', 'sign', expiry], fakedTime);
+  const { stdout } = await gpg(['--with-colons', '--list-keys', uid]);
+  return stdout.split('\n').find((l) => l.startsWith('fpr:'))!.split(':')[9];
+}
+
+/** One upload being prepared: the fixture files in a folder, changed by the case. */
+class Upload {
+  constructor(readonly dir: string) {}
+  path(name: string) {
+    return join(this.dir, name);
+  }
+  async text(name: string) {
+    return readFile(this.path(name), 'utf8');
+  }
+  async edit(name: string, fn: (text: string) => string) {
+    await writeFile(this.path(name), fn(await this.text(name)));
+  }
+  /** Re-computes the .changes checksum lines from the files, as dpkg-genchanges would. */
+  async resum(changes = CHANGES) {
+    let text = await this.text(changes);
+    for (const f of parseChanges(text, changes).files) {
+      let facts;
+      try {
+        facts = await fileFacts(this.path(f.name));
+      } catch {
+        continue;
+      }
+      const name = f.name.replace(/[.+]/g, '\\$&');
+      text = text
+        .replace(new RegExp(`^ [0-9a-f]{32} \\d+ (\\S+ \\S+ )${name}$`, 'm'), ` ${facts.md5} ${facts.size} $1${f.name}`)
+        .replace(new RegExp(`^ [0-9a-f]{40} \\d+ ${name}$`, 'm'), ` ${facts.sha1} ${facts.size} ${f.name}`)
+        .replace(new RegExp(`^ [0-9a-f]{64} \\d+ ${name}$`, 'm'), ` ${facts.sha256} ${facts.size} ${f.name}`);
+    }
+    await writeFile(this.path(changes), text);
+  }
+  async sign(name: string, key: string, fakedTime?: string) {
+    await gpg(['--local-user', key, '--clearsign', '--output', `${this.path(name)}.asc`, this.path(name)], fakedTime);
+    await rename(`${this.path(name)}.asc`, this.path(name));
+  }
+  /** Signs the .dsc, updates the .changes for it, signs the .changes: what debsign does. */
+  async signAll(key: string, fakedTime?: string) {
+    await this.sign(DSC, key, fakedTime);
+    await this.resum();
+    await this.sign(CHANGES, key, fakedTime);
+  }
+}
+
+interface Case {
+  name: string;
+  check: CheckId;
+  config?: string;
+  prepare: (u: Upload, root: Layout) => Promise<void>;
+}
+
+const REQUIRE_SIGNED = 'uploads:\n  allow_unsigned: false\n';
+
+const CASES: Case[] = [
+  { name: 'a flipped byte in the debian tarball', check: 'checksum', prepare: async (u) => {
+    const b = await readFile(u.path(DEBIAN)); b[100] ^= 1; await writeFile(u.path(DEBIAN), b);
+  } },
+  { name: 'a flipped byte in the .dsc', check: 'checksum', prepare: (u) => u.edit(DSC, (t) => t.replace('Standards-Version: 4.7.0', 'Standards-Version: 4.7.1')) },
+  { name: 'a truncated orig tarball', check: 'size', prepare: async (u) => writeFile(u.path(ORIG), (await readFile(u.path(ORIG))).subarray(0, 100)) },
+  { name: 'a listed file that never arrives', check: 'incomplete', config: 'uploads:\n  incomplete_after_minutes: 1\n', prepare: async (u) => {
+    await rm(u.path(DEBIAN));
+    const old = new Date(Date.now() - 5 * 60_000); await utimes(u.path(CHANGES), old, old);
+  } },
+  { name: 'a file the .dsc names but the .changes does not list', check: 'dsc-files', prepare: async (u) => {
+    await u.edit(CHANGES, (t) => t.split('\n').filter((l) => !l.includes(DEBIAN)).join('\n'));
+  } },
+  { name: 'a directory part in a file name', check: 'file-name', prepare: (u) => u.edit(CHANGES, (t) => t.replaceAll(` ${BUILDINFO}`, ` ../${BUILDINFO}`)) },
+  { name: 'a file name starting with a dot', check: 'file-name', prepare: (u) => u.edit(CHANGES, (t) => t.replaceAll(` ${BUILDINFO}`, ` .${BUILDINFO}`)) },
+  { name: 'a file name starting with a dash', check: 'file-name', prepare: (u) => u.edit(CHANGES, (t) => t.replaceAll(` ${BUILDINFO}`, ` -${BUILDINFO}`)) },
+  { name: 'a file type a source upload does not carry', check: 'file-type', prepare: async (u) => {
+    await copyFile(u.path(BUILDINFO), u.path('aib-hello_1.0-1.exe'));
+    await u.edit(CHANGES, (t) => t.replaceAll(` ${BUILDINFO}`, ' aib-hello_1.0-1.exe'));
+  } },
+  { name: 'two .dsc files', check: 'dsc-count', prepare: async (u) => {
+    await copyFile(u.path(DSC), u.path('aib-hello_1.0-2.dsc'));
+    await u.edit(CHANGES, (t) => t.replaceAll(` ${BUILDINFO}`, ' aib-hello_1.0-2.dsc'));
+    await u.resum();
+  } },
+  { name: 'no .dsc at all', check: 'dsc-count', prepare: (u) => u.edit(CHANGES, (t) => t.split('\n').filter((l) => !l.endsWith('.dsc')).join('\n')) },
+  { name: 'a binary package included', check: 'binaries', prepare: async (u) => {
+    await copyFile(u.path(BUILDINFO), u.path('aib-hello_1.0-1_amd64.deb'));
+    await u.edit(CHANGES, (t) => t.replaceAll(` ${BUILDINFO}`, ' aib-hello_1.0-1_amd64.deb'));
+  } },
+  { name: 'Architecture naming a binary architecture', check: 'binaries', prepare: (u) => u.edit(CHANGES, (t) => t.replace('Architecture: source', 'Architecture: source amd64')) },
+  { name: 'a distribution the archive does not have', check: 'distribution', prepare: (u) => u.edit(CHANGES, (t) => t.replace('Distribution: unstable', 'Distribution: stable')) },
+  { name: 'Distribution UNRELEASED', check: 'distribution', prepare: (u) => u.edit(CHANGES, (t) => t.replace('Distribution: unstable', 'Distribution: UNRELEASED')) },
+  { name: 'two distributions', check: 'distribution', prepare: (u) => u.edit(CHANGES, (t) => t.replace('Distribution: unstable', 'Distribution: unstable experimental')) },
+  { name: 'a version older than the suite holds', check: 'version-not-newer', prepare: (_u, root) => holds(root, '1.0-2') },
+  { name: 'the version the suite already holds', check: 'version-not-newer', prepare: (_u, root) => holds(root, '1.0-1') },
+  { name: 'a signature over changed content', check: 'signature', config: REQUIRE_SIGNED, prepare: async (u) => {
+    await u.signAll(keys.good);
+    await u.edit(CHANGES, (t) => t.replace('urgency=medium', 'urgency=high'));
+  } },
+  { name: 'a key that is not in the keyring', check: 'signature', config: REQUIRE_SIGNED, prepare: (u) => u.signAll(keys.unknown) },
+  { name: 'an expired key', check: 'signature', config: REQUIRE_SIGNED, prepare: (u) => u.signAll(keys.expired, '20200101T120000!') },
+  { name: 'a revoked key', check: 'signature', config: REQUIRE_SIGNED, prepare: (u) => u.signAll(keys.revoked) },
+  { name: 'no signature where one is required', check: 'signature', config: REQUIRE_SIGNED, prepare: async () => undefined },
+  { name: 'a signed .changes with an unsigned .dsc', check: 'signature', config: REQUIRE_SIGNED, prepare: (u) => u.sign(CHANGES, keys.good) },
+  { name: 'a missing Maintainer field', check: 'mandatory-field', prepare: (u) => u.edit(CHANGES, (t) => t.replace(/^Maintainer: .*\n/m, '')) },
+  { name: 'a missing Date field', check: 'mandatory-field', prepare: (u) => u.edit(CHANGES, (t) => t.replace(/^Date: .*\n/m, '')) },
+  { name: 'a Maintainer without an address', check: 'maintainer', prepare: (u) => u.edit(CHANGES, (t) => t.replace(/^Maintainer: .*$/m, 'Maintainer: Test Maintainer')) },
+  { name: 'a .changes named for a binary upload', check: 'changes-name', prepare: (u) => rename(u.path(CHANGES), u.path('aib-hello_1.0-1_amd64.changes')) },
+  { name: 'a source name with capitals', check: 'source-name', prepare: (u) => u.edit(CHANGES, (t) => t.replace('Source: aib-hello', 'Source: AIB-hello')) },
+  { name: 'a version with an underscore', check: 'version-syntax', prepare: (u) => u.edit(CHANGES, (t) => t.replace('Version: 1.0-1', 'Version: 1.0_1-1')) },
+  { name: 'Checksums-Sha256 leaving out a file Files lists', check: 'checksum-lists', prepare: (u) => u.edit(CHANGES, (t) => t.replace(new RegExp(`^ [0-9a-f]{64} \\d+ ${BUILDINFO}\\n`, 'm'), '')) },
+  { name: 'Files and Checksums-Sha256 disagreeing on a size', check: 'checksum-lists', prepare: (u) => u.edit(CHANGES, (t) => t.replace(new RegExp(`^( [0-9a-f]{64}) 4097 ${BUILDINFO}$`, 'm'), `$1 4098 ${BUILDINFO}`)) },
+  { name: 'a .dsc of another version', check: 'dsc-match', prepare: async (u) => {
+    await u.edit(DSC, (t) => t.replace('Version: 1.0-1', 'Version: 1.0-3'));
+    await u.resum();
+  } },
+  { name: 'a .dsc of another source', check: 'dsc-match', prepare: async (u) => {
+    await u.edit(DSC, (t) => t.replace('Source: aib-hello', 'Source: aib-other'));
+    await u.resum();
+  } },
+  { name: 'a .dsc whose Format does not fit its files', check: 'source-format', prepare: async (u) => {
+    await u.edit(DSC, (t) => t.replace('Format: 3.0 (quilt)', 'Format: 3.0 (native)'));
+    await u.resum();
+  } },
+  { name: 'a source format the archive does not accept', check: 'source-format', prepare: async (u) => {
+    await u.edit(DSC, (t) => t.replace('Format: 3.0 (quilt)', 'Format: 3.0 (git)'));
+    await u.resum();
+  } },
+  { name: 'a .dsc without Maintainer', check: 'dsc-fields', prepare: async (u) => {
+    await u.edit(DSC, (t) => t.replace(/^Maintainer: .*\n/m, ''));
+    await u.resum();
+  } },
+  { name: 'a .dsc that is not a control file', check: 'dsc-parse', prepare: async (u) => {
+    await writeFile(u.path(DSC), 'this is not\na control file\n');
+    await u.resum();
+  } },
+  { name: 'a .changes that is not a control file', check: 'changes-parse', prepare: (u) => writeFile(u.path(CHANGES), 'garbage\n') },
+  { name: 'an orig tarball that differs from the one in the pool', check: 'orig-in-pool', prepare: async (_u, root) => {
+    const dir = join(root.public, 'pool/main/a/aib-hello');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, ORIG), 'another tarball of the same name');
+  } },
+];
+
+/** Records that the suite holds aib-hello at a version, as an earlier accepted upload would. */
+async function holds(root: Layout, version: string) {
+  const at = new Date().toISOString();
+  const record: UploadRecord = {
+    id: `earlier-${version}`, changes: `aib-hello_${version}_source.changes`, source: 'aib-hello', version, distribution: 'unstable',
+    suite: 'unstable', state: 'published', receivedAt: at, updatedAt: at, reasons: [], sourceFiles: [], jobs: [],
+  };
+  await writeJson(join(root.uploads, `${record.id}.json`), record);
+}
+
+async function newArchive(configText = ''): Promise<{ layout: Layout; config: ArchiveConfig; intake: UploadIntake }> {
+  const layout = new Layout(await mkdtemp(join(tmpdir(), 'aib-intake-')));
+  for (const dir of [...layout.directories, layout.uploads, layout.jobs]) await mkdir(dir, { recursive: true });
+  await writeFile(layout.config, configText);
+  const config = parseConfig(configText, layout.config);
+  if (!config.uploads.allowUnsigned) {
+    // The revoked key goes in with its revocation certificate; the signing home keeps it usable.
+    const exported = (await gpg(['--armor', '--export', keys.good, keys.expired, keys.revoked])).stdout;
+    await writeFile(join(gnupg, 'uploaders.asc'), `${exported}\n${revocation}`);
+    await addKeysToKeyring(join(layout.root, config.uploads.keyring), join(gnupg, 'uploaders.asc'));
+  }
+  const intake = new UploadIntake(layout, () => config, async () => undefined, { stableMs: 0, wrongSizeGraceMs: 0 });
+  return { layout, config, intake };
+}
+
+async function stage(layout: Layout, prepare: Case['prepare']): Promise<string[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'aib-upload-'));
+  for (const f of [CHANGES, DSC, ORIG, DEBIAN, BUILDINFO]) await copyFile(join(FIXTURES, f), join(dir, f));
+  await prepare(new Upload(dir), layout);
+  const names = await readdir(dir);
+  for (const n of names) await copyFile(join(dir, n), join(layout.incoming, n));
+  // Keep the case's own mtimes (the incomplete case backdates its .changes).
+  const changes = names.find((n) => n.endsWith('.changes'))!;
+  const { mtime } = await stat(join(dir, changes));
+  await utimes(join(layout.incoming, changes), mtime, mtime);
+  await rm(dir, { recursive: true, force: true });
+  return names;
+}
+
+beforeAll(async () => {
+  gnupg = await mkdtemp(join(tmpdir(), 'aib-k-'));
+  keys.good = await newKey('Good Uploader <good@example.org>');
+  keys.unknown = await newKey('Stranger <stranger@example.org>');
+  keys.expired = await newKey('Expired Uploader <expired@example.org>', '1d', '20200101T000000!');
+  keys.revoked = await newKey('Revoked Uploader <revoked@example.org>');
+  // gpg writes a revocation certificate for every new key; imported with the key, it revokes it.
+  const rev = await readFile(join(gnupg, 'openpgp-revocs.d', `${keys.revoked}.rev`), 'utf8');
+  revocation = rev.slice(rev.indexOf(':-----BEGIN') + 1);
+});
+
+afterAll(async () => {
+  await execa('gpgconf', ['--homedir', gnupg, '--kill', 'all'], { reject: false });
+  await rm(gnupg, { recursive: true, force: true });
+});
+
+describe('the upload intake', () => {
+  it(`rejects ${CASES.length} kinds of bad upload, each for the check it breaks, keeping the files and a reason`, async () => {
+    expect(CASES.length).toBeGreaterThanOrEqual(30);
+    const failures: string[] = [];
+    for (const c of CASES) {
+      const { layout, intake } = await newArchive(c.config);
+      const staged = await stage(layout, c.prepare);
+      const { decided } = await intake.scan();
+      const upload = decided[0];
+      const reason = upload?.rejectedDir ? await readFile(join(layout.root, upload.rejectedDir, `${upload.changes}.reason`), 'utf8').catch(() => '') : '';
+      const kept = upload?.rejectedDir ? await readdir(join(layout.root, upload.rejectedDir)) : [];
+      // What the .changes lists goes with it; anything else stays in incoming/ (a stray, later).
+      const changesName = staged.find((n) => n.endsWith('.changes'))!;
+      const listed = c.check === 'changes-parse' ? [] : parseChanges(await readFile(join(layout.root, upload?.rejectedDir ?? '', changesName), 'utf8').catch(() => ''), changesName).files.map((f) => f.name);
+      const expectedKept = staged.filter((n) => n === changesName || listed.includes(n));
+      const leftInIncoming = staged.filter((n) => !expectedKept.includes(n) && !(c.check === 'incomplete' && n === DEBIAN));
+      if (decided.length !== 1 || upload.state !== 'rejected') failures.push(`${c.name}: expected a rejection, got ${upload?.state ?? 'nothing'} ${JSON.stringify(upload?.reasons)}`);
+      else if (!upload.checks?.includes(c.check)) failures.push(`${c.name}: expected check ${c.check}, got ${upload.checks?.join(', ')}: ${upload.reasons.join(' | ')}`);
+      else if (!reason.includes(`[${c.check}]`)) failures.push(`${c.name}: the .reason does not name ${c.check}:\n${reason}`);
+      else if (!expectedKept.every((n) => kept.includes(n))) failures.push(`${c.name}: kept ${kept.join(', ')}, expected ${expectedKept.join(', ')}`);
+      else if ((await readdir(layout.incoming)).sort().join() !== leftInIncoming.sort().join()) failures.push(`${c.name}: incoming/ holds ${(await readdir(layout.incoming)).join(', ')}, expected ${leftInIncoming.join(', ')}`);
+      await rm(layout.root, { recursive: true, force: true });
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('accepts the good upload: source in the pool, one build job, nothing left in quarantine', async () => {
+    const { layout, intake } = await newArchive();
+    await stage(layout, async () => undefined);
+    const [upload] = (await intake.scan()).decided;
+    expect(upload.state, upload.reasons.join('\n')).toBe('accepted');
+    expect(await readdir(join(layout.public, 'pool/main/a/aib-hello'))).toEqual([DEBIAN, DSC, ORIG].sort());
+    expect(upload.jobs).toEqual([`${upload.id}-amd64`]);
+    expect(await readdir(layout.quarantine)).toEqual([]);
+  });
+
+  it('accepts a signed upload from a key in the keyring, and records the signer', async () => {
+    const { layout, intake } = await newArchive(REQUIRE_SIGNED);
+    await stage(layout, (u) => u.signAll(keys.good));
+    const [upload] = (await intake.scan()).decided;
+    expect(upload.state, upload.reasons.join('\n')).toBe('accepted');
+    expect(upload.signedBy).toBe(keys.good);
+  });
+
+  it('takes an orig tarball the upload leaves out from the pool', async () => {
+    const { layout, intake } = await newArchive();
+    const dir = join(layout.public, 'pool/main/a/aib-hello');
+    await mkdir(dir, { recursive: true });
+    await copyFile(join(FIXTURES, ORIG), join(dir, ORIG));
+    await stage(layout, async (u) => {
+      await rm(u.path(ORIG));
+      await u.edit(CHANGES, (t) => t.split('\n').filter((l) => !l.includes(ORIG)).join('\n'));
+    });
+    const [upload] = (await intake.scan()).decided;
+    expect(upload.state, upload.reasons.join('\n')).toBe('accepted');
+    expect(upload.sourceFiles.map((f) => f.name)).toContain(ORIG);
+  });
+
+  it('waits for files still arriving, then takes the upload once they are complete', async () => {
+    const { layout } = await newArchive();
+    const slow = new UploadIntake(layout, () => parseConfig('', layout.config), async () => undefined, { stableMs: 0, wrongSizeGraceMs: 60_000 });
+    await copyFile(join(FIXTURES, CHANGES), join(layout.incoming, CHANGES));
+    await copyFile(join(FIXTURES, DSC), join(layout.incoming, DSC));
+    await writeFile(join(layout.incoming, ORIG), (await readFile(join(FIXTURES, ORIG))).subarray(0, 10)); // half copied
+    expect(await slow.scan()).toEqual({ waiting: 1, decided: [] });
+    for (const f of [ORIG, DEBIAN, BUILDINFO]) await copyFile(join(FIXTURES, f), join(layout.incoming, f));
+    const { decided } = await slow.scan();
+    expect(decided.map((u) => u.state)).toEqual(['accepted']);
+  });
+
+  it('accepts exactly one of two uploads of the same version', async () => {
+    const { layout, intake } = await newArchive();
+    await stage(layout, async () => undefined);
+    const first = (await intake.scan()).decided;
+    await stage(layout, async () => undefined);
+    const second = (await intake.scan()).decided;
+    expect([...first, ...second].map((u) => u.state)).toEqual(['accepted', 'rejected']);
+    expect(second[0].checks).toEqual(['version-not-newer']);
+  });
+
+  it('moves a file no .changes names out of incoming after the stray period, with a record', async () => {
+    const { layout, intake } = await newArchive('uploads:\n  stray_after_hours: 1\n');
+    await writeFile(join(layout.incoming, 'leftover.tar.gz'), 'x');
+    await writeFile(join(layout.incoming, 'fresh.tar.gz'), 'y');
+    const old = new Date(Date.now() - 2 * 3600_000);
+    await utimes(join(layout.incoming, 'leftover.tar.gz'), old, old);
+    const { decided } = await intake.scan();
+    expect(decided.map((u) => [u.changes, u.state, u.checks])).toEqual([['leftover.tar.gz', 'rejected', ['stray']]]);
+    expect(await readdir(layout.incoming)).toEqual(['fresh.tar.gz']);
+    expect(await readdir(join(layout.root, decided[0].rejectedDir!))).toContain('leftover.tar.gz');
+  });
+
+  it('finishes an upload a crash left in quarantine, exactly once', async () => {
+    const { layout, intake } = await newArchive();
+    await stage(layout, async () => undefined);
+    // The state a kill -9 leaves between recording the upload and clearing incoming/.
+    const id = 'crashed-upload';
+    await mkdir(join(layout.quarantine, id), { recursive: true });
+    for (const f of await readdir(layout.incoming)) await copyFile(join(layout.incoming, f), join(layout.quarantine, id, f));
+    const at = new Date().toISOString();
+    await writeJson(join(layout.uploads, `${id}.json`), {
+      id, changes: CHANGES, source: 'aib-hello', version: '1.0-1', distribution: '', state: 'received', receivedAt: at, updatedAt: at, reasons: [], sourceFiles: [], jobs: [],
+    } satisfies UploadRecord);
+    const recovered = await intake.recover();
+    expect(recovered.map((u) => u.state)).toEqual(['accepted']);
+    expect(await readdir(layout.incoming)).toEqual([]);
+    expect((await intake.scan()).decided).toEqual([]);
+  });
+});
+
+describe('the uploaders keyring', () => {
+  it('adds armored keys to a binary keyring gpgv reads, and lists them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'aib-kr-'));
+    await writeFile(join(dir, 'good.asc'), (await gpg(['--armor', '--export', keys.good])).stdout);
+    const added = await addKeysToKeyring(join(dir, 'uploaders.gpg'), join(dir, 'good.asc'));
+    expect(added.map((k) => k.fingerprint)).toEqual([keys.good]);
+    const listed = await listKeys(join(dir, 'uploaders.gpg'));
+    expect(listed).toEqual([expect.objectContaining({ fingerprint: keys.good, uids: ['Good Uploader <good@example.org>'], revoked: false })]);
+    await rm(dir, { recursive: true, force: true });
+  });
+});
