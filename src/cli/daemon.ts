@@ -2,7 +2,7 @@
 // (their healthchecks).
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { Builder, ALIVE_FILE } from '../daemons/builder.js';
+import { Builder, ALIVE_FILE, builderNameFromEnv } from '../daemons/builder.js';
 import { Queue } from '../daemons/queue.js';
 import { UserError } from '../errors.js';
 import { Layout } from '../storage/layout.js';
@@ -17,9 +17,19 @@ export function register(program: Command): void {
       } else if (role === 'builder') {
         const token = process.env.ARCHIVE_API_TOKEN;
         if (!token) throw new UserError('ARCHIVE_API_TOKEN is not set');
-        const labels: Record<string, string> = { 'archive-in-a-box.project': process.env.ARCHIVE_PROJECT ?? 'archive' };
-        if (process.env.ARCHIVE_RUN_ID) labels['archive-in-a-box.run-id'] = process.env.ARCHIVE_RUN_ID;
-        await new Builder(process.env.ARCHIVE_QUEUE_URL ?? 'http://queue:8000', token, labels).start();
+        // Every label set explicitly: build containers must not inherit stale ones from cached images.
+        const labels: Record<string, string> = {
+          'archive-in-a-box.project': process.env.ARCHIVE_PROJECT ?? 'archive',
+          'archive-in-a-box.run-id': process.env.ARCHIVE_RUN_ID ?? '',
+        };
+        await new Builder({
+          queueUrl: process.env.ARCHIVE_QUEUE_URL ?? 'http://queue:8000',
+          token,
+          name: builderNameFromEnv(process.env),
+          labels,
+          repoUrl: process.env.ARCHIVE_REPO_URL,
+          network: process.env.ARCHIVE_NETWORK,
+        }).start();
       } else throw new UserError(`daemon: unknown role "${role}" (queue or builder)`);
       await new Promise(() => undefined); // run until stopped
     });

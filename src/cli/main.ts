@@ -3,10 +3,14 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { CommandFailed, DockerError, UserError } from '../errors.js';
+import * as cache from './cache.js';
 import * as daemon from './daemon.js';
 import * as down from './down.js';
 import * as dputConfig from './dput-config.js';
 import * as init from './init.js';
+import * as keys from './keys.js';
+import * as refresh from './refresh.js';
+import * as retry from './retry.js';
 import * as sourceLine from './source-line.js';
 import * as status from './status.js';
 import * as up from './up.js';
@@ -34,7 +38,7 @@ const program = new Command('archive')
   .exitOverride()
   .showHelpAfterError();
 
-for (const command of [init, up, down, status, wait, sourceLine, dputConfig, daemon]) command.register(program);
+for (const command of [init, up, down, status, wait, retry, sourceLine, dputConfig, keys, cache, refresh, daemon]) command.register(program);
 
 function exitCode(err: unknown): number {
   if (err instanceof WaitFailed) return err.exitCode;

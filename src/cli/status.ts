@@ -1,4 +1,6 @@
 // `archive status [--json]`: the containers, and every upload with its builds or its reasons.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { JobRecord } from '../core/jobs.js';
 import type { UploadRecord } from '../core/uploads.js';
@@ -35,7 +37,10 @@ export function register(program: Command): void {
         rejectedDir: u.rejectedDir,
         jobs: jobs
           .filter((j) => u.jobs.includes(j.id))
-          .map((j) => ({ id: j.id, arch: j.arch, buildArg: j.buildArg, state: j.state, attempts: j.attempts, reason: j.reason, log: j.log })),
+          .map((j) => ({
+            id: j.id, arch: j.arch, buildArg: j.buildArg, state: j.state, attempts: j.attempts, reason: j.reason,
+            missing: j.missing, log: j.log, image: j.image, depsKey: j.depsKey, startedAt: j.startedAt, finishedAt: j.finishedAt,
+          })),
       }));
       const status = {
         root: layout.root,
@@ -59,7 +64,13 @@ export function register(program: Command): void {
       console.log(`\nuploads: ${uploads.length}`);
       for (const u of uploads) {
         console.log(`  ${u.source} ${u.version} -> ${u.suite ?? '?'}: ${u.state}`);
-        for (const j of u.jobs) console.log(`      ${j.arch} ${j.buildArg}: ${j.state}${j.reason ? ` — ${j.reason}` : ''}${j.log ? `  (log: ${status.url}${j.log})` : ''}`);
+        for (const j of u.jobs) {
+          console.log(`      ${j.arch} ${j.buildArg}: ${j.state}${j.reason ? ` — ${j.reason}` : ''}${j.log ? `  (log: ${status.url}${j.log})` : ''}`);
+          if (j.state === 'failed' && j.log) {
+            const tail = (await readFile(join(layout.public, j.log), 'utf8').catch(() => '')).trimEnd().split('\n').slice(-8);
+            for (const line of tail) console.log(`        | ${line}`);
+          }
+        }
         for (const r of u.state === 'rejected' || u.state === 'failed' ? u.reasons : []) console.log(`      ! ${r}`);
         if (u.rejectedDir) console.log(`      files kept in ${layout.root}/${u.rejectedDir}`);
       }

@@ -9,6 +9,10 @@ describe('archive.yaml', () => {
       port: 8080,
       suites: [{ name: 'unstable', base: 'trixie', components: ['main'], architectures: ['amd64'], aliases: [] }],
       uploads: { allowUnsigned: true, keyring: 'state/uploaders.gpg', incompleteAfterMinutes: 30, strayAfterHours: 24 },
+      builds: {
+        concurrency: 1, archAll: 'amd64', timeoutMinutes: 180, stallMinutes: 150, logMiB: 200, memoryGiB: 4, cpus: 2, pids: 4096,
+        cacheImages: 20, cacheGiB: 20, depWaitHours: 24, buildenvMaxAgeHours: 24,
+      },
     });
   });
 
@@ -26,6 +30,9 @@ describe('archive.yaml', () => {
     ['uploads:\n  keyring: /etc/keys.gpg\n', /uploads\.keyring: expected a path inside the archive root/],
     ['uploads:\n  incomplete_after_minutes: 0\n', /uploads\.incomplete_after_minutes: expected a positive number/],
     ['uploads:\n  allow_unsinged: true\n', /uploads: unknown key "allow_unsinged"/],
+    ['builds:\n  concurrency: 1.5\n', /builds\.concurrency: expected a whole number/],
+    ['builds:\n  timeout_minutes: -1\n', /builds\.timeout_minutes: expected a positive number/],
+    ['builds:\n  parallel: 2\n', /builds: unknown key "parallel"/],
   ])('refuses %j, naming the file and the key', (text, message) => {
     expect(() => parseConfig(text, 'archive.yaml')).toThrow(ConfigError);
     expect(() => parseConfig(text, 'archive.yaml')).toThrow(message);

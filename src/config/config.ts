@@ -37,7 +37,44 @@ export interface ArchiveConfig {
     /** A file in incoming/ that no .changes names is moved out after this long. */
     strayAfterHours: number;
   };
+  builds: BuildSettings;
 }
+
+/** How builds run; the builders receive these from the queue with every job. */
+export interface BuildSettings {
+  /** Jobs one builder runs at once. */
+  concurrency: number;
+  /** The architecture Architecture: all packages are built on. */
+  archAll: string;
+  timeoutMinutes: number;
+  /** A build that prints nothing this long is stopped. */
+  stallMinutes: number;
+  logMiB: number;
+  memoryGiB: number;
+  cpus: number;
+  pids: number;
+  /** Bounds of the build-dependency image cache. */
+  cacheImages: number;
+  cacheGiB: number;
+  /** A job waiting for build-dependencies fails after this long. */
+  depWaitHours: number;
+  /** Build environments older than this are upgraded before the next build. */
+  buildenvMaxAgeHours: number;
+}
+
+const BUILD_KEYS: Record<string, keyof BuildSettings> = {
+  concurrency: 'concurrency',
+  timeout_minutes: 'timeoutMinutes',
+  stall_minutes: 'stallMinutes',
+  log_mib: 'logMiB',
+  memory_gib: 'memoryGiB',
+  cpus: 'cpus',
+  pids: 'pids',
+  cache_images: 'cacheImages',
+  cache_gib: 'cacheGiB',
+  dep_wait_hours: 'depWaitHours',
+  buildenv_max_age_hours: 'buildenvMaxAgeHours',
+};
 
 export const DEFAULT_CONFIG = {
   name: 'archive',
@@ -46,6 +83,20 @@ export const DEFAULT_CONFIG = {
     unstable: { base: 'trixie', components: ['main'], architectures: ['amd64'], aliases: [] as string[] },
   },
   uploads: { allow_unsigned: true, keyring: 'state/uploaders.gpg', incomplete_after_minutes: 30, stray_after_hours: 24 },
+  builds: {
+    concurrency: 1,
+    arch_all: 'amd64',
+    timeout_minutes: 180,
+    stall_minutes: 150,
+    log_mib: 200,
+    memory_gib: 4,
+    cpus: 2,
+    pids: 4096,
+    cache_images: 20,
+    cache_gib: 20,
+    dep_wait_hours: 24,
+    buildenv_max_age_hours: 24,
+  },
 };
 
 export function defaultConfigText(overrides: { port?: number } = {}): string {
@@ -66,7 +117,7 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
   raw ??= {}; // an empty file: every default
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(file, 'expected a mapping at the top level');
   const doc = raw as Record<string, unknown>;
-  const known = ['name', 'port', 'suites', 'uploads'];
+  const known = ['name', 'port', 'suites', 'uploads', 'builds'];
   for (const key of Object.keys(doc)) {
     if (!known.includes(key)) throw new ConfigError(file, `unknown key "${key}"; expected one of ${known.join(', ')}`);
   }
@@ -124,10 +175,27 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
     if (typeof v !== 'number' || !(v > 0)) throw new ConfigError(file, `uploads.${key}: expected a positive number, found ${JSON.stringify(v)}`);
     return v;
   };
+  const buildsRaw = (doc.builds ?? {}) as Record<string, unknown>;
+  const builds = {} as BuildSettings;
+  for (const key of Object.keys(buildsRaw)) {
+    if (!(key in BUILD_KEYS) && key !== 'arch_all') {
+      throw new ConfigError(file, `builds: unknown key "${key}"; expected one of arch_all, ${Object.keys(BUILD_KEYS).join(', ')}`);
+    }
+  }
+  for (const [key, field] of Object.entries(BUILD_KEYS)) {
+    const v = buildsRaw[key] ?? DEFAULT_CONFIG.builds[key as keyof typeof DEFAULT_CONFIG.builds];
+    if (typeof v !== 'number' || !(v > 0)) throw new ConfigError(file, `builds.${key}: expected a positive number, found ${JSON.stringify(v)}`);
+    (builds[field] as number) = v;
+  }
+  const archAll = buildsRaw.arch_all ?? DEFAULT_CONFIG.builds.arch_all;
+  if (typeof archAll !== 'string' || !ARCH.test(archAll)) throw new ConfigError(file, `builds.arch_all: expected an architecture name such as amd64`);
+  builds.archAll = archAll;
+  if (!Number.isInteger(builds.concurrency)) throw new ConfigError(file, 'builds.concurrency: expected a whole number');
   return {
     name,
     port,
     suites,
+    builds,
     uploads: {
       allowUnsigned,
       keyring,

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { expireLease, finish, heartbeat, JobTransitionError, lease, MAX_ATTEMPTS, type JobRecord } from './jobs.js';
+import {
+  depWait, expireDepWait, expireLease, finish, giveBack, heartbeat, JobTransitionError, lease, MAX_LOST, retry, retryDepWait, type JobRecord,
+} from './jobs.js';
 
 const t0 = new Date('2026-01-01T00:00:00Z');
 const later = (ms: number) => new Date(t0.getTime() + ms);
@@ -21,21 +23,48 @@ describe('the job state machine', () => {
     expect(() => heartbeat(leased, 'b2', later(900))).toThrow('not leased to b2');
   });
 
-  it('returns a job whose lease expired to needs-build, and fails it as builder lost after the last attempt', () => {
+  it('gives a job whose lease ran out back, and fails it as builder lost the third time', () => {
     let j = job;
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      j = lease(j, 'b1', t0, 1000);
+    for (let n = 1; n <= MAX_LOST; n++) {
+      j = lease(j, `b${n}`, t0, 1000);
       expect(expireLease(j, later(999))).toBe(j);
       j = expireLease(j, later(1001));
-      expect(j.state).toBe(attempt < MAX_ATTEMPTS ? 'needs-build' : 'failed');
+      expect(j.state).toBe(n < MAX_LOST ? 'given-back' : 'failed');
     }
     expect(j.reason).toMatch(/^builder lost/);
+    expect(j.attempts).toBe(MAX_LOST);
   });
 
-  it('records a result only from the lease holder', () => {
+  it('lets a builder give a job back, to be leased again', () => {
+    const back = giveBack(lease(job, 'b1', t0), 'b1', 'docker engine restarting', later(5));
+    expect(back).toMatchObject({ state: 'given-back', reason: 'docker engine restarting', lease: undefined });
+    expect(lease(back, 'b2', later(10)).state).toBe('building');
+  });
+
+  it('puts a job in dep-wait with the missing relation, retries it on a new publication, fails it after the limit', () => {
+    const waiting = depWait(lease(job, 'b1', t0), 'b1', 'libfoo-dev (>= 2) but it is not installable', later(10));
+    expect(waiting).toMatchObject({ state: 'dep-wait', missing: 'libfoo-dev (>= 2) but it is not installable', depWaitSince: later(10).toISOString() });
+    expect(() => lease(waiting, 'b1', later(20))).toThrow(JobTransitionError);
+    const again = retryDepWait(waiting, later(1000), 3600_000);
+    expect(again.state).toBe('needs-build');
+    // The wait is measured from the first dep-wait, not the last retry.
+    const waitingAgain = depWait(lease(again, 'b1', later(2000)), 'b1', 'libfoo-dev', later(3000));
+    expect(waitingAgain.depWaitSince).toBe(later(10).toISOString());
+    expect(expireDepWait(waitingAgain, later(3600_000), 3600_000).state).toBe('dep-wait');
+    const failed = expireDepWait(waitingAgain, later(3600_011), 3600_000);
+    expect(failed).toMatchObject({ state: 'failed', reason: 'build-dependencies still not satisfiable after 1 h: libfoo-dev' });
+  });
+
+  it('records a result only from the lease holder, with the image it was built in', () => {
     const leased = lease(job, 'b1', t0);
     expect(() => finish(leased, 'b2', { ok: false, reason: 'x' }, t0)).toThrow(JobTransitionError);
     expect(finish(leased, 'b1', { ok: false, reason: 'FTBFS' }, t0)).toMatchObject({ state: 'failed', reason: 'FTBFS', lease: undefined });
-    expect(finish(leased, 'b1', { ok: true, binaries: [], artifacts: ['a'], log: 'l' }, t0)).toMatchObject({ state: 'built', artifacts: ['a'] });
+    expect(finish(leased, 'b1', { ok: true, binaries: [], artifacts: ['a'], log: 'l', image: 'sha256:ab' }, t0)).toMatchObject({ state: 'built', artifacts: ['a'], image: 'sha256:ab' });
+  });
+
+  it('retries a failed job on request, and only a failed or dep-waiting one', () => {
+    const failed = finish(lease(job, 'b1', t0), 'b1', { ok: false, reason: 'FTBFS' }, t0);
+    expect(retry(failed, later(1))).toMatchObject({ state: 'needs-build', reason: undefined });
+    expect(() => retry(job, t0)).toThrow(/only failed or dep-wait/);
   });
 });

@@ -1,9 +1,12 @@
-// The build job state machine (as wanna-build's): needs-build -> building -> built | failed.
-// A lease gives a builder the job until its deadline; heartbeats extend it; an expired lease
-// returns the job to needs-build until the attempt limit, then it fails as "builder lost".
+// The build job state machine, after wanna-build's:
+//   needs-build -> building -> built | failed | dep-wait | given-back
+//   dep-wait   -> needs-build (the archive published something new) | failed (waited too long)
+//   given-back -> building (leased again; the builder returned it or its lease ran out)
+// A lease gives a builder the job until its deadline; heartbeats extend it. A job whose
+// builder is lost MAX_LOST times fails as "builder lost".
 import type { BuildArg } from './build-plan.js';
 
-export type JobState = 'needs-build' | 'building' | 'built' | 'failed';
+export type JobState = 'needs-build' | 'building' | 'built' | 'failed' | 'dep-wait' | 'given-back';
 
 export interface Lease {
   builder: string;
@@ -31,27 +34,43 @@ export interface JobRecord {
   arch: string;
   buildArg: BuildArg;
   state: JobState;
+  /** How many times the job was leased. */
   attempts: number;
+  /** How many leases ran out (builder lost). */
+  lost?: number;
   lease?: Lease;
   createdAt: string;
   updatedAt: string;
   startedAt?: string;
   finishedAt?: string;
   reason?: string;
+  /** The unsatisfiable build-dependency relation, while in dep-wait. */
+  missing?: string;
+  depWaitSince?: string;
   /** Build log, relative to public/. */
   log?: string;
+  /** The image the build ran in (content digest) and the build-dependency image key. */
+  image?: string;
+  depsKey?: string;
   binaries: BinaryRecord[];
   /** Other artifacts kept beside the .debs (.buildinfo, .changes), relative to public/. */
   artifacts: string[];
 }
 
-export const MAX_ATTEMPTS = 3;
+export const MAX_LOST = 3;
+/** A job handed back this many times (builder-side trouble) fails instead of looping. */
+export const MAX_ATTEMPTS = 6;
 export const LEASE_MS = 90_000;
+export const DEP_WAIT_MS = 24 * 3600_000;
 
 export class JobTransitionError extends Error {}
 
+export function isLeasable(job: JobRecord): boolean {
+  return job.state === 'needs-build' || job.state === 'given-back';
+}
+
 export function lease(job: JobRecord, builder: string, now: Date, leaseMs = LEASE_MS): JobRecord {
-  if (job.state !== 'needs-build') throw new JobTransitionError(`job ${job.id} is ${job.state}, not needs-build`);
+  if (!isLeasable(job)) throw new JobTransitionError(`job ${job.id} is ${job.state}, not waiting for a builder`);
   return {
     ...job,
     state: 'building',
@@ -59,37 +78,102 @@ export function lease(job: JobRecord, builder: string, now: Date, leaseMs = LEAS
     lease: { builder, expiresAt: new Date(now.getTime() + leaseMs).toISOString() },
     startedAt: now.toISOString(),
     updatedAt: now.toISOString(),
+    reason: undefined,
   };
 }
 
-export function heartbeat(job: JobRecord, builder: string, now: Date, leaseMs = LEASE_MS): JobRecord {
+function assertHolder(job: JobRecord, builder: string): void {
   if (job.state !== 'building' || job.lease?.builder !== builder) {
-    throw new JobTransitionError(`job ${job.id} is not leased to ${builder}`);
+    throw new JobTransitionError(`job ${job.id} is not leased to ${builder} (it is ${job.state}${job.lease ? `, leased to ${job.lease.builder}` : ''})`);
   }
+}
+
+export function heartbeat(job: JobRecord, builder: string, now: Date, leaseMs = LEASE_MS): JobRecord {
+  assertHolder(job, builder);
   return { ...job, lease: { builder, expiresAt: new Date(now.getTime() + leaseMs).toISOString() }, updatedAt: now.toISOString() };
 }
 
-/** Returns jobs whose lease ran out to the queue, or fails them after MAX_ATTEMPTS. */
+/** A lease that ran out: the job is given back, or fails after MAX_LOST lost builders. */
 export function expireLease(job: JobRecord, now: Date): JobRecord {
   if (job.state !== 'building' || !job.lease || new Date(job.lease.expiresAt) > now) return job;
-  const base = { ...job, lease: undefined, updatedAt: now.toISOString() };
-  if (job.attempts >= MAX_ATTEMPTS) {
-    return { ...base, state: 'failed', reason: `builder lost: lease expired ${MAX_ATTEMPTS} times`, finishedAt: now.toISOString() };
+  const lost = (job.lost ?? 0) + 1;
+  const base = { ...job, lease: undefined, lost, updatedAt: now.toISOString() };
+  if (lost >= MAX_LOST) {
+    return { ...base, state: 'failed', reason: `builder lost: the lease ran out ${lost} times`, finishedAt: now.toISOString() };
   }
-  return { ...base, state: 'needs-build' };
+  return { ...base, state: 'given-back', reason: `builder ${job.lease.builder} stopped answering` };
+}
+
+/** The builder hands the job back (shutting down, or an infrastructure failure on its side). */
+export function giveBack(job: JobRecord, builder: string, reason: string, now: Date): JobRecord {
+  assertHolder(job, builder);
+  if (job.attempts >= MAX_ATTEMPTS) {
+    return { ...job, state: 'failed', lease: undefined, reason: `given back ${job.attempts} times; last: ${reason}`, finishedAt: now.toISOString(), updatedAt: now.toISOString() };
+  }
+  return { ...job, state: 'given-back', lease: undefined, reason, updatedAt: now.toISOString() };
+}
+
+export function depWait(job: JobRecord, builder: string, missing: string, now: Date): JobRecord {
+  assertHolder(job, builder);
+  return {
+    ...job,
+    state: 'dep-wait',
+    lease: undefined,
+    missing,
+    depWaitSince: job.depWaitSince ?? now.toISOString(),
+    reason: `build-dependencies not satisfiable yet: ${missing}`,
+    updatedAt: now.toISOString(),
+  };
+}
+
+/** When the archive publishes something new, jobs in dep-wait try again (or give up). */
+export function retryDepWait(job: JobRecord, now: Date, maxWaitMs = DEP_WAIT_MS): JobRecord {
+  if (job.state !== 'dep-wait') return job;
+  if (now.getTime() - new Date(job.depWaitSince ?? job.updatedAt).getTime() > maxWaitMs) {
+    return expireDepWait(job, now, maxWaitMs);
+  }
+  return { ...job, state: 'needs-build', updatedAt: now.toISOString() };
+}
+
+export function expireDepWait(job: JobRecord, now: Date, maxWaitMs = DEP_WAIT_MS): JobRecord {
+  if (job.state !== 'dep-wait' || now.getTime() - new Date(job.depWaitSince ?? job.updatedAt).getTime() <= maxWaitMs) return job;
+  const hours = Math.round(maxWaitMs / 3600_000);
+  return {
+    ...job,
+    state: 'failed',
+    reason: `build-dependencies still not satisfiable after ${hours} h: ${job.missing}`,
+    finishedAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+  };
 }
 
 export function finish(
   job: JobRecord,
   builder: string,
-  result: { ok: true; binaries: BinaryRecord[]; artifacts: string[]; log: string } | { ok: false; reason: string; log?: string },
+  result:
+    | { ok: true; binaries: BinaryRecord[]; artifacts: string[]; log: string; image?: string; depsKey?: string }
+    | { ok: false; reason: string; log?: string; image?: string; depsKey?: string },
   now: Date,
 ): JobRecord {
-  if (job.state !== 'building' || job.lease?.builder !== builder) {
-    throw new JobTransitionError(`job ${job.id} is not leased to ${builder}`);
-  }
-  const base = { ...job, lease: undefined, updatedAt: now.toISOString(), finishedAt: now.toISOString(), log: result.log ?? job.log };
+  assertHolder(job, builder);
+  const base = {
+    ...job,
+    lease: undefined,
+    missing: undefined,
+    depWaitSince: undefined,
+    updatedAt: now.toISOString(),
+    finishedAt: now.toISOString(),
+    log: result.log ?? job.log,
+    image: result.image ?? job.image,
+    depsKey: result.depsKey ?? job.depsKey,
+  };
   return result.ok
     ? { ...base, state: 'built', binaries: result.binaries, artifacts: result.artifacts, reason: undefined }
     : { ...base, state: 'failed', reason: result.reason };
+}
+
+/** archive retry: a failed job goes back to the queue, with a clean slate. */
+export function retry(job: JobRecord, now: Date): JobRecord {
+  if (job.state !== 'failed' && job.state !== 'dep-wait') throw new JobTransitionError(`job ${job.id} is ${job.state}; only failed or dep-wait jobs can be retried`);
+  return { ...job, state: 'needs-build', lost: 0, reason: undefined, missing: undefined, depWaitSince: undefined, updatedAt: now.toISOString() };
 }

@@ -17,7 +17,7 @@ export interface SuitePlan {
   packages: Map<string, Paragraph[]>;
 }
 
-const PUBLISHABLE = new Set(['accepted', 'building', 'published', 'failed']);
+const PUBLISHABLE = new Set(['accepted', 'building', 'dep-wait', 'published', 'failed']);
 
 export function planPublication(config: ArchiveConfig, uploads: UploadRecord[], jobs: JobRecord[]): SuitePlan[] {
   return config.suites.map((suite) => {

@@ -1,35 +1,48 @@
 // The builder: leases jobs from the queue over HTTP, builds each in throwaway containers
-// (docker/build-container.ts), streams the log back, hands in the artifacts.
+// (docker/build-container.ts), streams the log back, hands in the artifacts. It runs as many
+// jobs at once as the queue's settings say, and keeps its build environments current.
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DEFAULT_LIMITS, LABEL_BUILDER, removeLeftoverBuilds, runBuild, type BuildLimits, type LocalArchive } from '../docker/build-container.js';
+import { buildenvImageName, imageAgeMs, refreshBuildenv } from '../docker/buildenv.js';
 import { connectDocker, type Docker } from '../docker/engine.js';
-import { removeLeftoverBuilds, runBuild } from '../docker/build-container.js';
 import type { JobRecord } from '../core/jobs.js';
 
 export const ALIVE_FILE = '/tmp/builder-alive';
 
-interface LeasedJob extends JobRecord {
+/** What the queue sends with a lease: the job, its files, and how to build. */
+export interface LeasedJob extends JobRecord {
   files: { name: string; size: number; sha256: string }[];
+  limits: BuildLimits;
+  buildenvMaxAgeMs: number;
+  localArchive?: Omit<LocalArchive, 'key' | 'network' | 'url'>;
+}
+
+export interface BuilderOptions {
+  queueUrl: string;
+  token: string;
+  /** A name that stays the same across restarts of this builder (its leftovers carry it). */
+  name: string;
+  labels: Record<string, string>;
+  /** Where build containers reach the archive's repository, and on which network. */
+  repoUrl?: string;
+  network?: string;
 }
 
 export class Builder {
-  private readonly name = `builder-${hostname()}`;
   private docker!: Docker;
+  private refreshing?: Promise<unknown>;
 
-  constructor(
-    private readonly queueUrl: string,
-    private readonly token: string,
-    private readonly labels: Record<string, string>,
-  ) {}
+  constructor(private readonly o: BuilderOptions) {}
 
   private async api(method: string, path: string, body?: unknown): Promise<Response> {
-    const res = await fetch(`${this.queueUrl}${path}`, {
+    const res = await fetch(`${this.o.queueUrl}${path}`, {
       method,
       headers: {
-        authorization: `Bearer ${this.token}`,
-        ...(body !== undefined && !(body instanceof Buffer) ? { 'content-type': 'application/json' } : {}),
+        authorization: `Bearer ${this.o.token}`,
+        ...(body !== undefined && !(body instanceof Buffer) && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}),
       },
       body: body === undefined ? undefined : body instanceof Buffer || typeof body === 'string' ? body : JSON.stringify(body),
     });
@@ -48,41 +61,79 @@ export class Builder {
 
   async start(): Promise<void> {
     this.docker = await connectDocker();
-    const project = this.labels['archive-in-a-box.project'];
-    const removed = await removeLeftoverBuilds(this.docker, `archive-in-a-box.project=${project}`);
-    if (removed) this.log(`removed ${removed} build container(s) left from an earlier run`);
-    this.log(`${this.name} pulling jobs from ${this.queueUrl}`);
+    // Whatever this builder was doing before it stopped is gone: say so, and clean up.
+    const removed = await removeLeftoverBuilds(this.docker, this.o.name);
+    if (removed) this.log(`removed ${removed} build container(s) left from before a restart`);
+    const settings = await this.until(async () => (await this.api('POST', `/api/v1/builders/${encodeURIComponent(this.o.name)}/start`)).json() as Promise<{ concurrency: number }>);
+    this.log(`${this.o.name}: pulling jobs from ${this.o.queueUrl}, ${settings.concurrency} at a time`);
+    await Promise.all(Array.from({ length: settings.concurrency }, (_, i) => this.worker(`${this.o.name}/${i + 1}`)));
+  }
+
+  /** Retries fn until the queue answers (it may still be starting). */
+  private async until<T>(fn: () => Promise<T>): Promise<T> {
     for (;;) {
       try {
-        const res = await this.api('POST', '/api/v1/lease', { builder: this.name });
+        return await fn();
+      } catch (err) {
+        this.log(`waiting for the queue: ${(err as Error).message}`);
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    }
+  }
+
+  private async worker(name: string): Promise<never> {
+    for (;;) {
+      try {
+        const res = await this.api('POST', '/api/v1/lease', { builder: name });
         await this.alive();
         if (res.status === 204) {
           await new Promise((r) => setTimeout(r, 2000));
           continue;
         }
-        await this.build((await res.json()) as LeasedJob);
+        await this.build(name, (await res.json()) as LeasedJob);
       } catch (err) {
-        this.log(`error: ${(err as Error).message}`);
+        this.log(`${name}: ${(err as Error).message}`);
         await new Promise((r) => setTimeout(r, 3000));
       }
     }
   }
 
-  private async build(job: LeasedJob): Promise<void> {
-    this.log(`job ${job.id}: building ${job.source} ${job.version} on ${job.arch} (${job.buildArg})`);
+  /** Upgrades the build environment first when it is older than allowed (one refresh at a time). */
+  private async freshBuildenv(job: LeasedJob, log: (t: string) => void): Promise<string> {
+    const image = buildenvImageName(job.base);
+    const age = await imageAgeMs(this.docker, image);
+    if (age !== undefined && age > job.buildenvMaxAgeMs) {
+      this.refreshing ??= refreshBuildenv(this.docker, job.base, (line) => log(`archive-in-a-box: ${line}\n`)).finally(() => {
+        this.refreshing = undefined;
+      });
+      await this.refreshing;
+    }
+    return image;
+  }
+
+  private async localArchive(job: LeasedJob): Promise<LocalArchive | undefined> {
+    if (!job.localArchive || !this.o.repoUrl || !this.o.network) return undefined;
+    const res = await fetch(`${this.o.repoUrl}archive-key.asc`);
+    if (!res.ok) throw new Error(`cannot fetch the archive key from ${this.o.repoUrl}: ${res.status}`);
+    return { ...job.localArchive, key: await res.text(), url: this.o.repoUrl, network: this.o.network };
+  }
+
+  private async build(name: string, job: LeasedJob): Promise<void> {
+    this.log(`${name}: job ${job.id}: ${job.source} ${job.version} on ${job.arch} (${job.buildArg})`);
     const heartbeat = setInterval(() => {
       this.alive().catch(() => undefined);
-      this.api('POST', `/api/v1/jobs/${job.id}/heartbeat`, { builder: this.name }).catch((err) => this.log(`heartbeat: ${err.message}`));
-    }, 15_000);
+      this.api('POST', `/api/v1/jobs/${job.id}/heartbeat`, { builder: name }).catch((err) => this.log(`heartbeat: ${err.message}`));
+    }, 10_000);
     let pending = '';
     const flush = async () => {
       if (!pending) return;
       const text = pending;
       pending = '';
-      await this.api('POST', `/api/v1/jobs/${job.id}/log?builder=${encodeURIComponent(this.name)}`, text).catch((err) => this.log(`log: ${err.message}`));
+      await this.api('POST', `/api/v1/jobs/${job.id}/log?builder=${encodeURIComponent(name)}`, text).catch((err) => this.log(`log: ${err.message}`));
     };
-    const flusher = setInterval(() => void flush(), 2000);
+    const flusher = setInterval(() => void flush(), 1000);
     const outDir = join('/tmp', `out-${job.id}`);
+    const complete = (result: Record<string, unknown>) => this.api('POST', `/api/v1/jobs/${job.id}/complete`, { builder: name, ...result });
     try {
       const files = [];
       for (const f of job.files) {
@@ -92,31 +143,46 @@ export class Builder {
         if (sha256 !== f.sha256) throw new Error(`${f.name} arrived with sha256 ${sha256}, expected ${f.sha256}`);
         files.push({ name: f.name, data });
       }
+      const onLog = (text: string) => {
+        pending += text;
+      };
       const result = await runBuild(this.docker, {
         jobId: job.id,
-        image: `archive/buildenv:${job.base}`,
+        buildenv: await this.freshBuildenv(job, onLog),
         dsc: job.files.find((f) => f.name.endsWith('.dsc'))!.name,
+        arch: job.arch,
         buildArg: job.buildArg,
         files,
-        labels: this.labels,
-        onLog: (text) => {
-          pending += text;
-        },
+        labels: { ...this.o.labels, [LABEL_BUILDER]: this.o.name },
+        onLog,
         outDir,
+        localArchive: await this.localArchive(job),
+        limits: { ...DEFAULT_LIMITS, ...job.limits },
       });
       clearInterval(flusher);
       await flush();
-      if (result.ok) {
-        for (const name of result.outputs) {
-          await this.api('PUT', `/api/v1/jobs/${job.id}/artifacts/${encodeURIComponent(name)}?builder=${encodeURIComponent(this.name)}`, await readFile(join(outDir, name)));
+      if (result.outcome === 'built') {
+        for (const file of result.outputs) {
+          await this.api('PUT', `/api/v1/jobs/${job.id}/artifacts/${encodeURIComponent(file)}?builder=${encodeURIComponent(name)}`, await readFile(join(outDir, file)));
         }
       }
-      await this.api('POST', `/api/v1/jobs/${job.id}/complete`, { builder: this.name, ok: result.ok, reason: result.reason });
-      this.log(`job ${job.id}: ${result.ok ? 'built' : `failed: ${result.reason}`}`);
+      await complete(result.outcome === 'built' ? { outcome: 'built', image: result.image, depsKey: result.depsKey } : result);
+      this.log(`${name}: job ${job.id}: ${result.outcome}${result.outcome === 'built' ? (result.cached ? ' (build-dependencies from the cache)' : '') : `: ${'reason' in result ? result.reason : result.missing}`}`);
+    } catch (err) {
+      // Not the package's fault (engine, network, queue): hand the job back to be tried again.
+      this.log(`${name}: job ${job.id}: giving it back: ${(err as Error).message}`);
+      clearInterval(flusher);
+      pending += `\narchive-in-a-box: builder problem, job given back: ${(err as Error).message}\n`;
+      await flush();
+      await complete({ outcome: 'give-back', reason: (err as Error).message }).catch(() => undefined);
     } finally {
       clearInterval(heartbeat);
       clearInterval(flusher);
       await rm(outDir, { recursive: true, force: true });
     }
   }
+}
+
+export function builderNameFromEnv(env: NodeJS.ProcessEnv): string {
+  return env.ARCHIVE_BUILDER_NAME || `builder-${hostname()}`;
 }

@@ -4,19 +4,31 @@
 //   GET  /api/v1/jobs/ID/files/NAME                            -> a source file of the job
 //   POST /api/v1/jobs/ID/log?builder=B      text               (appended to the build log)
 //   PUT  /api/v1/jobs/ID/artifacts/NAME?builder=B   bytes
-//   POST /api/v1/jobs/ID/complete           {builder, ok, reason}
+//   POST /api/v1/jobs/ID/complete           {builder, outcome, reason, missing, image, depsKey}
+//   POST /api/v1/builders/NAME/start                           -> {concurrency}; gives back NAME's jobs
 //   GET  /health                                               (no token; for the healthcheck)
 import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
+import { JobTransitionError } from '../core/jobs.js';
+
+/** What a builder reports at the end of a job. */
+export interface BuildReport {
+  outcome: 'built' | 'failed' | 'dep-wait' | 'give-back';
+  reason?: string;
+  missing?: string;
+  image?: string;
+  depsKey?: string;
+}
 
 export interface JobApiHandlers {
   lease(builder: string): Promise<object | undefined>;
+  builderStarted(name: string): Promise<object>;
   heartbeat(id: string, builder: string): Promise<void>;
   sourceFile(id: string, name: string): Promise<string>;
   appendLog(id: string, builder: string, text: string): Promise<void>;
   putArtifact(id: string, builder: string, name: string, body: Buffer): Promise<void>;
-  complete(id: string, builder: string, result: { ok: boolean; reason?: string }): Promise<void>;
+  complete(id: string, builder: string, result: BuildReport): Promise<void>;
 }
 
 const MAX_BODY = 2 * 1024 * 1024 * 1024;
@@ -58,6 +70,8 @@ export function startJobApi(port: number, token: string, h: JobApiHandlers): Pro
         const job = await h.lease(builder);
         return job ? send(res, 200, job) : send(res, 204);
       }
+      const started = path.match(/^\/api\/v1\/builders\/([A-Za-z0-9_.-]+)\/start$/);
+      if (req.method === 'POST' && started) return send(res, 200, await h.builderStarted(started[1]));
       if (!m) return send(res, 404, { error: `no such endpoint ${req.method} ${path}` });
       const [, id, action, name] = m;
       const builder = url.searchParams.get('builder') ?? '';
@@ -80,13 +94,14 @@ export function startJobApi(port: number, token: string, h: JobApiHandlers): Pro
         return send(res, 200, { ok: true });
       }
       if (action === 'complete' && req.method === 'POST') {
-        const result = JSON.parse((await body(req)).toString());
-        await h.complete(id, result.builder, { ok: result.ok === true, reason: result.reason });
+        const { builder: by, ...report } = JSON.parse((await body(req)).toString()) as BuildReport & { builder: string };
+        if (!['built', 'failed', 'dep-wait', 'give-back'].includes(report.outcome)) return send(res, 400, { error: `unknown outcome ${report.outcome}` });
+        await h.complete(id, by, report);
         return send(res, 200, { ok: true });
       }
       return send(res, 405, { error: `${req.method} not allowed on ${path}` });
     } catch (err) {
-      const status = (err as { status?: number }).status ?? 500;
+      const status = (err as { status?: number }).status ?? (err instanceof JobTransitionError ? 409 : 500);
       send(res, status, { error: (err as Error).message });
     }
   });

@@ -5,19 +5,23 @@ import { mkdir, readFile, readdir, rm, stat, writeFile, appendFile } from 'node:
 import { join } from 'node:path';
 import chokidar from 'chokidar';
 import { parseConfig, type ArchiveConfig } from '../config/config.js';
-import { expireLease, finish, heartbeat, lease, type BinaryRecord, type JobRecord } from '../core/jobs.js';
+import {
+  depWait, expireDepWait, expireLease, finish, giveBack, heartbeat, isLeasable, lease, retry, retryDepWait, type BinaryRecord, type JobRecord,
+} from '../core/jobs.js';
+import type { BuildSettings } from '../config/config.js';
+import type { BuildLimits } from '../docker/build-container.js';
 import { planPublication } from '../core/publish-plan.js';
 import { SAFE_FILE_NAME } from '../core/upload-checks.js';
 import { uploadStateFromJobs, type UploadRecord } from '../core/uploads.js';
 import { parseChanges } from '../debian/control-files.js';
-import { poolPrefix } from '../debian/version.js';
+import { compareVersions, poolPrefix } from '../debian/version.js';
 import { debControl } from '../process/debian-tools.js';
 import { Signer } from '../process/gpg.js';
 import { exists, fileFacts, placeFile } from '../storage/files.js';
 import { Layout } from '../storage/layout.js';
 import { publish, pruneGenerations } from '../storage/publisher.js';
 import { readAll, readJson, removeTemporaries, writeJson } from '../storage/records.js';
-import { startJobApi, type JobApiHandlers } from './job-api.js';
+import { startJobApi, type BuildReport, type JobApiHandlers } from './job-api.js';
 import { UploadIntake } from './upload-intake.js';
 
 const SCAN_INTERVAL_MS = 5000;
@@ -51,7 +55,7 @@ export class Queue {
     this.intake = new UploadIntake(l, () => this.config, (upload) => this.publishNow(`accepted ${upload.source} ${upload.version}`), {
       log: (m) => this.log(m),
     });
-    for (const dir of [l.incoming, l.pool, l.uploads, l.jobs, l.quarantine, l.rejected, l.artifacts, l.buildLogs, l.logs]) {
+    for (const dir of [l.incoming, l.pool, l.uploads, l.jobs, l.quarantine, l.rejected, l.artifacts, l.buildLogs, l.logs, l.requests]) {
       await mkdir(dir, { recursive: true });
     }
     this.signer = await Signer.load(await readFile(l.secretKey, 'utf8'), '/tmp/gnupg');
@@ -85,6 +89,7 @@ export class Queue {
       this.scanPending = false;
       void this.serial(async () => {
         await this.reloadConfig();
+        await this.handleRequests();
         const { waiting } = await this.intake.scan();
         if (waiting > 0) this.scheduleScan(1000);
       }).catch((err) => {
@@ -94,6 +99,33 @@ export class Queue {
         this.scheduleScan(SCAN_INTERVAL_MS);
       });
     }, delayMs);
+  }
+
+  /** Requests the CLI left in state/requests/: carried out here, answered beside them. */
+  private async handleRequests(): Promise<void> {
+    const dir = this.layout.requests;
+    for (const name of (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.request.json'))) {
+      const request = await readJson<{ action: string; source: string; version?: string }>(join(dir, name));
+      let answer: { ok: boolean; message: string; jobs?: string[] };
+      if (request?.action === 'retry') answer = await this.retryRequest(request.source, request.version);
+      else answer = { ok: false, message: `unknown request ${JSON.stringify(request)}` };
+      await writeJson(join(dir, name.replace('.request.json', '.answer.json')), answer);
+      await rm(join(dir, name), { force: true });
+      this.log(`request ${name}: ${answer.message}`);
+    }
+  }
+
+  private async retryRequest(source: string, version?: string): Promise<{ ok: boolean; message: string; jobs?: string[] }> {
+    const uploads = (await readAll<UploadRecord>(this.layout.uploads))
+      .filter((u) => u.source === source && (!version || u.version === version) && !['received', 'rejected'].includes(u.state))
+      .sort((a, b) => compareVersions(a.version, b.version));
+    const upload = uploads.pop();
+    if (!upload) return { ok: false, message: `no accepted upload of ${source}${version ? ` ${version}` : ''}; see archive status` };
+    const jobs = (await readAll<JobRecord>(this.layout.jobs)).filter((j) => upload.jobs.includes(j.id) && (j.state === 'failed' || j.state === 'dep-wait'));
+    if (jobs.length === 0) return { ok: false, message: `${source} ${upload.version} has no failed or waiting build to retry` };
+    for (const job of jobs) await this.saveJob(retry(job, new Date()));
+    this.scheduleScan();
+    return { ok: true, message: `${source} ${upload.version}: ${jobs.map((j) => j.arch).join(', ')} queued again`, jobs: jobs.map((j) => j.id) };
   }
 
   /** archive.yaml is re-read when it changes, so policy edits apply without a restart. */
@@ -113,12 +145,19 @@ export class Queue {
     const started = Date.now();
     const result = await publish(this.layout, plans, this.signer, this.config.name, codenames);
     this.log(`published generation ${result.generation} (${why}) in ${Date.now() - started} ms`);
+    // Something new is in the archive: jobs waiting for build-dependencies try again.
+    const now = new Date();
+    for (const job of jobs.filter((j) => j.state === 'dep-wait')) {
+      const next = retryDepWait(job, now, this.config.builds.depWaitHours * 3600_000);
+      await this.saveJob(next);
+      this.log(`job ${job.id}: ${next.state === 'failed' ? next.reason : 'dep-wait over, trying again'}`);
+    }
   }
 
   private async expireLeases(): Promise<void> {
     const now = new Date();
     for (const job of await readAll<JobRecord>(this.layout.jobs)) {
-      const next = expireLease(job, now);
+      const next = expireDepWait(expireLease(job, now), now, this.config.builds.depWaitHours * 3600_000);
       if (next !== job) {
         await this.saveJob(next);
         this.log(`job ${job.id}: lease of ${job.lease?.builder} expired; now ${next.state}`);
@@ -148,7 +187,7 @@ export class Queue {
     return {
       lease: (builder) =>
         this.serial(async () => {
-          const jobs = (await readAll<JobRecord>(l.jobs)).filter((j) => j.state === 'needs-build');
+          const jobs = (await readAll<JobRecord>(l.jobs)).filter(isLeasable);
           const job = jobs.sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0];
           if (!job) return undefined;
           const leased = lease(job, builder, new Date());
@@ -156,8 +195,27 @@ export class Queue {
           await writeFile(join(l.public, leased.log), '');
           await this.saveJob(leased);
           const upload = (await readJson<UploadRecord>(join(l.uploads, `${job.uploadId}.json`)))!;
+          const suite = this.config.suites.find((s) => s.name === job.suite)!;
           this.log(`job ${job.id}: leased to ${builder} (attempt ${leased.attempts})`);
-          return { ...leased, files: upload.sourceFiles.map((f) => ({ name: f.name, size: f.size, sha256: f.sha256 })) };
+          return {
+            ...leased,
+            files: upload.sourceFiles.map((f) => ({ name: f.name, size: f.size, sha256: f.sha256 })),
+            limits: buildLimits(this.config.builds),
+            buildenvMaxAgeMs: this.config.builds.buildenvMaxAgeHours * 3600_000,
+            localArchive: { suite: suite.name, components: suite.components },
+          };
+        }),
+      builderStarted: (name) =>
+        this.serial(async () => {
+          // A builder that restarted holds nothing any more: its jobs go back at once,
+          // without waiting for their leases to run out.
+          for (const job of await readAll<JobRecord>(l.jobs)) {
+            if (job.state === 'building' && (job.lease?.builder === name || job.lease?.builder.startsWith(`${name}/`))) {
+              await this.saveJob(giveBack(job, job.lease.builder, `builder ${name} restarted`, new Date()));
+              this.log(`job ${job.id}: given back, its builder ${name} restarted`);
+            }
+          }
+          return { concurrency: this.config.builds.concurrency };
         }),
       heartbeat: (id, builder) => this.serial(async () => this.saveJob(heartbeat(await this.job(id), builder, new Date()))),
       sourceFile: async (id, name) => {
@@ -189,19 +247,21 @@ export class Queue {
   }
 
   /** A builder's result: check the artifacts against its .changes, pool them, publish. */
-  private async complete(id: string, builder: string, result: { ok: boolean; reason?: string }): Promise<void> {
+  private async complete(id: string, builder: string, result: BuildReport): Promise<void> {
     const l = this.layout;
     const job = await this.job(id);
     const dir = join(l.artifacts, id);
+    const now = new Date();
     let next: JobRecord;
-    if (!result.ok) {
-      next = finish(job, builder, { ok: false, reason: result.reason ?? 'build failed' }, new Date());
-    } else {
+    if (result.outcome === 'dep-wait') next = depWait(job, builder, result.missing ?? 'unknown relation', now);
+    else if (result.outcome === 'give-back') next = giveBack(job, builder, result.reason ?? 'builder problem', now);
+    else if (result.outcome !== 'built') next = finish(job, builder, { ok: false, reason: result.reason ?? 'build failed', image: result.image, depsKey: result.depsKey }, now);
+    else {
       try {
         const { binaries, artifacts } = await this.poolArtifacts(job, dir);
-        next = finish(job, builder, { ok: true, binaries, artifacts, log: job.log! }, new Date());
+        next = finish(job, builder, { ok: true, binaries, artifacts, log: job.log!, image: result.image, depsKey: result.depsKey }, now);
       } catch (err) {
-        next = finish(job, builder, { ok: false, reason: (err as Error).message }, new Date());
+        next = finish(job, builder, { ok: false, reason: (err as Error).message, image: result.image, depsKey: result.depsKey }, now);
       }
     }
     await this.saveJob(next);
@@ -250,4 +310,18 @@ export class Queue {
     artifacts.push(changesTarget);
     return { binaries, artifacts };
   }
+}
+
+/** archive.yaml's build settings as the limits a builder applies. */
+export function buildLimits(b: BuildSettings): BuildLimits {
+  return {
+    timeoutMs: b.timeoutMinutes * 60_000,
+    stallMs: b.stallMinutes * 60_000,
+    logCapBytes: b.logMiB * 1024 ** 2,
+    memoryBytes: b.memoryGiB * 1024 ** 3,
+    pidsLimit: b.pids,
+    cpus: b.cpus,
+    cacheImages: b.cacheImages,
+    cacheBytes: b.cacheGiB * 1024 ** 3,
+  };
 }

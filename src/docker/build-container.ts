@@ -1,44 +1,80 @@
 // One build, in throwaway sibling containers:
-//  1. dependencies: a container from the buildenv image, with network, installs the
-//     Build-Depends (apt-get build-dep on the .dsc) as root; it is committed to an image;
+//  1. dependencies: a container from the buildenv image, with network (the archive's own
+//     network, to reach the local repository too), asks apt what the Build-Depends resolve
+//     to (apt-get build-dep -s). Unsatisfiable: dep-wait. The exact resolved set keys a cached
+//     image; on a miss the set is installed and the container committed as that image.
 //  2. build: a container from that image with no network, every capability dropped,
-//     no-new-privileges, a read-only root, a private /build volume, limits on memory, pids and
-//     CPUs; dpkg-source -x and dpkg-buildpackage run as the unprivileged user "builder".
+//     no-new-privileges, a read-only root, a private /build volume, limits on memory, pids
+//     and CPUs, a wall-clock and a stall timeout and a log cap; dpkg-source -x and
+//     dpkg-buildpackage run as the unprivileged user "builder".
 // Files go in and out through the Docker archive API, so the builder needs no host paths.
-import { PassThrough } from 'node:stream';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { extract, pack } from 'tar-stream';
+import { depsKey, isUnsatisfiable, parseSimulation, parseUnmet } from '../core/apt-output.js';
 import type { BuildArg } from '../core/build-plan.js';
 import { DockerError } from '../errors.js';
+import { depsImageName, evictDepsImages, touchDepsImage, LABEL_DEPS_KEY } from './deps-cache.js';
 import { dockerMessage, type Docker } from './engine.js';
+import { imageInfo } from './images.js';
 
 export const BUILDER_UID = 2000;
 export const LABEL_BUILD = 'archive-in-a-box.build';
+export const LABEL_BUILDER = 'archive-in-a-box.builder';
+
+export interface BuildLimits {
+  timeoutMs: number;
+  stallMs: number;
+  logCapBytes: number;
+  memoryBytes: number;
+  pidsLimit: number;
+  cpus: number;
+  cacheImages: number;
+  cacheBytes: number;
+}
+
+export const DEFAULT_LIMITS: BuildLimits = {
+  timeoutMs: 3 * 3600_000,
+  stallMs: 150 * 60_000,
+  logCapBytes: 200 * 1024 ** 2,
+  memoryBytes: 4 * 1024 ** 3,
+  pidsLimit: 4096,
+  cpus: 2,
+  cacheImages: 20,
+  cacheBytes: 20 * 1024 ** 3,
+};
+
+export interface LocalArchive {
+  /** The Docker network the repository is reachable on, and its URL there. */
+  network: string;
+  url: string;
+  suite: string;
+  components: string[];
+  /** The archive's public key, armored: apt verifies the local repository like any client. */
+  key: string;
+}
 
 export interface BuildRequest {
   jobId: string;
-  image: string;
+  buildenv: string;
   dsc: string;
+  arch: string;
   buildArg: BuildArg;
   files: { name: string; data: Buffer }[];
   labels: Record<string, string>;
   onLog: (text: string) => void;
   outDir: string;
-  timeoutMs?: number;
-  memoryBytes?: number;
-  pidsLimit?: number;
-  cpus?: number;
+  localArchive?: LocalArchive;
+  limits?: Partial<BuildLimits>;
 }
 
-export interface BuildResult {
-  ok: boolean;
-  reason?: string;
-  /** Files the build produced (.deb, .udeb, .buildinfo, .changes), written to outDir. */
-  outputs: string[];
-}
+export type BuildResult =
+  | { outcome: 'built'; outputs: string[]; image: string; depsKey: string; cached: boolean }
+  | { outcome: 'failed'; reason: string; image?: string; depsKey?: string }
+  | { outcome: 'dep-wait'; missing: string };
 
-function tarOf(files: { name: string; data: Buffer }[], uid: number): Promise<Buffer> {
+function tarOf(files: { name: string; data: Buffer; mode?: number }[], uid: number): Promise<Buffer> {
   const tar = pack();
   const chunks: Buffer[] = [];
   tar.on('data', (c) => chunks.push(c as Buffer));
@@ -46,7 +82,7 @@ function tarOf(files: { name: string; data: Buffer }[], uid: number): Promise<Bu
     tar.on('end', () => resolve(Buffer.concat(chunks)));
     tar.on('error', reject);
   });
-  for (const f of files) tar.entry({ name: f.name, size: f.data.length, mode: 0o644, uid, gid: uid, mtime: new Date() }, f.data);
+  for (const f of files) tar.entry({ name: f.name, size: f.data.length, mode: f.mode ?? 0o644, uid, gid: uid, mtime: new Date() }, f.data);
   tar.finalize();
   return done;
 }
@@ -76,38 +112,80 @@ async function untar(stream: NodeJS.ReadableStream, outDir: string): Promise<str
   return names;
 }
 
-/** Runs a created container to its end, streaming its output; kills it at the deadline. */
-async function runToEnd(docker: Docker, container: Docker.Container, onLog: (t: string) => void, timeoutMs: number): Promise<{ exitCode: number; timedOut: boolean }> {
+/** Runs a command in a running container, streaming its output; returns exit code and output. */
+async function execIn(docker: Docker, container: Docker.Container, script: string, onLog: (t: string) => void): Promise<{ exitCode: number; output: string }> {
+  const exec = await container.exec({ Cmd: ['bash', '-c', script], AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  let output = '';
+  const out = new PassThrough();
+  out.on('data', (c: Buffer) => {
+    const text = c.toString();
+    if (output.length < 4 * 1024 * 1024) output += text;
+    onLog(text);
+  });
+  docker.modem.demuxStream(stream, out, out);
+  await new Promise<void>((resolve, reject) => {
+    stream.on('end', resolve);
+    stream.on('close', resolve);
+    stream.on('error', reject);
+  });
+  const { ExitCode } = await exec.inspect();
+  return { exitCode: ExitCode ?? -1, output };
+}
+
+/** Runs a created container to its end, streaming its output, enforcing time, stall and log limits. */
+async function runToEnd(
+  docker: Docker,
+  container: Docker.Container,
+  onLog: (t: string) => void,
+  limits: BuildLimits,
+): Promise<{ exitCode: number; killed?: string }> {
   const stream = await container.attach({ stream: true, stdout: true, stderr: true });
   const out = new PassThrough();
-  out.on('data', (c: Buffer) => onLog(c.toString()));
+  let bytes = 0;
+  let lastOutput = Date.now();
+  let killed: string | undefined;
+  const kill = (why: string) => {
+    if (killed) return;
+    killed = why;
+    container.kill().catch(() => undefined);
+  };
+  out.on('data', (c: Buffer) => {
+    lastOutput = Date.now();
+    bytes += c.length;
+    if (bytes > limits.logCapBytes) kill(`the build log passed its cap of ${Math.round(limits.logCapBytes / 1024 ** 2)} MiB`);
+    else onLog(c.toString());
+  });
   docker.modem.demuxStream(stream, out, out);
   await container.start();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    container.kill().catch(() => undefined);
-  }, timeoutMs);
+  const started = Date.now();
+  const watch = setInterval(() => {
+    if (Date.now() - started > limits.timeoutMs) kill(`the build ran past its time limit of ${Math.round(limits.timeoutMs / 60_000)} min`);
+    else if (Date.now() - lastOutput > limits.stallMs) kill(`the build printed nothing for ${Math.round(limits.stallMs / 60_000)} min (stalled)`);
+  }, Math.min(1000, limits.stallMs / 4));
   try {
     const { StatusCode } = (await container.wait()) as { StatusCode: number };
     await new Promise((r) => setTimeout(r, 100));
-    return { exitCode: StatusCode, timedOut };
+    return { exitCode: StatusCode, killed };
   } finally {
-    clearTimeout(timer);
+    clearInterval(watch);
   }
 }
 
-const DEPS_SCRIPT = (dsc: string, buildArg: BuildArg) => `set -e
-echo "archive-in-a-box: installing build-dependencies of ${dsc}"
-apt-get update -q
-apt-get build-dep -y -q --no-install-recommends ${buildArg === '-B' ? '--arch-only ' : buildArg === '-A' ? '--indep-only ' : ''}/tmp/deps/${dsc}
-apt-get clean
-rm -rf /tmp/deps /var/lib/apt/lists/*
-`;
+function buildDepOptions(buildArg: BuildArg): string {
+  return buildArg === '-B' ? '--arch-only ' : buildArg === '-A' ? '--indep-only ' : '';
+}
+
+const LOCAL_SOURCES_DIR = '/etc/apt/archive-in-a-box.d';
+
+/** The apt source of the local archive, deb822 with Signed-By, like any client's. */
+function localSource(local: LocalArchive): string {
+  return `Types: deb\nURIs: ${local.url}\nSuites: ${local.suite}\nComponents: ${local.components.join(' ')}\nSigned-By: /etc/apt/keyrings/archive-in-a-box.asc\n`;
+}
 
 const BUILD_SCRIPT = (dsc: string, buildArg: BuildArg) => `set -e
 cd /build
-echo "archive-in-a-box: building as $(id -un) (uid $(id -u)), network: $(cat /sys/class/net/*/operstate 2>/dev/null | tr '\\n' ' ')"
+echo "archive-in-a-box: building as $(id -un) (uid $(id -u)); network interfaces: $(ls /sys/class/net | tr '\\n' ' ')"
 dpkg-source -x ${dsc} src
 cd src
 dpkg-buildpackage -us -uc ${buildArg}
@@ -116,40 +194,93 @@ find /build -maxdepth 1 -type f \\( -name '*.deb' -o -name '*.udeb' -o -name '*.
 echo "archive-in-a-box: build successful"
 `;
 
+type DepsOutcome = { kind: 'ready'; image: string; key: string; cached: boolean } | { kind: 'dep-wait'; missing: string } | { kind: 'failed'; reason: string };
+
+/** Step 1: resolve, then reuse or make the build-dependency image. */
+async function prepareDependencies(docker: Docker, req: BuildRequest, limits: BuildLimits, labels: Record<string, string>, containers: Docker.Container[]): Promise<DepsOutcome> {
+  const buildenv = await imageInfo(docker, req.buildenv);
+  if (!buildenv) throw new DockerError(`the build environment image ${req.buildenv} does not exist; archive up (or archive refresh) builds it`);
+  const dsc = req.files.find((f) => f.name === req.dsc)!;
+  const deps = await docker.createContainer({
+    Image: req.buildenv,
+    Cmd: ['sleep', 'infinity'],
+    Labels: labels,
+    Env: ['DEBIAN_FRONTEND=noninteractive'],
+    HostConfig: { NetworkMode: req.localArchive?.network ?? 'bridge', Memory: limits.memoryBytes, PidsLimit: limits.pidsLimit, Init: true },
+  });
+  containers.push(deps);
+  const files = [{ name: `tmp/deps/${req.dsc}`, data: dsc.data }];
+  if (req.localArchive) {
+    files.push({ name: 'etc/apt/keyrings/archive-in-a-box.asc', data: Buffer.from(req.localArchive.key) });
+    files.push({ name: `${LOCAL_SOURCES_DIR.slice(1)}/archive-in-a-box.sources`, data: Buffer.from(localSource(req.localArchive)) });
+  }
+  await deps.putArchive(await tarOf(files, 0), { path: '/' });
+  await deps.start();
+  const log = req.onLog;
+  const opts = buildDepOptions(req.buildArg);
+  // Debian's lists come with the image (refreshed with it); only the local archive's are fetched.
+  const update = req.localArchive
+    ? `cp ${LOCAL_SOURCES_DIR}/*.sources /etc/apt/sources.list.d/ && apt-get update -q -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=${LOCAL_SOURCES_DIR} -o APT::Get::List-Cleanup=false`
+    : 'true';
+  log(`archive-in-a-box: resolving the build-dependencies of ${req.dsc} (${req.arch}${opts ? `, ${opts.trim()}` : ''})\n`);
+  const sim = await execIn(docker, deps, `set -e\n${update}\napt-get build-dep -s ${opts}/tmp/deps/${req.dsc}`, log);
+  if (sim.exitCode !== 0) {
+    if (isUnsatisfiable(sim.output)) {
+      const missing = parseUnmet(sim.output).join('; ') || sim.output.trim().split('\n').filter((l) => /^E:|^Error:/.test(l)).join('; ');
+      return { kind: 'dep-wait', missing };
+    }
+    return { kind: 'failed', reason: `resolving build-dependencies failed (apt-get exit ${sim.exitCode}); see the log` };
+  }
+  const installs = parseSimulation(sim.output);
+  const key = depsKey(buildenv.id, req.arch, installs);
+  const cachedName = depsImageName(key);
+  const cached = await imageInfo(docker, cachedName);
+  if (cached) {
+    await touchDepsImage(docker, key);
+    log(`archive-in-a-box: build-dependencies (${installs.length} packages) from the cache: ${cachedName}\n`);
+    return { kind: 'ready', image: cached.id, key, cached: true };
+  }
+  log(`archive-in-a-box: installing ${installs.length} build-dependencies\n`);
+  const install = await execIn(
+    docker,
+    deps,
+    `set -e\napt-get build-dep -y -q --no-install-recommends ${opts}/tmp/deps/${req.dsc}\napt-get clean\nrm -rf /tmp/deps ${LOCAL_SOURCES_DIR} /etc/apt/sources.list.d/archive-in-a-box.sources /etc/apt/keyrings/archive-in-a-box.asc`,
+    log,
+  );
+  if (install.exitCode !== 0) {
+    if (isUnsatisfiable(install.output)) return { kind: 'dep-wait', missing: parseUnmet(install.output).join('; ') };
+    return { kind: 'failed', reason: `installing build-dependencies failed (apt-get exit ${install.exitCode}); see the log` };
+  }
+  const committed = (await deps.commit({
+    repo: 'archive/deps',
+    tag: key,
+    comment: `build-dependencies: ${installs.map((p) => `${p.name}=${p.version}`).join(' ')}`.slice(0, 4000),
+    changes: [`LABEL ${LABEL_DEPS_KEY}=${key}`, 'CMD ["bash"]'],
+  } as never)) as unknown as { Id: string };
+  await evictDepsImages(docker, limits.cacheImages, limits.cacheBytes, log);
+  return { kind: 'ready', image: committed.Id, key, cached: false };
+}
+
 export async function runBuild(docker: Docker, req: BuildRequest): Promise<BuildResult> {
-  const timeoutMs = req.timeoutMs ?? 3 * 3600_000;
+  const limits = { ...DEFAULT_LIMITS, ...req.limits };
   const labels = { ...req.labels, [LABEL_BUILD]: req.jobId };
-  const dsc = req.files.find((f) => f.name === req.dsc);
-  if (!dsc) throw new Error(`job ${req.jobId}: the .dsc ${req.dsc} was not among its files`);
-  let depsImage: string | undefined;
+  if (!req.files.some((f) => f.name === req.dsc)) throw new Error(`job ${req.jobId}: the .dsc ${req.dsc} was not among its files`);
   const containers: Docker.Container[] = [];
   try {
-    // 1. Build-dependencies, with network, as root.
-    req.onLog(`archive-in-a-box: build environment ${req.image}\n`);
-    const deps = await docker.createContainer({
-      Image: req.image,
-      Cmd: ['bash', '-c', DEPS_SCRIPT(req.dsc, req.buildArg)],
-      Labels: labels,
-      Env: ['DEBIAN_FRONTEND=noninteractive'],
-      HostConfig: { NetworkMode: 'bridge', Memory: req.memoryBytes ?? 4 * 1024 ** 3, PidsLimit: req.pidsLimit ?? 4096 },
-    });
-    containers.push(deps);
-    await deps.putArchive(await tarOf([{ name: `deps/${req.dsc}`, data: dsc.data }], 0), { path: '/tmp' });
-    const depsRun = await runToEnd(docker, deps, req.onLog, timeoutMs);
-    if (depsRun.exitCode !== 0) {
-      return { ok: false, reason: `build-dependencies could not be installed (apt-get build-dep exit ${depsRun.exitCode}); see the log`, outputs: [] };
-    }
-    depsImage = ((await deps.commit({ comment: `build-dependencies for ${req.jobId}`, changes: 'LABEL archive-in-a-box.deps=1' })) as { Id: string }).Id;
+    req.onLog(`archive-in-a-box: build environment ${req.buildenv}\n`);
+    const deps = await prepareDependencies(docker, req, limits, labels, containers);
+    for (const c of containers.splice(0)) await c.remove({ force: true, v: true }).catch(() => undefined);
+    if (deps.kind === 'dep-wait') return { outcome: 'dep-wait', missing: deps.missing };
+    if (deps.kind === 'failed') return { outcome: 'failed', reason: deps.reason };
 
     // 2. The build: no network, no capabilities, unprivileged, read-only root.
-    const cpus = req.cpus ?? 2;
     const build: Docker.Container = await docker.createContainer({
-      Image: depsImage,
+      Image: deps.image,
       Cmd: ['bash', '-c', BUILD_SCRIPT(req.dsc, req.buildArg)],
       User: 'builder',
       WorkingDir: '/build',
       Labels: labels,
-      Env: ['HOME=/build', 'DPKG_COLORS=never', `DEB_BUILD_OPTIONS=parallel=${cpus}`, 'LANG=C.UTF-8'],
+      Env: ['HOME=/build', 'DPKG_COLORS=never', `DEB_BUILD_OPTIONS=parallel=${limits.cpus}`, 'LANG=C.UTF-8'],
       HostConfig: {
         NetworkMode: 'none',
         CapDrop: ['ALL'],
@@ -158,30 +289,29 @@ export async function runBuild(docker: Docker, req: BuildRequest): Promise<Build
         Tmpfs: { '/tmp': 'rw,exec,nosuid,size=2g' },
         // An anonymous volume (Source empty), removed with the container.
         Mounts: [{ Type: 'volume', Source: '', Target: '/build' }],
-        Memory: req.memoryBytes ?? 4 * 1024 ** 3,
-        PidsLimit: req.pidsLimit ?? 4096,
-        NanoCpus: cpus * 1e9,
+        Memory: limits.memoryBytes,
+        PidsLimit: limits.pidsLimit,
+        NanoCpus: limits.cpus * 1e9,
       },
     });
     containers.push(build);
     await build.putArchive(await tarOf(req.files, BUILDER_UID), { path: '/build' });
-    const run = await runToEnd(docker, build, req.onLog, timeoutMs);
-    if (run.timedOut) return { ok: false, reason: `build exceeded its time limit of ${Math.round(timeoutMs / 60000)} min`, outputs: [] };
-    if (run.exitCode !== 0) return { ok: false, reason: `dpkg-buildpackage failed (exit ${run.exitCode}); see the log`, outputs: [] };
+    const run = await runToEnd(docker, build, req.onLog, limits);
+    const facts = { image: deps.image, depsKey: deps.key };
+    if (run.killed) return { outcome: 'failed', reason: run.killed, ...facts };
+    if (run.exitCode !== 0) return { outcome: 'failed', reason: `dpkg-buildpackage failed (exit ${run.exitCode}); see the log`, ...facts };
     const outputs = await untar(await build.getArchive({ path: '/build/out/.' }), req.outDir);
-    return { ok: true, outputs };
+    return { outcome: 'built', outputs, cached: deps.cached, ...facts };
   } catch (err) {
     throw new DockerError(`build of ${req.jobId}: ${dockerMessage(err)}`);
   } finally {
     for (const c of containers) await c.remove({ force: true, v: true }).catch(() => undefined);
-    if (depsImage) await docker.getImage(depsImage).remove({ force: true }).catch(() => undefined);
   }
 }
 
-/** Removes build containers a crashed builder left behind. */
-export async function removeLeftoverBuilds(docker: Docker, labelFilter: string): Promise<number> {
-  const left = await docker.listContainers({ all: true, filters: { label: [LABEL_BUILD, labelFilter] } });
+/** Removes build containers a builder of this name left behind when it stopped. */
+export async function removeLeftoverBuilds(docker: Docker, builder: string): Promise<number> {
+  const left = await docker.listContainers({ all: true, filters: { label: [`${LABEL_BUILDER}=${builder}`] } });
   for (const c of left) await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined);
   return left.length;
 }
-

@@ -141,3 +141,19 @@ export async function addKeysToKeyring(keyring: string, keyFile: string): Promis
     return added;
   });
 }
+
+/** Removes one key (by fingerprint) from a keyring. */
+export async function removeKeyFromKeyring(keyring: string, fingerprint: string): Promise<boolean> {
+  return withGnupgHome(async (home) => {
+    const gpg = (args: string[]) => run('gpg', ['--homedir', home, '--batch', '--quiet', '--yes', ...args]);
+    await gpg(['--import', keyring]);
+    const before = parseKeyListing((await gpg(['--with-colons', '--fixed-list-mode', '--list-keys'])).stdout);
+    const key = before.find((k) => k.fingerprint.toUpperCase() === fingerprint.toUpperCase());
+    if (!key) return false;
+    await gpg(['--delete-keys', key.fingerprint]);
+    const exported = join(home, 'keyring.gpg');
+    await gpg(['--output', exported, '--export']);
+    await writeFileAtomic(keyring, await readFile(exported).catch(() => Buffer.alloc(0)));
+    return true;
+  });
+}

@@ -24,6 +24,8 @@ export class Layout {
   get quarantine() { return join(this.state, 'quarantine'); }
   get rejected() { return join(this.state, 'rejected'); }
   get artifacts() { return join(this.state, 'artifacts'); }
+  /** Requests from the CLI to the queue (retry, ...), which alone changes records. */
+  get requests() { return join(this.state, 'requests'); }
   get logs() { return join(this.root, 'logs'); }
   /** Directories made at init; the queue makes the state/ subdirectories it owns. */
   get directories() {

@@ -15,6 +15,14 @@ export interface PackageSpec {
   architecture?: 'any' | 'all';
   /** Extra shell run in override_dh_auto_build (for hostile or failing builds). */
   buildScript?: string;
+  /** More files under debian/ (scripts the build script runs). */
+  debianFiles?: Record<string, string>;
+  /** Sign the .dsc and .changes (what debsign does) with this key from this GNUPGHOME. */
+  sign?: { gnupgHome: string; key: string };
+  /** A -dev style package: the binary is named this and ships a header instead of a program. */
+  header?: { binary: string; name: string; content: string };
+  /** The program prints this C expression, with these headers included (from build-dependencies). */
+  print?: { includes: string[]; expression: string };
 }
 
 export interface SourcePackage {
@@ -31,12 +39,19 @@ export async function makeSourcePackage(workDir: string, spec: PackageSpec): Pro
   const tree = join(workDir, `${spec.name}-${upstream}`);
   await mkdir(join(tree, 'debian', 'source'), { recursive: true });
   const line = spec.line ?? `hello from ${spec.name} ${spec.version}`;
-  await writeFile(join(tree, 'hello.c'), `#include <stdio.h>\nint main(void) { puts(${JSON.stringify(line)}); return 0; }\n`);
-  await writeFile(
-    join(tree, 'Makefile'),
-    `all: ${spec.name}\n${spec.name}: hello.c\n\t$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $<\n` +
-      `install:\n\tinstall -D -m 755 ${spec.name} $(DESTDIR)/usr/bin/${spec.name}\nclean:\n\trm -f ${spec.name}\n`,
-  );
+  const binary = spec.header?.binary ?? spec.name;
+  if (spec.header) {
+    await writeFile(join(tree, spec.header.name), spec.header.content);
+    await writeFile(join(tree, 'Makefile'), `all:\ninstall:\n\tinstall -D -m 644 ${spec.header.name} $(DESTDIR)/usr/include/${spec.header.name}\nclean:\n`);
+  } else {
+    const includes = ['stdio.h', ...(spec.print?.includes ?? [])].map((h) => `#include <${h}>\n`).join('');
+    await writeFile(join(tree, 'hello.c'), `${includes}int main(void) { puts(${spec.print?.expression ?? JSON.stringify(line)}); return 0; }\n`);
+    await writeFile(
+      join(tree, 'Makefile'),
+      `all: ${spec.name}\n${spec.name}: hello.c\n\t$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $<\n` +
+        `install:\n\tinstall -D -m 755 ${spec.name} $(DESTDIR)/usr/bin/${spec.name}\nclean:\n\trm -f ${spec.name}\n`,
+    );
+  }
   await execa('tar', ['czf', join(workDir, `${spec.name}_${upstream}.orig.tar.gz`), '-C', workDir, `${spec.name}-${upstream}`]);
   await writeFile(join(tree, 'debian', 'source', 'format'), '3.0 (quilt)\n');
   const buildDepends = ['debhelper-compat (= 13)', ...(spec.buildDepends ?? [])].join(', ');
@@ -44,8 +59,8 @@ export async function makeSourcePackage(workDir: string, spec: PackageSpec): Pro
     join(tree, 'debian', 'control'),
     `Source: ${spec.name}\nSection: misc\nPriority: optional\nMaintainer: Test Maintainer <test@example.org>\n` +
       `Build-Depends: ${buildDepends}\nStandards-Version: 4.7.0\nRules-Requires-Root: no\n\n` +
-      `Package: ${spec.name}\nArchitecture: ${spec.architecture ?? 'any'}\nDepends: \${shlibs:Depends}, \${misc:Depends}\n` +
-      `Description: test package ${spec.name} for archive-in-a-box\n Prints a known line.\n`,
+      `Package: ${binary}\nArchitecture: ${spec.architecture ?? (spec.header ? 'all' : 'any')}\nDepends: \${shlibs:Depends}, \${misc:Depends}\n` +
+      `Description: test package ${binary} for archive-in-a-box\n Made by the tests.\n`,
   );
   const rules = ['#!/usr/bin/make -f', '%:', '\tdh $@'];
   if (spec.buildScript) rules.push('override_dh_auto_build:', `\t${spec.buildScript}`, '\tdh_auto_build');
@@ -56,7 +71,12 @@ export async function makeSourcePackage(workDir: string, spec: PackageSpec): Pro
     `${spec.name} (${spec.version}) ${spec.distribution ?? 'unstable'}; urgency=medium\n\n  * Test upload.\n\n -- Test Maintainer <test@example.org>  ${new Date().toUTCString().replace('GMT', '+0000')}\n`,
   );
   await writeFile(join(tree, 'debian', 'copyright'), 'Copyright: public domain\n');
-  await execa('dpkg-buildpackage', ['-S', '-us', '-uc', '-d', '-nc'], { cwd: tree, env: { DEB_BUILD_OPTIONS: '' } });
+  for (const [name, content] of Object.entries(spec.debianFiles ?? {})) await writeFile(join(tree, 'debian', name), content);
+  const signing = spec.sign ? [`--sign-keyid=${spec.sign.key}`] : ['-us', '-uc'];
+  await execa('dpkg-buildpackage', ['-S', '-d', '-nc', ...signing], {
+    cwd: tree,
+    env: { DEB_BUILD_OPTIONS: '', ...(spec.sign ? { GNUPGHOME: spec.sign.gnupgHome } : {}) },
+  });
   const base = `${spec.name}_${spec.version.replace(/^\d+:/, '')}`;
   const changes = `${base}_source.changes`;
   const parsed = parseChanges(await readFile(join(workDir, changes), 'utf8'), changes);
@@ -70,8 +90,15 @@ export async function makeSourcePackage(workDir: string, spec: PackageSpec): Pro
 }
 
 /** Uploads with Debian's dput (method = local), using the stanza `archive up` printed. */
-export async function dput(dputConfig: string, host: string, changesPath: string, workDir: string): Promise<void> {
+export async function dput(dputConfig: string, host: string, changesPath: string, workDir: string, gnupgHome?: string): Promise<void> {
   const cf = join(workDir, 'dput.cf');
   await writeFile(cf, dputConfig);
-  await execa('dput', ['-c', cf, host, changesPath], { env: { USER: 'tester' } });
+  await execa('dput', ['-c', cf, host, changesPath], { env: { USER: 'tester', ...(gnupgHome ? { GNUPGHOME: gnupgHome } : {}) } });
+}
+
+/** A throwaway OpenPGP identity for signing test uploads (never committed). */
+export async function makeKey(gnupgHome: string, uid: string): Promise<string> {
+  await execa('gpg', ['--homedir', gnupgHome, '--batch', '--passphrase', '', '--quick-gen-key', uid, 'ed25519', 'sign', '1y']);
+  const { stdout } = await execa('gpg', ['--homedir', gnupgHome, '--batch', '--with-colons', '--list-keys', uid]);
+  return stdout.split('\n').find((l) => l.startsWith('fpr:'))!.split(':')[9];
 }

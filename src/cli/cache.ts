@@ -1,0 +1,31 @@
+// `archive cache ls|prune`: the build-dependency image cache.
+import type { Command } from 'commander';
+import { evictDepsImages, listDepsImages } from '../docker/deps-cache.js';
+import { connectDocker } from '../docker/engine.js';
+
+const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+
+export function register(program: Command): void {
+  const cache = program.command('cache').description('the build-dependency image cache (shared by the archives on this engine)');
+  cache
+    .command('ls')
+    .description('list cached build-dependency images, most recently used first')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const entries = await listDepsImages(await connectDocker());
+      if (options.json) {
+        console.log(JSON.stringify(entries, null, 2));
+        return;
+      }
+      console.log(`${entries.length} cached build-dependency image(s), ${gib(entries.reduce((s, e) => s + e.size, 0))} of their own`);
+      for (const e of entries) console.log(`  ${e.key}  ${gib(e.size).padStart(10)}  last used ${e.lastUsed.slice(0, 19)}`);
+    });
+  cache
+    .command('prune')
+    .description('remove cached images: all, or down to --keep N most recently used')
+    .option('--keep <n>', 'keep this many', (v) => Number(v), 0)
+    .action(async (options: { keep: number }) => {
+      const removed = await evictDepsImages(await connectDocker(), options.keep, Number.MAX_SAFE_INTEGER);
+      console.log(`removed ${removed.length} cached image(s)`);
+    });
+}

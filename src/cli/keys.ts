@@ -1,0 +1,62 @@
+// `archive keys add|ls|rm`: the uploaders keyring, checked by the queue when
+// uploads.allow_unsigned is false (archive.yaml).
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { UserError } from '../errors.js';
+import { addKeysToKeyring, listKeys, removeKeyFromKeyring, type KeyInfo } from '../process/gpg.js';
+import { exists } from '../storage/files.js';
+import { layoutFor, loadConfig, type GlobalOptions } from './archive-context.js';
+
+function describeKey(k: KeyInfo): string {
+  const flags = [k.revoked ? 'REVOKED' : '', k.expired ? 'EXPIRED' : '', k.expires ? `expires ${k.expires.slice(0, 10)}` : 'no expiry'].filter(Boolean).join(', ');
+  return `${k.fingerprint}  ${k.uids[0] ?? '(no user id)'}  (${flags})`;
+}
+
+export function register(program: Command): void {
+  const keys = program
+    .command('keys')
+    .description('manage the keyring of people allowed to upload')
+    .addHelpText('after', '\nExamples:\n  gpg --export --armor you@example.org > me.asc && archive keys add me.asc\n  archive keys ls --json\n');
+  const keyringOf = async (cmd: Command) => {
+    const layout = layoutFor(cmd.optsWithGlobals<GlobalOptions>());
+    const config = await loadConfig(layout);
+    return { keyring: join(layout.root, config.uploads.keyring), config, layout };
+  };
+  keys
+    .command('add <files...>')
+    .description('add the OpenPGP public keys in FILE (armored or binary)')
+    .action(async (files: string[], _o: object, cmd: Command) => {
+      const { keyring, config, layout } = await keyringOf(cmd);
+      for (const file of files) {
+        if (!(await exists(file))) throw new UserError(`${file}: no such file`);
+        for (const k of await addKeysToKeyring(keyring, file)) console.log(`added ${describeKey(k)}`);
+      }
+      if (config.uploads.allowUnsigned) {
+        console.log(`note: ${layout.config} allows unsigned uploads; set uploads.allow_unsigned: false to require signatures`);
+      }
+    });
+  keys
+    .command('ls')
+    .description('list the keys in the uploaders keyring')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }, cmd: Command) => {
+      const { keyring, config } = await keyringOf(cmd);
+      const list = (await exists(keyring)) ? await listKeys(keyring) : [];
+      if (options.json) {
+        console.log(JSON.stringify({ keyring: config.uploads.keyring, signaturesRequired: !config.uploads.allowUnsigned, keys: list }, null, 2));
+        return;
+      }
+      console.log(`uploaders keyring ${config.uploads.keyring}: ${list.length} key(s); signed uploads ${config.uploads.allowUnsigned ? 'optional' : 'required'}`);
+      for (const k of list) console.log(`  ${describeKey(k)}`);
+    });
+  keys
+    .command('rm <fingerprint>')
+    .description('remove a key from the uploaders keyring')
+    .action(async (fingerprint: string, _o: object, cmd: Command) => {
+      const { keyring } = await keyringOf(cmd);
+      if (!(await exists(keyring)) || !(await removeKeyFromKeyring(keyring, fingerprint))) {
+        throw new UserError(`no key ${fingerprint} in the uploaders keyring; see archive keys ls`);
+      }
+      console.log(`removed ${fingerprint}`);
+    });
+}

@@ -1,0 +1,19 @@
+// `archive refresh`: upgrade the build environments now, rather than when they turn a day old.
+import type { Command } from 'commander';
+import { refreshBuildenv } from '../docker/buildenv.js';
+import { connectDocker } from '../docker/engine.js';
+import { layoutFor, loadConfig, progress, type GlobalOptions } from './archive-context.js';
+
+export function register(program: Command): void {
+  program
+    .command('refresh')
+    .description("upgrade each suite's build environment (apt-get dist-upgrade) now")
+    .action(async (_o: object, cmd: Command) => {
+      const config = await loadConfig(layoutFor(cmd.optsWithGlobals<GlobalOptions>()));
+      const docker = await connectDocker();
+      for (const base of new Set(config.suites.map((s) => s.base))) {
+        const id = await refreshBuildenv(docker, base, progress);
+        console.log(`archive/buildenv:${base} refreshed: ${id}`);
+      }
+    });
+}

@@ -1,0 +1,51 @@
+// Reading what apt-get build-dep says, for the build-dependency cache and dep-wait.
+import { createHash } from 'node:crypto';
+
+export interface ResolvedPackage {
+  name: string;
+  version: string;
+}
+
+/** The packages `apt-get build-dep -s` would install: its "Inst NAME [OLD] (VERSION ...)" lines. */
+export function parseSimulation(output: string): ResolvedPackage[] {
+  const installs: ResolvedPackage[] = [];
+  for (const line of output.split('\n')) {
+    const m = line.match(/^Inst (\S+) (?:\[[^\]]*\] )?\((\S+)/);
+    if (m) installs.push({ name: m[1], version: m[2] });
+  }
+  return installs.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * The unsatisfiable relations in apt's complaint, e.g. "libfoo-dev but it is not installable".
+ * apt 2.x says "The following packages have unmet dependencies:", apt 3.x "Unsatisfied
+ * dependencies:"; both list " builddeps:SRC : Depends: RELATION" lines, continued by
+ * "Depends:" lines indented under the first.
+ */
+export function parseUnmet(output: string): string[] {
+  const relations: string[] = [];
+  let inList = false;
+  for (const line of output.split('\n')) {
+    if (/unmet dependencies|Unsatisfied dependencies/i.test(line)) {
+      inList = true;
+      continue;
+    }
+    if (!inList) continue;
+    const m = line.match(/^\s*(?:builddeps:\S+ :\s*)?(?:Depends|PreDepends|Pre-Depends|Breaks|Conflicts): (.+)$/);
+    if (m) relations.push(m[1].trim());
+    else if (/^(E|Error|W|N):|^\S/.test(line) && relations.length > 0) inList = false;
+  }
+  return [...new Set(relations)];
+}
+
+/** Whether apt failed because dependencies cannot be satisfied (dep-wait), not for another reason. */
+export function isUnsatisfiable(output: string): boolean {
+  return parseUnmet(output).length > 0 || /Unable to correct problems|Unable to satisfy dependencies|has no installation candidate|Unable to locate package/.test(output);
+}
+
+/** The cache key: the build environment image and the exact set apt would install into it. */
+export function depsKey(buildenvImageId: string, arch: string, installs: ResolvedPackage[]): string {
+  const h = createHash('sha256').update(`${buildenvImageId}\n${arch}\n`);
+  for (const p of installs) h.update(`${p.name}=${p.version}\n`);
+  return h.digest('hex').slice(0, 32);
+}

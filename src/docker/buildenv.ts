@@ -1,0 +1,51 @@
+// Build environments kept current: an image older than its maximum age is upgraded
+// (apt-get update && apt-get dist-upgrade in a container, committed over the same tag)
+// before the next build; `archive refresh` does it on demand.
+import { DockerError } from '../errors.js';
+import { dockerMessage, type Docker } from './engine.js';
+import { imageInfo, LABEL_CREATED, type Progress } from './images.js';
+
+export function buildenvImageName(base: string): string {
+  return `archive/buildenv:${base}`;
+}
+
+/** Age of an image made or refreshed by archive-in-a-box, from its created label. */
+export async function imageAgeMs(docker: Docker, name: string, now = Date.now()): Promise<number | undefined> {
+  const info = await imageInfo(docker, name);
+  if (!info) return undefined;
+  const created = info.labels[LABEL_CREATED] ?? info.created;
+  return now - new Date(created).getTime();
+}
+
+export async function refreshBuildenv(docker: Docker, base: string, progress: Progress, labels: Record<string, string> = {}): Promise<string> {
+  const name = buildenvImageName(base);
+  if (!(await imageInfo(docker, name))) throw new DockerError(`${name} does not exist yet; archive up builds it`);
+  progress(`${name}: apt-get update && apt-get dist-upgrade`);
+  const container = await docker.createContainer({
+    Image: name,
+    Cmd: ['bash', '-c', 'set -e; apt-get update -q; apt-get dist-upgrade -y -q; apt-get autoremove -y -q; apt-get clean'],
+    Env: ['DEBIAN_FRONTEND=noninteractive'],
+    Labels: { ...labels, 'archive-in-a-box.refresh': base },
+  });
+  try {
+    await container.start();
+    const { StatusCode } = (await container.wait()) as { StatusCode: number };
+    if (StatusCode !== 0) {
+      const logs = (await container.logs({ stdout: true, stderr: true, tail: 20 })) as unknown as Buffer;
+      throw new DockerError(`refreshing ${name} failed (exit ${StatusCode}):\n${logs.toString()}`);
+    }
+    const result = (await container.commit({
+      repo: 'archive/buildenv',
+      tag: base,
+      comment: `refreshed ${new Date().toISOString()}`,
+      changes: [`LABEL ${LABEL_CREATED}=${new Date().toISOString()}`, 'CMD ["bash"]', 'WORKDIR /build'],
+    } as never)) as unknown as { Id: string };
+    progress(`${name}: refreshed (${result.Id.slice(0, 19)})`);
+    return result.Id;
+  } catch (err) {
+    if (err instanceof DockerError) throw err;
+    throw new DockerError(`refreshing ${name}: ${dockerMessage(err)}`);
+  } finally {
+    await container.remove({ force: true }).catch(() => undefined);
+  }
+}

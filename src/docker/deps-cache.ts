@@ -1,0 +1,67 @@
+// The build-dependency cache: images archive/deps:KEY, KEY = the buildenv image plus the exact
+// set of packages apt resolved (core/apt-output.ts). Least recently used go first; "used" is
+// the image's LastTagTime, renewed by tagging it again on every hit.
+import type { Docker } from './engine.js';
+
+export const DEPS_REPO = 'archive/deps';
+export const LABEL_DEPS_KEY = 'archive-in-a-box.deps-key';
+
+export function depsImageName(key: string): string {
+  return `${DEPS_REPO}:${key}`;
+}
+
+export interface CachedDeps {
+  key: string;
+  id: string;
+  /** Bytes of its own, beyond the layers it shares with the build environment. */
+  size: number;
+  created: string;
+  lastUsed: string;
+}
+
+export async function touchDepsImage(docker: Docker, key: string): Promise<void> {
+  await docker.getImage(depsImageName(key)).tag({ repo: DEPS_REPO, tag: key });
+}
+
+export async function listDepsImages(docker: Docker): Promise<CachedDeps[]> {
+  const images = await docker.listImages({ filters: { reference: [`${DEPS_REPO}:*`] } });
+  const parentSizes = new Map<string, number>();
+  const sizeOf = async (id: string) => {
+    if (!parentSizes.has(id)) parentSizes.set(id, (await docker.getImage(id).inspect().catch(() => ({ Size: 0 }))).Size);
+    return parentSizes.get(id)!;
+  };
+  const entries = await Promise.all(
+    images.map(async (img) => {
+      const info = await docker.getImage(img.Id).inspect();
+      const created = new Date(img.Created * 1000).toISOString();
+      return {
+        key: info.Config?.Labels?.[LABEL_DEPS_KEY] ?? '',
+        id: img.Id,
+        // A committed image's Parent is the build environment it was made from.
+        size: Math.max(0, info.Size - (info.Parent ? await sizeOf(info.Parent) : 0)),
+        created,
+        lastUsed: (info as unknown as { Metadata?: { LastTagTime?: string } }).Metadata?.LastTagTime ?? created,
+      };
+    }),
+  );
+  return entries.sort((a, b) => b.lastUsed.localeCompare(a.lastUsed));
+}
+
+/** Keeps the most recently used images within both bounds; removes the rest. */
+export async function evictDepsImages(docker: Docker, maxImages: number, maxBytes: number, log: (t: string) => void = () => undefined): Promise<CachedDeps[]> {
+  const all = await listDepsImages(docker);
+  const removed: CachedDeps[] = [];
+  let bytes = 0;
+  for (const [i, entry] of all.entries()) {
+    bytes += entry.size;
+    if (i < maxImages && bytes <= maxBytes) continue;
+    try {
+      await docker.getImage(entry.id).remove({ force: false });
+      removed.push(entry);
+      log(`archive-in-a-box: evicted cached build-dependencies ${entry.key} (least recently used)\n`);
+    } catch {
+      // In use by a running build: it stays, and goes next time.
+    }
+  }
+  return removed;
+}

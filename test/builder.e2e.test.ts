@@ -1,0 +1,139 @@
+// The builder against a running archive: build-dependencies resolved by apt from Debian and
+// from this archive (dep-wait until they exist), the dependency cache, isolation of the build,
+// a failing build, and a builder killed in the middle of a build.
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestArchive, cleanupRun, inCleanContainer, type UpResult } from './support/archive.js';
+import { dput, makeSourcePackage, type PackageSpec } from './support/packages.js';
+
+interface JobView { arch: string; state: string; reason?: string; missing?: string; log?: string; attempts: number; image?: string; depsKey?: string }
+interface UploadView { source: string; version: string; state: string; jobs: JobView[] }
+
+describe('builds in a running archive', () => {
+  let archive: TestArchive;
+  let up: UpResult;
+  let work: string;
+
+  const status = async () => JSON.parse(String((await archive.cli(['status', '--json'])).stdout)) as { uploads: UploadView[] };
+  const upload = async (source: string, version: string) => (await status()).uploads.filter((u) => u.source === source && u.version === version).pop();
+  const until = async <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 600_000): Promise<T> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await fn();
+      if (value) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  };
+  const send = async (spec: PackageSpec) => {
+    const pkg = await makeSourcePackage(await mkdtemp(join(work, `${spec.name}-`)), spec);
+    await dput(up.dputConfig, 'archive', pkg.changesPath, pkg.dir);
+    return pkg;
+  };
+  const log = async (job: JobView) => readFile(join(archive.root, 'public', job.log!), 'utf8');
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'aib-build-'));
+    archive = await TestArchive.create();
+    up = await archive.up();
+  });
+
+  afterAll(async () => {
+    await archive?.destroy();
+    await cleanupRun();
+  });
+
+  it('waits for a -dev build-dependency uploaded later, then builds and publishes both in order', async () => {
+    await send({ name: 'aib-prog', version: '1.0-1', buildDepends: ['libaib-dev (>= 1.0)'], print: { includes: ['aib.h'], expression: 'AIB_GREETING' } });
+    const waiting = await until('aib-prog in dep-wait', async () => {
+      const u = await upload('aib-prog', '1.0-1');
+      return u?.jobs[0]?.state === 'dep-wait' ? u : undefined;
+    });
+    expect(waiting.state).toBe('dep-wait');
+    expect(waiting.jobs[0].missing).toMatch(/libaib-dev \(>= 1\.0\) but it is not installable/);
+    expect(String((await archive.cli(['status'])).stdout)).toMatch(/dep-wait — build-dependencies not satisfiable yet: libaib-dev/);
+
+    await send({ name: 'aib-lib', version: '1.0-1', header: { binary: 'libaib-dev', name: 'aib.h', content: '#define AIB_GREETING "greeting from libaib-dev"\n' } });
+    expect((await archive.cli(['wait', 'aib-lib', '1.0-1', '--timeout', '900'])).exitCode).toBe(0);
+    const prog = await archive.cli(['wait', 'aib-prog', '1.0-1', '--timeout', '900']);
+    expect(prog.exitCode, String(prog.all)).toBe(0);
+    const job = (await upload('aib-prog', '1.0-1'))!.jobs[0];
+    expect(job.image).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(await log(job)).toMatch(/Get:\d+ http:\/\/repo:8080 unstable\/main amd64 libaib-dev all 1\.0-1/);
+
+    const client = await inCleanContainer(up, up.aptSourceHttp, 'apt-get update -q >/dev/null && apt-get install -y -q aib-prog >/dev/null && echo "SAYS: $(aib-prog)"');
+    expect(client.all).toContain('SAYS: greeting from libaib-dev');
+  });
+
+  it('runs the build step unprivileged, without network, capabilities, Docker socket or a writable root', async () => {
+    const probe = [
+      'echo "PROBE uid=$(id -u) user=$(id -un)"',
+      'echo "PROBE interfaces=$(ls /sys/class/net | tr "\\n" " ")"',
+      'if timeout 5 bash -c "exec 3<>/dev/tcp/repo/8080" 2>/dev/null; then echo "PROBE connect=ok"; else echo "PROBE connect=failed"; fi',
+      'if getent hosts repo >/dev/null; then echo "PROBE dns=ok"; else echo "PROBE dns=failed"; fi',
+      'if [ -e /var/run/docker.sock ]; then echo "PROBE docker-socket=present"; else echo "PROBE docker-socket=absent"; fi',
+      'echo "PROBE $(grep CapEff /proc/self/status | tr -d "\\t")"',
+      'grep -q "NoNewPrivs:.*1" /proc/self/status && echo "PROBE no-new-privileges=1"',
+      'if touch /usr/probe-write 2>/dev/null; then echo "PROBE root-write=allowed"; else echo "PROBE root-write=denied"; fi',
+      'if ls /archive /srv/archive 2>/dev/null; then echo "PROBE archive-files=visible"; else echo "PROBE archive-files=absent"; fi',
+    ].join('\n');
+    await send({ name: 'aib-probe', version: '1.0-1', buildScript: 'bash debian/probe.sh', debianFiles: { 'probe.sh': `${probe}\n` } });
+    const waited = await archive.cli(['wait', 'aib-probe', '1.0-1', '--timeout', '900']);
+    expect(waited.exitCode, String(waited.all)).toBe(0);
+    const text = await log((await upload('aib-probe', '1.0-1'))!.jobs[0]);
+    const probed = text.split('\n').filter((l) => l.startsWith('PROBE '));
+    expect(probed).toEqual([
+      'PROBE uid=2000 user=builder',
+      'PROBE interfaces=lo ',
+      'PROBE connect=failed',
+      'PROBE dns=failed',
+      'PROBE docker-socket=absent',
+      'PROBE CapEff:0000000000000000',
+      'PROBE no-new-privileges=1',
+      'PROBE root-write=denied',
+      'PROBE archive-files=absent',
+    ]);
+    // Same build-dependency set as earlier builds: the cached image was used.
+    expect(text).toMatch(/build-dependencies \(\d+ packages\) from the cache: archive\/deps:[0-9a-f]{32}/);
+  });
+
+  it('keeps the log of a build that fails, shows its end in status, and builds it again on retry', async () => {
+    await send({ name: 'aib-ftbfs', version: '1.0-1', buildScript: 'echo FTBFS-MARKER-42 && false' });
+    const failed = await archive.cli(['wait', 'aib-ftbfs', '1.0-1', '--timeout', '900']);
+    expect(failed.exitCode).toBe(1);
+    expect(failed.stderr).toMatch(/build on amd64 failed: dpkg-buildpackage failed \(exit \d+\); see the log/);
+    const job = (await upload('aib-ftbfs', '1.0-1'))!.jobs[0];
+    expect(await log(job)).toContain('FTBFS-MARKER-42');
+    expect(String((await archive.cli(['status'])).stdout)).toContain('| FTBFS-MARKER-42');
+
+    const retried = await archive.cli(['retry', 'aib-ftbfs', '1.0-1']);
+    expect(retried.exitCode, String(retried.all)).toBe(0);
+    expect(retried.stdout).toContain('aib-ftbfs 1.0-1: amd64 queued again');
+    await until('the retried build to fail again', async () => ((await upload('aib-ftbfs', '1.0-1'))!.jobs[0].attempts === 2 && (await upload('aib-ftbfs', '1.0-1'))!.state === 'failed') || undefined);
+    const nothing = await archive.cli(['retry', 'aib-unknown']);
+    expect(nothing.exitCode).toBe(2);
+    expect(nothing.stderr).toContain('no accepted upload of aib-unknown');
+  });
+
+  it('gives the job of a builder killed mid-build back, and the restarted builder completes it', async () => {
+    await send({ name: 'aib-slow', version: '1.0-1', buildScript: 'echo SLOW-BUILD-STARTED && sleep 20' });
+    await until('the slow build to start', async () => {
+      const job = (await upload('aib-slow', '1.0-1'))?.jobs[0];
+      return job?.state === 'building' && job.log && (await log(job)).includes('SLOW-BUILD-STARTED') ? job : undefined;
+    });
+    const builder = `${up.project}-builder`;
+    const pid = (await execa('docker', ['inspect', '--format', '{{.State.Pid}}', builder])).stdout.trim();
+    await execa('kill', ['-9', pid]);
+    const waited = await archive.cli(['wait', 'aib-slow', '1.0-1', '--timeout', '900']);
+    expect(waited.exitCode, String(waited.all)).toBe(0);
+    const job = (await upload('aib-slow', '1.0-1'))!.jobs[0];
+    expect(job.attempts).toBe(2);
+    const restarts = (await execa('docker', ['inspect', '--format', '{{.RestartCount}}', builder])).stdout.trim();
+    expect(Number(restarts)).toBeGreaterThanOrEqual(1);
+    const leftovers = await execa('docker', ['ps', '-aq', '--filter', `label=archive-in-a-box.builder=${builder}`]);
+    expect(leftovers.stdout.trim()).toBe('');
+  });
+});
