@@ -1,7 +1,7 @@
 // The builder against a running archive: build-dependencies resolved by apt from Debian and
 // from this archive (dep-wait until they exist), the dependency cache, isolation of the build,
 // a failing build, and a builder killed in the middle of a build.
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -118,19 +118,30 @@ describe('builds in a running archive', () => {
     expect(nothing.stderr).toContain('no accepted upload of aib-unknown');
   });
 
-  it('gives the job of a builder killed mid-build back, and the restarted builder completes it', async () => {
+  it('gives the job of a builder killed mid-build back; the restarted builder completes it, two jobs at once', async () => {
+    const config = join(archive.root, 'archive.yaml');
+    await writeFile(config, (await readFile(config, 'utf8')).replace('concurrency: 1', 'concurrency: 2'));
     await send({ name: 'aib-slow', version: '1.0-1', buildScript: 'echo SLOW-BUILD-STARTED && sleep 20' });
+    await send({ name: 'aib-slow2', version: '1.0-1', buildScript: 'echo SLOW-BUILD-STARTED && sleep 20' });
     await until('the slow build to start', async () => {
       const job = (await upload('aib-slow', '1.0-1'))?.jobs[0];
       return job?.state === 'building' && job.log && (await log(job)).includes('SLOW-BUILD-STARTED') ? job : undefined;
     });
+    // The builder started with concurrency 1: the second job waits.
+    expect((await upload('aib-slow2', '1.0-1'))!.jobs[0].state).toBe('needs-build');
     const builder = `${up.project}-builder`;
     const pid = (await execa('docker', ['inspect', '--format', '{{.State.Pid}}', builder])).stdout.trim();
     await execa('kill', ['-9', pid]);
-    const waited = await archive.cli(['wait', 'aib-slow', '1.0-1', '--timeout', '900']);
-    expect(waited.exitCode, String(waited.all)).toBe(0);
-    const job = (await upload('aib-slow', '1.0-1'))!.jobs[0];
-    expect(job.attempts).toBe(2);
+    // Restarted, it reads concurrency 2 from the queue and builds both at once.
+    await until('both slow builds running at once', async () => {
+      const states = await Promise.all(['aib-slow', 'aib-slow2'].map(async (s) => (await upload(s, '1.0-1'))!.jobs[0].state));
+      return states.every((st) => st === 'building') || undefined;
+    });
+    for (const source of ['aib-slow', 'aib-slow2']) {
+      const waited = await archive.cli(['wait', source, '1.0-1', '--timeout', '900']);
+      expect(waited.exitCode, String(waited.all)).toBe(0);
+    }
+    expect((await upload('aib-slow', '1.0-1'))!.jobs[0].attempts).toBe(2);
     const restarts = (await execa('docker', ['inspect', '--format', '{{.RestartCount}}', builder])).stdout.trim();
     expect(Number(restarts)).toBeGreaterThanOrEqual(1);
     const leftovers = await execa('docker', ['ps', '-aq', '--filter', `label=archive-in-a-box.builder=${builder}`]);
