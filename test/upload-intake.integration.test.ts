@@ -8,12 +8,14 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type ArchiveConfig } from '../src/config/config.js';
 import type { CheckId } from '../src/core/upload-checks.js';
+import type { JobRecord } from '../src/core/jobs.js';
 import type { UploadRecord } from '../src/core/uploads.js';
 import { parseChanges } from '../src/debian/control-files.js';
 import { UploadIntake } from '../src/daemons/upload-intake.js';
 import { addKeysToKeyring, listKeys } from '../src/process/gpg.js';
 import { fileFacts } from '../src/storage/files.js';
 import { Layout } from '../src/storage/layout.js';
+import { RecordStore } from '../src/storage/record-store.js';
 import { writeJson } from '../src/storage/records.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'src', 'debian', 'fixtures');
@@ -183,7 +185,8 @@ async function holds(root: Layout, version: string) {
   await writeJson(join(root.uploads, `${record.id}.json`), record);
 }
 
-async function newArchive(configText = ''): Promise<{ layout: Layout; config: ArchiveConfig; intake: UploadIntake }> {
+/** A fresh root; the intake reads its records when made, so make it after staging files. */
+async function newArchive(configText = ''): Promise<{ layout: Layout; config: ArchiveConfig; intake: () => Promise<UploadIntake> }> {
   const layout = new Layout(await mkdtemp(join(tmpdir(), 'aib-intake-')));
   for (const dir of [...layout.directories, layout.uploads, layout.jobs]) await mkdir(dir, { recursive: true });
   await writeFile(layout.config, configText);
@@ -194,8 +197,12 @@ async function newArchive(configText = ''): Promise<{ layout: Layout; config: Ar
     await writeFile(join(gnupg, 'uploaders.asc'), `${exported}\n${revocation}`);
     await addKeysToKeyring(join(layout.root, config.uploads.keyring), join(gnupg, 'uploaders.asc'));
   }
-  const intake = new UploadIntake(layout, () => config, async () => undefined, { stableMs: 0, wrongSizeGraceMs: 0 });
+  const intake = async () => new UploadIntake(layout, await storesOf(layout), () => config, async () => undefined, { stableMs: 0, wrongSizeGraceMs: 0 });
   return { layout, config, intake };
+}
+
+async function storesOf(layout: Layout) {
+  return { uploads: await new RecordStore<UploadRecord>(layout.uploads).load(), jobs: await new RecordStore<JobRecord>(layout.jobs).load() };
 }
 
 async function stage(layout: Layout, prepare: Case['prepare']): Promise<string[]> {
@@ -235,7 +242,7 @@ describe('the upload intake', () => {
     for (const c of CASES) {
       const { layout, intake } = await newArchive(c.config);
       const staged = await stage(layout, c.prepare);
-      const { decided } = await intake.scan();
+      const { decided } = await (await intake()).scan();
       const upload = decided[0];
       const reason = upload?.rejectedDir ? await readFile(join(layout.root, upload.rejectedDir, `${upload.changes}.reason`), 'utf8').catch(() => '') : '';
       const kept = upload?.rejectedDir ? await readdir(join(layout.root, upload.rejectedDir)) : [];
@@ -257,7 +264,7 @@ describe('the upload intake', () => {
   it('accepts the good upload: source in the pool, one build job, nothing left in quarantine', async () => {
     const { layout, intake } = await newArchive();
     await stage(layout, async () => undefined);
-    const [upload] = (await intake.scan()).decided;
+    const [upload] = (await (await intake()).scan()).decided;
     expect(upload.state, upload.reasons.join('\n')).toBe('accepted');
     expect(await readdir(join(layout.public, 'pool/main/a/aib-hello'))).toEqual([DEBIAN, DSC, ORIG].sort());
     expect(upload.jobs).toEqual([`${upload.id}-amd64`]);
@@ -267,7 +274,7 @@ describe('the upload intake', () => {
   it('accepts a signed upload from a key in the keyring, and records the signer', async () => {
     const { layout, intake } = await newArchive(REQUIRE_SIGNED);
     await stage(layout, (u) => u.signAll(keys.good));
-    const [upload] = (await intake.scan()).decided;
+    const [upload] = (await (await intake()).scan()).decided;
     expect(upload.state, upload.reasons.join('\n')).toBe('accepted');
     expect(upload.signedBy).toBe(keys.good);
   });
@@ -281,14 +288,14 @@ describe('the upload intake', () => {
       await rm(u.path(ORIG));
       await u.edit(CHANGES, (t) => t.split('\n').filter((l) => !l.includes(ORIG)).join('\n'));
     });
-    const [upload] = (await intake.scan()).decided;
+    const [upload] = (await (await intake()).scan()).decided;
     expect(upload.state, upload.reasons.join('\n')).toBe('accepted');
     expect(upload.sourceFiles.map((f) => f.name)).toContain(ORIG);
   });
 
   it('waits for files still arriving, then takes the upload once they are complete', async () => {
     const { layout } = await newArchive();
-    const slow = new UploadIntake(layout, () => parseConfig('', layout.config), async () => undefined, { stableMs: 0, wrongSizeGraceMs: 60_000 });
+    const slow = new UploadIntake(layout, await storesOf(layout), () => parseConfig('', layout.config), async () => undefined, { stableMs: 0, wrongSizeGraceMs: 60_000 });
     await copyFile(join(FIXTURES, CHANGES), join(layout.incoming, CHANGES));
     await copyFile(join(FIXTURES, DSC), join(layout.incoming, DSC));
     await writeFile(join(layout.incoming, ORIG), (await readFile(join(FIXTURES, ORIG))).subarray(0, 10)); // half copied
@@ -299,7 +306,8 @@ describe('the upload intake', () => {
   });
 
   it('accepts exactly one of two uploads of the same version', async () => {
-    const { layout, intake } = await newArchive();
+    const { layout, intake: make } = await newArchive();
+    const intake = await make();
     await stage(layout, async () => undefined);
     const first = (await intake.scan()).decided;
     await stage(layout, async () => undefined);
@@ -314,7 +322,7 @@ describe('the upload intake', () => {
     await writeFile(join(layout.incoming, 'fresh.tar.gz'), 'y');
     const old = new Date(Date.now() - 2 * 3600_000);
     await utimes(join(layout.incoming, 'leftover.tar.gz'), old, old);
-    const { decided } = await intake.scan();
+    const { decided } = await (await intake()).scan();
     expect(decided.map((u) => [u.changes, u.state, u.checks])).toEqual([['leftover.tar.gz', 'rejected', ['stray']]]);
     expect(await readdir(layout.incoming)).toEqual(['fresh.tar.gz']);
     expect(await readdir(join(layout.root, decided[0].rejectedDir!))).toContain('leftover.tar.gz');
@@ -331,10 +339,11 @@ describe('the upload intake', () => {
     await writeJson(join(layout.uploads, `${id}.json`), {
       id, changes: CHANGES, source: 'aib-hello', version: '1.0-1', distribution: '', state: 'received', receivedAt: at, updatedAt: at, reasons: [], sourceFiles: [], jobs: [],
     } satisfies UploadRecord);
-    const recovered = await intake.recover();
+    const restarted = await intake();
+    const recovered = await restarted.recover();
     expect(recovered.map((u) => u.state)).toEqual(['accepted']);
     expect(await readdir(layout.incoming)).toEqual([]);
-    expect((await intake.scan()).decided).toEqual([]);
+    expect((await restarted.scan()).decided).toEqual([]);
   });
 });
 

@@ -20,7 +20,8 @@ import { Signer } from '../process/gpg.js';
 import { exists, fileFacts, placeFile } from '../storage/files.js';
 import { Layout } from '../storage/layout.js';
 import { publish, pruneGenerations } from '../storage/publisher.js';
-import { readAll, readJson, removeTemporaries, writeJson } from '../storage/records.js';
+import { RecordStore } from '../storage/record-store.js';
+import { readJson, removeTemporaries, writeJson } from '../storage/records.js';
 import { startJobApi, type BuildReport, type JobApiHandlers } from './job-api.js';
 import { UploadIntake } from './upload-intake.js';
 
@@ -32,6 +33,8 @@ export class Queue {
   private config!: ArchiveConfig;
   private configMtime = 0;
   private intake!: UploadIntake;
+  private uploads!: RecordStore<UploadRecord>;
+  private jobs!: RecordStore<JobRecord>;
   private scanTimer?: NodeJS.Timeout;
 
   constructor(readonly layout: Layout) {}
@@ -52,12 +55,15 @@ export class Queue {
   async start(port = 8000): Promise<void> {
     const l = this.layout;
     await this.reloadConfig();
-    this.intake = new UploadIntake(l, () => this.config, (upload) => this.publishNow(`accepted ${upload.source} ${upload.version}`), {
-      log: (m) => this.log(m),
-    });
     for (const dir of [l.incoming, l.pool, l.uploads, l.jobs, l.quarantine, l.rejected, l.artifacts, l.buildLogs, l.logs, l.requests]) {
       await mkdir(dir, { recursive: true });
     }
+    for (const dir of [l.uploads, l.jobs]) await removeTemporaries(dir);
+    this.uploads = await new RecordStore<UploadRecord>(l.uploads).load();
+    this.jobs = await new RecordStore<JobRecord>(l.jobs).load();
+    this.intake = new UploadIntake(l, { uploads: this.uploads, jobs: this.jobs }, () => this.config, (upload) => this.publishNow(`accepted ${upload.source} ${upload.version}`), {
+      log: (m) => this.log(m),
+    });
     this.signer = await Signer.load(await readFile(l.secretKey, 'utf8'), '/tmp/gnupg');
     await this.recover();
     await this.serial(() => this.publishNow('start'));
@@ -74,9 +80,7 @@ export class Queue {
 
   /** After a crash: finish or roll back what was under way. */
   private async recover(): Promise<void> {
-    const l = this.layout;
-    for (const dir of [l.uploads, l.jobs]) await removeTemporaries(dir);
-    await pruneGenerations(l);
+    await pruneGenerations(this.layout);
     await this.serial(() => this.intake.recover());
   }
 
@@ -116,12 +120,13 @@ export class Queue {
   }
 
   private async retryRequest(source: string, version?: string): Promise<{ ok: boolean; message: string; jobs?: string[] }> {
-    const uploads = (await readAll<UploadRecord>(this.layout.uploads))
+    const uploads = this.uploads
+      .all()
       .filter((u) => u.source === source && (!version || u.version === version) && !['received', 'rejected'].includes(u.state))
       .sort((a, b) => compareVersions(a.version, b.version));
     const upload = uploads.pop();
     if (!upload) return { ok: false, message: `no accepted upload of ${source}${version ? ` ${version}` : ''}; see archive status` };
-    const jobs = (await readAll<JobRecord>(this.layout.jobs)).filter((j) => upload.jobs.includes(j.id) && (j.state === 'failed' || j.state === 'dep-wait'));
+    const jobs = this.jobs.all().filter((j) => upload.jobs.includes(j.id) && (j.state === 'failed' || j.state === 'dep-wait'));
     if (jobs.length === 0) return { ok: false, message: `${source} ${upload.version} has no failed or waiting build to retry` };
     for (const job of jobs) await this.saveJob(retry(job, new Date()));
     this.scheduleScan();
@@ -138,8 +143,8 @@ export class Queue {
   }
 
   private async publishNow(why: string): Promise<void> {
-    const uploads = await readAll<UploadRecord>(this.layout.uploads);
-    const jobs = await readAll<JobRecord>(this.layout.jobs);
+    const uploads = this.uploads.all();
+    const jobs = this.jobs.all();
     const plans = planPublication(this.config, uploads, jobs);
     const codenames = new Map(this.config.suites.map((s) => [s.name, s.name === 'unstable' ? 'sid' : s.name]));
     const started = Date.now();
@@ -156,7 +161,7 @@ export class Queue {
 
   private async expireLeases(): Promise<void> {
     const now = new Date();
-    for (const job of await readAll<JobRecord>(this.layout.jobs)) {
+    for (const job of this.jobs.all()) {
       const next = expireDepWait(expireLease(job, now), now, this.config.builds.depWaitHours * 3600_000);
       if (next !== job) {
         await this.saveJob(next);
@@ -166,18 +171,15 @@ export class Queue {
   }
 
   private async saveJob(job: JobRecord): Promise<void> {
-    await writeJson(join(this.layout.jobs, `${job.id}.json`), job);
-    const upload = await readJson<UploadRecord>(join(this.layout.uploads, `${job.uploadId}.json`));
+    await this.jobs.save(job);
+    const upload = this.uploads.get(job.uploadId);
     if (!upload) return;
-    const jobs = await readAll<JobRecord>(this.layout.jobs);
-    const { state, reasons } = uploadStateFromJobs(upload, jobs);
-    if (state !== upload.state) {
-      await writeJson(join(this.layout.uploads, `${upload.id}.json`), { ...upload, state, reasons, updatedAt: new Date().toISOString() });
-    }
+    const { state, reasons } = uploadStateFromJobs(upload, this.jobs.all());
+    if (state !== upload.state) await this.uploads.save({ ...upload, state, reasons, updatedAt: new Date().toISOString() });
   }
 
-  private async job(id: string): Promise<JobRecord> {
-    const job = await readJson<JobRecord>(join(this.layout.jobs, `${id}.json`));
+  private job(id: string): JobRecord {
+    const job = this.jobs.get(id);
     if (!job) throw Object.assign(new Error(`no job ${id}`), { status: 404 });
     return job;
   }
@@ -187,14 +189,14 @@ export class Queue {
     return {
       lease: (builder) =>
         this.serial(async () => {
-          const jobs = (await readAll<JobRecord>(l.jobs)).filter(isLeasable);
+          const jobs = this.jobs.all().filter(isLeasable);
           const job = jobs.sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0];
           if (!job) return undefined;
           const leased = lease(job, builder, new Date());
           leased.log = `logs/${job.source}_${job.version.replace(/^\d+:/, '')}_${job.arch}.${leased.attempts}.log`;
           await writeFile(join(l.public, leased.log), '');
           await this.saveJob(leased);
-          const upload = (await readJson<UploadRecord>(join(l.uploads, `${job.uploadId}.json`)))!;
+          const upload = this.uploads.get(job.uploadId)!;
           const suite = this.config.suites.find((s) => s.name === job.suite)!;
           this.log(`job ${job.id}: leased to ${builder} (attempt ${leased.attempts})`);
           return {
@@ -209,7 +211,7 @@ export class Queue {
         this.serial(async () => {
           // A builder that restarted holds nothing any more: its jobs go back at once,
           // without waiting for their leases to run out.
-          for (const job of await readAll<JobRecord>(l.jobs)) {
+          for (const job of this.jobs.all()) {
             if (job.state === 'building' && (job.lease?.builder === name || job.lease?.builder.startsWith(`${name}/`))) {
               await this.saveJob(giveBack(job, job.lease.builder, `builder ${name} restarted`, new Date()));
               this.log(`job ${job.id}: given back, its builder ${name} restarted`);
@@ -217,23 +219,23 @@ export class Queue {
           }
           return { concurrency: this.config.builds.concurrency };
         }),
-      heartbeat: (id, builder) => this.serial(async () => this.saveJob(heartbeat(await this.job(id), builder, new Date()))),
+      heartbeat: (id, builder) => this.serial(async () => this.saveJob(heartbeat(this.job(id), builder, new Date()))),
       sourceFile: async (id, name) => {
-        const job = await this.job(id);
-        const upload = await readJson<UploadRecord>(join(l.uploads, `${job.uploadId}.json`));
+        const job = this.job(id);
+        const upload = this.uploads.get(job.uploadId);
         const file = upload?.sourceFiles.find((f) => f.name === name);
         if (!file) throw Object.assign(new Error(`job ${id} has no source file ${name}`), { status: 404 });
         return join(l.public, file.path);
       },
       appendLog: async (id, builder, text) => {
-        const job = await this.job(id);
+        const job = this.job(id);
         if (job.state !== 'building' || job.lease?.builder !== builder || !job.log) {
           throw Object.assign(new Error(`job ${id} is not leased to ${builder}`), { status: 409 });
         }
         await appendFile(join(l.public, job.log), text);
       },
       putArtifact: async (id, builder, name, body) => {
-        const job = await this.job(id);
+        const job = this.job(id);
         if (job.state !== 'building' || job.lease?.builder !== builder) {
           throw Object.assign(new Error(`job ${id} is not leased to ${builder}`), { status: 409 });
         }
@@ -249,7 +251,7 @@ export class Queue {
   /** A builder's result: check the artifacts against its .changes, pool them, publish. */
   private async complete(id: string, builder: string, result: BuildReport): Promise<void> {
     const l = this.layout;
-    const job = await this.job(id);
+    const job = this.job(id);
     const dir = join(l.artifacts, id);
     const now = new Date();
     let next: JobRecord;

@@ -16,7 +16,7 @@ import { compareVersions, poolPrefix } from '../debian/version.js';
 import { verifyClearsigned } from '../process/gpg.js';
 import { exists, fileFacts, placeFile } from '../storage/files.js';
 import type { Layout } from '../storage/layout.js';
-import { readAll, writeJson } from '../storage/records.js';
+import type { RecordStore } from '../storage/record-store.js';
 
 export interface IntakeOptions {
   /** How long a file must keep its size and mtime before it counts as complete. */
@@ -33,6 +33,11 @@ export interface ScanResult {
   decided: UploadRecord[];
 }
 
+export interface IntakeStores {
+  uploads: RecordStore<UploadRecord>;
+  jobs: RecordStore<JobRecord>;
+}
+
 export class UploadIntake {
   private seen = new Map<string, { size: number; mtimeMs: number; since: number }>();
   private readonly stableMs: number;
@@ -42,6 +47,7 @@ export class UploadIntake {
 
   constructor(
     private readonly layout: Layout,
+    private readonly stores: IntakeStores,
     private readonly config: () => ArchiveConfig,
     private readonly onAccepted: (upload: UploadRecord) => Promise<void>,
     options: IntakeOptions = {},
@@ -57,7 +63,7 @@ export class UploadIntake {
     const l = this.layout;
     await mkdir(l.quarantine, { recursive: true });
     const decided: UploadRecord[] = [];
-    for (const upload of await readAll<UploadRecord>(l.uploads)) {
+    for (const upload of this.stores.uploads.all()) {
       if (upload.state !== 'received') continue;
       this.log(`upload ${upload.id}: was in quarantine at a stop; deciding it now`);
       await this.dropIncomingCopies(upload);
@@ -173,7 +179,7 @@ export class UploadIntake {
     const all = [changesName, ...files.filter((f) => f !== changesName)];
     for (const name of all) await copyFile(join(l.incoming, name), join(dir, name));
     const upload = this.newRecord(id, changesName, early);
-    await writeJson(join(l.uploads, `${id}.json`), upload);
+    await this.stores.uploads.save(upload);
     for (const name of all) {
       await rm(join(l.incoming, name), { force: true });
       this.seen.delete(name);
@@ -191,7 +197,7 @@ export class UploadIntake {
       { check: 'stray', message: `${name}: no .changes file named it within ${this.config().uploads.strayAfterHours} hours; moved out of incoming/` },
     ]);
     upload.source = name;
-    await writeJson(join(l.uploads, `${id}.json`), upload);
+    await this.stores.uploads.save(upload);
     await rm(join(l.incoming, name), { force: true });
     this.seen.delete(name);
     return this.reject(upload, upload.reasons.map((message) => ({ check: 'stray', message })));
@@ -236,7 +242,8 @@ export class UploadIntake {
         if (SAFE_FILE_NAME.test(f.name) && (await exists(join(poolDir, f.name)))) pool.set(f.name, await fileFacts(join(poolDir, f.name)));
       }
     }
-    const current = (await readAll<UploadRecord>(l.uploads))
+    const current = this.stores.uploads
+      .all()
       .filter((u) => u.suite === upload.suite && u.source === upload.source && u.id !== upload.id && !['received', 'rejected'].includes(u.state))
       .map((u) => u.version)
       .sort(compareVersions)
@@ -280,7 +287,7 @@ export class UploadIntake {
       rejectedDir: `state/rejected/${upload.id}`,
       updatedAt: new Date(this.now()).toISOString(),
     });
-    await writeJson(join(l.uploads, `${upload.id}.json`), upload);
+    await this.stores.uploads.save(upload);
     this.log(`upload ${upload.id}: REJECTED\n  ${upload.reasons.join('\n  ')}`);
     return upload;
   }
@@ -320,7 +327,7 @@ export class UploadIntake {
       binaries: [],
       artifacts: [],
     }));
-    for (const job of jobs) await writeJson(join(l.jobs, `${job.id}.json`), job);
+    for (const job of jobs) await this.stores.jobs.save(job);
     Object.assign(upload, {
       state: jobs.length ? 'accepted' : 'published',
       sourceFiles,
@@ -328,7 +335,7 @@ export class UploadIntake {
       jobs: jobs.map((j) => j.id),
       updatedAt: at,
     });
-    await writeJson(join(l.uploads, `${upload.id}.json`), upload);
+    await this.stores.uploads.save(upload);
     await rm(dir, { recursive: true, force: true });
     this.log(`upload ${upload.id}: ACCEPTED ${dsc.source} ${dsc.version} into ${suite.name}; builds: ${jobs.map((j) => `${j.arch} (${j.buildArg})`).join(', ') || 'none for the configured architectures'}`);
     await this.onAccepted(upload);

@@ -1,0 +1,31 @@
+// The queue's records, held in memory and written through to state/ as JSON files. The queue
+// is the only writer of state/, so the memory copy is the truth while it runs; on start it is
+// read back from disk. Reading 10,000 files per publish would not scale; this does.
+import { join } from 'node:path';
+import { readAll, writeJson } from './records.js';
+
+export class RecordStore<T extends { id: string }> {
+  private readonly records = new Map<string, T>();
+
+  constructor(readonly dir: string) {}
+
+  async load(): Promise<this> {
+    this.records.clear();
+    for (const r of await readAll<T>(this.dir)) this.records.set(r.id, r);
+    return this;
+  }
+
+  get(id: string): T | undefined {
+    return this.records.get(id);
+  }
+
+  all(): T[] {
+    return [...this.records.values()];
+  }
+
+  async save(record: T): Promise<T> {
+    await writeJson(join(this.dir, `${record.id}.json`), record);
+    this.records.set(record.id, record);
+    return record;
+  }
+}
