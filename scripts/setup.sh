@@ -11,7 +11,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # gpg for the signing key, dpkg-dev for making source packages, xz, iptables for Docker.
 need=()
 for pair in docker:docker.io dockerd:docker.io debootstrap:debootstrap dput:dput gpg:gnupg gpgv:gpgv \
-            dpkg-buildpackage:dpkg-dev xz:xz-utils fakeroot:fakeroot; do
+            dpkg-buildpackage:dpkg-dev xz:xz-utils fakeroot:fakeroot apt-ftparchive:apt-utils; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 if [ "${#need[@]}" -gt 0 ]; then

@@ -38,6 +38,12 @@ export interface ArchiveConfig {
     strayAfterHours: number;
   };
   builds: BuildSettings;
+  publish: {
+    /** by-hash files (and generations) of earlier publications stay this long. */
+    byHashGraceMinutes: number;
+    /** Release files carry Valid-Until this many days after their Date, re-signed at half-time; 0: none. */
+    validUntilDays: number;
+  };
 }
 
 /** How builds run; the builders receive these from the queue with every job. */
@@ -83,6 +89,7 @@ export const DEFAULT_CONFIG = {
     unstable: { base: 'trixie', components: ['main'], architectures: ['amd64'], aliases: [] as string[] },
   },
   uploads: { allow_unsigned: true, keyring: 'state/uploaders.gpg', incomplete_after_minutes: 30, stray_after_hours: 24 },
+  publish: { by_hash_grace_minutes: 60, valid_until_days: 0 },
   builds: {
     concurrency: 1,
     arch_all: 'amd64',
@@ -117,7 +124,7 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
   raw ??= {}; // an empty file: every default
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(file, 'expected a mapping at the top level');
   const doc = raw as Record<string, unknown>;
-  const known = ['name', 'port', 'suites', 'uploads', 'builds'];
+  const known = ['name', 'port', 'suites', 'uploads', 'builds', 'publish'];
   for (const key of Object.keys(doc)) {
     if (!known.includes(key)) throw new ConfigError(file, `unknown key "${key}"; expected one of ${known.join(', ')}`);
   }
@@ -191,11 +198,20 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
   if (typeof archAll !== 'string' || !ARCH.test(archAll)) throw new ConfigError(file, `builds.arch_all: expected an architecture name such as amd64`);
   builds.archAll = archAll;
   if (!Number.isInteger(builds.concurrency)) throw new ConfigError(file, 'builds.concurrency: expected a whole number');
+  const publishRaw = (doc.publish ?? {}) as Record<string, unknown>;
+  for (const key of Object.keys(publishRaw)) {
+    if (!(key in DEFAULT_CONFIG.publish)) throw new ConfigError(file, `publish: unknown key "${key}"; expected one of ${Object.keys(DEFAULT_CONFIG.publish).join(', ')}`);
+  }
+  const grace = publishRaw.by_hash_grace_minutes ?? DEFAULT_CONFIG.publish.by_hash_grace_minutes;
+  if (typeof grace !== 'number' || !(grace > 0)) throw new ConfigError(file, `publish.by_hash_grace_minutes: expected a positive number, found ${JSON.stringify(grace)}`);
+  const validDays = publishRaw.valid_until_days ?? DEFAULT_CONFIG.publish.valid_until_days;
+  if (typeof validDays !== 'number' || validDays < 0) throw new ConfigError(file, `publish.valid_until_days: expected 0 (no Valid-Until) or a number of days, found ${JSON.stringify(validDays)}`);
   return {
     name,
     port,
     suites,
     builds,
+    publish: { byHashGraceMinutes: grace, validUntilDays: validDays },
     uploads: {
       allowUnsigned,
       keyring,

@@ -19,7 +19,7 @@ import { debControl } from '../process/debian-tools.js';
 import { Signer } from '../process/gpg.js';
 import { exists, fileFacts, placeFile } from '../storage/files.js';
 import { Layout } from '../storage/layout.js';
-import { publish, pruneGenerations } from '../storage/publisher.js';
+import { publish, pruneGenerations, servedReleaseDate } from '../storage/publisher.js';
 import { RecordStore } from '../storage/record-store.js';
 import { readJson, removeTemporaries, writeJson } from '../storage/records.js';
 import { startJobApi, type BuildReport, type JobApiHandlers } from './job-api.js';
@@ -75,6 +75,7 @@ export class Queue {
       .on('error', (err) => this.log(`watcher error: ${(err as Error).message}`));
     setInterval(() => this.scheduleScan(), SCAN_INTERVAL_MS).unref();
     setInterval(() => void this.serial(() => this.expireLeases()), 10_000).unref();
+    setInterval(() => void this.serial(() => this.refreshValidUntil()), 600_000).unref();
     this.log(`queue started: watching ${l.incoming}, job API on :${port}`);
   }
 
@@ -148,14 +149,29 @@ export class Queue {
     const plans = planPublication(this.config, uploads, jobs);
     const codenames = new Map(this.config.suites.map((s) => [s.name, s.name === 'unstable' ? 'sid' : s.name]));
     const started = Date.now();
-    const result = await publish(this.layout, plans, this.signer, this.config.name, codenames);
-    this.log(`published generation ${result.generation} (${why}) in ${Date.now() - started} ms`);
+    const result = await publish(this.layout, plans, this.signer, {
+      label: this.config.name,
+      codenames,
+      byHashGraceMs: this.config.publish.byHashGraceMinutes * 60_000,
+      validForMs: this.config.publish.validUntilDays * 86_400_000,
+    });
+    this.log(`published generation ${result.generation} (${why}) in ${Date.now() - started} ms; ${result.written} index files written, ${result.reused} unchanged`);
     // Something new is in the archive: jobs waiting for build-dependencies try again.
     const now = new Date();
     for (const job of jobs.filter((j) => j.state === 'dep-wait')) {
       const next = retryDepWait(job, now, this.config.builds.depWaitHours * 3600_000);
       await this.saveJob(next);
       this.log(`job ${job.id}: ${next.state === 'failed' ? next.reason : 'dep-wait over, trying again'}`);
+    }
+  }
+
+  /** With Valid-Until set, the Release files are signed again at half their validity. */
+  private async refreshValidUntil(): Promise<void> {
+    const validFor = this.config.publish.validUntilDays * 86_400_000;
+    if (!validFor) return;
+    for (const suite of this.config.suites) {
+      const date = await servedReleaseDate(this.layout, suite.name);
+      if (!date || Date.now() - date.getTime() > validFor / 2) return this.publishNow('Valid-Until refresh');
     }
   }
 

@@ -1,5 +1,5 @@
 // Archive index files: Packages, Sources and Release, as dak and apt-ftparchive write them
-// (see apt-ftparchive(1); field order after apt-pkg's TFRewritePackageOrder / SourceOrder).
+// (see apt-ftparchive(1); field order as apt's TFRewritePackageOrder / TFRewriteSourceOrder).
 import { Paragraph } from './deb822.js';
 import type { DscFile, ListedFile } from './control-files.js';
 
@@ -12,22 +12,26 @@ export interface PoolFile {
   sha256: string;
 }
 
+// apt's apt-pkg/tagfile-order.c (what apt-ftparchive writes), obsolete aliases left out.
 const PACKAGE_ORDER = [
-  'Package', 'Package-Type', 'Architecture', 'Subarchitecture', 'Version', 'Revision',
-  'Auto-Built-Package', 'Multi-Arch', 'Essential', 'Status', 'Priority', 'Class',
-  'Build-Essential', 'Installer-Menu-Item', 'Section', 'Source', 'Origin', 'Maintainer',
+  'Package', 'Package-Type', 'Architecture', 'Subarchitecture', 'Version', 'Kernel-Version',
+  'Built-Using', 'Static-Built-Using', 'Built-For-Profiles', 'Auto-Built-Package', 'Multi-Arch',
+  'Status', 'Priority', 'Build-Essential', 'Protected', 'Important', 'Essential',
+  'Installer-Menu-Item', 'Section', 'Source', 'Origin', 'Phased-Update-Percentage', 'Maintainer',
   'Original-Maintainer', 'Bugs', 'Config-Version', 'Conffiles', 'Triggers-Awaited',
   'Triggers-Pending', 'Installed-Size', 'Provides', 'Pre-Depends', 'Depends', 'Recommends',
-  'Suggests', 'Enhances', 'Conflicts', 'Breaks', 'Replaces', 'Filename', 'Size', 'MD5sum',
-  'SHA1', 'SHA256', 'SHA512', 'MSDOS-Filename', 'Description',
+  'Suggests', 'Conflicts', 'Breaks', 'Replaces', 'Enhances', 'Filename', 'MSDOS-Filename', 'Size',
+  'MD5sum', 'SHA1', 'SHA256', 'SHA512', 'Homepage', 'Description', 'Description-md5', 'Tag', 'Task',
 ];
 
 const SOURCE_ORDER = [
-  'Package', 'Source', 'Binary', 'Version', 'Priority', 'Section', 'Maintainer',
-  'Original-Maintainer', 'Uploaders', 'Build-Depends', 'Build-Depends-Indep',
-  'Build-Depends-Arch', 'Build-Conflicts', 'Build-Conflicts-Indep', 'Build-Conflicts-Arch',
-  'Architecture', 'Standards-Version', 'Format', 'Directory', 'Files', 'Checksums-Sha1',
-  'Checksums-Sha256', 'Checksums-Sha512', 'Homepage', 'Vcs-Browser', 'Vcs-Git',
+  'Package', 'Source', 'Format', 'Binary', 'Architecture', 'Version', 'Priority', 'Section',
+  'Origin', 'Maintainer', 'Original-Maintainer', 'Uploaders', 'Dm-Upload-Allowed',
+  'Standards-Version', 'Build-Depends', 'Build-Depends-Arch', 'Build-Depends-Indep',
+  'Build-Conflicts', 'Build-Conflicts-Arch', 'Build-Conflicts-Indep', 'Testsuite',
+  'Testsuite-Triggers', 'Homepage', 'Description', 'Vcs-Browser', 'Vcs-Browse', 'Vcs-Arch',
+  'Vcs-Bzr', 'Vcs-Cvs', 'Vcs-Darcs', 'Vcs-Git', 'Vcs-Hg', 'Vcs-Mtn', 'Vcs-Svn', 'Directory',
+  'Package-List', 'Files', 'Checksums-Md5', 'Checksums-Sha1', 'Checksums-Sha256', 'Checksums-Sha512',
 ];
 
 /** Reorders fields: the named ones first, in that order, then the rest as they came. */

@@ -1,7 +1,11 @@
 // Writes a new generation of dists/ beside the served one, signs it, then switches the
 // dists link in one rename(2), so apt sees the old repository or the new one, never a mix.
+// An index whose text did not change is hard-linked from the previous generation instead of
+// being compressed again. Every index is also under by-hash/SHA256/ (Acquire-By-Hash), and
+// the by-hash files of earlier generations stay for a grace period, so a client that read the
+// old InRelease still finds what it names.
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readlink, rename, rm, symlink, writeFile, link } from 'node:fs/promises';
+import { link, mkdir, readFile, readdir, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { SuitePlan } from '../core/publish-plan.js';
@@ -10,76 +14,176 @@ import type { Signer } from '../process/gpg.js';
 import { xz } from '../process/debian-tools.js';
 import type { Layout } from './layout.js';
 
-/** How many generations stay on disk, so clients mid-update still find their by-hash files. */
-export const KEEP_GENERATIONS = 5;
+/** Generations always kept, whatever their age, besides those within the grace period. */
+export const KEEP_GENERATIONS = 3;
+
+export interface PublishOptions {
+  label: string;
+  codenames: Map<string, string>;
+  now?: Date;
+  /** How long by-hash files (and generations) of earlier publications stay. */
+  byHashGraceMs?: number;
+  /** Release files say Valid-Until this long after their Date (0: no Valid-Until). */
+  validForMs?: number;
+}
 
 export interface PublishResult {
   generation: string;
-  files: number;
+  /** Index files written (compressed anew) and reused from the previous generation. */
+  written: number;
+  reused: number;
 }
 
-export async function publish(
-  layout: Layout,
-  plans: SuitePlan[],
-  signer: Signer,
-  label: string,
-  codenames: Map<string, string>,
-  now = new Date(),
-): Promise<PublishResult> {
+/** What a generation holds, for the next one. */
+interface Manifest {
+  /** Each index's text hash, by path. */
+  indexes: Record<string, string>;
+  /** For each index directory, the by-hash names it serves and when each was last current. */
+  byHash: Record<string, Record<string, string>>;
+}
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+const md5 = (data: Buffer) => createHash('md5').update(data).digest('hex');
+
+export async function publish(layout: Layout, plans: SuitePlan[], signer: Signer, options: PublishOptions): Promise<PublishResult> {
+  const now = options.now ?? new Date();
+  const grace = options.byHashGraceMs ?? 3600_000;
   await mkdir(layout.generations, { recursive: true });
+  const previous = await currentGeneration(layout);
+  const prevDir = previous ? join(layout.generations, previous) : undefined;
+  const empty: Manifest = { indexes: {}, byHash: {} };
+  const prevManifest: Manifest = { ...empty, ...(prevDir ? await readJsonFile<Manifest>(join(prevDir, 'manifest.json')) : undefined) };
   const generation = `${now.toISOString().replace(/[-:.]/g, '').replace('T', '-').replace('Z', '')}-${process.pid}`;
   const genDir = join(layout.generations, generation);
   const tmpDir = `${genDir}.tmp`;
   await rm(tmpDir, { recursive: true, force: true });
-  let count = 0;
+  const manifest: Manifest = { indexes: {}, byHash: {} };
+  let written = 0;
+  let reused = 0;
+
   for (const plan of plans) {
-    const suiteDir = join(tmpDir, 'dists', plan.suite);
+    const suiteRel = join('dists', plan.suite);
+    const suiteDir = join(tmpDir, suiteRel);
     const info: ReleaseInfo = {
-      origin: label,
-      label,
+      origin: options.label,
+      label: options.label,
       suite: plan.suite,
-      codename: codenames.get(plan.suite) ?? plan.suite,
+      codename: options.codenames.get(plan.suite) ?? plan.suite,
       date: now,
+      validUntil: options.validForMs ? new Date(now.getTime() + options.validForMs) : undefined,
       architectures: plan.architectures,
       components: plan.components,
-      description: `${label} ${plan.suite}, published by archive-in-a-box`,
+      description: `${options.label} ${plan.suite}, published by archive-in-a-box`,
     };
     const files: IndexFile[] = [];
-    const write = async (path: string, data: Buffer) => {
-      const full = join(suiteDir, path);
-      await mkdir(dirname(full), { recursive: true });
-      await writeFile(full, data);
-      const sha256 = createHash('sha256').update(data).digest('hex');
-      files.push({ path, size: data.length, md5: createHash('md5').update(data).digest('hex'), sha256 });
-      // by-hash (Acquire-By-Hash): the same content under its hash, beside the index.
-      const byHash = join(dirname(full), 'by-hash', 'SHA256', sha256);
-      await mkdir(dirname(byHash), { recursive: true });
-      await link(full, byHash).catch(() => undefined);
-      count++;
+    const record = (path: string, data: Buffer) => files.push({ path, size: data.length, md5: md5(data), sha256: sha256(data) });
+    const writeSmall = async (path: string, data: Buffer) => {
+      await mkdir(dirname(join(suiteDir, path)), { recursive: true });
+      await writeFile(join(suiteDir, path), data);
+      record(path, data);
     };
+    /** An index and its .gz and .xz: linked from the previous generation when its text is the same. */
     const writeIndex = async (dir: string, name: string, text: string) => {
       const data = Buffer.from(text);
-      await write(`${dir}/${name}`, data);
-      await write(`${dir}/${name}.gz`, gzipSync(data, { level: 9 }));
-      await write(`${dir}/${name}.xz`, await xz(data));
+      const hash = sha256(data);
+      const key = `${suiteRel}/${dir}/${name}`;
+      manifest.indexes[key] = hash;
+      const variants = [name, `${name}.gz`, `${name}.xz`];
+      await mkdir(join(suiteDir, dir), { recursive: true });
+      if (prevDir && prevManifest.indexes[key] === hash) {
+        const linked: [string, Buffer][] = [];
+        try {
+          for (const v of variants) {
+            await link(join(prevDir, suiteRel, dir, v), join(suiteDir, dir, v));
+            linked.push([`${dir}/${v}`, await readFile(join(suiteDir, dir, v))]);
+          }
+          for (const [path, content] of linked) record(path, content);
+          reused += variants.length;
+          return;
+        } catch {
+          // The previous generation is incomplete or gone: write it anew.
+          for (const v of variants) await rm(join(suiteDir, dir, v), { force: true });
+        }
+      }
+      // Large indices use a fast xz level: the same format, a little larger, many times faster.
+      const compressed = [data, gzipSync(data, { level: 9 }), await xz(data, data.length > 1024 * 1024 ? 1 : 6)];
+      for (const [i, v] of variants.entries()) {
+        await writeFile(join(suiteDir, dir, v), compressed[i]);
+        record(`${dir}/${v}`, compressed[i]);
+      }
+      written += variants.length;
     };
-    // Only the first component holds packages for now; the others are published empty.
     for (const [i, component] of plan.components.entries()) {
+      // Only the first component holds packages for now; the others are published empty.
       for (const arch of plan.architectures) {
         await writeIndex(`${component}/binary-${arch}`, 'Packages', i === 0 ? indexText(plan.packages.get(arch) ?? []) : '');
-        await write(`${component}/binary-${arch}/Release`, Buffer.from(componentReleaseText(info, component, arch)));
+        await writeSmall(`${component}/binary-${arch}/Release`, Buffer.from(componentReleaseText(info, component, arch)));
       }
       await writeIndex(`${component}/source`, 'Sources', i === 0 ? indexText(plan.sources) : '');
-      await write(`${component}/source/Release`, Buffer.from(componentReleaseText(info, component, 'source')));
+      await writeSmall(`${component}/source/Release`, Buffer.from(componentReleaseText(info, component, 'source')));
     }
+    await writeByHash(suiteDir, suiteRel, prevDir, prevManifest, manifest, files, now, grace);
     const release = join(suiteDir, 'Release');
     await writeFile(release, releaseText(info, files));
     await signer.signRelease(release, join(suiteDir, 'InRelease'), join(suiteDir, 'Release.gpg'));
   }
+  await writeFile(join(tmpDir, 'manifest.json'), JSON.stringify(manifest));
   await rename(tmpDir, genDir);
   await switchLink(layout.dists, `generations/${generation}/dists`);
-  await pruneGenerations(layout, generation);
-  return { generation, files: count };
+  await pruneGenerations(layout, { keep: generation, graceMs: grace, now });
+  return { generation, written, reused };
+}
+
+/**
+ * by-hash/SHA256/HASH beside every index: this generation's files, plus the previous
+ * generation's by-hash files that stopped being current less than the grace period ago.
+ */
+async function writeByHash(
+  suiteDir: string,
+  suiteRel: string,
+  prevDir: string | undefined,
+  prev: Manifest,
+  manifest: Manifest,
+  files: IndexFile[],
+  now: Date,
+  graceMs: number,
+): Promise<void> {
+  const linkOnce = (from: string, to: string) =>
+    link(from, to).catch((err) => {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    });
+  for (const f of files) {
+    if (f.path.endsWith('/Release')) continue;
+    const dir = dirname(f.path);
+    const key = `${suiteRel}/${dir}`;
+    manifest.byHash[key] ??= {};
+    manifest.byHash[key][f.sha256] = now.toISOString();
+    const target = join(suiteDir, dir, 'by-hash', 'SHA256', f.sha256);
+    await mkdir(dirname(target), { recursive: true });
+    await linkOnce(join(suiteDir, f.path), target);
+  }
+  if (!prevDir) return;
+  for (const [key, hashes] of Object.entries(prev.byHash)) {
+    if (!key.startsWith(`${suiteRel}/`) || !manifest.byHash[key]) continue;
+    for (const [hash, lastCurrent] of Object.entries(hashes)) {
+      if (manifest.byHash[key][hash] || now.getTime() - new Date(lastCurrent).getTime() > graceMs) continue;
+      const dir = key.slice(suiteRel.length + 1);
+      try {
+        await linkOnce(join(prevDir, key, 'by-hash', 'SHA256', hash), join(suiteDir, dir, 'by-hash', 'SHA256', hash));
+        manifest.byHash[key][hash] = lastCurrent;
+      } catch {
+        // Gone with a pruned generation: nothing to keep.
+      }
+    }
+  }
+}
+
+async function readJsonFile<T>(path: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Points `path` (a symbolic link) at `target` atomically: a new link, renamed over the old. */
@@ -98,17 +202,32 @@ export async function currentGeneration(layout: Layout): Promise<string | undefi
   }
 }
 
-/** Removes unfinished generations (a crash mid-publish) and all but the newest few. */
-export async function pruneGenerations(layout: Layout, keep?: string): Promise<void> {
+/** The Date of the served Release of a suite, to know when Valid-Until needs a new signature. */
+export async function servedReleaseDate(layout: Layout, suite: string): Promise<Date | undefined> {
+  const text = await readFile(join(layout.dists, suite, 'Release'), 'utf8').catch(() => '');
+  const date = text.match(/^Date: (.+)$/m)?.[1];
+  return date ? new Date(date.replace(' UTC', ' GMT')) : undefined;
+}
+
+/**
+ * Removes unfinished generations (a crash mid-publish), and generations past the grace period
+ * beyond the newest few. The served one always stays.
+ */
+export async function pruneGenerations(layout: Layout, o: { keep?: string; graceMs?: number; now?: Date } = {}): Promise<void> {
   let names: string[];
   try {
     names = (await readdir(layout.generations)).sort();
   } catch {
     return;
   }
-  const current = keep ?? (await currentGeneration(layout));
+  const current = o.keep ?? (await currentGeneration(layout));
+  const now = (o.now ?? new Date()).getTime();
   const complete = names.filter((n) => !n.endsWith('.tmp'));
-  const old = complete.slice(0, Math.max(0, complete.length - KEEP_GENERATIONS)).filter((n) => n !== current);
-  const unfinished = names.filter((n) => n.endsWith('.tmp'));
-  for (const n of [...old, ...unfinished]) await rm(join(layout.generations, n), { recursive: true, force: true });
+  const candidates = complete.slice(0, Math.max(0, complete.length - KEEP_GENERATIONS)).filter((n) => n !== current);
+  const doomed = [...names.filter((n) => n.endsWith('.tmp') && n !== `${current}.tmp`)];
+  for (const n of candidates) {
+    const { mtimeMs } = await stat(join(layout.generations, n));
+    if (now - mtimeMs > (o.graceMs ?? 3600_000)) doomed.push(n);
+  }
+  for (const n of doomed) await rm(join(layout.generations, n), { recursive: true, force: true });
 }

@@ -1,0 +1,99 @@
+// The publisher on a real file system with real gpg: generations switched atomically,
+// unchanged indices reused, by-hash files kept for the grace period, crash leftovers cleaned,
+// Valid-Until, and signatures gpgv accepts with the exported key alone.
+import { mkdir, mkdtemp, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SuitePlan } from '../src/core/publish-plan.js';
+import { Paragraph } from '../src/debian/deb822.js';
+import { generateArchiveKey, Signer } from '../src/process/gpg.js';
+import { Layout } from '../src/storage/layout.js';
+import { publish, pruneGenerations } from '../src/storage/publisher.js';
+
+let layout: Layout;
+let signer: Signer;
+let publicKey: string;
+let home: string;
+
+function plan(packages: string[], sources: string[] = []): SuitePlan[] {
+  const stanza = (name: string) => new Paragraph([['Package', name], ['Version', '1.0'], ['Architecture', 'amd64'], ['Filename', `pool/main/${name[0]}/${name}/${name}_1.0_amd64.deb`]]);
+  return [{
+    suite: 'unstable', components: ['main'], architectures: ['amd64'],
+    sources: sources.map((s) => new Paragraph([['Package', s], ['Version', '1.0']])),
+    packages: new Map([['amd64', packages.map(stanza)]]),
+  }];
+}
+const options = (extra = {}) => ({ label: 'test', codenames: new Map([['unstable', 'sid']]), ...extra });
+const byHash = async (dir: string) => (await readdir(join(layout.dists, 'unstable', dir, 'by-hash', 'SHA256'))).sort();
+const sha256sOf = async (dir: string, name: string) => {
+  const release = await readFile(join(layout.dists, 'unstable', 'Release'), 'utf8');
+  return [...release.split('SHA256:')[1].matchAll(new RegExp(`^ ([0-9a-f]{64}) +\\d+ ${dir}/${name}(\\.gz|\\.xz)?$`, 'gm'))].map((m) => m[1]).sort();
+};
+
+beforeAll(async () => {
+  layout = new Layout(await mkdtemp(join(tmpdir(), 'aib-pub-')));
+  home = await mkdtemp(join(tmpdir(), 'aib-s-'));
+  const key = await generateArchiveKey('Publisher Test <p@example.org>', '1d');
+  publicKey = join(layout.root, 'key.gpg');
+  await writeFile(join(layout.root, 'key.asc'), key.publicArmored);
+  await execa('gpg', ['--batch', '--yes', '--dearmor', '--output', publicKey, join(layout.root, 'key.asc')]);
+  signer = await Signer.load(key.secretArmored, home);
+});
+
+afterAll(async () => {
+  await execa('gpgconf', ['--homedir', home, '--kill', 'all'], { reject: false });
+  await rm(layout.root, { recursive: true, force: true });
+  await rm(home, { recursive: true, force: true });
+});
+
+describe('the publisher', () => {
+  it('writes a signed generation and points dists at it', async () => {
+    const result = await publish(layout, plan(['a']), signer, options());
+    expect(await readlink(layout.dists)).toBe(`generations/${result.generation}/dists`);
+    const packages = await readFile(join(layout.dists, 'unstable/main/binary-amd64/Packages'), 'utf8');
+    expect(packages).toContain('Package: a\n');
+    for (const args of [['InRelease'], ['Release.gpg', 'Release']]) {
+      const verify = await execa('gpgv', ['--keyring', publicKey, ...args.map((f) => join(layout.dists, 'unstable', f))], { reject: false, all: true });
+      expect(verify.exitCode, String(verify.all)).toBe(0);
+    }
+    expect(await readFile(join(layout.dists, 'unstable/Release'), 'utf8')).not.toContain('Valid-Until');
+  });
+
+  it('reuses the indices whose content did not change, compressing only the ones that did', async () => {
+    const result = await publish(layout, plan(['a'], ['a']), signer, options());
+    // Packages (3 files) unchanged; Sources (3 files) changed.
+    expect({ written: result.written, reused: result.reused }).toEqual({ written: 3, reused: 3 });
+  });
+
+  it('keeps the by-hash files of earlier generations for the grace period, then lets them go', async () => {
+    await publish(layout, plan(['a', 'b']), signer, options());
+    const before = await sha256sOf('main/binary-amd64', 'Packages');
+    await publish(layout, plan(['a', 'b', 'c']), signer, options());
+    const current = await sha256sOf('main/binary-amd64', 'Packages');
+    const served = await byHash('main/binary-amd64');
+    expect(served).toEqual(expect.arrayContaining([...before, ...current]));
+    // A client holding the previous InRelease fetches its Packages by hash from the new tree.
+    for (const hash of before) expect((await readFile(join(layout.dists, 'unstable/main/binary-amd64/by-hash/SHA256', hash))).length).toBeGreaterThan(0);
+    // Past the grace period only the current files stay.
+    await publish(layout, plan(['a', 'b', 'c']), signer, options({ byHashGraceMs: 0, now: new Date(Date.now() + 1000) }));
+    expect(await byHash('main/binary-amd64')).toEqual(current);
+  });
+
+  it('writes Valid-Until when asked', async () => {
+    const now = new Date('2027-01-01T00:00:00Z');
+    await publish(layout, plan(['a']), signer, options({ now, validForMs: 7 * 86_400_000 }));
+    const release = await readFile(join(layout.dists, 'unstable/Release'), 'utf8');
+    expect(release).toContain('Date: Fri, 01 Jan 2027 00:00:00 UTC\n');
+    expect(release).toContain('Valid-Until: Fri, 08 Jan 2027 00:00:00 UTC\n');
+  });
+
+  it('cleans up what a crash mid-publish left, and keeps serving the last good generation', async () => {
+    const served = await readlink(layout.dists);
+    await mkdir(join(layout.generations, '20990101-000000000-1.tmp', 'dists'), { recursive: true });
+    await pruneGenerations(layout);
+    expect((await readdir(layout.generations)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    expect(await readlink(layout.dists)).toBe(served);
+  });
+});
