@@ -1,8 +1,6 @@
-// `archive daemon queue|builder` (what the containers run) and `archive health queue|builder`
-// (their healthchecks).
-import { stat } from 'node:fs/promises';
+// `archive daemon queue|builder`: what the containers run.
 import type { Command } from 'commander';
-import { Builder, ALIVE_FILE, builderNameFromEnv } from '../daemons/builder.js';
+import { Builder, builderNameFromEnv } from '../daemons/builder.js';
 import { Queue } from '../daemons/queue.js';
 import { UserError } from '../errors.js';
 import { Layout } from '../storage/layout.js';
@@ -32,17 +30,5 @@ export function register(program: Command): void {
         }).start();
       } else throw new UserError(`daemon: unknown role "${role}" (queue or builder)`);
       await new Promise(() => undefined); // run until stopped
-    });
-  program
-    .command('health <role>', { hidden: true })
-    .description('healthcheck of a daemon (exit 0 when healthy)')
-    .action(async (role: string) => {
-      if (role === 'queue') {
-        const res = await fetch('http://127.0.0.1:8000/health');
-        if (!res.ok) throw new Error(`queue answered ${res.status}`);
-      } else if (role === 'builder') {
-        const age = Date.now() - (await stat(ALIVE_FILE)).mtimeMs;
-        if (age > 60_000) throw new Error(`builder last reached the queue ${Math.round(age / 1000)} s ago`);
-      } else throw new UserError(`health: unknown role "${role}"`);
     });
 }

@@ -84,12 +84,10 @@ export class Builder {
   private async worker(name: string): Promise<never> {
     for (;;) {
       try {
-        const res = await this.api('POST', '/api/v1/lease', { builder: name });
+        // The queue holds the request up to 20 s until there is a job: no polling delay.
+        const res = await this.api('POST', '/api/v1/lease', { builder: name, waitSeconds: 20 });
         await this.alive();
-        if (res.status === 204) {
-          await new Promise((r) => setTimeout(r, 2000));
-          continue;
-        }
+        if (res.status === 204) continue;
         await this.build(name, (await res.json()) as LeasedJob);
       } catch (err) {
         this.log(`${name}: ${(err as Error).message}`);

@@ -1,5 +1,5 @@
 // The queue's job API, for builders only: every /api/ request needs the archive's token.
-//   POST /api/v1/lease                      {builder}          -> 200 job | 204 nothing to do
+//   POST /api/v1/lease                      {builder, waitSeconds} -> 200 job | 204 nothing to do (after waiting)
 //   POST /api/v1/jobs/ID/heartbeat          {builder}
 //   GET  /api/v1/jobs/ID/files/NAME                            -> a source file of the job
 //   POST /api/v1/jobs/ID/log?builder=B      text               (appended to the build log)
@@ -22,7 +22,8 @@ export interface BuildReport {
 }
 
 export interface JobApiHandlers {
-  lease(builder: string): Promise<object | undefined>;
+  /** gone() says whether the asking builder hung up while it waited. */
+  lease(builder: string, waitMs: number, gone: () => boolean): Promise<object | undefined>;
   builderStarted(name: string): Promise<object>;
   heartbeat(id: string, builder: string): Promise<void>;
   sourceFile(id: string, name: string): Promise<string>;
@@ -65,9 +66,13 @@ export function startJobApi(port: number, token: string, h: JobApiHandlers): Pro
       if (!authorised(req, token)) return send(res, 401, { error: 'missing or wrong API token' });
       const m = path.match(/^\/api\/v1\/jobs\/([A-Za-z0-9_.~+-]+)\/(heartbeat|files|log|artifacts|complete)(?:\/([A-Za-z0-9_.~+-]+))?$/);
       if (req.method === 'POST' && path === '/api/v1/lease') {
-        const { builder } = JSON.parse((await body(req)).toString() || '{}');
+        const { builder, waitSeconds } = JSON.parse((await body(req)).toString() || '{}');
         if (typeof builder !== 'string' || !builder) return send(res, 400, { error: 'builder name missing' });
-        const job = await h.lease(builder);
+        let hungUp = false;
+        res.on('close', () => {
+          hungUp = !res.writableFinished;
+        });
+        const job = await h.lease(builder, Math.min(60, Math.max(0, Number(waitSeconds) || 0)) * 1000, () => hungUp);
         return job ? send(res, 200, job) : send(res, 204);
       }
       const started = path.match(/^\/api\/v1\/builders\/([A-Za-z0-9_.-]+)\/start$/);

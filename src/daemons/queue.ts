@@ -21,7 +21,8 @@ import { exists, fileFacts, placeFile } from '../storage/files.js';
 import { Layout } from '../storage/layout.js';
 import { publish, pruneGenerations, servedReleaseDate } from '../storage/publisher.js';
 import { RecordStore } from '../storage/record-store.js';
-import { readJson, removeTemporaries, writeJson } from '../storage/records.js';
+import { readJson, removeTemporaries, writeFileAtomic, writeJson } from '../storage/records.js';
+import { renderStatusPages } from '../core/status-page.js';
 import { startJobApi, type BuildReport, type JobApiHandlers } from './job-api.js';
 import { UploadIntake } from './upload-intake.js';
 
@@ -35,6 +36,7 @@ export class Queue {
   private intake!: UploadIntake;
   private uploads!: RecordStore<UploadRecord>;
   private jobs!: RecordStore<JobRecord>;
+  private readonly leaseWaiters = new Set<() => void>();
   private scanTimer?: NodeJS.Timeout;
 
   constructor(readonly layout: Layout) {}
@@ -61,12 +63,16 @@ export class Queue {
     for (const dir of [l.uploads, l.jobs]) await removeTemporaries(dir);
     this.uploads = await new RecordStore<UploadRecord>(l.uploads).load();
     this.jobs = await new RecordStore<JobRecord>(l.jobs).load();
-    this.intake = new UploadIntake(l, { uploads: this.uploads, jobs: this.jobs }, () => this.config, (upload) => this.publishNow(`accepted ${upload.source} ${upload.version}`), {
+    this.intake = new UploadIntake(l, { uploads: this.uploads, jobs: this.jobs }, () => this.config, async (upload) => {
+      this.wakeBuilders();
+      await this.publishNow(`accepted ${upload.source} ${upload.version}`);
+    }, {
       log: (m) => this.log(m),
     });
     this.signer = await Signer.load(await readFile(l.secretKey, 'utf8'), '/tmp/gnupg');
     await this.recover();
     await this.serial(() => this.publishNow('start'));
+    await this.serial(() => this.writeStatus());
     const token = (await readFile(l.apiToken, 'utf8')).trim();
     await startJobApi(port, token, this.handlers());
     chokidar
@@ -95,7 +101,8 @@ export class Queue {
       void this.serial(async () => {
         await this.reloadConfig();
         await this.handleRequests();
-        const { waiting } = await this.intake.scan();
+        const { waiting, decided } = await this.intake.scan();
+        if (decided.length > 0) this.statusChanged();
         if (waiting > 0) this.scheduleScan(1000);
       }).catch((err) => {
         // An infrastructure failure (disk full, permissions): say so loudly, keep the upload
@@ -186,8 +193,36 @@ export class Queue {
     }
   }
 
+  private statusTimer?: NodeJS.Timeout;
+  /** The status page follows every change, written at most every half second. */
+  private statusChanged(): void {
+    if (this.statusTimer) return;
+    this.statusTimer = setTimeout(() => {
+      this.statusTimer = undefined;
+      void this.serial(() => this.writeStatus()).catch((err) => this.log(`status page: ${(err as Error).message}`));
+    }, 500);
+  }
+
+  private async writeStatus(): Promise<void> {
+    const pages = renderStatusPages({
+      config: this.config,
+      uploads: this.uploads.all(),
+      jobs: this.jobs.all(),
+      now: new Date(),
+      incoming: process.env.ARCHIVE_HOST_INCOMING ?? this.layout.incoming,
+    });
+    for (const [path, html] of Object.entries(pages)) await writeFileAtomic(join(this.layout.public, path), html);
+  }
+
+  private wakeBuilders(): void {
+    for (const wake of this.leaseWaiters) wake();
+    this.leaseWaiters.clear();
+  }
+
   private async saveJob(job: JobRecord): Promise<void> {
     await this.jobs.save(job);
+    this.statusChanged();
+    if (isLeasable(job)) this.wakeBuilders();
     const upload = this.uploads.get(job.uploadId);
     if (!upload) return;
     const { state, reasons } = uploadStateFromJobs(upload, this.jobs.all());
@@ -200,29 +235,47 @@ export class Queue {
     return job;
   }
 
+  private async leaseOne(builder: string): Promise<object | undefined> {
+    const l = this.layout;
+    const job = this.jobs
+      .all()
+      .filter(isLeasable)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0];
+    if (!job) return undefined;
+    const leased = lease(job, builder, new Date());
+    leased.log = `logs/${job.source}_${job.version.replace(/^\d+:/, '')}_${job.arch}.${leased.attempts}.log`;
+    await writeFile(join(l.public, leased.log), '');
+    await this.saveJob(leased);
+    const upload = this.uploads.get(job.uploadId)!;
+    const suite = this.config.suites.find((s) => s.name === job.suite)!;
+    this.log(`job ${job.id}: leased to ${builder} (attempt ${leased.attempts})`);
+    return {
+      ...leased,
+      files: upload.sourceFiles.map((f) => ({ name: f.name, size: f.size, sha256: f.sha256 })),
+      limits: buildLimits(this.config.builds),
+      buildenvMaxAgeMs: this.config.builds.buildenvMaxAgeHours * 3600_000,
+      localArchive: { suite: suite.name, components: suite.components },
+    };
+  }
+
   private handlers(): JobApiHandlers {
     const l = this.layout;
     return {
-      lease: (builder) =>
-        this.serial(async () => {
-          const jobs = this.jobs.all().filter(isLeasable);
-          const job = jobs.sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0];
-          if (!job) return undefined;
-          const leased = lease(job, builder, new Date());
-          leased.log = `logs/${job.source}_${job.version.replace(/^\d+:/, '')}_${job.arch}.${leased.attempts}.log`;
-          await writeFile(join(l.public, leased.log), '');
-          await this.saveJob(leased);
-          const upload = this.uploads.get(job.uploadId)!;
-          const suite = this.config.suites.find((s) => s.name === job.suite)!;
-          this.log(`job ${job.id}: leased to ${builder} (attempt ${leased.attempts})`);
-          return {
-            ...leased,
-            files: upload.sourceFiles.map((f) => ({ name: f.name, size: f.size, sha256: f.sha256 })),
-            limits: buildLimits(this.config.builds),
-            buildenvMaxAgeMs: this.config.builds.buildenvMaxAgeHours * 3600_000,
-            localArchive: { suite: suite.name, components: suite.components },
-          };
-        }),
+      lease: async (builder, waitMs, gone) => {
+        // Long polling: a builder asking when there is nothing to do waits here until a job
+        // becomes leasable (or the wait ends), so a new upload starts building at once.
+        const first = await this.serial(() => this.leaseOne(builder));
+        if (first || waitMs <= 0) return first;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, waitMs);
+          function done() {
+            clearTimeout(timer);
+            resolve();
+          }
+          this.leaseWaiters.add(done);
+        });
+        return this.serial(async () => (gone() ? undefined : this.leaseOne(builder)));
+      },
       builderStarted: (name) =>
         this.serial(async () => {
           // A builder that restarted holds nothing any more: its jobs go back at once,

@@ -52,7 +52,7 @@ export class UploadIntake {
     private readonly onAccepted: (upload: UploadRecord) => Promise<void>,
     options: IntakeOptions = {},
   ) {
-    this.stableMs = options.stableMs ?? 1500;
+    this.stableMs = options.stableMs ?? 1000;
     this.wrongSizeGraceMs = options.wrongSizeGraceMs ?? 10_000;
     this.now = options.now ?? Date.now;
     this.log = options.log ?? (() => undefined);

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../config/config.js';
+import type { JobRecord } from './jobs.js';
+import { renderStatusPages } from './status-page.js';
+import type { UploadRecord } from './uploads.js';
+
+const config = parseConfig('name: mine\nport: 8081\n', 'archive.yaml');
+const at = '2026-11-29T10:00:00.000Z';
+const upload = (source: string, version: string, state: UploadRecord['state'], extra: Partial<UploadRecord> = {}): UploadRecord => ({
+  id: `${source}-${version}`, changes: `${source}_${version}_source.changes`, source, version, distribution: 'unstable', suite: 'unstable',
+  state, receivedAt: at, updatedAt: at, reasons: [], sourceFiles: [{ name: `${source}_${version}.dsc`, path: `pool/main/${source[0]}/${source}/${source}_${version}.dsc`, size: 1, md5: '', sha1: '', sha256: '' }],
+  jobs: [`${source}-${version}-amd64`], ...extra,
+});
+const job = (u: UploadRecord, state: JobRecord['state'], extra: Partial<JobRecord> = {}): JobRecord => ({
+  id: `${u.id}-amd64`, uploadId: u.id, source: u.source, version: u.version, suite: 'unstable', base: 'trixie', arch: 'amd64', buildArg: '-B',
+  state, attempts: 1, createdAt: at, updatedAt: at, startedAt: at, finishedAt: '2026-11-29T10:01:05.000Z', log: `logs/${u.source}_${u.version}_amd64.1.log`,
+  binaries: [], artifacts: [], ...extra,
+});
+
+describe('the status page', () => {
+  const hello = upload('hello', '2.10-3', 'published');
+  const broken = upload('broken', '1.0-1', 'failed', { reasons: ['build on amd64 failed: dpkg-buildpackage failed (exit 2); see the log'] });
+  const prog = upload('prog', '1.0-1', 'dep-wait');
+  const bad = upload('bad<script>', '1.0-1', 'rejected', { reasons: ['checksum mismatch for bad_1.0-1.dsc: sha256 expected aa got bb'], rejectedDir: 'state/rejected/x', jobs: [], sourceFiles: [] });
+  const pages = renderStatusPages({
+    config,
+    uploads: [hello, broken, prog, bad],
+    jobs: [job(hello, 'built'), job(broken, 'failed', { reason: 'dpkg-buildpackage failed (exit 2); see the log' }), job(prog, 'dep-wait', { missing: 'libfoo-dev but it is not installable', finishedAt: undefined })],
+    now: new Date(at),
+    incoming: '/home/me/archive/incoming',
+  });
+  const index = pages['index.html'];
+
+  it('lists each suite with its packages, versions, architectures and states', () => {
+    expect(index).toMatch(/<h2 id="suite-unstable">unstable/);
+    expect(index).toContain('<a href="packages/hello.html">hello</a></td><td>2.10-3</td><td><span class="built">amd64</span></td><td class="state published">published</td>');
+  });
+
+  it('shows builds with state, duration and a link to the log, failures and dep-waits with their reason', () => {
+    expect(index).toContain('<td class="num">1 min 5 s</td>');
+    expect(index).toContain('<a href="logs/broken_1.0-1_amd64.1.log">log</a> dpkg-buildpackage failed (exit 2); see the log');
+    expect(index).toContain('waiting for libfoo-dev but it is not installable');
+  });
+
+  it('shows rejections with their reasons, escaped', () => {
+    expect(index).toContain('bad&lt;script&gt;_1.0-1_source.changes');
+    expect(index).not.toContain('<script>');
+    expect(index).toContain('<li>checksum mismatch for bad_1.0-1.dsc: sha256 expected aa got bb</li>');
+  });
+
+  it('says how to add the apt source and the dput stanza', () => {
+    expect(index).toContain('URIs: http://127.0.0.1:8081/');
+    expect(index).toContain('Signed-By: /etc/apt/keyrings/mine.asc');
+    expect(index).toContain('incoming = /home/me/archive/incoming');
+  });
+
+  it('makes a page per source package with its uploads, builds and files', () => {
+    expect(Object.keys(pages).sort()).toEqual(['index.html', 'packages/broken.html', 'packages/hello.html', 'packages/prog.html']);
+    expect(pages['packages/hello.html']).toContain('<a href="../logs/hello_2.10-3_amd64.1.log">log</a>');
+    expect(pages['packages/hello.html']).toContain('<a href="../pool/main/h/hello/hello_2.10-3.dsc">hello_2.10-3.dsc</a>');
+  });
+
+  it('has no scripts and no external resources', () => {
+    for (const html of Object.values(pages)) {
+      expect(html).not.toMatch(/<script|<link|src="http|@import/);
+      expect(html).toContain('<meta name="viewport" content="width=device-width, initial-scale=1">');
+    }
+  });
+
+  it('renders 1,000 packages', () => {
+    const uploads = Array.from({ length: 1000 }, (_, i) => upload(`pkg${i}`, '1.0-1', 'published'));
+    const many = renderStatusPages({ config, uploads, jobs: uploads.map((u) => job(u, 'built')), now: new Date(at), incoming: '/x' });
+    expect(Object.keys(many)).toHaveLength(1001);
+    expect(many['index.html'].match(/<\/td><td>1\.0-1<\/td><td><span class="built">amd64<\/span>/g)).toHaveLength(1000);
+  });
+});

@@ -1,0 +1,160 @@
+// The status page (public/index.html) and one page per source package: plain HTML and CSS
+// written here, no scripts, no external resources, readable on a phone. Pure: records in,
+// pages out.
+import type { ArchiveConfig } from '../config/config.js';
+import { aptSource, dputStanza, httpUri, keyringPath } from './client-config.js';
+import type { JobRecord } from './jobs.js';
+import type { UploadRecord } from './uploads.js';
+import { compareVersions } from '../debian/version.js';
+
+export interface StatusInput {
+  config: ArchiveConfig;
+  uploads: UploadRecord[];
+  jobs: JobRecord[];
+  /** When the page was made. */
+  now: Date;
+  /** The incoming directory on the host, for the dput stanza. */
+  incoming: string;
+}
+
+export interface StatusPages {
+  /** Path relative to public/ -> HTML. */
+  [path: string]: string;
+}
+
+const escape = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+const CSS = `
+:root { color-scheme: light dark; --ok: #1a7f37; --bad: #cf222e; --wait: #9a6700; --muted: #6e7781; }
+* { box-sizing: border-box; }
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto; max-width: 70rem; padding: 1rem; }
+h1 { font-size: 1.5rem; margin: 0 0 .25rem; } h2 { font-size: 1.15rem; margin: 1.75rem 0 .5rem; border-bottom: 1px solid #8884; }
+.muted { color: var(--muted); } a { color: inherit; }
+table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid #8883; vertical-align: top; }
+th { font-weight: 600; } td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
+.state { font-weight: 600; white-space: nowrap; } .published, .built, .accepted { color: var(--ok); }
+.failed, .rejected { color: var(--bad); } .building, .dep-wait, .needs-build, .given-back, .received { color: var(--wait); }
+pre { background: #8881; padding: .75rem; overflow-x: auto; border-radius: 6px; font-size: 13px; }
+ul.reasons { margin: .25rem 0 0; padding-left: 1.1rem; } code { font-size: 13px; }
+@media (max-width: 40rem) { .wide { display: none; } th, td { padding: .3rem .25rem; } }
+`;
+
+function page(title: string, body: string, now: Date, depth = 0): string {
+  const up = depth ? '../' : '';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escape(title)}</title><style>${CSS}</style></head>
+<body>
+<p class="muted"><a href="${up}index.html">archive-in-a-box</a> · updated ${escape(now.toISOString().replace('T', ' ').slice(0, 19))} UTC</p>
+${body}
+</body></html>
+`;
+}
+
+function duration(job: JobRecord): string {
+  if (!job.startedAt) return '';
+  const end = job.finishedAt ? new Date(job.finishedAt) : undefined;
+  if (!end) return 'running';
+  const s = Math.max(0, Math.round((end.getTime() - new Date(job.startedAt).getTime()) / 1000));
+  return s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
+}
+
+/** Where a source's page is (a file name) and how to link to it (an href). */
+const sourceFile = (source: string) => `packages/${source}.html`;
+const sourcePage = (source: string) => `packages/${encodeURIComponent(source)}.html`;
+
+function jobRow(job: JobRecord, depth: number): string {
+  const up = depth ? '../' : '';
+  const detail = job.state === 'dep-wait' ? `waiting for ${job.missing ?? ''}` : job.reason ?? '';
+  return `<tr><td>${escape(job.arch)} <span class="muted">${escape(job.buildArg)}</span></td>
+<td class="state ${escape(job.state)}">${escape(job.state)}</td>
+<td class="num">${escape(duration(job))}</td>
+<td>${job.log ? `<a href="${up}${escape(job.log)}">log</a>` : ''} ${escape(detail)}</td></tr>`;
+}
+
+export function renderStatusPages(input: StatusInput): StatusPages {
+  const { config, uploads, jobs, now } = input;
+  const jobById = new Map(jobs.map((j) => [j.id, j]));
+  const jobsOf = (u: UploadRecord) => u.jobs.map((id) => jobById.get(id)).filter((j): j is JobRecord => j !== undefined);
+  const url = httpUri(config.port);
+  const accepted = uploads.filter((u) => !['received', 'rejected'].includes(u.state) && u.suite);
+  const pages: StatusPages = {};
+
+  // Suites: the newest accepted version of each source, with its architectures.
+  const suites = config.suites
+    .map((suite) => {
+      const latest = new Map<string, UploadRecord>();
+      for (const u of accepted.filter((a) => a.suite === suite.name)) {
+        const held = latest.get(u.source);
+        if (!held || compareVersions(u.version, held.version) > 0) latest.set(u.source, u);
+      }
+      const rows = [...latest.values()]
+        .sort((a, b) => a.source.localeCompare(b.source))
+        .map((u) => {
+          const archs = jobsOf(u).map((j) => `<span class="${escape(j.state)}">${escape(j.arch)}</span>`).join(' ');
+          return `<tr><td><a href="${sourcePage(u.source)}">${escape(u.source)}</a></td><td>${escape(u.version)}</td><td>${archs}</td><td class="state ${escape(u.state)}">${escape(u.state)}</td></tr>`;
+        });
+      return `<h2 id="suite-${escape(suite.name)}">${escape(suite.name)} <span class="muted">(${escape(suite.base)}; ${escape(suite.architectures.join(' '))}; ${latest.size} source packages)</span></h2>
+${rows.length ? `<table><thead><tr><th>Source</th><th>Version</th><th>Architectures</th><th>State</th></tr></thead><tbody>${rows.join('\n')}</tbody></table>` : '<p class="muted">Nothing uploaded yet.</p>'}`;
+    })
+    .join('\n');
+
+  // Recent builds, newest first.
+  const recent = [...jobs].sort((a, b) => (b.startedAt ?? b.createdAt).localeCompare(a.startedAt ?? a.createdAt)).slice(0, 50);
+  const builds = recent.length
+    ? `<table><thead><tr><th>Source</th><th>Version</th><th>Arch</th><th>State</th><th>Duration</th><th class="wide">Log and reason</th></tr></thead><tbody>${recent
+        .map((j) => {
+          const detail = j.state === 'dep-wait' ? `waiting for ${j.missing ?? ''}` : j.reason ?? '';
+          return `<tr><td><a href="${sourcePage(j.source)}">${escape(j.source)}</a></td><td>${escape(j.version)}</td><td>${escape(j.arch)}</td><td class="state ${escape(j.state)}">${escape(j.state)}</td><td class="num">${escape(duration(j))}</td><td class="wide">${j.log ? `<a href="${escape(j.log)}">log</a> ` : ''}${escape(detail)}</td></tr>`;
+        })
+        .join('\n')}</tbody></table>`
+    : '<p class="muted">No builds yet.</p>';
+
+  const rejected = uploads.filter((u) => u.state === 'rejected').sort((a, b) => b.receivedAt.localeCompare(a.receivedAt)).slice(0, 50);
+  const rejections = rejected.length
+    ? `<table><thead><tr><th>Upload</th><th>When</th><th>Reasons</th></tr></thead><tbody>${rejected
+        .map((u) => `<tr><td>${escape(u.changes)}</td><td class="num">${escape(u.receivedAt.slice(0, 16).replace('T', ' '))}</td><td><ul class="reasons">${u.reasons.map((r) => `<li>${escape(r)}</li>`).join('')}</ul><span class="muted">files kept in ${escape(u.rejectedDir ?? '')}</span></td></tr>`)
+        .join('\n')}</tbody></table>`
+    : '<p class="muted">No rejected uploads.</p>';
+
+  const howTo = `<h2 id="use">Use this archive</h2>
+<p>Install the key, then add the source as <code>/etc/apt/sources.list.d/${escape(config.name)}.sources</code>:</p>
+<pre>curl -fsSL ${escape(url)}archive-key.asc | sudo tee ${escape(keyringPath(config))}
+sudo tee /etc/apt/sources.list.d/${escape(config.name)}.sources &lt;&lt;'EOF'
+${escape(aptSource(config, url, 'deb822'))}EOF
+sudo apt-get update</pre>
+<p>Upload with dput, with this stanza in <code>~/.dput.cf</code>:</p>
+<pre>${escape(dputStanza(config, input.incoming))}</pre>`;
+
+  pages['index.html'] = page(
+    `${config.name} — archive-in-a-box`,
+    `<h1>${escape(config.name)}</h1>
+<p>${accepted.length} accepted upload(s), ${jobs.filter((j) => j.state === 'building').length} building, ${jobs.filter((j) => j.state === 'dep-wait').length} waiting for build-dependencies, ${rejected.length} rejected. Signed uploads ${config.uploads.allowUnsigned ? 'optional' : 'required'}.</p>
+${suites}
+<h2 id="builds">Builds</h2>
+${builds}
+<h2 id="rejected">Rejected uploads</h2>
+${rejections}
+${howTo}`,
+    now,
+  );
+
+  // One page per source: every upload of it, its builds and logs.
+  const bySource = new Map<string, UploadRecord[]>();
+  for (const u of uploads.filter((x) => x.state !== 'rejected' && x.state !== 'received')) bySource.set(u.source, [...(bySource.get(u.source) ?? []), u]);
+  for (const [source, list] of bySource) {
+    const sections = list
+      .sort((a, b) => compareVersions(b.version, a.version))
+      .map((u) => {
+        const js = jobsOf(u);
+        return `<h2>${escape(u.version)} <span class="muted">→ ${escape(u.suite ?? '')}</span> <span class="state ${escape(u.state)}">${escape(u.state)}</span></h2>
+<p class="muted">received ${escape(u.receivedAt.slice(0, 19).replace('T', ' '))} UTC${u.signedBy ? ` · signed by ${escape(u.signedBy)}` : ''}</p>
+${u.reasons.length ? `<ul class="reasons">${u.reasons.map((r) => `<li>${escape(r)}</li>`).join('')}</ul>` : ''}
+${js.length ? `<table><thead><tr><th>Arch</th><th>State</th><th>Duration</th><th>Log</th></tr></thead><tbody>${js.map((j) => jobRow(j, 1)).join('\n')}</tbody></table>` : ''}
+<p>${u.sourceFiles.map((f) => `<a href="../${escape(f.path)}">${escape(f.name)}</a>`).join(' · ')}</p>`;
+      })
+      .join('\n');
+    pages[sourceFile(source)] = page(`${source} — ${config.name}`, `<h1>${escape(source)}</h1>\n${sections}`, now, 1);
+  }
+  return pages;
+}
