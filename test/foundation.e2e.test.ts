@@ -124,6 +124,25 @@ describe('an archive brought up with archive up', () => {
     expect(await readdir(up.incoming)).toEqual([]);
   });
 
+  it('serves a status page with the published package, its build and the rejection', async () => {
+    // The page follows each change within a second.
+    let page = '';
+    for (let i = 0; i < 20 && !page.includes('aib-broken'); i++) {
+      page = await (await fetch(up.url)).text();
+      if (!page.includes('aib-broken')) await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(page).toContain('<a href="packages/aib-hello.html">aib-hello</a></td><td>1.0-1</td>');
+    expect(page).toMatch(/<td class="state published">published<\/td>/);
+    expect(page).toMatch(/<a href="logs\/aib-hello_1\.0-1_amd64\.1\.log">log<\/a>/);
+    expect(page).toContain('aib-broken_1.0-1_source.changes');
+    expect(page).toMatch(/checksum mismatch for aib-broken_1\.0-1\.debian\.tar\.xz/);
+    const perSource = await fetch(`${up.url}packages/aib-hello.html`);
+    expect(perSource.status).toBe(200);
+    expect(perSource.headers.get('content-type')).toMatch(/^text\/html/);
+    const log = await fetch(`${up.url}logs/aib-hello_1.0-1_amd64.1.log`);
+    expect(await log.text()).toContain('archive-in-a-box: build successful');
+  });
+
   it('comes back as it was after archive down and archive up', async () => {
     const down = await archive.cli(['down']);
     expect(down.exitCode, String(down.all)).toBe(0);
