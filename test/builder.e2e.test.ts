@@ -1,7 +1,7 @@
 // The builder against a running archive: build-dependencies resolved by apt from Debian and
 // from this archive (dep-wait until they exist), the dependency cache, isolation of the build,
 // a failing build, and a builder killed in the middle of a build.
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -44,6 +44,7 @@ describe('builds in a running archive', () => {
   afterAll(async () => {
     await archive?.destroy();
     await cleanupRun();
+    if (work) await rm(work, { recursive: true, force: true });
   });
 
   it('waits for a -dev build-dependency uploaded later, then builds and publishes both in order', async () => {

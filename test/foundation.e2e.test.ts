@@ -1,7 +1,7 @@
 // The whole path with real parts: archive up (debootstrap'd images, three containers), a
 // source package uploaded with Debian's dput, built in a throwaway container, published,
 // signed, and installed with apt in a clean container.
-import { mkdtemp, readFile, readdir, writeFile, copyFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, readdir, writeFile, copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -25,6 +25,7 @@ describe('an archive brought up with archive up', () => {
   afterAll(async () => {
     await archive?.destroy();
     await cleanupRun();
+    if (work) await rm(work, { recursive: true, force: true });
   });
 
   it('initialises the root with config, folders, signing key and a served public key', async () => {

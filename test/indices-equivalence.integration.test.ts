@@ -1,6 +1,6 @@
 // The Packages and Sources stanzas the archive writes, field by field against
 // apt-ftparchive's on the same files. Intended differences are named below.
-import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -10,7 +10,6 @@ import { parseDeb822, type Paragraph } from '../src/debian/deb822.js';
 import { packagesStanza, sourcesStanza } from '../src/debian/indices.js';
 import { debControl } from '../src/process/debian-tools.js';
 import { fileFacts } from '../src/storage/files.js';
-import { readFile } from 'node:fs/promises';
 
 // apt-ftparchive writes every hash it knows; dak and this archive write MD5sum and SHA256 only
 // (what apt uses). Section and Priority come from dak's overrides (here: the upload's .changes),

@@ -26,6 +26,7 @@ const DEBIAN = 'aib-hello_1.0-1.debian.tar.xz';
 const BUILDINFO = 'aib-hello_1.0-1_source.buildinfo';
 
 let gnupg: string;
+const roots: string[] = [];
 let revocation: string;
 const keys: Record<'good' | 'unknown' | 'expired' | 'revoked', string> = { good: '', unknown: '', expired: '', revoked: '' };
 
@@ -188,6 +189,7 @@ async function holds(root: Layout, version: string) {
 /** A fresh root; the intake reads its records when made, so make it after staging files. */
 async function newArchive(configText = ''): Promise<{ layout: Layout; config: ArchiveConfig; intake: () => Promise<UploadIntake> }> {
   const layout = new Layout(await mkdtemp(join(tmpdir(), 'aib-intake-')));
+  roots.push(layout.root);
   for (const dir of [...layout.directories, layout.uploads, layout.jobs]) await mkdir(dir, { recursive: true });
   await writeFile(layout.config, configText);
   const config = parseConfig(configText, layout.config);
@@ -232,7 +234,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await execa('gpgconf', ['--homedir', gnupg, '--kill', 'all'], { reject: false });
-  await rm(gnupg, { recursive: true, force: true });
+  for (const dir of [gnupg, ...roots]) await rm(dir, { recursive: true, force: true });
 });
 
 describe('the upload intake', () => {

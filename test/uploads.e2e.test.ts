@@ -1,6 +1,6 @@
 // Upload handling against a running archive: signatures with a keyring, a bad upload that
 // does not stop the queue, a partial upload completed later.
-import { copyFile, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -25,6 +25,7 @@ describe('uploads to a running archive', () => {
     await execa('gpgconf', ['--homedir', gnupg, '--kill', 'all'], { reject: false });
     await archive?.destroy();
     await cleanupRun();
+    for (const dir of [work, gnupg]) if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it('handles a bad upload and still accepts and builds the good one after it', async () => {

@@ -92,6 +92,7 @@ export class Queue {
   }
 
   private scanPending = false;
+  private retryReceived = false;
   private scheduleScan(delayMs = 300): void {
     if (this.scanPending) return;
     this.scanPending = true;
@@ -100,6 +101,11 @@ export class Queue {
       this.scanPending = false;
       void this.serial(async () => {
         await this.reloadConfig();
+        // After a failure (disk full, ...) the uploads left in quarantine are decided again.
+        if (this.retryReceived) {
+          await this.intake.recover();
+          this.retryReceived = false;
+        }
         await this.handleRequests();
         const { waiting, decided } = await this.intake.scan();
         if (decided.length > 0) this.statusChanged();
@@ -108,6 +114,7 @@ export class Queue {
         // An infrastructure failure (disk full, permissions): say so loudly, keep the upload
         // where it is, and try again; nothing is rejected for it.
         this.log(`ERROR while taking uploads (will retry): ${(err as Error).stack}`);
+        this.retryReceived = true;
         this.scheduleScan(SCAN_INTERVAL_MS);
       });
     }, delayMs);
