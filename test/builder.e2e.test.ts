@@ -109,6 +109,9 @@ describe('builds in a running archive', () => {
     const job = (await upload('aib-ftbfs', '1.0-1'))!.jobs[0];
     expect(await log(job)).toContain('FTBFS-MARKER-42');
     expect(String((await archive.cli(['status'])).stdout)).toContain('| FTBFS-MARKER-42');
+    const logs = await archive.cli(['logs', 'aib-ftbfs']);
+    expect(logs.exitCode).toBe(0);
+    expect(logs.stdout).toContain('FTBFS-MARKER-42');
 
     const retried = await archive.cli(['retry', 'aib-ftbfs', '1.0-1']);
     expect(retried.exitCode, String(retried.all)).toBe(0);
@@ -138,11 +141,19 @@ describe('builds in a running archive', () => {
       const states = await Promise.all(['aib-slow', 'aib-slow2'].map(async (s) => (await upload(s, '1.0-1'))!.jobs[0].state));
       return states.every((st) => st === 'building') || undefined;
     });
+    // archive logs --follow prints the build live and returns when it ends.
+    const follow = archive.cli(['logs', 'aib-slow2', '--follow']);
     for (const source of ['aib-slow', 'aib-slow2']) {
       const waited = await archive.cli(['wait', source, '1.0-1', '--timeout', '900']);
       expect(waited.exitCode, String(waited.all)).toBe(0);
     }
     expect((await upload('aib-slow', '1.0-1'))!.jobs[0].attempts).toBe(2);
+    const followed = await follow;
+    expect(followed.exitCode, String(followed.all)).toBe(0);
+    expect(followed.stdout).toContain('SLOW-BUILD-STARTED');
+    expect(followed.stdout).toContain('archive-in-a-box: build successful');
+    const listed = JSON.parse(String((await archive.cli(['ls', '--json'])).stdout));
+    expect(listed[0].sources.find((s: { source: string }) => s.source === 'aib-prog').binaries).toEqual([{ package: 'aib-prog', version: '1.0-1', architecture: 'amd64' }]);
     const restarts = (await execa('docker', ['inspect', '--format', '{{.RestartCount}}', builder])).stdout.trim();
     expect(Number(restarts)).toBeGreaterThanOrEqual(1);
     const leftovers = await execa('docker', ['ps', '-aq', '--filter', `label=archive-in-a-box.builder=${builder}`]);

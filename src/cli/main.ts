@@ -9,6 +9,8 @@ import * as down from './down.js';
 import * as dputConfig from './dput-config.js';
 import * as init from './init.js';
 import * as keys from './keys.js';
+import * as logs from './logs.js';
+import * as ls from './ls.js';
 import * as refresh from './refresh.js';
 import * as retry from './retry.js';
 import * as sourceLine from './source-line.js';
@@ -38,7 +40,7 @@ const program = new Command('archive')
   .exitOverride()
   .showHelpAfterError();
 
-for (const command of [init, up, down, status, wait, retry, sourceLine, dputConfig, keys, cache, refresh, daemon]) command.register(program);
+for (const command of [init, up, down, status, wait, ls, logs, retry, sourceLine, dputConfig, keys, cache, refresh, daemon]) command.register(program);
 
 function exitCode(err: unknown): number {
   if (err instanceof WaitFailed) return err.exitCode;

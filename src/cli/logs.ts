@@ -1,0 +1,54 @@
+// `archive logs SOURCE [VERSION] [--arch A] [--follow]`: a build's log, live while it runs.
+import { open, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import type { JobRecord } from '../core/jobs.js';
+import { compareVersions } from '../debian/version.js';
+import { UserError } from '../errors.js';
+import { readAll, readJson } from '../storage/records.js';
+import { layoutFor, loadConfig, type GlobalOptions } from './archive-context.js';
+
+export function register(program: Command): void {
+  program
+    .command('logs <source> [version]')
+    .description('print the build log of a source (the newest version and attempt unless named)')
+    .option('--arch <arch>', 'the architecture (default: the first built)')
+    .option('-f, --follow', 'keep printing while the build runs')
+    .addHelpText('after', '\nExamples:\n  archive logs hello\n  archive logs hello 2.10-3 --arch amd64 --follow\n')
+    .action(async (source: string, version: string | undefined, options: { arch?: string; follow?: boolean }, cmd: Command) => {
+      const layout = layoutFor(cmd.optsWithGlobals<GlobalOptions>());
+      await loadConfig(layout);
+      const jobs = (await readAll<JobRecord>(layout.jobs))
+        .filter((j) => j.source === source && (!version || j.version === version) && (!options.arch || j.arch === options.arch) && j.log)
+        .sort((a, b) => compareVersions(a.version, b.version) || a.arch.localeCompare(b.arch) || a.attempts - b.attempts);
+      const job = jobs.filter((j) => j.version === jobs[jobs.length - 1]?.version && j.arch === (options.arch ?? jobs[0]?.arch)).pop();
+      if (!job?.log) {
+        throw new UserError(`no build log for ${source}${version ? ` ${version}` : ''}${options.arch ? ` on ${options.arch}` : ''}; see archive status`);
+      }
+      const path = join(layout.public, job.log);
+      if (!options.follow) {
+        process.stdout.write(await readFile(path));
+        return;
+      }
+      // Print what there is, then what is appended, until the job is no longer building.
+      const handle = await open(path, 'r');
+      let position = 0;
+      const buffer = Buffer.alloc(64 * 1024);
+      const drain = async () => {
+        for (;;) {
+          const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+          if (bytesRead === 0) return;
+          process.stdout.write(buffer.subarray(0, bytesRead));
+          position += bytesRead;
+        }
+      };
+      for (;;) {
+        await drain();
+        const now = await readJson<JobRecord>(join(layout.jobs, `${job.id}.json`));
+        if (now?.state !== 'building' || now.log !== job.log) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      await drain(); // what was written just before the build ended
+      await handle.close();
+    });
+}
