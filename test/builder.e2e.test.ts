@@ -63,7 +63,9 @@ describe('builds in a running archive', () => {
     expect(prog.exitCode, String(prog.all)).toBe(0);
     const job = (await upload('aib-prog', '1.0-1'))!.jobs[0];
     expect(job.image).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(await log(job)).toMatch(/Get:\d+ http:\/\/repo:8080 unstable\/main amd64 libaib-dev all 1\.0-1/);
+    // apt resolved it from this archive (Origin "archive"), reached as a signed apt source.
+    expect(await log(job)).toMatch(/^Inst libaib-dev \(1\.0-1 archive:unstable \[all\]\)$/m);
+    expect(await log(job)).toMatch(/^Get:\d+ http:\/\/repo:8080 unstable InRelease/m);
 
     const client = await inCleanContainer(up, up.aptSourceHttp, 'apt-get update -q >/dev/null && apt-get install -y -q aib-prog >/dev/null && echo "SAYS: $(aib-prog)"');
     expect(client.all).toContain('SAYS: greeting from libaib-dev');
