@@ -1,8 +1,7 @@
 // The builder against a running archive: build-dependencies resolved by apt from Debian and
 // from this archive (dep-wait until they exist), the dependency cache, isolation of the build,
 // a failing build, and a builder killed in the middle of a build.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +14,6 @@ interface UploadView { source: string; version: string; state: string; jobs: Job
 describe('builds in a running archive', () => {
   let archive: TestArchive;
   let up: UpResult;
-  let work: string;
 
   const status = async () => JSON.parse(String((await archive.cli(['status', '--json'])).stdout)) as { uploads: UploadView[] };
   const upload = async (source: string, version: string) => (await status()).uploads.filter((u) => u.source === source && u.version === version).pop();
@@ -29,14 +27,13 @@ describe('builds in a running archive', () => {
     }
   };
   const send = async (spec: PackageSpec) => {
-    const pkg = await makeSourcePackage(await mkdtemp(join(work, `${spec.name}-`)), spec);
+    const pkg = await makeSourcePackage(await mkdtemp(join(archive.work, `${spec.name}-`)), spec);
     await dput(up.dputConfig, 'archive', pkg.changesPath, pkg.dir);
     return pkg;
   };
   const log = async (job: JobView) => readFile(join(archive.root, 'public', job.log!), 'utf8');
 
   beforeAll(async () => {
-    work = await mkdtemp(join(tmpdir(), 'aib-build-'));
     archive = await TestArchive.create();
     up = await archive.up();
   });
@@ -44,7 +41,6 @@ describe('builds in a running archive', () => {
   afterAll(async () => {
     await archive?.destroy();
     await cleanupRun();
-    if (work) await rm(work, { recursive: true, force: true });
   });
 
   it('waits for a -dev build-dependency uploaded later, then builds and publishes both in order', async () => {

@@ -1,8 +1,7 @@
 // The whole path with real parts: archive up (debootstrap'd images, three containers), a
 // source package uploaded with Debian's dput, built in a throwaway container, published,
 // signed, and installed with apt in a clean container.
-import { mkdtemp, readFile, rm, readdir, writeFile, copyFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readFile, readdir, writeFile, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,12 +11,8 @@ import { dput, makeSourcePackage } from './support/packages.js';
 describe('an archive brought up with archive up', () => {
   let archive: TestArchive;
   let up: UpResult;
-  let work: string;
 
   beforeAll(async () => {
-    const info = await execa('docker', ['info', '--format', '{{.ServerVersion}}'], { reject: false });
-    if (info.exitCode !== 0) throw new Error(`the Docker engine is not reachable; run scripts/setup.sh first:\n${info.stderr}`);
-    work = await mkdtemp(join(tmpdir(), 'aib-pkg-'));
     archive = await TestArchive.create();
     up = await archive.up();
   });
@@ -25,7 +20,6 @@ describe('an archive brought up with archive up', () => {
   afterAll(async () => {
     await archive?.destroy();
     await cleanupRun();
-    if (work) await rm(work, { recursive: true, force: true });
   });
 
   it('initialises the root with config, folders, signing key and a served public key', async () => {
@@ -62,8 +56,8 @@ describe('an archive brought up with archive up', () => {
   });
 
   it('takes a dput upload to apt-get install and apt-get source in a clean container', async () => {
-    const pkg = await makeSourcePackage(work, { name: 'aib-hello', version: '1.0-1', line: 'hello from archive-in-a-box e2e' });
-    await dput(up.dputConfig, 'archive', pkg.changesPath, work);
+    const pkg = await makeSourcePackage(archive.work, { name: 'aib-hello', version: '1.0-1', line: 'hello from archive-in-a-box e2e' });
+    await dput(up.dputConfig, 'archive', pkg.changesPath, archive.work);
     const waited = await archive.cli(['wait', 'aib-hello', '1.0-1', '--timeout', '900']);
     expect(waited.exitCode, String(waited.all)).toBe(0);
 
@@ -96,7 +90,7 @@ describe('an archive brought up with archive up', () => {
     expect(release).toMatch(/^SHA256:$/m);
     expect(release).toMatch(/^ [0-9a-f]{64} +\d+ main\/binary-amd64\/Packages\.xz$/m);
     // gpgv against the exported key alone, as apt's Signed-By does.
-    const keyring = join(work, 'archive.gpg');
+    const keyring = join(archive.work, 'archive.gpg');
     await execa('gpg', ['--batch', '--yes', '--dearmor', '--output', keyring, join(archive.root, 'public', 'archive-key.asc')]);
     const verify = await execa('gpgv', ['--keyring', keyring, join(dists, 'InRelease')], { reject: false, all: true });
     expect(verify.exitCode, String(verify.all)).toBe(0);
@@ -105,7 +99,7 @@ describe('an archive brought up with archive up', () => {
   });
 
   it('rejects an upload whose file does not match its checksum, keeps its files and says why', async () => {
-    const dir = await mkdtemp(join(work, 'bad-'));
+    const dir = await mkdtemp(join(archive.work, 'bad-'));
     const pkg = await makeSourcePackage(dir, { name: 'aib-broken', version: '1.0-1' });
     // A client that changed a file after the .changes was made (dput itself would refuse).
     const tarball = pkg.files.find((f) => f.endsWith('.debian.tar.xz'))!;

@@ -11,11 +11,9 @@ import { dput, makeKey, makeSourcePackage } from './support/packages.js';
 describe('uploads to a running archive', () => {
   let archive: TestArchive;
   let up: UpResult;
-  let work: string;
   let gnupg: string;
 
   beforeAll(async () => {
-    work = await mkdtemp(join(tmpdir(), 'aib-up-'));
     gnupg = await mkdtemp(join(tmpdir(), 'aib-g-'));
     archive = await TestArchive.create();
     up = await archive.up();
@@ -23,15 +21,15 @@ describe('uploads to a running archive', () => {
 
   afterAll(async () => {
     await execa('gpgconf', ['--homedir', gnupg, '--kill', 'all'], { reject: false });
+    await rm(gnupg, { recursive: true, force: true });
     await archive?.destroy();
     await cleanupRun();
-    for (const dir of [work, gnupg]) if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it('handles a bad upload and still accepts and builds the good one after it', async () => {
-    const bad = await makeSourcePackage(await mkdtemp(join(work, 'bad-')), { name: 'aib-wrongdist', version: '1.0-1', distribution: 'stable' });
+    const bad = await makeSourcePackage(await mkdtemp(join(archive.work, 'bad-')), { name: 'aib-wrongdist', version: '1.0-1', distribution: 'stable' });
     for (const f of [...bad.files, bad.changes]) await copyFile(join(bad.dir, f), join(up.incoming, f));
-    const good = await makeSourcePackage(await mkdtemp(join(work, 'good-')), { name: 'aib-after', version: '1.0-1' });
+    const good = await makeSourcePackage(await mkdtemp(join(archive.work, 'good-')), { name: 'aib-after', version: '1.0-1' });
     await dput(up.dputConfig, 'archive', good.changesPath, good.dir);
 
     const rejected = await archive.cli(['wait', 'aib-wrongdist', '1.0-1', '--timeout', '120']);
@@ -45,7 +43,7 @@ describe('uploads to a running archive', () => {
   });
 
   it('waits for a partial upload and accepts it once the rest arrives', async () => {
-    const pkg = await makeSourcePackage(await mkdtemp(join(work, 'partial-')), { name: 'aib-partial', version: '1.0-1' });
+    const pkg = await makeSourcePackage(await mkdtemp(join(archive.work, 'partial-')), { name: 'aib-partial', version: '1.0-1' });
     // The .changes first, as some clients send it, then a pause longer than the settle time.
     await copyFile(pkg.changesPath, join(up.incoming, pkg.changes));
     await copyFile(join(pkg.dir, pkg.dsc), join(up.incoming, pkg.dsc));
@@ -61,7 +59,7 @@ describe('uploads to a running archive', () => {
   it('with signatures required, accepts an upload signed by a key in the keyring and rejects one signed by an unknown key', async () => {
     const uploader = await makeKey(gnupg, 'Uploader <uploader@example.org>');
     const stranger = await makeKey(gnupg, 'Stranger <stranger@example.org>');
-    const keyFile = join(work, 'uploader.asc');
+    const keyFile = join(archive.work, 'uploader.asc');
     await writeFile(keyFile, (await execa('gpg', ['--homedir', gnupg, '--armor', '--export', uploader])).stdout);
     const added = await archive.cli(['keys', 'add', keyFile]);
     expect(added.exitCode, String(added.all)).toBe(0);
@@ -73,19 +71,19 @@ describe('uploads to a running archive', () => {
     const status = JSON.parse(String((await archive.cli(['status', '--json'])).stdout));
     expect(status.unsignedUploads).toBe('refused');
 
-    const signed = await makeSourcePackage(await mkdtemp(join(work, 'signed-')), { name: 'aib-signed', version: '1.0-1', sign: { gnupgHome: gnupg, key: uploader } });
+    const signed = await makeSourcePackage(await mkdtemp(join(archive.work, 'signed-')), { name: 'aib-signed', version: '1.0-1', sign: { gnupgHome: gnupg, key: uploader } });
     await dput(up.dputConfig.replace('allow_unsigned_uploads = 1', 'allow_unsigned_uploads = 0'), 'archive', signed.changesPath, signed.dir, gnupg);
     const ok = await archive.cli(['wait', 'aib-signed', '1.0-1', '--timeout', '900', '--json']);
     expect(ok.exitCode, String(ok.all)).toBe(0);
     expect(JSON.parse(String(ok.stdout)).signedBy).toBe(uploader);
 
-    const unknown = await makeSourcePackage(await mkdtemp(join(work, 'unknown-')), { name: 'aib-signed', version: '1.0-2', sign: { gnupgHome: gnupg, key: stranger } });
+    const unknown = await makeSourcePackage(await mkdtemp(join(archive.work, 'unknown-')), { name: 'aib-signed', version: '1.0-2', sign: { gnupgHome: gnupg, key: stranger } });
     await dput(up.dputConfig.replace('allow_unsigned_uploads = 1', 'allow_unsigned_uploads = 0'), 'archive', unknown.changesPath, unknown.dir, gnupg);
     const refused = await archive.cli(['wait', 'aib-signed', '1.0-2', '--timeout', '120']);
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toMatch(/aib-signed_1\.0-2_source\.changes: signed by a key that is not in the uploaders keyring/);
 
-    const unsigned = await makeSourcePackage(await mkdtemp(join(work, 'unsigned-')), { name: 'aib-signed', version: '1.0-3' });
+    const unsigned = await makeSourcePackage(await mkdtemp(join(archive.work, 'unsigned-')), { name: 'aib-signed', version: '1.0-3' });
     for (const f of [...unsigned.files, unsigned.changes]) await copyFile(join(unsigned.dir, f), join(up.incoming, f));
     const noSig = await archive.cli(['wait', 'aib-signed', '1.0-3', '--timeout', '120']);
     expect(noSig.exitCode).toBe(1);

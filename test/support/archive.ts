@@ -38,11 +38,15 @@ export class TestArchive {
   private constructor(
     readonly root: string,
     readonly port: number,
+    /** A scratch folder for the test's source packages, removed with the archive. */
+    readonly work: string,
   ) {}
 
   static async create(): Promise<TestArchive> {
+    const info = await execa('docker', ['info', '--format', '{{.ServerVersion}}'], { reject: false });
+    if (info.exitCode !== 0) throw new Error(`the Docker engine is not reachable; run scripts/setup.sh first:\n${info.stderr}`);
     const root = await mkdtemp(join(tmpdir(), 'aib-test-'));
-    return new TestArchive(root, await freePort());
+    return new TestArchive(root, await freePort(), await mkdtemp(join(tmpdir(), 'aib-work-')));
   }
 
   /** Runs the CLI as a user would; never throws, so tests can assert on failures. */
@@ -55,27 +59,36 @@ export class TestArchive {
     });
   }
 
+  private project?: string;
+
   async up(): Promise<UpResult> {
     const result = await this.cli(['up', '--port', String(this.port), '--json']);
     if (result.exitCode !== 0) throw new Error(`archive up failed (${result.exitCode}):\n${result.all}`);
-    return JSON.parse(String(result.stdout)) as UpResult;
+    const up = JSON.parse(String(result.stdout)) as UpResult;
+    this.project = up.project;
+    return up;
   }
 
+  /** Stops the archive, removes any build container of its own, its root and scratch folder. */
   async destroy(): Promise<void> {
     await this.cli(['down']);
-    // Files the queue wrote belong to us; build logs etc. are removed with the root.
-    await rm(this.root, { recursive: true, force: true });
+    if (this.project) await removeLabelled(`archive-in-a-box.project=${this.project}`);
+    for (const dir of [this.root, this.work]) await rm(dir, { recursive: true, force: true });
   }
 }
 
-/** Removes every container and network this test run labelled, whatever the tests left. */
-export async function cleanupRun(): Promise<void> {
-  const { stdout } = await execa('docker', ['ps', '-aq', '--filter', `label=archive-in-a-box.run-id=${RUN_ID}`], { reject: false });
+async function removeLabelled(label: string): Promise<void> {
+  const { stdout } = await execa('docker', ['ps', '-aq', '--filter', `label=${label}`], { reject: false });
   const ids = String(stdout).split('\n').filter(Boolean);
   if (ids.length) await execa('docker', ['rm', '-f', '-v', ...ids], { reject: false });
-  const nets = await execa('docker', ['network', 'ls', '-q', '--filter', `label=archive-in-a-box.run-id=${RUN_ID}`], { reject: false });
+  const nets = await execa('docker', ['network', 'ls', '-q', '--filter', `label=${label}`], { reject: false });
   const netIds = String(nets.stdout).split('\n').filter(Boolean);
   if (netIds.length) await execa('docker', ['network', 'rm', ...netIds], { reject: false });
+}
+
+/** Removes every container and network this test run labelled, whatever the tests left. */
+export function cleanupRun(): Promise<void> {
+  return removeLabelled(`archive-in-a-box.run-id=${RUN_ID}`);
 }
 
 /**

@@ -1,0 +1,325 @@
+#!/usr/bin/env bash
+# Builder bench: how long a real Debian source takes from `dput` to published, against
+#   - the floor: `dpkg-buildpackage -us -uc -b` alone, in a container that already has the
+#     build-dependencies (the archive's own cached build-dependency image, so the same
+#     packages), timed inside the container;
+#   - archive cold: dput -> `archive wait` returns, with no cached build-dependency image
+#     (`archive cache prune` first), so apt installs every build-dependency;
+#   - archive warm: the same again with a new version, the build-dependency image cached;
+#   - the peer: Debian's own builder, `sbuild --chroot-mode=unshare` (sbuild, mmdebstrap and
+#     uidmap from Debian), run as an unprivileged user with subuid/subgid ranges, from a
+#     chroot tarball made once by mmdebstrap and kept in that user's ~/.cache/sbuild.
+# for a small package (a compiled program with a few build-dependencies, like GNU hello) and
+# one with a much larger build-dependency set. Targets: warm within 1.25x the floor (so about
+# 1.6x faster than sbuild), cold no slower than sbuild.
+#
+# Prints the table on stdout and progress on stderr. Takes 15-40 minutes on 2 cores.
+# Re-runnable; on exit it stops its archive and removes its root, its containers, its work
+# folder and the build-dependency images it made. Destructive for the shared cache:
+# `archive cache prune` removes every archive/deps image before each cold run.
+#
+#   bash bench/builder.sh
+#   BENCH_SMALL="hello less" BENCH_HEAVY="galculator" bash bench/builder.sh
+#
+# Sources come from the Debian mirror named in the archive/base image (no host is written
+# here); a candidate whose source files the mirror lacks is skipped for the next one.
+# Candidates should be Architecture: any only, so -b (floor), -B (archive) and sbuild's
+# --arch-any build the same binaries.
+set -euo pipefail
+shopt -s inherit_errexit
+cd "$(dirname "$0")/.."
+repo=$PWD
+
+SMALL_CANDIDATES=${BENCH_SMALL:-"hello less lzip sl"}
+HEAVY_CANDIDATES=${BENCH_HEAVY:-"galculator xarchiver"}
+BASE_IMAGE=archive/base:trixie         # names the Debian mirror (debootstrap wrote it)
+BUILDENV_IMAGE=archive/buildenv:trixie # what the archive builds from
+DIST=trixie                            # the Debian release all three build against
+SBUILD_USER=${BENCH_SBUILD_USER:-sbuildbench}
+JOBS=$(nproc)
+WAIT_TIMEOUT=1800
+
+export ARCHIVE_RUN_ID="bench-$$"
+LABEL="archive-in-a-box.run-id=$ARCHIVE_RUN_ID"
+
+say() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+die() { say "FAILED: $*"; exit 1; }
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+archive() { node "$repo/bin/archive.js" --root "$root" "$@"; }
+# Shows the end of a log on stderr (for failures).
+tail_log() { say "last lines of $1:"; tail -n "${2:-30}" "$1" | sed 's/^/    | /' >&2 || true; }
+
+# ---------------------------------------------------------------------------------------
+# Prerequisites: the project's own (Docker engine, dput, dpkg-dev, compiled CLI) and the
+# peer's (sbuild, mmdebstrap, uidmap, zstd for the chroot tarball), from Debian.
+if ! command -v docker >/dev/null || ! command -v dput >/dev/null || ! docker info >/dev/null 2>&1 ||
+   [ ! -f dist/cli/main.js ]; then
+  say "setting up the project (scripts/setup.sh)"
+  bash scripts/setup.sh >&2
+fi
+need=()
+for pair in sbuild:sbuild mmdebstrap:mmdebstrap newuidmap:uidmap zstd:zstd dpkg-source:dpkg-dev; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
+done
+if [ "${#need[@]}" -gt 0 ]; then
+  say "installing Debian packages: ${need[*]}"
+  apt-get update -q >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >&2
+fi
+for img in "$BASE_IMAGE" "$BUILDENV_IMAGE"; do
+  docker image inspect "$img" >/dev/null 2>&1 || die "image $img is missing: run \`archive up\` once (it makes it)"
+done
+
+# ---------------------------------------------------------------------------------------
+# Work area, archive root, clean-up.
+work=$(mktemp -d /tmp/aib-bench-builder-XXXX)
+chmod 755 "$work" # the sbuild user reads its sources from here
+root=$work/root
+mkdir -p "$work/logs" "$work/src"
+made_deps=()  # build-dependency images this run made (removed at exit)
+archive_up=0
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [ "$archive_up" = 1 ]; then archive down >/dev/null 2>&1 || true; fi
+  # Every container this run made carries its run id (the archive's too).
+  docker ps -aq --filter "label=$LABEL" | xargs -r docker rm -f -v >/dev/null 2>&1 || true
+  for key in "${made_deps[@]}"; do docker rmi "archive/deps:$key" >/dev/null 2>&1 || true; done
+  if [ "$rc" -ne 0 ] && [ -d "$work/logs" ]; then
+    keep=/tmp/aib-bench-builder-$$.logs
+    rm -rf "$keep" && cp -r "$work/logs" "$keep" 2>/dev/null && say "logs kept in $keep"
+  fi
+  rm -rf "$work"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------------------------------
+# The archive, with its own root and a free port. Its build environment is never refreshed
+# during the bench (a refresh would be timed as part of the first build).
+port=$(node -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+archive init --port "$port" >/dev/null 2>"$work/logs/init.log" || { tail_log "$work/logs/init.log"; die "archive init"; }
+sed -i 's/^\(  buildenv_max_age_hours:\).*/\1 876000/' "$root/archive.yaml"
+say "archive up (root $root, port $port)"
+archive_up=1
+archive up --json >"$work/up.json" 2>"$work/logs/up.log" || { tail_log "$work/logs/up.log"; die "archive up"; }
+node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).dputConfig)' "$work/up.json" >"$work/dput.cf"
+
+# The mirror, as debootstrap wrote it into the base image (one-line or deb822 form).
+mirror=$(docker run --rm --label "$LABEL" --network none "$BASE_IMAGE" \
+    sh -c 'cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null; true' |
+  awk '!m && ($1 == "deb" || $1 == "URIs:") { for (i = 2; i <= NF; i++) if (!m && $i ~ /^[a-z+]+:\/\//) { m = 1; print $i } }')
+[ -n "$mirror" ] || die "no Debian mirror found in $BASE_IMAGE's apt sources"
+say "Debian mirror (from $BASE_IMAGE): $mirror"
+
+# ---------------------------------------------------------------------------------------
+# Sources: apt-get source --download-only in a buildenv container with deb-src entries made
+# from the image's own deb entries; per group, the first candidate whose files all download.
+say "fetching sources (small: $SMALL_CANDIDATES; heavy: $HEAVY_CANDIDATES)"
+docker run --rm --label "$LABEL" -v "$work/src:/out" -e DEBIAN_FRONTEND=noninteractive \
+  -e SMALL="$SMALL_CANDIDATES" -e HEAVY="$HEAVY_CANDIDATES" "$BUILDENV_IMAGE" bash -c '
+  set -e
+  cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | sed -n "s/^deb /deb-src /p" > /etc/apt/sources.list.d/bench-src.list
+  for f in /etc/apt/sources.list.d/*.sources; do [ -f "$f" ] && sed -i "s/^Types: deb$/Types: deb deb-src/" "$f"; done
+  apt-get update -q >&2
+  pick() { # group candidates...
+    local group=$1 p; shift
+    for p in "$@"; do
+      rm -rf "/out/$p"; mkdir -p "/out/$p"
+      if (cd "/out/$p" && apt-get source -q --download-only "$p" >&2); then echo "$group $p"; return 0; fi
+      echo "bench: the mirror lacks source files of $p; trying the next candidate" >&2
+      rm -rf "/out/$p"
+    done
+    echo "bench: no $group candidate could be downloaded" >&2; return 1
+  }
+  pick small $SMALL > /out/picked
+  pick heavy $HEAVY >> /out/picked
+' >"$work/logs/sources.log" 2>&1 || { tail_log "$work/logs/sources.log"; die "fetching sources"; }
+
+# ---------------------------------------------------------------------------------------
+# Source-only uploads for the archive: unpack once, then per upload a new changelog entry
+# (Distribution unstable, version +aibN: new to the archive) and dpkg-buildpackage -S -sa.
+make_upload() { # dir source oldversion n -> prints the new version
+  local dir=$1 src=$2 old=$3 n=$4 ver tree
+  ver="$old+aib$n"
+  tree=$(find "$dir" -mindepth 1 -maxdepth 1 -type d | head -n1)
+  { printf '%s (%s) unstable; urgency=medium\n\n  * Benchmark upload (bench/builder.sh).\n\n -- archive-in-a-box bench <bench@example.org>  %s\n\n' \
+      "$src" "$ver" "$(date -R)"
+    cat "$tree/debian/changelog"; } >"$work/changelog.new"
+  mv "$work/changelog.new" "$tree/debian/changelog"
+  (cd "$tree" && dpkg-buildpackage -S -us -uc -d -nc -sa) >"$work/logs/$src-source-$n.log" 2>&1 ||
+    { tail_log "$work/logs/$src-source-$n.log"; die "making the source upload of $src $ver"; }
+  [ -f "$dir/${src}_${ver#*:}_source.changes" ] || die "no ${src}_${ver#*:}_source.changes"
+  echo "$ver"
+}
+
+# The upload record's build job, as `archive status --json` tells it: field of the one job.
+job_field() { # source version field
+  archive status --json | node -e '
+    const [src, ver, field] = process.argv.slice(1);
+    const s = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    const u = s.uploads.filter((u) => u.source === src && u.version === ver).pop();
+    console.log((u && u.jobs[0] && u.jobs[0][field]) || "");' "$1" "$2" "$3"
+}
+
+# dput -> published: from starting dput to `archive wait` returning 0. Prints seconds.
+dput_to_published() { # dir source version label
+  local dir=$1 src=$2 ver=$3 what=$4 t0 t1 log
+  log="$work/logs/$src-$what.log"
+  t0=$(now)
+  dput -c "$work/dput.cf" archive "$dir/${src}_${ver#*:}_source.changes" >"$log" 2>&1 ||
+    { tail_log "$log"; die "dput of $src $ver"; }
+  if ! archive wait "$src" "$ver" --timeout "$WAIT_TIMEOUT" >>"$log" 2>&1; then
+    tail_log "$log"
+    local blog; blog=$(job_field "$src" "$ver" log)
+    [ -n "$blog" ] && [ -f "$root/public/$blog" ] && tail_log "$root/public/$blog" 40
+    die "$src $ver was not published"
+  fi
+  t1=$(now)
+  secs "$t0" "$t1"
+}
+
+# Copies a .dsc and the files it lists into a new folder.
+stage_dsc() { # dir dsc dest
+  mkdir -p "$3"
+  cp "$1/$2" "$3/"
+  awk '/^Files:/ { f = 1; next } /^[^ ]/ { f = 0 } f && NF == 3 { print $3 }' "$1/$2" |
+    while read -r f; do cp "$1/$f" "$3/"; done
+}
+
+# The floor: dpkg-buildpackage -b alone, timed inside a container made from the image the
+# archive installed the build-dependencies into (or, without one, from the buildenv with
+# apt-get build-dep). Same user, /build volume and parallel=N as the archive's builds.
+floor() { # dir dsc depsimage -> prints seconds
+  local dir=$1 dsc=$2 image=$3 name="bench-$$-floor" log="$work/logs/floor-${2%.dsc}.log" fdir="$work/floor-${2%.dsc}"
+  docker rm -f "$name" >/dev/null 2>&1 || true
+  stage_dsc "$dir" "$dsc" "$fdir"
+  if [ -z "$image" ]; then
+    say "  (no cached build-dependency image: preparing one with apt-get build-dep)"
+    image=$BUILDENV_IMAGE
+  fi
+  docker run -d --name "$name" --label "$LABEL" -v "$fdir:/src:ro" -v /build \
+    -e HOME=/build -e LANG=C.UTF-8 -e DPKG_COLORS=never -e "DEB_BUILD_OPTIONS=parallel=$JOBS" \
+    -e DEBIAN_FRONTEND=noninteractive "$image" sleep infinity >/dev/null
+  if [ "$image" = "$BUILDENV_IMAGE" ]; then
+    docker exec "$name" apt-get build-dep -y -q "/src/$dsc" >"$log" 2>&1 || { tail_log "$log"; die "floor: apt-get build-dep"; }
+  fi
+  docker exec -u 0 "$name" chown builder: /build
+  docker exec -u builder -w /build "$name" bash -c "cp /src/* . && dpkg-source -x $dsc src" >>"$log" 2>&1 ||
+    { tail_log "$log"; die "floor: dpkg-source -x"; }
+  docker exec -u builder -w /build/src "$name" bash -c '
+    set -e
+    t0=$(date +%s.%N)
+    dpkg-buildpackage -us -uc -b >&2
+    t1=$(date +%s.%N)
+    awk -v a="$t0" -v b="$t1" "BEGIN { printf \"%.1f\", b - a }"' 2>>"$log" ||
+    { tail_log "$log"; die "floor: dpkg-buildpackage"; }
+  docker rm -f -v "$name" >/dev/null
+}
+
+# ---------------------------------------------------------------------------------------
+# The peer: sbuild --chroot-mode=unshare as an unprivileged user with subordinate ids. Needs
+# no ~/.sbuildrc: the chroot is found as ~/.cache/sbuild/DIST-ARCH.tar.zst by name.
+arch=$(dpkg --print-architecture)
+if ! id "$SBUILD_USER" >/dev/null 2>&1; then
+  say "creating the unprivileged user $SBUILD_USER for sbuild"
+  useradd --create-home --shell /bin/bash "$SBUILD_USER"
+fi
+sbhome=$(getent passwd "$SBUILD_USER" | cut -d: -f6)
+for kind in uid gid; do
+  if ! grep -q "^$SBUILD_USER:" "/etc/sub$kind" 2>/dev/null; then
+    # 65536 ids past every range already given out (and not below 100000).
+    start=$(awk -F: '{ e = $2 + $3; if (e > m) m = e } END { print (m > 100000 ? m : 100000) }' "/etc/sub$kind" 2>/dev/null || echo 100000)
+    usermod "--add-sub${kind}s" "$start-$((start + 65535))" "$SBUILD_USER"
+    say "gave $SBUILD_USER sub${kind}s $start-$((start + 65535))"
+  fi
+done
+as_sbuild_user() { # dir command... (a clean environment, the user's own HOME)
+  local dir=$1; shift
+  (cd "$dir" && runuser -u "$SBUILD_USER" -- env -i HOME="$sbhome" USER="$SBUILD_USER" LOGNAME="$SBUILD_USER" \
+     PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin LANG=C.UTF-8 "$@")
+}
+tarball=$sbhome/.cache/sbuild/$DIST-$arch.tar.zst
+chroot_made=""
+if [ ! -s "$tarball" ]; then
+  say "making the sbuild chroot tarball (mmdebstrap --mode=unshare --variant=buildd $DIST, once; kept in $tarball)"
+  as_sbuild_user "$sbhome" mkdir -p "$sbhome/.cache/sbuild"
+  t0=$(now)
+  as_sbuild_user "$sbhome" mmdebstrap --mode=unshare --variant=buildd "$DIST" "$tarball.part.tar.zst" "$mirror" \
+    >"$work/logs/mmdebstrap.log" 2>&1 || { rm -f "$tarball.part.tar.zst"; tail_log "$work/logs/mmdebstrap.log"; die "mmdebstrap"; }
+  mv "$tarball.part.tar.zst" "$tarball"
+  chroot_made=$(secs "$t0" "$(now)")
+  say "  chroot tarball made in $chroot_made s"
+fi
+
+sbuild_time() { # dir dsc -> prints seconds (the whole sbuild run, wall clock)
+  local dir=$1 dsc=$2 sbdir="$work/sbuild-${2%.dsc}" log="$work/logs/sbuild-${2%.dsc}.log" archflags=(--arch-any --no-arch-all) t0 t1
+  stage_dsc "$dir" "$dsc" "$sbdir"
+  chown -R "$SBUILD_USER:" "$sbdir"
+  # As the archive plans it on this architecture: -b for a source that also has arch-all.
+  grep -qE '^Architecture:.*\<all\>' "$dir/$dsc" && archflags=(--arch-any --arch-all)
+  t0=$(now)
+  as_sbuild_user "$sbdir" sbuild --chroot-mode=unshare -d "$DIST" --jobs="$JOBS" "${archflags[@]}" \
+    --no-run-lintian --no-run-piuparts --no-run-autopkgtest --nolog "$dsc" >"$log" 2>&1 ||
+    { tail_log "$log" 40; die "sbuild of $dsc"; }
+  t1=$(now)
+  secs "$t0" "$t1"
+}
+
+# ---------------------------------------------------------------------------------------
+# The runs, per package: cold, warm, floor (from the image cold made), sbuild.
+declare -a rows=()
+while read -r group src; do
+  dir=$work/src/$src
+  dsc=$(cd "$dir" && ls ./*.dsc | head -n1); dsc=${dsc#./}
+  oldver=$(awk '/^Version:/ { print $2; exit }' "$dir/$dsc")
+  say "== $group package: $src $oldver"
+  (cd "$dir" && dpkg-source -x "$dsc" >"$work/logs/$src-unpack.log" 2>&1) || { tail_log "$work/logs/$src-unpack.log"; die "dpkg-source -x $dsc"; }
+
+  v1=$(make_upload "$dir" "$src" "$oldver" 1)
+  v2=$(make_upload "$dir" "$src" "$oldver" 2)
+
+  say "  archive cold: cache prune, dput $src $v1, wait"
+  node "$repo/bin/archive.js" cache prune >"$work/logs/prune-$src.log" 2>&1 || { tail_log "$work/logs/prune-$src.log"; die "cache prune"; }
+  cold=$(dput_to_published "$dir" "$src" "$v1" cold)
+  key=$(job_field "$src" "$v1" depsKey)
+  [ -n "$key" ] && made_deps+=("$key")
+  blog=$(job_field "$src" "$v1" log)
+  ndeps=$(grep -oE 'installing [0-9]+ build-dependencies' "$root/public/$blog" 2>/dev/null | grep -oE '[0-9]+' | head -n1 || true)
+  say "  archive cold: $cold s (${ndeps:-?} build-dependencies installed)"
+
+  say "  archive warm: dput $src $v2, wait"
+  warm=$(dput_to_published "$dir" "$src" "$v2" warm)
+  wkey=$(job_field "$src" "$v2" depsKey)
+  [ "$wkey" = "$key" ] || say "  warning: the warm build used build-dependency image ${wkey:-none}, not ${key:-none}"
+  say "  archive warm: $warm s"
+
+  say "  floor: dpkg-buildpackage -b in a prepared container"
+  image=""
+  [ -n "$key" ] && docker image inspect "archive/deps:$key" >/dev/null 2>&1 && image="archive/deps:$key"
+  fl=$(floor "$dir" "${src}_${v1#*:}.dsc" "$image")
+  say "  floor: $fl s"
+
+  say "  sbuild --chroot-mode=unshare $src $v1"
+  sb=$(sbuild_time "$dir" "${src}_${v1#*:}.dsc")
+  say "  sbuild: $sb s"
+
+  rows+=("$(printf '%-6s %-28s %5s %8s %8s %8s %8s %10s %11s %11s' "$group" "$src $oldver" "${ndeps:-?}" \
+    "$fl" "$cold" "$warm" "$sb" "$(ratio "$warm" "$fl")" "$(ratio "$sb" "$warm")" "$(ratio "$cold" "$sb")")")
+done <"$work/src/picked"
+
+# ---------------------------------------------------------------------------------------
+cat <<REPORT
+
+archive-in-a-box builder bench ($(nproc) cores, $(docker info --format '{{.Driver}}'), $(date -u +%F), load average $(cut -d' ' -f1-3 /proc/loadavg))
+sources from $DIST; floor = dpkg-buildpackage -b alone; archive = dput -> published (archive wait);
+sbuild $(dpkg-query -W -f '${Version}' sbuild) --chroot-mode=unshare, whole run; deps = build-dependencies apt installed
+$(printf '%-6s %-28s %5s %8s %8s %8s %8s %10s %11s %11s' group package deps "floor s" "cold s" "warm s" "sbuild s" warm/floor sbuild/warm cold/sbuild)
+$(printf '%s\n' "${rows[@]}")
+targets: warm/floor <= 1.25, sbuild/warm >= ~1.6, cold/sbuild <= 1.00
+REPORT
+[ -n "$chroot_made" ] && echo "(the sbuild chroot tarball was made this run, in $chroot_made s, not counted above)"
+exit 0
