@@ -141,10 +141,13 @@ docker run --rm --label "$LABEL" -v "$work/src:/out" -e DEBIAN_FRONTEND=noninter
 
 # ---------------------------------------------------------------------------------------
 # Source-only uploads for the archive: unpack once, then per upload a new changelog entry
-# (Distribution unstable, version +aibN: new to the archive) and dpkg-buildpackage -S -sa.
+# (Distribution unstable, version .aibN: new to the archive) and dpkg-buildpackage -S -sa.
+# Not "+aibN": the builder fetches a job's files as /api/v1/jobs/ID/files/<encodeURIComponent
+# (name)>, and the job API's route pattern refuses the "%2B" that a "+" becomes (404), so a
+# version with "+" is never built. Candidates with a "+" in their own version hit it too.
 make_upload() { # dir source oldversion n -> prints the new version
   local dir=$1 src=$2 old=$3 n=$4 ver tree
-  ver="$old+aib$n"
+  ver="$old.aib$n"
   tree=$(find "$dir" -mindepth 1 -maxdepth 1 -type d | head -n1)
   { printf '%s (%s) unstable; urgency=medium\n\n  * Benchmark upload (bench/builder.sh).\n\n -- archive-in-a-box bench <bench@example.org>  %s\n\n' \
       "$src" "$ver" "$(date -R)"

@@ -151,7 +151,10 @@ describe('builds in a running archive', () => {
     expect(followed.stdout).toContain('SLOW-BUILD-STARTED');
     expect(followed.stdout).toContain('archive-in-a-box: build successful');
     const listed = JSON.parse(String((await archive.cli(['ls', '--json'])).stdout));
-    expect(listed[0].sources.find((s: { source: string }) => s.source === 'aib-prog').binaries).toEqual([{ package: 'aib-prog', version: '1.0-1', architecture: 'amd64' }]);
+    expect(listed[0].sources.find((s: { source: string }) => s.source === 'aib-prog').binaries).toEqual([
+      { package: 'aib-prog', version: '1.0-1', architecture: 'amd64' },
+      { package: 'aib-prog-dbgsym', version: '1.0-1', architecture: 'amd64' },
+    ]);
     const restarts = (await execa('docker', ['inspect', '--format', '{{.RestartCount}}', builder])).stdout.trim();
     expect(Number(restarts)).toBeGreaterThanOrEqual(1);
     const leftovers = await execa('docker', ['ps', '-aq', '--filter', `label=archive-in-a-box.builder=${builder}`]);
