@@ -93,6 +93,7 @@ export class Queue {
 
   private scanPending = false;
   private retryReceived = false;
+  private publishPending = false;
   private scheduleScan(delayMs = 300): void {
     if (this.scanPending) return;
     this.scanPending = true;
@@ -106,6 +107,7 @@ export class Queue {
           await this.intake.recover();
           this.retryReceived = false;
         }
+        if (this.publishPending) await this.publishNow('again, after a failed publish');
         await this.handleRequests();
         const { waiting, decided } = await this.intake.scan();
         if (decided.length > 0) this.statusChanged();
@@ -163,12 +165,15 @@ export class Queue {
     const plans = planPublication(this.config, uploads, jobs);
     const codenames = new Map(this.config.suites.map((s) => [s.name, s.name === 'unstable' ? 'sid' : s.name]));
     const started = Date.now();
+    // A failed publish leaves the previous generation served; the next scan tries again.
+    this.publishPending = true;
     const result = await publish(this.layout, plans, this.signer, {
       label: this.config.name,
       codenames,
       byHashGraceMs: this.config.publish.byHashGraceMinutes * 60_000,
       validForMs: this.config.publish.validUntilDays * 86_400_000,
     });
+    this.publishPending = false;
     this.log(`published generation ${result.generation} (${why}) in ${Date.now() - started} ms; ${result.written} index files written, ${result.reused} unchanged`);
     // Something new is in the archive: jobs waiting for build-dependencies try again.
     const now = new Date();
