@@ -13,13 +13,15 @@
 # one with a much larger build-dependency set. Targets: warm within 1.25x the floor (so about
 # 1.6x faster than sbuild), cold no slower than sbuild.
 #
-# Prints the table on stdout and progress on stderr. Takes 15-40 minutes on 2 cores.
+# Prints the table on stdout and progress on stderr. Takes about 20 minutes on a quiet 2-core
+# machine (more with BENCH_REPEAT=N, which measures warm and floor N times each, alternating,
+# and reports the best of each: the least disturbed by whatever else the machine runs).
 # Re-runnable; on exit it stops its archive and removes its root, its containers, its work
 # folder and the build-dependency images it made. Destructive for the shared cache:
 # `archive cache prune` removes every archive/deps image before each cold run.
 #
 #   bash bench/builder.sh
-#   BENCH_SMALL="hello less" BENCH_HEAVY="galculator" bash bench/builder.sh
+#   BENCH_SMALL="hello less" BENCH_HEAVY="galculator" BENCH_REPEAT=3 bash bench/builder.sh
 #
 # Sources come from the Debian mirror named in the archive/base image (no host is written
 # here); a candidate whose source files the mirror lacks is skipped for the next one.
@@ -36,7 +38,7 @@ BASE_IMAGE=archive/base:trixie         # names the Debian mirror (debootstrap wr
 BUILDENV_IMAGE=archive/buildenv:trixie # what the archive builds from
 DIST=trixie                            # the Debian release all three build against
 SBUILD_USER=${BENCH_SBUILD_USER:-sbuildbench}
-JOBS=$(nproc)
+REPEAT=${BENCH_REPEAT:-1}              # warm and floor runs per package (the best is reported)
 WAIT_TIMEOUT=1800
 
 export ARCHIVE_RUN_ID="bench-$$"
@@ -103,6 +105,9 @@ trap 'exit 130' INT TERM
 port=$(node -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 archive init --port "$port" >/dev/null 2>"$work/logs/init.log" || { tail_log "$work/logs/init.log"; die "archive init"; }
 sed -i 's/^\(  buildenv_max_age_hours:\).*/\1 876000/' "$root/archive.yaml"
+# The archive builds with parallel=<builds.cpus>; the floor and sbuild get the same.
+JOBS=$(awk '$1 == "cpus:" { print $2; exit }' "$root/archive.yaml")
+JOBS=${JOBS:-$(nproc)}
 say "archive up (root $root, port $port)"
 archive_up=1
 archive up --json >"$work/up.json" 2>"$work/logs/up.log" || { tail_log "$work/logs/up.log"; die "archive up"; }
@@ -194,23 +199,29 @@ stage_dsc() { # dir dsc dest
 }
 
 # The floor: dpkg-buildpackage -b alone, timed inside a container made from the image the
-# archive installed the build-dependencies into (or, without one, from the buildenv with
-# apt-get build-dep). Same user, /build volume and parallel=N as the archive's builds.
+# archive installed the build-dependencies into (so exactly the same packages), shaped like
+# the archive's own build container: user builder, a /build volume, /tmp on tmpfs, no
+# network, read-only root, no capabilities, the same memory/pids limits and parallel=N.
+# Without that image (someone pruned the cache meanwhile) it installs the build-dependencies
+# itself with apt-get build-dep in an ordinary container, and times the build there.
 floor() { # dir dsc depsimage -> prints seconds
   local dir=$1 dsc=$2 image=$3 name="bench-$$-floor" log="$work/logs/floor-${2%.dsc}.log" fdir="$work/floor-${2%.dsc}"
+  local shape=(--tmpfs /tmp:rw,exec,nosuid,size=2g --memory 4g --pids-limit 4096)
   docker rm -f "$name" >/dev/null 2>&1 || true
   stage_dsc "$dir" "$dsc" "$fdir"
-  if [ -z "$image" ]; then
-    say "  (no cached build-dependency image: preparing one with apt-get build-dep)"
+  if [ -n "$image" ]; then
+    shape+=(--network none --read-only --cap-drop ALL --security-opt no-new-privileges)
+  else
+    say "  (no cached build-dependency image: installing them with apt-get build-dep)"
     image=$BUILDENV_IMAGE
   fi
-  docker run -d --name "$name" --label "$LABEL" -v "$fdir:/src:ro" -v /build \
+  docker run -d --name "$name" --label "$LABEL" "${shape[@]}" -v "$fdir:/src:ro" -v /build \
     -e HOME=/build -e LANG=C.UTF-8 -e DPKG_COLORS=never -e "DEB_BUILD_OPTIONS=parallel=$JOBS" \
     -e DEBIAN_FRONTEND=noninteractive "$image" sleep infinity >/dev/null
   if [ "$image" = "$BUILDENV_IMAGE" ]; then
-    docker exec "$name" apt-get build-dep -y -q "/src/$dsc" >"$log" 2>&1 || { tail_log "$log"; die "floor: apt-get build-dep"; }
+    docker exec "$name" apt-get build-dep -y -q "/src/$dsc" >>"$log" 2>&1 || { tail_log "$log"; die "floor: apt-get build-dep"; }
   fi
-  docker exec -u 0 "$name" chown builder: /build
+  # /build comes from the image owned by builder; a new volume keeps that.
   docker exec -u builder -w /build "$name" bash -c "cp /src/* . && dpkg-source -x $dsc src" >>"$log" 2>&1 ||
     { tail_log "$log"; die "floor: dpkg-source -x"; }
   docker exec -u builder -w /build/src "$name" bash -c '
@@ -269,21 +280,40 @@ sbuild_time() { # dir dsc -> prints seconds (the whole sbuild run, wall clock)
     --no-run-lintian --no-run-piuparts --no-run-autopkgtest --nolog "$dsc" >"$log" 2>&1 ||
     { tail_log "$log" 40; die "sbuild of $dsc"; }
   t1=$(now)
+  # sbuild's own summary: seconds it spent installing build-dependencies and building.
+  say "  (sbuild's summary: $(grep -E '^(Install|Build)-Time:' "$log" | tr '\n' ' '))"
   secs "$t0" "$t1"
 }
 
+best() { printf '%s\n' "$@" | sort -n | head -n1; }
+
+# From the queue's log: seconds from the job's lease to "built", i.e. the builder's part
+# (resolve, build-dependencies, build, collect) of a dput-to-published time.
+builder_secs() { # source version
+  awk -v id="${1}_${2#*:}_source-" '
+    function t(s) { gsub(/[-:TZ]/, " ", s); split(s, a, " "); return mktime(a[1] " " a[2] " " a[3] " " a[4] " " a[5] " " int(a[6])) + a[6] - int(a[6]) }
+    index($0, id) && / leased to / && !l { l = t($1) }
+    index($0, id) && / built$/ { b = t($1) }
+    END { if (l && b) printf "%.1f", b - l; else printf "?" }' "$root/logs/queue.log" 2>/dev/null || echo "?"
+}
+
 # ---------------------------------------------------------------------------------------
-# The runs, per package: cold, warm, floor (from the image cold made), sbuild.
+# The runs, per package: cold, then warm and floor (from the image cold made), then sbuild.
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 declare -a rows=()
-while read -r group src; do
+mapfile -t picked <"$work/src/picked" # "group source" lines
+for pick in "${picked[@]}"; do
+  read -r group src <<<"$pick"
   dir=$work/src/$src
   dsc=$(cd "$dir" && ls ./*.dsc | head -n1); dsc=${dsc#./}
   oldver=$(awk '/^Version:/ { print $2; exit }' "$dir/$dsc")
   say "== $group package: $src $oldver"
   (cd "$dir" && dpkg-source -x "$dsc" >"$work/logs/$src-unpack.log" 2>&1) || { tail_log "$work/logs/$src-unpack.log"; die "dpkg-source -x $dsc"; }
 
-  v1=$(make_upload "$dir" "$src" "$oldver" 1)
-  v2=$(make_upload "$dir" "$src" "$oldver" 2)
+  # Version .aib1 for the cold run, .aib2 ... for the warm ones.
+  versions=()
+  for n in $(seq 1 $((REPEAT + 1))); do versions+=("$(make_upload "$dir" "$src" "$oldver" "$n")"); done
+  v1=${versions[0]}
 
   say "  archive cold: cache prune, dput $src $v1, wait"
   node "$repo/bin/archive.js" cache prune >"$work/logs/prune-$src.log" 2>&1 || { tail_log "$work/logs/prune-$src.log"; die "cache prune"; }
@@ -292,19 +322,25 @@ while read -r group src; do
   [ -n "$key" ] && made_deps+=("$key")
   blog=$(job_field "$src" "$v1" log)
   ndeps=$(grep -oE 'installing [0-9]+ build-dependencies' "$root/public/$blog" 2>/dev/null | grep -oE '[0-9]+' | head -n1 || true)
-  say "  archive cold: $cold s (${ndeps:-?} build-dependencies installed)"
+  say "  archive cold: $cold s (${ndeps:-?} build-dependencies installed; builder $(builder_secs "$src" "$v1") s from lease to built)"
 
-  say "  archive warm: dput $src $v2, wait"
-  warm=$(dput_to_published "$dir" "$src" "$v2" warm)
-  wkey=$(job_field "$src" "$v2" depsKey)
-  [ "$wkey" = "$key" ] || say "  warning: the warm build used build-dependency image ${wkey:-none}, not ${key:-none}"
-  say "  archive warm: $warm s"
+  # Warm runs and floor runs alternate, so that a change in the machine's load hits both.
+  warms=(); floors=()
+  for n in $(seq 1 "$REPEAT"); do
+    v=${versions[$n]}
+    say "  archive warm ($n/$REPEAT): dput $src $v, wait"
+    warms+=("$(dput_to_published "$dir" "$src" "$v" "warm$n")")
+    wkey=$(job_field "$src" "$v" depsKey)
+    [ "$wkey" = "$key" ] || say "  warning: the warm build used build-dependency image ${wkey:-none}, not ${key:-none}"
+    say "  archive warm ($n/$REPEAT): ${warms[-1]} s (builder $(builder_secs "$src" "$v") s from lease to built)"
 
-  say "  floor: dpkg-buildpackage -b in a prepared container"
-  image=""
-  [ -n "$key" ] && docker image inspect "archive/deps:$key" >/dev/null 2>&1 && image="archive/deps:$key"
-  fl=$(floor "$dir" "${src}_${v1#*:}.dsc" "$image")
-  say "  floor: $fl s"
+    say "  floor ($n/$REPEAT): dpkg-buildpackage -b in a prepared container"
+    image=""
+    [ -n "$key" ] && docker image inspect "archive/deps:$key" >/dev/null 2>&1 && image="archive/deps:$key"
+    floors+=("$(floor "$dir" "${src}_${v1#*:}.dsc" "$image")")
+    say "  floor ($n/$REPEAT): ${floors[-1]} s"
+  done
+  warm=$(best "${warms[@]}"); fl=$(best "${floors[@]}")
 
   say "  sbuild --chroot-mode=unshare $src $v1"
   sb=$(sbuild_time "$dir" "${src}_${v1#*:}.dsc")
@@ -312,14 +348,15 @@ while read -r group src; do
 
   rows+=("$(printf '%-6s %-28s %5s %8s %8s %8s %8s %10s %11s %11s' "$group" "$src $oldver" "${ndeps:-?}" \
     "$fl" "$cold" "$warm" "$sb" "$(ratio "$warm" "$fl")" "$(ratio "$sb" "$warm")" "$(ratio "$cold" "$sb")")")
-done <"$work/src/picked"
+done
 
 # ---------------------------------------------------------------------------------------
 cat <<REPORT
 
-archive-in-a-box builder bench ($(nproc) cores, $(docker info --format '{{.Driver}}'), $(date -u +%F), load average $(cut -d' ' -f1-3 /proc/loadavg))
+archive-in-a-box builder bench ($(nproc) cores, $(docker info --format '{{.Driver}}'), $(date -u +%F); load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end)
 sources from $DIST; floor = dpkg-buildpackage -b alone; archive = dput -> published (archive wait);
-sbuild $(dpkg-query -W -f '${Version}' sbuild) --chroot-mode=unshare, whole run; deps = build-dependencies apt installed
+sbuild $(dpkg-query -W -f '${Version}' sbuild) --chroot-mode=unshare, whole run; deps = build-dependencies apt installed;
+warm and floor: best of $REPEAT run(s); parallel=$JOBS everywhere
 $(printf '%-6s %-28s %5s %8s %8s %8s %8s %10s %11s %11s' group package deps "floor s" "cold s" "warm s" "sbuild s" warm/floor sbuild/warm cold/sbuild)
 $(printf '%s\n' "${rows[@]}")
 targets: warm/floor <= 1.25, sbuild/warm >= ~1.6, cold/sbuild <= 1.00

@@ -64,7 +64,13 @@ export function startJobApi(port: number, token: string, h: JobApiHandlers): Pro
       if (path === '/health') return send(res, 200, { ok: true });
       if (!path.startsWith('/api/')) return send(res, 404, { error: 'not found' });
       if (!authorised(req, token)) return send(res, 401, { error: 'missing or wrong API token' });
-      const m = path.match(/^\/api\/v1\/jobs\/([A-Za-z0-9_.~+-]+)\/(heartbeat|files|log|artifacts|complete)(?:\/([A-Za-z0-9_.~+-]+))?$/);
+      // Names arrive percent-encoded ("+" as %2B, common in Debian versions): decode, then check.
+      const m = path.match(/^\/api\/v1\/jobs\/([A-Za-z0-9_.~+%-]+)\/(heartbeat|files|log|artifacts|complete)(?:\/([A-Za-z0-9_.~+%-]+))?$/);
+      if (m) {
+        m[1] = decodeURIComponent(m[1]);
+        if (m[3] !== undefined) m[3] = decodeURIComponent(m[3]);
+        if (![m[1], m[3] ?? 'x'].every((part) => /^[A-Za-z0-9_.~+-]+$/.test(part))) return send(res, 400, { error: `unsafe name in ${path}` });
+      }
       if (req.method === 'POST' && path === '/api/v1/lease') {
         const { builder, waitSeconds } = JSON.parse((await body(req)).toString() || '{}');
         if (typeof builder !== 'string' || !builder) return send(res, 400, { error: 'builder name missing' });
