@@ -82,9 +82,13 @@ root=$work/root
 mkdir -p "$work/logs" "$work/src"
 made_deps=()  # build-dependency images this run made (removed at exit)
 archive_up=0
+# This script's own processes, deepest first (an `archive wait` left running when the script
+# is stopped would otherwise poll a removed root until its timeout).
+descendants() { local c; for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do descendants "$c"; echo "$c"; done; }
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  kill $(descendants $$) 2>/dev/null || true
   if [ "$archive_up" = 1 ]; then archive down >/dev/null 2>&1 || true; fi
   # Every container this run made carries its run id (the archive's too).
   docker ps -aq --filter "label=$LABEL" | xargs -r docker rm -f -v >/dev/null 2>&1 || true
