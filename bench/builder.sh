@@ -80,19 +80,26 @@ work=$(mktemp -d /tmp/aib-bench-builder-XXXX)
 chmod 755 "$work" # the sbuild user reads its sources from here
 root=$work/root
 mkdir -p "$work/logs" "$work/src"
-made_deps=()  # build-dependency images this run made (removed at exit)
+made_deps=()  # build-dependency images this run made (removed at exit; see cleanup too)
 archive_up=0
-# This script's own processes, deepest first (an `archive wait` left running when the script
-# is stopped would otherwise poll a removed root until its timeout).
+# The long waits (archive wait, sbuild) run through `tracked`, which notes their process ids
+# in a file: when the script is stopped, cleanup ends them even if the subshell that started
+# them is gone (an `archive wait` left behind would poll a removed root until its timeout).
+# Then every process still under this script, deepest first.
+tracked() { "$@" & local pid=$!; echo "$pid" >>"$work/pids"; wait "$pid"; }
 descendants() { local c; for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do descendants "$c"; echo "$c"; done; }
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  [ -f "$work/pids" ] && kill $(cat "$work/pids") 2>/dev/null || true
   kill $(descendants $$) 2>/dev/null || true
   if [ "$archive_up" = 1 ]; then archive down >/dev/null 2>&1 || true; fi
+  # The job records name every build-dependency image a build of this archive used; after
+  # the prune before each cold run, those are the ones this run made.
+  made_deps+=($(cat "$root"/state/jobs/*.json 2>/dev/null | grep -oE '"depsKey": *"[0-9a-f]+"' | grep -oE '[0-9a-f]{8,}' | sort -u || true))
   # Every container this run made carries its run id (the archive's too).
   docker ps -aq --filter "label=$LABEL" | xargs -r docker rm -f -v >/dev/null 2>&1 || true
-  for key in "${made_deps[@]}"; do docker rmi "archive/deps:$key" >/dev/null 2>&1 || true; done
+  for key in $(printf '%s\n' "${made_deps[@]}" | sort -u); do docker rmi "archive/deps:$key" >/dev/null 2>&1 || true; done
   if [ "$rc" -ne 0 ] && [ -d "$work/logs" ]; then
     keep=/tmp/aib-bench-builder-$$.logs
     rm -rf "$keep" && cp -r "$work/logs" "$keep" 2>/dev/null && say "logs kept in $keep"
@@ -151,9 +158,8 @@ docker run --rm --label "$LABEL" -v "$work/src:/out" -e DEBIAN_FRONTEND=noninter
 # ---------------------------------------------------------------------------------------
 # Source-only uploads for the archive: unpack once, then per upload a new changelog entry
 # (Distribution unstable, version .aibN: new to the archive) and dpkg-buildpackage -S -sa.
-# Not "+aibN": the builder fetches a job's files as /api/v1/jobs/ID/files/<encodeURIComponent
-# (name)>, and the job API's route pattern refuses the "%2B" that a "+" becomes (404), so a
-# version with "+" is never built. Candidates with a "+" in their own version hit it too.
+# ".aibN" rather than "+aibN" so that the bench also runs against archives from before the
+# job API decoded percent-encoded file names ("+" travels as "%2B").
 make_upload() { # dir source oldversion n -> prints the new version
   local dir=$1 src=$2 old=$3 n=$4 ver tree
   ver="$old.aib$n"
@@ -184,7 +190,7 @@ dput_to_published() { # dir source version label
   t0=$(now)
   dput -c "$work/dput.cf" archive "$dir/${src}_${ver#*:}_source.changes" >"$log" 2>&1 ||
     { tail_log "$log"; die "dput of $src $ver"; }
-  if ! archive wait "$src" "$ver" --timeout "$WAIT_TIMEOUT" >>"$log" 2>&1; then
+  if ! tracked node "$repo/bin/archive.js" --root "$root" wait "$src" "$ver" --timeout "$WAIT_TIMEOUT" >>"$log" 2>&1; then
     tail_log "$log"
     local blog; blog=$(job_field "$src" "$ver" log)
     [ -n "$blog" ] && [ -f "$root/public/$blog" ] && tail_log "$root/public/$blog" 40
@@ -279,8 +285,11 @@ sbuild_time() { # dir dsc -> prints seconds (the whole sbuild run, wall clock)
   chown -R "$SBUILD_USER:" "$sbdir"
   # As the archive plans it on this architecture: -b for a source that also has arch-all.
   grep -qE '^Architecture:.*\<all\>' "$dir/$dsc" && archflags=(--arch-any --arch-all)
+  cd "$sbdir" # sbuild writes its results to the current folder
   t0=$(now)
-  as_sbuild_user "$sbdir" sbuild --chroot-mode=unshare -d "$DIST" --jobs="$JOBS" "${archflags[@]}" \
+  tracked runuser -u "$SBUILD_USER" -- env -i HOME="$sbhome" USER="$SBUILD_USER" LOGNAME="$SBUILD_USER" \
+    PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin LANG=C.UTF-8 \
+    sbuild --chroot-mode=unshare -d "$DIST" --jobs="$JOBS" "${archflags[@]}" \
     --no-run-lintian --no-run-piuparts --no-run-autopkgtest --nolog "$dsc" >"$log" 2>&1 ||
     { tail_log "$log" 40; die "sbuild of $dsc"; }
   t1=$(now)
