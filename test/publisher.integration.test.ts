@@ -20,12 +20,16 @@ let home: string;
 function plan(packages: string[], sources: string[] = []): SuitePlan[] {
   const stanza = (name: string) => new Paragraph([['Package', name], ['Version', '1.0'], ['Architecture', 'amd64'], ['Filename', `pool/main/${name[0]}/${name}/${name}_1.0_amd64.deb`]]);
   return [{
-    suite: 'unstable', components: ['main'], architectures: ['amd64'],
-    sources: sources.map((s) => new Paragraph([['Package', s], ['Version', '1.0']])),
-    packages: new Map([['amd64', packages.map(stanza)]]),
+    suite: 'unstable', codename: 'sid', architectures: ['amd64'],
+    components: [{
+      name: 'main',
+      sources: sources.map((s) => new Paragraph([['Package', s], ['Version', '1.0']])),
+      packages: new Map([['amd64', packages.map(stanza)]]),
+    }],
+    poolFiles: packages.map((name) => `pool/main/${name[0]}/${name}/${name}_1.0_amd64.deb`),
   }];
 }
-const options = (extra = {}) => ({ label: 'test', codenames: new Map([['unstable', 'sid']]), ...extra });
+const options = (extra = {}) => ({ label: 'test', ...extra });
 const byHash = async (dir: string) => (await readdir(join(layout.dists, 'unstable', dir, 'by-hash', 'SHA256'))).sort();
 const sha256sOf = async (dir: string, name: string) => {
   const release = await readFile(join(layout.dists, 'unstable', 'Release'), 'utf8');

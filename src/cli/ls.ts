@@ -1,8 +1,8 @@
-// `archive ls [--suite S]`: what each suite publishes, as its Packages and Sources say.
+// `archive ls [--suite S]`: what each suite and snapshot holds, from the queue's records of
+// their contents (what the next Packages and Sources say).
 import type { Command } from 'commander';
-import type { JobRecord } from '../core/jobs.js';
-import { planPublication } from '../core/publish-plan.js';
-import type { UploadRecord } from '../core/uploads.js';
+import type { SuiteContents } from '../core/suite-contents.js';
+import { compareVersions } from '../debian/version.js';
 import { UserError } from '../errors.js';
 import { readAll } from '../storage/records.js';
 import { layoutFor, loadConfig, type GlobalOptions } from './archive-context.js';
@@ -10,32 +10,41 @@ import { layoutFor, loadConfig, type GlobalOptions } from './archive-context.js'
 export function register(program: Command): void {
   program
     .command('ls')
-    .description('list the source packages each suite publishes, with their binaries')
-    .option('--suite <suite>', 'only this suite')
+    .description('list the source packages each suite and snapshot publishes, with their binaries')
+    .option('--suite <suite>', 'only this suite or snapshot')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  archive ls\n  archive ls --suite unstable --json\n')
     .action(async (options: { suite?: string; json?: boolean }, cmd: Command) => {
       const layout = layoutFor(cmd.optsWithGlobals<GlobalOptions>());
       const config = await loadConfig(layout);
-      if (options.suite && !config.suites.some((s) => s.name === options.suite)) {
-        throw new UserError(`--suite: no suite "${options.suite}" in ${layout.config} (suites: ${config.suites.map((s) => s.name).join(', ')})`);
+      const records = await readAll<SuiteContents>(layout.suites);
+      const contents = [
+        ...config.suites.map((s) => records.find((r) => r.id === s.name) ?? { id: s.name, kind: 'suite' as const, sources: [], binaries: [] }),
+        ...records.filter((r) => r.kind === 'snapshot'),
+      ].filter((c) => !options.suite || c.id === options.suite);
+      if (options.suite && contents.length === 0) {
+        const names = [...config.suites.map((s) => s.name), ...records.filter((r) => r.kind === 'snapshot').map((r) => r.id)];
+        throw new UserError(`--suite: no suite or snapshot "${options.suite}" (there are: ${names.join(', ')})`);
       }
-      const plans = planPublication(config, await readAll<UploadRecord>(layout.uploads), await readAll<JobRecord>(layout.jobs)).filter(
-        (p) => !options.suite || p.suite === options.suite,
-      );
-      const listing = plans.map((plan) => {
-        const binaries = [...plan.packages.values()].flat();
+      const listing = contents.map((c) => {
+        // Sources, plus sources known only from imported binaries.
+        const names = [...new Set([...c.sources.map((s) => s.source), ...c.binaries.map((b) => b.source)])].sort();
         return {
-          suite: plan.suite,
-          sources: plan.sources.map((s) => ({
-            source: s.first('Package'),
-            version: s.first('Version'),
-            binaries: [...new Map(
-              binaries
-                .filter((b) => (b.first('Source') || b.first('Package')).split(/\s+/)[0] === s.first('Package'))
-                .map((b) => [`${b.first('Package')} ${b.first('Version')} ${b.first('Architecture')}`, { package: b.first('Package'), version: b.first('Version'), architecture: b.first('Architecture') }]),
-            ).values()],
-          })),
+          suite: c.id,
+          kind: c.kind,
+          ...(c.kind === 'snapshot' ? { of: c.of, createdAt: c.createdAt } : {}),
+          sources: names.map((name) => {
+            const src = c.sources.find((s) => s.source === name);
+            const binaries = c.binaries.filter((b) => b.source === name);
+            return {
+              source: name,
+              version: src?.version ?? binaries.map((b) => b.sourceVersion).sort(compareVersions).pop()!,
+              component: src?.component ?? binaries[0]?.component,
+              binaries: binaries
+                .sort((a, b) => a.package.localeCompare(b.package) || a.arch.localeCompare(b.arch))
+                .map((b) => ({ package: b.package, version: b.version, architecture: b.arch, component: b.component, origin: b.origin })),
+            };
+          }),
         };
       });
       if (options.json) {
@@ -43,10 +52,11 @@ export function register(program: Command): void {
         return;
       }
       for (const suite of listing) {
-        console.log(`${suite.suite}: ${suite.sources.length} source package(s)`);
+        const what = suite.kind === 'snapshot' ? ` (snapshot of ${suite.of}, ${suite.createdAt})` : '';
+        console.log(`${suite.suite}${what}: ${suite.sources.length} source package(s)`);
         for (const s of suite.sources) {
-          console.log(`  ${s.source} ${s.version}`);
-          for (const b of s.binaries) console.log(`    ${b.package} ${b.version} ${b.architecture}`);
+          console.log(`  ${s.source} ${s.version}${s.component && s.component !== 'main' ? ` [${s.component}]` : ''}`);
+          for (const b of s.binaries) console.log(`    ${b.package} ${b.version} ${b.architecture}${b.origin === 'imported' ? ' (imported)' : ''}`);
         }
       }
     });

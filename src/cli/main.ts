@@ -4,15 +4,19 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { CommandFailed, DockerError, UserError } from '../errors.js';
 import * as cache from './cache.js';
+import * as copy from './copy.js';
 import * as daemon from './daemon.js';
 import * as down from './down.js';
 import * as dputConfig from './dput-config.js';
+import * as include from './include.js';
 import * as init from './init.js';
 import * as keys from './keys.js';
 import * as logs from './logs.js';
 import * as ls from './ls.js';
 import * as refresh from './refresh.js';
 import * as retry from './retry.js';
+import * as rm from './rm.js';
+import * as snapshot from './snapshot.js';
 import * as sourceLine from './source-line.js';
 import * as status from './status.js';
 import * as up from './up.js';
@@ -40,7 +44,7 @@ const program = new Command('archive')
   .exitOverride()
   .showHelpAfterError();
 
-for (const command of [init, up, down, status, wait, ls, logs, retry, sourceLine, dputConfig, keys, cache, refresh, daemon]) command.register(program);
+for (const command of [init, up, down, status, wait, ls, rm, copy, snapshot, include, logs, retry, sourceLine, dputConfig, keys, cache, refresh, daemon]) command.register(program);
 
 function exitCode(err: unknown): number {
   if (err instanceof WaitFailed) return err.exitCode;

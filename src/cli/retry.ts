@@ -1,13 +1,7 @@
-// `archive retry SOURCE [VERSION]`: queue a failed (or dep-waiting) build again. The queue
-// alone changes records, so the request goes through state/requests/ and the answer comes back.
-import { randomBytes } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+// `archive retry SOURCE [VERSION]`: queue a failed (or dep-waiting) build again.
 import type { Command } from 'commander';
-import { UserError } from '../errors.js';
-import { exists } from '../storage/files.js';
-import { writeJson } from '../storage/records.js';
 import { layoutFor, loadConfig, type GlobalOptions } from './archive-context.js';
+import { askQueue } from './request.js';
 
 export function register(program: Command): void {
   program
@@ -18,19 +12,6 @@ export function register(program: Command): void {
     .action(async (source: string, version: string | undefined, options: { timeout: number }, cmd: Command) => {
       const layout = layoutFor(cmd.optsWithGlobals<GlobalOptions>());
       await loadConfig(layout);
-      const id = `${Date.now()}-${randomBytes(3).toString('hex')}`;
-      await writeJson(join(layout.requests, `${id}.request.json`), { action: 'retry', source, version });
-      const answerFile = join(layout.requests, `${id}.answer.json`);
-      const deadline = Date.now() + options.timeout * 1000;
-      while (!(await exists(answerFile))) {
-        if (Date.now() > deadline) {
-          throw new UserError(`the queue did not take the request within ${options.timeout} s; is the archive up (archive status)? It stays in ${layout.requests} and is carried out when the queue runs`);
-        }
-        await new Promise((r) => setTimeout(r, 500));
-      }
-      const answer = JSON.parse(await readFile(answerFile, 'utf8')) as { ok: boolean; message: string };
-      await rm(answerFile, { force: true });
-      if (!answer.ok) throw new UserError(answer.message);
-      console.log(answer.message);
+      await askQueue(layout, { action: 'retry', source, version }, { timeoutS: options.timeout });
     });
 }

@@ -13,7 +13,7 @@ describe('archive.yaml', () => {
         concurrency: 1, archAll: 'amd64', timeoutMinutes: 180, stallMinutes: 150, logMiB: 200, memoryGiB: 4, cpus: 2, pids: 4096,
         cacheImages: 20, cacheGiB: 20, depWaitHours: 24, buildenvMaxAgeHours: 24,
       },
-      publish: { byHashGraceMinutes: 60, validUntilDays: 0 },
+      publish: { byHashGraceMinutes: 60, validUntilDays: 0, keepVersions: 3 },
     });
   });
 
@@ -35,6 +35,7 @@ describe('archive.yaml', () => {
     ['builds:\n  timeout_minutes: -1\n', /builds\.timeout_minutes: expected a positive number/],
     ['builds:\n  parallel: 2\n', /builds: unknown key "parallel"/],
     ['publish:\n  valid_until_days: -1\n', /publish\.valid_until_days: expected 0/],
+    ['publish:\n  keep_versions: 0\n', /publish\.keep_versions: expected a whole number of at least 1, found 0/],
   ])('refuses %j, naming the file and the key', (text, message) => {
     expect(() => parseConfig(text, 'archive.yaml')).toThrow(ConfigError);
     expect(() => parseConfig(text, 'archive.yaml')).toThrow(message);

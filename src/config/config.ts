@@ -43,6 +43,8 @@ export interface ArchiveConfig {
     byHashGraceMinutes: number;
     /** Release files carry Valid-Until this many days after their Date, re-signed at half-time; 0: none. */
     validUntilDays: number;
+    /** Pool files of each source's newest this-many versions stay after they leave every suite. */
+    keepVersions: number;
   };
 }
 
@@ -89,7 +91,7 @@ export const DEFAULT_CONFIG = {
     unstable: { base: 'trixie', components: ['main'], architectures: ['amd64'], aliases: [] as string[] },
   },
   uploads: { allow_unsigned: true, keyring: 'state/uploaders.gpg', incomplete_after_minutes: 30, stray_after_hours: 24 },
-  publish: { by_hash_grace_minutes: 60, valid_until_days: 0 },
+  publish: { by_hash_grace_minutes: 60, valid_until_days: 0, keep_versions: 3 },
   builds: {
     concurrency: 1,
     arch_all: 'amd64',
@@ -206,12 +208,14 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
   if (typeof grace !== 'number' || !(grace > 0)) throw new ConfigError(file, `publish.by_hash_grace_minutes: expected a positive number, found ${JSON.stringify(grace)}`);
   const validDays = publishRaw.valid_until_days ?? DEFAULT_CONFIG.publish.valid_until_days;
   if (typeof validDays !== 'number' || validDays < 0) throw new ConfigError(file, `publish.valid_until_days: expected 0 (no Valid-Until) or a number of days, found ${JSON.stringify(validDays)}`);
+  const keepVersions = publishRaw.keep_versions ?? DEFAULT_CONFIG.publish.keep_versions;
+  if (!Number.isInteger(keepVersions) || (keepVersions as number) < 1) throw new ConfigError(file, `publish.keep_versions: expected a whole number of at least 1, found ${JSON.stringify(keepVersions)}`);
   return {
     name,
     port,
     suites,
     builds,
-    publish: { byHashGraceMinutes: grace, validUntilDays: validDays },
+    publish: { byHashGraceMinutes: grace, validUntilDays: validDays, keepVersions: keepVersions as number },
     uploads: {
       allowUnsigned,
       keyring,

@@ -55,6 +55,8 @@ export interface JobRecord {
   binaries: BinaryRecord[];
   /** Other artifacts kept beside the .debs (.buildinfo, .changes), relative to public/. */
   artifacts: string[];
+  /** Set once the binaries have joined the suite's contents (or were found superseded). */
+  inSuite?: boolean;
 }
 
 export const MAX_LOST = 3;

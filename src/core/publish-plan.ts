@@ -1,63 +1,64 @@
-// What each suite publishes: the newest accepted version of each source, and for each binary
-// package and architecture the newest built version (older binaries stay until the new
-// source's builds are done, as in Debian). Architecture: all goes into every binary-ARCH index.
+// What each suite and snapshot publishes, from its contents (core/suite-contents.ts): per
+// component, the Sources stanzas and, per architecture, the Packages stanzas. Architecture:
+// all goes into every binary-ARCH index (as dak and apt-ftparchive do).
 import type { ArchiveConfig } from '../config/config.js';
 import { Paragraph } from '../debian/deb822.js';
-import { compareVersions } from '../debian/version.js';
 import { packagesStanza } from '../debian/indices.js';
-import type { JobRecord } from './jobs.js';
-import type { UploadRecord } from './uploads.js';
+import { componentFor, type SuiteBinary, type SuiteContents } from './suite-contents.js';
 
-export interface SuitePlan {
-  suite: string;
-  components: string[];
-  architectures: string[];
+export interface ComponentPlan {
+  name: string;
   sources: Paragraph[];
   /** Packages stanzas per architecture. */
   packages: Map<string, Paragraph[]>;
 }
 
-const PUBLISHABLE = new Set(['accepted', 'building', 'dep-wait', 'published', 'failed']);
+export interface SuitePlan {
+  suite: string;
+  codename: string;
+  architectures: string[];
+  components: ComponentPlan[];
+  /** Every pool file the indices name, relative to public/. */
+  poolFiles: string[];
+}
 
-export function planPublication(config: ArchiveConfig, uploads: UploadRecord[], jobs: JobRecord[]): SuitePlan[] {
-  return config.suites.map((suite) => {
-    const mine = uploads.filter((u) => u.suite === suite.name && PUBLISHABLE.has(u.state) && u.sourceStanza);
-    const latestSource = new Map<string, UploadRecord>();
-    for (const u of mine) {
-      const held = latestSource.get(u.source);
-      if (!held || compareVersions(u.version, held.version) > 0) latestSource.set(u.source, u);
-    }
-    const sources = [...latestSource.values()]
-      .sort((a, b) => a.source.localeCompare(b.source))
-      .map((u) => new Paragraph(u.sourceStanza!));
+/** Stanzas are made once per pool file and reused: a 10,000-package publish stays cheap. */
+const stanzaCache = new WeakMap<SuiteBinary, Paragraph>();
+function stanzaOf(b: SuiteBinary): Paragraph {
+  let p = stanzaCache.get(b);
+  if (!p) stanzaCache.set(b, (p = packagesStanza(new Paragraph(b.control), b)));
+  return p;
+}
 
-    // Newest build of each (package, arch) among built jobs of this suite's uploads.
-    const ids = new Set(mine.map((u) => u.id));
-    const best = new Map<string, { version: string; stanza: Paragraph; arch: string }>();
-    for (const job of jobs) {
-      if (job.state !== 'built' || !ids.has(job.uploadId)) continue;
-      for (const b of job.binaries) {
-        const control = new Paragraph(b.control);
-        const name = control.first('Package');
-        const arch = control.first('Architecture');
-        const version = control.first('Version');
-        const key = `${name} ${arch}`;
-        const held = best.get(key);
-        if (held && compareVersions(version, held.version) <= 0) continue;
-        const stanza = packagesStanza(control, b);
-        best.set(key, { version, stanza, arch });
-      }
+const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+export function planPublication(config: ArchiveConfig, contents: SuiteContents[]): SuitePlan[] {
+  const plans: SuitePlan[] = [];
+  for (const c of contents) {
+    const suite = config.suites.find((s) => s.name === (c.kind === 'snapshot' ? c.of : c.id));
+    const components = c.components ?? suite?.components;
+    const architectures = c.architectures ?? suite?.architectures;
+    if (!components || !architectures) continue; // a suite taken out of archive.yaml is no longer published
+    const plan: SuitePlan = {
+      suite: c.id,
+      codename: c.kind === 'snapshot' ? c.id : c.id === 'unstable' ? 'sid' : c.id,
+      architectures,
+      components: components.map((name) => ({ name, sources: [], packages: new Map(architectures.map((a) => [a, []])) })),
+      poolFiles: [],
+    };
+    const component = (name: string) => plan.components.find((p) => p.name === componentFor(`${name}/`, components))!;
+    for (const s of [...c.sources].sort((a, b) => byName(a.source, b.source))) {
+      component(s.component).sources.push(new Paragraph(s.stanza));
+      plan.poolFiles.push(...s.files);
     }
-    const packages = new Map<string, Paragraph[]>();
-    for (const arch of suite.architectures) {
-      packages.set(
-        arch,
-        [...best.values()]
-          .filter((b) => b.arch === arch || b.arch === 'all')
-          .sort((a, b) => a.stanza.first('Package').localeCompare(b.stanza.first('Package')) || a.arch.localeCompare(b.arch))
-          .map((b) => b.stanza),
-      );
+    const binaries = [...c.binaries].sort((a, b) => byName(a.package, b.package) || byName(a.arch, b.arch));
+    for (const b of binaries) {
+      const target = component(b.component).packages;
+      const arches = b.arch === 'all' ? architectures : architectures.includes(b.arch) ? [b.arch] : [];
+      for (const arch of arches) target.get(arch)!.push(stanzaOf(b));
+      plan.poolFiles.push(b.path);
     }
-    return { suite: suite.name, components: suite.components, architectures: suite.architectures, sources, packages };
-  });
+    plans.push(plan);
+  }
+  return plans;
 }

@@ -34,6 +34,8 @@ export interface UploadRecord {
   /** The Sources stanza, field by field, once accepted. */
   sourceStanza?: [string, string][];
   jobs: string[];
+  /** Set once the source has joined the suite's contents (or was found superseded). */
+  inSuite?: boolean;
 }
 
 /** An accepted upload's state follows its jobs: building until all are built, then published. */

@@ -1,7 +1,8 @@
 // The queue: the only writer of state/ and public/. Watches incoming/, takes complete uploads
 // into quarantine, checks them, accepts or rejects, makes build jobs, receives build results
 // and publishes. Every change of state goes through one serial lane.
-import { mkdir, readFile, readdir, rm, stat, writeFile, appendFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile, appendFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import chokidar from 'chokidar';
 import { parseConfig, type ArchiveConfig } from '../config/config.js';
@@ -25,8 +26,24 @@ import { readJson, removeTemporaries, writeFileAtomic, writeJson } from '../stor
 import { renderStatusPages } from '../core/status-page.js';
 import { startJobApi, type BuildReport, type JobApiHandlers } from './job-api.js';
 import { UploadIntake } from './upload-intake.js';
+import { ArchiveContents, type Answer } from './archive-contents.js';
+import { ContentsError } from '../core/suite-contents.js';
 
 const SCAN_INTERVAL_MS = 5000;
+
+/** What the CLI asks of the queue (src/cli/request.ts writes these). */
+interface Request {
+  action: 'retry' | 'rm' | 'copy' | 'snapshot' | 'include';
+  source?: string;
+  version?: string;
+  suite?: string;
+  from?: string;
+  to?: string;
+  name?: string;
+  delete?: boolean;
+  files?: string[];
+  component?: string;
+}
 
 export class Queue {
   private lane: Promise<unknown> = Promise.resolve();
@@ -36,6 +53,7 @@ export class Queue {
   private intake!: UploadIntake;
   private uploads!: RecordStore<UploadRecord>;
   private jobs!: RecordStore<JobRecord>;
+  private contents!: ArchiveContents;
   private readonly leaseWaiters = new Set<() => void>();
   private scanTimer?: NodeJS.Timeout;
 
@@ -57,19 +75,21 @@ export class Queue {
   async start(port = 8000): Promise<void> {
     const l = this.layout;
     await this.reloadConfig();
-    for (const dir of [l.incoming, l.pool, l.uploads, l.jobs, l.quarantine, l.rejected, l.artifacts, l.buildLogs, l.logs, l.requests]) {
+    for (const dir of [l.incoming, l.pool, l.uploads, l.jobs, l.quarantine, l.rejected, l.artifacts, l.buildLogs, l.logs, l.requests, l.suites]) {
       await mkdir(dir, { recursive: true });
     }
-    for (const dir of [l.uploads, l.jobs]) await removeTemporaries(dir);
+    for (const dir of [l.uploads, l.jobs, l.suites, l.state]) await removeTemporaries(dir);
     this.uploads = await new RecordStore<UploadRecord>(l.uploads).load();
     this.jobs = await new RecordStore<JobRecord>(l.jobs).load();
+    this.contents = await new ArchiveContents(l, () => this.config, (m) => this.log(m)).load();
     this.intake = new UploadIntake(l, { uploads: this.uploads, jobs: this.jobs }, () => this.config, async (upload) => {
+      await this.sourceJoinsSuite(upload);
       this.wakeBuilders();
       await this.publishNow(`accepted ${upload.source} ${upload.version}`);
     }, {
       log: (m) => this.log(m),
     });
-    this.signer = await Signer.load(await readFile(l.secretKey, 'utf8'), '/tmp/gnupg');
+    this.signer = await Signer.load(await readFile(l.secretKey, 'utf8'), await mkdtemp(join(tmpdir(), 'archive-gnupg-')));
     await this.recover();
     await this.serial(() => this.publishNow('start'));
     await this.serial(() => this.writeStatus());
@@ -82,6 +102,11 @@ export class Queue {
     setInterval(() => this.scheduleScan(), SCAN_INTERVAL_MS).unref();
     setInterval(() => void this.serial(() => this.expireLeases()), 10_000).unref();
     setInterval(() => void this.serial(() => this.refreshValidUntil()), 600_000).unref();
+    setInterval(() => void this.serial(() => this.collectGarbage()).catch((err) => this.log(`pool: ${(err as Error).message}`)), 600_000).unref();
+    // Requests from the CLI are taken at once, not at the next scan.
+    chokidar
+      .watch(l.requests, { ignoreInitial: true, depth: 0 })
+      .on('add', (path) => path.endsWith('.request.json') && this.scheduleScan(20));
     this.log(`queue started: watching ${l.incoming}, job API on :${port}`);
   }
 
@@ -89,6 +114,39 @@ export class Queue {
   private async recover(): Promise<void> {
     await pruneGenerations(this.layout);
     await this.serial(() => this.intake.recover());
+    // Accepted sources and finished builds whose joining their suite a crash interrupted (or
+    // records from before suites had contents of their own), oldest version first.
+    const byVersion = (a: { version: string }, b: { version: string }) => compareVersions(a.version, b.version);
+    await this.serial(async () => {
+      for (const u of this.uploads.all().filter((u) => !u.inSuite && !['received', 'rejected'].includes(u.state)).sort(byVersion)) {
+        await this.sourceJoinsSuite(u);
+      }
+      for (const j of this.jobs.all().filter((j) => !j.inSuite && j.state === 'built').sort(byVersion)) await this.buildJoinsSuite(j);
+      await this.collectGarbage();
+    });
+  }
+
+  private async sourceJoinsSuite(upload: UploadRecord): Promise<void> {
+    await this.contents.addSource(upload);
+    await this.uploads.save({ ...upload, inSuite: true });
+  }
+
+  private async buildJoinsSuite(job: JobRecord): Promise<void> {
+    const upload = this.uploads.get(job.uploadId);
+    const allBuilt = !!upload && this.jobs.all().filter((j) => upload.jobs.includes(j.id)).every((j) => j.state === 'built');
+    try {
+      await this.contents.addBuild(job, allBuilt);
+    } catch (err) {
+      if (!(err instanceof ContentsError)) throw err;
+      this.log(`job ${job.id}: not published: ${err.message}`);
+    }
+    await this.jobs.save({ ...job, inSuite: true });
+  }
+
+  private async collectGarbage(): Promise<void> {
+    const pending = this.uploads.all().filter((u) => ['accepted', 'building', 'dep-wait'].includes(u.state));
+    const removed = await this.contents.collectGarbage(pending);
+    if (removed.length > 0) this.log(`pool: removed ${removed.length} file(s) nothing refers to any more: ${removed.slice(0, 5).join(', ')}${removed.length > 5 ? ', ...' : ''}`);
   }
 
   private scanPending = false;
@@ -126,17 +184,51 @@ export class Queue {
   private async handleRequests(): Promise<void> {
     const dir = this.layout.requests;
     for (const name of (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.request.json'))) {
-      const request = await readJson<{ action: string; source: string; version?: string }>(join(dir, name));
-      let answer: { ok: boolean; message: string; jobs?: string[] };
-      if (request?.action === 'retry') answer = await this.retryRequest(request.source, request.version);
-      else answer = { ok: false, message: `unknown request ${JSON.stringify(request)}` };
+      const request = await readJson<Request>(join(dir, name));
+      const staging = join(dir, name.replace('.request.json', '.files'));
+      let answer: Answer;
+      try {
+        answer = await this.carryOut(request, staging);
+      } catch (err) {
+        if (!(err instanceof ContentsError)) throw err;
+        answer = { ok: false, message: err.message };
+      }
       await writeJson(join(dir, name.replace('.request.json', '.answer.json')), answer);
       await rm(join(dir, name), { force: true });
+      await rm(staging, { recursive: true, force: true });
       this.log(`request ${name}: ${answer.message}`);
     }
   }
 
-  private async retryRequest(source: string, version?: string): Promise<{ ok: boolean; message: string; jobs?: string[] }> {
+  private async carryOut(r: Request | undefined, staging: string): Promise<Answer> {
+    const suite = r?.suite ?? this.config.suites[0].name;
+    let answer: Answer;
+    switch (r?.action) {
+      case 'retry':
+        return this.retryRequest(r.source!, r.version);
+      case 'rm':
+        answer = await this.contents.remove(r.source!, suite);
+        break;
+      case 'copy':
+        answer = await this.contents.copy(r.source!, r.from!, r.to!);
+        break;
+      case 'snapshot':
+        answer = r.delete ? await this.contents.deleteSnapshot(r.name!) : await this.contents.snapshot(r.name!, suite);
+        break;
+      case 'include':
+        answer = await this.contents.include(staging, r.files ?? [], suite, r.component);
+        if ((answer.included as unknown[]).length === 0) return answer;
+        break;
+      default:
+        return { ok: false, message: `unknown request ${JSON.stringify(r)}` };
+    }
+    await this.publishNow(`${r.action} ${r.source ?? r.name ?? ''}`.trim());
+    this.statusChanged();
+    await this.collectGarbage();
+    return answer;
+  }
+
+  private async retryRequest(source: string, version?: string): Promise<Answer> {
     const uploads = this.uploads
       .all()
       .filter((u) => u.source === source && (!version || u.version === version) && !['received', 'rejected'].includes(u.state))
@@ -160,16 +252,13 @@ export class Queue {
   }
 
   private async publishNow(why: string): Promise<void> {
-    const uploads = this.uploads.all();
     const jobs = this.jobs.all();
-    const plans = planPublication(this.config, uploads, jobs);
-    const codenames = new Map(this.config.suites.map((s) => [s.name, s.name === 'unstable' ? 'sid' : s.name]));
+    const plans = planPublication(this.config, this.contents.all());
     const started = Date.now();
     // A failed publish leaves the previous generation served; the next scan tries again.
     this.publishPending = true;
     const result = await publish(this.layout, plans, this.signer, {
       label: this.config.name,
-      codenames,
       byHashGraceMs: this.config.publish.byHashGraceMinutes * 60_000,
       validForMs: this.config.publish.validUntilDays * 86_400_000,
     });
@@ -348,6 +437,7 @@ export class Queue {
       }
     }
     await this.saveJob(next);
+    if (next.state === 'built') await this.buildJoinsSuite(next);
     await rm(dir, { recursive: true, force: true });
     this.log(`job ${id}: ${next.state}${next.reason ? ` (${next.reason})` : ''}`);
     if (next.state === 'built') await this.publishNow(`built ${job.source} ${job.version} on ${job.arch}`);

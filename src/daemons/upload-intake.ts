@@ -13,6 +13,7 @@ import type { PoolFileRecord, UploadRecord } from '../core/uploads.js';
 import { parseChanges, parseDsc, type ChangesFile, type DscFile } from '../debian/control-files.js';
 import { sourcesStanza } from '../debian/indices.js';
 import { compareVersions, poolPrefix } from '../debian/version.js';
+import { componentFor } from '../core/suite-contents.js';
 import { verifyClearsigned } from '../process/gpg.js';
 import { exists, fileFacts, placeFile } from '../storage/files.js';
 import type { Layout } from '../storage/layout.js';
@@ -237,7 +238,8 @@ export class UploadIntake {
     }
     const pool = new Map<string, FileFacts>();
     if (dsc && suite && SAFE_FILE_NAME.test(dsc.source)) {
-      const poolDir = join(l.public, this.poolDir(suite.components[0], dsc.source));
+      const section = changes.files.find((f) => f.name === dsc!.fileName)?.section;
+      const poolDir = join(l.public, this.poolDir(componentFor(section, suite.components), dsc.source));
       for (const f of dsc.files) {
         if (SAFE_FILE_NAME.test(f.name) && (await exists(join(poolDir, f.name)))) pool.set(f.name, await fileFacts(join(poolDir, f.name)));
       }
@@ -297,7 +299,8 @@ export class UploadIntake {
     const l = this.layout;
     const dir = join(l.quarantine, upload.id);
     const suite = this.config().suites.find((s) => s.name === suiteName)!;
-    const poolDir = this.poolDir(suite.components[0], dsc.source);
+    const dscEntry = changes.files.find((f) => f.name === dsc.fileName)!;
+    const poolDir = this.poolDir(componentFor(dscEntry.section, suite.components), dsc.source);
     const sourceFiles: PoolFileRecord[] = [];
     for (const name of [dsc.fileName, ...dsc.files.map((f) => f.name)]) {
       const uploaded = join(dir, name);
@@ -308,7 +311,6 @@ export class UploadIntake {
       if (from === uploaded) await placeFile(uploaded, pooled, facts.sha256);
       sourceFiles.push({ name, path: `${poolDir}/${name}`, ...facts });
     }
-    const dscEntry = changes.files.find((f) => f.name === dsc.fileName)!;
     const stanza = sourcesStanza(dsc, { ...sourceFiles[0], path: sourceFiles[0].path }, poolDir, dscEntry);
     const at = new Date(this.now()).toISOString();
     const jobs: JobRecord[] = planBuilds(dsc.architectures, suite.architectures).map((p) => ({

@@ -1,5 +1,8 @@
 // Debian's own tools, run as programs: debootstrap, dpkg-deb, xz.
+import { open } from 'node:fs/promises';
+import { gunzipSync } from 'node:zlib';
 import { Paragraph, parseDeb822 } from '../debian/deb822.js';
+import { arMembers, controlMember, tarFile, xzUncompressedSize } from '../debian/deb-file.js';
 import { run, runFilter } from './run.js';
 
 /** debootstrap --variant=minbase SUITE DIR, with the mirror debootstrap defaults to. */
@@ -18,4 +21,73 @@ export async function debControl(debPath: string): Promise<Paragraph> {
 /** xz compression (Node has none built in); -6 is what dak uses for Packages. */
 export function xz(data: Buffer, level = 6): Promise<Buffer> {
   return runFilter('xz', [`-${level}`, '-T1', '-c'], data);
+}
+
+/** The control member of a .deb, read from the file without reading the data member. */
+async function readControlMember(path: string): Promise<{ data: Buffer; compression: string }> {
+  const handle = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(65536);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    const member = controlMember(arMembers(head.subarray(0, bytesRead)));
+    if (member.offset + member.size <= bytesRead) return { data: head.subarray(member.offset, member.offset + member.size), compression: member.compression };
+    const data = Buffer.alloc(member.size);
+    await handle.read(data, 0, member.size, member.offset);
+    return { data, compression: member.compression };
+  } finally {
+    await handle.close();
+  }
+}
+
+function controlParagraph(tar: Buffer, path: string): Paragraph {
+  const control = tarFile(tar, './control');
+  if (!control) throw new Error(`${path}: the control member has no control file`);
+  const paragraphs = parseDeb822(control.toString('utf8'), `${path} (control)`);
+  if (paragraphs.length !== 1) throw new Error(`${path}: the control file holds ${paragraphs.length} paragraphs, expected 1`);
+  return paragraphs[0];
+}
+
+/**
+ * The control paragraphs of many .debs, in order (an Error for a file that cannot be read).
+ * The control members are found in-process and all .xz ones decompressed by one xz run;
+ * anything unusual (zstd, a broken file) goes to dpkg-deb, whose message names the problem.
+ */
+export async function readDebControls(paths: string[]): Promise<(Paragraph | Error)[]> {
+  const results: (Paragraph | Error | undefined)[] = new Array(paths.length);
+  const xzMembers: { i: number; data: Buffer; size: number }[] = [];
+  const slow: number[] = [];
+  const fast = async (i: number) => {
+    try {
+      const { data, compression } = await readControlMember(paths[i]);
+      if (compression === 'xz') xzMembers.push({ i, data, size: xzUncompressedSize(data) });
+      else if (compression === 'gz') results[i] = controlParagraph(gunzipSync(data), paths[i]);
+      else if (compression === 'none') results[i] = controlParagraph(data, paths[i]);
+      else slow.push(i);
+    } catch {
+      slow.push(i);
+    }
+  };
+  for (let i = 0; i < paths.length; i += 64) await Promise.all(paths.slice(i, i + 64).map((_, j) => fast(i + j)));
+  for (let b = 0; b < xzMembers.length; b += 2000) {
+    const batch = xzMembers.slice(b, b + 2000);
+    let out: Buffer | undefined;
+    try {
+      out = await runFilter('xz', ['-dc'], Buffer.concat(batch.map((m) => m.data)));
+      if (out.length !== batch.reduce((n, m) => n + m.size, 0)) out = undefined;
+    } catch {
+      out = undefined;
+    }
+    let at = 0;
+    for (const m of batch) {
+      try {
+        if (!out) throw new Error('batch failed');
+        results[m.i] = controlParagraph(out.subarray(at, at + m.size), paths[m.i]);
+      } catch {
+        slow.push(m.i);
+      }
+      at += m.size;
+    }
+  }
+  for (const i of slow) results[i] = await debControl(paths[i]).catch((err: Error) => err);
+  return results as (Paragraph | Error)[];
 }

@@ -26,6 +26,9 @@ export class Layout {
   get artifacts() { return join(this.state, 'artifacts'); }
   /** Requests from the CLI to the queue (retry, ...), which alone changes records. */
   get requests() { return join(this.state, 'requests'); }
+  /** What each suite and snapshot holds (core/suite-contents.ts), and the pool's history. */
+  get suites() { return join(this.state, 'suites'); }
+  get poolHistory() { return join(this.state, 'pool-history.json'); }
   get logs() { return join(this.root, 'logs'); }
   /** Directories made at init; the queue makes the state/ subdirectories it owns. */
   get directories() {

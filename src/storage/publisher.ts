@@ -19,7 +19,6 @@ export const KEEP_GENERATIONS = 3;
 
 export interface PublishOptions {
   label: string;
-  codenames: Map<string, string>;
   now?: Date;
   /** How long by-hash files (and generations) of earlier publications stay. */
   byHashGraceMs?: number;
@@ -40,6 +39,8 @@ interface Manifest {
   indexes: Record<string, string>;
   /** For each index directory, the by-hash names it serves and when each was last current. */
   byHash: Record<string, Record<string, string>>;
+  /** Every pool file the generation's indices name: kept while the generation is. */
+  pool?: string[];
 }
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
@@ -57,7 +58,7 @@ export async function publish(layout: Layout, plans: SuitePlan[], signer: Signer
   const genDir = join(layout.generations, generation);
   const tmpDir = `${genDir}.tmp`;
   await rm(tmpDir, { recursive: true, force: true });
-  const manifest: Manifest = { indexes: {}, byHash: {} };
+  const manifest: Manifest = { indexes: {}, byHash: {}, pool: [...new Set(plans.flatMap((p) => p.poolFiles))].sort() };
   let written = 0;
   let reused = 0;
 
@@ -68,11 +69,11 @@ export async function publish(layout: Layout, plans: SuitePlan[], signer: Signer
       origin: options.label,
       label: options.label,
       suite: plan.suite,
-      codename: options.codenames.get(plan.suite) ?? plan.suite,
+      codename: plan.codename,
       date: now,
       validUntil: options.validForMs ? new Date(now.getTime() + options.validForMs) : undefined,
       architectures: plan.architectures,
-      components: plan.components,
+      components: plan.components.map((c) => c.name),
       description: `${options.label} ${plan.suite}, published by archive-in-a-box`,
     };
     const files: IndexFile[] = [];
@@ -113,13 +114,12 @@ export async function publish(layout: Layout, plans: SuitePlan[], signer: Signer
       }
       written += variants.length;
     };
-    for (const [i, component] of plan.components.entries()) {
-      // Only the first component holds packages for now; the others are published empty.
+    for (const { name: component, packages, sources } of plan.components) {
       for (const arch of plan.architectures) {
-        await writeIndex(`${component}/binary-${arch}`, 'Packages', i === 0 ? indexText(plan.packages.get(arch) ?? []) : '');
+        await writeIndex(`${component}/binary-${arch}`, 'Packages', indexText(packages.get(arch) ?? []));
         await writeSmall(`${component}/binary-${arch}/Release`, Buffer.from(componentReleaseText(info, component, arch)));
       }
-      await writeIndex(`${component}/source`, 'Sources', i === 0 ? indexText(plan.sources) : '');
+      await writeIndex(`${component}/source`, 'Sources', indexText(sources));
       await writeSmall(`${component}/source/Release`, Buffer.from(componentReleaseText(info, component, 'source')));
     }
     await writeByHash(suiteDir, suiteRel, prevDir, prevManifest, manifest, files, now, grace);
@@ -230,4 +230,15 @@ export async function pruneGenerations(layout: Layout, o: { keep?: string; grace
     if (now - mtimeMs > (o.graceMs ?? 3600_000)) doomed.push(n);
   }
   for (const n of doomed) await rm(join(layout.generations, n), { recursive: true, force: true });
+}
+
+/** Every pool file that a generation still on disk names (a client may be reading it). */
+export async function poolFilesOfGenerations(layout: Layout): Promise<Set<string>> {
+  const files = new Set<string>();
+  for (const name of await readdir(layout.generations).catch(() => [] as string[])) {
+    if (name.endsWith('.tmp')) continue;
+    const manifest = await readJsonFile<Manifest>(join(layout.generations, name, 'manifest.json'));
+    for (const f of manifest?.pool ?? []) files.add(f);
+  }
+  return files;
 }

@@ -1,0 +1,409 @@
+#!/usr/bin/env bash
+# Publisher bench: how long it takes to turn a folder of N binary packages into a signed apt
+# repository, and then to add one package and publish again, for
+#   - apt-ftparchive (apt-utils): `generate` with a cache db, `release`, gpg signing by hand;
+#   - reprepro: includedeb, which exports (writes and signs) the indices itself;
+#   - aptly: repo create/add, publish repo, then repo add + publish update;
+#   - ours (archive-in-a-box): see ours() below.
+# all on the same synthetic .debs (made by dpkg-deb, cached in /var/tmp/aib-bench-debs/N/),
+# all signing with one throwaway GnuPG key, all asked for .gz and .xz Packages where they can.
+# Contents indices are switched off where a tool makes them by default: ours writes none.
+# by-hash is switched on where a tool can (ours always writes it; reprepro 5.3 cannot).
+#
+# Prints progress on stderr and the table on stdout: per N and tool, the wall time of the
+# publication from scratch and of the add-one step, and the peak RSS of the from-scratch step
+# (GNU time's %M: the largest single process of the tree, not a sum; a gpg-agent that gpg
+# spawns is a daemon outside the tree and is not counted). Also, as context, the time of
+# xz -6, xz -1 and gzip -9 on the largest Packages file alone.
+#
+#   bash bench/publisher.sh                     # SIZES="1000 10000"
+#   SIZES=1000 bash bench/publisher.sh
+#
+# Re-runnable; on exit it removes its work folder (the cached .debs stay in /var/tmp) and
+# ends every process it started, gpg-agents included.
+set -euo pipefail
+shopt -s inherit_errexit
+cd "$(dirname "$0")/.."
+repo=$PWD
+
+SIZES=${SIZES:-"1000 10000"}
+CACHE=/var/tmp/aib-bench-debs
+DEBS_FORMAT=2 # bump when the generated packages change, so that old caches are made again
+DIST=unstable
+
+say() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+die() { say "FAILED: $*"; exit 1; }
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "n/a" }'; }
+kib_to_mib() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
+tail_log() { say "last lines of $1:"; tail -n "${2:-30}" "$1" | sed 's/^/    | /' >&2 || true; }
+
+# ---------------------------------------------------------------------------------------
+# Peer tools, from Debian. `time` is GNU time (bash's keyword cannot report peak RSS).
+need=()
+for pair in apt-ftparchive:apt-utils reprepro:reprepro aptly:aptly gpg:gnupg gpgv:gpgv \
+            dpkg-deb:dpkg-deb dpkg-scanpackages:dpkg-dev xz:xz-utils /usr/bin/time:time; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
+done
+if [ "${#need[@]}" -gt 0 ]; then
+  say "installing Debian packages: ${need[*]}"
+  apt-get update -q >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >&2
+fi
+
+# ---------------------------------------------------------------------------------------
+# Work area and clean-up. Long-running helpers (ours' queue daemon) are started with
+# start_bg, which notes their pid, so that cleanup ends them even after an interruption.
+work=$(mktemp -d /tmp/aib-bench-publisher-XXXX)
+mkdir -p "$work/logs"
+export GNUPGHOME=$work/gnupg # short path: gpg-agent's socket path must stay under 108 bytes
+start_bg() { "$@" & echo "$!" >>"$work/pids"; }
+descendants() { local c; for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do descendants "$c"; echo "$c"; done; }
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  [ -f "$work/pids" ] && kill $(cat "$work/pids") 2>/dev/null || true
+  kill $(descendants $$) 2>/dev/null || true
+  # gpg (ours, reprepro's gpgme, aptly's gpg2) daemonises one agent per home: not our child.
+  [ -d "$GNUPGHOME" ] && gpgconf --homedir "$GNUPGHOME" --kill all 2>/dev/null || true
+  if [ "$rc" -ne 0 ]; then
+    [ -f "$work/current-log" ] && tail_log "$(cat "$work/current-log")" 40
+    keep=/tmp/aib-bench-publisher-$$.logs
+    rm -rf "$keep" && cp -r "$work/logs" "$keep" 2>/dev/null && say "logs kept in $keep"
+  fi
+  rm -rf "$work"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------------------------------
+# Synthetic packages. Real .debs from dpkg-deb (its default compression), each with a
+# Depends line and a long Description so that Packages stanzas have a realistic size. Made
+# in parallel batches (one bash per batch, not per package: process start-up dominates).
+make_debs() { # outdir n index...
+  local out=$1 n=$2 i name arch d next tmp dirs=()
+  shift 2
+  tmp=$(mktemp -d "$out/.build-XXXXXX")
+  # Forks are what costs here (this machine's fork+exec is slow): builtins write the files,
+  # one mkdir makes every folder of the batch, one rm removes them, dpkg-deb is the only
+  # program run per package.
+  for i in "$@"; do printf -v name 'synth-%05d' "$i"; dirs+=("$tmp/$name/DEBIAN" "$tmp/$name/usr/share/doc/$name"); done
+  mkdir -p "${dirs[@]}"
+  for i in "$@"; do
+    printf -v name 'synth-%05d' "$i"
+    printf -v next 'synth-%05d' $((i % n + 1))
+    arch=amd64; [ $((i % 2)) -eq 0 ] && arch=all
+    d=$tmp/$name
+    printf '%s\n' >"$d/DEBIAN/control" \
+      "Package: $name" \
+      "Version: 1.0-1" \
+      "Architecture: $arch" \
+      "Maintainer: archive-in-a-box bench <bench@example.org>" \
+      "Installed-Size: 12" \
+      "Depends: base-files (>= 12), $next (>= 1.0) | libc6 (>= 2.36)" \
+      "Section: misc" \
+      "Priority: optional" \
+      "Homepage: https://example.org/$name" \
+      "Description: synthetic package $i for the publisher bench" \
+      " This package exists only so that a repository publisher has something to" \
+      " index: it installs a README and a copyright file under /usr/share/doc and" \
+      " does nothing else. Its long description is about as long as a typical one" \
+      " in Debian, so that the Packages index grows at a realistic rate per package." \
+      " ." \
+      " Number $i of $n; architecture $arch."
+    printf '%s\n\nA synthetic package (number %d) made by bench/publisher.sh.\n' "$name" "$i" \
+      >"$d/usr/share/doc/$name/README"
+    printf 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: %s\n\nFiles: *\nCopyright: 2026 bench\nLicense: CC0-1.0\n' "$name" \
+      >"$d/usr/share/doc/$name/copyright"
+    dpkg-deb --root-owner-group --build "$d" "$out/${name}_1.0-1_${arch}.deb" >/dev/null
+  done
+  rm -rf "$tmp"
+}
+export -f make_debs
+
+# The set for N: reused when its marker says it is complete and of this format.
+debs_for() { # n -> prints the folder
+  local n=$1 dir=$CACHE/$1 t0
+  if [ "$(cat "$dir/.complete" 2>/dev/null)" != "format=$DEBS_FORMAT n=$n" ]; then
+    say "making $n synthetic .debs in $dir ($(nproc) in parallel)"
+    rm -rf "$dir"; mkdir -p "$dir"
+    t0=$(now)
+    seq 1 "$n" | xargs -P "$(nproc)" -n 250 bash -c 'make_debs "$@"' _ "$dir" "$n"
+    [ "$(find "$dir" -maxdepth 1 -name '*.deb' | wc -l)" -eq "$n" ] || die "expected $n .debs in $dir"
+    echo "format=$DEBS_FORMAT n=$n" >"$dir/.complete"
+    say "  made in $(secs "$t0" "$(now)") s"
+    echo "$n $(secs "$t0" "$(now)")" >>"$work/generated"
+  fi
+  echo "$dir"
+}
+
+extra_deb() { # -> prints the path of synth-extra_1.0-1_amd64.deb
+  local dir=$CACHE/extra
+  if [ "$(cat "$dir/.complete" 2>/dev/null)" != "format=$DEBS_FORMAT" ]; then
+    rm -rf "$dir"; mkdir -p "$dir"
+    make_debs "$dir" 1 1
+    mv "$dir/synth-00001_1.0-1_amd64.deb" "$dir/x.deb"
+    # Same content, its own name: unpack, rename, build again.
+    dpkg-deb -R "$dir/x.deb" "$dir/tree"
+    sed -i 's/^Package: .*/Package: synth-extra/; s/^Depends: .*/Depends: base-files (>= 12)/' "$dir/tree/DEBIAN/control"
+    mv "$dir/tree/usr/share/doc/synth-00001" "$dir/tree/usr/share/doc/synth-extra"
+    dpkg-deb --root-owner-group --build "$dir/tree" "$dir/synth-extra_1.0-1_amd64.deb" >/dev/null
+    rm -rf "$dir/tree" "$dir/x.deb"
+    echo "format=$DEBS_FORMAT" >"$dir/.complete"
+  fi
+  echo "$dir/synth-extra_1.0-1_amd64.deb"
+}
+
+# ---------------------------------------------------------------------------------------
+# One signing key for every tool: RSA 3072 without a passphrase, as `archive init` makes.
+mkdir -m 700 "$GNUPGHOME"
+gpg --batch --quiet --passphrase '' --quick-generate-key 'publisher bench <bench@example.org>' rsa3072 sign never 2>/dev/null
+KEY=$(gpg --batch --with-colons --list-secret-keys | awk -F: '$1 == "fpr" { print $10; exit }')
+[ -n "$KEY" ] || die "no signing key was made"
+gpg --batch --export "$KEY" >"$work/pubkey.gpg"
+# Starts the agent now, so that no tool's first signature pays for it.
+echo warm | gpg --batch --quiet --local-user "$KEY" --clearsign >/dev/null
+
+# ---------------------------------------------------------------------------------------
+# What every tool must have made after the add-one step: N+1 stanzas in binary-amd64's
+# Packages (arch all included there), an InRelease whose signature verifies, Release.gpg.
+check_published() { # suitedir expected_count tool
+  local suite=$1 want=$2 tool=$3 got
+  got=$(grep -c '^Package:' "$suite/main/binary-amd64/Packages") || true
+  [ "$got" = "$want" ] || die "$tool: $got packages in $suite/main/binary-amd64/Packages, expected $want"
+  gpgv --keyring "$work/pubkey.gpg" "$suite/InRelease" >/dev/null 2>&1 || die "$tool: $suite/InRelease does not verify"
+  [ -f "$suite/Release.gpg" ] || say "  note: $tool wrote no Release.gpg"
+}
+
+compressions() { # binary-amd64 folder -> e.g. "plain,gz,xz"
+  local dir=$1 out=() ext
+  [ -f "$dir/Packages" ] && out+=(plain)
+  for ext in gz bz2 xz zst lz4; do [ -f "$dir/Packages.$ext" ] && out+=("$ext"); done
+  (IFS=,; echo "${out[*]}")
+}
+
+# Runs a command line under GNU time: its wall seconds and peak RSS (KiB) into two files.
+measured() { # wallfile rssfile command...
+  local wall=$1 rss=$2 t0; shift 2
+  t0=$(now)
+  /usr/bin/time -f %M -o "$rss" "$@"
+  secs "$t0" "$(now)" >"$wall"
+}
+
+# ---------------------------------------------------------------------------------------
+# The tools. Each: TOOL n debdir extradeb workdir; prints "scratch_s add_one_s peak_rss_mib"
+# on stdout, logs to workdir/log, writes the suite folder it published to workdir/published.
+
+# apt-ftparchive: the pool is the input, so copying the .debs into it is part of the time
+# (the other tools copy them into their pools too). The cache db makes the second run read
+# only the new .deb.
+aftp_publish() { # wd
+  local wd=$1 s=$1/dists/$DIST
+  apt-ftparchive -q -o APT::FTPArchive::Contents=false generate "$wd/generate.conf"
+  # The old Release files would be hashed into the new one: a real script removes them too.
+  rm -f "$s/Release" "$s/InRelease" "$s/Release.gpg"
+  apt-ftparchive -o APT::FTPArchive::DoByHash=true \
+    -o APT::FTPArchive::Release::Origin=bench -o APT::FTPArchive::Release::Suite=$DIST \
+    -o APT::FTPArchive::Release::Codename=$DIST -o APT::FTPArchive::Release::Architectures=amd64 \
+    -o APT::FTPArchive::Release::Components=main release "$s" >"$wd/Release.new"
+  mv "$wd/Release.new" "$s/Release"
+  gpg --batch --yes --quiet --local-user "$KEY" --digest-algo SHA512 --clearsign -o "$s/InRelease" "$s/Release"
+  gpg --batch --yes --quiet --local-user "$KEY" --digest-algo SHA512 --detach-sign --armor -o "$s/Release.gpg" "$s/Release"
+}
+aftp_scratch() { # wd debdir
+  cp "$2"/*.deb "$1/pool/main/"
+  aftp_publish "$1"
+}
+aftp_add() { # wd extradeb
+  cp "$2" "$1/pool/main/"
+  aftp_publish "$1"
+}
+export -f aftp_publish aftp_scratch aftp_add
+export DIST KEY
+
+apt_ftparchive() {
+  local n=$1 debs=$2 extra=$3 wd=$4 scratch add rss
+  mkdir -p "$wd/pool/main" "$wd/dists/$DIST/main/binary-amd64" "$wd/cache"
+  cat >"$wd/generate.conf" <<EOF
+Dir { ArchiveDir "$wd"; CacheDir "$wd/cache"; };
+Default { Packages::Compress ". gzip xz"; FileMode 0644; };
+TreeDefault {
+  Directory "pool/\$(SECTION)";
+  Packages "\$(DIST)/\$(SECTION)/binary-\$(ARCH)/Packages";
+  BinCacheDB "packages-\$(SECTION)-\$(ARCH).db";
+};
+Tree "dists/$DIST" { Sections "main"; Architectures "amd64"; };
+EOF
+  (cd "$wd" && measured "$wd/scratch.s" "$wd/scratch.rss" bash -c 'aftp_scratch "$@"' _ "$wd" "$debs") >>"$wd/log" 2>&1
+  (cd "$wd" && measured "$wd/add.s" "$wd/add.rss" bash -c 'aftp_add "$@"' _ "$wd" "$extra") >>"$wd/log" 2>&1
+  echo "$wd/dists/$DIST" >"$wd/published"
+  echo "$(cat "$wd/scratch.s") $(cat "$wd/add.s") $(kib_to_mib "$(cat "$wd/scratch.rss")")"
+}
+
+# reprepro: one includedeb for all N would do, but a long list may pass ARG_MAX, so xargs
+# calls it in chunks without exporting, and one export at the end writes and signs the
+# indices once, as a single call would.
+reprepro_scratch() { # wd debdir
+  (cd "$2" && find . -maxdepth 1 -name '*.deb' -print0 | sort -z |
+     xargs -0 reprepro -b "$1" --export=never includedeb "$DIST")
+  reprepro -b "$1" export "$DIST"
+}
+export -f reprepro_scratch
+
+reprepro_() {
+  local n=$1 debs=$2 extra=$3 wd=$4
+  mkdir -p "$wd/conf"
+  cat >"$wd/conf/distributions" <<EOF
+Origin: bench
+Codename: $DIST
+Suite: $DIST
+Architectures: amd64
+Components: main
+DebIndices: Packages Release . .gz .xz
+SignWith: $KEY
+EOF
+  measured "$wd/scratch.s" "$wd/scratch.rss" bash -c 'reprepro_scratch "$@"' _ "$wd" "$debs" >>"$wd/log" 2>&1
+  measured "$wd/add.s" "$wd/add.rss" reprepro -b "$wd" includedeb "$DIST" "$extra" >>"$wd/log" 2>&1
+  echo "$wd/dists/$DIST" >"$wd/published"
+  echo "$(cat "$wd/scratch.s") $(cat "$wd/add.s") $(kib_to_mib "$(cat "$wd/scratch.rss")")"
+}
+
+# aptly 1.5: gpgProvider "gpg2" runs the gpg on PATH with $GNUPGHOME (gnupg 2's keybox; the
+# -keyring/-secret-keyring options are for gpg1 or the internal provider's old-format
+# keyrings). No .xz in aptly: it writes .gz and .bz2.
+aptly_scratch() { # wd debdir
+  local c=(-config="$1/aptly.conf")
+  aptly "${c[@]}" repo create -distribution="$DIST" -component=main bench
+  aptly "${c[@]}" repo add bench "$2"
+  aptly "${c[@]}" publish repo -batch -gpg-key="$KEY" -skip-contents -acquire-by-hash \
+    -architectures=amd64 -distribution="$DIST" -origin=bench bench
+}
+aptly_add() { # wd extradeb
+  local c=(-config="$1/aptly.conf")
+  aptly "${c[@]}" repo add bench "$2"
+  aptly "${c[@]}" publish update -batch -gpg-key="$KEY" -skip-contents "$DIST"
+}
+export -f aptly_scratch aptly_add
+
+aptly_() {
+  local n=$1 debs=$2 extra=$3 wd=$4
+  cat >"$wd/aptly.conf" <<EOF
+{ "rootDir": "$wd/aptly", "architectures": ["amd64"], "gpgProvider": "gpg2",
+  "gpgDisableVerify": true, "skipContentsPublishing": true }
+EOF
+  measured "$wd/scratch.s" "$wd/scratch.rss" bash -c 'aptly_scratch "$@"' _ "$wd" "$debs" >>"$wd/log" 2>&1
+  measured "$wd/add.s" "$wd/add.rss" bash -c 'aptly_add "$@"' _ "$wd" "$extra" >>"$wd/log" 2>&1
+  echo "$wd/aptly/public/dists/$DIST" >"$wd/published"
+  echo "$(cat "$wd/scratch.s") $(cat "$wd/add.s") $(kib_to_mib "$(cat "$wd/scratch.rss")")"
+}
+
+# ---------------------------------------------------------------------------------------
+# ============================  ours(): TO BE FILLED IN  =================================
+# archive-in-a-box, run on the host: the queue daemon on a root of its own, and the .debs
+# imported with `archive include`. Same arguments and output as the peers above. Until
+# `archive include` exists it prints "n/a n/a n/a" and says so.
+#
+# Note: today `archive include --help` exits 0 even though there is no such command
+# (commander answers an unknown command followed by --help with the top-level help), so the
+# test below looks for include's own usage line rather than at the exit code.
+#
+# Sketch of the body (the commands do not exist yet):
+#   local root=$wd/root port; port=<a free port, as in bench/builder.sh>
+#   node "$repo/bin/archive.js" --root "$root" init >>"$wd/log" 2>&1
+#   ARCHIVE_ROOT=$root ARCHIVE_API_PORT=$port start_bg node "$repo/bin/archive.js" daemon queue >>"$wd/log" 2>&1
+#   qpid=$(tail -n1 "$work/pids")   # the queue's pid: its VmHWM is its peak RSS
+#   wait until logs/queue.log says "published generation 1 (start)"
+#   (a) measured "$wd/scratch.s" "$wd/scratch.rss" node ... include --suite $DIST "$debs"/*.deb
+#       (chunk with xargs if the list passes ARG_MAX), then wait for the generation that
+#       has N packages (if include returns before the queue has published, time to that);
+#       peak RSS = max(include's %M, the queue's VmHWM: awk '/VmHWM/ {print $2}' /proc/$qpid/status)
+#   (b) the same with "$extra", timed to the generation with N+1 packages
+#   echo "$root/public/dists/$DIST" >"$wd/published"   # dists is a symlink: fine
+#   kill "$qpid"; wait "$qpid"
+ours() {
+  local n=$1 debs=$2 extra=$3 wd=$4
+  if ! node "$repo/bin/archive.js" include --help 2>/dev/null | grep -q '^Usage: archive include'; then
+    say "  ours: not yet available (no \`archive include\` command)"
+    echo "n/a n/a n/a"
+    return 0
+  fi
+  say "  ours: \`archive include\` exists, but ours() in bench/publisher.sh is not filled in yet"
+  echo "n/a n/a n/a"
+}
+# ========================================================================================
+
+# ---------------------------------------------------------------------------------------
+TOOLS="apt_ftparchive reprepro_ aptly_ ours"
+tool_name() { case $1 in apt_ftparchive) echo apt-ftparchive ;; reprepro_) echo reprepro ;; aptly_) echo aptly ;; *) echo "$1" ;; esac; }
+
+extra=$(extra_deb)
+largest=$(printf '%s\n' $SIZES | sort -n | tail -n1)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+declare -a rows=() ratios=()
+for n in $SIZES; do
+  debs=$(debs_for "$n")
+  # Every tool reads the .debs from the page cache, not only the ones after the first.
+  cat "$debs"/*.deb "$extra" >/dev/null
+  declare -A add=()
+  for tool in $TOOLS; do
+    name=$(tool_name "$tool")
+    wd=$work/$name-$n
+    mkdir -p "$wd"
+    echo "$wd/log" >"$work/current-log"
+    say "== N=$n: $name"
+    res=$("$tool" "$n" "$debs" "$extra" "$wd") # (a failure must stop the run: not inside <<<)
+    read -r scratch addone rss <<<"$res"
+    comp=n/a
+    if [ "$scratch" != n/a ]; then
+      suite=$(cat "$wd/published")
+      check_published "$suite" $((n + 1)) "$name"
+      comp=$(compressions "$suite/main/binary-amd64")
+      byhash=no; [ -d "$suite/main/binary-amd64/by-hash" ] && byhash=yes
+      say "  scratch $scratch s, add one $addone s, peak RSS $rss MiB; Packages: $comp; by-hash: $byhash"
+      # Context below: the plain Packages of the largest set, as apt-ftparchive wrote it.
+      [ "$tool" = apt_ftparchive ] && [ "$n" = "$largest" ] && cp "$suite/main/binary-amd64/Packages" "$work/Packages"
+    fi
+    cp "$wd/log" "$work/logs/$name-$n.log" 2>/dev/null || true
+    rm -rf "$wd" # a 10k-package pool per tool adds up
+    add[$tool]=$addone
+    rows+=("$(printf '%7s  %-15s %10s %10s %14s  %s' "$n" "$name" "$scratch" "$addone" "$rss" "$comp")")
+  done
+  for tool in $TOOLS; do
+    [ "$tool" = ours ] && continue
+    ratios+=("$(printf '%7s  %-15s %10s' "$n" "$(tool_name "$tool")" "$(ratio "${add[$tool]}" "${add[ours]}")")")
+  done
+  unset add
+done
+rm -f "$work/current-log"
+
+# Compression of the largest Packages alone, for scale: what any publisher pays at least.
+ctx=""
+if [ -f "$work/Packages" ]; then
+  c() { local t0; t0=$(now); "$@" <"$work/Packages" >/dev/null; secs "$t0" "$(now)"; }
+  ctx=$(printf 'Packages for N=%s: %s MiB uncompressed; xz -6: %s s, xz -1: %s s, gzip -9: %s s (single-threaded)' \
+    "$largest" "$(awk -v b="$(stat -c %s "$work/Packages")" 'BEGIN { printf "%.1f", b / 1048576 }')" \
+    "$(c xz -6 -T1 -c)" "$(c xz -1 -T1 -c)" "$(c gzip -9 -c)")
+fi
+
+ver() { dpkg-query -W -f '${Version}' "$1" 2>/dev/null || echo '?'; }
+cat <<REPORT
+
+archive-in-a-box publisher bench ($(nproc) cores, $(date -u +%F); load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end)
+apt-ftparchive $(ver apt-utils), reprepro $(ver reprepro), aptly $(ver aptly), gnupg $(ver gnupg); one RSA 3072 key, InRelease + Release.gpg
+scratch = publish N packages into an empty repository; add one = then add one package and publish again;
+peak RSS = of the scratch step (largest single process); compressions = Packages files in binary-amd64
+$(printf '%7s  %-15s %10s %10s %14s  %s' N tool "scratch s" "add-one s" "peak RSS MiB" compressions)
+$(printf '%s\n' "${rows[@]}")
+
+add-one time, peer / ours (n/a while ours is unavailable):
+$(printf '%s\n' "${ratios[@]}")
+
+$ctx
+REPORT
+if [ -f "$work/generated" ]; then
+  echo "(synthetic .debs made this run: $(awk '{ printf "%sN=%s in %s s", s, $1, $2; s = ", " }' "$work/generated"))"
+fi
+echo "(aptly writes no .xz: .gz and .bz2 only; reprepro $(ver reprepro) writes no by-hash; Contents off everywhere)"
+exit 0

@@ -1,0 +1,19 @@
+// `archive copy SOURCE FROM TO`: promote a source and the binaries built from it from one suite
+// (or snapshot) to another without rebuilding, as a migration does.
+import type { Command } from 'commander';
+import { layoutFor, loadConfig, type GlobalOptions } from './archive-context.js';
+import { askQueue } from './request.js';
+
+export function register(program: Command): void {
+  program
+    .command('copy <source> <from> <to>')
+    .description('copy a source package and its binaries from one suite or snapshot to another, without rebuilding')
+    .option('--json', 'print the answer as JSON')
+    .option('--timeout <seconds>', 'how long to wait for the queue', (v) => Number(v), 60)
+    .addHelpText('after', '\nExamples:\n  archive copy hello unstable testing\n  archive copy hello before-upgrade unstable   # roll back from a snapshot\n')
+    .action(async (source: string, from: string, to: string, options: { json?: boolean; timeout: number }, cmd: Command) => {
+      const layout = layoutFor(cmd.optsWithGlobals<GlobalOptions>());
+      await loadConfig(layout);
+      await askQueue(layout, { action: 'copy', source, from, to }, { timeoutS: options.timeout, json: options.json });
+    });
+}

@@ -1,0 +1,154 @@
+// What each suite (and each snapshot) holds: which source packages and which binary packages,
+// each pointing at files in the shared pool. This membership is the archive's truth, as dak's
+// src_associations/bin_associations and reprepro's per-distribution databases are; the
+// publisher writes Packages and Sources from it, and `rm`, `copy`, `snapshot` and `include`
+// change it. Pure: contents in, contents out.
+import { Paragraph } from '../debian/deb822.js';
+import { compareVersions } from '../debian/version.js';
+import type { BinaryRecord } from './jobs.js';
+
+export interface SuiteSource {
+  source: string;
+  version: string;
+  component: string;
+  /** The Sources stanza, field by field. */
+  stanza: [string, string][];
+  /** Its files in the pool, relative to public/ (the .dsc first). */
+  files: string[];
+  uploadId?: string;
+}
+
+export interface SuiteBinary extends BinaryRecord {
+  package: string;
+  version: string;
+  arch: string;
+  /** The source package it was built from, and that source's version (Policy 5.6.1). */
+  source: string;
+  sourceVersion: string;
+  component: string;
+  /** Built here from an upload, or imported with `archive include`. */
+  origin: 'built' | 'imported';
+  jobId?: string;
+}
+
+export interface SuiteContents {
+  /** The suite's or snapshot's name (what apt names in its Suites field). */
+  id: string;
+  kind: 'suite' | 'snapshot';
+  /** A snapshot's origin, its time, and the shape it froze. */
+  of?: string;
+  createdAt?: string;
+  components?: string[];
+  architectures?: string[];
+  sources: SuiteSource[];
+  binaries: SuiteBinary[];
+}
+
+export class ContentsError extends Error {}
+
+export function emptyContents(id: string): SuiteContents {
+  return { id, kind: 'suite', sources: [], binaries: [] };
+}
+
+/** A .deb's control paragraph and pool facts as a suite member. */
+export function suiteBinary(record: BinaryRecord, component: string, origin: SuiteBinary['origin'], jobId?: string): SuiteBinary {
+  const control = new Paragraph(record.control);
+  const version = control.first('Version');
+  // "Source: name (version)" when the binary's version differs from its source's (binNMUs).
+  const m = control.first('Source').match(/^(\S+)(?:\s+\((\S+)\))?/);
+  return {
+    ...record,
+    package: control.first('Package'),
+    version,
+    arch: control.first('Architecture'),
+    source: m?.[1] ?? control.first('Package'),
+    sourceVersion: m?.[2] ?? version,
+    component,
+    origin,
+    ...(jobId ? { jobId } : {}),
+  };
+}
+
+const binaryKey = (b: { package: string; arch: string }) => `${b.package} ${b.arch}`;
+
+/** A newly accepted source replaces the suite's older version; its binaries stay until rebuilt. */
+export function withSource(c: SuiteContents, source: SuiteSource): SuiteContents {
+  const held = c.sources.find((s) => s.source === source.source);
+  if (held && compareVersions(held.version, source.version) > 0) {
+    throw new ContentsError(`${c.id} already has ${held.source} ${held.version}, newer than ${source.version}`);
+  }
+  return { ...c, sources: [...c.sources.filter((s) => s.source !== source.source), source] };
+}
+
+/**
+ * Binaries join per (package, architecture): a newer version replaces the held one, the same
+ * version with the same file is a no-op, and the same version with another file is refused,
+ * as dak and reprepro refuse it (apt would see two different files under one name).
+ */
+export function withBinaries(c: SuiteContents, binaries: SuiteBinary[]): SuiteContents {
+  const held = new Map(c.binaries.map((b) => [binaryKey(b), b]));
+  for (const b of binaries) {
+    const old = held.get(binaryKey(b));
+    if (old && old.version === b.version && old.sha256 !== b.sha256) {
+      throw new ContentsError(`${c.id} already has ${b.package} ${b.version} ${b.arch} with other content (sha256 ${old.sha256}, new ${b.sha256}); give the new build a new version`);
+    }
+    if (old && compareVersions(old.version, b.version) > 0) continue;
+    held.set(binaryKey(b), b);
+  }
+  return { ...c, binaries: [...held.values()] };
+}
+
+/**
+ * Once every build of a source's published version is in, binaries that older versions built
+ * and the new one no longer does go (dak's "not built from source" cruft). Imported binaries
+ * are the user's and stay until `archive rm`.
+ */
+export function withoutSuperseded(c: SuiteContents, source: string): SuiteContents {
+  const current = c.sources.find((s) => s.source === source);
+  if (!current) return c;
+  return { ...c, binaries: c.binaries.filter((b) => b.source !== source || b.origin === 'imported' || b.sourceVersion === current.version) };
+}
+
+/** `archive rm`: the source and every binary built from it (or imported under its name). */
+export function withoutSource(c: SuiteContents, source: string): { contents: SuiteContents; sources: number; binaries: number } {
+  const sources = c.sources.filter((s) => s.source === source).length;
+  const binaries = c.binaries.filter((b) => b.source === source).length;
+  if (sources + binaries === 0) throw new ContentsError(`${c.id} has no source package or binaries from ${source}; see archive ls --suite ${c.id}`);
+  return {
+    contents: { ...c, sources: c.sources.filter((s) => s.source !== source), binaries: c.binaries.filter((b) => b.source !== source) },
+    sources,
+    binaries,
+  };
+}
+
+/**
+ * `archive copy`: a source and its binaries as published in `from` replace what `to` holds
+ * of that source, with no rebuild (a migration, as britney's). Binaries for architectures
+ * `to` does not have are left out; a downgrade is refused.
+ */
+export function withCopy(from: SuiteContents, to: SuiteContents, source: string, toArchitectures: string[]): { contents: SuiteContents; copied: SuiteBinary[]; version: string } {
+  const src = from.sources.find((s) => s.source === source);
+  const binaries = from.binaries.filter((b) => b.source === source && (b.arch === 'all' || toArchitectures.includes(b.arch)));
+  if (!src && binaries.length === 0) throw new ContentsError(`${from.id} has no source package or binaries from ${source}; see archive ls --suite ${from.id}`);
+  const version = src?.version ?? binaries.map((b) => b.sourceVersion).sort(compareVersions).pop()!;
+  const held = to.sources.find((s) => s.source === source);
+  if (held && compareVersions(held.version, version) > 0) {
+    throw new ContentsError(`${to.id} has ${source} ${held.version}, newer than ${from.id}'s ${version}; remove it first (archive rm ${source} --suite ${to.id}) to go back`);
+  }
+  const rest = { ...to, sources: to.sources.filter((s) => s.source !== source), binaries: to.binaries.filter((b) => b.source !== source) };
+  return { contents: { ...rest, sources: src ? [...rest.sources, src] : rest.sources, binaries: [...rest.binaries, ...binaries] }, copied: binaries, version };
+}
+
+/** Every pool file the contents name, relative to public/. */
+export function poolFilesOf(c: SuiteContents): string[] {
+  return [...c.sources.flatMap((s) => s.files), ...c.binaries.map((b) => b.path)];
+}
+
+/**
+ * The component a package goes into: the section's prefix ("contrib/net") when the suite has
+ * that component, otherwise the suite's first (Policy 2.4).
+ */
+export function componentFor(section: string | undefined, components: string[]): string {
+  const prefix = section?.includes('/') ? section.split('/')[0] : undefined;
+  return prefix && components.includes(prefix) ? prefix : components[0];
+}

@@ -1,0 +1,247 @@
+// The queue's hold on what each suite and snapshot contains (core/suite-contents.ts) and on
+// the pool's history (core/retention.ts): accepted sources and finished builds join their
+// suite here, and rm, copy, snapshot and include change it. The queue calls these in its
+// serial lane; each change is written through before the caller publishes.
+import { join } from 'node:path';
+import type { ArchiveConfig, SuiteConfig } from '../config/config.js';
+import type { JobRecord } from '../core/jobs.js';
+import { retained, withHistory, type PoolHistory } from '../core/retention.js';
+import {
+  ContentsError, componentFor, emptyContents, poolFilesOf, suiteBinary, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
+  type SuiteBinary, type SuiteContents,
+} from '../core/suite-contents.js';
+import { SAFE_FILE_NAME } from '../core/upload-checks.js';
+import type { UploadRecord } from '../core/uploads.js';
+import { Paragraph } from '../debian/deb822.js';
+import { isValidPackageName, isValidVersion, poolPrefix, versionWithoutEpoch } from '../debian/version.js';
+import { readDebControls } from '../process/debian-tools.js';
+import { fileFacts, placeFile } from '../storage/files.js';
+import type { Layout } from '../storage/layout.js';
+import { collectPool } from '../storage/pool-gc.js';
+import { poolFilesOfGenerations } from '../storage/publisher.js';
+import { RecordStore } from '../storage/record-store.js';
+import { readJson, writeFileAtomic } from '../storage/records.js';
+
+/** Names a snapshot may take: a suite name's rules (it becomes dists/NAME). */
+export const SNAPSHOT_NAME = /^[a-z0-9][a-z0-9.+-]*$/;
+
+export interface Answer {
+  ok: boolean;
+  message: string;
+  [key: string]: unknown;
+}
+
+export class ArchiveContents {
+  private store!: RecordStore<SuiteContents>;
+  private history: PoolHistory = {};
+
+  constructor(
+    private readonly layout: Layout,
+    private readonly config: () => ArchiveConfig,
+    private readonly log: (message: string) => void,
+  ) {}
+
+  async load(): Promise<this> {
+    this.store = await new RecordStore<SuiteContents>(this.layout.suites, { compact: true }).load();
+    this.history = (await readJson<PoolHistory>(this.layout.poolHistory)) ?? {};
+    return this;
+  }
+
+  /** Every configured suite (empty when new) and every snapshot, for the publisher. */
+  all(): SuiteContents[] {
+    const suites = this.config().suites.map((s) => this.store.get(s.name) ?? emptyContents(s.name));
+    const snapshots = this.store.all().filter((c) => c.kind === 'snapshot').sort((a, b) => a.id.localeCompare(b.id));
+    return [...suites, ...snapshots];
+  }
+
+  private get(id: string): SuiteContents {
+    return this.store.get(id) ?? emptyContents(id);
+  }
+
+  private suite(name: string): SuiteConfig {
+    const suite = this.config().suites.find((s) => s.name === name);
+    if (!suite) throw new ContentsError(`no suite "${name}" in archive.yaml (suites: ${this.config().suites.map((s) => s.name).join(', ')})`);
+    return suite;
+  }
+
+  private async noteHistory(source: string, version: string, files: string[]): Promise<void> {
+    this.history = withHistory(this.history, source, version, files);
+    await writeFileAtomic(this.layout.poolHistory, JSON.stringify(this.history));
+  }
+
+  /** An accepted upload's source joins its suite (a newer one already there wins). */
+  async addSource(upload: UploadRecord): Promise<void> {
+    const suite = this.suite(upload.suite!);
+    const stanza = new Paragraph(upload.sourceStanza ?? []);
+    const files = upload.sourceFiles.map((f) => f.path);
+    await this.noteHistory(upload.source, upload.version, files);
+    try {
+      await this.store.save(
+        withSource(this.get(suite.name), {
+          source: upload.source,
+          version: upload.version,
+          component: componentFor(stanza.first('Section'), suite.components),
+          stanza: stanza.entries(),
+          files,
+          uploadId: upload.id,
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ContentsError)) throw err;
+      this.log(`upload ${upload.id}: not published: ${err.message}`);
+    }
+  }
+
+  /**
+   * A finished build's binaries join the suite when its source version is the one published
+   * there (a build of a superseded or removed source is kept in the pool only). When the last
+   * build of that version is in, binaries older versions built are dropped.
+   */
+  async addBuild(job: JobRecord, allBuilt: boolean): Promise<void> {
+    await this.noteHistory(job.source, job.version, [...job.binaries.map((b) => b.path), ...job.artifacts]);
+    const contents = this.get(job.suite);
+    const published = contents.sources.find((s) => s.source === job.source);
+    if (published?.version !== job.version) {
+      this.log(`job ${job.id}: not published: ${job.suite} has ${published ? `${job.source} ${published.version}` : `no ${job.source}`}`);
+      return;
+    }
+    const suite = this.suite(job.suite);
+    const binaries = job.binaries.map((b) => suiteBinary(b, componentFor(new Paragraph(b.control).first('Section'), suite.components), 'built', job.id));
+    let next = withBinaries(contents, binaries);
+    if (allBuilt) next = withoutSuperseded(next, job.source);
+    await this.store.save(next);
+  }
+
+  async remove(source: string, suiteName: string): Promise<Answer> {
+    const contents = this.store.get(suiteName);
+    if (contents?.kind === 'snapshot') throw new ContentsError(`${suiteName} is a snapshot: snapshots do not change (delete it with archive snapshot ${suiteName} --delete)`);
+    this.suite(suiteName);
+    const result = withoutSource(this.get(suiteName), source);
+    await this.store.save(result.contents);
+    return { ok: true, message: `removed ${source} from ${suiteName}: ${result.sources} source package(s), ${result.binaries} binary package(s)` };
+  }
+
+  async copy(source: string, from: string, to: string): Promise<Answer> {
+    const origin = this.store.get(from);
+    if (!origin && !this.config().suites.some((s) => s.name === from)) throw new ContentsError(`no suite or snapshot "${from}"`);
+    if (this.store.get(to)?.kind === 'snapshot') throw new ContentsError(`${to} is a snapshot: snapshots do not change`);
+    const target = this.suite(to);
+    const result = withCopy(origin ?? emptyContents(from), this.get(to), source, target.architectures);
+    await this.store.save(result.contents);
+    return {
+      ok: true,
+      message: `copied ${source} ${result.version} from ${from} to ${to} with ${result.copied.length} binary package(s), no rebuild`,
+      version: result.version,
+    };
+  }
+
+  async snapshot(name: string, suiteName: string): Promise<Answer> {
+    if (!SNAPSHOT_NAME.test(name)) throw new ContentsError(`snapshot name "${name}": expected lower-case letters, digits and . + - (it becomes dists/${name})`);
+    const taken = this.config().suites.some((s) => s.name === name || s.aliases.includes(name)) || this.store.get(name);
+    if (taken) throw new ContentsError(`"${name}" is already a suite, an alias or a snapshot; choose another name`);
+    const suite = this.suite(suiteName);
+    const contents = this.get(suiteName);
+    await this.store.save({
+      ...contents,
+      id: name,
+      kind: 'snapshot',
+      of: suite.name,
+      createdAt: new Date().toISOString(),
+      components: suite.components,
+      architectures: suite.architectures,
+    });
+    return { ok: true, message: `snapshot ${name} of ${suiteName}: ${contents.sources.length} source and ${contents.binaries.length} binary package(s), published as dists/${name}` };
+  }
+
+  async deleteSnapshot(name: string): Promise<Answer> {
+    if (this.store.get(name)?.kind !== 'snapshot') throw new ContentsError(`no snapshot "${name}"`);
+    await this.store.remove(name);
+    return { ok: true, message: `snapshot ${name} deleted` };
+  }
+
+  /**
+   * `archive include`: prebuilt .debs from elsewhere, checked like a build's artifacts (control
+   * readable, name, version and architecture valid and wanted here), pooled under their
+   * canonical names and marked imported. A bad file is reported and the rest go on.
+   */
+  async include(dir: string, names: string[], suiteName: string, component?: string): Promise<Answer> {
+    const suite = this.suite(suiteName);
+    if (this.store.get(suiteName)?.kind === 'snapshot') throw new ContentsError(`${suiteName} is a snapshot: snapshots do not change`);
+    if (component && !suite.components.includes(component)) {
+      throw new ContentsError(`--component ${component}: ${suiteName} has the components ${suite.components.join(', ')}`);
+    }
+    const errors: string[] = [];
+    const good = names.filter((n) => {
+      const ok = SAFE_FILE_NAME.test(n) && /\.u?deb$/.test(n);
+      if (!ok) errors.push(`${n}: not a .deb or .udeb file name`);
+      return ok;
+    });
+    const controls = await readDebControls(good.map((n) => join(dir, n)));
+    let contents = this.get(suiteName);
+    const added: SuiteBinary[] = [];
+    for (const [i, name] of good.entries()) {
+      const control = controls[i];
+      try {
+        if (control instanceof Error) throw control;
+        const pkg = control.first('Package');
+        const version = control.first('Version');
+        const arch = control.first('Architecture');
+        if (!isValidPackageName(pkg)) throw new Error(`Package "${pkg}" is not a valid package name (Policy 5.6.7)`);
+        if (!isValidVersion(version)) throw new Error(`Version "${version}" is not a valid Debian version (Policy 5.6.12)`);
+        if (arch !== 'all' && !suite.architectures.includes(arch)) {
+          throw new Error(`Architecture ${arch} is not one of ${suiteName}'s (${suite.architectures.join(', ')}, or all)`);
+        }
+        const facts = await fileFacts(join(dir, name));
+        const comp = component ?? componentFor(control.first('Section'), suite.components);
+        const probe = suiteBinary({ control: control.entries(), path: '', ...facts }, comp, 'imported');
+        const ext = name.endsWith('.udeb') ? 'udeb' : 'deb';
+        const path = `pool/${comp}/${poolPrefix(probe.source)}/${probe.source}/${pkg}_${versionWithoutEpoch(version)}_${arch}.${ext}`;
+        const binary = { ...probe, path };
+        contents = withBinaries(contents, [binary]);
+        await placeFile(join(dir, name), join(this.layout.public, path), facts.sha256);
+        added.push(binary);
+      } catch (err) {
+        errors.push(`${name}: ${(err as Error).message}`);
+      }
+    }
+    const bySource = new Map<string, SuiteBinary[]>();
+    for (const b of added) bySource.set(`${b.source} ${b.sourceVersion}`, [...(bySource.get(`${b.source} ${b.sourceVersion}`) ?? []), b]);
+    for (const list of bySource.values()) {
+      this.history = withHistory(this.history, list[0].source, list[0].sourceVersion, list.map((b) => b.path));
+    }
+    await writeFileAtomic(this.layout.poolHistory, JSON.stringify(this.history));
+    if (added.length > 0) await this.store.save(contents);
+    const summary = `included ${added.length} of ${names.length} package(s) into ${suiteName}`;
+    return {
+      ok: errors.length === 0,
+      message: errors.length ? `${summary}; refused:\n  ${errors.join('\n  ')}` : summary,
+      included: added.map((b) => ({ package: b.package, version: b.version, architecture: b.arch, path: b.path })),
+      errors,
+    };
+  }
+
+  /**
+   * Removes pool files nothing keeps: not in a suite or snapshot, not named by a generation a
+   * client may still read, not of a retained version, not needed by a build still to run.
+   */
+  async collectGarbage(pending: UploadRecord[]): Promise<string[]> {
+    const all = this.all();
+    const inUse = new Set<string>();
+    for (const c of all) {
+      for (const s of c.sources) inUse.add(`${s.source} ${s.version}`);
+      for (const b of c.binaries) inUse.add(`${b.source} ${b.sourceVersion}`);
+    }
+    const { history, files } = retained(this.history, this.config().publish.keepVersions, inUse);
+    const keep = new Set([...files, ...all.flatMap(poolFilesOf), ...(await poolFilesOfGenerations(this.layout))]);
+    for (const u of pending) for (const f of u.sourceFiles) keep.add(f.path);
+    const removed = await collectPool(this.layout, keep);
+    this.history = history;
+    await writeFileAtomic(this.layout.poolHistory, JSON.stringify(this.history));
+    return removed;
+  }
+
+  /** Snapshot names, for listings. */
+  snapshots(): SuiteContents[] {
+    return this.store.all().filter((c) => c.kind === 'snapshot');
+  }
+}
