@@ -18,6 +18,7 @@
 #
 #   bash bench/publisher.sh                     # SIZES="1000 10000"
 #   SIZES=1000 bash bench/publisher.sh
+#   BENCH_KEEP_LOGS=1 ...                       # keep every tool's log (also kept on failure)
 #
 # Re-runnable; on exit it removes its work folder (the cached .debs stay in /var/tmp) and
 # ends every process it started, gpg-agents included.
@@ -65,9 +66,14 @@ cleanup() {
   trap - EXIT INT TERM
   [ -f "$work/pids" ] && kill $(cat "$work/pids") 2>/dev/null || true
   kill $(descendants $$) 2>/dev/null || true
-  # gpg (ours, reprepro's gpgme, aptly's gpg2) daemonises one agent per home: not our child.
-  [ -d "$GNUPGHOME" ] && gpgconf --homedir "$GNUPGHOME" --kill all 2>/dev/null || true
-  if [ "$rc" -ne 0 ]; then
+  # gpg daemonises one agent per home, which is then no child of ours: end the agent of every
+  # home under the work folder (the bench key's, and any a queue made with TMPDIR there).
+  # (The agent's socket may live under /run/user, so homes are found by their key folder.)
+  local keys
+  for keys in $(find "$work" -type d -name private-keys-v1.d 2>/dev/null); do
+    gpgconf --homedir "$(dirname "$keys")" --kill all 2>/dev/null || true
+  done
+  if [ "$rc" -ne 0 ] || [ -n "${BENCH_KEEP_LOGS:-}" ]; then
     [ -f "$work/current-log" ] && tail_log "$(cat "$work/current-log")" 40
     keep=/tmp/aib-bench-publisher-$$.logs
     rm -rf "$keep" && cp -r "$work/logs" "$keep" 2>/dev/null && say "logs kept in $keep"
@@ -130,7 +136,8 @@ debs_for() { # n -> prints the folder
     say "making $n synthetic .debs in $dir ($(nproc) in parallel)"
     rm -rf "$dir"; mkdir -p "$dir"
     t0=$(now)
-    seq 1 "$n" | xargs -P "$(nproc)" -n 250 bash -c 'make_debs "$@"' _ "$dir" "$n"
+    # A short PATH: dpkg-deb runs tar twice per package, searching PATH each time.
+    seq 1 "$n" | PATH=/usr/bin:/bin xargs -P "$(nproc)" -n 250 bash -c 'make_debs "$@"' _ "$dir" "$n"
     [ "$(find "$dir" -maxdepth 1 -name '*.deb' | wc -l)" -eq "$n" ] || die "expected $n .debs in $dir"
     echo "format=$DEBS_FORMAT n=$n" >"$dir/.complete"
     say "  made in $(secs "$t0" "$(now)") s"

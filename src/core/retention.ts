@@ -1,6 +1,7 @@
-// Which pool files stay. Every version that entered the pool is noted per source; the newest
-// `keep` versions of each source keep their files (for a rollback with `archive copy` from a
-// snapshot or `include`), older ones go once nothing published names them. Pure.
+// Which pool files stay. Every version that entered the pool is noted per source; for a source
+// that a suite or snapshot still publishes, the newest `keep` versions keep their files (to go
+// back to by hand, as reprepro's and aptly's pools allow), older ones go once nothing published
+// names them. A source removed from every suite and snapshot keeps nothing. Pure.
 import { compareVersions } from '../debian/version.js';
 
 /** Per source, the versions that entered the pool and their files (relative to public/). */
@@ -14,15 +15,18 @@ export function withHistory(h: PoolHistory, source: string, version: string, fil
 }
 
 /**
- * The history with only the newest `keep` versions of each source, plus the versions a suite or
- * snapshot still publishes (`inUse`: "source version"), and the files those keep.
+ * The history cut to what stays, and the files it keeps: the versions a suite or snapshot
+ * publishes (`inUse`: "source version") and, for sources still published, the newest `keep`.
  */
-export function retained(h: PoolHistory, keep: number, inUse: Set<string> = new Set()): { history: PoolHistory; files: Set<string> } {
+export function retained(h: PoolHistory, keep: number, inUse: Set<string>): { history: PoolHistory; files: Set<string> } {
+  const published = new Set([...inUse].map((k) => k.split(' ')[0]));
   const history: PoolHistory = {};
   const files = new Set<string>();
   for (const [source, entries] of Object.entries(h)) {
     const sorted = [...entries].sort((a, b) => compareVersions(a.version, b.version));
-    const kept = sorted.filter((e, i) => i >= sorted.length - Math.max(1, keep) || inUse.has(`${source} ${e.version}`));
+    const newest = published.has(source) ? sorted.length - Math.max(1, keep) : sorted.length;
+    const kept = sorted.filter((e, i) => i >= newest || inUse.has(`${source} ${e.version}`));
+    if (kept.length === 0) continue;
     history[source] = kept;
     for (const e of kept) for (const f of e.files) files.add(f);
   }

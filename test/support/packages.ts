@@ -1,6 +1,6 @@
-// Makes real Debian source packages for the tests, with dpkg-source on the host (trusted
+// Makes real Debian source and binary packages for the tests, with dpkg-source and dpkg-deb on the host (trusted
 // input we write ourselves), and uploads them with real dput.
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { parseChanges } from '../../src/debian/control-files.js';
@@ -101,4 +101,38 @@ export async function makeKey(gnupgHome: string, uid: string): Promise<string> {
   await execa('gpg', ['--homedir', gnupgHome, '--batch', '--passphrase', '', '--quick-gen-key', uid, 'ed25519', 'sign', '1y']);
   const { stdout } = await execa('gpg', ['--homedir', gnupgHome, '--batch', '--with-colons', '--list-keys', uid]);
   return stdout.split('\n').find((l) => l.startsWith('fpr:'))!.split(':')[9];
+}
+
+export interface BinarySpec {
+  name: string;
+  version: string;
+  arch?: string;
+  section?: string;
+  /** "name" or "name (version)" when it differs from the package. */
+  source?: string;
+}
+
+/** A small binary package made with dpkg-deb --build (as `archive include` receives them). */
+export async function makeBinaryPackage(workDir: string, spec: BinarySpec): Promise<string> {
+  const arch = spec.arch ?? 'amd64';
+  const tree = await mkdtemp(join(workDir, `${spec.name}-`));
+  await mkdir(join(tree, 'DEBIAN'));
+  await mkdir(join(tree, 'usr', 'share', 'doc', spec.name), { recursive: true });
+  await writeFile(join(tree, 'usr', 'share', 'doc', spec.name, 'README'), `${spec.name} ${spec.version}\n`);
+  const fields = [
+    `Package: ${spec.name}`,
+    `Version: ${spec.version}`,
+    `Architecture: ${arch}`,
+    'Maintainer: Test Maintainer <test@example.org>',
+    ...(spec.source ? [`Source: ${spec.source}`] : []),
+    `Section: ${spec.section ?? 'misc'}`,
+    'Priority: optional',
+    `Description: test package ${spec.name}`,
+    ' Made by the tests with dpkg-deb --build.',
+  ];
+  await writeFile(join(tree, 'DEBIAN', 'control'), `${fields.join('\n')}\n`);
+  const deb = join(workDir, `${spec.name}_${spec.version.replace(/^\d+:/, '')}_${arch}.deb`);
+  await execa('dpkg-deb', ['--root-owner-group', '--build', tree, deb]);
+  await rm(tree, { recursive: true, force: true });
+  return deb;
 }

@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import type { ArchiveConfig } from '../config/config.js';
+import { parseConfig } from '../config/config.js';
+import { planPublication } from './publish-plan.js';
+import { retained, withHistory } from './retention.js';
+import {
+  ContentsError, componentFor, emptyContents, poolFilesOf, suiteBinary, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
+  type SuiteBinary, type SuiteSource,
+} from './suite-contents.js';
+
+const src = (source: string, version: string, component = 'main'): SuiteSource => ({
+  source, version, component, stanza: [['Package', source], ['Version', version]], files: [`pool/${component}/${source[0]}/${source}/${source}_${version}.dsc`],
+});
+const bin = (pkg: string, version: string, arch: string, o: { source?: string; sha?: string; origin?: 'built' | 'imported'; section?: string } = {}): SuiteBinary =>
+  suiteBinary(
+    {
+      control: [['Package', pkg], ['Version', version], ['Architecture', arch], ...(o.source ? [['Source', o.source] as [string, string]] : []), ...(o.section ? [['Section', o.section] as [string, string]] : [])],
+      path: `pool/main/${pkg[0]}/${pkg}/${pkg}_${version}_${arch}.deb`, size: 1, md5: 'm', sha1: 's', sha256: o.sha ?? `${pkg}-${version}-${arch}`,
+    },
+    'main',
+    o.origin ?? 'built',
+  );
+
+describe('suite contents', () => {
+  it('reads the source name and version from the Source field, binNMU form included', () => {
+    expect(bin('libx1', '1.0-1+b1', 'amd64', { source: 'x (1.0-1)' })).toMatchObject({ package: 'libx1', source: 'x', sourceVersion: '1.0-1' });
+    expect(bin('x', '1.0-1', 'amd64', { source: 'x' })).toMatchObject({ source: 'x', sourceVersion: '1.0-1' });
+    expect(bin('y', '2', 'all')).toMatchObject({ source: 'y', sourceVersion: '2' });
+  });
+
+  it('replaces a source with a newer version and refuses an older one', () => {
+    const c = withSource(withSource(emptyContents('unstable'), src('x', '1.0-1')), src('x', '1.0-2'));
+    expect(c.sources.map((s) => s.version)).toEqual(['1.0-2']);
+    expect(() => withSource(c, src('x', '1.0-1'))).toThrow(ContentsError);
+  });
+
+  it('keeps the newest binary per package and architecture, and refuses a same-version binary with other content', () => {
+    let c = withBinaries(emptyContents('u'), [bin('x', '1', 'amd64'), bin('x', '1', 'arm64')]);
+    c = withBinaries(c, [bin('x', '2', 'amd64'), bin('x', '0.9', 'arm64')]);
+    expect(c.binaries.map((b) => `${b.arch} ${b.version}`).sort()).toEqual(['amd64 2', 'arm64 1']);
+    expect(withBinaries(c, [bin('x', '2', 'amd64')])).toEqual(c);
+    expect(() => withBinaries(c, [bin('x', '2', 'amd64', { sha: 'other' })])).toThrow(/already has x 2 amd64 with other content/);
+  });
+
+  it('drops binaries an older version of a source built once the new one is in, but not imported ones', () => {
+    let c = withSource(emptyContents('u'), src('x', '2'));
+    c = withBinaries(c, [bin('libx1', '1', 'amd64', { source: 'x' }), bin('x-tool', '9', 'amd64', { source: 'x (1)', origin: 'imported' }), bin('libx2', '2', 'amd64', { source: 'x' })]);
+    expect(withoutSuperseded(c, 'x').binaries.map((b) => b.package).sort()).toEqual(['libx2', 'x-tool']);
+  });
+
+  it('removes a source with every binary built from it, and says when there is nothing to remove', () => {
+    const c = withBinaries(withSource(emptyContents('u'), src('x', '1')), [bin('libx1', '1', 'amd64', { source: 'x' }), bin('y', '1', 'all')]);
+    const r = withoutSource(c, 'x');
+    expect({ sources: r.sources, binaries: r.binaries, left: r.contents.binaries.map((b) => b.package) }).toEqual({ sources: 1, binaries: 1, left: ['y'] });
+    expect(() => withoutSource(r.contents, 'x')).toThrow(/u has no source package or binaries from x/);
+  });
+
+  it('copies a source and its binaries, leaving out architectures the target lacks, and refuses a downgrade', () => {
+    const from = withBinaries(withSource(emptyContents('unstable'), src('x', '2')), [bin('x', '2', 'amd64'), bin('x', '2', 'arm64'), bin('x-doc', '2', 'all', { source: 'x' })]);
+    let to = withBinaries(withSource(emptyContents('testing'), src('x', '1')), [bin('x', '1', 'amd64'), bin('x-old', '1', 'amd64', { source: 'x' })]);
+    const r = withCopy(from, to, 'x', ['amd64']);
+    expect(r.version).toBe('2');
+    expect(r.contents.sources.map((s) => s.version)).toEqual(['2']);
+    expect(r.contents.binaries.map((b) => `${b.package} ${b.version} ${b.arch}`).sort()).toEqual(['x 2 amd64', 'x-doc 2 all']);
+    to = r.contents;
+    expect(() => withCopy(withSource(emptyContents('old'), src('x', '1')), to, 'x', ['amd64'])).toThrow(/testing has x 2, newer than old's 1/);
+    expect(() => withCopy(from, to, 'nothing', ['amd64'])).toThrow(/unstable has no source package or binaries from nothing/);
+  });
+
+  it('puts a package in the component its section names when the suite has it (Policy 2.4)', () => {
+    expect(componentFor('contrib/net', ['main', 'contrib'])).toBe('contrib');
+    expect(componentFor('non-free/net', ['main', 'contrib'])).toBe('main');
+    expect(componentFor('net', ['main', 'contrib'])).toBe('main');
+    expect(componentFor(undefined, ['main'])).toBe('main');
+  });
+
+  it('lists every pool file it names', () => {
+    const c = withBinaries(withSource(emptyContents('u'), src('x', '1')), [bin('x', '1', 'amd64')]);
+    expect(poolFilesOf(c)).toEqual(['pool/main/x/x/x_1.dsc', 'pool/main/x/x/x_1_amd64.deb']);
+  });
+});
+
+describe('pool retention', () => {
+  const h = ['1', '3', '2', '4'].reduce((acc, v) => withHistory(acc, 'x', v, [`x_${v}.dsc`, 'x_1.orig.tar.gz']), {});
+  it('keeps the newest versions of a published source, shared files once', () => {
+    const r = retained(h, 2, new Set(['x 4']));
+    expect(r.history.x.map((e) => e.version)).toEqual(['3', '4']);
+    expect([...r.files].sort()).toEqual(['x_1.orig.tar.gz', 'x_3.dsc', 'x_4.dsc']);
+  });
+  it('also keeps versions a suite or snapshot still publishes', () => {
+    expect(retained(h, 1, new Set(['x 1'])).history.x.map((e) => e.version)).toEqual(['1', '4']);
+  });
+  it('keeps nothing of a source no suite or snapshot publishes any more', () => {
+    expect(retained(h, 3, new Set(['y 1']))).toEqual({ history: {}, files: new Set() });
+  });
+  it('merges the files a version gains later (its builds)', () => {
+    expect(withHistory(h, 'x', '4', ['x_4_amd64.deb']).x.find((e) => e.version === '4')!.files).toEqual(['x_4.dsc', 'x_1.orig.tar.gz', 'x_4_amd64.deb']);
+  });
+});
+
+describe('the publication plan', () => {
+  const config: ArchiveConfig = parseConfig('suites:\n  unstable:\n    components: [main, contrib]\n    architectures: [amd64, arm64]\n', 'archive.yaml');
+  it('puts packages in their component, arch all in every architecture, sorted, and names the snapshot by itself', () => {
+    let c = withSource(emptyContents('unstable'), src('z', '1', 'contrib'));
+    c = withBinaries(c, [bin('z', '1', 'amd64'), bin('a-doc', '1', 'all'), { ...bin('z-contrib', '1', 'arm64'), component: 'contrib' }]);
+    const snap = { ...c, id: 'snap', kind: 'snapshot' as const, of: 'unstable', components: ['main'], architectures: ['amd64'] };
+    const [u, s] = planPublication(config, [c, snap]);
+    expect(u.codename).toBe('sid');
+    const main = u.components.find((x) => x.name === 'main')!;
+    const contrib = u.components.find((x) => x.name === 'contrib')!;
+    expect(main.packages.get('amd64')!.map((p) => p.first('Package'))).toEqual(['a-doc', 'z']);
+    expect(main.packages.get('arm64')!.map((p) => p.first('Package'))).toEqual(['a-doc']);
+    expect(contrib.packages.get('arm64')!.map((p) => p.first('Filename'))).toEqual(['pool/main/z/z-contrib/z-contrib_1_arm64.deb']);
+    expect(contrib.sources.map((p) => p.first('Package'))).toEqual(['z']);
+    expect(u.poolFiles).toContain('pool/contrib/z/z/z_1.dsc');
+    expect({ suite: s.suite, codename: s.codename, components: s.components.map((x) => x.name), arches: s.architectures }).toEqual({ suite: 'snap', codename: 'snap', components: ['main'], arches: ['amd64'] });
+  });
+  it('leaves out a suite no longer in archive.yaml', () => {
+    expect(planPublication(config, [emptyContents('gone')])).toEqual([]);
+  });
+});
