@@ -3,6 +3,7 @@ import { parseConfig } from '../config/config.js';
 import type { JobRecord } from './jobs.js';
 import { renderStatusPages } from './status-page.js';
 import type { UploadRecord } from './uploads.js';
+import { emptyContents, suiteBinary, type SuiteContents } from './suite-contents.js';
 
 const config = parseConfig('name: mine\nport: 8081\n', 'archive.yaml');
 const at = '2026-11-29T10:00:00.000Z';
@@ -17,6 +18,14 @@ const job = (u: UploadRecord, state: JobRecord['state'], extra: Partial<JobRecor
   binaries: [], artifacts: [], ...extra,
 });
 
+/** The unstable suite holding these uploads' sources, as the queue records it. */
+const contentsOf = (uploads: UploadRecord[], extra: Partial<SuiteContents> = {}): SuiteContents => ({
+  ...emptyContents('unstable'),
+  sources: uploads.filter((u) => u.state !== 'rejected').map((u) => ({ source: u.source, version: u.version, component: 'main', stanza: [], files: [], uploadId: u.id })),
+  ...extra,
+});
+const imported = suiteBinary({ control: [['Package', 'tool'], ['Version', '3.1-1'], ['Architecture', 'amd64']], path: 'pool/main/t/tool/tool_3.1-1_amd64.deb', size: 1, md5: '', sha1: '', sha256: '' }, 'main', 'imported');
+
 describe('the status page', () => {
   const hello = upload('hello', '2.10-3', 'published');
   const broken = upload('broken', '1.0-1', 'failed', { reasons: ['build on amd64 failed: dpkg-buildpackage failed (exit 2); see the log'] });
@@ -26,6 +35,10 @@ describe('the status page', () => {
     config,
     uploads: [hello, broken, prog, bad],
     jobs: [job(hello, 'built'), job(broken, 'failed', { reason: 'dpkg-buildpackage failed (exit 2); see the log' }), job(prog, 'dep-wait', { missing: 'libfoo-dev but it is not installable', finishedAt: undefined })],
+    contents: [
+      contentsOf([hello, broken, prog], { binaries: [imported] }),
+      { ...contentsOf([hello]), id: 'release-1', kind: 'snapshot', of: 'unstable', createdAt: at },
+    ],
     now: new Date(at),
     incoming: '/home/me/archive/incoming',
   });
@@ -34,6 +47,11 @@ describe('the status page', () => {
   it('lists each suite with its packages, versions, architectures and states', () => {
     expect(index).toMatch(/<h2 id="suite-unstable">unstable/);
     expect(index).toContain('<a href="packages/hello.html">hello</a></td><td>2.10-3</td><td><span class="built">amd64</span></td><td class="state published">published</td>');
+  });
+
+  it('marks imported packages and lists snapshots with what they froze', () => {
+    expect(index).toContain('<tr><td>tool</td><td>3.1-1</td><td>amd64</td><td class="state imported">imported</td></tr>');
+    expect(index).toMatch(/<h2 id="suite-release-1">release-1 <span class="muted">\(snapshot of unstable, 2026-11-29 10:00 UTC; 1 source packages\)/);
   });
 
   it('shows builds with state, duration and a link to the log, failures and dep-waits with their reason', () => {
@@ -69,7 +87,7 @@ describe('the status page', () => {
 
   it('renders 1,000 packages', () => {
     const uploads = Array.from({ length: 1000 }, (_, i) => upload(`pkg${i}`, '1.0-1', 'published'));
-    const many = renderStatusPages({ config, uploads, jobs: uploads.map((u) => job(u, 'built')), now: new Date(at), incoming: '/x' });
+    const many = renderStatusPages({ config, uploads, jobs: uploads.map((u) => job(u, 'built')), contents: [contentsOf(uploads)], now: new Date(at), incoming: '/x' });
     expect(Object.keys(many)).toHaveLength(1001);
     expect(many['index.html'].match(/<\/td><td>1\.0-1<\/td><td><span class="built">amd64<\/span>/g)).toHaveLength(1000);
   });

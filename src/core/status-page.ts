@@ -4,6 +4,7 @@
 import type { ArchiveConfig } from '../config/config.js';
 import { aptSource, dputStanza, httpUri, keyringPath } from './client-config.js';
 import type { JobRecord } from './jobs.js';
+import type { SuiteContents } from './suite-contents.js';
 import type { UploadRecord } from './uploads.js';
 import { compareVersions } from '../debian/version.js';
 
@@ -11,6 +12,8 @@ export interface StatusInput {
   config: ArchiveConfig;
   uploads: UploadRecord[];
   jobs: JobRecord[];
+  /** What each suite and snapshot publishes. */
+  contents: SuiteContents[];
   /** When the page was made. */
   now: Date;
   /** The incoming directory on the host, for the dput stanza. */
@@ -33,7 +36,7 @@ h1 { font-size: 1.5rem; margin: 0 0 .25rem; } h2 { font-size: 1.15rem; margin: 1
 table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid #8883; vertical-align: top; }
 th { font-weight: 600; } td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
 .state { font-weight: 600; white-space: nowrap; } .published, .built, .accepted { color: var(--ok); }
-.failed, .rejected { color: var(--bad); } .building, .dep-wait, .needs-build, .given-back, .received { color: var(--wait); }
+.failed, .rejected { color: var(--bad); } .imported { color: var(--muted); } .building, .dep-wait, .needs-build, .given-back, .received { color: var(--wait); }
 pre { background: #8881; padding: .75rem; overflow-x: auto; border-radius: 6px; font-size: 13px; }
 ul.reasons { margin: .25rem 0 0; padding-left: 1.1rem; } code { font-size: 13px; }
 @media (max-width: 40rem) { .wide { display: none; } th, td { padding: .3rem .25rem; } }
@@ -80,22 +83,34 @@ export function renderStatusPages(input: StatusInput): StatusPages {
   const accepted = uploads.filter((u) => !['received', 'rejected'].includes(u.state) && u.suite);
   const pages: StatusPages = {};
 
-  // Suites: the newest accepted version of each source, with its architectures.
-  const suites = config.suites
-    .map((suite) => {
-      const latest = new Map<string, UploadRecord>();
-      for (const u of accepted.filter((a) => a.suite === suite.name)) {
-        const held = latest.get(u.source);
-        if (!held || compareVersions(u.version, held.version) > 0) latest.set(u.source, u);
-      }
-      const rows = [...latest.values()]
-        .sort((a, b) => a.source.localeCompare(b.source))
-        .map((u) => {
-          const archs = jobsOf(u).map((j) => `<span class="${escape(j.state)}">${escape(j.arch)}</span>`).join(' ');
-          return `<tr><td><a href="${sourcePage(u.source)}">${escape(u.source)}</a></td><td>${escape(u.version)}</td><td>${archs}</td><td class="state ${escape(u.state)}">${escape(u.state)}</td></tr>`;
-        });
-      return `<h2 id="suite-${escape(suite.name)}">${escape(suite.name)} <span class="muted">(${escape(suite.base)}; ${escape(suite.architectures.join(' '))}; ${latest.size} source packages)</span></h2>
-${rows.length ? `<table><thead><tr><th>Source</th><th>Version</th><th>Architectures</th><th>State</th></tr></thead><tbody>${rows.join('\n')}</tbody></table>` : '<p class="muted">Nothing uploaded yet.</p>'}`;
+  // Suites and snapshots as they are published: each source with its version, architectures
+  // and state; sources known only from imported binaries are marked so.
+  const uploadById = new Map(uploads.map((u) => [u.id, u]));
+  const hasPage = new Set(accepted.map((u) => u.source));
+  const suites = input.contents
+    .map((c) => {
+      const suite = config.suites.find((s) => s.name === (c.kind === 'snapshot' ? c.of : c.id));
+      const binariesOf = new Map<string, SuiteContents['binaries']>();
+      for (const b of c.binaries) binariesOf.set(b.source, [...(binariesOf.get(b.source) ?? []), b]);
+      const sourceOf = new Map(c.sources.map((s) => [s.source, s]));
+      const names = [...new Set([...sourceOf.keys(), ...binariesOf.keys()])].sort();
+      const rows = names.map((name) => {
+        const src = sourceOf.get(name);
+        const bins = binariesOf.get(name) ?? [];
+        const upload = src?.uploadId ? uploadById.get(src.uploadId) : undefined;
+        const version = src?.version ?? bins.map((b) => b.sourceVersion).sort(compareVersions).pop() ?? '';
+        const archs = upload && c.kind === 'suite'
+          ? jobsOf(upload).map((j) => `<span class="${escape(j.state)}">${escape(j.arch)}</span>`).join(' ')
+          : escape([...new Set(bins.map((b) => b.arch))].sort().join(' '));
+        const state = c.kind === 'snapshot' ? 'published' : upload ? upload.state : bins.some((b) => b.origin === 'imported') ? 'imported' : 'published';
+        const link = hasPage.has(name) ? `<a href="${sourcePage(name)}">${escape(name)}</a>` : escape(name);
+        return `<tr><td>${link}</td><td>${escape(version)}</td><td>${archs}</td><td class="state ${escape(state)}">${escape(state)}</td></tr>`;
+      });
+      const what = c.kind === 'snapshot'
+        ? `snapshot of ${escape(c.of ?? '')}, ${escape((c.createdAt ?? '').slice(0, 16).replace('T', ' '))} UTC`
+        : `${escape(suite?.base ?? '')}; ${escape((suite?.architectures ?? []).join(' '))}`;
+      return `<h2 id="suite-${escape(c.id)}">${escape(c.id)} <span class="muted">(${what}; ${names.length} source packages)</span></h2>
+${rows.length ? `<table><thead><tr><th>Source</th><th>Version</th><th>Architectures</th><th>State</th></tr></thead><tbody>${rows.join('\n')}</tbody></table>` : '<p class="muted">Nothing published yet.</p>'}`;
     })
     .join('\n');
 

@@ -67,6 +67,13 @@ describe('suite contents', () => {
     expect(() => withCopy(from, to, 'nothing', ['amd64'])).toThrow(/unstable has no source package or binaries from nothing/);
   });
 
+  it('refuses a downgrade of imported binaries, which have no source package', () => {
+    const older = withBinaries(emptyContents('snap'), [bin('tool', '1', 'amd64', { origin: 'imported' })]);
+    const newer = withBinaries(emptyContents('testing'), [bin('tool', '2', 'amd64', { origin: 'imported' })]);
+    expect(() => withCopy(older, newer, 'tool', ['amd64'])).toThrow(/testing has tool 2, newer than snap's 1/);
+    expect(withCopy(newer, older, 'tool', ['amd64']).contents.binaries.map((b) => b.version)).toEqual(['2']);
+  });
+
   it('puts a package in the component its section names when the suite has it (Policy 2.4)', () => {
     expect(componentFor('contrib/net', ['main', 'contrib'])).toBe('contrib');
     expect(componentFor('non-free/net', ['main', 'contrib'])).toBe('main');

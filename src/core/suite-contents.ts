@@ -127,16 +127,21 @@ export function withoutSource(c: SuiteContents, source: string): { contents: Sui
  * `to` does not have are left out; a downgrade is refused.
  */
 export function withCopy(from: SuiteContents, to: SuiteContents, source: string, toArchitectures: string[]): { contents: SuiteContents; copied: SuiteBinary[]; version: string } {
-  const src = from.sources.find((s) => s.source === source);
   const binaries = from.binaries.filter((b) => b.source === source && (b.arch === 'all' || toArchitectures.includes(b.arch)));
-  if (!src && binaries.length === 0) throw new ContentsError(`${from.id} has no source package or binaries from ${source}; see archive ls --suite ${from.id}`);
-  const version = src?.version ?? binaries.map((b) => b.sourceVersion).sort(compareVersions).pop()!;
-  const held = to.sources.find((s) => s.source === source);
-  if (held && compareVersions(held.version, version) > 0) {
-    throw new ContentsError(`${to.id} has ${source} ${held.version}, newer than ${from.id}'s ${version}; remove it first (archive rm ${source} --suite ${to.id}) to go back`);
+  const version = publishedVersion(from, source);
+  if (!version) throw new ContentsError(`${from.id} has no source package or binaries from ${source}; see archive ls --suite ${from.id}`);
+  const held = publishedVersion(to, source);
+  if (held && compareVersions(held, version) > 0) {
+    throw new ContentsError(`${to.id} has ${source} ${held}, newer than ${from.id}'s ${version}; remove it first (archive rm ${source} --suite ${to.id}) to go back`);
   }
+  const src = from.sources.find((s) => s.source === source);
   const rest = { ...to, sources: to.sources.filter((s) => s.source !== source), binaries: to.binaries.filter((b) => b.source !== source) };
   return { contents: { ...rest, sources: src ? [...rest.sources, src] : rest.sources, binaries: [...rest.binaries, ...binaries] }, copied: binaries, version };
+}
+
+/** The version of a source a suite publishes: its source package's, else its binaries' newest. */
+export function publishedVersion(c: SuiteContents, source: string): string | undefined {
+  return c.sources.find((s) => s.source === source)?.version ?? c.binaries.filter((b) => b.source === source).map((b) => b.sourceVersion).sort(compareVersions).pop();
 }
 
 /** Every pool file the contents name, relative to public/. */

@@ -309,6 +309,7 @@ export class Queue {
       config: this.config,
       uploads: this.uploads.all(),
       jobs: this.jobs.all(),
+      contents: this.contents.all(),
       now: new Date(),
       incoming: process.env.ARCHIVE_HOST_INCOMING ?? this.layout.incoming,
     });

@@ -1,5 +1,6 @@
 // Debian's own tools, run as programs: debootstrap, dpkg-deb, xz.
 import { open } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Paragraph, parseDeb822 } from '../debian/deb822.js';
 import { arMembers, controlMember, tarFile, xzUncompressedSize } from '../debian/deb-file.js';
@@ -88,6 +89,12 @@ export async function readDebControls(paths: string[]): Promise<(Paragraph | Err
       at += m.size;
     }
   }
-  for (const i of slow) results[i] = await debControl(paths[i]).catch((err: Error) => err);
+  for (const i of slow) {
+    // dpkg-deb's own words say what is wrong ("... is not a Debian format archive").
+    results[i] = await debControl(paths[i]).catch((err: Error) => {
+      const said = err.message.split('\n').filter((l) => l.startsWith('dpkg-deb: error: ')).pop();
+      return new Error(said ? `not a readable .deb (${said.replaceAll(paths[i], basename(paths[i]))})` : err.message);
+    });
+  }
   return results as (Paragraph | Error)[];
 }
