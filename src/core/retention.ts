@@ -7,11 +7,16 @@ import { compareVersions } from '../debian/version.js';
 /** Per source, the versions that entered the pool and their files (relative to public/). */
 export type PoolHistory = Record<string, { version: string; files: string[] }[]>;
 
-export function withHistory(h: PoolHistory, source: string, version: string, files: string[]): PoolHistory {
-  const entries = h[source] ?? [];
-  const held = entries.find((e) => e.version === version);
-  const merged = held ? { version, files: [...new Set([...held.files, ...files])] } : { version, files };
-  return { ...h, [source]: [...entries.filter((e) => e.version !== version), merged].sort((a, b) => compareVersions(a.version, b.version)) };
+/** The history with these versions' files noted (a version seen again gains files). */
+export function withHistory(h: PoolHistory, added: { source: string; version: string; files: string[] }[]): PoolHistory {
+  const next = { ...h };
+  for (const { source, version, files } of added) {
+    const entries = next[source] ?? [];
+    const held = entries.find((e) => e.version === version);
+    const merged = held ? { version, files: [...new Set([...held.files, ...files])] } : { version, files };
+    next[source] = [...entries.filter((e) => e.version !== version), merged].sort((a, b) => compareVersions(a.version, b.version));
+  }
+  return next;
 }
 
 /**

@@ -88,7 +88,7 @@ describe('suite contents', () => {
 });
 
 describe('pool retention', () => {
-  const h = ['1', '3', '2', '4'].reduce((acc, v) => withHistory(acc, 'x', v, [`x_${v}.dsc`, 'x_1.orig.tar.gz']), {});
+  const h = withHistory({}, ['1', '3', '2', '4'].map((v) => ({ source: 'x', version: v, files: [`x_${v}.dsc`, 'x_1.orig.tar.gz'] })));
   it('keeps the newest versions of a published source, shared files once', () => {
     const r = retained(h, 2, new Set(['x 4']));
     expect(r.history.x.map((e) => e.version)).toEqual(['3', '4']);
@@ -101,7 +101,7 @@ describe('pool retention', () => {
     expect(retained(h, 3, new Set(['y 1']))).toEqual({ history: {}, files: new Set() });
   });
   it('merges the files a version gains later (its builds)', () => {
-    expect(withHistory(h, 'x', '4', ['x_4_amd64.deb']).x.find((e) => e.version === '4')!.files).toEqual(['x_4.dsc', 'x_1.orig.tar.gz', 'x_4_amd64.deb']);
+    expect(withHistory(h, [{ source: 'x', version: '4', files: ['x_4_amd64.deb'] }]).x.find((e) => e.version === '4')!.files).toEqual(['x_4.dsc', 'x_1.orig.tar.gz', 'x_4_amd64.deb']);
   });
 });
 

@@ -69,7 +69,15 @@ export function suiteBinary(record: BinaryRecord, component: string, origin: Sui
   };
 }
 
-const binaryKey = (b: { package: string; arch: string }) => `${b.package} ${b.arch}`;
+export const binaryKey = (b: { package: string; arch: string }) => `${b.package} ${b.arch}`;
+
+/** Why `b` cannot join beside `old` (same package, architecture and version, other file), if it cannot. */
+export function binaryConflict(suite: string, old: SuiteBinary | undefined, b: SuiteBinary): string | undefined {
+  if (old && old.version === b.version && old.sha256 !== b.sha256) {
+    return `${suite} already has ${b.package} ${b.version} ${b.arch} with other content (sha256 ${old.sha256}, new ${b.sha256}); give the new build a new version`;
+  }
+  return undefined;
+}
 
 /** A newly accepted source replaces the suite's older version; its binaries stay until rebuilt. */
 export function withSource(c: SuiteContents, source: SuiteSource): SuiteContents {
@@ -89,9 +97,8 @@ export function withBinaries(c: SuiteContents, binaries: SuiteBinary[]): SuiteCo
   const held = new Map(c.binaries.map((b) => [binaryKey(b), b]));
   for (const b of binaries) {
     const old = held.get(binaryKey(b));
-    if (old && old.version === b.version && old.sha256 !== b.sha256) {
-      throw new ContentsError(`${c.id} already has ${b.package} ${b.version} ${b.arch} with other content (sha256 ${old.sha256}, new ${b.sha256}); give the new build a new version`);
-    }
+    const conflict = binaryConflict(c.id, old, b);
+    if (conflict) throw new ContentsError(conflict);
     if (old && compareVersions(old.version, b.version) > 0) continue;
     held.set(binaryKey(b), b);
   }

@@ -7,7 +7,7 @@ import type { ArchiveConfig, SuiteConfig } from '../config/config.js';
 import type { JobRecord } from '../core/jobs.js';
 import { retained, withHistory, type PoolHistory } from '../core/retention.js';
 import {
-  ContentsError, componentFor, emptyContents, poolFilesOf, suiteBinary, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
+  ContentsError, binaryConflict, binaryKey, componentFor, emptyContents, poolFilesOf, suiteBinary, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
   type SuiteBinary, type SuiteContents,
 } from '../core/suite-contents.js';
 import { SAFE_FILE_NAME } from '../core/upload-checks.js';
@@ -65,7 +65,7 @@ export class ArchiveContents {
   }
 
   private async noteHistory(source: string, version: string, files: string[]): Promise<void> {
-    this.history = withHistory(this.history, source, version, files);
+    this.history = withHistory(this.history, [{ source, version, files }]);
     await writeFileAtomic(this.layout.poolHistory, JSON.stringify(this.history));
   }
 
@@ -170,17 +170,17 @@ export class ArchiveContents {
     if (component && !suite.components.includes(component)) {
       throw new ContentsError(`--component ${component}: ${suiteName} has the components ${suite.components.join(', ')}`);
     }
-    const errors: string[] = [];
-    const good = names.filter((n) => {
-      const ok = SAFE_FILE_NAME.test(n) && /\.u?deb$/.test(n);
-      if (!ok) errors.push(`${n}: not a .deb or .udeb file name`);
-      return ok;
-    });
-    const controls = await readDebControls(good.map((n) => join(dir, n)));
-    let contents = this.get(suiteName);
-    const added: SuiteBinary[] = [];
-    for (const [i, name] of good.entries()) {
-      const control = controls[i];
+    const errors: { at: number; message: string }[] = [];
+    const refuse = (at: number, message: string) => errors.push({ at, message: `${names[at]}: ${message}` });
+    const good: number[] = [];
+    for (const [i, n] of names.entries()) {
+      if (SAFE_FILE_NAME.test(n) && /\.u?deb$/.test(n)) good.push(i);
+      else refuse(i, 'not a .deb or .udeb file name');
+    }
+    const controls = await readDebControls(good.map((i) => join(dir, names[i])));
+    // Checked and hashed many at a time; then checked against the suite and each other.
+    const candidates: { at: number; binary: SuiteBinary }[] = [];
+    await inBatches(good.map((at, j) => ({ at, control: controls[j] })), 16, async ({ at, control }) => {
       try {
         if (control instanceof Error) throw control;
         const pkg = control.first('Package');
@@ -191,32 +191,45 @@ export class ArchiveContents {
         if (arch !== 'all' && !suite.architectures.includes(arch)) {
           throw new Error(`Architecture ${arch} is not one of ${suiteName}'s (${suite.architectures.join(', ')}, or all)`);
         }
-        const facts = await fileFacts(join(dir, name));
+        const facts = await fileFacts(join(dir, names[at]));
         const comp = component ?? componentFor(control.first('Section'), suite.components);
         const probe = suiteBinary({ control: control.entries(), path: '', ...facts }, comp, 'imported');
-        const ext = name.endsWith('.udeb') ? 'udeb' : 'deb';
+        const ext = names[at].endsWith('.udeb') ? 'udeb' : 'deb';
         const path = `pool/${comp}/${poolPrefix(probe.source)}/${probe.source}/${pkg}_${versionWithoutEpoch(version)}_${arch}.${ext}`;
-        const binary = { ...probe, path };
-        contents = withBinaries(contents, [binary]);
-        await placeFile(join(dir, name), join(this.layout.public, path), facts.sha256);
-        added.push(binary);
+        candidates.push({ at, binary: { ...probe, path } });
       } catch (err) {
-        errors.push(`${name}: ${(err as Error).message}`);
+        refuse(at, (err as Error).message);
+      }
+    });
+    let contents = this.get(suiteName);
+    const held = new Map(contents.binaries.map((b) => [binaryKey(b), b]));
+    const added: typeof candidates = [];
+    for (const c of candidates.sort((a, b) => a.at - b.at)) {
+      const conflict = binaryConflict(suiteName, held.get(binaryKey(c.binary)), c.binary);
+      if (conflict) refuse(c.at, conflict);
+      else {
+        held.set(binaryKey(c.binary), c.binary);
+        added.push(c);
       }
     }
-    const bySource = new Map<string, SuiteBinary[]>();
-    for (const b of added) bySource.set(`${b.source} ${b.sourceVersion}`, [...(bySource.get(`${b.source} ${b.sourceVersion}`) ?? []), b]);
-    for (const list of bySource.values()) {
-      this.history = withHistory(this.history, list[0].source, list[0].sourceVersion, list.map((b) => b.path));
-    }
+    const placed: SuiteBinary[] = [];
+    await inBatches(added, 16, ({ at, binary }) =>
+      placeFile(join(dir, names[at]), join(this.layout.public, binary.path), binary.sha256).then(
+        () => void placed.push(binary),
+        (err: Error) => void refuse(at, err.message),
+      ),
+    );
+    contents = withBinaries(contents, placed);
+    this.history = withHistory(this.history, placed.map((b) => ({ source: b.source, version: b.sourceVersion, files: [b.path] })));
     await writeFileAtomic(this.layout.poolHistory, JSON.stringify(this.history));
-    if (added.length > 0) await this.store.save(contents);
-    const summary = `included ${added.length} of ${names.length} package(s) into ${suiteName}`;
+    if (placed.length > 0) await this.store.save(contents);
+    const summary = `included ${placed.length} of ${names.length} package(s) into ${suiteName}`;
+    const refused = errors.sort((a, b) => a.at - b.at).map((e) => e.message);
     return {
-      ok: errors.length === 0,
-      message: errors.length ? `${summary}; refused:\n  ${errors.join('\n  ')}` : summary,
-      included: added.map((b) => ({ package: b.package, version: b.version, architecture: b.arch, path: b.path })),
-      errors,
+      ok: refused.length === 0,
+      message: refused.length ? `${summary}; refused:\n  ${refused.join('\n  ')}` : summary,
+      included: placed.map((b) => ({ package: b.package, version: b.version, architecture: b.arch, path: b.path })),
+      errors: refused,
     };
   }
 
@@ -244,4 +257,9 @@ export class ArchiveContents {
   snapshots(): SuiteContents[] {
     return this.store.all().filter((c) => c.kind === 'snapshot');
   }
+}
+
+/** Runs fn over items, `width` at a time. */
+async function inBatches<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += width) await Promise.all(items.slice(i, i + width).map(fn));
 }

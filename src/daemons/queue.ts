@@ -197,6 +197,8 @@ export class Queue {
       await rm(join(dir, name), { force: true });
       await rm(staging, { recursive: true, force: true });
       this.log(`request ${name}: ${answer.message}`);
+      // After the answer: the caller need not wait for the pool to be tidied.
+      if (request?.action !== 'retry') await this.collectGarbage();
     }
   }
 
@@ -224,7 +226,6 @@ export class Queue {
     }
     await this.publishNow(`${r.action} ${r.source ?? r.name ?? ''}`.trim());
     this.statusChanged();
-    await this.collectGarbage();
     return answer;
   }
 

@@ -7,7 +7,8 @@
 import { createHash } from 'node:crypto';
 import { link, mkdir, readFile, readdir, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type { SuitePlan } from '../core/publish-plan.js';
 import { componentReleaseText, indexText, releaseText, type IndexFile, type ReleaseInfo } from '../debian/indices.js';
 import type { Signer } from '../process/gpg.js';
@@ -43,6 +44,7 @@ interface Manifest {
   pool?: string[];
 }
 
+const gzipAsync = promisify(gzip);
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 const md5 = (data: Buffer) => createHash('md5').update(data).digest('hex');
 
@@ -107,7 +109,8 @@ export async function publish(layout: Layout, plans: SuitePlan[], signer: Signer
         }
       }
       // Large indices use a fast xz level: the same format, a little larger, many times faster.
-      const compressed = [data, gzipSync(data, { level: 9 }), await xz(data, data.length > 1024 * 1024 ? 1 : 6)];
+      // gzip (in libuv's pool) and xz (a process) run side by side.
+      const compressed = await Promise.all([data, gzipAsync(data, { level: 9 }), xz(data, data.length > 1024 * 1024 ? 1 : 6)]);
       for (const [i, v] of variants.entries()) {
         await writeFile(join(suiteDir, dir, v), compressed[i]);
         record(`${dir}/${v}`, compressed[i]);
