@@ -29,7 +29,7 @@ repo=$PWD
 
 SIZES=${SIZES:-"1000 10000"}
 CACHE=/var/tmp/aib-bench-debs
-DEBS_FORMAT=2 # bump when the generated packages change, so that old caches are made again
+DEBS_FORMAT=3 # bump when the generated packages change, so that old caches are made again
 DIST=unstable
 
 say() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -121,7 +121,7 @@ make_debs() { # outdir n index...
       " Number $i of $n; architecture $arch."
     printf '%s\n\nA synthetic package (number %d) made by bench/publisher.sh.\n' "$name" "$i" \
       >"$d/usr/share/doc/$name/README"
-    printf 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: %s\n\nFiles: *\nCopyright: 2026 bench\nLicense: CC0-1.0\n' "$name" \
+    printf '%s: synthetic, made by bench/publisher.sh.\n\nCopyright: 2026 archive-in-a-box bench\nLicense: CC0-1.0\n' "$name" \
       >"$d/usr/share/doc/$name/copyright"
     dpkg-deb --root-owner-group --build "$d" "$out/${name}_1.0-1_${arch}.deb" >/dev/null
   done
@@ -167,7 +167,7 @@ extra_deb() { # -> prints the path of synth-extra_1.0-1_amd64.deb
 # One signing key for every tool: RSA 3072 without a passphrase, as `archive init` makes.
 mkdir -m 700 "$GNUPGHOME"
 gpg --batch --quiet --passphrase '' --quick-generate-key 'publisher bench <bench@example.org>' rsa3072 sign never 2>/dev/null
-KEY=$(gpg --batch --with-colons --list-secret-keys | awk -F: '$1 == "fpr" { print $10; exit }')
+KEY=$(gpg --batch --with-colons --list-secret-keys 2>/dev/null | awk -F: '$1 == "fpr" { print $10; exit }')
 [ -n "$KEY" ] || die "no signing key was made"
 gpg --batch --export "$KEY" >"$work/pubkey.gpg"
 # Starts the agent now, so that no tool's first signature pays for it.
@@ -309,29 +309,38 @@ EOF
 # ---------------------------------------------------------------------------------------
 # ============================  ours(): TO BE FILLED IN  =================================
 # archive-in-a-box, run on the host: the queue daemon on a root of its own, and the .debs
-# imported with `archive include`. Same arguments and output as the peers above. Until
-# `archive include` exists it prints "n/a n/a n/a" and says so.
+# imported with `archive include`. Same arguments and output as the peers above. Without
+# `archive include` it prints "n/a n/a n/a" and says so.
 #
-# Note: today `archive include --help` exits 0 even though there is no such command
-# (commander answers an unknown command followed by --help with the top-level help), so the
-# test below looks for include's own usage line rather than at the exit code.
+# `archive include --help` is no test by its exit code: commander answers an unknown command
+# followed by --help with the top-level help and exit 0. Hence the usage line is looked for.
 #
-# Sketch of the body (the commands do not exist yet):
-#   local root=$wd/root port; port=<a free port, as in bench/builder.sh>
+# Sketch of the body (as tried by hand against fec481e):
+#   local root=$wd/root port qpid; port=<a free port, as in bench/builder.sh>
 #   node "$repo/bin/archive.js" --root "$root" init >>"$wd/log" 2>&1
-#   ARCHIVE_ROOT=$root ARCHIVE_API_PORT=$port start_bg node "$repo/bin/archive.js" daemon queue >>"$wd/log" 2>&1
-#   qpid=$(tail -n1 "$work/pids")   # the queue's pid: its VmHWM is its peak RSS
-#   wait until logs/queue.log says "published generation 1 (start)"
-#   (a) measured "$wd/scratch.s" "$wd/scratch.rss" node ... include --suite $DIST "$debs"/*.deb
-#       (chunk with xargs if the list passes ARG_MAX), then wait for the generation that
-#       has N packages (if include returns before the queue has published, time to that);
-#       peak RSS = max(include's %M, the queue's VmHWM: awk '/VmHWM/ {print $2}' /proc/$qpid/status)
-#   (b) the same with "$extra", timed to the generation with N+1 packages
-#   echo "$root/public/dists/$DIST" >"$wd/published"   # dists is a symlink: fine
-#   kill "$qpid"; wait "$qpid"
+#   # Sign with the bench key like the peers (check_published verifies against it): put it
+#   # in place of the key init made, before the queue starts.
+#   gpg --batch --armor --export-secret-keys "$KEY" >"$root/state/archive-key.sec"
+#   gpg --batch --armor --export "$KEY" >"$root/public/archive-key.asc"
+#   # The queue imports the key into a mkdtemp GnuPG home under $TMPDIR and leaves that
+#   # home's gpg-agent running when it stops: with TMPDIR in the work folder, cleanup ends it.
+#   mkdir -p "$wd/tmp"
+#   TMPDIR=$wd/tmp ARCHIVE_ROOT=$root ARCHIVE_API_PORT=$port start_bg node "$repo/bin/archive.js" daemon queue >>"$wd/log" 2>&1
+#   qpid=$(tail -n1 "$work/pids")   # (its output must go to the log: were it the $(...) pipe
+#                                    #  that reads ours()' answer, the bench would wait for it)
+#   wait until "$wd/log" has "queue started" (its first publication, "(start)", comes before)
+#   # include returns when the queue answers, which is after it has published: time it alone.
+#   (a) measured "$wd/scratch.s" "$wd/scratch.rss" node "$repo/bin/archive.js" --root "$root" include --suite "$DIST" "$debs"/*.deb
+#       peak RSS = max(include's %M, the queue's VmHWM: awk '/VmHWM/ { print $2 }' /proc/$qpid/status)
+#       (the queue is the big one; VmHWM counts from its start and not its xz/gpg children)
+#   (b) measured "$wd/add.s" "$wd/add.rss" node ... include --suite "$DIST" "$extra"
+#   echo "$root/public/dists/$DIST" >"$wd/published"
+#   kill "$qpid"; wait "$qpid" || true   # it takes over a second to stop on SIGTERM
 ours() {
-  local n=$1 debs=$2 extra=$3 wd=$4
-  if ! node "$repo/bin/archive.js" include --help 2>/dev/null | grep -q '^Usage: archive include'; then
+  local n=$1 debs=$2 extra=$3 wd=$4 usage
+  # Read whole, then searched: grep -q in a pipe could end it early and pipefail fail it.
+  usage=$(node "$repo/bin/archive.js" include --help 2>/dev/null || true)
+  if ! grep -q '^Usage: archive include' <<<"$usage"; then
     say "  ours: not yet available (no \`archive include\` command)"
     echo "n/a n/a n/a"
     return 0
@@ -404,7 +413,7 @@ peak RSS = of the scratch step (largest single process); compressions = Packages
 $(printf '%7s  %-15s %10s %10s %14s  %s' N tool "scratch s" "add-one s" "peak RSS MiB" compressions)
 $(printf '%s\n' "${rows[@]}")
 
-add-one time, peer / ours (n/a while ours is unavailable):
+add-one time, peer / ours (above 1: ours is faster; n/a while ours is unavailable):
 $(printf '%s\n' "${ratios[@]}")
 
 $ctx

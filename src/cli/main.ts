@@ -6,6 +6,7 @@ import { CommandFailed, DockerError, UserError } from '../errors.js';
 import * as cache from './cache.js';
 import * as copy from './copy.js';
 import * as daemon from './daemon.js';
+import * as doctor from './doctor.js';
 import * as down from './down.js';
 import * as dputConfig from './dput-config.js';
 import * as include from './include.js';
@@ -21,12 +22,12 @@ import * as sourceLine from './source-line.js';
 import * as status from './status.js';
 import * as up from './up.js';
 import * as wait from './wait.js';
-import { WaitFailed } from './wait.js';
+import { Unsuccessful } from './wait.js';
 
 const EXIT_CODES = `
 Exit codes:
   0    success
-  1    the awaited upload was rejected or failed to build (archive wait)
+  1    the awaited upload was rejected or failed to build (archive wait); a check failed (archive doctor)
   2    usage or configuration error
   3    an external program (gpg, debootstrap, dpkg-deb, ...) failed
   4    the Docker engine is unreachable or refused an operation
@@ -44,10 +45,10 @@ const program = new Command('archive')
   .exitOverride()
   .showHelpAfterError();
 
-for (const command of [init, up, down, status, wait, ls, rm, copy, snapshot, include, logs, retry, sourceLine, dputConfig, keys, cache, refresh, daemon]) command.register(program);
+for (const command of [init, up, down, status, doctor, wait, ls, rm, copy, snapshot, include, logs, retry, sourceLine, dputConfig, keys, cache, refresh, daemon]) command.register(program);
 
 function exitCode(err: unknown): number {
-  if (err instanceof WaitFailed) return err.exitCode;
+  if (err instanceof Unsuccessful) return err.exitCode;
   if (err instanceof UserError) return 2;
   if (err instanceof CommandFailed) return 3;
   if (err instanceof DockerError) return 4;

@@ -5,13 +5,14 @@ import { UserError } from '../errors.js';
 import { readAll } from '../storage/records.js';
 import { layoutFor, loadConfig, type GlobalOptions } from './archive-context.js';
 
-export class WaitFailed extends Error {
+/** A command that ran but whose answer is "no" (wait: rejected or timed out; doctor: a check failed). */
+export class Unsuccessful extends Error {
   constructor(
     message: string,
     readonly exitCode: number,
   ) {
     super(message);
-    this.name = 'WaitFailed';
+    this.name = 'Unsuccessful';
   }
 }
 
@@ -41,9 +42,9 @@ export function register(program: Command): void {
         if (upload && ['published', 'rejected', 'failed'].includes(upload.state)) {
           if (options.json) console.log(JSON.stringify(upload, null, 2));
           if (upload.state === 'published') return;
-          throw new WaitFailed(`${source} ${version} was ${upload.state}:\n${upload.reasons.map((r) => `  ${r}`).join('\n')}`, 1);
+          throw new Unsuccessful(`${source} ${version} was ${upload.state}:\n${upload.reasons.map((r) => `  ${r}`).join('\n')}`, 1);
         }
-        if (Date.now() > deadline) throw new WaitFailed(`timed out after ${options.timeout} s waiting for ${source} ${version} (last state: ${state})`, 124);
+        if (Date.now() > deadline) throw new Unsuccessful(`timed out after ${options.timeout} s waiting for ${source} ${version} (last state: ${state})`, 124);
         await new Promise((r) => setTimeout(r, 1000));
       }
     });

@@ -52,3 +52,9 @@ export function followProgress(
     );
   });
 }
+
+/** What `archive doctor` reports of the engine. */
+export async function engineFacts(docker: Docker): Promise<{ version: string; driver: string; dataRoot: string }> {
+  const info = (await docker.info()) as { ServerVersion: string; Driver: string; DockerRootDir: string };
+  return { version: info.ServerVersion, driver: info.Driver, dataRoot: info.DockerRootDir };
+}

@@ -1,5 +1,6 @@
 // Debian's own tools, run as programs: debootstrap, dpkg-deb, xz.
 import { open } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Paragraph, parseDeb822 } from '../debian/deb822.js';
@@ -69,8 +70,11 @@ export async function readDebControls(paths: string[]): Promise<(Paragraph | Err
     }
   };
   for (let i = 0; i < paths.length; i += 64) await Promise.all(paths.slice(i, i + 64).map((_, j) => fast(i + j)));
-  for (let b = 0; b < xzMembers.length; b += 2000) {
-    const batch = xzMembers.slice(b, b + 2000);
+  // One xz per core, each over a share of the members (xz's start-up per stream dominates).
+  const share = Math.min(2000, Math.ceil(xzMembers.length / availableParallelism()));
+  const batches: (typeof xzMembers)[] = [];
+  for (let b = 0; b < xzMembers.length; b += share) batches.push(xzMembers.slice(b, b + share));
+  await Promise.all(batches.map(async (batch) => {
     let out: Buffer | undefined;
     try {
       out = await runFilter('xz', ['-dc'], Buffer.concat(batch.map((m) => m.data)));
@@ -88,7 +92,7 @@ export async function readDebControls(paths: string[]): Promise<(Paragraph | Err
       }
       at += m.size;
     }
-  }
+  }));
   for (const i of slow) {
     // dpkg-deb's own words say what is wrong ("... is not a Debian format archive").
     results[i] = await debControl(paths[i]).catch((err: Error) => {

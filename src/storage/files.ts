@@ -1,7 +1,7 @@
 // File facts and safe placement.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, link, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, link, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { FileFacts } from '../core/upload-checks.js';
 
@@ -10,7 +10,9 @@ export async function fileFacts(path: string): Promise<FileFacts> {
   const sha1 = createHash('sha1');
   const sha256 = createHash('sha256');
   let size = 0;
-  for await (const chunk of createReadStream(path)) {
+  // Small files (most .debs of an include) in one read; large ones streamed.
+  const chunks = (await stat(path)).size <= 1024 * 1024 ? [await readFile(path)] : createReadStream(path);
+  for await (const chunk of chunks) {
     md5.update(chunk);
     sha1.update(chunk);
     sha256.update(chunk);

@@ -205,10 +205,10 @@ export async function currentGeneration(layout: Layout): Promise<string | undefi
   }
 }
 
-/** The Date of the served Release of a suite, to know when Valid-Until needs a new signature. */
-export async function servedReleaseDate(layout: Layout, suite: string): Promise<Date | undefined> {
+/** A date field (Date, Valid-Until) of the served Release of a suite. */
+export async function servedReleaseDate(layout: Layout, suite: string, field: 'Date' | 'Valid-Until' = 'Date'): Promise<Date | undefined> {
   const text = await readFile(join(layout.dists, suite, 'Release'), 'utf8').catch(() => '');
-  const date = text.match(/^Date: (.+)$/m)?.[1];
+  const date = text.match(new RegExp(`^${field}: (.+)$`, 'm'))?.[1];
   return date ? new Date(date.replace(' UTC', ' GMT')) : undefined;
 }
 

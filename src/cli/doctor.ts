@@ -1,0 +1,107 @@
+// `archive doctor`: checks the Docker engine and its storage driver, free disk space, debootstrap,
+// the port, the clock, the signing key's expiry and the Valid-Until margin; each problem with
+// its fix. Facts are gathered here, judged in core/doctor.ts.
+import { readFile, readdir, statfs } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { diagnose, type DoctorFacts, type Finding } from '../core/doctor.js';
+import { composeStatus } from '../docker/compose.js';
+import { connectDocker, engineFacts, type Docker } from '../docker/engine.js';
+import { baseImageName, imageInfo } from '../docker/images.js';
+import { listKeys } from '../process/gpg.js';
+import { run } from '../process/run.js';
+import { exists } from '../storage/files.js';
+import { servedReleaseDate } from '../storage/publisher.js';
+import { layoutFor, loadConfig, projectName, type GlobalOptions } from './archive-context.js';
+import { Unsuccessful } from './wait.js';
+
+async function freeBytes(path: string): Promise<number | undefined> {
+  try {
+    const s = await statfs(path);
+    return s.bavail * s.bsize;
+  } catch {
+    return undefined;
+  }
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** The first http mirror in the host's apt sources (never written down anywhere else). */
+async function aptMirror(): Promise<string | undefined> {
+  const files = ['/etc/apt/sources.list', ...(await readdir('/etc/apt/sources.list.d').catch(() => [] as string[])).map((n) => join('/etc/apt/sources.list.d', n))];
+  for (const file of files) {
+    const text = await readFile(file, 'utf8').catch(() => '');
+    const uri = text.match(/^(?:deb\s+(?:\[[^\]]*\]\s+)?|URIs:\s*)(https?:\/\/\S+)/m)?.[1];
+    if (uri) return uri;
+  }
+  return undefined;
+}
+
+async function remoteClock(): Promise<DoctorFacts['clock']> {
+  const mirror = await aptMirror();
+  if (!mirror) return undefined;
+  try {
+    const res = await fetch(mirror, { method: 'HEAD', signal: AbortSignal.timeout(5000) });
+    const date = res.headers.get('date');
+    return date ? { source: `the Debian mirror in the host's apt sources`, remote: new Date(date) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('doctor')
+    .description('check the machine and the archive: Docker, disk, debootstrap, port, clock, signing key, Valid-Until')
+    .option('--json', 'print the findings as JSON')
+    .addHelpText('after', '\nExit status: 0 when nothing failed (warnings allowed), 1 when a check failed.\n\nExamples:\n  archive doctor\n  archive doctor --json | jq \'.[] | select(.status != "ok")\'\n')
+    .action(async (options: { json?: boolean }, cmd: Command) => {
+      const layout = layoutFor(cmd.optsWithGlobals<GlobalOptions>());
+      const config = await loadConfig(layout);
+      let docker: Docker | undefined;
+      let engine: DoctorFacts['engine'];
+      try {
+        docker = await connectDocker();
+        engine = { reachable: true, ...(await engineFacts(docker)) };
+      } catch (err) {
+        engine = { reachable: false, error: (err as Error).message.split('\n')[0] };
+      }
+      const ours = docker
+        ? (await composeStatus(docker, projectName(layout, config)).catch(() => [])).some((s) => s.service === 'repo' && s.state === 'running')
+        : false;
+      const keys = await listKeys(layout.publicKey).catch(() => []);
+      const facts: DoctorFacts = {
+        now: new Date(),
+        engine,
+        disks: [
+          { what: 'root', path: layout.root, freeBytes: await freeBytes(layout.root) },
+          ...(engine.reachable ? [{ what: 'docker', path: engine.dataRoot, freeBytes: await freeBytes(engine.dataRoot) }] : []),
+        ],
+        debootstrap: (await run('sh', ['-c', 'command -v debootstrap || test -x /usr/sbin/debootstrap'], { allowFailure: true })).exitCode === 0,
+        baseImage: docker ? !!(await imageInfo(docker, baseImageName(config.suites[0].base)).catch(() => undefined)) : false,
+        port: { port: config.port, state: (await portFree(config.port)) ? 'free' : ours ? 'ours' : 'taken' },
+        clock: await remoteClock(),
+        key: keys[0] ? { fingerprint: keys[0].fingerprint, expires: keys[0].expires ? new Date(keys[0].expires) : undefined } : undefined,
+        validUntil: config.publish.validUntilDays > 0 && (await exists(layout.dists))
+          ? { days: config.publish.validUntilDays, served: await servedReleaseDate(layout, config.suites[0].name, 'Valid-Until') }
+          : undefined,
+      };
+      const findings: Finding[] = diagnose(facts);
+      if (options.json) console.log(JSON.stringify(findings, null, 2));
+      else {
+        for (const f of findings) {
+          console.log(`${f.status.padEnd(7)} ${f.check}: ${f.detail}`);
+          if (f.fix && f.status !== 'ok') console.log(`        fix: ${f.fix}`);
+        }
+      }
+      const failed = findings.filter((f) => f.status === 'fail');
+      if (failed.length > 0) throw new Unsuccessful(`${failed.length} check(s) failed: ${failed.map((f) => f.check).join(', ')}`, 1);
+    });
+}

@@ -1,0 +1,89 @@
+// `archive doctor`: what the machine and the archive look like, judged. Pure: facts gathered
+// by cli/doctor.ts in, findings out, each problem with the fix a packager would apply.
+
+export interface DoctorFacts {
+  now: Date;
+  engine: { reachable: true; version: string; driver: string; dataRoot: string } | { reachable: false; error: string };
+  /** Free space where the archive and Docker keep their data (undefined when unreadable). */
+  disks: { what: string; path: string; freeBytes?: number }[];
+  debootstrap: boolean;
+  baseImage: boolean;
+  port: { port: number; state: 'free' | 'ours' | 'taken' };
+  /** The time a Debian mirror's HTTP server gives, when it could be asked. */
+  clock?: { source: string; remote: Date };
+  key?: { fingerprint: string; expires?: Date };
+  validUntil?: { days: number; served?: Date };
+}
+
+export interface Finding {
+  check: string;
+  status: 'ok' | 'warn' | 'fail' | 'unknown';
+  detail: string;
+  fix?: string;
+}
+
+const GiB = 1024 ** 3;
+const DAY = 86_400_000;
+const gib = (n: number) => `${(n / GiB).toFixed(1)} GiB`;
+
+export function diagnose(f: DoctorFacts): Finding[] {
+  const out: Finding[] = [];
+  if (f.engine.reachable) {
+    out.push({ check: 'docker', status: 'ok', detail: `Docker engine ${f.engine.version}` });
+    out.push(
+      f.engine.driver === 'overlay2'
+        ? { check: 'storage-driver', status: 'ok', detail: 'overlay2' }
+        : {
+            check: 'storage-driver', status: 'warn', detail: `${f.engine.driver}: every image layer and build container is a full copy, slow and disk-hungry`,
+            fix: 'set "storage-driver": "overlay2" in /etc/docker/daemon.json and restart dockerd',
+          },
+    );
+  } else {
+    out.push({
+      check: 'docker', status: 'fail', detail: f.engine.error,
+      fix: 'apt-get install docker.io, then start it (systemctl start docker, or dockerd & where systemd does not run); scripts/setup.sh does both',
+    });
+  }
+  for (const d of f.disks) {
+    if (d.freeBytes === undefined) out.push({ check: `disk-${d.what}`, status: 'unknown', detail: `cannot read the free space of ${d.path}` });
+    else if (d.freeBytes < 2 * GiB) out.push({ check: `disk-${d.what}`, status: 'fail', detail: `${gib(d.freeBytes)} free under ${d.path}; builds and publishing need several GiB`, fix: `free space on that file system (archive cache prune; docker system prune)` });
+    else if (d.freeBytes < 10 * GiB) out.push({ check: `disk-${d.what}`, status: 'warn', detail: `${gib(d.freeBytes)} free under ${d.path}`, fix: 'archive cache prune frees build-dependency images' });
+    else out.push({ check: `disk-${d.what}`, status: 'ok', detail: `${gib(d.freeBytes)} free under ${d.path}` });
+  }
+  if (f.debootstrap) out.push({ check: 'debootstrap', status: 'ok', detail: 'installed' });
+  else out.push({
+    check: 'debootstrap', status: f.baseImage ? 'warn' : 'fail',
+    detail: f.baseImage ? 'not installed; the base image exists, so only a rebuild of it needs it' : 'not installed, and the base image is not made yet',
+    fix: 'apt-get install debootstrap',
+  });
+  const { port, state } = f.port;
+  if (state === 'taken') out.push({ check: 'port', status: 'fail', detail: `127.0.0.1:${port} is used by another program`, fix: `choose another port: archive up --port N (or port: in archive.yaml); ss -ltnp 'sport = :${port}' names the program` });
+  else out.push({ check: 'port', status: 'ok', detail: state === 'ours' ? `127.0.0.1:${port} is served by this archive` : `127.0.0.1:${port} is free` });
+  if (!f.clock) out.push({ check: 'clock', status: 'unknown', detail: 'no Debian mirror answered to compare the clock with' });
+  else {
+    const skew = (f.now.getTime() - f.clock.remote.getTime()) / 1000;
+    const detail = `${Math.abs(skew).toFixed(0)} s ${skew >= 0 ? 'ahead of' : 'behind'} ${f.clock.source}`;
+    if (Math.abs(skew) > 300) out.push({ check: 'clock', status: 'fail', detail, fix: 'set the time (timedatectl set-ntp true, or ntpdate); apt refuses Release files dated in the future and signatures made "in the future"' });
+    else out.push({ check: 'clock', status: Math.abs(skew) > 60 ? 'warn' : 'ok', detail });
+  }
+  if (f.key) {
+    const left = f.key.expires ? (f.key.expires.getTime() - f.now.getTime()) / DAY : Infinity;
+    const detail = `${f.key.fingerprint}, ${f.key.expires ? `expires ${f.key.expires.toISOString().slice(0, 10)}` : 'does not expire'}`;
+    const fix = `extend it: gpg --quick-set-expire ${f.key.fingerprint} 2y (in a GnuPG home holding state/archive-key.sec), then re-export public/archive-key.asc; clients need the new public key`;
+    if (left < 0) out.push({ check: 'signing-key', status: 'fail', detail: `${detail}: expired, apt refuses the archive`, fix });
+    else if (left < 30) out.push({ check: 'signing-key', status: 'warn', detail: `${detail}: ${Math.floor(left)} days left`, fix });
+    else out.push({ check: 'signing-key', status: 'ok', detail });
+  }
+  if (f.validUntil) {
+    const { days, served } = f.validUntil;
+    if (!served) out.push({ check: 'valid-until', status: 'warn', detail: `valid_until_days is ${days}, but the served Release has no Valid-Until yet`, fix: 'archive up (the queue re-signs on start)' });
+    else {
+      const left = (served.getTime() - f.now.getTime()) / DAY;
+      const detail = `the served Release is valid until ${served.toISOString()}`;
+      if (left < 0) out.push({ check: 'valid-until', status: 'fail', detail: `${detail}: expired, apt refuses it`, fix: 'archive up: the queue re-signs at half the validity while it runs' });
+      else if (left < days / 2 - 1) out.push({ check: 'valid-until', status: 'warn', detail: `${detail}; the queue should have re-signed it by now`, fix: 'archive status: is the queue running?' });
+      else out.push({ check: 'valid-until', status: 'ok', detail });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,54 @@
+// archive doctor against the real engine, gpg and network: a healthy root passes, a port
+// another program holds and an unreachable engine fail with their fixes.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, freePort } from './support/archive.js';
+
+describe('archive doctor', () => {
+  let root: string;
+  let port: number;
+  const doctor = (env: Record<string, string> = {}) => execa('node', [CLI, '--root', root, 'doctor', '--json'], { reject: false, env });
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'aib-doctor-'));
+    port = await freePort();
+    await execa('node', [CLI, '--root', root, 'init', '--port', String(port)]);
+  });
+  afterAll(() => rm(root, { recursive: true, force: true }));
+
+  it('passes on this machine, with the engine, its storage driver, the key and the port', async () => {
+    const r = await doctor();
+    const findings = JSON.parse(r.stdout) as { check: string; status: string }[];
+    expect(r.exitCode, r.stdout).toBe(0);
+    expect(Object.fromEntries(findings.map((f) => [f.check, f.status]))).toMatchObject({
+      docker: 'ok', 'storage-driver': 'ok', 'disk-root': expect.stringMatching(/ok|warn/), debootstrap: 'ok', port: 'ok', 'signing-key': 'ok',
+    });
+  });
+
+  it('fails when another program holds the port, and says how to choose another', async () => {
+    const server: Server = createServer();
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    try {
+      const r = await execa('node', [CLI, '--root', root, 'doctor'], { reject: false });
+      expect(r.exitCode).toBe(1);
+      expect(r.stdout).toContain(`fail    port: 127.0.0.1:${port} is used by another program`);
+      expect(r.stdout).toContain('fix: choose another port: archive up --port N');
+      expect(r.stderr).toContain('1 check(s) failed: port');
+    } finally {
+      server.close();
+    }
+  });
+
+  it('fails when the engine cannot be reached, and says how to install and start it', async () => {
+    const r = await doctor({ DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
+    const docker = (JSON.parse(r.stdout) as { check: string; status: string; detail: string; fix: string }[]).find((f) => f.check === 'docker')!;
+    expect(r.exitCode).toBe(1);
+    expect(docker.status).toBe('fail');
+    expect(docker.detail).toContain('/nonexistent/docker.sock is not reachable');
+    expect(docker.fix).toMatch(/apt-get install docker\.io/);
+  });
+});
