@@ -16,6 +16,7 @@ import * as logs from './logs.js';
 import * as ls from './ls.js';
 import * as refresh from './refresh.js';
 import * as retry from './retry.js';
+import * as service from './service.js';
 import * as rm from './rm.js';
 import * as snapshot from './snapshot.js';
 import * as sourceLine from './source-line.js';
@@ -45,7 +46,7 @@ const program = new Command('archive')
   .exitOverride()
   .showHelpAfterError();
 
-for (const command of [init, up, down, status, doctor, wait, ls, rm, copy, snapshot, include, logs, retry, sourceLine, dputConfig, keys, cache, refresh, daemon]) command.register(program);
+for (const command of [init, up, down, status, doctor, wait, ls, rm, copy, snapshot, include, logs, retry, sourceLine, dputConfig, keys, cache, refresh, service, daemon]) command.register(program);
 
 function exitCode(err: unknown): number {
   if (err instanceof Unsuccessful) return err.exitCode;

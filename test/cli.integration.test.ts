@@ -1,6 +1,7 @@
-// archive doctor against the real engine, gpg and network: a healthy root passes, a port
-// another program holds and an unreachable engine fail with their fixes.
-import { mkdtemp, rm } from 'node:fs/promises';
+// Commands that need no running archive, against the real engine, gpg, network and systemd's
+// own verifier: archive doctor (a healthy root passes; a port another program holds and an
+// unreachable engine fail with their fixes) and archive service install|uninstall.
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,5 +51,35 @@ describe('archive doctor', () => {
     expect(docker.status).toBe('fail');
     expect(docker.detail).toContain('/nonexistent/docker.sock is not reachable');
     expect(docker.fix).toMatch(/apt-get install docker\.io/);
+  });
+});
+
+describe('archive service', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'aib service-'));
+    await execa('node', [CLI, '--root', root, 'init']);
+  });
+  afterAll(() => rm(root, { recursive: true, force: true }));
+
+  it('writes a unit systemd accepts, that brings this root up after the engine and down at shutdown, and removes it', async () => {
+    const units = join(root, 'units');
+    const installed = await execa('node', [CLI, '--root', root, 'service', 'install', '--unit-dir', units], { reject: false, all: true });
+    expect(installed.exitCode, installed.all).toBe(0);
+    const [name] = await readdir(units);
+    expect(name).toMatch(/^archive-in-a-box-archive-[0-9a-f]{8}\.service$/);
+    const unit = await readFile(join(units, name), 'utf8');
+    expect(unit).toMatch(/^Requires=docker\.service$/m);
+    expect(unit).toContain(`ExecStart=${process.execPath} ${CLI} --root "${root}" up`);
+    expect(unit).toContain(`ExecStop=${process.execPath} ${CLI} --root "${root}" down`);
+    const verify = await execa('systemd-analyze', ['verify', join(units, name)], { reject: false, all: true });
+    expect(verify.exitCode, verify.all).toBe(0);
+    expect(verify.all).not.toMatch(/Unknown|Invalid|bad unit file|Neither a valid/i);
+    const removed = await execa('node', [CLI, '--root', root, 'service', 'uninstall', '--unit-dir', units], { reject: false, all: true });
+    expect(removed.exitCode, removed.all).toBe(0);
+    expect(await readdir(units)).toEqual([]);
+    const again = await execa('node', [CLI, '--root', root, 'service', 'uninstall', '--unit-dir', units], { reject: false });
+    expect(again.exitCode).toBe(2);
+    expect(again.stderr).toContain('nothing to uninstall');
   });
 });

@@ -1,0 +1,67 @@
+// `archive service install|uninstall`: a systemd unit that brings this root's archive up at
+// boot and down at shutdown, for hosts that run it permanently.
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { serviceUnit, serviceUnitName } from '../core/service-unit.js';
+import { UserError } from '../errors.js';
+import { run } from '../process/run.js';
+import { exists } from '../storage/files.js';
+import { layoutFor, loadConfig, progress, projectName, type GlobalOptions } from './archive-context.js';
+
+const CLI = fileURLToPath(new URL('../../bin/archive.js', import.meta.url));
+
+/** systemctl, when systemd runs this host (not in a container or chroot). */
+async function systemctl(args: string[]): Promise<boolean> {
+  if (!(await exists('/run/systemd/system'))) return false;
+  await run('systemctl', args);
+  return true;
+}
+
+export function register(program: Command): void {
+  const service = program.command('service').description('run the archive as a systemd service (up at boot, down at shutdown)');
+  service
+    .command('install')
+    .description('write and enable a systemd unit for this root')
+    .option('--unit-dir <dir>', 'where to write the unit', '/etc/systemd/system')
+    .addHelpText('after', '\nExamples:\n  sudo archive --root /srv/archive service install\n  systemctl status archive-in-a-box-*\n')
+    .action(async (options: { unitDir: string }, cmd: Command) => {
+      const layout = layoutFor(cmd.optsWithGlobals<GlobalOptions>());
+      const config = await loadConfig(layout);
+      const name = serviceUnitName(projectName(layout, config));
+      const path = join(options.unitDir, name);
+      const text = serviceUnit({ project: projectName(layout, config), root: layout.root, node: process.execPath, cli: CLI });
+      const held = await readFile(path, 'utf8').catch(() => undefined);
+      if (held !== undefined && !held.startsWith('# Written by archive service install')) {
+        throw new UserError(`${path} exists and was not written by archive service install; remove it first`);
+      }
+      await mkdir(options.unitDir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+        throw new UserError(`cannot make ${options.unitDir} (${err.code}); run as root, or pass --unit-dir`);
+      });
+      await writeFile(path, text).catch((err: NodeJS.ErrnoException) => {
+        throw new UserError(`cannot write ${path} (${err.code}); run as root, or pass --unit-dir`);
+      });
+      progress(`wrote ${path}`);
+      if (options.unitDir === '/etc/systemd/system' && (await systemctl(['daemon-reload'])) && (await systemctl(['enable', name]))) {
+        console.log(`${name} enabled: the archive comes up at boot. Start it now with: systemctl start ${name}`);
+      } else {
+        console.log(`${path} written; systemd does not run here (or the unit is elsewhere): enable it with systemctl enable ${name} where it does`);
+      }
+    });
+  service
+    .command('uninstall')
+    .description('disable and remove the unit (the archive keeps running until archive down)')
+    .option('--unit-dir <dir>', 'where the unit is', '/etc/systemd/system')
+    .action(async (options: { unitDir: string }, cmd: Command) => {
+      const layout = layoutFor(cmd.optsWithGlobals<GlobalOptions>());
+      const config = await loadConfig(layout);
+      const name = serviceUnitName(projectName(layout, config));
+      const path = join(options.unitDir, name);
+      if (!(await exists(path))) throw new UserError(`no unit ${path}: nothing to uninstall`);
+      if (options.unitDir === '/etc/systemd/system') await systemctl(['disable', name]);
+      await rm(path);
+      if (options.unitDir === '/etc/systemd/system') await systemctl(['daemon-reload']);
+      console.log(`${name} removed`);
+    });
+}
