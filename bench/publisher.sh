@@ -4,7 +4,7 @@
 #   - apt-ftparchive (apt-utils): `generate` with a cache db, `release`, gpg signing by hand;
 #   - reprepro: includedeb, which exports (writes and signs) the indices itself;
 #   - aptly: repo create/add, publish repo, then repo add + publish update;
-#   - ours (archive-in-a-box): see ours() below.
+#   - ours (archive-in-a-box): `archive include` into a queue run on the host; see ours() below.
 # all on the same synthetic .debs (made by dpkg-deb, cached in /var/tmp/aib-bench-debs/N/),
 # all signing with one throwaway GnuPG key, all asked for .gz and .xz Packages where they can.
 # Contents indices are switched off where a tool makes them by default: ours writes none.
@@ -307,46 +307,35 @@ EOF
 }
 
 # ---------------------------------------------------------------------------------------
-# ============================  ours(): TO BE FILLED IN  =================================
-# archive-in-a-box, run on the host: the queue daemon on a root of its own, and the .debs
-# imported with `archive include`. Same arguments and output as the peers above. Without
-# `archive include` it prints "n/a n/a n/a" and says so.
-#
-# `archive include --help` is no test by its exit code: commander answers an unknown command
-# followed by --help with the top-level help and exit 0. Hence the usage line is looked for.
-#
-# Sketch of the body (as tried by hand against fec481e):
-#   local root=$wd/root port qpid; port=<a free port, as in bench/builder.sh>
-#   node "$repo/bin/archive.js" --root "$root" init >>"$wd/log" 2>&1
-#   # Sign with the bench key like the peers (check_published verifies against it): put it
-#   # in place of the key init made, before the queue starts.
-#   gpg --batch --armor --export-secret-keys "$KEY" >"$root/state/archive-key.sec"
-#   gpg --batch --armor --export "$KEY" >"$root/public/archive-key.asc"
-#   # The queue imports the key into a mkdtemp GnuPG home under $TMPDIR and leaves that
-#   # home's gpg-agent running when it stops: with TMPDIR in the work folder, cleanup ends it.
-#   mkdir -p "$wd/tmp"
-#   TMPDIR=$wd/tmp ARCHIVE_ROOT=$root ARCHIVE_API_PORT=$port start_bg node "$repo/bin/archive.js" daemon queue >>"$wd/log" 2>&1
-#   qpid=$(tail -n1 "$work/pids")   # (its output must go to the log: were it the $(...) pipe
-#                                    #  that reads ours()' answer, the bench would wait for it)
-#   wait until "$wd/log" has "queue started" (its first publication, "(start)", comes before)
-#   # include returns when the queue answers, which is after it has published: time it alone.
-#   (a) measured "$wd/scratch.s" "$wd/scratch.rss" node "$repo/bin/archive.js" --root "$root" include --suite "$DIST" "$debs"/*.deb
-#       peak RSS = max(include's %M, the queue's VmHWM: awk '/VmHWM/ { print $2 }' /proc/$qpid/status)
-#       (the queue is the big one; VmHWM counts from its start and not its xz/gpg children)
-#   (b) measured "$wd/add.s" "$wd/add.rss" node ... include --suite "$DIST" "$extra"
-#   echo "$root/public/dists/$DIST" >"$wd/published"
-#   kill "$qpid"; wait "$qpid" || true   # it takes over a second to stop on SIGTERM
+# ours: archive-in-a-box, run on the host: the queue daemon on a root of its own (as in its
+# container), the .debs imported with `archive include`, which returns once the queue has
+# published (so the include alone is timed, node's start-up included). It signs with the
+# bench key like the peers. Its queue keeps every suite's contents in memory: peak RSS is the
+# larger of the include command's and the queue's own (VmHWM, its xz and gpg children apart).
+# Large indices are compressed with xz -1 in threads (small ones with xz -6): see the context
+# line under the table for what that saves against xz -6.
 ours() {
-  local n=$1 debs=$2 extra=$3 wd=$4 usage
-  # Read whole, then searched: grep -q in a pipe could end it early and pipefail fail it.
-  usage=$(node "$repo/bin/archive.js" include --help 2>/dev/null || true)
-  if ! grep -q '^Usage: archive include' <<<"$usage"; then
-    say "  ours: not yet available (no \`archive include\` command)"
-    echo "n/a n/a n/a"
-    return 0
-  fi
-  say "  ours: \`archive include\` exists, but ours() in bench/publisher.sh is not filled in yet"
-  echo "n/a n/a n/a"
+  local n=$1 debs=$2 extra=$3 wd=$4 root=$4/root port qpid i rss
+  local cli=(node "$repo/bin/archive.js" --root "$root")
+  port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
+  "${cli[@]}" init >>"$wd/log" 2>&1
+  gpg --batch --armor --export-secret-keys "$KEY" >"$root/state/archive-key.sec"
+  gpg --batch --armor --export "$KEY" >"$root/public/archive-key.asc"
+  # The queue's GnuPG home goes under TMPDIR: in the work folder, cleanup ends its agent.
+  mkdir -p "$wd/tmp"
+  TMPDIR=$wd/tmp ARCHIVE_ROOT=$root ARCHIVE_API_PORT=$port start_bg node "$repo/bin/archive.js" daemon queue >>"$wd/log" 2>&1
+  qpid=$(tail -n1 "$work/pids")
+  for i in $(seq 1 100); do grep -q 'queue started' "$wd/log" && break; sleep 0.2; done
+  grep -q 'queue started' "$wd/log" || die "ours: the queue did not start"
+  # Many paths: through xargs would split the include; the list fits in ARG_MAX at 10,000.
+  measured "$wd/scratch.s" "$wd/scratch.rss" "${cli[@]}" include --suite "$DIST" "$debs"/*.deb >>"$wd/log" 2>&1
+  measured "$wd/add.s" "$wd/add.rss" "${cli[@]}" include --suite "$DIST" "$extra" >>"$wd/log" 2>&1
+  rss=$(awk '/VmHWM/ { print $2 }' "/proc/$qpid/status")
+  [ "$(cat "$wd/scratch.rss")" -gt "$rss" ] && rss=$(cat "$wd/scratch.rss")
+  grep -E 'published generation .* \(include\)' "$wd/log" | sed 's/^/  queue: /' >&2 || true
+  kill "$qpid"; wait "$qpid" 2>/dev/null || true
+  echo "$root/public/dists/$DIST" >"$wd/published"
+  echo "$(cat "$wd/scratch.s") $(cat "$wd/add.s") $(kib_to_mib "$rss")"
 }
 # ========================================================================================
 
@@ -362,7 +351,7 @@ for n in $SIZES; do
   debs=$(debs_for "$n")
   # Every tool reads the .debs from the page cache, not only the ones after the first.
   cat "$debs"/*.deb "$extra" >/dev/null
-  declare -A add=()
+  declare -A add=() scr=()
   for tool in $TOOLS; do
     name=$(tool_name "$tool")
     wd=$work/$name-$n
@@ -384,13 +373,14 @@ for n in $SIZES; do
     cp "$wd/log" "$work/logs/$name-$n.log" 2>/dev/null || true
     rm -rf "$wd" # a 10k-package pool per tool adds up
     add[$tool]=$addone
+    scr[$tool]=$scratch
     rows+=("$(printf '%7s  %-15s %10s %10s %14s  %s' "$n" "$name" "$scratch" "$addone" "$rss" "$comp")")
   done
   for tool in $TOOLS; do
     [ "$tool" = ours ] && continue
-    ratios+=("$(printf '%7s  %-15s %10s' "$n" "$(tool_name "$tool")" "$(ratio "${add[$tool]}" "${add[ours]}")")")
+    ratios+=("$(printf '%7s  %-15s %10s %10s' "$n" "$(tool_name "$tool")" "$(ratio "${scr[$tool]}" "${scr[ours]}")" "$(ratio "${add[$tool]}" "${add[ours]}")")")
   done
-  unset add
+  unset add scr
 done
 rm -f "$work/current-log"
 
@@ -413,7 +403,8 @@ peak RSS = of the scratch step (largest single process); compressions = Packages
 $(printf '%7s  %-15s %10s %10s %14s  %s' N tool "scratch s" "add-one s" "peak RSS MiB" compressions)
 $(printf '%s\n' "${rows[@]}")
 
-add-one time, peer / ours (above 1: ours is faster; n/a while ours is unavailable):
+time, peer / ours (above 1: ours is faster):
+$(printf '%7s  %-15s %10s %10s' N peer scratch add-one)
 $(printf '%s\n' "${ratios[@]}")
 
 $ctx

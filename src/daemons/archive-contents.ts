@@ -204,10 +204,13 @@ export class ArchiveContents {
     let contents = this.get(suiteName);
     const held = new Map(contents.binaries.map((b) => [binaryKey(b), b]));
     const added: typeof candidates = [];
+    let replaced = 0;
     for (const c of candidates.sort((a, b) => a.at - b.at)) {
-      const conflict = binaryConflict(suiteName, held.get(binaryKey(c.binary)), c.binary);
+      const old = held.get(binaryKey(c.binary));
+      const conflict = binaryConflict(suiteName, old, c.binary);
       if (conflict) refuse(c.at, conflict);
       else {
+        if (old && old.path !== c.binary.path) replaced++;
         held.set(binaryKey(c.binary), c.binary);
         added.push(c);
       }
@@ -229,6 +232,7 @@ export class ArchiveContents {
       ok: refused.length === 0,
       message: refused.length ? `${summary}; refused:\n  ${refused.join('\n  ')}` : summary,
       included: placed.map((b) => ({ package: b.package, version: b.version, architecture: b.arch, path: b.path })),
+      replaced,
       errors: refused,
     };
   }

@@ -197,8 +197,9 @@ export class Queue {
       await rm(join(dir, name), { force: true });
       await rm(staging, { recursive: true, force: true });
       this.log(`request ${name}: ${answer.message}`);
-      // After the answer: the caller need not wait for the pool to be tidied.
-      if (request?.action !== 'retry') await this.collectGarbage();
+      // After the answer, and only when a pool file may have lost its last reference (an
+      // include that only adds leaves nothing behind); the timer catches generations aging out.
+      if (['rm', 'copy', 'snapshot'].includes(request?.action ?? '') || Number(answer.replaced) > 0) await this.collectGarbage();
     }
   }
 

@@ -20,16 +20,21 @@ export async function debControl(debPath: string): Promise<Paragraph> {
   return paragraphs[0];
 }
 
-/** xz compression (Node has none built in); -6 is what dak uses for Packages. */
-export function xz(data: Buffer, level = 6): Promise<Buffer> {
-  return runFilter('xz', [`-${level}`, '-T1', '-c'], data);
+/**
+ * xz compression (Node has none built in); -6 is what dak uses for Packages. With threads
+ * (-T0), large input is cut into blocks compressed side by side: the same format, which apt
+ * and every xz reader take.
+ */
+export function xz(data: Buffer, level = 6, threads = false): Promise<Buffer> {
+  return runFilter('xz', [`-${level}`, threads ? '-T0' : '-T1', '-c'], data);
 }
 
 /** The control member of a .deb, read from the file without reading the data member. */
 async function readControlMember(path: string): Promise<{ data: Buffer; compression: string }> {
   const handle = await open(path, 'r');
   try {
-    const head = Buffer.alloc(65536);
+    // The control member comes second, after 132 bytes of headers; it is small (a few KiB).
+    const head = Buffer.allocUnsafe(16384);
     const { bytesRead } = await handle.read(head, 0, head.length, 0);
     const member = controlMember(arMembers(head.subarray(0, bytesRead)));
     if (member.offset + member.size <= bytesRead) return { data: head.subarray(member.offset, member.offset + member.size), compression: member.compression };

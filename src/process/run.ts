@@ -53,11 +53,18 @@ export async function run(command: string, args: string[], options: RunOptions =
   return { stdout, stderr, exitCode: result.exitCode ?? 0 };
 }
 
-/** Runs a filter program on binary input and returns its binary output (xz, gzip). */
+/**
+ * Runs a filter program on binary input and returns its binary output (xz). Output is kept as
+ * chunks and joined once: 100 MiB of decompressed control members would otherwise be copied
+ * over and over as the buffer grows.
+ */
 export async function runFilter(command: string, args: string[], input: Buffer): Promise<Buffer> {
-  const result = await execa(command, args, { input, encoding: 'buffer', reject: false });
+  const child = execa(command, args, { input, encoding: 'buffer', reject: false, buffer: { stdout: false, stderr: true } });
+  const chunks: Buffer[] = [];
+  child.stdout!.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const result = await child;
   if (result.failed) {
     throw new CommandFailed(`${command} ${args.join(' ')}`, result.exitCode, Buffer.from(result.stderr as Uint8Array).toString());
   }
-  return Buffer.from(result.stdout as Uint8Array);
+  return Buffer.concat(chunks);
 }

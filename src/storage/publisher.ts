@@ -110,7 +110,7 @@ export async function publish(layout: Layout, plans: SuitePlan[], signer: Signer
       }
       // Large indices use a fast xz level: the same format, a little larger, many times faster.
       // gzip (in libuv's pool) and xz (a process) run side by side.
-      const compressed = await Promise.all([data, gzipAsync(data, { level: 9 }), xz(data, data.length > 1024 * 1024 ? 1 : 6)]);
+      const compressed = await Promise.all([data, gzipAsync(data, { level: 9 }), xz(data, data.length > 1024 * 1024 ? 1 : 6, data.length > 1024 * 1024)]);
       for (const [i, v] of variants.entries()) {
         await writeFile(join(suiteDir, dir, v), compressed[i]);
         record(`${dir}/${v}`, compressed[i]);
