@@ -19,6 +19,7 @@ import { fileFacts, placeFile } from '../storage/files.js';
 import type { Layout } from '../storage/layout.js';
 import { collectPool } from '../storage/pool-gc.js';
 import { poolFilesOfGenerations } from '../storage/publisher.js';
+import { ControlStore } from '../storage/control-store.js';
 import { RecordStore } from '../storage/record-store.js';
 import { readJson, writeFileAtomic } from '../storage/records.js';
 
@@ -33,6 +34,7 @@ export interface Answer {
 
 export class ArchiveContents {
   private store!: RecordStore<SuiteContents>;
+  private controls!: ControlStore;
   private history: PoolHistory = {};
 
   constructor(
@@ -42,7 +44,32 @@ export class ArchiveContents {
   ) {}
 
   async load(): Promise<this> {
-    this.store = await new RecordStore<SuiteContents>(this.layout.suites, { compact: true }).load();
+    this.controls = await new ControlStore(this.layout.controls).load();
+    const unknown: SuiteBinary[] = [];
+    this.store = await new RecordStore<SuiteContents>(this.layout.suites, {
+      compact: true,
+      // Binaries are written without their control fields (kept once in the control store).
+      toDisk: (c) => ({ ...c, binaries: c.binaries.map(({ control: _, ...b }) => b) }),
+      fromDisk: (c) => ({
+        ...c,
+        binaries: c.binaries.map((b) => {
+          const control = b.control ?? this.controls.get(b.path);
+          const whole = { ...b, control: control ?? [] };
+          if (!control || !this.controls.get(b.path)) unknown.push(whole);
+          return whole;
+        }),
+      }),
+    }).load();
+    // Records from before the control store, or a control line a crash lost: read them now.
+    if (unknown.length > 0) {
+      const read = await readDebControls(unknown.map((b) => join(this.layout.public, b.path)));
+      for (const [i, b] of unknown.entries()) {
+        const control = read[i];
+        if (control instanceof Error) this.log(`${b.path}: ${control.message}`);
+        else if (b.control.length === 0) b.control = control.entries();
+      }
+      await this.controls.add(unknown.filter((b) => b.control.length > 0));
+    }
     this.history = (await readJson<PoolHistory>(this.layout.poolHistory)) ?? {};
     return this;
   }
@@ -109,6 +136,7 @@ export class ArchiveContents {
     const binaries = job.binaries.map((b) => suiteBinary(b, componentFor(new Paragraph(b.control).first('Section'), suite.components), 'built', job.id));
     let next = withBinaries(contents, binaries);
     if (allBuilt) next = withoutSuperseded(next, job.source);
+    await this.controls.add(binaries);
     await this.store.save(next);
   }
 
@@ -225,6 +253,7 @@ export class ArchiveContents {
     contents = withBinaries(contents, placed);
     this.history = withHistory(this.history, placed.map((b) => ({ source: b.source, version: b.sourceVersion, files: [b.path] })));
     await writeFileAtomic(this.layout.poolHistory, JSON.stringify(this.history));
+    await this.controls.add(placed);
     if (placed.length > 0) await this.store.save(contents);
     const summary = `included ${placed.length} of ${names.length} package(s) into ${suiteName}`;
     const refused = errors.sort((a, b) => a.at - b.at).map((e) => e.message);
@@ -252,6 +281,7 @@ export class ArchiveContents {
     const keep = new Set([...files, ...all.flatMap(poolFilesOf), ...(await poolFilesOfGenerations(this.layout))]);
     for (const u of pending) for (const f of u.sourceFiles) keep.add(f.path);
     const removed = await collectPool(this.layout, keep);
+    if (removed.length > 0) await this.controls.compact(new Set(all.flatMap((c) => c.binaries.map((b) => b.path))));
     this.history = history;
     await writeFileAtomic(this.layout.poolHistory, JSON.stringify(this.history));
     return removed;

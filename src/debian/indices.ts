@@ -81,8 +81,20 @@ export function sourcesStanza(
   return ordered(p, SOURCE_ORDER);
 }
 
+/**
+ * Packages or Sources text. Each stanza's text is kept once made: a large archive's index is
+ * written again after every change, from stanzas that are values by then (never changed after
+ * they are indexed).
+ */
+const stanzaTexts = new WeakMap<Paragraph, string>();
 export function indexText(stanzas: Paragraph[]): string {
-  return stanzas.map((s) => s.toString()).join('\n');
+  return stanzas
+    .map((s) => {
+      let text = stanzaTexts.get(s);
+      if (text === undefined) stanzaTexts.set(s, (text = s.toString()));
+      return text;
+    })
+    .join('\n');
 }
 
 export interface ReleaseInfo {

@@ -65,8 +65,10 @@ export class Signer {
 
   /** Writes InRelease (clear-signed) and Release.gpg (detached, armored) beside Release. */
   async signRelease(releasePath: string, inReleasePath: string, releaseGpgPath: string): Promise<void> {
-    await this.gpg(['--clearsign', '--output', inReleasePath, releasePath]);
-    await this.gpg(['--armor', '--detach-sign', '--output', releaseGpgPath, releasePath]);
+    await Promise.all([
+      this.gpg(['--clearsign', '--output', inReleasePath, releasePath]),
+      this.gpg(['--armor', '--detach-sign', '--output', releaseGpgPath, releasePath]),
+    ]);
   }
 }
 

@@ -31,22 +31,27 @@ export async function exists(path: string): Promise<boolean> {
 }
 
 /**
- * Places a file at `target` atomically (copy to a temporary name, then rename), so a reader
- * never sees half a file. An identical file already there is kept; a different one is an error.
+ * Places a file at `target` atomically, so a reader never sees half a file: a hard link when
+ * source and pool share a file system (one step, and the source is complete), else a copy to a
+ * temporary name renamed into place. An identical file already there is kept; a different one
+ * is an error.
  */
 export async function placeFile(from: string, target: string, expectedSha256: string): Promise<void> {
   await mkdir(dirname(target), { recursive: true });
-  if (await exists(target)) {
-    const facts = await fileFacts(target);
-    if (facts.sha256 === expectedSha256) return;
-    throw new Error(`${target} already exists with other content (sha256 ${facts.sha256}, new ${expectedSha256})`);
+  try {
+    await link(from, target);
+    return;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      const facts = await fileFacts(target);
+      if (facts.sha256 === expectedSha256) return;
+      throw new Error(`${target} already exists with other content (sha256 ${facts.sha256}, new ${expectedSha256})`);
+    }
+    if (code !== 'EXDEV' && code !== 'EPERM') throw err;
   }
   const tmp = `${target}.tmp-${process.pid}`;
   await rm(tmp, { force: true });
-  try {
-    await link(from, tmp);
-  } catch {
-    await copyFile(from, tmp);
-  }
+  await copyFile(from, tmp);
   await rename(tmp, target);
 }

@@ -8,12 +8,18 @@ import { readAll, writeFileAtomic, writeJson } from './records.js';
 export class RecordStore<T extends { id: string }> {
   private readonly records = new Map<string, T>();
 
-  /** compact: one-line JSON, for records that grow large (a suite with 10,000 packages). */
-  constructor(readonly dir: string, private readonly options: { compact?: boolean } = {}) {}
+  /**
+   * compact: one-line JSON, for records that grow large (a suite with 10,000 packages);
+   * toDisk/fromDisk: what is written of a record and how it is made whole again on load.
+   */
+  constructor(
+    readonly dir: string,
+    private readonly options: { compact?: boolean; toDisk?: (record: T) => unknown; fromDisk?: (raw: T) => T } = {},
+  ) {}
 
   async load(): Promise<this> {
     this.records.clear();
-    for (const r of await readAll<T>(this.dir)) this.records.set(r.id, r);
+    for (const r of await readAll<T>(this.dir)) this.records.set(r.id, this.options.fromDisk ? this.options.fromDisk(r) : r);
     return this;
   }
 
@@ -27,8 +33,9 @@ export class RecordStore<T extends { id: string }> {
 
   async save(record: T): Promise<T> {
     const path = join(this.dir, `${record.id}.json`);
-    if (this.options.compact) await writeFileAtomic(path, `${JSON.stringify(record)}\n`);
-    else await writeJson(path, record);
+    const data = this.options.toDisk ? this.options.toDisk(record) : record;
+    if (this.options.compact) await writeFileAtomic(path, `${JSON.stringify(data)}\n`);
+    else await writeJson(path, data);
     this.records.set(record.id, record);
     return record;
   }
