@@ -69,7 +69,7 @@ describe('publishing: include, rm, copy, snapshot, retention, by-hash and atomic
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('included 3 of 5 package(s) into unstable; refused:');
     expect(r.stderr).toMatch(/synth-arm_1\.0-1_arm64\.deb: Architecture arm64 is not one of unstable's \(amd64, or all\)/);
-    expect(r.stderr).toContain("notes_1.0_amd64.deb: not a readable .deb (dpkg-deb: error: 'notes_1.0_amd64.deb' is not a Debian format archive)");
+    expect(r.stderr).toContain('notes_1.0_amd64.deb: not a well-formed .deb: not an ar archive (a .deb starts with "!<arch>")');
 
     const unstable = await ls('unstable');
     expect(unstable.sources.map((s) => `${s.source} ${s.version} ${s.component}`)).toEqual(['synth-a 1.0-1 main', 'synth-c 1.0-1 contrib']);

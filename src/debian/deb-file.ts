@@ -3,6 +3,9 @@
 // with one dpkg-deb process each costs minutes; this finds the member, and the caller
 // decompresses many at once. Pure: bytes in, values out.
 
+/** A file that does not hold together as a .deb (deb(5)). */
+export class DebFormatError extends Error {}
+
 export interface ArMember {
   name: string;
   /** Offset of the member's data in the file, and its size. */
@@ -17,15 +20,15 @@ const AR_MAGIC = '!<arch>\n';
  * header beyond it. Throws when `head` does not start like a .deb.
  */
 export function arMembers(head: Buffer): ArMember[] {
-  if (head.subarray(0, 8).toString('latin1') !== AR_MAGIC) throw new Error('not an ar archive (a .deb starts with "!<arch>")');
+  if (head.subarray(0, 8).toString('latin1') !== AR_MAGIC) throw new DebFormatError('not an ar archive (a .deb starts with "!<arch>")');
   const members: ArMember[] = [];
   let at = 8;
   while (at + 60 <= head.length) {
     const header = head.subarray(at, at + 60);
-    if (header.subarray(58, 60).toString('latin1') !== '`\n') throw new Error(`broken ar header at byte ${at}`);
+    if (header.subarray(58, 60).toString('latin1') !== '`\n') throw new DebFormatError(`broken ar header at byte ${at}`);
     const name = header.subarray(0, 16).toString('latin1').trim().replace(/\/$/, '');
     const size = Number(header.subarray(48, 58).toString('latin1').trim());
-    if (!Number.isSafeInteger(size) || size < 0) throw new Error(`broken ar member size at byte ${at}`);
+    if (!Number.isSafeInteger(size) || size < 0) throw new DebFormatError(`broken ar member size at byte ${at}`);
     members.push({ name, offset: at + 60, size });
     at += 60 + size + (size % 2);
   }
@@ -34,10 +37,10 @@ export function arMembers(head: Buffer): ArMember[] {
 
 /** The control member of a .deb, from its ar members (deb(5): the second, control.tar*). */
 export function controlMember(members: ArMember[]): ArMember & { compression: 'none' | 'gz' | 'xz' | 'zst' } {
-  if (members[0]?.name !== 'debian-binary') throw new Error('the first member is not debian-binary, as deb(5) requires');
+  if (members[0]?.name !== 'debian-binary') throw new DebFormatError('the first member is not debian-binary, as deb(5) requires');
   const m = members[1];
   const match = m?.name.match(/^control\.tar(?:\.(gz|xz|zst))?$/);
-  if (!m || !match) throw new Error(`the second member is ${m ? `"${m.name}"` : 'missing'}, expected control.tar[.gz|.xz|.zst]`);
+  if (!m || !match) throw new DebFormatError(`the second member is ${m ? `"${m.name}"` : 'missing'}, expected control.tar[.gz|.xz|.zst]`);
   return { ...m, compression: (match[1] as 'gz' | 'xz' | 'zst' | undefined) ?? 'none' };
 }
 

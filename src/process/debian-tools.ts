@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Paragraph, parseDeb822 } from '../debian/deb822.js';
-import { arMembers, controlMember, tarFile, xzUncompressedSize } from '../debian/deb-file.js';
+import { arMembers, controlMember, DebFormatError, tarFile, xzUncompressedSize } from '../debian/deb-file.js';
 import { run, runFilter } from './run.js';
 
 /** debootstrap --variant=minbase SUITE DIR, with the mirror debootstrap defaults to. */
@@ -29,18 +29,32 @@ export function xz(data: Buffer, level = 6, threads = false): Promise<Buffer> {
   return runFilter('xz', [`-${level}`, threads ? '-T0' : '-T1', '-c'], data);
 }
 
-/** The control member of a .deb, read from the file without reading the data member. */
+/**
+ * The control member of a .deb, read from the file without reading the data member, after
+ * checking that the ar structure holds together: a data.tar member that ends where the file
+ * does (a truncated copy fails here, which dpkg-deb --field would not notice).
+ */
 async function readControlMember(path: string): Promise<{ data: Buffer; compression: string }> {
   const handle = await open(path, 'r');
   try {
+    const { size } = await handle.stat();
     // The control member comes second, after 132 bytes of headers; it is small (a few KiB).
     const head = Buffer.allocUnsafe(16384);
     const { bytesRead } = await handle.read(head, 0, head.length, 0);
     const member = controlMember(arMembers(head.subarray(0, bytesRead)));
-    if (member.offset + member.size <= bytesRead) return { data: head.subarray(member.offset, member.offset + member.size), compression: member.compression };
-    const data = Buffer.alloc(member.size);
-    await handle.read(data, 0, member.size, member.offset);
-    return { data, compression: member.compression };
+    const readAt = async (at: number, length: number) => {
+      if (at + length <= bytesRead) return head.subarray(at, at + length);
+      const buf = Buffer.alloc(length);
+      const got = (await handle.read(buf, 0, length, at)).bytesRead;
+      return buf.subarray(0, got);
+    };
+    if (member.offset + member.size > size) throw new DebFormatError(`truncated: its ${member.name} member needs ${member.offset + member.size} bytes, the file has ${size}`);
+    const dataAt = member.offset + member.size + (member.size % 2);
+    const [data] = arMembers(Buffer.concat([Buffer.from('!<arch>\n'), await readAt(dataAt, 60)]));
+    if (!data?.name.startsWith('data.tar')) throw new DebFormatError(`no data.tar member after ${member.name}`);
+    const end = dataAt + 60 + data.size;
+    if (end > size) throw new DebFormatError(`truncated: its ${data.name} member needs ${end} bytes, the file has ${size}`);
+    return { data: await readAt(member.offset, member.size), compression: member.compression };
   } finally {
     await handle.close();
   }
@@ -70,8 +84,12 @@ export async function readDebControls(paths: string[]): Promise<(Paragraph | Err
       else if (compression === 'gz') results[i] = controlParagraph(gunzipSync(data), paths[i]);
       else if (compression === 'none') results[i] = controlParagraph(data, paths[i]);
       else slow.push(i);
-    } catch {
-      slow.push(i);
+    } catch (err) {
+      // A file that does not hold together is said so as is; anything else (an xz index this
+      // reader does not know) goes to dpkg-deb.
+      if (err instanceof DebFormatError) {
+        results[i] = new Error(`not a well-formed .deb: ${(err as Error).message}`);
+      } else slow.push(i);
     }
   };
   for (let i = 0; i < paths.length; i += 64) await Promise.all(paths.slice(i, i + 64).map((_, j) => fast(i + j)));
@@ -101,7 +119,7 @@ export async function readDebControls(paths: string[]): Promise<(Paragraph | Err
   for (const i of slow) {
     // dpkg-deb's own words say what is wrong ("... is not a Debian format archive").
     results[i] = await debControl(paths[i]).catch((err: Error) => {
-      const said = err.message.split('\n').filter((l) => l.startsWith('dpkg-deb: error: ')).pop();
+      const said = err.message.split('\n').find((l) => /^dpkg-deb( \(subprocess\))?: /.test(l));
       return new Error(said ? `not a readable .deb (${said.replaceAll(paths[i], basename(paths[i]))})` : err.message);
     });
   }

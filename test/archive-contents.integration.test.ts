@@ -1,0 +1,83 @@
+// The queue's record of suite contents on a real file system, with .debs dpkg-deb built: many
+// controls read at once (xz, gzip, zstd and broken files), contents and controls read back
+// after a restart, and repaired when a crash cut the control store short.
+import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config/config.js';
+import { ArchiveContents } from '../src/daemons/archive-contents.js';
+import { readDebControls } from '../src/process/debian-tools.js';
+import { Layout } from '../src/storage/layout.js';
+import { makeBinaryPackage } from './support/packages.js';
+
+let work: string;
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'aib-contents-'));
+});
+afterAll(() => rm(work, { recursive: true, force: true }));
+
+describe('reading many .deb controls', () => {
+  it('reads xz, gzip, none and zstd control members alike, and names what is wrong with a broken file', async () => {
+    const dir = join(work, 'controls');
+    await mkdir(dir);
+    const plain = await makeBinaryPackage(dir, { name: 'ctl-xz', version: '1.0-1' });
+    const tree = join(dir, 'tree');
+    await execa('dpkg-deb', ['-R', plain, tree]);
+    const variants: string[] = [plain];
+    for (const z of ['gzip', 'none', 'zstd']) {
+      await writeFile(join(tree, 'DEBIAN', 'control'), (await readFile(join(tree, 'DEBIAN', 'control'), 'utf8')).replace(/^Package: .*$/m, `Package: ctl-${z}`));
+      const out = join(dir, `ctl-${z}_1.0-1_amd64.deb`);
+      await execa('dpkg-deb', ['--root-owner-group', `-Z${z}`, '--build', tree, out]);
+      variants.push(out);
+    }
+    // Cut short in its control member, and in its data member (dpkg-deb --field misses that).
+    const bytes = await readFile(plain);
+    const broken = [join(dir, 'short-control_1_amd64.deb'), join(dir, 'short-data_1_amd64.deb')];
+    await writeFile(broken[0], bytes.subarray(0, 300));
+    await writeFile(broken[1], bytes.subarray(0, bytes.length - 100));
+    const many = Array.from({ length: 300 }, (_, i) => variants[i % variants.length]);
+    const controls = await readDebControls([...many, ...broken]);
+    expect(controls.slice(0, 4).map((c) => (c instanceof Error ? c.message : c.first('Package')))).toEqual(['ctl-xz', 'ctl-gzip', 'ctl-none', 'ctl-zstd']);
+    expect(controls.slice(0, 300).every((c) => !(c instanceof Error))).toBe(true);
+    expect((controls[300] as Error).message).toMatch(/^not a well-formed \.deb: truncated: its control\.tar\.xz member needs \d+ bytes, the file has 300$/);
+    expect((controls[301] as Error).message).toMatch(/^not a well-formed \.deb: truncated: its data\.tar\.xz member needs \d+ bytes, the file has \d+$/);
+  });
+});
+
+describe('the archive contents', () => {
+  const config = parseConfig('suites:\n  unstable:\n    components: [main, contrib]\n', 'archive.yaml');
+  let layout: Layout;
+  const open = () => new ArchiveContents(layout, () => config, () => undefined).load();
+
+  beforeAll(async () => {
+    layout = new Layout(join(work, 'root'));
+    await mkdir(layout.state, { recursive: true });
+    const staging = join(work, 'staging');
+    await mkdir(staging);
+    for (const [name, section] of [['one', 'misc'], ['two', 'contrib/net'], ['three', 'doc']]) {
+      await makeBinaryPackage(staging, { name, version: '1.0-1', section });
+    }
+    const answer = await (await open()).include(staging, ['one_1.0-1_amd64.deb', 'two_1.0-1_amd64.deb', 'three_1.0-1_amd64.deb'], 'unstable');
+    expect(answer.ok, answer.message).toBe(true);
+  });
+
+  it('reads its contents back after a restart, with each control read once and not written into the suite record', async () => {
+    const [unstable] = (await open()).all();
+    expect(unstable.binaries.map((b) => `${b.package} ${b.component} ${b.control.find(([k]) => k === 'Package')?.[1]}`).sort()).toEqual([
+      'one main one', 'three main three', 'two contrib two',
+    ]);
+    expect(await readFile(join(layout.suites, 'unstable.json'), 'utf8')).not.toContain('"control"');
+    expect((await readFile(layout.controls, 'utf8')).trim().split('\n')).toHaveLength(3);
+  });
+
+  it('reads a control again from its .deb when a crash cut the control store short', async () => {
+    const lines = (await readFile(layout.controls, 'utf8')).trim().split('\n');
+    await writeFile(layout.controls, `${lines.slice(0, 2).join('\n')}\n${lines[2].slice(0, 20)}`);
+    const [unstable] = (await open()).all();
+    expect(unstable.binaries.every((b) => b.control.length > 5)).toBe(true);
+    await appendFile(layout.controls, '');
+    expect((await readFile(layout.controls, 'utf8')).split('\n').filter((l) => l.startsWith('["')).length).toBeGreaterThanOrEqual(3);
+  });
+});
