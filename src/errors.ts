@@ -36,3 +36,14 @@ export class DockerError extends Error {
     this.name = 'DockerError';
   }
 }
+
+/** A command that ran but whose answer is "no" (wait: rejected or timed out; doctor: a check failed). */
+export class Unsuccessful extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+    this.name = 'Unsuccessful';
+  }
+}

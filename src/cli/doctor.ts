@@ -14,7 +14,7 @@ import { run } from '../process/run.js';
 import { exists } from '../storage/files.js';
 import { servedReleaseDate } from '../storage/publisher.js';
 import { layoutFor, loadConfig, projectName, type GlobalOptions } from './archive-context.js';
-import { Unsuccessful } from './wait.js';
+import { Unsuccessful } from '../errors.js';
 
 async function freeBytes(path: string): Promise<number | undefined> {
   try {

@@ -2,29 +2,7 @@
 // The CLI. Commands live one per file; only this file turns errors into exit codes.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { CommandFailed, DockerError, UserError } from '../errors.js';
-import * as cache from './cache.js';
-import * as copy from './copy.js';
-import * as daemon from './daemon.js';
-import * as doctor from './doctor.js';
-import * as down from './down.js';
-import * as dputConfig from './dput-config.js';
-import * as include from './include.js';
-import * as init from './init.js';
-import * as keys from './keys.js';
-import * as logs from './logs.js';
-import * as ls from './ls.js';
-import * as refresh from './refresh.js';
-import * as retry from './retry.js';
-import * as service from './service.js';
-import * as rm from './rm.js';
-import * as snapshot from './snapshot.js';
-import * as sourceLine from './source-line.js';
-import * as status from './status.js';
-import * as up from './up.js';
-import * as wait from './wait.js';
-import { Unsuccessful } from './wait.js';
-
+import { CommandFailed, DockerError, Unsuccessful, UserError } from '../errors.js';
 const EXIT_CODES = `
 Exit codes:
   0    success
@@ -46,7 +24,27 @@ const program = new Command('archive')
   .exitOverride()
   .showHelpAfterError();
 
-for (const command of [init, up, down, status, doctor, wait, ls, rm, copy, snapshot, include, logs, retry, sourceLine, dputConfig, keys, cache, refresh, service, daemon]) command.register(program);
+/**
+ * Each command's module, in --help order. Only the module of the command being run is loaded:
+ * dockerode and execa alone take half a second to load, and `archive include` or `ls` need
+ * neither. Help and unknown commands load them all.
+ */
+const COMMANDS = [
+  'init', 'up', 'down', 'status', 'doctor', 'wait', 'ls', 'rm', 'copy', 'snapshot', 'include', 'logs', 'retry',
+  'source-line', 'dput-config', 'keys', 'cache', 'refresh', 'service', 'daemon',
+];
+function commandNamed(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--root') i++;
+    else if (!argv[i].startsWith('-')) return COMMANDS.includes(argv[i]) ? argv[i] : undefined;
+  }
+  return undefined;
+}
+const named = commandNamed(process.argv.slice(2));
+for (const name of named ? [named] : COMMANDS) {
+  const module = (await import(`./${name}.js`)) as { register(program: Command): void };
+  module.register(program);
+}
 
 function exitCode(err: unknown): number {
   if (err instanceof Unsuccessful) return err.exitCode;

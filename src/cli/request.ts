@@ -38,7 +38,7 @@ export async function askQueue(layout: Layout, request: Record<string, unknown>,
     if (Date.now() > deadline) {
       throw new UserError(`the queue did not answer within ${o.timeoutS} s; is the archive up (archive status)? The request stays in ${layout.requests} and is carried out when the queue runs`);
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 50));
   }
   const answer = JSON.parse(await readFile(answerFile, 'utf8')) as QueueAnswer;
   await rm(answerFile, { force: true });

@@ -1,20 +1,9 @@
 // `archive wait SOURCE VERSION`: block until that upload is published (0) or not (1).
 import type { Command } from 'commander';
 import type { UploadRecord } from '../core/uploads.js';
-import { UserError } from '../errors.js';
+import { Unsuccessful, UserError } from '../errors.js';
 import { readAll } from '../storage/records.js';
 import { layoutFor, loadConfig, type GlobalOptions } from './archive-context.js';
-
-/** A command that ran but whose answer is "no" (wait: rejected or timed out; doctor: a check failed). */
-export class Unsuccessful extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message);
-    this.name = 'Unsuccessful';
-  }
-}
 
 export function register(program: Command): void {
   program

@@ -111,7 +111,7 @@ export async function publish(layout: Layout, plans: SuitePlan[], signer: Signer
       // Large indices use xz's fastest level, in threads: the same format, about 3% larger
       // than -1 and 5% than -6, and 10 to 30 times faster (bench/publisher.sh prints both).
       // gzip (in libuv's pool) and xz (a process) run side by side.
-      const large = data.length > 1024 * 1024;
+      const large = data.length > 256 * 1024;
       const compressed = await Promise.all([data, gzipAsync(data, { level: 9 }), xz(data, large ? 0 : 6, large)]);
       for (const [i, v] of variants.entries()) {
         await writeFile(join(suiteDir, dir, v), compressed[i]);
