@@ -30,7 +30,7 @@ const program = new Command('archive')
  * neither. Help and unknown commands load them all.
  */
 const COMMANDS = [
-  'init', 'up', 'down', 'status', 'doctor', 'wait', 'ls', 'rm', 'copy', 'snapshot', 'include', 'logs', 'retry',
+  'init', 'up', 'down', 'status', 'doctor', 'wait', 'ls', 'rm', 'copy', 'snapshot', 'include', 'build', 'logs', 'retry',
   'source-line', 'dput-config', 'keys', 'cache', 'refresh', 'service', 'daemon',
 ];
 function commandNamed(argv: string[]): string | undefined {

@@ -1,7 +1,7 @@
 // Debian's own tools, run as programs: debootstrap, dpkg-deb, xz.
 import { open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { basename } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Paragraph, parseDeb822 } from '../debian/deb822.js';
 import { arMembers, controlMember, DebFormatError, tarFile, xzUncompressedSize } from '../debian/deb-file.js';
@@ -93,11 +93,12 @@ export async function readDebControls(paths: string[]): Promise<(Paragraph | Err
     }
   };
   for (let i = 0; i < paths.length; i += 64) await Promise.all(paths.slice(i, i + 64).map((_, j) => fast(i + j)));
-  // One xz per core, each over a share of the members (xz's start-up per stream dominates).
-  const share = Math.min(2000, Math.ceil(xzMembers.length / availableParallelism()));
+  // One xz per core at a time, each over up to 500 members (xz's set-up per stream is what
+  // costs; 500 keeps the buffers of a batch to a few MiB).
+  const share = Math.max(1, Math.min(500, Math.ceil(xzMembers.length / availableParallelism())));
   const batches: (typeof xzMembers)[] = [];
   for (let b = 0; b < xzMembers.length; b += share) batches.push(xzMembers.slice(b, b + share));
-  await Promise.all(batches.map(async (batch) => {
+  const decompress = async (batch: typeof xzMembers) => {
     let out: Buffer | undefined;
     try {
       out = await runFilter('xz', ['-dc'], Buffer.concat(batch.map((m) => m.data)));
@@ -115,7 +116,8 @@ export async function readDebControls(paths: string[]): Promise<(Paragraph | Err
       }
       at += m.size;
     }
-  }));
+  };
+  for (let i = 0; i < batches.length; i += availableParallelism()) await Promise.all(batches.slice(i, i + availableParallelism()).map(decompress));
   for (const i of slow) {
     // dpkg-deb's own words say what is wrong ("... is not a Debian format archive").
     results[i] = await debControl(paths[i]).catch((err: Error) => {
@@ -124,4 +126,21 @@ export async function readDebControls(paths: string[]): Promise<(Paragraph | Err
     });
   }
   return results as (Paragraph | Error)[];
+}
+
+/** This machine's Debian architecture (dpkg --print-architecture). */
+export async function hostArchitecture(): Promise<string> {
+  return (await run('dpkg', ['--print-architecture'])).stdout.trim();
+}
+
+/**
+ * The source package of an unpacked tree, made as dpkg-buildpackage -S makes it (dpkg-source
+ * -b, run from the directory above, where the orig tarball is and the results go). Returns
+ * the .dsc's path.
+ */
+export async function buildSourcePackage(tree: string): Promise<string> {
+  const field = async (name: string) => (await run('dpkg-parsechangelog', ['-l', join(tree, 'debian', 'changelog'), '-S', name])).stdout.trim();
+  const [source, version] = [await field('Source'), await field('Version')];
+  await run('dpkg-source', ['-b', basename(tree)], { cwd: dirname(tree) });
+  return join(dirname(tree), `${source}_${version.replace(/^\d+:/, '')}.dsc`);
 }

@@ -1,0 +1,126 @@
+// `archive build PATH.dsc|SOURCE-TREE`: a one-shot build with the archive's buildenv, isolation
+// and build-dependency cache, without an archive running — what sbuild and pbuilder do, on
+// Docker. Results (.debs, .buildinfo, .changes and the log) land in --out, owned by the caller.
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { parseConfig } from '../config/config.js';
+import { planBuilds } from '../core/build-plan.js';
+import { parseDsc } from '../debian/control-files.js';
+import { versionWithoutEpoch } from '../debian/version.js';
+import { DEFAULT_LIMITS, runBuild } from '../docker/build-container.js';
+import { buildenvImageName } from '../docker/buildenv.js';
+import { parseCompose } from '../docker/compose-file.js';
+import { connectDocker } from '../docker/engine.js';
+import { ensureBaseImage, ensureBuiltImage } from '../docker/images.js';
+import { Unsuccessful, UserError } from '../errors.js';
+import { buildSourcePackage, hostArchitecture } from '../process/debian-tools.js';
+import { exists } from '../storage/files.js';
+import { COMPOSE_FILE, layoutFor, loadConfig, progress, type GlobalOptions } from './archive-context.js';
+
+interface BuildOptions {
+  suite?: string;
+  out?: string;
+  arch?: string;
+  json?: boolean;
+}
+
+/** The suite's base and architecture: from the root's archive.yaml when there is one. */
+async function target(options: BuildOptions, globals: GlobalOptions): Promise<{ base: string; arch: string; suite: string }> {
+  const layout = layoutFor(globals);
+  const config = (await exists(layout.config)) ? await loadConfig(layout) : parseConfig('', 'defaults');
+  const suite = options.suite ? config.suites.find((s) => s.name === options.suite || s.aliases.includes(options.suite!)) : config.suites[0];
+  if (!suite) throw new UserError(`--suite: no suite "${options.suite}" in ${layout.config} (suites: ${config.suites.map((s) => s.name).join(', ')})`);
+  return { base: suite.base, arch: options.arch ?? (await hostArchitecture()), suite: suite.name };
+}
+
+export function register(program: Command): void {
+  program
+    .command('build <path>')
+    .description('build a .dsc or a source tree once, in a throwaway container (no archive needed)')
+    .option('--suite <suite>', "whose Debian base to build on (default: the first suite of the root's archive.yaml, else trixie)")
+    .option('--arch <arch>', 'the architecture to build for (default: this machine\'s)')
+    .option('--out <dir>', 'where the results go (default: beside the .dsc, or the directory above the tree)')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', `
+Exit status: 0 when built, 1 when the build failed or a build-dependency cannot be met.
+
+Examples:
+  archive build ../hello_2.10-3.dsc
+  archive build . --out /tmp/results        # from inside an unpacked source tree
+`)
+    .action(async (path: string, options: BuildOptions, cmd: Command) => {
+      const started = Date.now();
+      const { base, arch, suite } = await target(options, cmd.optsWithGlobals<GlobalOptions>());
+      const given = resolve(path);
+      const isTree = (await stat(given).catch(() => undefined))?.isDirectory();
+      if (!isTree && !given.endsWith('.dsc')) throw new UserError(`${path}: expected a .dsc file or a source tree with debian/changelog`);
+      if (isTree && !(await exists(join(given, 'debian', 'changelog')))) throw new UserError(`${path}: no debian/changelog: not a Debian source tree`);
+      let dscPath = given;
+      if (isTree) {
+        progress(`dpkg-source -b ${basename(given)}`);
+        dscPath = await buildSourcePackage(given);
+      }
+      const dir = dirname(dscPath);
+      const dsc = parseDsc(await readFile(dscPath, 'utf8').catch(() => {
+        throw new UserError(`${dscPath}: cannot be read`);
+      }), basename(dscPath));
+      const files = [{ name: dsc.fileName, data: await readFile(dscPath) }];
+      for (const f of dsc.files) {
+        const data = await readFile(join(dir, f.name)).catch(() => {
+          throw new UserError(`${f.name}: listed in ${dsc.fileName} but not found in ${dir}`);
+        });
+        files.push({ name: f.name, data });
+      }
+      const [plan] = planBuilds(dsc.architectures, [arch], arch);
+      if (!plan) throw new UserError(`${dsc.fileName}: Architecture ${dsc.architectures.join(' ')} builds nothing on ${arch}`);
+      const out = resolve(options.out ?? (isTree ? dirname(given) : dir));
+
+      const docker = await connectDocker();
+      await ensureBaseImage(docker, base, progress);
+      // The buildenv image as compose/compose.yaml describes it (the one description of it).
+      const images = parseCompose(await readFile(COMPOSE_FILE, 'utf8'), COMPOSE_FILE, {
+        ARCHIVE_PROJECT: 'archive-build', ARCHIVE_ROOT: '/nonexistent', ARCHIVE_PORT: '1', ARCHIVE_UID: '0', ARCHIVE_GID: '0', ARCHIVE_BASE: base, ARCHIVE_API_TOKEN: '',
+      });
+      const buildenv = images.services.find((s) => s.image === buildenvImageName(base));
+      if (!buildenv?.build) throw new Error(`${COMPOSE_FILE} has no buildenv service for ${base}`);
+      await ensureBuiltImage(docker, buildenv.image, buildenv.build, progress, join(tmpdir(), 'archive-in-a-box-image-builds.log'));
+
+      const work = await mkdtemp(join(tmpdir(), 'archive-build-'));
+      const logName = `${dsc.source}_${versionWithoutEpoch(dsc.version)}_${arch}.build`;
+      let log = '';
+      try {
+        progress(`building ${dsc.source} ${dsc.version} on ${arch} (${plan.buildArg}) in ${buildenv.image}`);
+        const result = await runBuild(docker, {
+          jobId: `oneshot-${randomBytes(4).toString('hex')}`,
+          buildenv: buildenv.image,
+          dsc: dsc.fileName,
+          arch,
+          buildArg: plan.buildArg,
+          files,
+          labels: { 'archive-in-a-box.project': 'archive-build', 'archive-in-a-box.run-id': process.env.ARCHIVE_RUN_ID ?? '' },
+          onLog: (text) => {
+            log += text;
+            if (!options.json) process.stdout.write(text);
+          },
+          outDir: work,
+          limits: DEFAULT_LIMITS,
+        });
+        await writeFile(join(out, logName), log);
+        const seconds = Math.round((Date.now() - started) / 100) / 10;
+        if (result.outcome !== 'built') {
+          const why = result.outcome === 'dep-wait' ? `a build-dependency cannot be met: ${result.missing}` : result.reason;
+          if (options.json) console.log(JSON.stringify({ outcome: result.outcome, reason: why, log: join(out, logName), seconds }, null, 2));
+          throw new Unsuccessful(`${dsc.source} ${dsc.version} did not build on ${arch}: ${why}\nlog: ${join(out, logName)}`, 1);
+        }
+        for (const f of result.outputs) await copyFile(join(work, f), join(out, f));
+        const summary = { outcome: 'built', source: dsc.source, version: dsc.version, arch, suite, out, files: result.outputs, log: join(out, logName), cached: result.cached, seconds };
+        if (options.json) console.log(JSON.stringify(summary, null, 2));
+        else console.log(`\nbuilt ${dsc.source} ${dsc.version} on ${arch} in ${seconds} s${result.cached ? ' (build-dependencies from the cache)' : ''}; in ${out}:\n${result.outputs.map((f) => `  ${f}`).join('\n')}\n  ${logName}`);
+      } finally {
+        await rm(work, { recursive: true, force: true });
+      }
+    });
+}
