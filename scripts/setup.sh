@@ -9,11 +9,11 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian's programs: the Docker engine, debootstrap for base images, dput for uploads,
 # gpg for the signing key, dpkg-dev for making source packages, xz, iptables for Docker;
-# apt-utils (apt-ftparchive) and systemd (systemd-analyze) for the tests that compare with them.
+# apt-utils (apt-ftparchive), systemd (systemd-analyze) and chromium for the tests that use them.
 need=()
 for pair in docker:docker.io dockerd:docker.io debootstrap:debootstrap dput:dput gpg:gnupg gpgv:gpgv \
             dpkg-buildpackage:dpkg-dev xz:xz-utils fakeroot:fakeroot apt-ftparchive:apt-utils \
-            systemd-analyze:systemd; do
+            systemd-analyze:systemd chromium:chromium; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 if [ "${#need[@]}" -gt 0 ]; then

@@ -1,11 +1,12 @@
 // The builder against a running archive: build-dependencies resolved by apt from Debian and
 // from this archive (dep-wait until they exist), the dependency cache, isolation of the build,
-// a failing build, and a builder killed in the middle of a build.
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+// a failing build, a builder killed in the middle of a build, and the status page as a browser
+// shows it.
+import { mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestArchive, cleanupRun, inCleanContainer, type UpResult } from './support/archive.js';
+import { REPO, TestArchive, cleanupRun, inCleanContainer, type UpResult } from './support/archive.js';
 import { dput, makeSourcePackage, type PackageSpec } from './support/packages.js';
 
 interface JobView { arch: string; state: string; reason?: string; missing?: string; log?: string; attempts: number; image?: string; depsKey?: string }
@@ -152,12 +153,37 @@ describe('builds in a running archive', () => {
     expect(followed.stdout).toContain('archive-in-a-box: build successful');
     const listed = JSON.parse(String((await archive.cli(['ls', '--json'])).stdout));
     expect(listed[0].sources.find((s: { source: string }) => s.source === 'aib-prog').binaries).toEqual([
-      { package: 'aib-prog', version: '1.0-1', architecture: 'amd64' },
-      { package: 'aib-prog-dbgsym', version: '1.0-1', architecture: 'amd64' },
+      { package: 'aib-prog', version: '1.0-1', architecture: 'amd64', component: 'main', origin: 'built' },
+      { package: 'aib-prog-dbgsym', version: '1.0-1', architecture: 'amd64', component: 'main', origin: 'built' },
     ]);
     const restarts = (await execa('docker', ['inspect', '--format', '{{.RestartCount}}', builder])).stdout.trim();
     expect(Number(restarts)).toBeGreaterThanOrEqual(1);
     const leftovers = await execa('docker', ['ps', '-aq', '--filter', `label=archive-in-a-box.builder=${builder}`]);
     expect(leftovers.stdout.trim()).toBe('');
+  });
+
+  it('shows, in headless Chromium, a published package, a failed build with its log and a rejection; screenshots kept', async () => {
+    await send({ name: 'aib-misdirected', version: '1.0-1', distribution: 'nowhere' });
+    expect((await archive.cli(['wait', 'aib-misdirected', '1.0-1', '--timeout', '120'])).exitCode).toBe(1);
+    await new Promise((r) => setTimeout(r, 1500)); // the page follows changes within half a second
+    const profile = await mkdtemp(join(archive.work, 'chromium-'));
+    // --no-sandbox: Chromium's sandbox needs user namespaces a root test run does not get.
+    const chromium = (args: string[]) =>
+      execa('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--hide-scrollbars', `--user-data-dir=${profile}`, ...args], { reject: false, all: true, timeout: 120_000 });
+    const dom = await chromium(['--dump-dom', up.url]);
+    expect(dom.exitCode, String(dom.all)).toBe(0);
+    const page = String(dom.stdout);
+    expect(page).toContain('<a href="packages/aib-prog.html">aib-prog</a></td><td>1.0-1</td><td><span class="built">amd64</span></td><td class="state published">published</td>');
+    expect(page).toMatch(/<td><a href="packages\/aib-ftbfs\.html">aib-ftbfs<\/a><\/td><td>1\.0-1<\/td><td>amd64<\/td><td class="state failed">failed<\/td><td class="num">[^<]+<\/td><td class="wide"><a href="logs\/aib-ftbfs_1\.0-1_amd64\.2\.log">log<\/a> dpkg-buildpackage failed/);
+    expect(page).toMatch(/aib-misdirected_1\.0-1_source\.changes<\/td>.*nowhere/s);
+    // The failed build's log, followed from the page, is served.
+    expect(await (await fetch(`${up.url}logs/aib-ftbfs_1.0-1_amd64.2.log`)).text()).toContain('FTBFS-MARKER-42');
+    const artifacts = join(REPO, 'test-artifacts');
+    await mkdir(artifacts, { recursive: true });
+    for (const [name, size] of [['status-page-desktop.png', '1280,1600'], ['status-page-phone.png', '412,915']]) {
+      const shot = await chromium([`--window-size=${size}`, `--screenshot=${join(artifacts, name)}`, up.url]);
+      expect(shot.exitCode, String(shot.all)).toBe(0);
+      expect((await stat(join(artifacts, name))).size).toBeGreaterThan(10_000);
+    }
   });
 });
