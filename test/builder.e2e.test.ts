@@ -2,7 +2,7 @@
 // from this archive (dep-wait until they exist), the dependency cache, isolation of the build,
 // a failing build, a builder killed in the middle of a build, and the status page as a browser
 // shows it.
-import { mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -163,7 +163,9 @@ describe('builds in a running archive', () => {
   });
 
   it('shows, in headless Chromium, a published package, a failed build with its log and a rejection; screenshots kept', async () => {
-    await send({ name: 'aib-misdirected', version: '1.0-1', distribution: 'nowhere' });
+    // dput itself refuses the distribution (the stanza's allowed_distributions): copied by hand.
+    const misdirected = await makeSourcePackage(await mkdtemp(join(archive.work, 'misdirected-')), { name: 'aib-misdirected', version: '1.0-1', distribution: 'nowhere' });
+    for (const f of [...misdirected.files, misdirected.changes]) await copyFile(join(misdirected.dir, f), join(up.incoming, f));
     expect((await archive.cli(['wait', 'aib-misdirected', '1.0-1', '--timeout', '120'])).exitCode).toBe(1);
     await new Promise((r) => setTimeout(r, 1500)); // the page follows changes within half a second
     const profile = await mkdtemp(join(archive.work, 'chromium-'));

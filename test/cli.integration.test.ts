@@ -39,9 +39,23 @@ describe('archive doctor', () => {
       expect(r.stdout).toContain(`fail    port: 127.0.0.1:${port} is used by another program`);
       expect(r.stdout).toContain('fix: choose another port: archive up --port N');
       expect(r.stderr).toContain('1 check(s) failed: port');
+      // archive up says so at once, before building anything.
+      const up = await execa('node', [CLI, '--root', root, 'up'], { reject: false, all: true, timeout: 60_000 });
+      expect(up.exitCode, String(up.all)).toBe(2);
+      expect(up.stderr).toContain(`archive: 127.0.0.1:${port} is used by another program; choose another port with archive up --port N`);
+      expect(up.all).not.toContain('debootstrap');
     } finally {
       server.close();
     }
+  });
+
+  it('names the unknown package or suite it was asked about', async () => {
+    const cli = (args: string[]) => execa('node', [CLI, '--root', root, ...args], { reject: false });
+    expect((await cli(['logs', 'nosuch'])).stderr).toBe('archive: no build log for nosuch; see archive status');
+    expect((await cli(['ls', '--suite', 'nosuch'])).stderr).toBe('archive: --suite: no suite or snapshot "nosuch" (there are: unstable)');
+    const build = await cli(['build', join(root, 'nosuch_1.0-1.dsc')]);
+    expect(build.exitCode).toBe(2);
+    expect(build.stderr).toContain('nosuch_1.0-1.dsc: cannot be read');
   });
 
   it('fails when the engine cannot be reached, and says how to install and start it', async () => {

@@ -1,6 +1,7 @@
 // What every command needs: the root, its configuration, and the compose project for it.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseConfig, type ArchiveConfig } from '../config/config.js';
 import { parseCompose, type ComposeProject } from '../docker/compose-file.js';
@@ -57,4 +58,13 @@ export async function loadProject(layout: Layout, config: ArchiveConfig, port = 
 /** Progress goes to stderr, so stdout stays for results (and --json). */
 export function progress(line: string): void {
   process.stderr.write(`${process.stderr.isTTY ? '\x1b[2m' : ''}==> ${line}${process.stderr.isTTY ? '\x1b[0m' : ''}\n`);
+}
+
+/** Whether 127.0.0.1:port can be listened on (nothing else holds it). */
+export function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }

@@ -2,7 +2,6 @@
 // the port, the clock, the signing key's expiry and the Valid-Until margin; each problem with
 // its fix. Facts are gathered here, judged in core/doctor.ts.
 import { readFile, readdir, statfs } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { diagnose, type DoctorFacts, type Finding } from '../core/doctor.js';
@@ -13,7 +12,7 @@ import { listKeys } from '../process/gpg.js';
 import { run } from '../process/run.js';
 import { exists } from '../storage/files.js';
 import { servedReleaseDate } from '../storage/publisher.js';
-import { layoutFor, loadConfig, projectName, type GlobalOptions } from './archive-context.js';
+import { layoutFor, loadConfig, portFree, projectName, type GlobalOptions } from './archive-context.js';
 import { Unsuccessful } from '../errors.js';
 
 async function freeBytes(path: string): Promise<number | undefined> {
@@ -23,14 +22,6 @@ async function freeBytes(path: string): Promise<number | undefined> {
   } catch {
     return undefined;
   }
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
 }
 
 /** The first http mirror in the host's apt sources (never written down anywhere else). */

@@ -4,11 +4,11 @@ import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { parseDocument } from 'yaml';
 import { aptSource, dputStanza, fileUri, httpUri, keyringPath } from '../core/client-config.js';
-import { composeUp } from '../docker/compose.js';
+import { composeStatus, composeUp } from '../docker/compose.js';
 import { connectDocker } from '../docker/engine.js';
 import { ensureBaseImage, ensureBuiltImage } from '../docker/images.js';
 import { UserError } from '../errors.js';
-import { archiveLabels, layoutFor, loadConfig, loadProject, progress, projectName, type GlobalOptions } from './archive-context.js';
+import { archiveLabels, layoutFor, loadConfig, loadProject, portFree, progress, projectName, type GlobalOptions } from './archive-context.js';
 import { initRoot } from './init.js';
 import { join } from 'node:path';
 
@@ -30,6 +30,11 @@ export function register(program: Command): void {
       const config = await loadConfig(layout);
       const docker = await connectDocker();
       const project = await loadProject(layout, config);
+      // Said before minutes of image builds, not by the engine when the repo container starts.
+      const running = (await composeStatus(docker, project.name)).some((s) => s.service === 'repo' && s.state === 'running');
+      if (!running && !(await portFree(config.port))) {
+        throw new UserError(`127.0.0.1:${config.port} is used by another program; choose another port with archive up --port N (it is kept in ${layout.config}), or stop that program (ss -ltnp 'sport = :${config.port}' names it)`);
+      }
       const bases = [...new Set(config.suites.map((s) => s.base))];
       for (const base of bases) await ensureBaseImage(docker, base, progress);
       const built = new Set<string>();

@@ -45,6 +45,7 @@ export class ArchiveContents {
 
   async load(): Promise<this> {
     this.controls = await new ControlStore(this.layout.controls).load();
+    const inline: SuiteBinary[] = [];
     const unknown: SuiteBinary[] = [];
     this.store = await new RecordStore<SuiteContents>(this.layout.suites, {
       compact: true,
@@ -53,36 +54,39 @@ export class ArchiveContents {
       fromDisk: (c) => ({
         ...c,
         binaries: c.binaries.map((b) => {
-          const control = b.control ?? this.controls.get(b.path);
-          const whole = { ...b, control: control ?? [] };
-          if (!control || !this.controls.get(b.path)) unknown.push(whole);
+          const whole = { ...b, control: this.controls.get(b.path) ?? b.control ?? [] };
+          if (!this.controls.get(b.path)) (whole.control.length > 0 ? inline : unknown).push(whole);
           return whole;
         }),
       }),
     }).load();
-    // Records from before the control store, or a control line a crash lost: read them now.
-    if (unknown.length > 0) {
-      const read = await readDebControls(unknown.map((b) => join(this.layout.public, b.path)));
-      for (const [i, b] of unknown.entries()) {
-        const control = read[i];
-        if (control instanceof Error) this.log(`${b.path}: ${control.message}`);
-        else if (b.control.length === 0) b.control = control.entries();
-      }
-      await this.controls.add(unknown.filter((b) => b.control.length > 0));
+    // Records from before the control store keep their fields inline; a control line a crash
+    // lost is read again from the .deb.
+    const read = await readDebControls(unknown.map((b) => join(this.layout.public, b.path)));
+    for (const [i, b] of unknown.entries()) {
+      const control = read[i];
+      if (control instanceof Error) this.log(`${b.path}: ${control.message}`);
+      else b.control = control.entries();
     }
+    await this.controls.add([...inline, ...unknown.filter((b) => b.control.length > 0)]);
     this.history = (await readJson<PoolHistory>(this.layout.poolHistory)) ?? {};
     return this;
   }
 
-  /** Every configured suite (empty when new) and every snapshot, for the publisher. */
+  /**
+   * Every configured suite (empty when new) and every snapshot, for the publisher. A snapshot
+   * whose name archive.yaml later gave to a suite is not published (the suite wins dists/NAME).
+   */
   all(): SuiteContents[] {
-    const suites = this.config().suites.map((s) => this.store.get(s.name) ?? emptyContents(s.name));
-    const snapshots = this.store.all().filter((c) => c.kind === 'snapshot').sort((a, b) => a.id.localeCompare(b.id));
+    const names = new Set(this.config().suites.map((s) => s.name));
+    const suites = this.config().suites.map((s) => this.get(s.name));
+    const snapshots = this.store.all().filter((c) => c.kind === 'snapshot' && !names.has(c.id)).sort((a, b) => a.id.localeCompare(b.id));
     return [...suites, ...snapshots];
   }
 
   private get(id: string): SuiteContents {
-    return this.store.get(id) ?? emptyContents(id);
+    const held = this.store.get(id);
+    return held?.kind === 'suite' ? held : emptyContents(id);
   }
 
   private suite(name: string): SuiteConfig {
