@@ -152,6 +152,8 @@ export class Queue {
   private scanPending = false;
   private retryReceived = false;
   private publishPending = false;
+  /** Something left a suite or an old generation went: the pool may hold unreferenced files. */
+  private garbageLikely = false;
   private scheduleScan(delayMs = 300): void {
     if (this.scanPending) return;
     this.scanPending = true;
@@ -170,6 +172,10 @@ export class Queue {
         const { waiting, decided } = await this.intake.scan();
         if (decided.length > 0) this.statusChanged();
         if (waiting > 0) this.scheduleScan(1000);
+        if (this.garbageLikely) {
+          this.garbageLikely = false;
+          await this.collectGarbage();
+        }
       }).catch((err) => {
         // An infrastructure failure (disk full, permissions): say so loudly, keep the upload
         // where it is, and try again; nothing is rejected for it.
@@ -197,9 +203,9 @@ export class Queue {
       await rm(join(dir, name), { force: true });
       await rm(staging, { recursive: true, force: true });
       this.log(`request ${name}: ${answer.message}`);
-      // After the answer, and only when a pool file may have lost its last reference (an
-      // include that only adds leaves nothing behind); the timer catches generations aging out.
-      if (['rm', 'copy', 'snapshot'].includes(request?.action ?? '') || Number(answer.replaced) > 0) await this.collectGarbage();
+      // Only when a pool file may have lost its last reference (an include that only adds
+      // leaves nothing behind); collected after the answer, at the end of this scan.
+      if (['rm', 'copy', 'snapshot'].includes(request?.action ?? '') || Number(answer.replaced) > 0) this.garbageLikely = true;
     }
   }
 
@@ -265,6 +271,7 @@ export class Queue {
       validForMs: this.config.publish.validUntilDays * 86_400_000,
     });
     this.publishPending = false;
+    if (result.pruned > 0) this.garbageLikely = true;
     this.log(`published generation ${result.generation} (${why}) in ${Date.now() - started} ms; ${result.written} index files written, ${result.reused} unchanged`);
     // Something new is in the archive: jobs waiting for build-dependencies try again.
     const now = new Date();

@@ -32,6 +32,8 @@ export interface PublishResult {
   /** Index files written (compressed anew) and reused from the previous generation. */
   written: number;
   reused: number;
+  /** Earlier generations removed (their pool files may now be unreferenced). */
+  pruned: number;
 }
 
 /** What a generation holds, for the next one. */
@@ -135,8 +137,8 @@ export async function publish(layout: Layout, plans: SuitePlan[], signer: Signer
   await writeFile(join(tmpDir, 'manifest.json'), JSON.stringify(manifest));
   await rename(tmpDir, genDir);
   await switchLink(layout.dists, `generations/${generation}/dists`);
-  await pruneGenerations(layout, { keep: generation, graceMs: grace, now });
-  return { generation, written, reused };
+  const pruned = await pruneGenerations(layout, { keep: generation, graceMs: grace, now });
+  return { generation, written, reused, pruned };
 }
 
 /**
@@ -218,12 +220,12 @@ export async function servedReleaseDate(layout: Layout, suite: string, field: 'D
  * Removes unfinished generations (a crash mid-publish), and generations past the grace period
  * beyond the newest few. The served one always stays.
  */
-export async function pruneGenerations(layout: Layout, o: { keep?: string; graceMs?: number; now?: Date } = {}): Promise<void> {
+export async function pruneGenerations(layout: Layout, o: { keep?: string; graceMs?: number; now?: Date } = {}): Promise<number> {
   let names: string[];
   try {
     names = (await readdir(layout.generations)).sort();
   } catch {
-    return;
+    return 0;
   }
   const current = o.keep ?? (await currentGeneration(layout));
   const now = (o.now ?? new Date()).getTime();
@@ -235,6 +237,7 @@ export async function pruneGenerations(layout: Layout, o: { keep?: string; grace
     if (now - mtimeMs > (o.graceMs ?? 3600_000)) doomed.push(n);
   }
   for (const n of doomed) await rm(join(layout.generations, n), { recursive: true, force: true });
+  return doomed.length;
 }
 
 /** Every pool file that a generation still on disk names (a client may be reading it). */
