@@ -25,9 +25,14 @@ export async function askQueue(layout: Layout, request: Record<string, unknown>,
       const name = basename(file);
       if (names.has(name)) throw new UserError(`${file}: two files named ${name} in one request`);
       names.add(name);
-      await copyFile(file, join(staging, name)).catch((err: NodeJS.ErrnoException) => {
-        throw new UserError(`${file}: cannot be read (${err.code ?? err.message})`);
-      });
+    }
+    // Copies, not links: the caller may rewrite its file in place later; the pool must not change.
+    for (let i = 0; i < o.files.length; i += 32) {
+      await Promise.all(o.files.slice(i, i + 32).map((file) =>
+        copyFile(file, join(staging, basename(file))).catch((err: NodeJS.ErrnoException) => {
+          throw new UserError(`${file}: cannot be read (${err.code ?? err.message})`);
+        }),
+      ));
     }
     request.files = [...names];
   }
