@@ -256,9 +256,12 @@ export class ArchiveContents {
     );
     contents = withBinaries(contents, placed);
     this.history = withHistory(this.history, placed.map((b) => ({ source: b.source, version: b.sourceVersion, files: [b.path] })));
-    await writeFileAtomic(this.layout.poolHistory, JSON.stringify(this.history));
-    await this.controls.add(placed);
-    if (placed.length > 0) await this.store.save(contents);
+    // Side by side: a control missing after a crash is read again from its .deb at start.
+    await Promise.all([
+      writeFileAtomic(this.layout.poolHistory, JSON.stringify(this.history)),
+      this.controls.add(placed),
+      placed.length > 0 ? this.store.save(contents) : undefined,
+    ]);
     const summary = `included ${placed.length} of ${names.length} package(s) into ${suiteName}`;
     const refused = errors.sort((a, b) => a.at - b.at).map((e) => e.message);
     return {

@@ -44,6 +44,8 @@ interface Manifest {
   byHash: Record<string, Record<string, string>>;
   /** Every pool file the generation's indices name: kept while the generation is. */
   pool?: string[];
+  /** Size and hashes of each index file, by path: a reused index is not read and hashed again. */
+  facts?: Record<string, Omit<IndexFile, 'path'>>;
 }
 
 const gzipAsync = promisify(gzip);
@@ -62,7 +64,7 @@ export async function publish(layout: Layout, plans: SuitePlan[], signer: Signer
   const genDir = join(layout.generations, generation);
   const tmpDir = `${genDir}.tmp`;
   await rm(tmpDir, { recursive: true, force: true });
-  const manifest: Manifest = { indexes: {}, byHash: {}, pool: [...new Set(plans.flatMap((p) => p.poolFiles))].sort() };
+  const manifest: Manifest = { indexes: {}, byHash: {}, pool: [...new Set(plans.flatMap((p) => p.poolFiles))].sort(), facts: {} };
   let written = 0;
   let reused = 0;
 
@@ -81,7 +83,11 @@ export async function publish(layout: Layout, plans: SuitePlan[], signer: Signer
       description: `${options.label} ${plan.suite}, published by archive-in-a-box`,
     };
     const files: IndexFile[] = [];
-    const record = (path: string, data: Buffer) => files.push({ path, size: data.length, md5: md5(data), sha256: sha256(data) });
+    const note = (f: IndexFile) => {
+      files.push(f);
+      manifest.facts![`${suiteRel}/${f.path}`] = { size: f.size, md5: f.md5, sha256: f.sha256 };
+    };
+    const record = (path: string, data: Buffer, hash = sha256(data)) => note({ path, size: data.length, md5: md5(data), sha256: hash });
     const writeSmall = async (path: string, data: Buffer) => {
       await mkdir(dirname(join(suiteDir, path)), { recursive: true });
       await writeFile(join(suiteDir, path), data);
@@ -96,13 +102,15 @@ export async function publish(layout: Layout, plans: SuitePlan[], signer: Signer
       const variants = [name, `${name}.gz`, `${name}.xz`];
       await mkdir(join(suiteDir, dir), { recursive: true });
       if (prevDir && prevManifest.indexes[key] === hash) {
-        const linked: [string, Buffer][] = [];
         try {
+          const linked: IndexFile[] = [];
           for (const v of variants) {
             await link(join(prevDir, suiteRel, dir, v), join(suiteDir, dir, v));
-            linked.push([`${dir}/${v}`, await readFile(join(suiteDir, dir, v))]);
+            const known = prevManifest.facts?.[`${suiteRel}/${dir}/${v}`];
+            const content = known ? undefined : await readFile(join(suiteDir, dir, v));
+            linked.push(known ? { path: `${dir}/${v}`, ...known } : { path: `${dir}/${v}`, size: content!.length, md5: md5(content!), sha256: sha256(content!) });
           }
-          for (const [path, content] of linked) record(path, content);
+          for (const f of linked) note(f);
           reused += variants.length;
           return;
         } catch {
@@ -110,15 +118,17 @@ export async function publish(layout: Layout, plans: SuitePlan[], signer: Signer
           for (const v of variants) await rm(join(suiteDir, dir, v), { force: true });
         }
       }
-      // Large indices use xz's fastest level, in threads: the same format, about 3% larger
-      // than -1 and 5% than -6, and 10 to 30 times faster (bench/publisher.sh prints both).
-      // gzip (in libuv's pool) and xz (a process) run side by side.
+      // Large indices use xz's fastest level, in threads: the same format, about 2% larger
+      // than -1 and 5% than -6, and 10 to 60 times faster than -6 (bench/publisher.sh prints
+      // each on its 10,000-package Packages). gzip (in libuv's pool) and xz (a process) run
+      // side by side.
       const large = data.length > 256 * 1024;
-      const compressed = await Promise.all([data, gzipAsync(data, { level: 9 }), xz(data, large ? 0 : 6, large)]);
-      for (const [i, v] of variants.entries()) {
-        await writeFile(join(suiteDir, dir, v), compressed[i]);
-        record(`${dir}/${v}`, compressed[i]);
-      }
+      const compressing = Promise.all([gzipAsync(data, { level: 9 }), xz(data, large ? 0 : 6, large)]);
+      record(`${dir}/${name}`, data, hash); // while they run
+      const [gz, xzed] = await compressing;
+      record(`${dir}/${name}.gz`, gz);
+      record(`${dir}/${name}.xz`, xzed);
+      await Promise.all([data, gz, xzed].map((content, i) => writeFile(join(suiteDir, dir, variants[i]), content)));
       written += variants.length;
     };
     for (const { name: component, packages, sources } of plan.components) {
