@@ -2,6 +2,7 @@
 // the pool's history (core/retention.ts): accepted sources and finished builds join their
 // suite here, and rm, copy, snapshot and include change it. The queue calls these in its
 // serial lane; each change is written through before the caller publishes.
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ArchiveConfig, SuiteConfig } from '../config/config.js';
 import type { JobRecord } from '../core/jobs.js';
@@ -10,12 +11,12 @@ import {
   ContentsError, binaryConflict, binaryKey, componentFor, emptyContents, poolFilesOf, suiteBinary, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
   type SuiteBinary, type SuiteContents,
 } from '../core/suite-contents.js';
-import { SAFE_FILE_NAME } from '../core/upload-checks.js';
+import { SAFE_FILE_NAME, type FileFacts } from '../core/upload-checks.js';
 import type { UploadRecord } from '../core/uploads.js';
 import { Paragraph } from '../debian/deb822.js';
 import { isValidPackageName, isValidVersion, poolPrefix, versionWithoutEpoch } from '../debian/version.js';
 import { readDebControls } from '../process/debian-tools.js';
-import { fileFacts, placeFile } from '../storage/files.js';
+import { bufferFacts, fileFacts, placeFile } from '../storage/files.js';
 import type { Layout } from '../storage/layout.js';
 import { collectPool } from '../storage/pool-gc.js';
 import { poolFilesOfGenerations } from '../storage/publisher.js';
@@ -209,8 +210,22 @@ export class ArchiveContents {
       if (SAFE_FILE_NAME.test(n) && /\.u?deb$/.test(n)) good.push(i);
       else refuse(i, 'not a .deb or .udeb file name');
     }
-    const controls = await readDebControls(good.map((i) => join(dir, names[i])));
-    // Checked and hashed many at a time; then checked against the suite and each other.
+    // Each file read once: hashed, and its control member found, from the same bytes (large
+    // files are streamed and their control read apart).
+    const hashes: (FileFacts | Error)[] = [];
+    const whole: (Buffer | undefined)[] = [];
+    await inBatches(good.map((at, j) => ({ at, j })), 32, async ({ at, j }) => {
+      const path = join(dir, names[at]);
+      try {
+        if ((await stat(path)).size > 8 * 1024 * 1024) hashes[at] = await fileFacts(path);
+        else hashes[at] = bufferFacts((whole[j] = await readFile(path)));
+      } catch (err) {
+        hashes[at] = err as Error;
+      }
+    });
+    const controls = await readDebControls(good.map((i) => join(dir, names[i])), whole);
+    whole.length = 0;
+    // Checked many at a time; then checked against the suite and each other.
     const candidates: { at: number; binary: SuiteBinary }[] = [];
     await inBatches(good.map((at, j) => ({ at, control: controls[j] })), 16, async ({ at, control }) => {
       try {
@@ -223,7 +238,8 @@ export class ArchiveContents {
         if (arch !== 'all' && !suite.architectures.includes(arch)) {
           throw new Error(`Architecture ${arch} is not one of ${suiteName}'s (${suite.architectures.join(', ')}, or all)`);
         }
-        const facts = await fileFacts(join(dir, names[at]));
+        const facts = hashes[at];
+        if (facts instanceof Error) throw facts;
         const comp = component ?? componentFor(control.first('Section'), suite.components);
         const probe = suiteBinary({ control: control.entries(), path: '', ...facts }, comp, 'imported');
         const ext = names[at].endsWith('.udeb') ? 'udeb' : 'deb';

@@ -5,7 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Paragraph, parseDeb822 } from '../debian/deb822.js';
 import { arMembers, controlMember, DebFormatError, tarFile, xzUncompressedSize } from '../debian/deb-file.js';
-import { run, runFilter } from './run.js';
+import { run, runFilter, runFilterChunks } from './run.js';
 
 /** debootstrap --variant=minbase SUITE DIR, with the mirror debootstrap defaults to. */
 export async function debootstrap(suite: string, dir: string, onLine: (line: string) => void): Promise<void> {
@@ -34,18 +34,18 @@ export function xz(data: Buffer, level = 6, threads = false): Promise<Buffer> {
  * checking that the ar structure holds together: a data.tar member that ends where the file
  * does (a truncated copy fails here, which dpkg-deb --field would not notice).
  */
-async function readControlMember(path: string): Promise<{ data: Buffer; compression: string }> {
-  const handle = await open(path, 'r');
+async function readControlMember(path: string, whole?: Buffer): Promise<{ data: Buffer; compression: string }> {
+  const handle = whole ? undefined : await open(path, 'r');
   try {
-    const { size } = await handle.stat();
+    const size = whole ? whole.length : (await handle!.stat()).size;
     // The control member comes second, after 132 bytes of headers; it is small (a few KiB).
-    const head = Buffer.allocUnsafe(16384);
-    const { bytesRead } = await handle.read(head, 0, head.length, 0);
-    const member = controlMember(arMembers(head.subarray(0, bytesRead)));
+    const head = whole ?? Buffer.allocUnsafe(16384);
+    const bytesRead = whole ? whole.length : (await handle!.read(head, 0, head.length, 0)).bytesRead;
+    const member = controlMember(arMembers(head.subarray(0, Math.min(bytesRead, 16384))));
     const readAt = async (at: number, length: number) => {
       if (at + length <= bytesRead) return head.subarray(at, at + length);
       const buf = Buffer.alloc(length);
-      const got = (await handle.read(buf, 0, length, at)).bytesRead;
+      const got = (await handle!.read(buf, 0, length, at)).bytesRead;
       return buf.subarray(0, got);
     };
     if (member.offset + member.size > size) throw new DebFormatError(`truncated: its ${member.name} member needs ${member.offset + member.size} bytes, the file has ${size}`);
@@ -56,7 +56,7 @@ async function readControlMember(path: string): Promise<{ data: Buffer; compress
     if (end > size) throw new DebFormatError(`truncated: its ${data.name} member needs ${end} bytes, the file has ${size}`);
     return { data: await readAt(member.offset, member.size), compression: member.compression };
   } finally {
-    await handle.close();
+    await handle?.close();
   }
 }
 
@@ -69,17 +69,18 @@ function controlParagraph(tar: Buffer, path: string): Paragraph {
 }
 
 /**
- * The control paragraphs of many .debs, in order (an Error for a file that cannot be read).
+ * The control paragraphs of many .debs, in order (an Error for a file that cannot be read);
+ * `contents` holds the bytes of those already read whole.
  * The control members are found in-process and all .xz ones decompressed by one xz run;
  * anything unusual (zstd, a broken file) goes to dpkg-deb, whose message names the problem.
  */
-export async function readDebControls(paths: string[]): Promise<(Paragraph | Error)[]> {
+export async function readDebControls(paths: string[], contents: (Buffer | undefined)[] = []): Promise<(Paragraph | Error)[]> {
   const results: (Paragraph | Error | undefined)[] = new Array(paths.length);
   const xzMembers: { i: number; data: Buffer; size: number }[] = [];
   const slow: number[] = [];
   const fast = async (i: number) => {
     try {
-      const { data, compression } = await readControlMember(paths[i]);
+      const { data, compression } = await readControlMember(paths[i], contents[i]);
       if (compression === 'xz') xzMembers.push({ i, data, size: xzUncompressedSize(data) });
       else if (compression === 'gz') results[i] = controlParagraph(gunzipSync(data), paths[i]);
       else if (compression === 'none') results[i] = controlParagraph(data, paths[i]);
@@ -98,23 +99,41 @@ export async function readDebControls(paths: string[]): Promise<(Paragraph | Err
   const share = Math.max(1, Math.min(500, Math.ceil(xzMembers.length / availableParallelism())));
   const batches: (typeof xzMembers)[] = [];
   for (let b = 0; b < xzMembers.length; b += share) batches.push(xzMembers.slice(b, b + share));
+  // The output is cut into members by their sizes as it streams in.
   const decompress = async (batch: typeof xzMembers) => {
-    let out: Buffer | undefined;
-    try {
-      out = await runFilter('xz', ['-dc'], Buffer.concat(batch.map((m) => m.data)));
-      if (out.length !== batch.reduce((n, m) => n + m.size, 0)) out = undefined;
-    } catch {
-      out = undefined;
-    }
-    let at = 0;
-    for (const m of batch) {
-      try {
-        if (!out) throw new Error('batch failed');
-        results[m.i] = controlParagraph(out.subarray(at, at + m.size), paths[m.i]);
-      } catch {
-        slow.push(m.i);
+    let k = 0;
+    let parts: Buffer[] = [];
+    let have = 0;
+    let total = 0;
+    const take = (chunk: Buffer) => {
+      total += chunk.length;
+      while (chunk.length > 0 && k < batch.length) {
+        const need = batch[k].size - have;
+        if (chunk.length < need) {
+          parts.push(chunk);
+          have += chunk.length;
+          return;
+        }
+        const tar = parts.length ? Buffer.concat([...parts, chunk.subarray(0, need)]) : chunk.subarray(0, need);
+        chunk = chunk.subarray(need);
+        parts = [];
+        have = 0;
+        const m = batch[k++];
+        try {
+          results[m.i] = controlParagraph(tar, paths[m.i]);
+        } catch {
+          slow.push(m.i);
+        }
       }
-      at += m.size;
+    };
+    let ok = true;
+    await runFilterChunks('xz', ['-dc'], Buffer.concat(batch.map((m) => m.data)), take).catch(() => (ok = false));
+    if (!ok || k < batch.length || total !== batch.reduce((n, m) => n + m.size, 0)) {
+      // Sizes and output disagree: nothing of this batch can be trusted; dpkg-deb reads each.
+      for (const m of batch) {
+        results[m.i] = undefined;
+        if (!slow.includes(m.i)) slow.push(m.i);
+      }
     }
   };
   for (let i = 0; i < batches.length; i += availableParallelism()) await Promise.all(batches.slice(i, i + availableParallelism()).map(decompress));

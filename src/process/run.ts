@@ -54,17 +54,21 @@ export async function run(command: string, args: string[], options: RunOptions =
 }
 
 /**
- * Runs a filter program on binary input and returns its binary output (xz). Output is kept as
- * chunks and joined once: 100 MiB of decompressed control members would otherwise be copied
- * over and over as the buffer grows.
+ * Runs a filter program on binary input, handing its output over chunk by chunk as it comes
+ * (100 MiB of decompressed control members need never be in memory at once).
  */
-export async function runFilter(command: string, args: string[], input: Buffer): Promise<Buffer> {
+export async function runFilterChunks(command: string, args: string[], input: Buffer, onChunk: (chunk: Buffer) => void): Promise<void> {
   const child = execa(command, args, { input, encoding: 'buffer', reject: false, buffer: { stdout: false, stderr: true } });
-  const chunks: Buffer[] = [];
-  child.stdout!.on('data', (chunk: Buffer) => chunks.push(chunk));
+  child.stdout!.on('data', (chunk: Buffer) => onChunk(chunk));
   const result = await child;
   if (result.failed) {
     throw new CommandFailed(`${command} ${args.join(' ')}`, result.exitCode, Buffer.from(result.stderr as Uint8Array).toString());
   }
+}
+
+/** Runs a filter program on binary input and returns its binary output (xz). */
+export async function runFilter(command: string, args: string[], input: Buffer): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  await runFilterChunks(command, args, input, (chunk) => chunks.push(chunk));
   return Buffer.concat(chunks);
 }

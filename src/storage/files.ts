@@ -5,12 +5,18 @@ import { copyFile, link, mkdir, readFile, rename, rm, stat } from 'node:fs/promi
 import { dirname } from 'node:path';
 import type { FileFacts } from '../core/upload-checks.js';
 
+/** Size and checksums of bytes already in memory. */
+export function bufferFacts(data: Buffer): FileFacts {
+  const hex = (algorithm: string) => createHash(algorithm).update(data).digest('hex');
+  return { size: data.length, md5: hex('md5'), sha1: hex('sha1'), sha256: hex('sha256') };
+}
+
 export async function fileFacts(path: string): Promise<FileFacts> {
   const md5 = createHash('md5');
   const sha1 = createHash('sha1');
   const sha256 = createHash('sha256');
   let size = 0;
-  // Small files (most .debs of an include) in one read; large ones streamed.
+  // Small files in one read; large ones streamed.
   const chunks = (await stat(path)).size <= 1024 * 1024 ? [await readFile(path)] : createReadStream(path);
   for await (const chunk of chunks) {
     md5.update(chunk);
