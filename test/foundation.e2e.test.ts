@@ -2,6 +2,7 @@
 // source package uploaded with Debian's dput, built in a throwaway container, published,
 // signed, and installed with apt in a clean container.
 import { mkdtemp, readFile, readdir, writeFile, copyFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -96,6 +97,35 @@ describe('an archive brought up with archive up', () => {
     expect(verify.exitCode, String(verify.all)).toBe(0);
     const detached = await execa('gpgv', ['--keyring', keyring, join(dists, 'Release.gpg'), join(dists, 'Release')], { reject: false, all: true });
     expect(detached.exitCode, String(detached.all)).toBe(0);
+  });
+
+  it('serves nothing outside public/, whatever the path says, and no hidden files', async () => {
+    // Raw request paths: fetch() would normalise the dot segments away before sending them.
+    const get = (path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: archive.port, path, method: 'GET' }, (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const secret = (await readFile(join(archive.root, 'state', 'api-token'), 'utf8')).trim();
+    for (const path of [
+      '/../state/api-token', '/../../state/api-token', '/%2e%2e/state/api-token', '/pool/..%2f..%2fstate/api-token',
+      '/dists/../../state/archive-key.sec', '/..%5c..%5cstate/api-token', '/../archive.yaml', '/.%2e/archive.yaml',
+    ]) {
+      const res = await get(path);
+      expect([400, 403, 404], `${path} gave ${res.status}`).toContain(res.status);
+      expect(res.body).not.toContain(secret);
+      expect(res.body).not.toContain('PRIVATE KEY');
+    }
+    await writeFile(join(archive.root, 'public', '.hidden'), 'not for clients\n');
+    expect((await get('/.hidden')).status).toBe(404);
+    // The key's public half is there; its secret half is not, under any name.
+    expect((await get('/archive-key.asc')).status).toBe(200);
+    expect(JSON.stringify(await readdir(join(archive.root, 'public'), { recursive: true }))).not.toMatch(/\.sec|api-token/);
   });
 
   it('rejects an upload whose file does not match its checksum, keeps its files and says why', async () => {
