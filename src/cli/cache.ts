@@ -10,6 +10,7 @@ export function register(program: Command): void {
   cache
     .command('ls')
     .description('list cached build-dependency images, most recently used first')
+    .addHelpText('after', '\nExamples:\n  archive cache ls\n  archive cache ls --json\n')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
       const entries = await listDepsImages(await connectDocker());
@@ -23,6 +24,7 @@ export function register(program: Command): void {
   cache
     .command('prune')
     .description('remove cached images: all, or down to --keep N most recently used')
+    .addHelpText('after', '\nExamples:\n  archive cache prune --keep 5\n  archive cache prune\n')
     .option('--keep <n>', 'keep this many', (v) => Number(v), 0)
     .action(async (options: { keep: number }) => {
       const removed = await evictDepsImages(await connectDocker(), options.keep, Number.MAX_SAFE_INTEGER);

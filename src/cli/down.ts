@@ -8,6 +8,7 @@ export function register(program: Command): void {
   program
     .command('down')
     .description('stop the archive\'s containers (state under the root is kept; `up` brings it back)')
+    .addHelpText('after', '\nExamples:\n  archive down\n  archive --root /srv/archive down\n')
     .action(async (_options: object, cmd: Command) => {
       const layout = layoutFor(cmd.optsWithGlobals<GlobalOptions>());
       const config = await loadConfig(layout);

@@ -40,6 +40,7 @@ export function register(program: Command): void {
   program
     .command('init [dir]')
     .description('make a new archive root (done by `up` on first use)')
+    .addHelpText('after', '\nExamples:\n  archive init /srv/archive --port 8081\n  archive --root /srv/archive up\n')
     .option('--port <n>', 'port the repository is served on', (v) => Number(v))
     .action(async (dir: string | undefined, options: { port?: number }, cmd: Command) => {
       const layout = dir ? new Layout(dir) : layoutFor(cmd.optsWithGlobals<GlobalOptions>());

@@ -25,6 +25,7 @@ export function register(program: Command): void {
   keys
     .command('add <files...>')
     .description('add the OpenPGP public keys in FILE (armored or binary)')
+    .addHelpText('after', '\nExamples:\n  gpg --export --armor me@example.org > me.asc && archive keys add me.asc\n')
     .action(async (files: string[], _o: object, cmd: Command) => {
       const { keyring, config, layout } = await keyringOf(cmd);
       for (const file of files) {
@@ -38,6 +39,7 @@ export function register(program: Command): void {
   keys
     .command('ls')
     .description('list the keys in the uploaders keyring')
+    .addHelpText('after', '\nExamples:\n  archive keys ls\n  archive keys ls --json\n')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }, cmd: Command) => {
       const { keyring, config } = await keyringOf(cmd);
@@ -52,6 +54,7 @@ export function register(program: Command): void {
   keys
     .command('rm <fingerprint>')
     .description('remove a key from the uploaders keyring')
+    .addHelpText('after', '\nExamples:\n  archive keys rm 0123456789ABCDEF0123456789ABCDEF01234567\n')
     .action(async (fingerprint: string, _o: object, cmd: Command) => {
       const { keyring } = await keyringOf(cmd);
       if (!(await exists(keyring)) || !(await removeKeyFromKeyring(keyring, fingerprint))) {

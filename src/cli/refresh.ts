@@ -8,6 +8,7 @@ export function register(program: Command): void {
   program
     .command('refresh')
     .description("upgrade each suite's build environment (apt-get dist-upgrade) now")
+    .addHelpText('after', '\nExamples:\n  archive refresh   # after a Debian point release, before the daily upgrade\n')
     .action(async (_o: object, cmd: Command) => {
       const config = await loadConfig(layoutFor(cmd.optsWithGlobals<GlobalOptions>()));
       const docker = await connectDocker();

@@ -52,6 +52,7 @@ export function register(program: Command): void {
   service
     .command('uninstall')
     .description('disable and remove the unit (the archive keeps running until archive down)')
+    .addHelpText('after', '\nExamples:\n  sudo archive --root /srv/archive service uninstall\n')
     .option('--unit-dir <dir>', 'where the unit is', '/etc/systemd/system')
     .action(async (options: { unitDir: string }, cmd: Command) => {
       const layout = layoutFor(cmd.optsWithGlobals<GlobalOptions>());

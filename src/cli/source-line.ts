@@ -8,6 +8,7 @@ export function register(program: Command): void {
   program
     .command('source-line')
     .description('print the apt source (deb822 .sources stanza by default)')
+    .addHelpText('after', '\nExamples:\n  archive source-line | sudo tee /etc/apt/sources.list.d/archive.sources\n  archive source-line --file --format one-line\n')
     .option('--format <format>', 'deb822 or one-line', 'deb822')
     .option('--http', 'over HTTP from the repo container (default)')
     .option('--file', 'from the public/ folder on this machine')
