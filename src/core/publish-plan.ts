@@ -4,7 +4,7 @@
 import type { ArchiveConfig } from '../config/config.js';
 import { Paragraph } from '../debian/deb822.js';
 import { packagesStanza } from '../debian/indices.js';
-import { componentFor, type SuiteBinary, type SuiteContents } from './suite-contents.js';
+import type { SuiteBinary, SuiteContents } from './suite-contents.js';
 
 export interface ComponentPlan {
   name: string;
@@ -46,7 +46,8 @@ export function planPublication(config: ArchiveConfig, contents: SuiteContents[]
       components: components.map((name) => ({ name, sources: [], packages: new Map(architectures.map((a) => [a, []])) })),
       poolFiles: [],
     };
-    const component = (name: string) => plan.components.find((p) => p.name === componentFor(`${name}/`, components))!;
+    // A component taken out of archive.yaml since: its packages show in the first one.
+    const component = (name: string) => plan.components.find((p) => p.name === name) ?? plan.components[0];
     for (const s of [...c.sources].sort((a, b) => byName(a.source, b.source))) {
       component(s.component).sources.push(new Paragraph(s.stanza));
       plan.poolFiles.push(...s.files);

@@ -96,9 +96,13 @@ export class ArchiveContents {
     return suite;
   }
 
-  private async noteHistory(source: string, version: string, files: string[]): Promise<void> {
-    this.history = withHistory(this.history, [{ source, version, files }]);
-    await writeFileAtomic(this.layout.poolHistory, JSON.stringify(this.history));
+  private async noteHistory(added: { source: string; version: string; files: string[] }[]): Promise<void> {
+    this.history = withHistory(this.history, added);
+    await this.saveHistory();
+  }
+
+  private saveHistory(): Promise<void> {
+    return writeFileAtomic(this.layout.poolHistory, JSON.stringify(this.history));
   }
 
   /** An accepted upload's source joins its suite (a newer one already there wins). */
@@ -106,7 +110,7 @@ export class ArchiveContents {
     const suite = this.suite(upload.suite!);
     const stanza = new Paragraph(upload.sourceStanza ?? []);
     const files = upload.sourceFiles.map((f) => f.path);
-    await this.noteHistory(upload.source, upload.version, files);
+    await this.noteHistory([{ source: upload.source, version: upload.version, files }]);
     try {
       await this.store.save(
         withSource(this.get(suite.name), {
@@ -130,7 +134,7 @@ export class ArchiveContents {
    * build of that version is in, binaries older versions built are dropped.
    */
   async addBuild(job: JobRecord, allBuilt: boolean): Promise<void> {
-    await this.noteHistory(job.source, job.version, [...job.binaries.map((b) => b.path), ...job.artifacts]);
+    await this.noteHistory([{ source: job.source, version: job.version, files: [...job.binaries.map((b) => b.path), ...job.artifacts] }]);
     const contents = this.get(job.suite);
     const published = contents.sources.find((s) => s.source === job.source);
     if (published?.version !== job.version) {
@@ -271,10 +275,9 @@ export class ArchiveContents {
       ),
     );
     contents = withBinaries(contents, placed);
-    this.history = withHistory(this.history, placed.map((b) => ({ source: b.source, version: b.sourceVersion, files: [b.path] })));
     // Side by side: a control missing after a crash is read again from its .deb at start.
     await Promise.all([
-      writeFileAtomic(this.layout.poolHistory, JSON.stringify(this.history)),
+      this.noteHistory(placed.map((b) => ({ source: b.source, version: b.sourceVersion, files: [b.path] }))),
       this.controls.add(placed),
       placed.length > 0 ? this.store.save(contents) : undefined,
     ]);
@@ -306,7 +309,7 @@ export class ArchiveContents {
     const removed = await collectPool(this.layout, keep);
     if (removed.length > 0) await this.controls.compact(new Set(all.flatMap((c) => c.binaries.map((b) => b.path))));
     this.history = history;
-    await writeFileAtomic(this.layout.poolHistory, JSON.stringify(this.history));
+    await this.saveHistory();
     return removed;
   }
 

@@ -71,7 +71,7 @@ function controlParagraph(tar: Buffer, path: string): Paragraph {
 /**
  * The control paragraphs of many .debs, in order (an Error for a file that cannot be read);
  * `contents` holds the bytes of those already read whole.
- * The control members are found in-process and all .xz ones decompressed by one xz run;
+ * The control members are found in-process and the .xz ones decompressed by a few xz runs;
  * anything unusual (zstd, a broken file) goes to dpkg-deb, whose message names the problem.
  */
 export async function readDebControls(paths: string[], contents: (Buffer | undefined)[] = []): Promise<(Paragraph | Error)[]> {

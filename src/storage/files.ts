@@ -12,13 +12,13 @@ export function bufferFacts(data: Buffer): FileFacts {
 }
 
 export async function fileFacts(path: string): Promise<FileFacts> {
+  // Small files in one read; large ones streamed.
+  if ((await stat(path)).size <= 1024 * 1024) return bufferFacts(await readFile(path));
   const md5 = createHash('md5');
   const sha1 = createHash('sha1');
   const sha256 = createHash('sha256');
   let size = 0;
-  // Small files in one read; large ones streamed.
-  const chunks = (await stat(path)).size <= 1024 * 1024 ? [await readFile(path)] : createReadStream(path);
-  for await (const chunk of chunks) {
+  for await (const chunk of createReadStream(path)) {
     md5.update(chunk);
     sha1.update(chunk);
     sha256.update(chunk);
