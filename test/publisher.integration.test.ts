@@ -10,6 +10,7 @@ import type { SuitePlan } from '../src/core/publish-plan.js';
 import { Paragraph } from '../src/debian/deb822.js';
 import { generateArchiveKey, Signer } from '../src/process/gpg.js';
 import { Layout } from '../src/storage/layout.js';
+import { IndexCompressor } from '../src/storage/index-compressor.js';
 import { publish, pruneGenerations } from '../src/storage/publisher.js';
 
 let layout: Layout;
@@ -83,6 +84,33 @@ describe('the publisher', () => {
     // Past the grace period only the current files stay.
     await publish(layout, plan(['a', 'b', 'c']), signer, options({ byHashGraceMs: 0, now: new Date(Date.now() + 1000) }));
     expect(await byHash('main/binary-amd64')).toEqual(current);
+  });
+
+  it('compresses again only the chunk a new package lands in, and every .gz and .xz reads back as its index', async () => {
+    const compressor = new IndexCompressor();
+    const names = Array.from({ length: 3000 }, (_, i) => `pkg${String(i).padStart(5, '0')}`);
+    const spies: number[] = [];
+    const compress = compressor.compress.bind(compressor);
+    compressor.compress = async (...args) => {
+      const result = await compress(...args);
+      spies.push(result.compressed);
+      return result;
+    };
+    await publish(layout, plan(names), signer, options({ compressor }));
+    const chunks = spies[0];
+    expect(chunks).toBeGreaterThan(5);
+    await publish(layout, plan([...names, 'pkg01500a']), signer, options({ compressor }));
+    // Packages: the one chunk the new package joined; Sources (empty and unchanged) is reused.
+    expect(spies).toEqual([chunks, 1]);
+    const dir = join(layout.dists, 'unstable/main/binary-amd64');
+    const text = await readFile(join(dir, 'Packages'));
+    expect(text.toString()).toContain('Package: pkg01500a\n');
+    for (const [file, tool] of [['Packages.xz', 'xz'], ['Packages.gz', 'gzip']]) {
+      const unpacked = await execa(tool, ['-dc', join(dir, file)], { encoding: 'buffer', stripFinalNewline: false });
+      expect(Buffer.compare(Buffer.from(unpacked.stdout), text), `${file} does not decompress to Packages`).toBe(0);
+    }
+    await execa('xz', ['--test', join(dir, 'Packages.xz')]);
+    expect(Buffer.from((await execa('gzip', ['-dc', join(layout.dists, 'unstable/main/source/Sources.gz')], { encoding: 'buffer' })).stdout).length).toBe(0);
   });
 
   it('writes Valid-Until when asked', async () => {

@@ -5,24 +5,15 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseConfig, type ArchiveConfig } from '../config/config.js';
 import { parseCompose, type ComposeProject } from '../docker/compose-file.js';
-import { UserError } from '../errors.js';
-import { exists } from '../storage/files.js';
-import { Layout, defaultRoot } from '../storage/layout.js';
+import type { Layout } from '../storage/layout.js';
+import { requireArchive } from './archive-root.js';
 
 export const COMPOSE_FILE = fileURLToPath(new URL('../../compose/compose.yaml', import.meta.url));
 
-export interface GlobalOptions {
-  root?: string;
-}
-
-export function layoutFor(options: GlobalOptions): Layout {
-  return new Layout(options.root ?? defaultRoot());
-}
+export { layoutFor, type GlobalOptions } from './archive-root.js';
 
 export async function loadConfig(layout: Layout): Promise<ArchiveConfig> {
-  if (!(await exists(layout.config))) {
-    throw new UserError(`no archive at ${layout.root} (${layout.config} is missing); run \`archive up --root ${layout.root}\` first`);
-  }
+  await requireArchive({ root: layout.root });
   return parseConfig(await readFile(layout.config, 'utf8'), layout.config);
 }
 

@@ -1,7 +1,7 @@
 // `archive copy SOURCE FROM TO`: promote a source and the binaries built from it from one suite
 // (or snapshot) to another without rebuilding, as a migration does.
 import type { Command } from 'commander';
-import { layoutFor, loadConfig, type GlobalOptions } from './archive-context.js';
+import { requireArchive, type GlobalOptions } from './archive-root.js';
 import { askQueue } from './request.js';
 
 export function register(program: Command): void {
@@ -12,8 +12,7 @@ export function register(program: Command): void {
     .option('--timeout <seconds>', 'how long to wait for the queue', (v) => Number(v), 60)
     .addHelpText('after', '\nExamples:\n  archive copy hello unstable testing\n  archive copy hello before-upgrade unstable   # roll back from a snapshot\n')
     .action(async (source: string, from: string, to: string, options: { json?: boolean; timeout: number }, cmd: Command) => {
-      const layout = layoutFor(cmd.optsWithGlobals<GlobalOptions>());
-      await loadConfig(layout);
+      const layout = await requireArchive(cmd.optsWithGlobals<GlobalOptions>());
       await askQueue(layout, { action: 'copy', source, from, to }, { timeoutS: options.timeout, json: options.json });
     });
 }

@@ -2,7 +2,7 @@
 // reprepro includedeb and aptly repo add take them. Each is checked like a build's artifact
 // and marked as imported; a bad one is reported and the others go in.
 import type { Command } from 'commander';
-import { layoutFor, loadConfig, type GlobalOptions } from './archive-context.js';
+import { requireArchive, type GlobalOptions } from './archive-root.js';
 import { askQueue } from './request.js';
 
 export function register(program: Command): void {
@@ -15,9 +15,8 @@ export function register(program: Command): void {
     .option('--timeout <seconds>', 'how long to wait for the queue', (v) => Number(v), 600)
     .addHelpText('after', '\nExamples:\n  archive include ../tool_1.2-1_amd64.deb\n  archive include dist/*.deb --suite testing --component contrib\n')
     .action(async (files: string[], options: { suite?: string; component?: string; json?: boolean; timeout: number }, cmd: Command) => {
-      const layout = layoutFor(cmd.optsWithGlobals<GlobalOptions>());
-      const config = await loadConfig(layout);
-      const request = { action: 'include', suite: options.suite ?? config.suites[0].name, component: options.component };
+      const layout = await requireArchive(cmd.optsWithGlobals<GlobalOptions>());
+      const request = { action: 'include', suite: options.suite, component: options.component };
       await askQueue(layout, request, { timeoutS: options.timeout, files, json: options.json });
     });
 }

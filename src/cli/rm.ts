@@ -2,7 +2,7 @@
 // a suite (reprepro removesrc, aptly repo remove). Its pool files stay as long as retention
 // and clients still reading older indices need them.
 import type { Command } from 'commander';
-import { layoutFor, loadConfig, type GlobalOptions } from './archive-context.js';
+import { requireArchive, type GlobalOptions } from './archive-root.js';
 import { askQueue } from './request.js';
 
 export function register(program: Command): void {
@@ -14,8 +14,7 @@ export function register(program: Command): void {
     .option('--timeout <seconds>', 'how long to wait for the queue', (v) => Number(v), 60)
     .addHelpText('after', '\nExamples:\n  archive rm hello\n  archive rm hello --suite testing\n')
     .action(async (source: string, options: { suite?: string; json?: boolean; timeout: number }, cmd: Command) => {
-      const layout = layoutFor(cmd.optsWithGlobals<GlobalOptions>());
-      const config = await loadConfig(layout);
-      await askQueue(layout, { action: 'rm', source, suite: options.suite ?? config.suites[0].name }, { timeoutS: options.timeout, json: options.json });
+      const layout = await requireArchive(cmd.optsWithGlobals<GlobalOptions>());
+      await askQueue(layout, { action: 'rm', source, suite: options.suite }, { timeoutS: options.timeout, json: options.json });
     });
 }

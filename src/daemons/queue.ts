@@ -20,6 +20,7 @@ import { debControl } from '../process/debian-tools.js';
 import { Signer } from '../process/gpg.js';
 import { exists, fileFacts, placeFile } from '../storage/files.js';
 import { Layout } from '../storage/layout.js';
+import { IndexCompressor } from '../storage/index-compressor.js';
 import { publish, pruneGenerations, servedReleaseDate } from '../storage/publisher.js';
 import { RecordStore } from '../storage/record-store.js';
 import { readJson, removeTemporaries, writeFileAtomic, writeJson } from '../storage/records.js';
@@ -269,6 +270,7 @@ export class Queue {
       label: this.config.name,
       byHashGraceMs: this.config.publish.byHashGraceMinutes * 60_000,
       validForMs: this.config.publish.validUntilDays * 86_400_000,
+      compressor: this.compressor,
     });
     this.publishPending = false;
     if (result.pruned > 0) this.garbageLikely = true;
@@ -302,6 +304,9 @@ export class Queue {
       }
     }
   }
+
+  /** Compressed index chunks, kept from one publication to the next. */
+  private readonly compressor = new IndexCompressor();
 
   private statusTimer?: NodeJS.Timeout;
   /** The status page follows every change, written at most every half second. */

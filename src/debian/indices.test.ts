@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDsc } from './control-files.js';
-import { parseDeb822 } from './deb822.js';
-import { indexText, packagesStanza, releaseText, sourcesStanza } from './indices.js';
+import { Paragraph, parseDeb822 } from './deb822.js';
+import { CHUNK_MAX_BYTES, CHUNK_STANZAS, indexChunks, indexText, packagesStanza, releaseText, sourcesStanza } from './indices.js';
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8');
 const pool = {
@@ -62,6 +62,27 @@ describe('index files', () => {
     const [b] = parseDeb822('Package: b\n');
     expect(indexText([a, b])).toBe('Package: a\n\nPackage: b\n');
     expect(indexText([])).toBe('');
+  });
+
+  it('cuts an index into chunks that make up its text, where one new package changes one chunk', () => {
+    const stanzas = (names: string[]) => names.map((n) => new Paragraph([['Package', n], ['Version', '1.0']]));
+    const names = Array.from({ length: 2000 }, (_, i) => `p${i}`);
+    const before = indexChunks(stanzas(names));
+    expect(before.join('')).toBe(indexText(stanzas(names)));
+    expect(before.length).toBeGreaterThan(2000 / CHUNK_STANZAS / 3);
+    for (const at of [0, 777, 2000]) {
+      const after = indexChunks(stanzas([...names.slice(0, at), 'new', ...names.slice(at)]));
+      const changed = after.filter((c) => !before.includes(c));
+      // The chunk it joined, or (when it starts a chunk of its own) the one it cut in two.
+      expect(changed.length, `inserted at ${at}`).toBeGreaterThanOrEqual(1);
+      expect(changed.length, `inserted at ${at}`).toBeLessThanOrEqual(2);
+      expect(before.filter((c) => !after.includes(c)).length).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('ends a chunk at its size limit when no stanza border comes', () => {
+    const big = new Paragraph([['Package', 'x'], ['Description', 'y'.repeat(CHUNK_MAX_BYTES)]]);
+    expect(indexChunks([big, big, big])).toHaveLength(3);
   });
 
   it('writes a Release file with the fields apt reads and aligned checksum lists', () => {

@@ -82,19 +82,47 @@ export function sourcesStanza(
 }
 
 /**
- * Packages or Sources text. Each stanza's text is kept once made: a large archive's index is
- * written again after every change, from stanzas that are values by then (never changed after
- * they are indexed).
+ * Packages or Sources text, in chunks that concatenate to it. Each stanza's text is kept once
+ * made: a large archive's index is written again after every change, from stanzas that are
+ * values by then (never changed after they are indexed).
+ *
+ * A chunk ends before a stanza whose first line hashes to 0 modulo CHUNK_STANZAS (or once it
+ * holds CHUNK_MAX_BYTES), so chunk borders depend on the stanzas beside them and not on their
+ * position: adding, changing or removing one package changes one chunk, and the publisher
+ * compresses only that one again (storage/index-compressor.ts).
  */
 const stanzaTexts = new WeakMap<Paragraph, string>();
+export const CHUNK_STANZAS = 128;
+export const CHUNK_MAX_BYTES = 512 * 1024;
+
+export function indexChunks(stanzas: Paragraph[]): string[] {
+  const chunks: string[] = [];
+  let current: string[] = [];
+  let bytes = 0;
+  for (const s of stanzas) {
+    let text = stanzaTexts.get(s);
+    if (text === undefined) stanzaTexts.set(s, (text = s.toString()));
+    if (current.length > 0 && (fnv1a(text.slice(0, text.indexOf('\n'))) % CHUNK_STANZAS === 0 || bytes >= CHUNK_MAX_BYTES)) {
+      chunks.push(current.join('\n') + '\n');
+      current = [];
+      bytes = 0;
+    }
+    current.push(text);
+    bytes += text.length;
+  }
+  if (current.length > 0) chunks.push(current.join('\n'));
+  return chunks;
+}
+
 export function indexText(stanzas: Paragraph[]): string {
-  return stanzas
-    .map((s) => {
-      let text = stanzaTexts.get(s);
-      if (text === undefined) stanzaTexts.set(s, (text = s.toString()));
-      return text;
-    })
-    .join('\n');
+  return indexChunks(stanzas).join('');
+}
+
+/** FNV-1a (32 bits): a cheap, stable hash of a short string. */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }
 
 export interface ReleaseInfo {

@@ -21,12 +21,15 @@ export async function debControl(debPath: string): Promise<Paragraph> {
 }
 
 /**
- * xz compression (Node has none built in); -6 is what dak uses for Packages. With threads
- * (-T0), large input is cut into blocks compressed side by side: the same format, which apt
- * and every xz reader take.
+ * xz compression (Node has none built in); -6 is what dak uses for Packages. The input is cut
+ * into one block per entry of `blocks` (byte counts that add up to its length), each
+ * compressed on its own, side by side with threads: one stream whose blocks can be taken apart
+ * and reused (debian/xz-stream.ts). Any xz reader takes it.
  */
-export function xz(data: Buffer, level = 6, threads = false): Promise<Buffer> {
-  return runFilter('xz', [`-${level}`, threads ? '-T0' : '-T1', '-c'], data);
+export function xz(data: Buffer, o: { level: number; threads: boolean; blocks: number[] }): Promise<Buffer> {
+  // --block-size above every block: xz then cuts where the list says and nowhere else.
+  const list = o.blocks.length > 0 ? [`--block-list=${o.blocks.join(',')}`, `--block-size=${Math.max(...o.blocks) + 1}`] : [];
+  return runFilter('xz', [`-${o.level}`, o.threads ? '-T0' : '-T1', ...list, '-c'], data);
 }
 
 /**

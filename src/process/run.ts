@@ -58,8 +58,12 @@ export async function run(command: string, args: string[], options: RunOptions =
  * (100 MiB of decompressed control members need never be in memory at once).
  */
 export async function runFilterChunks(command: string, args: string[], input: Buffer, onChunk: (chunk: Buffer) => void): Promise<void> {
-  const child = execa(command, args, { input, encoding: 'buffer', reject: false, buffer: { stdout: false, stderr: true } });
+  const child = execa(command, args, { stdin: 'pipe', encoding: 'buffer', reject: false, buffer: { stdout: false, stderr: true } });
   child.stdout!.on('data', (chunk: Buffer) => onChunk(chunk));
+  // Written as it is (execa's `input` would copy it first: megabytes for a large index). A
+  // program that exits early fails below with its own message rather than with EPIPE.
+  child.stdin!.on('error', () => {});
+  child.stdin!.end(input);
   const result = await child;
   if (result.failed) {
     throw new CommandFailed(`${command} ${args.join(' ')}`, result.exitCode, Buffer.from(result.stderr as Uint8Array).toString());

@@ -7,12 +7,11 @@
 import { createHash } from 'node:crypto';
 import { link, mkdir, readFile, readdir, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
 import type { SuitePlan } from '../core/publish-plan.js';
-import { componentReleaseText, indexText, releaseText, type IndexFile, type ReleaseInfo } from '../debian/indices.js';
+import { componentReleaseText, indexChunks, releaseText, type IndexFile, type ReleaseInfo } from '../debian/indices.js';
 import type { Signer } from '../process/gpg.js';
-import { xz } from '../process/debian-tools.js';
+import type { Paragraph } from '../debian/deb822.js';
+import { IndexCompressor } from './index-compressor.js';
 import type { Layout } from './layout.js';
 
 /** Generations always kept, whatever their age, besides those within the grace period. */
@@ -25,6 +24,8 @@ export interface PublishOptions {
   byHashGraceMs?: number;
   /** Release files say Valid-Until this long after their Date (0: no Valid-Until). */
   validForMs?: number;
+  /** Keeps compressed chunks from one publication to the next (a daemon passes the same one). */
+  compressor?: IndexCompressor;
 }
 
 export interface PublishResult {
@@ -48,7 +49,6 @@ interface Manifest {
   facts?: Record<string, Omit<IndexFile, 'path'>>;
 }
 
-const gzipAsync = promisify(gzip);
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 const md5 = (data: Buffer) => createHash('md5').update(data).digest('hex');
 
@@ -67,6 +67,7 @@ export async function publish(layout: Layout, plans: SuitePlan[], signer: Signer
   const manifest: Manifest = { indexes: {}, byHash: {}, pool: [...new Set(plans.flatMap((p) => p.poolFiles))].sort(), facts: {} };
   let written = 0;
   let reused = 0;
+  const compressor = options.compressor ?? new IndexCompressor();
 
   for (const plan of plans) {
     const suiteRel = join('dists', plan.suite);
@@ -94,9 +95,15 @@ export async function publish(layout: Layout, plans: SuitePlan[], signer: Signer
       record(path, data);
     };
     /** An index and its .gz and .xz: linked from the previous generation when its text is the same. */
-    const writeIndex = async (dir: string, name: string, text: string) => {
-      const data = Buffer.from(text);
-      const hash = sha256(data);
+    const writeIndex = async (dir: string, name: string, stanzas: Paragraph[]) => {
+      // One buffer, cut where the chunks meet (one large conversion is much cheaper than many).
+      const texts = indexChunks(stanzas);
+      const data = Buffer.from(texts.join(''));
+      let at = 0;
+      const chunks = texts.map((t) => data.subarray(at, (at += Buffer.byteLength(t))));
+      const keys = IndexCompressor.keys(chunks);
+      // The index's identity: the hashes of its chunks (the whole text is hashed only when new).
+      const hash = sha256(Buffer.from(keys.join('\n')));
       const key = `${suiteRel}/${dir}/${name}`;
       manifest.indexes[key] = hash;
       const variants = [name, `${name}.gz`, `${name}.xz`];
@@ -111,6 +118,7 @@ export async function publish(layout: Layout, plans: SuitePlan[], signer: Signer
             linked.push(known ? { path: `${dir}/${v}`, ...known } : { path: `${dir}/${v}`, size: content!.length, md5: md5(content!), sha256: sha256(content!) });
           }
           for (const f of linked) note(f);
+          compressor.keep(chunks, keys);
           reused += variants.length;
           return;
         } catch {
@@ -118,25 +126,20 @@ export async function publish(layout: Layout, plans: SuitePlan[], signer: Signer
           for (const v of variants) await rm(join(suiteDir, dir, v), { force: true });
         }
       }
-      // Large indices use xz's fastest level, in threads: the same format, about 2% larger
-      // than -1 and 5% than -6, and 10 to 60 times faster than -6 (bench/publisher.sh prints
-      // each on its 10,000-package Packages). gzip (in libuv's pool) and xz (a process) run
-      // side by side.
-      const large = data.length > 256 * 1024;
-      const compressing = Promise.all([gzipAsync(data, { level: 9 }), xz(data, large ? 0 : 6, large)]);
-      record(`${dir}/${name}`, data, hash); // while they run
-      const [gz, xzed] = await compressing;
+      const compressing = compressor.compress(chunks, keys);
+      record(`${dir}/${name}`, data); // while they run
+      const { gz, xz } = await compressing;
       record(`${dir}/${name}.gz`, gz);
-      record(`${dir}/${name}.xz`, xzed);
-      await Promise.all([data, gz, xzed].map((content, i) => writeFile(join(suiteDir, dir, variants[i]), content)));
+      record(`${dir}/${name}.xz`, xz);
+      await Promise.all([data, gz, xz].map((content, i) => writeFile(join(suiteDir, dir, variants[i]), content)));
       written += variants.length;
     };
     for (const { name: component, packages, sources } of plan.components) {
       for (const arch of plan.architectures) {
-        await writeIndex(`${component}/binary-${arch}`, 'Packages', indexText(packages.get(arch) ?? []));
+        await writeIndex(`${component}/binary-${arch}`, 'Packages', packages.get(arch) ?? []);
         await writeSmall(`${component}/binary-${arch}/Release`, Buffer.from(componentReleaseText(info, component, arch)));
       }
-      await writeIndex(`${component}/source`, 'Sources', indexText(sources));
+      await writeIndex(`${component}/source`, 'Sources', sources);
       await writeSmall(`${component}/source/Release`, Buffer.from(componentReleaseText(info, component, 'source')));
     }
     await writeByHash(suiteDir, suiteRel, prevDir, prevManifest, manifest, files, now, grace);
@@ -147,6 +150,7 @@ export async function publish(layout: Layout, plans: SuitePlan[], signer: Signer
   await writeFile(join(tmpDir, 'manifest.json'), JSON.stringify(manifest));
   await rename(tmpDir, genDir);
   await switchLink(layout.dists, `generations/${generation}/dists`);
+  compressor.sweep();
   const pruned = await pruneGenerations(layout, { keep: generation, graceMs: grace, now });
   return { generation, written, reused, pruned };
 }

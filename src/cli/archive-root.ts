@@ -1,0 +1,23 @@
+// Which archive root a command works on. Kept apart from archive-context.ts (which reads
+// archive.yaml and the compose file) so that the commands that only leave a request for the
+// queue start without loading the YAML parser: `archive include` of one .deb is timed.
+import { UserError } from '../errors.js';
+import { exists } from '../storage/files.js';
+import { Layout, defaultRoot } from '../storage/layout.js';
+
+export interface GlobalOptions {
+  root?: string;
+}
+
+export function layoutFor(options: GlobalOptions): Layout {
+  return new Layout(options.root ?? defaultRoot());
+}
+
+/** The layout of an initialised root, or a UserError saying how to make one. */
+export async function requireArchive(options: GlobalOptions): Promise<Layout> {
+  const layout = layoutFor(options);
+  if (!(await exists(layout.config))) {
+    throw new UserError(`no archive at ${layout.root} (${layout.config} is missing); run \`archive up --root ${layout.root}\` first`);
+  }
+  return layout;
+}
