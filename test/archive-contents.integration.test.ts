@@ -81,3 +81,67 @@ describe('the archive contents', () => {
     expect((await readFile(layout.controls, 'utf8')).split('\n').filter((l) => l.startsWith('["')).length).toBeGreaterThanOrEqual(3);
   });
 });
+
+describe('the journal of suite contents and pool history', () => {
+  const config = parseConfig('suites:\n  unstable:\n    components: [main]\n', 'archive.yaml');
+  let layout: Layout;
+  let staging: string;
+  const open = () => new ArchiveContents(layout, () => config, () => undefined).load();
+  const listing = (c: ArchiveContents) => c.all().map((s) => ({ id: s.id, binaries: s.binaries.map((b) => `${b.package} ${b.version}`).sort() }));
+
+  beforeAll(async () => {
+    layout = new Layout(join(work, 'journal-root'));
+    await mkdir(layout.state, { recursive: true });
+    staging = join(work, 'journal-staging');
+    await mkdir(staging);
+    for (let i = 0; i < 6; i++) await makeBinaryPackage(staging, { name: `j${i}`, version: '1.0-1' });
+    await makeBinaryPackage(staging, { name: 'j0', version: '2.0-1' });
+  });
+
+  it('writes a change as a line in the journal, not the whole record, and reads the same contents back', async () => {
+    const contents = await open();
+    expect((await contents.include(staging, ['j0_1.0-1_amd64.deb', 'j1_1.0-1_amd64.deb'], 'unstable')).ok).toBe(true);
+    const base = await readFile(join(layout.suites, 'unstable.json'), 'utf8');
+    for (const n of ['j2', 'j3']) expect((await contents.include(staging, [`${n}_1.0-1_amd64.deb`], 'unstable')).ok).toBe(true);
+    expect((await contents.include(staging, ['j0_2.0-1_amd64.deb'], 'unstable')).ok).toBe(true);
+    // The base is as the first change left it; the journal holds one line per later change.
+    expect(await readFile(join(layout.suites, 'unstable.json'), 'utf8')).toBe(base);
+    const journal = (await readFile(join(layout.suites, 'unstable.journal'), 'utf8')).trim().split('\n');
+    expect(journal).toHaveLength(3);
+    expect(journal[2]).toContain('"binariesOut":["pool/main/j/j0/j0_1.0-1_amd64.deb"]');
+    expect(journal.join('\n')).not.toContain('"control"');
+    expect(listing(await open())).toEqual(listing(contents));
+    expect(listing(contents)[0].binaries).toEqual(['j0 2.0-1', 'j1 1.0-1', 'j2 1.0-1', 'j3 1.0-1']);
+    expect((await readFile(`${layout.poolHistory}.journal`, 'utf8')).trim().split('\n').length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('ignores and cuts off a line a crash left half-written, and goes on from there', async () => {
+    const path = join(layout.suites, 'unstable.journal');
+    const before = listing(await open());
+    await appendFile(path, '[99,{"shape":{"id":"unst');
+    await appendFile(`${layout.poolHistory}.journal`, '[99,[{"sou');
+    const contents = await open();
+    expect(listing(contents)).toEqual(before);
+    expect((await readFile(path, 'utf8')).endsWith('\n')).toBe(true);
+    expect((await contents.include(staging, ['j4_1.0-1_amd64.deb'], 'unstable')).ok).toBe(true);
+    expect(listing(await open())[0].binaries).toContain('j4 1.0-1');
+  });
+
+  it('refuses a journal damaged before its last line, naming the file and the line', async () => {
+    const path = join(layout.suites, 'unstable.journal');
+    const good = await readFile(path, 'utf8');
+    await writeFile(path, `not json\n${good}`);
+    await expect(open()).rejects.toThrow(`${path}: line 1 is not JSON`);
+    await writeFile(path, good);
+  });
+
+  it('folds the journal into a new base after a collection, and reads the same contents back', async () => {
+    const contents = await open();
+    const before = listing(contents);
+    await contents.collectGarbage([]);
+    const reread = await open();
+    expect(listing(reread)).toEqual(before);
+    expect(JSON.parse(await readFile(layout.poolHistory, 'utf8')).journalSeq).toBeGreaterThan(0);
+    await expect(readFile(`${layout.poolHistory}.journal`, 'utf8')).rejects.toThrow('ENOENT');
+  });
+});

@@ -1,10 +1,9 @@
 // `archive ls [--suite S]`: what each suite and snapshot holds, from the queue's records of
 // their contents (what the next Packages and Sources say).
 import type { Command } from 'commander';
-import type { SuiteContents } from '../core/suite-contents.js';
 import { compareVersions } from '../debian/version.js';
 import { UserError } from '../errors.js';
-import { readAll } from '../storage/records.js';
+import { SuiteStore } from '../storage/suite-store.js';
 import { layoutFor, loadConfig, type GlobalOptions } from './archive-context.js';
 
 export function register(program: Command): void {
@@ -17,7 +16,7 @@ export function register(program: Command): void {
     .action(async (options: { suite?: string; json?: boolean }, cmd: Command) => {
       const layout = layoutFor(cmd.optsWithGlobals<GlobalOptions>());
       const config = await loadConfig(layout);
-      const records = await readAll<SuiteContents>(layout.suites);
+      const records = (await new SuiteStore(layout.suites, (b) => ({ ...b, control: [] }), { readOnly: true }).load()).all();
       const contents = [
         ...config.suites.map((s) => records.find((r) => r.id === s.name) ?? { id: s.name, kind: 'suite' as const, sources: [], binaries: [] }),
         ...records.filter((r) => r.kind === 'snapshot'),

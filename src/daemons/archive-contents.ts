@@ -21,8 +21,11 @@ import type { Layout } from '../storage/layout.js';
 import { collectPool } from '../storage/pool-gc.js';
 import { poolFilesOfGenerations } from '../storage/publisher.js';
 import { ControlStore } from '../storage/control-store.js';
-import { RecordStore } from '../storage/record-store.js';
-import { readJson, writeFileAtomic } from '../storage/records.js';
+import { Journaled } from '../storage/journal.js';
+import { SuiteStore } from '../storage/suite-store.js';
+
+/** Versions that entered the pool, with their files. */
+type Batch = { source: string; version: string; files: string[] }[];
 
 /** Names a snapshot may take: a suite name's rules (it becomes dists/NAME). */
 export const SNAPSHOT_NAME = /^[a-z0-9][a-z0-9.+-]*$/;
@@ -34,32 +37,37 @@ export interface Answer {
 }
 
 export class ArchiveContents {
-  private store!: RecordStore<SuiteContents>;
+  private store!: SuiteStore;
   private controls!: ControlStore;
   private history: PoolHistory = {};
+  /** The history as a base and a journal of the batches noted since (the last collection writes a new base). */
+  private readonly historyStore: Journaled<PoolHistory, Batch>;
 
   constructor(
     private readonly layout: Layout,
     private readonly config: () => ArchiveConfig,
     private readonly log: (message: string) => void,
-  ) {}
+  ) {
+    this.historyStore = new Journaled<PoolHistory, Batch>(layout.poolHistory, `${layout.poolHistory}.journal`, {
+      toBase: (history, journalSeq) => ({ journalSeq, history }),
+      // Written before the journal, the base was the history alone (its values are lists).
+      fromBase: (raw) => {
+        const r = raw as { journalSeq?: unknown; history?: PoolHistory };
+        return typeof r.journalSeq === 'number' ? { value: r.history ?? {}, journalSeq: r.journalSeq } : { value: raw as PoolHistory, journalSeq: 0 };
+      },
+      apply: withHistory,
+      empty: () => ({}),
+    });
+  }
 
   async load(): Promise<this> {
     this.controls = await new ControlStore(this.layout.controls).load();
     const inline: SuiteBinary[] = [];
     const unknown: SuiteBinary[] = [];
-    this.store = await new RecordStore<SuiteContents>(this.layout.suites, {
-      compact: true,
-      // Binaries are written without their control fields (kept once in the control store).
-      toDisk: (c) => ({ ...c, binaries: c.binaries.map(({ control: _, ...b }) => b) }),
-      fromDisk: (c) => ({
-        ...c,
-        binaries: c.binaries.map((b) => {
-          const whole = { ...b, control: this.controls.get(b.path) ?? b.control ?? [] };
-          if (!this.controls.get(b.path)) (whole.control.length > 0 ? inline : unknown).push(whole);
-          return whole;
-        }),
-      }),
+    this.store = await new SuiteStore(this.layout.suites, (b) => {
+      const whole = { ...b, control: this.controls.get(b.path) ?? b.control ?? [] };
+      if (!this.controls.get(b.path)) (whole.control.length > 0 ? inline : unknown).push(whole);
+      return whole;
     }).load();
     // Records from before the control store keep their fields inline; a control line a crash
     // lost is read again from the .deb.
@@ -70,7 +78,7 @@ export class ArchiveContents {
       else b.control = control.entries();
     }
     await this.controls.add([...inline, ...unknown.filter((b) => b.control.length > 0)]);
-    this.history = (await readJson<PoolHistory>(this.layout.poolHistory)) ?? {};
+    this.history = (await this.historyStore.load()) ?? {};
     return this;
   }
 
@@ -96,13 +104,9 @@ export class ArchiveContents {
     return suite;
   }
 
-  private async noteHistory(added: { source: string; version: string; files: string[] }[]): Promise<void> {
+  private async noteHistory(added: Batch): Promise<void> {
     this.history = withHistory(this.history, added);
-    await this.saveHistory();
-  }
-
-  private saveHistory(): Promise<void> {
-    return writeFileAtomic(this.layout.poolHistory, JSON.stringify(this.history));
+    await this.historyStore.append(added, this.history);
   }
 
   /** An accepted upload's source joins its suite (a newer one already there wins). */
@@ -309,7 +313,7 @@ export class ArchiveContents {
     const removed = await collectPool(this.layout, keep);
     if (removed.length > 0) await this.controls.compact(new Set(all.flatMap((c) => c.binaries.map((b) => b.path))));
     this.history = history;
-    await this.saveHistory();
+    await this.historyStore.replace(this.history);
     return removed;
   }
 

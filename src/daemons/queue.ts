@@ -309,13 +309,21 @@ export class Queue {
   private readonly compressor = new IndexCompressor();
 
   private statusTimer?: NodeJS.Timeout;
-  /** The status page follows every change, written at most every half second. */
+  private statusDue?: number;
+  /**
+   * The status page follows every change: written once changes pause for half a second (a
+   * page of 10,000 packages is not rendered between two requests that come one after the
+   * other), and at least every 5 seconds while they keep coming.
+   */
   private statusChanged(): void {
-    if (this.statusTimer) return;
+    const now = Date.now();
+    this.statusDue ??= now + 5000;
+    clearTimeout(this.statusTimer);
     this.statusTimer = setTimeout(() => {
       this.statusTimer = undefined;
+      this.statusDue = undefined;
       void this.serial(() => this.writeStatus()).catch((err) => this.log(`status page: ${(err as Error).message}`));
-    }, 500);
+    }, Math.max(0, Math.min(500, this.statusDue - now)));
   }
 
   private async writeStatus(): Promise<void> {

@@ -1,25 +1,19 @@
 // The queue's records, held in memory and written through to state/ as JSON files. The queue
 // is the only writer of state/, so the memory copy is the truth while it runs; on start it is
-// read back from disk. Reading 10,000 files per publish would not scale; this does.
+// read back from disk. Reading 10,000 files per publish would not scale; this does. (Suite
+// contents, which grow large, have a store of their own: suite-store.ts.)
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readAll, writeFileAtomic, writeJson } from './records.js';
+import { readAll, writeJson } from './records.js';
 
 export class RecordStore<T extends { id: string }> {
   private readonly records = new Map<string, T>();
 
-  /**
-   * compact: one-line JSON, for records that grow large (a suite with 10,000 packages);
-   * toDisk/fromDisk: what is written of a record and how it is made whole again on load.
-   */
-  constructor(
-    readonly dir: string,
-    private readonly options: { compact?: boolean; toDisk?: (record: T) => unknown; fromDisk?: (raw: T) => T } = {},
-  ) {}
+  constructor(readonly dir: string) {}
 
   async load(): Promise<this> {
     this.records.clear();
-    for (const r of await readAll<T>(this.dir)) this.records.set(r.id, this.options.fromDisk ? this.options.fromDisk(r) : r);
+    for (const r of await readAll<T>(this.dir)) this.records.set(r.id, r);
     return this;
   }
 
@@ -32,10 +26,7 @@ export class RecordStore<T extends { id: string }> {
   }
 
   async save(record: T): Promise<T> {
-    const path = join(this.dir, `${record.id}.json`);
-    const data = this.options.toDisk ? this.options.toDisk(record) : record;
-    if (this.options.compact) await writeFileAtomic(path, `${JSON.stringify(data)}\n`);
-    else await writeJson(path, data);
+    await writeJson(join(this.dir, `${record.id}.json`), record);
     this.records.set(record.id, record);
     return record;
   }

@@ -1,0 +1,104 @@
+// A value kept as a base file and an append-only journal of the changes since: a change costs
+// one short line and one fsync, not the rewrite of a record that holds 10,000 packages. The
+// base names the last change it includes (`journalSeq`), so a crash between writing a new base
+// and emptying the journal replays nothing twice; a line cut short by a crash mid-append is
+// the change that was not acknowledged, and is ignored.
+import { open, readFile, rm, truncate } from 'node:fs/promises';
+import { writeFileAtomic } from './records.js';
+
+/** The journal is folded into the base once it is this large, or a quarter of the base. */
+const FOLD_BYTES = 256 * 1024;
+
+export class Journaled<V, E> {
+  private seq = 0;
+  private journalBytes = 0;
+  private baseBytes = 0;
+
+  constructor(
+    private readonly basePath: string,
+    private readonly journalPath: string,
+    private readonly codec: {
+      /** The base file's JSON for a value, and the value back (with the seq it was written at). */
+      toBase: (value: V, journalSeq: number) => unknown;
+      fromBase: (raw: unknown) => { value: V; journalSeq: number };
+      apply: (value: V, change: E) => V;
+      /** What changes apply to when there is no base yet (none: a base must come first). */
+      empty?: () => V;
+    },
+  ) {}
+
+  /**
+   * The value on disk: the base with every later change applied; undefined when there is none.
+   * The writer repairs a journal a crash cut short; a reader (the CLI) leaves the files alone.
+   */
+  async load(o: { repair: boolean } = { repair: true }): Promise<V | undefined> {
+    const baseText = await readFile(this.basePath, 'utf8').catch(notFound);
+    const journalText = await readFile(this.journalPath, 'utf8').catch(notFound);
+    if (baseText === undefined && journalText === undefined) return undefined;
+    let value: V | undefined;
+    let from = 0;
+    if (baseText !== undefined) {
+      ({ value, journalSeq: from } = this.codec.fromBase(JSON.parse(baseText)));
+      this.baseBytes = baseText.length;
+    }
+    this.seq = from;
+    const lines = (journalText ?? '').split('\n');
+    for (const [i, line] of lines.entries()) {
+      if (!line) continue;
+      let entry: [number, E];
+      try {
+        entry = JSON.parse(line) as [number, E];
+      } catch (err) {
+        if (i >= lines.length - 2) break; // the last line, cut short by a crash
+        throw new Error(`${this.journalPath}: line ${i + 1} is not JSON (${(err as Error).message}); the file is damaged`);
+      }
+      const [seq, change] = entry;
+      if (seq <= from) continue;
+      value ??= this.codec.empty?.();
+      if (value === undefined) throw new Error(`${this.journalPath}: changes without a base in ${this.basePath}`);
+      value = this.codec.apply(value, change);
+      this.seq = seq;
+    }
+    // A line cut short is cut off, so that the next change starts a line of its own.
+    const whole = journalText ? journalText.lastIndexOf('\n') + 1 : 0;
+    if (o.repair && journalText && whole < journalText.length) await truncate(this.journalPath, Buffer.byteLength(journalText.slice(0, whole)));
+    this.journalBytes = whole;
+    return value;
+  }
+
+  /** Appends a change (the caller holds the value it leads to: `next`, folded in when the journal is long). */
+  async append(change: E, next: V): Promise<void> {
+    const line = `${JSON.stringify([this.seq + 1, change])}\n`;
+    const handle = await open(this.journalPath, 'a', 0o644);
+    try {
+      await handle.write(line);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    this.seq++;
+    this.journalBytes += line.length;
+    if (this.journalBytes > Math.max(FOLD_BYTES, this.baseBytes / 4)) await this.replace(next);
+  }
+
+  /** Writes the whole value as the new base and empties the journal. */
+  async replace(value: V): Promise<void> {
+    const text = `${JSON.stringify(this.codec.toBase(value, this.seq))}\n`;
+    await writeFileAtomic(this.basePath, text);
+    this.baseBytes = text.length;
+    await rm(this.journalPath, { force: true });
+    this.journalBytes = 0;
+  }
+
+  async remove(): Promise<void> {
+    await rm(this.journalPath, { force: true });
+    await rm(this.basePath, { force: true });
+    this.seq = 0;
+    this.journalBytes = 0;
+  }
+}
+
+function notFound(err: NodeJS.ErrnoException): undefined {
+  if (err.code === 'ENOENT') return undefined;
+  throw err;
+}

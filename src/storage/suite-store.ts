@@ -1,0 +1,114 @@
+// What each suite and snapshot contains, held in memory and kept in state/suites/: per suite a
+// base file (NAME.json) and a journal of changes (NAME.journal, storage/journal.ts). Contents
+// are values (core/suite-contents.ts): a change keeps the members it does not touch as the
+// same objects, so what changed is found by identity and only that is written. Binaries are
+// written without their control fields, which the control store keeps once per pool file.
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { SuiteBinary, SuiteContents, SuiteSource } from '../core/suite-contents.js';
+import { Journaled } from './journal.js';
+
+type StoredBinary = Omit<SuiteBinary, 'control'> & { control?: SuiteBinary['control'] };
+type Shape = Omit<SuiteContents, 'sources' | 'binaries'>;
+
+/** A change: the record's other fields, and the members that left (by key) and joined. */
+interface SuiteChange {
+  shape: Shape;
+  sourcesOut?: string[];
+  sourcesIn?: SuiteSource[];
+  binariesOut?: string[];
+  binariesIn?: StoredBinary[];
+}
+
+const sourceKey = (s: SuiteSource) => `${s.source} ${s.version}`;
+/** A pool file holds one binary package: its path names the member. */
+const binaryKey = (b: { path: string }) => b.path;
+const shapeOf = ({ sources: _s, binaries: _b, ...shape }: SuiteContents): Shape => shape;
+const stored = ({ control: _, ...b }: SuiteBinary): StoredBinary => b;
+
+export class SuiteStore {
+  private readonly records = new Map<string, SuiteContents>();
+  private readonly journals = new Map<string, Journaled<SuiteContents, SuiteChange>>();
+
+  /**
+   * whole: makes a binary read from disk whole again (its control from the control store).
+   * readOnly: for readers beside the queue (the CLI), which never change state/.
+   */
+  constructor(
+    private readonly dir: string,
+    private readonly whole: (b: StoredBinary) => SuiteBinary,
+    private readonly o: { readOnly?: boolean } = {},
+  ) {}
+
+  private journal(id: string): Journaled<SuiteContents, SuiteChange> {
+    let j = this.journals.get(id);
+    if (!j) {
+      j = new Journaled<SuiteContents, SuiteChange>(join(this.dir, `${id}.json`), join(this.dir, `${id}.journal`), {
+        toBase: (c, journalSeq) => ({ ...c, binaries: c.binaries.map(stored), journalSeq }),
+        fromBase: (raw) => {
+          const { journalSeq = 0, ...c } = raw as SuiteContents & { journalSeq?: number };
+          return { value: { ...c, binaries: c.binaries.map(this.whole) }, journalSeq };
+        },
+        apply: (c, change) => {
+          const sourcesOut = new Set(change.sourcesOut);
+          const binariesOut = new Set(change.binariesOut);
+          return {
+            ...change.shape,
+            sources: [...c.sources.filter((s) => !sourcesOut.has(sourceKey(s))), ...(change.sourcesIn ?? [])],
+            binaries: [...c.binaries.filter((b) => !binariesOut.has(binaryKey(b))), ...(change.binariesIn ?? []).map(this.whole)],
+          };
+        },
+      });
+      this.journals.set(id, j);
+    }
+    return j;
+  }
+
+  async load(): Promise<this> {
+    this.records.clear();
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    const ids = [...new Set(names.filter((n) => /\.(json|journal)$/.test(n)).map((n) => n.replace(/\.(json|journal)$/, '')))].sort();
+    for (const id of ids) {
+      const value = await this.journal(id).load({ repair: !this.o.readOnly });
+      if (value) this.records.set(id, value);
+    }
+    return this;
+  }
+
+  get(id: string): SuiteContents | undefined {
+    return this.records.get(id);
+  }
+
+  all(): SuiteContents[] {
+    return [...this.records.values()];
+  }
+
+  async save(next: SuiteContents): Promise<void> {
+    const prev = this.records.get(next.id);
+    const journal = this.journal(next.id);
+    if (!prev) await journal.replace(next);
+    else {
+      const keptSources = new Set(next.sources);
+      const keptBinaries = new Set(next.binaries);
+      const hadSources = new Set(prev.sources);
+      const hadBinaries = new Set(prev.binaries);
+      await journal.append(
+        {
+          shape: shapeOf(next),
+          sourcesOut: prev.sources.filter((s) => !keptSources.has(s)).map(sourceKey),
+          sourcesIn: next.sources.filter((s) => !hadSources.has(s)),
+          binariesOut: prev.binaries.filter((b) => !keptBinaries.has(b)).map(binaryKey),
+          binariesIn: next.binaries.filter((b) => !hadBinaries.has(b)).map(stored),
+        },
+        next,
+      );
+    }
+    this.records.set(next.id, next);
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.journal(id).remove();
+    this.records.delete(id);
+    this.journals.delete(id);
+  }
+}
