@@ -312,8 +312,9 @@ EOF
 # published (so the include alone is timed, node's start-up included). It signs with the
 # bench key like the peers. Its queue keeps every suite's contents in memory: peak RSS is the
 # larger of the include command's and the queue's own (VmHWM, its xz and gpg children apart).
-# Large indices are compressed with xz -1 in threads (small ones with xz -6): see the context
-# line under the table for what that saves against xz -6.
+# Large indices are compressed with xz -0 in threads (small ones with xz -6): see the context
+# line under the table for what that saves against xz -6. Indices are compressed in chunks
+# kept between publications, so the add-one publish compresses one chunk of Packages.
 ours() {
   local n=$1 debs=$2 extra=$3 wd=$4 root=$4/root port qpid i rss
   local cli=(node "$repo/bin/archive.js" --root "$root")

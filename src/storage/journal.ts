@@ -69,6 +69,8 @@ export class Journaled<V, E> {
   /** Appends a change (the caller holds the value it leads to: `next`, folded in when the journal is long). */
   async append(change: E, next: V): Promise<void> {
     const line = `${JSON.stringify([this.seq + 1, change])}\n`;
+    // A change as large as what it changes (10,000 packages included at once) becomes the base.
+    if (this.journalBytes + line.length > Math.max(FOLD_BYTES, this.baseBytes / 4)) return this.replace(next);
     const handle = await open(this.journalPath, 'a', 0o644);
     try {
       await handle.write(line);
@@ -78,7 +80,6 @@ export class Journaled<V, E> {
     }
     this.seq++;
     this.journalBytes += line.length;
-    if (this.journalBytes > Math.max(FOLD_BYTES, this.baseBytes / 4)) await this.replace(next);
   }
 
   /** Writes the whole value as the new base and empties the journal. */
