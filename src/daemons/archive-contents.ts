@@ -219,20 +219,24 @@ export class ArchiveContents {
       else refuse(i, 'not a .deb or .udeb file name');
     }
     // Each file read once: hashed, and its control member found, from the same bytes (large
-    // files are streamed and their control read apart).
+    // files are streamed and their control read apart). A thousand files at a time, so that
+    // memory holds a thousand files, not all of them.
     const hashes: (FileFacts | Error)[] = [];
-    const whole: (Buffer | undefined)[] = [];
-    await inBatches(good.map((at, j) => ({ at, j })), 32, async ({ at, j }) => {
-      const path = join(dir, names[at]);
-      try {
-        if ((await stat(path)).size > 8 * 1024 * 1024) hashes[at] = await fileFacts(path);
-        else hashes[at] = bufferFacts((whole[j] = await readFile(path)));
-      } catch (err) {
-        hashes[at] = err as Error;
-      }
-    });
-    const controls = await readDebControls(good.map((i) => join(dir, names[i])), whole);
-    whole.length = 0;
+    const controls: (Paragraph | Error)[] = [];
+    for (let from = 0; from < good.length; from += 1000) {
+      const slice = good.slice(from, from + 1000);
+      const whole: (Buffer | undefined)[] = [];
+      await inBatches(slice.map((at, j) => ({ at, j })), 32, async ({ at, j }) => {
+        const path = join(dir, names[at]);
+        try {
+          if ((await stat(path)).size > 8 * 1024 * 1024) hashes[at] = await fileFacts(path);
+          else hashes[at] = bufferFacts((whole[j] = await readFile(path)));
+        } catch (err) {
+          hashes[at] = err as Error;
+        }
+      });
+      controls.push(...(await readDebControls(slice.map((i) => join(dir, names[i])), whole)));
+    }
     // Checked many at a time; then checked against the suite and each other.
     const candidates: { at: number; binary: SuiteBinary }[] = [];
     await inBatches(good.map((at, j) => ({ at, control: controls[j] })), 16, async ({ at, control }) => {
