@@ -105,9 +105,12 @@ describe('the publisher', () => {
     const dir = join(layout.dists, 'unstable/main/binary-amd64');
     const text = await readFile(join(dir, 'Packages'));
     expect(text.toString()).toContain('Package: pkg01500a\n');
+    // xz and gzip, and apt's own reader (apt-helper cat-file decompresses as apt does).
     for (const [file, tool] of [['Packages.xz', 'xz'], ['Packages.gz', 'gzip']]) {
-      const unpacked = await execa(tool, ['-dc', join(dir, file)], { encoding: 'buffer', stripFinalNewline: false });
-      expect(Buffer.compare(Buffer.from(unpacked.stdout), text), `${file} does not decompress to Packages`).toBe(0);
+      for (const [command, args] of [[tool, ['-dc']], ['/usr/lib/apt/apt-helper', ['cat-file']]] as const) {
+        const unpacked = await execa(command, [...args, join(dir, file)], { encoding: 'buffer', stripFinalNewline: false });
+        expect(Buffer.compare(Buffer.from(unpacked.stdout), text), `${command} does not read ${file} as Packages`).toBe(0);
+      }
     }
     await execa('xz', ['--test', join(dir, 'Packages.xz')]);
     expect(Buffer.from((await execa('gzip', ['-dc', join(layout.dists, 'unstable/main/source/Sources.gz')], { encoding: 'buffer' })).stdout).length).toBe(0);
