@@ -2,7 +2,6 @@
 // the pool's history (core/retention.ts): accepted sources and finished builds join their
 // suite here, and rm, copy, snapshot and include change it. The queue calls these in its
 // serial lane; each change is written through before the caller publishes.
-import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ArchiveConfig, SuiteConfig } from '../config/config.js';
 import type { JobRecord } from '../core/jobs.js';
@@ -16,7 +15,7 @@ import type { UploadRecord } from '../core/uploads.js';
 import { Paragraph } from '../debian/deb822.js';
 import { isValidPackageName, isValidVersion, poolPrefix, versionWithoutEpoch } from '../debian/version.js';
 import { readDebControls } from '../process/debian-tools.js';
-import { bufferFacts, fileFacts, placeFile } from '../storage/files.js';
+import { bufferFacts, fileFacts, placeFile, readIfSmall } from '../storage/files.js';
 import type { Layout } from '../storage/layout.js';
 import { collectPool } from '../storage/pool-gc.js';
 import { poolFilesOfGenerations } from '../storage/publisher.js';
@@ -229,8 +228,8 @@ export class ArchiveContents {
       await inBatches(slice.map((at, j) => ({ at, j })), 32, async ({ at, j }) => {
         const path = join(dir, names[at]);
         try {
-          if ((await stat(path)).size > 8 * 1024 * 1024) hashes[at] = await fileFacts(path);
-          else hashes[at] = bufferFacts((whole[j] = await readFile(path)));
+          whole[j] = await readIfSmall(path, 8 * 1024 * 1024);
+          hashes[at] = whole[j] ? bufferFacts(whole[j]!) : await fileFacts(path);
         } catch (err) {
           hashes[at] = err as Error;
         }

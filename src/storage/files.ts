@@ -1,7 +1,7 @@
 // File facts and safe placement.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, link, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { FileFacts } from '../core/upload-checks.js';
 
@@ -9,6 +9,20 @@ import type { FileFacts } from '../core/upload-checks.js';
 export function bufferFacts(data: Buffer): FileFacts {
   const hex = (algorithm: string) => createHash(algorithm).update(data).digest('hex');
   return { size: data.length, md5: hex('md5'), sha1: hex('sha1'), sha256: hex('sha256') };
+}
+
+/** A file's bytes when it is at most `limit` long (one open, one fstat, one read), else undefined. */
+export async function readIfSmall(path: string, limit: number): Promise<Buffer | undefined> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    if (size > limit) return undefined;
+    const data = Buffer.allocUnsafe(size);
+    const { bytesRead } = await handle.read(data, 0, size, 0);
+    return data.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
 }
 
 export async function fileFacts(path: string): Promise<FileFacts> {
