@@ -14,6 +14,7 @@ import { componentReleaseText, indexText, releaseText, type IndexFile, type Rele
 import type { Signer } from '../process/gpg.js';
 import { xz } from '../process/debian-tools.js';
 import type { Layout } from './layout.js';
+import type { FailPoint } from '../core/fail-points.js';
 
 /** Generations always kept, whatever their age, besides those within the grace period. */
 export const KEEP_GENERATIONS = 3;
@@ -25,6 +26,8 @@ export interface PublishOptions {
   byHashGraceMs?: number;
   /** Release files say Valid-Until this long after their Date (0: no Valid-Until). */
   validForMs?: number;
+  /** Called at the steps a test may crash the queue at (daemons/fail-points.ts). */
+  failPoint?: (point: FailPoint) => void;
 }
 
 export interface PublishResult {
@@ -53,6 +56,16 @@ const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex')
 const md5 = (data: Buffer) => createHash('md5').update(data).digest('hex');
 
 export async function publish(layout: Layout, plans: SuitePlan[], signer: Signer, options: PublishOptions): Promise<PublishResult> {
+  try {
+    return await publishGeneration(layout, plans, signer, options);
+  } catch (err) {
+    // A failed write says only "ENOSPC: no space left on device, write": name the place too.
+    const e = err as NodeJS.ErrnoException;
+    throw Object.assign(new Error(`publishing a new generation in ${layout.generations} failed: ${e.message}`, { cause: err }), { code: e.code });
+  }
+}
+
+async function publishGeneration(layout: Layout, plans: SuitePlan[], signer: Signer, options: PublishOptions): Promise<PublishResult> {
   const now = options.now ?? new Date();
   const grace = options.byHashGraceMs ?? 3600_000;
   await mkdir(layout.generations, { recursive: true });
@@ -146,7 +159,9 @@ export async function publish(layout: Layout, plans: SuitePlan[], signer: Signer
   }
   await writeFile(join(tmpDir, 'manifest.json'), JSON.stringify(manifest));
   await rename(tmpDir, genDir);
+  options.failPoint?.('publish-before-switch');
   await switchLink(layout.dists, `generations/${generation}/dists`);
+  options.failPoint?.('publish-after-switch');
   const pruned = await pruneGenerations(layout, { keep: generation, graceMs: grace, now });
   return { generation, written, reused, pruned };
 }
