@@ -2,12 +2,10 @@
 // included, components, rm, copy between suites, frozen snapshots, pool retention, by-hash
 // fetches as debootstrap and apt make them, and apt-get update never failing while the
 // archive publishes again and again.
-import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestArchive, cleanupRun, inCleanContainer, type UpResult } from './support/archive.js';
+import { TestArchive, aptUpdateLoop, archiveKeyring, cleanupRun, inCleanContainer, verifyServedSuite, type UpResult } from './support/archive.js';
 import { makeBinaryPackage } from './support/packages.js';
 
 const CONFIG = (grace: number) => `name: publishing-test
@@ -117,25 +115,12 @@ describe('publishing: include, rm, copy, snapshot, retention, by-hash and atomic
   });
 
   it('serves every index by hash as the signed Release names it, and keeps the old ones after a new publish', async () => {
-    const keyring = join(archive.work, 'archive.gpg');
-    await execa('gpg', ['--batch', '--yes', '--dearmor', '--output', keyring, join(archive.root, 'public', 'archive-key.asc')]);
+    const keyring = await archiveKeyring(up, archive.work);
     const fetchByHash = async () => {
-      const inRelease = Buffer.from(await (await fetch(`${up.url}dists/unstable/InRelease`)).arrayBuffer());
-      const file = join(archive.work, 'InRelease');
-      await writeFile(file, inRelease);
-      const verify = await execa('gpgv', ['--keyring', keyring, file], { reject: false, all: true });
-      expect(verify.exitCode, String(verify.all)).toBe(0);
-      expect(inRelease.toString()).toMatch(/^Acquire-By-Hash: yes$/m);
-      const hashes = [...inRelease.toString().split('SHA256:')[1].matchAll(/^ ([0-9a-f]{64}) +(\d+) (\S+)$/gm)];
-      expect(hashes.length).toBeGreaterThan(10);
-      for (const [, sha, size, path] of hashes.filter(([, , , p]) => !p.endsWith('/Release'))) {
-        const dir = path.slice(0, path.lastIndexOf('/'));
-        const res = await fetch(`${up.url}dists/unstable/${dir}/by-hash/SHA256/${sha}`);
-        expect(res.status, path).toBe(200);
-        const body = Buffer.from(await res.arrayBuffer());
-        expect({ path, size: body.length, sha: createHash('sha256').update(body).digest('hex') }).toEqual({ path, size: Number(size), sha });
-      }
-      return hashes.map(([, sha, , path]) => `${path} ${sha}`);
+      const { inRelease, files } = await verifyServedSuite(up, 'unstable', keyring, { byHash: true });
+      expect(inRelease).toMatch(/^Acquire-By-Hash: yes$/m);
+      expect(files.length).toBeGreaterThan(10);
+      return files.map((f) => `${f.path} ${f.sha256}`);
     };
     const before = await fetchByHash();
     await ok(['include', await deb('synth-new', '1.0-1')]);
@@ -150,26 +135,13 @@ describe('publishing: include, rm, copy, snapshot, retention, by-hash and atomic
   });
 
   it('never fails an apt-get update that runs while the archive publishes 30 times', async () => {
-    const stopDir = join(archive.work, 'stop');
-    await mkdir(stopDir);
-    const loop = [
-      'n=0; failed=0',
-      'while [ ! -e /stop/now ]; do',
-      '  if apt-get update -q --error-on=any -o Acquire::http::No-Cache=true >/tmp/out 2>&1 && ! grep -Eq "Hash Sum mismatch|unexpected size|Mirror sync|^E:" /tmp/out; then :; else failed=$((failed+1)); cat /tmp/out; fi',
-      '  n=$((n+1))',
-      'done',
-      'echo "UPDATES $n FAILED $failed"',
-    ].join('\n');
-    const client = inCleanContainer(up, sources('unstable'), loop, [`${stopDir}:/stop`]);
+    const client = aptUpdateLoop(up, sources('unstable'));
     const debs = [];
     for (let i = 1; i <= 30; i++) debs.push(await deb('synth-loop', `1.0-${i}`));
     for (const file of debs) await ok(['include', file]);
-    await writeFile(join(stopDir, 'now'), '');
-    const result = await client;
-    const m = String(result.all).match(/UPDATES (\d+) FAILED (\d+)/);
-    expect(m, String(result.all)).not.toBeNull();
-    expect(Number(m![2]), String(result.all)).toBe(0);
-    expect(Number(m![1])).toBeGreaterThanOrEqual(5);
+    const result = await client.stop();
+    expect(result.failed, result.output).toBe(0);
+    expect(result.updates).toBeGreaterThanOrEqual(5);
     expect(await versionIn('unstable', 'synth-loop')).toBe('1.0-30');
   });
 

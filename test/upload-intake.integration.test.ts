@@ -12,6 +12,8 @@ import type { JobRecord } from '../src/core/jobs.js';
 import type { UploadRecord } from '../src/core/uploads.js';
 import { parseChanges } from '../src/debian/control-files.js';
 import { UploadIntake } from '../src/daemons/upload-intake.js';
+import type { FailPointHit } from '../src/daemons/fail-points.js';
+import type { FailPoint } from '../src/core/fail-points.js';
 import { addKeysToKeyring, listKeys } from '../src/process/gpg.js';
 import { fileFacts } from '../src/storage/files.js';
 import { Layout } from '../src/storage/layout.js';
@@ -187,7 +189,7 @@ async function holds(root: Layout, version: string) {
 }
 
 /** A fresh root; the intake reads its records when made, so make it after staging files. */
-async function newArchive(configText = ''): Promise<{ layout: Layout; config: ArchiveConfig; intake: () => Promise<UploadIntake> }> {
+async function newArchive(configText = ''): Promise<{ layout: Layout; config: ArchiveConfig; intake: (failPoint?: FailPointHit) => Promise<UploadIntake> }> {
   const layout = new Layout(await mkdtemp(join(tmpdir(), 'aib-intake-')));
   roots.push(layout.root);
   for (const dir of [...layout.directories, layout.uploads, layout.jobs]) await mkdir(dir, { recursive: true });
@@ -199,7 +201,8 @@ async function newArchive(configText = ''): Promise<{ layout: Layout; config: Ar
     await writeFile(join(gnupg, 'uploaders.asc'), `${exported}\n${revocation}`);
     await addKeysToKeyring(join(layout.root, config.uploads.keyring), join(gnupg, 'uploaders.asc'));
   }
-  const intake = async () => new UploadIntake(layout, await storesOf(layout), () => config, async () => undefined, { stableMs: 0, wrongSizeGraceMs: 0 });
+  const intake = async (failPoint?: FailPointHit) =>
+    new UploadIntake(layout, await storesOf(layout), () => config, async () => undefined, { stableMs: 0, wrongSizeGraceMs: 0, failPoint });
   return { layout, config, intake };
 }
 
@@ -346,6 +349,34 @@ describe('the upload intake', () => {
     expect(recovered.map((u) => u.state)).toEqual(['accepted']);
     expect(await readdir(layout.incoming)).toEqual([]);
     expect((await restarted.scan()).decided).toEqual([]);
+  });
+
+  // The queue's process dies at a fail point (test/faults.e2e.test.ts); here the step is cut
+  // short by an exception, and a new intake on the same records plays the restarted queue.
+  const crashAt = (point: FailPoint): FailPointHit => (p) => {
+    if (p === point) throw new Error(`crash at ${p}`);
+  };
+
+  it('finishes a rejection cut short after its files moved to state/rejected/, keeping every file', async () => {
+    const { layout, intake } = await newArchive();
+    const staged = await stage(layout, (u) => u.edit(CHANGES, (t) => t.replace('Distribution: unstable', 'Distribution: stable')));
+    await expect((await intake(crashAt('reject'))).scan()).rejects.toThrow('crash at reject');
+    const recovered = await (await intake()).recover();
+    expect(recovered.map((u) => [u.state, u.checks])).toEqual([['rejected', ['distribution']]]);
+    expect((await readdir(join(layout.root, recovered[0].rejectedDir!))).sort()).toEqual([...staged, `${CHANGES}.reason`].sort());
+    expect(await readdir(layout.quarantine)).toEqual([]);
+    expect(await readdir(layout.incoming)).toEqual([]);
+  });
+
+  it('leaves nothing in quarantine after an acceptance cut short once its record is written', async () => {
+    const { layout, intake } = await newArchive();
+    await stage(layout, async () => undefined);
+    await expect((await intake(crashAt('accept'))).scan()).rejects.toThrow('crash at accept');
+    expect((await readdir(layout.quarantine)).length).toBe(1);
+    const restarted = await intake();
+    expect(await restarted.recover()).toEqual([]);
+    expect(await readdir(layout.quarantine)).toEqual([]);
+    expect((await storesOf(layout)).uploads.all().map((u) => u.state)).toEqual(['accepted']);
   });
 });
 

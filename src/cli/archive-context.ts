@@ -39,6 +39,8 @@ export async function composeVariables(layout: Layout, config: ArchiveConfig, po
     ARCHIVE_BASE: config.suites[0].base,
     ARCHIVE_API_TOKEN: (await readFile(layout.apiToken, 'utf8')).trim(),
     ARCHIVE_RUN_ID: process.env.ARCHIVE_RUN_ID ?? '',
+    // Tests only (src/core/fail-points.ts); empty for everyone else.
+    ARCHIVE_FAILPOINTS: process.env.ARCHIVE_FAILPOINTS ?? '',
   };
 }
 

@@ -27,6 +27,7 @@ import { readJson, removeTemporaries, writeFileAtomic, writeJson } from '../stor
 import { renderStatusPages } from '../core/status-page.js';
 import { startJobApi, type BuildReport, type JobApiHandlers } from './job-api.js';
 import { UploadIntake } from './upload-intake.js';
+import { failPoints, type FailPointHit } from './fail-points.js';
 import { ArchiveContents, type Answer } from './archive-contents.js';
 import { ContentsError } from '../core/suite-contents.js';
 
@@ -57,8 +58,11 @@ export class Queue {
   private contents!: ArchiveContents;
   private readonly leaseWaiters = new Set<() => void>();
   private scanTimer?: NodeJS.Timeout;
+  private readonly failPoint: FailPointHit;
 
-  constructor(readonly layout: Layout) {}
+  constructor(readonly layout: Layout) {
+    this.failPoint = failPoints(layout);
+  }
 
   /** Runs fn after everything queued before it: one change of state at a time. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -89,11 +93,16 @@ export class Queue {
       await this.publishNow(`accepted ${upload.source} ${upload.version}`);
     }, {
       log: (m) => this.log(m),
+      failPoint: this.failPoint,
     });
     this.signer = await Signer.load(await readFile(l.secretKey, 'utf8'), await mkdtemp(join(tmpdir(), 'archive-gnupg-')));
-    await this.recover();
-    await this.serial(() => this.publishNow('start'));
-    await this.serial(() => this.writeStatus());
+    // A failure here (disk full) must not stop the queue: the scan tries again every few
+    // seconds, while the job API answers and the previous generation stays served.
+    await this.serial(async () => {
+      await this.recover();
+      await this.publishNow('start');
+    }).catch((err) => this.infrastructureError('at start', err));
+    await this.serial(() => this.writeStatus()).catch((err) => this.log(`status page: ${(err as Error).message}`));
     const token = (await readFile(l.apiToken, 'utf8')).trim();
     await startJobApi(port, token, this.handlers());
     chokidar
@@ -111,20 +120,29 @@ export class Queue {
     this.log(`queue started: watching ${l.incoming}, job API on :${port}`);
   }
 
-  /** After a crash: finish or roll back what was under way. */
+  /** After a crash (or a failure such as a full disk): finish or roll back what was under way. In the serial lane. */
   private async recover(): Promise<void> {
     await pruneGenerations(this.layout);
-    await this.serial(() => this.intake.recover());
+    await this.intake.recover();
     // Accepted sources and finished builds whose joining their suite a crash interrupted (or
     // records from before suites had contents of their own), oldest version first.
     const byVersion = (a: { version: string }, b: { version: string }) => compareVersions(a.version, b.version);
-    await this.serial(async () => {
-      for (const u of this.uploads.all().filter((u) => !u.inSuite && !['received', 'rejected'].includes(u.state)).sort(byVersion)) {
-        await this.sourceJoinsSuite(u);
-      }
-      for (const j of this.jobs.all().filter((j) => !j.inSuite && j.state === 'built').sort(byVersion)) await this.buildJoinsSuite(j);
-      await this.collectGarbage();
-    });
+    for (const u of this.uploads.all().filter((u) => !u.inSuite && !['received', 'rejected'].includes(u.state)).sort(byVersion)) {
+      await this.sourceJoinsSuite(u);
+    }
+    for (const j of this.jobs.all().filter((j) => !j.inSuite && j.state === 'built').sort(byVersion)) await this.buildJoinsSuite(j);
+    await this.collectGarbage();
+  }
+
+  /**
+   * An infrastructure failure (disk full, permissions): said loudly, with what failed and where
+   * (the error names the file); nothing is rejected for it, uploads stay where they are, the
+   * served generation stays; the next scan, in a few seconds, recovers and publishes again.
+   */
+  private infrastructureError(what: string, err: unknown): void {
+    this.log(`ERROR ${what} (will retry in ${SCAN_INTERVAL_MS / 1000} s; uploads are kept, the served repository is unchanged): ${(err as Error).stack}`);
+    this.recoverPending = true;
+    this.scheduleScan(SCAN_INTERVAL_MS);
   }
 
   private async sourceJoinsSuite(upload: UploadRecord): Promise<void> {
@@ -151,7 +169,7 @@ export class Queue {
   }
 
   private scanPending = false;
-  private retryReceived = false;
+  private recoverPending = false;
   private publishPending = false;
   /** Something left a suite or an old generation went: the pool may hold unreferenced files. */
   private garbageLikely = false;
@@ -163,12 +181,16 @@ export class Queue {
       this.scanPending = false;
       void this.serial(async () => {
         await this.reloadConfig();
-        // After a failure (disk full, ...) the uploads left in quarantine are decided again.
-        if (this.retryReceived) {
-          await this.intake.recover();
-          this.retryReceived = false;
+        // After a failure (disk full, ...) what it interrupted is finished, as after a crash,
+        // and published again. A publish that still fails does not keep uploads from being
+        // taken and checked meanwhile; it is said (and tried again) at the end.
+        if (this.recoverPending) {
+          await this.recover();
+          this.recoverPending = false;
+          this.publishPending = true;
         }
-        if (this.publishPending) await this.publishNow('again, after a failed publish');
+        let publishFailure: unknown;
+        if (this.publishPending) await this.publishNow('again, after a failure').catch((err) => (publishFailure = err));
         await this.handleRequests();
         const { waiting, decided } = await this.intake.scan();
         if (decided.length > 0) this.statusChanged();
@@ -177,13 +199,8 @@ export class Queue {
           this.garbageLikely = false;
           await this.collectGarbage();
         }
-      }).catch((err) => {
-        // An infrastructure failure (disk full, permissions): say so loudly, keep the upload
-        // where it is, and try again; nothing is rejected for it.
-        this.log(`ERROR while taking uploads (will retry): ${(err as Error).stack}`);
-        this.retryReceived = true;
-        this.scheduleScan(SCAN_INTERVAL_MS);
-      });
+        if (publishFailure) throw publishFailure;
+      }).catch((err) => this.infrastructureError('while taking uploads or publishing', err));
     }, delayMs);
   }
 
@@ -267,6 +284,7 @@ export class Queue {
     // A failed publish leaves the previous generation served; the next scan tries again.
     this.publishPending = true;
     const result = await publish(this.layout, plans, this.signer, {
+      failPoint: this.failPoint,
       label: this.config.name,
       byHashGraceMs: this.config.publish.byHashGraceMinutes * 60_000,
       validForMs: this.config.publish.validUntilDays * 86_400_000,

@@ -18,6 +18,7 @@ import { verifyClearsigned } from '../process/gpg.js';
 import { exists, fileFacts, placeFile } from '../storage/files.js';
 import type { Layout } from '../storage/layout.js';
 import type { RecordStore } from '../storage/record-store.js';
+import type { FailPointHit } from './fail-points.js';
 
 export interface IntakeOptions {
   /** How long a file must keep its size and mtime before it counts as complete. */
@@ -26,6 +27,8 @@ export interface IntakeOptions {
   wrongSizeGraceMs?: number;
   now?: () => number;
   log?: (message: string) => void;
+  /** Called at the steps a test may crash the queue at (daemons/fail-points.ts). */
+  failPoint?: FailPointHit;
 }
 
 export interface ScanResult {
@@ -45,6 +48,7 @@ export class UploadIntake {
   private readonly wrongSizeGraceMs: number;
   private readonly now: () => number;
   private readonly log: (message: string) => void;
+  private readonly failPoint: FailPointHit;
 
   constructor(
     private readonly layout: Layout,
@@ -57,6 +61,7 @@ export class UploadIntake {
     this.wrongSizeGraceMs = options.wrongSizeGraceMs ?? 10_000;
     this.now = options.now ?? Date.now;
     this.log = options.log ?? (() => undefined);
+    this.failPoint = options.failPoint ?? (() => undefined);
   }
 
   /** After a crash: decide uploads left in quarantine; drop half-made quarantine folders. */
@@ -68,11 +73,22 @@ export class UploadIntake {
       if (upload.state !== 'received') continue;
       this.log(`upload ${upload.id}: was in quarantine at a stop; deciding it now`);
       await this.dropIncomingCopies(upload);
+      // Stopped between moving a rejected upload out of quarantine and recording it: move it
+      // back (without the .reason) and decide again, rather than lose track of its files.
+      const quarantined = join(l.quarantine, upload.id);
+      const rejected = join(l.rejected, upload.id);
+      if (!(await exists(quarantined)) && (await exists(rejected))) {
+        await rm(join(rejected, `${upload.changes}.reason`), { force: true });
+        await rename(rejected, quarantined);
+      }
       decided.push(await this.decide(upload));
     }
     // A quarantine folder without a record was being filled: its originals are still in incoming/.
+    // One whose upload is decided was about to be removed: an accepted upload's files are in the
+    // pool (a rejected one's folder moved, so it cannot be left here).
     for (const name of await readdir(l.quarantine)) {
-      if (!(await exists(join(l.uploads, `${name}.json`)))) await rm(join(l.quarantine, name), { recursive: true, force: true });
+      const upload = this.stores.uploads.get(name);
+      if (!upload || upload.state !== 'received') await rm(join(l.quarantine, name), { recursive: true, force: true });
     }
     return decided;
   }
@@ -181,6 +197,7 @@ export class UploadIntake {
     for (const name of all) await copyFile(join(l.incoming, name), join(dir, name));
     const upload = this.newRecord(id, changesName, early);
     await this.stores.uploads.save(upload);
+    this.failPoint('arrival');
     for (const name of all) {
       await rm(join(l.incoming, name), { force: true });
       this.seen.delete(name);
@@ -280,6 +297,7 @@ export class UploadIntake {
     await mkdir(l.rejected, { recursive: true });
     await rm(target, { recursive: true, force: true });
     await rename(join(l.quarantine, upload.id), target);
+    this.failPoint('reject');
     const text = `${upload.changes} was rejected at ${new Date(this.now()).toISOString()}:\n\n${failed.map((f) => `- [${f.check}] ${f.message}`).join('\n')}\n\nEvery file of the upload is kept beside this file.\n`;
     await writeFile(join(target, `${upload.changes}.reason`), text);
     Object.assign(upload, {
@@ -338,6 +356,7 @@ export class UploadIntake {
       updatedAt: at,
     });
     await this.stores.uploads.save(upload);
+    this.failPoint('accept');
     await rm(dir, { recursive: true, force: true });
     this.log(`upload ${upload.id}: ACCEPTED ${dsc.source} ${dsc.version} into ${suite.name}; builds: ${jobs.map((j) => `${j.arch} (${j.buildArg})`).join(', ') || 'none for the configured architectures'}`);
     await this.onAccepted(upload);

@@ -13,6 +13,7 @@ import type { Signer } from '../process/gpg.js';
 import type { Paragraph } from '../debian/deb822.js';
 import { IndexCompressor } from './index-compressor.js';
 import type { Layout } from './layout.js';
+import type { FailPoint } from '../core/fail-points.js';
 
 /** Generations always kept, whatever their age, besides those within the grace period. */
 export const KEEP_GENERATIONS = 3;
@@ -26,6 +27,8 @@ export interface PublishOptions {
   validForMs?: number;
   /** Keeps compressed chunks from one publication to the next (a daemon passes the same one). */
   compressor?: IndexCompressor;
+  /** Called at the steps a test may crash the queue at (daemons/fail-points.ts). */
+  failPoint?: (point: FailPoint) => void;
 }
 
 export interface PublishResult {
@@ -53,6 +56,16 @@ const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex')
 const md5 = (data: Buffer) => createHash('md5').update(data).digest('hex');
 
 export async function publish(layout: Layout, plans: SuitePlan[], signer: Signer, options: PublishOptions): Promise<PublishResult> {
+  try {
+    return await publishGeneration(layout, plans, signer, options);
+  } catch (err) {
+    // A failed write says only "ENOSPC: no space left on device, write": name the place too.
+    const e = err as NodeJS.ErrnoException;
+    throw Object.assign(new Error(`publishing a new generation in ${layout.generations} failed: ${e.message}`, { cause: err }), { code: e.code });
+  }
+}
+
+async function publishGeneration(layout: Layout, plans: SuitePlan[], signer: Signer, options: PublishOptions): Promise<PublishResult> {
   const now = options.now ?? new Date();
   const grace = options.byHashGraceMs ?? 3600_000;
   await mkdir(layout.generations, { recursive: true });
@@ -149,7 +162,9 @@ export async function publish(layout: Layout, plans: SuitePlan[], signer: Signer
   }
   await writeFile(join(tmpDir, 'manifest.json'), JSON.stringify(manifest));
   await rename(tmpDir, genDir);
+  options.failPoint?.('publish-before-switch');
   await switchLink(layout.dists, `generations/${generation}/dists`);
+  options.failPoint?.('publish-after-switch');
   compressor.sweep();
   const pruned = await pruneGenerations(layout, { keep: generation, graceMs: grace, now });
   return { generation, written, reused, pruned };

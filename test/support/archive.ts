@@ -1,6 +1,7 @@
 // A test archive: its own root and free port, everything it creates labelled with a run id
 // and removed afterwards, so tests pass beside other archives on the same engine.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -42,10 +43,11 @@ export class TestArchive {
     readonly work: string,
   ) {}
 
-  static async create(): Promise<TestArchive> {
+  /** under: where the root is made (a test's own file system), else the temporary folder. */
+  static async create(o: { under?: string } = {}): Promise<TestArchive> {
     const info = await execa('docker', ['info', '--format', '{{.ServerVersion}}'], { reject: false });
     if (info.exitCode !== 0) throw new Error(`the Docker engine is not reachable; run scripts/setup.sh first:\n${info.stderr}`);
-    const root = await mkdtemp(join(tmpdir(), 'aib-test-'));
+    const root = await mkdtemp(join(o.under ?? tmpdir(), 'aib-test-'));
     return new TestArchive(root, await freePort(), await mkdtemp(join(tmpdir(), 'aib-work-')));
   }
 
@@ -61,8 +63,9 @@ export class TestArchive {
 
   private project?: string;
 
-  async up(): Promise<UpResult> {
-    const result = await this.cli(['up', '--port', String(this.port), '--json']);
+  /** env: for the containers too (ARCHIVE_FAILPOINTS). */
+  async up(env?: Record<string, string>): Promise<UpResult> {
+    const result = await this.cli(['up', '--port', String(this.port), '--json'], { env });
     if (result.exitCode !== 0) throw new Error(`archive up failed (${result.exitCode}):\n${result.all}`);
     const up = JSON.parse(String(result.stdout)) as UpResult;
     this.project = up.project;
@@ -113,4 +116,76 @@ export async function inCleanContainer(up: UpResult, aptSource: string, script: 
     ],
     { reject: false, all: true, timeout: 10 * 60_000 },
   );
+}
+
+/**
+ * apt-get update in a clean container, again and again until stop(): counts the runs and the
+ * failed ones (any error, a hash or size mismatch, a mirror-sync message), with their output.
+ */
+export function aptUpdateLoop(up: UpResult, aptSource: string): { stop(): Promise<{ updates: number; failed: number; output: string }> } {
+  const stopDir = mkdtemp(join(tmpdir(), 'aib-stop-'));
+  const loop = [
+    'n=0; failed=0',
+    'while [ ! -e /stop/now ]; do',
+    '  if apt-get update -q --error-on=any -o Acquire::http::No-Cache=true >/tmp/out 2>&1 && ! grep -Eq "Hash Sum mismatch|unexpected size|Mirror sync|^E:" /tmp/out; then :; else failed=$((failed+1)); cat /tmp/out; fi',
+    '  n=$((n+1))',
+    'done',
+    'echo "UPDATES $n FAILED $failed"',
+  ].join('\n');
+  const client = stopDir.then((dir) => inCleanContainer(up, aptSource, loop, [`${dir}:/stop`]));
+  return {
+    async stop() {
+      const dir = await stopDir;
+      await writeFile(join(dir, 'now'), '');
+      const result = await client;
+      await rm(dir, { recursive: true, force: true });
+      const m = String(result.all).match(/UPDATES (\d+) FAILED (\d+)/);
+      if (!m) throw new Error(`the apt-get update loop did not finish (exit ${result.exitCode}):\n${result.all}`);
+      return { updates: Number(m[1]), failed: Number(m[2]), output: String(result.all) };
+    },
+  };
+}
+
+/** The archive's public key as a binary keyring gpgv reads, in dir. */
+export async function archiveKeyring(up: UpResult, dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const keyring = join(dir, 'archive.gpg');
+  await execa('gpg', ['--batch', '--yes', '--dearmor', '--output', keyring, up.publicKey]);
+  return keyring;
+}
+
+export interface ServedFile {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+/**
+ * A suite as apt checks it, over HTTP: InRelease signed by the archive key (gpgv against that
+ * key alone), and every file its SHA256 list names served with that size and hash (byHash: at
+ * by-hash/SHA256/HASH, as apt fetches them). Throws, saying what is wrong; returns the list.
+ */
+export async function verifyServedSuite(up: UpResult, suite: string, keyring: string, o: { byHash?: boolean } = {}): Promise<{ inRelease: string; files: ServedFile[] }> {
+  const res = await fetch(`${up.url}dists/${suite}/InRelease`);
+  if (!res.ok) throw new Error(`dists/${suite}/InRelease: HTTP ${res.status}`);
+  const inRelease = Buffer.from(await res.arrayBuffer());
+  const file = join(await mkdtemp(join(tmpdir(), 'aib-inrelease-')), 'InRelease');
+  await writeFile(file, inRelease);
+  const verify = await execa('gpgv', ['--keyring', keyring, file], { reject: false, all: true });
+  await rm(join(file, '..'), { recursive: true, force: true });
+  if (verify.exitCode !== 0) throw new Error(`dists/${suite}/InRelease: not signed by the archive key:\n${verify.all}\n${inRelease}`);
+  const text = inRelease.toString();
+  const files = [...(text.split('SHA256:')[1] ?? '').matchAll(/^ ([0-9a-f]{64}) +(\d+) (\S+)$/gm)].map(([, sha256, size, path]) => ({ path, size: Number(size), sha256 }));
+  if (files.length === 0) throw new Error(`dists/${suite}/InRelease lists no SHA256 files:\n${text}`);
+  for (const f of files.filter((f) => !(o.byHash && f.path.endsWith('/Release')))) {
+    const at = o.byHash ? `${f.path.slice(0, f.path.lastIndexOf('/'))}/by-hash/SHA256/${f.sha256}` : f.path;
+    const got = await fetch(`${up.url}dists/${suite}/${at}`);
+    if (!got.ok) throw new Error(`dists/${suite}/${at} (${f.path} in InRelease): HTTP ${got.status}`);
+    const body = Buffer.from(await got.arrayBuffer());
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    if (body.length !== f.size || sha256 !== f.sha256) {
+      throw new Error(`dists/${suite}/${at}: ${body.length} bytes, sha256 ${sha256}; InRelease says ${f.size} bytes, sha256 ${f.sha256}`);
+    }
+  }
+  return { inRelease: text, files };
 }
