@@ -6,6 +6,7 @@ import { basename, join } from 'node:path';
 import { UserError } from '../errors.js';
 import { exists } from '../storage/files.js';
 import type { Layout } from '../storage/layout.js';
+import { handOver, serviceOwner } from '../storage/ownership.js';
 import { writeJson } from '../storage/records.js';
 
 export interface QueueAnswer {
@@ -34,6 +35,8 @@ export async function askQueue(layout: Layout, request: Record<string, unknown>,
         }),
       ));
     }
+    // The queue removes them when done: run by root, they must be its user's.
+    await handOver(staging, await serviceOwner(layout));
     request.files = [...names];
   }
   await writeJson(join(layout.requests, `${id}.request.json`), request);
