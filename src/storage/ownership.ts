@@ -29,8 +29,13 @@ export async function serviceOwner(layout: Layout): Promise<Owner> {
  */
 export async function handOver(path: string, owner: Owner): Promise<void> {
   if (!callerIsRoot()) return;
-  const facts = await lstat(path);
-  if (facts.uid !== owner.uid || facts.gid !== owner.gid) await lchown(path, owner.uid, owner.gid);
-  if (!facts.isDirectory()) return;
-  for (const name of await readdir(path)) await handOver(join(path, name), owner);
+  try {
+    const facts = await lstat(path);
+    if (facts.uid !== owner.uid || facts.gid !== owner.gid) await lchown(path, owner.uid, owner.gid);
+    if (!facts.isDirectory()) return;
+    for (const name of await readdir(path)) await handOver(join(path, name), owner);
+  } catch (err) {
+    // A running queue removes its temporary files meanwhile: gone is fine.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
 }
