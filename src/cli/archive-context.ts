@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parseConfig, type ArchiveConfig } from '../config/config.js';
 import { parseCompose, type ComposeProject } from '../docker/compose-file.js';
 import type { Layout } from '../storage/layout.js';
+import { serviceOwner } from '../storage/ownership.js';
 import { requireArchive } from './archive-root.js';
 
 export const COMPOSE_FILE = fileURLToPath(new URL('../../compose/compose.yaml', import.meta.url));
@@ -30,12 +31,14 @@ export function archiveLabels(layout: Layout, project: string): Record<string, s
 
 /** The variables compose/compose.yaml is written with. */
 export async function composeVariables(layout: Layout, config: ArchiveConfig, port: number): Promise<Record<string, string>> {
+  // Never root, even when root runs the CLI (storage/ownership.ts).
+  const owner = await serviceOwner(layout);
   return {
     ARCHIVE_PROJECT: projectName(layout, config),
     ARCHIVE_ROOT: layout.root,
     ARCHIVE_PORT: String(port),
-    ARCHIVE_UID: String(process.getuid?.() ?? 0),
-    ARCHIVE_GID: String(process.getgid?.() ?? 0),
+    ARCHIVE_UID: String(owner.uid),
+    ARCHIVE_GID: String(owner.gid),
     ARCHIVE_BASE: config.suites[0].base,
     ARCHIVE_API_TOKEN: (await readFile(layout.apiToken, 'utf8')).trim(),
     ARCHIVE_RUN_ID: process.env.ARCHIVE_RUN_ID ?? '',

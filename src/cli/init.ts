@@ -6,6 +6,7 @@ import { defaultConfigText } from '../config/config.js';
 import { generateArchiveKey } from '../process/gpg.js';
 import { exists } from '../storage/files.js';
 import { Layout } from '../storage/layout.js';
+import { handOver, serviceOwner } from '../storage/ownership.js';
 import { writeFileAtomic } from '../storage/records.js';
 import { layoutFor, progress, type GlobalOptions } from './archive-context.js';
 
@@ -33,6 +34,9 @@ export async function initRoot(layout: Layout, options: { port?: number } = {}):
     await chmod(layout.apiToken, 0o600);
     made = true;
   }
+  // Run by root: the queue runs as an unprivileged user (storage/ownership.ts), who must own all
+  // of it, the secret key included.
+  await handOver(layout.root, await serviceOwner(layout));
   return made;
 }
 

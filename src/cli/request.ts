@@ -6,6 +6,7 @@ import { basename, join } from 'node:path';
 import { UserError } from '../errors.js';
 import { exists } from '../storage/files.js';
 import type { Layout } from '../storage/layout.js';
+import { handOver, serviceOwner } from '../storage/ownership.js';
 import { writeJson } from '../storage/records.js';
 
 export interface QueueAnswer {
@@ -20,6 +21,10 @@ export async function askQueue(layout: Layout, request: Record<string, unknown>,
   if (o.files) {
     const staging = join(layout.requests, `${id}.files`);
     await mkdir(staging, { recursive: true });
+    // The queue links the files into the pool and removes the rest: run by root, the folder
+    // and each file must be its user's (a link to another user's file is refused, protected_hardlinks).
+    const owner = await serviceOwner(layout);
+    await handOver(staging, owner);
     const names = new Set<string>();
     for (const file of o.files) {
       const name = basename(file);
@@ -28,11 +33,13 @@ export async function askQueue(layout: Layout, request: Record<string, unknown>,
     }
     // Copies, not links: the caller may rewrite its file in place later; the pool must not change.
     for (let i = 0; i < o.files.length; i += 32) {
-      await Promise.all(o.files.slice(i, i + 32).map((file) =>
-        copyFile(file, join(staging, basename(file))).catch((err: NodeJS.ErrnoException) => {
+      await Promise.all(o.files.slice(i, i + 32).map(async (file) => {
+        const target = join(staging, basename(file));
+        await copyFile(file, target).catch((err: NodeJS.ErrnoException) => {
           throw new UserError(`${file}: cannot be read (${err.code ?? err.message})`);
-        }),
-      ));
+        });
+        await handOver(target, owner);
+      }));
     }
     request.files = [...names];
   }

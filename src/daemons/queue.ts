@@ -507,17 +507,26 @@ export class Queue {
       if (facts.size !== f.size || (f.sha256 && facts.sha256 !== f.sha256)) throw new Error(`${f.name} does not match ${changesName} (size or sha256)`);
       if (/\.u?deb$/.test(f.name)) {
         const control = await debControl(path);
-        const from = (control.first('Source') || control.first('Package')).split(/\s+/)[0];
+        const [from, sourceVersion] = (control.first('Source') || control.first('Package')).split(/\s+/);
         if (from !== job.source) throw new Error(`${f.name} says it is built from ${from}, not ${job.source}`);
+        // "Source: name (version)" when the binary's version differs (a binNMU), Policy 5.6.1.
+        const builtFrom = sourceVersion?.replace(/^\((.*)\)$/, '$1') || control.first('Version');
+        if (builtFrom !== job.version) throw new Error(`${f.name} says it is built from ${from} ${builtFrom}, not ${job.version}`);
         const arch = control.first('Architecture');
         if (arch !== job.arch && arch !== 'all') throw new Error(`${f.name} is for ${arch}, but the job builds ${job.arch}`);
+        // Its pool name is its identity: it must be the one its control says, or a .deb could
+        // take another binary's file name (and its place in the pool).
+        const expected = `${control.first('Package')}_${control.first('Version').replace(/^\d+:/, '')}_${arch}.${f.name.split('.').pop()}`;
+        if (f.name !== expected) throw new Error(`${f.name} holds ${control.first('Package')} ${control.first('Version')} ${arch}, so it must be named ${expected}`);
         await placeFile(path, join(this.layout.public, poolDir, f.name), facts.sha256);
         binaries.push({ control: control.entries(), path: `${poolDir}/${f.name}`, ...facts });
       } else if (f.name.endsWith('.buildinfo')) {
+        if (!f.name.startsWith(`${job.source}_`)) throw new Error(`${f.name} is not a .buildinfo of ${job.source}`);
         await placeFile(path, join(this.layout.public, poolDir, f.name), facts.sha256);
         artifacts.push(`${poolDir}/${f.name}`);
       }
     }
+    if (!changesName.startsWith(`${job.source}_`)) throw new Error(`${changesName} is not a .changes of ${job.source}`);
     const changesTarget = `${poolDir}/${changesName}`;
     const changesFacts = await fileFacts(join(dir, changesName));
     await placeFile(join(dir, changesName), join(this.layout.public, changesTarget), changesFacts.sha256);

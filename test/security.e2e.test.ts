@@ -1,0 +1,377 @@
+// Security against a running archive, started by root as CI starts it: two hostile builds at
+// once that try to reach each other, the host, the Docker socket, the job API and the network
+// and record what they got; links planted in public/; the job API without the token and with
+// it, claiming jobs it does not hold and handing in artifacts of other packages; and the users,
+// capabilities and root file systems the services run with.
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { basename, join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO, TestArchive, cleanupRun, inCleanContainer, type UpResult } from './support/archive.js';
+import { dput, makeBinaryPackage, makeSourcePackage, type PackageSpec } from './support/packages.js';
+import { SERVICE_UID } from '../src/storage/ownership.js';
+
+interface JobView { id: string; arch: string; state: string; reason?: string; log?: string; attempts: number }
+interface UploadView { source: string; version: string; state: string; jobs: JobView[] }
+
+describe('a running archive under attack', () => {
+  let archive: TestArchive;
+  let up: UpResult;
+  let token: string;
+  const canary = `host canary ${Date.now().toString(36)}`;
+  let canaryPath: string;
+
+  const status = async () => JSON.parse(String((await archive.cli(['status', '--json'])).stdout)) as { uploads: UploadView[] };
+  const upload = async (source: string, version: string) => (await status()).uploads.filter((u) => u.source === source && u.version === version).pop();
+  const until = async <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 600_000): Promise<T> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await fn();
+      if (value) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  };
+  const send = async (spec: PackageSpec) => {
+    const dir = join(archive.work, `${spec.name}-${spec.version}`);
+    await mkdir(dir, { recursive: true });
+    const pkg = await makeSourcePackage(dir, spec);
+    await dput(up.dputConfig, 'archive', pkg.changesPath, pkg.dir);
+    return pkg;
+  };
+  const buildLog = async (job: JobView) => readFile(join(archive.root, 'public', job.log!), 'utf8').catch(() => '');
+  const container = (service: string) => `${up.project}-${service}`;
+  const ipOf = async (service: string) =>
+    (await execa('docker', ['inspect', '--format', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', container(service)])).stdout.trim();
+  const sha256 = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+  const poolFiles = async () => {
+    const pool = join(archive.root, 'public', 'pool');
+    const files = (await readdir(pool, { recursive: true })).filter((f) => /\.(deb|dsc|changes|buildinfo|gz|xz)$/.test(f)).sort();
+    return Object.fromEntries(await Promise.all(files.map(async (f) => [f, await sha256(join(pool, f))])));
+  };
+
+  beforeAll(async () => {
+    archive = await TestArchive.create();
+    // Two builds at once, so that the hostile ones run side by side.
+    const init = await archive.cli(['init']);
+    expect(init.exitCode, String(init.all)).toBe(0);
+    const config = join(archive.root, 'archive.yaml');
+    await writeFile(config, (await readFile(config, 'utf8')).replace('concurrency: 1', 'concurrency: 2'));
+    up = await archive.up();
+    token = (await readFile(join(archive.root, 'state', 'api-token'), 'utf8')).trim();
+    canaryPath = join(archive.work, 'host-canary');
+    await writeFile(canaryPath, `${canary}\n`);
+  });
+
+  afterAll(async () => {
+    await archive?.destroy();
+    await cleanupRun();
+  });
+
+  it('runs the queue and the repo as non-root users without capabilities on read-only roots, also when root starts them', async () => {
+    const caller = process.getuid!();
+    const root = await stat(archive.root);
+    // Started by root (CI), the queue gets an unprivileged user of its own, who owns the root.
+    if (caller === 0) expect(root.uid).toBe(SERVICE_UID);
+    else expect(root.uid).toBe(caller);
+    const secretKey = await stat(join(archive.root, 'state', 'archive-key.sec'));
+    expect([secretKey.uid, secretKey.mode & 0o777]).toEqual([root.uid, 0o600]);
+    for (const service of ['queue', 'repo', 'builder']) {
+      const inspect = await execa('docker', ['inspect', '--format', '{{.HostConfig.ReadonlyRootfs}} {{json .HostConfig.CapDrop}} {{json .HostConfig.SecurityOpt}} {{.HostConfig.Privileged}}', container(service)]);
+      expect(inspect.stdout.trim(), service).toBe('true ["ALL"] ["no-new-privileges:true"] false');
+      const pids = (await execa('docker', ['top', container(service), '-eo', 'pid'])).stdout.split('\n').slice(1).map((l) => l.trim()).filter(Boolean);
+      expect(pids.length, service).toBeGreaterThan(0);
+      for (const pid of pids) {
+        const proc = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+        if (!proc) continue; // a healthcheck that ended meanwhile
+        const field = (name: string) => proc.match(new RegExp(`^${name}:\\s*(.*)$`, 'm'))![1].split(/\s+/);
+        const what = `${service} pid ${pid} (${field('Name')[0]})`;
+        expect(field('CapEff')[0], what).toBe('0000000000000000');
+        expect(field('CapPrm')[0], what).toBe('0000000000000000');
+        expect(field('NoNewPrivs')[0], what).toBe('1');
+        // The builder alone is root inside, for the Docker socket; with no capability at all.
+        if (service === 'builder') continue;
+        expect(new Set([...field('Uid'), ...field('Gid')]).has('0'), `${what}: Uid ${field('Uid')} Gid ${field('Gid')}`).toBe(false);
+        if (service === 'queue') expect(field('Uid')[0], what).toBe(String(root.uid));
+      }
+    }
+  });
+
+  it('keeps two hostile builds running at once from each other, the host, the Docker socket, the job API and the network', async () => {
+    const [queueIp, repoIp] = [await ipOf('queue'), await ipOf('repo')];
+    const gateway = (await execa('docker', ['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Gateway}}{{end}}', `${up.project}_archive`])).stdout.trim();
+    expect(queueIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    const hostile = (me: string, other: string) => `#!/bin/bash
+# Tries what a hostile build would and records what it got; never fails the build.
+rec() { echo "HOSTILE $1=$2" | tee -a hostile-record; }
+: > hostile-record
+echo "secret of ${me}" > /build/aib-secret-${me}
+echo "HOSTILE-READY ${me}"
+# Long enough for the other build to be running and to have written its secret.
+sleep 20
+rec uid "$(id -u)"
+# The process that ran dpkg-source -x (the build container's first) and what it unpacked.
+rec unpacked-by "pid1-uid=$(awk '/^Uid:/ {print $2}' /proc/1/status) ran-dpkg-source-x=$(tr '\\0' ' ' </proc/1/cmdline | grep -c 'dpkg-source -x') tree-owner=$(stat -c %u /build/src/debian/control)"
+rec secrets-found "$(find / \\( -path /proc -o -path /sys -o -path /dev \\) -prune -o -name 'aib-secret-*' -print 2>/dev/null | sort | tr '\\n' ' ')"
+for path in /build/aib-secret-${other} /proc/1/root/build/aib-secret-${other} ${canaryPath} /proc/1/root${canaryPath} /archive/state/api-token ${archive.root}/state/api-token /proc/1/root${archive.root}/state/api-token /srv/archive/pool /var/lib/docker/volumes; do
+  if cat "$path" >/dev/null 2>&1 || ls "$path" >/dev/null 2>&1; then rec "read:$path" got; else rec "read:$path" failed; fi
+done
+rec proc-roots-with-canary "$(ls /proc/*/root${canaryPath} 2>/dev/null | wc -l)"
+for path in ${archive.root}/incoming/aib-evil.changes /proc/1/root${archive.root}/incoming/aib-evil.changes /build/../aib-evil; do
+  if echo evil > "$path" 2>/dev/null; then rec "write:$path" done; else rec "write:$path" failed; fi
+done
+rec environ-with-token "$(grep -l ARCHIVE_API_TOKEN /proc/[0-9]*/environ 2>/dev/null | wc -l)"
+rec processes "$(cat /proc/[0-9]*/comm 2>/dev/null | sort -u | tr '\\n' ' ')"
+for sock in /var/run/docker.sock /run/docker.sock /run/containerd/containerd.sock; do
+  if [ -e "$sock" ]; then rec "socket:$sock" present; else rec "socket:$sock" absent; fi
+done
+rec interfaces "$(ls /sys/class/net | tr '\\n' ' ')"
+if getent hosts queue >/dev/null 2>&1; then rec dns found; else rec dns failed; fi
+for target in queue/8000 ${queueIp}/8000 ${repoIp}/8080 ${gateway}/${archive.port} ${gateway}/2375; do
+  for auth in none guessed; do
+    req="POST /api/v1/lease HTTP/1.0\\r\\n"
+    [ $auth = guessed ] && req="$req""Authorization: Bearer 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\\r\\n"
+    req="$req""Content-Length: 2\\r\\n\\r\\n{}"
+    answer=$(REQ="$req" timeout 5 bash -c 'exec 3<>/dev/tcp/'"$target"' && printf "%b" "$REQ" >&3 && head -n1 <&3' 2>/dev/null | tr -d '\\r')
+    rec "connect:$target:$auth" "\${answer:-unreachable}"
+  done
+done
+echo "HOSTILE-DONE ${me}"
+exit 0
+`;
+    const names = ['aib-hostile-a', 'aib-hostile-b'];
+    for (const [me, other] of [names, [...names].reverse()]) {
+      await send({ name: me, version: '1.0-1', buildScript: 'bash debian/hostile.sh', debianFiles: { 'hostile.sh': hostile(me, other), [`${me}.docs`]: 'hostile-record\n' } });
+    }
+    // Both at once: each is ready (its secret written) before either starts trying.
+    await until('both hostile builds running at once', async () => {
+      const jobs = await Promise.all(names.map(async (n) => (await upload(n, '1.0-1'))?.jobs[0]));
+      if (!jobs.every((j) => j?.state === 'building' && j.log)) return undefined;
+      const logs = await Promise.all(jobs.map((j) => buildLog(j!)));
+      if (!logs.every((l, i) => l.includes(`HOSTILE-READY ${names[i]}`))) return undefined;
+      expect(logs.some((l) => l.includes('HOSTILE-DONE'))).toBe(false);
+      return true;
+    }, 900_000);
+    for (const name of names) {
+      const waited = await archive.cli(['wait', name, '1.0-1', '--timeout', '900']);
+      expect(waited.exitCode, String(waited.all)).toBe(0);
+    }
+    for (const me of names) {
+      const text = await buildLog((await upload(me, '1.0-1'))!.jobs[0]);
+      expect(text).not.toContain(canary);
+      expect(text).not.toContain(token);
+      const got = Object.fromEntries(text.split('\n').filter((l) => l.startsWith('HOSTILE ')).map((l) => {
+        const [key, ...value] = l.slice('HOSTILE '.length).split('=');
+        return [key, value.join('=')];
+      }));
+      const attempts = (prefix: string) => Object.entries(got).filter(([k]) => k.startsWith(prefix));
+      expect(got.uid).toBe('2000');
+      expect(got['unpacked-by']).toBe('pid1-uid=2000 ran-dpkg-source-x=1 tree-owner=2000');
+      expect(got['secrets-found']).toBe(`/build/aib-secret-${me} `);
+      expect(attempts('read:').length).toBe(9);
+      for (const [what, result] of attempts('read:')) expect(result, `${me} ${what}`).toBe('failed');
+      expect(got['proc-roots-with-canary']).toBe('0');
+      expect(attempts('write:').length).toBe(3);
+      for (const [what, result] of attempts('write:')) expect(result, `${me} ${what}`).toBe('failed');
+      expect(got['environ-with-token']).toBe('0');
+      // Only its own build's processes: no daemon of the host, the archive or the engine.
+      expect(got.processes).not.toMatch(/\b(node|nginx|dockerd|containerd|systemd|init)\b/);
+      expect(got.processes).toMatch(/\bbash\b/);
+      for (const [what, result] of attempts('socket:')) expect(result, `${me} ${what}`).toBe('absent');
+      expect(got.interfaces).toBe('lo ');
+      expect(got.dns).toBe('failed');
+      expect(attempts('connect:').length).toBe(10);
+      for (const [what, result] of attempts('connect:')) expect(result, `${me} ${what}`).toBe('unreachable');
+    }
+    expect(await readdir(up.incoming)).not.toContain('aib-evil.changes');
+
+    // The record also ships inside the .deb, as the build wrote it.
+    const deb = join(archive.root, 'public', 'pool', 'main', 'a', 'aib-hostile-a', 'aib-hostile-a_1.0-1_amd64.deb');
+    const shipped = await execa('bash', ['-c', `dpkg-deb --fsys-tarfile "$1" | tar -xO ./usr/share/doc/aib-hostile-a/hostile-record`, 'sh', deb]);
+    expect(shipped.stdout).toContain('HOSTILE uid=2000');
+    expect(shipped.stdout).toContain(`HOSTILE secrets-found=/build/aib-secret-aib-hostile-a \n`);
+    expect(shipped.stdout).toMatch(/HOSTILE connect:queue\/8000:guessed=unreachable/);
+    // apt takes it from the repository, dists/ served through its link.
+    // Only this archive's lists are fetched: the image's Debian lists are current enough.
+    const client = await inCleanContainer(up, up.aptSourceHttp, 'apt-get update -q -o Dir::Etc::SourceList=/dev/null -o APT::Get::List-Cleanup=false >/dev/null && apt-get install -y -q aib-hostile-b >/dev/null && grep -c "=failed" /usr/share/doc/aib-hostile-b/hostile-record');
+    expect(client.exitCode, String(client.all)).toBe(0);
+    expect(String(client.stdout).trim()).toBe('13');
+  });
+
+  it('unpacks untrusted sources only in build containers, as their unprivileged user', async () => {
+    // The one dpkg-source -x of the program is in the build container's script (the hostile
+    // builds above showed it ran as uid 2000 there); the others pack a tree the user gave.
+    const uses = (await execa('grep', ['-rn', 'dpkg-source', 'src', '--include=*.ts'], { cwd: REPO })).stdout.split('\n');
+    const code = uses.filter((l) => !/^[^:]+:\d+:\s*(\/\/|\*)/.test(l)); // not comments
+    const unpacking = code.filter((l) => /-x\b|--extract/.test(l));
+    expect(unpacking).toEqual([expect.stringMatching(/^src\/docker\/build-container\.ts:\d+:dpkg-source -x \$\{dsc\} src$/)]);
+    const buildContainer = await readFile(join(REPO, 'src', 'docker', 'build-container.ts'), 'utf8');
+    expect(buildContainer).toMatch(/Cmd: \['bash', '-c', BUILD_SCRIPT\(req\.dsc, req\.buildArg\)\],\n\s+User: 'builder',/);
+  });
+
+  it('serves nothing a link planted in public/ points to, and dists/ still', async () => {
+    const pub = join(archive.root, 'public');
+    const planted = [
+      ['leak-passwd', '/etc/passwd'],
+      ['leak-state', '../state/api-token'],
+      ['leak-root', '/'],
+      ['pool/main/leak-conf', '/etc/nginx/nginx.conf'],
+      ['logs/leak-environ', '/proc/self/environ'],
+      ['dists/unstable/leak-passwd', '/etc/passwd'],
+      ['dists/unstable/leak-release', 'Release'],
+    ];
+    // As the host's root would make them: root-owned links, most to root-owned files.
+    for (const [path, target] of planted) await symlink(target, join(pub, path));
+    try {
+      const get = (path: string) =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const req = request({ host: '127.0.0.1', port: archive.port, path, method: 'GET' }, (res) => {
+            let body = '';
+            res.on('data', (c: Buffer) => (body += c.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          });
+          req.on('error', reject);
+          req.end();
+        });
+      for (const [path] of planted) {
+        for (const url of [`/${path}`, `/${path}/`, `/${path.replace(/\//g, '%2F')}`]) {
+          const res = await get(url);
+          expect([403, 404], `${url} gave ${res.status}: ${res.body.slice(0, 200)}`).toContain(res.status);
+          expect(res.body).not.toMatch(/root:x:0:0|worker_processes|PATH=|api-token|Release/);
+        }
+      }
+      // The real tree is still served, through the dists link the queue made.
+      expect((await get('/dists/unstable/InRelease')).status).toBe(200);
+      expect((await get('/dists/unstable/main/binary-amd64/Packages')).body).toMatch(/^Package: aib-hostile-a$/m);
+      const listing = await get('/dists/');
+      expect(listing.status).toBe(200);
+      expect(listing.body).toContain('unstable/');
+      expect((await get('/dists')).status).toBe(301);
+      expect((await get('/pool/main/a/aib-hostile-a/aib-hostile-a_1.0-1_amd64.deb')).status).toBe(200);
+    } finally {
+      for (const [path] of planted) await rm(join(pub, path), { force: true });
+    }
+  });
+
+  it('refuses job API requests without the token, jobs a builder does not hold, and artifacts of other packages', async () => {
+    const api = `http://${await ipOf('queue')}:8000`;
+    expect((await fetch(`${api}/health`)).status).toBe(200);
+    const pool = join(archive.root, 'public', 'pool', 'main', 'a');
+    const before = await poolFiles();
+    // The builder stopped, this test alone leases (docker stop: its restart policy leaves it stopped).
+    await execa('docker', ['stop', container('builder')]);
+    await send({ name: 'aib-hostile-a', version: '1.1-1' });
+    const job = await until('the 1.1-1 job', async () => (await upload('aib-hostile-a', '1.1-1'))?.jobs[0], 120_000);
+    expect(job.state).toBe('needs-build');
+    const call = (method: string, path: string, body?: string | Buffer, auth?: string) =>
+      fetch(`${api}${path}`, { method, body: body === undefined || typeof body === 'string' ? body : new Uint8Array(body), headers: auth === undefined ? {} : { authorization: `Bearer ${auth}` } });
+    const endpoints: [string, string, string?][] = [
+      ['POST', '/api/v1/lease', '{"builder":"intruder/1"}'],
+      ['POST', '/api/v1/builders/intruder/start'],
+      ['POST', `/api/v1/jobs/${job.id}/heartbeat`, '{"builder":"intruder/1"}'],
+      ['GET', `/api/v1/jobs/${job.id}/files/${encodeURIComponent(`aib-hostile-a_1.1-1.dsc`)}`],
+      ['POST', `/api/v1/jobs/${job.id}/log?builder=intruder%2F1`, 'forged log'],
+      ['PUT', `/api/v1/jobs/${job.id}/artifacts/x.deb?builder=intruder%2F1`, 'forged'],
+      ['POST', `/api/v1/jobs/${job.id}/complete`, '{"builder":"intruder/1","outcome":"failed","reason":"forged"}'],
+    ];
+    for (const auth of [undefined, '', 'guessed', token.slice(0, -1), `${token}0`, token.toUpperCase()]) {
+      for (const [method, path, body] of endpoints) {
+        const res = await call(method, path, body, auth);
+        expect(res.status, `${method} ${path} with token ${JSON.stringify(auth)}`).toBe(401);
+      }
+    }
+    const untouched = (await upload('aib-hostile-a', '1.1-1'))!.jobs[0];
+    expect([untouched.state, untouched.attempts]).toEqual(['needs-build', 0]);
+
+    // With the token, as a builder would: lease the job, then another builder name claims it.
+    const lease = async () => {
+      const res = await call('POST', '/api/v1/lease', '{"builder":"intruder/1","waitSeconds":20}', token);
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { id: string }).id).toBe(job.id);
+    };
+    await lease();
+    for (const [method, path, body] of [
+      ['POST', `/api/v1/jobs/${job.id}/heartbeat`, '{"builder":"other/1"}'],
+      ['POST', `/api/v1/jobs/${job.id}/log?builder=other%2F1`, 'forged log'],
+      ['PUT', `/api/v1/jobs/${job.id}/artifacts/aib-hostile-a_1.1-1_amd64.deb?builder=other%2F1`, 'forged'],
+      ['POST', `/api/v1/jobs/${job.id}/complete`, '{"builder":"other/1","outcome":"built"}'],
+    ]) {
+      expect((await call(method, path, body, token)).status, `${method} ${path}`).toBe(409);
+    }
+    expect((await call('PUT', `/api/v1/jobs/${job.id}/artifacts/..%2F..%2Fpublic%2Fpool%2Fx.deb?builder=intruder%2F1`, 'x', token)).status).toBe(400);
+
+    // Artifacts that belong to another package, version or architecture, or would replace a pool
+    // file, each handed in as a finished build: the job fails, the pool keeps its files.
+    const forged = join(archive.work, 'forged');
+    await mkdir(forged, { recursive: true });
+    const binary = async (spec: Parameters<typeof makeBinaryPackage>[1], name?: string) => {
+      const deb = await makeBinaryPackage(forged, spec);
+      if (!name) return deb;
+      await execa('mv', [deb, join(forged, name)]);
+      return join(forged, name);
+    };
+    const changesFor = async (source: string, version: string, files: string[]) => {
+      const facts = await Promise.all(files.map(async (f) => ({ name: basename(f), size: (await stat(f)).size, md5: createHash('md5').update(await readFile(f)).digest('hex'), sha256: await sha256(f) })));
+      const name = join(forged, `${source}_${version}_amd64.changes`);
+      await writeFile(name, [
+        'Format: 1.8', `Source: ${source}`, 'Binary: x', 'Architecture: amd64', `Version: ${version}`, 'Distribution: unstable',
+        'Maintainer: Test Maintainer <test@example.org>', 'Description:\n x - forged', 'Changes:\n forged',
+        'Checksums-Sha256:', ...facts.map((f) => ` ${f.sha256} ${f.size} ${f.name}`),
+        'Files:', ...facts.map((f) => ` ${f.md5} ${f.size} misc optional ${f.name}`), '',
+      ].join('\n'));
+      return name;
+    };
+    const realB = join(pool, 'aib-hostile-b');
+    const cases: [string, () => Promise<string[]>, RegExp][] = [
+      ['the other package\'s own build', async () => (await readdir(realB)).filter((f) => /\.(deb|buildinfo|changes)$/.test(f)).map((f) => join(realB, f)),
+        /aib-hostile-b_1\.0-1_amd64\.changes is for aib-hostile-b 1\.0-1, but the job builds aib-hostile-a 1\.1-1/],
+      ['the other package\'s .deb under this job\'s .changes', async () => {
+        const deb = join(realB, 'aib-hostile-b_1.0-1_amd64.deb');
+        return [deb, await changesFor('aib-hostile-a', '1.1-1', [deb])];
+      }, /aib-hostile-b_1\.0-1_amd64\.deb says it is built from aib-hostile-b, not aib-hostile-a/],
+      ['an older version, under its pool name', async () => {
+        const deb = await binary({ name: 'aib-hostile-a', version: '1.0-1' });
+        return [deb, await changesFor('aib-hostile-a', '1.1-1', [deb])];
+      }, /aib-hostile-a_1\.0-1_amd64\.deb says it is built from aib-hostile-a 1\.0-1, not 1\.1-1/],
+      ['a binNMU-like .deb that would replace a pool file with other content', async () => {
+        const deb = await binary({ name: 'aib-hostile-a', version: '1.0-1', source: 'aib-hostile-a (1.1-1)' });
+        return [deb, await changesFor('aib-hostile-a', '1.1-1', [deb])];
+      }, /aib-hostile-a_1\.0-1_amd64\.deb already exists with other content/],
+      ['a .deb named as another package', async () => {
+        const deb = await binary({ name: 'aib-hostile-a', version: '1.1-1' }, 'aib-hostile-b_1.1-1_amd64.deb');
+        return [deb, await changesFor('aib-hostile-a', '1.1-1', [deb])];
+      }, /aib-hostile-b_1\.1-1_amd64\.deb holds aib-hostile-a 1\.1-1 amd64, so it must be named aib-hostile-a_1\.1-1_amd64\.deb/],
+      ['a .deb of another architecture', async () => {
+        const deb = await binary({ name: 'aib-hostile-a', version: '1.1-1', arch: 'i386' });
+        return [deb, await changesFor('aib-hostile-a', '1.1-1', [deb])];
+      }, /aib-hostile-a_1\.1-1_i386\.deb is for i386, but the job builds amd64/],
+    ];
+    for (const [i, [what, files, refusal]] of cases.entries()) {
+      if (i > 0) {
+        const retried = await archive.cli(['retry', 'aib-hostile-a', '1.1-1']);
+        expect(retried.exitCode, String(retried.all)).toBe(0);
+        await lease();
+      }
+      for (const file of await files()) {
+        const res = await call('PUT', `/api/v1/jobs/${job.id}/artifacts/${encodeURIComponent(basename(file))}?builder=intruder%2F1`, await readFile(file), token);
+        expect(res.status, `${what}: ${basename(file)}`).toBe(200);
+      }
+      expect((await call('POST', `/api/v1/jobs/${job.id}/complete`, '{"builder":"intruder/1","outcome":"built"}', token)).status, what).toBe(200);
+      const done = (await upload('aib-hostile-a', '1.1-1'))!.jobs[0];
+      expect(done.state, what).toBe('failed');
+      expect(done.reason, what).toMatch(refusal);
+    }
+    // Every pool file as it was (the 1.1-1 source joined), nothing of 1.1-1 built, nothing published.
+    const after = await poolFiles();
+    expect(Object.keys(after).filter((f) => !(f in before)).sort()).toEqual([
+      'main/a/aib-hostile-a/aib-hostile-a_1.1-1.debian.tar.xz',
+      'main/a/aib-hostile-a/aib-hostile-a_1.1-1.dsc',
+      'main/a/aib-hostile-a/aib-hostile-a_1.1.orig.tar.gz',
+    ]);
+    for (const [f, hash] of Object.entries(before)) expect(after[f], f).toBe(hash);
+    const packages = await (await fetch(`${up.url}dists/unstable/main/binary-amd64/Packages`)).text();
+    expect(packages).not.toMatch(/^Version: 1\.1-1$/m);
+  });
+});
