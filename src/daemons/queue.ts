@@ -1,7 +1,7 @@
 // The queue: the only writer of state/ and public/. Watches incoming/, takes complete uploads
 // into quarantine, checks them, accepts or rejects, makes build jobs, receives build results
 // and publishes. Every change of state goes through one serial lane.
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile, appendFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile, appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import chokidar from 'chokidar';
@@ -84,6 +84,9 @@ export class Queue {
       await mkdir(dir, { recursive: true });
     }
     for (const dir of [l.uploads, l.jobs, l.suites, l.state]) await removeTemporaries(dir);
+    for (const done of (await readdir(l.requests)).filter((n) => n.endsWith('.files.done'))) {
+      await rm(join(l.requests, done), { recursive: true, force: true });
+    }
     this.uploads = await new RecordStore<UploadRecord>(l.uploads).load();
     this.jobs = await new RecordStore<JobRecord>(l.jobs).load();
     this.contents = await new ArchiveContents(l, () => this.config, (m) => this.log(m)).load();
@@ -173,9 +176,13 @@ export class Queue {
   private publishPending = false;
   /** Something left a suite or an old generation went: the pool may hold unreferenced files. */
   private garbageLikely = false;
+  private scanDueAt = 0;
+  /** A scan at most delayMs from now: a request (20 ms) does not wait for a later scan already set. */
   private scheduleScan(delayMs = 300): void {
-    if (this.scanPending) return;
+    const due = Date.now() + delayMs;
+    if (this.scanPending && this.scanDueAt <= due) return;
     this.scanPending = true;
+    this.scanDueAt = due;
     clearTimeout(this.scanTimer);
     this.scanTimer = setTimeout(() => {
       this.scanPending = false;
@@ -219,8 +226,12 @@ export class Queue {
       }
       await writeJson(join(dir, name.replace('.request.json', '.answer.json')), answer);
       await rm(join(dir, name), { force: true });
-      await rm(staging, { recursive: true, force: true });
       this.log(`request ${name}: ${answer.message}`);
+      // Out of the lane: removing 10,000 staged files must not hold up the next request. A
+      // crash meanwhile leaves a *.done folder, removed at the next start.
+      if (await rename(staging, `${staging}.done`).then(() => true, () => false)) {
+        void rm(`${staging}.done`, { recursive: true, force: true }).catch((err) => this.log(`${staging}.done: ${(err as Error).message}`));
+      }
       // Only when a pool file may have lost its last reference (an include that only adds
       // leaves nothing behind); collected after the answer, at the end of this scan.
       if (['rm', 'copy', 'snapshot'].includes(request?.action ?? '') || Number(answer.replaced) > 0) this.garbageLikely = true;
