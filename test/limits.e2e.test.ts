@@ -203,7 +203,8 @@ describe('the archive at its limits', () => {
     await dput(up.dputConfig, 'archive', pkgs[loser].changesPath, pkgs[loser].dir);
     const again = await until('the second upload rejected', async () =>
       (await records<UploadRecord>('uploads')).find((u) => u.source === 'race-dput' && u.state === 'rejected' && !uploads.some((x) => x.id === u.id)), 120_000);
-    expect(again.reasons).toEqual([expect.stringMatching(/^race-dput_1\.0-1_source\.changes: version 1\.0-1 is not newer than 1\.0-1, which the suite already holds/)]);
+    // (Its orig tarball differs from the pool's too: both are said.)
+    expect(again.reasons).toContainEqual(expect.stringMatching(/^race-dput_1\.0-1_source\.changes: version 1\.0-1 is not newer than 1\.0-1, which the suite already holds/));
     const kept = join(archive.root, again.rejectedDir!);
     for (const f of [pkgs[loser].changes, pkgs[loser].dsc]) {
       expect((await readFile(join(kept, f))).equals(await readFile(join(pkgs[loser].dir, f))), `${f} kept as sent`).toBe(true);
