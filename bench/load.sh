@@ -186,6 +186,10 @@ for role in queue builder repo; do
   if [ -n "$peak" ]; then mem_rows+=("$(printf '  %-8s %6s MiB (cgroup peak)   %6s MiB (largest docker stats sample)' "$role" "$((peak / 1048576))" "$(sampled_mib "$project-$role")")")
   else mem_rows+=("$(printf '  %-8s %6s MiB (largest docker stats sample; no cgroup peak file)' "$role" "$(sampled_mib "$project-$role")")"); fi
 done
+if [ "$givebacks" -gt 0 ]; then
+  say "jobs given back or whose lease ran out:"
+  grep -E 'given back|lease of .* expired|giving it back' "$root/logs/queue.log" | sed 's/^/    /' >&2 || true
+fi
 if [ "$failed" -gt 0 ] || [ "$rejected" -gt 0 ]; then
   say "not published:"
   node -e 'const s = JSON.parse(process.argv[1]); for (const u of s.uploads) if (u.state === "failed" || u.state === "rejected") console.error(`    ${u.source} ${u.version}: ${u.state}: ${u.reasons.join("; ")}`)' "$status_json"

@@ -129,11 +129,14 @@ describe('the archive at its limits', () => {
       last = finished;
       round++;
       const debs = await Promise.all([1, 2].map((i) => makeBinaryPackage(archive.work, { name: `race-${round}-${i}`, version: '1.0-1' })));
+      // Each request publishes on its own, one after the other: on a loaded machine the last of
+      // a round waits longer than the CLI's default 60 s.
+      const wait = ['--timeout', '900'];
       const results = await Promise.all([
-        archive.cli(['copy', `race-${round - 1}${round === 1 ? '' : '-1'}`, 'unstable', 'testing']),
-        archive.cli(['snapshot', `round-${round}`]),
-        archive.cli(['include', debs[0]]),
-        archive.cli(['include', debs[1]]),
+        archive.cli(['copy', `race-${round - 1}${round === 1 ? '' : '-1'}`, 'unstable', 'testing', ...wait]),
+        archive.cli(['snapshot', `round-${round}`, ...wait]),
+        archive.cli(['include', debs[0], ...wait]),
+        archive.cli(['include', debs[1], ...wait]),
       ]);
       sent += results.length;
       for (const r of results) expect(r.exitCode, `${r.command}:\n${r.all}`).toBe(0);
