@@ -10,7 +10,7 @@ describe('archive.yaml', () => {
       suites: [{ name: 'unstable', base: 'trixie', components: ['main'], architectures: ['amd64'], aliases: [] }],
       uploads: { allowUnsigned: true, keyring: 'state/uploaders.gpg', incompleteAfterMinutes: 30, strayAfterHours: 24 },
       builds: {
-        concurrency: 1, archAll: 'amd64', timeoutMinutes: 180, stallMinutes: 150, logMiB: 200, memoryGiB: 4, cpus: 2, pids: 4096,
+        concurrency: 1, archAll: 'amd64', timeoutMinutes: 180, stallMinutes: 150, leaseSeconds: 90, logMiB: 200, memoryGiB: 4, cpus: 2, pids: 4096,
         cacheImages: 20, cacheGiB: 20, depWaitHours: 24, buildenvMaxAgeHours: 24,
       },
       publish: { byHashGraceMinutes: 60, validUntilDays: 0, keepVersions: 3 },

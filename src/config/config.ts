@@ -57,6 +57,8 @@ export interface BuildSettings {
   timeoutMinutes: number;
   /** A build that prints nothing this long is stopped. */
   stallMinutes: number;
+  /** A lease not renewed by a heartbeat this long runs out: the job goes back to the queue. */
+  leaseSeconds: number;
   logMiB: number;
   memoryGiB: number;
   cpus: number;
@@ -74,6 +76,7 @@ const BUILD_KEYS: Record<string, keyof BuildSettings> = {
   concurrency: 'concurrency',
   timeout_minutes: 'timeoutMinutes',
   stall_minutes: 'stallMinutes',
+  lease_seconds: 'leaseSeconds',
   log_mib: 'logMiB',
   memory_gib: 'memoryGiB',
   cpus: 'cpus',
@@ -97,6 +100,7 @@ export const DEFAULT_CONFIG = {
     arch_all: 'amd64',
     timeout_minutes: 180,
     stall_minutes: 150,
+    lease_seconds: 90,
     log_mib: 200,
     memory_gib: 4,
     cpus: 2,

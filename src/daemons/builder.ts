@@ -17,6 +17,8 @@ export interface LeasedJob extends JobRecord {
   files: { name: string; size: number; sha256: string }[];
   limits: BuildLimits;
   buildenvMaxAgeMs: number;
+  /** How long the lease lasts without a heartbeat (archive.yaml builds.lease_seconds). */
+  leaseMs?: number;
   localArchive?: Omit<LocalArchive, 'key' | 'network' | 'url'>;
 }
 
@@ -121,14 +123,18 @@ export class Builder {
     const heartbeat = setInterval(() => {
       this.alive().catch(() => undefined);
       this.api('POST', `/api/v1/jobs/${job.id}/heartbeat`, { builder: name }).catch((err) => this.log(`heartbeat: ${err.message}`));
-    }, 10_000);
+      // Three heartbeats per lease: one lost request does not cost the job.
+    }, Math.min(10_000, (job.leaseMs ?? 90_000) / 3));
     let pending = '';
-    const flush = async () => {
-      if (!pending) return;
-      const text = pending;
-      pending = '';
-      await this.api('POST', `/api/v1/jobs/${job.id}/log?builder=${encodeURIComponent(name)}`, text).catch((err) => this.log(`log: ${err.message}`));
-    };
+    // One flush at a time: two appends in flight (a flooding build, a slow queue) could land out of order.
+    let flushing: Promise<void> = Promise.resolve();
+    const flush = () =>
+      (flushing = flushing.then(async () => {
+        if (!pending) return;
+        const text = pending;
+        pending = '';
+        await this.api('POST', `/api/v1/jobs/${job.id}/log?builder=${encodeURIComponent(name)}`, text).catch((err) => this.log(`log: ${err.message}`));
+      }));
     const flusher = setInterval(() => void flush(), 1000);
     const outDir = join('/tmp', `out-${job.id}`);
     const complete = (result: Record<string, unknown>) => this.api('POST', `/api/v1/jobs/${job.id}/complete`, { builder: name, ...result });

@@ -57,6 +57,8 @@ export class Queue {
   private jobs!: RecordStore<JobRecord>;
   private contents!: ArchiveContents;
   private readonly leaseWaiters = new Set<() => void>();
+  /** When each job's builder was last heard from ("JOB BUILDER" -> ms), before the lane saw it. */
+  private readonly heardFrom = new Map<string, number>();
   private scanTimer?: NodeJS.Timeout;
   private readonly failPoint: FailPointHit;
 
@@ -93,7 +95,9 @@ export class Queue {
     this.intake = new UploadIntake(l, { uploads: this.uploads, jobs: this.jobs }, () => this.config, async (upload) => {
       await this.sourceJoinsSuite(upload);
       this.wakeBuilders();
-      await this.publishNow(`accepted ${upload.source} ${upload.version}`);
+      // Published once at the end of the scan: a burst of uploads is one publication, not one
+      // each (each took seconds in the lane, and builders could lease nothing meanwhile).
+      this.acceptedUnpublished.push(`${upload.source} ${upload.version}`);
     }, {
       log: (m) => this.log(m),
       failPoint: this.failPoint,
@@ -113,7 +117,8 @@ export class Queue {
       .on('all', () => this.scheduleScan())
       .on('error', (err) => this.log(`watcher error: ${(err as Error).message}`));
     setInterval(() => this.scheduleScan(), SCAN_INTERVAL_MS).unref();
-    setInterval(() => void this.serial(() => this.expireLeases()), 10_000).unref();
+    // Often enough for a short lease (lease_seconds) to run out close to its deadline.
+    setInterval(() => void this.serial(() => this.expireLeases()), 2_000).unref();
     setInterval(() => void this.serial(() => this.refreshValidUntil()), 600_000).unref();
     setInterval(() => void this.serial(() => this.collectGarbage()).catch((err) => this.log(`pool: ${(err as Error).message}`)), 600_000).unref();
     // Requests from the CLI are taken at once, not at the next scan.
@@ -134,6 +139,11 @@ export class Queue {
       await this.sourceJoinsSuite(u);
     }
     for (const j of this.jobs.all().filter((j) => !j.inSuite && j.state === 'built').sort(byVersion)) await this.buildJoinsSuite(j);
+    // A stop between a build's publication and its upload's state: the state follows its jobs.
+    for (const u of this.uploads.all().filter((u) => ['accepted', 'building'].includes(u.state) && u.jobs.length > 0)) {
+      const job = this.jobs.get(u.jobs[0]);
+      if (job) await this.saveJob(job);
+    }
     await this.collectGarbage();
   }
 
@@ -171,6 +181,8 @@ export class Queue {
     if (removed.length > 0) this.log(`pool: removed ${removed.length} file(s) nothing refers to any more: ${removed.slice(0, 5).join(', ')}${removed.length > 5 ? ', ...' : ''}`);
   }
 
+  /** Uploads accepted since the last publication ("source version"). */
+  private acceptedUnpublished: string[] = [];
   private scanPending = false;
   private recoverPending = false;
   private publishPending = false;
@@ -200,6 +212,10 @@ export class Queue {
         if (this.publishPending) await this.publishNow('again, after a failure').catch((err) => (publishFailure = err));
         await this.handleRequests();
         const { waiting, decided } = await this.intake.scan();
+        if (this.acceptedUnpublished.length > 0) {
+          const names = this.acceptedUnpublished;
+          await this.publishNow(`accepted ${names.length > 3 ? `${names.length} uploads` : names.join(', ')}`);
+        }
         if (decided.length > 0) this.statusChanged();
         if (waiting > 0) this.scheduleScan(1000);
         if (this.garbageLikely) {
@@ -290,6 +306,7 @@ export class Queue {
 
   private async publishNow(why: string): Promise<void> {
     const jobs = this.jobs.all();
+    this.acceptedUnpublished = [];
     const plans = planPublication(this.config, this.contents.all());
     const started = Date.now();
     // A failed publish leaves the previous generation served; the next scan tries again.
@@ -325,7 +342,12 @@ export class Queue {
 
   private async expireLeases(): Promise<void> {
     const now = new Date();
+    const leaseMs = this.config.builds.leaseSeconds * 1000;
     for (const job of this.jobs.all()) {
+      // A heartbeat still queued behind long work in the lane (publishes for a burst of
+      // requests) renews nothing yet, but its builder is alive: its lease does not run out.
+      const heard = job.lease ? this.heardFrom.get(`${job.id} ${job.lease.builder}`) : undefined;
+      if (heard !== undefined && now.getTime() - heard < leaseMs) continue;
       const next = expireDepWait(expireLease(job, now), now, this.config.builds.depWaitHours * 3600_000);
       if (next !== job) {
         await this.saveJob(next);
@@ -395,7 +417,7 @@ export class Queue {
       .filter(isLeasable)
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0];
     if (!job) return undefined;
-    const leased = lease(job, builder, new Date());
+    const leased = lease(job, builder, new Date(), this.config.builds.leaseSeconds * 1000);
     leased.log = `logs/${job.source}_${job.version.replace(/^\d+:/, '')}_${job.arch}.${leased.attempts}.log`;
     await writeFile(join(l.public, leased.log), '');
     await this.saveJob(leased);
@@ -407,6 +429,7 @@ export class Queue {
       files: upload.sourceFiles.map((f) => ({ name: f.name, size: f.size, sha256: f.sha256 })),
       limits: buildLimits(this.config.builds),
       buildenvMaxAgeMs: this.config.builds.buildenvMaxAgeHours * 3600_000,
+      leaseMs: this.config.builds.leaseSeconds * 1000,
       localArchive: { suite: suite.name, components: suite.components },
     };
   }
@@ -441,7 +464,10 @@ export class Queue {
           }
           return { concurrency: this.config.builds.concurrency };
         }),
-      heartbeat: (id, builder) => this.serial(async () => this.saveJob(heartbeat(this.job(id), builder, new Date()))),
+      heartbeat: (id, builder) => {
+        this.heardFrom.set(`${id} ${builder}`, Date.now());
+        return this.serial(async () => this.saveJob(heartbeat(this.job(id), builder, new Date(), this.config.builds.leaseSeconds * 1000)));
+      },
       sourceFile: async (id, name) => {
         const job = this.job(id);
         const upload = this.uploads.get(job.uploadId);
@@ -476,6 +502,7 @@ export class Queue {
     const job = this.job(id);
     const dir = join(l.artifacts, id);
     const now = new Date();
+    this.heardFrom.delete(`${id} ${builder}`);
     let next: JobRecord;
     if (result.outcome === 'dep-wait') next = depWait(job, builder, result.missing ?? 'unknown relation', now);
     else if (result.outcome === 'give-back') next = giveBack(job, builder, result.reason ?? 'builder problem', now);
@@ -488,11 +515,19 @@ export class Queue {
         next = finish(job, builder, { ok: false, reason: (err as Error).message, image: result.image, depsKey: result.depsKey }, now);
       }
     }
-    await this.saveJob(next);
-    if (next.state === 'built') await this.buildJoinsSuite(next);
+    if (next.state === 'built') {
+      // The upload turns "published" (what archive wait waits for) only once the publication
+      // that holds the build is served: job, suite, publication, then the upload's state.
+      await this.jobs.save(next);
+      await this.buildJoinsSuite(next);
+      this.log(`job ${id}: built`);
+      await this.publishNow(`built ${job.source} ${job.version} on ${job.arch}`);
+      await this.saveJob(this.job(id));
+    } else {
+      await this.saveJob(next);
+      this.log(`job ${id}: ${next.state}${next.reason ? ` (${next.reason})` : ''}`);
+    }
     await rm(dir, { recursive: true, force: true });
-    this.log(`job ${id}: ${next.state}${next.reason ? ` (${next.reason})` : ''}`);
-    if (next.state === 'built') await this.publishNow(`built ${job.source} ${job.version} on ${job.arch}`);
   }
 
   /** Never trusts the exit code alone: the .changes must list .debs, all present and intact. */

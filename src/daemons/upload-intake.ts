@@ -198,10 +198,10 @@ export class UploadIntake {
     const upload = this.newRecord(id, changesName, early);
     await this.stores.uploads.save(upload);
     this.failPoint('arrival');
-    for (const name of all) {
-      await rm(join(l.incoming, name), { force: true });
-      this.seen.delete(name);
-    }
+    // Only what was copied leaves incoming/: a file another upload of the same name wrote
+    // meanwhile (two dputs of one version racing) stays, to be taken as its own upload.
+    await this.dropIncomingCopies(upload);
+    for (const name of all) this.seen.delete(name);
     this.log(`upload ${id}: received ${changesName} with ${files.length} other file(s)`);
     return this.decide(upload);
   }

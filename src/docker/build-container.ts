@@ -133,6 +133,15 @@ async function execIn(docker: Docker, container: Docker.Container, script: strin
   return { exitCode: ExitCode ?? -1, output };
 }
 
+/** "3 min", or "6 s" for the short limits tests configure (rounding those to minutes said "0 min"). */
+function duration(ms: number): string {
+  return ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
+}
+
+function mib(bytes: number): string {
+  return bytes >= 1024 ** 2 ? `${Math.round(bytes / 1024 ** 2)} MiB` : `${Math.round(bytes / 1024)} KiB`;
+}
+
 /** Runs a created container to its end, streaming its output, enforcing time, stall and log limits. */
 async function runToEnd(
   docker: Docker,
@@ -148,20 +157,22 @@ async function runToEnd(
   const kill = (why: string) => {
     if (killed) return;
     killed = why;
+    // The log says why it ends here (a capped log is otherwise just cut off).
+    onLog(`\narchive-in-a-box: build stopped: ${why}\n`);
     container.kill().catch(() => undefined);
   };
   out.on('data', (c: Buffer) => {
     lastOutput = Date.now();
     bytes += c.length;
-    if (bytes > limits.logCapBytes) kill(`the build log passed its cap of ${Math.round(limits.logCapBytes / 1024 ** 2)} MiB`);
-    else onLog(c.toString());
+    if (bytes > limits.logCapBytes) kill(`the build log passed its cap of ${mib(limits.logCapBytes)}; the rest of the output was dropped`);
+    else if (!killed) onLog(c.toString());
   });
   docker.modem.demuxStream(stream, out, out);
   await container.start();
   const started = Date.now();
   const watch = setInterval(() => {
-    if (Date.now() - started > limits.timeoutMs) kill(`the build ran past its time limit of ${Math.round(limits.timeoutMs / 60_000)} min`);
-    else if (Date.now() - lastOutput > limits.stallMs) kill(`the build printed nothing for ${Math.round(limits.stallMs / 60_000)} min (stalled)`);
+    if (Date.now() - started > limits.timeoutMs) kill(`the build ran past its time limit of ${duration(limits.timeoutMs)} (builds.timeout_minutes)`);
+    else if (Date.now() - lastOutput > limits.stallMs) kill(`the build printed nothing for ${duration(limits.stallMs)} (stalled; builds.stall_minutes)`);
   }, Math.min(1000, limits.stallMs / 4));
   try {
     const { StatusCode } = (await container.wait()) as { StatusCode: number };
