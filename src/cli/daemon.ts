@@ -1,5 +1,4 @@
 // `archive daemon queue|builder`: what the containers run.
-import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
 import { Builder, builderNameFromEnv } from '../daemons/builder.js';
 import { Queue } from '../daemons/queue.js';
@@ -12,10 +11,6 @@ export function register(program: Command): void {
     .description('run the queue or a builder (inside the tool image)')
     .action(async (role: string) => {
       if (role === 'queue') {
-        // The queue holds an archive's contents and handles bursts (10,000 packages included
-        // at once): V8 then keeps a heap far larger than what is live. Sized for memory, peak
-        // RSS at 10,000 packages drops by about 40% (bench/publisher.sh prints it).
-        setFlagsFromString('--optimize-for-size');
         await new Queue(new Layout(process.env.ARCHIVE_ROOT ?? '/archive')).start(Number(process.env.ARCHIVE_API_PORT ?? 8000));
       } else if (role === 'builder') {
         const token = process.env.ARCHIVE_API_TOKEN;

@@ -67,11 +67,13 @@ describe('index files', () => {
   it('cuts an index into chunks that make up its text, where one new package changes one chunk', () => {
     const stanzas = (names: string[]) => names.map((n) => new Paragraph([['Package', n], ['Version', '1.0']]));
     const names = Array.from({ length: 2000 }, (_, i) => `p${i}`);
-    const before = indexChunks(stanzas(names));
+    const texts = (list: Paragraph[]) => indexChunks(list).map((c) => c.toString());
+    const before = texts(stanzas(names));
     expect(before.join('')).toBe(indexText(stanzas(names)));
+    expect(before.join('')).toBe(names.map((n) => `Package: ${n}\nVersion: 1.0\n`).join('\n'));
     expect(before.length).toBeGreaterThan(2000 / CHUNK_STANZAS / 3);
     for (const at of [0, 777, 2000]) {
-      const after = indexChunks(stanzas([...names.slice(0, at), 'new', ...names.slice(at)]));
+      const after = texts(stanzas([...names.slice(0, at), 'new', ...names.slice(at)]));
       const changed = after.filter((c) => !before.includes(c));
       // The chunk it joined, or (when it starts a chunk of its own) the one it cut in two.
       expect(changed.length, `inserted at ${at}`).toBeGreaterThanOrEqual(1);

@@ -91,31 +91,38 @@ export function sourcesStanza(
  * position: adding, changing or removing one package changes one chunk, and the publisher
  * compresses only that one again (storage/index-compressor.ts).
  */
-const stanzaTexts = new WeakMap<Paragraph, string>();
+const stanzaBytes = new WeakMap<Paragraph, { bytes: Buffer; border: boolean }>();
 export const CHUNK_STANZAS = 128;
 export const CHUNK_MAX_BYTES = 512 * 1024;
+const BLANK_LINE = Buffer.from('\n');
 
-export function indexChunks(stanzas: Paragraph[]): string[] {
-  const chunks: string[] = [];
-  let current: string[] = [];
+export function indexChunks(stanzas: Paragraph[]): Buffer[] {
+  const chunks: Buffer[] = [];
+  let current: Buffer[] = [];
   let bytes = 0;
   for (const s of stanzas) {
-    let text = stanzaTexts.get(s);
-    if (text === undefined) stanzaTexts.set(s, (text = s.toString()));
-    if (current.length > 0 && (fnv1a(text.slice(0, text.indexOf('\n'))) % CHUNK_STANZAS === 0 || bytes >= CHUNK_MAX_BYTES)) {
-      chunks.push(current.join('\n') + '\n');
+    let held = stanzaBytes.get(s);
+    if (!held) {
+      const text = s.toString();
+      held = { bytes: Buffer.from(text), border: fnv1a(text.slice(0, text.indexOf('\n'))) % CHUNK_STANZAS === 0 };
+      stanzaBytes.set(s, held);
+    }
+    if (current.length > 0 && (held.border || bytes >= CHUNK_MAX_BYTES)) {
+      chunks.push(Buffer.concat(current));
       current = [];
       bytes = 0;
     }
-    current.push(text);
-    bytes += text.length;
+    // One blank line between stanzas: a chunk after the first starts with it.
+    if (chunks.length > 0 || current.length > 0) current.push(BLANK_LINE);
+    current.push(held.bytes);
+    bytes += held.bytes.length;
   }
-  if (current.length > 0) chunks.push(current.join('\n'));
+  if (current.length > 0) chunks.push(Buffer.concat(current));
   return chunks;
 }
 
 export function indexText(stanzas: Paragraph[]): string {
-  return indexChunks(stanzas).join('');
+  return Buffer.concat(indexChunks(stanzas)).toString();
 }
 
 /** FNV-1a (32 bits): a cheap, stable hash of a short string. */

@@ -109,11 +109,7 @@ async function publishGeneration(layout: Layout, plans: SuitePlan[], signer: Sig
     };
     /** An index and its .gz and .xz: linked from the previous generation when its text is the same. */
     const writeIndex = async (dir: string, name: string, stanzas: Paragraph[]) => {
-      // One buffer, cut where the chunks meet (one large conversion is much cheaper than many).
-      const texts = indexChunks(stanzas);
-      const data = Buffer.from(texts.join(''));
-      let at = 0;
-      const chunks = texts.map((t) => data.subarray(at, (at += Buffer.byteLength(t))));
+      const chunks = indexChunks(stanzas);
       const keys = IndexCompressor.keys(chunks);
       // The index's identity: the hashes of its chunks (the whole text is hashed only when new).
       const hash = sha256(Buffer.from(keys.join('\n')));
@@ -139,6 +135,7 @@ async function publishGeneration(layout: Layout, plans: SuitePlan[], signer: Sig
           for (const v of variants) await rm(join(suiteDir, dir, v), { force: true });
         }
       }
+      const data = Buffer.concat(chunks);
       const compressing = compressor.compress(chunks, keys);
       record(`${dir}/${name}`, data); // while they run
       const { gz, xz } = await compressing;
