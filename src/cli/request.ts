@@ -6,7 +6,7 @@ import { basename, join } from 'node:path';
 import { UserError } from '../errors.js';
 import { exists } from '../storage/files.js';
 import type { Layout } from '../storage/layout.js';
-import { handOver, serviceOwner } from '../storage/ownership.js';
+import { giveFile, handOver, serviceOwner } from '../storage/ownership.js';
 import { writeJson } from '../storage/records.js';
 
 export interface QueueAnswer {
@@ -38,7 +38,7 @@ export async function askQueue(layout: Layout, request: Record<string, unknown>,
         await copyFile(file, target).catch((err: NodeJS.ErrnoException) => {
           throw new UserError(`${file}: cannot be read (${err.code ?? err.message})`);
         });
-        await handOver(target, owner);
+        await giveFile(target, owner);
       }));
     }
     request.files = [...names];

@@ -23,6 +23,11 @@ export async function serviceOwner(layout: Layout): Promise<Owner> {
   return { uid: SERVICE_UID, gid: SERVICE_UID };
 }
 
+/** Gives one file the caller just made to `owner` (one lchown; nothing to do unless root). */
+export async function giveFile(path: string, owner: Owner): Promise<void> {
+  if (callerIsRoot() && owner.uid !== 0) await lchown(path, owner.uid, owner.gid);
+}
+
 /**
  * Gives `path` and everything under it to `owner` (links themselves, never what they point
  * to). Only root can, and only root needs to: any other caller is the owner already.
