@@ -29,7 +29,8 @@ export async function debControl(debPath: string): Promise<Paragraph> {
 export function xz(data: Buffer, o: { level: number; threads: boolean; blocks: number[] }): Promise<Buffer> {
   // --block-size above every block: xz then cuts where the list says and nowhere else.
   const list = o.blocks.length > 0 ? [`--block-list=${o.blocks.join(',')}`, `--block-size=${Math.max(...o.blocks) + 1}`] : [];
-  return runFilter('xz', [`-${o.level}`, o.threads ? '-T0' : '-T1', ...list, '-c'], data);
+  // CRC64 said outright: the blocks are put into streams whose flags say CRC64.
+  return runFilter('xz', [`-${o.level}`, '--check=crc64', o.threads ? '-T0' : '-T1', ...list, '-c'], data);
 }
 
 /**
