@@ -42,14 +42,16 @@ export class Journaled<V, E> {
       this.baseBytes = baseText.length;
     }
     this.seq = from;
-    const lines = (journalText ?? '').split('\n');
+    // Only whole lines count: a line without its newline is a change cut short by a crash
+    // (never acknowledged), and is cut off below so that the next change starts a line of its own.
+    const whole = journalText ? journalText.lastIndexOf('\n') + 1 : 0;
+    const lines = (journalText ?? '').slice(0, whole).split('\n');
     for (const [i, line] of lines.entries()) {
       if (!line) continue;
       let entry: [number, E];
       try {
         entry = JSON.parse(line) as [number, E];
       } catch (err) {
-        if (i >= lines.length - 2) break; // the last line, cut short by a crash
         throw new Error(`${this.journalPath}: line ${i + 1} is not JSON (${(err as Error).message}); the file is damaged`);
       }
       const [seq, change] = entry;
@@ -59,8 +61,6 @@ export class Journaled<V, E> {
       value = this.codec.apply(value, change);
       this.seq = seq;
     }
-    // A line cut short is cut off, so that the next change starts a line of its own.
-    const whole = journalText ? journalText.lastIndexOf('\n') + 1 : 0;
     if (o.repair && journalText && whole < journalText.length) await truncate(this.journalPath, Buffer.byteLength(journalText.slice(0, whole)));
     this.journalBytes = whole;
     return value;
