@@ -86,9 +86,7 @@ export class Queue {
       await mkdir(dir, { recursive: true });
     }
     for (const dir of [l.uploads, l.jobs, l.suites, l.state]) await removeTemporaries(dir);
-    for (const done of (await readdir(l.requests)).filter((n) => n.endsWith('.files.done'))) {
-      await rm(join(l.requests, done), { recursive: true, force: true });
-    }
+    await this.sweepRequests();
     this.uploads = await new RecordStore<UploadRecord>(l.uploads).load();
     this.jobs = await new RecordStore<JobRecord>(l.jobs).load();
     this.contents = await new ArchiveContents(l, () => this.config, (m) => this.log(m)).load();
@@ -121,6 +119,7 @@ export class Queue {
     setInterval(() => void this.serial(() => this.expireLeases()), 2_000).unref();
     setInterval(() => void this.serial(() => this.refreshValidUntil()), 600_000).unref();
     setInterval(() => void this.serial(() => this.collectGarbage()).catch((err) => this.log(`pool: ${(err as Error).message}`)), 600_000).unref();
+    setInterval(() => void this.sweepRequests().catch((err) => this.log(`requests: ${(err as Error).message}`)), 600_000).unref();
     // Requests from the CLI are taken at once, not at the next scan.
     chokidar
       .watch(l.requests, { ignoreInitial: true, depth: 0 })
@@ -225,6 +224,22 @@ export class Queue {
         if (publishFailure) throw publishFailure;
       }).catch((err) => this.infrastructureError('while taking uploads or publishing', err));
     }, delayMs);
+  }
+
+  /**
+   * What requests leave behind: staged files a crash kept from being removed, and answers no
+   * CLI took within an hour (it gave up waiting, or a crash came between the answer and the
+   * request's removal, so the request was carried out again).
+   */
+  private async sweepRequests(): Promise<void> {
+    const dir = this.layout.requests;
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const path = join(dir, name);
+      if (name.endsWith('.files.done')) await rm(path, { recursive: true, force: true });
+      else if (name.endsWith('.answer.json') && Date.now() - ((await stat(path).catch(() => undefined))?.mtimeMs ?? Date.now()) > 3600_000) {
+        await rm(path, { force: true });
+      }
+    }
   }
 
   /** Requests the CLI left in state/requests/: carried out here, answered beside them. */
