@@ -277,7 +277,7 @@ describe('the queue killed at every step of an upload, at random, and a hard sto
   });
 
   // Last: restarting dockerd disrupts every container on this engine.
-  it('comes back by itself after every container is killed and dockerd restarts mid-build and mid-publish, and finishes the work', async () => {
+  it('comes back by itself after every container is killed and dockerd restarts mid-build with an include unanswered, and finishes the work', async () => {
     const { archive, up } = f;
     const debDir = await mkdtemp(join(archive.work, 'debs-'));
     const debs = [];
@@ -287,10 +287,14 @@ describe('the queue killed at every step of an upload, at random, and a hard sto
       const job = (await readAll<{ source: string; state: string; log?: string }>(join(archive.root, 'state', 'jobs'))).find((j) => j.source === 'aib-hard1');
       return job?.state === 'building' && job.log && (await readFile(join(archive.root, 'public', job.log), 'utf8')).includes('SLOW-BUILD-STARTED');
     });
-    // A publish under way: an include of 30 packages, its CLI waiting for the queue's answer.
+    // An include of 30 packages, its CLI waiting for the queue's answer. The queue carries one
+    // out in well under a second, so it is held (SIGSTOP; SIGKILL still ends it) until the
+    // request is in: the hard stop must find it unanswered. (Killed mid-publish: the fail points.)
+    const queuePids = (await execa('docker', ['top', f.queue, '-o', 'pid'])).stdout.split('\n').slice(1).map((l) => l.trim()).filter(Boolean);
+    expect(queuePids.length).toBeGreaterThan(0);
+    await execa('kill', ['-STOP', ...queuePids]);
     const including = archive.cli(['include', ...debs]);
     await until('the include request', async () => (await readdir(join(archive.root, 'state', 'requests'))).some((n) => n.endsWith('.request.json')), 60_000);
-    await sleep(300);
 
     const ours = (await execa('docker', ['ps', '-q', '--filter', `label=archive-in-a-box.project=${up.project}`])).stdout.split('\n').filter(Boolean);
     expect(ours.length).toBeGreaterThanOrEqual(4); // queue, builder, repo, the build container
