@@ -19,6 +19,7 @@
 #   bash bench/publisher.sh                     # SIZES="1000 10000"
 #   SIZES=1000 bash bench/publisher.sh
 #   BENCH_KEEP_LOGS=1 ...                       # keep every tool's log (also kept on failure)
+#   TOOLS="apt_ftparchive ours" ...             # only some of the tools (keep ours: ratios are to it)
 #
 # Re-runnable; on exit it removes its work folder (the cached .debs stay in /var/tmp) and
 # ends every process it started, gpg-agents included.
@@ -341,7 +342,7 @@ ours() {
 # ========================================================================================
 
 # ---------------------------------------------------------------------------------------
-TOOLS="apt_ftparchive reprepro_ aptly_ ours"
+TOOLS=${TOOLS:-"apt_ftparchive reprepro_ aptly_ ours"} # a subset for a quick look: TOOLS="apt_ftparchive ours"
 tool_name() { case $1 in apt_ftparchive) echo apt-ftparchive ;; reprepro_) echo reprepro ;; aptly_) echo aptly ;; *) echo "$1" ;; esac; }
 
 extra=$(extra_deb)
@@ -350,13 +351,14 @@ load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 declare -a rows=() ratios=()
 for n in $SIZES; do
   debs=$(debs_for "$n")
-  # Every tool reads the .debs from the page cache, not only the ones after the first.
-  cat "$debs"/*.deb "$extra" >/dev/null
   declare -A add=() scr=()
   for tool in $TOOLS; do
     name=$(tool_name "$tool")
     wd=$work/$name-$n
     mkdir -p "$wd"
+    # Every tool reads the .debs from the page cache: read just before each, since the kernel
+    # of a VM may drop what was idle for a minute (as here, where a tool can run for one).
+    cat "$debs"/*.deb "$extra" >/dev/null
     echo "$wd/log" >"$work/current-log"
     say "== N=$n: $name"
     res=$("$tool" "$n" "$debs" "$extra" "$wd") # (a failure must stop the run: not inside <<<)

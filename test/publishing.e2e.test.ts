@@ -81,6 +81,12 @@ describe('publishing: include, rm, copy, snapshot, retention, by-hash and atomic
     const again = await archive.cli(['include', rebuilt]);
     expect(again.exitCode).toBe(2);
     expect(again.stderr).toMatch(/unstable already has synth-a 1\.0-1 amd64 with other content/);
+    // A file that cannot be read is named before anything is sent; no request is left behind.
+    const missing = join(archive.work, 'gone_1.0-1_amd64.deb');
+    const unread = await archive.cli(['include', good[0], missing]);
+    expect(unread.exitCode).toBe(2);
+    expect(unread.stderr).toContain(`${missing}: cannot be read (ENOENT)`);
+    expect((await readdir(join(archive.root, 'state', 'requests'))).filter((n) => n.endsWith('.request.json'))).toEqual([]);
   });
 
   it('snapshots a suite, copies between suites without rebuilding, removes a source, and apt sees each', async () => {

@@ -1,13 +1,15 @@
 // The CLI never changes records: it leaves a request in state/requests/ (with any files it
 // brings in ID.files/), and the queue, the only writer, carries it out and answers beside it.
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, copyFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { UserError } from '../errors.js';
-import { exists } from '../storage/files.js';
+import { exists, inBatches } from '../storage/files.js';
 import type { Layout } from '../storage/layout.js';
-import { giveFile, handOver, serviceOwner } from '../storage/ownership.js';
+import { giveFile, handOver, serviceOwner, type Owner } from '../storage/ownership.js';
 import { writeJson } from '../storage/records.js';
+import { markStaged } from '../storage/staging.js';
 
 export interface QueueAnswer {
   ok: boolean;
@@ -18,32 +20,30 @@ export interface QueueAnswer {
 /** Sends a request and waits for the answer; a refused request becomes a UserError. */
 export async function askQueue(layout: Layout, request: Record<string, unknown>, o: { timeoutS: number; files?: string[]; json?: boolean }): Promise<QueueAnswer> {
   const id = `${Date.now()}-${randomBytes(3).toString('hex')}`;
+  const staging = join(layout.requests, `${id}.files`);
+  let owner: Owner | undefined;
   if (o.files) {
-    const staging = join(layout.requests, `${id}.files`);
-    await mkdir(staging, { recursive: true });
-    // The queue links the files into the pool and removes the rest: run by root, the folder
-    // and each file must be its user's (a link to another user's file is refused, protected_hardlinks).
-    const owner = await serviceOwner(layout);
-    await handOver(staging, owner);
     const names = new Set<string>();
     for (const file of o.files) {
       const name = basename(file);
       if (names.has(name)) throw new UserError(`${file}: two files named ${name} in one request`);
       names.add(name);
     }
-    // Copies, not links: the caller may rewrite its file in place later; the pool must not change.
-    for (let i = 0; i < o.files.length; i += 32) {
-      await Promise.all(o.files.slice(i, i + 32).map(async (file) => {
-        const target = join(staging, basename(file));
-        await copyFile(file, target).catch((err: NodeJS.ErrnoException) => {
-          throw new UserError(`${file}: cannot be read (${err.code ?? err.message})`);
-        });
-        await giveFile(target, owner);
-      }));
-    }
+    await inBatches(o.files, 64, (file) =>
+      access(file, constants.R_OK).catch((err: NodeJS.ErrnoException) => {
+        throw new UserError(`${file}: cannot be read (${err.code ?? err.message})`);
+      }),
+    );
+    await mkdir(staging, { recursive: true });
+    // The queue links the files into the pool and removes the rest: run by root, the folder
+    // and each file must be its user's (a link to another user's file is refused, protected_hardlinks).
+    owner = await serviceOwner(layout);
+    await handOver(staging, owner);
     request.files = [...names];
   }
+  // Sent before the files are copied: the queue reads them as they come (storage/staging.ts).
   await writeJson(join(layout.requests, `${id}.request.json`), request);
+  if (o.files) await stageFiles(staging, o.files, owner!);
   const answerFile = join(layout.requests, `${id}.answer.json`);
   const deadline = Date.now() + o.timeoutS * 1000;
   while (!(await exists(answerFile))) {
@@ -58,4 +58,38 @@ export async function askQueue(layout: Layout, request: Record<string, unknown>,
   if (!answer.ok) throw new UserError(answer.message);
   if (!o.json) console.log(answer.message);
   return answer;
+}
+
+/**
+ * Copies the request's files into its staging folder, in order, noting as it goes how many are
+ * complete, and at least every 2 s that it is still at work. A file that cannot be copied stops
+ * it, and the note says why: the queue then refuses the request with that reason, which the CLI
+ * reports as the queue's answer (so does a queue that answered before every file was in).
+ */
+async function stageFiles(staging: string, files: string[], owner: Owner): Promise<void> {
+  let count = 0;
+  let noted = 0;
+  // One note at a time, in order: a late one must not take back a later count.
+  let notes = Promise.resolve();
+  const note = (error?: string) => (notes = notes.then(() => markStaged(staging, { count: (noted = count), error }).catch(() => undefined)));
+  const beat = setInterval(() => void note(), 2000);
+  try {
+    // Copies, not links: the caller may rewrite its file in place later (dpkg-deb --build does),
+    // and the pool must not change. (A clone where the file system can: btrfs, XFS.)
+    await inBatches(files, 32, async (file) => {
+      const target = join(staging, basename(file));
+      await copyFile(file, target, constants.COPYFILE_FICLONE).catch((err: NodeJS.ErrnoException) => {
+        throw new Error(`${file}: cannot be read (${err.code ?? err.message})`);
+      });
+      await giveFile(target, owner);
+    }, async (done) => {
+      count = done;
+      if (done - noted >= 250 || done === files.length) await note();
+    });
+  } catch (err) {
+    await note((err as Error).message);
+  } finally {
+    clearInterval(beat);
+  }
+  await notes;
 }

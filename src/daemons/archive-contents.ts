@@ -15,13 +15,14 @@ import type { UploadRecord } from '../core/uploads.js';
 import { Paragraph } from '../debian/deb822.js';
 import { isValidPackageName, isValidVersion, poolPrefix, versionWithoutEpoch } from '../debian/version.js';
 import { readDebControls } from '../process/debian-tools.js';
-import { bufferFacts, fileFacts, placeFile, readIfSmall } from '../storage/files.js';
+import { bufferFacts, fileFacts, inBatches, placeFile, readIfSmallSync } from '../storage/files.js';
 import type { Layout } from '../storage/layout.js';
 import { collectPool } from '../storage/pool-gc.js';
 import { poolFilesOfGenerations } from '../storage/publisher.js';
 import { ControlStore } from '../storage/control-store.js';
 import { Journaled } from '../storage/journal.js';
 import { SuiteStore } from '../storage/suite-store.js';
+import { whenStaged } from '../storage/staging.js';
 
 /** Versions that entered the pool, with their files. */
 type Batch = { source: string; version: string; files: string[] }[];
@@ -219,16 +220,19 @@ export class ArchiveContents {
     }
     // Each file read once: hashed, and its control member found, from the same bytes (large
     // files are streamed and their control read apart). A thousand files at a time, so that
-    // memory holds a thousand files, not all of them.
+    // memory holds a thousand files, not all of them, each part as soon as the CLI has copied it.
     const hashes: (FileFacts | Error)[] = [];
     const controls: (Paragraph | Error)[] = [];
     for (let from = 0; from < good.length; from += 1000) {
       const slice = good.slice(from, from + 1000);
+      await whenStaged(dir, slice[slice.length - 1] + 1).catch((err: Error) => {
+        throw new ContentsError(err.message);
+      });
       const whole: (Buffer | undefined)[] = [];
       await inBatches(slice.map((at, j) => ({ at, j })), 32, async ({ at, j }) => {
         const path = join(dir, names[at]);
         try {
-          whole[j] = await readIfSmall(path, 8 * 1024 * 1024);
+          whole[j] = readIfSmallSync(path, 8 * 1024 * 1024);
           hashes[at] = whole[j] ? bufferFacts(whole[j]!) : await fileFacts(path);
         } catch (err) {
           hashes[at] = err as Error;
@@ -324,9 +328,4 @@ export class ArchiveContents {
   snapshots(): SuiteContents[] {
     return this.store.all().filter((c) => c.kind === 'snapshot');
   }
-}
-
-/** Runs fn over items, `width` at a time. */
-async function inBatches<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
-  for (let i = 0; i < items.length; i += width) await Promise.all(items.slice(i, i + width).map(fn));
 }

@@ -1,7 +1,7 @@
 // File facts and safe placement.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { copyFile, link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { closeSync, createReadStream, fstatSync, linkSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { copyFile, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { FileFacts } from '../core/upload-checks.js';
 
@@ -11,17 +11,20 @@ export function bufferFacts(data: Buffer): FileFacts {
   return { size: data.length, md5: hex('md5'), sha1: hex('sha1'), sha256: hex('sha256') };
 }
 
-/** A file's bytes when it is at most `limit` long (one open, one fstat, one read), else undefined. */
-export async function readIfSmall(path: string, limit: number): Promise<Buffer | undefined> {
-  const handle = await open(path, 'r');
+/**
+ * A file's bytes when it is at most `limit` long (one open, one fstat, one read), else undefined.
+ * Synchronous: for many small files, four system calls on this thread cost a fifth of what they
+ * cost through the thread pool; callers go through inBatches, which lets the event loop run.
+ */
+export function readIfSmallSync(path: string, limit: number): Buffer | undefined {
+  const fd = openSync(path, 'r');
   try {
-    const { size } = await handle.stat();
+    const { size } = fstatSync(fd);
     if (size > limit) return undefined;
     const data = Buffer.allocUnsafe(size);
-    const { bytesRead } = await handle.read(data, 0, size, 0);
-    return data.subarray(0, bytesRead);
+    return data.subarray(0, readSync(fd, data, 0, size, 0));
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
@@ -57,9 +60,10 @@ export async function exists(path: string): Promise<boolean> {
  * is an error.
  */
 export async function placeFile(from: string, target: string, expectedSha256: string): Promise<void> {
-  await mkdir(dirname(target), { recursive: true });
   try {
-    await link(from, target);
+    // Two quick system calls, on this thread (see readIfSmallSync).
+    mkdirSync(dirname(target), { recursive: true });
+    linkSync(from, target);
     return;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -74,4 +78,20 @@ export async function placeFile(from: string, target: string, expectedSha256: st
   await rm(tmp, { force: true });
   await copyFile(from, tmp);
   await rename(tmp, target);
+}
+
+/**
+ * fn on `width` items at a time, in order; `after` with how many are done after each batch. When
+ * fn does its work synchronously, the event loop still runs at least every 20 ms.
+ */
+export async function inBatches<T>(items: T[], width: number, fn: (item: T) => Promise<void>, after?: (done: number) => Promise<void>): Promise<void> {
+  let ran = Date.now();
+  for (let i = 0; i < items.length; i += width) {
+    await Promise.all(items.slice(i, i + width).map(fn));
+    await after?.(Math.min(i + width, items.length));
+    if (Date.now() - ran > 20) {
+      await new Promise((r) => setImmediate(r));
+      ran = Date.now();
+    }
+  }
 }

@@ -1,0 +1,46 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { markStaged, whenStaged } from './staging.js';
+
+describe('staged request files', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'aib-staging-'));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('waits until the CLI notes that enough files are in', async () => {
+    let done = false;
+    const waiting = whenStaged(dir, 500).then(() => (done = true));
+    await markStaged(dir, { count: 250 });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(done).toBe(false);
+    await markStaged(dir, { count: 500 });
+    await waiting;
+    expect(done).toBe(true);
+    await whenStaged(dir, 300); // already there
+  });
+
+  it('gives up with the CLI\'s reason when it could not copy a file', async () => {
+    await markStaged(dir, { count: 32, error: '/home/me/b.deb: cannot be read (EACCES)' });
+    await expect(whenStaged(dir, 100)).rejects.toThrow(`the CLI stopped copying files into ${dir} after 32: /home/me/b.deb: cannot be read (EACCES)`);
+  });
+
+  it('gives up when the note stays the same for too long, and not while it changes', async () => {
+    await markStaged(dir, { count: 1 });
+    await expect(whenStaged(dir, 2, 100)).rejects.toThrow(/1 of 2 there, nothing new for 0 s\); was it interrupted\?/);
+    // A CLI copying one large file notes that it is at work (the same count, a new time).
+    const beat = setInterval(() => void markStaged(dir, { count: 1 }), 30);
+    const waiting = whenStaged(dir, 2, 100);
+    await new Promise((r) => setTimeout(r, 300));
+    clearInterval(beat);
+    await markStaged(dir, { count: 2 });
+    await waiting;
+  });
+
+  it('gives up when no note ever comes', async () => {
+    await expect(whenStaged(dir, 1, 50)).rejects.toThrow(/0 of 1 there/);
+  });
+});
