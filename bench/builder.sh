@@ -31,6 +31,7 @@ set -euo pipefail
 shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 repo=$PWD
+. bench/lib.sh
 
 SMALL_CANDIDATES=${BENCH_SMALL:-"hello less lzip sl"}
 HEAVY_CANDIDATES=${BENCH_HEAVY:-"galculator xarchiver"}
@@ -44,14 +45,7 @@ WAIT_TIMEOUT=1800
 export ARCHIVE_RUN_ID="bench-$$"
 LABEL="archive-in-a-box.run-id=$ARCHIVE_RUN_ID"
 
-say() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
-die() { say "FAILED: $*"; exit 1; }
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 archive() { node "$repo/bin/archive.js" --root "$root" "$@"; }
-# Shows the end of a log on stderr (for failures).
-tail_log() { say "last lines of $1:"; tail -n "${2:-30}" "$1" | sed 's/^/    | /' >&2 || true; }
 
 # ---------------------------------------------------------------------------------------
 # Prerequisites: the project's own (Docker engine, dput, dpkg-dev, compiled CLI) and the
@@ -87,7 +81,6 @@ archive_up=0
 # them is gone (an `archive wait` left behind would poll a removed root until its timeout).
 # Then every process still under this script, deepest first.
 tracked() { "$@" & local pid=$!; echo "$pid" >>"$work/pids"; wait "$pid"; }
-descendants() { local c; for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do descendants "$c"; echo "$c"; done; }
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM

@@ -23,6 +23,7 @@ set -euo pipefail
 shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 repo=$PWD
+. bench/lib.sh
 
 COUNT=${1:-100}
 TIMEOUT=${BENCH_TIMEOUT:-10800}
@@ -32,12 +33,7 @@ CONCURRENCY=2
 export ARCHIVE_RUN_ID="bench-load-$$"
 LABEL="archive-in-a-box.run-id=$ARCHIVE_RUN_ID"
 
-say() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
-die() { say "FAILED: $*"; exit 1; }
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 archive() { node "$repo/bin/archive.js" --root "$root" "$@"; }
-tail_log() { say "last lines of $1:"; tail -n "${2:-30}" "$1" | sed 's/^/    | /' >&2 || true; }
 
 if ! command -v docker >/dev/null || ! command -v dput >/dev/null || ! docker info >/dev/null 2>&1 ||
    [ ! -f dist/cli/main.js ]; then

@@ -10,16 +10,17 @@
 # Contents indices are switched off where a tool makes them by default: ours writes none.
 # by-hash is switched on where a tool can (ours always writes it; reprepro 5.3 cannot).
 #
-# Prints progress on stderr and the table on stdout: per N and tool, the wall time of the
-# publication from scratch and of the add-one step, and the peak RSS of the from-scratch step
-# (GNU time's %M: the largest single process of the tree, not a sum; a gpg-agent that gpg
-# spawns is a daemon outside the tree and is not counted). Also, as context, the time of
+# Prints progress on stderr and the table on stdout: per N and tool, the best wall time (of
+# ROUNDS rounds) of the publication from scratch and of the add-one step, and the peak RSS
+# of the from-scratch step (GNU time's %M: the largest single process of the tree, not a
+# sum; a gpg-agent that gpg spawns is a daemon outside the tree and is not counted). Also, as context, the time of
 # xz -6, xz -1 and gzip -9 on the largest Packages file alone.
 #
 #   bash bench/publisher.sh                     # SIZES="1000 10000"
 #   SIZES=1000 bash bench/publisher.sh
 #   BENCH_KEEP_LOGS=1 ...                       # keep every tool's log (also kept on failure)
 #   TOOLS="apt_ftparchive ours" ...             # only some of the tools (keep ours: ratios are to it)
+#   ROUNDS=1 ...                                # rounds of every tool (default 3; the best time counts)
 #
 # Re-runnable; on exit it removes its work folder (the cached .debs stay in /var/tmp) and
 # ends every process it started, gpg-agents included.
@@ -27,19 +28,14 @@ set -euo pipefail
 shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 repo=$PWD
+. bench/lib.sh
 
 SIZES=${SIZES:-"1000 10000"}
 CACHE=/var/tmp/aib-bench-debs
 DEBS_FORMAT=3 # bump when the generated packages change, so that old caches are made again
 DIST=unstable
 
-say() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
-die() { say "FAILED: $*"; exit 1; }
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "n/a" }'; }
 kib_to_mib() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
-tail_log() { say "last lines of $1:"; tail -n "${2:-30}" "$1" | sed 's/^/    | /' >&2 || true; }
 
 # ---------------------------------------------------------------------------------------
 # Peer tools, from Debian. `time` is GNU time (bash's keyword cannot report peak RSS).
@@ -61,7 +57,6 @@ work=$(mktemp -d /tmp/aib-bench-publisher-XXXX)
 mkdir -p "$work/logs"
 export GNUPGHOME=$work/gnupg # short path: gpg-agent's socket path must stay under 108 bytes
 start_bg() { "$@" & echo "$!" >>"$work/pids"; }
-descendants() { local c; for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do descendants "$c"; echo "$c"; done; }
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
@@ -141,8 +136,8 @@ debs_for() { # n -> prints the folder
     seq 1 "$n" | PATH=/usr/bin:/bin xargs -P "$(nproc)" -n 250 bash -c 'make_debs "$@"' _ "$dir" "$n"
     [ "$(find "$dir" -maxdepth 1 -name '*.deb' | wc -l)" -eq "$n" ] || die "expected $n .debs in $dir"
     echo "format=$DEBS_FORMAT n=$n" >"$dir/.complete"
-    say "  made in $(secs "$t0" "$(now)") s"
-    echo "$n $(secs "$t0" "$(now)")" >>"$work/generated"
+    say "  made in $(secs "$t0" "$(now)" 2) s"
+    echo "$n $(secs "$t0" "$(now)" 2)" >>"$work/generated"
   fi
   echo "$dir"
 }
@@ -197,7 +192,7 @@ measured() { # wallfile rssfile command...
   local wall=$1 rss=$2 t0; shift 2
   t0=$(now)
   /usr/bin/time -f %M -o "$rss" "$@"
-  secs "$t0" "$(now)" >"$wall"
+  secs "$t0" "$(now)" 2 >"$wall"
 }
 
 # ---------------------------------------------------------------------------------------
@@ -343,6 +338,9 @@ ours() {
 
 # ---------------------------------------------------------------------------------------
 TOOLS=${TOOLS:-"apt_ftparchive reprepro_ aptly_ ours"} # a subset for a quick look: TOOLS="apt_ftparchive ours"
+ROUNDS=${ROUNDS:-3}
+least() { if [ -z "$1" ]; then echo "$2"; elif [ "$2" = n/a ]; then echo "$1"; else awk -v a="$1" -v b="$2" 'BEGIN { print (b + 0 < a + 0) ? b : a }'; fi; }
+most() { if [ -z "$1" ]; then echo "$2"; else awk -v a="$1" -v b="$2" 'BEGIN { print (b + 0 > a + 0) ? b : a }'; fi; }
 tool_name() { case $1 in apt_ftparchive) echo apt-ftparchive ;; reprepro_) echo reprepro ;; aptly_) echo aptly ;; *) echo "$1" ;; esac; }
 
 extra=$(extra_deb)
@@ -351,7 +349,10 @@ load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 declare -a rows=() ratios=()
 for n in $SIZES; do
   debs=$(debs_for "$n")
-  declare -A add=() scr=()
+  declare -A add=() scr=() mem=() comps=()
+  # Rounds, each running every tool in turn, so that a slow spell of the machine falls on
+  # all of them; each tool's best time of the rounds is reported (and its largest RSS).
+  for round in $(seq 1 "$ROUNDS"); do
   for tool in $TOOLS; do
     name=$(tool_name "$tool")
     wd=$work/$name-$n
@@ -360,7 +361,7 @@ for n in $SIZES; do
     # of a VM may drop what was idle for a minute (as here, where a tool can run for one).
     cat "$debs"/*.deb "$extra" >/dev/null
     echo "$wd/log" >"$work/current-log"
-    say "== N=$n: $name"
+    say "== N=$n: $name (round $round of $ROUNDS)"
     res=$("$tool" "$n" "$debs" "$extra" "$wd") # (a failure must stop the run: not inside <<<)
     read -r scratch addone rss <<<"$res"
     comp=n/a
@@ -373,24 +374,29 @@ for n in $SIZES; do
       # Context below: the plain Packages of the largest set, as apt-ftparchive wrote it.
       [ "$tool" = apt_ftparchive ] && [ "$n" = "$largest" ] && cp "$suite/main/binary-amd64/Packages" "$work/Packages"
     fi
-    cp "$wd/log" "$work/logs/$name-$n.log" 2>/dev/null || true
+    cp "$wd/log" "$work/logs/$name-$n-$round.log" 2>/dev/null || true
     rm -rf "$wd" # a 10k-package pool per tool adds up
-    add[$tool]=$addone
-    scr[$tool]=$scratch
-    rows+=("$(printf '%7s  %-15s %10s %10s %14s  %s' "$n" "$name" "$scratch" "$addone" "$rss" "$comp")")
+    add[$tool]=$(least "${add[$tool]:-}" "$addone")
+    scr[$tool]=$(least "${scr[$tool]:-}" "$scratch")
+    mem[$tool]=$(most "${mem[$tool]:-}" "$rss")
+    comps[$tool]=$comp
+  done
+  done
+  for tool in $TOOLS; do
+    rows+=("$(printf '%7s  %-15s %10s %10s %14s  %s' "$n" "$(tool_name "$tool")" "${scr[$tool]}" "${add[$tool]}" "${mem[$tool]}" "${comps[$tool]}")")
   done
   for tool in $TOOLS; do
     [ "$tool" = ours ] && continue
     ratios+=("$(printf '%7s  %-15s %10s %10s' "$n" "$(tool_name "$tool")" "$(ratio "${scr[$tool]}" "${scr[ours]}")" "$(ratio "${add[$tool]}" "${add[ours]}")")")
   done
-  unset add scr
+  unset add scr mem comps
 done
 rm -f "$work/current-log"
 
 # Compression of the largest Packages alone, for scale: what any publisher pays at least.
 ctx=""
 if [ -f "$work/Packages" ]; then
-  c() { local t0; t0=$(now); "$@" <"$work/Packages" >/dev/null; secs "$t0" "$(now)"; }
+  c() { local t0; t0=$(now); "$@" <"$work/Packages" >/dev/null; secs "$t0" "$(now)" 2; }
   ctx=$(printf 'Packages for N=%s: %s MiB uncompressed; xz -6: %s s, xz -1: %s s, gzip -9: %s s (single-threaded); xz -0 -T0 (what ours uses for large indices): %s s' \
     "$largest" "$(awk -v b="$(stat -c %s "$work/Packages")" 'BEGIN { printf "%.1f", b / 1048576 }')" \
     "$(c xz -6 -T1 -c)" "$(c xz -1 -T1 -c)" "$(c gzip -9 -c)" "$(c xz -0 -T0 -c)")
@@ -401,6 +407,7 @@ cat <<REPORT
 
 archive-in-a-box publisher bench ($(nproc) cores, $(date -u +%F); load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end)
 apt-ftparchive $(ver apt-utils), reprepro $(ver reprepro), aptly $(ver aptly), gnupg $(ver gnupg); one RSA 3072 key, InRelease + Release.gpg
+times: the best of $ROUNDS rounds, each running every tool in turn; peak RSS: the largest of them
 scratch = publish N packages into an empty repository; add one = then add one package and publish again;
 peak RSS = of the scratch step (largest single process); compressions = Packages files in binary-amd64
 $(printf '%7s  %-15s %10s %10s %14s  %s' N tool "scratch s" "add-one s" "peak RSS MiB" compressions)

@@ -6,32 +6,13 @@ import { copyFile, mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/pro
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, TestArchive, cleanupRun, inCleanContainer, type UpResult } from './support/archive.js';
-import { dput, makeSourcePackage, type PackageSpec } from './support/packages.js';
+import { REPO, TestArchive, cleanupRun, inCleanContainer, until, type JobView, type UpResult } from './support/archive.js';
 
-interface JobView { arch: string; state: string; reason?: string; missing?: string; log?: string; attempts: number; image?: string; depsKey?: string }
-interface UploadView { source: string; version: string; state: string; jobs: JobView[] }
 
 describe('builds in a running archive', () => {
   let archive: TestArchive;
   let up: UpResult;
 
-  const status = async () => JSON.parse(String((await archive.cli(['status', '--json'])).stdout)) as { uploads: UploadView[] };
-  const upload = async (source: string, version: string) => (await status()).uploads.filter((u) => u.source === source && u.version === version).pop();
-  const until = async <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 600_000): Promise<T> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await fn();
-      if (value) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  };
-  const send = async (spec: PackageSpec) => {
-    const pkg = await makeSourcePackage(await mkdtemp(join(archive.work, `${spec.name}-`)), spec);
-    await dput(up.dputConfig, 'archive', pkg.changesPath, pkg.dir);
-    return pkg;
-  };
   const log = async (job: JobView) => readFile(join(archive.root, 'public', job.log!), 'utf8');
 
   beforeAll(async () => {
@@ -45,20 +26,20 @@ describe('builds in a running archive', () => {
   });
 
   it('waits for a -dev build-dependency uploaded later, then builds and publishes both in order', async () => {
-    await send({ name: 'aib-prog', version: '1.0-1', buildDepends: ['libaib-dev (>= 1.0)'], print: { includes: ['aib.h'], expression: 'AIB_GREETING' } });
+    await archive.send(up, { name: 'aib-prog', version: '1.0-1', buildDepends: ['libaib-dev (>= 1.0)'], print: { includes: ['aib.h'], expression: 'AIB_GREETING' } });
     const waiting = await until('aib-prog in dep-wait', async () => {
-      const u = await upload('aib-prog', '1.0-1');
+      const u = await archive.upload('aib-prog', '1.0-1');
       return u?.jobs[0]?.state === 'dep-wait' ? u : undefined;
     });
     expect(waiting.state).toBe('dep-wait');
     expect(waiting.jobs[0].missing).toMatch(/libaib-dev \(>= 1\.0\) but it is not installable/);
     expect(String((await archive.cli(['status'])).stdout)).toMatch(/dep-wait — build-dependencies not satisfiable yet: libaib-dev/);
 
-    await send({ name: 'aib-lib', version: '1.0-1', header: { binary: 'libaib-dev', name: 'aib.h', content: '#define AIB_GREETING "greeting from libaib-dev"\n' } });
+    await archive.send(up, { name: 'aib-lib', version: '1.0-1', header: { binary: 'libaib-dev', name: 'aib.h', content: '#define AIB_GREETING "greeting from libaib-dev"\n' } });
     expect((await archive.cli(['wait', 'aib-lib', '1.0-1', '--timeout', '900'])).exitCode).toBe(0);
     const prog = await archive.cli(['wait', 'aib-prog', '1.0-1', '--timeout', '900']);
     expect(prog.exitCode, String(prog.all)).toBe(0);
-    const job = (await upload('aib-prog', '1.0-1'))!.jobs[0];
+    const job = (await archive.upload('aib-prog', '1.0-1'))!.jobs[0];
     expect(job.image).toMatch(/^sha256:[0-9a-f]{64}$/);
     // apt resolved it from this archive (Origin "archive"), reached as a signed apt source.
     expect(await log(job)).toMatch(/^Inst libaib-dev \(1\.0-1 archive:unstable \[all\]\)$/m);
@@ -80,10 +61,10 @@ describe('builds in a running archive', () => {
       'if touch /usr/probe-write 2>/dev/null; then echo "PROBE root-write=allowed"; else echo "PROBE root-write=denied"; fi',
       'if ls /archive /srv/archive 2>/dev/null; then echo "PROBE archive-files=visible"; else echo "PROBE archive-files=absent"; fi',
     ].join('\n');
-    await send({ name: 'aib-probe', version: '1.0-1', buildScript: 'bash debian/probe.sh', debianFiles: { 'probe.sh': `${probe}\n` } });
+    await archive.send(up, { name: 'aib-probe', version: '1.0-1', buildScript: 'bash debian/probe.sh', debianFiles: { 'probe.sh': `${probe}\n` } });
     const waited = await archive.cli(['wait', 'aib-probe', '1.0-1', '--timeout', '900']);
     expect(waited.exitCode, String(waited.all)).toBe(0);
-    const text = await log((await upload('aib-probe', '1.0-1'))!.jobs[0]);
+    const text = await log((await archive.upload('aib-probe', '1.0-1'))!.jobs[0]);
     const probed = text.split('\n').filter((l) => l.startsWith('PROBE '));
     expect(probed).toEqual([
       'PROBE uid=2000 user=builder',
@@ -101,11 +82,11 @@ describe('builds in a running archive', () => {
   });
 
   it('keeps the log of a build that fails, shows its end in status, and builds it again on retry', async () => {
-    await send({ name: 'aib-ftbfs', version: '1.0-1', buildScript: 'echo FTBFS-MARKER-42 && false' });
+    await archive.send(up, { name: 'aib-ftbfs', version: '1.0-1', buildScript: 'echo FTBFS-MARKER-42 && false' });
     const failed = await archive.cli(['wait', 'aib-ftbfs', '1.0-1', '--timeout', '900']);
     expect(failed.exitCode).toBe(1);
     expect(failed.stderr).toMatch(/build on amd64 failed: dpkg-buildpackage failed \(exit \d+\); see the log/);
-    const job = (await upload('aib-ftbfs', '1.0-1'))!.jobs[0];
+    const job = (await archive.upload('aib-ftbfs', '1.0-1'))!.jobs[0];
     expect(await log(job)).toContain('FTBFS-MARKER-42');
     expect(String((await archive.cli(['status'])).stdout)).toContain('| FTBFS-MARKER-42');
     const logs = await archive.cli(['logs', 'aib-ftbfs']);
@@ -115,7 +96,7 @@ describe('builds in a running archive', () => {
     const retried = await archive.cli(['retry', 'aib-ftbfs', '1.0-1']);
     expect(retried.exitCode, String(retried.all)).toBe(0);
     expect(retried.stdout).toContain('aib-ftbfs 1.0-1: amd64 queued again');
-    await until('the retried build to fail again', async () => ((await upload('aib-ftbfs', '1.0-1'))!.jobs[0].attempts === 2 && (await upload('aib-ftbfs', '1.0-1'))!.state === 'failed') || undefined);
+    await until('the retried build to fail again', async () => ((await archive.upload('aib-ftbfs', '1.0-1'))!.jobs[0].attempts === 2 && (await archive.upload('aib-ftbfs', '1.0-1'))!.state === 'failed') || undefined);
     const nothing = await archive.cli(['retry', 'aib-unknown']);
     expect(nothing.exitCode).toBe(2);
     expect(nothing.stderr).toContain('no accepted upload of aib-unknown');
@@ -124,20 +105,20 @@ describe('builds in a running archive', () => {
   it('gives the job of a builder killed mid-build back; the restarted builder completes it, two jobs at once', async () => {
     const config = join(archive.root, 'archive.yaml');
     await writeFile(config, (await readFile(config, 'utf8')).replace('concurrency: 1', 'concurrency: 2'));
-    await send({ name: 'aib-slow', version: '1.0-1', buildScript: 'echo SLOW-BUILD-STARTED && sleep 20' });
-    await send({ name: 'aib-slow2', version: '1.0-1', buildScript: 'echo SLOW-BUILD-STARTED && sleep 20' });
+    await archive.send(up, { name: 'aib-slow', version: '1.0-1', buildScript: 'echo SLOW-BUILD-STARTED && sleep 20' });
+    await archive.send(up, { name: 'aib-slow2', version: '1.0-1', buildScript: 'echo SLOW-BUILD-STARTED && sleep 20' });
     await until('the slow build to start', async () => {
-      const job = (await upload('aib-slow', '1.0-1'))?.jobs[0];
+      const job = (await archive.upload('aib-slow', '1.0-1'))?.jobs[0];
       return job?.state === 'building' && job.log && (await log(job)).includes('SLOW-BUILD-STARTED') ? job : undefined;
     });
     // The builder started with concurrency 1: the second job waits.
-    expect((await upload('aib-slow2', '1.0-1'))!.jobs[0].state).toBe('needs-build');
+    expect((await archive.upload('aib-slow2', '1.0-1'))!.jobs[0].state).toBe('needs-build');
     const builder = `${up.project}-builder`;
     const pid = (await execa('docker', ['inspect', '--format', '{{.State.Pid}}', builder])).stdout.trim();
     await execa('kill', ['-9', pid]);
     // Restarted, it reads concurrency 2 from the queue and builds both at once.
     await until('both slow builds running at once', async () => {
-      const states = await Promise.all(['aib-slow', 'aib-slow2'].map(async (s) => (await upload(s, '1.0-1'))!.jobs[0].state));
+      const states = await Promise.all(['aib-slow', 'aib-slow2'].map(async (s) => (await archive.upload(s, '1.0-1'))!.jobs[0].state));
       return states.every((st) => st === 'building') || undefined;
     });
     // archive logs --follow prints the build live and returns when it ends.
@@ -146,7 +127,7 @@ describe('builds in a running archive', () => {
       const waited = await archive.cli(['wait', source, '1.0-1', '--timeout', '900']);
       expect(waited.exitCode, String(waited.all)).toBe(0);
     }
-    expect((await upload('aib-slow', '1.0-1'))!.jobs[0].attempts).toBe(2);
+    expect((await archive.upload('aib-slow', '1.0-1'))!.jobs[0].attempts).toBe(2);
     const followed = await follow;
     expect(followed.exitCode, String(followed.all)).toBe(0);
     expect(followed.stdout).toContain('SLOW-BUILD-STARTED');
@@ -164,7 +145,7 @@ describe('builds in a running archive', () => {
 
   it('shows, in headless Chromium, a published package, a failed build with its log and a rejection; screenshots kept', async () => {
     // dput itself refuses the distribution (the stanza's allowed_distributions): copied by hand.
-    const misdirected = await makeSourcePackage(await mkdtemp(join(archive.work, 'misdirected-')), { name: 'aib-misdirected', version: '1.0-1', distribution: 'nowhere' });
+    const misdirected = await archive.make({ name: 'aib-misdirected', version: '1.0-1', distribution: 'nowhere' });
     for (const f of [...misdirected.files, misdirected.changes]) await copyFile(join(misdirected.dir, f), join(up.incoming, f));
     expect((await archive.cli(['wait', 'aib-misdirected', '1.0-1', '--timeout', '120'])).exitCode).toBe(1);
     await new Promise((r) => setTimeout(r, 1500)); // the page follows changes within half a second

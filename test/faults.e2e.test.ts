@@ -12,20 +12,10 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UploadRecord } from '../src/core/uploads.js';
 import { readAll } from '../src/storage/records.js';
-import { REPO, TestArchive, aptUpdateLoop, archiveKeyring, cleanupRun, inCleanContainer, verifyServedSuite, type UpResult } from './support/archive.js';
+import { REPO, TestArchive, aptUpdateLoop, archiveKeyring, cleanupRun, inCleanContainer, until, verifyServedSuite, type UpResult } from './support/archive.js';
 import { dput, makeBinaryPackage, makeSourcePackage, type PackageSpec, type SourcePackage } from './support/packages.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 300_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await sleep(500);
-  }
-}
 
 /** One archive under test, with what each fault needs. */
 class Faulted {

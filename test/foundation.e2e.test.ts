@@ -2,11 +2,10 @@
 // source package uploaded with Debian's dput, built in a throwaway container, published,
 // signed, and installed with apt in a clean container.
 import { mkdtemp, readFile, readdir, writeFile, copyFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestArchive, cleanupRun, inCleanContainer, REPO, RUN_ID, type UpResult } from './support/archive.js';
+import { TestArchive, cleanupRun, inCleanContainer, rawGet, REPO, RUN_ID, type UpResult } from './support/archive.js';
 import { dput, makeSourcePackage } from './support/packages.js';
 
 describe('an archive brought up with archive up', () => {
@@ -101,16 +100,7 @@ describe('an archive brought up with archive up', () => {
 
   it('serves nothing outside public/, whatever the path says, and no hidden files', async () => {
     // Raw request paths: fetch() would normalise the dot segments away before sending them.
-    const get = (path: string) =>
-      new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = request({ host: '127.0.0.1', port: archive.port, path, method: 'GET' }, (res) => {
-          let body = '';
-          res.on('data', (c: Buffer) => (body += c.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        });
-        req.on('error', reject);
-        req.end();
-      });
+    const get = (path: string) => rawGet(archive.port, path);
     const secret = (await readFile(join(archive.root, 'state', 'api-token'), 'utf8')).trim();
     for (const path of [
       '/../state/api-token', '/../../state/api-token', '/%2e%2e/state/api-token', '/pool/..%2f..%2fstate/api-token',

@@ -3,14 +3,14 @@
 // vanishes holding a lease (paused, so nothing restarts it), a build that outlives its time
 // limit and a build that floods its log. One archive for the file; slow builds kept short.
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobRecord } from '../src/core/jobs.js';
 import type { UploadRecord } from '../src/core/uploads.js';
-import { TestArchive, cleanupRun, type UpResult } from './support/archive.js';
-import { dput, makeBinaryPackage, makeSourcePackage, type PackageSpec } from './support/packages.js';
+import { TestArchive, cleanupRun, until, type UpResult } from './support/archive.js';
+import { dput, makeBinaryPackage } from './support/packages.js';
 
 // A short lease, so a lost builder costs the test seconds, not 90 s; a small log cap.
 const CONFIG = (timeoutMinutes: number) => `suites:
@@ -35,21 +35,6 @@ describe('the archive at its limits', () => {
     return Promise.all(names.map(async (n) => JSON.parse(await readFile(join(dir, n), 'utf8')) as T));
   };
   const jobsOf = async (source: string) => (await records<JobRecord>('jobs')).filter((j) => j.source === source);
-  const until = async <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 600_000): Promise<T> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await fn();
-      if (value) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  };
-  const make = async (spec: PackageSpec) => makeSourcePackage(await mkdtemp(join(archive.work, `${spec.name}-`)), spec);
-  const send = async (spec: PackageSpec) => {
-    const pkg = await make(spec);
-    await dput(up.dputConfig, 'archive', pkg.changesPath, pkg.dir);
-    return pkg;
-  };
   const ok = async (args: string[]) => {
     const r = await archive.cli(args);
     expect(r.exitCode, `archive ${args.join(' ')}:\n${r.all}`).toBe(0);
@@ -116,7 +101,7 @@ describe('the archive at its limits', () => {
 
   it('answers copy, snapshot and include requests sent at the same moment as a build finishes, each once, and serves a consistent signed repository', async () => {
     await ok(['include', await makeBinaryPackage(archive.work, { name: 'race-0', version: '1.0-1' })]);
-    await send({ name: 'race-built', version: '1.0-1', buildScript: 'echo RACE-BUILD && sleep 3' });
+    await archive.send(up, { name: 'race-built', version: '1.0-1', buildScript: 'echo RACE-BUILD && sleep 3' });
     const before = (await queueLog()).match(/request \S+\.request\.json: /g)?.length ?? 0;
     const built = archive.cli(['wait', 'race-built', '1.0-1', '--timeout', '900']);
     let finished = false;
@@ -166,7 +151,7 @@ describe('the archive at its limits', () => {
   // overwritten one, sent again, is then rejected with its reason and kept.
   it('never mixes two dputs of one version with different contents sent at once; the other one, sent again, is rejected with a reason and kept', async () => {
     const specs = ['first', 'second'].map((which) => ({ name: 'race-dput', version: '1.0-1', line: `the ${which} upload`, architecture: 'all' as const }));
-    const pkgs = await Promise.all(specs.map(make));
+    const pkgs = await Promise.all(specs.map((spec) => archive.make(spec)));
     const dscs = await Promise.all(pkgs.map((p) => readFile(join(p.dir, p.dsc), 'utf8')));
     expect(dscs[0]).not.toBe(dscs[1]);
     await Promise.all(pkgs.map((p) => dput(up.dputConfig, 'archive', p.changesPath, p.dir)));
@@ -213,11 +198,11 @@ describe('the archive at its limits', () => {
       expect((await readFile(join(kept, f))).equals(await readFile(join(pkgs[loser].dir, f))), `${f} kept as sent`).toBe(true);
     }
     expect(await readFile(join(kept, `${pkgs[loser].changes}.reason`), 'utf8')).toContain('[version-not-newer]');
-    console.log(`race-dput: ${uploads.length} upload(s) taken: ${uploads.map((u) => `${u.state}${u.reasons.length ? ` (${u.reasons.join('; ')})` : ''}`).join(', ')}; ${specs[winner].line} won`);
+    console.log(`race-dput: ${uploads.length} archive.upload(s) taken: ${uploads.map((u) => `${u.state}${u.reasons.length ? ` (${u.reasons.join('; ')})` : ''}`).join(', ')}; ${specs[winner].line} won`);
   });
 
   it('gives back the job of a builder that stops answering (paused) when its lease runs out, and builds it once when the builder returns', async () => {
-    await send({ name: 'race-paused', version: '1.0-1', buildScript: 'echo PAUSED-BUILD-STARTED && sleep 10' });
+    await archive.send(up, { name: 'race-paused', version: '1.0-1', buildScript: 'echo PAUSED-BUILD-STARTED && sleep 10' });
     const leased = await until('the build to start', async () => {
       const job = (await jobsOf('race-paused'))[0];
       return job?.state === 'building' && job.log && (await publicText(job.log)).includes('PAUSED-BUILD-STARTED') ? job : undefined;
@@ -252,7 +237,7 @@ describe('the archive at its limits', () => {
 
   it('stops a build that outlives its time limit, fails it naming the limit, removes its container and keeps its log', async () => {
     await setConfig(0.5); // 30 s
-    await send({ name: 'race-slow', version: '1.0-1', buildScript: 'echo SLOW-BUILD-STARTED && sleep 600' });
+    await archive.send(up, { name: 'race-slow', version: '1.0-1', buildScript: 'echo SLOW-BUILD-STARTED && sleep 600' });
     const failed = await archive.cli(['wait', 'race-slow', '1.0-1', '--timeout', '600']);
     await setConfig(180);
     expect(failed.exitCode).toBe(1);
@@ -269,7 +254,7 @@ describe('the archive at its limits', () => {
   });
 
   it('cuts a build that floods its log at the cap with a note, fails it, and the queue and builder stay healthy and small', async () => {
-    await send({ name: 'race-flood', version: '1.0-1', buildScript: 'yes FLOOD-0123456789-0123456789-0123456789-0123456789-0123456789' });
+    await archive.send(up, { name: 'race-flood', version: '1.0-1', buildScript: 'yes FLOOD-0123456789-0123456789-0123456789-0123456789-0123456789' });
     const failed = await archive.cli(['wait', 'race-flood', '1.0-1', '--timeout', '600']);
     expect(failed.exitCode).toBe(1);
     expect(failed.stderr).toContain('the build log passed its cap of 1 MiB; the rest of the output was dropped');
@@ -290,7 +275,7 @@ describe('the archive at its limits', () => {
       expect(peak, `${role} memory peak`).toBeLessThan(512 * 1024 ** 2);
     }
     // The builder takes the next job as usual.
-    await send({ name: 'race-after-flood', version: '1.0-1' });
+    await archive.send(up, { name: 'race-after-flood', version: '1.0-1' });
     const after = await archive.cli(['wait', 'race-after-flood', '1.0-1', '--timeout', '900']);
     expect(after.exitCode, String(after.all)).toBe(0);
   });

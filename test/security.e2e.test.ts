@@ -5,16 +5,13 @@
 // capabilities and root file systems the services run with.
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, TestArchive, cleanupRun, inCleanContainer, type UpResult } from './support/archive.js';
-import { dput, makeBinaryPackage, makeSourcePackage, type PackageSpec } from './support/packages.js';
+import { REPO, TestArchive, cleanupRun, inCleanContainer, rawGet, until, type JobView, type UpResult } from './support/archive.js';
+import { makeBinaryPackage } from './support/packages.js';
 import { SERVICE_UID } from '../src/storage/ownership.js';
 
-interface JobView { id: string; arch: string; state: string; reason?: string; log?: string; attempts: number }
-interface UploadView { source: string; version: string; state: string; jobs: JobView[] }
 
 describe('a running archive under attack', () => {
   let archive: TestArchive;
@@ -23,24 +20,6 @@ describe('a running archive under attack', () => {
   const canary = `host canary ${Date.now().toString(36)}`;
   let canaryPath: string;
 
-  const status = async () => JSON.parse(String((await archive.cli(['status', '--json'])).stdout)) as { uploads: UploadView[] };
-  const upload = async (source: string, version: string) => (await status()).uploads.filter((u) => u.source === source && u.version === version).pop();
-  const until = async <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 600_000): Promise<T> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await fn();
-      if (value) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  };
-  const send = async (spec: PackageSpec) => {
-    const dir = join(archive.work, `${spec.name}-${spec.version}`);
-    await mkdir(dir, { recursive: true });
-    const pkg = await makeSourcePackage(dir, spec);
-    await dput(up.dputConfig, 'archive', pkg.changesPath, pkg.dir);
-    return pkg;
-  };
   const buildLog = async (job: JobView) => readFile(join(archive.root, 'public', job.log!), 'utf8').catch(() => '');
   const container = (service: string) => `${up.project}-${service}`;
   const ipOf = async (service: string) =>
@@ -143,11 +122,11 @@ exit 0
 `;
     const names = ['aib-hostile-a', 'aib-hostile-b'];
     for (const [me, other] of [names, [...names].reverse()]) {
-      await send({ name: me, version: '1.0-1', buildScript: 'bash debian/hostile.sh', debianFiles: { 'hostile.sh': hostile(me, other), [`${me}.docs`]: 'hostile-record\n' } });
+      await archive.send(up, { name: me, version: '1.0-1', buildScript: 'bash debian/hostile.sh', debianFiles: { 'hostile.sh': hostile(me, other), [`${me}.docs`]: 'hostile-record\n' } });
     }
     // Both at once: each is ready (its secret written) before either starts trying.
     await until('both hostile builds running at once', async () => {
-      const jobs = await Promise.all(names.map(async (n) => (await upload(n, '1.0-1'))?.jobs[0]));
+      const jobs = await Promise.all(names.map(async (n) => (await archive.upload(n, '1.0-1'))?.jobs[0]));
       if (!jobs.every((j) => j?.state === 'building' && j.log)) return undefined;
       const logs = await Promise.all(jobs.map((j) => buildLog(j!)));
       if (!logs.every((l, i) => l.includes(`HOSTILE-READY ${names[i]}`))) return undefined;
@@ -159,7 +138,7 @@ exit 0
       expect(waited.exitCode, String(waited.all)).toBe(0);
     }
     for (const me of names) {
-      const text = await buildLog((await upload(me, '1.0-1'))!.jobs[0]);
+      const text = await buildLog((await archive.upload(me, '1.0-1'))!.jobs[0]);
       expect(text).not.toContain(canary);
       expect(text).not.toContain(token);
       const got = Object.fromEntries(text.split('\n').filter((l) => l.startsWith('HOSTILE ')).map((l) => {
@@ -225,16 +204,7 @@ exit 0
     // As the host's root would make them: root-owned links, most to root-owned files.
     for (const [path, target] of planted) await symlink(target, join(pub, path));
     try {
-      const get = (path: string) =>
-        new Promise<{ status: number; body: string }>((resolve, reject) => {
-          const req = request({ host: '127.0.0.1', port: archive.port, path, method: 'GET' }, (res) => {
-            let body = '';
-            res.on('data', (c: Buffer) => (body += c.toString()));
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-          });
-          req.on('error', reject);
-          req.end();
-        });
+      const get = (path: string) => rawGet(archive.port, path);
       for (const [path] of planted) {
         for (const url of [`/${path}`, `/${path}/`, `/${path.replace(/\//g, '%2F')}`]) {
           const res = await get(url);
@@ -262,8 +232,8 @@ exit 0
     const before = await poolFiles();
     // The builder stopped, this test alone leases (docker stop: its restart policy leaves it stopped).
     await execa('docker', ['stop', container('builder')]);
-    await send({ name: 'aib-hostile-a', version: '1.1-1' });
-    const job = await until('the 1.1-1 job', async () => (await upload('aib-hostile-a', '1.1-1'))?.jobs[0], 120_000);
+    await archive.send(up, { name: 'aib-hostile-a', version: '1.1-1' });
+    const job = await until('the 1.1-1 job', async () => (await archive.upload('aib-hostile-a', '1.1-1'))?.jobs[0], 120_000);
     expect(job.state).toBe('needs-build');
     const call = (method: string, path: string, body?: string | Buffer, auth?: string) =>
       fetch(`${api}${path}`, { method, body: body === undefined || typeof body === 'string' ? body : new Uint8Array(body), headers: auth === undefined ? {} : { authorization: `Bearer ${auth}` } });
@@ -282,7 +252,7 @@ exit 0
         expect(res.status, `${method} ${path} with token ${JSON.stringify(auth)}`).toBe(401);
       }
     }
-    const untouched = (await upload('aib-hostile-a', '1.1-1'))!.jobs[0];
+    const untouched = (await archive.upload('aib-hostile-a', '1.1-1'))!.jobs[0];
     expect([untouched.state, untouched.attempts]).toEqual(['needs-build', 0]);
 
     // With the token, as a builder would: lease the job, then another builder name claims it.
@@ -359,7 +329,7 @@ exit 0
         expect(res.status, `${what}: ${basename(file)}`).toBe(200);
       }
       expect((await call('POST', `/api/v1/jobs/${job.id}/complete`, '{"builder":"intruder/1","outcome":"built"}', token)).status, what).toBe(200);
-      const done = (await upload('aib-hostile-a', '1.1-1'))!.jobs[0];
+      const done = (await archive.upload('aib-hostile-a', '1.1-1'))!.jobs[0];
       expect(done.state, what).toBe('failed');
       expect(done.reason, what).toMatch(refusal);
     }

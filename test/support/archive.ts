@@ -2,14 +2,61 @@
 // and removed afterwards, so tests pass beside other archives on the same engine.
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa, type Result } from 'execa';
+import { dput, makeSourcePackage, type PackageSpec, type SourcePackage } from './packages.js';
 
 export const REPO = resolve(import.meta.dirname, '..', '..');
 export const CLI = join(REPO, 'bin', 'archive.js');
 export const RUN_ID = process.env.ARCHIVE_RUN_ID ?? `test-${process.pid}-${Date.now().toString(36)}`;
+
+/** Polls fn every `everyMs` until it returns something; throws, naming what, after timeoutMs. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 600_000, everyMs = 500): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** A build as `archive status --json` shows it. */
+export interface JobView {
+  id: string;
+  arch: string;
+  state: string;
+  reason?: string;
+  missing?: string;
+  log?: string;
+  attempts: number;
+  image?: string;
+  depsKey?: string;
+}
+
+/** An upload as `archive status --json` shows it. */
+export interface UploadView {
+  source: string;
+  version: string;
+  state: string;
+  jobs: JobView[];
+}
+
+/** GET of a raw request path from 127.0.0.1:port (fetch() would normalise dot segments away). */
+export function rawGet(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method: 'GET' }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
@@ -59,6 +106,28 @@ export class TestArchive {
       timeout: options.timeoutMs ?? 20 * 60_000,
       all: true,
     });
+  }
+
+  /** The uploads `archive status --json` shows. */
+  async uploads(): Promise<UploadView[]> {
+    return (JSON.parse(String((await this.cli(['status', '--json'])).stdout)) as { uploads: UploadView[] }).uploads;
+  }
+
+  /** The latest upload of SOURCE VERSION in the status, if any. */
+  async upload(source: string, version: string): Promise<UploadView | undefined> {
+    return (await this.uploads()).filter((u) => u.source === source && u.version === version).pop();
+  }
+
+  /** A source package made in a folder of its own under the scratch folder. */
+  async make(spec: PackageSpec): Promise<SourcePackage> {
+    return makeSourcePackage(await mkdtemp(join(this.work, `${spec.name}-`)), spec);
+  }
+
+  /** A source package made (or given) and uploaded with dput to the archive `up` started. */
+  async send(up: UpResult, spec: PackageSpec, pkg?: SourcePackage): Promise<SourcePackage> {
+    pkg ??= await this.make(spec);
+    await dput(up.dputConfig, 'archive', pkg.changesPath, pkg.dir);
+    return pkg;
   }
 
   private project?: string;
