@@ -208,7 +208,7 @@ describe('the queue killed at every step of an upload, at random, and a hard sto
   beforeAll(async () => {
     const archive = await TestArchive.create();
     // Each fires once, in this order (src/core/fail-points.ts).
-    f = new Faulted(archive, await archive.up({ ARCHIVE_FAILPOINTS: 'reject,arrival,accept,publish-before-switch,publish-after-switch' }));
+    f = new Faulted(archive, await archive.up({ ARCHIVE_FAILPOINTS: 'reject,arrival,accept,publish-before-switch,publish-after-switch,hand-in' }));
     f.keyring = await archiveKeyring(f.up, join(archive.work, 'keyring'));
   });
 
@@ -218,20 +218,23 @@ describe('the queue killed at every step of an upload, at random, and a hard sto
     await cleanupRun();
   });
 
-  it('finishes each upload exactly once when the queue is killed at a rejection, an arrival, an acceptance and before and after a publish switches', async () => {
+  it('finishes each upload exactly once when the queue is killed at a rejection, an arrival, an acceptance, before and after a publish switches and as a build is handed in', async () => {
     const apt = aptUpdateLoop(f.up, f.up.aptSourceHttp);
     // A rejection: killed once the files are moved to state/rejected/, before the record says so.
     await f.send({ name: 'aib-misdirected', version: '1.0-1', distribution: 'stable' });
     await until('the rejection', async () => (await f.records()).find((r) => r.state === 'rejected'));
     // A good upload walks through the rest: killed once it is recorded (incoming/ not yet
     // cleared), then, deciding it again after the restart, once it is accepted (quarantine
-    // not yet cleared, not in its suite), then while publishing it, before and after the switch.
+    // not yet cleared, not in its suite), then while publishing it, before and after the switch,
+    // and as the builder hands in its build (it hands in again once the queue is back: no second build).
     await f.send({ name: 'aib-crash', version: '1.0-1' });
-    await until('every fail point to fire', async () => (await readdir(join(f.archive.root, 'state', 'failpoints')).catch(() => [])).length === 5 || undefined);
+    await until('every fail point to fire', async () => (await readdir(join(f.archive.root, 'state', 'failpoints')).catch(() => [])).length === 6 || undefined);
     await f.expectSettled();
     const fired = [...(await f.queueLog()).matchAll(/fail point (\S+): killing the queue/g)].map((m) => m[1]);
-    expect(fired).toEqual(['reject', 'arrival', 'accept', 'publish-before-switch', 'publish-after-switch']);
-    expect(Number(await f.inspect(f.queue, '{{.RestartCount}}'))).toBe(5);
+    expect(fired).toEqual(['reject', 'arrival', 'accept', 'publish-before-switch', 'publish-after-switch', 'hand-in']);
+    expect(Number(await f.inspect(f.queue, '{{.RestartCount}}'))).toBe(6);
+    const crashJob = (await readAll<{ source: string; state: string; attempts: number }>(join(f.archive.root, 'state', 'jobs'))).find((j) => j.source === 'aib-crash')!;
+    expect(crashJob).toMatchObject({ state: 'built', attempts: 1 });
     const rejected = (await f.records()).find((r) => r.state === 'rejected')!;
     expect(await readFile(join(f.archive.root, rejected.rejectedDir!, `${rejected.changes}.reason`), 'utf8')).toContain('Distribution "stable" is not a suite of this archive');
     const updates = await apt.stop();

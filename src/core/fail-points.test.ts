@@ -13,7 +13,7 @@ describe('fail points', () => {
   });
 
   it('refuses an unknown name, listing the known ones', () => {
-    expect(() => parseFailPoints('arrival,acept')).toThrow(/unknown fail point "acept" \(known: arrival, accept, reject, publish-before-switch, publish-after-switch\)/);
+    expect(() => parseFailPoints('arrival,acept')).toThrow(/unknown fail point "acept" \(known: arrival, accept, reject, publish-before-switch, publish-after-switch, hand-in\)/);
   });
 
   it.each([

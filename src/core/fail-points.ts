@@ -16,6 +16,8 @@ export const FAIL_POINTS = [
   'publish-before-switch',
   /** The new generation is served; older ones are not pruned yet. */
   'publish-after-switch',
+  /** A builder hands in the first file a build made; the queue has not stored it. */
+  'hand-in',
 ] as const;
 
 export type FailPoint = (typeof FAIL_POINTS)[number];

@@ -33,6 +33,9 @@ export interface BuilderOptions {
   network?: string;
 }
 
+/** The queue did not answer at all (it is restarting, or the network is down). */
+class QueueUnreachable extends Error {}
+
 export class Builder {
   private docker!: Docker;
   private refreshing?: Promise<unknown>;
@@ -47,6 +50,8 @@ export class Builder {
         ...(body !== undefined && !(body instanceof Buffer) && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}),
       },
       body: body === undefined ? undefined : body instanceof Buffer || typeof body === 'string' ? body : JSON.stringify(body),
+    }).catch((err: Error) => {
+      throw new QueueUnreachable(`${method} ${path}: the queue cannot be reached (${(err.cause as Error | undefined)?.message ?? err.message})`);
     });
     if (!res.ok && res.status !== 204) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
     return res;
@@ -72,6 +77,24 @@ export class Builder {
   }
 
   /** Retries fn until the queue answers (it may still be starting). */
+  /**
+   * A step of handing in a finished build, tried again while the queue cannot be reached (it
+   * restarts), for up to 2 minutes: the heartbeats keep the lease meanwhile, so the build is
+   * not lost and done again. An answer from the queue, even a refusal, is final.
+   */
+  private async handIn<T>(fn: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!(err instanceof QueueUnreachable) || Date.now() > deadline) throw err;
+        this.log(`${err.message}; handing in again in 2 s`);
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    }
+  }
+
   private async until<T>(fn: () => Promise<T>): Promise<T> {
     for (;;) {
       try {
@@ -167,10 +190,11 @@ export class Builder {
       await flush();
       if (result.outcome === 'built') {
         for (const file of result.outputs) {
-          await this.api('PUT', `/api/v1/jobs/${job.id}/artifacts/${encodeURIComponent(file)}?builder=${encodeURIComponent(name)}`, await readFile(join(outDir, file)));
+          const data = await readFile(join(outDir, file));
+          await this.handIn(() => this.api('PUT', `/api/v1/jobs/${job.id}/artifacts/${encodeURIComponent(file)}?builder=${encodeURIComponent(name)}`, data));
         }
       }
-      await complete(result.outcome === 'built' ? { outcome: 'built', image: result.image, depsKey: result.depsKey } : result);
+      await this.handIn(() => complete(result.outcome === 'built' ? { outcome: 'built', image: result.image, depsKey: result.depsKey } : result));
       this.log(`${name}: job ${job.id}: ${result.outcome}${result.outcome === 'built' ? (result.cached ? ' (build-dependencies from the cache)' : '') : `: ${'reason' in result ? result.reason : result.missing}`}`);
     } catch (err) {
       // Not the package's fault (engine, network, queue): hand the job back to be tried again.

@@ -503,6 +503,7 @@ export class Queue {
           throw Object.assign(new Error(`job ${id} is not leased to ${builder}`), { status: 409 });
         }
         if (!SAFE_FILE_NAME.test(name)) throw Object.assign(new Error(`unsafe artifact name ${name}`), { status: 400 });
+        this.failPoint('hand-in');
         const dir = join(l.artifacts, id);
         await mkdir(dir, { recursive: true });
         await writeFile(join(dir, name), body);

@@ -32,9 +32,9 @@ describe('staged request files', () => {
     await markStaged(dir, { count: 1 });
     await expect(whenStaged(dir, 2, 100)).rejects.toThrow(/1 of 2 there, nothing new for 0 s\); was it interrupted\?/);
     // A CLI copying one large file notes that it is at work (the same count, a new time).
-    const beat = setInterval(() => void markStaged(dir, { count: 1 }), 30);
-    const waiting = whenStaged(dir, 2, 100);
-    await new Promise((r) => setTimeout(r, 300));
+    const beat = setInterval(() => void markStaged(dir, { count: 1 }), 50);
+    const waiting = whenStaged(dir, 2, 1000);
+    await new Promise((r) => setTimeout(r, 2500));
     clearInterval(beat);
     await markStaged(dir, { count: 2 });
     await waiting;
