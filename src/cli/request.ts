@@ -27,6 +27,8 @@ export async function askQueue(layout: Layout, request: Record<string, unknown>,
     for (const file of o.files) {
       const name = basename(file);
       if (names.has(name)) throw new UserError(`${file}: two files named ${name} in one request`);
+      // (A hidden name could stand for the staging folder's own note.)
+      if (name.startsWith('.')) throw new UserError(`${file}: a hidden file name; expected a package file such as NAME_VERSION_ARCH.deb`);
       names.add(name);
     }
     await inBatches(o.files, 64, (file) =>

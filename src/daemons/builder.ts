@@ -76,7 +76,6 @@ export class Builder {
     await Promise.all(Array.from({ length: settings.concurrency }, (_, i) => this.worker(`${this.o.name}/${i + 1}`)));
   }
 
-  /** Retries fn until the queue answers (it may still be starting). */
   /**
    * A step of handing in a finished build, tried again while the queue cannot be reached (it
    * restarts), for up to 2 minutes: the heartbeats keep the lease meanwhile, so the build is
@@ -95,6 +94,7 @@ export class Builder {
     }
   }
 
+  /** Retries fn until the queue answers (it may still be starting). */
   private async until<T>(fn: () => Promise<T>): Promise<T> {
     for (;;) {
       try {
