@@ -15,7 +15,7 @@ import type { UploadRecord } from '../core/uploads.js';
 import { Paragraph } from '../debian/deb822.js';
 import { isValidPackageName, isValidVersion, poolPrefix, versionWithoutEpoch } from '../debian/version.js';
 import { readDebControls } from '../process/debian-tools.js';
-import { bufferFacts, fileFacts, inBatches, placeFile, readIfSmallSync } from '../storage/files.js';
+import { bufferFacts, fileFacts, inBatches, makeFolder, placeFile, readIfSmallSync } from '../storage/files.js';
 import type { Layout } from '../storage/layout.js';
 import { collectPool } from '../storage/pool-gc.js';
 import { poolFilesOfGenerations } from '../storage/publisher.js';
@@ -220,50 +220,52 @@ export class ArchiveContents {
     }
     // Each file read once: hashed, and its control member found, from the same bytes (large
     // files are streamed and their control read apart). A thousand files at a time, so that
-    // memory holds a thousand files, not all of them, each part as soon as the CLI has copied it.
-    const hashes: (FileFacts | Error)[] = [];
-    const controls: (Paragraph | Error)[] = [];
+    // memory holds a thousand files, not all of them, each part as soon as the CLI has copied
+    // it; checked, and its pool folders made, while the CLI copies the next part.
+    const candidates: { at: number; binary: SuiteBinary }[] = [];
     for (let from = 0; from < good.length; from += 1000) {
       const slice = good.slice(from, from + 1000);
       await whenStaged(dir, slice[slice.length - 1] + 1).catch((err: Error) => {
         throw new ContentsError(err.message);
       });
       const whole: (Buffer | undefined)[] = [];
+      const hashes: (FileFacts | Error)[] = [];
       await inBatches(slice.map((at, j) => ({ at, j })), 32, async ({ at, j }) => {
         const path = join(dir, names[at]);
         try {
           whole[j] = readIfSmallSync(path, 8 * 1024 * 1024);
-          hashes[at] = whole[j] ? bufferFacts(whole[j]!) : await fileFacts(path);
+          hashes[j] = whole[j] ? bufferFacts(whole[j]!) : await fileFacts(path);
         } catch (err) {
-          hashes[at] = err as Error;
+          hashes[j] = err as Error;
         }
       });
-      controls.push(...(await readDebControls(slice.map((i) => join(dir, names[i])), whole)));
-    }
-    // Checked many at a time; then checked against the suite and each other.
-    const candidates: { at: number; binary: SuiteBinary }[] = [];
-    await inBatches(good.map((at, j) => ({ at, control: controls[j] })), 16, async ({ at, control }) => {
-      try {
-        if (control instanceof Error) throw control;
-        const pkg = control.first('Package');
-        const version = control.first('Version');
-        const arch = control.first('Architecture');
-        if (!isValidPackageName(pkg)) throw new Error(`Package "${pkg}" is not a valid package name (Policy 5.6.7)`);
-        if (!isValidVersion(version)) throw new Error(`Version "${version}" is not a valid Debian version (Policy 5.6.12)`);
-        if (arch !== 'all' && !suite.architectures.includes(arch)) {
-          throw new Error(`Architecture ${arch} is not one of ${suiteName}'s (${suite.architectures.join(', ')}, or all)`);
+      const controls = await readDebControls(slice.map((i) => join(dir, names[i])), whole);
+      await inBatches(slice.map((at, j) => ({ at, j })), 16, async ({ at, j }) => {
+        try {
+          const control = controls[j];
+          if (control instanceof Error) throw control;
+          const pkg = control.first('Package');
+          const version = control.first('Version');
+          const arch = control.first('Architecture');
+          if (!isValidPackageName(pkg)) throw new Error(`Package "${pkg}" is not a valid package name (Policy 5.6.7)`);
+          if (!isValidVersion(version)) throw new Error(`Version "${version}" is not a valid Debian version (Policy 5.6.12)`);
+          if (arch !== 'all' && !suite.architectures.includes(arch)) {
+            throw new Error(`Architecture ${arch} is not one of ${suiteName}'s (${suite.architectures.join(', ')}, or all)`);
+          }
+          const facts = hashes[j];
+          if (facts instanceof Error) throw facts;
+          const comp = component ?? componentFor(control.first('Section'), suite.components);
+          const probe = suiteBinary({ control: control.entries(), path: '', ...facts }, comp, 'imported');
+          const ext = names[at].endsWith('.udeb') ? 'udeb' : 'deb';
+          const folder = `pool/${comp}/${poolPrefix(probe.source)}/${probe.source}`;
+          makeFolder(join(this.layout.public, folder));
+          candidates.push({ at, binary: { ...probe, path: `${folder}/${pkg}_${versionWithoutEpoch(version)}_${arch}.${ext}` } });
+        } catch (err) {
+          refuse(at, (err as Error).message);
         }
-        const facts = hashes[at];
-        if (facts instanceof Error) throw facts;
-        const comp = component ?? componentFor(control.first('Section'), suite.components);
-        const probe = suiteBinary({ control: control.entries(), path: '', ...facts }, comp, 'imported');
-        const ext = names[at].endsWith('.udeb') ? 'udeb' : 'deb';
-        const path = `pool/${comp}/${poolPrefix(probe.source)}/${probe.source}/${pkg}_${versionWithoutEpoch(version)}_${arch}.${ext}`;
-        candidates.push({ at, binary: { ...probe, path } });
-      } catch (err) {
-        refuse(at, (err as Error).message);
-      }
-    });
+      });
+    }
+    // Then checked against the suite and each other.
     let contents = this.get(suiteName);
     const held = new Map(contents.binaries.map((b) => [binaryKey(b), b]));
     const added: typeof candidates = [];

@@ -61,9 +61,14 @@ export async function exists(path: string): Promise<boolean> {
  */
 export async function placeFile(from: string, target: string, expectedSha256: string): Promise<void> {
   try {
-    // Two quick system calls, on this thread (see readIfSmallSync).
-    mkdirSync(dirname(target), { recursive: true });
-    linkSync(from, target);
+    // Quick system calls, on this thread (see readIfSmallSync); the folder made only when missing.
+    try {
+      linkSync(from, target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      makeFolder(dirname(target));
+      linkSync(from, target);
+    }
     return;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -78,6 +83,11 @@ export async function placeFile(from: string, target: string, expectedSha256: st
   await rm(tmp, { force: true });
   await copyFile(from, tmp);
   await rename(tmp, target);
+}
+
+/** A folder and its parents (one quick system call when only the folder is missing; see readIfSmallSync). */
+export function makeFolder(path: string): void {
+  mkdirSync(path, { recursive: true });
 }
 
 /**
