@@ -8,7 +8,6 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO, TestArchive, cleanupRun, inCleanContainer, until, type JobView, type UpResult } from './support/archive.js';
 
-
 describe('builds in a running archive', () => {
   let archive: TestArchive;
   let up: UpResult;

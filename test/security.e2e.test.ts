@@ -12,7 +12,6 @@ import { REPO, TestArchive, cleanupRun, inCleanContainer, rawGet, until, type Jo
 import { makeBinaryPackage } from './support/packages.js';
 import { SERVICE_UID } from '../src/storage/ownership.js';
 
-
 describe('a running archive under attack', () => {
   let archive: TestArchive;
   let up: UpResult;
