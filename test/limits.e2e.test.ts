@@ -198,7 +198,7 @@ describe('the archive at its limits', () => {
       expect((await readFile(join(kept, f))).equals(await readFile(join(pkgs[loser].dir, f))), `${f} kept as sent`).toBe(true);
     }
     expect(await readFile(join(kept, `${pkgs[loser].changes}.reason`), 'utf8')).toContain('[version-not-newer]');
-    console.log(`race-dput: ${uploads.length} archive.upload(s) taken: ${uploads.map((u) => `${u.state}${u.reasons.length ? ` (${u.reasons.join('; ')})` : ''}`).join(', ')}; ${specs[winner].line} won`);
+    console.log(`race-dput: ${uploads.length} upload(s) taken: ${uploads.map((u) => `${u.state}${u.reasons.length ? ` (${u.reasons.join('; ')})` : ''}`).join(', ')}; ${specs[winner].line} won`);
   });
 
   it('gives back the job of a builder that stops answering (paused) when its lease runs out, and builds it once when the builder returns', async () => {
