@@ -10,6 +10,7 @@ import { parseConfig } from '../src/config/config.js';
 import { ArchiveContents } from '../src/daemons/archive-contents.js';
 import { readDebControls } from '../src/process/debian-tools.js';
 import { Layout } from '../src/storage/layout.js';
+import { markStaged } from '../src/storage/staging.js';
 import { makeBinaryPackage } from './support/packages.js';
 
 let work: string;
@@ -59,6 +60,7 @@ describe('the archive contents', () => {
     for (const [name, section] of [['one', 'misc'], ['two', 'contrib/net'], ['three', 'doc']]) {
       await makeBinaryPackage(staging, { name, version: '1.0-1', section });
     }
+    await markStaged(staging, { count: 3 }); // as the CLI notes once it has copied the files
     const answer = await (await open()).include(staging, ['one_1.0-1_amd64.deb', 'two_1.0-1_amd64.deb', 'three_1.0-1_amd64.deb'], 'unstable');
     expect(answer.ok, answer.message).toBe(true);
   });
@@ -96,6 +98,8 @@ describe('the journal of suite contents and pool history', () => {
     await mkdir(staging);
     for (let i = 0; i < 6; i++) await makeBinaryPackage(staging, { name: `j${i}`, version: '1.0-1' });
     await makeBinaryPackage(staging, { name: 'j0', version: '2.0-1' });
+    // Each request below names at most 2 of these files, all in place (storage/staging.ts).
+    await markStaged(staging, { count: 2 });
   });
 
   it('writes a change as a line in the journal, not the whole record, and reads the same contents back', async () => {
