@@ -89,10 +89,9 @@ cleanup() {
   if [ "$archive_up" = 1 ]; then archive down >/dev/null 2>&1 || true; fi
   # The job records name every build-dependency image a build of this archive used; after
   # the prune before each cold run, those are the ones this run made.
-  made_deps+=($(cat "$root"/state/jobs/*.json 2>/dev/null | grep -oE '"depsKey": *"[0-9a-f]+"' | grep -oE '[0-9a-f]{8,}' | sort -u || true))
+  made_deps+=($(deps_keys_of "$root"))
   # Every container this run made carries its run id (the archive's too).
-  docker ps -aq --filter "label=$LABEL" | xargs -r docker rm -f -v >/dev/null 2>&1 || true
-  for key in $(printf '%s\n' "${made_deps[@]}" | sort -u); do docker rmi "archive/deps:$key" >/dev/null 2>&1 || true; done
+  remove_leftovers "$LABEL" "${made_deps[@]}"
   if [ "$rc" -ne 0 ] && [ -d "$work/logs" ]; then
     keep=/tmp/aib-bench-builder-$$.logs
     rm -rf "$keep" && cp -r "$work/logs" "$keep" 2>/dev/null && say "logs kept in $keep"
@@ -106,7 +105,7 @@ trap 'exit 130' INT TERM
 # ---------------------------------------------------------------------------------------
 # The archive, with its own root and a free port. Its build environment is never refreshed
 # during the bench (a refresh would be timed as part of the first build).
-port=$(node -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+port=$(free_port)
 archive init --port "$port" >/dev/null 2>"$work/logs/init.log" || { tail_log "$work/logs/init.log"; die "archive init"; }
 sed -i 's/^\(  buildenv_max_age_hours:\).*/\1 876000/' "$root/archive.yaml"
 # The archive builds with parallel=<builds.cpus>; the floor and sbuild get the same.

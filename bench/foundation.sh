@@ -7,11 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
+. bench/lib.sh
 bash scripts/setup.sh >/dev/null
 archive() { node "$repo/bin/archive.js" --root "$root" "$@"; }
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
-port=$(node -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+port=$(free_port)
 root=$(mktemp -d /tmp/aib-bench-XXXX)
 work=$(mktemp -d)
 export ARCHIVE_RUN_ID="bench-$$"

@@ -14,3 +14,16 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%
 
 # Every process below PID, deepest first (to end what a bench started, however deep).
 descendants() { local c; for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do descendants "$c"; echo "$c"; done; }
+
+# The build-dependency images (archive/deps:KEY) that the job records under ROOT name: the
+# ones that archive's builds made or used.
+deps_keys_of() { cat "$1"/state/jobs/*.json 2>/dev/null | grep -oE '"depsKey": *"[0-9a-f]+"' | grep -oE '[0-9a-f]{8,}' | sort -u || true; }
+# remove_leftovers LABEL [KEY...]: every container labelled LABEL, then archive/deps:KEY for each KEY.
+remove_leftovers() {
+  local label=$1 key
+  shift
+  docker ps -aq --filter "label=$label" | xargs -r docker rm -f -v >/dev/null 2>&1 || true
+  for key in $(printf '%s\n' "$@" | sort -u); do docker rmi "archive/deps:$key" >/dev/null 2>&1 || true; done
+}
+# A TCP port free on 127.0.0.1 now.
+free_port() { node -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }

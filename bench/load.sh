@@ -53,13 +53,11 @@ cleanup() {
   trap - EXIT INT TERM
   [ -n "$sampler" ] && kill "$sampler" 2>/dev/null || true
   if [ "$archive_up" = 1 ]; then archive down >/dev/null 2>&1 || true; fi
-  # The build-dependency images this archive's builds made or used are named in its job records.
-  local keys; keys=$(cat "$root"/state/jobs/*.json 2>/dev/null | grep -oE '"depsKey": *"[0-9a-f]+"' | grep -oE '[0-9a-f]{8,}' | sort -u || true)
-  docker ps -aq --filter "label=$LABEL" | xargs -r docker rm -f -v >/dev/null 2>&1 || true
-  for key in $keys; do docker rmi "archive/deps:$key" >/dev/null 2>&1 || true; done
+  # Its containers, and the build-dependency images its builds made or used.
+  remove_leftovers "$LABEL" $(deps_keys_of "$root")
   if [ "$rc" -ne 0 ] && [ -d "$work/logs" ]; then
     keep=/tmp/aib-bench-load-$$.logs
-    rm -rf "$keep" && cp -r "$work/logs" "$keep" 2>/dev/null && [ -f "$root/logs/queue.log" ] && cp "$root/logs/queue.log" "$keep/" 
+    rm -rf "$keep" && cp -r "$work/logs" "$keep" 2>/dev/null && [ -f "$root/logs/queue.log" ] && cp "$root/logs/queue.log" "$keep/"
     say "logs kept in $keep"
   fi
   rm -rf "$work"
@@ -71,7 +69,7 @@ trap 'exit 130' INT TERM
 # ---------------------------------------------------------------------------------------
 # The archive: own root, free port, two builds at once, build environment never refreshed
 # during the bench (a refresh would be timed as part of a build).
-port=$(node -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+port=$(free_port)
 archive init --port "$port" >/dev/null 2>"$work/logs/init.log" || { tail_log "$work/logs/init.log"; die "archive init"; }
 sed -i -e "s/^\(  concurrency:\).*/\1 $CONCURRENCY/" -e 's/^\(  buildenv_max_age_hours:\).*/\1 876000/' "$root/archive.yaml"
 grep -q "^  concurrency: $CONCURRENCY$" "$root/archive.yaml" || die "could not set builds.concurrency in $root/archive.yaml"

@@ -314,7 +314,7 @@ EOF
 ours() {
   local n=$1 debs=$2 extra=$3 wd=$4 root=$4/root port qpid i rss
   local cli=(node "$repo/bin/archive.js" --root "$root")
-  port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
+  port=$(free_port)
   "${cli[@]}" init >>"$wd/log" 2>&1
   gpg --batch --armor --export-secret-keys "$KEY" >"$root/state/archive-key.sec"
   gpg --batch --armor --export "$KEY" >"$root/public/archive-key.asc"
