@@ -163,6 +163,17 @@ describe('the archive at its limits', () => {
       return left.length === 0 && mine.length > 0 && mine.every((u) => u.state !== 'received') ? mine : undefined;
     }, 120_000);
     const accepted = uploads.filter((u) => u.state !== 'rejected');
+    // Every set the queue took and refused is kept whole with its reason.
+    for (const u of uploads.filter((x) => x.state === 'rejected')) {
+      const dir = join(archive.root, u.rejectedDir!);
+      expect(await readFile(join(dir, `${u.changes}.reason`), 'utf8')).toMatch(/^- \[[a-z-]+\] /m);
+      expect((await readdir(dir)).sort()).toEqual(expect.arrayContaining([u.changes, `${u.changes}.reason`]));
+    }
+    if (accepted.length === 0) {
+      // The two copies interleaved so that no whole set was left in incoming/: all refused, none published.
+      expect((await (await fetch(`${up.url}dists/unstable/main/source/Sources`)).text())).not.toContain('Package: race-dput');
+      return;
+    }
     expect(accepted.map((u) => u.version)).toEqual(['1.0-1']);
     // The pool holds one upload whole, never a mix of the two.
     const pooled = await publicText(accepted[0].sourceFiles.find((f) => f.name.endsWith('.dsc'))!.path);
