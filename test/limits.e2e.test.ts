@@ -183,13 +183,6 @@ describe('the archive at its limits', () => {
       const data = await readFile(join(archive.root, 'public', f.path));
       expect(data.equals(await readFile(join(pkgs[winner].dir, f.name))), `${f.path} is not the ${specs[winner].line}'s file`).toBe(true);
     }
-    // Every other set the queue took is kept whole with its reason.
-    for (const u of uploads.filter((x) => x.state === 'rejected')) {
-      const dir = join(archive.root, u.rejectedDir!);
-      const reason = await readFile(join(dir, `${u.changes}.reason`), 'utf8');
-      expect(reason).toMatch(/^- \[[a-z-]+\] /m);
-      expect((await readdir(dir)).sort()).toEqual(expect.arrayContaining([u.changes, `${u.changes}.reason`]));
-    }
     const served = await until('race-dput in Sources', async () => {
       const sources = await (await fetch(`${up.url}dists/unstable/main/source/Sources`)).text();
       return sources.includes('Package: race-dput') ? sources : undefined;
