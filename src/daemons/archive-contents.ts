@@ -221,9 +221,12 @@ export class ArchiveContents {
     // Each file read once: hashed, and its control member found, from the same bytes (large
     // files are streamed and their control read apart). A thousand files at a time, so that
     // memory holds a thousand files, not all of them, each part as soon as the CLI has copied
-    // it; checked, and its pool folders made, while the CLI copies the next part.
-    const candidates: { at: number; binary: SuiteBinary }[] = [];
+    // it; checked and pooled while the CLI copies the next part.
+    const held = new Map(this.get(suiteName).binaries.map((b) => [binaryKey(b), b]));
+    const placed: SuiteBinary[] = [];
+    let replaced = 0;
     for (let from = 0; from < good.length; from += 1000) {
+      const candidates: { at: number; binary: SuiteBinary }[] = [];
       const slice = good.slice(from, from + 1000);
       await whenStaged(dir, slice[slice.length - 1] + 1).catch((err: Error) => {
         throw new ContentsError(err.message);
@@ -264,30 +267,26 @@ export class ArchiveContents {
           refuse(at, (err as Error).message);
         }
       });
-    }
-    // Then checked against the suite and each other.
-    let contents = this.get(suiteName);
-    const held = new Map(contents.binaries.map((b) => [binaryKey(b), b]));
-    const added: typeof candidates = [];
-    let replaced = 0;
-    for (const c of candidates.sort((a, b) => a.at - b.at)) {
-      const old = held.get(binaryKey(c.binary));
-      const conflict = binaryConflict(suiteName, old, c.binary);
-      if (conflict) refuse(c.at, conflict);
-      else {
-        if (old && old.path !== c.binary.path) replaced++;
-        held.set(binaryKey(c.binary), c.binary);
-        added.push(c);
+      // Then checked against the suite and the files before them, in the request's order.
+      const added: typeof candidates = [];
+      for (const c of candidates.sort((a, b) => a.at - b.at)) {
+        const old = held.get(binaryKey(c.binary));
+        const conflict = binaryConflict(suiteName, old, c.binary);
+        if (conflict) refuse(c.at, conflict);
+        else {
+          if (old && old.path !== c.binary.path) replaced++;
+          held.set(binaryKey(c.binary), c.binary);
+          added.push(c);
+        }
       }
+      await inBatches(added, 16, ({ at, binary }) =>
+        placeFile(join(dir, names[at]), join(this.layout.public, binary.path), binary.sha256).then(
+          () => void placed.push(binary),
+          (err: Error) => void refuse(at, err.message),
+        ),
+      );
     }
-    const placed: SuiteBinary[] = [];
-    await inBatches(added, 16, ({ at, binary }) =>
-      placeFile(join(dir, names[at]), join(this.layout.public, binary.path), binary.sha256).then(
-        () => void placed.push(binary),
-        (err: Error) => void refuse(at, err.message),
-      ),
-    );
-    contents = withBinaries(contents, placed);
+    const contents = withBinaries(this.get(suiteName), placed);
     // Side by side: a control missing after a crash is read again from its .deb at start.
     await Promise.all([
       this.noteHistory(placed.map((b) => ({ source: b.source, version: b.sourceVersion, files: [b.path] }))),
