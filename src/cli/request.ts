@@ -104,7 +104,9 @@ async function stageFiles(staging: string, files: string[], owner: Owner): Promi
 async function stageFile(file: string, target: string, owner: Owner): Promise<void> {
   const data = readIfSmallSync(file, 8 * 1024 * 1024);
   if (!data) await copyFile(file, target, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
-  const fd = openSync(target, data ? 'wx' : 'r');
+  // O_EXCL and O_NOFOLLOW: a link the queue's user planted under that name is not followed.
+  const { O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_WRONLY } = constants;
+  const fd = openSync(target, data ? O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW : O_RDONLY | O_NOFOLLOW, 0o644);
   try {
     giveOpenFile(fd, owner);
     fchmodSync(fd, 0o644);
