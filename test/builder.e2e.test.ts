@@ -48,6 +48,38 @@ describe('builds in a running archive', () => {
     expect(client.all).toContain('SAYS: greeting from libaib-dev');
   });
 
+  it('cancels the build not started yet of a source superseded by a newer upload or removed with archive rm, and says why', async () => {
+    const inDepWait = (name: string) =>
+      until(`${name} in dep-wait`, async () => (await archive.upload(name, '1.0-1'))?.jobs[0]?.state === 'dep-wait');
+    // 1.0-1 waits for a build-dependency nothing provides; 1.1-1 needs none and supersedes it
+    // (a new upstream version: each test package brings a tarball of its own).
+    await archive.send(up, { name: 'aib-stale', version: '1.0-1', buildDepends: ['libaib-missing-dev'] });
+    await inDepWait('aib-stale');
+    await archive.send(up, { name: 'aib-stale', version: '1.1-1' });
+    const newer = await archive.cli(['wait', 'aib-stale', '1.1-1', '--timeout', '900']);
+    expect(newer.exitCode, String(newer.all)).toBe(0);
+    const stale = await archive.cli(['wait', 'aib-stale', '1.0-1', '--timeout', '60']);
+    expect(stale.exitCode).toBe(1);
+    expect(stale.all).toContain('aib-stale 1.0-1 was cancelled');
+    expect(stale.all).toContain('build on amd64 cancelled: superseded by aib-stale 1.1-1');
+    expect((await archive.upload('aib-stale', '1.0-1'))!.jobs[0].state).toBe('cancelled');
+
+    // A source removed while its build waits: the build goes with it.
+    await archive.send(up, { name: 'aib-dropped', version: '1.0-1', buildDepends: ['libaib-missing-dev'] });
+    await inDepWait('aib-dropped');
+    const rm = await archive.cli(['rm', 'aib-dropped']);
+    expect(rm.exitCode, String(rm.all)).toBe(0);
+    expect(rm.stdout).toContain('removed aib-dropped from unstable: 1 source package(s), 0 binary package(s); 1 build(s) not started yet cancelled');
+    const dropped = (await archive.upload('aib-dropped', '1.0-1'))!;
+    expect(dropped.state).toBe('cancelled');
+    expect(dropped.jobs[0]).toMatchObject({ state: 'cancelled', reason: 'aib-dropped was removed from unstable (archive rm)' });
+    expect(String((await archive.cli(['status'])).stdout)).toMatch(/aib-dropped 1\.0-1 -> unstable: cancelled\n.*cancelled — aib-dropped was removed from unstable/);
+    // Later publications do not bring it back to dep-wait.
+    await archive.send(up, { name: 'aib-after', version: '1.0-1' });
+    expect((await archive.cli(['wait', 'aib-after', '1.0-1', '--timeout', '900'])).exitCode).toBe(0);
+    expect((await archive.upload('aib-dropped', '1.0-1'))!.jobs[0].state).toBe('cancelled');
+  });
+
   it('runs the build step unprivileged, without network, capabilities, Docker socket or a writable root', async () => {
     const probe = [
       'echo "PROBE uid=$(id -u) user=$(id -un)"',

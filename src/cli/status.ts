@@ -71,7 +71,7 @@ export function register(program: Command): void {
             for (const line of tail) console.log(`        | ${line}`);
           }
         }
-        for (const r of u.state === 'rejected' || u.state === 'failed' ? u.reasons : []) console.log(`      ! ${r}`);
+        for (const r of ['rejected', 'failed', 'cancelled'].includes(u.state) ? u.reasons : []) console.log(`      ! ${r}`);
         if (u.rejectedDir) console.log(`      files kept in ${layout.root}/${u.rejectedDir}`);
       }
     });

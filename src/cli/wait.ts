@@ -28,7 +28,7 @@ export function register(program: Command): void {
           process.stderr.write(`==> ${source} ${version}: ${state}\n`);
           last = state;
         }
-        if (upload && ['published', 'rejected', 'failed'].includes(upload.state)) {
+        if (upload && ['published', 'rejected', 'failed', 'cancelled'].includes(upload.state)) {
           if (options.json) console.log(JSON.stringify(upload, null, 2));
           if (upload.state === 'published') return;
           throw new Unsuccessful(`${source} ${version} was ${upload.state}:\n${upload.reasons.map((r) => `  ${r}`).join('\n')}`, 1);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
-  depWait, expireDepWait, expireLease, finish, giveBack, heartbeat, JobTransitionError, lease, MAX_LOST, retry, retryDepWait, type JobRecord,
+  cancel, depWait, expireDepWait, expireLease, finish, giveBack, heartbeat, JobTransitionError, lease, MAX_LOST, retry, retryDepWait, type JobRecord,
 } from './jobs.js';
+import { uploadStateFromJobs, type UploadRecord } from './uploads.js';
 
 const t0 = new Date('2026-01-01T00:00:00Z');
 const later = (ms: number) => new Date(t0.getTime() + ms);
@@ -66,5 +67,28 @@ describe('the job state machine', () => {
     const failed = finish(lease(job, 'b1', t0), 'b1', { ok: false, reason: 'FTBFS' }, t0);
     expect(retry(failed, later(1))).toMatchObject({ state: 'needs-build', reason: undefined });
     expect(() => retry(job, t0)).toThrow(/only failed or dep-wait/);
+  });
+
+  it('cancels a build not started yet (waiting, given back or in dep-wait), and no other', () => {
+    const leased = lease(job, 'b1', t0);
+    const waiting = [job, giveBack(leased, 'b1', 'shutting down', t0), depWait(leased, 'b1', 'libx-dev', t0)];
+    for (const j of waiting) {
+      expect(cancel(j, 'superseded by hello 1.0-2', later(1))).toMatchObject({ state: 'cancelled', reason: 'superseded by hello 1.0-2', missing: undefined, finishedAt: later(1).toISOString() });
+    }
+    const built = finish(leased, 'b1', { ok: true, binaries: [], artifacts: [], log: 'l' }, t0);
+    const failed = finish(leased, 'b1', { ok: false, reason: 'FTBFS' }, t0);
+    for (const j of [leased, built, failed]) expect(cancel(j, 'removed', later(1))).toBe(j);
+    expect(() => retry(cancel(job, 'removed', t0), t0)).toThrow(/only failed or dep-wait/);
+  });
+
+  it("gives an upload whose builds were cancelled that state, with each build's reason", () => {
+    const upload = { id: 'u1', state: 'building', jobs: ['j1', 'j2'], reasons: [] } as unknown as UploadRecord;
+    const built = finish(lease(job, 'b1', t0), 'b1', { ok: true, binaries: [], artifacts: [], log: 'l' }, t0);
+    const other = { ...job, id: 'j2', arch: 'arm64' };
+    expect(uploadStateFromJobs(upload, [built, cancel(other, 'hello was removed from unstable (archive rm)', t0)])).toEqual({
+      state: 'cancelled',
+      reasons: ['build on arm64 cancelled: hello was removed from unstable (archive rm)'],
+    });
+    expect(uploadStateFromJobs(upload, [cancel(job, 'x', t0), other]).state).toBe('accepted');
   });
 });

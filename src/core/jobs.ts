@@ -6,7 +6,7 @@
 // builder is lost MAX_LOST times fails as "builder lost".
 import type { BuildArg } from './build-plan.js';
 
-export type JobState = 'needs-build' | 'building' | 'built' | 'failed' | 'dep-wait' | 'given-back';
+export type JobState = 'needs-build' | 'building' | 'built' | 'failed' | 'dep-wait' | 'given-back' | 'cancelled';
 
 export interface Lease {
   builder: string;
@@ -172,6 +172,16 @@ export function finish(
   return result.ok
     ? { ...base, state: 'built', binaries: result.binaries, artifacts: result.artifacts, reason: undefined }
     : { ...base, state: 'failed', reason: result.reason };
+}
+
+/**
+ * A build not started yet whose source left its suite (archive rm) or was superseded by a newer
+ * version: not done at all, as wanna-build drops out-of-date jobs. A build under way runs on
+ * (its binaries then stay in the pool only); anything else is returned unchanged.
+ */
+export function cancel(job: JobRecord, reason: string, now: Date): JobRecord {
+  if (!isLeasable(job) && job.state !== 'dep-wait') return job;
+  return { ...job, state: 'cancelled', missing: undefined, depWaitSince: undefined, reason, finishedAt: now.toISOString(), updatedAt: now.toISOString() };
 }
 
 /** archive retry: a failed job goes back to the queue, with a clean slate. */

@@ -1,7 +1,7 @@
 // The life of one upload, as the queue records it under state/uploads/.
 import type { JobRecord } from './jobs.js';
 
-export type UploadState = 'received' | 'accepted' | 'building' | 'dep-wait' | 'published' | 'rejected' | 'failed';
+export type UploadState = 'received' | 'accepted' | 'building' | 'dep-wait' | 'published' | 'rejected' | 'failed' | 'cancelled';
 
 export interface PoolFileRecord {
   name: string;
@@ -47,6 +47,10 @@ export function uploadStateFromJobs(upload: UploadRecord, jobs: JobRecord[]): { 
     return { state: 'failed', reasons: failed.map((j) => `build on ${j.arch} failed: ${j.reason ?? 'unknown reason'}`) };
   }
   if (mine.length > 0 && mine.every((j) => j.state === 'built')) return { state: 'published', reasons: [] };
+  const cancelled = mine.filter((j) => j.state === 'cancelled');
+  if (cancelled.length > 0 && mine.every((j) => j.state === 'built' || j.state === 'cancelled')) {
+    return { state: 'cancelled', reasons: cancelled.map((j) => `build on ${j.arch} cancelled: ${j.reason ?? 'unknown reason'}`) };
+  }
   if (mine.some((j) => j.state === 'building')) return { state: 'building', reasons: [] };
   const waiting = mine.filter((j) => j.state === 'dep-wait');
   if (waiting.length > 0) return { state: 'dep-wait', reasons: waiting.map((j) => `${j.arch}: waiting for ${j.missing}`) };

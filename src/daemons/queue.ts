@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import chokidar from 'chokidar';
 import { parseConfig, type ArchiveConfig } from '../config/config.js';
 import {
-  depWait, expireDepWait, expireLease, finish, giveBack, heartbeat, isLeasable, lease, retry, retryDepWait, type BinaryRecord, type JobRecord,
+  cancel, depWait, expireDepWait, expireLease, finish, giveBack, heartbeat, isLeasable, lease, retry, retryDepWait, type BinaryRecord, type JobRecord,
 } from '../core/jobs.js';
 import type { BuildSettings } from '../config/config.js';
 import type { BuildLimits } from '../docker/build-container.js';
@@ -160,6 +160,25 @@ export class Queue {
   private async sourceJoinsSuite(upload: UploadRecord): Promise<void> {
     await this.contents.addSource(upload);
     await this.uploads.save({ ...upload, inSuite: true });
+    await this.cancelBuilds(upload.suite!, upload.source, `superseded by ${upload.source} ${upload.version}`, upload.version);
+  }
+
+  /**
+   * Builds not started yet of `source` in `suite` (only of versions older than `olderThan` when
+   * given): cancelled, with the reason (core/jobs.ts cancel). Returns how many.
+   */
+  private async cancelBuilds(suite: string, source: string, reason: string, olderThan?: string): Promise<number> {
+    const now = new Date();
+    let cancelled = 0;
+    for (const job of this.jobs.all()) {
+      if (job.source !== source || job.suite !== suite || (olderThan !== undefined && compareVersions(job.version, olderThan) >= 0)) continue;
+      const next = cancel(job, reason, now);
+      if (next === job) continue;
+      await this.saveJob(next);
+      this.log(`job ${job.id}: cancelled: ${reason}`);
+      cancelled++;
+    }
+    return cancelled;
   }
 
   private async buildJoinsSuite(job: JobRecord): Promise<void> {
@@ -275,9 +294,12 @@ export class Queue {
     switch (r?.action) {
       case 'retry':
         return this.retryRequest(r.source!, r.version);
-      case 'rm':
+      case 'rm': {
         answer = await this.contents.remove(r.source!, suite);
+        const cancelled = await this.cancelBuilds(suite, r.source!, `${r.source} was removed from ${suite} (archive rm)`);
+        if (cancelled > 0) answer.message += `; ${cancelled} build(s) not started yet cancelled`;
         break;
+      }
       case 'copy':
         answer = await this.contents.copy(r.source!, r.from!, r.to!);
         break;
