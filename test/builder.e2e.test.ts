@@ -44,8 +44,17 @@ describe('builds in a running archive', () => {
     expect(await log(job)).toMatch(/^Inst libaib-dev \(1\.0-1 archive:unstable \[all\]\)$/m);
     expect(await log(job)).toMatch(/^Get:\d+ http:\/\/repo:8080 unstable InRelease/m);
 
-    const client = await inCleanContainer(up, up.aptSourceHttp, 'apt-get update -q >/dev/null && apt-get install -y -q aib-prog >/dev/null && echo "SAYS: $(aib-prog)"');
+    const client = await inCleanContainer(
+      up,
+      up.aptSourceHttp,
+      'apt-get update -q >/dev/null && apt-get install -y -q aib-prog >/dev/null && echo "SAYS: $(aib-prog)" && if apt-cache show aib-prog-dbgsym >/dev/null 2>&1; then echo "DBGSYM IN UNSTABLE"; fi',
+    );
     expect(client.all).toContain('SAYS: greeting from libaib-dev');
+    // Its debug symbols are in unstable-debug, as Debian's are in debian-debug, not in unstable.
+    expect(client.all).not.toContain('DBGSYM IN UNSTABLE');
+    const withDebug = up.aptSourceHttp.replace(/^Suites: .*$/m, 'Suites: unstable unstable-debug');
+    const debug = await inCleanContainer(up, withDebug, 'apt-get update -q >/dev/null && apt-get install -y -q aib-prog-dbgsym >/dev/null && dpkg -L aib-prog-dbgsym | grep "^/usr/lib/debug/.build-id/.*\\.debug$"');
+    expect(debug.exitCode, String(debug.all)).toBe(0);
   });
 
   it('cancels the build not started yet of a source superseded by a newer upload or removed with archive rm, and says why', async () => {

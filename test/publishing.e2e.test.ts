@@ -175,6 +175,6 @@ describe('publishing: include, rm, copy, snapshot, retention, by-hash and atomic
     expect(await poolFiles('synth-a')).toEqual(['synth-a_1.0-2_amd64.deb']); // testing still has it
     // Removed from unstable, its snapshot gone: nothing keeps synth-c.
     expect(await readdir(join(archive.root, 'public/pool/contrib/s')).catch(() => [])).not.toContain('synth-c');
-    expect((await readdir(join(archive.root, 'public/dists'))).sort()).toEqual(['testing', 'unstable']);
+    expect((await readdir(join(archive.root, 'public/dists'))).sort()).toEqual(['testing', 'testing-debug', 'unstable', 'unstable-debug']);
   });
 });

@@ -26,6 +26,7 @@ describe('archive.yaml', () => {
     ['colour: blue\n', /unknown key "colour"/],
     ['suites:\n  unstable:\n    architectures: []\n', /suites\.unstable\.architectures: at least one/],
     ['suites:\n  unstable:\n    base: 12\n', /suites\.unstable\.base: expected a Debian release name/],
+    ['suites:\n  unstable-debug: {}\n', /suites\.unstable-debug: a suite name cannot end in -debug \(NAME-debug holds the debug symbols of suite NAME\)/],
     ['name: Has Spaces\n', /name: "Has Spaces" is not a lower-case name/],
     ['[1, 2', /not valid YAML/],
     ['uploads:\n  keyring: /etc/keys.gpg\n', /uploads\.keyring: expected a path inside the archive root/],

@@ -3,6 +3,9 @@ import { parse, stringify } from 'yaml';
 
 import { UserError } from '../errors.js';
 
+/** dists/NAME-debug holds the debug symbols of suite or snapshot NAME, as Debian's debian-debug archive does. */
+export const DEBUG_SUFFIX = '-debug';
+
 export class ConfigError extends UserError {
   constructor(
     readonly file: string,
@@ -149,6 +152,7 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
   const suites: SuiteConfig[] = Object.entries(suitesRaw as Record<string, unknown>).map(([suite, value]) => {
     const at = `suites.${suite}`;
     if (!NAME.test(suite)) throw new ConfigError(file, `${at}: suite name must be lower-case letters, digits and -`);
+    if (suite.endsWith(DEBUG_SUFFIX)) throw new ConfigError(file, `${at}: a suite name cannot end in ${DEBUG_SUFFIX} (NAME${DEBUG_SUFFIX} holds the debug symbols of suite NAME)`);
     const s = (value ?? {}) as Record<string, unknown>;
     const list = (key: string, fallback: string[], rule: RegExp) => {
       const v = s[key] ?? fallback;

@@ -1,10 +1,13 @@
 // What each suite and snapshot publishes, from its contents (core/suite-contents.ts): per
 // component, the Sources stanzas and, per architecture, the Packages stanzas. Architecture:
-// all goes into every binary-ARCH index (as dak and apt-ftparchive do).
-import type { ArchiveConfig } from '../config/config.js';
+// all goes into every binary-ARCH index (as dak and apt-ftparchive do). Debug symbols go to a
+// suite of their own beside each, NAME-debug with the same components and architectures, and
+// no sources (as Debian's debian-debug archive holds them), published even while empty so that
+// an apt source naming it always works.
+import { DEBUG_SUFFIX, type ArchiveConfig } from '../config/config.js';
 import { Paragraph } from '../debian/deb822.js';
 import { packagesStanza } from '../debian/indices.js';
-import type { SuiteBinary, SuiteContents } from './suite-contents.js';
+import { isDebugSymbols, type SuiteBinary, type SuiteContents } from './suite-contents.js';
 
 export interface ComponentPlan {
   name: string;
@@ -39,27 +42,31 @@ export function planPublication(config: ArchiveConfig, contents: SuiteContents[]
     const components = c.components ?? suite?.components;
     const architectures = c.architectures ?? suite?.architectures;
     if (!components || !architectures) continue; // a suite taken out of archive.yaml is no longer published
-    const plan: SuitePlan = {
-      suite: c.id,
-      codename: c.kind === 'snapshot' ? c.id : c.id === 'unstable' ? 'sid' : c.id,
+    const codename = c.kind === 'snapshot' ? c.id : c.id === 'unstable' ? 'sid' : c.id;
+    const empty = (id: string, code: string): SuitePlan => ({
+      suite: id,
+      codename: code,
       architectures,
       components: components.map((name) => ({ name, sources: [], packages: new Map(architectures.map((a) => [a, []])) })),
       poolFiles: [],
-    };
+    });
+    const plan = empty(c.id, codename);
+    const debug = empty(`${c.id}${DEBUG_SUFFIX}`, `${codename}${DEBUG_SUFFIX}`);
     // A component taken out of archive.yaml since: its packages show in the first one.
-    const component = (name: string) => plan.components.find((p) => p.name === name) ?? plan.components[0];
+    const component = (p: SuitePlan, name: string) => p.components.find((x) => x.name === name) ?? p.components[0];
     for (const s of [...c.sources].sort((a, b) => byName(a.source, b.source))) {
-      component(s.component).sources.push(new Paragraph(s.stanza));
+      component(plan, s.component).sources.push(new Paragraph(s.stanza));
       plan.poolFiles.push(...s.files);
     }
     const binaries = [...c.binaries].sort((a, b) => byName(a.package, b.package) || byName(a.arch, b.arch));
     for (const b of binaries) {
-      const target = component(b.component).packages;
+      const into = isDebugSymbols(b) ? debug : plan;
+      const target = component(into, b.component).packages;
       const arches = b.arch === 'all' ? architectures : architectures.includes(b.arch) ? [b.arch] : [];
       for (const arch of arches) target.get(arch)!.push(stanzaOf(b));
-      plan.poolFiles.push(b.path);
+      into.poolFiles.push(b.path);
     }
-    plans.push(plan);
+    plans.push(plan, debug);
   }
   return plans;
 }

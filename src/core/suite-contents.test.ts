@@ -111,7 +111,7 @@ describe('the publication plan', () => {
     let c = withSource(emptyContents('unstable'), src('z', '1', 'contrib'));
     c = withBinaries(c, [bin('z', '1', 'amd64'), bin('a-doc', '1', 'all'), { ...bin('z-contrib', '1', 'arm64'), component: 'contrib' }]);
     const snap = { ...c, id: 'snap', kind: 'snapshot' as const, of: 'unstable', components: ['main'], architectures: ['amd64'] };
-    const [u, s] = planPublication(config, [c, snap]);
+    const [u, , s] = planPublication(config, [c, snap]);
     expect(u.codename).toBe('sid');
     const main = u.components.find((x) => x.name === 'main')!;
     const contrib = u.components.find((x) => x.name === 'contrib')!;
@@ -121,6 +121,27 @@ describe('the publication plan', () => {
     expect(contrib.sources.map((p) => p.first('Package'))).toEqual(['z']);
     expect(u.poolFiles).toContain('pool/contrib/z/z/z_1.dsc');
     expect({ suite: s.suite, codename: s.codename, components: s.components.map((x) => x.name), arches: s.architectures }).toEqual({ suite: 'snap', codename: 'snap', components: ['main'], arches: ['amd64'] });
+  });
+  it('publishes debug symbols (Auto-Built-Package: debug-symbols) in NAME-debug beside each suite and snapshot, and nothing else there', () => {
+    const dbgsym = (pkg: string): SuiteBinary => {
+      const b = bin(pkg, '1', 'amd64', { source: 'z', section: 'debug' });
+      return { ...b, control: [...b.control, ['Auto-Built-Package', 'debug-symbols']] };
+    };
+    let c = withSource(emptyContents('unstable'), src('z', '1'));
+    c = withBinaries(c, [bin('z', '1', 'amd64'), bin('z-dbg', '1', 'amd64', { source: 'z', section: 'debug' }), dbgsym('z-dbgsym')]);
+    const snap = { ...c, id: 'snap', kind: 'snapshot' as const, of: 'unstable' };
+    const plans = planPublication(config, [c, snap]);
+    expect(plans.map((p) => `${p.suite}/${p.codename}`)).toEqual(['unstable/sid', 'unstable-debug/sid-debug', 'snap/snap', 'snap-debug/snap-debug']);
+    const [u, debug] = plans;
+    const names = (p: typeof u) => p.components[0].packages.get('amd64')!.map((x) => x.first('Package'));
+    // A hand-made -dbg package is an ordinary package: it stays in the suite.
+    expect(names(u)).toEqual(['z', 'z-dbg']);
+    expect(names(debug)).toEqual(['z-dbgsym']);
+    expect(debug.components.map((x) => [x.name, x.sources.length])).toEqual([['main', 0], ['contrib', 0]]);
+    expect(debug.architectures).toEqual(['amd64', 'arm64']);
+    expect(debug.poolFiles).toEqual(['pool/main/z/z-dbgsym/z-dbgsym_1_amd64.deb']);
+    expect(u.poolFiles).not.toContain('pool/main/z/z-dbgsym/z-dbgsym_1_amd64.deb');
+    expect(names(plans[3])).toEqual(['z-dbgsym']);
   });
   it('leaves out a suite no longer in archive.yaml', () => {
     expect(planPublication(config, [emptyContents('gone')])).toEqual([]);

@@ -46,6 +46,11 @@ export interface SuiteContents {
 
 export class ContentsError extends Error {}
 
+/** A -dbgsym package dh_strip made (Auto-Built-Package: debug-symbols): published in NAME-debug, not NAME. */
+export function isDebugSymbols(b: SuiteBinary): boolean {
+  return b.control.some(([field, value]) => field.toLowerCase() === 'auto-built-package' && value.trim() === 'debug-symbols');
+}
+
 export function emptyContents(id: string): SuiteContents {
   return { id, kind: 'suite', sources: [], binaries: [] };
 }

@@ -3,7 +3,7 @@
 // suite here, and rm, copy, snapshot and include change it. The queue calls these in its
 // serial lane; each change is written through before the caller publishes.
 import { join } from 'node:path';
-import type { ArchiveConfig, SuiteConfig } from '../config/config.js';
+import { DEBUG_SUFFIX, type ArchiveConfig, type SuiteConfig } from '../config/config.js';
 import type { JobRecord } from '../core/jobs.js';
 import { retained, withHistory, type PoolHistory } from '../core/retention.js';
 import {
@@ -177,7 +177,9 @@ export class ArchiveContents {
   }
 
   async snapshot(name: string, suiteName: string): Promise<Answer> {
-    if (!SNAPSHOT_NAME.test(name)) throw new ContentsError(`snapshot name "${name}": expected lower-case letters, digits and . + - (it becomes dists/${name})`);
+    if (!SNAPSHOT_NAME.test(name) || name.endsWith(DEBUG_SUFFIX)) {
+      throw new ContentsError(`snapshot name "${name}": expected lower-case letters, digits and . + -, not ending in ${DEBUG_SUFFIX} (it becomes dists/${name}, and dists/${name}${DEBUG_SUFFIX} its debug symbols)`);
+    }
     const taken = this.config().suites.some((s) => s.name === name || s.aliases.includes(name)) || this.store.get(name);
     if (taken) throw new ContentsError(`"${name}" is already a suite, an alias or a snapshot; choose another name`);
     const suite = this.suite(suiteName);
