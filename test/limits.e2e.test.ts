@@ -155,7 +155,11 @@ describe('the archive at its limits', () => {
     const pkgs = await Promise.all(specs.map((spec) => archive.make(spec)));
     const dscs = await Promise.all(pkgs.map((p) => readFile(join(p.dir, p.dsc), 'utf8')));
     expect(dscs[0]).not.toBe(dscs[1]);
-    await Promise.all(pkgs.map((p) => dput(up.dputConfig, 'archive', p.changesPath, p.dir)));
+    const sent = await Promise.allSettled(pkgs.map((p) => dput(up.dputConfig, 'archive', p.changesPath, p.dir)));
+    // install(1) removes a file before it creates it: one copy may find the other's file made in
+    // between, and that dput fails saying so (dput's race, seen once in CI; its user is told).
+    for (const r of sent) if (r.status === 'rejected') expect(String((r.reason as Error).message)).toContain('File exists');
+    expect(sent.some((r) => r.status === 'fulfilled')).toBe(true);
 
     // Settled: nothing left in incoming/ and every upload the queue took decided.
     const uploads = await until('both dputs decided', async () => {
