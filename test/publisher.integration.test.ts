@@ -11,7 +11,7 @@ import { Paragraph } from '../src/debian/deb822.js';
 import { generateArchiveKey, Signer } from '../src/process/gpg.js';
 import { Layout } from '../src/storage/layout.js';
 import { IndexCompressor } from '../src/storage/index-compressor.js';
-import { publish, pruneGenerations } from '../src/storage/publisher.js';
+import { oldestSignature, publish, pruneGenerations } from '../src/storage/publisher.js';
 
 let layout: Layout;
 let signer: Signer;
@@ -122,6 +122,28 @@ describe('the publisher', () => {
     const release = await readFile(join(layout.dists, 'unstable/Release'), 'utf8');
     expect(release).toContain('Date: Fri, 01 Jan 2027 00:00:00 UTC\n');
     expect(release).toContain('Valid-Until: Fri, 08 Jan 2027 00:00:00 UTC\n');
+  });
+
+  it('carries a suite that did not change over whole, its signed Release as it was, and signs it anew once its Valid-Until is half gone', async () => {
+    const t = new Date('2027-02-01T00:00:00Z');
+    const week = 7 * 86_400_000;
+    const at = (ms: number) => options({ now: new Date(t.getTime() + ms), validForMs: week, byHashGraceMs: 2 * week });
+    await publish(layout, plan(['a', 'd']), signer, at(0));
+    const inRelease = join(layout.dists, 'unstable/InRelease');
+    const signed = await readFile(inRelease, 'utf8');
+    const again = await publish(layout, plan(['a', 'd']), signer, at(1000));
+    expect({ written: again.written, reused: again.reused }).toEqual({ written: 0, reused: 6 });
+    expect(await readFile(inRelease, 'utf8')).toBe(signed);
+    expect(await oldestSignature(layout)).toEqual(t); // what the queue's Valid-Until refresh looks at
+    const verify = await execa('gpgv', ['--keyring', publicKey, inRelease], { reject: false, all: true });
+    expect(verify.exitCode, String(verify.all)).toBe(0);
+    expect(await byHash('main/binary-amd64')).toEqual(await sha256sOf('main/binary-amd64', 'Packages'));
+    // Half a week later it is signed again, with the new date, though nothing changed.
+    await publish(layout, plan(['a', 'd']), signer, at(week / 2 + 1000));
+    expect(await readFile(inRelease, 'utf8')).toContain('Date: Thu, 04 Feb 2027 12:00:01 UTC\n');
+    // And a suite that changes is written anew, its unchanged indices linked.
+    const changed = await publish(layout, plan(['a', 'd'], ['d']), signer, at(week / 2 + 2000));
+    expect({ written: changed.written, reused: changed.reused }).toEqual({ written: 3, reused: 3 });
   });
 
   it('cleans up what a crash mid-publish left, and keeps serving the last good generation', async () => {

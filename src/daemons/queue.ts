@@ -21,7 +21,7 @@ import { Signer } from '../process/gpg.js';
 import { exists, fileFacts, placeFile } from '../storage/files.js';
 import { Layout } from '../storage/layout.js';
 import { IndexCompressor } from '../storage/index-compressor.js';
-import { publish, pruneGenerations, servedReleaseDate } from '../storage/publisher.js';
+import { oldestSignature, publish, pruneGenerations } from '../storage/publisher.js';
 import { RecordStore } from '../storage/record-store.js';
 import { readJson, removeTemporaries, writeFileAtomic, writeJson } from '../storage/records.js';
 import { renderStatusPages } from '../core/status-page.js';
@@ -367,14 +367,15 @@ export class Queue {
     }
   }
 
-  /** With Valid-Until set, the Release files are signed again at half their validity. */
+  /**
+   * With Valid-Until set, the Release files are signed again at half their validity: a publish
+   * then signs anew every suite (snapshots and -debug suites too) signed that long ago.
+   */
   private async refreshValidUntil(): Promise<void> {
     const validFor = this.config.publish.validUntilDays * 86_400_000;
     if (!validFor) return;
-    for (const suite of this.config.suites) {
-      const date = await servedReleaseDate(this.layout, suite.name);
-      if (!date || Date.now() - date.getTime() > validFor / 2) return this.publishNow('Valid-Until refresh');
-    }
+    const oldest = await oldestSignature(this.layout);
+    if (!oldest || Date.now() - oldest.getTime() > validFor / 2) return this.publishNow('Valid-Until refresh');
   }
 
   private async expireLeases(): Promise<void> {

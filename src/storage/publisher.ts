@@ -3,14 +3,15 @@
 // An index whose text did not change is hard-linked from the previous generation instead of
 // being compressed again. Every index is also under by-hash/SHA256/ (Acquire-By-Hash), and
 // the by-hash files of earlier generations stay for a grace period, so a client that read the
-// old InRelease still finds what it names.
+// old InRelease still finds what it names. A suite that did not change at all (its indices, its
+// Release fields but the date) is carried over whole, signatures included, as reprepro exports
+// only what changed: a publish signs the suites it changes, however many snapshots there are.
 import { createHash } from 'node:crypto';
 import { link, mkdir, readFile, readdir, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { SuitePlan } from '../core/publish-plan.js';
 import { componentReleaseText, indexChunks, releaseText, type IndexFile, type ReleaseInfo } from '../debian/indices.js';
 import type { Signer } from '../process/gpg.js';
-import type { Paragraph } from '../debian/deb822.js';
 import { IndexCompressor } from './index-compressor.js';
 import type { Layout } from './layout.js';
 import type { FailPoint } from '../core/fail-points.js';
@@ -50,6 +51,8 @@ interface Manifest {
   pool?: string[];
   /** Size and hashes of each index file, by path: a reused index is not read and hashed again. */
   facts?: Record<string, Omit<IndexFile, 'path'>>;
+  /** Each suite's identity (its Release fields but the dates, and its indices) and when it was signed, by dists/SUITE. */
+  suites?: Record<string, { identity: string; signed: string }>;
 }
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
@@ -77,10 +80,34 @@ async function publishGeneration(layout: Layout, plans: SuitePlan[], signer: Sig
   const genDir = join(layout.generations, generation);
   const tmpDir = `${genDir}.tmp`;
   await rm(tmpDir, { recursive: true, force: true });
-  const manifest: Manifest = { indexes: {}, byHash: {}, pool: [...new Set(plans.flatMap((p) => p.poolFiles))].sort(), facts: {} };
+  const manifest: Manifest = { indexes: {}, byHash: {}, pool: [...new Set(plans.flatMap((p) => p.poolFiles))].sort(), facts: {}, suites: {} };
   let written = 0;
   let reused = 0;
   const compressor = options.compressor ?? new IndexCompressor();
+  /**
+   * dists/SUITE linked whole from the previous generation when its identity is the same, none of
+   * its by-hash files is past the grace period, and its Valid-Until (if any) is not half gone.
+   */
+  const carryOver = async (suiteRel: string, identity: string): Promise<boolean> => {
+    const before = prevManifest.suites?.[suiteRel];
+    if (!prevDir || before?.identity !== identity) return false;
+    const age = (iso: string) => now.getTime() - new Date(iso).getTime();
+    if (options.validForMs && age(before.signed) > options.validForMs / 2) return false;
+    const mine = (record: Record<string, unknown>) => Object.keys(record).filter((k) => k.startsWith(`${suiteRel}/`));
+    if (mine(prevManifest.byHash).some((k) => Object.values(prevManifest.byHash[k]).some((t) => age(t) > grace))) return false;
+    try {
+      await linkTree(join(prevDir, suiteRel), join(tmpDir, suiteRel));
+    } catch {
+      // The previous generation is incomplete or gone: written anew.
+      await rm(join(tmpDir, suiteRel), { recursive: true, force: true });
+      return false;
+    }
+    for (const k of mine(prevManifest.indexes)) manifest.indexes[k] = prevManifest.indexes[k];
+    for (const k of mine(prevManifest.byHash)) manifest.byHash[k] = prevManifest.byHash[k];
+    for (const k of mine(prevManifest.facts ?? {})) manifest.facts![k] = prevManifest.facts![k];
+    manifest.suites![suiteRel] = before;
+    return true;
+  };
 
   for (const plan of plans) {
     const suiteRel = join('dists', plan.suite);
@@ -96,6 +123,24 @@ async function publishGeneration(layout: Layout, plans: SuitePlan[], signer: Sig
       components: plan.components.map((c) => c.name),
       description: `${options.label} ${plan.suite}, published by archive-in-a-box`,
     };
+    // Each index's text as chunks, and its identity: the hashes of its chunks (the whole text is
+    // hashed only when new).
+    const indices = plan.components.flatMap(({ name: component, packages, sources }) => [
+      ...plan.architectures.map((arch) => ({ component, arch, dir: `${component}/binary-${arch}`, name: 'Packages', stanzas: packages.get(arch) ?? [] })),
+      { component, arch: 'source', dir: `${component}/source`, name: 'Sources', stanzas: sources },
+    ]).map((index) => {
+      const chunks = indexChunks(index.stanzas);
+      const keys = IndexCompressor.keys(chunks);
+      return { ...index, chunks, keys, hash: sha256(Buffer.from(keys.join('\n'))) };
+    });
+    const fields = { ...info, date: undefined, validUntil: undefined, validFor: options.validForMs ?? 0 };
+    const identity = sha256(Buffer.from(JSON.stringify({ fields, indices: indices.map((i) => [i.dir, i.hash]) })));
+    if (await carryOver(suiteRel, identity)) {
+      for (const i of indices) compressor.keep(i.chunks, i.keys);
+      reused += 3 * indices.length;
+      continue;
+    }
+    manifest.suites![suiteRel] = { identity, signed: now.toISOString() };
     const files: IndexFile[] = [];
     const note = (f: IndexFile) => {
       files.push(f);
@@ -108,11 +153,7 @@ async function publishGeneration(layout: Layout, plans: SuitePlan[], signer: Sig
       record(path, data);
     };
     /** An index and its .gz and .xz: linked from the previous generation when its text is the same. */
-    const writeIndex = async (dir: string, name: string, stanzas: Paragraph[]) => {
-      const chunks = indexChunks(stanzas);
-      const keys = IndexCompressor.keys(chunks);
-      // The index's identity: the hashes of its chunks (the whole text is hashed only when new).
-      const hash = sha256(Buffer.from(keys.join('\n')));
+    const writeIndex = async ({ dir, name, chunks, keys, hash }: (typeof indices)[number]) => {
       const key = `${suiteRel}/${dir}/${name}`;
       manifest.indexes[key] = hash;
       const variants = [name, `${name}.gz`, `${name}.xz`];
@@ -144,13 +185,9 @@ async function publishGeneration(layout: Layout, plans: SuitePlan[], signer: Sig
       await Promise.all([data, gz, xz].map((content, i) => writeFile(join(suiteDir, dir, variants[i]), content)));
       written += variants.length;
     };
-    for (const { name: component, packages, sources } of plan.components) {
-      for (const arch of plan.architectures) {
-        await writeIndex(`${component}/binary-${arch}`, 'Packages', packages.get(arch) ?? []);
-        await writeSmall(`${component}/binary-${arch}/Release`, Buffer.from(componentReleaseText(info, component, arch)));
-      }
-      await writeIndex(`${component}/source`, 'Sources', sources);
-      await writeSmall(`${component}/source/Release`, Buffer.from(componentReleaseText(info, component, 'source')));
+    for (const index of indices) {
+      await writeIndex(index);
+      await writeSmall(`${index.dir}/Release`, Buffer.from(componentReleaseText(info, index.component, index.arch)));
     }
     await writeByHash(suiteDir, suiteRel, prevDir, prevManifest, manifest, files, now, grace);
     const release = join(suiteDir, 'Release');
@@ -211,6 +248,15 @@ async function writeByHash(
   }
 }
 
+/** A tree of hard links to the files of another (one file system). */
+async function linkTree(from: string, to: string): Promise<void> {
+  await mkdir(to, { recursive: true });
+  for (const entry of await readdir(from, { withFileTypes: true })) {
+    if (entry.isDirectory()) await linkTree(join(from, entry.name), join(to, entry.name));
+    else await link(join(from, entry.name), join(to, entry.name));
+  }
+}
+
 async function readJsonFile<T>(path: string): Promise<T | undefined> {
   try {
     return JSON.parse(await readFile(path, 'utf8')) as T;
@@ -240,6 +286,14 @@ export async function servedReleaseDate(layout: Layout, suite: string, field: 'D
   const text = await readFile(join(layout.dists, suite, 'Release'), 'utf8').catch(() => '');
   const date = text.match(new RegExp(`^${field}: (.+)$`, 'm'))?.[1];
   return date ? new Date(date.replace(' UTC', ' GMT')) : undefined;
+}
+
+/** When the longest-unsigned suite of the served generation was signed (undefined: none known). */
+export async function oldestSignature(layout: Layout): Promise<Date | undefined> {
+  const current = await currentGeneration(layout);
+  const manifest = current ? await readJsonFile<Manifest>(join(layout.generations, current, 'manifest.json')) : undefined;
+  const dates = Object.values(manifest?.suites ?? {}).map((s) => new Date(s.signed).getTime());
+  return dates.length > 0 ? new Date(Math.min(...dates)) : undefined;
 }
 
 /**
