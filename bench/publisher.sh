@@ -376,8 +376,8 @@ for n in $SIZES; do
     fi
     cp "$wd/log" "$work/logs/$name-$n-$round.log" 2>/dev/null || true
     rm -rf "$wd" # a 10k-package pool per tool adds up
-    # Committed now: else the next tool's first file-system writes pay for freeing (and, on a
-    # file system mounted with discard, trimming) this one's 10,000 files.
+    # Committed now, so that the next tool's first writes do not also wait for the freeing (on
+    # a file system mounted with discard, the trimming) of this one's 10,000 files.
     sync
     add[$tool]=$(least "${add[$tool]:-}" "$addone")
     scr[$tool]=$(least "${scr[$tool]:-}" "$scratch")
