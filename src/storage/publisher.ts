@@ -288,7 +288,7 @@ export async function servedReleaseDate(layout: Layout, suite: string, field: 'D
   return date ? new Date(date.replace(' UTC', ' GMT')) : undefined;
 }
 
-/** When the longest-unsigned suite of the served generation was signed (undefined: none known). */
+/** The oldest signing time among the suites of the served generation (undefined: none known). */
 export async function oldestSignature(layout: Layout): Promise<Date | undefined> {
   const current = await currentGeneration(layout);
   const manifest = current ? await readJsonFile<Manifest>(join(layout.generations, current, 'manifest.json')) : undefined;
