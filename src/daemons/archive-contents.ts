@@ -15,7 +15,7 @@ import type { UploadRecord } from '../core/uploads.js';
 import { Paragraph } from '../debian/deb822.js';
 import { isValidPackageName, isValidVersion, poolPrefix, versionWithoutEpoch } from '../debian/version.js';
 import { readDebControls } from '../process/debian-tools.js';
-import { bufferFacts, fileFacts, inBatches, makeFolder, placeFile, readIfSmallSync } from '../storage/files.js';
+import { bufferFacts, fileFacts, inBatches, placeFile, readIfSmallSync } from '../storage/files.js';
 import type { Layout } from '../storage/layout.js';
 import { collectPool } from '../storage/pool-gc.js';
 import { poolFilesOfGenerations } from '../storage/publisher.js';
@@ -262,9 +262,8 @@ export class ArchiveContents {
           const comp = component ?? componentFor(control.first('Section'), suite.components);
           const probe = suiteBinary({ control: control.entries(), path: '', ...facts }, comp, 'imported');
           const ext = names[at].endsWith('.udeb') ? 'udeb' : 'deb';
-          const folder = `pool/${comp}/${poolPrefix(probe.source)}/${probe.source}`;
-          makeFolder(join(this.layout.public, folder));
-          candidates.push({ at, binary: { ...probe, path: `${folder}/${pkg}_${versionWithoutEpoch(version)}_${arch}.${ext}` } });
+          const path = `pool/${comp}/${poolPrefix(probe.source)}/${probe.source}/${pkg}_${versionWithoutEpoch(version)}_${arch}.${ext}`;
+          candidates.push({ at, binary: { ...probe, path } });
         } catch (err) {
           refuse(at, (err as Error).message);
         }

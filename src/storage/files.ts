@@ -66,7 +66,7 @@ export async function placeFile(from: string, target: string, expectedSha256: st
       linkSync(from, target);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      makeFolder(dirname(target));
+      mkdirSync(dirname(target), { recursive: true });
       linkSync(from, target);
     }
     return;
@@ -83,11 +83,6 @@ export async function placeFile(from: string, target: string, expectedSha256: st
   await rm(tmp, { force: true });
   await copyFile(from, tmp);
   await rename(tmp, target);
-}
-
-/** A folder and its parents (one quick system call when only the folder is missing; see readIfSmallSync). */
-export function makeFolder(path: string): void {
-  mkdirSync(path, { recursive: true });
 }
 
 /**
