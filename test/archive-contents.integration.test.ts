@@ -74,13 +74,17 @@ describe('the archive contents', () => {
     expect((await readFile(layout.controls, 'utf8')).trim().split('\n')).toHaveLength(3);
   });
 
-  it('reads a control again from its .deb when a crash cut the control store short', async () => {
+  it('reads a control again from its .deb when a crash cut the control store short, and never glues a new line to the cut one', async () => {
     const lines = (await readFile(layout.controls, 'utf8')).trim().split('\n');
     await writeFile(layout.controls, `${lines.slice(0, 2).join('\n')}\n${lines[2].slice(0, 20)}`);
-    const [unstable] = (await open()).all();
-    expect(unstable.binaries.every((b) => b.control.length > 5)).toBe(true);
-    await appendFile(layout.controls, '');
-    expect((await readFile(layout.controls, 'utf8')).split('\n').filter((l) => l.startsWith('["')).length).toBeGreaterThanOrEqual(3);
+    const contents = await open();
+    expect(contents.all()[0].binaries.every((b) => b.control.length > 5)).toBe(true);
+    // The next control noted after the restart must be a line of its own that parses.
+    await makeBinaryPackage(join(work, 'staging'), { name: 'four', version: '1.0-1' });
+    await markStaged(join(work, 'staging'), { count: 1 });
+    expect((await contents.include(join(work, 'staging'), ['four_1.0-1_amd64.deb'], 'unstable')).ok).toBe(true);
+    const stored = (await readFile(layout.controls, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as [string, unknown]);
+    expect(stored.map(([path]) => path.split('/').pop()).sort()).toEqual(expect.arrayContaining(['four_1.0-1_amd64.deb', 'one_1.0-1_amd64.deb']));
   });
 });
 

@@ -1,7 +1,7 @@
 // The control paragraph of every .deb in the pool, read once (when the file entered the pool)
 // and kept in an append-only file of JSON lines, [pool path, fields]. Suites refer to binaries
 // by pool path, so a suite's record stays small and rewriting it after one change is cheap.
-import { open, readFile } from 'node:fs/promises';
+import { open, readFile, truncate } from 'node:fs/promises';
 import { writeFileAtomic } from './records.js';
 
 export type ControlFields = [string, string][];
@@ -12,14 +12,19 @@ export class ControlStore {
   constructor(readonly path: string) {}
 
   async load(): Promise<this> {
-    const text = await readFile(this.path, 'utf8').catch(() => '');
-    for (const line of text.split('\n')) {
+    const bytes = await readFile(this.path).catch(() => Buffer.alloc(0));
+    // Only newline-ended lines were written whole (add() syncs them before a suite refers to
+    // them). A tail a crash cut short is cut off here, or the next add() would glue its first
+    // line to it and neither would parse again; its file is read again when a suite needs it.
+    const whole = bytes.lastIndexOf(0x0a) + 1;
+    if (whole < bytes.length) await truncate(this.path, whole);
+    for (const line of bytes.subarray(0, whole).toString('utf8').split('\n')) {
       if (!line) continue;
       try {
         const [path, fields] = JSON.parse(line) as [string, ControlFields];
         this.controls.set(path, fields);
       } catch {
-        // A line a crash cut short: its file is read again when a suite needs it.
+        // A line damaged otherwise: its file is read again when a suite needs it.
       }
     }
     return this;
