@@ -27,7 +27,7 @@ const program = new Command('archive')
 /**
  * Each command's module, in --help order. Only the module of the command being run is loaded:
  * dockerode and execa alone take half a second to load, and `archive include` or `ls` need
- * neither. Help and unknown commands load them all.
+ * neither. Help and unknown commands load them all; --version none.
  */
 const COMMANDS = [
   'init', 'up', 'down', 'status', 'doctor', 'wait', 'ls', 'rm', 'copy', 'snapshot', 'include', 'build', 'logs', 'retry',
@@ -40,8 +40,11 @@ function commandNamed(argv: string[]): string | undefined {
   }
   return undefined;
 }
-const named = commandNamed(process.argv.slice(2));
-for (const name of named ? [named] : COMMANDS) {
+const args = process.argv.slice(2);
+const named = commandNamed(args);
+// `archive --version` (and -V) needs no command at all.
+const versionOnly = !named && args.some((a) => a === '--version' || a === '-V');
+for (const name of named ? [named] : versionOnly ? [] : COMMANDS) {
   const module = (await import(`./${name}.js`)) as { register(program: Command): void };
   module.register(program);
 }
