@@ -72,6 +72,8 @@ export class Builder {
     const removed = await removeLeftoverBuilds(this.docker, this.o.name);
     if (removed) this.log(`removed ${removed} build container(s) left from before a restart`);
     const settings = await this.until(async () => (await this.api('POST', `/api/v1/builders/${encodeURIComponent(this.o.name)}/start`)).json() as Promise<{ concurrency: number }>);
+    // The queue answered: healthy now, not only after the first long poll (up to 20 s later).
+    await this.alive();
     this.log(`${this.o.name}: pulling jobs from ${this.o.queueUrl}, ${settings.concurrency} at a time`);
     await Promise.all(Array.from({ length: settings.concurrency }, (_, i) => this.worker(`${this.o.name}/${i + 1}`)));
   }
