@@ -2,6 +2,8 @@
 // unchanged indices reused, by-hash files kept for the grace period, crash leftovers cleaned,
 // Valid-Until, and signatures gpgv accepts with the exported key alone.
 import { mkdir, mkdtemp, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -152,5 +154,96 @@ describe('the publisher', () => {
     await pruneGenerations(layout);
     expect((await readdir(layout.generations)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
     expect(await readlink(layout.dists)).toBe(served);
+  });
+});
+
+describe('index diffs for apt clients', () => {
+  let diffLayout: Layout;
+  let server: Server;
+  let port: number;
+  /** Each request the repository answered: its path and the bytes it sent. */
+  const served: { path: string; bytes: number }[] = [];
+  let apt: string;
+  const names = Array.from({ length: 400 }, (_, i) => `pkg${String(i).padStart(4, '0')}`);
+  const publishDiffs = (packages: string[]) => publish(diffLayout, plan(packages), signer, options({ pdiffs: 3 }));
+
+  beforeAll(async () => {
+    diffLayout = new Layout(await mkdtemp(join(tmpdir(), 'aib-pdiff-')));
+    server = createServer(async (req, res) => {
+      const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+      try {
+        const body = await readFile(join(diffLayout.public, path));
+        served.push({ path, bytes: body.length });
+        res.writeHead(200, { 'content-length': body.length }).end(body);
+      } catch {
+        res.writeHead(404).end();
+      }
+    });
+    port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+    // apt with its own state, lists, configuration and this repository alone.
+    apt = await mkdtemp(join(tmpdir(), 'aib-apt-'));
+    for (const dir of ['lists/partial', 'cache/archives/partial', 'parts']) await mkdir(join(apt, dir), { recursive: true });
+    await writeFile(join(apt, 'status'), '');
+    await writeFile(join(apt, 'sources.list'), `deb [signed-by=${publicKey}] http://127.0.0.1:${port}/ unstable main\n`);
+    // Read instead of /etc/apt/apt.conf, and no apt.conf.d: nothing of the host's set-up applies.
+    await writeFile(join(apt, 'apt.conf'), [
+      `Dir::Etc::SourceList "${join(apt, 'sources.list')}";`, 'Dir::Etc::SourceParts "/dev/null";', `Dir::Etc::Parts "${join(apt, 'parts')}";`,
+      `Dir::State::Lists "${join(apt, 'lists')}";`, `Dir::Cache "${join(apt, 'cache')}";`, `Dir::State::status "${join(apt, 'status')}";`,
+      'APT::Architecture "amd64";', 'APT::Architectures { "amd64"; };', 'Acquire::Languages "none";', 'APT::Sandbox::User "root";',
+      'Acquire::GzipIndexes "false";', 'Debug::pkgAcquire::Diffs "true";', '',
+    ].join('\n'));
+  });
+  afterAll(async () => {
+    server.close();
+    await rm(diffLayout.root, { recursive: true, force: true });
+    await rm(apt, { recursive: true, force: true });
+  });
+
+  const aptUpdate = async () => {
+    served.length = 0;
+    const run = await execa('apt-get', ['update'], { all: true, reject: false, env: { APT_CONFIG: join(apt, 'apt.conf') } });
+    expect(run.exitCode, run.all).toBe(0);
+    expect(run.all).not.toMatch(/^(W|E): /m);
+    const lists = await readdir(join(apt, 'lists'));
+    const list = lists.find((n) => n.endsWith('_binary-amd64_Packages'));
+    if (!list) throw new Error(`apt kept no plain Packages list (${lists.join(' ')}):\n${run.all}`);
+    return { log: run.all ?? '', packages: await readFile(join(apt, 'lists', list)) };
+  };
+  const fetched = () => served.map((s) => s.path.replace(/^\/dists\/unstable\/main\/binary-amd64\//, ''));
+  /** Whole Packages files fetched, by name or by hash (not the patches' Index under Packages.diff/). */
+  const wholeIndex = () => fetched().filter((p) => /^(Packages(\.xz|\.gz)?|by-hash\/.*)$/.test(p));
+  const bytes = () => served.reduce((n, s) => n + s.bytes, 0);
+
+  it('lets apt update a small change with a patch, not the whole Packages, and end with the served index', async () => {
+    await publishDiffs(names);
+    const first = await aptUpdate();
+    expect(wholeIndex()).toHaveLength(1);
+    await publishDiffs([...names, 'pkg0200a']);
+    expect(await readdir(join(diffLayout.dists, 'unstable/main/binary-amd64/Packages.diff'))).toHaveLength(3); // Index, by-hash, the patch
+    const second = await aptUpdate();
+    const servedPackages = await readFile(join(diffLayout.dists, 'unstable/main/binary-amd64/Packages'));
+    expect(Buffer.compare(second.packages, servedPackages)).toBe(0);
+    expect(second.packages.toString()).toContain('Package: pkg0200a\n');
+    expect(wholeIndex()).toEqual([]);
+    expect(fetched().some((p) => /^Packages\.diff\/.+\.gz$/.test(p))).toBe(true);
+    const patchBytes = bytes();
+    expect(first.packages.length).toBeGreaterThan(20 * 1024);
+    expect(patchBytes).toBeLessThan(first.packages.length / 4); // Release files and one small patch
+  });
+
+  it('lets a client two publications behind apply both patches, and keeps only the newest patches', async () => {
+    await publishDiffs([...names, 'pkg0200a', 'pkg0300a']);
+    await publishDiffs([...names, 'pkg0200a', 'pkg0300a', 'pkg0100a']);
+    const update = await aptUpdate();
+    expect(fetched().filter((p) => /^Packages\.diff\/.+\.gz$/.test(p))).toHaveLength(2);
+    expect(wholeIndex()).toEqual([]);
+    expect(Buffer.compare(update.packages, await readFile(join(diffLayout.dists, 'unstable/main/binary-amd64/Packages')))).toBe(0);
+    // Kept: 3 patches (pdiffs: 3), the oldest dropped.
+    await publishDiffs([...names, 'pkg0200a', 'pkg0300a', 'pkg0100a', 'pkg0000a']);
+    const index = await readFile(join(diffLayout.dists, 'unstable/main/binary-amd64/Packages.diff/Index'), 'utf8');
+    expect(index.match(/^SHA256-History:\n((?: .*\n)*)/m)![1].trim().split('\n')).toHaveLength(3);
+    expect((await readdir(join(diffLayout.dists, 'unstable/main/binary-amd64/Packages.diff'))).filter((n) => n.endsWith('.gz'))).toHaveLength(3);
+    const release = await readFile(join(diffLayout.dists, 'unstable/Release'), 'utf8');
+    expect(release).toMatch(/^ [0-9a-f]{64} +\d+ main\/binary-amd64\/Packages\.diff\/Index$/m);
   });
 });

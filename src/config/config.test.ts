@@ -37,6 +37,7 @@ describe('archive.yaml', () => {
     ['builds:\n  parallel: 2\n', /builds: unknown key "parallel"/],
     ['publish:\n  valid_until_days: -1\n', /publish\.valid_until_days: expected 0/],
     ['publish:\n  keep_versions: 0\n', /publish\.keep_versions: expected a whole number of at least 1, found 0/],
+    ['publish:\n  pdiffs: -1\n', /publish\.pdiffs: expected 0 \(no index diffs\) or a whole number of patches to keep, found -1/],
   ])('refuses %j, naming the file and the key', (text, message) => {
     expect(() => parseConfig(text, 'archive.yaml')).toThrow(ConfigError);
     expect(() => parseConfig(text, 'archive.yaml')).toThrow(message);

@@ -48,6 +48,8 @@ export interface ArchiveConfig {
     validUntilDays: number;
     /** Pool files of each source's newest this-many versions stay after they leave every suite. */
     keepVersions: number;
+    /** Patches kept beside each Packages and Sources (INDEX.diff/) for apt's pdiff updates; 0: none. */
+    pdiffs: number;
   };
 }
 
@@ -97,7 +99,7 @@ export const DEFAULT_CONFIG = {
     unstable: { base: 'trixie', components: ['main'], architectures: ['amd64'], aliases: [] as string[] },
   },
   uploads: { allow_unsigned: true, keyring: 'state/uploaders.gpg', incomplete_after_minutes: 30, stray_after_hours: 24 },
-  publish: { by_hash_grace_minutes: 60, valid_until_days: 0, keep_versions: 3 },
+  publish: { by_hash_grace_minutes: 60, valid_until_days: 0, keep_versions: 3, pdiffs: 30 },
   builds: {
     concurrency: 1,
     arch_all: 'amd64',
@@ -218,12 +220,14 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
   if (typeof validDays !== 'number' || validDays < 0) throw new ConfigError(file, `publish.valid_until_days: expected 0 (no Valid-Until) or a number of days, found ${JSON.stringify(validDays)}`);
   const keepVersions = publishRaw.keep_versions ?? DEFAULT_CONFIG.publish.keep_versions;
   if (!Number.isInteger(keepVersions) || (keepVersions as number) < 1) throw new ConfigError(file, `publish.keep_versions: expected a whole number of at least 1, found ${JSON.stringify(keepVersions)}`);
+  const pdiffs = publishRaw.pdiffs ?? DEFAULT_CONFIG.publish.pdiffs;
+  if (!Number.isInteger(pdiffs) || (pdiffs as number) < 0) throw new ConfigError(file, `publish.pdiffs: expected 0 (no index diffs) or a whole number of patches to keep, found ${JSON.stringify(pdiffs)}`);
   return {
     name,
     port,
     suites,
     builds,
-    publish: { byHashGraceMinutes: grace, validUntilDays: validDays, keepVersions: keepVersions as number },
+    publish: { byHashGraceMinutes: grace, validUntilDays: validDays, keepVersions: keepVersions as number, pdiffs: pdiffs as number },
     uploads: {
       allowUnsigned,
       keyring,

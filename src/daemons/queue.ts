@@ -354,6 +354,7 @@ export class Queue {
       byHashGraceMs: this.config.publish.byHashGraceMinutes * 60_000,
       validForMs: this.config.publish.validUntilDays * 86_400_000,
       compressor: this.compressor,
+      pdiffs: this.config.publish.pdiffs,
     });
     this.publishPending = false;
     if (result.pruned > 0) this.garbageLikely = true;

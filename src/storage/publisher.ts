@@ -6,11 +6,15 @@
 // old InRelease still finds what it names. A suite that did not change at all (its indices, its
 // Release fields but the date) is carried over whole, signatures included, as reprepro exports
 // only what changed: a publish signs the suites it changes, however many snapshots there are.
+// Beside each changed Packages and Sources, INDEX.diff/ carries the patch from the previous text
+// and those before it (debian/pdiff.ts), so apt updates a small change with a small download.
 import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { link, mkdir, readFile, readdir, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { SuitePlan } from '../core/publish-plan.js';
 import { componentReleaseText, indexChunks, releaseText, type IndexFile, type ReleaseInfo } from '../debian/indices.js';
+import { diffIndexText, edScript, parseDiffIndex, type PatchEntry } from '../debian/pdiff.js';
 import type { Signer } from '../process/gpg.js';
 import { IndexCompressor } from './index-compressor.js';
 import type { Layout } from './layout.js';
@@ -28,6 +32,8 @@ export interface PublishOptions {
   validForMs?: number;
   /** Keeps compressed chunks from one publication to the next (a daemon passes the same one). */
   compressor?: IndexCompressor;
+  /** Patches kept in each index's .diff/ series (0: none published). */
+  pdiffs?: number;
   /** Called at the steps a test may crash the queue at (daemons/fail-points.ts). */
   failPoint?: (point: FailPoint) => void;
 }
@@ -168,12 +174,20 @@ async function publishGeneration(layout: Layout, plans: SuitePlan[], signer: Sig
             linked.push(known ? { path: `${dir}/${v}`, ...known } : { path: `${dir}/${v}`, size: content!.length, md5: md5(content!), sha256: sha256(content!) });
           }
           for (const f of linked) note(f);
+          // Its patch series stays as it was: the Index still names this text as current.
+          const diffIndex = `${dir}/${name}.diff/Index`;
+          const knownIndex = prevManifest.facts?.[`${suiteRel}/${diffIndex}`];
+          if (knownIndex && (options.pdiffs ?? 0) > 0) {
+            await linkTree(join(prevDir, suiteRel, dir, `${name}.diff`), join(suiteDir, dir, `${name}.diff`), (n) => n !== 'by-hash');
+            note({ path: diffIndex, ...knownIndex });
+          }
           compressor.keep(chunks, keys);
           reused += variants.length;
           return;
         } catch {
           // The previous generation is incomplete or gone: write it anew.
           for (const v of variants) await rm(join(suiteDir, dir, v), { force: true });
+          await rm(join(suiteDir, dir, `${name}.diff`), { recursive: true, force: true });
         }
       }
       const data = Buffer.concat(chunks);
@@ -184,6 +198,40 @@ async function publishGeneration(layout: Layout, plans: SuitePlan[], signer: Sig
       record(`${dir}/${name}.xz`, xz);
       await Promise.all([data, gz, xz].map((content, i) => writeFile(join(suiteDir, dir, variants[i]), content)));
       written += variants.length;
+      if ((options.pdiffs ?? 0) > 0 && prevDir) await writePatches(dir, name, data);
+    };
+    /**
+     * INDEX.diff/: the patch from the previous generation's text to this one, after the kept
+     * patches before it (linked from the previous generation), and the Index naming them.
+     * Without a previous text, or with a change ed cannot carry, there is no series: apt then
+     * fetches the whole index.
+     */
+    const writePatches = async (dir: string, name: string, data: Buffer) => {
+      const before = await readFile(join(prevDir!, suiteRel, dir, name)).catch(() => undefined);
+      const beforeFacts = prevManifest.facts?.[`${suiteRel}/${dir}/${name}`];
+      const script = before && beforeFacts ? edScript(before, data) : undefined;
+      if (!script || !beforeFacts) return;
+      const diffDir = join(suiteDir, dir, `${name}.diff`);
+      const prevDiffDir = join(prevDir!, suiteRel, dir, `${name}.diff`);
+      await mkdir(diffDir, { recursive: true });
+      const earlier = parseDiffIndex(await readFile(join(prevDiffDir, 'Index'), 'utf8').catch(() => ''));
+      const keepEarlier = options.pdiffs! - 1;
+      let series: PatchEntry[] = [];
+      for (const p of keepEarlier > 0 ? earlier.slice(-keepEarlier) : []) {
+        // A series is only useful unbroken: a patch that cannot be carried over ends the older ones.
+        if (await link(join(prevDiffDir, `${p.name}.gz`), join(diffDir, `${p.name}.gz`)).then(() => true, () => false)) series.push(p);
+        else series = [];
+      }
+      const download = gzipSync(script, { level: 9 });
+      await writeFile(join(diffDir, `${generation}.gz`), download);
+      series.push({
+        name: generation,
+        from: { sha256: beforeFacts.sha256, size: beforeFacts.size },
+        patch: { sha256: sha256(script), size: script.length },
+        download: { sha256: sha256(download), size: download.length },
+      });
+      const current = files.find((f) => f.path === `${dir}/${name}`)!;
+      await writeSmall(`${dir}/${name}.diff/Index`, Buffer.from(diffIndexText(current, series)));
     };
     for (const index of indices) {
       await writeIndex(index);
@@ -248,10 +296,11 @@ async function writeByHash(
   }
 }
 
-/** A tree of hard links to the files of another (one file system). */
-async function linkTree(from: string, to: string): Promise<void> {
+/** A tree of hard links to the files of another (one file system), of the names `take` keeps. */
+async function linkTree(from: string, to: string, take: (name: string) => boolean = () => true): Promise<void> {
   await mkdir(to, { recursive: true });
   for (const entry of await readdir(from, { withFileTypes: true })) {
+    if (!take(entry.name)) continue;
     if (entry.isDirectory()) await linkTree(join(from, entry.name), join(to, entry.name));
     else await link(join(from, entry.name), join(to, entry.name));
   }
