@@ -13,7 +13,7 @@ describe('archive.yaml', () => {
         concurrency: 1, archAll: 'amd64', timeoutMinutes: 180, stallMinutes: 150, leaseSeconds: 90, logMiB: 200, memoryGiB: 4, cpus: 2, pids: 4096,
         cacheImages: 20, cacheGiB: 20, depWaitHours: 24, buildenvMaxAgeHours: 24,
       },
-      publish: { byHashGraceMinutes: 60, validUntilDays: 0, keepVersions: 3 },
+      publish: { byHashGraceMinutes: 60, validUntilDays: 0, keepVersions: 3, pdiffs: 30 },
     });
   });
 
