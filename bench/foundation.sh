@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Prints: `archive up` cold (no archive images at all: debootstrap + every image build) and
 # warm (all images present, containers recreated), and dput-to-installable time for a small
-# package (dput -> published -> apt-get install done in a clean container).
+# package (dput -> published -> apt-get install done in a clean container), with the upload's
+# two latencies: from dput's end to its first build container starting, and from its last build
+# container's end to the publication that holds it.
 # Destructive for the image cache: it removes the archive/* images first (running
-# containers keep theirs). Run on a quiet machine: bash bench/foundation.sh
+# containers keep theirs); `--warm` keeps them and skips the cold start.
+# Run on a quiet machine: bash bench/foundation.sh [--warm]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -17,12 +20,17 @@ export ARCHIVE_RUN_ID="bench-$$"
 cleanup() { archive down >/dev/null 2>&1 || true; rm -rf "$root" "$work"; }
 trap cleanup EXIT
 
-echo "== removing archive/* images for a cold start"
-docker images --format '{{.Repository}}:{{.Tag}}' | grep '^archive/' | xargs -r docker rmi -f >/dev/null || true
-
-t0=$(now); archive up --port "$port" >/dev/null 2>"$work/up-cold.log"; t1=$(now)
-cold=$(secs "$t0" "$t1")
-archive down >/dev/null 2>&1
+cold="skipped (--warm)"
+if [ "${1:-}" != --warm ]; then
+  echo "== removing archive/* images for a cold start"
+  docker images --format '{{.Repository}}:{{.Tag}}' | grep '^archive/' | xargs -r docker rmi -f >/dev/null || true
+  t0=$(now); archive up --port "$port" >/dev/null 2>"$work/up-cold.log"; t1=$(now)
+  cold="$(secs "$t0" "$t1") s"
+  archive down >/dev/null 2>&1
+else
+  archive up --port "$port" >/dev/null 2>"$work/up-cold.log"
+  archive down >/dev/null 2>&1
+fi
 t0=$(now); archive up --port "$port" >/dev/null 2>"$work/up-warm.log"; t1=$(now)
 warm=$(secs "$t0" "$t1")
 
@@ -36,8 +44,18 @@ archive dput-config > "$work/dput.cf"
 archive source-line > "$work/archive.sources"
 t0=$(now)
 dput -c "$work/dput.cf" archive "$work/src/aib-hello_1.0-1_source.changes" >/dev/null
+dput_end=$(now)
 archive wait aib-hello 1.0-1 --timeout 1800 2>/dev/null
 t1=$(now)
+# The build containers' starts and ends (Docker's events), and when the upload turned published.
+events=$(docker events --since "$t0" --until "$(now)" --filter type=container --filter label=archive-in-a-box.build \
+  --format '{{.Action}} {{.TimeNano}}')
+first_start=$(awk '$1 == "start" { printf "%.3f", $2 / 1e9; exit }' <<<"$events")
+last_end=$(awk '$1 == "die" { t = $2 } END { printf "%.3f", t / 1e9 }' <<<"$events")
+published=$(node -e '
+  const fs = require("fs"), dir = process.argv[1];
+  const u = fs.readdirSync(dir).map((n) => JSON.parse(fs.readFileSync(`${dir}/${n}`, "utf8"))).find((u) => u.source === "aib-hello" && u.state === "published");
+  console.log((Date.parse(u.updatedAt) / 1000).toFixed(3));' "$root/state/uploads")
 docker run --rm --network host --label "archive-in-a-box.run-id=$ARCHIVE_RUN_ID" \
   -v "$root/public/archive-key.asc:/etc/apt/keyrings/archive.asc:ro" \
   -v "$work/archive.sources:/etc/apt/sources.list.d/archive.sources:ro" \
@@ -47,8 +65,10 @@ t2=$(now)
 cat <<REPORT
 
 archive-in-a-box foundation bench ($(nproc) cores, $(docker info --format '{{.Driver}}'), $(date -u +%F))
-  archive up, cold (debootstrap + 4 image builds):  $cold s
+  archive up, cold (debootstrap + 4 image builds):  $cold
   archive up, warm (images present):                 $warm s
   dput -> published (aib-hello, debhelper):          $(secs "$t0" "$t1") s
+    dput's end -> first build container started:     $(secs "$dput_end" "$first_start" 2) s
+    last build container ended -> published:         $(secs "$last_end" "$published" 2) s
   dput -> installed in a clean container:            $(secs "$t0" "$t2") s
 REPORT
