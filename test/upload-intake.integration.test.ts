@@ -189,6 +189,11 @@ const CASES: Case[] = [
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, ORIG), 'another tarball of the same name');
   } },
+  { name: 'a .dsc that differs from the one of that name in the pool', check: 'pool-conflict', prepare: async (_u, root) => {
+    const dir = join(root.public, 'pool/main/a/aib-hello');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, DSC), 'another .dsc of the same name');
+  } },
 ];
 
 /** Records that the suite holds aib-hello at a version, as an earlier accepted upload would. */
@@ -511,16 +516,16 @@ describe('hostile files in incoming/', () => {
   it('rejects an upload that makes the intake fail unexpectedly, with the error as its reason, and takes the next one', async () => {
     const { layout, intake: make } = await newArchive();
     const intake = await make();
-    // A .dsc of this name already in the pool with other content: placing the upload's copy fails.
+    // A file where the source's pool folder belongs: placing the upload's files fails (ENOTDIR).
     const dir = join(layout.public, 'pool/main/a/aib-hello');
-    await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, DSC), 'another .dsc of the same name');
+    await mkdir(join(dir, '..'), { recursive: true });
+    await writeFile(dir, 'not a folder');
     await stage(layout, async () => undefined);
     const first = (await intake.scan()).decided;
     expect(first.map((u) => [u.state, u.checks])).toEqual([['rejected', ['internal-error']]]);
-    expect(first[0].reasons[0]).toMatch(/^aib-hello_1\.0-1_source\.changes: the queue failed while deciding this upload: .*already exists with other content/);
+    expect(first[0].reasons[0]).toMatch(/^aib-hello_1\.0-1_source\.changes: the queue failed while deciding this upload: ENOTDIR: not a directory, link 'state\/quarantine\//);
     expect(await readdir(layout.quarantine)).toEqual([]);
-    await rm(join(dir, DSC));
+    await rm(dir);
     await stage(layout, async () => undefined);
     expect((await intake.scan()).decided.map((u) => u.state)).toEqual(['accepted']);
     expect(await (await make()).recover()).toEqual([]);

@@ -111,6 +111,11 @@ describe('upload checks', () => {
       input.pool.set('aib-hello_1.0.orig.tar.gz', { size: 361, md5: '', sha1: '', sha256: '0'.repeat(64) });
       return input;
     }],
+    ['a .dsc other than the file of that name in the pool', 'pool-conflict', () => {
+      const input = good();
+      input.pool.set('aib-hello_1.0-1.dsc', { size: 769, md5: '', sha1: '', sha256: '0'.repeat(64) });
+      return input;
+    }],
     ['the version the suite already holds', 'version-not-newer', () => ({ ...good(), currentVersion: '1.0-1' })],
   ];
 

@@ -29,7 +29,7 @@ export interface UploadInput {
   config: ArchiveConfig;
   /** Version of this source the suite holds now, if any. */
   currentVersion?: string;
-  /** Facts of files with the names the .dsc lists that are already in this source's pool directory. */
+  /** Facts of files with the names the .dsc lists (or its own) that are already in this source's pool directory. */
   pool: Map<string, FileFacts>;
   /** Signature verdicts; undefined where no check was made. */
   signatures?: { changes: SignatureVerdict; dsc?: SignatureVerdict };
@@ -40,7 +40,7 @@ export const CHECK_IDS = [
   'mandatory-field', 'changes-name', 'source-name', 'version-syntax', 'distribution', 'closes',
   'file-name', 'file-type', 'buildinfo-name', 'checksum-lists', 'duplicate-file', 'missing-file', 'size',
   'checksum', 'binaries', 'dsc-count', 'dsc-parse', 'dsc-fields', 'dsc-match', 'dsc-files', 'dsc-file-name',
-  'source-format', 'orig-in-pool', 'version-not-newer', 'maintainer', 'signature',
+  'source-format', 'orig-in-pool', 'pool-conflict', 'version-not-newer', 'maintainer', 'signature',
 ] as const;
 export type CheckId = (typeof CHECK_IDS)[number];
 
@@ -191,6 +191,12 @@ function checkDsc(input: UploadInput, dsc: DscFile, c: string): FailedCheck[] {
   if (dsc.version !== changes.version) fail('dsc-match', `${d}: Version "${dsc.version}" does not match ${c}'s "${changes.version}"`);
   const expectedDsc = `${dsc.source}_${versionWithoutEpoch(dsc.version)}.dsc`;
   if (d !== expectedDsc) fail('dsc-match', `${d}: should be named ${expectedDsc}`);
+  // Launchpad's upload processor: a file the pool holds under this name must be this very file.
+  const pooledDsc = input.pool.get(d);
+  const listedDsc = changes.files.find((f) => f.name === d);
+  if (pooledDsc && listedDsc?.sha256 && pooledDsc.sha256 !== listedDsc.sha256) {
+    fail('pool-conflict', `${d}: the pool already holds another file of this name (sha256 ${pooledDsc.sha256}, uploaded ${listedDsc.sha256}); a published version cannot change: upload a new version`);
+  }
   for (const f of dsc.files) {
     if (!SAFE_FILE_NAME.test(f.name)) {
       fail('file-name', `${d}: file name "${f.name}" is not safe`);

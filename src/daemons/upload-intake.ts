@@ -399,7 +399,7 @@ export class UploadIntake {
     if (dsc && suite && SAFE_FILE_NAME.test(dsc.source)) {
       const section = changes.files.find((f) => f.name === dsc!.fileName)?.section;
       const poolDir = join(l.public, this.poolDir(componentFor(section, suite.components), dsc.source));
-      for (const f of dsc.files) {
+      for (const f of [{ name: dsc.fileName }, ...dsc.files]) {
         if (SAFE_FILE_NAME.test(f.name) && (await exists(join(poolDir, f.name)))) pool.set(f.name, await fileFacts(join(poolDir, f.name)));
       }
     }
