@@ -513,6 +513,15 @@ describe('hostile files in incoming/', () => {
     expect(await readdir(layout.incoming)).toEqual([]);
   });
 
+  it('cuts a reason that would quote a field of 100,000 characters at 1,000', async () => {
+    const { layout, intake } = await newArchive();
+    await stage(layout, (u) => u.edit(CHANGES, (t) => t.replace(/^Maintainer: .*$/m, `Maintainer: ${'x'.repeat(100_000)}`)));
+    const [upload] = (await (await intake()).scan()).decided;
+    expect(upload.checks).toEqual(['maintainer']);
+    expect(upload.reasons[0]).toMatch(/^aib-hello_1\.0-1_source\.changes: Maintainer "x{900,}… \(cut at 1000 characters\)$/);
+    expect(upload.reasons[0].length).toBeLessThan(1100);
+  });
+
   it('rejects an upload that makes the intake fail unexpectedly, with the error as its reason, and takes the next one', async () => {
     const { layout, intake: make } = await newArchive();
     const intake = await make();

@@ -46,6 +46,9 @@ export interface IntakeStores {
   jobs: RecordStore<JobRecord>;
 }
 
+/** The longest reason kept for one failed check, in characters. */
+const MAX_REASON = 1000;
+
 /** Failures of the disk, not of an upload: not turned into a rejection (the queue recovers and decides again). */
 const INFRASTRUCTURE = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO']);
 
@@ -435,6 +438,9 @@ export class UploadIntake {
 
   private async reject(upload: UploadRecord, failed: FailedCheck[]): Promise<UploadRecord> {
     const l = this.layout;
+    // A reason quotes a field's value at most in part: one line may be megabytes long, and the
+    // reason goes into the record, the .reason file and the status page.
+    failed = failed.map((f) => (f.message.length <= MAX_REASON ? f : { ...f, message: `${f.message.slice(0, MAX_REASON)}… (cut at ${MAX_REASON} characters)` }));
     const target = join(l.rejected, upload.id);
     await mkdir(l.rejected, { recursive: true });
     await rm(target, { recursive: true, force: true });
