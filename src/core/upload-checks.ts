@@ -191,9 +191,10 @@ function checkDsc(input: UploadInput, dsc: DscFile, c: string): FailedCheck[] {
   if (dsc.version !== changes.version) fail('dsc-match', `${d}: Version "${dsc.version}" does not match ${c}'s "${changes.version}"`);
   const expectedDsc = `${dsc.source}_${versionWithoutEpoch(dsc.version)}.dsc`;
   if (d !== expectedDsc) fail('dsc-match', `${d}: should be named ${expectedDsc}`);
+  const listedByName = new Map(changes.files.map((f) => [f.name, f]));
   // Launchpad's upload processor: a file the pool holds under this name must be this very file.
   const pooledDsc = input.pool.get(d);
-  const listedDsc = changes.files.find((f) => f.name === d);
+  const listedDsc = listedByName.get(d);
   if (pooledDsc && listedDsc?.sha256 && pooledDsc.sha256 !== listedDsc.sha256) {
     fail('pool-conflict', `${d}: the pool already holds another file of this name (sha256 ${pooledDsc.sha256}, uploaded ${listedDsc.sha256}); a published version cannot change: upload a new version`);
   }
@@ -205,7 +206,7 @@ function checkDsc(input: UploadInput, dsc: DscFile, c: string): FailedCheck[] {
     if (f.duplicateIn) fail('duplicate-file', `${d}: ${f.name} is listed twice in ${f.duplicateIn.join(' and ')}; list each file once`);
     const misnamed = sourceFileNameProblem(f.name, dsc);
     if (misnamed) fail('dsc-file-name', `${d}: ${misnamed}`);
-    const listed = changes.files.find((l) => l.name === f.name);
+    const listed = listedByName.get(f.name);
     const inPool = input.pool.get(f.name);
     if (listed) {
       if (listed.size !== f.size || (f.sha256 && listed.sha256 && f.sha256 !== listed.sha256)) {
