@@ -513,6 +513,18 @@ describe('hostile files in incoming/', () => {
     expect(await readdir(layout.incoming)).toEqual([]);
   });
 
+  it('moves a stray file whose name is too long for the quarantine out like any other', async () => {
+    const { layout, intake } = await newArchive('uploads:\n  stray_after_hours: 1\n');
+    const long = `${'a'.repeat(243)}.tar.gz`;
+    await writeFile(join(layout.incoming, long), 'x');
+    const old = new Date(Date.now() - 2 * 3600_000);
+    await utimes(join(layout.incoming, long), old, old);
+    const { decided } = await (await intake()).scan();
+    expect(decided.map((u) => [u.changes, u.state, u.checks])).toEqual([[long, 'rejected', ['stray']]]);
+    expect(await readdir(join(layout.root, decided[0].rejectedDir!))).toContain(long);
+    expect(await readdir(layout.incoming)).toEqual([]);
+  });
+
   it('cuts a reason that would quote a field of 100,000 characters at 1,000', async () => {
     const { layout, intake } = await newArchive();
     await stage(layout, (u) => u.edit(CHANGES, (t) => t.replace(/^Maintainer: .*$/m, `Maintainer: ${'x'.repeat(100_000)}`)));
