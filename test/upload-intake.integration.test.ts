@@ -170,6 +170,10 @@ const CASES: Case[] = [
     await writeFile(u.path(DSC), 'this is not\na control file\n');
     await u.resum();
   } },
+  { name: 'a .dsc of more than 4 MiB', check: 'dsc-parse', prepare: async (u) => {
+    await u.edit(DSC, (t) => `${t}X-Padding:\n${` ${'x'.repeat(1023)}\n`.repeat(4 * 1024)}`);
+    await u.resum();
+  } },
   { name: 'a .changes that is not a control file', check: 'changes-parse', prepare: (u) => writeFile(u.path(CHANGES), 'garbage\n') },
   { name: 'a .changes listing one file twice in Files and Checksums-Sha256', check: 'duplicate-file', prepare: (u) => u.edit(CHANGES, (t) =>
     t.replace(new RegExp(`^( [0-9a-f]{32} 4097 misc optional ${BUILDINFO})$`, 'm'), '$1\n$1').replace(new RegExp(`^( [0-9a-f]{64} 4097 ${BUILDINFO})$`, 'm'), '$1\n$1')) },
