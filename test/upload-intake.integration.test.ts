@@ -1,7 +1,7 @@
 // The table of bad uploads, each made from a good one by one change, taken through the real
 // intake (files on disk, quarantine, gpgv against a real keyring): each must fail exactly the
 // check named, and end up under state/rejected/ with every file and a .reason.
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -170,11 +170,33 @@ const CASES: Case[] = [
     await writeFile(u.path(DSC), 'this is not\na control file\n');
     await u.resum();
   } },
+  { name: 'a .dsc of more than 4 MiB', check: 'dsc-parse', prepare: async (u) => {
+    await u.edit(DSC, (t) => `${t}X-Padding:\n${` ${'x'.repeat(1023)}\n`.repeat(4 * 1024)}`);
+    await u.resum();
+  } },
   { name: 'a .changes that is not a control file', check: 'changes-parse', prepare: (u) => writeFile(u.path(CHANGES), 'garbage\n') },
+  { name: 'a .changes listing one file twice in Files and Checksums-Sha256', check: 'duplicate-file', prepare: (u) => u.edit(CHANGES, (t) =>
+    t.replace(new RegExp(`^( [0-9a-f]{32} 4097 misc optional ${BUILDINFO})$`, 'm'), '$1\n$1').replace(new RegExp(`^( [0-9a-f]{64} 4097 ${BUILDINFO})$`, 'm'), '$1\n$1')) },
+  { name: 'a Changes field that is not valid UTF-8', check: 'changes-parse', prepare: async (u) => {
+    const text = await readFile(u.path(CHANGES));
+    const at = text.indexOf('Test upload.');
+    await writeFile(u.path(CHANGES), Buffer.concat([text.subarray(0, at), Buffer.from([0xc3, 0x28]), text.subarray(at)]));
+  } },
+  { name: 'an orig tarball named for another upstream version than the .dsc Version', check: 'dsc-file-name', prepare: async (u) => {
+    await rename(u.path(ORIG), u.path('aib-hello_2.0.orig.tar.gz'));
+    await u.edit(DSC, (t) => t.replaceAll(ORIG, 'aib-hello_2.0.orig.tar.gz'));
+    await u.edit(CHANGES, (t) => t.replaceAll(ORIG, 'aib-hello_2.0.orig.tar.gz'));
+    await u.resum();
+  } },
   { name: 'an orig tarball that differs from the one in the pool', check: 'orig-in-pool', prepare: async (_u, root) => {
     const dir = join(root.public, 'pool/main/a/aib-hello');
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, ORIG), 'another tarball of the same name');
+  } },
+  { name: 'a .dsc that differs from the one of that name in the pool', check: 'pool-conflict', prepare: async (_u, root) => {
+    const dir = join(root.public, 'pool/main/a/aib-hello');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, DSC), 'another .dsc of the same name');
   } },
 ];
 
@@ -253,7 +275,7 @@ describe('the upload intake', () => {
       const kept = upload?.rejectedDir ? await readdir(join(layout.root, upload.rejectedDir)) : [];
       // What the .changes lists goes with it; anything else stays in incoming/ (a stray, later).
       const changesName = staged.find((n) => n.endsWith('.changes'))!;
-      const listed = c.check === 'changes-parse' ? [] : parseChanges(await readFile(join(layout.root, upload?.rejectedDir ?? '', changesName), 'utf8').catch(() => ''), changesName).files.map((f) => f.name);
+      const listed = c.check === 'changes-parse' || !upload?.rejectedDir ? [] : parseChanges(await readFile(join(layout.root, upload.rejectedDir, changesName), 'utf8'), changesName).files.map((f) => f.name);
       const expectedKept = staged.filter((n) => n === changesName || listed.includes(n));
       const leftInIncoming = staged.filter((n) => !expectedKept.includes(n) && !(c.check === 'incomplete' && n === DEBIAN));
       if (decided.length !== 1 || upload.state !== 'rejected') failures.push(`${c.name}: expected a rejection, got ${upload?.state ?? 'nothing'} ${JSON.stringify(upload?.reasons)}`);
@@ -377,6 +399,161 @@ describe('the upload intake', () => {
     expect(await restarted.recover()).toEqual([]);
     expect(await readdir(layout.quarantine)).toEqual([]);
     expect((await storesOf(layout)).uploads.all().map((u) => u.state)).toEqual(['accepted']);
+  });
+});
+
+/** Fails when any regular file under public/, state/rejected/ or state/uploads/ holds the secret (links are not followed). */
+async function expectNowhere(layout: Layout, secret: string): Promise<void> {
+  const holders: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.isFile() && (await readFile(path)).includes(secret)) holders.push(path);
+    }
+  };
+  for (const dir of [layout.public, layout.rejected, layout.uploads, layout.quarantine]) await walk(dir);
+  expect(holders).toEqual([]);
+}
+
+/** The fixture .changes with more lines in Files (and their size left as listed). */
+async function changesWithFiles(extra: string[]): Promise<string> {
+  const text = await readFile(join(FIXTURES, CHANGES), 'utf8');
+  return text.replace(/^Files:\n/m, `Files:\n${extra.join('\n')}\n`);
+}
+
+describe('hostile files in incoming/', () => {
+  const SECRET = 'SECRET-0123456789abcdef-not-for-the-status-page';
+
+  it('rejects a .changes that is a symbolic link to the API token as not a regular file, and quotes nothing of it', async () => {
+    const { layout, intake } = await newArchive();
+    await writeFile(layout.apiToken, `${SECRET}\n`);
+    await symlink('../state/api-token', join(layout.incoming, CHANGES));
+    const { decided } = await (await intake()).scan();
+    expect(decided.map((u) => [u.state, u.checks])).toEqual([['rejected', ['not-regular-file']]]);
+    expect(decided[0].reasons.join('\n')).toContain(`${CHANGES}: not a regular file (a symbolic link)`);
+    await expectNowhere(layout, SECRET);
+    expect(await readdir(layout.incoming)).toEqual([]);
+    expect(await readFile(layout.apiToken, 'utf8')).toBe(`${SECRET}\n`);
+  });
+
+  it('rejects a .changes linked to a FIFO without opening it (an open for reading would block)', async () => {
+    const { layout, intake } = await newArchive();
+    await execa('mkfifo', [join(layout.state, 'fifo')]);
+    await symlink('../state/fifo', join(layout.incoming, CHANGES));
+    const { decided } = await (await intake()).scan();
+    expect(decided.map((u) => [u.state, u.checks])).toEqual([['rejected', ['not-regular-file']]]);
+  });
+
+  it.each([
+    ['a FIFO', ['mkfifo']],
+    ['a device node', ['mknod', '-m', '644', undefined, 'c', '1', '5']],
+    ['a directory', ['mkdir']],
+  ] as const)('rejects a .changes that is %s as not a regular file, and takes the good upload beside it', async (kind, command) => {
+    const { layout, intake } = await newArchive();
+    await stage(layout, async () => undefined);
+    const hostile = join(layout.incoming, 'aib-other_1.0-1_source.changes');
+    const [program, ...args] = command;
+    await execa(program, args.length ? args.map((a) => a ?? hostile) : [hostile]);
+    const { decided } = await (await intake()).scan();
+    const byName = Object.fromEntries(decided.map((u) => [u.changes, [u.state, u.checks, u.reasons.join('\n')]]));
+    expect(byName[CHANGES]?.[0]).toBe('accepted');
+    expect(byName['aib-other_1.0-1_source.changes']).toEqual(['rejected', ['not-regular-file'], expect.stringContaining(`not a regular file (${kind})`)]);
+    expect(await readdir(layout.incoming)).toEqual([]);
+  });
+
+  it('never copies a listed file that is a symbolic link to the archive key into quarantine, the pool or state/rejected/', async () => {
+    const { layout, intake } = await newArchive();
+    await writeFile(layout.secretKey, `-----BEGIN PGP PRIVATE KEY BLOCK-----\n${SECRET}\n`);
+    await stage(layout, async () => undefined);
+    await rm(join(layout.incoming, ORIG));
+    await symlink('../state/archive-key.sec', join(layout.incoming, ORIG));
+    const { decided } = await (await intake()).scan();
+    expect(decided.map((u) => [u.state, u.checks])).toEqual([['rejected', ['not-regular-file']]]);
+    expect(decided[0].reasons).toEqual([expect.stringContaining(`${ORIG}: not a regular file (a symbolic link)`)]);
+    await expectNowhere(layout, SECRET);
+    expect(await readdir(layout.incoming)).toEqual([]);
+  });
+
+  it('rejects a .changes of 32 MiB at once, without parsing it', async () => {
+    const { layout, intake } = await newArchive();
+    const text = await readFile(join(FIXTURES, CHANGES), 'utf8');
+    const padding = ` ${'x'.repeat(1023)}\n`.repeat(32 * 1024);
+    await stage(layout, async () => undefined);
+    await writeFile(join(layout.incoming, CHANGES), text.replace(' .\n', ` .\n${padding}`));
+    const started = Date.now();
+    const { decided } = await (await intake()).scan();
+    expect(decided.map((u) => [u.state, u.checks])).toEqual([['rejected', ['too-large']]]);
+    expect(decided[0].reasons[0]).toMatch(new RegExp(`^${CHANGES}: 335\\d{5} bytes; a .changes or .dsc may have at most 4194304`));
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('rejects a .changes listing 50,000 files at once, and takes the upload after it', async () => {
+    const { layout, intake: make } = await newArchive();
+    const intake = await make();
+    const lines = Array.from({ length: 50_000 }, (_, i) => ` d41d8cd98f00b204e9800998ecf8427e 0 misc optional aib-many_1.0.orig-c${i}.tar.gz`);
+    await writeFile(join(layout.incoming, 'aib-many_1.0-1_source.changes'), (await changesWithFiles(lines)).replaceAll('aib-hello', 'aib-many'));
+    const started = Date.now();
+    const first = (await intake.scan()).decided;
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(first.map((u) => [u.state, u.checks])).toEqual([['rejected', ['changes-parse']]]);
+    expect(first[0].reasons[0]).toContain('field Files lists 50004 files; an upload may list at most 500');
+    await stage(layout, async () => undefined);
+    expect((await intake.scan()).decided.map((u) => u.state)).toEqual(['accepted']);
+  });
+
+  it('rejects a .changes whose name is too long for the quarantine, and takes the upload beside it', async () => {
+    const { layout, intake } = await newArchive();
+    await stage(layout, async () => undefined);
+    const long = `aib-hello_1.0-1${'a'.repeat(250 - 'aib-hello_1.0-1_source.changes'.length)}_source.changes`;
+    expect(long.length).toBe(250);
+    // It lists no files, so that it is taken at once, whichever of the two comes first.
+    await writeFile(join(layout.incoming, long), (await readFile(join(FIXTURES, CHANGES), 'utf8')).replace(/^ [0-9a-f]{32,64} .*\n/gm, ''));
+    const { decided } = await (await intake()).scan();
+    const byName = Object.fromEntries(decided.map((u) => [u.changes, [u.state, u.checks]]));
+    expect(byName).toEqual({ [CHANGES]: ['accepted', []], [long]: ['rejected', ['name-too-long']] });
+    const rejected = decided.find((u) => u.changes === long)!;
+    expect(await readdir(join(layout.root, rejected.rejectedDir!))).toHaveLength(2); // the file and its .reason
+    expect(await readdir(layout.incoming)).toEqual([]);
+  });
+
+  it('moves a stray file whose name is too long for the quarantine out like any other', async () => {
+    const { layout, intake } = await newArchive('uploads:\n  stray_after_hours: 1\n');
+    const long = `${'a'.repeat(243)}.tar.gz`;
+    await writeFile(join(layout.incoming, long), 'x');
+    const old = new Date(Date.now() - 2 * 3600_000);
+    await utimes(join(layout.incoming, long), old, old);
+    const { decided } = await (await intake()).scan();
+    expect(decided.map((u) => [u.changes, u.state, u.checks])).toEqual([[long, 'rejected', ['stray']]]);
+    expect(await readdir(join(layout.root, decided[0].rejectedDir!))).toContain(long);
+    expect(await readdir(layout.incoming)).toEqual([]);
+  });
+
+  it('cuts a reason that would quote a field of 100,000 characters at 1,000', async () => {
+    const { layout, intake } = await newArchive();
+    await stage(layout, (u) => u.edit(CHANGES, (t) => t.replace(/^Maintainer: .*$/m, `Maintainer: ${'x'.repeat(100_000)}`)));
+    const [upload] = (await (await intake()).scan()).decided;
+    expect(upload.checks).toEqual(['maintainer']);
+    expect(upload.reasons[0]).toMatch(/^aib-hello_1\.0-1_source\.changes: Maintainer "x{900,}… \(cut at 1000 characters\)$/);
+    expect(upload.reasons[0].length).toBeLessThan(1100);
+  });
+
+  it('rejects an upload that makes the intake fail unexpectedly, with the error as its reason, and takes the next one', async () => {
+    const { layout, intake: make } = await newArchive();
+    const intake = await make();
+    // A file where the source's pool folder belongs: placing the upload's files fails (ENOTDIR).
+    const dir = join(layout.public, 'pool/main/a/aib-hello');
+    await mkdir(join(dir, '..'), { recursive: true });
+    await writeFile(dir, 'not a folder');
+    await stage(layout, async () => undefined);
+    const first = (await intake.scan()).decided;
+    expect(first.map((u) => [u.state, u.checks])).toEqual([['rejected', ['internal-error']]]);
+    expect(first[0].reasons[0]).toMatch(/^aib-hello_1\.0-1_source\.changes: the queue failed while deciding this upload: ENOTDIR: not a directory, link 'state\/quarantine\//);
+    expect(await readdir(layout.quarantine)).toEqual([]);
+    await rm(dir);
+    await stage(layout, async () => undefined);
+    expect((await intake.scan()).decided.map((u) => u.state)).toEqual(['accepted']);
+    expect(await (await make()).recover()).toEqual([]);
   });
 });
 

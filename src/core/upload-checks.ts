@@ -29,17 +29,20 @@ export interface UploadInput {
   config: ArchiveConfig;
   /** Version of this source the suite holds now, if any. */
   currentVersion?: string;
-  /** Facts of files with the names the .dsc lists that are already in this source's pool directory. */
+  /** Facts of files with the names the .dsc lists (or its own) that are already in this source's pool directory. */
   pool: Map<string, FileFacts>;
   /** Signature verdicts; undefined where no check was made. */
   signatures?: { changes: SignatureVerdict; dsc?: SignatureVerdict };
 }
 
-export type CheckId =
-  | 'changes-parse' | 'incomplete' | 'stray' | 'mandatory-field' | 'changes-name' | 'source-name' | 'version-syntax' | 'distribution'
-  | 'file-name' | 'file-type' | 'checksum-lists' | 'missing-file' | 'size'
-  | 'checksum' | 'binaries' | 'dsc-count' | 'dsc-parse' | 'dsc-fields' | 'dsc-match' | 'dsc-files'
-  | 'source-format' | 'orig-in-pool' | 'version-not-newer' | 'maintainer' | 'signature';
+export const CHECK_IDS = [
+  'changes-parse', 'incomplete', 'stray', 'not-regular-file', 'name-too-long', 'too-large', 'internal-error',
+  'mandatory-field', 'changes-name', 'source-name', 'version-syntax', 'distribution', 'closes',
+  'file-name', 'file-type', 'buildinfo-name', 'checksum-lists', 'duplicate-file', 'missing-file', 'size',
+  'checksum', 'binaries', 'dsc-count', 'dsc-parse', 'dsc-fields', 'dsc-match', 'dsc-files', 'dsc-file-name',
+  'source-format', 'orig-in-pool', 'pool-conflict', 'version-not-newer', 'maintainer', 'signature',
+] as const;
+export type CheckId = (typeof CHECK_IDS)[number];
 
 export interface FailedCheck {
   check: CheckId;
@@ -51,6 +54,13 @@ const DSC_MANDATORY = ['Format', 'Source', 'Version', 'Maintainer', 'Files', 'Ch
 
 /** dak's re_file_safe: no directory part, no leading dot or dash. */
 export const SAFE_FILE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.~+-]*$/;
+/**
+ * The longest file name an upload may use, in bytes: room under NAME_MAX (255) for what the
+ * queue adds to a .changes name (its quarantine folder's date and suffix, ".reason").
+ */
+export const MAX_NAME_BYTES = 200;
+/** The largest .changes or .dsc read (a large changelog is a few hundred KiB). */
+export const MAX_CONTROL_FILE_BYTES = 4 * 1024 * 1024;
 const TAR = String.raw`\.tar\.(gz|bz2|xz|lzma|zst)`;
 const FILE_TYPES = [/\.dsc$/, new RegExp(`${TAR}$`), new RegExp(`${TAR}\\.asc$`), /\.diff\.gz$/, /\.buildinfo$/, /\.u?deb$/];
 /** RFC 822-ish "Name <address>", as dak's fix_maintainer accepts. */
@@ -70,10 +80,15 @@ export function checkUpload(input: UploadInput): FailedCheck[] {
   }
   const version = parseVersion(changes.version);
   if (typeof version === 'string') fail('version-syntax', `${c}: ${version} (Debian Policy 5.6.12)`);
-  const maintainer = changes.paragraph.first('Maintainer');
-  if (maintainer && !MAINTAINER.test(maintainer)) {
-    fail('maintainer', `${c}: Maintainer "${maintainer}" is not of the form "Full Name <address@example.org>" (Debian Policy 5.6.2)`);
+  for (const field of ['Maintainer', 'Changed-By']) {
+    const person = changes.paragraph.first(field);
+    if (person && !MAINTAINER.test(person)) {
+      fail('maintainer', `${c}: ${field} "${person}" is not of the form "Full Name <address@example.org>" (Debian Policy 5.6.2)`);
+    }
   }
+  // dak's ChangesCheck: each word of Closes is a bug number (Debian Policy 5.6.22).
+  const closes = changes.paragraph.first('Closes').split(/\s+/).filter((w) => w !== '' && !/^[0-9]+$/.test(w));
+  if (closes.length > 0) fail('closes', `${c}: Closes must list bug numbers only, separated by spaces; found ${closes.length} other word(s): ${closes.slice(0, 5).join(' ')}`);
   const expectedName = `${changes.source}_${versionWithoutEpoch(changes.version)}_source.changes`;
   if (c !== expectedName) fail('changes-name', `${c}: a source-only upload's .changes must be named ${expectedName}`);
 
@@ -100,9 +115,15 @@ export function checkUpload(input: UploadInput): FailedCheck[] {
   for (const f of changes.files) {
     if (!SAFE_FILE_NAME.test(f.name)) {
       fail('file-name', `${c}: file name "${f.name}" is not safe (no directory part, no leading . or -, only [a-zA-Z0-9_.~+-])`);
+    } else if (f.name.length > MAX_NAME_BYTES) {
+      fail('file-name', `${c}: file name ${f.name.slice(0, 40)}… is ${f.name.length} bytes long; at most ${MAX_NAME_BYTES} are accepted`);
     } else if (!FILE_TYPES.some((t) => t.test(f.name))) {
       fail('file-type', `${c}: ${f.name} is not a file a source upload carries (.dsc, .tar.*, .diff.gz, .asc, .buildinfo)`);
+    } else if (f.name.endsWith('.buildinfo') && !f.name.endsWith('_source.buildinfo')) {
+      // dak's SuffixCheck: an architecture's name is kept for the buildinfo of its binaries.
+      fail('buildinfo-name', `${c}: ${f.name} is named for an architecture, but a source-only upload's .buildinfo ends in _source.buildinfo`);
     }
+    if (f.duplicateIn) fail('duplicate-file', `${c}: ${f.name} is listed twice in ${f.duplicateIn.join(' and ')}; list each file once`);
   }
   failed.push(...listConsistency(changes, c));
   for (const f of changes.files) {
@@ -162,16 +183,30 @@ function checkDsc(input: UploadInput, dsc: DscFile, c: string): FailedCheck[] {
   for (const field of DSC_MANDATORY) {
     if ((dsc.paragraph.get(field) ?? '').trim() === '') fail('dsc-fields', `${d}: mandatory field ${field} is missing or empty`);
   }
+  // dak's SourceCheck: a relation field that is there is not empty.
+  for (const field of ['Build-Depends', 'Build-Depends-Arch', 'Build-Depends-Indep', 'Build-Conflicts', 'Build-Conflicts-Arch', 'Build-Conflicts-Indep']) {
+    if (dsc.paragraph.has(field) && dsc.paragraph.first(field) === '' && dsc.paragraph.lines(field).length === 0) fail('dsc-fields', `${d}: field ${field} is empty; leave it out or name a package`);
+  }
   if (dsc.source !== changes.source) fail('dsc-match', `${d}: Source "${dsc.source}" does not match ${c}'s "${changes.source}"`);
   if (dsc.version !== changes.version) fail('dsc-match', `${d}: Version "${dsc.version}" does not match ${c}'s "${changes.version}"`);
   const expectedDsc = `${dsc.source}_${versionWithoutEpoch(dsc.version)}.dsc`;
   if (d !== expectedDsc) fail('dsc-match', `${d}: should be named ${expectedDsc}`);
+  const listedByName = new Map(changes.files.map((f) => [f.name, f]));
+  // Launchpad's upload processor: a file the pool holds under this name must be this very file.
+  const pooledDsc = input.pool.get(d);
+  const listedDsc = listedByName.get(d);
+  if (pooledDsc && listedDsc?.sha256 && pooledDsc.sha256 !== listedDsc.sha256) {
+    fail('pool-conflict', `${d}: the pool already holds another file of this name (sha256 ${pooledDsc.sha256}, uploaded ${listedDsc.sha256}); a published version cannot change: upload a new version`);
+  }
   for (const f of dsc.files) {
     if (!SAFE_FILE_NAME.test(f.name)) {
       fail('file-name', `${d}: file name "${f.name}" is not safe`);
       continue;
     }
-    const listed = changes.files.find((l) => l.name === f.name);
+    if (f.duplicateIn) fail('duplicate-file', `${d}: ${f.name} is listed twice in ${f.duplicateIn.join(' and ')}; list each file once`);
+    const misnamed = sourceFileNameProblem(f.name, dsc);
+    if (misnamed) fail('dsc-file-name', `${d}: ${misnamed}`);
+    const listed = listedByName.get(f.name);
     const inPool = input.pool.get(f.name);
     if (listed) {
       if (listed.size !== f.size || (f.sha256 && listed.sha256 && f.sha256 !== listed.sha256)) {
@@ -189,6 +224,24 @@ function checkDsc(input: UploadInput, dsc: DscFile, c: string): FailedCheck[] {
   }
   failed.push(...checkSourceFormat(dsc));
   return failed;
+}
+
+/**
+ * dak's SourceCheck.check_filename: a source file is named SOURCE_VERSION.*, an upstream tarball
+ * (and its signature) SOURCE_UPSTREAM.orig[-COMPONENT].tar.*, with the .dsc's Source and Version.
+ */
+function sourceFileNameProblem(name: string, dsc: DscFile): string | undefined {
+  const orig = /^([^_]+)_([^_]+)\.orig(-[a-z0-9-]+)?\.tar\.[a-z0-9]+(\.asc)?$/.exec(name);
+  const other = orig ? undefined : /^([^_]+)_([^_]+?)\.(debian\.tar\.[a-z0-9]+|diff\.gz|tar\.[a-z0-9]+)(\.asc)?$/.exec(name);
+  const match = orig ?? other;
+  if (!match) return `${name} is not named like a source file (SOURCE_VERSION.debian.tar.*, SOURCE_UPSTREAM.orig.tar.*, ...)`;
+  if (match[1] !== dsc.source) return `${name} is named for source ${match[1]}, but the .dsc's Source is ${dsc.source}`;
+  const full = versionWithoutEpoch(dsc.version);
+  const revision = full.lastIndexOf('-');
+  if (orig && revision < 0) return `${name} is an upstream tarball, but Version ${dsc.version} has no Debian revision (a native package has none)`;
+  const expected = orig ? full.slice(0, revision) : full;
+  if (match[2] !== expected) return `${name} carries version ${match[2]}, but the .dsc's Version ${dsc.version} says ${expected}`;
+  return undefined;
 }
 
 /** The file set a .dsc's Format allows (dpkg-source(1), "SOURCE PACKAGE FORMATS"). */

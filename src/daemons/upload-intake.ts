@@ -3,19 +3,23 @@
 // recorded before incoming/ is cleared, then checked on the copies only. A rejection keeps
 // every file with a .reason under state/rejected/ID/. The caller runs each step serially.
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suiteFor, type ArchiveConfig } from '../config/config.js';
 import { planBuilds } from '../core/build-plan.js';
 import type { JobRecord } from '../core/jobs.js';
-import { checkUpload, SAFE_FILE_NAME, type FailedCheck, type FileFacts, type SignatureVerdict } from '../core/upload-checks.js';
+import {
+  checkUpload, MAX_CONTROL_FILE_BYTES, MAX_NAME_BYTES, SAFE_FILE_NAME, type FailedCheck, type FileFacts, type SignatureVerdict,
+} from '../core/upload-checks.js';
 import type { PoolFileRecord, UploadRecord } from '../core/uploads.js';
 import { parseChanges, parseDsc, type ChangesFile, type DscFile } from '../debian/control-files.js';
+import { decodeControlFile } from '../debian/deb822.js';
 import { sourcesStanza } from '../debian/indices.js';
 import { compareVersions, poolPrefix } from '../debian/version.js';
 import { componentFor } from '../core/suite-contents.js';
 import { verifyClearsigned } from '../process/gpg.js';
 import { exists, fileFacts, placeFile } from '../storage/files.js';
+import { copyRegularFile, NotRegularFile, readRegularFile } from '../storage/open-regular-file.js';
 import type { Layout } from '../storage/layout.js';
 import type { RecordStore } from '../storage/record-store.js';
 import type { FailPointHit } from './fail-points.js';
@@ -42,8 +46,34 @@ export interface IntakeStores {
   jobs: RecordStore<JobRecord>;
 }
 
+/** The longest reason kept for one failed check, in characters. */
+const MAX_REASON = 1000;
+
+/** Failures of the disk, not of an upload: not turned into a rejection (the queue recovers and decides again). */
+const INFRASTRUCTURE = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO']);
+
+/** A .changes or .dsc (from incoming/ or quarantine), read only if it is a regular file of sane size. */
+async function readControlFile(path: string, name: string): Promise<string> {
+  const { data, size } = await readRegularFile(path, MAX_CONTROL_FILE_BYTES);
+  if (!data) throw new Error(tooLarge(name, size));
+  return decodeControlFile(data, name);
+}
+
+function tooLarge(name: string, size: number): string {
+  return `${name}: ${size} bytes; a .changes or .dsc may have at most ${MAX_CONTROL_FILE_BYTES} (it was not read)`;
+}
+
+/** The rejection's .reason beside the upload's files: a .changes name too long to extend is shortened. */
+function reasonName(changes: string): string {
+  return `${Buffer.byteLength(changes) <= MAX_NAME_BYTES ? changes : changes.replace(/[^a-zA-Z0-9_.~+-]/g, '_').slice(0, MAX_NAME_BYTES)}.reason`;
+}
+
 export class UploadIntake {
   private seen = new Map<string, { size: number; mtimeMs: number; since: number }>();
+  /** Errors a fail point threw: a test's crash, which no error boundary may catch. */
+  private readonly crashes = new WeakSet<object>();
+  /** .changes whose failure could not even be recorded, by mtime: not taken again until they change. */
+  private readonly unrecordable = new Map<string, number>();
   private readonly stableMs: number;
   private readonly wrongSizeGraceMs: number;
   private readonly now: () => number;
@@ -61,7 +91,15 @@ export class UploadIntake {
     this.wrongSizeGraceMs = options.wrongSizeGraceMs ?? 10_000;
     this.now = options.now ?? Date.now;
     this.log = options.log ?? (() => undefined);
-    this.failPoint = options.failPoint ?? (() => undefined);
+    const hit = options.failPoint ?? (() => undefined);
+    this.failPoint = (point) => {
+      try {
+        hit(point);
+      } catch (err) {
+        if (typeof err === 'object' && err) this.crashes.add(err);
+        throw err;
+      }
+    };
   }
 
   /** After a crash: decide uploads left in quarantine; drop half-made quarantine folders. */
@@ -78,7 +116,7 @@ export class UploadIntake {
       const quarantined = join(l.quarantine, upload.id);
       const rejected = join(l.rejected, upload.id);
       if (!(await exists(quarantined)) && (await exists(rejected))) {
-        await rm(join(rejected, `${upload.changes}.reason`), { force: true });
+        await rm(join(rejected, reasonName(upload.changes)), { force: true });
         await rename(rejected, quarantined);
       }
       decided.push(await this.decide(upload));
@@ -98,7 +136,7 @@ export class UploadIntake {
     const dir = join(this.layout.quarantine, upload.id);
     for (const name of await readdir(dir).catch(() => [] as string[])) {
       const original = join(this.layout.incoming, name);
-      if (!(await exists(original))) continue;
+      if (!(await lstat(original).catch(() => undefined))?.isFile()) continue;
       const [a, b] = await Promise.all([fileFacts(original), fileFacts(join(dir, name))]);
       if (a.sha256 === b.sha256) await rm(original, { force: true });
     }
@@ -112,9 +150,16 @@ export class UploadIntake {
     const names = await readdir(l.incoming);
     const stable = new Map<string, boolean>();
     const mtimes = new Map<string, number>();
+    // Entries that are not regular files (symbolic links, FIFOs, devices, folders): never opened;
+    // a .changes that is one, or a file a .changes lists, is refused (intake).
+    const odd = new Set<string>();
     for (const name of names) {
-      const s = await stat(join(l.incoming, name)).catch(() => undefined);
-      if (!s?.isFile()) continue;
+      const s = await lstat(join(l.incoming, name)).catch(() => undefined);
+      if (!s) continue;
+      if (!s.isFile()) {
+        odd.add(name);
+        continue;
+      }
       mtimes.set(name, s.mtimeMs);
       const prev = this.seen.get(name);
       if (!prev || prev.size !== s.size || prev.mtimeMs !== s.mtimeMs) {
@@ -127,55 +172,128 @@ export class UploadIntake {
     const decided: UploadRecord[] = [];
     const named = new Set<string>();
     let waiting = 0;
-    for (const name of names.filter((n) => n.endsWith('.changes') && mtimes.has(n))) {
+    for (const name of names.filter((n) => n.endsWith('.changes') && (mtimes.has(n) || odd.has(n)))) {
       named.add(name);
-      if (!stable.get(name)) {
-        waiting++;
-        continue;
-      }
-      let changes: ChangesFile;
+      if (this.unrecordable.get(name) === (mtimes.get(name) ?? -1)) continue;
+      // Each upload is decided inside its own error boundary: what goes wrong with one rejects
+      // that one (failed()), and the next is still taken.
       try {
-        changes = parseChanges(await readFile(join(l.incoming, name), 'utf8'), name);
+        if (odd.has(name)) {
+          decided.push(await this.intake(name, [], []));
+          continue;
+        }
+        if (!stable.get(name)) {
+          waiting++;
+          continue;
+        }
+        // Caps before any read: a name the quarantine cannot extend, a file of many megabytes.
+        const size = this.seen.get(name)!.size;
+        if (Buffer.byteLength(name) > MAX_NAME_BYTES) {
+          const message = `${name.slice(0, 60)}…: the name is ${Buffer.byteLength(name)} bytes long; at most ${MAX_NAME_BYTES} are accepted`;
+          decided.push(await this.intake(name, [], [{ check: 'name-too-long', message }]));
+          continue;
+        }
+        if (size > MAX_CONTROL_FILE_BYTES) {
+          decided.push(await this.intake(name, [], [{ check: 'too-large', message: tooLarge(name, size) }]));
+          continue;
+        }
+        let changes: ChangesFile;
+        try {
+          changes = parseChanges(await readControlFile(join(l.incoming, name), name), name);
+        } catch (err) {
+          // Swapped for a link since the lstat above: intake refuses it.
+          const early: FailedCheck[] = err instanceof NotRegularFile ? [] : [{ check: 'changes-parse', message: `${name}: cannot be read as a .changes file: ${(err as Error).message}` }];
+          decided.push(await this.intake(name, [], early));
+          continue;
+        }
+        const listed = changes.files.map((f) => f.name).filter((n) => SAFE_FILE_NAME.test(n));
+        for (const n of listed) named.add(n);
+        // Ready when every listed file is there and settled at its listed size. A settled file of
+        // the wrong size is taken after a grace period, to be rejected with the size it has.
+        // (An unsafe name cannot be a file here: nothing to wait for, the checks reject it.)
+        // A listed entry that is not a regular file is taken at once, to be refused.
+        const ready = changes.files.filter((f) => SAFE_FILE_NAME.test(f.name)).every((f) => {
+          if (odd.has(f.name)) return true;
+          const seen = this.seen.get(f.name);
+          if (!seen || !stable.get(f.name)) return false;
+          return seen.size === f.size || now - seen.since >= this.wrongSizeGraceMs;
+        });
+        const present = listed.filter((n) => mtimes.has(n) || odd.has(n));
+        if (ready) {
+          decided.push(await this.intake(name, present, []));
+        } else if (now - mtimes.get(name)! > config.uploads.incompleteAfterMinutes * 60_000) {
+          const missing = changes.files.filter((f) => !mtimes.has(f.name)).map((f) => f.name);
+          decided.push(
+            await this.intake(name, present, [
+              {
+                check: 'incomplete',
+                message: `${name}: still incomplete ${config.uploads.incompleteAfterMinutes} minutes after it arrived; missing or still changing: ${missing.join(', ') || changes.files.map((f) => f.name).filter((n) => !stable.get(n)).join(', ')}; upload again with dput`,
+              },
+            ]),
+          );
+        } else waiting++;
       } catch (err) {
-        decided.push(await this.intake(name, [], [{ check: 'changes-parse', message: `${name}: cannot be read as a .changes file: ${(err as Error).message}` }]));
-        continue;
+        const upload = await this.failed(name, err, mtimes.get(name));
+        if (upload) decided.push(upload);
       }
-      const listed = changes.files.map((f) => f.name).filter((n) => SAFE_FILE_NAME.test(n));
-      for (const n of listed) named.add(n);
-      // Ready when every listed file is there and settled at its listed size. A settled file of
-      // the wrong size is taken after a grace period, to be rejected with the size it has.
-      // (An unsafe name cannot be a file here: nothing to wait for, the checks reject it.)
-      const ready = changes.files.filter((f) => SAFE_FILE_NAME.test(f.name)).every((f) => {
-        const seen = this.seen.get(f.name);
-        if (!seen || !stable.get(f.name)) return false;
-        return seen.size === f.size || now - seen.since >= this.wrongSizeGraceMs;
-      });
-      const present = listed.filter((n) => mtimes.has(n));
-      if (ready) {
-        decided.push(await this.intake(name, present, []));
-      } else if (now - mtimes.get(name)! > config.uploads.incompleteAfterMinutes * 60_000) {
-        const missing = changes.files.filter((f) => !mtimes.has(f.name)).map((f) => f.name);
-        decided.push(
-          await this.intake(name, present, [
-            {
-              check: 'incomplete',
-              message: `${name}: still incomplete ${config.uploads.incompleteAfterMinutes} minutes after it arrived; missing or still changing: ${missing.join(', ') || changes.files.map((f) => f.name).filter((n) => !stable.get(n)).join(', ')}; upload again with dput`,
-            },
-          ]),
-        );
-      } else waiting++;
     }
     // Files no .changes names: kept a while (their .changes may come last), then moved out.
     for (const name of names) {
       if (named.has(name) || !mtimes.has(name) || name.endsWith('.changes')) continue;
-      if (now - mtimes.get(name)! > config.uploads.strayAfterHours * 3600_000) decided.push(await this.stray(name));
+      if (now - mtimes.get(name)! > config.uploads.strayAfterHours * 3600_000) {
+        try {
+          decided.push(await this.stray(name));
+        } catch (err) {
+          this.rethrowIfNotTheUploads(err);
+          this.log(`incoming/${name}: could not be moved out as a stray file: ${(err as Error).stack}`);
+        }
+      }
     }
     return { waiting, decided };
   }
 
+  /** Crashes (fail points) and the disk's failures are no upload's fault: they go to the caller. */
+  private rethrowIfNotTheUploads(err: unknown): void {
+    if (typeof err === 'object' && err && this.crashes.has(err)) throw err;
+    if (INFRASTRUCTURE.has((err as NodeJS.ErrnoException)?.code ?? '')) throw err;
+  }
+
+  /** An unexpected error as a reason a packager reads: its first line, without the archive's path. */
+  private internalError(changesName: string, err: unknown): FailedCheck {
+    const text = ((err as Error)?.message ?? String(err)).split('\n')[0].replaceAll(`${this.layout.root}/`, '').slice(0, 400);
+    return { check: 'internal-error', message: `${changesName}: the queue failed while deciding this upload: ${text}; tell the archive owner (the queue's log has the details)` };
+  }
+
+  /**
+   * The error boundary around taking one .changes, for errors before it had a record to reject
+   * (decide() has its own): the .changes is moved out of incoming/ into a new record, rejected
+   * with the error as its reason. If even that fails, it is left alone until it changes.
+   */
+  private async failed(changesName: string, err: unknown, mtimeMs: number | undefined): Promise<UploadRecord | undefined> {
+    this.rethrowIfNotTheUploads(err);
+    this.log(`incoming/${changesName}: unexpected error, rejecting it: ${(err as Error)?.stack ?? String(err)}`);
+    try {
+      const id = this.newId(changesName.replace(/\.changes$/, ''));
+      await mkdir(join(this.layout.quarantine, id), { recursive: true });
+      await rename(join(this.layout.incoming, changesName), join(this.layout.quarantine, id, changesName)).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT') throw e;
+      });
+      this.seen.delete(changesName);
+      const upload = this.newRecord(id, changesName, [this.internalError(changesName, err)]);
+      await this.stores.uploads.save(upload);
+      return await this.decide(upload);
+    } catch (again) {
+      this.rethrowIfNotTheUploads(again);
+      this.log(`incoming/${changesName}: could not be rejected either, left until it changes: ${(again as Error)?.stack ?? String(again)}`);
+      this.unrecordable.set(changesName, mtimeMs ?? -1);
+      return undefined;
+    }
+  }
+
   private newId(base: string): string {
     const stamp = new Date(this.now()).toISOString().replace(/[-:.]/g, '').replace('T', '-').slice(0, 15);
-    return `${stamp}-${base}-${randomBytes(3).toString('hex')}`;
+    // Within NAME_MAX whatever the name it comes from (a stray file's may be 255 bytes).
+    return `${stamp}-${base.replace(/[^a-zA-Z0-9_.~+-]/g, '_').slice(0, 100)}-${randomBytes(3).toString('hex')}`;
   }
 
   private newRecord(id: string, changes: string, early: FailedCheck[]): UploadRecord {
@@ -194,10 +312,22 @@ export class UploadIntake {
     const dir = join(l.quarantine, id);
     await mkdir(dir, { recursive: true });
     const all = [changesName, ...files.filter((f) => f !== changesName)];
-    for (const name of all) await copyFile(join(l.incoming, name), join(dir, name));
+    // Only regular files are copied, through the descriptor that was checked; anything else is
+    // refused unread, and removed from incoming/ (dput copies regular files only).
+    const refused: string[] = [];
+    for (const name of all) {
+      try {
+        await copyRegularFile(join(l.incoming, name), join(dir, name));
+      } catch (err) {
+        if (!(err instanceof NotRegularFile)) throw err;
+        refused.push(name);
+        early = [...early, { check: 'not-regular-file', message: `${name}: not a regular file (${err.kind}); it was not read, and is removed from incoming/` }];
+      }
+    }
     const upload = this.newRecord(id, changesName, early);
     await this.stores.uploads.save(upload);
     this.failPoint('arrival');
+    for (const name of refused) await rm(join(l.incoming, name), { recursive: true, force: true });
     // Only what was copied leaves incoming/: a file another upload of the same name wrote
     // meanwhile (two dputs of one version racing) stays, to be taken as its own upload.
     await this.dropIncomingCopies(upload);
@@ -210,7 +340,7 @@ export class UploadIntake {
     const l = this.layout;
     const id = this.newId(`stray-${name}`);
     await mkdir(join(l.quarantine, id), { recursive: true });
-    await copyFile(join(l.incoming, name), join(l.quarantine, id, name));
+    await copyRegularFile(join(l.incoming, name), join(l.quarantine, id, name));
     const upload = this.newRecord(id, name, [
       { check: 'stray', message: `${name}: no .changes file named it within ${this.config().uploads.strayAfterHours} hours; moved out of incoming/` },
     ]);
@@ -221,8 +351,23 @@ export class UploadIntake {
     return this.reject(upload, upload.reasons.map((message) => ({ check: 'stray', message })));
   }
 
-  /** Checks a quarantined upload and accepts or rejects it. */
+  /**
+   * Checks a quarantined upload and accepts or rejects it, inside an error boundary: an
+   * unexpected error rejects the upload with the error as its reason, and the queue goes on.
+   */
   async decide(upload: UploadRecord): Promise<UploadRecord> {
+    try {
+      return await this.check(upload);
+    } catch (err) {
+      this.rethrowIfNotTheUploads(err);
+      // Decided already (the error came after its record said so): nothing to undo here.
+      if (upload.state !== 'received') throw err;
+      this.log(`upload ${upload.id}: unexpected error, rejecting it: ${(err as Error)?.stack ?? String(err)}`);
+      return this.reject(upload, [this.internalError(upload.changes, err)]);
+    }
+  }
+
+  private async check(upload: UploadRecord): Promise<UploadRecord> {
     const l = this.layout;
     const config = this.config();
     const dir = join(l.quarantine, upload.id);
@@ -231,7 +376,7 @@ export class UploadIntake {
     }
     let changes: ChangesFile;
     try {
-      changes = parseChanges(await readFile(join(dir, upload.changes), 'utf8'), upload.changes);
+      changes = parseChanges(await readControlFile(join(dir, upload.changes), upload.changes), upload.changes);
     } catch (err) {
       return this.reject(upload, [{ check: 'changes-parse', message: `${upload.changes}: cannot be read as a .changes file: ${(err as Error).message}` }]);
     }
@@ -248,7 +393,7 @@ export class UploadIntake {
     let dscError: string | undefined;
     if (dscEntries.length === 1 && facts.has(dscEntries[0].name)) {
       try {
-        dsc = parseDsc(await readFile(join(dir, dscEntries[0].name), 'utf8'), dscEntries[0].name);
+        dsc = parseDsc(await readControlFile(join(dir, dscEntries[0].name), dscEntries[0].name), dscEntries[0].name);
       } catch (err) {
         dscError = `${dscEntries[0].name}: cannot be read as a .dsc file: ${(err as Error).message}`;
       }
@@ -257,7 +402,7 @@ export class UploadIntake {
     if (dsc && suite && SAFE_FILE_NAME.test(dsc.source)) {
       const section = changes.files.find((f) => f.name === dsc!.fileName)?.section;
       const poolDir = join(l.public, this.poolDir(componentFor(section, suite.components), dsc.source));
-      for (const f of dsc.files) {
+      for (const f of [{ name: dsc.fileName }, ...dsc.files]) {
         if (SAFE_FILE_NAME.test(f.name) && (await exists(join(poolDir, f.name)))) pool.set(f.name, await fileFacts(join(poolDir, f.name)));
       }
     }
@@ -293,13 +438,16 @@ export class UploadIntake {
 
   private async reject(upload: UploadRecord, failed: FailedCheck[]): Promise<UploadRecord> {
     const l = this.layout;
+    // A reason quotes a field's value at most in part: one line may be megabytes long, and the
+    // reason goes into the record, the .reason file and the status page.
+    failed = failed.map((f) => (f.message.length <= MAX_REASON ? f : { ...f, message: `${f.message.slice(0, MAX_REASON)}… (cut at ${MAX_REASON} characters)` }));
     const target = join(l.rejected, upload.id);
     await mkdir(l.rejected, { recursive: true });
     await rm(target, { recursive: true, force: true });
     await rename(join(l.quarantine, upload.id), target);
     this.failPoint('reject');
     const text = `${upload.changes} was rejected at ${new Date(this.now()).toISOString()}:\n\n${failed.map((f) => `- [${f.check}] ${f.message}`).join('\n')}\n\nEvery file of the upload is kept beside this file.\n`;
-    await writeFile(join(target, `${upload.changes}.reason`), text);
+    await writeFile(join(target, reasonName(upload.changes)), text);
     Object.assign(upload, {
       state: 'rejected',
       reasons: failed.map((f) => f.message),

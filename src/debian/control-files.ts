@@ -11,7 +11,15 @@ export interface ListedFile {
   priority?: string;
   /** Set when the checksum fields give this file different sizes. */
   sizeConflict?: boolean;
+  /** The fields that list this file more than once. */
+  duplicateIn?: string[];
 }
+
+/**
+ * The most files one Files or Checksums field may list. A source upload carries a handful (a .dsc,
+ * tarballs, their signatures, a .buildinfo); tens of thousands would only cost the queue time.
+ */
+export const MAX_LISTED_FILES = 500;
 
 export class ControlFileError extends Error {
   constructor(
@@ -30,17 +38,22 @@ export function parseChecksumField(
   file: string,
   withSectionPriority = false,
 ): { hash: string; size: number; name: string; section?: string; priority?: string }[] {
-  return paragraph.lines(field).map((line) => {
+  const lines = paragraph.lines(field);
+  if (lines.length > MAX_LISTED_FILES) {
+    throw new ControlFileError(file, `field ${field} lists ${lines.length} files; an upload may list at most ${MAX_LISTED_FILES}`);
+  }
+  // Errors quote nothing of the line: what does not parse may be anything.
+  return lines.map((line, index) => {
     const parts = line.split(/\s+/);
     const expected = withSectionPriority ? 5 : 3;
     if (parts.length !== expected) {
       throw new ControlFileError(
         file,
-        `field ${field}: line "${line}" has ${parts.length} words, expected ${expected} (${withSectionPriority ? 'md5 size section priority name' : 'hash size name'})`,
+        `field ${field}, entry ${index + 1}: has ${parts.length} words, expected ${expected} (${withSectionPriority ? 'md5 size section priority name' : 'hash size name'})`,
       );
     }
     const [hash, sizeText] = parts;
-    if (!/^[0-9]+$/.test(sizeText)) throw new ControlFileError(file, `field ${field}: size "${sizeText}" is not a number`);
+    if (!/^[0-9]+$/.test(sizeText)) throw new ControlFileError(file, `field ${field}, entry ${index + 1}: the size is not a number`);
     const name = parts[parts.length - 1];
     return withSectionPriority
       ? { hash, size: Number(sizeText), name, section: parts[2], priority: parts[3] }
@@ -52,8 +65,11 @@ export function parseChecksumField(
 export function listedFiles(paragraph: Paragraph, file: string, filesHasSectionPriority: boolean): ListedFile[] {
   const byName = new Map<string, ListedFile>();
   const take = (field: string, key: 'md5' | 'sha1' | 'sha256', withSP: boolean) => {
+    const inField = new Set<string>();
     for (const entry of parseChecksumField(paragraph, field, file, withSP)) {
       const existing: ListedFile = byName.get(entry.name) ?? { name: entry.name, size: entry.size };
+      if (inField.has(entry.name) && !existing.duplicateIn?.includes(field)) (existing.duplicateIn ??= []).push(field);
+      inField.add(entry.name);
       if (existing.size !== entry.size) existing.sizeConflict = true;
       existing[key] = entry.hash.toLowerCase();
       if (entry.section) existing.section = entry.section;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Deb822Error, parseDeb822, parseSingle, serializeDeb822, unwrapSigned } from './deb822.js';
+import { decodeControlFile, Deb822Error, parseDeb822, parseSingle, serializeDeb822, unwrapSigned } from './deb822.js';
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8');
 
@@ -51,5 +51,17 @@ describe('deb822', () => {
 
   it('refuses a .dsc with more than one paragraph', () => {
     expect(() => parseSingle('A: 1\n\nB: 2\n', 'two.dsc')).toThrow('two.dsc:1: expected exactly one paragraph, found 2');
+  });
+  it('refuses bytes that are not UTF-8, naming the line and field but quoting none of it (Policy 5.1)', () => {
+    const bytes = Buffer.concat([Buffer.from('Source: a\nChanges:\n a (1) unstable\n .\n * '), Buffer.from([0xc3, 0x28]), Buffer.from('x\nFiles:\n')]);
+    expect(() => decodeControlFile(bytes, 'a_1_source.changes')).toThrow(
+      new Deb822Error('a_1_source.changes', 5, 'field Changes is not valid UTF-8 (Debian Policy 5.1: control files are UTF-8)'),
+    );
+    expect(decodeControlFile(Buffer.from('Maintainer: Jörg <j@example.org>\n'), 'x.dsc')).toBe('Maintainer: Jörg <j@example.org>\n');
+  });
+
+  it('quotes no part of a line that does not parse', () => {
+    expect(() => parseDeb822('Source: a\nSECRET-TOKEN\n', 'x.changes')).toThrow('x.changes:2: expected "Field: value" (a line with a colon) or a continuation line');
+    expect(() => parseDeb822('SECRET TOKEN: 1\n', 'x.changes')).toThrow('x.changes:1: invalid field name (only printable ASCII without spaces)');
   });
 });

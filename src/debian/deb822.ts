@@ -94,7 +94,34 @@ export function unwrapSigned(text: string, file = '<input>'): SignedText {
   throw new Deb822Error(file, lines.length, 'signed message has no "-----BEGIN PGP SIGNATURE-----" line');
 }
 
-/** Parses every paragraph. Comment lines (#) are allowed, as in debian/control. */
+/**
+ * A control file's bytes as text. Debian Policy 5.1: control files are UTF-8; bytes that are
+ * not are refused (not replaced), naming the line and the field they are in, quoting none.
+ */
+export function decodeControlFile(bytes: Uint8Array, file: string): string {
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    // Find the first line that does not decode, and the field it belongs to.
+    const lines = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1').split('\n');
+    let field: string | undefined;
+    for (const [index, line] of lines.entries()) {
+      if (!/^[ \t]/.test(line)) field = /^([!-9;-~]+):/.exec(line)?.[1];
+      try {
+        utf8.decode(Buffer.from(line, 'latin1'));
+      } catch {
+        throw new Deb822Error(file, index + 1, `${field ? `field ${field}` : 'the line'} is not valid UTF-8 (Debian Policy 5.1: control files are UTF-8)`);
+      }
+    }
+    throw new Deb822Error(file, 1, 'not valid UTF-8 (Debian Policy 5.1: control files are UTF-8)');
+  }
+}
+
+/**
+ * Parses every paragraph. Comment lines (#) are allowed, as in debian/control. Errors name the
+ * line but quote nothing of it: the text may be anything (a file that is not a control file).
+ */
 export function parseDeb822(text: string, file = '<input>'): Paragraph[] {
   const paragraphs: Paragraph[] = [];
   let current: Paragraph | null = null;
@@ -117,10 +144,10 @@ export function parseDeb822(text: string, file = '<input>'): Paragraph[] {
       return;
     }
     const colon = line.indexOf(':');
-    if (colon <= 0) throw new Deb822Error(file, lineNo, `expected "Field: value", found "${line.slice(0, 60)}"`);
+    if (colon <= 0) throw new Deb822Error(file, lineNo, 'expected "Field: value" (a line with a colon) or a continuation line');
     const name = line.slice(0, colon);
     if (!/^[!-9;-~][!-9;-~]*$/.test(name) || name.startsWith('-')) {
-      throw new Deb822Error(file, lineNo, `invalid field name "${name}"`);
+      throw new Deb822Error(file, lineNo, 'invalid field name (only printable ASCII without spaces)');
     }
     current ??= new Paragraph();
     if (current.has(name)) throw new Deb822Error(file, lineNo, `field "${name}" appears twice in one paragraph`);

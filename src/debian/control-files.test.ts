@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { MAX_LISTED_FILES, parseChanges, parseDsc } from './control-files.js';
+
+const changes = (files: string[]) => `Source: a\nVersion: 1-1\nFiles:\n${files.map((f) => ` ${f}`).join('\n')}\n`;
+
+describe('control files', () => {
+  it(`refuse a Files field of more than ${MAX_LISTED_FILES} entries, naming the field and the limit`, () => {
+    const lines = Array.from({ length: MAX_LISTED_FILES + 1 }, (_, i) => `d41d8cd98f00b204e9800998ecf8427e 0 misc optional a_1.orig-c${i}.tar.gz`);
+    expect(() => parseChanges(changes(lines), 'a_1-1_source.changes')).toThrow(
+      `a_1-1_source.changes: field Files lists ${MAX_LISTED_FILES + 1} files; an upload may list at most ${MAX_LISTED_FILES}`,
+    );
+    expect(parseChanges(changes(lines.slice(1)), 'a_1-1_source.changes').files).toHaveLength(MAX_LISTED_FILES);
+  });
+
+  it('quote no part of a checksum line that does not parse', () => {
+    expect(() => parseChanges(changes(['SECRET 1 2']), 'a_1-1_source.changes')).toThrow(
+      'a_1-1_source.changes: field Files, entry 1: has 3 words, expected 5 (md5 size section priority name)',
+    );
+    expect(() => parseDsc('Source: a\nFiles:\n d41d8cd98f00b204e9800998ecf8427e SECRET a.tar.gz\n', 'a_1-1.dsc')).toThrow('a_1-1.dsc: field Files, entry 1: the size is not a number');
+  });
+
+  it('keep every field a file appears in twice', () => {
+    const line = 'd41d8cd98f00b204e9800998ecf8427e 0 misc optional a_1.orig.tar.gz';
+    const [file] = parseChanges(changes([line, line]), 'a_1-1_source.changes').files;
+    expect(file.duplicateIn).toEqual(['Files']);
+  });
+});

@@ -1,0 +1,73 @@
+// Opening a file someone else put in a folder we read (incoming/): only a regular file is
+// opened, never what a symbolic link points to (../state/archive-key.sec), never a FIFO (an
+// open for reading would block the queue), a device or a directory. lstat first, so such an
+// entry is refused without being opened; then open with O_NOFOLLOW|O_NONBLOCK and check on the
+// descriptor that it is still that regular file (same device and inode), so an entry swapped
+// between the two steps is refused too. What is read or copied is read through that descriptor.
+import { constants, createWriteStream, type Stats } from 'node:fs';
+import { lstat, open, type FileHandle } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+
+export class NotRegularFile extends Error {
+  constructor(
+    readonly path: string,
+    /** "a symbolic link", "a FIFO", ...: for a reason a packager reads. */
+    readonly kind: string,
+  ) {
+    super(`${path}: not a regular file (${kind})`);
+    this.name = 'NotRegularFile';
+  }
+}
+
+/** What a directory entry is, in words. */
+export function entryKind(s: Stats): string {
+  if (s.isFile()) return 'a regular file';
+  if (s.isSymbolicLink()) return 'a symbolic link';
+  if (s.isDirectory()) return 'a directory';
+  if (s.isFIFO()) return 'a FIFO';
+  if (s.isCharacterDevice() || s.isBlockDevice()) return 'a device node';
+  if (s.isSocket()) return 'a socket';
+  return 'of an unknown type';
+}
+
+/** Opens a regular file for reading; anything else is refused with NotRegularFile. */
+export async function openRegularFile(path: string): Promise<{ handle: FileHandle; size: number }> {
+  const before = await lstat(path);
+  if (!before.isFile()) throw new NotRegularFile(path, entryKind(before));
+  let handle: FileHandle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new NotRegularFile(path, 'a symbolic link');
+    throw err;
+  }
+  const now = await handle.stat();
+  if (!now.isFile() || now.dev !== before.dev || now.ino !== before.ino) {
+    await handle.close();
+    throw new NotRegularFile(path, now.isFile() ? 'another file swapped in while it was opened' : entryKind(now));
+  }
+  return { handle, size: now.size };
+}
+
+/** A regular file's bytes, when it has at most `limit`; undefined (nothing read) when it has more. */
+export async function readRegularFile(path: string, limit: number): Promise<{ data?: Buffer; size: number }> {
+  const { handle, size } = await openRegularFile(path);
+  try {
+    if (size > limit) return { size };
+    const data = Buffer.alloc(size);
+    const { bytesRead } = await handle.read(data, 0, size, 0);
+    return { data: data.subarray(0, bytesRead), size };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Copies a regular file, through its descriptor, to a new file (never over one that exists). */
+export async function copyRegularFile(from: string, to: string): Promise<void> {
+  const { handle } = await openRegularFile(from);
+  try {
+    await pipeline(handle.createReadStream({ autoClose: false, start: 0 }), createWriteStream(to, { flags: 'wx' }));
+  } finally {
+    await handle.close();
+  }
+}
