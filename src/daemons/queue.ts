@@ -529,7 +529,15 @@ export class Queue {
         this.failPoint('hand-in');
         const dir = join(l.artifacts, id);
         await mkdir(dir, { recursive: true });
-        await writeFile(join(dir, name), body);
+        // Aside until the whole body arrived and matched its signed sha256: a cut or tampered
+        // upload leaves nothing behind.
+        const part = join(dir, `.${name}.part`);
+        try {
+          await writeFile(part, body);
+          await rename(part, join(dir, name));
+        } finally {
+          await rm(part, { force: true });
+        }
       },
       complete: (id, builder, result) => this.serial(() => this.complete(id, builder, result)),
     };
