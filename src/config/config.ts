@@ -24,6 +24,8 @@ export interface SuiteConfig {
   architectures: string[];
   /** Other Distribution values that map to this suite (e.g. "sid"). */
   aliases: string[];
+  /** A source may publish a binary package name another source in the suite publishes (core/suite-contents.ts binaryRefusal). */
+  allowBinaryTakeover?: boolean;
 }
 
 export interface ArchiveConfig {
@@ -167,12 +169,15 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
     }
     const architectures = list('architectures', ['amd64'], ARCH);
     if (architectures.length === 0) throw new ConfigError(file, `${at}.architectures: at least one architecture is needed`);
+    const takeover = s.allow_binary_takeover ?? false;
+    if (typeof takeover !== 'boolean') throw new ConfigError(file, `${at}.allow_binary_takeover: expected true or false, found ${JSON.stringify(takeover)}`);
     return {
       name: suite,
       base,
       components: list('components', ['main'], NAME),
       architectures,
       aliases: list('aliases', [], NAME),
+      ...(takeover ? { allowBinaryTakeover: true } : {}),
     };
   });
   if (suites.length === 0) throw new ConfigError(file, 'suites: at least one suite is needed');
