@@ -7,7 +7,8 @@ const secret = 'archive secret';
 const now = Date.UTC(2026, 10, 30, 23, 0, 0);
 const heartbeat: SignedRequest = { method: 'POST', path: '/api/v1/jobs/j1/heartbeat', bodySha256: sha256Hex('{"builder":"b/1"}') };
 const sign = (r: SignedRequest, builder = 'b', at = now, key = builderKey(secret, builder)) => signRequest(key, builder, r, at);
-const verify = (header: string, r: Omit<SignedRequest, 'bodySha256'>, nonces = new NonceMemory(), at = now) => verifyRequest(secret, header, r, nonces, at);
+const memory = () => new NonceMemory(now - 3600_000);
+const verify = (header: string, r: Omit<SignedRequest, 'bodySha256'>, nonces = memory(), at = now) => verifyRequest(secret, header, r, nonces, at);
 
 describe('signed job API requests', () => {
   it('accepts a request signed with the builder\'s key, and says who signed and which body', () => {
@@ -21,7 +22,7 @@ describe('signed job API requests', () => {
   });
 
   it('refuses the same request a second time (a replay)', () => {
-    const nonces = new NonceMemory();
+    const nonces = memory();
     const header = sign(heartbeat);
     verify(header, heartbeat, nonces);
     expect(() => verify(header, heartbeat, nonces)).toThrow(/nonce .* already used: a replayed request/);
@@ -59,14 +60,20 @@ describe('signed job API requests', () => {
     expect(() => parseSignature('AIB-HMAC-SHA256 builder="b"')).toThrow(/malformed/);
   });
 
+  it('refuses a request signed before the queue started, whose nonce a restart forgot', () => {
+    const header = sign(heartbeat, 'b', now - 5_000);
+    expect(() => verify(header, heartbeat, new NonceMemory(now - 1_000))).toThrow(/is before the queue started .*; sign it again/);
+    expect(verify(sign(heartbeat, 'b', now - 5_000), heartbeat, new NonceMemory(now - 5_000)).builder).toBe('b');
+  });
+
   it('remembers a nonce only for a valid signature, so forged requests cannot fill the memory', () => {
-    const nonces = new NonceMemory();
+    const nonces = memory();
     expect(() => verify(sign(heartbeat).replace('builder="b"', 'builder="c"'), heartbeat, nonces)).toThrow();
     expect(nonces.size).toBe(0);
   });
 
   it('holds at most its cap of nonces within the window, forgetting expired ones to make room', () => {
-    const nonces = new NonceMemory();
+    const nonces = memory();
     for (let i = 0; i < MAX_NONCES; i++) nonces.remember(`n${i}`, now + (i === 0 ? 0 : 60_000), now - 1);
     // Full: the one expired nonce makes room for one more, then the next is refused.
     expect(nonces.remember('late', now + 60_000, now)).toBe(true);

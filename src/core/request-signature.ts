@@ -64,9 +64,14 @@ export function parseSignature(header: string | undefined): SignatureFields {
   return { builder: decodeURIComponent(builder), time: Number(time), nonce, body, signature };
 }
 
-/** Nonces seen within the window, each until its request's time is out of the window. */
+/**
+ * Nonces seen within the window, each until its request's time is out of the window; since
+ * it was made only (a queue that restarted forgot them: what was signed before is refused).
+ */
 export class NonceMemory {
   private readonly seen = new Map<string, number>();
+
+  constructor(readonly since = Date.now()) {}
 
   /** False when `nonce` was seen; remembers it otherwise. */
   remember(nonce: string, expiresAt: number, now: number): boolean {
@@ -95,6 +100,9 @@ export function verifyRequest(secret: string, header: string | undefined, r: Omi
   const skew = now - f.time * 1000;
   if (Math.abs(skew) > SIGNATURE_WINDOW_MS) {
     throw new SignatureError(`request time ${new Date(f.time * 1000).toISOString()} is ${Math.round(Math.abs(skew) / 1000)} s ${skew > 0 ? 'old' : 'in the future'}; the queue accepts ±${SIGNATURE_WINDOW_MS / 1000} s (is the builder's clock right?)`);
+  }
+  if (f.time < Math.floor(nonces.since / 1000)) {
+    throw new SignatureError(`request time ${new Date(f.time * 1000).toISOString()} is before the queue started (${new Date(nonces.since).toISOString()}); sign it again`);
   }
   const want = Buffer.from(signatureOf(builderKey(secret, f.builder), { ...r, bodySha256: f.body }, f), 'hex');
   if (!timingSafeEqual(want, Buffer.from(f.signature, 'hex'))) throw new SignatureError(`wrong signature for builder ${f.builder} on ${r.method} ${r.path}`);
