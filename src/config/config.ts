@@ -96,7 +96,7 @@ export const DEFAULT_CONFIG = {
   name: 'archive',
   port: 8080,
   suites: {
-    unstable: { base: 'trixie', components: ['main'], architectures: ['amd64'], aliases: [] as string[] },
+    unstable: { base: 'trixie', components: ['main'], architectures: ['amd64'], aliases: [] as string[], allow_binary_takeover: false },
   },
   uploads: { allow_unsigned: true, keyring: 'state/uploaders.gpg', incomplete_after_minutes: 30, stray_after_hours: 24 },
   publish: { by_hash_grace_minutes: 60, valid_until_days: 0, keep_versions: 3 },
