@@ -354,4 +354,36 @@ exit 0
     const packages = await (await fetch(`${up.url}dists/unstable/main/binary-amd64/Packages`)).text();
     expect(packages).not.toMatch(/^Version: 1\.1-1$/m);
   });
+
+  it('publishes only the binary packages a source declares, refuses a name another source publishes naming both, and still lets a local package overlay Debian\'s', async () => {
+    // The job API test above stopped the builder.
+    await execa('docker', ['start', container('builder')]);
+    // debian/rules adds a package to debian/control while building: the .dsc never declared it.
+    const stowaway = '#!/bin/bash\nprintf "\\nPackage: aib-sneaky\\nArchitecture: any\\nDescription: a package the .dsc never declared\\n Added during the build.\\n" >> debian/control\n';
+    await archive.send(up, { name: 'aib-stowaway', version: '1.0-1', buildScript: 'bash debian/stowaway.sh', debianFiles: { 'stowaway.sh': stowaway } });
+    await archive.send(up, { name: 'aib-owner', version: '1.0-1' });
+    // Debian has "hello": a newer local one is an overlay, what a local archive is for.
+    await archive.send(up, { name: 'hello', version: '99.0-1', line: 'hello from the local overlay' });
+    for (const [name, version] of [['aib-owner', '1.0-1'], ['hello', '99.0-1']]) {
+      const waited = await archive.cli(['wait', name, version, '--timeout', '900']);
+      expect(waited.exitCode, String(waited.all)).toBe(0);
+    }
+    // Another source declares aib-owner's binary package, as a newer version.
+    await archive.send(up, { name: 'aib-thief', version: '2.0-1', header: { binary: 'aib-owner', name: 'thief.h', content: '/* taken over */\n' } });
+    const finished = (source: string, version: string) =>
+      until(`${source} ${version} built or failed`, async () => {
+        const job = (await archive.upload(source, version))?.jobs[0];
+        return job && ['built', 'failed'].includes(job.state) ? job : undefined;
+      }, 900_000);
+    const [sneaked, thief] = [await finished('aib-stowaway', '1.0-1'), await finished('aib-thief', '2.0-1')];
+    const packages = await (await fetch(`${up.url}dists/unstable/main/binary-amd64/Packages`)).text();
+    const published = packages.split('\n\n').filter((p) => /^Package: (aib-owner|aib-sneaky|aib-stowaway|hello)$/m.test(p))
+      .map((p) => `${p.match(/^Package: (.*)$/m)![1]} ${p.match(/^Version: (.*)$/m)![1]} ${p.match(/^Source: (.*)$/m)?.[1] ?? '-'}`);
+    // All at once, so that a failure shows every outcome.
+    expect({ sneaked: [sneaked.state, sneaked.reason], thief: [thief.state, thief.reason], published: published.sort() }).toEqual({
+      sneaked: ['failed', expect.stringMatching(/aib-sneaky_1\.0-1_amd64\.deb: binary package aib-sneaky is not in the Binary field of aib-stowaway's \.dsc \(aib-stowaway\)/)],
+      thief: ['failed', expect.stringMatching(/aib-owner_2\.0-1_all\.deb: binary package aib-owner is already published in unstable by source aib-owner, so source aib-thief may not take it over; remove it first \(archive rm aib-owner --suite unstable\) or set suites\.unstable\.allow_binary_takeover: true/)],
+      published: ['aib-owner 1.0-1 -', 'hello 99.0-1 -'],
+    });
+  });
 });
