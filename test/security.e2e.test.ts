@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO, TestArchive, cleanupRun, inCleanContainer, rawGet, until, type JobView, type UpResult } from './support/archive.js';
 import { makeBinaryPackage } from './support/packages.js';
 import { SERVICE_UID } from '../src/storage/ownership.js';
+import { builderKey, sha256Hex, signRequest } from '../src/core/request-signature.js';
 
 describe('a running archive under attack', () => {
   let archive: TestArchive;
@@ -224,7 +225,7 @@ exit 0
     }
   });
 
-  it('refuses job API requests without the token, jobs a builder does not hold, and artifacts of other packages', async () => {
+  it('refuses job API requests not signed with a key from the token, jobs a builder does not hold, names it cannot act as, and artifacts of other packages', async () => {
     const api = `http://${await ipOf('queue')}:8000`;
     expect((await fetch(`${api}/health`)).status).toBe(200);
     const pool = join(archive.root, 'public', 'pool', 'main', 'a');
@@ -234,8 +235,16 @@ exit 0
     await archive.send(up, { name: 'aib-hostile-a', version: '1.1-1' });
     const job = await until('the 1.1-1 job', async () => (await archive.upload('aib-hostile-a', '1.1-1'))?.jobs[0], 120_000);
     expect(job.state).toBe('needs-build');
-    const call = (method: string, path: string, body?: string | Buffer, auth?: string) =>
-      fetch(`${api}${path}`, { method, body: body === undefined || typeof body === 'string' ? body : new Uint8Array(body), headers: auth === undefined ? {} : { authorization: `Bearer ${auth}` } });
+    // Signed as builder `as` with a key derived from `secret` (core/request-signature.ts); a
+    // secret given as `Bearer ...` goes on the wire bare, as the token itself once did.
+    const call = (method: string, path: string, body?: string | Buffer, secret?: string, as = 'intruder') =>
+      fetch(`${api}${path}`, {
+        method,
+        body: body === undefined || typeof body === 'string' ? body : new Uint8Array(body),
+        headers: secret === undefined ? {} : {
+          authorization: secret.startsWith('Bearer ') ? secret : signRequest(builderKey(secret, as), as, { method, path, bodySha256: sha256Hex(body ?? '') }),
+        },
+      });
     const endpoints: [string, string, string?][] = [
       ['POST', '/api/v1/lease', '{"builder":"intruder/1"}'],
       ['POST', '/api/v1/builders/intruder/start'],
@@ -245,7 +254,7 @@ exit 0
       ['PUT', `/api/v1/jobs/${job.id}/artifacts/x.deb?builder=intruder%2F1`, 'forged'],
       ['POST', `/api/v1/jobs/${job.id}/complete`, '{"builder":"intruder/1","outcome":"failed","reason":"forged"}'],
     ];
-    for (const auth of [undefined, '', 'guessed', token.slice(0, -1), `${token}0`, token.toUpperCase()]) {
+    for (const auth of [undefined, `Bearer ${token}`, '', 'guessed', token.slice(0, -1), `${token}0`, token.toUpperCase()]) {
       for (const [method, path, body] of endpoints) {
         const res = await call(method, path, body, auth);
         expect(res.status, `${method} ${path} with token ${JSON.stringify(auth)}`).toBe(401);
@@ -254,7 +263,8 @@ exit 0
     const untouched = (await archive.upload('aib-hostile-a', '1.1-1'))!.jobs[0];
     expect([untouched.state, untouched.attempts]).toEqual(['needs-build', 0]);
 
-    // With the token, as a builder would: lease the job, then another builder name claims it.
+    // With the token, as a builder would: lease the job, then another builder name claims it,
+    // first signing as itself (it holds no lease), then as the intruder claiming to be it.
     const lease = async () => {
       const res = await call('POST', '/api/v1/lease', '{"builder":"intruder/1","waitSeconds":20}', token);
       expect(res.status).toBe(200);
@@ -267,7 +277,8 @@ exit 0
       ['PUT', `/api/v1/jobs/${job.id}/artifacts/aib-hostile-a_1.1-1_amd64.deb?builder=other%2F1`, 'forged'],
       ['POST', `/api/v1/jobs/${job.id}/complete`, '{"builder":"other/1","outcome":"built"}'],
     ]) {
-      expect((await call(method, path, body, token)).status, `${method} ${path}`).toBe(409);
+      expect((await call(method, path, body, token, 'other')).status, `${method} ${path}`).toBe(409);
+      expect((await call(method, path, body, token)).status, `${method} ${path} signed by intruder`).toBe(403);
     }
     expect((await call('PUT', `/api/v1/jobs/${job.id}/artifacts/..%2F..%2Fpublic%2Fpool%2Fx.deb?builder=intruder%2F1`, 'x', token)).status).toBe(400);
 
@@ -342,5 +353,37 @@ exit 0
     for (const [f, hash] of Object.entries(before)) expect(after[f], f).toBe(hash);
     const packages = await (await fetch(`${up.url}dists/unstable/main/binary-amd64/Packages`)).text();
     expect(packages).not.toMatch(/^Version: 1\.1-1$/m);
+  });
+
+  it('publishes only the binary packages a source declares, refuses a name another source publishes naming both, and still lets a local package overlay Debian\'s', async () => {
+    // The job API test above stopped the builder.
+    await execa('docker', ['start', container('builder')]);
+    // debian/rules adds a package to debian/control while building: the .dsc never declared it.
+    const stowaway = '#!/bin/bash\nprintf "\\nPackage: aib-sneaky\\nArchitecture: any\\nDescription: a package the .dsc never declared\\n Added during the build.\\n" >> debian/control\n';
+    await archive.send(up, { name: 'aib-stowaway', version: '1.0-1', buildScript: 'bash debian/stowaway.sh', debianFiles: { 'stowaway.sh': stowaway } });
+    await archive.send(up, { name: 'aib-owner', version: '1.0-1' });
+    // Debian has "hello": a newer local one is an overlay, what a local archive is for.
+    await archive.send(up, { name: 'hello', version: '99.0-1', line: 'hello from the local overlay' });
+    for (const [name, version] of [['aib-owner', '1.0-1'], ['hello', '99.0-1']]) {
+      const waited = await archive.cli(['wait', name, version, '--timeout', '900']);
+      expect(waited.exitCode, String(waited.all)).toBe(0);
+    }
+    // Another source declares aib-owner's binary package, as a newer version.
+    await archive.send(up, { name: 'aib-thief', version: '2.0-1', header: { binary: 'aib-owner', name: 'thief.h', content: '/* taken over */\n' } });
+    const finished = (source: string, version: string) =>
+      until(`${source} ${version} built or failed`, async () => {
+        const job = (await archive.upload(source, version))?.jobs[0];
+        return job && ['built', 'failed'].includes(job.state) ? job : undefined;
+      }, 900_000);
+    const [sneaked, thief] = [await finished('aib-stowaway', '1.0-1'), await finished('aib-thief', '2.0-1')];
+    const packages = await (await fetch(`${up.url}dists/unstable/main/binary-amd64/Packages`)).text();
+    const published = packages.split('\n\n').filter((p) => /^Package: (aib-owner|aib-sneaky|aib-stowaway|hello)$/m.test(p))
+      .map((p) => `${p.match(/^Package: (.*)$/m)![1]} ${p.match(/^Version: (.*)$/m)![1]} ${p.match(/^Source: (.*)$/m)?.[1] ?? '-'}`);
+    // All at once, so that a failure shows every outcome.
+    expect({ sneaked: [sneaked.state, sneaked.reason], thief: [thief.state, thief.reason], published: published.sort() }).toEqual({
+      sneaked: ['failed', expect.stringMatching(/aib-sneaky_1\.0-1_amd64\.deb: binary package aib-sneaky is not in the Binary field of aib-stowaway's \.dsc \(aib-stowaway\)/)],
+      thief: ['failed', expect.stringMatching(/aib-owner_2\.0-1_all\.deb: binary package aib-owner is already published in unstable by source aib-owner, so source aib-thief may not take it over; remove it first \(archive rm aib-owner --suite unstable\) or set suites\.unstable\.allow_binary_takeover: true/)],
+      published: ['aib-owner 1.0-1 -', 'hello 99.0-1 -'],
+    });
   });
 });

@@ -43,6 +43,14 @@ describe('archive.yaml', () => {
     expect(() => parseConfig(text, 'archive.yaml')).toThrow(message);
   });
 
+  it('lets a suite allow binary takeovers, off unless set, and refuses a value that is not true or false', () => {
+    expect(parseConfig('suites:\n  unstable: {}\n', 'a.yaml').suites[0].allowBinaryTakeover).toBeUndefined();
+    expect(parseConfig('suites:\n  unstable:\n    allow_binary_takeover: true\n', 'a.yaml').suites[0].allowBinaryTakeover).toBe(true);
+    expect(() => parseConfig('suites:\n  unstable:\n    allow_binary_takeover: yes please\n', 'a.yaml')).toThrow(
+      'a.yaml: suites.unstable.allow_binary_takeover: expected true or false, found "yes please"',
+    );
+  });
+
   it('finds a suite by name or alias', () => {
     const config = parseConfig('suites:\n  unstable:\n    aliases: [sid]\n', 'a.yaml');
     expect(suiteFor(config, 'sid')?.name).toBe('unstable');

@@ -24,6 +24,8 @@ export interface SuiteConfig {
   architectures: string[];
   /** Other Distribution values that map to this suite (e.g. "sid"). */
   aliases: string[];
+  /** A source may publish a binary package name another source in the suite publishes (core/suite-contents.ts binaryRefusal). */
+  allowBinaryTakeover?: boolean;
 }
 
 export interface ArchiveConfig {
@@ -96,7 +98,7 @@ export const DEFAULT_CONFIG = {
   name: 'archive',
   port: 8080,
   suites: {
-    unstable: { base: 'trixie', components: ['main'], architectures: ['amd64'], aliases: [] as string[] },
+    unstable: { base: 'trixie', components: ['main'], architectures: ['amd64'], aliases: [] as string[], allow_binary_takeover: false },
   },
   uploads: { allow_unsigned: true, keyring: 'state/uploaders.gpg', incomplete_after_minutes: 30, stray_after_hours: 24 },
   publish: { by_hash_grace_minutes: 60, valid_until_days: 0, keep_versions: 3, pdiffs: 30 },
@@ -169,12 +171,15 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
     }
     const architectures = list('architectures', ['amd64'], ARCH);
     if (architectures.length === 0) throw new ConfigError(file, `${at}.architectures: at least one architecture is needed`);
+    const takeover = s.allow_binary_takeover ?? false;
+    if (typeof takeover !== 'boolean') throw new ConfigError(file, `${at}.allow_binary_takeover: expected true or false, found ${JSON.stringify(takeover)}`);
     return {
       name: suite,
       base,
       components: list('components', ['main'], NAME),
       architectures,
       aliases: list('aliases', [], NAME),
+      ...(takeover ? { allowBinaryTakeover: true } : {}),
     };
   });
   if (suites.length === 0) throw new ConfigError(file, 'suites: at least one suite is needed');

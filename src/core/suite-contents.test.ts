@@ -4,7 +4,7 @@ import { parseConfig } from '../config/config.js';
 import { planPublication } from './publish-plan.js';
 import { retained, withHistory } from './retention.js';
 import {
-  ContentsError, componentFor, emptyContents, poolFilesOf, suiteBinary, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
+  ContentsError, binaryRefusal, componentFor, emptyContents, poolFilesOf, suiteBinary, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
   type SuiteBinary, type SuiteSource,
 } from './suite-contents.js';
 
@@ -79,6 +79,29 @@ describe('suite contents', () => {
     expect(componentFor('non-free/net', ['main', 'contrib'])).toBe('main');
     expect(componentFor('net', ['main', 'contrib'])).toBe('main');
     expect(componentFor(undefined, ['main'])).toBe('main');
+  });
+
+  it('lets a build publish only the binary packages its .dsc declares, and their -dbgsym', () => {
+    const c = emptyContents('unstable');
+    expect(binaryRefusal(c, 'x', ['x', 'libx1'], 'libx1', false)).toBeUndefined();
+    expect(binaryRefusal(c, 'x', ['x', 'libx1'], 'libx1-dbgsym', false)).toBeUndefined();
+    expect(binaryRefusal(c, 'x', ['x', 'libx1'], 'libx2', false)).toBe(
+      "binary package libx2 is not in the Binary field of x's .dsc (x, libx1); a build publishes only the packages its source declares, and their -dbgsym",
+    );
+    expect(binaryRefusal(c, 'x', ['x'], 'y-dbgsym', false)).toMatch(/binary package y-dbgsym is not in the Binary field/);
+    // A -dbgsym is not a declared name itself: "x-dbgsym-dbgsym" is not x-dbgsym's.
+    expect(binaryRefusal(c, 'x', ['x'], 'x-dbgsym-dbgsym', false)).toMatch(/is not in the Binary field/);
+  });
+
+  it('refuses a binary package name another source in the suite publishes, naming both, unless the suite allows takeovers', () => {
+    const c = withBinaries(emptyContents('unstable'), [bin('libshared1', '1', 'amd64', { source: 'victim' }), bin('tool', '1', 'all', { source: 'tool', origin: 'imported' })]);
+    expect(binaryRefusal(c, 'thief', ['libshared1'], 'libshared1', false)).toBe(
+      'binary package libshared1 is already published in unstable by source victim, so source thief may not take it over; remove it first (archive rm victim --suite unstable) or set suites.unstable.allow_binary_takeover: true in archive.yaml',
+    );
+    expect(binaryRefusal(c, 'thief', ['tool'], 'tool', false)).toMatch(/already published in unstable by source tool, so source thief/);
+    expect(binaryRefusal(c, 'thief', ['libshared1'], 'libshared1', true)).toBeUndefined();
+    // Its own source's binary, a new version of it: no takeover.
+    expect(binaryRefusal(c, 'victim', ['libshared1'], 'libshared1', false)).toBeUndefined();
   });
 
   it('lists every pool file it names', () => {

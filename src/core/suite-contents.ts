@@ -84,6 +84,25 @@ export function binaryConflict(suite: string, old: SuiteBinary | undefined, b: S
   return undefined;
 }
 
+/**
+ * Why a build of `source` may not publish binary package `pkg` in suite `c`, if it may not: it
+ * is not in the Binary: field of the source's .dsc (nor the -dbgsym of one there), so the
+ * build made a package its source never declared; or another source in the suite already
+ * publishes that name, which dak holds for NEW as a takeover, as one source could otherwise
+ * replace another's package. Debian's own packages are not in the suite: a local overlay of
+ * one (a newer "hello") is what a local archive is for, and stays allowed.
+ */
+export function binaryRefusal(c: SuiteContents, source: string, declared: string[], pkg: string, allowTakeover: boolean): string | undefined {
+  if (!declared.includes(pkg) && !(pkg.endsWith('-dbgsym') && declared.includes(pkg.slice(0, -'-dbgsym'.length)))) {
+    return `binary package ${pkg} is not in the Binary field of ${source}'s .dsc (${declared.join(', ') || 'empty'}); a build publishes only the packages its source declares, and their -dbgsym`;
+  }
+  const other = c.binaries.find((b) => b.package === pkg && b.source !== source);
+  if (other && !allowTakeover) {
+    return `binary package ${pkg} is already published in ${c.id} by source ${other.source}, so source ${source} may not take it over; remove it first (archive rm ${other.source} --suite ${c.id}) or set suites.${c.id}.allow_binary_takeover: true in archive.yaml`;
+  }
+  return undefined;
+}
+
 /** A newly accepted source replaces the suite's older version; its binaries stay until rebuilt. */
 export function withSource(c: SuiteContents, source: SuiteSource): SuiteContents {
   const held = c.sources.find((s) => s.source === source.source);

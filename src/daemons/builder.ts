@@ -9,6 +9,7 @@ import { DEFAULT_LIMITS, LABEL_BUILDER, removeLeftoverBuilds, runBuild, type Bui
 import { buildenvImageName, imageAgeMs, refreshBuildenv } from '../docker/buildenv.js';
 import { connectDocker, type Docker } from '../docker/engine.js';
 import type { JobRecord } from '../core/jobs.js';
+import { builderKey, sha256Hex, signRequest } from '../core/request-signature.js';
 
 export const ALIVE_FILE = '/tmp/builder-alive';
 
@@ -39,17 +40,24 @@ class QueueUnreachable extends Error {}
 export class Builder {
   private docker!: Docker;
   private refreshing?: Promise<unknown>;
+  /** This builder's signing key: the token itself is never sent (core/request-signature.ts). */
+  private readonly key: Buffer;
 
-  constructor(private readonly o: BuilderOptions) {}
+  constructor(private readonly o: BuilderOptions) {
+    this.key = builderKey(o.token, o.name);
+  }
 
   private async api(method: string, path: string, body?: unknown): Promise<Response> {
-    const res = await fetch(`${this.o.queueUrl}${path}`, {
+    const data = body === undefined ? Buffer.alloc(0) : Buffer.from(body instanceof Buffer || typeof body === 'string' ? body : JSON.stringify(body));
+    // Signed as the queue will see it: the path and query after URL normalisation.
+    const url = new URL(`${this.o.queueUrl}${path}`);
+    const res = await fetch(url, {
       method,
       headers: {
-        authorization: `Bearer ${this.o.token}`,
+        authorization: signRequest(this.key, this.o.name, { method, path: `${url.pathname}${url.search}`, bodySha256: sha256Hex(data) }),
         ...(body !== undefined && !(body instanceof Buffer) && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}),
       },
-      body: body === undefined ? undefined : body instanceof Buffer || typeof body === 'string' ? body : JSON.stringify(body),
+      body: body === undefined ? undefined : new Uint8Array(data.buffer, data.byteOffset, data.length),
     }).catch((err: Error) => {
       throw new QueueUnreachable(`${method} ${path}: the queue cannot be reached (${(err.cause as Error | undefined)?.message ?? err.message})`);
     });

@@ -1,6 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createServer } from 'node:net';
-import { startJobApi, type JobApiHandlers } from './job-api.js';
+import { startJobApi, MAX_LOG_BODY, MAX_SMALL_BODY, type JobApiHandlers } from './job-api.js';
+import { Builder } from './builder.js';
+import { builderKey, sha256Hex, signRequest } from '../core/request-signature.js';
 
 // The job API over real HTTP on loopback, with handlers that record what they were asked.
 const calls: string[] = [];
@@ -10,11 +12,23 @@ const handlers: JobApiHandlers = {
   heartbeat: async (id, builder) => void calls.push(`heartbeat ${id} ${builder}`),
   sourceFile: async () => import.meta.filename,
   appendLog: async (id, builder, text) => void calls.push(`log ${id} ${builder} ${text}`),
-  putArtifact: async (id, builder, name, body) => void calls.push(`artifact ${id} ${builder} ${name} ${body.length}`),
+  putArtifact: async (id, builder, name, body) => {
+    let size = 0;
+    for await (const chunk of body) size += chunk.length;
+    calls.push(`artifact ${id} ${builder} ${name} ${size}`);
+  },
   complete: async (id, builder, report) => void calls.push(`complete ${id} ${builder} ${report.outcome}`),
 };
 let base: string;
-const auth = { authorization: 'Bearer s3cret' };
+const secret = 's3cret';
+
+/** A request as builder `as` signs it (with `key`, its own unless given; `sha256` of the body unless given). */
+const signed = (method: string, path: string, body = '', o: { as?: string; key?: Buffer; sha256?: string; at?: number } = {}) =>
+  fetch(`${base}${path}`, {
+    method,
+    body: method === 'GET' ? undefined : body,
+    headers: { authorization: signRequest(o.key ?? builderKey(secret, o.as ?? 'b1'), o.as ?? 'b1', { method, path, bodySha256: o.sha256 ?? sha256Hex(body) }, o.at) },
+  });
 
 beforeAll(async () => {
   const port = await new Promise<number>((resolve) => {
@@ -23,43 +37,128 @@ beforeAll(async () => {
       s.close(() => resolve(p));
     });
   });
-  await startJobApi(port, 's3cret', handlers);
+  await startJobApi(port, secret, handlers);
   base = `http://127.0.0.1:${port}`;
 });
 
-afterAll(() => undefined);
+afterEach(() => {
+  calls.length = 0;
+  vi.restoreAllMocks();
+});
 
 describe('the job API', () => {
   it('answers the healthcheck without a token', async () => {
     expect((await fetch(`${base}/health`)).status).toBe(200);
   });
 
-  it('refuses every job request without the archive token, or with a wrong one', async () => {
+  it('refuses every job request unsigned, with the bare token, or signed with a wrong key', async () => {
     expect((await fetch(`${base}/api/v1/lease`, { method: 'POST', body: '{"builder":"b"}' })).status).toBe(401);
-    expect((await fetch(`${base}/api/v1/lease`, { method: 'POST', body: '{"builder":"b"}', headers: { authorization: 'Bearer s3creT' } })).status).toBe(401);
+    const bare = await fetch(`${base}/api/v1/lease`, { method: 'POST', body: '{"builder":"b"}', headers: { authorization: `Bearer ${secret}` } });
+    expect(bare.status).toBe(401);
+    expect(((await bare.json()) as { error: string }).error).toMatch(/scheme "Bearer" is not accepted; expected AIB-HMAC-SHA256/);
+    expect((await signed('POST', '/api/v1/lease', '{"builder":"b1"}', { key: builderKey('s3creT', 'b1') })).status).toBe(401);
     expect(calls).toEqual([]);
   });
 
   it('says when there is no job (204)', async () => {
-    const res = await fetch(`${base}/api/v1/lease`, { method: 'POST', body: '{"builder":"b1"}', headers: auth });
+    const res = await signed('POST', '/api/v1/lease', '{"builder":"b1"}');
     expect(res.status).toBe(204);
-    expect(calls.pop()).toBe('lease b1');
+    expect(calls).toEqual(['lease b1']);
+  });
+
+  it('serves a job\'s source file to a signed GET', async () => {
+    const res = await signed('GET', '/api/v1/jobs/j1/files/x.dsc');
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('the job API over real HTTP');
   });
 
   it('decodes percent-encoded names, as a "+" in a Debian version arrives', async () => {
     const name = 'foo_1.0+dfsg-1_amd64.deb';
-    const res = await fetch(`${base}/api/v1/jobs/job%2B1/artifacts/${encodeURIComponent(name)}?builder=b1`, { method: 'PUT', body: 'abc', headers: auth });
+    const res = await signed('PUT', `/api/v1/jobs/job%2B1/artifacts/${encodeURIComponent(name)}?builder=b1`, 'abc');
     expect(res.status).toBe(200);
-    expect(calls.pop()).toBe(`artifact job+1 b1 ${name} 3`);
+    expect(calls).toEqual([`artifact job+1 b1 ${name} 3`]);
   });
 
   it('refuses a name that decodes to a path', async () => {
-    const res = await fetch(`${base}/api/v1/jobs/j1/artifacts/..%2Fpool%2Fx.deb?builder=b1`, { method: 'PUT', body: 'x', headers: auth });
+    const res = await signed('PUT', '/api/v1/jobs/j1/artifacts/..%2Fpool%2Fx.deb?builder=b1', 'x');
     expect(res.status).toBe(400);
   });
 
   it('refuses an unknown build outcome', async () => {
-    const res = await fetch(`${base}/api/v1/jobs/j1/complete`, { method: 'POST', body: '{"builder":"b1","outcome":"maybe"}', headers: auth });
+    const res = await signed('POST', '/api/v1/jobs/j1/complete', '{"builder":"b1","outcome":"maybe"}');
     expect(res.status).toBe(400);
+  });
+
+  it('refuses a builder acting under another builder\'s name, in a body, a query or a path', async () => {
+    for (const [method, path, body] of [
+      ['POST', '/api/v1/lease', '{"builder":"other/1"}'],
+      ['POST', '/api/v1/builders/other/start', ''],
+      ['POST', '/api/v1/jobs/j1/heartbeat', '{"builder":"other/1"}'],
+      ['POST', '/api/v1/jobs/j1/log?builder=other%2F1', 'forged'],
+      ['PUT', '/api/v1/jobs/j1/artifacts/x.deb?builder=other%2F1', 'forged'],
+      ['POST', '/api/v1/jobs/j1/complete', '{"builder":"other/1","outcome":"failed"}'],
+    ]) {
+      const res = await signed(method, path, body);
+      expect(res.status, `${method} ${path}`).toBe(403);
+      expect(((await res.json()) as { error: string }).error).toMatch(/signed by builder b1, which cannot act as other/);
+    }
+    expect(calls).toEqual([]);
+    expect((await signed('POST', '/api/v1/jobs/j1/heartbeat', '{"builder":"b1/2"}')).status).toBe(200);
+  });
+
+  it('refuses a body that is not the signed one, also a streamed artifact, which its handler never sees whole', async () => {
+    const res = await signed('POST', '/api/v1/jobs/j1/complete', '{"builder":"b1","outcome":"failed"}', { sha256: sha256Hex('{"builder":"b1","outcome":"built"}') });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toMatch(/the body's sha256 \w+ is not the signed \w+/);
+    const artifact = await signed('PUT', '/api/v1/jobs/j1/artifacts/x.deb?builder=b1', 'tampered', { sha256: sha256Hex('original') });
+    expect(artifact.status).toBe(400);
+    expect(calls).toEqual([]);
+  });
+
+  it('refuses a request signed more than 60 s ago, saying the window', async () => {
+    const res = await signed('POST', '/api/v1/lease', '{"builder":"b1"}', { at: Date.now() - 70_000 });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: string }).error).toMatch(/s old; the queue accepts ±60 s/);
+  });
+
+  it('refuses a lease, heartbeat or result body over 64 KiB and a log flush over 16 MiB', async () => {
+    const padded = (size: number) => JSON.stringify({ builder: 'b1', outcome: 'failed', reason: 'x'.repeat(size) });
+    expect((await signed('POST', '/api/v1/jobs/j1/complete', padded(MAX_SMALL_BODY))).status).toBe(413);
+    expect((await signed('POST', '/api/v1/jobs/j1/complete', padded(MAX_SMALL_BODY - 100))).status).toBe(200);
+    expect((await signed('POST', '/api/v1/jobs/j1/log?builder=b1', 'x'.repeat(MAX_LOG_BODY + 1))).status).toBe(413);
+    expect(calls).toEqual(['complete j1 b1 failed']);
+  });
+});
+
+describe('a job API request captured on the network', () => {
+  /** What the builder's own client put on the wire for a heartbeat of job j1. */
+  async function sniffHeartbeat(): Promise<{ authorization: string; body: string }> {
+    const wire = vi.spyOn(globalThis, 'fetch');
+    const builder = new Builder({ queueUrl: base, token: secret, name: 'b1', labels: {} }) as unknown as { api(method: string, path: string, body?: unknown): Promise<Response> };
+    expect((await builder.api('POST', '/api/v1/jobs/j1/heartbeat', { builder: 'b1/1' })).status).toBe(200);
+    const init = wire.mock.calls[0][1]!;
+    wire.mockRestore();
+    expect(calls.splice(0)).toEqual(['heartbeat j1 b1/1']);
+    return { authorization: (init.headers as Record<string, string>).authorization, body: Buffer.from(init.body as Uint8Array).toString() };
+  }
+
+  const replay = (method: string, path: string, body: string, authorization: string) => fetch(`${base}${path}`, { method, body, headers: { authorization } });
+
+  it('cannot be sent again as it was (a replay)', async () => {
+    const { authorization, body } = await sniffHeartbeat();
+    expect((await replay('POST', '/api/v1/jobs/j1/heartbeat', body, authorization)).status).toBe(401);
+    expect(calls).toEqual([]);
+  });
+
+  it('cannot lease, complete the same job, or heartbeat another job', async () => {
+    const { authorization } = await sniffHeartbeat();
+    for (const [path, body] of [
+      ['/api/v1/lease', '{"builder":"b1/1","waitSeconds":0}'],
+      ['/api/v1/jobs/j1/complete', '{"builder":"b1/1","outcome":"failed","reason":"forged"}'],
+      ['/api/v1/jobs/j2/heartbeat', '{"builder":"b1/1"}'],
+    ]) {
+      expect((await replay('POST', path, body, authorization)).status, path).toBe(401);
+    }
+    expect(calls).toEqual([]);
   });
 });

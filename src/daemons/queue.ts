@@ -14,7 +14,7 @@ import type { BuildLimits } from '../docker/build-container.js';
 import { planPublication } from '../core/publish-plan.js';
 import { SAFE_FILE_NAME } from '../core/upload-checks.js';
 import { uploadStateFromJobs, type UploadRecord } from '../core/uploads.js';
-import { parseChanges } from '../debian/control-files.js';
+import { parseChanges, parseDsc } from '../debian/control-files.js';
 import { compareVersions, poolPrefix } from '../debian/version.js';
 import { debControl } from '../process/debian-tools.js';
 import { Signer } from '../process/gpg.js';
@@ -29,7 +29,7 @@ import { startJobApi, type BuildReport, type JobApiHandlers } from './job-api.js
 import { UploadIntake } from './upload-intake.js';
 import { failPoints, type FailPointHit } from './fail-points.js';
 import { ArchiveContents, type Answer } from './archive-contents.js';
-import { ContentsError } from '../core/suite-contents.js';
+import { ContentsError, binaryRefusal } from '../core/suite-contents.js';
 
 const SCAN_INTERVAL_MS = 5000;
 
@@ -530,7 +530,15 @@ export class Queue {
         this.failPoint('hand-in');
         const dir = join(l.artifacts, id);
         await mkdir(dir, { recursive: true });
-        await writeFile(join(dir, name), body);
+        // Aside until the whole body arrived and matched its signed sha256: a cut or tampered
+        // upload leaves nothing behind.
+        const part = join(dir, `.${name}.part`);
+        try {
+          await writeFile(part, body);
+          await rename(part, join(dir, name));
+        } finally {
+          await rm(part, { force: true });
+        }
       },
       complete: (id, builder, result) => this.serial(() => this.complete(id, builder, result)),
     };
@@ -583,6 +591,11 @@ export class Queue {
     if (debs.length === 0) throw new Error(`${changesName} lists no binary packages`);
     const suite = this.config.suites.find((s) => s.name === job.suite)!;
     const poolDir = `pool/${suite.components[0]}/${poolPrefix(job.source)}/${job.source}`;
+    // The packages the build may publish: those its .dsc, as accepted into the pool, declares.
+    const dscFile = this.uploads.get(job.uploadId)?.sourceFiles.find((f) => f.name.endsWith('.dsc'));
+    if (!dscFile) throw new Error(`job ${job.id}: its upload's .dsc is not known, so the packages it may build are not`);
+    const declared = parseDsc(await readFile(join(this.layout.public, dscFile.path), 'utf8'), dscFile.name).binaries;
+    const contents = this.contents.all().find((c) => c.id === suite.name)!;
     const binaries: BinaryRecord[] = [];
     const artifacts: string[] = [];
     for (const f of changes.files) {
@@ -604,6 +617,8 @@ export class Queue {
         // take another binary's file name (and its place in the pool).
         const expected = `${control.first('Package')}_${control.first('Version').replace(/^\d+:/, '')}_${arch}.${f.name.split('.').pop()}`;
         if (f.name !== expected) throw new Error(`${f.name} holds ${control.first('Package')} ${control.first('Version')} ${arch}, so it must be named ${expected}`);
+        const refusal = binaryRefusal(contents, job.source, declared, control.first('Package'), !!suite.allowBinaryTakeover);
+        if (refusal) throw new Error(`${f.name}: ${refusal}`);
         await placeFile(path, join(this.layout.public, poolDir, f.name), facts.sha256);
         binaries.push({ control: control.entries(), path: `${poolDir}/${f.name}`, ...facts });
       } else if (f.name.endsWith('.buildinfo')) {
