@@ -66,13 +66,13 @@ beforeAll(async () => {
   // gpg writes a revocation certificate for every new key; imported with the key, it revokes it.
   const rev = await readFile(join(home, 'openpgp-revocs.d', `${keys.revoked}.rev`), 'utf8');
   const uploaders = join(home, 'uploaders.asc');
-  const exported = (await gpg(['--armor', '--export', keys.good, keys.other, keys.expired, keys.revoked])).stdout;
-  await writeFile(uploaders, `${exported}\n${rev.slice(rev.indexOf(':-----BEGIN') + 1)}`);
+  // The certificate right after its key: gpg --import takes its packets as part of the key
+  // block before it (another key there gets "1 bad signature" and the key stays unrevoked), and
+  // gpg --export lists keys in keyring order whatever order they are named in.
+  const others = (await gpg(['--armor', '--export', keys.good, keys.other, keys.expired, keys.subkeyPrimary])).stdout;
+  const revoked = (await gpg(['--armor', '--export', keys.revoked])).stdout;
+  await writeFile(uploaders, `${others}\n${revoked}\n${rev.slice(rev.indexOf(':-----BEGIN') + 1)}`);
   keyring = join(home, 'uploaders.gpg');
-  await addKeysToKeyring(keyring, uploaders);
-  // Added on its own: in one file with it, gpg 2.2.40 --import left the revocation certificate
-  // that followed unread (it reports "1 bad signature" on this key).
-  await writeFile(uploaders, (await gpg(['--armor', '--export', keys.subkeyPrimary])).stdout);
   await addKeysToKeyring(keyring, uploaders);
 });
 
