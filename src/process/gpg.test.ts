@@ -161,6 +161,18 @@ const GPGV: Record<string, { exitCode: number; status: string[]; stderr: string 
     ],
     stderr: "gpgv:                using EDDSA key 19957C957D6D9493139D1B05540C3B5278EF0D57\ngpgv: BAD signature from \"Good <good@example.org>\"",
   },
+  'expired-signature': {
+    exitCode: 1,
+    status: [
+      "[GNUPG:] NEWSIG",
+      "[GNUPG:] KEY_CONSIDERED C4DB9E0D2B30D31546DB1CBBD1ED578AEE8E9B46 0",
+      "[GNUPG:] SIG_ID znveGklwOHkmSD47+4PHifAVCeg 2020-01-02 1577923200",
+      "[GNUPG:] KEY_CONSIDERED C4DB9E0D2B30D31546DB1CBBD1ED578AEE8E9B46 0",
+      "[GNUPG:] EXPSIG D1ED578AEE8E9B46 Old <old@example.org>",
+      "[GNUPG:] VALIDSIG C4DB9E0D2B30D31546DB1CBBD1ED578AEE8E9B46 2020-01-02 1577923200 1578009600 4 0 22 8 01 C4DB9E0D2B30D31546DB1CBBD1ED578AEE8E9B46",
+    ],
+    stderr: "gpgv: Expired signature from \"Old <old@example.org>\"\ngpgv: Signature expired Fri Jan  3 00:00:00 2020 UTC",
+  },
 };
 
 function verdictOf(name: string) {
@@ -190,6 +202,10 @@ describe('the verdict on a real gpgv run', () => {
     ['bad', 'bad', 'a text changed after signing'],
   ])('rejects a signature by %s (%s): %s', (name, state) => {
     expect(verdictOf(name).state).toBe(state);
+  });
+
+  it('rejects a signature that itself has expired (EXPSIG), saying so', () => {
+    expect(verdictOf('expired-signature')).toEqual({ state: 'error', detail: 'the signature itself has expired (EXPSIG D1ED578AEE8E9B46 Old <old@example.org>)' });
   });
 
   it('rejects two good signatures in one block: exactly one is expected', () => {
