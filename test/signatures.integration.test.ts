@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addKeysToKeyring, verifyClearsigned } from '../src/process/gpg.js';
+import { makeSourcePackage } from './support/packages.js';
 
 const TEXT = await readFile(join(import.meta.dirname, '..', 'src', 'debian', 'fixtures', 'aib-hello_1.0-1_source.changes'), 'utf8');
 const PAST = '20200101T000000!';
@@ -139,6 +140,11 @@ describe('an upload signature', () => {
     const status = await execa('gpgv', ['--status-fd', '1', '--keyring', keyring, '-'], { input: framed(`${signature}\n`), reject: false });
     expect(status.stdout).toContain('[GNUPG:] GOODSIG');
     expect(await verify(framed(`${signature}\n`))).toMatchObject({ state: 'error', detail: expect.stringContaining('gpgv verified other text') });
+  });
+
+  it('is good on the .dsc and .changes dpkg-buildpackage signs, as packagers upload them', async () => {
+    const pkg = await makeSourcePackage(await mkdtemp(join(home, 'pkg-')), { name: 'aib-signed', version: '1.0-1', sign: { gnupgHome: home, key: keys.good } });
+    for (const file of [pkg.changes, pkg.dsc]) expect(await verifyClearsigned(join(pkg.dir, file), keyring)).toMatchObject({ state: 'good', fingerprint: keys.good });
   });
 
   it('stays good when blanks are added at the ends of signed lines or around the frame, which the signature does not cover', async () => {
