@@ -123,23 +123,24 @@ describe('an upload signature', () => {
     expect(verdict.state, JSON.stringify(verdict)).toBe('error');
   });
 
-  it('is refused when gpgv verified other text than the signed part reads as: a line over 20000 bytes, whose end gpgv drops', async () => {
+  it('is refused when gpgv verified other text than the signed part reads as: a line over 20000 bytes, whose end gpgv 2.2 drops', async () => {
     // The signature covers what gpgv reads (the long line cut short): a binary signature over
     // that text in canonical form (CRLF, no last line end) is what a clear signature hashes.
-    const long = `Description: ${'x'.repeat(30_000)}\n`;
-    const shown = `${TEXT}${long}`;
+    const shown = `${TEXT}Description: ${'x'.repeat(30_000)}\n`;
     const framed = (signature: string) => `-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\n${shown}${signature}`;
     const cut = join(home, 'cut.txt');
     await writeFile(join(home, 'framed.asc'), framed('-----BEGIN PGP SIGNATURE-----\n\nxx\n-----END PGP SIGNATURE-----\n'));
     await execa('gpgv', ['--keyring', keyring, '--output', cut, join(home, 'framed.asc')], { reject: false });
-    const gpgvReads = await readFile(cut, 'utf8');
-    expect(gpgvReads.length).toBeLessThan(shown.length);
-    await writeFile(join(home, 'canonical'), gpgvReads.replace(/\n$/, '').replaceAll('\n', '\r\n'));
+    await writeFile(join(home, 'canonical'), (await readFile(cut, 'utf8')).replace(/\n$/, '').replaceAll('\n', '\r\n'));
     await rm(cut);
     const signature = (await gpg(['--local-user', keys.good, '--digest-algo', 'SHA256', '--armor', '--detach-sign', '--output', '-', join(home, 'canonical')])).stdout;
-    const status = await execa('gpgv', ['--status-fd', '1', '--keyring', keyring, '-'], { input: framed(`${signature}\n`), reject: false });
-    expect(status.stdout).toContain('[GNUPG:] GOODSIG');
-    expect(await verify(framed(`${signature}\n`))).toMatchObject({ state: 'error', detail: expect.stringContaining('gpgv verified other text') });
+    const forged = framed(`${signature}\n`);
+    const verdict = await verify(forged);
+    expect(verdict.state, JSON.stringify(verdict)).not.toBe('good');
+    // gpgv 2.2 says GOODSIG here (only our comparison refuses it); 2.4 reads the line whole
+    // and says BADSIG.
+    const gpgv = await execa('gpgv', ['--status-fd', '1', '--keyring', keyring, '-'], { input: forged, reject: false });
+    if (gpgv.stdout.includes('[GNUPG:] GOODSIG')) expect(verdict).toMatchObject({ state: 'error', detail: expect.stringContaining('gpgv verified other text') });
   });
 
   it('is good on the .dsc and .changes dpkg-buildpackage signs, as packagers upload them', async () => {
