@@ -123,7 +123,7 @@ describe('an upload signature', () => {
     expect(verdict.state, JSON.stringify(verdict)).toBe('error');
   });
 
-  it('is refused when gpgv verified other text than the signed part reads as: a line over 20000 bytes, whose end gpgv 2.2 drops', async () => {
+  it('is refused when the text gpgv verified is not the signed part as the queue reads it: a line over 20000 bytes, whose end gpgv 2.2 drops', async () => {
     // The signature covers what gpgv reads (the long line cut short): a binary signature over
     // that text in canonical form (CRLF, no last line end) is what a clear signature hashes.
     const shown = `${TEXT}Description: ${'x'.repeat(30_000)}\n`;
@@ -140,7 +140,7 @@ describe('an upload signature', () => {
     // gpgv 2.2 says GOODSIG here (only our comparison refuses it); 2.4 reads the line whole
     // and says BADSIG.
     const gpgv = await execa('gpgv', ['--status-fd', '1', '--keyring', keyring, '-'], { input: forged, reject: false });
-    if (gpgv.stdout.includes('[GNUPG:] GOODSIG')) expect(verdict).toMatchObject({ state: 'error', detail: expect.stringContaining('gpgv verified other text') });
+    if (gpgv.stdout.includes('[GNUPG:] GOODSIG')) expect(verdict).toMatchObject({ state: 'error', detail: expect.stringContaining('the text gpgv verified is not the signed part') });
   });
 
   it('is good on the .dsc and .changes dpkg-buildpackage signs, as packagers upload them', async () => {

@@ -78,7 +78,7 @@ export class Signer {
  * turns gpgv's machine-readable status lines (doc/DETAILS in GnuPG) into a verdict. Good only if
  * the text gpgv verified (its --output) is the text unwrapSigned reads, which is what the queue
  * parses: two readings of one file is the classic way to get unsigned data past a signature
- * check (gpgv, for one, drops the end of a line longer than 20000 bytes and still says GOODSIG).
+ * check (gpgv 2.2, for one, drops the end of a line over 20000 bytes and still says GOODSIG).
  */
 export async function verifyClearsigned(file: string, keyring: string): Promise<SignatureVerdict> {
   const bytes = await readFile(file);
@@ -96,7 +96,7 @@ export async function verifyClearsigned(file: string, keyring: string): Promise<
       return { state: 'error', detail: (err as Error).message };
     }
     const theirs = (await readFile(verified, 'utf8')).replace(/\r\n/g, '\n');
-    if (theirs !== ours) return { state: 'error', detail: `${basename(file)}: gpgv verified other text than the signed part reads as here (a line over 20000 bytes?)` };
+    if (theirs !== ours) return { state: 'error', detail: `${basename(file)}: the text gpgv verified is not the signed part as the queue reads it (a line over 20000 bytes?)` };
     return verdict;
   } finally {
     await rm(dir, { recursive: true, force: true });
