@@ -30,14 +30,14 @@ const BUILDINFO = 'aib-hello_1.0-1_source.buildinfo';
 let gnupg: string;
 const roots: string[] = [];
 let revocation: string;
-const keys: Record<'good' | 'unknown' | 'expired' | 'revoked', string> = { good: '', unknown: '', expired: '', revoked: '' };
+const keys: Record<'good' | 'unknown' | 'expired' | 'revoked' | 'subkeyPrimary' | 'subkey', string> = { good: '', unknown: '', expired: '', revoked: '', subkeyPrimary: '', subkey: '' };
 
 async function gpg(args: string[], fakedTime?: string) {
   return execa('gpg', ['--homedir', gnupg, '--batch', '--quiet', '--pinentry-mode', 'loopback', '--passphrase', '', ...(fakedTime ? ['--faked-system-time', fakedTime] : []), ...args]);
 }
 
-async function newKey(uid: string, expiry = '1y', fakedTime?: string): Promise<string> {
-  await gpg(['--quick-gen-key', uid, 'ed25519', 'sign', expiry], fakedTime);
+async function newKey(uid: string, expiry = '1y', fakedTime?: string, usage = 'sign'): Promise<string> {
+  await gpg(['--quick-gen-key', uid, 'ed25519', usage, expiry], fakedTime);
   const { stdout } = await gpg(['--with-colons', '--list-keys', uid]);
   return stdout.split('\n').find((l) => l.startsWith('fpr:'))!.split(':')[9];
 }
@@ -72,8 +72,8 @@ class Upload {
     }
     await writeFile(this.path(changes), text);
   }
-  async sign(name: string, key: string, fakedTime?: string) {
-    await gpg(['--local-user', key, '--clearsign', '--output', `${this.path(name)}.asc`, this.path(name)], fakedTime);
+  async sign(name: string, key: string | string[], fakedTime?: string) {
+    await gpg([...[key].flat().flatMap((k) => ['--local-user', k]), '--clearsign', '--output', `${this.path(name)}.asc`, this.path(name)], fakedTime);
     await rename(`${this.path(name)}.asc`, this.path(name));
   }
   /** Signs the .dsc, updates the .changes for it, signs the .changes: what debsign does. */
@@ -138,6 +138,21 @@ const CASES: Case[] = [
   { name: 'a revoked key', check: 'signature', config: REQUIRE_SIGNED, prepare: (u) => u.signAll(keys.revoked) },
   { name: 'no signature where one is required', check: 'signature', config: REQUIRE_SIGNED, prepare: async () => undefined },
   { name: 'a signed .changes with an unsigned .dsc', check: 'signature', config: REQUIRE_SIGNED, prepare: (u) => u.sign(CHANGES, keys.good) },
+  { name: 'two signatures on the .changes', check: 'signature', config: REQUIRE_SIGNED, prepare: async (u) => {
+    await u.sign(DSC, keys.good);
+    await u.resum();
+    await u.sign(CHANGES, [keys.good, `${keys.subkey}!`]);
+  } },
+  // gpgv verifies the first signed message and ignores what is around it; the queue must not read it.
+  { name: 'a second signed message after the signed .changes', check: 'changes-parse', config: REQUIRE_SIGNED, prepare: async (u) => {
+    await u.signAll(keys.good);
+    const dsc = await u.text(DSC);
+    await u.edit(CHANGES, (t) => t + dsc);
+  } },
+  { name: 'a paragraph before the signed .changes', check: 'changes-parse', config: REQUIRE_SIGNED, prepare: async (u) => {
+    await u.signAll(keys.good);
+    await u.edit(CHANGES, (t) => `Source: evil\n\n${t}`);
+  } },
   { name: 'a missing Maintainer field', check: 'mandatory-field', prepare: (u) => u.edit(CHANGES, (t) => t.replace(/^Maintainer: .*\n/m, '')) },
   { name: 'a missing Date field', check: 'mandatory-field', prepare: (u) => u.edit(CHANGES, (t) => t.replace(/^Date: .*\n/m, '')) },
   { name: 'a Maintainer without an address', check: 'maintainer', prepare: (u) => u.edit(CHANGES, (t) => t.replace(/^Maintainer: .*$/m, 'Maintainer: Test Maintainer')) },
@@ -219,8 +234,11 @@ async function newArchive(configText = ''): Promise<{ layout: Layout; config: Ar
   const config = parseConfig(configText, layout.config);
   if (!config.uploads.allowUnsigned) {
     // The revoked key goes in with its revocation certificate; the signing home keeps it usable.
-    const exported = (await gpg(['--armor', '--export', keys.good, keys.expired, keys.revoked])).stdout;
-    await writeFile(join(gnupg, 'uploaders.asc'), `${exported}\n${revocation}`);
+    // The certificate right after its key (gpg --export keeps keyring order): gpg --import
+    // takes it as part of the key block before it.
+    const exported = (await gpg(['--armor', '--export', keys.good, keys.expired, keys.subkeyPrimary])).stdout;
+    const revoked = (await gpg(['--armor', '--export', keys.revoked])).stdout;
+    await writeFile(join(gnupg, 'uploaders.asc'), `${exported}\n${revoked}\n${revocation}`);
     await addKeysToKeyring(join(layout.root, config.uploads.keyring), join(gnupg, 'uploaders.asc'));
   }
   const intake = async (failPoint?: FailPointHit) =>
@@ -252,6 +270,9 @@ beforeAll(async () => {
   keys.unknown = await newKey('Stranger <stranger@example.org>');
   keys.expired = await newKey('Expired Uploader <expired@example.org>', '1d', '20200101T000000!');
   keys.revoked = await newKey('Revoked Uploader <revoked@example.org>');
+  keys.subkeyPrimary = await newKey('Subkey Uploader <subkey@example.org>', '1y', undefined, 'cert');
+  await gpg(['--quick-add-key', keys.subkeyPrimary, 'ed25519', 'sign', '1y']);
+  keys.subkey = (await gpg(['--with-colons', '--list-keys', keys.subkeyPrimary])).stdout.split('\n').filter((l) => l.startsWith('fpr:'))[1].split(':')[9];
   // gpg writes a revocation certificate for every new key; imported with the key, it revokes it.
   const rev = await readFile(join(gnupg, 'openpgp-revocs.d', `${keys.revoked}.rev`), 'utf8');
   revocation = rev.slice(rev.indexOf(':-----BEGIN') + 1);
@@ -304,6 +325,14 @@ describe('the upload intake', () => {
     const [upload] = (await (await intake()).scan()).decided;
     expect(upload.state, upload.reasons.join('\n')).toBe('accepted');
     expect(upload.signedBy).toBe(keys.good);
+  });
+
+  it('records the primary key as the signer of an upload signed with a signing subkey', async () => {
+    const { layout, intake } = await newArchive(REQUIRE_SIGNED);
+    await stage(layout, (u) => u.signAll(`${keys.subkey}!`));
+    const [upload] = (await (await intake()).scan()).decided;
+    expect(upload.state, upload.reasons.join('\n')).toBe('accepted');
+    expect(upload.signedBy).toBe(keys.subkeyPrimary);
   });
 
   it('takes an orig tarball the upload leaves out from the pool', async () => {

@@ -138,6 +138,13 @@ describe('upload checks', () => {
     ]);
   });
 
+  it('report a signature gpgv did not find good alone, with what was wrong and what to do', () => {
+    const failed = checkUpload({ ...good(), signatures: { changes: { state: 'error', detail: '2 signatures; exactly one is expected' } } });
+    expect(failed).toEqual([
+      { check: 'signature', message: 'aib-hello_1.0-1_source.changes: the signature is not accepted (2 signatures; exactly one is expected); sign the file once (debsign) and upload it as signed, nothing added' },
+    ]);
+  });
+
   it.each([
     ['3.0 (quilt)', ['a_1.orig.tar.gz', 'a_1-1.debian.tar.xz'], true],
     ['3.0 (quilt)', ['a_1.orig.tar.gz', 'a_1.orig.tar.gz.asc', 'a_1.orig-docs.tar.xz', 'a_1-1.debian.tar.xz'], true],

@@ -171,7 +171,7 @@ function signatureMessage(file: string, verdict: Exclude<SignatureVerdict, { sta
     case 'bad':
       return `${file}: the signature does not verify (${verdict.detail}); the file changed after it was signed`;
     default:
-      return `${file}: the signature could not be checked (${verdict.detail})`;
+      return `${file}: the signature is not accepted (${verdict.detail}); sign the file once (debsign) and upload it as signed, nothing added`;
   }
 }
 

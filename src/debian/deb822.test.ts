@@ -40,6 +40,28 @@ describe('deb822', () => {
     expect(unwrapSigned(text).content).toBe('A: 1\n-B: not a field\n');
   });
 
+  // What gpg takes as the signed text is all the queue may read (dak: apt_pkg's TagFile
+  // refuses data outside the signed part); a different reading is how a signed file smuggles
+  // in fields nobody signed.
+  describe('refuses data outside the signed part', () => {
+    const signed = fixture('aib-hello_1.0-1.signed.dsc');
+    it.each([
+      ['a paragraph before the signed message', `Source: evil\n\n${signed}`, 'x.dsc:1: text before "-----BEGIN PGP SIGNED MESSAGE-----"'],
+      ['garbage after the signature', `${signed}garbage\n`, 'x.dsc:30: text after "-----END PGP SIGNATURE-----"'],
+      ['a second signed message after the first', `${signed}${signed}`, 'x.dsc:30: text after "-----END PGP SIGNATURE-----"'],
+      ['a signature block that never ends', signed.replace('-----END PGP SIGNATURE-----\n', ''), 'x.dsc:23: the signature has no "-----END PGP SIGNATURE-----" line'],
+    ])('%s', (_name, text, message) => {
+      expect(() => unwrapSigned(text, 'x.dsc')).toThrow(Deb822Error);
+      expect(() => unwrapSigned(text, 'x.dsc')).toThrow(message);
+    });
+  });
+
+  it('reads the signed text as gpg does: blank lines around the frame allowed, the trailing blanks and carriage returns of a line ignored (RFC 4880 7.1)', () => {
+    const signed = fixture('aib-hello_1.0-1.signed.dsc');
+    const padded = `\n${signed.replace('Source: aib-hello\n', 'Source: aib-hello \t\n').replace('Format: 3.0 (quilt)\n', 'Format: 3.0 (quilt)\r \n').replace('-----BEGIN PGP SIGNATURE-----', '-----BEGIN PGP SIGNATURE-----  ')}\n\n`;
+    expect(unwrapSigned(padded, 'x.dsc')).toEqual({ content: fixture('aib-hello_1.0-1.dsc'), signed: true });
+  });
+
   it.each([
     [' continued\n', 'continuation line before any field'],
     ['no colon here\n', 'expected "Field: value"'],

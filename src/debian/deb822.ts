@@ -74,24 +74,35 @@ export interface SignedText {
   signed: boolean;
 }
 
-/** Strips an OpenPGP cleartext signature frame (RFC 4880 §7), if any. Does not verify. */
+const BEGIN_SIGNED = '-----BEGIN PGP SIGNED MESSAGE-----';
+const BEGIN_SIGNATURE = '-----BEGIN PGP SIGNATURE-----';
+const END_SIGNATURE = '-----END PGP SIGNATURE-----';
+
+/**
+ * Strips an OpenPGP cleartext signature frame (RFC 4880 §7), if any. Does not verify. Reads the
+ * signed text as gpg does (armor lines may end in blanks; a line's trailing spaces, tabs and
+ * carriage returns are not signed, §7.1) and refuses any data outside the frame, as dak's
+ * apt_pkg does: gpg verifies such a file and ignores what is around the signed part.
+ */
 export function unwrapSigned(text: string, file = '<input>'): SignedText {
   const lines = text.replace(/\r\n/g, '\n').split('\n');
+  const begin = lines.findIndex((l) => l.trimEnd() === BEGIN_SIGNED);
+  if (begin < 0) return { content: text.replace(/\r\n/g, '\n'), signed: false };
   const start = lines.findIndex((l) => l.trim() !== '');
-  if (start < 0 || lines[start] !== '-----BEGIN PGP SIGNED MESSAGE-----') {
-    return { content: text.replace(/\r\n/g, '\n'), signed: false };
-  }
-  let i = start + 1;
+  if (start < begin) throw new Deb822Error(file, start + 1, `text before "${BEGIN_SIGNED}"; only the signed part of a file may hold data`);
+  let i = begin + 1;
   while (i < lines.length && lines[i].trim() !== '') i++; // armor headers (Hash: ...)
   i++;
   const body: string[] = [];
-  for (; i < lines.length; i++) {
-    if (lines[i] === '-----BEGIN PGP SIGNATURE-----') {
-      return { content: body.join('\n') + '\n', signed: true };
-    }
-    body.push(lines[i].startsWith('- ') ? lines[i].slice(2) : lines[i]);
+  for (; i < lines.length && lines[i].trimEnd() !== BEGIN_SIGNATURE; i++) {
+    body.push((lines[i].startsWith('- ') ? lines[i].slice(2) : lines[i]).replace(/[ \t\r]+$/, ''));
   }
-  throw new Deb822Error(file, lines.length, 'signed message has no "-----BEGIN PGP SIGNATURE-----" line');
+  if (i >= lines.length) throw new Deb822Error(file, lines.length, `signed message has no "${BEGIN_SIGNATURE}" line`);
+  const end = lines.findIndex((l, j) => j > i && l.trimEnd() === END_SIGNATURE);
+  if (end < 0) throw new Deb822Error(file, i + 1, `the signature has no "${END_SIGNATURE}" line`);
+  const after = lines.findIndex((l, j) => j > end && l.trim() !== '');
+  if (after >= 0) throw new Deb822Error(file, after + 1, `text after "${END_SIGNATURE}"; only the signed part of a file may hold data`);
+  return { content: body.join('\n') + '\n', signed: true };
 }
 
 /**

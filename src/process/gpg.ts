@@ -1,8 +1,9 @@
 // gpg: the archive signing key (made at init, used by the queue to sign Release files).
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { SignatureVerdict } from '../core/upload-checks.js';
+import { unwrapSigned } from '../debian/deb822.js';
 import { exists } from '../storage/files.js';
 import { writeFileAtomic } from '../storage/records.js';
 import { run } from './run.js';
@@ -74,26 +75,67 @@ export class Signer {
 
 /**
  * Verifies a clear-signed file against a keyring and nothing else (gpgv, as dak does), and
- * turns gpgv's machine-readable status lines (doc/DETAILS in GnuPG) into a verdict.
+ * turns gpgv's machine-readable status lines (doc/DETAILS in GnuPG) into a verdict. Good only if
+ * the text gpgv verified (its --output) is the text unwrapSigned reads, which is what the queue
+ * parses: two readings of one file is the classic way to get unsigned data past a signature
+ * check (gpgv 2.2, for one, drops the end of a line over 20000 bytes and still says GOODSIG).
  */
 export async function verifyClearsigned(file: string, keyring: string): Promise<SignatureVerdict> {
-  const { stdout, stderr } = await run('gpgv', ['--status-fd', '1', '--keyring', keyring, file], { allowFailure: true });
-  return signatureVerdict(stdout, stderr);
+  const bytes = await readFile(file);
+  const dir = await mkdtemp(join(tmpdir(), 'aib-gpgv-'));
+  try {
+    const verified = join(dir, 'verified');
+    const args = ['--status-fd', '1', '--keyring', keyring, '--output', verified, '-'];
+    const { stdout, stderr, exitCode } = await run('gpgv', args, { input: bytes, allowFailure: true });
+    const verdict = signatureVerdict(stdout, exitCode, stderr);
+    if (verdict.state !== 'good') return verdict;
+    let ours: string;
+    try {
+      ours = unwrapSigned(bytes.toString('utf8'), basename(file)).content;
+    } catch (err) {
+      return { state: 'error', detail: (err as Error).message };
+    }
+    const theirs = (await readFile(verified, 'utf8')).replace(/\r\n/g, '\n');
+    if (theirs !== ours) return { state: 'error', detail: `${basename(file)}: the text gpgv verified is not the signed part as the queue reads it (a line over 20000 bytes?)` };
+    return verdict;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
-export function signatureVerdict(status: string, stderr = ''): SignatureVerdict {
+/**
+ * The verdict on one gpgv run: good only for exactly one signature, GOODSIG and VALIDSIG, no
+ * ERROR, and exit status 0 (gpgv exits 2 with a GOODSIG already printed when a second signed
+ * message or broken armor follows the first). KEYEXPIRED and KEYREVOKED are not looked at:
+ * gpgv prints them for any expired or revoked subkey of the key, even one that did not sign
+ * (doc/DETAILS); EXPKEYSIG and REVKEYSIG say whether the key that signed is.
+ */
+export function signatureVerdict(status: string, exitCode: number, stderr = ''): SignatureVerdict {
   const lines = status.split('\n').filter((l) => l.startsWith('[GNUPG:] ')).map((l) => l.slice(9).split(' '));
-  const has = (tag: string) => lines.find((l) => l[0] === tag);
+  const all = (tag: string) => lines.filter((l) => l[0] === tag);
+  const has = (tag: string) => all(tag)[0];
   const who = (l: string[] | undefined) => (l ? l.slice(1).join(' ') : '');
-  if (has('EXPKEYSIG') || has('KEYEXPIRED')) return { state: 'expired-key', detail: who(has('EXPKEYSIG') ?? has('KEYEXPIRED')) };
-  if (has('REVKEYSIG') || has('KEYREVOKED')) return { state: 'revoked-key', detail: who(has('REVKEYSIG') ?? has('KEYREVOKED')) };
+  const said = stderr.trim().split('\n').slice(-2).join(' ');
+  const signatures = all('NEWSIG').length;
+  if (signatures > 1) return { state: 'error', detail: `${signatures} signatures; exactly one is expected` };
+  if (has('EXPKEYSIG')) return { state: 'expired-key', detail: who(has('EXPKEYSIG')) };
+  if (has('REVKEYSIG')) return { state: 'revoked-key', detail: who(has('REVKEYSIG')) };
   if (has('BADSIG')) return { state: 'bad', detail: `BADSIG ${who(has('BADSIG'))}` };
   const noKey = has('NO_PUBKEY');
   if (noKey) return { state: 'unknown-key', detail: `key ${noKey[1]}` };
-  const good = has('GOODSIG');
-  const valid = has('VALIDSIG');
-  if (good && valid) return { state: 'good', fingerprint: valid[1], uid: good.slice(2).join(' ') };
-  return { state: 'error', detail: stderr.trim().split('\n').slice(-2).join(' ') || 'gpgv gave no verdict' };
+  if (has('EXPSIG')) return { state: 'error', detail: `the signature itself has expired (EXPSIG ${who(has('EXPSIG'))})` };
+  const error = has('ERROR') ?? has('ERRSIG') ?? has('FAILURE');
+  if (error || exitCode !== 0) {
+    const what = [error ? error.join(' ') : '', `gpgv exited with ${exitCode}`, said].filter(Boolean).join('; ');
+    return { state: 'error', detail: what };
+  }
+  const good = all('GOODSIG');
+  const valid = all('VALIDSIG');
+  // VALIDSIG's last field is the primary key's fingerprint, its first the (sub)key that signed.
+  if (good.length === 1 && valid.length === 1 && valid[0].length >= 11) {
+    return { state: 'good', fingerprint: valid[0][valid[0].length - 1], uid: good[0].slice(2).join(' ') };
+  }
+  return { state: 'error', detail: said || 'gpgv gave no verdict' };
 }
 
 export interface KeyInfo {
