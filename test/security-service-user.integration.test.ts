@@ -42,7 +42,8 @@ describe.runIf(asRoot)('root running the CLI on a root the queue\'s user owns', 
   let target: string;
   let before: Record<string, string>;
   let n = 0;
-  const cli = (...args: string[]) => execa('node', [CLI, '--root', root, ...args], { reject: false, all: true });
+  // No engine: `up` here must stop before Docker (the old code went on and started the queue).
+  const cli = (...args: string[]) => execa('node', [CLI, '--root', root, ...args], { reject: false, all: true, env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
   /** Made by the queue's user, as the queue would. */
   const plantAsService = async (path: string, link?: string) => {
     if (link) await symlink(link, path);
