@@ -1,4 +1,4 @@
-import { chown, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { chown, link, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -73,6 +73,27 @@ describe('folders held open under an archive root', () => {
     root.close();
     expect(await readdir(outside)).toEqual(['file']);
     expect(await readFile(join(layout.state, 'moved', 'a.deb'), 'utf8')).toBe('package\n');
+  });
+
+  it.runIf(asRoot)('reads and appends to no hard link of another user\'s file, when root runs it', async () => {
+    const root = AnchoredDir.openRoot(layout, { init: true });
+    await chown(join(outside, 'file'), 4242, 4242);
+    await link(join(outside, 'file'), join(layout.root, 'api-token'));
+    const message = `${join(layout.root, 'api-token')}: a hard link to a file of uid 4242; expected a file of the archive, the queue's user's (uid ${root.owner.uid}) (remove it; the archive never makes one)`;
+    expect(() => root.readFile('api-token')).toThrow(message);
+    expect(() => root.openAppend('api-token')).toThrow(message);
+    root.close();
+    const s = await lstat(join(outside, 'file'));
+    expect([s.uid, s.size]).toEqual([4242, 'not the archive\n'.length]);
+  });
+
+  it('opens the folder itself again for an empty path, as a descriptor of its own', async () => {
+    const root = AnchoredDir.openRoot(layout, { init: true });
+    const same = root.dir('.');
+    root.close();
+    await same.writeFile('archive.yaml', 'x');
+    same.close();
+    expect(await readFile(layout.config, 'utf8')).toBe('x');
   });
 
   it.runIf(asRoot)('refuses, when root runs it, a folder of another user than the queue\'s, with the command that fixes it', async () => {

@@ -7,7 +7,7 @@
 // is chowned by path. Node has no openat(2): a path /proc/self/fd/N/NAME is resolved by the
 // kernel from the open folder N, wherever that folder has been moved meanwhile, so opening it
 // with O_NOFOLLOW is openat(N, NAME, O_NOFOLLOW).
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, unlinkSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Layout } from './layout.js';
@@ -57,8 +57,11 @@ export class AnchoredDir {
    * without following links; `create` makes missing ones, the queue's user's. Close it after use.
    */
   dir(relative: string, o: { create?: boolean } = {}): AnchoredDir {
+    const names = relative.split('/').filter((n) => n && n !== '.');
+    // This folder again, as a descriptor of its own to close.
+    if (!names.length) return new AnchoredDir(this.path, openFolder(this.anchor, this.path, 0, NEVER_MADE), this.owner, this.root);
     let current: AnchoredDir = this;
-    for (const name of relative.split('/').filter(Boolean)) {
+    for (const name of names) {
       const path = join(current.path, name);
       let fd: number;
       try {
@@ -85,9 +88,8 @@ export class AnchoredDir {
   /** Whether a regular file `name` is here; anything else by that name (a link) is an error. */
   hasFile(name: string): boolean {
     try {
-      const facts = lstatSync(this.at(name));
-      if (facts.isFile()) return true;
-      throw this.notAFile(name, facts.isSymbolicLink());
+      this.checkFile(name, lstatSync(this.at(name)));
+      return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw err;
@@ -107,7 +109,7 @@ export class AnchoredDir {
       throw err;
     }
     try {
-      if (!fstatSync(fd).isFile()) throw this.notAFile(name, false);
+      this.checkFile(name, fstatSync(fd));
       return readFileSync(fd);
     } finally {
       closeSync(fd);
@@ -128,9 +130,11 @@ export class AnchoredDir {
       if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw this.notAFile(name, true);
       throw err;
     }
-    if (!fstatSync(fd).isFile()) {
+    try {
+      this.checkFile(name, fstatSync(fd));
+    } catch (err) {
       closeSync(fd);
-      throw this.notAFile(name, false);
+      throw err;
     }
     giveOpenFile(fd, this.owner);
     return fd;
@@ -155,6 +159,18 @@ export class AnchoredDir {
     if (!callerIsRoot() || uid === this.owner.uid) return;
     this.close();
     throw new UserError(`${this.path}: belongs to uid ${uid}, not to the queue's user (uid ${this.owner.uid}), who owns all of ${this.root}; give it back with: chown -R ${this.owner.uid}:${this.owner.gid} ${this.root}`);
+  }
+
+  /**
+   * A regular file, and, run by root, no second name of another user's file: O_NOFOLLOW does not
+   * stop a hard link, which the queue's user can make to root's files where protected_hardlinks
+   * is off (a file of root's own with one name is one an older version left).
+   */
+  private checkFile(name: string, facts: Stats): void {
+    if (!facts.isFile()) throw this.notAFile(name, facts.isSymbolicLink());
+    if (callerIsRoot() && facts.uid !== this.owner.uid && facts.nlink > 1) {
+      throw new UserError(`${join(this.path, name)}: a hard link to a file of uid ${facts.uid}; expected a file of the archive, the queue's user's (uid ${this.owner.uid}) (${NEVER_MADE})`);
+    }
   }
 
   private notAFile(name: string, link: boolean): UserError {
