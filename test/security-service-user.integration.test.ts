@@ -112,46 +112,35 @@ describe.runIf(asRoot)('root running the CLI on a root the queue\'s user owns', 
     expect((await cli('keys', 'ls')).stdout).toContain('1 key(s)');
   });
 
-  it('copies include files into its own staging folder even when the queue\'s user swaps it for a link meanwhile', async () => {
+  /**
+   * `archive include` of 600 small files (time for the race) while the queue's user runs `attack`
+   * on each staging folder NAME.files that appears in state/requests (DIR), aiming at TARGET.
+   */
+  const includeUnder = async (attack: string, aim: string) => {
     const debs = join(work, `debs-${n}`);
     await mkdir(debs);
     const files = Array.from({ length: 600 }, (_, i) => join(debs, `p${i}_1.0_all.deb`));
     await Promise.all(files.map((f) => writeFile(f, 'not really a package\n')));
-    const requests = join(root, 'state', 'requests');
-    const swapper = asServiceUser(`
+    const attacker = asServiceUser(`
       const fs = require('fs');
-      const { REQUESTS: dir, TARGET: target } = process.env;
-      for (;;) for (const name of fs.readdirSync(dir)) {
-        if (!name.endsWith('.files')) continue;
-        try { fs.renameSync(dir + '/' + name, dir + '/' + name + '.moved'); fs.symlinkSync(target, dir + '/' + name); } catch {}
-      }`, { REQUESTS: requests, TARGET: target });
+      const { DIR: dir, TARGET: target } = process.env;
+      for (;;) for (const name of fs.readdirSync(dir)) if (name.endsWith('.files')) try { ${attack} } catch {}`,
+    { DIR: join(root, 'state', 'requests'), TARGET: aim });
     try {
       await new Promise((r) => setTimeout(r, 300));
       await cli('include', '--timeout', '1', ...files);
     } finally {
-      await stop(swapper);
+      await stop(attacker);
     }
+  };
+
+  it('copies include files into its own staging folder even when the queue\'s user swaps it for a link meanwhile', async () => {
+    await includeUnder("fs.renameSync(dir + '/' + name, dir + '/' + name + '.moved'); fs.symlinkSync(target, dir + '/' + name);", target);
     expect(await snapshot(target)).toEqual(before);
   });
 
   it('never writes its staging note through a .staged.tmp link planted in the staging folder', async () => {
-    const debs = join(work, `debs-${n}`);
-    await mkdir(debs);
-    const files = Array.from({ length: 600 }, (_, i) => join(debs, `p${i}_1.0_all.deb`));
-    await Promise.all(files.map((f) => writeFile(f, 'not really a package\n')));
-    const requests = join(root, 'state', 'requests');
-    const planter = asServiceUser(`
-      const fs = require('fs');
-      const { REQUESTS: dir, TARGET: target } = process.env;
-      for (;;) for (const name of fs.readdirSync(dir)) {
-        if (name.endsWith('.files')) try { fs.symlinkSync(target, dir + '/' + name + '/.staged.tmp'); } catch {}
-      }`, { REQUESTS: requests, TARGET: join(target, 'canary') });
-    try {
-      await new Promise((r) => setTimeout(r, 300));
-      await cli('include', '--timeout', '1', ...files);
-    } finally {
-      await stop(planter);
-    }
+    await includeUnder("fs.symlinkSync(target, dir + '/' + name + '/.staged.tmp');", join(target, 'canary'));
     expect(await snapshot(target)).toEqual(before);
   });
 
