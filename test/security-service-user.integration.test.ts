@@ -174,6 +174,16 @@ describe.runIf(asRoot)('root running the CLI on a root the queue\'s user owns', 
     expect(await snapshot(target)).toEqual(before);
   });
 
+  it('changes the owner of nothing that exists below the root, and says how to fix a folder that is not the queue\'s user\'s', async () => {
+    const state = join(root, 'state');
+    await lchown(state, 4242, 4242);
+    await writeFile(join(state, 'left-by-hand'), '');
+    const r = await cli('init');
+    expect(r.exitCode, r.all).toBe(2);
+    expect(r.all).toContain(`${state}: belongs to uid 4242, not to the queue's user (uid ${SERVICE_UID}), who owns all of ${root}; give it back with: chown -R ${SERVICE_UID}:${SERVICE_UID} ${root}`);
+    for (const path of [state, join(state, 'left-by-hand')]) expect((await lstat(path)).uid).not.toBe(SERVICE_UID);
+  });
+
   it('does not create a file through a link planted as archive.yaml on a root the queue\'s user prepared', async () => {
     const fresh = join(work, `fresh-${n}`);
     await plantAsService(fresh);
