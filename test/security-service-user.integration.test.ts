@@ -206,6 +206,15 @@ describe.runIf(asRoot)('root running the CLI on a root the queue\'s user owns', 
     expect(r.all).toContain(`${join(root, 'archive.yaml')}: a symbolic link`);
   });
 
+  it('does not append image build logs to a file of root\'s that logs/image-builds.log was replaced with a link to', async () => {
+    const log = join(root, 'logs', 'image-builds.log');
+    await plantAsService(log, join(target, 'canary'));
+    const r = await cli('up');
+    expect(r.exitCode, r.all).toBe(2);
+    expect(r.all).toContain(`${log}: a symbolic link; expected a regular file`);
+    expect(await snapshot(target)).toEqual(before);
+  });
+
   it('does not read a file of root\'s that the API token was replaced with a link to, to hand it to the containers', async () => {
     await rm(join(root, 'state', 'api-token'));
     await plantAsService(join(root, 'state', 'api-token'), join(target, 'canary'));

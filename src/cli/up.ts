@@ -30,6 +30,12 @@ export function register(program: Command): void {
       // Run by root, what up writes under the root goes through the root held open (storage/anchored-dir.ts).
       const root = AnchoredDir.openRoot(layout);
       if (options.port !== undefined) await savePort(root, basename(layout.config), options.port);
+      // Appended to through the descriptor opened here (a link planted there is refused), by its
+      // /proc path, which reopens that very file.
+      const logs = root.dir(relative(layout.root, layout.logs));
+      const buildLog = logs.openAppend('image-builds.log');
+      logs.close();
+      root.close();
       const config = await loadConfig(layout);
       const docker = await connectDocker();
       const project = await loadProject(layout, config);
@@ -41,12 +47,6 @@ export function register(program: Command): void {
       const bases = [...new Set(config.suites.map((s) => s.base))];
       for (const base of bases) await ensureBaseImage(docker, base, progress);
       const built = new Set<string>();
-      // Appended to through the descriptor up opened (a link planted there is refused), by its
-      // /proc path, which reopens that very file.
-      const logs = root.dir(relative(layout.root, layout.logs));
-      const buildLog = logs.openAppend('image-builds.log');
-      logs.close();
-      root.close();
       try {
         for (const service of project.services) {
           if (!service.build || built.has(service.image)) continue;
