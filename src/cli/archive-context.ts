@@ -2,9 +2,12 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { basename, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseConfig, type ArchiveConfig } from '../config/config.js';
 import { parseCompose, type ComposeProject } from '../docker/compose-file.js';
+import { UserError } from '../errors.js';
+import { AnchoredDir } from '../storage/anchored-dir.js';
 import type { Layout } from '../storage/layout.js';
 import { serviceOwner } from '../storage/ownership.js';
 import { requireArchive } from './archive-root.js';
@@ -40,11 +43,31 @@ export async function composeVariables(layout: Layout, config: ArchiveConfig, po
     ARCHIVE_UID: String(owner.uid),
     ARCHIVE_GID: String(owner.gid),
     ARCHIVE_BASE: config.suites[0].base,
-    ARCHIVE_API_TOKEN: (await readFile(layout.apiToken, 'utf8')).trim(),
+    ARCHIVE_API_TOKEN: readApiToken(layout),
     ARCHIVE_RUN_ID: process.env.ARCHIVE_RUN_ID ?? '',
     // Tests only (src/core/fail-points.ts); empty for everyone else.
     ARCHIVE_FAILPOINTS: process.env.ARCHIVE_FAILPOINTS ?? '',
   };
+}
+
+/**
+ * Read through the root held open, never through a link: the queue's user owns state/ and could
+ * point root at a file of root's, whose text would then be handed to the containers (issue 17).
+ */
+function readApiToken(layout: Layout): string {
+  const root = AnchoredDir.openRoot(layout);
+  try {
+    const state = root.dir(relative(layout.root, dirname(layout.apiToken)));
+    try {
+      const token = state.readFile(basename(layout.apiToken));
+      if (!token) throw new UserError(`${layout.apiToken} is missing; run \`archive init ${layout.root}\` to make a new one`);
+      return token.toString('utf8').trim();
+    } finally {
+      state.close();
+    }
+  } finally {
+    root.close();
+  }
 }
 
 export async function loadProject(layout: Layout, config: ArchiveConfig, port = config.port): Promise<ComposeProject> {

@@ -1,43 +1,50 @@
 // `archive init [DIR]`: the root's folders, archive.yaml, the signing key and the API token.
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { basename, relative } from 'node:path';
 import type { Command } from 'commander';
 import { defaultConfigText } from '../config/config.js';
 import { generateArchiveKey } from '../process/gpg.js';
-import { exists } from '../storage/files.js';
+import { AnchoredDir } from '../storage/anchored-dir.js';
 import { Layout } from '../storage/layout.js';
-import { handOver, serviceOwner } from '../storage/ownership.js';
-import { writeFileAtomic } from '../storage/records.js';
 import { layoutFor, progress, type GlobalOptions } from './archive-context.js';
 
 /** Makes whatever of the root is missing; never overwrites. Returns whether anything was made. */
 export async function initRoot(layout: Layout, options: { port?: number } = {}): Promise<boolean> {
-  let made = false;
-  for (const dir of layout.directories) await mkdir(dir, { recursive: true });
-  if (!(await exists(layout.config))) {
-    progress(`new archive at ${layout.root}`);
-    await writeFile(layout.config, defaultConfigText({ port: options.port }));
-    made = true;
+  // Run by root, the queue runs as an unprivileged user (storage/ownership.ts), who must own all
+  // of it, the secret key included: what is made here is made theirs through descriptors of
+  // folders held open, never by path, and nothing that exists changes owner
+  // (storage/anchored-dir.ts).
+  const root = AnchoredDir.openRoot(layout, { init: true });
+  const held = new Map<string, AnchoredDir>();
+  try {
+    for (const dir of layout.directories) held.set(dir, root.dir(relative(layout.root, dir), { create: true }));
+    const state = held.get(layout.state)!;
+    const pub = held.get(layout.public)!;
+    let made = false;
+    if (!root.hasFile(basename(layout.config))) {
+      progress(`new archive at ${layout.root}`);
+      await root.writeFile(basename(layout.config), defaultConfigText({ port: options.port }));
+      made = true;
+    }
+    if (!state.hasFile(basename(layout.secretKey))) {
+      progress('making the archive signing key (gpg, RSA 3072, no passphrase)');
+      const key = await generateArchiveKey(`archive-in-a-box signing key (${layout.root}) <archive@localhost>`);
+      // Made 0600, never readable by others, not even for a moment before a chmod.
+      await state.writeFile(basename(layout.secretKey), key.secretArmored, 0o600);
+      await pub.writeFile(basename(layout.publicKey), key.publicArmored);
+      made = true;
+    } else if (!pub.hasFile(basename(layout.publicKey))) {
+      throw new Error(`${layout.publicKey} is missing while ${layout.secretKey} exists; restore it from a backup or remove both to make a new key`);
+    }
+    if (!state.hasFile(basename(layout.apiToken))) {
+      await state.writeFile(basename(layout.apiToken), `${randomBytes(32).toString('hex')}\n`, 0o600);
+      made = true;
+    }
+    return made;
+  } finally {
+    for (const dir of held.values()) dir.close();
+    root.close();
   }
-  if (!(await exists(layout.secretKey))) {
-    progress('making the archive signing key (gpg, RSA 3072, no passphrase)');
-    const key = await generateArchiveKey(`archive-in-a-box signing key (${layout.root}) <archive@localhost>`);
-    await writeFileAtomic(layout.secretKey, key.secretArmored);
-    await chmod(layout.secretKey, 0o600);
-    await writeFileAtomic(layout.publicKey, key.publicArmored);
-    made = true;
-  } else if (!(await exists(layout.publicKey))) {
-    throw new Error(`${layout.publicKey} is missing while ${layout.secretKey} exists; restore it from a backup or remove both to make a new key`);
-  }
-  if (!(await exists(layout.apiToken))) {
-    await writeFileAtomic(layout.apiToken, `${randomBytes(32).toString('hex')}\n`);
-    await chmod(layout.apiToken, 0o600);
-    made = true;
-  }
-  // Run by root: the queue runs as an unprivileged user (storage/ownership.ts), who must own all
-  // of it, the secret key included.
-  await handOver(layout.root, await serviceOwner(layout));
-  return made;
 }
 
 export function register(program: Command): void {

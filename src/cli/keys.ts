@@ -1,9 +1,10 @@
 // `archive keys add|ls|rm`: the uploaders keyring, checked by the queue when
 // uploads.allow_unsigned is false (archive.yaml).
-import { join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
 import { addKeysToKeyring, listKeys, removeKeyFromKeyring, type KeyInfo } from '../process/gpg.js';
+import { AnchoredDir } from '../storage/anchored-dir.js';
 import { exists } from '../storage/files.js';
 import { layoutFor, loadConfig, type GlobalOptions } from './archive-context.js';
 
@@ -17,21 +18,35 @@ export function register(program: Command): void {
     .command('keys')
     .description('manage the keyring of people allowed to upload')
     .addHelpText('after', '\nExamples:\n  gpg --export --armor you@example.org > me.asc && archive keys add me.asc\n  archive keys ls --json\n');
+  /**
+   * The keyring's folder, held open, and its name there: run by root, the keyring is read and
+   * replaced only through that folder, never by a path the queue's user (its owner) could turn
+   * into a link (storage/anchored-dir.ts). Close `dir` after use.
+   */
   const keyringOf = async (cmd: Command) => {
     const layout = layoutFor(cmd.optsWithGlobals<GlobalOptions>());
     const config = await loadConfig(layout);
-    return { keyring: join(layout.root, config.uploads.keyring), config, layout };
+    const root = AnchoredDir.openRoot(layout);
+    try {
+      const dir = root.dir(dirname(config.uploads.keyring), { create: true });
+      const name = basename(config.uploads.keyring);
+      dir.hasFile(name); // a link there is refused, naming it
+      return { dir, name, keyring: dir.at(name), config, layout };
+    } finally {
+      root.close();
+    }
   };
   keys
     .command('add <files...>')
     .description('add the OpenPGP public keys in FILE (armored or binary)')
     .addHelpText('after', '\nExamples:\n  gpg --export --armor me@example.org > me.asc && archive keys add me.asc\n')
     .action(async (files: string[], _o: object, cmd: Command) => {
-      const { keyring, config, layout } = await keyringOf(cmd);
+      const { dir, keyring, config, layout } = await keyringOf(cmd);
       for (const file of files) {
         if (!(await exists(file))) throw new UserError(`${file}: no such file`);
-        for (const k of await addKeysToKeyring(keyring, file)) console.log(`added ${describeKey(k)}`);
+        for (const k of await addKeysToKeyring(keyring, file, dir.owner)) console.log(`added ${describeKey(k)}`);
       }
+      dir.close();
       if (config.uploads.allowUnsigned) {
         console.log(`note: ${layout.config} allows unsigned uploads; set uploads.allow_unsigned: false to require signatures`);
       }
@@ -42,8 +57,10 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  archive keys ls\n  archive keys ls --json\n')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }, cmd: Command) => {
-      const { keyring, config } = await keyringOf(cmd);
-      const list = (await exists(keyring)) ? await listKeys(keyring) : [];
+      const { dir, name, config } = await keyringOf(cmd);
+      const bytes = dir.readFile(name);
+      dir.close();
+      const list = bytes ? await listKeys(bytes) : [];
       if (options.json) {
         console.log(JSON.stringify({ keyring: config.uploads.keyring, signaturesRequired: !config.uploads.allowUnsigned, keys: list }, null, 2));
         return;
@@ -56,10 +73,10 @@ export function register(program: Command): void {
     .description('remove a key from the uploaders keyring')
     .addHelpText('after', '\nExamples:\n  archive keys rm 0123456789ABCDEF0123456789ABCDEF01234567\n')
     .action(async (fingerprint: string, _o: object, cmd: Command) => {
-      const { keyring } = await keyringOf(cmd);
-      if (!(await exists(keyring)) || !(await removeKeyFromKeyring(keyring, fingerprint))) {
-        throw new UserError(`no key ${fingerprint} in the uploaders keyring; see archive keys ls`);
-      }
+      const { dir, keyring } = await keyringOf(cmd);
+      const removed = await removeKeyFromKeyring(keyring, fingerprint, dir.owner);
+      dir.close();
+      if (!removed) throw new UserError(`no key ${fingerprint} in the uploaders keyring; see archive keys ls`);
       console.log(`removed ${fingerprint}`);
     });
 }

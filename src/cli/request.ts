@@ -2,12 +2,13 @@
 // brings in ID.files/), and the queue, the only writer, carries it out and answers beside it.
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fchmodSync, openSync, writeSync } from 'node:fs';
-import { access, copyFile, mkdir, readFile, rm } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { access, copyFile } from 'node:fs/promises';
+import { basename, relative } from 'node:path';
 import { UserError } from '../errors.js';
-import { exists, inBatches, readIfSmallSync } from '../storage/files.js';
+import { AnchoredDir } from '../storage/anchored-dir.js';
+import { inBatches, readIfSmallSync } from '../storage/files.js';
 import type { Layout } from '../storage/layout.js';
-import { giveOpenFile, handOver, serviceOwner, type Owner } from '../storage/ownership.js';
+import { giveOpenFile, type Owner } from '../storage/ownership.js';
 import { writeJson } from '../storage/records.js';
 import { markStaged } from '../storage/staging.js';
 
@@ -20,8 +21,6 @@ export interface QueueAnswer {
 /** Sends a request and waits for the answer; a refused request becomes a UserError. */
 export async function askQueue(layout: Layout, request: Record<string, unknown>, o: { timeoutS: number; files?: string[]; json?: boolean }): Promise<QueueAnswer> {
   const id = `${Date.now()}-${randomBytes(3).toString('hex')}`;
-  const staging = join(layout.requests, `${id}.files`);
-  let owner: Owner | undefined;
   if (o.files) {
     const names = new Set<string>();
     for (const file of o.files) {
@@ -36,30 +35,46 @@ export async function askQueue(layout: Layout, request: Record<string, unknown>,
         throw new UserError(`${file}: cannot be read (${err.code ?? err.message})`);
       }),
     );
-    await mkdir(staging, { recursive: true });
-    // The queue links the files into the pool and removes the rest: run by root, the folder
-    // and each file must be its user's (a link to another user's file is refused, protected_hardlinks).
-    owner = await serviceOwner(layout);
-    await handOver(staging, owner);
     request.files = [...names];
   }
-  // Sent before the files are copied: the queue reads them as they come (storage/staging.ts).
-  await writeJson(join(layout.requests, `${id}.request.json`), request);
-  if (o.files) await stageFiles(staging, o.files, owner!);
-  const answerFile = join(layout.requests, `${id}.answer.json`);
-  const deadline = Date.now() + o.timeoutS * 1000;
-  while (!(await exists(answerFile))) {
-    if (Date.now() > deadline) {
-      throw new UserError(`the queue did not answer within ${o.timeoutS} s; is the archive up (archive status)? The request stays in ${layout.requests} and is carried out when the queue runs`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  // Run by root, everything under state/requests is reached from folders held open, never by
+  // path: the queue's user owns them and could swap any of them for a link (storage/anchored-dir.ts).
+  const root = AnchoredDir.openRoot(layout);
+  let requests: AnchoredDir;
+  try {
+    requests = root.dir(relative(layout.root, layout.requests), { create: true });
+  } finally {
+    root.close();
   }
-  const answer = JSON.parse(await readFile(answerFile, 'utf8')) as QueueAnswer;
-  await rm(answerFile, { force: true });
-  if (o.json) console.log(JSON.stringify(answer, null, 2));
-  if (!answer.ok) throw new UserError(answer.message);
-  if (!o.json) console.log(answer.message);
-  return answer;
+  try {
+    // The queue links the files into the pool and removes the rest: run by root, the folder
+    // and each file must be its user's (a link to another user's file is refused, protected_hardlinks).
+    const staging = o.files ? requests.dir(`${id}.files`, { create: true }) : undefined;
+    try {
+      // Sent before the files are copied: the queue reads them as they come (storage/staging.ts).
+      await writeJson(requests.at(`${id}.request.json`), request, { owner: requests.owner });
+      if (staging) await stageFiles(staging, o.files!);
+    } finally {
+      staging?.close();
+    }
+    const answerName = `${id}.answer.json`;
+    const deadline = Date.now() + o.timeoutS * 1000;
+    let text: Buffer | undefined;
+    while (!(text = requests.readFile(answerName))) {
+      if (Date.now() > deadline) {
+        throw new UserError(`the queue did not answer within ${o.timeoutS} s; is the archive up (archive status)? The request stays in ${layout.requests} and is carried out when the queue runs`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const answer = JSON.parse(text.toString('utf8')) as QueueAnswer;
+    requests.remove(answerName);
+    if (o.json) console.log(JSON.stringify(answer, null, 2));
+    if (!answer.ok) throw new UserError(answer.message);
+    if (!o.json) console.log(answer.message);
+    return answer;
+  } finally {
+    requests.close();
+  }
 }
 
 /**
@@ -68,18 +83,18 @@ export async function askQueue(layout: Layout, request: Record<string, unknown>,
  * it, and the note says why: the queue then refuses the request with that reason, which the CLI
  * reports as the queue's answer (so does a queue that answered before every file was in).
  */
-async function stageFiles(staging: string, files: string[], owner: Owner): Promise<void> {
+async function stageFiles(staging: AnchoredDir, files: string[]): Promise<void> {
   let count = 0;
   let noted = 0;
   // One note at a time, in order: a late one must not take back a later count.
   let notes = Promise.resolve();
-  const note = (error?: string) => (notes = notes.then(() => markStaged(staging, { count: (noted = count), error }).catch(() => undefined)));
+  const note = (error?: string) => (notes = notes.then(() => markStaged(staging.anchor, { count: (noted = count), error }).catch(() => undefined)));
   const beat = setInterval(() => void note(), 2000);
   try {
     // Copies, not links: the caller may rewrite its file in place later (dpkg-deb --build does),
     // and the pool must not change.
     await inBatches(files, 32, async (file) => {
-      await stageFile(file, join(staging, basename(file)), owner).catch((err: NodeJS.ErrnoException) => {
+      await stageFile(file, staging.at(basename(file)), staging.owner).catch((err: NodeJS.ErrnoException) => {
         throw new Error(`${file}: cannot be copied (${err.code ?? err.message})`);
       });
     }, async (done) => {

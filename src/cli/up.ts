@@ -1,6 +1,6 @@
 // `archive up`: initialise the root if new, make missing or stale images, start the three
 // services from compose/compose.yaml, wait until they are healthy, say how to use them.
-import { readFile, writeFile } from 'node:fs/promises';
+import { closeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseDocument } from 'yaml';
 import { aptSource, dputStanza, fileUri, httpUri, keyringPath } from '../core/client-config.js';
@@ -10,7 +10,8 @@ import { ensureBaseImage, ensureBuiltImage } from '../docker/images.js';
 import { UserError } from '../errors.js';
 import { archiveLabels, layoutFor, loadConfig, loadProject, portFree, progress, projectName, type GlobalOptions } from './archive-context.js';
 import { initRoot } from './init.js';
-import { join } from 'node:path';
+import { basename, relative } from 'node:path';
+import { AnchoredDir } from '../storage/anchored-dir.js';
 
 export function register(program: Command): void {
   program
@@ -26,7 +27,15 @@ export function register(program: Command): void {
       }
       const started = Date.now();
       await initRoot(layout, { port: options.port });
-      if (options.port !== undefined) await savePort(layout.config, options.port);
+      // Run by root, what up writes under the root goes through the root held open (storage/anchored-dir.ts).
+      const root = AnchoredDir.openRoot(layout);
+      if (options.port !== undefined) await savePort(root, basename(layout.config), options.port);
+      // Appended to through the descriptor opened here (a link planted there is refused), by its
+      // /proc path, which reopens that very file.
+      const logs = root.dir(relative(layout.root, layout.logs));
+      const buildLog = logs.openAppend('image-builds.log');
+      logs.close();
+      root.close();
       const config = await loadConfig(layout);
       const docker = await connectDocker();
       const project = await loadProject(layout, config);
@@ -38,10 +47,14 @@ export function register(program: Command): void {
       const bases = [...new Set(config.suites.map((s) => s.base))];
       for (const base of bases) await ensureBaseImage(docker, base, progress);
       const built = new Set<string>();
-      for (const service of project.services) {
-        if (!service.build || built.has(service.image)) continue;
-        built.add(service.image);
-        await ensureBuiltImage(docker, service.image, service.build, progress, join(layout.logs, 'image-builds.log'));
+      try {
+        for (const service of project.services) {
+          if (!service.build || built.has(service.image)) continue;
+          built.add(service.image);
+          await ensureBuiltImage(docker, service.image, service.build, progress, `/proc/self/fd/${buildLog}`);
+        }
+      } finally {
+        closeSync(buildLog);
       }
       progress(`starting ${project.name}`);
       await composeUp(docker, project, archiveLabels(layout, projectName(layout, config)), progress);
@@ -83,9 +96,9 @@ ${result.aptSourceFile}`);
 }
 
 /** Keeps archive.yaml's comments and layout while changing the port. */
-async function savePort(file: string, port: number): Promise<void> {
-  const doc = parseDocument(await readFile(file, 'utf8'));
+async function savePort(root: AnchoredDir, name: string, port: number): Promise<void> {
+  const doc = parseDocument(root.readFile(name)?.toString('utf8') ?? '');
   if (doc.get('port') === port) return;
   doc.set('port', port);
-  await writeFile(file, doc.toString());
+  await root.writeFile(name, doc.toString());
 }

@@ -1,10 +1,11 @@
 // gpg: the archive signing key (made at init, used by the queue to sign Release files).
+import { constants } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { SignatureVerdict } from '../core/upload-checks.js';
 import { unwrapSigned } from '../debian/deb822.js';
-import { exists } from '../storage/files.js';
+import type { Owner } from '../storage/ownership.js';
 import { writeFileAtomic } from '../storage/records.js';
 import { run } from './run.js';
 
@@ -166,38 +167,58 @@ export function parseKeyListing(colons: string): KeyInfo[] {
   return keys;
 }
 
-export async function listKeys(keyring: string): Promise<KeyInfo[]> {
-  const { stdout } = await run('gpg', ['--batch', '--with-colons', '--fixed-list-mode', '--show-keys', keyring]);
+/** The keys in a keyring (a file, or its bytes). */
+export async function listKeys(keyring: string | Buffer): Promise<KeyInfo[]> {
+  const source = typeof keyring === 'string' ? await readKeyring(keyring) : keyring;
+  const { stdout } = await run('gpg', ['--batch', '--with-colons', '--fixed-list-mode', '--show-keys'], { input: source ?? Buffer.alloc(0) });
   return parseKeyListing(stdout);
 }
 
-/** Adds the public keys in keyFile (armored or binary) to a binary keyring gpgv can read. */
-export async function addKeysToKeyring(keyring: string, keyFile: string): Promise<KeyInfo[]> {
+/**
+ * The keyring's bytes, read by this process and handed to gpg, never opened by gpg by path, and
+ * never through a link in its place: root running `archive keys` must not read a file of root's
+ * that the queue's user (the keyring's owner) points it to (issue 17). Undefined when missing.
+ */
+async function readKeyring(keyring: string): Promise<Buffer | undefined> {
+  return readFile(keyring, { flag: constants.O_RDONLY | constants.O_NOFOLLOW }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+}
+
+/**
+ * Adds the public keys in keyFile (armored or binary) to a binary keyring gpgv can read; the
+ * keyring is replaced by a new file (records.ts), `owner`'s when given.
+ */
+export async function addKeysToKeyring(keyring: string, keyFile: string, owner?: Owner): Promise<KeyInfo[]> {
   return withGnupgHome(async (home) => {
-    const gpg = (args: string[]) => run('gpg', ['--homedir', home, '--batch', '--quiet', ...args]);
+    const gpg = (args: string[], input?: Buffer) => run('gpg', ['--homedir', home, '--batch', '--quiet', ...args], { input });
     const added = parseKeyListing((await gpg(['--with-colons', '--fixed-list-mode', '--show-keys', keyFile])).stdout);
     if (added.length === 0) throw new Error(`${keyFile}: holds no OpenPGP public key`);
-    if (await exists(keyring)) await gpg(['--import', keyring]);
+    const current = await readKeyring(keyring);
+    if (current?.length) await gpg(['--import'], current);
     await gpg(['--import', keyFile]);
     const exported = join(home, 'keyring.gpg');
     await gpg(['--output', exported, '--export']);
-    await writeFileAtomic(keyring, await readFile(exported));
+    await writeFileAtomic(keyring, await readFile(exported), { owner });
     return added;
   });
 }
 
-/** Removes one key (by fingerprint) from a keyring. */
-export async function removeKeyFromKeyring(keyring: string, fingerprint: string): Promise<boolean> {
+/** Removes one key (by fingerprint) from a keyring, replaced as addKeysToKeyring does; false when it holds no such key. */
+export async function removeKeyFromKeyring(keyring: string, fingerprint: string, owner?: Owner): Promise<boolean> {
+  const current = await readKeyring(keyring);
+  if (!current?.length) return false;
   return withGnupgHome(async (home) => {
-    const gpg = (args: string[]) => run('gpg', ['--homedir', home, '--batch', '--quiet', '--yes', ...args]);
-    await gpg(['--import', keyring]);
+    const gpg = (args: string[], input?: Buffer) => run('gpg', ['--homedir', home, '--batch', '--quiet', '--yes', ...args], { input });
+    await gpg(['--import'], current);
     const before = parseKeyListing((await gpg(['--with-colons', '--fixed-list-mode', '--list-keys'])).stdout);
     const key = before.find((k) => k.fingerprint.toUpperCase() === fingerprint.toUpperCase());
     if (!key) return false;
     await gpg(['--delete-keys', key.fingerprint]);
     const exported = join(home, 'keyring.gpg');
     await gpg(['--output', exported, '--export']);
-    await writeFileAtomic(keyring, await readFile(exported).catch(() => Buffer.alloc(0)));
+    await writeFileAtomic(keyring, await readFile(exported).catch(() => Buffer.alloc(0)), { owner });
     return true;
   });
 }

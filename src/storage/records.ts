@@ -1,23 +1,37 @@
 // Durable JSON records: written to a temporary file, flushed, then renamed over the old one,
 // so a crash leaves either the old or the new record, never half of one.
+import { constants } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { giveOpenFile, type Owner } from './ownership.js';
 
-export async function writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
+export interface WriteOptions {
+  /** The mode it is made with (0600 for secrets: never readable by others, not for a moment). */
+  mode?: number;
+  /** Given to this user before it is renamed into place (root writing for the queue's user). */
+  owner?: Owner;
+  /** Flushed before the rename (default); a note that only matters while its writer runs need not be. */
+  sync?: boolean;
+}
+
+export async function writeFileAtomic(path: string, data: string | Buffer, o: WriteOptions = {}): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const handle = await open(tmp, 'w', 0o644);
+  // A new file, never one a link planted under that name points to (issue 17).
+  const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
+  const handle = await open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, o.mode ?? 0o644);
   try {
+    if (o.owner) giveOpenFile(handle.fd, o.owner);
     await handle.writeFile(data);
-    await handle.sync();
+    if (o.sync !== false) await handle.sync();
   } finally {
     await handle.close();
   }
   await rename(tmp, path);
 }
 
-export async function writeJson(path: string, value: unknown): Promise<void> {
-  await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+export async function writeJson(path: string, value: unknown, o: WriteOptions = {}): Promise<void> {
+  await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`, o);
 }
 
 export async function readJson<T>(path: string): Promise<T | undefined> {

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -38,6 +38,19 @@ describe('staged request files', () => {
     clearInterval(beat);
     await markStaged(dir, { count: 2 });
     await waiting;
+  });
+
+  it('never writes its note through a link planted as .staged.tmp in the staging folder', async () => {
+    const outside = join(dir, '..', `${dir.split('/').pop()}-outside`);
+    await writeFile(outside, 'not a note\n');
+    try {
+      await symlink(outside, join(dir, '.staged.tmp'));
+      await markStaged(dir, { count: 1 });
+      expect(await readFile(outside, 'utf8')).toBe('not a note\n');
+      await whenStaged(dir, 1);
+    } finally {
+      await rm(outside);
+    }
   });
 
   it('gives up when no note ever comes', async () => {

@@ -2,8 +2,9 @@
 // queue already reads them: the request is sent first, and the CLI notes in ID.files/.staged how
 // many of its files, in the request's order, are complete. The queue waits for each part it
 // reads, so copying and checking overlap; a CLI that cannot copy a file, or stops, ends the wait.
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from './records.js';
 
 const MARK = '.staged';
 
@@ -21,11 +22,10 @@ interface Note extends Staged {
 
 /** CLI side: the first `count` files are complete (or staging stopped, with the reason). */
 export async function markStaged(dir: string, staged: Staged): Promise<void> {
-  // Renamed into place, so the queue never reads half a note; not synced: it only matters
-  // while the CLI that wrote it runs.
-  const tmp = join(dir, `${MARK}.tmp`);
-  await writeFile(tmp, JSON.stringify({ ...staged, at: Date.now() } satisfies Note));
-  await rename(tmp, join(dir, MARK));
+  // Renamed into place, so the queue never reads half a note, from a file made new under a
+  // random name (a link the queue's user plants in its folder is never followed); not synced:
+  // it only matters while the CLI that wrote it runs.
+  await writeFileAtomic(join(dir, MARK), JSON.stringify({ ...staged, at: Date.now() } satisfies Note), { sync: false });
 }
 
 /**

@@ -1,0 +1,193 @@
+// Root running the CLI on an archive root that the queue's user owns must never follow a path
+// that user controls (issue 17): a folder swapped for a link, or a link planted where root
+// writes, would make root write, chown or read a file anywhere. So the root and each folder
+// below it are opened without following links, each from the open folder above it, held open
+// while root works in them, and checked to be the queue's user's; files are made new (O_EXCL,
+// O_NOFOLLOW) in a held folder and given away through their own descriptor; nothing that exists
+// is chowned by path. Node has no openat(2): a path /proc/self/fd/N/NAME is resolved by the
+// kernel from the open folder N, wherever that folder has been moved meanwhile, so opening it
+// with O_NOFOLLOW is openat(N, NAME, O_NOFOLLOW).
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, unlinkSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import { UserError } from '../errors.js';
+import type { Layout } from './layout.js';
+import { callerIsRoot, giveOpenFile, ownerOf, type Owner } from './ownership.js';
+import { writeFileAtomic } from './records.js';
+
+const { O_APPEND, O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY } = constants;
+
+export class AnchoredDir {
+  private constructor(
+    /** Where it was when opened: for messages only, never opened again. */
+    readonly path: string,
+    private readonly fd: number,
+    /** Who the queue runs as: the owner of every folder below the root, and of what root makes. */
+    readonly owner: Owner,
+    private readonly root: string,
+  ) {}
+
+  /**
+   * The archive root, opened. `init` makes it first when missing, and gives it to the queue's
+   * user when it is root's (made now, or by an administrator); nothing below it changes owner.
+   */
+  static openRoot(layout: Layout, o: { init?: boolean } = {}): AnchoredDir {
+    // Its parents are the caller's choice, and so is a root given as a link, unless the caller
+    // is root: then a link there may be the queue's user's, and the root must be a real folder.
+    if (o.init) mkdirSync(layout.root, { recursive: true });
+    const fd = openFolder(layout.root, layout.root, callerIsRoot() ? O_NOFOLLOW : 0, 'give the folder it points to as --root');
+    const facts = fstatSync(fd);
+    const owner = ownerOf(facts);
+    if (o.init && facts.uid !== owner.uid) giveOpenFile(fd, owner);
+    return new AnchoredDir(layout.root, fd, owner, layout.root);
+  }
+
+  /** What the kernel resolves as this folder, whatever its path is now. */
+  get anchor(): string {
+    return `/proc/self/fd/${this.fd}`;
+  }
+
+  /** What the kernel resolves as `name` inside this folder. */
+  at(name: string): string {
+    if (!name || name === '.' || name === '..' || name.includes('/')) throw new Error(`${name}: not a single file name`);
+    return `${this.anchor}/${name}`;
+  }
+
+  /**
+   * The folder `relative` (names separated by /) below this one, opened one name at a time
+   * without following links; `create` makes missing ones, the queue's user's. Close it after use.
+   */
+  dir(relative: string, o: { create?: boolean } = {}): AnchoredDir {
+    const names = relative.split('/').filter((n) => n && n !== '.');
+    // This folder again, as a descriptor of its own to close.
+    if (!names.length) return new AnchoredDir(this.path, openFolder(this.anchor, this.path, 0, NEVER_MADE), this.owner, this.root);
+    let current: AnchoredDir = this;
+    for (const name of names) {
+      const path = join(current.path, name);
+      let fd: number;
+      try {
+        fd = openFolder(current.at(name), path, O_NOFOLLOW, NEVER_MADE);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !o.create) throw err;
+        try {
+          mkdirSync(current.at(name), 0o755);
+        } catch (made) {
+          if ((made as NodeJS.ErrnoException).code !== 'EEXIST') throw made;
+        }
+        fd = openFolder(current.at(name), path, O_NOFOLLOW, NEVER_MADE);
+        // Made by root a moment ago, or by the queue's user meanwhile: either way, theirs.
+        giveOpenFile(fd, this.owner);
+      }
+      const next = new AnchoredDir(path, fd, this.owner, this.root);
+      if (current !== this) current.close();
+      current = next;
+      current.checkOwner();
+    }
+    return current;
+  }
+
+  /** Whether a regular file `name` is here; anything else by that name (a link) is an error. */
+  hasFile(name: string): boolean {
+    try {
+      this.checkFile(name, lstatSync(this.at(name)));
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+  }
+
+  /** The regular file `name`, never read through a link; undefined when there is none. */
+  readFile(name: string): Buffer | undefined {
+    let fd: number;
+    try {
+      // O_NONBLOCK: a FIFO planted there must not hang the command until it is refused below.
+      fd = openSync(this.at(name), O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return undefined;
+      if (code === 'ELOOP') throw this.notAFile(name, true);
+      throw err;
+    }
+    try {
+      this.checkFile(name, fstatSync(fd));
+      return readFileSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Writes `name` atomically as a new file of the queue's user, made with `mode`. */
+  writeFile(name: string, data: string | Buffer, mode = 0o644): Promise<void> {
+    return writeFileAtomic(this.at(name), data, { mode, owner: this.owner });
+  }
+
+  /** Opens `name` to append to, made (the queue's user's) when missing; close the descriptor after use. */
+  openAppend(name: string): number {
+    let fd: number;
+    try {
+      fd = openSync(this.at(name), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o644);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw this.notAFile(name, true);
+      throw err;
+    }
+    try {
+      this.checkFile(name, fstatSync(fd));
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    giveOpenFile(fd, this.owner);
+    return fd;
+  }
+
+  /** Removes `name` (a link itself, never what it points to); gone already is fine. */
+  remove(name: string): void {
+    try {
+      unlinkSync(this.at(name));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+
+  /** Run by root, a folder below the root must be the queue's user's: what else is there was not made by this program. */
+  private checkOwner(): void {
+    const { uid } = fstatSync(this.fd);
+    if (!callerIsRoot() || uid === this.owner.uid) return;
+    this.close();
+    throw new UserError(`${this.path}: belongs to uid ${uid}, not to the queue's user (uid ${this.owner.uid}), who owns all of ${this.root}; give it back with: chown -R ${this.owner.uid}:${this.owner.gid} ${this.root}`);
+  }
+
+  /**
+   * A regular file, and, run by root, no second name of another user's file: O_NOFOLLOW does not
+   * stop a hard link, which the queue's user can make to root's files where protected_hardlinks
+   * is off (a file of root's own with one name is one an older version left).
+   */
+  private checkFile(name: string, facts: Stats): void {
+    if (!facts.isFile()) throw this.notAFile(name, facts.isSymbolicLink());
+    if (callerIsRoot() && facts.uid !== this.owner.uid && facts.nlink > 1) {
+      throw new UserError(`${join(this.path, name)}: a hard link to a file of uid ${facts.uid}; expected a file of the archive, the queue's user's (uid ${this.owner.uid}) (${NEVER_MADE})`);
+    }
+  }
+
+  private notAFile(name: string, link: boolean): UserError {
+    return new UserError(`${join(this.path, name)}: ${link ? 'a symbolic link' : 'not a regular file'}; expected a regular file of the archive (${NEVER_MADE})`);
+  }
+}
+
+const NEVER_MADE = 'remove it; the archive never makes one';
+
+/** Opens a folder; a link (when not followed) or anything else is an error naming `shown`, with `fix`. */
+function openFolder(path: string, shown: string, flags: number, fix: string): number {
+  try {
+    return openSync(path, O_RDONLY | O_DIRECTORY | flags);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ELOOP' && code !== 'ENOTDIR') throw err;
+    const link = code === 'ELOOP' || lstatSync(path).isSymbolicLink();
+    throw new UserError(`${shown}: ${link ? 'a symbolic link' : 'not a folder'}; expected a folder of the archive (${fix})`);
+  }
+}

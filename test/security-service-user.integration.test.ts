@@ -1,0 +1,260 @@
+// Root running the CLI on a root the queue's user owns (issue 17): that user plants links where
+// root writes (state/, state/requests, a staging folder, its .staged.tmp, archive.yaml) and swaps
+// folders for links while root works, each pointing at a folder of root's outside the archive;
+// the target stays untouched. The secrets are never readable by others, not even for a moment.
+// No Docker: the CLI runs as root (as in CI) and the queue need not run.
+import { chmod, lstat, lchown, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SERVICE_UID } from '../src/storage/ownership.js';
+import { CLI } from './support/archive.js';
+
+const asRoot = process.getuid!() === 0;
+const service = { uid: SERVICE_UID, gid: SERVICE_UID };
+
+/** Everything under a folder: names, owners, modes and contents (links as links). */
+async function snapshot(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const name of (await readdir(dir, { recursive: true })).sort()) {
+    const s = await lstat(join(dir, name));
+    const body = s.isFile() ? await readFile(join(dir, name), 'utf8') : s.isDirectory() ? 'dir' : 'other';
+    out[name] = `${s.uid}:${s.gid} ${(s.mode & 0o7777).toString(8)} ${body}`;
+  }
+  return out;
+}
+
+/** A node script run as the queue's user, in a loop until killed. */
+function asServiceUser(script: string, env: Record<string, string>): ResultPromise {
+  return execa('node', ['-e', script], { ...service, env, reject: false });
+}
+
+const stop = async (child: ResultPromise) => {
+  child.kill();
+  await child;
+};
+
+describe.runIf(asRoot)('root running the CLI on a root the queue\'s user owns', () => {
+  let work: string;
+  let template: string;
+  let root: string;
+  let target: string;
+  let before: Record<string, string>;
+  let n = 0;
+  // No engine: `up` here must stop before Docker (the old code went on and started the queue).
+  const cli = (...args: string[]) => execa('node', [CLI, '--root', root, ...args], { reject: false, all: true, env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
+  /** Made by the queue's user, as the queue would. */
+  const plantAsService = async (path: string, link?: string) => {
+    if (link) await symlink(link, path);
+    else await mkdir(path);
+    await lchown(path, SERVICE_UID, SERVICE_UID);
+  };
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'aib-svc-'));
+    await chmod(work, 0o755); // the queue's user reaches its root inside
+    template = join(work, 'template');
+    const init = await execa('node', [CLI, 'init', template], { reject: false, all: true });
+    expect(init.exitCode, init.all).toBe(0);
+    expect((await lstat(template)).uid).toBe(SERVICE_UID);
+    await plantAsService(join(template, 'state', 'requests')).catch(() => undefined);
+  });
+  afterAll(() => rm(work, { recursive: true, force: true }));
+
+  beforeEach(async () => {
+    n += 1;
+    root = join(work, `root-${n}`);
+    await execa('cp', ['-a', template, root]);
+    // A folder of root's outside the archive, holding a file, that the attacks aim at.
+    target = join(work, `target-${n}`);
+    await mkdir(target, { mode: 0o755 });
+    await writeFile(join(target, 'canary'), 'root\'s own file\n', { mode: 0o644 });
+    before = await snapshot(target);
+  });
+
+  it('refuses to write a request into state/requests replaced by a link, and names it', async () => {
+    await rm(join(root, 'state', 'requests'), { recursive: true });
+    await plantAsService(join(root, 'state', 'requests'), target);
+    const r = await cli('retry', 'hello', '--timeout', '1');
+    expect(await snapshot(target)).toEqual(before);
+    expect(r.exitCode, r.all).toBe(2);
+    expect(r.all).toContain(`${join(root, 'state', 'requests')}: a symbolic link`);
+  });
+
+  it('refuses to write a request or a keyring through state/ replaced by a link', async () => {
+    await rm(join(root, 'state'), { recursive: true });
+    await plantAsService(join(root, 'state'), target);
+    const retry = await cli('retry', 'hello', '--timeout', '1');
+    const keys = await cli('keys', 'add', join(template, 'public', 'archive-key.asc'));
+    const init = await cli('init');
+    expect(await snapshot(target)).toEqual(before);
+    for (const r of [retry, keys, init]) {
+      expect(r.exitCode, r.all).toBe(2);
+      expect(r.all).toContain(`${join(root, 'state')}: a symbolic link`);
+    }
+  });
+
+  it('neither reads nor writes the uploaders keyring through a link planted in its place, and then writes it as the queue\'s user\'s', async () => {
+    const keyring = join(root, 'state', 'uploaders.gpg');
+    await plantAsService(keyring, join(target, 'canary'));
+    for (const args of [['add', join(template, 'public', 'archive-key.asc')], ['ls'], ['rm', '0123456789ABCDEF0123456789ABCDEF01234567']]) {
+      const r = await cli('keys', ...args);
+      expect(r.exitCode, r.all).toBe(2);
+      expect(r.all).toContain(`${keyring}: a symbolic link; expected a regular file`);
+    }
+    expect(await snapshot(target)).toEqual(before);
+    await rm(keyring);
+    const add = await cli('keys', 'add', join(template, 'public', 'archive-key.asc'));
+    expect(add.exitCode, add.all).toBe(0);
+    const made = await lstat(keyring);
+    expect([made.isFile(), made.uid, made.gid]).toEqual([true, SERVICE_UID, SERVICE_UID]);
+    expect((await cli('keys', 'ls')).stdout).toContain('1 key(s)');
+  });
+
+  /**
+   * `archive include` of 600 small files (time for the race) while the queue's user runs `attack`
+   * on each staging folder NAME.files that appears in state/requests (DIR), aiming at TARGET.
+   */
+  const includeUnder = async (attack: string, aim: string) => {
+    const debs = join(work, `debs-${n}`);
+    await mkdir(debs);
+    const files = Array.from({ length: 600 }, (_, i) => join(debs, `p${i}_1.0_all.deb`));
+    await Promise.all(files.map((f) => writeFile(f, 'not really a package\n')));
+    const attacker = asServiceUser(`
+      const fs = require('fs');
+      const { DIR: dir, TARGET: target } = process.env;
+      for (;;) for (const name of fs.readdirSync(dir)) if (name.endsWith('.files')) try { ${attack} } catch {}`,
+    { DIR: join(root, 'state', 'requests'), TARGET: aim });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      await cli('include', '--timeout', '1', ...files);
+    } finally {
+      await stop(attacker);
+    }
+  };
+
+  it('copies include files into its own staging folder even when the queue\'s user swaps it for a link meanwhile', async () => {
+    await includeUnder("fs.renameSync(dir + '/' + name, dir + '/' + name + '.moved'); fs.symlinkSync(target, dir + '/' + name);", target);
+    expect(await snapshot(target)).toEqual(before);
+  });
+
+  it('never writes its staging note through a .staged.tmp link planted in the staging folder', async () => {
+    await includeUnder("fs.symlinkSync(target, dir + '/' + name + '/.staged.tmp');", join(target, 'canary'));
+    expect(await snapshot(target)).toEqual(before);
+  });
+
+  it('never chowns what a folder swapped for a link during init points to', async () => {
+    // A folder of the queue's user with many entries, and root's folder with the same names.
+    const names = Array.from({ length: 400 }, (_, i) => `f${i}`);
+    const dir = join(root, 'state', 'quarantine');
+    await plantAsService(dir).catch(() => undefined);
+    for (const name of names) {
+      await writeFile(join(dir, name), '');
+      await lchown(join(dir, name), SERVICE_UID, SERVICE_UID);
+      await writeFile(join(target, name), '');
+    }
+    before = await snapshot(target);
+    const swapper = asServiceUser(`
+      const fs = require('fs');
+      const { DIR: dir, TARGET: target } = process.env;
+      // Each state held 2 ms: a walker finds the folder, then the link under the same path.
+      const hold = () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+      for (;;) {
+        try { fs.renameSync(dir, dir + '.real'); fs.symlinkSync(target, dir); } catch {}
+        hold();
+        try { fs.unlinkSync(dir); fs.renameSync(dir + '.real', dir); } catch {}
+        hold();
+      }`, { DIR: dir, TARGET: target });
+    try {
+      for (let i = 0; i < 8; i++) await cli('init');
+    } finally {
+      await stop(swapper);
+    }
+    expect(await snapshot(target)).toEqual(before);
+  });
+
+  it('changes the owner of nothing that exists below the root, and says how to fix a folder that is not the queue\'s user\'s', async () => {
+    const state = join(root, 'state');
+    await lchown(state, 4242, 4242);
+    await writeFile(join(state, 'left-by-hand'), '');
+    const r = await cli('init');
+    expect(r.exitCode, r.all).toBe(2);
+    expect(r.all).toContain(`${state}: belongs to uid 4242, not to the queue's user (uid ${SERVICE_UID}), who owns all of ${root}; give it back with: chown -R ${SERVICE_UID}:${SERVICE_UID} ${root}`);
+    for (const path of [state, join(state, 'left-by-hand')]) expect((await lstat(path)).uid).not.toBe(SERVICE_UID);
+  });
+
+  it('does not create a file through a link planted as archive.yaml on a root the queue\'s user prepared', async () => {
+    const fresh = join(work, `fresh-${n}`);
+    await plantAsService(fresh);
+    await plantAsService(join(fresh, 'archive.yaml'), join(target, 'made-by-root'));
+    const r = await execa('node', [CLI, 'init', fresh], { reject: false, all: true });
+    expect(await snapshot(target)).toEqual(before);
+    expect(r.exitCode, r.all).toBe(2);
+    expect(r.all).toContain(`${join(fresh, 'archive.yaml')}: a symbolic link`);
+  });
+
+  it('does not rewrite a file of root\'s that archive.yaml was replaced with a link to when saving the port', async () => {
+    await rm(join(root, 'archive.yaml'));
+    // Not a valid archive.yaml: the old code stopped there, after writing it, before Docker.
+    await writeFile(join(target, 'config.yaml'), 'bogus: 1\n');
+    before = await snapshot(target);
+    await plantAsService(join(root, 'archive.yaml'), join(target, 'config.yaml'));
+    const r = await cli('up', '--port', '1');
+    expect(await snapshot(target)).toEqual(before);
+    expect(r.exitCode, r.all).toBe(2);
+    expect(r.all).toContain(`${join(root, 'archive.yaml')}: a symbolic link`);
+  });
+
+  it('does not append image build logs to a file of root\'s that logs/image-builds.log was replaced with a link to', async () => {
+    const log = join(root, 'logs', 'image-builds.log');
+    await plantAsService(log, join(target, 'canary'));
+    const r = await cli('up');
+    expect(r.exitCode, r.all).toBe(2);
+    expect(r.all).toContain(`${log}: a symbolic link; expected a regular file`);
+    expect(await snapshot(target)).toEqual(before);
+  });
+
+  it('does not read a file of root\'s that the API token was replaced with a link to, to hand it to the containers', async () => {
+    await rm(join(root, 'state', 'api-token'));
+    await plantAsService(join(root, 'state', 'api-token'), join(target, 'canary'));
+    const r = await cli('up');
+    expect(r.exitCode, r.all).toBe(2);
+    expect(r.all).toContain(`${join(root, 'state', 'api-token')}: a symbolic link; expected a regular file`);
+    expect(await snapshot(target)).toEqual(before);
+  });
+
+  it('creates the signing key and the API token readable by their owner only, from the first moment on', async () => {
+    const fresh = join(work, `fresh-${n}`);
+    await mkdir(fresh);
+    // Watches state/ as fast as it can while init runs, and says what it saw.
+    const watcher = execa('node', ['-e', `
+      const fs = require('fs');
+      const { DIR: dir, STOP: stop } = process.env;
+      const seen = {};
+      while (!fs.existsSync(stop)) {
+        let names = [];
+        try { names = fs.readdirSync(dir); } catch {}
+        for (const name of names) {
+          if (!name.startsWith('archive-key.sec') && !name.startsWith('api-token')) continue;
+          try { seen[(fs.lstatSync(dir + '/' + name).mode & 0o777).toString(8)] = name; } catch {}
+        }
+        if (!names.length) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+      }
+      console.log(JSON.stringify(seen));`], { env: { DIR: join(fresh, 'state'), STOP: join(work, `stop-${n}`) }, reject: false });
+    let r;
+    try {
+      r = await execa('node', [CLI, 'init', fresh], { reject: false, all: true });
+    } finally {
+      await writeFile(join(work, `stop-${n}`), '');
+    }
+    expect(r.exitCode, r.all).toBe(0);
+    const seen = JSON.parse((await watcher).stdout) as Record<string, string>;
+    expect(seen).toHaveProperty('600');
+    expect(Object.keys(seen)).toEqual(['600']);
+    for (const name of ['archive-key.sec', 'api-token']) {
+      const s = await lstat(join(fresh, 'state', name));
+      expect([s.uid, s.gid, s.mode & 0o777]).toEqual([SERVICE_UID, SERVICE_UID, 0o600]);
+    }
+  });
+});
