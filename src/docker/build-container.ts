@@ -168,7 +168,8 @@ async function execIn(
     await new Promise<void>((resolve, reject) => {
       stream.on('end', resolve);
       stream.on('close', resolve);
-      stream.on('error', reject);
+      // A container killed for its limits may cut the stream short.
+      stream.on('error', (err) => (watch.killed ? resolve() : reject(err)));
     });
   } finally {
     clearTimeout(timer);
@@ -185,7 +186,6 @@ function duration(ms: number): string {
 function mib(bytes: number): string {
   return bytes >= 1024 ** 2 ? `${Math.round(bytes / 1024 ** 2)} MiB` : `${Math.round(bytes / 1024)} KiB`;
 }
-
 
 /** Runs a created container to its end, streaming its output, enforcing time, stall and log limits. */
 async function runToEnd(
