@@ -1,7 +1,8 @@
 // The archive at its limits, against a running archive on the real engine: publishing requests
 // racing each other and a finishing build, two dputs of one version at once, a builder that
 // vanishes holding a lease (paused, so nothing restarts it), a build that outlives its time
-// limit and a build that floods its log. One archive for the file; slow builds kept short.
+// limit, a build that floods its log, a build-dependency whose postinst never ends and builds
+// whose outputs are links, FIFOs, huge or many. One archive for the file; slow builds kept short.
 import { createHash } from 'node:crypto';
 import { readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -286,6 +287,66 @@ describe('the archive at its limits', () => {
     // The builder takes the next job as usual.
     await archive.send(up, { name: 'race-after-flood', version: '1.0-1' });
     const after = await archive.cli(['wait', 'race-after-flood', '1.0-1', '--timeout', '900']);
+    expect(after.exitCode, String(after.all)).toBe(0);
+  });
+  it('fails a build whose build-dependency\'s postinst never ends at the time limit, naming it, and the builder takes the next job', async () => {
+    await archive.send(up, { name: 'race-sleepy-dep', version: '1.0-1', debianFiles: { 'race-sleepy-dep.postinst': '#!/bin/sh\nset -e\necho SLEEPY-POSTINST\nsleep 100000\n#DEBHELPER#\n' } });
+    const dep = await archive.cli(['wait', 'race-sleepy-dep', '1.0-1', '--timeout', '900']);
+    expect(dep.exitCode, String(dep.all)).toBe(0);
+    await setConfig(0.5); // 30 s
+    await archive.send(up, { name: 'race-needs-sleepy', version: '1.0-1', buildDepends: ['race-sleepy-dep'] });
+    const failed = await archive.cli(['wait', 'race-needs-sleepy', '1.0-1', '--timeout', '180']);
+    await setConfig(180);
+    expect(failed.exitCode, String(failed.all)).toBe(1);
+    const reason = 'installing the build-dependencies ran past the time limit of 30 s (builds.timeout_minutes)';
+    expect(failed.stderr).toContain(reason);
+    const [job] = await jobsOf('race-needs-sleepy');
+    expect(job).toMatchObject({ state: 'failed', attempts: 1, reason });
+    expect(new Date(job.finishedAt!).getTime() - new Date(job.startedAt!).getTime()).toBeLessThan(120_000);
+    const log = await publicText(job.log!);
+    expect(log).toContain('SLEEPY-POSTINST');
+    expect(log).toContain(`archive-in-a-box: build stopped: ${reason}`);
+    expect(await buildContainers(job.id)).toBe('');
+    await archive.send(up, { name: 'race-after-sleepy', version: '1.0-1' });
+    const after = await archive.cli(['wait', 'race-after-sleepy', '1.0-1', '--timeout', '900']);
+    expect(after.exitCode, String(after.all)).toBe(0);
+  });
+
+  it('refuses build outputs that are links, FIFOs, too large or too many, failing the job with the cap it crossed, and the builder stays small and healthy', async () => {
+    // Made in the build's output folder, where the builder takes the built files from.
+    const odd = `#!/bin/bash
+set -e
+mkdir -p /build/out
+ln -s /etc/passwd /build/out/a-passwd.deb
+# A device needs CAP_MKNOD, which builds do not have: a FIFO instead.
+mknod /build/out/b-device.deb c 1 3 2>/dev/null || mkfifo /build/out/b-device.deb
+truncate -s 100G /build/out/c-huge.deb
+`;
+    const many = `#!/bin/bash
+set -e
+mkdir -p /build/out
+for i in $(seq 3000); do echo $i > /build/out/many-$i.deb; done
+`;
+    await archive.send(up, { name: 'race-odd-outputs', version: '1.0-1', buildScript: 'bash debian/odd.sh', debianFiles: { 'odd.sh': odd } });
+    await archive.send(up, { name: 'race-many-outputs', version: '1.0-1', buildScript: 'bash debian/many.sh', debianFiles: { 'many.sh': many } });
+    const expected: [string, string][] = [
+      ['race-odd-outputs', "the build's output was refused: a-passwd.deb is a symbolic link (to /etc/passwd), b-device.deb is a FIFO: only regular files with plain names are taken; c-huge.deb is 100 GiB, over the cap of 1 GiB per file (builds.output_file_gib)"],
+      ['race-many-outputs', "the build's output was refused: it holds more than 1000 files (builds.output_files)"],
+    ];
+    for (const [name, reason] of expected) {
+      const failed = await archive.cli(['wait', name, '1.0-1', '--timeout', '600']);
+      expect(failed.exitCode, String(failed.all)).toBe(1);
+      const [job] = await jobsOf(name);
+      expect(job).toMatchObject({ state: 'failed', attempts: 1, reason });
+      expect(await buildContainers(job.id)).toBe('');
+    }
+    expect(await packagesOf('unstable')).not.toContainEqual(expect.stringMatching(/^race-(odd|many)-outputs /));
+    expect(await health('builder')).toBe('running healthy');
+    const peak = await peakMemory('builder');
+    console.log(`builder: memory peak ${Math.round(peak / 1024 ** 2)} MiB`);
+    expect(peak, 'builder memory peak').toBeLessThan(512 * 1024 ** 2);
+    await archive.send(up, { name: 'race-after-outputs', version: '1.0-1' });
+    const after = await archive.cli(['wait', 'race-after-outputs', '1.0-1', '--timeout', '900']);
     expect(after.exitCode, String(after.all)).toBe(0);
   });
 });

@@ -60,6 +60,14 @@ describe('a running archive under attack', () => {
     for (const service of ['queue', 'repo', 'builder']) {
       const inspect = await execa('docker', ['inspect', '--format', '{{.HostConfig.ReadonlyRootfs}} {{json .HostConfig.CapDrop}} {{json .HostConfig.SecurityOpt}} {{.HostConfig.Privileged}}', container(service)]);
       expect(inspect.stdout.trim(), service).toBe('true ["ALL"] ["no-new-privileges:true"] false');
+      // Bounded, so that a runaway queue or builder cannot take the host's memory or pids.
+      if (service !== 'repo') {
+        const [memory, pids] = (await execa('docker', ['inspect', '--format', '{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}', container(service)])).stdout.trim().split(' ').map(Number);
+        expect(memory, `${service} memory limit`).toBeGreaterThan(0);
+        expect(memory, `${service} memory limit`).toBeLessThanOrEqual(4 * 1024 ** 3);
+        expect(pids, `${service} pids limit`).toBeGreaterThan(0);
+        expect(pids, `${service} pids limit`).toBeLessThanOrEqual(1024);
+      }
       const pids = (await execa('docker', ['top', container(service), '-eo', 'pid'])).stdout.split('\n').slice(1).map((l) => l.trim()).filter(Boolean);
       expect(pids.length, service).toBeGreaterThan(0);
       for (const pid of pids) {
@@ -384,6 +392,59 @@ exit 0
       sneaked: ['failed', expect.stringMatching(/aib-sneaky_1\.0-1_amd64\.deb: binary package aib-sneaky is not in the Binary field of aib-stowaway's \.dsc \(aib-stowaway\)/)],
       thief: ['failed', expect.stringMatching(/aib-owner_2\.0-1_all\.deb: binary package aib-owner is already published in unstable by source aib-owner, so source aib-thief may not take it over; remove it first \(archive rm aib-owner --suite unstable\) or set suites\.unstable\.allow_binary_takeover: true/)],
       published: ['aib-owner 1.0-1 -', 'hello 99.0-1 -'],
+    });
+  });
+  // Build-dependencies are packages this archive built from uploads; installing them runs their
+  // maintainer scripts as root, in the dependency container.
+  describe('a build-dependency whose maintainer script is hostile', () => {
+    it('runs its postinst with only the capabilities apt and dpkg need, no-new-privileges, limits, and a network with the repo but not the queue', async () => {
+      const queueIp = await ipOf('queue');
+      expect(queueIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      const postinst = `#!/bin/bash
+# Records what a hostile maintainer script gets when it runs as a build-dependency; never fails.
+rec() { echo "DEPS-HOSTILE $1=$2"; }
+if [ "$1" = configure ]; then
+  rec uid "$(id -u)"
+  rec cap-eff "$(awk '/^CapEff:/ {print $2}' /proc/self/status)"
+  rec no-new-privs "$(awk '/^NoNewPrivs:/ {print $2}' /proc/self/status)"
+  rec pids-max "$(cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/pids/pids.max 2>/dev/null | head -n1)"
+  rec memory-max "$(cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null | head -n1)"
+  if getent hosts queue >/dev/null 2>&1; then rec queue-dns found; else rec queue-dns failed; fi
+  for target in queue/8000 ${queueIp}/8000; do
+    answer=$(timeout 5 bash -c 'exec 3<>/dev/tcp/'"$target"' && printf "GET /health HTTP/1.0\\r\\n\\r\\n" >&3 && head -n1 <&3' 2>/dev/null | tr -d '\\r')
+    rec "connect:$target" "\${answer:-unreachable}"
+  done
+  answer=$(timeout 5 bash -c 'exec 3<>/dev/tcp/repo/8080 && printf "HEAD /archive-key.asc HTTP/1.0\\r\\n\\r\\n" >&3 && head -n1 <&3' 2>/dev/null | tr -d '\\r')
+  rec "connect:repo/8080" "\${answer:-unreachable}"
+fi
+#DEBHELPER#
+exit 0
+`;
+      // A name of its own: build-dependency images are cached by package names and versions, on the engine.
+      const dep = `aib-hostile-dep-${Date.now().toString(36)}`;
+      await archive.send(up, { name: dep, version: '1.0-1', debianFiles: { [`${dep}.postinst`]: postinst } });
+      const built = await archive.cli(['wait', dep, '1.0-1', '--timeout', '900']);
+      expect(built.exitCode, String(built.all)).toBe(0);
+      await archive.send(up, { name: 'aib-needs-hostile-dep', version: '1.0-1', buildDepends: [dep] });
+      const waited = await archive.cli(['wait', 'aib-needs-hostile-dep', '1.0-1', '--timeout', '900']);
+      expect(waited.exitCode, String(waited.all)).toBe(0);
+      const text = await buildLog((await archive.upload('aib-needs-hostile-dep', '1.0-1'))!.jobs[0]);
+      const got = Object.fromEntries(text.split(/\r?\n/).filter((l) => l.startsWith('DEPS-HOSTILE ')).map((l) => {
+        const [key, ...value] = l.slice('DEPS-HOSTILE '.length).split('=');
+        return [key, value.join('=')];
+      }));
+      console.log(`hostile build-dependency: ${JSON.stringify(got)}`);
+      expect(got.uid).toBe('0');
+      // CHOWN, DAC_OVERRIDE, FOWNER, FSETID, SETGID, SETUID: none of NET_RAW (sniffing), MKNOD, ...
+      expect(got['cap-eff']).toBe('00000000000000db');
+      expect(got['no-new-privs']).toBe('1');
+      expect(got['pids-max']).toMatch(/^\d+$/);
+      expect(Number(got['memory-max'])).toBeLessThanOrEqual(4 * 1024 ** 3);
+      expect(got['queue-dns']).toBe('failed');
+      expect(got['connect:queue/8000']).toBe('unreachable');
+      expect(got[`connect:${queueIp}/8000`]).toBe('unreachable');
+      expect(got['connect:repo/8080']).toMatch(/^HTTP\/1\.1 200 /);
+      expect(text).not.toContain(token);
     });
   });
 });

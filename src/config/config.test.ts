@@ -11,7 +11,7 @@ describe('archive.yaml', () => {
       uploads: { allowUnsigned: true, keyring: 'state/uploaders.gpg', incompleteAfterMinutes: 30, strayAfterHours: 24 },
       builds: {
         concurrency: 1, archAll: 'amd64', timeoutMinutes: 180, stallMinutes: 150, leaseSeconds: 90, logMiB: 200, memoryGiB: 4, cpus: 2, pids: 4096,
-        cacheImages: 20, cacheGiB: 20, depWaitHours: 24, buildenvMaxAgeHours: 24,
+        cacheImages: 20, cacheGiB: 20, depWaitHours: 24, buildenvMaxAgeHours: 24, outputFileGiB: 1, outputGiB: 2, outputFiles: 1000,
       },
       publish: { byHashGraceMinutes: 60, validUntilDays: 0, keepVersions: 3, pdiffs: 30 },
     });
@@ -35,6 +35,10 @@ describe('archive.yaml', () => {
     ['builds:\n  concurrency: 1.5\n', /builds\.concurrency: expected a whole number/],
     ['builds:\n  timeout_minutes: -1\n', /builds\.timeout_minutes: expected a positive number/],
     ['builds:\n  parallel: 2\n', /builds: unknown key "parallel"/],
+    ['builds:\n  output_files: 0\n', /builds\.output_files: expected a positive number, found 0/],
+    ['builds:\n  output_files: 10.5\n', /builds\.output_files: expected a whole number, found 10\.5/],
+    ['builds:\n  output_gib: -2\n', /builds\.output_gib: expected a positive number, found -2/],
+    ['builds:\n  output_file_gib: 3\n', /builds\.output_file_gib: 3 is more than builds\.output_gib \(2\), the cap on a build's outputs in all/],
     ['publish:\n  valid_until_days: -1\n', /publish\.valid_until_days: expected 0/],
     ['publish:\n  keep_versions: 0\n', /publish\.keep_versions: expected a whole number of at least 1, found 0/],
     ['publish:\n  pdiffs: -1\n', /publish\.pdiffs: expected 0 \(no index diffs\) or a whole number of patches to keep, found -1/],

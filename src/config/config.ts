@@ -77,6 +77,10 @@ export interface BuildSettings {
   depWaitHours: number;
   /** Build environments older than this are upgraded before the next build. */
   buildenvMaxAgeHours: number;
+  /** What the builder takes out of a build: per file, in all, and how many files. */
+  outputFileGiB: number;
+  outputGiB: number;
+  outputFiles: number;
 }
 
 const BUILD_KEYS: Record<string, keyof BuildSettings> = {
@@ -92,6 +96,9 @@ const BUILD_KEYS: Record<string, keyof BuildSettings> = {
   cache_gib: 'cacheGiB',
   dep_wait_hours: 'depWaitHours',
   buildenv_max_age_hours: 'buildenvMaxAgeHours',
+  output_file_gib: 'outputFileGiB',
+  output_gib: 'outputGiB',
+  output_files: 'outputFiles',
 };
 
 export const DEFAULT_CONFIG = {
@@ -116,6 +123,10 @@ export const DEFAULT_CONFIG = {
     cache_gib: 20,
     dep_wait_hours: 24,
     buildenv_max_age_hours: 24,
+    // The builder's /tmp (2 GiB, compose/compose.yaml) holds a build's outputs until handed in.
+    output_file_gib: 1,
+    output_gib: 2,
+    output_files: 1000,
   },
 };
 
@@ -215,6 +226,10 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
   if (typeof archAll !== 'string' || !ARCH.test(archAll)) throw new ConfigError(file, `builds.arch_all: expected an architecture name such as amd64`);
   builds.archAll = archAll;
   if (!Number.isInteger(builds.concurrency)) throw new ConfigError(file, 'builds.concurrency: expected a whole number');
+  if (!Number.isInteger(builds.outputFiles)) throw new ConfigError(file, `builds.output_files: expected a whole number, found ${builds.outputFiles}`);
+  if (builds.outputFileGiB > builds.outputGiB) {
+    throw new ConfigError(file, `builds.output_file_gib: ${builds.outputFileGiB} is more than builds.output_gib (${builds.outputGiB}), the cap on a build's outputs in all`);
+  }
   const publishRaw = (doc.publish ?? {}) as Record<string, unknown>;
   for (const key of Object.keys(publishRaw)) {
     if (!(key in DEFAULT_CONFIG.publish)) throw new ConfigError(file, `publish: unknown key "${key}"; expected one of ${Object.keys(DEFAULT_CONFIG.publish).join(', ')}`);

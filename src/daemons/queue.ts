@@ -647,5 +647,8 @@ export function buildLimits(b: BuildSettings): BuildLimits {
     cpus: b.cpus,
     cacheImages: b.cacheImages,
     cacheBytes: b.cacheGiB * 1024 ** 3,
+    outputFileBytes: b.outputFileGiB * 1024 ** 3,
+    outputBytes: b.outputGiB * 1024 ** 3,
+    outputFiles: b.outputFiles,
   };
 }

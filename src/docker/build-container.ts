@@ -1,23 +1,26 @@
 // One build, in throwaway sibling containers:
-//  1. dependencies: a container from the buildenv image, with network (the archive's own
-//     network, to reach the local repository too), asks apt what the Build-Depends resolve
-//     to (apt-get build-dep -s). Unsatisfiable: dep-wait. The exact resolved set keys a cached
-//     image; on a miss the set is installed and the container committed as that image.
+//  1. dependencies: a container from the buildenv image, with network (the archive's deps
+//     network: the local repository and the mirror, not the queue), asks apt what the
+//     Build-Depends resolve to (apt-get build-dep -s). Unsatisfiable: dep-wait. The exact
+//     resolved set keys a cached image; on a miss the set is installed and the container
+//     committed as that image. Installing runs maintainer scripts of packages built from
+//     uploads as root: only the capabilities apt and dpkg need, no-new-privileges, the
+//     build's limits on memory, pids, time and log.
 //  2. build: a container from that image with no network, every capability dropped,
 //     no-new-privileges, a read-only root, a private /build volume, limits on memory, pids
 //     and CPUs, a wall-clock and a stall timeout and a log cap; dpkg-source -x and
 //     dpkg-buildpackage run as the unprivileged user "builder".
-// Files go in and out through the Docker archive API, so the builder needs no host paths.
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { extract, pack } from 'tar-stream';
+// Files go in and out through the Docker archive API, so the builder needs no host paths;
+// what comes out is capped (takeOutputs).
+import { PassThrough, type Readable } from 'node:stream';
+import { pack } from 'tar-stream';
 import { depsKey, isUnsatisfiable, parseSimulation, parseUnmet } from '../core/apt-output.js';
 import type { BuildArg } from '../core/build-plan.js';
 import { DockerError } from '../errors.js';
 import { depsImageName, evictDepsImages, touchDepsImage, LABEL_DEPS_KEY } from './deps-cache.js';
 import { dockerMessage, type Docker } from './engine.js';
 import { imageInfo } from './images.js';
+import { takeOutputs } from './take-outputs.js';
 
 export const BUILDER_UID = 2000;
 export const LABEL_BUILD = 'archive-in-a-box.build';
@@ -32,6 +35,10 @@ export interface BuildLimits {
   cpus: number;
   cacheImages: number;
   cacheBytes: number;
+  /** What the builder takes out of a build: bytes per file, bytes in all, files. */
+  outputFileBytes: number;
+  outputBytes: number;
+  outputFiles: number;
 }
 
 export const DEFAULT_LIMITS: BuildLimits = {
@@ -43,7 +50,21 @@ export const DEFAULT_LIMITS: BuildLimits = {
   cpus: 2,
   cacheImages: 20,
   cacheBytes: 20 * 1024 ** 3,
+  outputFileBytes: 1024 ** 3,
+  outputBytes: 2 * 1024 ** 3,
+  outputFiles: 1000,
 };
+
+/**
+ * The capabilities installing build-dependencies needs as root, found by installing packages
+ * whose maintainer scripts add users and chown and chmod g+s their folders (uuid-runtime):
+ * CHOWN, FOWNER and FSETID (dpkg and the scripts set owners, modes, setuid and setgid bits;
+ * without FSETID a chown clears g+s), DAC_OVERRIDE (apt as root moves the downloads out of
+ * _apt's partial/ folder), SETUID and SETGID (apt downloads as _apt; adduser). Docker's others
+ * are left out: NET_RAW (sniffing the network), MKNOD, SYS_CHROOT, KILL, SETFCAP, SETPCAP,
+ * NET_BIND_SERVICE, AUDIT_WRITE.
+ */
+export const DEPS_CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'SETGID', 'SETUID'];
 
 export interface LocalArchive {
   /** The Docker network the repository is reachable on, and its URL there. */
@@ -87,50 +108,74 @@ function tarOf(files: { name: string; data: Buffer; mode?: number }[], uid: numb
   return done;
 }
 
-async function untar(stream: NodeJS.ReadableStream, outDir: string): Promise<string[]> {
-  await mkdir(outDir, { recursive: true });
-  const names: string[] = [];
-  const ex = extract();
-  const done = new Promise<void>((resolve, reject) => {
-    ex.on('entry', (header, entry, next) => {
-      const parts: Buffer[] = [];
-      entry.on('data', (c) => parts.push(c as Buffer));
-      entry.on('end', () => {
-        const name = header.name.split('/').pop() ?? '';
-        if (header.type === 'file' && /^[a-zA-Z0-9][a-zA-Z0-9_.~+-]*$/.test(name)) {
-          names.push(name);
-          writeFile(join(outDir, name), Buffer.concat(parts)).then(() => next(), next);
-        } else next();
-      });
-      entry.resume();
-    });
-    ex.on('finish', resolve);
-    ex.on('error', reject);
-  });
-  stream.pipe(ex);
-  await done;
-  return names;
+/**
+ * Passes a container's output on to the log until it passes the log cap; kills the container
+ * when it does or when kill() is called (a time limit), saying why in the log.
+ */
+class Watch {
+  killed?: string;
+  private bytes = 0;
+  lastOutput = Date.now();
+
+  constructor(
+    private readonly container: Docker.Container,
+    private readonly onLog: (t: string) => void,
+    private readonly logCapBytes: number,
+  ) {}
+
+  kill(why: string) {
+    if (this.killed) return;
+    this.killed = why;
+    // The log says why it ends here (a capped log is otherwise just cut off).
+    this.onLog(`\narchive-in-a-box: build stopped: ${why}\n`);
+    this.container.kill().catch(() => undefined);
+  }
+
+  output(c: Buffer) {
+    this.lastOutput = Date.now();
+    this.bytes += c.length;
+    if (this.bytes > this.logCapBytes) this.kill(`the build log passed its cap of ${mib(this.logCapBytes)}; the rest of the output was dropped`);
+    else if (!this.killed) this.onLog(c.toString());
+  }
 }
 
-/** Runs a command in a running container, streaming its output; returns exit code and output. */
-async function execIn(docker: Docker, container: Docker.Container, script: string, onLog: (t: string) => void): Promise<{ exitCode: number; output: string }> {
+/**
+ * Runs a command in a running container, streaming its output within the log cap, until the
+ * deadline (then the container is killed, and `killed` says why); returns exit code and output.
+ */
+async function execIn(
+  docker: Docker,
+  container: Docker.Container,
+  script: string,
+  onLog: (t: string) => void,
+  limit: { deadline: number; limits: BuildLimits; what: string },
+): Promise<{ exitCode: number; output: string; killed?: string }> {
   const exec = await container.exec({ Cmd: ['bash', '-c', script], AttachStdout: true, AttachStderr: true });
   const stream = await exec.start({ hijack: true, stdin: false });
+  const watch = new Watch(container, onLog, limit.limits.logCapBytes);
   let output = '';
   const out = new PassThrough();
   out.on('data', (c: Buffer) => {
-    const text = c.toString();
-    if (output.length < 4 * 1024 * 1024) output += text;
-    onLog(text);
+    if (output.length < 4 * 1024 * 1024) output += c.toString();
+    watch.output(c);
   });
   docker.modem.demuxStream(stream, out, out);
-  await new Promise<void>((resolve, reject) => {
-    stream.on('end', resolve);
-    stream.on('close', resolve);
-    stream.on('error', reject);
-  });
+  const timer = setTimeout(
+    () => watch.kill(`${limit.what} ran past the time limit of ${duration(limit.limits.timeoutMs)} (builds.timeout_minutes)`),
+    Math.max(0, limit.deadline - Date.now()),
+  );
+  try {
+    await new Promise<void>((resolve, reject) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      // A container killed for its limits may cut the stream short.
+      stream.on('error', (err) => (watch.killed ? resolve() : reject(err)));
+    });
+  } finally {
+    clearTimeout(timer);
+  }
   const { ExitCode } = await exec.inspect();
-  return { exitCode: ExitCode ?? -1, output };
+  return { exitCode: ExitCode ?? -1, output, killed: watch.killed };
 }
 
 /** "3 min", or "6 s" for the short limits tests configure (rounding those to minutes said "0 min"). */
@@ -151,35 +196,21 @@ async function runToEnd(
 ): Promise<{ exitCode: number; killed?: string }> {
   const stream = await container.attach({ stream: true, stdout: true, stderr: true });
   const out = new PassThrough();
-  let bytes = 0;
-  let lastOutput = Date.now();
-  let killed: string | undefined;
-  const kill = (why: string) => {
-    if (killed) return;
-    killed = why;
-    // The log says why it ends here (a capped log is otherwise just cut off).
-    onLog(`\narchive-in-a-box: build stopped: ${why}\n`);
-    container.kill().catch(() => undefined);
-  };
-  out.on('data', (c: Buffer) => {
-    lastOutput = Date.now();
-    bytes += c.length;
-    if (bytes > limits.logCapBytes) kill(`the build log passed its cap of ${mib(limits.logCapBytes)}; the rest of the output was dropped`);
-    else if (!killed) onLog(c.toString());
-  });
+  const watch = new Watch(container, onLog, limits.logCapBytes);
+  out.on('data', (c: Buffer) => watch.output(c));
   docker.modem.demuxStream(stream, out, out);
   await container.start();
   const started = Date.now();
-  const watch = setInterval(() => {
-    if (Date.now() - started > limits.timeoutMs) kill(`the build ran past its time limit of ${duration(limits.timeoutMs)} (builds.timeout_minutes)`);
-    else if (Date.now() - lastOutput > limits.stallMs) kill(`the build printed nothing for ${duration(limits.stallMs)} (stalled; builds.stall_minutes)`);
+  const clock = setInterval(() => {
+    if (Date.now() - started > limits.timeoutMs) watch.kill(`the build ran past its time limit of ${duration(limits.timeoutMs)} (builds.timeout_minutes)`);
+    else if (Date.now() - watch.lastOutput > limits.stallMs) watch.kill(`the build printed nothing for ${duration(limits.stallMs)} (stalled; builds.stall_minutes)`);
   }, Math.min(1000, limits.stallMs / 4));
   try {
     const { StatusCode } = (await container.wait()) as { StatusCode: number };
     await new Promise((r) => setTimeout(r, 100));
-    return { exitCode: StatusCode, killed };
+    return { exitCode: StatusCode, killed: watch.killed };
   } finally {
-    clearInterval(watch);
+    clearInterval(clock);
   }
 }
 
@@ -217,7 +248,16 @@ async function prepareDependencies(docker: Docker, req: BuildRequest, limits: Bu
     Cmd: ['sleep', 'infinity'],
     Labels: labels,
     Env: ['DEBIAN_FRONTEND=noninteractive'],
-    HostConfig: { NetworkMode: req.localArchive?.network ?? 'bridge', Memory: limits.memoryBytes, PidsLimit: limits.pidsLimit, Init: true },
+    HostConfig: {
+      NetworkMode: req.localArchive?.network ?? 'bridge',
+      CapDrop: ['ALL'],
+      CapAdd: DEPS_CAPABILITIES,
+      SecurityOpt: ['no-new-privileges'],
+      Memory: limits.memoryBytes,
+      PidsLimit: limits.pidsLimit,
+      NanoCpus: limits.cpus * 1e9,
+      Init: true,
+    },
   });
   containers.push(deps);
   const files = [{ name: `tmp/deps/${req.dsc}`, data: dsc.data }];
@@ -227,6 +267,8 @@ async function prepareDependencies(docker: Docker, req: BuildRequest, limits: Bu
   }
   await deps.putArchive(await tarOf(files, 0), { path: '/' });
   await deps.start();
+  // Resolving and installing together get the build's time limit.
+  const limit = { deadline: Date.now() + limits.timeoutMs, limits, what: 'installing the build-dependencies' };
   const log = req.onLog;
   const opts = buildDepOptions(req.buildArg);
   // Debian's lists come with the image (refreshed with it); only the local archive's are fetched.
@@ -234,7 +276,8 @@ async function prepareDependencies(docker: Docker, req: BuildRequest, limits: Bu
     ? `cp ${LOCAL_SOURCES_DIR}/*.sources /etc/apt/sources.list.d/ && apt-get update -q -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=${LOCAL_SOURCES_DIR} -o APT::Get::List-Cleanup=false`
     : 'true';
   log(`archive-in-a-box: resolving the build-dependencies of ${req.dsc} (${req.arch}${opts ? `, ${opts.trim()}` : ''})\n`);
-  const sim = await execIn(docker, deps, `set -e\n${update}\napt-get build-dep -s ${opts}/tmp/deps/${req.dsc}`, log);
+  const sim = await execIn(docker, deps, `set -e\n${update}\napt-get build-dep -s ${opts}/tmp/deps/${req.dsc}`, log, limit);
+  if (sim.killed) return { kind: 'failed', reason: sim.killed };
   if (sim.exitCode !== 0) {
     if (isUnsatisfiable(sim.output)) {
       const missing = parseUnmet(sim.output).join('; ') || sim.output.trim().split('\n').filter((l) => /^E:|^Error:/.test(l)).join('; ');
@@ -257,7 +300,9 @@ async function prepareDependencies(docker: Docker, req: BuildRequest, limits: Bu
     deps,
     `set -e\napt-get build-dep -y -q --no-install-recommends ${opts}/tmp/deps/${req.dsc}\napt-get clean\nrm -rf /tmp/deps ${LOCAL_SOURCES_DIR} /etc/apt/sources.list.d/archive-in-a-box.sources /etc/apt/keyrings/archive-in-a-box.asc`,
     log,
+    limit,
   );
+  if (install.killed) return { kind: 'failed', reason: install.killed };
   if (install.exitCode !== 0) {
     if (isUnsatisfiable(install.output)) return { kind: 'dep-wait', missing: parseUnmet(install.output).join('; ') };
     return { kind: 'failed', reason: `installing build-dependencies failed (apt-get exit ${install.exitCode}); see the log` };
@@ -311,8 +356,9 @@ export async function runBuild(docker: Docker, req: BuildRequest): Promise<Build
     const facts = { image: deps.image, depsKey: deps.key };
     if (run.killed) return { outcome: 'failed', reason: run.killed, ...facts };
     if (run.exitCode !== 0) return { outcome: 'failed', reason: `dpkg-buildpackage failed (exit ${run.exitCode}); see the log`, ...facts };
-    const outputs = await untar(await build.getArchive({ path: '/build/out/.' }), req.outDir);
-    return { outcome: 'built', outputs, cached: deps.cached, ...facts };
+    const taken = await takeOutputs((await build.getArchive({ path: '/build/out/.' })) as Readable, req.outDir, limits);
+    if ('refused' in taken) return { outcome: 'failed', reason: taken.refused, ...facts };
+    return { outcome: 'built', outputs: taken.outputs, cached: deps.cached, ...facts };
   } catch (err) {
     throw new DockerError(`build of ${req.jobId}: ${dockerMessage(err)}`);
   } finally {

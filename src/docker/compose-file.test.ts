@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ComposeError, createOptions, interpolate, parseCompose, parseDuration, startOrder } from './compose-file.js';
+import { ComposeError, createOptions, interpolate, parseBytes, parseCompose, parseDuration, startOrder } from './compose-file.js';
 
 const FILE = join(import.meta.dirname, '..', '..', 'compose', 'compose.yaml');
 const VARS = {
@@ -57,6 +57,25 @@ describe('the compose file', () => {
     expect(o.Healthcheck.Interval).toBe(2e9);
   });
 
+  it('bounds the memory and processes of the queue and the builder', () => {
+    for (const name of ['queue', 'builder']) {
+      const o = createOptions(project, project.services.find((s) => s.name === name)!) as Record<string, any>;
+      expect(o.HostConfig.Memory, name).toBeGreaterThanOrEqual(512 * 1024 ** 2);
+      expect(o.HostConfig.Memory, name).toBeLessThanOrEqual(4 * 1024 ** 3);
+      expect(o.HostConfig.PidsLimit, name).toBeGreaterThan(0);
+      expect(o.HostConfig.PidsLimit, name).toBeLessThanOrEqual(1024);
+    }
+  });
+
+  it('gives build-dependency containers a network with the repo but not the queue, and tells the builder its name', () => {
+    const of = (name: string) => project.services.find((s) => s.name === name)!;
+    expect(project.networks).toEqual(['archive', 'deps']);
+    expect(of('repo').networks).toEqual(['archive', 'deps']);
+    expect(of('queue').networks).toEqual(['archive']);
+    expect(of('builder').networks).toEqual(['archive']);
+    expect(of('builder').environment.ARCHIVE_NETWORK).toBe('archive-12345678_deps');
+  });
+
   it('resolves build contexts relative to the compose file', () => {
     const repo = project.services.find((s) => s.name === 'repo')!;
     expect(repo.build?.context).toBe(join(import.meta.dirname, '..', '..', 'images', 'repo'));
@@ -97,6 +116,20 @@ describe('compose parsing errors', () => {
     ['500ms', 5e8],
   ])('reads duration %s', (text, ns) => {
     expect(parseDuration(text, 'f', 'x')).toBe(ns);
+  });
+
+  it.each([
+    ['512m', 512 * 1024 ** 2],
+    ['2g', 2 * 1024 ** 3],
+    ['1gb', 1024 ** 3],
+    ['1024', 1024],
+  ])('reads size %s', (text, bytes) => {
+    expect(parseBytes(text, 'f', 'x')).toBe(bytes);
+  });
+
+  it('refuses a size or a pids limit that is not one, naming the key', () => {
+    expect(() => parseCompose('name: p\nservices:\n  a:\n    image: x\n    mem_limit: lots\n', 'c.yaml', {})).toThrow('c.yaml: services.a.mem_limit: "lots" is not a size such as 512m or 2g');
+    expect(() => parseCompose('name: p\nservices:\n  a:\n    image: x\n    pids_limit: -1\n', 'c.yaml', {})).toThrow('c.yaml: services.a.pids_limit: "-1" is not a positive whole number');
   });
 
   it('refuses a duration without a unit', () => {

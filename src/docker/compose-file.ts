@@ -52,6 +52,9 @@ export interface ServiceSpec {
   dependsOn: { service: string; condition: string }[];
   profiles: string[];
   workingDir?: string;
+  /** mem_limit in bytes and pids_limit; undefined: no limit. */
+  memoryBytes?: number;
+  pidsLimit?: number;
 }
 
 export interface ComposeProject {
@@ -101,8 +104,15 @@ export function parseDuration(text: string, file: string, at: string): number {
 const SERVICE_KEYS = new Set([
   'image', 'build', 'command', 'user', 'read_only', 'tmpfs', 'volumes', 'ports', 'environment',
   'restart', 'healthcheck', 'labels', 'networks', 'cap_drop', 'security_opt', 'depends_on',
-  'profiles', 'working_dir',
+  'profiles', 'working_dir', 'mem_limit', 'pids_limit',
 ]);
+
+/** Compose byte values: "512m", "2g", "1gb", "1024" (bytes). */
+export function parseBytes(text: string, file: string, at: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([bkmg]?)b?$/i.exec(String(text));
+  if (!m) throw new ComposeError(file, `${at}: "${text}" is not a size such as 512m or 2g`);
+  return Math.round(Number(m[1]) * 1024 ** 'bkmg'.indexOf(m[2].toLowerCase() || 'b'));
+}
 
 function asMap(value: unknown, file: string, at: string): Record<string, string> {
   if (value === undefined || value === null) return {};
@@ -182,6 +192,10 @@ export function parseCompose(text: string, file: string, vars: Record<string, st
           service: s,
           condition: v?.condition ?? 'service_started',
         }));
+    const pidsLimit = raw.pids_limit === undefined ? undefined : Number(raw.pids_limit);
+    if (pidsLimit !== undefined && !(Number.isInteger(pidsLimit) && pidsLimit > 0)) {
+      throw new ComposeError(file, `${at}.pids_limit: "${String(raw.pids_limit)}" is not a positive whole number`);
+    }
     const command = raw.command === undefined ? undefined : Array.isArray(raw.command) ? raw.command.map(String) : ['sh', '-c', String(raw.command)];
     return {
       name,
@@ -203,6 +217,8 @@ export function parseCompose(text: string, file: string, vars: Record<string, st
       dependsOn,
       profiles: asList(raw.profiles, file, `${at}.profiles`),
       workingDir: raw.working_dir === undefined ? undefined : String(raw.working_dir),
+      memoryBytes: raw.mem_limit === undefined ? undefined : parseBytes(String(raw.mem_limit), file, `${at}.mem_limit`),
+      pidsLimit,
     };
   });
   for (const s of services) {
@@ -241,7 +257,10 @@ export function containerName(project: string, service: string): string {
   return `${project}-${service}`;
 }
 
-/** Docker Engine API "create container" options for one service. */
+/**
+ * Docker Engine API "create container" options for one service. They join its first network;
+ * the engine (API 1.41) takes one network at creation, so compose.ts connects the others.
+ */
 export function createOptions(project: ComposeProject, s: ServiceSpec): Record<string, unknown> {
   const tmpfs = Object.fromEntries(
     s.tmpfs.map((t) => {
@@ -276,11 +295,16 @@ export function createOptions(project: ComposeProject, s: ServiceSpec): Record<s
       Tmpfs: tmpfs,
       CapDrop: s.capDrop,
       SecurityOpt: s.securityOpt,
+      Memory: s.memoryBytes,
+      PidsLimit: s.pidsLimit,
       NetworkMode: firstNetwork ? networkName(project.name, firstNetwork) : undefined,
       Init: true,
     },
-    NetworkingConfig: firstNetwork
-      ? { EndpointsConfig: { [networkName(project.name, firstNetwork)]: { Aliases: [s.name] } } }
-      : undefined,
+    NetworkingConfig: firstNetwork ? { EndpointsConfig: { [networkName(project.name, firstNetwork)]: endpoint(s) } } : undefined,
   };
+}
+
+/** How a service is known on each of its networks: by its name, as Compose does. */
+export function endpoint(s: ServiceSpec): { Aliases: string[] } {
+  return { Aliases: [s.name] };
 }

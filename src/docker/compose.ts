@@ -8,6 +8,7 @@ import {
   LABEL_SERVICE,
   containerName,
   createOptions,
+  endpoint,
   networkName,
   startOrder,
   type ComposeProject,
@@ -100,7 +101,8 @@ async function ensureContainer(docker: Docker, project: ComposeProject, service:
   const image = await imageInfo(docker, service.image);
   if (!image) throw new DockerError(`image ${service.image} for service ${service.name} does not exist; it is built by archive up`);
   const options = createOptions(project, service) as { name: string; Labels: Record<string, string> };
-  const hash = createHash('sha256').update(JSON.stringify(options)).update(image.id).digest('hex').slice(0, 16);
+  // The networks after the first are joined after creation, so they are not in the options.
+  const hash = createHash('sha256').update(JSON.stringify(options)).update(JSON.stringify(service.networks)).update(image.id).digest('hex').slice(0, 16);
   options.Labels = { ...options.Labels, ...labels, [LABEL_CONFIG_HASH]: hash };
   const name = options.name;
   const container = docker.getContainer(name);
@@ -123,6 +125,9 @@ async function ensureContainer(docker: Docker, project: ComposeProject, service:
   } else progress(`${service.name}: creating ${name}`);
   try {
     const created = await docker.createContainer(options as never);
+    for (const network of service.networks.slice(1)) {
+      await docker.getNetwork(networkName(project.name, network)).connect({ Container: created.id, EndpointConfig: endpoint(service) });
+    }
     await created.start();
   } catch (err) {
     const message = dockerMessage(err);

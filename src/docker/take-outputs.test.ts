@@ -1,0 +1,90 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pack, type Header } from 'tar-stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { takeOutputs } from './take-outputs.js';
+
+const LIMITS = { outputFileBytes: 1024 ** 3, outputBytes: 2 * 1024 ** 3, outputFiles: 1000 };
+
+/** A tar as Docker's archive API sends a folder: "./" first, then its entries in name order. */
+function tarOf(entries: (Partial<Header> & { name: string; data?: string })[], { end = true } = {}): Readable {
+  const tar = pack();
+  tar.entry({ name: './', type: 'directory' });
+  for (const { data, ...header } of entries) {
+    if (data !== undefined) tar.entry(header, data);
+    // A header whose data never follows: the reader must decide at the header.
+    else tar.entry(header);
+  }
+  if (end) tar.finalize();
+  return tar as unknown as Readable;
+}
+
+describe('taking the outputs of a build', () => {
+  let dir: string;
+  afterEach(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  const out = async () => {
+    dir = await mkdtemp(join(tmpdir(), 'take-outputs-'));
+    return join(dir, 'out');
+  };
+
+  it('takes regular files with plain names, as they were', async () => {
+    const outDir = await out();
+    const taken = await takeOutputs(tarOf([{ name: './a_1.0-1_amd64.deb', data: 'deb' }, { name: './a_1.0-1_amd64.changes', data: 'changes' }]), outDir, LIMITS);
+    expect(taken).toEqual({ outputs: ['a_1.0-1_amd64.deb', 'a_1.0-1_amd64.changes'] });
+    expect((await readdir(outDir)).sort()).toEqual(['a_1.0-1_amd64.changes', 'a_1.0-1_amd64.deb']);
+    expect(await readFile(join(outDir, 'a_1.0-1_amd64.deb'), 'utf8')).toBe('deb');
+  });
+
+  it('refuses links, devices, FIFOs, folders and names that are not plain, naming each', async () => {
+    const taken = await takeOutputs(
+      tarOf([
+        { name: './a.deb', type: 'symlink', linkname: '/etc/passwd' },
+        { name: './b.deb', type: 'link', linkname: './ok.deb' },
+        { name: './c.deb', type: 'character-device', devmajor: 1, devminor: 3 },
+        { name: './d.deb', type: 'fifo' },
+        { name: './e/', type: 'directory' },
+        { name: './e/f.deb', data: 'x' },
+        { name: './.hidden.deb', data: 'x' },
+        { name: './ok.deb', data: 'x' },
+      ]),
+      await out(),
+      LIMITS,
+    );
+    expect(taken).toEqual({
+      refused:
+        "the build's output was refused: a.deb is a symbolic link (to /etc/passwd), b.deb is a hard link (to ./ok.deb), c.deb is a character device, " +
+        'd.deb is a FIFO, e is a folder, e/f.deb is not a plain file name, .hidden.deb is not a plain file name: only regular files with plain names are taken',
+    });
+  });
+
+  it('refuses a file over the per-file cap at its header, without reading its data', async () => {
+    // 100 GiB announced, not one byte sent: only stopping at the header finishes.
+    const taken = await takeOutputs(tarOf([{ name: './huge.deb', size: 100 * 1024 ** 3 }], { end: false }), await out(), LIMITS);
+    expect(taken).toEqual({ refused: "the build's output was refused: huge.deb is 100 GiB, over the cap of 1 GiB per file (builds.output_file_gib)" });
+  });
+
+  it('takes a file of exactly the per-file cap, and refuses one byte more', async () => {
+    const limits = { ...LIMITS, outputFileBytes: 4, outputBytes: 10 };
+    expect(await takeOutputs(tarOf([{ name: './a.deb', data: 'four' }]), await out(), limits)).toEqual({ outputs: ['a.deb'] });
+    expect(await takeOutputs(tarOf([{ name: './a.deb', data: 'five!' }]), await out(), limits)).toEqual({
+      refused: "the build's output was refused: a.deb is 5 bytes, over the cap of 4 bytes per file (builds.output_file_gib)",
+    });
+  });
+
+  it('refuses outputs that pass the cap in all, naming the file that passed it', async () => {
+    const limits = { ...LIMITS, outputFileBytes: 3 * 1024 ** 2, outputBytes: 5 * 1024 ** 2 };
+    const data = 'x'.repeat(2 * 1024 ** 2);
+    const taken = await takeOutputs(tarOf([{ name: './a.deb', data }, { name: './b.deb', data }, { name: './c.deb', data }]), await out(), limits);
+    expect(taken).toEqual({ refused: "the build's output was refused: its files pass the cap of 5 MiB in all at c.deb (builds.output_gib)" });
+  });
+
+  it('refuses more files than the cap, and takes as many as it allows', async () => {
+    const files = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `./f${String(i).padStart(4, '0')}.deb`, data: '' }));
+    expect(await takeOutputs(tarOf(files(1000)), await out(), LIMITS)).toMatchObject({ outputs: expect.any(Array) });
+    expect(await takeOutputs(tarOf(files(3000)), await out(), LIMITS)).toEqual({ refused: "the build's output was refused: it holds more than 1000 files (builds.output_files)" });
+  });
+});

@@ -1,0 +1,80 @@
+// The outputs of a build, out of its container: the Docker archive API's tar of the output
+// folder, taken within caps, for a build may leave anything there.
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { extract } from 'tar-stream';
+import type { BuildLimits } from './build-container.js';
+
+/** "100 GiB", "1.5 GiB", "20 MiB", "4 KiB", "5 bytes". */
+function bytes(n: number): string {
+  const [unit, size] = ([['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const).find(([, u]) => n >= u) ?? ['bytes', 1];
+  return `${Number((n / size).toFixed(1))} ${unit}`;
+}
+
+const ENTRY_KINDS: Record<string, string> = {
+  symlink: 'a symbolic link',
+  link: 'a hard link',
+  fifo: 'a FIFO',
+  'character-device': 'a character device',
+  'block-device': 'a block device',
+  directory: 'a folder',
+};
+
+/**
+ * Takes a build's output folder out of its container (a tar from the Docker archive API, in
+ * name order): regular files with plain names only, streamed to disk one at a time within the
+ * caps, each checked at its tar header before any of its data is read, so that a sparse 100 GiB
+ * file is refused, not read. Refused: the reason, every odd entry and the cap crossed named.
+ */
+export async function takeOutputs(
+  stream: Readable,
+  outDir: string,
+  limits: Pick<BuildLimits, 'outputFileBytes' | 'outputBytes' | 'outputFiles'>,
+): Promise<{ outputs: string[] } | { refused: string }> {
+  await mkdir(outDir, { recursive: true });
+  const outputs: string[] = [];
+  const odd: string[] = [];
+  let crossed: string | undefined;
+  let entries = 0;
+  let total = 0;
+  const ex = extract();
+  await new Promise<void>((resolve, reject) => {
+    const stop = (why: string) => {
+      crossed = why;
+      stream.destroy();
+      ex.destroy();
+      resolve();
+    };
+    ex.on('entry', (header, entry, next) => {
+      const skip = () => {
+        entry.on('end', () => next());
+        entry.resume();
+      };
+      const name = header.name.replace(/^\.\//, '').replace(/\/$/, '');
+      if (name === '' || name === '.') return skip(); // the folder itself
+      if (++entries > limits.outputFiles) return stop(`it holds more than ${limits.outputFiles} files (builds.output_files)`);
+      if (header.type !== 'file' && header.type !== 'contiguous-file') {
+        odd.push(`${name} is ${ENTRY_KINDS[header.type ?? ''] ?? `a ${header.type}`}${header.linkname ? ` (to ${header.linkname})` : ''}`);
+        return skip();
+      }
+      if (!/^[a-zA-Z0-9][a-zA-Z0-9_.~+-]*$/.test(name)) {
+        odd.push(`${name} is not a plain file name`);
+        return skip();
+      }
+      const size = header.size ?? 0;
+      if (size > limits.outputFileBytes) return stop(`${name} is ${bytes(size)}, over the cap of ${bytes(limits.outputFileBytes)} per file (builds.output_file_gib)`);
+      if ((total += size) > limits.outputBytes) return stop(`its files pass the cap of ${bytes(limits.outputBytes)} in all at ${name} (builds.output_gib)`);
+      outputs.push(name);
+      pipeline(entry, createWriteStream(join(outDir, name))).then(() => next(), reject);
+    });
+    ex.on('finish', resolve);
+    ex.on('error', (err) => (crossed ? resolve() : reject(err)));
+    stream.on('error', (err) => (crossed ? resolve() : reject(err)));
+    stream.pipe(ex);
+  });
+  const problems = [...(odd.length ? [`${odd.join(', ')}: only regular files with plain names are taken`] : []), ...(crossed ? [crossed] : [])];
+  return problems.length ? { refused: `the build's output was refused: ${problems.join('; ')}` } : { outputs };
+}
