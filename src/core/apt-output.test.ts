@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { depsKey, isUnsatisfiable, parseSimulation, parseUnmet } from './apt-output.js';
+import { depsKey, isUnsatisfiable, parseShowHashes, parseSimulation, parseUnmet } from './apt-output.js';
 
 // Printed by apt 3.0 in Debian trixie for `apt-get build-dep -s --arch-only t.dsc`.
 const UNMET = `Note, using file '/tmp/t.dsc' to get the build dependencies
@@ -42,12 +42,25 @@ describe("apt's build-dep output", () => {
     ]);
   });
 
-  it('keys the cache by the build environment and the exact resolved set', () => {
+  it('keys the cache by the build environment, the exact resolved set and its files\' hashes', () => {
     const set = parseSimulation(SIMULATED);
-    const key = depsKey('sha256:aa', 'amd64', set);
+    const hashes = [`libc6=2.41-12 ${'a'.repeat(64)}`];
+    const key = depsKey('sha256:aa', 'amd64', set, hashes);
     expect(key).toMatch(/^[0-9a-f]{32}$/);
-    expect(depsKey('sha256:aa', 'amd64', set)).toBe(key);
-    expect(depsKey('sha256:bb', 'amd64', set)).not.toBe(key);
-    expect(depsKey('sha256:aa', 'amd64', [...set.slice(0, 2), { name: 'libdebhelper-perl', version: '13.25' }])).not.toBe(key);
+    expect(depsKey('sha256:aa', 'amd64', set, hashes)).toBe(key);
+    expect(depsKey('sha256:bb', 'amd64', set, hashes)).not.toBe(key);
+    expect(depsKey('sha256:aa', 'amd64', [...set.slice(0, 2), { name: 'libdebhelper-perl', version: '13.25' }], hashes)).not.toBe(key);
+    // The same names and versions with other content (republished after archive rm, or another archive's).
+    expect(depsKey('sha256:aa', 'amd64', set, [`libc6=2.41-12 ${'b'.repeat(64)}`])).not.toBe(key);
+  });
+
+  it('reads each package file\'s SHA256 from apt-cache show, one line per name, version and file', () => {
+    const show = [
+      'Package: libc6\nVersion: 2.41-12\nArchitecture: amd64\nSHA256: ' + '1'.repeat(64) + '\nDescription: GNU C Library\n two lines\n',
+      'Package: aib-lib\nVersion: 1.0-1\nSHA256: ' + '2'.repeat(64) + '\n',
+      // The same version from two repositories with other content: both count.
+      'Package: aib-lib\nVersion: 1.0-1\nSHA256: ' + '3'.repeat(64) + '\n',
+    ].join('\n');
+    expect(parseShowHashes(show)).toEqual([`aib-lib=1.0-1 ${'2'.repeat(64)}`, `aib-lib=1.0-1 ${'3'.repeat(64)}`, `libc6=2.41-12 ${'1'.repeat(64)}`]);
   });
 });

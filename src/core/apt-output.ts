@@ -1,5 +1,6 @@
 // Reading what apt-get build-dep says, for the build-dependency cache and dep-wait.
 import { createHash } from 'node:crypto';
+import { parseDeb822 } from '../debian/deb822.js';
 
 export interface ResolvedPackage {
   name: string;
@@ -43,9 +44,24 @@ export function isUnsatisfiable(output: string): boolean {
   return parseUnmet(output).length > 0 || /Unable to correct problems|Unable to satisfy dependencies|has no installation candidate|Unable to locate package/.test(output);
 }
 
-/** The cache key: the build environment image and the exact set apt would install into it. */
-export function depsKey(buildenvImageId: string, arch: string, installs: ResolvedPackage[]): string {
+/**
+ * What `apt-cache show NAME=VERSION…` says of each package file: "NAME=VERSION SHA256", sorted.
+ * A name and version do not say what is in the file: this archive may publish other content
+ * under the same ones after an `archive rm`, and the cache is shared by every archive on the
+ * engine, so the key holds the files' hashes too.
+ */
+export function parseShowHashes(output: string): string[] {
+  const hashes = new Set<string>();
+  for (const p of parseDeb822(output, 'apt-cache show')) {
+    if (p.first('Package') && p.first('SHA256')) hashes.add(`${p.first('Package')}=${p.first('Version')} ${p.first('SHA256')}`);
+  }
+  return [...hashes].sort();
+}
+
+/** The cache key: the build environment image and the exact set apt would install into it, file hashes included. */
+export function depsKey(buildenvImageId: string, arch: string, installs: ResolvedPackage[], hashes: string[]): string {
   const h = createHash('sha256').update(`${buildenvImageId}\n${arch}\n`);
   for (const p of installs) h.update(`${p.name}=${p.version}\n`);
+  for (const line of hashes) h.update(`${line}\n`);
   return h.digest('hex').slice(0, 32);
 }

@@ -14,7 +14,7 @@
 // what comes out is capped (takeOutputs).
 import { PassThrough, type Readable } from 'node:stream';
 import { pack } from 'tar-stream';
-import { depsKey, isUnsatisfiable, parseSimulation, parseUnmet } from '../core/apt-output.js';
+import { depsKey, isUnsatisfiable, parseShowHashes, parseSimulation, parseUnmet } from '../core/apt-output.js';
 import type { BuildArg } from '../core/build-plan.js';
 import { DockerError } from '../errors.js';
 import { depsImageName, evictDepsImages, touchDepsImage, LABEL_DEPS_KEY } from './deps-cache.js';
@@ -286,7 +286,12 @@ async function prepareDependencies(docker: Docker, req: BuildRequest, limits: Bu
     return { kind: 'failed', reason: `resolving build-dependencies failed (apt-get exit ${sim.exitCode}); see the log` };
   }
   const installs = parseSimulation(sim.output);
-  const key = depsKey(buildenv.id, req.arch, installs);
+  const show = installs.length === 0
+    ? { exitCode: 0, output: '' }
+    : await execIn(docker, deps, `apt-cache show ${installs.map((p) => `'${p.name}=${p.version}'`).join(' ')} 2>/dev/null`, () => undefined, limit);
+  if ('killed' in show && show.killed) return { kind: 'failed', reason: show.killed };
+  if (show.exitCode !== 0) return { kind: 'failed', reason: `apt-cache show of the resolved build-dependencies failed (exit ${show.exitCode})` };
+  const key = depsKey(buildenv.id, req.arch, installs, parseShowHashes(show.output));
   const cachedName = depsImageName(key);
   const cached = await imageInfo(docker, cachedName);
   if (cached) {
