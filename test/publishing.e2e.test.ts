@@ -177,4 +177,16 @@ describe('publishing: include, rm, copy, snapshot, retention, by-hash and atomic
     expect(await readdir(join(archive.root, 'public/pool/contrib/s')).catch(() => [])).not.toContain('synth-c');
     expect((await readdir(join(archive.root, 'public/dists'))).sort()).toEqual(['testing', 'testing-debug', 'unstable', 'unstable-debug']);
   });
+
+  it('builds a contrib source into the contrib part of the pool, binaries beside their source', async () => {
+    await archive.send(up, { name: 'aib-contrib', version: '1.0-1', section: 'contrib/net' });
+    const waited = await archive.cli(['wait', 'aib-contrib', '1.0-1', '--timeout', '900']);
+    expect(waited.exitCode, String(waited.all)).toBe(0);
+    const contrib = await readFile(join(archive.root, 'public/dists/unstable/contrib/binary-amd64/Packages'), 'utf8');
+    expect(contrib).toMatch(/^Filename: pool\/contrib\/a\/aib-contrib\/aib-contrib_1\.0-1_amd64\.deb$/m);
+    expect(await readdir(join(archive.root, 'public/pool/contrib/a/aib-contrib'))).toEqual(expect.arrayContaining([
+      'aib-contrib_1.0-1.dsc', 'aib-contrib_1.0-1_amd64.buildinfo', 'aib-contrib_1.0-1_amd64.changes', 'aib-contrib_1.0-1_amd64.deb',
+    ]));
+    expect(await readdir(join(archive.root, 'public/pool/main/a')).catch(() => [])).not.toContain('aib-contrib');
+  });
 });

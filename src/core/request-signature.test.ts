@@ -58,6 +58,8 @@ describe('signed job API requests', () => {
     expect(() => verify('', heartbeat)).toThrow(/no Authorization header/);
     expect(() => verify(sign(heartbeat).replace(/time="\d+"/, 'time="soon"'), heartbeat)).toThrow(/malformed AIB-HMAC-SHA256 Authorization header/);
     expect(() => parseSignature('AIB-HMAC-SHA256 builder="b"')).toThrow(/malformed/);
+    // Not percent-encoded UTF-8: refused as malformed (a 401), not thrown as a URIError (a 500).
+    expect(() => verify(sign(heartbeat).replace('builder="b"', 'builder="%E0"'), heartbeat)).toThrow(/malformed AIB-HMAC-SHA256 Authorization header: the builder name/);
   });
 
   it('refuses a request signed before the queue started, whose nonce a restart forgot', () => {

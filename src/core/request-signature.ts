@@ -61,7 +61,13 @@ export function parseSignature(header: string | undefined): SignatureFields {
   if (!builder || !/^\d{1,12}$/.test(time ?? '') || !/^[0-9a-f]{16,64}$/.test(nonce ?? '') || !/^[0-9a-f]{64}$/.test(body ?? '') || !/^[0-9a-f]{64}$/.test(signature ?? '')) {
     throw new SignatureError(`malformed ${SIGNATURE_SCHEME} Authorization header: expected builder, time (unix seconds), nonce (hex), body (sha256 hex) and signature (hex)`);
   }
-  return { builder: decodeURIComponent(builder), time: Number(time), nonce, body, signature };
+  let name: string;
+  try {
+    name = decodeURIComponent(builder);
+  } catch {
+    throw new SignatureError(`malformed ${SIGNATURE_SCHEME} Authorization header: the builder name is not percent-encoded UTF-8`);
+  }
+  return { builder: name, time: Number(time), nonce, body, signature };
 }
 
 /**

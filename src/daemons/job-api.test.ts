@@ -84,6 +84,12 @@ describe('the job API', () => {
     expect(res.status).toBe(400);
   });
 
+  it('refuses a name that is not percent-encoded UTF-8 as unsafe (400), not with an internal error', async () => {
+    const res = await signed('PUT', '/api/v1/jobs/j1/artifacts/x%E0.deb?builder=b1', 'x');
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('unsafe name');
+  });
+
   it('refuses an unknown build outcome', async () => {
     const res = await signed('POST', '/api/v1/jobs/j1/complete', '{"builder":"b1","outcome":"maybe"}');
     expect(res.status).toBe(400);

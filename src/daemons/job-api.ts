@@ -109,8 +109,15 @@ export function startJobApi(port: number, token: string, h: JobApiHandlers): Pro
       // Names arrive percent-encoded ("+" as %2B, common in Debian versions): decode, then check.
       const m = path.match(/^\/api\/v1\/jobs\/([A-Za-z0-9_.~+%-]+)\/(heartbeat|files|log|artifacts|complete)(?:\/([A-Za-z0-9_.~+%-]+))?$/);
       if (m) {
-        m[1] = decodeURIComponent(m[1]);
-        if (m[3] !== undefined) m[3] = decodeURIComponent(m[3]);
+        const decode = (part: string) => {
+          try {
+            return decodeURIComponent(part);
+          } catch {
+            return '%'; // not percent-encoded UTF-8: unsafe below
+          }
+        };
+        m[1] = decode(m[1]);
+        if (m[3] !== undefined) m[3] = decode(m[3]);
         if (![m[1], m[3] ?? 'x'].every((part) => /^[A-Za-z0-9_.~+-]+$/.test(part))) return send(res, 400, { error: `unsafe name in ${path}` });
       }
       if (req.method === 'POST' && path === '/api/v1/lease') {

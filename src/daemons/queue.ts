@@ -2,8 +2,9 @@
 // into quarantine, checks them, accepts or rejects, makes build jobs, receives build results
 // and publishes. Every change of state goes through one serial lane.
 import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile, appendFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import chokidar from 'chokidar';
 import { parseConfig, type ArchiveConfig } from '../config/config.js';
 import {
@@ -15,7 +16,7 @@ import { planPublication } from '../core/publish-plan.js';
 import { SAFE_FILE_NAME } from '../core/upload-checks.js';
 import { uploadStateFromJobs, type UploadRecord } from '../core/uploads.js';
 import { parseChanges, parseDsc } from '../debian/control-files.js';
-import { compareVersions, poolPrefix } from '../debian/version.js';
+import { compareVersions } from '../debian/version.js';
 import { debControl } from '../process/debian-tools.js';
 import { Signer } from '../process/gpg.js';
 import { exists, fileFacts, placeFile } from '../storage/files.js';
@@ -531,10 +532,16 @@ export class Queue {
         const dir = join(l.artifacts, id);
         await mkdir(dir, { recursive: true });
         // Aside until the whole body arrived and matched its signed sha256: a cut or tampered
-        // upload leaves nothing behind.
-        const part = join(dir, `.${name}.part`);
+        // upload leaves nothing behind. A name of its own, so two uploads of one file do not mix.
+        const part = join(dir, `.${name}.${randomBytes(6).toString('hex')}.part`);
         try {
           await writeFile(part, body);
+          // The body may take minutes: a lease that ran out meanwhile (and went to another
+          // builder) hands in nothing over the new holder's files.
+          const now = this.job(id);
+          if (now.state !== 'building' || now.lease?.builder !== builder) {
+            throw Object.assign(new Error(`job ${id} is no longer leased to ${builder}`), { status: 409 });
+          }
           await rename(part, join(dir, name));
         } finally {
           await rm(part, { force: true });
@@ -590,14 +597,18 @@ export class Queue {
     const debs = changes.files.filter((f) => /\.u?deb$/.test(f.name));
     if (debs.length === 0) throw new Error(`${changesName} lists no binary packages`);
     const suite = this.config.suites.find((s) => s.name === job.suite)!;
-    const poolDir = `pool/${suite.components[0]}/${poolPrefix(job.source)}/${job.source}`;
     // The packages the build may publish: those its .dsc, as accepted into the pool, declares.
     const dscFile = this.uploads.get(job.uploadId)?.sourceFiles.find((f) => f.name.endsWith('.dsc'));
     if (!dscFile) throw new Error(`job ${job.id}: its upload's .dsc is not known, so the packages it may build are not`);
+    // Beside their source, in the component its Section chose (pool/contrib/... for contrib/net).
+    const poolDir = dirname(dscFile.path);
     const declared = parseDsc(await readFile(join(this.layout.public, dscFile.path), 'utf8'), dscFile.name).binaries;
     const contents = this.contents.all().find((c) => c.id === suite.name)!;
     const binaries: BinaryRecord[] = [];
     const artifacts: string[] = [];
+    // Every file is checked before any goes into the pool: a refusal leaves nothing behind (a
+    // rebuild after it is rarely bit-identical, and would then clash with what was placed).
+    const placements: { from: string; to: string; sha256: string }[] = [];
     for (const f of changes.files) {
       if (!SAFE_FILE_NAME.test(f.name)) throw new Error(`${changesName} lists an unsafe file name ${f.name}`);
       const path = join(dir, f.name);
@@ -619,19 +630,19 @@ export class Queue {
         if (f.name !== expected) throw new Error(`${f.name} holds ${control.first('Package')} ${control.first('Version')} ${arch}, so it must be named ${expected}`);
         const refusal = binaryRefusal(contents, job.source, declared, control.first('Package'), !!suite.allowBinaryTakeover);
         if (refusal) throw new Error(`${f.name}: ${refusal}`);
-        await placeFile(path, join(this.layout.public, poolDir, f.name), facts.sha256);
+        placements.push({ from: path, to: `${poolDir}/${f.name}`, sha256: facts.sha256 });
         binaries.push({ control: control.entries(), path: `${poolDir}/${f.name}`, ...facts });
       } else if (f.name.endsWith('.buildinfo')) {
         if (!f.name.startsWith(`${job.source}_`)) throw new Error(`${f.name} is not a .buildinfo of ${job.source}`);
-        await placeFile(path, join(this.layout.public, poolDir, f.name), facts.sha256);
+        placements.push({ from: path, to: `${poolDir}/${f.name}`, sha256: facts.sha256 });
         artifacts.push(`${poolDir}/${f.name}`);
       }
     }
     if (!changesName.startsWith(`${job.source}_`)) throw new Error(`${changesName} is not a .changes of ${job.source}`);
     const changesTarget = `${poolDir}/${changesName}`;
-    const changesFacts = await fileFacts(join(dir, changesName));
-    await placeFile(join(dir, changesName), join(this.layout.public, changesTarget), changesFacts.sha256);
+    placements.push({ from: join(dir, changesName), to: changesTarget, sha256: (await fileFacts(join(dir, changesName))).sha256 });
     artifacts.push(changesTarget);
+    for (const p of placements) await placeFile(p.from, join(this.layout.public, p.to), p.sha256);
     return { binaries, artifacts };
   }
 }

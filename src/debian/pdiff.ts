@@ -4,8 +4,6 @@
 // holding an older index fetches the few patches since, not the whole file. apt applies the
 // series itself (client-side merging, its default), checking each step's hashes and the end
 // result against Release.
-import { createHash } from 'node:crypto';
-
 /** One patch of the series: the index it applies to (hash and size), and the patch itself. */
 export interface PatchEntry {
   name: string;
@@ -93,5 +91,3 @@ export function parseDiffIndex(text: string): PatchEntry[] {
     return patch && download ? [{ name, from: { sha256, size: Number(size) }, patch, download }] : [];
   });
 }
-
-export const sha256Hex = (data: Buffer) => createHash('sha256').update(data).digest('hex');

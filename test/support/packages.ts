@@ -23,6 +23,8 @@ export interface PackageSpec {
   header?: { binary: string; name: string; content: string };
   /** The program prints this C expression, with these headers included (from build-dependencies). */
   print?: { includes: string[]; expression: string };
+  /** The source's Section (misc unless told), e.g. contrib/net. */
+  section?: string;
 }
 
 export interface SourcePackage {
@@ -57,7 +59,7 @@ export async function makeSourcePackage(workDir: string, spec: PackageSpec): Pro
   const buildDepends = ['debhelper-compat (= 13)', ...(spec.buildDepends ?? [])].join(', ');
   await writeFile(
     join(tree, 'debian', 'control'),
-    `Source: ${spec.name}\nSection: misc\nPriority: optional\nMaintainer: Test Maintainer <test@example.org>\n` +
+    `Source: ${spec.name}\nSection: ${spec.section ?? 'misc'}\nPriority: optional\nMaintainer: Test Maintainer <test@example.org>\n` +
       `Build-Depends: ${buildDepends}\nStandards-Version: 4.7.0\nRules-Requires-Root: no\n\n` +
       `Package: ${binary}\nArchitecture: ${spec.architecture ?? (spec.header ? 'all' : 'any')}\nDepends: \${shlibs:Depends}, \${misc:Depends}\n` +
       `Description: test package ${binary} for archive-in-a-box\n Made by the tests.\n`,
