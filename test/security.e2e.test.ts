@@ -393,7 +393,13 @@ exit 0
       thief: ['failed', expect.stringMatching(/aib-owner_2\.0-1_all\.deb: binary package aib-owner is already published in unstable by source aib-owner, so source aib-thief may not take it over; remove it first \(archive rm aib-owner --suite unstable\) or set suites\.unstable\.allow_binary_takeover: true/)],
       published: ['aib-owner 1.0-1 -', 'hello 99.0-1 -'],
     });
+    // Every file is checked before any is pooled: the refused builds left none of theirs behind.
+    for (const source of ['aib-stowaway', 'aib-thief']) {
+      const pooled = await readdir(join(archive.root, 'public/pool/main/a', source)).catch(() => [] as string[]);
+      expect(pooled.filter((n) => /\.(deb|buildinfo)$/.test(n) || n.endsWith('_amd64.changes')), source).toEqual([]);
+    }
   });
+
   // Build-dependencies are packages this archive built from uploads; installing them runs their
   // maintainer scripts as root, in the dependency container.
   describe('a build-dependency whose maintainer script is hostile', () => {
