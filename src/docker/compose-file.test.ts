@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ComposeError, createOptions, interpolate, parseBytes, parseCompose, parseDuration, startOrder } from './compose-file.js';
+import { ComposeError, creationOrder, createOptions, interpolate, parseBytes, parseCompose, parseDuration, startOrder } from './compose-file.js';
 
 const FILE = join(import.meta.dirname, '..', '..', 'compose', 'compose.yaml');
 const VARS = {
@@ -20,6 +20,8 @@ describe('the compose file', () => {
     expect(project.name).toBe('archive-12345678');
     expect(project.services.map((s) => s.name)).toEqual(['queue', 'builder', 'repo', 'buildenv']);
     expect(startOrder(project).map((s) => s.name)).toEqual(['queue', 'builder', 'repo']);
+    // Created: the repo with the queue, before the builder waits for the queue's health.
+    expect(creationOrder(project).map((s) => s.name)).toEqual(['queue', 'repo', 'builder']);
   });
 
   it('gives only the builder the Docker socket', () => {

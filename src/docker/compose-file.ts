@@ -245,6 +245,17 @@ export function startOrder(project: ComposeProject): ServiceSpec[] {
   return done;
 }
 
+/**
+ * The order `up` creates containers in: the services that wait for no other's health first,
+ * so that their start-ups and health checks overlap, then those that wait, in dependency order.
+ */
+export function creationOrder(project: ComposeProject): ServiceSpec[] {
+  const order = startOrder(project);
+  const waits = (s: ServiceSpec): boolean =>
+    s.dependsOn.some((d) => d.condition === 'service_healthy' || waits(order.find((o) => o.name === d.service)!));
+  return [...order.filter((s) => !waits(s)), ...order.filter(waits)];
+}
+
 export const LABEL_PROJECT = 'com.docker.compose.project';
 export const LABEL_SERVICE = 'com.docker.compose.service';
 export const LABEL_CONFIG_HASH = 'archive-in-a-box.config-hash';

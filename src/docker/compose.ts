@@ -10,6 +10,7 @@ import {
   createOptions,
   endpoint,
   networkName,
+  creationOrder,
   startOrder,
   type ComposeProject,
   type ServiceSpec,
@@ -85,7 +86,7 @@ export async function composeUp(
   healthTimeoutMs = 180_000,
 ): Promise<void> {
   for (const network of project.networks) await ensureNetwork(docker, project, network, labels);
-  for (const service of startOrder(project)) {
+  for (const service of creationOrder(project)) {
     for (const dep of service.dependsOn) {
       if (dep.condition === 'service_healthy') await waitHealthy(docker, containerName(project.name, dep.service), healthTimeoutMs);
     }
