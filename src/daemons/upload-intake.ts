@@ -12,7 +12,7 @@ import {
   checkUpload, MAX_CONTROL_FILE_BYTES, MAX_NAME_BYTES, SAFE_FILE_NAME, type FailedCheck, type FileFacts, type SignatureVerdict,
 } from '../core/upload-checks.js';
 import type { PoolFileRecord, UploadRecord } from '../core/uploads.js';
-import { parseChanges, parseDsc, type ChangesFile, type DscFile } from '../debian/control-files.js';
+import { parseChanges, parseDsc, UPLOAD_LIST_CAP, type ChangesFile, type DscFile } from '../debian/control-files.js';
 import { decodeControlFile } from '../debian/deb822.js';
 import { sourcesStanza } from '../debian/indices.js';
 import { compareVersions, poolPrefix } from '../debian/version.js';
@@ -199,7 +199,7 @@ export class UploadIntake {
         }
         let changes: ChangesFile;
         try {
-          changes = parseChanges(await readControlFile(join(l.incoming, name), name), name);
+          changes = parseChanges(await readControlFile(join(l.incoming, name), name), name, UPLOAD_LIST_CAP);
         } catch (err) {
           // Swapped for a link since the lstat above: intake refuses it.
           const early: FailedCheck[] = err instanceof NotRegularFile ? [] : [{ check: 'changes-parse', message: `${name}: cannot be read as a .changes file: ${(err as Error).message}` }];
@@ -376,7 +376,7 @@ export class UploadIntake {
     }
     let changes: ChangesFile;
     try {
-      changes = parseChanges(await readControlFile(join(dir, upload.changes), upload.changes), upload.changes);
+      changes = parseChanges(await readControlFile(join(dir, upload.changes), upload.changes), upload.changes, UPLOAD_LIST_CAP);
     } catch (err) {
       return this.reject(upload, [{ check: 'changes-parse', message: `${upload.changes}: cannot be read as a .changes file: ${(err as Error).message}` }]);
     }
@@ -393,7 +393,7 @@ export class UploadIntake {
     let dscError: string | undefined;
     if (dscEntries.length === 1 && facts.has(dscEntries[0].name)) {
       try {
-        dsc = parseDsc(await readControlFile(join(dir, dscEntries[0].name), dscEntries[0].name), dscEntries[0].name);
+        dsc = parseDsc(await readControlFile(join(dir, dscEntries[0].name), dscEntries[0].name), dscEntries[0].name, UPLOAD_LIST_CAP);
       } catch (err) {
         dscError = `${dscEntries[0].name}: cannot be read as a .dsc file: ${(err as Error).message}`;
       }
