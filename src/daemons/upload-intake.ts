@@ -3,7 +3,7 @@
 // recorded before incoming/ is cleared, then checked on the copies only. A rejection keeps
 // every file with a .reason under state/rejected/ID/. The caller runs each step serially.
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suiteFor, type ArchiveConfig } from '../config/config.js';
 import { planBuilds } from '../core/build-plan.js';
@@ -19,7 +19,7 @@ import { compareVersions, poolPrefix } from '../debian/version.js';
 import { componentFor } from '../core/suite-contents.js';
 import { verifyClearsigned } from '../process/gpg.js';
 import { exists, fileFacts, placeFile } from '../storage/files.js';
-import { copyRegularFile, NotRegularFile, readRegularFile } from '../storage/open-regular-file.js';
+import { copyRegularFile, NotRegularFile, readRegularFile, regularFileSha256 } from '../storage/open-regular-file.js';
 import type { Layout } from '../storage/layout.js';
 import type { RecordStore } from '../storage/record-store.js';
 import type { FailPointHit } from './fail-points.js';
@@ -131,14 +131,28 @@ export class UploadIntake {
     return decided;
   }
 
-  /** The record was written but incoming/ not yet cleared: clear what is identical to the copy. */
+  /**
+   * The record was written but incoming/ not yet cleared: clear what is identical to the copy.
+   * The original is the uploader's and may be swapped at any moment (for a FIFO, which would
+   * block a read, or a link to /dev/zero or a huge file): it is read only through a descriptor
+   * opened on a regular file (never following a link, never blocking), and hashed streamed.
+   * Anything else stays in incoming/ unread (a stray, later).
+   */
   private async dropIncomingCopies(upload: UploadRecord): Promise<void> {
     const dir = join(this.layout.quarantine, upload.id);
     for (const name of await readdir(dir).catch(() => [] as string[])) {
       const original = join(this.layout.incoming, name);
-      if (!(await lstat(original).catch(() => undefined))?.isFile()) continue;
-      const [a, b] = await Promise.all([fileFacts(original), fileFacts(join(dir, name))]);
-      if (a.sha256 === b.sha256) await rm(original, { force: true });
+      const copy = await regularFileSha256(join(dir, name));
+      if (!copy) continue;
+      const a = await regularFileSha256(original, copy.size).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return undefined;
+        throw err;
+      });
+      if (a?.sha256 !== copy.sha256) continue;
+      // unlink never follows a link; whatever was swapped in since (a folder) stays, a stray.
+      await unlink(original).catch((err: NodeJS.ErrnoException) => {
+        if (!['ENOENT', 'EISDIR', 'EPERM'].includes(err.code ?? '')) throw err;
+      });
     }
   }
 
