@@ -327,7 +327,8 @@ export class UploadIntake {
     await mkdir(dir, { recursive: true });
     const all = [changesName, ...files.filter((f) => f !== changesName)];
     // Only regular files are copied, through the descriptor that was checked; anything else is
-    // refused unread, and removed from incoming/ (dput copies regular files only).
+    // refused unread (dput copies regular files only), and moved, after the record, beside the
+    // copies: the rejection keeps it, unopened, like every file of the upload.
     const refused: string[] = [];
     for (const name of all) {
       try {
@@ -335,19 +336,38 @@ export class UploadIntake {
       } catch (err) {
         if (!(err instanceof NotRegularFile)) throw err;
         refused.push(name);
-        early = [...early, { check: 'not-regular-file', message: `${name}: not a regular file (${err.kind}); it was not read, and is removed from incoming/` }];
+        early = [...early, { check: 'not-regular-file', message: `${name}: not a regular file (${err.kind}); it was not read, and is kept unopened with the upload's files` }];
       }
     }
     const upload = this.newRecord(id, changesName, early);
     await this.stores.uploads.save(upload);
     this.failPoint('arrival');
-    for (const name of refused) await rm(join(l.incoming, name), { recursive: true, force: true });
+    for (const name of refused) await this.moveUnread(name, dir);
     // Only what was copied leaves incoming/: a file another upload of the same name wrote
     // meanwhile (two dputs of one version racing) stays, to be taken as its own upload.
     await this.dropIncomingCopies(upload);
     for (const name of all) this.seen.delete(name);
     this.log(`upload ${id}: received ${changesName} with ${files.length} other file(s)`);
     return this.decide(upload);
+  }
+
+  /**
+   * Moves an entry that is not a regular file out of incoming/ into `dir`, never opening it nor
+   * going into it: rename moves a link, not what it points to, and a folder whole. Never rm -r:
+   * it goes by path step by step, so a folder swapped for a link to ../state between its steps
+   * would have the queue delete its own state, and a 0555 subfolder makes it fail half-way.
+   * Called after the upload's record is saved: if the rename fails otherwise (a folder without write
+   * permission cannot be given a new parent), the entry stays in incoming/ and the upload is
+   * decided all the same; no such error may reach the caller (failed() would record the upload twice).
+   */
+  private async moveUnread(name: string, dir: string): Promise<void> {
+    try {
+      await rename(join(this.layout.incoming, name), join(dir, name));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      this.rethrowIfNotTheUploads(err); // the disk's failure: the queue recovers and decides it then
+      this.log(`incoming/${name}: not a regular file, and could not be moved out of incoming/ (left there): ${(err as Error).message}`);
+    }
   }
 
   private async stray(name: string): Promise<UploadRecord> {
