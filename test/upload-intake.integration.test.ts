@@ -385,6 +385,25 @@ describe('the upload intake', () => {
     expect(await readdir(join(layout.root, decided[0].rejectedDir!))).toContain('leftover.tar.gz');
   });
 
+  it('moves a FIFO and a dangling link no .changes names out of incoming as strays after the stray period, unopened', async () => {
+    const { layout, intake } = await newArchive('uploads:\n  stray_after_hours: 1\n');
+    await execa('mkfifo', [join(layout.incoming, 'leftover.fifo')]);
+    await symlink('../nowhere', join(layout.incoming, 'leftover.link'));
+    await execa('mkfifo', [join(layout.incoming, 'fresh.fifo')]);
+    const old = new Date(Date.now() - 2 * 3600_000);
+    // touch -h: the link's own mtime, as lstat sees it (utimes would follow it).
+    for (const name of ['leftover.fifo', 'leftover.link']) await execa('touch', ['-h', '-d', old.toISOString(), join(layout.incoming, name)]);
+    const { decided } = await (await intake()).scan();
+    expect(decided.map((u) => [u.changes, u.state, u.checks]).sort()).toEqual([
+      ['leftover.fifo', 'rejected', ['stray']],
+      ['leftover.link', 'rejected', ['stray']],
+    ]);
+    expect(await readdir(layout.incoming)).toEqual(['fresh.fifo']);
+    const byName = Object.fromEntries(decided.map((u) => [u.changes, u]));
+    expect((await lstat(join(layout.root, byName['leftover.fifo'].rejectedDir!, 'leftover.fifo'))).isFIFO()).toBe(true);
+    expect((await lstat(join(layout.root, byName['leftover.link'].rejectedDir!, 'leftover.link'))).isSymbolicLink()).toBe(true);
+  });
+
   it('finishes an upload a crash left in quarantine, exactly once', async () => {
     const { layout, intake } = await newArchive();
     await stage(layout, async () => undefined);

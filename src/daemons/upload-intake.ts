@@ -167,11 +167,14 @@ export class UploadIntake {
     // Entries that are not regular files (symbolic links, FIFOs, devices, folders): never opened;
     // a .changes that is one, or a file a .changes lists, is refused (intake).
     const odd = new Set<string>();
+    // Their lstat mtimes: one no .changes names is a stray like any file (moved out, unopened).
+    const oddMtimes = new Map<string, number>();
     for (const name of names) {
       const s = await lstat(join(l.incoming, name)).catch(() => undefined);
       if (!s) continue;
       if (!s.isFile()) {
         odd.add(name);
+        oddMtimes.set(name, s.mtimeMs);
         continue;
       }
       mtimes.set(name, s.mtimeMs);
@@ -251,12 +254,13 @@ export class UploadIntake {
         if (upload) decided.push(upload);
       }
     }
-    // Files no .changes names: kept a while (their .changes may come last), then moved out.
+    // Entries no .changes names: kept a while (their .changes may come last), then moved out.
     for (const name of names) {
-      if (named.has(name) || !mtimes.has(name) || name.endsWith('.changes')) continue;
-      if (now - mtimes.get(name)! > config.uploads.strayAfterHours * 3600_000) {
+      const mtimeMs = mtimes.get(name) ?? oddMtimes.get(name);
+      if (named.has(name) || mtimeMs === undefined || name.endsWith('.changes')) continue;
+      if (now - mtimeMs > config.uploads.strayAfterHours * 3600_000) {
         try {
-          decided.push(await this.stray(name));
+          decided.push(await this.stray(name, odd.has(name)));
         } catch (err) {
           this.rethrowIfNotTheUploads(err);
           this.log(`incoming/${name}: could not be moved out as a stray file: ${(err as Error).stack}`);
@@ -370,17 +374,29 @@ export class UploadIntake {
     }
   }
 
-  private async stray(name: string): Promise<UploadRecord> {
+  /** Moves an entry out of incoming/: a regular file copied then removed, anything else (odd) renamed unopened. */
+  private async stray(name: string, odd: boolean): Promise<UploadRecord> {
     const l = this.layout;
     const id = this.newId(`stray-${name}`);
-    await mkdir(join(l.quarantine, id), { recursive: true });
-    await copyRegularFile(join(l.incoming, name), join(l.quarantine, id, name));
+    const dir = join(l.quarantine, id);
+    await mkdir(dir, { recursive: true });
+    if (!odd) await copyRegularFile(join(l.incoming, name), join(dir, name));
     const upload = this.newRecord(id, name, [
-      { check: 'stray', message: `${name}: no .changes file named it within ${this.config().uploads.strayAfterHours} hours; moved out of incoming/` },
+      {
+        check: 'stray',
+        message: `${name}: no .changes file named it within ${this.config().uploads.strayAfterHours} hours; moved out of incoming/${odd ? ' unopened (not a regular file)' : ''}`,
+      },
     ]);
     upload.source = name;
     await this.stores.uploads.save(upload);
-    await rm(join(l.incoming, name), { force: true });
+    // After the record, as for a refused entry: a crash before leaves it a stray in incoming/.
+    if (odd) await this.moveUnread(name, dir);
+    else {
+      // unlink never follows a link; a folder swapped in since stays, a stray for the next scan.
+      await unlink(join(l.incoming, name)).catch((err: NodeJS.ErrnoException) => {
+        if (!['ENOENT', 'EISDIR', 'EPERM'].includes(err.code ?? '')) throw err;
+      });
+    }
     this.seen.delete(name);
     return this.reject(upload, upload.reasons.map((message) => ({ check: 'stray', message })));
   }
