@@ -404,6 +404,28 @@ describe('the upload intake', () => {
     expect((await lstat(join(layout.root, byName['leftover.link'].rejectedDir!, 'leftover.link'))).isSymbolicLink()).toBe(true);
   });
 
+  it('records a stray folder that cannot be moved out (no write permission on it) once, not at every scan', async () => {
+    const { layout, intake: make } = await newArchive('uploads:\n  stray_after_hours: 1\n');
+    const intake = await make();
+    const stuck = join(layout.incoming, 'leftover.d');
+    await mkdir(stuck);
+    await execa('touch', ['-d', new Date(Date.now() - 2 * 3600_000).toISOString(), stuck]);
+    // A folder cannot be given a new parent without write permission on it; root is stopped
+    // only by the immutable flag.
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) await execa('chattr', ['+i', stuck]);
+    else await chmod(stuck, 0o555);
+    try {
+      const decided = [...(await intake.scan()).decided, ...(await intake.scan()).decided];
+      expect(decided.map((u) => [u.changes, u.state, u.checks])).toEqual([['leftover.d', 'rejected', ['stray']]]);
+      expect(decided[0].reasons[0]).toContain('could not be moved out of incoming/ (left there');
+      expect(await readdir(layout.incoming)).toEqual(['leftover.d']);
+    } finally {
+      if (asRoot) await execa('chattr', ['-i', stuck], { reject: false });
+      await chmod(stuck, 0o755);
+    }
+  });
+
   it('finishes an upload a crash left in quarantine, exactly once', async () => {
     const { layout, intake } = await newArchive();
     await stage(layout, async () => undefined);

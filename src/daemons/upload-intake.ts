@@ -74,6 +74,8 @@ export class UploadIntake {
   private readonly crashes = new WeakSet<object>();
   /** .changes whose failure could not even be recorded, by mtime: not taken again until they change. */
   private readonly unrecordable = new Map<string, number>();
+  /** Strays that could not be renamed out of incoming/ (a folder without write permission), by mtime: recorded once, not again until they change. */
+  private readonly unmovable = new Map<string, number>();
   private readonly stableMs: number;
   private readonly wrongSizeGraceMs: number;
   private readonly now: () => number;
@@ -257,16 +259,18 @@ export class UploadIntake {
     // Entries no .changes names: kept a while (their .changes may come last), then moved out.
     for (const name of names) {
       const mtimeMs = mtimes.get(name) ?? oddMtimes.get(name);
-      if (named.has(name) || mtimeMs === undefined || name.endsWith('.changes')) continue;
+      if (named.has(name) || mtimeMs === undefined || name.endsWith('.changes') || this.unmovable.get(name) === mtimeMs) continue;
       if (now - mtimeMs > config.uploads.strayAfterHours * 3600_000) {
         try {
-          decided.push(await this.stray(name, odd.has(name)));
+          decided.push(await this.stray(name, odd.has(name), mtimeMs));
         } catch (err) {
           this.rethrowIfNotTheUploads(err);
           this.log(`incoming/${name}: could not be moved out as a stray file: ${(err as Error).stack}`);
         }
       }
     }
+    const present = new Set(names);
+    for (const name of [...this.unmovable.keys()]) if (!present.has(name)) this.unmovable.delete(name);
     return { waiting, decided };
   }
 
@@ -346,7 +350,7 @@ export class UploadIntake {
     const upload = this.newRecord(id, changesName, early);
     await this.stores.uploads.save(upload);
     this.failPoint('arrival');
-    for (const name of refused) await this.moveUnread(name, dir);
+    for (const name of refused) await this.moveUnread(name, dir); // false: logged, left there
     // Only what was copied leaves incoming/: a file another upload of the same name wrote
     // meanwhile (two dputs of one version racing) stays, to be taken as its own upload.
     await this.dropIncomingCopies(upload);
@@ -364,18 +368,20 @@ export class UploadIntake {
    * permission cannot be given a new parent), the entry stays in incoming/ and the upload is
    * decided all the same; no such error may reach the caller (failed() would record the upload twice).
    */
-  private async moveUnread(name: string, dir: string): Promise<void> {
+  private async moveUnread(name: string, dir: string): Promise<boolean> {
     try {
       await rename(join(this.layout.incoming, name), join(dir, name));
+      return true;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
       this.rethrowIfNotTheUploads(err); // the disk's failure: the queue recovers and decides it then
       this.log(`incoming/${name}: not a regular file, and could not be moved out of incoming/ (left there): ${(err as Error).message}`);
+      return false;
     }
   }
 
   /** Moves an entry out of incoming/: a regular file copied then removed, anything else (odd) renamed unopened. */
-  private async stray(name: string, odd: boolean): Promise<UploadRecord> {
+  private async stray(name: string, odd: boolean, mtimeMs: number): Promise<UploadRecord> {
     const l = this.layout;
     const id = this.newId(`stray-${name}`);
     const dir = join(l.quarantine, id);
@@ -390,8 +396,10 @@ export class UploadIntake {
     upload.source = name;
     await this.stores.uploads.save(upload);
     // After the record, as for a refused entry: a crash before leaves it a stray in incoming/.
-    if (odd) await this.moveUnread(name, dir);
-    else {
+    if (odd && !(await this.moveUnread(name, dir))) {
+      this.unmovable.set(name, mtimeMs);
+      upload.reasons = [`${name}: no .changes file named it within ${this.config().uploads.strayAfterHours} hours; not a regular file, and it could not be moved out of incoming/ (left there, recorded once until it changes)`];
+    } else if (!odd) {
       // unlink never follows a link; a folder swapped in since stays, a stray for the next scan.
       await unlink(join(l.incoming, name)).catch((err: NodeJS.ErrnoException) => {
         if (!['ENOENT', 'EISDIR', 'EPERM'].includes(err.code ?? '')) throw err;
