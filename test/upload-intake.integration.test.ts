@@ -1,7 +1,8 @@
 // The table of bad uploads, each made from a good one by one change, taken through the real
 // intake (files on disk, quarantine, gpgv against a real keyring): each must fail exactly the
 // check named, and end up under state/rejected/ with every file and a .reason.
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { rmdirSync, symlinkSync } from 'node:fs';
+import { chmod, copyFile, lstat, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -384,6 +385,47 @@ describe('the upload intake', () => {
     expect(await readdir(join(layout.root, decided[0].rejectedDir!))).toContain('leftover.tar.gz');
   });
 
+  it('moves a FIFO and a dangling link no .changes names out of incoming as strays after the stray period, unopened', async () => {
+    const { layout, intake } = await newArchive('uploads:\n  stray_after_hours: 1\n');
+    await execa('mkfifo', [join(layout.incoming, 'leftover.fifo')]);
+    await symlink('../nowhere', join(layout.incoming, 'leftover.link'));
+    await execa('mkfifo', [join(layout.incoming, 'fresh.fifo')]);
+    const old = new Date(Date.now() - 2 * 3600_000);
+    // touch -h: the link's own mtime, as lstat sees it (utimes would follow it).
+    for (const name of ['leftover.fifo', 'leftover.link']) await execa('touch', ['-h', '-d', old.toISOString(), join(layout.incoming, name)]);
+    const { decided } = await (await intake()).scan();
+    expect(decided.map((u) => [u.changes, u.state, u.checks]).sort()).toEqual([
+      ['leftover.fifo', 'rejected', ['stray']],
+      ['leftover.link', 'rejected', ['stray']],
+    ]);
+    expect(await readdir(layout.incoming)).toEqual(['fresh.fifo']);
+    const byName = Object.fromEntries(decided.map((u) => [u.changes, u]));
+    expect((await lstat(join(layout.root, byName['leftover.fifo'].rejectedDir!, 'leftover.fifo'))).isFIFO()).toBe(true);
+    expect((await lstat(join(layout.root, byName['leftover.link'].rejectedDir!, 'leftover.link'))).isSymbolicLink()).toBe(true);
+  });
+
+  it('records a stray folder that cannot be moved out (no write permission on it) once, not at every scan', async () => {
+    const { layout, intake: make } = await newArchive('uploads:\n  stray_after_hours: 1\n');
+    const intake = await make();
+    const stuck = join(layout.incoming, 'leftover.d');
+    await mkdir(stuck);
+    await execa('touch', ['-d', new Date(Date.now() - 2 * 3600_000).toISOString(), stuck]);
+    // A folder cannot be given a new parent without write permission on it; root is stopped
+    // only by the immutable flag.
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) await execa('chattr', ['+i', stuck]);
+    else await chmod(stuck, 0o555);
+    try {
+      const decided = [...(await intake.scan()).decided, ...(await intake.scan()).decided];
+      expect(decided.map((u) => [u.changes, u.state, u.checks])).toEqual([['leftover.d', 'rejected', ['stray']]]);
+      expect(decided[0].reasons[0]).toContain('could not be moved out of incoming/ (left there');
+      expect(await readdir(layout.incoming)).toEqual(['leftover.d']);
+    } finally {
+      if (asRoot) await execa('chattr', ['-i', stuck], { reject: false });
+      await chmod(stuck, 0o755);
+    }
+  });
+
   it('finishes an upload a crash left in quarantine, exactly once', async () => {
     const { layout, intake } = await newArchive();
     await stage(layout, async () => undefined);
@@ -488,6 +530,53 @@ describe('hostile files in incoming/', () => {
     const byName = Object.fromEntries(decided.map((u) => [u.changes, [u.state, u.checks, u.reasons.join('\n')]]));
     expect(byName[CHANGES]?.[0]).toBe('accepted');
     expect(byName['aib-other_1.0-1_source.changes']).toEqual(['rejected', ['not-regular-file'], expect.stringContaining(`not a regular file (${kind})`)]);
+    expect(await readdir(layout.incoming)).toEqual([]);
+  });
+
+  it('rejects a .changes that is a folder holding a 0555 subfolder once, with one record, keeps it unopened, and goes on', async () => {
+    const { layout, intake: make } = await newArchive();
+    const intake = await make();
+    const other = 'aib-other_1.0-1_source.changes';
+    const locked = join(layout.incoming, other, 'sub', 'file');
+    await mkdir(join(layout.incoming, other, 'sub'), { recursive: true });
+    await writeFile(locked, 'x');
+    await chmod(join(layout.incoming, other, 'sub'), 0o555);
+    // Root is not held back by 0555 (the queue's user is): an immutable file stops root alike.
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) await execa('chattr', ['+i', locked]);
+    try {
+      await stage(layout, async () => undefined);
+      const decided = [...(await intake.scan()).decided, ...(await intake.scan()).decided];
+      const byName = Object.fromEntries(decided.map((u) => [u.changes, [u.state, u.checks]]));
+      expect(byName).toEqual({ [CHANGES]: ['accepted', []], [other]: ['rejected', ['not-regular-file']] });
+      const records = (await readdir(layout.uploads)).filter((n) => n.endsWith('.json'));
+      expect(records).toHaveLength(2);
+      const rejected = decided.find((u) => u.changes === other)!;
+      expect((await lstat(join(layout.root, rejected.rejectedDir!, other))).isDirectory()).toBe(true);
+      expect(await readdir(layout.incoming)).toEqual([]);
+    } finally {
+      if (asRoot) await execa('chattr', ['-R', '-i', layout.root], { reject: false });
+      await execa('chmod', ['-R', 'u+w', layout.root], { reject: false });
+    }
+  });
+
+  it('moves a refused folder swapped for a link to a folder outside incoming/ as the link, never touching that folder', async () => {
+    const { layout, intake } = await newArchive();
+    const other = 'aib-other_1.0-1_source.changes';
+    await mkdir(join(layout.incoming, other));
+    const outside = join(layout.root, 'outside');
+    await mkdir(outside);
+    await writeFile(join(outside, 'precious'), 'keep me');
+    // Refused as a folder; swapped for the link after its record, before it leaves incoming/.
+    const queue = await intake((point) => {
+      if (point !== 'arrival') return;
+      rmdirSync(join(layout.incoming, other));
+      symlinkSync(outside, join(layout.incoming, other));
+    });
+    const { decided } = await queue.scan();
+    expect(decided.map((u) => [u.changes, u.state, u.checks])).toEqual([[other, 'rejected', ['not-regular-file']]]);
+    expect(await readFile(join(outside, 'precious'), 'utf8')).toBe('keep me');
+    expect((await lstat(join(layout.root, decided[0].rejectedDir!, other))).isSymbolicLink()).toBe(true);
     expect(await readdir(layout.incoming)).toEqual([]);
   });
 

@@ -3,7 +3,7 @@
 // recorded before incoming/ is cleared, then checked on the copies only. A rejection keeps
 // every file with a .reason under state/rejected/ID/. The caller runs each step serially.
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suiteFor, type ArchiveConfig } from '../config/config.js';
 import { planBuilds } from '../core/build-plan.js';
@@ -12,14 +12,14 @@ import {
   checkUpload, MAX_CONTROL_FILE_BYTES, MAX_NAME_BYTES, SAFE_FILE_NAME, type FailedCheck, type FileFacts, type SignatureVerdict,
 } from '../core/upload-checks.js';
 import type { PoolFileRecord, UploadRecord } from '../core/uploads.js';
-import { parseChanges, parseDsc, type ChangesFile, type DscFile } from '../debian/control-files.js';
+import { parseChanges, parseDsc, UPLOAD_LIST_CAP, type ChangesFile, type DscFile } from '../debian/control-files.js';
 import { decodeControlFile } from '../debian/deb822.js';
 import { sourcesStanza } from '../debian/indices.js';
 import { compareVersions, poolPrefix } from '../debian/version.js';
 import { componentFor } from '../core/suite-contents.js';
 import { verifyClearsigned } from '../process/gpg.js';
 import { exists, fileFacts, placeFile } from '../storage/files.js';
-import { copyRegularFile, NotRegularFile, readRegularFile } from '../storage/open-regular-file.js';
+import { copyRegularFile, NotRegularFile, readRegularFile, regularFileSha256 } from '../storage/open-regular-file.js';
 import type { Layout } from '../storage/layout.js';
 import type { RecordStore } from '../storage/record-store.js';
 import type { FailPointHit } from './fail-points.js';
@@ -74,6 +74,8 @@ export class UploadIntake {
   private readonly crashes = new WeakSet<object>();
   /** .changes whose failure could not even be recorded, by mtime: not taken again until they change. */
   private readonly unrecordable = new Map<string, number>();
+  /** Strays that could not be renamed out of incoming/ (a folder without write permission), by mtime: recorded once, not again until they change. */
+  private readonly unmovable = new Map<string, number>();
   private readonly stableMs: number;
   private readonly wrongSizeGraceMs: number;
   private readonly now: () => number;
@@ -131,14 +133,28 @@ export class UploadIntake {
     return decided;
   }
 
-  /** The record was written but incoming/ not yet cleared: clear what is identical to the copy. */
+  /**
+   * The record was written but incoming/ not yet cleared: clear what is identical to the copy.
+   * The original is the uploader's and may be swapped at any moment (for a FIFO, which would
+   * block a read, or a link to /dev/zero or a huge file): it is read only through a descriptor
+   * opened on a regular file (never following a link, never blocking), and hashed streamed.
+   * Anything else stays in incoming/ unread (a stray, later).
+   */
   private async dropIncomingCopies(upload: UploadRecord): Promise<void> {
     const dir = join(this.layout.quarantine, upload.id);
     for (const name of await readdir(dir).catch(() => [] as string[])) {
       const original = join(this.layout.incoming, name);
-      if (!(await lstat(original).catch(() => undefined))?.isFile()) continue;
-      const [a, b] = await Promise.all([fileFacts(original), fileFacts(join(dir, name))]);
-      if (a.sha256 === b.sha256) await rm(original, { force: true });
+      const copy = await regularFileSha256(join(dir, name));
+      if (!copy) continue;
+      const a = await regularFileSha256(original, copy.size).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return undefined;
+        throw err;
+      });
+      if (a?.sha256 !== copy.sha256) continue;
+      // unlink never follows a link; whatever was swapped in since (a folder) stays, a stray.
+      await unlink(original).catch((err: NodeJS.ErrnoException) => {
+        if (!['ENOENT', 'EISDIR', 'EPERM'].includes(err.code ?? '')) throw err;
+      });
     }
   }
 
@@ -153,11 +169,14 @@ export class UploadIntake {
     // Entries that are not regular files (symbolic links, FIFOs, devices, folders): never opened;
     // a .changes that is one, or a file a .changes lists, is refused (intake).
     const odd = new Set<string>();
+    // Their lstat mtimes: one no .changes names is a stray like any file (moved out, unopened).
+    const oddMtimes = new Map<string, number>();
     for (const name of names) {
       const s = await lstat(join(l.incoming, name)).catch(() => undefined);
       if (!s) continue;
       if (!s.isFile()) {
         odd.add(name);
+        oddMtimes.set(name, s.mtimeMs);
         continue;
       }
       mtimes.set(name, s.mtimeMs);
@@ -199,7 +218,7 @@ export class UploadIntake {
         }
         let changes: ChangesFile;
         try {
-          changes = parseChanges(await readControlFile(join(l.incoming, name), name), name);
+          changes = parseChanges(await readControlFile(join(l.incoming, name), name), name, UPLOAD_LIST_CAP);
         } catch (err) {
           // Swapped for a link since the lstat above: intake refuses it.
           const early: FailedCheck[] = err instanceof NotRegularFile ? [] : [{ check: 'changes-parse', message: `${name}: cannot be read as a .changes file: ${(err as Error).message}` }];
@@ -237,18 +256,21 @@ export class UploadIntake {
         if (upload) decided.push(upload);
       }
     }
-    // Files no .changes names: kept a while (their .changes may come last), then moved out.
+    // Entries no .changes names: kept a while (their .changes may come last), then moved out.
     for (const name of names) {
-      if (named.has(name) || !mtimes.has(name) || name.endsWith('.changes')) continue;
-      if (now - mtimes.get(name)! > config.uploads.strayAfterHours * 3600_000) {
+      const mtimeMs = mtimes.get(name) ?? oddMtimes.get(name);
+      if (named.has(name) || mtimeMs === undefined || name.endsWith('.changes') || this.unmovable.get(name) === mtimeMs) continue;
+      if (now - mtimeMs > config.uploads.strayAfterHours * 3600_000) {
         try {
-          decided.push(await this.stray(name));
+          decided.push(await this.stray(name, odd.has(name), mtimeMs));
         } catch (err) {
           this.rethrowIfNotTheUploads(err);
           this.log(`incoming/${name}: could not be moved out as a stray file: ${(err as Error).stack}`);
         }
       }
     }
+    const present = new Set(names);
+    for (const name of [...this.unmovable.keys()]) if (!present.has(name)) this.unmovable.delete(name);
     return { waiting, decided };
   }
 
@@ -313,7 +335,8 @@ export class UploadIntake {
     await mkdir(dir, { recursive: true });
     const all = [changesName, ...files.filter((f) => f !== changesName)];
     // Only regular files are copied, through the descriptor that was checked; anything else is
-    // refused unread, and removed from incoming/ (dput copies regular files only).
+    // refused unread (dput copies regular files only), and moved, after the record, beside the
+    // copies: the rejection keeps it, unopened, like every file of the upload.
     const refused: string[] = [];
     for (const name of all) {
       try {
@@ -321,13 +344,13 @@ export class UploadIntake {
       } catch (err) {
         if (!(err instanceof NotRegularFile)) throw err;
         refused.push(name);
-        early = [...early, { check: 'not-regular-file', message: `${name}: not a regular file (${err.kind}); it was not read, and is removed from incoming/` }];
+        early = [...early, { check: 'not-regular-file', message: `${name}: not a regular file (${err.kind}); it was not read, and is kept unopened with the upload's files` }];
       }
     }
     const upload = this.newRecord(id, changesName, early);
     await this.stores.uploads.save(upload);
     this.failPoint('arrival');
-    for (const name of refused) await rm(join(l.incoming, name), { recursive: true, force: true });
+    for (const name of refused) await this.moveUnread(name, dir); // false: logged, left there
     // Only what was copied leaves incoming/: a file another upload of the same name wrote
     // meanwhile (two dputs of one version racing) stays, to be taken as its own upload.
     await this.dropIncomingCopies(upload);
@@ -336,17 +359,52 @@ export class UploadIntake {
     return this.decide(upload);
   }
 
-  private async stray(name: string): Promise<UploadRecord> {
+  /**
+   * Moves an entry that is not a regular file out of incoming/ into `dir`, never opening it nor
+   * going into it: rename moves a link, not what it points to, and a folder whole. Never rm -r:
+   * it goes by path step by step, so a folder swapped for a link to ../state between its steps
+   * would have the queue delete its own state, and a 0555 subfolder makes it fail half-way.
+   * Called after the upload's record is saved: if the rename fails otherwise (a folder without write
+   * permission cannot be given a new parent), the entry stays in incoming/ and the upload is
+   * decided all the same; no such error may reach the caller (failed() would record the upload twice).
+   */
+  private async moveUnread(name: string, dir: string): Promise<boolean> {
+    try {
+      await rename(join(this.layout.incoming, name), join(dir, name));
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
+      this.rethrowIfNotTheUploads(err); // the disk's failure: the queue recovers and decides it then
+      this.log(`incoming/${name}: not a regular file, and could not be moved out of incoming/ (left there): ${(err as Error).message}`);
+      return false;
+    }
+  }
+
+  /** Moves an entry out of incoming/: a regular file copied then removed, anything else (odd) renamed unopened. */
+  private async stray(name: string, odd: boolean, mtimeMs: number): Promise<UploadRecord> {
     const l = this.layout;
     const id = this.newId(`stray-${name}`);
-    await mkdir(join(l.quarantine, id), { recursive: true });
-    await copyRegularFile(join(l.incoming, name), join(l.quarantine, id, name));
+    const dir = join(l.quarantine, id);
+    await mkdir(dir, { recursive: true });
+    if (!odd) await copyRegularFile(join(l.incoming, name), join(dir, name));
     const upload = this.newRecord(id, name, [
-      { check: 'stray', message: `${name}: no .changes file named it within ${this.config().uploads.strayAfterHours} hours; moved out of incoming/` },
+      {
+        check: 'stray',
+        message: `${name}: no .changes file named it within ${this.config().uploads.strayAfterHours} hours; moved out of incoming/${odd ? ' unopened (not a regular file)' : ''}`,
+      },
     ]);
     upload.source = name;
     await this.stores.uploads.save(upload);
-    await rm(join(l.incoming, name), { force: true });
+    // After the record, as for a refused entry: a crash before leaves it a stray in incoming/.
+    if (odd && !(await this.moveUnread(name, dir))) {
+      this.unmovable.set(name, mtimeMs);
+      upload.reasons = [`${name}: no .changes file named it within ${this.config().uploads.strayAfterHours} hours; not a regular file, and it could not be moved out of incoming/ (left there, recorded once until it changes)`];
+    } else if (!odd) {
+      // unlink never follows a link; a folder swapped in since stays, a stray for the next scan.
+      await unlink(join(l.incoming, name)).catch((err: NodeJS.ErrnoException) => {
+        if (!['ENOENT', 'EISDIR', 'EPERM'].includes(err.code ?? '')) throw err;
+      });
+    }
     this.seen.delete(name);
     return this.reject(upload, upload.reasons.map((message) => ({ check: 'stray', message })));
   }
@@ -376,7 +434,7 @@ export class UploadIntake {
     }
     let changes: ChangesFile;
     try {
-      changes = parseChanges(await readControlFile(join(dir, upload.changes), upload.changes), upload.changes);
+      changes = parseChanges(await readControlFile(join(dir, upload.changes), upload.changes), upload.changes, UPLOAD_LIST_CAP);
     } catch (err) {
       return this.reject(upload, [{ check: 'changes-parse', message: `${upload.changes}: cannot be read as a .changes file: ${(err as Error).message}` }]);
     }
@@ -393,7 +451,7 @@ export class UploadIntake {
     let dscError: string | undefined;
     if (dscEntries.length === 1 && facts.has(dscEntries[0].name)) {
       try {
-        dsc = parseDsc(await readControlFile(join(dir, dscEntries[0].name), dscEntries[0].name), dscEntries[0].name);
+        dsc = parseDsc(await readControlFile(join(dir, dscEntries[0].name), dscEntries[0].name), dscEntries[0].name, UPLOAD_LIST_CAP);
       } catch (err) {
         dscError = `${dscEntries[0].name}: cannot be read as a .dsc file: ${(err as Error).message}`;
       }

@@ -1,15 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_LISTED_FILES, parseChanges, parseDsc } from './control-files.js';
+import { BUILD_LIST_CAP, MAX_LISTED_FILES, parseChanges, parseDsc, UPLOAD_LIST_CAP } from './control-files.js';
 
 const changes = (files: string[]) => `Source: a\nVersion: 1-1\nFiles:\n${files.map((f) => ` ${f}`).join('\n')}\n`;
 
 describe('control files', () => {
   it(`refuse a Files field of more than ${MAX_LISTED_FILES} entries, naming the field and the limit`, () => {
     const lines = Array.from({ length: MAX_LISTED_FILES + 1 }, (_, i) => `d41d8cd98f00b204e9800998ecf8427e 0 misc optional a_1.orig-c${i}.tar.gz`);
-    expect(() => parseChanges(changes(lines), 'a_1-1_source.changes')).toThrow(
+    expect(() => parseChanges(changes(lines), 'a_1-1_source.changes', UPLOAD_LIST_CAP)).toThrow(
       `a_1-1_source.changes: field Files lists ${MAX_LISTED_FILES + 1} files; an upload may list at most ${MAX_LISTED_FILES}`,
     );
-    expect(parseChanges(changes(lines.slice(1)), 'a_1-1_source.changes').files).toHaveLength(MAX_LISTED_FILES);
+    expect(parseChanges(changes(lines.slice(1)), 'a_1-1_source.changes', UPLOAD_LIST_CAP).files).toHaveLength(MAX_LISTED_FILES);
+  });
+
+  it('take a build .changes of 600 files (a big source with -dbgsym packages), while an upload of 600 is refused', () => {
+    const lines = Array.from({ length: 600 }, (_, i) => `d41d8cd98f00b204e9800998ecf8427e 0 misc optional a${i}_1-1_amd64.deb`);
+    expect(parseChanges(changes(lines), 'a_1-1_amd64.changes').files).toHaveLength(600);
+    expect(() => parseChanges(changes(lines), 'a_1-1_source.changes', UPLOAD_LIST_CAP)).toThrow('lists 600 files; an upload may list at most 500');
+    const many = Array.from({ length: BUILD_LIST_CAP.max + 1 }, (_, i) => `d41d8cd98f00b204e9800998ecf8427e 0 misc optional a${i}_1-1_amd64.deb`);
+    expect(() => parseChanges(changes(many), 'a_1-1_amd64.changes')).toThrow(`lists ${BUILD_LIST_CAP.max + 1} files; a build's .changes may list at most ${BUILD_LIST_CAP.max}`);
   });
 
   it('quote no part of a checksum line that does not parse', () => {

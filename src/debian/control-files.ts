@@ -15,11 +15,25 @@ export interface ListedFile {
   duplicateIn?: string[];
 }
 
+/** How many files one Files or Checksums field may list, and whose file it is (for the message). */
+export interface ListCap {
+  max: number;
+  /** "an upload", "a build's .changes": the error says what may list at most max. */
+  of: string;
+}
+
 /**
- * The most files one Files or Checksums field may list. A source upload carries a handful (a .dsc,
- * tarballs, their signatures, a .buildinfo); tens of thousands would only cost the queue time.
+ * For what an uploader wrote (the upload intake passes it). A source upload carries a handful (a
+ * .dsc, tarballs, their signatures, a .buildinfo); tens of thousands would only cost the queue time.
  */
-export const MAX_LISTED_FILES = 500;
+export const UPLOAD_LIST_CAP: ListCap = { max: 500, of: 'an upload' };
+export const MAX_LISTED_FILES = UPLOAD_LIST_CAP.max;
+
+/**
+ * The default, for what a build returned: a big source yields hundreds of .deb and -dbgsym
+ * files, which the upload cap would make unpublishable; this only bounds a runaway build.
+ */
+export const BUILD_LIST_CAP: ListCap = { max: 10_000, of: "a build's .changes" };
 
 export class ControlFileError extends Error {
   constructor(
@@ -37,10 +51,11 @@ export function parseChecksumField(
   field: string,
   file: string,
   withSectionPriority = false,
+  cap: ListCap = BUILD_LIST_CAP,
 ): { hash: string; size: number; name: string; section?: string; priority?: string }[] {
   const lines = paragraph.lines(field);
-  if (lines.length > MAX_LISTED_FILES) {
-    throw new ControlFileError(file, `field ${field} lists ${lines.length} files; an upload may list at most ${MAX_LISTED_FILES}`);
+  if (lines.length > cap.max) {
+    throw new ControlFileError(file, `field ${field} lists ${lines.length} files; ${cap.of} may list at most ${cap.max}`);
   }
   // Errors quote nothing of the line: what does not parse may be anything.
   return lines.map((line, index) => {
@@ -62,11 +77,11 @@ export function parseChecksumField(
 }
 
 /** Merges Files, Checksums-Sha1 and Checksums-Sha256 into one entry per file name. */
-export function listedFiles(paragraph: Paragraph, file: string, filesHasSectionPriority: boolean): ListedFile[] {
+export function listedFiles(paragraph: Paragraph, file: string, filesHasSectionPriority: boolean, cap: ListCap = BUILD_LIST_CAP): ListedFile[] {
   const byName = new Map<string, ListedFile>();
   const take = (field: string, key: 'md5' | 'sha1' | 'sha256', withSP: boolean) => {
     const inField = new Set<string>();
-    for (const entry of parseChecksumField(paragraph, field, file, withSP)) {
+    for (const entry of parseChecksumField(paragraph, field, file, withSP, cap)) {
       const existing: ListedFile = byName.get(entry.name) ?? { name: entry.name, size: entry.size };
       if (inField.has(entry.name) && !existing.duplicateIn?.includes(field)) (existing.duplicateIn ??= []).push(field);
       inField.add(entry.name);
@@ -94,7 +109,8 @@ export interface ChangesFile {
   files: ListedFile[];
 }
 
-export function parseChanges(text: string, fileName: string): ChangesFile {
+/** cap: UPLOAD_LIST_CAP for what an uploader wrote; the default fits a build's .changes. */
+export function parseChanges(text: string, fileName: string, cap: ListCap = BUILD_LIST_CAP): ChangesFile {
   const { paragraph, signed } = parseSingle(text, fileName);
   // "Source: name (version)" is allowed for binNMUs; the name is the first word.
   const source = paragraph.first('Source').split(/\s+/)[0] ?? '';
@@ -106,7 +122,7 @@ export function parseChanges(text: string, fileName: string): ChangesFile {
     version: paragraph.first('Version'),
     distributions: paragraph.first('Distribution').split(/\s+/).filter(Boolean),
     architectures: paragraph.first('Architecture').split(/\s+/).filter(Boolean),
-    files: listedFiles(paragraph, fileName, true),
+    files: listedFiles(paragraph, fileName, true, cap),
   };
 }
 
@@ -122,7 +138,7 @@ export interface DscFile {
   files: ListedFile[];
 }
 
-export function parseDsc(text: string, fileName: string): DscFile {
+export function parseDsc(text: string, fileName: string, cap: ListCap = BUILD_LIST_CAP): DscFile {
   const { paragraph, signed } = parseSingle(text, fileName);
   return {
     fileName,
@@ -136,6 +152,6 @@ export function parseDsc(text: string, fileName: string): DscFile {
       ?.split(/[,\s]+/)
       .filter(Boolean) ?? [],
     architectures: paragraph.first('Architecture').split(/\s+/).filter(Boolean),
-    files: listedFiles(paragraph, fileName, false),
+    files: listedFiles(paragraph, fileName, false, cap),
   };
 }

@@ -4,6 +4,7 @@
 // entry is refused without being opened; then open with O_NOFOLLOW|O_NONBLOCK and check on the
 // descriptor that it is still that regular file (same device and inode), so an entry swapped
 // between the two steps is refused too. What is read or copied is read through that descriptor.
+import { createHash } from 'node:crypto';
 import { constants, createWriteStream, type Stats } from 'node:fs';
 import { lstat, open, type FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
@@ -67,6 +68,30 @@ export async function copyRegularFile(from: string, to: string): Promise<void> {
   const { handle } = await openRegularFile(from);
   try {
     await pipeline(handle.createReadStream({ autoClose: false, start: 0 }), createWriteStream(to, { flags: 'wx' }));
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * A regular file's size and SHA-256, hashed through its descriptor (streamed, so a large file
+ * costs no memory); undefined when the entry is not a regular file (nothing opened or read), or
+ * when it has another size than `onlySize` (nothing read: it cannot be the same content).
+ */
+export async function regularFileSha256(path: string, onlySize?: number): Promise<{ size: number; sha256: string } | undefined> {
+  let opened: { handle: FileHandle; size: number };
+  try {
+    opened = await openRegularFile(path);
+  } catch (err) {
+    if (err instanceof NotRegularFile) return undefined;
+    throw err;
+  }
+  const { handle, size } = opened;
+  try {
+    if (onlySize !== undefined && size !== onlySize) return undefined;
+    const hash = createHash('sha256');
+    for await (const chunk of handle.createReadStream({ autoClose: false, start: 0 })) hash.update(chunk as Buffer);
+    return { size, sha256: hash.digest('hex') };
   } finally {
     await handle.close();
   }

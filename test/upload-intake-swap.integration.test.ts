@@ -1,0 +1,105 @@
+// An uploader swapping an entry in incoming/ between the queue's steps: here between the
+// intake's lstat of an original and its reading of it, when the intake clears incoming/ of what
+// it copied. The swap is made exactly there by wrapping lstat (the race, made deterministic):
+// the entry is replaced right after an lstat of it returned "a regular file".
+import { constants } from 'node:fs';
+import { copyFile, lstat, mkdir, mkdtemp, open, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { parseConfig } from '../src/config/config.js';
+import type { JobRecord } from '../src/core/jobs.js';
+import type { UploadRecord } from '../src/core/uploads.js';
+import { UploadIntake } from '../src/daemons/upload-intake.js';
+import { Layout } from '../src/storage/layout.js';
+import { RecordStore } from '../src/storage/record-store.js';
+
+/** The swap to make after the next lstat of `path`: an async step that replaces the entry. */
+const swap: { path?: string; replace?: () => Promise<void> } = {};
+
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs/promises')>();
+  const wrapped = async (...args: Parameters<typeof real.lstat>) => {
+    const result = await real.lstat(...args);
+    if (swap.path && String(args[0]) === swap.path && swap.replace) {
+      const replace = swap.replace;
+      swap.path = undefined;
+      await replace();
+    }
+    return result;
+  };
+  return { ...real, lstat: wrapped, default: { ...real, lstat: wrapped } };
+});
+
+const FIXTURES = join(import.meta.dirname, '..', 'src', 'debian', 'fixtures');
+const FILES = ['aib-hello_1.0-1_source.changes', 'aib-hello_1.0-1.dsc', 'aib-hello_1.0.orig.tar.gz', 'aib-hello_1.0-1.debian.tar.xz', 'aib-hello_1.0-1_source.buildinfo'];
+const ORIG = 'aib-hello_1.0.orig.tar.gz';
+const roots: string[] = [];
+
+afterAll(async () => {
+  for (const dir of roots) await rm(dir, { recursive: true, force: true });
+});
+
+async function archiveWithUpload(): Promise<{ layout: Layout; intake: (arrival: () => void) => Promise<UploadIntake> }> {
+  const layout = new Layout(await mkdtemp(join(tmpdir(), 'aib-swap-')));
+  roots.push(layout.root);
+  for (const dir of [...layout.directories, layout.uploads, layout.jobs]) await mkdir(dir, { recursive: true });
+  await writeFile(layout.config, '');
+  const config = parseConfig('', layout.config);
+  for (const f of FILES) await copyFile(join(FIXTURES, f), join(layout.incoming, f));
+  const intake = async (arrival: () => void) =>
+    new UploadIntake(
+      layout,
+      { uploads: await new RecordStore<UploadRecord>(layout.uploads).load(), jobs: await new RecordStore<JobRecord>(layout.jobs).load() },
+      () => config,
+      async () => undefined,
+      { stableMs: 0, wrongSizeGraceMs: 0, failPoint: (point) => point === 'arrival' && arrival() },
+    );
+  return { layout, intake };
+}
+
+describe('the upload intake, with entries swapped between its steps', () => {
+  it('clearing incoming/, neither hangs on nor reads a FIFO swapped in for a copied file', async () => {
+    const { layout, intake } = await archiveWithUpload();
+    const original = join(layout.incoming, ORIG);
+    const fifo = join(layout.root, 'fifo');
+    await execa('mkfifo', [fifo]);
+    const queue = await intake(() => {
+      // The upload is copied and recorded: the uploader swaps the original for a FIFO
+      // right after the intake's lstat of it.
+      swap.path = original;
+      swap.replace = () => rename(fifo, original);
+    });
+    const hung = Symbol('hung');
+    const outcome = await Promise.race([queue.scan(), new Promise((resolve) => setTimeout(() => resolve(hung), 5000))]);
+    if (outcome === hung) {
+      // Release the blocked read (a writer that closes at once gives it end-of-file).
+      await (await open(original, constants.O_WRONLY | constants.O_NONBLOCK)).close();
+    }
+    expect(outcome, 'the intake blocked on a FIFO in incoming/').not.toBe(hung);
+    expect((outcome as { decided: UploadRecord[] }).decided.map((u) => u.state)).toEqual(['accepted']);
+    // Left in incoming/ unread (the stray rule takes it later).
+    expect((await lstat(original)).isFIFO()).toBe(true);
+  });
+
+  it('clearing incoming/, never reads through a link swapped in for a copied file', async () => {
+    const { layout, intake } = await archiveWithUpload();
+    const original = join(layout.incoming, ORIG);
+    // A file outside incoming/ with the very content of the copy: read through the link, it
+    // would hash the same, and the link be taken for the copied file.
+    const outside = join(layout.root, 'outside.tar.gz');
+    await copyFile(join(FIXTURES, ORIG), outside);
+    const queue = await intake(() => {
+      swap.path = original;
+      swap.replace = async () => {
+        await rm(original);
+        await symlink(outside, original);
+      };
+    });
+    const { decided } = await queue.scan();
+    expect(decided.map((u) => u.state)).toEqual(['accepted']);
+    expect((await lstat(original).catch(() => undefined))?.isSymbolicLink(), 'the link was read through: it hashed like the copy and was removed as one').toBe(true);
+    expect(await readdir(layout.root)).toContain('outside.tar.gz');
+  });
+});
