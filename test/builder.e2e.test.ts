@@ -145,14 +145,18 @@ describe('builds in a running archive', () => {
   it('gives the job of a builder killed mid-build back; the restarted builder completes it, two jobs at once', async () => {
     const config = join(archive.root, 'archive.yaml');
     await writeFile(config, (await readFile(config, 'utf8')).replace('concurrency: 1', 'concurrency: 2'));
+    const slow2 = { name: 'aib-slow2', version: '1.0-1', buildScript: 'echo SLOW-BUILD-STARTED && sleep 20' };
+    const slow2Package = await archive.make(slow2); // made now: sent within the first build's 20 s
     await archive.send(up, { name: 'aib-slow', version: '1.0-1', buildScript: 'echo SLOW-BUILD-STARTED && sleep 20' });
-    await archive.send(up, { name: 'aib-slow2', version: '1.0-1', buildScript: 'echo SLOW-BUILD-STARTED && sleep 20' });
     await until('the slow build to start', async () => {
       const job = (await archive.upload('aib-slow', '1.0-1'))?.jobs[0];
       return job?.state === 'building' && job.log && (await log(job)).includes('SLOW-BUILD-STARTED') ? job : undefined;
     });
+    // Sent once the first is building (two taken in one scan may be leased in either order).
+    await archive.send(up, slow2, slow2Package);
+    const second = await until('the second slow upload to be accepted', async () => (await archive.upload('aib-slow2', '1.0-1'))?.jobs[0]);
     // The builder started with concurrency 1: the second job waits.
-    expect((await archive.upload('aib-slow2', '1.0-1'))!.jobs[0].state).toBe('needs-build');
+    expect(second.state).toBe('needs-build');
     const builder = `${up.project}-builder`;
     const pid = (await execa('docker', ['inspect', '--format', '{{.State.Pid}}', builder])).stdout.trim();
     await execa('kill', ['-9', pid]);

@@ -68,6 +68,11 @@ export async function copyRegularFile(from: string, to: string): Promise<void> {
   const { handle } = await openRegularFile(from);
   try {
     await pipeline(handle.createReadStream({ autoClose: false, start: 0 }), createWriteStream(to, { flags: 'wx' }));
+  } catch (err) {
+    // A stream's write error ("ENOSPC: no space left on device, write") names no file: name it.
+    const e = err as NodeJS.ErrnoException;
+    if (e.code && !e.path) throw Object.assign(new Error(`${e.message} '${to}'`, { cause: err }), { code: e.code, path: to });
+    throw err;
   } finally {
     await handle.close();
   }
