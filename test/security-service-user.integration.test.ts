@@ -3,7 +3,7 @@
 // folders for links while root works, each pointing at a folder of root's outside the archive;
 // the target stays untouched. The secrets are never readable by others, not even for a moment.
 // No Docker: the CLI runs as root (as in CI) and the queue need not run.
-import { chmod, lstat, lchown, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, link, lstat, lchown, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -205,6 +205,34 @@ describe.runIf(asRoot)('root running the CLI on a root the queue\'s user owns', 
     expect(r.exitCode, r.all).toBe(2);
     expect(r.all).toContain(`${join(root, 'archive.yaml')}: a symbolic link`);
   });
+
+  it('reads archive.yaml replaced by a FIFO, a link or a hard link to a root-only file in no command, and names it, without hanging', async () => {
+    const config = join(root, 'archive.yaml');
+    const secret = join(target, 'secret.yaml');
+    await writeFile(secret, 'name: root-only\n', { mode: 0o600 });
+    before = await snapshot(target);
+    const plants: Record<string, () => Promise<unknown>> = {
+      'not a regular file': async () => {
+        await execa('mkfifo', [config]);
+        await lchown(config, SERVICE_UID, SERVICE_UID);
+      },
+      'a symbolic link': () => plantAsService(config, secret),
+      // Planted by root here: protected_hardlinks may stop the queue's user, not everywhere.
+      'a hard link to a file of uid 0': () => link(secret, config),
+    };
+    for (const [what, plant] of Object.entries(plants)) {
+      await rm(config, { force: true });
+      await plant();
+      for (const args of [['ls'], ['status'], ['keys', 'ls'], ['up']]) {
+        // A FIFO read by path blocks until a writer comes: killed after 10 s, the command fails the test.
+        const r = await execa('node', [CLI, '--root', root, ...args], { reject: false, all: true, timeout: 10_000, env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
+        expect(r.exitCode, `${what}: ${args.join(' ')}: ${r.all}`).toBe(2);
+        expect(r.all).toContain(`${config}: ${what}`);
+        expect(r.all).not.toContain('root-only');
+      }
+    }
+    expect(await snapshot(target)).toEqual(before);
+  }, 120_000);
 
   it('does not append image build logs to a file of root\'s that logs/image-builds.log was replaced with a link to', async () => {
     const log = join(root, 'logs', 'image-builds.log');

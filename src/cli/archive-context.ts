@@ -9,8 +9,8 @@ import { parseCompose, type ComposeProject } from '../docker/compose-file.js';
 import { UserError } from '../errors.js';
 import { AnchoredDir } from '../storage/anchored-dir.js';
 import type { Layout } from '../storage/layout.js';
-import { serviceOwner } from '../storage/ownership.js';
-import { requireArchive } from './archive-root.js';
+import { callerIsRoot, serviceOwner } from '../storage/ownership.js';
+import { noArchive, requireArchive } from './archive-root.js';
 
 export const COMPOSE_FILE = fileURLToPath(new URL('../../compose/compose.yaml', import.meta.url));
 
@@ -18,7 +18,23 @@ export { layoutFor, type GlobalOptions } from './archive-root.js';
 
 export async function loadConfig(layout: Layout): Promise<ArchiveConfig> {
   await requireArchive({ root: layout.root });
-  return parseConfig(await readFile(layout.config, 'utf8'), layout.config);
+  return parseConfig(callerIsRoot() ? readConfigHeld(layout) : await readFile(layout.config, 'utf8'), layout.config);
+}
+
+/**
+ * Run by root, archive.yaml is read through the root held open (storage/anchored-dir.ts): the
+ * queue's user owns the root and could put a FIFO there (hanging every command) or a link to a
+ * file of root's (parsed, and its text shown in errors).
+ */
+function readConfigHeld(layout: Layout): string {
+  const root = AnchoredDir.openRoot(layout);
+  try {
+    const text = root.readFile(basename(layout.config));
+    if (!text) throw noArchive(layout);
+    return text.toString('utf8');
+  } finally {
+    root.close();
+  }
 }
 
 /** One project per root, so two roots can be up at once. */
