@@ -112,6 +112,48 @@ describe.runIf(asRoot)('root running the CLI on a root the queue\'s user owns', 
     expect((await cli('keys', 'ls')).stdout).toContain('1 key(s)');
   });
 
+  it('reads no uploaders keyring replaced by a FIFO in keys add, ls or rm, and names it, without hanging', async () => {
+    const keyring = join(root, 'state', 'uploaders.gpg');
+    await rm(keyring, { force: true });
+    await execa('mkfifo', [keyring]);
+    await lchown(keyring, SERVICE_UID, SERVICE_UID);
+    const commands = [['add', join(template, 'public', 'archive-key.asc')], ['ls'], ['rm', '0123456789ABCDEF0123456789ABCDEF01234567']];
+    // A FIFO opened by path blocks until a writer comes: killed after 10 s, the command fails the test.
+    const keys = (args: string[]) => execa('node', [CLI, '--root', root, 'keys', ...args], { reject: false, all: true, timeout: 10_000 });
+    for (const args of commands) {
+      const r = await keys(args);
+      expect(r.exitCode, `keys ${args[0]}: ${r.all}`).toBe(2);
+      expect(r.all).toContain(`${keyring}: not a regular file; expected a regular file`);
+    }
+    expect((await lstat(keyring)).isFIFO()).toBe(true);
+    // Checked once and then opened by path (the old code), a keyring swapped for a FIFO in between
+    // hangs the command: the queue's user swaps a regular file and a FIFO in turn, every 2 ms.
+    const swapper = asServiceUser(`
+      const fs = require('fs');
+      const { execFileSync } = require('child_process');
+      const { FILE: file } = process.env;
+      const hold = () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+      try { execFileSync('mkfifo', [file + '.fifo']); } catch {}
+      for (;;) {
+        try { fs.writeFileSync(file + '.new', ''); fs.renameSync(file + '.new', file); } catch {}
+        hold();
+        try { fs.linkSync(file + '.fifo', file + '.fifo2'); fs.renameSync(file + '.fifo2', file); } catch {}
+        hold();
+      }`, { FILE: keyring });
+    try {
+      await rm(keyring);
+      for (let i = 0; i < 6; i++) {
+        for (const args of commands) {
+          const r = await keys(args);
+          // Any answer will do (an empty file is no keyring for gpg), as long as there is one.
+          expect(r.timedOut, `keys ${args[0]} hung: ${r.all}`).toBe(false);
+        }
+      }
+    } finally {
+      await stop(swapper);
+    }
+  }, 300_000);
+
   /**
    * `archive include` of 600 small files (time for the race) while the queue's user runs `attack`
    * on each staging folder NAME.files that appears in state/requests (DIR), aiming at TARGET.

@@ -8,7 +8,7 @@
 // kernel from the open folder N, wherever that folder has been moved meanwhile, so opening it
 // with O_NOFOLLOW is openat(N, NAME, O_NOFOLLOW).
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, unlinkSync, type Stats } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Layout } from './layout.js';
 import { callerIsRoot, giveOpenFile, ownerOf, type Owner } from './ownership.js';
@@ -39,6 +39,24 @@ export class AnchoredDir {
     const owner = ownerOf(facts);
     if (o.init && facts.uid !== owner.uid) giveOpenFile(fd, owner);
     return new AnchoredDir(layout.root, fd, owner, layout.root);
+  }
+
+  /**
+   * The regular file at `path` under the archive root, read through the root and each folder
+   * held open (readFile); undefined when there is none.
+   */
+  static readUnderRoot(layout: Layout, path: string): Buffer | undefined {
+    const root = AnchoredDir.openRoot(layout);
+    try {
+      const dir = root.dir(relative(layout.root, dirname(path)));
+      try {
+        return dir.readFile(basename(path));
+      } finally {
+        dir.close();
+      }
+    } finally {
+      root.close();
+    }
   }
 
   /** What the kernel resolves as this folder, whatever its path is now. */
