@@ -186,6 +186,54 @@ describe.runIf(asRoot)('root running the CLI on a root the queue\'s user owns', 
     expect(await snapshot(target)).toEqual(before);
   });
 
+  /** `archive include` of one file over 8 MiB (streamed, not written in one go), BIG, its bytes. */
+  const includeBig = async () => {
+    const debs = join(work, `debs-${n}`);
+    await mkdir(debs, { recursive: true });
+    const bytes = Buffer.alloc(48 * 1024 * 1024, 'big package\n');
+    const big = join(debs, 'big_1.0_all.deb');
+    await writeFile(big, bytes);
+    const r = await cli('include', '--timeout', '1', big);
+    return { r, bytes };
+  };
+
+  it('stages a file over 8 MiB as a new file of the queue\'s user, readable by all, with its bytes', async () => {
+    const { bytes } = await includeBig();
+    const requests = join(root, 'state', 'requests');
+    const staging = (await readdir(requests)).find((name) => name.endsWith('.files'))!;
+    const staged = join(requests, staging, 'big_1.0_all.deb');
+    const s = await lstat(staged);
+    expect([s.isFile(), s.uid, s.gid, s.mode & 0o777, s.nlink]).toEqual([true, SERVICE_UID, SERVICE_UID, 0o644, 1]);
+    expect((await readFile(staged)).equals(bytes)).toBe(true);
+  });
+
+  it('gives away no file of root\'s that a staged file over 8 MiB is swapped for a hard link to while it is copied', async () => {
+    // Root-only, as /etc/shadow; the link planted by root here: protected_hardlinks (on in CI)
+    // stops the queue's user, but not where it is off.
+    const secret = join(target, 'secret');
+    await writeFile(secret, 'root only\n', { mode: 0o600 });
+    before = await snapshot(target);
+    // As soon as the staged name appears, it is moved away and the hard link put in its place.
+    const racer = execa('node', ['-e', `
+      const fs = require('fs');
+      const { DIR: dir, TARGET: target } = process.env;
+      for (;;) {
+        let names = [];
+        try { names = fs.readdirSync(dir); } catch {}
+        for (const name of names) if (name.endsWith('.files')) {
+          const staged = dir + '/' + name + '/big_1.0_all.deb';
+          try { fs.renameSync(staged, staged + '.moved'); fs.linkSync(target, staged); } catch {}
+        }
+      }`], { env: { DIR: join(root, 'state', 'requests'), TARGET: secret }, reject: false });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      for (let i = 0; i < 3; i++) await includeBig();
+    } finally {
+      await stop(racer);
+    }
+    expect(await snapshot(target)).toEqual(before);
+  }, 120_000);
+
   it('never chowns what a folder swapped for a link during init points to', async () => {
     // A folder of the queue's user with many entries, and root's folder with the same names.
     const names = Array.from({ length: 400 }, (_, i) => `f${i}`);
