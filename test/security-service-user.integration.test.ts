@@ -181,8 +181,55 @@ describe.runIf(asRoot)('root running the CLI on a root the queue\'s user owns', 
     expect(await snapshot(target)).toEqual(before);
   });
 
+  // The old attack, kept as a regression test: the note's temporary name is random now (see below).
   it('never writes its staging note through a .staged.tmp link planted in the staging folder', async () => {
     await includeUnder("fs.symlinkSync(target, dir + '/' + name + '/.staged.tmp');", join(target, 'canary'));
+    expect(await snapshot(target)).toEqual(before);
+  });
+
+  it('never writes, chowns or chmods what a staged file or its temporary staging note is swapped for as it appears', async () => {
+    // The names the CLI really opens now (random temporary notes, the staged files), each moved
+    // away the moment inotify reports it and replaced by a link: a symbolic link to the canary
+    // or a hard link to a root-only file (planted by root here: protected_hardlinks stops the
+    // queue's user only where it is on). Anything reopened or changed by name afterwards hits them.
+    const secret = join(target, 'secret');
+    await writeFile(secret, 'root only\n', { mode: 0o600 });
+    before = await snapshot(target);
+    const debs = join(work, `debs-${n}`);
+    await mkdir(debs);
+    const files = Array.from({ length: 600 }, (_, i) => join(debs, `p${i}_1.0_all.deb`));
+    await Promise.all(files.map((f) => writeFile(f, 'not really a package\n')));
+    const racer = execa('node', ['-e', `
+      const fs = require('fs');
+      const { DIR: dir, CANARY: canary, SECRET: secret } = process.env;
+      const watched = new Set();
+      let swaps = 0;
+      const swap = (folder, name) => {
+        if (!name || name.endsWith('.moved') || name === '.staged') return;
+        const path = folder + '/' + name;
+        try {
+          if (fs.lstatSync(path).isSymbolicLink()) return;
+          fs.renameSync(path, path + '.moved');
+          if (swaps++ % 2) fs.linkSync(secret, path); else fs.symlinkSync(canary, path);
+        } catch {}
+      };
+      const watch = (name) => {
+        if (!name || !name.endsWith('.files') || watched.has(name)) return;
+        watched.add(name);
+        try { fs.watch(dir + '/' + name, (event, entry) => swap(dir + '/' + name, entry)); } catch {}
+      };
+      fs.watch(dir, (event, name) => watch(name));
+      for (const name of fs.readdirSync(dir)) watch(name);
+      process.on('SIGTERM', () => { console.log(swaps); process.exit(0); });`],
+    { env: { DIR: join(root, 'state', 'requests'), CANARY: join(target, 'canary'), SECRET: secret }, reject: false });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      await cli('include', '--timeout', '1', ...files);
+    } finally {
+      racer.kill();
+    }
+    // The race was run: entries were swapped while the CLI worked.
+    expect(Number((await racer).stdout)).toBeGreaterThan(0);
     expect(await snapshot(target)).toEqual(before);
   });
 
