@@ -3,7 +3,7 @@
 // folders for links while root works, each pointing at a folder of root's outside the archive;
 // the target stays untouched. The secrets are never readable by others, not even for a moment.
 // No Docker: the CLI runs as root (as in CI) and the queue need not run.
-import { chmod, lstat, lchown, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, link, lstat, lchown, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -112,6 +112,48 @@ describe.runIf(asRoot)('root running the CLI on a root the queue\'s user owns', 
     expect((await cli('keys', 'ls')).stdout).toContain('1 key(s)');
   });
 
+  it('reads no uploaders keyring replaced by a FIFO in keys add, ls or rm, and names it, without hanging', async () => {
+    const keyring = join(root, 'state', 'uploaders.gpg');
+    await rm(keyring, { force: true });
+    await execa('mkfifo', [keyring]);
+    await lchown(keyring, SERVICE_UID, SERVICE_UID);
+    const commands = [['add', join(template, 'public', 'archive-key.asc')], ['ls'], ['rm', '0123456789ABCDEF0123456789ABCDEF01234567']];
+    // A FIFO opened by path blocks until a writer comes: killed after 10 s, the command fails the test.
+    const keys = (args: string[]) => execa('node', [CLI, '--root', root, 'keys', ...args], { reject: false, all: true, timeout: 10_000 });
+    for (const args of commands) {
+      const r = await keys(args);
+      expect(r.exitCode, `keys ${args[0]}: ${r.all}`).toBe(2);
+      expect(r.all).toContain(`${keyring}: not a regular file; expected a regular file`);
+    }
+    expect((await lstat(keyring)).isFIFO()).toBe(true);
+    // Checked once and then opened by path (the old code), a keyring swapped for a FIFO in between
+    // hangs the command: the queue's user swaps a regular file and a FIFO in turn, every 2 ms.
+    const swapper = asServiceUser(`
+      const fs = require('fs');
+      const { execFileSync } = require('child_process');
+      const { FILE: file } = process.env;
+      const hold = () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+      try { execFileSync('mkfifo', [file + '.fifo']); } catch {}
+      for (;;) {
+        try { fs.writeFileSync(file + '.new', ''); fs.renameSync(file + '.new', file); } catch {}
+        hold();
+        try { fs.linkSync(file + '.fifo', file + '.fifo2'); fs.renameSync(file + '.fifo2', file); } catch {}
+        hold();
+      }`, { FILE: keyring });
+    try {
+      await rm(keyring);
+      for (let i = 0; i < 6; i++) {
+        for (const args of commands) {
+          const r = await keys(args);
+          // Any answer will do (an empty file is no keyring for gpg), as long as there is one.
+          expect(r.timedOut, `keys ${args[0]} hung: ${r.all}`).toBe(false);
+        }
+      }
+    } finally {
+      await stop(swapper);
+    }
+  }, 300_000);
+
   /**
    * `archive include` of 600 small files (time for the race) while the queue's user runs `attack`
    * on each staging folder NAME.files that appears in state/requests (DIR), aiming at TARGET.
@@ -139,10 +181,105 @@ describe.runIf(asRoot)('root running the CLI on a root the queue\'s user owns', 
     expect(await snapshot(target)).toEqual(before);
   });
 
+  // The old attack, kept as a regression test: the note's temporary name is random now (see below).
   it('never writes its staging note through a .staged.tmp link planted in the staging folder', async () => {
     await includeUnder("fs.symlinkSync(target, dir + '/' + name + '/.staged.tmp');", join(target, 'canary'));
     expect(await snapshot(target)).toEqual(before);
   });
+
+  it('never writes, chowns or chmods what a staged file or its temporary staging note is swapped for as it appears', async () => {
+    // The names the CLI really opens now (random temporary notes, the staged files), each moved
+    // away the moment inotify reports it and replaced by a link: a symbolic link to the canary
+    // or a hard link to a root-only file (planted by root here: protected_hardlinks stops the
+    // queue's user only where it is on). Anything reopened or changed by name afterwards hits them.
+    const secret = join(target, 'secret');
+    await writeFile(secret, 'root only\n', { mode: 0o600 });
+    before = await snapshot(target);
+    const debs = join(work, `debs-${n}`);
+    await mkdir(debs);
+    const files = Array.from({ length: 600 }, (_, i) => join(debs, `p${i}_1.0_all.deb`));
+    await Promise.all(files.map((f) => writeFile(f, 'not really a package\n')));
+    const racer = execa('node', ['-e', `
+      const fs = require('fs');
+      const { DIR: dir, CANARY: canary, SECRET: secret } = process.env;
+      const watched = new Set();
+      let swaps = 0;
+      const swap = (folder, name) => {
+        if (!name || name.endsWith('.moved') || name === '.staged') return;
+        const path = folder + '/' + name;
+        try {
+          if (fs.lstatSync(path).isSymbolicLink()) return;
+          fs.renameSync(path, path + '.moved');
+          if (swaps++ % 2) fs.linkSync(secret, path); else fs.symlinkSync(canary, path);
+        } catch {}
+      };
+      const watch = (name) => {
+        if (!name || !name.endsWith('.files') || watched.has(name)) return;
+        watched.add(name);
+        try { fs.watch(dir + '/' + name, (event, entry) => swap(dir + '/' + name, entry)); } catch {}
+      };
+      fs.watch(dir, (event, name) => watch(name));
+      for (const name of fs.readdirSync(dir)) watch(name);
+      process.on('SIGTERM', () => { console.log(swaps); process.exit(0); });`],
+    { env: { DIR: join(root, 'state', 'requests'), CANARY: join(target, 'canary'), SECRET: secret }, reject: false });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      await cli('include', '--timeout', '1', ...files);
+    } finally {
+      racer.kill();
+    }
+    // The race was run: entries were swapped while the CLI worked.
+    expect(Number((await racer).stdout)).toBeGreaterThan(0);
+    expect(await snapshot(target)).toEqual(before);
+  });
+
+  /** `archive include` of one file over 8 MiB (streamed, not written in one go), BIG, its bytes. */
+  const includeBig = async () => {
+    const debs = join(work, `debs-${n}`);
+    await mkdir(debs, { recursive: true });
+    const bytes = Buffer.alloc(48 * 1024 * 1024, 'big package\n');
+    const big = join(debs, 'big_1.0_all.deb');
+    await writeFile(big, bytes);
+    const r = await cli('include', '--timeout', '1', big);
+    return { r, bytes };
+  };
+
+  it('stages a file over 8 MiB as a new file of the queue\'s user, readable by all, with its bytes', async () => {
+    const { bytes } = await includeBig();
+    const requests = join(root, 'state', 'requests');
+    const staging = (await readdir(requests)).find((name) => name.endsWith('.files'))!;
+    const staged = join(requests, staging, 'big_1.0_all.deb');
+    const s = await lstat(staged);
+    expect([s.isFile(), s.uid, s.gid, s.mode & 0o777, s.nlink]).toEqual([true, SERVICE_UID, SERVICE_UID, 0o644, 1]);
+    expect((await readFile(staged)).equals(bytes)).toBe(true);
+  });
+
+  it('gives away no file of root\'s that a staged file over 8 MiB is swapped for a hard link to while it is copied', async () => {
+    // Root-only, as /etc/shadow; the link planted by root here: protected_hardlinks (on in CI)
+    // stops the queue's user, but not where it is off.
+    const secret = join(target, 'secret');
+    await writeFile(secret, 'root only\n', { mode: 0o600 });
+    before = await snapshot(target);
+    // As soon as the staged name appears, it is moved away and the hard link put in its place.
+    const racer = execa('node', ['-e', `
+      const fs = require('fs');
+      const { DIR: dir, TARGET: target } = process.env;
+      for (;;) {
+        let names = [];
+        try { names = fs.readdirSync(dir); } catch {}
+        for (const name of names) if (name.endsWith('.files')) {
+          const staged = dir + '/' + name + '/big_1.0_all.deb';
+          try { fs.renameSync(staged, staged + '.moved'); fs.linkSync(target, staged); } catch {}
+        }
+      }`], { env: { DIR: join(root, 'state', 'requests'), TARGET: secret }, reject: false });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      for (let i = 0; i < 3; i++) await includeBig();
+    } finally {
+      await stop(racer);
+    }
+    expect(await snapshot(target)).toEqual(before);
+  }, 120_000);
 
   it('never chowns what a folder swapped for a link during init points to', async () => {
     // A folder of the queue's user with many entries, and root's folder with the same names.
@@ -205,6 +342,34 @@ describe.runIf(asRoot)('root running the CLI on a root the queue\'s user owns', 
     expect(r.exitCode, r.all).toBe(2);
     expect(r.all).toContain(`${join(root, 'archive.yaml')}: a symbolic link`);
   });
+
+  it('reads archive.yaml replaced by a FIFO, a link or a hard link to a root-only file in no command, and names it, without hanging', async () => {
+    const config = join(root, 'archive.yaml');
+    const secret = join(target, 'secret.yaml');
+    await writeFile(secret, 'name: root-only\n', { mode: 0o600 });
+    before = await snapshot(target);
+    const plants: Record<string, () => Promise<unknown>> = {
+      'not a regular file': async () => {
+        await execa('mkfifo', [config]);
+        await lchown(config, SERVICE_UID, SERVICE_UID);
+      },
+      'a symbolic link': () => plantAsService(config, secret),
+      // Planted by root here: protected_hardlinks may stop the queue's user, not everywhere.
+      'a hard link to a file of uid 0': () => link(secret, config),
+    };
+    for (const [what, plant] of Object.entries(plants)) {
+      await rm(config, { force: true });
+      await plant();
+      for (const args of [['ls'], ['status'], ['keys', 'ls'], ['up']]) {
+        // A FIFO read by path blocks until a writer comes: killed after 10 s, the command fails the test.
+        const r = await execa('node', [CLI, '--root', root, ...args], { reject: false, all: true, timeout: 10_000, env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
+        expect(r.exitCode, `${what}: ${args.join(' ')}: ${r.all}`).toBe(2);
+        expect(r.all).toContain(`${config}: ${what}`);
+        expect(r.all).not.toContain('root-only');
+      }
+    }
+    expect(await snapshot(target)).toEqual(before);
+  }, 120_000);
 
   it('does not append image build logs to a file of root\'s that logs/image-builds.log was replaced with a link to', async () => {
     const log = join(root, 'logs', 'image-builds.log');

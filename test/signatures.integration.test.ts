@@ -74,7 +74,7 @@ beforeAll(async () => {
   const revoked = (await gpg(['--armor', '--export', keys.revoked])).stdout;
   await writeFile(uploaders, `${others}\n${revoked}\n${rev.slice(rev.indexOf(':-----BEGIN') + 1)}`);
   keyring = join(home, 'uploaders.gpg');
-  await addKeysToKeyring(keyring, uploaders);
+  await addKeysToKeyring(keyring, undefined, uploaders);
 });
 
 afterAll(async () => {

@@ -240,7 +240,7 @@ async function newArchive(configText = ''): Promise<{ layout: Layout; config: Ar
     const exported = (await gpg(['--armor', '--export', keys.good, keys.expired, keys.subkeyPrimary])).stdout;
     const revoked = (await gpg(['--armor', '--export', keys.revoked])).stdout;
     await writeFile(join(gnupg, 'uploaders.asc'), `${exported}\n${revoked}\n${revocation}`);
-    await addKeysToKeyring(join(layout.root, config.uploads.keyring), join(gnupg, 'uploaders.asc'));
+    await addKeysToKeyring(join(layout.root, config.uploads.keyring), undefined, join(gnupg, 'uploaders.asc'));
   }
   const intake = async (failPoint?: FailPointHit) =>
     new UploadIntake(layout, await storesOf(layout), () => config, async () => undefined, { stableMs: 0, wrongSizeGraceMs: 0, failPoint });
@@ -679,9 +679,9 @@ describe('the uploaders keyring', () => {
   it('adds armored keys to a binary keyring gpgv reads, and lists them', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'aib-kr-'));
     await writeFile(join(dir, 'good.asc'), (await gpg(['--armor', '--export', keys.good])).stdout);
-    const added = await addKeysToKeyring(join(dir, 'uploaders.gpg'), join(dir, 'good.asc'));
+    const added = await addKeysToKeyring(join(dir, 'uploaders.gpg'), undefined, join(dir, 'good.asc'));
     expect(added.map((k) => k.fingerprint)).toEqual([keys.good]);
-    const listed = await listKeys(join(dir, 'uploaders.gpg'));
+    const listed = await listKeys(await readFile(join(dir, 'uploaders.gpg')));
     expect(listed).toEqual([expect.objectContaining({ fingerprint: keys.good, uids: ['Good Uploader <good@example.org>'], revoked: false })]);
     await rm(dir, { recursive: true, force: true });
   });

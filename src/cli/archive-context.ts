@@ -2,15 +2,14 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { basename, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseConfig, type ArchiveConfig } from '../config/config.js';
 import { parseCompose, type ComposeProject } from '../docker/compose-file.js';
 import { UserError } from '../errors.js';
 import { AnchoredDir } from '../storage/anchored-dir.js';
 import type { Layout } from '../storage/layout.js';
-import { serviceOwner } from '../storage/ownership.js';
-import { requireArchive } from './archive-root.js';
+import { callerIsRoot, serviceOwner } from '../storage/ownership.js';
+import { noArchive, requireArchive } from './archive-root.js';
 
 export const COMPOSE_FILE = fileURLToPath(new URL('../../compose/compose.yaml', import.meta.url));
 
@@ -18,7 +17,18 @@ export { layoutFor, type GlobalOptions } from './archive-root.js';
 
 export async function loadConfig(layout: Layout): Promise<ArchiveConfig> {
   await requireArchive({ root: layout.root });
-  return parseConfig(await readFile(layout.config, 'utf8'), layout.config);
+  return parseConfig(callerIsRoot() ? readConfigHeld(layout) : await readFile(layout.config, 'utf8'), layout.config);
+}
+
+/**
+ * Run by root, archive.yaml is read through the root held open (storage/anchored-dir.ts): the
+ * queue's user owns the root and could put a FIFO there (hanging every command) or a link to a
+ * file of root's (parsed, and its text shown in errors).
+ */
+function readConfigHeld(layout: Layout): string {
+  const text = AnchoredDir.readUnderRoot(layout, layout.config);
+  if (!text) throw noArchive(layout);
+  return text.toString('utf8');
 }
 
 /** One project per root, so two roots can be up at once. */
@@ -55,19 +65,9 @@ export async function composeVariables(layout: Layout, config: ArchiveConfig, po
  * point root at a file of root's, whose text would then be handed to the containers (issue 17).
  */
 function readApiToken(layout: Layout): string {
-  const root = AnchoredDir.openRoot(layout);
-  try {
-    const state = root.dir(relative(layout.root, dirname(layout.apiToken)));
-    try {
-      const token = state.readFile(basename(layout.apiToken));
-      if (!token) throw new UserError(`${layout.apiToken} is missing; run \`archive init ${layout.root}\` to make a new one`);
-      return token.toString('utf8').trim();
-    } finally {
-      state.close();
-    }
-  } finally {
-    root.close();
-  }
+  const token = AnchoredDir.readUnderRoot(layout, layout.apiToken);
+  if (!token) throw new UserError(`${layout.apiToken} is missing; run \`archive init ${layout.root}\` to make a new one`);
+  return token.toString('utf8').trim();
 }
 
 export async function loadProject(layout: Layout, config: ArchiveConfig, port = config.port): Promise<ComposeProject> {

@@ -16,8 +16,10 @@ export function layoutFor(options: GlobalOptions): Layout {
 /** The layout of an initialised root, or a UserError saying how to make one. */
 export async function requireArchive(options: GlobalOptions): Promise<Layout> {
   const layout = layoutFor(options);
-  if (!(await exists(layout.config))) {
-    throw new UserError(`no archive at ${layout.root} (${layout.config} is missing); run \`archive up --root ${layout.root}\` first`);
-  }
+  if (!(await exists(layout.config))) throw noArchive(layout);
   return layout;
+}
+
+export function noArchive(layout: Layout): UserError {
+  return new UserError(`no archive at ${layout.root} (${layout.config} is missing); run \`archive up --root ${layout.root}\` first`);
 }

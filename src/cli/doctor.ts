@@ -10,7 +10,9 @@ import { connectDocker, engineFacts, type Docker } from '../docker/engine.js';
 import { baseImageName, imageInfo } from '../docker/images.js';
 import { listKeys } from '../process/gpg.js';
 import { run } from '../process/run.js';
+import { AnchoredDir } from '../storage/anchored-dir.js';
 import { exists } from '../storage/files.js';
+import type { Layout } from '../storage/layout.js';
 import { servedReleaseDate } from '../storage/publisher.js';
 import { layoutFor, loadConfig, portFree, projectName, type GlobalOptions } from './archive-context.js';
 import { Unsuccessful } from '../errors.js';
@@ -67,7 +69,7 @@ export function register(program: Command): void {
       const ours = docker
         ? (await composeStatus(docker, projectName(layout, config)).catch(() => [])).some((s) => s.service === 'repo' && s.state === 'running')
         : false;
-      const keys = await listKeys(layout.publicKey).catch(() => []);
+      const keys = await listKeys(readPublicKey(layout)).catch(() => []);
       const facts: DoctorFacts = {
         now: new Date(),
         engine,
@@ -95,4 +97,17 @@ export function register(program: Command): void {
       const failed = findings.filter((f) => f.status === 'fail');
       if (failed.length > 0) throw new Unsuccessful(`${failed.length} check(s) failed: ${failed.map((f) => f.check).join(', ')}`, 1);
     });
+}
+
+/**
+ * The archive's public key, read through the folders held open: run by root, public/ is the
+ * queue's user's, who could put a FIFO or a link to a file of root's there. Empty when missing or
+ * refused (doctor then reports no key).
+ */
+function readPublicKey(layout: Layout): Buffer {
+  try {
+    return AnchoredDir.readUnderRoot(layout, layout.publicKey) ?? Buffer.alloc(0);
+  } catch {
+    return Buffer.alloc(0);
+  }
 }

@@ -30,8 +30,18 @@ export function register(program: Command): void {
     try {
       const dir = root.dir(dirname(config.uploads.keyring), { create: true });
       const name = basename(config.uploads.keyring);
-      dir.hasFile(name); // a link there is refused, naming it
-      return { dir, name, keyring: dir.at(name), config, layout };
+      // Its bytes read here, through the folder, and handed to gpg: a link, a FIFO or another
+      // user's file there is refused, naming it (run by root), and nothing hangs.
+      const current = () => {
+        try {
+          return dir.readFile(name);
+        } catch (err) {
+          dir.close();
+          throw err;
+        }
+      };
+      current();
+      return { dir, current, keyring: dir.at(name), config, layout };
     } finally {
       root.close();
     }
@@ -41,10 +51,10 @@ export function register(program: Command): void {
     .description('add the OpenPGP public keys in FILE (armored or binary)')
     .addHelpText('after', '\nExamples:\n  gpg --export --armor me@example.org > me.asc && archive keys add me.asc\n')
     .action(async (files: string[], _o: object, cmd: Command) => {
-      const { dir, keyring, config, layout } = await keyringOf(cmd);
+      const { dir, current, keyring, config, layout } = await keyringOf(cmd);
       for (const file of files) {
         if (!(await exists(file))) throw new UserError(`${file}: no such file`);
-        for (const k of await addKeysToKeyring(keyring, file, dir.owner)) console.log(`added ${describeKey(k)}`);
+        for (const k of await addKeysToKeyring(keyring, current(), file, dir.owner)) console.log(`added ${describeKey(k)}`);
       }
       dir.close();
       if (config.uploads.allowUnsigned) {
@@ -57,8 +67,8 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  archive keys ls\n  archive keys ls --json\n')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }, cmd: Command) => {
-      const { dir, name, config } = await keyringOf(cmd);
-      const bytes = dir.readFile(name);
+      const { dir, current, config } = await keyringOf(cmd);
+      const bytes = current();
       dir.close();
       const list = bytes ? await listKeys(bytes) : [];
       if (options.json) {
@@ -73,8 +83,8 @@ export function register(program: Command): void {
     .description('remove a key from the uploaders keyring')
     .addHelpText('after', '\nExamples:\n  archive keys rm 0123456789ABCDEF0123456789ABCDEF01234567\n')
     .action(async (fingerprint: string, _o: object, cmd: Command) => {
-      const { dir, keyring } = await keyringOf(cmd);
-      const removed = await removeKeyFromKeyring(keyring, fingerprint, dir.owner);
+      const { dir, current, keyring } = await keyringOf(cmd);
+      const removed = await removeKeyFromKeyring(keyring, current(), fingerprint, dir.owner);
       dir.close();
       if (!removed) throw new UserError(`no key ${fingerprint} in the uploaders keyring; see archive keys ls`);
       console.log(`removed ${fingerprint}`);

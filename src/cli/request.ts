@@ -1,8 +1,9 @@
 // The CLI never changes records: it leaves a request in state/requests/ (with any files it
 // brings in ID.files/), and the queue, the only writer, carries it out and answers beside it.
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fchmodSync, openSync, writeSync } from 'node:fs';
-import { access, copyFile } from 'node:fs/promises';
+import { closeSync, constants, createReadStream, createWriteStream, fchmodSync, openSync, writeSync } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { basename, relative } from 'node:path';
 import { UserError } from '../errors.js';
 import { AnchoredDir } from '../storage/anchored-dir.js';
@@ -113,19 +114,20 @@ async function stageFiles(staging: AnchoredDir, files: string[]): Promise<void> 
  * One file copied into staging as a new file (never through a link planted there), its owner's,
  * readable by all (pool files are served). Small ones with a few system calls on this thread, one
  * after another: on ext4 that costs half the kernel time of copyFile from the thread pool, whose
- * parallel creates contend for the folder's lock. Large ones streamed (cloned where the file
- * system can: btrfs, XFS).
+ * parallel creates contend for the folder's lock. Large ones streamed.
  */
 async function stageFile(file: string, target: string, owner: Owner): Promise<void> {
   const data = readIfSmallSync(file, 8 * 1024 * 1024);
-  if (!data) await copyFile(file, target, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
-  // O_EXCL and O_NOFOLLOW: a link the queue's user planted under that name is not followed.
-  const { O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_WRONLY } = constants;
-  const fd = openSync(target, data ? O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW : O_RDONLY | O_NOFOLLOW, 0o644);
+  // Made here (O_EXCL, O_NOFOLLOW: a link the queue's user planted under that name is not
+  // followed), then given away and filled through this one descriptor: never opened again by
+  // name, which that user can meanwhile point at another file (a hard link to one of root's).
+  const { O_CREAT, O_EXCL, O_NOFOLLOW, O_WRONLY } = constants;
+  const fd = openSync(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644);
   try {
     giveOpenFile(fd, owner);
     fchmodSync(fd, 0o644);
-    for (let at = 0; data && at < data.length; ) at += writeSync(fd, data, at);
+    if (data) for (let at = 0; at < data.length; ) at += writeSync(fd, data, at);
+    else await pipeline(createReadStream(file), createWriteStream('', { fd, autoClose: false }));
   } finally {
     closeSync(fd);
   }

@@ -33,7 +33,7 @@ export function register(program: Command): void {
       // Appended to through the descriptor opened here (a link planted there is refused), by its
       // /proc path, which reopens that very file.
       const logs = root.dir(relative(layout.root, layout.logs));
-      const buildLog = logs.openAppend('image-builds.log');
+      const buildLog = logs.openAppend('image-builds.log', { olderRootFile: true });
       logs.close();
       root.close();
       const config = await loadConfig(layout);

@@ -1,5 +1,4 @@
 // gpg: the archive signing key (made at init, used by the queue to sign Release files).
-import { constants } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -167,35 +166,25 @@ export function parseKeyListing(colons: string): KeyInfo[] {
   return keys;
 }
 
-/** The keys in a keyring (a file, or its bytes). */
-export async function listKeys(keyring: string | Buffer): Promise<KeyInfo[]> {
-  const source = typeof keyring === 'string' ? await readKeyring(keyring) : keyring;
-  const { stdout } = await run('gpg', ['--batch', '--with-colons', '--fixed-list-mode', '--show-keys'], { input: source ?? Buffer.alloc(0) });
+/**
+ * The keys in a keyring's bytes: read by the caller (under an archive root, through the folder
+ * held open: storage/anchored-dir.ts) and handed to gpg, never opened by gpg by path.
+ */
+export async function listKeys(keyring: Buffer): Promise<KeyInfo[]> {
+  const { stdout } = await run('gpg', ['--batch', '--with-colons', '--fixed-list-mode', '--show-keys'], { input: keyring });
   return parseKeyListing(stdout);
 }
 
 /**
- * The keyring's bytes, read by this process and handed to gpg, never opened by gpg by path, and
- * never through a link in its place: root running `archive keys` must not read a file of root's
- * that the queue's user (the keyring's owner) points it to (issue 17). Undefined when missing.
+ * Adds the public keys in keyFile (armored or binary) to a binary keyring gpgv can read, whose
+ * bytes now are `current` (read by the caller, as for listKeys; undefined: none yet); the keyring
+ * is replaced by a new file (records.ts), `owner`'s when given.
  */
-async function readKeyring(keyring: string): Promise<Buffer | undefined> {
-  return readFile(keyring, { flag: constants.O_RDONLY | constants.O_NOFOLLOW }).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return undefined;
-    throw err;
-  });
-}
-
-/**
- * Adds the public keys in keyFile (armored or binary) to a binary keyring gpgv can read; the
- * keyring is replaced by a new file (records.ts), `owner`'s when given.
- */
-export async function addKeysToKeyring(keyring: string, keyFile: string, owner?: Owner): Promise<KeyInfo[]> {
+export async function addKeysToKeyring(keyring: string, current: Buffer | undefined, keyFile: string, owner?: Owner): Promise<KeyInfo[]> {
   return withGnupgHome(async (home) => {
     const gpg = (args: string[], input?: Buffer) => run('gpg', ['--homedir', home, '--batch', '--quiet', ...args], { input });
     const added = parseKeyListing((await gpg(['--with-colons', '--fixed-list-mode', '--show-keys', keyFile])).stdout);
     if (added.length === 0) throw new Error(`${keyFile}: holds no OpenPGP public key`);
-    const current = await readKeyring(keyring);
     if (current?.length) await gpg(['--import'], current);
     await gpg(['--import', keyFile]);
     const exported = join(home, 'keyring.gpg');
@@ -205,9 +194,8 @@ export async function addKeysToKeyring(keyring: string, keyFile: string, owner?:
   });
 }
 
-/** Removes one key (by fingerprint) from a keyring, replaced as addKeysToKeyring does; false when it holds no such key. */
-export async function removeKeyFromKeyring(keyring: string, fingerprint: string, owner?: Owner): Promise<boolean> {
-  const current = await readKeyring(keyring);
+/** Removes one key (by fingerprint) from a keyring whose bytes are `current`, replaced as addKeysToKeyring does; false when it holds no such key. */
+export async function removeKeyFromKeyring(keyring: string, current: Buffer | undefined, fingerprint: string, owner?: Owner): Promise<boolean> {
   if (!current?.length) return false;
   return withGnupgHome(async (home) => {
     const gpg = (args: string[], input?: Buffer) => run('gpg', ['--homedir', home, '--batch', '--quiet', '--yes', ...args], { input });

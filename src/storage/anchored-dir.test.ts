@@ -1,4 +1,5 @@
 import { chown, link, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -85,6 +86,27 @@ describe('folders held open under an archive root', () => {
     root.close();
     const s = await lstat(join(outside, 'file'));
     expect([s.uid, s.size]).toEqual([4242, 'not the archive\n'.length]);
+  });
+
+  it.runIf(asRoot)('reads and appends to no file of another user\'s with one name, when root runs it (a planted hard link whose original name was replaced)', async () => {
+    const root = AnchoredDir.openRoot(layout, { init: true });
+    // What is left when the queue's user hard-linked /etc/shadow and passwd then renamed a new one over it.
+    await writeFile(join(layout.root, 'api-token'), 'root only\n', { mode: 0o600 });
+    await writeFile(join(layout.root, 'image-builds.log'), 'older log\n');
+    expect((await lstat(join(layout.root, 'api-token'))).nlink).toBe(1);
+    const message = `${join(layout.root, 'api-token')}: a file of uid 0; expected a file of the archive, the queue's user's (uid ${root.owner.uid}) (remove it; the archive never makes one)`;
+    expect(() => root.readFile('api-token')).toThrow(message);
+    expect(() => root.hasFile('api-token')).toThrow(message);
+    expect(() => root.openAppend('api-token')).toThrow(message);
+    // The one named exception: a log an older version appended to as root, appended to and left root's.
+    expect(() => root.openAppend('api-token', { olderRootFile: true })).not.toThrow();
+    const log = root.openAppend('image-builds.log', { olderRootFile: true });
+    closeSync(log);
+    // A new one is made the queue's user's.
+    closeSync(root.openAppend('new.log'));
+    root.close();
+    const [token, older, made] = await Promise.all(['api-token', 'image-builds.log', 'new.log'].map((n) => lstat(join(layout.root, n))));
+    expect([token.uid, token.mode & 0o777, older.uid, made.uid]).toEqual([0, 0o600, 0, root.owner.uid]);
   });
 
   it('opens the folder itself again for an empty path, as a descriptor of its own', async () => {

@@ -8,13 +8,13 @@
 // kernel from the open folder N, wherever that folder has been moved meanwhile, so opening it
 // with O_NOFOLLOW is openat(N, NAME, O_NOFOLLOW).
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, unlinkSync, type Stats } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Layout } from './layout.js';
 import { callerIsRoot, giveOpenFile, ownerOf, type Owner } from './ownership.js';
 import { writeFileAtomic } from './records.js';
 
-const { O_APPEND, O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY } = constants;
+const { O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY } = constants;
 
 export class AnchoredDir {
   private constructor(
@@ -39,6 +39,24 @@ export class AnchoredDir {
     const owner = ownerOf(facts);
     if (o.init && facts.uid !== owner.uid) giveOpenFile(fd, owner);
     return new AnchoredDir(layout.root, fd, owner, layout.root);
+  }
+
+  /**
+   * The regular file at `path` under the archive root, read through the root and each folder
+   * held open (readFile); undefined when there is none.
+   */
+  static readUnderRoot(layout: Layout, path: string): Buffer | undefined {
+    const root = AnchoredDir.openRoot(layout);
+    try {
+      const dir = root.dir(relative(layout.root, dirname(path)));
+      try {
+        return dir.readFile(basename(path));
+      } finally {
+        dir.close();
+      }
+    } finally {
+      root.close();
+    }
   }
 
   /** What the kernel resolves as this folder, whatever its path is now. */
@@ -121,22 +139,38 @@ export class AnchoredDir {
     return writeFileAtomic(this.at(name), data, { mode, owner: this.owner });
   }
 
-  /** Opens `name` to append to, made (the queue's user's) when missing; close the descriptor after use. */
-  openAppend(name: string): number {
+  /**
+   * Opens `name` to append to, made (the queue's user's) when missing; close the descriptor after
+   * use. `olderRootFile`: `name` may be a file of root's with one name, as logs/image-builds.log
+   * is when versions before issue 17 appended to it as root (after init had given the tree away):
+   * only appended to, never read, and left root's.
+   */
+  openAppend(name: string, o: { olderRootFile?: boolean } = {}): number {
+    const flags = O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK;
     let fd: number;
+    // Made new (O_EXCL) and given away, or opened as it is and checked: only a file made here a
+    // moment ago changes owner, never one that was there (an older root file given to the queue's
+    // user could be a planted second name of a root-only file).
+    let made = true;
     try {
-      fd = openSync(this.at(name), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o644);
+      try {
+        fd = openSync(this.at(name), flags | O_CREAT | O_EXCL, 0o644);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        made = false;
+        fd = openSync(this.at(name), flags);
+      }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw this.notAFile(name, true);
       throw err;
     }
     try {
-      this.checkFile(name, fstatSync(fd));
+      if (made) giveOpenFile(fd, this.owner);
+      else this.checkFile(name, fstatSync(fd), o.olderRootFile);
     } catch (err) {
       closeSync(fd);
       throw err;
     }
-    giveOpenFile(fd, this.owner);
     return fd;
   }
 
@@ -162,15 +196,18 @@ export class AnchoredDir {
   }
 
   /**
-   * A regular file, and, run by root, no second name of another user's file: O_NOFOLLOW does not
-   * stop a hard link, which the queue's user can make to root's files where protected_hardlinks
-   * is off (a file of root's own with one name is one an older version left).
+   * A regular file, and, run by root, the queue's user's: O_NOFOLLOW does not stop a hard link,
+   * which that user can make to root's files where protected_hardlinks is off, and a link count
+   * of 1 proves nothing (once the original name is replaced, as passwd does to /etc/shadow, the
+   * planted name is the only one left). `olderRootFile`: a file of root's with one name is
+   * accepted, for the one file an older version left as root's (see openAppend).
    */
-  private checkFile(name: string, facts: Stats): void {
+  private checkFile(name: string, facts: Stats, olderRootFile = false): void {
     if (!facts.isFile()) throw this.notAFile(name, facts.isSymbolicLink());
-    if (callerIsRoot() && facts.uid !== this.owner.uid && facts.nlink > 1) {
-      throw new UserError(`${join(this.path, name)}: a hard link to a file of uid ${facts.uid}; expected a file of the archive, the queue's user's (uid ${this.owner.uid}) (${NEVER_MADE})`);
-    }
+    if (!callerIsRoot() || facts.uid === this.owner.uid) return;
+    if (olderRootFile && facts.uid === 0 && facts.nlink === 1) return;
+    const what = facts.nlink > 1 ? 'a hard link to a file of' : 'a file of';
+    throw new UserError(`${join(this.path, name)}: ${what} uid ${facts.uid}; expected a file of the archive, the queue's user's (uid ${this.owner.uid}) (${NEVER_MADE})`);
   }
 
   private notAFile(name: string, link: boolean): UserError {
