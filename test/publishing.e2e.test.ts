@@ -6,7 +6,7 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestArchive, aptUpdateLoop, archiveKeyring, cleanupRun, inCleanContainer, verifyServedSuite, type UpResult } from './support/archive.js';
-import { makeBinaryPackage } from './support/packages.js';
+import { dput, makeBinaryPackage } from './support/packages.js';
 
 const CONFIG = (grace: number) => `name: publishing-test
 suites:
@@ -180,7 +180,8 @@ describe('publishing: include, rm, copy, snapshot, retention, by-hash and atomic
   });
 
   it('builds a contrib source into the contrib part of the pool, binaries beside their source', async () => {
-    await archive.send(up, { name: 'aib-contrib', version: '1.0-1', section: 'contrib/net' });
+    const pkg = await archive.make({ name: 'aib-contrib', version: '1.0-1', section: 'contrib/net' });
+    await dput(up.dputConfig, 'publishing-test', pkg.changesPath, pkg.dir); // this archive's name
     const waited = await archive.cli(['wait', 'aib-contrib', '1.0-1', '--timeout', '900']);
     expect(waited.exitCode, String(waited.all)).toBe(0);
     const contrib = await readFile(join(archive.root, 'public/dists/unstable/contrib/binary-amd64/Packages'), 'utf8');
