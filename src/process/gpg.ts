@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { SignatureVerdict } from '../core/upload-checks.js';
+import { UserError } from '../errors.js';
 import { unwrapSigned } from '../debian/deb822.js';
 import type { Owner } from '../storage/ownership.js';
 import { writeFileAtomic } from '../storage/records.js';
@@ -176,21 +177,39 @@ export async function listKeys(keyring: Buffer): Promise<KeyInfo[]> {
 }
 
 /**
- * Adds the public keys in keyFile (armored or binary) to a binary keyring gpgv can read, whose
- * bytes now are `current` (read by the caller, as for listKeys; undefined: none yet); the keyring
- * is replaced by a new file (records.ts), `owner`'s when given.
+ * Adds the public keys (and revocation certificates) in keyFile, armored or binary, to a binary
+ * keyring gpgv can read, whose bytes now are `current` (read by the caller, as for listKeys;
+ * undefined: none yet); the keyring is replaced by a new file (records.ts), `owner`'s when given.
+ * Returns the keys the file added or revoked. A file gpg finds bad signatures in is refused
+ * whole: gpg takes a revocation certificate as a signature on the key just before it in the
+ * file, so one placed after another key revokes nothing, and gpg says so only on stderr.
  */
 export async function addKeysToKeyring(keyring: string, current: Buffer | undefined, keyFile: string, owner?: Owner): Promise<KeyInfo[]> {
   return withGnupgHome(async (home) => {
-    const gpg = (args: string[], input?: Buffer) => run('gpg', ['--homedir', home, '--batch', '--quiet', ...args], { input });
-    const added = parseKeyListing((await gpg(['--with-colons', '--fixed-list-mode', '--show-keys', keyFile])).stdout);
-    if (added.length === 0) throw new Error(`${keyFile}: holds no OpenPGP public key`);
-    if (current?.length) await gpg(['--import'], current);
-    await gpg(['--import', keyFile]);
+    const gpg = (args: string[], input?: Buffer) => run('gpg', ['--homedir', home, '--batch', ...args], { input });
+    const listed = async () => parseKeyListing((await gpg(['--quiet', '--with-colons', '--fixed-list-mode', '--list-keys'])).stdout);
+    const inFile = parseKeyListing((await gpg(['--quiet', '--with-colons', '--fixed-list-mode', '--show-keys', keyFile])).stdout);
+    if (current?.length) await gpg(['--quiet', '--import'], current);
+    const before = await listed();
+    // Not --quiet: "key X: N bad signatures" is said on stderr alone.
+    const { stderr, exitCode } = await run('gpg', ['--homedir', home, '--batch', '--import', keyFile], { allowFailure: true });
+    if (exitCode !== 0) {
+      const said = stderr.trim().split('\n').filter((l) => !/^gpg: (Total number processed|keybox|.*trustdb)/.test(l)).slice(-2).join('; ');
+      throw new UserError(`${keyFile}: holds no OpenPGP public key or revocation certificate for a key of the keyring (${said || `gpg exited with ${exitCode}`}); nothing was added`);
+    }
+    const bad = [...stderr.matchAll(/key ([0-9A-F]{8,40}): (\d+) bad signatures?/g)];
+    if (bad.length > 0) {
+      throw new UserError(
+        `${keyFile}: gpg found ${bad.map((m) => `${m[2]} bad signature(s) on key ${m[1]}`).join(', ')}; a revocation certificate must come right after the key it revokes (or be added on its own), and nothing in the file may be forged; nothing was added`,
+      );
+    }
+    const after = await listed();
+    const changed = after.filter((k) => inFile.some((f) => f.fingerprint === k.fingerprint) || (k.revoked && !before.find((b) => b.fingerprint === k.fingerprint)?.revoked));
+    if (changed.length === 0) throw new UserError(`${keyFile}: holds no OpenPGP public key or revocation certificate for a key of the keyring`);
     const exported = join(home, 'keyring.gpg');
-    await gpg(['--output', exported, '--export']);
+    await gpg(['--quiet', '--output', exported, '--export']);
     await writeFileAtomic(keyring, await readFile(exported), { owner });
-    return added;
+    return changed;
   });
 }
 
