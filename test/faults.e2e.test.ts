@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UploadRecord } from '../src/core/uploads.js';
-import { readAll } from '../src/storage/records.js';
+import { readAll } from '../src/storage/json-files.js';
 import { REPO, TestArchive, aptUpdateLoop, archiveKeyring, cleanupRun, inCleanContainer, until, verifyServedSuite, type UpResult } from './support/archive.js';
 import { dput, makeBinaryPackage, makeSourcePackage, type PackageSpec, type SourcePackage } from './support/packages.js';
 

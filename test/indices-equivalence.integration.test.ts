@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseDsc } from '../src/debian/control-files.js';
+import { parseDsc } from '../src/debian/changes-dsc.js';
 import { parseDeb822, type Paragraph } from '../src/debian/deb822.js';
 import { packagesStanza, sourcesStanza } from '../src/debian/indices.js';
 import { debControl } from '../src/process/debian-tools.js';

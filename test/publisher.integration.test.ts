@@ -12,8 +12,8 @@ import type { SuitePlan } from '../src/core/publish-plan.js';
 import { Paragraph } from '../src/debian/deb822.js';
 import { generateArchiveKey, Signer } from '../src/process/gpg.js';
 import { Layout } from '../src/storage/layout.js';
-import { IndexCompressor } from '../src/storage/index-compressor.js';
-import { oldestSignature, publish, pruneGenerations } from '../src/storage/publisher.js';
+import { IndexCompressor } from '../src/publish/index-compressor.js';
+import { oldestSignature, publish, pruneGenerations } from '../src/publish/publisher.js';
 
 let layout: Layout;
 let signer: Signer;

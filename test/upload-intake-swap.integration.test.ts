@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../src/config/config.js';
 import type { JobRecord } from '../src/core/jobs.js';
 import type { UploadRecord } from '../src/core/uploads.js';
-import { UploadIntake } from '../src/daemons/upload-intake.js';
+import { UploadIntake } from '../src/daemons/queue/upload-intake.js';
 import { Layout } from '../src/storage/layout.js';
 import { RecordStore } from '../src/storage/record-store.js';
 

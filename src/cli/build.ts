@@ -8,7 +8,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parseConfig } from '../config/config.js';
 import { planBuilds } from '../core/build-plan.js';
-import { parseDsc } from '../debian/control-files.js';
+import { parseDsc } from '../debian/changes-dsc.js';
 import { versionWithoutEpoch } from '../debian/version.js';
 import { DEFAULT_LIMITS, runBuild } from '../docker/build-container.js';
 import { buildenvImageName } from '../docker/buildenv.js';

@@ -1,7 +1,7 @@
 // `archive daemon queue|builder`: what the containers run.
 import type { Command } from 'commander';
 import { Builder, builderNameFromEnv } from '../daemons/builder.js';
-import { Queue } from '../daemons/queue.js';
+import { Queue } from '../daemons/queue/queue.js';
 import { UserError } from '../errors.js';
 import { Layout } from '../storage/layout.js';
 

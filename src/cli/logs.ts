@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import type { JobRecord } from '../core/jobs.js';
 import { compareVersions } from '../debian/version.js';
 import { UserError } from '../errors.js';
-import { readAll, readJson } from '../storage/records.js';
+import { readAll, readJson } from '../storage/json-files.js';
 import { layoutFor, loadConfig, type GlobalOptions } from './archive-context.js';
 
 export function register(program: Command): void {

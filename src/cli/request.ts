@@ -10,7 +10,7 @@ import { AnchoredDir } from '../storage/anchored-dir.js';
 import { inBatches, readIfSmallSync } from '../storage/files.js';
 import type { Layout } from '../storage/layout.js';
 import { giveOpenFile, type Owner } from '../storage/ownership.js';
-import { writeJson } from '../storage/records.js';
+import { writeJson } from '../storage/json-files.js';
 import { markStaged } from '../storage/staging.js';
 
 export interface QueueAnswer {

@@ -6,7 +6,7 @@ import type { JobRecord } from '../core/jobs.js';
 import type { UploadRecord } from '../core/uploads.js';
 import { composeStatus, type ServiceState } from '../docker/compose.js';
 import { connectDocker } from '../docker/engine.js';
-import { readAll } from '../storage/records.js';
+import { readAll } from '../storage/json-files.js';
 import { layoutFor, loadConfig, projectName, type GlobalOptions } from './archive-context.js';
 
 export function register(program: Command): void {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { UploadRecord } from '../core/uploads.js';
 import { Unsuccessful, UserError } from '../errors.js';
-import { readAll } from '../storage/records.js';
+import { readAll } from '../storage/json-files.js';
 import { layoutFor, loadConfig, type GlobalOptions } from './archive-context.js';
 
 export function register(program: Command): void {

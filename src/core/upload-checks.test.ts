@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/config.js';
-import { parseChanges, parseDsc } from '../debian/control-files.js';
+import { parseChanges, parseDsc } from '../debian/changes-dsc.js';
 import { CHECK_IDS, checkSourceFormat, checkUpload, type CheckId, type FileFacts, type UploadInput } from './upload-checks.js';
 
 // The table of 30+ bad uploads runs through the real intake in test/upload-intake.integration.test.ts;

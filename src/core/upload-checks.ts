@@ -4,7 +4,7 @@
 // each with a stable id (for tests and scripts) and a message naming the file, what was
 // expected, what was found, and what to do.
 import { suiteFor, type ArchiveConfig } from '../config/config.js';
-import type { ChangesFile, DscFile, ListedFile } from '../debian/control-files.js';
+import type { ChangesFile, DscFile, ListedFile } from '../debian/changes-dsc.js';
 import { compareVersions, isValidPackageName, parseVersion, versionWithoutEpoch } from '../debian/version.js';
 
 export interface FileFacts {

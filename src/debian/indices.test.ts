@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseDsc } from './control-files.js';
+import { parseDsc } from './changes-dsc.js';
 import { Paragraph, parseDeb822 } from './deb822.js';
 import { CHUNK_MAX_BYTES, CHUNK_STANZAS, indexChunks, indexText, packagesStanza, releaseText, sourcesStanza } from './indices.js';
 

@@ -1,7 +1,7 @@
 // Archive index files: Packages, Sources and Release, as dak and apt-ftparchive write them
 // (see apt-ftparchive(1); field order as apt's TFRewritePackageOrder / TFRewriteSourceOrder).
 import { Paragraph } from './deb822.js';
-import type { DscFile, ListedFile } from './control-files.js';
+import type { DscFile, ListedFile } from './changes-dsc.js';
 
 export interface PoolFile {
   /** Path relative to the archive root, e.g. pool/main/h/hello/hello_1.0-1_amd64.deb */

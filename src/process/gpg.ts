@@ -6,7 +6,7 @@ import type { SignatureVerdict } from '../core/upload-checks.js';
 import { UserError } from '../errors.js';
 import { unwrapSigned } from '../debian/deb822.js';
 import type { Owner } from '../storage/ownership.js';
-import { writeFileAtomic } from '../storage/records.js';
+import { writeFileAtomic } from '../storage/json-files.js';
 import { run } from './run.js';
 
 /** A throwaway GNUPGHOME in a short path (gpg-agent's socket path must stay under 108 bytes). */
@@ -179,7 +179,7 @@ export async function listKeys(keyring: Buffer): Promise<KeyInfo[]> {
 /**
  * Adds the public keys (and revocation certificates) in keyFile, armored or binary, to a binary
  * keyring gpgv can read, whose bytes now are `current` (read by the caller, as for listKeys;
- * undefined: none yet); the keyring is replaced by a new file (records.ts), `owner`'s when given.
+ * undefined: none yet); the keyring is replaced by a new file (storage/json-files.ts), `owner`'s when given.
  * Returns the keys the file added or revoked. A file gpg finds bad signatures in is refused
  * whole: gpg takes a revocation certificate as a signature on the key just before it in the
  * file, so one placed after another key revokes nothing, and gpg says so only on stderr.

@@ -12,7 +12,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Layout } from './layout.js';
 import { callerIsRoot, giveOpenFile, ownerOf, type Owner } from './ownership.js';
-import { writeFileAtomic } from './records.js';
+import { writeFileAtomic } from './json-files.js';
 
 const { O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY } = constants;
 

@@ -4,7 +4,7 @@
 // and emptying the journal replays nothing twice; a line cut short by a crash mid-append is
 // the change that was not acknowledged, and is ignored.
 import { open, readFile, rm, truncate } from 'node:fs/promises';
-import { writeFileAtomic } from './records.js';
+import { writeFileAtomic } from './json-files.js';
 
 /** The journal is folded into the base once it is this large, or a quarter of the base. */
 const FOLD_BYTES = 256 * 1024;

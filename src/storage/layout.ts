@@ -29,7 +29,7 @@ export class Layout {
   /** What each suite and snapshot holds (core/suite-contents.ts), and the pool's history. */
   get suites() { return join(this.state, 'suites'); }
   get poolHistory() { return join(this.state, 'pool-history.json'); }
-  /** Each pooled .deb's control paragraph, read once (storage/control-store.ts). */
+  /** Each pooled .deb's control paragraph, read once (storage/binary-controls.ts). */
   get controls() { return join(this.state, 'controls.jsonl'); }
   get logs() { return join(this.root, 'logs'); }
   /** Directories made at init; the queue makes the state/ subdirectories it owns. */

@@ -4,7 +4,7 @@
 // contents, which grow large, have a store of their own: suite-store.ts.)
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readAll, writeJson } from './records.js';
+import { readAll, writeJson } from './json-files.js';
 
 export class RecordStore<T extends { id: string }> {
   private readonly records = new Map<string, T>();

@@ -4,7 +4,7 @@
 // reads, so copying and checking overlap; a CLI that cannot copy a file, or stops, ends the wait.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from './records.js';
+import { writeFileAtomic } from './json-files.js';
 
 const MARK = '.staged';
 

@@ -3,7 +3,7 @@
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { parseChanges } from '../../src/debian/control-files.js';
+import { parseChanges } from '../../src/debian/changes-dsc.js';
 
 export interface PackageSpec {
   name: string;

@@ -5,24 +5,24 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { suiteFor, type ArchiveConfig } from '../config/config.js';
-import { planBuilds } from '../core/build-plan.js';
-import type { JobRecord } from '../core/jobs.js';
+import { suiteFor, type ArchiveConfig } from '../../config/config.js';
+import { planBuilds } from '../../core/build-plan.js';
+import type { JobRecord } from '../../core/jobs.js';
 import {
   checkUpload, MAX_CONTROL_FILE_BYTES, MAX_NAME_BYTES, SAFE_FILE_NAME, type FailedCheck, type FileFacts, type SignatureVerdict,
-} from '../core/upload-checks.js';
-import type { PoolFileRecord, UploadRecord } from '../core/uploads.js';
-import { parseChanges, parseDsc, UPLOAD_LIST_CAP, type ChangesFile, type DscFile } from '../debian/control-files.js';
-import { decodeControlFile } from '../debian/deb822.js';
-import { sourcesStanza } from '../debian/indices.js';
-import { compareVersions, poolPrefix } from '../debian/version.js';
-import { componentFor } from '../core/suite-contents.js';
-import { verifyClearsigned } from '../process/gpg.js';
-import { exists, fileFacts, placeFile } from '../storage/files.js';
-import { copyRegularFile, NotRegularFile, readRegularFile, regularFileSha256 } from '../storage/open-regular-file.js';
-import type { Layout } from '../storage/layout.js';
-import type { RecordStore } from '../storage/record-store.js';
-import type { FailPointHit } from './fail-points.js';
+} from '../../core/upload-checks.js';
+import type { PoolFileRecord, UploadRecord } from '../../core/uploads.js';
+import { parseChanges, parseDsc, UPLOAD_LIST_CAP, type ChangesFile, type DscFile } from '../../debian/changes-dsc.js';
+import { decodeControlFile } from '../../debian/deb822.js';
+import { sourcesStanza } from '../../debian/indices.js';
+import { compareVersions, poolPrefix } from '../../debian/version.js';
+import { componentFor } from '../../core/suite-contents.js';
+import { verifyClearsigned } from '../../process/gpg.js';
+import { exists, fileFacts, placeFile } from '../../storage/files.js';
+import { copyRegularFile, NotRegularFile, readRegularFile, regularFileSha256 } from '../../storage/open-regular-file.js';
+import type { Layout } from '../../storage/layout.js';
+import type { RecordStore } from '../../storage/record-store.js';
+import type { FailPointHit } from './crash-at-fail-point.js';
 
 export interface IntakeOptions {
   /** How long a file must keep its size and mtime before it counts as complete. */

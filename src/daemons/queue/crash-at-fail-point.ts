@@ -3,8 +3,8 @@
 // and kills itself with SIGKILL: no handler, no flush, as a crash or the OOM killer would.
 import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { armedFailPoint, parseFailPoints, type FailPoint } from '../core/fail-points.js';
-import type { Layout } from '../storage/layout.js';
+import { armedFailPoint, parseFailPoints, type FailPoint } from '../../core/fail-points.js';
+import type { Layout } from '../../storage/layout.js';
 
 export type FailPointHit = (point: FailPoint) => void;
 

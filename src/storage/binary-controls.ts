@@ -2,11 +2,11 @@
 // and kept in an append-only file of JSON lines, [pool path, fields]. Suites refer to binaries
 // by pool path, so a suite's record stays small and rewriting it after one change is cheap.
 import { open, readFile, truncate } from 'node:fs/promises';
-import { writeFileAtomic } from './records.js';
+import { writeFileAtomic } from './json-files.js';
 
 export type ControlFields = [string, string][];
 
-export class ControlStore {
+export class BinaryControls {
   private readonly controls = new Map<string, ControlFields>();
 
   constructor(readonly path: string) {}

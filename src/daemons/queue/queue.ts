@@ -6,31 +6,31 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import chokidar from 'chokidar';
-import { parseConfig, type ArchiveConfig } from '../config/config.js';
+import { parseConfig, type ArchiveConfig } from '../../config/config.js';
 import {
   cancel, depWait, expireDepWait, expireLease, finish, giveBack, heartbeat, isLeasable, lease, retry, retryDepWait, type BinaryRecord, type JobRecord,
-} from '../core/jobs.js';
-import type { BuildSettings } from '../config/config.js';
-import type { BuildLimits } from '../docker/build-container.js';
-import { planPublication } from '../core/publish-plan.js';
-import { SAFE_FILE_NAME } from '../core/upload-checks.js';
-import { uploadStateFromJobs, type UploadRecord } from '../core/uploads.js';
-import { parseChanges, parseDsc } from '../debian/control-files.js';
-import { compareVersions } from '../debian/version.js';
-import { debControl } from '../process/debian-tools.js';
-import { Signer } from '../process/gpg.js';
-import { exists, fileFacts, placeFile } from '../storage/files.js';
-import { Layout } from '../storage/layout.js';
-import { IndexCompressor } from '../storage/index-compressor.js';
-import { oldestSignature, publish, pruneGenerations } from '../storage/publisher.js';
-import { RecordStore } from '../storage/record-store.js';
-import { readJson, removeTemporaries, writeFileAtomic, writeJson } from '../storage/records.js';
-import { renderStatusPages } from '../core/status-page.js';
-import { startJobApi, type BuildReport, type JobApiHandlers } from './job-api.js';
+} from '../../core/jobs.js';
+import type { BuildSettings } from '../../config/config.js';
+import type { BuildLimits } from '../../docker/build-container.js';
+import { planPublication } from '../../core/publish-plan.js';
+import { SAFE_FILE_NAME } from '../../core/upload-checks.js';
+import { uploadStateFromJobs, type UploadRecord } from '../../core/uploads.js';
+import { parseChanges, parseDsc } from '../../debian/changes-dsc.js';
+import { compareVersions } from '../../debian/version.js';
+import { debControl } from '../../process/debian-tools.js';
+import { Signer } from '../../process/gpg.js';
+import { exists, fileFacts, placeFile } from '../../storage/files.js';
+import { Layout } from '../../storage/layout.js';
+import { IndexCompressor } from '../../publish/index-compressor.js';
+import { oldestSignature, publish, pruneGenerations } from '../../publish/publisher.js';
+import { RecordStore } from '../../storage/record-store.js';
+import { readJson, removeTemporaries, writeFileAtomic, writeJson } from '../../storage/json-files.js';
+import { renderStatusPages } from '../../core/status-page.js';
+import { startJobApi, type BuildReport, type JobApiHandlers } from '../job-api.js';
 import { UploadIntake } from './upload-intake.js';
-import { failPoints, type FailPointHit } from './fail-points.js';
-import { ArchiveContents, type Answer } from './archive-contents.js';
-import { ContentsError, binaryRefusal } from '../core/suite-contents.js';
+import { failPoints, type FailPointHit } from './crash-at-fail-point.js';
+import { SuiteChanges, type Answer } from './suite-changes.js';
+import { ContentsError, binaryRefusal } from '../../core/suite-contents.js';
 
 const SCAN_INTERVAL_MS = 5000;
 
@@ -56,7 +56,7 @@ export class Queue {
   private intake!: UploadIntake;
   private uploads!: RecordStore<UploadRecord>;
   private jobs!: RecordStore<JobRecord>;
-  private contents!: ArchiveContents;
+  private contents!: SuiteChanges;
   private readonly leaseWaiters = new Set<() => void>();
   /** When each job's builder was last heard from ("JOB BUILDER" -> ms), before the lane saw it. */
   private readonly heardFrom = new Map<string, number>();
@@ -90,7 +90,7 @@ export class Queue {
     await this.sweepRequests();
     this.uploads = await new RecordStore<UploadRecord>(l.uploads).load();
     this.jobs = await new RecordStore<JobRecord>(l.jobs).load();
-    this.contents = await new ArchiveContents(l, () => this.config, (m) => this.log(m)).load();
+    this.contents = await new SuiteChanges(l, () => this.config, (m) => this.log(m)).load();
     this.intake = new UploadIntake(l, { uploads: this.uploads, jobs: this.jobs }, () => this.config, async (upload) => {
       await this.sourceJoinsSuite(upload);
       this.wakeBuilders();

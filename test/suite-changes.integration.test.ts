@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/config.js';
-import { ArchiveContents } from '../src/daemons/archive-contents.js';
+import { SuiteChanges } from '../src/daemons/queue/suite-changes.js';
 import { readDebControls } from '../src/process/debian-tools.js';
 import { Layout } from '../src/storage/layout.js';
 import { markStaged } from '../src/storage/staging.js';
@@ -50,7 +50,7 @@ describe('reading many .deb controls', () => {
 describe('the archive contents', () => {
   const config = parseConfig('suites:\n  unstable:\n    components: [main, contrib]\n', 'archive.yaml');
   let layout: Layout;
-  const open = () => new ArchiveContents(layout, () => config, () => undefined).load();
+  const open = () => new SuiteChanges(layout, () => config, () => undefined).load();
 
   beforeAll(async () => {
     layout = new Layout(join(work, 'root'));
@@ -92,8 +92,8 @@ describe('the journal of suite contents and pool history', () => {
   const config = parseConfig('suites:\n  unstable:\n    components: [main]\n', 'archive.yaml');
   let layout: Layout;
   let staging: string;
-  const open = () => new ArchiveContents(layout, () => config, () => undefined).load();
-  const listing = (c: ArchiveContents) => c.all().map((s) => ({ id: s.id, binaries: s.binaries.map((b) => `${b.package} ${b.version}`).sort() }));
+  const open = () => new SuiteChanges(layout, () => config, () => undefined).load();
+  const listing = (c: SuiteChanges) => c.all().map((s) => ({ id: s.id, binaries: s.binaries.map((b) => `${b.package} ${b.version}`).sort() }));
 
   beforeAll(async () => {
     layout = new Layout(join(work, 'journal-root'));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BUILD_LIST_CAP, MAX_LISTED_FILES, parseChanges, parseDsc, UPLOAD_LIST_CAP } from './control-files.js';
+import { BUILD_LIST_CAP, MAX_LISTED_FILES, parseChanges, parseDsc, UPLOAD_LIST_CAP } from './changes-dsc.js';
 
 const changes = (files: string[]) => `Source: a\nVersion: 1-1\nFiles:\n${files.map((f) => ` ${f}`).join('\n')}\n`;
 

@@ -17,7 +17,7 @@ import { componentReleaseText, indexChunks, releaseText, type IndexFile, type Re
 import { diffIndexText, edScript, parseDiffIndex, type PatchEntry } from '../debian/pdiff.js';
 import type { Signer } from '../process/gpg.js';
 import { IndexCompressor } from './index-compressor.js';
-import type { Layout } from './layout.js';
+import type { Layout } from '../storage/layout.js';
 import type { FailPoint } from '../core/fail-points.js';
 
 /** Generations always kept, whatever their age, besides those within the grace period. */

@@ -3,26 +3,26 @@
 // suite here, and rm, copy, snapshot and include change it. The queue calls these in its
 // serial lane; each change is written through before the caller publishes.
 import { join } from 'node:path';
-import { DEBUG_SUFFIX, type ArchiveConfig, type SuiteConfig } from '../config/config.js';
-import type { JobRecord } from '../core/jobs.js';
-import { retained, withHistory, type PoolHistory } from '../core/retention.js';
+import { DEBUG_SUFFIX, type ArchiveConfig, type SuiteConfig } from '../../config/config.js';
+import type { JobRecord } from '../../core/jobs.js';
+import { retained, withHistory, type PoolHistory } from '../../core/retention.js';
 import {
   ContentsError, binaryConflict, binaryKey, componentFor, emptyContents, poolFilesOf, suiteBinary, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
   type SuiteBinary, type SuiteContents,
-} from '../core/suite-contents.js';
-import { SAFE_FILE_NAME, type FileFacts } from '../core/upload-checks.js';
-import type { UploadRecord } from '../core/uploads.js';
-import { Paragraph } from '../debian/deb822.js';
-import { isValidPackageName, isValidVersion, poolPrefix, versionWithoutEpoch } from '../debian/version.js';
-import { readDebControls } from '../process/debian-tools.js';
-import { bufferFacts, fileFacts, inBatches, placeFile, readIfSmallSync } from '../storage/files.js';
-import type { Layout } from '../storage/layout.js';
-import { collectPool } from '../storage/pool-gc.js';
-import { poolFilesOfGenerations } from '../storage/publisher.js';
-import { ControlStore } from '../storage/control-store.js';
-import { Journaled } from '../storage/journal.js';
-import { SuiteStore } from '../storage/suite-store.js';
-import { whenStaged } from '../storage/staging.js';
+} from '../../core/suite-contents.js';
+import { SAFE_FILE_NAME, type FileFacts } from '../../core/upload-checks.js';
+import type { UploadRecord } from '../../core/uploads.js';
+import { Paragraph } from '../../debian/deb822.js';
+import { isValidPackageName, isValidVersion, poolPrefix, versionWithoutEpoch } from '../../debian/version.js';
+import { readDebControls } from '../../process/debian-tools.js';
+import { bufferFacts, fileFacts, inBatches, placeFile, readIfSmallSync } from '../../storage/files.js';
+import type { Layout } from '../../storage/layout.js';
+import { collectPool } from '../../storage/pool-gc.js';
+import { poolFilesOfGenerations } from '../../publish/publisher.js';
+import { BinaryControls } from '../../storage/binary-controls.js';
+import { Journaled } from '../../storage/journal.js';
+import { SuiteStore } from '../../storage/suite-store.js';
+import { whenStaged } from '../../storage/staging.js';
 
 /** Versions that entered the pool, with their files. */
 type Batch = { source: string; version: string; files: string[] }[];
@@ -36,9 +36,9 @@ export interface Answer {
   [key: string]: unknown;
 }
 
-export class ArchiveContents {
+export class SuiteChanges {
   private store!: SuiteStore;
-  private controls!: ControlStore;
+  private controls!: BinaryControls;
   private history: PoolHistory = {};
   /** The history as a base and a journal of the batches noted since (the last collection writes a new base). */
   private readonly historyStore: Journaled<PoolHistory, Batch>;
@@ -61,7 +61,7 @@ export class ArchiveContents {
   }
 
   async load(): Promise<this> {
-    this.controls = await new ControlStore(this.layout.controls).load();
+    this.controls = await new BinaryControls(this.layout.controls).load();
     const inline: SuiteBinary[] = [];
     const unknown: SuiteBinary[] = [];
     this.store = await new SuiteStore(this.layout.suites, (b) => {
