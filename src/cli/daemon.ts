@@ -11,7 +11,8 @@ export function register(program: Command): void {
     .description('run the queue or a builder (inside the tool image)')
     .action(async (role: string) => {
       if (role === 'queue') {
-        await new Queue(new Layout(process.env.ARCHIVE_ROOT ?? '/archive')).start(Number(process.env.ARCHIVE_API_PORT ?? 8000));
+        const env = process.env;
+        await new Queue(new Layout(env.ARCHIVE_ROOT ?? '/archive'), { hostIncoming: env.ARCHIVE_HOST_INCOMING, failPoints: env.ARCHIVE_FAILPOINTS }).start(Number(env.ARCHIVE_API_PORT ?? 8000));
       } else if (role === 'builder') {
         const token = process.env.ARCHIVE_API_TOKEN;
         if (!token) throw new UserError('ARCHIVE_API_TOKEN is not set');

@@ -16,7 +16,6 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  archive include ../tool_1.2-1_amd64.deb\n  archive include dist/*.deb --suite testing --component contrib\n')
     .action(async (files: string[], options: { suite?: string; component?: string; json?: boolean; timeout: number }, cmd: Command) => {
       const layout = await requireArchive(cmd.optsWithGlobals<GlobalOptions>());
-      const request = { action: 'include', suite: options.suite, component: options.component };
-      await askQueue(layout, request, { timeoutS: options.timeout, files, json: options.json });
+      await askQueue(layout, { action: 'include', files, suite: options.suite, component: options.component }, { timeoutS: options.timeout, json: options.json });
     });
 }

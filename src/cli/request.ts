@@ -5,6 +5,7 @@ import { closeSync, constants, createReadStream, createWriteStream, fchmodSync, 
 import { access } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { basename, relative } from 'node:path';
+import type { QueueAnswer, QueueRequest } from '../core/queue-requests.js';
 import { UserError } from '../errors.js';
 import { AnchoredDir } from '../storage/anchored-dir.js';
 import { inBatches, readIfSmallSync } from '../storage/files.js';
@@ -13,30 +14,26 @@ import { giveOpenFile, type Owner } from '../storage/ownership.js';
 import { writeJson } from '../storage/json-files.js';
 import { markStaged } from '../storage/staging.js';
 
-export interface QueueAnswer {
-  ok: boolean;
-  message: string;
-  [key: string]: unknown;
-}
-
 /** Sends a request and waits for the answer; a refused request becomes a UserError. */
-export async function askQueue(layout: Layout, request: Record<string, unknown>, o: { timeoutS: number; files?: string[]; json?: boolean }): Promise<QueueAnswer> {
+export async function askQueue(layout: Layout, request: QueueRequest, o: { timeoutS: number; json?: boolean }): Promise<QueueAnswer> {
+  const files = request.action === 'include' ? request.files : undefined;
   const id = `${Date.now()}-${randomBytes(3).toString('hex')}`;
-  if (o.files) {
+  if (files) {
     const names = new Set<string>();
-    for (const file of o.files) {
+    for (const file of files) {
       const name = basename(file);
       if (names.has(name)) throw new UserError(`${file}: two files named ${name} in one request`);
       // (A hidden name could stand for the staging folder's own note.)
       if (name.startsWith('.')) throw new UserError(`${file}: a hidden file name; expected a package file such as NAME_VERSION_ARCH.deb`);
       names.add(name);
     }
-    await inBatches(o.files, 64, (file) =>
+    await inBatches(files, 64, (file) =>
       access(file, constants.R_OK).catch((err: NodeJS.ErrnoException) => {
         throw new UserError(`${file}: cannot be read (${err.code ?? err.message})`);
       }),
     );
-    request.files = [...names];
+    // The queue sees the names only: the files are staged beside the request under them.
+    if (request.action === 'include') request = { ...request, files: [...names] };
   }
   // Run by root, everything under state/requests is reached from folders held open, never by
   // path: the queue's user owns them and could swap any of them for a link (storage/anchored-dir.ts).
@@ -50,11 +47,11 @@ export async function askQueue(layout: Layout, request: Record<string, unknown>,
   try {
     // The queue links the files into the pool and removes the rest: run by root, the folder
     // and each file must be its user's (a link to another user's file is refused, protected_hardlinks).
-    const staging = o.files ? requests.dir(`${id}.files`, { create: true }) : undefined;
+    const staging = files ? requests.dir(`${id}.files`, { create: true }) : undefined;
     try {
       // Sent before the files are copied: the queue reads them as they come (storage/staging.ts).
       await writeJson(requests.at(`${id}.request.json`), request, { owner: requests.owner });
-      if (staging) await stageFiles(staging, o.files!);
+      if (staging) await stageFiles(staging, files!);
     } finally {
       staging?.close();
     }

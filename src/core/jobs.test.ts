@@ -7,7 +7,7 @@ import { uploadStateFromJobs, type UploadRecord } from './uploads.js';
 const t0 = new Date('2026-01-01T00:00:00Z');
 const later = (ms: number) => new Date(t0.getTime() + ms);
 const job: JobRecord = {
-  id: 'j1', uploadId: 'u1', source: 'hello', version: '1.0-1', suite: 'unstable', base: 'trixie', arch: 'amd64',
+  id: 'j1', kind: 'build', uploadId: 'u1', source: 'hello', version: '1.0-1', suite: 'unstable', base: 'trixie', arch: 'amd64',
   buildArg: '-B', state: 'needs-build', attempts: 0, createdAt: t0.toISOString(), updatedAt: t0.toISOString(), binaries: [], artifacts: [],
 };
 
@@ -58,13 +58,13 @@ describe('the job state machine', () => {
 
   it('records a result only from the lease holder, with the image it was built in', () => {
     const leased = lease(job, 'b1', t0);
-    expect(() => finish(leased, 'b2', { ok: false, reason: 'x' }, t0)).toThrow(JobTransitionError);
-    expect(finish(leased, 'b1', { ok: false, reason: 'FTBFS' }, t0)).toMatchObject({ state: 'failed', reason: 'FTBFS', lease: undefined });
-    expect(finish(leased, 'b1', { ok: true, binaries: [], artifacts: ['a'], log: 'l', image: 'sha256:ab' }, t0)).toMatchObject({ state: 'built', artifacts: ['a'], image: 'sha256:ab' });
+    expect(() => finish(leased, 'b2', { outcome: 'failed', reason: 'x' }, t0)).toThrow(JobTransitionError);
+    expect(finish(leased, 'b1', { outcome: 'failed', reason: 'FTBFS' }, t0)).toMatchObject({ state: 'failed', reason: 'FTBFS', lease: undefined });
+    expect(finish(leased, 'b1', { outcome: 'built', binaries: [], artifacts: ['a'], log: 'l', image: 'sha256:ab' }, t0)).toMatchObject({ state: 'built', artifacts: ['a'], image: 'sha256:ab' });
   });
 
   it('retries a failed job on request, and only a failed or dep-waiting one', () => {
-    const failed = finish(lease(job, 'b1', t0), 'b1', { ok: false, reason: 'FTBFS' }, t0);
+    const failed = finish(lease(job, 'b1', t0), 'b1', { outcome: 'failed', reason: 'FTBFS' }, t0);
     expect(retry(failed, later(1))).toMatchObject({ state: 'needs-build', reason: undefined });
     expect(() => retry(job, t0)).toThrow(/only failed or dep-wait/);
   });
@@ -75,15 +75,15 @@ describe('the job state machine', () => {
     for (const j of waiting) {
       expect(cancel(j, 'superseded by hello 1.0-2', later(1))).toMatchObject({ state: 'cancelled', reason: 'superseded by hello 1.0-2', missing: undefined, finishedAt: later(1).toISOString() });
     }
-    const built = finish(leased, 'b1', { ok: true, binaries: [], artifacts: [], log: 'l' }, t0);
-    const failed = finish(leased, 'b1', { ok: false, reason: 'FTBFS' }, t0);
+    const built = finish(leased, 'b1', { outcome: 'built', binaries: [], artifacts: [], log: 'l' }, t0);
+    const failed = finish(leased, 'b1', { outcome: 'failed', reason: 'FTBFS' }, t0);
     for (const j of [leased, built, failed]) expect(cancel(j, 'removed', later(1))).toBe(j);
     expect(() => retry(cancel(job, 'removed', t0), t0)).toThrow(/only failed or dep-wait/);
   });
 
   it("gives an upload whose builds were cancelled that state, with each build's reason", () => {
     const upload = { id: 'u1', state: 'building', jobs: ['j1', 'j2'], reasons: [] } as unknown as UploadRecord;
-    const built = finish(lease(job, 'b1', t0), 'b1', { ok: true, binaries: [], artifacts: [], log: 'l' }, t0);
+    const built = finish(lease(job, 'b1', t0), 'b1', { outcome: 'built', binaries: [], artifacts: [], log: 'l' }, t0);
     const other = { ...job, id: 'j2', arch: 'arm64' };
     expect(uploadStateFromJobs(upload, [built, cancel(other, 'hello was removed from unstable (archive rm)', t0)])).toEqual({
       state: 'cancelled',

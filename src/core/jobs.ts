@@ -1,10 +1,19 @@
-// The build job state machine, after wanna-build's:
-//   needs-build -> building -> built | failed | dep-wait | given-back
-//   dep-wait   -> needs-build (the archive published something new) | failed (waited too long)
-//   given-back -> building (leased again; the builder returned it or its lease ran out)
-// A lease gives a builder the job until its deadline; heartbeats extend it. A job whose
-// builder is lost MAX_LOST times fails as "builder lost".
+// A job: one unit of work a worker leases (its kind: core/work-kinds.ts). Its states, after
+// wanna-build's:
+//
+//   needs-build --lease--> building --built--> built
+//        ^   ^                |  |  \--failed (the package's fault, or refused artifacts)--> failed
+//        |   |                |  \--dep-wait (build-dependencies not satisfiable yet)--> dep-wait
+//        |   |                \--give-back (the worker's trouble) or lease ran out--> given-back
+//        |   \--lease-- given-back                    (MAX_ATTEMPTS give-backs or MAX_LOST lost
+//        |                                             leases: failed instead)
+//        \--the archive published something new-- dep-wait --waited past depWaitHours--> failed
+//   failed, dep-wait --archive retry--> needs-build
+//   needs-build, given-back, dep-wait --superseded or archive rm--> cancelled
+//
+// A lease gives a worker the job until its deadline; heartbeats extend it. Pure.
 import type { BuildArg } from './build-plan.js';
+import type { BuildReport, WorkKind } from './work-kinds.js';
 
 export type JobState = 'needs-build' | 'building' | 'built' | 'failed' | 'dep-wait' | 'given-back' | 'cancelled';
 
@@ -25,6 +34,7 @@ export interface BinaryRecord {
 
 export interface JobRecord {
   id: string;
+  kind: WorkKind;
   uploadId: string;
   source: string;
   version: string;
@@ -57,6 +67,11 @@ export interface JobRecord {
   artifacts: string[];
   /** Set once the binaries have joined the suite's contents (or were found superseded). */
   inSuite?: boolean;
+}
+
+/** A record as stored: those written before jobs had kinds are builds. */
+export function jobFromDisk(raw: Omit<JobRecord, 'kind'> & { kind?: WorkKind }): JobRecord {
+  return { ...raw, kind: raw.kind ?? 'build' };
 }
 
 export const MAX_LOST = 3;
@@ -152,9 +167,10 @@ export function expireDepWait(job: JobRecord, now: Date, maxWaitMs = DEP_WAIT_MS
 export function finish(
   job: JobRecord,
   builder: string,
+  /** The worker's report, with what the queue took from a build's artifacts when it built. */
   result:
-    | { ok: true; binaries: BinaryRecord[]; artifacts: string[]; log: string; image?: string; depsKey?: string }
-    | { ok: false; reason: string; log?: string; image?: string; depsKey?: string },
+    | (Extract<BuildReport, { outcome: 'built' }> & { binaries: BinaryRecord[]; artifacts: string[]; log: string })
+    | (Extract<BuildReport, { outcome: 'failed' }> & { log?: string }),
   now: Date,
 ): JobRecord {
   assertHolder(job, builder);
@@ -169,7 +185,7 @@ export function finish(
     image: result.image ?? job.image,
     depsKey: result.depsKey ?? job.depsKey,
   };
-  return result.ok
+  return result.outcome === 'built'
     ? { ...base, state: 'built', binaries: result.binaries, artifacts: result.artifacts, reason: undefined }
     : { ...base, state: 'failed', reason: result.reason };
 }

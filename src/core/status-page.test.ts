@@ -13,7 +13,7 @@ const upload = (source: string, version: string, state: UploadRecord['state'], e
   jobs: [`${source}-${version}-amd64`], ...extra,
 });
 const job = (u: UploadRecord, state: JobRecord['state'], extra: Partial<JobRecord> = {}): JobRecord => ({
-  id: `${u.id}-amd64`, uploadId: u.id, source: u.source, version: u.version, suite: 'unstable', base: 'trixie', arch: 'amd64', buildArg: '-B',
+  id: `${u.id}-amd64`, kind: 'build', uploadId: u.id, source: u.source, version: u.version, suite: 'unstable', base: 'trixie', arch: 'amd64', buildArg: '-B',
   state, attempts: 1, createdAt: at, updatedAt: at, startedAt: at, finishedAt: '2026-11-29T10:01:05.000Z', log: `logs/${u.source}_${u.version}_amd64.1.log`,
   binaries: [], artifacts: [], ...extra,
 });

@@ -5,23 +5,14 @@ import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_LIMITS, LABEL_BUILDER, removeLeftoverBuilds, runBuild, type BuildLimits, type LocalArchive } from '../docker/build-container.js';
+import { DEFAULT_LIMITS, LABEL_BUILDER, removeLeftoverBuilds, runBuild, type LocalArchive } from '../docker/build-container.js';
 import { buildenvImageName, imageAgeMs, refreshBuildenv } from '../docker/buildenv.js';
 import { connectDocker, type Docker } from '../docker/engine.js';
-import type { JobRecord } from '../core/jobs.js';
-import { builderKey, sha256Hex, signRequest } from '../core/request-signature.js';
+import type { LeasedJob } from '../core/job-protocol.js';
+import type { BuildReport, WorkKind } from '../core/work-kinds.js';
+import { JobApiClient, QueueUnreachable } from './job-api-client.js';
 
 export const ALIVE_FILE = '/tmp/builder-alive';
-
-/** What the queue sends with a lease: the job, its files, and how to build. */
-export interface LeasedJob extends JobRecord {
-  files: { name: string; size: number; sha256: string }[];
-  limits: BuildLimits;
-  buildenvMaxAgeMs: number;
-  /** How long the lease lasts without a heartbeat (archive.yaml builds.lease_seconds). */
-  leaseMs?: number;
-  localArchive?: Omit<LocalArchive, 'key' | 'network' | 'url'>;
-}
 
 export interface BuilderOptions {
   queueUrl: string;
@@ -34,35 +25,15 @@ export interface BuilderOptions {
   network?: string;
 }
 
-/** The queue did not answer at all (it is restarting, or the network is down). */
-class QueueUnreachable extends Error {}
-
 export class Builder {
   private docker!: Docker;
   private refreshing?: Promise<unknown>;
-  /** This builder's signing key: the token itself is never sent (core/request-signature.ts). */
-  private readonly key: Buffer;
+  private readonly api: JobApiClient;
+  /** The kinds of work this worker runs. */
+  private readonly kinds: WorkKind[] = ['build'];
 
   constructor(private readonly o: BuilderOptions) {
-    this.key = builderKey(o.token, o.name);
-  }
-
-  private async api(method: string, path: string, body?: unknown): Promise<Response> {
-    const data = body === undefined ? Buffer.alloc(0) : Buffer.from(body instanceof Buffer || typeof body === 'string' ? body : JSON.stringify(body));
-    // Signed as the queue will see it: the path and query after URL normalisation.
-    const url = new URL(`${this.o.queueUrl}${path}`);
-    const res = await fetch(url, {
-      method,
-      headers: {
-        authorization: signRequest(this.key, this.o.name, { method, path: `${url.pathname}${url.search}`, bodySha256: sha256Hex(data) }),
-        ...(body !== undefined && !(body instanceof Buffer) && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}),
-      },
-      body: body === undefined ? undefined : new Uint8Array(data.buffer, data.byteOffset, data.length),
-    }).catch((err: Error) => {
-      throw new QueueUnreachable(`${method} ${path}: the queue cannot be reached (${(err.cause as Error | undefined)?.message ?? err.message})`);
-    });
-    if (!res.ok && res.status !== 204) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-    return res;
+    this.api = new JobApiClient(o.queueUrl, o.token, o.name);
   }
 
   private log(message: string) {
@@ -79,7 +50,7 @@ export class Builder {
     // Whatever this builder was doing before it stopped is gone: say so, and clean up.
     const removed = await removeLeftoverBuilds(this.docker, this.o.name);
     if (removed) this.log(`removed ${removed} build container(s) left from before a restart`);
-    const settings = await this.until(async () => (await this.api('POST', `/api/v1/builders/${encodeURIComponent(this.o.name)}/start`)).json() as Promise<{ concurrency: number }>);
+    const settings = await this.until(() => this.api.start({ kinds: this.kinds }));
     // The queue answered: healthy now, not only after the first long poll (up to 20 s later).
     await this.alive();
     this.log(`${this.o.name}: pulling jobs from ${this.o.queueUrl}, ${settings.concurrency} at a time`);
@@ -120,10 +91,9 @@ export class Builder {
     for (;;) {
       try {
         // The queue holds the request up to 20 s until there is a job: no polling delay.
-        const res = await this.api('POST', '/api/v1/lease', { builder: name, waitSeconds: 20 });
+        const job = await this.api.lease({ builder: name, waitSeconds: 20, kinds: this.kinds });
         await this.alive();
-        if (res.status === 204) continue;
-        await this.build(name, (await res.json()) as LeasedJob);
+        if (job) await this.build(name, job);
       } catch (err) {
         this.log(`${name}: ${(err as Error).message}`);
         await new Promise((r) => setTimeout(r, 3000));
@@ -155,7 +125,7 @@ export class Builder {
     this.log(`${name}: job ${job.id}: ${job.source} ${job.version} on ${job.arch} (${job.buildArg})`);
     const heartbeat = setInterval(() => {
       this.alive().catch(() => undefined);
-      this.api('POST', `/api/v1/jobs/${job.id}/heartbeat`, { builder: name }).catch((err) => this.log(`heartbeat: ${err.message}`));
+      this.api.heartbeat(job.id, name).catch((err) => this.log(`heartbeat: ${err.message}`));
       // Three heartbeats per lease: one lost request does not cost the job.
     }, Math.min(10_000, (job.leaseMs ?? 90_000) / 3));
     let pending = '';
@@ -166,16 +136,15 @@ export class Builder {
         if (!pending) return;
         const text = pending;
         pending = '';
-        await this.api('POST', `/api/v1/jobs/${job.id}/log?builder=${encodeURIComponent(name)}`, text).catch((err) => this.log(`log: ${err.message}`));
+        await this.api.log(job.id, name, text).catch((err) => this.log(`log: ${err.message}`));
       }));
     const flusher = setInterval(() => void flush(), 1000);
     const outDir = join('/tmp', `out-${job.id}`);
-    const complete = (result: Record<string, unknown>) => this.api('POST', `/api/v1/jobs/${job.id}/complete`, { builder: name, ...result });
+    const complete = (report: BuildReport) => this.api.complete(job.id, name, job.kind, report);
     try {
       const files = [];
       for (const f of job.files) {
-        const res = await this.api('GET', `/api/v1/jobs/${job.id}/files/${encodeURIComponent(f.name)}`);
-        const data = Buffer.from(await res.arrayBuffer());
+        const data = await this.api.sourceFile(job.id, f.name);
         const sha256 = createHash('sha256').update(data).digest('hex');
         if (sha256 !== f.sha256) throw new Error(`${f.name} arrived with sha256 ${sha256}, expected ${f.sha256}`);
         files.push({ name: f.name, data });
@@ -201,7 +170,7 @@ export class Builder {
       if (result.outcome === 'built') {
         for (const file of result.outputs) {
           const data = await readFile(join(outDir, file));
-          await this.handIn(() => this.api('PUT', `/api/v1/jobs/${job.id}/artifacts/${encodeURIComponent(file)}?builder=${encodeURIComponent(name)}`, data));
+          await this.handIn(() => this.api.artifact(job.id, name, file, data));
         }
       }
       await this.handIn(() => complete(result.outcome === 'built' ? { outcome: 'built', image: result.image, depsKey: result.depsKey } : result));

@@ -1,18 +1,19 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createServer } from 'node:net';
-import { startJobApi, MAX_LOG_BODY, MAX_SMALL_BODY, type JobApiHandlers } from './job-api.js';
-import { Builder } from './builder.js';
+import { startJobApi, type JobApiHandlers } from './job-api.js';
+import { JobApiClient } from './job-api-client.js';
+import { MAX_LOG_BODY, MAX_SMALL_BODY } from '../core/job-protocol.js';
 import { builderKey, sha256Hex, signRequest } from '../core/request-signature.js';
 
 // The job API over real HTTP on loopback, with handlers that record what they were asked.
 const calls: string[] = [];
 const handlers: JobApiHandlers = {
-  lease: async (builder) => (calls.push(`lease ${builder}`), undefined),
-  builderStarted: async (name) => (calls.push(`started ${name}`), { concurrency: 1 }),
+  lease: async (request) => (calls.push(`lease ${request.builder}`), undefined),
+  start: async (name) => (calls.push(`started ${name}`), { concurrency: 1 }),
   heartbeat: async (id, builder) => void calls.push(`heartbeat ${id} ${builder}`),
   sourceFile: async () => import.meta.filename,
-  appendLog: async (id, builder, text) => void calls.push(`log ${id} ${builder} ${text}`),
-  putArtifact: async (id, builder, name, body) => {
+  log: async (id, builder, text) => void calls.push(`log ${id} ${builder} ${text}`),
+  artifact: async (id, builder, name, body) => {
     let size = 0;
     for await (const chunk of body) size += chunk.length;
     calls.push(`artifact ${id} ${builder} ${name} ${size}`);
@@ -140,8 +141,7 @@ describe('a job API request captured on the network', () => {
   /** What the builder's own client put on the wire for a heartbeat of job j1. */
   async function sniffHeartbeat(): Promise<{ authorization: string; body: string }> {
     const wire = vi.spyOn(globalThis, 'fetch');
-    const builder = new Builder({ queueUrl: base, token: secret, name: 'b1', labels: {} }) as unknown as { api(method: string, path: string, body?: unknown): Promise<Response> };
-    expect((await builder.api('POST', '/api/v1/jobs/j1/heartbeat', { builder: 'b1/1' })).status).toBe(200);
+    await new JobApiClient(base, secret, 'b1').heartbeat('j1', 'b1/1');
     const init = wire.mock.calls[0][1]!;
     wire.mockRestore();
     expect(calls.splice(0)).toEqual(['heartbeat j1 b1/1']);

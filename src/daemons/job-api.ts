@@ -1,46 +1,29 @@
-// The queue's job API, for builders only: every /api/ request is signed with a key derived
-// from the archive's token and the builder's name (core/request-signature.ts); the token itself
-// never goes on the wire, and a builder acts only under its own name (or its slots', "B/N").
-//   POST /api/v1/lease                      {builder, waitSeconds} -> 200 job | 204 nothing to do (after waiting)
-//   POST /api/v1/jobs/ID/heartbeat          {builder}
-//   GET  /api/v1/jobs/ID/files/NAME                            -> a source file of the job
-//   POST /api/v1/jobs/ID/log?builder=B      text               (appended to the build log)
-//   PUT  /api/v1/jobs/ID/artifacts/NAME?builder=B   bytes
-//   POST /api/v1/jobs/ID/complete           {builder, outcome, reason, missing, image, depsKey}
-//   POST /api/v1/builders/NAME/start                           -> {concurrency}; gives back NAME's jobs
-//   GET  /health                                               (no token; for the healthcheck)
+// The queue's job API, for workers only, routed by the table in core/job-protocol.ts: every
+// /api/ request is signed with a key derived from the archive's token and the worker's name
+// (core/request-signature.ts); the token itself never goes on the wire, and a worker acts only
+// under its own name (or its slots', "B/N"). GET /health answers without a token (the
+// healthcheck).
 import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { JobTransitionError } from '../core/jobs.js';
+import { BODY_CAP, JOB_ROUTES, matchRoute, type LeaseRequest, type LeasedJob, type WorkerOffer, type WorkerSettings } from '../core/job-protocol.js';
 import { NonceMemory, SignatureError, actsAs, verifyRequest } from '../core/request-signature.js';
+import { WORK_KINDS, parseJobReport, type JobReport, type WorkKind } from '../core/work-kinds.js';
 
-/** What a builder reports at the end of a job. */
-export interface BuildReport {
-  outcome: 'built' | 'failed' | 'dep-wait' | 'give-back';
-  reason?: string;
-  missing?: string;
-  image?: string;
-  depsKey?: string;
-}
-
+/** What the queue does for each route of core/job-protocol.ts (one handler per route). */
 export interface JobApiHandlers {
-  /** gone() says whether the asking builder hung up while it waited. */
-  lease(builder: string, waitMs: number, gone: () => boolean): Promise<object | undefined>;
-  builderStarted(name: string): Promise<object>;
+  /** gone() says whether the asking worker hung up while it waited. */
+  lease(request: LeaseRequest, waitMs: number, gone: () => boolean): Promise<LeasedJob | undefined>;
+  start(builder: string, offer: Partial<WorkerOffer>): Promise<WorkerSettings>;
   heartbeat(id: string, builder: string): Promise<void>;
+  /** The path of the job's input file to send. */
   sourceFile(id: string, name: string): Promise<string>;
-  appendLog(id: string, builder: string, text: string): Promise<void>;
+  log(id: string, builder: string, text: string): Promise<void>;
   /** body is streamed; it throws at its end when the bytes are not the signed ones (write aside, then move). */
-  putArtifact(id: string, builder: string, name: string, body: AsyncIterable<Buffer>): Promise<void>;
-  complete(id: string, builder: string, result: BuildReport): Promise<void>;
+  artifact(id: string, builder: string, name: string, body: AsyncIterable<Buffer>): Promise<void>;
+  complete(id: string, builder: string, report: JobReport): Promise<void>;
 }
-
-/** Request bodies at most: a lease, heartbeat or result is a few hundred bytes (a reason a few KiB). */
-export const MAX_SMALL_BODY = 64 * 1024;
-/** A log flush is what a build printed in a second. */
-export const MAX_LOG_BODY = 16 * 1024 * 1024;
-export const MAX_ARTIFACT_BODY = 2 * 1024 * 1024 * 1024;
 
 const refused = (status: number, message: string) => Object.assign(new Error(message), { status });
 
@@ -98,73 +81,62 @@ export function startJobApi(port: number, token: string, h: JobApiHandlers): Pro
         if (err instanceof SignatureError) return send(res, 401, { error: err.message });
         throw err;
       }
+      const match = matchRoute(req.method ?? 'GET', url);
+      if ('error' in match) return send(res, match.status, { error: match.error });
+      const { route, params } = match;
       const what = `${req.method} ${path}`;
-      const small = async () => json(await body(req, MAX_SMALL_BODY, signedSha256, what), what);
-      // The name a request acts under is the one it was signed for: no forging another builder's.
+      const cap = BODY_CAP[JOB_ROUTES[route].body];
+      const small = async () => json(await body(req, cap, signedSha256, what), what);
+      // The name a request acts under is the one it was signed for: no forging another worker's.
       const as = (claimed: unknown): string => {
         if (typeof claimed !== 'string' || !claimed) throw refused(400, `${what}: builder name missing`);
         if (!actsAs(signer, claimed)) throw refused(403, `${what}: signed by builder ${signer}, which cannot act as ${claimed}`);
         return claimed;
       };
-      // Names arrive percent-encoded ("+" as %2B, common in Debian versions): decode, then check.
-      const m = path.match(/^\/api\/v1\/jobs\/([A-Za-z0-9_.~+%-]+)\/(heartbeat|files|log|artifacts|complete)(?:\/([A-Za-z0-9_.~+%-]+))?$/);
-      if (m) {
-        const decode = (part: string) => {
-          try {
-            return decodeURIComponent(part);
-          } catch {
-            return '%'; // not percent-encoded UTF-8: unsafe below
-          }
-        };
-        m[1] = decode(m[1]);
-        if (m[3] !== undefined) m[3] = decode(m[3]);
-        if (![m[1], m[3] ?? 'x'].every((part) => /^[A-Za-z0-9_.~+-]+$/.test(part))) return send(res, 400, { error: `unsafe name in ${path}` });
+      const { id, name } = params;
+      switch (route) {
+        case 'lease': {
+          const { builder: claimed, waitSeconds, kinds, architectures } = await small();
+          const request: LeaseRequest = { builder: as(claimed), waitSeconds: Math.min(60, Math.max(0, Number(waitSeconds) || 0)), ...offer(what, kinds, architectures) };
+          let hungUp = false;
+          res.on('close', () => {
+            hungUp = !res.writableFinished;
+          });
+          const job = await h.lease(request, request.waitSeconds * 1000, () => hungUp);
+          return job ? send(res, 200, job) : send(res, 204);
+        }
+        case 'start': {
+          const { kinds, architectures } = await small();
+          return send(res, 200, await h.start(as(params.builder), offer(what, kinds, architectures)));
+        }
+        case 'heartbeat':
+          await h.heartbeat(id, as((await small()).builder));
+          return send(res, 200, { ok: true });
+        case 'sourceFile': {
+          await body(req, cap, signedSha256, what);
+          const file = await h.sourceFile(id, name);
+          res.writeHead(200, { 'content-type': 'application/octet-stream' });
+          createReadStream(file).pipe(res);
+          return;
+        }
+        case 'log': {
+          const builder = as(params.builder);
+          await h.log(id, builder, (await body(req, cap, signedSha256, what)).toString());
+          return send(res, 200, { ok: true });
+        }
+        case 'artifact':
+          await h.artifact(id, as(params.builder), name, checkedBody(req, cap, signedSha256, what));
+          return send(res, 200, { ok: true });
+        case 'complete': {
+          const { builder: by, kind = 'build', ...rest } = await small();
+          const builder = as(by);
+          if (!(WORK_KINDS as readonly unknown[]).includes(kind)) return send(res, 400, { error: `unknown kind of work ${String(kind)}` });
+          const report = parseJobReport(kind as WorkKind, rest);
+          if ('error' in report) return send(res, 400, { error: report.error });
+          await h.complete(id, builder, report);
+          return send(res, 200, { ok: true });
+        }
       }
-      if (req.method === 'POST' && path === '/api/v1/lease') {
-        const { builder: claimed, waitSeconds } = await small();
-        const builder = as(claimed);
-        let hungUp = false;
-        res.on('close', () => {
-          hungUp = !res.writableFinished;
-        });
-        const job = await h.lease(builder, Math.min(60, Math.max(0, Number(waitSeconds) || 0)) * 1000, () => hungUp);
-        return job ? send(res, 200, job) : send(res, 204);
-      }
-      const started = path.match(/^\/api\/v1\/builders\/([A-Za-z0-9_.-]+)\/start$/);
-      if (req.method === 'POST' && started) {
-        await small();
-        return send(res, 200, await h.builderStarted(as(started[1])));
-      }
-      if (!m) return send(res, 404, { error: `no such endpoint ${req.method} ${path}` });
-      const [, id, action, name] = m;
-      if (action === 'heartbeat' && req.method === 'POST') {
-        await h.heartbeat(id, as((await small()).builder));
-        return send(res, 200, { ok: true });
-      }
-      if (action === 'files' && req.method === 'GET' && name) {
-        await body(req, 0, signedSha256, what);
-        const file = await h.sourceFile(id, name);
-        res.writeHead(200, { 'content-type': 'application/octet-stream' });
-        createReadStream(file).pipe(res);
-        return;
-      }
-      if (action === 'log' && req.method === 'POST') {
-        const builder = as(url.searchParams.get('builder'));
-        await h.appendLog(id, builder, (await body(req, MAX_LOG_BODY, signedSha256, what)).toString());
-        return send(res, 200, { ok: true });
-      }
-      if (action === 'artifacts' && req.method === 'PUT' && name) {
-        await h.putArtifact(id, as(url.searchParams.get('builder')), name, checkedBody(req, MAX_ARTIFACT_BODY, signedSha256, what));
-        return send(res, 200, { ok: true });
-      }
-      if (action === 'complete' && req.method === 'POST') {
-        const { builder: by, ...report } = (await small()) as unknown as BuildReport & { builder: string };
-        const builder = as(by);
-        if (!['built', 'failed', 'dep-wait', 'give-back'].includes(report.outcome)) return send(res, 400, { error: `unknown outcome ${report.outcome}` });
-        await h.complete(id, builder, report);
-        return send(res, 200, { ok: true });
-      }
-      return send(res, 405, { error: `${req.method} not allowed on ${path}` });
     } catch (err) {
       const status = (err as { status?: number }).status ?? (err instanceof JobTransitionError ? 409 : 500);
       send(res, status, { error: (err as Error).message });
@@ -174,4 +146,14 @@ export function startJobApi(port: number, token: string, h: JobApiHandlers): Pro
     server.once('error', reject);
     server.listen(port, () => resolve());
   });
+}
+
+/** A worker's offer as sent, checked: lists of names, or left out (any). */
+function offer(what: string, kinds: unknown, architectures: unknown): Partial<WorkerOffer> {
+  const names = (v: unknown) => Array.isArray(v) && v.length <= 64 && v.every((x) => typeof x === 'string' && /^[a-z0-9-]{1,32}$/.test(x));
+  if (kinds !== undefined && (!names(kinds) || !(kinds as string[]).every((k) => (WORK_KINDS as readonly string[]).includes(k)))) {
+    throw refused(400, `${what}: kinds must list kinds of work (${WORK_KINDS.join(', ')})`);
+  }
+  if (architectures !== undefined && !names(architectures)) throw refused(400, `${what}: architectures must list architecture names`);
+  return { ...(kinds !== undefined && { kinds: kinds as WorkKind[] }), ...(architectures !== undefined && { architectures: architectures as string[] }) };
 }

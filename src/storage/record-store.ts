@@ -11,9 +11,10 @@ export class RecordStore<T extends { id: string }> {
 
   constructor(readonly dir: string) {}
 
-  async load(): Promise<this> {
+  /** Reads every record back; `fromDisk` brings one written by an older version up to date. */
+  async load(fromDisk: (stored: T) => T = (r) => r): Promise<this> {
     this.records.clear();
-    for (const r of await readAll<T>(this.dir)) this.records.set(r.id, r);
+    for (const r of await readAll<T>(this.dir)) this.records.set(r.id, fromDisk(r));
     return this;
   }
 

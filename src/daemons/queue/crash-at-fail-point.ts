@@ -8,9 +8,9 @@ import type { Layout } from '../../storage/layout.js';
 
 export type FailPointHit = (point: FailPoint) => void;
 
-/** A function to call at each fail point; does nothing unless ARCHIVE_FAILPOINTS names points. */
-export function failPoints(layout: Layout, env: NodeJS.ProcessEnv = process.env): FailPointHit {
-  const points = parseFailPoints(env.ARCHIVE_FAILPOINTS);
+/** A function to call at each fail point; does nothing unless `names` (ARCHIVE_FAILPOINTS) names points. */
+export function failPoints(layout: Layout, names: string | undefined): FailPointHit {
+  const points = parseFailPoints(names);
   if (points.length === 0) return () => undefined;
   const dir = join(layout.state, 'failpoints');
   return (point) => {

@@ -11,6 +11,7 @@ import {
   type SuiteBinary, type SuiteContents,
 } from '../../core/suite-contents.js';
 import { SAFE_FILE_NAME, type FileFacts } from '../../core/upload-checks.js';
+import type { QueueAnswer } from '../../core/queue-requests.js';
 import type { UploadRecord } from '../../core/uploads.js';
 import { Paragraph } from '../../debian/deb822.js';
 import { isValidPackageName, isValidVersion, poolPrefix, versionWithoutEpoch } from '../../debian/version.js';
@@ -29,12 +30,6 @@ type Batch = { source: string; version: string; files: string[] }[];
 
 /** Names a snapshot may take: a suite name's rules (it becomes dists/NAME). */
 export const SNAPSHOT_NAME = /^[a-z0-9][a-z0-9.+-]*$/;
-
-export interface Answer {
-  ok: boolean;
-  message: string;
-  [key: string]: unknown;
-}
 
 export class SuiteChanges {
   private store!: SuiteStore;
@@ -153,7 +148,7 @@ export class SuiteChanges {
     await this.store.save(next);
   }
 
-  async remove(source: string, suiteName: string): Promise<Answer> {
+  async remove(source: string, suiteName: string): Promise<QueueAnswer> {
     const contents = this.store.get(suiteName);
     if (contents?.kind === 'snapshot') throw new ContentsError(`${suiteName} is a snapshot: snapshots do not change (delete it with archive snapshot ${suiteName} --delete)`);
     this.suite(suiteName);
@@ -162,7 +157,7 @@ export class SuiteChanges {
     return { ok: true, message: `removed ${source} from ${suiteName}: ${result.sources} source package(s), ${result.binaries} binary package(s)` };
   }
 
-  async copy(source: string, from: string, to: string): Promise<Answer> {
+  async copy(source: string, from: string, to: string): Promise<QueueAnswer> {
     const origin = this.store.get(from);
     if (!origin && !this.config().suites.some((s) => s.name === from)) throw new ContentsError(`no suite or snapshot "${from}"`);
     if (this.store.get(to)?.kind === 'snapshot') throw new ContentsError(`${to} is a snapshot: snapshots do not change`);
@@ -176,7 +171,7 @@ export class SuiteChanges {
     };
   }
 
-  async snapshot(name: string, suiteName: string): Promise<Answer> {
+  async snapshot(name: string, suiteName: string): Promise<QueueAnswer> {
     if (!SNAPSHOT_NAME.test(name) || name.endsWith(DEBUG_SUFFIX)) {
       throw new ContentsError(`snapshot name "${name}": expected lower-case letters, digits and . + -, not ending in ${DEBUG_SUFFIX} (it becomes dists/${name}, and dists/${name}${DEBUG_SUFFIX} its debug symbols)`);
     }
@@ -196,7 +191,7 @@ export class SuiteChanges {
     return { ok: true, message: `snapshot ${name} of ${suiteName}: ${contents.sources.length} source and ${contents.binaries.length} binary package(s), published as dists/${name}` };
   }
 
-  async deleteSnapshot(name: string): Promise<Answer> {
+  async deleteSnapshot(name: string): Promise<QueueAnswer> {
     if (this.store.get(name)?.kind !== 'snapshot') throw new ContentsError(`no snapshot "${name}"`);
     await this.store.remove(name);
     return { ok: true, message: `snapshot ${name} deleted` };
@@ -207,7 +202,7 @@ export class SuiteChanges {
    * readable, name, version and architecture valid and wanted here), pooled under their
    * canonical names and marked imported. A bad file is reported and the rest go on.
    */
-  async include(dir: string, names: string[], suiteName: string, component?: string): Promise<Answer> {
+  async include(dir: string, names: string[], suiteName: string, component?: string): Promise<QueueAnswer> {
     const suite = this.suite(suiteName);
     if (this.store.get(suiteName)?.kind === 'snapshot') throw new ContentsError(`${suiteName} is a snapshot: snapshots do not change`);
     if (component && !suite.components.includes(component)) {

@@ -539,6 +539,7 @@ export class UploadIntake {
     const at = new Date(this.now()).toISOString();
     const jobs: JobRecord[] = planBuilds(dsc.architectures, suite.architectures).map((p) => ({
       id: `${upload.id}-${p.arch}`,
+      kind: 'build',
       uploadId: upload.id,
       source: dsc.source,
       version: dsc.version,

@@ -1,0 +1,141 @@
+// What a build hands back is checked before any of it is pooled, as dak's daklib/checks.py
+// checks an upload: a list of named checks, each one entry. Never trusts the exit code alone:
+// the .changes must be of the job's source and version and list binary packages, every file it
+// lists must be returned intact, and each .deb must say it is what its name and the job say.
+// The queue reads the files (daemons/queue/build-results.ts); deciding is pure.
+import type { ChangesFile } from '../debian/changes-dsc.js';
+import type { Paragraph } from '../debian/deb822.js';
+import { versionWithoutEpoch } from '../debian/version.js';
+import { binaryRefusal, type SuiteContents } from './suite-contents.js';
+import { SAFE_FILE_NAME, type FileFacts } from './upload-checks.js';
+
+/** A file the .changes lists, as returned: its digest when it came back, a .deb's control. */
+export interface ReturnedFile {
+  name: string;
+  /** Listed in the .changes. */
+  size: number;
+  sha256?: string;
+  /** undefined when the build did not return it (or its name is unsafe: not looked for). */
+  digest?: FileFacts;
+  /** A .deb's or .udeb's control, or why it could not be read. */
+  control?: Paragraph | Error;
+}
+
+export interface ReturnedBuild {
+  job: { id: string; source: string; version: string; arch: string };
+  changesName: string;
+  changes: ChangesFile;
+  files: ReturnedFile[];
+  /** The binary packages the source's .dsc declares (Binary:). */
+  declared: string[];
+  /** The suite the build joins, and whether it lets a source take over another's packages. */
+  contents: SuiteContents;
+  allowTakeover: boolean;
+}
+
+export const isBinaryPackage = (name: string) => /\.u?deb$/.test(name);
+
+interface BuildCheck {
+  id: string;
+  check(b: ReturnedBuild): string | undefined;
+}
+
+interface FileCheck {
+  id: string;
+  /** Which files it looks at (all when left out). */
+  applies?: (f: ReturnedFile) => boolean;
+  check(f: ReturnedFile, b: ReturnedBuild): string | undefined;
+}
+
+const control = (f: ReturnedFile) => f.control as Paragraph;
+const isDeb = (f: ReturnedFile) => isBinaryPackage(f.name);
+
+/** Checks of the build as a whole, first. */
+export const BUILD_CHECKS: BuildCheck[] = [
+  {
+    id: 'changes-of-job',
+    check: ({ changes, changesName, job }) =>
+      changes.source !== job.source || changes.version !== job.version
+        ? `${changesName} is for ${changes.source} ${changes.version}, but the job builds ${job.source} ${job.version}`
+        : undefined,
+  },
+  {
+    id: 'changes-named-for-source',
+    check: ({ changesName, job }) => (!changesName.startsWith(`${job.source}_`) ? `${changesName} is not a .changes of ${job.source}` : undefined),
+  },
+  {
+    id: 'lists-binaries',
+    check: ({ files, changesName }) => (!files.some(isDeb) ? `${changesName} lists no binary packages` : undefined),
+  },
+];
+
+/** Checks of each file the .changes lists, in its order; the first failure refuses the build. */
+export const FILE_CHECKS: FileCheck[] = [
+  { id: 'safe-name', check: (f, b) => (!SAFE_FILE_NAME.test(f.name) ? `${b.changesName} lists an unsafe file name ${f.name}` : undefined) },
+  { id: 'returned', check: (f, b) => (!f.digest ? `${f.name} is listed in ${b.changesName} but was not returned` : undefined) },
+  {
+    id: 'intact',
+    check: (f, b) => (f.digest!.size !== f.size || (f.sha256 && f.digest!.sha256 !== f.sha256) ? `${f.name} does not match ${b.changesName} (size or sha256)` : undefined),
+  },
+  { id: 'deb-readable', applies: isDeb, check: (f) => (f.control instanceof Error ? f.control.message : undefined) },
+  {
+    id: 'deb-of-source',
+    applies: isDeb,
+    check: (f, { job }) => {
+      const [from, sourceVersion] = (control(f).first('Source') || control(f).first('Package')).split(/\s+/);
+      if (from !== job.source) return `${f.name} says it is built from ${from}, not ${job.source}`;
+      // "Source: name (version)" when the binary's version differs (a binNMU), Policy 5.6.1.
+      const builtFrom = sourceVersion?.replace(/^\((.*)\)$/, '$1') || control(f).first('Version');
+      return builtFrom !== job.version ? `${f.name} says it is built from ${from} ${builtFrom}, not ${job.version}` : undefined;
+    },
+  },
+  {
+    id: 'deb-architecture',
+    applies: isDeb,
+    check: (f, { job }) => {
+      const arch = control(f).first('Architecture');
+      return arch !== job.arch && arch !== 'all' ? `${f.name} is for ${arch}, but the job builds ${job.arch}` : undefined;
+    },
+  },
+  {
+    // Its pool name is its identity: it must be the one its control says, or a .deb could take
+    // another binary's file name (and its place in the pool).
+    id: 'deb-canonical-name',
+    applies: isDeb,
+    check: (f) => {
+      const c = control(f);
+      const expected = `${c.first('Package')}_${versionWithoutEpoch(c.first('Version'))}_${c.first('Architecture')}.${f.name.split('.').pop()}`;
+      return f.name !== expected ? `${f.name} holds ${c.first('Package')} ${c.first('Version')} ${c.first('Architecture')}, so it must be named ${expected}` : undefined;
+    },
+  },
+  {
+    // Only the packages its .dsc declares, and none another source owns in the suite.
+    id: 'deb-owned-by-source',
+    applies: isDeb,
+    check: (f, b) => {
+      const refusal = binaryRefusal(b.contents, b.job.source, b.declared, control(f).first('Package'), b.allowTakeover);
+      return refusal ? `${f.name}: ${refusal}` : undefined;
+    },
+  },
+  {
+    id: 'buildinfo-of-source',
+    applies: (f) => f.name.endsWith('.buildinfo'),
+    check: (f, { job }) => (!f.name.startsWith(`${job.source}_`) ? `${f.name} is not a .buildinfo of ${job.source}` : undefined),
+  },
+];
+
+/** The first check a returned build fails, as "why", or undefined when it passes them all. */
+export function checkReturnedBuild(b: ReturnedBuild): string | undefined {
+  for (const c of BUILD_CHECKS) {
+    const failure = c.check(b);
+    if (failure) return failure;
+  }
+  for (const f of b.files) {
+    for (const c of FILE_CHECKS) {
+      if (c.applies && !c.applies(f)) continue;
+      const failure = c.check(f, b);
+      if (failure) return failure;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,71 @@
+// What the CLI asks of the queue, and what the queue answers: typed once, for both sides. The
+// CLI never changes records; it leaves a request in state/requests/ (cli/request.ts), and the
+// queue, the only writer, carries it out and answers beside it (daemons/queue/cli-requests.ts).
+
+/** One request per CLI command that changes the archive; `suite` defaults to the first suite. */
+export type QueueRequest =
+  | { action: 'retry'; source: string; version?: string }
+  | { action: 'rm'; source: string; suite?: string }
+  | { action: 'copy'; source: string; from: string; to: string }
+  | { action: 'snapshot'; name: string; suite?: string; delete?: boolean }
+  /** The files are staged beside the request (ID.files/), named as listed here. */
+  | { action: 'include'; files: string[]; suite?: string; component?: string };
+
+export type QueueAction = QueueRequest['action'];
+
+/** A package `archive include` put into the pool. */
+export interface IncludedPackage {
+  package: string;
+  version: string;
+  architecture: string;
+  path: string;
+}
+
+/**
+ * The answer to any request: ok and a message for the user; what else each action reports
+ * (shown by `--json`).
+ */
+export interface QueueAnswer {
+  ok: boolean;
+  message: string;
+  /** retry: the jobs queued again. */
+  jobs?: string[];
+  /** copy: the version copied. */
+  version?: string;
+  /** include: what went in, how many replaced a file of the same package, what was refused. */
+  included?: IncludedPackage[];
+  replaced?: number;
+  errors?: string[];
+}
+
+const ACTIONS: readonly QueueAction[] = ['retry', 'rm', 'copy', 'snapshot', 'include'];
+const text = (v: unknown) => typeof v === 'string' && v.length > 0 && v.length <= 1000;
+const optionalText = (v: unknown) => v === undefined || text(v);
+
+/**
+ * A request file's content, checked: it is written by whoever can write state/requests (the
+ * queue's user, or root through the CLI), so its shape is not taken on trust. Returns the
+ * request, or what is wrong with it.
+ */
+export function parseQueueRequest(value: unknown): QueueRequest | { error: string } {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { error: 'expected a JSON object' };
+  const r = value as Record<string, unknown>;
+  const action = r.action as QueueAction;
+  if (!ACTIONS.includes(action)) return { error: `unknown action ${JSON.stringify(r.action)} (known: ${ACTIONS.join(', ')})` };
+  const bad = (field: string) => ({ error: `${action}: ${field} missing or not a name` });
+  if (!optionalText(r.suite)) return bad('suite');
+  switch (action) {
+    case 'retry':
+      return !text(r.source) ? bad('source') : !optionalText(r.version) ? bad('version') : { action, source: r.source as string, version: r.version as string | undefined };
+    case 'rm':
+      return !text(r.source) ? bad('source') : { action, source: r.source as string, suite: r.suite as string | undefined };
+    case 'copy':
+      return !text(r.source) ? bad('source') : !text(r.from) ? bad('from') : !text(r.to) ? bad('to') : { action, source: r.source as string, from: r.from as string, to: r.to as string };
+    case 'snapshot':
+      return !text(r.name) ? bad('name') : { action, name: r.name as string, suite: r.suite as string | undefined, delete: r.delete === true };
+    case 'include':
+      if (!Array.isArray(r.files) || !r.files.every(text)) return bad('files');
+      if (!optionalText(r.component)) return bad('component');
+      return { action, files: r.files as string[], suite: r.suite as string | undefined, component: r.component as string | undefined };
+  }
+}

@@ -1,0 +1,76 @@
+// A worker's side of the job API (core/job-protocol.ts): each route a method, its URL made from
+// the route table, every request signed with the worker's key (core/request-signature.ts), so
+// the token itself never goes on the wire.
+import { builderKey, sha256Hex, signRequest } from '../core/request-signature.js';
+import { JOB_ROUTES, routePath, type JobApi, type JobRoute, type LeaseRequest, type LeasedJob, type WorkerOffer, type WorkerSettings } from '../core/job-protocol.js';
+import type { JobReport, WorkKind } from '../core/work-kinds.js';
+
+/** The queue did not answer at all (it is restarting, or the network is down). */
+export class QueueUnreachable extends Error {}
+
+export class JobApiClient {
+  /** This worker's signing key. */
+  private readonly key: Buffer;
+
+  constructor(
+    private readonly queueUrl: string,
+    token: string,
+    /** The name requests are signed under; slots ("NAME/2") act under it. */
+    private readonly name: string,
+  ) {
+    this.key = builderKey(token, name);
+  }
+
+  /** Says the worker (re)started: the queue gives back its leases, and answers its settings. */
+  async start(offer: WorkerOffer): Promise<WorkerSettings> {
+    return (await this.send('start', { builder: this.name }, offer)).json() as Promise<WorkerSettings>;
+  }
+
+  /** A job, or undefined when there was none within the wait. */
+  async lease(request: LeaseRequest): Promise<LeasedJob | undefined> {
+    const res = await this.send('lease', {}, request);
+    return res.status === 204 ? undefined : ((await res.json()) as LeasedJob);
+  }
+
+  async heartbeat(id: string, builder: string): Promise<void> {
+    await this.send('heartbeat', { id }, { builder });
+  }
+
+  /** One of the job's input files, whole. */
+  async sourceFile(id: string, name: string): Promise<Buffer> {
+    return Buffer.from(await (await this.send('sourceFile', { id, name }, undefined)).arrayBuffer());
+  }
+
+  async log(id: string, builder: string, text: string): Promise<void> {
+    await this.send('log', { id, builder }, text);
+  }
+
+  async artifact(id: string, builder: string, name: string, data: Buffer): Promise<void> {
+    await this.send('artifact', { id, name, builder }, data);
+  }
+
+  async complete(id: string, builder: string, kind: WorkKind, report: JobReport): Promise<void> {
+    await this.send('complete', { id }, { builder, kind, ...report });
+  }
+
+  private async send<R extends JobRoute>(route: R, params: JobApi[R]['params'], body: JobApi[R]['body']): Promise<Response> {
+    const { method } = JOB_ROUTES[route];
+    const path = routePath(route, params);
+    const isJson = JOB_ROUTES[route].body === 'json';
+    const data = body === undefined ? Buffer.alloc(0) : Buffer.from(isJson ? JSON.stringify(body) : (body as string | Buffer));
+    // Signed as the queue will see it: the path and query after URL normalisation.
+    const url = new URL(`${this.queueUrl}${path}`);
+    const res = await fetch(url, {
+      method,
+      headers: {
+        authorization: signRequest(this.key, this.name, { method, path: `${url.pathname}${url.search}`, bodySha256: sha256Hex(data) }),
+        ...(isJson ? { 'content-type': 'application/json' } : {}),
+      },
+      body: body === undefined ? undefined : new Uint8Array(data.buffer, data.byteOffset, data.length),
+    }).catch((err: Error) => {
+      throw new QueueUnreachable(`${method} ${path}: the queue cannot be reached (${(err.cause as Error | undefined)?.message ?? err.message})`);
+    });
+    if (!res.ok && res.status !== 204) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+    return res;
+  }
+}

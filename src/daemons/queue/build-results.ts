@@ -1,0 +1,140 @@
+// What a worker hands back for a build: its files, received aside and moved in once whole and
+// as signed; then its report, which finishes the job. A build that says it built is checked
+// (core/artifact-checks.ts) before any of its files is pooled, beside its source, and published.
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { checkReturnedBuild, isBinaryPackage, type ReturnedFile } from '../../core/artifact-checks.js';
+import { depWait, finish, giveBack, type BinaryRecord, type JobRecord } from '../../core/jobs.js';
+import { ContentsError } from '../../core/suite-contents.js';
+import { SAFE_FILE_NAME } from '../../core/upload-checks.js';
+import type { BuildReport } from '../../core/work-kinds.js';
+import { parseChanges, parseDsc } from '../../debian/changes-dsc.js';
+import type { Paragraph } from '../../debian/deb822.js';
+import { debControl } from '../../process/debian-tools.js';
+import { exists, fileFacts, placeFile } from '../../storage/files.js';
+import type { JobLeasing } from './job-leasing.js';
+import type { QueueContext } from './queue-context.js';
+
+const refused = (status: number, message: string) => Object.assign(new Error(message), { status });
+
+export class BuildResults {
+  constructor(
+    private readonly q: QueueContext,
+    private readonly leasing: JobLeasing,
+  ) {}
+
+  /** One file of a build, streamed in; kept only once whole and while the job is still the sender's. */
+  async artifact(id: string, builder: string, name: string, body: AsyncIterable<Buffer>): Promise<void> {
+    const job = this.leasing.job(id);
+    if (job.state !== 'building' || job.lease?.builder !== builder) throw refused(409, `job ${id} is not leased to ${builder}`);
+    if (!SAFE_FILE_NAME.test(name)) throw refused(400, `unsafe artifact name ${name}`);
+    this.q.failPoint('hand-in');
+    const dir = join(this.q.layout.artifacts, id);
+    await mkdir(dir, { recursive: true });
+    // Aside until the whole body arrived and matched its signed sha256: a cut or tampered
+    // upload leaves nothing behind. A name of its own, so two uploads of one file do not mix.
+    const part = join(dir, `.${name}.${randomBytes(6).toString('hex')}.part`);
+    try {
+      await writeFile(part, body);
+      // The body may take minutes: a lease that ran out meanwhile (and went to another
+      // worker) hands in nothing over the new holder's files.
+      const now = this.leasing.job(id);
+      if (now.state !== 'building' || now.lease?.builder !== builder) throw refused(409, `job ${id} is no longer leased to ${builder}`);
+      await rename(part, join(dir, name));
+    } finally {
+      await rm(part, { force: true });
+    }
+  }
+
+  /** A worker's report: the job finishes (its artifacts checked, pooled and published when built). In the lane. */
+  async complete(id: string, builder: string, report: BuildReport): Promise<void> {
+    const job = this.leasing.job(id);
+    const dir = join(this.q.layout.artifacts, id);
+    const now = new Date();
+    this.leasing.heardLast(id, builder);
+    let next: JobRecord;
+    if (report.outcome === 'dep-wait') next = depWait(job, builder, report.missing, now);
+    else if (report.outcome === 'give-back') next = giveBack(job, builder, report.reason, now);
+    else if (report.outcome === 'failed') next = finish(job, builder, report, now);
+    else {
+      try {
+        const { binaries, artifacts } = await this.poolArtifacts(job, dir);
+        next = finish(job, builder, { ...report, binaries, artifacts, log: job.log! }, now);
+      } catch (err) {
+        next = finish(job, builder, { outcome: 'failed', reason: (err as Error).message, image: report.image, depsKey: report.depsKey }, now);
+      }
+    }
+    if (next.state === 'built') {
+      // The upload turns "published" (what archive wait waits for) only once the publication
+      // that holds the build is served: job, suite, publication, then the upload's state.
+      await this.q.jobs.save(next);
+      await this.joinSuite(next);
+      this.q.log(`job ${id}: built`);
+      await this.q.publish(`built ${job.source} ${job.version} on ${job.arch}`);
+      await this.leasing.save(this.leasing.job(id));
+    } else {
+      await this.leasing.save(next);
+      this.q.log(`job ${id}: ${next.state}${next.reason ? ` (${next.reason})` : ''}`);
+    }
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  /** A built job's binaries join its suite (superseded ones are said and left in the pool only). */
+  async joinSuite(job: JobRecord): Promise<void> {
+    const upload = this.q.uploads.get(job.uploadId);
+    const allBuilt = !!upload && this.q.jobs.all().filter((j) => upload.jobs.includes(j.id)).every((j) => j.state === 'built');
+    try {
+      await this.q.suites.addBuild(job, allBuilt);
+    } catch (err) {
+      if (!(err instanceof ContentsError)) throw err;
+      this.q.log(`job ${job.id}: not published: ${err.message}`);
+    }
+    await this.q.jobs.save({ ...job, inSuite: true });
+  }
+
+  /** Reads what came back, checks it all, then pools it: a refusal leaves nothing behind. */
+  private async poolArtifacts(job: JobRecord, dir: string): Promise<{ binaries: BinaryRecord[]; artifacts: string[] }> {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    const changesName = names.find((n) => n.endsWith('.changes'));
+    if (!changesName) throw new Error(`the build returned no .changes file (got: ${names.join(', ') || 'nothing'})`);
+    const changes = parseChanges(await readFile(join(dir, changesName), 'utf8'), changesName);
+    const suite = this.q.config().suites.find((s) => s.name === job.suite)!;
+    // The packages the build may publish: those its .dsc, as accepted into the pool, declares.
+    const dscFile = this.q.uploads.get(job.uploadId)?.sourceFiles.find((f) => f.name.endsWith('.dsc'));
+    if (!dscFile) throw new Error(`job ${job.id}: its upload's .dsc is not known, so the packages it may build are not`);
+    const declared = parseDsc(await readFile(join(this.q.layout.public, dscFile.path), 'utf8'), dscFile.name).binaries;
+    const files: ReturnedFile[] = [];
+    for (const f of changes.files) {
+      const file: ReturnedFile = { name: f.name, size: f.size, sha256: f.sha256 };
+      files.push(file);
+      const path = join(dir, f.name);
+      if (!SAFE_FILE_NAME.test(f.name) || !(await exists(path))) continue;
+      file.digest = await fileFacts(path);
+      const intact = file.digest.size === f.size && (!f.sha256 || file.digest.sha256 === f.sha256);
+      if (intact && isBinaryPackage(f.name)) file.control = await debControl(path).catch((err: Error) => err);
+    }
+    const contents = this.q.suites.all().find((c) => c.id === suite.name)!;
+    const refusal = checkReturnedBuild({ job, changesName, changes, files, declared, contents, allowTakeover: !!suite.allowBinaryTakeover });
+    if (refusal) throw new Error(refusal);
+    // Beside their source, in the component its Section chose (pool/contrib/... for contrib/net).
+    const poolDir = dirname(dscFile.path);
+    const binaries: BinaryRecord[] = [];
+    const artifacts: string[] = [];
+    const placements: { from: string; to: string; sha256: string }[] = [];
+    for (const f of files) {
+      const to = `${poolDir}/${f.name}`;
+      if (isBinaryPackage(f.name)) {
+        binaries.push({ control: (f.control as Paragraph).entries(), path: to, ...f.digest! });
+      } else if (f.name.endsWith('.buildinfo')) {
+        artifacts.push(to);
+      } else continue;
+      placements.push({ from: join(dir, f.name), to, sha256: f.digest!.sha256 });
+    }
+    const changesTarget = `${poolDir}/${changesName}`;
+    placements.push({ from: join(dir, changesName), to: changesTarget, sha256: (await fileFacts(join(dir, changesName))).sha256 });
+    artifacts.push(changesTarget);
+    for (const p of placements) await placeFile(p.from, join(this.q.layout.public, p.to), p.sha256);
+    return { binaries, artifacts };
+  }
+}

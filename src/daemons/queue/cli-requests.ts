@@ -1,0 +1,112 @@
+// Requests the CLI leaves in state/requests/ (core/queue-requests.ts): carried out in the lane,
+// answered beside them, then removed with the files they brought.
+import { readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { retry } from '../../core/jobs.js';
+import { parseQueueRequest, type QueueAnswer, type QueueRequest } from '../../core/queue-requests.js';
+import { ContentsError } from '../../core/suite-contents.js';
+import { compareVersions } from '../../debian/version.js';
+import { readJson, writeJson } from '../../storage/json-files.js';
+import type { JobLeasing } from './job-leasing.js';
+import type { QueueContext } from './queue-context.js';
+
+export class CliRequests {
+  /** A pool file may have lost its last reference: worth collecting at the end of the scan. */
+  garbageLikely = false;
+
+  constructor(
+    private readonly q: QueueContext,
+    private readonly leasing: JobLeasing,
+  ) {}
+
+  /** Every request waiting, carried out and answered in turn. In the lane. */
+  async handleAll(): Promise<void> {
+    const dir = this.q.layout.requests;
+    for (const name of (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.request.json'))) {
+      const parsed = parseQueueRequest(await readJson<unknown>(join(dir, name)));
+      const staging = join(dir, name.replace('.request.json', '.files'));
+      let answer: QueueAnswer;
+      try {
+        answer = 'error' in parsed ? { ok: false, message: `${name}: ${parsed.error}` } : await this.carryOut(parsed, staging);
+      } catch (err) {
+        if (!(err instanceof ContentsError)) throw err;
+        answer = { ok: false, message: err.message };
+      }
+      await writeJson(join(dir, name.replace('.request.json', '.answer.json')), answer);
+      await rm(join(dir, name), { force: true });
+      this.q.log(`request ${name}: ${answer.message}`);
+      // Out of the lane: removing 10,000 staged files must not hold up the next request. A
+      // crash meanwhile leaves a *.done folder, removed at the next start.
+      if (await rename(staging, `${staging}.done`).then(() => true, () => false)) {
+        void rm(`${staging}.done`, { recursive: true, force: true }).catch((err) => this.q.log(`${staging}.done: ${(err as Error).message}`));
+      }
+      // Only when a pool file may have lost its last reference (an include that only adds
+      // leaves nothing behind); collected after the answer, at the end of this scan.
+      if (!('error' in parsed) && (['rm', 'copy', 'snapshot'].includes(parsed.action) || Number(answer.replaced) > 0)) this.garbageLikely = true;
+    }
+  }
+
+  /**
+   * What requests leave behind: staged files a crash kept from being removed, and answers no
+   * CLI took within an hour (it gave up waiting, or a crash came between the answer and the
+   * request's removal, so the request was carried out again).
+   */
+  async sweep(): Promise<void> {
+    const dir = this.q.layout.requests;
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const path = join(dir, name);
+      if (name.endsWith('.files.done')) await rm(path, { recursive: true, force: true });
+      else if (name.endsWith('.answer.json') && Date.now() - ((await stat(path).catch(() => undefined))?.mtimeMs ?? Date.now()) > 3600_000) {
+        await rm(path, { force: true });
+      }
+    }
+  }
+
+  private async carryOut(r: QueueRequest, staging: string): Promise<QueueAnswer> {
+    const suites = this.q.suites;
+    let answer: QueueAnswer;
+    let what: string;
+    switch (r.action) {
+      case 'retry':
+        return this.retry(r.source, r.version);
+      case 'rm': {
+        const suite = r.suite ?? this.q.config().suites[0].name;
+        answer = await suites.remove(r.source, suite);
+        const cancelled = await this.leasing.cancel(suite, r.source, `${r.source} was removed from ${suite} (archive rm)`);
+        if (cancelled > 0) answer.message += `; ${cancelled} build(s) not started yet cancelled`;
+        what = r.source;
+        break;
+      }
+      case 'copy':
+        answer = await suites.copy(r.source, r.from, r.to);
+        what = r.source;
+        break;
+      case 'snapshot':
+        answer = r.delete ? await suites.deleteSnapshot(r.name) : await suites.snapshot(r.name, r.suite ?? this.q.config().suites[0].name);
+        what = r.name;
+        break;
+      case 'include':
+        answer = await suites.include(staging, r.files, r.suite ?? this.q.config().suites[0].name, r.component);
+        if ((answer.included ?? []).length === 0) return answer;
+        what = '';
+        break;
+    }
+    await this.q.publish(`${r.action} ${what}`.trim());
+    this.q.statusChanged();
+    return answer;
+  }
+
+  /** archive retry: the failed or waiting builds of a source's newest accepted upload (or of VERSION) go back to the queue. */
+  private async retry(source: string, version?: string): Promise<QueueAnswer> {
+    const uploads = this.q.uploads
+      .all()
+      .filter((u) => u.source === source && (!version || u.version === version) && !['received', 'rejected'].includes(u.state))
+      .sort((a, b) => compareVersions(a.version, b.version));
+    const upload = uploads.pop();
+    if (!upload) return { ok: false, message: `no accepted upload of ${source}${version ? ` ${version}` : ''}; see archive status` };
+    const jobs = this.q.jobs.all().filter((j) => upload.jobs.includes(j.id) && (j.state === 'failed' || j.state === 'dep-wait'));
+    if (jobs.length === 0) return { ok: false, message: `${source} ${upload.version} has no failed or waiting build to retry` };
+    for (const job of jobs) await this.leasing.save(retry(job, new Date()));
+    return { ok: true, message: `${source} ${upload.version}: ${jobs.map((j) => j.arch).join(', ')} queued again`, jobs: jobs.map((j) => j.id) };
+  }
+}

@@ -1,0 +1,178 @@
+// Jobs and their leases: a worker asks (and may wait) for a job it can run, keeps it with
+// heartbeats, loses it when its lease runs out or it restarts; every change of a job's state
+// is saved here, and its upload's state follows.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BuildSettings } from '../../config/config.js';
+import type { BuildLimits } from '../../docker/build-container.js';
+import type { LeaseRequest, LeasedJob, WorkerOffer, WorkerSettings } from '../../core/job-protocol.js';
+import {
+  cancel, expireDepWait, expireLease, giveBack, heartbeat, isLeasable, lease, retryDepWait, type JobRecord,
+} from '../../core/jobs.js';
+import { uploadStateFromJobs } from '../../core/uploads.js';
+import { compareVersions, versionWithoutEpoch } from '../../debian/version.js';
+import type { QueueContext } from './queue-context.js';
+
+/** Whether a worker offering `offer` can run `job`: its kind, and its architecture when it says which. */
+export function canRun(offer: Partial<WorkerOffer>, job: JobRecord): boolean {
+  return (!offer.kinds || offer.kinds.includes(job.kind)) && (!offer.architectures || offer.architectures.includes(job.arch));
+}
+
+export class JobLeasing {
+  private readonly waiters = new Set<() => void>();
+  /** When each job's worker was last heard from ("JOB WORKER" -> ms), before the lane saw it. */
+  private readonly heardFrom = new Map<string, number>();
+
+  constructor(private readonly q: QueueContext) {}
+
+  job(id: string): JobRecord {
+    const job = this.q.jobs.get(id);
+    if (!job) throw Object.assign(new Error(`no job ${id}`), { status: 404 });
+    return job;
+  }
+
+  /** Saves a job's new state; its upload's state follows, waiting workers are woken for a leasable one. */
+  async save(job: JobRecord): Promise<void> {
+    await this.q.jobs.save(job);
+    this.q.statusChanged();
+    if (isLeasable(job)) this.wakeWorkers();
+    const upload = this.q.uploads.get(job.uploadId);
+    if (!upload) return;
+    const { state, reasons } = uploadStateFromJobs(upload, this.q.jobs.all());
+    if (state !== upload.state) await this.q.uploads.save({ ...upload, state, reasons, updatedAt: new Date().toISOString() });
+  }
+
+  /** Workers waiting in a long poll ask again: there may be a job for them. */
+  wakeWorkers(): void {
+    for (const wake of this.waiters) wake();
+    this.waiters.clear();
+  }
+
+  /**
+   * Long polling: a worker asking when there is nothing to do waits here until a job becomes
+   * leasable (or the wait ends), so a new upload starts building at once.
+   */
+  async lease(request: LeaseRequest, waitMs: number, gone: () => boolean): Promise<LeasedJob | undefined> {
+    const first = await this.q.lane.run(() => this.leaseOne(request));
+    if (first || waitMs <= 0) return first;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, waitMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.waiters.add(done);
+    });
+    return this.q.lane.run(async () => (gone() ? undefined : this.leaseOne(request)));
+  }
+
+  /** A worker that restarted holds nothing any more: its jobs go back at once, without waiting for their leases to run out. */
+  start(name: string): Promise<WorkerSettings> {
+    return this.q.lane.run(async () => {
+      for (const job of this.q.jobs.all()) {
+        if (job.state === 'building' && (job.lease?.builder === name || job.lease?.builder.startsWith(`${name}/`))) {
+          await this.save(giveBack(job, job.lease.builder, `builder ${name} restarted`, new Date()));
+          this.q.log(`job ${job.id}: given back, its builder ${name} restarted`);
+        }
+      }
+      return { concurrency: this.q.config().builds.concurrency };
+    });
+  }
+
+  heartbeat(id: string, builder: string): Promise<void> {
+    this.heardFrom.set(`${id} ${builder}`, Date.now());
+    return this.q.lane.run(async () => this.save(heartbeat(this.job(id), builder, new Date(), this.q.config().builds.leaseSeconds * 1000)));
+  }
+
+  /** The job's worker handed it in: its heartbeats no longer count. */
+  heardLast(id: string, builder: string): void {
+    this.heardFrom.delete(`${id} ${builder}`);
+  }
+
+  /** Leases that ran out go back (or fail); dep-waits that waited too long fail. In the lane. */
+  async expire(): Promise<void> {
+    const now = new Date();
+    const { leaseSeconds, depWaitHours } = this.q.config().builds;
+    for (const job of this.q.jobs.all()) {
+      // A heartbeat still queued behind long work in the lane (publishes for a burst of
+      // requests) renews nothing yet, but its worker is alive: its lease does not run out.
+      const heard = job.lease ? this.heardFrom.get(`${job.id} ${job.lease.builder}`) : undefined;
+      if (heard !== undefined && now.getTime() - heard < leaseSeconds * 1000) continue;
+      const next = expireDepWait(expireLease(job, now), now, depWaitHours * 3600_000);
+      if (next !== job) {
+        await this.save(next);
+        this.q.log(`job ${job.id}: lease of ${job.lease?.builder} expired; now ${next.state}`);
+      }
+    }
+  }
+
+  /** Something new is in the archive: jobs waiting for build-dependencies try again (or give up). In the lane. */
+  async retryDepWaits(): Promise<void> {
+    const now = new Date();
+    for (const job of this.q.jobs.all().filter((j) => j.state === 'dep-wait')) {
+      const next = retryDepWait(job, now, this.q.config().builds.depWaitHours * 3600_000);
+      await this.save(next);
+      this.q.log(`job ${job.id}: ${next.state === 'failed' ? next.reason : 'dep-wait over, trying again'}`);
+    }
+  }
+
+  /**
+   * Jobs not started yet of `source` in `suite` (only of versions older than `olderThan` when
+   * given): cancelled, with the reason (core/jobs.ts cancel). Returns how many. In the lane.
+   */
+  async cancel(suite: string, source: string, reason: string, olderThan?: string): Promise<number> {
+    const now = new Date();
+    let cancelled = 0;
+    for (const job of this.q.jobs.all()) {
+      if (job.source !== source || job.suite !== suite || (olderThan !== undefined && compareVersions(job.version, olderThan) >= 0)) continue;
+      const next = cancel(job, reason, now);
+      if (next === job) continue;
+      await this.save(next);
+      this.q.log(`job ${job.id}: cancelled: ${reason}`);
+      cancelled++;
+    }
+    return cancelled;
+  }
+
+  /** The oldest job the asking worker can run, leased to it, with what it needs to run it. */
+  private async leaseOne(request: LeaseRequest): Promise<LeasedJob | undefined> {
+    const config = this.q.config();
+    const job = this.q.jobs
+      .all()
+      .filter((j) => isLeasable(j) && canRun(request, j))
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0];
+    if (!job) return undefined;
+    const leased = lease(job, request.builder, new Date(), config.builds.leaseSeconds * 1000);
+    leased.log = `logs/${job.source}_${versionWithoutEpoch(job.version)}_${job.arch}.${leased.attempts}.log`;
+    await writeFile(join(this.q.layout.public, leased.log), '');
+    await this.save(leased);
+    const upload = this.q.uploads.get(job.uploadId)!;
+    const suite = config.suites.find((s) => s.name === job.suite)!;
+    this.q.log(`job ${job.id}: leased to ${request.builder} (attempt ${leased.attempts})`);
+    return {
+      ...leased,
+      files: upload.sourceFiles.map((f) => ({ name: f.name, size: f.size, sha256: f.sha256 })),
+      limits: buildLimits(config.builds),
+      buildenvMaxAgeMs: config.builds.buildenvMaxAgeHours * 3600_000,
+      leaseMs: config.builds.leaseSeconds * 1000,
+      localArchive: { suite: suite.name, components: suite.components },
+    };
+  }
+}
+
+/** archive.yaml's build settings as the limits a worker applies. */
+export function buildLimits(b: BuildSettings): BuildLimits {
+  return {
+    timeoutMs: b.timeoutMinutes * 60_000,
+    stallMs: b.stallMinutes * 60_000,
+    logCapBytes: b.logMiB * 1024 ** 2,
+    memoryBytes: b.memoryGiB * 1024 ** 3,
+    pidsLimit: b.pids,
+    cpus: b.cpus,
+    cacheImages: b.cacheImages,
+    cacheBytes: b.cacheGiB * 1024 ** 3,
+    outputFileBytes: b.outputFileGiB * 1024 ** 3,
+    outputBytes: b.outputGiB * 1024 ** 3,
+    outputFiles: b.outputFiles,
+  };
+}

@@ -1,0 +1,64 @@
+// The queue's publications: a new generation of dists/ from the suites' contents (publish/),
+// signed again before Valid-Until runs out; and the pool's garbage collected when something
+// may have lost its last reference.
+import { planPublication } from '../../core/publish-plan.js';
+import { IndexCompressor } from '../../publish/index-compressor.js';
+import { oldestSignature, publish } from '../../publish/publisher.js';
+import type { Signer } from '../../process/gpg.js';
+import type { JobLeasing } from './job-leasing.js';
+import type { QueueContext } from './queue-context.js';
+
+export class Publishing {
+  /** A publish failed (or was cut short): the next scan publishes again. */
+  pending = false;
+  /** Something left a suite or an old generation went: the pool may hold unreferenced files. */
+  garbageLikely = false;
+  /** Compressed index chunks, kept from one publication to the next. */
+  private readonly compressor = new IndexCompressor();
+
+  constructor(
+    private readonly q: QueueContext,
+    private readonly signer: Signer,
+    private readonly leasing: JobLeasing,
+  ) {}
+
+  /** A new generation, served once complete; then jobs in dep-wait try again. In the lane. */
+  async publish(why: string): Promise<void> {
+    const config = this.q.config();
+    const plans = planPublication(config, this.q.suites.all());
+    const started = Date.now();
+    // A failed publish leaves the previous generation served; the next scan tries again.
+    this.pending = true;
+    const result = await publish(this.q.layout, plans, this.signer, {
+      failPoint: this.q.failPoint,
+      label: config.name,
+      byHashGraceMs: config.publish.byHashGraceMinutes * 60_000,
+      validForMs: config.publish.validUntilDays * 86_400_000,
+      compressor: this.compressor,
+      pdiffs: config.publish.pdiffs,
+    });
+    this.pending = false;
+    if (result.pruned > 0) this.garbageLikely = true;
+    this.q.log(`published generation ${result.generation} (${why}) in ${Date.now() - started} ms; ${result.written} index files written, ${result.reused} unchanged`);
+    await this.leasing.retryDepWaits();
+  }
+
+  /**
+   * With Valid-Until set, the Release files are signed again at half their validity: a publish
+   * then signs anew every suite (snapshots and -debug suites too) signed that long ago. In the lane.
+   */
+  async refreshValidUntil(): Promise<void> {
+    const validFor = this.q.config().publish.validUntilDays * 86_400_000;
+    if (!validFor) return;
+    const oldest = await oldestSignature(this.q.layout);
+    if (!oldest || Date.now() - oldest.getTime() > validFor / 2) return this.publish('Valid-Until refresh');
+  }
+
+  /** Pool files nothing refers to any more, removed (uploads still to build keep theirs). In the lane. */
+  async collectGarbage(): Promise<void> {
+    this.garbageLikely = false;
+    const pending = this.q.uploads.all().filter((u) => ['accepted', 'building', 'dep-wait'].includes(u.state));
+    const removed = await this.q.suites.collectGarbage(pending);
+    if (removed.length > 0) this.q.log(`pool: removed ${removed.length} file(s) nothing refers to any more: ${removed.slice(0, 5).join(', ')}${removed.length > 5 ? ', ...' : ''}`);
+  }
+}
