@@ -5,6 +5,7 @@ import type { ArchiveConfig } from '../config/config.js';
 import { aptSource, dputStanza, httpUri, keyringPath } from './client-config.js';
 import type { JobRecord } from './jobs.js';
 import type { SuiteContents } from './suite-contents.js';
+import { KIND_LABEL } from './work-kinds.js';
 import type { UploadRecord } from './uploads.js';
 import { compareVersions } from '../debian/version.js';
 
@@ -69,7 +70,7 @@ const sourcePage = (source: string) => `packages/${encodeURIComponent(source)}.h
 function jobRow(job: JobRecord, depth: number): string {
   const up = depth ? '../' : '';
   const detail = job.state === 'dep-wait' ? `waiting for ${job.missing ?? ''}` : job.reason ?? '';
-  return `<tr><td>${escape(job.arch)} <span class="muted">${escape(job.buildArg)}</span></td>
+  return `<tr><td>${escape(KIND_LABEL[job.kind])}</td><td>${escape(job.arch)} <span class="muted">${escape(job.buildArg)}</span></td>
 <td class="state ${escape(job.state)}">${escape(job.state)}</td>
 <td class="num">${escape(duration(job))}</td>
 <td>${job.log ? `<a href="${up}${escape(job.log)}">log</a>` : ''} ${escape(detail)}</td></tr>`;
@@ -117,10 +118,10 @@ ${rows.length ? `<table><thead><tr><th>Source</th><th>Version</th><th>Architectu
   // Recent builds, newest first.
   const recent = [...jobs].sort((a, b) => (b.startedAt ?? b.createdAt).localeCompare(a.startedAt ?? a.createdAt)).slice(0, 50);
   const builds = recent.length
-    ? `<table><thead><tr><th>Source</th><th>Version</th><th>Arch</th><th>State</th><th>Duration</th><th class="wide">Log and reason</th></tr></thead><tbody>${recent
+    ? `<table><thead><tr><th>Source</th><th>Version</th><th>Kind</th><th>Arch</th><th>State</th><th>Duration</th><th class="wide">Log and reason</th></tr></thead><tbody>${recent
         .map((j) => {
           const detail = j.state === 'dep-wait' ? `waiting for ${j.missing ?? ''}` : j.reason ?? '';
-          return `<tr><td><a href="${sourcePage(j.source)}">${escape(j.source)}</a></td><td>${escape(j.version)}</td><td>${escape(j.arch)}</td><td class="state ${escape(j.state)}">${escape(j.state)}</td><td class="num">${escape(duration(j))}</td><td class="wide">${j.log ? `<a href="${escape(j.log)}">log</a> ` : ''}${escape(detail)}</td></tr>`;
+          return `<tr><td><a href="${sourcePage(j.source)}">${escape(j.source)}</a></td><td>${escape(j.version)}</td><td>${escape(KIND_LABEL[j.kind])}</td><td>${escape(j.arch)}</td><td class="state ${escape(j.state)}">${escape(j.state)}</td><td class="num">${escape(duration(j))}</td><td class="wide">${j.log ? `<a href="${escape(j.log)}">log</a> ` : ''}${escape(detail)}</td></tr>`;
         })
         .join('\n')}</tbody></table>`
     : '<p class="muted">No builds yet.</p>';
@@ -165,7 +166,7 @@ ${howTo}`,
         return `<h2>${escape(u.version)} <span class="muted">→ ${escape(u.suite ?? '')}</span> <span class="state ${escape(u.state)}">${escape(u.state)}</span></h2>
 <p class="muted">received ${escape(u.receivedAt.slice(0, 19).replace('T', ' '))} UTC${u.signedBy ? ` · signed by ${escape(u.signedBy)}` : ''}</p>
 ${u.reasons.length ? `<ul class="reasons">${u.reasons.map((r) => `<li>${escape(r)}</li>`).join('')}</ul>` : ''}
-${js.length ? `<table><thead><tr><th>Arch</th><th>State</th><th>Duration</th><th>Log</th></tr></thead><tbody>${js.map((j) => jobRow(j, 1)).join('\n')}</tbody></table>` : ''}
+${js.length ? `<table><thead><tr><th>Kind</th><th>Arch</th><th>State</th><th>Duration</th><th>Log</th></tr></thead><tbody>${js.map((j) => jobRow(j, 1)).join('\n')}</tbody></table>` : ''}
 <p>${u.sourceFiles.map((f) => `<a href="../${escape(f.path)}">${escape(f.name)}</a>`).join(' · ')}</p>`;
       })
       .join('\n');
