@@ -124,17 +124,17 @@ export const FILE_CHECKS: FileCheck[] = [
   },
 ];
 
-/** The first check a returned build fails, as "why", or undefined when it passes them all. */
-export function checkReturnedBuild(b: ReturnedBuild): string | undefined {
+/** The first check a returned build fails (its id, and why), or undefined when it passes them all. */
+export function checkReturnedBuild(b: ReturnedBuild): { check: string; message: string } | undefined {
   for (const c of BUILD_CHECKS) {
-    const failure = c.check(b);
-    if (failure) return failure;
+    const message = c.check(b);
+    if (message) return { check: c.id, message };
   }
   for (const f of b.files) {
     for (const c of FILE_CHECKS) {
       if (c.applies && !c.applies(f)) continue;
-      const failure = c.check(f, b);
-      if (failure) return failure;
+      const message = c.check(f, b);
+      if (message) return { check: c.id, message };
     }
   }
   return undefined;

@@ -116,7 +116,7 @@ export class BuildResults {
     }
     const contents = this.q.suites.all().find((c) => c.id === suite.name)!;
     const refusal = checkReturnedBuild({ job, changesName, changes, files, declared, contents, allowTakeover: !!suite.allowBinaryTakeover });
-    if (refusal) throw new Error(refusal);
+    if (refusal) throw new Error(refusal.message);
     // Beside their source, in the component its Section chose (pool/contrib/... for contrib/net).
     const poolDir = dirname(dscFile.path);
     const binaries: BinaryRecord[] = [];

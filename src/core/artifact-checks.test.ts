@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import type { ChangesFile } from '../debian/changes-dsc.js';
+import { Paragraph } from '../debian/deb822.js';
+import { BUILD_CHECKS, FILE_CHECKS, checkReturnedBuild, type ReturnedBuild, type ReturnedFile } from './artifact-checks.js';
+import { emptyContents, suiteBinary, withBinaries } from './suite-contents.js';
+
+// A good returned build of hello 1:2.0-1 on amd64, and one way to break it per check.
+const digest = (size: number, sha256 = 'a'.repeat(64)) => ({ size, md5: 'm', sha1: 's', sha256 });
+const deb = (name: string, fields: Record<string, string>): ReturnedFile => ({
+  name,
+  size: 10,
+  sha256: 'a'.repeat(64),
+  digest: digest(10),
+  control: new Paragraph(Object.entries({ Package: 'hello', Version: '1:2.0-1', Architecture: 'amd64', Source: 'hello', ...fields })),
+});
+
+function good(): ReturnedBuild {
+  const files: ReturnedFile[] = [
+    deb('hello_2.0-1_amd64.deb', {}),
+    { name: 'hello_2.0-1_amd64.buildinfo', size: 5, sha256: 'a'.repeat(64), digest: digest(5) },
+  ];
+  return {
+    job: { id: 'j', source: 'hello', version: '1:2.0-1', arch: 'amd64' },
+    changesName: 'hello_2.0-1_amd64.changes',
+    changes: { source: 'hello', version: '1:2.0-1' } as ChangesFile,
+    files,
+    declared: ['hello'],
+    contents: emptyContents('unstable'),
+    allowTakeover: false,
+  };
+}
+
+/** Each check by id, a way to make exactly it fail, and what its message says. */
+const breaks: Record<string, [(b: ReturnedBuild) => void, RegExp]> = {
+  'changes-of-job': [(b) => (b.changes.version = '1:2.0-2'), /is for hello 1:2.0-2, but the job builds hello 1:2.0-1/],
+  'changes-named-for-source': [(b) => (b.changesName = 'other_2.0-1_amd64.changes'), /is not a \.changes of hello/],
+  'lists-binaries': [(b) => (b.files = b.files.filter((f) => !f.name.endsWith('.deb'))), /lists no binary packages/],
+  'safe-name': [(b) => (b.files[1] = { ...b.files[1], name: '../hello.buildinfo' }), /lists an unsafe file name \.\.\/hello\.buildinfo/],
+  returned: [(b) => (b.files[1].digest = undefined), /hello_2\.0-1_amd64\.buildinfo is listed in .* but was not returned/],
+  intact: [(b) => (b.files[0].digest = digest(10, 'b'.repeat(64))), /does not match .* \(size or sha256\)/],
+  'deb-readable': [(b) => (b.files[0].control = new Error('dpkg-deb: not a debian format archive')), /not a debian format archive/],
+  'deb-of-source': [(b) => (b.files[0] = deb('hello_2.0-1_amd64.deb', { Source: 'other' })), /says it is built from other, not hello/],
+  'deb-architecture': [(b) => (b.files[0] = deb('hello_2.0-1_arm64.deb', { Architecture: 'arm64' })), /is for arm64, but the job builds amd64/],
+  'deb-canonical-name': [(b) => (b.files[0] = deb('hello_2.0-1_amd64.deb', { Package: 'hello-x' })), /must be named hello-x_2\.0-1_amd64\.deb/],
+  'deb-owned-by-source': [(b) => (b.declared = ['hello-doc']), /hello/],
+  'buildinfo-of-source': [(b) => (b.files[1] = { ...b.files[1], name: 'other_2.0-1_amd64.buildinfo' }), /is not a \.buildinfo of hello/],
+};
+
+describe('the checks of a returned build', () => {
+  it('pass a good build', () => {
+    expect(checkReturnedBuild(good())).toBeUndefined();
+  });
+
+  it('have a case here for every check in the list (a new check is one entry, and one case)', () => {
+    expect(Object.keys(breaks).sort()).toEqual([...BUILD_CHECKS, ...FILE_CHECKS].map((c) => c.id).sort());
+  });
+
+  for (const [id, [breakIt, message]] of Object.entries(breaks)) {
+    it(`refuse a build that fails ${id}, saying why`, () => {
+      const b = good();
+      breakIt(b);
+      const failure = checkReturnedBuild(b);
+      // It is this check that says so, not one before it.
+      expect(failure?.check).toBe(id);
+      expect(failure?.message).toMatch(message);
+    });
+  }
+
+  it('accept a binNMU: "Source: name (version)" with the binary\'s own version', () => {
+    const b = good();
+    b.files[0] = deb('hello_2.0-1+b1_amd64.deb', { Version: '1:2.0-1+b1', Source: 'hello (1:2.0-1)' });
+    expect(checkReturnedBuild(b)).toBeUndefined();
+  });
+
+  it('refuse a package another source owns in the suite, unless the suite allows takeover', () => {
+    const b = good();
+    const owned = suiteBinary({ control: [['Package', 'hello'], ['Version', '1.0'], ['Architecture', 'amd64'], ['Source', 'other']], path: 'pool/main/o/other/hello_1.0_amd64.deb', ...digest(1) }, 'main', 'built');
+    b.contents = withBinaries(emptyContents('unstable'), [owned]);
+    expect(checkReturnedBuild(b)?.message).toMatch(/hello_2\.0-1_amd64\.deb: .*other/);
+    expect(checkReturnedBuild({ ...b, allowTakeover: true })).toBeUndefined();
+  });
+});
