@@ -28,9 +28,9 @@ export interface CompressedIndex {
 }
 
 /**
- * Large indices use xz's fastest level, in threads: about 2% larger than -1 and 5% than -6,
- * and 10 to 60 times faster than -6 (bench/publisher.sh prints each on its 10,000-package
- * Packages). Small ones use -6, as dak does.
+ * Large indices use xz's fastest level, in threads: a few percent larger than -6 and many times
+ * faster (bench/publisher.sh measures both; the README has the figures). Small ones use -6, as
+ * dak does.
  */
 function levelFor(chunks: Buffer[]): number {
   return chunks.reduce((n, c) => n + c.length, 0) > 256 * 1024 ? 0 : 6;
