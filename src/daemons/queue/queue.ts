@@ -11,7 +11,7 @@ import {
   cancel, depWait, expireDepWait, expireLease, finish, giveBack, heartbeat, isLeasable, lease, retry, retryDepWait, type BinaryRecord, type JobRecord,
 } from '../../core/jobs.js';
 import type { BuildSettings } from '../../config/config.js';
-import type { BuildLimits } from '../../docker/build-container.js';
+import type { BuildLimits } from '../../core/kinds/build.js';
 import { planPublication } from '../../core/publish-plan.js';
 import { SAFE_FILE_NAME } from '../../core/upload-checks.js';
 import { uploadStateFromJobs, type UploadRecord } from '../../core/uploads.js';
