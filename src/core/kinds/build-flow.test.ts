@@ -71,8 +71,10 @@ class FakeContainer implements RunnerContainer {
     this.execs.push(script);
     const program = /apt-get build-dep -s /.test(script) ? this.runner.resolve : /^apt-cache show /.test(script) ? this.runner.show : this.runner.install;
     const code = program(this.io(onOutput));
-    // A stream cut short by the kill (a hang killed for the time limit) breaks.
-    const ended = code.then(() => (this.kills > 0 && this.runner.breakStreamOnKill ? Promise.reject(new Error('stream cut')) : undefined));
+    // The output's stream breaks: when the kill cuts it short (a hang killed for the time
+    // limit), or always (the engine's connection fails).
+    const broken = () => this.runner.breakStream === 'always' || (this.runner.breakStream === 'on-kill' && this.kills > 0);
+    const ended = code.then(() => (broken() ? Promise.reject(new Error('socket hang up')) : undefined));
     ended.catch(() => undefined);
     return { ended, exitCode: () => code };
   }
@@ -103,7 +105,7 @@ class FakeRunner implements ContainerRunner {
   found: string[] = [];
   failPut = false;
   failRemove = false;
-  breakStreamOnKill = false;
+  breakStream?: 'on-kill' | 'always';
   resolve: Program = ok(SIMULATION);
   show: Program = ok(SHOW);
   install: Program = ok('Setting up libfoo-dev (1.2-1) ...\n');
@@ -313,7 +315,7 @@ describe('a build, against a container runner', () => {
 
   it('kills the dependencies container past the time limit; the stream the kill cuts is no builder problem', async () => {
     const runner = new FakeRunner();
-    runner.breakStreamOnKill = true;
+    runner.breakStream = 'on-kill';
     runner.install = async (io) => {
       await io.killed;
       return 137;
@@ -326,15 +328,19 @@ describe('a build, against a container runner', () => {
 
   it('gives a broken stream, not killed, back as an engine problem', async () => {
     const runner = new FakeRunner();
-    runner.resolve = async () => {
-      throw new Error('socket hang up');
-    };
+    runner.breakStream = 'always';
     await expect(runBuild(runner, request())).rejects.toThrow(new DockerError('build of job-1: socket hang up'));
   });
 
   it('removes every container it made: after each step, and when the engine fails', async () => {
     const built = new FakeRunner();
+    let depsGoneBeforeBuild = false;
+    built.build = async () => {
+      depsGoneBeforeBuild = built.deps.removed;
+      return 0;
+    };
     await runBuild(built, request());
+    expect(depsGoneBeforeBuild).toBe(true);
     expect(built.containers.map((c) => c.removed)).toEqual([true, true]);
 
     const depWait = new FakeRunner();
