@@ -193,9 +193,9 @@ exit 0
     const uses = (await execa('grep', ['-rn', 'dpkg-source', 'src', '--include=*.ts'], { cwd: REPO })).stdout.split('\n');
     const code = uses.filter((l) => !/^[^:]+:\d+:\s*(\/\/|\*)/.test(l)); // not comments
     const unpacking = code.filter((l) => /-x\b|--extract/.test(l));
-    expect(unpacking).toEqual([expect.stringMatching(/^src\/docker\/build-container\.ts:\d+:dpkg-source -x \$\{dsc\} src$/)]);
-    const buildContainer = await readFile(join(REPO, 'src', 'docker', 'build-container.ts'), 'utf8');
-    expect(buildContainer).toMatch(/Cmd: \['bash', '-c', BUILD_SCRIPT\(req\.dsc, req\.buildArg\)\],\n\s+User: 'builder',/);
+    expect(unpacking).toEqual([expect.stringMatching(/^src\/core\/kinds\/build\.ts:\d+:dpkg-source -x \$\{dsc\} src$/)]);
+    const build = await readFile(join(REPO, 'src', 'core', 'kinds', 'build.ts'), 'utf8');
+    expect(build).toMatch(/cmd: \['bash', '-c', BUILD_SCRIPT\(dsc, buildArg\)\],\n\s+user: 'builder',/);
   });
 
   it('serves nothing a link planted in public/ points to, and dists/ still', async () => {

@@ -8,11 +8,13 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parseConfig } from '../config/config.js';
 import { planBuilds } from '../core/build-plan.js';
+import { DEFAULT_LIMITS } from '../core/kinds/build.js';
+import { runBuild } from '../core/kinds/build-flow.js';
 import { parseDsc } from '../debian/changes-dsc.js';
 import { versionWithoutEpoch } from '../debian/version.js';
-import { DEFAULT_LIMITS, runBuild } from '../docker/build-container.js';
 import { buildenvImageName } from '../docker/buildenv.js';
 import { parseCompose } from '../docker/compose-file.js';
+import { DockerRunner } from '../docker/docker-runner.js';
 import { connectDocker } from '../docker/engine.js';
 import { ensureBaseImage, ensureBuiltImage } from '../docker/images.js';
 import { Unsuccessful, UserError } from '../errors.js';
@@ -93,7 +95,7 @@ Examples:
       let log = '';
       try {
         progress(`building ${dsc.source} ${dsc.version} on ${arch} (${plan.buildArg}) in ${buildenv.image}`);
-        const result = await runBuild(docker, {
+        const result = await runBuild(new DockerRunner(docker), {
           jobId: `oneshot-${randomBytes(4).toString('hex')}`,
           buildenv: buildenv.image,
           dsc: dsc.fileName,

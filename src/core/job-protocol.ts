@@ -2,7 +2,7 @@
 // path, body and answer in one table. The server (daemons/job-api.ts) routes by it and the
 // client (daemons/job-api-client.ts) builds its URLs from it, so a mismatch is a compile
 // error, not a 404. Every /api/ request is signed (core/request-signature.ts). Pure.
-import type { BuildLimits } from '../docker/build-container.js';
+import type { BuildLimits } from './kinds/build.js';
 import type { JobRecord } from './jobs.js';
 import type { JobReport, WorkKind } from './work-kinds.js';
 

@@ -1,12 +1,14 @@
 // The builder: leases jobs from the queue over HTTP, builds each in throwaway containers
-// (docker/build-container.ts), streams the log back, hands in the artifacts. It runs as many
+// (core/kinds/build-flow.ts), streams the log back, hands in the artifacts. It runs as many
 // jobs at once as the queue's settings say, and keeps its build environments current.
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_LIMITS, LABEL_BUILDER, removeLeftoverBuilds, runBuild, type LocalArchive } from '../docker/build-container.js';
+import { runBuild } from '../core/kinds/build-flow.js';
+import { DEFAULT_LIMITS, LABEL_BUILDER, type LocalArchive } from '../core/kinds/build.js';
 import { buildenvImageName, imageAgeMs, refreshBuildenv } from '../docker/buildenv.js';
+import { DockerRunner, removeLeftoverBuilds } from '../docker/docker-runner.js';
 import { connectDocker, type Docker } from '../docker/engine.js';
 import type { LeasedJob } from '../core/job-protocol.js';
 import type { BuildReport, WorkKind } from '../core/work-kinds.js';
@@ -152,7 +154,7 @@ export class Builder {
       const onLog = (text: string) => {
         pending += text;
       };
-      const result = await runBuild(this.docker, {
+      const result = await runBuild(new DockerRunner(this.docker), {
         jobId: job.id,
         buildenv: await this.freshBuildenv(job, onLog),
         dsc: job.files.find((f) => f.name.endsWith('.dsc'))!.name,

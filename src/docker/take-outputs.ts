@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
-import type { BuildLimits } from './build-container.js';
+import type { OutputCaps } from '../core/container-runner.js';
 
 /** "100 GiB", "1.5 GiB", "20 MiB", "4 KiB", "5 bytes". */
 function bytes(n: number): string {
@@ -32,7 +32,7 @@ const ENTRY_KINDS: Record<string, string> = {
 export async function takeOutputs(
   stream: Readable,
   outDir: string,
-  limits: Pick<BuildLimits, 'outputFileBytes' | 'outputBytes' | 'outputFiles'>,
+  limits: OutputCaps,
 ): Promise<{ outputs: string[] } | { refused: string }> {
   await mkdir(outDir, { recursive: true });
   const outputs: string[] = [];

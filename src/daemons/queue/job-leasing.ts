@@ -4,7 +4,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BuildSettings } from '../../config/config.js';
-import type { BuildLimits } from '../../docker/build-container.js';
+import type { BuildLimits } from '../../core/kinds/build.js';
 import type { LeaseRequest, LeasedJob, WorkerOffer, WorkerSettings } from '../../core/job-protocol.js';
 import {
   cancel, expireDepWait, expireLease, giveBack, heartbeat, isLeasable, lease, retryDepWait, type JobRecord,

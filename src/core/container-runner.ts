@@ -1,0 +1,85 @@
+// Where a task's containers run, as the flows in core/kinds/ see it: make a container from a
+// plain description, put files in, run it or commands in it while reading its output, kill
+// it, take files out, remove it. The Docker engine's implementation is docker/docker-runner.ts;
+// the unit tests of the flows use a double. Types only: no engine here.
+
+/** A container to create: every setting that confines it, said plainly. */
+export interface ContainerSpec {
+  image: string;
+  cmd: string[];
+  /** Whom the command runs as; the image's user (root) when left out. */
+  user?: string;
+  workingDir?: string;
+  env: string[];
+  labels: Record<string, string>;
+  /** A network's name, 'bridge', or 'none' for no network at all. */
+  network: string;
+  capDrop: string[];
+  capAdd?: string[];
+  /** No process of the container gains privileges (setuid, file capabilities). */
+  noNewPrivileges: boolean;
+  readOnlyRoot?: boolean;
+  /** tmpfs mounts: where, and their mount options. */
+  tmpfs?: Record<string, string>;
+  /** Where an anonymous volume is mounted; it goes with the container. */
+  volume?: string;
+  memoryBytes: number;
+  pidsLimit: number;
+  cpus: number;
+  /** An init process as PID 1, reaping what the command leaves behind. */
+  init?: boolean;
+}
+
+/** What is taken out of a container: bytes per file, bytes in all, files. */
+export interface OutputCaps {
+  outputFileBytes: number;
+  outputBytes: number;
+  outputFiles: number;
+}
+
+export interface ContainerRunner {
+  /** The id of the image of this name; undefined when there is none. */
+  imageId(name: string): Promise<string | undefined>;
+  create(spec: ContainerSpec): Promise<RunnerContainer>;
+  depsCache: DepsImageCache;
+}
+
+export interface RunnerContainer {
+  /** Puts files into a folder of the container, owned by uid; before or after start(). */
+  putFiles(dir: string, files: { name: string; data: Buffer }[], uid: number): Promise<void>;
+  /** Passes the command's output (stdout and stderr, as it comes) on from its start; before start(). */
+  attach(onOutput: (chunk: Buffer) => void): Promise<void>;
+  start(): Promise<void>;
+  /** Waits for the command to end; its exit code. */
+  wait(): Promise<number>;
+  /** Runs a command in the running container, passing its output on. */
+  exec(cmd: string[], onOutput: (chunk: Buffer) => void): Promise<RunningExec>;
+  kill(): Promise<void>;
+  /**
+   * Takes the files of a folder of the container into a folder here, within the caps:
+   * regular files with plain names only. Refused: why, naming each odd entry and the cap crossed.
+   */
+  takeFiles(dir: string, toDir: string, caps: OutputCaps): Promise<{ outputs: string[] } | { refused: string }>;
+  /** Removes the container, running or not, with its anonymous volume. */
+  remove(): Promise<void>;
+}
+
+export interface RunningExec {
+  /** Settles when the command's output ends; rejects when the stream breaks. */
+  ended: Promise<void>;
+  /** After the output ended: the command's exit code. */
+  exitCode(): Promise<number>;
+}
+
+/**
+ * Images of installed build-dependencies, one per key (the build environment plus the exact
+ * set apt resolved), least recently used evicted first.
+ */
+export interface DepsImageCache {
+  /** The image of this key, marked as just used; undefined when there is none. */
+  find(key: string): Promise<{ id: string; name: string } | undefined>;
+  /** Commits a container (one of this runner's) as the image of this key; the image's id. */
+  store(container: RunnerContainer, key: string, comment: string): Promise<string>;
+  /** Keeps the most recently used images within both bounds; removes the rest, saying so in the log. */
+  evict(maxImages: number, maxBytes: number, log: (text: string) => void): Promise<void>;
+}

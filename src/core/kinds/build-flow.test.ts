@@ -1,0 +1,415 @@
+// The flow of a build against a runner double: what it asks of the containers, and what it
+// makes of their answers. The real engine's side is test/build.e2e.test.ts and its neighbours.
+import { describe, expect, it } from 'vitest';
+import { DockerError } from '../../errors.js';
+import { depsKey, parseShowHashes } from '../apt-output.js';
+import type { ContainerRunner, ContainerSpec, OutputCaps, RunnerContainer, RunningExec } from '../container-runner.js';
+import { DEFAULT_LIMITS, DEPS_CAPABILITIES, LABEL_BUILD, type BuildLimits, type LocalArchive } from './build.js';
+import { runBuild, type BuildRequest } from './build-flow.js';
+
+/** What a program in a fake container gets: a way to print, and whether it was killed. */
+interface Io {
+  say(text: string): void;
+  killed: Promise<void>;
+  sleep(ms: number): Promise<void>;
+}
+type Program = (io: Io) => Promise<number>;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+const SIMULATION = 'NOTE: This is only a simulation!\nInst libfoo-dev (1.2-1 Debian:unstable [amd64])\nInst debhelper (13.1 Debian:unstable [all])\nConf libfoo-dev (1.2-1 Debian:unstable [amd64])\n';
+const SHOW = 'Package: debhelper\nVersion: 13.1\nSHA256: aaaa\n\nPackage: libfoo-dev\nVersion: 1.2-1\nSHA256: bbbb\n';
+const INSTALLS = [{ name: 'debhelper', version: '13.1' }, { name: 'libfoo-dev', version: '1.2-1' }];
+const BUILDENV_ID = 'sha256:buildenv';
+const KEY = depsKey(BUILDENV_ID, 'amd64', INSTALLS, parseShowHashes(SHOW));
+
+const ok = (output: string): Program => async (io) => {
+  io.say(output);
+  return 0;
+};
+
+class FakeContainer implements RunnerContainer {
+  readonly execs: string[] = [];
+  readonly puts: { dir: string; names: string[]; uid: number }[] = [];
+  taken?: { dir: string; toDir: string; caps: OutputCaps };
+  kills = 0;
+  removed = false;
+  private onOutput?: (c: Buffer) => void;
+  private exit?: Promise<number>;
+  private killedNow!: () => void;
+  private readonly killed = new Promise<void>((r) => (this.killedNow = r));
+
+  constructor(
+    readonly spec: ContainerSpec,
+    private readonly runner: FakeRunner,
+  ) {}
+
+  private io(onOutput: ((c: Buffer) => void) | undefined): Io {
+    return { say: (text) => onOutput?.(Buffer.from(text)), killed: this.killed, sleep };
+  }
+
+  async putFiles(dir: string, files: { name: string; data: Buffer }[], uid: number) {
+    if (this.runner.failPut) throw new Error('putArchive: boom');
+    this.puts.push({ dir, names: files.map((f) => f.name), uid });
+  }
+
+  async attach(onOutput: (c: Buffer) => void) {
+    this.onOutput = onOutput;
+  }
+
+  async start() {
+    if (this.spec.cmd[0] === 'bash') this.exit = this.runner.build(this.io(this.onOutput));
+  }
+
+  async wait() {
+    return this.exit!;
+  }
+
+  async exec(cmd: string[], onOutput: (c: Buffer) => void): Promise<RunningExec> {
+    expect(cmd.slice(0, 2)).toEqual(['bash', '-c']);
+    const script = cmd[2];
+    this.execs.push(script);
+    const program = /apt-get build-dep -s /.test(script) ? this.runner.resolve : /^apt-cache show /.test(script) ? this.runner.show : this.runner.install;
+    const code = program(this.io(onOutput));
+    // The output's stream breaks: when the kill cuts it short (a hang killed for the time
+    // limit), or always (the engine's connection fails).
+    const broken = () => this.runner.breakStream === 'always' || (this.runner.breakStream === 'on-kill' && this.kills > 0);
+    const ended = code.then(() => (broken() ? Promise.reject(new Error('socket hang up')) : undefined));
+    ended.catch(() => undefined);
+    return { ended, exitCode: () => code };
+  }
+
+  async kill() {
+    this.kills++;
+    this.killedNow();
+  }
+
+  async takeFiles(dir: string, toDir: string, caps: OutputCaps) {
+    this.taken = { dir, toDir, caps };
+    return this.runner.outputs;
+  }
+
+  async remove() {
+    this.removed = true;
+    if (this.runner.failRemove) throw new Error('remove: boom');
+  }
+}
+
+/** Answers like apt and dpkg-buildpackage would, each part replaceable by a test. */
+class FakeRunner implements ContainerRunner {
+  readonly containers: FakeContainer[] = [];
+  images: Record<string, string> = { 'archive/buildenv:trixie': BUILDENV_ID };
+  cached: Record<string, string> = {};
+  stored: { container: RunnerContainer; key: string; comment: string }[] = [];
+  evicted: [number, number][] = [];
+  found: string[] = [];
+  failPut = false;
+  failRemove = false;
+  breakStream?: 'on-kill' | 'always';
+  resolve: Program = ok(SIMULATION);
+  show: Program = ok(SHOW);
+  install: Program = ok('Setting up libfoo-dev (1.2-1) ...\n');
+  build: Program = ok('dpkg-buildpackage: info: binary-only upload\n');
+  outputs: { outputs: string[] } | { refused: string } = { outputs: ['hello_1.0-1_amd64.deb', 'hello_1.0-1_amd64.changes'] };
+
+  depsCache = {
+    find: async (key: string) => {
+      this.found.push(key);
+      return this.cached[key] ? { id: this.cached[key], name: `archive/deps:${key}` } : undefined;
+    },
+    store: async (container: RunnerContainer, key: string, comment: string) => {
+      this.stored.push({ container, key, comment });
+      return 'sha256:committed';
+    },
+    evict: async (maxImages: number, maxBytes: number) => {
+      this.evicted.push([maxImages, maxBytes]);
+    },
+  };
+
+  async imageId(name: string) {
+    return this.images[name];
+  }
+
+  async create(spec: ContainerSpec) {
+    const c = new FakeContainer(spec, this);
+    this.containers.push(c);
+    return c;
+  }
+
+  get deps() {
+    return this.containers[0];
+  }
+
+  get builds() {
+    return this.containers.filter((c) => c.spec.cmd[0] === 'bash');
+  }
+}
+
+function request(limits: Partial<BuildLimits> = {}, localArchive?: LocalArchive): BuildRequest & { log: () => string } {
+  let log = '';
+  return {
+    jobId: 'job-1',
+    buildenv: 'archive/buildenv:trixie',
+    dsc: 'hello_1.0-1.dsc',
+    arch: 'amd64',
+    buildArg: '-B',
+    files: [
+      { name: 'hello_1.0-1.dsc', data: Buffer.from('Format: 3.0 (quilt)\n') },
+      { name: 'hello_1.0.orig.tar.gz', data: Buffer.from('tar') },
+    ],
+    labels: { 'archive-in-a-box.builder': 'b1' },
+    onLog: (t) => (log += t),
+    outDir: '/tmp/out-job-1',
+    localArchive,
+    limits,
+    log: () => log,
+  };
+}
+
+const UNMET = `Reading package lists...
+Some packages could not be installed. This may mean that you have
+requested an impossible situation.
+
+The following packages have unmet dependencies:
+ builddeps:hello : Depends: libbar-dev (>= 2) but it is not installable
+                   Depends: libbaz-dev but it is not going to be installed
+E: Unable to correct problems, you have held broken packages.
+`;
+
+describe('a build, against a container runner', () => {
+  it('is built: the outputs taken from /build/out within the caps, the image and key said', async () => {
+    const runner = new FakeRunner();
+    const req = request({ outputFiles: 7 });
+    const result = await runBuild(runner, req);
+    expect(result).toEqual({ outcome: 'built', outputs: ['hello_1.0-1_amd64.deb', 'hello_1.0-1_amd64.changes'], image: 'sha256:committed', depsKey: KEY, cached: false });
+    const [build] = runner.builds;
+    expect(build.taken).toEqual({ dir: '/build/out/.', toDir: '/tmp/out-job-1', caps: expect.objectContaining({ outputFiles: 7, outputBytes: DEFAULT_LIMITS.outputBytes, outputFileBytes: DEFAULT_LIMITS.outputFileBytes }) });
+    // The sources go in as the builder's user; the dependencies container gets the .dsc only.
+    expect(build.puts).toEqual([{ dir: '/build', names: ['hello_1.0-1.dsc', 'hello_1.0.orig.tar.gz'], uid: 2000 }]);
+    expect(runner.deps.puts).toEqual([{ dir: '/', names: ['tmp/deps/hello_1.0-1.dsc'], uid: 0 }]);
+    expect(req.log()).toContain('dpkg-buildpackage: info: binary-only upload');
+  });
+
+  it('is dep-wait when apt says the build-dependencies are unmet', async () => {
+    const runner = new FakeRunner();
+    runner.resolve = async (io) => (io.say(UNMET), 100);
+    expect(await runBuild(runner, request())).toEqual({ outcome: 'dep-wait', missing: 'libbar-dev (>= 2) but it is not installable; libbaz-dev but it is not going to be installed' });
+    expect(runner.containers).toHaveLength(1);
+    expect(runner.deps.execs).toHaveLength(1);
+  });
+
+  it('is dep-wait naming apt\'s errors when a package is not there at all', async () => {
+    const runner = new FakeRunner();
+    runner.resolve = async (io) => (io.say('Reading package lists...\nE: Unable to locate package libnone-dev\n'), 100);
+    expect(await runBuild(runner, request())).toEqual({ outcome: 'dep-wait', missing: 'E: Unable to locate package libnone-dev' });
+  });
+
+  it('is dep-wait when installing finds them unmet after all', async () => {
+    const runner = new FakeRunner();
+    runner.install = async (io) => (io.say(UNMET), 100);
+    expect(await runBuild(runner, request())).toMatchObject({ outcome: 'dep-wait', missing: expect.stringContaining('libbar-dev (>= 2)') });
+    expect(runner.stored).toEqual([]);
+  });
+
+  it('fails when resolving fails for another reason', async () => {
+    const runner = new FakeRunner();
+    runner.resolve = async (io) => (io.say('E: Failed to fetch http://repo/dists/s/InRelease  503\n'), 100);
+    expect(await runBuild(runner, request())).toEqual({ outcome: 'failed', reason: 'resolving build-dependencies failed (apt-get exit 100); see the log' });
+    expect(runner.builds).toEqual([]);
+  });
+
+  it('fails when installing fails for another reason, and commits nothing', async () => {
+    const runner = new FakeRunner();
+    runner.install = async (io) => (io.say('dpkg: error processing package libfoo-dev (--configure)\n'), 1);
+    expect(await runBuild(runner, request())).toEqual({ outcome: 'failed', reason: 'installing build-dependencies failed (apt-get exit 1); see the log' });
+    expect(runner.stored).toEqual([]);
+  });
+
+  it('reuses the cached image of the resolved set: nothing installed, nothing committed', async () => {
+    const runner = new FakeRunner();
+    runner.cached[KEY] = 'sha256:cached';
+    const req = request();
+    expect(await runBuild(runner, req)).toMatchObject({ outcome: 'built', image: 'sha256:cached', depsKey: KEY, cached: true });
+    expect(runner.deps.execs).toHaveLength(2);
+    expect(runner.deps.execs.some((s) => /build-dep -y/.test(s))).toBe(false);
+    expect(runner.stored).toEqual([]);
+    expect(runner.evicted).toEqual([]);
+    expect(runner.builds[0].spec.image).toBe('sha256:cached');
+    expect(req.log()).toContain(`archive-in-a-box: build-dependencies (2 packages) from the cache: archive/deps:${KEY}\n`);
+  });
+
+  it('on a miss installs the set, commits the container under its key and evicts within the cache limits', async () => {
+    const runner = new FakeRunner();
+    const req = request({ cacheImages: 3, cacheBytes: 5000 });
+    await runBuild(runner, req);
+    expect(runner.found).toEqual([KEY]);
+    expect(runner.deps.execs[0]).toMatch(/apt-get build-dep -s --arch-only \/tmp\/deps\/hello_1.0-1.dsc$/);
+    expect(runner.deps.execs[1]).toBe("apt-cache show 'debhelper=13.1' 'libfoo-dev=1.2-1' 2>/dev/null");
+    expect(runner.deps.execs[2]).toMatch(/^set -e\napt-get build-dep -y -q --no-install-recommends --arch-only \/tmp\/deps\/hello_1.0-1.dsc\n/);
+    expect(runner.stored).toEqual([{ container: runner.deps, key: KEY, comment: 'build-dependencies: debhelper=13.1 libfoo-dev=1.2-1' }]);
+    expect(runner.evicted).toEqual([[3, 5000]]);
+    expect(runner.builds[0].spec.image).toBe('sha256:committed');
+    expect(req.log()).toContain('archive-in-a-box: installing 2 build-dependencies\n');
+  });
+
+  it('fails when dpkg-buildpackage fails, saying its exit code', async () => {
+    const runner = new FakeRunner();
+    runner.build = async (io) => (io.say('make: *** [all] Error 2\n'), 2);
+    expect(await runBuild(runner, request())).toEqual({ outcome: 'failed', reason: 'dpkg-buildpackage failed (exit 2); see the log', image: 'sha256:committed', depsKey: KEY });
+    expect(runner.builds[0].taken).toBeUndefined();
+  });
+
+  it('fails when the outputs are refused', async () => {
+    const runner = new FakeRunner();
+    runner.outputs = { refused: "the build's output was refused: it holds more than 1000 files (builds.output_files)" };
+    expect(await runBuild(runner, request())).toEqual({ outcome: 'failed', reason: "the build's output was refused: it holds more than 1000 files (builds.output_files)", image: 'sha256:committed', depsKey: KEY });
+  });
+
+  it('kills a build whose log passes the cap, and drops the rest', async () => {
+    const runner = new FakeRunner();
+    runner.build = async (io) => {
+      io.say(`first ${'a'.repeat(600)}\n`);
+      io.say(`second ${'b'.repeat(600)}\n`);
+      await io.killed;
+      return 137;
+    };
+    const req = request({ logCapBytes: 1024 });
+    const why = 'the build log passed its cap of 1 KiB; the rest of the output was dropped';
+    expect(await runBuild(runner, req)).toMatchObject({ outcome: 'failed', reason: why });
+    expect(runner.builds[0].kills).toBe(1);
+    expect(req.log()).toContain('first aaa');
+    expect(req.log()).not.toContain('second');
+    expect(req.log()).toContain(`\narchive-in-a-box: build stopped: ${why}\n`);
+  });
+
+  it('kills a build that runs past its time limit, though it prints', async () => {
+    const runner = new FakeRunner();
+    let killed = false;
+    runner.build = async (io) => {
+      void io.killed.then(() => (killed = true));
+      while (!killed) {
+        io.say('still going\n');
+        await io.sleep(50);
+      }
+      return 137;
+    };
+    const req = request({ timeoutMs: 1000, stallMs: 400 });
+    const started = Date.now();
+    expect(await runBuild(runner, req)).toMatchObject({ outcome: 'failed', reason: 'the build ran past its time limit of 1 s (builds.timeout_minutes)' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(req.log()).toContain('archive-in-a-box: build stopped: the build ran past its time limit of 1 s');
+  });
+
+  it('kills a build that prints nothing for the stall timeout', async () => {
+    const runner = new FakeRunner();
+    runner.build = async (io) => {
+      io.say('starting\n');
+      await io.killed;
+      return 137;
+    };
+    const started = Date.now();
+    expect(await runBuild(runner, request({ stallMs: 1000 }))).toMatchObject({ outcome: 'failed', reason: 'the build printed nothing for 1 s (stalled; builds.stall_minutes)' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(runner.builds[0].kills).toBe(1);
+  });
+
+  it('kills the dependencies container past the time limit; the stream the kill cuts is no builder problem', async () => {
+    const runner = new FakeRunner();
+    runner.breakStream = 'on-kill';
+    runner.install = async (io) => {
+      await io.killed;
+      return 137;
+    };
+    expect(await runBuild(runner, request({ timeoutMs: 1000 }))).toEqual({ outcome: 'failed', reason: 'installing the build-dependencies ran past the time limit of 1 s (builds.timeout_minutes)' });
+    expect(runner.deps.kills).toBe(1);
+    expect(runner.stored).toEqual([]);
+    expect(runner.builds).toEqual([]);
+  });
+
+  it('gives a broken stream, not killed, back as an engine problem', async () => {
+    const runner = new FakeRunner();
+    runner.breakStream = 'always';
+    await expect(runBuild(runner, request())).rejects.toThrow(new DockerError('build of job-1: socket hang up'));
+  });
+
+  it('removes every container it made: after each step, and when the engine fails', async () => {
+    const built = new FakeRunner();
+    let depsGoneBeforeBuild = false;
+    built.build = async () => {
+      depsGoneBeforeBuild = built.deps.removed;
+      return 0;
+    };
+    await runBuild(built, request());
+    expect(depsGoneBeforeBuild).toBe(true);
+    expect(built.containers.map((c) => c.removed)).toEqual([true, true]);
+
+    const depWait = new FakeRunner();
+    depWait.resolve = async (io) => (io.say(UNMET), 100);
+    depWait.failRemove = true;
+    await runBuild(depWait, request());
+    expect(depWait.containers.map((c) => c.removed)).toEqual([true]);
+
+    const broken = new FakeRunner();
+    let puts = 0;
+    broken.build = ok('');
+    const create = broken.create.bind(broken);
+    broken.create = async (spec) => {
+      const c = await create(spec);
+      // The build container's files do not go in.
+      if (++puts === 2) broken.failPut = true;
+      return c;
+    };
+    await expect(runBuild(broken, request())).rejects.toThrow(new DockerError('build of job-1: putArchive: boom'));
+    expect(broken.containers.map((c) => c.removed)).toEqual([true, true]);
+  });
+
+  it('says so when the build environment image is not there', async () => {
+    const runner = new FakeRunner();
+    runner.images = {};
+    await expect(runBuild(runner, request())).rejects.toThrow(
+      new DockerError('build of job-1: the build environment image archive/buildenv:trixie does not exist; archive up (or archive refresh) builds it'),
+    );
+    expect(runner.containers).toEqual([]);
+  });
+
+  it('runs the build with no network, every capability dropped, a read-only root, as the builder user', async () => {
+    const runner = new FakeRunner();
+    await runBuild(runner, request({ memoryBytes: 1e9, pidsLimit: 99, cpus: 3 }));
+    expect(runner.builds[0].spec).toMatchObject({
+      user: 'builder',
+      network: 'none',
+      capDrop: ['ALL'],
+      noNewPrivileges: true,
+      readOnlyRoot: true,
+      tmpfs: { '/tmp': 'rw,exec,nosuid,size=2g' },
+      volume: '/build',
+      memoryBytes: 1e9,
+      pidsLimit: 99,
+      cpus: 3,
+      labels: { 'archive-in-a-box.builder': 'b1', [LABEL_BUILD]: 'job-1' },
+    });
+    expect(runner.builds[0].spec.capAdd).toBeUndefined();
+  });
+
+  it('installs the build-dependencies with only the capabilities apt and dpkg need, no-new-privileges, on the local archive\'s network', async () => {
+    const runner = new FakeRunner();
+    const local = { network: 'aib-deps', url: 'http://repo:80', suite: 'unstable', components: ['main', 'contrib'], key: '-----BEGIN PGP PUBLIC KEY BLOCK-----' };
+    await runBuild(runner, request({ memoryBytes: 1e9, pidsLimit: 99, cpus: 3 }, local));
+    expect(runner.deps.spec).toMatchObject({
+      image: 'archive/buildenv:trixie',
+      network: 'aib-deps',
+      capDrop: ['ALL'],
+      capAdd: DEPS_CAPABILITIES,
+      noNewPrivileges: true,
+      init: true,
+      memoryBytes: 1e9,
+      pidsLimit: 99,
+      cpus: 3,
+      labels: { 'archive-in-a-box.builder': 'b1', [LABEL_BUILD]: 'job-1' },
+    });
+    expect(runner.deps.spec.user).toBeUndefined();
+    // The local archive's source and key go in; its lists are fetched before resolving.
+    expect(runner.deps.puts[0].names).toEqual(['tmp/deps/hello_1.0-1.dsc', 'etc/apt/keyrings/archive-in-a-box.asc', 'etc/apt/archive-in-a-box.d/archive-in-a-box.sources']);
+    expect(runner.deps.execs[0]).toMatch(/apt-get update -q -o Dir::Etc::SourceList=\/dev\/null -o Dir::Etc::SourceParts=\/etc\/apt\/archive-in-a-box.d/);
+  });
+});

@@ -1,0 +1,160 @@
+// What a build is made of, as plain data: its limits, the two containers it runs in, the
+// files and scripts that go into them, and what comes out. The steps are build-flow.ts.
+import type { ResolvedPackage } from '../apt-output.js';
+import type { BuildArg } from '../build-plan.js';
+import type { ContainerSpec } from '../container-runner.js';
+
+export const BUILDER_UID = 2000;
+export const LABEL_BUILD = 'archive-in-a-box.build';
+export const LABEL_BUILDER = 'archive-in-a-box.builder';
+
+export interface BuildLimits {
+  timeoutMs: number;
+  stallMs: number;
+  logCapBytes: number;
+  memoryBytes: number;
+  pidsLimit: number;
+  cpus: number;
+  cacheImages: number;
+  cacheBytes: number;
+  /** What the builder takes out of a build: bytes per file, bytes in all, files. */
+  outputFileBytes: number;
+  outputBytes: number;
+  outputFiles: number;
+}
+
+export const DEFAULT_LIMITS: BuildLimits = {
+  timeoutMs: 3 * 3600_000,
+  stallMs: 150 * 60_000,
+  logCapBytes: 200 * 1024 ** 2,
+  memoryBytes: 4 * 1024 ** 3,
+  pidsLimit: 4096,
+  cpus: 2,
+  cacheImages: 20,
+  cacheBytes: 20 * 1024 ** 3,
+  outputFileBytes: 1024 ** 3,
+  outputBytes: 2 * 1024 ** 3,
+  outputFiles: 1000,
+};
+
+/**
+ * The capabilities installing build-dependencies needs as root, found by installing packages
+ * whose maintainer scripts add users and chown and chmod g+s their folders (uuid-runtime):
+ * CHOWN, FOWNER and FSETID (dpkg and the scripts set owners, modes, setuid and setgid bits;
+ * without FSETID a chown clears g+s), DAC_OVERRIDE (apt as root moves the downloads out of
+ * _apt's partial/ folder), SETUID and SETGID (apt downloads as _apt; adduser). Docker's others
+ * are left out: NET_RAW (sniffing the network), MKNOD, SYS_CHROOT, KILL, SETFCAP, SETPCAP,
+ * NET_BIND_SERVICE, AUDIT_WRITE.
+ */
+export const DEPS_CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'SETGID', 'SETUID'];
+
+export interface LocalArchive {
+  /** The Docker network the repository is reachable on, and its URL there. */
+  network: string;
+  url: string;
+  suite: string;
+  components: string[];
+  /** The archive's public key, armored: apt verifies the local repository like any client. */
+  key: string;
+}
+
+export type BuildResult =
+  | { outcome: 'built'; outputs: string[]; image: string; depsKey: string; cached: boolean }
+  | { outcome: 'failed'; reason: string; image?: string; depsKey?: string }
+  | { outcome: 'dep-wait'; missing: string };
+
+export function buildDepOptions(buildArg: BuildArg): string {
+  return buildArg === '-B' ? '--arch-only ' : buildArg === '-A' ? '--indep-only ' : '';
+}
+
+const LOCAL_SOURCES_DIR = '/etc/apt/archive-in-a-box.d';
+
+/** The apt source of the local archive, deb822 with Signed-By, like any client's. */
+export function localSource(local: LocalArchive): string {
+  return `Types: deb\nURIs: ${local.url}\nSuites: ${local.suite}\nComponents: ${local.components.join(' ')}\nSigned-By: /etc/apt/keyrings/archive-in-a-box.asc\n`;
+}
+
+/** What goes into the dependencies container, at its root: the .dsc, and the local archive's source and key. */
+export function depsFiles(dsc: { name: string; data: Buffer }, local: LocalArchive | undefined): { name: string; data: Buffer }[] {
+  const files = [{ name: `tmp/deps/${dsc.name}`, data: dsc.data }];
+  if (local) {
+    files.push({ name: 'etc/apt/keyrings/archive-in-a-box.asc', data: Buffer.from(local.key) });
+    files.push({ name: `${LOCAL_SOURCES_DIR.slice(1)}/archive-in-a-box.sources`, data: Buffer.from(localSource(local)) });
+  }
+  return files;
+}
+
+/** What apt-get build-dep would install (-s), the local archive's lists fetched first. */
+export function resolveScript(dsc: string, buildArg: BuildArg, local: LocalArchive | undefined): string {
+  // Debian's lists come with the image (refreshed with it); only the local archive's are fetched.
+  const update = local
+    ? `cp ${LOCAL_SOURCES_DIR}/*.sources /etc/apt/sources.list.d/ && apt-get update -q -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=${LOCAL_SOURCES_DIR} -o APT::Get::List-Cleanup=false`
+    : 'true';
+  return `set -e\n${update}\napt-get build-dep -s ${buildDepOptions(buildArg)}/tmp/deps/${dsc}`;
+}
+
+/** The records of the resolved package files, for their hashes. */
+export function showScript(installs: ResolvedPackage[]): string {
+  return `apt-cache show ${installs.map((p) => `'${p.name}=${p.version}'`).join(' ')} 2>/dev/null`;
+}
+
+/** Installs the build-dependencies, leaving nothing of the job's own in the image to be committed. */
+export function installScript(dsc: string, buildArg: BuildArg): string {
+  return `set -e\napt-get build-dep -y -q --no-install-recommends ${buildDepOptions(buildArg)}/tmp/deps/${dsc}\napt-get clean\nrm -rf /tmp/deps ${LOCAL_SOURCES_DIR} /etc/apt/sources.list.d/archive-in-a-box.sources /etc/apt/keyrings/archive-in-a-box.asc`;
+}
+
+export const BUILD_SCRIPT = (dsc: string, buildArg: BuildArg) => `set -e
+cd /build
+echo "archive-in-a-box: building as $(id -un) (uid $(id -u)); network interfaces: $(ls /sys/class/net | tr '\\n' ' ')"
+dpkg-source -x ${dsc} src
+cd src
+dpkg-buildpackage -us -uc ${buildArg}
+mkdir -p /build/out
+find /build -maxdepth 1 -type f \\( -name '*.deb' -o -name '*.udeb' -o -name '*.buildinfo' -o -name '*.changes' \\) -exec mv -t /build/out {} +
+echo "archive-in-a-box: build successful"
+`;
+
+/**
+ * Step 1's container: from the buildenv image, with network (the archive's deps network: the
+ * local repository and the mirror, not the queue). Installing runs maintainer scripts of
+ * packages built from uploads as root: only the capabilities apt and dpkg need,
+ * no-new-privileges, the build's limits on memory, pids and CPUs.
+ */
+export function depsContainerSpec(buildenv: string, local: LocalArchive | undefined, limits: BuildLimits, labels: Record<string, string>): ContainerSpec {
+  return {
+    image: buildenv,
+    cmd: ['sleep', 'infinity'],
+    labels,
+    env: ['DEBIAN_FRONTEND=noninteractive'],
+    network: local?.network ?? 'bridge',
+    capDrop: ['ALL'],
+    capAdd: DEPS_CAPABILITIES,
+    noNewPrivileges: true,
+    memoryBytes: limits.memoryBytes,
+    pidsLimit: limits.pidsLimit,
+    cpus: limits.cpus,
+    init: true,
+  };
+}
+
+/** Step 2's container, the build: no network, no capabilities, unprivileged, read-only root. */
+export function buildContainerSpec(depsImage: string, dsc: string, buildArg: BuildArg, limits: BuildLimits, labels: Record<string, string>): ContainerSpec {
+  return {
+    image: depsImage,
+    cmd: ['bash', '-c', BUILD_SCRIPT(dsc, buildArg)],
+    user: 'builder',
+    workingDir: '/build',
+    labels,
+    env: ['HOME=/build', 'DPKG_COLORS=never', `DEB_BUILD_OPTIONS=parallel=${limits.cpus}`, 'LANG=C.UTF-8'],
+    network: 'none',
+    capDrop: ['ALL'],
+    noNewPrivileges: true,
+    readOnlyRoot: true,
+    tmpfs: { '/tmp': 'rw,exec,nosuid,size=2g' },
+    // A private /build, removed with the container.
+    volume: '/build',
+    memoryBytes: limits.memoryBytes,
+    pidsLimit: limits.pidsLimit,
+    cpus: limits.cpus,
+  };
+}

@@ -1,0 +1,95 @@
+// A build's containers run within its limits: a log cap, a wall-clock limit and a stall
+// timeout. Past one, the container is killed and the log says why.
+import type { RunnerContainer } from '../container-runner.js';
+import type { BuildLimits } from './build.js';
+
+/**
+ * Passes a container's output on to the log until it passes the log cap; kills the container
+ * when it does or when kill() is called (a time limit), saying why in the log.
+ */
+class Watch {
+  killed?: string;
+  private bytes = 0;
+  lastOutput = Date.now();
+
+  constructor(
+    private readonly container: RunnerContainer,
+    private readonly onLog: (t: string) => void,
+    private readonly logCapBytes: number,
+  ) {}
+
+  kill(why: string) {
+    if (this.killed) return;
+    this.killed = why;
+    // The log says why it ends here (a capped log is otherwise just cut off).
+    this.onLog(`\narchive-in-a-box: build stopped: ${why}\n`);
+    this.container.kill().catch(() => undefined);
+  }
+
+  output(c: Buffer) {
+    this.lastOutput = Date.now();
+    this.bytes += c.length;
+    if (this.bytes > this.logCapBytes) this.kill(`the build log passed its cap of ${mib(this.logCapBytes)}; the rest of the output was dropped`);
+    else if (!this.killed) this.onLog(c.toString());
+  }
+}
+
+/** "3 min", or "6 s" for the short limits tests configure (rounding those to minutes said "0 min"). */
+function duration(ms: number): string {
+  return ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
+}
+
+function mib(bytes: number): string {
+  return bytes >= 1024 ** 2 ? `${Math.round(bytes / 1024 ** 2)} MiB` : `${Math.round(bytes / 1024)} KiB`;
+}
+
+/**
+ * Runs a command in a running container, streaming its output within the log cap, until the
+ * deadline (then the container is killed, and `killed` says why); returns exit code and output.
+ */
+export async function execWithinLimits(
+  container: RunnerContainer,
+  script: string,
+  onLog: (t: string) => void,
+  limit: { deadline: number; limits: BuildLimits; what: string },
+): Promise<{ exitCode: number; output: string; killed?: string }> {
+  const watch = new Watch(container, onLog, limit.limits.logCapBytes);
+  let output = '';
+  const exec = await container.exec(['bash', '-c', script], (c) => {
+    if (output.length < 4 * 1024 * 1024) output += c.toString();
+    watch.output(c);
+  });
+  const timer = setTimeout(
+    () => watch.kill(`${limit.what} ran past the time limit of ${duration(limit.limits.timeoutMs)} (builds.timeout_minutes)`),
+    Math.max(0, limit.deadline - Date.now()),
+  );
+  try {
+    // A container killed for its limits may cut the stream short.
+    await exec.ended.catch((err: unknown) => {
+      if (!watch.killed) throw err;
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+  return { exitCode: await exec.exitCode(), output, killed: watch.killed };
+}
+
+/** Runs a created container to its end, streaming its output, enforcing time, stall and log limits. */
+export async function runWithinLimits(container: RunnerContainer, onLog: (t: string) => void, limits: BuildLimits): Promise<{ exitCode: number; killed?: string }> {
+  const watch = new Watch(container, onLog, limits.logCapBytes);
+  await container.attach((c) => watch.output(c));
+  await container.start();
+  const started = Date.now();
+  const clock = setInterval(() => {
+    if (Date.now() - started > limits.timeoutMs) watch.kill(`the build ran past its time limit of ${duration(limits.timeoutMs)} (builds.timeout_minutes)`);
+    else if (Date.now() - watch.lastOutput > limits.stallMs) watch.kill(`the build printed nothing for ${duration(limits.stallMs)} (stalled; builds.stall_minutes)`);
+  }, Math.min(1000, limits.stallMs / 4));
+  try {
+    const exitCode = await container.wait();
+    // A moment for output still on its way when the end is reported.
+    await new Promise((r) => setTimeout(r, 100));
+    return { exitCode, killed: watch.killed };
+  } finally {
+    clearInterval(clock);
+  }
+}
