@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { jobFromDisk, type JobRecord } from '../core/jobs.js';
-import { KIND_LABEL } from '../core/work-kinds.js';
+import { kindLabel } from '../core/work-kinds.js';
 import type { UploadRecord } from '../core/uploads.js';
 import { composeStatus, type ServiceState } from '../docker/compose.js';
 import { connectDocker } from '../docker/engine.js';
@@ -66,7 +66,7 @@ export function register(program: Command): void {
       for (const u of uploads) {
         console.log(`  ${u.source} ${u.version} -> ${u.suite ?? '?'}: ${u.state}`);
         for (const j of u.jobs) {
-          console.log(`      ${KIND_LABEL[j.kind]} ${j.arch} ${j.buildArg}: ${j.state}${j.reason ? ` — ${j.reason}` : ''}${j.log ? `  (log: ${status.url}${j.log})` : ''}`);
+          console.log(`      ${kindLabel(j.kind)} ${j.arch} ${j.buildArg}: ${j.state}${j.reason ? ` — ${j.reason}` : ''}${j.log ? `  (log: ${status.url}${j.log})` : ''}`);
           if (j.state === 'failed' && j.log) {
             const tail = (await readFile(join(layout.public, j.log), 'utf8').catch(() => '')).trimEnd().split('\n').slice(-8);
             for (const line of tail) console.log(`        | ${line}`);

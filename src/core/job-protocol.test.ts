@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { JOB_ROUTES, matchRoute, routePath, type JobRoute } from './job-protocol.js';
-import { parseJobReport } from './work-kinds.js';
+import { KINDS } from './work-kinds.js';
+
+const parseJobReport = (kind: 'build', value: Record<string, unknown>) => KINDS[kind].parseReport(value);
 import { parseQueueRequest } from './queue-requests.js';
 
 const at = (path: string) => new URL(path, 'http://queue');

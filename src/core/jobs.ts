@@ -13,7 +13,8 @@
 //
 // A lease gives a worker the job until its deadline; heartbeats extend it. Pure.
 import type { BuildArg } from './build-plan.js';
-import type { BuildReport, WorkKind } from './work-kinds.js';
+import type { BuildReport } from './kinds/build.js';
+import type { WorkKind } from './work-kinds.js';
 
 export type JobState = 'needs-build' | 'building' | 'built' | 'failed' | 'dep-wait' | 'given-back' | 'cancelled';
 

@@ -5,7 +5,7 @@ import type { ArchiveConfig } from '../config/config.js';
 import { aptSource, dputStanza, httpUri, keyringPath } from './client-config.js';
 import type { JobRecord } from './jobs.js';
 import type { SuiteContents } from './suite-contents.js';
-import { KIND_LABEL } from './work-kinds.js';
+import { kindLabel } from './work-kinds.js';
 import type { UploadRecord } from './uploads.js';
 import { compareVersions } from '../debian/version.js';
 
@@ -70,7 +70,7 @@ const sourcePage = (source: string) => `packages/${encodeURIComponent(source)}.h
 function jobRow(job: JobRecord, depth: number): string {
   const up = depth ? '../' : '';
   const detail = job.state === 'dep-wait' ? `waiting for ${job.missing ?? ''}` : job.reason ?? '';
-  return `<tr><td>${escape(KIND_LABEL[job.kind])}</td><td>${escape(job.arch)} <span class="muted">${escape(job.buildArg)}</span></td>
+  return `<tr><td>${escape(kindLabel(job.kind))}</td><td>${escape(job.arch)} <span class="muted">${escape(job.buildArg)}</span></td>
 <td class="state ${escape(job.state)}">${escape(job.state)}</td>
 <td class="num">${escape(duration(job))}</td>
 <td>${job.log ? `<a href="${up}${escape(job.log)}">log</a>` : ''} ${escape(detail)}</td></tr>`;
@@ -121,7 +121,7 @@ ${rows.length ? `<table><thead><tr><th>Source</th><th>Version</th><th>Architectu
     ? `<table><thead><tr><th>Source</th><th>Version</th><th>Kind</th><th>Arch</th><th>State</th><th>Duration</th><th class="wide">Log and reason</th></tr></thead><tbody>${recent
         .map((j) => {
           const detail = j.state === 'dep-wait' ? `waiting for ${j.missing ?? ''}` : j.reason ?? '';
-          return `<tr><td><a href="${sourcePage(j.source)}">${escape(j.source)}</a></td><td>${escape(j.version)}</td><td>${escape(KIND_LABEL[j.kind])}</td><td>${escape(j.arch)}</td><td class="state ${escape(j.state)}">${escape(j.state)}</td><td class="num">${escape(duration(j))}</td><td class="wide">${j.log ? `<a href="${escape(j.log)}">log</a> ` : ''}${escape(detail)}</td></tr>`;
+          return `<tr><td><a href="${sourcePage(j.source)}">${escape(j.source)}</a></td><td>${escape(j.version)}</td><td>${escape(kindLabel(j.kind))}</td><td>${escape(j.arch)}</td><td class="state ${escape(j.state)}">${escape(j.state)}</td><td class="num">${escape(duration(j))}</td><td class="wide">${j.log ? `<a href="${escape(j.log)}">log</a> ` : ''}${escape(detail)}</td></tr>`;
         })
         .join('\n')}</tbody></table>`
     : '<p class="muted">No builds yet.</p>';

@@ -1,18 +1,15 @@
-// The builder: leases jobs from the queue over HTTP, builds each in throwaway containers
-// (core/kinds/build-flow.ts), streams the log back, hands in the artifacts. It runs as many
-// jobs at once as the queue's settings say, and keeps its build environments current.
-import { createHash } from 'node:crypto';
+// The builder (a worker): leases jobs from the queue over HTTP, runs each with its kind's task
+// (tasks/task.ts) in throwaway containers, streams the log back, hands in what the job made and
+// its report. It runs as many jobs at once as the queue's settings say.
 import { hostname } from 'node:os';
 import { readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runBuild } from '../core/kinds/build-flow.js';
-import { DEFAULT_LIMITS, LABEL_BUILDER, type LocalArchive } from '../core/kinds/build.js';
-import { buildenvImageName, imageAgeMs, refreshBuildenv } from '../docker/buildenv.js';
-import { DockerRunner, removeLeftoverBuilds } from '../docker/docker-runner.js';
+import { removeLeftoverBuilds } from '../docker/docker-runner.js';
 import { connectDocker, type Docker } from '../docker/engine.js';
 import type { LeasedJob } from '../core/job-protocol.js';
-import type { BuildReport, WorkKind } from '../core/work-kinds.js';
+import { WORK_KINDS, kindLabel, type WorkKind } from '../core/work-kinds.js';
 import { JobApiClient, QueueUnreachable } from './job-api-client.js';
+import { TASKS } from './tasks/task.js';
 
 export const ALIVE_FILE = '/tmp/builder-alive';
 
@@ -29,10 +26,9 @@ export interface BuilderOptions {
 
 export class Builder {
   private docker!: Docker;
-  private refreshing?: Promise<unknown>;
   private readonly api: JobApiClient;
   /** The kinds of work this worker runs. */
-  private readonly kinds: WorkKind[] = ['build'];
+  private readonly kinds: WorkKind[] = WORK_KINDS;
 
   constructor(private readonly o: BuilderOptions) {
     this.api = new JobApiClient(o.queueUrl, o.token, o.name);
@@ -95,7 +91,7 @@ export class Builder {
         // The queue holds the request up to 20 s until there is a job: no polling delay.
         const job = await this.api.lease({ builder: name, waitSeconds: 20, kinds: this.kinds });
         await this.alive();
-        if (job) await this.build(name, job);
+        if (job) await this.run(name, job);
       } catch (err) {
         this.log(`${name}: ${(err as Error).message}`);
         await new Promise((r) => setTimeout(r, 3000));
@@ -103,28 +99,9 @@ export class Builder {
     }
   }
 
-  /** Upgrades the build environment first when it is older than allowed (one refresh at a time). */
-  private async freshBuildenv(job: LeasedJob, log: (t: string) => void): Promise<string> {
-    const image = buildenvImageName(job.base);
-    const age = await imageAgeMs(this.docker, image);
-    if (age !== undefined && age > job.buildenvMaxAgeMs) {
-      this.refreshing ??= refreshBuildenv(this.docker, job.base, (line) => log(`archive-in-a-box: ${line}\n`)).finally(() => {
-        this.refreshing = undefined;
-      });
-      await this.refreshing;
-    }
-    return image;
-  }
-
-  private async localArchive(job: LeasedJob): Promise<LocalArchive | undefined> {
-    if (!job.localArchive || !this.o.repoUrl || !this.o.network) return undefined;
-    const res = await fetch(`${this.o.repoUrl}archive-key.asc`);
-    if (!res.ok) throw new Error(`cannot fetch the archive key from ${this.o.repoUrl}: ${res.status}`);
-    return { ...job.localArchive, key: await res.text(), url: this.o.repoUrl, network: this.o.network };
-  }
-
-  private async build(name: string, job: LeasedJob): Promise<void> {
-    this.log(`${name}: job ${job.id}: ${job.source} ${job.version} on ${job.arch} (${job.buildArg})`);
+  /** Runs a leased job with its kind's task, streaming its log; hands in what it made, then its report. */
+  private async run(name: string, job: LeasedJob): Promise<void> {
+    this.log(`${name}: job ${job.id}: ${kindLabel(job.kind)} of ${job.source} ${job.version} on ${job.arch} (${job.buildArg})`);
     const heartbeat = setInterval(() => {
       this.alive().catch(() => undefined);
       this.api.heartbeat(job.id, name).catch((err) => this.log(`heartbeat: ${err.message}`));
@@ -142,48 +119,33 @@ export class Builder {
       }));
     const flusher = setInterval(() => void flush(), 1000);
     const outDir = join('/tmp', `out-${job.id}`);
-    const complete = (report: BuildReport) => this.api.complete(job.id, name, job.kind, report);
     try {
-      const files = [];
-      for (const f of job.files) {
-        const data = await this.api.sourceFile(job.id, f.name);
-        const sha256 = createHash('sha256').update(data).digest('hex');
-        if (sha256 !== f.sha256) throw new Error(`${f.name} arrived with sha256 ${sha256}, expected ${f.sha256}`);
-        files.push({ name: f.name, data });
-      }
-      const onLog = (text: string) => {
-        pending += text;
-      };
-      const result = await runBuild(new DockerRunner(this.docker), {
-        jobId: job.id,
-        buildenv: await this.freshBuildenv(job, onLog),
-        dsc: job.files.find((f) => f.name.endsWith('.dsc'))!.name,
-        arch: job.arch,
-        buildArg: job.buildArg,
-        files,
-        labels: { ...this.o.labels, [LABEL_BUILDER]: this.o.name },
-        onLog,
+      const task = TASKS[job.kind];
+      const result = await task({
+        job,
+        api: this.api,
+        docker: this.docker,
+        worker: { name: this.o.name, labels: this.o.labels, repoUrl: this.o.repoUrl, network: this.o.network },
+        log: (text) => {
+          pending += text;
+        },
         outDir,
-        localArchive: await this.localArchive(job),
-        limits: { ...DEFAULT_LIMITS, ...job.limits },
       });
       clearInterval(flusher);
       await flush();
-      if (result.outcome === 'built') {
-        for (const file of result.outputs) {
-          const data = await readFile(join(outDir, file));
-          await this.handIn(() => this.api.artifact(job.id, name, file, data));
-        }
+      for (const file of result.outputs) {
+        const data = await readFile(join(outDir, file));
+        await this.handIn(() => this.api.artifact(job.id, name, file, data));
       }
-      await this.handIn(() => complete(result.outcome === 'built' ? { outcome: 'built', image: result.image, depsKey: result.depsKey } : result));
-      this.log(`${name}: job ${job.id}: ${result.outcome}${result.outcome === 'built' ? (result.cached ? ' (build-dependencies from the cache)' : '') : `: ${'reason' in result ? result.reason : result.missing}`}`);
+      await this.handIn(() => this.api.complete(job.id, name, job.kind, result.report));
+      this.log(`${name}: job ${job.id}: ${result.summary}`);
     } catch (err) {
       // Not the package's fault (engine, network, queue): hand the job back to be tried again.
       this.log(`${name}: job ${job.id}: giving it back: ${(err as Error).message}`);
       clearInterval(flusher);
       pending += `\narchive-in-a-box: builder problem, job given back: ${(err as Error).message}\n`;
       await flush();
-      await complete({ outcome: 'give-back', reason: (err as Error).message }).catch(() => undefined);
+      await this.api.complete(job.id, name, job.kind, { outcome: 'give-back', reason: (err as Error).message }).catch(() => undefined);
     } finally {
       clearInterval(heartbeat);
       clearInterval(flusher);

@@ -3,6 +3,7 @@
 import type { ResolvedPackage } from '../apt-output.js';
 import type { BuildArg } from '../build-plan.js';
 import type { ContainerSpec } from '../container-runner.js';
+import type { KindDefinition } from '../work-kinds.js';
 
 export const BUILDER_UID = 2000;
 export const LABEL_BUILD = 'archive-in-a-box.build';
@@ -58,10 +59,42 @@ export interface LocalArchive {
   key: string;
 }
 
+/** What a worker reports at the end of a build (over the job API). */
+export type BuildReport =
+  | { outcome: 'built'; image?: string; depsKey?: string }
+  | { outcome: 'failed'; reason: string; image?: string; depsKey?: string }
+  | { outcome: 'dep-wait'; missing: string }
+  /** Not the package's fault (engine, network, queue): to be tried again. */
+  | { outcome: 'give-back'; reason: string };
+
+/** What the build flow ends with, on the worker: a report, and for a build its output files. */
 export type BuildResult =
   | { outcome: 'built'; outputs: string[]; image: string; depsKey: string; cached: boolean }
-  | { outcome: 'failed'; reason: string; image?: string; depsKey?: string }
-  | { outcome: 'dep-wait'; missing: string };
+  | Extract<BuildReport, { outcome: 'failed' | 'dep-wait' }>;
+
+const optionalText = (v: unknown) => v === undefined || typeof v === 'string';
+
+/** The build kind (core/work-kinds.ts): how it is named and how its report is checked. */
+export const BUILD_KIND: KindDefinition<BuildReport> = {
+  label: 'build',
+  parseReport(value) {
+    const { outcome, reason, missing, image, depsKey } = value;
+    if (![reason, missing, image, depsKey].every(optionalText)) return { error: `${String(outcome)}: reason, missing, image and depsKey must be text` };
+    const s = (v: unknown) => v as string | undefined;
+    switch (outcome) {
+      case 'built':
+        return { outcome, image: s(image), depsKey: s(depsKey) };
+      case 'failed':
+        return { outcome, reason: s(reason) ?? 'build failed', image: s(image), depsKey: s(depsKey) };
+      case 'dep-wait':
+        return { outcome, missing: s(missing) ?? 'unknown relation' };
+      case 'give-back':
+        return { outcome, reason: s(reason) ?? 'builder problem' };
+      default:
+        return { error: `unknown outcome ${String(outcome)}` };
+    }
+  },
+};
 
 export function buildDepOptions(buildArg: BuildArg): string {
   return buildArg === '-B' ? '--arch-only ' : buildArg === '-A' ? '--indep-only ' : '';

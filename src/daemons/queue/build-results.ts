@@ -8,7 +8,7 @@ import { checkReturnedBuild, isBinaryPackage, type ReturnedFile } from '../../co
 import { depWait, finish, giveBack, type BinaryRecord, type JobRecord } from '../../core/jobs.js';
 import { ContentsError } from '../../core/suite-contents.js';
 import { SAFE_FILE_NAME } from '../../core/upload-checks.js';
-import type { BuildReport } from '../../core/work-kinds.js';
+import type { BuildReport } from '../../core/kinds/build.js';
 import { parseChanges, parseDsc } from '../../debian/changes-dsc.js';
 import type { Paragraph } from '../../debian/deb822.js';
 import { debControl } from '../../process/debian-tools.js';

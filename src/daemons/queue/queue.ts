@@ -15,6 +15,7 @@ import { parseConfig, type ArchiveConfig } from '../../config/config.js';
 import { jobFromDisk, type JobRecord } from '../../core/jobs.js';
 import { renderStatusPages } from '../../core/status-page.js';
 import type { UploadRecord } from '../../core/uploads.js';
+import { kindLabel, type ReportOf, type WorkKind } from '../../core/work-kinds.js';
 import { compareVersions } from '../../debian/version.js';
 import { Signer } from '../../process/gpg.js';
 import { pruneGenerations } from '../../publish/publisher.js';
@@ -54,6 +55,10 @@ export class Queue implements QueueContext {
   private results!: BuildResults;
   private requests!: CliRequests;
   private publishing!: Publishing;
+  /** What the queue does with each kind's report. */
+  private readonly completions: { [K in WorkKind]: (id: string, builder: string, report: ReportOf[K]) => Promise<void> } = {
+    build: (id, builder, report) => this.results.complete(id, builder, report),
+  };
   /** Uploads accepted since the last publication ("source version"). */
   private acceptedUnpublished: string[] = [];
   private scanTimer?: NodeJS.Timeout;
@@ -135,7 +140,12 @@ export class Queue implements QueueContext {
         await appendFile(join(l.public, job.log), text);
       },
       artifact: (id, builder, name, body) => this.results.artifact(id, builder, name, body),
-      complete: (id, builder, report) => this.lane.run(() => this.results.complete(id, builder, report)),
+      complete: (id, builder, kind, report) =>
+        this.lane.run(() => {
+          const job = leasing.job(id);
+          if (job.kind !== kind) throw Object.assign(new Error(`job ${id} is a ${kindLabel(job.kind)}, not a ${kindLabel(kind)}`), { status: 409 });
+          return this.completions[kind](id, builder, report);
+        }),
     });
     chokidar
       .watch(l.incoming, { ignoreInitial: false, depth: 0, awaitWriteFinish: false })

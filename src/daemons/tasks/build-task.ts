@@ -1,0 +1,64 @@
+// A worker's side of the build kind: the job's source files fetched and checked, the build
+// environment kept current, the build run in throwaway containers (core/kinds/build-flow.ts
+// through the Docker runner), and what it made listed for handing in.
+import { runBuild } from '../../core/kinds/build-flow.js';
+import { DEFAULT_LIMITS, LABEL_BUILDER, type BuildReport, type LocalArchive } from '../../core/kinds/build.js';
+import { sha256Hex } from '../../core/request-signature.js';
+import { buildenvImageName, imageAgeMs, refreshBuildenv } from '../../docker/buildenv.js';
+import { DockerRunner } from '../../docker/docker-runner.js';
+import type { TaskContext, TaskResult } from './task.js';
+
+/** One refresh of a build environment at a time, shared by the worker's slots. */
+const refreshing = new Map<string, Promise<unknown>>();
+
+export async function runBuildTask(t: TaskContext): Promise<TaskResult<BuildReport>> {
+  const { job } = t;
+  const files = [];
+  for (const f of job.files) {
+    const data = await t.api.sourceFile(job.id, f.name);
+    const sha256 = sha256Hex(data);
+    if (sha256 !== f.sha256) throw new Error(`${f.name} arrived with sha256 ${sha256}, expected ${f.sha256}`);
+    files.push({ name: f.name, data });
+  }
+  const result = await runBuild(new DockerRunner(t.docker), {
+    jobId: job.id,
+    buildenv: await freshBuildenv(t),
+    dsc: job.files.find((f) => f.name.endsWith('.dsc'))!.name,
+    arch: job.arch,
+    buildArg: job.buildArg,
+    files,
+    labels: { ...t.worker.labels, [LABEL_BUILDER]: t.worker.name },
+    onLog: t.log,
+    outDir: t.outDir,
+    localArchive: await localArchive(t),
+    limits: { ...DEFAULT_LIMITS, ...job.limits },
+  });
+  if (result.outcome !== 'built') return { report: result, outputs: [], summary: `${result.outcome}: ${'reason' in result ? result.reason : result.missing}` };
+  return {
+    report: { outcome: 'built', image: result.image, depsKey: result.depsKey },
+    outputs: result.outputs,
+    summary: `built${result.cached ? ' (build-dependencies from the cache)' : ''}`,
+  };
+}
+
+/** Upgrades the build environment first when it is older than allowed (one refresh at a time). */
+async function freshBuildenv(t: TaskContext): Promise<string> {
+  const image = buildenvImageName(t.job.base);
+  const age = await imageAgeMs(t.docker, image);
+  if (age !== undefined && age > t.job.buildenvMaxAgeMs) {
+    if (!refreshing.has(image)) {
+      refreshing.set(image, refreshBuildenv(t.docker, t.job.base, (line) => t.log(`archive-in-a-box: ${line}\n`)).finally(() => refreshing.delete(image)));
+    }
+    await refreshing.get(image);
+  }
+  return image;
+}
+
+/** The local archive as build containers reach it: its URL and network here, its key from the repository. */
+async function localArchive(t: TaskContext): Promise<LocalArchive | undefined> {
+  const { repoUrl, network } = t.worker;
+  if (!t.job.localArchive || !repoUrl || !network) return undefined;
+  const res = await fetch(`${repoUrl}archive-key.asc`);
+  if (!res.ok) throw new Error(`cannot fetch the archive key from ${repoUrl}: ${res.status}`);
+  return { ...t.job.localArchive, key: await res.text(), url: repoUrl, network };
+}
