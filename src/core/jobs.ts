@@ -4,6 +4,7 @@
 //   given-back -> building (leased again; the builder returned it or its lease ran out)
 // A lease gives a builder the job until its deadline; heartbeats extend it. A job whose
 // builder is lost MAX_LOST times fails as "builder lost".
+import type { FileDigest } from '../debian/file-digest.js';
 import type { BuildArg } from './build-plan.js';
 
 export type JobState = 'needs-build' | 'building' | 'built' | 'failed' | 'dep-wait' | 'given-back' | 'cancelled';
@@ -13,14 +14,11 @@ export interface Lease {
   expiresAt: string;
 }
 
-export interface BinaryRecord {
+export interface BinaryRecord extends FileDigest {
   /** The .deb's control paragraph, field by field. */
   control: [string, string][];
+  /** Relative to public/. */
   path: string;
-  size: number;
-  md5: string;
-  sha1: string;
-  sha256: string;
 }
 
 export interface JobRecord {

@@ -10,9 +10,10 @@ import {
   ContentsError, binaryConflict, binaryKey, componentFor, emptyContents, poolFilesOf, suiteBinary, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
   type SuiteBinary, type SuiteContents,
 } from '../../core/suite-contents.js';
-import { SAFE_FILE_NAME, type FileFacts } from '../../core/upload-checks.js';
 import type { UploadRecord } from '../../core/uploads.js';
+import { SAFE_FILE_NAME } from '../../debian/changes-dsc.js';
 import { Paragraph } from '../../debian/deb822.js';
+import type { FileDigest } from '../../debian/file-digest.js';
 import { isValidPackageName, isValidVersion, poolPrefix, versionWithoutEpoch } from '../../debian/version.js';
 import { readDebControls } from '../../process/debian-tools.js';
 import { bufferFacts, fileFacts, inBatches, placeFile, readIfSmallSync } from '../../storage/files.js';
@@ -234,7 +235,7 @@ export class SuiteChanges {
         throw new ContentsError(err.message);
       });
       const whole: (Buffer | undefined)[] = [];
-      const hashes: (FileFacts | Error)[] = [];
+      const hashes: (FileDigest | Error)[] = [];
       await inBatches(slice.map((at, j) => ({ at, j })), 32, async ({ at, j }) => {
         const path = join(dir, names[at]);
         try {

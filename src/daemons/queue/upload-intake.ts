@@ -8,12 +8,13 @@ import { join } from 'node:path';
 import { suiteFor, type ArchiveConfig } from '../../config/config.js';
 import { planBuilds } from '../../core/build-plan.js';
 import type { JobRecord } from '../../core/jobs.js';
-import {
-  checkUpload, MAX_CONTROL_FILE_BYTES, MAX_NAME_BYTES, SAFE_FILE_NAME, type FailedCheck, type FileFacts, type SignatureVerdict,
-} from '../../core/upload-checks.js';
+import { checkUpload, type FailedCheck, type SignatureVerdict } from '../../core/upload-checks.js';
 import type { PoolFileRecord, UploadRecord } from '../../core/uploads.js';
-import { parseChanges, parseDsc, UPLOAD_LIST_CAP, type ChangesFile, type DscFile } from '../../debian/changes-dsc.js';
+import {
+  MAX_CONTROL_FILE_BYTES, MAX_NAME_BYTES, parseChanges, parseDsc, SAFE_FILE_NAME, UPLOAD_LIST_CAP, type ChangesFile, type DscFile,
+} from '../../debian/changes-dsc.js';
 import { decodeControlFile } from '../../debian/deb822.js';
+import type { FileDigest } from '../../debian/file-digest.js';
 import { sourcesStanza } from '../../debian/indices.js';
 import { compareVersions, poolPrefix } from '../../debian/version.js';
 import { componentFor } from '../../core/suite-contents.js';
@@ -444,7 +445,7 @@ export class UploadIntake {
     const suite = changes.distributions.length === 1 ? suiteFor(config, changes.distributions[0]) : undefined;
     upload.suite = suite?.name;
 
-    const facts = new Map<string, FileFacts>();
+    const facts = new Map<string, FileDigest>();
     for (const name of await readdir(dir)) if (name !== upload.changes) facts.set(name, await fileFacts(join(dir, name)));
     const dscEntries = changes.files.filter((f) => f.name.endsWith('.dsc'));
     let dsc: DscFile | undefined;
@@ -456,7 +457,7 @@ export class UploadIntake {
         dscError = `${dscEntries[0].name}: cannot be read as a .dsc file: ${(err as Error).message}`;
       }
     }
-    const pool = new Map<string, FileFacts>();
+    const pool = new Map<string, FileDigest>();
     if (dsc && suite && SAFE_FILE_NAME.test(dsc.source)) {
       const section = changes.files.find((f) => f.name === dsc!.fileName)?.section;
       const poolDir = join(l.public, this.poolDir(componentFor(section, suite.components), dsc.source));
