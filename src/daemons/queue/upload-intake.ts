@@ -16,8 +16,8 @@ import {
 import { decodeControlFile } from '../../debian/deb822.js';
 import type { FileDigest } from '../../debian/file-digest.js';
 import { sourcesStanza } from '../../debian/indices.js';
-import { compareVersions, poolPrefix } from '../../debian/version.js';
-import { componentFor } from '../../core/suite-contents.js';
+import { componentFor, poolDirOf } from '../../debian/pool-path.js';
+import { compareVersions } from '../../debian/version.js';
 import { verifyClearsigned } from '../../process/gpg.js';
 import { exists, fileFacts, placeFile } from '../../storage/files.js';
 import { copyRegularFile, NotRegularFile, readRegularFile, regularFileSha256 } from '../../storage/open-regular-file.js';
@@ -460,7 +460,7 @@ export class UploadIntake {
     const pool = new Map<string, FileDigest>();
     if (dsc && suite && SAFE_FILE_NAME.test(dsc.source)) {
       const section = changes.files.find((f) => f.name === dsc!.fileName)?.section;
-      const poolDir = join(l.public, this.poolDir(componentFor(section, suite.components), dsc.source));
+      const poolDir = join(l.public, poolDirOf(componentFor(section, suite.components), dsc.source));
       for (const f of [{ name: dsc.fileName }, ...dsc.files]) {
         if (SAFE_FILE_NAME.test(f.name) && (await exists(join(poolDir, f.name)))) pool.set(f.name, await fileFacts(join(poolDir, f.name)));
       }
@@ -489,10 +489,6 @@ export class UploadIntake {
     const keyring = join(this.layout.root, this.config().uploads.keyring);
     if (!(await exists(keyring))) return { state: 'unknown-key', detail: `the uploaders keyring ${this.config().uploads.keyring} is empty` };
     return verifyClearsigned(file, keyring);
-  }
-
-  private poolDir(component: string, source: string): string {
-    return `pool/${component}/${poolPrefix(source)}/${source}`;
   }
 
   private async reject(upload: UploadRecord, failed: FailedCheck[]): Promise<UploadRecord> {
@@ -525,7 +521,7 @@ export class UploadIntake {
     const dir = join(l.quarantine, upload.id);
     const suite = this.config().suites.find((s) => s.name === suiteName)!;
     const dscEntry = changes.files.find((f) => f.name === dsc.fileName)!;
-    const poolDir = this.poolDir(componentFor(dscEntry.section, suite.components), dsc.source);
+    const poolDir = poolDirOf(componentFor(dscEntry.section, suite.components), dsc.source);
     const sourceFiles: PoolFileRecord[] = [];
     for (const name of [dsc.fileName, ...dsc.files.map((f) => f.name)]) {
       const uploaded = join(dir, name);
