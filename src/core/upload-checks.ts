@@ -7,15 +7,11 @@ import { suiteFor, type ArchiveConfig } from '../config/config.js';
 import { MAX_NAME_BYTES, SAFE_FILE_NAME, type ChangesFile, type DscFile, type ListedFile } from '../debian/changes-dsc.js';
 import type { FileDigest } from '../debian/file-digest.js';
 import { compareVersions, isValidPackageName, parseVersion, versionWithoutEpoch } from '../debian/version.js';
+import type { SignatureVerdict } from './signature-verdict.js';
 
 // The file-name rule is debian/changes-dsc.ts's; re-exported only for daemons/queue/queue.ts,
 // which others are reworking now (issue 12): to go once it imports it from there.
 export { SAFE_FILE_NAME } from '../debian/changes-dsc.js';
-
-export type SignatureVerdict =
-  | { state: 'good'; fingerprint: string; uid?: string }
-  | { state: 'unsigned' }
-  | { state: 'bad' | 'unknown-key' | 'expired-key' | 'revoked-key' | 'error'; detail: string };
 
 export interface UploadInput {
   changes: ChangesFile;

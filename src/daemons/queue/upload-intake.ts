@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { suiteFor, type ArchiveConfig } from '../../config/config.js';
 import { planBuilds } from '../../core/build-plan.js';
 import type { JobRecord } from '../../core/jobs.js';
-import { checkUpload, type FailedCheck, type SignatureVerdict } from '../../core/upload-checks.js';
+import type { SignatureVerdict } from '../../core/signature-verdict.js';
+import { checkUpload, type FailedCheck } from '../../core/upload-checks.js';
 import type { PoolFileRecord, UploadRecord } from '../../core/uploads.js';
 import {
   MAX_CONTROL_FILE_BYTES, MAX_NAME_BYTES, parseChanges, parseDsc, SAFE_FILE_NAME, UPLOAD_LIST_CAP, type ChangesFile, type DscFile,
