@@ -39,8 +39,11 @@ export class Layout {
   }
 }
 
-/** ARCHIVE_ROOT resolution: --root, then $ARCHIVE_ROOT, then $XDG_DATA_HOME/archive-in-a-box. */
-export function defaultRoot(env: NodeJS.ProcessEnv = process.env): string {
+/**
+ * ARCHIVE_ROOT resolution: --root, then $ARCHIVE_ROOT, then $XDG_DATA_HOME/archive-in-a-box.
+ * `env` is the environment the entry point (cli/) passes in: only entry points read it.
+ */
+export function defaultRoot(env: Partial<Record<'ARCHIVE_ROOT' | 'XDG_DATA_HOME', string>>): string {
   if (env.ARCHIVE_ROOT) return env.ARCHIVE_ROOT;
   const data = env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
   return join(data, 'archive-in-a-box');
