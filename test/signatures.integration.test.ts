@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addKeysToKeyring, verifyClearsigned } from '../src/process/gpg.js';
+import { writeFileAtomic } from '../src/storage/json-files.js';
 import { makeSourcePackage } from './support/packages.js';
 
 const TEXT = await readFile(join(import.meta.dirname, '..', 'src', 'debian', 'fixtures', 'aib-hello_1.0-1_source.changes'), 'utf8');
@@ -74,7 +75,7 @@ beforeAll(async () => {
   const revoked = (await gpg(['--armor', '--export', keys.revoked])).stdout;
   await writeFile(uploaders, `${others}\n${revoked}\n${rev.slice(rev.indexOf(':-----BEGIN') + 1)}`);
   keyring = join(home, 'uploaders.gpg');
-  await addKeysToKeyring(keyring, undefined, uploaders);
+  await addKeysToKeyring(undefined, uploaders, (bytes) => writeFileAtomic(keyring, bytes));
 });
 
 afterAll(async () => {

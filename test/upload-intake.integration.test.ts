@@ -19,7 +19,7 @@ import { addKeysToKeyring, listKeys } from '../src/process/gpg.js';
 import { fileFacts } from '../src/storage/files.js';
 import { Layout } from '../src/storage/layout.js';
 import { RecordStore } from '../src/storage/record-store.js';
-import { writeJson } from '../src/storage/json-files.js';
+import { writeFileAtomic, writeJson } from '../src/storage/json-files.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'src', 'debian', 'fixtures');
 const CHANGES = 'aib-hello_1.0-1_source.changes';
@@ -240,7 +240,7 @@ async function newArchive(configText = ''): Promise<{ layout: Layout; config: Ar
     const exported = (await gpg(['--armor', '--export', keys.good, keys.expired, keys.subkeyPrimary])).stdout;
     const revoked = (await gpg(['--armor', '--export', keys.revoked])).stdout;
     await writeFile(join(gnupg, 'uploaders.asc'), `${exported}\n${revoked}\n${revocation}`);
-    await addKeysToKeyring(join(layout.root, config.uploads.keyring), undefined, join(gnupg, 'uploaders.asc'));
+    await addKeysToKeyring(undefined, join(gnupg, 'uploaders.asc'), (bytes) => writeFileAtomic(join(layout.root, config.uploads.keyring), bytes));
   }
   const intake = async (failPoint?: FailPointHit) =>
     new UploadIntake(layout, await storesOf(layout), () => config, async () => undefined, { stableMs: 0, wrongSizeGraceMs: 0, failPoint });
@@ -679,7 +679,7 @@ describe('the uploaders keyring', () => {
   it('adds armored keys to a binary keyring gpgv reads, and lists them', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'aib-kr-'));
     await writeFile(join(dir, 'good.asc'), (await gpg(['--armor', '--export', keys.good])).stdout);
-    const added = await addKeysToKeyring(join(dir, 'uploaders.gpg'), undefined, join(dir, 'good.asc'));
+    const added = await addKeysToKeyring(undefined, join(dir, 'good.asc'), (bytes) => writeFileAtomic(join(dir, 'uploaders.gpg'), bytes));
     expect(added.map((k) => k.fingerprint)).toEqual([keys.good]);
     const listed = await listKeys(await readFile(join(dir, 'uploaders.gpg')));
     expect(listed).toEqual([expect.objectContaining({ fingerprint: keys.good, uids: ['Good Uploader <good@example.org>'], revoked: false })]);

@@ -10,7 +10,7 @@ export interface GlobalOptions {
 }
 
 export function layoutFor(options: GlobalOptions): Layout {
-  return new Layout(options.root ?? defaultRoot());
+  return new Layout(options.root ?? defaultRoot(process.env));
 }
 
 /** The layout of an initialised root, or a UserError saying how to make one. */

@@ -80,7 +80,7 @@ Examples:
       if (!plan) throw new UserError(`${dsc.fileName}: Architecture ${dsc.architectures.join(' ')} builds nothing on ${arch}`);
       const out = resolve(options.out ?? (isTree ? dirname(given) : dir));
 
-      const docker = await connectDocker();
+      const docker = await connectDocker(process.env.DOCKER_HOST);
       await ensureBaseImage(docker, base, progress);
       // The buildenv image as compose/compose.yaml describes it (the one description of it).
       const images = parseCompose(await readFile(COMPOSE_FILE, 'utf8'), COMPOSE_FILE, {

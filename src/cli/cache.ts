@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  archive cache ls\n  archive cache ls --json\n')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
-      const entries = await listDepsImages(await connectDocker());
+      const entries = await listDepsImages(await connectDocker(process.env.DOCKER_HOST));
       if (options.json) {
         console.log(JSON.stringify(entries, null, 2));
         return;
@@ -27,7 +27,7 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  archive cache prune --keep 5\n  archive cache prune\n')
     .option('--keep <n>', 'keep this many', (v) => Number(v), 0)
     .action(async (options: { keep: number }) => {
-      const removed = await evictDepsImages(await connectDocker(), options.keep, Number.MAX_SAFE_INTEGER);
+      const removed = await evictDepsImages(await connectDocker(process.env.DOCKER_HOST), options.keep, Number.MAX_SAFE_INTEGER);
       console.log(`removed ${removed.length} cached image(s)`);
     });
 }

@@ -61,7 +61,7 @@ export function register(program: Command): void {
       let docker: Docker | undefined;
       let engine: DoctorFacts['engine'];
       try {
-        docker = await connectDocker();
+        docker = await connectDocker(process.env.DOCKER_HOST);
         engine = { reachable: true, ...(await engineFacts(docker)) };
       } catch (err) {
         engine = { reachable: false, error: (err as Error).message.split('\n')[0] };

@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .action(async (_options: object, cmd: Command) => {
       const layout = layoutFor(cmd.optsWithGlobals<GlobalOptions>());
       const config = await loadConfig(layout);
-      const removed = await composeDown(await connectDocker(), projectName(layout, config), progress);
+      const removed = await composeDown(await connectDocker(process.env.DOCKER_HOST), projectName(layout, config), progress);
       console.log(`stopped ${removed} container(s); state kept in ${layout.root}`);
     });
 }

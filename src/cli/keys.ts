@@ -41,7 +41,9 @@ export function register(program: Command): void {
         }
       };
       current();
-      return { dir, current, keyring: dir.at(name), config, layout };
+      // The new keyring, as a new file of the queue's user's, through the folder held open.
+      const save = (bytes: Buffer) => dir.writeFile(name, bytes);
+      return { dir, current, save, config, layout };
     } finally {
       root.close();
     }
@@ -51,10 +53,10 @@ export function register(program: Command): void {
     .description('add the OpenPGP public keys in FILE (armored or binary)')
     .addHelpText('after', '\nExamples:\n  gpg --export --armor me@example.org > me.asc && archive keys add me.asc\n')
     .action(async (files: string[], _o: object, cmd: Command) => {
-      const { dir, current, keyring, config, layout } = await keyringOf(cmd);
+      const { dir, current, save, config, layout } = await keyringOf(cmd);
       for (const file of files) {
         if (!(await exists(file))) throw new UserError(`${file}: no such file`);
-        for (const k of await addKeysToKeyring(keyring, current(), file, dir.owner)) console.log(`added ${describeKey(k)}`);
+        for (const k of await addKeysToKeyring(current(), file, save)) console.log(`added ${describeKey(k)}`);
       }
       dir.close();
       if (config.uploads.allowUnsigned) {
@@ -83,8 +85,8 @@ export function register(program: Command): void {
     .description('remove a key from the uploaders keyring')
     .addHelpText('after', '\nExamples:\n  archive keys rm 0123456789ABCDEF0123456789ABCDEF01234567\n')
     .action(async (fingerprint: string, _o: object, cmd: Command) => {
-      const { dir, current, keyring } = await keyringOf(cmd);
-      const removed = await removeKeyFromKeyring(keyring, current(), fingerprint, dir.owner);
+      const { dir, current, save } = await keyringOf(cmd);
+      const removed = await removeKeyFromKeyring(current(), fingerprint, save);
       dir.close();
       if (!removed) throw new UserError(`no key ${fingerprint} in the uploaders keyring; see archive keys ls`);
       console.log(`removed ${fingerprint}`);

@@ -11,7 +11,7 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  archive refresh   # after a Debian point release, before the daily upgrade\n')
     .action(async (_o: object, cmd: Command) => {
       const config = await loadConfig(layoutFor(cmd.optsWithGlobals<GlobalOptions>()));
-      const docker = await connectDocker();
+      const docker = await connectDocker(process.env.DOCKER_HOST);
       for (const base of new Set(config.suites.map((s) => s.base))) {
         const id = await refreshBuildenv(docker, base, progress);
         console.log(`archive/buildenv:${base} refreshed: ${id}`);

@@ -21,7 +21,7 @@ export function register(program: Command): void {
       const config = await loadConfig(layout);
       let containers: ServiceState[] | { error: string };
       try {
-        containers = await composeStatus(await connectDocker(), projectName(layout, config));
+        containers = await composeStatus(await connectDocker(process.env.DOCKER_HOST), projectName(layout, config));
       } catch (err) {
         containers = { error: (err as Error).message.split('\n')[0] };
       }

@@ -37,7 +37,7 @@ export function register(program: Command): void {
       logs.close();
       root.close();
       const config = await loadConfig(layout);
-      const docker = await connectDocker();
+      const docker = await connectDocker(process.env.DOCKER_HOST);
       const project = await loadProject(layout, config);
       // Said before minutes of image builds, not by the engine when the repo container starts.
       const running = (await composeStatus(docker, project.name)).some((s) => s.service === 'repo' && s.state === 'running');

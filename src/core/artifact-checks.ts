@@ -7,7 +7,8 @@ import type { ChangesFile } from '../debian/changes-dsc.js';
 import type { Paragraph } from '../debian/deb822.js';
 import { versionWithoutEpoch } from '../debian/version.js';
 import { binaryRefusal, type SuiteContents } from './suite-contents.js';
-import { SAFE_FILE_NAME, type FileFacts } from './upload-checks.js';
+import { SAFE_FILE_NAME } from '../debian/changes-dsc.js';
+import type { FileDigest } from '../debian/file-digest.js';
 
 /** A file the .changes lists, as returned: its digest when it came back, a .deb's control. */
 export interface ReturnedFile {
@@ -16,7 +17,7 @@ export interface ReturnedFile {
   size: number;
   sha256?: string;
   /** undefined when the build did not return it (or its name is unsafe: not looked for). */
-  digest?: FileFacts;
+  digest?: FileDigest;
   /** A .deb's or .udeb's control, or why it could not be read. */
   control?: Paragraph | Error;
 }

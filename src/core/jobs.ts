@@ -12,6 +12,7 @@
 //   needs-build, given-back, dep-wait --superseded or archive rm--> cancelled
 //
 // A lease gives a worker the job until its deadline; heartbeats extend it. Pure.
+import type { FileDigest } from '../debian/file-digest.js';
 import type { BuildArg } from './build-plan.js';
 import type { BuildReport } from './kinds/build.js';
 import type { WorkKind } from './work-kinds.js';
@@ -23,14 +24,11 @@ export interface Lease {
   expiresAt: string;
 }
 
-export interface BinaryRecord {
+export interface BinaryRecord extends FileDigest {
   /** The .deb's control paragraph, field by field. */
   control: [string, string][];
+  /** Relative to public/. */
   path: string;
-  size: number;
-  md5: string;
-  sha1: string;
-  sha256: string;
 }
 
 export interface JobRecord {

@@ -4,7 +4,7 @@ import { parseConfig } from '../config/config.js';
 import { planPublication } from './publish-plan.js';
 import { retained, withHistory } from './retention.js';
 import {
-  ContentsError, binaryRefusal, componentFor, emptyContents, poolFilesOf, suiteBinary, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
+  ContentsError, binaryRefusal, emptyContents, poolFilesOf, suiteBinary, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
   type SuiteBinary, type SuiteSource,
 } from './suite-contents.js';
 
@@ -72,13 +72,6 @@ describe('suite contents', () => {
     const newer = withBinaries(emptyContents('testing'), [bin('tool', '2', 'amd64', { origin: 'imported' })]);
     expect(() => withCopy(older, newer, 'tool', ['amd64'])).toThrow(/testing has tool 2, newer than snap's 1/);
     expect(withCopy(newer, older, 'tool', ['amd64']).contents.binaries.map((b) => b.version)).toEqual(['2']);
-  });
-
-  it('puts a package in the component its section names when the suite has it (Policy 2.4)', () => {
-    expect(componentFor('contrib/net', ['main', 'contrib'])).toBe('contrib');
-    expect(componentFor('non-free/net', ['main', 'contrib'])).toBe('main');
-    expect(componentFor('net', ['main', 'contrib'])).toBe('main');
-    expect(componentFor(undefined, ['main'])).toBe('main');
   });
 
   it('lets a build publish only the binary packages its .dsc declares, and their -dbgsym', () => {

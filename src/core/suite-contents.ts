@@ -179,12 +179,3 @@ export function publishedVersion(c: SuiteContents, source: string): string | und
 export function poolFilesOf(c: SuiteContents): string[] {
   return [...c.sources.flatMap((s) => s.files), ...c.binaries.map((b) => b.path)];
 }
-
-/**
- * The component a package goes into: the section's prefix ("contrib/net") when the suite has
- * that component, otherwise the suite's first (Policy 2.4).
- */
-export function componentFor(section: string | undefined, components: string[]): string {
-  const prefix = section?.includes('/') ? section.split('/')[0] : undefined;
-  return prefix && components.includes(prefix) ? prefix : components[0];
-}

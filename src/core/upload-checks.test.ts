@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/config.js';
 import { parseChanges, parseDsc } from '../debian/changes-dsc.js';
-import { CHECK_IDS, checkSourceFormat, checkUpload, type CheckId, type FileFacts, type UploadInput } from './upload-checks.js';
+import type { FileDigest } from '../debian/file-digest.js';
+import { CHECK_IDS, checkSourceFormat, checkUpload, type CheckId, type UploadInput } from './upload-checks.js';
 
 // The table of 30+ bad uploads runs through the real intake in test/upload-intake.integration.test.ts;
 // these are the pure checks on their own.
@@ -14,7 +15,7 @@ const config = parseConfig('suites:\n  unstable:\n    base: trixie\n    aliases:
 
 function good(changesText = CHANGES, dscText = DSC): UploadInput {
   const changes = parseChanges(changesText, 'aib-hello_1.0-1_source.changes');
-  const facts = new Map<string, FileFacts>(changes.files.map((f) => [f.name, { size: f.size, md5: f.md5!, sha1: f.sha1!, sha256: f.sha256! }]));
+  const facts = new Map<string, FileDigest>(changes.files.map((f) => [f.name, { size: f.size, md5: f.md5!, sha1: f.sha1!, sha256: f.sha256! }]));
   return { changes, facts, dsc: parseDsc(dscText, 'aib-hello_1.0-1.dsc'), config, pool: new Map() };
 }
 

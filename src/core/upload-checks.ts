@@ -4,25 +4,15 @@
 // each with a stable id (for tests and scripts) and a message naming the file, what was
 // expected, what was found, and what to do.
 import { suiteFor, type ArchiveConfig } from '../config/config.js';
-import type { ChangesFile, DscFile, ListedFile } from '../debian/changes-dsc.js';
+import { MAX_NAME_BYTES, SAFE_FILE_NAME, type ChangesFile, type DscFile, type ListedFile } from '../debian/changes-dsc.js';
+import type { FileDigest } from '../debian/file-digest.js';
 import { compareVersions, isValidPackageName, parseVersion, versionWithoutEpoch } from '../debian/version.js';
-
-export interface FileFacts {
-  size: number;
-  md5: string;
-  sha1: string;
-  sha256: string;
-}
-
-export type SignatureVerdict =
-  | { state: 'good'; fingerprint: string; uid?: string }
-  | { state: 'unsigned' }
-  | { state: 'bad' | 'unknown-key' | 'expired-key' | 'revoked-key' | 'error'; detail: string };
+import type { SignatureVerdict } from './signature-verdict.js';
 
 export interface UploadInput {
   changes: ChangesFile;
   /** Facts of the listed files present in quarantine, by name. */
-  facts: Map<string, FileFacts>;
+  facts: Map<string, FileDigest>;
   /** The .dsc, parsed, when exactly one is listed, present, and it parsed. */
   dsc?: DscFile;
   dscError?: string;
@@ -30,7 +20,7 @@ export interface UploadInput {
   /** Version of this source the suite holds now, if any. */
   currentVersion?: string;
   /** Facts of files with the names the .dsc lists (or its own) that are already in this source's pool directory. */
-  pool: Map<string, FileFacts>;
+  pool: Map<string, FileDigest>;
   /** Signature verdicts; undefined where no check was made. */
   signatures?: { changes: SignatureVerdict; dsc?: SignatureVerdict };
 }
@@ -52,15 +42,6 @@ export interface FailedCheck {
 const MANDATORY = ['Format', 'Date', 'Source', 'Version', 'Distribution', 'Architecture', 'Maintainer', 'Files', 'Checksums-Sha256', 'Changes'];
 const DSC_MANDATORY = ['Format', 'Source', 'Version', 'Maintainer', 'Files', 'Checksums-Sha256'];
 
-/** dak's re_file_safe: no directory part, no leading dot or dash. */
-export const SAFE_FILE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.~+-]*$/;
-/**
- * The longest file name an upload may use, in bytes: room under NAME_MAX (255) for what the
- * queue adds to a .changes name (its quarantine folder's date and suffix, ".reason").
- */
-export const MAX_NAME_BYTES = 200;
-/** The largest .changes or .dsc read (a large changelog is a few hundred KiB). */
-export const MAX_CONTROL_FILE_BYTES = 4 * 1024 * 1024;
 const TAR = String.raw`\.tar\.(gz|bz2|xz|lzma|zst)`;
 const FILE_TYPES = [/\.dsc$/, new RegExp(`${TAR}$`), new RegExp(`${TAR}\\.asc$`), /\.diff\.gz$/, /\.buildinfo$/, /\.u?deb$/];
 /** RFC 822-ish "Name <address>", as dak's fix_maintainer accepts. */
@@ -288,7 +269,7 @@ function listConsistency(changes: ChangesFile, c: string): FailedCheck[] {
   return failed;
 }
 
-function compareFacts(listed: ListedFile, got: FileFacts): FailedCheck[] {
+function compareFacts(listed: ListedFile, got: FileDigest): FailedCheck[] {
   const hint = 're-run dput, the file changed after the .changes was made';
   if (listed.size !== got.size) {
     return [{ check: 'size', message: `size mismatch for ${listed.name}: expected ${listed.size} bytes, got ${got.size}; ${hint}` }];

@@ -1,15 +1,13 @@
 // The life of one upload, as the queue records it under state/uploads/.
+import type { FileDigest } from '../debian/file-digest.js';
 import type { JobRecord } from './jobs.js';
 
 export type UploadState = 'received' | 'accepted' | 'building' | 'dep-wait' | 'published' | 'rejected' | 'failed' | 'cancelled';
 
-export interface PoolFileRecord {
+export interface PoolFileRecord extends FileDigest {
   name: string;
+  /** Relative to public/. */
   path: string;
-  size: number;
-  md5: string;
-  sha1: string;
-  sha256: string;
 }
 
 export interface UploadRecord {

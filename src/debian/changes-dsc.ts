@@ -1,12 +1,21 @@
 // .changes and .dsc files (Debian Policy §5.4, §5.5): the fields an archive reads from them.
 import { Paragraph, parseSingle } from './deb822.js';
+import type { FileDigest } from './file-digest.js';
 
-export interface ListedFile {
+/** dak's re_file_safe: no directory part, no leading dot or dash. */
+export const SAFE_FILE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.~+-]*$/;
+/**
+ * The longest file name an upload may use, in bytes: room under NAME_MAX (255) for what the
+ * queue adds to a .changes name (its quarantine folder's date and suffix, ".reason").
+ */
+export const MAX_NAME_BYTES = 200;
+/** The largest .changes or .dsc read (a large changelog is a few hundred KiB). */
+export const MAX_CONTROL_FILE_BYTES = 4 * 1024 * 1024;
+
+/** A file as a .changes or .dsc lists it: a checksum only where a field lists the file. */
+export interface ListedFile extends Partial<FileDigest> {
   name: string;
   size: number;
-  md5?: string;
-  sha1?: string;
-  sha256?: string;
   section?: string;
   priority?: string;
   /** Set when the checksum fields give this file different sizes. */

@@ -2,14 +2,11 @@
 // (see apt-ftparchive(1); field order as apt's TFRewritePackageOrder / TFRewriteSourceOrder).
 import { Paragraph } from './deb822.js';
 import type { DscFile, ListedFile } from './changes-dsc.js';
+import type { FileDigest } from './file-digest.js';
 
-export interface PoolFile {
+export interface PoolFile extends FileDigest {
   /** Path relative to the archive root, e.g. pool/main/h/hello/hello_1.0-1_amd64.deb */
   path: string;
-  size: number;
-  md5: string;
-  sha1: string;
-  sha256: string;
 }
 
 // apt's apt-pkg/tagfile-order.c (what apt-ftparchive writes), obsolete aliases left out.

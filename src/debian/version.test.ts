@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareVersions, isValidPackageName, parseVersion, poolPrefix, versionWithoutEpoch } from './version.js';
+import { compareVersions, isValidPackageName, parseVersion, versionWithoutEpoch } from './version.js';
 
 // Each row: a < b, per Debian Policy 5.6.12 (and dpkg --compare-versions).
 const LESS: [string, string][] = [
@@ -64,10 +64,5 @@ describe('Debian version comparison', () => {
     ['foo_bar', false],
   ])('package name %s valid: %s', (name, valid) => {
     expect(isValidPackageName(name as string)).toBe(valid);
-  });
-
-  it('puts lib* sources under a four-letter pool prefix, as dak does', () => {
-    expect(poolPrefix('libfoo')).toBe('libf');
-    expect(poolPrefix('hello')).toBe('h');
   });
 });

@@ -94,8 +94,3 @@ export function versionWithoutEpoch(version: string): string {
 export function isValidPackageName(name: string): boolean {
   return /^[a-z0-9][a-z0-9+.-]+$/.test(name);
 }
-
-/** Pool directory prefix, as dak: "libfoo" -> "libf", otherwise the first letter. */
-export function poolPrefix(source: string): string {
-  return source.startsWith('lib') && source.length > 3 ? source.slice(0, 4) : source[0];
-}

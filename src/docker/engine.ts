@@ -4,13 +4,19 @@ import { DockerError } from '../errors.js';
 
 export type { Docker };
 
-/** Connects to the engine (DOCKER_HOST or the local socket) and checks it answers. */
-export async function connectDocker(): Promise<Docker> {
+/**
+ * Connects to the engine (DOCKER_HOST or the local socket) and checks it answers. dockerode
+ * finds the engine through DOCKER_HOST itself; `dockerHost` is that variable as the entry point
+ * read it, for the message naming where the engine was looked for. The default is only for
+ * daemons/builder.ts, which others are reworking now (issue 12): it goes once the builder passes
+ * the value in, as cli/ does.
+ */
+export async function connectDocker(dockerHost: string | undefined = process.env.DOCKER_HOST): Promise<Docker> {
   const docker = new Docker();
   try {
     await docker.ping();
   } catch (err) {
-    const where = process.env.DOCKER_HOST ?? '/var/run/docker.sock';
+    const where = dockerHost ?? '/var/run/docker.sock';
     throw new DockerError(
       `the Docker engine at ${where} is not reachable (${(err as Error).message}).\n` +
         'Fix: install it with `apt-get install docker.io` and start it (`systemctl start docker`, or `dockerd &` ' +

@@ -5,6 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Paragraph, parseDeb822 } from '../debian/deb822.js';
 import { arMembers, controlMember, DebFormatError, tarFile, xzUncompressedSize } from '../debian/deb-file.js';
+import { versionWithoutEpoch } from '../debian/version.js';
 import { run, runFilter, runFilterChunks } from './run.js';
 
 /** debootstrap --variant=minbase SUITE DIR, with the mirror debootstrap defaults to. */
@@ -165,5 +166,5 @@ export async function buildSourcePackage(tree: string): Promise<string> {
   const field = async (name: string) => (await run('dpkg-parsechangelog', ['-l', join(tree, 'debian', 'changelog'), '-S', name])).stdout.trim();
   const [source, version] = [await field('Source'), await field('Version')];
   await run('dpkg-source', ['-b', basename(tree)], { cwd: dirname(tree) });
-  return join(dirname(tree), `${source}_${version.replace(/^\d+:/, '')}.dsc`);
+  return join(dirname(tree), `${source}_${versionWithoutEpoch(version)}.dsc`);
 }

@@ -2,11 +2,9 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import type { SignatureVerdict } from '../core/upload-checks.js';
+import type { SignatureVerdict } from '../core/signature-verdict.js';
 import { UserError } from '../errors.js';
 import { unwrapSigned } from '../debian/deb822.js';
-import type { Owner } from '../storage/ownership.js';
-import { writeFileAtomic } from '../storage/json-files.js';
 import { run } from './run.js';
 
 /** A throwaway GNUPGHOME in a short path (gpg-agent's socket path must stay under 108 bytes). */
@@ -177,14 +175,21 @@ export async function listKeys(keyring: Buffer): Promise<KeyInfo[]> {
 }
 
 /**
+ * The new bytes of a keyring a change was made to, for the caller to put in place: the caller
+ * holds the keyring's file (storage/: replaced by a new file, the queue's user's, through the
+ * folder held open), as it read `current`; gpg only ever sees bytes.
+ */
+export type SaveKeyring = (keyring: Buffer) => Promise<void>;
+
+/**
  * Adds the public keys (and revocation certificates) in keyFile, armored or binary, to a binary
  * keyring gpgv can read, whose bytes now are `current` (read by the caller, as for listKeys;
- * undefined: none yet); the keyring is replaced by a new file (storage/json-files.ts), `owner`'s when given.
+ * undefined: none yet); the new keyring goes to `save`, nothing when gpg refuses the file.
  * Returns the keys the file added or revoked. A file gpg finds bad signatures in is refused
  * whole: gpg takes a revocation certificate as a signature on the key just before it in the
  * file, so one placed after another key revokes nothing, and gpg says so only on stderr.
  */
-export async function addKeysToKeyring(keyring: string, current: Buffer | undefined, keyFile: string, owner?: Owner): Promise<KeyInfo[]> {
+export async function addKeysToKeyring(current: Buffer | undefined, keyFile: string, save: SaveKeyring): Promise<KeyInfo[]> {
   return withGnupgHome(async (home) => {
     const gpg = (args: string[], input?: Buffer) => run('gpg', ['--homedir', home, '--batch', ...args], { input });
     const listed = async () => parseKeyListing((await gpg(['--quiet', '--with-colons', '--fixed-list-mode', '--list-keys'])).stdout);
@@ -208,13 +213,13 @@ export async function addKeysToKeyring(keyring: string, current: Buffer | undefi
     if (changed.length === 0) throw new UserError(`${keyFile}: holds no OpenPGP public key or revocation certificate for a key of the keyring`);
     const exported = join(home, 'keyring.gpg');
     await gpg(['--quiet', '--output', exported, '--export']);
-    await writeFileAtomic(keyring, await readFile(exported), { owner });
+    await save(await readFile(exported));
     return changed;
   });
 }
 
-/** Removes one key (by fingerprint) from a keyring whose bytes are `current`, replaced as addKeysToKeyring does; false when it holds no such key. */
-export async function removeKeyFromKeyring(keyring: string, current: Buffer | undefined, fingerprint: string, owner?: Owner): Promise<boolean> {
+/** Removes one key (by fingerprint) from a keyring whose bytes are `current`, saved as addKeysToKeyring does; false when it holds no such key. */
+export async function removeKeyFromKeyring(current: Buffer | undefined, fingerprint: string, save: SaveKeyring): Promise<boolean> {
   if (!current?.length) return false;
   return withGnupgHome(async (home) => {
     const gpg = (args: string[], input?: Buffer) => run('gpg', ['--homedir', home, '--batch', '--quiet', '--yes', ...args], { input });
@@ -225,7 +230,7 @@ export async function removeKeyFromKeyring(keyring: string, current: Buffer | un
     await gpg(['--delete-keys', key.fingerprint]);
     const exported = join(home, 'keyring.gpg');
     await gpg(['--output', exported, '--export']);
-    await writeFileAtomic(keyring, await readFile(exported).catch(() => Buffer.alloc(0)), { owner });
+    await save(await readFile(exported).catch(() => Buffer.alloc(0)));
     return true;
   });
 }

@@ -17,6 +17,7 @@ import { componentReleaseText, indexChunks, releaseText, type IndexFile, type Re
 import { diffIndexText, edScript, parseDiffIndex, type PatchEntry } from '../debian/pdiff.js';
 import type { Signer } from '../process/gpg.js';
 import { IndexCompressor } from './index-compressor.js';
+import { readJson } from '../storage/json-files.js';
 import type { Layout } from '../storage/layout.js';
 import type { FailPoint } from '../core/fail-points.js';
 
@@ -81,7 +82,7 @@ async function publishGeneration(layout: Layout, plans: SuitePlan[], signer: Sig
   const previous = await currentGeneration(layout);
   const prevDir = previous ? join(layout.generations, previous) : undefined;
   const empty: Manifest = { indexes: {}, byHash: {} };
-  const prevManifest: Manifest = { ...empty, ...(prevDir ? await readJsonFile<Manifest>(join(prevDir, 'manifest.json')) : undefined) };
+  const prevManifest: Manifest = { ...empty, ...(prevDir ? await readJson<Manifest>(join(prevDir, 'manifest.json')) : undefined) };
   const generation = `${now.toISOString().replace(/[-:.]/g, '').replace('T', '-').replace('Z', '')}-${process.pid}`;
   const genDir = join(layout.generations, generation);
   const tmpDir = `${genDir}.tmp`;
@@ -306,14 +307,6 @@ async function linkTree(from: string, to: string, take: (name: string) => boolea
   }
 }
 
-async function readJsonFile<T>(path: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as T;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Points `path` (a symbolic link) at `target` atomically: a new link, renamed over the old. */
 async function switchLink(path: string, target: string): Promise<void> {
   const tmp = `${path}.new-${process.pid}`;
@@ -340,7 +333,7 @@ export async function servedReleaseDate(layout: Layout, suite: string, field: 'D
 /** The oldest signing time among the suites of the served generation (undefined: none known). */
 export async function oldestSignature(layout: Layout): Promise<Date | undefined> {
   const current = await currentGeneration(layout);
-  const manifest = current ? await readJsonFile<Manifest>(join(layout.generations, current, 'manifest.json')) : undefined;
+  const manifest = current ? await readJson<Manifest>(join(layout.generations, current, 'manifest.json')) : undefined;
   const dates = Object.values(manifest?.suites ?? {}).map((s) => new Date(s.signed).getTime());
   return dates.length > 0 ? new Date(Math.min(...dates)) : undefined;
 }
@@ -374,7 +367,7 @@ export async function poolFilesOfGenerations(layout: Layout): Promise<Set<string
   const files = new Set<string>();
   for (const name of await readdir(layout.generations).catch(() => [] as string[])) {
     if (name.endsWith('.tmp')) continue;
-    const manifest = await readJsonFile<Manifest>(join(layout.generations, name, 'manifest.json'));
+    const manifest = await readJson<Manifest>(join(layout.generations, name, 'manifest.json'));
     for (const f of manifest?.pool ?? []) files.add(f);
   }
   return files;

@@ -3,10 +3,10 @@ import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, fstatSync, linkSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { copyFile, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { FileFacts } from '../core/upload-checks.js';
+import type { FileDigest } from '../debian/file-digest.js';
 
 /** Size and checksums of bytes already in memory. */
-export function bufferFacts(data: Buffer): FileFacts {
+export function bufferFacts(data: Buffer): FileDigest {
   const hex = (algorithm: string) => createHash(algorithm).update(data).digest('hex');
   return { size: data.length, md5: hex('md5'), sha1: hex('sha1'), sha256: hex('sha256') };
 }
@@ -28,7 +28,7 @@ export function readIfSmallSync(path: string, limit: number): Buffer | undefined
   }
 }
 
-export async function fileFacts(path: string): Promise<FileFacts> {
+export async function fileFacts(path: string): Promise<FileDigest> {
   // Small files in one read; large ones streamed.
   if ((await stat(path)).size <= 1024 * 1024) return bufferFacts(await readFile(path));
   const md5 = createHash('md5');

@@ -34,6 +34,12 @@ export async function writeJson(path: string, value: unknown, o: WriteOptions = 
   await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`, o);
 }
 
+/**
+ * A JSON file's value (a record, a generation's manifest); undefined when there is no such file.
+ * Anything else (a file that does not parse, one that cannot be read) is an error naming the
+ * file, never "none": a record or manifest taken as missing would have its caller start afresh
+ * over what it describes.
+ */
 export async function readJson<T>(path: string): Promise<T | undefined> {
   try {
     return JSON.parse(await readFile(path, 'utf8')) as T;

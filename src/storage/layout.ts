@@ -1,6 +1,7 @@
 // Where everything lives under ARCHIVE_ROOT (DESIGN.md "State on the host").
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { POOL_DIR } from '../debian/pool-path.js';
 
 export class Layout {
   readonly root: string;
@@ -10,7 +11,7 @@ export class Layout {
   get config() { return join(this.root, 'archive.yaml'); }
   get incoming() { return join(this.root, 'incoming'); }
   get public() { return join(this.root, 'public'); }
-  get pool() { return join(this.public, 'pool'); }
+  get pool() { return join(this.public, POOL_DIR); }
   /** The served dists/: a symbolic link to the current generation, switched atomically. */
   get dists() { return join(this.public, 'dists'); }
   get generations() { return join(this.public, 'generations'); }
@@ -38,8 +39,11 @@ export class Layout {
   }
 }
 
-/** ARCHIVE_ROOT resolution: --root, then $ARCHIVE_ROOT, then $XDG_DATA_HOME/archive-in-a-box. */
-export function defaultRoot(env: NodeJS.ProcessEnv = process.env): string {
+/**
+ * ARCHIVE_ROOT resolution: --root, then $ARCHIVE_ROOT, then $XDG_DATA_HOME/archive-in-a-box.
+ * `env` is the environment the entry point (cli/) passes in: only entry points read it.
+ */
+export function defaultRoot(env: Partial<Record<'ARCHIVE_ROOT' | 'XDG_DATA_HOME', string>>): string {
   if (env.ARCHIVE_ROOT) return env.ARCHIVE_ROOT;
   const data = env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
   return join(data, 'archive-in-a-box');

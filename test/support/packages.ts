@@ -4,6 +4,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { parseChanges } from '../../src/debian/changes-dsc.js';
+import { versionWithoutEpoch } from '../../src/debian/version.js';
 
 export interface PackageSpec {
   name: string;
@@ -37,7 +38,7 @@ export interface SourcePackage {
 
 /** Writes a debhelper-compat 13, 3.0 (quilt) source package and runs dpkg-buildpackage -S. */
 export async function makeSourcePackage(workDir: string, spec: PackageSpec): Promise<SourcePackage> {
-  const upstream = spec.version.replace(/^\d+:/, '').replace(/-[^-]+$/, '');
+  const upstream = versionWithoutEpoch(spec.version).replace(/-[^-]+$/, '');
   const tree = join(workDir, `${spec.name}-${upstream}`);
   await mkdir(join(tree, 'debian', 'source'), { recursive: true });
   const line = spec.line ?? `hello from ${spec.name} ${spec.version}`;
@@ -79,7 +80,7 @@ export async function makeSourcePackage(workDir: string, spec: PackageSpec): Pro
     cwd: tree,
     env: { DEB_BUILD_OPTIONS: '', ...(spec.sign ? { GNUPGHOME: spec.sign.gnupgHome } : {}) },
   });
-  const base = `${spec.name}_${spec.version.replace(/^\d+:/, '')}`;
+  const base = `${spec.name}_${versionWithoutEpoch(spec.version)}`;
   const changes = `${base}_source.changes`;
   const parsed = parseChanges(await readFile(join(workDir, changes), 'utf8'), changes);
   return {
@@ -133,7 +134,7 @@ export async function makeBinaryPackage(workDir: string, spec: BinarySpec): Prom
     ' Made by the tests with dpkg-deb --build.',
   ];
   await writeFile(join(tree, 'DEBIAN', 'control'), `${fields.join('\n')}\n`);
-  const deb = join(workDir, `${spec.name}_${spec.version.replace(/^\d+:/, '')}_${arch}.deb`);
+  const deb = join(workDir, `${spec.name}_${versionWithoutEpoch(spec.version)}_${arch}.deb`);
   await execa('dpkg-deb', ['--root-owner-group', '--build', tree, deb]);
   await rm(tree, { recursive: true, force: true });
   return deb;

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { checkReturnedBuild, isBinaryPackage, type ReturnedFile } from '../../core/artifact-checks.js';
 import { depWait, finish, giveBack, type BinaryRecord, type JobRecord } from '../../core/jobs.js';
 import { ContentsError } from '../../core/suite-contents.js';
-import { SAFE_FILE_NAME } from '../../core/upload-checks.js';
+import { SAFE_FILE_NAME } from '../../debian/changes-dsc.js';
 import type { BuildReport } from '../../core/kinds/build.js';
 import { parseChanges, parseDsc } from '../../debian/changes-dsc.js';
 import type { Paragraph } from '../../debian/deb822.js';

@@ -7,14 +7,16 @@ import { DEBUG_SUFFIX, type ArchiveConfig, type SuiteConfig } from '../../config
 import type { JobRecord } from '../../core/jobs.js';
 import { retained, withHistory, type PoolHistory } from '../../core/retention.js';
 import {
-  ContentsError, binaryConflict, binaryKey, componentFor, emptyContents, poolFilesOf, suiteBinary, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
+  ContentsError, binaryConflict, binaryKey, emptyContents, poolFilesOf, suiteBinary, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
   type SuiteBinary, type SuiteContents,
 } from '../../core/suite-contents.js';
-import { SAFE_FILE_NAME, type FileFacts } from '../../core/upload-checks.js';
 import type { QueueAnswer } from '../../core/queue-requests.js';
 import type { UploadRecord } from '../../core/uploads.js';
+import { SAFE_FILE_NAME } from '../../debian/changes-dsc.js';
 import { Paragraph } from '../../debian/deb822.js';
-import { isValidPackageName, isValidVersion, poolPrefix, versionWithoutEpoch } from '../../debian/version.js';
+import type { FileDigest } from '../../debian/file-digest.js';
+import { binaryFileName, componentFor, poolDirOf } from '../../debian/pool-path.js';
+import { isValidPackageName, isValidVersion } from '../../debian/version.js';
 import { readDebControls } from '../../process/debian-tools.js';
 import { bufferFacts, fileFacts, inBatches, placeFile, readIfSmallSync } from '../../storage/files.js';
 import type { Layout } from '../../storage/layout.js';
@@ -229,7 +231,7 @@ export class SuiteChanges {
         throw new ContentsError(err.message);
       });
       const whole: (Buffer | undefined)[] = [];
-      const hashes: (FileFacts | Error)[] = [];
+      const hashes: (FileDigest | Error)[] = [];
       await inBatches(slice.map((at, j) => ({ at, j })), 32, async ({ at, j }) => {
         const path = join(dir, names[at]);
         try {
@@ -257,7 +259,7 @@ export class SuiteChanges {
           const comp = component ?? componentFor(control.first('Section'), suite.components);
           const probe = suiteBinary({ control: control.entries(), path: '', ...facts }, comp, 'imported');
           const ext = names[at].endsWith('.udeb') ? 'udeb' : 'deb';
-          const path = `pool/${comp}/${poolPrefix(probe.source)}/${probe.source}/${pkg}_${versionWithoutEpoch(version)}_${arch}.${ext}`;
+          const path = `${poolDirOf(comp, probe.source)}/${binaryFileName(pkg, version, arch, ext)}`;
           candidates.push({ at, binary: { ...probe, path } });
         } catch (err) {
           refuse(at, (err as Error).message);

@@ -8,15 +8,17 @@ import { join } from 'node:path';
 import { suiteFor, type ArchiveConfig } from '../../config/config.js';
 import { planBuilds } from '../../core/build-plan.js';
 import type { JobRecord } from '../../core/jobs.js';
-import {
-  checkUpload, MAX_CONTROL_FILE_BYTES, MAX_NAME_BYTES, SAFE_FILE_NAME, type FailedCheck, type FileFacts, type SignatureVerdict,
-} from '../../core/upload-checks.js';
+import type { SignatureVerdict } from '../../core/signature-verdict.js';
+import { checkUpload, type FailedCheck } from '../../core/upload-checks.js';
 import type { PoolFileRecord, UploadRecord } from '../../core/uploads.js';
-import { parseChanges, parseDsc, UPLOAD_LIST_CAP, type ChangesFile, type DscFile } from '../../debian/changes-dsc.js';
+import {
+  MAX_CONTROL_FILE_BYTES, MAX_NAME_BYTES, parseChanges, parseDsc, SAFE_FILE_NAME, UPLOAD_LIST_CAP, type ChangesFile, type DscFile,
+} from '../../debian/changes-dsc.js';
 import { decodeControlFile } from '../../debian/deb822.js';
+import type { FileDigest } from '../../debian/file-digest.js';
 import { sourcesStanza } from '../../debian/indices.js';
-import { compareVersions, poolPrefix } from '../../debian/version.js';
-import { componentFor } from '../../core/suite-contents.js';
+import { componentFor, poolDirOf } from '../../debian/pool-path.js';
+import { compareVersions } from '../../debian/version.js';
 import { verifyClearsigned } from '../../process/gpg.js';
 import { exists, fileFacts, placeFile } from '../../storage/files.js';
 import { copyRegularFile, NotRegularFile, readRegularFile, regularFileSha256 } from '../../storage/open-regular-file.js';
@@ -444,7 +446,7 @@ export class UploadIntake {
     const suite = changes.distributions.length === 1 ? suiteFor(config, changes.distributions[0]) : undefined;
     upload.suite = suite?.name;
 
-    const facts = new Map<string, FileFacts>();
+    const facts = new Map<string, FileDigest>();
     for (const name of await readdir(dir)) if (name !== upload.changes) facts.set(name, await fileFacts(join(dir, name)));
     const dscEntries = changes.files.filter((f) => f.name.endsWith('.dsc'));
     let dsc: DscFile | undefined;
@@ -456,10 +458,10 @@ export class UploadIntake {
         dscError = `${dscEntries[0].name}: cannot be read as a .dsc file: ${(err as Error).message}`;
       }
     }
-    const pool = new Map<string, FileFacts>();
+    const pool = new Map<string, FileDigest>();
     if (dsc && suite && SAFE_FILE_NAME.test(dsc.source)) {
       const section = changes.files.find((f) => f.name === dsc!.fileName)?.section;
-      const poolDir = join(l.public, this.poolDir(componentFor(section, suite.components), dsc.source));
+      const poolDir = join(l.public, poolDirOf(componentFor(section, suite.components), dsc.source));
       for (const f of [{ name: dsc.fileName }, ...dsc.files]) {
         if (SAFE_FILE_NAME.test(f.name) && (await exists(join(poolDir, f.name)))) pool.set(f.name, await fileFacts(join(poolDir, f.name)));
       }
@@ -488,10 +490,6 @@ export class UploadIntake {
     const keyring = join(this.layout.root, this.config().uploads.keyring);
     if (!(await exists(keyring))) return { state: 'unknown-key', detail: `the uploaders keyring ${this.config().uploads.keyring} is empty` };
     return verifyClearsigned(file, keyring);
-  }
-
-  private poolDir(component: string, source: string): string {
-    return `pool/${component}/${poolPrefix(source)}/${source}`;
   }
 
   private async reject(upload: UploadRecord, failed: FailedCheck[]): Promise<UploadRecord> {
@@ -524,7 +522,7 @@ export class UploadIntake {
     const dir = join(l.quarantine, upload.id);
     const suite = this.config().suites.find((s) => s.name === suiteName)!;
     const dscEntry = changes.files.find((f) => f.name === dsc.fileName)!;
-    const poolDir = this.poolDir(componentFor(dscEntry.section, suite.components), dsc.source);
+    const poolDir = poolDirOf(componentFor(dscEntry.section, suite.components), dsc.source);
     const sourceFiles: PoolFileRecord[] = [];
     for (const name of [dsc.fileName, ...dsc.files.map((f) => f.name)]) {
       const uploaded = join(dir, name);
