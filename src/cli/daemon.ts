@@ -28,6 +28,7 @@ export function register(program: Command): void {
           labels,
           repoUrl: process.env.ARCHIVE_REPO_URL,
           network: process.env.ARCHIVE_NETWORK,
+          dockerHost: process.env.DOCKER_HOST,
         }).start();
       } else throw new UserError(`daemon: unknown role "${role}" (queue or builder)`);
       await new Promise(() => undefined); // run until stopped

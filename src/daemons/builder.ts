@@ -22,6 +22,8 @@ export interface BuilderOptions {
   /** Where build containers reach the archive's repository, and on which network. */
   repoUrl?: string;
   network?: string;
+  /** DOCKER_HOST, to name the engine when it cannot be reached. */
+  dockerHost?: string;
 }
 
 export class Builder {
@@ -44,7 +46,7 @@ export class Builder {
   }
 
   async start(): Promise<void> {
-    this.docker = await connectDocker();
+    this.docker = await connectDocker(this.o.dockerHost);
     // Whatever this builder was doing before it stopped is gone: say so, and clean up.
     const removed = await removeLeftoverBuilds(this.docker, this.o.name);
     if (removed) this.log(`removed ${removed} build container(s) left from before a restart`);

@@ -7,11 +7,9 @@ export type { Docker };
 /**
  * Connects to the engine (DOCKER_HOST or the local socket) and checks it answers. dockerode
  * finds the engine through DOCKER_HOST itself; `dockerHost` is that variable as the entry point
- * read it, for the message naming where the engine was looked for. The default is only for
- * daemons/builder.ts, which others are reworking now (issue 12): it goes once the builder passes
- * the value in, as cli/ does.
+ * read it, for the message naming where the engine was looked for.
  */
-export async function connectDocker(dockerHost: string | undefined = process.env.DOCKER_HOST): Promise<Docker> {
+export async function connectDocker(dockerHost: string | undefined): Promise<Docker> {
   const docker = new Docker();
   try {
     await docker.ping();

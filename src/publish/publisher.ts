@@ -17,7 +17,7 @@ import { componentReleaseText, indexChunks, releaseText, type IndexFile, type Re
 import { diffIndexText, edScript, parseDiffIndex, type PatchEntry } from '../debian/pdiff.js';
 import type { Signer } from '../process/gpg.js';
 import { IndexCompressor } from './index-compressor.js';
-import { readJson } from '../storage/json-files.js';
+import { readJson, writeFileAtomic } from '../storage/json-files.js';
 import type { Layout } from '../storage/layout.js';
 import type { FailPoint } from '../core/fail-points.js';
 
@@ -243,7 +243,9 @@ async function publishGeneration(layout: Layout, plans: SuitePlan[], signer: Sig
     await writeFile(release, releaseText(info, files));
     await signer.signRelease(release, join(suiteDir, 'InRelease'), join(suiteDir, 'Release.gpg'));
   }
-  await writeFile(join(tmpDir, 'manifest.json'), JSON.stringify(manifest));
+  // Flushed: the next publication and the pool's garbage collection read it, and a manifest torn
+  // by a power cut would stop both (storage/json-files.ts readJson says so rather than guess).
+  await writeFileAtomic(join(tmpDir, 'manifest.json'), JSON.stringify(manifest));
   await rename(tmpDir, genDir);
   options.failPoint?.('publish-before-switch');
   await switchLink(layout.dists, `generations/${generation}/dists`);
