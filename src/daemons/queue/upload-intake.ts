@@ -1,30 +1,20 @@
-// From incoming/ to accepted or rejected. An upload is taken when every file its .changes
-// lists is present and has stopped changing; the set is copied into a private quarantine and
-// recorded before incoming/ is cleared, then checked on the copies only. A rejection keeps
-// every file with a .reason under state/rejected/ID/. The caller runs each step serially.
+// From incoming/ into quarantine. An upload is taken when every file its .changes lists is
+// present and has stopped changing; the set is copied into a private quarantine and recorded
+// before incoming/ is cleared, then decided on the copies only (upload-decision.ts). Files no
+// .changes names become strays. The caller runs each step serially.
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { suiteFor, type ArchiveConfig } from '../../config/config.js';
-import { planBuilds } from '../../core/build-plan.js';
-import type { JobRecord } from '../../core/jobs.js';
-import type { SignatureVerdict } from '../../core/signature-verdict.js';
-import { checkUpload, type FailedCheck } from '../../core/upload-checks.js';
-import type { PoolFileRecord, UploadRecord } from '../../core/uploads.js';
-import {
-  MAX_CONTROL_FILE_BYTES, MAX_NAME_BYTES, parseChanges, parseDsc, SAFE_FILE_NAME, UPLOAD_LIST_CAP, type ChangesFile, type DscFile,
-} from '../../debian/changes-dsc.js';
-import { decodeControlFile } from '../../debian/deb822.js';
-import type { FileDigest } from '../../debian/file-digest.js';
-import { sourcesStanza } from '../../debian/indices.js';
-import { componentFor, poolDirOf } from '../../debian/pool-path.js';
-import { compareVersions } from '../../debian/version.js';
-import { verifyClearsigned } from '../../process/gpg.js';
-import { exists, fileFacts, placeFile } from '../../storage/files.js';
-import { copyRegularFile, NotRegularFile, readRegularFile, regularFileSha256 } from '../../storage/open-regular-file.js';
+import type { ArchiveConfig } from '../../config/config.js';
+import type { FailedCheck } from '../../core/upload-checks.js';
+import type { UploadRecord } from '../../core/uploads.js';
+import { MAX_CONTROL_FILE_BYTES, MAX_NAME_BYTES, parseChanges, SAFE_FILE_NAME, UPLOAD_LIST_CAP, type ChangesFile } from '../../debian/changes-dsc.js';
+import { exists } from '../../storage/files.js';
+import { copyRegularFile, NotRegularFile, regularFileSha256 } from '../../storage/open-regular-file.js';
 import type { Layout } from '../../storage/layout.js';
-import type { RecordStore } from '../../storage/record-store.js';
 import type { FailPointHit } from './crash-at-fail-point.js';
+import { readControlFile, reasonName, tooLarge, UploadDecision, type IntakeStores } from './upload-decision.js';
+import { UploadErrors } from './upload-errors.js';
 
 export interface IntakeOptions {
   /** How long a file must keep its size and mtime before it counts as complete. */
@@ -43,37 +33,8 @@ export interface ScanResult {
   decided: UploadRecord[];
 }
 
-export interface IntakeStores {
-  uploads: RecordStore<UploadRecord>;
-  jobs: RecordStore<JobRecord>;
-}
-
-/** The longest reason kept for one failed check, in characters. */
-const MAX_REASON = 1000;
-
-/** Failures of the disk, not of an upload: not turned into a rejection (the queue recovers and decides again). */
-const INFRASTRUCTURE = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO']);
-
-/** A .changes or .dsc (from incoming/ or quarantine), read only if it is a regular file of sane size. */
-async function readControlFile(path: string, name: string): Promise<string> {
-  const { data, size } = await readRegularFile(path, MAX_CONTROL_FILE_BYTES);
-  if (!data) throw new Error(tooLarge(name, size));
-  return decodeControlFile(data, name);
-}
-
-function tooLarge(name: string, size: number): string {
-  return `${name}: ${size} bytes; a .changes or .dsc may have at most ${MAX_CONTROL_FILE_BYTES} (it was not read)`;
-}
-
-/** The rejection's .reason beside the upload's files: a .changes name too long to extend is shortened. */
-function reasonName(changes: string): string {
-  return `${Buffer.byteLength(changes) <= MAX_NAME_BYTES ? changes : changes.replace(/[^a-zA-Z0-9_.~+-]/g, '_').slice(0, MAX_NAME_BYTES)}.reason`;
-}
-
 export class UploadIntake {
   private seen = new Map<string, { size: number; mtimeMs: number; since: number }>();
-  /** Errors a fail point threw: a test's crash, which no error boundary may catch. */
-  private readonly crashes = new WeakSet<object>();
   /** .changes whose failure could not even be recorded, by mtime: not taken again until they change. */
   private readonly unrecordable = new Map<string, number>();
   /** Strays that could not be renamed out of incoming/ (a folder without write permission), by mtime: recorded once, not again until they change. */
@@ -82,28 +43,27 @@ export class UploadIntake {
   private readonly wrongSizeGraceMs: number;
   private readonly now: () => number;
   private readonly log: (message: string) => void;
-  private readonly failPoint: FailPointHit;
+  private readonly errors: UploadErrors;
+  private readonly decision: UploadDecision;
 
   constructor(
     private readonly layout: Layout,
     private readonly stores: IntakeStores,
     private readonly config: () => ArchiveConfig,
-    private readonly onAccepted: (upload: UploadRecord) => Promise<void>,
+    onAccepted: (upload: UploadRecord) => Promise<void>,
     options: IntakeOptions = {},
   ) {
     this.stableMs = options.stableMs ?? 1000;
     this.wrongSizeGraceMs = options.wrongSizeGraceMs ?? 10_000;
     this.now = options.now ?? Date.now;
     this.log = options.log ?? (() => undefined);
-    const hit = options.failPoint ?? (() => undefined);
-    this.failPoint = (point) => {
-      try {
-        hit(point);
-      } catch (err) {
-        if (typeof err === 'object' && err) this.crashes.add(err);
-        throw err;
-      }
-    };
+    this.errors = new UploadErrors(layout.root, options.failPoint);
+    this.decision = new UploadDecision({ layout, stores, config, onAccepted, now: this.now, log: this.log }, this.errors);
+  }
+
+  /** Checks a quarantined upload and accepts or rejects it (upload-decision.ts). */
+  decide(upload: UploadRecord): Promise<UploadRecord> {
+    return this.decision.decide(upload);
   }
 
   /** After a crash: decide uploads left in quarantine; drop half-made quarantine folders. */
@@ -266,7 +226,7 @@ export class UploadIntake {
         try {
           decided.push(await this.stray(name, odd.has(name), mtimeMs));
         } catch (err) {
-          this.rethrowIfNotTheUploads(err);
+          this.errors.rethrowIfNotTheUploads(err);
           this.log(`incoming/${name}: could not be moved out as a stray file: ${(err as Error).stack}`);
         }
       }
@@ -277,24 +237,13 @@ export class UploadIntake {
   }
 
   /** Crashes (fail points) and the disk's failures are no upload's fault: they go to the caller. */
-  private rethrowIfNotTheUploads(err: unknown): void {
-    if (typeof err === 'object' && err && this.crashes.has(err)) throw err;
-    if (INFRASTRUCTURE.has((err as NodeJS.ErrnoException)?.code ?? '')) throw err;
-  }
-
-  /** An unexpected error as a reason a packager reads: its first line, without the archive's path. */
-  private internalError(changesName: string, err: unknown): FailedCheck {
-    const text = ((err as Error)?.message ?? String(err)).split('\n')[0].replaceAll(`${this.layout.root}/`, '').slice(0, 400);
-    return { check: 'internal-error', message: `${changesName}: the queue failed while deciding this upload: ${text}; tell the archive owner (the queue's log has the details)` };
-  }
-
   /**
    * The error boundary around taking one .changes, for errors before it had a record to reject
    * (decide() has its own): the .changes is moved out of incoming/ into a new record, rejected
    * with the error as its reason. If even that fails, it is left alone until it changes.
    */
   private async failed(changesName: string, err: unknown, mtimeMs: number | undefined): Promise<UploadRecord | undefined> {
-    this.rethrowIfNotTheUploads(err);
+    this.errors.rethrowIfNotTheUploads(err);
     this.log(`incoming/${changesName}: unexpected error, rejecting it: ${(err as Error)?.stack ?? String(err)}`);
     try {
       const id = this.newId(changesName.replace(/\.changes$/, ''));
@@ -303,11 +252,11 @@ export class UploadIntake {
         if (e.code !== 'ENOENT') throw e;
       });
       this.seen.delete(changesName);
-      const upload = this.newRecord(id, changesName, [this.internalError(changesName, err)]);
+      const upload = this.newRecord(id, changesName, [this.errors.internalError(changesName, err)]);
       await this.stores.uploads.save(upload);
       return await this.decide(upload);
     } catch (again) {
-      this.rethrowIfNotTheUploads(again);
+      this.errors.rethrowIfNotTheUploads(again);
       this.log(`incoming/${changesName}: could not be rejected either, left until it changes: ${(again as Error)?.stack ?? String(again)}`);
       this.unrecordable.set(changesName, mtimeMs ?? -1);
       return undefined;
@@ -351,7 +300,7 @@ export class UploadIntake {
     }
     const upload = this.newRecord(id, changesName, early);
     await this.stores.uploads.save(upload);
-    this.failPoint('arrival');
+    this.errors.failPoint('arrival');
     for (const name of refused) await this.moveUnread(name, dir); // false: logged, left there
     // Only what was copied leaves incoming/: a file another upload of the same name wrote
     // meanwhile (two dputs of one version racing) stays, to be taken as its own upload.
@@ -376,7 +325,7 @@ export class UploadIntake {
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
-      this.rethrowIfNotTheUploads(err); // the disk's failure: the queue recovers and decides it then
+      this.errors.rethrowIfNotTheUploads(err); // the disk's failure: the queue recovers and decides it then
       this.log(`incoming/${name}: not a regular file, and could not be moved out of incoming/ (left there): ${(err as Error).message}`);
       return false;
     }
@@ -408,163 +357,7 @@ export class UploadIntake {
       });
     }
     this.seen.delete(name);
-    return this.reject(upload, upload.reasons.map((message) => ({ check: 'stray', message })));
+    return this.decision.reject(upload, upload.reasons.map((message) => ({ check: 'stray', message })));
   }
 
-  /**
-   * Checks a quarantined upload and accepts or rejects it, inside an error boundary: an
-   * unexpected error rejects the upload with the error as its reason, and the queue goes on.
-   */
-  async decide(upload: UploadRecord): Promise<UploadRecord> {
-    try {
-      return await this.check(upload);
-    } catch (err) {
-      this.rethrowIfNotTheUploads(err);
-      // Decided already (the error came after its record said so): nothing to undo here.
-      if (upload.state !== 'received') throw err;
-      this.log(`upload ${upload.id}: unexpected error, rejecting it: ${(err as Error)?.stack ?? String(err)}`);
-      return this.reject(upload, [this.internalError(upload.changes, err)]);
-    }
-  }
-
-  private async check(upload: UploadRecord): Promise<UploadRecord> {
-    const l = this.layout;
-    const config = this.config();
-    const dir = join(l.quarantine, upload.id);
-    if (upload.reasons.length > 0) {
-      return this.reject(upload, upload.reasons.map((message, i) => ({ check: (upload.checks?.[i] ?? 'incomplete') as FailedCheck['check'], message })));
-    }
-    let changes: ChangesFile;
-    try {
-      changes = parseChanges(await readControlFile(join(dir, upload.changes), upload.changes), upload.changes, UPLOAD_LIST_CAP);
-    } catch (err) {
-      return this.reject(upload, [{ check: 'changes-parse', message: `${upload.changes}: cannot be read as a .changes file: ${(err as Error).message}` }]);
-    }
-    upload.source = changes.source;
-    upload.version = changes.version;
-    upload.distribution = changes.distributions.join(' ');
-    const suite = changes.distributions.length === 1 ? suiteFor(config, changes.distributions[0]) : undefined;
-    upload.suite = suite?.name;
-
-    const facts = new Map<string, FileDigest>();
-    for (const name of await readdir(dir)) if (name !== upload.changes) facts.set(name, await fileFacts(join(dir, name)));
-    const dscEntries = changes.files.filter((f) => f.name.endsWith('.dsc'));
-    let dsc: DscFile | undefined;
-    let dscError: string | undefined;
-    if (dscEntries.length === 1 && facts.has(dscEntries[0].name)) {
-      try {
-        dsc = parseDsc(await readControlFile(join(dir, dscEntries[0].name), dscEntries[0].name), dscEntries[0].name, UPLOAD_LIST_CAP);
-      } catch (err) {
-        dscError = `${dscEntries[0].name}: cannot be read as a .dsc file: ${(err as Error).message}`;
-      }
-    }
-    const pool = new Map<string, FileDigest>();
-    if (dsc && suite && SAFE_FILE_NAME.test(dsc.source)) {
-      const section = changes.files.find((f) => f.name === dsc!.fileName)?.section;
-      const poolDir = join(l.public, poolDirOf(componentFor(section, suite.components), dsc.source));
-      for (const f of [{ name: dsc.fileName }, ...dsc.files]) {
-        if (SAFE_FILE_NAME.test(f.name) && (await exists(join(poolDir, f.name)))) pool.set(f.name, await fileFacts(join(poolDir, f.name)));
-      }
-    }
-    const current = this.stores.uploads
-      .all()
-      .filter((u) => u.suite === upload.suite && u.source === upload.source && u.id !== upload.id && !['received', 'rejected'].includes(u.state))
-      .map((u) => u.version)
-      .sort(compareVersions)
-      .pop();
-    let signatures: { changes: SignatureVerdict; dsc?: SignatureVerdict } | undefined;
-    if (!config.uploads.allowUnsigned) {
-      signatures = {
-        changes: await this.verify(join(dir, upload.changes), changes.signed),
-        dsc: dsc ? await this.verify(join(dir, dsc.fileName), dsc.signed) : undefined,
-      };
-      if (signatures.changes.state === 'good') upload.signedBy = signatures.changes.fingerprint;
-    }
-    const failed = checkUpload({ changes, facts, dsc, dscError, config, currentVersion: current, pool, signatures });
-    if (failed.length > 0 || !dsc || !suite) return this.reject(upload, failed);
-    return this.accept(upload, changes, dsc, suite.name);
-  }
-
-  private async verify(file: string, signed: boolean): Promise<SignatureVerdict> {
-    if (!signed) return { state: 'unsigned' };
-    const keyring = join(this.layout.root, this.config().uploads.keyring);
-    if (!(await exists(keyring))) return { state: 'unknown-key', detail: `the uploaders keyring ${this.config().uploads.keyring} is empty` };
-    return verifyClearsigned(file, keyring);
-  }
-
-  private async reject(upload: UploadRecord, failed: FailedCheck[]): Promise<UploadRecord> {
-    const l = this.layout;
-    // A reason quotes a field's value at most in part: one line may be megabytes long, and the
-    // reason goes into the record, the .reason file and the status page.
-    failed = failed.map((f) => (f.message.length <= MAX_REASON ? f : { ...f, message: `${f.message.slice(0, MAX_REASON)}… (cut at ${MAX_REASON} characters)` }));
-    const target = join(l.rejected, upload.id);
-    await mkdir(l.rejected, { recursive: true });
-    await rm(target, { recursive: true, force: true });
-    await rename(join(l.quarantine, upload.id), target);
-    this.failPoint('reject');
-    const text = `${upload.changes} was rejected at ${new Date(this.now()).toISOString()}:\n\n${failed.map((f) => `- [${f.check}] ${f.message}`).join('\n')}\n\nEvery file of the upload is kept beside this file.\n`;
-    await writeFile(join(target, reasonName(upload.changes)), text);
-    Object.assign(upload, {
-      state: 'rejected',
-      reasons: failed.map((f) => f.message),
-      checks: failed.map((f) => f.check),
-      rejectedDir: `state/rejected/${upload.id}`,
-      updatedAt: new Date(this.now()).toISOString(),
-    });
-    await this.stores.uploads.save(upload);
-    this.log(`upload ${upload.id}: REJECTED\n  ${upload.reasons.join('\n  ')}`);
-    return upload;
-  }
-
-  /** Pool first (idempotent), then jobs, then the record: a crash anywhere is redone safely. */
-  private async accept(upload: UploadRecord, changes: ChangesFile, dsc: DscFile, suiteName: string): Promise<UploadRecord> {
-    const l = this.layout;
-    const dir = join(l.quarantine, upload.id);
-    const suite = this.config().suites.find((s) => s.name === suiteName)!;
-    const dscEntry = changes.files.find((f) => f.name === dsc.fileName)!;
-    const poolDir = poolDirOf(componentFor(dscEntry.section, suite.components), dsc.source);
-    const sourceFiles: PoolFileRecord[] = [];
-    for (const name of [dsc.fileName, ...dsc.files.map((f) => f.name)]) {
-      const uploaded = join(dir, name);
-      const pooled = join(l.public, poolDir, name);
-      // A file the upload left out (an orig tarball) is the pool's, checked above.
-      const from = (await exists(uploaded)) ? uploaded : pooled;
-      const facts = await fileFacts(from);
-      if (from === uploaded) await placeFile(uploaded, pooled, facts.sha256);
-      sourceFiles.push({ name, path: `${poolDir}/${name}`, ...facts });
-    }
-    const stanza = sourcesStanza(dsc, { ...sourceFiles[0], path: sourceFiles[0].path }, poolDir, dscEntry);
-    const at = new Date(this.now()).toISOString();
-    const jobs: JobRecord[] = planBuilds(dsc.architectures, suite.architectures).map((p) => ({
-      id: `${upload.id}-${p.arch}`,
-      kind: 'build',
-      uploadId: upload.id,
-      source: dsc.source,
-      version: dsc.version,
-      suite: suite.name,
-      base: suite.base,
-      arch: p.arch,
-      buildArg: p.buildArg,
-      state: 'needs-build',
-      attempts: 0,
-      createdAt: at,
-      updatedAt: at,
-      binaries: [],
-      artifacts: [],
-    }));
-    for (const job of jobs) await this.stores.jobs.save(job);
-    Object.assign(upload, {
-      state: jobs.length ? 'accepted' : 'published',
-      sourceFiles,
-      sourceStanza: stanza.entries(),
-      jobs: jobs.map((j) => j.id),
-      updatedAt: at,
-    });
-    await this.stores.uploads.save(upload);
-    this.failPoint('accept');
-    await rm(dir, { recursive: true, force: true });
-    this.log(`upload ${upload.id}: ACCEPTED ${dsc.source} ${dsc.version} into ${suite.name}; builds: ${jobs.map((j) => `${j.arch} (${j.buildArg})`).join(', ') || 'none for the configured architectures'}`);
-    await this.onAccepted(upload);
-    return upload;
-  }
 }
