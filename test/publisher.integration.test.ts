@@ -13,7 +13,8 @@ import { Paragraph } from '../src/debian/deb822.js';
 import { generateArchiveKey, Signer } from '../src/process/gpg.js';
 import { Layout } from '../src/storage/layout.js';
 import { IndexCompressor } from '../src/publish/index-compressor.js';
-import { oldestSignature, publish, pruneGenerations } from '../src/publish/publisher.js';
+import { oldestSignature, pruneGenerations } from '../src/publish/generations.js';
+import { publish } from '../src/publish/publisher.js';
 
 let layout: Layout;
 let signer: Signer;

@@ -13,7 +13,7 @@ import { run } from '../process/run.js';
 import { AnchoredDir } from '../storage/anchored-dir.js';
 import { exists } from '../storage/files.js';
 import type { Layout } from '../storage/layout.js';
-import { servedReleaseDate } from '../publish/publisher.js';
+import { servedReleaseDate } from '../publish/generations.js';
 import { layoutFor, loadConfig, portFree, projectName, type GlobalOptions } from './archive-context.js';
 import { Unsuccessful } from '../errors.js';
 

@@ -1,7 +1,7 @@
 // Writes a new generation of dists/ beside the served one, signs it, then switches the
-// dists link in one rename(2), so apt sees the old repository or the new one, never a mix.
-// An index whose text did not change is hard-linked from the previous generation instead of
-// being compressed again. Every index is also under by-hash/SHA256/ (Acquire-By-Hash), and
+// dists link in one rename(2) (generations.ts), so apt sees the old repository or the new one,
+// never a mix. An index whose text did not change is hard-linked from the previous generation
+// instead of being compressed again. Every index is also under by-hash/SHA256/ (by-hash.ts), and
 // the by-hash files of earlier generations stay for a grace period, so a client that read the
 // old InRelease still finds what it names. A suite that did not change at all (its indices, its
 // Release fields but the date) is carried over whole, signatures included, as reprepro exports
@@ -10,19 +10,17 @@
 // and those before it (debian/pdiff.ts), so apt updates a small change with a small download.
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { link, mkdir, readFile, readdir, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { SuitePlan } from '../core/publish-plan.js';
 import { componentReleaseText, indexChunks, releaseText, type IndexFile, type ReleaseInfo } from '../debian/indices.js';
 import { diffIndexText, edScript, parseDiffIndex, type PatchEntry } from '../debian/pdiff.js';
 import type { Signer } from '../process/gpg.js';
 import { IndexCompressor } from './index-compressor.js';
-import { readJson, writeFileAtomic } from '../storage/json-files.js';
+import { writeByHash } from './by-hash.js';
+import { currentGeneration, pruneGenerations, readManifest, switchLink, writeManifest, type Manifest } from './generations.js';
 import type { Layout } from '../storage/layout.js';
 import type { FailPoint } from '../core/fail-points.js';
-
-/** Generations always kept, whatever their age, besides those within the grace period. */
-export const KEEP_GENERATIONS = 3;
 
 export interface PublishOptions {
   label: string;
@@ -35,7 +33,7 @@ export interface PublishOptions {
   compressor?: IndexCompressor;
   /** Patches kept in each index's .diff/ series (0: none published). */
   pdiffs?: number;
-  /** Called at the steps a test may crash the queue at (daemons/fail-points.ts). */
+  /** Called at the steps a test may crash the queue at (core/fail-points.ts). */
   failPoint?: (point: FailPoint) => void;
 }
 
@@ -46,20 +44,6 @@ export interface PublishResult {
   reused: number;
   /** Earlier generations removed (their pool files may now be unreferenced). */
   pruned: number;
-}
-
-/** What a generation holds, for the next one. */
-interface Manifest {
-  /** Each index's text hash, by path. */
-  indexes: Record<string, string>;
-  /** For each index directory, the by-hash names it serves and when each was last current. */
-  byHash: Record<string, Record<string, string>>;
-  /** Every pool file the generation's indices name: kept while the generation is. */
-  pool?: string[];
-  /** Size and hashes of each index file, by path: a reused index is not read and hashed again. */
-  facts?: Record<string, Omit<IndexFile, 'path'>>;
-  /** Each suite's identity (its Release fields but the dates, and its indices) and when it was signed, by dists/SUITE. */
-  suites?: Record<string, { identity: string; signed: string }>;
 }
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
@@ -82,7 +66,7 @@ async function publishGeneration(layout: Layout, plans: SuitePlan[], signer: Sig
   const previous = await currentGeneration(layout);
   const prevDir = previous ? join(layout.generations, previous) : undefined;
   const empty: Manifest = { indexes: {}, byHash: {} };
-  const prevManifest: Manifest = { ...empty, ...(prevDir ? await readJson<Manifest>(join(prevDir, 'manifest.json')) : undefined) };
+  const prevManifest: Manifest = { ...empty, ...(prevDir ? await readManifest(prevDir) : undefined) };
   const generation = `${now.toISOString().replace(/[-:.]/g, '').replace('T', '-').replace('Z', '')}-${process.pid}`;
   const genDir = join(layout.generations, generation);
   const tmpDir = `${genDir}.tmp`;
@@ -243,9 +227,7 @@ async function publishGeneration(layout: Layout, plans: SuitePlan[], signer: Sig
     await writeFile(release, releaseText(info, files));
     await signer.signRelease(release, join(suiteDir, 'InRelease'), join(suiteDir, 'Release.gpg'));
   }
-  // Flushed: the next publication and the pool's garbage collection read it, and a manifest torn
-  // by a power cut would stop both (storage/json-files.ts readJson says so rather than guess).
-  await writeFileAtomic(join(tmpDir, 'manifest.json'), JSON.stringify(manifest));
+  await writeManifest(tmpDir, manifest);
   await rename(tmpDir, genDir);
   options.failPoint?.('publish-before-switch');
   await switchLink(layout.dists, `generations/${generation}/dists`);
@@ -253,50 +235,6 @@ async function publishGeneration(layout: Layout, plans: SuitePlan[], signer: Sig
   compressor.sweep();
   const pruned = await pruneGenerations(layout, { keep: generation, graceMs: grace, now });
   return { generation, written, reused, pruned };
-}
-
-/**
- * by-hash/SHA256/HASH beside every index: this generation's files, plus the previous
- * generation's by-hash files that stopped being current less than the grace period ago.
- */
-async function writeByHash(
-  suiteDir: string,
-  suiteRel: string,
-  prevDir: string | undefined,
-  prev: Manifest,
-  manifest: Manifest,
-  files: IndexFile[],
-  now: Date,
-  graceMs: number,
-): Promise<void> {
-  const linkOnce = (from: string, to: string) =>
-    link(from, to).catch((err) => {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    });
-  for (const f of files) {
-    if (f.path.endsWith('/Release')) continue;
-    const dir = dirname(f.path);
-    const key = `${suiteRel}/${dir}`;
-    manifest.byHash[key] ??= {};
-    manifest.byHash[key][f.sha256] = now.toISOString();
-    const target = join(suiteDir, dir, 'by-hash', 'SHA256', f.sha256);
-    await mkdir(dirname(target), { recursive: true });
-    await linkOnce(join(suiteDir, f.path), target);
-  }
-  if (!prevDir) return;
-  for (const [key, hashes] of Object.entries(prev.byHash)) {
-    if (!key.startsWith(`${suiteRel}/`) || !manifest.byHash[key]) continue;
-    for (const [hash, lastCurrent] of Object.entries(hashes)) {
-      if (manifest.byHash[key][hash] || now.getTime() - new Date(lastCurrent).getTime() > graceMs) continue;
-      const dir = key.slice(suiteRel.length + 1);
-      try {
-        await linkOnce(join(prevDir, key, 'by-hash', 'SHA256', hash), join(suiteDir, dir, 'by-hash', 'SHA256', hash));
-        manifest.byHash[key][hash] = lastCurrent;
-      } catch {
-        // Gone with a pruned generation: nothing to keep.
-      }
-    }
-  }
 }
 
 /** A tree of hard links to the files of another (one file system), of the names `take` keeps. */
@@ -309,68 +247,3 @@ async function linkTree(from: string, to: string, take: (name: string) => boolea
   }
 }
 
-/** Points `path` (a symbolic link) at `target` atomically: a new link, renamed over the old. */
-async function switchLink(path: string, target: string): Promise<void> {
-  const tmp = `${path}.new-${process.pid}`;
-  await rm(tmp, { force: true });
-  await symlink(target, tmp);
-  await rename(tmp, path);
-}
-
-export async function currentGeneration(layout: Layout): Promise<string | undefined> {
-  try {
-    return (await readlink(layout.dists)).split('/')[1];
-  } catch {
-    return undefined;
-  }
-}
-
-/** A date field (Date, Valid-Until) of the served Release of a suite. */
-export async function servedReleaseDate(layout: Layout, suite: string, field: 'Date' | 'Valid-Until' = 'Date'): Promise<Date | undefined> {
-  const text = await readFile(join(layout.dists, suite, 'Release'), 'utf8').catch(() => '');
-  const date = text.match(new RegExp(`^${field}: (.+)$`, 'm'))?.[1];
-  return date ? new Date(date.replace(' UTC', ' GMT')) : undefined;
-}
-
-/** The oldest signing time among the suites of the served generation (undefined: none known). */
-export async function oldestSignature(layout: Layout): Promise<Date | undefined> {
-  const current = await currentGeneration(layout);
-  const manifest = current ? await readJson<Manifest>(join(layout.generations, current, 'manifest.json')) : undefined;
-  const dates = Object.values(manifest?.suites ?? {}).map((s) => new Date(s.signed).getTime());
-  return dates.length > 0 ? new Date(Math.min(...dates)) : undefined;
-}
-
-/**
- * Removes unfinished generations (a crash mid-publish), and generations past the grace period
- * beyond the newest few. The served one always stays.
- */
-export async function pruneGenerations(layout: Layout, o: { keep?: string; graceMs?: number; now?: Date } = {}): Promise<number> {
-  let names: string[];
-  try {
-    names = (await readdir(layout.generations)).sort();
-  } catch {
-    return 0;
-  }
-  const current = o.keep ?? (await currentGeneration(layout));
-  const now = (o.now ?? new Date()).getTime();
-  const complete = names.filter((n) => !n.endsWith('.tmp'));
-  const candidates = complete.slice(0, Math.max(0, complete.length - KEEP_GENERATIONS)).filter((n) => n !== current);
-  const doomed = [...names.filter((n) => n.endsWith('.tmp') && n !== `${current}.tmp`)];
-  for (const n of candidates) {
-    const { mtimeMs } = await stat(join(layout.generations, n));
-    if (now - mtimeMs > (o.graceMs ?? 3600_000)) doomed.push(n);
-  }
-  for (const n of doomed) await rm(join(layout.generations, n), { recursive: true, force: true });
-  return doomed.length;
-}
-
-/** Every pool file that a generation still on disk names (a client may be reading it). */
-export async function poolFilesOfGenerations(layout: Layout): Promise<Set<string>> {
-  const files = new Set<string>();
-  for (const name of await readdir(layout.generations).catch(() => [] as string[])) {
-    if (name.endsWith('.tmp')) continue;
-    const manifest = await readJson<Manifest>(join(layout.generations, name, 'manifest.json'));
-    for (const f of manifest?.pool ?? []) files.add(f);
-  }
-  return files;
-}

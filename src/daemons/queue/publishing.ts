@@ -3,7 +3,8 @@
 // may have lost its last reference.
 import { planPublication } from '../../core/publish-plan.js';
 import { IndexCompressor } from '../../publish/index-compressor.js';
-import { oldestSignature, publish } from '../../publish/publisher.js';
+import { oldestSignature } from '../../publish/generations.js';
+import { publish } from '../../publish/publisher.js';
 import type { Signer } from '../../process/gpg.js';
 import type { JobLeasing } from './job-leasing.js';
 import type { QueueContext } from './queue-context.js';

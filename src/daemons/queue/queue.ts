@@ -18,7 +18,7 @@ import type { UploadRecord } from '../../core/uploads.js';
 import { kindLabel, type ReportOf, type WorkKind } from '../../core/work-kinds.js';
 import { compareVersions } from '../../debian/version.js';
 import { Signer } from '../../process/gpg.js';
-import { pruneGenerations } from '../../publish/publisher.js';
+import { pruneGenerations } from '../../publish/generations.js';
 import { removeTemporaries, writeFileAtomic } from '../../storage/json-files.js';
 import type { Layout } from '../../storage/layout.js';
 import { RecordStore } from '../../storage/record-store.js';

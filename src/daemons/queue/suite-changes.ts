@@ -21,7 +21,7 @@ import { readDebControls } from '../../process/debian-tools.js';
 import { bufferFacts, fileFacts, inBatches, placeFile, readIfSmallSync } from '../../storage/files.js';
 import type { Layout } from '../../storage/layout.js';
 import { collectPool } from '../../storage/pool-gc.js';
-import { poolFilesOfGenerations } from '../../publish/publisher.js';
+import { poolFilesOfGenerations } from '../../publish/generations.js';
 import { BinaryControls } from '../../storage/binary-controls.js';
 import { Journaled } from '../../storage/journal.js';
 import { SuiteStore } from '../../storage/suite-store.js';

@@ -1,0 +1,51 @@
+// by-hash/SHA256/HASH beside every index (Acquire-By-Hash): a client that read an InRelease
+// finds what it names even after the next publication, for a grace period.
+import { link, mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { IndexFile } from '../debian/indices.js';
+import type { Manifest } from './generations.js';
+
+/**
+ * by-hash/SHA256/HASH beside every index: this generation's files, plus the previous
+ * generation's by-hash files that stopped being current less than the grace period ago.
+ */
+export async function writeByHash(
+  suiteDir: string,
+  suiteRel: string,
+  prevDir: string | undefined,
+  prev: Manifest,
+  manifest: Manifest,
+  files: IndexFile[],
+  now: Date,
+  graceMs: number,
+): Promise<void> {
+  const linkOnce = (from: string, to: string) =>
+    link(from, to).catch((err) => {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    });
+  for (const f of files) {
+    if (f.path.endsWith('/Release')) continue;
+    const dir = dirname(f.path);
+    const key = `${suiteRel}/${dir}`;
+    manifest.byHash[key] ??= {};
+    manifest.byHash[key][f.sha256] = now.toISOString();
+    const target = join(suiteDir, dir, 'by-hash', 'SHA256', f.sha256);
+    await mkdir(dirname(target), { recursive: true });
+    await linkOnce(join(suiteDir, f.path), target);
+  }
+  if (!prevDir) return;
+  for (const [key, hashes] of Object.entries(prev.byHash)) {
+    if (!key.startsWith(`${suiteRel}/`) || !manifest.byHash[key]) continue;
+    for (const [hash, lastCurrent] of Object.entries(hashes)) {
+      if (manifest.byHash[key][hash] || now.getTime() - new Date(lastCurrent).getTime() > graceMs) continue;
+      const dir = key.slice(suiteRel.length + 1);
+      try {
+        await linkOnce(join(prevDir, key, 'by-hash', 'SHA256', hash), join(suiteDir, dir, 'by-hash', 'SHA256', hash));
+        manifest.byHash[key][hash] = lastCurrent;
+      } catch {
+        // Gone with a pruned generation: nothing to keep.
+      }
+    }
+  }
+}
+

@@ -1,0 +1,106 @@
+// The generations of dists/: each publication is a folder under state/generations (its
+// indices, signatures and a manifest of what it holds), and dists is a link to the served one,
+// switched in one rename(2). Which is served, when its suites were signed, which pool files the
+// generations still on disk name, and pruning the old ones.
+import { mkdir, readFile, readdir, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { IndexFile } from '../debian/indices.js';
+import { readJson, writeFileAtomic } from '../storage/json-files.js';
+import type { Layout } from '../storage/layout.js';
+
+/** Generations always kept, whatever their age, besides those within the grace period. */
+export const KEEP_GENERATIONS = 3;
+
+/** What a generation holds, for the next one. */
+export interface Manifest {
+  /** Each index's text hash, by path. */
+  indexes: Record<string, string>;
+  /** For each index directory, the by-hash names it serves and when each was last current. */
+  byHash: Record<string, Record<string, string>>;
+  /** Every pool file the generation's indices name: kept while the generation is. */
+  pool?: string[];
+  /** Size and hashes of each index file, by path: a reused index is not read and hashed again. */
+  facts?: Record<string, Omit<IndexFile, 'path'>>;
+  /** Each suite's identity (its Release fields but the dates, and its indices) and when it was signed, by dists/SUITE. */
+  suites?: Record<string, { identity: string; signed: string }>;
+}
+
+/** A generation's manifest (undefined: it has none). */
+export function readManifest(dir: string): Promise<Manifest | undefined> {
+  return readJson<Manifest>(join(dir, 'manifest.json'));
+}
+
+/**
+ * Flushed: the next publication and the pool's garbage collection read it, and a manifest torn
+ * by a power cut would stop both (storage/json-files.ts readJson says so rather than guess).
+ */
+export async function writeManifest(dir: string, manifest: Manifest): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFileAtomic(join(dir, 'manifest.json'), JSON.stringify(manifest));
+}
+
+/** Points `path` (a symbolic link) at `target` atomically: a new link, renamed over the old. */
+export async function switchLink(path: string, target: string): Promise<void> {
+  const tmp = `${path}.new-${process.pid}`;
+  await rm(tmp, { force: true });
+  await symlink(target, tmp);
+  await rename(tmp, path);
+}
+
+export async function currentGeneration(layout: Layout): Promise<string | undefined> {
+  try {
+    return (await readlink(layout.dists)).split('/')[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** A date field (Date, Valid-Until) of the served Release of a suite. */
+export async function servedReleaseDate(layout: Layout, suite: string, field: 'Date' | 'Valid-Until' = 'Date'): Promise<Date | undefined> {
+  const text = await readFile(join(layout.dists, suite, 'Release'), 'utf8').catch(() => '');
+  const date = text.match(new RegExp(`^${field}: (.+)$`, 'm'))?.[1];
+  return date ? new Date(date.replace(' UTC', ' GMT')) : undefined;
+}
+
+/** The oldest signing time among the suites of the served generation (undefined: none known). */
+export async function oldestSignature(layout: Layout): Promise<Date | undefined> {
+  const current = await currentGeneration(layout);
+  const manifest = current ? await readManifest(join(layout.generations, current)) : undefined;
+  const dates = Object.values(manifest?.suites ?? {}).map((s) => new Date(s.signed).getTime());
+  return dates.length > 0 ? new Date(Math.min(...dates)) : undefined;
+}
+
+/**
+ * Removes unfinished generations (a crash mid-publish), and generations past the grace period
+ * beyond the newest few. The served one always stays.
+ */
+export async function pruneGenerations(layout: Layout, o: { keep?: string; graceMs?: number; now?: Date } = {}): Promise<number> {
+  let names: string[];
+  try {
+    names = (await readdir(layout.generations)).sort();
+  } catch {
+    return 0;
+  }
+  const current = o.keep ?? (await currentGeneration(layout));
+  const now = (o.now ?? new Date()).getTime();
+  const complete = names.filter((n) => !n.endsWith('.tmp'));
+  const candidates = complete.slice(0, Math.max(0, complete.length - KEEP_GENERATIONS)).filter((n) => n !== current);
+  const doomed = [...names.filter((n) => n.endsWith('.tmp') && n !== `${current}.tmp`)];
+  for (const n of candidates) {
+    const { mtimeMs } = await stat(join(layout.generations, n));
+    if (now - mtimeMs > (o.graceMs ?? 3600_000)) doomed.push(n);
+  }
+  for (const n of doomed) await rm(join(layout.generations, n), { recursive: true, force: true });
+  return doomed.length;
+}
+
+/** Every pool file that a generation still on disk names (a client may be reading it). */
+export async function poolFilesOfGenerations(layout: Layout): Promise<Set<string>> {
+  const files = new Set<string>();
+  for (const name of await readdir(layout.generations).catch(() => [] as string[])) {
+    if (name.endsWith('.tmp')) continue;
+    const manifest = await readManifest(join(layout.generations, name));
+    for (const f of manifest?.pool ?? []) files.add(f);
+  }
+  return files;
+}
