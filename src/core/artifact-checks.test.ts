@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChangesFile } from '../debian/changes-dsc.js';
 import { Paragraph } from '../debian/deb822.js';
-import { BUILD_CHECKS, FILE_CHECKS, checkReturnedBuild, type ReturnedBuild, type ReturnedFile } from './artifact-checks.js';
+import { BUILD_CHECKS, FILE_CHECKS, INCLUDED_DEB_CHECKS, checkIncludedDeb, checkReturnedBuild, type ReturnedBuild, type ReturnedFile } from './artifact-checks.js';
 import { emptyContents, suiteBinary, withBinaries } from './suite-contents.js';
 
 // A good returned build of hello 1:2.0-1 on amd64, and one way to break it per check.
@@ -79,4 +79,31 @@ describe('the checks of a returned build', () => {
     expect(checkReturnedBuild(b)?.message).toMatch(/hello_2\.0-1_amd64\.deb: .*other/);
     expect(checkReturnedBuild({ ...b, allowTakeover: true })).toBeUndefined();
   });
+});
+
+describe('the checks of a .deb archive include brings', () => {
+  const suite = { name: 'unstable', architectures: ['amd64'] };
+  const control = (fields: Record<string, string>) => new Paragraph(Object.entries({ Package: 'hello', Version: '2.0-1', Architecture: 'amd64', ...fields }));
+
+  it('pass a package the suite can hold, also Architecture: all', () => {
+    expect(checkIncludedDeb(control({}), suite)).toBeUndefined();
+    expect(checkIncludedDeb(control({ Architecture: 'all' }), suite)).toBeUndefined();
+  });
+
+  const cases: Record<string, [Record<string, string>, RegExp]> = {
+    'valid-package-name': [{ Package: 'Hello_World' }, /Package "Hello_World" is not a valid package name \(Policy 5\.6\.7\)/],
+    'valid-version': [{ Version: '2.0 1' }, /Version "2\.0 1" is not a valid Debian version/],
+    'architecture-of-suite': [{ Architecture: 'arm64' }, /Architecture arm64 is not one of unstable's \(amd64, or all\)/],
+  };
+
+  it('have a case here for every check in the list', () => {
+    expect(Object.keys(cases).sort()).toEqual(INCLUDED_DEB_CHECKS.map((c) => c.id).sort());
+  });
+
+  for (const [id, [fields, message]] of Object.entries(cases)) {
+    it(`refuse a .deb that fails ${id}, saying why`, () => {
+      expect(checkIncludedDeb(control(fields), suite)).toMatch(message);
+      expect(INCLUDED_DEB_CHECKS.find((c) => c.id === id)!.check(control(fields), suite)).toMatch(message);
+    });
+  }
 });

@@ -5,7 +5,7 @@
 // The queue reads the files (daemons/queue/build-results.ts); deciding is pure.
 import type { ChangesFile } from '../debian/changes-dsc.js';
 import type { Paragraph } from '../debian/deb822.js';
-import { versionWithoutEpoch } from '../debian/version.js';
+import { isValidPackageName, isValidVersion, versionWithoutEpoch } from '../debian/version.js';
 import { binaryRefusal, type SuiteContents } from './suite-contents.js';
 import { SAFE_FILE_NAME } from '../debian/changes-dsc.js';
 import type { FileDigest } from '../debian/file-digest.js';
@@ -137,6 +137,34 @@ export function checkReturnedBuild(b: ReturnedBuild): { check: string; message: 
       const message = c.check(f, b);
       if (message) return { check: c.id, message };
     }
+  }
+  return undefined;
+}
+
+/** Checks of a .deb that `archive include` brings from elsewhere: a package this suite can hold. */
+export const INCLUDED_DEB_CHECKS: { id: string; check(control: Paragraph, suite: { name: string; architectures: string[] }): string | undefined }[] = [
+  {
+    id: 'valid-package-name',
+    check: (c) => (!isValidPackageName(c.first('Package')) ? `Package "${c.first('Package')}" is not a valid package name (Policy 5.6.7)` : undefined),
+  },
+  {
+    id: 'valid-version',
+    check: (c) => (!isValidVersion(c.first('Version')) ? `Version "${c.first('Version')}" is not a valid Debian version (Policy 5.6.12)` : undefined),
+  },
+  {
+    id: 'architecture-of-suite',
+    check: (c, suite) => {
+      const arch = c.first('Architecture');
+      return arch !== 'all' && !suite.architectures.includes(arch) ? `Architecture ${arch} is not one of ${suite.name}'s (${suite.architectures.join(', ')}, or all)` : undefined;
+    },
+  },
+];
+
+/** Why an included .deb is refused (the first check it fails), or undefined. */
+export function checkIncludedDeb(control: Paragraph, suite: { name: string; architectures: string[] }): string | undefined {
+  for (const c of INCLUDED_DEB_CHECKS) {
+    const message = c.check(control, suite);
+    if (message) return message;
   }
   return undefined;
 }

@@ -14,11 +14,9 @@ import type { QueueAnswer } from '../../core/queue-requests.js';
 import type { UploadRecord } from '../../core/uploads.js';
 import { SAFE_FILE_NAME } from '../../debian/changes-dsc.js';
 import { Paragraph } from '../../debian/deb822.js';
-import type { FileDigest } from '../../debian/file-digest.js';
-import { binaryFileName, componentFor, poolDirOf } from '../../debian/pool-path.js';
-import { isValidPackageName, isValidVersion } from '../../debian/version.js';
+import { componentFor } from '../../debian/pool-path.js';
 import { readDebControls } from '../../process/debian-tools.js';
-import { bufferFacts, fileFacts, inBatches, placeFile, readIfSmallSync } from '../../storage/files.js';
+import { inBatches, placeFile } from '../../storage/files.js';
 import type { Layout } from '../../storage/layout.js';
 import { collectPool } from '../../storage/pool-gc.js';
 import { poolFilesOfGenerations } from '../../publish/generations.js';
@@ -26,6 +24,7 @@ import { BinaryControls } from '../../storage/binary-controls.js';
 import { Journaled } from '../../storage/journal.js';
 import { SuiteStore } from '../../storage/suite-store.js';
 import { whenStaged } from '../../storage/staging.js';
+import { readIncludedDebs } from './included-debs.js';
 
 /** Versions that entered the pool, with their files. */
 type Batch = { source: string; version: string; files: string[] }[];
@@ -217,10 +216,9 @@ export class SuiteChanges {
       if (SAFE_FILE_NAME.test(n) && /\.u?deb$/.test(n)) good.push(i);
       else refuse(i, 'not a .deb or .udeb file name');
     }
-    // Each file read once: hashed, and its control member found, from the same bytes (large
-    // files are streamed and their control read apart). A thousand files at a time, so that
-    // memory holds a thousand files, not all of them, each part as soon as the CLI has copied
-    // it; checked and pooled while the CLI copies the next part.
+    // A thousand files at a time (included-debs.ts reads and checks them), so that memory holds
+    // a thousand files, not all of them, each part as soon as the CLI has copied it; checked
+    // against the suite and pooled while the CLI copies the next part.
     const held = new Map(this.get(suiteName).binaries.map((b) => [binaryKey(b), b]));
     const placed: SuiteBinary[] = [];
     let replaced = 0;
@@ -230,41 +228,11 @@ export class SuiteChanges {
       await whenStaged(dir, slice[slice.length - 1] + 1).catch((err: Error) => {
         throw new ContentsError(err.message);
       });
-      const whole: (Buffer | undefined)[] = [];
-      const hashes: (FileDigest | Error)[] = [];
-      await inBatches(slice.map((at, j) => ({ at, j })), 32, async ({ at, j }) => {
-        const path = join(dir, names[at]);
-        try {
-          whole[j] = readIfSmallSync(path, 8 * 1024 * 1024);
-          hashes[j] = whole[j] ? bufferFacts(whole[j]!) : await fileFacts(path);
-        } catch (err) {
-          hashes[j] = err as Error;
-        }
-      });
-      const controls = await readDebControls(slice.map((i) => join(dir, names[i])), whole);
-      await inBatches(slice.map((at, j) => ({ at, j })), 16, async ({ at, j }) => {
-        try {
-          const control = controls[j];
-          if (control instanceof Error) throw control;
-          const pkg = control.first('Package');
-          const version = control.first('Version');
-          const arch = control.first('Architecture');
-          if (!isValidPackageName(pkg)) throw new Error(`Package "${pkg}" is not a valid package name (Policy 5.6.7)`);
-          if (!isValidVersion(version)) throw new Error(`Version "${version}" is not a valid Debian version (Policy 5.6.12)`);
-          if (arch !== 'all' && !suite.architectures.includes(arch)) {
-            throw new Error(`Architecture ${arch} is not one of ${suiteName}'s (${suite.architectures.join(', ')}, or all)`);
-          }
-          const facts = hashes[j];
-          if (facts instanceof Error) throw facts;
-          const comp = component ?? componentFor(control.first('Section'), suite.components);
-          const probe = suiteBinary({ control: control.entries(), path: '', ...facts }, comp, 'imported');
-          const ext = names[at].endsWith('.udeb') ? 'udeb' : 'deb';
-          const path = `${poolDirOf(comp, probe.source)}/${binaryFileName(pkg, version, arch, ext)}`;
-          candidates.push({ at, binary: { ...probe, path } });
-        } catch (err) {
-          refuse(at, (err as Error).message);
-        }
-      });
+      const read = await readIncludedDebs(dir, slice.map((at) => names[at]), suite, component);
+      for (const [j, r] of read.entries()) {
+        if ('refused' in r) refuse(slice[j], r.refused);
+        else candidates.push({ at: slice[j], binary: r.binary });
+      }
       // Then checked against the suite and the files before them, in the request's order.
       const added: typeof candidates = [];
       for (const c of candidates.sort((a, b) => a.at - b.at)) {

@@ -1,0 +1,39 @@
+// The .debs `archive include` brings, read: each file read once, hashed, and its control member
+// found from the same bytes (large files are streamed and their control read apart); each
+// checked as a package this suite can hold (core/artifact-checks.ts) and given its pool place.
+import { join } from 'node:path';
+import type { SuiteConfig } from '../../config/config.js';
+import { checkIncludedDeb } from '../../core/artifact-checks.js';
+import { suiteBinary, type SuiteBinary } from '../../core/suite-contents.js';
+import type { FileDigest } from '../../debian/file-digest.js';
+import { binaryFileName, componentFor, poolDirOf } from '../../debian/pool-path.js';
+import { readDebControls } from '../../process/debian-tools.js';
+import { bufferFacts, fileFacts, inBatches, readIfSmallSync } from '../../storage/files.js';
+
+/** For each name (a staged file in dir), the binary it would be in the suite, or why not. */
+export async function readIncludedDebs(dir: string, names: string[], suite: SuiteConfig, component: string | undefined): Promise<({ binary: SuiteBinary } | { refused: string })[]> {
+  const whole: (Buffer | undefined)[] = [];
+  const digests: (FileDigest | Error)[] = [];
+  await inBatches(names.map((name, j) => ({ name, j })), 32, async ({ name, j }) => {
+    const path = join(dir, name);
+    try {
+      whole[j] = readIfSmallSync(path, 8 * 1024 * 1024);
+      digests[j] = whole[j] ? bufferFacts(whole[j]!) : await fileFacts(path);
+    } catch (err) {
+      digests[j] = err as Error;
+    }
+  });
+  const controls = await readDebControls(names.map((name) => join(dir, name)), whole);
+  return names.map((name, j) => {
+    const control = controls[j];
+    if (control instanceof Error) return { refused: control.message };
+    const refusal = checkIncludedDeb(control, suite);
+    if (refusal) return { refused: refusal };
+    const digest = digests[j];
+    if (digest instanceof Error) return { refused: digest.message };
+    const comp = component ?? componentFor(control.first('Section'), suite.components);
+    const probe = suiteBinary({ control: control.entries(), path: '', ...digest }, comp, 'imported');
+    const ext = name.endsWith('.udeb') ? 'udeb' : 'deb';
+    return { binary: { ...probe, path: `${poolDirOf(comp, probe.source)}/${binaryFileName(control.first('Package'), control.first('Version'), control.first('Architecture'), ext)}` } };
+  });
+}
