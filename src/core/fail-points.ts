@@ -1,6 +1,6 @@
 // Fail points: named places in the queue where a test can have it killed (SIGKILL), to show
 // that a crash at that very step loses nothing. ARCHIVE_FAILPOINTS lists them; they fire one
-// at a time, in the order listed, each once (daemons/fail-points.ts keeps a marker per fired
+// at a time, in the order listed, each once (daemons/queue/crash-at-fail-point.ts keeps a marker per fired
 // point under state/), so one scripted run can walk an upload through a crash at every step
 // even though the queue restarts between them. Unset (as for every user), nothing fires.
 

@@ -86,7 +86,7 @@ export function sourcesStanza(
  * A chunk ends before a stanza whose first line hashes to 0 modulo CHUNK_STANZAS (or once it
  * holds CHUNK_MAX_BYTES), so chunk borders depend on the stanzas beside them and not on their
  * position: adding, changing or removing one package changes one chunk, and the publisher
- * compresses only that one again (storage/index-compressor.ts).
+ * compresses only that one again (publish/index-compressor.ts).
  */
 const stanzaBytes = new WeakMap<Paragraph, { bytes: Buffer; border: boolean }>();
 export const CHUNK_STANZAS = 128;

@@ -1,12 +1,13 @@
 // The queue: the only writer of state/ and public/. This file wires its parts and runs its
 // clock: incoming/ and state/requests/ are watched, a scan takes requests and uploads, timers
 // expire leases, re-sign and collect garbage, and every change runs in one serial lane.
-//   upload-intake.ts   uploads: quarantine, checks, accepted (jobs made) or rejected
-//   cli-requests.ts    what the CLI asks (retry, rm, copy, snapshot, include)
-//   job-leasing.ts     jobs and leases, for workers over the job API (daemons/job-api.ts)
-//   build-results.ts   what a build hands back: checked, pooled, joined to its suite
-//   suite-changes.ts   what each suite holds, and the pool's history
-//   publishing.ts      generations of dists/, Valid-Until, the pool's garbage
+//   upload-intake.ts     uploads from incoming/ into quarantine (and strays)
+//   upload-decision.ts   a quarantined upload checked, accepted (jobs made) or rejected
+//   cli-requests.ts      what the CLI asks (retry, rm, copy, snapshot, include)
+//   job-leasing.ts       jobs and leases, for workers over the job API (daemons/job-api.ts)
+//   build-results.ts     what a build hands back: checked, pooled, joined to its suite
+//   suite-changes.ts     what each suite holds, and the pool's history (included-debs.ts)
+//   publishing.ts        generations of dists/, Valid-Until, the pool's garbage
 import { appendFile, mkdir, mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

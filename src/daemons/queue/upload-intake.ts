@@ -23,7 +23,7 @@ export interface IntakeOptions {
   wrongSizeGraceMs?: number;
   now?: () => number;
   log?: (message: string) => void;
-  /** Called at the steps a test may crash the queue at (daemons/fail-points.ts). */
+  /** Called at the steps a test may crash the queue at (daemons/queue/crash-at-fail-point.ts). */
   failPoint?: FailPointHit;
 }
 

@@ -1,5 +1,5 @@
 // What a worker gives the task of a leased job, whatever its kind, and what the task returns.
-// One task per kind (build-task.ts, …), listed in tasks.ts.
+// One task per kind (build-task.ts, …), listed in TASKS below.
 import type { LeasedJob } from '../../core/job-protocol.js';
 import type { Docker } from '../../docker/engine.js';
 import type { ReportOf, WorkKind } from '../../core/work-kinds.js';
