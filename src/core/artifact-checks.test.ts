@@ -39,6 +39,8 @@ const breaks: Record<string, [(b: ReturnedBuild) => void, RegExp]> = {
   returned: [(b) => (b.files[1].digest = undefined), /hello_2\.0-1_amd64\.buildinfo is listed in .* but was not returned/],
   intact: [(b) => (b.files[0].digest = digest(10, 'b'.repeat(64))), /does not match .* \(size or sha256\)/],
   'deb-readable': [(b) => (b.files[0].control = new Error('dpkg-deb: not a debian format archive')), /not a debian format archive/],
+  // Named for a valid version, but holding one that is not ("evil" is no epoch): compared, it would stop every publication.
+  'deb-fields-valid': [(b) => (b.files[0] = deb('hello_2.0-1_amd64.deb', { Version: 'evil:2.0-1', Source: 'hello (1:2.0-1)' })), /Version "evil:2\.0-1" is not a valid Debian version/],
   'deb-of-source': [(b) => (b.files[0] = deb('hello_2.0-1_amd64.deb', { Source: 'other' })), /says it is built from other, not hello/],
   'deb-architecture': [(b) => (b.files[0] = deb('hello_2.0-1_arm64.deb', { Architecture: 'arm64' })), /is for arm64, but the job builds amd64/],
   'deb-canonical-name': [(b) => (b.files[0] = deb('hello_2.0-1_amd64.deb', { Package: 'hello-x' })), /must be named hello-x_2\.0-1_amd64\.deb/],
@@ -91,13 +93,19 @@ describe('the checks of a .deb archive include brings', () => {
   });
 
   const cases: Record<string, [Record<string, string>, RegExp]> = {
-    'valid-package-name': [{ Package: 'Hello_World' }, /Package "Hello_World" is not a valid package name \(Policy 5\.6\.7\)/],
-    'valid-version': [{ Version: '2.0 1' }, /Version "2\.0 1" is not a valid Debian version/],
+    'fields-valid': [{ Package: 'Hello_World' }, /Package "Hello_World" is not a valid package name \(Policy 5\.6\.7\)/],
     'architecture-of-suite': [{ Architecture: 'arm64' }, /Architecture arm64 is not one of unstable's \(amd64, or all\)/],
   };
 
   it('have a case here for every check in the list', () => {
     expect(Object.keys(cases).sort()).toEqual(INCLUDED_DEB_CHECKS.map((c) => c.id).sort());
+  });
+
+  it('refuse an invalid version, and a Source that is no source name (it becomes a pool folder: ../../x would leave the pool)', () => {
+    expect(checkIncludedDeb(control({ Version: '2.0 1' }), suite)).toMatch(/Version "2\.0 1" is not a valid Debian version/);
+    expect(checkIncludedDeb(control({ Source: '../../x' }), suite)).toMatch(/Source "\.\.\/\.\.\/x" is not a source package name/);
+    expect(checkIncludedDeb(control({ Source: 'hello (1:2.0-1)' }), suite)).toBeUndefined();
+    expect(checkIncludedDeb(control({ Source: 'hello (evil:2.0)' }), suite)).toMatch(/is not a source package name/);
   });
 
   for (const [id, [fields, message]] of Object.entries(cases)) {

@@ -80,6 +80,13 @@ export const FILE_CHECKS: FileCheck[] = [
   },
   { id: 'deb-readable', applies: isDeb, check: (f) => (f.control instanceof Error ? f.control.message : undefined) },
   {
+    // Before anything compares or files it: a version that does not parse would stop every
+    // publication that meets it, a name or source that is not one could leave the pool.
+    id: 'deb-fields-valid',
+    applies: isDeb,
+    check: (f) => fieldsRefusal(control(f)),
+  },
+  {
     id: 'deb-of-source',
     applies: isDeb,
     check: (f, { job }) => {
@@ -141,16 +148,22 @@ export function checkReturnedBuild(b: ReturnedBuild): { check: string; message: 
   return undefined;
 }
 
+/** Why a .deb's Package, Version or Source (with its version) is not one, or undefined. */
+function fieldsRefusal(c: Paragraph): string | undefined {
+  if (!isValidPackageName(c.first('Package'))) return `Package "${c.first('Package')}" is not a valid package name (Policy 5.6.7)`;
+  if (!isValidVersion(c.first('Version'))) return `Version "${c.first('Version')}" is not a valid Debian version (Policy 5.6.12)`;
+  const source = c.first('Source');
+  if (!source) return undefined;
+  const m = source.match(/^(\S+)(?:\s+\((\S+)\))?$/);
+  if (!m || !isValidPackageName(m[1]) || (m[2] !== undefined && !isValidVersion(m[2]))) {
+    return `Source "${source}" is not a source package name with an optional (version) (Policy 5.6.1)`;
+  }
+  return undefined;
+}
+
 /** Checks of a .deb that `archive include` brings from elsewhere: a package this suite can hold. */
 export const INCLUDED_DEB_CHECKS: { id: string; check(control: Paragraph, suite: { name: string; architectures: string[] }): string | undefined }[] = [
-  {
-    id: 'valid-package-name',
-    check: (c) => (!isValidPackageName(c.first('Package')) ? `Package "${c.first('Package')}" is not a valid package name (Policy 5.6.7)` : undefined),
-  },
-  {
-    id: 'valid-version',
-    check: (c) => (!isValidVersion(c.first('Version')) ? `Version "${c.first('Version')}" is not a valid Debian version (Policy 5.6.12)` : undefined),
-  },
+  { id: 'fields-valid', check: (c) => fieldsRefusal(c) },
   {
     id: 'architecture-of-suite',
     check: (c, suite) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { JOB_ROUTES, matchRoute, routePath, type JobRoute } from './job-protocol.js';
-import { KINDS } from './work-kinds.js';
+import { KINDS, parseKindReport } from './work-kinds.js';
 
 const parseJobReport = (kind: 'build', value: Record<string, unknown>) => KINDS[kind].parseReport(value);
 import { parseQueueRequest } from './queue-requests.js';
@@ -42,6 +42,11 @@ describe('a job report as a worker sends it', () => {
     expect(parseJobReport('build', { outcome: 'built', image: 'sha256:ab', depsKey: 'k', extra: 'dropped' })).toEqual({ outcome: 'built', image: 'sha256:ab', depsKey: 'k' });
     expect(parseJobReport('build', { outcome: 'dep-wait', missing: 'libfoo-dev' })).toEqual({ outcome: 'dep-wait', missing: 'libfoo-dev' });
     expect(parseJobReport('build', { outcome: 'failed' })).toMatchObject({ outcome: 'failed', reason: 'build failed' });
+  });
+
+  it('goes with the kind it was sent for, which must be one', () => {
+    expect(parseKindReport('build', { outcome: 'failed', reason: 'x' })).toEqual({ kind: 'build', report: { outcome: 'failed', reason: 'x' } });
+    expect(parseKindReport('mining', { outcome: 'built' })).toEqual({ error: 'unknown kind of work mining' });
   });
 
   it('is refused with an unknown outcome or fields that are not text', () => {

@@ -29,7 +29,10 @@ export class JobApiClient {
   /** A job, or undefined when there was none within the wait. */
   async lease(request: LeaseRequest): Promise<LeasedJob | undefined> {
     const res = await this.send('lease', {}, request);
-    return res.status === 204 ? undefined : ((await res.json()) as LeasedJob);
+    if (res.status === 204) return undefined;
+    const job = (await res.json()) as LeasedJob;
+    // A queue from before jobs had kinds sends none: its jobs are builds.
+    return { ...job, kind: job.kind ?? 'build' };
   }
 
   async heartbeat(id: string, builder: string): Promise<void> {

@@ -18,7 +18,7 @@ const handlers: JobApiHandlers = {
     for await (const chunk of body) size += chunk.length;
     calls.push(`artifact ${id} ${builder} ${name} ${size}`);
   },
-  complete: async (id, builder, _kind, report) => void calls.push(`complete ${id} ${builder} ${report.outcome}`),
+  complete: async (id, builder, r) => void calls.push(`complete ${id} ${builder} ${r.report.outcome}`),
 };
 let base: string;
 const secret = 's3cret';

@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { JobTransitionError } from '../core/jobs.js';
 import { BODY_CAP, JOB_ROUTES, matchRoute, type LeaseRequest, type LeasedJob, type WorkerOffer, type WorkerSettings } from '../core/job-protocol.js';
 import { NonceMemory, SignatureError, actsAs, verifyRequest } from '../core/request-signature.js';
-import { KINDS, WORK_KINDS, type JobReport, type WorkKind } from '../core/work-kinds.js';
+import { WORK_KINDS, parseKindReport, type KindReport, type WorkKind } from '../core/work-kinds.js';
 
 /** What the queue does for each route of core/job-protocol.ts (one handler per route). */
 export interface JobApiHandlers {
@@ -22,8 +22,8 @@ export interface JobApiHandlers {
   log(id: string, builder: string, text: string): Promise<void>;
   /** body is streamed; it throws at its end when the bytes are not the signed ones (write aside, then move). */
   artifact(id: string, builder: string, name: string, body: AsyncIterable<Buffer>): Promise<void>;
-  /** The report was checked as one of `kind` (the queue checks that the job is of that kind). */
-  complete(id: string, builder: string, kind: WorkKind, report: JobReport): Promise<void>;
+  /** The report was checked as one of its kind (the queue checks that the job is of that kind). */
+  complete(id: string, builder: string, report: KindReport): Promise<void>;
 }
 
 const refused = (status: number, message: string) => Object.assign(new Error(message), { status });
@@ -131,10 +131,9 @@ export function startJobApi(port: number, token: string, h: JobApiHandlers): Pro
         case 'complete': {
           const { builder: by, kind = 'build', ...rest } = await small();
           const builder = as(by);
-          if (!(WORK_KINDS as readonly unknown[]).includes(kind)) return send(res, 400, { error: `unknown kind of work ${String(kind)}` });
-          const report = KINDS[kind as WorkKind].parseReport(rest);
+          const report = parseKindReport(kind, rest);
           if ('error' in report) return send(res, 400, { error: report.error });
-          await h.complete(id, builder, kind as WorkKind, report);
+          await h.complete(id, builder, report);
           return send(res, 200, { ok: true });
         }
       }

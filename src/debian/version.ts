@@ -86,8 +86,9 @@ export function compareVersions(a: string, b: string): number {
 
 /** The version without its epoch, as it appears in file names (Policy §5.6.12). */
 export function versionWithoutEpoch(version: string): string {
-  const colon = version.indexOf(':');
-  return colon >= 0 ? version.slice(colon + 1) : version;
+  // Only a number before the first colon is an epoch (Policy 5.6.12): "evil:1.0" keeps its colon,
+  // so a file name made from it is refused as unsafe rather than taken for "1.0".
+  return version.replace(/^\d+:/, '');
 }
 
 /** Source package names, Policy §5.6.1: lower case letters, digits, + - . ; at least two; starts alphanumeric. */

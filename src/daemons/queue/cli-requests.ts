@@ -6,7 +6,8 @@ import { retry } from '../../core/jobs.js';
 import { parseQueueRequest, type QueueAnswer, type QueueRequest } from '../../core/queue-requests.js';
 import { ContentsError } from '../../core/suite-contents.js';
 import { compareVersions } from '../../debian/version.js';
-import { readJson, writeJson } from '../../storage/json-files.js';
+import { writeJson } from '../../storage/json-files.js';
+import { NotRegularFile, readRegularFile } from '../../storage/open-regular-file.js';
 import type { JobLeasing } from './job-leasing.js';
 import type { QueueContext } from './queue-context.js';
 
@@ -23,17 +24,18 @@ export class CliRequests {
   async handleAll(): Promise<void> {
     const dir = this.q.layout.requests;
     for (const name of (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.request.json'))) {
-      const parsed = parseQueueRequest(await readJson<unknown>(join(dir, name)));
+      const parsed = await readRequest(join(dir, name));
       const staging = join(dir, name.replace('.request.json', '.files'));
       let answer: QueueAnswer;
       try {
-        answer = 'error' in parsed ? { ok: false, message: `${name}: ${parsed.error}` } : await this.carryOut(parsed, staging);
+        answer = 'error' in parsed ? { ok: false, message: `state/requests/${name}: ${parsed.error}` } : await this.carryOut(parsed, staging);
       } catch (err) {
         if (!(err instanceof ContentsError)) throw err;
         answer = { ok: false, message: err.message };
       }
       await writeJson(join(dir, name.replace('.request.json', '.answer.json')), answer);
-      await rm(join(dir, name), { force: true });
+      // (Recursive: a folder under a request's name is refused and removed like a file.)
+      await rm(join(dir, name), { recursive: true, force: true });
       this.q.log(`request ${name}: ${answer.message}`);
       // Out of the lane: removing 10,000 staged files must not hold up the next request. A
       // crash meanwhile leaves a *.done folder, removed at the next start.
@@ -108,5 +110,26 @@ export class CliRequests {
     if (jobs.length === 0) return { ok: false, message: `${source} ${upload.version} has no failed or waiting build to retry` };
     for (const job of jobs) await this.leasing.save(retry(job, new Date()));
     return { ok: true, message: `${source} ${upload.version}: ${jobs.map((j) => j.arch).join(', ')} queued again`, jobs: jobs.map((j) => j.id) };
+  }
+}
+
+/** A request with 10,000 file names is about 1 MB. */
+const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A request file, read without trusting it: a regular file (a FIFO is never opened to block the
+ * lane, a link never followed) of sane size, holding a request (core/queue-requests.ts). What is
+ * wrong with it becomes its answer; only the disk's own failures stop the scan.
+ */
+async function readRequest(path: string): Promise<QueueRequest | { error: string }> {
+  try {
+    const { data, size } = await readRegularFile(path, MAX_REQUEST_BYTES);
+    if (!data) return { error: `${size} bytes; a request has at most ${MAX_REQUEST_BYTES}` };
+    return parseQueueRequest(JSON.parse(data.toString('utf8')));
+  } catch (err) {
+    if (err instanceof NotRegularFile) return { error: `not a regular file (${err.kind})` };
+    if (err instanceof SyntaxError) return { error: `not JSON: ${err.message}` };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { error: 'it was removed before it could be read' };
+    throw err;
   }
 }

@@ -52,7 +52,7 @@ export class Publishing {
     const validFor = this.q.config().publish.validUntilDays * 86_400_000;
     if (!validFor) return;
     const oldest = await oldestSignature(this.q.layout);
-    if (!oldest || Date.now() - oldest.getTime() > validFor / 2) return this.publish('Valid-Until refresh');
+    if (!oldest || Date.now() - oldest.getTime() > validFor / 2) return this.q.publish('Valid-Until refresh');
   }
 
   /** Pool files nothing refers to any more, removed (uploads still to build keep theirs). In the lane. */

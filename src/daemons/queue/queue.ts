@@ -16,7 +16,7 @@ import { parseConfig, type ArchiveConfig } from '../../config/config.js';
 import { jobFromDisk, type JobRecord } from '../../core/jobs.js';
 import { renderStatusPages } from '../../core/status-page.js';
 import type { UploadRecord } from '../../core/uploads.js';
-import { kindLabel, type ReportOf, type WorkKind } from '../../core/work-kinds.js';
+import { byKind, kindLabel } from '../../core/work-kinds.js';
 import { compareVersions } from '../../debian/version.js';
 import { Signer } from '../../process/gpg.js';
 import { pruneGenerations } from '../../publish/generations.js';
@@ -56,10 +56,6 @@ export class Queue implements QueueContext {
   private results!: BuildResults;
   private requests!: CliRequests;
   private publishing!: Publishing;
-  /** What the queue does with each kind's report. */
-  private readonly completions: { [K in WorkKind]: (id: string, builder: string, report: ReportOf[K]) => Promise<void> } = {
-    build: (id, builder, report) => this.results.complete(id, builder, report),
-  };
   /** Uploads accepted since the last publication ("source version"). */
   private acceptedUnpublished: string[] = [];
   private scanTimer?: NodeJS.Timeout;
@@ -141,11 +137,13 @@ export class Queue implements QueueContext {
         await appendFile(join(l.public, job.log), text);
       },
       artifact: (id, builder, name, body) => this.results.artifact(id, builder, name, body),
-      complete: (id, builder, kind, report) =>
+      complete: (id, builder, r) =>
         this.lane.run(() => {
           const job = leasing.job(id);
-          if (job.kind !== kind) throw Object.assign(new Error(`job ${id} is a ${kindLabel(job.kind)}, not a ${kindLabel(kind)}`), { status: 409 });
-          return this.completions[kind](id, builder, report);
+          if (job.kind !== r.kind) throw Object.assign(new Error(`job ${id} is a ${kindLabel(job.kind)}, not a ${kindLabel(r.kind)}`), { status: 409 });
+          return byKind(r, {
+            build: (report) => this.results.complete(id, builder, report),
+          });
         }),
     });
     chokidar
@@ -154,8 +152,8 @@ export class Queue implements QueueContext {
       .on('error', (err) => this.log(`watcher error: ${(err as Error).message}`));
     setInterval(() => this.scheduleScan(), SCAN_INTERVAL_MS).unref();
     // Often enough for a short lease (lease_seconds) to run out close to its deadline.
-    setInterval(() => void this.lane.run(() => this.leasing.expire()), 2_000).unref();
-    setInterval(() => void this.lane.run(() => this.publishing.refreshValidUntil()), 600_000).unref();
+    setInterval(() => void this.lane.run(() => this.leasing.expire()).catch((err) => this.infrastructureError('while expiring leases', err)), 2_000).unref();
+    setInterval(() => void this.lane.run(() => this.publishing.refreshValidUntil()).catch((err) => this.infrastructureError('while signing again for Valid-Until', err)), 600_000).unref();
     setInterval(() => void this.lane.run(() => this.publishing.collectGarbage()).catch((err) => this.log(`pool: ${(err as Error).message}`)), 600_000).unref();
     setInterval(() => void this.requests.sweep().catch((err) => this.log(`requests: ${(err as Error).message}`)), 600_000).unref();
     // Requests from the CLI are taken at once, not at the next scan.

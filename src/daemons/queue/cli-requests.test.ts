@@ -1,0 +1,38 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Layout } from '../../storage/layout.js';
+import { CliRequests } from './cli-requests.js';
+import type { JobLeasing } from './job-leasing.js';
+import type { QueueContext } from './queue-context.js';
+
+// Request files are written by whoever can write state/requests (the queue's user; root through
+// the CLI): what is wrong with one is its answer, and the queue goes on. On a real folder.
+let root: string;
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+describe('requests the queue cannot carry out', () => {
+  it('are answered with what is wrong and removed: not JSON, a FIFO (never opened), a folder, an unknown action', async () => {
+    root = mkdtempSync(join(tmpdir(), 'aib-requests-'));
+    const layout = new Layout(root);
+    const dir = layout.requests;
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, '1-a.request.json'), '{"action": "rm", "sou');
+    execFileSync('mkfifo', [join(dir, '2-b.request.json')]);
+    mkdirSync(join(dir, '3-c.request.json'));
+    writeFileSync(join(dir, '4-d.request.json'), JSON.stringify({ action: 'format-disk' }));
+    const logged: string[] = [];
+    const q = { layout, log: (m: string) => logged.push(m) } as unknown as QueueContext;
+    // Nothing of the queue is needed to refuse them: a request that reached the queue's parts would fail here.
+    await new CliRequests(q, {} as JobLeasing).handleAll();
+    const answer = (id: string) => JSON.parse(readFileSync(join(dir, `${id}.answer.json`), 'utf8')) as { ok: boolean; message: string };
+    expect(answer('1-a')).toMatchObject({ ok: false, message: expect.stringMatching(/^state\/requests\/1-a\.request\.json: not JSON/) });
+    expect(answer('2-b')).toMatchObject({ ok: false, message: expect.stringMatching(/2-b\.request\.json: not a regular file \(a FIFO\)/) });
+    expect(answer('3-c')).toMatchObject({ ok: false, message: expect.stringMatching(/3-c\.request\.json: not a regular file \(a directory\)/) });
+    expect(answer('4-d')).toMatchObject({ ok: false, message: expect.stringMatching(/unknown action "format-disk"/) });
+    expect(readdirSync(dir).filter((n) => n.endsWith('.request.json'))).toEqual([]);
+    expect(logged).toHaveLength(4);
+  });
+});
