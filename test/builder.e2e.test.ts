@@ -201,7 +201,7 @@ describe('builds in a running archive', () => {
     expect(dom.exitCode, String(dom.all)).toBe(0);
     const page = String(dom.stdout);
     expect(page).toContain('<a href="packages/aib-prog.html">aib-prog</a></td><td>1.0-1</td><td><span class="built">amd64</span></td><td class="state published">published</td>');
-    expect(page).toMatch(/<td><a href="packages\/aib-ftbfs\.html">aib-ftbfs<\/a><\/td><td>1\.0-1<\/td><td>amd64<\/td><td class="state failed">failed<\/td><td class="num">[^<]+<\/td><td class="wide"><a href="logs\/aib-ftbfs_1\.0-1_amd64\.2\.log">log<\/a> dpkg-buildpackage failed/);
+    expect(page).toMatch(/<td><a href="packages\/aib-ftbfs\.html">aib-ftbfs<\/a><\/td><td>1\.0-1<\/td><td>build<\/td><td>amd64<\/td><td class="state failed">failed<\/td><td class="num">[^<]+<\/td><td class="wide"><a href="logs\/aib-ftbfs_1\.0-1_amd64\.2\.log">log<\/a> dpkg-buildpackage failed/);
     expect(page).toMatch(/aib-misdirected_1\.0-1_source\.changes<\/td>.*nowhere/s);
     // The failed build's log, followed from the page, is served.
     expect(await (await fetch(`${up.url}logs/aib-ftbfs_1.0-1_amd64.2.log`)).text()).toContain('FTBFS-MARKER-42');
