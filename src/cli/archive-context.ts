@@ -50,6 +50,7 @@ export async function composeVariables(layout: Layout, config: ArchiveConfig, po
     ARCHIVE_PROJECT: projectName(layout, config),
     ARCHIVE_ROOT: layout.root,
     ARCHIVE_PORT: String(port),
+    ARCHIVE_LISTEN: config.listen,
     ARCHIVE_UID: String(owner.uid),
     ARCHIVE_GID: String(owner.gid),
     ARCHIVE_BASE: config.suites[0].base,

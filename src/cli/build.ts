@@ -12,15 +12,13 @@ import { DEFAULT_LIMITS } from '../core/kinds/build.js';
 import { runBuild } from '../core/kinds/build-flow.js';
 import { parseDsc } from '../debian/changes-dsc.js';
 import { versionWithoutEpoch } from '../debian/version.js';
-import { buildenvImageName } from '../docker/buildenv.js';
-import { parseCompose } from '../docker/compose-file.js';
 import { DockerRunner } from '../docker/docker-runner.js';
 import { connectDocker } from '../docker/engine.js';
-import { ensureBaseImage, ensureBuiltImage } from '../docker/images.js';
 import { Unsuccessful, UserError } from '../errors.js';
 import { buildSourcePackage, hostArchitecture } from '../process/debian-tools.js';
 import { exists } from '../storage/files.js';
-import { COMPOSE_FILE, layoutFor, loadConfig, progress, type GlobalOptions } from './archive-context.js';
+import { layoutFor, loadConfig, progress, type GlobalOptions } from './archive-context.js';
+import { ensureBuildenv } from './build-images.js';
 
 interface BuildOptions {
   suite?: string;
@@ -81,23 +79,16 @@ Examples:
       const out = resolve(options.out ?? (isTree ? dirname(given) : dir));
 
       const docker = await connectDocker(process.env.DOCKER_HOST);
-      await ensureBaseImage(docker, base, progress);
-      // The buildenv image as compose/compose.yaml describes it (the one description of it).
-      const images = parseCompose(await readFile(COMPOSE_FILE, 'utf8'), COMPOSE_FILE, {
-        ARCHIVE_PROJECT: 'archive-build', ARCHIVE_ROOT: '/nonexistent', ARCHIVE_PORT: '1', ARCHIVE_UID: '0', ARCHIVE_GID: '0', ARCHIVE_BASE: base, ARCHIVE_API_TOKEN: '',
-      });
-      const buildenv = images.services.find((s) => s.image === buildenvImageName(base));
-      if (!buildenv?.build) throw new Error(`${COMPOSE_FILE} has no buildenv service for ${base}`);
-      await ensureBuiltImage(docker, buildenv.image, buildenv.build, progress, join(tmpdir(), 'archive-in-a-box-image-builds.log'));
+      const buildenv = await ensureBuildenv(docker, base);
 
       const work = await mkdtemp(join(tmpdir(), 'archive-build-'));
       const logName = `${dsc.source}_${versionWithoutEpoch(dsc.version)}_${arch}.build`;
       let log = '';
       try {
-        progress(`building ${dsc.source} ${dsc.version} on ${arch} (${plan.buildArg}) in ${buildenv.image}`);
+        progress(`building ${dsc.source} ${dsc.version} on ${arch} (${plan.buildArg}) in ${buildenv}`);
         const result = await runBuild(new DockerRunner(docker), {
           jobId: `oneshot-${randomBytes(4).toString('hex')}`,
-          buildenv: buildenv.image,
+          buildenv,
           dsc: dsc.fileName,
           arch,
           buildArg: plan.buildArg,

@@ -1,6 +1,7 @@
 // `archive daemon queue|builder`: what the containers run.
 import type { Command } from 'commander';
-import { Builder, builderNameFromEnv } from '../daemons/builder.js';
+import { builderKey } from '../core/request-signature.js';
+import { ALIVE_FILE, Builder, builderNameFromEnv } from '../daemons/builder.js';
 import { Queue } from '../daemons/queue/queue.js';
 import { UserError } from '../errors.js';
 import { Layout } from '../storage/layout.js';
@@ -21,10 +22,12 @@ export function register(program: Command): void {
           'archive-in-a-box.project': process.env.ARCHIVE_PROJECT ?? 'archive',
           'archive-in-a-box.run-id': process.env.ARCHIVE_RUN_ID ?? '',
         };
+        const name = builderNameFromEnv(process.env);
         await new Builder({
           queueUrl: process.env.ARCHIVE_QUEUE_URL ?? 'http://queue:8000',
-          token,
-          name: builderNameFromEnv(process.env),
+          key: builderKey(token, name),
+          name,
+          aliveFile: ALIVE_FILE,
           labels,
           repoUrl: process.env.ARCHIVE_REPO_URL,
           network: process.env.ARCHIVE_NETWORK,

@@ -1,6 +1,7 @@
 // `archive up`: initialise the root if new, make missing or stale images, start the three
 // services from compose/compose.yaml, wait until they are healthy, say how to use them.
 import { closeSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { parseDocument } from 'yaml';
 import { aptSource, dputStanza, fileUri, httpUri, keyringPath } from '../core/client-config.js';
@@ -18,9 +19,10 @@ export function register(program: Command): void {
     .command('up')
     .description('start the archive (queue, builder, repo), making the root and images when needed')
     .option('--port <n>', 'serve the repository on 127.0.0.1:N (saved in archive.yaml)', (v) => Number(v))
+    .option('--listen <address>', 'serve the repository and the job API for remote workers on this IPv4 address, 0.0.0.0 for all (saved in archive.yaml; default 127.0.0.1)')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExamples:\n  archive up\n  archive up --root /srv/my-archive --port 8081\n')
-    .action(async (options: { port?: number; json?: boolean }, cmd: Command) => {
+    .action(async (options: { port?: number; listen?: string; json?: boolean }, cmd: Command) => {
       const layout = layoutFor(cmd.optsWithGlobals<GlobalOptions>());
       if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535)) {
         throw new UserError(`--port: "${options.port}" is not a TCP port number (1-65535)`);
@@ -29,7 +31,11 @@ export function register(program: Command): void {
       await initRoot(layout, { port: options.port });
       // Run by root, what up writes under the root goes through the root held open (storage/anchored-dir.ts).
       const root = AnchoredDir.openRoot(layout);
-      if (options.port !== undefined) await savePort(root, basename(layout.config), options.port);
+      if (options.port !== undefined) await saveSetting(root, basename(layout.config), 'port', options.port);
+      if (options.listen !== undefined) {
+        if (isIP(options.listen) !== 4) throw new UserError(`--listen: "${options.listen}" is not an IPv4 address (127.0.0.1, 0.0.0.0 or one of this machine's)`);
+        await saveSetting(root, basename(layout.config), 'listen', options.listen);
+      }
       // Appended to through the descriptor opened here (a link planted there is refused), by its
       // /proc path, which reopens that very file.
       const logs = root.dir(relative(layout.root, layout.logs));
@@ -42,7 +48,7 @@ export function register(program: Command): void {
       // Said before minutes of image builds, not by the engine when the repo container starts.
       const running = (await composeStatus(docker, project.name)).some((s) => s.service === 'repo' && s.state === 'running');
       if (!running && !(await portFree(config.port))) {
-        throw new UserError(`127.0.0.1:${config.port} is used by another program; choose another port with archive up --port N (it is kept in ${layout.config}), or stop that program (ss -ltnp 'sport = :${config.port}' names it)`);
+        throw new UserError(`${config.listen}:${config.port} is used by another program; choose another port with archive up --port N (it is kept in ${layout.config}), or stop that program (ss -ltnp 'sport = :${config.port}' names it)`);
       }
       const bases = [...new Set(config.suites.map((s) => s.base))];
       for (const base of bases) await ensureBaseImage(docker, base, progress);
@@ -95,10 +101,10 @@ ${result.aptSourceFile}`);
     });
 }
 
-/** Keeps archive.yaml's comments and layout while changing the port. */
-async function savePort(root: AnchoredDir, name: string, port: number): Promise<void> {
+/** Keeps archive.yaml's comments and layout while changing one setting. */
+async function saveSetting(root: AnchoredDir, name: string, key: string, value: number | string): Promise<void> {
   const doc = parseDocument(root.readFile(name)?.toString('utf8') ?? '');
-  if (doc.get('port') === port) return;
-  doc.set('port', port);
+  if (doc.get(key) === value) return;
+  doc.set(key, value);
   await root.writeFile(name, doc.toString());
 }

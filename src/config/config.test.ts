@@ -2,11 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, defaultConfigText, parseConfig, suiteFor } from './config.js';
 
 describe('archive.yaml', () => {
-  it('has defaults: suite unstable on trixie, amd64, port 8080, unsigned uploads allowed', () => {
+  it('listens where listen: says, an IPv4 address, and refuses anything else naming the key', () => {
+    expect(parseConfig('listen: 0.0.0.0\n', 'archive.yaml').listen).toBe('0.0.0.0');
+    for (const bad of ['localhost', '::1', '"10.0.0.1:80"', '1.2.3']) {
+      expect(() => parseConfig(`listen: ${bad}\n`, 'archive.yaml'), bad).toThrow(/archive\.yaml: listen: ".*" is not an IPv4 address/);
+    }
+  });
+
+  it('has defaults: suite unstable on trixie, amd64, port 8080 on 127.0.0.1, unsigned uploads allowed', () => {
     const config = parseConfig(defaultConfigText(), 'archive.yaml');
     expect(config).toEqual({
       name: 'archive',
       port: 8080,
+      listen: '127.0.0.1',
       suites: [{ name: 'unstable', base: 'trixie', components: ['main'], architectures: ['amd64'], aliases: [] }],
       uploads: { allowUnsigned: true, keyring: 'state/uploaders.gpg', incompleteAfterMinutes: 30, strayAfterHours: 24 },
       builds: {

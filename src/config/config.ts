@@ -1,4 +1,5 @@
 // archive.yaml -> validated, typed configuration. Pure apart from the YAML text it is given.
+import { isIP } from 'node:net';
 import { parse, stringify } from 'yaml';
 
 import { UserError } from '../errors.js';
@@ -32,6 +33,8 @@ export interface ArchiveConfig {
   /** Short name: container names, dput host name, Release Label. */
   name: string;
   port: number;
+  /** The address the repository and the job API listen on (127.0.0.1: this machine only). */
+  listen: string;
   suites: SuiteConfig[];
   uploads: {
     allowUnsigned: boolean;
@@ -148,7 +151,7 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
   raw ??= {}; // an empty file: every default
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(file, 'expected a mapping at the top level');
   const doc = raw as Record<string, unknown>;
-  const known = ['name', 'port', 'suites', 'uploads', 'builds', 'publish'];
+  const known = ['name', 'port', 'listen', 'suites', 'uploads', 'builds', 'publish'];
   for (const key of Object.keys(doc)) {
     if (!known.includes(key)) throw new ConfigError(file, `unknown key "${key}"; expected one of ${known.join(', ')}`);
   }
@@ -159,6 +162,10 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
   const port = doc.port ?? DEFAULT_CONFIG.port;
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
     throw new ConfigError(file, `port: "${String(port)}" is not a TCP port number (1-65535)`);
+  }
+  const listen = doc.listen ?? '127.0.0.1';
+  if (typeof listen !== 'string' || isIP(listen) !== 4) {
+    throw new ConfigError(file, `listen: "${String(listen)}" is not an IPv4 address (127.0.0.1 for this machine only, 0.0.0.0 for every interface, or one of its addresses)`);
   }
   const suitesRaw = doc.suites ?? DEFAULT_CONFIG.suites;
   if (typeof suitesRaw !== 'object' || suitesRaw === null || Array.isArray(suitesRaw)) {
@@ -245,6 +252,7 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
   return {
     name,
     port,
+    listen,
     suites,
     builds,
     publish: { byHashGraceMinutes: grace, validUntilDays: validDays, keepVersions: keepVersions as number, pdiffs: pdiffs as number },

@@ -64,7 +64,7 @@ describe('a request file the CLI left', () => {
 
   it('is refused, saying what is wrong, when it is not a request', () => {
     expect(parseQueueRequest(undefined)).toEqual({ error: 'expected a JSON object' });
-    expect(parseQueueRequest({ action: 'format-disk' })).toMatchObject({ error: expect.stringMatching(/unknown action "format-disk" \(known: retry, rm, copy, snapshot, include\)/) });
+    expect(parseQueueRequest({ action: 'format-disk' })).toMatchObject({ error: expect.stringMatching(/unknown action "format-disk" \(known: retry, rm, copy, snapshot, include, workers-add, workers-rm\)/) });
     expect(parseQueueRequest({ action: 'copy', source: 'hello', from: 'unstable' })).toEqual({ error: 'copy: to missing or not a name' });
     expect(parseQueueRequest({ action: 'include', files: [1] })).toEqual({ error: 'include: files missing or not a name' });
   });

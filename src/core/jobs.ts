@@ -48,6 +48,8 @@ export interface JobRecord {
   /** How many leases ran out (builder lost). */
   lost?: number;
   lease?: Lease;
+  /** The worker slot that last leased it ("NAME/2"), kept once it finished: who built it. */
+  worker?: string;
   createdAt: string;
   updatedAt: string;
   startedAt?: string;
@@ -92,6 +94,7 @@ export function lease(job: JobRecord, builder: string, now: Date, leaseMs = LEAS
     state: 'building',
     attempts: job.attempts + 1,
     lease: { builder, expiresAt: new Date(now.getTime() + leaseMs).toISOString() },
+    worker: builder,
     startedAt: now.toISOString(),
     updatedAt: now.toISOString(),
     reason: undefined,

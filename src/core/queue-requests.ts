@@ -9,7 +9,10 @@ export type QueueRequest =
   | { action: 'copy'; source: string; from: string; to: string }
   | { action: 'snapshot'; name: string; suite?: string; delete?: boolean }
   /** The files are staged beside the request (ID.files/), named as listed here. */
-  | { action: 'include'; files: string[]; suite?: string; component?: string };
+  | { action: 'include'; files: string[]; suite?: string; component?: string }
+  /** Enrolls a worker (core/workers.ts); the answer carries its token. */
+  | { action: 'workers-add'; name: string; architectures: string[] }
+  | { action: 'workers-rm'; name: string };
 
 export type QueueAction = QueueRequest['action'];
 
@@ -36,9 +39,11 @@ export interface QueueAnswer {
   included?: IncludedPackage[];
   replaced?: number;
   errors?: string[];
+  /** workers-add: the new worker and its token (shown once). */
+  worker?: { name: string; architectures: string[]; token: string };
 }
 
-const ACTIONS: readonly QueueAction[] = ['retry', 'rm', 'copy', 'snapshot', 'include'];
+const ACTIONS: readonly QueueAction[] = ['retry', 'rm', 'copy', 'snapshot', 'include', 'workers-add', 'workers-rm'];
 const text = (v: unknown) => typeof v === 'string' && v.length > 0 && v.length <= 1000;
 const optionalText = (v: unknown) => v === undefined || text(v);
 
@@ -67,5 +72,11 @@ export function parseQueueRequest(value: unknown): QueueRequest | { error: strin
       if (!Array.isArray(r.files) || !r.files.every(text)) return bad('files');
       if (!optionalText(r.component)) return bad('component');
       return { action, files: r.files as string[], suite: r.suite as string | undefined, component: r.component as string | undefined };
+    case 'workers-add':
+      if (!text(r.name)) return bad('name');
+      if (!Array.isArray(r.architectures) || !r.architectures.every(text)) return bad('architectures');
+      return { action, name: r.name as string, architectures: r.architectures as string[] };
+    case 'workers-rm':
+      return !text(r.name) ? bad('name') : { action, name: r.name as string };
   }
 }

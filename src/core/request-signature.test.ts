@@ -8,11 +8,20 @@ const now = Date.UTC(2026, 10, 30, 23, 0, 0);
 const heartbeat: SignedRequest = { method: 'POST', path: '/api/v1/jobs/j1/heartbeat', bodySha256: sha256Hex('{"builder":"b/1"}') };
 const sign = (r: SignedRequest, builder = 'b', at = now, key = builderKey(secret, builder)) => signRequest(key, builder, r, at);
 const memory = () => new NonceMemory(now - 3600_000);
-const verify = (header: string, r: Omit<SignedRequest, 'bodySha256'>, nonces = memory(), at = now) => verifyRequest(secret, header, r, nonces, at);
+/** Local builders' keys come from the secret; "enrolled" has a key of its own; "gone" has none (removed). */
+const enrolledKey = Buffer.alloc(32, 7);
+const keyFor = (name: string) => (name === 'enrolled' ? enrolledKey : name === 'gone' ? undefined : builderKey(secret, name));
+const verify = (header: string, r: Omit<SignedRequest, 'bodySha256'>, nonces = memory(), at = now) => verifyRequest(keyFor, header, r, nonces, at);
 
 describe('signed job API requests', () => {
   it('accepts a request signed with the builder\'s key, and says who signed and which body', () => {
     expect(verify(sign(heartbeat), heartbeat)).toEqual({ builder: 'b', bodySha256: heartbeat.bodySha256 });
+  });
+
+  it('checks an enrolled worker\'s request with its own key, and refuses a worker that has none (removed)', () => {
+    expect(verify(sign(heartbeat, 'enrolled', now, enrolledKey), heartbeat)).toMatchObject({ builder: 'enrolled' });
+    expect(() => verify(sign(heartbeat, 'enrolled'), heartbeat)).toThrow(/wrong signature for builder enrolled/);
+    expect(() => verify(sign(heartbeat, 'gone'), heartbeat)).toThrow(/no worker gone: it was removed/);
   });
 
   it('never puts the secret, or the key, in the header', () => {

@@ -35,6 +35,9 @@ export interface SignatureFields {
 export const sha256Hex = (data: string | Buffer | Uint8Array) => createHash('sha256').update(data).digest('hex');
 export const EMPTY_SHA256 = sha256Hex('');
 
+/** Which key a worker's requests are signed with (undefined: it has none, it is refused). */
+export type KeyFor = (name: string) => Buffer | undefined;
+
 /** The key builder `name` signs with: what a builder needs, without the archive's secret itself. */
 export function builderKey(secret: string, name: string): Buffer {
   return createHmac('sha256', secret).update(`builder:${name}`).digest();
@@ -101,7 +104,7 @@ export class NonceMemory {
  * memory). Returns the builder name signed for and the body's sha256 the caller must still
  * check against the body it reads.
  */
-export function verifyRequest(secret: string, header: string | undefined, r: Omit<SignedRequest, 'bodySha256'>, nonces: NonceMemory, now = Date.now()): { builder: string; bodySha256: string } {
+export function verifyRequest(keyFor: KeyFor, header: string | undefined, r: Omit<SignedRequest, 'bodySha256'>, nonces: NonceMemory, now = Date.now()): { builder: string; bodySha256: string } {
   const f = parseSignature(header);
   const skew = now - f.time * 1000;
   if (Math.abs(skew) > SIGNATURE_WINDOW_MS) {
@@ -110,7 +113,9 @@ export function verifyRequest(secret: string, header: string | undefined, r: Omi
   if (f.time < Math.floor(nonces.since / 1000)) {
     throw new SignatureError(`request time ${new Date(f.time * 1000).toISOString()} is before the queue started (${new Date(nonces.since).toISOString()}); sign it again`);
   }
-  const want = Buffer.from(signatureOf(builderKey(secret, f.builder), { ...r, bodySha256: f.body }, f), 'hex');
+  const key = keyFor(f.builder);
+  if (!key) throw new SignatureError(`no worker ${f.builder}: it was removed (archive workers rm), or never enrolled`);
+  const want = Buffer.from(signatureOf(key, { ...r, bodySha256: f.body }, f), 'hex');
   if (!timingSafeEqual(want, Buffer.from(f.signature, 'hex'))) throw new SignatureError(`wrong signature for builder ${f.builder} on ${r.method} ${r.path}`);
   if (!nonces.remember(`${f.builder} ${f.nonce}`, f.time * 1000 + SIGNATURE_WINDOW_MS, now)) throw new SignatureError(`nonce ${f.nonce} was already used: a replayed request`);
   return { builder: f.builder, bodySha256: f.body };

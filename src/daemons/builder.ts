@@ -14,10 +14,14 @@ import { TASKS } from './tasks/task.js';
 export const ALIVE_FILE = '/tmp/builder-alive';
 
 export interface BuilderOptions {
+  /** Where the job API is: http://queue:8000 beside the queue, the archive's URL from elsewhere. */
   queueUrl: string;
-  token: string;
+  /** The key its requests are signed with (core/request-signature.ts). */
+  key: Buffer;
   /** A name that stays the same across restarts of this builder (its leftovers carry it). */
   name: string;
+  /** A file touched on every answer from the queue, for the container's healthcheck. */
+  aliveFile?: string;
   labels: Record<string, string>;
   /** Where build containers reach the archive's repository, and on which network. */
   repoUrl?: string;
@@ -33,7 +37,7 @@ export class Builder {
   private readonly kinds: WorkKind[] = WORK_KINDS;
 
   constructor(private readonly o: BuilderOptions) {
-    this.api = new JobApiClient(o.queueUrl, o.token, o.name);
+    this.api = new JobApiClient(o.queueUrl, o.key, o.name);
   }
 
   private log(message: string) {
@@ -41,8 +45,10 @@ export class Builder {
   }
 
   private async alive() {
+    const file = this.o.aliveFile;
+    if (!file) return;
     const now = new Date();
-    await utimes(ALIVE_FILE, now, now).catch(() => writeFile(ALIVE_FILE, ''));
+    await utimes(file, now, now).catch(() => writeFile(file, ''));
   }
 
   async start(): Promise<void> {

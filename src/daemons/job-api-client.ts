@@ -1,7 +1,7 @@
 // A worker's side of the job API (core/job-protocol.ts): each route a method, its URL made from
 // the route table, every request signed with the worker's key (core/request-signature.ts), so
 // the token itself never goes on the wire.
-import { builderKey, sha256Hex, signRequest } from '../core/request-signature.js';
+import { sha256Hex, signRequest } from '../core/request-signature.js';
 import { JOB_ROUTES, routePath, type JobApi, type JobRoute, type LeaseRequest, type LeasedJob, type WorkerOffer, type WorkerSettings } from '../core/job-protocol.js';
 import type { JobReport, WorkKind } from '../core/work-kinds.js';
 
@@ -9,17 +9,13 @@ import type { JobReport, WorkKind } from '../core/work-kinds.js';
 export class QueueUnreachable extends Error {}
 
 export class JobApiClient {
-  /** This worker's signing key. */
-  private readonly key: Buffer;
-
   constructor(
     private readonly queueUrl: string,
-    token: string,
+    /** This worker's signing key: derived from the archive's token beside the queue, its own when enrolled. */
+    private readonly key: Buffer,
     /** The name requests are signed under; slots ("NAME/2") act under it. */
     private readonly name: string,
-  ) {
-    this.key = builderKey(token, name);
-  }
+  ) {}
 
   /** Says the worker (re)started: the queue gives back its leases, and answers its settings. */
   async start(offer: WorkerOffer): Promise<WorkerSettings> {

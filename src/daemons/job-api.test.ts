@@ -38,7 +38,7 @@ beforeAll(async () => {
       s.close(() => resolve(p));
     });
   });
-  await startJobApi(port, secret, handlers);
+  await startJobApi(port, (name) => builderKey(secret, name), handlers);
   base = `http://127.0.0.1:${port}`;
 });
 
@@ -141,7 +141,7 @@ describe('a job API request captured on the network', () => {
   /** What the builder's own client put on the wire for a heartbeat of job j1. */
   async function sniffHeartbeat(): Promise<{ authorization: string; body: string }> {
     const wire = vi.spyOn(globalThis, 'fetch');
-    await new JobApiClient(base, secret, 'b1').heartbeat('j1', 'b1/1');
+    await new JobApiClient(base, builderKey(secret, 'b1'), 'b1').heartbeat('j1', 'b1/1');
     const init = wire.mock.calls[0][1]!;
     wire.mockRestore();
     expect(calls.splice(0)).toEqual(['heartbeat j1 b1/1']);

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { JobTransitionError } from '../core/jobs.js';
 import { BODY_CAP, JOB_ROUTES, matchRoute, type LeaseRequest, type LeasedJob, type WorkerOffer, type WorkerSettings } from '../core/job-protocol.js';
-import { NonceMemory, SignatureError, actsAs, verifyRequest } from '../core/request-signature.js';
+import { NonceMemory, SignatureError, actsAs, verifyRequest, type KeyFor } from '../core/request-signature.js';
 import { WORK_KINDS, parseKindReport, type KindReport, type WorkKind } from '../core/work-kinds.js';
 
 /** What the queue does for each route of core/job-protocol.ts (one handler per route). */
@@ -66,7 +66,8 @@ function send(res: ServerResponse, status: number, value?: unknown) {
   res.end(value === undefined ? undefined : JSON.stringify(value));
 }
 
-export function startJobApi(port: number, token: string, h: JobApiHandlers): Promise<void> {
+/** keyFor: each worker's key (core/request-signature.ts); a worker without one is refused. */
+export function startJobApi(port: number, keyFor: KeyFor, h: JobApiHandlers): Promise<void> {
   const nonces = new NonceMemory();
   const server = createServer(async (req, res) => {
     try {
@@ -77,7 +78,7 @@ export function startJobApi(port: number, token: string, h: JobApiHandlers): Pro
       let signer: string;
       let signedSha256: string;
       try {
-        ({ builder: signer, bodySha256: signedSha256 } = verifyRequest(token, req.headers.authorization, { method: req.method ?? 'GET', path: req.url ?? '/' }, nonces));
+        ({ builder: signer, bodySha256: signedSha256 } = verifyRequest(keyFor, req.headers.authorization, { method: req.method ?? 'GET', path: req.url ?? '/' }, nonces));
       } catch (err) {
         if (err instanceof SignatureError) return send(res, 401, { error: err.message });
         throw err;

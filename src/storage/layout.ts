@@ -22,6 +22,9 @@ export class Layout {
   get apiToken() { return join(this.state, 'api-token'); }
   get uploads() { return join(this.state, 'uploads'); }
   get jobs() { return join(this.state, 'jobs'); }
+  /** Enrolled workers and their keys (0600), and when each worker was last heard from. */
+  get workers() { return join(this.state, 'workers'); }
+  get workersSeen() { return join(this.state, 'workers-seen'); }
   get quarantine() { return join(this.state, 'quarantine'); }
   get rejected() { return join(this.state, 'rejected'); }
   get artifacts() { return join(this.state, 'artifacts'); }

@@ -9,7 +9,11 @@ import { readAll, writeJson } from './json-files.js';
 export class RecordStore<T extends { id: string }> {
   private readonly records = new Map<string, T>();
 
-  constructor(readonly dir: string) {}
+  /** mode: 0600 for records that hold secrets (an enrolled worker's key). */
+  constructor(
+    readonly dir: string,
+    private readonly mode?: number,
+  ) {}
 
   /** Reads every record back; `fromDisk` brings one written by an older version up to date. */
   async load(fromDisk: (stored: T) => T = (r) => r): Promise<this> {
@@ -27,7 +31,7 @@ export class RecordStore<T extends { id: string }> {
   }
 
   async save(record: T): Promise<T> {
-    await writeJson(join(this.dir, `${record.id}.json`), record);
+    await writeJson(join(this.dir, `${record.id}.json`), record, { mode: this.mode });
     this.records.set(record.id, record);
     return record;
   }

@@ -10,6 +10,7 @@ import { writeJson } from '../../storage/json-files.js';
 import { NotRegularFile, readRegularFile } from '../../storage/open-regular-file.js';
 import type { JobLeasing } from './job-leasing.js';
 import type { QueueContext } from './queue-context.js';
+import type { WorkerRegistry } from './worker-registry.js';
 
 export class CliRequests {
   /** A pool file may have lost its last reference: worth collecting at the end of the scan. */
@@ -18,6 +19,7 @@ export class CliRequests {
   constructor(
     private readonly q: QueueContext,
     private readonly leasing: JobLeasing,
+    private readonly workers: WorkerRegistry,
   ) {}
 
   /** Every request waiting, carried out and answered in turn. In the lane. */
@@ -71,6 +73,10 @@ export class CliRequests {
     switch (r.action) {
       case 'retry':
         return this.retry(r.source, r.version);
+      case 'workers-add':
+        return this.workers.add(r.name, r.architectures);
+      case 'workers-rm':
+        return this.workers.remove(r.name, this.leasing);
       case 'rm': {
         const suite = r.suite ?? this.q.config().suites[0].name;
         answer = await suites.remove(r.source, suite);

@@ -12,6 +12,10 @@ import {
 import { uploadStateFromJobs } from '../../core/uploads.js';
 import { compareVersions, versionWithoutEpoch } from '../../debian/version.js';
 import type { QueueContext } from './queue-context.js';
+import type { WorkerRegistry } from './worker-registry.js';
+
+/** The worker a slot belongs to ("b/2" -> "b"). */
+export const workerOf = (slot: string) => slot.split('/')[0];
 
 /** Whether a worker offering `offer` can run `job`: its kind, and its architecture when it says which. */
 export function canRun(offer: Partial<WorkerOffer>, job: JobRecord): boolean {
@@ -23,7 +27,10 @@ export class JobLeasing {
   /** When each job's worker was last heard from ("JOB WORKER" -> ms), before the lane saw it. */
   private readonly heardFrom = new Map<string, number>();
 
-  constructor(private readonly q: QueueContext) {}
+  constructor(
+    private readonly q: QueueContext,
+    private readonly workers: WorkerRegistry,
+  ) {}
 
   job(id: string): JobRecord {
     const job = this.q.jobs.get(id);
@@ -52,7 +59,12 @@ export class JobLeasing {
    * Long polling: a worker asking when there is nothing to do waits here until a job becomes
    * leasable (or the wait ends), so a new upload starts building at once.
    */
-  async lease(request: LeaseRequest, waitMs: number, gone: () => boolean): Promise<LeasedJob | undefined> {
+  async lease(asked: LeaseRequest, waitMs: number, gone: () => boolean): Promise<LeasedJob | undefined> {
+    const worker = workerOf(asked.builder);
+    await this.workers.heard(worker, asked);
+    // An enrolled worker leases only the architectures its credential allows.
+    const allowed = this.workers.allowed(worker);
+    const request = allowed ? { ...asked, architectures: (asked.architectures ?? allowed).filter((a) => allowed.includes(a)) } : asked;
     const first = await this.q.lane.run(() => this.leaseOne(request));
     if (first || waitMs <= 0) return first;
     await new Promise<void>((resolve) => {
@@ -69,14 +81,22 @@ export class JobLeasing {
   /** A worker that restarted holds nothing any more: its jobs go back at once, without waiting for their leases to run out. */
   start(name: string): Promise<WorkerSettings> {
     return this.q.lane.run(async () => {
-      for (const job of this.q.jobs.all()) {
-        if (job.state === 'building' && (job.lease?.builder === name || job.lease?.builder.startsWith(`${name}/`))) {
-          await this.save(giveBack(job, job.lease.builder, `builder ${name} restarted`, new Date()));
-          this.q.log(`job ${job.id}: given back, its builder ${name} restarted`);
-        }
-      }
+      await this.giveBackAll(name, `builder ${name} restarted`);
       return { concurrency: this.q.config().builds.concurrency };
     });
+  }
+
+  /** Every job worker `name` (or one of its slots, "NAME/2") holds goes back to the queue. Returns how many. In the lane. */
+  async giveBackAll(name: string, reason: string): Promise<number> {
+    let given = 0;
+    for (const job of this.q.jobs.all()) {
+      if (job.state === 'building' && job.lease && workerOf(job.lease.builder) === name) {
+        await this.save(giveBack(job, job.lease.builder, reason, new Date()));
+        this.q.log(`job ${job.id}: given back: ${reason}`);
+        given++;
+      }
+    }
+    return given;
   }
 
   heartbeat(id: string, builder: string): Promise<void> {

@@ -5,6 +5,7 @@
 //   upload-decision.ts   a quarantined upload checked, accepted (jobs made) or rejected
 //   cli-requests.ts      what the CLI asks (retry, rm, copy, snapshot, include)
 //   job-leasing.ts       jobs and leases, for workers over the job API (daemons/job-api.ts)
+//   worker-registry.ts   enrolled workers and their keys; when each worker was last heard from
 //   build-results.ts     what a build hands back: checked, pooled, joined to its suite
 //   suite-changes.ts     what each suite holds, and the pool's history (included-debs.ts)
 //   publishing.ts        generations of dists/, Valid-Until, the pool's garbage
@@ -33,6 +34,7 @@ import type { QueueContext } from './queue-context.js';
 import { SerialLane } from './serial-lane.js';
 import { SuiteChanges } from './suite-changes.js';
 import { UploadIntake } from './upload-intake.js';
+import { WorkerRegistry } from './worker-registry.js';
 
 const SCAN_INTERVAL_MS = 5000;
 
@@ -53,6 +55,7 @@ export class Queue implements QueueContext {
   private configMtime = 0;
   private intake!: UploadIntake;
   private leasing!: JobLeasing;
+  private workers!: WorkerRegistry;
   private results!: BuildResults;
   private requests!: CliRequests;
   private publishing!: Publishing;
@@ -88,16 +91,18 @@ export class Queue implements QueueContext {
   async start(port = 8000): Promise<void> {
     const l = this.layout;
     await this.reloadConfig();
-    for (const dir of [l.incoming, l.pool, l.uploads, l.jobs, l.quarantine, l.rejected, l.artifacts, l.buildLogs, l.logs, l.requests, l.suites]) {
+    for (const dir of [l.incoming, l.pool, l.uploads, l.jobs, l.quarantine, l.rejected, l.artifacts, l.buildLogs, l.logs, l.requests, l.suites, l.workers, l.workersSeen]) {
       await mkdir(dir, { recursive: true });
     }
-    for (const dir of [l.uploads, l.jobs, l.suites, l.state]) await removeTemporaries(dir);
+    for (const dir of [l.uploads, l.jobs, l.suites, l.state, l.workers, l.workersSeen]) await removeTemporaries(dir);
     this.uploads = await new RecordStore<UploadRecord>(l.uploads).load();
     this.jobs = await new RecordStore<JobRecord>(l.jobs).load(jobFromDisk);
     this.suites = await new SuiteChanges(l, () => this.settings, (m) => this.log(m)).load();
-    this.leasing = new JobLeasing(this);
+    const token = (await readFile(l.apiToken, 'utf8')).trim();
+    this.workers = await new WorkerRegistry(this, token).load();
+    this.leasing = new JobLeasing(this, this.workers);
     this.results = new BuildResults(this, this.leasing);
-    this.requests = new CliRequests(this, this.leasing);
+    this.requests = new CliRequests(this, this.leasing, this.workers);
     this.publishing = new Publishing(this, await Signer.load(await readFile(l.secretKey, 'utf8'), await mkdtemp(join(tmpdir(), 'archive-gnupg-'))), this.leasing);
     await this.requests.sweep();
     this.intake = new UploadIntake(l, { uploads: this.uploads, jobs: this.jobs }, () => this.settings, async (upload) => {
@@ -117,11 +122,13 @@ export class Queue implements QueueContext {
       await this.publish('start');
     }).catch((err) => this.infrastructureError('at start', err));
     await this.lane.run(() => this.writeStatus()).catch((err) => this.log(`status page: ${(err as Error).message}`));
-    const token = (await readFile(l.apiToken, 'utf8')).trim();
     const leasing = this.leasing;
-    await startJobApi(port, token, {
+    await startJobApi(port, this.workers.keyFor, {
       lease: (request, waitMs, gone) => leasing.lease(request, waitMs, gone),
-      start: (name) => leasing.start(name),
+      start: async (name, offer) => {
+        await this.workers.heard(name, offer);
+        return leasing.start(name);
+      },
       heartbeat: (id, builder) => leasing.heartbeat(id, builder),
       sourceFile: async (id, name) => {
         const job = leasing.job(id);

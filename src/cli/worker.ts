@@ -1,0 +1,49 @@
+// `archive worker --url URL --token TOKEN`: a worker on any machine with this tool and a Docker
+// engine, for an archive elsewhere: it makes its build images here as `archive up` does, then
+// leases jobs over the archive's URL (the job API beside the repository), fetches
+// build-dependencies from that repository as any apt client, and sends back what it builds.
+import { hostname } from 'node:os';
+import type { Command } from 'commander';
+import { parseWorkerToken } from '../core/workers.js';
+import { Builder } from '../daemons/builder.js';
+import { connectDocker } from '../docker/engine.js';
+import { UserError } from '../errors.js';
+import { progress } from './archive-context.js';
+import { ensureBuildenv } from './build-images.js';
+
+export function register(program: Command): void {
+  program
+    .command('worker')
+    .description('lease and build jobs of an archive on another machine (enroll it there with archive workers add)')
+    .requiredOption('--url <url>', "the archive's URL, as archive workers add printed it (http://HOST:PORT/)")
+    .option('--token <token>', 'the token archive workers add printed (or ARCHIVE_WORKER_TOKEN, kept out of the process list)')
+    .option('--base <releases>', 'the Debian releases to make build images of now (the archive\'s suites\' bases)', 'trixie')
+    .addHelpText('after', '\nExamples:\n  ARCHIVE_WORKER_TOKEN=aibw1.w1.… archive worker --url http://archive.example:8080/\n')
+    .action(async (options: { url: string; token?: string; base: string }) => {
+      const token = options.token ?? process.env.ARCHIVE_WORKER_TOKEN ?? '';
+      const credential = parseWorkerToken(token);
+      if (!credential) throw new UserError(`${options.token ? '--token' : 'ARCHIVE_WORKER_TOKEN'}: not a worker token (aibw1.NAME.KEY, as archive workers add prints it)`);
+      let url: URL;
+      try {
+        url = new URL(options.url);
+      } catch {
+        throw new UserError(`--url: "${options.url}" is not a URL; expected http://HOST:PORT/ as archive workers add printed it`);
+      }
+      if (!['http:', 'https:'].includes(url.protocol)) throw new UserError(`--url: ${url.protocol} is not http: or https:`);
+      const root = url.href.endsWith('/') ? url.href : `${url.href}/`;
+      const docker = await connectDocker(process.env.DOCKER_HOST);
+      for (const base of options.base.split(',').filter(Boolean)) await ensureBuildenv(docker, base);
+      progress(`worker ${credential.name} on ${hostname()}: leasing jobs from ${root}`);
+      await new Builder({
+        queueUrl: root.replace(/\/$/, ''),
+        key: credential.key,
+        name: credential.name,
+        labels: { 'archive-in-a-box.worker': credential.name, 'archive-in-a-box.run-id': process.env.ARCHIVE_RUN_ID ?? '' },
+        // Build-dependency containers reach the repository at the same URL, on the default network.
+        repoUrl: root,
+        network: 'bridge',
+        dockerHost: process.env.DOCKER_HOST,
+      }).start();
+      await new Promise(() => undefined); // run until stopped
+    });
+}

@@ -1,0 +1,88 @@
+// `archive workers add|ls|rm`: enrolled workers (core/workers.ts), each with its own token, for
+// machines other than this one; and every worker the queue has heard from.
+import { networkInterfaces } from 'node:os';
+import type { Command } from 'commander';
+import { jobFromDisk, type JobRecord } from '../core/jobs.js';
+import type { WorkerRecord, WorkerSeen } from '../core/workers.js';
+import { readAll } from '../storage/json-files.js';
+import { loadConfig, type GlobalOptions } from './archive-context.js';
+import { requireArchive } from './archive-root.js';
+import { askQueue } from './request.js';
+
+export function register(program: Command): void {
+  const workers = program.command('workers').description('workers on other machines: enroll, list, remove');
+  workers
+    .command('add <name>')
+    .description('enroll a worker: prints its token and the command to run on its machine')
+    .option('--arch <list>', 'the architectures it may build (comma-separated; all when left out)')
+    .option('--url <url>', "the archive's URL as that machine reaches it (default: from listen: and port:)")
+    .option('--json', 'print the result as JSON')
+    .option('--timeout <seconds>', 'how long to wait for the queue to take the request', (v) => Number(v), 60)
+    .addHelpText('after', '\nExamples:\n  archive up --listen 0.0.0.0 && archive workers add arm-box --arch arm64,armhf\n')
+    .action(async (name: string, options: { arch?: string; url?: string; json?: boolean; timeout: number }, cmd: Command) => {
+      const layout = await requireArchive(cmd.optsWithGlobals<GlobalOptions>());
+      const config = await loadConfig(layout);
+      const architectures = (options.arch ?? '').split(',').map((a) => a.trim()).filter(Boolean);
+      const answer = await askQueue(layout, { action: 'workers-add', name, architectures }, { timeoutS: options.timeout, json: options.json });
+      if (options.json || !answer.worker) return;
+      const url = options.url ?? `http://${reachableAddress(config.listen)}:${config.port}/`;
+      const { token } = answer.worker;
+      console.log(`
+Its token (shown once; archive workers rm ${name} revokes it):
+  ${token}
+
+On the worker's machine, with this tool and a Docker engine:
+  ARCHIVE_WORKER_TOKEN=${token} archive worker --url ${url}
+${config.listen === '127.0.0.1' ? `\nThis archive listens on 127.0.0.1 only: other machines reach it once it listens on an address of theirs\n(archive up --listen 0.0.0.0, or listen: in ${layout.config}).\n` : ''}`);
+    });
+  workers
+    .command('ls')
+    .description('list the workers: enrolled ones and those beside the queue, with what each offers and does')
+    .option('--json', 'print the result as JSON')
+    .action(async (options: { json?: boolean }, cmd: Command) => {
+      const layout = await requireArchive(cmd.optsWithGlobals<GlobalOptions>());
+      const enrolled = await readAll<WorkerRecord>(layout.workers);
+      const seen = new Map((await readAll<WorkerSeen>(layout.workersSeen)).map((w) => [w.id, w]));
+      const jobs = (await readAll<JobRecord>(layout.jobs)).map(jobFromDisk);
+      const of = (name: string) => (j: JobRecord) => !!j.worker && j.worker.split('/')[0] === name;
+      const names = [...new Set([...enrolled.map((w) => w.id), ...seen.keys()])].sort();
+      const list = names.map((name) => {
+        const e = enrolled.find((w) => w.id === name);
+        const s = seen.get(name);
+        const mine = jobs.filter(of(name));
+        return {
+          name,
+          enrolled: !!e,
+          architectures: e?.architectures.length ? e.architectures : (s?.architectures ?? 'any'),
+          kinds: s?.kinds ?? 'any',
+          lastSeen: s?.lastSeen ?? null,
+          current: mine.filter((j) => j.state === 'building').map((j) => j.id),
+          done: mine.filter((j) => ['built', 'failed'].includes(j.state)).length,
+        };
+      });
+      if (options.json) {
+        console.log(JSON.stringify(list, null, 2));
+        return;
+      }
+      if (list.length === 0) console.log('no workers yet (archive up starts one beside the queue; archive workers add enrolls others)');
+      for (const w of list) {
+        const archs = Array.isArray(w.architectures) ? w.architectures.join(',') : w.architectures;
+        console.log(`${w.name}${w.enrolled ? '' : ' (beside the queue)'}: ${archs}; ${Array.isArray(w.kinds) ? w.kinds.join(',') : w.kinds}; last seen ${w.lastSeen ?? 'never'}; ${w.current.length ? `building ${w.current.join(', ')}` : 'idle'}; ${w.done} job(s) done`);
+      }
+    });
+  workers
+    .command('rm <name>')
+    .description('remove an enrolled worker: its token is refused from now on, its jobs go back to the queue')
+    .option('--timeout <seconds>', 'how long to wait for the queue to take the request', (v) => Number(v), 60)
+    .action(async (name: string, options: { timeout: number }, cmd: Command) => {
+      const layout = await requireArchive(cmd.optsWithGlobals<GlobalOptions>());
+      await askQueue(layout, { action: 'workers-rm', name }, { timeoutS: options.timeout });
+    });
+}
+
+/** An address other machines may reach the archive at: the listen address, or for 0.0.0.0 one of this machine's. */
+function reachableAddress(listen: string): string {
+  if (listen !== '0.0.0.0') return listen;
+  const external = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal);
+  return external?.address ?? 'HOST';
+}

@@ -1,0 +1,43 @@
+// Enrolled workers: identities of their own, each with its own credential, that lease jobs over
+// the job API from any Docker host (as gitlab-runner registers with a URL and a token). A
+// worker's token is its name and a random key; the queue keeps the key (state/workers/, 0600)
+// and checks each request's signature with it (core/request-signature.ts). Removing a worker
+// revokes it: the key is gone, its next request is refused and its leases go back. Workers
+// beside the queue are not enrolled: they sign with a key derived from the archive's own token.
+// Pure.
+
+/** What the queue keeps of an enrolled worker. */
+export interface WorkerRecord {
+  id: string;
+  /** The worker's own key, hex (what its token carries). */
+  key: string;
+  /** The architectures it may build (all when empty). */
+  architectures: string[];
+  createdAt: string;
+}
+
+/** What the queue last heard from a worker, enrolled or not (state/workers-seen/NAME.json; no secrets). */
+export interface WorkerSeen {
+  id: string;
+  enrolled: boolean;
+  kinds?: string[];
+  architectures?: string[];
+  lastSeen: string;
+}
+
+/** A worker name: a DNS-label-like name, also a file name and a path part of the job API. */
+export const WORKER_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+const TOKEN_PREFIX = 'aibw1';
+
+/** The token a worker is given: its name and key in one string. */
+export function workerToken(w: Pick<WorkerRecord, 'id' | 'key'>): string {
+  return `${TOKEN_PREFIX}.${w.id}.${w.key}`;
+}
+
+/** A token's name and key, or undefined when it is not a worker token. */
+export function parseWorkerToken(token: string): { name: string; key: Buffer } | undefined {
+  const [prefix, name, key, ...rest] = token.trim().split('.');
+  if (prefix !== TOKEN_PREFIX || rest.length > 0 || !WORKER_NAME.test(name ?? '') || !/^[0-9a-f]{64}$/.test(key ?? '')) return undefined;
+  return { name, key: Buffer.from(key, 'hex') };
+}

@@ -1,0 +1,80 @@
+// The workers the queue knows: enrolled ones (core/workers.ts), each with its own key, added and
+// removed by the CLI's requests; and every worker's last word (what it offered, when), for
+// `archive workers ls` and for saying when no worker can run a waiting job.
+import { randomBytes } from 'node:crypto';
+import { builderKey, type KeyFor } from '../../core/request-signature.js';
+import type { WorkerOffer } from '../../core/job-protocol.js';
+import { WORKER_NAME, workerToken, type WorkerRecord, type WorkerSeen } from '../../core/workers.js';
+import type { QueueAnswer } from '../../core/queue-requests.js';
+import { RecordStore } from '../../storage/record-store.js';
+import type { JobLeasing } from './job-leasing.js';
+import type { QueueContext } from './queue-context.js';
+
+/** A worker's last word is written down at most this often (it asks every few seconds). */
+const SEEN_EVERY_MS = 30_000;
+
+export class WorkerRegistry {
+  private readonly enrolled: RecordStore<WorkerRecord>;
+  private readonly seen: RecordStore<WorkerSeen>;
+
+  constructor(
+    private readonly q: QueueContext,
+    /** The archive's own token: workers beside the queue sign with keys derived from it. */
+    private readonly token: string,
+  ) {
+    this.enrolled = new RecordStore<WorkerRecord>(q.layout.workers, 0o600);
+    this.seen = new RecordStore<WorkerSeen>(q.layout.workersSeen);
+  }
+
+  async load(): Promise<this> {
+    await this.enrolled.load();
+    await this.seen.load();
+    return this;
+  }
+
+  /** Each worker's key: an enrolled one's own; any other name's derived from the archive's token. */
+  readonly keyFor: KeyFor = (name) => {
+    const w = this.enrolled.get(name);
+    return w ? Buffer.from(w.key, 'hex') : builderKey(this.token, name);
+  };
+
+  /** The architectures an enrolled worker may build (undefined: any). */
+  allowed(worker: string): string[] | undefined {
+    const w = this.enrolled.get(worker);
+    return w && w.architectures.length > 0 ? w.architectures : undefined;
+  }
+
+  /** A worker asked for work (or started): noted, written down at most every 30 s. */
+  async heard(worker: string, offer: Partial<WorkerOffer>): Promise<void> {
+    const before = this.seen.get(worker);
+    const now = new Date();
+    const same = before && JSON.stringify([before.kinds, before.architectures]) === JSON.stringify([offer.kinds, offer.architectures]);
+    if (same && now.getTime() - new Date(before.lastSeen).getTime() < SEEN_EVERY_MS) return;
+    await this.seen.save({ id: worker, enrolled: !!this.enrolled.get(worker), kinds: offer.kinds, architectures: offer.architectures, lastSeen: now.toISOString() });
+  }
+
+  /** Workers heard from within `withinMs`, with what they offered. */
+  recent(withinMs: number, now = Date.now()): WorkerSeen[] {
+    return this.seen.all().filter((w) => now - new Date(w.lastSeen).getTime() < withinMs);
+  }
+
+  /** `archive workers add`: a new identity and its token (shown once; the queue keeps the key). In the lane. */
+  async add(name: string, architectures: string[]): Promise<QueueAnswer> {
+    if (!WORKER_NAME.test(name)) return { ok: false, message: `worker name "${name}": expected lower-case letters, digits and -, at most 63, starting with a letter or digit` };
+    if (this.enrolled.get(name)) return { ok: false, message: `a worker ${name} is enrolled already; archive workers rm ${name} first to give it a new token` };
+    if (this.seen.get(name)?.enrolled === false) return { ok: false, message: `${name} is the name of a worker beside the queue; choose another` };
+    const record: WorkerRecord = { id: name, key: randomBytes(32).toString('hex'), architectures, createdAt: new Date().toISOString() };
+    await this.enrolled.save(record);
+    this.q.log(`worker ${name} enrolled${architectures.length ? ` for ${architectures.join(', ')}` : ''}`);
+    return { ok: true, message: `worker ${name} enrolled`, worker: { name, architectures, token: workerToken(record) } };
+  }
+
+  /** `archive workers rm`: revoked at once; what it held goes back to the queue. In the lane. */
+  async remove(name: string, leasing: JobLeasing): Promise<QueueAnswer> {
+    if (!this.enrolled.get(name)) return { ok: false, message: `no enrolled worker ${name} (see archive workers ls)` };
+    await this.enrolled.remove(name);
+    const back = await leasing.giveBackAll(name, `worker ${name} was removed`);
+    this.q.log(`worker ${name} removed; ${back} job(s) given back`);
+    return { ok: true, message: `worker ${name} removed: its token is refused from now on${back ? `; ${back} job(s) it held went back to the queue` : ''}` };
+  }
+}
