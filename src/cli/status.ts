@@ -2,7 +2,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { jobFromDisk, type JobRecord } from '../core/jobs.js';
+import { isLeasable, jobFromDisk, type JobRecord } from '../core/jobs.js';
+import { missingWorker, presentWorkers, workerOf, type WorkerSeen } from '../core/workers.js';
 import { kindLabel } from '../core/work-kinds.js';
 import type { UploadRecord } from '../core/uploads.js';
 import { composeStatus, type ServiceState } from '../docker/compose.js';
@@ -26,6 +27,8 @@ export function register(program: Command): void {
         containers = { error: (err as Error).message.split('\n')[0] };
       }
       const jobs = (await readAll<JobRecord>(layout.jobs)).map(jobFromDisk);
+      const holding = new Set(jobs.filter((j) => j.lease).map((j) => workerOf(j.lease!.builder)));
+      const workers = presentWorkers(await readAll<WorkerSeen>(layout.workersSeen), holding, Date.now());
       const uploads = (await readAll<UploadRecord>(layout.uploads)).map((u) => ({
         id: u.id,
         source: u.source,
@@ -39,7 +42,7 @@ export function register(program: Command): void {
         jobs: jobs
           .filter((j) => u.jobs.includes(j.id))
           .map((j) => ({
-            id: j.id, kind: j.kind, arch: j.arch, buildArg: j.buildArg, state: j.state, attempts: j.attempts, reason: j.reason,
+            id: j.id, kind: j.kind, worker: j.worker, waitingFor: isLeasable(j) ? missingWorker(j, workers) : undefined, arch: j.arch, buildArg: j.buildArg, state: j.state, attempts: j.attempts, reason: j.reason,
             missing: j.missing, log: j.log, image: j.image, depsKey: j.depsKey, startedAt: j.startedAt, finishedAt: j.finishedAt,
           })),
       }));
@@ -66,7 +69,7 @@ export function register(program: Command): void {
       for (const u of uploads) {
         console.log(`  ${u.source} ${u.version} -> ${u.suite ?? '?'}: ${u.state}`);
         for (const j of u.jobs) {
-          console.log(`      ${kindLabel(j.kind)} ${j.arch} ${j.buildArg}: ${j.state}${j.reason ? ` — ${j.reason}` : ''}${j.log ? `  (log: ${status.url}${j.log})` : ''}`);
+          console.log(`      ${kindLabel(j.kind)} ${j.arch} ${j.buildArg}: ${j.state}${j.waitingFor ? ` — ${j.waitingFor}` : j.reason ? ` — ${j.reason}` : ''}${j.worker ? ` (on ${j.worker})` : ''}${j.log ? `  (log: ${status.url}${j.log})` : ''}`);
           if (j.state === 'failed' && j.log) {
             const tail = (await readFile(join(layout.public, j.log), 'utf8').catch(() => '')).trimEnd().split('\n').slice(-8);
             for (const line of tail) console.log(`        | ${line}`);

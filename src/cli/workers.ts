@@ -3,7 +3,7 @@
 import { networkInterfaces } from 'node:os';
 import type { Command } from 'commander';
 import { jobFromDisk, type JobRecord } from '../core/jobs.js';
-import type { WorkerRecord, WorkerSeen } from '../core/workers.js';
+import { workerOf, type WorkerRecord, type WorkerSeen } from '../core/workers.js';
 import { readAll } from '../storage/json-files.js';
 import { loadConfig, type GlobalOptions } from './archive-context.js';
 import { requireArchive } from './archive-root.js';
@@ -44,7 +44,7 @@ ${config.listen === '127.0.0.1' ? `\nThis archive listens on 127.0.0.1 only: oth
       const enrolled = await readAll<WorkerRecord>(layout.workers);
       const seen = new Map((await readAll<WorkerSeen>(layout.workersSeen)).map((w) => [w.id, w]));
       const jobs = (await readAll<JobRecord>(layout.jobs)).map(jobFromDisk);
-      const of = (name: string) => (j: JobRecord) => !!j.worker && j.worker.split('/')[0] === name;
+      const of = (name: string) => (j: JobRecord) => !!j.worker && workerOf(j.worker) === name;
       const names = [...new Set([...enrolled.map((w) => w.id), ...seen.keys()])].sort();
       const list = names.map((name) => {
         const e = enrolled.find((w) => w.id === name);

@@ -41,6 +41,7 @@ describe('the status page', () => {
     ],
     now: new Date(at),
     incoming: '/home/me/archive/incoming',
+    workers: [],
   });
   const index = pages['index.html'];
 
@@ -85,9 +86,22 @@ describe('the status page', () => {
     }
   });
 
+  it('says which worker ran a job, and what a job no present worker can run waits for', () => {
+    const queued = upload('queued', '1.0-1', 'accepted');
+    const input = {
+      config, uploads: [hello, queued], contents: [contentsOf([hello])], now: new Date(at), incoming: '/x',
+      jobs: [job(hello, 'built', { worker: 'arm-box/1' }), job(queued, 'needs-build', { startedAt: undefined, finishedAt: undefined })],
+    };
+    const none = renderStatusPages({ ...input, workers: [] })['index.html'];
+    expect(none).toContain('on arm-box/1');
+    expect(none).toContain('waiting for a worker that can build amd64 (no worker has asked for work lately)');
+    const able = renderStatusPages({ ...input, workers: [{ id: 'b', enrolled: false, kinds: ['build'], lastSeen: at }] })['index.html'];
+    expect(able).not.toContain('waiting for a worker');
+  });
+
   it('renders 1,000 packages', () => {
     const uploads = Array.from({ length: 1000 }, (_, i) => upload(`pkg${i}`, '1.0-1', 'published'));
-    const many = renderStatusPages({ config, uploads, jobs: uploads.map((u) => job(u, 'built')), contents: [contentsOf(uploads)], now: new Date(at), incoming: '/x' });
+    const many = renderStatusPages({ config, uploads, jobs: uploads.map((u) => job(u, 'built')), contents: [contentsOf(uploads)], now: new Date(at), incoming: '/x', workers: [] });
     expect(Object.keys(many)).toHaveLength(1001);
     expect(many['index.html'].match(/<\/td><td>1\.0-1<\/td><td><span class="built">amd64<\/span>/g)).toHaveLength(1000);
   });

@@ -3,9 +3,10 @@
 // pages out.
 import type { ArchiveConfig } from '../config/config.js';
 import { aptSource, dputStanza, httpUri, keyringPath } from './client-config.js';
-import type { JobRecord } from './jobs.js';
+import { isLeasable, type JobRecord } from './jobs.js';
 import type { SuiteContents } from './suite-contents.js';
 import { kindLabel } from './work-kinds.js';
+import { missingWorker, type WorkerSeen } from './workers.js';
 import type { UploadRecord } from './uploads.js';
 import { compareVersions } from '../debian/version.js';
 
@@ -19,6 +20,8 @@ export interface StatusInput {
   now: Date;
   /** The incoming directory on the host, for the dput stanza. */
   incoming: string;
+  /** The workers present (core/workers.ts): a job none of them can run says what it waits for. */
+  workers: WorkerSeen[];
 }
 
 export interface StatusPages {
@@ -67,9 +70,18 @@ function duration(job: JobRecord): string {
 const sourceFile = (source: string) => `packages/${source}.html`;
 const sourcePage = (source: string) => `packages/${encodeURIComponent(source)}.html`;
 
-function jobRow(job: JobRecord, depth: number): string {
+/** What a job's row says beside its log: what it waits for, why it failed, and which worker ran it. */
+export function jobDetail(job: JobRecord, workers: WorkerSeen[]): string {
+  const why =
+    job.state === 'dep-wait'
+      ? `waiting for ${job.missing ?? ''}`
+      : (isLeasable(job) && missingWorker(job, workers)) || job.reason || '';
+  return [why, job.worker && job.state !== 'needs-build' ? `on ${job.worker}` : ''].filter(Boolean).join(' · ');
+}
+
+function jobRow(job: JobRecord, depth: number, workers: WorkerSeen[]): string {
   const up = depth ? '../' : '';
-  const detail = job.state === 'dep-wait' ? `waiting for ${job.missing ?? ''}` : job.reason ?? '';
+  const detail = jobDetail(job, workers);
   return `<tr><td>${escape(kindLabel(job.kind))}</td><td>${escape(job.arch)} <span class="muted">${escape(job.buildArg)}</span></td>
 <td class="state ${escape(job.state)}">${escape(job.state)}</td>
 <td class="num">${escape(duration(job))}</td>
@@ -120,7 +132,7 @@ ${rows.length ? `<table><thead><tr><th>Source</th><th>Version</th><th>Architectu
   const builds = recent.length
     ? `<table><thead><tr><th>Source</th><th>Version</th><th>Kind</th><th>Arch</th><th>State</th><th>Duration</th><th class="wide">Log and reason</th></tr></thead><tbody>${recent
         .map((j) => {
-          const detail = j.state === 'dep-wait' ? `waiting for ${j.missing ?? ''}` : j.reason ?? '';
+          const detail = jobDetail(j, input.workers);
           return `<tr><td><a href="${sourcePage(j.source)}">${escape(j.source)}</a></td><td>${escape(j.version)}</td><td>${escape(kindLabel(j.kind))}</td><td>${escape(j.arch)}</td><td class="state ${escape(j.state)}">${escape(j.state)}</td><td class="num">${escape(duration(j))}</td><td class="wide">${j.log ? `<a href="${escape(j.log)}">log</a> ` : ''}${escape(detail)}</td></tr>`;
         })
         .join('\n')}</tbody></table>`
@@ -166,7 +178,7 @@ ${howTo}`,
         return `<h2>${escape(u.version)} <span class="muted">→ ${escape(u.suite ?? '')}</span> <span class="state ${escape(u.state)}">${escape(u.state)}</span></h2>
 <p class="muted">received ${escape(u.receivedAt.slice(0, 19).replace('T', ' '))} UTC${u.signedBy ? ` · signed by ${escape(u.signedBy)}` : ''}</p>
 ${u.reasons.length ? `<ul class="reasons">${u.reasons.map((r) => `<li>${escape(r)}</li>`).join('')}</ul>` : ''}
-${js.length ? `<table><thead><tr><th>Kind</th><th>Arch</th><th>State</th><th>Duration</th><th>Log</th></tr></thead><tbody>${js.map((j) => jobRow(j, 1)).join('\n')}</tbody></table>` : ''}
+${js.length ? `<table><thead><tr><th>Kind</th><th>Arch</th><th>State</th><th>Duration</th><th>Log</th></tr></thead><tbody>${js.map((j) => jobRow(j, 1, input.workers)).join('\n')}</tbody></table>` : ''}
 <p>${u.sourceFiles.map((f) => `<a href="../${escape(f.path)}">${escape(f.name)}</a>`).join(' · ')}</p>`;
       })
       .join('\n');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseWorkerToken, workerToken } from './workers.js';
+import { missingWorker, parseWorkerToken, presentWorkers, workerToken } from './workers.js';
 
 describe('a worker token', () => {
   const key = 'ab'.repeat(32);
@@ -14,5 +14,31 @@ describe('a worker token', () => {
     for (const bad of ['0123abcd', `aibw1.arm-box.${key.slice(2)}`, `aibw1.Arm_Box.${key}`, `aibw1.arm-box.${key}.x`, `aibw2.arm-box.${key}`, `aibw1.../x.${key}`]) {
       expect(parseWorkerToken(bad), bad).toBeUndefined();
     }
+  });
+});
+
+describe('a job waiting for a worker', () => {
+  const job = { kind: 'build', arch: 'arm64' };
+  const at = (ms: number) => new Date(Date.UTC(2026, 11, 1) + ms).toISOString();
+
+  it('says which worker it waits for when none present offers its kind and architecture', () => {
+    expect(missingWorker(job, [{ kinds: ['build'], architectures: ['amd64'] }])).toBe('waiting for a worker that can build arm64');
+    expect(missingWorker(job, [])).toBe('waiting for a worker that can build arm64 (no worker has asked for work lately)');
+    expect(missingWorker({ kind: 'lintian', arch: 'amd64' }, [{ kinds: ['build'] }])).toBe('waiting for a worker that can run lintian on amd64');
+  });
+
+  it('says nothing when a present worker offers it, or offers any architecture', () => {
+    expect(missingWorker(job, [{ kinds: ['build'], architectures: ['amd64', 'arm64'] }])).toBeUndefined();
+    expect(missingWorker(job, [{ kinds: ['build'] }])).toBeUndefined();
+  });
+
+  it('counts a worker present when heard from within ten minutes, or while it holds a job', () => {
+    const now = Date.UTC(2026, 11, 1) + 3600_000;
+    const seen = [
+      { id: 'fresh', enrolled: true, lastSeen: at(3600_000 - 60_000) },
+      { id: 'stale', enrolled: true, lastSeen: at(0) },
+      { id: 'busy', enrolled: false, lastSeen: at(0) },
+    ];
+    expect(presentWorkers(seen, new Set(['busy']), now).map((w) => w.id)).toEqual(['fresh', 'busy']);
   });
 });

@@ -41,3 +41,24 @@ export function parseWorkerToken(token: string): { name: string; key: Buffer } |
   if (prefix !== TOKEN_PREFIX || rest.length > 0 || !WORKER_NAME.test(name ?? '') || !/^[0-9a-f]{64}$/.test(key ?? '')) return undefined;
   return { name, key: Buffer.from(key, 'hex') };
 }
+
+/** The worker a slot belongs to ("b/2" -> "b"). */
+export const workerOf = (slot: string) => slot.split('/')[0];
+
+/** A worker counts as present when heard from this recently (or while it holds a job). */
+export const PRESENT_WITHIN_MS = 10 * 60_000;
+
+/**
+ * What a job waiting for a worker waits for, when no present worker offers its kind and
+ * architecture ("waiting for a worker that can build arm64"); undefined when one does.
+ */
+export function missingWorker(job: { kind: string; arch: string }, present: Pick<WorkerSeen, 'kinds' | 'architectures'>[]): string | undefined {
+  const able = present.some((w) => (!w.kinds || w.kinds.includes(job.kind)) && (!w.architectures || w.architectures.includes(job.arch)));
+  if (able) return undefined;
+  return `waiting for a worker that can ${job.kind === 'build' ? 'build' : `run ${job.kind} on`} ${job.arch}${present.length === 0 ? ' (no worker has asked for work lately)' : ''}`;
+}
+
+/** The workers present at `now`: heard from within PRESENT_WITHIN_MS, or holding a job. */
+export function presentWorkers(seen: WorkerSeen[], holding: Set<string>, now: number): WorkerSeen[] {
+  return seen.filter((w) => holding.has(w.id) || now - new Date(w.lastSeen).getTime() < PRESENT_WITHIN_MS);
+}

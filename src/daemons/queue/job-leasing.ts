@@ -13,9 +13,7 @@ import { uploadStateFromJobs } from '../../core/uploads.js';
 import { compareVersions, versionWithoutEpoch } from '../../debian/version.js';
 import type { QueueContext } from './queue-context.js';
 import type { WorkerRegistry } from './worker-registry.js';
-
-/** The worker a slot belongs to ("b/2" -> "b"). */
-export const workerOf = (slot: string) => slot.split('/')[0];
+import { workerOf } from '../../core/workers.js';
 
 /** Whether a worker offering `offer` can run `job`: its kind, and its architecture when it says which. */
 export function canRun(offer: Partial<WorkerOffer>, job: JobRecord): boolean {

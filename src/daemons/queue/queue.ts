@@ -274,6 +274,7 @@ export class Queue implements QueueContext {
       contents: this.suites.all(),
       now: new Date(),
       incoming: this.o.hostIncoming ?? this.layout.incoming,
+      workers: this.workers.present(this.jobs.all()),
     });
     for (const [path, html] of Object.entries(pages)) await writeFileAtomic(join(this.layout.public, path), html);
   }

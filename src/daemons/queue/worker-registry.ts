@@ -4,7 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { builderKey, type KeyFor } from '../../core/request-signature.js';
 import type { WorkerOffer } from '../../core/job-protocol.js';
-import { WORKER_NAME, workerToken, type WorkerRecord, type WorkerSeen } from '../../core/workers.js';
+import type { JobRecord } from '../../core/jobs.js';
+import { WORKER_NAME, presentWorkers, workerOf, workerToken, type WorkerRecord, type WorkerSeen } from '../../core/workers.js';
 import type { QueueAnswer } from '../../core/queue-requests.js';
 import { RecordStore } from '../../storage/record-store.js';
 import type { JobLeasing } from './job-leasing.js';
@@ -53,9 +54,10 @@ export class WorkerRegistry {
     await this.seen.save({ id: worker, enrolled: !!this.enrolled.get(worker), kinds: offer.kinds, architectures: offer.architectures, lastSeen: now.toISOString() });
   }
 
-  /** Workers heard from within `withinMs`, with what they offered. */
-  recent(withinMs: number, now = Date.now()): WorkerSeen[] {
-    return this.seen.all().filter((w) => now - new Date(w.lastSeen).getTime() < withinMs);
+  /** The workers present now (core/workers.ts), with what they offered: heard from lately, or holding one of `jobs`. */
+  present(jobs: JobRecord[], now = Date.now()): WorkerSeen[] {
+    const holding = new Set(jobs.filter((j) => j.lease).map((j) => workerOf(j.lease!.builder)));
+    return presentWorkers(this.seen.all(), holding, now);
   }
 
   /** `archive workers add`: a new identity and its token (shown once; the queue keeps the key). In the lane. */
