@@ -63,7 +63,9 @@ export function register(program: Command): void {
         closeSync(buildLog);
       }
       progress(`starting ${project.name}`);
-      await composeUp(docker, project, archiveLabels(layout, projectName(layout, config)), progress);
+      // builds.local_workers: 0 runs no worker here (workers elsewhere build: archive workers add).
+      const services = project.services.filter((s) => s.name !== 'builder' || config.builds.localWorkers > 0);
+      await composeUp(docker, { ...project, services }, archiveLabels(layout, projectName(layout, config)), progress);
       const http = httpUri(config.port);
       const result = {
         root: layout.root,

@@ -9,6 +9,11 @@ describe('archive.yaml', () => {
     }
   });
 
+  it('runs one worker beside the queue, or none (builds.local_workers), and says what to use for more', () => {
+    expect(parseConfig('builds:\n  local_workers: 0\n', 'archive.yaml').builds.localWorkers).toBe(0);
+    expect(() => parseConfig('builds:\n  local_workers: 3\n', 'archive.yaml')).toThrow(/builds\.local_workers: expected 1 .* or 0 .*, found 3; for more builds at once here, raise builds\.concurrency/);
+  });
+
   it('has defaults: suite unstable on trixie, amd64, port 8080 on 127.0.0.1, unsigned uploads allowed', () => {
     const config = parseConfig(defaultConfigText(), 'archive.yaml');
     expect(config).toEqual({
@@ -18,7 +23,7 @@ describe('archive.yaml', () => {
       suites: [{ name: 'unstable', base: 'trixie', components: ['main'], architectures: ['amd64'], aliases: [] }],
       uploads: { allowUnsigned: true, keyring: 'state/uploaders.gpg', incompleteAfterMinutes: 30, strayAfterHours: 24 },
       builds: {
-        concurrency: 1, archAll: 'amd64', timeoutMinutes: 180, stallMinutes: 150, leaseSeconds: 90, logMiB: 200, memoryGiB: 4, cpus: 2, pids: 4096,
+        concurrency: 1, localWorkers: 1, archAll: 'amd64', timeoutMinutes: 180, stallMinutes: 150, leaseSeconds: 90, logMiB: 200, memoryGiB: 4, cpus: 2, pids: 4096,
         cacheImages: 20, cacheGiB: 20, depWaitHours: 24, buildenvMaxAgeHours: 24, outputFileGiB: 1, outputGiB: 2, outputFiles: 1000,
       },
       publish: { byHashGraceMinutes: 60, validUntilDays: 0, keepVersions: 3, pdiffs: 30 },

@@ -62,6 +62,8 @@ export interface ArchiveConfig {
 export interface BuildSettings {
   /** Jobs one builder runs at once. */
   concurrency: number;
+  /** Workers archive up runs beside the queue: 1, or 0 for workers elsewhere only. */
+  localWorkers: number;
   /** The architecture Architecture: all packages are built on. */
   archAll: string;
   timeoutMinutes: number;
@@ -220,8 +222,8 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
   const buildsRaw = (doc.builds ?? {}) as Record<string, unknown>;
   const builds = {} as BuildSettings;
   for (const key of Object.keys(buildsRaw)) {
-    if (!(key in BUILD_KEYS) && key !== 'arch_all') {
-      throw new ConfigError(file, `builds: unknown key "${key}"; expected one of arch_all, ${Object.keys(BUILD_KEYS).join(', ')}`);
+    if (!(key in BUILD_KEYS) && key !== 'arch_all' && key !== 'local_workers') {
+      throw new ConfigError(file, `builds: unknown key "${key}"; expected one of arch_all, local_workers, ${Object.keys(BUILD_KEYS).join(', ')}`);
     }
   }
   for (const [key, field] of Object.entries(BUILD_KEYS)) {
@@ -232,6 +234,12 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
   const archAll = buildsRaw.arch_all ?? DEFAULT_CONFIG.builds.arch_all;
   if (typeof archAll !== 'string' || !ARCH.test(archAll)) throw new ConfigError(file, `builds.arch_all: expected an architecture name such as amd64`);
   builds.archAll = archAll;
+  // More than one beside the queue would share the machine's engine and cores: concurrency is the knob for that.
+  const localWorkers = buildsRaw.local_workers ?? 1;
+  if (localWorkers !== 0 && localWorkers !== 1) {
+    throw new ConfigError(file, `builds.local_workers: expected 1 (a worker beside the queue) or 0 (workers elsewhere only, archive workers add), found ${JSON.stringify(localWorkers)}; for more builds at once here, raise builds.concurrency`);
+  }
+  builds.localWorkers = localWorkers;
   if (!Number.isInteger(builds.concurrency)) throw new ConfigError(file, 'builds.concurrency: expected a whole number');
   if (!Number.isInteger(builds.outputFiles)) throw new ConfigError(file, `builds.output_files: expected a whole number, found ${builds.outputFiles}`);
   if (builds.outputFileGiB > builds.outputGiB) {

@@ -86,6 +86,16 @@ export async function composeUp(
   healthTimeoutMs = 180_000,
 ): Promise<void> {
   for (const network of project.networks) await ensureNetwork(docker, project, network, labels);
+  // Containers of services the project no longer has (a worker beside the queue switched off)
+  // go, as `docker compose up --remove-orphans` does.
+  const wanted = new Set(project.services.map((s) => s.name));
+  for (const c of await docker.listContainers({ all: true, filters: { label: [`${LABEL_PROJECT}=${project.name}`] } })) {
+    const service = c.Labels[LABEL_SERVICE];
+    if (service && !wanted.has(service)) {
+      progress(`${service}: no longer in the project, removing ${c.Names[0]?.replace(/^\//, '')}`);
+      await docker.getContainer(c.Id).remove({ force: true });
+    }
+  }
   for (const service of creationOrder(project)) {
     for (const dep of service.dependsOn) {
       if (dep.condition === 'service_healthy') await waitHealthy(docker, containerName(project.name, dep.service), healthTimeoutMs);
