@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -34,6 +34,8 @@ describe('requests the queue cannot carry out', () => {
     expect(answer('3-c')).toMatchObject({ ok: false, message: expect.stringMatching(/3-c\.request\.json: not a regular file \(a directory\)/) });
     expect(answer('4-d')).toMatchObject({ ok: false, message: expect.stringMatching(/unknown action "format-disk"/) });
     expect(readdirSync(dir).filter((n) => n.endsWith('.request.json'))).toEqual([]);
+    // Answers are their reader's alone (one may carry a new worker's token).
+    expect(statSync(join(dir, '4-d.answer.json')).mode & 0o777).toBe(0o600);
     expect(logged).toHaveLength(4);
   });
 });

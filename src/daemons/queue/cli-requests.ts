@@ -35,7 +35,8 @@ export class CliRequests {
         if (!(err instanceof ContentsError)) throw err;
         answer = { ok: false, message: err.message };
       }
-      await writeJson(join(dir, name.replace('.request.json', '.answer.json')), answer);
+      // 0600: an answer may carry a secret (a new worker's token) until the CLI takes it.
+      await writeJson(join(dir, name.replace('.request.json', '.answer.json')), answer, { mode: 0o600 });
       // (Recursive: a folder under a request's name is refused and removed like a file.)
       await rm(join(dir, name), { recursive: true, force: true });
       this.q.log(`request ${name}: ${answer.message}`);

@@ -154,6 +154,7 @@ export class JobLeasing {
 
   /** The oldest job the asking worker can run, leased to it, with what it needs to run it. */
   private async leaseOne(request: LeaseRequest): Promise<LeasedJob | undefined> {
+    if (this.workers.isRevoked(workerOf(request.builder))) return undefined;
     const config = this.q.config();
     const job = this.q.jobs
       .all()

@@ -17,6 +17,8 @@ const SEEN_EVERY_MS = 30_000;
 export class WorkerRegistry {
   private readonly enrolled: RecordStore<WorkerRecord>;
   private readonly seen: RecordStore<WorkerSeen>;
+  /** Removed since the queue started: a request of theirs signed before is still refused work. */
+  private readonly revoked = new Set<string>();
 
   constructor(
     private readonly q: QueueContext,
@@ -38,6 +40,11 @@ export class WorkerRegistry {
     const w = this.enrolled.get(name);
     return w ? Buffer.from(w.key, 'hex') : builderKey(this.token, name);
   };
+
+  /** Whether a worker was removed while one of its requests waited (a long poll): it gets no job. */
+  isRevoked(worker: string): boolean {
+    return this.revoked.has(worker);
+  }
 
   /** The architectures an enrolled worker may build (undefined: any). */
   allowed(worker: string): string[] | undefined {
@@ -65,6 +72,7 @@ export class WorkerRegistry {
     if (!WORKER_NAME.test(name)) return { ok: false, message: `worker name "${name}": expected lower-case letters, digits and -, at most 63, starting with a letter or digit` };
     if (this.enrolled.get(name)) return { ok: false, message: `a worker ${name} is enrolled already; archive workers rm ${name} first to give it a new token` };
     if (this.seen.get(name)?.enrolled === false) return { ok: false, message: `${name} is the name of a worker beside the queue; choose another` };
+    this.revoked.delete(name);
     const record: WorkerRecord = { id: name, key: randomBytes(32).toString('hex'), architectures, createdAt: new Date().toISOString() };
     await this.enrolled.save(record);
     this.q.log(`worker ${name} enrolled${architectures.length ? ` for ${architectures.join(', ')}` : ''}`);
@@ -74,7 +82,9 @@ export class WorkerRegistry {
   /** `archive workers rm`: revoked at once; what it held goes back to the queue. In the lane. */
   async remove(name: string, leasing: JobLeasing): Promise<QueueAnswer> {
     if (!this.enrolled.get(name)) return { ok: false, message: `no enrolled worker ${name} (see archive workers ls)` };
+    this.revoked.add(name);
     await this.enrolled.remove(name);
+    await this.seen.remove(name);
     const back = await leasing.giveBackAll(name, `worker ${name} was removed`);
     this.q.log(`worker ${name} removed; ${back} job(s) given back`);
     return { ok: true, message: `worker ${name} removed: its token is refused from now on${back ? `; ${back} job(s) it held went back to the queue` : ''}` };

@@ -1,0 +1,95 @@
+// Workers elsewhere: an archive with no worker of its own (builds.local_workers: 0) listening on
+// the Docker bridge's address, and a worker enrolled with `archive workers add` that runs with
+// nothing but the archive's URL and its token (`archive worker`, on this host: no archive root,
+// no shared folder, no network with the queue). Removing it refuses its token at once and gives
+// back the job it held.
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, RUN_ID, TestArchive, cleanupRun, until, type JobView, type UpResult } from './support/archive.js';
+
+describe('a worker on another machine', () => {
+  let archive: TestArchive;
+  let up: UpResult;
+  let url: string;
+  let worker: ResultPromise | undefined;
+  let workerOutput = '';
+
+  const job = async (source: string) => (await archive.upload(source, '1.0-1'))?.jobs[0] as (JobView & { worker?: string; waitingFor?: string }) | undefined;
+
+  beforeAll(async () => {
+    archive = await TestArchive.create();
+    // The bridge's gateway: this host as containers (the worker's build-dependency containers) reach it.
+    const gateway = (await execa('docker', ['network', 'inspect', 'bridge', '--format', '{{(index .IPAM.Config 0).Gateway}}'])).stdout.trim();
+    expect(gateway).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    expect((await archive.cli(['init'])).exitCode).toBe(0);
+    const config = join(archive.root, 'archive.yaml');
+    await writeFile(config, `${await readFile(config, 'utf8')}\nlisten: ${gateway}\n`.replace(/^builds:\n/m, 'builds:\n  local_workers: 0\n'));
+    up = await archive.up();
+    url = `http://${gateway}:${archive.port}/`;
+  });
+
+  afterAll(async () => {
+    worker?.kill('SIGKILL');
+    await archive?.destroy();
+    await cleanupRun();
+  });
+
+  it('builds nothing while no worker can, and says what the job waits for', async () => {
+    const ps = await execa('docker', ['ps', '--format', '{{.Names}}', '--filter', `label=com.docker.compose.project=${up.project}`]);
+    expect(ps.stdout.split('\n').sort()).toEqual([`${up.project}-queue`, `${up.project}-repo`]);
+    await archive.send(up, { name: 'aib-far', version: '1.0-1' });
+    const waiting = await until('the job to wait for a worker', async () => {
+      const j = await job('aib-far');
+      return j?.state === 'needs-build' && j.waitingFor ? j : undefined;
+    }, 120_000);
+    expect(waiting.waitingFor).toBe('waiting for a worker that can build amd64 (no worker has asked for work lately)');
+    expect(String((await archive.cli(['status'])).stdout)).toContain('needs-build — waiting for a worker that can build amd64');
+  });
+
+  it('builds it on a worker enrolled with a token of its own, given only the URL, and says which worker built it', async () => {
+    const added = await archive.cli(['workers', 'add', 'far-box', '--arch', 'amd64', '--json']);
+    expect(added.exitCode, String(added.all)).toBe(0);
+    const { token } = (JSON.parse(String(added.stdout)) as { worker: { token: string } }).worker;
+    expect(token).toMatch(/^aibw1\.far-box\.[0-9a-f]{64}$/);
+    // The key is the queue's alone: 0600, and the archive's own token is not the worker's.
+    const stored = await execa('stat', ['-c', '%a', join(archive.root, 'state', 'workers', 'far-box.json')]);
+    expect(stored.stdout.trim()).toBe('600');
+    expect(token).not.toContain((await readFile(join(archive.root, 'state', 'api-token'), 'utf8')).trim());
+
+    // Another machine: no root, a working directory of its own, the token in the environment.
+    const elsewhere = await mkdtemp(join(tmpdir(), 'aib-worker-'));
+    worker = execa('node', [CLI, 'worker', '--url', url], { cwd: elsewhere, env: { ARCHIVE_WORKER_TOKEN: token, ARCHIVE_RUN_ID: RUN_ID, ARCHIVE_ROOT: '/nonexistent' }, all: true, reject: false });
+    worker.all!.on('data', (d: Buffer) => (workerOutput += d.toString()));
+    const waited = await archive.cli(['wait', 'aib-far', '1.0-1', '--timeout', '900']);
+    expect(waited.exitCode, `${waited.all}\n--- worker:\n${workerOutput}`).toBe(0);
+    const built = (await job('aib-far'))!;
+    expect(built.worker).toBe('far-box/1');
+    // Its build-dependencies came from the archive over the same URL, as any apt client's.
+    expect(await readFile(join(archive.root, 'public', built.log!), 'utf8')).toMatch(new RegExp(`^Get:\\d+ ${url.replaceAll('.', '\\.')} unstable InRelease`, 'm'));
+    const status = await readFile(join(archive.root, 'public', 'index.html'), 'utf8');
+    expect(status).toContain('on far-box/1');
+    const listed = JSON.parse(String((await archive.cli(['workers', 'ls', '--json'])).stdout)) as { name: string; enrolled: boolean; architectures: string[]; done: number }[];
+    expect(listed).toEqual([expect.objectContaining({ name: 'far-box', enrolled: true, architectures: ['amd64'], kinds: ['build'], done: 1, current: [] })]);
+  });
+
+  it('refuses the worker once removed, and the job it held goes back to the queue at once', async () => {
+    await archive.send(up, { name: 'aib-far-slow', version: '1.0-1', buildScript: 'echo SLOW-BUILD-STARTED && sleep 120' });
+    await until('the slow build to run on the worker', async () => {
+      const j = await job('aib-far-slow');
+      return j?.state === 'building' && j.worker === 'far-box/1' ? j : undefined;
+    });
+    const removed = await archive.cli(['workers', 'rm', 'far-box']);
+    expect(removed.exitCode, String(removed.all)).toBe(0);
+    expect(removed.stdout).toContain('worker far-box removed: its token is refused from now on; 1 job(s) it held went back to the queue');
+    const back = (await job('aib-far-slow'))!;
+    expect(back.state).toBe('given-back');
+    expect(back.reason).toBe('worker far-box was removed');
+    // Its next request (a heartbeat, at most a few seconds later) is refused for its key.
+    await until('the worker to be refused', async () => workerOutput.includes('no worker far-box: it was removed') || undefined, 60_000);
+    expect((await job('aib-far-slow'))!.state).toBe('given-back');
+    expect(JSON.parse(String((await archive.cli(['workers', 'ls', '--json'])).stdout))).toEqual([]);
+  });
+});
