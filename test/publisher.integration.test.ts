@@ -1,7 +1,7 @@
 // The publisher on a real file system with real gpg: generations switched atomically,
 // unchanged indices reused, by-hash files kept for the grace period, crash leftovers cleaned,
 // Valid-Until, and signatures gpgv accepts with the exported key alone.
-import { mkdir, mkdtemp, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, readlink, rm, utimes, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,7 @@ import { Paragraph } from '../src/debian/deb822.js';
 import { generateArchiveKey, Signer } from '../src/process/gpg.js';
 import { Layout } from '../src/storage/layout.js';
 import { IndexCompressor } from '../src/publish/index-compressor.js';
-import { oldestSignature, pruneGenerations } from '../src/publish/generations.js';
+import { oldestSignature, poolFilesOfGenerations, pruneGenerations } from '../src/publish/generations.js';
 import { publish } from '../src/publish/publisher.js';
 
 let layout: Layout;
@@ -155,6 +155,16 @@ describe('the publisher', () => {
     await pruneGenerations(layout);
     expect((await readdir(layout.generations)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
     expect(await readlink(layout.dists)).toBe(served);
+  });
+
+  it('neither reads nor removes a file someone left among the generations (one that filled the disk)', async () => {
+    const filler = join(layout.generations, '00000000-filler');
+    await writeFile(filler, 'x');
+    await utimes(filler, new Date(0), new Date(0));
+    await expect(poolFilesOfGenerations(layout)).resolves.toBeInstanceOf(Set);
+    await pruneGenerations(layout, { graceMs: 0 });
+    expect(await readFile(filler, 'utf8')).toBe('x');
+    await rm(filler);
   });
 });
 

@@ -75,12 +75,7 @@ export async function oldestSignature(layout: Layout): Promise<Date | undefined>
  * beyond the newest few. The served one always stays.
  */
 export async function pruneGenerations(layout: Layout, o: { keep?: string; graceMs?: number; now?: Date } = {}): Promise<number> {
-  let names: string[];
-  try {
-    names = (await readdir(layout.generations)).sort();
-  } catch {
-    return 0;
-  }
+  const names = await generationNames(layout);
   const current = o.keep ?? (await currentGeneration(layout));
   const now = (o.now ?? new Date()).getTime();
   const complete = names.filter((n) => !n.endsWith('.tmp'));
@@ -97,10 +92,19 @@ export async function pruneGenerations(layout: Layout, o: { keep?: string; grace
 /** Every pool file that a generation still on disk names (a client may be reading it). */
 export async function poolFilesOfGenerations(layout: Layout): Promise<Set<string>> {
   const files = new Set<string>();
-  for (const name of await readdir(layout.generations).catch(() => [] as string[])) {
+  for (const name of await generationNames(layout)) {
     if (name.endsWith('.tmp')) continue;
     const manifest = await readManifest(join(layout.generations, name));
     for (const f of manifest?.pool ?? []) files.add(f);
   }
   return files;
+}
+
+/**
+ * The generation folders (finished, and .tmp ones being written), sorted: only folders, so a file
+ * someone left there (or one that filled the disk) is neither read as a generation nor removed.
+ */
+async function generationNames(layout: Layout): Promise<string[]> {
+  const entries = await readdir(layout.generations, { withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
 }
