@@ -68,7 +68,7 @@ describe('a worker on another machine', () => {
     const built = (await job('aib-far'))!;
     expect(built.worker).toBe('far-box/1');
     // Its build-dependencies came from the archive over the same URL, as any apt client's.
-    expect(await readFile(join(archive.root, 'public', built.log!), 'utf8')).toMatch(new RegExp(`^Get:\\d+ ${url.replaceAll('.', '\\.')} unstable InRelease`, 'm'));
+    expect(await readFile(join(archive.root, 'public', built.log!), 'utf8')).toMatch(new RegExp(`^Get:\\d+ ${url.replace(/\/$/, '').replaceAll('.', '\\.')} unstable InRelease`, 'm'));
     const status = await readFile(join(archive.root, 'public', 'index.html'), 'utf8');
     expect(status).toContain('on far-box/1');
     const listed = JSON.parse(String((await archive.cli(['workers', 'ls', '--json'])).stdout)) as { name: string; enrolled: boolean; architectures: string[]; done: number }[];

@@ -37,6 +37,7 @@ export class WorkerRegistry {
 
   /** Each worker's key: an enrolled one's own; any other name's derived from the archive's token. */
   readonly keyFor: KeyFor = (name) => {
+    if (this.revoked.has(name)) return undefined;
     const w = this.enrolled.get(name);
     return w ? Buffer.from(w.key, 'hex') : builderKey(this.token, name);
   };
