@@ -13,6 +13,7 @@ import type { QueueContext } from './queue-context.js';
 
 /** A worker's last word is written down at most this often (it asks every few seconds). */
 const SEEN_EVERY_MS = 30_000;
+const SEEN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 export class WorkerRegistry {
   private readonly enrolled: RecordStore<WorkerRecord>;
@@ -55,10 +56,14 @@ export class WorkerRegistry {
 
   /** A worker asked for work (or started): noted, written down at most every 30 s. */
   async heard(worker: string, offer: Partial<WorkerOffer>): Promise<void> {
+    // The name becomes a file name: only plain ones (a worker beside the queue may be named after its host).
+    if (!SEEN_NAME.test(worker)) return;
     const before = this.seen.get(worker);
     const now = new Date();
     const same = before && JSON.stringify([before.kinds, before.architectures]) === JSON.stringify([offer.kinds, offer.architectures]);
-    if (same && now.getTime() - new Date(before.lastSeen).getTime() < SEEN_EVERY_MS) return;
+    const since = before ? now.getTime() - new Date(before.lastSeen).getTime() : Infinity;
+    // A changed offer is written at once, but never more than once a second (a worker may be hostile).
+    if (since < (same ? SEEN_EVERY_MS : 1000)) return;
     await this.seen.save({ id: worker, enrolled: !!this.enrolled.get(worker), kinds: offer.kinds, architectures: offer.architectures, lastSeen: now.toISOString() });
   }
 
