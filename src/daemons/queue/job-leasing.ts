@@ -61,8 +61,7 @@ export class JobLeasing {
     const worker = workerOf(asked.builder);
     await this.workers.heard(worker, asked);
     // An enrolled worker leases only the architectures its credential allows.
-    const allowed = this.workers.allowed(worker);
-    const request = allowed ? { ...asked, architectures: (asked.architectures ?? allowed).filter((a) => allowed.includes(a)) } : asked;
+    const request = this.workers.effective(worker, asked);
     const first = await this.q.lane.run(() => this.leaseOne(request));
     if (first || waitMs <= 0) return first;
     await new Promise<void>((resolve) => {

@@ -31,7 +31,11 @@ describe('the worker registry', () => {
     expect(workers.keyFor('arm-box')).toEqual(token.key);
     expect(token.key).not.toEqual(builderKey('archive-token', 'arm-box'));
     expect(statSync(join(layout.workers, 'arm-box.json')).mode & 0o777).toBe(0o600);
-    expect(workers.allowed('arm-box')).toEqual(['arm64']);
+    expect(workers.effective('arm-box', { kinds: ['build'] })).toEqual({ kinds: ['build'], architectures: ['arm64'] });
+    expect(workers.effective('arm-box', { kinds: ['build'], architectures: ['amd64', 'arm64'] }).architectures).toEqual(['arm64']);
+    // What it is seen to offer is what it may run: a job of another architecture says it waits.
+    await workers.heard('arm-box', { kinds: ['build'] });
+    expect(workers.present([]).find((w) => w.id === 'arm-box')?.architectures).toEqual(['arm64']);
     // Workers beside the queue sign with keys derived from the archive's token.
     expect(workers.keyFor('archive-builder')).toEqual(builderKey('archive-token', 'archive-builder'));
 

@@ -48,16 +48,18 @@ export class WorkerRegistry {
     return this.revoked.has(worker);
   }
 
-  /** The architectures an enrolled worker may build (undefined: any). */
-  allowed(worker: string): string[] | undefined {
+  /** What a worker may run of what it offers: an enrolled one only the architectures it was enrolled for. */
+  effective<T extends Partial<WorkerOffer>>(worker: string, offer: T): T {
     const w = this.enrolled.get(worker);
-    return w && w.architectures.length > 0 ? w.architectures : undefined;
+    if (!w || w.architectures.length === 0) return offer;
+    return { ...offer, architectures: (offer.architectures ?? w.architectures).filter((a) => w.architectures.includes(a)) };
   }
 
   /** A worker asked for work (or started): noted, written down at most every 30 s. */
-  async heard(worker: string, offer: Partial<WorkerOffer>): Promise<void> {
+  async heard(worker: string, asked: Partial<WorkerOffer>): Promise<void> {
     // The name becomes a file name: only plain ones (a worker beside the queue may be named after its host).
     if (!SEEN_NAME.test(worker)) return;
+    const offer = this.effective(worker, asked);
     const before = this.seen.get(worker);
     const now = new Date();
     const same = before && JSON.stringify([before.kinds, before.architectures]) === JSON.stringify([offer.kinds, offer.architectures]);
