@@ -11,9 +11,9 @@ import {
 } from '../../core/jobs.js';
 import { uploadStateFromJobs } from '../../core/uploads.js';
 import { compareVersions, versionWithoutEpoch } from '../../debian/version.js';
+import { workerOf } from '../../core/workers.js';
 import type { QueueContext } from './queue-context.js';
 import type { WorkerRegistry } from './worker-registry.js';
-import { workerOf } from '../../core/workers.js';
 
 /** Whether a worker offering `offer` can run `job`: its kind, and its architecture when it says which. */
 export function canRun(offer: Partial<WorkerOffer>, job: JobRecord): boolean {
@@ -59,7 +59,8 @@ export class JobLeasing {
    */
   async lease(asked: LeaseRequest, waitMs: number, gone: () => boolean): Promise<LeasedJob | undefined> {
     const worker = workerOf(asked.builder);
-    await this.workers.heard(worker, asked);
+    // Noting it is not worth a lease: a full disk says so elsewhere.
+    await this.workers.heard(worker, asked).catch((err) => this.q.log(`worker ${worker}: ${(err as Error).message}`));
     // An enrolled worker leases only the architectures its credential allows.
     const request = this.workers.effective(worker, asked);
     const first = await this.q.lane.run(() => this.leaseOne(request));

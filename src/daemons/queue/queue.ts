@@ -126,7 +126,7 @@ export class Queue implements QueueContext {
     await startJobApi(port, this.workers.keyFor, {
       lease: (request, waitMs, gone) => leasing.lease(request, waitMs, gone),
       start: async (name, offer) => {
-        await this.workers.heard(name, offer);
+        await this.workers.heard(name, offer).catch((err) => this.log(`worker ${name}: ${(err as Error).message}`));
         return leasing.start(name);
       },
       heartbeat: (id, builder) => leasing.heartbeat(id, builder),
