@@ -1,8 +1,8 @@
 // The queue's job API, for workers only, routed by the table in core/job-protocol.ts: every
-// /api/ request is signed with a key derived from the archive's token and the worker's name
-// (core/request-signature.ts); the token itself never goes on the wire, and a worker acts only
-// under its own name (or its slots', "B/N"). GET /health answers without a token (the
-// healthcheck).
+// /api/ request is signed with the worker's key (core/request-signature.ts: an enrolled worker's
+// own, or one derived from the archive's token beside the queue); no token goes on the wire,
+// and a worker acts only under its own name (or its slots', "B/N"). GET /health answers without
+// a token (the healthcheck). nginx passes /api/ on the repository's port to it.
 import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
