@@ -122,6 +122,16 @@ describe('the job API', () => {
     expect(calls).toEqual([]);
   });
 
+  it('answers a flood of forged requests without any reaching a handler (nothing of the queue runs for them), and still serves a signed one', async () => {
+    const forged = Array.from({ length: 500 }, (_, i) =>
+      signed('POST', '/api/v1/jobs/j1/complete', '{"builder":"b1","outcome":"built"}', { key: builderKey('guess', 'b1'), as: 'b1', at: Date.now() + (i % 2) }));
+    const honest = signed('POST', '/api/v1/lease', '{"builder":"b1"}');
+    const answers = await Promise.all(forged);
+    expect(new Set(answers.map((r) => r.status))).toEqual(new Set([401]));
+    expect((await honest).status).toBe(204);
+    expect(calls).toEqual(['lease b1']);
+  });
+
   it('refuses a request signed more than 60 s ago, saying the window', async () => {
     const res = await signed('POST', '/api/v1/lease', '{"builder":"b1"}', { at: Date.now() - 70_000 });
     expect(res.status).toBe(401);

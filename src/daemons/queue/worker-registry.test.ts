@@ -14,10 +14,12 @@ import { WorkerRegistry } from './worker-registry.js';
 let root: string;
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
+const logged: string[] = [];
 async function registry() {
   root = mkdtempSync(join(tmpdir(), 'aib-workers-'));
   const layout = new Layout(root);
-  const q = { layout, log: () => undefined } as unknown as QueueContext;
+  logged.length = 0;
+  const q = { layout, log: (m: string) => logged.push(m) } as unknown as QueueContext;
   return { layout, workers: await new WorkerRegistry(q, 'archive-token').load() };
 }
 const leasing = (given: string[]) => ({ giveBackAll: async (name: string) => (given.push(name), 1) }) as unknown as JobLeasing;
@@ -45,6 +47,9 @@ describe('the worker registry', () => {
     expect(workers.keyFor('arm-box')).toBeUndefined();
     expect(workers.isRevoked('arm-box')).toBe(true);
     expect(readdirSync(layout.workers)).toEqual([]);
+    // Said in the log, never with the key.
+    expect(logged).toEqual(['worker arm-box enrolled for arm64', 'worker arm-box removed; 1 job(s) given back']);
+    expect(logged.join('\n')).not.toContain(token.key.toString('hex'));
   });
 
   it('refuses a name that is no worker name, one enrolled already, and the name of a worker beside the queue', async () => {
