@@ -56,7 +56,7 @@ describe('the compose file', () => {
     expect(o.HostConfig.Binds).toEqual(['/srv/a/public:/srv/archive:ro']);
     expect(o.HostConfig.NetworkMode).toBe('archive-12345678_archive');
     expect(o.NetworkingConfig.EndpointsConfig['archive-12345678_archive'].Aliases).toEqual(['repo']);
-    expect(o.Healthcheck.Interval).toBe(2e9);
+    expect(o.Healthcheck.Interval).toBe(1e9);
   });
 
   it('bounds the memory and processes of the queue and the builder', () => {
