@@ -1,8 +1,8 @@
 // The kinds of work a worker leases (today builds; QA checks and rebuilds next). A job record
 // carries its kind. Each kind is one module under core/kinds/ that defines its recipe, its
-// report and how it is shown; this registry lists them, and `Record<WorkKind, …>` makes the
-// compiler ask for an entry per kind wherever one is needed (the worker's tasks, the queue's
-// completions). Pure.
+// report and how it is shown; this registry lists them, and the per-kind tables (KINDS here,
+// the worker's TASKS, the queue's byKind handlers) make the compiler ask for an entry per kind.
+// Pure.
 import { BUILD_KIND, type BuildReport } from './kinds/build.js';
 
 /** What the registry knows of a kind. */
