@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { isLeasable, jobFromDisk, type JobRecord } from '../core/jobs.js';
-import { missingWorker, presentWorkers, workerOf, type WorkerSeen } from '../core/workers.js';
+import { missingWorker, presentWorkers, type WorkerSeen } from '../core/workers.js';
 import { kindLabel } from '../core/work-kinds.js';
 import type { UploadRecord } from '../core/uploads.js';
 import { composeStatus, type ServiceState } from '../docker/compose.js';
@@ -27,8 +27,7 @@ export function register(program: Command): void {
         containers = { error: (err as Error).message.split('\n')[0] };
       }
       const jobs = (await readAll<JobRecord>(layout.jobs)).map(jobFromDisk);
-      const holding = new Set(jobs.filter((j) => j.lease).map((j) => workerOf(j.lease!.builder)));
-      const workers = presentWorkers(await readAll<WorkerSeen>(layout.workersSeen), holding, Date.now());
+      const workers = presentWorkers(await readAll<WorkerSeen>(layout.workersSeen), jobs, Date.now());
       const uploads = (await readAll<UploadRecord>(layout.uploads)).map((u) => ({
         id: u.id,
         source: u.source,

@@ -39,6 +39,6 @@ describe('a job waiting for a worker', () => {
       { id: 'stale', enrolled: true, lastSeen: at(0) },
       { id: 'busy', enrolled: false, lastSeen: at(0) },
     ];
-    expect(presentWorkers(seen, new Set(['busy']), now).map((w) => w.id)).toEqual(['fresh', 'busy']);
+    expect(presentWorkers(seen, [{ lease: { builder: 'busy/2' } }, {}], now).map((w) => w.id)).toEqual(['fresh', 'busy']);
   });
 });

@@ -58,7 +58,8 @@ export function missingWorker(job: { kind: string; arch: string }, present: Pick
   return `waiting for a worker that can ${job.kind === 'build' ? 'build' : `run ${job.kind} on`} ${job.arch}${present.length === 0 ? ' (no worker has asked for work lately)' : ''}`;
 }
 
-/** The workers present at `now`: heard from within PRESENT_WITHIN_MS, or holding a job. */
-export function presentWorkers(seen: WorkerSeen[], holding: Set<string>, now: number): WorkerSeen[] {
+/** The workers present at `now`: heard from within PRESENT_WITHIN_MS, or holding one of `jobs`. */
+export function presentWorkers(seen: WorkerSeen[], jobs: { lease?: { builder: string } }[], now: number): WorkerSeen[] {
+  const holding = new Set(jobs.flatMap((j) => (j.lease ? [workerOf(j.lease.builder)] : [])));
   return seen.filter((w) => holding.has(w.id) || now - new Date(w.lastSeen).getTime() < PRESENT_WITHIN_MS);
 }

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { builderKey, type KeyFor } from '../../core/request-signature.js';
 import type { WorkerOffer } from '../../core/job-protocol.js';
 import type { JobRecord } from '../../core/jobs.js';
-import { WORKER_NAME, presentWorkers, workerOf, workerToken, type WorkerRecord, type WorkerSeen } from '../../core/workers.js';
+import { WORKER_NAME, presentWorkers, workerToken, type WorkerRecord, type WorkerSeen } from '../../core/workers.js';
 import type { QueueAnswer } from '../../core/queue-requests.js';
 import { RecordStore } from '../../storage/record-store.js';
 import type { JobLeasing } from './job-leasing.js';
@@ -71,8 +71,7 @@ export class WorkerRegistry {
 
   /** The workers present now (core/workers.ts), with what they offered: heard from lately, or holding one of `jobs`. */
   present(jobs: JobRecord[], now = Date.now()): WorkerSeen[] {
-    const holding = new Set(jobs.filter((j) => j.lease).map((j) => workerOf(j.lease!.builder)));
-    return presentWorkers(this.seen.all(), holding, now);
+    return presentWorkers(this.seen.all(), jobs, now);
   }
 
   /** `archive workers add`: a new identity and its token (shown once; the queue keeps the key). In the lane. */
