@@ -26,7 +26,8 @@ export interface JobApiHandlers {
   complete(id: string, builder: string, report: KindReport): Promise<void>;
 }
 
-const refused = (status: number, message: string) => Object.assign(new Error(message), { status });
+/** An error the job API answers with `status` and its message (a handler throws it). */
+export const refused = (status: number, message: string) => Object.assign(new Error(message), { status });
 
 /**
  * The body as it arrives, at most `limit` bytes, ending in an error when its sha256 is not the

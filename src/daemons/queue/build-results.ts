@@ -12,10 +12,9 @@ import { SAFE_FILE_NAME, parseChanges, parseDsc } from '../../debian/changes-dsc
 import type { Paragraph } from '../../debian/deb822.js';
 import { debControl } from '../../process/debian-tools.js';
 import { exists, fileFacts, placeFile } from '../../storage/files.js';
+import { refused } from '../job-api.js';
 import type { JobLeasing } from './job-leasing.js';
 import type { QueueContext } from './queue-context.js';
-
-const refused = (status: number, message: string) => Object.assign(new Error(message), { status });
 
 export class BuildResults {
   constructor(

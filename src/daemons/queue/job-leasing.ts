@@ -12,6 +12,7 @@ import {
 import { uploadStateFromJobs } from '../../core/uploads.js';
 import { compareVersions, versionWithoutEpoch } from '../../debian/version.js';
 import { workerOf } from '../../core/workers.js';
+import { refused } from '../job-api.js';
 import type { QueueContext } from './queue-context.js';
 import type { WorkerRegistry } from './worker-registry.js';
 
@@ -32,7 +33,7 @@ export class JobLeasing {
 
   job(id: string): JobRecord {
     const job = this.q.jobs.get(id);
-    if (!job) throw Object.assign(new Error(`no job ${id}`), { status: 404 });
+    if (!job) throw refused(404, `no job ${id}`);
     return job;
   }
 

@@ -24,7 +24,7 @@ import { pruneGenerations } from '../../publish/generations.js';
 import { removeTemporaries, writeFileAtomic } from '../../storage/json-files.js';
 import type { Layout } from '../../storage/layout.js';
 import { RecordStore } from '../../storage/record-store.js';
-import { startJobApi } from '../job-api.js';
+import { refused, startJobApi } from '../job-api.js';
 import { BuildResults } from './build-results.js';
 import { CliRequests } from './cli-requests.js';
 import { failPoints, type FailPointHit } from './crash-at-fail-point.js';
@@ -133,13 +133,13 @@ export class Queue implements QueueContext {
       sourceFile: async (id, name) => {
         const job = leasing.job(id);
         const file = this.uploads.get(job.uploadId)?.sourceFiles.find((f) => f.name === name);
-        if (!file) throw Object.assign(new Error(`job ${id} has no source file ${name}`), { status: 404 });
+        if (!file) throw refused(404, `job ${id} has no source file ${name}`);
         return join(l.public, file.path);
       },
       log: async (id, builder, text) => {
         const job = leasing.job(id);
         if (job.state !== 'building' || job.lease?.builder !== builder || !job.log) {
-          throw Object.assign(new Error(`job ${id} is not leased to ${builder}`), { status: 409 });
+          throw refused(409, `job ${id} is not leased to ${builder}`);
         }
         await appendFile(join(l.public, job.log), text);
       },
@@ -147,7 +147,7 @@ export class Queue implements QueueContext {
       complete: (id, builder, r) =>
         this.lane.run(() => {
           const job = leasing.job(id);
-          if (job.kind !== r.kind) throw Object.assign(new Error(`job ${id} is a ${kindLabel(job.kind)}, not a ${kindLabel(r.kind)}`), { status: 409 });
+          if (job.kind !== r.kind) throw refused(409, `job ${id} is a ${kindLabel(job.kind)}, not a ${kindLabel(r.kind)}`);
           return byKind(r, {
             build: (report) => this.results.complete(id, builder, report),
           });
