@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ let root: string;
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
 describe('requests the queue cannot carry out', () => {
-  it('are answered with what is wrong and removed: not JSON, a FIFO (never opened), a folder, an unknown action', async () => {
+  it('are answered with what is wrong and removed: not JSON, a FIFO (never opened), a folder, an unknown action, one over the size cap', async () => {
     root = mkdtempSync(join(tmpdir(), 'aib-requests-'));
     const layout = new Layout(root);
     const dir = layout.requests;
@@ -24,6 +24,9 @@ describe('requests the queue cannot carry out', () => {
     execFileSync('mkfifo', [join(dir, '2-b.request.json')]);
     mkdirSync(join(dir, '3-c.request.json'));
     writeFileSync(join(dir, '4-d.request.json'), JSON.stringify({ action: 'format-disk' }));
+    // Over the cap (16 MiB; 10,000 file names take about 1 MB): refused unread.
+    writeFileSync(join(dir, '5-e.request.json'), '');
+    truncateSync(join(dir, '5-e.request.json'), 16 * 1024 * 1024 + 1);
     const logged: string[] = [];
     const q = { layout, log: (m: string) => logged.push(m) } as unknown as QueueContext;
     // Nothing of the queue is needed to refuse them: a request that reached the queue's parts would fail here.
@@ -33,9 +36,10 @@ describe('requests the queue cannot carry out', () => {
     expect(answer('2-b')).toMatchObject({ ok: false, message: expect.stringMatching(/2-b\.request\.json: not a regular file \(a FIFO\)/) });
     expect(answer('3-c')).toMatchObject({ ok: false, message: expect.stringMatching(/3-c\.request\.json: not a regular file \(a directory\)/) });
     expect(answer('4-d')).toMatchObject({ ok: false, message: expect.stringMatching(/unknown action "format-disk"/) });
+    expect(answer('5-e')).toMatchObject({ ok: false, message: expect.stringMatching(/5-e\.request\.json: 16777217 bytes; a request has at most 16777216/) });
     expect(readdirSync(dir).filter((n) => n.endsWith('.request.json'))).toEqual([]);
     // Answers are their reader's alone (one may carry a new worker's token).
     expect(statSync(join(dir, '4-d.answer.json')).mode & 0o777).toBe(0o600);
-    expect(logged).toHaveLength(4);
+    expect(logged).toHaveLength(5);
   });
 });
