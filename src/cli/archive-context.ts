@@ -10,6 +10,8 @@ import { AnchoredDir } from '../storage/anchored-dir.js';
 import type { Layout } from '../storage/layout.js';
 import { callerIsRoot, serviceOwner } from '../storage/ownership.js';
 import { noArchive, requireArchive } from './archive-root.js';
+import { archiveUri } from '../core/client-config.js';
+import { readTls } from './tls-files.js';
 
 export const COMPOSE_FILE = fileURLToPath(new URL('../../compose/compose.yaml', import.meta.url));
 
@@ -42,6 +44,14 @@ export function archiveLabels(layout: Layout, project: string): Record<string, s
   return labels;
 }
 
+/**
+ * The archive's URL for clients on this machine: http://127.0.0.1:PORT/, or with tls_cert https://
+ * and the certificate's first name (the files checked on the way, cli/tls-files.ts).
+ */
+export async function clientUrl(layout: Layout, config: ArchiveConfig): Promise<string> {
+  return archiveUri(config, readTls(config, await serviceOwner(layout))?.hosts);
+}
+
 /** The variables compose/compose.yaml is written with. */
 export async function composeVariables(layout: Layout, config: ArchiveConfig, port: number): Promise<Record<string, string>> {
   // Never root, even when root runs the CLI (storage/ownership.ts).
@@ -56,6 +66,10 @@ export async function composeVariables(layout: Layout, config: ArchiveConfig, po
     ARCHIVE_BASE: config.suites[0].base,
     ARCHIVE_API_TOKEN: readApiToken(layout),
     ARCHIVE_RUN_ID: process.env.ARCHIVE_RUN_ID ?? '',
+    // HTTPS: the user's files, mounted into the repository as they are (cli/tls-files.ts).
+    ARCHIVE_TLS_CERT: config.tls?.cert ?? '/dev/null',
+    ARCHIVE_TLS_KEY: config.tls?.key ?? '/dev/null',
+    ARCHIVE_URL: await clientUrl(layout, config),
     // Tests only (src/core/fail-points.ts); empty for everyone else.
     ARCHIVE_FAILPOINTS: process.env.ARCHIVE_FAILPOINTS ?? '',
   };
@@ -71,8 +85,9 @@ function readApiToken(layout: Layout): string {
   return token.toString('utf8').trim();
 }
 
-export async function loadProject(layout: Layout, config: ArchiveConfig, port = config.port): Promise<ComposeProject> {
-  return parseCompose(await readFile(COMPOSE_FILE, 'utf8'), COMPOSE_FILE, await composeVariables(layout, config, port));
+/** The compose project of this root; `swarm` adds the variables of a deployment on a Swarm (up-swarm.ts). */
+export async function loadProject(layout: Layout, config: ArchiveConfig, swarm: Record<string, string> = {}): Promise<ComposeProject> {
+  return parseCompose(await readFile(COMPOSE_FILE, 'utf8'), COMPOSE_FILE, { ...(await composeVariables(layout, config, config.port)), ...swarm });
 }
 
 /** Progress goes to stderr, so stdout stays for results (and --json). */

@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .action(async (role: string) => {
       if (role === 'queue') {
         const env = process.env;
-        await new Queue(new Layout(env.ARCHIVE_ROOT ?? '/archive'), { hostIncoming: env.ARCHIVE_HOST_INCOMING, failPoints: env.ARCHIVE_FAILPOINTS }).start(Number(env.ARCHIVE_API_PORT ?? 8000));
+        await new Queue(new Layout(env.ARCHIVE_ROOT ?? '/archive'), { hostIncoming: env.ARCHIVE_HOST_INCOMING, failPoints: env.ARCHIVE_FAILPOINTS, publicUrl: env.ARCHIVE_PUBLIC_URL }).start(Number(env.ARCHIVE_API_PORT ?? 8000));
       } else if (role === 'builder') {
         const token = process.env.ARCHIVE_API_TOKEN;
         if (!token) throw new UserError('ARCHIVE_API_TOKEN is not set');
@@ -31,6 +31,7 @@ export function register(program: Command): void {
           labels,
           repoUrl: process.env.ARCHIVE_REPO_URL,
           network: process.env.ARCHIVE_NETWORK,
+          registry: process.env.ARCHIVE_REGISTRY || undefined,
           dockerHost: process.env.DOCKER_HOST,
         }).start();
       } else throw new UserError(`daemon: unknown role "${role}" (queue or builder)`);

@@ -1,7 +1,8 @@
-// `archive down`: stop and remove the containers; everything on the host stays.
+// `archive down`: stop and remove the containers (or the Swarm services); everything on the host stays.
 import type { Command } from 'commander';
 import { composeDown } from '../docker/compose.js';
 import { connectDocker } from '../docker/engine.js';
+import { swarmDown } from '../docker/swarm.js';
 import { layoutFor, loadConfig, progress, projectName, type GlobalOptions } from './archive-context.js';
 
 export function register(program: Command): void {
@@ -12,7 +13,11 @@ export function register(program: Command): void {
     .action(async (_options: object, cmd: Command) => {
       const layout = layoutFor(cmd.optsWithGlobals<GlobalOptions>());
       const config = await loadConfig(layout);
-      const removed = await composeDown(await connectDocker(process.env.DOCKER_HOST), projectName(layout, config), progress);
-      console.log(`stopped ${removed} container(s); state kept in ${layout.root}`);
+      const docker = await connectDocker(process.env.DOCKER_HOST);
+      const project = projectName(layout, config);
+      const removed = await composeDown(docker, project, progress);
+      // On a Swarm manager, the services archive up --swarm made (`docker stack rm`).
+      const services = await swarmDown(docker, project, progress).catch(() => 0);
+      console.log(`stopped ${removed} container(s)${services ? ` and ${services} Swarm service(s)` : ''}; state kept in ${layout.root}`);
     });
 }

@@ -7,6 +7,7 @@ import { missingWorker, presentWorkers, type WorkerSeen } from '../core/workers.
 import { kindLabel } from '../core/work-kinds.js';
 import type { UploadRecord } from '../core/uploads.js';
 import { composeStatus, type ServiceState } from '../docker/compose.js';
+import { swarmStatus } from '../docker/swarm.js';
 import { connectDocker } from '../docker/engine.js';
 import { readAll } from '../storage/json-files.js';
 import { layoutFor, loadConfig, projectName, type GlobalOptions } from './archive-context.js';
@@ -22,7 +23,10 @@ export function register(program: Command): void {
       const config = await loadConfig(layout);
       let containers: ServiceState[] | { error: string };
       try {
-        containers = await composeStatus(await connectDocker(process.env.DOCKER_HOST), projectName(layout, config));
+        const docker = await connectDocker(process.env.DOCKER_HOST);
+        const project = projectName(layout, config);
+        // A Swarm's tasks (archive up --swarm), where the engine is a manager, then this engine's containers.
+        containers = [...(await swarmStatus(docker, project)), ...(await composeStatus(docker, project))];
       } catch (err) {
         containers = { error: (err as Error).message.split('\n')[0] };
       }

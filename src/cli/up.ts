@@ -4,12 +4,14 @@ import { closeSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { parseDocument } from 'yaml';
-import { aptSource, dputStanza, fileUri, httpUri, keyringPath } from '../core/client-config.js';
+import { aptSource, dputStanza, fileUri, keyringPath } from '../core/client-config.js';
 import { composeStatus, composeUp } from '../docker/compose.js';
+import { swarmManager } from '../docker/swarm.js';
+import { swarmVariables, upOnSwarm } from './up-swarm.js';
 import { connectDocker } from '../docker/engine.js';
 import { ensureBaseImage, ensureBuiltImage } from '../docker/images.js';
 import { UserError } from '../errors.js';
-import { archiveLabels, layoutFor, loadConfig, loadProject, portFree, progress, projectName, type GlobalOptions } from './archive-context.js';
+import { archiveLabels, clientUrl, layoutFor, loadConfig, loadProject, portFree, progress, projectName, type GlobalOptions } from './archive-context.js';
 import { initRoot } from './init.js';
 import { basename, relative } from 'node:path';
 import { AnchoredDir } from '../storage/anchored-dir.js';
@@ -20,12 +22,18 @@ export function register(program: Command): void {
     .description('start the archive (queue, builder, repo), making the root and images when needed')
     .option('--port <n>', 'serve the repository on 127.0.0.1:N (saved in archive.yaml)', (v) => Number(v))
     .option('--listen <address>', 'serve the repository and the job API for remote workers on this IPv4 address, 0.0.0.0 for all (saved in archive.yaml; default 127.0.0.1)')
+    .option('--swarm', 'on a Docker Swarm manager: run the archive as Swarm services, the queue and repository on this node, a worker on every node labelled archive.worker=true')
+    .option('--registry <host:port>', 'with --swarm: the registry the other nodes pull the worker\'s images from (default: one the archive runs on this node, port 5000)')
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExamples:\n  archive up\n  archive up --root /srv/my-archive --port 8081\n')
-    .action(async (options: { port?: number; listen?: string; json?: boolean }, cmd: Command) => {
+    .addHelpText('after', '\nExamples:\n  archive up\n  archive up --root /srv/my-archive --port 8081\n  archive up --swarm --listen 0.0.0.0\n')
+    .action(async (options: { port?: number; listen?: string; swarm?: boolean; registry?: string; json?: boolean }, cmd: Command) => {
       const layout = layoutFor(cmd.optsWithGlobals<GlobalOptions>());
       if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535)) {
         throw new UserError(`--port: "${options.port}" is not a TCP port number (1-65535)`);
+      }
+      if (options.registry !== undefined && !options.swarm) throw new UserError('--registry goes with --swarm');
+      if (options.registry !== undefined && !/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(options.registry)) {
+        throw new UserError(`--registry: "${options.registry}" is not HOST:PORT (a registry every node of the Swarm reaches)`);
       }
       const started = Date.now();
       await initRoot(layout, { port: options.port });
@@ -44,10 +52,13 @@ export function register(program: Command): void {
       root.close();
       const config = await loadConfig(layout);
       const docker = await connectDocker(process.env.DOCKER_HOST);
-      const project = await loadProject(layout, config);
+      const manager = options.swarm ? await swarmManager(docker) : undefined;
+      const registry = manager && { address: options.registry ?? `${manager.address}:5000`, own: options.registry === undefined };
+      const project = await loadProject(layout, config, manager && registry ? swarmVariables(manager, registry.address) : {});
       // Said before minutes of image builds, not by the engine when the repo container starts.
+      // (On a Swarm the port is the manager's, which may be another machine than this CLI's.)
       const running = (await composeStatus(docker, project.name)).some((s) => s.service === 'repo' && s.state === 'running');
-      if (!running && !(await portFree(config.port))) {
+      if (!manager && !running && !(await portFree(config.port))) {
         throw new UserError(`${config.listen}:${config.port} is used by another program; choose another port with archive up --port N (it is kept in ${layout.config}), or stop that program (ss -ltnp 'sport = :${config.port}' names it)`);
       }
       const bases = [...new Set(config.suites.map((s) => s.base))];
@@ -56,17 +67,25 @@ export function register(program: Command): void {
       try {
         for (const service of project.services) {
           if (!service.build || built.has(service.image)) continue;
+          // The registry's image only when the archive runs it.
+          if (service.profiles.includes('swarm') && !registry?.own) continue;
           built.add(service.image);
           await ensureBuiltImage(docker, service.image, service.build, progress, `/proc/self/fd/${buildLog}`);
         }
       } finally {
         closeSync(buildLog);
       }
-      progress(`starting ${project.name}`);
-      // builds.local_workers: 0 runs no worker here (workers elsewhere build: archive workers add).
-      const services = project.services.filter((s) => s.name !== 'builder' || config.builds.localWorkers > 0);
-      await composeUp(docker, { ...project, services }, archiveLabels(layout, projectName(layout, config)), progress);
-      const http = httpUri(config.port);
+      progress(`starting ${project.name}${manager ? ' on the Swarm' : ''}`);
+      const labels = archiveLabels(layout, projectName(layout, config));
+      let swarmWorkers: string[] | undefined;
+      if (manager && registry) swarmWorkers = await upOnSwarm(docker, layout, config, manager, registry, labels);
+      else {
+        // builds.local_workers: 0 runs no worker here (workers elsewhere build: archive workers add).
+        const services = project.services.filter((s) => s.name !== 'builder' || config.builds.localWorkers > 0);
+        await composeUp(docker, { ...project, services }, labels, progress);
+      }
+      // Where clients reach it (https with tls_cert); on a Swarm over HTTP, at the manager's address.
+      const http = manager && !config.tls ? `http://${manager.address}:${config.port}/` : await clientUrl(layout, config);
       const result = {
         root: layout.root,
         project: project.name,
@@ -78,13 +97,14 @@ export function register(program: Command): void {
         aptSourceHttp: aptSource(config, http, 'deb822'),
         aptSourceFile: aptSource(config, fileUri(layout.public), 'deb822'),
         seconds: Math.round((Date.now() - started) / 100) / 10,
+        ...(manager && registry ? { swarm: { manager: manager.address, registry: registry.address, workers: swarmWorkers } } : {}),
       };
       if (options.json) {
         console.log(JSON.stringify(result, null, 2));
         return;
       }
       console.log(`archive-in-a-box "${config.name}" is up (${result.seconds} s): ${http}
-
+${manager ? `\nOn the Swarm: queue and repository on this node (${manager.address}), workers on ${swarmWorkers?.length ? swarmWorkers.join(', ') : 'no node yet (label one archive.worker=true)'}; images through ${registry?.address}\n` : ''}
 Incoming directory: ${layout.incoming}
 
 dput: add this stanza to ~/.dput.cf (or run \`archive dput-config --install\`), then

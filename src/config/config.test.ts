@@ -9,6 +9,14 @@ describe('archive.yaml', () => {
     }
   });
 
+  it('serves HTTPS with tls_cert and tls_key, both absolute paths, and refuses one without the other', () => {
+    expect(parseConfig('tls_cert: /etc/ssl/a.pem\ntls_key: /etc/ssl/a.key\n', 'archive.yaml').tls).toEqual({ cert: '/etc/ssl/a.pem', key: '/etc/ssl/a.key' });
+    expect(parseConfig('', 'archive.yaml').tls).toBeUndefined();
+    expect(() => parseConfig('tls_cert: /etc/ssl/a.pem\n', 'archive.yaml')).toThrow(/archive\.yaml: tls_cert is set without tls_key: HTTPS needs both/);
+    expect(() => parseConfig('tls_key: /etc/ssl/a.key\n', 'archive.yaml')).toThrow(/tls_key is set without tls_cert/);
+    expect(() => parseConfig('tls_cert: a.pem\ntls_key: /k\n', 'archive.yaml')).toThrow(/tls_cert: "a\.pem" is not an absolute path to a PEM file/);
+  });
+
   it('runs one worker beside the queue, or none (builds.local_workers), and says what to use for more', () => {
     expect(parseConfig('builds:\n  local_workers: 0\n', 'archive.yaml').builds.localWorkers).toBe(0);
     expect(() => parseConfig('builds:\n  local_workers: 3\n', 'archive.yaml')).toThrow(/builds\.local_workers: expected 1 .* or 0 .*, found 3; for more builds at once here, raise builds\.concurrency/);

@@ -35,6 +35,8 @@ export interface ArchiveConfig {
   port: number;
   /** The address the repository and the job API listen on (127.0.0.1: this machine only). */
   listen: string;
+  /** HTTPS on that port with the user's certificate and key (absolute paths on this machine); absent: HTTP. */
+  tls?: { cert: string; key: string };
   suites: SuiteConfig[];
   uploads: {
     allowUnsigned: boolean;
@@ -153,7 +155,7 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
   raw ??= {}; // an empty file: every default
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(file, 'expected a mapping at the top level');
   const doc = raw as Record<string, unknown>;
-  const known = ['name', 'port', 'listen', 'suites', 'uploads', 'builds', 'publish'];
+  const known = ['name', 'port', 'listen', 'tls_cert', 'tls_key', 'suites', 'uploads', 'builds', 'publish'];
   for (const key of Object.keys(doc)) {
     if (!known.includes(key)) throw new ConfigError(file, `unknown key "${key}"; expected one of ${known.join(', ')}`);
   }
@@ -169,6 +171,16 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
   if (typeof listen !== 'string' || isIP(listen) !== 4) {
     throw new ConfigError(file, `listen: "${String(listen)}" is not an IPv4 address (127.0.0.1 for this machine only, 0.0.0.0 for every interface, or one of its addresses)`);
   }
+  if ((doc.tls_cert === undefined) !== (doc.tls_key === undefined)) {
+    throw new ConfigError(file, `${doc.tls_cert === undefined ? 'tls_key' : 'tls_cert'} is set without ${doc.tls_cert === undefined ? 'tls_cert' : 'tls_key'}: HTTPS needs both the certificate and its private key`);
+  }
+  for (const key of ['tls_cert', 'tls_key']) {
+    const value = doc[key];
+    if (value !== undefined && (typeof value !== 'string' || !value.startsWith('/'))) {
+      throw new ConfigError(file, `${key}: "${String(value)}" is not an absolute path to a PEM file`);
+    }
+  }
+  const tls = typeof doc.tls_cert === 'string' && typeof doc.tls_key === 'string' ? { cert: doc.tls_cert, key: doc.tls_key } : undefined;
   const suitesRaw = doc.suites ?? DEFAULT_CONFIG.suites;
   if (typeof suitesRaw !== 'object' || suitesRaw === null || Array.isArray(suitesRaw)) {
     throw new ConfigError(file, 'suites: expected a mapping of suite name to settings');
@@ -261,6 +273,7 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
     name,
     port,
     listen,
+    ...(tls ? { tls } : {}),
     suites,
     builds,
     publish: { byHashGraceMinutes: grace, validUntilDays: validDays, keepVersions: keepVersions as number, pdiffs: pdiffs as number },

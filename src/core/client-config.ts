@@ -37,8 +37,14 @@ export function aptSource(config: ArchiveConfig, uri: string, format: SourceForm
   ].join('\n');
 }
 
-export function httpUri(port: number): string {
-  return `http://127.0.0.1:${port}/`;
+/**
+ * The archive's URL as this machine's clients use it: http://127.0.0.1:PORT/, or with HTTPS
+ * (tls_cert) https:// and the first name the certificate is for.
+ */
+export function archiveUri(config: Pick<ArchiveConfig, 'port' | 'tls'>, certificateHosts: string[] = []): string {
+  if (!config.tls) return `http://127.0.0.1:${config.port}/`;
+  const host = certificateHosts[0] ?? '127.0.0.1';
+  return `https://${host.includes(':') ? `[${host}]` : host}:${config.port}/`;
 }
 
 export function fileUri(publicDir: string): string {

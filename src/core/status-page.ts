@@ -2,7 +2,7 @@
 // written here, no scripts, no external resources, readable on a phone. Pure: records in,
 // pages out.
 import type { ArchiveConfig } from '../config/config.js';
-import { aptSource, dputStanza, httpUri, keyringPath } from './client-config.js';
+import { aptSource, archiveUri, dputStanza, keyringPath } from './client-config.js';
 import { isLeasable, type JobRecord } from './jobs.js';
 import type { SuiteContents } from './suite-contents.js';
 import { kindLabel } from './work-kinds.js';
@@ -22,6 +22,8 @@ export interface StatusInput {
   incoming: string;
   /** The workers present (core/workers.ts): a job none of them can run says what it waits for. */
   workers: WorkerSeen[];
+  /** The archive's URL as `archive up` printed it (ARCHIVE_PUBLIC_URL); else http://127.0.0.1:PORT/. */
+  url?: string;
 }
 
 export interface StatusPages {
@@ -92,7 +94,7 @@ export function renderStatusPages(input: StatusInput): StatusPages {
   const { config, uploads, jobs, now } = input;
   const jobById = new Map(jobs.map((j) => [j.id, j]));
   const jobsOf = (u: UploadRecord) => u.jobs.map((id) => jobById.get(id)).filter((j): j is JobRecord => j !== undefined);
-  const url = httpUri(config.port);
+  const url = input.url ?? archiveUri(config);
   const accepted = uploads.filter((u) => !['received', 'rejected'].includes(u.state) && u.suite);
   const pages: StatusPages = {};
 

@@ -26,6 +26,8 @@ export interface BuilderOptions {
   /** Where build containers reach the archive's repository, and on which network. */
   repoUrl?: string;
   network?: string;
+  /** On a Swarm node: the registry (HOST:PORT) the build environments are pulled from. */
+  registry?: string;
   /** DOCKER_HOST, to name the engine when it cannot be reached. */
   dockerHost?: string;
 }
@@ -133,7 +135,7 @@ export class Builder {
         job,
         api: this.api,
         docker: this.docker,
-        worker: { name: this.o.name, labels: this.o.labels, repoUrl: this.o.repoUrl, network: this.o.network },
+        worker: { name: this.o.name, labels: this.o.labels, repoUrl: this.o.repoUrl, network: this.o.network, registry: this.o.registry },
         log: (text) => {
           pending += text;
         },
@@ -162,6 +164,11 @@ export class Builder {
   }
 }
 
+/**
+ * The builder's name: ARCHIVE_BUILDER_NAME (on a Swarm it ends in the node's host name), made a
+ * worker name (core/workers.ts WORKER_NAME: lower case, letters, digits and '-', 63 at most).
+ */
 export function builderNameFromEnv(env: NodeJS.ProcessEnv): string {
-  return env.ARCHIVE_BUILDER_NAME || `builder-${hostname()}`;
+  const name = (env.ARCHIVE_BUILDER_NAME || `builder-${hostname()}`).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+/, '');
+  return name.slice(0, 63).replace(/-+$/, '') || 'builder';
 }

@@ -2,7 +2,7 @@
 // (apt-get update && apt-get dist-upgrade in a container, committed over the same tag)
 // before the next build; `archive refresh` does it on demand.
 import { DockerError } from '../errors.js';
-import { dockerMessage, type Docker } from './engine.js';
+import { dockerMessage, followProgress, type Docker } from './engine.js';
 import { imageInfo, LABEL_CREATED, type Progress } from './images.js';
 
 export function buildenvImageName(base: string): string {
@@ -15,6 +15,24 @@ export async function imageAgeMs(docker: Docker, name: string, now = Date.now())
   if (!info) return undefined;
   const created = info.labels[LABEL_CREATED] ?? info.created;
   return now - new Date(created).getTime();
+}
+
+/**
+ * A worker on another node of a Swarm: the build environment as the archive's registry holds
+ * it (made on the manager by archive up --swarm), pulled (a no-op when current) and tagged
+ * with the name builds use.
+ */
+export async function pullBuildenv(docker: Docker, registry: string, base: string, progress: Progress): Promise<void> {
+  const remote = `${registry.replace(/\/$/, '')}/${buildenvImageName(base)}`;
+  progress(`${buildenvImageName(base)}: pulling ${remote}`);
+  try {
+    const stream = await docker.pull(remote, { authconfig: {} } as never);
+    await followProgress(docker, stream, () => undefined);
+    const [repo, tag] = buildenvImageName(base).split(':');
+    await docker.getImage(remote).tag({ repo, tag });
+  } catch (err) {
+    throw new DockerError(`cannot pull ${remote} (made by archive up --swarm on the manager): ${dockerMessage(err)}`);
+  }
 }
 
 export async function refreshBuildenv(docker: Docker, base: string, progress: Progress, labels: Record<string, string> = {}): Promise<string> {

@@ -16,10 +16,11 @@ const VARS = {
 describe('the compose file', () => {
   const project = parseCompose(readFileSync(FILE, 'utf8'), FILE, VARS);
 
-  it('describes queue, builder and repo, and the buildenv image behind a profile', () => {
+  it('describes queue, builder and repo, the Swarm registry and the buildenv image behind profiles', () => {
     expect(project.name).toBe('archive-12345678');
-    expect(project.services.map((s) => s.name)).toEqual(['queue', 'builder', 'repo', 'buildenv']);
+    expect(project.services.map((s) => s.name)).toEqual(['queue', 'builder', 'repo', 'registry', 'buildenv']);
     expect(startOrder(project).map((s) => s.name)).toEqual(['queue', 'builder', 'repo']);
+    expect(startOrder(project, ['swarm']).map((s) => s.name)).toEqual(['queue', 'builder', 'repo', 'registry']);
     // Created: the repo with the queue, before the builder waits for the queue's health.
     expect(creationOrder(project).map((s) => s.name)).toEqual(['queue', 'repo', 'builder']);
   });
@@ -40,10 +41,18 @@ describe('the compose file', () => {
     }
   });
 
-  it('publishes the repository on 127.0.0.1 only, mounting public/ read-only', () => {
+  it('publishes the repository on 127.0.0.1 only, mounting public/ read-only, and the TLS files only when given', () => {
     const repo = project.services.find((s) => s.name === 'repo')!;
     expect(repo.ports).toEqual([{ hostIp: '127.0.0.1', hostPort: '8081', containerPort: '8080' }]);
-    expect(repo.volumes).toEqual([{ source: '/srv/a/public', target: '/srv/archive', readOnly: true }]);
+    expect(repo.volumes).toEqual([
+      { source: '/srv/a/public', target: '/srv/archive', readOnly: true },
+      { source: '/dev/null', target: '/etc/archive-tls/cert.pem', readOnly: true },
+      { source: '/dev/null', target: '/etc/archive-tls/key.pem', readOnly: true },
+    ]);
+    // As the queue's user, who can read the key the user gave (cli/tls-files.ts checks it).
+    expect(repo.user).toBe('1000:1000');
+    const tls = parseCompose(readFileSync(FILE, 'utf8'), FILE, { ...VARS, ARCHIVE_TLS_CERT: '/etc/ssl/a.pem', ARCHIVE_TLS_KEY: '/etc/ssl/a.key' });
+    expect(tls.services.find((s) => s.name === 'repo')!.volumes.slice(1).map((v) => `${v.source}:${v.target}`)).toEqual(['/etc/ssl/a.pem:/etc/archive-tls/cert.pem', '/etc/ssl/a.key:/etc/archive-tls/key.pem']);
   });
 
   it('turns a service into Docker Engine API create options', () => {
@@ -53,7 +62,7 @@ describe('the compose file', () => {
     expect(o.Labels).toMatchObject({ 'com.docker.compose.project': 'archive-12345678', 'com.docker.compose.service': 'repo' });
     expect(o.HostConfig.PortBindings).toEqual({ '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '8081' }] });
     expect(o.HostConfig.RestartPolicy).toEqual({ Name: 'unless-stopped' });
-    expect(o.HostConfig.Binds).toEqual(['/srv/a/public:/srv/archive:ro']);
+    expect(o.HostConfig.Binds).toEqual(['/srv/a/public:/srv/archive:ro', '/dev/null:/etc/archive-tls/cert.pem:ro', '/dev/null:/etc/archive-tls/key.pem:ro']);
     expect(o.HostConfig.NetworkMode).toBe('archive-12345678_archive');
     expect(o.NetworkingConfig.EndpointsConfig['archive-12345678_archive'].Aliases).toEqual(['repo']);
     expect(o.Healthcheck.Interval).toBe(1e9);

@@ -13,15 +13,24 @@ export interface BuildSpec {
 }
 
 export interface VolumeSpec {
+  /** A host path, or the name of a volume of the project's (named: true). */
   source: string;
   target: string;
   readOnly: boolean;
+  named?: boolean;
 }
 
 export interface PortSpec {
   hostIp: string;
   hostPort: string;
   containerPort: string;
+}
+
+/** Where and how many on Docker Swarm (`deploy:`); a single engine runs one of each service. */
+export interface DeploySpec {
+  mode: 'replicated' | 'global';
+  constraints: string[];
+  endpointMode: 'vip' | 'dnsrr';
 }
 
 export interface HealthcheckSpec {
@@ -55,12 +64,14 @@ export interface ServiceSpec {
   /** mem_limit in bytes and pids_limit; undefined: no limit. */
   memoryBytes?: number;
   pidsLimit?: number;
+  deploy?: DeploySpec;
 }
 
 export interface ComposeProject {
   name: string;
   services: ServiceSpec[];
   networks: string[];
+  volumes: string[];
 }
 
 export class ComposeError extends UserError {
@@ -104,8 +115,37 @@ export function parseDuration(text: string, file: string, at: string): number {
 const SERVICE_KEYS = new Set([
   'image', 'build', 'command', 'user', 'read_only', 'tmpfs', 'volumes', 'ports', 'environment',
   'restart', 'healthcheck', 'labels', 'networks', 'cap_drop', 'security_opt', 'depends_on',
-  'profiles', 'working_dir', 'mem_limit', 'pids_limit',
+  'profiles', 'working_dir', 'mem_limit', 'pids_limit', 'deploy',
 ]);
+
+const DEPLOY_KEYS = new Set(['mode', 'placement', 'endpoint_mode']);
+
+function parseDeploy(value: unknown, file: string, at: string): DeploySpec | undefined {
+  if (value === undefined || value === null) return undefined;
+  const d = value as Record<string, unknown>;
+  for (const key of Object.keys(d)) {
+    if (!DEPLOY_KEYS.has(key)) throw new ComposeError(file, `${at}.${key}: not supported by archive up (supported: ${[...DEPLOY_KEYS].join(', ')})`);
+  }
+  const mode = String(d.mode ?? 'replicated');
+  if (mode !== 'replicated' && mode !== 'global') throw new ComposeError(file, `${at}.mode: "${mode}" is not replicated or global`);
+  const endpointMode = String(d.endpoint_mode ?? 'vip');
+  if (endpointMode !== 'vip' && endpointMode !== 'dnsrr') throw new ComposeError(file, `${at}.endpoint_mode: "${endpointMode}" is not vip or dnsrr`);
+  const placement = (d.placement ?? {}) as Record<string, unknown>;
+  return { mode, endpointMode, constraints: asList(placement.constraints, file, `${at}.placement.constraints`) };
+}
+
+/** A port in the short form (HOST_IP:HOST_PORT:CONTAINER_PORT) or the long one (target, published, host_ip, mode: host). */
+function parsePort(p: unknown, file: string, at: string): PortSpec {
+  if (p && typeof p === 'object') {
+    const o = p as Record<string, unknown>;
+    if (o.mode !== 'host') throw new ComposeError(file, `${at}: only mode: host ports (Swarm's ingress mesh needs IPVS, which these kernels lack)`);
+    if (o.target === undefined || o.published === undefined) throw new ComposeError(file, `${at}: a port needs target and published`);
+    return { hostIp: String(o.host_ip ?? '0.0.0.0'), hostPort: String(o.published), containerPort: String(o.target) };
+  }
+  const parts = String(p).split(':');
+  if (parts.length !== 3) throw new ComposeError(file, `${at}: "${String(p)}" is not HOST_IP:HOST_PORT:CONTAINER_PORT`);
+  return { hostIp: parts[0], hostPort: parts[1], containerPort: parts[2] };
+}
 
 /** Compose byte values: "512m", "2g", "1gb", "1024" (bytes). */
 export function parseBytes(text: string, file: string, at: string): number {
@@ -146,6 +186,7 @@ export function parseCompose(text: string, file: string, vars: Record<string, st
   doc = walkStrings(doc, (s) => interpolate(s, vars, file)) as Record<string, unknown>;
   const baseDir = dirname(file);
   const rawServices = (doc.services ?? {}) as Record<string, Record<string, unknown>>;
+  const volumeNames = Object.keys((doc.volumes ?? {}) as object);
   const services = Object.entries(rawServices).map(([name, raw]): ServiceSpec => {
     const at = `services.${name}`;
     for (const key of Object.keys(raw)) {
@@ -166,13 +207,16 @@ export function parseCompose(text: string, file: string, vars: Record<string, st
       if (parts.length < 2 || parts.length > 3 || (parts[2] && !['ro', 'rw'].includes(parts[2]))) {
         throw new ComposeError(file, `${at}.volumes: "${v}" is not SOURCE:TARGET[:ro|rw]`);
       }
+      // A bare name is a volume of the project's (top-level volumes:), as in Compose.
+      if (/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(parts[0])) {
+        if (!volumeNames.includes(parts[0])) throw new ComposeError(file, `${at}.volumes: "${parts[0]}" is not a path nor a volume under the top-level volumes:`);
+        return { source: parts[0], target: parts[1], readOnly: parts[2] === 'ro', named: true };
+      }
       return { source: resolve(baseDir, parts[0]), target: parts[1], readOnly: parts[2] === 'ro' };
     });
-    const ports = asList(raw.ports, file, `${at}.ports`).map((p): PortSpec => {
-      const parts = p.split(':');
-      if (parts.length !== 3) throw new ComposeError(file, `${at}.ports: "${p}" is not HOST_IP:HOST_PORT:CONTAINER_PORT`);
-      return { hostIp: parts[0], hostPort: parts[1], containerPort: parts[2] };
-    });
+    const rawPorts = raw.ports === undefined || raw.ports === null ? [] : raw.ports;
+    if (!Array.isArray(rawPorts)) throw new ComposeError(file, `${at}.ports: expected a list`);
+    const ports = rawPorts.map((p, i) => parsePort(p, file, `${at}.ports[${i}]`));
     let healthcheck: HealthcheckSpec | undefined;
     if (raw.healthcheck) {
       const h = raw.healthcheck as Record<string, unknown>;
@@ -219,6 +263,7 @@ export function parseCompose(text: string, file: string, vars: Record<string, st
       workingDir: raw.working_dir === undefined ? undefined : String(raw.working_dir),
       memoryBytes: raw.mem_limit === undefined ? undefined : parseBytes(String(raw.mem_limit), file, `${at}.mem_limit`),
       pidsLimit,
+      deploy: parseDeploy(raw.deploy, file, `${at}.deploy`),
     };
   });
   for (const s of services) {
@@ -228,12 +273,15 @@ export function parseCompose(text: string, file: string, vars: Record<string, st
   }
   const networks = Object.keys((doc.networks ?? {}) as object);
   if (typeof doc.name !== 'string' || doc.name === '') throw new ComposeError(file, 'name: the project needs a name');
-  return { name: doc.name, services, networks };
+  return { name: doc.name, services, networks, volumes: volumeNames };
 }
 
-/** Services to run (no profile), dependencies first. */
-export function startOrder(project: ComposeProject): ServiceSpec[] {
-  const running = project.services.filter((s) => s.profiles.length === 0);
+/**
+ * Services to run, dependencies first: those without a profile, and those of the profiles
+ * given (swarm: the registry `archive up --swarm` runs).
+ */
+export function startOrder(project: ComposeProject, profiles: string[] = []): ServiceSpec[] {
+  const running = project.services.filter((s) => s.profiles.length === 0 || s.profiles.some((p) => profiles.includes(p)));
   const done: ServiceSpec[] = [];
   const visit = (s: ServiceSpec, path: string[]) => {
     if (done.includes(s)) return;
@@ -262,6 +310,10 @@ export const LABEL_CONFIG_HASH = 'archive-in-a-box.config-hash';
 
 export function networkName(project: string, network: string): string {
   return `${project}_${network}`;
+}
+
+export function volumeName(project: string, volume: string): string {
+  return `${project}_${volume}`;
 }
 
 export function containerName(project: string, service: string): string {
@@ -297,7 +349,7 @@ export function createOptions(project: ComposeProject, s: ServiceSpec): Record<s
       StartPeriod: s.healthcheck.startPeriodNs,
     },
     HostConfig: {
-      Binds: s.volumes.map((v) => `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`),
+      Binds: s.volumes.map((v) => `${v.named ? volumeName(project.name, v.source) : v.source}:${v.target}${v.readOnly ? ':ro' : ''}`),
       PortBindings: Object.fromEntries(
         s.ports.map((p) => [`${p.containerPort}/tcp`, [{ HostIp: p.hostIp, HostPort: p.hostPort }]]),
       ),

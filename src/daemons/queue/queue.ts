@@ -43,6 +43,8 @@ export interface QueueOptions {
   hostIncoming?: string;
   /** ARCHIVE_FAILPOINTS, for the crash tests (core/fail-points.ts). */
   failPoints?: string;
+  /** The archive's URL as clients use it (ARCHIVE_PUBLIC_URL), for the status page. */
+  publicUrl?: string;
 }
 
 export class Queue implements QueueContext {
@@ -275,6 +277,7 @@ export class Queue implements QueueContext {
       now: new Date(),
       incoming: this.o.hostIncoming ?? this.layout.incoming,
       workers: this.workers.present(this.jobs.all()),
+      url: this.o.publicUrl || undefined,
     });
     for (const [path, html] of Object.entries(pages)) await writeFileAtomic(join(this.layout.public, path), html);
   }

@@ -4,12 +4,14 @@
 import { runBuild } from '../../core/kinds/build-flow.js';
 import { DEFAULT_LIMITS, LABEL_BUILDER, type BuildReport, type LocalArchive } from '../../core/kinds/build.js';
 import { sha256Hex } from '../../core/request-signature.js';
-import { buildenvImageName, imageAgeMs, refreshBuildenv } from '../../docker/buildenv.js';
+import { buildenvImageName, imageAgeMs, pullBuildenv, refreshBuildenv } from '../../docker/buildenv.js';
 import { DockerRunner } from '../../docker/docker-runner.js';
 import type { TaskContext, TaskResult } from './task.js';
 
-/** One refresh of a build environment at a time, shared by the worker's slots. */
+/** One refresh (or pull) of a build environment at a time, shared by the worker's slots. */
 const refreshing = new Map<string, Promise<unknown>>();
+/** The build environments pulled from the registry since this worker started. */
+const pulled = new Set<string>();
 
 export async function runBuildTask(t: TaskContext): Promise<TaskResult<BuildReport>> {
   const { job } = t;
@@ -41,9 +43,19 @@ export async function runBuildTask(t: TaskContext): Promise<TaskResult<BuildRepo
   };
 }
 
-/** Upgrades the build environment first when it is older than allowed (one refresh at a time). */
+/**
+ * Upgrades the build environment first when it is older than allowed (one refresh at a time).
+ * A worker of a Swarm pulls it from the archive's registry first, once per start.
+ */
 async function freshBuildenv(t: TaskContext): Promise<string> {
   const image = buildenvImageName(t.job.base);
+  const { registry } = t.worker;
+  if (registry && !pulled.has(image)) {
+    if (!refreshing.has(image)) {
+      refreshing.set(image, pullBuildenv(t.docker, registry, t.job.base, (line) => t.log(`archive-in-a-box: ${line}\n`)).then(() => pulled.add(image)).finally(() => refreshing.delete(image)));
+    }
+    await refreshing.get(image);
+  }
   const age = await imageAgeMs(t.docker, image);
   if (age !== undefined && age > t.job.buildenvMaxAgeMs) {
     if (!refreshing.has(image)) {

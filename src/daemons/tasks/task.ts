@@ -10,8 +10,11 @@ export interface TaskContext {
   job: LeasedJob;
   api: JobApiClient;
   docker: Docker;
-  /** The worker: its name (build containers carry it, to be found after a restart), its labels, where containers reach the repository. */
-  worker: { name: string; labels: Record<string, string>; repoUrl?: string; network?: string };
+  /**
+   * The worker: its name (build containers carry it, to be found after a restart), its labels,
+   * where containers reach the repository, and on a Swarm the registry its images come from.
+   */
+  worker: { name: string; labels: Record<string, string>; repoUrl?: string; network?: string; registry?: string };
   /** Appends to the job's log (sent to the queue every second). */
   log: (text: string) => void;
   /** An empty folder of this job's, for its output files; removed afterwards. */

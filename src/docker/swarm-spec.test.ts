@@ -1,0 +1,97 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseCompose, startOrder } from './compose-file.js';
+import { LABEL_SPEC_HASH, swarmNetworkSpec, swarmServiceSpec } from './swarm-spec.js';
+
+const FILE = join(import.meta.dirname, '..', '..', 'compose', 'compose.yaml');
+const VARS = {
+  ARCHIVE_PROJECT: 'archive-12345678',
+  ARCHIVE_ROOT: '/srv/a',
+  ARCHIVE_PORT: '8081',
+  ARCHIVE_UID: '1000',
+  ARCHIVE_GID: '1000',
+  ARCHIVE_API_TOKEN: 'secret',
+  ARCHIVE_NODE_ID: 'n0de1d',
+  ARCHIVE_REGISTRY: '10.0.0.2:5000',
+  ARCHIVE_WORKER_SUFFIX: '-{{.Node.Hostname}}',
+  ARCHIVE_WORKER_IMAGE: `10.0.0.2:5000/archive/tool@sha256:${'a'.repeat(64)}`,
+};
+const project = parseCompose(readFileSync(FILE, 'utf8'), FILE, VARS);
+const spec = (name: string) => swarmServiceSpec(project, project.services.find((s) => s.name === name)!, { 'archive-in-a-box.run-id': 'r1' }) as Record<string, any>;
+
+describe('the compose file as Swarm services', () => {
+  it('places the queue, the repository and the registry on the node that holds the root, a worker on every labelled node', () => {
+    for (const name of ['queue', 'repo', 'registry']) {
+      expect(spec(name).TaskTemplate.Placement.Constraints, name).toEqual(['node.id == n0de1d']);
+      expect(spec(name).Mode, name).toEqual({ Replicated: { Replicas: 1 } });
+    }
+    expect(spec('builder').Mode).toEqual({ Global: {} });
+    expect(spec('builder').TaskTemplate.Placement.Constraints).toEqual(['node.labels.archive.worker == true']);
+  });
+
+  it('uses no VIP and no ingress mesh (no IPVS here): DNS round robin, ports on the node itself', () => {
+    for (const s of startOrder(project, ['swarm'])) expect(spec(s.name).EndpointSpec.Mode, s.name).toBe('dnsrr');
+    expect(spec('repo').EndpointSpec.Ports).toEqual([{ Protocol: 'tcp', TargetPort: 8080, PublishedPort: 8081, PublishMode: 'host' }]);
+    expect(spec('registry').EndpointSpec.Ports).toEqual([{ Protocol: 'tcp', TargetPort: 5000, PublishedPort: 5000, PublishMode: 'host' }]);
+  });
+
+  it('runs the worker from the registry by digest, named after its node, pulling build environments from the registry', () => {
+    const c = spec('builder').TaskTemplate.ContainerSpec;
+    expect(c.Image).toBe(VARS.ARCHIVE_WORKER_IMAGE);
+    expect(c.Env).toContain('ARCHIVE_BUILDER_NAME=archive-12345678-builder-{{.Node.Hostname}}');
+    expect(c.Env).toContain('ARCHIVE_REGISTRY=10.0.0.2:5000');
+    expect(c.Mounts).toContainEqual({ Type: 'bind', Source: '/var/run/docker.sock', Target: '/var/run/docker.sock', ReadOnly: false });
+  });
+
+  it('keeps every bound of a single engine: read-only, no capabilities, no new privileges, memory, processes, tmpfs sizes, healthchecks', () => {
+    for (const s of startOrder(project, ['swarm'])) {
+      const t = spec(s.name).TaskTemplate;
+      expect(t.ContainerSpec.ReadOnly, s.name).toBe(true);
+      expect(t.ContainerSpec.CapabilityDrop, s.name).toEqual(['ALL']);
+      expect(t.ContainerSpec.Privileges, s.name).toEqual({ NoNewPrivileges: true });
+      expect(t.ContainerSpec.Healthcheck.Interval, s.name).toBe(1e9);
+      expect(t.Resources.Limits.MemoryBytes, s.name).toBe(s.memoryBytes);
+      expect(t.Resources.Limits.Pids, s.name).toBe(s.pidsLimit);
+      expect(t.RestartPolicy.Condition, s.name).toBe('any');
+    }
+    expect(spec('queue').TaskTemplate.ContainerSpec.Mounts).toEqual([
+      { Type: 'bind', Source: '/srv/a', Target: '/archive', ReadOnly: false },
+      { Type: 'tmpfs', Target: '/tmp', TmpfsOptions: { SizeBytes: 256 * 1024 ** 2 } },
+    ]);
+    expect(spec('queue').TaskTemplate.ContainerSpec.User).toBe('1000:1000');
+    expect(spec('registry').TaskTemplate.ContainerSpec.Mounts[0]).toMatchObject({ Type: 'volume', Source: 'archive-12345678_registry', Target: '/var/lib/docker-registry' });
+  });
+
+  it('joins the overlay networks by the service name, as on one engine: build-dependency containers reach the repo, not the queue', () => {
+    expect(spec('repo').TaskTemplate.Networks).toEqual([
+      { Target: 'archive-12345678_archive', Aliases: ['repo'] },
+      { Target: 'archive-12345678_deps', Aliases: ['repo'] },
+    ]);
+    expect(spec('queue').TaskTemplate.Networks).toEqual([{ Target: 'archive-12345678_archive', Aliases: ['queue'] }]);
+    expect(swarmNetworkSpec(project, 'deps', {})).toMatchObject({ Name: 'archive-12345678_deps', Driver: 'overlay', Attachable: true });
+  });
+
+  it('labels a service as docker stack does, with a hash that changes with its spec', () => {
+    const queue = spec('queue');
+    expect(queue.Name).toBe('archive-12345678_queue');
+    expect(queue.Labels).toMatchObject({ 'com.docker.stack.namespace': 'archive-12345678', 'archive-in-a-box.run-id': 'r1' });
+    // The task's containers are the Swarm's: no compose project label, which archive up's own containers carry.
+    expect(queue.TaskTemplate.ContainerSpec.Labels['com.docker.compose.project']).toBeUndefined();
+    const other = parseCompose(readFileSync(FILE, 'utf8'), FILE, { ...VARS, ARCHIVE_WORKER_IMAGE: `10.0.0.2:5000/archive/tool@sha256:${'b'.repeat(64)}` });
+    const changed = swarmServiceSpec(other, other.services.find((s) => s.name === 'builder')!, { 'archive-in-a-box.run-id': 'r1' }) as Record<string, any>;
+    expect(changed.Labels[LABEL_SPEC_HASH]).not.toBe(spec('builder').Labels[LABEL_SPEC_HASH]);
+    expect(spec('queue').Labels[LABEL_SPEC_HASH]).toBe(queue.Labels[LABEL_SPEC_HASH]);
+  });
+
+  it('refuses what a Swarm cannot do rather than dropping it', () => {
+    const text = readFileSync(FILE, 'utf8');
+    const vip = parseCompose(text.replace(/endpoint_mode: dnsrr/g, 'endpoint_mode: vip'), FILE, VARS);
+    expect(() => swarmServiceSpec(vip, vip.services[0], {})).toThrow(/endpoint_mode must be dnsrr \(Swarm's VIPs need IPVS/);
+    const opt = parseCompose(text.replace('security_opt: ["no-new-privileges:true"]', 'security_opt: ["no-new-privileges:true", "seccomp=unconfined"]'), FILE, VARS);
+    expect(() => swarmServiceSpec(opt, opt.services[0], {})).toThrow(/security_opt: seccomp=unconfined has no Swarm counterpart/);
+    const bare = parseCompose(text, FILE, VARS);
+    expect(() => swarmServiceSpec(bare, bare.services.find((s) => s.name === 'buildenv')!, {})).toThrow(/services.buildenv has no deploy: section/);
+    expect(() => parseCompose(text.replace('mode: host', 'mode: ingress'), FILE, VARS)).toThrow(/only mode: host ports/);
+  });
+});

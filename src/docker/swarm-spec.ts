@@ -1,0 +1,94 @@
+// The compose file's services as Docker Swarm services: pure, a service of compose-file.ts in,
+// the Engine API's service spec out (what `docker stack deploy -c` sends). Everything a single
+// engine's container gets (compose-file.ts createOptions) has its Swarm counterpart here, or is
+// refused: no setting of the file is silently dropped.
+import { createHash } from 'node:crypto';
+import { UserError } from '../errors.js';
+import { LABEL_PROJECT, LABEL_SERVICE, parseBytes, volumeName, networkName, type ComposeProject, type ServiceSpec } from './compose-file.js';
+
+/** The label `docker stack ls` and `docker stack rm` know a stack's services and networks by. */
+export const LABEL_STACK = 'com.docker.stack.namespace';
+export const LABEL_SPEC_HASH = 'archive-in-a-box.spec-hash';
+
+export function serviceName(project: string, service: string): string {
+  return `${project}_${service}`;
+}
+
+const RESTART: Record<string, string> = { no: 'none', always: 'any', 'unless-stopped': 'any', 'on-failure': 'on-failure' };
+
+/** The Engine API's ServiceSpec for one service (POST /services/create), labelled with its own hash. */
+export function swarmServiceSpec(project: ComposeProject, s: ServiceSpec, labels: Record<string, string>): Record<string, unknown> {
+  const at = `services.${s.name}`;
+  if (!s.deploy) throw new UserError(`compose: ${at} has no deploy: section, so it has no place on a Swarm`);
+  if (s.deploy.endpointMode !== 'dnsrr') throw new UserError(`compose: ${at}.deploy.endpoint_mode must be dnsrr (Swarm's VIPs need IPVS, which these kernels lack)`);
+  const restart = RESTART[s.restart];
+  if (!restart) throw new UserError(`compose: ${at}.restart: "${s.restart}" has no Swarm restart condition`);
+  const unknownOpt = s.securityOpt.filter((o) => o !== 'no-new-privileges:true');
+  if (unknownOpt.length) throw new UserError(`compose: ${at}.security_opt: ${unknownOpt.join(', ')} has no Swarm counterpart`);
+  const mounts = [
+    ...s.volumes.map((v) =>
+      v.named
+        ? { Type: 'volume', Source: volumeName(project.name, v.source), Target: v.target, ReadOnly: v.readOnly, VolumeOptions: { Labels: { [LABEL_STACK]: project.name } } }
+        : { Type: 'bind', Source: v.source, Target: v.target, ReadOnly: v.readOnly },
+    ),
+    ...s.tmpfs.map((t) => {
+      const [target, options = ''] = t.split(/:(.*)/s);
+      const size = /(?:^|,)size=([^,]+)/.exec(options)?.[1];
+      return { Type: 'tmpfs', Target: target, TmpfsOptions: size ? { SizeBytes: parseBytes(size, 'compose', `${at}.tmpfs`) } : {} };
+    }),
+  ];
+  const stackLabels: Record<string, string> = { [LABEL_STACK]: project.name, [LABEL_PROJECT]: project.name, [LABEL_SERVICE]: s.name };
+  const spec = {
+    Name: serviceName(project.name, s.name),
+    Labels: { ...s.labels, ...labels, ...stackLabels } as Record<string, string>,
+    TaskTemplate: {
+      ContainerSpec: {
+        Image: s.image,
+        // Compose's command is the arguments to the image's entrypoint, as docker stack deploy sends it.
+        Args: s.command,
+        User: s.user,
+        Dir: s.workingDir,
+        Env: Object.entries(s.environment).map(([k, v]) => `${k}=${v}`),
+        // Not compose's labels: a task's container is the Swarm's, not one archive up (compose.ts) owns.
+        Labels: { ...s.labels, ...labels, [LABEL_STACK]: project.name },
+        ReadOnly: s.readOnly,
+        Mounts: mounts,
+        Init: true,
+        CapabilityDrop: s.capDrop,
+        // Engines before API 1.46 do not know it and run the task without it (README says so).
+        ...(s.securityOpt.includes('no-new-privileges:true') ? { Privileges: { NoNewPrivileges: true } } : {}),
+        Healthcheck: s.healthcheck && {
+          Test: s.healthcheck.test,
+          Interval: s.healthcheck.intervalNs,
+          Timeout: s.healthcheck.timeoutNs,
+          Retries: s.healthcheck.retries,
+          StartPeriod: s.healthcheck.startPeriodNs,
+        },
+      },
+      Resources: { Limits: { MemoryBytes: s.memoryBytes, Pids: s.pidsLimit } },
+      RestartPolicy: { Condition: restart, Delay: 2e9 },
+      Placement: { Constraints: s.deploy.constraints },
+      Networks: s.networks.map((n) => ({ Target: networkName(project.name, n), Aliases: [s.name] })),
+    },
+    Mode: s.deploy.mode === 'global' ? { Global: {} } : { Replicated: { Replicas: 1 } },
+    EndpointSpec: {
+      Mode: 'dnsrr',
+      // Host mode: the node's own port, on all its addresses (Swarm takes no host address).
+      Ports: s.ports.map((p) => ({ Protocol: 'tcp', TargetPort: Number(p.containerPort), PublishedPort: Number(p.hostPort), PublishMode: 'host' })),
+    },
+  };
+  const hash = createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 16);
+  spec.Labels = { ...spec.Labels, [LABEL_SPEC_HASH]: hash };
+  return spec;
+}
+
+/** The Engine API's NetworkCreate for one of the project's networks on a Swarm: attachable overlay. */
+export function swarmNetworkSpec(project: ComposeProject, network: string, labels: Record<string, string>): Record<string, unknown> {
+  return {
+    Name: networkName(project.name, network),
+    Driver: 'overlay',
+    // A worker's build-dependency containers are plain containers on its node: they join deps.
+    Attachable: true,
+    Labels: { ...labels, [LABEL_STACK]: project.name, [LABEL_PROJECT]: project.name },
+  };
+}

@@ -1,0 +1,182 @@
+// Realises the compose project as Docker Swarm services through the Engine API, as `docker stack
+// deploy -c` does: attachable overlay networks, each service created or updated when its spec
+// changed, then waited for until its tasks run (healthy). Images reach the other nodes through a
+// registry the manager's engine pushes to.
+import { DockerError, UserError } from '../errors.js';
+import type { ComposeProject, ServiceSpec } from './compose-file.js';
+import { dockerMessage, followProgress, isNotFound, type Docker } from './engine.js';
+import type { Progress } from './images.js';
+import { LABEL_SPEC_HASH, LABEL_STACK, serviceName, swarmNetworkSpec, swarmServiceSpec } from './swarm-spec.js';
+import { LABEL_SERVICE } from './compose-file.js';
+import type { ServiceState } from './compose.js';
+
+export interface SwarmManager {
+  /** This engine's node: where the archive root is, so where the queue and repository run. */
+  nodeId: string;
+  /** The address the other nodes reach it at. */
+  address: string;
+}
+
+/** The engine as a Swarm manager, or an error saying how to make it one. */
+export async function swarmManager(docker: Docker): Promise<SwarmManager> {
+  const info = (await docker.info()) as { Swarm?: { NodeID?: string; NodeAddr?: string; LocalNodeState?: string; ControlAvailable?: boolean } };
+  const swarm = info.Swarm ?? {};
+  if (swarm.LocalNodeState !== 'active' || !swarm.ControlAvailable || !swarm.NodeID || !swarm.NodeAddr) {
+    throw new UserError(
+      `--swarm: this Docker engine is not a Swarm manager (swarm state: ${swarm.LocalNodeState ?? 'unknown'}${swarm.LocalNodeState === 'active' ? ', a worker node' : ''}). ` +
+        'Run archive up --swarm on a manager node (docker swarm init --advertise-addr ADDRESS makes this one the first).',
+    );
+  }
+  return { nodeId: swarm.NodeID, address: swarm.NodeAddr };
+}
+
+/** The nodes a service placed by `constraint` (node.labels.K == V) may run on, by host name. */
+export async function labelledNodes(docker: Docker, label: string, value: string): Promise<string[]> {
+  const nodes = (await docker.listNodes()) as { Description?: { Hostname?: string }; Spec?: { Labels?: Record<string, string> }; Status?: { State?: string } }[];
+  return nodes.filter((n) => n.Spec?.Labels?.[label] === value && n.Status?.State === 'ready').map((n) => n.Description?.Hostname ?? '?');
+}
+
+export async function ensureSwarmNetworks(docker: Docker, project: ComposeProject, labels: Record<string, string>): Promise<void> {
+  for (const network of project.networks) {
+    const spec = swarmNetworkSpec(project, network, labels);
+    try {
+      const current = (await docker.getNetwork(spec.Name as string).inspect()) as { Driver: string; Scope: string };
+      if (current.Driver !== 'overlay' || current.Scope !== 'swarm') {
+        throw new UserError(`network ${spec.Name} exists as a ${current.Scope} ${current.Driver} network (archive up without --swarm made it): run archive down first`);
+      }
+    } catch (err) {
+      if (!isNotFound(err)) throw err instanceof UserError ? err : new DockerError(`cannot inspect network ${spec.Name}: ${dockerMessage(err)}`);
+      await docker.createNetwork(spec as never);
+    }
+  }
+}
+
+/** Creates the service, or updates it when its spec changed; returns whether it did anything. */
+export async function deployService(docker: Docker, project: ComposeProject, service: ServiceSpec, labels: Record<string, string>, progress: Progress): Promise<void> {
+  const spec = swarmServiceSpec(project, service, labels);
+  const name = spec.Name as string;
+  const hash = (spec.Labels as Record<string, string>)[LABEL_SPEC_HASH];
+  let current: { Version?: { Index?: number }; Spec?: { Labels?: Record<string, string> } } | undefined;
+  try {
+    current = (await docker.getService(name).inspect()) as typeof current;
+  } catch (err) {
+    if (!isNotFound(err)) throw new DockerError(`cannot inspect service ${name}: ${dockerMessage(err)}`);
+  }
+  try {
+    if (!current) {
+      progress(`${service.name}: creating service ${name}`);
+      await docker.createService(spec as never);
+    } else if (current.Spec?.Labels?.[LABEL_SPEC_HASH] !== hash) {
+      progress(`${service.name}: configuration or image changed, updating service ${name}`);
+      await docker.getService(name).update({ ...spec, version: current.Version?.Index } as never);
+    } else progress(`${service.name}: service ${name} unchanged`);
+  } catch (err) {
+    throw new DockerError(`cannot deploy service ${name}: ${dockerMessage(err)}`);
+  }
+}
+
+interface Task {
+  NodeID?: string;
+  Status?: { State?: string; Err?: string; Message?: string };
+  DesiredState?: string;
+  Spec?: { ContainerSpec?: { Image?: string } };
+}
+
+/**
+ * Waits until every task the service should run is running (Swarm counts a task with a
+ * healthcheck as running once it is healthy); a task the nodes reject or that fails is named.
+ */
+export async function waitServiceRunning(docker: Docker, project: string, service: string, timeoutMs: number, progress: Progress): Promise<number> {
+  const name = serviceName(project, service);
+  const deadline = Date.now() + timeoutMs;
+  let said = '';
+  for (;;) {
+    const tasks = (await docker.listTasks({ filters: { service: [name], 'desired-state': ['running'] } })) as Task[];
+    const states = tasks.map((t) => t.Status?.State ?? '?');
+    if (tasks.length > 0 && states.every((s) => s === 'running')) return tasks.length;
+    const failed = ((await docker.listTasks({ filters: { service: [name] } })) as Task[]).find((t) => ['failed', 'rejected'].includes(t.Status?.State ?? ''));
+    const summary = states.join(', ') || 'no task yet';
+    if (summary !== said) progress(`${service}: ${summary}${failed ? ` (a task ${failed.Status?.State}: ${failed.Status?.Err ?? failed.Status?.Message})` : ''}`);
+    said = summary;
+    if (Date.now() > deadline) {
+      throw new DockerError(`service ${name} is not running after ${timeoutMs / 1000} s (tasks: ${summary})${failed ? `; a task ${failed.Status?.State}: ${failed.Status?.Err ?? failed.Status?.Message}` : ''}; docker service ps ${name} --no-trunc says more`);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/**
+ * Tags a local image for the registry and pushes it from this engine; returns the reference by
+ * digest (REGISTRY/NAME@sha256:…), so that a changed image changes the services that use it.
+ * Tried again for a minute while the registry is starting.
+ */
+export async function pushImage(docker: Docker, local: string, registry: string, progress: Progress): Promise<string> {
+  const [repo, tag = 'latest'] = local.split(':');
+  const remoteRepo = `${registry}/${repo}`;
+  await docker.getImage(local).tag({ repo: remoteRepo, tag });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    let digest: string | undefined;
+    try {
+      const stream = await docker.getImage(`${remoteRepo}:${tag}`).push({ authconfig: {} } as never);
+      await followProgress(docker, stream as unknown as NodeJS.ReadableStream, (m) => {
+        const found = /digest: (sha256:[0-9a-f]{64})/.exec(m.status ?? '');
+        if (found) digest = found[1];
+      });
+      if (!digest) throw new DockerError('the registry named no digest');
+      progress(`image ${local}: in ${registry} as ${digest.slice(0, 19)}`);
+      return `${remoteRepo}@${digest}`;
+    } catch (err) {
+      if (Date.now() > deadline) {
+        throw new DockerError(
+          `cannot push ${local} to ${registry}: ${dockerMessage(err)}. Every engine of the Swarm needs ${registry} among its insecure-registries (/etc/docker/daemon.json), or give a registry with TLS: archive up --swarm --registry HOST:PORT`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+}
+
+/** Removes the project's services and networks (`docker stack rm`); state on the host is untouched. */
+export async function swarmDown(docker: Docker, project: string, progress: Progress): Promise<number> {
+  const services = (await docker.listServices({ filters: { label: [`${LABEL_STACK}=${project}`] } })) as { ID: string; Spec?: { Name?: string } }[];
+  for (const s of services) {
+    progress(`removing service ${s.Spec?.Name ?? s.ID}`);
+    await docker.getService(s.ID).remove();
+  }
+  if (services.length) {
+    // Networks go once their tasks have stopped.
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && ((await docker.listContainers({ filters: { label: [`${LABEL_STACK}=${project}`] } })) as unknown[]).length > 0) {
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+  const networks = await docker.listNetworks({ filters: { label: [`${LABEL_STACK}=${project}`] } });
+  for (const n of networks) await docker.getNetwork(n.Id).remove().catch(() => undefined);
+  return services.length;
+}
+
+/** The project's services on the Swarm, one line per task, as composeStatus gives containers. */
+export async function swarmStatus(docker: Docker, project: string): Promise<ServiceState[]> {
+  let services: { ID: string; Spec?: { Name?: string; Labels?: Record<string, string> } }[];
+  try {
+    services = (await docker.listServices({ filters: { label: [`${LABEL_STACK}=${project}`] } })) as typeof services;
+  } catch {
+    return []; // not a Swarm manager
+  }
+  const nodes = new Map(((await docker.listNodes()) as { ID: string; Description?: { Hostname?: string } }[]).map((n) => [n.ID, n.Description?.Hostname ?? n.ID]));
+  const states: ServiceState[] = [];
+  for (const s of services) {
+    const tasks = (await docker.listTasks({ filters: { service: [s.ID], 'desired-state': ['running'] } })) as Task[];
+    for (const t of tasks) {
+      states.push({
+        service: s.Spec?.Labels?.[LABEL_SERVICE] ?? s.Spec?.Name ?? s.ID,
+        container: `${s.Spec?.Name ?? s.ID} on ${nodes.get(t.NodeID ?? '') ?? t.NodeID ?? '?'}`,
+        state: t.Status?.State ?? '?',
+        image: t.Spec?.ContainerSpec?.Image ?? '',
+        ports: [],
+      });
+    }
+  }
+  return states;
+}
