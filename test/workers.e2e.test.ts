@@ -1,9 +1,10 @@
 // Workers elsewhere: an archive with no worker of its own (builds.local_workers: 0) listening on
-// the Docker bridge's address, and a worker enrolled with `archive workers add` that runs with
-// nothing but the archive's URL and its token (`archive worker`, on this host: no archive root,
-// no shared folder, no network with the queue). Removing it refuses its token at once and gives
-// back the job it held.
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+// the Docker bridge's address over HTTPS (a self-signed certificate, tls_cert and tls_key), and a
+// worker enrolled with `archive workers add` that runs with nothing but the archive's URL, its
+// token and the certificate to trust (`archive worker`, on this host: no archive root, no shared
+// folder, no network with the queue). Removing it refuses its token at once and gives back the
+// job it held.
+import { chown, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -16,6 +17,7 @@ describe('a worker on another machine', () => {
   let url: string;
   let worker: ResultPromise | undefined;
   let workerOutput = '';
+  let certFile: string;
 
   const job = async (source: string) => (await archive.upload(source, '1.0-1'))?.jobs[0] as (JobView & { worker?: string; waitingFor?: string }) | undefined;
 
@@ -25,10 +27,31 @@ describe('a worker on another machine', () => {
     const gateway = (await execa('docker', ['network', 'inspect', 'bridge', '--format', '{{(index .IPAM.Config 0).Gateway}}'])).stdout.trim();
     expect(gateway).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     expect((await archive.cli(['init'])).exitCode).toBe(0);
+    // A certificate for that address, its key the queue's user's (the repository runs as that user).
+    certFile = join(archive.work, 'archive.pem');
+    const keyFile = join(archive.work, 'archive.key');
+    await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', `/CN=${gateway}`, '-addext', `subjectAltName=IP:${gateway}`]);
+    const owner = await stat(archive.root);
     const config = join(archive.root, 'archive.yaml');
-    await writeFile(config, `${await readFile(config, 'utf8')}\nlisten: ${gateway}\n`.replace(/^builds:\n/m, 'builds:\n  local_workers: 0\n'));
+    await writeFile(config, `${await readFile(config, 'utf8')}\nlisten: ${gateway}\ntls_cert: ${certFile}\ntls_key: ${keyFile}\n`.replace(/^builds:\n/m, 'builds:\n  local_workers: 0\n'));
+    // Root's key, 0600: the queue's user could not read it, so up refuses it by name and starts nothing.
+    const refused = await archive.cli(['up', '--port', String(archive.port)]);
+    expect(refused.exitCode, String(refused.all)).toBe(2);
+    expect(refused.stderr).toContain(`tls_key ${keyFile}: the repository runs as the queue's user (uid ${owner.uid}), who cannot read it`);
+    await chown(keyFile, owner.uid, owner.gid);
     up = await archive.up();
-    url = `http://${gateway}:${archive.port}/`;
+    url = `https://${gateway}:${archive.port}/`;
+    expect(up.url).toBe(url);
+  });
+
+  it('serves the repository and the job API over HTTPS only, with the certificate given', async () => {
+    const key = await execa('curl', ['-fsS', '--cacert', certFile, `${url}archive-key.asc`], { reject: false });
+    expect(key.exitCode, key.stderr).toBe(0);
+    expect(key.stdout).toContain('BEGIN PGP PUBLIC KEY BLOCK');
+    // Untrusted without it, and no plain HTTP on that port.
+    expect((await execa('curl', ['-fsS', `${url}archive-key.asc`], { reject: false })).exitCode).toBe(60);
+    expect((await execa('curl', ['-fsS', url.replace('https:', 'http:')], { reject: false })).exitCode).not.toBe(0);
+    expect((await archive.cli(['source-line'])).stdout).toContain(`URIs: ${url}\n`);
   });
 
   afterAll(async () => {
@@ -61,7 +84,7 @@ describe('a worker on another machine', () => {
 
     // Another machine: no root, a working directory of its own, the token in the environment.
     const elsewhere = await mkdtemp(join(tmpdir(), 'aib-worker-'));
-    worker = execa('node', [CLI, 'worker', '--url', url], { cwd: elsewhere, env: { ARCHIVE_WORKER_TOKEN: token, ARCHIVE_RUN_ID: RUN_ID, ARCHIVE_ROOT: '/nonexistent' }, all: true, reject: false });
+    worker = execa('node', [CLI, 'worker', '--url', url], { cwd: elsewhere, env: { ARCHIVE_WORKER_TOKEN: token, NODE_EXTRA_CA_CERTS: certFile, ARCHIVE_RUN_ID: RUN_ID, ARCHIVE_ROOT: '/nonexistent' }, all: true, reject: false });
     worker.all!.on('data', (d: Buffer) => (workerOutput += d.toString()));
     const waited = await archive.cli(['wait', 'aib-far', '1.0-1', '--timeout', '900']);
     expect(waited.exitCode, `${waited.all}\n--- worker:\n${workerOutput}`).toBe(0);

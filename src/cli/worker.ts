@@ -2,6 +2,7 @@
 // engine, for an archive elsewhere: it makes its build images here as `archive up` does, then
 // leases jobs over the archive's URL (the job API beside the repository), fetches
 // build-dependencies from that repository as any apt client, and sends back what it builds.
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { parseWorkerToken } from '../core/workers.js';
@@ -18,7 +19,7 @@ export function register(program: Command): void {
     .requiredOption('--url <url>', "the archive's URL, as archive workers add printed it (http://HOST:PORT/)")
     .option('--token <token>', 'the token archive workers add printed (or ARCHIVE_WORKER_TOKEN, kept out of the process list)')
     .option('--base <releases>', 'the Debian releases to make build images of now (the archive\'s suites\' bases)', 'trixie')
-    .addHelpText('after', '\nExamples:\n  ARCHIVE_WORKER_TOKEN=aibw1.w1.… archive worker --url http://archive.example:8080/\n')
+    .addHelpText('after', '\nExamples:\n  ARCHIVE_WORKER_TOKEN=aibw1.w1.… archive worker --url http://archive.example:8080/\n  NODE_EXTRA_CA_CERTS=archive-ca.pem ARCHIVE_WORKER_TOKEN=… archive worker --url https://archive.example:8443/   # a certificate no public CA signed\n')
     .action(async (options: { url: string; token?: string; base: string }) => {
       const token = options.token ?? process.env.ARCHIVE_WORKER_TOKEN ?? '';
       const credential = parseWorkerToken(token);
@@ -31,6 +32,8 @@ export function register(program: Command): void {
       }
       if (!['http:', 'https:'].includes(url.protocol)) throw new UserError(`--url: ${url.protocol} is not http: or https:`);
       const root = url.href.endsWith('/') ? url.href : `${url.href}/`;
+      // Node reads NODE_EXTRA_CA_CERTS when it starts: the job API's requests trust it already.
+      const caFile = url.protocol === 'https:' ? process.env.NODE_EXTRA_CA_CERTS : undefined;
       const docker = await connectDocker(process.env.DOCKER_HOST);
       for (const base of options.base.split(',').filter(Boolean)) await ensureBuildenv(docker, base);
       progress(`worker ${credential.name} on ${hostname()}: leasing jobs from ${root}`);
@@ -39,8 +42,10 @@ export function register(program: Command): void {
         key: credential.key,
         name: credential.name,
         labels: { 'archive-in-a-box.worker': credential.name, 'archive-in-a-box.run-id': process.env.ARCHIVE_RUN_ID ?? '' },
-        // Build-dependency containers reach the repository at the same URL, on the default network.
+        // Build-dependency containers reach the repository at the same URL, on the default network,
+        // trusting what this process trusts beyond the system's CAs (a self-signed archive's).
         repoUrl: root,
+        repoCa: caFile ? readFileSync(caFile, 'utf8') : undefined,
         network: 'bridge',
         dockerHost: process.env.DOCKER_HOST,
       }).start();

@@ -25,6 +25,8 @@ export interface BuilderOptions {
   labels: Record<string, string>;
   /** Where build containers reach the archive's repository, and on which network. */
   repoUrl?: string;
+  /** The CA (PEM) of the repository's certificate, when no public CA signed it. */
+  repoCa?: string;
   network?: string;
   /** On a Swarm node: the registry (HOST:PORT) the build environments are pulled from. */
   registry?: string;
@@ -135,7 +137,7 @@ export class Builder {
         job,
         api: this.api,
         docker: this.docker,
-        worker: { name: this.o.name, labels: this.o.labels, repoUrl: this.o.repoUrl, network: this.o.network, registry: this.o.registry },
+        worker: { name: this.o.name, labels: this.o.labels, repoUrl: this.o.repoUrl, repoCa: this.o.repoCa, network: this.o.network, registry: this.o.registry },
         log: (text) => {
           pending += text;
         },

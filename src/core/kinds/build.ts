@@ -57,6 +57,8 @@ export interface LocalArchive {
   components: string[];
   /** The archive's public key, armored: apt verifies the local repository like any client. */
   key: string;
+  /** With an https URL whose certificate no public CA signed: the CA (PEM) apt trusts for that host alone. */
+  ca?: string;
 }
 
 /** What a worker reports at the end of a build (over the job API). */
@@ -113,6 +115,12 @@ export function depsFiles(dsc: { name: string; data: Buffer }, local: LocalArchi
   if (local) {
     files.push({ name: 'etc/apt/keyrings/archive-in-a-box.asc', data: Buffer.from(local.key) });
     files.push({ name: `${LOCAL_SOURCES_DIR.slice(1)}/archive-in-a-box.sources`, data: Buffer.from(localSource(local)) });
+    if (local.ca) {
+      files.push({ name: 'etc/apt/archive-in-a-box-ca.pem', data: Buffer.from(local.ca) });
+      // For the archive's host alone: Debian's mirrors keep the system's CAs.
+      const host = new URL(local.url).hostname;
+      files.push({ name: 'etc/apt/apt.conf.d/90archive-in-a-box-ca', data: Buffer.from(`Acquire::https::${host}::CaInfo "/etc/apt/archive-in-a-box-ca.pem";\n`) });
+    }
   }
   return files;
 }

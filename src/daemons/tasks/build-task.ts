@@ -68,9 +68,9 @@ async function freshBuildenv(t: TaskContext): Promise<string> {
 
 /** The local archive as build containers reach it: its URL and network here, its key from the repository. */
 async function localArchive(t: TaskContext): Promise<LocalArchive | undefined> {
-  const { repoUrl, network } = t.worker;
+  const { repoUrl, repoCa, network } = t.worker;
   if (!t.job.localArchive || !repoUrl || !network) return undefined;
   const res = await fetch(`${repoUrl}archive-key.asc`);
   if (!res.ok) throw new Error(`cannot fetch the archive key from ${repoUrl}: ${res.status}`);
-  return { ...t.job.localArchive, key: await res.text(), url: repoUrl, network };
+  return { ...t.job.localArchive, key: await res.text(), url: repoUrl, network, ...(repoCa ? { ca: repoCa } : {}) };
 }

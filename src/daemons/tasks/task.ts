@@ -12,9 +12,10 @@ export interface TaskContext {
   docker: Docker;
   /**
    * The worker: its name (build containers carry it, to be found after a restart), its labels,
-   * where containers reach the repository, and on a Swarm the registry its images come from.
+   * where containers reach the repository (and the CA of its certificate, when no public one
+   * signed it), and on a Swarm the registry its images come from.
    */
-  worker: { name: string; labels: Record<string, string>; repoUrl?: string; network?: string; registry?: string };
+  worker: { name: string; labels: Record<string, string>; repoUrl?: string; repoCa?: string; network?: string; registry?: string };
   /** Appends to the job's log (sent to the queue every second). */
   log: (text: string) => void;
   /** An empty folder of this job's, for its output files; removed afterwards. */
