@@ -99,7 +99,7 @@ describe('a worker on another machine', () => {
   });
 
   it('refuses the worker once removed, and the job it held goes back to the queue at once', async () => {
-    await archive.send(up, { name: 'aib-far-slow', version: '1.0-1', buildScript: 'echo SLOW-BUILD-STARTED && sleep 120' });
+    await archive.send(up, { name: 'aib-far-slow', version: '1.0-1', buildScript: 'echo SLOW-BUILD-STARTED && sleep 40' });
     await until('the slow build to run on the worker', async () => {
       const j = await job('aib-far-slow');
       return j?.state === 'building' && j.worker === 'far-box/1' ? j : undefined;
@@ -114,5 +114,26 @@ describe('a worker on another machine', () => {
     await until('the worker to be refused', async () => workerOutput.includes('no worker far-box: it was removed') || undefined, 60_000);
     expect((await job('aib-far-slow'))!.state).toBe('given-back');
     expect(JSON.parse(String((await archive.cli(['workers', 'ls', '--json'])).stdout))).toEqual([]);
+  });
+
+  it('runs as a container of the tool image, from the docker run line workers add prints', async () => {
+    const added = await archive.cli(['workers', 'add', 'boxed']);
+    expect(added.exitCode, String(added.all)).toBe(0);
+    const line = String(added.stdout).split('\n').map((l) => l.trim()).find((l) => l.startsWith('docker run '));
+    expect(line).toMatch(new RegExp(`^docker run -d --name archive-worker-boxed --restart unless-stopped -v /var/run/docker\\.sock:/var/run/docker\\.sock -e ARCHIVE_WORKER_TOKEN=aibw1\\.boxed\\.[0-9a-f]{64} archive/tool:latest node /opt/archive-in-a-box/dist/cli/main\\.js worker --url ${url.replaceAll('.', '\\.')}$`));
+    // As printed, with what this test adds before the image: its run label, a name of its own, the self-signed certificate as CA.
+    const args = line!.split(' ').slice(1).map((a) => (a === 'archive-worker-boxed' ? `archive-worker-boxed-${RUN_ID}` : a));
+    args.splice(args.indexOf('archive/tool:latest'), 0, '--label', `archive-in-a-box.run-id=${RUN_ID}`, '-v', `${certFile}:/etc/archive-ca.pem:ro`, '-e', 'NODE_EXTRA_CA_CERTS=/etc/archive-ca.pem');
+    const started = await execa('docker', args, { reject: false });
+    expect(started.exitCode, started.stderr).toBe(0);
+    try {
+      await archive.send(up, { name: 'aib-boxed', version: '1.0-1' });
+      const waited = await archive.cli(['wait', 'aib-boxed', '1.0-1', '--timeout', '900']);
+      const logs = await execa('docker', ['logs', `archive-worker-boxed-${RUN_ID}`], { reject: false, all: true });
+      expect(waited.exitCode, `${waited.all}\n--- worker container:\n${logs.all}`).toBe(0);
+      expect((await job('aib-boxed'))!.worker).toBe('boxed/1');
+    } finally {
+      await execa('docker', ['rm', '-f', `archive-worker-boxed-${RUN_ID}`], { reject: false });
+    }
   });
 });

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { jobFromDisk, type JobRecord } from '../core/jobs.js';
 import { workerOf, type WorkerRecord, type WorkerSeen } from '../core/workers.js';
 import { readAll } from '../storage/json-files.js';
-import { loadConfig, type GlobalOptions } from './archive-context.js';
+import { clientUrl, loadConfig, type GlobalOptions } from './archive-context.js';
 import { requireArchive } from './archive-root.js';
 import { askQueue } from './request.js';
 
@@ -25,7 +25,8 @@ export function register(program: Command): void {
       const architectures = (options.arch ?? '').split(',').map((a) => a.trim()).filter(Boolean);
       const answer = await askQueue(layout, { action: 'workers-add', name, architectures }, { timeoutS: options.timeout, json: options.json });
       if (options.json || !answer.worker) return;
-      const url = options.url ?? `http://${reachableAddress(config.listen)}:${config.port}/`;
+      // With HTTPS the certificate's name; else this machine's address as listen: allows.
+      const url = options.url ?? (config.tls ? await clientUrl(layout, config) : `http://${reachableAddress(config.listen)}:${config.port}/`);
       const { token } = answer.worker;
       console.log(`
 Its token (shown once; archive workers rm ${name} revokes it):
@@ -33,7 +34,11 @@ Its token (shown once; archive workers rm ${name} revokes it):
 
 On the worker's machine, with this tool and a Docker engine:
   ARCHIVE_WORKER_TOKEN=${token} archive worker --url ${url}
-${config.listen === '127.0.0.1' ? `\nThis archive listens on 127.0.0.1 only: other machines reach it once it listens on an address of theirs\n(archive up --listen 0.0.0.0, or listen: in ${layout.config}).\n` : ''}`);
+
+Or on any machine with a Docker engine, as a container of the tool image (from this machine:
+docker save archive/tool:latest | ssh HOST docker load):
+  ${dockerRunLine(name, token, url)}
+${config.tls ? '\nA certificate no public CA signed: give the worker its CA (NODE_EXTRA_CA_CERTS=FILE; in a container, mount it too).\n' : ''}${config.listen === '127.0.0.1' ? `\nThis archive listens on 127.0.0.1 only: other machines reach it once it listens on an address of theirs\n(archive up --listen 0.0.0.0, or listen: in ${layout.config}).\n` : ''}`);
     });
   workers
     .command('ls')
@@ -85,4 +90,13 @@ function reachableAddress(listen: string): string {
   if (listen !== '0.0.0.0') return listen;
   const external = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal);
   return external?.address ?? 'HOST';
+}
+
+/**
+ * `archive worker` as a container: the tool image, the engine's socket (its build containers
+ * are that engine's), the token in the environment (not in the process list), restarted with
+ * the engine. It makes its build images on that engine at start (debootstrap, as archive up).
+ */
+export function dockerRunLine(name: string, token: string, url: string): string {
+  return `docker run -d --name archive-worker-${name} --restart unless-stopped -v /var/run/docker.sock:/var/run/docker.sock -e ARCHIVE_WORKER_TOKEN=${token} archive/tool:latest node /opt/archive-in-a-box/dist/cli/main.js worker --url ${url}`;
 }

@@ -7,8 +7,12 @@ describe("a builder's name", () => {
     expect(builderNameFromEnv({ ARCHIVE_BUILDER_NAME: 'archive-1234abcd-builder' })).toBe('archive-1234abcd-builder');
     // On a Swarm it ends in the node's host name, which may be a dotted, upper-case one.
     expect(builderNameFromEnv({ ARCHIVE_BUILDER_NAME: 'archive-1234abcd-builder-Build01.example.org' })).toBe('archive-1234abcd-builder-build01-example-org');
-    const long = builderNameFromEnv({ ARCHIVE_BUILDER_NAME: `archive-1234abcd-builder-${'n'.repeat(40)}-${'x'.repeat(30)}` });
-    expect(long).toHaveLength(63);
+    // Cut, but two long names that differ only at the end stay two names.
+    const long = builderNameFromEnv({ ARCHIVE_BUILDER_NAME: `archive-1234abcd-builder-aib-swarm-test-1764567890-12345-worker1` });
+    const other = builderNameFromEnv({ ARCHIVE_BUILDER_NAME: `archive-1234abcd-builder-aib-swarm-test-1764567890-12345-worker2` });
+    expect(long.length).toBeLessThanOrEqual(63);
+    expect(long).toMatch(/^archive-1234abcd-builder-aib-swarm-test-1764567890-[0-9-]*-[0-9a-f]{8}$/);
+    expect(other).not.toBe(long);
     for (const name of [long, builderNameFromEnv({ ARCHIVE_BUILDER_NAME: '--..--' }), builderNameFromEnv({ ARCHIVE_BUILDER_NAME: `${'a'.repeat(62)}.b` })]) {
       expect(name, name).toMatch(WORKER_NAME);
     }

@@ -1,6 +1,7 @@
 // The builder (a worker): leases jobs from the queue over HTTP, runs each with its kind's task
 // (tasks/task.ts) in throwaway containers, streams the log back, hands in what the job made and
 // its report. It runs as many jobs at once as the queue's settings say.
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -168,9 +169,12 @@ export class Builder {
 
 /**
  * The builder's name: ARCHIVE_BUILDER_NAME (on a Swarm it ends in the node's host name), made a
- * worker name (core/workers.ts WORKER_NAME: lower case, letters, digits and '-', 63 at most).
+ * worker name (core/workers.ts WORKER_NAME: lower case, letters, digits and '-', 63 at most). A
+ * longer one is cut and ends in a hash of the whole, so that two nodes stay two workers.
  */
 export function builderNameFromEnv(env: NodeJS.ProcessEnv): string {
-  const name = (env.ARCHIVE_BUILDER_NAME || `builder-${hostname()}`).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+/, '');
-  return name.slice(0, 63).replace(/-+$/, '') || 'builder';
+  const wanted = env.ARCHIVE_BUILDER_NAME || `builder-${hostname()}`;
+  const name = wanted.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+/, '').replace(/-+$/, '') || 'builder';
+  if (name.length <= 63) return name;
+  return `${name.slice(0, 54).replace(/-+$/, '')}-${createHash('sha256').update(wanted).digest('hex').slice(0, 8)}`;
 }
