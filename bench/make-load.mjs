@@ -2,17 +2,18 @@
 // (test/support/packages.ts, loaded through Vite's module runner, so nothing is copied):
 // a tenth of them libraries (a -dev package with a header), a fifth programs that
 // build-depend on one of those -dev packages and print its greeting, the rest plain programs.
-// Prints one .changes path a line, the libraries first.
+// Prints one .changes path a line, the libraries first. PREFIX (default load) starts every
+// package's name, so that two batches for one archive do not collide (bench/workers.mjs).
 //
-//   node bench/make-load.mjs WORKDIR COUNT
+//   node bench/make-load.mjs WORKDIR COUNT [PREFIX]
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { runnerImport } from 'vite';
 
-const [workDir, countArg] = process.argv.slice(2);
+const [workDir, countArg, prefix = 'load'] = process.argv.slice(2);
 const count = Number(countArg);
-if (!workDir || !Number.isInteger(count) || count < 1) {
-  console.error('usage: node bench/make-load.mjs WORKDIR COUNT (a whole number of packages, at least 1)');
+if (!workDir || !Number.isInteger(count) || count < 1 || !/^[a-z][a-z0-9]*$/.test(prefix)) {
+  console.error('usage: node bench/make-load.mjs WORKDIR COUNT [PREFIX] (a whole number of packages, at least 1; a lower-case name prefix)');
   process.exit(2);
 }
 const helpers = resolve(import.meta.dirname, '..', 'test', 'support', 'packages.ts');
@@ -22,13 +23,13 @@ const libraries = Math.max(count >= 3 ? 1 : 0, Math.round(count / 10));
 const users = Math.min(count - libraries, Math.round(count / 5));
 const specs = [];
 for (let i = 1; i <= libraries; i++) {
-  specs.push({ name: `loadlib${i}`, version: '1.0-1', header: { binary: `libload${i}-dev`, name: `load${i}.h`, content: `#define LOAD${i}_GREETING "greeting from libload${i}-dev"\n` } });
+  specs.push({ name: `${prefix}lib${i}`, version: '1.0-1', header: { binary: `lib${prefix}${i}-dev`, name: `${prefix}${i}.h`, content: `#define ${prefix.toUpperCase()}${i}_GREETING "greeting from lib${prefix}${i}-dev"\n` } });
 }
 for (let i = 1; i <= users; i++) {
   const lib = ((i - 1) % libraries) + 1;
-  specs.push({ name: `loaduser${i}`, version: '1.0-1', buildDepends: [`libload${lib}-dev (>= 1.0)`], print: { includes: [`load${lib}.h`], expression: `LOAD${lib}_GREETING` } });
+  specs.push({ name: `${prefix}user${i}`, version: '1.0-1', buildDepends: [`lib${prefix}${lib}-dev (>= 1.0)`], print: { includes: [`${prefix}${lib}.h`], expression: `${prefix.toUpperCase()}${lib}_GREETING` } });
 }
-for (let i = 1; specs.length < count; i++) specs.push({ name: `loadplain${i}`, version: '1.0-1' });
+for (let i = 1; specs.length < count; i++) specs.push({ name: `${prefix}plain${i}`, version: '1.0-1' });
 
 // A few at a time: dpkg-buildpackage -S is mostly process start-up.
 const made = new Array(specs.length);

@@ -1,7 +1,7 @@
 // Commands that need no running archive, against the real engine, gpg, network and systemd's
 // own verifier: archive doctor (a healthy root passes; a port another program holds and an
 // unreachable engine fail with their fixes) and archive service install|uninstall.
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,5 +95,55 @@ describe('archive service', () => {
     const again = await execa('node', [CLI, '--root', root, 'service', 'uninstall', '--unit-dir', units], { reject: false });
     expect(again.exitCode).toBe(2);
     expect(again.stderr).toContain('nothing to uninstall');
+  });
+});
+
+describe('archive up refuses at once, before making any image', () => {
+  let root: string;
+  const up = (args: string[]) => execa('node', [CLI, '--root', root, 'up', ...args], { reject: false, all: true, timeout: 60_000 });
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'aib-up-refuses-'));
+    await execa('node', [CLI, '--root', root, 'init', '--port', String(await freePort())]);
+  });
+  afterAll(() => rm(root, { recursive: true, force: true }));
+
+  it('--swarm on an engine that is no Swarm manager, saying how to make one', async () => {
+    const r = await up(['--swarm']);
+    expect(r.exitCode, String(r.all)).toBe(2);
+    expect(r.stderr).toContain('--swarm: this Docker engine is not a Swarm manager (swarm state: inactive)');
+    expect(r.stderr).toContain('docker swarm init --advertise-addr ADDRESS');
+    expect(r.all).not.toMatch(/debootstrap|building/);
+  });
+
+  it('--registry without --swarm, or not HOST:PORT', async () => {
+    expect((await up(['--registry', '10.0.0.2:5000'])).stderr).toBe('archive: --registry goes with --swarm');
+    expect((await up(['--swarm', '--registry', 'http://10.0.0.2:5000/'])).stderr).toBe('archive: --registry: "http://10.0.0.2:5000/" is not HOST:PORT (a registry every node of the Swarm reaches)');
+  });
+
+  it('a certificate that is not one, naming the file', async () => {
+    const config = join(root, 'archive.yaml');
+    const before = await readFile(config, 'utf8');
+    try {
+      await writeFile(config, `${before}tls_cert: ${config}\ntls_key: ${config}\n`);
+      const r = await up([]);
+      expect(r.exitCode, String(r.all)).toBe(2);
+      expect(r.stderr).toContain(`archive: tls_cert ${config}: not a PEM certificate (expected -----BEGIN CERTIFICATE-----)`);
+    } finally {
+      await writeFile(config, before);
+    }
+  });
+
+  it('an archive.yaml that is not YAML, when --port would be saved in it', async () => {
+    const config = join(root, 'archive.yaml');
+    const before = await readFile(config, 'utf8');
+    try {
+      await writeFile(config, `${before}port: 1\n`);
+      const r = await up(['--port', '8099']);
+      expect(r.exitCode, String(r.all)).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`^archive: ${root.replaceAll('.', '\\.')}/archive\\.yaml: not valid YAML, so --port cannot be saved in it: Map keys must be unique`));
+    } finally {
+      await writeFile(config, before);
+    }
   });
 });

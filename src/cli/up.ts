@@ -126,6 +126,7 @@ ${result.aptSourceFile}`);
 /** Keeps archive.yaml's comments and layout while changing one setting. */
 async function saveSetting(root: AnchoredDir, name: string, key: string, value: number | string): Promise<void> {
   const doc = parseDocument(root.readFile(name)?.toString('utf8') ?? '');
+  if (doc.errors.length) throw new UserError(`${root.path}/${name}: not valid YAML, so --${key} cannot be saved in it: ${doc.errors[0].message}`);
   if (doc.get(key) === value) return;
   doc.set(key, value);
   await root.writeFile(name, doc.toString());

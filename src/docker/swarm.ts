@@ -30,10 +30,10 @@ export async function swarmManager(docker: Docker): Promise<SwarmManager> {
   return { nodeId: swarm.NodeID, address: swarm.NodeAddr };
 }
 
-/** The nodes a service placed by `constraint` (node.labels.K == V) may run on, by host name. */
+/** The ready nodes labelled K=V (a worker's placement: node.labels.K == V), by host name, sorted. */
 export async function labelledNodes(docker: Docker, label: string, value: string): Promise<string[]> {
   const nodes = (await docker.listNodes()) as { Description?: { Hostname?: string }; Spec?: { Labels?: Record<string, string> }; Status?: { State?: string } }[];
-  return nodes.filter((n) => n.Spec?.Labels?.[label] === value && n.Status?.State === 'ready').map((n) => n.Description?.Hostname ?? '?');
+  return nodes.filter((n) => n.Spec?.Labels?.[label] === value && n.Status?.State === 'ready').map((n) => n.Description?.Hostname ?? '?').sort();
 }
 
 export async function ensureSwarmNetworks(docker: Docker, project: ComposeProject, labels: Record<string, string>): Promise<void> {
