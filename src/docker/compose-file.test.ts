@@ -3,15 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ComposeError, creationOrder, createOptions, interpolate, parseBytes, parseCompose, parseDuration, startOrder } from './compose-file.js';
 
-const FILE = join(import.meta.dirname, '..', '..', 'compose', 'compose.yaml');
-const VARS = {
-  ARCHIVE_PROJECT: 'archive-12345678',
-  ARCHIVE_ROOT: '/srv/a',
-  ARCHIVE_PORT: '8081',
-  ARCHIVE_UID: '1000',
-  ARCHIVE_GID: '1000',
-  ARCHIVE_API_TOKEN: 'secret',
-};
+import { FILE, VARS } from './fixtures/compose-vars.js';
 
 describe('the compose file', () => {
   const project = parseCompose(readFileSync(FILE, 'utf8'), FILE, VARS);

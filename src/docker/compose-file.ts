@@ -338,16 +338,10 @@ export function createOptions(project: ComposeProject, s: ServiceSpec): Record<s
     Cmd: s.command,
     User: s.user,
     WorkingDir: s.workingDir,
-    Env: Object.entries(s.environment).map(([k, v]) => `${k}=${v}`),
+    Env: environmentList(s),
     Labels: { ...s.labels, [LABEL_PROJECT]: project.name, [LABEL_SERVICE]: s.name },
     ExposedPorts: Object.fromEntries(s.ports.map((p) => [`${p.containerPort}/tcp`, {}])),
-    Healthcheck: s.healthcheck && {
-      Test: s.healthcheck.test,
-      Interval: s.healthcheck.intervalNs,
-      Timeout: s.healthcheck.timeoutNs,
-      Retries: s.healthcheck.retries,
-      StartPeriod: s.healthcheck.startPeriodNs,
-    },
+    Healthcheck: engineHealthcheck(s),
     HostConfig: {
       Binds: s.volumes.map((v) => `${v.named ? volumeName(project.name, v.source) : v.source}:${v.target}${v.readOnly ? ':ro' : ''}`),
       PortBindings: Object.fromEntries(
@@ -365,6 +359,24 @@ export function createOptions(project: ComposeProject, s: ServiceSpec): Record<s
     },
     NetworkingConfig: firstNetwork ? { EndpointsConfig: { [networkName(project.name, firstNetwork)]: endpoint(s) } } : undefined,
   };
+}
+
+/** The Engine API's KEY=VALUE list of a service's environment (containers and Swarm tasks alike). */
+export function environmentList(s: ServiceSpec): string[] {
+  return Object.entries(s.environment).map(([k, v]) => `${k}=${v}`);
+}
+
+/** The Engine API's HealthConfig of a service (containers and Swarm tasks alike). */
+export function engineHealthcheck(s: ServiceSpec): Record<string, unknown> | undefined {
+  return (
+    s.healthcheck && {
+      Test: s.healthcheck.test,
+      Interval: s.healthcheck.intervalNs,
+      Timeout: s.healthcheck.timeoutNs,
+      Retries: s.healthcheck.retries,
+      StartPeriod: s.healthcheck.startPeriodNs,
+    }
+  );
 }
 
 /** How a service is known on each of its networks: by its name, as Compose does. */

@@ -1,17 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCompose, startOrder } from './compose-file.js';
+import { FILE, VARS as SINGLE_ENGINE_VARS } from './fixtures/compose-vars.js';
 import { LABEL_SPEC_HASH, swarmNetworkSpec, swarmServiceSpec } from './swarm-spec.js';
 
-const FILE = join(import.meta.dirname, '..', '..', 'compose', 'compose.yaml');
 const VARS = {
-  ARCHIVE_PROJECT: 'archive-12345678',
-  ARCHIVE_ROOT: '/srv/a',
-  ARCHIVE_PORT: '8081',
-  ARCHIVE_UID: '1000',
-  ARCHIVE_GID: '1000',
-  ARCHIVE_API_TOKEN: 'secret',
+  ...SINGLE_ENGINE_VARS,
   ARCHIVE_NODE_ID: 'n0de1d',
   ARCHIVE_REGISTRY: '10.0.0.2:5000',
   ARCHIVE_WORKER_SUFFIX: '-{{.Node.Hostname}}',

@@ -4,7 +4,7 @@
 // refused: no setting of the file is silently dropped.
 import { createHash } from 'node:crypto';
 import { UserError } from '../errors.js';
-import { LABEL_PROJECT, LABEL_SERVICE, parseBytes, volumeName, networkName, type ComposeProject, type ServiceSpec } from './compose-file.js';
+import { LABEL_PROJECT, LABEL_SERVICE, engineHealthcheck, environmentList, networkName, parseBytes, volumeName, type ComposeProject, type ServiceSpec } from './compose-file.js';
 
 /** The label `docker stack ls` and `docker stack rm` know a stack's services and networks by. */
 export const LABEL_STACK = 'com.docker.stack.namespace';
@@ -48,7 +48,7 @@ export function swarmServiceSpec(project: ComposeProject, s: ServiceSpec, labels
         Args: s.command,
         User: s.user,
         Dir: s.workingDir,
-        Env: Object.entries(s.environment).map(([k, v]) => `${k}=${v}`),
+        Env: environmentList(s),
         // Not compose's labels: a task's container is the Swarm's, not one archive up (compose.ts) owns.
         Labels: { ...s.labels, ...labels, [LABEL_STACK]: project.name },
         ReadOnly: s.readOnly,
@@ -57,13 +57,7 @@ export function swarmServiceSpec(project: ComposeProject, s: ServiceSpec, labels
         CapabilityDrop: s.capDrop,
         // Engines before API 1.46 do not know it and run the task without it (README says so).
         ...(s.securityOpt.includes('no-new-privileges:true') ? { Privileges: { NoNewPrivileges: true } } : {}),
-        Healthcheck: s.healthcheck && {
-          Test: s.healthcheck.test,
-          Interval: s.healthcheck.intervalNs,
-          Timeout: s.healthcheck.timeoutNs,
-          Retries: s.healthcheck.retries,
-          StartPeriod: s.healthcheck.startPeriodNs,
-        },
+        Healthcheck: engineHealthcheck(s),
       },
       Resources: { Limits: { MemoryBytes: s.memoryBytes, Pids: s.pidsLimit } },
       RestartPolicy: { Condition: restart, Delay: 2e9 },
