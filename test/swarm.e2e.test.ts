@@ -38,7 +38,11 @@ describe('the archive on a Docker Swarm', () => {
     const config = join(archive.root, 'archive.yaml');
     await writeFile(config, (await readFile(config, 'utf8')).replace(/^ {2}lease_seconds: \d+$/m, '  lease_seconds: 20'));
     expect(await readFile(config, 'utf8')).toContain('\n  lease_seconds: 20\n');
-    const result = await archive.cli(['up', '--swarm', '--port', String(archive.port), '--json'], { env: onManager });
+    // Its port is the manager's on all its addresses (Swarm's host-mode ports take none): said with --listen.
+    const refused = await archive.cli(['up', '--swarm', '--port', String(archive.port)], { env: onManager });
+    expect(refused.exitCode, String(refused.all)).toBe(2);
+    expect(refused.stderr).toContain('run archive up --swarm --listen 0.0.0.0 to say that is meant');
+    const result = await archive.cli(['up', '--swarm', '--listen', '0.0.0.0', '--port', String(archive.port), '--json'], { env: onManager });
     expect(result.exitCode, String(result.all)).toBe(0);
     up = JSON.parse(String(result.stdout));
   });

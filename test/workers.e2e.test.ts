@@ -4,7 +4,7 @@
 // token and the certificate to trust (`archive worker`, on this host: no archive root, no shared
 // folder, no network with the queue). Removing it refuses its token at once and gives back the
 // job it held.
-import { chown, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -34,10 +34,16 @@ describe('a worker on another machine', () => {
     const owner = await stat(archive.root);
     const config = join(archive.root, 'archive.yaml');
     await writeFile(config, `${await readFile(config, 'utf8')}\nlisten: ${gateway}\ntls_cert: ${certFile}\ntls_key: ${keyFile}\n`.replace(/^builds:\n/m, 'builds:\n  local_workers: 0\n'));
-    // Root's key, 0600: the queue's user could not read it, so up refuses it by name and starts nothing.
-    const refused = await archive.cli(['up', '--port', String(archive.port)]);
-    expect(refused.exitCode, String(refused.all)).toBe(2);
-    expect(refused.stderr).toContain(`tls_key ${keyFile}: the repository runs as the queue's user (uid ${owner.uid}), who cannot read it`);
+    // archive.yaml is the queue's user's: up (root here) reads the files as that user, so a
+    // certificate in a folder of root's (0700) and then root's key (0600) are refused by name.
+    const refusal = async (setting: string, file: string) => {
+      const refused = await archive.cli(['up', '--port', String(archive.port)]);
+      expect(refused.exitCode, String(refused.all)).toBe(2);
+      expect(refused.stderr).toContain(`archive: ${setting} ${file}: cannot be read (EACCES) (read as the queue's user, uid ${owner.uid}`);
+    };
+    await refusal('tls_cert', certFile);
+    await chmod(archive.work, 0o711);
+    await refusal('tls_key', keyFile);
     await chown(keyFile, owner.uid, owner.gid);
     up = await archive.up();
     url = `https://${gateway}:${archive.port}/`;
@@ -119,12 +125,13 @@ describe('a worker on another machine', () => {
   it('runs as a container of the tool image, from the docker run line workers add prints', async () => {
     const added = await archive.cli(['workers', 'add', 'boxed']);
     expect(added.exitCode, String(added.all)).toBe(0);
-    const line = String(added.stdout).split('\n').map((l) => l.trim()).find((l) => l.startsWith('docker run '));
-    expect(line).toMatch(new RegExp(`^docker run -d --name archive-worker-boxed --restart unless-stopped -v /var/run/docker\\.sock:/var/run/docker\\.sock -e ARCHIVE_WORKER_TOKEN=aibw1\\.boxed\\.[0-9a-f]{64} archive/tool:latest node /opt/archive-in-a-box/dist/cli/main\\.js worker --url ${url.replaceAll('.', '\\.')}$`));
+    const line = String(added.stdout).split('\n').map((l) => l.trim()).find((l) => l.includes(' docker run '));
+    expect(line).toMatch(new RegExp(`^ARCHIVE_WORKER_TOKEN=aibw1\\.boxed\\.[0-9a-f]{64} docker run -d --name archive-worker-boxed --restart unless-stopped -v /var/run/docker\\.sock:/var/run/docker\\.sock -e ARCHIVE_WORKER_TOKEN archive/tool:latest node /opt/archive-in-a-box/dist/cli/main\\.js worker --url ${url.replaceAll('.', '\\.')}$`));
     // As printed, with what this test adds before the image: its run label, a name of its own, the self-signed certificate as CA.
-    const args = line!.split(' ').slice(1).map((a) => (a === 'archive-worker-boxed' ? `archive-worker-boxed-${RUN_ID}` : a));
+    const [assignment, , ...rest] = line!.split(' ');
+    const args = rest.map((a) => (a === 'archive-worker-boxed' ? `archive-worker-boxed-${RUN_ID}` : a));
     args.splice(args.indexOf('archive/tool:latest'), 0, '--label', `archive-in-a-box.run-id=${RUN_ID}`, '-v', `${certFile}:/etc/archive-ca.pem:ro`, '-e', 'NODE_EXTRA_CA_CERTS=/etc/archive-ca.pem');
-    const started = await execa('docker', args, { reject: false });
+    const started = await execa('docker', args, { reject: false, env: { ARCHIVE_WORKER_TOKEN: assignment.slice('ARCHIVE_WORKER_TOKEN='.length) } });
     expect(started.exitCode, started.stderr).toBe(0);
     try {
       await archive.send(up, { name: 'aib-boxed', version: '1.0-1' });

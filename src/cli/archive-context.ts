@@ -56,6 +56,7 @@ export async function clientUrl(layout: Layout, config: ArchiveConfig): Promise<
 export async function composeVariables(layout: Layout, config: ArchiveConfig, port: number): Promise<Record<string, string>> {
   // Never root, even when root runs the CLI (storage/ownership.ts).
   const owner = await serviceOwner(layout);
+  const tls = readTls(config, owner);
   return {
     ARCHIVE_PROJECT: projectName(layout, config),
     ARCHIVE_ROOT: layout.root,
@@ -66,10 +67,10 @@ export async function composeVariables(layout: Layout, config: ArchiveConfig, po
     ARCHIVE_BASE: config.suites[0].base,
     ARCHIVE_API_TOKEN: readApiToken(layout),
     ARCHIVE_RUN_ID: process.env.ARCHIVE_RUN_ID ?? '',
-    // HTTPS: the user's files, mounted into the repository as they are (cli/tls-files.ts).
-    ARCHIVE_TLS_CERT: config.tls?.cert ?? '/dev/null',
-    ARCHIVE_TLS_KEY: config.tls?.key ?? '/dev/null',
-    ARCHIVE_URL: await clientUrl(layout, config),
+    // HTTPS: the text of the user's files, read as the queue's user (cli/tls-files.ts).
+    ARCHIVE_TLS_CERT_PEM: tls?.cert ?? '',
+    ARCHIVE_TLS_KEY_PEM: tls?.key ?? '',
+    ARCHIVE_URL: archiveUri(config, tls?.hosts),
     // Tests only (src/core/fail-points.ts); empty for everyone else.
     ARCHIVE_FAILPOINTS: process.env.ARCHIVE_FAILPOINTS ?? '',
   };

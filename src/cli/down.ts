@@ -17,7 +17,7 @@ export function register(program: Command): void {
       const project = projectName(layout, config);
       const removed = await composeDown(docker, project, progress);
       // On a Swarm manager, the services archive up --swarm made (`docker stack rm`).
-      const services = await swarmDown(docker, project, progress).catch(() => 0);
+      const services = await swarmDown(docker, project, progress);
       console.log(`stopped ${removed} container(s)${services ? ` and ${services} Swarm service(s)` : ''}; state kept in ${layout.root}`);
     });
 }

@@ -3,17 +3,31 @@
 // it, then the queue and repository on this node and a worker on every labelled node.
 import type { ArchiveConfig } from '../config/config.js';
 import { buildenvImageName } from '../docker/buildenv.js';
-import { LABEL_SERVICE, startOrder, type ServiceSpec } from '../docker/compose-file.js';
+import { LABEL_SERVICE, startOrder, type ComposeProject, type ServiceSpec } from '../docker/compose-file.js';
 import type { Docker } from '../docker/engine.js';
-import { deployService, ensureSwarmNetworks, labelledNodes, pushImage, waitServiceRunning, type SwarmManager } from '../docker/swarm.js';
-import { LABEL_STACK } from '../docker/swarm-spec.js';
+import { imageInfo } from '../docker/images.js';
+import { deployService, ensureSwarmNetworks, labelledNodes, projectServices, pushImage, waitServiceRunning, type SwarmManager } from '../docker/swarm.js';
 import { UserError } from '../errors.js';
 import type { Layout } from '../storage/layout.js';
 import { loadProject, progress } from './archive-context.js';
 
-/** The compose file's variables for a Swarm: the manager's node, the registry, a worker name per node. */
-export function swarmVariables(manager: SwarmManager, registry: string): Record<string, string> {
-  return { ARCHIVE_NODE_ID: manager.nodeId, ARCHIVE_REGISTRY: registry, ARCHIVE_WORKER_SUFFIX: '-{{.Node.Hostname}}' };
+/**
+ * The compose file's variables for a Swarm: the manager's node, a worker name per node, and the
+ * URL clients use (the manager's address, unless HTTPS names its own).
+ */
+export function swarmVariables(manager: SwarmManager, config: ArchiveConfig): Record<string, string> {
+  return {
+    ARCHIVE_NODE_ID: manager.nodeId,
+    ARCHIVE_WORKER_SUFFIX: '-{{.Node.Hostname}}',
+    ...(config.tls ? {} : { ARCHIVE_URL: `http://${manager.address}:${config.port}/` }),
+  };
+}
+
+/** Where the registry the archive runs is: the manager's address, its service's published port. */
+export function ownRegistry(project: ComposeProject, manager: SwarmManager): string {
+  const port = project.services.find((s) => s.name === 'registry')?.ports[0]?.hostPort;
+  if (!port) throw new UserError('compose: the registry service publishes no port');
+  return `${manager.address}:${port}`;
 }
 
 /** node.labels.KEY == VALUE, the worker's placement, as a label to look nodes up by. */
@@ -34,32 +48,42 @@ export async function upOnSwarm(
   registry: { address: string; own: boolean },
   labels: Record<string, string>,
 ): Promise<string[]> {
-  const variables = swarmVariables(manager, registry.address);
+  // Swarm's host-mode ports take no address: the port is open on all of the manager's. Said, not assumed.
+  if (config.listen !== '0.0.0.0') {
+    throw new UserError(`--swarm: the repository's port is a host-mode port of the manager, open on all its addresses (Swarm takes no address for it), but listen: is ${config.listen}; run archive up --swarm --listen 0.0.0.0 to say that is meant`);
+  }
+  // Swarm tasks carry no-new-privileges from API 1.46 (Docker 27) on; older engines drop it.
+  const api = ((await docker.version()) as { ApiVersion?: string }).ApiVersion ?? '0';
+  const [major, minor] = api.split('.').map(Number);
+  if (major === 1 && minor < 46) progress(`this engine speaks API ${api}: its Swarm tasks run without no-new-privileges (API 1.46, Docker 27, carries it); every other bound holds`);
+  const variables = swarmVariables(manager, config);
   const first = await loadProject(layout, config, variables);
   const profiles = registry.own ? ['swarm'] : [];
   await ensureSwarmNetworks(docker, first, labels);
   const own = startOrder(first, profiles).find((s) => s.profiles.includes('swarm'));
   if (own) {
-    await deployService(docker, first, own, labels, progress);
+    await deployService(docker, first, own, labels, await imageIds(docker, [own]), progress);
     await waitServiceRunning(docker, first.name, own.name, 180_000, progress);
   }
-  // What the other nodes run: the worker's image, and the build environments it builds in.
+  // What the other nodes run, by digest: the worker's image, and the build environments it builds in.
   const builder = first.services.find((s) => s.name === 'builder');
   if (!builder) throw new UserError('compose: no builder service');
   const workerImage = await pushImage(docker, builder.image, registry.address, progress);
-  for (const base of new Set(config.suites.map((s) => s.base))) await pushImage(docker, buildenvImageName(base), registry.address, progress);
+  const buildenvs: string[] = [];
+  for (const base of new Set(config.suites.map((s) => s.base))) buildenvs.push(`${base}=${await pushImage(docker, buildenvImageName(base), registry.address, progress)}`);
 
-  const project = await loadProject(layout, config, { ...variables, ARCHIVE_WORKER_IMAGE: workerImage });
+  const project = await loadProject(layout, config, { ...variables, ARCHIVE_WORKER_IMAGE: workerImage, ARCHIVE_BUILDENVS: buildenvs.join(',') });
   const services = startOrder(project, profiles);
   // Services the project no longer has (the registry, once --registry is given) go.
   const wanted = new Set(services.map((s) => s.name));
-  for (const s of (await docker.listServices({ filters: { label: [`${LABEL_STACK}=${project.name}`] } })) as { ID: string; Spec?: { Name?: string; Labels?: Record<string, string> } }[]) {
+  for (const s of await projectServices(docker, project.name)) {
     if (!wanted.has(s.Spec?.Labels?.[LABEL_SERVICE] ?? '')) {
       progress(`${s.Spec?.Name}: no longer in the project, removing it`);
       await docker.getService(s.ID).remove();
     }
   }
-  for (const service of services) await deployService(docker, project, service, labels, progress);
+  const ids = await imageIds(docker, services);
+  for (const service of services) await deployService(docker, project, service, labels, ids, progress);
   for (const service of services.filter((s) => s.name !== 'builder')) {
     await waitServiceRunning(docker, project.name, service.name, 180_000, progress);
     progress(`${service.name}: running`);
@@ -67,11 +91,26 @@ export async function upOnSwarm(
   const label = workerLabel(builder);
   const workers = label ? await labelledNodes(docker, label.key, label.value) : [];
   if (workers.length === 0) {
-    progress(`no node is labelled ${label?.key}=${label?.value}: jobs wait until one is (docker node update --label-add ${label?.key}=${label?.value} NODE)`);
+    progress(`no active node is labelled ${label?.key}=${label?.value}: jobs wait until one is (docker node update --label-add ${label?.key}=${label?.value} NODE)`);
   } else {
     // Each node pulls the worker's image, then its first job pulls the build environment.
     await waitServiceRunning(docker, project.name, 'builder', 600_000, progress);
     progress(`builder: running on ${workers.join(', ')}`);
   }
   return workers;
+}
+
+/**
+ * The local images' ids, by name: a service that runs a local tag (the queue, the repository)
+ * is updated when the image behind the tag is rebuilt. Images by digest name themselves.
+ */
+async function imageIds(docker: Docker, services: ServiceSpec[]): Promise<Record<string, string>> {
+  const ids: Record<string, string> = {};
+  for (const s of services) {
+    if (s.image.includes('@')) continue;
+    const info = await imageInfo(docker, s.image);
+    if (!info) throw new UserError(`image ${s.image} for service ${s.name} does not exist on this node; archive up builds it`);
+    ids[s.image] = info.id;
+  }
+  return ids;
 }

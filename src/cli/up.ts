@@ -6,8 +6,8 @@ import type { Command } from 'commander';
 import { parseDocument } from 'yaml';
 import { aptSource, dputStanza, fileUri, keyringPath } from '../core/client-config.js';
 import { composeStatus, composeUp } from '../docker/compose.js';
-import { swarmManager } from '../docker/swarm.js';
-import { swarmVariables, upOnSwarm } from './up-swarm.js';
+import { projectServices, swarmManager } from '../docker/swarm.js';
+import { ownRegistry, swarmVariables, upOnSwarm } from './up-swarm.js';
 import { connectDocker } from '../docker/engine.js';
 import { ensureBaseImage, ensureBuiltImage } from '../docker/images.js';
 import { UserError } from '../errors.js';
@@ -53,8 +53,12 @@ export function register(program: Command): void {
       const config = await loadConfig(layout);
       const docker = await connectDocker(process.env.DOCKER_HOST);
       const manager = options.swarm ? await swarmManager(docker) : undefined;
-      const registry = manager && { address: options.registry ?? `${manager.address}:5000`, own: options.registry === undefined };
-      const project = await loadProject(layout, config, manager && registry ? swarmVariables(manager, registry.address) : {});
+      const project = await loadProject(layout, config, manager ? swarmVariables(manager, config) : {});
+      const registry = manager && { address: options.registry ?? ownRegistry(project, manager), own: options.registry === undefined };
+      // One queue per root: not a second one beside the Swarm's.
+      if (!manager && (await projectServices(docker, project.name)).length > 0) {
+        throw new UserError(`${project.name} runs on this Swarm (archive up --swarm); archive down first, or archive up --swarm`);
+      }
       // Said before minutes of image builds, not by the engine when the repo container starts.
       // (On a Swarm the port is the manager's, which may be another machine than this CLI's.)
       const running = (await composeStatus(docker, project.name)).some((s) => s.service === 'repo' && s.state === 'running');

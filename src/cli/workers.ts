@@ -94,9 +94,10 @@ function reachableAddress(listen: string): string {
 
 /**
  * `archive worker` as a container: the tool image, the engine's socket (its build containers
- * are that engine's), the token in the environment (not in the process list), restarted with
- * the engine. It makes its build images on that engine at start (debootstrap, as archive up).
+ * are that engine's), the token passed through from the environment (in neither process list),
+ * restarted with the engine. It makes its build images on that engine at start (debootstrap, as
+ * archive up does).
  */
 export function dockerRunLine(name: string, token: string, url: string): string {
-  return `docker run -d --name archive-worker-${name} --restart unless-stopped -v /var/run/docker.sock:/var/run/docker.sock -e ARCHIVE_WORKER_TOKEN=${token} archive/tool:latest node /opt/archive-in-a-box/dist/cli/main.js worker --url ${url}`;
+  return `ARCHIVE_WORKER_TOKEN=${token} docker run -d --name archive-worker-${name} --restart unless-stopped -v /var/run/docker.sock:/var/run/docker.sock -e ARCHIVE_WORKER_TOKEN archive/tool:latest node /opt/archive-in-a-box/dist/cli/main.js worker --url ${url}`;
 }

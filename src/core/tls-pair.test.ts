@@ -28,6 +28,10 @@ describe('a certificate and key for HTTPS', () => {
     expect(() => checkTlsPair(Buffer.alloc(0), read('archive.key'), files)).toThrow(/^tls_cert .*: not a PEM certificate/);
   });
 
+  it('refuses a certificate that names no host a client could check (a CN alone)', () => {
+    expect(() => checkTlsPair(read('no-names.pem'), read('no-names.key'), files)).toThrow('tls_cert /etc/ssl/archive.pem names no host in its subjectAltName');
+  });
+
   it('refuses an expired certificate, with the date', () => {
     expect(() => checkTlsPair(read('archive.pem'), read('archive.key'), files, new Date('2200-01-01'))).toThrow(/tls_cert \/etc\/ssl\/archive\.pem expired on \d{4}-/);
   });

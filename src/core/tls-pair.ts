@@ -5,7 +5,7 @@ import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { UserError } from '../errors.js';
 
 export interface TlsPair {
-  /** DNS names first, then IP addresses, as the certificate's subjectAltName lists them. */
+  /** The names the certificate is for (subjectAltName): DNS names, then IP addresses, this machine's own last. */
   hosts: string[];
   notAfter: Date;
 }
@@ -31,12 +31,15 @@ export function checkTlsPair(cert: Buffer, key: Buffer, files: { cert: string; k
   if (!x509.checkPrivateKey(privateKey)) throw new UserError(`tls_key ${files.key} is not the private key of the certificate in ${files.cert}`);
   const notAfter = new Date(x509.validTo);
   if (notAfter.getTime() < now.getTime()) throw new UserError(`tls_cert ${files.cert} expired on ${notAfter.toISOString()}; give a current certificate`);
-  return { hosts: certificateHosts(x509), notAfter };
+  const hosts = certificateHosts(x509);
+  if (hosts.length === 0) throw new UserError(`tls_cert ${files.cert} names no host in its subjectAltName (a DNS name or an IP address clients use), so no client could check it`);
+  return { hosts, notAfter };
 }
 
 function certificateHosts(x509: X509Certificate): string[] {
   const names = (x509.subjectAltName ?? '').split(/,\s*/).filter(Boolean);
   const dns = names.filter((n) => n.startsWith('DNS:')).map((n) => n.slice(4)).filter((n) => !n.includes('*'));
   const ips = names.filter((n) => n.startsWith('IP Address:')).map((n) => n.slice(11));
-  return [...dns, ...ips];
+  const local = (h: string) => h === 'localhost' || h.startsWith('127.') || h === '::1';
+  return [...dns.filter((h) => !local(h)), ...ips.filter((h) => !local(h)), ...[...dns, ...ips].filter(local)];
 }

@@ -5,8 +5,12 @@ import { builderNameFromEnv } from './builder.js';
 describe("a builder's name", () => {
   it('is ARCHIVE_BUILDER_NAME, made a worker name whatever the node is called', () => {
     expect(builderNameFromEnv({ ARCHIVE_BUILDER_NAME: 'archive-1234abcd-builder' })).toBe('archive-1234abcd-builder');
-    // On a Swarm it ends in the node's host name, which may be a dotted, upper-case one.
-    expect(builderNameFromEnv({ ARCHIVE_BUILDER_NAME: 'archive-1234abcd-builder-Build01.example.org' })).toBe('archive-1234abcd-builder-build01-example-org');
+    // On a Swarm it ends in the node's host name, which may be a dotted, upper-case one: then a
+    // hash of the name as given keeps Node1 and node1, node_1 and node.1 apart.
+    expect(builderNameFromEnv({ ARCHIVE_BUILDER_NAME: 'archive-1234abcd-builder-Build01.example.org' })).toMatch(/^archive-1234abcd-builder-build01-example-org-[0-9a-f]{8}$/);
+    const names = ['b-Node1', 'b-node1', 'b-node_1', 'b-node.1', 'b-node-1'].map((n) => builderNameFromEnv({ ARCHIVE_BUILDER_NAME: n }));
+    expect(new Set(names).size).toBe(5);
+    expect(names[1]).toBe('b-node1');
     // Cut, but two long names that differ only at the end stay two names.
     const long = builderNameFromEnv({ ARCHIVE_BUILDER_NAME: `archive-1234abcd-builder-aib-swarm-test-1764567890-12345-worker1` });
     const other = builderNameFromEnv({ ARCHIVE_BUILDER_NAME: `archive-1234abcd-builder-aib-swarm-test-1764567890-12345-worker2` });

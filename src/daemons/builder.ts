@@ -29,8 +29,8 @@ export interface BuilderOptions {
   /** The CA (PEM) of the repository's certificate, when no public CA signed it. */
   repoCa?: string;
   network?: string;
-  /** On a Swarm node: the registry (HOST:PORT) the build environments are pulled from. */
-  registry?: string;
+  /** On a Swarm node: each base's build environment by digest in the archive's registry. */
+  buildenvs?: Record<string, string>;
   /** DOCKER_HOST, to name the engine when it cannot be reached. */
   dockerHost?: string;
 }
@@ -138,7 +138,7 @@ export class Builder {
         job,
         api: this.api,
         docker: this.docker,
-        worker: { name: this.o.name, labels: this.o.labels, repoUrl: this.o.repoUrl, repoCa: this.o.repoCa, network: this.o.network, registry: this.o.registry },
+        worker: { name: this.o.name, labels: this.o.labels, repoUrl: this.o.repoUrl, repoCa: this.o.repoCa, network: this.o.network, buildenvs: this.o.buildenvs },
         log: (text) => {
           pending += text;
         },
@@ -167,14 +167,26 @@ export class Builder {
   }
 }
 
+/** ARCHIVE_BUILDENVS (BASE=REF,...; on a Swarm node) as a map from base to image reference. */
+export function parseBuildenvs(text: string): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const item of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const eq = item.indexOf('=');
+    if (eq < 1 || !/@sha256:[0-9a-f]{64}$/.test(item)) throw new Error(`ARCHIVE_BUILDENVS: "${item}" is not BASE=REGISTRY/archive/buildenv@sha256:DIGEST`);
+    map[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return map;
+}
+
 /**
  * The builder's name: ARCHIVE_BUILDER_NAME (on a Swarm it ends in the node's host name), made a
  * worker name (core/workers.ts WORKER_NAME: lower case, letters, digits and '-', 63 at most). A
- * longer one is cut and ends in a hash of the whole, so that two nodes stay two workers.
+ * name that had to change (Node1, node_1, a long one) ends in a hash of the name as given, so
+ * that two nodes stay two workers.
  */
 export function builderNameFromEnv(env: NodeJS.ProcessEnv): string {
   const wanted = env.ARCHIVE_BUILDER_NAME || `builder-${hostname()}`;
   const name = wanted.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+/, '').replace(/-+$/, '') || 'builder';
-  if (name.length <= 63) return name;
+  if (name === wanted && name.length <= 63) return name;
   return `${name.slice(0, 54).replace(/-+$/, '')}-${createHash('sha256').update(wanted).digest('hex').slice(0, 8)}`;
 }

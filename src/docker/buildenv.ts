@@ -18,20 +18,25 @@ export async function imageAgeMs(docker: Docker, name: string, now = Date.now())
 }
 
 /**
- * A worker on another node of a Swarm: the build environment as the archive's registry holds
- * it (made on the manager by archive up --swarm), pulled (a no-op when current) and tagged
- * with the name builds use.
+ * A worker on another node of a Swarm: the build environment made on the manager by archive up
+ * --swarm, pulled by digest from the archive's registry (`ref`, REGISTRY/archive/buildenv@sha256:…;
+ * a no-op when present) and tagged with the name builds use. When the registry cannot be
+ * reached and the node has one already, that one is used, and the log says so.
  */
-export async function pullBuildenv(docker: Docker, registry: string, base: string, progress: Progress): Promise<void> {
-  const remote = `${registry.replace(/\/$/, '')}/${buildenvImageName(base)}`;
-  progress(`${buildenvImageName(base)}: pulling ${remote}`);
+export async function pullBuildenv(docker: Docker, ref: string, base: string, progress: Progress): Promise<void> {
+  const name = buildenvImageName(base);
+  progress(`${name}: pulling ${ref}`);
   try {
-    const stream = await docker.pull(remote, { authconfig: {} } as never);
+    const stream = await docker.pull(ref, { authconfig: {} } as never);
     await followProgress(docker, stream, () => undefined);
-    const [repo, tag] = buildenvImageName(base).split(':');
-    await docker.getImage(remote).tag({ repo, tag });
+    const [repo, tag] = name.split(':');
+    await docker.getImage(ref).tag({ repo, tag });
   } catch (err) {
-    throw new DockerError(`cannot pull ${remote} (made by archive up --swarm on the manager): ${dockerMessage(err)}`);
+    if (await imageInfo(docker, name)) {
+      progress(`${name}: cannot pull ${ref} (${dockerMessage(err)}); building in the one this node has`);
+      return;
+    }
+    throw new DockerError(`cannot pull ${ref} (made by archive up --swarm on the manager): ${dockerMessage(err)}`);
   }
 }
 

@@ -33,18 +33,16 @@ describe('the compose file', () => {
     }
   });
 
-  it('publishes the repository on 127.0.0.1 only, mounting public/ read-only, and the TLS files only when given', () => {
+  it('publishes the repository on 127.0.0.1 only, mounting public/ alone, read-only; HTTPS from the text of the files, never a mount of them', () => {
     const repo = project.services.find((s) => s.name === 'repo')!;
     expect(repo.ports).toEqual([{ hostIp: '127.0.0.1', hostPort: '8081', containerPort: '8080' }]);
-    expect(repo.volumes).toEqual([
-      { source: '/srv/a/public', target: '/srv/archive', readOnly: true },
-      { source: '/dev/null', target: '/etc/archive-tls/cert.pem', readOnly: true },
-      { source: '/dev/null', target: '/etc/archive-tls/key.pem', readOnly: true },
-    ]);
-    // As the queue's user, who can read the key the user gave (cli/tls-files.ts checks it).
-    expect(repo.user).toBe('1000:1000');
-    const tls = parseCompose(readFileSync(FILE, 'utf8'), FILE, { ...VARS, ARCHIVE_TLS_CERT: '/etc/ssl/a.pem', ARCHIVE_TLS_KEY: '/etc/ssl/a.key' });
-    expect(tls.services.find((s) => s.name === 'repo')!.volumes.slice(1).map((v) => `${v.source}:${v.target}`)).toEqual(['/etc/ssl/a.pem:/etc/archive-tls/cert.pem', '/etc/ssl/a.key:/etc/archive-tls/key.pem']);
+    expect(repo.volumes).toEqual([{ source: '/srv/a/public', target: '/srv/archive', readOnly: true }]);
+    expect(repo.user).toBe('www-data:www-data');
+    expect(repo.environment).toEqual({ ARCHIVE_TLS_CERT: '', ARCHIVE_TLS_KEY: '' });
+    const tls = parseCompose(readFileSync(FILE, 'utf8'), FILE, { ...VARS, ARCHIVE_TLS_CERT_PEM: 'CERT', ARCHIVE_TLS_KEY_PEM: 'KEY' });
+    expect(tls.services.find((s) => s.name === 'repo')!.environment).toEqual({ ARCHIVE_TLS_CERT: 'CERT', ARCHIVE_TLS_KEY: 'KEY' });
+    // Build-dependency containers and workers beside it use the plain port, never published.
+    expect(project.services.find((s) => s.name === 'builder')!.environment.ARCHIVE_REPO_URL).toBe('http://repo:8081/');
   });
 
   it('turns a service into Docker Engine API create options', () => {
@@ -54,7 +52,7 @@ describe('the compose file', () => {
     expect(o.Labels).toMatchObject({ 'com.docker.compose.project': 'archive-12345678', 'com.docker.compose.service': 'repo' });
     expect(o.HostConfig.PortBindings).toEqual({ '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '8081' }] });
     expect(o.HostConfig.RestartPolicy).toEqual({ Name: 'unless-stopped' });
-    expect(o.HostConfig.Binds).toEqual(['/srv/a/public:/srv/archive:ro', '/dev/null:/etc/archive-tls/cert.pem:ro', '/dev/null:/etc/archive-tls/key.pem:ro']);
+    expect(o.HostConfig.Binds).toEqual(['/srv/a/public:/srv/archive:ro']);
     expect(o.HostConfig.NetworkMode).toBe('archive-12345678_archive');
     expect(o.NetworkingConfig.EndpointsConfig['archive-12345678_archive'].Aliases).toEqual(['repo']);
     expect(o.Healthcheck.Interval).toBe(1e9);

@@ -71,6 +71,8 @@ export interface ComposeProject {
   name: string;
   services: ServiceSpec[];
   networks: string[];
+  /** Networks with attachable: true (on a Swarm, plain containers of any node may join them). */
+  attachable: string[];
   volumes: string[];
 }
 
@@ -271,9 +273,14 @@ export function parseCompose(text: string, file: string, vars: Record<string, st
       if (!services.some((o) => o.name === d.service)) throw new ComposeError(file, `services.${s.name}.depends_on: no service "${d.service}"`);
     }
   }
-  const networks = Object.keys((doc.networks ?? {}) as object);
+  const networkDefs = (doc.networks ?? {}) as Record<string, Record<string, unknown> | null>;
+  const networks = Object.keys(networkDefs);
+  for (const [n, def] of Object.entries(networkDefs)) {
+    for (const key of Object.keys(def ?? {})) if (key !== 'attachable') throw new ComposeError(file, `networks.${n}.${key}: not supported by archive up (supported: attachable)`);
+  }
+  const attachable = networks.filter((n) => networkDefs[n]?.attachable === true);
   if (typeof doc.name !== 'string' || doc.name === '') throw new ComposeError(file, 'name: the project needs a name');
-  return { name: doc.name, services, networks, volumes: volumeNames };
+  return { name: doc.name, services, networks, attachable, volumes: volumeNames };
 }
 
 /**

@@ -7,7 +7,7 @@ import { LABEL_SPEC_HASH, swarmNetworkSpec, swarmServiceSpec } from './swarm-spe
 const VARS = {
   ...SINGLE_ENGINE_VARS,
   ARCHIVE_NODE_ID: 'n0de1d',
-  ARCHIVE_REGISTRY: '10.0.0.2:5000',
+  ARCHIVE_BUILDENVS: `trixie=10.0.0.2:5000/archive/buildenv@sha256:${'c'.repeat(64)}`,
   ARCHIVE_WORKER_SUFFIX: '-{{.Node.Hostname}}',
   ARCHIVE_WORKER_IMAGE: `10.0.0.2:5000/archive/tool@sha256:${'a'.repeat(64)}`,
 };
@@ -34,7 +34,8 @@ describe('the compose file as Swarm services', () => {
     const c = spec('builder').TaskTemplate.ContainerSpec;
     expect(c.Image).toBe(VARS.ARCHIVE_WORKER_IMAGE);
     expect(c.Env).toContain('ARCHIVE_BUILDER_NAME=archive-12345678-builder-{{.Node.Hostname}}');
-    expect(c.Env).toContain('ARCHIVE_REGISTRY=10.0.0.2:5000');
+    // By digest: a tag anyone pushes to the registry is never what a worker builds in.
+    expect(c.Env).toContain(`ARCHIVE_BUILDENVS=trixie=10.0.0.2:5000/archive/buildenv@sha256:${'c'.repeat(64)}`);
     expect(c.Mounts).toContainEqual({ Type: 'bind', Source: '/var/run/docker.sock', Target: '/var/run/docker.sock', ReadOnly: false });
   });
 
@@ -63,7 +64,9 @@ describe('the compose file as Swarm services', () => {
       { Target: 'archive-12345678_deps', Aliases: ['repo'] },
     ]);
     expect(spec('queue').TaskTemplate.Networks).toEqual([{ Target: 'archive-12345678_archive', Aliases: ['queue'] }]);
+    // Only deps takes plain containers (a worker's build-dependency containers); nothing joins the queue's network.
     expect(swarmNetworkSpec(project, 'deps', {})).toMatchObject({ Name: 'archive-12345678_deps', Driver: 'overlay', Attachable: true });
+    expect(swarmNetworkSpec(project, 'archive', {})).toMatchObject({ Name: 'archive-12345678_archive', Driver: 'overlay', Attachable: false });
   });
 
   it('labels a service as docker stack does, with a hash that changes with its spec', () => {
@@ -75,7 +78,11 @@ describe('the compose file as Swarm services', () => {
     const other = parseCompose(readFileSync(FILE, 'utf8'), FILE, { ...VARS, ARCHIVE_WORKER_IMAGE: `10.0.0.2:5000/archive/tool@sha256:${'b'.repeat(64)}` });
     const changed = swarmServiceSpec(other, other.services.find((s) => s.name === 'builder')!, { 'archive-in-a-box.run-id': 'r1' }) as Record<string, any>;
     expect(changed.Labels[LABEL_SPEC_HASH]).not.toBe(spec('builder').Labels[LABEL_SPEC_HASH]);
-    expect(spec('queue').Labels[LABEL_SPEC_HASH]).toBe(queue.Labels[LABEL_SPEC_HASH]);
+    // The queue runs a local tag: a rebuilt image behind it changes the hash, so the service is updated.
+    const queueService = project.services.find((s) => s.name === 'queue')!;
+    const before = swarmServiceSpec(project, queueService, {}, 'sha256:old') as Record<string, any>;
+    expect((swarmServiceSpec(project, queueService, {}, 'sha256:old') as Record<string, any>).Labels[LABEL_SPEC_HASH]).toBe(before.Labels[LABEL_SPEC_HASH]);
+    expect((swarmServiceSpec(project, queueService, {}, 'sha256:new') as Record<string, any>).Labels[LABEL_SPEC_HASH]).not.toBe(before.Labels[LABEL_SPEC_HASH]);
   });
 
   it('refuses what a Swarm cannot do rather than dropping it', () => {
@@ -87,5 +94,8 @@ describe('the compose file as Swarm services', () => {
     const bare = parseCompose(text, FILE, VARS);
     expect(() => swarmServiceSpec(bare, bare.services.find((s) => s.name === 'buildenv')!, {})).toThrow(/services.buildenv has no deploy: section/);
     expect(() => parseCompose(text.replace('mode: host', 'mode: ingress'), FILE, VARS)).toThrow(/only mode: host ports/);
+    const tmpfs = parseCompose(text.replace('tmpfs: ["/tmp:size=256m"]', 'tmpfs: ["/tmp:size=256m,exec"]'), FILE, VARS);
+    expect(() => swarmServiceSpec(tmpfs, tmpfs.services[0], {})).toThrow('compose: services.queue.tmpfs: exec has no Swarm counterpart (only size=)');
+    expect(() => parseCompose(text.replace('attachable: true', 'attachable: true\n    driver: macvlan'), FILE, VARS)).toThrow(/networks\.deps\.driver: not supported/);
   });
 });

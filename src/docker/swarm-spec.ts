@@ -4,7 +4,7 @@
 // refused: no setting of the file is silently dropped.
 import { createHash } from 'node:crypto';
 import { UserError } from '../errors.js';
-import { LABEL_PROJECT, LABEL_SERVICE, engineHealthcheck, environmentList, networkName, parseBytes, volumeName, type ComposeProject, type ServiceSpec } from './compose-file.js';
+import { LABEL_PROJECT, LABEL_SERVICE, endpoint, engineHealthcheck, environmentList, networkName, parseBytes, volumeName, type ComposeProject, type ServiceSpec } from './compose-file.js';
 
 /** The label `docker stack ls` and `docker stack rm` know a stack's services and networks by. */
 export const LABEL_STACK = 'com.docker.stack.namespace';
@@ -16,8 +16,11 @@ export function serviceName(project: string, service: string): string {
 
 const RESTART: Record<string, string> = { no: 'none', always: 'any', 'unless-stopped': 'any', 'on-failure': 'on-failure' };
 
-/** The Engine API's ServiceSpec for one service (POST /services/create), labelled with its own hash. */
-export function swarmServiceSpec(project: ComposeProject, s: ServiceSpec, labels: Record<string, string>): Record<string, unknown> {
+/**
+ * The Engine API's ServiceSpec for one service (POST /services/create), labelled with a hash of
+ * itself and of `imageId`, the image behind a local tag, so that a rebuilt image updates it.
+ */
+export function swarmServiceSpec(project: ComposeProject, s: ServiceSpec, labels: Record<string, string>, imageId = ''): Record<string, unknown> {
   const at = `services.${s.name}`;
   if (!s.deploy) throw new UserError(`compose: ${at} has no deploy: section, so it has no place on a Swarm`);
   if (s.deploy.endpointMode !== 'dnsrr') throw new UserError(`compose: ${at}.deploy.endpoint_mode must be dnsrr (Swarm's VIPs need IPVS, which these kernels lack)`);
@@ -33,6 +36,8 @@ export function swarmServiceSpec(project: ComposeProject, s: ServiceSpec, labels
     ),
     ...s.tmpfs.map((t) => {
       const [target, options = ''] = t.split(/:(.*)/s);
+      const unknown = options.split(',').filter((o) => o && !o.startsWith('size='));
+      if (unknown.length) throw new UserError(`compose: ${at}.tmpfs: ${unknown.join(', ')} has no Swarm counterpart (only size=)`);
       const size = /(?:^|,)size=([^,]+)/.exec(options)?.[1];
       return { Type: 'tmpfs', Target: target, TmpfsOptions: size ? { SizeBytes: parseBytes(size, 'compose', `${at}.tmpfs`) } : {} };
     }),
@@ -62,7 +67,7 @@ export function swarmServiceSpec(project: ComposeProject, s: ServiceSpec, labels
       Resources: { Limits: { MemoryBytes: s.memoryBytes, Pids: s.pidsLimit } },
       RestartPolicy: { Condition: restart, Delay: 2e9 },
       Placement: { Constraints: s.deploy.constraints },
-      Networks: s.networks.map((n) => ({ Target: networkName(project.name, n), Aliases: [s.name] })),
+      Networks: s.networks.map((n) => ({ Target: networkName(project.name, n), ...endpoint(s) })),
     },
     Mode: s.deploy.mode === 'global' ? { Global: {} } : { Replicated: { Replicas: 1 } },
     EndpointSpec: {
@@ -71,18 +76,21 @@ export function swarmServiceSpec(project: ComposeProject, s: ServiceSpec, labels
       Ports: s.ports.map((p) => ({ Protocol: 'tcp', TargetPort: Number(p.containerPort), PublishedPort: Number(p.hostPort), PublishMode: 'host' })),
     },
   };
-  const hash = createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 16);
+  const hash = createHash('sha256').update(JSON.stringify(spec)).update(imageId).digest('hex').slice(0, 16);
   spec.Labels = { ...spec.Labels, [LABEL_SPEC_HASH]: hash };
   return spec;
 }
 
-/** The Engine API's NetworkCreate for one of the project's networks on a Swarm: attachable overlay. */
+/**
+ * The Engine API's NetworkCreate for one of the project's networks on a Swarm: an overlay,
+ * attachable when the compose file says so (deps: a worker's build-dependency containers are
+ * plain containers on its node).
+ */
 export function swarmNetworkSpec(project: ComposeProject, network: string, labels: Record<string, string>): Record<string, unknown> {
   return {
     Name: networkName(project.name, network),
     Driver: 'overlay',
-    // A worker's build-dependency containers are plain containers on its node: they join deps.
-    Attachable: true,
+    Attachable: project.attachable.includes(network),
     Labels: { ...labels, [LABEL_STACK]: project.name, [LABEL_PROJECT]: project.name },
   };
 }

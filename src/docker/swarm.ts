@@ -30,10 +30,29 @@ export async function swarmManager(docker: Docker): Promise<SwarmManager> {
   return { nodeId: swarm.NodeID, address: swarm.NodeAddr };
 }
 
-/** The ready nodes labelled K=V (a worker's placement: node.labels.K == V), by host name, sorted. */
+/** The ready, active (not drained) nodes labelled K=V (a worker's placement: node.labels.K == V), by host name, sorted. */
 export async function labelledNodes(docker: Docker, label: string, value: string): Promise<string[]> {
-  const nodes = (await docker.listNodes()) as { Description?: { Hostname?: string }; Spec?: { Labels?: Record<string, string> }; Status?: { State?: string } }[];
-  return nodes.filter((n) => n.Spec?.Labels?.[label] === value && n.Status?.State === 'ready').map((n) => n.Description?.Hostname ?? '?').sort();
+  const nodes = (await docker.listNodes()) as { Description?: { Hostname?: string }; Spec?: { Labels?: Record<string, string>; Availability?: string }; Status?: { State?: string } }[];
+  return nodes
+    .filter((n) => n.Spec?.Labels?.[label] === value && n.Spec?.Availability === 'active' && n.Status?.State === 'ready')
+    .map((n) => n.Description?.Hostname ?? '?')
+    .sort();
+}
+
+export interface ProjectService {
+  ID: string;
+  Spec?: { Name?: string; Labels?: Record<string, string> };
+}
+
+/** The project's services on the Swarm (labelled as docker stack labels them); none where the engine is no manager. */
+export async function projectServices(docker: Docker, project: string): Promise<ProjectService[]> {
+  try {
+    return (await docker.listServices({ filters: { label: [`${LABEL_STACK}=${project}`] } })) as ProjectService[];
+  } catch (err) {
+    // 503: this node is not a swarm manager.
+    if ((err as { statusCode?: number })?.statusCode === 503) return [];
+    throw new DockerError(`cannot list the Swarm's services: ${dockerMessage(err)}`);
+  }
 }
 
 export async function ensureSwarmNetworks(docker: Docker, project: ComposeProject, labels: Record<string, string>): Promise<void> {
@@ -51,9 +70,9 @@ export async function ensureSwarmNetworks(docker: Docker, project: ComposeProjec
   }
 }
 
-/** Creates the service, or updates it when its spec changed; returns whether it did anything. */
-export async function deployService(docker: Docker, project: ComposeProject, service: ServiceSpec, labels: Record<string, string>, progress: Progress): Promise<void> {
-  const spec = swarmServiceSpec(project, service, labels);
+/** Creates the service, or updates it when its spec (or the image behind its local tag, `imageIds`) changed. */
+export async function deployService(docker: Docker, project: ComposeProject, service: ServiceSpec, labels: Record<string, string>, imageIds: Record<string, string>, progress: Progress): Promise<void> {
+  const spec = swarmServiceSpec(project, service, labels, imageIds[service.image]);
   const name = spec.Name as string;
   const hash = (spec.Labels as Record<string, string>)[LABEL_SPEC_HASH];
   let current: { Version?: { Index?: number }; Spec?: { Labels?: Record<string, string> } } | undefined;
@@ -68,7 +87,8 @@ export async function deployService(docker: Docker, project: ComposeProject, ser
       await docker.createService(spec as never);
     } else if (current.Spec?.Labels?.[LABEL_SPEC_HASH] !== hash) {
       progress(`${service.name}: configuration or image changed, updating service ${name}`);
-      await docker.getService(name).update({ ...spec, version: current.Version?.Index } as never);
+      // The version in the query, the spec (the API token among its variables) in the body alone.
+      await docker.getService(name).update({ _query: { version: current.Version?.Index }, _body: spec } as never);
     } else progress(`${service.name}: service ${name} unchanged`);
   } catch (err) {
     throw new DockerError(`cannot deploy service ${name}: ${dockerMessage(err)}`);
@@ -82,20 +102,32 @@ interface Task {
   Spec?: { ContainerSpec?: { Image?: string } };
 }
 
+interface ServiceFacts {
+  Spec?: { Name?: string };
+  ServiceStatus?: { RunningTasks?: number; DesiredTasks?: number };
+  UpdateStatus?: { State?: string; Message?: string };
+}
+
 /**
- * Waits until every task the service should run is running (Swarm counts a task with a
- * healthcheck as running once it is healthy); a task the nodes reject or that fails is named.
+ * Waits until the service runs as many tasks as it should (Swarm counts a task with a
+ * healthcheck as running once it is healthy) and its update, if any, completed; a task the
+ * nodes reject or that fails, or an update paused or rolled back, is named.
  */
 export async function waitServiceRunning(docker: Docker, project: string, service: string, timeoutMs: number, progress: Progress): Promise<number> {
   const name = serviceName(project, service);
   const deadline = Date.now() + timeoutMs;
   let said = '';
   for (;;) {
-    const tasks = (await docker.listTasks({ filters: { service: [name], 'desired-state': ['running'] } })) as Task[];
-    const states = tasks.map((t) => t.Status?.State ?? '?');
-    if (tasks.length > 0 && states.every((s) => s === 'running')) return tasks.length;
+    const facts = ((await docker.listServices({ filters: { name: [name] }, status: true } as never)) as unknown as ServiceFacts[]).find((s) => s.Spec?.Name === name);
+    const running = facts?.ServiceStatus?.RunningTasks ?? 0;
+    const desired = facts?.ServiceStatus?.DesiredTasks ?? 0;
+    const update = facts?.UpdateStatus?.State;
+    if (update && ['paused', 'rollback_started', 'rollback_paused', 'rollback_completed'].includes(update)) {
+      throw new DockerError(`service ${name}: its update ${update.replace('_', ' ')}: ${facts?.UpdateStatus?.Message ?? ''}; docker service ps ${name} --no-trunc says more`);
+    }
+    if (desired > 0 && running === desired && (!update || update === 'completed')) return running;
     const failed = ((await docker.listTasks({ filters: { service: [name] } })) as Task[]).find((t) => ['failed', 'rejected'].includes(t.Status?.State ?? ''));
-    const summary = states.join(', ') || 'no task yet';
+    const summary = `${running} of ${desired} task(s) running${update ? `, update ${update}` : ''}`;
     if (summary !== said) progress(`${service}: ${summary}${failed ? ` (a task ${failed.Status?.State}: ${failed.Status?.Err ?? failed.Status?.Message})` : ''}`);
     said = summary;
     if (Date.now() > deadline) {
@@ -139,7 +171,7 @@ export async function pushImage(docker: Docker, local: string, registry: string,
 
 /** Removes the project's services and networks (`docker stack rm`); state on the host is untouched. */
 export async function swarmDown(docker: Docker, project: string, progress: Progress): Promise<number> {
-  const services = (await docker.listServices({ filters: { label: [`${LABEL_STACK}=${project}`] } })) as { ID: string; Spec?: { Name?: string } }[];
+  const services = await projectServices(docker, project);
   for (const s of services) {
     progress(`removing service ${s.Spec?.Name ?? s.ID}`);
     await docker.getService(s.ID).remove();
@@ -158,12 +190,8 @@ export async function swarmDown(docker: Docker, project: string, progress: Progr
 
 /** The project's services on the Swarm, one line per task, as composeStatus gives containers. */
 export async function swarmStatus(docker: Docker, project: string): Promise<ServiceState[]> {
-  let services: { ID: string; Spec?: { Name?: string; Labels?: Record<string, string> } }[];
-  try {
-    services = (await docker.listServices({ filters: { label: [`${LABEL_STACK}=${project}`] } })) as typeof services;
-  } catch {
-    return []; // not a Swarm manager
-  }
+  const services = await projectServices(docker, project);
+  if (services.length === 0) return [];
   const nodes = new Map(((await docker.listNodes()) as { ID: string; Description?: { Hostname?: string } }[]).map((n) => [n.ID, n.Description?.Hostname ?? n.ID]));
   const states: ServiceState[] = [];
   for (const s of services) {

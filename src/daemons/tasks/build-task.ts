@@ -45,14 +45,14 @@ export async function runBuildTask(t: TaskContext): Promise<TaskResult<BuildRepo
 
 /**
  * Upgrades the build environment first when it is older than allowed (one refresh at a time).
- * A worker of a Swarm pulls it from the archive's registry first, once per start.
+ * A worker of a Swarm pulls it by digest from the archive's registry first, once per start.
  */
 async function freshBuildenv(t: TaskContext): Promise<string> {
   const image = buildenvImageName(t.job.base);
-  const { registry } = t.worker;
-  if (registry && !pulled.has(image)) {
+  const ref = t.worker.buildenvs?.[t.job.base];
+  if (ref && !pulled.has(image)) {
     if (!refreshing.has(image)) {
-      refreshing.set(image, pullBuildenv(t.docker, registry, t.job.base, (line) => t.log(`archive-in-a-box: ${line}\n`)).then(() => pulled.add(image)).finally(() => refreshing.delete(image)));
+      refreshing.set(image, pullBuildenv(t.docker, ref, t.job.base, (line) => t.log(`archive-in-a-box: ${line}\n`)).then(() => pulled.add(image)).finally(() => refreshing.delete(image)));
     }
     await refreshing.get(image);
   }

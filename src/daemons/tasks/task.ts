@@ -13,9 +13,9 @@ export interface TaskContext {
   /**
    * The worker: its name (build containers carry it, to be found after a restart), its labels,
    * where containers reach the repository (and the CA of its certificate, when no public one
-   * signed it), and on a Swarm the registry its images come from.
+   * signed it), and on a Swarm each base's build environment by digest in the archive's registry.
    */
-  worker: { name: string; labels: Record<string, string>; repoUrl?: string; repoCa?: string; network?: string; registry?: string };
+  worker: { name: string; labels: Record<string, string>; repoUrl?: string; repoCa?: string; network?: string; buildenvs?: Record<string, string> };
   /** Appends to the job's log (sent to the queue every second). */
   log: (text: string) => void;
   /** An empty folder of this job's, for its output files; removed afterwards. */
