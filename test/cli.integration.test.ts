@@ -129,6 +129,13 @@ describe('archive up refuses at once, before making any image', () => {
       const r = await up([]);
       expect(r.exitCode, String(r.all)).toBe(2);
       expect(r.stderr).toContain(`archive: tls_cert ${config}: not a PEM certificate (expected -----BEGIN CERTIFICATE-----)`);
+      // A FIFO there is refused at once, unread, rather than hanging up.
+      const fifo = join(root, 'cert.fifo');
+      await execa('mkfifo', ['-m', '644', fifo]);
+      await writeFile(config, `${before}tls_cert: ${fifo}\ntls_key: ${fifo}\n`);
+      const f = await up([]);
+      expect(f.exitCode, String(f.all)).toBe(2);
+      expect(f.stderr).toMatch(new RegExp(`^archive: tls_cert ${fifo.replaceAll('.', '\\.')}: not a regular file`));
     } finally {
       await writeFile(config, before);
     }

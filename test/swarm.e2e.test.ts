@@ -79,8 +79,11 @@ describe('the archive on a Docker Swarm', () => {
     expect(waited.exitCode, String(waited.all)).toBe(0);
     const built = (await job('aib-swarm'))!;
     expect(nodeOf(built.worker), built.worker).toBeDefined();
-    // Its build-dependencies came from the archive's repository over the deps overlay network.
-    expect(await readFile(join(archive.root, 'public', built.log!), 'utf8')).toMatch(/^Get:\d+ http:\/\/repo:8080 unstable InRelease/m);
+    // Its build environment by digest from the archive's registry; its build-dependencies from the
+    // archive's repository (its unpublished plain port) over the deps overlay network.
+    const log = await readFile(join(archive.root, 'public', built.log!), 'utf8');
+    expect(log).toMatch(new RegExp(`^archive-in-a-box: archive/buildenv:trixie: pulling ${swarm.manager.ip.replaceAll('.', '\\.')}:5000/archive/buildenv@sha256:[0-9a-f]{64}$`, 'm'));
+    expect(log).toMatch(/^Get:\d+ http:\/\/repo:8081 unstable InRelease/m);
     const installed = await inCleanContainer(up, up.aptSourceHttp, 'apt-get update -q && apt-get install -y -q aib-swarm && aib-swarm');
     expect(installed.exitCode, String(installed.all)).toBe(0);
     expect(installed.stdout).toContain('aib-swarm');

@@ -49,6 +49,6 @@ try { fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK); }
 catch (err) { process.stderr.write('cannot be read (' + err.code + ')'); process.exit(1); }
 const facts = fs.fstatSync(fd);
 if (!facts.isFile()) { process.stderr.write('not a regular file'); process.exit(1); }
-if (facts.size > Number(max)) { process.stderr.write(facts.size + ' bytes, more than a PEM file\'s ' + max); process.exit(1); }
+if (facts.size > Number(max)) { process.stderr.write(facts.size + ' bytes, more than the ' + max + ' a PEM file may have'); process.exit(1); }
 process.stdout.write(fs.readFileSync(fd).toString('base64'));
 `;
