@@ -7,7 +7,7 @@ import { parseDocument } from 'yaml';
 import { aptSource, dputStanza, fileUri, keyringPath } from '../core/client-config.js';
 import { composeStatus, composeUp } from '../docker/compose.js';
 import { projectServices, swarmManager } from '../docker/swarm.js';
-import { ownRegistry, swarmVariables, upOnSwarm } from './up-swarm.js';
+import { ownRegistry, swarmUrl, swarmVariables, upOnSwarm } from './up-swarm.js';
 import { connectDocker } from '../docker/engine.js';
 import { ensureBaseImage, ensureBuiltImage } from '../docker/images.js';
 import { UserError } from '../errors.js';
@@ -89,7 +89,7 @@ export function register(program: Command): void {
         await composeUp(docker, { ...project, services }, labels, progress);
       }
       // Where clients reach it (https with tls_cert); on a Swarm over HTTP, at the manager's address.
-      const http = manager && !config.tls ? `http://${manager.address}:${config.port}/` : await clientUrl(layout, config);
+      const http = (manager && swarmUrl(manager, config)) || (await clientUrl(layout, config));
       const result = {
         root: layout.root,
         project: project.name,
