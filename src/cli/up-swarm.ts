@@ -22,6 +22,17 @@ export function swarmVariables(manager: SwarmManager, config: ArchiveConfig): Re
   return { ARCHIVE_NODE_ID: manager.nodeId, ARCHIVE_WORKER_SUFFIX: '-{{.Node.Hostname}}', ...(url ? { ARCHIVE_URL: url } : {}) };
 }
 
+/**
+ * Refuses what a Swarm cannot honour, before any image is made: the repository's port is a
+ * host-mode port of the manager, open on all its addresses (Swarm takes none for it), so
+ * listen: must say 0.0.0.0 rather than have it assumed.
+ */
+export function checkSwarmSettings(config: ArchiveConfig): void {
+  if (config.listen !== '0.0.0.0') {
+    throw new UserError(`--swarm: the repository's port is a host-mode port of the manager, open on all its addresses (Swarm takes no address for it), but listen: is ${config.listen}; run archive up --swarm --listen 0.0.0.0 to say that is meant`);
+  }
+}
+
 /** Where the registry the archive runs is: the manager's address, its service's published port. */
 export function ownRegistry(project: ComposeProject, manager: SwarmManager): string {
   const port = project.services.find((s) => s.name === 'registry')?.ports[0]?.hostPort;
@@ -47,10 +58,6 @@ export async function upOnSwarm(
   registry: { address: string; own: boolean },
   labels: Record<string, string>,
 ): Promise<string[]> {
-  // Swarm's host-mode ports take no address: the port is open on all of the manager's. Said, not assumed.
-  if (config.listen !== '0.0.0.0') {
-    throw new UserError(`--swarm: the repository's port is a host-mode port of the manager, open on all its addresses (Swarm takes no address for it), but listen: is ${config.listen}; run archive up --swarm --listen 0.0.0.0 to say that is meant`);
-  }
   // Swarm tasks carry no-new-privileges from API 1.46 (Docker 27) on; older engines drop it.
   const api = ((await docker.version()) as { ApiVersion?: string }).ApiVersion ?? '0';
   const [major, minor] = api.split('.').map(Number);

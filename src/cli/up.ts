@@ -7,7 +7,7 @@ import { parseDocument } from 'yaml';
 import { aptSource, dputStanza, fileUri, keyringPath } from '../core/client-config.js';
 import { composeStatus, composeUp } from '../docker/compose.js';
 import { projectServices, swarmManager } from '../docker/swarm.js';
-import { ownRegistry, swarmUrl, swarmVariables, upOnSwarm } from './up-swarm.js';
+import { checkSwarmSettings, ownRegistry, swarmUrl, swarmVariables, upOnSwarm } from './up-swarm.js';
 import { connectDocker } from '../docker/engine.js';
 import { ensureBaseImage, ensureBuiltImage } from '../docker/images.js';
 import { UserError } from '../errors.js';
@@ -53,6 +53,7 @@ export function register(program: Command): void {
       const config = await loadConfig(layout);
       const docker = await connectDocker(process.env.DOCKER_HOST);
       const manager = options.swarm ? await swarmManager(docker) : undefined;
+      if (manager) checkSwarmSettings(config);
       const project = await loadProject(layout, config, manager ? swarmVariables(manager, config) : {});
       const registry = manager && { address: options.registry ?? ownRegistry(project, manager), own: options.registry === undefined };
       // One queue per root: not a second one beside the Swarm's.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { WORKER_NAME } from '../core/workers.js';
-import { builderNameFromEnv } from './builder.js';
+import { builderNameFromEnv, parseBuildenvs } from './builder.js';
 
 describe("a builder's name", () => {
   it('is ARCHIVE_BUILDER_NAME, made a worker name whatever the node is called', () => {
@@ -20,5 +20,17 @@ describe("a builder's name", () => {
     for (const name of [long, builderNameFromEnv({ ARCHIVE_BUILDER_NAME: '--..--' }), builderNameFromEnv({ ARCHIVE_BUILDER_NAME: `${'a'.repeat(62)}.b` })]) {
       expect(name, name).toMatch(WORKER_NAME);
     }
+  });
+});
+
+describe('the build environments a Swarm worker is given (ARCHIVE_BUILDENVS)', () => {
+  const ref = `10.0.0.2:5000/archive/buildenv@sha256:${'a'.repeat(64)}`;
+  it('maps each base to its image by digest, and nothing when empty', () => {
+    expect(parseBuildenvs(`trixie=${ref}, bookworm=${ref}`)).toEqual({ trixie: ref, bookworm: ref });
+    expect(parseBuildenvs('')).toEqual({});
+  });
+  it('refuses a build environment by tag: only a digest names what the manager made', () => {
+    expect(() => parseBuildenvs('trixie=10.0.0.2:5000/archive/buildenv:trixie')).toThrow('ARCHIVE_BUILDENVS: "trixie=10.0.0.2:5000/archive/buildenv:trixie" is not BASE=REGISTRY/archive/buildenv@sha256:DIGEST');
+    expect(() => parseBuildenvs(`=${ref}`)).toThrow(/is not BASE=/);
   });
 });
