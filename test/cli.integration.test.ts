@@ -49,6 +49,28 @@ describe('archive doctor', () => {
     }
   });
 
+  it('says how this machine runs each architecture the suites build for, with the fix for one it cannot', async () => {
+    const config = join(root, 'archive.yaml');
+    const before = await readFile(config, 'utf8');
+    try {
+      await writeFile(config, before.replace(/^( {4}architectures:\n)( {6}- amd64\n)/m, '$1$2      - i386\n      - riscv64\n'));
+      expect(await readFile(config, 'utf8')).toContain('    architectures:\n      - amd64\n      - i386\n      - riscv64\n');
+      const r = await doctor();
+      const findings = Object.fromEntries((JSON.parse(r.stdout) as { check: string; status: string; detail: string; fix?: string }[]).map((f) => [f.check, f]));
+      expect(findings['arch-amd64']).toMatchObject({ status: 'ok', detail: "this machine's own" });
+      // i386 on amd64: this kernel's own compat mode (a probe binary ran) or a qemu handler, else the registration to make.
+      const i386 = findings['arch-i386'];
+      if (i386.status === 'ok') expect(i386.detail).toMatch(/^(runs natively: this amd64 kernel runs i386 binaries itself|emulated, through binfmt_misc qemu-i386)/);
+      else expect(i386.fix).toContain('> /proc/sys/fs/binfmt_misc/register');
+      const riscv = findings['arch-riscv64'];
+      if (riscv.status === 'ok') expect(riscv.detail).toMatch(/^emulated, through binfmt_misc qemu-riscv64 \(flags \S*F/);
+      else expect(riscv.fix).toContain('apt-get install qemu-user-static binfmt-support');
+      expect(r.exitCode).toBe(i386.status === 'fail' || riscv.status === 'fail' ? 1 : 0);
+    } finally {
+      await writeFile(config, before);
+    }
+  });
+
   it('names the unknown package or suite it was asked about', async () => {
     const cli = (args: string[]) => execa('node', [CLI, '--root', root, ...args], { reject: false });
     expect((await cli(['logs', 'nosuch'])).stderr).toBe('archive: no build log for nosuch; see archive status');

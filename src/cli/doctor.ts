@@ -1,10 +1,12 @@
 // `archive doctor`: checks the Docker engine and its storage driver, free disk space, debootstrap,
-// the port, the clock, the signing key's expiry and the Valid-Until margin; each problem with
-// its fix. Facts are gathered here, judged in core/doctor.ts.
+// the port, the clock, the signing key's expiry, the Valid-Until margin and how each architecture
+// the suites build for runs here; each problem with its fix. Facts are gathered here, judged in
+// core/doctor.ts.
 import { readFile, readdir, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { diagnose, type DoctorFacts, type Finding } from '../core/doctor.js';
+import { diagnose, type ArchitectureFacts, type DoctorFacts, type Finding } from '../core/doctor.js';
+import { binfmtHandler, hostArchitecture, runsNatively } from '../process/architectures.js';
 import { composeStatus } from '../docker/compose.js';
 import { connectDocker, engineFacts, type Docker } from '../docker/engine.js';
 import { baseImageName, imageInfo } from '../docker/images.js';
@@ -52,7 +54,7 @@ async function remoteClock(): Promise<DoctorFacts['clock']> {
 export function register(program: Command): void {
   program
     .command('doctor')
-    .description('check the machine and the archive: Docker, disk, debootstrap, port, clock, signing key, Valid-Until')
+    .description('check the machine and the archive: Docker, disk, debootstrap, port, clock, signing key, Valid-Until, each architecture')
     .option('--json', 'print the findings as JSON')
     .addHelpText('after', '\nExit status: 0 when nothing failed (warnings allowed), 1 when a check failed.\n\nExamples:\n  archive doctor\n  archive doctor --json | jq \'.[] | select(.status != "ok")\'\n')
     .action(async (options: { json?: boolean }, cmd: Command) => {
@@ -82,6 +84,7 @@ export function register(program: Command): void {
         port: { port: config.port, state: (await portFree(config.port)) ? 'free' : ours ? 'ours' : 'taken' },
         clock: await remoteClock(),
         key: keys[0] ? { fingerprint: keys[0].fingerprint, expires: keys[0].expires ? new Date(keys[0].expires) : undefined } : undefined,
+        architectures: await architectureFacts([...new Set(config.suites.flatMap((s) => s.architectures))]),
         validUntil: config.publish.validUntilDays > 0 && (await exists(layout.dists))
           ? { days: config.publish.validUntilDays, served: await servedReleaseDate(layout, config.suites[0].name, 'Valid-Until') }
           : undefined,
@@ -97,6 +100,17 @@ export function register(program: Command): void {
       const failed = findings.filter((f) => f.status === 'fail');
       if (failed.length > 0) throw new Unsuccessful(`${failed.length} check(s) failed: ${failed.map((f) => f.check).join(', ')}`, 1);
     });
+}
+
+/** How this machine runs each architecture: its own, natively (a probe), or through a qemu handler. */
+async function architectureFacts(architectures: string[]): Promise<ArchitectureFacts[]> {
+  const hostArch = await hostArchitecture();
+  return Promise.all(
+    architectures.map(async (arch) => {
+      const handler = arch === hostArch ? undefined : await binfmtHandler(arch);
+      return { arch, hostArch, handler, runsNatively: arch === hostArch || handler ? undefined : await runsNatively(arch, hostArch) };
+    }),
+  );
 }
 
 /**

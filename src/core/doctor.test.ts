@@ -48,3 +48,28 @@ describe('archive doctor', () => {
     expect(status({ port: { port: 8080, state: 'ours' } }, 'port')).toMatchObject({ status: 'ok', detail: '127.0.0.1:8080 is served by this archive' });
   });
 });
+
+describe("archive doctor on each architecture the suites build for", () => {
+  const arch = (a: Omit<import('./doctor.js').ArchitectureFacts, 'hostArch'>) => diagnose({ ...healthy, architectures: [{ hostArch: 'amd64', ...a }] }).find((x) => x.check === `arch-${a.arch}`)!;
+  const F = { name: 'qemu-aarch64', enabled: true, flags: 'OCF' };
+
+  it("takes the machine's own, an architecture its kernel ran a probe of, and one with a qemu handler flagged F", () => {
+    expect(arch({ arch: 'amd64' })).toMatchObject({ status: 'ok', detail: "this machine's own" });
+    expect(arch({ arch: 'i386', runsNatively: true })).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^runs natively: this amd64 kernel runs i386 binaries itself/) });
+    expect(arch({ arch: 'arm64', handler: F })).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^emulated, through binfmt_misc qemu-aarch64 \(flags OCF: works inside containers\)/) });
+  });
+
+  it('fails a handler without F (no interpreter inside containers), or disabled, with the fix', () => {
+    expect(arch({ arch: 'arm64', handler: { ...F, flags: 'OC' } })).toMatchObject({ status: 'fail', fix: expect.stringMatching(/apt-get install qemu-user-static binfmt-support/) });
+    expect(arch({ arch: 'arm64', handler: { ...F, enabled: false } })).toMatchObject({ status: 'fail', fix: 'echo 1 > /proc/sys/fs/binfmt_misc/qemu-aarch64' });
+  });
+
+  it('fails an architecture nothing runs, saying what to install, and for i386 on amd64 what to register by hand', () => {
+    expect(arch({ arch: 'armhf' })).toMatchObject({ status: 'fail', detail: 'no binfmt_misc handler qemu-arm: armhf binaries cannot run here', fix: expect.stringContaining('qemu-user-static binfmt-support (it registers qemu-arm with the F flag)') });
+    const i386 = arch({ arch: 'i386', runsNatively: false });
+    expect(i386.status).toBe('fail');
+    expect(i386.fix).toContain("Debian registers none for i386 on amd64: echo ':qemu-i386:M::\\x7fELF\\x01\\x01\\x01");
+    expect(i386.fix).toContain(":/usr/bin/qemu-i386-static:F' > /proc/sys/fs/binfmt_misc/register");
+    expect(arch({ arch: 'sparc64' }).status).toBe('unknown');
+  });
+});

@@ -1,5 +1,17 @@
 // `archive doctor`: what the machine and the archive look like, judged. Pure: facts gathered
 // by cli/doctor.ts in, findings out, each problem with the fix a packager would apply.
+import { I386_BINFMT_REGISTRATION, QEMU_NAMES } from '../debian/architectures.js';
+
+/** How this machine runs one architecture the suites build for (process/architectures.ts). */
+export interface ArchitectureFacts {
+  arch: string;
+  /** The machine's own architecture (dpkg --print-architecture). */
+  hostArch: string;
+  /** Its binfmt_misc handler (qemu-NAME), when registered. */
+  handler?: { name: string; enabled: boolean; flags: string };
+  /** Whether a tiny static binary of it ran with no handler (tried for i386 on amd64). */
+  runsNatively?: boolean;
+}
 
 export interface DoctorFacts {
   now: Date;
@@ -13,6 +25,8 @@ export interface DoctorFacts {
   clock?: { source: string; remote: Date };
   key?: { fingerprint: string; expires?: Date };
   validUntil?: { days: number; served?: Date };
+  /** Each architecture a suite builds for. */
+  architectures?: ArchitectureFacts[];
 }
 
 export interface Finding {
@@ -85,5 +99,34 @@ export function diagnose(f: DoctorFacts): Finding[] {
       else out.push({ check: 'valid-until', status: 'ok', detail });
     }
   }
+  for (const a of f.architectures ?? []) out.push(architectureFinding(a));
   return out;
+}
+
+function architectureFinding(a: ArchitectureFacts): Finding {
+  const check = `arch-${a.arch}`;
+  const qemu = QEMU_NAMES[a.arch];
+  if (a.arch === a.hostArch) return { check, status: 'ok', detail: "this machine's own" };
+  if (a.handler?.enabled && a.handler.flags.includes('F')) {
+    return { check, status: 'ok', detail: `emulated, through binfmt_misc ${a.handler.name} (flags ${a.handler.flags}: works inside containers); builds take longer` };
+  }
+  if (a.handler?.enabled) {
+    return {
+      check, status: 'fail', detail: `binfmt_misc ${a.handler.name} has no F flag (flags "${a.handler.flags}"): inside a build container the kernel cannot find its interpreter`,
+      fix: `apt-get install qemu-user-static binfmt-support (Debian's handlers carry F), or register ${a.handler.name} again with F`,
+    };
+  }
+  if (a.handler) return { check, status: 'fail', detail: `binfmt_misc ${a.handler.name} is registered but disabled`, fix: `echo 1 > /proc/sys/fs/binfmt_misc/${a.handler.name}` };
+  if (a.runsNatively) return { check, status: 'ok', detail: `runs natively: this ${a.hostArch} kernel runs ${a.arch} binaries itself (a probe binary ran)` };
+  if (!qemu) return { check, status: 'unknown', detail: `no qemu emulator is known for ${a.arch}` };
+  if (a.arch === 'i386' && a.hostArch === 'amd64') {
+    return {
+      check, status: 'fail', detail: 'this kernel runs no 32-bit binaries (a probe binary failed to start), and no qemu-i386 handler is registered',
+      fix: `apt-get install qemu-user-static, then register qemu-i386-static by hand, as Debian registers none for i386 on amd64: echo '${I386_BINFMT_REGISTRATION}' > /proc/sys/fs/binfmt_misc/register`,
+    };
+  }
+  return {
+    check, status: 'fail', detail: `no binfmt_misc handler qemu-${qemu}: ${a.arch} binaries cannot run here`,
+    fix: `apt-get install qemu-user-static binfmt-support (it registers qemu-${qemu} with the F flag)`,
+  };
 }

@@ -1,0 +1,28 @@
+// Debian architectures as the kernel and qemu know them: which qemu-user binary emulates each
+// (its binfmt_misc handler is named qemu-NAME), which a host's kernel may run itself (compat
+// modes: i386 on amd64), and the binfmt_misc entry Debian does not register for i386 on amd64.
+
+/** Debian architecture -> qemu's name for it (qemu-NAME-static, binfmt_misc entry qemu-NAME). */
+export const QEMU_NAMES: Record<string, string> = {
+  amd64: 'x86_64',
+  i386: 'i386',
+  arm64: 'aarch64',
+  armhf: 'arm',
+  armel: 'arm',
+  ppc64el: 'ppc64le',
+  s390x: 's390x',
+  riscv64: 'riscv64',
+  mips64el: 'mips64el',
+  loong64: 'loongarch64',
+};
+
+/** Architectures a kernel of the key's may run without emulation, if it was built to. */
+export const COMPAT_ARCHITECTURES: Record<string, string[]> = { amd64: ['i386'], arm64: ['armhf', 'armel'] };
+
+/**
+ * What to write to /proc/sys/fs/binfmt_misc/register for i386 on an amd64 host whose kernel
+ * runs no 32-bit binaries: qemu's own magic and mask for i386 ELF (qemu-binfmt-conf.sh), and F,
+ * so that the handler works inside containers too. Debian's qemu-user-static registers none.
+ */
+export const I386_BINFMT_REGISTRATION =
+  ':qemu-i386:M::\\x7fELF\\x01\\x01\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02\\x00\\x03\\x00:\\xff\\xff\\xff\\xff\\xff\\xfe\\xfe\\x00\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xfe\\xff\\xff\\xff:/usr/bin/qemu-i386-static:F';
