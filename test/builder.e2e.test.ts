@@ -42,7 +42,7 @@ describe('builds in a running archive', () => {
     expect(job.image).toMatch(/^sha256:[0-9a-f]{64}$/);
     // apt resolved it from this archive (Origin "archive"), reached as a signed apt source.
     expect(await log(job)).toMatch(/^Inst libaib-dev \(1\.0-1 archive:unstable \[all\]\)$/m);
-    expect(await log(job)).toMatch(/^Get:\d+ http:\/\/repo:8080 unstable InRelease/m);
+    expect(await log(job)).toMatch(/^Get:\d+ http:\/\/repo:8081 unstable InRelease/m);
 
     const client = await inCleanContainer(
       up,
