@@ -158,6 +158,13 @@ describe('archive up refuses at once, before making any image', () => {
       const f = await up([]);
       expect(f.exitCode, String(f.all)).toBe(2);
       expect(f.stderr).toMatch(new RegExp(`^archive: tls_cert ${fifo.replaceAll('.', '\\.')}: not a regular file`));
+      // A PEM file is a few KiB: one over 256 KiB is refused without being taken.
+      const big = join(root, 'big.pem');
+      await writeFile(big, Buffer.alloc(256 * 1024 + 1, 'A'));
+      await writeFile(config, `${before}tls_cert: ${big}\ntls_key: ${big}\n`);
+      const b = await up([]);
+      expect(b.exitCode, String(b.all)).toBe(2);
+      expect(b.stderr).toContain(`archive: tls_cert ${big}: 262145 bytes, more than the 262144 a PEM file may have`);
     } finally {
       await writeFile(config, before);
     }

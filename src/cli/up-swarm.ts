@@ -11,15 +11,13 @@ import { UserError } from '../errors.js';
 import type { Layout } from '../storage/layout.js';
 import { loadProject, progress } from './archive-context.js';
 
-/** The URL clients use on a Swarm: the manager's address; with HTTPS, the certificate's name (undefined here). */
-export function swarmUrl(manager: SwarmManager, config: ArchiveConfig): string | undefined {
-  return config.tls ? undefined : `http://${manager.address}:${config.port}/`;
-}
-
-/** The compose file's variables for a Swarm: the manager's node, a worker name per node, and the URL clients use. */
+/**
+ * The compose file's variables for a Swarm: the manager's node, a worker name per node, and the
+ * URL clients use over HTTP, the manager's address (with HTTPS, the certificate's name stays).
+ */
 export function swarmVariables(manager: SwarmManager, config: ArchiveConfig): Record<string, string> {
-  const url = swarmUrl(manager, config);
-  return { ARCHIVE_NODE_ID: manager.nodeId, ARCHIVE_WORKER_SUFFIX: '-{{.Node.Hostname}}', ...(url ? { ARCHIVE_URL: url } : {}) };
+  const url: Record<string, string> = config.tls ? {} : { ARCHIVE_URL: `http://${manager.address}:${config.port}/` };
+  return { ARCHIVE_NODE_ID: manager.nodeId, ARCHIVE_WORKER_SUFFIX: '-{{.Node.Hostname}}', ...url };
 }
 
 /**

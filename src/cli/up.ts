@@ -7,11 +7,11 @@ import { parseDocument } from 'yaml';
 import { aptSource, dputStanza, fileUri, keyringPath } from '../core/client-config.js';
 import { composeStatus, composeUp } from '../docker/compose.js';
 import { projectServices, swarmManager } from '../docker/swarm.js';
-import { checkSwarmSettings, ownRegistry, swarmUrl, swarmVariables, upOnSwarm } from './up-swarm.js';
+import { checkSwarmSettings, ownRegistry, swarmVariables, upOnSwarm } from './up-swarm.js';
 import { connectDocker } from '../docker/engine.js';
 import { ensureBaseImage, ensureBuiltImage } from '../docker/images.js';
 import { UserError } from '../errors.js';
-import { archiveLabels, clientUrl, layoutFor, loadConfig, loadProject, portFree, progress, projectName, type GlobalOptions } from './archive-context.js';
+import { archiveLabels, layoutFor, loadConfig, loadProject, portFree, progress, projectName, type GlobalOptions } from './archive-context.js';
 import { initRoot } from './init.js';
 import { basename, relative } from 'node:path';
 import { AnchoredDir } from '../storage/anchored-dir.js';
@@ -89,8 +89,9 @@ export function register(program: Command): void {
         const services = project.services.filter((s) => s.name !== 'builder' || config.builds.localWorkers > 0);
         await composeUp(docker, { ...project, services }, labels, progress);
       }
-      // Where clients reach it (https with tls_cert); on a Swarm over HTTP, at the manager's address.
-      const http = (manager && swarmUrl(manager, config)) || (await clientUrl(layout, config));
+      // Where clients reach it: the URL the compose file gave the queue for its status page
+      // (https with tls_cert; on a Swarm over HTTP, the manager's address).
+      const http = project.services.find((s) => s.name === 'queue')?.environment.ARCHIVE_PUBLIC_URL ?? '';
       const result = {
         root: layout.root,
         project: project.name,
