@@ -6,9 +6,9 @@ import { copyFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { parseConfig } from '../config/config.js';
+import { parseConfig, type BuildSettings } from '../config/config.js';
 import { planBuilds } from '../core/build-plan.js';
-import { DEFAULT_LIMITS } from '../core/kinds/build.js';
+import { buildLimits } from '../core/kinds/build.js';
 import { runBuild } from '../core/kinds/build-flow.js';
 import { parseDsc } from '../debian/changes-dsc.js';
 import { versionWithoutEpoch } from '../debian/version.js';
@@ -18,7 +18,7 @@ import { Unsuccessful, UserError } from '../errors.js';
 import { buildSourcePackage, hostArchitecture } from '../process/debian-tools.js';
 import { exists } from '../storage/files.js';
 import { layoutFor, loadConfig, progress, type GlobalOptions } from './archive-context.js';
-import { ensureBuildenv } from './build-images.js';
+import { architectureModes, ensureBuildenv } from './build-images.js';
 
 interface BuildOptions {
   suite?: string;
@@ -28,12 +28,12 @@ interface BuildOptions {
 }
 
 /** The suite's base and architecture: from the root's archive.yaml when there is one. */
-async function target(options: BuildOptions, globals: GlobalOptions): Promise<{ base: string; arch: string; suite: string }> {
+async function target(options: BuildOptions, globals: GlobalOptions): Promise<{ base: string; arch: string; suite: string; builds: BuildSettings }> {
   const layout = layoutFor(globals);
   const config = (await exists(layout.config)) ? await loadConfig(layout) : parseConfig('', 'defaults');
   const suite = options.suite ? config.suites.find((s) => s.name === options.suite || s.aliases.includes(options.suite!)) : config.suites[0];
   if (!suite) throw new UserError(`--suite: no suite "${options.suite}" in ${layout.config} (suites: ${config.suites.map((s) => s.name).join(', ')})`);
-  return { base: suite.base, arch: options.arch ?? (await hostArchitecture()), suite: suite.name };
+  return { base: suite.base, arch: options.arch ?? (await hostArchitecture()), suite: suite.name, builds: config.builds };
 }
 
 export function register(program: Command): void {
@@ -53,7 +53,7 @@ Examples:
 `)
     .action(async (path: string, options: BuildOptions, cmd: Command) => {
       const started = Date.now();
-      const { base, arch, suite } = await target(options, cmd.optsWithGlobals<GlobalOptions>());
+      const { base, arch, suite, builds } = await target(options, cmd.optsWithGlobals<GlobalOptions>());
       const given = resolve(path);
       const isTree = (await stat(given).catch(() => undefined))?.isDirectory();
       if (!isTree && !given.endsWith('.dsc')) throw new UserError(`${path}: expected a .dsc file or a source tree with debian/changelog`);
@@ -78,14 +78,16 @@ Examples:
       if (!plan) throw new UserError(`${dsc.fileName}: Architecture ${dsc.architectures.join(' ')} builds nothing on ${arch}`);
       const out = resolve(options.out ?? (isTree ? dirname(given) : dir));
 
+      // Another architecture runs under qemu (archive doctor): refused here when it cannot run.
+      const [mode] = await architectureModes([arch]);
       const docker = await connectDocker(process.env.DOCKER_HOST);
-      const buildenv = await ensureBuildenv(docker, base);
+      const buildenv = await ensureBuildenv(docker, base, arch, mode.own);
 
       const work = await mkdtemp(join(tmpdir(), 'archive-build-'));
       const logName = `${dsc.source}_${versionWithoutEpoch(dsc.version)}_${arch}.build`;
       let log = '';
       try {
-        progress(`building ${dsc.source} ${dsc.version} on ${arch} (${plan.buildArg}) in ${buildenv}`);
+        progress(`building ${dsc.source} ${dsc.version} on ${arch}${mode.emulated ? ' (emulated: time limits x' + builds.emulationFactor + ')' : ''} (${plan.buildArg}) in ${buildenv}`);
         const result = await runBuild(new DockerRunner(docker), {
           jobId: `oneshot-${randomBytes(4).toString('hex')}`,
           buildenv,
@@ -99,7 +101,7 @@ Examples:
             if (!options.json) process.stdout.write(text);
           },
           outDir: work,
-          limits: DEFAULT_LIMITS,
+          limits: buildLimits(builds, mode.emulated),
         });
         await writeFile(join(out, logName), log);
         const seconds = Math.round((Date.now() - started) / 100) / 10;
@@ -109,7 +111,7 @@ Examples:
           throw new Unsuccessful(`${dsc.source} ${dsc.version} did not build on ${arch}: ${why}\nlog: ${join(out, logName)}`, 1);
         }
         for (const f of result.outputs) await copyFile(join(work, f), join(out, f));
-        const summary = { outcome: 'built', source: dsc.source, version: dsc.version, arch, suite, out, files: result.outputs, log: join(out, logName), cached: result.cached, seconds };
+        const summary = { outcome: 'built', source: dsc.source, version: dsc.version, arch, emulated: mode.emulated, suite, out, files: result.outputs, log: join(out, logName), cached: result.cached, seconds };
         if (options.json) console.log(JSON.stringify(summary, null, 2));
         else console.log(`\nbuilt ${dsc.source} ${dsc.version} on ${arch} in ${seconds} s${result.cached ? ' (build-dependencies from the cache)' : ''}; in ${out}:\n${result.outputs.map((f) => `  ${f}`).join('\n')}\n  ${logName}`);
       } finally {

@@ -1,7 +1,7 @@
 // `archive daemon queue|builder`: what the containers run.
 import type { Command } from 'commander';
 import { builderKey } from '../core/request-signature.js';
-import { ALIVE_FILE, Builder, builderNameFromEnv, parseBuildenvs } from '../daemons/builder.js';
+import { ALIVE_FILE, Builder, builderNameFromEnv, parseArchitectureList, parseBuildenvs } from '../daemons/builder.js';
 import { Queue } from '../daemons/queue/queue.js';
 import { UserError } from '../errors.js';
 import { Layout } from '../storage/layout.js';
@@ -32,6 +32,8 @@ export function register(program: Command): void {
           repoUrl: process.env.ARCHIVE_REPO_URL,
           network: process.env.ARCHIVE_NETWORK,
           buildenvs: parseBuildenvs(process.env.ARCHIVE_BUILDENVS ?? ''),
+          architectures: parseArchitectureList(process.env.ARCHIVE_ARCHITECTURES ?? '', 'ARCHIVE_ARCHITECTURES'),
+          emulated: parseArchitectureList(process.env.ARCHIVE_EMULATED ?? '', 'ARCHIVE_EMULATED'),
           dockerHost: process.env.DOCKER_HOST,
         }).start();
       } else throw new UserError(`daemon: unknown role "${role}" (queue or builder)`);

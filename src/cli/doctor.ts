@@ -5,8 +5,8 @@
 import { readFile, readdir, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { diagnose, type ArchitectureFacts, type DoctorFacts, type Finding } from '../core/doctor.js';
-import { binfmtHandler, hostArchitecture, runsNatively } from '../process/architectures.js';
+import { diagnose, type DoctorFacts, type Finding } from '../core/doctor.js';
+import { architectureFacts } from '../process/architectures.js';
 import { composeStatus } from '../docker/compose.js';
 import { connectDocker, engineFacts, type Docker } from '../docker/engine.js';
 import { baseImageName, imageInfo } from '../docker/images.js';
@@ -100,17 +100,6 @@ export function register(program: Command): void {
       const failed = findings.filter((f) => f.status === 'fail');
       if (failed.length > 0) throw new Unsuccessful(`${failed.length} check(s) failed: ${failed.map((f) => f.check).join(', ')}`, 1);
     });
-}
-
-/** How this machine runs each architecture: its own, natively (a probe), or through a qemu handler. */
-async function architectureFacts(architectures: string[]): Promise<ArchitectureFacts[]> {
-  const hostArch = await hostArchitecture();
-  return Promise.all(
-    architectures.map(async (arch) => {
-      const handler = arch === hostArch ? undefined : await binfmtHandler(arch);
-      return { arch, hostArch, handler, runsNatively: arch === hostArch || handler ? undefined : await runsNatively(arch, hostArch) };
-    }),
-  );
 }
 
 /**

@@ -1,6 +1,7 @@
 // `archive refresh`: upgrade the build environments now, rather than when they turn a day old.
 import type { Command } from 'commander';
-import { refreshBuildenv } from '../docker/buildenv.js';
+import { buildTargets } from '../config/config.js';
+import { buildenvImageName, refreshBuildenv } from '../docker/buildenv.js';
 import { connectDocker } from '../docker/engine.js';
 import { layoutFor, loadConfig, progress, type GlobalOptions } from './archive-context.js';
 
@@ -12,9 +13,9 @@ export function register(program: Command): void {
     .action(async (_o: object, cmd: Command) => {
       const config = await loadConfig(layoutFor(cmd.optsWithGlobals<GlobalOptions>()));
       const docker = await connectDocker(process.env.DOCKER_HOST);
-      for (const base of new Set(config.suites.map((s) => s.base))) {
-        const id = await refreshBuildenv(docker, base, progress);
-        console.log(`archive/buildenv:${base} refreshed: ${id}`);
+      for (const { base, arch } of buildTargets(config)) {
+        const id = await refreshBuildenv(docker, base, arch, progress);
+        console.log(`${buildenvImageName(base, arch)} refreshed: ${id}`);
       }
     });
 }

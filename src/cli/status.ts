@@ -45,7 +45,7 @@ export function register(program: Command): void {
         jobs: jobs
           .filter((j) => u.jobs.includes(j.id))
           .map((j) => ({
-            id: j.id, kind: j.kind, worker: j.worker, waitingFor: isLeasable(j) ? missingWorker(j, workers) : undefined, arch: j.arch, buildArg: j.buildArg, state: j.state, attempts: j.attempts, reason: j.reason,
+            id: j.id, kind: j.kind, worker: j.worker, waitingFor: isLeasable(j) ? missingWorker(j, workers) : undefined, arch: j.arch, emulated: !!j.emulated, buildArg: j.buildArg, state: j.state, attempts: j.attempts, reason: j.reason,
             missing: j.missing, log: j.log, image: j.image, depsKey: j.depsKey, startedAt: j.startedAt, finishedAt: j.finishedAt,
           })),
       }));
@@ -72,7 +72,7 @@ export function register(program: Command): void {
       for (const u of uploads) {
         console.log(`  ${u.source} ${u.version} -> ${u.suite ?? '?'}: ${u.state}`);
         for (const j of u.jobs) {
-          console.log(`      ${kindLabel(j.kind)} ${j.arch} ${j.buildArg}: ${j.state}${j.waitingFor ? ` — ${j.waitingFor}` : j.reason ? ` — ${j.reason}` : ''}${j.worker ? ` (on ${j.worker})` : ''}${j.log ? `  (log: ${status.url}${j.log})` : ''}`);
+          console.log(`      ${kindLabel(j.kind)} ${j.arch}${j.emulated ? ' (emulated)' : ''} ${j.buildArg}: ${j.state}${j.waitingFor ? ` — ${j.waitingFor}` : j.reason ? ` — ${j.reason}` : ''}${j.worker ? ` (on ${j.worker})` : ''}${j.log ? `  (log: ${status.url}${j.log})` : ''}`);
           if (j.state === 'failed' && j.log) {
             const tail = (await readFile(join(layout.public, j.log), 'utf8').catch(() => '')).trimEnd().split('\n').slice(-8);
             for (const line of tail) console.log(`        | ${line}`);

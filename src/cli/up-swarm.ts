@@ -1,8 +1,8 @@
 // `archive up --swarm`: the archive as Docker Swarm services (docker/swarm.ts) from the same
 // compose file: the registry first (unless the user gives one), the worker's images pushed to
 // it, then the queue and repository on this node and a worker on every labelled node.
-import type { ArchiveConfig } from '../config/config.js';
-import { buildenvImageName } from '../docker/buildenv.js';
+import { buildTargets, type ArchiveConfig } from '../config/config.js';
+import { buildenvImageName, buildenvTag } from '../docker/buildenv.js';
 import { LABEL_SERVICE, startOrder, type ComposeProject, type ServiceSpec } from '../docker/compose-file.js';
 import type { Docker } from '../docker/engine.js';
 import { imageInfo } from '../docker/images.js';
@@ -55,12 +55,14 @@ export async function upOnSwarm(
   manager: SwarmManager,
   registry: { address: string; own: boolean },
   labels: Record<string, string>,
+  /** ARCHIVE_ARCHITECTURES and ARCHIVE_EMULATED, as this machine runs them (its nodes are taken to be alike). */
+  workerVariables: Record<string, string>,
 ): Promise<string[]> {
   // Swarm tasks carry no-new-privileges from API 1.46 (Docker 27) on; older engines drop it.
   const api = ((await docker.version()) as { ApiVersion?: string }).ApiVersion ?? '0';
   const [major, minor] = api.split('.').map(Number);
   if (major === 1 && minor < 46) progress(`this engine speaks API ${api}: its Swarm tasks run without no-new-privileges (API 1.46, Docker 27, carries it); every other bound holds`);
-  const variables = swarmVariables(manager, config);
+  const variables = { ...workerVariables, ...swarmVariables(manager, config) };
   const first = await loadProject(layout, config, variables);
   const profiles = registry.own ? ['swarm'] : [];
   await ensureSwarmNetworks(docker, first, labels);
@@ -74,7 +76,7 @@ export async function upOnSwarm(
   if (!builder) throw new UserError('compose: no builder service');
   const workerImage = await pushImage(docker, builder.image, registry.address, progress);
   const buildenvs: string[] = [];
-  for (const base of new Set(config.suites.map((s) => s.base))) buildenvs.push(`${base}=${await pushImage(docker, buildenvImageName(base), registry.address, progress)}`);
+  for (const { base, arch } of buildTargets(config)) buildenvs.push(`${buildenvTag(base, arch)}=${await pushImage(docker, buildenvImageName(base, arch), registry.address, progress)}`);
 
   const project = await loadProject(layout, config, { ...variables, ARCHIVE_WORKER_IMAGE: workerImage, ARCHIVE_BUILDENVS: buildenvs.join(',') });
   const services = startOrder(project, profiles);

@@ -11,6 +11,8 @@ import { checkSwarmSettings, ownRegistry, swarmVariables, upOnSwarm } from './up
 import { connectDocker } from '../docker/engine.js';
 import { ensureBaseImage, ensureBuiltImage } from '../docker/images.js';
 import { UserError } from '../errors.js';
+import { buildTargets } from '../config/config.js';
+import { architectureModes, ensureBuildenv, workerArchitectureVariables } from './build-images.js';
 import { archiveLabels, layoutFor, loadConfig, loadProject, portFree, progress, projectName, type GlobalOptions } from './archive-context.js';
 import { initRoot } from './init.js';
 import { basename, relative } from 'node:path';
@@ -54,7 +56,12 @@ export function register(program: Command): void {
       const docker = await connectDocker(process.env.DOCKER_HOST);
       const manager = options.swarm ? await swarmManager(docker) : undefined;
       if (manager) checkSwarmSettings(config);
-      const project = await loadProject(layout, config, manager ? swarmVariables(manager, config) : {});
+      // Each architecture the suites build for runs here natively or under qemu; refused, with
+      // archive doctor's fix, when it cannot (said before minutes of image builds).
+      const targets = buildTargets(config);
+      const modes = await architectureModes([...new Set(targets.map((t) => t.arch))]);
+      const workerVariables = workerArchitectureVariables(modes);
+      const project = await loadProject(layout, config, { ...workerVariables, ...(manager ? swarmVariables(manager, config) : {}) });
       const registry = manager && { address: options.registry ?? ownRegistry(project, manager), own: options.registry === undefined };
       // One queue per root: not a second one beside the Swarm's.
       if (!manager && (await projectServices(docker, project.name)).length > 0) {
@@ -66,24 +73,24 @@ export function register(program: Command): void {
       if (!manager && !running && !(await portFree(config.port))) {
         throw new UserError(`${config.listen}:${config.port} is used by another program; choose another port with archive up --port N (it is kept in ${layout.config}), or stop that program (ss -ltnp 'sport = :${config.port}' names it)`);
       }
-      const bases = [...new Set(config.suites.map((s) => s.base))];
-      for (const base of bases) await ensureBaseImage(docker, base, progress);
+      await ensureBaseImage(docker, config.suites[0].base, progress);
       const built = new Set<string>();
       try {
         for (const service of project.services) {
           if (!service.build || built.has(service.image)) continue;
-          // The registry's image only when the archive runs it.
-          if (service.profiles.includes('swarm') && !registry?.own) continue;
+          // The registry's image only when the archive runs it; build environments below, one per architecture.
+          if ((service.profiles.includes('swarm') && !registry?.own) || service.name === 'buildenv') continue;
           built.add(service.image);
           await ensureBuiltImage(docker, service.image, service.build, progress, `/proc/self/fd/${buildLog}`);
         }
+        for (const { base, arch } of targets) await ensureBuildenv(docker, base, arch, modes.find((m) => m.arch === arch)!.own, `/proc/self/fd/${buildLog}`);
       } finally {
         closeSync(buildLog);
       }
       progress(`starting ${project.name}${manager ? ' on the Swarm' : ''}`);
       const labels = archiveLabels(layout, projectName(layout, config));
       let swarmWorkers: string[] | undefined;
-      if (manager && registry) swarmWorkers = await upOnSwarm(docker, layout, config, manager, registry, labels);
+      if (manager && registry) swarmWorkers = await upOnSwarm(docker, layout, config, manager, registry, labels, workerVariables);
       else {
         // builds.local_workers: 0 runs no worker here (workers elsewhere build: archive workers add).
         const services = project.services.filter((s) => s.name !== 'builder' || config.builds.localWorkers > 0);

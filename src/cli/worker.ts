@@ -10,7 +10,8 @@ import { Builder } from '../daemons/builder.js';
 import { connectDocker } from '../docker/engine.js';
 import { UserError } from '../errors.js';
 import { progress } from './archive-context.js';
-import { ensureBuildenv } from './build-images.js';
+import { hostArchitecture } from '../process/debian-tools.js';
+import { architectureModes, ensureBuildenv } from './build-images.js';
 
 export function register(program: Command): void {
   program
@@ -19,8 +20,9 @@ export function register(program: Command): void {
     .requiredOption('--url <url>', "the archive's URL, as archive workers add printed it (http://HOST:PORT/)")
     .option('--token <token>', 'the token archive workers add printed (or ARCHIVE_WORKER_TOKEN, kept out of the process list)')
     .option('--base <releases>', 'the Debian releases to make build images of now (the archive\'s suites\' bases)', 'trixie')
+    .option('--arch <architectures>', "the architectures to build for, comma-separated (default: this machine's own); others run under qemu, as archive doctor checks")
     .addHelpText('after', '\nExamples:\n  ARCHIVE_WORKER_TOKEN=aibw1.w1.… archive worker --url http://archive.example:8080/\n  NODE_EXTRA_CA_CERTS=archive-ca.pem ARCHIVE_WORKER_TOKEN=… archive worker --url https://archive.example:8443/   # a certificate no public CA signed\n')
-    .action(async (options: { url: string; token?: string; base: string }) => {
+    .action(async (options: { url: string; token?: string; base: string; arch?: string }) => {
       const token = options.token ?? process.env.ARCHIVE_WORKER_TOKEN ?? '';
       const credential = parseWorkerToken(token);
       if (!credential) throw new UserError(`${options.token ? '--token' : 'ARCHIVE_WORKER_TOKEN'}: not a worker token (aibw1.NAME.KEY, as archive workers add prints it)`);
@@ -34,8 +36,11 @@ export function register(program: Command): void {
       const root = url.href.endsWith('/') ? url.href : `${url.href}/`;
       // Node reads NODE_EXTRA_CA_CERTS when it starts: the job API's requests trust it already.
       const caFile = url.protocol === 'https:' ? process.env.NODE_EXTRA_CA_CERTS : undefined;
+      const modes = await architectureModes(options.arch ? options.arch.split(',').filter(Boolean) : [await hostArchitecture()]);
       const docker = await connectDocker(process.env.DOCKER_HOST);
-      for (const base of options.base.split(',').filter(Boolean)) await ensureBuildenv(docker, base);
+      for (const base of options.base.split(',').filter(Boolean)) {
+        for (const m of modes) await ensureBuildenv(docker, base, m.arch, m.own);
+      }
       progress(`worker ${credential.name} on ${hostname()}: leasing jobs from ${root}`);
       await new Builder({
         queueUrl: root.replace(/\/$/, ''),
@@ -47,6 +52,8 @@ export function register(program: Command): void {
         repoUrl: root,
         repoCa: caFile ? readFileSync(caFile, 'utf8') : undefined,
         network: 'bridge',
+        architectures: modes.map((m) => m.arch),
+        emulated: modes.filter((m) => m.emulated).map((m) => m.arch),
         dockerHost: process.env.DOCKER_HOST,
       }).start();
       await new Promise(() => undefined); // run until stopped

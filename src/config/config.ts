@@ -27,6 +27,11 @@ export interface SuiteConfig {
   aliases: string[];
   /** A source may publish a binary package name another source in the suite publishes (core/suite-contents.ts binaryRefusal). */
   allowBinaryTakeover?: boolean;
+  /**
+   * A new version is published only once every architecture it builds for has built (source and
+   * binaries together); by default each architecture's binaries are published as they build, as Debian does.
+   */
+  waitForAllArchitectures?: boolean;
 }
 
 export interface ArchiveConfig {
@@ -88,6 +93,8 @@ export interface BuildSettings {
   outputFileGiB: number;
   outputGiB: number;
   outputFiles: number;
+  /** Builds under qemu get this many times the time and stall limits. */
+  emulationFactor: number;
 }
 
 const BUILD_KEYS: Record<string, keyof BuildSettings> = {
@@ -106,13 +113,14 @@ const BUILD_KEYS: Record<string, keyof BuildSettings> = {
   output_file_gib: 'outputFileGiB',
   output_gib: 'outputGiB',
   output_files: 'outputFiles',
+  emulation_factor: 'emulationFactor',
 };
 
 export const DEFAULT_CONFIG = {
   name: 'archive',
   port: 8080,
   suites: {
-    unstable: { base: 'trixie', components: ['main'], architectures: ['amd64'], aliases: [] as string[], allow_binary_takeover: false },
+    unstable: { base: 'trixie', components: ['main'], architectures: ['amd64'], aliases: [] as string[], allow_binary_takeover: false, wait_for_all_architectures: false },
   },
   uploads: { allow_unsigned: true, keyring: 'state/uploaders.gpg', incomplete_after_minutes: 30, stray_after_hours: 24 },
   publish: { by_hash_grace_minutes: 60, valid_until_days: 0, keep_versions: 3, pdiffs: 30 },
@@ -134,6 +142,8 @@ export const DEFAULT_CONFIG = {
     output_file_gib: 1,
     output_gib: 2,
     output_files: 1000,
+    // qemu-user runs a compiler some 5 to 10 times slower than the machine itself (bench/multiarch.sh).
+    emulation_factor: 6,
   },
 };
 
@@ -203,8 +213,13 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
     }
     const architectures = list('architectures', ['amd64'], ARCH);
     if (architectures.length === 0) throw new ConfigError(file, `${at}.architectures: at least one architecture is needed`);
-    const takeover = s.allow_binary_takeover ?? false;
-    if (typeof takeover !== 'boolean') throw new ConfigError(file, `${at}.allow_binary_takeover: expected true or false, found ${JSON.stringify(takeover)}`);
+    const flag = (key: string) => {
+      const v = s[key] ?? false;
+      if (typeof v !== 'boolean') throw new ConfigError(file, `${at}.${key}: expected true or false, found ${JSON.stringify(v)}`);
+      return v;
+    };
+    const takeover = flag('allow_binary_takeover');
+    const waitForAll = flag('wait_for_all_architectures');
     return {
       name: suite,
       base,
@@ -212,6 +227,7 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
       architectures,
       aliases: list('aliases', [], NAME),
       ...(takeover ? { allowBinaryTakeover: true } : {}),
+      ...(waitForAll ? { waitForAllArchitectures: true } : {}),
     };
   });
   if (suites.length === 0) throw new ConfigError(file, 'suites: at least one suite is needed');
@@ -289,4 +305,13 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
 /** The suite an upload's Distribution names, by name or alias. */
 export function suiteFor(config: ArchiveConfig, distribution: string): SuiteConfig | undefined {
   return config.suites.find((s) => s.name === distribution || s.aliases.includes(distribution));
+}
+
+/** Every build environment the suites need: each suite's base for each of its architectures and for arch_all. */
+export function buildTargets(config: ArchiveConfig): { base: string; arch: string }[] {
+  const seen = new Map<string, { base: string; arch: string }>();
+  for (const s of config.suites) {
+    for (const arch of [...s.architectures, config.builds.archAll]) seen.set(`${s.base}-${arch}`, { base: s.base, arch });
+  }
+  return [...seen.values()];
 }

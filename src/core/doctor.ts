@@ -103,7 +103,18 @@ export function diagnose(f: DoctorFacts): Finding[] {
   return out;
 }
 
-function architectureFinding(a: ArchitectureFacts): Finding {
+/**
+ * How builds for `a` run on this machine: natively (its own, or a compat architecture the kernel
+ * runs itself), emulated (a qemu binfmt_misc handler with F, which takes precedence over the
+ * kernel), or not at all (undefined; architectureFinding says why and the fix).
+ */
+export function runMode(a: ArchitectureFacts): 'native' | 'emulated' | undefined {
+  if (a.arch === a.hostArch) return 'native';
+  if (a.handler) return a.handler.enabled && a.handler.flags.includes('F') ? 'emulated' : undefined;
+  return a.runsNatively ? 'native' : undefined;
+}
+
+export function architectureFinding(a: ArchitectureFacts): Finding {
   const check = `arch-${a.arch}`;
   const qemu = QEMU_NAMES[a.arch];
   if (a.arch === a.hostArch) return { check, status: 'ok', detail: "this machine's own" };

@@ -6,10 +6,15 @@ import type { BuildLimits } from './kinds/build.js';
 import type { JobRecord } from './jobs.js';
 import type { JobReport, WorkKind } from './work-kinds.js';
 
-/** What a worker can run: the kinds of work, and the architectures (any when not said). */
+/**
+ * What a worker can run: the kinds of work, and the architectures (any when not said), of
+ * which `emulated` run under qemu there (slower: their limits scale, and a native worker is
+ * preferred while one is present).
+ */
 export interface WorkerOffer {
   kinds: WorkKind[];
   architectures?: string[];
+  emulated?: string[];
 }
 
 export interface LeaseRequest extends Partial<WorkerOffer> {

@@ -42,6 +42,8 @@ export interface JobRecord {
   base: string;
   arch: string;
   buildArg: BuildArg;
+  /** Whether its last lease ran it under qemu (its limits were scaled by builds.emulation_factor). */
+  emulated?: boolean;
   state: JobState;
   /** How many times the job was leased. */
   attempts: number;

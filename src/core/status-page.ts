@@ -84,7 +84,7 @@ export function jobDetail(job: JobRecord, workers: WorkerSeen[]): string {
 function jobRow(job: JobRecord, depth: number, workers: WorkerSeen[]): string {
   const up = depth ? '../' : '';
   const detail = jobDetail(job, workers);
-  return `<tr><td>${escape(kindLabel(job.kind))}</td><td>${escape(job.arch)} <span class="muted">${escape(job.buildArg)}</span></td>
+  return `<tr><td>${escape(kindLabel(job.kind))}</td><td>${escape(job.arch)}${job.emulated ? ' <span class="muted">emulated</span>' : ''} <span class="muted">${escape(job.buildArg)}</span></td>
 <td class="state ${escape(job.state)}">${escape(job.state)}</td>
 <td class="num">${escape(duration(job))}</td>
 <td>${job.log ? `<a href="${up}${escape(job.log)}">log</a>` : ''} ${escape(detail)}</td></tr>`;
@@ -115,7 +115,7 @@ export function renderStatusPages(input: StatusInput): StatusPages {
         const upload = src?.uploadId ? uploadById.get(src.uploadId) : undefined;
         const version = src?.version ?? bins.map((b) => b.sourceVersion).sort(compareVersions).pop() ?? '';
         const archs = upload && c.kind === 'suite'
-          ? jobsOf(upload).map((j) => `<span class="${escape(j.state)}">${escape(j.arch)}</span>`).join(' ')
+          ? jobsOf(upload).map((j) => `<span class="${escape(j.state)}"${j.emulated ? ' title="emulated"' : ''}>${escape(j.arch)}</span>`).join(' ')
           : escape([...new Set(bins.map((b) => b.arch))].sort().join(' '));
         const state = c.kind === 'snapshot' ? 'published' : upload ? upload.state : bins.some((b) => b.origin === 'imported') ? 'imported' : 'published';
         const link = hasPage.has(name) ? `<a href="${sourcePage(name)}">${escape(name)}</a>` : escape(name);
@@ -135,7 +135,7 @@ ${rows.length ? `<table><thead><tr><th>Source</th><th>Version</th><th>Architectu
     ? `<table><thead><tr><th>Source</th><th>Version</th><th>Kind</th><th>Arch</th><th>State</th><th>Duration</th><th class="wide">Log and reason</th></tr></thead><tbody>${recent
         .map((j) => {
           const detail = jobDetail(j, input.workers);
-          return `<tr><td><a href="${sourcePage(j.source)}">${escape(j.source)}</a></td><td>${escape(j.version)}</td><td>${escape(kindLabel(j.kind))}</td><td>${escape(j.arch)}</td><td class="state ${escape(j.state)}">${escape(j.state)}</td><td class="num">${escape(duration(j))}</td><td class="wide">${j.log ? `<a href="${escape(j.log)}">log</a> ` : ''}${escape(detail)}</td></tr>`;
+          return `<tr><td><a href="${sourcePage(j.source)}">${escape(j.source)}</a></td><td>${escape(j.version)}</td><td>${escape(kindLabel(j.kind))}</td><td>${escape(j.arch)}${j.emulated ? ' <span class="muted">emulated</span>' : ''}</td><td class="state ${escape(j.state)}">${escape(j.state)}</td><td class="num">${escape(duration(j))}</td><td class="wide">${j.log ? `<a href="${escape(j.log)}">log</a> ` : ''}${escape(detail)}</td></tr>`;
         })
         .join('\n')}</tbody></table>`
     : '<p class="muted">No builds yet.</p>';

@@ -22,6 +22,8 @@ export interface WorkerSeen {
   enrolled: boolean;
   kinds?: string[];
   architectures?: string[];
+  /** Of its architectures, those it runs under qemu. */
+  emulated?: string[];
   lastSeen: string;
 }
 
@@ -62,4 +64,18 @@ export function missingWorker(job: { kind: string; arch: string }, present: Pick
 export function presentWorkers(seen: WorkerSeen[], jobs: { lease?: { builder: string } }[], now: number): WorkerSeen[] {
   const holding = new Set(jobs.flatMap((j) => (j.lease ? [workerOf(j.lease.builder)] : [])));
   return seen.filter((w) => holding.has(w.id) || now - new Date(w.lastSeen).getTime() < PRESENT_WITHIN_MS);
+}
+
+/** A worker heard from this recently is waiting for work: an emulating worker leaves it its architecture's jobs. */
+export const AVAILABLE_WITHIN_MS = 90_000;
+
+/**
+ * Whether a worker other than `asking` that builds `arch` natively is available at `now`: then
+ * a worker that would emulate `arch` does not take its jobs (a native build is several times
+ * faster). One busy with a build for longer than AVAILABLE_WITHIN_MS no longer counts.
+ */
+export function nativeWorkerAvailable(arch: string, asking: string, seen: WorkerSeen[], now: number): boolean {
+  return seen.some(
+    (w) => w.id !== asking && w.architectures?.includes(arch) && !w.emulated?.includes(arch) && now - new Date(w.lastSeen).getTime() < AVAILABLE_WITHIN_MS,
+  );
 }

@@ -7,8 +7,8 @@ import { readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeLeftoverBuilds } from '../docker/docker-runner.js';
 import { connectDocker, type Docker } from '../docker/engine.js';
-import type { LeasedJob } from '../core/job-protocol.js';
-import { WORK_KINDS, kindLabel, type WorkKind } from '../core/work-kinds.js';
+import type { LeasedJob, WorkerOffer } from '../core/job-protocol.js';
+import { WORK_KINDS, kindLabel } from '../core/work-kinds.js';
 import { JobApiClient, QueueUnreachable } from './job-api-client.js';
 import { TASKS } from './tasks/task.js';
 
@@ -29,8 +29,11 @@ export interface BuilderOptions {
   /** The CA (PEM) of the repository's certificate, when no public CA signed it. */
   repoCa?: string;
   network?: string;
-  /** On a Swarm node: each base's build environment by digest in the archive's registry. */
+  /** On a Swarm node: each build environment (BASE-ARCH) by digest in the archive's registry. */
   buildenvs?: Record<string, string>;
+  /** The architectures it builds (it has their build environments; any when not said), and which of them under qemu. */
+  architectures?: string[];
+  emulated?: string[];
   /** DOCKER_HOST, to name the engine when it cannot be reached. */
   dockerHost?: string;
 }
@@ -38,11 +41,12 @@ export interface BuilderOptions {
 export class Builder {
   private docker!: Docker;
   private readonly api: JobApiClient;
-  /** The kinds of work this worker runs. */
-  private readonly kinds: WorkKind[] = WORK_KINDS;
+  /** What this worker runs: every kind of work, the architectures it was given. */
+  private readonly offer: WorkerOffer;
 
   constructor(private readonly o: BuilderOptions) {
     this.api = new JobApiClient(o.queueUrl, o.key, o.name);
+    this.offer = { kinds: WORK_KINDS, ...(o.architectures?.length ? { architectures: o.architectures, emulated: o.emulated ?? [] } : {}) };
   }
 
   private log(message: string) {
@@ -61,10 +65,11 @@ export class Builder {
     // Whatever this builder was doing before it stopped is gone: say so, and clean up.
     const removed = await removeLeftoverBuilds(this.docker, this.o.name);
     if (removed) this.log(`removed ${removed} build container(s) left from before a restart`);
-    const settings = await this.until(() => this.api.start({ kinds: this.kinds }));
+    const settings = await this.until(() => this.api.start(this.offer));
     // The queue answered: healthy now, not only after the first long poll (up to 20 s later).
     await this.alive();
-    this.log(`${this.o.name}: pulling jobs from ${this.o.queueUrl}, ${settings.concurrency} at a time`);
+    const arches = this.offer.architectures?.map((a) => (this.offer.emulated?.includes(a) ? `${a} (emulated)` : a)).join(', ');
+    this.log(`${this.o.name}: pulling jobs from ${this.o.queueUrl}, ${settings.concurrency} at a time${arches ? `, for ${arches}` : ''}`);
     await Promise.all(Array.from({ length: settings.concurrency }, (_, i) => this.worker(`${this.o.name}/${i + 1}`)));
   }
 
@@ -102,7 +107,7 @@ export class Builder {
     for (;;) {
       try {
         // The queue holds the request up to 20 s until there is a job: no polling delay.
-        const job = await this.api.lease({ builder: name, waitSeconds: 20, kinds: this.kinds });
+        const job = await this.api.lease({ builder: name, waitSeconds: 20, ...this.offer });
         await this.alive();
         if (job) await this.run(name, job);
       } catch (err) {
@@ -114,7 +119,7 @@ export class Builder {
 
   /** Runs a leased job with its kind's task, streaming its log; hands in what it made, then its report. */
   private async run(name: string, job: LeasedJob): Promise<void> {
-    this.log(`${name}: job ${job.id}: ${kindLabel(job.kind)} of ${job.source} ${job.version} on ${job.arch} (${job.buildArg})`);
+    this.log(`${name}: job ${job.id}: ${kindLabel(job.kind)} of ${job.source} ${job.version} on ${job.arch}${job.emulated ? ' (emulated)' : ''} (${job.buildArg})`);
     const heartbeat = setInterval(() => {
       this.alive().catch(() => undefined);
       this.api.heartbeat(job.id, name).catch((err) => this.log(`heartbeat: ${err.message}`));
@@ -167,15 +172,23 @@ export class Builder {
   }
 }
 
-/** ARCHIVE_BUILDENVS (BASE=REF,...; on a Swarm node) as a map from base to image reference. */
+/** ARCHIVE_BUILDENVS (BASE-ARCH=REF,...; on a Swarm node) as a map from base and architecture to image reference. */
 export function parseBuildenvs(text: string): Record<string, string> {
   const map: Record<string, string> = {};
   for (const item of text.split(',').map((s) => s.trim()).filter(Boolean)) {
     const eq = item.indexOf('=');
-    if (eq < 1 || !/@sha256:[0-9a-f]{64}$/.test(item)) throw new Error(`ARCHIVE_BUILDENVS: "${item}" is not BASE=REGISTRY/archive/buildenv@sha256:DIGEST`);
+    if (eq < 1 || !/@sha256:[0-9a-f]{64}$/.test(item)) throw new Error(`ARCHIVE_BUILDENVS: "${item}" is not BASE-ARCH=REGISTRY/archive/buildenv@sha256:DIGEST`);
     map[item.slice(0, eq)] = item.slice(eq + 1);
   }
   return map;
+}
+
+/** A comma-separated list of architecture names (ARCHIVE_ARCHITECTURES, ARCHIVE_EMULATED). */
+export function parseArchitectureList(text: string, variable: string): string[] {
+  const list = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = list.find((a) => !/^[a-z0-9][a-z0-9-]{0,31}$/.test(a));
+  if (bad !== undefined) throw new Error(`${variable}: "${bad}" is not an architecture name such as arm64`);
+  return list;
 }
 
 /**

@@ -99,8 +99,8 @@ export function startJobApi(port: number, keyFor: KeyFor, h: JobApiHandlers): Pr
       const { id, name } = params;
       switch (route) {
         case 'lease': {
-          const { builder: claimed, waitSeconds, kinds, architectures } = await small();
-          const request: LeaseRequest = { builder: as(claimed), waitSeconds: Math.min(60, Math.max(0, Number(waitSeconds) || 0)), ...offer(what, kinds, architectures) };
+          const { builder: claimed, waitSeconds, ...offered } = await small();
+          const request: LeaseRequest = { builder: as(claimed), waitSeconds: Math.min(60, Math.max(0, Number(waitSeconds) || 0)), ...offer(what, offered) };
           let hungUp = false;
           res.on('close', () => {
             hungUp = !res.writableFinished;
@@ -109,8 +109,7 @@ export function startJobApi(port: number, keyFor: KeyFor, h: JobApiHandlers): Pr
           return job ? send(res, 200, job) : send(res, 204);
         }
         case 'start': {
-          const { kinds, architectures } = await small();
-          return send(res, 200, await h.start(as(params.builder), offer(what, kinds, architectures)));
+          return send(res, 200, await h.start(as(params.builder), offer(what, await small())));
         }
         case 'heartbeat':
           await h.heartbeat(id, as((await small()).builder));
@@ -150,12 +149,18 @@ export function startJobApi(port: number, keyFor: KeyFor, h: JobApiHandlers): Pr
   });
 }
 
-/** A worker's offer as sent, checked: lists of names, or left out (any). */
-function offer(what: string, kinds: unknown, architectures: unknown): Partial<WorkerOffer> {
+/** A worker's offer as sent, checked: lists of names, or left out (any; emulated: none). */
+function offer(what: string, sent: { kinds?: unknown; architectures?: unknown; emulated?: unknown }): Partial<WorkerOffer> {
+  const { kinds, architectures, emulated } = sent;
   const names = (v: unknown) => Array.isArray(v) && v.length <= 64 && v.every((x) => typeof x === 'string' && /^[a-z0-9-]{1,32}$/.test(x));
   if (kinds !== undefined && (!names(kinds) || !(kinds as string[]).every((k) => (WORK_KINDS as readonly string[]).includes(k)))) {
     throw refused(400, `${what}: kinds must list kinds of work (${WORK_KINDS.join(', ')})`);
   }
   if (architectures !== undefined && !names(architectures)) throw refused(400, `${what}: architectures must list architecture names`);
-  return { ...(kinds !== undefined && { kinds: kinds as WorkKind[] }), ...(architectures !== undefined && { architectures: architectures as string[] }) };
+  if (emulated !== undefined && !names(emulated)) throw refused(400, `${what}: emulated must list architecture names`);
+  return {
+    ...(kinds !== undefined && { kinds: kinds as WorkKind[] }),
+    ...(architectures !== undefined && { architectures: architectures as string[] }),
+    ...(emulated !== undefined && { emulated: emulated as string[] }),
+  };
 }

@@ -26,3 +26,32 @@ export const COMPAT_ARCHITECTURES: Record<string, string[]> = { amd64: ['i386'],
  */
 export const I386_BINFMT_REGISTRATION =
   ':qemu-i386:M::\\x7fELF\\x01\\x01\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02\\x00\\x03\\x00:\\xff\\xff\\xff\\xff\\xff\\xfe\\xfe\\x00\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xfe\\xff\\xff\\xff:/usr/bin/qemu-i386-static:F';
+
+/** Debian architecture -> the platform Docker records for an image of it (os/arch[/variant]). */
+export const DOCKER_PLATFORMS: Record<string, string> = {
+  amd64: 'linux/amd64',
+  i386: 'linux/386',
+  arm64: 'linux/arm64',
+  armhf: 'linux/arm/v7',
+  armel: 'linux/arm/v5',
+  ppc64el: 'linux/ppc64le',
+  s390x: 'linux/s390x',
+  riscv64: 'linux/riscv64',
+  mips64el: 'linux/mips64le',
+  loong64: 'linux/loong64',
+};
+
+/** The engine's architecture (docker info's, uname -m's) as Debian names it. */
+export function debianArchitectureOf(machine: string): string | undefined {
+  const found = Object.entries(QEMU_NAMES).find(([arch, qemu]) => qemu === machine && arch !== 'armel');
+  if (found) return found[0];
+  return { i686: 'i386', armv7l: 'armhf', arm64: 'arm64', x86_64: 'amd64' }[machine];
+}
+
+/**
+ * Whether `arch` runs on a `host` kernel without a binfmt_misc emulator: the host's own, or a
+ * compat architecture that a probe binary showed the kernel runs (`compatRuns`).
+ */
+export function runsWithoutEmulation(arch: string, host: string, compatRuns: boolean): boolean {
+  return arch === host || (compatRuns && !!COMPAT_ARCHITECTURES[host]?.includes(arch));
+}

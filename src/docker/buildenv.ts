@@ -5,8 +5,13 @@ import { DockerError } from '../errors.js';
 import { dockerMessage, followProgress, type Docker } from './engine.js';
 import { imageInfo, LABEL_CREATED, type Progress } from './images.js';
 
-export function buildenvImageName(base: string): string {
-  return `archive/buildenv:${base}`;
+/** A build environment's tag: its Debian release and architecture (trixie-arm64), also its key in ARCHIVE_BUILDENVS. */
+export function buildenvTag(base: string, arch: string): string {
+  return `${base}-${arch}`;
+}
+
+export function buildenvImageName(base: string, arch: string): string {
+  return `archive/buildenv:${buildenvTag(base, arch)}`;
 }
 
 /** Age of an image made or refreshed by archive-in-a-box, from its created label. */
@@ -23,8 +28,8 @@ export async function imageAgeMs(docker: Docker, name: string, now = Date.now())
  * a no-op when present) and tagged with the name builds use. When the registry cannot be
  * reached and the node has one already, that one is used, and the log says so.
  */
-export async function pullBuildenv(docker: Docker, ref: string, base: string, progress: Progress): Promise<void> {
-  const name = buildenvImageName(base);
+export async function pullBuildenv(docker: Docker, ref: string, base: string, arch: string, progress: Progress): Promise<void> {
+  const name = buildenvImageName(base, arch);
   progress(`${name}: pulling ${ref}`);
   try {
     const stream = await docker.pull(ref, { authconfig: {} } as never);
@@ -40,15 +45,15 @@ export async function pullBuildenv(docker: Docker, ref: string, base: string, pr
   }
 }
 
-export async function refreshBuildenv(docker: Docker, base: string, progress: Progress, labels: Record<string, string> = {}): Promise<string> {
-  const name = buildenvImageName(base);
+export async function refreshBuildenv(docker: Docker, base: string, arch: string, progress: Progress, labels: Record<string, string> = {}): Promise<string> {
+  const name = buildenvImageName(base, arch);
   if (!(await imageInfo(docker, name))) throw new DockerError(`${name} does not exist yet; archive up builds it`);
   progress(`${name}: apt-get update && apt-get dist-upgrade`);
   const container = await docker.createContainer({
     Image: name,
     Cmd: ['bash', '-c', 'set -e; apt-get update -q; apt-get dist-upgrade -y -q; apt-get autoremove -y -q; apt-get clean'],
     Env: ['DEBIAN_FRONTEND=noninteractive'],
-    Labels: { ...labels, 'archive-in-a-box.refresh': base },
+    Labels: { ...labels, 'archive-in-a-box.refresh': buildenvTag(base, arch) },
   });
   try {
     await container.start();
@@ -59,7 +64,7 @@ export async function refreshBuildenv(docker: Docker, base: string, progress: Pr
     }
     const result = (await container.commit({
       repo: 'archive/buildenv',
-      tag: base,
+      tag: buildenvTag(base, arch),
       comment: `refreshed ${new Date().toISOString()}`,
       changes: [`LABEL ${LABEL_CREATED}=${new Date().toISOString()}`, 'CMD ["bash"]', 'WORKDIR /build'],
     } as never)) as unknown as { Id: string };

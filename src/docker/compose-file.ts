@@ -10,6 +10,8 @@ export interface BuildSpec {
   context: string;
   dockerfile: string;
   args: Record<string, string>;
+  /** The service's platform (linux/arm64): what the image is built for, under qemu when foreign. */
+  platform?: string;
 }
 
 export interface VolumeSpec {
@@ -117,7 +119,7 @@ export function parseDuration(text: string, file: string, at: string): number {
 const SERVICE_KEYS = new Set([
   'image', 'build', 'command', 'user', 'read_only', 'tmpfs', 'volumes', 'ports', 'environment',
   'restart', 'healthcheck', 'labels', 'networks', 'cap_drop', 'security_opt', 'depends_on',
-  'profiles', 'working_dir', 'mem_limit', 'pids_limit', 'deploy',
+  'profiles', 'working_dir', 'mem_limit', 'pids_limit', 'deploy', 'platform',
 ]);
 
 const DEPLOY_KEYS = new Set(['mode', 'placement', 'endpoint_mode']);
@@ -202,8 +204,10 @@ export function parseCompose(text: string, file: string, vars: Record<string, st
         context: resolve(baseDir, String(b.context ?? '.')),
         dockerfile: String(b.dockerfile ?? 'Dockerfile'),
         args: asMap(b.args, file, `${at}.build.args`),
+        ...(raw.platform ? { platform: String(raw.platform) } : {}),
       };
     }
+    if (raw.platform !== undefined && !build) throw new ComposeError(file, `${at}.platform: only an image built here takes a platform (it is what the build is for)`);
     const volumes = asList(raw.volumes, file, `${at}.volumes`).map((v): VolumeSpec => {
       const parts = v.split(':');
       if (parts.length < 2 || parts.length > 3 || (parts[2] && !['ro', 'rw'].includes(parts[2]))) {

@@ -6,6 +6,7 @@ import { mkdtemp, rm, appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { DockerError } from '../errors.js';
+import { DOCKER_PLATFORMS } from '../debian/architectures.js';
 import { debootstrap } from '../process/debian-tools.js';
 import { packBuildContext } from './build-context.js';
 import type { BuildSpec } from './compose-file.js';
@@ -33,24 +34,46 @@ export async function imageInfo(docker: Docker, name: string): Promise<ImageInfo
   }
 }
 
-export function baseImageName(suite: string): string {
-  return `archive/base:${suite}`;
+/**
+ * The base image of a Debian release: `archive/base:trixie` is the engine's own architecture
+ * (the archive's services are built on it); `archive/base:trixie-arm64` one architecture's, for
+ * its build environment (the engine's own is the same image under a second tag).
+ */
+export function baseImageName(suite: string, arch?: string): string {
+  return `archive/base:${suite}${arch ? `-${arch}` : ''}`;
+}
+
+/** What ensureBaseImage makes: the engine's own architecture, or another one's with its Docker platform. */
+export interface BaseArch {
+  arch: string;
+  /** The engine's own architecture: the plain base image, tagged once more. */
+  native: boolean;
 }
 
 /**
  * The base image of a Debian release: debootstrap --variant=minbase into a folder, then
- * `docker import`. Debootstrap needs root (or fakechroot); the error says so.
+ * `docker import`. Debootstrap needs root (or fakechroot); the error says so. Another
+ * architecture's is debootstrapped for it (its second stage runs under qemu, through
+ * binfmt_misc) and imported with its platform.
  */
-export async function ensureBaseImage(docker: Docker, suite: string, progress: Progress, workDir = '/var/tmp'): Promise<string> {
-  const name = baseImageName(suite);
+export async function ensureBaseImage(docker: Docker, suite: string, progress: Progress, of?: BaseArch, workDir = '/var/tmp'): Promise<string> {
+  if (of?.native) {
+    const id = await ensureBaseImage(docker, suite, progress, undefined, workDir);
+    await docker.getImage(id).tag({ repo: 'archive/base', tag: `${suite}-${of.arch}` });
+    return id;
+  }
+  const arch = of?.arch;
+  const name = baseImageName(suite, arch);
   const existing = await imageInfo(docker, name);
   if (existing) return existing.id;
-  progress(`base image ${name}: debootstrap --variant=minbase ${suite} (about a minute)`);
+  const platform = arch ? DOCKER_PLATFORMS[arch] : undefined;
+  if (arch && !platform) throw new DockerError(`${arch}: no Docker platform is known for this architecture (known: ${Object.keys(DOCKER_PLATFORMS).join(', ')})`);
+  progress(`base image ${name}: debootstrap --variant=minbase${arch ? ` --arch=${arch}` : ''} ${suite} (${arch ? 'minutes under emulation' : 'about a minute'})`);
   await mkdir(workDir, { recursive: true });
   const dir = await mkdtemp(join(workDir, `aib-debootstrap-${suite}-`));
   try {
     let packages = 0;
-    await debootstrap(suite, dir, (line) => {
+    await debootstrap(suite, dir, arch, (line) => {
       // Show the phases and a count, not hundreds of "I: Retrieving" lines.
       if (/^I: (Retrieving|Validating|Extracting|Unpacking|Configuring) /.test(line)) {
         packages++;
@@ -67,7 +90,8 @@ export async function ensureBaseImage(docker: Docker, suite: string, progress: P
     });
     const stream = await docker.importImage(tar.stdout as unknown as string, {
       repo: 'archive/base',
-      tag: suite,
+      tag: name.slice('archive/base:'.length),
+      ...(platform ? { platform } : {}),
       changes: [
         `LABEL ${LABEL_SUITE}=${suite}`,
         `LABEL ${LABEL_CREATED}=${new Date().toISOString()}`,
@@ -117,6 +141,7 @@ export async function ensureBuiltImage(
       labels: { [LABEL_SOURCE_REVISION]: revision, [LABEL_CREATED]: new Date().toISOString() },
       rm: true,
       forcerm: true,
+      ...(build.platform ? { platform: build.platform } : {}),
     });
   } catch (err) {
     throw new DockerError(`building image ${name} from ${build.context}: ${dockerMessage(err)}`);

@@ -5,18 +5,15 @@ import { execFile } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ArchitectureFacts } from '../core/doctor.js';
 import { COMPAT_ARCHITECTURES, QEMU_NAMES } from '../debian/architectures.js';
-import { run } from './run.js';
+import { hostArchitecture } from './debian-tools.js';
 
 export interface BinfmtHandler {
   name: string;
   enabled: boolean;
   /** binfmt_misc's flags (F: the interpreter is opened at registration, so it works in containers). */
   flags: string;
-}
-
-export async function hostArchitecture(): Promise<string> {
-  return (await run('dpkg', ['--print-architecture'])).stdout.trim();
 }
 
 /** The binfmt_misc handler qemu-NAME for `arch`, when one is registered (and binfmt_misc is mounted). */
@@ -56,4 +53,15 @@ export async function runsNatively(arch: string, host: string): Promise<boolean 
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** How this machine runs each architecture: its own, natively (a probe), or through a qemu handler. */
+export async function architectureFacts(architectures: string[]): Promise<ArchitectureFacts[]> {
+  const hostArch = await hostArchitecture();
+  return Promise.all(
+    architectures.map(async (arch) => {
+      const handler = arch === hostArch ? undefined : await binfmtHandler(arch);
+      return { arch, hostArch, handler, runsNatively: arch === hostArch || handler ? undefined : await runsNatively(arch, hostArch) };
+    }),
+  );
 }

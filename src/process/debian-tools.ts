@@ -8,9 +8,12 @@ import { arMembers, controlMember, DebFormatError, tarFile, xzUncompressedSize }
 import { versionWithoutEpoch } from '../debian/version.js';
 import { run, runFilter, runFilterChunks } from './run.js';
 
-/** debootstrap --variant=minbase SUITE DIR, with the mirror debootstrap defaults to. */
-export async function debootstrap(suite: string, dir: string, onLine: (line: string) => void): Promise<void> {
-  await run('debootstrap', ['--variant=minbase', suite, dir], { onLine });
+/**
+ * debootstrap --variant=minbase [--arch=ARCH] SUITE DIR, with the mirror debootstrap defaults to.
+ * Another architecture's second stage runs its binaries through binfmt_misc (qemu-user).
+ */
+export async function debootstrap(suite: string, dir: string, arch: string | undefined, onLine: (line: string) => void): Promise<void> {
+  await run('debootstrap', ['--variant=minbase', ...(arch ? [`--arch=${arch}`] : []), suite, dir], { onLine });
 }
 
 /** The control paragraph of a .deb (dpkg-deb --field), read without unpacking anything else. */

@@ -2,6 +2,7 @@
 // files and scripts that go into them, and what comes out. The steps are build-flow.ts.
 import type { ResolvedPackage } from '../apt-output.js';
 import type { BuildArg } from '../build-plan.js';
+import type { BuildSettings } from '../../config/config.js';
 import type { ContainerSpec } from '../container-runner.js';
 import type { KindDefinition } from '../work-kinds.js';
 
@@ -37,6 +38,24 @@ export const DEFAULT_LIMITS: BuildLimits = {
   outputBytes: 2 * 1024 ** 3,
   outputFiles: 1000,
 };
+
+/** archive.yaml's build settings as the limits a worker applies; under qemu the time limits scale by builds.emulation_factor. */
+export function buildLimits(b: BuildSettings, emulated = false): BuildLimits {
+  const slower = emulated ? b.emulationFactor : 1;
+  return {
+    timeoutMs: b.timeoutMinutes * 60_000 * slower,
+    stallMs: b.stallMinutes * 60_000 * slower,
+    logCapBytes: b.logMiB * 1024 ** 2,
+    memoryBytes: b.memoryGiB * 1024 ** 3,
+    pidsLimit: b.pids,
+    cpus: b.cpus,
+    cacheImages: b.cacheImages,
+    cacheBytes: b.cacheGiB * 1024 ** 3,
+    outputFileBytes: b.outputFileGiB * 1024 ** 3,
+    outputBytes: b.outputGiB * 1024 ** 3,
+    outputFiles: b.outputFiles,
+  };
+}
 
 /**
  * The capabilities installing build-dependencies needs as root, found by installing packages

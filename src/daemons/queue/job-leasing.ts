@@ -3,8 +3,7 @@
 // is saved here, and its upload's state follows.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BuildSettings } from '../../config/config.js';
-import type { BuildLimits } from '../../core/kinds/build.js';
+import { buildLimits } from '../../core/kinds/build.js';
 import type { LeaseRequest, LeasedJob, WorkerOffer, WorkerSettings } from '../../core/job-protocol.js';
 import {
   cancel, expireDepWait, expireLease, giveBack, heartbeat, isLeasable, lease, retryDepWait, type JobRecord,
@@ -157,42 +156,29 @@ export class JobLeasing {
   private async leaseOne(request: LeaseRequest): Promise<LeasedJob | undefined> {
     if (this.workers.isRevoked(workerOf(request.builder))) return undefined;
     const config = this.q.config();
+    const worker = workerOf(request.builder);
+    const emulates = (arch: string) => !!request.emulated?.includes(arch);
     const job = this.q.jobs
       .all()
-      .filter((j) => isLeasable(j) && canRun(request, j))
+      // A job this worker would emulate is left to a native worker that is waiting for work.
+      .filter((j) => isLeasable(j) && canRun(request, j) && !(emulates(j.arch) && this.workers.nativeAvailable(j.arch, worker)))
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0];
     if (!job) return undefined;
-    const leased = lease(job, request.builder, new Date(), config.builds.leaseSeconds * 1000);
+    const emulated = emulates(job.arch);
+    const leased = { ...lease(job, request.builder, new Date(), config.builds.leaseSeconds * 1000), emulated };
     leased.log = `logs/${job.source}_${versionWithoutEpoch(job.version)}_${job.arch}.${leased.attempts}.log`;
     await writeFile(join(this.q.layout.public, leased.log), '');
     await this.save(leased);
     const upload = this.q.uploads.get(job.uploadId)!;
     const suite = config.suites.find((s) => s.name === job.suite)!;
-    this.q.log(`job ${job.id}: leased to ${request.builder} (attempt ${leased.attempts})`);
+    this.q.log(`job ${job.id}: leased to ${request.builder} (attempt ${leased.attempts}${emulated ? ', emulated' : ''})`);
     return {
       ...leased,
       files: upload.sourceFiles.map((f) => ({ name: f.name, size: f.size, sha256: f.sha256 })),
-      limits: buildLimits(config.builds),
+      limits: buildLimits(config.builds, emulated),
       buildenvMaxAgeMs: config.builds.buildenvMaxAgeHours * 3600_000,
       leaseMs: config.builds.leaseSeconds * 1000,
       localArchive: { suite: suite.name, components: suite.components },
     };
   }
-}
-
-/** archive.yaml's build settings as the limits a worker applies. */
-export function buildLimits(b: BuildSettings): BuildLimits {
-  return {
-    timeoutMs: b.timeoutMinutes * 60_000,
-    stallMs: b.stallMinutes * 60_000,
-    logCapBytes: b.logMiB * 1024 ** 2,
-    memoryBytes: b.memoryGiB * 1024 ** 3,
-    pidsLimit: b.pids,
-    cpus: b.cpus,
-    cacheImages: b.cacheImages,
-    cacheBytes: b.cacheGiB * 1024 ** 3,
-    outputFileBytes: b.outputFileGiB * 1024 ** 3,
-    outputBytes: b.outputGiB * 1024 ** 3,
-    outputFiles: b.outputFiles,
-  };
 }

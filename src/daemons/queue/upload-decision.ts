@@ -188,7 +188,7 @@ export class UploadDecision {
     }
     const stanza = sourcesStanza(dsc, { ...sourceFiles[0], path: sourceFiles[0].path }, poolDir, dscEntry);
     const at = new Date(this.o.now()).toISOString();
-    const jobs: JobRecord[] = planBuilds(dsc.architectures, suite.architectures).map((p) => ({
+    const jobs: JobRecord[] = planBuilds(dsc.architectures, suite.architectures, this.o.config().builds.archAll).map((p) => ({
       id: `${upload.id}-${p.arch}`,
       kind: 'build',
       uploadId: upload.id,

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { builderKey, type KeyFor } from '../../core/request-signature.js';
 import type { WorkerOffer } from '../../core/job-protocol.js';
 import type { JobRecord } from '../../core/jobs.js';
-import { WORKER_NAME, presentWorkers, workerToken, type WorkerRecord, type WorkerSeen } from '../../core/workers.js';
+import { WORKER_NAME, nativeWorkerAvailable, presentWorkers, workerToken, type WorkerRecord, type WorkerSeen } from '../../core/workers.js';
 import type { QueueAnswer } from '../../core/queue-requests.js';
 import { RecordStore } from '../../storage/record-store.js';
 import type { JobLeasing } from './job-leasing.js';
@@ -62,11 +62,16 @@ export class WorkerRegistry {
     const offer = this.effective(worker, asked);
     const before = this.seen.get(worker);
     const now = new Date();
-    const same = before && JSON.stringify([before.kinds, before.architectures]) === JSON.stringify([offer.kinds, offer.architectures]);
+    const same = before && JSON.stringify([before.kinds, before.architectures, before.emulated]) === JSON.stringify([offer.kinds, offer.architectures, offer.emulated]);
     const since = before ? now.getTime() - new Date(before.lastSeen).getTime() : Infinity;
     // A changed offer is written at once, but never more than once a second (a worker may be hostile).
     if (since < (same ? SEEN_EVERY_MS : 1000)) return;
-    await this.seen.save({ id: worker, enrolled: !!this.enrolled.get(worker), kinds: offer.kinds, architectures: offer.architectures, lastSeen: now.toISOString() });
+    await this.seen.save({ id: worker, enrolled: !!this.enrolled.get(worker), kinds: offer.kinds, architectures: offer.architectures, emulated: offer.emulated, lastSeen: now.toISOString() });
+  }
+
+  /** Whether a worker other than `worker` builds `arch` natively and is waiting for work now. */
+  nativeAvailable(arch: string, worker: string, now = Date.now()): boolean {
+    return nativeWorkerAvailable(arch, worker, this.seen.all(), now);
   }
 
   /** The workers present now (core/workers.ts), with what they offered: heard from lately, or holding one of `jobs`. */

@@ -4,7 +4,7 @@
 import { runBuild } from '../../core/kinds/build-flow.js';
 import { DEFAULT_LIMITS, LABEL_BUILDER, type BuildReport, type LocalArchive } from '../../core/kinds/build.js';
 import { sha256Hex } from '../../core/request-signature.js';
-import { buildenvImageName, imageAgeMs, pullBuildenv, refreshBuildenv } from '../../docker/buildenv.js';
+import { buildenvImageName, buildenvTag, imageAgeMs, pullBuildenv, refreshBuildenv } from '../../docker/buildenv.js';
 import { DockerRunner } from '../../docker/docker-runner.js';
 import type { TaskContext, TaskResult } from './task.js';
 
@@ -48,18 +48,19 @@ export async function runBuildTask(t: TaskContext): Promise<TaskResult<BuildRepo
  * A worker of a Swarm pulls it by digest from the archive's registry first, once per start.
  */
 async function freshBuildenv(t: TaskContext): Promise<string> {
-  const image = buildenvImageName(t.job.base);
-  const ref = t.worker.buildenvs?.[t.job.base];
+  const { base, arch } = t.job;
+  const image = buildenvImageName(base, arch);
+  const ref = t.worker.buildenvs?.[buildenvTag(base, arch)];
   if (ref && !pulled.has(image)) {
     if (!refreshing.has(image)) {
-      refreshing.set(image, pullBuildenv(t.docker, ref, t.job.base, (line) => t.log(`archive-in-a-box: ${line}\n`)).then(() => pulled.add(image)).finally(() => refreshing.delete(image)));
+      refreshing.set(image, pullBuildenv(t.docker, ref, base, arch, (line) => t.log(`archive-in-a-box: ${line}\n`)).then(() => pulled.add(image)).finally(() => refreshing.delete(image)));
     }
     await refreshing.get(image);
   }
   const age = await imageAgeMs(t.docker, image);
   if (age !== undefined && age > t.job.buildenvMaxAgeMs) {
     if (!refreshing.has(image)) {
-      refreshing.set(image, refreshBuildenv(t.docker, t.job.base, (line) => t.log(`archive-in-a-box: ${line}\n`)).finally(() => refreshing.delete(image)));
+      refreshing.set(image, refreshBuildenv(t.docker, base, arch, (line) => t.log(`archive-in-a-box: ${line}\n`)).finally(() => refreshing.delete(image)));
     }
     await refreshing.get(image);
   }
