@@ -43,3 +43,21 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 say "compiling"
 npx tsc -p .
+
+# Other architectures (ARCHIVE_ARCHITECTURES="i386 arm64 armhf"; test.sh asks for those the tests
+# build for): qemu-user-static and binfmt-support, then each architecture's handler registered
+# (archive binfmt: Debian's handlers, and qemu-i386 by hand where the kernel runs no 32-bit code).
+if [ -n "${ARCHIVE_ARCHITECTURES:-}" ]; then
+  own="$(dpkg --print-architecture)"
+  foreign=()
+  for arch in $ARCHIVE_ARCHITECTURES; do [ "$arch" = "$own" ] || foreign+=("$arch"); done
+  if [ "${#foreign[@]}" -gt 0 ]; then
+    if ! command -v update-binfmts >/dev/null 2>&1 || ! ls /usr/bin/qemu-*-static >/dev/null 2>&1; then
+      say "installing qemu-user-static and binfmt-support (for ${foreign[*]})"
+      as_root apt-get update -q
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends qemu-user-static binfmt-support
+    fi
+    say "registering the qemu handlers for ${foreign[*]}"
+    as_root node dist/cli/main.js binfmt "${foreign[@]}"
+  fi
+fi

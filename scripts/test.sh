@@ -3,6 +3,8 @@
 # debootstrap, gpg, dput and apt). Installs and starts what they need first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The architectures the multi-arch tests build for, besides this machine's own.
+export ARCHIVE_ARCHITECTURES="${ARCHIVE_ARCHITECTURES:-i386 arm64 armhf}"
 bash scripts/setup.sh
 export ARCHIVE_RUN_ID="${ARCHIVE_RUN_ID:-test-$(date +%s)-$$}"
 mkdir -p test-artifacts

@@ -31,7 +31,7 @@ const program = new Command('archive')
  */
 const COMMANDS = [
   'init', 'up', 'down', 'status', 'doctor', 'wait', 'ls', 'rm', 'copy', 'snapshot', 'include', 'build', 'logs', 'retry',
-  'source-line', 'dput-config', 'keys', 'workers', 'worker', 'cache', 'refresh', 'service', 'daemon',
+  'source-line', 'dput-config', 'keys', 'workers', 'worker', 'cache', 'refresh', 'binfmt', 'service', 'daemon',
 ];
 function commandNamed(argv: string[]): string | undefined {
   for (let i = 0; i < argv.length; i++) {

@@ -133,11 +133,11 @@ export function architectureFinding(a: ArchitectureFacts): Finding {
   if (a.arch === 'i386' && a.hostArch === 'amd64') {
     return {
       check, status: 'fail', detail: 'this kernel runs no 32-bit binaries (a probe binary failed to start), and no qemu-i386 handler is registered',
-      fix: `apt-get install qemu-user-static, then register qemu-i386-static by hand, as Debian registers none for i386 on amd64: echo '${I386_BINFMT_REGISTRATION}' > /proc/sys/fs/binfmt_misc/register`,
+      fix: `apt-get install qemu-user-static binfmt-support, then archive binfmt i386 (as root), which registers qemu-i386-static by hand, as Debian registers none for i386 on amd64: echo '${I386_BINFMT_REGISTRATION}' > /proc/sys/fs/binfmt_misc/register`,
     };
   }
   return {
     check, status: 'fail', detail: `no binfmt_misc handler qemu-${qemu}: ${a.arch} binaries cannot run here`,
-    fix: `apt-get install qemu-user-static binfmt-support (it registers qemu-${qemu} with the F flag)`,
+    fix: `apt-get install qemu-user-static binfmt-support (it registers qemu-${qemu} with the F flag), then archive binfmt ${a.arch} (as root) where binfmt_misc was not mounted yet`,
   };
 }

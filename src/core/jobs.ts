@@ -13,7 +13,7 @@
 //
 // A lease gives a worker the job until its deadline; heartbeats extend it. Pure.
 import type { FileDigest } from '../debian/file-digest.js';
-import type { BuildArg } from './build-plan.js';
+import type { BuildArg, PlannedBuild } from './build-plan.js';
 import type { BuildReport } from './kinds/build.js';
 import type { WorkKind } from './work-kinds.js';
 
@@ -70,6 +70,27 @@ export interface JobRecord {
   artifacts: string[];
   /** Set once the binaries have joined the suite's contents (or were found superseded). */
   inSuite?: boolean;
+}
+
+/** A new build job of an accepted upload, for one architecture of its build plan (core/build-plan.ts). */
+export function newBuildJob(upload: { id: string; source: string; version: string }, suite: { name: string; base: string }, plan: PlannedBuild, at: string): JobRecord {
+  return {
+    id: `${upload.id}-${plan.arch}`,
+    kind: 'build',
+    uploadId: upload.id,
+    source: upload.source,
+    version: upload.version,
+    suite: suite.name,
+    base: suite.base,
+    arch: plan.arch,
+    buildArg: plan.buildArg,
+    state: 'needs-build',
+    attempts: 0,
+    createdAt: at,
+    updatedAt: at,
+    binaries: [],
+    artifacts: [],
+  };
 }
 
 /** A record as stored: those written before jobs had kinds are builds. */

@@ -6,7 +6,6 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { checkReturnedBuild, isBinaryPackage, type ReturnedFile } from '../../core/artifact-checks.js';
 import { depWait, finish, giveBack, type BinaryRecord, type JobRecord } from '../../core/jobs.js';
-import { ContentsError } from '../../core/suite-contents.js';
 import type { BuildReport } from '../../core/kinds/build.js';
 import { SAFE_FILE_NAME, parseChanges, parseDsc } from '../../debian/changes-dsc.js';
 import type { Paragraph } from '../../debian/deb822.js';
@@ -15,11 +14,13 @@ import { exists, fileFacts, placeFile } from '../../storage/files.js';
 import { refused } from '../job-api.js';
 import type { JobLeasing } from './job-leasing.js';
 import type { QueueContext } from './queue-context.js';
+import type { SuiteJoining } from './suite-joining.js';
 
 export class BuildResults {
   constructor(
     private readonly q: QueueContext,
     private readonly leasing: JobLeasing,
+    private readonly joining: SuiteJoining,
   ) {}
 
   /** One file of a build, streamed in; kept only once whole and while the job is still the sender's. */
@@ -67,7 +68,7 @@ export class BuildResults {
       // The upload turns "published" (what archive wait waits for) only once the publication
       // that holds the build is served: job, suite, publication, then the upload's state.
       await this.q.jobs.save(next);
-      await this.joinSuite(next);
+      await this.joining.build(next);
       this.q.log(`job ${id}: built`);
       await this.q.publish(`built ${job.source} ${job.version} on ${job.arch}`);
       await this.leasing.save(this.leasing.job(id));
@@ -76,19 +77,6 @@ export class BuildResults {
       this.q.log(`job ${id}: ${next.state}${next.reason ? ` (${next.reason})` : ''}`);
     }
     await rm(dir, { recursive: true, force: true });
-  }
-
-  /** A built job's binaries join its suite (superseded ones are said and left in the pool only). */
-  async joinSuite(job: JobRecord): Promise<void> {
-    const upload = this.q.uploads.get(job.uploadId);
-    const allBuilt = !!upload && this.q.jobs.all().filter((j) => upload.jobs.includes(j.id)).every((j) => j.state === 'built');
-    try {
-      await this.q.suites.addBuild(job, allBuilt);
-    } catch (err) {
-      if (!(err instanceof ContentsError)) throw err;
-      this.q.log(`job ${job.id}: not published: ${err.message}`);
-    }
-    await this.q.jobs.save({ ...job, inSuite: true });
   }
 
   /** Reads what came back, checks it all, then pools it: a refusal leaves nothing behind. */

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import chokidar from 'chokidar';
 import { parseConfig, type ArchiveConfig } from '../../config/config.js';
+import { backfillJobs } from '../../core/backfill.js';
 import { jobFromDisk, type JobRecord } from '../../core/jobs.js';
 import { renderStatusPages } from '../../core/status-page.js';
 import type { UploadRecord } from '../../core/uploads.js';
@@ -33,6 +34,7 @@ import { Publishing } from './publishing.js';
 import type { QueueContext } from './queue-context.js';
 import { SerialLane } from './serial-lane.js';
 import { SuiteChanges } from './suite-changes.js';
+import { SuiteJoining } from './suite-joining.js';
 import { UploadIntake } from './upload-intake.js';
 import { WorkerRegistry } from './worker-registry.js';
 
@@ -59,6 +61,7 @@ export class Queue implements QueueContext {
   private leasing!: JobLeasing;
   private workers!: WorkerRegistry;
   private results!: BuildResults;
+  private joining!: SuiteJoining;
   private requests!: CliRequests;
   private publishing!: Publishing;
   /** Uploads accepted since the last publication ("source version"). */
@@ -103,12 +106,13 @@ export class Queue implements QueueContext {
     const token = (await readFile(l.apiToken, 'utf8')).trim();
     this.workers = await new WorkerRegistry(this, token).load();
     this.leasing = new JobLeasing(this, this.workers);
-    this.results = new BuildResults(this, this.leasing);
+    this.joining = new SuiteJoining(this, this.leasing);
+    this.results = new BuildResults(this, this.leasing, this.joining);
     this.requests = new CliRequests(this, this.leasing, this.workers);
     this.publishing = new Publishing(this, await Signer.load(await readFile(l.secretKey, 'utf8'), await mkdtemp(join(tmpdir(), 'archive-gnupg-'))), this.leasing);
     await this.requests.sweep();
     this.intake = new UploadIntake(l, { uploads: this.uploads, jobs: this.jobs }, () => this.settings, async (upload) => {
-      await this.sourceJoinsSuite(upload);
+      await this.joining.source(upload);
       this.leasing.wakeWorkers();
       // Published once at the end of the scan: a burst of uploads is one publication, not one
       // each (each took seconds in the lane, and workers could lease nothing meanwhile).
@@ -121,6 +125,7 @@ export class Queue implements QueueContext {
     // seconds, while the job API answers and the previous generation stays served.
     await this.lane.run(async () => {
       await this.recover();
+      await this.backfill();
       await this.publish('start');
     }).catch((err) => this.infrastructureError('at start', err));
     await this.lane.run(() => this.writeStatus()).catch((err) => this.log(`status page: ${(err as Error).message}`));
@@ -180,9 +185,9 @@ export class Queue implements QueueContext {
     // records from before suites had contents of their own), oldest version first.
     const byVersion = (a: { version: string }, b: { version: string }) => compareVersions(a.version, b.version);
     for (const u of this.uploads.all().filter((u) => !u.inSuite && !['received', 'rejected'].includes(u.state)).sort(byVersion)) {
-      await this.sourceJoinsSuite(u);
+      await this.joining.source(u);
     }
-    for (const j of this.jobs.all().filter((j) => !j.inSuite && j.state === 'built').sort(byVersion)) await this.results.joinSuite(j);
+    for (const j of this.jobs.all().filter((j) => !j.inSuite && j.state === 'built').sort(byVersion)) await this.joining.build(j);
     // A stop between a build's publication and its upload's state: the state follows its jobs.
     for (const u of this.uploads.all().filter((u) => ['accepted', 'building'].includes(u.state) && u.jobs.length > 0)) {
       const job = this.jobs.get(u.jobs[0]);
@@ -202,13 +207,6 @@ export class Queue implements QueueContext {
     this.scheduleScan(SCAN_INTERVAL_MS);
   }
 
-  /** An accepted source joins its suite; older builds of it not started yet are cancelled. */
-  private async sourceJoinsSuite(upload: UploadRecord): Promise<void> {
-    await this.suites.addSource(upload);
-    await this.uploads.save({ ...upload, inSuite: true });
-    await this.leasing.cancel(upload.suite!, upload.source, `superseded by ${upload.source} ${upload.version}`, upload.version);
-  }
-
   /** A scan at most delayMs from now: a request (20 ms) does not wait for a later scan already set. */
   private scheduleScan(delayMs = 300): void {
     const due = Date.now() + delayMs;
@@ -224,7 +222,7 @@ export class Queue implements QueueContext {
 
   /** Requests, then uploads, then one publication for what they accepted. In the lane. */
   private async scan(): Promise<void> {
-    await this.reloadConfig();
+    if (await this.reloadConfig()) await this.backfill();
     // After a failure (disk full, ...) what it interrupted is finished, as after a crash,
     // and published again. A publish that still fails does not keep uploads from being
     // taken and checked meanwhile; it is said (and tried again) at the end.
@@ -282,12 +280,28 @@ export class Queue implements QueueContext {
     for (const [path, html] of Object.entries(pages)) await writeFileAtomic(join(this.layout.public, path), html);
   }
 
-  /** archive.yaml is re-read when it changes, so policy edits apply without a restart. */
-  private async reloadConfig(): Promise<void> {
+  /** archive.yaml is re-read when it changes, so policy edits apply without a restart. Whether it changed. */
+  private async reloadConfig(): Promise<boolean> {
     const { mtimeMs } = await stat(this.layout.config);
-    if (mtimeMs === this.configMtime) return;
+    if (mtimeMs === this.configMtime) return false;
     this.settings = parseConfig(await readFile(this.layout.config, 'utf8'), this.layout.config);
     if (this.configMtime !== 0) this.log(`reloaded ${this.layout.config}`);
     this.configMtime = mtimeMs;
+    return true;
+  }
+
+  /**
+   * An architecture added to a suite: a build of each source it publishes that builds there
+   * (core/backfill.ts). The upload lists the new jobs before they exist: a stop in between
+   * leaves a job to make next time, never one its upload does not know. In the lane.
+   */
+  private async backfill(): Promise<void> {
+    const at = new Date().toISOString();
+    const plans = backfillJobs(this.settings, this.suites.all(), (id) => this.uploads.get(id), (id) => !!this.jobs.get(id), at);
+    for (const { upload, jobs } of plans) {
+      await this.uploads.save({ ...upload, jobs: [...new Set([...upload.jobs, ...jobs.map((j) => j.id)])], updatedAt: at });
+      for (const job of jobs) await this.leasing.save(job);
+      this.log(`upload ${upload.id}: back-fill of ${upload.source} ${upload.version} in ${upload.suite}: builds on ${jobs.map((j) => `${j.arch} (${j.buildArg})`).join(', ')}`);
+    }
   }
 }

@@ -5,7 +5,7 @@ import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suiteFor, type ArchiveConfig } from '../../config/config.js';
 import { planBuilds } from '../../core/build-plan.js';
-import type { JobRecord } from '../../core/jobs.js';
+import { newBuildJob, type JobRecord } from '../../core/jobs.js';
 import type { SignatureVerdict } from '../../core/signature-verdict.js';
 import { checkUpload, type FailedCheck } from '../../core/upload-checks.js';
 import type { PoolFileRecord, UploadRecord } from '../../core/uploads.js';
@@ -188,23 +188,7 @@ export class UploadDecision {
     }
     const stanza = sourcesStanza(dsc, { ...sourceFiles[0], path: sourceFiles[0].path }, poolDir, dscEntry);
     const at = new Date(this.o.now()).toISOString();
-    const jobs: JobRecord[] = planBuilds(dsc.architectures, suite.architectures, this.o.config().builds.archAll).map((p) => ({
-      id: `${upload.id}-${p.arch}`,
-      kind: 'build',
-      uploadId: upload.id,
-      source: dsc.source,
-      version: dsc.version,
-      suite: suite.name,
-      base: suite.base,
-      arch: p.arch,
-      buildArg: p.buildArg,
-      state: 'needs-build',
-      attempts: 0,
-      createdAt: at,
-      updatedAt: at,
-      binaries: [],
-      artifacts: [],
-    }));
+    const jobs = planBuilds(dsc.architectures, suite.architectures, this.o.config().builds.archAll).map((p) => newBuildJob({ id: upload.id, source: dsc.source, version: dsc.version }, suite, p, at));
     for (const job of jobs) await this.o.stores.jobs.save(job);
     Object.assign(upload, {
       state: jobs.length ? 'accepted' : 'published',
