@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diagnose, type DoctorFacts } from './doctor.js';
+import { diagnose, runMode, type DoctorFacts } from './doctor.js';
 
 const now = new Date('2026-11-29T12:00:00Z');
 const healthy: DoctorFacts = {
@@ -71,5 +71,20 @@ describe("archive doctor on each architecture the suites build for", () => {
     expect(i386.fix).toContain("Debian registers none for i386 on amd64: echo ':qemu-i386:M::\\x7fELF\\x01\\x01\\x01");
     expect(i386.fix).toContain(":/usr/bin/qemu-i386-static:F' > /proc/sys/fs/binfmt_misc/register");
     expect(arch({ arch: 'sparc64' }).status).toBe('unknown');
+  });
+});
+
+describe('how builds for an architecture run here (what archive up and a worker offer)', () => {
+  const F = { name: 'qemu-aarch64', enabled: true, flags: 'PF' };
+  it('natively on the machine\'s own and on a compat architecture the kernel ran; emulated through a handler with F; else not at all', () => {
+    expect(runMode({ arch: 'amd64', hostArch: 'amd64' })).toBe('native');
+    expect(runMode({ arch: 'i386', hostArch: 'amd64', runsNatively: true })).toBe('native');
+    expect(runMode({ arch: 'arm64', hostArch: 'amd64', handler: F })).toBe('emulated');
+    expect(runMode({ arch: 'arm64', hostArch: 'amd64', handler: { ...F, flags: 'P' } })).toBeUndefined();
+    expect(runMode({ arch: 'arm64', hostArch: 'amd64', handler: { ...F, enabled: false } })).toBeUndefined();
+    expect(runMode({ arch: 'i386', hostArch: 'amd64', runsNatively: false })).toBeUndefined();
+  });
+  it('counts a registered qemu-i386 as emulation even on a kernel that runs i386: binfmt_misc goes first', () => {
+    expect(runMode({ arch: 'i386', hostArch: 'amd64', handler: { name: 'qemu-i386', enabled: true, flags: 'F' }, runsNatively: true })).toBe('emulated');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { missingWorker, parseWorkerToken, presentWorkers, workerToken } from './workers.js';
+import { missingWorker, nativeWorkerAvailable, parseWorkerToken, presentWorkers, workerToken, type WorkerSeen } from './workers.js';
 
 describe('a worker token', () => {
   const key = 'ab'.repeat(32);
@@ -40,5 +40,22 @@ describe('a job waiting for a worker', () => {
       { id: 'busy', enrolled: false, lastSeen: at(0) },
     ];
     expect(presentWorkers(seen, [{ lease: { builder: 'busy/2' } }, {}], now).map((w) => w.id)).toEqual(['fresh', 'busy']);
+  });
+});
+
+describe('a native worker goes first', () => {
+  const now = Date.parse('2026-12-01T12:00:00Z');
+  const seen = (id: string, secondsAgo: number, emulated: string[] = []): WorkerSeen => ({
+    id, enrolled: true, kinds: ['build'], architectures: ['amd64', 'arm64'], emulated, lastSeen: new Date(now - secondsAgo * 1000).toISOString(),
+  });
+  it('is available to take arm64 from an emulating worker when it asked for work within 90 s', () => {
+    expect(nativeWorkerAvailable('arm64', 'emu', [seen('pi', 30)], now)).toBe(true);
+    expect(nativeWorkerAvailable('arm64', 'emu', [seen('pi', 120)], now)).toBe(false);
+  });
+  it('is not one that emulates the architecture too, nor the worker asking, nor one without it', () => {
+    expect(nativeWorkerAvailable('arm64', 'emu', [seen('other', 5, ['arm64'])], now)).toBe(false);
+    expect(nativeWorkerAvailable('arm64', 'pi', [seen('pi', 5)], now)).toBe(false);
+    expect(nativeWorkerAvailable('armhf', 'emu', [seen('pi', 5)], now)).toBe(false);
+    expect(nativeWorkerAvailable('arm64', 'emu', [{ ...seen('any', 5), architectures: undefined }], now)).toBe(false);
   });
 });

@@ -25,12 +25,12 @@ describe("a builder's name", () => {
 
 describe('the build environments a Swarm worker is given (ARCHIVE_BUILDENVS)', () => {
   const ref = `10.0.0.2:5000/archive/buildenv@sha256:${'a'.repeat(64)}`;
-  it('maps each base to its image by digest, and nothing when empty', () => {
-    expect(parseBuildenvs(`trixie=${ref}, bookworm=${ref}`)).toEqual({ trixie: ref, bookworm: ref });
+  it('maps each base and architecture to its image by digest, and nothing when empty', () => {
+    expect(parseBuildenvs(`trixie-amd64=${ref}, trixie-arm64=${ref}`)).toEqual({ 'trixie-amd64': ref, 'trixie-arm64': ref });
     expect(parseBuildenvs('')).toEqual({});
   });
   it('refuses a build environment by tag: only a digest names what the manager made', () => {
-    expect(() => parseBuildenvs('trixie=10.0.0.2:5000/archive/buildenv:trixie')).toThrow('ARCHIVE_BUILDENVS: "trixie=10.0.0.2:5000/archive/buildenv:trixie" is not BASE=REGISTRY/archive/buildenv@sha256:DIGEST');
-    expect(() => parseBuildenvs(`=${ref}`)).toThrow(/is not BASE=/);
+    expect(() => parseBuildenvs('trixie-amd64=10.0.0.2:5000/archive/buildenv:trixie-amd64')).toThrow('ARCHIVE_BUILDENVS: "trixie-amd64=10.0.0.2:5000/archive/buildenv:trixie-amd64" is not BASE-ARCH=REGISTRY/archive/buildenv@sha256:DIGEST');
+    expect(() => parseBuildenvs(`=${ref}`)).toThrow(/is not BASE-ARCH=/);
   });
 });

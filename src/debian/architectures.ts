@@ -55,3 +55,6 @@ export function debianArchitectureOf(machine: string): string | undefined {
 export function runsWithoutEmulation(arch: string, host: string, compatRuns: boolean): boolean {
   return arch === host || (compatRuns && !!COMPAT_ARCHITECTURES[host]?.includes(arch));
 }
+
+/** Debian architecture -> its CPU in dpkg's tuples (cputable), where the two names differ: any-arm covers armhf and armel. */
+export const DEBIAN_CPUS: Record<string, string> = { armhf: 'arm', armel: 'arm' };

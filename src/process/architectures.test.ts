@@ -2,7 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { binfmtHandler, hostArchitecture, runsNatively } from './architectures.js';
+import { binfmtHandler, runsNatively } from './architectures.js';
+import { hostArchitecture } from './debian-tools.js';
 
 describe('how this machine runs an architecture', () => {
   let root: string;
