@@ -36,7 +36,7 @@ repo=$PWD
 SMALL_CANDIDATES=${BENCH_SMALL:-"hello less lzip sl"}
 HEAVY_CANDIDATES=${BENCH_HEAVY:-"galculator xarchiver"}
 BASE_IMAGE=archive/base:trixie         # names the Debian mirror (debootstrap wrote it)
-BUILDENV_IMAGE=archive/buildenv:trixie # what the archive builds from
+BUILDENV_IMAGE=archive/buildenv:trixie-amd64 # what the archive builds from
 DIST=trixie                            # the Debian release all three build against
 SBUILD_USER=${BENCH_SBUILD_USER:-sbuildbench}
 REPEAT=${BENCH_REPEAT:-1}              # warm and floor runs per package (the best is reported)
@@ -127,25 +127,11 @@ say "Debian mirror (from $BASE_IMAGE): $mirror"
 # Sources: apt-get source --download-only in a buildenv container with deb-src entries made
 # from the image's own deb entries; per group, the first candidate whose files all download.
 say "fetching sources (small: $SMALL_CANDIDATES; heavy: $HEAVY_CANDIDATES)"
-docker run --rm --label "$LABEL" -v "$work/src:/out" -e DEBIAN_FRONTEND=noninteractive \
-  -e SMALL="$SMALL_CANDIDATES" -e HEAVY="$HEAVY_CANDIDATES" "$BUILDENV_IMAGE" bash -c '
-  set -e
-  cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | sed -n "s/^deb /deb-src /p" > /etc/apt/sources.list.d/bench-src.list
-  for f in /etc/apt/sources.list.d/*.sources; do [ -f "$f" ] && sed -i "s/^Types: deb$/Types: deb deb-src/" "$f"; done
-  apt-get update -q >&2
-  pick() { # group candidates...
-    local group=$1 p; shift
-    for p in "$@"; do
-      rm -rf "/out/$p"; mkdir -p "/out/$p"
-      if (cd "/out/$p" && apt-get source -q --download-only "$p" >&2); then echo "$group $p"; return 0; fi
-      echo "bench: the mirror lacks source files of $p; trying the next candidate" >&2
-      rm -rf "/out/$p"
-    done
-    echo "bench: no $group candidate could be downloaded" >&2; return 1
-  }
-  pick small $SMALL > /out/picked
-  pick heavy $HEAVY >> /out/picked
-' >"$work/logs/sources.log" 2>&1 || { tail_log "$work/logs/sources.log"; die "fetching sources"; }
+small=$(fetch_source "$work/src" "$BUILDENV_IMAGE" "$LABEL" $SMALL_CANDIDATES 2>>"$work/logs/sources.log") ||
+  { tail_log "$work/logs/sources.log"; die "fetching sources"; }
+heavy=$(fetch_source "$work/src" "$BUILDENV_IMAGE" "$LABEL" $HEAVY_CANDIDATES 2>>"$work/logs/sources.log") ||
+  { tail_log "$work/logs/sources.log"; die "fetching sources"; }
+printf 'small %s\nheavy %s\n' "$small" "$heavy" >"$work/src/picked"
 
 # ---------------------------------------------------------------------------------------
 # Source-only uploads for the archive: unpack once, then per upload a new changelog entry

@@ -27,3 +27,25 @@ remove_leftovers() {
 }
 # A TCP port free on 127.0.0.1 now.
 free_port() { node -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+
+# fetch_source OUT IMAGE LABEL CANDIDATE...: the first candidate whose source files the Debian
+# mirror has, downloaded (apt-get source --download-only, deb-src made from the image's own deb
+# entries, so no host is written here) into OUT/NAME; prints NAME. Fails when none could be.
+fetch_source() {
+  local out=$1 image=$2 label=$3
+  shift 3
+  mkdir -p "$out"
+  docker run --rm --label "$label" -v "$out:/out" -e DEBIAN_FRONTEND=noninteractive "$image" bash -c '
+    set -e
+    cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | sed -n "s/^deb /deb-src /p" > /etc/apt/sources.list.d/bench-src.list
+    for f in /etc/apt/sources.list.d/*.sources; do [ -f "$f" ] && sed -i "s/^Types: deb$/Types: deb deb-src/" "$f"; done
+    apt-get update -q >&2
+    for p in "$@"; do
+      rm -rf "/out/$p"; mkdir -p "/out/$p"
+      if (cd "/out/$p" && apt-get source -q --download-only "$p" >&2); then chmod -R a+rX "/out/$p"; echo "$p"; exit 0; fi
+      echo "bench: the mirror lacks source files of $p; trying the next candidate" >&2
+      rm -rf "/out/$p"
+    done
+    echo "bench: none of $* could be downloaded" >&2; exit 1
+  ' fetch "$@"
+}

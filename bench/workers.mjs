@@ -28,7 +28,7 @@ const load = async (file) => (await runnerImport(join(repo, 'test', 'support', f
 const { startSwarm } = await load('swarm-nodes.ts');
 const { freePort } = await load('archive.ts');
 
-const IMAGES = ['archive/base:trixie', 'archive/tool:latest', 'archive/repo:trixie', 'archive/buildenv:trixie', 'archive/registry:trixie'];
+const IMAGES = ['archive/base:trixie', 'archive/tool:latest', 'archive/repo:trixie', 'archive/buildenv:trixie-amd64', 'archive/registry:trixie'];
 const median = (xs) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] : 0);
 const secs = (a, b) => (new Date(b).getTime() - new Date(a).getTime()) / 1000;
 const readAll = async (dir) => Promise.all((await readdir(dir)).filter((f) => f.endsWith('.json')).map(async (f) => JSON.parse(await readFile(join(dir, f), 'utf8'))));

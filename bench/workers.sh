@@ -22,7 +22,7 @@ if ! command -v docker >/dev/null || ! command -v dput >/dev/null || ! docker in
   bash scripts/setup.sh >&2
 fi
 # The images every node's manager starts from, made once by archive up on a scratch root.
-if ! docker image inspect archive/tool:latest archive/repo:trixie archive/buildenv:trixie >/dev/null 2>&1; then
+if ! docker image inspect archive/tool:latest archive/repo:trixie archive/buildenv:trixie-amd64 >/dev/null 2>&1; then
   scratch=$(mktemp -d /tmp/aib-bench-workers-images-XXXX)
   say "making the images (archive up on $scratch)"
   node bin/archive.js --root "$scratch" init --port "$(free_port)" >/dev/null

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: unit (pure code on fixtures) and end-to-end (the real Docker engine,
-# debootstrap, gpg, dput and apt). Installs and starts what they need first.
+# debootstrap, gpg, dput, apt and qemu). Installs and starts what they need first.
+#
+#   bash scripts/test.sh                      # everything
+#   bash scripts/test.sh test/foo.e2e.test.ts # what vitest is given, in one run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The architectures the multi-arch tests build for, besides this machine's own.
@@ -8,15 +11,42 @@ export ARCHIVE_ARCHITECTURES="${ARCHIVE_ARCHITECTURES:-i386 arm64 armhf}"
 bash scripts/setup.sh
 export ARCHIVE_RUN_ID="${ARCHIVE_RUN_ID:-test-$(date +%s)-$$}"
 mkdir -p test-artifacts
+rm -f test-artifacts/vitest*.json
 echo "==> type-checking sources and tests"
 npx tsc -p tsconfig.test.json --noEmit
-echo "==> running tests (run id $ARCHIVE_RUN_ID)"
 status=0
-npx vitest run --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest.json "$@" || status=$?
-# The closing line CI reads.
+reporters=(--reporter=default --reporter=json)
+if [ "$#" -gt 0 ]; then
+  echo "==> running tests (run id $ARCHIVE_RUN_ID)"
+  npx vitest run "${reporters[@]}" --outputFile.json=test-artifacts/vitest.json "$@" || status=$?
+else
+  # The multi-arch suite spends most of its time in qemu on one core (debootstrap and builds of
+  # other architectures): it runs beside the others, with a run id of its own (the others
+  # remove what their run id labels). The images both use are made once first, by archive up on
+  # a scratch root, so that the two runs do not make them twice at once.
+  echo "==> making the images (archive up on a scratch root)"
+  scratch=$(mktemp -d /tmp/aib-test-images-XXXX)
+  port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
+  ARCHIVE_RUN_ID="$ARCHIVE_RUN_ID-images" node bin/archive.js --root "$scratch" up --port "$port" >/dev/null || status=$?
+  node bin/archive.js --root "$scratch" down >/dev/null || true
+  rm -rf "$scratch"
+  echo "==> running tests (run id $ARCHIVE_RUN_ID; the multi-arch suite beside them, its output at the end)"
+  ARCHIVE_RUN_ID="$ARCHIVE_RUN_ID-multiarch" npx vitest run "${reporters[@]}" --outputFile.json=test-artifacts/vitest-multiarch.json \
+    test/multiarch.e2e.test.ts >test-artifacts/multiarch.log 2>&1 &
+  multiarch=$!
+  npx vitest run "${reporters[@]}" --outputFile.json=test-artifacts/vitest.json --exclude test/multiarch.e2e.test.ts || status=$?
+  wait "$multiarch" || status=$?
+  echo "==> the multi-arch suite"
+  cat test-artifacts/multiarch.log
+fi
+# The closing line CI reads: every run's counts together.
 node -e '
-  const r = JSON.parse(require("fs").readFileSync("test-artifacts/vitest.json", "utf8"));
-  const skipped = r.numPendingTests + r.numTodoTests;
-  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+  const fs = require("fs");
+  let passed = 0, failed = 0, skipped = 0;
+  for (const f of fs.readdirSync("test-artifacts").filter((n) => /^vitest.*\.json$/.test(n))) {
+    const r = JSON.parse(fs.readFileSync(`test-artifacts/${f}`, "utf8"));
+    passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + r.numTodoTests;
+  }
+  console.log(`tests: ${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
 ' || true
 exit "$status"

@@ -29,7 +29,7 @@ describe('the archive on a Docker Swarm', () => {
     swarm = await startSwarm({ runId: RUN_ID, workers: 2, mounts: [archive.root], workerLabel: 'archive.worker=true' });
     // The images archive up made on this host (other tests' ups), as a manager that ran up before
     // would have them; what this host lacks, archive up --swarm makes on the manager.
-    const images = ['archive/base:trixie', 'archive/tool:latest', 'archive/repo:trixie', 'archive/buildenv:trixie', 'archive/registry:trixie'];
+    const images = ['archive/base:trixie', 'archive/tool:latest', 'archive/repo:trixie', 'archive/buildenv:trixie-amd64', 'archive/registry:trixie'];
     const present = (await Promise.all(images.map(async (i) => ((await execa('docker', ['image', 'inspect', i], { reject: false })).exitCode === 0 ? i : undefined)))).filter((i) => i !== undefined);
     if (present.length) await swarm.loadImages(swarm.manager, present);
     onManager = { DOCKER_HOST: swarm.manager.dockerHost };
@@ -82,7 +82,7 @@ describe('the archive on a Docker Swarm', () => {
     // Its build environment by digest from the archive's registry; its build-dependencies from the
     // archive's repository (its unpublished plain port) over the deps overlay network.
     const log = await readFile(join(archive.root, 'public', built.log!), 'utf8');
-    expect(log).toMatch(new RegExp(`^archive-in-a-box: archive/buildenv:trixie: pulling ${swarm.manager.ip.replaceAll('.', '\\.')}:5000/archive/buildenv@sha256:[0-9a-f]{64}$`, 'm'));
+    expect(log).toMatch(new RegExp(`^archive-in-a-box: archive/buildenv:trixie-amd64: pulling ${swarm.manager.ip.replaceAll('.', '\\.')}:5000/archive/buildenv@sha256:[0-9a-f]{64}$`, 'm'));
     expect(log).toMatch(/^Get:\d+ http:\/\/repo:8081 unstable InRelease/m);
     const installed = await inCleanContainer(up, up.aptSourceHttp, 'apt-get update -q && apt-get install -y -q aib-swarm && aib-swarm');
     expect(installed.exitCode, String(installed.all)).toBe(0);

@@ -59,6 +59,7 @@ ${config.tls ? '\nA certificate no public CA signed: give the worker its CA (NOD
           name,
           enrolled: !!e,
           architectures: e?.architectures.length ? e.architectures : (s?.architectures ?? 'any'),
+          emulated: s?.emulated ?? [],
           kinds: s?.kinds ?? 'any',
           lastSeen: s?.lastSeen ?? null,
           current: mine.filter((j) => j.state === 'building').map((j) => j.id),
@@ -71,7 +72,7 @@ ${config.tls ? '\nA certificate no public CA signed: give the worker its CA (NOD
       }
       if (list.length === 0) console.log('no workers yet (archive up starts one beside the queue; archive workers add enrolls others)');
       for (const w of list) {
-        const archs = Array.isArray(w.architectures) ? w.architectures.join(',') : w.architectures;
+        const archs = Array.isArray(w.architectures) ? w.architectures.map((a) => (w.emulated.includes(a) ? `${a} (emulated)` : a)).join(',') : w.architectures;
         console.log(`${w.name}${w.enrolled ? '' : ' (beside the queue)'}: ${archs}; ${Array.isArray(w.kinds) ? w.kinds.join(',') : w.kinds}; last seen ${w.lastSeen ?? 'never'}; ${w.current.length ? `building ${w.current.join(', ')}` : 'idle'}; ${w.done} job(s) done`);
       }
     });

@@ -164,11 +164,12 @@ export function cleanupRun(): Promise<void> {
 }
 
 /**
- * A clean container of the suite (the locally made base image), on the host network so that
+ * A clean container of the suite (the locally made base image; another architecture's, such as
+ * archive/base:trixie-arm64, runs under qemu), on the host network so that
  * http://127.0.0.1:PORT/ is the archive as the user sees it. Adds the printed apt source and
  * the exported key, then runs the script.
  */
-export async function inCleanContainer(up: UpResult, aptSource: string, script: string, mounts: string[] = []): Promise<Result> {
+export async function inCleanContainer(up: UpResult, aptSource: string, script: string, mounts: string[] = [], image = 'archive/base:trixie'): Promise<Result> {
   const setup = [
     'set -e',
     `cat > /etc/apt/sources.list.d/test-archive.sources <<'EOF'\n${aptSource}EOF`,
@@ -181,7 +182,7 @@ export async function inCleanContainer(up: UpResult, aptSource: string, script: 
       '--label', `archive-in-a-box.run-id=${RUN_ID}`,
       '-v', `${up.publicKey}:${up.keyring}:ro`,
       ...mounts.flatMap((m) => ['-v', m]),
-      'archive/base:trixie', 'bash', '-c', setup,
+      image, 'bash', '-c', setup,
     ],
     { reject: false, all: true, timeout: 10 * 60_000 },
   );

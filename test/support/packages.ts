@@ -26,6 +26,8 @@ export interface PackageSpec {
   print?: { includes: string[]; expression: string };
   /** The source's Section (misc unless told), e.g. contrib/net. */
   section?: string;
+  /** A second binary package, Architecture: all, shipping /usr/share/NAME/FILE with this content. */
+  data?: { binary: string; file: string; content: string };
 }
 
 export interface SourcePackage {
@@ -49,10 +51,12 @@ export async function makeSourcePackage(workDir: string, spec: PackageSpec): Pro
   } else {
     const includes = ['stdio.h', ...(spec.print?.includes ?? [])].map((h) => `#include <${h}>\n`).join('');
     await writeFile(join(tree, 'hello.c'), `${includes}int main(void) { puts(${spec.print?.expression ?? JSON.stringify(line)}); return 0; }\n`);
+    if (spec.data) await writeFile(join(tree, spec.data.file), spec.data.content);
+    const installData = spec.data ? `\tinstall -D -m 644 ${spec.data.file} $(DESTDIR)/usr/share/${spec.data.binary}/${spec.data.file}\n` : '';
     await writeFile(
       join(tree, 'Makefile'),
       `all: ${spec.name}\n${spec.name}: hello.c\n\t$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $<\n` +
-        `install:\n\tinstall -D -m 755 ${spec.name} $(DESTDIR)/usr/bin/${spec.name}\nclean:\n\trm -f ${spec.name}\n`,
+        `install:\n\tinstall -D -m 755 ${spec.name} $(DESTDIR)/usr/bin/${spec.name}\n${installData}clean:\n\trm -f ${spec.name}\n`,
     );
   }
   await execa('tar', ['czf', join(workDir, `${spec.name}_${upstream}.orig.tar.gz`), '-C', workDir, `${spec.name}-${upstream}`]);
@@ -63,8 +67,14 @@ export async function makeSourcePackage(workDir: string, spec: PackageSpec): Pro
     `Source: ${spec.name}\nSection: ${spec.section ?? 'misc'}\nPriority: optional\nMaintainer: Test Maintainer <test@example.org>\n` +
       `Build-Depends: ${buildDepends}\nStandards-Version: 4.7.0\nRules-Requires-Root: no\n\n` +
       `Package: ${binary}\nArchitecture: ${spec.architecture ?? (spec.header ? 'all' : 'any')}\nDepends: \${shlibs:Depends}, \${misc:Depends}\n` +
-      `Description: test package ${binary} for archive-in-a-box\n Made by the tests.\n`,
+      `Description: test package ${binary} for archive-in-a-box\n Made by the tests.\n` +
+      (spec.data ? `\nPackage: ${spec.data.binary}\nArchitecture: all\nDepends: \${misc:Depends}\nDescription: data of ${binary}\n Made by the tests.\n` : ''),
   );
+  // Two binary packages: each takes its files from debian/tmp.
+  if (spec.data) {
+    await writeFile(join(tree, 'debian', `${binary}.install`), `usr/bin/${spec.name}\n`);
+    await writeFile(join(tree, 'debian', `${spec.data.binary}.install`), `usr/share/${spec.data.binary}\n`);
+  }
   const rules = ['#!/usr/bin/make -f', '%:', '\tdh $@'];
   if (spec.buildScript) rules.push('override_dh_auto_build:', `\t${spec.buildScript}`, '\tdh_auto_build');
   await writeFile(join(tree, 'debian', 'rules'), `${rules.join('\n')}\n`);
