@@ -83,7 +83,10 @@ export function register(program: Command): void {
           built.add(service.image);
           await ensureBuiltImage(docker, service.image, service.build, progress, `/proc/self/fd/${buildLog}`);
         }
-        for (const { base, arch } of targets) await ensureBuildenv(docker, base, arch, modes.find((m) => m.arch === arch)!.own, `/proc/self/fd/${buildLog}`);
+        // Side by side: each architecture's debootstrap and image build under qemu keeps a core busy.
+        const made = await Promise.allSettled(targets.map(({ base, arch }) => ensureBuildenv(docker, base, arch, modes.find((m) => m.arch === arch)!.own, `/proc/self/fd/${buildLog}`)));
+        const failed = made.find((m) => m.status === 'rejected');
+        if (failed) throw failed.reason;
       } finally {
         closeSync(buildLog);
       }

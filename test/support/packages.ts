@@ -28,6 +28,11 @@ export interface PackageSpec {
   section?: string;
   /** A second binary package, Architecture: all, shipping /usr/share/NAME/FILE with this content. */
   data?: { binary: string; file: string; content: string };
+  /**
+   * debian/rules with dpkg's own tools (dpkg-gencontrol, dpkg-deb) instead of debhelper: no
+   * build-dependency to install and no dh to run, which under qemu is most of a small build.
+   */
+  withoutDebhelper?: boolean;
 }
 
 export interface SourcePackage {
@@ -61,22 +66,22 @@ export async function makeSourcePackage(workDir: string, spec: PackageSpec): Pro
   }
   await execa('tar', ['czf', join(workDir, `${spec.name}_${upstream}.orig.tar.gz`), '-C', workDir, `${spec.name}-${upstream}`]);
   await writeFile(join(tree, 'debian', 'source', 'format'), '3.0 (quilt)\n');
-  const buildDepends = ['debhelper-compat (= 13)', ...(spec.buildDepends ?? [])].join(', ');
+  const buildDepends = [...(spec.withoutDebhelper ? [] : ['debhelper-compat (= 13)']), ...(spec.buildDepends ?? [])].join(', ');
   await writeFile(
     join(tree, 'debian', 'control'),
     `Source: ${spec.name}\nSection: ${spec.section ?? 'misc'}\nPriority: optional\nMaintainer: Test Maintainer <test@example.org>\n` +
-      `Build-Depends: ${buildDepends}\nStandards-Version: 4.7.0\nRules-Requires-Root: no\n\n` +
+      `${buildDepends ? `Build-Depends: ${buildDepends}\n` : ''}Standards-Version: 4.7.0\nRules-Requires-Root: no\n\n` +
       `Package: ${binary}\nArchitecture: ${spec.architecture ?? (spec.header ? 'all' : 'any')}\nDepends: \${shlibs:Depends}, \${misc:Depends}\n` +
       `Description: test package ${binary} for archive-in-a-box\n Made by the tests.\n` +
       (spec.data ? `\nPackage: ${spec.data.binary}\nArchitecture: all\nDepends: \${misc:Depends}\nDescription: data of ${binary}\n Made by the tests.\n` : ''),
   );
   // Two binary packages: each takes its files from debian/tmp.
-  if (spec.data) {
+  if (spec.data && !spec.withoutDebhelper) {
     await writeFile(join(tree, 'debian', `${binary}.install`), `usr/bin/${spec.name}\n`);
     await writeFile(join(tree, 'debian', `${spec.data.binary}.install`), `usr/share/${spec.data.binary}\n`);
   }
-  const rules = ['#!/usr/bin/make -f', '%:', '\tdh $@'];
-  if (spec.buildScript) rules.push('override_dh_auto_build:', `\t${spec.buildScript}`, '\tdh_auto_build');
+  const rules = spec.withoutDebhelper ? plainRules(spec.name, spec.data) : ['#!/usr/bin/make -f', '%:', '\tdh $@'];
+  if (spec.buildScript && !spec.withoutDebhelper) rules.push('override_dh_auto_build:', `\t${spec.buildScript}`, '\tdh_auto_build');
   await writeFile(join(tree, 'debian', 'rules'), `${rules.join('\n')}\n`);
   await chmod(join(tree, 'debian', 'rules'), 0o755);
   await writeFile(
@@ -100,6 +105,33 @@ export async function makeSourcePackage(workDir: string, spec: PackageSpec): Pro
     dsc: `${base}.dsc`,
     files: parsed.files.map((f) => f.name),
   };
+}
+
+/**
+ * debian/rules for the program (Architecture: any) and its data package (all) with dpkg's own
+ * tools, as packages were made before debhelper: each binary package's tree, then
+ * dpkg-shlibdeps, dpkg-gencontrol and dpkg-deb.
+ */
+function plainRules(program: string, data: { binary: string; file: string } | undefined): string[] {
+  const deb = (name: string, substvars = '') => [`\tdpkg-gencontrol -p${name} -Pdebian/${name}${substvars}`, `\tdpkg-deb --root-owner-group --build debian/${name} ..`];
+  return [
+    '#!/usr/bin/make -f',
+    'build: build-arch build-indep',
+    'build-arch:',
+    '\t$(MAKE)',
+    'build-indep:',
+    'binary: binary-arch binary-indep',
+    'binary-arch: build-arch',
+    `\trm -rf debian/${program} && mkdir -p debian/${program}/DEBIAN`,
+    `\tinstall -D -m 755 ${program} debian/${program}/usr/bin/${program}`,
+    `\tdpkg-shlibdeps -Tdebian/${program}.substvars debian/${program}/usr/bin/${program}`,
+    ...deb(program, ` -Tdebian/${program}.substvars`),
+    'binary-indep: build-indep',
+    ...(data ? [`\trm -rf debian/${data.binary} && mkdir -p debian/${data.binary}/DEBIAN`, `\tinstall -D -m 644 ${data.file} debian/${data.binary}/usr/share/${data.binary}/${data.file}`, ...deb(data.binary)] : []),
+    'clean:',
+    '\t$(MAKE) clean',
+    `\trm -rf debian/${program} debian/*.substvars debian/files${data ? ` debian/${data.binary}` : ''}`,
+  ];
 }
 
 /** Uploads with Debian's dput (method = local), using the stanza `archive up` printed. */
