@@ -76,6 +76,14 @@ describe('archive.yaml', () => {
     );
   });
 
+  it('holds a version back until every architecture built only when a suite says so, and scales emulated builds by a factor', () => {
+    expect(parseConfig('suites:\n  unstable:\n    wait_for_all_architectures: true\n', 'a.yaml').suites[0].waitForAllArchitectures).toBe(true);
+    expect(parseConfig('', 'a.yaml').suites[0].waitForAllArchitectures).toBeUndefined();
+    expect(() => parseConfig('suites:\n  unstable:\n    wait_for_all_architectures: 1\n', 'a.yaml')).toThrow('a.yaml: suites.unstable.wait_for_all_architectures: expected true or false, found 1');
+    expect(parseConfig('builds:\n  emulation_factor: 10\n', 'a.yaml').builds.emulationFactor).toBe(10);
+    expect(() => parseConfig('builds:\n  emulation_factor: 0\n', 'a.yaml')).toThrow(/builds\.emulation_factor: expected a positive number, found 0/);
+  });
+
   it('finds a suite by name or alias', () => {
     const config = parseConfig('suites:\n  unstable:\n    aliases: [sid]\n', 'a.yaml');
     expect(suiteFor(config, 'sid')?.name).toBe('unstable');

@@ -8,7 +8,7 @@ import { builderKey, sha256Hex, signRequest } from '../core/request-signature.js
 // The job API over real HTTP on loopback, with handlers that record what they were asked.
 const calls: string[] = [];
 const handlers: JobApiHandlers = {
-  lease: async (request) => (calls.push(`lease ${request.builder}`), undefined),
+  lease: async (request) => (calls.push(`lease ${request.builder}${request.architectures ? ` ${request.architectures.join(',')} emulated:${(request.emulated ?? []).join(',')}` : ''}`), undefined),
   start: async (name) => (calls.push(`started ${name}`), { concurrency: 1 }),
   heartbeat: async (id, builder) => void calls.push(`heartbeat ${id} ${builder}`),
   sourceFile: async () => import.meta.filename,
@@ -59,6 +59,17 @@ describe('the job API', () => {
     expect(((await bare.json()) as { error: string }).error).toMatch(/scheme "Bearer" is not accepted; expected AIB-HMAC-SHA256/);
     expect((await signed('POST', '/api/v1/lease', '{"builder":"b1"}', { key: builderKey('s3creT', 'b1') })).status).toBe(401);
     expect(calls).toEqual([]);
+  });
+
+  it("passes a worker's offer on: the architectures it builds and those it emulates; refuses a malformed one", async () => {
+    const offer = '{"builder":"b1","waitSeconds":0,"kinds":["build"],"architectures":["amd64","arm64"],"emulated":["arm64"]}';
+    expect((await signed('POST', '/api/v1/lease', offer)).status).toBe(204);
+    expect(calls).toEqual(['lease b1 amd64,arm64 emulated:arm64']);
+    for (const emulated of ['"arm64"', '["ARM 64"]', '[7]']) {
+      const bad = await signed('POST', '/api/v1/lease', `{"builder":"b1","architectures":["arm64"],"emulated":${emulated}}`);
+      expect(bad.status).toBe(400);
+      expect(((await bad.json()) as { error: string }).error).toMatch(/emulated must list architecture names/);
+    }
   });
 
   it('says when there is no job (204)', async () => {

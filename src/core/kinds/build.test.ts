@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { depsFiles, type LocalArchive } from './build.js';
+import { parseConfig } from '../../config/config.js';
+import { buildLimits, depsFiles, type LocalArchive } from './build.js';
 
 const local: LocalArchive = { network: 'bridge', url: 'https://archive.example:8443/', suite: 'unstable', components: ['main'], key: 'KEY' };
 const dsc = { name: 'p_1.dsc', data: Buffer.from('DSC') };
@@ -16,5 +17,16 @@ describe("the dependencies container's files", () => {
     const files = depsFiles(dsc, { ...local, ca: 'CA-PEM' });
     expect(files.find((f) => f.name === 'etc/apt/archive-in-a-box-ca.pem')?.data.toString()).toBe('CA-PEM');
     expect(files.find((f) => f.name === 'etc/apt/apt.conf.d/90archive-in-a-box-ca')?.data.toString()).toBe('Acquire::https::archive.example::CaInfo "/etc/apt/archive-in-a-box-ca.pem";\n');
+  });
+});
+
+describe("a build's limits", () => {
+  it("are archive.yaml's, with the time and stall limits times builds.emulation_factor under qemu, and nothing else changed", () => {
+    const builds = parseConfig('builds:\n  timeout_minutes: 10\n  stall_minutes: 5\n  emulation_factor: 6\n', 'a.yaml').builds;
+    const native = buildLimits(builds);
+    const emulated = buildLimits(builds, true);
+    expect([native.timeoutMs, native.stallMs]).toEqual([600_000, 300_000]);
+    expect([emulated.timeoutMs, emulated.stallMs]).toEqual([3_600_000, 1_800_000]);
+    expect({ ...emulated, timeoutMs: 0, stallMs: 0 }).toEqual({ ...native, timeoutMs: 0, stallMs: 0 });
   });
 });
