@@ -31,7 +31,9 @@ export function register(program: Command): void {
         if (runMode(a)) continue;
         const qemu = QEMU_NAMES[a.arch];
         if (!existsSync(`/usr/bin/qemu-${qemu}-static`)) throw new UserError(`${a.arch}: /usr/bin/qemu-${qemu}-static is missing; apt-get install qemu-user-static binfmt-support`);
-        if (a.arch === 'i386' && a.hostArch === 'amd64' && !a.handler) {
+        if (a.handler && !a.handler.enabled) {
+          await writeFile(`${BINFMT}/${a.handler.name}`, '1');
+        } else if (a.arch === 'i386' && a.hostArch === 'amd64' && !a.handler) {
           await writeFile(`${BINFMT}/register`, I386_BINFMT_REGISTRATION);
           await mkdir('/etc/binfmt.d', { recursive: true });
           await writeFile('/etc/binfmt.d/qemu-i386.conf', `# archive-in-a-box: i386 under qemu (this kernel runs no 32-bit binaries)\n${I386_BINFMT_REGISTRATION}\n`);

@@ -87,7 +87,7 @@ Examples:
       const logName = `${dsc.source}_${versionWithoutEpoch(dsc.version)}_${arch}.build`;
       let log = '';
       try {
-        progress(`building ${dsc.source} ${dsc.version} on ${arch}${mode.emulated ? ' (emulated: time limits x' + builds.emulationFactor + ')' : ''} (${plan.buildArg}) in ${buildenv}`);
+        progress(`building ${dsc.source} ${dsc.version} on ${arch}${mode.emulated ? ` (emulated: time limits x${builds.emulationFactor})` : ''} (${plan.buildArg}) in ${buildenv}`);
         const result = await runBuild(new DockerRunner(docker), {
           jobId: `oneshot-${randomBytes(4).toString('hex')}`,
           buildenv,

@@ -297,7 +297,7 @@ export class Queue implements QueueContext {
    */
   private async backfill(): Promise<void> {
     const at = new Date().toISOString();
-    const plans = backfillJobs(this.settings, this.suites.all(), (id) => this.uploads.get(id), (id) => !!this.jobs.get(id), at);
+    const plans = backfillJobs(this.settings, this.suites.all(), (id) => this.uploads.get(id), (id) => this.jobs.get(id), at);
     for (const { upload, jobs } of plans) {
       await this.uploads.save({ ...upload, jobs: [...new Set([...upload.jobs, ...jobs.map((j) => j.id)])], updatedAt: at });
       for (const job of jobs) await this.leasing.save(job);
