@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Multi-arch bench: one real Debian source (GNU hello unless told) built one-shot with
-# `archive build --arch A` for amd64, natively, and for i386 and arm64, under qemu here (i386
-# natively where the kernel runs it): per architecture the time with the build-dependencies
+# `archive build --arch A` for amd64, natively, and for i386, arm64 and armhf, under qemu here
+# (i386 natively where the kernel runs it): per architecture the time with the build-dependencies
 # installed first (cold) and from the cache (warm, the build itself), and the emulation factor:
 # each architecture's warm time against amd64's, the peer, measured in the same run. It is what
 # builds.emulation_factor (default 6) scales time limits by.
@@ -12,13 +12,13 @@
 # prune --keep 0` removes every archive/deps image before each cold build.
 #
 #   bash bench/multiarch.sh
-#   BENCH_ARCHES="amd64 arm64 armhf" BENCH_SOURCES="sl hello" bash bench/multiarch.sh
+#   BENCH_ARCHES="amd64 arm64" BENCH_SOURCES="sl hello" bash bench/multiarch.sh
 set -euo pipefail
 shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 
-ARCHES=${BENCH_ARCHES:-"amd64 i386 arm64"}
+ARCHES=${BENCH_ARCHES:-"amd64 i386 arm64 armhf"}
 CANDIDATES=${BENCH_SOURCES:-"hello lzip sl"}
 export ARCHIVE_RUN_ID="bench-multiarch-$$"
 LABEL="archive-in-a-box.run-id=$ARCHIVE_RUN_ID"
