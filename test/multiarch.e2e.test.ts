@@ -7,7 +7,7 @@
 // (wait_for_all_architectures); i386 added to it afterwards back-fills it, with no upload. And a
 // one-shot build for arm64 (archive build --arch). armhf is left to bench/multiarch.sh: its base
 // and build environment would cost this suite minutes more under qemu.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { parseDocument } from 'yaml';
@@ -124,9 +124,20 @@ describe('every architecture a team ships', () => {
     await new Promise((r) => setTimeout(r, 3000));
     expect(await packages('held', 'amd64')).not.toContain('Package: whole');
     expect(await readFile(join(archive.root, 'public/dists/held/main/source/Sources'), 'utf8')).not.toContain('Package: whole');
+    // A pool collection meanwhile (a snapshot asks for one, at the end of the queue's scan; the
+    // next request is answered after it) keeps what no suite names yet: the held build's files.
+    expect((await archive.cli(['snapshot', 'gc-probe', '--suite', 'unstable'])).exitCode).toBe(0);
+    expect((await archive.cli(['snapshot', 'gc-probe', '--delete'])).exitCode).toBe(0);
+    const pooled = join(archive.root, 'public/pool/main/w/whole');
+    expect((await readdir(pooled)).sort()).toEqual(expect.arrayContaining(['whole_1.0-1_amd64.deb', 'whole-data_1.0-1_all.deb', 'whole_1.0-1.dsc']));
     const waited = await archive.cli(['wait', 'whole', '1.0-1', '--timeout', '1800'], { timeoutMs: 31 * 60_000 });
     expect(waited.exitCode, String(waited.all)).toBe(0);
-    for (const arch of ['amd64', 'arm64']) expect(await packages('held', arch)).toMatch(new RegExp(`^Package: whole\\n(.+\\n)*?Architecture: ${arch}\\n`, 'm'));
+    for (const arch of ['amd64', 'arm64']) {
+      const index = await packages('held', arch);
+      expect(index).toMatch(new RegExp(`^Package: whole\\n(.+\\n)*?Architecture: ${arch}\\n`, 'm'));
+      // Every file the index names is in the pool.
+      for (const [, file] of index.matchAll(/^Filename: (.+)$/gm)) expect((await stat(join(archive.root, 'public', file))).isFile()).toBe(true);
+    }
     expect(await readFile(join(archive.root, 'public/dists/held/main/source/Sources'), 'utf8')).toContain('Package: whole');
   });
 

@@ -58,7 +58,12 @@ export class Publishing {
   /** Pool files nothing refers to any more, removed (uploads still to build keep theirs). In the lane. */
   async collectGarbage(): Promise<void> {
     this.garbageLikely = false;
-    const pending = this.q.uploads.all().filter((u) => ['accepted', 'building', 'dep-wait'].includes(u.state));
+    // What no suite names yet but will: the sources of uploads still building, and the files of
+    // builds a suite holds back until every architecture built (wait_for_all_architectures).
+    const pending = [
+      ...this.q.uploads.all().filter((u) => ['accepted', 'building', 'dep-wait'].includes(u.state)).flatMap((u) => u.sourceFiles.map((f) => f.path)),
+      ...this.q.jobs.all().filter((j) => j.state === 'built' && !j.inSuite).flatMap((j) => [...j.binaries.map((b) => b.path), ...j.artifacts]),
+    ];
     const removed = await this.q.suites.collectGarbage(pending);
     if (removed.length > 0) this.q.log(`pool: removed ${removed.length} file(s) nothing refers to any more: ${removed.slice(0, 5).join(', ')}${removed.length > 5 ? ', ...' : ''}`);
   }

@@ -272,9 +272,10 @@ export class SuiteChanges {
 
   /**
    * Removes pool files nothing keeps: not in a suite or snapshot, not named by a generation a
-   * client may still read, not of a retained version, not needed by a build still to run.
+   * client may still read, not of a retained version, not `pending` (needed by a build still to
+   * run, or built and waiting to join its suite).
    */
-  async collectGarbage(pending: UploadRecord[]): Promise<string[]> {
+  async collectGarbage(pending: string[]): Promise<string[]> {
     const all = this.all();
     const inUse = new Set<string>();
     for (const c of all) {
@@ -283,7 +284,7 @@ export class SuiteChanges {
     }
     const { history, files } = retained(this.history, this.config().publish.keepVersions, inUse);
     const keep = new Set([...files, ...all.flatMap(poolFilesOf), ...(await poolFilesOfGenerations(this.layout))]);
-    for (const u of pending) for (const f of u.sourceFiles) keep.add(f.path);
+    for (const f of pending) keep.add(f);
     const removed = await collectPool(this.layout, keep);
     if (removed.length > 0) await this.controls.compact(new Set(all.flatMap((c) => c.binaries.map((b) => b.path))));
     this.history = history;
