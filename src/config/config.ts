@@ -142,7 +142,7 @@ export const DEFAULT_CONFIG = {
     output_file_gib: 1,
     output_gib: 2,
     output_files: 1000,
-    // qemu-user runs a compiler some 5 to 10 times slower than the machine itself (bench/multiarch.sh).
+    // Builds under qemu-user took 4 to 9 times the native time here (README, "Every architecture").
     emulation_factor: 6,
   },
 };
