@@ -1,8 +1,9 @@
-// `archive status [--json]`: the containers, and every upload with its builds or its reasons.
+// `archive status [--json]`: the containers, and every upload with its builds, QA checks or reasons.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { isLeasable, jobFromDisk, type JobRecord } from '../core/jobs.js';
+import { checksOf, qaLine, qaView } from '../core/kinds/qa.js';
 import { missingWorker, presentWorkers, type WorkerSeen } from '../core/workers.js';
 import { kindLabel } from '../core/work-kinds.js';
 import type { UploadRecord } from '../core/uploads.js';
@@ -16,7 +17,7 @@ export function register(program: Command): void {
   program
     .command('status')
     .description('show the containers and the state of every upload')
-    .option('--json', 'print JSON (containers, uploads with their jobs, rejections)')
+    .option('--json', 'print JSON (containers, uploads with their jobs and QA checks, rejections)')
     .addHelpText('after', '\nExamples:\n  archive status\n  archive status --json | jq \'.uploads[] | select(.state == "rejected")\'\n')
     .action(async (options: { json?: boolean }, cmd: Command) => {
       const layout = layoutFor(cmd.optsWithGlobals<GlobalOptions>());
@@ -48,6 +49,7 @@ export function register(program: Command): void {
             id: j.id, kind: j.kind, worker: j.worker, waitingFor: isLeasable(j) ? missingWorker(j, workers) : undefined, arch: j.arch, emulated: !!j.emulated, buildArg: j.buildArg, state: j.state, attempts: j.attempts, reason: j.reason,
             missing: j.missing, log: j.log, image: j.image, depsKey: j.depsKey, startedAt: j.startedAt, finishedAt: j.finishedAt,
           })),
+        qa: checksOf(jobs, u.id).map((j) => qaView(j)),
       }));
       const status = {
         root: layout.root,
@@ -78,6 +80,7 @@ export function register(program: Command): void {
             for (const line of tail) console.log(`        | ${line}`);
           }
         }
+        for (const v of u.qa) console.log(`      qa ${qaLine(v)}`);
         for (const r of ['rejected', 'failed', 'cancelled'].includes(u.state) ? u.reasons : []) console.log(`      ! ${r}`);
         if (u.rejectedDir) console.log(`      files kept in ${layout.root}/${u.rejectedDir}`);
       }

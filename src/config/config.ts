@@ -2,6 +2,7 @@
 import { isIP } from 'node:net';
 import { parse, stringify } from 'yaml';
 
+import { QA_CHECKS, isQaCheck, type QaCheck } from '../core/kinds/qa.js';
 import { UserError } from '../errors.js';
 
 /** dists/NAME-debug holds the debug symbols of suite or snapshot NAME, as Debian's debian-debug archive does. */
@@ -32,6 +33,8 @@ export interface SuiteConfig {
    * binaries together); by default each architecture's binaries are published as they build, as Debian does.
    */
   waitForAllArchitectures?: boolean;
+  /** The QA checks run on each build (core/kinds/qa.ts); none when archive.yaml says none. */
+  qa: QaCheck[];
 }
 
 export interface ArchiveConfig {
@@ -120,7 +123,7 @@ export const DEFAULT_CONFIG = {
   name: 'archive',
   port: 8080,
   suites: {
-    unstable: { base: 'trixie', components: ['main'], architectures: ['amd64'], aliases: [] as string[], allow_binary_takeover: false, wait_for_all_architectures: false },
+    unstable: { base: 'trixie', components: ['main'], architectures: ['amd64'], aliases: [] as string[], allow_binary_takeover: false, wait_for_all_architectures: false, qa: [...QA_CHECKS] as string[] },
   },
   uploads: { allow_unsigned: true, keyring: 'state/uploaders.gpg', incomplete_after_minutes: 30, stray_after_hours: 24 },
   publish: { by_hash_grace_minutes: 60, valid_until_days: 0, keep_versions: 3, pdiffs: 30 },
@@ -220,6 +223,11 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
     };
     const takeover = flag('allow_binary_takeover');
     const waitForAll = flag('wait_for_all_architectures');
+    // Absent: none, as in roots made before there were checks; a new root's archive.yaml lists them all.
+    const qa = s.qa ?? [];
+    if (!Array.isArray(qa) || !qa.every((c) => typeof c === 'string' && isQaCheck(c))) {
+      throw new ConfigError(file, `${at}.qa: expected a list of QA checks among ${QA_CHECKS.join(', ')}, found ${JSON.stringify(qa)}`);
+    }
     return {
       name: suite,
       base,
@@ -228,6 +236,7 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
       aliases: list('aliases', [], NAME),
       ...(takeover ? { allowBinaryTakeover: true } : {}),
       ...(waitForAll ? { waitForAllArchitectures: true } : {}),
+      qa: [...new Set(qa as QaCheck[])],
     };
   });
   if (suites.length === 0) throw new ConfigError(file, 'suites: at least one suite is needed');

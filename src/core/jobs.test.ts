@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  cancel, depWait, expireDepWait, expireLease, finish, giveBack, heartbeat, JobTransitionError, lease, MAX_LOST, retry, retryDepWait, type JobRecord,
+  cancel, depWait, expireDepWait, expireLease, finish, finishCheck, giveBack, heartbeat, JobTransitionError, lease, MAX_LOST, retry, retryDepWait, type JobRecord,
 } from './jobs.js';
 import { uploadStateFromJobs, type UploadRecord } from './uploads.js';
 
@@ -12,6 +12,19 @@ const job: JobRecord = {
 };
 
 describe('the job state machine', () => {
+  it('ends a QA check with what it found, tries a testbed that died once more, and fails one whose tool could not run', () => {
+    const check: JobRecord = { ...job, id: 'j1-lintian', kind: 'lintian', of: 'j1' };
+    const found = { verdict: 'fail' as const, tool: 'lintian 2', seconds: 1, counts: { error: 1 }, findings: [], summary: '1 error tag(s): x' };
+    expect(finishCheck(lease(check, 'b1', t0), 'b1', { result: found }, later(5))).toMatchObject({ state: 'built', qa: found, finishedAt: later(5).toISOString() });
+    const died = { ...found, verdict: 'tmpfail' as const, summary: 'testbed died' };
+    const again = finishCheck(lease(check, 'b1', t0), 'b1', { result: died }, later(5));
+    expect(again).toMatchObject({ state: 'given-back', reason: 'the testbed failed (testbed died); trying once more' });
+    expect(again.qa).toBeUndefined();
+    expect(finishCheck(lease(again, 'b1', t0), 'b1', { result: died }, later(9))).toMatchObject({ state: 'built', qa: { verdict: 'tmpfail' } });
+    expect(finishCheck(lease(check, 'b1', t0), 'b1', { reason: 'lintian itself failed (exit 1)' }, later(5))).toMatchObject({ state: 'failed', reason: 'lintian itself failed (exit 1)' });
+    expect(() => finishCheck(lease(check, 'b1', t0), 'b2', { result: found }, later(5))).toThrow('not leased to b2');
+  });
+
   it('leases a waiting job to one builder until a deadline', () => {
     const leased = lease(job, 'b1', t0, 1000);
     expect(leased).toMatchObject({ state: 'building', attempts: 1, lease: { builder: 'b1', expiresAt: later(1000).toISOString() } });

@@ -1,5 +1,5 @@
 // A job: one unit of work a worker leases (its kind: core/work-kinds.ts). Its states, after
-// wanna-build's:
+// wanna-build's (a QA check that ran is "built", its verdict beside; finishCheck):
 //
 //   needs-build --lease--> building --built--> built
 //        ^   ^                |  |  \--failed (the package's fault, or refused artifacts)--> failed
@@ -15,6 +15,7 @@
 import type { FileDigest } from '../debian/file-digest.js';
 import type { BuildArg, PlannedBuild } from './build-plan.js';
 import type { BuildReport } from './kinds/build.js';
+import type { QaResult } from './kinds/qa.js';
 import type { WorkKind } from './work-kinds.js';
 
 export type JobState = 'needs-build' | 'building' | 'built' | 'failed' | 'dep-wait' | 'given-back' | 'cancelled';
@@ -70,6 +71,9 @@ export interface JobRecord {
   artifacts: string[];
   /** Set once the binaries have joined the suite's contents (or were found superseded). */
   inSuite?: boolean;
+  /** A QA check's job: the build it checks, and once it ran, what it found (core/kinds/qa.ts). */
+  of?: string;
+  qa?: QaResult;
 }
 
 /** A new build job of an accepted upload, for one architecture of its build plan (core/build-plan.ts). */
@@ -213,6 +217,20 @@ export function finish(
   return result.outcome === 'built'
     ? { ...base, state: 'built', binaries: result.binaries, artifacts: result.artifacts, reason: undefined }
     : { ...base, state: 'failed', reason: result.reason };
+}
+
+/**
+ * A QA check's end: it ran (what it found is kept; a testbed that died, tmpfail, is tried once
+ * more first), or its tool could not run (the job fails; the package is not judged).
+ */
+export function finishCheck(job: JobRecord, builder: string, outcome: { result: QaResult } | { reason: string }, now: Date): JobRecord {
+  assertHolder(job, builder);
+  const at = now.toISOString();
+  if ('result' in outcome && outcome.result.verdict === 'tmpfail' && job.attempts < 2) {
+    return { ...job, state: 'given-back', lease: undefined, reason: `the testbed failed (${outcome.result.summary}); trying once more`, updatedAt: at };
+  }
+  const base = { ...job, lease: undefined, updatedAt: at, finishedAt: at };
+  return 'result' in outcome ? { ...base, state: 'built', qa: outcome.result, reason: undefined } : { ...base, state: 'failed', reason: outcome.reason };
 }
 
 /**

@@ -50,8 +50,23 @@ describe('the status page', () => {
     expect(index).toContain('<a href="packages/hello.html">hello</a></td><td>2.10-3</td><td><span class="built">amd64</span></td><td class="state published">published</td>');
   });
 
+  it("shows each source's QA checks: their worst verdicts in the suite's table, each with its trend and log on the source's page", () => {
+    const built = job(hello, 'built');
+    const check = (kind: 'lintian' | 'blhc', arch: string, qa: JobRecord['qa']): JobRecord => ({ ...built, id: `${built.id}-${arch}-${kind}`, kind, of: built.id, arch, qa, state: qa ? 'built' : 'needs-build', log: `logs/hello_2.10-3_${arch}.${kind}.1.log` });
+    const found = (verdict: 'pass' | 'fail', summary: string, trend?: 'regression') => ({ verdict, tool: 't 1', seconds: 1, counts: {}, findings: [], summary, ...(trend && { trend, comparedWith: '2.10-2', newFindings: ['E: x<y'] }) });
+    const qaPages = renderStatusPages({
+      config, uploads: [hello], contents: [contentsOf([hello])], now: new Date(at), incoming: '/in', workers: [],
+      jobs: [built, check('lintian', 'amd64', found('pass', '2 warning')), check('lintian', 'arm64', found('fail', '1 error tag(s): x<y', 'regression')), check('blhc', 'amd64', undefined)],
+    });
+    expect(qaPages['index.html']).toContain('<td>lintian <span class="state fail">fail</span> <span class="state regression">regression</span></td>');
+    const page = qaPages['packages/hello.html'];
+    expect(page).toContain('<tr><td>lintian</td><td>arm64</td><td class="state fail">fail</td><td><span class="state regression">regression</span> <span class="muted">against 2.10-2</span></td><td>1 error tag(s): x&lt;y<br><span class="muted">new: E: x&lt;y</span></td><td><a href="../logs/hello_2.10-3_arm64.lintian.1.log">log</a></td></tr>');
+    expect(page).toContain('<tr><td>blhc</td><td>amd64</td><td class="state needs-build">needs-build</td>');
+    expect(qaPages['index.html']).toMatch(/<td>lintian<\/td><td>arm64<\/td><td class="state fail">fail<\/td>/);
+  });
+
   it('marks imported packages and lists snapshots with what they froze', () => {
-    expect(index).toContain('<tr><td>tool</td><td>3.1-1</td><td>amd64</td><td class="state imported">imported</td></tr>');
+    expect(index).toContain('<tr><td>tool</td><td>3.1-1</td><td>amd64</td><td class="state imported">imported</td><td></td></tr>');
     expect(index).toMatch(/<h2 id="suite-release-1">release-1 <span class="muted">\(snapshot of unstable, 2026-11-29 10:00 UTC; 1 source packages\)/);
   });
 

@@ -4,6 +4,7 @@
 import type { ArchiveConfig } from '../config/config.js';
 import { aptSource, archiveUri, dputStanza, keyringPath } from './client-config.js';
 import { isLeasable, type JobRecord } from './jobs.js';
+import { checksOf, qaView } from './kinds/qa.js';
 import type { SuiteContents } from './suite-contents.js';
 import { kindLabel } from './work-kinds.js';
 import { missingWorker, type WorkerSeen } from './workers.js';
@@ -42,7 +43,7 @@ h1 { font-size: 1.5rem; margin: 0 0 .25rem; } h2 { font-size: 1.15rem; margin: 1
 table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid #8883; vertical-align: top; }
 th { font-weight: 600; } td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
 .state { font-weight: 600; white-space: nowrap; } .published, .built, .accepted { color: var(--ok); }
-.failed, .rejected { color: var(--bad); } .imported, .cancelled { color: var(--muted); } .building, .dep-wait, .needs-build, .given-back, .received { color: var(--wait); }
+.failed, .rejected, .fail, .regression { color: var(--bad); } .pass, .fixed { color: var(--ok); } .neutral, .tmpfail { color: var(--muted); } .imported, .cancelled { color: var(--muted); } .building, .dep-wait, .needs-build, .given-back, .received { color: var(--wait); }
 pre { background: #8881; padding: .75rem; overflow-x: auto; border-radius: 6px; font-size: 13px; }
 ul.reasons { margin: .25rem 0 0; padding-left: 1.1rem; } code { font-size: 13px; }
 @media (max-width: 40rem) { .wide { display: none; } th, td { padding: .3rem .25rem; } }
@@ -81,13 +82,42 @@ export function jobDetail(job: JobRecord, workers: WorkerSeen[]): string {
   return [why, job.worker && job.state !== 'needs-build' ? `on ${job.worker}` : ''].filter(Boolean).join(' · ');
 }
 
+/** A job's state as shown: a QA check that ran shows its verdict instead. */
+const shownState = (job: JobRecord) => job.qa?.verdict ?? job.state;
+
 function jobRow(job: JobRecord, depth: number, workers: WorkerSeen[]): string {
   const up = depth ? '../' : '';
   const detail = jobDetail(job, workers);
   return `<tr><td>${escape(kindLabel(job.kind))}</td><td>${escape(job.arch)}${job.emulated ? ' <span class="muted">emulated</span>' : ''} <span class="muted">${escape(job.buildArg)}</span></td>
-<td class="state ${escape(job.state)}">${escape(job.state)}</td>
+<td class="state ${escape(shownState(job))}">${escape(shownState(job))}</td>
 <td class="num">${escape(duration(job))}</td>
 <td>${job.log ? `<a href="${up}${escape(job.log)}">log</a>` : ''} ${escape(detail)}</td></tr>`;
+}
+
+/** An upload's QA checks in a cell: each check's worst verdict over its architectures ("lintian fail"), regressions marked. */
+function qaSummary(checks: JobRecord[]): string {
+  const worst = new Map<string, { verdict: string; regression: boolean }>();
+  const rank = ['fail', 'tmpfail', 'neutral', 'pass'];
+  for (const j of checks.filter((c) => c.qa)) {
+    const had = worst.get(j.kind);
+    const verdict = had && rank.indexOf(had.verdict) < rank.indexOf(j.qa!.verdict) ? had.verdict : j.qa!.verdict;
+    worst.set(j.kind, { verdict, regression: !!had?.regression || j.qa!.trend === 'regression' });
+  }
+  return [...worst].map(([check, w]) => `${escape(check)} <span class="state ${escape(w.verdict)}">${escape(w.verdict)}</span>${w.regression ? ' <span class="state regression">regression</span>' : ''}`).join(' · ');
+}
+
+/** An upload's QA checks: each with its verdict, its trend against the previous version, what it found and its log. */
+function qaTable(checks: JobRecord[]): string {
+  if (checks.length === 0) return '';
+  const rows = checks.map((j) => {
+    const v = qaView(j);
+    const verdict = v.verdict ?? v.state;
+    const trend = v.trend ? `<span class="state ${escape(v.trend)}">${escape(v.trend)}</span>${v.comparedWith ? ` <span class="muted">against ${escape(v.comparedWith)}</span>` : ''}` : '';
+    const found = v.summary ?? v.reason ?? '';
+    const fresh = v.newFindings?.length ? `<br><span class="muted">new: ${escape(v.newFindings.join(', '))}</span>` : '';
+    return `<tr><td>${escape(v.check)}</td><td>${escape(v.arch)}</td><td class="state ${escape(verdict)}">${escape(verdict)}</td><td>${trend}</td><td>${escape(found)}${fresh}</td><td>${v.log ? `<a href="../${escape(v.log)}">log</a>` : ''}</td></tr>`;
+  });
+  return `<table><thead><tr><th>QA check</th><th>Arch</th><th>Verdict</th><th>Trend</th><th>Found</th><th>Log</th></tr></thead><tbody>${rows.join('\n')}</tbody></table>`;
 }
 
 export function renderStatusPages(input: StatusInput): StatusPages {
@@ -119,13 +149,13 @@ export function renderStatusPages(input: StatusInput): StatusPages {
           : escape([...new Set(bins.map((b) => b.arch))].sort().join(' '));
         const state = c.kind === 'snapshot' ? 'published' : upload ? upload.state : bins.some((b) => b.origin === 'imported') ? 'imported' : 'published';
         const link = hasPage.has(name) ? `<a href="${sourcePage(name)}">${escape(name)}</a>` : escape(name);
-        return `<tr><td>${link}</td><td>${escape(version)}</td><td>${archs}</td><td class="state ${escape(state)}">${escape(state)}</td></tr>`;
+        return `<tr><td>${link}</td><td>${escape(version)}</td><td>${archs}</td><td class="state ${escape(state)}">${escape(state)}</td><td>${upload && c.kind === 'suite' ? qaSummary(checksOf(jobs, upload.id)) : ''}</td></tr>`;
       });
       const what = c.kind === 'snapshot'
         ? `snapshot of ${escape(c.of ?? '')}, ${escape((c.createdAt ?? '').slice(0, 16).replace('T', ' '))} UTC`
         : `${escape(suite?.base ?? '')}; ${escape((suite?.architectures ?? []).join(' '))}`;
       return `<h2 id="suite-${escape(c.id)}">${escape(c.id)} <span class="muted">(${what}; ${names.length} source packages)</span></h2>
-${rows.length ? `<table><thead><tr><th>Source</th><th>Version</th><th>Architectures</th><th>State</th></tr></thead><tbody>${rows.join('\n')}</tbody></table>` : '<p class="muted">Nothing published yet.</p>'}`;
+${rows.length ? `<table><thead><tr><th>Source</th><th>Version</th><th>Architectures</th><th>State</th><th>QA</th></tr></thead><tbody>${rows.join('\n')}</tbody></table>` : '<p class="muted">Nothing published yet.</p>'}`;
     })
     .join('\n');
 
@@ -135,7 +165,7 @@ ${rows.length ? `<table><thead><tr><th>Source</th><th>Version</th><th>Architectu
     ? `<table><thead><tr><th>Source</th><th>Version</th><th>Kind</th><th>Arch</th><th>State</th><th>Duration</th><th class="wide">Log and reason</th></tr></thead><tbody>${recent
         .map((j) => {
           const detail = jobDetail(j, input.workers);
-          return `<tr><td><a href="${sourcePage(j.source)}">${escape(j.source)}</a></td><td>${escape(j.version)}</td><td>${escape(kindLabel(j.kind))}</td><td>${escape(j.arch)}${j.emulated ? ' <span class="muted">emulated</span>' : ''}</td><td class="state ${escape(j.state)}">${escape(j.state)}</td><td class="num">${escape(duration(j))}</td><td class="wide">${j.log ? `<a href="${escape(j.log)}">log</a> ` : ''}${escape(detail)}</td></tr>`;
+          return `<tr><td><a href="${sourcePage(j.source)}">${escape(j.source)}</a></td><td>${escape(j.version)}</td><td>${escape(kindLabel(j.kind))}</td><td>${escape(j.arch)}${j.emulated ? ' <span class="muted">emulated</span>' : ''}</td><td class="state ${escape(shownState(j))}">${escape(shownState(j))}</td><td class="num">${escape(duration(j))}</td><td class="wide">${j.log ? `<a href="${escape(j.log)}">log</a> ` : ''}${escape(detail)}</td></tr>`;
         })
         .join('\n')}</tbody></table>`
     : '<p class="muted">No builds yet.</p>';
@@ -161,7 +191,7 @@ sudo apt-get update</pre>
     `<h1>${escape(config.name)}</h1>
 <p>${accepted.length} accepted upload(s), ${jobs.filter((j) => j.state === 'building').length} building, ${jobs.filter((j) => j.state === 'dep-wait').length} waiting for build-dependencies, ${rejected.length} rejected. Signed uploads ${config.uploads.allowUnsigned ? 'optional' : 'required'}.</p>
 ${suites}
-<h2 id="builds">Builds</h2>
+<h2 id="builds">Builds and QA checks</h2>
 ${builds}
 <h2 id="rejected">Rejected uploads</h2>
 ${rejections}
@@ -181,6 +211,7 @@ ${howTo}`,
 <p class="muted">received ${escape(u.receivedAt.slice(0, 19).replace('T', ' '))} UTC${u.signedBy ? ` · signed by ${escape(u.signedBy)}` : ''}</p>
 ${u.reasons.length ? `<ul class="reasons">${u.reasons.map((r) => `<li>${escape(r)}</li>`).join('')}</ul>` : ''}
 ${js.length ? `<table><thead><tr><th>Kind</th><th>Arch</th><th>State</th><th>Duration</th><th>Log</th></tr></thead><tbody>${js.map((j) => jobRow(j, 1, input.workers)).join('\n')}</tbody></table>` : ''}
+${qaTable(checksOf(jobs, u.id))}
 <p>${u.sourceFiles.map((f) => `<a href="../${escape(f.path)}">${escape(f.name)}</a>`).join(' · ')}</p>`;
       })
       .join('\n');

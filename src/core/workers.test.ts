@@ -24,7 +24,7 @@ describe('a job waiting for a worker', () => {
   it('says which worker it waits for when none present offers its kind and architecture', () => {
     expect(missingWorker(job, [{ kinds: ['build'], architectures: ['amd64'] }])).toBe('waiting for a worker that can build arm64');
     expect(missingWorker(job, [])).toBe('waiting for a worker that can build arm64 (no worker has asked for work lately)');
-    expect(missingWorker({ kind: 'lintian', arch: 'amd64' }, [{ kinds: ['build'] }])).toBe('waiting for a worker that can run lintian on amd64');
+    expect(missingWorker({ kind: 'lintian', arch: 'amd64' }, [{ kinds: ['build'] }])).toBe('waiting for a worker that can run lintian');
   });
 
   it('says nothing when a present worker offers it, or offers any architecture', () => {

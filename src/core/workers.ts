@@ -5,6 +5,7 @@
 // revokes it: the key is gone, its next request is refused and its leases go back. Workers
 // beside the queue are not enrolled: they sign with a key derived from the archive's own token.
 // Pure.
+import { KINDS, canRun, type WorkKind } from './work-kinds.js';
 
 /** What the queue keeps of an enrolled worker. */
 export interface WorkerRecord {
@@ -54,10 +55,10 @@ export const PRESENT_WITHIN_MS = 10 * 60_000;
  * What a job waiting for a worker waits for, when no present worker offers its kind and
  * architecture ("waiting for a worker that can build arm64"); undefined when one does.
  */
-export function missingWorker(job: { kind: string; arch: string }, present: Pick<WorkerSeen, 'kinds' | 'architectures'>[]): string | undefined {
-  const able = present.some((w) => (!w.kinds || w.kinds.includes(job.kind)) && (!w.architectures || w.architectures.includes(job.arch)));
-  if (able) return undefined;
-  return `waiting for a worker that can ${job.kind === 'build' ? 'build' : `run ${job.kind} on`} ${job.arch}${present.length === 0 ? ' (no worker has asked for work lately)' : ''}`;
+export function missingWorker(job: { kind: WorkKind; arch: string }, present: Pick<WorkerSeen, 'kinds' | 'architectures' | 'emulated'>[]): string | undefined {
+  if (present.some((w) => canRun(w, job))) return undefined;
+  const what = job.kind === 'build' ? `build ${job.arch}` : KINDS[job.kind]?.anyArchitecture ? `run ${job.kind}` : `run ${job.kind} on ${job.arch}`;
+  return `waiting for a worker that can ${what}${present.length === 0 ? ' (no worker has asked for work lately)' : ''}`;
 }
 
 /** The workers present at `now`: heard from within PRESENT_WITHIN_MS, or holding one of `jobs`. */

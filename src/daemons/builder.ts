@@ -143,7 +143,10 @@ export class Builder {
         job,
         api: this.api,
         docker: this.docker,
-        worker: { name: this.o.name, labels: this.o.labels, repoUrl: this.o.repoUrl, repoCa: this.o.repoCa, network: this.o.network, buildenvs: this.o.buildenvs },
+        worker: {
+          name: this.o.name, labels: this.o.labels, repoUrl: this.o.repoUrl, repoCa: this.o.repoCa, network: this.o.network, buildenvs: this.o.buildenvs,
+          native: this.o.architectures?.find((a) => !this.o.emulated?.includes(a)),
+        },
         log: (text) => {
           pending += text;
         },

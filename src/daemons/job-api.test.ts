@@ -107,6 +107,15 @@ describe('the job API', () => {
     expect(res.status).toBe(400);
   });
 
+  it('takes a QA check\'s report as its kind, and refuses a malformed one', async () => {
+    const report = { builder: 'b1', kind: 'blhc', outcome: 'checked', verdict: 'fail', tool: 'blhc 0.14', seconds: 1, counts: { 'missing flags': 1 }, findings: [{ severity: 'W', tag: 'CFLAGS missing (-x)' }], summary: 's' };
+    expect((await signed('POST', '/api/v1/jobs/j1/complete', JSON.stringify(report))).status).toBe(200);
+    expect(calls).toContain('complete j1 b1 checked');
+    const bad = await signed('POST', '/api/v1/jobs/j1/complete', JSON.stringify({ ...report, verdict: 'excellent' }));
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('verdict must be pass, fail, neutral or tmpfail');
+  });
+
   it('refuses a builder acting under another builder\'s name, in a body, a query or a path', async () => {
     for (const [method, path, body] of [
       ['POST', '/api/v1/lease', '{"builder":"other/1"}'],

@@ -1,12 +1,13 @@
 // A test archive: its own root and free port, everything it creates labelled with a run id
 // and removed afterwards, so tests pass beside other archives on the same engine.
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa, type Result } from 'execa';
+import { parseDocument } from 'yaml';
 import { dput, makeSourcePackage, type PackageSpec, type SourcePackage } from './packages.js';
 
 export const REPO = resolve(import.meta.dirname, '..', '..');
@@ -90,12 +91,28 @@ export class TestArchive {
     readonly work: string,
   ) {}
 
-  /** under: where the root is made (a test's own file system), else the temporary folder. */
-  static async create(o: { under?: string } = {}): Promise<TestArchive> {
+  /**
+   * under: where the root is made (a test's own file system), else the temporary folder. qa: the
+   * QA checks a new root runs on every build stay on; off unless asked, so that the suites that
+   * test something else do not spend the two cores on lintian.
+   */
+  static async create(o: { under?: string; qa?: boolean } = {}): Promise<TestArchive> {
     const info = await execa('docker', ['info', '--format', '{{.ServerVersion}}'], { reject: false });
     if (info.exitCode !== 0) throw new Error(`the Docker engine is not reachable; run scripts/setup.sh first:\n${info.stderr}`);
     const root = await mkdtemp(join(o.under ?? tmpdir(), 'aib-test-'));
-    return new TestArchive(root, await freePort(), await mkdtemp(join(tmpdir(), 'aib-work-')));
+    const archive = new TestArchive(root, await freePort(), await mkdtemp(join(tmpdir(), 'aib-work-')));
+    if (!o.qa) await archive.withoutQa();
+    return archive;
+  }
+
+  /** A new root, its archive.yaml as `archive init` writes it but with no QA check in any suite. */
+  private async withoutQa(): Promise<void> {
+    const init = await this.cli(['init', '--port', String(this.port)]);
+    if (init.exitCode !== 0) throw new Error(`archive init failed (${init.exitCode}):\n${init.all}`);
+    const file = join(this.root, 'archive.yaml');
+    const doc = parseDocument(await readFile(file, 'utf8'));
+    for (const suite of Object.keys((doc.toJS() as { suites: Record<string, unknown> }).suites)) doc.setIn(['suites', suite, 'qa'], []);
+    await writeFile(file, doc.toString());
   }
 
   /** Runs the CLI as a user would; never throws, so tests can assert on failures. */

@@ -33,6 +33,8 @@ export interface PackageSpec {
    * build-dependency to install and no dh to run, which under qemu is most of a small build.
    */
   withoutDebhelper?: boolean;
+  /** The compiler's flags in the Makefile (default: $(CFLAGS) $(CPPFLAGS) $(LDFLAGS), what dpkg-buildflags gives). */
+  compilerFlags?: string;
 }
 
 export interface SourcePackage {
@@ -60,7 +62,7 @@ export async function makeSourcePackage(workDir: string, spec: PackageSpec): Pro
     const installData = spec.data ? `\tinstall -D -m 644 ${spec.data.file} $(DESTDIR)/usr/share/${spec.data.binary}/${spec.data.file}\n` : '';
     await writeFile(
       join(tree, 'Makefile'),
-      `all: ${spec.name}\n${spec.name}: hello.c\n\t$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $<\n` +
+      `all: ${spec.name}\n${spec.name}: hello.c\n\t$(CC) ${spec.compilerFlags ?? '$(CFLAGS) $(CPPFLAGS) $(LDFLAGS)'} -o $@ $<\n` +
         `install:\n\tinstall -D -m 755 ${spec.name} $(DESTDIR)/usr/bin/${spec.name}\n${installData}clean:\n\trm -f ${spec.name}\n`,
     );
   }

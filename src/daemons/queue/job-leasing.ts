@@ -4,21 +4,19 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildLimits } from '../../core/kinds/build.js';
-import type { LeaseRequest, LeasedJob, WorkerOffer, WorkerSettings } from '../../core/job-protocol.js';
+import { checkInputs } from '../../core/kinds/qa.js';
+import type { LeaseRequest, LeasedJob, WorkerSettings } from '../../core/job-protocol.js';
 import {
   cancel, expireDepWait, expireLease, giveBack, heartbeat, isLeasable, lease, retryDepWait, type JobRecord,
 } from '../../core/jobs.js';
 import { uploadStateFromJobs } from '../../core/uploads.js';
 import { compareVersions, versionWithoutEpoch } from '../../debian/version.js';
 import { workerOf } from '../../core/workers.js';
+import { KINDS, canRun } from '../../core/work-kinds.js';
+import { fileFacts } from '../../storage/files.js';
 import { refused } from '../job-api.js';
 import type { QueueContext } from './queue-context.js';
 import type { WorkerRegistry } from './worker-registry.js';
-
-/** Whether a worker offering `offer` can run `job`: its kind, and its architecture when it says which. */
-export function canRun(offer: Partial<WorkerOffer>, job: JobRecord): boolean {
-  return (!offer.kinds || offer.kinds.includes(job.kind)) && (!offer.architectures || offer.architectures.includes(job.arch));
-}
 
 export class JobLeasing {
   private readonly waiters = new Set<() => void>();
@@ -34,6 +32,18 @@ export class JobLeasing {
     const job = this.q.jobs.get(id);
     if (!job) throw refused(404, `no job ${id}`);
     return job;
+  }
+
+  /**
+   * The files a job reads, relative to public/: a build its upload's source files; a QA check
+   * also the packages, .changes, .buildinfo and log of the build it checks (core/kinds/qa.ts).
+   */
+  inputs(job: JobRecord): { name: string; path: string; size?: number; sha256?: string }[] {
+    const upload = this.q.uploads.get(job.uploadId);
+    if (!upload) return [];
+    if (job.kind === 'build') return upload.sourceFiles;
+    const build = job.of ? this.q.jobs.get(job.of) : undefined;
+    return build ? checkInputs(upload, build) : [];
   }
 
   /** Saves a job's new state; its upload's state follows, waiting workers are woken for a leasable one. */
@@ -152,29 +162,43 @@ export class JobLeasing {
     return cancelled;
   }
 
-  /** The oldest job the asking worker can run, leased to it, with what it needs to run it. */
+  /**
+   * The job the asking worker can run, leased to it, with what it needs to run it: builds
+   * first, then QA checks (they never hold a build back), the oldest first.
+   */
   private async leaseOne(request: LeaseRequest): Promise<LeasedJob | undefined> {
     if (this.workers.isRevoked(workerOf(request.builder))) return undefined;
     const config = this.q.config();
     const worker = workerOf(request.builder);
-    const emulates = (arch: string) => !!request.emulated?.includes(arch);
+    // A check reads files: it runs natively whatever the architecture of the build it checks.
+    const emulates = (j: JobRecord) => !KINDS[j.kind]?.anyArchitecture && !!request.emulated?.includes(j.arch);
+    const order = (j: JobRecord) => (j.kind === 'build' ? 0 : 1);
     const job = this.q.jobs
       .all()
       // A job this worker would emulate is left to a native worker that is waiting for work.
-      .filter((j) => isLeasable(j) && canRun(request, j) && !(emulates(j.arch) && this.workers.nativeAvailable(j.arch, worker)))
-      .sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0];
+      .filter((j) => isLeasable(j) && canRun(request, j) && !(emulates(j) && this.workers.nativeAvailable(j.arch, worker)))
+      .sort((a, b) => order(a) - order(b) || a.createdAt.localeCompare(b.createdAt))[0];
     if (!job) return undefined;
-    const emulated = emulates(job.arch);
+    let files: { name: string; size: number; sha256: string }[];
+    try {
+      files = await Promise.all(this.inputs(job).map(async ({ name, path, size, sha256 }) => ({ name, ...(size !== undefined && sha256 ? { size, sha256 } : await fileFacts(join(this.q.layout.public, path))) })));
+    } catch (err) {
+      // A check of a build whose files the pool let go (superseded long ago): nothing to check.
+      const now = new Date().toISOString();
+      await this.save({ ...job, state: 'failed', reason: `its input files are gone: ${(err as Error).message}`, finishedAt: now, updatedAt: now });
+      return this.leaseOne(request);
+    }
+    const emulated = emulates(job);
     const leased = { ...lease(job, request.builder, new Date(), config.builds.leaseSeconds * 1000), emulated };
-    leased.log = `logs/${job.source}_${versionWithoutEpoch(job.version)}_${job.arch}.${leased.attempts}.log`;
+    const what = job.kind === 'build' ? '' : `.${job.kind}`;
+    leased.log = `logs/${job.source}_${versionWithoutEpoch(job.version)}_${job.arch}${what}.${leased.attempts}.log`;
     await writeFile(join(this.q.layout.public, leased.log), '');
     await this.save(leased);
-    const upload = this.q.uploads.get(job.uploadId)!;
     const suite = config.suites.find((s) => s.name === job.suite)!;
     this.q.log(`job ${job.id}: leased to ${request.builder} (attempt ${leased.attempts}${emulated ? ', emulated' : ''})`);
     return {
       ...leased,
-      files: upload.sourceFiles.map((f) => ({ name: f.name, size: f.size, sha256: f.sha256 })),
+      files: files.map(({ name, size, sha256 }) => ({ name, size, sha256 })),
       limits: buildLimits(config.builds, emulated),
       buildenvMaxAgeMs: config.builds.buildenvMaxAgeHours * 3600_000,
       leaseMs: config.builds.leaseSeconds * 1000,

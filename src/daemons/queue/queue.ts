@@ -7,6 +7,7 @@
 //   job-leasing.ts       jobs and leases, for workers over the job API (daemons/job-api.ts)
 //   worker-registry.ts   enrolled workers and their keys; when each worker was last heard from
 //   build-results.ts     what a build hands back: checked, pooled, joined to its suite
+//   qa-results.ts        QA checks: made after builds, what they found kept and compared
 //   suite-changes.ts     what each suite holds, and the pool's history (included-debs.ts)
 //   publishing.ts        generations of dists/, Valid-Until, the pool's garbage
 import { appendFile, mkdir, mkdtemp, readFile, stat } from 'node:fs/promises';
@@ -31,6 +32,7 @@ import { CliRequests } from './cli-requests.js';
 import { failPoints, type FailPointHit } from './crash-at-fail-point.js';
 import { JobLeasing } from './job-leasing.js';
 import { Publishing } from './publishing.js';
+import { QaResults } from './qa-results.js';
 import type { QueueContext } from './queue-context.js';
 import { SerialLane } from './serial-lane.js';
 import { SuiteChanges } from './suite-changes.js';
@@ -61,6 +63,7 @@ export class Queue implements QueueContext {
   private leasing!: JobLeasing;
   private workers!: WorkerRegistry;
   private results!: BuildResults;
+  private qa!: QaResults;
   private joining!: SuiteJoining;
   private requests!: CliRequests;
   private publishing!: Publishing;
@@ -108,6 +111,7 @@ export class Queue implements QueueContext {
     this.leasing = new JobLeasing(this, this.workers);
     this.joining = new SuiteJoining(this, this.leasing);
     this.results = new BuildResults(this, this.leasing, this.joining);
+    this.qa = new QaResults(this, this.leasing);
     this.requests = new CliRequests(this, this.leasing, this.workers);
     this.publishing = new Publishing(this, await Signer.load(await readFile(l.secretKey, 'utf8'), await mkdtemp(join(tmpdir(), 'archive-gnupg-'))), this.leasing);
     await this.requests.sweep();
@@ -127,6 +131,7 @@ export class Queue implements QueueContext {
       await this.recover();
       await this.backfill();
       await this.publish('start');
+      await this.qa.plan();
     }).catch((err) => this.infrastructureError('at start', err));
     await this.lane.run(() => this.writeStatus()).catch((err) => this.log(`status page: ${(err as Error).message}`));
     const leasing = this.leasing;
@@ -138,9 +143,8 @@ export class Queue implements QueueContext {
       },
       heartbeat: (id, builder) => leasing.heartbeat(id, builder),
       sourceFile: async (id, name) => {
-        const job = leasing.job(id);
-        const file = this.uploads.get(job.uploadId)?.sourceFiles.find((f) => f.name === name);
-        if (!file) throw refused(404, `job ${id} has no source file ${name}`);
+        const file = leasing.inputs(leasing.job(id)).find((f) => f.name === name);
+        if (!file) throw refused(404, `job ${id} has no input file ${name}`);
         return join(l.public, file.path);
       },
       log: async (id, builder, text) => {
@@ -156,7 +160,12 @@ export class Queue implements QueueContext {
           const job = leasing.job(id);
           if (job.kind !== r.kind) throw refused(409, `job ${id} is a ${kindLabel(job.kind)}, not a ${kindLabel(r.kind)}`);
           return byKind(r, {
-            build: (report) => this.results.complete(id, builder, report),
+            build: async (report) => {
+              await this.results.complete(id, builder, report);
+              await this.qa.plan();
+            },
+            lintian: (report) => this.qa.complete(id, builder, report),
+            blhc: (report) => this.qa.complete(id, builder, report),
           });
         }),
     });
@@ -187,7 +196,7 @@ export class Queue implements QueueContext {
     for (const u of this.uploads.all().filter((u) => !u.inSuite && !['received', 'rejected'].includes(u.state)).sort(byVersion)) {
       await this.joining.source(u);
     }
-    for (const j of this.jobs.all().filter((j) => !j.inSuite && j.state === 'built').sort(byVersion)) await this.joining.build(j);
+    for (const j of this.jobs.all().filter((j) => j.kind === 'build' && !j.inSuite && j.state === 'built').sort(byVersion)) await this.joining.build(j);
     // A stop between a build's publication and its upload's state: the state follows its jobs.
     for (const u of this.uploads.all().filter((u) => ['accepted', 'building'].includes(u.state) && u.jobs.length > 0)) {
       const job = this.jobs.get(u.jobs[0]);
@@ -222,7 +231,10 @@ export class Queue implements QueueContext {
 
   /** Requests, then uploads, then one publication for what they accepted. In the lane. */
   private async scan(): Promise<void> {
-    if (await this.reloadConfig()) await this.backfill();
+    if (await this.reloadConfig()) {
+      await this.backfill();
+      await this.qa.plan();
+    }
     // After a failure (disk full, ...) what it interrupted is finished, as after a crash,
     // and published again. A publish that still fails does not keep uploads from being
     // taken and checked meanwhile; it is said (and tried again) at the end.

@@ -15,16 +15,10 @@ const pulled = new Set<string>();
 
 export async function runBuildTask(t: TaskContext): Promise<TaskResult<BuildReport>> {
   const { job } = t;
-  const files = [];
-  for (const f of job.files) {
-    const data = await t.api.sourceFile(job.id, f.name);
-    const sha256 = sha256Hex(data);
-    if (sha256 !== f.sha256) throw new Error(`${f.name} arrived with sha256 ${sha256}, expected ${f.sha256}`);
-    files.push({ name: f.name, data });
-  }
+  const files = await fetchJobFiles(t);
   const result = await runBuild(new DockerRunner(t.docker), {
     jobId: job.id,
-    buildenv: await freshBuildenv(t),
+    buildenv: await freshBuildenv(t, job.arch),
     dsc: job.files.find((f) => f.name.endsWith('.dsc'))!.name,
     arch: job.arch,
     buildArg: job.buildArg,
@@ -43,12 +37,24 @@ export async function runBuildTask(t: TaskContext): Promise<TaskResult<BuildRepo
   };
 }
 
+/** The job's input files from the queue, each checked against the sha256 its lease named. */
+export async function fetchJobFiles(t: TaskContext): Promise<{ name: string; data: Buffer }[]> {
+  const files = [];
+  for (const f of t.job.files) {
+    const data = await t.api.sourceFile(t.job.id, f.name);
+    const sha256 = sha256Hex(data);
+    if (sha256 !== f.sha256) throw new Error(`${f.name} arrived with sha256 ${sha256}, expected ${f.sha256}`);
+    files.push({ name: f.name, data });
+  }
+  return files;
+}
+
 /**
- * Upgrades the build environment first when it is older than allowed (one refresh at a time).
+ * The build environment of the job's base on `arch`, upgraded first when it is older than allowed (one refresh at a time).
  * A worker of a Swarm pulls it by digest from the archive's registry first, once per start.
  */
-async function freshBuildenv(t: TaskContext): Promise<string> {
-  const { base, arch } = t.job;
+export async function freshBuildenv(t: TaskContext, arch: string): Promise<string> {
+  const { base } = t.job;
   const image = buildenvImageName(base, arch);
   const ref = t.worker.buildenvs?.[buildenvTag(base, arch)];
   if (ref && !pulled.has(image)) {

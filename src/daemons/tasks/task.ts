@@ -1,10 +1,11 @@
 // What a worker gives the task of a leased job, whatever its kind, and what the task returns.
-// One task per kind (build-task.ts, …), listed in TASKS below.
+// One task per kind (build-task.ts, qa-task.ts), listed in TASKS below.
 import type { LeasedJob } from '../../core/job-protocol.js';
 import type { Docker } from '../../docker/engine.js';
 import type { ReportOf, WorkKind } from '../../core/work-kinds.js';
 import type { JobApiClient } from '../job-api-client.js';
 import { runBuildTask } from './build-task.js';
+import { qaTask } from './qa-task.js';
 
 export interface TaskContext {
   job: LeasedJob;
@@ -13,9 +14,10 @@ export interface TaskContext {
   /**
    * The worker: its name (build containers carry it, to be found after a restart), its labels,
    * where containers reach the repository (and the CA of its certificate, when no public one
-   * signed it), and on a Swarm each base's build environment by digest in the archive's registry.
+   * signed it), on a Swarm each base's build environment by digest in the archive's registry,
+   * and the architecture it runs natively (its host's when it was given none).
    */
-  worker: { name: string; labels: Record<string, string>; repoUrl?: string; repoCa?: string; network?: string; buildenvs?: Record<string, string> };
+  worker: { name: string; labels: Record<string, string>; repoUrl?: string; repoCa?: string; network?: string; buildenvs?: Record<string, string>; native?: string };
   /** Appends to the job's log (sent to the queue every second). */
   log: (text: string) => void;
   /** An empty folder of this job's, for its output files; removed afterwards. */
@@ -33,4 +35,6 @@ export interface TaskResult<Report> {
 /** The task that runs each kind of work. */
 export const TASKS: { [K in WorkKind]: (t: TaskContext) => Promise<TaskResult<ReportOf[K]>> } = {
   build: runBuildTask,
+  lintian: qaTask('lintian'),
+  blhc: qaTask('blhc'),
 };

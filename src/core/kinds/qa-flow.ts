@@ -1,0 +1,113 @@
+// One QA check, in throwaway sibling containers, as a build runs:
+//  1. tools: the build environment with the QA tools installed (lintian, blhc), made once per
+//     build environment and kept in the build-dependency cache under its own key; made in a
+//     container with the deps network and the capabilities apt needs, like build-dependencies.
+//  2. the check: a container from that image with no network, every capability dropped,
+//     no-new-privileges, a read-only root, a private /qa volume with the files, the build's
+//     limits on memory, pids, time and log; the tool runs as the unprivileged user "builder".
+//     What it reads (the packages, the log) came from a build: hostile, so confined alike.
+// Its output is read by the check's parser (lintian.ts, blhc.ts) into a verdict.
+import { DockerError } from '../../errors.js';
+import type { ContainerRunner, ContainerSpec, RunnerContainer } from '../container-runner.js';
+import { blhcResult, blhcScript } from './blhc.js';
+import { BUILDER_UID, DEFAULT_LIMITS, LABEL_BUILD, depsContainerSpec, type BuildLimits } from './build.js';
+import { lintianResult, lintianScript } from './lintian.js';
+import { QA_TOOLS, QA_TOOLS_SCRIPT, qaToolsKey, type QaCheck, type QaReport, type QaResult } from './qa.js';
+import { execWithinLimits, runWithinLimits } from './run-within-limits.js';
+
+export interface CheckRequest {
+  jobId: string;
+  check: QaCheck;
+  /** The worker's native build environment of the job's base. */
+  buildenv: string;
+  /** The architecture of the build checked (blhc reads its flags by it). */
+  arch: string;
+  files: { name: string; data: Buffer }[];
+  labels: Record<string, string>;
+  onLog: (text: string) => void;
+  /** Where the tools are installed from: the archive's deps network (the mirror), else Docker's bridge. */
+  network?: string;
+  limits?: Partial<BuildLimits>;
+}
+
+/** Step 2's container: no network, no capabilities, unprivileged, read-only root. */
+export function checkContainerSpec(image: string, script: string, limits: BuildLimits, labels: Record<string, string>): ContainerSpec {
+  return {
+    image,
+    cmd: ['bash', '-c', script],
+    user: 'builder',
+    workingDir: '/qa',
+    labels,
+    env: ['HOME=/tmp', 'LANG=C.UTF-8', 'TMPDIR=/tmp'],
+    network: 'none',
+    capDrop: ['ALL'],
+    noNewPrivileges: true,
+    readOnlyRoot: true,
+    tmpfs: { '/tmp': 'rw,nosuid,nodev,size=2g' },
+    volume: '/qa',
+    memoryBytes: limits.memoryBytes,
+    pidsLimit: limits.pidsLimit,
+    cpus: limits.cpus,
+  };
+}
+
+/** The check's script for these files, or why it cannot run on them. */
+function scriptFor(req: CheckRequest): string | { reason: string } {
+  if (req.check === 'blhc') return req.files.some((f) => f.name === 'build.log') ? blhcScript(req.arch) : { reason: 'the build has no log to check' };
+  const dsc = req.files.find((f) => f.name.endsWith('.dsc'));
+  const changes = req.files.find((f) => f.name.endsWith('.changes'));
+  return dsc && changes ? lintianScript(dsc.name, changes.name) : { reason: 'the build has no .dsc or no .changes to check' };
+}
+
+/** Step 1: the build environment with the QA tools, from the cache or made now. */
+async function toolsImage(runner: ContainerRunner, req: CheckRequest, limits: BuildLimits, labels: Record<string, string>, containers: RunnerContainer[]): Promise<string | { reason: string }> {
+  const buildenvId = await runner.imageId(req.buildenv);
+  if (!buildenvId) throw new DockerError(`the build environment image ${req.buildenv} does not exist; archive up (or archive refresh) builds it`);
+  const key = qaToolsKey(buildenvId);
+  const cached = await runner.depsCache.find(key);
+  if (cached) return cached.id;
+  req.onLog(`archive-in-a-box: installing the QA tools (${QA_TOOLS.join(', ')}) on ${req.buildenv}\n`);
+  const deps = await runner.create({ ...depsContainerSpec(req.buildenv, undefined, limits, labels), network: req.network ?? 'bridge' });
+  containers.push(deps);
+  await deps.start();
+  const install = await execWithinLimits(deps, QA_TOOLS_SCRIPT, req.onLog, { deadline: Date.now() + limits.timeoutMs, limits, what: 'installing the QA tools' });
+  if (install.killed) return { reason: install.killed };
+  // Not the package's fault (the mirror, the network): the worker gives the job back.
+  if (install.exitCode !== 0) throw new Error(`installing the QA tools failed (apt-get exit ${install.exitCode}); see the log`);
+  const image = await runner.depsCache.store(deps, key, `QA tools: ${QA_TOOLS.join(' ')}`);
+  await runner.depsCache.evict(limits.cacheImages, limits.cacheBytes, req.onLog);
+  return image;
+}
+
+export async function runCheck(runner: ContainerRunner, req: CheckRequest): Promise<QaReport> {
+  const limits = { ...DEFAULT_LIMITS, ...req.limits };
+  const labels = { ...req.labels, [LABEL_BUILD]: req.jobId };
+  const containers: RunnerContainer[] = [];
+  try {
+    const script = scriptFor(req);
+    if (typeof script !== 'string') return { outcome: 'failed', reason: script.reason };
+    const image = await toolsImage(runner, req, limits, labels, containers);
+    for (const c of containers.splice(0)) await c.remove().catch(() => undefined);
+    if (typeof image !== 'string') return { outcome: 'failed', reason: image.reason };
+
+    const check = await runner.create(checkContainerSpec(image, script, limits, labels));
+    containers.push(check);
+    await check.putFiles('/qa', req.files, BUILDER_UID);
+    req.onLog(`archive-in-a-box: running ${req.check} on ${req.files.map((f) => f.name).join(' ')}\n`);
+    let output = '';
+    const started = Date.now();
+    const run = await runWithinLimits(check, (text) => {
+      if (output.length < 8 * 1024 * 1024) output += text;
+      req.onLog(text);
+    }, limits);
+    const seconds = Math.round((Date.now() - started) / 100) / 10;
+    if (run.killed) return { outcome: 'failed', reason: run.killed };
+    const result: QaResult | undefined = req.check === 'lintian' ? lintianResult(output, run.exitCode, seconds) : blhcResult(output, run.exitCode, seconds);
+    if (!result) return { outcome: 'failed', reason: `${req.check} itself failed (exit ${run.exitCode}); see the log` };
+    return { outcome: 'checked', ...result };
+  } catch (err) {
+    throw new DockerError(`${req.check} of ${req.jobId}: ${(err as { message?: string })?.message ?? String(err)}`);
+  } finally {
+    for (const c of containers) await c.remove().catch(() => undefined);
+  }
+}

@@ -1,0 +1,236 @@
+// QA checks as kinds of work (core/work-kinds.ts), as debile ran them on every upload: each
+// check of a build is one job, leased after the builds, run with Debian's own tool in a
+// throwaway container (qa-flow.ts), its verdict recorded and compared with the previous
+// version's. What is common to the checks is here; each check's script and how its output
+// reads are lintian.ts and blhc.ts. Pure.
+import { createHash } from 'node:crypto';
+import type { SuiteConfig } from '../../config/config.js';
+import { compareVersions } from '../../debian/version.js';
+import type { JobRecord } from '../jobs.js';
+import type { KindDefinition } from '../work-kinds.js';
+
+/** The checks there are, in the order they are shown. */
+export const QA_CHECKS = ['lintian', 'blhc'] as const;
+export type QaCheck = (typeof QA_CHECKS)[number];
+
+export const isQaCheck = (kind: string): kind is QaCheck => (QA_CHECKS as readonly string[]).includes(kind);
+
+/**
+ * A check's verdict: pass; fail (the package's fault); neutral (the check does not apply, with
+ * why: no compiler commands in an arch:all build); tmpfail (the testbed died: tried again).
+ */
+export type QaVerdict = 'pass' | 'fail' | 'neutral' | 'tmpfail';
+
+/** One finding: a lintian tag or a blhc line, with its severity letter (E, W, I, P, O, X, C, M; blhc: W). */
+export interface QaFinding {
+  severity: string;
+  package?: string;
+  tag: string;
+  context?: string;
+}
+
+/** How a version's verdict compares with the previous version's in the suite. */
+export type QaTrend = 'regression' | 'fixed' | 'still-failing' | 'never-passed';
+
+/** What a check found, as the worker reports it and the job keeps it. */
+export interface QaResult {
+  verdict: QaVerdict;
+  /** The tool and its version ("lintian 2.122.0"). */
+  tool: string;
+  seconds: number;
+  /** Findings by severity ("error": 1, "warning": 3, ...). */
+  counts: Record<string, number>;
+  /** At most MAX_FINDINGS of them. */
+  findings: QaFinding[];
+  /** Why it is neutral, or what failed, in a line. */
+  summary: string;
+  /** Set by the queue: against the previous version's result in the suite. */
+  trend?: QaTrend;
+  comparedWith?: string;
+  /** Findings (severity and tag) the previous version did not have. */
+  newFindings?: string[];
+}
+
+/** What a worker reports at the end of a check. */
+export type QaReport =
+  | ({ outcome: 'checked' } & QaResult)
+  /** The check could not run (its tool failed): the job fails, the package is not judged. */
+  | { outcome: 'failed'; reason: string }
+  /** Not the check's fault (engine, network, queue): to be tried again. */
+  | { outcome: 'give-back'; reason: string };
+
+export const MAX_FINDINGS = 500;
+const MAX_TEXT = 400;
+
+/** The Debian packages a check needs in its container. */
+export const QA_TOOLS = ['lintian', 'blhc'];
+
+/** The key of the image with the QA tools installed on a build environment (in the build-dependency cache). */
+export function qaToolsKey(buildenvImageId: string): string {
+  return createHash('sha256').update(`qa-tools\n${buildenvImageId}\n${QA_TOOLS.join(' ')}\n`).digest('hex').slice(0, 32);
+}
+
+export const QA_TOOLS_SCRIPT = `set -e\napt-get install -y -q --no-install-recommends ${QA_TOOLS.join(' ')}\napt-get clean`;
+
+const text = (v: unknown, max = MAX_TEXT) => (typeof v === 'string' ? v.slice(0, max) : undefined);
+
+/** A QA report as a worker sent it, checked: a worker is not trusted to send a well-formed one. */
+export function parseQaReport(value: Record<string, unknown>): QaReport | { error: string } {
+  const { outcome } = value;
+  if (outcome === 'failed' || outcome === 'give-back') {
+    return { outcome, reason: text(value.reason, 4000) ?? (outcome === 'failed' ? 'the check failed' : 'worker problem') };
+  }
+  if (outcome !== 'checked') return { error: `unknown outcome ${String(outcome)}` };
+  const { verdict, tool, seconds, counts, findings, summary } = value;
+  if (!['pass', 'fail', 'neutral', 'tmpfail'].includes(verdict as string)) return { error: `checked: verdict must be pass, fail, neutral or tmpfail, not ${JSON.stringify(verdict)}` };
+  if (typeof tool !== 'string' || typeof summary !== 'string' || typeof seconds !== 'number' || !(seconds >= 0)) return { error: 'checked: tool and summary must be text, seconds a number' };
+  if (typeof counts !== 'object' || counts === null || Array.isArray(counts) || !Object.values(counts).every((n) => Number.isInteger(n) && (n as number) >= 0)) {
+    return { error: 'checked: counts must map severities to whole numbers' };
+  }
+  if (Object.keys(counts).length > 20) return { error: 'checked: more than 20 severities in counts' };
+  if (!Array.isArray(findings) || findings.length > MAX_FINDINGS) return { error: `checked: findings must be a list of at most ${MAX_FINDINGS}` };
+  const parsed: QaFinding[] = [];
+  for (const f of findings as Record<string, unknown>[]) {
+    if (typeof f !== 'object' || f === null || typeof f.severity !== 'string' || typeof f.tag !== 'string') return { error: 'checked: each finding needs a severity and a tag' };
+    parsed.push({ severity: f.severity.slice(0, 1), tag: f.tag.slice(0, 200), ...(text(f.package, 200) && { package: text(f.package, 200) }), ...(text(f.context) && { context: text(f.context) }) });
+  }
+  return {
+    outcome,
+    verdict: verdict as QaVerdict,
+    tool: tool.slice(0, 200),
+    seconds,
+    counts: Object.fromEntries(Object.entries(counts).map(([k, v]) => [k.slice(0, 40), v as number])),
+    findings: parsed,
+    summary: summary.slice(0, 4000),
+  };
+}
+
+/** A QA kind's definition: one per check, all checked alike; they read files and run nothing of the job's architecture. */
+export function qaKind(check: QaCheck): KindDefinition<QaReport> {
+  return { label: check, anyArchitecture: true, parseReport: parseQaReport };
+}
+
+/** A finding as compared across versions: its severity and tag (a context changes with line numbers). */
+const findingKey = (f: QaFinding) => `${f.severity}: ${f.tag}`;
+
+/**
+ * The trend of `now` against the earlier versions' results in the suite, newest first:
+ * a failure after a pass is a regression, and so is a failure with errors (E) the previous
+ * version did not have; a failure where no version passed never passed; a pass after a
+ * failure is fixed. Passes otherwise, neutral and tmpfail verdicts have no trend.
+ */
+export function qaTrend(now: QaResult, earlier: { version: string; result: QaResult }[]): Pick<QaResult, 'trend' | 'comparedWith' | 'newFindings'> {
+  const judged = earlier.filter((e) => e.result.verdict === 'pass' || e.result.verdict === 'fail');
+  const previous = judged[0];
+  const before = new Set((previous?.result.findings ?? []).map(findingKey));
+  const fresh = [...new Set(now.findings.filter((f) => f.severity === 'E' || f.severity === 'W').map(findingKey))].filter((k) => !before.has(k));
+  const facts = previous ? { comparedWith: previous.version, ...(fresh.length ? { newFindings: fresh.slice(0, 50) } : {}) } : {};
+  if (now.verdict === 'pass') return previous?.result.verdict === 'fail' ? { trend: 'fixed', ...facts } : facts;
+  if (now.verdict !== 'fail') return facts;
+  if (!previous) return { trend: 'never-passed' };
+  if (previous.result.verdict === 'pass' || fresh.some((k) => k.startsWith('E:'))) return { trend: 'regression', ...facts };
+  return { trend: judged.some((e) => e.result.verdict === 'pass') ? 'still-failing' : 'never-passed', ...facts };
+}
+
+/** The earlier results of a check of `job` in its suite and on its architecture, newest version first. */
+export function earlierResults(job: JobRecord, jobs: JobRecord[]): { version: string; result: QaResult }[] {
+  return jobs
+    .filter((j) => j.kind === job.kind && j.suite === job.suite && j.source === job.source && j.arch === job.arch && j.qa && compareVersions(j.version, job.version) < 0)
+    .sort((a, b) => compareVersions(b.version, a.version))
+    .map((j) => ({ version: j.version, result: j.qa! }));
+}
+
+/** Whether a check applies to a build: blhc reads compiler lines, which an arch:all-only build (-A) has none of. */
+function applies(check: QaCheck, build: JobRecord): boolean {
+  return check !== 'blhc' || build.buildArg !== '-A';
+}
+
+/**
+ * The checks a suite asks for (archive.yaml `qa:`) of its built builds, missing so far: a job
+ * each, after the build it checks (its id with the check's name). Only a source's newest built
+ * version on each architecture: checks switched on later do not run on what was superseded.
+ */
+export function plannedChecks(suites: SuiteConfig[], jobs: JobRecord[], at: string): JobRecord[] {
+  const known = new Set(jobs.map((j) => j.id));
+  const built = jobs.filter((j) => j.kind === 'build' && j.state === 'built');
+  const key = (j: JobRecord) => `${j.suite} ${j.source} ${j.arch} ${j.buildArg}`;
+  const newest = new Map<string, string>();
+  for (const j of built) if (!newest.has(key(j)) || compareVersions(j.version, newest.get(key(j))!) > 0) newest.set(key(j), j.version);
+  const out: JobRecord[] = [];
+  for (const build of built.filter((j) => newest.get(key(j)) === j.version)) {
+    const suite = suites.find((s) => s.name === build.suite);
+    for (const check of suite?.qa ?? []) {
+      const id = `${build.id}-${check}`;
+      if (known.has(id) || !applies(check, build)) continue;
+      const { uploadId, source, version, base, arch, buildArg } = build;
+      out.push({ id, kind: check, of: build.id, uploadId, source, version, suite: build.suite, base, arch, buildArg, state: 'needs-build', attempts: 0, createdAt: at, updatedAt: at, binaries: [], artifacts: [] });
+    }
+  }
+  return out;
+}
+
+/** The name a check's container finds the build's log under. */
+export const BUILD_LOG = 'build.log';
+
+/**
+ * The files a check reads, relative to public/: the upload's source files, the build's packages,
+ * .buildinfo and .changes, and its log (as BUILD_LOG). Those of the build it checks.
+ */
+export function checkInputs(upload: { sourceFiles: { name: string; path: string; size?: number; sha256?: string }[] }, build: JobRecord): { name: string; path: string; size?: number; sha256?: string }[] {
+  const named = (path: string) => ({ name: path.slice(path.lastIndexOf('/') + 1), path });
+  return [
+    ...upload.sourceFiles.map(({ name, path, size, sha256 }) => ({ name, path, size, sha256 })),
+    ...build.binaries.map((b) => ({ ...named(b.path), size: b.size, sha256: b.sha256 })),
+    ...build.artifacts.map(named),
+    ...(build.log ? [{ name: BUILD_LOG, path: build.log }] : []),
+  ];
+}
+
+/** A check as `archive qa`, `archive status --json` and the status page show it. */
+export interface QaView {
+  id: string;
+  check: string;
+  arch: string;
+  /** The job's state until the check ran ("needs-build", "building", "failed" when its tool failed), then "done". */
+  state: string;
+  verdict?: QaVerdict;
+  trend?: QaTrend;
+  comparedWith?: string;
+  summary?: string;
+  tool?: string;
+  seconds?: number;
+  counts?: Record<string, number>;
+  newFindings?: string[];
+  findings?: QaFinding[];
+  reason?: string;
+  log?: string;
+}
+
+/** The checks of an upload's builds, by architecture then in QA_CHECKS order. */
+export function checksOf(jobs: JobRecord[], uploadId: string): JobRecord[] {
+  const rank = (j: JobRecord) => (QA_CHECKS as readonly string[]).indexOf(j.kind);
+  return jobs.filter((j) => j.of && j.uploadId === uploadId).sort((a, b) => a.arch.localeCompare(b.arch) || rank(a) - rank(b));
+}
+
+export function qaView(job: JobRecord, withFindings = false): QaView {
+  const qa = job.qa;
+  return {
+    id: job.id,
+    check: job.kind,
+    arch: job.arch,
+    state: qa ? 'done' : job.state,
+    ...(qa && {
+      verdict: qa.verdict, trend: qa.trend, comparedWith: qa.comparedWith, summary: qa.summary, tool: qa.tool, seconds: qa.seconds, counts: qa.counts, newFindings: qa.newFindings,
+      ...(withFindings && { findings: qa.findings }),
+    }),
+    ...(job.reason && { reason: job.reason }),
+    ...(job.log && { log: job.log }),
+  };
+}
+
+/** A check in a line: "lintian amd64: fail, regression (against 1.0-1): 1 error tag(s): dir-or-file-in-opt". */
+export function qaLine(v: QaView): string {
+  if (!v.verdict) return `${v.check} ${v.arch}: ${v.state}${v.reason ? ` — ${v.reason}` : ''}`;
+  const trend = v.trend ? `, ${v.trend}${v.comparedWith ? ` (against ${v.comparedWith})` : ''}` : '';
+  return `${v.check} ${v.arch}: ${v.verdict}${trend}: ${v.summary ?? ''}${v.newFindings?.length ? `; new: ${v.newFindings.join(', ')}` : ''}`;
+}

@@ -1,0 +1,132 @@
+// QA on every upload (issue 15): lintian and blhc run as jobs after each build, in throwaway
+// containers from the archive's own images, with the real tools; each verdict, and each trend
+// against the previous version, checked through `archive qa`, `archive status --json` and the
+// status page. Publication does not wait for them.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestArchive, cleanupRun, until, type UpResult } from './support/archive.js';
+import type { PackageSpec } from './support/packages.js';
+
+interface Check {
+  id: string;
+  check: string;
+  arch: string;
+  state: string;
+  verdict?: string;
+  trend?: string;
+  comparedWith?: string;
+  summary?: string;
+  tool?: string;
+  newFindings?: string[];
+  findings?: { severity: string; tag: string; context?: string }[];
+  log?: string;
+  reason?: string;
+}
+
+/** A package lintian and blhc find nothing wrong with (debhelper, dpkg-buildflags' flags). */
+const clean = (version: string, extra: Partial<PackageSpec> = {}): PackageSpec => ({ name: 'aib-qa-clean', version, line: `clean ${version}`, ...extra });
+/** Ships a folder in /opt (lintian: dir-or-file-in-opt, an error). */
+const inOpt = (name: string) => ({ debianFiles: { [`${name}.dirs`]: `opt/${name}\n` } });
+/** Compiled without -fstack-protector-strong (blhc names it). */
+const unprotected = { compilerFlags: '$(filter-out -fstack-protector-strong,$(CFLAGS)) $(CPPFLAGS) $(LDFLAGS)' };
+const dirty = (version: string, extra: Partial<PackageSpec> = {}): PackageSpec => ({ name: 'aib-qa-dirty', version, line: `dirty ${version}`, ...extra });
+
+describe('QA checks on every upload', () => {
+  let archive: TestArchive;
+  let up: UpResult;
+
+  /** The checks of SOURCE VERSION as `archive qa --json` shows them, once all of them ran. */
+  async function checksDone(source: string, version: string): Promise<Record<string, Check>> {
+    const checks = await until(`the QA checks of ${source} ${version}`, async () => {
+      const r = await archive.cli(['qa', source, version, '--json']);
+      if (r.exitCode !== 0) return undefined;
+      const [report] = JSON.parse(String(r.stdout)) as { checks: Check[] }[];
+      const failed = report.checks.find((c) => c.state === 'failed');
+      if (failed) throw new Error(`${failed.id} could not run: ${failed.reason}`);
+      return report.checks.length === 2 && report.checks.every((c) => c.state === 'done') && report.checks;
+    }, 15 * 60_000, 2000);
+    return Object.fromEntries(checks.map((c) => [c.check, c]));
+  }
+
+  async function published(source: string, version: string): Promise<void> {
+    await until(`${source} ${version} published`, async () => {
+      const u = await archive.upload(source, version);
+      if (u && ['failed', 'rejected'].includes(u.state)) throw new Error(`${source} ${version}: ${u.state}: ${JSON.stringify(u)}`);
+      return u?.state === 'published';
+    });
+  }
+
+  beforeAll(async () => {
+    archive = await TestArchive.create({ qa: true });
+    up = await archive.up();
+  });
+  afterAll(async () => {
+    await archive?.destroy();
+    await cleanupRun();
+  });
+
+  it('a new root runs every check on every build', async () => {
+    expect(await readFile(join(archive.root, 'archive.yaml'), 'utf8')).toMatch(/qa:\n\s+- lintian\n\s+- blhc\n/);
+  });
+
+  it('a clean package passes; lintian and blhc name what is wrong with another, which is published all the same', async () => {
+    await archive.send(up, clean('1.0-1'));
+    await archive.send(up, dirty('1.0-1', { ...inOpt('aib-qa-dirty'), ...unprotected }));
+    await published('aib-qa-clean', '1.0-1');
+    await published('aib-qa-dirty', '1.0-1');
+
+    const good = await checksDone('aib-qa-clean', '1.0-1');
+    expect(good.lintian, JSON.stringify(good.lintian)).toMatchObject({ arch: 'amd64', verdict: 'pass' });
+    expect(good.lintian.tool).toMatch(/^lintian \d/);
+    expect(good.lintian.trend).toBeUndefined();
+    expect(good.blhc, JSON.stringify(good.blhc)).toMatchObject({ verdict: 'pass', summary: 'hardening flags present on every compiler line' });
+    expect(good.blhc.tool).toMatch(/^blhc \d/);
+
+    const bad = await checksDone('aib-qa-dirty', '1.0-1');
+    expect(bad.lintian, JSON.stringify(bad.lintian)).toMatchObject({ verdict: 'fail', trend: 'never-passed' });
+    expect(bad.lintian.findings).toEqual(expect.arrayContaining([expect.objectContaining({ severity: 'E', tag: 'dir-or-file-in-opt' })]));
+    expect(bad.blhc, JSON.stringify(bad.blhc)).toMatchObject({ verdict: 'fail', trend: 'never-passed' });
+    expect(bad.blhc.summary).toContain('CFLAGS missing (-fstack-protector-strong)');
+    expect(bad.blhc.findings![0].context).toMatch(/^line \d+: .*-o aib-qa-dirty hello\.c/);
+    // A failed check does not take back what was published.
+    expect((await archive.upload('aib-qa-dirty', '1.0-1'))?.state).toBe('published');
+
+    // The same, as `archive qa` and `archive status` say it, and on the source's page with its logs.
+    const text = await archive.cli(['qa', 'aib-qa-dirty']);
+    expect(text.stdout).toContain('aib-qa-dirty 1.0-1 in unstable: QA checks lintian, blhc');
+    expect(text.stdout).toMatch(/lintian amd64: fail, never-passed: 1 error tag\(s\): dir-or-file-in-opt/);
+    expect(text.stdout).toMatch(/E: aib-qa-dirty: dir-or-file-in-opt/);
+    const status = await archive.cli(['status']);
+    expect(status.stdout).toMatch(/qa blhc amd64: fail, never-passed: CFLAGS missing \(-fstack-protector-strong\)/);
+    const page = await (await fetch(`${up.url}packages/aib-qa-dirty.html`)).text();
+    expect(page).toContain('<th>QA check</th>');
+    expect(page).toMatch(/<td>blhc<\/td><td>amd64<\/td><td class="state fail">fail<\/td>/);
+    const log = await fetch(`${up.url}${bad.blhc.log}`);
+    expect(log.status).toBe(200);
+    expect(await log.text()).toContain('CFLAGS missing (-fstack-protector-strong)');
+  });
+
+  it('the next versions are compared with these: a new lintian error is a regression, a failure gone is fixed', async () => {
+    await archive.send(up, clean('1.0-2', inOpt('aib-qa-clean')));
+    await archive.send(up, dirty('1.0-2'));
+    await published('aib-qa-clean', '1.0-2');
+    await published('aib-qa-dirty', '1.0-2');
+
+    const worse = await checksDone('aib-qa-clean', '1.0-2');
+    expect(worse.lintian, JSON.stringify(worse.lintian)).toMatchObject({ verdict: 'fail', trend: 'regression', comparedWith: '1.0-1' });
+    expect(worse.lintian.newFindings).toContain('E: dir-or-file-in-opt');
+    expect(worse.blhc).toMatchObject({ verdict: 'pass', comparedWith: '1.0-1' });
+    expect(worse.blhc.trend).toBeUndefined();
+
+    const better = await checksDone('aib-qa-dirty', '1.0-2');
+    expect(better.lintian, JSON.stringify(better.lintian)).toMatchObject({ verdict: 'pass', trend: 'fixed', comparedWith: '1.0-1' });
+    expect(better.blhc).toMatchObject({ verdict: 'pass', trend: 'fixed' });
+
+    const json = JSON.parse(String((await archive.cli(['status', '--json'])).stdout)) as { uploads: { source: string; version: string; qa: Check[] }[] };
+    const shown = json.uploads.find((u) => u.source === 'aib-qa-clean' && u.version === '1.0-2')!;
+    expect(shown.qa.map((c) => `${c.check} ${c.verdict} ${c.trend ?? ''}`.trim())).toEqual(['lintian fail regression', 'blhc pass']);
+    const page = await (await fetch(`${up.url}packages/aib-qa-clean.html`)).text();
+    expect(page).toMatch(/<td class="state fail">fail<\/td><td><span class="state regression">regression<\/span> <span class="muted">against 1\.0-1<\/span>/);
+  });
+});
