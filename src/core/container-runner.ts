@@ -60,6 +60,11 @@ export interface RunnerContainer {
    * regular files with plain names only. Refused: why, naming each odd entry and the cap crossed.
    */
   takeFiles(dir: string, toDir: string, caps: OutputCaps): Promise<{ outputs: string[] } | { refused: string }>;
+  /**
+   * What changed in the container's file system since it was made, as the engine sees it from
+   * outside (docker container diff: Kind 0 changed, 1 added, 2 deleted): nothing inside can fake it.
+   */
+  changes(): Promise<{ Path: string; Kind: number }[]>;
   /** Removes the container, running or not, with its anonymous volume. */
   remove(): Promise<void>;
 }

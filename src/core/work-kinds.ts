@@ -24,6 +24,7 @@ export interface ReportOf {
   build: BuildReport;
   lintian: QaReport;
   blhc: QaReport;
+  piuparts: QaReport;
 }
 
 export type WorkKind = keyof ReportOf;
@@ -35,6 +36,7 @@ export const KINDS: { [K in WorkKind]: KindDefinition<ReportOf[K]> } = {
   build: BUILD_KIND,
   lintian: qaKind('lintian'),
   blhc: qaKind('blhc'),
+  piuparts: qaKind('piuparts'),
 };
 
 export const WORK_KINDS = Object.keys(KINDS) as WorkKind[];

@@ -109,6 +109,10 @@ class DockerContainer implements RunnerContainer {
     return takeOutputs((await engine(this.container.getArchive({ path: dir }))) as Readable, toDir, caps);
   }
 
+  async changes(): Promise<{ Path: string; Kind: number }[]> {
+    return ((await engine(this.container.changes())) as { Path: string; Kind: number }[] | null) ?? [];
+  }
+
   async remove(): Promise<void> {
     await engine(this.container.remove({ force: true, v: true }));
   }

@@ -48,6 +48,10 @@ class FakeContainer implements RunnerContainer {
     return { say: (text) => onOutput?.(Buffer.from(text)), killed: this.killed, sleep };
   }
 
+  async changes() {
+    return [];
+  }
+
   async putFiles(dir: string, files: { name: string; data: Buffer }[], uid: number) {
     if (this.runner.failPut) throw new Error('putArchive: boom');
     this.puts.push({ dir, names: files.map((f) => f.name), uid });

@@ -130,7 +130,12 @@ export function localSource(local: LocalArchive): string {
 
 /** What goes into the dependencies container, at its root: the .dsc, and the local archive's source and key. */
 export function depsFiles(dsc: { name: string; data: Buffer }, local: LocalArchive | undefined): { name: string; data: Buffer }[] {
-  const files = [{ name: `tmp/deps/${dsc.name}`, data: dsc.data }];
+  return [{ name: `tmp/deps/${dsc.name}`, data: dsc.data }, ...localArchiveFiles(local)];
+}
+
+/** The local archive's apt source, key (and CA), as files relative to a container's root. */
+export function localArchiveFiles(local: LocalArchive | undefined): { name: string; data: Buffer }[] {
+  const files: { name: string; data: Buffer }[] = [];
   if (local) {
     files.push({ name: 'etc/apt/keyrings/archive-in-a-box.asc', data: Buffer.from(local.key) });
     files.push({ name: `${LOCAL_SOURCES_DIR.slice(1)}/archive-in-a-box.sources`, data: Buffer.from(localSource(local)) });
@@ -144,13 +149,19 @@ export function depsFiles(dsc: { name: string; data: Buffer }, local: LocalArchi
   return files;
 }
 
-/** What apt-get build-dep would install (-s), the local archive's lists fetched first. */
-export function resolveScript(dsc: string, buildArg: BuildArg, local: LocalArchive | undefined): string {
-  // Debian's lists come with the image (refreshed with it); only the local archive's are fetched.
-  const update = local
+/**
+ * The local archive added to apt's sources and its lists fetched: Debian's lists come with the
+ * image (refreshed with it); only the local archive's are fetched.
+ */
+export function localUpdateScript(local: LocalArchive | undefined): string {
+  return local
     ? `cp ${LOCAL_SOURCES_DIR}/*.sources /etc/apt/sources.list.d/ && apt-get update -q -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=${LOCAL_SOURCES_DIR} -o APT::Get::List-Cleanup=false`
     : 'true';
-  return `set -e\n${update}\napt-get build-dep -s ${buildDepOptions(buildArg)}/tmp/deps/${dsc}`;
+}
+
+/** What apt-get build-dep would install (-s), the local archive's lists fetched first. */
+export function resolveScript(dsc: string, buildArg: BuildArg, local: LocalArchive | undefined): string {
+  return `set -e\n${localUpdateScript(local)}\napt-get build-dep -s ${buildDepOptions(buildArg)}/tmp/deps/${dsc}`;
 }
 
 /** The records of the resolved package files, for their hashes. */

@@ -1,4 +1,4 @@
-// One QA check, in throwaway sibling containers, as a build runs:
+// One QA check, in throwaway sibling containers, as a build runs. lintian and blhc:
 //  1. tools: the build environment with the QA tools installed (lintian, blhc), made once per
 //     build environment and kept in the build-dependency cache under its own key; made in a
 //     container with the deps network and the capabilities apt needs, like build-dependencies.
@@ -7,18 +7,24 @@
 //     limits on memory, pids, time and log; the tool runs as the unprivileged user "builder".
 //     What it reads (the packages, the log) came from a build: hostile, so confined alike.
 // Its output is read by the check's parser (lintian.ts, blhc.ts) into a verdict.
+// piuparts: a testbed container from the build environment of the build's architecture, as the
+// build-dependencies' container is (root with apt's and dpkg's capabilities only, the deps
+// network, the local archive as a source); each step is a command of its own, judged by its
+// exit code, and the files left behind are the engine's diff (piuparts.ts).
 import { DockerError } from '../../errors.js';
 import type { ContainerRunner, ContainerSpec, RunnerContainer } from '../container-runner.js';
 import { blhcResult, blhcScript } from './blhc.js';
-import { BUILDER_UID, DEFAULT_LIMITS, LABEL_BUILD, depsContainerSpec, type BuildLimits } from './build.js';
+import { BUILDER_UID, DEFAULT_LIMITS, LABEL_BUILD, depsContainerSpec, localArchiveFiles, localUpdateScript, type BuildLimits, type LocalArchive } from './build.js';
 import { lintianResult, lintianScript } from './lintian.js';
-import { QA_TOOLS, QA_TOOLS_SCRIPT, qaToolsKey, type QaCheck, type QaReport, type QaResult } from './qa.js';
+import { parseSimulation } from '../apt-output.js';
+import { NAMES_SCRIPT, SIMULATE_SCRIPT, SNAPSHOT_BEFORE, addedPaths, dependenciesOf, parseNames, piupartsResult, piupartsSteps, unreachable, type PiupartsStep } from './piuparts.js';
+import { PREVIOUS, QA_TOOLS, QA_TOOLS_SCRIPT, qaToolsKey, type QaCheck, type QaReport, type QaResult } from './qa.js';
 import { execWithinLimits, runWithinLimits } from './run-within-limits.js';
 
 export interface CheckRequest {
   jobId: string;
   check: QaCheck;
-  /** The worker's native build environment of the job's base. */
+  /** The build environment of the job's base: the worker's native one; piuparts: the build's architecture's. */
   buildenv: string;
   /** The architecture of the build checked (blhc reads its flags by it). */
   arch: string;
@@ -27,6 +33,8 @@ export interface CheckRequest {
   onLog: (text: string) => void;
   /** Where the tools are installed from: the archive's deps network (the mirror), else Docker's bridge. */
   network?: string;
+  /** piuparts: the local archive as its testbed reaches it (the packages' dependencies may be there). */
+  localArchive?: LocalArchive;
   limits?: Partial<BuildLimits>;
 }
 
@@ -51,7 +59,7 @@ export function checkContainerSpec(image: string, script: string, limits: BuildL
   };
 }
 
-/** The check's script for these files, or why it cannot run on them. */
+/** lintian's or blhc's script for these files, or why it cannot run on them. */
 function scriptFor(req: CheckRequest): string | { reason: string } {
   if (req.check === 'blhc') return req.files.some((f) => f.name === 'build.log') ? blhcScript(req.arch) : { reason: 'the build has no log to check' };
   const dsc = req.files.find((f) => f.name.endsWith('.dsc'));
@@ -84,6 +92,7 @@ export async function runCheck(runner: ContainerRunner, req: CheckRequest): Prom
   const labels = { ...req.labels, [LABEL_BUILD]: req.jobId };
   const containers: RunnerContainer[] = [];
   try {
+    if (req.check === 'piuparts') return await runPiuparts(runner, req, limits, labels, containers);
     const script = scriptFor(req);
     if (typeof script !== 'string') return { outcome: 'failed', reason: script.reason };
     const image = await toolsImage(runner, req, limits, labels, containers);
@@ -110,4 +119,55 @@ export async function runCheck(runner: ContainerRunner, req: CheckRequest): Prom
   } finally {
     for (const c of containers) await c.remove().catch(() => undefined);
   }
+}
+
+/** piuparts' steps in a testbed; a step that fails ends them. */
+async function runPiuparts(runner: ContainerRunner, req: CheckRequest, limits: BuildLimits, labels: Record<string, string>, containers: RunnerContainer[]): Promise<QaReport> {
+  const debs = req.files.filter((f) => f.name.endsWith('.deb'));
+  const fresh = debs.filter((f) => !f.name.startsWith(PREVIOUS));
+  const old = debs.filter((f) => f.name.startsWith(PREVIOUS)).map((f) => ({ name: f.name.slice(PREVIOUS.length), data: f.data }));
+  if (fresh.length === 0) return { outcome: 'checked', verdict: 'neutral', tool: 'piuparts steps (archive-in-a-box)', seconds: 0, counts: {}, findings: [], summary: 'the build made no .deb to install' };
+  if (!(await runner.imageId(req.buildenv))) throw new DockerError(`the build environment image ${req.buildenv} does not exist; archive up (or archive refresh) builds it`);
+  const bed = await runner.create(depsContainerSpec(req.buildenv, req.localArchive, limits, labels));
+  containers.push(bed);
+  await bed.putFiles('/', localArchiveFiles(req.localArchive), 0);
+  await bed.putFiles('/qa/new', fresh, 0);
+  if (old.length) await bed.putFiles('/qa/old', old, 0);
+  await bed.start();
+  const limit = { deadline: Date.now() + limits.timeoutMs, limits, what: 'piuparts' };
+  const log = req.onLog;
+  const update = await execWithinLimits(bed, localUpdateScript(req.localArchive), log, limit);
+  // The local archive out of reach is the worker's trouble: the job goes back.
+  if (update.exitCode !== 0 || update.killed) throw new Error(`fetching the local archive's lists failed (exit ${update.exitCode}); see the log`);
+  // The names are read before anything of the packages has run.
+  const names = parseNames((await execWithinLimits(bed, NAMES_SCRIPT, () => undefined, limit)).output);
+  if ('bad' in names) return { outcome: 'failed', reason: `the build's packages could not be read: ${names.bad}` };
+  const started = Date.now();
+  const simulation = await execWithinLimits(bed, SIMULATE_SCRIPT, log, limit);
+  let failed: { step: PiupartsStep; exitCode: number; output: string } | undefined;
+  let deps: { name: string; version: string }[] = [];
+  if (simulation.killed || simulation.exitCode !== 0) failed = { step: 'dependencies', exitCode: simulation.exitCode, output: simulation.killed ?? simulation.output };
+  else {
+    const resolved = dependenciesOf(parseSimulation(simulation.output), names);
+    if ('bad' in resolved) return { outcome: 'failed', reason: `apt named a dependency that is not a package: ${resolved.bad}` };
+    deps = resolved;
+  }
+  let before: Set<string> | undefined;
+  let leftovers: string[] = [];
+  for (const { step, script } of failed ? [] : piupartsSteps(names, deps)) {
+    if (step === SNAPSHOT_BEFORE) before = addedPaths(await bed.changes());
+    log(`\narchive-in-a-box: piuparts: ${step}\n`);
+    const run = await execWithinLimits(bed, script, log, limit);
+    if (run.killed || run.exitCode !== 0) {
+      failed = { step, exitCode: run.exitCode, output: run.killed ?? run.output };
+      break;
+    }
+    if (step === 'purge') leftovers = [...addedPaths(await bed.changes())].filter((p) => !before!.has(p)).sort();
+  }
+  if (failed?.step === 'dependencies' && unreachable(failed.output)) log('archive-in-a-box: piuparts: the mirror could not be reached (tmpfail)\n');
+  for (const path of leftovers) log(`archive-in-a-box: piuparts: left after purge: ${path}\n`);
+  const from = old[0]?.name.split('_')[1];
+  const result = piupartsResult(failed, leftovers, from ? { from } : undefined, Math.round((Date.now() - started) / 100) / 10);
+  log(`archive-in-a-box: piuparts: ${result.verdict}: ${result.summary}\n`);
+  return { outcome: 'checked', ...result };
 }

@@ -2,7 +2,7 @@
 // check of a build is one job, leased after the builds, run with Debian's own tool in a
 // throwaway container (qa-flow.ts), its verdict recorded and compared with the previous
 // version's. What is common to the checks is here; each check's script and how its output
-// reads are lintian.ts and blhc.ts. Pure.
+// reads are lintian.ts, blhc.ts and piuparts.ts. Pure.
 import { createHash } from 'node:crypto';
 import type { SuiteConfig } from '../../config/config.js';
 import { compareVersions } from '../../debian/version.js';
@@ -10,7 +10,7 @@ import type { JobRecord } from '../jobs.js';
 import type { KindDefinition } from '../work-kinds.js';
 
 /** The checks there are, in the order they are shown. */
-export const QA_CHECKS = ['lintian', 'blhc'] as const;
+export const QA_CHECKS = ['lintian', 'blhc', 'piuparts'] as const;
 export type QaCheck = (typeof QA_CHECKS)[number];
 
 export const isQaCheck = (kind: string): kind is QaCheck => (QA_CHECKS as readonly string[]).includes(kind);
@@ -62,7 +62,7 @@ export type QaReport =
 export const MAX_FINDINGS = 500;
 const MAX_TEXT = 400;
 
-/** The Debian packages a check needs in its container. */
+/** The Debian packages lintian and blhc need in their container (piuparts' steps need only dpkg and apt). */
 export const QA_TOOLS = ['lintian', 'blhc'];
 
 /** The key of the image with the QA tools installed on a build environment (in the build-dependency cache). */
@@ -105,9 +105,12 @@ export function parseQaReport(value: Record<string, unknown>): QaReport | { erro
   };
 }
 
-/** A QA kind's definition: one per check, all checked alike; they read files and run nothing of the job's architecture. */
+/**
+ * A QA kind's definition: one per check, all checked alike. lintian and blhc read files and run
+ * nothing of the build's architecture; piuparts installs the packages, so it runs on theirs.
+ */
 export function qaKind(check: QaCheck): KindDefinition<QaReport> {
-  return { label: check, anyArchitecture: true, parseReport: parseQaReport };
+  return { label: check, anyArchitecture: check !== 'piuparts', parseReport: parseQaReport };
 }
 
 /** A finding as compared across versions: its severity and tag (a context changes with line numbers). */
@@ -172,18 +175,34 @@ export function plannedChecks(suites: SuiteConfig[], jobs: JobRecord[], at: stri
 /** The name a check's container finds the build's log under. */
 export const BUILD_LOG = 'build.log';
 
+/** A previous version's package among a piuparts check's files: "~" is in no package name. */
+export const PREVIOUS = 'prev~';
+
 /**
  * The files a check reads, relative to public/: the upload's source files, the build's packages,
- * .buildinfo and .changes, and its log (as BUILD_LOG). Those of the build it checks.
+ * .buildinfo and .changes, and its log (as BUILD_LOG); for piuparts also the packages of the
+ * previous version's build (`previous`), named PREVIOUS + their name.
  */
-export function checkInputs(upload: { sourceFiles: { name: string; path: string; size?: number; sha256?: string }[] }, build: JobRecord): { name: string; path: string; size?: number; sha256?: string }[] {
+export function checkInputs(
+  upload: { sourceFiles: { name: string; path: string; size?: number; sha256?: string }[] },
+  build: JobRecord,
+  previous?: JobRecord,
+): { name: string; path: string; size?: number; sha256?: string }[] {
   const named = (path: string) => ({ name: path.slice(path.lastIndexOf('/') + 1), path });
   return [
     ...upload.sourceFiles.map(({ name, path, size, sha256 }) => ({ name, path, size, sha256 })),
     ...build.binaries.map((b) => ({ ...named(b.path), size: b.size, sha256: b.sha256 })),
     ...build.artifacts.map(named),
     ...(build.log ? [{ name: BUILD_LOG, path: build.log }] : []),
+    ...(previous?.binaries ?? []).filter((b) => b.path.endsWith('.deb')).map((b) => ({ name: `${PREVIOUS}${named(b.path).name}`, path: b.path, size: b.size, sha256: b.sha256 })),
   ];
+}
+
+/** The build a piuparts check of `build` upgrades from: the newest built older version in the suite, on its architecture. */
+export function previousBuild(build: JobRecord, jobs: JobRecord[]): JobRecord | undefined {
+  return jobs
+    .filter((j) => j.kind === 'build' && j.state === 'built' && j.suite === build.suite && j.source === build.source && j.arch === build.arch && j.buildArg === build.buildArg && compareVersions(j.version, build.version) < 0)
+    .sort((a, b) => compareVersions(b.version, a.version))[0];
 }
 
 /** A check as `archive qa`, `archive status --json` and the status page show it. */

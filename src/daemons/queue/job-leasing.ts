@@ -4,7 +4,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildLimits } from '../../core/kinds/build.js';
-import { checkInputs } from '../../core/kinds/qa.js';
+import { checkInputs, previousBuild } from '../../core/kinds/qa.js';
 import type { LeaseRequest, LeasedJob, WorkerSettings } from '../../core/job-protocol.js';
 import {
   cancel, expireDepWait, expireLease, giveBack, heartbeat, isLeasable, lease, retryDepWait, type JobRecord,
@@ -36,14 +36,16 @@ export class JobLeasing {
 
   /**
    * The files a job reads, relative to public/: a build its upload's source files; a QA check
-   * also the packages, .changes, .buildinfo and log of the build it checks (core/kinds/qa.ts).
+   * also the packages, .changes, .buildinfo and log of the build it checks, and piuparts the
+   * previous version's packages (core/kinds/qa.ts).
    */
   inputs(job: JobRecord): { name: string; path: string; size?: number; sha256?: string }[] {
     const upload = this.q.uploads.get(job.uploadId);
     if (!upload) return [];
     if (job.kind === 'build') return upload.sourceFiles;
     const build = job.of ? this.q.jobs.get(job.of) : undefined;
-    return build ? checkInputs(upload, build) : [];
+    if (!build) return [];
+    return checkInputs(upload, build, job.kind === 'piuparts' ? previousBuild(build, this.q.jobs.all()) : undefined);
   }
 
   /** Saves a job's new state; its upload's state follows, waiting workers are woken for a leasable one. */

@@ -166,6 +166,7 @@ export class Queue implements QueueContext {
             },
             lintian: (report) => this.qa.complete(id, builder, report),
             blhc: (report) => this.qa.complete(id, builder, report),
+            piuparts: (report) => this.qa.complete(id, builder, report),
           });
         }),
     });

@@ -74,7 +74,7 @@ export async function freshBuildenv(t: TaskContext, arch: string): Promise<strin
 }
 
 /** The local archive as build containers reach it: its URL and network here, its key from the repository. */
-async function localArchive(t: TaskContext): Promise<LocalArchive | undefined> {
+export async function localArchive(t: TaskContext): Promise<LocalArchive | undefined> {
   const { repoUrl, repoCa, network } = t.worker;
   if (!t.job.localArchive || !repoUrl || !network) return undefined;
   const res = await fetch(`${repoUrl}archive-key.asc`);

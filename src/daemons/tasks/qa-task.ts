@@ -1,28 +1,30 @@
-// A worker's side of the QA kinds: the check's files fetched and checked, the worker's native
-// build environment of the job's base kept current, the check run in throwaway containers
+// A worker's side of the QA kinds: the check's files fetched and checked, the build environment
+// of the job's base it runs in kept current, the check run in throwaway containers
 // (core/kinds/qa-flow.ts through the Docker runner). Nothing is handed in but the report.
 import { runCheck } from '../../core/kinds/qa-flow.js';
 import { DEFAULT_LIMITS, LABEL_BUILDER } from '../../core/kinds/build.js';
 import type { QaCheck, QaReport } from '../../core/kinds/qa.js';
 import { hostArchitecture } from '../../process/debian-tools.js';
 import { DockerRunner } from '../../docker/docker-runner.js';
-import { fetchJobFiles, freshBuildenv } from './build-task.js';
+import { fetchJobFiles, freshBuildenv, localArchive } from './build-task.js';
 import type { TaskContext, TaskResult } from './task.js';
 
 export function qaTask(check: QaCheck): (t: TaskContext) => Promise<TaskResult<QaReport>> {
   return async (t) => {
     const { job } = t;
-    // A check runs nothing of the build's architecture: on this worker's own one.
-    const native = t.worker.native ?? (await hostArchitecture());
+    // lintian and blhc run nothing of the build's architecture: on this worker's own one.
+    // piuparts installs the packages: on theirs (under qemu where the worker emulates it).
+    const arch = check === 'piuparts' ? job.arch : (t.worker.native ?? (await hostArchitecture()));
     const report = await runCheck(new DockerRunner(t.docker), {
       jobId: job.id,
       check,
-      buildenv: await freshBuildenv(t, native),
+      buildenv: await freshBuildenv(t, arch),
       arch: job.arch,
       files: await fetchJobFiles(t),
       labels: { ...t.worker.labels, [LABEL_BUILDER]: t.worker.name },
       onLog: t.log,
       network: t.worker.network,
+      ...(check === 'piuparts' && { localArchive: await localArchive(t) }),
       limits: { ...DEFAULT_LIMITS, ...job.limits },
     });
     const summary = report.outcome === 'checked' ? `${report.verdict}: ${report.summary}` : `${report.outcome}: ${report.reason}`;

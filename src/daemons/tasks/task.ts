@@ -37,4 +37,5 @@ export const TASKS: { [K in WorkKind]: (t: TaskContext) => Promise<TaskResult<Re
   build: runBuildTask,
   lintian: qaTask('lintian'),
   blhc: qaTask('blhc'),
+  piuparts: qaTask('piuparts'),
 };
