@@ -1,8 +1,10 @@
-// `archive logs SOURCE [VERSION] [--arch A] [--follow]`: a build's log, live while it runs.
+// `archive logs SOURCE [VERSION] [--arch A] [--check C] [--follow]`: a build's log (or a QA
+// check's), live while it runs.
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { JobRecord } from '../core/jobs.js';
+import { jobFromDisk, type JobRecord } from '../core/jobs.js';
+import { QA_CHECKS, isQaCheck } from '../core/kinds/qa.js';
 import { compareVersions } from '../debian/version.js';
 import { UserError } from '../errors.js';
 import { readAll, readJson } from '../storage/json-files.js';
@@ -13,17 +15,21 @@ export function register(program: Command): void {
     .command('logs <source> [version]')
     .description('print the build log of a source (the newest version and attempt unless named)')
     .option('--arch <arch>', 'the architecture (default: the first built)')
+    .option('--check <check>', `a QA check's log instead (${QA_CHECKS.join(', ')})`)
     .option('-f, --follow', 'keep printing while the build runs')
-    .addHelpText('after', '\nExamples:\n  archive logs hello\n  archive logs hello 2.10-3 --arch amd64 --follow\n')
-    .action(async (source: string, version: string | undefined, options: { arch?: string; follow?: boolean }, cmd: Command) => {
+    .addHelpText('after', '\nExamples:\n  archive logs hello\n  archive logs hello 2.10-3 --arch amd64 --follow\n  archive logs hello --check piuparts\n')
+    .action(async (source: string, version: string | undefined, options: { arch?: string; check?: string; follow?: boolean }, cmd: Command) => {
       const layout = layoutFor(cmd.optsWithGlobals<GlobalOptions>());
       await loadConfig(layout);
+      if (options.check !== undefined && !isQaCheck(options.check)) throw new UserError(`--check: "${options.check}" is not a QA check (${QA_CHECKS.join(', ')})`);
+      const kind = options.check ?? 'build';
       const jobs = (await readAll<JobRecord>(layout.jobs))
-        .filter((j) => j.source === source && (!version || j.version === version) && (!options.arch || j.arch === options.arch) && j.log)
+        .map(jobFromDisk)
+        .filter((j) => j.kind === kind && j.source === source && (!version || j.version === version) && (!options.arch || j.arch === options.arch) && j.log)
         .sort((a, b) => compareVersions(a.version, b.version) || a.arch.localeCompare(b.arch) || a.attempts - b.attempts);
       const job = jobs.filter((j) => j.version === jobs[jobs.length - 1]?.version && j.arch === (options.arch ?? jobs[0]?.arch)).pop();
       if (!job?.log) {
-        throw new UserError(`no build log for ${source}${version ? ` ${version}` : ''}${options.arch ? ` on ${options.arch}` : ''}; see archive status`);
+        throw new UserError(`no ${options.check ?? 'build'} log for ${source}${version ? ` ${version}` : ''}${options.arch ? ` on ${options.arch}` : ''}; see archive status`);
       }
       const path = join(layout.public, job.log);
       if (!options.follow) {

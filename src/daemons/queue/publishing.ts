@@ -59,10 +59,12 @@ export class Publishing {
   async collectGarbage(): Promise<void> {
     this.garbageLikely = false;
     // What no suite names yet but will: the sources of uploads still building, and the files of
-    // builds a suite holds back until every architecture built (wait_for_all_architectures).
+    // builds a suite holds back until every architecture built (wait_for_all_architectures);
+    // and what QA checks still to run read (a superseded build's packages, the previous version's).
     const pending = [
       ...this.q.uploads.all().filter((u) => ['accepted', 'building', 'dep-wait'].includes(u.state)).flatMap((u) => u.sourceFiles.map((f) => f.path)),
       ...this.q.jobs.all().filter((j) => j.state === 'built' && !j.inSuite).flatMap((j) => [...j.binaries.map((b) => b.path), ...j.artifacts]),
+      ...this.q.jobs.all().filter((j) => j.of && ['needs-build', 'building', 'given-back'].includes(j.state)).flatMap((j) => this.leasing.inputs(j).map((f) => f.path)),
     ];
     const removed = await this.q.suites.collectGarbage(pending);
     if (removed.length > 0) this.q.log(`pool: removed ${removed.length} file(s) nothing refers to any more: ${removed.slice(0, 5).join(', ')}${removed.length > 5 ? ', ...' : ''}`);
