@@ -133,25 +133,6 @@ heavy=$(fetch_source "$work/src" "$BUILDENV_IMAGE" "$LABEL" $HEAVY_CANDIDATES 2>
   { tail_log "$work/logs/sources.log"; die "fetching sources"; }
 printf 'small %s\nheavy %s\n' "$small" "$heavy" >"$work/src/picked"
 
-# ---------------------------------------------------------------------------------------
-# Source-only uploads for the archive: unpack once, then per upload a new changelog entry
-# (Distribution unstable, version .aibN: new to the archive) and dpkg-buildpackage -S -sa.
-# ".aibN" rather than "+aibN" so that the bench also runs against archives from before the
-# job API decoded percent-encoded file names ("+" travels as "%2B").
-make_upload() { # dir source oldversion n -> prints the new version
-  local dir=$1 src=$2 old=$3 n=$4 ver tree
-  ver="$old.aib$n"
-  tree=$(find "$dir" -mindepth 1 -maxdepth 1 -type d | head -n1)
-  { printf '%s (%s) unstable; urgency=medium\n\n  * Benchmark upload (bench/builder.sh).\n\n -- archive-in-a-box bench <bench@example.org>  %s\n\n' \
-      "$src" "$ver" "$(date -R)"
-    cat "$tree/debian/changelog"; } >"$work/changelog.new"
-  mv "$work/changelog.new" "$tree/debian/changelog"
-  (cd "$tree" && dpkg-buildpackage -S -us -uc -d -nc -sa) >"$work/logs/$src-source-$n.log" 2>&1 ||
-    { tail_log "$work/logs/$src-source-$n.log"; die "making the source upload of $src $ver"; }
-  [ -f "$dir/${src}_${ver#*:}_source.changes" ] || die "no ${src}_${ver#*:}_source.changes"
-  echo "$ver"
-}
-
 # The upload record's build job, as `archive status --json` tells it: field of the one job.
 job_field() { # source version field
   archive status --json | node -e '

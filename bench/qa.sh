@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# QA bench: what the QA checks (lintian, blhc, piuparts: a new root's default) cost against
+# the build of the same package, the peer, measured in the same run. For each real Debian
+# source (small ones by default), two uploads (.aib1, then .aib2 so piuparts also upgrades):
+#   - build: the build job's time on the worker;
+#   - each check's job time on the worker (lease to report, installing its tools the first
+#     time), and the time its tool took;
+#   - dput -> published (`archive wait` returns), and dput -> every check done;
+#   - after publication: how long the checks took beyond it, against the build's time. The
+#     target: the default set adds at most one build's time, and delays publication by none
+#     (checks run after the builds and gate nothing).
+#
+# Prints the table on stdout and progress on stderr. The first run also makes the QA tools'
+# image (lintian and blhc on the build environment; kept in the build-dependency cache): the
+# .aib1 row counts it, the .aib2 row shows the warm figure. Re-runnable; on exit it stops its
+# archive and removes its root, its containers and its work folder.
+#
+#   bash bench/qa.sh
+#   BENCH_SOURCES="lzip sl" bash bench/qa.sh
+set -euo pipefail
+shopt -s inherit_errexit
+cd "$(dirname "$0")/.."
+repo=$PWD
+. bench/lib.sh
+
+CANDIDATES=${BENCH_SOURCES:-"hello lzip sl"}
+WAIT_TIMEOUT=1800
+export ARCHIVE_RUN_ID="bench-qa-$$"
+LABEL="archive-in-a-box.run-id=$ARCHIVE_RUN_ID"
+archive() { node "$repo/bin/archive.js" --root "$root" "$@"; }
+
+if ! command -v docker >/dev/null || ! command -v dput >/dev/null || ! docker info >/dev/null 2>&1 || [ ! -f dist/cli/main.js ]; then
+  say "setting up the project (scripts/setup.sh)"
+  bash scripts/setup.sh >&2
+fi
+
+work=$(mktemp -d /tmp/aib-bench-qa-XXXX)
+root=$work/root
+mkdir -p "$work/logs" "$work/src"
+archive_up=0
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  kill $(descendants $$) 2>/dev/null || true
+  if [ "$archive_up" = 1 ]; then archive down >/dev/null 2>&1 || true; fi
+  remove_leftovers "$LABEL"
+  if [ "$rc" -ne 0 ] && [ -d "$work/logs" ]; then
+    rm -rf "/tmp/aib-bench-qa-$$.logs" && cp -r "$work/logs" "/tmp/aib-bench-qa-$$.logs" 2>/dev/null && say "logs kept in /tmp/aib-bench-qa-$$.logs"
+  fi
+  rm -rf "$work"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port=$(free_port)
+archive init --port "$port" >/dev/null 2>"$work/logs/init.log" || { tail_log "$work/logs/init.log"; die "archive init"; }
+# Its build environment is never refreshed during the bench (a refresh would be timed).
+sed -i 's/^\(  buildenv_max_age_hours:\).*/\1 876000/' "$root/archive.yaml"
+grep -q '^    qa:' "$root/archive.yaml" || die "a new root lists no QA checks in $root/archive.yaml"
+say "archive up (root $root, port $port)"
+archive_up=1
+archive up --json >"$work/up.json" 2>"$work/logs/up.log" || { tail_log "$work/logs/up.log"; die "archive up"; }
+node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).dputConfig)' "$work/up.json" >"$work/dput.cf"
+
+say "fetching a source (first of: $CANDIDATES)"
+src=$(fetch_source "$work/src" archive/buildenv:trixie-amd64 "$LABEL" $CANDIDATES 2>"$work/logs/sources.log") || { tail_log "$work/logs/sources.log"; die "fetching a source"; }
+dir=$work/src/$src
+dsc=$(cd "$dir" && ls ./*.dsc | head -n1); dsc=${dsc#./}
+oldver=$(awk '/^Version:/ { print $2; exit }' "$dir/$dsc")
+(cd "$dir" && dpkg-source -x "$dsc" >"$work/logs/unpack.log" 2>&1) || { tail_log "$work/logs/unpack.log"; die "dpkg-source -x $dsc"; }
+say "source: $src $oldver"
+
+# One upload's figures from `archive status --json` once its checks ended (exit 3 before):
+# "BUILD_S LINTIAN_ID LINTIAN_TOOL_S BLHC_ID BLHC_TOOL_S PIUPARTS_ID PIUPARTS_TOOL_S VERDICTS".
+figures() { # source version
+  node -e '
+    const [src, ver] = process.argv.slice(1);
+    const s = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    const u = s.uploads.filter((u) => u.source === src && u.version === ver).pop();
+    const checks = ["lintian", "blhc", "piuparts"].map((c) => u?.qa.find((q) => q.check === c));
+    if (!u || checks.some((c) => !c || !["done", "failed", "cancelled"].includes(c.state))) process.exit(3);
+    const b = u.jobs[0];
+    const build = ((Date.parse(b.finishedAt) - Date.parse(b.startedAt)) / 1000).toFixed(1);
+    console.log([build, ...checks.flatMap((c) => [c.id, c.seconds ?? "n/a"]), checks.map((c) => `${c.check}=${c.verdict ?? c.state}`).join(",")].join(" "));
+  ' "$1" "$2" <"$work/status.json"
+}
+# A job's time on the worker, lease to report, from its record.
+job_secs() { node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(((Date.parse(j.finishedAt) - Date.parse(j.startedAt)) / 1000).toFixed(1))' "$root/state/jobs/$1.json"; }
+
+printf 'qa bench: %s, one upload at a time, checks lintian, blhc, piuparts (load before: %s)\n\n' "$src" "$(cut -d' ' -f1-3 /proc/loadavg)" >"$work/table"
+printf '%-22s %8s %10s %10s %10s %12s %14s %16s  %s\n' upload build_s lintian_s blhc_s piuparts_s published_s checks_done_s "after_pub/build" verdicts >>"$work/table"
+for n in 1 2; do
+  ver=$(make_upload "$dir" "$src" "$oldver" "$n")
+  say "== $src $ver: dput, wait for publication, then for its checks"
+  t0=$(now)
+  dput -c "$work/dput.cf" archive "$dir/${src}_${ver#*:}_source.changes" >"$work/logs/dput-$n.log" 2>&1 || { tail_log "$work/logs/dput-$n.log"; die "dput"; }
+  archive wait "$src" "$ver" --timeout "$WAIT_TIMEOUT" >"$work/logs/wait-$n.log" 2>&1 || { tail_log "$work/logs/wait-$n.log"; die "$src $ver was not published"; }
+  t1=$(now)
+  deadline=$(( $(date +%s) + WAIT_TIMEOUT ))
+  until archive status --json >"$work/status.json" && line=$(figures "$src" "$ver"); do
+    [ "$(date +%s)" -lt "$deadline" ] || die "the checks of $src $ver did not finish in $WAIT_TIMEOUT s"
+    sleep 1
+  done
+  t2=$(now)
+  read -r build lintian_id lintian_tool blhc_id blhc_tool piuparts_id piuparts_tool verdicts <<<"$line"
+  lintian=$(job_secs "$lintian_id"); blhc=$(job_secs "$blhc_id"); piuparts=$(job_secs "$piuparts_id")
+  published=$(secs "$t0" "$t1"); done_s=$(secs "$t0" "$t2")
+  after=$(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.1f", b - a }')
+  say "$ver: build $build s; lintian $lintian s (tool $lintian_tool s), blhc $blhc s (tool $blhc_tool s), piuparts $piuparts s (tool $piuparts_tool s); published after $published s, checks done after $done_s s; $verdicts"
+  printf '%-22s %8s %10s %10s %10s %12s %14s %16s  %s\n' "$ver" "$build" "$lintian" "$blhc" "$piuparts" "$published" "$done_s" "$(ratio "$after" "$build")x" "$verdicts" >>"$work/table"
+done
+printf '\nbuild_s and each check: the job on the worker, lease to report (.aib1 includes installing the QA tools once).\nafter_pub/build: time from publication to the last check done, against the build time (target: at most 1.00x).\n' >>"$work/table"
+cat "$work/table"
