@@ -21,26 +21,28 @@ if [ "$#" -gt 0 ]; then
   npx vitest run "${reporters[@]}" --outputFile.json=test-artifacts/vitest.json "$@" || status=$?
 else
   # The multi-arch suite spends most of its time in qemu on one core (debootstrap and builds of
-  # other architectures): it runs beside the others, with a run id of its own (the others
-  # remove what their run id labels). The images both use are made once first, by archive up on
-  # a scratch root, so that the two runs do not make them twice at once.
+  # other architectures), and the QA suite after it waits on checks that run after builds: they
+  # run beside the others, one after the other, with a run id of their own (the others remove
+  # what their run id labels). The images all use are made once first, by archive up on a
+  # scratch root, so that the two runs do not make them twice at once.
   echo "==> making the images (archive up on a scratch root)"
   scratch=$(mktemp -d /tmp/aib-test-images-XXXX)
   port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
   ARCHIVE_RUN_ID="$ARCHIVE_RUN_ID-images" node bin/archive.js --root "$scratch" up --port "$port" >/dev/null || status=$?
   node bin/archive.js --root "$scratch" down >/dev/null || true
   rm -rf "$scratch"
-  echo "==> running tests (run id $ARCHIVE_RUN_ID; the multi-arch suite beside them, its output at the end)"
-  # Niced: its debootstraps under qemu (processes of its archive up) yield to the timed suites.
-  ARCHIVE_RUN_ID="$ARCHIVE_RUN_ID-multiarch" nice -n 10 npx vitest run "${reporters[@]}" --outputFile.json=test-artifacts/vitest-multiarch.json \
-    test/multiarch.e2e.test.ts >test-artifacts/multiarch.log 2>&1 &
-  multiarch=$!
-  # The fault suite restarts dockerd, which would cut the multi-arch suite's image builds: it runs last, alone.
+  side=(test/multiarch.e2e.test.ts test/qa.e2e.test.ts)
+  echo "==> running tests (run id $ARCHIVE_RUN_ID; ${side[*]} beside them, their output at the end)"
+  # Niced: their debootstraps under qemu (processes of their archive up) yield to the timed suites.
+  ARCHIVE_RUN_ID="$ARCHIVE_RUN_ID-side" nice -n 10 npx vitest run "${reporters[@]}" --outputFile.json=test-artifacts/vitest-side.json \
+    "${side[@]}" >test-artifacts/side.log 2>&1 &
+  beside=$!
+  # The fault suite restarts dockerd, which would cut the side suites' image builds: it runs last, alone.
   npx vitest run "${reporters[@]}" --outputFile.json=test-artifacts/vitest.json \
-    --exclude test/multiarch.e2e.test.ts --exclude test/faults.e2e.test.ts || status=$?
-  wait "$multiarch" || status=$?
-  echo "==> the multi-arch suite"
-  cat test-artifacts/multiarch.log
+    "${side[@]/#/--exclude=}" --exclude test/faults.e2e.test.ts || status=$?
+  wait "$beside" || status=$?
+  echo "==> ${side[*]}"
+  cat test-artifacts/side.log
   echo "==> the fault suite (it restarts dockerd)"
   npx vitest run "${reporters[@]}" --outputFile.json=test-artifacts/vitest-faults.json test/faults.e2e.test.ts || status=$?
 fi

@@ -112,25 +112,25 @@ describe('QA checks on every upload', () => {
   });
 
   it('the next versions are compared with these: a new lintian error is a regression, a failure gone is fixed', async () => {
-    await archive.send(up, clean('1.0-2', inOpt('aib-qa-clean')));
-    await archive.send(up, dirty('1.0-2'));
-    await published('aib-qa-clean', '1.0-2');
-    await published('aib-qa-dirty', '1.0-2');
+    await archive.send(up, clean('1.1-1', inOpt('aib-qa-clean')));
+    await archive.send(up, dirty('1.1-1'));
+    await published('aib-qa-clean', '1.1-1');
+    await published('aib-qa-dirty', '1.1-1');
 
-    const worse = await checksDone('aib-qa-clean', '1.0-2');
+    const worse = await checksDone('aib-qa-clean', '1.1-1');
     expect(worse.lintian, JSON.stringify(worse.lintian)).toMatchObject({ verdict: 'fail', trend: 'regression', comparedWith: '1.0-1' });
     expect(worse.lintian.newFindings).toContain('E: dir-or-file-in-opt');
     expect(worse.blhc).toMatchObject({ verdict: 'pass', comparedWith: '1.0-1' });
     expect(worse.blhc.trend).toBeUndefined();
 
-    const better = await checksDone('aib-qa-dirty', '1.0-2');
+    const better = await checksDone('aib-qa-dirty', '1.1-1');
     expect(better.lintian, JSON.stringify(better.lintian)).toMatchObject({ verdict: 'pass', trend: 'fixed', comparedWith: '1.0-1' });
     expect(better.blhc).toMatchObject({ verdict: 'pass', trend: 'fixed' });
     // Upgraded from the version the suite published before, whose postinst left its file.
     expect(better.piuparts, JSON.stringify(better.piuparts)).toMatchObject({ verdict: 'pass', trend: 'fixed', summary: 'install, remove, purge, upgrade from 1.0-1: nothing failed, nothing left' });
 
     const json = JSON.parse(String((await archive.cli(['status', '--json'])).stdout)) as { uploads: { source: string; version: string; qa: Check[] }[] };
-    const shown = json.uploads.find((u) => u.source === 'aib-qa-clean' && u.version === '1.0-2')!;
+    const shown = json.uploads.find((u) => u.source === 'aib-qa-clean' && u.version === '1.1-1')!;
     expect(shown.qa.map((c) => `${c.check} ${c.verdict} ${c.trend ?? ''}`.trim())).toEqual(['lintian fail regression', 'blhc pass', 'piuparts pass']);
     const page = await (await fetch(`${up.url}packages/aib-qa-clean.html`)).text();
     expect(page).toMatch(/<td class="state fail">fail<\/td><td><span class="state regression">regression<\/span> <span class="muted">against 1\.0-1<\/span>/);

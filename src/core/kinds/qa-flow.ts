@@ -130,9 +130,8 @@ async function runPiuparts(runner: ContainerRunner, req: CheckRequest, limits: B
   if (!(await runner.imageId(req.buildenv))) throw new DockerError(`the build environment image ${req.buildenv} does not exist; archive up (or archive refresh) builds it`);
   const bed = await runner.create(depsContainerSpec(req.buildenv, req.localArchive, limits, labels));
   containers.push(bed);
-  await bed.putFiles('/', localArchiveFiles(req.localArchive), 0);
-  await bed.putFiles('/qa/new', fresh, 0);
-  if (old.length) await bed.putFiles('/qa/old', old, 0);
+  const under = (dir: string, files: { name: string; data: Buffer }[]) => files.map((f) => ({ name: `${dir}/${f.name}`, data: f.data }));
+  await bed.putFiles('/', [...localArchiveFiles(req.localArchive), ...under('qa/new', fresh), ...under('qa/old', old)], 0);
   await bed.start();
   const limit = { deadline: Date.now() + limits.timeoutMs, limits, what: 'piuparts' };
   const log = req.onLog;
