@@ -108,6 +108,7 @@ trap 'exit 130' INT TERM
 port=$(free_port)
 archive init --port "$port" >/dev/null 2>"$work/logs/init.log" || { tail_log "$work/logs/init.log"; die "archive init"; }
 sed -i 's/^\(  buildenv_max_age_hours:\).*/\1 876000/' "$root/archive.yaml"
+qa_off "$root/archive.yaml"
 # The archive builds with parallel=<builds.cpus>; the floor and sbuild get the same.
 JOBS=$(awk '$1 == "cpus:" { print $2; exit }' "$root/archive.yaml")
 JOBS=${JOBS:-$(nproc)}

@@ -25,6 +25,12 @@ remove_leftovers() {
   docker ps -aq --filter "label=$label" | xargs -r docker rm -f -v >/dev/null 2>&1 || true
   for key in $(printf '%s\n' "$@" | sort -u); do docker rmi "archive/deps:$key" >/dev/null 2>&1 || true; done
 }
+# qa_off ARCHIVE_YAML: no QA checks in any suite (a new root runs them all after every build,
+# beside the next one: the benches that time builds switch them off; bench/qa.sh times them).
+qa_off() {
+  sed -i -e 's/^    qa:$/    qa: []/' -e '/^      - \(lintian\|blhc\|piuparts\|autopkgtest\)$/d' "$1"
+  ! grep -qE '^      - (lintian|blhc|piuparts|autopkgtest)$' "$1" && grep -q '^    qa: \[\]$' "$1" || die "could not switch the QA checks off in $1"
+}
 # A TCP port free on 127.0.0.1 now.
 free_port() { node -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 

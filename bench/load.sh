@@ -73,6 +73,7 @@ port=$(free_port)
 archive init --port "$port" >/dev/null 2>"$work/logs/init.log" || { tail_log "$work/logs/init.log"; die "archive init"; }
 sed -i -e "s/^\(  concurrency:\).*/\1 $CONCURRENCY/" -e 's/^\(  buildenv_max_age_hours:\).*/\1 876000/' "$root/archive.yaml"
 grep -q "^  concurrency: $CONCURRENCY$" "$root/archive.yaml" || die "could not set builds.concurrency in $root/archive.yaml"
+qa_off "$root/archive.yaml"
 say "archive up (root $root, port $port, builds.concurrency $CONCURRENCY)"
 archive_up=1
 archive up --json >"$work/up.json" 2>"$work/logs/up.log" || { tail_log "$work/logs/up.log"; die "archive up"; }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# QA bench: what the QA checks (lintian, blhc, piuparts: a new root's default) cost against
+# QA bench: what the QA checks (lintian, blhc, piuparts, and autopkgtest where the source has
+# tests: a new root's default) cost against
 # the build of the same package, the peer, measured in the same run. For each real Debian
 # source (small ones by default), two uploads (.aib1, then .aib2 so piuparts also upgrades):
 #   - build: the build job's time on the worker;
@@ -72,24 +73,29 @@ oldver=$(awk '/^Version:/ { print $2; exit }' "$dir/$dsc")
 say "source: $src $oldver"
 
 # One upload's figures from `archive status --json` once its checks ended (exit 3 before):
-# "BUILD_S LINTIAN_ID LINTIAN_TOOL_S BLHC_ID BLHC_TOOL_S PIUPARTS_ID PIUPARTS_TOOL_S VERDICTS".
+# "BUILD_S" then "ID TOOL_S" for lintian, blhc, piuparts and autopkgtest ("- n/a" for a check
+# not made: autopkgtest where the source has no tests), then "CHECK=VERDICT,...".
 figures() { # source version
   node -e '
     const [src, ver] = process.argv.slice(1);
     const s = JSON.parse(require("fs").readFileSync(0, "utf8"));
     const u = s.uploads.filter((u) => u.source === src && u.version === ver).pop();
-    const checks = ["lintian", "blhc", "piuparts"].map((c) => u?.qa.find((q) => q.check === c));
-    if (!u || checks.some((c) => !c || !["done", "failed", "cancelled"].includes(c.state))) process.exit(3);
+    const checks = ["lintian", "blhc", "piuparts", "autopkgtest"].map((c) => u?.qa.find((q) => q.check === c));
+    if (!u || checks.slice(0, 3).some((c) => !c) || checks.some((c) => c && !["done", "failed", "cancelled"].includes(c.state))) process.exit(3);
     const b = u.jobs[0];
     const build = ((Date.parse(b.finishedAt) - Date.parse(b.startedAt)) / 1000).toFixed(1);
-    console.log([build, ...checks.flatMap((c) => [c.id, c.seconds ?? "n/a"]), checks.map((c) => `${c.check}=${c.verdict ?? c.state}`).join(",")].join(" "));
+    console.log([build, ...checks.flatMap((c) => (c ? [c.id, c.seconds ?? "n/a"] : ["-", "n/a"])), checks.filter(Boolean).map((c) => `${c.check}=${c.verdict ?? c.state}`).join(",")].join(" "));
   ' "$1" "$2" <"$work/status.json"
 }
-# A job's time on the worker, lease to report, from its record.
-job_secs() { node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(((Date.parse(j.finishedAt) - Date.parse(j.startedAt)) / 1000).toFixed(1))' "$root/state/jobs/$1.json"; }
+# A job's time on the worker, lease to report, from its record ("n/a" for "-": no such job).
+job_secs() {
+  [ "$1" = - ] && { echo n/a; return; }
+  node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(((Date.parse(j.finishedAt) - Date.parse(j.startedAt)) / 1000).toFixed(1))' "$root/state/jobs/$1.json"
+}
 
-printf 'qa bench: %s, one upload at a time, checks lintian, blhc, piuparts (load before: %s)\n\n' "$src" "$(cut -d' ' -f1-3 /proc/loadavg)" >"$work/table"
-printf '%-22s %8s %10s %10s %10s %12s %14s %16s  %s\n' upload build_s lintian_s blhc_s piuparts_s published_s checks_done_s "after_pub/build" verdicts >>"$work/table"
+printf 'qa bench: %s, one upload at a time, a new root'"'"'s checks (load before: %s)\n\n' "$src" "$(cut -d' ' -f1-3 /proc/loadavg)" >"$work/table"
+row() { printf '%-20s %8s %10s %8s %11s %14s %12s %14s %16s  %s\n' "$@" >>"$work/table"; }
+row upload build_s lintian_s blhc_s piuparts_s autopkgtest_s published_s checks_done_s "after_pub/build" verdicts
 for n in 1 2; do
   ver=$(make_upload "$dir" "$src" "$oldver" "$n")
   say "== $src $ver: dput, wait for publication, then for its checks"
@@ -103,12 +109,12 @@ for n in 1 2; do
     sleep 1
   done
   t2=$(now)
-  read -r build lintian_id lintian_tool blhc_id blhc_tool piuparts_id piuparts_tool verdicts <<<"$line"
-  lintian=$(job_secs "$lintian_id"); blhc=$(job_secs "$blhc_id"); piuparts=$(job_secs "$piuparts_id")
+  read -r build lintian_id lintian_tool blhc_id blhc_tool piuparts_id piuparts_tool autopkgtest_id autopkgtest_tool verdicts <<<"$line"
+  lintian=$(job_secs "$lintian_id"); blhc=$(job_secs "$blhc_id"); piuparts=$(job_secs "$piuparts_id"); autopkgtest=$(job_secs "$autopkgtest_id")
   published=$(secs "$t0" "$t1"); done_s=$(secs "$t0" "$t2")
   after=$(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.1f", b - a }')
-  say "$ver: build $build s; lintian $lintian s (tool $lintian_tool s), blhc $blhc s (tool $blhc_tool s), piuparts $piuparts s (tool $piuparts_tool s); published after $published s, checks done after $done_s s; $verdicts"
-  printf '%-22s %8s %10s %10s %10s %12s %14s %16s  %s\n' "$ver" "$build" "$lintian" "$blhc" "$piuparts" "$published" "$done_s" "$(ratio "$after" "$build")x" "$verdicts" >>"$work/table"
+  say "$ver: build $build s; lintian $lintian s (tool $lintian_tool s), blhc $blhc s (tool $blhc_tool s), piuparts $piuparts s (tool $piuparts_tool s), autopkgtest $autopkgtest s (tool $autopkgtest_tool s); published after $published s, checks done after $done_s s; $verdicts"
+  row "$ver" "$build" "$lintian" "$blhc" "$piuparts" "$autopkgtest" "$published" "$done_s" "$(ratio "$after" "$build")x" "$verdicts"
 done
 printf '\nbuild_s and each check: the job on the worker, lease to report (.aib1 includes installing the QA tools once).\nafter_pub/build: time from publication to the last check done, against the build time (target: at most 1.00x).\n' >>"$work/table"
 cat "$work/table"

@@ -1,4 +1,4 @@
-// QA on every upload (issue 15): lintian, blhc and piuparts run as jobs after each build, in throwaway
+// QA on every upload (issue 15): lintian, blhc, piuparts and autopkgtest run as jobs after each build, in throwaway
 // containers from the archive's own images, with the real tools; each verdict, and each trend
 // against the previous version, checked through `archive qa`, `archive status --json` and the
 // status page. Publication does not wait for them.
@@ -24,15 +24,19 @@ interface Check {
   reason?: string;
 }
 
-/** A package lintian and blhc find nothing wrong with (debhelper, dpkg-buildflags' flags). */
-const clean = (version: string, extra: Partial<PackageSpec> = {}): PackageSpec => ({ name: 'aib-qa-clean', version, line: `clean ${version}`, ...extra });
+/** An autopkgtest that runs the program and looks for what it should print. */
+const smokeTest = (expect: string) => ({ 'tests/control': 'Tests: smoke\nDepends: @\n', 'tests/smoke': `#!/bin/sh\nset -e\naib-qa-clean | grep '${expect}'\n` });
+/** A package lintian, blhc and piuparts find nothing wrong with (debhelper, dpkg-buildflags' flags), whose test passes. */
+const clean = (version: string, extra: Partial<PackageSpec> = {}): PackageSpec => ({ name: 'aib-qa-clean', version, line: `clean ${version}`, debianFiles: smokeTest('clean'), ...extra });
 /** Ships a folder in /opt (lintian: dir-or-file-in-opt, an error). */
 const inOpt = (name: string) => ({ debianFiles: { [`${name}.dirs`]: `opt/${name}\n` } });
 /** Its postinst makes a file nothing removes (piuparts: left after purge). */
 const leavesState = (name: string) => ({ [`${name}.postinst`]: `#!/bin/sh\nset -e\nmkdir -p /var/lib/${name}\necho made > /var/lib/${name}/state\n#DEBHELPER#\n` });
 /** Compiled without -fstack-protector-strong (blhc names it). */
 const unprotected = { compilerFlags: '$(filter-out -fstack-protector-strong,$(CFLAGS)) $(CPPFLAGS) $(LDFLAGS)' };
-const dirty = (version: string, extra: Partial<PackageSpec> = {}): PackageSpec => ({ name: 'aib-qa-dirty', version, line: `dirty ${version}`, ...extra });
+/** Its only test needs a machine of its own (autopkgtest skips it here: neutral). */
+const bootTest = { 'tests/control': 'Tests: boot\nRestrictions: isolation-machine\n', 'tests/boot': '#!/bin/sh\nexit 0\n' };
+const dirty = (version: string, extra: Partial<PackageSpec> = {}): PackageSpec => ({ name: 'aib-qa-dirty', version, line: `dirty ${version}`, ...extra, debianFiles: { ...bootTest, ...extra.debianFiles } });
 
 describe('QA checks on every upload', () => {
   let archive: TestArchive;
@@ -46,7 +50,7 @@ describe('QA checks on every upload', () => {
       const [report] = JSON.parse(String(r.stdout)) as { checks: Check[] }[];
       const failed = report.checks.find((c) => c.state === 'failed');
       if (failed) throw new Error(`${failed.id} could not run: ${failed.reason}`);
-      return report.checks.length === 3 && report.checks.every((c) => c.state === 'done') && report.checks;
+      return report.checks.length === 4 && report.checks.every((c) => c.state === 'done') && report.checks;
     }, 15 * 60_000, 2000);
     return Object.fromEntries(checks.map((c) => [c.check, c]));
   }
@@ -69,10 +73,10 @@ describe('QA checks on every upload', () => {
   });
 
   it('a new root runs every check on every build', async () => {
-    expect(await readFile(join(archive.root, 'archive.yaml'), 'utf8')).toMatch(/qa:\n\s+- lintian\n\s+- blhc\n\s+- piuparts\n/);
+    expect(await readFile(join(archive.root, 'archive.yaml'), 'utf8')).toMatch(/qa:\n\s+- lintian\n\s+- blhc\n\s+- piuparts\n\s+- autopkgtest\n/);
   });
 
-  it('a clean package passes; lintian, blhc and piuparts name what is wrong with another, which is published all the same', async () => {
+  it('a clean package passes; lintian, blhc and piuparts name what is wrong with another (whose test needs a machine: neutral), published all the same', async () => {
     await archive.send(up, clean('1.0-1'));
     await archive.send(up, dirty('1.0-1', { debianFiles: { ...inOpt('aib-qa-dirty').debianFiles, ...leavesState('aib-qa-dirty') }, ...unprotected }));
     await published('aib-qa-clean', '1.0-1');
@@ -85,6 +89,8 @@ describe('QA checks on every upload', () => {
     expect(good.blhc, JSON.stringify(good.blhc)).toMatchObject({ verdict: 'pass', summary: 'hardening flags present on every compiler line' });
     expect(good.blhc.tool).toMatch(/^blhc \d/);
     expect(good.piuparts, JSON.stringify(good.piuparts)).toMatchObject({ verdict: 'pass', summary: 'install, remove, purge: nothing failed, nothing left' });
+    expect(good.autopkgtest, JSON.stringify(good.autopkgtest)).toMatchObject({ verdict: 'pass', summary: '1 test(s) passed' });
+    expect(good.autopkgtest.tool).toMatch(/^autopkgtest \d/);
 
     const bad = await checksDone('aib-qa-dirty', '1.0-1');
     expect(bad.lintian, JSON.stringify(bad.lintian)).toMatchObject({ verdict: 'fail', trend: 'never-passed' });
@@ -93,12 +99,14 @@ describe('QA checks on every upload', () => {
     expect(bad.blhc.summary).toContain('CFLAGS missing (-fstack-protector-strong)');
     expect(bad.blhc.findings![0].context).toMatch(/^line \d+: .*-o aib-qa-dirty hello\.c/);
     expect(bad.piuparts, JSON.stringify(bad.piuparts)).toMatchObject({ verdict: 'fail', trend: 'never-passed', summary: '2 file(s) left after purge: /var/lib/aib-qa-dirty, /var/lib/aib-qa-dirty/state' });
+    expect(bad.autopkgtest, JSON.stringify(bad.autopkgtest)).toMatchObject({ verdict: 'neutral' });
+    expect(bad.autopkgtest.summary).toMatch(/^no test could run here: boot \(.*isolation/);
     // A failed check does not take back what was published.
     expect((await archive.upload('aib-qa-dirty', '1.0-1'))?.state).toBe('published');
 
     // The same, as `archive qa` and `archive status` say it, and on the source's page with its logs.
     const text = await archive.cli(['qa', 'aib-qa-dirty']);
-    expect(text.stdout).toContain('aib-qa-dirty 1.0-1 in unstable: QA checks lintian, blhc, piuparts');
+    expect(text.stdout).toContain('aib-qa-dirty 1.0-1 in unstable: QA checks lintian, blhc, piuparts, autopkgtest');
     expect(text.stdout).toMatch(/lintian amd64: fail, never-passed: 1 error tag\(s\): dir-or-file-in-opt/);
     expect(text.stdout).toMatch(/E: aib-qa-dirty: dir-or-file-in-opt/);
     const status = await archive.cli(['status']);
@@ -111,8 +119,8 @@ describe('QA checks on every upload', () => {
     expect(await log.text()).toContain('CFLAGS missing (-fstack-protector-strong)');
   });
 
-  it('the next versions are compared with these: a new lintian error is a regression, a failure gone is fixed', async () => {
-    await archive.send(up, clean('1.1-1', inOpt('aib-qa-clean')));
+  it('the next versions are compared with these: a new lintian error or a failing test is a regression, a failure gone is fixed', async () => {
+    await archive.send(up, clean('1.1-1', { debianFiles: { ...smokeTest('something it never prints'), ...inOpt('aib-qa-clean').debianFiles } }));
     await archive.send(up, dirty('1.1-1'));
     await published('aib-qa-clean', '1.1-1');
     await published('aib-qa-dirty', '1.1-1');
@@ -122,6 +130,8 @@ describe('QA checks on every upload', () => {
     expect(worse.lintian.newFindings).toContain('E: dir-or-file-in-opt');
     expect(worse.blhc).toMatchObject({ verdict: 'pass', comparedWith: '1.0-1' });
     expect(worse.blhc.trend).toBeUndefined();
+    expect(worse.autopkgtest, JSON.stringify(worse.autopkgtest)).toMatchObject({ verdict: 'fail', trend: 'regression', comparedWith: '1.0-1' });
+    expect(worse.autopkgtest.summary).toMatch(/^failed: smoke/);
 
     const better = await checksDone('aib-qa-dirty', '1.1-1');
     expect(better.lintian, JSON.stringify(better.lintian)).toMatchObject({ verdict: 'pass', trend: 'fixed', comparedWith: '1.0-1' });
@@ -131,7 +141,7 @@ describe('QA checks on every upload', () => {
 
     const json = JSON.parse(String((await archive.cli(['status', '--json'])).stdout)) as { uploads: { source: string; version: string; qa: Check[] }[] };
     const shown = json.uploads.find((u) => u.source === 'aib-qa-clean' && u.version === '1.1-1')!;
-    expect(shown.qa.map((c) => `${c.check} ${c.verdict} ${c.trend ?? ''}`.trim())).toEqual(['lintian fail regression', 'blhc pass', 'piuparts pass']);
+    expect(shown.qa.map((c) => `${c.check} ${c.verdict} ${c.trend ?? ''}`.trim())).toEqual(['lintian fail regression', 'blhc pass', 'piuparts pass', 'autopkgtest fail regression']);
     const page = await (await fetch(`${up.url}packages/aib-qa-clean.html`)).text();
     expect(page).toMatch(/<td class="state fail">fail<\/td><td><span class="state regression">regression<\/span> <span class="muted">against 1\.0-1<\/span>/);
   });

@@ -14,7 +14,7 @@ import { clientUrl, loadConfig, type GlobalOptions } from './archive-context.js'
 export function register(program: Command): void {
   program
     .command('qa <source> [version]')
-    .description("show the QA checks (lintian, blhc, piuparts) of a source's newest upload, or of VERSION")
+    .description("show the QA checks (lintian, blhc, piuparts, autopkgtest) of a source's newest upload, or of VERSION")
     .option('--json', 'print JSON, each check with its findings')
     .addHelpText('after', '\nExamples:\n  archive qa hello\n  archive qa hello 2.10-3 --json | jq \'.[].checks[] | select(.verdict == "fail")\'\n')
     .action(async (source: string, version: string | undefined, options: { json?: boolean }, cmd: Command) => {

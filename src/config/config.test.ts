@@ -28,7 +28,7 @@ describe('archive.yaml', () => {
       name: 'archive',
       port: 8080,
       listen: '127.0.0.1',
-      suites: [{ name: 'unstable', base: 'trixie', components: ['main'], architectures: ['amd64'], aliases: [], qa: ['lintian', 'blhc', 'piuparts'] }],
+      suites: [{ name: 'unstable', base: 'trixie', components: ['main'], architectures: ['amd64'], aliases: [], qa: ['lintian', 'blhc', 'piuparts', 'autopkgtest'] }],
       uploads: { allowUnsigned: true, keyring: 'state/uploaders.gpg', incompleteAfterMinutes: 30, strayAfterHours: 24 },
       builds: {
         concurrency: 1, localWorkers: 1, archAll: 'amd64', timeoutMinutes: 180, stallMinutes: 150, leaseSeconds: 90, logMiB: 200, memoryGiB: 4, cpus: 2, pids: 4096,
@@ -69,12 +69,12 @@ describe('archive.yaml', () => {
   });
 
   it('runs the QA checks a suite lists: all in a new root, none where the key is absent (roots made before), and refuses one it does not know', () => {
-    expect(parseConfig(defaultConfigText(), 'a.yaml').suites[0].qa).toEqual(['lintian', 'blhc', 'piuparts']);
-    expect(defaultConfigText()).toMatch(/\n {4}qa:\n {6}- lintian\n {6}- blhc\n {6}- piuparts\n/);
+    expect(parseConfig(defaultConfigText(), 'a.yaml').suites[0].qa).toEqual(['lintian', 'blhc', 'piuparts', 'autopkgtest']);
+    expect(defaultConfigText()).toMatch(/\n {4}qa:\n {6}- lintian\n {6}- blhc\n {6}- piuparts\n {6}- autopkgtest\n/);
     expect(parseConfig('suites:\n  unstable: {}\n', 'a.yaml').suites[0].qa).toEqual([]);
     expect(parseConfig('suites:\n  unstable:\n    qa: [blhc, blhc]\n', 'a.yaml').suites[0].qa).toEqual(['blhc']);
-    expect(() => parseConfig('suites:\n  unstable:\n    qa: [lintian, autopkgtest]\n', 'a.yaml')).toThrow(
-      'a.yaml: suites.unstable.qa: expected a list of QA checks among lintian, blhc, piuparts, found ["lintian","autopkgtest"]',
+    expect(() => parseConfig('suites:\n  unstable:\n    qa: [lintian, adequate]\n', 'a.yaml')).toThrow(
+      'a.yaml: suites.unstable.qa: expected a list of QA checks among lintian, blhc, piuparts, autopkgtest, found ["lintian","adequate"]',
     );
     expect(() => parseConfig('suites:\n  unstable:\n    qa: lintian\n', 'a.yaml')).toThrow(/suites\.unstable\.qa: expected a list of QA checks/);
   });

@@ -20,6 +20,8 @@ export interface WorkerOffer {
 export interface LeaseRequest extends Partial<WorkerOffer> {
   /** The worker slot asking ("builder-x/2"). */
   builder: string;
+  /** Only these kinds, for this slot (a worker's slot of its own for QA checks); its offer stays `kinds`. */
+  only?: WorkKind[];
   /** How long the queue may hold the request open while there is nothing to do (at most 60). */
   waitSeconds: number;
 }

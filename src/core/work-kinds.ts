@@ -25,6 +25,7 @@ export interface ReportOf {
   lintian: QaReport;
   blhc: QaReport;
   piuparts: QaReport;
+  autopkgtest: QaReport;
 }
 
 export type WorkKind = keyof ReportOf;
@@ -37,6 +38,7 @@ export const KINDS: { [K in WorkKind]: KindDefinition<ReportOf[K]> } = {
   lintian: qaKind('lintian'),
   blhc: qaKind('blhc'),
   piuparts: qaKind('piuparts'),
+  autopkgtest: qaKind('autopkgtest'),
 };
 
 export const WORK_KINDS = Object.keys(KINDS) as WorkKind[];

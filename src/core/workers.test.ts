@@ -18,13 +18,14 @@ describe('a worker token', () => {
 });
 
 describe('a job waiting for a worker', () => {
-  const job = { kind: 'build', arch: 'arm64' };
+  const job = { kind: 'build' as const, arch: 'arm64' };
   const at = (ms: number) => new Date(Date.UTC(2026, 11, 1) + ms).toISOString();
 
   it('says which worker it waits for when none present offers its kind and architecture', () => {
     expect(missingWorker(job, [{ kinds: ['build'], architectures: ['amd64'] }])).toBe('waiting for a worker that can build arm64');
     expect(missingWorker(job, [])).toBe('waiting for a worker that can build arm64 (no worker has asked for work lately)');
     expect(missingWorker({ kind: 'lintian', arch: 'amd64' }, [{ kinds: ['build'] }])).toBe('waiting for a worker that can run lintian');
+    expect(missingWorker({ kind: 'piuparts', arch: 'arm64' }, [{ kinds: ['build', 'piuparts'], architectures: ['amd64'] }])).toBe('waiting for a worker that can run piuparts on arm64');
   });
 
   it('says nothing when a present worker offers it, or offers any architecture', () => {

@@ -1,6 +1,6 @@
 // The builder (a worker): leases jobs from the queue over HTTP, runs each with its kind's task
 // (tasks/task.ts) in throwaway containers, streams the log back, hands in what the job made and
-// its report. It runs as many jobs at once as the queue's settings say.
+// its report. It runs as many jobs at once as the queue's settings say, and a QA check beside.
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { readFile, rm, utimes, writeFile } from 'node:fs/promises';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { removeLeftoverBuilds } from '../docker/docker-runner.js';
 import { connectDocker, type Docker } from '../docker/engine.js';
 import type { LeasedJob, WorkerOffer } from '../core/job-protocol.js';
-import { WORK_KINDS, kindLabel } from '../core/work-kinds.js';
+import { WORK_KINDS, kindLabel, type WorkKind } from '../core/work-kinds.js';
 import { JobApiClient, QueueUnreachable } from './job-api-client.js';
 import { TASKS } from './tasks/task.js';
 
@@ -69,8 +69,14 @@ export class Builder {
     // The queue answered: healthy now, not only after the first long poll (up to 20 s later).
     await this.alive();
     const arches = this.offer.architectures?.map((a) => (this.offer.emulated?.includes(a) ? `${a} (emulated)` : a)).join(', ');
-    this.log(`${this.o.name}: pulling jobs from ${this.o.queueUrl}, ${settings.concurrency} at a time${arches ? `, for ${arches}` : ''}`);
-    await Promise.all(Array.from({ length: settings.concurrency }, (_, i) => this.worker(`${this.o.name}/${i + 1}`)));
+    this.log(`${this.o.name}: pulling jobs from ${this.o.queueUrl}, ${settings.concurrency} at a time and a QA check beside${arches ? `, for ${arches}` : ''}`);
+    const n = settings.concurrency;
+    await Promise.all([
+      ...Array.from({ length: n }, (_, i) => this.worker(`${this.o.name}/${i + 1}`)),
+      // A slot of its own for QA checks: they run beside the builds (lintian, piuparts and
+      // autopkgtest mostly wait on one core, on apt or dpkg), never in a build's place.
+      this.worker(`${this.o.name}/${n + 1}`, this.offer.kinds.filter((k) => k !== 'build')),
+    ]);
   }
 
   /**
@@ -103,11 +109,11 @@ export class Builder {
     }
   }
 
-  private async worker(name: string): Promise<never> {
+  private async worker(name: string, only?: WorkKind[]): Promise<never> {
     for (;;) {
       try {
         // The queue holds the request up to 20 s until there is a job: no polling delay.
-        const job = await this.api.lease({ builder: name, waitSeconds: 20, ...this.offer });
+        const job = await this.api.lease({ builder: name, waitSeconds: 20, ...this.offer, ...(only && { only }) });
         await this.alive();
         if (job) await this.run(name, job);
       } catch (err) {

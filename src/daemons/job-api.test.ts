@@ -8,7 +8,7 @@ import { builderKey, sha256Hex, signRequest } from '../core/request-signature.js
 // The job API over real HTTP on loopback, with handlers that record what they were asked.
 const calls: string[] = [];
 const handlers: JobApiHandlers = {
-  lease: async (request) => (calls.push(`lease ${request.builder}${request.architectures ? ` ${request.architectures.join(',')} emulated:${(request.emulated ?? []).join(',')}` : ''}`), undefined),
+  lease: async (request) => (calls.push(`lease ${request.builder}${request.architectures ? ` ${request.architectures.join(',')} emulated:${(request.emulated ?? []).join(',')}` : ''}${request.only ? ` only:${request.only.join(',')}` : ''}`), undefined),
   start: async (name) => (calls.push(`started ${name}`), { concurrency: 1 }),
   heartbeat: async (id, builder) => void calls.push(`heartbeat ${id} ${builder}`),
   sourceFile: async () => import.meta.filename,
@@ -69,6 +69,16 @@ describe('the job API', () => {
       const bad = await signed('POST', '/api/v1/lease', `{"builder":"b1","architectures":["arm64"],"emulated":${emulated}}`);
       expect(bad.status).toBe(400);
       expect(((await bad.json()) as { error: string }).error).toMatch(/emulated must list architecture names/);
+    }
+  });
+
+  it("passes a slot's own kinds on (a worker's slot for QA checks), and refuses what is not a kind of work", async () => {
+    expect((await signed('POST', '/api/v1/lease', '{"builder":"b1/2","only":["lintian","piuparts"]}')).status).toBe(204);
+    expect(calls).toEqual(['lease b1/2 only:lintian,piuparts']);
+    for (const only of ['"lintian"', '["build; rm"]', '["reprotest"]']) {
+      const bad = await signed('POST', '/api/v1/lease', `{"builder":"b1/2","only":${only}}`);
+      expect(bad.status).toBe(400);
+      expect(((await bad.json()) as { error: string }).error).toMatch(/\(only\): kinds must list kinds of work/);
     }
   });
 

@@ -99,8 +99,9 @@ export function startJobApi(port: number, keyFor: KeyFor, h: JobApiHandlers): Pr
       const { id, name } = params;
       switch (route) {
         case 'lease': {
-          const { builder: claimed, waitSeconds, ...offered } = await small();
-          const request: LeaseRequest = { builder: as(claimed), waitSeconds: Math.min(60, Math.max(0, Number(waitSeconds) || 0)), ...offer(what, offered) };
+          const { builder: claimed, waitSeconds, only, ...offered } = await small();
+          const slot = only === undefined ? {} : { only: offer(`${what} (only)`, { kinds: only }).kinds! };
+          const request: LeaseRequest = { builder: as(claimed), waitSeconds: Math.min(60, Math.max(0, Number(waitSeconds) || 0)), ...offer(what, offered), ...slot };
           let hungUp = false;
           res.on('close', () => {
             hungUp = !res.writableFinished;

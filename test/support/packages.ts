@@ -1,7 +1,7 @@
 // Makes real Debian source and binary packages for the tests, with dpkg-source and dpkg-deb on the host (trusted
 // input we write ourselves), and uploads them with real dput.
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { parseChanges } from '../../src/debian/changes-dsc.js';
 import { versionWithoutEpoch } from '../../src/debian/version.js';
@@ -16,7 +16,7 @@ export interface PackageSpec {
   architecture?: 'any' | 'all';
   /** Extra shell run in override_dh_auto_build (for hostile or failing builds). */
   buildScript?: string;
-  /** More files under debian/ (scripts the build script runs). */
+  /** More files under debian/ (scripts the build script runs; tests/control and the tests it names, made executable). */
   debianFiles?: Record<string, string>;
   /** Sign the .dsc and .changes (what debsign does) with this key from this GNUPGHOME. */
   sign?: { gnupgHome: string; key: string };
@@ -91,7 +91,11 @@ export async function makeSourcePackage(workDir: string, spec: PackageSpec): Pro
     `${spec.name} (${spec.version}) ${spec.distribution ?? 'unstable'}; urgency=medium\n\n  * Test upload.\n\n -- Test Maintainer <test@example.org>  ${new Date().toUTCString().replace('GMT', '+0000')}\n`,
   );
   await writeFile(join(tree, 'debian', 'copyright'), 'Copyright: public domain\n');
-  for (const [name, content] of Object.entries(spec.debianFiles ?? {})) await writeFile(join(tree, 'debian', name), content);
+  for (const [name, content] of Object.entries(spec.debianFiles ?? {})) {
+    // debian/tests/NAME: an autopkgtest, run as a program.
+    await mkdir(dirname(join(tree, 'debian', name)), { recursive: true });
+    await writeFile(join(tree, 'debian', name), content, { mode: /^tests\/(?!control$)/.test(name) ? 0o755 : 0o644 });
+  }
   const signing = spec.sign ? [`--sign-keyid=${spec.sign.key}`] : ['-us', '-uc'];
   await execa('dpkg-buildpackage', ['-S', '-d', '-nc', ...signing], {
     cwd: tree,

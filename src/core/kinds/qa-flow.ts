@@ -1,16 +1,19 @@
 // One QA check, in throwaway sibling containers, as a build runs. lintian and blhc:
-//  1. tools: the build environment with the QA tools installed (lintian, blhc), made once per
-//     build environment and kept in the build-dependency cache under its own key; made in a
-//     container with the deps network and the capabilities apt needs, like build-dependencies.
+//  1. tools: the build environment with the check's tools installed, made once per build
+//     environment and kept in the build-dependency cache under its own key (qa.ts toolsFor);
+//     made in a container with the deps network and the capabilities apt needs, like
+//     build-dependencies.
 //  2. the check: a container from that image with no network, every capability dropped,
 //     no-new-privileges, a read-only root, a private /qa volume with the files, the build's
 //     limits on memory, pids, time and log; the tool runs as the unprivileged user "builder".
 //     What it reads (the packages, the log) came from a build: hostile, so confined alike.
-// Its output is read by the check's parser (lintian.ts, blhc.ts) into a verdict.
+//     Its output is read by the check's parser (lintian.ts, blhc.ts) into a verdict.
 // piuparts: a testbed container from the build environment of the build's architecture, as the
 // build-dependencies' container is (root with apt's and dpkg's capabilities only, the deps
 // network, the local archive as a source); each step is a command of its own, judged by its
 // exit code, and the files left behind are the engine's diff (piuparts.ts).
+// autopkgtest: the same testbed, from the build environment with autopkgtest installed (step 1),
+// running the source's tests against the build's packages with its null server (autopkgtest.ts).
 import { DockerError } from '../../errors.js';
 import type { ContainerRunner, ContainerSpec, RunnerContainer } from '../container-runner.js';
 import { blhcResult, blhcScript } from './blhc.js';
@@ -18,7 +21,8 @@ import { BUILDER_UID, DEFAULT_LIMITS, LABEL_BUILD, depsContainerSpec, localArchi
 import { lintianResult, lintianScript } from './lintian.js';
 import { parseSimulation } from '../apt-output.js';
 import { NAMES_SCRIPT, SIMULATE_SCRIPT, SNAPSHOT_BEFORE, addedPaths, dependenciesOf, parseNames, piupartsResult, piupartsSteps, unreachable, type PiupartsStep } from './piuparts.js';
-import { PREVIOUS, QA_TOOLS, QA_TOOLS_SCRIPT, qaToolsKey, type QaCheck, type QaReport, type QaResult } from './qa.js';
+import { autopkgtestResult, autopkgtestScript } from './autopkgtest.js';
+import { PREVIOUS, qaToolsKey, qaToolsScript, toolsFor, type QaCheck, type QaReport, type QaResult } from './qa.js';
 import { execWithinLimits, runWithinLimits } from './run-within-limits.js';
 
 export interface CheckRequest {
@@ -67,22 +71,23 @@ function scriptFor(req: CheckRequest): string | { reason: string } {
   return dsc && changes ? lintianScript(dsc.name, changes.name) : { reason: 'the build has no .dsc or no .changes to check' };
 }
 
-/** Step 1: the build environment with the QA tools, from the cache or made now. */
+/** Step 1: the build environment with the check's tools, from the cache or made now. */
 async function toolsImage(runner: ContainerRunner, req: CheckRequest, limits: BuildLimits, labels: Record<string, string>, containers: RunnerContainer[]): Promise<string | { reason: string }> {
   const buildenvId = await runner.imageId(req.buildenv);
   if (!buildenvId) throw new DockerError(`the build environment image ${req.buildenv} does not exist; archive up (or archive refresh) builds it`);
-  const key = qaToolsKey(buildenvId);
+  const tools = toolsFor(req.check);
+  const key = qaToolsKey(buildenvId, tools);
   const cached = await runner.depsCache.find(key);
   if (cached) return cached.id;
-  req.onLog(`archive-in-a-box: installing the QA tools (${QA_TOOLS.join(', ')}) on ${req.buildenv}\n`);
+  req.onLog(`archive-in-a-box: installing the QA tools (${tools.join(', ')}) on ${req.buildenv}\n`);
   const deps = await runner.create({ ...depsContainerSpec(req.buildenv, undefined, limits, labels), network: req.network ?? 'bridge' });
   containers.push(deps);
   await deps.start();
-  const install = await execWithinLimits(deps, QA_TOOLS_SCRIPT, req.onLog, { deadline: Date.now() + limits.timeoutMs, limits, what: 'installing the QA tools' });
+  const install = await execWithinLimits(deps, qaToolsScript(tools), req.onLog, { deadline: Date.now() + limits.timeoutMs, limits, what: 'installing the QA tools' });
   if (install.killed) return { reason: install.killed };
   // Not the package's fault (the mirror, the network): the worker gives the job back.
   if (install.exitCode !== 0) throw new Error(`installing the QA tools failed (apt-get exit ${install.exitCode}); see the log`);
-  const image = await runner.depsCache.store(deps, key, `QA tools: ${QA_TOOLS.join(' ')}`);
+  const image = await runner.depsCache.store(deps, key, `QA tools: ${tools.join(' ')}`);
   await runner.depsCache.evict(limits.cacheImages, limits.cacheBytes, req.onLog);
   return image;
 }
@@ -93,6 +98,7 @@ export async function runCheck(runner: ContainerRunner, req: CheckRequest): Prom
   const containers: RunnerContainer[] = [];
   try {
     if (req.check === 'piuparts') return await runPiuparts(runner, req, limits, labels, containers);
+    if (req.check === 'autopkgtest') return await runAutopkgtest(runner, req, limits, labels, containers);
     const script = scriptFor(req);
     if (typeof script !== 'string') return { outcome: 'failed', reason: script.reason };
     const image = await toolsImage(runner, req, limits, labels, containers);
@@ -168,5 +174,28 @@ async function runPiuparts(runner: ContainerRunner, req: CheckRequest, limits: B
   const from = old[0]?.name.split('_')[1];
   const result = piupartsResult(failed, leftovers, from ? { from } : undefined, Math.round((Date.now() - started) / 100) / 10);
   log(`archive-in-a-box: piuparts: ${result.verdict}: ${result.summary}\n`);
+  return { outcome: 'checked', ...result };
+}
+
+/** autopkgtest with the null server in a testbed from the build environment with autopkgtest installed. */
+async function runAutopkgtest(runner: ContainerRunner, req: CheckRequest, limits: BuildLimits, labels: Record<string, string>, containers: RunnerContainer[]): Promise<QaReport> {
+  const dsc = req.files.find((f) => f.name.endsWith('.dsc'));
+  if (!dsc) return { outcome: 'failed', reason: 'the upload has no .dsc to test' };
+  const image = await toolsImage(runner, req, limits, labels, containers);
+  for (const c of containers.splice(0)) await c.remove().catch(() => undefined);
+  if (typeof image !== 'string') return { outcome: 'failed', reason: image.reason };
+  const bed = await runner.create(depsContainerSpec(image, req.localArchive, limits, labels));
+  containers.push(bed);
+  const files = req.files.filter((f) => !f.name.startsWith(PREVIOUS)).map((f) => ({ name: `qa/${f.name}`, data: f.data }));
+  await bed.putFiles('/', [...localArchiveFiles(req.localArchive), ...files], 0);
+  await bed.start();
+  const limit = { deadline: Date.now() + limits.timeoutMs, limits, what: 'autopkgtest' };
+  const update = await execWithinLimits(bed, localUpdateScript(req.localArchive), req.onLog, limit);
+  if (update.exitCode !== 0 || update.killed) throw new Error(`fetching the local archive's lists failed (exit ${update.exitCode}); see the log`);
+  const started = Date.now();
+  const run = await execWithinLimits(bed, autopkgtestScript(dsc.name), req.onLog, limit);
+  if (run.killed) return { outcome: 'failed', reason: run.killed };
+  const result = autopkgtestResult(run.output, run.exitCode, Math.round((Date.now() - started) / 100) / 10);
+  if (!result) return { outcome: 'failed', reason: `autopkgtest itself failed (exit ${run.exitCode}); see the log` };
   return { outcome: 'checked', ...result };
 }

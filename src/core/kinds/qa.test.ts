@@ -8,7 +8,7 @@ import { blhcResult } from './blhc.js';
 import { lintianResult } from './lintian.js';
 import { checkContainerSpec } from './qa-flow.js';
 import { DEFAULT_LIMITS } from './build.js';
-import { MAX_FINDINGS, checkInputs, earlierResults, parseQaReport, plannedChecks, qaLine, qaTrend, qaView, type QaResult } from './qa.js';
+import { MAX_FINDINGS, checkInputs, earlierResults, parseQaReport, plannedChecks, qaLine, qaToolsKey, qaTrend, qaView, toolsFor, type QaResult } from './qa.js';
 
 // What Debian's lintian printed for a package without copyright or changelog, and its source.
 const LINTIAN_OUT = `Lintian v2.116.3+deb12u1
@@ -154,7 +154,7 @@ describe('which checks are made', () => {
   it('each check a suite lists, once per built build, after it; blhc not for an arch:all-only build', () => {
     const at = '2026-02-01T00:00:00Z';
     const jobs = [build(), build({ id: 'u1-all', arch: 'amd64', buildArg: '-A' }), build({ id: 'u2-amd64', state: 'building' }), build({ id: 'u3-amd64', suite: 'nocheck' })];
-    const made = plannedChecks([suite(['lintian', 'blhc']), { ...suite([]), name: 'nocheck' }], jobs, at);
+    const made = plannedChecks([suite(['lintian', 'blhc']), { ...suite([]), name: 'nocheck' }], jobs, () => true, at);
     expect(made.map((j) => j.id)).toEqual(['u1-amd64-lintian', 'u1-amd64-blhc', 'u1-all-lintian']);
     expect(made[0]).toEqual({
       id: 'u1-amd64-lintian', kind: 'lintian', of: 'u1-amd64', uploadId: 'u1', source: 'hello', version: '1.0-1', suite: 'unstable', base: 'trixie', arch: 'amd64', buildArg: '-b',
@@ -162,9 +162,25 @@ describe('which checks are made', () => {
     });
     // Checks switched on later: the newest build of each source on each architecture only.
     const older = build({ id: 'u0-amd64', uploadId: 'u0', version: '0.9-1' });
-    expect(plannedChecks([suite(['lintian'])], [older, build()], at).map((j) => j.id)).toEqual(['u1-amd64-lintian']);
+    expect(plannedChecks([suite(['lintian'])], [older, build()], () => true, at).map((j) => j.id)).toEqual(['u1-amd64-lintian']);
     // Made once: a check that exists, in any state, is not made again.
-    expect(plannedChecks([suite(['lintian', 'blhc'])], [...jobs, ...made.map((j) => ({ ...j, state: 'failed' as const }))], at)).toEqual([]);
+    expect(plannedChecks([suite(['lintian', 'blhc'])], [...jobs, ...made.map((j) => ({ ...j, state: 'failed' as const }))], () => true, at)).toEqual([]);
+  });
+
+  it('autopkgtest only where the source declares a test suite, once per architecture', () => {
+    const at = '2026-02-01T00:00:00Z';
+    const tests = (id: string) => id === 'u1';
+    const alone = build({ id: 'u2-amd64', uploadId: 'u2', source: 'data', buildArg: '-A' });
+    const jobs = [build(), build({ id: 'u1-all', buildArg: '-A' }), build({ id: 'u1-arm64', arch: 'arm64', buildArg: '-B' }), alone, build({ id: 'u3-amd64', uploadId: 'u3', source: 'other' })];
+    expect(plannedChecks([suite(['autopkgtest'])], jobs, tests, at).map((j) => j.id)).toEqual(['u1-amd64-autopkgtest', 'u1-arm64-autopkgtest']);
+    expect(plannedChecks([suite(['autopkgtest'])], [alone], () => true, at).map((j) => j.id)).toEqual(['u2-amd64-autopkgtest']);
+  });
+
+  it('installs its tools once per build environment: lintian and blhc together, autopkgtest apart, none for piuparts', () => {
+    expect([toolsFor('lintian'), toolsFor('blhc'), toolsFor('autopkgtest'), toolsFor('piuparts')]).toEqual([['lintian', 'blhc'], ['lintian', 'blhc'], ['autopkgtest'], []]);
+    expect(qaToolsKey('sha256:a', ['lintian', 'blhc'])).toBe(qaToolsKey('sha256:a', toolsFor('blhc')));
+    expect(qaToolsKey('sha256:a', ['autopkgtest'])).not.toBe(qaToolsKey('sha256:a', ['lintian', 'blhc']));
+    expect(qaToolsKey('sha256:b', ['autopkgtest'])).not.toBe(qaToolsKey('sha256:a', ['autopkgtest']));
   });
 
   it('reads the source, the packages, .buildinfo, .changes and the log of the build it checks', () => {

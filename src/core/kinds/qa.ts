@@ -2,7 +2,7 @@
 // check of a build is one job, leased after the builds, run with Debian's own tool in a
 // throwaway container (qa-flow.ts), its verdict recorded and compared with the previous
 // version's. What is common to the checks is here; each check's script and how its output
-// reads are lintian.ts, blhc.ts and piuparts.ts. Pure.
+// reads are lintian.ts, blhc.ts, piuparts.ts and autopkgtest.ts. Pure.
 import { createHash } from 'node:crypto';
 import type { SuiteConfig } from '../../config/config.js';
 import { compareVersions } from '../../debian/version.js';
@@ -10,7 +10,7 @@ import type { JobRecord } from '../jobs.js';
 import type { KindDefinition } from '../work-kinds.js';
 
 /** The checks there are, in the order they are shown. */
-export const QA_CHECKS = ['lintian', 'blhc', 'piuparts'] as const;
+export const QA_CHECKS = ['lintian', 'blhc', 'piuparts', 'autopkgtest'] as const;
 export type QaCheck = (typeof QA_CHECKS)[number];
 
 export const isQaCheck = (kind: string): kind is QaCheck => (QA_CHECKS as readonly string[]).includes(kind);
@@ -62,15 +62,20 @@ export type QaReport =
 export const MAX_FINDINGS = 500;
 const MAX_TEXT = 400;
 
-/** The Debian packages lintian and blhc need in their container (piuparts' steps need only dpkg and apt). */
-export const QA_TOOLS = ['lintian', 'blhc'];
-
-/** The key of the image with the QA tools installed on a build environment (in the build-dependency cache). */
-export function qaToolsKey(buildenvImageId: string): string {
-  return createHash('sha256').update(`qa-tools\n${buildenvImageId}\n${QA_TOOLS.join(' ')}\n`).digest('hex').slice(0, 32);
+/**
+ * The Debian packages a check needs on its build environment, installed once into an image of
+ * the build-dependency cache (none for piuparts' steps: dpkg and apt are there).
+ */
+export function toolsFor(check: QaCheck): string[] {
+  return check === 'piuparts' ? [] : check === 'autopkgtest' ? ['autopkgtest'] : ['lintian', 'blhc'];
 }
 
-export const QA_TOOLS_SCRIPT = `set -e\napt-get install -y -q --no-install-recommends ${QA_TOOLS.join(' ')}\napt-get clean`;
+/** The key of the image with these tools installed on a build environment (in the build-dependency cache). */
+export function qaToolsKey(buildenvImageId: string, tools: string[]): string {
+  return createHash('sha256').update(`qa-tools\n${buildenvImageId}\n${tools.join(' ')}\n`).digest('hex').slice(0, 32);
+}
+
+export const qaToolsScript = (tools: string[]) => `set -e\napt-get install -y -q --no-install-recommends ${tools.join(' ')}\napt-get clean`;
 
 const text = (v: unknown, max = MAX_TEXT) => (typeof v === 'string' ? v.slice(0, max) : undefined);
 
@@ -107,10 +112,11 @@ export function parseQaReport(value: Record<string, unknown>): QaReport | { erro
 
 /**
  * A QA kind's definition: one per check, all checked alike. lintian and blhc read files and run
- * nothing of the build's architecture; piuparts installs the packages, so it runs on theirs.
+ * nothing of the build's architecture; piuparts and autopkgtest install the packages, so they
+ * run on theirs.
  */
 export function qaKind(check: QaCheck): KindDefinition<QaReport> {
-  return { label: check, anyArchitecture: check !== 'piuparts', parseReport: parseQaReport };
+  return { label: check, anyArchitecture: check === 'lintian' || check === 'blhc', parseReport: parseQaReport };
 }
 
 /** A finding as compared across versions: its severity and tag (a context changes with line numbers). */
@@ -143,9 +149,15 @@ export function earlierResults(job: JobRecord, jobs: JobRecord[]): { version: st
     .map((j) => ({ version: j.version, result: j.qa! }));
 }
 
-/** Whether a check applies to a build: blhc reads compiler lines, which an arch:all-only build (-A) has none of. */
-function applies(check: QaCheck, build: JobRecord): boolean {
-  return check !== 'blhc' || build.buildArg !== '-A';
+/**
+ * Whether a check applies to a build: blhc reads compiler lines, which an arch:all-only build
+ * (-A) has none of; autopkgtest runs a test suite the source declares (Testsuite:), once per
+ * architecture (on an arch:all-only build only when the source builds nothing else).
+ */
+function applies(check: QaCheck, build: JobRecord, jobs: JobRecord[], declaresTests: (uploadId: string) => boolean): boolean {
+  if (check === 'blhc') return build.buildArg !== '-A';
+  if (check === 'autopkgtest') return declaresTests(build.uploadId) && (build.buildArg !== '-A' || !jobs.some((j) => j.kind === 'build' && j.uploadId === build.uploadId && j.id !== build.id));
+  return true;
 }
 
 /**
@@ -153,7 +165,7 @@ function applies(check: QaCheck, build: JobRecord): boolean {
  * each, after the build it checks (its id with the check's name). Only a source's newest built
  * version on each architecture: checks switched on later do not run on what was superseded.
  */
-export function plannedChecks(suites: SuiteConfig[], jobs: JobRecord[], at: string): JobRecord[] {
+export function plannedChecks(suites: SuiteConfig[], jobs: JobRecord[], declaresTests: (uploadId: string) => boolean, at: string): JobRecord[] {
   const known = new Set(jobs.map((j) => j.id));
   const built = jobs.filter((j) => j.kind === 'build' && j.state === 'built');
   const key = (j: JobRecord) => `${j.suite} ${j.source} ${j.arch} ${j.buildArg}`;
@@ -164,7 +176,7 @@ export function plannedChecks(suites: SuiteConfig[], jobs: JobRecord[], at: stri
     const suite = suites.find((s) => s.name === build.suite);
     for (const check of suite?.qa ?? []) {
       const id = `${build.id}-${check}`;
-      if (known.has(id) || !applies(check, build)) continue;
+      if (known.has(id) || !applies(check, build, jobs, declaresTests)) continue;
       const { uploadId, source, version, base, arch, buildArg } = build;
       out.push({ id, kind: check, of: build.id, uploadId, source, version, suite: build.suite, base, arch, buildArg, state: 'needs-build', attempts: 0, createdAt: at, updatedAt: at, binaries: [], artifacts: [] });
     }

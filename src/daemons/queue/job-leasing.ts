@@ -178,7 +178,7 @@ export class JobLeasing {
     const job = this.q.jobs
       .all()
       // A job this worker would emulate is left to a native worker that is waiting for work.
-      .filter((j) => isLeasable(j) && canRun(request, j) && !(emulates(j) && this.workers.nativeAvailable(j.arch, worker)))
+      .filter((j) => isLeasable(j) && canRun(request, j) && (!request.only || request.only.includes(j.kind)) && !(emulates(j) && this.workers.nativeAvailable(j.arch, worker)))
       .sort((a, b) => order(a) - order(b) || a.createdAt.localeCompare(b.createdAt))[0];
     if (!job) return undefined;
     let files: { name: string; size: number; sha256: string }[];

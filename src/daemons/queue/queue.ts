@@ -167,6 +167,7 @@ export class Queue implements QueueContext {
             lintian: (report) => this.qa.complete(id, builder, report),
             blhc: (report) => this.qa.complete(id, builder, report),
             piuparts: (report) => this.qa.complete(id, builder, report),
+            autopkgtest: (report) => this.qa.complete(id, builder, report),
           });
         }),
     });

@@ -4,6 +4,7 @@
 import { runCheck } from '../../core/kinds/qa-flow.js';
 import { DEFAULT_LIMITS, LABEL_BUILDER } from '../../core/kinds/build.js';
 import type { QaCheck, QaReport } from '../../core/kinds/qa.js';
+import { KINDS } from '../../core/work-kinds.js';
 import { hostArchitecture } from '../../process/debian-tools.js';
 import { DockerRunner } from '../../docker/docker-runner.js';
 import { fetchJobFiles, freshBuildenv, localArchive } from './build-task.js';
@@ -13,8 +14,9 @@ export function qaTask(check: QaCheck): (t: TaskContext) => Promise<TaskResult<Q
   return async (t) => {
     const { job } = t;
     // lintian and blhc run nothing of the build's architecture: on this worker's own one.
-    // piuparts installs the packages: on theirs (under qemu where the worker emulates it).
-    const arch = check === 'piuparts' ? job.arch : (t.worker.native ?? (await hostArchitecture()));
+    // piuparts and autopkgtest install the packages: on theirs (under qemu where it is emulated).
+    const onBuildArch = !KINDS[check].anyArchitecture;
+    const arch = onBuildArch ? job.arch : (t.worker.native ?? (await hostArchitecture()));
     const report = await runCheck(new DockerRunner(t.docker), {
       jobId: job.id,
       check,
@@ -24,7 +26,7 @@ export function qaTask(check: QaCheck): (t: TaskContext) => Promise<TaskResult<Q
       labels: { ...t.worker.labels, [LABEL_BUILDER]: t.worker.name },
       onLog: t.log,
       network: t.worker.network,
-      ...(check === 'piuparts' && { localArchive: await localArchive(t) }),
+      ...(onBuildArch && { localArchive: await localArchive(t) }),
       limits: { ...DEFAULT_LIMITS, ...job.limits },
     });
     const summary = report.outcome === 'checked' ? `${report.verdict}: ${report.summary}` : `${report.outcome}: ${report.reason}`;

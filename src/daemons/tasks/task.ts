@@ -38,4 +38,5 @@ export const TASKS: { [K in WorkKind]: (t: TaskContext) => Promise<TaskResult<Re
   lintian: qaTask('lintian'),
   blhc: qaTask('blhc'),
   piuparts: qaTask('piuparts'),
+  autopkgtest: qaTask('autopkgtest'),
 };
