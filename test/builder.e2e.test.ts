@@ -78,7 +78,7 @@ describe('builds in a running archive', () => {
     await inDepWait('aib-dropped');
     const rm = await archive.cli(['rm', 'aib-dropped']);
     expect(rm.exitCode, String(rm.all)).toBe(0);
-    expect(rm.stdout).toContain('removed aib-dropped from unstable: 1 source package(s), 0 binary package(s); 1 build(s) not started yet cancelled');
+    expect(rm.stdout).toContain('removed aib-dropped from unstable: 1 source package(s), 0 binary package(s); 1 job(s) not started yet cancelled');
     const dropped = (await archive.upload('aib-dropped', '1.0-1'))!;
     expect(dropped.state).toBe('cancelled');
     expect(dropped.jobs[0]).toMatchObject({ state: 'cancelled', reason: 'aib-dropped was removed from unstable (archive rm)' });

@@ -123,6 +123,10 @@ function qaTable(checks: JobRecord[]): string {
 export function renderStatusPages(input: StatusInput): StatusPages {
   const { config, uploads, jobs, now } = input;
   const jobById = new Map(jobs.map((j) => [j.id, j]));
+  // Each upload's QA checks, found once (the page is rendered in the queue's lane).
+  const checksByUpload = new Map<string, JobRecord[]>();
+  for (const j of jobs.filter((x) => x.of)) checksByUpload.set(j.uploadId, [...(checksByUpload.get(j.uploadId) ?? []), j]);
+  const checksOfUpload = (id: string) => checksOf(checksByUpload.get(id) ?? [], id);
   const jobsOf = (u: UploadRecord) => u.jobs.map((id) => jobById.get(id)).filter((j): j is JobRecord => j !== undefined);
   const url = input.url ?? archiveUri(config);
   const accepted = uploads.filter((u) => !['received', 'rejected'].includes(u.state) && u.suite);
@@ -149,7 +153,7 @@ export function renderStatusPages(input: StatusInput): StatusPages {
           : escape([...new Set(bins.map((b) => b.arch))].sort().join(' '));
         const state = c.kind === 'snapshot' ? 'published' : upload ? upload.state : bins.some((b) => b.origin === 'imported') ? 'imported' : 'published';
         const link = hasPage.has(name) ? `<a href="${sourcePage(name)}">${escape(name)}</a>` : escape(name);
-        return `<tr><td>${link}</td><td>${escape(version)}</td><td>${archs}</td><td class="state ${escape(state)}">${escape(state)}</td><td>${upload && c.kind === 'suite' ? qaSummary(checksOf(jobs, upload.id)) : ''}</td></tr>`;
+        return `<tr><td>${link}</td><td>${escape(version)}</td><td>${archs}</td><td class="state ${escape(state)}">${escape(state)}</td><td>${upload && c.kind === 'suite' ? qaSummary(checksOfUpload(upload.id)) : ''}</td></tr>`;
       });
       const what = c.kind === 'snapshot'
         ? `snapshot of ${escape(c.of ?? '')}, ${escape((c.createdAt ?? '').slice(0, 16).replace('T', ' '))} UTC`
@@ -189,7 +193,7 @@ sudo apt-get update</pre>
   pages['index.html'] = page(
     `${config.name} — archive-in-a-box`,
     `<h1>${escape(config.name)}</h1>
-<p>${accepted.length} accepted upload(s), ${jobs.filter((j) => j.state === 'building').length} building, ${jobs.filter((j) => j.state === 'dep-wait').length} waiting for build-dependencies, ${rejected.length} rejected. Signed uploads ${config.uploads.allowUnsigned ? 'optional' : 'required'}.</p>
+<p>${accepted.length} accepted upload(s), ${jobs.filter((j) => j.state === 'building' && j.kind === 'build').length} building, ${jobs.filter((j) => j.state === 'building' && j.kind !== 'build').length} QA check(s) running, ${jobs.filter((j) => j.state === 'dep-wait').length} waiting for build-dependencies, ${rejected.length} rejected. Signed uploads ${config.uploads.allowUnsigned ? 'optional' : 'required'}.</p>
 ${suites}
 <h2 id="builds">Builds and QA checks</h2>
 ${builds}
@@ -211,7 +215,7 @@ ${howTo}`,
 <p class="muted">received ${escape(u.receivedAt.slice(0, 19).replace('T', ' '))} UTC${u.signedBy ? ` · signed by ${escape(u.signedBy)}` : ''}</p>
 ${u.reasons.length ? `<ul class="reasons">${u.reasons.map((r) => `<li>${escape(r)}</li>`).join('')}</ul>` : ''}
 ${js.length ? `<table><thead><tr><th>Kind</th><th>Arch</th><th>State</th><th>Duration</th><th>Log</th></tr></thead><tbody>${js.map((j) => jobRow(j, 1, input.workers)).join('\n')}</tbody></table>` : ''}
-${qaTable(checksOf(jobs, u.id))}
+${qaTable(checksOfUpload(u.id))}
 <p>${u.sourceFiles.map((f) => `<a href="../${escape(f.path)}">${escape(f.name)}</a>`).join(' · ')}</p>`;
       })
       .join('\n');

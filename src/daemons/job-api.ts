@@ -118,8 +118,13 @@ export function startJobApi(port: number, keyFor: KeyFor, h: JobApiHandlers): Pr
         case 'sourceFile': {
           await body(req, cap, signedSha256, what);
           const file = await h.sourceFile(id, name);
+          // Opened before the answer starts: a file gone from the pool is a 404, not a crash.
+          const stream = createReadStream(file);
+          await new Promise<void>((resolve, reject) => stream.once('open', () => resolve()).once('error', reject)).catch((err: NodeJS.ErrnoException) => {
+            throw err.code === 'ENOENT' ? refused(404, `job ${id}: ${name} is no longer in the pool`) : err;
+          });
           res.writeHead(200, { 'content-type': 'application/octet-stream' });
-          createReadStream(file).pipe(res);
+          stream.once('error', () => res.destroy()).pipe(res);
           return;
         }
         case 'log': {

@@ -25,8 +25,9 @@ const TAG_LINE = /^([A-Z]): (\S+?)(?: (source|binary|udeb|changes|buildinfo))?: 
 /**
  * Lintian's output and exit status as a result: 0 passes, 2 (an error tag, --fail-on error)
  * fails, anything else is lintian's own failure (undefined: the check could not run).
+ * `truncated`: the output was longer than what was read.
  */
-export function lintianResult(output: string, exitCode: number, seconds: number): QaResult | undefined {
+export function lintianResult(output: string, exitCode: number, seconds: number, truncated = false): QaResult | undefined {
   if (exitCode !== 0 && exitCode !== 2) return undefined;
   const lines = output.split('\n');
   const tool = (lines.find((l) => /^Lintian v/.test(l)) ?? 'Lintian').replace(/^Lintian v/, 'lintian ').trim();
@@ -41,7 +42,9 @@ export function lintianResult(output: string, exitCode: number, seconds: number)
     if (findings.length < MAX_FINDINGS) findings.push({ severity: letter, package: type ? `${pkg} ${type}` : pkg, tag, ...(context ? { context: context.slice(0, 400) } : {}) });
   }
   const errors = counts.error ?? 0;
-  // Exit 2 with no error tag read is output this parser does not know: not a verdict to trust.
+  // Exit 2 with no error tag read: in output past the cap, a failure all the same; otherwise
+  // output this parser does not know, not a verdict to trust.
+  if (exitCode === 2 && errors === 0 && truncated) return { verdict: 'fail', tool, seconds, counts, findings, summary: 'error tag(s) past the first 8 MiB of its output; see the log' };
   if ((exitCode === 2) !== errors > 0) return undefined;
   const shown = Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(', ');
   return {

@@ -48,5 +48,6 @@ describe('piuparts steps', () => {
     expect(piupartsResult({ step: 'dependencies', exitCode: 100, output: 'E: Failed to fetch http://mirror/x.deb  Could not connect to mirror' }, [], undefined, 1)).toMatchObject({ verdict: 'tmpfail' });
     expect(piupartsResult({ step: 'dependencies', exitCode: 100, output: 'E: Unable to correct problems, you have held broken packages.' }, [], undefined, 1)).toMatchObject({ verdict: 'fail' });
     expect(unreachable('Err:1 http://x trixie/main amd64 p 1\n  Temporary failure resolving \'x\'\n')).toBe(true);
+    expect(piupartsResult({ step: 'upgrade', exitCode: 100, output: 'E: Failed to fetch http://mirror/libx.deb' }, [], { from: '1.0-1' }, 1)).toMatchObject({ verdict: 'tmpfail', summary: 'the mirror could not be reached (upgrade)' });
   });
 });

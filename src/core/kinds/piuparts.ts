@@ -85,8 +85,8 @@ export function piupartsResult(
   seconds: number,
 ): QaResult {
   const tool = 'piuparts steps (archive-in-a-box)';
-  if (failed && failed.step === 'dependencies' && unreachable(failed.output)) {
-    return { verdict: 'tmpfail', tool, seconds, counts: {}, findings: [], summary: 'the mirror could not be reached while installing the dependencies' };
+  if (failed && unreachable(failed.output)) {
+    return { verdict: 'tmpfail', tool, seconds, counts: {}, findings: [], summary: `the mirror could not be reached (${failed.step})` };
   }
   const findings: QaFinding[] = [];
   if (failed) findings.push({ severity: 'E', tag: `${failed.step} failed`, context: `exit ${failed.exitCode}: ${failed.output.trim().split('\n').slice(-3).join(' | ').slice(0, 380)}` });

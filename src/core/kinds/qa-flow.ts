@@ -109,15 +109,19 @@ export async function runCheck(runner: ContainerRunner, req: CheckRequest): Prom
     containers.push(check);
     await check.putFiles('/qa', req.files, BUILDER_UID);
     req.onLog(`archive-in-a-box: running ${req.check} on ${req.files.map((f) => f.name).join(' ')}\n`);
+    // The first 8 MiB of the output are read (the tool's version comes first); past them, the
+    // exit status still gives the verdict.
     let output = '';
+    let truncated = false;
     const started = Date.now();
     const run = await runWithinLimits(check, (text) => {
       if (output.length < 8 * 1024 * 1024) output += text;
+      else truncated = true;
       req.onLog(text);
     }, limits);
     const seconds = Math.round((Date.now() - started) / 100) / 10;
     if (run.killed) return { outcome: 'failed', reason: run.killed };
-    const result: QaResult | undefined = req.check === 'lintian' ? lintianResult(output, run.exitCode, seconds) : blhcResult(output, run.exitCode, seconds);
+    const result: QaResult | undefined = req.check === 'lintian' ? lintianResult(output, run.exitCode, seconds, truncated) : blhcResult(output, run.exitCode, seconds);
     if (!result) return { outcome: 'failed', reason: `${req.check} itself failed (exit ${run.exitCode}); see the log` };
     return { outcome: 'checked', ...result };
   } catch (err) {
@@ -169,7 +173,7 @@ async function runPiuparts(runner: ContainerRunner, req: CheckRequest, limits: B
     }
     if (step === 'purge') leftovers = [...addedPaths(await bed.changes())].filter((p) => !before!.has(p)).sort();
   }
-  if (failed?.step === 'dependencies' && unreachable(failed.output)) log('archive-in-a-box: piuparts: the mirror could not be reached (tmpfail)\n');
+  if (failed && unreachable(failed.output)) log('archive-in-a-box: piuparts: the mirror could not be reached (tmpfail)\n');
   for (const path of leftovers) log(`archive-in-a-box: piuparts: left after purge: ${path}\n`);
   const from = old[0]?.name.split('_')[1];
   const result = piupartsResult(failed, leftovers, from ? { from } : undefined, Math.round((Date.now() - started) / 100) / 10);
@@ -193,7 +197,8 @@ async function runAutopkgtest(runner: ContainerRunner, req: CheckRequest, limits
   const update = await execWithinLimits(bed, localUpdateScript(req.localArchive), req.onLog, limit);
   if (update.exitCode !== 0 || update.killed) throw new Error(`fetching the local archive's lists failed (exit ${update.exitCode}); see the log`);
   const started = Date.now();
-  const run = await execWithinLimits(bed, autopkgtestScript(dsc.name), req.onLog, limit);
+  // Its summary comes last: the end of a long output is kept.
+  const run = await execWithinLimits(bed, autopkgtestScript(dsc.name), req.onLog, limit, 'tail');
   if (run.killed) return { outcome: 'failed', reason: run.killed };
   const result = autopkgtestResult(run.output, run.exitCode, Math.round((Date.now() - started) / 100) / 10);
   if (!result) return { outcome: 'failed', reason: `autopkgtest itself failed (exit ${run.exitCode}); see the log` };

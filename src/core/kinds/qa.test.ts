@@ -8,7 +8,7 @@ import { blhcResult } from './blhc.js';
 import { lintianResult } from './lintian.js';
 import { checkContainerSpec } from './qa-flow.js';
 import { DEFAULT_LIMITS } from './build.js';
-import { MAX_FINDINGS, checkInputs, earlierResults, parseQaReport, plannedChecks, qaLine, qaToolsKey, qaTrend, qaView, toolsFor, type QaResult } from './qa.js';
+import { MAX_FINDINGS, checkInputs, earlierResults, parseQaReport, plannedChecks, previousBuilds, qaLine, qaToolsKey, qaTrend, qaView, siblingBuilds, toolsFor, type QaResult } from './qa.js';
 
 // What Debian's lintian printed for a package without copyright or changelog, and its source.
 const LINTIAN_OUT = `Lintian v2.116.3+deb12u1
@@ -60,6 +60,12 @@ describe('lintian output', () => {
     expect(lintianResult('Lintian v2.116.3\nE: cannot unpack\n', 1, 1)).toBeUndefined();
     expect(lintianResult(warnings, 2, 1)).toBeUndefined();
     expect(lintianResult(LINTIAN_OUT, 0, 1)).toBeUndefined();
+  });
+
+  it('fails on exit 2 when its error tags came after the part of a long output that was read', () => {
+    const long = `Lintian v2\n${'W: p: some-tag x\n'.repeat(3)}`;
+    expect(lintianResult(long, 2, 1, true)).toMatchObject({ verdict: 'fail', summary: 'error tag(s) past the first 8 MiB of its output; see the log' });
+    expect(lintianResult(long, 2, 1, false)).toBeUndefined();
   });
 
   it('keeps at most MAX_FINDINGS of a flood of tags, and counts them all', () => {
@@ -191,6 +197,20 @@ describe('which checks are made', () => {
       { name: 'hello_1.0-1_amd64.buildinfo', path: 'pool/main/h/hello/hello_1.0-1_amd64.buildinfo' },
       { name: 'hello_1.0-1_amd64.changes', path: 'pool/main/h/hello/hello_1.0-1_amd64.changes' },
       { name: 'build.log', path: 'logs/hello_1.0-1_amd64.1.log' },
+    ]);
+  });
+
+  it("also reads the arch:all packages of its upload's other builds, and for piuparts the previous version's packages for its architecture", () => {
+    const deb = (name: string, arch: string, version = '1.0-1') => ({ path: `pool/main/h/hello/${name}_${version}_${arch}.deb`, size: 1, md5: '', sha1: '', sha256: 'c'.repeat(64), control: [['Package', name], ['Architecture', arch]] as [string, string][] });
+    const arm = build({ id: 'u1-arm64', arch: 'arm64', buildArg: '-B', binaries: [deb('hello', 'arm64')], artifacts: [], log: undefined });
+    const indep = build({ id: 'u1-amd64', binaries: [deb('hello', 'amd64'), deb('hello-data', 'all')] });
+    const old = [build({ id: 'u0-amd64', uploadId: 'u0', version: '0.9-1', binaries: [deb('hello', 'amd64', '0.9-1'), deb('hello-data', 'all', '0.9-1')] }), build({ id: 'u0-arm64', uploadId: 'u0', version: '0.9-1', arch: 'arm64', buildArg: '-B', binaries: [deb('hello', 'arm64', '0.9-1')] })];
+    const jobs = [arm, indep, ...old, build({ id: 'u2-arm64', uploadId: 'u2', version: '2.0-1', arch: 'arm64' })];
+    expect(siblingBuilds(arm, jobs).map((j) => j.id)).toEqual(['u1-amd64']);
+    expect(previousBuilds(arm, jobs).map((j) => j.id)).toEqual(['u0-amd64', 'u0-arm64']);
+    expect(previousBuilds(old[1], jobs)).toEqual([]);
+    expect(checkInputs({ sourceFiles: [] }, arm, siblingBuilds(arm, jobs), previousBuilds(arm, jobs)).map((f) => f.name)).toEqual([
+      'hello_1.0-1_arm64.deb', 'hello-data_1.0-1_all.deb', 'prev~hello-data_0.9-1_all.deb', 'prev~hello_0.9-1_arm64.deb',
     ]);
   });
 

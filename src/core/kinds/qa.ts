@@ -124,8 +124,9 @@ const findingKey = (f: QaFinding) => `${f.severity}: ${f.tag}`;
 
 /**
  * The trend of `now` against the earlier versions' results in the suite, newest first:
- * a failure after a pass is a regression, and so is a failure with errors (E) the previous
- * version did not have; a failure where no version passed never passed; a pass after a
+ * a failure after a pass is a regression, and so is a failure with an error finding (E) the
+ * previous version did not have (a new lintian error tag, another test failing, another step
+ * failing or file left); a failure where no version passed never passed; a pass after a
  * failure is fixed. Passes otherwise, neutral and tmpfail verdicts have no trend.
  */
 export function qaTrend(now: QaResult, earlier: { version: string; result: QaResult }[]): Pick<QaResult, 'trend' | 'comparedWith' | 'newFindings'> {
@@ -168,7 +169,7 @@ function applies(check: QaCheck, build: JobRecord, jobs: JobRecord[], declaresTe
 export function plannedChecks(suites: SuiteConfig[], jobs: JobRecord[], declaresTests: (uploadId: string) => boolean, at: string): JobRecord[] {
   const known = new Set(jobs.map((j) => j.id));
   const built = jobs.filter((j) => j.kind === 'build' && j.state === 'built');
-  const key = (j: JobRecord) => `${j.suite} ${j.source} ${j.arch} ${j.buildArg}`;
+  const key = (j: JobRecord) => `${j.suite} ${j.source} ${j.arch}`;
   const newest = new Map<string, string>();
   for (const j of built) if (!newest.has(key(j)) || compareVersions(j.version, newest.get(key(j))!) > 0) newest.set(key(j), j.version);
   const out: JobRecord[] = [];
@@ -190,15 +191,28 @@ export const BUILD_LOG = 'build.log';
 /** A previous version's package among a piuparts check's files: "~" is in no package name. */
 export const PREVIOUS = 'prev~';
 
+/** The .deb packages of these builds that install on `arch`: its own and Architecture: all ones. */
+function packagesFor(arch: string, builds: JobRecord[]): JobRecord['binaries'] {
+  const installs = (b: JobRecord['binaries'][number]) => {
+    const a = b.control.find(([k]) => k === 'Architecture')?.[1];
+    return b.path.endsWith('.deb') && (a === arch || a === 'all');
+  };
+  const seen = new Set<string>();
+  return builds.flatMap((j) => j.binaries).filter((b) => installs(b) && !seen.has(b.path) && !!seen.add(b.path));
+}
+
 /**
- * The files a check reads, relative to public/: the upload's source files, the build's packages,
- * .buildinfo and .changes, and its log (as BUILD_LOG); for piuparts also the packages of the
- * previous version's build (`previous`), named PREVIOUS + their name.
+ * The files a check reads, relative to public/: the upload's source files; the build's
+ * packages, .buildinfo and .changes, and its log (as BUILD_LOG); the arch:all packages its
+ * upload's other builds made (`siblings`: a -B build's packages may depend on them); and for
+ * piuparts the previous version's packages for this architecture (`previous`: that upload's
+ * builds), named PREVIOUS + their name.
  */
 export function checkInputs(
   upload: { sourceFiles: { name: string; path: string; size?: number; sha256?: string }[] },
   build: JobRecord,
-  previous?: JobRecord,
+  siblings: JobRecord[] = [],
+  previous: JobRecord[] = [],
 ): { name: string; path: string; size?: number; sha256?: string }[] {
   const named = (path: string) => ({ name: path.slice(path.lastIndexOf('/') + 1), path });
   return [
@@ -206,15 +220,21 @@ export function checkInputs(
     ...build.binaries.map((b) => ({ ...named(b.path), size: b.size, sha256: b.sha256 })),
     ...build.artifacts.map(named),
     ...(build.log ? [{ name: BUILD_LOG, path: build.log }] : []),
-    ...(previous?.binaries ?? []).filter((b) => b.path.endsWith('.deb')).map((b) => ({ name: `${PREVIOUS}${named(b.path).name}`, path: b.path, size: b.size, sha256: b.sha256 })),
+    ...packagesFor(build.arch, siblings).filter((b) => !build.binaries.some((x) => x.path === b.path)).map((b) => ({ ...named(b.path), size: b.size, sha256: b.sha256 })),
+    ...packagesFor(build.arch, previous).map((b) => ({ name: `${PREVIOUS}${named(b.path).name}`, path: b.path, size: b.size, sha256: b.sha256 })),
   ];
 }
 
-/** The build a piuparts check of `build` upgrades from: the newest built older version in the suite, on its architecture. */
-export function previousBuild(build: JobRecord, jobs: JobRecord[]): JobRecord | undefined {
-  return jobs
-    .filter((j) => j.kind === 'build' && j.state === 'built' && j.suite === build.suite && j.source === build.source && j.arch === build.arch && j.buildArg === build.buildArg && compareVersions(j.version, build.version) < 0)
-    .sort((a, b) => compareVersions(b.version, a.version))[0];
+/** The other built builds of the upload `build` belongs to. */
+export function siblingBuilds(build: JobRecord, jobs: JobRecord[]): JobRecord[] {
+  return jobs.filter((j) => j.kind === 'build' && j.state === 'built' && j.uploadId === build.uploadId && j.id !== build.id);
+}
+
+/** The builds of the version a piuparts check of `build` upgrades from: the newest older version built in the suite on its architecture. */
+export function previousBuilds(build: JobRecord, jobs: JobRecord[]): JobRecord[] {
+  const built = jobs.filter((j) => j.kind === 'build' && j.state === 'built' && j.suite === build.suite && j.source === build.source && compareVersions(j.version, build.version) < 0);
+  const newest = built.filter((j) => j.arch === build.arch).sort((a, b) => compareVersions(b.version, a.version))[0];
+  return newest ? built.filter((j) => j.uploadId === newest.uploadId) : [];
 }
 
 /** A check as `archive qa`, `archive status --json` and the status page show it. */

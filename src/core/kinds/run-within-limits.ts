@@ -52,11 +52,15 @@ export async function execWithinLimits(
   script: string,
   onLog: (t: string) => void,
   limit: { deadline: number; limits: BuildLimits; what: string },
+  /** Which 4 MiB of the output to return when there is more: the first (apt's answers) or the last (a summary printed at the end). */
+  keep: 'head' | 'tail' = 'head',
 ): Promise<{ exitCode: number; output: string; killed?: string }> {
   const watch = new Watch(container, onLog, limit.limits.logCapBytes);
+  const max = 4 * 1024 * 1024;
   let output = '';
   const exec = await container.exec(['bash', '-c', script], (c) => {
-    if (output.length < 4 * 1024 * 1024) output += c.toString();
+    if (keep === 'tail') output = (output + c.toString()).slice(-max);
+    else if (output.length < max) output += c.toString();
     watch.output(c);
   });
   const timer = setTimeout(

@@ -27,6 +27,8 @@ export class BuildResults {
   async artifact(id: string, builder: string, name: string, body: AsyncIterable<Buffer>): Promise<void> {
     const job = this.leasing.job(id);
     if (job.state !== 'building' || job.lease?.builder !== builder) throw refused(409, `job ${id} is not leased to ${builder}`);
+    // A QA check hands in nothing but its report: no files to keep for one.
+    if (job.kind !== 'build') throw refused(409, `job ${id} is a ${job.kind} check, which hands in no files`);
     if (!SAFE_FILE_NAME.test(name)) throw refused(400, `unsafe artifact name ${name}`);
     this.q.failPoint('hand-in');
     const dir = join(this.q.layout.artifacts, id);

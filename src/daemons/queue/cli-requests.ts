@@ -82,7 +82,7 @@ export class CliRequests {
         const suite = r.suite ?? this.q.config().suites[0].name;
         answer = await suites.remove(r.source, suite);
         const cancelled = await this.leasing.cancel(suite, r.source, `${r.source} was removed from ${suite} (archive rm)`);
-        if (cancelled > 0) answer.message += `; ${cancelled} build(s) not started yet cancelled`;
+        if (cancelled > 0) answer.message += `; ${cancelled} job(s) not started yet cancelled`;
         what = r.source;
         break;
       }

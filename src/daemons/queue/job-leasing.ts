@@ -1,10 +1,11 @@
 // Jobs and their leases: a worker asks (and may wait) for a job it can run, keeps it with
 // heartbeats, loses it when its lease runs out or it restarts; every change of a job's state
 // is saved here, and its upload's state follows.
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildLimits } from '../../core/kinds/build.js';
-import { checkInputs, previousBuild } from '../../core/kinds/qa.js';
+import { checkInputs, previousBuilds, siblingBuilds } from '../../core/kinds/qa.js';
 import type { LeaseRequest, LeasedJob, WorkerSettings } from '../../core/job-protocol.js';
 import {
   cancel, expireDepWait, expireLease, giveBack, heartbeat, isLeasable, lease, retryDepWait, type JobRecord,
@@ -36,8 +37,9 @@ export class JobLeasing {
 
   /**
    * The files a job reads, relative to public/: a build its upload's source files; a QA check
-   * also the packages, .changes, .buildinfo and log of the build it checks, and piuparts the
-   * previous version's packages (core/kinds/qa.ts).
+   * also the packages, .changes, .buildinfo and log of the build it checks, the arch:all
+   * packages of its upload's other builds, and piuparts the previous version's packages
+   * (core/kinds/qa.ts).
    */
   inputs(job: JobRecord): { name: string; path: string; size?: number; sha256?: string }[] {
     const upload = this.q.uploads.get(job.uploadId);
@@ -45,7 +47,11 @@ export class JobLeasing {
     if (job.kind === 'build') return upload.sourceFiles;
     const build = job.of ? this.q.jobs.get(job.of) : undefined;
     if (!build) return [];
-    return checkInputs(upload, build, job.kind === 'piuparts' ? previousBuild(build, this.q.jobs.all()) : undefined);
+    const jobs = this.q.jobs.all();
+    // The version to upgrade from, while its packages are still in the pool (not after archive rm and a collection).
+    const previous = job.kind === 'piuparts' ? previousBuilds(build, jobs) : [];
+    const present = previous.every((j) => j.binaries.every((b) => existsSync(join(this.q.layout.public, b.path))));
+    return checkInputs(upload, build, siblingBuilds(build, jobs), present ? previous : []);
   }
 
   /** Saves a job's new state; its upload's state follows, waiting workers are woken for a leasable one. */
@@ -71,8 +77,10 @@ export class JobLeasing {
    */
   async lease(asked: LeaseRequest, waitMs: number, gone: () => boolean): Promise<LeasedJob | undefined> {
     const worker = workerOf(asked.builder);
-    // Noting it is not worth a lease: a full disk says so elsewhere.
-    await this.workers.heard(worker, asked).catch((err) => this.q.log(`worker ${worker}: ${(err as Error).message}`));
+    // Noting it is not worth a lease: a full disk says so elsewhere. Not from a slot of QA
+    // checks alone: it asks while the worker's builds run, and would keep a busy native worker
+    // counted as available (an emulating one would leave it every job of its architecture).
+    if (!asked.only) await this.workers.heard(worker, asked).catch((err) => this.q.log(`worker ${worker}: ${(err as Error).message}`));
     // An enrolled worker leases only the architectures its credential allows.
     const request = this.workers.effective(worker, asked);
     const first = await this.q.lane.run(() => this.leaseOne(request));

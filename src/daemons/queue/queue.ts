@@ -205,6 +205,8 @@ export class Queue implements QueueContext {
       if (job) await this.leasing.save(job);
     }
     await this.publishing.collectGarbage();
+    // Checks of builds a failure interrupted before their checks were made.
+    await this.qa.plan();
   }
 
   /**
