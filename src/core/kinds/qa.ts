@@ -21,7 +21,7 @@ export const isQaCheck = (kind: string): kind is QaCheck => (QA_CHECKS as readon
  */
 export type QaVerdict = 'pass' | 'fail' | 'neutral' | 'tmpfail';
 
-/** One finding: a lintian tag or a blhc line, with its severity letter (E, W, I, P, O, X, C, M; blhc: W). */
+/** One finding: a lintian tag, a blhc line, a piuparts step or file left, an autopkgtest test; with its severity letter (lintian's E, W, I, P, O, X, C, M; the others E, W or I). */
 export interface QaFinding {
   severity: string;
   package?: string;
