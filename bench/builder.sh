@@ -92,10 +92,7 @@ cleanup() {
   made_deps+=($(deps_keys_of "$root"))
   # Every container this run made carries its run id (the archive's too).
   remove_leftovers "$LABEL" "${made_deps[@]}"
-  if [ "$rc" -ne 0 ] && [ -d "$work/logs" ]; then
-    keep=/tmp/aib-bench-builder-$$.logs
-    rm -rf "$keep" && cp -r "$work/logs" "$keep" 2>/dev/null && say "logs kept in $keep"
-  fi
+  [ "$rc" -eq 0 ] || keep_logs builder
   rm -rf "$work"
   exit "$rc"
 }
@@ -103,11 +100,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------------------------------
-# The archive, with its own root and a free port. Its build environment is never refreshed
-# during the bench (a refresh would be timed as part of the first build).
+# The archive, with its own root and a free port, no QA checks (they would run beside the builds).
 port=$(free_port)
-archive init --port "$port" >/dev/null 2>"$work/logs/init.log" || { tail_log "$work/logs/init.log"; die "archive init"; }
-sed -i 's/^\(  buildenv_max_age_hours:\).*/\1 876000/' "$root/archive.yaml"
+init_root "$port"
 qa_off "$root/archive.yaml"
 # The archive builds with parallel=<builds.cpus>; the floor and sbuild get the same.
 JOBS=$(awk '$1 == "cpus:" { print $2; exit }' "$root/archive.yaml")

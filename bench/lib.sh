@@ -31,6 +31,23 @@ qa_off() {
   sed -i -e 's/^    qa:$/    qa: []/' -e '/^      - \(lintian\|blhc\|piuparts\|autopkgtest\)$/d' "$1"
   ! grep -qE '^      - (lintian|blhc|piuparts|autopkgtest)$' "$1" && grep -q '^    qa: \[\]$' "$1" || die "could not switch the QA checks off in $1"
 }
+# keep_logs NAME [FILE...]: the work folder's logs/ (and the FILEs that exist) copied to
+# /tmp/aib-bench-NAME-PID.logs, for a failed run; says where.
+keep_logs() {
+  local keep=/tmp/aib-bench-$1-$$.logs f
+  shift
+  [ -d "$work/logs" ] || return 0
+  rm -rf "$keep" && cp -r "$work/logs" "$keep" 2>/dev/null || return 0
+  for f in "$@"; do [ -f "$f" ] && cp "$f" "$keep/"; done
+  say "logs kept in $keep"
+}
+# init_root PORT: `archive init` of $root (the script's `archive` function) on PORT; its build
+# environment is never refreshed during the bench (a refresh would be timed as part of a build).
+init_root() {
+  archive init --port "$1" >/dev/null 2>"$work/logs/init.log" || { tail_log "$work/logs/init.log"; die "archive init"; }
+  sed -i 's/^\(  buildenv_max_age_hours:\).*/\1 876000/' "$root/archive.yaml"
+  grep -q '^  buildenv_max_age_hours: 876000$' "$root/archive.yaml" || die "could not set builds.buildenv_max_age_hours in $root/archive.yaml"
+}
 # A TCP port free on 127.0.0.1 now.
 free_port() { node -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 

@@ -55,11 +55,7 @@ cleanup() {
   if [ "$archive_up" = 1 ]; then archive down >/dev/null 2>&1 || true; fi
   # Its containers, and the build-dependency images its builds made or used.
   remove_leftovers "$LABEL" $(deps_keys_of "$root")
-  if [ "$rc" -ne 0 ] && [ -d "$work/logs" ]; then
-    keep=/tmp/aib-bench-load-$$.logs
-    rm -rf "$keep" && cp -r "$work/logs" "$keep" 2>/dev/null && [ -f "$root/logs/queue.log" ] && cp "$root/logs/queue.log" "$keep/"
-    say "logs kept in $keep"
-  fi
+  [ "$rc" -eq 0 ] || keep_logs load "$root/logs/queue.log"
   rm -rf "$work"
   exit "$rc"
 }
@@ -70,8 +66,8 @@ trap 'exit 130' INT TERM
 # The archive: own root, free port, two builds at once, build environment never refreshed
 # during the bench (a refresh would be timed as part of a build).
 port=$(free_port)
-archive init --port "$port" >/dev/null 2>"$work/logs/init.log" || { tail_log "$work/logs/init.log"; die "archive init"; }
-sed -i -e "s/^\(  concurrency:\).*/\1 $CONCURRENCY/" -e 's/^\(  buildenv_max_age_hours:\).*/\1 876000/' "$root/archive.yaml"
+init_root "$port"
+sed -i "s/^\(  concurrency:\).*/\1 $CONCURRENCY/" "$root/archive.yaml"
 grep -q "^  concurrency: $CONCURRENCY$" "$root/archive.yaml" || die "could not set builds.concurrency in $root/archive.yaml"
 qa_off "$root/archive.yaml"
 say "archive up (root $root, port $port, builds.concurrency $CONCURRENCY)"

@@ -71,8 +71,7 @@ cleanup() {
   done
   if [ "$rc" -ne 0 ] || [ -n "${BENCH_KEEP_LOGS:-}" ]; then
     [ -f "$work/current-log" ] && tail_log "$(cat "$work/current-log")" 40
-    keep=/tmp/aib-bench-publisher-$$.logs
-    rm -rf "$keep" && cp -r "$work/logs" "$keep" 2>/dev/null && say "logs kept in $keep"
+    keep_logs publisher
   fi
   rm -rf "$work"
   exit "$rc"

@@ -45,9 +45,7 @@ cleanup() {
   kill $(descendants $$) 2>/dev/null || true
   if [ "$archive_up" = 1 ]; then archive down >/dev/null 2>&1 || true; fi
   remove_leftovers "$LABEL"
-  if [ "$rc" -ne 0 ] && [ -d "$work/logs" ]; then
-    rm -rf "/tmp/aib-bench-qa-$$.logs" && cp -r "$work/logs" "/tmp/aib-bench-qa-$$.logs" 2>/dev/null && say "logs kept in /tmp/aib-bench-qa-$$.logs"
-  fi
+  [ "$rc" -eq 0 ] || keep_logs qa "$root/logs/queue.log"
   rm -rf "$work"
   exit "$rc"
 }
@@ -55,9 +53,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 port=$(free_port)
-archive init --port "$port" >/dev/null 2>"$work/logs/init.log" || { tail_log "$work/logs/init.log"; die "archive init"; }
-# Its build environment is never refreshed during the bench (a refresh would be timed).
-sed -i 's/^\(  buildenv_max_age_hours:\).*/\1 876000/' "$root/archive.yaml"
+init_root "$port"
 grep -q '^    qa:' "$root/archive.yaml" || die "a new root lists no QA checks in $root/archive.yaml"
 say "archive up (root $root, port $port)"
 archive_up=1
