@@ -11,7 +11,7 @@ const handlers: JobApiHandlers = {
   lease: async (request) => (calls.push(`lease ${request.builder}${request.architectures ? ` ${request.architectures.join(',')} emulated:${(request.emulated ?? []).join(',')}` : ''}${request.only ? ` only:${request.only.join(',')}` : ''}`), undefined),
   start: async (name) => (calls.push(`started ${name}`), { concurrency: 1 }),
   heartbeat: async (id, builder) => void calls.push(`heartbeat ${id} ${builder}`),
-  sourceFile: async () => import.meta.filename,
+  sourceFile: async (_id, name) => (name === 'gone.deb' ? '/nonexistent/gone.deb' : import.meta.filename),
   log: async (id, builder, text) => void calls.push(`log ${id} ${builder} ${text}`),
   artifact: async (id, builder, name, body) => {
     let size = 0;
@@ -80,6 +80,13 @@ describe('the job API', () => {
       expect(bad.status).toBe(400);
       expect(((await bad.json()) as { error: string }).error).toMatch(/\(only\): kinds must list kinds of work/);
     }
+  });
+
+  it('answers 404 for an input file gone from the pool, and keeps serving', async () => {
+    const gone = await signed('GET', '/api/v1/jobs/j1/files/gone.deb', '');
+    expect(gone.status).toBe(404);
+    expect(((await gone.json()) as { error: string }).error).toBe('job j1: gone.deb is no longer in the pool');
+    expect((await signed('GET', '/api/v1/jobs/j1/files/x.dsc', '')).status).toBe(200);
   });
 
   it('says when there is no job (204)', async () => {
