@@ -1,10 +1,11 @@
 // QA on every upload (issue 15): lintian, blhc, piuparts and autopkgtest run as jobs after each build, in throwaway
 // containers from the archive's own images, with the real tools; each verdict, and each trend
 // against the previous version, checked through `archive qa`, `archive status --json` and the
-// status page. Publication does not wait for them.
-import { readFile } from 'node:fs/promises';
+// status page. Publication does not wait for them; migration to testing does (its gates).
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
 import { TestArchive, cleanupRun, until, type UpResult } from './support/archive.js';
 import type { PackageSpec } from './support/packages.js';
 
@@ -63,8 +64,30 @@ describe('QA checks on every upload', () => {
     });
   }
 
+  /** What testing holds of SOURCE once the queue migrated VERSION (archive ls). */
+  async function migrated(source: string, version: string): Promise<void> {
+    await until(`${source} ${version} in testing`, async () => {
+      const [testing] = JSON.parse(String((await archive.cli(['ls', '--suite', 'testing', '--json'])).stdout)) as { sources: { source: string; version: string }[] }[];
+      return testing.sources.some((x) => x.source === source && x.version === version);
+    }, 60_000);
+  }
+
+  /** The queue's decision for SOURCE VERSION, asked afresh (archive migrate --dry-run). */
+  async function decision(source: string, version: string): Promise<{ migrates: boolean; reasons: string[] } | undefined> {
+    const r = await archive.cli(['migrate', '--dry-run', '--json']);
+    expect(r.exitCode, String(r.all)).toBe(0);
+    return (JSON.parse(String(r.stdout)) as { migration: { source: string; version: string; migrates: boolean; reasons: string[] }[] }).migration.find((d) => d.source === source && d.version === version);
+  }
+
   beforeAll(async () => {
     archive = await TestArchive.create({ qa: true });
+    // testing takes from unstable what passes its gates, at once (after_days: 0).
+    const init = await archive.cli(['init', '--port', String(archive.port)]);
+    if (init.exitCode !== 0) throw new Error(`archive init failed:\n${String(init.all)}`);
+    const file = join(archive.root, 'archive.yaml');
+    const doc = parseDocument(await readFile(file, 'utf8'));
+    doc.setIn(['suites', 'testing'], { architectures: ['amd64'], qa: [], migrate_from: 'unstable', after_days: 0, require: { lintian: 'no-errors', piuparts: 'pass', autopkgtest: 'no-regression' } });
+    await writeFile(file, doc.toString());
     up = await archive.up();
   });
   afterAll(async () => {
@@ -117,6 +140,21 @@ describe('QA checks on every upload', () => {
     const log = await fetch(`${up.url}${bad.blhc.log}`);
     expect(log.status).toBe(200);
     expect(await log.text()).toContain('CFLAGS missing (-fstack-protector-strong)');
+
+    // The clean one migrates to testing and apt finds it there; the other waits, saying why.
+    await migrated('aib-qa-clean', '1.0-1');
+    const packages = await (await fetch(`${up.url}dists/testing/main/binary-amd64/Packages`)).text();
+    expect(packages).toMatch(/^Package: aib-qa-clean\nVersion: 1\.0-1$/m);
+    expect(packages).not.toContain('aib-qa-dirty');
+    const waits = await decision('aib-qa-dirty', '1.0-1');
+    expect(waits, JSON.stringify(waits)).toMatchObject({ migrates: false });
+    expect(waits!.reasons).toEqual(['lintian on amd64: 1 error(s): 1 error tag(s): dir-or-file-in-opt', 'piuparts failed on amd64: 2 file(s) left after purge: /var/lib/aib-qa-dirty, /var/lib/aib-qa-dirty/state']);
+    const statusJson = JSON.parse(String((await archive.cli(['status', '--json'])).stdout)) as { migration: { source: string; reasons: string[] }[] };
+    expect(statusJson.migration.find((d) => d.source === 'aib-qa-dirty')?.reasons).toEqual(waits!.reasons);
+    await until('the status page saying why aib-qa-dirty waits', async () => {
+      const index = await (await fetch(`${up.url}index.html`)).text();
+      return index.includes('<h3>Migrating from unstable') && index.includes('<li>piuparts failed on amd64: 2 file(s) left after purge: /var/lib/aib-qa-dirty, /var/lib/aib-qa-dirty/state</li>');
+    }, 30_000);
   });
 
   it('the next versions are compared with these: a new lintian error or a failing test is a regression, a failure gone is fixed', async () => {
@@ -144,5 +182,19 @@ describe('QA checks on every upload', () => {
     expect(shown.qa.map((c) => `${c.check} ${c.verdict} ${c.trend ?? ''}`.trim())).toEqual(['lintian fail regression', 'blhc pass', 'piuparts pass', 'autopkgtest fail regression']);
     const page = await (await fetch(`${up.url}packages/aib-qa-clean.html`)).text();
     expect(page).toMatch(/<td class="state fail">fail<\/td><td><span class="state regression">regression<\/span> <span class="muted">against 1\.0-1<\/span>/);
+
+    // The fixed one migrates (its test could not run here: neutral holds no gate); the regressed one stays at 1.0-1 in testing.
+    await migrated('aib-qa-dirty', '1.1-1');
+    const stays = await decision('aib-qa-clean', '1.1-1');
+    expect(stays, JSON.stringify(stays)).toMatchObject({ migrates: false, replaces: '1.0-1' });
+    expect(stays!.reasons).toEqual([
+      'lintian on amd64: 1 error(s): 1 error tag(s): dir-or-file-in-opt',
+      expect.stringMatching(/^autopkgtest regressed on amd64 \(against 1\.0-1\): failed: smoke/),
+    ]);
+    const text = await archive.cli(['migrate']);
+    expect(text.stdout).toContain('0 source(s) migrated');
+    expect(text.stdout).toMatch(/aib-qa-clean 1\.1-1 unstable -> testing: waits: lintian on amd64: 1 error\(s\)/);
+    const [testing] = JSON.parse(String((await archive.cli(['ls', '--suite', 'testing', '--json'])).stdout)) as { sources: { source: string; version: string }[] }[];
+    expect(testing.sources.map((x) => `${x.source} ${x.version}`).sort()).toEqual(['aib-qa-clean 1.0-1', 'aib-qa-dirty 1.1-1']);
   });
 });

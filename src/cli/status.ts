@@ -10,7 +10,8 @@ import type { UploadRecord } from '../core/uploads.js';
 import { composeStatus, type ServiceState } from '../docker/compose.js';
 import { swarmStatus } from '../docker/swarm.js';
 import { connectDocker } from '../docker/engine.js';
-import { readAll } from '../storage/json-files.js';
+import { readAll, readJson } from '../storage/json-files.js';
+import { migrationLine, type MigrationDecision } from '../core/migration.js';
 import { layoutFor, loadConfig, projectName, type GlobalOptions } from './archive-context.js';
 
 export function register(program: Command): void {
@@ -51,6 +52,8 @@ export function register(program: Command): void {
           })),
         qa: checksOf(jobs, u.id).map((j) => qaView(j)),
       }));
+      // The queue's last decisions (daemons/queue/migrations.ts); archive migrate --dry-run decides afresh.
+      const migration = (await readJson<{ decisions: MigrationDecision[] }>(layout.migration))?.decisions ?? [];
       const status = {
         root: layout.root,
         project: projectName(layout, config),
@@ -59,6 +62,7 @@ export function register(program: Command): void {
         containers,
         uploads,
         rejected: uploads.filter((u) => u.state === 'rejected'),
+        migration,
       };
       if (options.json) {
         console.log(JSON.stringify(status, null, 2));
@@ -83,6 +87,10 @@ export function register(program: Command): void {
         for (const v of u.qa) console.log(`      qa ${qaLine(v)}`);
         for (const r of ['rejected', 'failed', 'cancelled'].includes(u.state) ? u.reasons : []) console.log(`      ! ${r}`);
         if (u.rejectedDir) console.log(`      files kept in ${layout.root}/${u.rejectedDir}`);
+      }
+      if (migration.length > 0) {
+        console.log(`\nmigration:`);
+        for (const d of migration) console.log(`  ${migrationLine(d)}`);
       }
     });
 }

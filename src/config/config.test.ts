@@ -79,6 +79,29 @@ describe('archive.yaml', () => {
     expect(() => parseConfig('suites:\n  unstable:\n    qa: lintian\n', 'a.yaml')).toThrow(/suites\.unstable\.qa: expected a list of QA checks/);
   });
 
+  it('reads a migration from another suite, its days and its gates, and refuses what could never hold', () => {
+    const base = 'suites:\n  unstable:\n    qa: [lintian, piuparts]\n  testing:\n';
+    const testing = (text: string) => parseConfig(base + text, 'a.yaml').suites[1].migration;
+    expect(testing('    migrate_from: unstable\n    after_days: 2\n    require: {lintian: no-errors, piuparts: pass}\n')).toEqual({ from: 'unstable', afterDays: 2, require: { lintian: 'no-errors', piuparts: 'pass' } });
+    expect(testing('    migrate_from: unstable\n')).toEqual({ from: 'unstable', afterDays: 0, require: {} });
+    expect(testing('    base: trixie\n')).toBeUndefined();
+    expect(parseConfig(defaultConfigText(), 'a.yaml').suites.some((s) => s.migration)).toBe(false);
+    for (const [text, message] of [
+      ['    migrate_from: stable\n', 'a.yaml: suites.testing.migrate_from: "stable" is not another suite here (suites: unstable, testing)'],
+      ['    migrate_from: testing\n', 'suites.testing.migrate_from: "testing" is not another suite here'],
+      ['    after_days: 2\n', 'a.yaml: suites.testing.after_days: only a suite with migrate_from (the suite its sources migrate from) takes after_days'],
+      ['    migrate_from: unstable\n    after_days: -1\n', 'suites.testing.after_days: expected 0 (as soon as the gates hold) or a number of days, found -1'],
+      ['    migrate_from: unstable\n    require: [lintian]\n', 'suites.testing.require: expected a mapping of QA check to gate'],
+      ['    migrate_from: unstable\n    require: {adequate: pass}\n', 'suites.testing.require: unknown check "adequate"; expected one of lintian, blhc, piuparts, autopkgtest'],
+      ['    migrate_from: unstable\n    require: {piuparts: green}\n', 'suites.testing.require.piuparts: expected one of pass, no-errors, no-regression, found "green"'],
+      ['    migrate_from: unstable\n    require: {piuparts: no-errors}\n', "suites.testing.require.piuparts: no-errors is lintian's gate (no error tag); expected pass or no-regression"],
+      ['    migrate_from: unstable\n    require: {autopkgtest: no-regression}\n', 'a.yaml: suites.testing.require.autopkgtest: unstable does not run autopkgtest (suites.unstable.qa: [lintian, piuparts]), so the gate could never hold'],
+    ]) {
+      expect(() => parseConfig(base + text, 'a.yaml')).toThrow(ConfigError);
+      expect(() => parseConfig(base + text, 'a.yaml')).toThrow(message);
+    }
+  });
+
   it('lets a suite allow binary takeovers, off unless set, and refuses a value that is not true or false', () => {
     expect(parseConfig('suites:\n  unstable: {}\n', 'a.yaml').suites[0].allowBinaryTakeover).toBeUndefined();
     expect(parseConfig('suites:\n  unstable:\n    allow_binary_takeover: true\n', 'a.yaml').suites[0].allowBinaryTakeover).toBe(true);

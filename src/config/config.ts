@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { parse, stringify } from 'yaml';
 
 import { QA_CHECKS, isQaCheck, type QaCheck } from '../core/kinds/qa.js';
+import { MIGRATION_GATES, type MigrationGate, type MigrationPolicy } from '../core/migration.js';
 import { UserError } from '../errors.js';
 
 /** dists/NAME-debug holds the debug symbols of suite or snapshot NAME, as Debian's debian-debug archive does. */
@@ -35,6 +36,8 @@ export interface SuiteConfig {
   waitForAllArchitectures?: boolean;
   /** The QA checks run on each build (core/kinds/qa.ts); none when archive.yaml says none. */
   qa: QaCheck[];
+  /** Sources migrate here from another suite once old enough and their gates hold (core/migration.ts). */
+  migration?: MigrationPolicy;
 }
 
 export interface ArchiveConfig {
@@ -228,6 +231,7 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
     if (!Array.isArray(qa) || !qa.every((c) => typeof c === 'string' && isQaCheck(c))) {
       throw new ConfigError(file, `${at}.qa: expected a list of QA checks among ${QA_CHECKS.join(', ')}, found ${JSON.stringify(qa)}`);
     }
+    const migration = migrationPolicy(s, at, file);
     return {
       name: suite,
       base,
@@ -237,9 +241,21 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
       ...(takeover ? { allowBinaryTakeover: true } : {}),
       ...(waitForAll ? { waitForAllArchitectures: true } : {}),
       qa: [...new Set(qa as QaCheck[])],
+      ...(migration ? { migration } : {}),
     };
   });
   if (suites.length === 0) throw new ConfigError(file, 'suites: at least one suite is needed');
+  for (const s of suites.filter((x) => x.migration)) {
+    const from = suites.find((x) => x.name === s.migration!.from);
+    if (!from || from === s) {
+      throw new ConfigError(file, `suites.${s.name}.migrate_from: "${s.migration!.from}" is not another suite here (suites: ${suites.map((x) => x.name).join(', ')})`);
+    }
+    for (const check of Object.keys(s.migration!.require) as QaCheck[]) {
+      if (!from.qa.includes(check)) {
+        throw new ConfigError(file, `suites.${s.name}.require.${check}: ${from.name} does not run ${check} (suites.${from.name}.qa: [${from.qa.join(', ')}]), so the gate could never hold; add it there or drop the gate`);
+      }
+    }
+  }
   const uploads = (doc.uploads ?? {}) as Record<string, unknown>;
   const uploadKeys = Object.keys(DEFAULT_CONFIG.uploads);
   for (const key of Object.keys(uploads)) {
@@ -309,6 +325,33 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
       strayAfterHours: positive('stray_after_hours', 24),
     },
   };
+}
+
+/** A suite's `migrate_from`, `after_days` and `require`, checked; undefined without migrate_from. */
+function migrationPolicy(s: Record<string, unknown>, at: string, file: string): MigrationPolicy | undefined {
+  if (s.migrate_from === undefined) {
+    for (const key of ['after_days', 'require']) {
+      if (s[key] !== undefined) throw new ConfigError(file, `${at}.${key}: only a suite with migrate_from (the suite its sources migrate from) takes ${key}`);
+    }
+    return undefined;
+  }
+  if (typeof s.migrate_from !== 'string' || !NAME.test(s.migrate_from)) throw new ConfigError(file, `${at}.migrate_from: expected a suite name such as unstable, found ${JSON.stringify(s.migrate_from)}`);
+  const afterDays = s.after_days ?? 0;
+  if (typeof afterDays !== 'number' || !(afterDays >= 0)) throw new ConfigError(file, `${at}.after_days: expected 0 (as soon as the gates hold) or a number of days, found ${JSON.stringify(afterDays)}`);
+  const raw = s.require ?? {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(file, `${at}.require: expected a mapping of QA check to gate, such as {lintian: no-errors, piuparts: pass, autopkgtest: no-regression}`);
+  }
+  const require: MigrationPolicy['require'] = {};
+  for (const [check, gate] of Object.entries(raw as Record<string, unknown>)) {
+    if (!isQaCheck(check)) throw new ConfigError(file, `${at}.require: unknown check "${check}"; expected one of ${QA_CHECKS.join(', ')}`);
+    if (typeof gate !== 'string' || !(MIGRATION_GATES as readonly string[]).includes(gate)) {
+      throw new ConfigError(file, `${at}.require.${check}: expected one of ${MIGRATION_GATES.join(', ')}, found ${JSON.stringify(gate)}`);
+    }
+    if (gate === 'no-errors' && check !== 'lintian') throw new ConfigError(file, `${at}.require.${check}: no-errors is lintian's gate (no error tag); expected pass or no-regression`);
+    require[check] = gate as MigrationGate;
+  }
+  return { from: s.migrate_from, afterDays, require };
 }
 
 /** The suite an upload's Distribution names, by name or alias. */

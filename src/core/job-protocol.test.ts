@@ -60,11 +60,14 @@ describe('a request file the CLI left', () => {
     expect(parseQueueRequest({ action: 'retry', source: 'hello' })).toEqual({ action: 'retry', source: 'hello', version: undefined });
     expect(parseQueueRequest({ action: 'include', files: ['a.deb'], suite: 'unstable' })).toMatchObject({ action: 'include', files: ['a.deb'] });
     expect(parseQueueRequest({ action: 'snapshot', name: 's1', delete: true })).toMatchObject({ action: 'snapshot', name: 's1', delete: true });
+    expect(parseQueueRequest({ action: 'migrate', dryRun: true })).toEqual({ action: 'migrate', dryRun: true });
+    expect(parseQueueRequest({ action: 'migrate' })).toEqual({ action: 'migrate', dryRun: false });
   });
 
   it('is refused, saying what is wrong, when it is not a request', () => {
     expect(parseQueueRequest(undefined)).toEqual({ error: 'expected a JSON object' });
-    expect(parseQueueRequest({ action: 'format-disk' })).toMatchObject({ error: expect.stringMatching(/unknown action "format-disk" \(known: retry, rm, copy, snapshot, include, workers-add, workers-rm\)/) });
+    expect(parseQueueRequest({ action: 'format-disk' })).toMatchObject({ error: expect.stringMatching(/unknown action "format-disk" \(known: retry, rm, copy, migrate, snapshot, include, workers-add, workers-rm\)/) });
+    expect(parseQueueRequest({ action: 'migrate', dryRun: 'yes' })).toEqual({ error: 'migrate: dryRun is not true or false' });
     expect(parseQueueRequest({ action: 'copy', source: 'hello', from: 'unstable' })).toEqual({ error: 'copy: to missing or not a name' });
     expect(parseQueueRequest({ action: 'include', files: [1] })).toEqual({ error: 'include: files missing or not a name' });
   });

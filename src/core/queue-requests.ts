@@ -7,6 +7,8 @@ export type QueueRequest =
   | { action: 'retry'; source: string; version?: string }
   | { action: 'rm'; source: string; suite?: string }
   | { action: 'copy'; source: string; from: string; to: string }
+  /** Migrates what may (core/migration.ts); with dryRun, only says what would. */
+  | { action: 'migrate'; dryRun: boolean }
   | { action: 'snapshot'; name: string; suite?: string; delete?: boolean }
   /** The files are staged beside the request (ID.files/), named as listed here. */
   | { action: 'include'; files: string[]; suite?: string; component?: string }
@@ -15,6 +17,8 @@ export type QueueRequest =
   | { action: 'workers-rm'; name: string };
 
 export type QueueAction = QueueRequest['action'];
+
+import type { MigrationDecision } from './migration.js';
 
 /** A package `archive include` put into the pool. */
 export interface IncludedPackage {
@@ -39,11 +43,13 @@ export interface QueueAnswer {
   included?: IncludedPackage[];
   replaced?: number;
   errors?: string[];
+  /** migrate: each source's decision, migrated or not and why. */
+  migration?: MigrationDecision[];
   /** workers-add: the new worker and its token (shown once). */
   worker?: { name: string; architectures: string[]; token: string };
 }
 
-const ACTIONS: readonly QueueAction[] = ['retry', 'rm', 'copy', 'snapshot', 'include', 'workers-add', 'workers-rm'];
+const ACTIONS: readonly QueueAction[] = ['retry', 'rm', 'copy', 'migrate', 'snapshot', 'include', 'workers-add', 'workers-rm'];
 const text = (v: unknown) => typeof v === 'string' && v.length > 0 && v.length <= 1000;
 const optionalText = (v: unknown) => v === undefined || text(v);
 
@@ -66,6 +72,8 @@ export function parseQueueRequest(value: unknown): QueueRequest | { error: strin
       return !text(r.source) ? bad('source') : { action, source: r.source as string, suite: r.suite as string | undefined };
     case 'copy':
       return !text(r.source) ? bad('source') : !text(r.from) ? bad('from') : !text(r.to) ? bad('to') : { action, source: r.source as string, from: r.from as string, to: r.to as string };
+    case 'migrate':
+      return r.dryRun !== undefined && typeof r.dryRun !== 'boolean' ? { error: 'migrate: dryRun is not true or false' } : { action, dryRun: r.dryRun === true };
     case 'snapshot':
       return !text(r.name) ? bad('name') : { action, name: r.name as string, suite: r.suite as string | undefined, delete: r.delete === true };
     case 'include':

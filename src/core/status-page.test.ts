@@ -65,6 +65,24 @@ describe('the status page', () => {
     expect(qaPages['index.html']).toMatch(/<td>lintian<\/td><td>arm64<\/td><td class="state fail">fail<\/td>/);
   });
 
+  it("says under a suite that migrates what migrates and why the rest waits, and on each source's page", () => {
+    const two = parseConfig('suites:\n  unstable:\n    qa: [piuparts]\n  testing:\n    migrate_from: unstable\n    after_days: 2\n    require: {piuparts: pass}\n', 'archive.yaml');
+    const migration = [
+      { source: 'hello', version: '2.10-3', from: 'unstable', to: 'testing', replaces: '2.10-2', ageDays: 3, migrates: true, reasons: [] },
+      { source: 'broken', version: '1.0-1', from: 'unstable', to: 'testing', ageDays: 1, migrates: false, reasons: ['1 of 2 days', 'piuparts failed on amd64: purge failed (exit 1) <x>'] },
+    ];
+    const p = renderStatusPages({ config: two, uploads: [hello, broken], jobs: [], contents: [contentsOf([hello, broken]), emptyContents('testing')], now: new Date(at), incoming: '/in', workers: [], migration });
+    const index = p['index.html'];
+    expect(index).toContain('<h3>Migrating from unstable <span class="muted">(after 2 day(s); gates: piuparts pass)</span></h3>');
+    expect(index).toContain('<tr><td><a href="packages/hello.html">hello</a></td><td>2.10-3</td><td>2.10-2</td><td class="state pass">migrates</td><td></td></tr>');
+    expect(index).toContain('<td class="state dep-wait">waits</td><td><ul class="reasons"><li>1 of 2 days</li><li>piuparts failed on amd64: purge failed (exit 1) &lt;x&gt;</li></ul></td>');
+    // Under testing only, not under unstable.
+    expect(index.indexOf('Migrating from unstable')).toBeGreaterThan(index.indexOf('id="suite-testing"'));
+    expect(p['packages/broken.html']).toContain('<li>1 of 2 days</li>');
+    expect(p['packages/broken.html']).toContain('<a href="../packages/broken.html">broken</a>');
+    expect(renderStatusPages({ config: two, uploads: [], jobs: [], contents: [emptyContents('unstable'), emptyContents('testing')], now: new Date(at), incoming: '/in', workers: [] })['index.html']).toContain('<p class="muted">Nothing in unstable is newer than here.</p>');
+  });
+
   it('marks imported packages and lists snapshots with what they froze', () => {
     expect(index).toContain('<tr><td>tool</td><td>3.1-1</td><td>amd64</td><td class="state imported">imported</td><td></td></tr>');
     expect(index).toMatch(/<h2 id="suite-release-1">release-1 <span class="muted">\(snapshot of unstable, 2026-11-29 10:00 UTC; 1 source packages\)/);

@@ -5,6 +5,7 @@ import type { ArchiveConfig } from '../config/config.js';
 import { aptSource, archiveUri, dputStanza, keyringPath } from './client-config.js';
 import { isLeasable, type JobRecord } from './jobs.js';
 import { checksOf, qaView } from './kinds/qa.js';
+import type { MigrationDecision } from './migration.js';
 import type { SuiteContents } from './suite-contents.js';
 import { kindLabel } from './work-kinds.js';
 import { missingWorker, type WorkerSeen } from './workers.js';
@@ -25,6 +26,8 @@ export interface StatusInput {
   workers: WorkerSeen[];
   /** The archive's URL as `archive up` printed it (ARCHIVE_PUBLIC_URL); else http://127.0.0.1:PORT/. */
   url?: string;
+  /** The queue's last migration decisions (core/migration.ts). */
+  migration?: MigrationDecision[];
 }
 
 export interface StatusPages {
@@ -120,6 +123,17 @@ function qaTable(checks: JobRecord[]): string {
   return `<table><thead><tr><th>QA check</th><th>Arch</th><th>Verdict</th><th>Trend</th><th>Found</th><th>Log</th></tr></thead><tbody>${rows.join('\n')}</tbody></table>`;
 }
 
+/** What migrates into a suite and why the rest waits. */
+function migrationTable(decisions: MigrationDecision[], depth: number, hasPage: Set<string>): string {
+  if (decisions.length === 0) return '';
+  const rows = decisions.map((d) => {
+    const name = hasPage.has(d.source) ? `<a href="${depth ? '../' : ''}${escape(sourcePage(d.source))}">${escape(d.source)}</a>` : escape(d.source);
+    const state = d.migrates ? 'migrates' : 'waits';
+    return `<tr><td>${name}</td><td>${escape(d.version)}</td><td>${escape(d.replaces ?? '')}</td><td class="state ${d.migrates ? 'pass' : 'dep-wait'}">${state}</td><td>${d.reasons.length ? `<ul class="reasons">${d.reasons.map((r) => `<li>${escape(r)}</li>`).join('')}</ul>` : ''}</td></tr>`;
+  });
+  return `<table><thead><tr><th>Source</th><th>Version</th><th>Replaces</th><th>Migration</th><th>Why not yet</th></tr></thead><tbody>${rows.join('\n')}</tbody></table>`;
+}
+
 export function renderStatusPages(input: StatusInput): StatusPages {
   const { config, uploads, jobs, now } = input;
   const jobById = new Map(jobs.map((j) => [j.id, j]));
@@ -158,8 +172,13 @@ export function renderStatusPages(input: StatusInput): StatusPages {
       const what = c.kind === 'snapshot'
         ? `snapshot of ${escape(c.of ?? '')}, ${escape((c.createdAt ?? '').slice(0, 16).replace('T', ' '))} UTC`
         : `${escape(suite?.base ?? '')}; ${escape((suite?.architectures ?? []).join(' '))}`;
+      const incoming = c.kind === 'suite' && suite?.migration ? (input.migration ?? []).filter((d) => d.to === c.id) : [];
+      const migrating = suite?.migration && c.kind === 'suite'
+        ? `\n<h3>Migrating from ${escape(suite.migration.from)} <span class="muted">(after ${suite.migration.afterDays} day(s); gates: ${escape(Object.entries(suite.migration.require).map(([k, v]) => `${k} ${v}`).join(', ') || 'none')})</span></h3>
+${incoming.length ? migrationTable(incoming, 0, hasPage) : `<p class="muted">Nothing in ${escape(suite.migration.from)} is newer than here.</p>`}`
+        : '';
       return `<h2 id="suite-${escape(c.id)}">${escape(c.id)} <span class="muted">(${what}; ${names.length} source packages)</span></h2>
-${rows.length ? `<table><thead><tr><th>Source</th><th>Version</th><th>Architectures</th><th>State</th><th>QA</th></tr></thead><tbody>${rows.join('\n')}</tbody></table>` : '<p class="muted">Nothing published yet.</p>'}`;
+${rows.length ? `<table><thead><tr><th>Source</th><th>Version</th><th>Architectures</th><th>State</th><th>QA</th></tr></thead><tbody>${rows.join('\n')}</tbody></table>` : '<p class="muted">Nothing published yet.</p>'}${migrating}`;
     })
     .join('\n');
 
@@ -216,6 +235,7 @@ ${howTo}`,
 ${u.reasons.length ? `<ul class="reasons">${u.reasons.map((r) => `<li>${escape(r)}</li>`).join('')}</ul>` : ''}
 ${js.length ? `<table><thead><tr><th>Kind</th><th>Arch</th><th>State</th><th>Duration</th><th>Log</th></tr></thead><tbody>${js.map((j) => jobRow(j, 1, input.workers)).join('\n')}</tbody></table>` : ''}
 ${qaTable(checksOfUpload(u.id))}
+${migrationTable((input.migration ?? []).filter((d) => d.source === source && d.version === u.version), 1, hasPage)}
 <p>${u.sourceFiles.map((f) => `<a href="../${escape(f.path)}">${escape(f.name)}</a>`).join(' · ')}</p>`;
       })
       .join('\n');

@@ -32,6 +32,8 @@ export class Layout {
   get requests() { return join(this.state, 'requests'); }
   /** What each suite and snapshot holds (core/suite-contents.ts), and the pool's history. */
   get suites() { return join(this.state, 'suites'); }
+  /** The queue's last migration decisions (core/migration.ts), for archive status. */
+  get migration() { return join(this.state, 'migration.json'); }
   get poolHistory() { return join(this.state, 'pool-history.json'); }
   /** Each pooled .deb's control paragraph, read once (storage/binary-controls.ts). */
   get controls() { return join(this.state, 'controls.jsonl'); }

@@ -8,7 +8,9 @@ import { ContentsError } from '../../core/suite-contents.js';
 import { compareVersions } from '../../debian/version.js';
 import { writeJson } from '../../storage/json-files.js';
 import { NotRegularFile, readRegularFile } from '../../storage/open-regular-file.js';
+import { migrationLine } from '../../core/migration.js';
 import type { JobLeasing } from './job-leasing.js';
+import type { Migrations } from './migrations.js';
 import type { QueueContext } from './queue-context.js';
 import type { WorkerRegistry } from './worker-registry.js';
 
@@ -20,6 +22,7 @@ export class CliRequests {
     private readonly q: QueueContext,
     private readonly leasing: JobLeasing,
     private readonly workers: WorkerRegistry,
+    private readonly migrations: Migrations,
   ) {}
 
   /** Every request waiting, carried out and answered in turn. In the lane. */
@@ -47,7 +50,7 @@ export class CliRequests {
       }
       // Only when a pool file may have lost its last reference (an include that only adds
       // leaves nothing behind); collected after the answer, at the end of this scan.
-      if (!('error' in parsed) && (['rm', 'copy', 'snapshot'].includes(parsed.action) || Number(answer.replaced) > 0)) this.garbageLikely = true;
+      if (!('error' in parsed) && (['rm', 'copy', 'migrate', 'snapshot'].includes(parsed.action) || Number(answer.replaced) > 0)) this.garbageLikely = true;
     }
   }
 
@@ -78,6 +81,13 @@ export class CliRequests {
         return this.workers.add(r.name, r.architectures);
       case 'workers-rm':
         return this.workers.remove(r.name, this.leasing);
+      case 'migrate': {
+        if (!this.q.config().suites.some((s) => s.migration)) return { ok: false, message: 'no suite migrates from another: give one migrate_from in archive.yaml (README, "Gated migration")', migration: [] };
+        const decisions = await this.migrations.run(r.dryRun);
+        const lines = decisions.map(migrationLine);
+        const moved = r.dryRun ? 'would migrate' : 'migrated';
+        return { ok: true, message: `${decisions.filter((d) => d.migrates).length} source(s) ${moved}${lines.length ? `:\n  ${lines.join('\n  ')}` : ''}`, migration: decisions };
+      }
       case 'rm': {
         const suite = r.suite ?? this.q.config().suites[0].name;
         answer = await suites.remove(r.source, suite);

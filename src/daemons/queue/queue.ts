@@ -8,6 +8,7 @@
 //   worker-registry.ts   enrolled workers and their keys; when each worker was last heard from
 //   build-results.ts     what a build hands back: checked, pooled, joined to its suite
 //   qa-results.ts        QA checks: made after builds, what they found kept and compared
+//   migrations.ts        sources migrating between suites once their gates hold
 //   suite-changes.ts     what each suite holds, and the pool's history (included-debs.ts)
 //   publishing.ts        generations of dists/, Valid-Until, the pool's garbage
 import { appendFile, mkdir, mkdtemp, readFile, stat } from 'node:fs/promises';
@@ -17,6 +18,7 @@ import chokidar from 'chokidar';
 import { parseConfig, type ArchiveConfig } from '../../config/config.js';
 import { backfillJobs } from '../../core/backfill.js';
 import { jobFromDisk, type JobRecord } from '../../core/jobs.js';
+import type { QaReport } from '../../core/kinds/qa.js';
 import { renderStatusPages } from '../../core/status-page.js';
 import type { UploadRecord } from '../../core/uploads.js';
 import { byKind, kindLabel } from '../../core/work-kinds.js';
@@ -31,6 +33,7 @@ import { BuildResults } from './build-results.js';
 import { CliRequests } from './cli-requests.js';
 import { failPoints, type FailPointHit } from './crash-at-fail-point.js';
 import { JobLeasing } from './job-leasing.js';
+import { Migrations } from './migrations.js';
 import { Publishing } from './publishing.js';
 import { QaResults } from './qa-results.js';
 import type { QueueContext } from './queue-context.js';
@@ -64,6 +67,7 @@ export class Queue implements QueueContext {
   private workers!: WorkerRegistry;
   private results!: BuildResults;
   private qa!: QaResults;
+  private migrations!: Migrations;
   private joining!: SuiteJoining;
   private requests!: CliRequests;
   private publishing!: Publishing;
@@ -112,7 +116,8 @@ export class Queue implements QueueContext {
     this.joining = new SuiteJoining(this, this.leasing);
     this.results = new BuildResults(this, this.leasing, this.joining);
     this.qa = new QaResults(this, this.leasing);
-    this.requests = new CliRequests(this, this.leasing, this.workers);
+    this.migrations = new Migrations(this);
+    this.requests = new CliRequests(this, this.leasing, this.workers, this.migrations);
     this.publishing = new Publishing(this, await Signer.load(await readFile(l.secretKey, 'utf8'), await mkdtemp(join(tmpdir(), 'archive-gnupg-'))), this.leasing);
     await this.requests.sweep();
     this.intake = new UploadIntake(l, { uploads: this.uploads, jobs: this.jobs }, () => this.settings, async (upload) => {
@@ -132,6 +137,7 @@ export class Queue implements QueueContext {
       await this.backfill();
       await this.publish('start');
       await this.qa.plan();
+      await this.migrations.run();
     }).catch((err) => this.infrastructureError('at start', err));
     await this.lane.run(() => this.writeStatus()).catch((err) => this.log(`status page: ${(err as Error).message}`));
     const leasing = this.leasing;
@@ -163,11 +169,12 @@ export class Queue implements QueueContext {
             build: async (report) => {
               await this.results.complete(id, builder, report);
               await this.qa.plan();
+              await this.migrations.run();
             },
-            lintian: (report) => this.qa.complete(id, builder, report),
-            blhc: (report) => this.qa.complete(id, builder, report),
-            piuparts: (report) => this.qa.complete(id, builder, report),
-            autopkgtest: (report) => this.qa.complete(id, builder, report),
+            lintian: (report) => this.checked(id, builder, report),
+            blhc: (report) => this.checked(id, builder, report),
+            piuparts: (report) => this.checked(id, builder, report),
+            autopkgtest: (report) => this.checked(id, builder, report),
           });
         }),
     });
@@ -180,12 +187,20 @@ export class Queue implements QueueContext {
     setInterval(() => void this.lane.run(() => this.leasing.expire()).catch((err) => this.infrastructureError('while expiring leases', err)), 2_000).unref();
     setInterval(() => void this.lane.run(() => this.publishing.refreshValidUntil()).catch((err) => this.infrastructureError('while signing again for Valid-Until', err)), 600_000).unref();
     setInterval(() => void this.lane.run(() => this.publishing.collectGarbage()).catch((err) => this.log(`pool: ${(err as Error).message}`)), 600_000).unref();
+    // Sources come of age (after_days) by the clock alone.
+    setInterval(() => void this.lane.run(() => this.migrations.run()).catch((err) => this.infrastructureError('while migrating', err)), 3_600_000).unref();
     setInterval(() => void this.requests.sweep().catch((err) => this.log(`requests: ${(err as Error).message}`)), 600_000).unref();
     // Requests from the CLI are taken at once, not at the next scan.
     chokidar
       .watch(l.requests, { ignoreInitial: true, depth: 0 })
       .on('add', (path) => path.endsWith('.request.json') && this.scheduleScan(20));
     this.log(`queue started: watching ${l.incoming}, job API on :${port}`);
+  }
+
+  /** A check's result kept, then what it lets migrate. In the lane. */
+  private async checked(id: string, builder: string, report: QaReport): Promise<void> {
+    await this.qa.complete(id, builder, report);
+    await this.migrations.run();
   }
 
   /** After a crash (or a failure such as a full disk): finish or roll back what was under way. In the serial lane. */
@@ -238,6 +253,7 @@ export class Queue implements QueueContext {
     if (await this.reloadConfig()) {
       await this.backfill();
       await this.qa.plan();
+      await this.migrations.run();
     }
     // After a failure (disk full, ...) what it interrupted is finished, as after a crash,
     // and published again. A publish that still fails does not keep uploads from being
@@ -292,6 +308,7 @@ export class Queue implements QueueContext {
       incoming: this.o.hostIncoming ?? this.layout.incoming,
       workers: this.workers.present(this.jobs.all()),
       url: this.o.publicUrl || undefined,
+      migration: this.migrations.last,
     });
     for (const [path, html] of Object.entries(pages)) await writeFileAtomic(join(this.layout.public, path), html);
   }

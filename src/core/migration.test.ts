@@ -1,0 +1,124 @@
+// Gated migration's decisions: age, builds, each gate, and dependencies the target cannot satisfy.
+import { describe, expect, it } from 'vitest';
+import type { SuiteConfig } from '../config/config.js';
+import type { JobRecord } from './jobs.js';
+import type { QaResult } from './kinds/qa.js';
+import { migrationDecisions, migrationLine, type MigrationInput, type MigrationPolicy } from './migration.js';
+import { emptyContents, type SuiteBinary, type SuiteContents, type SuiteSource } from './suite-contents.js';
+import type { UploadRecord } from './uploads.js';
+
+const NOW = new Date('2026-03-10T12:00:00Z');
+const policy: MigrationPolicy = { from: 'unstable', afterDays: 2, require: { lintian: 'no-errors', piuparts: 'pass', autopkgtest: 'no-regression' } };
+const target = (over: Partial<MigrationPolicy> = {}, architectures = ['amd64']): SuiteConfig & { migration: MigrationPolicy } => ({
+  name: 'testing', base: 'trixie', components: ['main'], architectures, aliases: [], qa: [], migration: { ...policy, ...over },
+});
+
+const source = (name: string, version: string): SuiteSource => ({ source: name, version, component: 'main', stanza: [], files: [], uploadId: `${name}_${version}` });
+const binary = (name: string, source: string, version: string, control: [string, string][] = [], arch = 'amd64'): SuiteBinary => ({
+  package: name, version, arch, source, sourceVersion: version, component: 'main', origin: 'built', path: `pool/main/${name}_${version}_${arch}.deb`, size: 1, md5: 'm', sha1: 's', sha256: `${name}${version}`,
+  control: [['Package', name], ['Version', version], ['Architecture', arch], ...control],
+});
+const upload = (name: string, version: string, daysAgo: number): UploadRecord => ({
+  id: `${name}_${version}`, changes: '', source: name, version, distribution: 'unstable', suite: 'unstable', state: 'published',
+  receivedAt: new Date(NOW.getTime() - daysAgo * 86_400_000).toISOString(), updatedAt: '', reasons: [], sourceFiles: [], jobs: [`${name}_${version}-amd64`],
+});
+const job = (name: string, version: string, over: Partial<JobRecord> = {}): JobRecord => ({
+  id: `${name}_${version}-amd64`, kind: 'build', uploadId: `${name}_${version}`, source: name, version, suite: 'unstable', base: 'trixie', arch: 'amd64', buildArg: '-b',
+  state: 'built', attempts: 1, createdAt: '', updatedAt: '', binaries: [], artifacts: [], ...over,
+});
+const check = (name: string, version: string, kind: 'lintian' | 'piuparts' | 'autopkgtest', qa?: Partial<QaResult>, over: Partial<JobRecord> = {}): JobRecord =>
+  job(name, version, {
+    id: `${name}_${version}-amd64-${kind}`, kind, of: `${name}_${version}-amd64`, state: qa ? 'built' : 'needs-build',
+    ...(qa ? { qa: { verdict: 'pass', tool: kind, seconds: 1, counts: {}, findings: [], summary: 'ok', ...qa } } : {}), ...over,
+  });
+const passing = (name: string, version: string) => [job(name, version), check(name, version, 'lintian', {}), check(name, version, 'piuparts', {})];
+
+function decide(o: { from: SuiteContents; to?: SuiteContents; uploads: UploadRecord[]; jobs: JobRecord[]; target?: MigrationInput['target'] }) {
+  return migrationDecisions({
+    target: o.target ?? target(), from: o.from, to: o.to ?? emptyContents('testing'), now: NOW,
+    upload: (id) => o.uploads.find((u) => u.id === id),
+    jobsOf: (id) => o.jobs.filter((j) => j.uploadId === id),
+  });
+}
+const unstable = (sources: SuiteSource[], binaries: SuiteBinary[]): SuiteContents => ({ ...emptyContents('unstable'), sources, binaries });
+
+describe('migration decisions', () => {
+  it('migrates a source old enough, built, its gates held; says how old the rest is', () => {
+    const from = unstable([source('hello', '1.0-1'), source('young', '1.0-1')], [binary('hello', 'hello', '1.0-1'), binary('young', 'young', '1.0-1')]);
+    const d = decide({ from, uploads: [upload('hello', '1.0-1', 3), upload('young', '1.0-1', 1.5)], jobs: [...passing('hello', '1.0-1'), ...passing('young', '1.0-1')] });
+    expect(d).toMatchObject([
+      { source: 'hello', version: '1.0-1', from: 'unstable', to: 'testing', migrates: true, reasons: [], ageDays: 3 },
+      { source: 'young', migrates: false, reasons: ['1 of 2 days'], ageDays: 1.5 },
+    ]);
+    expect(migrationLine(d[1])).toBe('young 1.0-1 unstable -> testing: waits: 1 of 2 days');
+    expect(decide({ from, uploads: [upload('young', '1.0-1', 0)], jobs: passing('young', '1.0-1'), target: target({ afterDays: 0 }) })[1]).toMatchObject({ source: 'young', migrates: true });
+  });
+
+  it('lists nothing the target already has at that version or newer; says what it replaces', () => {
+    const from = unstable([source('hello', '1.0-2'), source('old', '1.0-1')], []);
+    const to = { ...emptyContents('testing'), sources: [source('hello', '1.0-1'), source('old', '2.0-1')] };
+    const d = decide({ from, to, uploads: [upload('hello', '1.0-2', 5)], jobs: passing('hello', '1.0-2') });
+    expect(d).toMatchObject([{ source: 'hello', version: '1.0-2', replaces: '1.0-1', migrates: true }]);
+  });
+
+  it('waits for every build the target needs, and says which failed', () => {
+    const from = unstable([source('hello', '1.0-1')], []);
+    const u = { ...upload('hello', '1.0-1', 5), jobs: [] };
+    const jobs = [job('hello', '1.0-1', { state: 'failed', reason: 'dpkg-buildpackage exit 2' }), job('hello', '1.0-1', { id: 'hello-arm64', arch: 'arm64', state: 'building' }), job('hello', '1.0-1', { id: 'hello-s390x', arch: 's390x', state: 'failed' })];
+    expect(decide({ from, uploads: [u], jobs, target: target({}, ['amd64', 'arm64']) })[0].reasons).toEqual(['build on amd64 failed: dpkg-buildpackage exit 2', 'not built on arm64 yet (building)']);
+    expect(decide({ from, uploads: [u], jobs: [] })[0].reasons).toEqual(['no build for amd64']);
+  });
+
+  it('holds each gate: lintian errors (not warnings), a piuparts failure, an autopkgtest regression (not a failure that never passed)', () => {
+    const from = unstable([source('hello', '1.0-1')], []);
+    const u = [upload('hello', '1.0-1', 5)];
+    const with_ = (...checks: JobRecord[]) => decide({ from, uploads: u, jobs: [job('hello', '1.0-1'), ...checks] })[0].reasons;
+    expect(with_(check('hello', '1.0-1', 'lintian', { verdict: 'pass', counts: { warning: 3 } }))).toEqual([]);
+    expect(with_(check('hello', '1.0-1', 'lintian', { verdict: 'fail', counts: { error: 1 }, summary: '1 error tag(s): dir-or-file-in-opt' }))).toEqual(['lintian on amd64: 1 error(s): 1 error tag(s): dir-or-file-in-opt']);
+    expect(with_(check('hello', '1.0-1', 'piuparts', { verdict: 'fail', summary: '1 file(s) left after purge: /etc/x' }))).toEqual(['piuparts failed on amd64: 1 file(s) left after purge: /etc/x']);
+    expect(with_(check('hello', '1.0-1', 'piuparts', { verdict: 'neutral' }))).toEqual([]);
+    expect(with_(check('hello', '1.0-1', 'autopkgtest', { verdict: 'fail', trend: 'never-passed' }))).toEqual([]);
+    expect(with_(check('hello', '1.0-1', 'autopkgtest', { verdict: 'fail', trend: 'regression', comparedWith: '0.9-1', summary: '1 of 1 test(s) failed' }))).toEqual([
+      'autopkgtest regressed on amd64 (against 0.9-1): 1 of 1 test(s) failed',
+    ]);
+    expect(with_(check('hello', '1.0-1', 'piuparts'))).toEqual(['piuparts on amd64 has not run yet']);
+    expect(with_(check('hello', '1.0-1', 'piuparts', undefined, { state: 'failed', reason: 'the tool crashed' }))).toEqual(['piuparts on amd64 could not run: the tool crashed']);
+    expect(with_(check('hello', '1.0-1', 'piuparts', { verdict: 'tmpfail' }))).toEqual(['piuparts on amd64: the testbed failed (tmpfail)']);
+    // A check the target does not require does not hold it back.
+    expect(decide({ from, uploads: u, jobs: [job('hello', '1.0-1'), check('hello', '1.0-1', 'piuparts', { verdict: 'fail' })], target: target({ require: {} }) })[0].migrates).toBe(true);
+  });
+
+  it('a source copied into the suite without an upload is left to archive copy', () => {
+    const from = unstable([{ ...source('hello', '1.0-1'), uploadId: undefined }], []);
+    expect(decide({ from, uploads: [], jobs: [] })[0].reasons).toEqual(['no upload record (copied or imported into unstable): migrate it with archive copy hello unstable testing']);
+  });
+});
+
+describe('dependencies in the target', () => {
+  const libfoo2 = binary('libfoo2', 'foo', '2.0-1', [['Provides', 'libfoo-abi-2']]);
+  const app = binary('app', 'app', '1.0-1', [['Depends', 'libfoo2 (>= 2.0), libc6 (>= 2.36), app-data'], ['Pre-Depends', 'dpkg (>= 1.17)']]);
+  const appData = binary('app-data', 'app', '1.0-1', [], 'all');
+  const from = unstable([source('app', '1.0-1'), source('foo', '2.0-1')], [libfoo2, app, appData]);
+  const uploads = [upload('app', '1.0-1', 5), upload('foo', '2.0-1', 5)];
+  const jobs = [...passing('app', '1.0-1'), ...passing('foo', '2.0-1')];
+
+  it('names a dependency on a package of this archive the target lacks; Debian\'s own (libc6, dpkg) are left to Debian; its own packages satisfy each other', () => {
+    const d = decide({ from, uploads, jobs: jobs.filter((j) => j.source === 'app'), to: emptyContents('testing') });
+    expect(d.find((x) => x.source === 'app')).toMatchObject({ migrates: false, reasons: ['app depends on libfoo2 (>= 2.0), not in testing on amd64'] });
+  });
+
+  it('migrates once the target has it, and refuses an older one', () => {
+    const withFoo = { ...emptyContents('testing'), sources: [source('foo', '2.0-1')], binaries: [libfoo2] };
+    expect(decide({ from, uploads, jobs, to: withFoo })).toMatchObject([{ source: 'app', migrates: true }]);
+    const oldFoo = { ...emptyContents('testing'), sources: [source('foo', '1.0-1')], binaries: [binary('libfoo2', 'foo', '1.0-1')] };
+    expect(decide({ from, uploads, jobs: jobs.filter((j) => j.source === 'app'), to: oldFoo }).find((x) => x.source === 'app')!.reasons).toEqual(['app depends on libfoo2 (>= 2.0), not in testing on amd64']);
+  });
+
+  it('checks an arch:all package on each of the target\'s architectures', () => {
+    const plugin = binary('plugin', 'plugin', '1.0-1', [['Depends', 'libfoo2']], 'all');
+    const f = unstable([source('plugin', '1.0-1')], [plugin, libfoo2]);
+    const to = { ...emptyContents('testing'), binaries: [libfoo2] };
+    const d = decide({ from: f, uploads: [upload('plugin', '1.0-1', 5)], jobs: passing('plugin', '1.0-1'), to, target: target({}, ['amd64', 'arm64']) });
+    expect(d[0].reasons).toEqual(['plugin depends on libfoo2, not in testing on arm64']);
+  });
+});

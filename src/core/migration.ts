@@ -1,0 +1,144 @@
+// Gated migration between suites, as britney moves packages from Debian's unstable to testing
+// and mini-buildd's auto_migrate_after does: a suite with `migrate_from` takes each source from
+// that suite once it is old enough, built everywhere the target builds, its QA gates hold, and
+// its binaries' dependencies stay satisfiable there. Pure: contents, records and the time in,
+// one decision per source out, each with the reasons it does not migrate yet.
+import type { SuiteConfig } from '../config/config.js';
+import { Paragraph } from '../debian/deb822.js';
+import { parseRelations, RelationIndex, type RelationPackage } from '../debian/relations.js';
+import { compareVersions } from '../debian/version.js';
+import type { JobRecord } from './jobs.js';
+import type { QaCheck } from './kinds/qa.js';
+import { isDebugSymbols, type SuiteBinary, type SuiteContents } from './suite-contents.js';
+import type { UploadRecord } from './uploads.js';
+
+/**
+ * What a gate asks of a check's result on every architecture: `pass` (pass or neutral: a check
+ * that could not apply, as britney takes it), `no-errors` (lintian: no error tag; warnings may
+ * stay), `no-regression` (anything but a regression against the version before).
+ */
+export const MIGRATION_GATES = ['pass', 'no-errors', 'no-regression'] as const;
+export type MigrationGate = (typeof MIGRATION_GATES)[number];
+
+export interface MigrationPolicy {
+  /** The suite sources migrate from. */
+  from: string;
+  /** Days since the upload before it may migrate; 0: as soon as the rest holds. */
+  afterDays: number;
+  require: Partial<Record<QaCheck, MigrationGate>>;
+}
+
+export interface MigrationDecision {
+  source: string;
+  version: string;
+  from: string;
+  to: string;
+  /** The version the target has now, if any. */
+  replaces?: string;
+  ageDays: number;
+  migrates: boolean;
+  /** Why it does not migrate yet (empty when it migrates). */
+  reasons: string[];
+}
+
+export interface MigrationInput {
+  target: SuiteConfig & { migration: MigrationPolicy };
+  from: SuiteContents;
+  to: SuiteContents;
+  upload: (id: string) => UploadRecord | undefined;
+  /** The jobs of an upload: its builds and their checks. */
+  jobsOf: (uploadId: string) => JobRecord[];
+  now: Date;
+}
+
+const DAY_MS = 86_400_000;
+
+/** Every source `from` has newer than the target: whether it migrates now, and if not why. */
+export function migrationDecisions(input: MigrationInput): MigrationDecision[] {
+  const { target, from, to } = input;
+  const out: MigrationDecision[] = [];
+  for (const s of [...from.sources].sort((a, b) => a.source.localeCompare(b.source))) {
+    const held = to.sources.find((t) => t.source === s.source)?.version;
+    if (held && compareVersions(held, s.version) >= 0) continue;
+    const reasons: string[] = [];
+    const upload = s.uploadId ? input.upload(s.uploadId) : undefined;
+    let ageDays = 0;
+    if (!upload) reasons.push(`no upload record (copied or imported into ${from.id}): migrate it with archive copy ${s.source} ${from.id} ${to.id}`);
+    else {
+      ageDays = Math.max(0, (input.now.getTime() - Date.parse(upload.receivedAt)) / DAY_MS);
+      if (ageDays < target.migration.afterDays) reasons.push(`${Math.floor(ageDays)} of ${target.migration.afterDays} days`);
+      reasons.push(...gateReasons(target, input.jobsOf(upload.id)));
+    }
+    const candidates = from.binaries.filter((b) => b.source === s.source && b.sourceVersion === s.version && (b.arch === 'all' || target.architectures.includes(b.arch)));
+    reasons.push(...unsatisfied(candidates, to, from, s.source, target.architectures));
+    out.push({ source: s.source, version: s.version, from: from.id, to: to.id, ...(held ? { replaces: held } : {}), ageDays: Math.round(ageDays * 10) / 10, migrates: reasons.length === 0, reasons });
+  }
+  return out;
+}
+
+/** The builds the target needs (its architectures, and the arch:all build) and the gates on their checks. */
+function gateReasons(target: SuiteConfig & { migration: MigrationPolicy }, jobs: JobRecord[]): string[] {
+  const reasons: string[] = [];
+  const builds = jobs.filter((j) => j.kind === 'build' && (target.architectures.includes(j.arch) || j.buildArg === '-A'));
+  if (builds.length === 0) reasons.push(`no build for ${target.architectures.join(', ')}`);
+  for (const b of builds) {
+    if (b.state === 'failed' || b.state === 'cancelled') reasons.push(`build on ${b.arch} ${b.state}${b.reason ? `: ${b.reason}` : ''}`);
+    else if (b.state !== 'built') reasons.push(`not built on ${b.arch} yet (${b.state})`);
+  }
+  const built = new Set(builds.filter((b) => b.state === 'built').map((b) => b.id));
+  for (const [check, gate] of Object.entries(target.migration.require) as [QaCheck, MigrationGate][]) {
+    for (const job of jobs.filter((j) => j.kind === check && j.of && built.has(j.of))) {
+      const on = `${check} on ${job.arch}`;
+      const qa = job.qa;
+      if (!qa) reasons.push(job.state === 'failed' ? `${on} could not run: ${job.reason ?? 'unknown reason'}` : `${on} has not run yet`);
+      else if (qa.verdict === 'tmpfail') reasons.push(`${on}: the testbed failed (tmpfail)`);
+      else if (gate === 'pass' && qa.verdict === 'fail') reasons.push(`${check} failed on ${job.arch}: ${qa.summary}`);
+      else if (gate === 'no-errors' && (qa.counts.error ?? 0) > 0) reasons.push(`${check} on ${job.arch}: ${qa.counts.error} error(s): ${qa.summary}`);
+      else if (gate === 'no-regression' && qa.trend === 'regression') reasons.push(`${check} regressed on ${job.arch}${qa.comparedWith ? ` (against ${qa.comparedWith})` : ''}: ${qa.summary}`);
+    }
+  }
+  return reasons;
+}
+
+function relationPackage(b: SuiteBinary): RelationPackage {
+  const control = new Paragraph(b.control);
+  const provides = parseRelations(control.first('Provides'));
+  return { package: b.package, version: b.version, arch: b.arch, multiArch: control.first('Multi-Arch') || undefined, provides: 'error' in provides ? [] : provides.flatMap((c) => c.alternatives) };
+}
+
+/**
+ * Depends and Pre-Depends of the candidate's binaries that the target, with the candidate in
+ * place of what it had of the source, cannot satisfy, on each of its architectures. A clause no
+ * package of this archive could satisfy (no alternative is a name either suite publishes) is
+ * Debian's to satisfy: the build environment is the same Debian release, where the build and
+ * piuparts resolved it.
+ */
+function unsatisfied(candidates: SuiteBinary[], to: SuiteContents, from: SuiteContents, source: string, architectures: string[]): string[] {
+  const after = [...to.binaries.filter((b) => b.source !== source), ...candidates].map(relationPackage);
+  const index = new RelationIndex(after);
+  const local = new Set([...to.binaries, ...from.binaries].flatMap((b) => [b.package, ...relationPackage(b).provides.map((p) => p.name)]));
+  const reasons = new Set<string>();
+  for (const b of candidates.filter((x) => !isDebugSymbols(x))) {
+    const control = new Paragraph(b.control);
+    for (const field of ['Pre-Depends', 'Depends']) {
+      const clauses = parseRelations(control.first(field));
+      if ('error' in clauses) {
+        reasons.add(`${b.package} ${b.version}: ${field} cannot be read: ${clauses.error}`);
+        continue;
+      }
+      for (const arch of b.arch === 'all' ? architectures : [b.arch]) {
+        for (const clause of clauses) {
+          if (clause.alternatives.some((r) => index.satisfies(r, arch))) continue;
+          if (!clause.alternatives.some((r) => local.has(r.name))) continue;
+          reasons.add(`${b.package} depends on ${clause.text}, not in ${to.id} on ${arch}`);
+        }
+      }
+    }
+  }
+  return [...reasons];
+}
+
+/** A decision in a line: "hello 1.0-1 unstable -> testing: migrates" or "... waits: 1 of 2 days; piuparts failed on amd64: ...". */
+export function migrationLine(d: MigrationDecision): string {
+  return `${d.source} ${d.version} ${d.from} -> ${d.to}: ${d.migrates ? 'migrates' : `waits: ${d.reasons.join('; ')}`}`;
+}

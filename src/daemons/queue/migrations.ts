@@ -1,0 +1,60 @@
+// Migration on the queue's side: the decisions for every suite that migrates from another
+// (core/migration.ts), made after each build and check, each hour (for after_days), and when
+// the CLI asks (archive migrate); the sources whose gates hold are copied as `archive copy`
+// copies them, in one publication. The last decisions are kept in state/migration.json for
+// `archive status` and shown on the status page. In the lane.
+import type { JobRecord } from '../../core/jobs.js';
+import { migrationDecisions, type MigrationDecision, type MigrationPolicy } from '../../core/migration.js';
+import { emptyContents } from '../../core/suite-contents.js';
+import type { SuiteConfig } from '../../config/config.js';
+import { writeJson } from '../../storage/json-files.js';
+import type { QueueContext } from './queue-context.js';
+
+export class Migrations {
+  /** The decisions of the last evaluation. */
+  last: MigrationDecision[] = [];
+
+  constructor(private readonly q: QueueContext) {}
+
+  /** What would migrate now, and why the rest does not. */
+  decide(now = new Date()): MigrationDecision[] {
+    const targets = this.q.config().suites.filter((s): s is SuiteConfig & { migration: MigrationPolicy } => !!s.migration);
+    if (targets.length === 0) return [];
+    const contents = new Map(this.q.suites.all().map((c) => [c.id, c]));
+    const byUpload = new Map<string, JobRecord[]>();
+    for (const j of this.q.jobs.all()) byUpload.set(j.uploadId, [...(byUpload.get(j.uploadId) ?? []), j]);
+    return targets.flatMap((target) =>
+      migrationDecisions({
+        target,
+        from: contents.get(target.migration.from) ?? emptyContents(target.migration.from),
+        to: contents.get(target.name) ?? emptyContents(target.name),
+        upload: (id) => this.q.uploads.get(id),
+        jobsOf: (id) => byUpload.get(id) ?? [],
+        now,
+      }),
+    );
+  }
+
+  /** Decides, and migrates what may (unless `dryRun`): one publication for all of it. */
+  async run(dryRun = false): Promise<MigrationDecision[]> {
+    let decisions = this.decide();
+    const ready = decisions.filter((d) => d.migrates);
+    if (!dryRun && ready.length > 0) {
+      for (const d of ready) {
+        const answer = await this.q.suites.copy(d.source, d.from, d.to);
+        this.q.log(`migration: ${d.source} ${d.version} ${d.from} -> ${d.to}: ${answer.message}`);
+      }
+      await this.q.publish(`migrated ${ready.length > 3 ? `${ready.length} sources` : ready.map((d) => `${d.source} ${d.version}`).join(', ')}`);
+      decisions = this.decide();
+    }
+    if (dryRun) return decisions;
+    // Written when a decision changed, not as the sources age by the hour.
+    const shape = (ds: MigrationDecision[]) => JSON.stringify(ds.map(({ ageDays: _, ...d }) => d));
+    if (shape(decisions) !== shape(this.last)) {
+      this.last = decisions;
+      await writeJson(this.q.layout.migration, { decidedAt: new Date().toISOString(), decisions });
+      this.q.statusChanged();
+    }
+    return decisions;
+  }
+}
