@@ -74,6 +74,8 @@ export interface JobRecord {
   /** A QA check's job: the build it checks, and once it ran, what it found (core/kinds/qa.ts). */
   of?: string;
   qa?: QaResult;
+  /** An installability check: the target suite's contents it answers for (core/migration.ts targetDigest). */
+  against?: string;
 }
 
 /** A new build job of an accepted upload, for one architecture of its build plan (core/build-plan.ts). */

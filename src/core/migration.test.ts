@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { SuiteConfig } from '../config/config.js';
 import type { JobRecord } from './jobs.js';
 import type { QaResult } from './kinds/qa.js';
-import { migrationDecisions, migrationLine, type MigrationInput, type MigrationPolicy } from './migration.js';
+import { installabilityJobId, migrationDecisions, migrationLine, targetDigest, type MigrationInput, type MigrationPolicy } from './migration.js';
 import { emptyContents, type SuiteBinary, type SuiteContents, type SuiteSource } from './suite-contents.js';
 import type { UploadRecord } from './uploads.js';
 
@@ -26,16 +26,20 @@ const job = (name: string, version: string, over: Partial<JobRecord> = {}): JobR
   id: `${name}_${version}-amd64`, kind: 'build', uploadId: `${name}_${version}`, source: name, version, suite: 'unstable', base: 'trixie', arch: 'amd64', buildArg: '-b',
   state: 'built', attempts: 1, createdAt: '', updatedAt: '', binaries: [], artifacts: [], ...over,
 });
-const check = (name: string, version: string, kind: 'lintian' | 'piuparts' | 'autopkgtest', qa?: Partial<QaResult>, over: Partial<JobRecord> = {}): JobRecord =>
+const check = (name: string, version: string, kind: 'lintian' | 'piuparts' | 'autopkgtest' | 'installability', qa?: Partial<QaResult>, over: Partial<JobRecord> = {}): JobRecord =>
   job(name, version, {
     id: `${name}_${version}-amd64-${kind}`, kind, of: `${name}_${version}-amd64`, state: qa ? 'built' : 'needs-build',
     ...(qa ? { qa: { verdict: 'pass', tool: kind, seconds: 1, counts: {}, findings: [], summary: 'ok', ...qa } } : {}), ...over,
   });
-const passing = (name: string, version: string) => [job(name, version), check(name, version, 'lintian', {}), check(name, version, 'piuparts', {})];
+const EMPTY = targetDigest(emptyContents('testing'));
+/** The installability check of the amd64 build in testing, answered (null: not yet) for the target `against`. */
+const installs = (name: string, version: string, qa: Partial<QaResult> | null = {}, against = EMPTY, over: Partial<JobRecord> = {}) =>
+  check(name, version, 'installability', qa ?? undefined, { id: installabilityJobId(`${name}_${version}-amd64`, 'testing'), suite: 'testing', against, ...over });
+const passing = (name: string, version: string) => [job(name, version), check(name, version, 'lintian', {}), check(name, version, 'piuparts', {}), installs(name, version)];
 
 function decide(o: { from: SuiteContents; to?: SuiteContents; uploads: UploadRecord[]; jobs: JobRecord[]; target?: MigrationInput['target'] }) {
   return migrationDecisions({
-    target: o.target ?? target(), from: o.from, to: o.to ?? emptyContents('testing'), now: NOW,
+    target: o.target ?? target(), from: o.from, to: o.to ?? emptyContents('testing'), targetDigest: targetDigest(o.to ?? emptyContents('testing')), now: NOW,
     upload: (id) => o.uploads.find((u) => u.id === id),
     jobsOf: (id) => o.jobs.filter((j) => j.uploadId === id),
   });
@@ -72,7 +76,7 @@ describe('migration decisions', () => {
   it('holds each gate: lintian errors (not warnings), a piuparts failure, an autopkgtest regression (not a failure that never passed)', () => {
     const from = unstable([source('hello', '1.0-1')], []);
     const u = [upload('hello', '1.0-1', 5)];
-    const with_ = (...checks: JobRecord[]) => decide({ from, uploads: u, jobs: [job('hello', '1.0-1'), ...checks] })[0].reasons;
+    const with_ = (...checks: JobRecord[]) => decide({ from, uploads: u, jobs: [job('hello', '1.0-1'), installs('hello', '1.0-1'), ...checks] })[0].reasons;
     expect(with_(check('hello', '1.0-1', 'lintian', { verdict: 'pass', counts: { warning: 3 } }))).toEqual([]);
     expect(with_(check('hello', '1.0-1', 'lintian', { verdict: 'fail', counts: { error: 1 }, summary: '1 error tag(s): dir-or-file-in-opt' }))).toEqual(['lintian on amd64: 1 error(s): 1 error tag(s): dir-or-file-in-opt']);
     expect(with_(check('hello', '1.0-1', 'piuparts', { verdict: 'fail', summary: '1 file(s) left after purge: /etc/x' }))).toEqual(['piuparts failed on amd64: 1 file(s) left after purge: /etc/x']);
@@ -85,7 +89,7 @@ describe('migration decisions', () => {
     expect(with_(check('hello', '1.0-1', 'piuparts', undefined, { state: 'failed', reason: 'the tool crashed' }))).toEqual(['piuparts on amd64 could not run: the tool crashed']);
     expect(with_(check('hello', '1.0-1', 'piuparts', { verdict: 'tmpfail' }))).toEqual(['piuparts on amd64: the testbed failed (tmpfail)']);
     // A check the target does not require does not hold it back.
-    expect(decide({ from, uploads: u, jobs: [job('hello', '1.0-1'), check('hello', '1.0-1', 'piuparts', { verdict: 'fail' })], target: target({ require: {} }) })[0].migrates).toBe(true);
+    expect(decide({ from, uploads: u, jobs: [job('hello', '1.0-1'), installs('hello', '1.0-1'), check('hello', '1.0-1', 'piuparts', { verdict: 'fail' })], target: target({ require: {} }) })[0].migrates).toBe(true);
   });
 
   it('a source copied into the suite without an upload is left to archive copy', () => {
@@ -94,31 +98,36 @@ describe('migration decisions', () => {
   });
 });
 
-describe('dependencies in the target', () => {
-  const libfoo2 = binary('libfoo2', 'foo', '2.0-1', [['Provides', 'libfoo-abi-2']]);
-  const app = binary('app', 'app', '1.0-1', [['Depends', 'libfoo2 (>= 2.0), libc6 (>= 2.36), app-data'], ['Pre-Depends', 'dpkg (>= 1.17)']]);
-  const appData = binary('app-data', 'app', '1.0-1', [], 'all');
-  const from = unstable([source('app', '1.0-1'), source('foo', '2.0-1')], [libfoo2, app, appData]);
-  const uploads = [upload('app', '1.0-1', 5), upload('foo', '2.0-1', 5)];
-  const jobs = [...passing('app', '1.0-1'), ...passing('foo', '2.0-1')];
+describe('installability in the target', () => {
+  const from = unstable([source('app', '1.0-1')], []);
+  const uploads = [upload('app', '1.0-1', 5)];
+  const gated = [job('app', '1.0-1'), check('app', '1.0-1', 'lintian', {}), check('app', '1.0-1', 'piuparts', {})];
+  const withFoo = { ...emptyContents('testing'), binaries: [binary('libfoo2', 'foo', '2.0-1')] };
+  const d = (jobs: JobRecord[], to?: SuiteContents) => decide({ from, uploads, jobs: [...gated, ...jobs], to })[0];
 
-  it('names a dependency on a package of this archive the target lacks; Debian\'s own (libc6, dpkg) are left to Debian; its own packages satisfy each other', () => {
-    const d = decide({ from, uploads, jobs: jobs.filter((j) => j.source === 'app'), to: emptyContents('testing') });
-    expect(d.find((x) => x.source === 'app')).toMatchObject({ migrates: false, reasons: ['app depends on libfoo2 (>= 2.0), not in testing on amd64'] });
+  it('is asked of apt once the rest holds, for each build the target needs, and not before', () => {
+    expect(d([])).toMatchObject({ migrates: false, reasons: ['installability in testing on amd64: to be checked'], checkInstallability: ['app_1.0-1-amd64'] });
+    const young = decide({ from, uploads: [upload('app', '1.0-1', 1)], jobs: gated })[0];
+    expect(young.reasons).toEqual(['1 of 2 days']);
+    expect(young.checkInstallability).toBeUndefined();
   });
 
-  it('migrates once the target has it, and refuses an older one', () => {
-    const withFoo = { ...emptyContents('testing'), sources: [source('foo', '2.0-1')], binaries: [libfoo2] };
-    expect(decide({ from, uploads, jobs, to: withFoo })).toMatchObject([{ source: 'app', migrates: true }]);
-    const oldFoo = { ...emptyContents('testing'), sources: [source('foo', '1.0-1')], binaries: [binary('libfoo2', 'foo', '1.0-1')] };
-    expect(decide({ from, uploads, jobs: jobs.filter((j) => j.source === 'app'), to: oldFoo }).find((x) => x.source === 'app')!.reasons).toEqual(['app depends on libfoo2 (>= 2.0), not in testing on amd64']);
+  it('waits while it runs; migrates when it passed for the target as it is; names what apt found unmet', () => {
+    expect(d([installs('app', '1.0-1', null)])).toMatchObject({ reasons: ['installability in testing on amd64: being checked'] });
+    expect(d([installs('app', '1.0-1')])).toMatchObject({ migrates: true, reasons: [] });
+    expect(d([installs('app', '1.0-1', { verdict: 'fail', summary: 'app depends libfoo2 (>= 2.0) but it is not installable' })])).toMatchObject({
+      migrates: false, reasons: ['not installable in testing on amd64: app depends libfoo2 (>= 2.0) but it is not installable'],
+    });
+    expect(d([installs('app', '1.0-1', { verdict: 'tmpfail' })]).reasons).toEqual(['installability in testing on amd64: the testbed failed (tmpfail)']);
+    expect(d([installs('app', '1.0-1', null, EMPTY, { state: 'failed', reason: 'apt-get failed (exit 100)' })]).reasons).toEqual(['installability in testing on amd64 could not be checked: apt-get failed (exit 100)']);
   });
 
-  it('checks an arch:all package on each of the target\'s architectures', () => {
-    const plugin = binary('plugin', 'plugin', '1.0-1', [['Depends', 'libfoo2']], 'all');
-    const f = unstable([source('plugin', '1.0-1')], [plugin, libfoo2]);
-    const to = { ...emptyContents('testing'), binaries: [libfoo2] };
-    const d = decide({ from: f, uploads: [upload('plugin', '1.0-1', 5)], jobs: passing('plugin', '1.0-1'), to, target: target({}, ['amd64', 'arm64']) });
-    expect(d[0].reasons).toEqual(['plugin depends on libfoo2, not in testing on arm64']);
+  it('is asked again once the target changed, not while a check of the old target still runs', () => {
+    const failed = installs('app', '1.0-1', { verdict: 'fail', summary: 'unmet' });
+    expect(d([failed], withFoo)).toMatchObject({ reasons: ['installability in testing on amd64: to be checked'], checkInstallability: ['app_1.0-1-amd64'] });
+    expect(d([installs('app', '1.0-1', null, EMPTY, { state: 'building' })], withFoo)).toMatchObject({ reasons: ['installability in testing on amd64: being checked'] });
+    expect(d([installs('app', '1.0-1', {}, targetDigest(withFoo))], withFoo)).toMatchObject({ migrates: true });
+    expect(targetDigest(withFoo)).not.toBe(EMPTY);
+    expect(targetDigest({ ...withFoo, binaries: [...withFoo.binaries].reverse() })).toBe(targetDigest(withFoo));
   });
 });

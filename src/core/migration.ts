@@ -1,15 +1,16 @@
 // Gated migration between suites, as britney moves packages from Debian's unstable to testing
 // and mini-buildd's auto_migrate_after does: a suite with `migrate_from` takes each source from
 // that suite once it is old enough, built everywhere the target builds, its QA gates hold, and
-// its binaries' dependencies stay satisfiable there. Pure: contents, records and the time in,
-// one decision per source out, each with the reasons it does not migrate yet.
+// its packages install in the target as it is now (with Debian's release beside it): an
+// installability job per build, which apt answers in a testbed (kinds/installability.ts),
+// asked again whenever the target changed. Pure: contents, records and the time in, one
+// decision per source out, with the reasons it does not migrate yet and the checks to ask for.
+import { createHash } from 'node:crypto';
 import type { SuiteConfig } from '../config/config.js';
-import { Paragraph } from '../debian/deb822.js';
-import { parseRelations, RelationIndex, type RelationPackage } from '../debian/relations.js';
 import { compareVersions } from '../debian/version.js';
 import type { JobRecord } from './jobs.js';
 import type { QaCheck } from './kinds/qa.js';
-import { isDebugSymbols, type SuiteBinary, type SuiteContents } from './suite-contents.js';
+import type { SuiteContents } from './suite-contents.js';
 import type { UploadRecord } from './uploads.js';
 
 /**
@@ -39,6 +40,8 @@ export interface MigrationDecision {
   migrates: boolean;
   /** Why it does not migrate yet (empty when it migrates). */
   reasons: string[];
+  /** The builds whose installability in the target is to be checked (again) before it can. */
+  checkInstallability?: string[];
 }
 
 export interface MigrationInput {
@@ -48,6 +51,8 @@ export interface MigrationInput {
   upload: (id: string) => UploadRecord | undefined;
   /** The jobs of an upload: its builds and their checks. */
   jobsOf: (uploadId: string) => JobRecord[];
+  /** targetDigest(to): what the target holds now, as installability checks record it. */
+  targetDigest: string;
   now: Date;
 }
 
@@ -69,9 +74,13 @@ export function migrationDecisions(input: MigrationInput): MigrationDecision[] {
       if (ageDays < target.migration.afterDays) reasons.push(`${Math.floor(ageDays)} of ${target.migration.afterDays} days`);
       reasons.push(...gateReasons(target, input.jobsOf(upload.id)));
     }
-    const candidates = from.binaries.filter((b) => b.source === s.source && b.sourceVersion === s.version && (b.arch === 'all' || target.architectures.includes(b.arch)));
-    reasons.push(...unsatisfied(candidates, to, from, s.source, target.architectures));
-    out.push({ source: s.source, version: s.version, from: from.id, to: to.id, ...(held ? { replaces: held } : {}), ageDays: Math.round(ageDays * 10) / 10, migrates: reasons.length === 0, reasons });
+    // Asked of apt only once the rest holds: a testbed per build is not spent on what waits anyway.
+    const check: string[] = [];
+    if (upload && reasons.length === 0) reasons.push(...installability(target, to, input.jobsOf(upload.id), input.targetDigest, check));
+    out.push({
+      source: s.source, version: s.version, from: from.id, to: to.id, ...(held ? { replaces: held } : {}), ageDays: Math.round(ageDays * 10) / 10,
+      migrates: reasons.length === 0, reasons, ...(check.length ? { checkInstallability: check } : {}),
+    });
   }
   return out;
 }
@@ -100,42 +109,32 @@ function gateReasons(target: SuiteConfig & { migration: MigrationPolicy }, jobs:
   return reasons;
 }
 
-function relationPackage(b: SuiteBinary): RelationPackage {
-  const control = new Paragraph(b.control);
-  const provides = parseRelations(control.first('Provides'));
-  return { package: b.package, version: b.version, arch: b.arch, multiArch: control.first('Multi-Arch') || undefined, provides: 'error' in provides ? [] : provides.flatMap((c) => c.alternatives) };
+/** What a suite holds, as a digest: an installability check answered for the suite as it was then. */
+export function targetDigest(c: SuiteContents): string {
+  const lines = c.binaries.map((b) => `${b.package} ${b.version} ${b.arch}`).sort();
+  return createHash('sha256').update(`${c.id}\n${lines.join('\n')}`).digest('hex').slice(0, 32);
 }
 
+/** The id of the installability check of `build` against suite `to`. */
+export const installabilityJobId = (build: string, to: string) => `${build}-installability-${to}`;
+
 /**
- * Depends and Pre-Depends of the candidate's binaries that the target, with the candidate in
- * place of what it had of the source, cannot satisfy, on each of its architectures. A clause no
- * package of this archive could satisfy (no alternative is a name either suite publishes) is
- * Debian's to satisfy: the build environment is the same Debian release, where the build and
- * piuparts resolved it.
+ * Whether each build the target needs installs there (its installability job, answered for the
+ * target as it is now); the builds to check (again) are added to `check`.
  */
-function unsatisfied(candidates: SuiteBinary[], to: SuiteContents, from: SuiteContents, source: string, architectures: string[]): string[] {
-  const after = [...to.binaries.filter((b) => b.source !== source), ...candidates].map(relationPackage);
-  const index = new RelationIndex(after);
-  const local = new Set([...to.binaries, ...from.binaries].flatMap((b) => [b.package, ...relationPackage(b).provides.map((p) => p.name)]));
-  const reasons = new Set<string>();
-  for (const b of candidates.filter((x) => !isDebugSymbols(x))) {
-    const control = new Paragraph(b.control);
-    for (const field of ['Pre-Depends', 'Depends']) {
-      const clauses = parseRelations(control.first(field));
-      if ('error' in clauses) {
-        reasons.add(`${b.package} ${b.version}: ${field} cannot be read: ${clauses.error}`);
-        continue;
-      }
-      for (const arch of b.arch === 'all' ? architectures : [b.arch]) {
-        for (const clause of clauses) {
-          if (clause.alternatives.some((r) => index.satisfies(r, arch))) continue;
-          if (!clause.alternatives.some((r) => local.has(r.name))) continue;
-          reasons.add(`${b.package} depends on ${clause.text}, not in ${to.id} on ${arch}`);
-        }
-      }
-    }
+function installability(target: SuiteConfig, to: SuiteContents, jobs: JobRecord[], digest: string, check: string[]): string[] {
+  const reasons: string[] = [];
+  for (const b of jobs.filter((j) => j.kind === 'build' && j.state === 'built' && (target.architectures.includes(j.arch) || j.buildArg === '-A'))) {
+    const job = jobs.find((j) => j.id === installabilityJobId(b.id, to.id));
+    const on = `installability in ${to.id} on ${b.arch}`;
+    if (!job || (job.against !== digest && job.state !== 'building')) {
+      check.push(b.id);
+      reasons.push(`${on}: to be checked`);
+    } else if (!job.qa || job.against !== digest) reasons.push(job.state === 'failed' ? `${on} could not be checked: ${job.reason ?? 'unknown reason'}` : `${on}: being checked`);
+    else if (job.qa.verdict === 'tmpfail') reasons.push(`${on}: the testbed failed (tmpfail)`);
+    else if (job.qa.verdict === 'fail') reasons.push(`not installable in ${to.id} on ${b.arch}: ${job.qa.summary}`);
   }
-  return [...reasons];
+  return reasons;
 }
 
 /** A decision in a line: "hello 1.0-1 unstable -> testing: migrates" or "... waits: 1 of 2 days; piuparts failed on amd64: ...". */

@@ -26,6 +26,7 @@ export interface ReportOf {
   blhc: QaReport;
   piuparts: QaReport;
   autopkgtest: QaReport;
+  installability: QaReport;
 }
 
 export type WorkKind = keyof ReportOf;
@@ -39,6 +40,7 @@ export const KINDS: { [K in WorkKind]: KindDefinition<ReportOf[K]> } = {
   blhc: qaKind('blhc'),
   piuparts: qaKind('piuparts'),
   autopkgtest: qaKind('autopkgtest'),
+  installability: qaKind('installability'),
 };
 
 export const WORK_KINDS = Object.keys(KINDS) as WorkKind[];

@@ -13,6 +13,8 @@ export interface PackageSpec {
   /** The line the installed program prints. */
   line?: string;
   buildDepends?: string[];
+  /** More Depends of the binary package, beside what dh computes. */
+  depends?: string[];
   architecture?: 'any' | 'all';
   /** Extra shell run in override_dh_auto_build (for hostile or failing builds). */
   buildScript?: string;
@@ -73,7 +75,7 @@ export async function makeSourcePackage(workDir: string, spec: PackageSpec): Pro
     join(tree, 'debian', 'control'),
     `Source: ${spec.name}\nSection: ${spec.section ?? 'misc'}\nPriority: optional\nMaintainer: Test Maintainer <test@example.org>\n` +
       `${buildDepends ? `Build-Depends: ${buildDepends}\n` : ''}Standards-Version: 4.7.0\nRules-Requires-Root: no\n\n` +
-      `Package: ${binary}\nArchitecture: ${spec.architecture ?? (spec.header ? 'all' : 'any')}\nDepends: \${shlibs:Depends}, \${misc:Depends}\n` +
+      `Package: ${binary}\nArchitecture: ${spec.architecture ?? (spec.header ? 'all' : 'any')}\nDepends: ${['${shlibs:Depends}', '${misc:Depends}', ...(spec.depends ?? [])].join(', ')}\n` +
       `Description: test package ${binary} for archive-in-a-box\n Made by the tests.\n` +
       (spec.data ? `\nPackage: ${spec.data.binary}\nArchitecture: all\nDepends: \${misc:Depends}\nDescription: data of ${binary}\n Made by the tests.\n` : ''),
   );

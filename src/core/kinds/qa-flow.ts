@@ -14,6 +14,8 @@
 // exit code, and the files left behind are the engine's diff (piuparts.ts).
 // autopkgtest: the same testbed, from the build environment with autopkgtest installed (step 1),
 // running the source's tests against the build's packages with its null server (autopkgtest.ts).
+// installability: the same testbed with the migration's target suite as the local archive,
+// where apt says whether the packages would install (installability.ts).
 import { DockerError } from '../../errors.js';
 import type { ContainerRunner, ContainerSpec, RunnerContainer } from '../container-runner.js';
 import { blhcResult, blhcScript } from './blhc.js';
@@ -22,12 +24,13 @@ import { lintianResult, lintianScript } from './lintian.js';
 import { parseSimulation } from '../apt-output.js';
 import { NAMES_SCRIPT, SIMULATE_SCRIPT, SNAPSHOT_BEFORE, addedPaths, dependenciesOf, parseNames, piupartsResult, piupartsSteps, unreachable, type PiupartsStep } from './piuparts.js';
 import { autopkgtestResult, autopkgtestScript } from './autopkgtest.js';
-import { PREVIOUS, qaToolsKey, qaToolsScript, toolsFor, type QaCheck, type QaReport, type QaResult } from './qa.js';
+import { PREVIOUS, qaToolsKey, qaToolsScript, toolsFor, type CheckKind, type QaCheck, type QaReport, type QaResult } from './qa.js';
+import { INSTALLABILITY_SCRIPT, installabilityResult } from './installability.js';
 import { execWithinLimits, runWithinLimits } from './run-within-limits.js';
 
 export interface CheckRequest {
   jobId: string;
-  check: QaCheck;
+  check: CheckKind;
   /** The build environment of the job's base: the worker's native one; piuparts: the build's architecture's. */
   buildenv: string;
   /** The architecture of the build checked (blhc reads its flags by it). */
@@ -37,7 +40,7 @@ export interface CheckRequest {
   onLog: (text: string) => void;
   /** Where the tools are installed from: the archive's deps network (the mirror), else Docker's bridge. */
   network?: string;
-  /** piuparts: the local archive as its testbed reaches it (the packages' dependencies may be there). */
+  /** piuparts, autopkgtest: the local archive as its testbed reaches it (the packages' dependencies may be there); installability: the target suite. */
   localArchive?: LocalArchive;
   limits?: Partial<BuildLimits>;
 }
@@ -72,7 +75,7 @@ function scriptFor(req: CheckRequest): string | { reason: string } {
 }
 
 /** Step 1: the build environment with the check's tools, from the cache or made now. */
-async function toolsImage(runner: ContainerRunner, req: CheckRequest, limits: BuildLimits, labels: Record<string, string>, containers: RunnerContainer[]): Promise<string | { reason: string }> {
+async function toolsImage(runner: ContainerRunner, req: CheckRequest & { check: QaCheck }, limits: BuildLimits, labels: Record<string, string>, containers: RunnerContainer[]): Promise<string | { reason: string }> {
   const buildenvId = await runner.imageId(req.buildenv);
   if (!buildenvId) throw new DockerError(`the build environment image ${req.buildenv} does not exist; archive up (or archive refresh) builds it`);
   const tools = toolsFor(req.check);
@@ -98,10 +101,11 @@ export async function runCheck(runner: ContainerRunner, req: CheckRequest): Prom
   const containers: RunnerContainer[] = [];
   try {
     if (req.check === 'piuparts') return await runPiuparts(runner, req, limits, labels, containers);
-    if (req.check === 'autopkgtest') return await runAutopkgtest(runner, req, limits, labels, containers);
+    if (req.check === 'autopkgtest') return await runAutopkgtest(runner, { ...req, check: req.check }, limits, labels, containers);
+    if (req.check === 'installability') return await runInstallability(runner, req, limits, labels, containers);
     const script = scriptFor(req);
     if (typeof script !== 'string') return { outcome: 'failed', reason: script.reason };
-    const image = await toolsImage(runner, req, limits, labels, containers);
+    const image = await toolsImage(runner, { ...req, check: req.check }, limits, labels, containers);
     for (const c of containers.splice(0)) await c.remove().catch(() => undefined);
     if (typeof image !== 'string') return { outcome: 'failed', reason: image.reason };
 
@@ -181,8 +185,30 @@ async function runPiuparts(runner: ContainerRunner, req: CheckRequest, limits: B
   return { outcome: 'checked', ...result };
 }
 
+/** The testbed of piuparts with the target suite as its local archive, and apt's answer on the packages. */
+async function runInstallability(runner: ContainerRunner, req: CheckRequest, limits: BuildLimits, labels: Record<string, string>, containers: RunnerContainer[]): Promise<QaReport> {
+  const debs = req.files.filter((f) => f.name.endsWith('.deb') && !f.name.startsWith(PREVIOUS));
+  if (debs.length === 0) return { outcome: 'checked', verdict: 'neutral', tool: 'apt-get install --simulate', seconds: 0, counts: {}, findings: [], summary: 'the build made no .deb to install' };
+  if (!(await runner.imageId(req.buildenv))) throw new DockerError(`the build environment image ${req.buildenv} does not exist; archive up (or archive refresh) builds it`);
+  const bed = await runner.create(depsContainerSpec(req.buildenv, req.localArchive, limits, labels));
+  containers.push(bed);
+  await bed.putFiles('/', [...localArchiveFiles(req.localArchive), ...debs.map((f) => ({ name: `qa/new/${f.name}`, data: f.data }))], 0);
+  await bed.start();
+  const limit = { deadline: Date.now() + limits.timeoutMs, limits, what: 'the installability check' };
+  const update = await execWithinLimits(bed, localUpdateScript(req.localArchive), req.onLog, limit);
+  if (update.exitCode !== 0 || update.killed) throw new Error(`fetching the local archive's lists failed (exit ${update.exitCode}); see the log`);
+  req.onLog(`\narchive-in-a-box: would ${debs.map((f) => f.name).join(' ')} install in ${req.localArchive?.suite ?? 'the suite'}?\n`);
+  const started = Date.now();
+  const run = await execWithinLimits(bed, INSTALLABILITY_SCRIPT, req.onLog, limit);
+  if (run.killed) return { outcome: 'failed', reason: run.killed };
+  const result = installabilityResult(run.output, run.exitCode, req.localArchive?.suite ?? 'the suite', Math.round((Date.now() - started) / 100) / 10);
+  if (!result) return { outcome: 'failed', reason: `apt-get failed (exit ${run.exitCode}) without naming an unmet dependency; see the log` };
+  req.onLog(`archive-in-a-box: installability: ${result.verdict}: ${result.summary}\n`);
+  return { outcome: 'checked', ...result };
+}
+
 /** autopkgtest with the null server in a testbed from the build environment with autopkgtest installed. */
-async function runAutopkgtest(runner: ContainerRunner, req: CheckRequest, limits: BuildLimits, labels: Record<string, string>, containers: RunnerContainer[]): Promise<QaReport> {
+async function runAutopkgtest(runner: ContainerRunner, req: CheckRequest & { check: QaCheck }, limits: BuildLimits, labels: Record<string, string>, containers: RunnerContainer[]): Promise<QaReport> {
   const dsc = req.files.find((f) => f.name.endsWith('.dsc'));
   if (!dsc) return { outcome: 'failed', reason: 'the upload has no .dsc to test' };
   const image = await toolsImage(runner, req, limits, labels, containers);

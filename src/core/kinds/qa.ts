@@ -14,6 +14,8 @@ export const QA_CHECKS = ['lintian', 'blhc', 'piuparts', 'autopkgtest'] as const
 export type QaCheck = (typeof QA_CHECKS)[number];
 
 export const isQaCheck = (kind: string): kind is QaCheck => (QA_CHECKS as readonly string[]).includes(kind);
+/** A check job's kind: one a suite lists, or the installability check a migration plans (installability.ts). */
+export type CheckKind = QaCheck | 'installability';
 
 /**
  * A check's verdict: pass; fail (the package's fault); neutral (the check does not apply, with
@@ -115,7 +117,7 @@ export function parseQaReport(value: Record<string, unknown>): QaReport | { erro
  * nothing of the build's architecture; piuparts and autopkgtest install the packages, so they
  * run on theirs.
  */
-export function qaKind(check: QaCheck): KindDefinition<QaReport> {
+export function qaKind(check: CheckKind): KindDefinition<QaReport> {
   return { label: check, anyArchitecture: check === 'lintian' || check === 'blhc', parseReport: parseQaReport };
 }
 

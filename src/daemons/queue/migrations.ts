@@ -1,20 +1,25 @@
 // Migration on the queue's side: the decisions for every suite that migrates from another
 // (core/migration.ts), made after each build and check, each hour (for after_days), and when
-// the CLI asks (archive migrate); the sources whose gates hold are copied as `archive copy`
-// copies them, in one publication. The last decisions are kept in state/migration.json for
-// `archive status` and shown on the status page. In the lane.
+// the CLI asks (archive migrate); the installability checks they ask for made as jobs; the
+// sources whose gates hold copied as `archive copy` copies them, in one publication. The last
+// decisions are kept in state/migration.json for `archive status` and shown on the status page.
+// In the lane.
 import type { JobRecord } from '../../core/jobs.js';
-import { migrationDecisions, type MigrationDecision, type MigrationPolicy } from '../../core/migration.js';
+import { installabilityJobId, migrationDecisions, targetDigest, type MigrationDecision, type MigrationPolicy } from '../../core/migration.js';
 import { emptyContents } from '../../core/suite-contents.js';
 import type { SuiteConfig } from '../../config/config.js';
 import { writeJson } from '../../storage/json-files.js';
+import type { JobLeasing } from './job-leasing.js';
 import type { QueueContext } from './queue-context.js';
 
 export class Migrations {
   /** The decisions of the last evaluation. */
   last: MigrationDecision[] = [];
 
-  constructor(private readonly q: QueueContext) {}
+  constructor(
+    private readonly q: QueueContext,
+    private readonly leasing: JobLeasing,
+  ) {}
 
   /** What would migrate now, and why the rest does not. */
   decide(now = new Date()): MigrationDecision[] {
@@ -23,31 +28,57 @@ export class Migrations {
     const contents = new Map(this.q.suites.all().map((c) => [c.id, c]));
     const byUpload = new Map<string, JobRecord[]>();
     for (const j of this.q.jobs.all()) byUpload.set(j.uploadId, [...(byUpload.get(j.uploadId) ?? []), j]);
-    return targets.flatMap((target) =>
-      migrationDecisions({
+    return targets.flatMap((target) => {
+      const to = contents.get(target.name) ?? emptyContents(target.name);
+      return migrationDecisions({
         target,
         from: contents.get(target.migration.from) ?? emptyContents(target.migration.from),
-        to: contents.get(target.name) ?? emptyContents(target.name),
+        to,
         upload: (id) => this.q.uploads.get(id),
         jobsOf: (id) => byUpload.get(id) ?? [],
+        targetDigest: targetDigest(to),
         now,
-      }),
-    );
+      });
+    });
   }
 
-  /** Decides, and migrates what may (unless `dryRun`): one publication for all of it. */
+  /** The installability checks the decisions ask for, made (or made again, for the target as it is now). */
+  private async planChecks(decisions: MigrationDecision[]): Promise<void> {
+    const contents = new Map(this.q.suites.all().map((c) => [c.id, c]));
+    const at = new Date().toISOString();
+    for (const d of decisions) {
+      const target = this.q.config().suites.find((s) => s.name === d.to)!;
+      const against = targetDigest(contents.get(d.to) ?? emptyContents(d.to));
+      for (const id of d.checkInstallability ?? []) {
+        const { uploadId, source, version, arch, buildArg } = this.q.jobs.get(id)!;
+        const job: JobRecord = {
+          id: installabilityJobId(id, d.to), kind: 'installability', of: id, uploadId, source, version, suite: d.to, base: target.base, arch, buildArg,
+          state: 'needs-build', attempts: 0, createdAt: at, updatedAt: at, binaries: [], artifacts: [], against,
+        };
+        await this.leasing.save(job);
+        this.q.log(`migration: ${source} ${version}: checking that ${arch}'s packages install in ${d.to} (job ${job.id})`);
+      }
+    }
+  }
+
+  /** Decides, and migrates what may (unless `dryRun`): one publication for all of it; then asks for the checks still wanted. */
   async run(dryRun = false): Promise<MigrationDecision[]> {
+    if (dryRun) return this.decide();
     let decisions = this.decide();
     const ready = decisions.filter((d) => d.migrates);
-    if (!dryRun && ready.length > 0) {
+    if (ready.length > 0) {
       for (const d of ready) {
         const answer = await this.q.suites.copy(d.source, d.from, d.to);
         this.q.log(`migration: ${d.source} ${d.version} ${d.from} -> ${d.to}: ${answer.message}`);
       }
       await this.q.publish(`migrated ${ready.length > 3 ? `${ready.length} sources` : ready.map((d) => `${d.source} ${d.version}`).join(', ')}`);
+      // The target changed: what waits on its installability there is checked again.
       decisions = this.decide();
     }
-    if (dryRun) return decisions;
+    if (decisions.some((d) => d.checkInstallability)) {
+      await this.planChecks(decisions);
+      decisions = this.decide();
+    }
     // Written when a decision changed, not as the sources age by the hour.
     const shape = (ds: MigrationDecision[]) => JSON.stringify(ds.map(({ ageDays: _, ...d }) => d));
     if (shape(decisions) !== shape(this.last)) {

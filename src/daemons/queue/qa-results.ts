@@ -32,7 +32,9 @@ export class QaResults {
     else if (report.outcome === 'failed') next = finishCheck(job, builder, { reason: report.reason }, now);
     else {
       const { outcome: _, ...result } = report;
-      next = finishCheck(job, builder, { result: { ...result, ...qaTrend(result, earlierResults(job, this.q.jobs.all())) } }, now);
+      // An installability check answers for the target suite as it is: it has no trend.
+      const trend = job.kind === 'installability' ? {} : qaTrend(result, earlierResults(job, this.q.jobs.all()));
+      next = finishCheck(job, builder, { result: { ...result, ...trend } }, now);
     }
     await this.leasing.save(next);
     const qa = next.qa;

@@ -116,7 +116,7 @@ export class Queue implements QueueContext {
     this.joining = new SuiteJoining(this, this.leasing);
     this.results = new BuildResults(this, this.leasing, this.joining);
     this.qa = new QaResults(this, this.leasing);
-    this.migrations = new Migrations(this);
+    this.migrations = new Migrations(this, this.leasing);
     this.requests = new CliRequests(this, this.leasing, this.workers, this.migrations);
     this.publishing = new Publishing(this, await Signer.load(await readFile(l.secretKey, 'utf8'), await mkdtemp(join(tmpdir(), 'archive-gnupg-'))), this.leasing);
     await this.requests.sweep();
@@ -175,6 +175,7 @@ export class Queue implements QueueContext {
             blhc: (report) => this.checked(id, builder, report),
             piuparts: (report) => this.checked(id, builder, report),
             autopkgtest: (report) => this.checked(id, builder, report),
+            installability: (report) => this.checked(id, builder, report),
           });
         }),
     });

@@ -3,18 +3,19 @@
 // (core/kinds/qa-flow.ts through the Docker runner). Nothing is handed in but the report.
 import { runCheck } from '../../core/kinds/qa-flow.js';
 import { DEFAULT_LIMITS, LABEL_BUILDER } from '../../core/kinds/build.js';
-import type { QaCheck, QaReport } from '../../core/kinds/qa.js';
+import type { CheckKind, QaReport } from '../../core/kinds/qa.js';
 import { KINDS } from '../../core/work-kinds.js';
 import { hostArchitecture } from '../../process/debian-tools.js';
 import { DockerRunner } from '../../docker/docker-runner.js';
 import { fetchJobFiles, freshBuildenv, localArchive } from './build-task.js';
 import type { TaskContext, TaskResult } from './task.js';
 
-export function qaTask(check: QaCheck): (t: TaskContext) => Promise<TaskResult<QaReport>> {
+export function qaTask(check: CheckKind): (t: TaskContext) => Promise<TaskResult<QaReport>> {
   return async (t) => {
     const { job } = t;
     // lintian and blhc run nothing of the build's architecture: on this worker's own one.
-    // piuparts and autopkgtest install the packages: on theirs (under qemu where it is emulated).
+    // piuparts, autopkgtest and installability install the packages: on theirs (under qemu where
+    // it is emulated), with the job's suite (a migration's target for installability) as a source.
     const onBuildArch = !KINDS[check].anyArchitecture;
     const arch = onBuildArch ? job.arch : (t.worker.native ?? (await hostArchitecture()));
     const report = await runCheck(new DockerRunner(t.docker), {

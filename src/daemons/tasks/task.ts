@@ -39,4 +39,5 @@ export const TASKS: { [K in WorkKind]: (t: TaskContext) => Promise<TaskResult<Re
   blhc: qaTask('blhc'),
   piuparts: qaTask('piuparts'),
   autopkgtest: qaTask('autopkgtest'),
+  installability: qaTask('installability'),
 };
