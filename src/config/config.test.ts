@@ -102,6 +102,15 @@ describe('archive.yaml', () => {
     }
   });
 
+  it('reads publish_requires: gates on the suite\'s own checks, refusing one it does not run', () => {
+    expect(parseConfig('suites:\n  unstable:\n    qa: [lintian]\n    publish_requires: {lintian: no-errors}\n', 'a.yaml').suites[0].publishRequires).toEqual({ lintian: 'no-errors' });
+    expect(parseConfig('suites:\n  unstable: {}\n', 'a.yaml').suites[0].publishRequires).toBeUndefined();
+    expect(() => parseConfig('suites:\n  unstable:\n    qa: [lintian]\n    publish_requires: {piuparts: pass}\n', 'a.yaml')).toThrow(
+      'a.yaml: suites.unstable.publish_requires.piuparts: unstable does not run piuparts (suites.unstable.qa: [lintian]), so nothing would ever be published',
+    );
+    expect(() => parseConfig('suites:\n  unstable:\n    qa: [lintian]\n    publish_requires: {lintian: yes}\n', 'a.yaml')).toThrow('suites.unstable.publish_requires.lintian: expected one of pass, no-errors, no-regression, found "yes"');
+  });
+
   it('lets a suite allow binary takeovers, off unless set, and refuses a value that is not true or false', () => {
     expect(parseConfig('suites:\n  unstable: {}\n', 'a.yaml').suites[0].allowBinaryTakeover).toBeUndefined();
     expect(parseConfig('suites:\n  unstable:\n    allow_binary_takeover: true\n', 'a.yaml').suites[0].allowBinaryTakeover).toBe(true);

@@ -3,7 +3,8 @@ import { isIP } from 'node:net';
 import { parse, stringify } from 'yaml';
 
 import { QA_CHECKS, isQaCheck, type QaCheck } from '../core/kinds/qa.js';
-import { MIGRATION_GATES, type MigrationGate, type MigrationPolicy } from '../core/migration.js';
+import type { MigrationPolicy } from '../core/migration.js';
+import { QA_GATES, type QaGate, type QaGates } from '../core/qa-gates.js';
 import { UserError } from '../errors.js';
 
 /** dists/NAME-debug holds the debug symbols of suite or snapshot NAME, as Debian's debian-debug archive does. */
@@ -38,6 +39,8 @@ export interface SuiteConfig {
   qa: QaCheck[];
   /** Sources migrate here from another suite once old enough and their gates hold (core/migration.ts). */
   migration?: MigrationPolicy;
+  /** A new version is published only once these gates on its own QA checks hold (core/qa-gates.ts). */
+  publishRequires?: QaGates;
 }
 
 export interface ArchiveConfig {
@@ -232,6 +235,7 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
       throw new ConfigError(file, `${at}.qa: expected a list of QA checks among ${QA_CHECKS.join(', ')}, found ${JSON.stringify(qa)}`);
     }
     const migration = migrationPolicy(s, at, file);
+    const publishRequires = s.publish_requires === undefined ? undefined : qaGates(s.publish_requires, `${at}.publish_requires`, file);
     return {
       name: suite,
       base,
@@ -242,9 +246,17 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
       ...(waitForAll ? { waitForAllArchitectures: true } : {}),
       qa: [...new Set(qa as QaCheck[])],
       ...(migration ? { migration } : {}),
+      ...(publishRequires ? { publishRequires } : {}),
     };
   });
   if (suites.length === 0) throw new ConfigError(file, 'suites: at least one suite is needed');
+  for (const s of suites) {
+    for (const check of Object.keys(s.publishRequires ?? {}) as QaCheck[]) {
+      if (!s.qa.includes(check)) {
+        throw new ConfigError(file, `suites.${s.name}.publish_requires.${check}: ${s.name} does not run ${check} (suites.${s.name}.qa: [${s.qa.join(', ')}]), so nothing would ever be published; add it there or drop the gate`);
+      }
+    }
+  }
   for (const s of suites.filter((x) => x.migration)) {
     const from = suites.find((x) => x.name === s.migration!.from);
     if (!from || from === s) {
@@ -338,20 +350,24 @@ function migrationPolicy(s: Record<string, unknown>, at: string, file: string): 
   if (typeof s.migrate_from !== 'string' || !NAME.test(s.migrate_from)) throw new ConfigError(file, `${at}.migrate_from: expected a suite name such as unstable, found ${JSON.stringify(s.migrate_from)}`);
   const afterDays = s.after_days ?? 0;
   if (typeof afterDays !== 'number' || !(afterDays >= 0)) throw new ConfigError(file, `${at}.after_days: expected 0 (as soon as the gates hold) or a number of days, found ${JSON.stringify(afterDays)}`);
-  const raw = s.require ?? {};
+  return { from: s.migrate_from, afterDays, require: qaGates(s.require ?? {}, `${at}.require`, file) };
+}
+
+/** A mapping of QA check to gate (require, publish_requires), checked. */
+function qaGates(raw: unknown, at: string, file: string): QaGates {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new ConfigError(file, `${at}.require: expected a mapping of QA check to gate, such as {lintian: no-errors, piuparts: pass, autopkgtest: no-regression}`);
+    throw new ConfigError(file, `${at}: expected a mapping of QA check to gate, such as {lintian: no-errors, piuparts: pass, autopkgtest: no-regression}`);
   }
-  const require: MigrationPolicy['require'] = {};
+  const gates: QaGates = {};
   for (const [check, gate] of Object.entries(raw as Record<string, unknown>)) {
-    if (!isQaCheck(check)) throw new ConfigError(file, `${at}.require: unknown check "${check}"; expected one of ${QA_CHECKS.join(', ')}`);
-    if (typeof gate !== 'string' || !(MIGRATION_GATES as readonly string[]).includes(gate)) {
-      throw new ConfigError(file, `${at}.require.${check}: expected one of ${MIGRATION_GATES.join(', ')}, found ${JSON.stringify(gate)}`);
+    if (!isQaCheck(check)) throw new ConfigError(file, `${at}: unknown check "${check}"; expected one of ${QA_CHECKS.join(', ')}`);
+    if (typeof gate !== 'string' || !(QA_GATES as readonly string[]).includes(gate)) {
+      throw new ConfigError(file, `${at}.${check}: expected one of ${QA_GATES.join(', ')}, found ${JSON.stringify(gate)}`);
     }
-    if (gate === 'no-errors' && check !== 'lintian') throw new ConfigError(file, `${at}.require.${check}: no-errors is lintian's gate (no error tag); expected pass or no-regression`);
-    require[check] = gate as MigrationGate;
+    if (gate === 'no-errors' && check !== 'lintian') throw new ConfigError(file, `${at}.${check}: no-errors is lintian's gate (no error tag); expected pass or no-regression`);
+    gates[check] = gate as QaGate;
   }
-  return { from: s.migrate_from, afterDays, require };
+  return gates;
 }
 
 /** The suite an upload's Distribution names, by name or alias. */

@@ -75,8 +75,15 @@ describe('migration decisions', () => {
 
   it('holds each gate: lintian errors (not warnings), a piuparts failure, an autopkgtest regression (not a failure that never passed)', () => {
     const from = unstable([source('hello', '1.0-1')], []);
-    const u = [upload('hello', '1.0-1', 5)];
-    const with_ = (...checks: JobRecord[]) => decide({ from, uploads: u, jobs: [job('hello', '1.0-1'), installs('hello', '1.0-1'), ...checks] })[0].reasons;
+    // It declares tests (Testsuite:), so autopkgtest applies.
+    const u = [{ ...upload('hello', '1.0-1', 5), sourceStanza: [['Testsuite', 'autopkgtest']] as [string, string][] }];
+    // The checks given, and passing ones of the other checks required.
+    const with_ = (...checks: JobRecord[]) => {
+      const others = (['lintian', 'piuparts', 'autopkgtest'] as const).filter((k) => !checks.some((c) => c.kind === k)).map((k) => check('hello', '1.0-1', k, {}));
+      return decide({ from, uploads: u, jobs: [job('hello', '1.0-1'), installs('hello', '1.0-1'), ...others, ...checks] })[0].reasons;
+    };
+    // A check required and not made yet (the build just ended) waits.
+    expect(decide({ from, uploads: u, jobs: [job('hello', '1.0-1'), installs('hello', '1.0-1')] })[0].reasons).toEqual(['lintian on amd64 has not run yet', 'piuparts on amd64 has not run yet', 'autopkgtest on amd64 has not run yet']);
     expect(with_(check('hello', '1.0-1', 'lintian', { verdict: 'pass', counts: { warning: 3 } }))).toEqual([]);
     expect(with_(check('hello', '1.0-1', 'lintian', { verdict: 'fail', counts: { error: 1 }, summary: '1 error tag(s): dir-or-file-in-opt' }))).toEqual(['lintian on amd64: 1 error(s): 1 error tag(s): dir-or-file-in-opt']);
     expect(with_(check('hello', '1.0-1', 'piuparts', { verdict: 'fail', summary: '1 file(s) left after purge: /etc/x' }))).toEqual(['piuparts failed on amd64: 1 file(s) left after purge: /etc/x']);

@@ -9,24 +9,18 @@ import { createHash } from 'node:crypto';
 import type { SuiteConfig } from '../config/config.js';
 import { compareVersions } from '../debian/version.js';
 import type { JobRecord } from './jobs.js';
-import type { QaCheck } from './kinds/qa.js';
+import { declaresTests } from './kinds/qa.js';
+import { unmetGates, type QaGates } from './qa-gates.js';
 import type { SuiteContents } from './suite-contents.js';
 import type { UploadRecord } from './uploads.js';
-
-/**
- * What a gate asks of a check's result on every architecture: `pass` (pass or neutral: a check
- * that could not apply, as britney takes it), `no-errors` (lintian: no error tag; warnings may
- * stay), `no-regression` (anything but a regression against the version before).
- */
-export const MIGRATION_GATES = ['pass', 'no-errors', 'no-regression'] as const;
-export type MigrationGate = (typeof MIGRATION_GATES)[number];
 
 export interface MigrationPolicy {
   /** The suite sources migrate from. */
   from: string;
   /** Days since the upload before it may migrate; 0: as soon as the rest holds. */
   afterDays: number;
-  require: Partial<Record<QaCheck, MigrationGate>>;
+  /** The gates on the source suite's QA checks (core/qa-gates.ts). */
+  require: QaGates;
 }
 
 export interface MigrationDecision {
@@ -72,7 +66,7 @@ export function migrationDecisions(input: MigrationInput): MigrationDecision[] {
     else {
       ageDays = Math.max(0, (input.now.getTime() - Date.parse(upload.receivedAt)) / DAY_MS);
       if (ageDays < target.migration.afterDays) reasons.push(`${Math.floor(ageDays)} of ${target.migration.afterDays} days`);
-      reasons.push(...gateReasons(target, input.jobsOf(upload.id)));
+      reasons.push(...gateReasons(target, upload, input.jobsOf(upload.id)));
     }
     // Asked of apt only once the rest holds: a testbed per build is not spent on what waits anyway.
     const check: string[] = [];
@@ -86,7 +80,7 @@ export function migrationDecisions(input: MigrationInput): MigrationDecision[] {
 }
 
 /** The builds the target needs (its architectures, and the arch:all build) and the gates on their checks. */
-function gateReasons(target: SuiteConfig & { migration: MigrationPolicy }, jobs: JobRecord[]): string[] {
+function gateReasons(target: SuiteConfig & { migration: MigrationPolicy }, upload: UploadRecord, jobs: JobRecord[]): string[] {
   const reasons: string[] = [];
   const builds = jobs.filter((j) => j.kind === 'build' && (target.architectures.includes(j.arch) || j.buildArg === '-A'));
   if (builds.length === 0) reasons.push(`no build for ${target.architectures.join(', ')}`);
@@ -94,19 +88,8 @@ function gateReasons(target: SuiteConfig & { migration: MigrationPolicy }, jobs:
     if (b.state === 'failed' || b.state === 'cancelled') reasons.push(`build on ${b.arch} ${b.state}${b.reason ? `: ${b.reason}` : ''}`);
     else if (b.state !== 'built') reasons.push(`not built on ${b.arch} yet (${b.state})`);
   }
-  const built = new Set(builds.filter((b) => b.state === 'built').map((b) => b.id));
-  for (const [check, gate] of Object.entries(target.migration.require) as [QaCheck, MigrationGate][]) {
-    for (const job of jobs.filter((j) => j.kind === check && j.of && built.has(j.of))) {
-      const on = `${check} on ${job.arch}`;
-      const qa = job.qa;
-      if (!qa) reasons.push(job.state === 'failed' ? `${on} could not run: ${job.reason ?? 'unknown reason'}` : `${on} has not run yet`);
-      else if (qa.verdict === 'tmpfail') reasons.push(`${on}: the testbed failed (tmpfail)`);
-      else if (gate === 'pass' && qa.verdict === 'fail') reasons.push(`${check} failed on ${job.arch}: ${qa.summary}`);
-      else if (gate === 'no-errors' && (qa.counts.error ?? 0) > 0) reasons.push(`${check} on ${job.arch}: ${qa.counts.error} error(s): ${qa.summary}`);
-      else if (gate === 'no-regression' && qa.trend === 'regression') reasons.push(`${check} regressed on ${job.arch}${qa.comparedWith ? ` (against ${qa.comparedWith})` : ''}: ${qa.summary}`);
-    }
-  }
-  return reasons;
+  const built = builds.filter((b) => b.state === 'built');
+  return [...reasons, ...unmetGates(target.migration.require, built, jobs, declaresTests(upload)).map((g) => g.reason)];
 }
 
 /** What a suite holds, as a digest: an installability check answered for the suite as it was then. */

@@ -46,7 +46,7 @@ h1 { font-size: 1.5rem; margin: 0 0 .25rem; } h2 { font-size: 1.15rem; margin: 1
 table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid #8883; vertical-align: top; }
 th { font-weight: 600; } td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
 .state { font-weight: 600; white-space: nowrap; } .published, .built, .accepted { color: var(--ok); }
-.failed, .rejected, .fail, .regression { color: var(--bad); } .pass, .fixed { color: var(--ok); } .neutral, .tmpfail { color: var(--muted); } .imported, .cancelled { color: var(--muted); } .building, .dep-wait, .needs-build, .given-back, .received { color: var(--wait); }
+.failed, .rejected, .fail, .regression { color: var(--bad); } .pass, .fixed { color: var(--ok); } .neutral, .tmpfail { color: var(--muted); } .imported, .cancelled { color: var(--muted); } .building, .dep-wait, .held, .needs-build, .given-back, .received { color: var(--wait); }
 pre { background: #8881; padding: .75rem; overflow-x: auto; border-radius: 6px; font-size: 13px; }
 ul.reasons { margin: .25rem 0 0; padding-left: 1.1rem; } code { font-size: 13px; }
 @media (max-width: 40rem) { .wide { display: none; } th, td { padding: .3rem .25rem; } }

@@ -1,8 +1,9 @@
 // The life of one upload, as the queue records it under state/uploads/.
 import type { FileDigest } from '../debian/file-digest.js';
 import type { JobRecord } from './jobs.js';
+import type { UnmetGate } from './qa-gates.js';
 
-export type UploadState = 'received' | 'accepted' | 'building' | 'dep-wait' | 'published' | 'rejected' | 'failed' | 'cancelled';
+export type UploadState = 'received' | 'accepted' | 'building' | 'dep-wait' | 'held' | 'published' | 'rejected' | 'failed' | 'cancelled';
 
 export interface PoolFileRecord extends FileDigest {
   name: string;
@@ -36,15 +37,24 @@ export interface UploadRecord {
   inSuite?: boolean;
 }
 
-/** An accepted upload's state follows its jobs: building until all are built, then published. */
-export function uploadStateFromJobs(upload: UploadRecord, jobs: JobRecord[]): { state: UploadState; reasons: string[] } {
+/**
+ * An accepted upload's state follows its jobs: building until all are built, then published.
+ * `held`: its suite publishes it only once its QA gates hold (publish_requires), and it is not
+ * in the suite yet: held while they may still hold, failed once one cannot.
+ */
+export function uploadStateFromJobs(upload: UploadRecord, jobs: JobRecord[], held?: UnmetGate[]): { state: UploadState; reasons: string[] } {
   if (['received', 'rejected'].includes(upload.state)) return { state: upload.state, reasons: upload.reasons };
   const mine = jobs.filter((j) => upload.jobs.includes(j.id));
   const failed = mine.filter((j) => j.state === 'failed');
   if (failed.length > 0) {
     return { state: 'failed', reasons: failed.map((j) => `build on ${j.arch} failed: ${j.reason ?? 'unknown reason'}`) };
   }
-  if (mine.length > 0 && mine.every((j) => j.state === 'built')) return { state: 'published', reasons: [] };
+  if (mine.length > 0 && mine.every((j) => j.state === 'built')) {
+    if (!held) return { state: 'published', reasons: [] };
+    const final = held.filter((g) => !g.waiting);
+    if (final.length > 0) return { state: 'failed', reasons: final.map((g) => `not published (publish_requires): ${g.reason}`) };
+    return { state: 'held', reasons: held.length ? held.map((g) => g.reason) : ['its QA gates hold; being published'] };
+  }
   const cancelled = mine.filter((j) => j.state === 'cancelled');
   if (cancelled.length > 0 && mine.every((j) => j.state === 'built' || j.state === 'cancelled')) {
     return { state: 'cancelled', reasons: cancelled.map((j) => `build on ${j.arch} cancelled: ${j.reason ?? 'unknown reason'}`) };

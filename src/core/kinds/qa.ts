@@ -5,6 +5,7 @@
 // reads are lintian.ts, blhc.ts, piuparts.ts and autopkgtest.ts. Pure.
 import { createHash } from 'node:crypto';
 import type { SuiteConfig } from '../../config/config.js';
+import { Paragraph } from '../../debian/deb822.js';
 import { compareVersions } from '../../debian/version.js';
 import type { JobRecord } from '../jobs.js';
 import type { KindDefinition } from '../work-kinds.js';
@@ -157,7 +158,10 @@ export function earlierResults(job: JobRecord, jobs: JobRecord[]): { version: st
  * (-A) has none of; autopkgtest runs a test suite the source declares (Testsuite:), once per
  * architecture (on an arch:all-only build only when the source builds nothing else).
  */
-function applies(check: QaCheck, build: JobRecord, jobs: JobRecord[], declaresTests: (uploadId: string) => boolean): boolean {
+/** Whether an upload's source declares a test suite (Testsuite:, from debian/tests/control). */
+export const declaresTests = (upload: { sourceStanza?: [string, string][] } | undefined) => !!new Paragraph(upload?.sourceStanza ?? []).first('Testsuite');
+
+export function applies(check: QaCheck, build: JobRecord, jobs: JobRecord[], declaresTests: (uploadId: string) => boolean): boolean {
   if (check === 'blhc') return build.buildArg !== '-A';
   if (check === 'autopkgtest') return declaresTests(build.uploadId) && (build.buildArg !== '-A' || !jobs.some((j) => j.kind === 'build' && j.uploadId === build.uploadId && j.id !== build.id));
   return true;

@@ -10,6 +10,7 @@ import type { LeaseRequest, LeasedJob, WorkerSettings } from '../../core/job-pro
 import {
   cancel, expireDepWait, expireLease, giveBack, heartbeat, isLeasable, lease, retryDepWait, type JobRecord,
 } from '../../core/jobs.js';
+import { publicationHold } from '../../core/qa-gates.js';
 import { uploadStateFromJobs } from '../../core/uploads.js';
 import { compareVersions, versionWithoutEpoch } from '../../debian/version.js';
 import { workerOf } from '../../core/workers.js';
@@ -61,7 +62,8 @@ export class JobLeasing {
     if (isLeasable(job)) this.wakeWorkers();
     const upload = this.q.uploads.get(job.uploadId);
     if (!upload) return;
-    const { state, reasons } = uploadStateFromJobs(upload, this.q.jobs.all());
+    const jobs = this.q.jobs.all();
+    const { state, reasons } = uploadStateFromJobs(upload, jobs, publicationHold(this.q.config().suites, upload, jobs));
     if (state !== upload.state) await this.q.uploads.save({ ...upload, state, reasons, updatedAt: new Date().toISOString() });
   }
 

@@ -58,11 +58,11 @@ export class Publishing {
   /** Pool files nothing refers to any more, removed (uploads still to build keep theirs). In the lane. */
   async collectGarbage(): Promise<void> {
     this.garbageLikely = false;
-    // What no suite names yet but will: the sources of uploads still building, and the files of
-    // builds a suite holds back until every architecture built (wait_for_all_architectures);
+    // What no suite names yet but will: the sources of uploads still building or held, and the
+    // files of builds a suite holds back (wait_for_all_architectures, publish_requires);
     // and what QA checks still to run read (a superseded build's packages, the previous version's).
     const pending = [
-      ...this.q.uploads.all().filter((u) => ['accepted', 'building', 'dep-wait'].includes(u.state)).flatMap((u) => u.sourceFiles.map((f) => f.path)),
+      ...this.q.uploads.all().filter((u) => ['accepted', 'building', 'dep-wait', 'held'].includes(u.state)).flatMap((u) => u.sourceFiles.map((f) => f.path)),
       ...this.q.jobs.all().filter((j) => j.state === 'built' && !j.inSuite).flatMap((j) => [...j.binaries.map((b) => b.path), ...j.artifacts]),
       ...this.q.jobs.all().filter((j) => j.of && ['needs-build', 'building', 'given-back'].includes(j.state)).flatMap((j) => this.leasing.inputs(j).map((f) => f.path)),
     ];

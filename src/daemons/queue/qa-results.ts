@@ -3,8 +3,7 @@
 // comparison against the previous version's result in the suite. Checks never hold back a
 // publication.
 import { finishCheck, giveBack, type JobRecord } from '../../core/jobs.js';
-import { earlierResults, plannedChecks, qaTrend, type QaReport } from '../../core/kinds/qa.js';
-import { Paragraph } from '../../debian/deb822.js';
+import { declaresTests, earlierResults, plannedChecks, qaTrend, type QaReport } from '../../core/kinds/qa.js';
 import type { JobLeasing } from './job-leasing.js';
 import type { QueueContext } from './queue-context.js';
 
@@ -16,8 +15,7 @@ export class QaResults {
 
   /** The checks missing for what was built (core/kinds/qa.ts plannedChecks), made. In the lane. */
   async plan(): Promise<void> {
-    const declaresTests = (id: string) => !!new Paragraph(this.q.uploads.get(id)?.sourceStanza ?? []).first('Testsuite');
-    const jobs = plannedChecks(this.q.config().suites, this.q.jobs.all(), declaresTests, new Date().toISOString());
+    const jobs = plannedChecks(this.q.config().suites, this.q.jobs.all(), (id) => declaresTests(this.q.uploads.get(id)), new Date().toISOString());
     for (const job of jobs) await this.leasing.save(job);
     if (jobs.length > 0) this.q.log(`QA: ${jobs.length} check(s) to run: ${jobs.slice(0, 6).map((j) => j.id).join(', ')}${jobs.length > 6 ? ', ...' : ''}`);
   }

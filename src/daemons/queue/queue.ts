@@ -198,9 +198,15 @@ export class Queue implements QueueContext {
     this.log(`queue started: watching ${l.incoming}, job API on :${port}`);
   }
 
-  /** A check's result kept, then what it lets migrate. In the lane. */
+  /** A check's result kept; then what its gates let publish (publish_requires) and migrate. In the lane. */
   private async checked(id: string, builder: string, report: QaReport): Promise<void> {
     await this.qa.complete(id, builder, report);
+    const job = this.jobs.get(id)!;
+    if (await this.joining.checked(job.uploadId)) {
+      // As for a build: the upload turns "published" once the publication that holds it is served.
+      await this.publish(`${job.source} ${job.version}: its QA gates hold`);
+      await this.leasing.save(this.jobs.get(id)!);
+    }
     await this.migrations.run();
   }
 

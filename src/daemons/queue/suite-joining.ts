@@ -1,8 +1,10 @@
 // When accepted sources and finished builds join their suite: the suite's publication policy.
 // By default (as Debian does) a source joins once accepted and each architecture's binaries as
 // they build; with wait_for_all_architectures a new version joins whole (source and every
-// build) once every build of it is in, and until then the suite keeps the version it had.
+// build) once every build of it is in, and until then the suite keeps the version it had; with
+// publish_requires, once every build is in and the gates on its QA checks hold.
 import type { JobRecord } from '../../core/jobs.js';
+import { publicationHold } from '../../core/qa-gates.js';
 import { ContentsError } from '../../core/suite-contents.js';
 import type { UploadRecord } from '../../core/uploads.js';
 import type { JobLeasing } from './job-leasing.js';
@@ -18,10 +20,22 @@ export class SuiteJoining {
     return this.q.jobs.all().filter((j) => upload.jobs.includes(j.id));
   }
 
-  /** Whether the suite holds this upload back until all its builds are in. */
+  /** Whether the suite holds this upload back: until all its builds are in, and its QA gates hold. */
   private heldBack(upload: UploadRecord): boolean {
     const suite = this.q.config().suites.find((s) => s.name === upload.suite);
-    return !!suite?.waitForAllArchitectures && !this.jobsOf(upload).every((j) => j.state === 'built');
+    if (!suite?.waitForAllArchitectures && !suite?.publishRequires) return false;
+    if (!this.jobsOf(upload).every((j) => j.state === 'built')) return true;
+    return (publicationHold(this.q.config().suites, upload, this.q.jobs.all())?.length ?? 0) > 0;
+  }
+
+  /** A check came in: an upload publish_requires held back joins once its gates hold. Whether it joined. */
+  async checked(uploadId: string): Promise<boolean> {
+    const upload = this.q.uploads.get(uploadId);
+    if (!upload || !publicationHold(this.q.config().suites, upload, this.q.jobs.all())) return false;
+    const built = this.jobsOf(upload).filter((j) => j.state === 'built' && !j.inSuite);
+    if (built.length === 0 || this.heldBack(upload)) return false;
+    await this.build(built[0]);
+    return true;
   }
 
   /** An accepted source joins its suite (unless held back); older builds of it not started yet are cancelled. */
