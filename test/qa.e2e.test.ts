@@ -89,6 +89,8 @@ describe('QA checks on every upload', () => {
     const file = join(archive.root, 'archive.yaml');
     const doc = parseDocument(await readFile(file, 'utf8'));
     doc.setIn(['suites', 'testing'], { architectures: ['amd64'], qa: [], migrate_from: 'unstable', after_days: 0, require: { lintian: 'no-errors', piuparts: 'pass', autopkgtest: 'no-regression' } });
+    // gated publishes a version only once lintian found no error in it.
+    doc.setIn(['suites', 'gated'], { architectures: ['amd64'], qa: ['lintian'], publish_requires: { lintian: 'no-errors' } });
     await writeFile(file, doc.toString());
     up = await archive.up();
   });
@@ -211,5 +213,32 @@ describe('QA checks on every upload', () => {
     expect(text.stdout).toMatch(/aib-qa-clean 1\.1-1 unstable -> testing: waits: lintian on amd64: 1 error\(s\)/);
     const [testing] = JSON.parse(String((await archive.cli(['ls', '--suite', 'testing', '--json'])).stdout)) as { sources: { source: string; version: string }[] }[];
     expect(testing.sources.map((x) => `${x.source} ${x.version}`)).toEqual(['aib-qa-clean 1.0-1']);
+  });
+
+  it('a suite with publish_requires publishes a version once its gates hold, and never one they refuse', async () => {
+    const gated = (version: string, extra: Partial<PackageSpec> = {}): PackageSpec => ({ name: 'aib-qa-gated', version, line: `gated ${version}`, distribution: 'gated', ...extra });
+    const packages = async () => (await fetch(`${up.url}dists/gated/main/binary-amd64/Packages`)).text();
+    const state = (version: string, want: string) =>
+      until(`aib-qa-gated ${version} ${want}`, async () => {
+        const u = await archive.upload('aib-qa-gated', version);
+        if (u?.state === 'rejected' || (u?.state === 'failed' && want !== 'failed')) throw new Error(JSON.stringify(u));
+        return u?.state === want && u;
+      }, 10 * 60_000, 250);
+
+    await archive.send(up, gated('1.0-1'));
+    // Built, and held while lintian runs: not in the suite yet.
+    const held = await state('1.0-1', 'held');
+    expect(held.reasons.join(' ')).toMatch(/lintian on amd64 has not run yet|its QA gates hold/);
+    if (held.reasons[0] !== 'its QA gates hold; being published') expect(await packages()).not.toContain('aib-qa-gated');
+    await state('1.0-1', 'published');
+    expect(await packages()).toMatch(/^Filename: pool\/main\/a\/aib-qa-gated\/aib-qa-gated_1\.0-1_amd64\.deb$/m);
+
+    await archive.send(up, gated('1.1-1', inOpt('aib-qa-gated')));
+    const refused = await state('1.1-1', 'failed');
+    expect(refused.reasons).toEqual(['not published (publish_requires): lintian on amd64: 1 error(s): 1 error tag(s): dir-or-file-in-opt']);
+    expect((await archive.cli(['wait', 'aib-qa-gated', '1.1-1', '--timeout', '10'])).exitCode).toBe(1);
+    const still = await packages();
+    expect(still).toMatch(/aib-qa-gated_1\.0-1_amd64\.deb$/m);
+    expect(still).not.toContain('1.1-1');
   });
 });

@@ -43,6 +43,7 @@ export interface UploadView {
   source: string;
   version: string;
   state: string;
+  reasons: string[];
   jobs: JobView[];
 }
 
