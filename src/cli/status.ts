@@ -85,7 +85,7 @@ export function register(program: Command): void {
           }
         }
         for (const v of u.qa) console.log(`      qa ${qaLine(v)}`);
-        for (const r of ['rejected', 'failed', 'cancelled'].includes(u.state) ? u.reasons : []) console.log(`      ! ${r}`);
+        for (const r of ['rejected', 'failed', 'cancelled', 'held'].includes(u.state) ? u.reasons : []) console.log(`      ! ${r}`);
         if (u.rejectedDir) console.log(`      files kept in ${layout.root}/${u.rejectedDir}`);
       }
       if (migration.length > 0) {

@@ -15,7 +15,7 @@ or been moved out of Incoming.
 The following information may help to resolve the situation:
 
 The following packages have unmet dependencies:
- aib-qa-dirty : Depends: aib-qa-clean (>= 1.1) but 1.0-1 is to be installed
+ aib-qa-dirty : Depends: aib-qa-clean (>= 1.1) but it is not going to be installed
                 Depends: libfoo2 but it is not installable
  aib-qa-dirty-tools : Breaks: aib-qa-old (< 2)
 E: Unable to correct problems, you have held broken packages.
@@ -33,11 +33,11 @@ describe('installability', () => {
     expect(r.verdict).toBe('fail');
     expect(r.counts).toEqual({ unmet: 3 });
     expect(r.findings).toEqual([
-      { severity: 'E', package: 'aib-qa-dirty', tag: 'Depends', context: 'aib-qa-clean (>= 1.1) but 1.0-1 is to be installed' },
+      { severity: 'E', package: 'aib-qa-dirty', tag: 'Depends', context: 'aib-qa-clean (>= 1.1) but it is not going to be installed' },
       { severity: 'E', package: 'aib-qa-dirty', tag: 'Depends', context: 'libfoo2 but it is not installable' },
       { severity: 'E', package: 'aib-qa-dirty-tools', tag: 'Breaks', context: 'aib-qa-old (< 2)' },
     ]);
-    expect(r.summary).toBe('aib-qa-dirty: Depends: aib-qa-clean (>= 1.1) but 1.0-1 is to be installed (and 2 more)');
+    expect(r.summary).toBe('aib-qa-dirty: Depends: aib-qa-clean (>= 1.1) but it is not going to be installed (and 2 more)');
   });
 
   it('is tmpfail when the mirror is out of reach, and no verdict when apt failed otherwise', () => {

@@ -5,7 +5,7 @@ import type { SuiteConfig } from '../../config/config.js';
 import type { JobRecord } from '../jobs.js';
 import { canRun, parseKindReport } from '../work-kinds.js';
 import { blhcResult } from './blhc.js';
-import { lintianResult } from './lintian.js';
+import { lintianResult, lintianScript } from './lintian.js';
 import { checkContainerSpec } from './qa-flow.js';
 import { DEFAULT_LIMITS } from './build.js';
 import { MAX_FINDINGS, checkInputs, earlierResults, parseQaReport, plannedChecks, previousBuilds, qaLine, qaToolsKey, qaTrend, qaView, siblingBuilds, toolsFor, type QaResult } from './qa.js';
@@ -45,6 +45,12 @@ const build = (over: Partial<JobRecord> = {}): JobRecord => ({
 const suite = (qa: SuiteConfig['qa']): SuiteConfig => ({ name: 'unstable', base: 'trixie', components: ['main'], architectures: ['amd64'], aliases: [], qa });
 
 describe('lintian output', () => {
+  it("runs on the .dsc and .changes with every level shown, failing on an error, not judging this archive's suite names", () => {
+    const script = lintianScript('a_1.dsc', 'a_1_amd64.changes');
+    expect(script).toContain('--fail-on error --suppress-tags bad-distribution-in-changes-file -- ./a_1.dsc ./a_1_amd64.changes');
+    expect(script).toMatch(/--pedantic --display-info --display-experimental --show-overrides/);
+  });
+
   it('counts tags by severity, keeps each with its package and context, and fails on an error tag (exit 2)', () => {
     const r = lintianResult(LINTIAN_OUT, 2, 4.5)!;
     expect(r).toMatchObject({ verdict: 'fail', tool: 'lintian 2.116.3+deb12u1', seconds: 4.5, summary: '2 error tag(s): no-changelog, no-copyright-file' });
