@@ -24,7 +24,7 @@ cd "$(dirname "$0")/.."
 repo=$PWD
 . bench/lib.sh
 
-CANDIDATES=${BENCH_SOURCES:-"hello lzip sl"}
+CANDIDATES=${BENCH_SOURCES:-"figlet hello lzip"}
 WAIT_TIMEOUT=1800
 export ARCHIVE_RUN_ID="bench-qa-$$"
 LABEL="archive-in-a-box.run-id=$ARCHIVE_RUN_ID"

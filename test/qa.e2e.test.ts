@@ -240,5 +240,13 @@ describe('QA checks on every upload', () => {
     const still = await packages();
     expect(still).toMatch(/aib-qa-gated_1\.0-1_amd64\.deb$/m);
     expect(still).not.toContain('1.1-1');
+
+    // archive.yaml without the gate (re-read by the queue): the version it refused is published.
+    const file = join(archive.root, 'archive.yaml');
+    const doc = parseDocument(await readFile(file, 'utf8'));
+    doc.deleteIn(['suites', 'gated', 'publish_requires']);
+    await writeFile(file, doc.toString());
+    await until('aib-qa-gated 1.1-1 published without the gate', async () => (await archive.upload('aib-qa-gated', '1.1-1'))?.state === 'published', 60_000);
+    expect(await packages()).toMatch(/aib-qa-gated_1\.1-1_amd64\.deb$/m);
   });
 });

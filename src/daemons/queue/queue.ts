@@ -202,12 +202,23 @@ export class Queue implements QueueContext {
   private async checked(id: string, builder: string, report: QaReport): Promise<void> {
     await this.qa.complete(id, builder, report);
     const job = this.jobs.get(id)!;
-    if (await this.joining.checked(job.uploadId)) {
+    if (await this.joining.release(job.uploadId)) {
       // As for a build: the upload turns "published" once the publication that holds it is served.
       await this.publish(`${job.source} ${job.version}: its QA gates hold`);
       await this.leasing.save(this.jobs.get(id)!);
     }
     await this.migrations.run();
+  }
+
+  /** Uploads publish_requires held back (or failed) that archive.yaml's gates no longer hold back, published. In the lane. */
+  private async releaseHeld(): Promise<void> {
+    const released: UploadRecord[] = [];
+    for (const u of this.uploads.all().filter((x) => !x.inSuite && (x.state === 'held' || x.state === 'failed'))) {
+      if (await this.joining.release(u.id)) released.push(u);
+    }
+    if (released.length === 0) return;
+    await this.publish(`released ${released.map((u) => `${u.source} ${u.version}`).join(', ')}: archive.yaml's gates hold them back no more`);
+    for (const u of released) await this.leasing.save(this.jobs.get(u.jobs[0])!);
   }
 
   /** After a crash (or a failure such as a full disk): finish or roll back what was under way. In the serial lane. */
@@ -260,6 +271,7 @@ export class Queue implements QueueContext {
     if (await this.reloadConfig()) {
       await this.backfill();
       await this.qa.plan();
+      await this.releaseHeld();
       await this.migrations.run();
     }
     // After a failure (disk full, ...) what it interrupted is finished, as after a crash,

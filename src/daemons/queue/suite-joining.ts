@@ -28,10 +28,13 @@ export class SuiteJoining {
     return (publicationHold(this.q.config().suites, upload, this.q.jobs.all())?.length ?? 0) > 0;
   }
 
-  /** A check came in: an upload publish_requires held back joins once its gates hold. Whether it joined. */
-  async checked(uploadId: string): Promise<boolean> {
+  /**
+   * An upload built but held back (publish_requires) joins once nothing holds it: after a check
+   * came in, or archive.yaml changed its gates. Whether it joined.
+   */
+  async release(uploadId: string): Promise<boolean> {
     const upload = this.q.uploads.get(uploadId);
-    if (!upload || !publicationHold(this.q.config().suites, upload, this.q.jobs.all())) return false;
+    if (!upload || upload.inSuite) return false;
     const built = this.jobsOf(upload).filter((j) => j.state === 'built' && !j.inSuite);
     if (built.length === 0 || this.heldBack(upload)) return false;
     await this.build(built[0]);
