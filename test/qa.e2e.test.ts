@@ -25,8 +25,22 @@ interface Check {
   reason?: string;
 }
 
-/** An autopkgtest that runs the program and looks for what it should print. */
-const smokeTest = (expect: string) => ({ 'tests/control': 'Tests: smoke\nDepends: @\n', 'tests/smoke': `#!/bin/sh\nset -e\naib-qa-clean | grep '${expect}'\n` });
+/**
+ * An autopkgtest that runs the program and looks for what it should print; and one that tries
+ * what a package's test must not do from its testbed (root there): reach the queue, see the
+ * Docker socket, mount a file system.
+ */
+const CONFINED = `#!/bin/bash
+if timeout 5 bash -c 'exec 3<>/dev/tcp/queue/8000' 2>/dev/null; then echo 'reached the queue'; exit 1; fi
+if [ -e /var/run/docker.sock ]; then echo 'sees the Docker socket'; exit 1; fi
+if mount -t tmpfs none /mnt 2>/dev/null; then echo 'mounted a file system'; exit 1; fi
+echo confined
+`;
+const smokeTest = (expect: string) => ({
+  'tests/control': 'Tests: smoke\nDepends: @\n\nTests: confined\nRestrictions: needs-root\n',
+  'tests/smoke': `#!/bin/sh\nset -e\naib-qa-clean | grep '${expect}'\n`,
+  'tests/confined': CONFINED,
+});
 /** A package lintian, blhc and piuparts find nothing wrong with (debhelper, dpkg-buildflags' flags), whose test passes. */
 const clean = (version: string, extra: Partial<PackageSpec> = {}): PackageSpec => ({ name: 'aib-qa-clean', version, line: `clean ${version}`, debianFiles: smokeTest('clean'), ...extra });
 /** Ships a folder in /opt (lintian: dir-or-file-in-opt, an error). */
@@ -116,7 +130,7 @@ describe('QA checks on every upload', () => {
     expect(good.blhc, JSON.stringify(good.blhc)).toMatchObject({ verdict: 'pass', summary: 'hardening flags present on every compiler line' });
     expect(good.blhc.tool).toMatch(/^blhc \d/);
     expect(good.piuparts, JSON.stringify(good.piuparts)).toMatchObject({ verdict: 'pass', summary: 'install, remove, purge: nothing failed, nothing left' });
-    expect(good.autopkgtest, JSON.stringify(good.autopkgtest)).toMatchObject({ verdict: 'pass', summary: '1 test(s) passed' });
+    expect(good.autopkgtest, JSON.stringify(good.autopkgtest)).toMatchObject({ verdict: 'pass', summary: '2 test(s) passed' });
     expect(good.autopkgtest.tool).toMatch(/^autopkgtest \d/);
 
     const bad = await checksDone('aib-qa-dirty', '1.0-1');
