@@ -17,26 +17,41 @@ export function parseSimulation(output: string): ResolvedPackage[] {
   return installs.sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/** One line of apt's complaint: the package (or "builddeps:SRC") whose field names the relation. */
+export interface UnmetRelation {
+  package?: string;
+  field: string;
+  relation: string;
+}
+
 /**
- * The unsatisfiable relations in apt's complaint, e.g. "libfoo-dev but it is not installable".
- * apt 2.x says "The following packages have unmet dependencies:", apt 3.x "Unsatisfied
- * dependencies:"; both list " builddeps:SRC : Depends: RELATION" lines, continued by
- * "Depends:" lines indented under the first.
+ * apt's complaint, line by line. apt 2.x says "The following packages have unmet
+ * dependencies:", apt 3.x "Unsatisfied dependencies:"; both list " PACKAGE : Depends:
+ * RELATION" lines, continued by "Depends:" lines indented under the first (their package
+ * carried to them).
  */
-export function parseUnmet(output: string): string[] {
-  const relations: string[] = [];
+export function parseUnmetLines(output: string): UnmetRelation[] {
+  const out: UnmetRelation[] = [];
   let inList = false;
+  let pkg: string | undefined;
   for (const line of output.split('\n')) {
     if (/unmet dependencies|Unsatisfied dependencies/i.test(line)) {
       inList = true;
       continue;
     }
     if (!inList) continue;
-    const m = line.match(/^\s*(?:builddeps:\S+ :\s*)?(?:Depends|PreDepends|Pre-Depends|Breaks|Conflicts): (.+)$/);
-    if (m) relations.push(m[1].trim());
-    else if (/^(E|Error|W|N):|^\S/.test(line) && relations.length > 0) inList = false;
+    const m = line.match(/^\s*(?:(\S+) :\s*)?(Depends|PreDepends|Pre-Depends|Breaks|Conflicts): (.+)$/);
+    if (m) {
+      pkg = m[1] ?? pkg;
+      out.push({ ...(pkg ? { package: pkg } : {}), field: m[2], relation: m[3].trim() });
+    } else if (/^(E|Error|W|N):|^\S/.test(line) && out.length > 0) inList = false;
   }
-  return [...new Set(relations)];
+  return out;
+}
+
+/** The unsatisfiable relations in apt's complaint, e.g. "libfoo-dev but it is not installable". */
+export function parseUnmet(output: string): string[] {
+  return [...new Set(parseUnmetLines(output).map((u) => u.relation))];
 }
 
 /** Whether apt failed because dependencies cannot be satisfied (dep-wait), not for another reason. */

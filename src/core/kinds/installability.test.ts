@@ -4,16 +4,8 @@ import { installabilityResult } from './installability.js';
 
 // apt's report, in its format, for a package whose dependency the suite has too old, one it lacks,
 // and one it breaks (test/qa.e2e.test.ts reads the real one from a trixie testbed).
-const UNMET = `Reading package lists...
-Building dependency tree...
-Reading state information...
-Solving dependencies...
-Some packages could not be installed. This may mean that you have
-requested an impossible situation or if you are using the unstable
-distribution that some required packages have not yet been created
-or been moved out of Incoming.
-The following information may help to resolve the situation:
-
+// (apt-output.test.ts has its whole preamble.)
+const UNMET = `Solving dependencies...
 The following packages have unmet dependencies:
  aib-qa-dirty : Depends: aib-qa-clean (>= 1.1) but it is not going to be installed
                 Depends: libfoo2 but it is not installable

@@ -5,6 +5,7 @@
 // the target suite: `apt-get install -s` of the packages resolves every Depends and
 // Pre-Depends (versions, Provides, Multi-Arch, Conflicts) against both. Nothing of the
 // packages runs. Pure.
+import { parseUnmetLines } from '../apt-output.js';
 import { unreachable } from './piuparts.js';
 import { MAX_FINDINGS, type QaFinding, type QaResult } from './qa.js';
 
@@ -20,25 +21,12 @@ export function installabilityResult(output: string, exitCode: number, suite: st
   const tool = 'apt-get install --simulate';
   if (exitCode === 0) return { verdict: 'pass', tool, seconds, counts: {}, findings: [], summary: `installs in ${suite} with Debian's release` };
   if (unreachable(output)) return { verdict: 'tmpfail', tool, seconds, counts: {}, findings: [], summary: 'the mirror or the archive could not be reached' };
-  const findings: QaFinding[] = [];
-  let pkg: string | undefined;
-  let inList = false;
-  for (const line of output.split('\n')) {
-    if (/unmet dependencies:$/.test(line.trim())) inList = true;
-    else if (inList) {
-      const m = line.match(/^\s*(?:(\S+) : )?((?:Pre-)?Depends|Breaks|Conflicts): (.+?)\s*$/);
-      if (!m) {
-        if (!line.startsWith(' ')) inList = false;
-        continue;
-      }
-      pkg = m[1] ?? pkg;
-      if (findings.length < MAX_FINDINGS) findings.push({ severity: 'E', ...(pkg ? { package: pkg } : {}), tag: m[2], context: m[3].slice(0, 400) });
-    }
-  }
-  if (findings.length === 0) return undefined;
+  const unmet = parseUnmetLines(output);
+  if (unmet.length === 0) return undefined;
+  const findings: QaFinding[] = unmet.slice(0, MAX_FINDINGS).map((u) => ({ severity: 'E', ...(u.package ? { package: u.package } : {}), tag: u.field, context: u.relation.slice(0, 400) }));
   const first = findings[0];
   return {
-    verdict: 'fail', tool, seconds, counts: { unmet: findings.length }, findings,
-    summary: `${first.package ?? 'a package'}: ${first.tag}: ${first.context}${findings.length > 1 ? ` (and ${findings.length - 1} more)` : ''}`,
+    verdict: 'fail', tool, seconds, counts: { unmet: unmet.length }, findings,
+    summary: `${first.package ?? 'a package'}: ${first.tag}: ${first.context}${unmet.length > 1 ? ` (and ${unmet.length - 1} more)` : ''}`,
   };
 }
