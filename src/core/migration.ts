@@ -56,8 +56,9 @@ const DAY_MS = 86_400_000;
 export function migrationDecisions(input: MigrationInput): MigrationDecision[] {
   const { target, from, to } = input;
   const out: MigrationDecision[] = [];
+  const versions = new Map(to.sources.map((t) => [t.source, t.version]));
   for (const s of [...from.sources].sort((a, b) => a.source.localeCompare(b.source))) {
-    const held = to.sources.find((t) => t.source === s.source)?.version;
+    const held = versions.get(s.source);
     if (held && compareVersions(held, s.version) >= 0) continue;
     const reasons: string[] = [];
     const upload = s.uploadId ? input.upload(s.uploadId) : undefined;
