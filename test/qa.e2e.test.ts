@@ -80,11 +80,11 @@ describe('QA checks on every upload', () => {
     });
   }
 
-  /** What testing holds of SOURCE once the queue migrated VERSION (archive ls). */
-  async function migrated(source: string, version: string): Promise<void> {
-    await until(`${source} ${version} in testing`, async () => {
-      const [testing] = JSON.parse(String((await archive.cli(['ls', '--suite', 'testing', '--json'])).stdout)) as { sources: { source: string; version: string }[] }[];
-      return testing.sources.some((x) => x.source === source && x.version === version);
+  /** testing's Packages as served, once the queue migrated SOURCE VERSION there and published it (not only recorded it). */
+  async function migrated(source: string, version: string): Promise<string> {
+    return until(`${source} ${version} published in testing`, async () => {
+      const packages = await (await fetch(`${up.url}dists/testing/main/binary-amd64/Packages`)).text();
+      return packages.includes(`/${source}_${version}_`) && packages;
     }, 5 * 60_000, 2000);
   }
 
@@ -161,10 +161,9 @@ describe('QA checks on every upload', () => {
 
     // The clean one migrates to testing (once apt said it installs there, its libc6 from Debian)
     // and apt finds it there; the other waits, saying why.
-    await migrated('aib-qa-clean', '1.0-1');
+    const packages = await migrated('aib-qa-clean', '1.0-1');
     const [report] = JSON.parse(String((await archive.cli(['qa', 'aib-qa-clean', '1.0-1', '--json'])).stdout)) as { checks: Check[] }[];
     expect(report.checks.find((c) => c.check === 'installability'), JSON.stringify(report.checks)).toMatchObject({ verdict: 'pass', summary: "installs in testing with Debian's release" });
-    const packages = await (await fetch(`${up.url}dists/testing/main/binary-amd64/Packages`)).text();
     expect(packages).toMatch(/^Package: aib-qa-clean$/m);
     expect(packages).toMatch(/^Filename: pool\/main\/a\/aib-qa-clean\/aib-qa-clean_1\.0-1_amd64\.deb$/m);
     expect(packages).not.toContain('aib-qa-dirty');
@@ -240,10 +239,15 @@ describe('QA checks on every upload', () => {
       }, 10 * 60_000, 250);
 
     await archive.send(up, gated('1.0-1'));
-    // Built, and held while lintian runs: not in the suite yet.
-    const held = await state('1.0-1', 'held');
-    expect(held.reasons.join(' ')).toMatch(/lintian on amd64 has not run yet|its QA gates hold/);
-    if (held.reasons[0] !== 'its QA gates hold; being published') expect(await packages()).not.toContain('aib-qa-gated');
+    // Built, and held while lintian runs: not in the suite yet. (Packages is read first: the
+    // upload still held for lintian after it means it was not published when it was read.)
+    const held = await until('aib-qa-gated 1.0-1 held while lintian runs', async () => {
+      const before = await packages();
+      const u = await archive.upload('aib-qa-gated', '1.0-1');
+      if (u && ['failed', 'rejected', 'published'].includes(u.state)) throw new Error(`not seen held: ${JSON.stringify(u)}`);
+      return u?.state === 'held' && u.reasons[0] === 'lintian on amd64 has not run yet' && before;
+    }, 10 * 60_000, 250);
+    expect(held).not.toContain('aib-qa-gated');
     await state('1.0-1', 'published');
     expect(await packages()).toMatch(/^Filename: pool\/main\/a\/aib-qa-gated\/aib-qa-gated_1\.0-1_amd64\.deb$/m);
 
