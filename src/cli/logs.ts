@@ -4,7 +4,7 @@ import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { jobFromDisk, type JobRecord } from '../core/jobs.js';
-import { QA_CHECKS, isQaCheck } from '../core/kinds/qa.js';
+import { CHECK_KINDS } from '../core/kinds/qa.js';
 import { compareVersions } from '../debian/version.js';
 import { UserError } from '../errors.js';
 import { readAll, readJson } from '../storage/json-files.js';
@@ -15,15 +15,15 @@ export function register(program: Command): void {
     .command('logs <source> [version]')
     .description('print the build log of a source (the newest version and attempt unless named)')
     .option('--arch <arch>', 'the architecture (default: the first built)')
-    .option('--check <check>', `a QA check's log instead (${[...QA_CHECKS, 'installability'].join(', ')})`)
+    .option('--check <check>', `a QA check's log instead (${CHECK_KINDS.join(', ')})`)
     .option('-f, --follow', 'keep printing while the build runs')
     .addHelpText('after', '\nExamples:\n  archive logs hello\n  archive logs hello 2.10-3 --arch amd64 --follow\n  archive logs hello --check piuparts\n')
     .action(async (source: string, version: string | undefined, options: { arch?: string; check?: string; follow?: boolean }, cmd: Command) => {
       const layout = layoutFor(cmd.optsWithGlobals<GlobalOptions>());
       await loadConfig(layout);
-      // installability: the check a migration asks for (archive migrate).
-      if (options.check !== undefined && !isQaCheck(options.check) && options.check !== 'installability') {
-        throw new UserError(`--check: "${options.check}" is not a QA check (${[...QA_CHECKS, 'installability'].join(', ')})`);
+      // installability too: the check a migration asks for (archive migrate).
+      if (options.check !== undefined && !(CHECK_KINDS as readonly string[]).includes(options.check)) {
+        throw new UserError(`--check: "${options.check}" is not a QA check (${CHECK_KINDS.join(', ')})`);
       }
       const kind = options.check ?? 'build';
       const jobs = (await readAll<JobRecord>(layout.jobs))

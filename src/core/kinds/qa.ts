@@ -16,7 +16,8 @@ export type QaCheck = (typeof QA_CHECKS)[number];
 
 export const isQaCheck = (kind: string): kind is QaCheck => (QA_CHECKS as readonly string[]).includes(kind);
 /** A check job's kind: one a suite lists, or the installability check a migration plans (installability.ts). */
-export type CheckKind = QaCheck | 'installability';
+export const CHECK_KINDS = [...QA_CHECKS, 'installability'] as const;
+export type CheckKind = (typeof CHECK_KINDS)[number];
 
 /**
  * A check's verdict: pass; fail (the package's fault); neutral (the check does not apply, with
