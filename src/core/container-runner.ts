@@ -10,6 +10,9 @@ export interface ContainerSpec {
   /** Whom the command runs as; the image's user (root) when left out. */
   user?: string;
   workingDir?: string;
+  /** The container's host and domain name (the engine's own when left out). */
+  hostname?: string;
+  domainname?: string;
   env: string[];
   labels: Record<string, string>;
   /** A network's name, 'bridge', or 'none' for no network at all. */

@@ -27,6 +27,8 @@ export function createOptions(spec: ContainerSpec): Docker.ContainerCreateOption
     Cmd: spec.cmd,
     ...(spec.user === undefined ? {} : { User: spec.user }),
     ...(spec.workingDir === undefined ? {} : { WorkingDir: spec.workingDir }),
+    ...(spec.hostname === undefined ? {} : { Hostname: spec.hostname }),
+    ...(spec.domainname === undefined ? {} : { Domainname: spec.domainname }),
     Labels: spec.labels,
     Env: spec.env,
     HostConfig: {
