@@ -1,7 +1,7 @@
 // The rebuild's pure parts: what it varies, how it compares, what a reproducible verdict signs.
 import { describe, expect, it } from 'vitest';
 import { buildContainerSpec, DEFAULT_LIMITS } from './build.js';
-import { compareRebuild, rebuildContainerSpec, rebuildScript, reproducibleStatement, REBUILD_PATH, VARIATIONS } from './rebuild.js';
+import { compareRebuild, diffoscopeScript, rebuildContainerSpec, rebuildScript, reproducibleStatement, REBUILD_PATH, VARIATIONS } from './rebuild.js';
 
 describe('a rebuild', () => {
   const first = buildContainerSpec('archive/deps:k', 'hello_1.0-1.dsc', '-b', DEFAULT_LIMITS, { l: 'v' });
@@ -56,5 +56,14 @@ describe('the signed statement', () => {
     expect(doc.packages.map((p) => p.name)).toEqual(['a.deb', 'z.deb']);
     expect(doc.buildinfo.sha256).toBe('b');
     expect(reproducibleStatement({ ...o, packages: [...o.packages].reverse() })).toBe(text);
+  });
+});
+
+describe('diffoscope', () => {
+  it('compares each differing package, capped, and exits with the worst status', () => {
+    const script = diffoscopeScript(['a_1_amd64.deb', 'b_1_all.deb']);
+    expect(script).toContain("diffoscope --no-progress --max-report-size 4194304 --text - 'first/a_1_amd64.deb' 'rebuild/a_1_amd64.deb' >> diffoscope.txt");
+    expect(script.match(/diffoscope --no-progress/g)).toHaveLength(2);
+    expect(script.trim().endsWith('exit $status')).toBe(true);
   });
 });

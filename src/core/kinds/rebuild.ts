@@ -129,3 +129,19 @@ export function reproducibleStatement(o: {
 
 /** A short id of a statement's content, for its file name under public/. */
 export const statementId = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
+
+/** Where diffoscope's reports go in its container, and the cap on each (its --max-report-size). */
+export const REPORT_TEXT = 'diffoscope.txt';
+export const MAX_REPORT_BYTES = 4 * 1024 * 1024;
+
+/**
+ * diffoscope (Debian's diffoscope-minimal) on each differing package, first build's against the
+ * rebuild's (under first/ and rebuild/), in a check container (no network, unprivileged,
+ * read-only root): its text report, capped (the HTML one is for the wiring to add). Exit 0: no difference; 1: differences; else its
+ * own failure.
+ */
+export function diffoscopeScript(packages: string[]): string {
+  const one = (p: string) =>
+    `{ diffoscope --no-progress --max-report-size ${MAX_REPORT_BYTES} --text - 'first/${p}' 'rebuild/${p}' >> ${REPORT_TEXT}; s=$?; [ $s -gt $status ] && status=$s; true; }`;
+  return `set -u\nstatus=0\ndiffoscope --version | sed -n 1p\n${packages.map(one).join('\n')}\nexit $status\n`;
+}
