@@ -28,7 +28,7 @@ describe('archive.yaml', () => {
       name: 'archive',
       port: 8080,
       listen: '127.0.0.1',
-      suites: [{ name: 'unstable', base: 'trixie', components: ['main'], architectures: ['amd64'], aliases: [], qa: ['lintian', 'blhc', 'piuparts', 'autopkgtest'] }],
+      suites: [{ name: 'unstable', base: 'trixie', components: ['main'], architectures: ['amd64'], aliases: [], qa: ['lintian', 'blhc', 'piuparts', 'autopkgtest'], rebuilds: true }],
       uploads: { allowUnsigned: true, keyring: 'state/uploaders.gpg', incompleteAfterMinutes: 30, strayAfterHours: 24 },
       builds: {
         concurrency: 1, localWorkers: 1, archAll: 'amd64', timeoutMinutes: 180, stallMinutes: 150, leaseSeconds: 90, logMiB: 200, memoryGiB: 4, cpus: 2, pids: 4096,
@@ -100,6 +100,13 @@ describe('archive.yaml', () => {
       expect(() => parseConfig(base + text, 'a.yaml')).toThrow(ConfigError);
       expect(() => parseConfig(base + text, 'a.yaml')).toThrow(message);
     }
+  });
+
+  it('rebuilds every build unless a suite says rebuilds: off, and refuses another value', () => {
+    expect(parseConfig('suites:\n  unstable: {}\n', 'a.yaml').suites[0].rebuilds).toBe(true);
+    expect(parseConfig('suites:\n  unstable:\n    rebuilds: off\n', 'a.yaml').suites[0].rebuilds).toBe(false);
+    expect(defaultConfigText()).toMatch(/\n {4}rebuilds: on\n/);
+    expect(() => parseConfig('suites:\n  unstable:\n    rebuilds: true\n', 'a.yaml')).toThrow('a.yaml: suites.unstable.rebuilds: expected on or off, found true');
   });
 
   it('reads publish_requires: gates on the suite\'s own checks, refusing one it does not run', () => {

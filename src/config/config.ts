@@ -41,6 +41,8 @@ export interface SuiteConfig {
   migration?: MigrationPolicy;
   /** A new version is published only once these gates on its own QA checks hold (core/qa-gates.ts). */
   publishRequires?: QaGates;
+  /** Each build is rebuilt under variation and compared (core/kinds/rebuild.ts): on unless `rebuilds: off`. */
+  rebuilds: boolean;
 }
 
 export interface ArchiveConfig {
@@ -129,7 +131,7 @@ export const DEFAULT_CONFIG = {
   name: 'archive',
   port: 8080,
   suites: {
-    unstable: { base: 'trixie', components: ['main'], architectures: ['amd64'], aliases: [] as string[], allow_binary_takeover: false, wait_for_all_architectures: false, qa: [...QA_CHECKS] as string[] },
+    unstable: { base: 'trixie', components: ['main'], architectures: ['amd64'], aliases: [] as string[], allow_binary_takeover: false, wait_for_all_architectures: false, qa: [...QA_CHECKS] as string[], rebuilds: 'on' },
   },
   uploads: { allow_unsigned: true, keyring: 'state/uploaders.gpg', incomplete_after_minutes: 30, stray_after_hours: 24 },
   publish: { by_hash_grace_minutes: 60, valid_until_days: 0, keep_versions: 3, pdiffs: 30 },
@@ -236,6 +238,8 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
     }
     const migration = migrationPolicy(s, at, file);
     const publishRequires = s.publish_requires === undefined ? undefined : qaGates(s.publish_requires, `${at}.publish_requires`, file);
+    const rebuilds = s.rebuilds ?? 'on';
+    if (rebuilds !== 'on' && rebuilds !== 'off') throw new ConfigError(file, `${at}.rebuilds: expected on or off, found ${JSON.stringify(rebuilds)}`);
     return {
       name: suite,
       base,
@@ -247,6 +251,7 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
       qa: [...new Set(qa as QaCheck[])],
       ...(migration ? { migration } : {}),
       ...(publishRequires ? { publishRequires } : {}),
+      rebuilds: rebuilds === 'on',
     };
   });
   if (suites.length === 0) throw new ConfigError(file, 'suites: at least one suite is needed');

@@ -10,7 +10,7 @@ import type { UploadRecord } from './uploads.js';
 const NOW = new Date('2026-03-10T12:00:00Z');
 const policy: MigrationPolicy = { from: 'unstable', afterDays: 2, require: { lintian: 'no-errors', piuparts: 'pass', autopkgtest: 'no-regression' } };
 const target = (over: Partial<MigrationPolicy> = {}, architectures = ['amd64']): SuiteConfig & { migration: MigrationPolicy } => ({
-  name: 'testing', base: 'trixie', components: ['main'], architectures, aliases: [], qa: [], migration: { ...policy, ...over },
+  name: 'testing', base: 'trixie', components: ['main'], architectures, aliases: [], qa: [], rebuilds: false, migration: { ...policy, ...over },
 });
 
 const source = (name: string, version: string): SuiteSource => ({ source: name, version, component: 'main', stanza: [], files: [], uploadId: `${name}_${version}` });

@@ -42,7 +42,7 @@ const build = (over: Partial<JobRecord> = {}): JobRecord => ({
   ...over,
 });
 
-const suite = (qa: SuiteConfig['qa']): SuiteConfig => ({ name: 'unstable', base: 'trixie', components: ['main'], architectures: ['amd64'], aliases: [], qa });
+const suite = (qa: SuiteConfig['qa']): SuiteConfig => ({ name: 'unstable', base: 'trixie', components: ['main'], architectures: ['amd64'], aliases: [], qa, rebuilds: false });
 
 describe('lintian output', () => {
   it("runs on the .dsc and .changes with every level shown, failing on an error, not judging this archive's suite names", () => {
