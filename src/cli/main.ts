@@ -30,7 +30,7 @@ const program = new Command('archive')
  * neither. Help and unknown commands load them all; --version none.
  */
 const COMMANDS = [
-  'init', 'up', 'down', 'status', 'qa', 'doctor', 'wait', 'ls', 'rm', 'copy', 'migrate', 'snapshot', 'include', 'build', 'logs', 'retry',
+  'init', 'up', 'down', 'status', 'qa', 'doctor', 'wait', 'ls', 'rm', 'copy', 'migrate', 'snapshot', 'include', 'build', 'logs', 'retry', 'verify',
   'source-line', 'dput-config', 'keys', 'workers', 'worker', 'cache', 'refresh', 'binfmt', 'service', 'daemon',
 ];
 function commandNamed(argv: string[]): string | undefined {

@@ -30,7 +30,7 @@ export function register(program: Command): void {
         source: u.source,
         version: u.version,
         suite: u.suite,
-        enabled: config.suites.find((s) => s.name === u.suite)?.qa ?? [],
+        enabled: [...(config.suites.find((s) => s.name === u.suite)?.qa ?? []), ...(config.suites.find((s) => s.name === u.suite)?.rebuilds ? ['rebuild'] : [])],
         checks: checksOf(jobs, u.id).map((j) => qaView(j, true)),
       }));
       if (options.json) {
@@ -43,6 +43,7 @@ export function register(program: Command): void {
         if (r.checks.length === 0) console.log('  none yet (they run once a build is built)');
         for (const c of r.checks) {
           console.log(`  ${qaLine(c)}${c.log ? `  (log: ${url}${c.log})` : ''}`);
+          for (const r of c.reports ?? []) console.log(`    ${r.endsWith('.asc') ? 'signed statement' : 'report'}: ${url}${r}`);
           for (const f of (c.findings ?? []).filter((f) => f.severity !== 'C')) console.log(`    ${f.severity}: ${f.package ? `${f.package}: ` : ''}${f.tag}${f.context ? ` ${f.context}` : ''}`);
         }
       }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { isLeasable, jobFromDisk, type JobRecord } from '../core/jobs.js';
 import { checksOf, qaLine, qaView } from '../core/kinds/qa.js';
+import { reproducibleShares, shareLine } from '../core/kinds/rebuild.js';
 import { missingWorker, presentWorkers, type WorkerSeen } from '../core/workers.js';
 import { kindLabel } from '../core/work-kinds.js';
 import type { UploadRecord } from '../core/uploads.js';
@@ -63,6 +64,7 @@ export function register(program: Command): void {
         uploads,
         rejected: uploads.filter((u) => u.state === 'rejected'),
         migration,
+        reproducible: reproducibleShares(jobs),
       };
       if (options.json) {
         console.log(JSON.stringify(status, null, 2));
@@ -87,6 +89,10 @@ export function register(program: Command): void {
         for (const v of u.qa) console.log(`      qa ${qaLine(v)}`);
         for (const r of ['rejected', 'failed', 'cancelled', 'held'].includes(u.state) ? u.reasons : []) console.log(`      ! ${r}`);
         if (u.rejectedDir) console.log(`      files kept in ${layout.root}/${u.rejectedDir}`);
+      }
+      if (status.reproducible.length > 0) {
+        console.log(`\nreproducible (each source's newest build, rebuilt under variation):`);
+        for (const s of status.reproducible) console.log(`  ${shareLine(s)}`);
       }
       if (migration.length > 0) {
         console.log(`\nmigration:`);

@@ -115,6 +115,14 @@ describe('archive.yaml', () => {
     expect(() => parseConfig('suites:\n  unstable:\n    qa: [lintian]\n    publish_requires: {piuparts: pass}\n', 'a.yaml')).toThrow(
       'a.yaml: suites.unstable.publish_requires.piuparts: unstable does not run piuparts (suites.unstable.qa: [lintian]), so nothing would ever be published',
     );
+    expect(parseConfig('suites:\n  unstable:\n    publish_requires: {rebuild: pass}\n', 'a.yaml').suites[0].publishRequires).toEqual({ rebuild: 'pass' });
+    expect(() => parseConfig('suites:\n  unstable:\n    rebuilds: off\n    publish_requires: {rebuild: pass}\n', 'a.yaml')).toThrow(
+      'a.yaml: suites.unstable.publish_requires.rebuild: unstable does not run rebuild (suites.unstable.rebuilds: off), so nothing would ever be published; set rebuilds: on or drop the gate',
+    );
+    expect(() => parseConfig('suites:\n  unstable:\n    rebuilds: off\n  testing:\n    migrate_from: unstable\n    require: {rebuild: pass}\n', 'a.yaml')).toThrow(
+      'a.yaml: suites.testing.require.rebuild: unstable does not run rebuild (suites.unstable.rebuilds: off), so the gate could never hold; set suites.unstable.rebuilds: on or drop the gate',
+    );
+    expect(() => parseConfig('suites:\n  unstable:\n    publish_requires: {rebuilt: pass}\n', 'a.yaml')).toThrow('unknown check "rebuilt"; expected one of lintian, blhc, piuparts, autopkgtest, rebuild');
     expect(() => parseConfig('suites:\n  unstable:\n    qa: [lintian]\n    publish_requires: {lintian: yes}\n', 'a.yaml')).toThrow('suites.unstable.publish_requires.lintian: expected one of pass, no-errors, no-regression, found "yes"');
   });
 

@@ -4,7 +4,7 @@ import { parse, stringify } from 'yaml';
 
 import { QA_CHECKS, isQaCheck, type QaCheck } from '../core/kinds/qa.js';
 import type { MigrationPolicy } from '../core/migration.js';
-import { QA_GATES, type QaGate, type QaGates } from '../core/qa-gates.js';
+import { QA_GATES, type GateCheck, type QaGate, type QaGates } from '../core/qa-gates.js';
 import { UserError } from '../errors.js';
 
 /** dists/NAME-debug holds the debug symbols of suite or snapshot NAME, as Debian's debian-debug archive does. */
@@ -256,9 +256,9 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
   });
   if (suites.length === 0) throw new ConfigError(file, 'suites: at least one suite is needed');
   for (const s of suites) {
-    for (const check of Object.keys(s.publishRequires ?? {}) as QaCheck[]) {
-      if (!s.qa.includes(check)) {
-        throw new ConfigError(file, `suites.${s.name}.publish_requires.${check}: ${s.name} does not run ${check} (suites.${s.name}.qa: [${s.qa.join(', ')}]), so nothing would ever be published; add it there or drop the gate`);
+    for (const check of Object.keys(s.publishRequires ?? {}) as GateCheck[]) {
+      if (!runs(s, check)) {
+        throw new ConfigError(file, `suites.${s.name}.publish_requires.${check}: ${s.name} does not run ${check} (${runsWhat(s, check)}), so nothing would ever be published; ${check === 'rebuild' ? 'set rebuilds: on' : 'add it there'} or drop the gate`);
       }
     }
   }
@@ -267,9 +267,9 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
     if (!from || from === s) {
       throw new ConfigError(file, `suites.${s.name}.migrate_from: "${s.migration!.from}" is not another suite here (suites: ${suites.map((x) => x.name).join(', ')})`);
     }
-    for (const check of Object.keys(s.migration!.require) as QaCheck[]) {
-      if (!from.qa.includes(check)) {
-        throw new ConfigError(file, `suites.${s.name}.require.${check}: ${from.name} does not run ${check} (suites.${from.name}.qa: [${from.qa.join(', ')}]), so the gate could never hold; add it there or drop the gate`);
+    for (const check of Object.keys(s.migration!.require) as GateCheck[]) {
+      if (!runs(from, check)) {
+        throw new ConfigError(file, `suites.${s.name}.require.${check}: ${from.name} does not run ${check} (${runsWhat(from, check)}), so the gate could never hold; ${check === 'rebuild' ? `set suites.${from.name}.rebuilds: on` : 'add it there'} or drop the gate`);
       }
     }
   }
@@ -358,19 +358,23 @@ function migrationPolicy(s: Record<string, unknown>, at: string, file: string): 
   return { from: s.migrate_from, afterDays, require: qaGates(s.require ?? {}, `${at}.require`, file) };
 }
 
-/** A mapping of QA check to gate (require, publish_requires), checked. */
+/** Whether a suite runs the check a gate names: one of its qa, or its rebuilds. */
+const runs = (s: SuiteConfig, check: GateCheck) => (check === 'rebuild' ? s.rebuilds : s.qa.includes(check));
+const runsWhat = (s: SuiteConfig, check: GateCheck) => (check === 'rebuild' ? `suites.${s.name}.rebuilds: off` : `suites.${s.name}.qa: [${s.qa.join(', ')}]`);
+
+/** A mapping of QA check (or rebuild) to gate (require, publish_requires), checked. */
 function qaGates(raw: unknown, at: string, file: string): QaGates {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(file, `${at}: expected a mapping of QA check to gate, such as {lintian: no-errors, piuparts: pass, autopkgtest: no-regression}`);
   }
   const gates: QaGates = {};
   for (const [check, gate] of Object.entries(raw as Record<string, unknown>)) {
-    if (!isQaCheck(check)) throw new ConfigError(file, `${at}: unknown check "${check}"; expected one of ${QA_CHECKS.join(', ')}`);
+    if (!isQaCheck(check) && check !== 'rebuild') throw new ConfigError(file, `${at}: unknown check "${check}"; expected one of ${[...QA_CHECKS, 'rebuild'].join(', ')}`);
     if (typeof gate !== 'string' || !(QA_GATES as readonly string[]).includes(gate)) {
       throw new ConfigError(file, `${at}.${check}: expected one of ${QA_GATES.join(', ')}, found ${JSON.stringify(gate)}`);
     }
     if (gate === 'no-errors' && check !== 'lintian') throw new ConfigError(file, `${at}.${check}: no-errors is lintian's gate (no error tag); expected pass or no-regression`);
-    gates[check] = gate as QaGate;
+    gates[check as GateCheck] = gate as QaGate;
   }
   return gates;
 }

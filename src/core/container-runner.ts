@@ -48,7 +48,7 @@ export interface ContainerRunner {
 }
 
 export interface RunnerContainer {
-  /** Puts files into a folder of the container, owned by uid; before or after start(). */
+  /** Puts files into a folder of the container, owned by uid (a name ending in "/": a folder); before or after start(). */
   putFiles(dir: string, files: { name: string; data: Buffer }[], uid: number): Promise<void>;
   /** Passes the command's output (stdout and stderr, as it comes) on from its start; before start(). */
   attach(onOutput: (chunk: Buffer) => void): Promise<void>;

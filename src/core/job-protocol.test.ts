@@ -58,6 +58,8 @@ describe('a job report as a worker sends it', () => {
 describe('a request file the CLI left', () => {
   it('is taken when it has the fields its action needs', () => {
     expect(parseQueueRequest({ action: 'retry', source: 'hello' })).toEqual({ action: 'retry', source: 'hello', version: undefined });
+    expect(parseQueueRequest({ action: 'verify', source: 'hello', version: '1.0-1' })).toEqual({ action: 'verify', source: 'hello', version: '1.0-1' });
+    expect(parseQueueRequest({ action: 'verify' })).toEqual({ error: 'verify: source missing or not a name' });
     expect(parseQueueRequest({ action: 'include', files: ['a.deb'], suite: 'unstable' })).toMatchObject({ action: 'include', files: ['a.deb'] });
     expect(parseQueueRequest({ action: 'snapshot', name: 's1', delete: true })).toMatchObject({ action: 'snapshot', name: 's1', delete: true });
     expect(parseQueueRequest({ action: 'migrate', dryRun: true })).toEqual({ action: 'migrate', dryRun: true });
@@ -66,7 +68,7 @@ describe('a request file the CLI left', () => {
 
   it('is refused, saying what is wrong, when it is not a request', () => {
     expect(parseQueueRequest(undefined)).toEqual({ error: 'expected a JSON object' });
-    expect(parseQueueRequest({ action: 'format-disk' })).toMatchObject({ error: expect.stringMatching(/unknown action "format-disk" \(known: retry, rm, copy, migrate, snapshot, include, workers-add, workers-rm\)/) });
+    expect(parseQueueRequest({ action: 'format-disk' })).toMatchObject({ error: expect.stringMatching(/unknown action "format-disk" \(known: retry, verify, rm, copy, migrate, snapshot, include, workers-add, workers-rm\)/) });
     expect(parseQueueRequest({ action: 'migrate', dryRun: 'yes' })).toEqual({ error: 'migrate: dryRun is not true or false' });
     expect(parseQueueRequest({ action: 'copy', source: 'hello', from: 'unstable' })).toEqual({ error: 'copy: to missing or not a name' });
     expect(parseQueueRequest({ action: 'include', files: [1] })).toEqual({ error: 'include: files missing or not a name' });

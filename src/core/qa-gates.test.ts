@@ -48,3 +48,27 @@ describe('publish_requires', () => {
     expect(uploadStateFromJobs(upload(), jobs, publicationHold(config.suites, upload(), jobs)).state).toBe('building');
   });
 });
+
+describe('a gate on the rebuild', () => {
+  const gated = parseConfig('suites:\n  unstable:\n    qa: []\n    publish_requires: {rebuild: pass}\n', 'archive.yaml');
+  const made = (arch: string): JobRecord => ({ ...build(arch), binaries: [{ path: `pool/main/h/hello/hello_1.0-1_${arch}.deb`, sha256: 'a'.repeat(64), size: 1, md5: '', sha1: '', control: [] }] });
+  const rebuild = (arch: string, over: Partial<JobRecord> = {}): JobRecord => ({ ...build(arch), id: `u1-${arch}-rebuild`, kind: 'rebuild', of: `u1-${arch}`, state: 'needs-build', createdAt: '2026-12-01T00:00:00Z', ...over });
+  const verdict = (v: 'pass' | 'fail', summary: string) => ({ state: 'built' as const, qa: { verdict: v, tool: 'dpkg-buildpackage', seconds: 1, counts: {}, findings: [], summary } });
+
+  it('waits for the newest rebuild, holds when it is reproducible, fails the upload when it is not or when the rebuild failed', () => {
+    const up = upload({ jobs: ['u1-amd64'] });
+    expect(publicationHold(gated.suites, up, [made('amd64'), rebuild('amd64')])).toEqual([{ reason: 'rebuild on amd64 has not run yet', waiting: true }]);
+    expect(publicationHold(gated.suites, up, [made('amd64'), rebuild('amd64', verdict('pass', 'reproducible: 1 package(s) bit for bit identical'))])).toEqual([]);
+    const differs = [made('amd64'), rebuild('amd64', verdict('fail', 'unreproducible: hello_1.0-1_amd64.deb differs'))];
+    expect(uploadStateFromJobs(up, differs, publicationHold(gated.suites, up, differs))).toEqual({ state: 'failed', reasons: ['not published (publish_requires): not reproducible on amd64: unreproducible: hello_1.0-1_amd64.deb differs'] });
+    // archive verify's newer rebuild is the one that counts.
+    const again = [...differs, rebuild('amd64', { id: 'u1-amd64-rebuild-2', createdAt: '2026-12-02T00:00:00Z', ...verdict('pass', 'reproducible') })];
+    expect(publicationHold(gated.suites, up, again)).toEqual([]);
+    const failed = [made('amd64'), rebuild('amd64', { state: 'failed', reason: 'the rebuild failed: dpkg-buildpackage failed (exit 2); see the log' })];
+    expect(publicationHold(gated.suites, up, failed)).toEqual([{ reason: 'rebuild on amd64 could not run: the rebuild failed: dpkg-buildpackage failed (exit 2); see the log', waiting: false }]);
+  });
+
+  it('holds nothing back for a build that made no package', () => {
+    expect(publicationHold(gated.suites, upload({ jobs: ['u1-amd64'] }), [build('amd64')])).toEqual([]);
+  });
+});

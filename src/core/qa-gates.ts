@@ -3,15 +3,18 @@
 // daemons/queue/suite-joining.ts): per check, on every architecture, `pass` (pass or neutral: a
 // check that could not apply holds no gate, as britney takes it), `no-errors` (lintian: no
 // error tag; warnings may stay) or `no-regression` (anything but a regression against the
-// version before). Pure.
+// version before). A rebuild (core/kinds/rebuild.ts) is gated alike: `pass` is reproducible. Pure.
 import type { SuiteConfig } from '../config/config.js';
 import type { JobRecord } from './jobs.js';
 import { applies, declaresTests, type QaCheck } from './kinds/qa.js';
+import { rebuildOf, rebuildable } from './kinds/rebuild.js';
 import type { UploadRecord } from './uploads.js';
 
 export const QA_GATES = ['pass', 'no-errors', 'no-regression'] as const;
 export type QaGate = (typeof QA_GATES)[number];
-export type QaGates = Partial<Record<QaCheck, QaGate>>;
+/** What a gate is on: a QA check, or the rebuild. */
+export type GateCheck = QaCheck | 'rebuild';
+export type QaGates = Partial<Record<GateCheck, QaGate>>;
 
 export interface UnmetGate {
   reason: string;
@@ -25,16 +28,17 @@ export interface UnmetGate {
  */
 export function unmetGates(gates: QaGates, builds: JobRecord[], jobs: JobRecord[], declaresTests: boolean): UnmetGate[] {
   const out: UnmetGate[] = [];
-  for (const [check, gate] of Object.entries(gates) as [QaCheck, QaGate][]) {
-    for (const build of builds.filter((b) => applies(check, b, jobs, () => declaresTests))) {
-      const job = jobs.find((j) => j.kind === check && j.of === build.id);
+  for (const [check, gate] of Object.entries(gates) as [GateCheck, QaGate][]) {
+    const gated = (b: JobRecord) => (check === 'rebuild' ? rebuildable(b) : applies(check, b, jobs, () => declaresTests));
+    for (const build of builds.filter(gated)) {
+      const job = check === 'rebuild' ? rebuildOf(jobs, build.id) : jobs.find((j) => j.kind === check && j.of === build.id);
       const on = `${check} on ${build.arch}`;
       const qa = job?.qa;
       if (!job || !qa) {
         if (job?.state === 'failed') out.push({ reason: `${on} could not run: ${job.reason ?? 'unknown reason'}`, waiting: false });
         else out.push({ reason: `${on} has not run yet`, waiting: true });
       } else if (qa.verdict === 'tmpfail') out.push({ reason: `${on}: the testbed failed (tmpfail)`, waiting: false });
-      else if (gate === 'pass' && qa.verdict === 'fail') out.push({ reason: `${check} failed on ${build.arch}: ${qa.summary}`, waiting: false });
+      else if (gate === 'pass' && qa.verdict === 'fail') out.push({ reason: check === 'rebuild' ? `not reproducible on ${build.arch}: ${qa.summary}` : `${check} failed on ${build.arch}: ${qa.summary}`, waiting: false });
       else if (gate === 'no-errors' && (qa.counts.error ?? 0) > 0) out.push({ reason: `${on}: ${qa.counts.error} error(s): ${qa.summary}`, waiting: false });
       else if (gate === 'no-regression' && qa.trend === 'regression') {
         out.push({ reason: `${check} regressed on ${build.arch}${qa.comparedWith ? ` (against ${qa.comparedWith})` : ''}: ${qa.summary}`, waiting: false });

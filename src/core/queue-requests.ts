@@ -5,6 +5,8 @@
 /** One request per CLI command that changes the archive; `suite` defaults to the first suite. */
 export type QueueRequest =
   | { action: 'retry'; source: string; version?: string }
+  /** Rebuilds a source's newest built version (or VERSION) again, and compares (core/kinds/rebuild.ts). */
+  | { action: 'verify'; source: string; version?: string }
   | { action: 'rm'; source: string; suite?: string }
   | { action: 'copy'; source: string; from: string; to: string }
   /** Migrates what may (core/migration.ts); with dryRun, only says what would. */
@@ -35,7 +37,7 @@ export interface IncludedPackage {
 export interface QueueAnswer {
   ok: boolean;
   message: string;
-  /** retry: the jobs queued again. */
+  /** retry: the jobs queued again; verify: the rebuilds queued. */
   jobs?: string[];
   /** copy: the version copied. */
   version?: string;
@@ -49,7 +51,7 @@ export interface QueueAnswer {
   worker?: { name: string; architectures: string[]; token: string };
 }
 
-const ACTIONS: readonly QueueAction[] = ['retry', 'rm', 'copy', 'migrate', 'snapshot', 'include', 'workers-add', 'workers-rm'];
+const ACTIONS: readonly QueueAction[] = ['retry', 'verify', 'rm', 'copy', 'migrate', 'snapshot', 'include', 'workers-add', 'workers-rm'];
 const text = (v: unknown) => typeof v === 'string' && v.length > 0 && v.length <= 1000;
 const optionalText = (v: unknown) => v === undefined || text(v);
 
@@ -67,6 +69,7 @@ export function parseQueueRequest(value: unknown): QueueRequest | { error: strin
   if (!optionalText(r.suite)) return bad('suite');
   switch (action) {
     case 'retry':
+    case 'verify':
       return !text(r.source) ? bad('source') : !optionalText(r.version) ? bad('version') : { action, source: r.source as string, version: r.version as string | undefined };
     case 'rm':
       return !text(r.source) ? bad('source') : { action, source: r.source as string, suite: r.suite as string | undefined };

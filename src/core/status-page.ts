@@ -5,6 +5,7 @@ import type { ArchiveConfig } from '../config/config.js';
 import { aptSource, archiveUri, dputStanza, keyringPath } from './client-config.js';
 import { isLeasable, type JobRecord } from './jobs.js';
 import { checksOf, qaView } from './kinds/qa.js';
+import { reproducibleShares, shareLine } from './kinds/rebuild.js';
 import type { MigrationDecision } from './migration.js';
 import type { SuiteContents } from './suite-contents.js';
 import { kindLabel } from './work-kinds.js';
@@ -106,7 +107,9 @@ function qaSummary(checks: JobRecord[]): string {
     const verdict = had && rank.indexOf(had.verdict) < rank.indexOf(j.qa!.verdict) ? had.verdict : j.qa!.verdict;
     worst.set(j.kind, { verdict, regression: !!had?.regression || j.qa!.trend === 'regression' });
   }
-  return [...worst].map(([check, w]) => `${escape(check)} <span class="state ${escape(w.verdict)}">${escape(w.verdict)}</span>${w.regression ? ' <span class="state regression">regression</span>' : ''}`).join(' · ');
+  // A rebuild's verdict in its own words.
+  const word = (check: string, verdict: string) => (check !== 'rebuild' ? verdict : verdict === 'pass' ? 'reproducible' : 'unreproducible');
+  return [...worst].map(([check, w]) => `${escape(check)} <span class="state ${escape(w.verdict)}">${escape(word(check, w.verdict))}</span>${w.regression ? ' <span class="state regression">regression</span>' : ''}`).join(' · ');
 }
 
 /** An upload's QA checks: each with its verdict, its trend against the previous version, what it found and its log. */
@@ -115,12 +118,15 @@ function qaTable(checks: JobRecord[]): string {
   const rows = checks.map((j) => {
     const v = qaView(j);
     const verdict = v.verdict ?? v.state;
+    const shown = v.reproducibility ?? verdict;
     const trend = v.trend ? `<span class="state ${escape(v.trend)}">${escape(v.trend)}</span>${v.comparedWith ? ` <span class="muted">against ${escape(v.comparedWith)}</span>` : ''}` : '';
     const found = v.summary ?? v.reason ?? '';
     const fresh = v.newFindings?.length ? `<br><span class="muted">new: ${escape(v.newFindings.join(', '))}</span>` : '';
-    return `<tr><td>${escape(v.check)}</td><td>${escape(v.arch)}</td><td class="state ${escape(verdict)}">${escape(verdict)}</td><td>${trend}</td><td>${escape(found)}${fresh}</td><td>${v.log ? `<a href="../${escape(v.log)}">log</a>` : ''}</td></tr>`;
+    // A rebuild's reports (diffoscope's, its .buildinfo) and signed statement beside its log.
+    const files = [...(v.log ? [{ path: v.log, name: 'log' }] : []), ...(v.reports ?? []).map((p) => ({ path: p, name: p.slice(p.lastIndexOf('/') + 1) }))];
+    return `<tr><td>${escape(v.check)}</td><td>${escape(v.arch)}</td><td class="state ${escape(verdict)}">${escape(shown)}</td><td>${trend}</td><td>${escape(found)}${fresh}</td><td>${files.map((f) => `<a href="../${escape(f.path)}">${escape(f.name)}</a>`).join(' · ')}</td></tr>`;
   });
-  return `<table><thead><tr><th>QA check</th><th>Arch</th><th>Verdict</th><th>Trend</th><th>Found</th><th>Log</th></tr></thead><tbody>${rows.join('\n')}</tbody></table>`;
+  return `<table><thead><tr><th>QA check</th><th>Arch</th><th>Verdict</th><th>Trend</th><th>Found</th><th>Log and reports</th></tr></thead><tbody>${rows.join('\n')}</tbody></table>`;
 }
 
 /** What migrates into a suite and why the rest waits. */
@@ -141,6 +147,7 @@ export function renderStatusPages(input: StatusInput): StatusPages {
   const checksByUpload = new Map<string, JobRecord[]>();
   for (const j of jobs.filter((x) => x.of)) checksByUpload.set(j.uploadId, [...(checksByUpload.get(j.uploadId) ?? []), j]);
   const checksOfUpload = (id: string) => checksOf(checksByUpload.get(id) ?? [], id);
+  const shares = reproducibleShares(jobs);
   const jobsOf = (u: UploadRecord) => u.jobs.map((id) => jobById.get(id)).filter((j): j is JobRecord => j !== undefined);
   const url = input.url ?? archiveUri(config);
   const accepted = uploads.filter((u) => !['received', 'rejected'].includes(u.state) && u.suite);
@@ -177,7 +184,9 @@ export function renderStatusPages(input: StatusInput): StatusPages {
         ? `\n<h3>Migrating from ${escape(suite.migration.from)} <span class="muted">(after ${suite.migration.afterDays} day(s); gates: ${escape(Object.entries(suite.migration.require).map(([k, v]) => `${k} ${v}`).join(', ') || 'none')})</span></h3>
 ${incoming.length ? migrationTable(incoming, 0, hasPage) : `<p class="muted">Nothing in ${escape(suite.migration.from)} is newer than here.</p>`}`
         : '';
-      return `<h2 id="suite-${escape(c.id)}">${escape(c.id)} <span class="muted">(${what}; ${names.length} source packages)</span></h2>
+      const reproducible = c.kind === 'suite' ? shares.filter((x) => x.suite === c.id) : [];
+      const shareText = reproducible.length ? `\n<p class="reproducible">Reproducible: ${reproducible.map((x) => escape(shareLine(x).slice(x.suite.length + 1))).join(' · ')} <span class="muted">(each source's newest build, rebuilt under variation: <a href="rebuilder-key.asc">rebuilder key</a>)</span></p>` : '';
+      return `<h2 id="suite-${escape(c.id)}">${escape(c.id)} <span class="muted">(${what}; ${names.length} source packages)</span></h2>${shareText}
 ${rows.length ? `<table><thead><tr><th>Source</th><th>Version</th><th>Architectures</th><th>State</th><th>QA</th></tr></thead><tbody>${rows.join('\n')}</tbody></table>` : '<p class="muted">Nothing published yet.</p>'}${migrating}`;
     })
     .join('\n');
@@ -236,7 +245,7 @@ ${u.reasons.length ? `<ul class="reasons">${u.reasons.map((r) => `<li>${escape(r
 ${js.length ? `<table><thead><tr><th>Kind</th><th>Arch</th><th>State</th><th>Duration</th><th>Log</th></tr></thead><tbody>${js.map((j) => jobRow(j, 1, input.workers)).join('\n')}</tbody></table>` : ''}
 ${qaTable(checksOfUpload(u.id))}
 ${migrationTable((input.migration ?? []).filter((d) => d.source === source && d.version === u.version), 1, hasPage)}
-<p>${u.sourceFiles.map((f) => `<a href="../${escape(f.path)}">${escape(f.name)}</a>`).join(' · ')}</p>`;
+<p>${[...u.sourceFiles.map((f) => f.path), ...js.flatMap((j) => j.artifacts.filter((a) => a.endsWith('.buildinfo')))].map((p) => `<a href="../${escape(p)}">${escape(p.slice(p.lastIndexOf('/') + 1))}</a>`).join(' · ')}</p>`;
       })
       .join('\n');
     pages[sourceFile(source)] = page(`${source} — ${config.name}`, `<h1>${escape(source)}</h1>\n${sections}`, now, 1);

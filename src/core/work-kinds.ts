@@ -1,10 +1,11 @@
-// The kinds of work a worker leases (builds, QA checks; rebuilds next). A job record
+// The kinds of work a worker leases (builds, QA checks, rebuilds). A job record
 // carries its kind. Each kind is one module under core/kinds/ that defines its recipe, its
 // report and how it is shown; this registry lists them, and the per-kind tables (KINDS here,
 // the worker's TASKS, the queue's byKind handlers) make the compiler ask for an entry per kind.
 // Pure.
 import { BUILD_KIND, type BuildReport } from './kinds/build.js';
 import { qaKind, type QaReport } from './kinds/qa.js';
+import { REBUILD_KIND, type RebuildReport } from './kinds/rebuild.js';
 
 /** What the registry knows of a kind. */
 export interface KindDefinition<Report> {
@@ -27,6 +28,7 @@ export interface ReportOf {
   piuparts: QaReport;
   autopkgtest: QaReport;
   installability: QaReport;
+  rebuild: RebuildReport;
 }
 
 export type WorkKind = keyof ReportOf;
@@ -41,6 +43,7 @@ export const KINDS: { [K in WorkKind]: KindDefinition<ReportOf[K]> } = {
   piuparts: qaKind('piuparts'),
   autopkgtest: qaKind('autopkgtest'),
   installability: qaKind('installability'),
+  rebuild: REBUILD_KIND,
 };
 
 export const WORK_KINDS = Object.keys(KINDS) as WorkKind[];

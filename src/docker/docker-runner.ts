@@ -56,7 +56,11 @@ function tarOf(files: { name: string; data: Buffer; mode?: number }[], uid: numb
     tar.on('end', () => resolve(Buffer.concat(chunks)));
     tar.on('error', reject);
   });
-  for (const f of files) tar.entry({ name: f.name, size: f.data.length, mode: f.mode ?? 0o644, uid, gid: uid, mtime: new Date() }, f.data);
+  for (const f of files) {
+    // A name ending in "/" is a folder of uid's own (a rebuild's, in a /build its user does not own).
+    if (f.name.endsWith('/')) tar.entry({ name: f.name, type: 'directory', mode: 0o755, uid, gid: uid, mtime: new Date() });
+    else tar.entry({ name: f.name, size: f.data.length, mode: f.mode ?? 0o644, uid, gid: uid, mtime: new Date() }, f.data);
+  }
   tar.finalize();
   return done;
 }

@@ -1,4 +1,5 @@
-// gpg: the archive signing key (made at init, used by the queue to sign Release files).
+// gpg: the archive signing key (made at init, used by the queue to sign Release files), the
+// rebuilder key (made by the queue, to sign reproducible verdicts), and verifying signatures.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -61,6 +62,11 @@ export class Signer {
 
   private gpg(args: string[]) {
     return run('gpg', ['--homedir', this.home, '--batch', '--yes', '--quiet', '--local-user', this.fingerprint, '--digest-algo', 'SHA512', ...args]);
+  }
+
+  /** A text, clear-signed (a rebuild's statement). */
+  async clearsign(text: string): Promise<string> {
+    return (await run('gpg', ['--homedir', this.home, '--batch', '--quiet', '--local-user', this.fingerprint, '--digest-algo', 'SHA512', '--clearsign'], { input: text })).stdout;
   }
 
   /** Writes InRelease (clear-signed) and Release.gpg (detached, armored) beside Release. */

@@ -17,6 +17,11 @@ export class Layout {
   get generations() { return join(this.public, 'generations'); }
   get buildLogs() { return join(this.public, 'logs'); }
   get publicKey() { return join(this.public, 'archive-key.asc'); }
+  /** The rebuilder key's public half (its secret half in state/): reproducible verdicts are signed with it, not the archive key. */
+  get rebuilderPublicKey() { return join(this.public, 'rebuilder-key.asc'); }
+  get rebuilderSecretKey() { return join(this.state, 'rebuilder-key.sec'); }
+  /** diffoscope's reports and the signed statements of rebuilds (core/kinds/rebuild.ts). */
+  get reproducible() { return join(this.public, 'reproducible'); }
   get state() { return join(this.root, 'state'); }
   get secretKey() { return join(this.state, 'archive-key.sec'); }
   get apiToken() { return join(this.state, 'api-token'); }

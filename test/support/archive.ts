@@ -93,26 +93,29 @@ export class TestArchive {
   ) {}
 
   /**
-   * under: where the root is made (a test's own file system), else the temporary folder. qa: the
-   * QA checks a new root runs on every build stay on; off unless asked, so that the suites that
-   * test something else do not spend the two cores on lintian.
+   * under: where the root is made (a test's own file system), else the temporary folder. qa and
+   * rebuilds: the QA checks and the rebuilds a new root runs on every build stay on; off unless
+   * asked, so that the suites that test something else do not spend the two cores on them.
    */
-  static async create(o: { under?: string; qa?: boolean } = {}): Promise<TestArchive> {
+  static async create(o: { under?: string; qa?: boolean; rebuilds?: boolean } = {}): Promise<TestArchive> {
     const info = await execa('docker', ['info', '--format', '{{.ServerVersion}}'], { reject: false });
     if (info.exitCode !== 0) throw new Error(`the Docker engine is not reachable; run scripts/setup.sh first:\n${info.stderr}`);
     const root = await mkdtemp(join(o.under ?? tmpdir(), 'aib-test-'));
     const archive = new TestArchive(root, await freePort(), await mkdtemp(join(tmpdir(), 'aib-work-')));
-    if (!o.qa) await archive.withoutQa();
+    if (!o.qa || !o.rebuilds) await archive.initWithout({ qa: !o.qa, rebuilds: !o.rebuilds });
     return archive;
   }
 
-  /** A new root, its archive.yaml as `archive init` writes it but with no QA check in any suite. */
-  private async withoutQa(): Promise<void> {
+  /** A new root, its archive.yaml as `archive init` writes it but with no QA check or no rebuilds in any suite. */
+  private async initWithout(off: { qa: boolean; rebuilds: boolean }): Promise<void> {
     const init = await this.cli(['init', '--port', String(this.port)]);
     if (init.exitCode !== 0) throw new Error(`archive init failed (${init.exitCode}):\n${init.all}`);
     const file = join(this.root, 'archive.yaml');
     const doc = parseDocument(await readFile(file, 'utf8'));
-    for (const suite of Object.keys((doc.toJS() as { suites: Record<string, unknown> }).suites)) doc.setIn(['suites', suite, 'qa'], []);
+    for (const suite of Object.keys((doc.toJS() as { suites: Record<string, unknown> }).suites)) {
+      if (off.qa) doc.setIn(['suites', suite, 'qa'], []);
+      if (off.rebuilds) doc.setIn(['suites', suite, 'rebuilds'], 'off');
+    }
     await writeFile(file, doc.toString());
   }
 

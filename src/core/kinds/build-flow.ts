@@ -6,7 +6,7 @@
 //     committed as that image. Installing runs maintainer scripts of packages built from
 //     uploads as root: only the capabilities apt and dpkg need, no-new-privileges, the
 //     build's limits on memory, pids, time and log.
-//  2. build: a container from that image with no network, every capability dropped,
+//  2. build: a container from that image (a rebuild's varied: rebuild.ts) with no network, every capability dropped,
 //     no-new-privileges, a read-only root, a private /build volume, limits on memory, pids
 //     and CPUs, a wall-clock and a stall timeout and a log cap; dpkg-source -x and
 //     dpkg-buildpackage run as the unprivileged user "builder".
@@ -31,6 +31,7 @@ import {
   type BuildResult,
   type LocalArchive,
 } from './build.js';
+import { REBUILD_DIR, REBUILD_UID, rebuildContainerSpec } from './rebuild.js';
 import { execWithinLimits, runWithinLimits } from './run-within-limits.js';
 
 export interface BuildRequest {
@@ -45,6 +46,8 @@ export interface BuildRequest {
   outDir: string;
   localArchive?: LocalArchive;
   limits?: Partial<BuildLimits>;
+  /** A rebuild (rebuild.ts): the build's container varied, the files in its user's own folder. */
+  rebuild?: boolean;
 }
 
 type DepsOutcome = { kind: 'ready'; image: string; key: string; cached: boolean } | { kind: 'dep-wait'; missing: string } | { kind: 'failed'; reason: string };
@@ -107,14 +110,16 @@ export async function runBuild(runner: ContainerRunner, req: BuildRequest): Prom
     if (deps.kind === 'failed') return { outcome: 'failed', reason: deps.reason };
 
     // 2. The build: no network, no capabilities, unprivileged, read-only root.
-    const build = await runner.create(buildContainerSpec(deps.image, req.dsc, req.buildArg, limits, labels));
+    const spec = buildContainerSpec(deps.image, req.dsc, req.buildArg, limits, labels);
+    const build = await runner.create(req.rebuild ? rebuildContainerSpec(spec, req.dsc, req.buildArg) : spec);
     containers.push(build);
-    await build.putFiles('/build', req.files, BUILDER_UID);
+    if (req.rebuild) await build.putFiles('/build', [{ name: 'rebuild/', data: Buffer.alloc(0) }, ...req.files.map((f) => ({ name: `rebuild/${f.name}`, data: f.data }))], REBUILD_UID);
+    else await build.putFiles('/build', req.files, BUILDER_UID);
     const run = await runWithinLimits(build, req.onLog, limits);
     const facts = { image: deps.image, depsKey: deps.key };
     if (run.killed) return { outcome: 'failed', reason: run.killed, ...facts };
     if (run.exitCode !== 0) return { outcome: 'failed', reason: `dpkg-buildpackage failed (exit ${run.exitCode}); see the log`, ...facts };
-    const taken = await build.takeFiles('/build/out/.', req.outDir, limits);
+    const taken = await build.takeFiles(req.rebuild ? `${REBUILD_DIR}/out/.` : '/build/out/.', req.outDir, limits);
     if ('refused' in taken) return { outcome: 'failed', reason: taken.refused, ...facts };
     return { outcome: 'built', outputs: taken.outputs, cached: deps.cached, ...facts };
   } catch (err) {

@@ -74,11 +74,17 @@ function scriptFor(req: CheckRequest): string | { reason: string } {
   return dsc && changes ? lintianScript(dsc.name, changes.name) : { reason: 'the build has no .dsc or no .changes to check' };
 }
 
-/** Step 1: the build environment with the check's tools, from the cache or made now. */
-async function toolsImage(runner: ContainerRunner, req: CheckRequest & { check: QaCheck }, limits: BuildLimits, labels: Record<string, string>, containers: RunnerContainer[]): Promise<string | { reason: string }> {
+/** Step 1: the build environment with these tools, from the cache or made now (a rebuild's diffoscope too). */
+export async function toolsImage(
+  runner: ContainerRunner,
+  req: { buildenv: string; network?: string; onLog: (text: string) => void },
+  tools: string[],
+  limits: BuildLimits,
+  labels: Record<string, string>,
+  containers: RunnerContainer[],
+): Promise<string | { reason: string }> {
   const buildenvId = await runner.imageId(req.buildenv);
   if (!buildenvId) throw new DockerError(`the build environment image ${req.buildenv} does not exist; archive up (or archive refresh) builds it`);
-  const tools = toolsFor(req.check);
   const key = qaToolsKey(buildenvId, tools);
   const cached = await runner.depsCache.find(key);
   if (cached) return cached.id;
@@ -105,7 +111,7 @@ export async function runCheck(runner: ContainerRunner, req: CheckRequest): Prom
     if (req.check === 'installability') return await runInstallability(runner, req, limits, labels, containers);
     const script = scriptFor(req);
     if (typeof script !== 'string') return { outcome: 'failed', reason: script.reason };
-    const image = await toolsImage(runner, { ...req, check: req.check }, limits, labels, containers);
+    const image = await toolsImage(runner, req, toolsFor(req.check), limits, labels, containers);
     for (const c of containers.splice(0)) await c.remove().catch(() => undefined);
     if (typeof image !== 'string') return { outcome: 'failed', reason: image.reason };
 
@@ -211,7 +217,7 @@ async function runInstallability(runner: ContainerRunner, req: CheckRequest, lim
 async function runAutopkgtest(runner: ContainerRunner, req: CheckRequest & { check: QaCheck }, limits: BuildLimits, labels: Record<string, string>, containers: RunnerContainer[]): Promise<QaReport> {
   const dsc = req.files.find((f) => f.name.endsWith('.dsc'));
   if (!dsc) return { outcome: 'failed', reason: 'the upload has no .dsc to test' };
-  const image = await toolsImage(runner, req, limits, labels, containers);
+  const image = await toolsImage(runner, req, toolsFor(req.check), limits, labels, containers);
   for (const c of containers.splice(0)) await c.remove().catch(() => undefined);
   if (typeof image !== 'string') return { outcome: 'failed', reason: image.reason };
   const bed = await runner.create(depsContainerSpec(image, req.localArchive, limits, labels));

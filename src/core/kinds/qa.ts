@@ -8,7 +8,8 @@ import type { SuiteConfig } from '../../config/config.js';
 import { Paragraph } from '../../debian/deb822.js';
 import { compareVersions } from '../../debian/version.js';
 import type { JobRecord } from '../jobs.js';
-import type { KindDefinition } from '../work-kinds.js';
+import type { KindDefinition, WorkKind } from '../work-kinds.js';
+import { reproducibility, type Reproducibility } from './rebuild.js';
 
 /** The checks there are, in the order they are shown. */
 export const QA_CHECKS = ['lintian', 'blhc', 'piuparts', 'autopkgtest'] as const;
@@ -175,21 +176,30 @@ export function applies(check: QaCheck, build: JobRecord, jobs: JobRecord[], dec
  */
 export function plannedChecks(suites: SuiteConfig[], jobs: JobRecord[], declaresTests: (uploadId: string) => boolean, at: string): JobRecord[] {
   const known = new Set(jobs.map((j) => j.id));
+  const out: JobRecord[] = [];
+  for (const build of newestBuilt(jobs)) {
+    const suite = suites.find((s) => s.name === build.suite);
+    for (const check of suite?.qa ?? []) {
+      const id = `${build.id}-${check}`;
+      if (!known.has(id) && applies(check, build, jobs, declaresTests)) out.push(newCheckJob(build, check, id, at));
+    }
+  }
+  return out;
+}
+
+/** The built builds of each source's newest built version in its suite, on each architecture. */
+export function newestBuilt(jobs: JobRecord[]): JobRecord[] {
   const built = jobs.filter((j) => j.kind === 'build' && j.state === 'built');
   const key = (j: JobRecord) => `${j.suite} ${j.source} ${j.arch}`;
   const newest = new Map<string, string>();
   for (const j of built) if (!newest.has(key(j)) || compareVersions(j.version, newest.get(key(j))!) > 0) newest.set(key(j), j.version);
-  const out: JobRecord[] = [];
-  for (const build of built.filter((j) => newest.get(key(j)) === j.version)) {
-    const suite = suites.find((s) => s.name === build.suite);
-    for (const check of suite?.qa ?? []) {
-      const id = `${build.id}-${check}`;
-      if (known.has(id) || !applies(check, build, jobs, declaresTests)) continue;
-      const { uploadId, source, version, base, arch, buildArg } = build;
-      out.push({ id, kind: check, of: build.id, uploadId, source, version, suite: build.suite, base, arch, buildArg, state: 'needs-build', attempts: 0, createdAt: at, updatedAt: at, binaries: [], artifacts: [] });
-    }
-  }
-  return out;
+  return built.filter((j) => newest.get(key(j)) === j.version);
+}
+
+/** A new job of `kind` after `build` (a check, a rebuild), waiting for a worker. */
+export function newCheckJob(build: JobRecord, kind: WorkKind, id: string, at: string): JobRecord {
+  const { uploadId, source, version, suite, base, arch, buildArg } = build;
+  return { id, kind, of: build.id, uploadId, source, version, suite, base, arch, buildArg, state: 'needs-build', attempts: 0, createdAt: at, updatedAt: at, binaries: [], artifacts: [] };
 }
 
 /** The name a check's container finds the build's log under. */
@@ -262,11 +272,14 @@ export interface QaView {
   findings?: QaFinding[];
   reason?: string;
   log?: string;
+  /** A rebuild's verdict (rebuild.ts), and its reports and signed statement, relative to public/. */
+  reproducibility?: Reproducibility;
+  reports?: string[];
 }
 
-/** The checks of an upload's builds, by architecture then in QA_CHECKS order. */
+/** The checks and rebuilds of an upload's builds, by architecture then in CHECK_KINDS order, rebuilds last. */
 export function checksOf(jobs: JobRecord[], uploadId: string): JobRecord[] {
-  const rank = (j: JobRecord) => (QA_CHECKS as readonly string[]).indexOf(j.kind);
+  const rank = (j: JobRecord) => ([...CHECK_KINDS, 'rebuild'] as string[]).indexOf(j.kind);
   return jobs.filter((j) => j.of && j.uploadId === uploadId).sort((a, b) => a.arch.localeCompare(b.arch) || rank(a) - rank(b));
 }
 
@@ -283,6 +296,7 @@ export function qaView(job: JobRecord, withFindings = false): QaView {
     }),
     ...(job.reason && { reason: job.reason }),
     ...(job.log && { log: job.log }),
+    ...(job.kind === 'rebuild' && { reproducibility: reproducibility(job), reports: job.artifacts }),
   };
 }
 
@@ -290,5 +304,7 @@ export function qaView(job: JobRecord, withFindings = false): QaView {
 export function qaLine(v: QaView): string {
   if (!v.verdict) return `${v.check} ${v.arch}: ${v.state}${v.reason ? ` — ${v.reason}` : ''}`;
   const trend = v.trend ? `, ${v.trend}${v.comparedWith ? ` (against ${v.comparedWith})` : ''}` : '';
+  // A rebuild's summary starts with its verdict ("reproducible: ...").
+  if (v.check === 'rebuild') return `${v.check} ${v.arch}${trend}: ${v.summary ?? ''}`;
   return `${v.check} ${v.arch}: ${v.verdict}${trend}: ${v.summary ?? ''}${v.newFindings?.length ? `; new: ${v.newFindings.join(', ')}` : ''}`;
 }

@@ -1,4 +1,4 @@
-// What a worker hands back for a build: its files, received aside and moved in once whole and
+// What a worker hands back for a build (and a rebuild: rebuild-results.ts keeps those): its files, received aside and moved in once whole and
 // as signed; then its report, which finishes the job. A build that says it built is checked
 // (core/artifact-checks.ts) before any of its files is pooled, beside its source, and published.
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { checkReturnedBuild, isBinaryPackage, type ReturnedFile } from '../../core/artifact-checks.js';
 import { depWait, finish, giveBack, type BinaryRecord, type JobRecord } from '../../core/jobs.js';
 import type { BuildReport } from '../../core/kinds/build.js';
+import { MAX_ARTIFACT_BYTES, REBUILD_ARTIFACT } from '../../core/kinds/rebuild.js';
 import { SAFE_FILE_NAME, parseChanges, parseDsc } from '../../debian/changes-dsc.js';
 import type { Paragraph } from '../../debian/deb822.js';
 import { debControl } from '../../process/debian-tools.js';
@@ -27,8 +28,11 @@ export class BuildResults {
   async artifact(id: string, builder: string, name: string, body: AsyncIterable<Buffer>): Promise<void> {
     const job = this.leasing.job(id);
     if (job.state !== 'building' || job.lease?.builder !== builder) throw refused(409, `job ${id} is not leased to ${builder}`);
-    // A QA check hands in nothing but its report: no files to keep for one.
-    if (job.kind !== 'build') throw refused(409, `job ${id} is a ${job.kind} check, which hands in no files`);
+    // A QA check hands in nothing but its report; a rebuild diffoscope's reports and its .buildinfo, capped.
+    if (job.kind === 'rebuild') {
+      if (!REBUILD_ARTIFACT.test(name)) throw refused(400, `a rebuild hands in diffoscope.txt, diffoscope.html and its .buildinfo, not ${name}`);
+      body = capped(body, MAX_ARTIFACT_BYTES, `${name} of rebuild ${id}`);
+    } else if (job.kind !== 'build') throw refused(409, `job ${id} is a ${job.kind} check, which hands in no files`);
     if (!SAFE_FILE_NAME.test(name)) throw refused(400, `unsafe artifact name ${name}`);
     this.q.failPoint('hand-in');
     const dir = join(this.q.layout.artifacts, id);
@@ -124,5 +128,15 @@ export class BuildResults {
     artifacts.push(changesTarget);
     for (const p of placements) await placeFile(p.from, join(this.q.layout.public, p.to), p.sha256);
     return { binaries, artifacts };
+  }
+}
+
+/** The body, refused (413) as soon as it is over `limit` bytes. */
+async function* capped(body: AsyncIterable<Buffer>, limit: number, what: string): AsyncGenerator<Buffer> {
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) throw refused(413, `${what}: over ${limit} bytes`);
+    yield chunk;
   }
 }

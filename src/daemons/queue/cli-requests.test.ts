@@ -7,6 +7,7 @@ import { Layout } from '../../storage/layout.js';
 import { CliRequests } from './cli-requests.js';
 import type { JobLeasing } from './job-leasing.js';
 import type { Migrations } from './migrations.js';
+import type { RebuildResults } from './rebuild-results.js';
 import type { QueueContext } from './queue-context.js';
 import type { WorkerRegistry } from './worker-registry.js';
 
@@ -31,7 +32,7 @@ describe('requests the queue cannot carry out', () => {
     const logged: string[] = [];
     const q = { layout, log: (m: string) => logged.push(m) } as unknown as QueueContext;
     // Nothing of the queue is needed to refuse them: a request that reached the queue's parts would fail here.
-    await new CliRequests(q, {} as JobLeasing, {} as WorkerRegistry, {} as Migrations).handleAll();
+    await new CliRequests(q, {} as JobLeasing, {} as WorkerRegistry, {} as Migrations, {} as RebuildResults).handleAll();
     const answer = (id: string) => JSON.parse(readFileSync(join(dir, `${id}.answer.json`), 'utf8')) as { ok: boolean; message: string };
     expect(answer('1-a')).toMatchObject({ ok: false, message: expect.stringMatching(/^state\/requests\/1-a\.request\.json: not JSON/) });
     expect(answer('2-b')).toMatchObject({ ok: false, message: expect.stringMatching(/2-b\.request\.json: not a regular file \(a FIFO\)/) });

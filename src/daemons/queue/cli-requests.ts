@@ -11,6 +11,7 @@ import { NotRegularFile, readRegularFile } from '../../storage/open-regular-file
 import { migrationLine } from '../../core/migration.js';
 import type { JobLeasing } from './job-leasing.js';
 import type { Migrations } from './migrations.js';
+import type { RebuildResults } from './rebuild-results.js';
 import type { QueueContext } from './queue-context.js';
 import type { WorkerRegistry } from './worker-registry.js';
 
@@ -23,6 +24,7 @@ export class CliRequests {
     private readonly leasing: JobLeasing,
     private readonly workers: WorkerRegistry,
     private readonly migrations: Migrations,
+    private readonly rebuilds: RebuildResults,
   ) {}
 
   /** Every request waiting, carried out and answered in turn. In the lane. */
@@ -77,6 +79,8 @@ export class CliRequests {
     switch (r.action) {
       case 'retry':
         return this.retry(r.source, r.version);
+      case 'verify':
+        return this.rebuilds.verify(r.source, r.version);
       case 'workers-add':
         return this.workers.add(r.name, r.architectures);
       case 'workers-rm':

@@ -6,6 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildLimits } from '../../core/kinds/build.js';
 import { checkInputs, previousBuilds, siblingBuilds } from '../../core/kinds/qa.js';
+import { rebuildInputs } from '../../core/kinds/rebuild.js';
 import type { LeaseRequest, LeasedJob, WorkerSettings } from '../../core/job-protocol.js';
 import {
   cancel, expireDepWait, expireLease, giveBack, heartbeat, isLeasable, lease, retryDepWait, type JobRecord,
@@ -40,7 +41,8 @@ export class JobLeasing {
    * The files a job reads, relative to public/: a build its upload's source files; a QA check
    * also the packages, .changes, .buildinfo and log of the build it checks, the arch:all
    * packages of its upload's other builds, and piuparts the previous version's packages
-   * (core/kinds/qa.ts).
+   * (core/kinds/qa.ts); a rebuild its upload's source files and the packages of the build it
+   * rebuilds (core/kinds/rebuild.ts).
    */
   inputs(job: JobRecord): { name: string; path: string; size?: number; sha256?: string }[] {
     const upload = this.q.uploads.get(job.uploadId);
@@ -48,6 +50,7 @@ export class JobLeasing {
     if (job.kind === 'build') return upload.sourceFiles;
     const build = job.of ? this.q.jobs.get(job.of) : undefined;
     if (!build) return [];
+    if (job.kind === 'rebuild') return rebuildInputs(upload, build);
     const jobs = this.q.jobs.all();
     // The version to upgrade from, while its packages are still in the pool (not after archive rm and a collection).
     const previous = job.kind === 'piuparts' ? previousBuilds(build, jobs) : [];
@@ -176,7 +179,7 @@ export class JobLeasing {
 
   /**
    * The job the asking worker can run, leased to it, with what it needs to run it: builds
-   * first, then QA checks (they never hold a build back), the oldest first.
+   * first, then QA checks (they never hold a build back), then rebuilds, the oldest first.
    */
   private async leaseOne(request: LeaseRequest): Promise<LeasedJob | undefined> {
     if (this.workers.isRevoked(workerOf(request.builder))) return undefined;
@@ -184,11 +187,13 @@ export class JobLeasing {
     const worker = workerOf(request.builder);
     // A check reads files: it runs natively whatever the architecture of the build it checks.
     const emulates = (j: JobRecord) => !KINDS[j.kind]?.anyArchitecture && !!request.emulated?.includes(j.arch);
-    const order = (j: JobRecord) => (j.kind === 'build' ? 0 : 1);
+    const order = (j: JobRecord) => (j.kind === 'build' ? 0 : j.kind === 'rebuild' ? 2 : 1);
+    // A rebuild is another slot's than the build's: two builds, not one twice.
+    const ownBuild = (j: JobRecord) => j.kind === 'rebuild' && !!j.of && this.q.jobs.get(j.of)?.worker === request.builder;
     const job = this.q.jobs
       .all()
       // A job this worker would emulate is left to a native worker that is waiting for work.
-      .filter((j) => isLeasable(j) && canRun(request, j) && (!request.only || request.only.includes(j.kind)) && !(emulates(j) && this.workers.nativeAvailable(j.arch, worker)))
+      .filter((j) => isLeasable(j) && canRun(request, j) && (!request.only || request.only.includes(j.kind)) && !ownBuild(j) && !(emulates(j) && this.workers.nativeAvailable(j.arch, worker)))
       .sort((a, b) => order(a) - order(b) || a.createdAt.localeCompare(b.createdAt))[0];
     if (!job) return undefined;
     let files: { name: string; size: number; sha256: string }[];
@@ -202,7 +207,8 @@ export class JobLeasing {
     }
     const emulated = emulates(job);
     const leased = { ...lease(job, request.builder, new Date(), config.builds.leaseSeconds * 1000), emulated };
-    const what = job.kind === 'build' ? '' : `.${job.kind}`;
+    // A check's or rebuild's log is named after its id past the build's (".lintian", ".rebuild-2").
+    const what = job.of && job.id.startsWith(`${job.of}-`) ? `.${job.id.slice(job.of.length + 1)}` : job.kind === 'build' ? '' : `.${job.kind}`;
     leased.log = `logs/${job.source}_${versionWithoutEpoch(job.version)}_${job.arch}${what}.${leased.attempts}.log`;
     await writeFile(join(this.q.layout.public, leased.log), '');
     await this.save(leased);

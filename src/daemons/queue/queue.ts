@@ -36,6 +36,7 @@ import { JobLeasing } from './job-leasing.js';
 import { Migrations } from './migrations.js';
 import { Publishing } from './publishing.js';
 import { QaResults } from './qa-results.js';
+import { RebuildResults } from './rebuild-results.js';
 import type { QueueContext } from './queue-context.js';
 import { SerialLane } from './serial-lane.js';
 import { SuiteChanges } from './suite-changes.js';
@@ -67,6 +68,7 @@ export class Queue implements QueueContext {
   private workers!: WorkerRegistry;
   private results!: BuildResults;
   private qa!: QaResults;
+  private rebuilds!: RebuildResults;
   private migrations!: Migrations;
   private joining!: SuiteJoining;
   private requests!: CliRequests;
@@ -116,8 +118,9 @@ export class Queue implements QueueContext {
     this.joining = new SuiteJoining(this, this.leasing);
     this.results = new BuildResults(this, this.leasing, this.joining);
     this.qa = new QaResults(this, this.leasing);
+    this.rebuilds = new RebuildResults(this, this.leasing);
     this.migrations = new Migrations(this, this.leasing);
-    this.requests = new CliRequests(this, this.leasing, this.workers, this.migrations);
+    this.requests = new CliRequests(this, this.leasing, this.workers, this.migrations, this.rebuilds);
     this.publishing = new Publishing(this, await Signer.load(await readFile(l.secretKey, 'utf8'), await mkdtemp(join(tmpdir(), 'archive-gnupg-'))), this.leasing);
     await this.requests.sweep();
     this.intake = new UploadIntake(l, { uploads: this.uploads, jobs: this.jobs }, () => this.settings, async (upload) => {
@@ -136,7 +139,7 @@ export class Queue implements QueueContext {
       await this.recover();
       await this.backfill();
       await this.publish('start');
-      await this.qa.plan();
+      await this.planAfterBuilds();
       await this.migrations.run();
     }).catch((err) => this.infrastructureError('at start', err));
     await this.lane.run(() => this.writeStatus()).catch((err) => this.log(`status page: ${(err as Error).message}`));
@@ -168,7 +171,7 @@ export class Queue implements QueueContext {
           return byKind(r, {
             build: async (report) => {
               await this.results.complete(id, builder, report);
-              await this.qa.plan();
+              await this.planAfterBuilds();
               await this.migrations.run();
             },
             lintian: (report) => this.checked(id, builder, report),
@@ -176,6 +179,10 @@ export class Queue implements QueueContext {
             piuparts: (report) => this.checked(id, builder, report),
             autopkgtest: (report) => this.checked(id, builder, report),
             installability: (report) => this.checked(id, builder, report),
+            rebuild: async (report) => {
+              await this.rebuilds.complete(id, builder, report);
+              await this.afterVerdict(id);
+            },
           });
         }),
     });
@@ -198,9 +205,20 @@ export class Queue implements QueueContext {
     this.log(`queue started: watching ${l.incoming}, job API on :${port}`);
   }
 
+  /** The checks and rebuilds of what was built, made (qa-results.ts, rebuild-results.ts). In the lane. */
+  private async planAfterBuilds(): Promise<void> {
+    await this.qa.plan();
+    await this.rebuilds.plan();
+  }
+
   /** A check's result kept; then what its gates let publish (publish_requires) and migrate. In the lane. */
   private async checked(id: string, builder: string, report: QaReport): Promise<void> {
     await this.qa.complete(id, builder, report);
+    await this.afterVerdict(id);
+  }
+
+  /** What a check's or a rebuild's verdict lets publish (publish_requires) and migrate. In the lane. */
+  private async afterVerdict(id: string): Promise<void> {
     const job = this.jobs.get(id)!;
     if (await this.joining.release(job.uploadId)) {
       // As for a build: the upload turns "published" once the publication that holds it is served.
@@ -239,7 +257,7 @@ export class Queue implements QueueContext {
     }
     await this.publishing.collectGarbage();
     // Checks of builds a failure interrupted before their checks were made.
-    await this.qa.plan();
+    await this.planAfterBuilds();
   }
 
   /**
@@ -270,7 +288,7 @@ export class Queue implements QueueContext {
   private async scan(): Promise<void> {
     if (await this.reloadConfig()) {
       await this.backfill();
-      await this.qa.plan();
+      await this.planAfterBuilds();
       await this.releaseHeld();
       await this.migrations.run();
     }

@@ -1,11 +1,12 @@
 // What a worker gives the task of a leased job, whatever its kind, and what the task returns.
-// One task per kind (build-task.ts, qa-task.ts), listed in TASKS below.
+// One task per kind (build-task.ts, qa-task.ts, rebuild-task.ts), listed in TASKS below.
 import type { LeasedJob } from '../../core/job-protocol.js';
 import type { Docker } from '../../docker/engine.js';
 import type { ReportOf, WorkKind } from '../../core/work-kinds.js';
 import type { JobApiClient } from '../job-api-client.js';
 import { runBuildTask } from './build-task.js';
 import { qaTask } from './qa-task.js';
+import { runRebuildTask } from './rebuild-task.js';
 
 export interface TaskContext {
   job: LeasedJob;
@@ -40,4 +41,5 @@ export const TASKS: { [K in WorkKind]: (t: TaskContext) => Promise<TaskResult<Re
   piuparts: qaTask('piuparts'),
   autopkgtest: qaTask('autopkgtest'),
   installability: qaTask('installability'),
+  rebuild: runRebuildTask,
 };
