@@ -104,6 +104,7 @@ trap 'exit 130' INT TERM
 port=$(free_port)
 init_root "$port"
 qa_off "$root/archive.yaml"
+rebuilds_off "$root/archive.yaml"
 # The archive builds with parallel=<builds.cpus>; the floor and sbuild get the same.
 JOBS=$(awk '$1 == "cpus:" { print $2; exit }' "$root/archive.yaml")
 JOBS=${JOBS:-$(nproc)}

@@ -47,8 +47,9 @@ dput -c "$work/dput.cf" archive "$work/src/aib-hello_1.0-1_source.changes" >/dev
 dput_end=$(now)
 archive wait aib-hello 1.0-1 --timeout 1800 2>/dev/null
 t1=$(now)
-# The build containers' starts and ends (Docker's events), and when the upload turned published.
-events=$(docker events --since "$t0" --until "$(now)" --filter type=container --filter label=archive-in-a-box.build \
+# The build containers' starts and ends (Docker's events) until the upload turned published (the
+# QA checks and the rebuild come after), and when it did.
+events=$(docker events --since "$t0" --until "$t1" --filter type=container --filter label=archive-in-a-box.build \
   --format '{{.Action}} {{.TimeNano}}')
 first_start=$(awk '$1 == "start" { printf "%.3f", $2 / 1e9; exit }' <<<"$events")
 last_end=$(awk '$1 == "die" { t = $2 } END { printf "%.3f", t / 1e9 }' <<<"$events")

@@ -31,6 +31,12 @@ qa_off() {
   sed -i -e 's/^    qa:$/    qa: []/' -e '/^      - \(lintian\|blhc\|piuparts\|autopkgtest\)$/d' "$1"
   ! grep -qE '^      - (lintian|blhc|piuparts|autopkgtest)$' "$1" && grep -q '^    qa: \[\]$' "$1" || die "could not switch the QA checks off in $1"
 }
+# rebuilds_off FILE: no rebuild of every build (a new root's default) in archive.yaml FILE: a bench
+# that times builds or checks does not share the cores with rebuilds.
+rebuilds_off() {
+  sed -i 's/^    rebuilds: on$/    rebuilds: off/' "$1"
+  ! grep -q '^    rebuilds: on$' "$1" && grep -q '^    rebuilds: off$' "$1" || die "could not switch the rebuilds off in $1"
+}
 # keep_logs NAME [FILE...]: the work folder's logs/ (and the FILEs that exist) copied to
 # /tmp/aib-bench-NAME-PID.logs, for a failed run; says where.
 keep_logs() {

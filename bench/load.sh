@@ -70,6 +70,7 @@ init_root "$port"
 sed -i "s/^\(  concurrency:\).*/\1 $CONCURRENCY/" "$root/archive.yaml"
 grep -q "^  concurrency: $CONCURRENCY$" "$root/archive.yaml" || die "could not set builds.concurrency in $root/archive.yaml"
 qa_off "$root/archive.yaml"
+rebuilds_off "$root/archive.yaml"
 say "archive up (root $root, port $port, builds.concurrency $CONCURRENCY)"
 archive_up=1
 archive up --json >"$work/up.json" 2>"$work/logs/up.log" || { tail_log "$work/logs/up.log"; die "archive up"; }

@@ -21,8 +21,8 @@ if [ "$#" -gt 0 ]; then
   npx vitest run "${reporters[@]}" --outputFile.json=test-artifacts/vitest.json "$@" || status=$?
 else
   # Two lanes on the two cores. The multi-arch suite spends most of its time in qemu on one core
-  # (debootstrap and builds of other architectures), the QA suite waits on checks that run after
-  # builds, and the builder suite after them: they run beside the others, one after the other,
+  # (debootstrap and builds of other architectures), the QA and reproducible suites wait on
+  # checks and rebuilds that run after builds, and the builder suite after them: they run beside the others, one after the other,
   # with a run id of their own (the others remove what their run id labels). The lanes took 42
   # and 24 min before the builder suite moved (CI of 2026-12-01, 47.8 min in all). The images
   # all use are made once first, by archive up on a scratch root, so that the two runs do not
@@ -33,7 +33,7 @@ else
   ARCHIVE_RUN_ID="$ARCHIVE_RUN_ID-images" node bin/archive.js --root "$scratch" up --port "$port" >/dev/null || status=$?
   node bin/archive.js --root "$scratch" down >/dev/null || true
   rm -rf "$scratch"
-  side=(test/multiarch.e2e.test.ts test/qa.e2e.test.ts test/builder.e2e.test.ts)
+  side=(test/multiarch.e2e.test.ts test/qa.e2e.test.ts test/reproducible.e2e.test.ts test/builder.e2e.test.ts)
   echo "==> running tests (run id $ARCHIVE_RUN_ID; ${side[*]} beside them, their output at the end)"
   # Niced: their debootstraps under qemu (processes of their archive up) yield to the timed suites.
   ARCHIVE_RUN_ID="$ARCHIVE_RUN_ID-side" nice -n 10 npx vitest run "${reporters[@]}" --outputFile.json=test-artifacts/vitest-side.json \

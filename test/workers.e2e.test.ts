@@ -101,7 +101,7 @@ describe('a worker on another machine', () => {
     const status = await readFile(join(archive.root, 'public', 'index.html'), 'utf8');
     expect(status).toContain('on far-box/1');
     const listed = JSON.parse(String((await archive.cli(['workers', 'ls', '--json'])).stdout)) as { name: string; enrolled: boolean; architectures: string[]; done: number }[];
-    expect(listed).toEqual([expect.objectContaining({ name: 'far-box', enrolled: true, architectures: ['amd64'], kinds: ['build', 'lintian', 'blhc', 'piuparts', 'autopkgtest', 'installability'], done: 1, current: [] })]);
+    expect(listed).toEqual([expect.objectContaining({ name: 'far-box', enrolled: true, architectures: ['amd64'], kinds: ['build', 'lintian', 'blhc', 'piuparts', 'autopkgtest', 'installability', 'rebuild'], done: 1, current: [] })]);
   });
 
   it('refuses the worker once removed, and the job it held goes back to the queue at once', async () => {

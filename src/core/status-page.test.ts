@@ -65,6 +65,29 @@ describe('the status page', () => {
     expect(qaPages['index.html']).toMatch(/<td>lintian<\/td><td>arm64<\/td><td class="state fail">fail<\/td>/);
   });
 
+  it("shows each build's rebuild: its verdict in its own words, its reports and statement, the .buildinfo, and the suite's share per architecture", () => {
+    const built = job(hello, 'built', { artifacts: ['pool/main/h/hello/hello_2.10-3_amd64.buildinfo', 'pool/main/h/hello/hello_2.10-3_amd64.changes'] });
+    const other = upload('other', '1.0-1', 'published');
+    const otherBuilt = job(other, 'built');
+    const rebuild = (b: JobRecord, verdict: 'pass' | 'fail', summary: string, artifacts: string[]): JobRecord => ({
+      ...b, id: `${b.id}-rebuild`, kind: 'rebuild', of: b.id, artifacts, log: `logs/${b.source}_${b.version}_amd64.rebuild.1.log`,
+      qa: { verdict, tool: 'dpkg-buildpackage', seconds: 1, counts: {}, findings: [], summary },
+    });
+    const rPages = renderStatusPages({
+      config, uploads: [hello, other], contents: [contentsOf([hello, other])], now: new Date(at), incoming: '/in', workers: [],
+      jobs: [built, otherBuilt, rebuild(built, 'pass', 'reproducible: 1 package(s) bit for bit identical', ['reproducible/hello/x/statement.json.asc']), rebuild(otherBuilt, 'fail', 'unreproducible: other_1.0-1_all.deb differs (./usr/share/x<y>)', ['reproducible/other/y/diffoscope.html'])],
+    });
+    const index = rPages['index.html'];
+    expect(index).toContain('<p class="reproducible">Reproducible: amd64: 50% reproducible (1 of 2); 1 unreproducible');
+    expect(index).toContain('<td>rebuild <span class="state pass">reproducible</span></td>');
+    expect(index).toContain('<td>rebuild <span class="state fail">unreproducible</span></td>');
+    const page = rPages['packages/hello.html'];
+    expect(page).toContain('<td>rebuild</td><td>amd64</td><td class="state pass">reproducible</td>');
+    expect(page).toContain('<a href="../logs/hello_2.10-3_amd64.rebuild.1.log">log</a> · <a href="../reproducible/hello/x/statement.json.asc">statement.json.asc</a>');
+    expect(page).toContain('<a href="../pool/main/h/hello/hello_2.10-3_amd64.buildinfo">hello_2.10-3_amd64.buildinfo</a>');
+    expect(rPages['packages/other.html']).toContain('unreproducible: other_1.0-1_all.deb differs (./usr/share/x&lt;y&gt;)');
+  });
+
   it("says under a suite that migrates what migrates and why the rest waits, and on each source's page", () => {
     const two = parseConfig('suites:\n  unstable:\n    qa: [piuparts]\n  testing:\n    migrate_from: unstable\n    after_days: 2\n    require: {piuparts: pass}\n', 'archive.yaml');
     const migration = [

@@ -272,7 +272,7 @@ export function diffoscopeScript(): string {
   return `set -u
 mkdir -p ${REPORTS}
 diffoscope --version | sed -n 1p
-diffoscope --no-progress --max-report-size ${MAX_REPORT_BYTES} --max-text-report-size ${MAX_REPORT_BYTES} --text ${REPORTS}/diffoscope.txt --html ${REPORTS}/diffoscope.html first rebuild
+diffoscope --no-progress --exclude-directory-metadata=yes --max-report-size ${MAX_REPORT_BYTES} --max-text-report-size ${MAX_REPORT_BYTES} --text ${REPORTS}/diffoscope.txt --html ${REPORTS}/diffoscope.html first rebuild
 status=$?
 echo "archive-in-a-box: diffoscope exited $status"
 exit $status
@@ -281,18 +281,21 @@ exit $status
 
 /**
  * What diffoscope's text report (of the folders first/ and rebuild/) names first in each
- * package: the package's section starts at its top-level line "├── NAME"; the first file inside
- * it ("./usr/share/..."), else the first member it names ("data.tar.xz").
+ * package: a package's section starts at its line "├── +++ rebuild/NAME" and ends where the next
+ * top-level one starts; the first file of its contents ("./usr/share/...", in data.tar), else of
+ * its control files ("./md5sums"), else the first member it names ("data.tar.xz").
  */
 export function firstDifferences(report: string, packages: string[]): { package: string; context: string }[] {
   const lines = report.split('\n');
   const out: { package: string; context: string }[] = [];
   for (const p of packages) {
-    const start = lines.indexOf(`├── ${p}`);
+    const start = lines.findIndex((l) => l.endsWith(`+++ rebuild/${p}`));
     if (start < 0) continue;
-    const end = lines.findIndex((l, i) => i > start && l.startsWith('├── '));
+    const end = lines.findIndex((l, i) => i > start && (l.startsWith('├── ') || / --- first\//.test(l)));
     const section = lines.slice(start + 1, end < 0 ? undefined : end).map((l) => l.match(/^[│ ]*├── (.+)$/)?.[1]).filter((x): x is string => !!x);
-    const context = section.find((x) => x.startsWith('./')) ?? section[0];
+    // A file of the package's contents (data.tar) before one of its control files (md5sums follows them).
+    const data = section.findIndex((x) => x.startsWith('data.tar'));
+    const context = section.slice(Math.max(data, 0)).find((x) => x.startsWith('./')) ?? section.find((x) => x.startsWith('./')) ?? section[0];
     if (context) out.push({ package: p, context: context.slice(0, 400) });
   }
   return out;

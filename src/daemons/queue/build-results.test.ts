@@ -1,10 +1,12 @@
 // What a worker hands in for a job: a QA check (installability included) hands in no files,
-// whatever its lease says; the refusal comes before anything touches the disk.
-import { mkdtempSync, readdirSync } from 'node:fs';
+// whatever its lease says; the refusal comes before anything touches the disk. A rebuild hands in
+// diffoscope's reports and its .buildinfo, each capped.
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { JobRecord } from '../../core/jobs.js';
+import { MAX_ARTIFACT_BYTES } from '../../core/kinds/rebuild.js';
 import { Layout } from '../../storage/layout.js';
 import { BuildResults } from './build-results.js';
 import type { JobLeasing } from './job-leasing.js';
@@ -28,5 +30,23 @@ describe('artifacts handed in', () => {
     }
     expect(hits).toEqual([]);
     expect(readdirSync(layout.root)).toEqual([]);
+  });
+
+  it("are a rebuild's reports and .buildinfo only, each under the cap; what crosses it leaves nothing", async () => {
+    const layout = new Layout(mkdtempSync(join(tmpdir(), 'aib-results-')));
+    const job = { id: 'j-rebuild', kind: 'rebuild', state: 'building', lease: { builder: 'w/2', expiresAt: '' } } as JobRecord;
+    const leasing = { job: () => job } as unknown as JobLeasing;
+    const q = { layout, failPoint: () => undefined } as unknown as QueueContext;
+    const results = new BuildResults(q, leasing, {} as SuiteJoining);
+    async function* bytes(n: number) {
+      for (let sent = 0; sent < n; sent += 1024 * 1024) yield Buffer.alloc(Math.min(1024 * 1024, n - sent), 'x');
+    }
+    await expect(results.artifact('j-rebuild', 'w/2', 'evil_1.0_amd64.deb', bytes(10))).rejects.toMatchObject({ status: 400, message: expect.stringContaining('not evil_1.0_amd64.deb') });
+    await expect(results.artifact('j-rebuild', 'w/2', 'diffoscope.html', bytes(MAX_ARTIFACT_BYTES + 1))).rejects.toMatchObject({ status: 413 });
+    expect(readdirSync(join(layout.artifacts, 'j-rebuild'))).toEqual([]);
+    await results.artifact('j-rebuild', 'w/2', 'diffoscope.txt', bytes(100));
+    await results.artifact('j-rebuild', 'w/2', 'hello_1.0-1_amd64.buildinfo', bytes(100));
+    expect(readdirSync(join(layout.artifacts, 'j-rebuild')).sort()).toEqual(['diffoscope.txt', 'hello_1.0-1_amd64.buildinfo']);
+    expect(readFileSync(join(layout.artifacts, 'j-rebuild', 'diffoscope.txt'), 'utf8')).toBe('x'.repeat(100));
   });
 });
