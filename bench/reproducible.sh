@@ -24,7 +24,7 @@ cd "$(dirname "$0")/.."
 repo=$PWD
 . bench/lib.sh
 
-CANDIDATES=${BENCH_SOURCES:-"figlet lzip sl hello tree"}
+CANDIDATES=${BENCH_SOURCES:-"figlet lzip sl dos2unix pv cmatrix hello tree"}
 WAIT_TIMEOUT=1800
 export ARCHIVE_RUN_ID="bench-reproducible-$$"
 LABEL="archive-in-a-box.run-id=$ARCHIVE_RUN_ID"

@@ -91,7 +91,9 @@ describe('reproducible builds, verified', () => {
     expect(log.indexOf(`(built ${steady.name} ${steady.version} on amd64)`)).toBeGreaterThan(-1);
     expect(log.indexOf(`(built ${steady.name} ${steady.version} on amd64)`)).toBeLessThan(log.indexOf(`${r.id}: reproducible`));
     // The rebuild ran varied: another user, path and host (its log says so).
-    const rebuildLog = await (await served(r.log!)).text();
+    const logs = await archive.cli(['logs', steady.name, '--check', 'rebuild']);
+    expect(logs.exitCode, String(logs.all)).toBe(0);
+    const rebuildLog = String(logs.stdout);
     expect(rebuildLog).toMatch(/rebuilding as rebuilder \(uid 2001\), in \/build\/rebuild\/aib-path-varied, on aib-rebuild(\.example\.invalid)?/);
 
     const statementPath = r.reports!.find((p) => p.endsWith('statement.json.asc'))!;

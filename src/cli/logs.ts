@@ -1,5 +1,5 @@
 // `archive logs SOURCE [VERSION] [--arch A] [--check C] [--follow]`: a build's log (or a QA
-// check's), live while it runs.
+// check's, or a rebuild's), live while it runs.
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -10,26 +10,28 @@ import { UserError } from '../errors.js';
 import { readAll, readJson } from '../storage/json-files.js';
 import { layoutFor, loadConfig, type GlobalOptions } from './archive-context.js';
 
+/** What --check names: a QA check (installability too: the check a migration asks for), or the rebuild. */
+const CHECKS = [...CHECK_KINDS, 'rebuild'];
+
 export function register(program: Command): void {
   program
     .command('logs <source> [version]')
     .description('print the build log of a source (the newest version and attempt unless named)')
     .option('--arch <arch>', 'the architecture (default: the first built)')
-    .option('--check <check>', `a QA check's log instead (${CHECK_KINDS.join(', ')})`)
+    .option('--check <check>', `a QA check's or the rebuild's log instead (${CHECKS.join(', ')})`)
     .option('-f, --follow', 'keep printing while the build runs')
     .addHelpText('after', '\nExamples:\n  archive logs hello\n  archive logs hello 2.10-3 --arch amd64 --follow\n  archive logs hello --check piuparts\n')
     .action(async (source: string, version: string | undefined, options: { arch?: string; check?: string; follow?: boolean }, cmd: Command) => {
       const layout = layoutFor(cmd.optsWithGlobals<GlobalOptions>());
       await loadConfig(layout);
-      // installability too: the check a migration asks for (archive migrate).
-      if (options.check !== undefined && !(CHECK_KINDS as readonly string[]).includes(options.check)) {
-        throw new UserError(`--check: "${options.check}" is not a QA check (${CHECK_KINDS.join(', ')})`);
+      if (options.check !== undefined && !CHECKS.includes(options.check)) {
+        throw new UserError(`--check: "${options.check}" is not a QA check or the rebuild (${CHECKS.join(', ')})`);
       }
       const kind = options.check ?? 'build';
       const jobs = (await readAll<JobRecord>(layout.jobs))
         .map(jobFromDisk)
         .filter((j) => j.kind === kind && j.source === source && (!version || j.version === version) && (!options.arch || j.arch === options.arch) && j.log)
-        .sort((a, b) => compareVersions(a.version, b.version) || a.arch.localeCompare(b.arch) || a.attempts - b.attempts);
+        .sort((a, b) => compareVersions(a.version, b.version) || a.arch.localeCompare(b.arch) || a.createdAt.localeCompare(b.createdAt) || a.attempts - b.attempts);
       const job = jobs.filter((j) => j.version === jobs[jobs.length - 1]?.version && j.arch === (options.arch ?? jobs[0]?.arch)).pop();
       if (!job?.log) {
         throw new UserError(`no ${options.check ?? 'build'} log for ${source}${version ? ` ${version}` : ''}${options.arch ? ` on ${options.arch}` : ''}; see archive status`);

@@ -221,9 +221,9 @@ sudo apt-get update</pre>
   pages['index.html'] = page(
     `${config.name} — archive-in-a-box`,
     `<h1>${escape(config.name)}</h1>
-<p>${accepted.length} accepted upload(s), ${jobs.filter((j) => j.state === 'building' && j.kind === 'build').length} building, ${jobs.filter((j) => j.state === 'building' && j.kind !== 'build').length} QA check(s) running, ${jobs.filter((j) => j.state === 'dep-wait').length} waiting for build-dependencies, ${rejected.length} rejected. Signed uploads ${config.uploads.allowUnsigned ? 'optional' : 'required'}.</p>
+<p>${accepted.length} accepted upload(s), ${jobs.filter((j) => j.state === 'building' && j.kind === 'build').length} building, ${jobs.filter((j) => j.state === 'building' && j.kind !== 'build' && j.kind !== 'rebuild').length} QA check(s) and ${jobs.filter((j) => j.state === 'building' && j.kind === 'rebuild').length} rebuild(s) running, ${jobs.filter((j) => j.state === 'dep-wait').length} waiting for build-dependencies, ${rejected.length} rejected. Signed uploads ${config.uploads.allowUnsigned ? 'optional' : 'required'}.</p>
 ${suites}
-<h2 id="builds">Builds and QA checks</h2>
+<h2 id="builds">Builds, QA checks and rebuilds</h2>
 ${builds}
 <h2 id="rejected">Rejected uploads</h2>
 ${rejections}

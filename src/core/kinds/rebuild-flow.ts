@@ -3,6 +3,7 @@
 // the build environment are the same), its packages hashed and compared with the first build's;
 // where they differ, diffoscope in a check container (no network, no capabilities, unprivileged,
 // read-only root: both builds' packages are hostile), its reports taken out, capped.
+import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -13,6 +14,13 @@ import { BUILDER_UID, DEFAULT_LIMITS, LABEL_BUILD, type BuildLimits } from './bu
 import { checkContainerSpec, toolsImage } from './qa-flow.js';
 import { MAX_ARTIFACT_BYTES, REPORTS, compareRebuild, diffoscopeScript, firstDifferences, type RebuildReport } from './rebuild.js';
 import { runWithinLimits } from './run-within-limits.js';
+
+/** A file's sha256, read as a stream (a package may be up to the build's output limit). */
+async function sha256Of(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
 
 /** The tools diffoscope needs, installed once on the build environment (its minimal package: no Recommends). */
 export const DIFFOSCOPE_TOOLS = ['diffoscope-minimal'];
@@ -34,7 +42,7 @@ export async function runRebuild(runner: ContainerRunner, req: RebuildRequest): 
   const seconds = Math.round((Date.now() - started) / 100) / 10;
   const packages = [];
   for (const name of built.outputs.filter((n) => /\.u?deb$/.test(n))) {
-    packages.push({ name, sha256: createHash('sha256').update(await readFile(join(req.outDir, name))).digest('hex') });
+    packages.push({ name, sha256: await sha256Of(join(req.outDir, name)) });
   }
   const first = req.first.map((f) => ({ name: f.name, sha256: createHash('sha256').update(f.data).digest('hex') }));
   const compared = compareRebuild(first, packages);

@@ -165,7 +165,7 @@ export function rebuildResult(first: JobRecord, report: Extract<RebuildReport, {
     ...c.onlyFirst.map((p) => ({ severity: 'E', package: p, tag: 'not-rebuilt' })),
     ...c.onlyRebuild.map((p) => ({ severity: 'E', package: p, tag: 'only-in-rebuild' })),
   ];
-  const deps = report.depsKey && first.depsKey && report.depsKey !== first.depsKey ? '; its build-dependencies were not the first build\'s (archive verify after a change of the build environment)' : '';
+  const deps = report.depsKey && first.depsKey && report.depsKey !== first.depsKey ? '; its build-dependencies were not the first build\'s (the archive or the build environment changed since)' : '';
   const summary = c.reproducible
     ? `reproducible: ${named.filter((n) => isPackage(n.name)).length} package(s) bit for bit identical${deps}`
     : `unreproducible: ${findings.map((f) => `${f.package} ${f.tag}${f.context ? ` (${f.context})` : ''}`).slice(0, 5).join(', ')}${deps}`;

@@ -5,6 +5,7 @@
 // decisions are kept in state/migration.json for `archive status` and shown on the status page.
 // In the lane.
 import type { JobRecord } from '../../core/jobs.js';
+import { newCheckJob } from '../../core/kinds/qa.js';
 import { installabilityJobId, migrationDecisions, targetDigest, type MigrationDecision, type MigrationPolicy } from '../../core/migration.js';
 import { emptyContents } from '../../core/suite-contents.js';
 import type { SuiteConfig } from '../../config/config.js';
@@ -50,13 +51,10 @@ export class Migrations {
       const target = this.q.config().suites.find((s) => s.name === d.to)!;
       const against = targetDigest(contents.get(d.to) ?? emptyContents(d.to));
       for (const id of d.checkInstallability ?? []) {
-        const { uploadId, source, version, arch, buildArg } = this.q.jobs.get(id)!;
-        const job: JobRecord = {
-          id: installabilityJobId(id, d.to), kind: 'installability', of: id, uploadId, source, version, suite: d.to, base: target.base, arch, buildArg,
-          state: 'needs-build', attempts: 0, createdAt: at, updatedAt: at, binaries: [], artifacts: [], against,
-        };
+        // In the target's suite and base, against what it holds now.
+        const job: JobRecord = { ...newCheckJob(this.q.jobs.get(id)!, 'installability', installabilityJobId(id, d.to), at), suite: d.to, base: target.base, against };
         await this.leasing.save(job);
-        this.q.log(`migration: ${source} ${version}: checking that ${arch}'s packages install in ${d.to} (job ${job.id})`);
+        this.q.log(`migration: ${job.source} ${job.version}: checking that ${job.arch}'s packages install in ${d.to} (job ${job.id})`);
       }
     }
   }
