@@ -98,3 +98,43 @@ make_upload() { # dir source oldversion n -> prints the new version (logs in $wo
   echo "$ver"
 }
 
+# bench_archive NAME: what a bench on an archive of its own starts with: the project set up
+# when it is not; ARCHIVE_RUN_ID and LABEL (what it makes carries them); archive, the CLI on
+# $root; a work folder $work (logs/, src/) holding the root; the archive initialised on a free
+# port ($port). On exit the archive is stopped and its root, containers and work folder removed
+# (the logs kept when it failed). The bench then edits $root/archive.yaml and calls bench_up.
+bench_archive() {
+  bench=$1
+  export ARCHIVE_RUN_ID="bench-$bench-$$"
+  LABEL="archive-in-a-box.run-id=$ARCHIVE_RUN_ID"
+  archive() { node "$repo/bin/archive.js" --root "$root" "$@"; }
+  if ! command -v docker >/dev/null || ! command -v dput >/dev/null || ! docker info >/dev/null 2>&1 || [ ! -f dist/cli/main.js ]; then
+    say "setting up the project (scripts/setup.sh)"
+    bash scripts/setup.sh >&2
+  fi
+  work=$(mktemp -d "/tmp/aib-bench-$bench-XXXX")
+  root=$work/root
+  mkdir -p "$work/logs" "$work/src"
+  archive_up=0
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT TERM
+  port=$(free_port)
+  init_root "$port"
+}
+bench_cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  kill $(descendants $$) 2>/dev/null || true
+  if [ "$archive_up" = 1 ]; then archive down >/dev/null 2>&1 || true; fi
+  remove_leftovers "$LABEL"
+  [ "$rc" -eq 0 ] || keep_logs "$bench" "$root/logs/queue.log"
+  rm -rf "$work"
+  exit "$rc"
+}
+# bench_up: archive up on the bench's root; its dput configuration in $work/dput.cf.
+bench_up() {
+  say "archive up (root $root, port $port)"
+  archive_up=1
+  archive up --json >"$work/up.json" 2>"$work/logs/up.log" || { tail_log "$work/logs/up.log"; die "archive up"; }
+  node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).dputConfig)' "$work/up.json" >"$work/dput.cf"
+}

@@ -26,40 +26,10 @@ repo=$PWD
 
 CANDIDATES=${BENCH_SOURCES:-"figlet hello lzip"}
 WAIT_TIMEOUT=1800
-export ARCHIVE_RUN_ID="bench-qa-$$"
-LABEL="archive-in-a-box.run-id=$ARCHIVE_RUN_ID"
-archive() { node "$repo/bin/archive.js" --root "$root" "$@"; }
-
-if ! command -v docker >/dev/null || ! command -v dput >/dev/null || ! docker info >/dev/null 2>&1 || [ ! -f dist/cli/main.js ]; then
-  say "setting up the project (scripts/setup.sh)"
-  bash scripts/setup.sh >&2
-fi
-
-work=$(mktemp -d /tmp/aib-bench-qa-XXXX)
-root=$work/root
-mkdir -p "$work/logs" "$work/src"
-archive_up=0
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  kill $(descendants $$) 2>/dev/null || true
-  if [ "$archive_up" = 1 ]; then archive down >/dev/null 2>&1 || true; fi
-  remove_leftovers "$LABEL"
-  [ "$rc" -eq 0 ] || keep_logs qa "$root/logs/queue.log"
-  rm -rf "$work"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-port=$(free_port)
-init_root "$port"
+bench_archive qa
 rebuilds_off "$root/archive.yaml"
 grep -q '^    qa:' "$root/archive.yaml" || die "a new root lists no QA checks in $root/archive.yaml"
-say "archive up (root $root, port $port)"
-archive_up=1
-archive up --json >"$work/up.json" 2>"$work/logs/up.log" || { tail_log "$work/logs/up.log"; die "archive up"; }
-node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).dputConfig)' "$work/up.json" >"$work/dput.cf"
+bench_up
 
 say "fetching a source (first of: $CANDIDATES)"
 src=$(fetch_source "$work/src" archive/buildenv:trixie-amd64 "$LABEL" $CANDIDATES 2>"$work/logs/sources.log") || { tail_log "$work/logs/sources.log"; die "fetching a source"; }

@@ -24,42 +24,12 @@ cd "$(dirname "$0")/.."
 repo=$PWD
 . bench/lib.sh
 
-CANDIDATES=${BENCH_SOURCES:-"figlet lzip sl dos2unix pv cmatrix hello tree"}
+CANDIDATES=${BENCH_SOURCES:-"figlet lzip sl cowsay bzip2 pigz dash lz4 less hello tree"}
 WAIT_TIMEOUT=1800
-export ARCHIVE_RUN_ID="bench-reproducible-$$"
-LABEL="archive-in-a-box.run-id=$ARCHIVE_RUN_ID"
-archive() { node "$repo/bin/archive.js" --root "$root" "$@"; }
-
-if ! command -v docker >/dev/null || ! command -v dput >/dev/null || ! docker info >/dev/null 2>&1 || [ ! -f dist/cli/main.js ]; then
-  say "setting up the project (scripts/setup.sh)"
-  bash scripts/setup.sh >&2
-fi
-
-work=$(mktemp -d /tmp/aib-bench-reproducible-XXXX)
-root=$work/root
-mkdir -p "$work/logs" "$work/src"
-archive_up=0
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  kill $(descendants $$) 2>/dev/null || true
-  if [ "$archive_up" = 1 ]; then archive down >/dev/null 2>&1 || true; fi
-  remove_leftovers "$LABEL"
-  [ "$rc" -eq 0 ] || keep_logs reproducible "$root/logs/queue.log"
-  rm -rf "$work"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-port=$(free_port)
-init_root "$port"
+bench_archive reproducible
 qa_off "$root/archive.yaml"
 grep -q '^    rebuilds: on$' "$root/archive.yaml" || die "a new root does not rebuild every build ($root/archive.yaml)"
-say "archive up (root $root, port $port)"
-archive_up=1
-archive up --json >"$work/up.json" 2>"$work/logs/up.log" || { tail_log "$work/logs/up.log"; die "archive up"; }
-node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).dputConfig)' "$work/up.json" >"$work/dput.cf"
+bench_up
 
 # The rebuild's figures once it has a verdict (exit 3 before): "BUILD_ID REBUILD_ID VERDICT
 # AFTER_PUB" then, for an unreproducible one, "PACKAGE differs (FILE), ..." (the reason when it failed).

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  cancel, depWait, expireDepWait, expireLease, finish, finishCheck, giveBack, heartbeat, JobTransitionError, lease, MAX_LOST, retry, retryDepWait, type JobRecord,
+  cancel, depWait, endWithoutResult, expireDepWait, expireLease, finish, finishCheck, giveBack, heartbeat, JobTransitionError, lease, MAX_LOST, retry, retryDepWait, type JobRecord,
 } from './jobs.js';
 import { uploadStateFromJobs, type UploadRecord } from './uploads.js';
 
@@ -23,6 +23,9 @@ describe('the job state machine', () => {
     expect(finishCheck(lease(again, 'b1', t0), 'b1', { result: died }, later(9))).toMatchObject({ state: 'built', qa: { verdict: 'tmpfail' } });
     expect(finishCheck(lease(check, 'b1', t0), 'b1', { reason: 'lintian itself failed (exit 1)' }, later(5))).toMatchObject({ state: 'failed', reason: 'lintian itself failed (exit 1)' });
     expect(() => finishCheck(lease(check, 'b1', t0), 'b2', { result: found }, later(5))).toThrow('not leased to b2');
+    // A check or rebuild with no result: the worker's trouble goes back, the tool's failure fails it.
+    expect(endWithoutResult(lease(check, 'b1', t0), 'b1', { outcome: 'give-back', reason: 'engine gone' }, later(5))).toMatchObject({ state: 'given-back', reason: 'engine gone' });
+    expect(endWithoutResult(lease(check, 'b1', t0), 'b1', { outcome: 'failed', reason: 'the rebuild failed' }, later(5))).toMatchObject({ state: 'failed', reason: 'the rebuild failed' });
   });
 
   it('leases a waiting job to one builder until a deadline', () => {

@@ -235,6 +235,11 @@ export function finishCheck(job: JobRecord, builder: string, outcome: { result: 
   return 'result' in outcome ? { ...base, state: 'built', qa: outcome.result, reason: undefined } : { ...base, state: 'failed', reason: outcome.reason };
 }
 
+/** A check or a rebuild that came to no result: handed back (the worker's trouble), or failed, with why. */
+export function endWithoutResult(job: JobRecord, builder: string, report: { outcome: 'give-back' | 'failed'; reason: string }, now: Date): JobRecord {
+  return report.outcome === 'give-back' ? giveBack(job, builder, report.reason, now) : finishCheck(job, builder, { reason: report.reason }, now);
+}
+
 /**
  * A build not started yet whose source left its suite (archive rm) or was superseded by a newer
  * version: not done at all, as wanna-build drops out-of-date jobs. A build under way runs on

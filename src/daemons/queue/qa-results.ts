@@ -2,7 +2,7 @@
 // (and after a stop, for builds that have none yet), and what a worker found, kept with its
 // comparison against the previous version's result in the suite. Checks never hold back a
 // publication.
-import { finishCheck, giveBack, type JobRecord } from '../../core/jobs.js';
+import { endWithoutResult, finishCheck, type JobRecord } from '../../core/jobs.js';
 import { declaresTests, earlierResults, plannedChecks, qaTrend, type QaReport } from '../../core/kinds/qa.js';
 import type { JobLeasing } from './job-leasing.js';
 import type { QueueContext } from './queue-context.js';
@@ -26,8 +26,7 @@ export class QaResults {
     const now = new Date();
     this.leasing.heardLast(id, builder);
     let next: JobRecord;
-    if (report.outcome === 'give-back') next = giveBack(job, builder, report.reason, now);
-    else if (report.outcome === 'failed') next = finishCheck(job, builder, { reason: report.reason }, now);
+    if (report.outcome !== 'checked') next = endWithoutResult(job, builder, report, now);
     else {
       const { outcome: _, ...result } = report;
       // An installability check answers for the target suite as it is: it has no trend.

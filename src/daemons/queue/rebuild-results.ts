@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { finishCheck, giveBack, type JobRecord } from '../../core/jobs.js';
+import { endWithoutResult, finishCheck, type JobRecord } from '../../core/jobs.js';
 import { earlierResults, qaTrend } from '../../core/kinds/qa.js';
 import {
   REBUILD_ARTIFACT, plannedRebuilds, rebuildResult, reproducibleDir, reproducibleStatement, verifyRebuilds, type RebuildReport,
@@ -68,8 +68,7 @@ export class RebuildResults {
     const now = new Date();
     this.leasing.heardLast(id, builder);
     let next: JobRecord;
-    if (report.outcome === 'give-back') next = giveBack(job, builder, report.reason, now);
-    else if (report.outcome === 'failed') next = finishCheck(job, builder, { reason: report.reason }, now);
+    if (report.outcome !== 'rebuilt') next = endWithoutResult(job, builder, report, now);
     else {
       const first = this.q.jobs.get(job.of!);
       if (!first) throw new Error(`job ${id}: the build it rebuilds (${job.of}) is not known`);
