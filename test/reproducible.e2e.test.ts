@@ -65,7 +65,7 @@ describe('reproducible builds, verified', () => {
     // gated publishes a version only once its rebuild agreed with its build.
     const file = join(archive.root, 'archive.yaml');
     const doc = parseDocument(await readFile(file, 'utf8'));
-    doc.setIn(['suites', 'gated'], { architectures: ['amd64'], qa: [], publish_requires: { rebuild: 'pass' } });
+    doc.setIn(['suites', 'gated'], { architectures: ['amd64'], qa: [], rebuilds: 'on', publish_requires: { rebuild: 'pass' } });
     await writeFile(file, doc.toString());
     up = await archive.up();
   });

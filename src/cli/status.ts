@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { isLeasable, jobFromDisk, type JobRecord } from '../core/jobs.js';
 import { checksOf, qaLine, qaView } from '../core/kinds/qa.js';
-import { reproducibleShares, shareLine } from '../core/kinds/rebuild.js';
+import { reproducibleShares, shareLine, type ReproducibleShare } from '../core/kinds/rebuild.js';
+import { SuiteStore } from '../storage/suite-store.js';
+import type { Layout } from '../storage/layout.js';
 import { missingWorker, presentWorkers, type WorkerSeen } from '../core/workers.js';
 import { kindLabel } from '../core/work-kinds.js';
 import type { UploadRecord } from '../core/uploads.js';
@@ -64,7 +66,7 @@ export function register(program: Command): void {
         uploads,
         rejected: uploads.filter((u) => u.state === 'rejected'),
         migration,
-        reproducible: reproducibleShares(jobs),
+        reproducible: await shares(layout, jobs),
       };
       if (options.json) {
         console.log(JSON.stringify(status, null, 2));
@@ -99,4 +101,12 @@ export function register(program: Command): void {
         for (const d of migration) console.log(`  ${migrationLine(d)}`);
       }
     });
+}
+
+/** Each suite's share of reproducible builds (core/kinds/rebuild.ts), of the sources it holds now. */
+async function shares(layout: Layout, jobs: JobRecord[]): Promise<ReproducibleShare[]> {
+  if (!jobs.some((j) => j.kind === 'rebuild')) return [];
+  const records = (await new SuiteStore(layout.suites, (b) => ({ ...b, control: [] }), { readOnly: true }).load()).all();
+  const held = new Set(records.filter((c) => c.kind === 'suite').flatMap((c) => c.sources.map((x) => `${c.id} ${x.source}`)));
+  return reproducibleShares(jobs, (suite, source) => held.has(`${suite} ${source}`));
 }

@@ -102,8 +102,9 @@ describe('archive.yaml', () => {
     }
   });
 
-  it('rebuilds every build unless a suite says rebuilds: off, and refuses another value', () => {
-    expect(parseConfig('suites:\n  unstable: {}\n', 'a.yaml').suites[0].rebuilds).toBe(true);
+  it('rebuilds every build in a new root (rebuilds: on), none in a suite that does not say so (a root made before), and refuses another value', () => {
+    expect(parseConfig('suites:\n  unstable: {}\n', 'a.yaml').suites[0].rebuilds).toBe(false);
+    expect(parseConfig('suites:\n  unstable:\n    rebuilds: on\n', 'a.yaml').suites[0].rebuilds).toBe(true);
     expect(parseConfig('suites:\n  unstable:\n    rebuilds: off\n', 'a.yaml').suites[0].rebuilds).toBe(false);
     expect(defaultConfigText()).toMatch(/\n {4}rebuilds: on\n/);
     expect(() => parseConfig('suites:\n  unstable:\n    rebuilds: true\n', 'a.yaml')).toThrow('a.yaml: suites.unstable.rebuilds: expected on or off, found true');
@@ -115,14 +116,14 @@ describe('archive.yaml', () => {
     expect(() => parseConfig('suites:\n  unstable:\n    qa: [lintian]\n    publish_requires: {piuparts: pass}\n', 'a.yaml')).toThrow(
       'a.yaml: suites.unstable.publish_requires.piuparts: unstable does not run piuparts (suites.unstable.qa: [lintian]), so nothing would ever be published',
     );
-    expect(parseConfig('suites:\n  unstable:\n    publish_requires: {rebuild: pass}\n', 'a.yaml').suites[0].publishRequires).toEqual({ rebuild: 'pass' });
+    expect(parseConfig('suites:\n  unstable:\n    rebuilds: on\n    publish_requires: {rebuild: pass}\n', 'a.yaml').suites[0].publishRequires).toEqual({ rebuild: 'pass' });
     expect(() => parseConfig('suites:\n  unstable:\n    rebuilds: off\n    publish_requires: {rebuild: pass}\n', 'a.yaml')).toThrow(
       'a.yaml: suites.unstable.publish_requires.rebuild: unstable does not run rebuild (suites.unstable.rebuilds: off), so nothing would ever be published; set rebuilds: on or drop the gate',
     );
     expect(() => parseConfig('suites:\n  unstable:\n    rebuilds: off\n  testing:\n    migrate_from: unstable\n    require: {rebuild: pass}\n', 'a.yaml')).toThrow(
       'a.yaml: suites.testing.require.rebuild: unstable does not run rebuild (suites.unstable.rebuilds: off), so the gate could never hold; set suites.unstable.rebuilds: on or drop the gate',
     );
-    expect(() => parseConfig('suites:\n  unstable:\n    publish_requires: {rebuilt: pass}\n', 'a.yaml')).toThrow('unknown check "rebuilt"; expected one of lintian, blhc, piuparts, autopkgtest, rebuild');
+    expect(() => parseConfig('suites:\n  unstable:\n    rebuilds: on\n    publish_requires: {rebuilt: pass}\n', 'a.yaml')).toThrow('unknown check "rebuilt"; expected one of lintian, blhc, piuparts, autopkgtest, rebuild');
     expect(() => parseConfig('suites:\n  unstable:\n    qa: [lintian]\n    publish_requires: {lintian: yes}\n', 'a.yaml')).toThrow('suites.unstable.publish_requires.lintian: expected one of pass, no-errors, no-regression, found "yes"');
   });
 

@@ -41,7 +41,7 @@ export interface SuiteConfig {
   migration?: MigrationPolicy;
   /** A new version is published only once these gates on its own QA checks hold (core/qa-gates.ts). */
   publishRequires?: QaGates;
-  /** Each build is rebuilt under variation and compared (core/kinds/rebuild.ts): on unless `rebuilds: off`. */
+  /** Each build is rebuilt under variation and compared (core/kinds/rebuild.ts): `rebuilds: on`, as a new root's archive.yaml says. */
   rebuilds: boolean;
 }
 
@@ -238,7 +238,8 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
     }
     const migration = migrationPolicy(s, at, file);
     const publishRequires = s.publish_requires === undefined ? undefined : qaGates(s.publish_requires, `${at}.publish_requires`, file);
-    const rebuilds = s.rebuilds ?? 'on';
+    // Absent: off, as in roots made before there were rebuilds; a new root's archive.yaml says on.
+    const rebuilds = s.rebuilds ?? 'off';
     if (rebuilds !== 'on' && rebuilds !== 'off') throw new ConfigError(file, `${at}.rebuilds: expected on or off, found ${JSON.stringify(rebuilds)}`);
     return {
       name: suite,

@@ -130,7 +130,8 @@ export function lease(job: JobRecord, builder: string, now: Date, leaseMs = LEAS
   };
 }
 
-function assertHolder(job: JobRecord, builder: string): void {
+/** Throws unless `builder` holds the job's lease: only the holder of a job ends it, or hands anything in for it. */
+export function assertHolder(job: JobRecord, builder: string): void {
   if (job.state !== 'building' || job.lease?.builder !== builder) {
     throw new JobTransitionError(`job ${job.id} is not leased to ${builder} (it is ${job.state}${job.lease ? `, leased to ${job.lease.builder}` : ''})`);
   }

@@ -50,7 +50,7 @@ describe('publish_requires', () => {
 });
 
 describe('a gate on the rebuild', () => {
-  const gated = parseConfig('suites:\n  unstable:\n    qa: []\n    publish_requires: {rebuild: pass}\n', 'archive.yaml');
+  const gated = parseConfig('suites:\n  unstable:\n    qa: []\n    rebuilds: on\n    publish_requires: {rebuild: pass}\n', 'archive.yaml');
   const made = (arch: string): JobRecord => ({ ...build(arch), binaries: [{ path: `pool/main/h/hello/hello_1.0-1_${arch}.deb`, sha256: 'a'.repeat(64), size: 1, md5: '', sha1: '', control: [] }] });
   const rebuild = (arch: string, over: Partial<JobRecord> = {}): JobRecord => ({ ...build(arch), id: `u1-${arch}-rebuild`, kind: 'rebuild', of: `u1-${arch}`, state: 'needs-build', createdAt: '2026-12-01T00:00:00Z', ...over });
   const verdict = (v: 'pass' | 'fail', summary: string) => ({ state: 'built' as const, qa: { verdict: v, tool: 'dpkg-buildpackage', seconds: 1, counts: {}, findings: [], summary } });

@@ -147,7 +147,8 @@ export function renderStatusPages(input: StatusInput): StatusPages {
   const checksByUpload = new Map<string, JobRecord[]>();
   for (const j of jobs.filter((x) => x.of)) checksByUpload.set(j.uploadId, [...(checksByUpload.get(j.uploadId) ?? []), j]);
   const checksOfUpload = (id: string) => checksOf(checksByUpload.get(id) ?? [], id);
-  const shares = reproducibleShares(jobs);
+  const held = new Set(input.contents.filter((c) => c.kind === 'suite').flatMap((c) => c.sources.map((x) => `${c.id} ${x.source}`)));
+  const shares = reproducibleShares(jobs, (suite, source) => held.has(`${suite} ${source}`));
   const jobsOf = (u: UploadRecord) => u.jobs.map((id) => jobById.get(id)).filter((j): j is JobRecord => j !== undefined);
   const url = input.url ?? archiveUri(config);
   const accepted = uploads.filter((u) => !['received', 'rejected'].includes(u.state) && u.suite);

@@ -4,7 +4,7 @@
 // where they differ, diffoscope in a check container (no network, no capabilities, unprivileged,
 // read-only root: both builds' packages are hostile), its reports taken out, capped.
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { DockerError } from '../../errors.js';
@@ -21,6 +21,9 @@ async function sha256Of(path: string): Promise<string> {
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
+
+/** The most bytes of differing packages (both builds') diffoscope is given. */
+export const MAX_DIFFOSCOPE_INPUT = 512 * 1024 ** 2;
 
 /** The tools diffoscope needs, installed once on the build environment (its minimal package: no Recommends). */
 export const DIFFOSCOPE_TOOLS = ['diffoscope-minimal'];
@@ -50,6 +53,10 @@ export async function runRebuild(runner: ContainerRunner, req: RebuildRequest): 
   const rebuilt = { outcome: 'rebuilt' as const, packages, depsKey: built.depsKey, seconds, tool: 'dpkg-buildpackage', differences: [] as { package: string; context: string }[] };
   req.onLog(`archive-in-a-box: ${compared.reproducible ? 'the packages are bit for bit the first build\'s' : `differs from the first build: ${[...compared.differing, ...compared.onlyFirst, ...compared.onlyRebuild].join(', ')}`}\n`);
   if (compared.reproducible || compared.differing.length === 0) return { report: rebuilt, outputs: buildinfo };
+  // Both builds' differing packages go into diffoscope's container through memory: not past a bound.
+  let bytes = req.first.filter((f) => compared.differing.includes(f.name)).reduce((n, f) => n + f.data.length, 0);
+  for (const name of compared.differing) bytes += (await stat(join(req.outDir, name))).size;
+  if (bytes > MAX_DIFFOSCOPE_INPUT) return { report: { ...rebuilt, tool: `dpkg-buildpackage; diffoscope not run: the packages that differ hold ${bytes} bytes, over ${MAX_DIFFOSCOPE_INPUT}` }, outputs: buildinfo };
   const diff = await diffoscope(runner, req, compared.differing, limits);
   return { report: { ...rebuilt, tool: `dpkg-buildpackage; ${diff.tool}`, differences: diff.differences }, outputs: [...buildinfo, ...diff.outputs] };
 }

@@ -180,9 +180,9 @@ export function reproducibility(job: JobRecord): Reproducibility | undefined {
   return job.state === 'failed' ? 'failed' : undefined;
 }
 
-/** The rebuild of a build that counts: the newest one (archive verify adds more). */
+/** The rebuild of a build that counts: the newest one not cancelled (archive verify adds more). */
 export function rebuildOf(jobs: JobRecord[], buildId: string): JobRecord | undefined {
-  return jobs.filter((j) => j.kind === 'rebuild' && j.of === buildId).sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id))[0];
+  return jobs.filter((j) => j.kind === 'rebuild' && j.of === buildId && j.state !== 'cancelled').sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id))[0];
 }
 
 /** Whether a build made something to rebuild and compare: a package. */
@@ -301,7 +301,10 @@ export function firstDifferences(report: string, packages: string[]): { package:
   return out;
 }
 
-/** How much of a suite is reproducible on an architecture: its sources' newest builds by their rebuild's verdict. */
+/**
+ * How much of a suite is reproducible on an architecture: the newest builds of the sources
+ * uploaded to it (and, when `holds` says, still in it) by their rebuild's verdict.
+ */
 export interface ReproducibleShare {
   suite: string;
   arch: string;
@@ -314,11 +317,11 @@ export interface ReproducibleShare {
   percent?: number;
 }
 
-export function reproducibleShares(jobs: JobRecord[]): ReproducibleShare[] {
+export function reproducibleShares(jobs: JobRecord[], holds: (suite: string, source: string) => boolean = () => true): ReproducibleShare[] {
   const rebuilds = new Map<string, JobRecord[]>();
-  for (const j of jobs.filter((x) => x.kind === 'rebuild' && x.of)) rebuilds.set(j.of!, [...(rebuilds.get(j.of!) ?? []), j]);
+  for (const j of jobs.filter((x) => x.kind === 'rebuild' && x.of && x.state !== 'cancelled')) rebuilds.set(j.of!, [...(rebuilds.get(j.of!) ?? []), j]);
   const shares = new Map<string, ReproducibleShare>();
-  for (const b of newestBuilt(jobs).filter((x) => rebuilds.has(x.id))) {
+  for (const b of newestBuilt(jobs).filter((x) => rebuilds.has(x.id) && holds(x.suite, x.source))) {
     const key = `${b.suite} ${b.arch}`;
     const share = shares.get(key) ?? { suite: b.suite, arch: b.arch, reproducible: 0, unreproducible: 0, failed: 0, waiting: 0 };
     share[reproducibility(rebuildOf(rebuilds.get(b.id)!, b.id)!) ?? 'waiting']++;

@@ -34,7 +34,7 @@ describe('artifacts handed in', () => {
 
   it("are a rebuild's reports and .buildinfo only, each under the cap; what crosses it leaves nothing", async () => {
     const layout = new Layout(mkdtempSync(join(tmpdir(), 'aib-results-')));
-    const job = { id: 'j-rebuild', kind: 'rebuild', state: 'building', lease: { builder: 'w/2', expiresAt: '' } } as JobRecord;
+    const job = { id: 'j-rebuild', kind: 'rebuild', source: 'hello', state: 'building', lease: { builder: 'w/2', expiresAt: '' } } as JobRecord;
     const leasing = { job: () => job } as unknown as JobLeasing;
     const q = { layout, failPoint: () => undefined } as unknown as QueueContext;
     const results = new BuildResults(q, leasing, {} as SuiteJoining);
@@ -48,5 +48,11 @@ describe('artifacts handed in', () => {
     await results.artifact('j-rebuild', 'w/2', 'hello_1.0-1_amd64.buildinfo', bytes(100));
     expect(readdirSync(join(layout.artifacts, 'j-rebuild')).sort()).toEqual(['diffoscope.txt', 'hello_1.0-1_amd64.buildinfo']);
     expect(readFileSync(join(layout.artifacts, 'j-rebuild', 'diffoscope.txt'), 'utf8')).toBe('x'.repeat(100));
+    // Another source's .buildinfo, and a fourth file: refused.
+    await expect(results.artifact('j-rebuild', 'w/2', 'other_1.0-1_amd64.buildinfo', bytes(10))).rejects.toMatchObject({ status: 400 });
+    await results.artifact('j-rebuild', 'w/2', 'diffoscope.html', bytes(10));
+    await expect(results.artifact('j-rebuild', 'w/2', 'hello_1.0-1_all.buildinfo', bytes(10))).rejects.toMatchObject({ status: 409, message: expect.stringContaining('3 files already') });
+    // Only the holder of the lease hands anything in.
+    await expect(results.artifact('j-rebuild', 'w/9', 'diffoscope.txt', bytes(10))).rejects.toMatchObject({ status: 409 });
   });
 });

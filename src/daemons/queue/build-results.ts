@@ -5,7 +5,7 @@ import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promise
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { checkReturnedBuild, isBinaryPackage, type ReturnedFile } from '../../core/artifact-checks.js';
-import { depWait, finish, giveBack, type BinaryRecord, type JobRecord } from '../../core/jobs.js';
+import { assertHolder, depWait, finish, giveBack, type BinaryRecord, type JobRecord } from '../../core/jobs.js';
 import type { BuildReport } from '../../core/kinds/build.js';
 import { MAX_ARTIFACT_BYTES, REBUILD_ARTIFACT } from '../../core/kinds/rebuild.js';
 import { SAFE_FILE_NAME, parseChanges, parseDsc } from '../../debian/changes-dsc.js';
@@ -30,7 +30,11 @@ export class BuildResults {
     if (job.state !== 'building' || job.lease?.builder !== builder) throw refused(409, `job ${id} is not leased to ${builder}`);
     // A QA check hands in nothing but its report; a rebuild diffoscope's reports and its .buildinfo, capped.
     if (job.kind === 'rebuild') {
-      if (!REBUILD_ARTIFACT.test(name)) throw refused(400, `a rebuild hands in diffoscope.txt, diffoscope.html and its .buildinfo, not ${name}`);
+      if (!REBUILD_ARTIFACT.test(name) || (name.endsWith('.buildinfo') && !name.startsWith(`${job.source}_`))) {
+        throw refused(400, `a rebuild hands in diffoscope.txt, diffoscope.html and its ${job.source}_*.buildinfo, not ${name}`);
+      }
+      const had = await readdir(join(this.q.layout.artifacts, id)).catch(() => [] as string[]);
+      if (had.filter((n) => !n.startsWith('.') && n !== name).length >= 3) throw refused(409, `rebuild ${id} handed in 3 files already`);
       body = capped(body, MAX_ARTIFACT_BYTES, `${name} of rebuild ${id}`);
     } else if (job.kind !== 'build') throw refused(409, `job ${id} is a ${job.kind} check, which hands in no files`);
     if (!SAFE_FILE_NAME.test(name)) throw refused(400, `unsafe artifact name ${name}`);
@@ -55,6 +59,8 @@ export class BuildResults {
   /** A worker's report: the job finishes (its artifacts checked, pooled and published when built). In the lane. */
   async complete(id: string, builder: string, report: BuildReport): Promise<void> {
     const job = this.leasing.job(id);
+    // Nothing is pooled for a worker that does not hold the build (any more).
+    assertHolder(job, builder);
     const dir = join(this.q.layout.artifacts, id);
     const now = new Date();
     this.leasing.heardLast(id, builder);

@@ -2,7 +2,7 @@
 // heartbeats, loses it when its lease runs out or it restarts; every change of a job's state
 // is saved here, and its upload's state follows.
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildLimits } from '../../core/kinds/build.js';
 import { checkInputs, previousBuilds, siblingBuilds } from '../../core/kinds/qa.js';
@@ -188,8 +188,12 @@ export class JobLeasing {
     // A check reads files: it runs natively whatever the architecture of the build it checks.
     const emulates = (j: JobRecord) => !KINDS[j.kind]?.anyArchitecture && !!request.emulated?.includes(j.arch);
     const order = (j: JobRecord) => (j.kind === 'build' ? 0 : j.kind === 'rebuild' ? 2 : 1);
-    // A rebuild is another slot's than the build's: two builds, not one twice.
-    const ownBuild = (j: JobRecord) => j.kind === 'rebuild' && !!j.of && this.q.jobs.get(j.of)?.worker === request.builder;
+    // A rebuild is another slot's than the build's (two builds, not one twice), and another
+    // worker's when one that builds its architecture natively is waiting for work.
+    const ownBuild = (j: JobRecord) => {
+      const by = j.kind === 'rebuild' && j.of ? this.q.jobs.get(j.of)?.worker : undefined;
+      return !!by && (by === request.builder || (workerOf(by) === worker && this.workers.nativeAvailable(j.arch, worker)));
+    };
     const job = this.q.jobs
       .all()
       // A job this worker would emulate is left to a native worker that is waiting for work.
@@ -207,10 +211,12 @@ export class JobLeasing {
     }
     const emulated = emulates(job);
     const leased = { ...lease(job, request.builder, new Date(), config.builds.leaseSeconds * 1000), emulated };
-    // A check's or rebuild's log is named after its id past the build's (".lintian", ".rebuild-2").
-    const what = job.of && job.id.startsWith(`${job.of}-`) ? `.${job.id.slice(job.of.length + 1)}` : job.kind === 'build' ? '' : `.${job.kind}`;
+    // A check's log is named after its kind (".lintian"), a rebuild's after its id past the build's (".rebuild", ".rebuild-2").
+    const what = job.kind === 'build' ? '' : job.kind === 'rebuild' && job.of ? `.${job.id.slice(job.of.length + 1)}` : `.${job.kind}`;
     leased.log = `logs/${job.source}_${versionWithoutEpoch(job.version)}_${job.arch}${what}.${leased.attempts}.log`;
     await writeFile(join(this.q.layout.public, leased.log), '');
+    // What an earlier lease handed in before it was lost is not this one's.
+    await rm(join(this.q.layout.artifacts, job.id), { recursive: true, force: true });
     await this.save(leased);
     const suite = config.suites.find((s) => s.name === job.suite)!;
     this.q.log(`job ${job.id}: leased to ${request.builder} (attempt ${leased.attempts}${emulated ? ', emulated' : ''})`);

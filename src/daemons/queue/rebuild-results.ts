@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { endWithoutResult, finishCheck, type JobRecord } from '../../core/jobs.js';
+import { assertHolder, endWithoutResult, finishCheck, type JobRecord } from '../../core/jobs.js';
 import { earlierResults, qaTrend } from '../../core/kinds/qa.js';
 import {
   REBUILD_ARTIFACT, plannedRebuilds, rebuildResult, reproducibleDir, reproducibleStatement, verifyRebuilds, type RebuildReport,
@@ -33,7 +33,8 @@ export class RebuildResults {
     if (this.signer) return this.signer;
     const l = this.q.layout;
     if (!existsSync(l.rebuilderSecretKey)) {
-      const key = await generateArchiveKey('archive-in-a-box rebuilder (reproducible-build statements)', '3y');
+      // No expiry: a statement says what two builds agreed on once; it stays true.
+      const key = await generateArchiveKey('archive-in-a-box rebuilder (reproducible-build statements)', 'never');
       await writeFile(l.rebuilderPublicKey, key.publicArmored);
       await writeFile(`${l.rebuilderSecretKey}.tmp`, key.secretArmored, { mode: 0o600 });
       await rename(`${l.rebuilderSecretKey}.tmp`, l.rebuilderSecretKey);
@@ -64,18 +65,25 @@ export class RebuildResults {
   /** A worker's report of a rebuild: the verdict, its reports kept, a reproducible one signed. In the lane. */
   async complete(id: string, builder: string, report: RebuildReport): Promise<void> {
     const job = this.leasing.job(id);
+    // Nothing is kept or signed for a worker that does not hold the rebuild (any more).
+    assertHolder(job, builder);
     const dir = join(this.q.layout.artifacts, id);
     const now = new Date();
     this.leasing.heardLast(id, builder);
     let next: JobRecord;
     if (report.outcome !== 'rebuilt') next = endWithoutResult(job, builder, report, now);
     else {
-      const first = this.q.jobs.get(job.of!);
-      if (!first) throw new Error(`job ${id}: the build it rebuilds (${job.of}) is not known`);
-      const result = rebuildResult(first, report);
-      const kept = await this.keep(job, dir);
-      if (result.verdict === 'pass') kept.push(await this.sign(job, first, builder, now));
-      next = { ...finishCheck(job, builder, { result: { ...result, ...qaTrend(result, earlierResults(job, this.q.jobs.all())) } }, now), artifacts: kept, ...(report.depsKey && { depsKey: report.depsKey }) };
+      try {
+        const first = this.q.jobs.get(job.of!);
+        if (!first) throw new Error(`the build it rebuilds (${job.of}) is not known`);
+        const result = rebuildResult(first, report);
+        const kept = await this.keep(job, dir);
+        if (result.verdict === 'pass') kept.push(await this.sign(job, first, builder, now));
+        next = { ...finishCheck(job, builder, { result: { ...result, ...qaTrend(result, earlierResults(job, this.q.jobs.all())) } }, now), artifacts: kept, ...(report.depsKey && { depsKey: report.depsKey }) };
+      } catch (err) {
+        // The queue's own trouble (the key, the disk): the rebuild is not run again for it.
+        next = finishCheck(job, builder, { reason: `the verdict could not be kept: ${(err as Error).message}` }, now);
+      }
     }
     await this.leasing.save(next);
     await rm(dir, { recursive: true, force: true });
@@ -95,7 +103,9 @@ export class RebuildResults {
   /** The statement that the first build and its rebuild agree, clear-signed with the rebuilder key. */
   private async sign(job: JobRecord, first: JobRecord, builder: string, now: Date): Promise<string> {
     const buildinfoPath = first.artifacts.find((a) => a.endsWith('.buildinfo'));
-    const buildinfo = buildinfoPath ? { name: buildinfoPath.slice(buildinfoPath.lastIndexOf('/') + 1), sha256: (await fileFacts(join(this.q.layout.public, buildinfoPath))).sha256 } : undefined;
+    // Signed without it when the pool let it go (a superseded version verified again).
+    const facts = buildinfoPath ? await fileFacts(join(this.q.layout.public, buildinfoPath)).catch(() => undefined) : undefined;
+    const buildinfo = facts ? { name: buildinfoPath!.slice(buildinfoPath!.lastIndexOf('/') + 1), sha256: facts.sha256 } : undefined;
     const text = reproducibleStatement({
       source: job.source,
       version: job.version,

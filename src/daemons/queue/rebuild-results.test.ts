@@ -1,0 +1,32 @@
+// A rebuild's report on the queue's side: only the worker that holds the rebuild ends it; a
+// report from any other (a worker that echoes the first build's hashes, published in the
+// indices, to get a statement signed) keeps nothing and signs nothing.
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { JobRecord } from '../../core/jobs.js';
+import { Layout } from '../../storage/layout.js';
+import type { JobLeasing } from './job-leasing.js';
+import type { QueueContext } from './queue-context.js';
+import { RebuildResults } from './rebuild-results.js';
+
+describe('a rebuild report', () => {
+  it('from a worker that does not hold the rebuild is refused before anything is kept or signed', async () => {
+    const layout = new Layout(mkdtempSync(join(tmpdir(), 'aib-rebuilds-')));
+    const sha = 'a'.repeat(64);
+    const build = { id: 'u1-amd64', kind: 'build', source: 'hello', version: '1.0-1', arch: 'amd64', state: 'built', worker: 'w/1', binaries: [{ path: 'pool/main/h/hello/hello_1.0-1_amd64.deb', sha256: sha }], artifacts: [] } as unknown as JobRecord;
+    const rebuild = { ...build, id: 'u1-amd64-rebuild', kind: 'rebuild', of: 'u1-amd64', state: 'building', lease: { builder: 'w/2', expiresAt: '' }, binaries: [] } as unknown as JobRecord;
+    const jobs = new Map([[build.id, build], [rebuild.id, rebuild]]);
+    const saved: JobRecord[] = [];
+    const q = { layout, jobs: { get: (id: string) => jobs.get(id), all: () => [...jobs.values()] }, log: () => undefined } as unknown as QueueContext;
+    const leasing = { job: (id: string) => jobs.get(id)!, heardLast: () => undefined, save: async (j: JobRecord) => void saved.push(j) } as unknown as JobLeasing;
+    const report = { outcome: 'rebuilt' as const, packages: [{ name: 'hello_1.0-1_amd64.deb', sha256: sha }], seconds: 1, tool: 't', differences: [] };
+    await expect(new RebuildResults(q, leasing).complete(rebuild.id, 'w/9', report)).rejects.toThrow('not leased to w/9');
+    await expect(new RebuildResults(q, leasing).complete(build.id, 'w/1', report)).rejects.toThrow('job u1-amd64 is not leased to w/1 (it is built)');
+    expect(saved).toEqual([]);
+    expect(existsSync(layout.reproducible)).toBe(false);
+    expect(existsSync(layout.rebuilderSecretKey)).toBe(false);
+    expect(readdirSync(layout.root)).toEqual([]);
+  });
+});
