@@ -188,14 +188,21 @@ exit 0
   });
 
   it('unpacks untrusted sources only in build containers, as their unprivileged user', async () => {
-    // The one dpkg-source -x of the program is in the build container's script (the hostile
-    // builds above showed it ran as uid 2000 there); the others pack a tree the user gave.
+    // The dpkg-source -x of the program are in the build container's script (the hostile
+    // builds above showed it ran as uid 2000 there) and in the rebuild's, the same container
+    // varied (as uid 2001); the others pack a tree the user gave.
     const uses = (await execa('grep', ['-rn', 'dpkg-source', 'src', '--include=*.ts'], { cwd: REPO })).stdout.split('\n');
-    const code = uses.filter((l) => !/^[^:]+:\d+:\s*(\/\/|\*)/.test(l)); // not comments
-    const unpacking = code.filter((l) => /-x\b|--extract/.test(l));
-    expect(unpacking).toEqual([expect.stringMatching(/^src\/core\/kinds\/build\.ts:\d+:dpkg-source -x \$\{dsc\} src$/)]);
+    const code = uses.filter((l) => !/^[^:]+:\d+:\s*(\/\/|\*)/.test(l) && !/\.test\.ts:/.test(l)); // not comments or tests
+    const unpacking = code.filter((l) => /-x\b|--extract/.test(l)).sort();
+    expect(unpacking).toEqual([
+      expect.stringMatching(/^src\/core\/kinds\/build\.ts:\d+:dpkg-source -x \$\{dsc\} src$/),
+      expect.stringMatching(/^src\/core\/kinds\/rebuild\.ts:\d+:dpkg-source -x \$\{dsc\} \$\{REBUILD_SRC\}$/),
+    ]);
     const build = await readFile(join(REPO, 'src', 'core', 'kinds', 'build.ts'), 'utf8');
     expect(build).toMatch(/cmd: \['bash', '-c', BUILD_SCRIPT\(dsc, buildArg\)\],\n\s+user: 'builder',/);
+    const rebuild = await readFile(join(REPO, 'src', 'core', 'kinds', 'rebuild.ts'), 'utf8');
+    expect(rebuild).toMatch(/cmd: \['bash', '-c', rebuildScript\(dsc, buildArg\)\],\n\s+user: `\$\{REBUILD_UID\}:\$\{REBUILD_UID\}`,/);
+    expect(rebuild).toMatch(/^export const REBUILD_UID = 2001;$/m);
   });
 
   it('serves nothing a link planted in public/ points to, and dists/ still', async () => {

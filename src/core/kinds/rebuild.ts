@@ -25,7 +25,8 @@ export interface Variation {
 
 /** Where the rebuild's files go (its user's own folder in the build's /build volume), and where it unpacks the source. */
 export const REBUILD_DIR = '/build/rebuild';
-export const REBUILD_PATH = `${REBUILD_DIR}/aib-path-varied`;
+const REBUILD_SRC = 'aib-path-varied';
+export const REBUILD_PATH = `${REBUILD_DIR}/${REBUILD_SRC}`;
 /** The buildenv's user "rebuilder" (images/buildenv/Dockerfile); by number, so that an older image without it works too. */
 export const REBUILD_UID = 2001;
 
@@ -47,7 +48,7 @@ export function rebuildScript(dsc: string, buildArg: BuildArg): string {
 umask 0002
 cd ${REBUILD_DIR}
 echo "archive-in-a-box: rebuilding as $(id -un 2>/dev/null || echo uid) (uid $(id -u)), in ${REBUILD_PATH}, on $(hostname -f 2>/dev/null || hostname)"
-dpkg-source -x ${dsc} ${REBUILD_PATH.slice(REBUILD_DIR.length + 1)}
+dpkg-source -x ${dsc} ${REBUILD_SRC}
 cd ${REBUILD_PATH}
 dpkg-buildpackage -us -uc ${buildArg}
 mkdir -p ${REBUILD_DIR}/out
