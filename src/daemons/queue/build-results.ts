@@ -5,7 +5,7 @@ import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promise
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { checkReturnedBuild, isBinaryPackage, type ReturnedFile } from '../../core/artifact-checks.js';
-import { assertHolder, depWait, finish, giveBack, type BinaryRecord, type JobRecord } from '../../core/jobs.js';
+import { depWait, finish, giveBack, type BinaryRecord, type JobRecord } from '../../core/jobs.js';
 import type { BuildReport } from '../../core/kinds/build.js';
 import { MAX_ARTIFACT_BYTES, REBUILD_ARTIFACT } from '../../core/kinds/rebuild.js';
 import { SAFE_FILE_NAME, parseChanges, parseDsc } from '../../debian/changes-dsc.js';
@@ -58,12 +58,9 @@ export class BuildResults {
 
   /** A worker's report: the job finishes (its artifacts checked, pooled and published when built). In the lane. */
   async complete(id: string, builder: string, report: BuildReport): Promise<void> {
-    const job = this.leasing.job(id);
-    // Nothing is pooled for a worker that does not hold the build (any more).
-    assertHolder(job, builder);
+    const job = this.leasing.reported(id, builder);
     const dir = join(this.q.layout.artifacts, id);
     const now = new Date();
-    this.leasing.heardLast(id, builder);
     let next: JobRecord;
     if (report.outcome === 'dep-wait') next = depWait(job, builder, report.missing, now);
     else if (report.outcome === 'give-back') next = giveBack(job, builder, report.reason, now);

@@ -9,7 +9,7 @@ import { checkInputs, previousBuilds, siblingBuilds } from '../../core/kinds/qa.
 import { rebuildInputs } from '../../core/kinds/rebuild.js';
 import type { LeaseRequest, LeasedJob, WorkerSettings } from '../../core/job-protocol.js';
 import {
-  cancel, expireDepWait, expireLease, giveBack, heartbeat, isLeasable, lease, retryDepWait, type JobRecord,
+  assertHolder, cancel, expireDepWait, expireLease, giveBack, heartbeat, isLeasable, lease, retryDepWait, type JobRecord,
 } from '../../core/jobs.js';
 import { publicationHold } from '../../core/qa-gates.js';
 import { uploadStateFromJobs } from '../../core/uploads.js';
@@ -127,9 +127,15 @@ export class JobLeasing {
     return this.q.lane.run(async () => this.save(heartbeat(this.job(id), builder, new Date(), this.q.config().builds.leaseSeconds * 1000)));
   }
 
-  /** The job's worker handed it in: its heartbeats no longer count. */
-  heardLast(id: string, builder: string): void {
+  /**
+   * The job a worker reports the end of: only the holder of its lease ends it (nothing is kept,
+   * pooled or signed for another); its heartbeats no longer count.
+   */
+  reported(id: string, builder: string): JobRecord {
+    const job = this.job(id);
+    assertHolder(job, builder);
     this.heardFrom.delete(`${id} ${builder}`);
+    return job;
   }
 
   /** Leases that ran out go back (or fail); dep-waits that waited too long fail. In the lane. */

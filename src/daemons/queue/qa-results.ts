@@ -22,9 +22,8 @@ export class QaResults {
 
   /** A worker's report of a check: what it found, compared with the previous version's. In the lane. */
   async complete(id: string, builder: string, report: QaReport): Promise<void> {
-    const job = this.leasing.job(id);
+    const job = this.leasing.reported(id, builder);
     const now = new Date();
-    this.leasing.heardLast(id, builder);
     let next: JobRecord;
     if (report.outcome !== 'checked') next = endWithoutResult(job, builder, report, now);
     else {

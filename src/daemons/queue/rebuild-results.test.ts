@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { JobRecord } from '../../core/jobs.js';
 import { Layout } from '../../storage/layout.js';
-import type { JobLeasing } from './job-leasing.js';
+import { JobLeasing } from './job-leasing.js';
 import type { QueueContext } from './queue-context.js';
 import { RebuildResults } from './rebuild-results.js';
+import type { WorkerRegistry } from './worker-registry.js';
 
 describe('a rebuild report', () => {
   it('from a worker that does not hold the rebuild is refused before anything is kept or signed', async () => {
@@ -20,7 +21,9 @@ describe('a rebuild report', () => {
     const jobs = new Map([[build.id, build], [rebuild.id, rebuild]]);
     const saved: JobRecord[] = [];
     const q = { layout, jobs: { get: (id: string) => jobs.get(id), all: () => [...jobs.values()] }, log: () => undefined } as unknown as QueueContext;
-    const leasing = { job: (id: string) => jobs.get(id)!, heardLast: () => undefined, save: async (j: JobRecord) => void saved.push(j) } as unknown as JobLeasing;
+    // The queue's own leasing (where the holder is checked), saving nowhere.
+    const leasing = new JobLeasing(q, {} as WorkerRegistry);
+    leasing.save = async (j: JobRecord) => void saved.push(j);
     const report = { outcome: 'rebuilt' as const, packages: [{ name: 'hello_1.0-1_amd64.deb', sha256: sha }], seconds: 1, tool: 't', differences: [] };
     await expect(new RebuildResults(q, leasing).complete(rebuild.id, 'w/9', report)).rejects.toThrow('not leased to w/9');
     await expect(new RebuildResults(q, leasing).complete(build.id, 'w/1', report)).rejects.toThrow('job u1-amd64 is not leased to w/1 (it is built)');

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assertHolder, endWithoutResult, finishCheck, type JobRecord } from '../../core/jobs.js';
+import { endWithoutResult, finishCheck, type JobRecord } from '../../core/jobs.js';
 import { earlierResults, qaTrend } from '../../core/kinds/qa.js';
 import {
   REBUILD_ARTIFACT, plannedRebuilds, rebuildResult, reproducibleDir, reproducibleStatement, verifyRebuilds, type RebuildReport,
@@ -64,12 +64,9 @@ export class RebuildResults {
 
   /** A worker's report of a rebuild: the verdict, its reports kept, a reproducible one signed. In the lane. */
   async complete(id: string, builder: string, report: RebuildReport): Promise<void> {
-    const job = this.leasing.job(id);
-    // Nothing is kept or signed for a worker that does not hold the rebuild (any more).
-    assertHolder(job, builder);
+    const job = this.leasing.reported(id, builder);
     const dir = join(this.q.layout.artifacts, id);
     const now = new Date();
-    this.leasing.heardLast(id, builder);
     let next: JobRecord;
     if (report.outcome !== 'rebuilt') next = endWithoutResult(job, builder, report, now);
     else {
