@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { diagnose, type DoctorFacts, type Finding } from '../core/doctor.js';
 import { architectureFacts } from '../process/architectures.js';
-import { composeStatus } from '../docker/compose.js';
+import { readsThrough } from '../docker/engine-reads.js';
+import { composeStatus } from '../docker/project-status.js';
 import { connectDocker, engineFacts, type Docker } from '../docker/engine.js';
 import { baseImageName, imageInfo } from '../docker/images.js';
 import { listKeys } from '../process/gpg.js';
@@ -69,7 +70,7 @@ export function register(program: Command): void {
         engine = { reachable: false, error: (err as Error).message.split('\n')[0] };
       }
       const ours = docker
-        ? (await composeStatus(docker, projectName(layout, config)).catch(() => [])).some((s) => s.service === 'repo' && s.state === 'running')
+        ? (await composeStatus(readsThrough(docker), projectName(layout, config)).catch(() => [])).some((s) => s.service === 'repo' && s.state === 'running')
         : false;
       const keys = await listKeys(readPublicKey(layout)).catch(() => []);
       const facts: DoctorFacts = {

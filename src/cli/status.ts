@@ -10,9 +10,8 @@ import type { Layout } from '../storage/layout.js';
 import { missingWorker, presentWorkers, type WorkerSeen } from '../core/workers.js';
 import { kindLabel } from '../core/work-kinds.js';
 import type { UploadRecord } from '../core/uploads.js';
-import { composeStatus, type ServiceState } from '../docker/compose.js';
-import { swarmStatus } from '../docker/swarm.js';
-import { connectDocker } from '../docker/engine.js';
+import { composeStatus, swarmStatus, type ServiceState } from '../docker/project-status.js';
+import { engineReads } from '../docker/engine-reads.js';
 import { readAll, readJson } from '../storage/json-files.js';
 import { migrationLine, type MigrationDecision } from '../core/migration.js';
 import { layoutFor, loadConfig, projectName, type GlobalOptions } from './archive-context.js';
@@ -28,10 +27,10 @@ export function register(program: Command): void {
       const config = await loadConfig(layout);
       let containers: ServiceState[] | { error: string };
       try {
-        const docker = await connectDocker(process.env.DOCKER_HOST);
+        const engine = await engineReads(process.env.DOCKER_HOST);
         const project = projectName(layout, config);
         // A Swarm's tasks (archive up --swarm), where the engine is a manager, then this engine's containers.
-        containers = [...(await swarmStatus(docker, project)), ...(await composeStatus(docker, project))];
+        containers = [...(await swarmStatus(engine, project)), ...(await composeStatus(engine, project))];
       } catch (err) {
         containers = { error: (err as Error).message.split('\n')[0] };
       }

@@ -6,7 +6,9 @@ import { buildenvImageName, buildenvTag } from '../docker/buildenv.js';
 import { LABEL_SERVICE, startOrder, type ComposeProject, type ServiceSpec } from '../docker/compose-file.js';
 import type { Docker } from '../docker/engine.js';
 import { imageInfo } from '../docker/images.js';
-import { deployService, ensureSwarmNetworks, labelledNodes, projectServices, pushImage, waitServiceRunning, type SwarmManager } from '../docker/swarm.js';
+import { deployService, ensureSwarmNetworks, labelledNodes, pushImage, waitServiceRunning, type SwarmManager } from '../docker/swarm.js';
+import { readsThrough } from '../docker/engine-reads.js';
+import { projectServices } from '../docker/project-status.js';
 import { UserError } from '../errors.js';
 import type { Layout } from '../storage/layout.js';
 import { loadProject, progress } from './archive-context.js';
@@ -82,7 +84,7 @@ export async function upOnSwarm(
   const services = startOrder(project, profiles);
   // Services the project no longer has (the registry, once --registry is given) go.
   const wanted = new Set(services.map((s) => s.name));
-  for (const s of await projectServices(docker, project.name)) {
+  for (const s of await projectServices(readsThrough(docker), project.name)) {
     if (!wanted.has(s.Spec?.Labels?.[LABEL_SERVICE] ?? '')) {
       progress(`${s.Spec?.Name}: no longer in the project, removing it`);
       await docker.getService(s.ID).remove();

@@ -5,8 +5,10 @@ import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { parseDocument } from 'yaml';
 import { aptSource, dputStanza, fileUri, keyringPath } from '../core/client-config.js';
-import { composeStatus, composeUp } from '../docker/compose.js';
-import { projectServices, swarmManager } from '../docker/swarm.js';
+import { composeUp } from '../docker/compose.js';
+import { readsThrough } from '../docker/engine-reads.js';
+import { composeStatus, projectServices } from '../docker/project-status.js';
+import { swarmManager } from '../docker/swarm.js';
 import { checkSwarmSettings, ownRegistry, swarmVariables, upOnSwarm } from './up-swarm.js';
 import { connectDocker } from '../docker/engine.js';
 import { ensureBaseImage, ensureBuiltImage } from '../docker/images.js';
@@ -64,12 +66,12 @@ export function register(program: Command): void {
       const project = await loadProject(layout, config, { ...workerVariables, ...(manager ? swarmVariables(manager, config) : {}) });
       const registry = manager && { address: options.registry ?? ownRegistry(project, manager), own: options.registry === undefined };
       // One queue per root: not a second one beside the Swarm's.
-      if (!manager && (await projectServices(docker, project.name)).length > 0) {
+      if (!manager && (await projectServices(readsThrough(docker), project.name)).length > 0) {
         throw new UserError(`${project.name} runs on this Swarm (archive up --swarm); archive down first, or archive up --swarm`);
       }
       // Said before minutes of image builds, not by the engine when the repo container starts.
       // (On a Swarm the port is the manager's, which may be another machine than this CLI's.)
-      const running = (await composeStatus(docker, project.name)).some((s) => s.service === 'repo' && s.state === 'running');
+      const running = (await composeStatus(readsThrough(docker), project.name)).some((s) => s.service === 'repo' && s.state === 'running');
       if (!manager && !running && !(await portFree(config.port))) {
         throw new UserError(`${config.listen}:${config.port} is used by another program; choose another port with archive up --port N (it is kept in ${layout.config}), or stop that program (ss -ltnp 'sport = :${config.port}' names it)`);
       }

@@ -18,15 +18,6 @@ import {
 import { dockerMessage, isNotFound, type Docker } from './engine.js';
 import { imageInfo, type Progress } from './images.js';
 
-export interface ServiceState {
-  service: string;
-  container: string;
-  state: string;
-  health?: string;
-  image: string;
-  ports: string[];
-}
-
 async function ensureNetwork(docker: Docker, project: ComposeProject, network: string, labels: Record<string, string>) {
   const name = networkName(project.name, network);
   try {
@@ -160,21 +151,4 @@ export async function composeDown(docker: Docker, project: string, progress: Pro
   const networks = await docker.listNetworks({ filters: { label: [`${LABEL_PROJECT}=${project}`] } });
   for (const n of networks) await docker.getNetwork(n.Id).remove().catch(() => undefined);
   return containers.length;
-}
-
-export async function composeStatus(docker: Docker, project: string): Promise<ServiceState[]> {
-  const containers = await docker.listContainers({ all: true, filters: { label: [`${LABEL_PROJECT}=${project}`] } });
-  return Promise.all(
-    containers.map(async (c) => {
-      const info = await docker.getContainer(c.Id).inspect();
-      return {
-        service: c.Labels[LABEL_SERVICE] ?? '',
-        container: c.Names[0]?.replace(/^\//, '') ?? c.Id,
-        state: info.State.Status,
-        health: info.State.Health?.Status,
-        image: c.Image,
-        ports: (c.Ports ?? []).filter((p) => p.PublicPort).map((p) => `${p.IP}:${p.PublicPort}->${p.PrivatePort}`),
-      };
-    }),
-  );
 }

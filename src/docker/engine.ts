@@ -1,6 +1,8 @@
-// The Docker engine connection. Everything else in src/docker/ goes through here.
+// The Docker engine connection through dockerode. Everything else in src/docker/ goes through
+// here, but for the reads of commands that only look (engine-reads.ts).
 import Docker from 'dockerode';
 import { DockerError } from '../errors.js';
+import { unreachable } from './engine-reads.js';
 
 export type { Docker };
 
@@ -14,12 +16,7 @@ export async function connectDocker(dockerHost: string | undefined): Promise<Doc
   try {
     await docker.ping();
   } catch (err) {
-    const where = dockerHost ?? '/var/run/docker.sock';
-    throw new DockerError(
-      `the Docker engine at ${where} is not reachable (${(err as Error).message}).\n` +
-        'Fix: install it with `apt-get install docker.io` and start it (`systemctl start docker`, or `dockerd &` ' +
-        'where systemd does not run); as a non-root user, join the docker group. scripts/setup.sh does all of this.',
-    );
+    throw unreachable(dockerHost, err);
   }
   return docker;
 }

@@ -3,11 +3,12 @@
 // changed, then waited for until its tasks run (healthy). Images reach the other nodes through a
 // registry the manager's engine pushes to.
 import { DockerError, UserError } from '../errors.js';
-import { LABEL_SERVICE, type ComposeProject, type ServiceSpec } from './compose-file.js';
+import { type ComposeProject, type ServiceSpec } from './compose-file.js';
 import { dockerMessage, followProgress, isNotFound, type Docker } from './engine.js';
 import type { Progress } from './images.js';
 import { LABEL_SPEC_HASH, LABEL_STACK, serviceName, swarmNetworkSpec, swarmServiceSpec } from './swarm-spec.js';
-import type { ServiceState } from './compose.js';
+import { readsThrough } from './engine-reads.js';
+import { projectServices, type Task } from './project-status.js';
 
 export interface SwarmManager {
   /** This engine's node: where the archive root is, so where the queue and repository run. */
@@ -36,22 +37,6 @@ export async function labelledNodes(docker: Docker, label: string, value: string
     .filter((n) => n.Spec?.Labels?.[label] === value && n.Spec?.Availability === 'active' && n.Status?.State === 'ready')
     .map((n) => n.Description?.Hostname ?? '?')
     .sort();
-}
-
-export interface ProjectService {
-  ID: string;
-  Spec?: { Name?: string; Labels?: Record<string, string> };
-}
-
-/** The project's services on the Swarm (labelled as docker stack labels them); none where the engine is no manager. */
-export async function projectServices(docker: Docker, project: string): Promise<ProjectService[]> {
-  try {
-    return (await docker.listServices({ filters: { label: [`${LABEL_STACK}=${project}`] } })) as ProjectService[];
-  } catch (err) {
-    // 503: this node is not a swarm manager.
-    if ((err as { statusCode?: number })?.statusCode === 503) return [];
-    throw new DockerError(`cannot list the Swarm's services: ${dockerMessage(err)}`);
-  }
 }
 
 export async function ensureSwarmNetworks(docker: Docker, project: ComposeProject, labels: Record<string, string>): Promise<void> {
@@ -92,13 +77,6 @@ export async function deployService(docker: Docker, project: ComposeProject, ser
   } catch (err) {
     throw new DockerError(`cannot deploy service ${name}: ${dockerMessage(err)}`);
   }
-}
-
-interface Task {
-  NodeID?: string;
-  Status?: { State?: string; Err?: string; Message?: string };
-  DesiredState?: string;
-  Spec?: { ContainerSpec?: { Image?: string } };
 }
 
 interface ServiceFacts {
@@ -170,7 +148,7 @@ export async function pushImage(docker: Docker, local: string, registry: string,
 
 /** Removes the project's services and networks (`docker stack rm`); state on the host is untouched. */
 export async function swarmDown(docker: Docker, project: string, progress: Progress): Promise<number> {
-  const services = await projectServices(docker, project);
+  const services = await projectServices(readsThrough(docker), project);
   for (const s of services) {
     progress(`removing service ${s.Spec?.Name ?? s.ID}`);
     await docker.getService(s.ID).remove();
@@ -185,25 +163,4 @@ export async function swarmDown(docker: Docker, project: string, progress: Progr
   const networks = await docker.listNetworks({ filters: { label: [`${LABEL_STACK}=${project}`] } });
   for (const n of networks) await docker.getNetwork(n.Id).remove().catch(() => undefined);
   return services.length;
-}
-
-/** The project's services on the Swarm, one line per task, as composeStatus gives containers. */
-export async function swarmStatus(docker: Docker, project: string): Promise<ServiceState[]> {
-  const services = await projectServices(docker, project);
-  if (services.length === 0) return [];
-  const nodes = new Map(((await docker.listNodes()) as { ID: string; Description?: { Hostname?: string } }[]).map((n) => [n.ID, n.Description?.Hostname ?? n.ID]));
-  const states: ServiceState[] = [];
-  for (const s of services) {
-    const tasks = (await docker.listTasks({ filters: { service: [s.ID], 'desired-state': ['running'] } })) as Task[];
-    for (const t of tasks) {
-      states.push({
-        service: s.Spec?.Labels?.[LABEL_SERVICE] ?? s.Spec?.Name ?? s.ID,
-        container: `${s.Spec?.Name ?? s.ID} on ${nodes.get(t.NodeID ?? '') ?? t.NodeID ?? '?'}`,
-        state: t.Status?.State ?? '?',
-        image: t.Spec?.ContainerSpec?.Image ?? '',
-        ports: [],
-      });
-    }
-  }
-  return states;
 }
