@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/config.js';
+import { readIncludedDebs } from '../src/daemons/queue/included-debs.js';
 import { SuiteChanges } from '../src/daemons/queue/suite-changes.js';
 import { readDebControls } from '../src/process/debian-tools.js';
 import { Layout } from '../src/storage/layout.js';
@@ -44,6 +45,23 @@ describe('reading many .deb controls', () => {
     expect(controls.slice(0, 300).every((c) => !(c instanceof Error))).toBe(true);
     expect((controls[300] as Error).message).toMatch(/^not a well-formed \.deb: truncated: its control\.tar\.xz member needs \d+ bytes, the file has 300$/);
     expect((controls[301] as Error).message).toMatch(/^not a well-formed \.deb: truncated: its data\.tar\.xz member needs \d+ bytes, the file has \d+$/);
+  });
+});
+
+describe('reading included .debs', () => {
+  it('holds whole files up to its bound, and reads those past it from disk alike', async () => {
+    const dir = join(work, 'included');
+    await mkdir(dir);
+    const names: string[] = [];
+    for (let i = 0; i < 6; i++) names.push((await makeBinaryPackage(dir, { name: `held-${i}`, version: '1.0-1' })).split('/').pop()!);
+    const suite = parseConfig('suites:\n  unstable: {}\n', 'archive.yaml').suites[0];
+    const oneFile = (await readFile(join(dir, names[0]))).length;
+    const view = (r: Awaited<ReturnType<typeof readIncludedDebs>>) => r.map((x) => ('binary' in x ? [x.binary.path, x.binary.sha256, x.binary.size, x.binary.control.length] : x.refused));
+    const all = view(await readIncludedDebs(dir, names, suite, undefined));
+    expect(all.every((x) => Array.isArray(x))).toBe(true);
+    // Two files' bytes and a little: the others are streamed and their controls read again.
+    expect(view(await readIncludedDebs(dir, names, suite, undefined, 2 * oneFile + 100))).toEqual(all);
+    expect(view(await readIncludedDebs(dir, names, suite, undefined, 0))).toEqual(all);
   });
 });
 

@@ -10,14 +10,29 @@ import { binaryFileName, componentFor, poolDirOf } from '../../debian/pool-path.
 import { readDebControls } from '../../process/debian-tools.js';
 import { bufferFacts, fileFacts, inBatches, readIfSmallSync } from '../../storage/files.js';
 
+/**
+ * Bytes of whole files held at once for the files read together (a thousand at a time): past
+ * them, a file is hashed as a stream and its control read from disk again. A thousand real
+ * packages can weigh gigabytes.
+ */
+export const HELD_BYTES = 64 * 1024 * 1024;
+
 /** For each name (a staged file in dir), the binary it would be in the suite, or why not. */
-export async function readIncludedDebs(dir: string, names: string[], suite: SuiteConfig, component: string | undefined): Promise<({ binary: SuiteBinary } | { refused: string })[]> {
+export async function readIncludedDebs(
+  dir: string,
+  names: string[],
+  suite: SuiteConfig,
+  component: string | undefined,
+  heldBytes = HELD_BYTES,
+): Promise<({ binary: SuiteBinary } | { refused: string })[]> {
   const whole: (Buffer | undefined)[] = [];
   const digests: (FileDigest | Error)[] = [];
+  let held = 0;
   await inBatches(names.map((name, j) => ({ name, j })), 32, async ({ name, j }) => {
     const path = join(dir, name);
     try {
-      whole[j] = readIfSmallSync(path, 8 * 1024 * 1024);
+      whole[j] = readIfSmallSync(path, Math.min(8 * 1024 * 1024, heldBytes - held));
+      held += whole[j]?.length ?? 0;
       digests[j] = whole[j] ? bufferFacts(whole[j]!) : await fileFacts(path);
     } catch (err) {
       digests[j] = err as Error;

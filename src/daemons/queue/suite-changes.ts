@@ -216,9 +216,9 @@ export class SuiteChanges {
       if (SAFE_FILE_NAME.test(n) && /\.u?deb$/.test(n)) good.push(i);
       else refuse(i, 'not a .deb or .udeb file name');
     }
-    // A thousand files at a time (included-debs.ts reads and checks them), so that memory holds
-    // a thousand files, not all of them, each part as soon as the CLI has copied it; checked
-    // against the suite and pooled while the CLI copies the next part.
+    // A thousand files at a time (included-debs.ts reads and checks them, holding at most
+    // HELD_BYTES of their bytes), each part as soon as the CLI has copied it; checked against
+    // the suite and pooled while the CLI copies the next part.
     const held = new Map(this.get(suiteName).binaries.map((b) => [binaryKey(b), b]));
     const placed: SuiteBinary[] = [];
     let replaced = 0;
