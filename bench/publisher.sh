@@ -5,7 +5,7 @@
 #   - reprepro: includedeb, which exports (writes and signs) the indices itself;
 #   - aptly: repo create/add, publish repo, then repo add + publish update;
 #   - ours (archive-in-a-box): `archive include` into a queue run on the host; see ours() below.
-# all on the same synthetic .debs (made by dpkg-deb, cached in /var/tmp/aib-bench-debs/N/),
+# all on the same synthetic .debs (bench/synthetic-debs.py, cached in /var/tmp/aib-bench-debs/N/),
 # all signing with one throwaway GnuPG key, all asked for .gz and .xz Packages where they can.
 # Contents indices are switched off where a tool makes them by default: ours writes none.
 # by-hash is switched on where a tool can (ours always writes it; reprepro 5.3 cannot).
@@ -32,7 +32,7 @@ repo=$PWD
 
 SIZES=${SIZES:-"1000 10000"}
 CACHE=/var/tmp/aib-bench-debs
-DEBS_FORMAT=3 # bump when the generated packages change, so that old caches are made again
+DEBS_FORMAT=4 # bump when the generated packages change, so that old caches are made again
 DIST=unstable
 
 kib_to_mib() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
@@ -41,7 +41,7 @@ kib_to_mib() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
 # Peer tools, from Debian. `time` is GNU time (bash's keyword cannot report peak RSS).
 need=()
 for pair in apt-ftparchive:apt-utils reprepro:reprepro aptly:aptly gpg:gnupg gpgv:gpgv \
-            dpkg-deb:dpkg-deb dpkg-scanpackages:dpkg-dev xz:xz-utils /usr/bin/time:time; do
+            dpkg-deb:dpkg-deb dpkg-scanpackages:dpkg-dev xz:xz-utils /usr/bin/time:time python3:python3; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 if [ "${#need[@]}" -gt 0 ]; then
@@ -54,6 +54,7 @@ fi
 # Work area and clean-up. Long-running helpers (ours' queue daemon) are started with
 # start_bg, which notes their pid, so that cleanup ends them even after an interruption.
 work=$(mktemp -d /tmp/aib-bench-publisher-XXXX)
+chmod 711 "$work" # ours' queue runs as the queue's user (see ours below)
 mkdir -p "$work/logs"
 export GNUPGHOME=$work/gnupg # short path: gpg-agent's socket path must stay under 108 bytes
 start_bg() { "$@" & echo "$!" >>"$work/pids"; }
@@ -80,59 +81,22 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------------------------------
-# Synthetic packages. Real .debs from dpkg-deb (its default compression), each with a
-# Depends line and a long Description so that Packages stanzas have a realistic size. Made
-# in parallel batches (one bash per batch, not per package: process start-up dominates).
-make_debs() { # outdir n index...
-  local out=$1 n=$2 i name arch d next tmp dirs=()
-  shift 2
-  tmp=$(mktemp -d "$out/.build-XXXXXX")
-  # Forks are what costs here (this machine's fork+exec is slow): builtins write the files,
-  # one mkdir makes every folder of the batch, one rm removes them, dpkg-deb is the only
-  # program run per package.
-  for i in "$@"; do printf -v name 'synth-%05d' "$i"; dirs+=("$tmp/$name/DEBIAN" "$tmp/$name/usr/share/doc/$name"); done
-  mkdir -p "${dirs[@]}"
-  for i in "$@"; do
-    printf -v name 'synth-%05d' "$i"
-    printf -v next 'synth-%05d' $((i % n + 1))
-    arch=amd64; [ $((i % 2)) -eq 0 ] && arch=all
-    d=$tmp/$name
-    printf '%s\n' >"$d/DEBIAN/control" \
-      "Package: $name" \
-      "Version: 1.0-1" \
-      "Architecture: $arch" \
-      "Maintainer: archive-in-a-box bench <bench@example.org>" \
-      "Installed-Size: 12" \
-      "Depends: base-files (>= 12), $next (>= 1.0) | libc6 (>= 2.36)" \
-      "Section: misc" \
-      "Priority: optional" \
-      "Homepage: https://example.org/$name" \
-      "Description: synthetic package $i for the publisher bench" \
-      " This package exists only so that a repository publisher has something to" \
-      " index: it installs a README and a copyright file under /usr/share/doc and" \
-      " does nothing else. Its long description is about as long as a typical one" \
-      " in Debian, so that the Packages index grows at a realistic rate per package." \
-      " ." \
-      " Number $i of $n; architecture $arch."
-    printf '%s\n\nA synthetic package (number %d) made by bench/publisher.sh.\n' "$name" "$i" \
-      >"$d/usr/share/doc/$name/README"
-    printf '%s: synthetic, made by bench/publisher.sh.\n\nCopyright: 2026 archive-in-a-box bench\nLicense: CC0-1.0\n' "$name" \
-      >"$d/usr/share/doc/$name/copyright"
-    dpkg-deb --root-owner-group --build "$d" "$out/${name}_1.0-1_${arch}.deb" >/dev/null
-  done
-  rm -rf "$tmp"
-}
-export -f make_debs
-
-# The set for N: reused when its marker says it is complete and of this format.
+# Synthetic packages, in dpkg-deb's layout (control.tar.xz, data.tar.xz), each with a Depends
+# line and a long Description so that Packages stanzas have a realistic size: written by
+# bench/synthetic-debs.py, one process per core over a range each (dpkg-deb, one process per
+# package, made about 25 a second here; 100,000 would have taken over an hour).
 debs_for() { # n -> prints the folder
-  local n=$1 dir=$CACHE/$1 t0
+  local n=$1 dir=$CACHE/$1 t0 cores first last k
   if [ "$(cat "$dir/.complete" 2>/dev/null)" != "format=$DEBS_FORMAT n=$n" ]; then
-    say "making $n synthetic .debs in $dir ($(nproc) in parallel)"
+    cores=$(nproc)
+    say "making $n synthetic .debs in $dir ($cores in parallel)"
     rm -rf "$dir"; mkdir -p "$dir"
     t0=$(now)
-    # A short PATH: dpkg-deb runs tar twice per package, searching PATH each time.
-    seq 1 "$n" | PATH=/usr/bin:/bin xargs -P "$(nproc)" -n 250 bash -c 'make_debs "$@"' _ "$dir" "$n"
+    for k in $(seq 0 $((cores - 1))); do
+      first=$((k * n / cores + 1)); last=$(((k + 1) * n / cores))
+      python3 "$repo/bench/synthetic-debs.py" "$dir" "$n" "$first" "$last" &
+    done
+    wait
     [ "$(find "$dir" -maxdepth 1 -name '*.deb' | wc -l)" -eq "$n" ] || die "expected $n .debs in $dir"
     echo "format=$DEBS_FORMAT n=$n" >"$dir/.complete"
     say "  made in $(secs "$t0" "$(now)" 2) s"
@@ -145,14 +109,7 @@ extra_deb() { # -> prints the path of synth-extra_1.0-1_amd64.deb
   local dir=$CACHE/extra
   if [ "$(cat "$dir/.complete" 2>/dev/null)" != "format=$DEBS_FORMAT" ]; then
     rm -rf "$dir"; mkdir -p "$dir"
-    make_debs "$dir" 1 1
-    mv "$dir/synth-00001_1.0-1_amd64.deb" "$dir/x.deb"
-    # Same content, its own name: unpack, rename, build again.
-    dpkg-deb -R "$dir/x.deb" "$dir/tree"
-    sed -i 's/^Package: .*/Package: synth-extra/; s/^Depends: .*/Depends: base-files (>= 12)/' "$dir/tree/DEBIAN/control"
-    mv "$dir/tree/usr/share/doc/synth-00001" "$dir/tree/usr/share/doc/synth-extra"
-    dpkg-deb --root-owner-group --build "$dir/tree" "$dir/synth-extra_1.0-1_amd64.deb" >/dev/null
-    rm -rf "$dir/tree" "$dir/x.deb"
+    python3 "$repo/bench/synthetic-debs.py" "$dir" --extra
     echo "format=$DEBS_FORMAT" >"$dir/.complete"
   fi
   echo "$dir/synth-extra_1.0-1_amd64.deb"
@@ -319,7 +276,15 @@ ours() {
   gpg --batch --armor --export "$KEY" >"$root/public/archive-key.asc"
   # The queue's GnuPG home goes under TMPDIR: in the work folder, cleanup ends its agent.
   mkdir -p "$wd/tmp"
-  TMPDIR=$wd/tmp ARCHIVE_ROOT=$root ARCHIVE_API_PORT=$port start_bg node "$repo/bin/archive.js" daemon queue >>"$wd/log" 2>&1
+  # The queue runs as the root's owner, as in its container: init run by root gives the root to
+  # the queue's user, and root's CLI refuses what that user does not own.
+  local owner as_owner=()
+  owner=$(stat -c %u:%g "$root")
+  if [ "$(id -u)" = 0 ] && [ "$owner" != 0:0 ]; then
+    chown "$owner" "$root/state/archive-key.sec" "$root/public/archive-key.asc" "$wd/tmp"
+    as_owner=(setpriv --reuid="${owner%:*}" --regid="${owner#*:}" --clear-groups)
+  fi
+  TMPDIR=$wd/tmp ARCHIVE_ROOT=$root ARCHIVE_API_PORT=$port start_bg "${as_owner[@]}" node "$repo/bin/archive.js" daemon queue >>"$wd/log" 2>&1
   qpid=$(tail -n1 "$work/pids")
   for i in $(seq 1 100); do grep -q 'queue started' "$wd/log" && break; sleep 0.2; done
   grep -q 'queue started' "$wd/log" || die "ours: the queue did not start"

@@ -2,8 +2,8 @@
 // included, components, rm, copy between suites, frozen snapshots, pool retention, by-hash
 // fetches as debootstrap and apt make them, and apt-get update never failing while the
 // archive publishes again and again.
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestArchive, aptUpdateLoop, archiveKeyring, cleanupRun, inCleanContainer, verifyServedSuite, type UpResult } from './support/archive.js';
 import { dput, makeBinaryPackage } from './support/packages.js';
@@ -63,7 +63,11 @@ describe('publishing: include, rm, copy, snapshot, retention, by-hash and atomic
     const wrongArch = await deb('synth-arm', '1.0-1', { arch: 'arm64' });
     const notADeb = join(archive.work, 'notes_1.0_amd64.deb');
     await writeFile(notADeb, 'this is not a Debian package\n');
-    const r = await archive.cli(['include', ...good, wrongArch, notADeb]);
+    // A folder stands for the packages in it.
+    const folder = join(archive.work, 'prebuilt');
+    await mkdir(folder);
+    for (const f of good) await copyFile(f, join(folder, basename(f)));
+    const r = await archive.cli(['include', folder, wrongArch, notADeb]);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('included 3 of 5 package(s) into unstable; refused:');
     expect(r.stderr).toMatch(/synth-arm_1\.0-1_arm64\.deb: Architecture arm64 is not one of unstable's \(amd64, or all\)/);
@@ -87,6 +91,11 @@ describe('publishing: include, rm, copy, snapshot, retention, by-hash and atomic
     expect(unread.exitCode).toBe(2);
     expect(unread.stderr).toContain(`${missing}: cannot be read (ENOENT)`);
     expect((await readdir(join(archive.root, 'state', 'requests'))).filter((n) => n.endsWith('.request.json'))).toEqual([]);
+    const empty = join(archive.work, 'empty');
+    await mkdir(empty);
+    const none = await archive.cli(['include', empty]);
+    expect(none.exitCode).toBe(2);
+    expect(none.stderr).toContain(`${empty}: a folder without .deb or .udeb files in it`);
   });
 
   it('snapshots a suite, copies between suites without rebuilding, removes a source, and apt sees each', async () => {

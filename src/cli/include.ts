@@ -1,21 +1,39 @@
-// `archive include FILE.deb... [--suite S]`: prebuilt binary packages from elsewhere, as
+// `archive include FILE.deb|FOLDER... [--suite S]`: prebuilt binary packages from elsewhere, as
 // reprepro includedeb and aptly repo add take them. Each is checked like a build's artifact
 // and marked as imported; a bad one is reported and the others go in.
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Command } from 'commander';
+import { UserError } from '../errors.js';
 import { requireArchive, type GlobalOptions } from './archive-root.js';
 import { askQueue } from './request.js';
 
 export function register(program: Command): void {
   program
     .command('include <files...>')
-    .description('publish prebuilt .deb/.udeb files in a suite (marked as imported)')
+    .description('publish prebuilt .deb/.udeb files (or those in a folder) in a suite (marked as imported)')
     .option('--suite <suite>', 'the suite (default: the first in archive.yaml)')
     .option('--component <component>', "the component (default: from each package's Section, else the suite's first)")
     .option('--json', 'print the answer as JSON')
     .option('--timeout <seconds>', 'how long to wait for the queue', (v) => Number(v), 600)
-    .addHelpText('after', '\nExamples:\n  archive include ../tool_1.2-1_amd64.deb\n  archive include dist/*.deb --suite testing --component contrib\n')
+    .addHelpText('after', '\nExamples:\n  archive include ../tool_1.2-1_amd64.deb\n  archive include dist/*.deb --suite testing --component contrib\n  archive include dist/   (every .deb and .udeb in it: more than a command line holds)\n')
     .action(async (files: string[], options: { suite?: string; component?: string; json?: boolean; timeout: number }, cmd: Command) => {
       const layout = await requireArchive(cmd.optsWithGlobals<GlobalOptions>());
-      await askQueue(layout, { action: 'include', files, suite: options.suite, component: options.component }, { timeoutS: options.timeout, json: options.json });
+      await askQueue(layout, { action: 'include', files: await packageFiles(files), suite: options.suite, component: options.component }, { timeoutS: options.timeout, json: options.json });
     });
+}
+
+/** The files named, a folder standing for the .deb and .udeb files in it (as aptly repo add takes one), in name order. */
+async function packageFiles(args: string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const arg of args) {
+    if (!(await stat(arg).then((s) => s.isDirectory(), () => false))) {
+      files.push(arg);
+      continue;
+    }
+    const found = (await readdir(arg)).filter((n) => /\.u?deb$/.test(n)).sort();
+    if (found.length === 0) throw new UserError(`${arg}: a folder without .deb or .udeb files in it`);
+    files.push(...found.map((n) => join(arg, n)));
+  }
+  return files;
 }
