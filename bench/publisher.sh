@@ -18,6 +18,7 @@
 #
 #   bash bench/publisher.sh                     # SIZES="1000 10000"
 #   SIZES=1000 bash bench/publisher.sh
+#   SIZES=100000 TOOLS="apt_ftparchive reprepro_ ours" ROUNDS=1 bash bench/publisher.sh   # Debian's scale
 #   BENCH_KEEP_LOGS=1 ...                       # keep every tool's log (also kept on failure)
 #   TOOLS="apt_ftparchive ours" ...             # only some of the tools (keep ours: ratios are to it)
 #   ROUNDS=1 ...                                # rounds of every tool (default 3; the best time counts)
@@ -172,7 +173,7 @@ aftp_publish() { # wd
   gpg --batch --yes --quiet --local-user "$KEY" --digest-algo SHA512 --detach-sign --armor -o "$s/Release.gpg" "$s/Release"
 }
 aftp_scratch() { # wd debdir
-  cp "$2"/*.deb "$1/pool/main/"
+  find "$2" -maxdepth 1 -name '*.deb' -print0 | xargs -0 cp -t "$1/pool/main/" # 100,000 names pass ARG_MAX
   aftp_publish "$1"
 }
 aftp_add() { # wd extradeb
@@ -288,8 +289,8 @@ ours() {
   qpid=$(tail -n1 "$work/pids")
   for i in $(seq 1 100); do grep -q 'queue started' "$wd/log" && break; sleep 0.2; done
   grep -q 'queue started' "$wd/log" || die "ours: the queue did not start"
-  # Many paths: through xargs would split the include; the list fits in ARG_MAX at 10,000.
-  measured "$wd/scratch.s" "$wd/scratch.rss" "${cli[@]}" include --suite "$DIST" "$debs"/*.deb >>"$wd/log" 2>&1
+  # The folder: its 100,000 paths would pass ARG_MAX (and xargs would split the include).
+  measured "$wd/scratch.s" "$wd/scratch.rss" "${cli[@]}" include --suite "$DIST" "$debs" >>"$wd/log" 2>&1
   measured "$wd/add.s" "$wd/add.rss" "${cli[@]}" include --suite "$DIST" "$extra" >>"$wd/log" 2>&1
   rss=$(awk '/VmHWM/ { print $2 }' "/proc/$qpid/status")
   [ "$(cat "$wd/scratch.rss")" -gt "$rss" ] && rss=$(cat "$wd/scratch.rss")
@@ -323,7 +324,7 @@ for n in $SIZES; do
     mkdir -p "$wd"
     # Every tool reads the .debs from the page cache: read just before each, since the kernel
     # of a VM may drop what was idle for a minute (as here, where a tool can run for one).
-    cat "$debs"/*.deb "$extra" >/dev/null
+    find "$debs" -maxdepth 1 -name '*.deb' -print0 | xargs -0 cat "$extra" >/dev/null
     echo "$wd/log" >"$work/current-log"
     say "== N=$n: $name (round $round of $ROUNDS)"
     res=$("$tool" "$n" "$debs" "$extra" "$wd") # (a failure must stop the run: not inside <<<)
