@@ -3,7 +3,7 @@
 // changed, then waited for until its tasks run (healthy). Images reach the other nodes through a
 // registry the manager's engine pushes to.
 import { DockerError, UserError } from '../errors.js';
-import { type ComposeProject, type ServiceSpec } from './compose-file.js';
+import type { ComposeProject, ServiceSpec } from './compose-file.js';
 import { dockerMessage, followProgress, isNotFound, type Docker } from './engine.js';
 import type { Progress } from './images.js';
 import { LABEL_SPEC_HASH, LABEL_STACK, serviceName, swarmNetworkSpec, swarmServiceSpec } from './swarm-spec.js';
