@@ -14,6 +14,12 @@ export interface EngineReads {
   get<T>(path: string, query?: Record<string, unknown>): Promise<T>;
 }
 
+/** What the engine said, from an error of either way of asking it. */
+export function dockerMessage(err: unknown): string {
+  const e = err as { json?: { message?: string }; message?: string };
+  return e?.json?.message ?? e?.message ?? String(err);
+}
+
 /** Where the engine could not be reached, and how to get one. */
 export function unreachable(dockerHost: string | undefined, err: unknown): DockerError {
   return new DockerError(

@@ -2,7 +2,9 @@
 // here, but for the reads of commands that only look (engine-reads.ts).
 import Docker from 'dockerode';
 import { DockerError } from '../errors.js';
-import { unreachable } from './engine-reads.js';
+import { dockerMessage, unreachable } from './engine-reads.js';
+
+export { dockerMessage };
 
 export type { Docker };
 
@@ -26,10 +28,6 @@ export function isNotFound(err: unknown): boolean {
   return (err as { statusCode?: number })?.statusCode === 404;
 }
 
-export function dockerMessage(err: unknown): string {
-  const e = err as { json?: { message?: string }; message?: string };
-  return e?.json?.message ?? e?.message ?? String(err);
-}
 
 /** Reads a Docker JSON progress stream (build, import), calling back per message. */
 export function followProgress(

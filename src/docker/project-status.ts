@@ -2,7 +2,7 @@
 // a Swarm (archive up --swarm), one line each, read through engine-reads.ts.
 import { DockerError } from '../errors.js';
 import { LABEL_PROJECT, LABEL_SERVICE } from './compose-file.js';
-import type { EngineReads } from './engine-reads.js';
+import { dockerMessage, type EngineReads } from './engine-reads.js';
 import { LABEL_STACK } from './swarm-spec.js';
 
 export interface ServiceState {
@@ -59,7 +59,7 @@ export async function projectServices(engine: EngineReads, project: string): Pro
   } catch (err) {
     // 503: this node is not a swarm manager.
     if ((err as { statusCode?: number })?.statusCode === 503) return [];
-    throw new DockerError(`cannot list the Swarm's services: ${(err as { json?: { message?: string } }).json?.message ?? (err as Error).message}`);
+    throw new DockerError(`cannot list the Swarm's services: ${dockerMessage(err)}`);
   }
 }
 
