@@ -97,14 +97,17 @@ export class Builder {
     }
   }
 
-  /** Retries fn until the queue answers (it may still be starting). */
+  /** Retries fn until the queue answers (it starts beside the builder); says each new reason once. */
   private async until<T>(fn: () => Promise<T>): Promise<T> {
+    let said = '';
     for (;;) {
       try {
         return await fn();
       } catch (err) {
-        this.log(`waiting for the queue: ${(err as Error).message}`);
-        await new Promise((r) => setTimeout(r, 2000));
+        const why = (err as Error).message;
+        if (why !== said) this.log(`waiting for the queue: ${why}`);
+        said = why;
+        await new Promise((r) => setTimeout(r, 250));
       }
     }
   }

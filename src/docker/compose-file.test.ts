@@ -13,8 +13,9 @@ describe('the compose file', () => {
     expect(project.services.map((s) => s.name)).toEqual(['queue', 'builder', 'repo', 'registry', 'buildenv']);
     expect(startOrder(project).map((s) => s.name)).toEqual(['queue', 'builder', 'repo']);
     expect(startOrder(project, ['swarm']).map((s) => s.name)).toEqual(['queue', 'builder', 'repo', 'registry']);
-    // Created: the repo with the queue, before the builder waits for the queue's health.
-    expect(creationOrder(project).map((s) => s.name)).toEqual(['queue', 'repo', 'builder']);
+    // Created one after the other, none waiting for another's health: the builder asks the queue until it answers.
+    expect(creationOrder(project).map((s) => s.name)).toEqual(['queue', 'builder', 'repo']);
+    expect(project.services.find((s) => s.name === 'builder')!.dependsOn).toEqual([{ service: 'queue', condition: 'service_started' }]);
   });
 
   it('gives only the builder the Docker socket', () => {
@@ -105,6 +106,14 @@ describe('compose parsing errors', () => {
   it('refuses keys archive up would otherwise ignore', () => {
     expect(() => parseCompose('name: p\nservices:\n  a:\n    image: x\n    privileged: true\n', 'c.yaml', {})).toThrow(ComposeError);
     expect(() => parseCompose('name: p\nservices:\n  a:\n    image: x\n    privileged: true\n', 'c.yaml', {})).toThrow(/services\.a\.privileged: not supported/);
+  });
+
+  it('creates the services that wait for no health first, then those that wait, in dependency order', () => {
+    const text = 'name: p\nservices:\n  late:\n    image: x\n    depends_on:\n      mid:\n        condition: service_started\n' +
+      '  mid:\n    image: x\n    depends_on:\n      first:\n        condition: service_healthy\n  first:\n    image: x\n  other:\n    image: x\n';
+    const p = parseCompose(text, 'c.yaml', {});
+    expect(startOrder(p).map((s) => s.name)).toEqual(['first', 'mid', 'late', 'other']);
+    expect(creationOrder(p).map((s) => s.name)).toEqual(['first', 'other', 'mid', 'late']);
   });
 
   it('refuses a dependency on a service that does not exist', () => {
