@@ -187,7 +187,10 @@ export class Queue implements QueueContext {
         }),
     });
     chokidar
-      .watch(l.incoming, { ignoreInitial: false, depth: 0, awaitWriteFinish: false })
+      // A file still being written may not be the queue's to read yet (dput's local method
+      // copies with install(1), which sets the mode last): not watching it is no error; the
+      // folder's events and the scan see it once it is whole.
+      .watch(l.incoming, { ignoreInitial: false, depth: 0, awaitWriteFinish: false, ignorePermissionErrors: true })
       .on('all', () => this.scheduleScan())
       .on('error', (err) => this.log(`watcher error: ${(err as Error).message}`));
     setInterval(() => this.scheduleScan(), SCAN_INTERVAL_MS).unref();
