@@ -8,7 +8,7 @@
 #     and job from the root);
 #   - `archive include` of one .deb into that archive (answered once the queue has published it)
 #     against `node -e 0`: its fixed cost; bench/publisher.sh compares include with the
-#     publishers at 1,000 and 10,000 packages.
+#     publishers at 1,000, 10,000 and 100,000 packages.
 #
 #   bash bench/cli.sh              # RUNS=10 UPLOADS=20
 #
