@@ -1,8 +1,6 @@
 // `archive daemon queue|builder`: what the containers run.
 import type { Command } from 'commander';
 import { builderKey } from '../core/request-signature.js';
-import { ALIVE_FILE, Builder, builderNameFromEnv, parseArchitectureList, parseBuildenvs } from '../daemons/builder.js';
-import { Queue } from '../daemons/queue/queue.js';
 import { UserError } from '../errors.js';
 import { Layout } from '../storage/layout.js';
 
@@ -11,10 +9,14 @@ export function register(program: Command): void {
     .command('daemon <role>', { hidden: true })
     .description('run the queue or a builder (inside the tool image)')
     .action(async (role: string) => {
+      // Each role loads only its own modules: the queue never loads the Docker client, whose
+      // SSH transport alone holds 16 MiB.
       if (role === 'queue') {
+        const { Queue } = await import('../daemons/queue/queue.js');
         const env = process.env;
         await new Queue(new Layout(env.ARCHIVE_ROOT ?? '/archive'), { hostIncoming: env.ARCHIVE_HOST_INCOMING, failPoints: env.ARCHIVE_FAILPOINTS, publicUrl: env.ARCHIVE_PUBLIC_URL }).start(Number(env.ARCHIVE_API_PORT ?? 8000));
       } else if (role === 'builder') {
+        const { ALIVE_FILE, Builder, builderNameFromEnv, parseArchitectureList, parseBuildenvs } = await import('../daemons/builder.js');
         const token = process.env.ARCHIVE_API_TOKEN;
         if (!token) throw new UserError('ARCHIVE_API_TOKEN is not set');
         // Every label set explicitly: build containers must not inherit stale ones from cached images.
