@@ -10,10 +10,11 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SuitePlan } from '../src/core/publish-plan.js';
 import { Paragraph } from '../src/debian/deb822.js';
+import { stanzaOf } from '../src/debian/indices.js';
 import { generateArchiveKey, Signer } from '../src/process/gpg.js';
 import { Layout } from '../src/storage/layout.js';
 import { IndexCompressor } from '../src/publish/index-compressor.js';
-import { oldestSignature, poolFilesOfGenerations, pruneGenerations } from '../src/publish/generations.js';
+import { currentGeneration, oldestSignature, poolFilesOfGenerations, pruneGenerations } from '../src/publish/generations.js';
 import { publish } from '../src/publish/publisher.js';
 
 let layout: Layout;
@@ -27,8 +28,8 @@ function plan(packages: string[], sources: string[] = []): SuitePlan[] {
     suite: 'unstable', codename: 'sid', architectures: ['amd64'],
     components: [{
       name: 'main',
-      sources: sources.map((s) => new Paragraph([['Package', s], ['Version', '1.0']])),
-      packages: new Map([['amd64', packages.map(stanza)]]),
+      sources: sources.map((s) => stanzaOf(new Paragraph([['Package', s], ['Version', '1.0']]))),
+      packages: new Map([['amd64', packages.map((p) => stanzaOf(stanza(p)))]]),
     }],
     poolFiles: packages.map((name) => `pool/main/${name[0]}/${name}/${name}_1.0_amd64.deb`),
   }];
@@ -256,5 +257,25 @@ describe('index diffs for apt clients', () => {
     expect((await readdir(join(diffLayout.dists, 'unstable/main/binary-amd64/Packages.diff'))).filter((n) => n.endsWith('.gz'))).toHaveLength(3);
     const release = await readFile(join(diffLayout.dists, 'unstable/Release'), 'utf8');
     expect(release).toMatch(/^ [0-9a-f]{64} +\d+ main\/binary-amd64\/Packages\.diff\/Index$/m);
+  });
+
+  it('patches a removal from the changed chunks alone, and from the whole texts when the previous generation noted no chunks', async () => {
+    const now = [...names, 'pkg0200a', 'pkg0300a', 'pkg0100a', 'pkg0000a'];
+    await aptUpdate();
+    await publishDiffs(now.filter((n) => n !== 'pkg0399'));
+    let update = await aptUpdate();
+    expect(wholeIndex()).toEqual([]);
+    expect(Buffer.compare(update.packages, await readFile(join(diffLayout.dists, 'unstable/main/binary-amd64/Packages')))).toBe(0);
+    expect(update.packages.toString()).not.toContain('Package: pkg0399\n');
+    // A manifest written before chunks were noted: the patch is made from the whole texts.
+    const manifest = join(diffLayout.generations, (await currentGeneration(diffLayout))!, 'manifest.json');
+    const { chunks, ...older } = JSON.parse(await readFile(manifest, 'utf8'));
+    expect(Object.keys(chunks)).toContain('dists/unstable/main/binary-amd64/Packages');
+    await writeFile(manifest, JSON.stringify(older));
+    await publishDiffs(now.filter((n) => n !== 'pkg0399' && n !== 'pkg0001'));
+    update = await aptUpdate();
+    expect(wholeIndex()).toEqual([]);
+    expect(Buffer.compare(update.packages, await readFile(join(diffLayout.dists, 'unstable/main/binary-amd64/Packages')))).toBe(0);
+    expect(update.packages.toString()).not.toContain('Package: pkg0001\n');
   });
 });

@@ -16,7 +16,7 @@ export function register(program: Command): void {
     .action(async (options: { suite?: string; json?: boolean }, cmd: Command) => {
       const layout = layoutFor(cmd.optsWithGlobals<GlobalOptions>());
       const config = await loadConfig(layout);
-      const records = (await new SuiteStore(layout.suites, (b) => ({ ...b, control: [] }), { readOnly: true }).load()).all();
+      const records = (await new SuiteStore(layout.suites, ({ control: _, ...b }) => ({ ...b, debug: false }), { readOnly: true }).load()).all();
       const contents = [
         ...config.suites.map((s) => records.find((r) => r.id === s.name) ?? { id: s.name, kind: 'suite' as const, sources: [], binaries: [] }),
         ...records.filter((r) => r.kind === 'snapshot'),

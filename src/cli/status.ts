@@ -105,7 +105,7 @@ export function register(program: Command): void {
 /** Each suite's share of reproducible builds (core/kinds/rebuild.ts), of the sources it holds now. */
 async function shares(layout: Layout, jobs: JobRecord[]): Promise<ReproducibleShare[]> {
   if (!jobs.some((j) => j.kind === 'rebuild')) return [];
-  const records = (await new SuiteStore(layout.suites, (b) => ({ ...b, control: [] }), { readOnly: true }).load()).all();
+  const records = (await new SuiteStore(layout.suites, ({ control: _, ...b }) => ({ ...b, debug: false }), { readOnly: true }).load()).all();
   const held = new Set(records.filter((c) => c.kind === 'suite').flatMap((c) => c.sources.map((x) => `${c.id} ${x.source}`)));
   return reproducibleShares(jobs, (suite, source) => held.has(`${suite} ${source}`));
 }

@@ -4,7 +4,7 @@ import type { SuiteConfig } from '../config/config.js';
 import type { JobRecord } from './jobs.js';
 import type { QaResult } from './kinds/qa.js';
 import { installabilityJobId, migrationDecisions, migrationLine, targetDigest, type MigrationInput, type MigrationPolicy } from './migration.js';
-import { emptyContents, type SuiteBinary, type SuiteContents, type SuiteSource } from './suite-contents.js';
+import { emptyContents, isDebugControl, type SuiteBinary, type SuiteContents, type SuiteSource } from './suite-contents.js';
 import type { UploadRecord } from './uploads.js';
 
 const NOW = new Date('2026-03-10T12:00:00Z');
@@ -16,7 +16,7 @@ const target = (over: Partial<MigrationPolicy> = {}, architectures = ['amd64']):
 const source = (name: string, version: string): SuiteSource => ({ source: name, version, component: 'main', stanza: [], files: [], uploadId: `${name}_${version}` });
 const binary = (name: string, source: string, version: string, control: [string, string][] = [], arch = 'amd64'): SuiteBinary => ({
   package: name, version, arch, source, sourceVersion: version, component: 'main', origin: 'built', path: `pool/main/${name}_${version}_${arch}.deb`, size: 1, md5: 'm', sha1: 's', sha256: `${name}${version}`,
-  control: [['Package', name], ['Version', version], ['Architecture', arch], ...control],
+  debug: isDebugControl(control),
 });
 const upload = (name: string, version: string, daysAgo: number): UploadRecord => ({
   id: `${name}_${version}`, changes: '', source: name, version, distribution: 'unstable', suite: 'unstable', state: 'published',

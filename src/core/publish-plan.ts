@@ -6,14 +6,14 @@
 // an apt source naming it always works.
 import { DEBUG_SUFFIX, type ArchiveConfig } from '../config/config.js';
 import { Paragraph } from '../debian/deb822.js';
-import { packagesStanza } from '../debian/indices.js';
-import { isDebugSymbols, type SuiteBinary, type SuiteContents } from './suite-contents.js';
+import { packagesStanza, stanzaOf, type Stanza } from '../debian/indices.js';
+import type { SuiteBinary, SuiteContents, SuiteSource } from './suite-contents.js';
 
 export interface ComponentPlan {
   name: string;
-  sources: Paragraph[];
+  sources: Stanza[];
   /** Packages stanzas per architecture. */
-  packages: Map<string, Paragraph[]>;
+  packages: Map<string, Stanza[]>;
 }
 
 export interface SuitePlan {
@@ -25,17 +25,23 @@ export interface SuitePlan {
   poolFiles: string[];
 }
 
-/** Stanzas are made once per pool file and reused: a 10,000-package publish stays cheap. */
-const stanzaCache = new WeakMap<SuiteBinary, Paragraph>();
-function stanzaOf(b: SuiteBinary): Paragraph {
-  let p = stanzaCache.get(b);
-  if (!p) stanzaCache.set(b, (p = packagesStanza(new Paragraph(b.control), b)));
-  return p;
+/** A binary's control fields (kept on disk by the queue: storage/binary-controls.ts). */
+export type ControlOf = (b: SuiteBinary) => [string, string][];
+
+/**
+ * Stanzas are made once per member and reused, as text (the parsed paragraph is not kept): a
+ * 10,000-package publish stays cheap, and a member costs its stanza's bytes.
+ */
+const stanzas = new WeakMap<SuiteBinary | SuiteSource, Stanza>();
+function stanzaFor(m: SuiteBinary | SuiteSource, controlOf: ControlOf): Stanza {
+  let s = stanzas.get(m);
+  if (!s) stanzas.set(m, (s = stanzaOf('stanza' in m ? new Paragraph(m.stanza) : packagesStanza(new Paragraph(controlOf(m)), m))));
+  return s;
 }
 
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-export function planPublication(config: ArchiveConfig, contents: SuiteContents[]): SuitePlan[] {
+export function planPublication(config: ArchiveConfig, contents: SuiteContents[], controlOf: ControlOf): SuitePlan[] {
   const plans: SuitePlan[] = [];
   for (const c of contents) {
     const suite = config.suites.find((s) => s.name === (c.kind === 'snapshot' ? c.of : c.id));
@@ -55,15 +61,15 @@ export function planPublication(config: ArchiveConfig, contents: SuiteContents[]
     // A component taken out of archive.yaml since: its packages show in the first one.
     const component = (p: SuitePlan, name: string) => p.components.find((x) => x.name === name) ?? p.components[0];
     for (const s of [...c.sources].sort((a, b) => byName(a.source, b.source))) {
-      component(plan, s.component).sources.push(new Paragraph(s.stanza));
+      component(plan, s.component).sources.push(stanzaFor(s, controlOf));
       plan.poolFiles.push(...s.files);
     }
     const binaries = [...c.binaries].sort((a, b) => byName(a.package, b.package) || byName(a.arch, b.arch));
     for (const b of binaries) {
-      const into = isDebugSymbols(b) ? debug : plan;
+      const into = b.debug ? debug : plan;
       const target = component(into, b.component).packages;
       const arches = b.arch === 'all' ? architectures : architectures.includes(b.arch) ? [b.arch] : [];
-      for (const arch of arches) target.get(arch)!.push(stanzaOf(b));
+      for (const arch of arches) target.get(arch)!.push(stanzaFor(b, controlOf));
       into.poolFiles.push(b.path);
     }
     plans.push(plan, debug);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ArchiveConfig } from '../config/config.js';
 import { parseConfig } from '../config/config.js';
+import { parseDeb822 } from '../debian/deb822.js';
+import type { Stanza } from '../debian/indices.js';
 import { planPublication } from './publish-plan.js';
 import { retained, withHistory } from './retention.js';
 import {
@@ -11,10 +13,14 @@ import {
 const src = (source: string, version: string, component = 'main'): SuiteSource => ({
   source, version, component, stanza: [['Package', source], ['Version', version]], files: [`pool/${component}/${source[0]}/${source}/${source}_${version}.dsc`],
 });
-const bin = (pkg: string, version: string, arch: string, o: { source?: string; sha?: string; origin?: 'built' | 'imported'; section?: string } = {}): SuiteBinary =>
+const controlOf = (pkg: string, version: string, arch: string, o: { source?: string; section?: string; debug?: boolean } = {}): [string, string][] => [
+  ['Package', pkg], ['Version', version], ['Architecture', arch], ...(o.source ? [['Source', o.source] as [string, string]] : []),
+  ...(o.section ? [['Section', o.section] as [string, string]] : []), ...(o.debug ? [['Auto-Built-Package', 'debug-symbols'] as [string, string]] : []),
+];
+const bin = (pkg: string, version: string, arch: string, o: { source?: string; sha?: string; origin?: 'built' | 'imported'; section?: string; debug?: boolean } = {}): SuiteBinary =>
   suiteBinary(
     {
-      control: [['Package', pkg], ['Version', version], ['Architecture', arch], ...(o.source ? [['Source', o.source] as [string, string]] : []), ...(o.section ? [['Section', o.section] as [string, string]] : [])],
+      control: controlOf(pkg, version, arch, o),
       path: `pool/main/${pkg[0]}/${pkg}/${pkg}_${version}_${arch}.deb`, size: 1, md5: 'm', sha1: 's', sha256: o.sha ?? `${pkg}-${version}-${arch}`,
     },
     'main',
@@ -123,33 +129,34 @@ describe('pool retention', () => {
 
 describe('the publication plan', () => {
   const config: ArchiveConfig = parseConfig('suites:\n  unstable:\n    components: [main, contrib]\n    architectures: [amd64, arm64]\n', 'archive.yaml');
+  const field = (s: Stanza, name: string) => parseDeb822(s.bytes.toString())[0].first(name);
   it('puts packages in their component, arch all in every architecture, sorted, and names the snapshot by itself', () => {
     let c = withSource(emptyContents('unstable'), src('z', '1', 'contrib'));
     c = withBinaries(c, [bin('z', '1', 'amd64'), bin('a-doc', '1', 'all'), { ...bin('z-contrib', '1', 'arm64'), component: 'contrib' }]);
     const snap = { ...c, id: 'snap', kind: 'snapshot' as const, of: 'unstable', components: ['main'], architectures: ['amd64'] };
-    const [u, , s] = planPublication(config, [c, snap]);
+    const [u, , s] = planPublication(config, [c, snap], (b) => controlOf(b.package, b.version, b.arch));
     expect(u.codename).toBe('sid');
     const main = u.components.find((x) => x.name === 'main')!;
     const contrib = u.components.find((x) => x.name === 'contrib')!;
-    expect(main.packages.get('amd64')!.map((p) => p.first('Package'))).toEqual(['a-doc', 'z']);
-    expect(main.packages.get('arm64')!.map((p) => p.first('Package'))).toEqual(['a-doc']);
-    expect(contrib.packages.get('arm64')!.map((p) => p.first('Filename'))).toEqual(['pool/main/z/z-contrib/z-contrib_1_arm64.deb']);
-    expect(contrib.sources.map((p) => p.first('Package'))).toEqual(['z']);
+    expect(main.packages.get('amd64')!.map((p) => field(p, 'Package'))).toEqual(['a-doc', 'z']);
+    expect(main.packages.get('arm64')!.map((p) => field(p, 'Package'))).toEqual(['a-doc']);
+    expect(contrib.packages.get('arm64')!.map((p) => field(p, 'Filename'))).toEqual(['pool/main/z/z-contrib/z-contrib_1_arm64.deb']);
+    expect(contrib.sources.map((p) => field(p, 'Package'))).toEqual(['z']);
     expect(u.poolFiles).toContain('pool/contrib/z/z/z_1.dsc');
     expect({ suite: s.suite, codename: s.codename, components: s.components.map((x) => x.name), arches: s.architectures }).toEqual({ suite: 'snap', codename: 'snap', components: ['main'], arches: ['amd64'] });
   });
   it('publishes debug symbols (Auto-Built-Package: debug-symbols) in NAME-debug beside each suite and snapshot, and nothing else there', () => {
     const dbgsym = (pkg: string): SuiteBinary => {
-      const b = bin(pkg, '1', 'amd64', { source: 'z', section: 'debug' });
-      return { ...b, control: [...b.control, ['Auto-Built-Package', 'debug-symbols']] };
+      const b = bin(pkg, '1', 'amd64', { source: 'z', section: 'debug', debug: true });
+      return b;
     };
     let c = withSource(emptyContents('unstable'), src('z', '1'));
     c = withBinaries(c, [bin('z', '1', 'amd64'), bin('z-dbg', '1', 'amd64', { source: 'z', section: 'debug' }), dbgsym('z-dbgsym')]);
     const snap = { ...c, id: 'snap', kind: 'snapshot' as const, of: 'unstable' };
-    const plans = planPublication(config, [c, snap]);
+    const plans = planPublication(config, [c, snap], (b) => controlOf(b.package, b.version, b.arch));
     expect(plans.map((p) => `${p.suite}/${p.codename}`)).toEqual(['unstable/sid', 'unstable-debug/sid-debug', 'snap/snap', 'snap-debug/snap-debug']);
     const [u, debug] = plans;
-    const names = (p: typeof u) => p.components[0].packages.get('amd64')!.map((x) => x.first('Package'));
+    const names = (p: typeof u) => p.components[0].packages.get('amd64')!.map((x) => field(x, 'Package'));
     // A hand-made -dbg package is an ordinary package: it stays in the suite.
     expect(names(u)).toEqual(['z', 'z-dbg']);
     expect(names(debug)).toEqual(['z-dbgsym']);
@@ -160,6 +167,6 @@ describe('the publication plan', () => {
     expect(names(plans[3])).toEqual(['z-dbgsym']);
   });
   it('leaves out a suite no longer in archive.yaml', () => {
-    expect(planPublication(config, [emptyContents('gone')])).toEqual([]);
+    expect(planPublication(config, [emptyContents('gone')], () => [])).toEqual([]);
   });
 });

@@ -18,7 +18,12 @@ export interface SuiteSource {
   uploadId?: string;
 }
 
-export interface SuiteBinary extends BinaryRecord {
+/**
+ * A binary package as a suite member. Its control fields are not held here but in the control
+ * store (storage/binary-controls.ts), by pool path: a suite of 100,000 packages would otherwise
+ * hold every field of every package.
+ */
+export interface SuiteBinary extends Omit<BinaryRecord, 'control'> {
   package: string;
   version: string;
   arch: string;
@@ -29,6 +34,8 @@ export interface SuiteBinary extends BinaryRecord {
   /** Built here from an upload, or imported with `archive include`. */
   origin: 'built' | 'imported';
   jobId?: string;
+  /** A -dbgsym package dh_strip made (Auto-Built-Package: debug-symbols): published in NAME-debug, not NAME. */
+  debug: boolean;
 }
 
 export interface SuiteContents {
@@ -46,9 +53,9 @@ export interface SuiteContents {
 
 export class ContentsError extends Error {}
 
-/** A -dbgsym package dh_strip made (Auto-Built-Package: debug-symbols): published in NAME-debug, not NAME. */
-export function isDebugSymbols(b: SuiteBinary): boolean {
-  return b.control.some(([field, value]) => field.toLowerCase() === 'auto-built-package' && value.trim() === 'debug-symbols');
+/** Auto-Built-Package: debug-symbols: a -dbgsym package dh_strip made, published in NAME-debug. */
+export function isDebugControl(control: [string, string][]): boolean {
+  return control.some(([field, value]) => field.toLowerCase() === 'auto-built-package' && value.trim() === 'debug-symbols');
 }
 
 export function emptyContents(id: string): SuiteContents {
@@ -56,8 +63,8 @@ export function emptyContents(id: string): SuiteContents {
 }
 
 /** A .deb's control paragraph and pool facts as a suite member. */
-export function suiteBinary(record: BinaryRecord, component: string, origin: SuiteBinary['origin'], jobId?: string): SuiteBinary {
-  const control = new Paragraph(record.control);
+export function suiteBinary({ control: fields, ...record }: BinaryRecord, component: string, origin: SuiteBinary['origin'], jobId?: string): SuiteBinary {
+  const control = new Paragraph(fields);
   const version = control.first('Version');
   // "Source: name (version)" when the binary's version differs from its source's (binNMUs).
   const m = control.first('Source').match(/^(\S+)(?:\s+\((\S+)\))?/);
@@ -71,6 +78,7 @@ export function suiteBinary(record: BinaryRecord, component: string, origin: Sui
     component,
     origin,
     ...(jobId ? { jobId } : {}),
+    debug: isDebugControl(fields),
   };
 }
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDsc } from './changes-dsc.js';
 import { Paragraph, parseDeb822 } from './deb822.js';
-import { CHUNK_MAX_BYTES, CHUNK_STANZAS, indexChunks, indexText, packagesStanza, releaseText, sourcesStanza } from './indices.js';
+import { CHUNK_MAX_BYTES, CHUNK_STANZAS, chunkBytes, indexChunks, indexText, packagesStanza, releaseText, sourcesStanza, stanzaOf } from './indices.js';
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8');
 const pool = {
@@ -67,7 +67,7 @@ describe('index files', () => {
   it('cuts an index into chunks that make up its text, where one new package changes one chunk', () => {
     const stanzas = (names: string[]) => names.map((n) => new Paragraph([['Package', n], ['Version', '1.0']]));
     const names = Array.from({ length: 2000 }, (_, i) => `p${i}`);
-    const texts = (list: Paragraph[]) => indexChunks(list).map((c) => c.toString());
+    const texts = (list: Paragraph[]) => indexChunks(list.map(stanzaOf)).map((c) => chunkBytes(c).toString());
     const before = texts(stanzas(names));
     expect(before.join('')).toBe(indexText(stanzas(names)));
     expect(before.join('')).toBe(names.map((n) => `Package: ${n}\nVersion: 1.0\n`).join('\n'));
@@ -84,7 +84,7 @@ describe('index files', () => {
 
   it('ends a chunk at its size limit when no stanza border comes', () => {
     const big = new Paragraph([['Package', 'x'], ['Description', 'y'.repeat(CHUNK_MAX_BYTES)]]);
-    expect(indexChunks([big, big, big])).toHaveLength(3);
+    expect(indexChunks([big, big, big].map(stanzaOf))).toHaveLength(3);
   });
 
   it('writes a Release file with the fields apt reads and aligned checksum lists', () => {

@@ -78,48 +78,69 @@ export function sourcesStanza(
   return ordered(p, SOURCE_ORDER);
 }
 
+/** A stanza as an index holds it: its text, its line count, and whether a chunk starts at it. */
+export interface Stanza {
+  bytes: Buffer;
+  lines: number;
+  border: boolean;
+}
+
+/** A part of an index's text: its stanzas' bytes with the blank lines between (not joined). */
+export interface IndexChunk {
+  parts: Buffer[];
+  size: number;
+  lines: number;
+}
+
 /**
- * Packages or Sources text, in chunks that concatenate to it. Each stanza's text is kept once
- * made: a large archive's index is written again after every change, from stanzas that are
- * values by then (never changed after they are indexed).
+ * Packages or Sources text, in chunks that concatenate to it. The caller keeps each stanza's
+ * text once made (core/publish-plan.ts): a large archive's index is written again after every
+ * change, from stanzas that are values by then (never changed after they are indexed).
  *
  * A chunk ends before a stanza whose first line hashes to 0 modulo CHUNK_STANZAS (or once it
  * holds CHUNK_MAX_BYTES), so chunk borders depend on the stanzas beside them and not on their
  * position: adding, changing or removing one package changes one chunk, and the publisher
- * compresses only that one again (publish/index-compressor.ts).
+ * compresses only that one again (publish/index-compressor.ts) and patches only its lines.
  */
-const stanzaBytes = new WeakMap<Paragraph, { bytes: Buffer; border: boolean }>();
 export const CHUNK_STANZAS = 128;
 export const CHUNK_MAX_BYTES = 512 * 1024;
 const BLANK_LINE = Buffer.from('\n');
 
-export function indexChunks(stanzas: Paragraph[]): Buffer[] {
-  const chunks: Buffer[] = [];
-  let current: Buffer[] = [];
-  let bytes = 0;
+export function stanzaOf(paragraph: Paragraph): Stanza {
+  const text = paragraph.toString();
+  const bytes = Buffer.from(text);
+  let lines = 0;
+  for (let at = bytes.indexOf(0x0a); at !== -1; at = bytes.indexOf(0x0a, at + 1)) lines++;
+  return { bytes, lines, border: fnv1a(text.slice(0, text.indexOf('\n'))) % CHUNK_STANZAS === 0 };
+}
+
+export function indexChunks(stanzas: Stanza[]): IndexChunk[] {
+  const chunks: IndexChunk[] = [];
+  let current: IndexChunk = { parts: [], size: 0, lines: 0 };
   for (const s of stanzas) {
-    let held = stanzaBytes.get(s);
-    if (!held) {
-      const text = s.toString();
-      held = { bytes: Buffer.from(text), border: fnv1a(text.slice(0, text.indexOf('\n'))) % CHUNK_STANZAS === 0 };
-      stanzaBytes.set(s, held);
-    }
-    if (current.length > 0 && (held.border || bytes >= CHUNK_MAX_BYTES)) {
-      chunks.push(Buffer.concat(current));
-      current = [];
-      bytes = 0;
+    if (current.parts.length > 0 && (s.border || current.size >= CHUNK_MAX_BYTES)) {
+      chunks.push(current);
+      current = { parts: [], size: 0, lines: 0 };
     }
     // One blank line between stanzas: a chunk after the first starts with it.
-    if (chunks.length > 0 || current.length > 0) current.push(BLANK_LINE);
-    current.push(held.bytes);
-    bytes += held.bytes.length;
+    if (chunks.length > 0 || current.parts.length > 0) {
+      current.parts.push(BLANK_LINE);
+      current.size += 1;
+      current.lines += 1;
+    }
+    current.parts.push(s.bytes);
+    current.size += s.bytes.length;
+    current.lines += s.lines;
   }
-  if (current.length > 0) chunks.push(Buffer.concat(current));
+  if (current.parts.length > 0) chunks.push(current);
   return chunks;
 }
 
+/** A chunk's text in one buffer. */
+export const chunkBytes = (c: IndexChunk): Buffer => Buffer.concat(c.parts, c.size);
+
 export function indexText(stanzas: Paragraph[]): string {
-  return Buffer.concat(indexChunks(stanzas)).toString();
+  return Buffer.concat(indexChunks(stanzas.map(stanzaOf)).map(chunkBytes)).toString();
 }
 
 /** FNV-1a (32 bits): a cheap, stable hash of a short string. */

@@ -45,6 +45,16 @@ describe('an ed script between two index texts', () => {
     if (made) expect(applyEd(before, made.toString())).toBe(after);
   });
 
+  it('patches a whole text from its changed part alone, the lines before it counted in', () => {
+    const head = 'A\nB\n\n';
+    const tail = '\nY\nZ\n';
+    for (const [before, after] of [['C\n', 'C\nC2\n'], ['C\nD\n', 'D\n'], ['', 'N\n'], ['C\n', '']]) {
+      const part = edScript(b(before), b(after), 3)!;
+      expect(part.toString()).toBe(edScript(b(head + before + tail), b(head + after + tail))!.toString());
+      expect(applyEd(head + before + tail, part.toString())).toBe(head + after + tail);
+    }
+  });
+
   it('turns every text into the other as diff --ed and patch would, on random edits', () => {
     const dir = mkdtempSync(join(tmpdir(), 'aib-pdiff-'));
     let seed = 7;

@@ -29,9 +29,11 @@ function countLines(text: Buffer, from: number, to: number): number {
  * publication changes a few neighbouring stanzas of a sorted index, so one change is the usual
  * case, and a wide one is still correct (apt falls back to the whole index when patches add up
  * to more than it). Undefined when there is nothing to patch or ed cannot carry it: a text whose
- * last line has no newline, or a new line that is a lone "." (ed's end of input).
+ * last line has no newline, or a new line that is a lone "." (ed's end of input). `before` and
+ * `after` may be the changed part of longer texts, both starting after their first `fromLine`
+ * lines, which are the same.
  */
-export function edScript(before: Buffer, after: Buffer): Buffer | undefined {
+export function edScript(before: Buffer, after: Buffer, fromLine = 0): Buffer | undefined {
   if (before.equals(after)) return undefined;
   const whole = (t: Buffer) => t.length === 0 || t[t.length - 1] === NEWLINE;
   if (!whole(before) || !whole(after)) return undefined;
@@ -55,7 +57,7 @@ export function edScript(before: Buffer, after: Buffer): Buffer | undefined {
     beforeEnd++;
     afterEnd++;
   }
-  const first = countLines(before, 0, start) + 1;
+  const first = fromLine + countLines(before, 0, start) + 1;
   const removed = countLines(before, start, beforeEnd);
   const added = after.subarray(start, afterEnd);
   if (added.length > 0 && (added.toString('latin1').startsWith('.\n') || added.includes('\n.\n'))) return undefined;

@@ -25,12 +25,13 @@ export async function debControl(debPath: string): Promise<Paragraph> {
 }
 
 /**
- * xz compression (Node has none built in); -6 is what dak uses for Packages. The input is cut
+ * xz compression (Node has none built in); -6 is what dak uses for Packages. The input (a buffer,
+ * or parts written one after the other) is cut
  * into one block per entry of `blocks` (byte counts that add up to its length), each
  * compressed on its own, side by side with threads: one stream whose blocks can be taken apart
  * and reused (debian/xz-stream.ts). Any xz reader takes it.
  */
-export function xz(data: Buffer, o: { level: number; threads: boolean; blocks: number[] }): Promise<Buffer> {
+export function xz(data: Buffer | Buffer[], o: { level: number; threads: boolean; blocks: number[] }): Promise<Buffer> {
   // --block-size above every block: xz then cuts where the list says and nowhere else.
   const list = o.blocks.length > 0 ? [`--block-list=${o.blocks.join(',')}`, `--block-size=${Math.max(...o.blocks) + 1}`] : [];
   // CRC64 said outright: the blocks are put into streams whose flags say CRC64.

@@ -57,13 +57,14 @@ export async function run(command: string, args: string[], options: RunOptions =
  * Runs a filter program on binary input, handing its output over chunk by chunk as it comes
  * (100 MiB of decompressed control members need never be in memory at once).
  */
-export async function runFilterChunks(command: string, args: string[], input: Buffer, onChunk: (chunk: Buffer) => void): Promise<void> {
+export async function runFilterChunks(command: string, args: string[], input: Buffer | Buffer[], onChunk: (chunk: Buffer) => void): Promise<void> {
   const child = execa(command, args, { stdin: 'pipe', encoding: 'buffer', reject: false, buffer: { stdout: false, stderr: true } });
   child.stdout!.on('data', (chunk: Buffer) => onChunk(chunk));
-  // Written as it is (execa's `input` would copy it first: megabytes for a large index). A
-  // program that exits early fails below with its own message rather than with EPIPE.
+  // Written as it is, in its parts (execa's `input` would copy it first: megabytes for a large
+  // index). A program that exits early fails below with its own message rather than with EPIPE.
   child.stdin!.on('error', () => {});
-  child.stdin!.end(input);
+  for (const part of Array.isArray(input) ? input : [input]) child.stdin!.write(part);
+  child.stdin!.end();
   const result = await child;
   if (result.failed) {
     throw new CommandFailed(`${command} ${args.join(' ')}`, result.exitCode, Buffer.from(result.stderr as Uint8Array).toString());
@@ -71,7 +72,7 @@ export async function runFilterChunks(command: string, args: string[], input: Bu
 }
 
 /** Runs a filter program on binary input and returns its binary output (xz). */
-export async function runFilter(command: string, args: string[], input: Buffer): Promise<Buffer> {
+export async function runFilter(command: string, args: string[], input: Buffer | Buffer[]): Promise<Buffer> {
   const chunks: Buffer[] = [];
   await runFilterChunks(command, args, input, (chunk) => chunks.push(chunk));
   return Buffer.concat(chunks);

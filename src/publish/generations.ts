@@ -23,6 +23,8 @@ export interface Manifest {
   facts?: Record<string, Omit<IndexFile, 'path'>>;
   /** Each suite's identity (its Release fields but the dates, and its indices) and when it was signed, by dists/SUITE. */
   suites?: Record<string, { identity: string; signed: string }>;
+  /** Each Packages and Sources file's chunks as [hash, bytes, lines], by path (debian/indices.ts). */
+  chunks?: Record<string, [string, number, number][]>;
 }
 
 /** A generation's manifest (undefined: it has none). */

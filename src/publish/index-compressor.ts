@@ -7,8 +7,10 @@
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
+import { chunkBytes, type IndexChunk } from '../debian/indices.js';
 import { assembleXzStream, parseXzStream, type XzBlock } from '../debian/xz-stream.js';
 import { xz } from '../process/debian-tools.js';
+import { inBatches } from '../storage/files.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -32,8 +34,8 @@ export interface CompressedIndex {
  * faster (bench/publisher.sh measures both; the README has the figures). Small ones use -6, as
  * dak does.
  */
-function levelFor(chunks: Buffer[]): number {
-  return chunks.reduce((n, c) => n + c.length, 0) > 256 * 1024 ? 0 : 6;
+function levelFor(chunks: IndexChunk[]): number {
+  return chunks.reduce((n, c) => n + c.size, 0) > 256 * 1024 ? 0 : 6;
 }
 
 export class IndexCompressor {
@@ -41,24 +43,31 @@ export class IndexCompressor {
   private used = new Set<string>();
 
   /** A hash of each chunk: what the compressed pieces are kept by. */
-  static keys(chunks: Buffer[]): string[] {
-    return chunks.map((c) => createHash('sha256').update(c).digest('base64'));
+  static keys(chunks: IndexChunk[]): string[] {
+    return chunks.map((c) => {
+      const hash = createHash('sha256');
+      for (const part of c.parts) hash.update(part);
+      return hash.digest('base64');
+    });
   }
 
   /** The .gz and .xz of an index: chunks not seen before are compressed, gzip (in libuv's pool) and xz (a process) side by side. */
-  async compress(chunks: Buffer[], keys: string[]): Promise<CompressedIndex> {
+  async compress(chunks: IndexChunk[], keys: string[]): Promise<CompressedIndex> {
     const level = levelFor(chunks);
     const keyed = keys.map((k) => `${level}:${k}`);
-    const missing = new Map<string, Buffer>();
-    keyed.forEach((k, i) => this.pieces.has(k) || missing.set(k, chunks[i]));
+    const missing = new Map<string, IndexChunk>();
+    keyed.forEach((k, i) => this.pieces.has(k) || missing.has(k) || missing.set(k, chunks[i]));
     if (missing.size > 0) {
       const fresh = [...missing.values()];
-      const [gz, xzed] = await Promise.all([
-        Promise.all(fresh.map((c) => gzipAsync(c, { level: 9 }))),
-        xz(Buffer.concat(fresh), { level, threads: level === 0 && fresh.length > 1, blocks: fresh.map((c) => c.length) }),
+      // Never the whole text in one buffer: gzip takes one chunk at a time, four at once (libuv's
+      // pool), and xz is given the stanzas one after the other.
+      const gz: Buffer[] = [];
+      const [, xzed] = await Promise.all([
+        inBatches(fresh.map((c, j) => ({ c, j })), 4, async ({ c, j }) => void (gz[j] = await gzipAsync(chunkBytes(c), { level: 9 }))),
+        xz(fresh.flatMap((c) => c.parts), { level, threads: level === 0 && fresh.length > 1, blocks: fresh.map((c) => c.size) }),
       ]);
       const { blocks } = parseXzStream(xzed);
-      if (blocks.length !== fresh.length || blocks.some((b, j) => b.uncompressedSize !== fresh[j].length)) {
+      if (blocks.length !== fresh.length || blocks.some((b, j) => b.uncompressedSize !== fresh[j].size)) {
         throw new Error(`xz wrote ${blocks.length} block(s) for ${fresh.length} chunk(s), not one block per chunk as --block-list asks`);
       }
       // Copies: a kept block must not hold the whole output of this run in memory.
@@ -75,7 +84,7 @@ export class IndexCompressor {
   }
 
   /** Marks the chunks of an index that is reused as it is, so that they are kept. */
-  keep(chunks: Buffer[], keys: string[]): void {
+  keep(chunks: IndexChunk[], keys: string[]): void {
     const level = levelFor(chunks);
     for (const k of keys) this.used.add(`${level}:${k}`);
   }

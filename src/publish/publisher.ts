@@ -10,10 +10,10 @@
 // and those before it (debian/pdiff.ts), so apt updates a small change with a small download.
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { link, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { SuitePlan } from '../core/publish-plan.js';
-import { componentReleaseText, indexChunks, releaseText, type IndexFile, type ReleaseInfo } from '../debian/indices.js';
+import { chunkBytes, componentReleaseText, indexChunks, releaseText, type IndexChunk, type IndexFile, type ReleaseInfo } from '../debian/indices.js';
 import { diffIndexText, edScript, parseDiffIndex, type PatchEntry } from '../debian/pdiff.js';
 import type { Signer } from '../process/gpg.js';
 import { IndexCompressor } from './index-compressor.js';
@@ -71,7 +71,7 @@ async function publishGeneration(layout: Layout, plans: SuitePlan[], signer: Sig
   const genDir = join(layout.generations, generation);
   const tmpDir = `${genDir}.tmp`;
   await rm(tmpDir, { recursive: true, force: true });
-  const manifest: Manifest = { indexes: {}, byHash: {}, pool: [...new Set(plans.flatMap((p) => p.poolFiles))].sort(), facts: {}, suites: {} };
+  const manifest: Manifest = { indexes: {}, byHash: {}, pool: [...new Set(plans.flatMap((p) => p.poolFiles))].sort(), facts: {}, suites: {}, chunks: {} };
   let written = 0;
   let reused = 0;
   const compressor = options.compressor ?? new IndexCompressor();
@@ -124,6 +124,8 @@ async function publishGeneration(layout: Layout, plans: SuitePlan[], signer: Sig
       const keys = IndexCompressor.keys(chunks);
       return { ...index, chunks, keys, hash: sha256(Buffer.from(keys.join('\n'))) };
     });
+    // Each index's chunks (hash, bytes, lines): the next publication patches only the ones that changed.
+    for (const i of indices) manifest.chunks![`${suiteRel}/${i.dir}/${i.name}`] = i.chunks.map((c, j) => [i.keys[j], c.size, c.lines]);
     const fields = { ...info, date: undefined, validUntil: undefined, validFor: options.validForMs ?? 0 };
     const identity = sha256(Buffer.from(JSON.stringify({ fields, indices: indices.map((i) => [i.dir, i.hash]) })));
     if (await carryOver(suiteRel, identity)) {
@@ -175,15 +177,14 @@ async function publishGeneration(layout: Layout, plans: SuitePlan[], signer: Sig
           await rm(join(suiteDir, dir, `${name}.diff`), { recursive: true, force: true });
         }
       }
-      const data = Buffer.concat(chunks);
       const compressing = compressor.compress(chunks, keys);
-      record(`${dir}/${name}`, data); // while they run
+      note({ path: `${dir}/${name}`, ...(await writeChunks(join(suiteDir, dir, name), chunks)) }); // while they run
       const { gz, xz } = await compressing;
       record(`${dir}/${name}.gz`, gz);
       record(`${dir}/${name}.xz`, xz);
-      await Promise.all([data, gz, xz].map((content, i) => writeFile(join(suiteDir, dir, variants[i]), content)));
+      await Promise.all([gz, xz].map((content, i) => writeFile(join(suiteDir, dir, variants[i + 1]), content)));
       written += variants.length;
-      if ((options.pdiffs ?? 0) > 0 && prevDir) await writePatches(dir, name, data);
+      if ((options.pdiffs ?? 0) > 0 && prevDir) await writePatches(dir, name, chunks, keys);
     };
     /**
      * INDEX.diff/: the patch from the previous generation's text to this one, after the kept
@@ -191,11 +192,12 @@ async function publishGeneration(layout: Layout, plans: SuitePlan[], signer: Sig
      * Without a previous text, or with a change ed cannot carry, there is no series: apt then
      * fetches the whole index.
      */
-    const writePatches = async (dir: string, name: string, data: Buffer) => {
-      const before = await readFile(join(prevDir!, suiteRel, dir, name)).catch(() => undefined);
+    const writePatches = async (dir: string, name: string, chunks: IndexChunk[], keys: string[]) => {
       const beforeFacts = prevManifest.facts?.[`${suiteRel}/${dir}/${name}`];
-      const script = before && beforeFacts ? edScript(before, data) : undefined;
-      if (!script || !beforeFacts) return;
+      if (!beforeFacts) return;
+      const change = await changedLines(join(prevDir!, suiteRel, dir, name), beforeFacts.size, prevManifest.chunks?.[`${suiteRel}/${dir}/${name}`], chunks, keys);
+      const script = change && edScript(change.before, change.after, change.fromLine);
+      if (!script) return;
       const diffDir = join(suiteDir, dir, `${name}.diff`);
       const prevDiffDir = join(prevDir!, suiteRel, dir, `${name}.diff`);
       await mkdir(diffDir, { recursive: true });
@@ -235,6 +237,71 @@ async function publishGeneration(layout: Layout, plans: SuitePlan[], signer: Sig
   compressor.sweep();
   const pruned = await pruneGenerations(layout, { keep: generation, graceMs: grace, now });
   return { generation, written, reused, pruned };
+}
+
+/** Writes an index's text chunk by chunk (never joined whole) and returns its size and hashes. */
+async function writeChunks(path: string, chunks: IndexChunk[]): Promise<Omit<IndexFile, 'path'>> {
+  const sha = createHash('sha256');
+  const md = createHash('md5');
+  let size = 0;
+  const handle = await open(path, 'w', 0o644);
+  try {
+    for (const c of chunks) {
+      const bytes = chunkBytes(c);
+      sha.update(bytes);
+      md.update(bytes);
+      await handle.writeFile(bytes);
+      size += bytes.length;
+    }
+  } finally {
+    await handle.close();
+  }
+  return { size, md5: md.digest('hex'), sha256: sha.digest('hex') };
+}
+
+/**
+ * The lines an index changed since the previous publication: the chunks both texts begin and
+ * end with are left out, so a patch to a 100 MB index reads and compares one chunk, not the
+ * whole text. Without the previous chunks (a manifest from before they were noted) the whole
+ * texts are compared. Undefined when the previous text cannot be read.
+ */
+async function changedLines(
+  beforePath: string,
+  beforeSize: number,
+  beforeChunks: [string, number, number][] | undefined,
+  chunks: IndexChunk[],
+  keys: string[],
+): Promise<{ before: Buffer; after: Buffer; fromLine: number } | undefined> {
+  let head = 0;
+  let tail = 0;
+  let headBytes = 0;
+  let headLines = 0;
+  let tailBytes = 0;
+  if (beforeChunks) {
+    const same = (i: number, j: number) => beforeChunks[i][0] === keys[j];
+    while (head < beforeChunks.length && head < keys.length && same(head, head)) {
+      headBytes += beforeChunks[head][1];
+      headLines += beforeChunks[head][2];
+      head++;
+    }
+    while (tail < beforeChunks.length - head && tail < keys.length - head && same(beforeChunks.length - 1 - tail, keys.length - 1 - tail)) {
+      tailBytes += beforeChunks[beforeChunks.length - 1 - tail][1];
+      tail++;
+    }
+  }
+  const before = Buffer.alloc(beforeSize - headBytes - tailBytes);
+  try {
+    const handle = await open(beforePath, 'r');
+    try {
+      const { bytesRead } = await handle.read(before, 0, before.length, headBytes);
+      if (bytesRead !== before.length) return undefined;
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return undefined;
+  }
+  return { before, after: Buffer.concat(chunks.slice(head, chunks.length - tail).map(chunkBytes)), fromLine: headLines };
 }
 
 /** A tree of hard links to the files of another (one file system), of the names `take` keeps. */

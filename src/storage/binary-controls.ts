@@ -1,56 +1,180 @@
 // The control paragraph of every .deb in the pool, read once (when the file entered the pool)
 // and kept in an append-only file of JSON lines, [pool path, fields]. Suites refer to binaries
 // by pool path, so a suite's record stays small and rewriting it after one change is cheap.
-import { open, readFile, truncate } from 'node:fs/promises';
-import { writeFileAtomic } from './json-files.js';
+// Memory holds where each line is (and whether its package is a -dbgsym), not the fields: those
+// of 100,000 packages, each a string of its own, would be most of the queue's memory. A line is
+// read again when a stanza is made from it (core/publish-plan.ts), once per file and process.
+import { closeSync, constants, openSync, readSync } from 'node:fs';
+import { open, rename, rm, truncate } from 'node:fs/promises';
+
+import { isDebugControl } from '../core/suite-contents.js';
 
 export type ControlFields = [string, string][];
 
+interface Place {
+  offset: number;
+  length: number;
+  debug: boolean;
+}
+
+/** Lines are written in batches of about this many bytes: 100,000 controls are never one string. */
+const BATCH_BYTES = 1024 * 1024;
+
 export class BinaryControls {
-  private readonly controls = new Map<string, ControlFields>();
+  private readonly places = new Map<string, Place>();
+  /** The file's length: where the next line goes. */
+  private end = 0;
+  private fd?: number;
 
   constructor(readonly path: string) {}
 
   async load(): Promise<this> {
-    const bytes = await readFile(this.path).catch(() => Buffer.alloc(0));
-    // Only newline-ended lines were written whole (add() syncs them before a suite refers to
-    // them). A tail a crash cut short is cut off here, or the next add() would glue its first
-    // line to it and neither would parse again; its file is read again when a suite needs it.
-    const whole = bytes.lastIndexOf(0x0a) + 1;
-    if (whole < bytes.length) await truncate(this.path, whole);
-    for (const line of bytes.subarray(0, whole).toString('utf8').split('\n')) {
-      if (!line) continue;
-      try {
-        const [path, fields] = JSON.parse(line) as [string, ControlFields];
-        this.controls.set(path, fields);
-      } catch {
-        // A line damaged otherwise: its file is read again when a suite needs it.
-      }
-    }
+    this.places.clear();
+    this.closeReader();
+    this.end = await this.scan(this.path, (path, place) => this.places.set(path, place));
     return this;
   }
 
+  /**
+   * Reads the file block by block and notes each whole line. Only newline-ended lines were
+   * written whole (add() syncs them before a suite refers to them). A tail a crash cut short is
+   * cut off, or the next add() would glue its first line to it and neither would parse again;
+   * its file is read again when a suite needs it. A line damaged otherwise is passed over the
+   * same way. Returns the length of the whole lines.
+   */
+  private async scan(path: string, note: (path: string, place: Place) => void): Promise<number> {
+    const handle = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (!handle) return 0;
+    let whole = 0;
+    let position = 0;
+    try {
+      const block = Buffer.alloc(BATCH_BYTES);
+      let carry = Buffer.alloc(0);
+      for (;;) {
+        const { bytesRead } = await handle.read(block, 0, block.length, position);
+        if (bytesRead === 0) break;
+        const data = carry.length > 0 ? Buffer.concat([carry, block.subarray(0, bytesRead)]) : block.subarray(0, bytesRead);
+        const base = position - carry.length;
+        let start = 0;
+        for (let nl = data.indexOf(0x0a); nl !== -1; nl = data.indexOf(0x0a, start)) {
+          try {
+            const [file, fields] = JSON.parse(data.subarray(start, nl).toString()) as [string, ControlFields];
+            if (typeof file === 'string' && Array.isArray(fields)) note(file, { offset: base + start, length: nl - start, debug: isDebugControl(fields) });
+          } catch {
+            // A damaged line: its file is read again when a suite needs it.
+          }
+          start = nl + 1;
+        }
+        whole = base + start;
+        carry = Buffer.from(data.subarray(start));
+        position += bytesRead;
+      }
+    } finally {
+      await handle.close();
+    }
+    if (whole < position) await truncate(path, whole);
+    return whole;
+  }
+
+  has(path: string): boolean {
+    return this.places.has(path);
+  }
+
+  /** Whether the package is a -dbgsym (undefined: its control is not known). */
+  debug(path: string): boolean | undefined {
+    return this.places.get(path)?.debug;
+  }
+
+  /** The control fields of a pooled file, read from disk. */
   get(path: string): ControlFields | undefined {
-    return this.controls.get(path);
+    const place = this.places.get(path);
+    if (!place) return undefined;
+    this.fd ??= openSync(this.path, 'r');
+    const line = Buffer.alloc(place.length);
+    readSync(this.fd, line, 0, place.length, place.offset);
+    return (JSON.parse(line.toString()) as [string, ControlFields])[1];
   }
 
   /** Notes the controls not yet known, durably, before a suite refers to them. */
   async add(entries: { path: string; control: ControlFields }[]): Promise<void> {
-    const fresh = entries.filter((e) => !this.controls.has(e.path));
-    if (fresh.length === 0) return;
+    const fresh = new Map<string, ControlFields>();
+    for (const e of entries) if (!this.places.has(e.path)) fresh.set(e.path, e.control);
+    if (fresh.size === 0) return;
+    const noted: [string, Place][] = [];
     const handle = await open(this.path, 'a', 0o644);
     try {
-      await handle.writeFile(fresh.map((e) => `${JSON.stringify([e.path, e.control])}\n`).join(''));
+      let at = this.end;
+      let batch: string[] = [];
+      let bytes = 0;
+      for (const [path, control] of fresh) {
+        const line = `${JSON.stringify([path, control])}\n`;
+        const length = Buffer.byteLength(line);
+        noted.push([path, { offset: at, length: length - 1, debug: isDebugControl(control) }]);
+        at += length;
+        batch.push(line);
+        bytes += length;
+        if (bytes >= BATCH_BYTES) {
+          await handle.write(batch.join(''));
+          batch = [];
+          bytes = 0;
+        }
+      }
+      if (batch.length > 0) await handle.write(batch.join(''));
       await handle.sync();
+      this.end = at;
     } finally {
       await handle.close();
     }
-    for (const e of fresh) this.controls.set(e.path, e.control);
+    for (const [path, place] of noted) this.places.set(path, place);
   }
 
   /** Rewrites the file with only the files still kept. */
   async compact(keep: Set<string>): Promise<void> {
-    for (const path of [...this.controls.keys()]) if (!keep.has(path)) this.controls.delete(path);
-    await writeFileAtomic(this.path, [...this.controls].map((e) => `${JSON.stringify(e)}\n`).join(''));
+    const tmp = `${this.path}.tmp-${process.pid}`;
+    const kept = [...this.places].filter(([path]) => keep.has(path)).sort(([, a], [, b]) => a.offset - b.offset);
+    const places = new Map<string, Place>();
+    // A new file, never one a link planted under that name points to (issue 17).
+    await rm(tmp, { force: true });
+    const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
+    const out = await open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644);
+    try {
+      let at = 0;
+      let batch: Buffer[] = [];
+      let bytes = 0;
+      for (const [path, place] of kept) {
+        const line = Buffer.alloc(place.length + 1, 0x0a);
+        this.fd ??= openSync(this.path, 'r');
+        readSync(this.fd, line, 0, place.length, place.offset);
+        places.set(path, { ...place, offset: at });
+        at += line.length;
+        batch.push(line);
+        bytes += line.length;
+        if (bytes >= BATCH_BYTES) {
+          await out.writeFile(Buffer.concat(batch));
+          batch = [];
+          bytes = 0;
+        }
+      }
+      if (batch.length > 0) await out.writeFile(Buffer.concat(batch));
+      await out.sync();
+    } catch (err) {
+      await out.close();
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    await out.close();
+    await rename(tmp, this.path);
+    this.closeReader();
+    this.end = [...places.values()].reduce((n, p) => n + p.length + 1, 0);
+    this.places.clear();
+    for (const [path, place] of places) this.places.set(path, place);
+  }
+
+  private closeReader(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
   }
 }

@@ -1,14 +1,15 @@
 // What each suite and snapshot contains, held in memory and kept in state/suites/: per suite a
 // base file (NAME.json) and a journal of changes (NAME.journal, storage/journal.ts). Contents
 // are values (core/suite-contents.ts): a change keeps the members it does not touch as the
-// same objects, so what changed is found by identity and only that is written. Binaries are
-// written without their control fields, which the control store keeps once per pool file.
+// same objects, so what changed is found by identity and only that is written. Binaries carry
+// no control fields: the control store keeps them once per pool file (binary-controls.ts).
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SuiteBinary, SuiteContents, SuiteSource } from '../core/suite-contents.js';
 import { Journaled } from './journal.js';
 
-type StoredBinary = Omit<SuiteBinary, 'control'> & { control?: SuiteBinary['control'] };
+/** A binary as written (records from before the control store carry their fields inline). */
+export type StoredBinary = Omit<SuiteBinary, 'debug'> & { control?: [string, string][] };
 type Shape = Omit<SuiteContents, 'sources' | 'binaries'>;
 
 /** A change: the record's other fields, and the members that left (by key) and joined. */
@@ -24,14 +25,14 @@ const sourceKey = (s: SuiteSource) => `${s.source} ${s.version}`;
 /** A pool file holds one binary package: its path names the member. */
 const binaryKey = (b: { path: string }) => b.path;
 const shapeOf = ({ sources: _s, binaries: _b, ...shape }: SuiteContents): Shape => shape;
-const stored = ({ control: _, ...b }: SuiteBinary): StoredBinary => b;
+const stored = ({ debug: _, ...b }: SuiteBinary): StoredBinary => b;
 
 export class SuiteStore {
   private readonly records = new Map<string, SuiteContents>();
   private readonly journals = new Map<string, Journaled<SuiteContents, SuiteChange>>();
 
   /**
-   * whole: makes a binary read from disk whole again (its control from the control store).
+   * whole: makes a binary read from disk a member again (whether it is a -dbgsym, from the control store).
    * readOnly: for readers beside the queue (the CLI), which never change state/.
    */
   constructor(

@@ -24,7 +24,7 @@ export async function readIncludedDebs(
   suite: SuiteConfig,
   component: string | undefined,
   heldBytes = HELD_BYTES,
-): Promise<({ binary: SuiteBinary } | { refused: string })[]> {
+): Promise<({ binary: SuiteBinary; control: [string, string][] } | { refused: string })[]> {
   const whole: (Buffer | undefined)[] = [];
   const digests: (FileDigest | Error)[] = [];
   let held = 0;
@@ -49,6 +49,9 @@ export async function readIncludedDebs(
     const comp = component ?? componentFor(control.first('Section'), suite.components);
     const probe = suiteBinary({ control: control.entries(), path: '', ...digest }, comp, 'imported');
     const ext = name.endsWith('.udeb') ? 'udeb' : 'deb';
-    return { binary: { ...probe, path: `${poolDirOf(comp, probe.source)}/${binaryFileName(control.first('Package'), control.first('Version'), control.first('Architecture'), ext)}` } };
+    return {
+      binary: { ...probe, path: `${poolDirOf(comp, probe.source)}/${binaryFileName(control.first('Package'), control.first('Version'), control.first('Architecture'), ext)}` },
+      control: control.entries(),
+    };
   });
 }

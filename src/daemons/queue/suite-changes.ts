@@ -7,7 +7,7 @@ import { DEBUG_SUFFIX, type ArchiveConfig, type SuiteConfig } from '../../config
 import type { JobRecord } from '../../core/jobs.js';
 import { retained, withHistory, type PoolHistory } from '../../core/retention.js';
 import {
-  ContentsError, binaryConflict, binaryKey, emptyContents, poolFilesOf, suiteBinary, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
+  ContentsError, binaryConflict, binaryKey, emptyContents, isDebugControl, poolFilesOf, suiteBinary, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
   type SuiteBinary, type SuiteContents,
 } from '../../core/suite-contents.js';
 import type { QueueAnswer } from '../../core/queue-requests.js';
@@ -20,7 +20,7 @@ import { inBatches, placeFile } from '../../storage/files.js';
 import type { Layout } from '../../storage/layout.js';
 import { collectPool } from '../../storage/pool-gc.js';
 import { poolFilesOfGenerations } from '../../publish/generations.js';
-import { BinaryControls } from '../../storage/binary-controls.js';
+import { BinaryControls, type ControlFields } from '../../storage/binary-controls.js';
 import { Journaled } from '../../storage/journal.js';
 import { SuiteStore } from '../../storage/suite-store.js';
 import { whenStaged } from '../../storage/staging.js';
@@ -58,12 +58,16 @@ export class SuiteChanges {
 
   async load(): Promise<this> {
     this.controls = await new BinaryControls(this.layout.controls).load();
-    const inline: SuiteBinary[] = [];
+    const inline: { path: string; control: ControlFields }[] = [];
     const unknown: SuiteBinary[] = [];
-    this.store = await new SuiteStore(this.layout.suites, (b) => {
-      const whole = { ...b, control: this.controls.get(b.path) ?? b.control ?? [] };
-      if (!this.controls.get(b.path)) (whole.control.length > 0 ? inline : unknown).push(whole);
-      return whole;
+    this.store = await new SuiteStore(this.layout.suites, ({ control, ...b }) => {
+      const known = this.controls.debug(b.path);
+      const member = { ...b, debug: known ?? (control ? isDebugControl(control) : false) };
+      if (known === undefined) {
+        if (control && control.length > 0) inline.push({ path: b.path, control });
+        else unknown.push(member);
+      }
+      return member;
     }).load();
     // Records from before the control store keep their fields inline; a control line a crash
     // lost is read again from the .deb.
@@ -71,11 +75,19 @@ export class SuiteChanges {
     for (const [i, b] of unknown.entries()) {
       const control = read[i];
       if (control instanceof Error) this.log(`${b.path}: ${control.message}`);
-      else b.control = control.entries();
+      else {
+        inline.push({ path: b.path, control: control.entries() });
+        b.debug = isDebugControl(control.entries());
+      }
     }
-    await this.controls.add([...inline, ...unknown.filter((b) => b.control.length > 0)]);
+    await this.controls.add(inline);
     this.history = (await this.historyStore.load()) ?? {};
     return this;
+  }
+
+  /** A binary's control fields, read from the control store (empty when they could not be read). */
+  control(b: SuiteBinary): ControlFields {
+    return this.controls.get(b.path) ?? [];
   }
 
   /**
@@ -145,7 +157,7 @@ export class SuiteChanges {
     const binaries = job.binaries.map((b) => suiteBinary(b, componentFor(new Paragraph(b.control).first('Section'), suite.components), 'built', job.id));
     let next = withBinaries(contents, binaries);
     if (allBuilt) next = withoutSuperseded(next, job.source);
-    await this.controls.add(binaries);
+    await this.controls.add(job.binaries);
     await this.store.save(next);
   }
 
@@ -223,7 +235,7 @@ export class SuiteChanges {
     const placed: SuiteBinary[] = [];
     let replaced = 0;
     for (let from = 0; from < good.length; from += 1000) {
-      const candidates: { at: number; binary: SuiteBinary }[] = [];
+      const candidates: { at: number; binary: SuiteBinary; control: ControlFields }[] = [];
       const slice = good.slice(from, from + 1000);
       await whenStaged(dir, slice[slice.length - 1] + 1).catch((err: Error) => {
         throw new ContentsError(err.message);
@@ -231,7 +243,7 @@ export class SuiteChanges {
       const read = await readIncludedDebs(dir, slice.map((at) => names[at]), suite, component);
       for (const [j, r] of read.entries()) {
         if ('refused' in r) refuse(slice[j], r.refused);
-        else candidates.push({ at: slice[j], binary: r.binary });
+        else candidates.push({ at: slice[j], ...r });
       }
       // Then checked against the suite and the files before them, in the request's order.
       const added: typeof candidates = [];
@@ -245,18 +257,20 @@ export class SuiteChanges {
           added.push(c);
         }
       }
-      await inBatches(added, 16, ({ at, binary }) =>
+      const controls: { path: string; control: ControlFields }[] = [];
+      await inBatches(added, 16, ({ at, binary, control }) =>
         placeFile(join(dir, names[at]), join(this.layout.public, binary.path), binary.sha256).then(
-          () => void placed.push(binary),
+          () => void (placed.push(binary), controls.push({ path: binary.path, control })),
           (err: Error) => void refuse(at, err.message),
         ),
       );
+      // Noted a thousand at a time: the fields of 100,000 packages are never held at once.
+      await this.controls.add(controls);
     }
     const contents = withBinaries(this.get(suiteName), placed);
-    // Side by side: a control missing after a crash is read again from its .deb at start.
+    // Side by side.
     await Promise.all([
       this.noteHistory(placed.map((b) => ({ source: b.source, version: b.sourceVersion, files: [b.path] }))),
-      this.controls.add(placed),
       placed.length > 0 ? this.store.save(contents) : undefined,
     ]);
     const summary = `included ${placed.length} of ${names.length} package(s) into ${suiteName}`;

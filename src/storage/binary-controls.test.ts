@@ -1,0 +1,66 @@
+import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BinaryControls, type ControlFields } from './binary-controls.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'aib-controls-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const path = (i: number) => `pool/main/p/p${i}/p${i}_1.0_amd64.deb`;
+/** About 700 bytes a line, and every tenth a -dbgsym: 3,000 of them cross the 1 MiB blocks and batches. */
+const control = (i: number): ControlFields => [
+  ['Package', `p${i}`],
+  ['Version', '1.0'],
+  ['Description', `package ${i} ${'é'.repeat(i % 7)}\n ${'x'.repeat(600)}`],
+  ...(i % 10 === 0 ? [['Auto-Built-Package', 'debug-symbols'] as [string, string]] : []),
+];
+
+describe('the control store', () => {
+  it('keeps where each control is, reads it back from disk, and knows the -dbgsym packages', async () => {
+    const file = join(dir, 'many.jsonl');
+    const store = await new BinaryControls(file).load();
+    const all = Array.from({ length: 3000 }, (_, i) => ({ path: path(i), control: control(i) }));
+    await store.add(all.slice(0, 1000));
+    await store.add(all); // the first thousand again: noted once
+    expect((await readFile(file, 'utf8')).trim().split('\n')).toHaveLength(3000);
+    for (const s of [store, await new BinaryControls(file).load()]) {
+      for (const i of [0, 1, 1499, 2999]) {
+        expect(s.get(path(i))).toEqual(control(i));
+        expect(s.debug(path(i))).toBe(i % 10 === 0);
+      }
+      expect(s.get('pool/none.deb')).toBeUndefined();
+      expect(s.debug('pool/none.deb')).toBeUndefined();
+    }
+  });
+
+  it('compacts to the files kept, and reads the same controls from the new file', async () => {
+    const file = join(dir, 'compact.jsonl');
+    const store = await new BinaryControls(file).load();
+    await store.add(Array.from({ length: 2000 }, (_, i) => ({ path: path(i), control: control(i) })));
+    const keep = new Set(Array.from({ length: 2000 }, (_, i) => i).filter((i) => i % 3 === 0).map(path));
+    await store.compact(keep);
+    expect((await readFile(file, 'utf8')).trim().split('\n')).toHaveLength(keep.size);
+    await store.add([{ path: path(5000), control: control(5000) }]);
+    for (const s of [store, await new BinaryControls(file).load()]) {
+      expect(s.has(path(1))).toBe(false);
+      for (const i of [0, 3, 1998, 5000]) expect(s.get(path(i))).toEqual(control(i));
+    }
+  });
+
+  it('passes over a damaged line, cuts off a line a crash left unfinished, and starts the next on a line of its own', async () => {
+    const file = join(dir, 'damaged.jsonl');
+    await writeFile(file, `${JSON.stringify([path(1), control(1)])}\n{not json\n${JSON.stringify([path(2), control(2)])}\n`);
+    await appendFile(file, JSON.stringify([path(3), control(3)]).slice(0, 30));
+    const store = await new BinaryControls(file).load();
+    expect([1, 2, 3].map((i) => store.has(path(i)))).toEqual([true, true, false]);
+    await store.add([{ path: path(3), control: control(3) }]);
+    const again = await new BinaryControls(file).load();
+    for (const i of [1, 2, 3]) expect(again.get(path(i))).toEqual(control(i));
+  });
+});
