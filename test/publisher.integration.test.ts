@@ -10,7 +10,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SuitePlan } from '../src/core/publish-plan.js';
 import { Paragraph } from '../src/debian/deb822.js';
-import { stanzaOf } from '../src/debian/indices.js';
+import { CHUNK_MAX_STANZAS, paragraphStanzas } from '../src/debian/indices.js';
 import { generateArchiveKey, Signer } from '../src/process/gpg.js';
 import { Layout } from '../src/storage/layout.js';
 import { IndexCompressor } from '../src/publish/index-compressor.js';
@@ -22,16 +22,17 @@ let signer: Signer;
 let publicKey: string;
 let home: string;
 
-function plan(packages: string[], sources: string[] = []): SuitePlan[] {
+function plan(packages: string[], sources: string[] = []): SuitePlan<Paragraph>[] {
   const stanza = (name: string) => new Paragraph([['Package', name], ['Version', '1.0'], ['Architecture', 'amd64'], ['Filename', `pool/main/${name[0]}/${name}/${name}_1.0_amd64.deb`]]);
   return [{
     suite: 'unstable', codename: 'sid', architectures: ['amd64'],
     components: [{
       name: 'main',
-      sources: sources.map((s) => stanzaOf(new Paragraph([['Package', s], ['Version', '1.0']]))),
-      packages: new Map([['amd64', packages.map((p) => stanzaOf(stanza(p)))]]),
+      sources: sources.map((s) => new Paragraph([['Package', s], ['Version', '1.0']])),
+      packages: new Map([['amd64', packages.map(stanza)]]),
     }],
     poolFiles: packages.map((name) => `pool/main/${name[0]}/${name}/${name}_1.0_amd64.deb`),
+    stanzas: paragraphStanzas,
   }];
 }
 const options = (extra = {}) => ({ label: 'test', ...extra });
@@ -90,25 +91,44 @@ describe('the publisher', () => {
     expect(await byHash('main/binary-amd64')).toEqual(current);
   });
 
-  it('compresses again only the chunk a new package lands in, and every .gz and .xz reads back as its index', async () => {
-    const compressor = new IndexCompressor();
+  it('makes and compresses again only the chunk a new package lands in, copies the others from the previous file, and every .gz and .xz reads back as its index', async () => {
     const names = Array.from({ length: 3000 }, (_, i) => `pkg${String(i).padStart(5, '0')}`);
-    const spies: number[] = [];
-    const compress = compressor.compress.bind(compressor);
-    compressor.compress = async (...args) => {
-      const result = await compress(...args);
-      spies.push(result.compressed);
-      return result;
+    // Counted: the chunks compressed and the stanzas made in each publication.
+    let compressed = 0;
+    let made = 0;
+    const counting = (compressor: IndexCompressor) => {
+      const add = compressor.add.bind(compressor);
+      compressor.add = async (level, chunks) => {
+        compressed += chunks.filter((c) => !compressor.has(level, c.key)).length;
+        return add(level, chunks);
+      };
+      return compressor;
     };
-    await publish(layout, plan(names), signer, options({ compressor }));
-    const chunks = spies[0];
-    expect(chunks).toBeGreaterThan(5);
-    await publish(layout, plan([...names, 'pkg01500a']), signer, options({ compressor }));
+    const counted = (list: string[]) =>
+      plan(list).map((p) => ({ ...p, stanzas: { ...p.stanzas, stanza: (m: Paragraph) => (made++, p.stanzas.stanza(m)) } }));
+    const run = async (list: string[], compressor: IndexCompressor) => {
+      compressed = made = 0;
+      await publish(layout, counted(list), signer, options({ compressor }));
+      return { compressed, made };
+    };
+    const compressor = counting(new IndexCompressor());
+    const first = await run(names, compressor);
+    expect(first.made).toBe(3000);
+    expect(first.compressed).toBeGreaterThan(5);
     // Packages: the one chunk the new package joined; Sources (empty and unchanged) is reused.
-    expect(spies).toEqual([chunks, 1]);
+    const second = await run([...names, 'pkg01500a'].sort(), compressor);
+    expect(second.compressed).toBe(1);
+    expect(second.made).toBeGreaterThan(0);
+    expect(second.made).toBeLessThanOrEqual(CHUNK_MAX_STANZAS);
+    // A new compressor, as after a restart: every chunk compressed again, but only the changed
+    // one's stanzas made; the others' text comes from the previous generation's file.
+    const third = await run([...names, 'pkg01500a', 'pkg02500a'].sort(), counting(new IndexCompressor()));
+    expect(third.compressed).toBe(first.compressed);
+    expect(third.made).toBeLessThanOrEqual(CHUNK_MAX_STANZAS);
     const dir = join(layout.dists, 'unstable/main/binary-amd64');
     const text = await readFile(join(dir, 'Packages'));
     expect(text.toString()).toContain('Package: pkg01500a\n');
+    expect(text.toString()).toBe(`${[...names, 'pkg01500a', 'pkg02500a'].sort().map((n) => `Package: ${n}\nVersion: 1.0\nArchitecture: amd64\nFilename: pool/main/${n[0]}/${n}/${n}_1.0_amd64.deb\n`).join('\n')}`);
     // xz and gzip, and apt's own reader (apt-helper cat-file decompresses as apt does).
     for (const [file, tool] of [['Packages.xz', 'xz'], ['Packages.gz', 'gzip']]) {
       for (const [command, args] of [[tool, ['-dc']], ['/usr/lib/apt/apt-helper', ['cat-file']]] as const) {

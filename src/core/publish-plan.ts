@@ -4,44 +4,63 @@
 // suite of their own beside each, NAME-debug with the same components and architectures, and
 // no sources (as Debian's debian-debug archive holds them), published even while empty so that
 // an apt source naming it always works.
+import { createHash } from 'node:crypto';
 import { DEBUG_SUFFIX, type ArchiveConfig } from '../config/config.js';
 import { Paragraph } from '../debian/deb822.js';
-import { packagesStanza, stanzaOf, type Stanza } from '../debian/indices.js';
+import { packagesStanza, stanzaOf, type StanzaSource } from '../debian/indices.js';
 import type { SuiteBinary, SuiteContents, SuiteSource } from './suite-contents.js';
 
-export interface ComponentPlan {
+/** What an index lists: binaries in Packages, sources in Sources. */
+export type Member = SuiteBinary | SuiteSource;
+
+export interface ComponentPlan<T = Member> {
   name: string;
-  sources: Stanza[];
-  /** Packages stanzas per architecture. */
-  packages: Map<string, Stanza[]>;
+  sources: T[];
+  /** Packages members per architecture. */
+  packages: Map<string, T[]>;
 }
 
-export interface SuitePlan {
+export interface SuitePlan<T = Member> {
   suite: string;
   codename: string;
   architectures: string[];
-  components: ComponentPlan[];
+  components: ComponentPlan<T>[];
   /** Every pool file the indices name, relative to public/. */
   poolFiles: string[];
+  /** How its members become stanzas. */
+  stanzas: StanzaSource<T>;
 }
 
 /** A binary's control fields (kept on disk by the queue: storage/binary-controls.ts). */
 export type ControlOf = (b: SuiteBinary) => [string, string][];
 
+const isSource = (m: Member): m is SuiteSource => 'stanza' in m;
+/** A source's stanza is held with it: it is known by its text's hash, made once. */
+const sourceIdentities = new WeakMap<SuiteSource, string>();
+
 /**
- * Stanzas are made once per member and reused, as text (the parsed paragraph is not kept): a
- * 10,000-package publish stays cheap, and a member costs its stanza's bytes.
+ * Members as stanzas. A binary's stanza is made from its control (read from disk) and its pool
+ * file only when the publisher needs its chunk's text, and is not kept: a binary is known by its
+ * pool file's path and hash, which fix its stanza.
  */
-const stanzas = new WeakMap<SuiteBinary | SuiteSource, Stanza>();
-function stanzaFor(m: SuiteBinary | SuiteSource, controlOf: ControlOf): Stanza {
-  let s = stanzas.get(m);
-  if (!s) stanzas.set(m, (s = stanzaOf('stanza' in m ? new Paragraph(m.stanza) : packagesStanza(new Paragraph(controlOf(m)), m))));
-  return s;
+export function memberStanzas(controlOf: ControlOf): StanzaSource<Member> {
+  const sourceParagraph = (s: SuiteSource) => new Paragraph(s.stanza);
+  return {
+    name: (m) => (isSource(m) ? m.source : m.package),
+    identity: (m) => {
+      if (!isSource(m)) return `${m.path} ${m.sha256}`;
+      let id = sourceIdentities.get(m);
+      if (!id) sourceIdentities.set(m, (id = createHash('sha256').update(sourceParagraph(m).toString()).digest('base64')));
+      return id;
+    },
+    stanza: (m) => stanzaOf(isSource(m) ? sourceParagraph(m) : packagesStanza(new Paragraph(controlOf(m)), m)),
+  };
 }
 
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export function planPublication(config: ArchiveConfig, contents: SuiteContents[], controlOf: ControlOf): SuitePlan[] {
+  const stanzas = memberStanzas(controlOf);
   const plans: SuitePlan[] = [];
   for (const c of contents) {
     const suite = config.suites.find((s) => s.name === (c.kind === 'snapshot' ? c.of : c.id));
@@ -55,13 +74,14 @@ export function planPublication(config: ArchiveConfig, contents: SuiteContents[]
       architectures,
       components: components.map((name) => ({ name, sources: [], packages: new Map(architectures.map((a) => [a, []])) })),
       poolFiles: [],
+      stanzas,
     });
     const plan = empty(c.id, codename);
     const debug = empty(`${c.id}${DEBUG_SUFFIX}`, `${codename}${DEBUG_SUFFIX}`);
     // A component taken out of archive.yaml since: its packages show in the first one.
     const component = (p: SuitePlan, name: string) => p.components.find((x) => x.name === name) ?? p.components[0];
     for (const s of [...c.sources].sort((a, b) => byName(a.source, b.source))) {
-      component(plan, s.component).sources.push(stanzaFor(s, controlOf));
+      component(plan, s.component).sources.push(s);
       plan.poolFiles.push(...s.files);
     }
     const binaries = [...c.binaries].sort((a, b) => byName(a.package, b.package) || byName(a.arch, b.arch));
@@ -69,7 +89,7 @@ export function planPublication(config: ArchiveConfig, contents: SuiteContents[]
       const into = b.debug ? debug : plan;
       const target = component(into, b.component).packages;
       const arches = b.arch === 'all' ? architectures : architectures.includes(b.arch) ? [b.arch] : [];
-      for (const arch of arches) target.get(arch)!.push(stanzaFor(b, controlOf));
+      for (const arch of arches) target.get(arch)!.push(b);
       into.poolFiles.push(b.path);
     }
     plans.push(plan, debug);

@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ArchiveConfig } from '../config/config.js';
 import { parseConfig } from '../config/config.js';
 import { parseDeb822 } from '../debian/deb822.js';
-import type { Stanza } from '../debian/indices.js';
-import { planPublication } from './publish-plan.js';
+import { memberStanzas, planPublication, type Member } from './publish-plan.js';
 import { retained, withHistory } from './retention.js';
 import {
   ContentsError, binaryRefusal, emptyContents, poolFilesOf, suiteBinary, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
@@ -129,7 +128,9 @@ describe('pool retention', () => {
 
 describe('the publication plan', () => {
   const config: ArchiveConfig = parseConfig('suites:\n  unstable:\n    components: [main, contrib]\n    architectures: [amd64, arm64]\n', 'archive.yaml');
-  const field = (s: Stanza, name: string) => parseDeb822(s.bytes.toString())[0].first(name);
+  /** A field of a member's stanza, as the plan makes it. */
+  const stanzas = memberStanzas((b) => controlOf(b.package, b.version, b.arch));
+  const field = (m: Member, name: string) => parseDeb822(stanzas.stanza(m).bytes.toString())[0].first(name);
   it('puts packages in their component, arch all in every architecture, sorted, and names the snapshot by itself', () => {
     let c = withSource(emptyContents('unstable'), src('z', '1', 'contrib'));
     c = withBinaries(c, [bin('z', '1', 'amd64'), bin('a-doc', '1', 'all'), { ...bin('z-contrib', '1', 'arm64'), component: 'contrib' }]);

@@ -1,5 +1,6 @@
 // Archive index files: Packages, Sources and Release, as dak and apt-ftparchive write them
 // (see apt-ftparchive(1); field order as apt's TFRewritePackageOrder / TFRewriteSourceOrder).
+import { createHash } from 'node:crypto';
 import { Paragraph } from './deb822.js';
 import type { DscFile, ListedFile } from './changes-dsc.js';
 import type { FileDigest } from './file-digest.js';
@@ -78,69 +79,105 @@ export function sourcesStanza(
   return ordered(p, SOURCE_ORDER);
 }
 
-/** A stanza as an index holds it: its text, its line count, and whether a chunk starts at it. */
+/** A stanza's text, and its line count. */
 export interface Stanza {
   bytes: Buffer;
   lines: number;
-  border: boolean;
 }
 
-/** A part of an index's text: its stanzas' bytes with the blank lines between (not joined). */
+export function stanzaOf(paragraph: Paragraph): Stanza {
+  const bytes = Buffer.from(paragraph.toString());
+  let lines = 0;
+  for (let at = bytes.indexOf(0x0a); at !== -1; at = bytes.indexOf(0x0a, at + 1)) lines++;
+  return { bytes, lines };
+}
+
+/**
+ * How an index's members become text: the name their stanza starts with ("Package: NAME"),
+ * what identifies their stanza's text (a pool file's path and hash: the same file always makes
+ * the same stanza), and the stanza itself, made only when a chunk's text is needed.
+ */
+export interface StanzaSource<T> {
+  name(m: T): string;
+  identity(m: T): string;
+  stanza(m: T): Stanza;
+}
+
+/**
+ * Packages or Sources, cut into chunks. A chunk ends before a member whose first line hashes to
+ * 0 modulo CHUNK_STANZAS (or once it holds CHUNK_MAX_STANZAS), so chunk borders depend on the
+ * members beside them and not on their position: adding, changing or removing one package
+ * changes one chunk. A chunk is known by a key made from its members' identities, without its
+ * text: the publisher takes an unchanged chunk's text from the previous generation's file and
+ * its compressed forms from earlier publications (publish/index-compressor.ts), and makes only
+ * a changed chunk's stanzas, so no index's text is held in memory whole.
+ */
+export interface ChunkLayout<T> {
+  members: T[];
+  key: string;
+}
+
+export const CHUNK_STANZAS = 128;
+export const CHUNK_MAX_STANZAS = 4 * CHUNK_STANZAS;
+/** Changed when stanzas are written otherwise: every chunk's key changes with it. */
+const STANZA_FORMAT = 'stanzas 1';
+
+export function chunkLayout<T>(members: T[], source: StanzaSource<T>): ChunkLayout<T>[] {
+  const chunks: ChunkLayout<T>[] = [];
+  let current: T[] = [];
+  const close = () => {
+    // The first chunk starts with its first stanza, every other one with the blank line before it.
+    const hash = createHash('sha256').update(`${STANZA_FORMAT} ${chunks.length === 0 ? 'first' : 'next'}\n`);
+    for (const m of current) hash.update(`${source.identity(m)}\n`);
+    chunks.push({ members: current, key: hash.digest('base64') });
+    current = [];
+  };
+  for (const m of members) {
+    if (current.length > 0 && (fnv1a(`Package: ${source.name(m)}`) % CHUNK_STANZAS === 0 || current.length >= CHUNK_MAX_STANZAS)) close();
+    current.push(m);
+  }
+  if (current.length > 0) close();
+  return chunks;
+}
+
+/** A chunk's text: its stanzas and the blank lines between them (not joined). */
 export interface IndexChunk {
   parts: Buffer[];
   size: number;
   lines: number;
 }
 
-/**
- * Packages or Sources text, in chunks that concatenate to it. The caller keeps each stanza's
- * text once made (core/publish-plan.ts): a large archive's index is written again after every
- * change, from stanzas that are values by then (never changed after they are indexed).
- *
- * A chunk ends before a stanza whose first line hashes to 0 modulo CHUNK_STANZAS (or once it
- * holds CHUNK_MAX_BYTES), so chunk borders depend on the stanzas beside them and not on their
- * position: adding, changing or removing one package changes one chunk, and the publisher
- * compresses only that one again (publish/index-compressor.ts) and patches only its lines.
- */
-export const CHUNK_STANZAS = 128;
-export const CHUNK_MAX_BYTES = 512 * 1024;
 const BLANK_LINE = Buffer.from('\n');
 
-export function stanzaOf(paragraph: Paragraph): Stanza {
-  const text = paragraph.toString();
-  const bytes = Buffer.from(text);
-  let lines = 0;
-  for (let at = bytes.indexOf(0x0a); at !== -1; at = bytes.indexOf(0x0a, at + 1)) lines++;
-  return { bytes, lines, border: fnv1a(text.slice(0, text.indexOf('\n'))) % CHUNK_STANZAS === 0 };
-}
-
-export function indexChunks(stanzas: Stanza[]): IndexChunk[] {
-  const chunks: IndexChunk[] = [];
-  let current: IndexChunk = { parts: [], size: 0, lines: 0 };
-  for (const s of stanzas) {
-    if (current.parts.length > 0 && (s.border || current.size >= CHUNK_MAX_BYTES)) {
-      chunks.push(current);
-      current = { parts: [], size: 0, lines: 0 };
+export function chunkText<T>(members: T[], first: boolean, source: StanzaSource<T>): IndexChunk {
+  const chunk: IndexChunk = { parts: [], size: 0, lines: 0 };
+  for (const [i, m] of members.entries()) {
+    if (!first || i > 0) {
+      chunk.parts.push(BLANK_LINE);
+      chunk.size += 1;
+      chunk.lines += 1;
     }
-    // One blank line between stanzas: a chunk after the first starts with it.
-    if (chunks.length > 0 || current.parts.length > 0) {
-      current.parts.push(BLANK_LINE);
-      current.size += 1;
-      current.lines += 1;
-    }
-    current.parts.push(s.bytes);
-    current.size += s.bytes.length;
-    current.lines += s.lines;
+    const { bytes, lines } = source.stanza(m);
+    chunk.parts.push(bytes);
+    chunk.size += bytes.length;
+    chunk.lines += lines;
   }
-  if (current.parts.length > 0) chunks.push(current);
-  return chunks;
+  return chunk;
 }
 
 /** A chunk's text in one buffer. */
 export const chunkBytes = (c: IndexChunk): Buffer => Buffer.concat(c.parts, c.size);
 
+/** Paragraphs as a stanza source (tests, and what has its paragraphs at hand). */
+export const paragraphStanzas: StanzaSource<Paragraph> = {
+  name: (p) => p.first('Package'),
+  identity: (p) => createHash('sha256').update(p.toString()).digest('base64'),
+  stanza: stanzaOf,
+};
+
+/** An index's whole text. */
 export function indexText(stanzas: Paragraph[]): string {
-  return Buffer.concat(indexChunks(stanzas.map(stanzaOf)).map(chunkBytes)).toString();
+  return stanzas.map((p) => p.toString()).join('\n');
 }
 
 /** FNV-1a (32 bits): a cheap, stable hash of a short string. */

@@ -13,10 +13,11 @@ import { gzipSync } from 'node:zlib';
 import { link, mkdir, open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { SuitePlan } from '../core/publish-plan.js';
-import { chunkBytes, componentReleaseText, indexChunks, releaseText, type IndexChunk, type IndexFile, type ReleaseInfo } from '../debian/indices.js';
+import { chunkLayout, componentReleaseText, releaseText, type IndexFile, type ReleaseInfo } from '../debian/indices.js';
 import { diffIndexText, edScript, parseDiffIndex, type PatchEntry } from '../debian/pdiff.js';
 import type { Signer } from '../process/gpg.js';
-import { IndexCompressor } from './index-compressor.js';
+import { IndexCompressor, levelFor } from './index-compressor.js';
+import { changedChunks, writeIndexText } from './index-text.js';
 import { writeByHash } from './by-hash.js';
 import { currentGeneration, pruneGenerations, readManifest, switchLink, writeManifest, type Manifest } from './generations.js';
 import type { Layout } from '../storage/layout.js';
@@ -49,7 +50,7 @@ export interface PublishResult {
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 const md5 = (data: Buffer) => createHash('md5').update(data).digest('hex');
 
-export async function publish(layout: Layout, plans: SuitePlan[], signer: Signer, options: PublishOptions): Promise<PublishResult> {
+export async function publish<T>(layout: Layout, plans: SuitePlan<T>[], signer: Signer, options: PublishOptions): Promise<PublishResult> {
   try {
     return await publishGeneration(layout, plans, signer, options);
   } catch (err) {
@@ -59,7 +60,7 @@ export async function publish(layout: Layout, plans: SuitePlan[], signer: Signer
   }
 }
 
-async function publishGeneration(layout: Layout, plans: SuitePlan[], signer: Signer, options: PublishOptions): Promise<PublishResult> {
+async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signer: Signer, options: PublishOptions): Promise<PublishResult> {
   const now = options.now ?? new Date();
   const grace = options.byHashGraceMs ?? 3600_000;
   await mkdir(layout.generations, { recursive: true });
@@ -96,6 +97,7 @@ async function publishGeneration(layout: Layout, plans: SuitePlan[], signer: Sig
     for (const k of mine(prevManifest.indexes)) manifest.indexes[k] = prevManifest.indexes[k];
     for (const k of mine(prevManifest.byHash)) manifest.byHash[k] = prevManifest.byHash[k];
     for (const k of mine(prevManifest.facts ?? {})) manifest.facts![k] = prevManifest.facts![k];
+    for (const k of mine(prevManifest.chunks ?? {})) manifest.chunks![k] = prevManifest.chunks![k];
     manifest.suites![suiteRel] = before;
     return true;
   };
@@ -114,22 +116,20 @@ async function publishGeneration(layout: Layout, plans: SuitePlan[], signer: Sig
       components: plan.components.map((c) => c.name),
       description: `${options.label} ${plan.suite}, published by archive-in-a-box`,
     };
-    // Each index's text as chunks, and its identity: the hashes of its chunks (the whole text is
-    // hashed only when new).
+    // Each index's chunks, and its identity: the keys of its chunks, made from its members
+    // without their text (debian/indices.ts).
     const indices = plan.components.flatMap(({ name: component, packages, sources }) => [
-      ...plan.architectures.map((arch) => ({ component, arch, dir: `${component}/binary-${arch}`, name: 'Packages', stanzas: packages.get(arch) ?? [] })),
-      { component, arch: 'source', dir: `${component}/source`, name: 'Sources', stanzas: sources },
+      ...plan.architectures.map((arch) => ({ component, arch, dir: `${component}/binary-${arch}`, name: 'Packages', members: packages.get(arch) ?? [] })),
+      { component, arch: 'source', dir: `${component}/source`, name: 'Sources', members: sources },
     ]).map((index) => {
-      const chunks = indexChunks(index.stanzas);
-      const keys = IndexCompressor.keys(chunks);
-      return { ...index, chunks, keys, hash: sha256(Buffer.from(keys.join('\n'))) };
+      const chunks = chunkLayout(index.members, plan.stanzas);
+      const keys = chunks.map((c) => c.key);
+      return { ...index, chunks, keys, level: levelFor(index.members.length), hash: sha256(Buffer.from(keys.join('\n'))) };
     });
-    // Each index's chunks (hash, bytes, lines): the next publication patches only the ones that changed.
-    for (const i of indices) manifest.chunks![`${suiteRel}/${i.dir}/${i.name}`] = i.chunks.map((c, j) => [i.keys[j], c.size, c.lines]);
     const fields = { ...info, date: undefined, validUntil: undefined, validFor: options.validForMs ?? 0 };
     const identity = sha256(Buffer.from(JSON.stringify({ fields, indices: indices.map((i) => [i.dir, i.hash]) })));
     if (await carryOver(suiteRel, identity)) {
-      for (const i of indices) compressor.keep(i.chunks, i.keys);
+      for (const i of indices) compressor.keep(i.level, i.keys);
       reused += 3 * indices.length;
       continue;
     }
@@ -146,7 +146,7 @@ async function publishGeneration(layout: Layout, plans: SuitePlan[], signer: Sig
       record(path, data);
     };
     /** An index and its .gz and .xz: linked from the previous generation when its text is the same. */
-    const writeIndex = async ({ dir, name, chunks, keys, hash }: (typeof indices)[number]) => {
+    const writeIndex = async ({ dir, name, chunks, keys, level, hash }: (typeof indices)[number]) => {
       const key = `${suiteRel}/${dir}/${name}`;
       manifest.indexes[key] = hash;
       const variants = [name, `${name}.gz`, `${name}.xz`];
@@ -168,7 +168,9 @@ async function publishGeneration(layout: Layout, plans: SuitePlan[], signer: Sig
             await linkTree(join(prevDir, suiteRel, dir, `${name}.diff`), join(suiteDir, dir, `${name}.diff`), (n) => n !== 'by-hash');
             note({ path: diffIndex, ...knownIndex });
           }
-          compressor.keep(chunks, keys);
+          compressor.keep(level, keys);
+          const table = prevManifest.chunks?.[key];
+          if (table) manifest.chunks![key] = table;
           reused += variants.length;
           return;
         } catch {
@@ -177,14 +179,29 @@ async function publishGeneration(layout: Layout, plans: SuitePlan[], signer: Sig
           await rm(join(suiteDir, dir, `${name}.diff`), { recursive: true, force: true });
         }
       }
-      const compressing = compressor.compress(chunks, keys);
-      note({ path: `${dir}/${name}`, ...(await writeChunks(join(suiteDir, dir, name), chunks)) }); // while they run
-      const { gz, xz } = await compressing;
+      const before = prevDir ? { path: join(prevDir, suiteRel, dir, name), chunks: prevManifest.chunks?.[key] ?? [] } : undefined;
+      // The chunks a patch is made of: those between the ones both texts begin and end with.
+      const patching = (options.pdiffs ?? 0) > 0 && before?.chunks.length ? changedChunks(before.chunks, keys) : undefined;
+      const text = await writeIndexText({
+        path: join(suiteDir, dir, name),
+        layout: chunks,
+        stanzas: plan.stanzas,
+        previous: before,
+        compressor,
+        level,
+        keep: patching && ((j) => j >= patching.head && j < chunks.length - patching.tail),
+      });
+      note({ path: `${dir}/${name}`, ...text.facts });
+      // Each index's chunks: the next publication copies the unchanged ones and patches only the others.
+      manifest.chunks![key] = text.chunks;
+      const { gz, xz } = await compressor.assemble(level, keys);
       record(`${dir}/${name}.gz`, gz);
       record(`${dir}/${name}.xz`, xz);
       await Promise.all([gz, xz].map((content, i) => writeFile(join(suiteDir, dir, variants[i + 1]), content)));
       written += variants.length;
-      if ((options.pdiffs ?? 0) > 0 && prevDir) await writePatches(dir, name, chunks, keys);
+      if ((options.pdiffs ?? 0) > 0 && prevDir) {
+        await writePatches(dir, name, patching ? { ...patching, after: Buffer.concat(text.kept) } : undefined);
+      }
     };
     /**
      * INDEX.diff/: the patch from the previous generation's text to this one, after the kept
@@ -192,11 +209,13 @@ async function publishGeneration(layout: Layout, plans: SuitePlan[], signer: Sig
      * Without a previous text, or with a change ed cannot carry, there is no series: apt then
      * fetches the whole index.
      */
-    const writePatches = async (dir: string, name: string, chunks: IndexChunk[], keys: string[]) => {
+    const writePatches = async (dir: string, name: string, change?: { headBytes: number; headLines: number; tailBytes: number; after: Buffer }) => {
       const beforeFacts = prevManifest.facts?.[`${suiteRel}/${dir}/${name}`];
       if (!beforeFacts) return;
-      const change = await changedLines(join(prevDir!, suiteRel, dir, name), beforeFacts.size, prevManifest.chunks?.[`${suiteRel}/${dir}/${name}`], chunks, keys);
-      const script = change && edScript(change.before, change.after, change.fromLine);
+      // Without the previous chunks (a manifest written before they were noted), the whole texts.
+      const region = change ?? { headBytes: 0, headLines: 0, tailBytes: 0, after: await readFile(join(suiteDir, dir, name)) };
+      const before = await readRange(join(prevDir!, suiteRel, dir, name), region.headBytes, beforeFacts.size - region.headBytes - region.tailBytes);
+      const script = before && edScript(before, region.after, region.headLines);
       if (!script) return;
       const diffDir = join(suiteDir, dir, `${name}.diff`);
       const prevDiffDir = join(prevDir!, suiteRel, dir, `${name}.diff`);
@@ -239,69 +258,20 @@ async function publishGeneration(layout: Layout, plans: SuitePlan[], signer: Sig
   return { generation, written, reused, pruned };
 }
 
-/** Writes an index's text chunk by chunk (never joined whole) and returns its size and hashes. */
-async function writeChunks(path: string, chunks: IndexChunk[]): Promise<Omit<IndexFile, 'path'>> {
-  const sha = createHash('sha256');
-  const md = createHash('md5');
-  let size = 0;
-  const handle = await open(path, 'w', 0o644);
+/** `length` bytes of a file from `offset` (undefined: it cannot be read, or is shorter). */
+async function readRange(path: string, offset: number, length: number): Promise<Buffer | undefined> {
   try {
-    for (const c of chunks) {
-      const bytes = chunkBytes(c);
-      sha.update(bytes);
-      md.update(bytes);
-      await handle.writeFile(bytes);
-      size += bytes.length;
-    }
-  } finally {
-    await handle.close();
-  }
-  return { size, md5: md.digest('hex'), sha256: sha.digest('hex') };
-}
-
-/**
- * The lines an index changed since the previous publication: the chunks both texts begin and
- * end with are left out, so a patch to a 100 MB index reads and compares one chunk, not the
- * whole text. Without the previous chunks (a manifest from before they were noted) the whole
- * texts are compared. Undefined when the previous text cannot be read.
- */
-async function changedLines(
-  beforePath: string,
-  beforeSize: number,
-  beforeChunks: [string, number, number][] | undefined,
-  chunks: IndexChunk[],
-  keys: string[],
-): Promise<{ before: Buffer; after: Buffer; fromLine: number } | undefined> {
-  let head = 0;
-  let tail = 0;
-  let headBytes = 0;
-  let headLines = 0;
-  let tailBytes = 0;
-  if (beforeChunks) {
-    const same = (i: number, j: number) => beforeChunks[i][0] === keys[j];
-    while (head < beforeChunks.length && head < keys.length && same(head, head)) {
-      headBytes += beforeChunks[head][1];
-      headLines += beforeChunks[head][2];
-      head++;
-    }
-    while (tail < beforeChunks.length - head && tail < keys.length - head && same(beforeChunks.length - 1 - tail, keys.length - 1 - tail)) {
-      tailBytes += beforeChunks[beforeChunks.length - 1 - tail][1];
-      tail++;
-    }
-  }
-  const before = Buffer.alloc(beforeSize - headBytes - tailBytes);
-  try {
-    const handle = await open(beforePath, 'r');
+    const handle = await open(path, 'r');
     try {
-      const { bytesRead } = await handle.read(before, 0, before.length, headBytes);
-      if (bytesRead !== before.length) return undefined;
+      const bytes = Buffer.alloc(length);
+      const { bytesRead } = await handle.read(bytes, 0, length, offset);
+      return bytesRead === length ? bytes : undefined;
     } finally {
       await handle.close();
     }
   } catch {
     return undefined;
   }
-  return { before, after: Buffer.concat(chunks.slice(head, chunks.length - tail).map(chunkBytes)), fromLine: headLines };
 }
 
 /** A tree of hard links to the files of another (one file system), of the names `take` keeps. */
