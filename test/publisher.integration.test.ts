@@ -279,6 +279,23 @@ describe('index diffs for apt clients', () => {
     expect(release).toMatch(/^ [0-9a-f]{64} +\d+ main\/binary-amd64\/Packages\.diff\/Index$/m);
   });
 
+  it('makes no patch for the first text of an index, nor for a change to most of it', async () => {
+    const own = new Layout(await mkdtemp(join(tmpdir(), 'aib-pdiff-none-')));
+    const diffDir = join(own.dists, 'unstable/main/binary-amd64/Packages.diff');
+    const hasPatch = () => readdir(diffDir).then(() => true, () => false);
+    try {
+      await publish(own, plan([]), signer, options({ pdiffs: 3 }));
+      await publish(own, plan(names), signer, options({ pdiffs: 3 }));
+      expect(await hasPatch()).toBe(false);
+      await publish(own, plan(names.map((n) => `${n}x`)), signer, options({ pdiffs: 3 }));
+      expect(await hasPatch()).toBe(false);
+      await publish(own, plan([...names.map((n) => `${n}x`), 'pkg0200b'].sort()), signer, options({ pdiffs: 3 }));
+      expect(await hasPatch()).toBe(true);
+    } finally {
+      await rm(own.root, { recursive: true, force: true });
+    }
+  });
+
   it('patches a removal from the changed chunks alone, and from the whole texts when the previous generation noted no chunks', async () => {
     const now = [...names, 'pkg0200a', 'pkg0300a', 'pkg0100a', 'pkg0000a'];
     await aptUpdate();

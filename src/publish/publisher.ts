@@ -17,7 +17,7 @@ import { chunkLayout, componentReleaseText, releaseText, type IndexFile, type Re
 import { diffIndexText, edScript, parseDiffIndex, type PatchEntry } from '../debian/pdiff.js';
 import type { Signer } from '../process/gpg.js';
 import { IndexCompressor, levelFor } from './index-compressor.js';
-import { changedChunks, writeIndexText } from './index-text.js';
+import { changedChunks, writeIndexText, type ChunkTable } from './index-text.js';
 import { writeByHash } from './by-hash.js';
 import { currentGeneration, pruneGenerations, readManifest, switchLink, writeManifest, type Manifest } from './generations.js';
 import type { Layout } from '../storage/layout.js';
@@ -46,6 +46,9 @@ export interface PublishResult {
   /** Earlier generations removed (their pool files may now be unreferenced). */
   pruned: number;
 }
+
+/** Without the previous chunks noted (an older manifest), a patch is made from the whole texts only up to this size. */
+const WHOLE_TEXT_PATCH_BYTES = 4 * 1024 * 1024;
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 const md5 = (data: Buffer) => createHash('md5').update(data).digest('hex');
@@ -179,14 +182,13 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
           await rm(join(suiteDir, dir, `${name}.diff`), { recursive: true, force: true });
         }
       }
-      const before = prevDir ? { path: join(prevDir, suiteRel, dir, name), chunks: prevManifest.chunks?.[key] ?? [] } : undefined;
-      // The chunks a patch is made of: those between the ones both texts begin and end with.
-      const patching = (options.pdiffs ?? 0) > 0 && before?.chunks.length ? changedChunks(before.chunks, keys) : undefined;
+      const table = prevManifest.chunks?.[key];
+      const patching = patchPart(key, keys, table);
       const text = await writeIndexText({
         path: join(suiteDir, dir, name),
         layout: chunks,
         stanzas: plan.stanzas,
-        previous: before,
+        previous: prevDir && table ? { path: join(prevDir, suiteRel, dir, name), chunks: table } : undefined,
         compressor,
         level,
         keep: patching && ((j) => j >= patching.head && j < chunks.length - patching.tail),
@@ -199,9 +201,21 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
       record(`${dir}/${name}.xz`, xz);
       await Promise.all([gz, xz].map((content, i) => writeFile(join(suiteDir, dir, variants[i + 1]), content)));
       written += variants.length;
-      if ((options.pdiffs ?? 0) > 0 && prevDir) {
-        await writePatches(dir, name, patching ? { ...patching, after: Buffer.concat(text.kept) } : undefined);
-      }
+      if (patching) await writePatches(dir, name, { ...patching, after: Buffer.concat(text.kept) });
+    };
+    /**
+     * The chunks a patch is made of, when one is worth making: those between the chunks the
+     * previous text and this one begin and end with.
+     */
+    const patchPart = (key: string, keys: string[], table?: ChunkTable) => {
+      const beforeSize = prevManifest.facts?.[key]?.size ?? 0;
+      // No index before, or an empty one: the first text is no patch.
+      if (!options.pdiffs || !prevDir || beforeSize === 0) return undefined;
+      // A manifest from before chunks were noted: the whole texts, when they are small.
+      if (!table) return beforeSize <= WHOLE_TEXT_PATCH_BYTES ? changedChunks([], keys) : undefined;
+      const part = changedChunks(table, keys);
+      // A change to most of the index makes a patch about as large as it: apt fetches the index then.
+      return keys.length - part.head - part.tail <= Math.max(2, keys.length / 2) ? part : undefined;
     };
     /**
      * INDEX.diff/: the patch from the previous generation's text to this one, after the kept
@@ -209,13 +223,10 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
      * Without a previous text, or with a change ed cannot carry, there is no series: apt then
      * fetches the whole index.
      */
-    const writePatches = async (dir: string, name: string, change?: { headBytes: number; headLines: number; tailBytes: number; after: Buffer }) => {
-      const beforeFacts = prevManifest.facts?.[`${suiteRel}/${dir}/${name}`];
-      if (!beforeFacts) return;
-      // Without the previous chunks (a manifest written before they were noted), the whole texts.
-      const region = change ?? { headBytes: 0, headLines: 0, tailBytes: 0, after: await readFile(join(suiteDir, dir, name)) };
-      const before = await readRange(join(prevDir!, suiteRel, dir, name), region.headBytes, beforeFacts.size - region.headBytes - region.tailBytes);
-      const script = before && edScript(before, region.after, region.headLines);
+    const writePatches = async (dir: string, name: string, change: { headBytes: number; headLines: number; tailBytes: number; after: Buffer }) => {
+      const beforeFacts = prevManifest.facts![`${suiteRel}/${dir}/${name}`];
+      const before = await readRange(join(prevDir!, suiteRel, dir, name), change.headBytes, beforeFacts.size - change.headBytes - change.tailBytes);
+      const script = before && edScript(before, change.after, change.headLines);
       if (!script) return;
       const diffDir = join(suiteDir, dir, `${name}.diff`);
       const prevDiffDir = join(prevDir!, suiteRel, dir, `${name}.diff`);
