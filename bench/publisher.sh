@@ -263,7 +263,7 @@ EOF
 # ours: archive-in-a-box, run on the host: the queue daemon on a root of its own (as in its
 # container), the .debs imported with `archive include`, which returns once the queue has
 # published (so the include alone is timed, node's start-up included). It signs with the
-# bench key like the peers. Its queue keeps every suite's contents in memory: peak RSS is the
+# bench key like the peers. Its queue keeps the suites' members in memory: peak RSS is the
 # larger of the include command's and the queue's own (VmHWM, its xz and gpg children apart).
 # Large indices are compressed with xz -0 in threads (small ones with xz -6): see the context
 # line under the table for what that saves against xz -6. Indices are compressed in chunks

@@ -1,6 +1,6 @@
 // The .gz and .xz of Packages and Sources, compressed chunk by chunk (debian/indices.ts cuts
 // an index into chunks whose borders follow its stanzas). Each chunk becomes a gzip member and
-// an xz block, kept by the chunk's hash; an index is its members one after the other (RFC 1952
+// an xz block, kept by the chunk's key; an index is its members one after the other (RFC 1952
 // allows many members; zlib, gzip and apt read them all) and one xz stream of its blocks. So
 // publishing one new package into a 10,000-package archive compresses one chunk of each
 // index, not 9 MB.

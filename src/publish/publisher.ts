@@ -1,9 +1,10 @@
 // Writes a new generation of dists/ beside the served one, signs it, then switches the
 // dists link in one rename(2) (generations.ts), so apt sees the old repository or the new one,
 // never a mix. An index whose text did not change is hard-linked from the previous generation
-// instead of being compressed again. Every index is also under by-hash/SHA256/ (by-hash.ts), and
-// the by-hash files of earlier generations stay for a grace period, so a client that read the
-// old InRelease still finds what it names. A suite that did not change at all (its indices, its
+// instead of being compressed again; one that changed is written from its chunks, the unchanged
+// ones copied from the previous generation's file (index-text.ts). Every index is also under
+// by-hash/SHA256/ (by-hash.ts), and the by-hash files of earlier generations stay for a grace
+// period, so a client that read the old InRelease still finds what it names. A suite that did not change at all (its indices, its
 // Release fields but the date) is carried over whole, signatures included, as reprepro exports
 // only what changed: a publish signs the suites it changes, however many snapshots there are.
 // Beside each changed Packages and Sources, INDEX.diff/ carries the patch from the previous text
