@@ -1,22 +1,24 @@
 // Which pool files stay. Every version that entered the pool is noted per source; for a source
 // that a suite or snapshot still publishes, the newest `keep` versions keep their files (to go
 // back to by hand, as reprepro's and aptly's pools allow), older ones go once nothing published
-// names them. A source removed from every suite and snapshot keeps nothing. Pure.
+// names them. A source removed from every suite and snapshot keeps nothing.
 import { compareVersions } from '../debian/version.js';
 
 /** Per source, the versions that entered the pool and their files (relative to public/). */
 export type PoolHistory = Record<string, { version: string; files: string[] }[]>;
 
-/** The history with these versions' files noted (a version seen again gains files). */
+/**
+ * The history with these versions' files noted (a version seen again gains files). Noted in `h`
+ * itself, which it returns: the history of 100,000 sources is not copied for each change.
+ */
 export function withHistory(h: PoolHistory, added: { source: string; version: string; files: string[] }[]): PoolHistory {
-  const next = { ...h };
   for (const { source, version, files } of added) {
-    const entries = next[source] ?? [];
+    const entries = h[source] ?? [];
     const held = entries.find((e) => e.version === version);
     const merged = held ? { version, files: [...new Set([...held.files, ...files])] } : { version, files };
-    next[source] = [...entries.filter((e) => e.version !== version), merged].sort((a, b) => compareVersions(a.version, b.version));
+    h[source] = [...entries.filter((e) => e.version !== version), merged].sort((a, b) => compareVersions(a.version, b.version));
   }
-  return next;
+  return h;
 }
 
 /**

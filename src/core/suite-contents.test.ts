@@ -122,7 +122,8 @@ describe('pool retention', () => {
     expect(retained(h, 3, new Set(['y 1']))).toEqual({ history: {}, files: new Set() });
   });
   it('merges the files a version gains later (its builds)', () => {
-    expect(withHistory(h, [{ source: 'x', version: '4', files: ['x_4_amd64.deb'] }]).x.find((e) => e.version === '4')!.files).toEqual(['x_4.dsc', 'x_1.orig.tar.gz', 'x_4_amd64.deb']);
+    const noted = withHistory(structuredClone(h), [{ source: 'x', version: '4', files: ['x_4_amd64.deb'] }]);
+    expect(noted.x.find((e) => e.version === '4')!.files).toEqual(['x_4.dsc', 'x_1.orig.tar.gz', 'x_4_amd64.deb']);
   });
 });
 

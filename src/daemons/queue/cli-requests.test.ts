@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -43,5 +43,25 @@ describe('requests the queue cannot carry out', () => {
     // Answers are their reader's alone (one may carry a new worker's token).
     expect(statSync(join(dir, '4-d.answer.json')).mode & 0o777).toBe(0o600);
     expect(logged).toHaveLength(5);
+  });
+});
+
+describe('the files a request staged', () => {
+  it('are removed once it is answered, outside the queue, without following a link out of them', async () => {
+    root = mkdtempSync(join(tmpdir(), 'aib-requests-'));
+    const layout = new Layout(root);
+    const dir = layout.requests;
+    const staged = join(dir, '7-g.files');
+    mkdirSync(join(staged, 'sub'), { recursive: true });
+    for (let i = 0; i < 50; i++) writeFileSync(join(staged, `f${i}.deb`), 'x');
+    const outside = join(root, 'keep-me');
+    writeFileSync(outside, 'kept');
+    symlinkSync(outside, join(staged, 'sub', 'link'));
+    writeFileSync(join(dir, '7-g.request.json'), JSON.stringify({ action: 'format-disk' }));
+    const q = { layout, log: () => undefined } as unknown as QueueContext;
+    await new CliRequests(q, {} as JobLeasing, {} as WorkerRegistry, {} as Migrations, {} as RebuildResults).handleAll();
+    for (let i = 0; i < 100 && readdirSync(dir).some((n) => n.startsWith('7-g.files')); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(readdirSync(dir).sort()).toEqual(['7-g.answer.json']);
+    expect(readFileSync(outside, 'utf8')).toBe('kept');
   });
 });

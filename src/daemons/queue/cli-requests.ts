@@ -6,6 +6,7 @@ import { retry } from '../../core/jobs.js';
 import { parseQueueRequest, type QueueAnswer, type QueueRequest } from '../../core/queue-requests.js';
 import { ContentsError } from '../../core/suite-contents.js';
 import { compareVersions } from '../../debian/version.js';
+import { run } from '../../process/run.js';
 import { writeJson } from '../../storage/json-files.js';
 import { NotRegularFile, readRegularFile } from '../../storage/open-regular-file.js';
 import { migrationLine } from '../../core/migration.js';
@@ -45,10 +46,12 @@ export class CliRequests {
       // (Recursive: a folder under a request's name is refused and removed like a file.)
       await rm(join(dir, name), { recursive: true, force: true });
       this.q.log(`request ${name}: ${answer.message}`);
-      // Out of the lane: removing 10,000 staged files must not hold up the next request. A
-      // crash meanwhile leaves a *.done folder, removed at the next start.
+      // Out of the lane and out of the process: removing 100,000 staged files must not hold up
+      // the next request (node's own recursive rm walks them in JavaScript, 1.6 s of the queue's
+      // time at 100,000; rm(1) takes none). A crash meanwhile leaves a *.done folder, removed at
+      // the next start.
       if (await rename(staging, `${staging}.done`).then(() => true, () => false)) {
-        void rm(`${staging}.done`, { recursive: true, force: true }).catch((err) => this.q.log(`${staging}.done: ${(err as Error).message}`));
+        void run('rm', ['-rf', '--', `${staging}.done`]).catch((err) => this.q.log(`${staging}.done: ${(err as Error).message}`));
       }
       // Only when a pool file may have lost its last reference (an include that only adds
       // leaves nothing behind); collected after the answer, at the end of this scan.
