@@ -105,7 +105,7 @@ describe('the publisher', () => {
       return compressor;
     };
     const counted = (list: string[]) =>
-      plan(list).map((p) => ({ ...p, stanzas: { ...p.stanzas, stanza: (m: Paragraph) => (made++, p.stanzas.stanza(m)) } }));
+      plan(list).map((p) => ({ ...p, stanzas: { ...p.stanzas, stanzas: (ms: Paragraph[]) => ((made += ms.length), p.stanzas.stanzas(ms)) } }));
     const run = async (list: string[], compressor: IndexCompressor) => {
       compressed = made = 0;
       await publish(layout, counted(list), signer, options({ compressor }));

@@ -86,7 +86,7 @@ describe('the archive contents', () => {
   it('reads its contents back after a restart, with each control read once and not written into the suite record', async () => {
     const contents = await open();
     const [unstable] = contents.all();
-    expect(unstable.binaries.map((b) => `${b.package} ${b.component} ${contents.control(b).find(([k]) => k === 'Package')?.[1]}`).sort()).toEqual([
+    expect(unstable.binaries.map((b) => `${b.package} ${b.component} ${contents.controls([b])[0].find(([k]) => k === 'Package')?.[1]}`).sort()).toEqual([
       'one main one', 'three main three', 'two contrib two',
     ]);
     expect(await readFile(join(layout.suites, 'unstable.json'), 'utf8')).not.toContain('"control"');
@@ -97,7 +97,7 @@ describe('the archive contents', () => {
     const lines = (await readFile(layout.controls, 'utf8')).trim().split('\n');
     await writeFile(layout.controls, `${lines.slice(0, 2).join('\n')}\n${lines[2].slice(0, 20)}`);
     const contents = await open();
-    expect(contents.all()[0].binaries.every((b) => contents.control(b).length > 5)).toBe(true);
+    expect(contents.all()[0].binaries.every((b) => contents.controls([b])[0].length > 5)).toBe(true);
     // The next control noted after the restart must be a line of its own that parses.
     await makeBinaryPackage(join(work, 'staging'), { name: 'four', version: '1.0-1' });
     await markStaged(join(work, 'staging'), { count: 1 });

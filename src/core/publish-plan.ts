@@ -31,8 +31,8 @@ export interface SuitePlan<T = Member> {
   stanzas: StanzaSource<T>;
 }
 
-/** A binary's control fields (kept on disk by the queue: storage/binary-controls.ts). */
-export type ControlOf = (b: SuiteBinary) => [string, string][];
+/** Binaries' control fields, in their order (kept on disk by the queue: storage/binary-controls.ts). */
+export type ControlsOf = (binaries: SuiteBinary[]) => [string, string][][];
 
 const isSource = (m: Member): m is SuiteSource => 'stanza' in m;
 /** A source's stanza is held with it: it is known by its text's hash, made once. */
@@ -43,7 +43,7 @@ const sourceIdentities = new WeakMap<SuiteSource, string>();
  * file only when the publisher needs its chunk's text, and is not kept: a binary is known by its
  * pool file's path and hash, which fix its stanza.
  */
-export function memberStanzas(controlOf: ControlOf): StanzaSource<Member> {
+export function memberStanzas(controlsOf: ControlsOf): StanzaSource<Member> {
   const sourceParagraph = (s: SuiteSource) => new Paragraph(s.stanza);
   return {
     name: (m) => (isSource(m) ? m.source : m.package),
@@ -53,14 +53,18 @@ export function memberStanzas(controlOf: ControlOf): StanzaSource<Member> {
       if (!id) sourceIdentities.set(m, (id = createHash('sha256').update(sourceParagraph(m).toString()).digest('base64')));
       return id;
     },
-    stanza: (m) => stanzaOf(isSource(m) ? sourceParagraph(m) : packagesStanza(new Paragraph(controlOf(m)), m)),
+    stanzas: (members) => {
+      const binaries = members.filter((m): m is SuiteBinary => !isSource(m));
+      const controls = new Map(controlsOf(binaries).map((c, i) => [binaries[i], c]));
+      return members.map((m) => stanzaOf(isSource(m) ? sourceParagraph(m) : packagesStanza(new Paragraph(controls.get(m)!), m)));
+    },
   };
 }
 
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-export function planPublication(config: ArchiveConfig, contents: SuiteContents[], controlOf: ControlOf): SuitePlan[] {
-  const stanzas = memberStanzas(controlOf);
+export function planPublication(config: ArchiveConfig, contents: SuiteContents[], controlsOf: ControlsOf): SuitePlan[] {
+  const stanzas = memberStanzas(controlsOf);
   const plans: SuitePlan[] = [];
   for (const c of contents) {
     const suite = config.suites.find((s) => s.name === (c.kind === 'snapshot' ? c.of : c.id));

@@ -130,13 +130,13 @@ describe('pool retention', () => {
 describe('the publication plan', () => {
   const config: ArchiveConfig = parseConfig('suites:\n  unstable:\n    components: [main, contrib]\n    architectures: [amd64, arm64]\n', 'archive.yaml');
   /** A field of a member's stanza, as the plan makes it. */
-  const stanzas = memberStanzas((b) => controlOf(b.package, b.version, b.arch));
-  const field = (m: Member, name: string) => parseDeb822(stanzas.stanza(m).bytes.toString())[0].first(name);
+  const stanzas = memberStanzas((bs) => bs.map((b) => controlOf(b.package, b.version, b.arch)));
+  const field = (m: Member, name: string) => parseDeb822(stanzas.stanzas([m])[0].bytes.toString())[0].first(name);
   it('puts packages in their component, arch all in every architecture, sorted, and names the snapshot by itself', () => {
     let c = withSource(emptyContents('unstable'), src('z', '1', 'contrib'));
     c = withBinaries(c, [bin('z', '1', 'amd64'), bin('a-doc', '1', 'all'), { ...bin('z-contrib', '1', 'arm64'), component: 'contrib' }]);
     const snap = { ...c, id: 'snap', kind: 'snapshot' as const, of: 'unstable', components: ['main'], architectures: ['amd64'] };
-    const [u, , s] = planPublication(config, [c, snap], (b) => controlOf(b.package, b.version, b.arch));
+    const [u, , s] = planPublication(config, [c, snap], (bs) => bs.map((b) => controlOf(b.package, b.version, b.arch)));
     expect(u.codename).toBe('sid');
     const main = u.components.find((x) => x.name === 'main')!;
     const contrib = u.components.find((x) => x.name === 'contrib')!;
@@ -155,7 +155,7 @@ describe('the publication plan', () => {
     let c = withSource(emptyContents('unstable'), src('z', '1'));
     c = withBinaries(c, [bin('z', '1', 'amd64'), bin('z-dbg', '1', 'amd64', { source: 'z', section: 'debug' }), dbgsym('z-dbgsym')]);
     const snap = { ...c, id: 'snap', kind: 'snapshot' as const, of: 'unstable' };
-    const plans = planPublication(config, [c, snap], (b) => controlOf(b.package, b.version, b.arch));
+    const plans = planPublication(config, [c, snap], (bs) => bs.map((b) => controlOf(b.package, b.version, b.arch)));
     expect(plans.map((p) => `${p.suite}/${p.codename}`)).toEqual(['unstable/sid', 'unstable-debug/sid-debug', 'snap/snap', 'snap-debug/snap-debug']);
     const [u, debug] = plans;
     const names = (p: typeof u) => p.components[0].packages.get('amd64')!.map((x) => field(x, 'Package'));

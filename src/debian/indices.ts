@@ -32,15 +32,16 @@ const SOURCE_ORDER = [
   'Package-List', 'Files', 'Checksums-Md5', 'Checksums-Sha1', 'Checksums-Sha256', 'Checksums-Sha512',
 ];
 
+/** Each order as ranks by lower-case name, made once (a stanza of 100,000 is ordered in turn). */
+const ranks = new Map<string[], Map<string, number>>([PACKAGE_ORDER, SOURCE_ORDER].map((order) => [order, new Map(order.map((name, i) => [name.toLowerCase(), i]))]));
+
 /** Reorders fields: the named ones first, in that order, then the rest as they came. */
 function ordered(paragraph: Paragraph, order: string[]): Paragraph {
-  const rank = new Map(order.map((name, i) => [name.toLowerCase(), i]));
-  const entries = paragraph.entries();
-  const known = entries
-    .filter(([n]) => rank.has(n.toLowerCase()))
-    .sort(([a], [b]) => rank.get(a.toLowerCase())! - rank.get(b.toLowerCase())!);
-  const rest = entries.filter(([n]) => !rank.has(n.toLowerCase()));
-  return new Paragraph([...known, ...rest]);
+  const rank = ranks.get(order)!;
+  const ranked = paragraph.entries().map((entry, at) => ({ entry, at, rank: rank.get(entry[0].toLowerCase()) ?? Infinity }));
+  // Stable: the unnamed fields keep their order after the named ones.
+  ranked.sort((a, b) => a.rank - b.rank || a.at - b.at);
+  return new Paragraph(ranked.map((r) => r.entry));
 }
 
 /** A Packages stanza: the .deb's control paragraph plus where and what the file is. */
@@ -100,7 +101,8 @@ export function stanzaOf(paragraph: Paragraph): Stanza {
 export interface StanzaSource<T> {
   name(m: T): string;
   identity(m: T): string;
-  stanza(m: T): Stanza;
+  /** The stanzas of some members, in their order (made together: their controls are read together). */
+  stanzas(members: T[]): Stanza[];
 }
 
 /**
@@ -151,13 +153,12 @@ const BLANK_LINE = Buffer.from('\n');
 
 export function chunkText<T>(members: T[], first: boolean, source: StanzaSource<T>): IndexChunk {
   const chunk: IndexChunk = { parts: [], size: 0, lines: 0 };
-  for (const [i, m] of members.entries()) {
+  for (const [i, { bytes, lines }] of source.stanzas(members).entries()) {
     if (!first || i > 0) {
       chunk.parts.push(BLANK_LINE);
       chunk.size += 1;
       chunk.lines += 1;
     }
-    const { bytes, lines } = source.stanza(m);
     chunk.parts.push(bytes);
     chunk.size += bytes.length;
     chunk.lines += lines;
@@ -166,13 +167,13 @@ export function chunkText<T>(members: T[], first: boolean, source: StanzaSource<
 }
 
 /** A chunk's text in one buffer. */
-export const chunkBytes = (c: IndexChunk): Buffer => Buffer.concat(c.parts, c.size);
+export const chunkBytes = (c: IndexChunk): Buffer => (c.parts.length === 1 ? c.parts[0] : Buffer.concat(c.parts, c.size));
 
 /** Paragraphs as a stanza source (tests, and what has its paragraphs at hand). */
 export const paragraphStanzas: StanzaSource<Paragraph> = {
   name: (p) => p.first('Package'),
   identity: (p) => createHash('sha256').update(p.toString()).digest('base64'),
-  stanza: stanzaOf,
+  stanzas: (list) => list.map(stanzaOf),
 };
 
 /** An index's whole text. */

@@ -5,7 +5,7 @@
 // neither the text nor the stanzas of a large index are ever in memory all at once.
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
-import { chunkText, type ChunkLayout, type IndexChunk, type StanzaSource } from '../debian/indices.js';
+import { chunkBytes, chunkText, type ChunkLayout, type IndexChunk, type StanzaSource } from '../debian/indices.js';
 import type { IndexFile } from '../debian/indices.js';
 import type { IndexCompressor } from './index-compressor.js';
 
@@ -48,17 +48,22 @@ export async function writeIndexText<T>(o: {
   let size = 0;
   const out = await open(o.path, 'w', 0o644);
   const old = before.size > 0 ? await open(o.previous!.path, 'r').catch(() => undefined) : undefined;
+  let compressing: Promise<void> = Promise.resolve();
   try {
     for (let from = 0; from < o.layout.length; from += GROUP) {
       const group = o.layout.slice(from, from + GROUP);
+      // Each chunk's text in one buffer, joined once for the file, gzip and xz.
       const texts: IndexChunk[] = [];
       for (const [i, chunk] of group.entries()) {
-        const j = from + i;
-        texts.push((old && (await copied(old, before.get(chunk.key)))) ?? chunkText(chunk.members, j === 0, o.stanzas));
+        const text = (old && (await copied(old, before.get(chunk.key)))) ?? chunkText(chunk.members, from + i === 0, o.stanzas);
+        texts.push({ ...text, parts: [chunkBytes(text)] });
       }
-      await o.compressor.add(o.level, group.map((c, i) => ({ key: c.key, text: texts[i] })));
+      // Compressed while the next group's stanzas are made (one group at a time in xz and gzip).
+      await compressing;
+      compressing = o.compressor.add(o.level, group.map((c, i) => ({ key: c.key, text: texts[i] })));
+      compressing.catch(() => undefined); // awaited below: a failure is thrown there
       for (const [i, text] of texts.entries()) {
-        const bytes = text.parts.length === 1 ? text.parts[0] : Buffer.concat(text.parts, text.size);
+        const bytes = text.parts[0];
         sha.update(bytes);
         md.update(bytes);
         await out.writeFile(bytes);
@@ -67,6 +72,7 @@ export async function writeIndexText<T>(o: {
         if (o.keep?.(from + i)) kept.push(bytes);
       }
     }
+    await compressing;
   } finally {
     await out.close();
     await old?.close();

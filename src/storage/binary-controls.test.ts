@@ -35,6 +35,10 @@ describe('the control store', () => {
         expect(s.debug(path(i))).toBe(i % 10 === 0);
       }
       expect(s.get('pool/none.deb')).toBeUndefined();
+      // Many at once, in the order asked, across runs of lines and the unknown ones.
+      const asked = [2999, 5, 'none', 4, 1500, 0].map((i) => (i === 'none' ? 'pool/none.deb' : path(i as number)));
+      expect(s.getMany(asked)).toEqual([control(2999), control(5), undefined, control(4), control(1500), control(0)]);
+      expect(s.getMany(all.map((e) => e.path))).toEqual(all.map((e) => e.control));
       expect(s.debug('pool/none.deb')).toBeUndefined();
     }
   });

@@ -90,12 +90,33 @@ export class BinaryControls {
 
   /** The control fields of a pooled file, read from disk. */
   get(path: string): ControlFields | undefined {
-    const place = this.places.get(path);
-    if (!place) return undefined;
-    this.fd ??= openSync(this.path, 'r');
-    const line = Buffer.alloc(place.length);
-    readSync(this.fd, line, 0, place.length, place.offset);
-    return (JSON.parse(line.toString()) as [string, ControlFields])[1];
+    return this.getMany([path])[0];
+  }
+
+  /**
+   * The control fields of many pooled files, in their order (undefined: not known). Lines close
+   * together in the file (files included together) are read in one system call.
+   */
+  getMany(paths: string[]): (ControlFields | undefined)[] {
+    const wanted = paths.map((path, i) => ({ i, place: this.places.get(path) })).filter((w): w is { i: number; place: Place } => !!w.place);
+    wanted.sort((a, b) => a.place.offset - b.place.offset);
+    const found: (ControlFields | undefined)[] = paths.map(() => undefined);
+    for (let from = 0; from < wanted.length; ) {
+      // A run of lines with at most a few KiB between them, up to 1 MiB in all.
+      let to = from + 1;
+      const start = wanted[from].place.offset;
+      const endOf = (w: { place: Place }) => w.place.offset + w.place.length;
+      let end = endOf(wanted[from]);
+      while (to < wanted.length && wanted[to].place.offset - end <= 4096 && endOf(wanted[to]) - start <= BATCH_BYTES) end = Math.max(end, endOf(wanted[to++]));
+      this.fd ??= openSync(this.path, 'r');
+      const span = Buffer.alloc(end - start);
+      readSync(this.fd, span, 0, span.length, start);
+      for (const { i, place } of wanted.slice(from, to)) {
+        found[i] = (JSON.parse(span.subarray(place.offset - start, place.offset - start + place.length).toString()) as [string, ControlFields])[1];
+      }
+      from = to;
+    }
+    return found;
   }
 
   /** Notes the controls not yet known, durably, before a suite refers to them. */

@@ -34,7 +34,7 @@ export const SNAPSHOT_NAME = /^[a-z0-9][a-z0-9.+-]*$/;
 
 export class SuiteChanges {
   private store!: SuiteStore;
-  private controls!: BinaryControls;
+  private controlStore!: BinaryControls;
   private history: PoolHistory = {};
   /** The history as a base and a journal of the batches noted since (the last collection writes a new base). */
   private readonly historyStore: Journaled<PoolHistory, Batch>;
@@ -57,11 +57,11 @@ export class SuiteChanges {
   }
 
   async load(): Promise<this> {
-    this.controls = await new BinaryControls(this.layout.controls).load();
+    this.controlStore = await new BinaryControls(this.layout.controls).load();
     const inline: { path: string; control: ControlFields }[] = [];
     const unknown: SuiteBinary[] = [];
     this.store = await new SuiteStore(this.layout.suites, ({ control, ...b }) => {
-      const known = this.controls.debug(b.path);
+      const known = this.controlStore.debug(b.path);
       const member = { ...b, debug: known ?? (control ? isDebugControl(control) : false) };
       if (known === undefined) {
         if (control && control.length > 0) inline.push({ path: b.path, control });
@@ -80,14 +80,14 @@ export class SuiteChanges {
         b.debug = isDebugControl(control.entries());
       }
     }
-    await this.controls.add(inline);
+    await this.controlStore.add(inline);
     this.history = (await this.historyStore.load()) ?? {};
     return this;
   }
 
-  /** A binary's control fields, read from the control store (empty when they could not be read). */
-  control(b: SuiteBinary): ControlFields {
-    return this.controls.get(b.path) ?? [];
+  /** Binaries' control fields, read from the control store (empty when they could not be read). */
+  controls(binaries: SuiteBinary[]): ControlFields[] {
+    return this.controlStore.getMany(binaries.map((b) => b.path)).map((c) => c ?? []);
   }
 
   /**
@@ -157,7 +157,7 @@ export class SuiteChanges {
     const binaries = job.binaries.map((b) => suiteBinary(b, componentFor(new Paragraph(b.control).first('Section'), suite.components), 'built', job.id));
     let next = withBinaries(contents, binaries);
     if (allBuilt) next = withoutSuperseded(next, job.source);
-    await this.controls.add(job.binaries);
+    await this.controlStore.add(job.binaries);
     await this.store.save(next);
   }
 
@@ -265,7 +265,7 @@ export class SuiteChanges {
         ),
       );
       // Noted a thousand at a time: the fields of 100,000 packages are never held at once.
-      await this.controls.add(controls);
+      await this.controlStore.add(controls);
     }
     const contents = withBinaries(this.get(suiteName), placed);
     // Side by side.
@@ -300,7 +300,7 @@ export class SuiteChanges {
     const keep = new Set([...files, ...all.flatMap(poolFilesOf), ...(await poolFilesOfGenerations(this.layout))]);
     for (const f of pending) keep.add(f);
     const removed = await collectPool(this.layout, keep);
-    if (removed.length > 0) await this.controls.compact(new Set(all.flatMap((c) => c.binaries.map((b) => b.path))));
+    if (removed.length > 0) await this.controlStore.compact(new Set(all.flatMap((c) => c.binaries.map((b) => b.path))));
     this.history = history;
     await this.historyStore.replace(this.history);
     return removed;
