@@ -5,8 +5,7 @@
 // neither the text nor the stanzas of a large index are ever in memory all at once.
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
-import { chunkBytes, chunkText, type ChunkLayout, type IndexChunk, type StanzaSource } from '../debian/indices.js';
-import type { IndexFile } from '../debian/indices.js';
+import { chunkBytes, chunkText, type ChunkLayout, type IndexChunk, type IndexFile, type StanzaSource } from '../debian/indices.js';
 import type { IndexCompressor } from './index-compressor.js';
 
 /** Each chunk of an index as [key, bytes, lines], in order (what a generation's manifest notes). */

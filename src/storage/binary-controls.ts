@@ -3,10 +3,10 @@
 // by pool path, so a suite's record stays small and rewriting it after one change is cheap.
 // Memory holds where each line is (and whether its package is a -dbgsym), not the fields: those
 // of 100,000 packages, each a string of its own, would be most of the queue's memory. A line is
-// read again when a stanza is made from it (core/publish-plan.ts), once per file and process.
+// read again whenever a stanza is made from it (core/publish-plan.ts): when its chunk of an index
+// changes.
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { open, rename, rm, truncate } from 'node:fs/promises';
-
 import { isDebugControl } from '../core/suite-contents.js';
 
 export type ControlFields = [string, string][];
@@ -77,10 +77,6 @@ export class BinaryControls {
     }
     if (whole < position) await truncate(path, whole);
     return whole;
-  }
-
-  has(path: string): boolean {
-    return this.places.has(path);
   }
 
   /** Whether the package is a -dbgsym (undefined: its control is not known). */
