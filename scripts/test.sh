@@ -27,7 +27,8 @@ else
   # and 24 min before the builder suite moved (CI of 2026-12-01, 47.8 min in all); with the
   # reproducible suite beside them, 40.0 and 38.3 min (45.9 min in all, faults 4.5); in a run of
   # 2026-12-02, when the machine was slower (a warm archive up took 8.9 s, not 5.2-5.7), 46.9 and
-  # 46.3 min (53.3 min in all: over the 45 the project keeps to). The images
+  # 46.3 min (53.3 min in all: over the 45 the project keeps to); on 2026-12-02 again, 48.4 and
+  # 45.2 min (55.4 in all, faults 5.1). The images
   # all use are made once first, by archive up on a scratch root, so that the two runs do not
   # make them twice at once.
   echo "==> making the images (archive up on a scratch root)"
