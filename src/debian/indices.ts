@@ -169,7 +169,7 @@ export function chunkText<T>(members: T[], first: boolean, source: StanzaSource<
 /** A chunk's text in one buffer. */
 export const chunkBytes = (c: IndexChunk): Buffer => (c.parts.length === 1 ? c.parts[0] : Buffer.concat(c.parts, c.size));
 
-/** Paragraphs as a stanza source (tests, and what has its paragraphs at hand). */
+/** Paragraphs as a stanza source (for the tests: the queue's members are not paragraphs). */
 export const paragraphStanzas: StanzaSource<Paragraph> = {
   name: (p) => p.first('Package'),
   identity: (p) => createHash('sha256').update(p.toString()).digest('base64'),

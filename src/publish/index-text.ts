@@ -81,10 +81,25 @@ export async function writeIndexText<T>(o: {
 
 /** A chunk's text read from the previous file (undefined: not there, or the file is shorter). */
 async function copied(file: FileHandle, at: { offset: number; size: number; lines: number } | undefined): Promise<IndexChunk | undefined> {
-  if (!at) return undefined;
-  const bytes = Buffer.alloc(at.size);
-  const { bytesRead } = await file.read(bytes, 0, at.size, at.offset);
-  return bytesRead === at.size ? { parts: [bytes], size: at.size, lines: at.lines } : undefined;
+  const bytes = at && (await bytesAt(file, at.offset, at.size));
+  return bytes && { parts: [bytes], size: at!.size, lines: at!.lines };
+}
+
+/** `length` bytes of a file from `offset` (undefined: the file is shorter). */
+async function bytesAt(file: FileHandle, offset: number, length: number): Promise<Buffer | undefined> {
+  const bytes = Buffer.alloc(length);
+  const { bytesRead } = await file.read(bytes, 0, length, offset);
+  return bytesRead === length ? bytes : undefined;
+}
+
+/** `length` bytes of a file from `offset` (undefined: it cannot be read, or is shorter). */
+export async function readRange(path: string, offset: number, length: number): Promise<Buffer | undefined> {
+  const file = await open(path, 'r').catch(() => undefined);
+  try {
+    return file && (await bytesAt(file, offset, length).catch(() => undefined));
+  } finally {
+    await file?.close();
+  }
 }
 
 /**

@@ -11,14 +11,14 @@
 // and those before it (debian/pdiff.ts), so apt updates a small change with a small download.
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { link, mkdir, open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { SuitePlan } from '../core/publish-plan.js';
 import { chunkLayout, componentReleaseText, releaseText, type IndexFile, type ReleaseInfo } from '../debian/indices.js';
 import { diffIndexText, edScript, parseDiffIndex, type PatchEntry } from '../debian/pdiff.js';
 import type { Signer } from '../process/gpg.js';
 import { IndexCompressor, levelFor } from './index-compressor.js';
-import { changedChunks, writeIndexText, type ChunkTable } from './index-text.js';
+import { changedChunks, readRange, writeIndexText, type ChunkTable } from './index-text.js';
 import { writeByHash } from './by-hash.js';
 import { currentGeneration, pruneGenerations, readManifest, switchLink, writeManifest, type Manifest } from './generations.js';
 import type { Layout } from '../storage/layout.js';
@@ -268,22 +268,6 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
   compressor.sweep();
   const pruned = await pruneGenerations(layout, { keep: generation, graceMs: grace, now });
   return { generation, written, reused, pruned };
-}
-
-/** `length` bytes of a file from `offset` (undefined: it cannot be read, or is shorter). */
-async function readRange(path: string, offset: number, length: number): Promise<Buffer | undefined> {
-  try {
-    const handle = await open(path, 'r');
-    try {
-      const bytes = Buffer.alloc(length);
-      const { bytesRead } = await handle.read(bytes, 0, length, offset);
-      return bytesRead === length ? bytes : undefined;
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    return undefined;
-  }
 }
 
 /** A tree of hard links to the files of another (one file system), of the names `take` keeps. */

@@ -9,7 +9,7 @@ import type { SuiteBinary, SuiteContents, SuiteSource } from '../core/suite-cont
 import { Journaled } from './journal.js';
 
 /** A binary as written (records from before the control store carry their fields inline). */
-export type StoredBinary = Omit<SuiteBinary, 'debug'> & { control?: [string, string][] };
+type StoredBinary = Omit<SuiteBinary, 'debug'> & { control?: [string, string][] };
 type Shape = Omit<SuiteContents, 'sources' | 'binaries'>;
 
 /** A change: the record's other fields, and the members that left (by key) and joined. */
