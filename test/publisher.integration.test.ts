@@ -296,6 +296,27 @@ describe('index diffs for apt clients', () => {
     }
   });
 
+  it('compares whole texts only up to 4 MiB when the previous generation noted no chunks, and patches again from the next one', async () => {
+    const own = new Layout(await mkdtemp(join(tmpdir(), 'aib-pdiff-large-')));
+    const diffDir = join(own.dists, 'unstable/main/binary-amd64/Packages.diff');
+    const hasPatch = () => readdir(diffDir).then(() => true, () => false);
+    const many = Array.from({ length: 45_000 }, (_, i) => `pkg${String(i).padStart(5, '0')}`);
+    try {
+      await publish(own, plan(many), signer, options({ pdiffs: 3 }));
+      expect((await readFile(join(own.dists, 'unstable/main/binary-amd64/Packages'))).length).toBeGreaterThan(4 * 1024 * 1024);
+      const manifest = join(own.generations, (await currentGeneration(own))!, 'manifest.json');
+      const { chunks: _, ...older } = JSON.parse(await readFile(manifest, 'utf8'));
+      await writeFile(manifest, JSON.stringify(older));
+      await publish(own, plan(many.filter((n) => n !== 'pkg20000')), signer, options({ pdiffs: 3 }));
+      expect(await hasPatch()).toBe(false);
+      expect((await readFile(join(own.dists, 'unstable/main/binary-amd64/Packages'), 'utf8'))).not.toContain('Package: pkg20000\n');
+      await publish(own, plan(many.filter((n) => n !== 'pkg20000' && n !== 'pkg30000')), signer, options({ pdiffs: 3 }));
+      expect(await hasPatch()).toBe(true);
+    } finally {
+      await rm(own.root, { recursive: true, force: true });
+    }
+  });
+
   it('patches a removal from the changed chunks alone, and from the whole texts when the previous generation noted no chunks', async () => {
     const now = [...names, 'pkg0200a', 'pkg0300a', 'pkg0100a', 'pkg0000a'];
     await aptUpdate();
