@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -57,27 +57,36 @@ describe('an ed script between two index texts', () => {
 
   it('turns every text into the other as diff --ed and patch would, on random edits', () => {
     const dir = mkdtempSync(join(tmpdir(), 'aib-pdiff-'));
-    let seed = 7;
-    const random = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
-    for (let round = 0; round < 40; round++) {
-      const lines = Array.from({ length: 1 + random(30) }, () => `L${random(6)}`);
-      const edited = [...lines];
-      for (let k = random(3); k >= 0; k--) edited.splice(random(edited.length + 1), random(3), ...Array.from({ length: random(3) }, () => `N${random(6)}`));
-      const before = `${lines.join('\n')}\n`;
-      const after = edited.length ? `${edited.join('\n')}\n` : '';
-      const script = edScript(b(before), b(after));
-      if (before === after) {
-        expect(script).toBeUndefined();
-        continue;
-      }
-      // GNU patch applies ed scripts (patch --ed) with ed semantics.
-      writeFileSync(join(dir, 'file'), before);
-      writeFileSync(join(dir, 'script'), script!);
-      execFileSync('patch', ['--quiet', '--ed', join(dir, 'file'), join(dir, 'script')]);
-      expect(readFileSync(join(dir, 'file'), 'utf8')).toBe(after);
+    try {
+      patchesAsGnuPatchDoes(dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
+
+/** 40 random edits, each as edScript writes it, applied by GNU patch in DIR. */
+function patchesAsGnuPatchDoes(dir: string): void {
+  let seed = 7;
+  const random = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+  for (let round = 0; round < 40; round++) {
+    const lines = Array.from({ length: 1 + random(30) }, () => `L${random(6)}`);
+    const edited = [...lines];
+    for (let k = random(3); k >= 0; k--) edited.splice(random(edited.length + 1), random(3), ...Array.from({ length: random(3) }, () => `N${random(6)}`));
+    const before = `${lines.join('\n')}\n`;
+    const after = edited.length ? `${edited.join('\n')}\n` : '';
+    const script = edScript(b(before), b(after));
+    if (before === after) {
+      expect(script).toBeUndefined();
+      continue;
+    }
+    // GNU patch applies ed scripts (patch --ed) with ed semantics.
+    writeFileSync(join(dir, 'file'), before);
+    writeFileSync(join(dir, 'script'), script!);
+    execFileSync('patch', ['--quiet', '--ed', join(dir, 'file'), join(dir, 'script')]);
+    expect(readFileSync(join(dir, 'file'), 'utf8')).toBe(after);
+  }
+}
 
 describe('the Index of a patch series', () => {
   it('names each patch with the index it applies to, the patch and its download, and reads back', () => {
