@@ -151,7 +151,7 @@ describe('builds in a running archive', () => {
     await until('the slow build to start', async () => {
       const job = (await archive.upload('aib-slow', '1.0-1'))?.jobs[0];
       return job?.state === 'building' && job.log && (await log(job)).includes('SLOW-BUILD-STARTED') ? job : undefined;
-    });
+    }, 600_000, 500, 1000);
     // Sent once the first is building (two taken in one scan may be leased in either order).
     await archive.send(up, slow2, slow2Package);
     const second = await until('the second slow upload to be accepted', async () => (await archive.upload('aib-slow2', '1.0-1'))?.jobs[0]);
@@ -164,7 +164,7 @@ describe('builds in a running archive', () => {
     await until('both slow builds running at once', async () => {
       const states = await Promise.all(['aib-slow', 'aib-slow2'].map(async (s) => (await archive.upload(s, '1.0-1'))!.jobs[0].state));
       return states.every((st) => st === 'building') || undefined;
-    });
+    }, 600_000, 500, 1000);
     // archive logs --follow prints the build live and returns when it ends.
     const follow = archive.cli(['logs', 'aib-slow2', '--follow']);
     for (const source of ['aib-slow', 'aib-slow2']) {

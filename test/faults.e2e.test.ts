@@ -279,7 +279,7 @@ describe('the queue killed at every step of an upload, at random, and a hard sto
     await until('the slow build to run', async () => {
       const job = (await readAll<{ source: string; state: string; log?: string }>(join(archive.root, 'state', 'jobs'))).find((j) => j.source === 'aib-hard1');
       return job?.state === 'building' && job.log && (await readFile(join(archive.root, 'public', job.log), 'utf8')).includes('SLOW-BUILD-STARTED');
-    });
+    }, 600_000, 500, 1000);
     // An include of 30 packages, its CLI waiting for the queue's answer. The queue carries one
     // out in well under a second, so it is held (SIGSTOP; SIGKILL still ends it) until the
     // request is in: the hard stop must find it unanswered. (Killed mid-publish: the fail points.)

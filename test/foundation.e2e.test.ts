@@ -5,7 +5,7 @@ import { mkdtemp, readFile, readdir, writeFile, copyFile } from 'node:fs/promise
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestArchive, cleanupRun, inCleanContainer, rawGet, REPO, RUN_ID, type UpResult } from './support/archive.js';
+import { TestArchive, cleanupRun, inCleanContainer, rawGet, REPO, RUN_ID, until, type UpResult } from './support/archive.js';
 import { dput, makeSourcePackage } from './support/packages.js';
 
 describe('an archive brought up with archive up', () => {
@@ -45,8 +45,12 @@ describe('an archive brought up with archive up', () => {
   });
 
   it('runs queue, builder and repo healthy, read-only, with restart policy unless-stopped', async () => {
-    const status = JSON.parse(String((await archive.cli(['status', '--json'])).stdout));
-    const services = status.containers.map((c: { service: string }) => c.service).sort();
+    // archive up ran each healthcheck itself; an engine before 25 runs its first one 10 s (the interval) after the start.
+    const status = await until('the engine to see every container healthy', async () => {
+      const s = JSON.parse(String((await archive.cli(['status', '--json'])).stdout)) as { containers: { service: string; container: string; health?: string }[] };
+      return s.containers.every((c) => c.health === 'healthy') && s;
+    }, 30_000, 1000);
+    const services = status.containers.map((c) => c.service).sort();
     expect(services).toEqual(['builder', 'queue', 'repo']);
     for (const c of status.containers) {
       expect(c.health).toBe('healthy');

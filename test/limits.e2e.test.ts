@@ -216,7 +216,7 @@ describe('the archive at its limits', () => {
     const leased = await until('the build to start', async () => {
       const job = (await jobsOf('race-paused'))[0];
       return job?.state === 'building' && job.log && (await publicText(job.log)).includes('PAUSED-BUILD-STARTED') ? job : undefined;
-    });
+    }, 600_000, 500, 1000);
     const builder = container('builder');
     await execa('docker', ['pause', builder]);
     const pausedAt = Date.now();

@@ -140,7 +140,7 @@ exit 0
       if (!logs.every((l, i) => l.includes(`HOSTILE-READY ${names[i]}`))) return undefined;
       expect(logs.some((l) => l.includes('HOSTILE-DONE'))).toBe(false);
       return true;
-    }, 900_000);
+    }, 900_000, 500, 1000);
     for (const name of names) {
       const waited = await archive.cli(['wait', name, '1.0-1', '--timeout', '900']);
       expect(waited.exitCode, String(waited.all)).toBe(0);

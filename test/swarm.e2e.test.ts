@@ -94,7 +94,7 @@ describe('the archive on a Docker Swarm', () => {
     const first = await until('the slow build to run on a worker node', async () => {
       const j = await job('aib-swarm-slow');
       return j?.state === 'building' && nodeOf(j.worker) ? j : undefined;
-    }, 600_000);
+    }, 600_000, 500, 1000);
     const dead = nodeOf(first.worker)!;
     await swarm.kill(dead);
     const waited = await archive.cli(['wait', 'aib-swarm-slow', '1.0-1', '--timeout', '900'], { env: onManager });

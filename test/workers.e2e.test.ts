@@ -109,7 +109,7 @@ describe('a worker on another machine', () => {
     await until('the slow build to run on the worker', async () => {
       const j = await job('aib-far-slow');
       return j?.state === 'building' && j.worker === 'far-box/1' ? j : undefined;
-    });
+    }, 600_000, 500, 1000);
     const removed = await archive.cli(['workers', 'rm', 'far-box']);
     expect(removed.exitCode, String(removed.all)).toBe(0);
     expect(removed.stdout).toContain('worker far-box removed: its token is refused from now on; 1 job(s) it held went back to the queue');

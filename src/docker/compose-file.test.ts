@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ComposeError, creationOrder, createOptions, interpolate, parseBytes, parseCompose, parseDuration, startOrder } from './compose-file.js';
+import { ComposeError, creationOrder, createOptions, engineHealthcheck, interpolate, parseBytes, parseCompose, parseDuration, startOrder } from './compose-file.js';
 
 import { FILE, VARS } from './fixtures/compose-vars.js';
 
@@ -30,7 +30,8 @@ describe('the compose file', () => {
       expect(s.readOnly, s.name).toBe(true);
       expect(s.capDrop, s.name).toEqual(['ALL']);
       expect(s.restart, s.name).toBe('unless-stopped');
-      expect(s.healthcheck, s.name).toBeDefined();
+      // Every 10 s (each check is an exec through the engine), every second while starting.
+      expect(engineHealthcheck(s), s.name).toMatchObject({ Interval: 10e9, Retries: 3, StartPeriod: 60e9, StartInterval: 1e9 });
     }
   });
 
@@ -56,7 +57,7 @@ describe('the compose file', () => {
     expect(o.HostConfig.Binds).toEqual(['/srv/a/public:/srv/archive:ro']);
     expect(o.HostConfig.NetworkMode).toBe('archive-12345678_archive');
     expect(o.NetworkingConfig.EndpointsConfig['archive-12345678_archive'].Aliases).toEqual(['repo']);
-    expect(o.Healthcheck.Interval).toBe(1e9);
+    expect(o.Healthcheck).toMatchObject({ Interval: 10e9, StartInterval: 1e9 });
   });
 
   it('bounds the memory and processes of the queue and the builder', () => {
@@ -144,5 +145,6 @@ describe('compose parsing errors', () => {
 
   it('refuses a duration without a unit', () => {
     expect(() => parseDuration('30', 'c.yaml', 'services.a.healthcheck.interval')).toThrow(/services\.a\.healthcheck\.interval: "30" is not a duration/);
+    expect(() => parseCompose('name: p\nservices:\n  a:\n    image: x\n    healthcheck:\n      test: [CMD, "true"]\n      start_interval: soon\n', 'c.yaml', {})).toThrow(/c\.yaml: services\.a\.healthcheck\.start_interval: "soon" is not a duration/);
   });
 });

@@ -41,6 +41,8 @@ export interface HealthcheckSpec {
   timeoutNs: number;
   retries: number;
   startPeriodNs: number;
+  /** How often it is run during the start period (Engine 25 and later; older engines ignore it). */
+  startIntervalNs?: number;
 }
 
 export interface ServiceSpec {
@@ -233,6 +235,7 @@ export function parseCompose(text: string, file: string, vars: Record<string, st
         timeoutNs: parseDuration(String(h.timeout ?? '30s'), file, `${at}.healthcheck.timeout`),
         retries: Number(h.retries ?? 3),
         startPeriodNs: parseDuration(String(h.start_period ?? '0s'), file, `${at}.healthcheck.start_period`),
+        ...(h.start_interval === undefined ? {} : { startIntervalNs: parseDuration(String(h.start_interval), file, `${at}.healthcheck.start_interval`) }),
       };
     }
     const dependsRaw = raw.depends_on ?? [];
@@ -386,6 +389,7 @@ export function engineHealthcheck(s: ServiceSpec): Record<string, unknown> | und
       Timeout: s.healthcheck.timeoutNs,
       Retries: s.healthcheck.retries,
       StartPeriod: s.healthcheck.startPeriodNs,
+      ...(s.healthcheck.startIntervalNs === undefined ? {} : { StartInterval: s.healthcheck.startIntervalNs }),
     }
   );
 }

@@ -13,6 +13,7 @@ import {
   creationOrder,
   startOrder,
   type ComposeProject,
+  type HealthcheckSpec,
   type ServiceSpec,
 } from './compose-file.js';
 import { dockerMessage, isNotFound, type Docker } from './engine.js';
@@ -28,7 +29,12 @@ async function ensureNetwork(docker: Docker, project: ComposeProject, network: s
   }
 }
 
-async function waitHealthy(docker: Docker, name: string, timeoutMs: number): Promise<void> {
+/**
+ * Waits until the engine sees the container healthy, or its healthcheck, run here while the
+ * engine says it is starting, passes: engines before 25 run the first check only an interval
+ * after the start (they ignore start_interval).
+ */
+async function waitHealthy(docker: Docker, name: string, healthcheck: HealthcheckSpec | undefined, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const info = await docker.getContainer(name).inspect();
@@ -43,7 +49,33 @@ async function waitHealthy(docker: Docker, name: string, timeoutMs: number): Pro
         `container ${name} did not become healthy within ${timeoutMs / 1000} s (health: ${health}; last check: ${probe})\n${await tailLogs(docker, name)}`,
       );
     }
-    await new Promise((r) => setTimeout(r, 500));
+    if (info.State.Running && healthcheck && (await passesHealthcheck(docker, name, healthcheck))) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Runs a container's healthcheck once, as the engine runs it (an exec, within its timeout); whether it passed. */
+async function passesHealthcheck(docker: Docker, name: string, healthcheck: HealthcheckSpec): Promise<boolean> {
+  const [kind, ...args] = healthcheck.test;
+  const cmd = kind === 'CMD-SHELL' ? ['/bin/sh', '-c', args.join(' ')] : args;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const exec = await docker.getContainer(name).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    const ended = new Promise<boolean>((resolve) => {
+      stream.on('end', () => resolve(true));
+      stream.on('close', () => resolve(true));
+      stream.on('error', () => resolve(false));
+      stream.resume();
+    });
+    const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), healthcheck.timeoutNs / 1e6)));
+    if (!(await Promise.race([ended, timedOut]))) return false;
+    return (await exec.inspect()).ExitCode === 0;
+  } catch {
+    // Not running yet, or going: the engine's own checks decide.
+    return false;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -89,12 +121,12 @@ export async function composeUp(
   }
   for (const service of creationOrder(project)) {
     for (const dep of service.dependsOn) {
-      if (dep.condition === 'service_healthy') await waitHealthy(docker, containerName(project.name, dep.service), healthTimeoutMs);
+      if (dep.condition === 'service_healthy') await waitHealthy(docker, containerName(project.name, dep.service), project.services.find((s) => s.name === dep.service)?.healthcheck, healthTimeoutMs);
     }
     await ensureContainer(docker, project, service, labels, progress);
   }
   for (const service of startOrder(project)) {
-    await waitHealthy(docker, containerName(project.name, service.name), healthTimeoutMs);
+    await waitHealthy(docker, containerName(project.name, service.name), service.healthcheck, healthTimeoutMs);
     progress(`${service.name}: healthy`);
   }
 }

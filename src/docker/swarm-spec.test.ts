@@ -45,7 +45,7 @@ describe('the compose file as Swarm services', () => {
       expect(t.ContainerSpec.ReadOnly, s.name).toBe(true);
       expect(t.ContainerSpec.CapabilityDrop, s.name).toEqual(['ALL']);
       expect(t.ContainerSpec.Privileges, s.name).toEqual({ NoNewPrivileges: true });
-      expect(t.ContainerSpec.Healthcheck.Interval, s.name).toBe(1e9);
+      expect(t.ContainerSpec.Healthcheck, s.name).toMatchObject({ Interval: 10e9, Retries: 3, StartPeriod: 60e9, StartInterval: 1e9 });
       expect(t.Resources.Limits.MemoryBytes, s.name).toBe(s.memoryBytes);
       expect(t.Resources.Limits.Pids, s.name).toBe(s.pidsLimit);
       expect(t.RestartPolicy.Condition, s.name).toBe('any');

@@ -14,14 +14,22 @@ export const REPO = resolve(import.meta.dirname, '..', '..');
 export const CLI = join(REPO, 'bin', 'archive.js');
 export const RUN_ID = process.env.ARCHIVE_RUN_ID ?? `test-${process.pid}-${Date.now().toString(36)}`;
 
-/** Polls fn every `everyMs` until it returns something; throws, naming what, after timeoutMs. */
-export async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 600_000, everyMs = 500): Promise<T> {
+/**
+ * Polls fn until it returns something; throws, naming what, after timeoutMs. First after
+ * `everyMs`, then half as often again each time, up to every `upToMs`: most waits are for builds
+ * and checks that take minutes, and a look that runs the CLI costs a node process (on a loaded
+ * machine, looking every half second took a tenth of its CPU). A wait for a state that lasts
+ * only seconds (a build that sleeps) gives a shorter `upToMs`.
+ */
+export async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 600_000, everyMs = 500, upToMs = 5000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
+  let pause = everyMs;
   for (;;) {
     const value = await fn();
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
+    await new Promise((r) => setTimeout(r, pause));
+    pause = Math.min(Math.max(everyMs, upToMs), pause * 1.5);
   }
 }
 
