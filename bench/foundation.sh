@@ -3,7 +3,9 @@
 # warm (all images present, containers recreated), and dput-to-installable time for a small
 # package (dput -> published -> apt-get install done in a clean container), with the upload's
 # two latencies: from dput's end to its first build container starting, and from its last build
-# container's end to the publication that holds it.
+# container's end to the publication that holds it. Then what the archive costs idle: the CPU
+# the whole machine used in IDLE_S (60) seconds with it up and nothing to do, against the same
+# with it down (the machine's own).
 # Destructive for the image cache: it removes the archive/* images first (running
 # containers keep theirs); `--warm` keeps them and skips the cold start.
 # Run on a quiet machine: bash bench/foundation.sh [--warm]
@@ -63,6 +65,23 @@ docker run --rm --network host --label "archive-in-a-box.run-id=$ARCHIVE_RUN_ID"
   archive/base:trixie bash -c 'apt-get update -q >/dev/null && apt-get install -y -q aib-hello >/dev/null && aib-hello' >/dev/null
 t2=$(now)
 
+echo "== idle, ${IDLE_S:=60} s up and ${IDLE_S} s down"
+# CPU seconds a minute the machine spent (all but idle and iowait), from /proc/stat, over IDLE_S.
+busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+idle_cpu() {
+  local a; a=$(busy_ticks); sleep "$IDLE_S"
+  awk -v a="$a" -v b="$(busy_ticks)" -v hz="$(getconf CLK_TCK)" -v s="$IDLE_S" 'BEGIN { printf "%.1f", (b - a) / hz * 60 / s }'
+}
+# First the QA checks and the rebuild the upload started (a new root runs them) end.
+for _ in $(seq 1 1800); do
+  ! grep -lE '"state": *"(needs-build|building|given-back)"' "$root"/state/jobs/*.json >/dev/null 2>&1 && break
+  sleep 1
+done
+sleep 5
+idle_up=$(idle_cpu)
+archive down >/dev/null 2>&1
+idle_down=$(idle_cpu)
+
 cat <<REPORT
 
 archive-in-a-box foundation bench ($(nproc) cores, $(docker info --format '{{.Driver}}'), $(date -u +%F))
@@ -72,4 +91,5 @@ archive-in-a-box foundation bench ($(nproc) cores, $(docker info --format '{{.Dr
     dput's end -> first build container started:     $(secs "$dput_end" "$first_start" 2) s
     last build container ended -> published:         $(secs "$last_end" "$published" 2) s
   dput -> installed in a clean container:            $(secs "$t0" "$t2") s
+  idle, CPU s a minute (whole machine): archive up   $idle_up, archive down $idle_down
 REPORT

@@ -28,7 +28,7 @@ export interface SwarmNode {
 export interface Swarm {
   /** The host's bridge network the nodes are on. */
   network: string;
-  /** Its CIDR, e.g. 172.31.7.0/24; every node's engine takes registries in it as insecure. */
+  /** Its CIDR, e.g. 198.18.7.0/24; every node's engine takes registries in it as insecure. */
   subnet: string;
   manager: SwarmNode;
   workers: SwarmNode[];
@@ -63,19 +63,23 @@ async function host(args: string[], o: { timeoutMs?: number } = {}): Promise<str
   return String(r.stdout).trim();
 }
 
-/** A bridge network on the first free 172.31.X.0/24, X starting at a place the run id picks. */
+/**
+ * A bridge network on the first free 198.18.X.0/24, X starting at a place the run id picks:
+ * outside the engine's own pools (172.17-31.0.0/16, 192.168.0.0/16), which the archives' networks
+ * take in turn, so that one of them never holds the whole range (a run found 172.31 taken).
+ */
 async function createNetwork(name: string, runId: string): Promise<string> {
   let start = 0;
   for (const c of runId) start = (start * 31 + c.charCodeAt(0)) % 256;
   let last = '';
   for (let i = 0; i < 256; i++) {
-    const subnet = `172.31.${(start + i) % 256}.0/24`;
+    const subnet = `198.18.${(start + i) % 256}.0/24`;
     const r = await execa('docker', ['network', 'create', '--driver', 'bridge', '--subnet', subnet, '--label', `${RUN_LABEL}=${runId}`, name], { reject: false });
     if (r.exitCode === 0) return subnet;
     last = String(r.stderr);
     if (!/overlap|in use|conflict/i.test(last)) break;
   }
-  throw new Error(`no free 172.31.X.0/24 for the network ${name}:\n${last}`);
+  throw new Error(`no free 198.18.X.0/24 for the network ${name}:\n${last}`);
 }
 
 /**

@@ -34,6 +34,13 @@ describe('autopkgtest output', () => {
     expect(autopkgtestResult(run('unit FAIL stderr: x\n'), 4, 1)!.counts).toEqual({ fail: 1 });
   });
 
+  it('counts each test once when its result line (stdout) comes out after the summary marker (stderr)', () => {
+    // As a CI run's check printed it: the last test's own result line, flushed late, then the summary.
+    const result = autopkgtestResult(run('confined             PASS\nsmoke                PASS\nconfined             PASS\n'), 0, 9)!;
+    expect(result).toMatchObject({ verdict: 'pass', summary: '2 test(s) passed', counts: { pass: 2 } });
+    expect(result.findings.map((f) => f.tag)).toEqual(['smoke PASS', 'confined PASS']);
+  });
+
   it('tests the build\'s packages with the null server, the container being the testbed', () => {
     expect(autopkgtestScript('hello_1.0-1.dsc')).toMatch(/autopkgtest --no-built-binaries --output-dir \/tmp\/autopkgtest-out \.\/\*\.deb \.\/hello_1\.0-1\.dsc -- null$/);
   });

@@ -26,12 +26,20 @@ export function autopkgtestResult(output: string, exitCode: number, seconds: num
   const tool = (lines.find((l) => /^autopkgtest \S/.test(l)) ?? 'autopkgtest').trim();
   let summaryAt = -1;
   lines.forEach((l, i) => /@{5,} summary$/.test(l.trim()) && (summaryAt = i));
-  const findings: QaFinding[] = [];
-  const counts: Record<string, number> = {};
+  // Each test once, as the summary says it last: the result line autopkgtest prints as a test
+  // ends goes to its stdout, which a pipe buffers, so it can come out after the summary's header
+  // (stderr) and before the summary's own line for that test.
+  const outcomes = new Map<string, { outcome: string; why?: string }>();
   for (const line of summaryAt >= 0 ? lines.slice(summaryAt + 1) : []) {
     const m = SUMMARY_LINE.exec(line.trim());
     if (!m) continue;
     const [, name, outcome, why] = m;
+    outcomes.delete(name);
+    outcomes.set(name, { outcome, why });
+  }
+  const findings: QaFinding[] = [];
+  const counts: Record<string, number> = {};
+  for (const [name, { outcome, why }] of outcomes) {
     const key = outcome.toLowerCase();
     counts[key] = (counts[key] ?? 0) + 1;
     if (findings.length < MAX_FINDINGS) findings.push({ severity: outcome === 'FAIL' ? 'E' : outcome === 'PASS' ? 'I' : 'W', tag: `${name} ${outcome}`, ...(why ? { context: why.slice(0, 400) } : {}) });
