@@ -1,10 +1,28 @@
-// A Docker build context: the files `docker build DIR` would send (after .dockerignore),
-// packed as a tar, with a content hash that says whether an image built from it is stale.
+// A Docker build context: the files `docker build DIR` would send (after .dockerignore), listed
+// with their file-system stamps, then packed as a tar with a content hash that says whether an
+// image built from it is stale. The stamps let `archive up` skip reading the files when nothing
+// was written since the image was built (images.ts).
 import { createHash } from 'node:crypto';
 import { readFile, readdir, lstat, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pack } from 'tar-stream';
 import { canSkipDirectory, isIgnored, parseDockerignore } from './dockerignore.js';
+
+interface ContextEntry {
+  path: string;
+  mode: number;
+  link?: string;
+}
+
+export interface ContextFiles {
+  dir: string;
+  entries: ContextEntry[];
+  /**
+   * sha256 over every path, mode, link, size, inode and modification and change time: any write,
+   * rename or change of mode changes it (a change time cannot be set back).
+   */
+  stamps: string;
+}
 
 export interface BuildContext {
   tar: Buffer;
@@ -13,7 +31,8 @@ export interface BuildContext {
   files: number;
 }
 
-export async function packBuildContext(dir: string): Promise<BuildContext> {
+/** The files of the context in DIR, with their stamps; no content is read. */
+export async function listBuildContext(dir: string): Promise<ContextFiles> {
   let ignoreText = '';
   try {
     ignoreText = await readFile(join(dir, '.dockerignore'), 'utf8');
@@ -21,25 +40,33 @@ export async function packBuildContext(dir: string): Promise<BuildContext> {
     /* no .dockerignore: everything goes */
   }
   const rules = parseDockerignore(ignoreText);
-  const entries: { path: string; mode: number; data?: Buffer; link?: string }[] = [];
+  const entries: ContextEntry[] = [];
+  const stamps = createHash('sha256');
   const walk = async (rel: string) => {
     const names = (await readdir(join(dir, rel))).sort();
     for (const name of names) {
       const path = rel ? `${rel}/${name}` : name;
-      const stat = await lstat(join(dir, path));
+      const stat = await lstat(join(dir, path), { bigint: true });
       if (stat.isDirectory()) {
         if (canSkipDirectory(rules, path)) continue;
         await walk(path);
-      } else if (isIgnored(rules, path) && path !== 'Dockerfile' && path !== '.dockerignore') {
         continue;
-      } else if (stat.isSymbolicLink()) {
-        entries.push({ path, mode: 0o777, link: await readlink(join(dir, path)) });
-      } else if (stat.isFile()) {
-        entries.push({ path, mode: stat.mode & 0o111 ? 0o755 : 0o644, data: await readFile(join(dir, path)) });
       }
+      if (isIgnored(rules, path) && path !== 'Dockerfile' && path !== '.dockerignore') continue;
+      let entry: ContextEntry;
+      if (stat.isSymbolicLink()) entry = { path, mode: 0o777, link: await readlink(join(dir, path)) };
+      else if (stat.isFile()) entry = { path, mode: Number(stat.mode) & 0o111 ? 0o755 : 0o644 };
+      else continue;
+      entries.push(entry);
+      stamps.update(`${path}\0${stat.mode}\0${entry.link ?? ''}\0${stat.size}\0${stat.ino}\0${stat.mtimeNs}\0${stat.ctimeNs}\n`);
     }
   };
   await walk('');
+  return { dir, entries, stamps: stamps.digest('hex') };
+}
+
+/** Reads the listed files: the tar `docker build` is sent and the hash of their contents. */
+export async function packBuildContext(files: ContextFiles): Promise<BuildContext> {
   const hash = createHash('sha256');
   const tar = pack();
   const chunks: Buffer[] = [];
@@ -49,13 +76,17 @@ export async function packBuildContext(dir: string): Promise<BuildContext> {
     tar.on('error', reject);
   });
   const mtime = new Date(0);
-  for (const e of entries) {
+  for (const e of files.entries) {
     hash.update(`${e.path}\0${e.mode}\0${e.link ?? ''}\0`);
-    if (e.data) hash.update(e.data);
-    if (e.link !== undefined) tar.entry({ name: e.path, type: 'symlink', linkname: e.link, mode: e.mode, mtime });
-    else tar.entry({ name: e.path, mode: e.mode, mtime, size: e.data!.length }, e.data!);
+    if (e.link !== undefined) {
+      tar.entry({ name: e.path, type: 'symlink', linkname: e.link, mode: e.mode, mtime });
+      continue;
+    }
+    const data = await readFile(join(files.dir, e.path));
+    hash.update(data);
+    tar.entry({ name: e.path, mode: e.mode, mtime, size: data.length }, data);
   }
   tar.finalize();
   await done;
-  return { tar: Buffer.concat(chunks), hash: hash.digest('hex'), files: entries.length };
+  return { tar: Buffer.concat(chunks), hash: hash.digest('hex'), files: files.entries.length };
 }
