@@ -1,6 +1,7 @@
 // Realises a compose project through the Docker Engine API: network, containers in dependency
 // order, recreated only when their configuration or image changed, then waits for health.
 import { createHash } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import { DockerError } from '../errors.js';
 import {
   LABEL_CONFIG_HASH,
@@ -59,23 +60,28 @@ async function passesHealthcheck(docker: Docker, name: string, healthcheck: Heal
   const [kind, ...args] = healthcheck.test;
   const cmd = kind === 'CMD-SHELL' ? ['/bin/sh', '-c', args.join(' ')] : args;
   let timer: NodeJS.Timeout | undefined;
+  let stream: Duplex | undefined;
   try {
     const exec = await docker.getContainer(name).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
-    const stream = await exec.start({ hijack: true, stdin: false });
+    stream = await exec.start({ hijack: true, stdin: false });
+    const output = stream;
     const ended = new Promise<boolean>((resolve) => {
-      stream.on('end', () => resolve(true));
-      stream.on('close', () => resolve(true));
-      stream.on('error', () => resolve(false));
-      stream.resume();
+      output.on('end', () => resolve(true));
+      output.on('close', () => resolve(true));
+      output.on('error', () => resolve(false));
+      output.resume();
     });
     const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), healthcheck.timeoutNs / 1e6)));
     if (!(await Promise.race([ended, timedOut]))) return false;
-    return (await exec.inspect()).ExitCode === 0;
+    const done = await exec.inspect();
+    return !done.Running && done.ExitCode === 0;
   } catch {
     // Not running yet, or going: the engine's own checks decide.
     return false;
   } finally {
     clearTimeout(timer);
+    // A check past its timeout is not waited for; its connection goes.
+    stream?.destroy();
   }
 }
 
