@@ -22,15 +22,14 @@ if [ "$#" -gt 0 ]; then
 else
   # Two lanes on the two cores. The multi-arch suite spends most of its time in qemu on one core
   # (debootstrap and builds of other architectures), the QA and reproducible suites wait on
-  # checks and rebuilds that run after builds, and the builder suite after them: they run beside the others, one after the other,
-  # with a run id of their own (the others remove what their run id labels). The lanes took 42
-  # and 24 min before the builder suite moved (CI of 2026-12-01, 47.8 min in all); with the
-  # reproducible suite beside them, 40.0 and 38.3 min (45.9 min in all, faults 4.5); in a run of
-  # 2026-12-02, when the machine was slower (a warm archive up took 8.9 s, not 5.2-5.7), 46.9 and
-  # 46.3 min (53.3 min in all: over the 45 the project keeps to); on 2026-12-02 again, 48.4 and
-  # 45.2 min (55.4 in all, faults 5.1). The images
-  # all use are made once first, by archive up on a scratch root, so that the two runs do not
-  # make them twice at once.
+  # checks and rebuilds that run after builds, and the builder suite after them: they run beside
+  # the others, one after the other, with a run id of their own (the others remove what their run
+  # id labels). In a clean-clone run of 2026-12-02 the lanes took 31.2 and 25.1 min (37.3 min in
+  # all, faults 4.2); the same day they had taken 48.4 and 45.2 (55.4 in all) while every
+  # container's healthcheck ran every second (an exec through the engine each: half a core per
+  # idle archive) and the tests polled the CLI every half second. The images all use are made
+  # once first, by archive up on a scratch root, so that the two runs do not make them twice at
+  # once.
   echo "==> making the images (archive up on a scratch root)"
   scratch=$(mktemp -d /tmp/aib-test-images-XXXX)
   port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
