@@ -16,7 +16,7 @@ export const RUN_ID = process.env.ARCHIVE_RUN_ID ?? `test-${process.pid}-${Date.
 
 /**
  * Polls fn until it returns something; throws, naming what, after timeoutMs. First after
- * `everyMs`, then half as often again each time, up to every `upToMs`: most waits are for builds
+ * `everyMs`, then each pause half as long again as the last, up to `upToMs`: most waits are for builds
  * and checks that take minutes, and a look that runs the CLI costs a node process (on a loaded
  * machine, looking every half second took a tenth of its CPU). A wait for a state that lasts
  * only seconds (a build that sleeps) gives a shorter `upToMs`.
