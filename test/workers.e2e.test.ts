@@ -24,7 +24,9 @@ describe('a worker on another machine', () => {
   beforeAll(async () => {
     archive = await TestArchive.create();
     // The bridge's gateway: this host as containers (the worker's build-dependency containers) reach it.
-    const gateway = (await execa('docker', ['network', 'inspect', 'bridge', '--format', '{{(index .IPAM.Config 0).Gateway}}'])).stdout.trim();
+    // (Debian 12's engine, on a new machine, names no Gateway for it: docker0's own address is it.)
+    const named = (await execa('docker', ['network', 'inspect', 'bridge', '--format', '{{(index .IPAM.Config 0).Gateway}}'])).stdout.trim();
+    const gateway = named || /inet (\S+)\//.exec((await execa('ip', ['-4', '-o', 'addr', 'show', 'docker0'])).stdout)?.[1];
     expect(gateway).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     expect((await archive.cli(['init'])).exitCode).toBe(0);
     // A certificate for that address, its key the queue's user's (the repository runs as that user).
