@@ -22,6 +22,7 @@
 #   BENCH_KEEP_LOGS=1 ...                       # keep every tool's log (also kept on failure)
 #   TOOLS="apt_ftparchive ours" ...             # only some of the tools (keep ours: ratios are to it)
 #   ROUNDS=1 ...                                # rounds of every tool (default 3; the best time counts)
+#   QUEUE_NODE_FLAGS="" ...                      # ours' queue with node's own heap settings (default: its container's flags)
 #
 # Re-runnable; on exit it removes its work folder (the cached .debs stay in /var/tmp) and
 # ends every process it started, gpg-agents included.
@@ -260,6 +261,15 @@ EOF
 }
 
 # ---------------------------------------------------------------------------------------
+# The queue's node flags, as its container runs it (compose/compose.yaml); QUEUE_NODE_FLAGS=""
+# runs it with node's defaults.
+if [ -z "${QUEUE_NODE_FLAGS+set}" ]; then
+  QUEUE_NODE_FLAGS=$(node -e '
+    const { command } = require("yaml").parse(require("fs").readFileSync("compose/compose.yaml", "utf8")).services.queue;
+    console.log(command.slice(1, command.findIndex((a) => a.endsWith("/main.js"))).join(" "))')
+fi
+read -r -a QUEUE_NODE_FLAGS <<<"$QUEUE_NODE_FLAGS"
+
 # ours: archive-in-a-box, run on the host: the queue daemon on a root of its own (as in its
 # container), the .debs imported with `archive include`, which returns once the queue has
 # published (so the include alone is timed, node's start-up included). It signs with the
@@ -285,7 +295,7 @@ ours() {
     chown "$owner" "$root/state/archive-key.sec" "$root/public/archive-key.asc" "$wd/tmp"
     as_owner=(setpriv --reuid="${owner%:*}" --regid="${owner#*:}" --clear-groups)
   fi
-  TMPDIR=$wd/tmp ARCHIVE_ROOT=$root ARCHIVE_API_PORT=$port start_bg "${as_owner[@]}" node "$repo/bin/archive.js" daemon queue >>"$wd/log" 2>&1
+  TMPDIR=$wd/tmp ARCHIVE_ROOT=$root ARCHIVE_API_PORT=$port start_bg "${as_owner[@]}" node "${QUEUE_NODE_FLAGS[@]}" "$repo/bin/archive.js" daemon queue >>"$wd/log" 2>&1
   qpid=$(tail -n1 "$work/pids")
   for i in $(seq 1 100); do grep -q 'queue started' "$wd/log" && break; sleep 0.2; done
   grep -q 'queue started' "$wd/log" || die "ours: the queue did not start"
@@ -370,11 +380,13 @@ if [ -f "$work/Packages" ]; then
     "$(c xz -6 -T1 -c)" "$(c xz -1 -T1 -c)" "$(c gzip -9 -c)" "$(c xz -0 -T0 -c)")
 fi
 
+queue_flags=${QUEUE_NODE_FLAGS[*]:-"(node's defaults)"}
 ver() { dpkg-query -W -f '${Version}' "$1" 2>/dev/null || echo '?'; }
 cat <<REPORT
 
 archive-in-a-box publisher bench ($(nproc) cores, $(date -u +%F); load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end)
 apt-ftparchive $(ver apt-utils), reprepro $(ver reprepro), aptly $(ver aptly), gnupg $(ver gnupg); one RSA 3072 key, InRelease + Release.gpg
+ours: the queue run with node $queue_flags
 times: the best of $ROUNDS rounds, each running every tool in turn; peak RSS: the largest of them
 scratch = publish N packages into an empty repository; add one = then add one package and publish again;
 peak RSS = of the scratch step (largest single process); compressions = Packages files in binary-amd64
