@@ -24,12 +24,13 @@ else
   # (debootstrap and builds of other architectures), the QA and reproducible suites wait on
   # checks and rebuilds that run after builds, and the builder suite after them: they run beside
   # the others, one after the other, with a run id of their own (the others remove what their run
-  # id labels). In a clean-clone run of 2026-12-02 the lanes took 31.2 and 25.1 min (37.3 min in
-  # all, faults 4.2); the same day they had taken 48.4 and 45.2 (55.4 in all) while every
-  # container's healthcheck ran every second (an exec through the engine each: half a core per
-  # idle archive) and the tests polled the CLI every half second. The images all use are made
-  # once first, by archive up on a scratch root, so that the two runs do not make them twice at
-  # once.
+  # id labels). In a clean-clone run of 2026-12-02 the lanes took 31.0 and 24.9 min (faults
+  # about 4 more); earlier runs took 48.4 and 45.2 (55.4 in all) while every container's
+  # healthcheck ran every second (an exec through the engine each: half a core per idle archive)
+  # and the tests polled the CLI every half second. On a machine that never ran the project, with
+  # the images and the multi-arch build environments to make, it took 50 min (benches running
+  # beside it). The images all use are made once first, by archive up on a scratch root, so that
+  # the two runs do not make them twice at once.
   echo "==> making the images (archive up on a scratch root)"
   scratch=$(mktemp -d /tmp/aib-test-images-XXXX)
   port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
