@@ -1,7 +1,8 @@
 // The publisher on a real file system with real gpg: generations switched atomically,
 // unchanged indices reused, by-hash files kept for the grace period, crash leftovers cleaned,
 // Valid-Until, and signatures gpgv accepts with the exported key alone.
-import { mkdir, mkdtemp, readFile, readdir, readlink, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, readlink, rm, truncate, utimes, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,10 +11,11 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SuitePlan } from '../src/core/publish-plan.js';
 import { Paragraph } from '../src/debian/deb822.js';
-import { CHUNK_MAX_STANZAS, paragraphStanzas } from '../src/debian/indices.js';
+import { CHUNK_MAX_STANZAS, chunkLayout, paragraphStanzas } from '../src/debian/indices.js';
 import { generateArchiveKey, Signer } from '../src/process/gpg.js';
 import { Layout } from '../src/storage/layout.js';
 import { IndexCompressor } from '../src/publish/index-compressor.js';
+import { TextHashes, writeIndexText } from '../src/publish/index-text.js';
 import { currentGeneration, oldestSignature, poolFilesOfGenerations, pruneGenerations } from '../src/publish/generations.js';
 import { publish } from '../src/publish/publisher.js';
 
@@ -138,6 +140,50 @@ describe('the publisher', () => {
     }
     await execa('xz', ['--test', join(dir, 'Packages.xz')]);
     expect(Buffer.from((await execa('gzip', ['-dc', join(layout.dists, 'unstable/main/source/Sources.gz')], { encoding: 'buffer' })).stdout).length).toBe(0);
+  });
+
+  it("starts an index from a copy of the previous file and hashes on from its first changed chunk, when the previous text's hashes are held; the text and its hashes are those made without", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'aib-text-'));
+    const stanza = (n: string) => new Paragraph([['Package', n], ['Version', '1.0'], ['Architecture', 'amd64']]);
+    const names = Array.from({ length: 3000 }, (_, i) => `pkg${String(i).padStart(5, '0')}`);
+    const layoutOf = (list: string[]) => chunkLayout(list.map(stanza), paragraphStanzas);
+    const textOf = (list: string[]) => list.map((n) => `Package: ${n}\nVersion: 1.0\nArchitecture: amd64\n`).join('\n');
+    const compressor = new IndexCompressor();
+    const states = new TextHashes();
+    const write = (name: string, list: string[], previous?: { path: string; chunks: [string, number, number][] }, hashes: TextHashes | undefined = states) =>
+      writeIndexText({ path: join(dir, name), layout: layoutOf(list), stanzas: paragraphStanzas, previous, compressor, level: 0, hashes: hashes && { id: 'Packages', states: hashes } });
+    const factsOf = async (name: string) => {
+      const bytes = await readFile(join(dir, name));
+      return { size: bytes.length, md5: createHash('md5').update(bytes).digest('hex'), sha256: createHash('sha256').update(bytes).digest('hex') };
+    };
+    const first = await write('1', names);
+    expect(first.copied).toBe(0);
+    // One package near the end: every chunk before its chunk is taken with the file.
+    const later = [...names, 'pkg02990a'].sort();
+    const second = await write('2', later, { path: join(dir, '1'), chunks: first.chunks });
+    expect(second.copied).toBe(second.chunks.length - 1);
+    expect(second.facts).toEqual(await factsOf('2'));
+    const without = await write('2-without', later, { path: join(dir, '1'), chunks: first.chunks }, new TextHashes());
+    expect(without.copied).toBe(0);
+    expect(await readFile(join(dir, '2'))).toEqual(await readFile(join(dir, '2-without')));
+    expect(second.facts).toEqual(without.facts);
+    // One removed near the start: the file is shorter than the copy it starts from.
+    const fewer = later.filter((n) => n !== 'pkg00010');
+    const third = await write('3', fewer, { path: join(dir, '2'), chunks: second.chunks });
+    expect(third.copied).toBe(0);
+    const fourth = await write('4', [...fewer, 'pkg02995a'].sort(), { path: join(dir, '3'), chunks: third.chunks });
+    expect(fourth.copied).toBeGreaterThan(0);
+    expect(fourth.facts).toEqual(await factsOf('4'));
+    expect(await readFile(join(dir, '4'), 'utf8')).toBe(textOf([...fewer, 'pkg02995a'].sort()));
+    // States held for another text than the previous file's, or a previous file cut short: written whole.
+    expect((await write('5', names, { path: join(dir, '2'), chunks: second.chunks })).copied).toBe(0);
+    await truncate(join(dir, '4'), 1000);
+    const last = [...fewer, 'pkg02995a', 'pkg02996a'].sort();
+    const sixth = await write('6', last, { path: join(dir, '4'), chunks: fourth.chunks });
+    expect(sixth.copied).toBe(0);
+    expect(sixth.facts).toEqual(await factsOf('6'));
+    expect(await readFile(join(dir, '6'), 'utf8')).toBe(textOf(last));
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('writes Valid-Until when asked', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/config.js';
 import type { JobRecord } from './jobs.js';
-import { renderStatusPages } from './status-page.js';
+import { renderStatusPages, SUITE_ROWS } from './status-page.js';
 import type { UploadRecord } from './uploads.js';
 import { emptyContents, suiteBinary, type SuiteContents } from './suite-contents.js';
 
@@ -160,5 +160,18 @@ describe('the status page', () => {
     const many = renderStatusPages({ config, uploads, jobs: uploads.map((u) => job(u, 'built')), contents: [contentsOf(uploads)], now: new Date(at), incoming: '/x', workers: [] });
     expect(Object.keys(many)).toHaveLength(1001);
     expect(many['index.html'].match(/<\/td><td>1\.0-1<\/td><td><span class="built">amd64<\/span>/g)).toHaveLength(1000);
+  });
+
+  it(`lists ${SUITE_ROWS} sources of a larger suite: those not yet published first, then by name, and says where the rest are`, () => {
+    const many = Array.from({ length: SUITE_ROWS + 500 }, (_, i) => upload(`pkg${String(i).padStart(5, '0')}`, '1.0-1', 'published'));
+    const late = [upload('zz-failed', '1.0-1', 'failed'), upload('zz-building', '1.0-1', 'building')];
+    const uploads = [...many, ...late];
+    const front = renderStatusPages({ config, uploads, jobs: uploads.map((u) => job(u, 'built')), contents: [contentsOf(uploads)], now: new Date(at), incoming: '/x', workers: [] })['index.html'];
+    const suite = front.slice(front.indexOf('<h2 id="suite-unstable">'), front.indexOf('<h2 id="builds">'));
+    const listed = [...suite.matchAll(/<tr><td><a href="packages\/([^"]+)\.html">/g)].map((m) => m[1]);
+    expect(listed).toHaveLength(SUITE_ROWS);
+    expect(listed.slice(0, 3)).toEqual(['zz-building', 'zz-failed', 'pkg00000']);
+    expect(listed.at(-1)).toBe(`pkg${String(SUITE_ROWS - 3).padStart(5, '0')}`);
+    expect(front).toContain(`The first ${SUITE_ROWS} of ${SUITE_ROWS + 502} source packages: those not yet published first, then by name. Every one is in this suite's Sources and Packages indices, under <a href="dists/unstable/">dists/unstable/</a>.`);
   });
 });

@@ -140,6 +140,12 @@ function migrationTable(decisions: MigrationDecision[], depth: number, hasPage: 
   return `<table><thead><tr><th>Source</th><th>Version</th><th>Replaces</th><th>Migration</th><th>Why not yet</th></tr></thead><tbody>${rows.join('\n')}</tbody></table>`;
 }
 
+/**
+ * Sources listed per suite on the front page: a page that stays readable (and a render that
+ * stays short: the queue renders it in its lane, between requests) at Debian's scale.
+ */
+export const SUITE_ROWS = 1000;
+
 export function renderStatusPages(input: StatusInput): StatusPages {
   const { config, uploads, jobs, now } = input;
   const jobById = new Map(jobs.map((j) => [j.id, j]));
@@ -161,11 +167,28 @@ export function renderStatusPages(input: StatusInput): StatusPages {
   const suites = input.contents
     .map((c) => {
       const suite = config.suites.find((s) => s.name === (c.kind === 'snapshot' ? c.of : c.id));
-      const binariesOf = new Map<string, SuiteContents['binaries']>();
-      for (const b of c.binaries) binariesOf.set(b.source, [...(binariesOf.get(b.source) ?? []), b]);
       const sourceOf = new Map(c.sources.map((s) => [s.source, s]));
-      const names = [...new Set([...sourceOf.keys(), ...binariesOf.keys()])].sort();
-      const rows = names.map((name) => {
+      const all = new Set(sourceOf.keys());
+      for (const b of c.binaries) all.add(b.source);
+      const names = [...all].sort();
+      // A suite of more than SUITE_ROWS sources lists that many: those whose upload is not
+      // (yet) published first, then the rest by name. The indices list every one.
+      let shown = names;
+      if (names.length > SUITE_ROWS) {
+        const unsettled = new Set(
+          c.sources.filter((s) => c.kind === 'suite' && s.uploadId && (uploadById.get(s.uploadId)?.state ?? 'published') !== 'published').map((s) => s.source).sort(),
+        );
+        shown = [...unsettled, ...names.filter((n) => !unsettled.has(n))].slice(0, SUITE_ROWS);
+      }
+      const listed = new Set(shown);
+      const binariesOf = new Map<string, SuiteContents['binaries']>();
+      for (const b of c.binaries) {
+        if (!listed.has(b.source)) continue;
+        const list = binariesOf.get(b.source);
+        if (list) list.push(b);
+        else binariesOf.set(b.source, [b]);
+      }
+      const rows = shown.map((name) => {
         const src = sourceOf.get(name);
         const bins = binariesOf.get(name) ?? [];
         const upload = src?.uploadId ? uploadById.get(src.uploadId) : undefined;
@@ -188,7 +211,7 @@ ${incoming.length ? migrationTable(incoming, 0, hasPage) : `<p class="muted">Not
       const reproducible = c.kind === 'suite' ? shares.filter((x) => x.suite === c.id) : [];
       const shareText = reproducible.length ? `\n<p class="reproducible">Reproducible: ${reproducible.map((x) => escape(shareLine(x).slice(x.suite.length + 1))).join(' · ')} <span class="muted">(each source's newest build, rebuilt under variation: <a href="rebuilder-key.asc">rebuilder key</a>)</span></p>` : '';
       return `<h2 id="suite-${escape(c.id)}">${escape(c.id)} <span class="muted">(${what}; ${names.length} source packages)</span></h2>${shareText}
-${rows.length ? `<table><thead><tr><th>Source</th><th>Version</th><th>Architectures</th><th>State</th><th>QA</th></tr></thead><tbody>${rows.join('\n')}</tbody></table>` : '<p class="muted">Nothing published yet.</p>'}${migrating}`;
+${shown.length < names.length ? `<p class="muted">The first ${shown.length} of ${names.length} source packages: those not yet published first, then by name. Every one is in this suite's Sources and Packages indices, under <a href="dists/${escape(c.id)}/">dists/${escape(c.id)}/</a>.</p>\n` : ''}${rows.length ? `<table><thead><tr><th>Source</th><th>Version</th><th>Architectures</th><th>State</th><th>QA</th></tr></thead><tbody>${rows.join('\n')}</tbody></table>` : '<p class="muted">Nothing published yet.</p>'}${migrating}`;
     })
     .join('\n');
 

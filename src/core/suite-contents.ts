@@ -126,7 +126,7 @@ export function withSource(c: SuiteContents, source: SuiteSource): SuiteContents
  * as dak and reprepro refuse it (apt would see two different files under one name).
  */
 export function withBinaries(c: SuiteContents, binaries: SuiteBinary[]): SuiteContents {
-  const held = new Map(c.binaries.map((b) => [binaryKey(b), b]));
+  const held = new Map(binariesByKey(c));
   for (const b of binaries) {
     const old = held.get(binaryKey(b));
     const conflict = binaryConflict(c.id, old, b);
@@ -134,7 +134,21 @@ export function withBinaries(c: SuiteContents, binaries: SuiteBinary[]): SuiteCo
     if (old && compareVersions(old.version, b.version) > 0) continue;
     held.set(binaryKey(b), b);
   }
-  return { ...c, binaries: [...held.values()] };
+  const next = [...held.values()];
+  byKey.set(next, held);
+  return { ...c, binaries: next };
+}
+
+/**
+ * Each list of binaries by binaryKey, made once: contents are values, so a list never changes,
+ * and adding one package to 100,000 copies the map rather than making every key again.
+ */
+const byKey = new WeakMap<SuiteBinary[], Map<string, SuiteBinary>>();
+
+export function binariesByKey(c: SuiteContents): ReadonlyMap<string, SuiteBinary> {
+  let held = byKey.get(c.binaries);
+  if (!held) byKey.set(c.binaries, (held = new Map(c.binaries.map((b) => [binaryKey(b), b]))));
+  return held;
 }
 
 /**

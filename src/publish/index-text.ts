@@ -2,9 +2,12 @@
 // previous generation's file already holds is copied from there, at the offset its manifest
 // notes, and only a new chunk's stanzas are made; each chunk's gzip member and xz block are
 // compressed once, when the compressor does not hold them yet. Chunks go through in groups, so
-// neither the text nor the stanzas of a large index are ever in memory all at once.
-import { createHash } from 'node:crypto';
-import { open, type FileHandle } from 'node:fs/promises';
+// neither the text nor the stanzas of a large index are ever in memory all at once. When the
+// first chunks are those the previous text began with, and their hashes' states are known
+// (TextHashes), the file starts as a copy of the previous one, made in the kernel, and only the
+// text from the first changed chunk on is read, hashed and written.
+import { createHash, type Hash } from 'node:crypto';
+import { copyFile, open, type FileHandle } from 'node:fs/promises';
 import { chunkBytes, chunkText, type ChunkLayout, type IndexChunk, type IndexFile, type StanzaSource } from '../debian/indices.js';
 import type { IndexCompressor } from './index-compressor.js';
 
@@ -19,11 +22,43 @@ export interface IndexText {
   chunks: ChunkTable;
   /** The text of the chunks `keep` asked for, in order. */
   kept: Buffer[];
+  /** Chunks at the start taken with a copy of the previous file, neither read nor hashed again. */
+  copied: number;
+}
+
+interface HashStates {
+  sha: Hash;
+  md: Hash;
+}
+
+/**
+ * The sha256 and md5 states of each index's text after each of its chunks, kept from one
+ * publication to the next (a daemon keeps one), by the index's name in the generation.
+ */
+export class TextHashes {
+  private readonly texts = new Map<string, { chunks: ChunkTable; after: HashStates[] }>();
+
+  /**
+   * The hashes' states after each of the chunks `keys` begins with that `previous` (the previous
+   * text of index `id`) began with too; none when the states held are of another text.
+   */
+  head(id: string, previous: ChunkTable, keys: string[]): HashStates[] {
+    const known = this.texts.get(id);
+    if (!known || known.chunks.length !== previous.length || known.chunks.some((c, i) => c[0] !== previous[i][0] || c[1] !== previous[i][1])) return [];
+    let n = 0;
+    while (n < previous.length && n < keys.length && previous[n][0] === keys[n]) n++;
+    return known.after.slice(0, n);
+  }
+
+  note(id: string, chunks: ChunkTable, after: HashStates[]): void {
+    this.texts.set(id, { chunks, after });
+  }
 }
 
 /**
  * Writes the index's text to `path` and has the compressor hold every chunk's pieces (at
  * `level`). `previous` is the previous generation's file of this index and its chunk table.
+ * `hashes` holds the hashes' states of the previous text (noted under `id`) and takes this one's.
  */
 export async function writeIndexText<T>(o: {
   path: string;
@@ -33,6 +68,7 @@ export async function writeIndexText<T>(o: {
   compressor: IndexCompressor;
   level: number;
   keep?: (chunk: number) => boolean;
+  hashes?: { id: string; states: TextHashes };
 }): Promise<IndexText> {
   const before = new Map<string, { offset: number; size: number; lines: number }>();
   let offset = 0;
@@ -40,16 +76,24 @@ export async function writeIndexText<T>(o: {
     before.set(key, { offset, size, lines });
     offset += size;
   }
-  const sha = createHash('sha256');
-  const md = createHash('md5');
-  const table: ChunkTable = [];
-  const kept: Buffer[] = [];
+  // The unchanged first chunks: copied with the file, when their pieces are held and no patch
+  // needs their text.
+  const keys = o.layout.map((c) => c.key);
+  const held = o.previous && o.hashes ? o.hashes.states.head(o.hashes.id, o.previous.chunks, keys) : [];
+  let skip = 0;
   let size = 0;
-  const out = await open(o.path, 'w', 0o644);
+  while (skip < held.length && !o.keep?.(skip) && o.compressor.has(o.level, keys[skip])) size += o.previous!.chunks[skip++][1];
+  const out = await copiedHead(o.path, skip > 0 ? o.previous!.path : undefined, size);
+  if (!out.copied) skip = size = 0;
+  const sha = skip > 0 ? held[skip - 1].sha.copy() : createHash('sha256');
+  const md = skip > 0 ? held[skip - 1].md.copy() : createHash('md5');
+  const after = held.slice(0, skip);
+  const table: ChunkTable = o.previous?.chunks.slice(0, skip) ?? [];
+  const kept: Buffer[] = [];
   const old = before.size > 0 ? await open(o.previous!.path, 'r').catch(() => undefined) : undefined;
   let compressing: Promise<void> = Promise.resolve();
   try {
-    for (let from = 0; from < o.layout.length; from += GROUP) {
+    for (let from = skip; from < o.layout.length; from += GROUP) {
       const group = o.layout.slice(from, from + GROUP);
       // Each chunk's text in one buffer, joined once for the file, gzip and xz.
       const texts: IndexChunk[] = [];
@@ -65,18 +109,39 @@ export async function writeIndexText<T>(o: {
         const bytes = text.parts[0];
         sha.update(bytes);
         md.update(bytes);
-        await out.writeFile(bytes);
+        after.push({ sha: sha.copy(), md: md.copy() });
+        await writeAt(out.file, bytes, size);
         size += bytes.length;
         table.push([group[i].key, text.size, text.lines]);
         if (o.keep?.(from + i)) kept.push(bytes);
       }
     }
     await compressing;
+    if (skip > 0) await out.file.truncate(size);
   } finally {
-    await out.close();
+    await out.file.close();
     await old?.close();
   }
-  return { facts: { size, md5: md.digest('hex'), sha256: sha.digest('hex') }, chunks: table, kept };
+  o.hashes?.states.note(o.hashes.id, table, after);
+  return { facts: { size, md5: md.digest('hex'), sha256: sha.digest('hex') }, chunks: table, kept, copied: skip };
+}
+
+/**
+ * The file at `path`, opened to be written: a copy of `previous` whose first `bytes` are kept
+ * (copied: false when there is none, or it is shorter; then the file is empty).
+ */
+async function copiedHead(path: string, previous: string | undefined, bytes: number): Promise<{ file: FileHandle; copied: boolean }> {
+  if (previous && (await copyFile(previous, path).then(() => true, () => false))) {
+    const file = await open(path, 'r+');
+    if ((await file.stat()).size >= bytes) return { file, copied: true };
+    await file.close();
+  }
+  return { file: await open(path, 'w', 0o644), copied: false };
+}
+
+/** All of `bytes` written at `position`. */
+async function writeAt(file: FileHandle, bytes: Buffer, position: number): Promise<void> {
+  for (let done = 0; done < bytes.length; ) done += (await file.write(bytes, done, bytes.length - done, position + done)).bytesWritten;
 }
 
 /** A chunk's text read from the previous file (undefined: not there, or the file is shorter). */
@@ -87,7 +152,8 @@ async function copied(file: FileHandle, at: { offset: number; size: number; line
 
 /** `length` bytes of a file from `offset` (undefined: the file is shorter). */
 async function bytesAt(file: FileHandle, offset: number, length: number): Promise<Buffer | undefined> {
-  const bytes = Buffer.alloc(length);
+  // Not zero-filled first: a short read returns nothing, so no byte of it is left unread.
+  const bytes = Buffer.allocUnsafe(length);
   const { bytesRead } = await file.read(bytes, 0, length, offset);
   return bytesRead === length ? bytes : undefined;
 }

@@ -4,6 +4,7 @@
 import { planPublication } from '../../core/publish-plan.js';
 import { IndexCompressor } from '../../publish/index-compressor.js';
 import { oldestSignature } from '../../publish/generations.js';
+import { TextHashes } from '../../publish/index-text.js';
 import { publish } from '../../publish/publisher.js';
 import type { Signer } from '../../process/gpg.js';
 import type { JobLeasing } from './job-leasing.js';
@@ -16,6 +17,8 @@ export class Publishing {
   garbageLikely = false;
   /** Compressed index chunks, kept from one publication to the next. */
   private readonly compressor = new IndexCompressor();
+  /** The hashes' states of the indices' texts, likewise. */
+  private readonly textHashes = new TextHashes();
 
   constructor(
     private readonly q: QueueContext,
@@ -36,6 +39,7 @@ export class Publishing {
       byHashGraceMs: config.publish.byHashGraceMinutes * 60_000,
       validForMs: config.publish.validUntilDays * 86_400_000,
       compressor: this.compressor,
+      textHashes: this.textHashes,
       pdiffs: config.publish.pdiffs,
     });
     this.pending = false;
