@@ -5,7 +5,7 @@ import { parseDeb822 } from '../debian/deb822.js';
 import { memberStanzas, planPublication, type Member } from './publish-plan.js';
 import { retained, withHistory } from './retention.js';
 import {
-  ContentsError, binaryRefusal, emptyContents, poolFilesOf, suiteBinary, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
+  ContentsError, binariesChange, binaryRefusal, emptyContents, poolFilesOf, suiteBinary, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
   type SuiteBinary, type SuiteSource,
 } from './suite-contents.js';
 
@@ -45,6 +45,18 @@ describe('suite contents', () => {
     expect(c.binaries.map((b) => `${b.arch} ${b.version}`).sort()).toEqual(['amd64 2', 'arm64 1']);
     expect(withBinaries(c, [bin('x', '2', 'amd64')])).toEqual(c);
     expect(() => withBinaries(c, [bin('x', '2', 'amd64', { sha: 'other' })])).toThrow(/already has x 2 amd64 with other content/);
+  });
+
+  it('says which members left and joined the list it was given, and only for that list', () => {
+    const c = withBinaries(emptyContents('u'), [bin('x', '1', 'amd64'), bin('x', '1', 'arm64'), bin('y', '1', 'all')]);
+    const [x1, xArm] = c.binaries;
+    const x2 = bin('x', '2', 'amd64');
+    const z = bin('z', '1', 'all');
+    const next = withBinaries(c, [bin('x', '1.5', 'amd64'), x2, bin('x', '0.9', 'arm64'), z]);
+    expect(binariesChange(c.binaries, next.binaries)).toEqual({ left: [x1], joined: [x2, z] });
+    expect(next.binaries).toContain(xArm);
+    expect(binariesChange(emptyContents('u').binaries, next.binaries)).toBeUndefined();
+    expect(binariesChange(c.binaries, [...next.binaries])).toBeUndefined();
   });
 
   it('drops binaries an older version of a source built once the new one is in, but not imported ones', () => {

@@ -126,7 +126,8 @@ export function withSource(c: SuiteContents, source: SuiteSource): SuiteContents
  * as dak and reprepro refuse it (apt would see two different files under one name).
  */
 export function withBinaries(c: SuiteContents, binaries: SuiteBinary[]): SuiteContents {
-  const held = new Map(binariesByKey(c));
+  const had = binariesByKey(c);
+  const held = new Map(had);
   for (const b of binaries) {
     const old = held.get(binaryKey(b));
     const conflict = binaryConflict(c.id, old, b);
@@ -136,7 +137,21 @@ export function withBinaries(c: SuiteContents, binaries: SuiteBinary[]): SuiteCo
   }
   const next = [...held.values()];
   byKey.set(next, held);
+  const joined = [...new Set(binaries.map(binaryKey))].map((k) => held.get(k)!).filter((b) => had.get(binaryKey(b)) !== b);
+  changes.set(next, { from: c.binaries, left: joined.map((b) => had.get(binaryKey(b))).filter((b) => b !== undefined), joined });
   return { ...c, binaries: next };
+}
+
+/**
+ * What withBinaries changed, by the list it made: the members that left and joined the list it
+ * was given, so that the suite store writes them without comparing 100,000 members.
+ */
+const changes = new WeakMap<SuiteBinary[], { from: SuiteBinary[]; left: SuiteBinary[]; joined: SuiteBinary[] }>();
+
+/** The members that left `from` and joined `to`, when withBinaries made `to` from `from`. */
+export function binariesChange(from: SuiteBinary[], to: SuiteBinary[]): { left: SuiteBinary[]; joined: SuiteBinary[] } | undefined {
+  const change = changes.get(to);
+  return change?.from === from ? { left: change.left, joined: change.joined } : undefined;
 }
 
 /**

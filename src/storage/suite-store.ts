@@ -5,7 +5,7 @@
 // no control fields: the control store keeps them once per pool file (binary-controls.ts).
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SuiteBinary, SuiteContents, SuiteSource } from '../core/suite-contents.js';
+import { binariesChange, type SuiteBinary, type SuiteContents, type SuiteSource } from '../core/suite-contents.js';
 import { Journaled } from './journal.js';
 
 /** A binary as written (records from before the control store carry their fields inline). */
@@ -26,6 +26,12 @@ const sourceKey = (s: SuiteSource) => `${s.source} ${s.version}`;
 const binaryKey = (b: { path: string }) => b.path;
 const shapeOf = ({ sources: _s, binaries: _b, ...shape }: SuiteContents): Shape => shape;
 const stored = ({ debug: _, ...b }: SuiteBinary): StoredBinary => b;
+/** The members of `prev` not in `next`, and of `next` not in `prev` (by identity). */
+function changed<T>(prev: T[], next: T[]): { left: T[]; joined: T[] } {
+  const kept = new Set(next);
+  const had = new Set(prev);
+  return { left: prev.filter((m) => !kept.has(m)), joined: next.filter((m) => !had.has(m)) };
+}
 
 export class SuiteStore {
   private readonly records = new Map<string, SuiteContents>();
@@ -90,16 +96,15 @@ export class SuiteStore {
     if (!prev) await journal.replace(next);
     else {
       const keptSources = new Set(next.sources);
-      const keptBinaries = new Set(next.binaries);
       const hadSources = new Set(prev.sources);
-      const hadBinaries = new Set(prev.binaries);
+      const binaries = binariesChange(prev.binaries, next.binaries) ?? changed(prev.binaries, next.binaries);
       await journal.append(
         {
           shape: shapeOf(next),
           sourcesOut: prev.sources.filter((s) => !keptSources.has(s)).map(sourceKey),
           sourcesIn: next.sources.filter((s) => !hadSources.has(s)),
-          binariesOut: prev.binaries.filter((b) => !keptBinaries.has(b)).map(binaryKey),
-          binariesIn: next.binaries.filter((b) => !hadBinaries.has(b)).map(stored),
+          binariesOut: binaries.left.map(binaryKey),
+          binariesIn: binaries.joined.map(stored),
         },
         next,
       );
