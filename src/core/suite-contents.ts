@@ -128,17 +128,24 @@ export function withSource(c: SuiteContents, source: SuiteSource): SuiteContents
 export function withBinaries(c: SuiteContents, binaries: SuiteBinary[]): SuiteContents {
   const had = binariesByKey(c);
   const held = new Map(had);
+  const set = new Map<string, SuiteBinary>();
   for (const b of binaries) {
-    const old = held.get(binaryKey(b));
+    const key = binaryKey(b);
+    const old = held.get(key);
     const conflict = binaryConflict(c.id, old, b);
     if (conflict) throw new ContentsError(conflict);
     if (old && compareVersions(old.version, b.version) > 0) continue;
-    held.set(binaryKey(b), b);
+    held.set(key, b);
+    set.set(key, b);
   }
   const next = [...held.values()];
   byKey.set(next, held);
-  const joined = [...new Set(binaries.map(binaryKey))].map((k) => held.get(k)!).filter((b) => had.get(binaryKey(b)) !== b);
-  changes.set(next, { from: c.binaries, left: joined.map((b) => had.get(binaryKey(b))).filter((b) => b !== undefined), joined });
+  const joined = [...set].filter(([key, b]) => had.get(key) !== b);
+  changes.set(next, {
+    from: c.binaries,
+    left: joined.map(([key]) => had.get(key)).filter((b) => b !== undefined),
+    joined: joined.map(([, b]) => b),
+  });
   return { ...c, binaries: next };
 }
 
