@@ -107,14 +107,17 @@ debs_for() { # n -> prints the folder
   echo "$dir"
 }
 
-extra_deb() { # -> prints the path of synth-extra_1.0-1_amd64.deb
-  local dir=$CACHE/extra
+# The package added to N: named to sort in the middle of theirs (synth-(N/2)a), so that it lands
+# in a middle chunk of Packages, as an upload of any name would on average (ours copies the
+# chunks before the first changed one with the file; the peers write the whole index anyway).
+extra_deb() { # n -> prints the path of its .deb
+  local n=$1 dir=$CACHE/extra-$1
   if [ "$(cat "$dir/.complete" 2>/dev/null)" != "format=$DEBS_FORMAT" ]; then
     rm -rf "$dir"; mkdir -p "$dir"
-    python3 "$repo/bench/synthetic-debs.py" "$dir" --extra
+    python3 "$repo/bench/synthetic-debs.py" "$dir" --extra "$n"
     echo "format=$DEBS_FORMAT" >"$dir/.complete"
   fi
-  echo "$dir/synth-extra_1.0-1_amd64.deb"
+  find "$dir" -maxdepth 1 -name '*.deb'
 }
 
 # ---------------------------------------------------------------------------------------
@@ -318,12 +321,12 @@ least() { if [ -z "$1" ]; then echo "$2"; elif [ "$2" = n/a ]; then echo "$1"; e
 most() { if [ -z "$1" ]; then echo "$2"; else awk -v a="$1" -v b="$2" 'BEGIN { print (b + 0 > a + 0) ? b : a }'; fi; }
 tool_name() { case $1 in apt_ftparchive) echo apt-ftparchive ;; reprepro_) echo reprepro ;; aptly_) echo aptly ;; *) echo "$1" ;; esac; }
 
-extra=$(extra_deb)
 largest=$(printf '%s\n' $SIZES | sort -n | tail -n1)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 declare -a rows=() ratios=()
 for n in $SIZES; do
   debs=$(debs_for "$n")
+  extra=$(extra_deb "$n")
   declare -A add=() scr=() mem=() comps=()
   # Rounds, each running every tool in turn, so that a slow spell of the machine falls on
   # all of them; each tool's best time of the rounds is reported (and its largest RSS).

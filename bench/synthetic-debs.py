@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The publisher bench's synthetic packages, written directly: OUT N FIRST LAST writes
-synth-FIRST .. synth-LAST of N into OUT (OUT --extra: synth-extra, the package added to them) as .debs in dpkg-deb's layout (an ar archive of
+synth-FIRST .. synth-LAST of N into OUT (OUT --extra N: the package added to them) as .debs in dpkg-deb's layout (an ar archive of
 debian-binary, control.tar.xz and data.tar.xz; tar entries under ./, owned by root), each
 with a Depends line and a long Description so that Packages stanzas have a realistic size.
 dpkg-deb, one process per package, made about 25 a second here; this makes thousands, so
@@ -39,8 +39,10 @@ def ar_member(name, data):
 
 
 def deb(i, n, extra=False):
-    """Package i of n; extra: synth-extra (amd64, depending on base-files alone), the one added to the N."""
-    name = "synth-extra" if extra else f"synth-{i:05d}"
+    """Package i of n; extra: the one added to the n, named to sort in their middle, right after
+    synth-(n/2) (amd64, depending on base-files alone), so that it lands in a middle chunk of
+    Packages, as an upload of any name would on average."""
+    name = f"synth-{n // 2:05d}a" if extra else f"synth-{i:05d}"
     arch = "all" if i % 2 == 0 and not extra else "amd64"
     depends = "base-files (>= 12)" if extra else f"base-files (>= 12), synth-{i % n + 1:05d} (>= 1.0) | libc6 (>= 2.36)"
     control = "\n".join([
@@ -75,8 +77,8 @@ def deb(i, n, extra=False):
 
 def main():
     out = sys.argv[1]
-    if sys.argv[2:] == ["--extra"]:
-        jobs = [deb(1, 1, extra=True)]
+    if sys.argv[2] == "--extra":
+        jobs = [deb(1, int(sys.argv[3]), extra=True)]
     else:
         n, first, last = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
         jobs = (deb(i, n) for i in range(first, last + 1))
