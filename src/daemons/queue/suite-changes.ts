@@ -7,7 +7,7 @@ import { DEBUG_SUFFIX, type ArchiveConfig, type SuiteConfig } from '../../config
 import type { JobRecord } from '../../core/jobs.js';
 import { retained, withHistory, type PoolHistory } from '../../core/retention.js';
 import {
-  ContentsError, binariesByKey, binaryConflict, binaryKey, emptyContents, isDebugControl, poolFilesOf, suiteBinary, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
+  ContentsError, binaryConflict, binaryKey, emptyContents, heldBinary, isDebugControl, poolFilesOf, suiteBinary, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
   type SuiteBinary, type SuiteContents,
 } from '../../core/suite-contents.js';
 import type { QueueAnswer } from '../../core/queue-requests.js';
@@ -231,7 +231,7 @@ export class SuiteChanges {
     // A thousand files at a time (included-debs.ts reads and checks them, holding at most
     // HELD_BYTES of their bytes), each part as soon as the CLI has copied it; checked against
     // the suite and pooled while the CLI copies the next part.
-    const inSuite = binariesByKey(this.get(suiteName));
+    const inSuite = this.get(suiteName);
     const earlier = new Map<string, SuiteBinary>(); // this request's, by key
     const placed: SuiteBinary[] = [];
     let replaced = 0;
@@ -249,7 +249,7 @@ export class SuiteChanges {
       // Then checked against the suite and the files before them, in the request's order.
       const added: typeof candidates = [];
       for (const c of candidates.sort((a, b) => a.at - b.at)) {
-        const old = earlier.get(binaryKey(c.binary)) ?? inSuite.get(binaryKey(c.binary));
+        const old = earlier.get(binaryKey(c.binary)) ?? heldBinary(inSuite, c.binary);
         const conflict = binaryConflict(suiteName, old, c.binary);
         if (conflict) refuse(c.at, conflict);
         else {
