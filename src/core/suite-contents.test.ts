@@ -1,3 +1,5 @@
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import type { ArchiveConfig } from '../config/config.js';
 import { parseConfig } from '../config/config.js';
@@ -57,6 +59,25 @@ describe('suite contents', () => {
     expect(next.binaries).toContain(xArm);
     expect(binariesChange(emptyContents('u').binaries, next.binaries)).toBeUndefined();
     expect(binariesChange(c.binaries, [...next.binaries])).toBeUndefined();
+  });
+
+  it('lets each list of binaries go once a newer one replaced it: no list keeps the one it was made from', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const turn = () => new Promise((resolve) => setTimeout(resolve, 0));
+    let c = withBinaries(emptyContents('u'), [bin('a', '1', 'amd64')]);
+    const earlier: WeakRef<SuiteBinary[]>[] = [];
+    for (let i = 0; i < 5; i++) {
+      earlier.push(new WeakRef(c.binaries));
+      const next = withBinaries(c, [bin(`n${i}`, '1', 'amd64')]);
+      expect(binariesChange(c.binaries, next.binaries)?.joined).toHaveLength(1);
+      c = next;
+      await turn();
+    }
+    await turn();
+    gc();
+    expect(earlier.map((list) => list.deref() === undefined)).toEqual([true, true, true, true, true]);
+    expect(c.binaries).toHaveLength(6);
   });
 
   it('drops binaries an older version of a source built once the new one is in, but not imported ones', () => {

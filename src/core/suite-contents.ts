@@ -142,20 +142,21 @@ export function withBinaries(c: SuiteContents, binaries: SuiteBinary[]): SuiteCo
   const next = [...held.values()].flatMap((byName) => [...byName.values()]);
   byKey.set(next, held);
   const joined = [...set.values()].filter((b) => had(b) !== b);
-  changes.set(next, { from: c.binaries, left: joined.map(had).filter((b) => b !== undefined), joined });
+  changes.set(next, { from: new WeakRef(c.binaries), left: joined.map(had).filter((b) => b !== undefined), joined });
   return { ...c, binaries: next };
 }
 
 /**
  * What withBinaries changed, by the list it made: the members that left and joined the list it
- * was given, so that the suite store writes them without comparing 100,000 members.
+ * was given, so that the suite store writes them without comparing 100,000 members. The list it
+ * was given is held weakly: each list would otherwise keep every list before it.
  */
-const changes = new WeakMap<SuiteBinary[], { from: SuiteBinary[]; left: SuiteBinary[]; joined: SuiteBinary[] }>();
+const changes = new WeakMap<SuiteBinary[], { from: WeakRef<SuiteBinary[]>; left: SuiteBinary[]; joined: SuiteBinary[] }>();
 
 /** The members that left `from` and joined `to`, when withBinaries made `to` from `from`. */
 export function binariesChange(from: SuiteBinary[], to: SuiteBinary[]): { left: SuiteBinary[]; joined: SuiteBinary[] } | undefined {
   const change = changes.get(to);
-  return change?.from === from ? { left: change.left, joined: change.joined } : undefined;
+  return change?.from.deref() === from ? { left: change.left, joined: change.joined } : undefined;
 }
 
 /**
