@@ -134,9 +134,7 @@ export function withBinaries(c: SuiteContents, binaries: SuiteBinary[]): SuiteCo
     const conflict = binaryConflict(c.id, old, b);
     if (conflict) throw new ContentsError(conflict);
     if (old && compareVersions(old.version, b.version) > 0) continue;
-    let byName = held.get(b.arch);
-    if (!byName) held.set(b.arch, (byName = new Map()));
-    byName.set(b.package, b);
+    place(held, b);
     set.set(binaryKey(b), b);
   }
   const next = [...held.values()].flatMap((byName) => [...byName.values()]);
@@ -167,15 +165,17 @@ export function binariesChange(from: SuiteBinary[], to: SuiteBinary[]): { left: 
 type ByKey = Map<string, Map<string, SuiteBinary>>;
 const byKey = new WeakMap<SuiteBinary[], ByKey>();
 
+function place(held: ByKey, b: SuiteBinary): void {
+  let byName = held.get(b.arch);
+  if (!byName) held.set(b.arch, (byName = new Map()));
+  byName.set(b.package, b);
+}
+
 function keyed(binaries: SuiteBinary[]): ByKey {
   let held = byKey.get(binaries);
   if (!held) {
     held = new Map();
-    for (const b of binaries) {
-      let byName = held.get(b.arch);
-      if (!byName) held.set(b.arch, (byName = new Map()));
-      byName.set(b.package, b);
-    }
+    for (const b of binaries) place(held, b);
     byKey.set(binaries, held);
   }
   return held;
