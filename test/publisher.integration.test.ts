@@ -224,6 +224,24 @@ describe('the publisher', () => {
     expect(await readlink(layout.dists)).toBe(served);
   });
 
+  it('notes the pool files each generation names outside its manifest, and still reads them from a manifest written before', async () => {
+    const own = new Layout(await mkdtemp(join(tmpdir(), 'aib-poollist-')));
+    try {
+      const first = await publish(own, plan(['p', 'q']), signer, options());
+      const second = await publish(own, plan(['q', 'r']), signer, options());
+      for (const g of [first, second]) expect(JSON.parse(await readFile(join(own.generations, g.generation, 'manifest.json'), 'utf8'))).not.toHaveProperty('pool');
+      expect([...(await poolFilesOfGenerations(own))].sort()).toEqual(['p', 'q', 'r'].map((n) => `pool/main/${n[0]}/${n}/${n}_1.0_amd64.deb`));
+      // A generation from an earlier version: its pool list in its manifest.
+      const older = join(own.generations, first.generation);
+      await rm(join(older, 'pool.list'));
+      const manifest = JSON.parse(await readFile(join(older, 'manifest.json'), 'utf8'));
+      await writeFile(join(older, 'manifest.json'), JSON.stringify({ ...manifest, pool: ['pool/main/o/old/old_1.0_amd64.deb'] }));
+      expect([...(await poolFilesOfGenerations(own))].sort()).toEqual(['pool/main/o/old/old_1.0_amd64.deb', ...['q', 'r'].map((n) => `pool/main/${n[0]}/${n}/${n}_1.0_amd64.deb`)]);
+    } finally {
+      await rm(own.root, { recursive: true, force: true });
+    }
+  });
+
   it('neither reads nor removes a file someone left among the generations (one that filled the disk)', async () => {
     const filler = join(layout.generations, '00000000-filler');
     await writeFile(filler, 'x');

@@ -46,6 +46,7 @@ const sourceIdentities = new WeakMap<SuiteSource, string>();
 export function memberStanzas(controlsOf: ControlsOf): StanzaSource<Member> {
   const sourceParagraph = (s: SuiteSource) => new Paragraph(s.stanza);
   return {
+    values: true,
     name: (m) => (isSource(m) ? m.source : m.package),
     identity: (m) => {
       if (!isSource(m)) return `${m.path} ${m.sha256}`;

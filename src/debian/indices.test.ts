@@ -92,6 +92,23 @@ describe('index files', () => {
     expect(new Set(layout.map((c) => c.key)).size).toBe(2);
   });
 
+  it('takes the key of a chunk of the very members laid out before, when its members are values, and hashes a chunk that changed', () => {
+    const names = Array.from({ length: 1500 }, (_, i) => `p${i}`);
+    const members = names.map((n) => new Paragraph([['Package', n], ['Version', '1.0']]));
+    const hashed: Paragraph[] = [];
+    const values = { ...paragraphStanzas, values: true, identity: (p: Paragraph) => (hashed.push(p), paragraphStanzas.identity(p)) };
+    const first = chunkLayout(members, values);
+    expect(hashed).toHaveLength(members.length);
+    hashed.length = 0;
+    // One member replaced, one added: only their chunks are hashed again, and every key is the one made without the cache.
+    const next = [...members.slice(0, 700), new Paragraph([['Package', 'p700'], ['Version', '2.0']]), ...members.slice(701), new Paragraph([['Package', 'zz'], ['Version', '1.0']])];
+    const again = chunkLayout(next, values);
+    expect(again.map((c) => c.key)).toEqual(chunkLayout(next, paragraphStanzas).map((c) => c.key));
+    expect(again.filter((c) => !first.some((f) => f.key === c.key))).toHaveLength(2);
+    expect(hashed.length).toBeLessThanOrEqual(2 * CHUNK_MAX_STANZAS);
+    expect(hashed).toContain(next[700]);
+  });
+
   it('writes a Release file with the fields apt reads and aligned checksum lists', () => {
     const text = releaseText(
       {

@@ -101,6 +101,11 @@ export function stanzaOf(paragraph: Paragraph): Stanza {
 export interface StanzaSource<T> {
   name(m: T): string;
   identity(m: T): string;
+  /**
+   * The members are values: a member's identity never changes, so a chunk of the very members
+   * of a chunk laid out before has that chunk's key, and chunkLayout takes it without hashing.
+   */
+  values?: boolean;
   /** The stanzas of some members, in their order (made together: their controls are read together). */
   stanzas(members: T[]): Stanza[];
 }
@@ -119,6 +124,9 @@ export interface ChunkLayout<T> {
   key: string;
 }
 
+/** Chunks laid out before, by their first member (StanzaSource.values): their members and key. */
+const laidOut = new WeakMap<object, { members: unknown[]; first: boolean; key: string }[]>();
+
 export const CHUNK_STANZAS = 128;
 export const CHUNK_MAX_STANZAS = 4 * CHUNK_STANZAS;
 /** Changed when stanzas are written otherwise: every chunk's key changes with it. */
@@ -129,9 +137,17 @@ export function chunkLayout<T>(members: T[], source: StanzaSource<T>): ChunkLayo
   let current: T[] = [];
   const close = () => {
     // The first chunk starts with its first stanza, every other one with the blank line before it.
-    const hash = createHash('sha256').update(`${STANZA_FORMAT} ${chunks.length === 0 ? 'first' : 'next'}\n`);
-    for (const m of current) hash.update(`${source.identity(m)}\n`);
-    chunks.push({ members: current, key: hash.digest('base64') });
+    const first = chunks.length === 0;
+    const known = source.values ? (laidOut.get(current[0] as object) ?? []) : [];
+    let key = known.find((k) => k.first === first && k.members.length === current.length && k.members.every((m, i) => m === current[i]))?.key;
+    if (!key) {
+      const hash = createHash('sha256').update(`${STANZA_FORMAT} ${first ? 'first' : 'next'}\n`);
+      for (const m of current) hash.update(`${source.identity(m)}\n`);
+      key = hash.digest('base64');
+      // A few per first member: an Architecture: all package is in each binary-ARCH index.
+      if (source.values) laidOut.set(current[0] as object, [{ members: current, first, key }, ...known.slice(0, 3)]);
+    }
+    chunks.push({ members: current, key });
     current = [];
   };
   for (const m of members) {

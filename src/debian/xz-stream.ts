@@ -82,11 +82,16 @@ export function parseXzStream(data: Buffer): XzStream {
 
 /** One xz stream of the given blocks, in order: the header, the blocks, a new index, the footer. */
 export function assembleXzStream(flags: Buffer, blocks: XzBlock[]): Buffer {
+  return Buffer.concat(xzStreamParts(flags, blocks));
+}
+
+/** The pieces of that stream, one after the other, not joined (a large index's blocks are not copied again). */
+export function xzStreamParts(flags: Buffer, blocks: XzBlock[]): Buffer[] {
   const header = Buffer.concat([HEADER_MAGIC, flags, u32(crc32(flags))]);
   const records = [0, ...varint(blocks.length), ...blocks.flatMap((b) => [...varint(b.unpaddedSize), ...varint(b.uncompressedSize)])];
   const indexBody = Buffer.from([...records, ...new Array<number>(pad4(records.length)).fill(0)]);
   const index = Buffer.concat([indexBody, u32(crc32(indexBody))]);
   const backward = Buffer.concat([u32(index.length / 4 - 1), flags]);
   const footer = Buffer.concat([u32(crc32(backward)), backward, FOOTER_MAGIC]);
-  return Buffer.concat([header, ...blocks.map((b) => b.bytes), index, footer]);
+  return [header, ...blocks.map((b) => b.bytes), index, footer];
 }

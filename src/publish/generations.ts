@@ -17,7 +17,7 @@ export interface Manifest {
   indexes: Record<string, string>;
   /** For each index directory, the by-hash names it serves and when each was last current. */
   byHash: Record<string, Record<string, string>>;
-  /** Every pool file the generation's indices name: kept while the generation is. */
+  /** Every pool file the generation's indices name, in manifests written before pool.list was. */
   pool?: string[];
   /** Size and hashes of each index file, by path: a reused index is not read and hashed again. */
   facts?: Record<string, Omit<IndexFile, 'path'>>;
@@ -39,6 +39,29 @@ export function readManifest(dir: string): Promise<Manifest | undefined> {
 export async function writeManifest(dir: string, manifest: Manifest): Promise<void> {
   await mkdir(dir, { recursive: true });
   await writeFileAtomic(join(dir, 'manifest.json'), JSON.stringify(manifest));
+}
+
+/**
+ * Every pool file the generation's indices name (kept while the generation is), one per line, in
+ * a file of its own: the next publication reads the manifest, and 100,000 paths in it would make
+ * it 5 MB. Pool paths are made of package names, versions and uploaded file names, none of which
+ * can hold a line break (debian/version.ts, SAFE_FILE_NAME). Flushed as the manifest is: the
+ * pool's garbage collection trusts it.
+ */
+export async function writePoolList(dir: string, files: string[]): Promise<void> {
+  await writeFileAtomic(join(dir, POOL_LIST), files.length > 0 ? `${files.join('\n')}\n` : '');
+}
+
+const POOL_LIST = 'pool.list';
+
+/** The pool files a generation names: its pool.list, or the list in its manifest (written before pool.list was); undefined: neither. */
+async function readPoolList(dir: string): Promise<string[] | undefined> {
+  try {
+    return (await readFile(join(dir, POOL_LIST), 'utf8')).split('\n').filter((line) => line !== '');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read ${join(dir, POOL_LIST)}: ${(err as Error).message}`);
+  }
+  return (await readManifest(dir))?.pool;
 }
 
 /** Points `path` (a symbolic link) at `target` atomically: a new link, renamed over the old. */
@@ -96,8 +119,7 @@ export async function poolFilesOfGenerations(layout: Layout): Promise<Set<string
   const files = new Set<string>();
   for (const name of await generationNames(layout)) {
     if (name.endsWith('.tmp')) continue;
-    const manifest = await readManifest(join(layout.generations, name));
-    for (const f of manifest?.pool ?? []) files.add(f);
+    for (const f of (await readPoolList(join(layout.generations, name))) ?? []) files.add(f);
   }
   return files;
 }

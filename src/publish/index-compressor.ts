@@ -7,7 +7,7 @@
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { chunkBytes, type IndexChunk } from '../debian/indices.js';
-import { assembleXzStream, parseXzStream, type XzBlock } from '../debian/xz-stream.js';
+import { parseXzStream, xzStreamParts, type XzBlock } from '../debian/xz-stream.js';
 import { xz } from '../process/debian-tools.js';
 import { inBatches } from '../storage/files.js';
 
@@ -56,8 +56,8 @@ export class IndexCompressor {
     fresh.forEach((c, j) => this.pieces.set(`${level}:${c.key}`, { gz: gz[j], xz: { ...blocks[j], bytes: Buffer.from(blocks[j].bytes) } }));
   }
 
-  /** The .gz and .xz of an index from its chunks' pieces, each held (added or kept); marks them used. */
-  async assemble(level: number, keys: string[]): Promise<{ gz: Buffer; xz: Buffer }> {
+  /** The .gz and .xz of an index from its chunks' pieces, each held (added or kept), as the buffers each file is, in order; marks them used. */
+  async assemble(level: number, keys: string[]): Promise<{ gz: Buffer[]; xz: Buffer[] }> {
     this.keep(level, keys);
     const pieces = keys.map((k) => {
       const piece = this.pieces.get(`${level}:${k}`);
@@ -66,8 +66,8 @@ export class IndexCompressor {
     });
     return {
       // An empty index is one empty gzip member (an empty file is no gzip file).
-      gz: pieces.length > 0 ? Buffer.concat(pieces.map((p) => p.gz)) : await gzipAsync(Buffer.alloc(0), { level: 9 }),
-      xz: assembleXzStream(CRC64_FLAGS, pieces.map((p) => p.xz)),
+      gz: pieces.length > 0 ? pieces.map((p) => p.gz) : [await gzipAsync(Buffer.alloc(0), { level: 9 })],
+      xz: xzStreamParts(CRC64_FLAGS, pieces.map((p) => p.xz)),
     };
   }
 

@@ -10,6 +10,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { copyFile, open, type FileHandle } from 'node:fs/promises';
 import { chunkBytes, chunkText, type ChunkLayout, type IndexChunk, type IndexFile, type StanzaSource } from '../debian/indices.js';
 import type { IndexCompressor } from './index-compressor.js';
+import { writeAllAt } from '../storage/files.js';
 
 /** Each chunk of an index as [key, bytes, lines], in order (what a generation's manifest notes). */
 export type ChunkTable = [string, number, number][];
@@ -70,7 +71,7 @@ export async function writeIndexText<T>(o: {
   keep?: (chunk: number) => boolean;
   hashes?: { id: string; states: TextHashes };
 }): Promise<IndexText> {
-  const before = new Map<string, { offset: number; size: number; lines: number }>();
+  const before = new Map<string, Placed>();
   let offset = 0;
   for (const [key, size, lines] of o.previous?.chunks ?? []) {
     before.set(key, { offset, size, lines });
@@ -92,29 +93,33 @@ export async function writeIndexText<T>(o: {
   const kept: Buffer[] = [];
   const old = before.size > 0 ? await open(o.previous!.path, 'r').catch(() => undefined) : undefined;
   let compressing: Promise<void> = Promise.resolve();
+  // One buffer for the text read from the previous file, group after group: a fresh one for each
+  // costs more than the read (the kernel maps its pages in one by one).
+  const scratch = { bytes: Buffer.alloc(0) };
   try {
     for (let from = skip; from < o.layout.length; from += GROUP) {
       const group = o.layout.slice(from, from + GROUP);
-      // Each chunk's text in one buffer, joined once for the file, gzip and xz.
-      const texts: IndexChunk[] = [];
-      for (const [i, chunk] of group.entries()) {
-        const text = (old && (await copied(old, before.get(chunk.key)))) ?? chunkText(chunk.members, from + i === 0, o.stanzas);
-        texts.push({ ...text, parts: [chunkBytes(text)] });
-      }
+      // Each chunk's text in one buffer, joined once for the file, gzip and xz. Text read from the
+      // previous file is in `scratch`, which the next group's overwrites: what outlives this
+      // group (a compression still running, a patch's text) is copied out.
+      const texts = (await groupTexts(old, before, group, from, o.stanzas, scratch)).map((t, i) =>
+        t.parts[0].buffer === scratch.bytes.buffer && (!o.compressor.has(o.level, group[i].key) || o.keep?.(from + i)) ? { ...t, parts: [Buffer.from(t.parts[0])] } : t,
+      );
       // Compressed while the next group's stanzas are made (one group at a time in xz and gzip).
       await compressing;
       compressing = o.compressor.add(o.level, group.map((c, i) => ({ key: c.key, text: texts[i] })));
       compressing.catch(() => undefined); // awaited below: a failure is thrown there
+      const written = writeAllAt(out.file, texts.map((t) => t.parts[0]), size);
       for (const [i, text] of texts.entries()) {
         const bytes = text.parts[0];
         sha.update(bytes);
         md.update(bytes);
         after.push({ sha: sha.copy(), md: md.copy() });
-        await writeAt(out.file, bytes, size);
         size += bytes.length;
         table.push([group[i].key, text.size, text.lines]);
         if (o.keep?.(from + i)) kept.push(bytes);
       }
+      await written;
     }
     await compressing;
     if (skip > 0) await out.file.truncate(size);
@@ -139,21 +144,51 @@ async function copiedHead(path: string, previous: string | undefined, bytes: num
   return { file: await open(path, 'w', 0o644), copied: false };
 }
 
-/** All of `bytes` written at `position`. */
-async function writeAt(file: FileHandle, bytes: Buffer, position: number): Promise<void> {
-  for (let done = 0; done < bytes.length; ) done += (await file.write(bytes, done, bytes.length - done, position + done)).bytesWritten;
+interface Placed {
+  offset: number;
+  size: number;
+  lines: number;
 }
 
-/** A chunk's text read from the previous file (undefined: not there, or the file is shorter). */
-async function copied(file: FileHandle, at: { offset: number; size: number; lines: number } | undefined): Promise<IndexChunk | undefined> {
-  const bytes = at && (await bytesAt(file, at.offset, at.size));
-  return bytes && { parts: [bytes], size: at!.size, lines: at!.lines };
+/**
+ * The text of each chunk of a group, in one buffer each: those the previous file holds are read
+ * from it, chunks that lay side by side there in one read (after a change, every later chunk
+ * does); the others are made from their members.
+ */
+async function groupTexts<T>(
+  old: FileHandle | undefined,
+  before: Map<string, Placed>,
+  group: ChunkLayout<T>[],
+  first: number,
+  stanzas: StanzaSource<T>,
+  scratch: { bytes: Buffer },
+): Promise<IndexChunk[]> {
+  const texts: (IndexChunk | undefined)[] = [];
+  const held = group.reduce((n, c) => n + (before.get(c.key)?.size ?? 0), 0);
+  if (old && scratch.bytes.length < held) scratch.bytes = Buffer.allocUnsafe(held);
+  let into = 0;
+  for (let i = 0; old && i < group.length; ) {
+    const run: Placed[] = [];
+    for (let at = before.get(group[i + run.length]?.key); at && (run.length === 0 || at.offset === run[run.length - 1].offset + run[run.length - 1].size); at = before.get(group[i + run.length]?.key)) run.push(at);
+    if (run.length === 0) {
+      i++;
+      continue;
+    }
+    const length = run[run.length - 1].offset + run[run.length - 1].size - run[0].offset;
+    const bytes = await bytesAt(old, run[0].offset, length, scratch.bytes.subarray(into, into + length));
+    into += length;
+    for (const at of run) texts[i++] = bytes && { parts: [bytes.subarray(at.offset - run[0].offset, at.offset - run[0].offset + at.size)], size: at.size, lines: at.lines };
+  }
+  return group.map((chunk, i) => {
+    const text = texts[i] ?? chunkText(chunk.members, first + i === 0, stanzas);
+    return { ...text, parts: [chunkBytes(text)] };
+  });
 }
 
-/** `length` bytes of a file from `offset` (undefined: the file is shorter). */
-async function bytesAt(file: FileHandle, offset: number, length: number): Promise<Buffer | undefined> {
+/** `length` bytes of a file from `offset`, read into `into` if given (undefined: the file is shorter). */
+async function bytesAt(file: FileHandle, offset: number, length: number, into?: Buffer): Promise<Buffer | undefined> {
   // Not zero-filled first: a short read returns nothing, so no byte of it is left unread.
-  const bytes = Buffer.allocUnsafe(length);
+  const bytes = into ?? Buffer.allocUnsafe(length);
   const { bytesRead } = await file.read(bytes, 0, length, offset);
   return bytesRead === length ? bytes : undefined;
 }

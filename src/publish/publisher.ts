@@ -20,8 +20,9 @@ import type { Signer } from '../process/gpg.js';
 import { IndexCompressor, levelFor } from './index-compressor.js';
 import { changedChunks, readRange, writeIndexText, type ChunkTable, type TextHashes } from './index-text.js';
 import { writeByHash } from './by-hash.js';
-import { currentGeneration, pruneGenerations, readManifest, switchLink, writeManifest, type Manifest } from './generations.js';
+import { currentGeneration, pruneGenerations, readManifest, switchLink, writeManifest, writePoolList, type Manifest } from './generations.js';
 import type { Layout } from '../storage/layout.js';
+import { writeBuffers } from '../storage/files.js';
 import type { FailPoint } from '../core/fail-points.js';
 
 export interface PublishOptions {
@@ -78,7 +79,7 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
   const genDir = join(layout.generations, generation);
   const tmpDir = `${genDir}.tmp`;
   await rm(tmpDir, { recursive: true, force: true });
-  const manifest: Manifest = { indexes: {}, byHash: {}, pool: [...new Set(plans.flatMap((p) => p.poolFiles))].sort(), facts: {}, suites: {}, chunks: {} };
+  const manifest: Manifest = { indexes: {}, byHash: {}, facts: {}, suites: {}, chunks: {} };
   let written = 0;
   let reused = 0;
   const compressor = options.compressor ?? new IndexCompressor();
@@ -145,11 +146,19 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
       files.push(f);
       manifest.facts![`${suiteRel}/${f.path}`] = { size: f.size, md5: f.md5, sha256: f.sha256 };
     };
-    const record = (path: string, data: Buffer, hash = sha256(data)) => note({ path, size: data.length, md5: md5(data), sha256: hash });
+    /** A file of these buffers, one after the other, noted with its size and hashes. */
+    const record = (path: string, parts: Buffer[]) => {
+      const [sha, md] = [createHash('sha256'), createHash('md5')];
+      for (const p of parts) {
+        sha.update(p);
+        md.update(p);
+      }
+      note({ path, size: parts.reduce((n, p) => n + p.length, 0), md5: md.digest('hex'), sha256: sha.digest('hex') });
+    };
     const writeSmall = async (path: string, data: Buffer) => {
       await mkdir(dirname(join(suiteDir, path)), { recursive: true });
       await writeFile(join(suiteDir, path), data);
-      record(path, data);
+      record(path, [data]);
     };
     /** An index and its .gz and .xz: linked from the previous generation when its text is the same. */
     const writeIndex = async ({ dir, name, chunks, keys, level, hash }: (typeof indices)[number]) => {
@@ -203,7 +212,7 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
       const { gz, xz } = await compressor.assemble(level, keys);
       record(`${dir}/${name}.gz`, gz);
       record(`${dir}/${name}.xz`, xz);
-      await Promise.all([gz, xz].map((content, i) => writeFile(join(suiteDir, dir, variants[i + 1]), content)));
+      await Promise.all([gz, xz].map((parts, i) => writeBuffers(join(suiteDir, dir, variants[i + 1]), parts)));
       written += variants.length;
       if (patching) await writePatches(dir, name, { ...patching, after: Buffer.concat(text.kept) });
     };
@@ -264,6 +273,9 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
     await signer.signRelease(release, join(suiteDir, 'InRelease'), join(suiteDir, 'Release.gpg'));
   }
   await writeManifest(tmpDir, manifest);
+  // A file two suites name is listed once (no set is made of 100,000 paths for one suite).
+  const lists = plans.map((p) => p.poolFiles).filter((files) => files.length > 0);
+  await writePoolList(tmpDir, lists.length === 1 ? lists[0] : [...new Set(lists.flat())]);
   await rename(tmpDir, genDir);
   options.failPoint?.('publish-before-switch');
   await switchLink(layout.dists, `generations/${generation}/dists`);

@@ -1,7 +1,7 @@
 // File facts and safe placement.
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, fstatSync, linkSync, mkdirSync, openSync, readSync } from 'node:fs';
-import { copyFile, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, open, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { FileDigest } from '../debian/file-digest.js';
 
@@ -98,5 +98,26 @@ export async function inBatches<T>(items: T[], width: number, fn: (item: T) => P
       await new Promise((r) => setImmediate(r));
       ran = Date.now();
     }
+  }
+}
+
+/** All of `buffers`, one after the other, written at `position`: in one call unless the kernel takes less. */
+export async function writeAllAt(file: FileHandle, buffers: Buffer[], position: number): Promise<void> {
+  let rest = buffers.filter((b) => b.length > 0);
+  while (rest.length > 0) {
+    let { bytesWritten } = await file.writev(rest, position);
+    position += bytesWritten;
+    while (rest.length > 0 && bytesWritten >= rest[0].length) bytesWritten -= rest.shift()!.length;
+    if (bytesWritten > 0) rest[0] = rest[0].subarray(bytesWritten);
+  }
+}
+
+/** A file (mode 644) of `buffers` one after the other, written without joining them first. */
+export async function writeBuffers(path: string, buffers: Buffer[]): Promise<void> {
+  const file = await open(path, 'w', 0o644);
+  try {
+    await writeAllAt(file, buffers, 0);
+  } finally {
+    await file.close();
   }
 }
