@@ -178,7 +178,8 @@ export function renderStatusPages(input: StatusInput): StatusPages {
         const unsettled = new Set(
           c.sources.filter((s) => c.kind === 'suite' && s.uploadId && (uploadById.get(s.uploadId)?.state ?? 'published') !== 'published').map((s) => s.source).sort(),
         );
-        shown = [...unsettled, ...names.filter((n) => !unsettled.has(n))].slice(0, SUITE_ROWS);
+        shown = [...unsettled].slice(0, SUITE_ROWS);
+        for (let i = 0; i < names.length && shown.length < SUITE_ROWS; i++) if (!unsettled.has(names[i])) shown.push(names[i]);
       }
       const listed = new Set(shown);
       const binariesOf = new Map<string, SuiteContents['binaries']>();
