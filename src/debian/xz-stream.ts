@@ -80,12 +80,10 @@ export function parseXzStream(data: Buffer): XzStream {
   return { flags: Buffer.from(flags), blocks };
 }
 
-/** One xz stream of the given blocks, in order: the header, the blocks, a new index, the footer. */
-export function assembleXzStream(flags: Buffer, blocks: XzBlock[]): Buffer {
-  return Buffer.concat(xzStreamParts(flags, blocks));
-}
-
-/** The pieces of that stream, one after the other, not joined (a large index's blocks are not copied again). */
+/**
+ * One xz stream of the given blocks, in order: the header, the blocks, a new index, the footer;
+ * as pieces to be written one after the other, not joined (a large index's blocks are not copied again).
+ */
 export function xzStreamParts(flags: Buffer, blocks: XzBlock[]): Buffer[] {
   const header = Buffer.concat([HEADER_MAGIC, flags, u32(crc32(flags))]);
   const records = [0, ...varint(blocks.length), ...blocks.flatMap((b) => [...varint(b.unpaddedSize), ...varint(b.uncompressedSize)])];
