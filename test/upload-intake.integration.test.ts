@@ -362,6 +362,35 @@ describe('the upload intake', () => {
     expect(decided.map((u) => u.state)).toEqual(['accepted']);
   });
 
+  it('takes an upload at once, before it settles, when its .changes is whole and every file has its listed size and checksum', async () => {
+    const { layout } = await newArchive();
+    const intake = new UploadIntake(layout, await storesOf(layout), () => parseConfig('', layout.config), async () => undefined, { stableMs: 60_000 });
+    await stage(layout, async () => undefined);
+    const { decided } = await intake.scan();
+    expect(decided.map((u) => u.state)).toEqual(['accepted']);
+    expect(await readdir(layout.incoming)).toEqual([]);
+  });
+
+  it('does not take (nor reject) before it settles an upload with a file of the right size but other bytes, or a cut .changes; once settled, decides it', async () => {
+    const { layout } = await newArchive();
+    const intake = new UploadIntake(layout, await storesOf(layout), () => parseConfig('', layout.config), async () => undefined, { stableMs: 300 });
+    // A file of its listed size whose bytes are not all there yet (a writer that sized it first).
+    await stage(layout, async (u) => {
+      const b = await readFile(u.path(DEBIAN)); b.fill(0, 100); await writeFile(u.path(DEBIAN), b);
+    });
+    expect(await intake.scan()).toEqual({ waiting: 1, decided: [] });
+    await new Promise((r) => setTimeout(r, 350));
+    const [late] = (await intake.scan()).decided;
+    expect([late.state, [...new Set(late.checks)]]).toEqual(['rejected', ['checksum']]);
+    // A .changes cut at the end of a line of its Files field, the rest still to come.
+    const whole = await readFile(join(FIXTURES, CHANGES), 'utf8');
+    const cut = whole.slice(0, whole.lastIndexOf(ORIG) + ORIG.length + 1);
+    await stage(layout, async (u) => writeFile(u.path(CHANGES), cut));
+    expect(await intake.scan()).toEqual({ waiting: 1, decided: [] });
+    await writeFile(join(layout.incoming, CHANGES), whole);
+    expect((await intake.scan()).decided.map((u) => u.state)).toEqual(['accepted']);
+  });
+
   it('accepts exactly one of two uploads of the same version', async () => {
     const { layout, intake: make } = await newArchive();
     const intake = await make();

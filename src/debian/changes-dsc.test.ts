@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BUILD_LIST_CAP, MAX_LISTED_FILES, parseChanges, parseDsc, UPLOAD_LIST_CAP } from './changes-dsc.js';
+import { BUILD_LIST_CAP, MAX_LISTED_FILES, parseChanges, parseDsc, UPLOAD_LIST_CAP, wholeChanges } from './changes-dsc.js';
 
 const changes = (files: string[]) => `Source: a\nVersion: 1-1\nFiles:\n${files.map((f) => ` ${f}`).join('\n')}\n`;
 
@@ -31,5 +33,34 @@ describe('control files', () => {
     const line = 'd41d8cd98f00b204e9800998ecf8427e 0 misc optional a_1.orig.tar.gz';
     const [file] = parseChanges(changes([line, line]), 'a_1-1_source.changes').files;
     expect(file.duplicateIn).toEqual(['Files']);
+  });
+});
+
+describe('a .changes read while it is being written', () => {
+  const unsigned = readFileSync(join(import.meta.dirname, 'fixtures', 'aib-hello_1.0-1_source.changes'), 'utf8');
+  const signed = `-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA512\n\n${unsigned}-----BEGIN PGP SIGNATURE-----\n\niHUEARYKAB0WIQ\n=abcd\n-----END PGP SIGNATURE-----\n`;
+  /** Whether text parses and counts as whole. */
+  const whole = (text: string) => {
+    try {
+      return wholeChanges(text, parseChanges(text, 'aib-hello_1.0-1_source.changes', UPLOAD_LIST_CAP));
+    } catch {
+      return false;
+    }
+  };
+
+  it.each([['unsigned', unsigned], ['signed', signed]])('is whole only once every byte is there (%s): no cut of it counts', (_kind, text) => {
+    expect(whole(text)).toBe(true);
+    const cutsThatCount = [];
+    for (let at = 1; at < text.length; at++) if (whole(text.slice(0, at))) cutsThatCount.push(at);
+    expect(cutsThatCount).toEqual([]);
+  });
+
+  it('is not whole when a file is missing from one checksum field, whichever field comes last', () => {
+    const withoutSha256Line = unsigned.split('\n').filter((l) => !/^ [0-9a-f]{64} 361 /.test(l)).join('\n');
+    expect(whole(withoutSha256Line)).toBe(false);
+    // Files first, the SHA-1 field last and cut after its first line.
+    const [head, files] = unsigned.split('Files:\n');
+    const reordered = `${head.replace(/Checksums-Sha1:\n(?: .*\n)+/, '')}Files:\n${files}Checksums-Sha1:\n${/Checksums-Sha1:\n( .*\n)/.exec(unsigned)![1]}`;
+    expect(whole(reordered)).toBe(false);
   });
 });

@@ -164,3 +164,14 @@ export function parseDsc(text: string, fileName: string, cap: ListCap = BUILD_LI
     files: listedFiles(paragraph, fileName, false, cap),
   };
 }
+
+/**
+ * Whether a .changes read while it may still be being written is whole: it ends with a line,
+ * and every file it lists has an MD5 and a SHA-256 (and a SHA-1 if any has). A cut anywhere in
+ * its checksum fields, which dpkg-genchanges writes last, leaves a file out of one of them; a
+ * cut signed one does not parse (no END PGP SIGNATURE line).
+ */
+export function wholeChanges(text: string, changes: ChangesFile): boolean {
+  const sha1 = changes.files[0]?.sha1 !== undefined;
+  return text.endsWith('\n') && changes.files.length > 0 && changes.files.every((f) => f.md5 !== undefined && f.sha256 !== undefined && (f.sha1 !== undefined) === sha1);
+}

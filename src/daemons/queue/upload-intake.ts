@@ -1,20 +1,28 @@
 // From incoming/ into quarantine. An upload is taken when every file its .changes lists is
-// present and has stopped changing; the set is copied into a private quarantine and recorded
-// before incoming/ is cleared, then decided on the copies only (upload-decision.ts). Files no
-// .changes names become strays. The caller runs each step serially.
+// present and has stopped changing, or at once when the .changes is whole and every file has
+// its listed size and checksum (what dput leaves: it writes the .changes last); the set is
+// copied into a private quarantine and recorded before incoming/ is cleared, then decided on
+// the copies only (upload-decision.ts). Files no .changes names become strays. The caller runs
+// each step serially.
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ArchiveConfig } from '../../config/config.js';
 import type { FailedCheck } from '../../core/upload-checks.js';
 import type { UploadRecord } from '../../core/uploads.js';
-import { MAX_CONTROL_FILE_BYTES, MAX_NAME_BYTES, parseChanges, SAFE_FILE_NAME, UPLOAD_LIST_CAP, type ChangesFile } from '../../debian/changes-dsc.js';
+import { MAX_CONTROL_FILE_BYTES, MAX_NAME_BYTES, parseChanges, SAFE_FILE_NAME, UPLOAD_LIST_CAP, wholeChanges, type ChangesFile } from '../../debian/changes-dsc.js';
 import { exists } from '../../storage/files.js';
 import { copyRegularFile, NotRegularFile, regularFileSha256 } from '../../storage/open-regular-file.js';
 import type { Layout } from '../../storage/layout.js';
 import type { FailPointHit } from './crash-at-fail-point.js';
 import { readControlFile, reasonName, tooLarge, UploadDecision, type IntakeStores } from './upload-decision.js';
 import { UploadErrors } from './upload-errors.js';
+
+/**
+ * At most this much listed is taken before it settles (wholeBeforeSettled): its files are hashed
+ * once more for it, which a source package of a few megabytes does not notice.
+ */
+const FAST_INTAKE_BYTES = 64 * 1024 * 1024;
 
 export interface IntakeOptions {
   /** How long a file must keep its size and mtime before it counts as complete. */
@@ -163,12 +171,16 @@ export class UploadIntake {
           decided.push(await this.intake(name, [], []));
           continue;
         }
-        if (!stable.get(name)) {
-          waiting++;
-          continue;
-        }
         // Caps before any read: a name the quarantine cannot extend, a file of many megabytes.
         const size = this.seen.get(name)!.size;
+        if (!stable.get(name)) {
+          // dput writes the .changes last: once it is whole, and every file it lists has its
+          // listed size and SHA-256, the upload is taken without waiting for it to settle.
+          const whole = await this.wholeBeforeSettled(name, size, named);
+          if (whole) decided.push(await this.intake(name, whole, []));
+          else waiting++;
+          continue;
+        }
         if (Buffer.byteLength(name) > MAX_NAME_BYTES) {
           const message = `${name.slice(0, 60)}…: the name is ${Buffer.byteLength(name)} bytes long; at most ${MAX_NAME_BYTES} are accepted`;
           decided.push(await this.intake(name, [], [{ check: 'name-too-long', message }]));
@@ -234,6 +246,33 @@ export class UploadIntake {
     const present = new Set(names);
     for (const name of [...this.unmovable.keys()]) if (!present.has(name)) this.unmovable.delete(name);
     return { waiting, decided };
+  }
+
+  /**
+   * An upload whose .changes has not settled, when it can be taken already: the .changes is
+   * whole (wholeChanges), lists at most FAST_INTAKE_BYTES, and every file it lists is a regular
+   * file with the listed size and SHA-256. The names of the files, or undefined: then it waits to
+   * settle, and is checked (and rejected) as any other. Nothing here rejects: a .changes that
+   * does not parse, a file not yet readable (install(1) sets the mode last), may still be written.
+   */
+  private async wholeBeforeSettled(name: string, size: number, named: Set<string>): Promise<string[] | undefined> {
+    if (Buffer.byteLength(name) > MAX_NAME_BYTES || size > MAX_CONTROL_FILE_BYTES) return undefined;
+    let text: string;
+    let changes: ChangesFile;
+    try {
+      text = await readControlFile(join(this.layout.incoming, name), name);
+      changes = parseChanges(text, name, UPLOAD_LIST_CAP);
+    } catch {
+      return undefined;
+    }
+    for (const f of changes.files) if (SAFE_FILE_NAME.test(f.name)) named.add(f.name);
+    if (!wholeChanges(text, changes) || changes.files.reduce((sum, f) => sum + f.size, 0) > FAST_INTAKE_BYTES) return undefined;
+    for (const f of changes.files) {
+      if (!SAFE_FILE_NAME.test(f.name)) return undefined;
+      const got = await regularFileSha256(join(this.layout.incoming, f.name), f.size).catch(() => undefined);
+      if (got?.sha256 !== f.sha256) return undefined;
+    }
+    return changes.files.map((f) => f.name);
   }
 
   /** Crashes (fail points) and the disk's failures are no upload's fault: they go to the caller. */
