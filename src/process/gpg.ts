@@ -6,6 +6,7 @@ import { basename, join } from 'node:path';
 import type { SignatureVerdict } from '../core/signature-verdict.js';
 import { UserError } from '../errors.js';
 import { unwrapSigned } from '../debian/deb822.js';
+import { clearsignText, detachedSignature, readSigningKey, type SigningKey } from './openpgp-sign.js';
 import { run } from './run.js';
 
 /** A throwaway GNUPGHOME in a short path (gpg-agent's socket path must stay under 108 bytes). */
@@ -43,11 +44,17 @@ export function fingerprintFromColons(colons: string): string {
   return fpr.split(':')[9];
 }
 
-/** A signer holding the archive key in its own GNUPGHOME for the life of the process. */
+/**
+ * A signer holding the archive key in its own GNUPGHOME for the life of the process. The key
+ * `archive init` makes (RSA, no passphrase, no subkeys) signs in this process (openpgp-sign.ts)
+ * while gpg holds it usable; any other key, or one gpg says has expired or been revoked, is
+ * gpg's to sign with (and to refuse).
+ */
 export class Signer {
   private constructor(
     private readonly home: string,
     readonly fingerprint: string,
+    private readonly own: { key: SigningKey; expires?: number } | undefined,
   ) {}
 
   static async load(secretKeyArmored: string, home: string): Promise<Signer> {
@@ -56,8 +63,24 @@ export class Signer {
     await writeFile(keyFile, secretKeyArmored, { mode: 0o600 });
     await run('gpg', ['--homedir', home, '--batch', '--quiet', '--import', keyFile]);
     await rm(keyFile);
-    const colons = await run('gpg', ['--homedir', home, '--batch', '--with-colons', '--list-secret-keys']);
-    return new Signer(home, fingerprintFromColons(colons.stdout));
+    const colons = (await run('gpg', ['--homedir', home, '--batch', '--with-colons', '--list-secret-keys'])).stdout;
+    const fingerprint = fingerprintFromColons(colons);
+    const key = readSigningKey(secretKeyArmored);
+    const sec = colons.split('\n').filter((l) => l.startsWith('sec:') || l.startsWith('ssb:')).map((l) => l.split(':'));
+    // sec: validity, …, expiry (field 7), …, capabilities (field 12)
+    const usable = key?.fingerprint === fingerprint && sec.length === 1 && !/[redi]/.test(sec[0][1]) && /s/i.test(sec[0][11] ?? '');
+    return new Signer(home, fingerprint, usable ? { key: key!, expires: Number(sec[0][6]) || undefined } : undefined);
+  }
+
+  /** Whether signatures are made in this process now (else by gpg). */
+  get signsHere(): boolean {
+    return this.ownKey() !== undefined;
+  }
+
+  /** The key to sign with here, or undefined: gpg signs (then the key has expired, which gpg says). */
+  private ownKey(): SigningKey | undefined {
+    if (!this.own || (this.own.expires !== undefined && Date.now() / 1000 >= this.own.expires)) return undefined;
+    return this.own.key;
   }
 
   private gpg(args: string[]) {
@@ -66,11 +89,19 @@ export class Signer {
 
   /** A text, clear-signed (a rebuild's statement). */
   async clearsign(text: string): Promise<string> {
+    const own = this.ownKey();
+    if (own) return clearsignText(own, text);
     return (await run('gpg', ['--homedir', this.home, '--batch', '--quiet', '--local-user', this.fingerprint, '--digest-algo', 'SHA512', '--clearsign'], { input: text })).stdout;
   }
 
   /** Writes InRelease (clear-signed) and Release.gpg (detached, armored) beside Release. */
   async signRelease(releasePath: string, inReleasePath: string, releaseGpgPath: string): Promise<void> {
+    const own = this.ownKey();
+    if (own) {
+      const release = await readFile(releasePath);
+      await Promise.all([writeFile(inReleasePath, clearsignText(own, release.toString('utf8'))), writeFile(releaseGpgPath, detachedSignature(own, release))]);
+      return;
+    }
     await Promise.all([
       this.gpg(['--clearsign', '--output', inReleasePath, releasePath]),
       this.gpg(['--armor', '--detach-sign', '--output', releaseGpgPath, releasePath]),
