@@ -43,6 +43,8 @@ export interface ScanResult {
 
 export class UploadIntake {
   private seen = new Map<string, { size: number; mtimeMs: number; since: number }>();
+  /** .changes in incoming/ that were looked at to be taken before they settled (wholeBeforeSettled). */
+  private readonly triedWhole = new Set<string>();
   /** .changes whose failure could not even be recorded, by mtime: not taken again until they change. */
   private readonly unrecordable = new Map<string, number>();
   /** Strays that could not be renamed out of incoming/ (a folder without write permission), by mtime: recorded once, not again until they change. */
@@ -157,6 +159,7 @@ export class UploadIntake {
       } else stable.set(name, now - prev.since >= this.stableMs);
     }
     for (const name of [...this.seen.keys()]) if (!mtimes.has(name)) this.seen.delete(name);
+    for (const name of [...this.triedWhole]) if (!mtimes.has(name)) this.triedWhole.delete(name);
 
     const decided: UploadRecord[] = [];
     const named = new Set<string>();
@@ -171,16 +174,22 @@ export class UploadIntake {
           decided.push(await this.intake(name, [], []));
           continue;
         }
-        // Caps before any read: a name the quarantine cannot extend, a file of many megabytes.
         const size = this.seen.get(name)!.size;
         if (!stable.get(name)) {
           // dput writes the .changes last: once it is whole, and every file it lists has its
-          // listed size and SHA-256, the upload is taken without waiting for it to settle.
-          const whole = await this.wholeBeforeSettled(name, size, named);
+          // listed size and SHA-256, the upload is taken without waiting for it to settle. Tried
+          // once per name while it is in incoming/: a .changes touched again and again does not
+          // have its files hashed at every scan.
+          let whole: string[] | undefined;
+          if (!this.triedWhole.has(name)) {
+            this.triedWhole.add(name);
+            whole = await this.wholeBeforeSettled(name, size, named);
+          }
           if (whole) decided.push(await this.intake(name, whole, []));
           else waiting++;
           continue;
         }
+        // Caps before any read: a name the quarantine cannot extend, a file of many megabytes.
         if (Buffer.byteLength(name) > MAX_NAME_BYTES) {
           const message = `${name.slice(0, 60)}…: the name is ${Buffer.byteLength(name)} bytes long; at most ${MAX_NAME_BYTES} are accepted`;
           decided.push(await this.intake(name, [], [{ check: 'name-too-long', message }]));
