@@ -272,10 +272,11 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
     await writeFile(release, releaseText(info, files));
     await signer.signRelease(release, join(suiteDir, 'InRelease'), join(suiteDir, 'Release.gpg'));
   }
-  await writeManifest(tmpDir, manifest);
   // A file two suites name is listed once (no set is made of 100,000 paths for one suite).
   const lists = plans.map((p) => p.poolFiles).filter((files) => files.length > 0);
-  await writePoolList(tmpDir, lists.length === 1 ? lists[0] : [...new Set(lists.flat())]);
+  // Both flushed, side by side: one wait for the disk, not two (and neither still writing when a failure of the other is thrown).
+  const saved = await Promise.allSettled([writeManifest(tmpDir, manifest), writePoolList(tmpDir, lists.length === 1 ? lists[0] : [...new Set(lists.flat())])]);
+  for (const r of saved) if (r.status === 'rejected') throw r.reason;
   await rename(tmpDir, genDir);
   options.failPoint?.('publish-before-switch');
   await switchLink(layout.dists, `generations/${generation}/dists`);
