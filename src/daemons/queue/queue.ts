@@ -204,7 +204,7 @@ export class Queue implements QueueContext {
     // Requests from the CLI are taken at once, not at the next scan.
     chokidar
       .watch(l.requests, { ignoreInitial: true, depth: 0 })
-      .on('add', (path) => path.endsWith('.request.json') && this.scheduleScan(20));
+      .on('add', (path) => path.endsWith('.request.json') && this.scheduleScan(0));
     this.log(`queue started: watching ${l.incoming}, job API on :${port}`);
   }
 
@@ -274,7 +274,7 @@ export class Queue implements QueueContext {
     this.scheduleScan(SCAN_INTERVAL_MS);
   }
 
-  /** A scan at most delayMs from now: a request (20 ms) does not wait for a later scan already set. */
+  /** A scan at most delayMs from now: a request (at once) does not wait for a later scan already set. */
   private scheduleScan(delayMs = 300): void {
     const due = Date.now() + delayMs;
     if (this.scanPending && this.scanDueAt <= due) return;
