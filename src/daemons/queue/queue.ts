@@ -274,7 +274,7 @@ export class Queue implements QueueContext {
     this.scheduleScan(SCAN_INTERVAL_MS);
   }
 
-  /** A scan at most delayMs from now: a request (at once) does not wait for a later scan already set. */
+  /** A scan at most delayMs from now: a request (delay 0) does not wait for a later scan already set. */
   private scheduleScan(delayMs = 300): void {
     const due = Date.now() + delayMs;
     if (this.scanPending && this.scanDueAt <= due) return;
