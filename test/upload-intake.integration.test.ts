@@ -2,7 +2,7 @@
 // intake (files on disk, quarantine, gpgv against a real keyring): each must fail exactly the
 // check named, and end up under state/rejected/ with every file and a .reason.
 import { rmdirSync, symlinkSync } from 'node:fs';
-import { chmod, copyFile, lstat, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -369,6 +369,17 @@ describe('the upload intake', () => {
     const { decided } = await intake.scan();
     expect(decided.map((u) => u.state)).toEqual(['accepted']);
     expect(await readdir(layout.incoming)).toEqual([]);
+  });
+
+  it('does not take before it settles an upload listing more than 64 MiB, even whole (its files would be hashed once more for it)', async () => {
+    const { layout } = await newArchive();
+    const intake = new UploadIntake(layout, await storesOf(layout), () => parseConfig('', layout.config), async () => undefined, { stableMs: 60_000 });
+    // An orig tarball of 64 MiB and one byte (sparse), its checksums in the .changes as they are.
+    await stage(layout, async (u) => {
+      await truncate(u.path(ORIG), 64 * 1024 * 1024 + 1);
+      await u.resum();
+    });
+    expect(await intake.scan()).toEqual({ waiting: 1, decided: [] });
   });
 
   it('does not take (nor reject) before it settles an upload with a file of the right size but other bytes, or a cut .changes; once settled, decides it', async () => {
