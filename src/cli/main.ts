@@ -26,8 +26,8 @@ const program = new Command('archive')
 
 /**
  * Each command's module, in --help order. Only the module of the command being run is loaded:
- * dockerode and execa alone take half a second to load, and `archive include` or `ls` need
- * neither. Help and unknown commands load them all; --version none.
+ * dockerode alone takes 0.2 s to load, and `archive include` or `ls` do not need it. Help and
+ * unknown commands load them all; --version none.
  */
 const COMMANDS = [
   'init', 'up', 'down', 'status', 'qa', 'doctor', 'wait', 'ls', 'rm', 'copy', 'migrate', 'snapshot', 'include', 'build', 'logs', 'retry', 'verify',
