@@ -23,6 +23,7 @@
 #   TOOLS="apt_ftparchive ours" ...             # only some of the tools (keep ours: ratios are to it)
 #   ROUNDS=1 ...                                # rounds of every tool (default 3; the best time counts)
 #   QUEUE_NODE_FLAGS="" ...                      # ours' queue with node's own heap settings (default: its container's flags)
+#   QUEUE_MALLOC="" ...                          # ours' queue with glibc's malloc settings (default: its container's MALLOC_*)
 #
 # Re-runnable; on exit it removes its work folder (the cached .debs stay in /var/tmp) and
 # ends every process it started, gpg-agents included.
@@ -264,14 +265,15 @@ EOF
 }
 
 # ---------------------------------------------------------------------------------------
-# The queue's node flags, as its container runs it (compose/compose.yaml); QUEUE_NODE_FLAGS=""
-# runs it with node's defaults.
-if [ -z "${QUEUE_NODE_FLAGS+set}" ]; then
-  QUEUE_NODE_FLAGS=$(node -e '
-    const { command } = require("yaml").parse(require("fs").readFileSync("compose/compose.yaml", "utf8")).services.queue;
-    console.log(command.slice(1, command.findIndex((a) => a.endsWith("/main.js"))).join(" "))')
-fi
-read -r -a QUEUE_NODE_FLAGS <<<"$QUEUE_NODE_FLAGS"
+# The queue's node flags and malloc settings, as its container runs it (compose/compose.yaml):
+# the command's words before main.js, and its MALLOC_* variables. QUEUE_NODE_FLAGS="" runs it
+# with node's defaults, QUEUE_MALLOC="" with glibc's.
+{ read -r compose_flags; read -r compose_malloc; } < <(node -e '
+  const { command, environment } = require("yaml").parse(require("fs").readFileSync("compose/compose.yaml", "utf8")).services.queue;
+  console.log(command.slice(1, command.findIndex((a) => a.endsWith("/main.js"))).join(" "));
+  console.log(Object.entries(environment).filter(([k]) => k.startsWith("MALLOC_")).map(([k, v]) => `${k}=${v}`).join(" "))')
+read -r -a QUEUE_NODE_FLAGS <<<"${QUEUE_NODE_FLAGS-$compose_flags}"
+read -r -a QUEUE_MALLOC <<<"${QUEUE_MALLOC-$compose_malloc}"
 
 # ours: archive-in-a-box, run on the host: the queue daemon on a root of its own (as in its
 # container), the .debs imported with `archive include`, which returns once the queue has
@@ -298,7 +300,7 @@ ours() {
     chown "$owner" "$root/state/archive-key.sec" "$root/public/archive-key.asc" "$wd/tmp"
     as_owner=(setpriv --reuid="${owner%:*}" --regid="${owner#*:}" --clear-groups)
   fi
-  TMPDIR=$wd/tmp ARCHIVE_ROOT=$root ARCHIVE_API_PORT=$port start_bg "${as_owner[@]}" node "${QUEUE_NODE_FLAGS[@]}" "$repo/bin/archive.js" daemon queue >>"$wd/log" 2>&1
+  TMPDIR=$wd/tmp ARCHIVE_ROOT=$root ARCHIVE_API_PORT=$port start_bg "${as_owner[@]}" env "${QUEUE_MALLOC[@]}" node "${QUEUE_NODE_FLAGS[@]}" "$repo/bin/archive.js" daemon queue >>"$wd/log" 2>&1
   qpid=$(tail -n1 "$work/pids")
   for i in $(seq 1 100); do grep -q 'queue started' "$wd/log" && break; sleep 0.2; done
   grep -q 'queue started' "$wd/log" || die "ours: the queue did not start"
@@ -384,12 +386,13 @@ if [ -f "$work/Packages" ]; then
 fi
 
 queue_flags=${QUEUE_NODE_FLAGS[*]:-"(node's defaults)"}
+queue_malloc=${QUEUE_MALLOC[*]:-"glibc's defaults"}
 ver() { dpkg-query -W -f '${Version}' "$1" 2>/dev/null || echo '?'; }
 cat <<REPORT
 
 archive-in-a-box publisher bench ($(nproc) cores, $(date -u +%F); load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end)
 apt-ftparchive $(ver apt-utils), reprepro $(ver reprepro), aptly $(ver aptly), gnupg $(ver gnupg); one RSA 3072 key, InRelease + Release.gpg
-ours: the queue run with node $queue_flags
+ours: the queue run with node $queue_flags ($queue_malloc)
 times: the best of $ROUNDS rounds, each running every tool in turn; peak RSS: the largest of them
 scratch = publish N packages into an empty repository; add one = then add one package and publish again;
 peak RSS = of the scratch step (largest single process); compressions = Packages files in binary-amd64
