@@ -47,21 +47,26 @@ describe('requests the queue cannot carry out', () => {
 });
 
 describe('the files a request staged', () => {
-  it('are removed once it is answered, outside the queue, without following a link out of them', async () => {
+  // A few are removed by the queue itself, many (or a tree) by rm(1): both ways, all of them and nothing a link leads to.
+  it.each([
+    ['a few', 3, false],
+    ['many, in a tree', 100, true],
+  ])('are removed once it is answered (%s), without following a link out of them', async (_, files, tree) => {
     root = mkdtempSync(join(tmpdir(), 'aib-requests-'));
     const layout = new Layout(root);
     const dir = layout.requests;
     const staged = join(dir, '7-g.files');
-    mkdirSync(join(staged, 'sub'), { recursive: true });
-    for (let i = 0; i < 50; i++) writeFileSync(join(staged, `f${i}.deb`), 'x');
+    mkdirSync(tree ? join(staged, 'sub') : staged, { recursive: true });
+    for (let i = 0; i < files; i++) writeFileSync(join(staged, `f${i}.deb`), 'x');
     const outside = join(root, 'keep-me');
-    writeFileSync(outside, 'kept');
-    symlinkSync(outside, join(staged, 'sub', 'link'));
+    mkdirSync(outside);
+    writeFileSync(join(outside, 'file'), 'kept');
+    symlinkSync(outside, join(staged, tree ? 'sub' : '', 'link'));
     writeFileSync(join(dir, '7-g.request.json'), JSON.stringify({ action: 'format-disk' }));
     const q = { layout, log: () => undefined } as unknown as QueueContext;
     await new CliRequests(q, {} as JobLeasing, {} as WorkerRegistry, {} as Migrations, {} as RebuildResults).handleAll();
     for (let i = 0; i < 100 && readdirSync(dir).some((n) => n.startsWith('7-g.files')); i++) await new Promise((r) => setTimeout(r, 50));
     expect(readdirSync(dir).sort()).toEqual(['7-g.answer.json']);
-    expect(readFileSync(outside, 'utf8')).toBe('kept');
+    expect(readFileSync(join(outside, 'file'), 'utf8')).toBe('kept');
   });
 });
