@@ -51,8 +51,12 @@ function spawnProgram(command: string, args: string[], o: { input?: string | Buf
   });
 }
 
-function notFound(command: string): CommandFailed {
-  return new CommandFailed(command, undefined, `${command}: not found on this machine; install it (see README.md)`);
+/** Why a program failed: not installed, not started, or ended with a non-zero code or by a signal (`output` then). */
+function failure(command: string, args: string[], ended: Ended, output: string): CommandFailed {
+  if (ended.startError?.code === 'ENOENT') return new CommandFailed(command, undefined, `${command}: not found on this machine; install it (see README.md)`);
+  if (ended.startError) return new CommandFailed(`${command} ${args.join(' ')}`, undefined, ended.startError.message);
+  const why = ended.signal ? ` (killed by ${ended.signal})` : '';
+  return new CommandFailed(`${command} ${args.join(' ')}${why}`, ended.code, output);
 }
 
 export async function run(command: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
@@ -72,13 +76,10 @@ export async function run(command: string, args: string[], options: RunOptions =
     onStdout: (b) => (out.push(b), feed(b)),
     onStderr: (b) => (err.push(b), feed(b)),
   });
-  if (ended.startError?.code === 'ENOENT') throw notFound(command);
   const stdout = Buffer.concat(out).toString();
   const stderr = Buffer.concat(err).toString();
-  if (ended.startError) throw new CommandFailed(`${command} ${args.join(' ')}`, undefined, ended.startError.message);
-  if (ended.code === 0 || (options.allowFailure && ended.code !== undefined)) return { stdout, stderr, exitCode: ended.code };
-  const why = ended.signal ? ` (killed by ${ended.signal})` : '';
-  throw new CommandFailed(`${command} ${args.join(' ')}${why}`, ended.code, `${stderr}\n${stdout}`);
+  if (!ended.startError && (ended.code === 0 || (options.allowFailure && ended.code !== undefined))) return { stdout, stderr, exitCode: ended.code };
+  throw failure(command, args, ended, `${stderr}\n${stdout}`);
 }
 
 /**
@@ -88,11 +89,7 @@ export async function run(command: string, args: string[], options: RunOptions =
 export async function runFilterChunks(command: string, args: string[], input: Buffer | Buffer[], onChunk: (chunk: Buffer) => void): Promise<void> {
   const err: Buffer[] = [];
   const ended = await spawnProgram(command, args, { input, onStdout: onChunk, onStderr: (b) => err.push(b) });
-  if (ended.startError?.code === 'ENOENT') throw notFound(command);
-  if (ended.code !== 0) {
-    const why = ended.signal ? ` (killed by ${ended.signal})` : '';
-    throw new CommandFailed(`${command} ${args.join(' ')}${why}`, ended.code, ended.startError?.message ?? Buffer.concat(err).toString());
-  }
+  if (ended.startError || ended.code !== 0) throw failure(command, args, ended, Buffer.concat(err).toString());
 }
 
 /** Runs a filter program on binary input and returns its binary output (xz). */
