@@ -6,7 +6,7 @@ import { gunzipSync } from 'node:zlib';
 import { Paragraph, parseDeb822 } from '../debian/deb822.js';
 import { arMembers, controlMember, DebFormatError, tarFile, xzUncompressedSize } from '../debian/deb-file.js';
 import { versionWithoutEpoch } from '../debian/version.js';
-import { run, runFilter, runFilterChunks } from './run.js';
+import { keepSpare, run, runFilter, runFilterChunks } from './run.js';
 
 /**
  * debootstrap --variant=minbase [--arch=ARCH] SUITE DIR, with the mirror debootstrap defaults to.
@@ -32,7 +32,14 @@ export async function debControl(debPath: string): Promise<Paragraph> {
  * and reused (debian/xz-stream.ts). Any xz reader takes it.
  */
 export function xz(data: Buffer | Buffer[], o: { level: number; threads: boolean; blocks: number[] }): Promise<Buffer> {
-  // --block-size above every block: xz then cuts where the list says and nowhere else.
+  // --block-size above every block: xz then cuts where the list says and nowhere else. One
+  // block (a publication that changed one chunk) is what xz -T1 writes without being told, so
+  // the command line is always the same and a spare xz can be waiting for it (process/run.ts).
+  // A publication from scratch makes the spare for the ones after it.
+  const one = o.blocks.length === 1 && !o.threads;
+  const oneBlock = [`-${o.level}`, '--check=crc64', '-T1', '-c'];
+  if (one) return runFilter('xz', oneBlock, data, { spare: true });
+  keepSpare('xz', oneBlock);
   const list = o.blocks.length > 0 ? [`--block-list=${o.blocks.join(',')}`, `--block-size=${Math.max(...o.blocks) + 1}`] : [];
   // CRC64 said outright: the blocks are put into streams whose flags say CRC64.
   return runFilter('xz', [`-${o.level}`, '--check=crc64', o.threads ? '-T0' : '-T1', ...list, '-c'], data);
@@ -136,7 +143,7 @@ export async function readDebControls(paths: string[], contents: (Buffer | undef
       }
     };
     let ok = true;
-    await runFilterChunks('xz', ['-dc'], Buffer.concat(batch.map((m) => m.data)), take).catch(() => (ok = false));
+    await runFilterChunks('xz', ['-dc'], Buffer.concat(batch.map((m) => m.data)), take, { spare: true }).catch(() => (ok = false));
     if (!ok || k < batch.length || total !== batch.reduce((n, m) => n + m.size, 0)) {
       // Sizes and output disagree: nothing of this batch can be trusted; dpkg-deb reads each.
       for (const m of batch) {

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { tmpdir } from 'node:os';
-import { realpathSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CommandFailed } from '../errors.js';
-import { run, runFilter, runFilterChunks } from './run.js';
+import { keepSpare, run, runFilter, runFilterChunks } from './run.js';
 
 describe('run', () => {
   it('returns what the program wrote, its final newline kept, with the given input and folder', async () => {
@@ -51,5 +53,57 @@ describe('runFilter', () => {
     const seen: Buffer[] = [];
     await expect(runFilterChunks('xz', ['-dc'], Buffer.from('not xz'), (b) => seen.push(b))).rejects.toThrow(/xz -dc failed with exit code 1/);
     expect(seen).toEqual([]);
+  });
+});
+
+describe('spare filters', () => {
+  // A filter that notes its pid and start time (ms since the epoch) when it starts, then copies its input.
+  const dir = mkdtempSync(join(realpathSync(tmpdir()), 'aib-spare-'));
+  const filter = (name: string) => ['-c', `echo $$ > ${dir}/${name}.pid; echo $(($(date +%s%N) / 1000000)); cat`];
+  const started = (out: Buffer) => Number(out.toString().split('\n')[0]);
+  const pidOf = (name: string) => Number(readFileSync(join(dir, `${name}.pid`), 'utf8'));
+  const SPARE_READY_MS = 600; // a spare is started 200 ms after the use before it
+
+  it('runs the next use of a command line in a filter started ahead of it, with that use\'s input', async () => {
+    const first = await runFilter('sh', filter('ahead'), Buffer.from('one'), { spare: true });
+    expect(first.toString()).toMatch(/^\d+\none$/);
+    await sleep(SPARE_READY_MS);
+    const asked = Date.now();
+    const second = await runFilter('sh', filter('ahead'), Buffer.from('two'), { spare: true });
+    expect(second.toString()).toMatch(/^\d+\ntwo$/);
+    expect(started(second)).toBeLessThan(asked);
+    // And another one is started after that use, for the next.
+    await sleep(SPARE_READY_MS);
+    const third = Date.now();
+    expect(started(await runFilter('sh', filter('ahead'), Buffer.from('three'), { spare: true }))).toBeLessThan(third);
+  });
+
+  it('starts a new process when the spare has ended, and the use still gets its output', async () => {
+    keepSpare('sh', filter('died'));
+    await sleep(SPARE_READY_MS);
+    const spare = pidOf('died');
+    process.kill(spare, 'SIGKILL');
+    await sleep(200);
+    const asked = Date.now();
+    const out = await runFilter('sh', filter('died'), Buffer.from('still'), { spare: true });
+    expect(out.toString()).toMatch(/^\d+\nstill$/);
+    expect(started(out)).toBeGreaterThanOrEqual(asked);
+    expect(pidOf('died')).not.toBe(spare);
+  });
+
+  it('keeps no event loop open while a spare waits (the process that started it may end), and a failing spare fails its use', async () => {
+    const held = () => process.getActiveResourcesInfo().filter((r) => r === 'ProcessWrap' || r === 'PipeWrap').length;
+    await sleep(SPARE_READY_MS); // the spares of the tests before are waiting
+    const before = held();
+    keepSpare('sh', filter('idle'));
+    await sleep(SPARE_READY_MS);
+    expect(pidOf('idle')).toBeGreaterThan(0);
+    expect(held()).toBe(before);
+    await expect(runFilter('sh', ['-c', 'cat >/dev/null; echo broken >&2; exit 4'], Buffer.from('x'), { spare: true })).rejects.toThrow(/exit code 4:\nbroken/);
+    await sleep(SPARE_READY_MS);
+    await expect(runFilter('sh', ['-c', 'cat >/dev/null; echo broken >&2; exit 4'], Buffer.from('x'), { spare: true })).rejects.toThrow(/exit code 4:\nbroken/);
+    await expect(runFilter('no-such-program-aib', [], Buffer.from('x'), { spare: true })).rejects.toThrow('not found on this machine');
+    await sleep(SPARE_READY_MS);
+    await expect(runFilter('no-such-program-aib', [], Buffer.from('x'), { spare: true })).rejects.toThrow('not found on this machine');
   });
 });

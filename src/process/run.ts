@@ -1,7 +1,7 @@
 // Programs run for their output (gpg, dpkg tools, xz, debootstrap), through node's child_process:
 // execa cost every process that loaded it 16 MiB of memory and 0.15 s to load. Failures become
 // CommandFailed with their output.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { CommandFailed } from '../errors.js';
 
 export interface RunOptions {
@@ -29,13 +29,68 @@ interface Ended {
 }
 
 /**
+ * Filters started ahead of their use, one per command line, each waiting for its input. Starting
+ * a program holds the caller's thread while the kernel copies it (node 20's libuv forks the whole
+ * process: 10-25 ms for a queue of 100-200 MiB, against 1-2 ms for the program's own work on a
+ * chunk of an index). The queue starts the same few filters (`xz -dc`, `xz -0 -c`) for every
+ * publication, so one is started again a moment after each use, when the publication is over,
+ * and the next use finds it running. A spare holds no event loop open, and ends when its input
+ * closes: with the process that started it.
+ */
+const spares = new Map<string, ChildProcess>();
+const SPARE_AFTER_MS = 200;
+
+function startChild(command: string, args: string[], o: { input?: unknown; cwd?: string }): ChildProcess {
+  return spawn(command, args, { cwd: o.cwd, stdio: [o.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+}
+
+/** A spare's pipes and the process itself hold the event loop (or not: an idle spare). */
+function holdLoop(child: ChildProcess, hold: boolean): void {
+  for (const handle of [child, child.stdin, child.stdout, child.stderr] as ({ ref(): void; unref(): void } | null)[]) {
+    if (hold) handle?.ref();
+    else handle?.unref();
+  }
+}
+
+const spareKey = (command: string, args: string[]) => [command, ...args].join('\0');
+
+/** Starts a spare for this command line a moment from now, unless one is waiting already. */
+export function keepSpare(command: string, args: string[]): void {
+  const key = spareKey(command, args);
+  setTimeout(() => {
+    if (spares.has(key)) return;
+    const next = startChild(command, args, { input: true });
+    // Not started (not installed): the use itself starts it again and says why.
+    next.on('error', () => spares.get(key) === next && spares.delete(key));
+    // Its outputs are only read once it is taken.
+    next.stdin!.on('error', () => {});
+    holdLoop(next, false);
+    spares.set(key, next);
+  }, SPARE_AFTER_MS).unref();
+}
+
+/** The spare for this command line if one is running, else a new process; another spare follows. */
+function takeSpare(command: string, args: string[]): ChildProcess {
+  const key = spareKey(command, args);
+  const spare = spares.get(key);
+  spares.delete(key);
+  keepSpare(command, args);
+  if (spare && spare.pid !== undefined && spare.exitCode === null && spare.signalCode === null) {
+    holdLoop(spare, true);
+    return spare;
+  }
+  spare?.kill();
+  return startChild(command, args, { input: true });
+}
+
+/**
  * Starts a program with standard input from `input` (written part by part: megabytes of an index
  * are never copied into one buffer), calls `onStdout`/`onStderr` with what it writes, and resolves
- * once it has ended and both outputs are read.
+ * once it has ended and both outputs are read. With `spare`, a filter started ahead is used.
  */
-function spawnProgram(command: string, args: string[], o: { input?: string | Buffer | Buffer[]; cwd?: string; onStdout: (b: Buffer) => void; onStderr: (b: Buffer) => void }): Promise<Ended> {
+function spawnProgram(command: string, args: string[], o: { input?: string | Buffer | Buffer[]; cwd?: string; spare?: boolean; onStdout: (b: Buffer) => void; onStderr: (b: Buffer) => void }): Promise<Ended> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: o.cwd, stdio: [o.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = o.spare && o.input !== undefined && o.cwd === undefined ? takeSpare(command, args) : startChild(command, args, o);
     let startError: NodeJS.ErrnoException | undefined;
     child.on('error', (err) => (startError = err));
     child.stdout!.on('data', o.onStdout);
@@ -84,17 +139,18 @@ export async function run(command: string, args: string[], options: RunOptions =
 
 /**
  * Runs a filter program on binary input, handing its output over chunk by chunk as it comes
- * (100 MiB of decompressed control members need never be in memory at once).
+ * (100 MiB of decompressed control members need never be in memory at once). `spare`: the
+ * command line is run often, always alike; keep one started ahead (see spares above).
  */
-export async function runFilterChunks(command: string, args: string[], input: Buffer | Buffer[], onChunk: (chunk: Buffer) => void): Promise<void> {
+export async function runFilterChunks(command: string, args: string[], input: Buffer | Buffer[], onChunk: (chunk: Buffer) => void, o: { spare?: boolean } = {}): Promise<void> {
   const err: Buffer[] = [];
-  const ended = await spawnProgram(command, args, { input, onStdout: onChunk, onStderr: (b) => err.push(b) });
+  const ended = await spawnProgram(command, args, { input, spare: o.spare, onStdout: onChunk, onStderr: (b) => err.push(b) });
   if (ended.startError || ended.code !== 0) throw failure(command, args, ended, Buffer.concat(err).toString());
 }
 
 /** Runs a filter program on binary input and returns its binary output (xz). */
-export async function runFilter(command: string, args: string[], input: Buffer | Buffer[]): Promise<Buffer> {
+export async function runFilter(command: string, args: string[], input: Buffer | Buffer[], o: { spare?: boolean } = {}): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  await runFilterChunks(command, args, input, (chunk) => chunks.push(chunk));
+  await runFilterChunks(command, args, input, (chunk) => chunks.push(chunk), o);
   return Buffer.concat(chunks);
 }
