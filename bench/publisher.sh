@@ -152,6 +152,9 @@ compressions() { # binary-amd64 folder -> e.g. "plain,gz,xz"
 # Runs a command line under GNU time: its wall seconds and peak RSS (KiB) into two files.
 measured() { # wallfile rssfile command...
   local wall=$1 rss=$2 t0; shift 2
+  # Every step starts with the disk quiet: what the step before wrote (10,000 .debs copied, a
+  # pool, indices) is not still being written back while it runs, as a later upload finds it.
+  sync
   t0=$(now)
   /usr/bin/time -f %M -o "$rss" "$@"
   secs "$t0" "$(now)" 2 >"$wall"
