@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { tmpdir } from 'node:os';
-import { mkdtempSync, readFileSync, realpathSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CommandFailed } from '../errors.js';
@@ -63,6 +63,7 @@ describe('spare filters', () => {
   const started = (out: Buffer) => Number(out.toString().split('\n')[0]);
   const pidOf = (name: string) => Number(readFileSync(join(dir, `${name}.pid`), 'utf8'));
   const SPARE_READY_MS = 600; // a spare is started 200 ms after the use before it
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('runs the next use of a command line in a filter started ahead of it, with that use\'s input', async () => {
     const first = await runFilter('sh', filter('ahead'), Buffer.from('one'), { spare: true });
