@@ -57,7 +57,7 @@ export function memberStanzas(controlsOf: ControlsOf): StanzaSource<Member> {
     stanzas: (members) => {
       const binaries = members.filter((m): m is SuiteBinary => !isSource(m));
       const controls = new Map(controlsOf(binaries).map((c, i) => [binaries[i], c]));
-      return members.map((m) => stanzaOf(isSource(m) ? sourceParagraph(m) : packagesStanza(new Paragraph(controls.get(m)!), m)));
+      return members.map((m) => (isSource(m) ? stanzaOf(sourceParagraph(m)) : packagesStanza(controls.get(m)!, m)));
     },
   };
 }

@@ -55,8 +55,10 @@ export class ContentsError extends Error {}
 
 /** Auto-Built-Package: debug-symbols: a -dbgsym package dh_strip made, published in NAME-debug. */
 export function isDebugControl(control: [string, string][]): boolean {
-  return control.some(([field, value]) => field.toLowerCase() === 'auto-built-package' && value.trim() === 'debug-symbols');
+  // The length first: no lower-case copy of every other field's name (the control store asks this of each of 100,000 packages as it loads).
+  return control.some(([field, value]) => field.length === AUTO_BUILT_PACKAGE.length && field.toLowerCase() === AUTO_BUILT_PACKAGE && value.trim() === 'debug-symbols');
 }
+const AUTO_BUILT_PACKAGE = 'auto-built-package';
 
 export function emptyContents(id: string): SuiteContents {
   return { id, kind: 'suite', sources: [], binaries: [] };

@@ -62,9 +62,14 @@ export class Paragraph {
 
   toString(): string {
     return this.entries()
-      .map(([name, value]) => `${name}:${value.startsWith('\n') || value === '' ? '' : ' '}${value}\n`)
+      .map(([name, value]) => fieldLine(name, value))
       .join('');
   }
+}
+
+/** A field as a control file writes it: "Name: value" (a multi-line value's lines after it), and its newline. */
+export function fieldLine(name: string, value: string): string {
+  return `${name}:${value.startsWith('\n') || value === '' ? '' : ' '}${value}\n`;
 }
 
 export interface SignedText {

@@ -17,7 +17,9 @@ const pool = {
 describe('index files', () => {
   it('writes a Packages stanza with the control fields in apt-ftparchive order and the file facts', () => {
     const [control] = parseDeb822(fixture('aib-hello_1.0-1_amd64.control'));
-    const text = packagesStanza(control, pool).toString();
+    const stanza = packagesStanza(control.entries(), pool);
+    const text = stanza.bytes.toString();
+    expect(stanza.lines).toBe(14);
     expect(text).toBe(
       [
         'Package: aib-hello',
@@ -37,6 +39,23 @@ describe('index files', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('gives the pool file\'s facts in place of control fields of their names, in any spelling, and keeps unnamed fields after the named ones in their order', () => {
+    const control: [string, string][] = [
+      ['X-Zeta', 'z'],
+      ['Description', 'short\n long'],
+      ['filename', 'pool/elsewhere.deb'],
+      ['Package', 'aib-x'],
+      ['SIZE', '1'],
+      ['X-Alpha', 'a'],
+      ['Version', '1'],
+    ];
+    const stanza = packagesStanza(control, pool);
+    expect(stanza.bytes.toString()).toBe(
+      ['Package: aib-x', 'Version: 1', `filename: ${pool.path}`, 'SIZE: 2944', `MD5sum: ${pool.md5}`, `SHA256: ${pool.sha256}`, 'Description: short', ' long', 'X-Zeta: z', 'X-Alpha: a', ''].join('\n'),
+    );
+    expect(stanza.lines).toBe(10);
   });
 
   it('writes a Sources stanza: Package for Source, Directory, the .dsc itself in the file lists', () => {

@@ -1,7 +1,7 @@
 // Archive index files: Packages, Sources and Release, as dak and apt-ftparchive write them
 // (see apt-ftparchive(1); field order as apt's TFRewritePackageOrder / TFRewriteSourceOrder).
 import { createHash } from 'node:crypto';
-import { Paragraph } from './deb822.js';
+import { fieldLine, Paragraph } from './deb822.js';
 import type { DscFile, ListedFile } from './changes-dsc.js';
 import type { FileDigest } from './file-digest.js';
 
@@ -32,26 +32,44 @@ const SOURCE_ORDER = [
   'Package-List', 'Files', 'Checksums-Md5', 'Checksums-Sha1', 'Checksums-Sha256', 'Checksums-Sha512',
 ];
 
-/** Each order as ranks by lower-case name, made once (a stanza of 100,000 is ordered in turn). */
+/** Each order as ranks by name, made once (a stanza of 100,000 is ordered in turn): as spelled there, and in lower case. */
+const exactRanks = new Map<string[], Map<string, number>>([PACKAGE_ORDER, SOURCE_ORDER].map((order) => [order, new Map(order.map((name, i) => [name, i]))]));
 const ranks = new Map<string[], Map<string, number>>([PACKAGE_ORDER, SOURCE_ORDER].map((order) => [order, new Map(order.map((name, i) => [name.toLowerCase(), i]))]));
+
+/** A field's rank in an order (Infinity: not named), by its spelling there or any other. */
+function rankIn(order: string[], name: string): number {
+  return exactRanks.get(order)!.get(name) ?? ranks.get(order)!.get(name.toLowerCase()) ?? Infinity;
+}
 
 /** Reorders fields: the named ones first, in that order, then the rest as they came. */
 function ordered(paragraph: Paragraph, order: string[]): Paragraph {
-  const rank = ranks.get(order)!;
-  const ranked = paragraph.entries().map((entry, at) => ({ entry, at, rank: rank.get(entry[0].toLowerCase()) ?? Infinity }));
+  const ranked = paragraph.entries().map((entry, at) => ({ entry, at, rank: rankIn(order, entry[0]) }));
   // Stable: the unnamed fields keep their order after the named ones.
   ranked.sort((a, b) => a.rank - b.rank || a.at - b.at);
   return new Paragraph(ranked.map((r) => r.entry));
 }
 
-/** A Packages stanza: the .deb's control paragraph plus where and what the file is. */
-export function packagesStanza(control: Paragraph, file: PoolFile): Paragraph {
-  const p = new Paragraph(control.entries());
-  p.set('Filename', file.path);
-  p.set('Size', String(file.size));
-  p.set('MD5sum', file.md5);
-  p.set('SHA256', file.sha256);
-  return ordered(p, PACKAGE_ORDER);
+/**
+ * A Packages stanza: the .deb's control fields (each name once, as a control file has them) plus
+ * where and what the file is, in apt-ftparchive's order; the file's facts take the place of
+ * fields of their names. Made straight into text, with no paragraph between: an index written
+ * whole makes 100,000 of them.
+ */
+export function packagesStanza(control: [string, string][], file: PoolFile): Stanza {
+  const fields = control.map(([name, value], at) => ({ name, value, at, rank: rankIn(PACKAGE_ORDER, name) }));
+  const facts: [string, string][] = [['Filename', file.path], ['Size', String(file.size)], ['MD5sum', file.md5], ['SHA256', file.sha256]];
+  for (const [name, value] of facts) {
+    // Named in the order, so a field of that name in any spelling has its rank.
+    const rank = rankIn(PACKAGE_ORDER, name);
+    const field = fields.find((f) => f.rank === rank);
+    if (field) field.value = value;
+    else fields.push({ name, value, at: fields.length, rank });
+  }
+  // Stable: the unnamed fields keep their order after the named ones.
+  fields.sort((a, b) => a.rank - b.rank || a.at - b.at);
+  let text = '';
+  for (const f of fields) text += fieldLine(f.name, f.value);
+  return stanzaOfText(text);
 }
 
 /** A Sources stanza: the .dsc's fields, renamed and completed as dak does. */
@@ -87,10 +105,13 @@ export interface Stanza {
 }
 
 export function stanzaOf(paragraph: Paragraph): Stanza {
-  const bytes = Buffer.from(paragraph.toString());
+  return stanzaOfText(paragraph.toString());
+}
+
+function stanzaOfText(text: string): Stanza {
   let lines = 0;
-  for (let at = bytes.indexOf(0x0a); at !== -1; at = bytes.indexOf(0x0a, at + 1)) lines++;
-  return { bytes, lines };
+  for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) lines++;
+  return { bytes: Buffer.from(text), lines };
 }
 
 /**
