@@ -33,8 +33,8 @@ interface Ended {
  * a program holds the caller's thread while the kernel copies it (node 20's libuv forks the whole
  * process: 10-25 ms for a queue of 100-200 MiB, against 1-2 ms for the program's own work on a
  * chunk of an index). The queue starts the same few filters (`xz -dc`, `xz -0 -c`) for every
- * publication, so one is started again a moment after each use, when the publication is over,
- * and the next use finds it running. A spare holds no event loop open, and ends when its input
+ * publication, so one is started again 200 ms after each use (when a publication at 10,000
+ * packages is over; a longer one may still run), and the next use finds it running. A spare holds no event loop open, and ends when its input
  * closes: with the process that started it.
  */
 const spares = new Map<string, ChildProcess>();
