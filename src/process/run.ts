@@ -34,14 +34,15 @@ interface Ended {
  * process: 10-25 ms for a queue of 100-200 MiB, against 1-2 ms for the program's own work on a
  * chunk of an index). The queue starts the same few filters (`xz -dc`, `xz -0 -c`) for every
  * publication, so one is started again 200 ms after each use (when a publication at 10,000
- * packages is over; a longer one may still run), and the next use finds it running. A spare holds no event loop open, and ends when its input
- * closes: with the process that started it.
+ * packages is over; a longer one may still run), and the next use finds it running. A spare
+ * holds no event loop open, and ends when its input closes: with the process that started it.
  */
 const spares = new Map<string, ChildProcess>();
 const SPARE_AFTER_MS = 200;
 
-function startChild(command: string, args: string[], o: { input?: unknown; cwd?: string }): ChildProcess {
-  return spawn(command, args, { cwd: o.cwd, stdio: [o.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+/** A program with its outputs piped, and its input piped or /dev/null. */
+function startChild(command: string, args: string[], withInput: boolean, cwd?: string): ChildProcess {
+  return spawn(command, args, { cwd, stdio: [withInput ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
 }
 
 /** A spare's pipes and the process itself hold the event loop (or not: an idle spare). */
@@ -59,7 +60,7 @@ export function keepSpare(command: string, args: string[]): void {
   const key = spareKey(command, args);
   setTimeout(() => {
     if (spares.has(key)) return;
-    const next = startChild(command, args, { input: true });
+    const next = startChild(command, args, true);
     // Not started (not installed): the use itself starts it again and says why.
     next.on('error', () => spares.get(key) === next && spares.delete(key));
     // Its outputs are only read once it is taken.
@@ -80,7 +81,7 @@ function takeSpare(command: string, args: string[]): ChildProcess {
     return spare;
   }
   spare?.kill();
-  return startChild(command, args, { input: true });
+  return startChild(command, args, true);
 }
 
 /**
@@ -90,7 +91,7 @@ function takeSpare(command: string, args: string[]): ChildProcess {
  */
 function spawnProgram(command: string, args: string[], o: { input?: string | Buffer | Buffer[]; cwd?: string; spare?: boolean; onStdout: (b: Buffer) => void; onStderr: (b: Buffer) => void }): Promise<Ended> {
   return new Promise((resolve) => {
-    const child = o.spare && o.input !== undefined && o.cwd === undefined ? takeSpare(command, args) : startChild(command, args, o);
+    const child = o.spare ? takeSpare(command, args) : startChild(command, args, o.input !== undefined, o.cwd);
     let startError: NodeJS.ErrnoException | undefined;
     child.on('error', (err) => (startError = err));
     child.stdout!.on('data', o.onStdout);
