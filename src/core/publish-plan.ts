@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { DEBUG_SUFFIX, type ArchiveConfig } from '../config/config.js';
 import { Paragraph } from '../debian/deb822.js';
 import { packagesStanza, stanzaOf, type StanzaSource } from '../debian/indices.js';
-import type { SuiteBinary, SuiteContents, SuiteSource } from './suite-contents.js';
+import { sortedBinaries, type SuiteBinary, type SuiteContents, type SuiteSource } from './suite-contents.js';
 
 /** What an index lists: binaries in Packages, sources in Sources. */
 export type Member = SuiteBinary | SuiteSource;
@@ -89,8 +89,7 @@ export function planPublication(config: ArchiveConfig, contents: SuiteContents[]
       component(plan, s.component).sources.push(s);
       plan.poolFiles.push(...s.files);
     }
-    const binaries = [...c.binaries].sort((a, b) => byName(a.package, b.package) || byName(a.arch, b.arch));
-    for (const b of binaries) {
+    for (const b of sortedBinaries(c.binaries)) {
       const into = b.debug ? debug : plan;
       const target = component(into, b.component).packages;
       const arches = b.arch === 'all' ? architectures : architectures.includes(b.arch) ? [b.arch] : [];

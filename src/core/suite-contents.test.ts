@@ -7,7 +7,7 @@ import { parseDeb822 } from '../debian/deb822.js';
 import { memberStanzas, planPublication, type Member } from './publish-plan.js';
 import { retained, withHistory } from './retention.js';
 import {
-  ContentsError, binariesChange, binaryRefusal, emptyContents, poolFilesOf, suiteBinary, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
+  ContentsError, binariesChange, binaryRefusal, emptyContents, heldBinary, poolFilesOf, sortedBinaries, suiteBinary, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
   type SuiteBinary, type SuiteSource,
 } from './suite-contents.js';
 
@@ -59,6 +59,38 @@ describe('suite contents', () => {
     expect(next.binaries).toContain(xArm);
     expect(binariesChange(emptyContents('u').binaries, next.binaries)).toBeUndefined();
     expect(binariesChange(c.binaries, [...next.binaries])).toBeUndefined();
+  });
+
+  it('keeps each list sorted by package and architecture as packages join, replace and repeat, as a full sort orders it', () => {
+    const fullSort = (list: SuiteBinary[]) => [...list].sort((a, b) => (a.package < b.package ? -1 : a.package > b.package ? 1 : a.arch < b.arch ? -1 : a.arch > b.arch ? 1 : 0));
+    const names = ['a', 'b', 'c', 'lib-b', 'z', 'b1', 'a-b', ...Array.from({ length: 30 }, (_, i) => `p${i}`)];
+    const arches = ['amd64', 'all', 'arm64'];
+    let seed = 7;
+    const pick = <T,>(xs: T[]) => xs[(seed = (seed * 1103515245 + 12345) % 2147483648) % xs.length];
+    let c = withBinaries(emptyContents('u'), [bin('m', '1', 'amd64')]);
+    sortedBinaries(c.binaries);
+    for (let step = 0; step < 60; step++) {
+      // Mostly a few packages at a time, now and then many (each way of joining a list).
+      const batch = Array.from({ length: step % 10 === 9 ? 60 : 1 + (step % 3) }, () => bin(pick(names), String(1 + (step % 5)), pick(arches)));
+      try {
+        c = withBinaries(c, batch);
+      } catch {
+        continue; // the same version with other content: refused, nothing changed
+      }
+      expect(sortedBinaries(c.binaries).map((b) => `${b.package} ${b.arch} ${b.version}`)).toEqual(fullSort(c.binaries).map((b) => `${b.package} ${b.arch} ${b.version}`));
+    }
+    expect(c.binaries.length).toBeGreaterThan(10);
+  });
+
+  it('answers which member a list holds after a newer list was made from it', () => {
+    const c = withBinaries(emptyContents('u'), [bin('x', '1', 'amd64'), bin('y', '1', 'amd64')]);
+    const next = withBinaries(c, [bin('x', '2', 'amd64'), bin('z', '1', 'amd64')]);
+    expect(heldBinary(next, { package: 'x', arch: 'amd64' })?.version).toBe('2');
+    expect(heldBinary(next, { package: 'z', arch: 'amd64' })?.version).toBe('1');
+    expect(heldBinary(c, { package: 'x', arch: 'amd64' })?.version).toBe('1');
+    expect(heldBinary(c, { package: 'z', arch: 'amd64' })).toBeUndefined();
+    expect(c.binaries.map((b) => b.version)).toEqual(['1', '1']);
+    expect(next.binaries.map((b) => `${b.package} ${b.version}`)).toEqual(['x 2', 'y 1', 'z 1']);
   });
 
   it('lets each list of binaries go once a newer one replaced it: no list keeps the one it was made from', async () => {
