@@ -103,6 +103,14 @@ describe('index files', () => {
     }
   });
 
+  it('starts a chunk at each stanza whose first line hashes to 0 modulo CHUNK_STANZAS (FNV-1a, 32 bits): borders published indices already have', () => {
+    const fnv = (text: string) => [...Buffer.from(text)].reduce((h, byte) => Math.imul(h ^ byte, 0x01000193), 0x811c9dc5) >>> 0;
+    const names = Array.from({ length: 3000 }, (_, i) => `lib${i}-dev`);
+    const starts = chunkLayout(names.map((n) => new Paragraph([['Package', n]])), paragraphStanzas).slice(1).map((c) => c.members[0].first('Package'));
+    expect(starts).toEqual(names.filter((n, i) => i > 0 && fnv(`Package: ${n}`) % CHUNK_STANZAS === 0));
+    expect(starts.length).toBeGreaterThan(5);
+  });
+
   it('ends a chunk at its stanza limit when no border comes, and tells a first chunk from a later one of the same stanzas', () => {
     const same = Array.from({ length: 3 * CHUNK_MAX_STANZAS }, () => new Paragraph([['Package', 'x']]));
     const layout = chunkLayout(same, paragraphStanzas);

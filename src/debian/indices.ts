@@ -172,7 +172,7 @@ export function chunkLayout<T>(members: T[], source: StanzaSource<T>): ChunkLayo
     current = [];
   };
   for (const m of members) {
-    if (current.length > 0 && (fnv1a(`Package: ${source.name(m)}`) % CHUNK_STANZAS === 0 || current.length >= CHUNK_MAX_STANZAS)) close();
+    if (current.length > 0 && (fnv1a(source.name(m), FIRST_LINE_START) % CHUNK_STANZAS === 0 || current.length >= CHUNK_MAX_STANZAS)) close();
     current.push(m);
   }
   if (current.length > 0) close();
@@ -219,11 +219,15 @@ export function indexText(stanzas: Paragraph[]): string {
 }
 
 /** FNV-1a (32 bits): a cheap, stable hash of a short string. */
-function fnv1a(text: string): number {
-  let h = 0x811c9dc5;
+/** FNV-1a (32 bits) of `text`, going on from `from`, the state after the text before it. */
+function fnv1a(text: string, from = 0x811c9dc5): number {
+  let h = from;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   return h >>> 0;
 }
+
+/** The hash of a stanza's first line (chunkLayout cuts by it) after "Package: ": no line is made per member. */
+const FIRST_LINE_START = fnv1a('Package: ');
 
 export interface ReleaseInfo {
   origin: string;
