@@ -218,8 +218,7 @@ export function indexText(stanzas: Paragraph[]): string {
   return stanzas.map((p) => p.toString()).join('\n');
 }
 
-/** FNV-1a (32 bits): a cheap, stable hash of a short string. */
-/** FNV-1a (32 bits) of `text`, going on from `from`, the state after the text before it. */
+/** FNV-1a (32 bits) of `text`, a cheap, stable hash, going on from `from`: the state after the text before it. */
 function fnv1a(text: string, from = 0x811c9dc5): number {
   let h = from;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
