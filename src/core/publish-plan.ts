@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { DEBUG_SUFFIX, type ArchiveConfig } from '../config/config.js';
 import { Paragraph } from '../debian/deb822.js';
 import { packagesStanza, stanzaOf, type StanzaSource } from '../debian/indices.js';
-import { sortedBinaries, type SuiteBinary, type SuiteContents, type SuiteSource } from './suite-contents.js';
+import { inOrder, sortedBinaries, type SuiteBinary, type SuiteContents, type SuiteSource } from './suite-contents.js';
 
 /** What an index lists: binaries in Packages, sources in Sources. */
 export type Member = SuiteBinary | SuiteSource;
@@ -62,8 +62,6 @@ export function memberStanzas(controlsOf: ControlsOf): StanzaSource<Member> {
   };
 }
 
-const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
 export function planPublication(config: ArchiveConfig, contents: SuiteContents[], controlsOf: ControlsOf): SuitePlan[] {
   const stanzas = memberStanzas(controlsOf);
   const plans: SuitePlan[] = [];
@@ -85,7 +83,7 @@ export function planPublication(config: ArchiveConfig, contents: SuiteContents[]
     const debug = empty(`${c.id}${DEBUG_SUFFIX}`, `${codename}${DEBUG_SUFFIX}`);
     // A component taken out of archive.yaml since: its packages show in the first one.
     const component = (p: SuitePlan, name: string) => p.components.find((x) => x.name === name) ?? p.components[0];
-    for (const s of [...c.sources].sort((a, b) => byName(a.source, b.source))) {
+    for (const s of [...c.sources].sort((a, b) => inOrder(a.source, b.source))) {
       component(plan, s.component).sources.push(s);
       plan.poolFiles.push(...s.files);
     }

@@ -174,7 +174,8 @@ export function binariesChange(from: SuiteBinary[], to: SuiteBinary[]): { left: 
   return change?.from.deref() === from ? { left: change.left, joined: change.joined } : undefined;
 }
 
-const inOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** Names in code-unit order (byte order for package names, which are ASCII): the order of Packages and Sources. */
+export const inOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const byNameThenArch = (a: SuiteBinary, b: SuiteBinary) => inOrder(a.package, b.package) || inOrder(a.arch, b.arch);
 
 /**
