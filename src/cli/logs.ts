@@ -9,6 +9,7 @@ import { compareVersions } from '../debian/version.js';
 import { UserError } from '../errors.js';
 import { readAll, readJson } from '../storage/json-files.js';
 import { layoutFor, loadConfig, type GlobalOptions } from './archive-context.js';
+import { inOrder } from '../debian/indices.js';
 
 /** What --check names: a QA check (installability too: the check a migration asks for), or the rebuild. */
 const CHECKS = [...CHECK_KINDS, 'rebuild'];
@@ -31,7 +32,7 @@ export function register(program: Command): void {
       const jobs = (await readAll<JobRecord>(layout.jobs))
         .map(jobFromDisk)
         .filter((j) => j.kind === kind && j.source === source && (!version || j.version === version) && (!options.arch || j.arch === options.arch) && j.log)
-        .sort((a, b) => compareVersions(a.version, b.version) || a.arch.localeCompare(b.arch) || a.createdAt.localeCompare(b.createdAt) || a.attempts - b.attempts);
+        .sort((a, b) => compareVersions(a.version, b.version) || inOrder(a.arch, b.arch) || inOrder(a.createdAt, b.createdAt) || a.attempts - b.attempts);
       const job = jobs.filter((j) => j.version === jobs[jobs.length - 1]?.version && j.arch === (options.arch ?? jobs[0]?.arch)).pop();
       if (!job?.log) {
         throw new UserError(`no ${options.check ?? 'build'} log for ${source}${version ? ` ${version}` : ''}${options.arch ? ` on ${options.arch}` : ''}; see archive status`);

@@ -5,6 +5,7 @@ import { compareVersions } from '../debian/version.js';
 import { UserError } from '../errors.js';
 import { SuiteStore } from '../storage/suite-store.js';
 import { layoutFor, loadConfig, type GlobalOptions } from './archive-context.js';
+import { inOrder } from '../debian/indices.js';
 
 export function register(program: Command): void {
   program
@@ -40,7 +41,7 @@ export function register(program: Command): void {
               version: src?.version ?? binaries.map((b) => b.sourceVersion).sort(compareVersions).pop()!,
               component: src?.component ?? binaries[0]?.component,
               binaries: binaries
-                .sort((a, b) => a.package.localeCompare(b.package) || a.arch.localeCompare(b.arch))
+                .sort((a, b) => inOrder(a.package, b.package) || inOrder(a.arch, b.arch))
                 .map((b) => ({ package: b.package, version: b.version, architecture: b.arch, component: b.component, origin: b.origin })),
             };
           }),

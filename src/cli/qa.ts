@@ -10,6 +10,7 @@ import { UserError } from '../errors.js';
 import { readAll } from '../storage/json-files.js';
 import { requireArchive } from './archive-root.js';
 import { clientUrl, loadConfig, type GlobalOptions } from './archive-context.js';
+import { inOrder } from '../debian/indices.js';
 
 export function register(program: Command): void {
   program
@@ -22,7 +23,7 @@ export function register(program: Command): void {
       const uploads = (await readAll<UploadRecord>(layout.uploads)).filter((u) => u.source === source && u.suite && !['received', 'rejected'].includes(u.state));
       if (uploads.length === 0) throw new UserError(`no accepted upload of a source named "${source}"`);
       const wanted = version ?? uploads.map((u) => u.version).sort(compareVersions).pop()!;
-      const chosen = uploads.filter((u) => u.version === wanted).sort((a, b) => a.receivedAt.localeCompare(b.receivedAt));
+      const chosen = uploads.filter((u) => u.version === wanted).sort((a, b) => inOrder(a.receivedAt, b.receivedAt));
       if (chosen.length === 0) throw new UserError(`${source} has no accepted upload of version ${wanted} (there are: ${[...new Set(uploads.map((u) => u.version))].sort(compareVersions).join(', ')})`);
       const jobs = (await readAll<JobRecord>(layout.jobs)).map(jobFromDisk);
       const config = await loadConfig(layout);

@@ -4,6 +4,7 @@ import type { UploadRecord } from '../core/uploads.js';
 import { Unsuccessful, UserError } from '../errors.js';
 import { readAll } from '../storage/json-files.js';
 import { layoutFor, loadConfig, type GlobalOptions } from './archive-context.js';
+import { inOrder } from '../debian/indices.js';
 
 export function register(program: Command): void {
   program
@@ -21,7 +22,7 @@ export function register(program: Command): void {
       for (;;) {
         const upload = (await readAll<UploadRecord>(layout.uploads))
           .filter((u) => u.source === source && u.version === version)
-          .sort((a, b) => a.receivedAt.localeCompare(b.receivedAt))
+          .sort((a, b) => inOrder(a.receivedAt, b.receivedAt))
           .pop();
         const state = upload?.state ?? 'not received yet';
         if (state !== last) {

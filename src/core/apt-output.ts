@@ -1,6 +1,7 @@
 // Reading what apt-get build-dep says, for the build-dependency cache and dep-wait.
 import { createHash } from 'node:crypto';
 import { parseDeb822 } from '../debian/deb822.js';
+import { inOrder } from '../debian/indices.js';
 
 export interface ResolvedPackage {
   name: string;
@@ -14,7 +15,7 @@ export function parseSimulation(output: string): ResolvedPackage[] {
     const m = line.match(/^Inst (\S+) (?:\[[^\]]*\] )?\((\S+)/);
     if (m) installs.push({ name: m[1], version: m[2] });
   }
-  return installs.sort((a, b) => a.name.localeCompare(b.name));
+  return installs.sort((a, b) => inOrder(a.name, b.name));
 }
 
 /** One line of apt's complaint: the package (or "builddeps:SRC") whose field names the relation. */

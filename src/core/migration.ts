@@ -13,6 +13,7 @@ import { declaresTests } from './kinds/qa.js';
 import { unmetGates, type QaGates } from './qa-gates.js';
 import type { SuiteContents } from './suite-contents.js';
 import type { UploadRecord } from './uploads.js';
+import { inOrder } from '../debian/indices.js';
 
 export interface MigrationPolicy {
   /** The suite sources migrate from. */
@@ -57,7 +58,7 @@ export function migrationDecisions(input: MigrationInput): MigrationDecision[] {
   const { target, from, to } = input;
   const out: MigrationDecision[] = [];
   const versions = new Map(to.sources.map((t) => [t.source, t.version]));
-  for (const s of [...from.sources].sort((a, b) => a.source.localeCompare(b.source))) {
+  for (const s of [...from.sources].sort((a, b) => inOrder(a.source, b.source))) {
     const held = versions.get(s.source);
     if (held && compareVersions(held, s.version) >= 0) continue;
     const reasons: string[] = [];

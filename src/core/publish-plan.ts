@@ -7,8 +7,8 @@
 import { createHash } from 'node:crypto';
 import { DEBUG_SUFFIX, type ArchiveConfig } from '../config/config.js';
 import { Paragraph } from '../debian/deb822.js';
-import { packagesStanza, stanzaOf, type StanzaSource } from '../debian/indices.js';
-import { inOrder, sortedBinaries, type SuiteBinary, type SuiteContents, type SuiteSource } from './suite-contents.js';
+import { inOrder, packagesStanza, stanzaOf, type StanzaSource } from '../debian/indices.js';
+import { sortedBinaries, type SuiteBinary, type SuiteContents, type SuiteSource } from './suite-contents.js';
 
 /** What an index lists: binaries in Packages, sources in Sources. */
 export type Member = SuiteBinary | SuiteSource;

@@ -12,6 +12,7 @@ import { kindLabel } from './work-kinds.js';
 import { missingWorker, type WorkerSeen } from './workers.js';
 import type { UploadRecord } from './uploads.js';
 import { compareVersions } from '../debian/version.js';
+import { inOrder } from '../debian/indices.js';
 
 export interface StatusInput {
   config: ArchiveConfig;
@@ -217,7 +218,7 @@ ${shown.length < names.length ? `<p class="muted">The first ${shown.length} of $
     .join('\n');
 
   // Recent builds, newest first.
-  const recent = [...jobs].sort((a, b) => (b.startedAt ?? b.createdAt).localeCompare(a.startedAt ?? a.createdAt)).slice(0, 50);
+  const recent = [...jobs].sort((a, b) => inOrder(b.startedAt ?? b.createdAt, a.startedAt ?? a.createdAt)).slice(0, 50);
   const builds = recent.length
     ? `<table><thead><tr><th>Source</th><th>Version</th><th>Kind</th><th>Arch</th><th>State</th><th>Duration</th><th class="wide">Log and reason</th></tr></thead><tbody>${recent
         .map((j) => {
@@ -227,7 +228,7 @@ ${shown.length < names.length ? `<p class="muted">The first ${shown.length} of $
         .join('\n')}</tbody></table>`
     : '<p class="muted">No builds yet.</p>';
 
-  const rejected = uploads.filter((u) => u.state === 'rejected').sort((a, b) => b.receivedAt.localeCompare(a.receivedAt)).slice(0, 50);
+  const rejected = uploads.filter((u) => u.state === 'rejected').sort((a, b) => inOrder(b.receivedAt, a.receivedAt)).slice(0, 50);
   const rejections = rejected.length
     ? `<table><thead><tr><th>Upload</th><th>When</th><th>Reasons</th></tr></thead><tbody>${rejected
         .map((u) => `<tr><td>${escape(u.changes)}</td><td class="num">${escape(u.receivedAt.slice(0, 16).replace('T', ' '))}</td><td><ul class="reasons">${u.reasons.map((r) => `<li>${escape(r)}</li>`).join('')}</ul><span class="muted">files kept in ${escape(u.rejectedDir ?? '')}</span></td></tr>`)

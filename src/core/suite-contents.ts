@@ -4,6 +4,7 @@
 // publisher writes Packages and Sources from it, and `rm`, `copy`, `snapshot` and `include`
 // change it. Pure: contents in, contents out.
 import { Paragraph } from '../debian/deb822.js';
+import { inOrder } from '../debian/indices.js';
 import { compareVersions } from '../debian/version.js';
 import type { BinaryRecord } from './jobs.js';
 
@@ -174,8 +175,6 @@ export function binariesChange(from: SuiteBinary[], to: SuiteBinary[]): { left: 
   return change?.from.deref() === from ? { left: change.left, joined: change.joined } : undefined;
 }
 
-/** Names in code-unit order (byte order for package names, which are ASCII): the order of Packages and Sources. */
-export const inOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const byNameThenArch = (a: SuiteBinary, b: SuiteBinary) => inOrder(a.package, b.package) || inOrder(a.arch, b.arch);
 
 /**

@@ -159,4 +159,13 @@ describe('index files', () => {
     expect(text).toContain('SHA256:\n s1    5 main/binary-amd64/Packages\n s2 1234 main/source/Sources\n');
     expect(text).toContain('MD5Sum:\n m1    5 main/binary-amd64/Packages\n');
   });
+
+  it("lists Release's files in byte order, as dak and apt-ftparchive do, not in the locale's", () => {
+    const info = { origin: 'o', label: 'l', suite: 'u', codename: 'u', date: new Date(0), architectures: ['amd64'], components: ['main'], description: 'd' };
+    const paths = ['main/binary-amd64/Packages.xz', 'main/Contents-amd64', 'main/binary-amd64/Packages-x', 'main/binary-amd64/Packages'];
+    const text = releaseText(info, paths.map((path) => ({ path, size: 1, md5: 'm', sha256: 's' })));
+    // A locale's collation puts binary- before Contents (lower case before upper case).
+    const listed = text.split('SHA256:\n')[1].trimEnd().split('\n').map((line) => line.split(' ').pop());
+    expect(listed).toEqual(['main/Contents-amd64', 'main/binary-amd64/Packages', 'main/binary-amd64/Packages-x', 'main/binary-amd64/Packages.xz']);
+  });
 });

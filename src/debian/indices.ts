@@ -249,6 +249,13 @@ export interface IndexFile {
 }
 
 /** RFC 2822 date in UTC, as Release files carry it. */
+/**
+ * Strings in code-unit order (byte order for ASCII: package names, paths, ISO times): the order of
+ * Packages, Sources and Release's file lists, as dak and apt-ftparchive sort them. Never the
+ * locale's collation: it differs from byte order on '-', '.' and '+', and loads ICU's tables.
+ */
+export const inOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 export function releaseDate(date: Date): string {
   return date.toUTCString().replace('GMT', 'UTC');
 }
@@ -265,7 +272,7 @@ export function releaseText(info: ReleaseInfo, files: IndexFile[]): string {
   p.set('Architectures', info.architectures.join(' '));
   p.set('Components', info.components.join(' '));
   p.set('Description', info.description);
-  const sorted = [...files].sort((a, b) => a.path.localeCompare(b.path));
+  const sorted = [...files].sort((a, b) => inOrder(a.path, b.path));
   const width = Math.max(0, ...sorted.map((f) => String(f.size).length));
   const list = (hash: (f: IndexFile) => string) =>
     sorted.map((f) => `\n ${hash(f)} ${String(f.size).padStart(width)} ${f.path}`).join('');

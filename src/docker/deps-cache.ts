@@ -2,6 +2,7 @@
 // set of packages apt resolved (core/apt-output.ts). Least recently used go first; "used" is
 // the image's LastTagTime, renewed by tagging it again on every hit.
 import type { Docker } from './engine.js';
+import { inOrder } from '../debian/indices.js';
 
 export const DEPS_REPO = 'archive/deps';
 export const LABEL_DEPS_KEY = 'archive-in-a-box.deps-key';
@@ -44,7 +45,7 @@ export async function listDepsImages(docker: Docker): Promise<CachedDeps[]> {
       };
     }),
   );
-  return entries.sort((a, b) => b.lastUsed.localeCompare(a.lastUsed));
+  return entries.sort((a, b) => inOrder(b.lastUsed, a.lastUsed));
 }
 
 /** Keeps the most recently used images within both bounds; removes the rest. */

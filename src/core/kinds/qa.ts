@@ -10,6 +10,7 @@ import { compareVersions } from '../../debian/version.js';
 import type { JobRecord } from '../jobs.js';
 import type { KindDefinition, WorkKind } from '../work-kinds.js';
 import { reproducibility, type Reproducibility } from './rebuild.js';
+import { inOrder } from '../../debian/indices.js';
 
 /** The checks there are, in the order they are shown. */
 export const QA_CHECKS = ['lintian', 'blhc', 'piuparts', 'autopkgtest'] as const;
@@ -280,7 +281,7 @@ export interface QaView {
 /** The checks and rebuilds of an upload's builds, by architecture then in CHECK_KINDS order, rebuilds last. */
 export function checksOf(jobs: JobRecord[], uploadId: string): JobRecord[] {
   const rank = (j: JobRecord) => ([...CHECK_KINDS, 'rebuild'] as string[]).indexOf(j.kind);
-  return jobs.filter((j) => j.of && j.uploadId === uploadId).sort((a, b) => a.arch.localeCompare(b.arch) || rank(a) - rank(b));
+  return jobs.filter((j) => j.of && j.uploadId === uploadId).sort((a, b) => inOrder(a.arch, b.arch) || rank(a) - rank(b));
 }
 
 export function qaView(job: JobRecord, withFindings = false): QaView {

@@ -15,6 +15,7 @@ import type { BuildArg } from '../build-plan.js';
 import type { JobRecord } from '../jobs.js';
 import type { KindDefinition } from '../work-kinds.js';
 import { newCheckJob, newestBuilt, type QaFinding, type QaResult } from './qa.js';
+import { inOrder } from '../../debian/indices.js';
 
 /** One thing that differs between the two builds, as the README and the statement list it. */
 export interface Variation {
@@ -183,7 +184,7 @@ export function reproducibility(job: JobRecord): Reproducibility | undefined {
 
 /** The rebuild of a build that counts: the newest one not cancelled (archive verify adds more). */
 export function rebuildOf(jobs: JobRecord[], buildId: string): JobRecord | undefined {
-  return jobs.filter((j) => j.kind === 'rebuild' && j.of === buildId && j.state !== 'cancelled').sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id))[0];
+  return jobs.filter((j) => j.kind === 'rebuild' && j.of === buildId && j.state !== 'cancelled').sort((a, b) => inOrder(b.createdAt, a.createdAt) || inOrder(b.id, a.id))[0];
 }
 
 /** Whether a build made something to rebuild and compare: a package. */
@@ -248,7 +249,7 @@ export function reproducibleStatement(o: {
     version: o.version,
     architecture: o.arch,
     buildinfo: o.buildinfo ?? null,
-    packages: [...o.packages].sort((x, y) => x.name.localeCompare(y.name)),
+    packages: [...o.packages].sort((x, y) => inOrder(x.name, y.name)),
     variations: VARIATIONS.map((v) => v.name),
     rebuiltAt: o.rebuiltAt,
     builtBy: o.builtBy ?? null,
@@ -333,7 +334,7 @@ export function reproducibleShares(jobs: JobRecord[], holds: (suite: string, sou
       const judged = s.reproducible + s.unreproducible + s.failed;
       return judged ? { ...s, percent: Math.round((100 * s.reproducible) / judged) } : s;
     })
-    .sort((a, b) => a.suite.localeCompare(b.suite) || a.arch.localeCompare(b.arch));
+    .sort((a, b) => inOrder(a.suite, b.suite) || inOrder(a.arch, b.arch));
 }
 
 /** A share in a line: "unstable amd64: 67% reproducible (2 of 3; 1 unreproducible)". */

@@ -20,6 +20,7 @@ import { fileFacts } from '../../storage/files.js';
 import { refused } from '../job-api.js';
 import type { QueueContext } from './queue-context.js';
 import type { WorkerRegistry } from './worker-registry.js';
+import { inOrder } from '../../debian/indices.js';
 
 export class JobLeasing {
   private readonly waiters = new Set<() => void>();
@@ -204,7 +205,7 @@ export class JobLeasing {
       .all()
       // A job this worker would emulate is left to a native worker that is waiting for work.
       .filter((j) => isLeasable(j) && canRun(request, j) && (!request.only || request.only.includes(j.kind)) && !ownBuild(j) && !(emulates(j) && this.workers.nativeAvailable(j.arch, worker)))
-      .sort((a, b) => order(a) - order(b) || a.createdAt.localeCompare(b.createdAt))[0];
+      .sort((a, b) => order(a) - order(b) || inOrder(a.createdAt, b.createdAt))[0];
     if (!job) return undefined;
     let files: { name: string; size: number; sha256: string }[];
     try {

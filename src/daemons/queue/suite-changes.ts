@@ -25,6 +25,7 @@ import { Journaled } from '../../storage/journal.js';
 import { SuiteStore } from '../../storage/suite-store.js';
 import { whenStaged } from '../../storage/staging.js';
 import { readIncludedDebs } from './included-debs.js';
+import { inOrder } from '../../debian/indices.js';
 
 /** Versions that entered the pool, with their files. */
 type Batch = { source: string; version: string; files: string[] }[];
@@ -97,7 +98,7 @@ export class SuiteChanges {
   all(): SuiteContents[] {
     const names = new Set(this.config().suites.map((s) => s.name));
     const suites = this.config().suites.map((s) => this.get(s.name));
-    const snapshots = this.store.all().filter((c) => c.kind === 'snapshot' && !names.has(c.id)).sort((a, b) => a.id.localeCompare(b.id));
+    const snapshots = this.store.all().filter((c) => c.kind === 'snapshot' && !names.has(c.id)).sort((a, b) => inOrder(a.id, b.id));
     return [...suites, ...snapshots];
   }
 
