@@ -16,7 +16,7 @@ import { generateArchiveKey, Signer } from '../src/process/gpg.js';
 import { Layout } from '../src/storage/layout.js';
 import { IndexCompressor } from '../src/publish/index-compressor.js';
 import { TextHashes, writeIndexText } from '../src/publish/index-text.js';
-import { currentGeneration, oldestSignature, poolFilesOfGenerations, pruneGenerations } from '../src/publish/generations.js';
+import { currentGeneration, oldestSignature, poolFilesOfGenerations, pruneGenerations, writePoolList } from '../src/publish/generations.js';
 import { publish } from '../src/publish/publisher.js';
 
 let layout: Layout;
@@ -237,6 +237,18 @@ describe('the publisher', () => {
       const manifest = JSON.parse(await readFile(join(older, 'manifest.json'), 'utf8'));
       await writeFile(join(older, 'manifest.json'), JSON.stringify({ ...manifest, pool: ['pool/main/o/old/old_1.0_amd64.deb'] }));
       expect([...(await poolFilesOfGenerations(own))].sort()).toEqual(['pool/main/o/old/old_1.0_amd64.deb', ...['q', 'r'].map((n) => `pool/main/${n[0]}/${n}/${n}_1.0_amd64.deb`)]);
+    } finally {
+      await rm(own.root, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps every path of a pool list written in parts, none joined to the next', async () => {
+    const own = new Layout(await mkdtemp(join(tmpdir(), 'aib-poollist-')));
+    try {
+      // 2,500 paths: parts of a thousand, and a last part that is not full.
+      const paths = Array.from({ length: 2500 }, (_, i) => `pool/main/p/p${i}/p${i}_1.0_amd64.deb`);
+      await writePoolList(join(own.generations, '20260101-000000000-1'), paths);
+      expect([...(await poolFilesOfGenerations(own))].sort()).toEqual([...paths].sort());
     } finally {
       await rm(own.root, { recursive: true, force: true });
     }

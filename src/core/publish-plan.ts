@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { DEBUG_SUFFIX, type ArchiveConfig } from '../config/config.js';
 import { Paragraph } from '../debian/deb822.js';
 import { inOrder, packagesStanza, stanzaOf, type StanzaSource } from '../debian/indices.js';
-import { sortedBinaries, type SuiteBinary, type SuiteContents, type SuiteSource } from './suite-contents.js';
+import { changedSorted, madeFrom, sortedBinaries, type SuiteBinary, type SuiteContents, type SuiteSource } from './suite-contents.js';
 
 /** What an index lists: binaries in Packages, sources in Sources. */
 export type Member = SuiteBinary | SuiteSource;
@@ -62,6 +62,81 @@ export function memberStanzas(controlsOf: ControlsOf): StanzaSource<Member> {
   };
 }
 
+/**
+ * A suite's binaries as its Packages lists hold them (in Packages order), and the pool files of
+ * each, by the suite ('') and its -debug suite. Made once per list of binaries (contents are
+ * values), and for a list withBinaries made from one placed before, from that one: publishing
+ * one more package among 100,000 places one, not 100,000.
+ */
+interface Placement {
+  shape: string;
+  lists: Map<string, SuiteBinary[]>;
+  paths: Map<string, string[]>;
+}
+const placements = new WeakMap<SuiteBinary[], Placement>();
+const listName = (suffix: string, component: string, arch: string) => `${suffix}/${component}/${arch}`;
+
+function placement(binaries: SuiteBinary[], components: string[], architectures: string[]): Placement {
+  const shape = JSON.stringify([components, architectures]);
+  const held = placements.get(binaries);
+  if (held?.shape === shape) return held;
+  // Architecture: all goes into every binary-ARCH list; a component taken out of archive.yaml
+  // since: its packages show in the first one.
+  const listsOf = (b: SuiteBinary) => {
+    const suffix = b.debug ? DEBUG_SUFFIX : '';
+    const component = components.includes(b.component) ? b.component : components[0];
+    const arches = b.arch === 'all' ? architectures : architectures.includes(b.arch) ? [b.arch] : [];
+    return { suffix, names: arches.map((arch) => listName(suffix, component, arch)) };
+  };
+  const made: Placement = { shape, lists: new Map(), paths: new Map([['', []], [DEBUG_SUFFIX, []]]) };
+  const change = madeFrom(binaries);
+  const before = change && placements.get(change.from);
+  if (change && before?.shape === shape) {
+    // Each list without the members that left it and with those that joined it.
+    const left = new Map<string, Set<SuiteBinary>>();
+    const joined = new Map<string, SuiteBinary[]>();
+    const gone = new Map<string, Set<string>>([['', new Set()], [DEBUG_SUFFIX, new Set()]]);
+    for (const b of change.left) {
+      const { suffix, names } = listsOf(b);
+      for (const n of names) left.set(n, (left.get(n) ?? new Set()).add(b));
+      gone.get(suffix)!.add(b.path);
+    }
+    for (const b of change.joined) {
+      for (const n of listsOf(b).names) {
+        const list = joined.get(n);
+        if (list) list.push(b);
+        else joined.set(n, [b]);
+      }
+    }
+    for (const n of new Set([...before.lists.keys(), ...joined.keys()])) {
+      const list = before.lists.get(n) ?? [];
+      made.lists.set(n, left.has(n) || joined.has(n) ? changedSorted(list, left.get(n) ?? new Set(), joined.get(n) ?? []) : list);
+    }
+    for (const [suffix, paths] of before.paths) made.paths.set(suffix, withoutPaths(paths, gone.get(suffix)!));
+    for (const b of change.joined) made.paths.get(b.debug ? DEBUG_SUFFIX : '')!.push(b.path);
+  } else {
+    for (const b of sortedBinaries(binaries)) {
+      const { suffix, names } = listsOf(b);
+      for (const n of names) {
+        const list = made.lists.get(n);
+        if (list) list.push(b);
+        else made.lists.set(n, [b]);
+      }
+      made.paths.get(suffix)!.push(b.path);
+    }
+  }
+  placements.set(binaries, made);
+  return made;
+}
+
+/** `paths` without those in `gone` (each one of them), a copy: a few are found without hashing the rest. */
+function withoutPaths(paths: string[], gone: Set<string>): string[] {
+  if (gone.size > 16) return paths.filter((p) => !gone.has(p));
+  const out = paths.slice();
+  for (const p of gone) out.splice(out.indexOf(p), 1);
+  return out;
+}
+
 export function planPublication(config: ArchiveConfig, contents: SuiteContents[], controlsOf: ControlsOf): SuitePlan[] {
   const stanzas = memberStanzas(controlsOf);
   const plans: SuitePlan[] = [];
@@ -75,7 +150,7 @@ export function planPublication(config: ArchiveConfig, contents: SuiteContents[]
       suite: id,
       codename: code,
       architectures,
-      components: components.map((name) => ({ name, sources: [], packages: new Map(architectures.map((a) => [a, []])) })),
+      components: components.map((name) => ({ name, sources: [], packages: new Map() })),
       poolFiles: [],
       stanzas,
     });
@@ -87,12 +162,10 @@ export function planPublication(config: ArchiveConfig, contents: SuiteContents[]
       component(plan, s.component).sources.push(s);
       plan.poolFiles.push(...s.files);
     }
-    for (const b of sortedBinaries(c.binaries)) {
-      const into = b.debug ? debug : plan;
-      const target = component(into, b.component).packages;
-      const arches = b.arch === 'all' ? architectures : architectures.includes(b.arch) ? [b.arch] : [];
-      for (const arch of arches) target.get(arch)!.push(b);
-      into.poolFiles.push(b.path);
+    const placed = placement(c.binaries, components, architectures);
+    for (const [p, prefix] of [[plan, ''], [debug, DEBUG_SUFFIX]] as const) {
+      for (const { name, packages } of p.components) for (const arch of architectures) packages.set(arch, placed.lists.get(listName(prefix, name, arch)) ?? []);
+      p.poolFiles = p.poolFiles.concat(placed.paths.get(prefix)!);
     }
     plans.push(plan, debug);
   }

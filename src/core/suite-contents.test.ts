@@ -8,7 +8,7 @@ import { memberStanzas, planPublication, type Member } from './publish-plan.js';
 import { retained, withHistory } from './retention.js';
 import {
   ContentsError, binariesChange, binaryRefusal, emptyContents, heldBinary, poolFilesOf, sortedBinaries, suiteBinary, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
-  type SuiteBinary, type SuiteSource,
+  type SuiteBinary, type SuiteContents, type SuiteSource,
 } from './suite-contents.js';
 
 const src = (source: string, version: string, component = 'main'): SuiteSource => ({
@@ -233,6 +233,35 @@ describe('the publication plan', () => {
     expect(u.poolFiles).not.toContain('pool/main/z/z-dbgsym/z-dbgsym_1_amd64.deb');
     expect(names(plans[3])).toEqual(['z-dbgsym']);
   });
+  it('plans a list made from one planned before as it plans the same members anew, as packages join, replace and repeat', () => {
+    const names = ['a', 'b', 'lib-b', 'z', 'a-b', ...Array.from({ length: 20 }, (_, i) => `p${i}`)];
+    let seed = 11;
+    const pick = <T,>(xs: T[]) => xs[(seed = (seed * 1103515245 + 12345) % 2147483648) % xs.length];
+    const controls = (bs: SuiteBinary[]) => bs.map((b) => controlOf(b.package, b.version, b.arch));
+    // Every list of every plan, and the pool files, as text.
+    const shown = (c: SuiteContents) =>
+      planPublication(config, [c], controls).map((p) => ({
+        lists: p.components.map((x) => [...x.packages].map(([arch, list]) => `${x.name}/${arch}: ${list.map((b) => `${(b as SuiteBinary).package} ${(b as SuiteBinary).arch} ${(b as SuiteBinary).version}`).join(', ')}`)),
+        pool: [...p.poolFiles].sort(),
+      }));
+    let c = emptyContents('unstable');
+    planPublication(config, [c], controls);
+    for (let step = 0; step < 50; step++) {
+      // Mostly a few packages at a time, now and then many; in a component archive.yaml has or not, debug symbols or not.
+      const batch = Array.from({ length: step % 10 === 9 ? 40 : 1 + (step % 3) }, () => {
+        const pkg = pick(names);
+        return { ...bin(pkg, String(1 + (step % 4)), pick(['amd64', 'all', 'arm64', 'i386']), { debug: pkg.startsWith('p1') }), component: pick(['main', 'contrib', 'gone']) };
+      });
+      try {
+        c = withBinaries(c, batch);
+      } catch {
+        continue; // the same version with other content: refused, nothing changed
+      }
+      expect(shown(c)).toEqual(shown({ ...c, binaries: [...c.binaries] }));
+    }
+    expect(c.binaries.length).toBeGreaterThan(10);
+  });
+
   it('leaves out a suite no longer in archive.yaml', () => {
     expect(planPublication(config, [emptyContents('gone')], () => [])).toEqual([]);
   });

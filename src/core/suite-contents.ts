@@ -158,7 +158,7 @@ export function withBinaries(c: SuiteContents, binaries: SuiteBinary[]): SuiteCo
   byKey.set(next, held);
   changes.set(next, { from: new WeakRef(c.binaries), left: [...replaced.keys()], joined });
   const sorted = sortedLists.get(c.binaries);
-  if (sorted) sortedLists.set(next, merged(without(sorted, replaced), [...joined].sort(byNameThenArch)));
+  if (sorted) sortedLists.set(next, changedSorted(sorted, new Set(replaced.keys()), joined));
   return { ...c, binaries: next };
 }
 
@@ -173,6 +173,13 @@ const changes = new WeakMap<SuiteBinary[], { from: WeakRef<SuiteBinary[]>; left:
 export function binariesChange(from: SuiteBinary[], to: SuiteBinary[]): { left: SuiteBinary[]; joined: SuiteBinary[] } | undefined {
   const change = changes.get(to);
   return change?.from.deref() === from ? { left: change.left, joined: change.joined } : undefined;
+}
+
+/** The list withBinaries made `to` from, and what left it and joined, while that list is still held. */
+export function madeFrom(to: SuiteBinary[]): { from: SuiteBinary[]; left: SuiteBinary[]; joined: SuiteBinary[] } | undefined {
+  const change = changes.get(to);
+  const from = change?.from.deref();
+  return from && change && { from, left: change.left, joined: change.joined };
 }
 
 const byNameThenArch = (a: SuiteBinary, b: SuiteBinary) => inOrder(a.package, b.package) || inOrder(a.arch, b.arch);
@@ -203,11 +210,19 @@ function swapped(list: SuiteBinary[], replaced: Map<SuiteBinary, SuiteBinary>): 
   return out;
 }
 
-/** `list` without the members `replaced` names (a copy). */
-function without(list: SuiteBinary[], replaced: Map<SuiteBinary, SuiteBinary>): SuiteBinary[] {
-  if (replaced.size > FEW) return list.filter((b) => !replaced.has(b));
+/**
+ * A list in Packages order (by name, then architecture) without `left` (each one of its members)
+ * and with `joined` (in any order) merged in: a copy.
+ */
+export function changedSorted(sorted: SuiteBinary[], left: Set<SuiteBinary>, joined: SuiteBinary[]): SuiteBinary[] {
+  return merged(without(sorted, left), [...joined].sort(byNameThenArch));
+}
+
+/** `list` without the members of `left`, each one of its members (a copy). */
+function without(list: SuiteBinary[], left: Set<SuiteBinary>): SuiteBinary[] {
+  if (left.size > FEW) return list.filter((b) => !left.has(b));
   const out = list.slice();
-  for (const old of replaced.keys()) out.splice(out.indexOf(old), 1);
+  for (const old of left) out.splice(out.indexOf(old), 1);
   return out;
 }
 

@@ -109,173 +109,178 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
     return true;
   };
 
-  for (const plan of plans) {
-    const suiteRel = join('dists', plan.suite);
-    const suiteDir = join(tmpDir, suiteRel);
-    const info: ReleaseInfo = {
-      origin: options.label,
-      label: options.label,
-      suite: plan.suite,
-      codename: plan.codename,
-      date: now,
-      validUntil: options.validForMs ? new Date(now.getTime() + options.validForMs) : undefined,
-      architectures: plan.architectures,
-      components: plan.components.map((c) => c.name),
-      description: `${options.label} ${plan.suite}, published by archive-in-a-box`,
-    };
-    // Each index's chunks, and its identity: the keys of its chunks, made from its members
-    // without their text (debian/indices.ts).
-    const indices = plan.components.flatMap(({ name: component, packages, sources }) => [
-      ...plan.architectures.map((arch) => ({ component, arch, dir: `${component}/binary-${arch}`, name: 'Packages', members: packages.get(arch) ?? [] })),
-      { component, arch: 'source', dir: `${component}/source`, name: 'Sources', members: sources },
-    ]).map((index) => {
-      const chunks = chunkLayout(index.members, plan.stanzas);
-      const keys = chunks.map((c) => c.key);
-      return { ...index, chunks, keys, level: levelFor(index.members.length), hash: sha256(Buffer.from(keys.join('\n'))) };
-    });
-    const fields = { ...info, date: undefined, validUntil: undefined, validFor: options.validForMs ?? 0 };
-    const identity = sha256(Buffer.from(JSON.stringify({ fields, indices: indices.map((i) => [i.dir, i.hash]) })));
-    if (await carryOver(suiteRel, identity)) {
-      for (const i of indices) compressor.keep(i.level, i.keys);
-      reused += 3 * indices.length;
-      continue;
-    }
-    manifest.suites![suiteRel] = { identity, signed: now.toISOString() };
-    const files: IndexFile[] = [];
-    const note = (f: IndexFile) => {
-      files.push(f);
-      manifest.facts![`${suiteRel}/${f.path}`] = { size: f.size, md5: f.md5, sha256: f.sha256 };
-    };
-    /** A file of these buffers, one after the other, noted with its size and hashes. */
-    const record = (path: string, parts: Buffer[]) => {
-      const [sha, md] = [createHash('sha256'), createHash('md5')];
-      for (const p of parts) {
-        sha.update(p);
-        md.update(p);
-      }
-      note({ path, size: parts.reduce((n, p) => n + p.length, 0), md5: md.digest('hex'), sha256: sha.digest('hex') });
-    };
-    const writeSmall = async (path: string, data: Buffer) => {
-      await mkdir(dirname(join(suiteDir, path)), { recursive: true });
-      await writeFile(join(suiteDir, path), data);
-      record(path, [data]);
-    };
-    /** An index and its .gz and .xz: linked from the previous generation when its text is the same. */
-    const writeIndex = async ({ dir, name, chunks, keys, level, hash }: (typeof indices)[number]) => {
-      const key = `${suiteRel}/${dir}/${name}`;
-      manifest.indexes[key] = hash;
-      const variants = [name, `${name}.gz`, `${name}.xz`];
-      await mkdir(join(suiteDir, dir), { recursive: true });
-      if (prevDir && prevManifest.indexes[key] === hash) {
-        try {
-          const linked: IndexFile[] = [];
-          for (const v of variants) {
-            await link(join(prevDir, suiteRel, dir, v), join(suiteDir, dir, v));
-            const known = prevManifest.facts?.[`${suiteRel}/${dir}/${v}`];
-            const content = known ? undefined : await readFile(join(suiteDir, dir, v));
-            linked.push(known ? { path: `${dir}/${v}`, ...known } : { path: `${dir}/${v}`, size: content!.length, md5: md5(content!), sha256: sha256(content!) });
-          }
-          for (const f of linked) note(f);
-          // Its patch series stays as it was: the Index still names this text as current.
-          const diffIndex = `${dir}/${name}.diff/Index`;
-          const knownIndex = prevManifest.facts?.[`${suiteRel}/${diffIndex}`];
-          if (knownIndex && (options.pdiffs ?? 0) > 0) {
-            await linkTree(join(prevDir, suiteRel, dir, `${name}.diff`), join(suiteDir, dir, `${name}.diff`), (n) => n !== 'by-hash');
-            note({ path: diffIndex, ...knownIndex });
-          }
-          compressor.keep(level, keys);
-          const table = prevManifest.chunks?.[key];
-          if (table) manifest.chunks![key] = table;
-          reused += variants.length;
-          return;
-        } catch {
-          // The previous generation is incomplete or gone: write it anew.
-          for (const v of variants) await rm(join(suiteDir, dir, v), { force: true });
-          await rm(join(suiteDir, dir, `${name}.diff`), { recursive: true, force: true });
-        }
-      }
-      const table = prevManifest.chunks?.[key];
-      const patching = patchPart(key, keys, table);
-      const text = await writeIndexText({
-        path: join(suiteDir, dir, name),
-        layout: chunks,
-        stanzas: plan.stanzas,
-        previous: prevDir && table ? { path: join(prevDir, suiteRel, dir, name), chunks: table } : undefined,
-        compressor,
-        level,
-        keep: patching && ((j) => j >= patching.head && j < chunks.length - patching.tail),
-        hashes: options.textHashes && { id: key, states: options.textHashes },
-      });
-      note({ path: `${dir}/${name}`, ...text.facts });
-      // Each index's chunks: the next publication copies the unchanged ones and patches only the others.
-      manifest.chunks![key] = text.chunks;
-      const { gz, xz } = await compressor.assemble(level, keys);
-      record(`${dir}/${name}.gz`, gz);
-      record(`${dir}/${name}.xz`, xz);
-      await Promise.all([gz, xz].map((parts, i) => writeBuffers(join(suiteDir, dir, variants[i + 1]), parts)));
-      written += variants.length;
-      if (patching) await writePatches(dir, name, { ...patching, after: Buffer.concat(text.kept) });
-    };
-    /**
-     * The chunks a patch is made of, when one is worth making: those between the chunks the
-     * previous text and this one begin and end with.
-     */
-    const patchPart = (key: string, keys: string[], table?: ChunkTable) => {
-      const beforeSize = prevManifest.facts?.[key]?.size ?? 0;
-      // No index before, or an empty one: the first text is no patch.
-      if (!options.pdiffs || !prevDir || beforeSize === 0) return undefined;
-      // A manifest from before chunks were noted: the whole texts, when they are small.
-      if (!table) return beforeSize <= WHOLE_TEXT_PATCH_BYTES ? changedChunks([], keys) : undefined;
-      const part = changedChunks(table, keys);
-      // A change to most of the index makes a patch about as large as it: apt fetches the index then.
-      return keys.length - part.head - part.tail <= Math.max(2, keys.length / 2) ? part : undefined;
-    };
-    /**
-     * INDEX.diff/: the patch from the previous generation's text to this one, after the kept
-     * patches before it (linked from the previous generation), and the Index naming them.
-     * Without a previous text, or with a change ed cannot carry, there is no series: apt then
-     * fetches the whole index.
-     */
-    const writePatches = async (dir: string, name: string, change: { headBytes: number; headLines: number; tailBytes: number; after: Buffer }) => {
-      const beforeFacts = prevManifest.facts![`${suiteRel}/${dir}/${name}`];
-      const before = await readRange(join(prevDir!, suiteRel, dir, name), change.headBytes, beforeFacts.size - change.headBytes - change.tailBytes);
-      const script = before && edScript(before, change.after, change.headLines);
-      if (!script) return;
-      const diffDir = join(suiteDir, dir, `${name}.diff`);
-      const prevDiffDir = join(prevDir!, suiteRel, dir, `${name}.diff`);
-      await mkdir(diffDir, { recursive: true });
-      const earlier = parseDiffIndex(await readFile(join(prevDiffDir, 'Index'), 'utf8').catch(() => ''));
-      const keepEarlier = options.pdiffs! - 1;
-      let series: PatchEntry[] = [];
-      for (const p of keepEarlier > 0 ? earlier.slice(-keepEarlier) : []) {
-        // A series is only useful unbroken: a patch that cannot be carried over ends the older ones.
-        if (await link(join(prevDiffDir, `${p.name}.gz`), join(diffDir, `${p.name}.gz`)).then(() => true, () => false)) series.push(p);
-        else series = [];
-      }
-      const download = gzipSync(script, { level: 9 });
-      await writeFile(join(diffDir, `${generation}.gz`), download);
-      series.push({
-        name: generation,
-        from: { sha256: beforeFacts.sha256, size: beforeFacts.size },
-        patch: { sha256: sha256(script), size: script.length },
-        download: { sha256: sha256(download), size: download.length },
-      });
-      const current = files.find((f) => f.path === `${dir}/${name}`)!;
-      await writeSmall(`${dir}/${name}.diff/Index`, Buffer.from(diffIndexText(current, series)));
-    };
-    for (const index of indices) {
-      await writeIndex(index);
-      await writeSmall(`${index.dir}/Release`, Buffer.from(componentReleaseText(info, index.component, index.arch)));
-    }
-    await writeByHash(suiteDir, suiteRel, prevDir, prevManifest, manifest, files, now, grace);
-    const release = join(suiteDir, 'Release');
-    await writeFile(release, releaseText(info, files));
-    await signer.signRelease(release, join(suiteDir, 'InRelease'), join(suiteDir, 'Release.gpg'));
-  }
-  // A file two suites name is listed once (no set is made of 100,000 paths for one suite).
+  // Every pool file the indices name, written and flushed while the indices are made: one wait
+  // for the disk at the end, not two. A file two suites name is listed once (no set is made of
+  // 100,000 paths for one suite).
   const lists = plans.map((p) => p.poolFiles).filter((files) => files.length > 0);
-  // Both flushed, side by side: one wait for the disk, not two (and neither still writing when a failure of the other is thrown).
-  const saved = await Promise.allSettled([writeManifest(tmpDir, manifest), writePoolList(tmpDir, lists.length === 1 ? lists[0] : [...new Set(lists.flat())])]);
+  const writeSuites = async () => {
+    for (const plan of plans) {
+      const suiteRel = join('dists', plan.suite);
+      const suiteDir = join(tmpDir, suiteRel);
+      const info: ReleaseInfo = {
+        origin: options.label,
+        label: options.label,
+        suite: plan.suite,
+        codename: plan.codename,
+        date: now,
+        validUntil: options.validForMs ? new Date(now.getTime() + options.validForMs) : undefined,
+        architectures: plan.architectures,
+        components: plan.components.map((c) => c.name),
+        description: `${options.label} ${plan.suite}, published by archive-in-a-box`,
+      };
+      // Each index's chunks, and its identity: the keys of its chunks, made from its members
+      // without their text (debian/indices.ts).
+      const indices = plan.components.flatMap(({ name: component, packages, sources }) => [
+        ...plan.architectures.map((arch) => ({ component, arch, dir: `${component}/binary-${arch}`, name: 'Packages', members: packages.get(arch) ?? [] })),
+        { component, arch: 'source', dir: `${component}/source`, name: 'Sources', members: sources },
+      ]).map((index) => {
+        const chunks = chunkLayout(index.members, plan.stanzas);
+        const keys = chunks.map((c) => c.key);
+        return { ...index, chunks, keys, level: levelFor(index.members.length), hash: sha256(Buffer.from(keys.join('\n'))) };
+      });
+      const fields = { ...info, date: undefined, validUntil: undefined, validFor: options.validForMs ?? 0 };
+      const identity = sha256(Buffer.from(JSON.stringify({ fields, indices: indices.map((i) => [i.dir, i.hash]) })));
+      if (await carryOver(suiteRel, identity)) {
+        for (const i of indices) compressor.keep(i.level, i.keys);
+        reused += 3 * indices.length;
+        continue;
+      }
+      manifest.suites![suiteRel] = { identity, signed: now.toISOString() };
+      const files: IndexFile[] = [];
+      const note = (f: IndexFile) => {
+        files.push(f);
+        manifest.facts![`${suiteRel}/${f.path}`] = { size: f.size, md5: f.md5, sha256: f.sha256 };
+      };
+      /** A file of these buffers, one after the other, noted with its size and hashes. */
+      const record = (path: string, parts: Buffer[]) => {
+        const [sha, md] = [createHash('sha256'), createHash('md5')];
+        for (const p of parts) {
+          sha.update(p);
+          md.update(p);
+        }
+        note({ path, size: parts.reduce((n, p) => n + p.length, 0), md5: md.digest('hex'), sha256: sha.digest('hex') });
+      };
+      const writeSmall = async (path: string, data: Buffer) => {
+        await mkdir(dirname(join(suiteDir, path)), { recursive: true });
+        await writeFile(join(suiteDir, path), data);
+        record(path, [data]);
+      };
+      /** An index and its .gz and .xz: linked from the previous generation when its text is the same. */
+      const writeIndex = async ({ dir, name, chunks, keys, level, hash }: (typeof indices)[number]) => {
+        const key = `${suiteRel}/${dir}/${name}`;
+        manifest.indexes[key] = hash;
+        const variants = [name, `${name}.gz`, `${name}.xz`];
+        await mkdir(join(suiteDir, dir), { recursive: true });
+        if (prevDir && prevManifest.indexes[key] === hash) {
+          try {
+            const linked: IndexFile[] = [];
+            for (const v of variants) {
+              await link(join(prevDir, suiteRel, dir, v), join(suiteDir, dir, v));
+              const known = prevManifest.facts?.[`${suiteRel}/${dir}/${v}`];
+              const content = known ? undefined : await readFile(join(suiteDir, dir, v));
+              linked.push(known ? { path: `${dir}/${v}`, ...known } : { path: `${dir}/${v}`, size: content!.length, md5: md5(content!), sha256: sha256(content!) });
+            }
+            for (const f of linked) note(f);
+            // Its patch series stays as it was: the Index still names this text as current.
+            const diffIndex = `${dir}/${name}.diff/Index`;
+            const knownIndex = prevManifest.facts?.[`${suiteRel}/${diffIndex}`];
+            if (knownIndex && (options.pdiffs ?? 0) > 0) {
+              await linkTree(join(prevDir, suiteRel, dir, `${name}.diff`), join(suiteDir, dir, `${name}.diff`), (n) => n !== 'by-hash');
+              note({ path: diffIndex, ...knownIndex });
+            }
+            compressor.keep(level, keys);
+            const table = prevManifest.chunks?.[key];
+            if (table) manifest.chunks![key] = table;
+            reused += variants.length;
+            return;
+          } catch {
+            // The previous generation is incomplete or gone: write it anew.
+            for (const v of variants) await rm(join(suiteDir, dir, v), { force: true });
+            await rm(join(suiteDir, dir, `${name}.diff`), { recursive: true, force: true });
+          }
+        }
+        const table = prevManifest.chunks?.[key];
+        const patching = patchPart(key, keys, table);
+        const text = await writeIndexText({
+          path: join(suiteDir, dir, name),
+          layout: chunks,
+          stanzas: plan.stanzas,
+          previous: prevDir && table ? { path: join(prevDir, suiteRel, dir, name), chunks: table } : undefined,
+          compressor,
+          level,
+          keep: patching && ((j) => j >= patching.head && j < chunks.length - patching.tail),
+          hashes: options.textHashes && { id: key, states: options.textHashes },
+        });
+        note({ path: `${dir}/${name}`, ...text.facts });
+        // Each index's chunks: the next publication copies the unchanged ones and patches only the others.
+        manifest.chunks![key] = text.chunks;
+        const { gz, xz } = await compressor.assemble(level, keys);
+        record(`${dir}/${name}.gz`, gz);
+        record(`${dir}/${name}.xz`, xz);
+        await Promise.all([gz, xz].map((parts, i) => writeBuffers(join(suiteDir, dir, variants[i + 1]), parts)));
+        written += variants.length;
+        if (patching) await writePatches(dir, name, { ...patching, after: Buffer.concat(text.kept) });
+      };
+      /**
+       * The chunks a patch is made of, when one is worth making: those between the chunks the
+       * previous text and this one begin and end with.
+       */
+      const patchPart = (key: string, keys: string[], table?: ChunkTable) => {
+        const beforeSize = prevManifest.facts?.[key]?.size ?? 0;
+        // No index before, or an empty one: the first text is no patch.
+        if (!options.pdiffs || !prevDir || beforeSize === 0) return undefined;
+        // A manifest from before chunks were noted: the whole texts, when they are small.
+        if (!table) return beforeSize <= WHOLE_TEXT_PATCH_BYTES ? changedChunks([], keys) : undefined;
+        const part = changedChunks(table, keys);
+        // A change to most of the index makes a patch about as large as it: apt fetches the index then.
+        return keys.length - part.head - part.tail <= Math.max(2, keys.length / 2) ? part : undefined;
+      };
+      /**
+       * INDEX.diff/: the patch from the previous generation's text to this one, after the kept
+       * patches before it (linked from the previous generation), and the Index naming them.
+       * Without a previous text, or with a change ed cannot carry, there is no series: apt then
+       * fetches the whole index.
+       */
+      const writePatches = async (dir: string, name: string, change: { headBytes: number; headLines: number; tailBytes: number; after: Buffer }) => {
+        const beforeFacts = prevManifest.facts![`${suiteRel}/${dir}/${name}`];
+        const before = await readRange(join(prevDir!, suiteRel, dir, name), change.headBytes, beforeFacts.size - change.headBytes - change.tailBytes);
+        const script = before && edScript(before, change.after, change.headLines);
+        if (!script) return;
+        const diffDir = join(suiteDir, dir, `${name}.diff`);
+        const prevDiffDir = join(prevDir!, suiteRel, dir, `${name}.diff`);
+        await mkdir(diffDir, { recursive: true });
+        const earlier = parseDiffIndex(await readFile(join(prevDiffDir, 'Index'), 'utf8').catch(() => ''));
+        const keepEarlier = options.pdiffs! - 1;
+        let series: PatchEntry[] = [];
+        for (const p of keepEarlier > 0 ? earlier.slice(-keepEarlier) : []) {
+          // A series is only useful unbroken: a patch that cannot be carried over ends the older ones.
+          if (await link(join(prevDiffDir, `${p.name}.gz`), join(diffDir, `${p.name}.gz`)).then(() => true, () => false)) series.push(p);
+          else series = [];
+        }
+        const download = gzipSync(script, { level: 9 });
+        await writeFile(join(diffDir, `${generation}.gz`), download);
+        series.push({
+          name: generation,
+          from: { sha256: beforeFacts.sha256, size: beforeFacts.size },
+          patch: { sha256: sha256(script), size: script.length },
+          download: { sha256: sha256(download), size: download.length },
+        });
+        const current = files.find((f) => f.path === `${dir}/${name}`)!;
+        await writeSmall(`${dir}/${name}.diff/Index`, Buffer.from(diffIndexText(current, series)));
+      };
+      for (const index of indices) {
+        await writeIndex(index);
+        await writeSmall(`${index.dir}/Release`, Buffer.from(componentReleaseText(info, index.component, index.arch)));
+      }
+      await writeByHash(suiteDir, suiteRel, prevDir, prevManifest, manifest, files, now, grace);
+      const release = join(suiteDir, 'Release');
+      await writeFile(release, releaseText(info, files));
+      await signer.signRelease(release, join(suiteDir, 'InRelease'), join(suiteDir, 'Release.gpg'));
+    }
+    await writeManifest(tmpDir, manifest);
+  };
+  // Both settled before a failure is thrown: neither is still writing then.
+  const saved = await Promise.allSettled([writePoolList(tmpDir, lists.length === 1 ? lists[0] : [...new Set(lists.flat())]), writeSuites()]);
   for (const r of saved) if (r.status === 'rejected') throw r.reason;
   await rename(tmpDir, genDir);
   options.failPoint?.('publish-before-switch');

@@ -3,6 +3,7 @@
 import { constants } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { writeAllAt } from './files.js';
 import { giveOpenFile, type Owner } from './ownership.js';
 
 export interface WriteOptions {
@@ -14,7 +15,8 @@ export interface WriteOptions {
   sync?: boolean;
 }
 
-export async function writeFileAtomic(path: string, data: string | Buffer, o: WriteOptions = {}): Promise<void> {
+/** `data` as parts is written in order, each before the next is asked for (so a part may reuse the memory of the one before). */
+export async function writeFileAtomic(path: string, data: string | Buffer | Iterable<Buffer>, o: WriteOptions = {}): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
   // A new file, never one a link planted under that name points to (issue 17).
@@ -22,7 +24,14 @@ export async function writeFileAtomic(path: string, data: string | Buffer, o: Wr
   const handle = await open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, o.mode ?? 0o644);
   try {
     if (o.owner) giveOpenFile(handle.fd, o.owner);
-    await handle.writeFile(data);
+    if (typeof data === 'string' || Buffer.isBuffer(data)) await handle.writeFile(data);
+    else {
+      let at = 0;
+      for (const part of data) {
+        await writeAllAt(handle, [part], at);
+        at += part.length;
+      }
+    }
     if (o.sync !== false) await handle.sync();
   } finally {
     await handle.close();
