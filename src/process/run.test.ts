@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { tmpdir } from 'node:os';
-import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CommandFailed } from '../errors.js';
-import { keepSpare, run, runFilter, runFilterChunks } from './run.js';
+import { keepSpare, run, runFilter, runFilterChunks, sparesAfter } from './run.js';
 
 describe('run', () => {
   it('returns what the program wrote, its final newline kept, with the given input and folder', async () => {
@@ -77,6 +77,20 @@ describe('spare filters', () => {
     await sleep(SPARE_READY_MS);
     const third = Date.now();
     expect(started(await runFilter('sh', filter('ahead'), Buffer.from('three'), { spare: true }))).toBeLessThan(third);
+  });
+
+  it('starts a spare that falls due while work given to sparesAfter runs once that work is over', async () => {
+    const over = await sparesAfter(async () => {
+      keepSpare('sh', filter('after'));
+      await sleep(SPARE_READY_MS);
+      expect(existsSync(join(dir, 'after.pid'))).toBe(false);
+      return Date.now();
+    });
+    await sleep(SPARE_READY_MS);
+    const asked = Date.now();
+    const out = await runFilter('sh', filter('after'), Buffer.from('x'), { spare: true });
+    expect(started(out)).toBeGreaterThanOrEqual(over);
+    expect(started(out)).toBeLessThan(asked);
   });
 
   it('starts a new process when the spare has ended, and the use still gets its output', async () => {

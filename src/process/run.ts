@@ -36,9 +36,22 @@ interface Ended {
  * publication, so one is started again 200 ms after each use (when a publication at 10,000
  * packages is over; a longer one may still run), and the next use finds it running. A spare
  * holds no event loop open, and ends when its input closes: with the process that started it.
+ * One due while work given to `sparesAfter` runs is started once that work is over.
  */
 const spares = new Map<string, ChildProcess>();
 const SPARE_AFTER_MS = 200;
+let running = 0;
+const due: (() => void)[] = [];
+
+/** Runs `work`; a spare due meanwhile is started after it (its start would hold the thread the work needs). */
+export async function sparesAfter<T>(work: () => Promise<T>): Promise<T> {
+  running++;
+  try {
+    return await work();
+  } finally {
+    if (--running === 0) for (const start of due.splice(0)) start();
+  }
+}
 
 /** A program with its outputs piped, and its input piped or /dev/null. */
 function startChild(command: string, args: string[], withInput: boolean, cwd?: string): ChildProcess {
@@ -58,7 +71,7 @@ const spareKey = (command: string, args: string[]) => [command, ...args].join('\
 /** Starts a spare for this command line a moment from now, unless one is waiting already. */
 export function keepSpare(command: string, args: string[]): void {
   const key = spareKey(command, args);
-  setTimeout(() => {
+  const start = () => {
     if (spares.has(key)) return;
     const next = startChild(command, args, true);
     // Not started (not installed): the use itself starts it again and says why.
@@ -67,7 +80,8 @@ export function keepSpare(command: string, args: string[]): void {
     next.stdin!.on('error', () => {});
     holdLoop(next, false);
     spares.set(key, next);
-  }, SPARE_AFTER_MS).unref();
+  };
+  setTimeout(() => (running > 0 ? due.push(start) : start()), SPARE_AFTER_MS).unref();
 }
 
 /** The spare for this command line if one is running, else a new process; another spare follows. */

@@ -6,7 +6,7 @@ import { retry } from '../../core/jobs.js';
 import { parseQueueRequest, type QueueAnswer, type QueueRequest } from '../../core/queue-requests.js';
 import { ContentsError } from '../../core/suite-contents.js';
 import { compareVersions } from '../../debian/version.js';
-import { run } from '../../process/run.js';
+import { run, sparesAfter } from '../../process/run.js';
 import { writeJson } from '../../storage/json-files.js';
 import { NotRegularFile, readRegularFile } from '../../storage/open-regular-file.js';
 import { migrationLine } from '../../core/migration.js';
@@ -34,15 +34,19 @@ export class CliRequests {
     for (const name of (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.request.json'))) {
       const parsed = await readRequest(join(dir, name));
       const staging = join(dir, name.replace('.request.json', '.files'));
-      let answer: QueueAnswer;
-      try {
-        answer = 'error' in parsed ? { ok: false, message: `state/requests/${name}: ${parsed.error}` } : await this.carryOut(parsed, staging);
-      } catch (err) {
-        if (!(err instanceof ContentsError)) throw err;
-        answer = { ok: false, message: err.message };
-      }
-      // 0600: an answer may carry a secret (a new worker's token) until the CLI takes it.
-      await writeJson(join(dir, name.replace('.request.json', '.answer.json')), answer, { mode: 0o600 });
+      // Answered before a spare filter is started again: the CLI waits for nothing else.
+      const answer = await sparesAfter(async () => {
+        let answer: QueueAnswer;
+        try {
+          answer = 'error' in parsed ? { ok: false, message: `state/requests/${name}: ${parsed.error}` } : await this.carryOut(parsed, staging);
+        } catch (err) {
+          if (!(err instanceof ContentsError)) throw err;
+          answer = { ok: false, message: err.message };
+        }
+        // 0600: an answer may carry a secret (a new worker's token) until the CLI takes it.
+        await writeJson(join(dir, name.replace('.request.json', '.answer.json')), answer, { mode: 0o600 });
+        return answer;
+      });
       // (Recursive: a folder under a request's name is refused and removed like a file.)
       await rm(join(dir, name), { recursive: true, force: true });
       this.q.log(`request ${name}: ${answer.message}`);

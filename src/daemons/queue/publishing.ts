@@ -7,6 +7,7 @@ import { oldestSignature } from '../../publish/generations.js';
 import { TextHashes } from '../../publish/index-text.js';
 import { publish } from '../../publish/publisher.js';
 import type { Signer } from '../../process/gpg.js';
+import { sparesAfter } from '../../process/run.js';
 import type { JobLeasing } from './job-leasing.js';
 import type { QueueContext } from './queue-context.js';
 
@@ -33,7 +34,7 @@ export class Publishing {
     const started = Date.now();
     // A failed publish leaves the previous generation served; the next scan tries again.
     this.pending = true;
-    const result = await publish(this.q.layout, plans, this.signer, {
+    const result = await sparesAfter(() => publish(this.q.layout, plans, this.signer, {
       failPoint: this.q.failPoint,
       label: config.name,
       byHashGraceMs: config.publish.byHashGraceMinutes * 60_000,
@@ -41,7 +42,7 @@ export class Publishing {
       compressor: this.compressor,
       textHashes: this.textHashes,
       pdiffs: config.publish.pdiffs,
-    });
+    }));
     this.pending = false;
     if (result.pruned > 0) this.garbageLikely = true;
     this.q.log(`published generation ${result.generation} (${why}) in ${Date.now() - started} ms; ${result.written} index files written, ${result.reused} unchanged`);
