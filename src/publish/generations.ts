@@ -58,13 +58,13 @@ export async function writePoolList(dir: string, files: string[]): Promise<void>
  * kernel maps its pages one by one).
  */
 function* poolListParts(files: string[]): Generator<Buffer> {
+  const buffer = Buffer.allocUnsafe(1024 * 1024);
   for (let from = 0; from < files.length; from += 1000) {
     const text = `${files.slice(from, from + 1000).join('\n')}\n`;
-    if (Buffer.byteLength(text) > poolListBuffer.length) yield Buffer.from(text);
-    else yield poolListBuffer.subarray(0, poolListBuffer.write(text));
+    if (Buffer.byteLength(text) > buffer.length) yield Buffer.from(text);
+    else yield buffer.subarray(0, buffer.write(text));
   }
 }
-const poolListBuffer = Buffer.alloc(1024 * 1024);
 
 const POOL_LIST = 'pool.list';
 

@@ -4,7 +4,7 @@
 // and emptying the journal replays nothing twice; a line cut short by a crash mid-append is
 // the change that was not acknowledged, and is ignored.
 import { open, readFile, rm, truncate } from 'node:fs/promises';
-import { writeFileAtomic } from './json-files.js';
+import { jsonParts, writeFileAtomic } from './json-files.js';
 
 /** The journal is folded into the base once it is this large, or a quarter of the base. */
 const FOLD_BYTES = 256 * 1024;
@@ -68,25 +68,41 @@ export class Journaled<V, E> {
 
   /** Appends a change (the caller holds the value it leads to: `next`, folded in when the journal is long). */
   async append(change: E, next: V): Promise<void> {
-    const line = `${JSON.stringify([this.seq + 1, change])}\n`;
-    // A change as large as what it changes (10,000 packages included at once) becomes the base.
-    if (this.journalBytes + line.length > Math.max(FOLD_BYTES, this.baseBytes / 4)) return this.replace(next);
+    const entry = [this.seq + 1, change];
+    // Measured before it is written, part by part: a change as large as what it changes (10,000
+    // packages included at once) becomes the base, and its line is never made.
+    let length = 1;
+    for (const part of jsonParts(entry)) length += Buffer.byteLength(part);
+    if (this.journalBytes + length > Math.max(FOLD_BYTES, this.baseBytes / 4)) return this.replace(next);
     const handle = await open(this.journalPath, 'a', 0o644);
+    const before = (await handle.stat()).size;
     try {
-      await handle.write(line);
+      for (const part of lineParts(entry)) {
+        for (let at = 0; at < part.length; ) at += (await handle.write(part, at)).bytesWritten;
+      }
       await handle.sync();
+    } catch (err) {
+      // Not a line cut short that the next change would be glued to.
+      await handle.truncate(before).catch(() => undefined);
+      throw err;
     } finally {
       await handle.close();
     }
     this.seq++;
-    this.journalBytes += line.length;
+    this.journalBytes += length;
   }
 
   /** Writes the whole value as the new base and empties the journal. */
   async replace(value: V): Promise<void> {
-    const text = `${JSON.stringify(this.codec.toBase(value, this.seq))}\n`;
-    await writeFileAtomic(this.basePath, text);
-    this.baseBytes = text.length;
+    let bytes = 0;
+    const counted = function* (parts: Iterable<Buffer>) {
+      for (const part of parts) {
+        bytes += part.length;
+        yield part;
+      }
+    };
+    await writeFileAtomic(this.basePath, counted(lineParts(this.codec.toBase(value, this.seq))));
+    this.baseBytes = bytes;
     await rm(this.journalPath, { force: true });
     this.journalBytes = 0;
   }
@@ -97,6 +113,12 @@ export class Journaled<V, E> {
     this.seq = 0;
     this.journalBytes = 0;
   }
+}
+
+/** A value's JSON and a newline, as buffers of at most about a thousand of its members' text each. */
+function* lineParts(value: unknown): Generator<Buffer> {
+  for (const part of jsonParts(value)) yield Buffer.from(part);
+  yield Buffer.from('\n');
 }
 
 function notFound(err: NodeJS.ErrnoException): undefined {

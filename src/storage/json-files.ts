@@ -39,6 +39,71 @@ export async function writeFileAtomic(path: string, data: string | Buffer | Iter
   await rename(tmp, path);
 }
 
+/** Members of a long array or object made into text at once. */
+const JSON_BATCH = 1000;
+
+const isPlain = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && [Object.prototype, null].includes(Object.getPrototypeOf(v)) && typeof (v as { toJSON?: unknown }).toJSON !== 'function';
+const isLong = (v: unknown): boolean => (Array.isArray(v) && v.length > JSON_BATCH) || (isPlain(v) && (Object.keys(v).length > JSON_BATCH || Object.values(v).some(isLong)));
+
+/**
+ * The text JSON.stringify(value) makes, in parts: the members of a long array or object (and of
+ * those inside it) are made a thousand at a time, so that a record of 100,000 packages is never
+ * one string (nor one buffer) in memory.
+ */
+export function* jsonParts(value: unknown): Generator<string> {
+  if (!isLong(value)) {
+    yield JSON.stringify(value);
+    return;
+  }
+  let first = true;
+  const comma = function* () {
+    if (!first) yield ',';
+    first = false;
+  };
+  // What JSON.stringify writes between the brackets of a batch of members: nothing for an object's
+  // undefined ones, null for an array's.
+  const batchText = function* (text: string) {
+    if (text === '') return;
+    yield* comma();
+    yield text;
+  };
+  if (Array.isArray(value)) {
+    yield '[';
+    for (let i = 0; i < value.length; i += JSON_BATCH) {
+      const batch = value.slice(i, i + JSON_BATCH);
+      if (!batch.some(isLong)) yield* batchText(JSON.stringify(batch).slice(1, -1));
+      else {
+        for (const v of batch) {
+          yield* comma();
+          yield* isLong(v) ? jsonParts(v) : [JSON.stringify(v) ?? 'null'];
+        }
+      }
+    }
+    yield ']';
+    return;
+  }
+  yield '{';
+  let batch: [string, unknown][] = [];
+  const flush = function* () {
+    if (batch.length > 0) yield* batchText(JSON.stringify(Object.fromEntries(batch)).slice(1, -1));
+    batch = [];
+  };
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (isLong(v)) {
+      yield* flush();
+      yield* comma();
+      yield `${JSON.stringify(k)}:`;
+      yield* jsonParts(v);
+    } else {
+      batch.push([k, v]);
+      if (batch.length === JSON_BATCH) yield* flush();
+    }
+  }
+  yield* flush();
+  yield '}';
+}
+
 export async function writeJson(path: string, value: unknown, o: WriteOptions = {}): Promise<void> {
   await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`, o);
 }

@@ -1,0 +1,49 @@
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Journaled } from './journal.js';
+
+interface List {
+  items: { name: string; size: number }[];
+}
+
+describe('Journaled', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'aib-journal-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  const open = () =>
+    new Journaled<List, { add: List['items'] }>(join(dir, 'list.json'), join(dir, 'list.journal'), {
+      toBase: (value, journalSeq) => ({ ...value, journalSeq }),
+      fromBase: (raw) => {
+        const { journalSeq, ...value } = raw as List & { journalSeq: number };
+        return { value, journalSeq };
+      },
+      apply: (value, change) => ({ items: [...value.items, ...change.add] }),
+    });
+  const items = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ name: `pool/main/i/item/item-${from + i}_1.0_amd64.deb`, size: from + i }));
+
+  it('writes a small change as a line, a large one (written in parts) as the base, and reads the same value back', async () => {
+    const j = open();
+    let value: List = { items: items(0, 2) };
+    await j.replace(value);
+    const change = { add: items(2, 1) };
+    value = { items: [...value.items, ...change.add] };
+    await j.append(change, value);
+    expect((await readFile(join(dir, 'list.journal'), 'utf8')).split('\n')).toEqual([JSON.stringify([1, change]), '']);
+    // 6,000 members (over 256 KiB of text): more than a quarter of the base, made into text a thousand at a time.
+    const large = { add: items(3, 6000) };
+    value = { items: [...value.items, ...large.add] };
+    await j.append(large, value);
+    await expect(stat(join(dir, 'list.journal'))).rejects.toThrow('ENOENT');
+    expect(JSON.parse(await readFile(join(dir, 'list.json'), 'utf8'))).toEqual({ ...value, journalSeq: 1 });
+    const again = { add: items(6003, 1) };
+    value = { items: [...value.items, ...again.add] };
+    await j.append(again, value);
+    expect(await open().load()).toEqual(value);
+  });
+});
