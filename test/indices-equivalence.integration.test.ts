@@ -60,7 +60,7 @@ describe('index equivalence with apt-ftparchive', () => {
     expect(theirs.size).toBe(debs.length);
     for (const deb of debs) {
       const path = join(dir, 'pool', deb);
-      const [ours] = parseDeb822(packagesStanza((await debControl(path)).entries(), { path: `pool/${deb}`, ...(await fileFacts(path)) }).bytes.toString());
+      const [ours] = parseDeb822(packagesStanza((await debControl(path)).entries(), { path: `pool/${deb}`, ...(await fileFacts(path)) }).text);
       const their = theirs.get(ours.first('Package'))!;
       const expected = their.entries().filter(([name]) => !INTENDED.packagesOnlyTheirs.includes(name));
       expect(ours.entries(), deb).toEqual(expected);

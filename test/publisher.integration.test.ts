@@ -142,6 +142,19 @@ describe('the publisher', () => {
     expect(Buffer.from((await execa('gzip', ['-dc', join(layout.dists, 'unstable/main/source/Sources.gz')], { encoding: 'buffer' })).stdout).length).toBe(0);
   });
 
+  it('writes an index of many groups of chunks whole, each group made while the one before it is compressed', async () => {
+    // About 100 chunks: the publisher makes and compresses them 32 at a time.
+    const names = Array.from({ length: 13_000 }, (_, i) => `many${String(i).padStart(5, '0')}`);
+    await publish(layout, plan(names), signer, options({ compressor: new IndexCompressor() }));
+    const dir = join(layout.dists, 'unstable/main/binary-amd64');
+    const text = await readFile(join(dir, 'Packages'));
+    expect(text.toString()).toBe(names.map((n) => `Package: ${n}\nVersion: 1.0\nArchitecture: amd64\nFilename: pool/main/${n[0]}/${n}/${n}_1.0_amd64.deb\n`).join('\n'));
+    for (const [file, tool] of [['Packages.xz', 'xz'], ['Packages.gz', 'gzip']]) {
+      const unpacked = await execa(tool, ['-dc', join(dir, file)], { encoding: 'buffer', stripFinalNewline: false });
+      expect(Buffer.compare(Buffer.from(unpacked.stdout), text), `${tool} does not read ${file} as Packages`).toBe(0);
+    }
+  });
+
   it("starts an index from a copy of the previous file and hashes on from its first changed chunk, when the previous text's hashes are held; the text and its hashes are those made without", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'aib-text-'));
     const stanza = (n: string) => new Paragraph([['Package', n], ['Version', '1.0'], ['Architecture', 'amd64']]);

@@ -196,7 +196,7 @@ describe('the publication plan', () => {
   const config: ArchiveConfig = parseConfig('suites:\n  unstable:\n    components: [main, contrib]\n    architectures: [amd64, arm64]\n', 'archive.yaml');
   /** A field of a member's stanza, as the plan makes it. */
   const stanzas = memberStanzas((bs) => bs.map((b) => controlOf(b.package, b.version, b.arch)));
-  const field = (m: Member, name: string) => parseDeb822(stanzas.stanzas([m])[0].bytes.toString())[0].first(name);
+  const field = (m: Member, name: string) => parseDeb822(stanzas.stanzas([m])[0].text)[0].first(name);
   it('puts packages in their component, arch all in every architecture, sorted, and names the snapshot by itself', () => {
     let c = withSource(emptyContents('unstable'), src('z', '1', 'contrib'));
     c = withBinaries(c, [bin('z', '1', 'amd64'), bin('a-doc', '1', 'all'), { ...bin('z-contrib', '1', 'arm64'), component: 'contrib' }]);

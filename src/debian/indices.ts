@@ -100,7 +100,7 @@ export function sourcesStanza(
 
 /** A stanza's text, and its line count. */
 export interface Stanza {
-  bytes: Buffer;
+  text: string;
   lines: number;
 }
 
@@ -111,7 +111,7 @@ export function stanzaOf(paragraph: Paragraph): Stanza {
 function stanzaOfText(text: string): Stanza {
   let lines = 0;
   for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) lines++;
-  return { bytes: Buffer.from(text), lines };
+  return { text, lines };
 }
 
 /**
@@ -179,32 +179,18 @@ export function chunkLayout<T>(members: T[], source: StanzaSource<T>): ChunkLayo
   return chunks;
 }
 
-/** A chunk's text: its stanzas and the blank lines between them (not joined). */
+/** A chunk's text: its stanzas and the blank lines between them. */
 export interface IndexChunk {
-  parts: Buffer[];
-  size: number;
+  bytes: Buffer;
   lines: number;
 }
 
-const BLANK_LINE = Buffer.from('\n');
-
-export function chunkText<T>(members: T[], first: boolean, source: StanzaSource<T>): IndexChunk {
-  const chunk: IndexChunk = { parts: [], size: 0, lines: 0 };
-  for (const [i, { bytes, lines }] of source.stanzas(members).entries()) {
-    if (!first || i > 0) {
-      chunk.parts.push(BLANK_LINE);
-      chunk.size += 1;
-      chunk.lines += 1;
-    }
-    chunk.parts.push(bytes);
-    chunk.size += bytes.length;
-    chunk.lines += lines;
-  }
-  return chunk;
+export function chunkText<T>(members: T[], first: boolean, source: StanzaSource<T>): Stanza {
+  const stanzas = source.stanzas(members);
+  // The first chunk starts with its first stanza, every other one with the blank line before it.
+  const text = `${first ? '' : '\n'}${stanzas.map((s) => s.text).join('\n')}`;
+  return { text, lines: stanzas.reduce((n, s) => n + s.lines, 0) + stanzas.length - (first ? 1 : 0) };
 }
-
-/** A chunk's text in one buffer. */
-export const chunkBytes = (c: IndexChunk): Buffer => (c.parts.length === 1 ? c.parts[0] : Buffer.concat(c.parts, c.size));
 
 /** Paragraphs as a stanza source (for the tests: the queue's members are not paragraphs). */
 export const paragraphStanzas: StanzaSource<Paragraph> = {

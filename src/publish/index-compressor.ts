@@ -6,7 +6,7 @@
 // index, not 9 MB.
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import { chunkBytes, type IndexChunk } from '../debian/indices.js';
+import type { IndexChunk } from '../debian/indices.js';
 import { parseXzStream, xzStreamParts, type XzBlock } from '../debian/xz-stream.js';
 import { xz } from '../process/debian-tools.js';
 import { inBatches } from '../storage/files.js';
@@ -45,11 +45,11 @@ export class IndexCompressor {
     if (fresh.length === 0) return;
     const gz: Buffer[] = [];
     const [, xzed] = await Promise.all([
-      inBatches(fresh.map((c, j) => ({ c, j })), 4, async ({ c, j }) => void (gz[j] = await gzipAsync(chunkBytes(c.text), { level: 9 }))),
-      xz(fresh.flatMap((c) => c.text.parts), { level, threads: level === 0 && fresh.length > 1, blocks: fresh.map((c) => c.text.size) }),
+      inBatches(fresh.map((c, j) => ({ c, j })), 4, async ({ c, j }) => void (gz[j] = await gzipAsync(c.text.bytes, { level: 9 }))),
+      xz(fresh.map((c) => c.text.bytes), { level, threads: level === 0 && fresh.length > 1, blocks: fresh.map((c) => c.text.bytes.length) }),
     ]);
     const { blocks } = parseXzStream(xzed);
-    if (blocks.length !== fresh.length || blocks.some((b, j) => b.uncompressedSize !== fresh[j].text.size)) {
+    if (blocks.length !== fresh.length || blocks.some((b, j) => b.uncompressedSize !== fresh[j].text.bytes.length)) {
       throw new Error(`xz wrote ${blocks.length} block(s) for ${fresh.length} chunk(s), not one block per chunk as --block-list asks`);
     }
     // Copies: a kept block must not hold the whole output of this run in memory.

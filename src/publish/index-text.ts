@@ -8,7 +8,7 @@
 // text from the first changed chunk on is read, hashed and written.
 import { createHash, type Hash } from 'node:crypto';
 import { copyFile, open, type FileHandle } from 'node:fs/promises';
-import { chunkBytes, chunkText, type ChunkLayout, type IndexChunk, type IndexFile, type StanzaSource } from '../debian/indices.js';
+import { chunkText, type ChunkLayout, type IndexChunk, type IndexFile, type StanzaSource } from '../debian/indices.js';
 import type { IndexCompressor } from './index-compressor.js';
 import { writeAllAt } from '../storage/files.js';
 
@@ -93,31 +93,34 @@ export async function writeIndexText<T>(o: {
   const kept: Buffer[] = [];
   const old = before.size > 0 ? await open(o.previous!.path, 'r').catch(() => undefined) : undefined;
   let compressing: Promise<void> = Promise.resolve();
-  // One buffer for the text read from the previous file, group after group: a fresh one for each
-  // costs more than the read (the kernel maps its pages in one by one).
+  // One buffer for the text read from the previous file, group after group, and two for the text
+  // made, in turn: a fresh one for each costs more than the text (the kernel maps its pages in one
+  // by one). A group's made text is in use until the group after next: its compression is awaited
+  // in the next one.
   const scratch = { bytes: Buffer.alloc(0) };
+  const made = [Buffer.alloc(0), Buffer.alloc(0)];
   try {
     for (let from = skip; from < o.layout.length; from += GROUP) {
       const group = o.layout.slice(from, from + GROUP);
-      // Each chunk's text in one buffer, joined once for the file, gzip and xz. Text read from the
-      // previous file is in `scratch`, which the next group's overwrites: what outlives this
-      // group (a compression still running, a patch's text) is copied out.
-      const texts = (await groupTexts(old, before, group, from, o.stanzas, scratch)).map((t, i) =>
-        t.parts[0].buffer === scratch.bytes.buffer && (!o.compressor.has(o.level, group[i].key) || o.keep?.(from + i)) ? { ...t, parts: [Buffer.from(t.parts[0])] } : t,
+      // Each chunk's text in one buffer, for the file, gzip and xz. Text read from the previous
+      // file is in `scratch`, which the next group's overwrites: what outlives this group (a
+      // compression still running) is copied out.
+      const texts = (await groupTexts(old, before, group, from, o.stanzas, scratch, made, ((from - skip) / GROUP) % 2)).map((t, i) =>
+        t.bytes.buffer === scratch.bytes.buffer && !o.compressor.has(o.level, group[i].key) ? { ...t, bytes: Buffer.from(t.bytes) } : t,
       );
       // Compressed while the next group's stanzas are made (one group at a time in xz and gzip).
       await compressing;
       compressing = o.compressor.add(o.level, group.map((c, i) => ({ key: c.key, text: texts[i] })));
       compressing.catch(() => undefined); // awaited below: a failure is thrown there
-      const written = writeAllAt(out.file, texts.map((t) => t.parts[0]), size);
-      for (const [i, text] of texts.entries()) {
-        const bytes = text.parts[0];
+      const written = writeAllAt(out.file, texts.map((t) => t.bytes), size);
+      for (const [i, { bytes, lines }] of texts.entries()) {
         sha.update(bytes);
         md.update(bytes);
         after.push({ sha: sha.copy(), md: md.copy() });
         size += bytes.length;
-        table.push([group[i].key, text.size, text.lines]);
-        if (o.keep?.(from + i)) kept.push(bytes);
+        table.push([group[i].key, bytes.length, lines]);
+        // A patch's text outlives the buffers it is in.
+        if (o.keep?.(from + i)) kept.push(Buffer.from(bytes));
       }
       await written;
     }
@@ -152,8 +155,8 @@ interface Placed {
 
 /**
  * The text of each chunk of a group, in one buffer each: those the previous file holds are read
- * from it, chunks that lay side by side there in one read (after a change, every later chunk
- * does); the others are made from their members.
+ * from it (into `scratch`), chunks that lay side by side there in one read (after a change, every
+ * later chunk does); the others are made from their members (into `made[turn]`).
  */
 async function groupTexts<T>(
   old: FileHandle | undefined,
@@ -162,6 +165,8 @@ async function groupTexts<T>(
   first: number,
   stanzas: StanzaSource<T>,
   scratch: { bytes: Buffer },
+  made: Buffer[],
+  turn: number,
 ): Promise<IndexChunk[]> {
   const texts: (IndexChunk | undefined)[] = [];
   const held = group.reduce((n, c) => n + (before.get(c.key)?.size ?? 0), 0);
@@ -177,11 +182,18 @@ async function groupTexts<T>(
     const length = run[run.length - 1].offset + run[run.length - 1].size - run[0].offset;
     const bytes = await bytesAt(old, run[0].offset, length, scratch.bytes.subarray(into, into + length));
     into += length;
-    for (const at of run) texts[i++] = bytes && { parts: [bytes.subarray(at.offset - run[0].offset, at.offset - run[0].offset + at.size)], size: at.size, lines: at.lines };
+    for (const at of run) texts[i++] = bytes && { bytes: bytes.subarray(at.offset - run[0].offset, at.offset - run[0].offset + at.size), lines: at.lines };
   }
-  return group.map((chunk, i) => {
-    const text = texts[i] ?? chunkText(chunk.members, first + i === 0, stanzas);
-    return { ...text, parts: [chunkBytes(text)] };
+  const stanzaTexts = group.map((chunk, i) => (texts[i] ? undefined : chunkText(chunk.members, first + i === 0, stanzas)));
+  const length = stanzaTexts.reduce((n, t) => n + (t ? Buffer.byteLength(t.text) : 0), 0);
+  if (made[turn].length < length) made[turn] = Buffer.allocUnsafe(length);
+  let at = 0;
+  return group.map((_, i) => {
+    const t = stanzaTexts[i];
+    if (!t) return texts[i]!;
+    const bytes = made[turn].subarray(at, at + made[turn].write(t.text, at));
+    at += bytes.length;
+    return { bytes, lines: t.lines };
   });
 }
 
