@@ -29,15 +29,15 @@ describe('readJson', () => {
 });
 
 describe('jsonParts', () => {
-  const many = (n: number, f: (i: number) => unknown) => Array.from({ length: n }, (_, i) => f(i));
+  const many = <T,>(n: number, f: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i));
   const values: [string, unknown][] = [
     ['a short record', { a: 1, b: [1, 2], c: undefined, d: 'x' }],
     ['a long array of records', many(2500, (i) => ({ path: `pool/p${i}.deb`, size: i, gone: undefined }))],
     ['a long array with holes JSON.stringify makes null', many(2001, (i) => (i % 7 === 0 ? undefined : i % 11 === 0 ? () => i : i))],
     ['a record of long arrays and short members around them', { id: 'u', sources: [], binaries: many(1500, (i) => ({ p: i })), seq: 3, none: undefined, more: many(1001, (i) => i), last: { x: 1 } }],
-    ['a record of many keys, some undefined', Object.fromEntries(many(2300, (i) => [`k${i}`, i % 5 === 0 ? undefined : [i, `${i}`]]))],
+    ['a record of many keys, some undefined', Object.fromEntries(many(2300, (i): [string, unknown] => [`k${i}`, i % 5 === 0 ? undefined : [i, `${i}`]]))],
     ['long arrays inside a long array', many(1200, (i) => (i === 600 ? many(3000, (j) => j) : i))],
-    ['a long record in a record', { history: Object.fromEntries(many(1001, (i) => [`s ${i}`, { files: [`f${i}`] }])), journalSeq: 9 }],
+    ['a long record in a record', { history: Object.fromEntries(many(1001, (i): [string, unknown] => [`s ${i}`, { files: [`f${i}`] }])), journalSeq: 9 }],
     ['values with toJSON', many(1001, (i) => new Date(i * 1000))],
   ];
   for (const [what, value] of values) {
