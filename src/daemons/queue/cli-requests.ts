@@ -10,6 +10,7 @@ import { run, sparesAfter } from '../../process/run.js';
 import { writeJson } from '../../storage/json-files.js';
 import { NotRegularFile, readRegularFile } from '../../storage/open-regular-file.js';
 import { migrationLine } from '../../core/migration.js';
+import { collectAfterMany } from './heap.js';
 import type { JobLeasing } from './job-leasing.js';
 import type { Migrations } from './migrations.js';
 import type { RebuildResults } from './rebuild-results.js';
@@ -115,6 +116,7 @@ export class CliRequests {
       case 'include':
         answer = await suites.include(staging, r.files, r.suite ?? this.q.config().suites[0].name, r.component);
         if ((answer.included ?? []).length === 0) return answer;
+        collectAfterMany(answer.included!.length);
         what = '';
         break;
     }
