@@ -1,7 +1,7 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, open as openFile, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Journaled } from './journal.js';
 
 interface List {
@@ -44,6 +44,38 @@ describe('Journaled', () => {
     const again = { add: items(6003, 1) };
     value = { items: [...value.items, ...again.add] };
     await j.append(again, value);
+    expect(await open().load()).toEqual(value);
+  });
+
+  it('leaves no line cut short when the disk fills mid-append: the change is refused, the next one reads back', async () => {
+    const j = open();
+    let value: List = { items: items(0, 2) };
+    await j.replace(value);
+    const first = { add: items(2, 1) };
+    value = { items: [...value.items, ...first.add] };
+    await j.append(first, value);
+    const before = await readFile(join(dir, 'list.journal'), 'utf8');
+    // 1,500 members: a line of two parts (a thousand members each), under the size that makes a base.
+    // The disk fills after the first part: every later write of a file fails, as on a full disk.
+    const probe = await openFile(join(dir, 'probe'), 'w');
+    const handles = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<{ bytesWritten: number }> };
+    await probe.close();
+    const write = handles.write;
+    let writes = 0;
+    const full = vi.spyOn(handles, 'write').mockImplementation(function (this: unknown, ...args: unknown[]) {
+      if (++writes > 1) return Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+      return write.apply(this, args);
+    });
+    try {
+      await expect(j.append({ add: items(3, 1500) }, { items: [...value.items, ...items(3, 1500)] })).rejects.toThrow('ENOSPC');
+      expect(writes).toBeGreaterThan(1);
+    } finally {
+      full.mockRestore();
+    }
+    expect(await readFile(join(dir, 'list.journal'), 'utf8')).toBe(before);
+    const next = { add: items(1503, 1) };
+    value = { items: [...value.items, ...next.add] };
+    await j.append(next, value);
     expect(await open().load()).toEqual(value);
   });
 });
