@@ -26,24 +26,24 @@ describe('Journaled', () => {
       apply: (value, change) => ({ items: [...value.items, ...change.add] }),
     });
   const items = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ name: `pool/main/i/item/item-${from + i}_1.0_amd64.deb`, size: from + i }));
+  /** `add` appended to the journal of `value`; the value it leads to. */
+  const appended = async (j: ReturnType<typeof open>, value: List, add: List['items']): Promise<List> => {
+    const next = { items: [...value.items, ...add] };
+    await j.append({ add }, next);
+    return next;
+  };
 
   it('writes a small change as a line, a large one (written in parts) as the base, and reads the same value back', async () => {
     const j = open();
     let value: List = { items: items(0, 2) };
     await j.replace(value);
-    const change = { add: items(2, 1) };
-    value = { items: [...value.items, ...change.add] };
-    await j.append(change, value);
-    expect((await readFile(join(dir, 'list.journal'), 'utf8')).split('\n')).toEqual([JSON.stringify([1, change]), '']);
+    value = await appended(j, value, items(2, 1));
+    expect((await readFile(join(dir, 'list.journal'), 'utf8')).split('\n')).toEqual([JSON.stringify([1, { add: items(2, 1) }]), '']);
     // 6,000 members (over 256 KiB of text): more than a quarter of the base, made into text a thousand at a time.
-    const large = { add: items(3, 6000) };
-    value = { items: [...value.items, ...large.add] };
-    await j.append(large, value);
+    value = await appended(j, value, items(3, 6000));
     await expect(stat(join(dir, 'list.journal'))).rejects.toThrow('ENOENT');
     expect(JSON.parse(await readFile(join(dir, 'list.json'), 'utf8'))).toEqual({ ...value, journalSeq: 1 });
-    const again = { add: items(6003, 1) };
-    value = { items: [...value.items, ...again.add] };
-    await j.append(again, value);
+    value = await appended(j, value, items(6003, 1));
     expect(await open().load()).toEqual(value);
   });
 
@@ -51,9 +51,7 @@ describe('Journaled', () => {
     const j = open();
     let value: List = { items: items(0, 2) };
     await j.replace(value);
-    const first = { add: items(2, 1) };
-    value = { items: [...value.items, ...first.add] };
-    await j.append(first, value);
+    value = await appended(j, value, items(2, 1));
     const before = await readFile(join(dir, 'list.journal'), 'utf8');
     // 1,500 members: a line of two parts (a thousand members each), under the size that makes a base.
     // The disk fills after the first part: every later write of a file fails, as on a full disk.
@@ -67,15 +65,13 @@ describe('Journaled', () => {
       return write.apply(this, args);
     });
     try {
-      await expect(j.append({ add: items(3, 1500) }, { items: [...value.items, ...items(3, 1500)] })).rejects.toThrow('ENOSPC');
+      await expect(appended(j, value, items(3, 1500))).rejects.toThrow('ENOSPC');
       expect(writes).toBeGreaterThan(1);
     } finally {
       full.mockRestore();
     }
     expect(await readFile(join(dir, 'list.journal'), 'utf8')).toBe(before);
-    const next = { add: items(1503, 1) };
-    value = { items: [...value.items, ...next.add] };
-    await j.append(next, value);
+    value = await appended(j, value, items(1503, 1));
     expect(await open().load()).toEqual(value);
   });
 });
