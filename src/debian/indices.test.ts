@@ -134,6 +134,11 @@ describe('index files', () => {
     expect(again.filter((c) => !first.some((f) => f.key === c.key))).toHaveLength(2);
     expect(hashed.length).toBeLessThanOrEqual(2 * CHUNK_MAX_STANZAS);
     expect(hashed).toContain(next[700]);
+    // Laid out again unchanged: each chunk is taken whole, only the name after it looked at.
+    const named: Paragraph[] = [];
+    const third = chunkLayout(next, { ...values, name: (p: Paragraph) => (named.push(p), paragraphStanzas.name(p)) });
+    expect(third.map((c) => c.key)).toEqual(again.map((c) => c.key));
+    expect(named.length).toBeLessThan(third.length);
   });
 
   it('writes a Release file with the fields apt reads and aligned checksum lists', () => {

@@ -155,27 +155,35 @@ const STANZA_FORMAT = 'stanzas 1';
 
 export function chunkLayout<T>(members: T[], source: StanzaSource<T>): ChunkLayout<T>[] {
   const chunks: ChunkLayout<T>[] = [];
-  let current: T[] = [];
-  const close = () => {
+  const border = (m: T) => fnv1a(source.name(m), FIRST_LINE_START) % CHUNK_STANZAS === 0;
+  for (let at = 0; at < members.length; ) {
     // The first chunk starts with its first stanza, every other one with the blank line before it.
     const first = chunks.length === 0;
-    const known = source.values ? (laidOut.get(current[0] as object) ?? []) : [];
-    let key = known.find((k) => k.first === first && k.members.length === current.length && k.members.every((m, i) => m === current[i]))?.key;
-    if (!key) {
-      const hash = createHash('sha256').update(`${STANZA_FORMAT} ${first ? 'first' : 'next'}\n`);
-      for (const m of current) hash.update(`${source.identity(m)}\n`);
-      key = hash.digest('base64');
-      // A few per first member: an Architecture: all package is in each binary-ARCH index.
-      if (source.values) laidOut.set(current[0] as object, [{ members: current, first, key }, ...known.slice(0, 3)]);
+    const known = source.values ? (laidOut.get(members[at] as object) ?? []) : [];
+    // A chunk laid out before whose members come next, in order, ends here too when the member
+    // after them starts a chunk (or none follows, or it is full): its members' names are theirs,
+    // so none of them starts one. It is taken whole, without a look at each member's name.
+    const again = known.find(
+      (k) =>
+        k.first === first &&
+        at + k.members.length <= members.length &&
+        k.members.every((m, i) => m === members[at + i]) &&
+        (at + k.members.length === members.length || k.members.length >= CHUNK_MAX_STANZAS || border(members[at + k.members.length])),
+    );
+    if (again) {
+      chunks.push({ members: again.members as T[], key: again.key });
+      at += again.members.length;
+      continue;
     }
+    const current = [members[at++]];
+    while (at < members.length && current.length < CHUNK_MAX_STANZAS && !border(members[at])) current.push(members[at++]);
+    const hash = createHash('sha256').update(`${STANZA_FORMAT} ${first ? 'first' : 'next'}\n`);
+    for (const m of current) hash.update(`${source.identity(m)}\n`);
+    const key = hash.digest('base64');
+    // A few per first member: an Architecture: all package is in each binary-ARCH index.
+    if (source.values) laidOut.set(current[0] as object, [{ members: current, first, key }, ...known.slice(0, 3)]);
     chunks.push({ members: current, key });
-    current = [];
-  };
-  for (const m of members) {
-    if (current.length > 0 && (fnv1a(source.name(m), FIRST_LINE_START) % CHUNK_STANZAS === 0 || current.length >= CHUNK_MAX_STANZAS)) close();
-    current.push(m);
   }
-  if (current.length > 0) close();
   return chunks;
 }
 
