@@ -15,7 +15,7 @@ import { CHUNK_MAX_STANZAS, chunkLayout, paragraphStanzas } from '../src/debian/
 import { generateArchiveKey, Signer } from '../src/process/gpg.js';
 import { Layout } from '../src/storage/layout.js';
 import { IndexCompressor } from '../src/publish/index-compressor.js';
-import { TextHashes, writeIndexText } from '../src/publish/index-text.js';
+import { TextBuffers, TextHashes, writeIndexText } from '../src/publish/index-text.js';
 import { currentGeneration, oldestSignature, poolFilesOfGenerations, pruneGenerations, writePoolList } from '../src/publish/generations.js';
 import { publish } from '../src/publish/publisher.js';
 
@@ -37,7 +37,9 @@ function plan(packages: string[], sources: string[] = []): SuitePlan<Paragraph>[
     stanzas: paragraphStanzas,
   }];
 }
-const options = (extra = {}) => ({ label: 'test', ...extra });
+// The buffers index texts go through, used again by every publication of this file, as the queue's are.
+const textBuffers = new TextBuffers();
+const options = (extra = {}) => ({ label: 'test', textBuffers, ...extra });
 const byHash = async (dir: string) => (await readdir(join(layout.dists, 'unstable', dir, 'by-hash', 'SHA256'))).sort();
 const sha256sOf = async (dir: string, name: string) => {
   const release = await readFile(join(layout.dists, 'unstable', 'Release'), 'utf8');
@@ -163,18 +165,23 @@ describe('the publisher', () => {
     const textOf = (list: string[]) => list.map((n) => `Package: ${n}\nVersion: 1.0\nArchitecture: amd64\n`).join('\n');
     const compressor = new IndexCompressor();
     const states = new TextHashes();
+    // One set of buffers for every write but the one made without what was held.
+    const buffers = new TextBuffers();
     const write = (name: string, list: string[], previous?: { path: string; chunks: [string, number, number][] }, hashes: TextHashes | undefined = states) =>
-      writeIndexText({ path: join(dir, name), layout: layoutOf(list), stanzas: paragraphStanzas, previous, compressor, level: 0, hashes: hashes && { id: 'Packages', states: hashes } });
+      writeIndexText({ path: join(dir, name), layout: layoutOf(list), stanzas: paragraphStanzas, previous, compressor, level: 0, hashes: hashes && { id: 'Packages', states: hashes }, buffers: hashes === states ? buffers : undefined });
     const factsOf = async (name: string) => {
       const bytes = await readFile(join(dir, name));
       return { size: bytes.length, md5: createHash('md5').update(bytes).digest('hex'), sha256: createHash('sha256').update(bytes).digest('hex') };
     };
     const first = await write('1', names);
     expect(first.copied).toBe(0);
+    const madeInto = buffers.made.reduce((a, b) => (b.length > a.length ? b : a));
     // One package near the end: every chunk before its chunk is taken with the file.
     const later = [...names, 'pkg02990a'].sort();
     const second = await write('2', later, { path: join(dir, '1'), chunks: first.chunks });
     expect(second.copied).toBe(second.chunks.length - 1);
+    // The text read from the previous file went into the buffer the text was made in before: no new memory.
+    expect(buffers.scratch.bytes.buffer).toBe(madeInto.buffer);
     expect(second.facts).toEqual(await factsOf('2'));
     const without = await write('2-without', later, { path: join(dir, '1'), chunks: first.chunks }, new TextHashes());
     expect(without.copied).toBe(0);

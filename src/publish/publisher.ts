@@ -18,7 +18,7 @@ import { chunkLayout, componentReleaseText, releaseText, type IndexFile, type Re
 import { diffIndexText, edScript, parseDiffIndex, type PatchEntry } from '../debian/pdiff.js';
 import type { Signer } from '../process/gpg.js';
 import { IndexCompressor, levelFor } from './index-compressor.js';
-import { changedChunks, readRange, writeIndexText, type ChunkTable, type TextHashes } from './index-text.js';
+import { changedChunks, readRange, writeIndexText, type ChunkTable, type TextBuffers, type TextHashes } from './index-text.js';
 import { writeByHash } from './by-hash.js';
 import { currentGeneration, pruneGenerations, readManifest, switchLink, writeManifest, writePoolList, type Manifest } from './generations.js';
 import type { Layout } from '../storage/layout.js';
@@ -36,6 +36,8 @@ export interface PublishOptions {
   compressor?: IndexCompressor;
   /** Keeps the hashes' states of the indices' texts from one publication to the next (likewise). */
   textHashes?: TextHashes;
+  /** The buffers index texts go through, used again from one publication to the next (likewise). */
+  textBuffers?: TextBuffers;
   /** Patches kept in each index's .diff/ series (0: none published). */
   pdiffs?: number;
   /** Called at the steps a test may crash the queue at (core/fail-points.ts). */
@@ -210,6 +212,7 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
           level,
           keep: patching && ((j) => j >= patching.head && j < chunks.length - patching.tail),
           hashes: options.textHashes && { id: key, states: options.textHashes },
+          buffers: options.textBuffers,
         });
         note({ path: `${dir}/${name}`, ...text.facts });
         // Each index's chunks: the next publication copies the unchanged ones and patches only the others.

@@ -4,7 +4,7 @@
 import { planPublication } from '../../core/publish-plan.js';
 import { IndexCompressor } from '../../publish/index-compressor.js';
 import { oldestSignature } from '../../publish/generations.js';
-import { TextHashes } from '../../publish/index-text.js';
+import { TextBuffers, TextHashes } from '../../publish/index-text.js';
 import { publish } from '../../publish/publisher.js';
 import type { Signer } from '../../process/gpg.js';
 import { sparesAfter } from '../../process/run.js';
@@ -20,6 +20,8 @@ export class Publishing {
   private readonly compressor = new IndexCompressor();
   /** The hashes' states of the indices' texts, likewise. */
   private readonly textHashes = new TextHashes();
+  /** The buffers the indices' texts go through, likewise. */
+  private readonly textBuffers = new TextBuffers();
 
   constructor(
     private readonly q: QueueContext,
@@ -41,6 +43,7 @@ export class Publishing {
       validForMs: config.publish.validUntilDays * 86_400_000,
       compressor: this.compressor,
       textHashes: this.textHashes,
+      textBuffers: this.textBuffers,
       pdiffs: config.publish.pdiffs,
     }));
     this.pending = false;
