@@ -60,8 +60,8 @@ export class TextHashes {
  * The buffers the text goes through: one for the text read from the previous file, group after
  * group, and two for the text made, in turn. Kept from one publication to the next (a daemon
  * keeps one) and used again: memory the process has not touched yet costs far more than the text
- * it holds (the kernel maps its pages in one by one: on the machine of the README's figures,
- * reading 5 MB into a new buffer took 22 ms, into one used before 0.7 ms). One index at a time.
+ * it holds (the kernel maps its pages in one by one; the README's publishing section has the
+ * figures). One index at a time.
  */
 export class TextBuffers {
   readonly scratch = { bytes: Buffer.alloc(0) };
