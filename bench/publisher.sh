@@ -134,10 +134,11 @@ echo warm | gpg --batch --quiet --local-user "$KEY" --clearsign >/dev/null
 # ---------------------------------------------------------------------------------------
 # What every tool must have made after the add-one step: N+1 stanzas in binary-amd64's
 # Packages (arch all included there), an InRelease whose signature verifies, Release.gpg.
+# Read from Packages.gz, which every tool writes (ours publishes a large index compressed only).
 check_published() { # suitedir expected_count tool
   local suite=$1 want=$2 tool=$3 got
-  got=$(grep -c '^Package:' "$suite/main/binary-amd64/Packages") || true
-  [ "$got" = "$want" ] || die "$tool: $got packages in $suite/main/binary-amd64/Packages, expected $want"
+  got=$(gzip -dc "$suite/main/binary-amd64/Packages.gz" | grep -c '^Package:') || true
+  [ "$got" = "$want" ] || die "$tool: $got packages in $suite/main/binary-amd64/Packages.gz, expected $want"
   gpgv --keyring "$work/pubkey.gpg" "$suite/InRelease" >/dev/null 2>&1 || die "$tool: $suite/InRelease does not verify"
   [ -f "$suite/Release.gpg" ] || say "  note: $tool wrote no Release.gpg"
 }

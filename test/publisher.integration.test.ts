@@ -1,8 +1,9 @@
 // The publisher on a real file system with real gpg: generations switched atomically,
 // unchanged indices reused, by-hash files kept for the grace period, crash leftovers cleaned,
 // Valid-Until, and signatures gpgv accepts with the exported key alone.
-import { mkdir, mkdtemp, readFile, readdir, readlink, rm, truncate, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -41,6 +42,8 @@ function plan(packages: string[], sources: string[] = []): SuitePlan<Paragraph>[
 const textBuffers = new TextBuffers();
 const options = (extra = {}) => ({ label: 'test', textBuffers, ...extra });
 const byHash = async (dir: string) => (await readdir(join(layout.dists, 'unstable', dir, 'by-hash', 'SHA256'))).sort();
+/** An index's text as apt reads it: from its .gz (a large index has no uncompressed file). */
+const unpacked = async (dists: string, path: string) => gunzipSync(await readFile(join(dists, `${path}.gz`)));
 const sha256sOf = async (dir: string, name: string) => {
   const release = await readFile(join(layout.dists, 'unstable', 'Release'), 'utf8');
   return [...release.split('SHA256:')[1].matchAll(new RegExp(`^ ([0-9a-f]{64}) +\\d+ ${dir}/${name}(\\.gz|\\.xz)?$`, 'gm'))].map((m) => m[1]).sort();
@@ -125,7 +128,7 @@ describe('the publisher', () => {
     expect(second.made).toBeGreaterThan(0);
     expect(second.made).toBeLessThanOrEqual(CHUNK_MAX_STANZAS);
     // A new compressor, as after a restart: every chunk compressed again, but only the changed
-    // one's stanzas made; the others' text comes from the previous generation's file.
+    // one's stanzas made; the others' text comes from the previous text.
     const third = await run([...names, 'pkg01500a', 'pkg02500a'].sort(), counting(new IndexCompressor()));
     expect(third.compressed).toBe(first.compressed);
     expect(third.made).toBeLessThanOrEqual(CHUNK_MAX_STANZAS);
@@ -144,16 +147,87 @@ describe('the publisher', () => {
     expect(Buffer.from((await execa('gzip', ['-dc', join(layout.dists, 'unstable/main/source/Sources.gz')], { encoding: 'buffer' })).stdout).length).toBe(0);
   });
 
-  it('writes an index of many groups of chunks whole, each group made while the one before it is compressed', async () => {
+  it('writes an index of many groups of chunks whole, each group made while the one before it is compressed; a large one only as .gz and .xz, Release listing its text', async () => {
     // About 100 chunks: the publisher makes and compresses them 32 at a time.
     const names = Array.from({ length: 13_000 }, (_, i) => `many${String(i).padStart(5, '0')}`);
     await publish(layout, plan(names), signer, options({ compressor: new IndexCompressor() }));
     const dir = join(layout.dists, 'unstable/main/binary-amd64');
-    const text = await readFile(join(dir, 'Packages'));
+    const text = await unpacked(layout.dists, 'unstable/main/binary-amd64/Packages');
     expect(text.toString()).toBe(names.map((n) => `Package: ${n}\nVersion: 1.0\nArchitecture: amd64\nFilename: pool/main/${n[0]}/${n}/${n}_1.0_amd64.deb\n`).join('\n'));
-    for (const [file, tool] of [['Packages.xz', 'xz'], ['Packages.gz', 'gzip']]) {
-      const unpacked = await execa(tool, ['-dc', join(dir, file)], { encoding: 'buffer', stripFinalNewline: false });
-      expect(Buffer.compare(Buffer.from(unpacked.stdout), text), `${tool} does not read ${file} as Packages`).toBe(0);
+    const xz = await execa('xz', ['-dc', join(dir, 'Packages.xz')], { encoding: 'buffer', stripFinalNewline: false });
+    expect(Buffer.compare(Buffer.from(xz.stdout), text), 'xz does not read Packages.xz as the .gz').toBe(0);
+    // Over 1 MiB: no uncompressed file, nor one under by-hash, but Release lists the text apt unpacks.
+    expect(text.length).toBeGreaterThan(1024 * 1024);
+    await expect(stat(join(dir, 'Packages'))).rejects.toThrow(/ENOENT/);
+    const hash = createHash('sha256').update(text).digest('hex');
+    expect(await readFile(join(layout.dists, 'unstable/Release'), 'utf8')).toContain(` ${hash} ${text.length} main/binary-amd64/Packages\n`);
+    expect(await byHash('main/binary-amd64')).not.toContain(hash);
+  });
+
+  it('writes a text over an older generation\'s file, never over the one the served generation names, which a failed publication leaves as it was', async () => {
+    const own = new Layout(await mkdtemp(join(tmpdir(), 'aib-texts-')));
+    const textDir = join(own.indexTexts, 'dists/unstable/main/binary-amd64/Packages');
+    const files = async () => (await readdir(textDir)).sort();
+    const names = Array.from({ length: 3000 }, (_, i) => `pkg${String(i).padStart(5, '0')}`);
+    const textOf = (list: string[]) => list.map((n) => `Package: ${n}\nVersion: 1.0\nArchitecture: amd64\nFilename: pool/main/${n[0]}/${n}/${n}_1.0_amd64.deb\n`).join('\n');
+    // No uncompressed Packages published: the text is only under state/.
+    const publishOwn = (list: string[], extra = {}) => publish(own, plan(list), signer, options({ plainIndexBytes: 0, textHashes: new TextHashes(), ...extra }));
+    try {
+      const first = await publishOwn(names);
+      expect(await files()).toEqual([first.generation]);
+      const firstFile = (await stat(join(textDir, first.generation))).ino;
+      const second = await publishOwn([...names, 'pkg01500a'].sort());
+      expect(await files()).toEqual([first.generation, second.generation]);
+      // The third text is written over the first's file, renamed: the second's stays.
+      const third = [...names, 'pkg01500a', 'pkg02500a'].sort();
+      const done = await publishOwn(third);
+      expect(await files()).toEqual([second.generation, done.generation]);
+      expect((await stat(join(textDir, done.generation))).ino).toBe(firstFile);
+      expect(await readFile(join(textDir, done.generation), 'utf8')).toBe(textOf(third));
+      expect((await unpacked(own.dists, 'unstable/main/binary-amd64/Packages')).toString()).toBe(textOf(third));
+      // A publication that fails while its text is written: the served text and generation stay.
+      const served = await readFile(join(textDir, done.generation));
+      // It fails on a chunk near the end: the chunks before it are written into the file it took.
+      const failing = plan([...third, 'pkg02990a'].sort()).map((p) => ({
+        ...p,
+        stanzas: { ...p.stanzas, stanzas: (ms: Paragraph[]) => { if (ms.some((m) => m.get('Package') === 'pkg02990a')) throw new Error('disk gone'); return p.stanzas.stanzas(ms); } },
+      }));
+      await expect(publish(own, failing, signer, options({ plainIndexBytes: 0 }))).rejects.toThrow(/disk gone/);
+      expect(await readFile(join(textDir, done.generation))).toEqual(served);
+      expect(await readlink(own.dists)).toBe(`generations/${done.generation}/dists`);
+      // The next one starts from the served text and writes over the failed one's file.
+      const fourth = [...third, 'pkg02990a'].sort();
+      const after = await publishOwn(fourth, { pdiffs: 2 });
+      expect(await files()).toEqual([done.generation, after.generation].sort());
+      expect((await unpacked(own.dists, 'unstable/main/binary-amd64/Packages')).toString()).toBe(textOf(fourth));
+      expect(await readdir(join(own.dists, 'unstable/main/binary-amd64/Packages.diff'))).toContain(`${after.generation}.gz`);
+      // A suite gone: its texts go with it.
+      await publish(own, [], signer, options());
+      await expect(stat(textDir)).rejects.toThrow(/ENOENT/);
+    } finally {
+      await rm(own.root, { recursive: true, force: true });
+    }
+  });
+
+  it('goes on from a generation written before texts were kept, copying its unchanged chunks from its uncompressed index', async () => {
+    const own = new Layout(await mkdtemp(join(tmpdir(), 'aib-texts-old-')));
+    const names = Array.from({ length: 3000 }, (_, i) => `pkg${String(i).padStart(5, '0')}`);
+    let made = 0;
+    const counted = (list: string[]) => plan(list).map((p) => ({ ...p, stanzas: { ...p.stanzas, stanzas: (ms: Paragraph[]) => ((made += ms.length), p.stanzas.stanzas(ms)) } }));
+    try {
+      const first = await publish(own, plan(names), signer, options());
+      const manifest = join(own.generations, first.generation, 'manifest.json');
+      const { texts: _, ...older } = JSON.parse(await readFile(manifest, 'utf8'));
+      await writeFile(manifest, JSON.stringify(older));
+      await rm(own.indexTexts, { recursive: true });
+      const list = [...names, 'pkg01500a'].sort();
+      await publish(own, counted(list), signer, options({ pdiffs: 2 }));
+      expect(made).toBeGreaterThan(0);
+      expect(made).toBeLessThanOrEqual(CHUNK_MAX_STANZAS);
+      expect(await readFile(join(own.dists, 'unstable/main/binary-amd64/Packages'), 'utf8')).toContain('Package: pkg01500a\n');
+      expect((await readdir(join(own.dists, 'unstable/main/binary-amd64/Packages.diff'))).filter((n) => n.endsWith('.gz'))).toHaveLength(1);
+    } finally {
+      await rm(own.root, { recursive: true, force: true });
     }
   });
 
@@ -293,7 +367,9 @@ describe('index diffs for apt clients', () => {
   const served: { path: string; bytes: number }[] = [];
   let apt: string;
   const names = Array.from({ length: 400 }, (_, i) => `pkg${String(i).padStart(4, '0')}`);
-  const publishDiffs = (packages: string[]) => publish(diffLayout, plan(packages), signer, options({ pdiffs: 3 }));
+  // As a large index is published: no uncompressed Packages; apt checks what it unpacks against Release.
+  const publishDiffs = (packages: string[]) => publish(diffLayout, plan(packages), signer, options({ pdiffs: 3, plainIndexBytes: 0 }));
+  const servedText = () => unpacked(diffLayout.dists, 'unstable/main/binary-amd64/Packages');
 
   beforeAll(async () => {
     diffLayout = new Layout(await mkdtemp(join(tmpdir(), 'aib-pdiff-')));
@@ -349,8 +425,8 @@ describe('index diffs for apt clients', () => {
     await publishDiffs([...names, 'pkg0200a']);
     expect(await readdir(join(diffLayout.dists, 'unstable/main/binary-amd64/Packages.diff'))).toHaveLength(3); // Index, by-hash, the patch
     const second = await aptUpdate();
-    const servedPackages = await readFile(join(diffLayout.dists, 'unstable/main/binary-amd64/Packages'));
-    expect(Buffer.compare(second.packages, servedPackages)).toBe(0);
+    await expect(stat(join(diffLayout.dists, 'unstable/main/binary-amd64/Packages'))).rejects.toThrow(/ENOENT/);
+    expect(Buffer.compare(second.packages, await servedText())).toBe(0);
     expect(second.packages.toString()).toContain('Package: pkg0200a\n');
     expect(wholeIndex()).toEqual([]);
     expect(fetched().some((p) => /^Packages\.diff\/.+\.gz$/.test(p))).toBe(true);
@@ -365,7 +441,7 @@ describe('index diffs for apt clients', () => {
     const update = await aptUpdate();
     expect(fetched().filter((p) => /^Packages\.diff\/.+\.gz$/.test(p))).toHaveLength(2);
     expect(wholeIndex()).toEqual([]);
-    expect(Buffer.compare(update.packages, await readFile(join(diffLayout.dists, 'unstable/main/binary-amd64/Packages')))).toBe(0);
+    expect(Buffer.compare(update.packages, await servedText())).toBe(0);
     // Kept: 3 patches (pdiffs: 3), the oldest dropped.
     await publishDiffs([...names, 'pkg0200a', 'pkg0300a', 'pkg0100a', 'pkg0000a']);
     const index = await readFile(join(diffLayout.dists, 'unstable/main/binary-amd64/Packages.diff/Index'), 'utf8');
@@ -399,13 +475,13 @@ describe('index diffs for apt clients', () => {
     const many = Array.from({ length: 45_000 }, (_, i) => `pkg${String(i).padStart(5, '0')}`);
     try {
       await publish(own, plan(many), signer, options({ pdiffs: 3 }));
-      expect((await readFile(join(own.dists, 'unstable/main/binary-amd64/Packages'))).length).toBeGreaterThan(4 * 1024 * 1024);
+      expect((await unpacked(own.dists, 'unstable/main/binary-amd64/Packages')).length).toBeGreaterThan(4 * 1024 * 1024);
       const manifest = join(own.generations, (await currentGeneration(own))!, 'manifest.json');
       const { chunks: _, ...older } = JSON.parse(await readFile(manifest, 'utf8'));
       await writeFile(manifest, JSON.stringify(older));
       await publish(own, plan(many.filter((n) => n !== 'pkg20000')), signer, options({ pdiffs: 3 }));
       expect(await hasPatch()).toBe(false);
-      expect((await readFile(join(own.dists, 'unstable/main/binary-amd64/Packages'), 'utf8'))).not.toContain('Package: pkg20000\n');
+      expect((await unpacked(own.dists, 'unstable/main/binary-amd64/Packages')).toString()).not.toContain('Package: pkg20000\n');
       await publish(own, plan(many.filter((n) => n !== 'pkg20000' && n !== 'pkg30000')), signer, options({ pdiffs: 3 }));
       expect(await hasPatch()).toBe(true);
     } finally {
@@ -419,7 +495,7 @@ describe('index diffs for apt clients', () => {
     await publishDiffs(now.filter((n) => n !== 'pkg0399'));
     let update = await aptUpdate();
     expect(wholeIndex()).toEqual([]);
-    expect(Buffer.compare(update.packages, await readFile(join(diffLayout.dists, 'unstable/main/binary-amd64/Packages')))).toBe(0);
+    expect(Buffer.compare(update.packages, await servedText())).toBe(0);
     expect(update.packages.toString()).not.toContain('Package: pkg0399\n');
     // A manifest written before chunks were noted: the patch is made from the whole texts.
     const manifest = join(diffLayout.generations, (await currentGeneration(diffLayout))!, 'manifest.json');
@@ -429,7 +505,7 @@ describe('index diffs for apt clients', () => {
     await publishDiffs(now.filter((n) => n !== 'pkg0399' && n !== 'pkg0001'));
     update = await aptUpdate();
     expect(wholeIndex()).toEqual([]);
-    expect(Buffer.compare(update.packages, await readFile(join(diffLayout.dists, 'unstable/main/binary-amd64/Packages')))).toBe(0);
+    expect(Buffer.compare(update.packages, await servedText())).toBe(0);
     expect(update.packages.toString()).not.toContain('Package: pkg0001\n');
   });
 });

@@ -25,6 +25,8 @@ export interface Manifest {
   suites?: Record<string, { identity: string; signed: string }>;
   /** Each Packages and Sources file's chunks as [hash, bytes, lines], by path (debian/indices.ts). */
   chunks?: Record<string, [string, number, number][]>;
+  /** The generation whose file under state/index-texts holds each Packages and Sources text, by path (index-texts.ts). */
+  texts?: Record<string, string>;
 }
 
 /** A generation's manifest (undefined: it has none). */

@@ -1,13 +1,14 @@
-// One Packages or Sources file written from its chunks (debian/indices.ts cuts it): a chunk the
-// previous generation's file already holds is copied from there, at the offset its manifest
-// notes, and only a new chunk's stanzas are made; each chunk's gzip member and xz block are
-// compressed once, when the compressor does not hold them yet. Chunks go through in groups, so
-// neither the text nor the stanzas of a large index are ever in memory all at once. When the
-// first chunks are those the previous text began with, and their hashes' states are known
-// (TextHashes), the file starts as a copy of the previous one, made in the kernel, and only the
-// text from the first changed chunk on is read, hashed and written.
+// One Packages or Sources text written from its chunks (debian/indices.ts cuts it): a chunk the
+// previous text already holds is copied from there, at the offset its manifest notes, and only a
+// new chunk's stanzas are made; each chunk's gzip member and xz block are compressed once, when
+// the compressor does not hold them yet. Chunks go through in groups, so neither the text nor
+// the stanzas of a large index are ever in memory all at once. The text is written over what the
+// file held (publish/index-texts.ts gives it an older text's file). When the first chunks are
+// those the previous text began with, and their hashes' states are known (TextHashes), they are
+// copied as they are, neither made nor hashed again: only the text from the first changed chunk on
+// is read, hashed and written.
 import { createHash, type Hash } from 'node:crypto';
-import { copyFile, open, type FileHandle } from 'node:fs/promises';
+import { constants, open, type FileHandle } from 'node:fs/promises';
 import { chunkText, type ChunkLayout, type IndexChunk, type IndexFile, type StanzaSource } from '../debian/indices.js';
 import type { IndexCompressor } from './index-compressor.js';
 import { writeAllAt } from '../storage/files.js';
@@ -23,7 +24,7 @@ export interface IndexText {
   chunks: ChunkTable;
   /** The text of the chunks `keep` asked for, in order. */
   kept: Buffer[];
-  /** Chunks at the start taken with a copy of the previous file, neither read nor hashed again. */
+  /** Chunks at the start copied from the previous text as they were, neither made nor hashed again. */
   copied: number;
 }
 
@@ -79,9 +80,10 @@ export class TextBuffers {
 }
 
 /**
- * Writes the index's text to `path` and has the compressor hold every chunk's pieces (at
- * `level`). `previous` is the previous generation's file of this index and its chunk table.
- * `hashes` holds the hashes' states of the previous text (noted under `id`) and takes this one's.
+ * Writes the index's text to `path`, over and in place of what it held, and has the compressor
+ * hold every chunk's pieces (at `level`). `previous` is the file of the previous text of this
+ * index and its chunk table. `hashes` holds the hashes' states of the previous text (noted under
+ * `id`) and takes this one's.
  */
 export async function writeIndexText<T>(o: {
   path: string;
@@ -100,27 +102,28 @@ export async function writeIndexText<T>(o: {
     before.set(key, { offset, size, lines });
     offset += size;
   }
-  // The unchanged first chunks: copied with the file, when their pieces are held and no patch
+  // The unchanged first chunks: copied as they are, when their pieces are held and no patch
   // needs their text.
   const keys = o.layout.map((c) => c.key);
   const held = o.previous && o.hashes ? o.hashes.states.head(o.hashes.id, o.previous.chunks, keys) : [];
   let skip = 0;
   let size = 0;
   while (skip < held.length && !o.keep?.(skip) && o.compressor.has(o.level, keys[skip])) size += o.previous!.chunks[skip++][1];
-  const out = await copiedHead(o.path, skip > 0 ? o.previous!.path : undefined, size);
-  if (!out.copied) skip = size = 0;
-  const sha = skip > 0 ? held[skip - 1].sha.copy() : createHash('sha256');
-  const md = skip > 0 ? held[skip - 1].md.copy() : createHash('md5');
-  const after = held.slice(0, skip);
-  const table: ChunkTable = o.previous?.chunks.slice(0, skip) ?? [];
-  const kept: Buffer[] = [];
-  const old = before.size > 0 ? await open(o.previous!.path, 'r').catch(() => undefined) : undefined;
-  let compressing: Promise<void> = Promise.resolve();
-  // A group's made text is in use until the group after next: its compression is awaited in the next one.
-  const buffers = o.buffers ?? new TextBuffers();
-  if (old) buffers.forReading();
-  const { scratch, made } = buffers;
+  const out = await open(o.path, constants.O_RDWR | constants.O_CREAT, 0o644);
+  let old: FileHandle | undefined;
   try {
+    old = before.size > 0 ? await open(o.previous!.path, 'r').catch(() => undefined) : undefined;
+    const buffers = o.buffers ?? new TextBuffers();
+    if (old) buffers.forReading();
+    const { scratch, made } = buffers;
+    if (!old || !(await copyHead(old, out, size, scratch))) skip = size = 0;
+    const sha = skip > 0 ? held[skip - 1].sha.copy() : createHash('sha256');
+    const md = skip > 0 ? held[skip - 1].md.copy() : createHash('md5');
+    const after = held.slice(0, skip);
+    const table: ChunkTable = o.previous?.chunks.slice(0, skip) ?? [];
+    const kept: Buffer[] = [];
+    // A group's made text is in use until the group after next: its compression is awaited in the next one.
+    let compressing: Promise<void> = Promise.resolve();
     for (let from = skip; from < o.layout.length; from += GROUP) {
       const group = o.layout.slice(from, from + GROUP);
       // Each chunk's text in one buffer, for the file, gzip and xz. Text read from the previous
@@ -133,7 +136,7 @@ export async function writeIndexText<T>(o: {
       await compressing;
       compressing = o.compressor.add(o.level, group.map((c, i) => ({ key: c.key, text: texts[i] })));
       compressing.catch(() => undefined); // awaited below: a failure is thrown there
-      const written = writeAllAt(out.file, texts.map((t) => t.bytes), size);
+      const written = writeAllAt(out, texts.map((t) => t.bytes), size);
       for (const [i, { bytes, lines }] of texts.entries()) {
         sha.update(bytes);
         md.update(bytes);
@@ -146,26 +149,33 @@ export async function writeIndexText<T>(o: {
       await written;
     }
     await compressing;
-    if (skip > 0) await out.file.truncate(size);
+    await out.truncate(size);
+    o.hashes?.states.note(o.hashes.id, table, after);
+    return { facts: { size, md5: md.digest('hex'), sha256: sha.digest('hex') }, chunks: table, kept, copied: skip };
   } finally {
-    await out.file.close();
+    await out.close();
     await old?.close();
   }
-  o.hashes?.states.note(o.hashes.id, table, after);
-  return { facts: { size, md5: md.digest('hex'), sha256: sha.digest('hex') }, chunks: table, kept, copied: skip };
 }
 
+/** Copied at once: the text in between is in memory only this much at a time. */
+const COPY_PIECE = 4 * 1024 * 1024;
+
 /**
- * The file at `path`, opened to be written: a copy of `previous` whose first `bytes` are kept
- * (copied: false when there is none, or it is shorter; then the file is empty).
+ * The first `bytes` of `from` copied over the start of `to`, through the buffer `scratch` holds
+ * (false: `from` is shorter). Through memory the process holds already, into pages the file has:
+ * a copy in the kernel (copy_file_range) would start a new file, and take new pages.
  */
-async function copiedHead(path: string, previous: string | undefined, bytes: number): Promise<{ file: FileHandle; copied: boolean }> {
-  if (previous && (await copyFile(previous, path).then(() => true, () => false))) {
-    const file = await open(path, 'r+');
-    if ((await file.stat()).size >= bytes) return { file, copied: true };
-    await file.close();
+async function copyHead(from: FileHandle, to: FileHandle, bytes: number, scratch: { bytes: Buffer }): Promise<boolean> {
+  if (bytes > 0 && scratch.bytes.length < Math.min(bytes, COPY_PIECE)) scratch.bytes = Buffer.allocUnsafe(Math.min(bytes, COPY_PIECE));
+  for (let at = 0; at < bytes; ) {
+    const length = Math.min(bytes - at, scratch.bytes.length);
+    const piece = await bytesAt(from, at, length, scratch.bytes);
+    if (!piece) return false;
+    await writeAllAt(to, [piece.subarray(0, length)], at);
+    at += length;
   }
-  return { file: await open(path, 'w', 0o644), copied: false };
+  return true;
 }
 
 interface Placed {

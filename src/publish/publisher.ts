@@ -2,7 +2,9 @@
 // dists link in one rename(2) (generations.ts), so apt sees the old repository or the new one,
 // never a mix. An index whose text did not change is hard-linked from the previous generation
 // instead of being compressed again; one that changed is written from its chunks, the unchanged
-// ones copied from the previous generation's file (index-text.ts). Every index is also under
+// ones copied from the previous text (index-text.ts), which is kept outside the generation
+// (index-texts.ts). A small index's text is published too; a large one's only as .gz and .xz,
+// as dak publishes Debian's: Release lists it all the same. Every index is also under
 // by-hash/SHA256/ (by-hash.ts), and the by-hash files of earlier generations stay for a grace
 // period, so a client that read the old InRelease still finds what it names. A suite that did not change at all (its indices, its
 // Release fields but the date) is carried over whole, signatures included, as reprepro exports
@@ -11,7 +13,7 @@
 // and those before it (debian/pdiff.ts), so apt updates a small change with a small download.
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { link, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { SuitePlan } from '../core/publish-plan.js';
 import { chunkLayout, componentReleaseText, releaseText, type IndexFile, type ReleaseInfo } from '../debian/indices.js';
@@ -20,6 +22,7 @@ import type { Signer } from '../process/gpg.js';
 import { IndexCompressor, levelFor } from './index-compressor.js';
 import { changedChunks, readRange, writeIndexText, type ChunkTable, type TextBuffers, type TextHashes } from './index-text.js';
 import { writeByHash } from './by-hash.js';
+import { IndexTexts } from './index-texts.js';
 import { currentGeneration, pruneGenerations, readManifest, switchLink, writeManifest, writePoolList, type Manifest } from './generations.js';
 import type { Layout } from '../storage/layout.js';
 import { writeBuffers } from '../storage/files.js';
@@ -40,6 +43,8 @@ export interface PublishOptions {
   textBuffers?: TextBuffers;
   /** Patches kept in each index's .diff/ series (0: none published). */
   pdiffs?: number;
+  /** The largest text of an index published uncompressed too (PLAIN_INDEX_BYTES unless a test asks). */
+  plainIndexBytes?: number;
   /** Called at the steps a test may crash the queue at (core/fail-points.ts). */
   failPoint?: (point: FailPoint) => void;
 }
@@ -55,6 +60,12 @@ export interface PublishResult {
 
 /** Without the previous chunks noted (an older manifest), a patch is made from the whole texts only up to this size. */
 const WHOLE_TEXT_PATCH_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The largest text of an index published uncompressed beside its .gz and .xz (about 1,000
+ * packages), for whoever reads it without apt; apt fetches the .xz of any size.
+ */
+export const PLAIN_INDEX_BYTES = 1024 * 1024;
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 const md5 = (data: Buffer) => createHash('md5').update(data).digest('hex');
@@ -81,7 +92,14 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
   const genDir = join(layout.generations, generation);
   const tmpDir = `${genDir}.tmp`;
   await rm(tmpDir, { recursive: true, force: true });
-  const manifest: Manifest = { indexes: {}, byHash: {}, facts: {}, suites: {}, chunks: {} };
+  const manifest: Manifest = { indexes: {}, byHash: {}, facts: {}, suites: {}, chunks: {}, texts: {} };
+  const texts = new IndexTexts(layout.indexTexts);
+  const plainBytes = options.plainIndexBytes ?? PLAIN_INDEX_BYTES;
+  /** Where the previous generation's text of an index is: kept outside it, or in it (a generation written before texts were kept). */
+  const previousText = (key: string) => {
+    const from = prevManifest.texts?.[key];
+    return from ? texts.path(key, from) : prevDir && join(prevDir, key);
+  };
   let written = 0;
   let reused = 0;
   const compressor = options.compressor ?? new IndexCompressor();
@@ -107,6 +125,7 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
     for (const k of mine(prevManifest.byHash)) manifest.byHash[k] = prevManifest.byHash[k];
     for (const k of mine(prevManifest.facts ?? {})) manifest.facts![k] = prevManifest.facts![k];
     for (const k of mine(prevManifest.chunks ?? {})) manifest.chunks![k] = prevManifest.chunks![k];
+    for (const k of mine(prevManifest.texts ?? {})) manifest.texts![k] = prevManifest.texts![k];
     manifest.suites![suiteRel] = before;
     return true;
   };
@@ -149,6 +168,8 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
       }
       manifest.suites![suiteRel] = { identity, signed: now.toISOString() };
       const files: IndexFile[] = [];
+      /** Files Release lists that the generation does not hold: the text of a large index. */
+      const unpublished = new Set<string>();
       const note = (f: IndexFile) => {
         files.push(f);
         manifest.facts![`${suiteRel}/${f.path}`] = { size: f.size, md5: f.md5, sha256: f.sha256 };
@@ -167,7 +188,10 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
         await writeFile(join(suiteDir, path), data);
         record(path, [data]);
       };
-      /** An index and its .gz and .xz: linked from the previous generation when its text is the same. */
+      /**
+       * An index (when small) and its .gz and .xz: linked from the previous generation when its
+       * text is the same.
+       */
       const writeIndex = async ({ dir, name, chunks, keys, level, hash }: (typeof indices)[number]) => {
         const key = `${suiteRel}/${dir}/${name}`;
         manifest.indexes[key] = hash;
@@ -176,9 +200,16 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
         if (prevDir && prevManifest.indexes[key] === hash) {
           try {
             const linked: IndexFile[] = [];
+            const kept = prevManifest.texts?.[key];
+            if (kept) manifest.texts![key] = kept;
             for (const v of variants) {
-              await link(join(prevDir, suiteRel, dir, v), join(suiteDir, dir, v));
               const known = prevManifest.facts?.[`${suiteRel}/${dir}/${v}`];
+              if (v === name && kept && known && known.size > plainBytes) {
+                linked.push({ path: `${dir}/${v}`, ...known });
+                unpublished.add(`${dir}/${v}`);
+                continue;
+              }
+              await link(join(prevDir, suiteRel, dir, v), join(suiteDir, dir, v));
               const content = known ? undefined : await readFile(join(suiteDir, dir, v));
               linked.push(known ? { path: `${dir}/${v}`, ...known } : { path: `${dir}/${v}`, size: content!.length, md5: md5(content!), sha256: sha256(content!) });
             }
@@ -197,17 +228,20 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
             return;
           } catch {
             // The previous generation is incomplete or gone: write it anew.
+            delete manifest.texts![key];
+            unpublished.delete(`${dir}/${name}`);
             for (const v of variants) await rm(join(suiteDir, dir, v), { force: true });
             await rm(join(suiteDir, dir, `${name}.diff`), { recursive: true, force: true });
           }
         }
         const table = prevManifest.chunks?.[key];
         const patching = patchPart(key, keys, table);
+        const textPath = await texts.claim(key, prevManifest.texts?.[key], generation);
         const text = await writeIndexText({
-          path: join(suiteDir, dir, name),
+          path: textPath,
           layout: chunks,
           stanzas: plan.stanzas,
-          previous: prevDir && table ? { path: join(prevDir, suiteRel, dir, name), chunks: table } : undefined,
+          previous: prevDir && table ? { path: previousText(key)!, chunks: table } : undefined,
           compressor,
           level,
           keep: patching && ((j) => j >= patching.head && j < chunks.length - patching.tail),
@@ -215,6 +249,9 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
           buffers: options.textBuffers,
         });
         note({ path: `${dir}/${name}`, ...text.facts });
+        manifest.texts![key] = generation;
+        if (text.facts.size <= plainBytes) await copyFile(textPath, join(suiteDir, dir, name));
+        else unpublished.add(`${dir}/${name}`);
         // Each index's chunks: the next publication copies the unchanged ones and patches only the others.
         manifest.chunks![key] = text.chunks;
         const { gz, xz } = await compressor.assemble(level, keys);
@@ -246,7 +283,7 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
        */
       const writePatches = async (dir: string, name: string, change: { headBytes: number; headLines: number; tailBytes: number; after: Buffer }) => {
         const beforeFacts = prevManifest.facts![`${suiteRel}/${dir}/${name}`];
-        const before = await readRange(join(prevDir!, suiteRel, dir, name), change.headBytes, beforeFacts.size - change.headBytes - change.tailBytes);
+        const before = await readRange(previousText(`${suiteRel}/${dir}/${name}`)!, change.headBytes, beforeFacts.size - change.headBytes - change.tailBytes);
         const script = before && edScript(before, change.after, change.headLines);
         if (!script) return;
         const diffDir = join(suiteDir, dir, `${name}.diff`);
@@ -275,7 +312,7 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
         await writeIndex(index);
         await writeSmall(`${index.dir}/Release`, Buffer.from(componentReleaseText(info, index.component, index.arch)));
       }
-      await writeByHash(suiteDir, suiteRel, prevDir, prevManifest, manifest, files, now, grace);
+      await writeByHash(suiteDir, suiteRel, prevDir, prevManifest, manifest, files.filter((f) => !unpublished.has(f.path)), now, grace);
       const release = join(suiteDir, 'Release');
       await writeFile(release, releaseText(info, files));
       await signer.signRelease(release, join(suiteDir, 'InRelease'), join(suiteDir, 'Release.gpg'));
@@ -290,6 +327,7 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
   await switchLink(layout.dists, `generations/${generation}/dists`);
   options.failPoint?.('publish-after-switch');
   compressor.sweep();
+  await texts.forget(Object.keys(prevManifest.texts ?? {}).filter((key) => !manifest.texts![key]));
   const pruned = await pruneGenerations(layout, { keep: generation, graceMs: grace, now });
   return { generation, written, reused, pruned };
 }

@@ -40,6 +40,8 @@ export class Layout {
   /** The queue's last migration decisions (core/migration.ts), for archive status. */
   get migration() { return join(this.state, 'migration.json'); }
   get poolHistory() { return join(this.state, 'pool-history.json'); }
+  /** Each Packages and Sources text, kept for the next publication (publish/index-texts.ts). */
+  get indexTexts() { return join(this.state, 'index-texts'); }
   /** Each pooled .deb's control paragraph, read once (storage/binary-controls.ts). */
   get controls() { return join(this.state, 'controls.jsonl'); }
   get logs() { return join(this.root, 'logs'); }
