@@ -19,6 +19,7 @@ import { IndexCompressor } from '../src/publish/index-compressor.js';
 import { TextBuffers, TextHashes, writeIndexText } from '../src/publish/index-text.js';
 import { currentGeneration, oldestSignature, poolFilesOfGenerations, pruneGenerations, writePoolList } from '../src/publish/generations.js';
 import { publish } from '../src/publish/publisher.js';
+import { IndexTexts } from '../src/publish/index-texts.js';
 
 let layout: Layout;
 let signer: Signer;
@@ -170,8 +171,11 @@ describe('the publisher', () => {
     const files = async () => (await readdir(textDir)).sort();
     const names = Array.from({ length: 3000 }, (_, i) => `pkg${String(i).padStart(5, '0')}`);
     const textOf = (list: string[]) => list.map((n) => `Package: ${n}\nVersion: 1.0\nArchitecture: amd64\nFilename: pool/main/${n[0]}/${n}/${n}_1.0_amd64.deb\n`).join('\n');
-    // No uncompressed Packages published: the text is only under state/.
-    const publishOwn = (list: string[], extra = {}) => publish(own, plan(list), signer, options({ plainIndexBytes: 0, textHashes: new TextHashes(), ...extra }));
+    // No uncompressed Packages published: the text is only under state/. The hashes' states are
+    // kept, as the queue keeps them: each text is written from its first changed chunk on.
+    const textHashes = new TextHashes();
+    const compressor = new IndexCompressor();
+    const publishOwn = (list: string[], extra = {}) => publish(own, plan(list), signer, options({ plainIndexBytes: 0, textHashes, compressor, ...extra }));
     try {
       const first = await publishOwn(names);
       expect(await files()).toEqual([first.generation]);
@@ -201,6 +205,18 @@ describe('the publisher', () => {
       expect(await files()).toEqual([done.generation, after.generation].sort());
       expect((await unpacked(own.dists, 'unstable/main/binary-amd64/Packages')).toString()).toBe(textOf(fourth));
       expect(await readdir(join(own.dists, 'unstable/main/binary-amd64/Packages.diff'))).toContain(`${after.generation}.gz`);
+      // Between publications the other file is made a copy of the served text, and the next text
+      // is written over that copy from its first changed chunk on.
+      await new IndexTexts(own.indexTexts).prepareSpares(after.texts, { bytes: Buffer.alloc(0) });
+      expect(await files()).toEqual([after.generation, `${after.generation}+copy`]);
+      expect(await readFile(join(textDir, `${after.generation}+copy`))).toEqual(await readFile(join(textDir, after.generation)));
+      const copy = (await stat(join(textDir, `${after.generation}+copy`))).ino;
+      const fifth = [...fourth, 'pkg01000a'].sort();
+      const next = await publishOwn(fifth);
+      expect(await files()).toEqual([after.generation, next.generation].sort());
+      expect((await stat(join(textDir, next.generation))).ino).toBe(copy);
+      expect(await readFile(join(textDir, next.generation), 'utf8')).toBe(textOf(fifth));
+      expect((await unpacked(own.dists, 'unstable/main/binary-amd64/Packages')).toString()).toBe(textOf(fifth));
       // A suite gone: its texts go with it.
       await publish(own, [], signer, options());
       await expect(stat(textDir)).rejects.toThrow(/ENOENT/);

@@ -95,6 +95,8 @@ export async function writeIndexText<T>(o: {
   keep?: (chunk: number) => boolean;
   hashes?: { id: string; states: TextHashes };
   buffers?: TextBuffers;
+  /** The file at `path` holds the previous text already (a copy made at leisure): nothing is copied. */
+  holdsPrevious?: boolean;
 }): Promise<IndexText> {
   const before = new Map<string, Placed>();
   let offset = 0;
@@ -116,7 +118,8 @@ export async function writeIndexText<T>(o: {
     const buffers = o.buffers ?? new TextBuffers();
     if (old) buffers.forReading();
     const { scratch, made } = buffers;
-    if (!old || !(await copyHead(old, out, size, scratch))) skip = size = 0;
+    const inPlace = o.holdsPrevious && (await out.stat()).size === offset;
+    if (!old || (!inPlace && !(await copyHead(old, out, size, scratch)))) skip = size = 0;
     const sha = skip > 0 ? held[skip - 1].sha.copy() : createHash('sha256');
     const md = skip > 0 ? held[skip - 1].md.copy() : createHash('md5');
     const after = held.slice(0, skip);
@@ -166,7 +169,7 @@ const COPY_PIECE = 4 * 1024 * 1024;
  * (false: `from` is shorter). Through memory the process holds already, into pages the file has:
  * a copy in the kernel (copy_file_range) would start a new file, and take new pages.
  */
-async function copyHead(from: FileHandle, to: FileHandle, bytes: number, scratch: { bytes: Buffer }): Promise<boolean> {
+export async function copyHead(from: FileHandle, to: FileHandle, bytes: number, scratch: { bytes: Buffer }): Promise<boolean> {
   if (bytes > 0 && scratch.bytes.length < Math.min(bytes, COPY_PIECE)) scratch.bytes = Buffer.allocUnsafe(Math.min(bytes, COPY_PIECE));
   for (let at = 0; at < bytes; ) {
     const length = Math.min(bytes - at, scratch.bytes.length);

@@ -6,9 +6,15 @@
 // written over an older generation's file, renamed to the new generation's name, whose pages the
 // kernel holds already (new pages of the page cache cost this machine about 3 ms a MB; the README's
 // publishing section has the figures). The file the previous generation names is never written:
-// a publication that fails leaves it as it was.
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+// a publication that fails leaves it as it was. Between publications the queue makes that older
+// file a copy of the served text (`prepareSpares`), so the next text is written over it from its
+// first changed chunk on, and nothing before that is copied while a request waits.
+import { constants, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { copyHead } from './index-text.js';
+
+/** Ends the name of a copy of the text of the generation its name begins with. */
+const COPY = '+copy';
 
 export class IndexTexts {
   constructor(private readonly dir: string) {}
@@ -20,17 +26,49 @@ export class IndexTexts {
 
   /**
    * The file generation `generation` writes index `key`'s text into: another generation's than
-   * `previous` (the one whose text the next publication starts from), renamed, or a new one. Any
-   * other is removed: two texts of an index are kept at most.
+   * `previous` (the one whose text the next publication starts from), renamed, or a new one; a
+   * copy of `previous`'s text when there is one (`holdsPrevious`). Any other is removed: an index
+   * has two texts at most.
    */
-  async claim(key: string, previous: string | undefined, generation: string): Promise<string> {
+  async claim(key: string, previous: string | undefined, generation: string): Promise<{ path: string; holdsPrevious: boolean }> {
     const dir = join(this.dir, key);
     await mkdir(dir, { recursive: true });
     const spare = (await readdir(dir)).filter((name) => name !== previous && name !== generation);
+    const copy = previous !== undefined && spare.includes(`${previous}${COPY}`) ? `${previous}${COPY}` : spare[0];
     const path = this.path(key, generation);
-    if (spare.length > 0) await rename(join(dir, spare[0]), path);
-    for (const name of spare.slice(1)) await rm(join(dir, name), { recursive: true, force: true });
-    return path;
+    if (copy !== undefined) await rename(join(dir, copy), path);
+    for (const name of spare.filter((n) => n !== copy)) await rm(join(dir, name), { recursive: true, force: true });
+    return { path, holdsPrevious: copy !== undefined && copy === `${previous}${COPY}` };
+  }
+
+  /**
+   * For each index, by the generation whose text it has: its other file made a copy of that
+   * text (a new file if it has none), written through `scratch`, unless it is one already.
+   */
+  async prepareSpares(texts: Record<string, string>, scratch: { bytes: Buffer }): Promise<void> {
+    for (const [key, generation] of Object.entries(texts)) {
+      const dir = join(this.dir, key);
+      const names = await readdir(dir).catch(() => [] as string[]);
+      if (!names.includes(generation) || names.includes(`${generation}${COPY}`)) continue;
+      // Named as a copy only once it is whole.
+      const copying = join(dir, `${generation}+copying`);
+      const spare = names.find((n) => n !== generation);
+      if (spare !== undefined) await rename(join(dir, spare), copying);
+      const from = await open(this.path(key, generation), 'r');
+      try {
+        const to = await open(copying, constants.O_RDWR | constants.O_CREAT, 0o644);
+        try {
+          const { size } = await from.stat();
+          if (!(await copyHead(from, to, size, scratch))) continue;
+          await to.truncate(size);
+        } finally {
+          await to.close();
+        }
+      } finally {
+        await from.close();
+      }
+      await rename(copying, join(dir, `${generation}${COPY}`));
+    }
   }
 
   /** Removes the texts of indices the served generation no longer has. */

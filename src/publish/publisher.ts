@@ -56,6 +56,8 @@ export interface PublishResult {
   reused: number;
   /** Earlier generations removed (their pool files may now be unreferenced). */
   pruned: number;
+  /** By the path of each Packages and Sources, the generation whose text under state/index-texts it has. */
+  texts: Record<string, string>;
 }
 
 /** Without the previous chunks noted (an older manifest), a patch is made from the whole texts only up to this size. */
@@ -236,9 +238,10 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
         }
         const table = prevManifest.chunks?.[key];
         const patching = patchPart(key, keys, table);
-        const textPath = await texts.claim(key, prevManifest.texts?.[key], generation);
+        const { path: textPath, holdsPrevious } = await texts.claim(key, prevManifest.texts?.[key], generation);
         const text = await writeIndexText({
           path: textPath,
+          holdsPrevious,
           layout: chunks,
           stanzas: plan.stanzas,
           previous: prevDir && table ? { path: previousText(key)!, chunks: table } : undefined,
@@ -329,7 +332,7 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
   compressor.sweep();
   await texts.forget(Object.keys(prevManifest.texts ?? {}).filter((key) => !manifest.texts![key]));
   const pruned = await pruneGenerations(layout, { keep: generation, graceMs: grace, now });
-  return { generation, written, reused, pruned };
+  return { generation, written, reused, pruned, texts: manifest.texts! };
 }
 
 /** A tree of hard links to the files of another (one file system), of the names `take` keeps. */

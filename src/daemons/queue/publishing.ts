@@ -5,11 +5,15 @@ import { planPublication } from '../../core/publish-plan.js';
 import { IndexCompressor } from '../../publish/index-compressor.js';
 import { oldestSignature } from '../../publish/generations.js';
 import { TextBuffers, TextHashes } from '../../publish/index-text.js';
+import { IndexTexts } from '../../publish/index-texts.js';
 import { publish } from '../../publish/publisher.js';
 import type { Signer } from '../../process/gpg.js';
 import { sparesAfter } from '../../process/run.js';
 import type { JobLeasing } from './job-leasing.js';
 import type { QueueContext } from './queue-context.js';
+
+/** The texts' spare files are made copies this long after a publication (publish/index-texts.ts). */
+const PREPARE_AFTER_MS = 100;
 
 export class Publishing {
   /** A publish failed (or was cut short): the next scan publishes again. */
@@ -22,6 +26,8 @@ export class Publishing {
   private readonly textHashes = new TextHashes();
   /** The buffers the indices' texts go through, likewise. */
   private readonly textBuffers = new TextBuffers();
+  /** The spare files of the indices' texts being made copies of the served texts, after a publication. */
+  private preparing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly q: QueueContext,
@@ -36,6 +42,7 @@ export class Publishing {
     const started = Date.now();
     // A failed publish leaves the previous generation served; the next scan tries again.
     this.pending = true;
+    await this.preparing;
     const result = await sparesAfter(() => publish(this.q.layout, plans, this.signer, {
       failPoint: this.q.failPoint,
       label: config.name,
@@ -47,6 +54,11 @@ export class Publishing {
       pdiffs: config.publish.pdiffs,
     }));
     this.pending = false;
+    // Once the request is answered: the next publication writes over them only what changed.
+    const texts = new IndexTexts(this.q.layout.indexTexts);
+    this.preparing = new Promise<void>((resolve) => setTimeout(resolve, PREPARE_AFTER_MS))
+      .then(() => texts.prepareSpares(result.texts, this.textBuffers.scratch))
+      .catch((err: Error) => this.q.log(`copying the indices' texts for the next publication failed (it copies what it needs itself): ${err.message}`));
     if (result.pruned > 0) this.garbageLikely = true;
     this.q.log(`published generation ${result.generation} (${why}) in ${Date.now() - started} ms; ${result.written} index files written, ${result.reused} unchanged`);
     await this.leasing.retryDepWaits();
