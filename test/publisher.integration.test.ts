@@ -207,7 +207,10 @@ describe('the publisher', () => {
       expect(await readdir(join(own.dists, 'unstable/main/binary-amd64/Packages.diff'))).toContain(`${after.generation}.gz`);
       // Between publications the other file is made a copy of the served text, and the next text
       // is written over that copy from its first changed chunk on.
-      await new IndexTexts(own.indexTexts).prepareSpares(after.texts, { bytes: Buffer.alloc(0) });
+      // Stopped (a publication is due): no copy is made, nor named as one.
+      await new IndexTexts(own.indexTexts).prepareSpares(after.texts, new TextBuffers(), AbortSignal.abort());
+      expect(await files()).toEqual([done.generation, after.generation].sort());
+      await new IndexTexts(own.indexTexts).prepareSpares(after.texts, new TextBuffers());
       expect(await files()).toEqual([after.generation, `${after.generation}+copy`]);
       expect(await readFile(join(textDir, `${after.generation}+copy`))).toEqual(await readFile(join(textDir, after.generation)));
       const copy = (await stat(join(textDir, `${after.generation}+copy`))).ino;

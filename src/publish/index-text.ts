@@ -69,8 +69,8 @@ export class TextBuffers {
   readonly made = [Buffer.alloc(0), Buffer.alloc(0)];
 
   /**
-   * Before an index read from its previous file (none is in use between two indices): the
-   * largest buffer is the one read into. After a small change most of the text is read; a
+   * Before an index read from its previous file, or texts copied (none is in use between two
+   * indices): the largest buffer is the one read into. After a small change most of the text is read; a
    * publication from scratch made all of it, in the buffers for made text.
    */
   forReading(): void {
@@ -166,12 +166,14 @@ const COPY_PIECE = 4 * 1024 * 1024;
 
 /**
  * The first `bytes` of `from` copied over the start of `to`, through the buffer `scratch` holds
- * (false: `from` is shorter). Through memory the process holds already, into pages the file has:
- * a copy in the kernel (copy_file_range) would start a new file, and take new pages.
+ * (false: `from` is shorter, or `stop` was aborted first). Through memory the process holds
+ * already, into pages the file has: a copy in the kernel (copy_file_range) would start a new file,
+ * and take new pages.
  */
-export async function copyHead(from: FileHandle, to: FileHandle, bytes: number, scratch: { bytes: Buffer }): Promise<boolean> {
+export async function copyHead(from: FileHandle, to: FileHandle, bytes: number, scratch: { bytes: Buffer }, stop?: AbortSignal): Promise<boolean> {
   if (bytes > 0 && scratch.bytes.length < Math.min(bytes, COPY_PIECE)) scratch.bytes = Buffer.allocUnsafe(Math.min(bytes, COPY_PIECE));
   for (let at = 0; at < bytes; ) {
+    if (stop?.aborted) return false;
     const length = Math.min(bytes - at, scratch.bytes.length);
     const piece = await bytesAt(from, at, length, scratch.bytes);
     if (!piece) return false;

@@ -11,7 +11,7 @@
 // first changed chunk on, and nothing before that is copied while a request waits.
 import { constants, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { copyHead } from './index-text.js';
+import { copyHead, type TextBuffers } from './index-text.js';
 
 /** Ends the name of a copy of the text of the generation its name begins with. */
 const COPY = '+copy';
@@ -43,10 +43,14 @@ export class IndexTexts {
 
   /**
    * For each index, by the generation whose text it has: its other file made a copy of that
-   * text (a new file if it has none), written through `scratch`, unless it is one already.
+   * text (a new file if it has none), unless it is one already; through the buffers the texts were
+   * made in, no new memory. Once `stop` is aborted (a publication is due), it stops: a file it did
+   * not finish is another spare, not a copy.
    */
-  async prepareSpares(texts: Record<string, string>, scratch: { bytes: Buffer }): Promise<void> {
+  async prepareSpares(texts: Record<string, string>, buffers: TextBuffers, stop?: AbortSignal): Promise<void> {
+    buffers.forReading();
     for (const [key, generation] of Object.entries(texts)) {
+      if (stop?.aborted) return;
       const dir = join(this.dir, key);
       const names = await readdir(dir).catch(() => [] as string[]);
       if (!names.includes(generation) || names.includes(`${generation}${COPY}`)) continue;
@@ -59,7 +63,7 @@ export class IndexTexts {
         const to = await open(copying, constants.O_RDWR | constants.O_CREAT, 0o644);
         try {
           const { size } = await from.stat();
-          if (!(await copyHead(from, to, size, scratch))) continue;
+          if (!(await copyHead(from, to, size, buffers.scratch, stop))) continue;
           await to.truncate(size);
         } finally {
           await to.close();

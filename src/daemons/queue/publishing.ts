@@ -28,6 +28,7 @@ export class Publishing {
   private readonly textBuffers = new TextBuffers();
   /** The spare files of the indices' texts being made copies of the served texts, after a publication. */
   private preparing: Promise<void> = Promise.resolve();
+  private stopPreparing = new AbortController();
 
   constructor(
     private readonly q: QueueContext,
@@ -42,6 +43,8 @@ export class Publishing {
     const started = Date.now();
     // A failed publish leaves the previous generation served; the next scan tries again.
     this.pending = true;
+    // A copy not finished yet is left: this publication copies what it needs itself.
+    this.stopPreparing.abort();
     await this.preparing;
     const result = await sparesAfter(() => publish(this.q.layout, plans, this.signer, {
       failPoint: this.q.failPoint,
@@ -56,8 +59,9 @@ export class Publishing {
     this.pending = false;
     // Once the request is answered: the next publication writes over them only what changed.
     const texts = new IndexTexts(this.q.layout.indexTexts);
+    const stop = (this.stopPreparing = new AbortController()).signal;
     this.preparing = new Promise<void>((resolve) => setTimeout(resolve, PREPARE_AFTER_MS))
-      .then(() => texts.prepareSpares(result.texts, this.textBuffers.scratch))
+      .then(() => texts.prepareSpares(result.texts, this.textBuffers, stop))
       .catch((err: Error) => this.q.log(`copying the indices' texts for the next publication failed (it copies what it needs itself): ${err.message}`));
     if (result.pruned > 0) this.garbageLikely = true;
     this.q.log(`published generation ${result.generation} (${why}) in ${Date.now() - started} ms; ${result.written} index files written, ${result.reused} unchanged`);
