@@ -206,8 +206,8 @@ describe('the publisher', () => {
       expect((await unpacked(own.dists, 'unstable/main/binary-amd64/Packages')).toString()).toBe(textOf(fourth));
       expect(await readdir(join(own.dists, 'unstable/main/binary-amd64/Packages.diff'))).toContain(`${after.generation}.gz`);
       // Between publications the other file is made a copy of the served text, and the next text
-      // is written over that copy from its first changed chunk on.
-      // Stopped (a publication is due): no copy is made, nor named as one.
+      // is written over that copy from its first changed chunk on. Stopped first (a publication
+      // is due): no copy is made, nor named as one.
       await new IndexTexts(own.indexTexts).prepareSpares(after.texts, new TextBuffers(), AbortSignal.abort());
       expect(await files()).toEqual([done.generation, after.generation].sort());
       await new IndexTexts(own.indexTexts).prepareSpares(after.texts, new TextBuffers());

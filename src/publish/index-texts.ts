@@ -38,7 +38,7 @@ export class IndexTexts {
     const path = this.path(key, generation);
     if (copy !== undefined) await rename(join(dir, copy), path);
     for (const name of spare.filter((n) => n !== copy)) await rm(join(dir, name), { recursive: true, force: true });
-    return { path, holdsPrevious: copy !== undefined && copy === `${previous}${COPY}` };
+    return { path, holdsPrevious: previous !== undefined && copy === `${previous}${COPY}` };
   }
 
   /**

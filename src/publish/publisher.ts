@@ -96,7 +96,8 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
   await rm(tmpDir, { recursive: true, force: true });
   const manifest: Manifest = { indexes: {}, byHash: {}, facts: {}, suites: {}, chunks: {}, texts: {} };
   const texts = new IndexTexts(layout.indexTexts);
-  const plainBytes = options.plainIndexBytes ?? PLAIN_INDEX_BYTES;
+  /** An index's text of this size is published uncompressed too. */
+  const plain = (size: number) => size <= (options.plainIndexBytes ?? PLAIN_INDEX_BYTES);
   /** Where the previous generation's text of an index is: kept outside it, or in it (a generation written before texts were kept). */
   const previousText = (key: string) => {
     const from = prevManifest.texts?.[key];
@@ -206,7 +207,7 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
             if (kept) manifest.texts![key] = kept;
             for (const v of variants) {
               const known = prevManifest.facts?.[`${suiteRel}/${dir}/${v}`];
-              if (v === name && kept && known && known.size > plainBytes) {
+              if (v === name && kept && known && !plain(known.size)) {
                 linked.push({ path: `${dir}/${v}`, ...known });
                 unpublished.add(`${dir}/${v}`);
                 continue;
@@ -253,7 +254,7 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
         });
         note({ path: `${dir}/${name}`, ...text.facts });
         manifest.texts![key] = generation;
-        if (text.facts.size <= plainBytes) await copyFile(textPath, join(suiteDir, dir, name));
+        if (plain(text.facts.size)) await copyFile(textPath, join(suiteDir, dir, name));
         else unpublished.add(`${dir}/${name}`);
         // Each index's chunks: the next publication copies the unchanged ones and patches only the others.
         manifest.chunks![key] = text.chunks;
