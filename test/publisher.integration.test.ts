@@ -16,7 +16,7 @@ import { CHUNK_MAX_STANZAS, chunkLayout, paragraphStanzas } from '../src/debian/
 import { generateArchiveKey, Signer } from '../src/process/gpg.js';
 import { Layout } from '../src/storage/layout.js';
 import { IndexCompressor } from '../src/publish/index-compressor.js';
-import { TextBuffers, TextHashes, writeIndexText } from '../src/publish/index-text.js';
+import { STATE_EVERY, TextBuffers, TextHashes, writeIndexText } from '../src/publish/index-text.js';
 import { currentGeneration, oldestSignature, poolFilesOfGenerations, pruneGenerations, writePoolList } from '../src/publish/generations.js';
 import { publish } from '../src/publish/publisher.js';
 import { IndexTexts } from '../src/publish/index-texts.js';
@@ -45,6 +45,18 @@ const options = (extra = {}) => ({ label: 'test', textBuffers, ...extra });
 const byHash = async (dir: string) => (await readdir(join(layout.dists, 'unstable', dir, 'by-hash', 'SHA256'))).sort();
 /** An index's text as apt reads it: from its .gz (a large index has no uncompressed file). */
 const unpacked = async (dists: string, path: string) => gunzipSync(await readFile(join(dists, `${path}.gz`)));
+/** Each file of dists/unstable that Release lists has the size and hashes it gives. */
+const expectReleaseTrue = async (dists: string) => {
+  const [md5s, sha256s] = (await readFile(join(dists, 'unstable/Release'), 'utf8')).split('MD5Sum:')[1].split('SHA256:');
+  for (const [field, algorithm] of [[md5s, 'md5'], [sha256s, 'sha256']]) {
+    for (const [, hash, size, path] of field.matchAll(/^ ([0-9a-f]+) +(\d+) (\S+)$/gm)) {
+      const bytes = await readFile(join(dists, 'unstable', path)).catch(() => undefined);
+      if (bytes) expect({ path, size: bytes.length, hash: createHash(algorithm).update(bytes).digest('hex') }).toEqual({ path, size: Number(size), hash });
+    }
+  }
+};
+/** The files a Release lists under MD5Sum. */
+const md5Lines = (release: string) => [...release.split('SHA256:')[0].matchAll(/^ [0-9a-f]{32} +\d+ (\S+)$/gm)].map((m) => m[1]);
 const sha256sOf = async (dir: string, name: string) => {
   const release = await readFile(join(layout.dists, 'unstable', 'Release'), 'utf8');
   return [...release.split('SHA256:')[1].matchAll(new RegExp(`^ ([0-9a-f]{64}) +\\d+ ${dir}/${name}(\\.gz|\\.xz)?$`, 'gm'))].map((m) => m[1]).sort();
@@ -163,6 +175,32 @@ describe('the publisher', () => {
     const hash = createHash('sha256').update(text).digest('hex');
     expect(await readFile(join(layout.dists, 'unstable/Release'), 'utf8')).toContain(` ${hash} ${text.length} main/binary-amd64/Packages\n`);
     expect(await byHash('main/binary-amd64')).not.toContain(hash);
+    // By its SHA256 alone: MD5Sum lists the files the generation holds.
+    expect(md5Lines(await readFile(join(layout.dists, 'unstable/Release'), 'utf8'))).toEqual(['main/binary-amd64/Packages.gz', 'main/binary-amd64/Packages.xz', 'main/binary-amd64/Release', 'main/source/Release', 'main/source/Sources', 'main/source/Sources.gz', 'main/source/Sources.xz']);
+  });
+
+  it('lists a text in MD5Sum exactly when it is published, with the md5 of the file, as it grows and shrinks across the limit', async () => {
+    const own = new Layout(await mkdtemp(join(tmpdir(), 'aib-md5-')));
+    try {
+      // 3,000 stanzas are about 300 kB, 1,000 about 100 kB: a limit between them.
+      const names = Array.from({ length: 3000 }, (_, i) => `pkg${String(i).padStart(5, '0')}`);
+      const extra = { plainIndexBytes: 200_000, textHashes: new TextHashes(), compressor: new IndexCompressor() };
+      const release = () => readFile(join(own.dists, 'unstable/Release'), 'utf8');
+      const packagesMd5 = async () => (await release()).split('SHA256:')[0].match(/^ ([0-9a-f]{32}) +\d+ main\/binary-amd64\/Packages$/m)?.[1];
+      const fileMd5 = async () => createHash('md5').update(await readFile(join(own.dists, 'unstable/main/binary-amd64/Packages'))).digest('hex');
+      for (const [list, large] of [[names, true], [names.slice(0, 1000), false], [names.slice(0, 1001), false], [names, true], [[...names, 'pkg99999'], true]] as const) {
+        await publish(own, plan([...list]), signer, options(extra));
+        // Every file the generation holds is what Release says, its .gz and .xz hashed from the states kept.
+        await expectReleaseTrue(own.dists);
+        if (large) {
+          await expect(stat(join(own.dists, 'unstable/main/binary-amd64/Packages'))).rejects.toThrow(/ENOENT/);
+          expect(await packagesMd5()).toBeUndefined();
+          expect(await release()).toMatch(/^ [0-9a-f]{64} +\d+ main\/binary-amd64\/Packages$/m);
+        } else expect(await packagesMd5()).toBe(await fileMd5());
+      }
+    } finally {
+      await rm(own.root, { recursive: true, force: true });
+    }
   });
 
   it('writes a text over an older generation\'s file, never over the one the served generation names, which a failed publication leaves as it was', async () => {
@@ -272,7 +310,9 @@ describe('the publisher', () => {
     // One package near the end: every chunk before its chunk is taken with the file.
     const later = [...names, 'pkg02990a'].sort();
     const second = await write('2', later, { path: join(dir, '1'), chunks: first.chunks });
-    expect(second.copied).toBe(second.chunks.length - 1);
+    // Up to the last chunk before it whose hashes' states were kept.
+    expect(second.chunks.length).toBeGreaterThan(2 * STATE_EVERY);
+    expect(second.copied).toBe(Math.floor((second.chunks.length - 1) / STATE_EVERY) * STATE_EVERY);
     // The text read from the previous file went into the buffer the text was made in before: no new memory.
     expect(buffers.scratch.bytes.buffer).toBe(madeInto.buffer);
     expect(second.facts).toEqual(await factsOf('2'));

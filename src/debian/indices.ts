@@ -238,7 +238,8 @@ export interface IndexFile {
   /** Path relative to dists/SUITE/, e.g. main/binary-amd64/Packages.xz */
   path: string;
   size: number;
-  md5: string;
+  /** None for a file Release lists but the generation does not hold (a large index's text): apt checks what it unpacks by the SHA256. */
+  md5?: string;
   sha256: string;
 }
 
@@ -268,10 +269,9 @@ export function releaseText(info: ReleaseInfo, files: IndexFile[]): string {
   p.set('Description', info.description);
   const sorted = [...files].sort((a, b) => inOrder(a.path, b.path));
   const width = Math.max(0, ...sorted.map((f) => String(f.size).length));
-  const list = (hash: (f: IndexFile) => string) =>
-    sorted.map((f) => `\n ${hash(f)} ${String(f.size).padStart(width)} ${f.path}`).join('');
-  p.set('MD5Sum', list((f) => f.md5));
-  p.set('SHA256', list((f) => f.sha256));
+  const list = (of: IndexFile[], hash: (f: IndexFile) => string) => of.map((f) => `\n ${hash(f)} ${String(f.size).padStart(width)} ${f.path}`).join('');
+  p.set('MD5Sum', list(sorted.filter((f) => f.md5), (f) => f.md5!));
+  p.set('SHA256', list(sorted, (f) => f.sha256));
   return p.toString();
 }
 

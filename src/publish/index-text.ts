@@ -6,7 +6,7 @@
 // file held (publish/index-texts.ts gives it an older text's file). When the first chunks are
 // those the previous text began with, and their hashes' states are known (TextHashes), they are
 // copied as they are, neither made nor hashed again: only the text from the first changed chunk on
-// is read, hashed and written.
+// (from the last chunk the states were kept after, just before it) is read, hashed and written.
 import { createHash, type Hash } from 'node:crypto';
 import { constants, open, type FileHandle } from 'node:fs/promises';
 import { chunkText, type ChunkLayout, type IndexChunk, type IndexFile, type StanzaSource } from '../debian/indices.js';
@@ -28,23 +28,36 @@ export interface IndexText {
   copied: number;
 }
 
+/**
+ * The hashes' states are kept after every STATE_EVERY-th chunk (or piece), not after each: a copy
+ * of a state cost the queue 10-20 µs (OpenSSL 3 looks the digest up for it), 40 ms of a
+ * publication at 100,000 packages; a change then hashes again the few unchanged chunks before it
+ * since the last state (at most 7, about 0.8 MB of text at 100,000: 1-2 ms).
+ */
+export const STATE_EVERY = 8;
+/** Whether the states are kept after this many chunks or pieces. */
+const keptAfter = (count: number) => count % STATE_EVERY === 0;
+
 interface HashStates {
   sha: Hash;
-  md: Hash;
+  /** None when the text's md5 was not asked for. */
+  md?: Hash;
 }
 
 /**
- * The sha256 and md5 states of each index's text after each of its chunks, kept from one
- * publication to the next (a daemon keeps one), by the index's name in the generation.
+ * The sha256 and md5 states of each index's text after each of its chunks, and of each .gz and
+ * .xz after each of its pieces, kept from one publication to the next (a daemon keeps one), by
+ * the file's name in the generation.
  */
 export class TextHashes {
-  private readonly texts = new Map<string, { chunks: ChunkTable; after: HashStates[] }>();
+  private readonly texts = new Map<string, { chunks: ChunkTable; after: (HashStates | undefined)[] }>();
+  private readonly files = new Map<string, { parts: Buffer[]; after: (Required<HashStates> | undefined)[] }>();
 
   /**
    * The hashes' states after each of the chunks `keys` begins with that `previous` (the previous
-   * text of index `id`) began with too; none when the states held are of another text.
+   * text of index `id`) began with too, where kept; none when the states held are of another text.
    */
-  head(id: string, previous: ChunkTable, keys: string[]): HashStates[] {
+  head(id: string, previous: ChunkTable, keys: string[]): (HashStates | undefined)[] {
     const known = this.texts.get(id);
     if (!known || known.chunks.length !== previous.length || known.chunks.some((c, i) => c[0] !== previous[i][0] || c[1] !== previous[i][1])) return [];
     let n = 0;
@@ -52,8 +65,31 @@ export class TextHashes {
     return known.after.slice(0, n);
   }
 
-  note(id: string, chunks: ChunkTable, after: HashStates[]): void {
+  note(id: string, chunks: ChunkTable, after: (HashStates | undefined)[]): void {
     this.texts.set(id, { chunks, after });
+  }
+
+  /**
+   * The size and hashes of file `id` made of `parts`: the parts it begins with that it began with
+   * before (the compressor's pieces of unchanged chunks, the same buffers) are not hashed again.
+   */
+  ofParts(id: string, parts: Buffer[]): Required<Omit<IndexFile, 'path'>> {
+    const known = this.files.get(id);
+    // A piece kept is the same buffer; a small one (the xz stream's header) is made anew each time.
+    const same = (a: Buffer, b: Buffer) => a === b || (a.length <= 64 && a.equals(b));
+    let n = 0;
+    while (known && n < parts.length && n < known.parts.length && same(parts[n], known.parts[n])) n++;
+    while (n > 0 && !known!.after[n - 1]) n--;
+    const after = known?.after.slice(0, n) ?? [];
+    const sha = n > 0 ? after[n - 1]!.sha.copy() : createHash('sha256');
+    const md = n > 0 ? after[n - 1]!.md.copy() : createHash('md5');
+    for (const part of parts.slice(n)) {
+      sha.update(part);
+      md.update(part);
+      after.push(keptAfter(after.length + 1) ? { sha: sha.copy(), md: md.copy() } : undefined);
+    }
+    this.files.set(id, { parts, after });
+    return { size: parts.reduce((sum, p) => sum + p.length, 0), md5: md.digest('hex'), sha256: sha.digest('hex') };
   }
 }
 
@@ -97,6 +133,8 @@ export async function writeIndexText<T>(o: {
   buffers?: TextBuffers;
   /** The file at `path` holds the previous text already (a copy made at leisure): nothing is copied. */
   holdsPrevious?: boolean;
+  /** The text's md5 is made too (unless false): Release lists a text the generation does not hold by its SHA256 alone. */
+  md5?: boolean;
 }): Promise<IndexText> {
   const before = new Map<string, Placed>();
   let offset = 0;
@@ -107,10 +145,15 @@ export async function writeIndexText<T>(o: {
   // The unchanged first chunks: copied as they are, when their pieces are held and no patch
   // needs their text.
   const keys = o.layout.map((c) => c.key);
-  const held = o.previous && o.hashes ? o.hashes.states.head(o.hashes.id, o.previous.chunks, keys) : [];
+  const withMd5 = o.md5 !== false;
+  const states = o.previous && o.hashes ? o.hashes.states.head(o.hashes.id, o.previous.chunks, keys) : [];
+  // States made without the md5 are no start for a text that needs it.
+  const held = withMd5 && states.some((h) => h && !h.md) ? [] : states;
   let skip = 0;
   let size = 0;
   while (skip < held.length && !o.keep?.(skip) && o.compressor.has(o.level, keys[skip])) size += o.previous!.chunks[skip++][1];
+  // Back to the last chunk the states were kept after.
+  while (skip > 0 && !held[skip - 1]) size -= o.previous!.chunks[--skip][1];
   const out = await open(o.path, constants.O_RDWR | constants.O_CREAT, 0o644);
   let old: FileHandle | undefined;
   try {
@@ -120,8 +163,8 @@ export async function writeIndexText<T>(o: {
     const { scratch, made } = buffers;
     const inPlace = o.holdsPrevious && (await out.stat()).size === offset;
     if (!old || (!inPlace && !(await copyHead(old, out, size, scratch)))) skip = size = 0;
-    const sha = skip > 0 ? held[skip - 1].sha.copy() : createHash('sha256');
-    const md = skip > 0 ? held[skip - 1].md.copy() : createHash('md5');
+    const sha = skip > 0 ? held[skip - 1]!.sha.copy() : createHash('sha256');
+    const md = !withMd5 ? undefined : skip > 0 ? held[skip - 1]!.md!.copy() : createHash('md5');
     const after = held.slice(0, skip);
     const table: ChunkTable = o.previous?.chunks.slice(0, skip) ?? [];
     const kept: Buffer[] = [];
@@ -142,8 +185,8 @@ export async function writeIndexText<T>(o: {
       const written = writeAllAt(out, texts.map((t) => t.bytes), size);
       for (const [i, { bytes, lines }] of texts.entries()) {
         sha.update(bytes);
-        md.update(bytes);
-        after.push({ sha: sha.copy(), md: md.copy() });
+        md?.update(bytes);
+        after.push(keptAfter(from + i + 1) ? { sha: sha.copy(), md: md?.copy() } : undefined);
         size += bytes.length;
         table.push([group[i].key, bytes.length, lines]);
         // A patch's text outlives the buffers it is in.
@@ -154,7 +197,7 @@ export async function writeIndexText<T>(o: {
     await compressing;
     await out.truncate(size);
     o.hashes?.states.note(o.hashes.id, table, after);
-    return { facts: { size, md5: md.digest('hex'), sha256: sha.digest('hex') }, chunks: table, kept, copied: skip };
+    return { facts: { size, md5: md?.digest('hex'), sha256: sha.digest('hex') }, chunks: table, kept, copied: skip };
   } finally {
     await out.close();
     await old?.close();

@@ -20,9 +20,10 @@ import { chunkLayout, componentReleaseText, releaseText, type IndexFile, type Re
 import { diffIndexText, edScript, parseDiffIndex, type PatchEntry } from '../debian/pdiff.js';
 import type { Signer } from '../process/gpg.js';
 import { IndexCompressor, levelFor } from './index-compressor.js';
-import { changedChunks, readRange, writeIndexText, type ChunkTable, type TextBuffers, type TextHashes } from './index-text.js';
+import { changedChunks, readRange, writeIndexText, type ChunkTable, type TextBuffers, TextHashes } from './index-text.js';
 import { writeByHash } from './by-hash.js';
 import { IndexTexts } from './index-texts.js';
+import type { PoolListLines } from './pool-list-lines.js';
 import { currentGeneration, pruneGenerations, readManifest, switchLink, writeManifest, writePoolList, type Manifest } from './generations.js';
 import type { Layout } from '../storage/layout.js';
 import { writeBuffers } from '../storage/files.js';
@@ -37,10 +38,12 @@ export interface PublishOptions {
   validForMs?: number;
   /** Keeps compressed chunks from one publication to the next (a daemon passes the same one). */
   compressor?: IndexCompressor;
-  /** Keeps the hashes' states of the indices' texts from one publication to the next (likewise). */
+  /** Keeps the hashes' states of the index files (texts, .gz, .xz) from one publication to the next (likewise). */
   textHashes?: TextHashes;
   /** The buffers index texts go through, used again from one publication to the next (likewise). */
   textBuffers?: TextBuffers;
+  /** The bytes of the previous pool.list, for the lines of this one (likewise). */
+  poolLines?: PoolListLines;
   /** Patches kept in each index's .diff/ series (0: none published). */
   pdiffs?: number;
   /** The largest text of an index published uncompressed too (PLAIN_INDEX_BYTES unless a test asks). */
@@ -106,6 +109,7 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
   let written = 0;
   let reused = 0;
   const compressor = options.compressor ?? new IndexCompressor();
+  const hashes = options.textHashes ?? new TextHashes();
   /**
    * dists/SUITE linked whole from the previous generation when its identity is the same, none of
    * its by-hash files is past the grace period, and its Valid-Until (if any) is not half gone.
@@ -174,22 +178,18 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
       /** Files Release lists that the generation does not hold: the text of a large index. */
       const unpublished = new Set<string>();
       const note = (f: IndexFile) => {
-        files.push(f);
-        manifest.facts![`${suiteRel}/${f.path}`] = { size: f.size, md5: f.md5, sha256: f.sha256 };
+        // One the generation does not hold is listed by its SHA256 alone, what apt checks an
+        // unpacked text by: its md5 would only be made to be printed.
+        const listed = unpublished.has(f.path) ? { ...f, md5: undefined } : f;
+        files.push(listed);
+        manifest.facts![`${suiteRel}/${f.path}`] = { size: f.size, md5: listed.md5, sha256: f.sha256 };
       };
       /** A file of these buffers, one after the other, noted with its size and hashes. */
-      const record = (path: string, parts: Buffer[]) => {
-        const [sha, md] = [createHash('sha256'), createHash('md5')];
-        for (const p of parts) {
-          sha.update(p);
-          md.update(p);
-        }
-        note({ path, size: parts.reduce((n, p) => n + p.length, 0), md5: md.digest('hex'), sha256: sha.digest('hex') });
-      };
+      const record = (path: string, parts: Buffer[]) => note({ path, ...hashes.ofParts(`${suiteRel}/${path}`, parts) });
       const writeSmall = async (path: string, data: Buffer) => {
         await mkdir(dirname(join(suiteDir, path)), { recursive: true });
         await writeFile(join(suiteDir, path), data);
-        record(path, [data]);
+        note({ path, size: data.length, md5: md5(data), sha256: sha256(data) });
       };
       /**
        * An index (when small) and its .gz and .xz: linked from the previous generation when its
@@ -249,13 +249,19 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
           compressor,
           level,
           keep: patching && ((j) => j >= patching.head && j < chunks.length - patching.tail),
-          hashes: options.textHashes && { id: key, states: options.textHashes },
+          hashes: { id: key, states: hashes },
           buffers: options.textBuffers,
+          // Unless the text is still too large to be published as it is.
+          md5: plain(prevManifest.facts?.[key]?.size ?? 0),
         });
-        note({ path: `${dir}/${name}`, ...text.facts });
         manifest.texts![key] = generation;
-        if (plain(text.facts.size)) await copyFile(textPath, join(suiteDir, dir, name));
-        else unpublished.add(`${dir}/${name}`);
+        let facts = text.facts;
+        if (plain(facts.size)) {
+          await copyFile(textPath, join(suiteDir, dir, name));
+          // Large before, small now: its md5 made from the file.
+          if (!facts.md5) facts = { ...facts, md5: md5(await readFile(textPath)) };
+        } else unpublished.add(`${dir}/${name}`);
+        note({ path: `${dir}/${name}`, ...facts });
         // Each index's chunks: the next publication copies the unchanged ones and patches only the others.
         manifest.chunks![key] = text.chunks;
         const { gz, xz } = await compressor.assemble(level, keys);
@@ -324,7 +330,7 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
     await writeManifest(tmpDir, manifest);
   };
   // Both settled before a failure is thrown: neither is still writing then.
-  const saved = await Promise.allSettled([writePoolList(tmpDir, lists.length === 1 ? lists[0] : [...new Set(lists.flat())]), writeSuites()]);
+  const saved = await Promise.allSettled([writePoolList(tmpDir, lists.length === 1 ? lists[0] : [...new Set(lists.flat())], options.poolLines), writeSuites()]);
   for (const r of saved) if (r.status === 'rejected') throw r.reason;
   await rename(tmpDir, genDir);
   options.failPoint?.('publish-before-switch');

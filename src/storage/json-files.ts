@@ -15,7 +15,10 @@ export interface WriteOptions {
   sync?: boolean;
 }
 
-/** `data` as parts is written in order, each before the next is asked for (so a part may reuse the memory of the one before). */
+/**
+ * `data` as an array of parts is written in one call; as another iterable, in order, each before
+ * the next is asked for (so a part may reuse the memory of the one before).
+ */
 export async function writeFileAtomic(path: string, data: string | Buffer | Iterable<Buffer>, o: WriteOptions = {}): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
@@ -25,6 +28,7 @@ export async function writeFileAtomic(path: string, data: string | Buffer | Iter
   try {
     if (o.owner) giveOpenFile(handle.fd, o.owner);
     if (typeof data === 'string' || Buffer.isBuffer(data)) await handle.writeFile(data);
+    else if (Array.isArray(data)) await writeAllAt(handle, data, 0);
     else {
       let at = 0;
       for (const part of data) {

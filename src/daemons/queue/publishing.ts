@@ -6,6 +6,7 @@ import { IndexCompressor } from '../../publish/index-compressor.js';
 import { oldestSignature } from '../../publish/generations.js';
 import { TextBuffers, TextHashes } from '../../publish/index-text.js';
 import { IndexTexts } from '../../publish/index-texts.js';
+import { PoolListLines } from '../../publish/pool-list-lines.js';
 import { publish } from '../../publish/publisher.js';
 import type { Signer } from '../../process/gpg.js';
 import { sparesAfter } from '../../process/run.js';
@@ -22,10 +23,12 @@ export class Publishing {
   garbageLikely = false;
   /** Compressed index chunks, kept from one publication to the next. */
   private readonly compressor = new IndexCompressor();
-  /** The hashes' states of the indices' texts, likewise. */
+  /** The hashes' states of the index files, likewise. */
   private readonly textHashes = new TextHashes();
   /** The buffers the indices' texts go through, likewise. */
   private readonly textBuffers = new TextBuffers();
+  /** The bytes of the last pool.list written, likewise. */
+  private readonly poolLines = new PoolListLines();
   /** The spare files of the indices' texts being made copies of the served texts, after a publication. */
   private preparing: Promise<void> = Promise.resolve();
   private stopPreparing = new AbortController();
@@ -54,6 +57,7 @@ export class Publishing {
       compressor: this.compressor,
       textHashes: this.textHashes,
       textBuffers: this.textBuffers,
+      poolLines: this.poolLines,
       pdiffs: config.publish.pdiffs,
     }));
     this.pending = false;
