@@ -4,11 +4,12 @@
 // instead of being compressed again; one that changed is written from its chunks, the unchanged
 // ones copied from the previous text (index-text.ts), which is kept outside the generation
 // (index-texts.ts). A small index's text is published too; a large one's only as .gz and .xz,
-// as dak publishes Debian's: Release lists it all the same. Every index is also under
-// by-hash/SHA256/ (by-hash.ts), and the by-hash files of earlier generations stay for a grace
-// period, so a client that read the old InRelease still finds what it names. A suite that did not change at all (its indices, its
-// Release fields but the date) is carried over whole, signatures included, as reprepro exports
-// only what changed: a publish signs the suites it changes, however many snapshots there are.
+// as dak publishes Debian's: Release lists it all the same, by its SHA256 (MD5Sum lists the files
+// the generation holds). Every index is also under by-hash/SHA256/ (by-hash.ts), and the by-hash
+// files of earlier generations stay for a grace period, so a client that read the old InRelease
+// still finds what it names. A suite that did not change at all (its indices, its Release fields
+// but the date) is carried over whole, signatures included, as reprepro exports only what
+// changed: a publish signs the suites it changes, however many snapshots there are.
 // Beside each changed Packages and Sources, INDEX.diff/ carries the patch from the previous text
 // and those before it (debian/pdiff.ts), so apt updates a small change with a small download.
 import { createHash } from 'node:crypto';
