@@ -44,14 +44,25 @@ interface HashStates {
   md?: Hash;
 }
 
+/** A number for each buffer hashed as a piece, so that a piece is known again without being held. */
+const pieceNumbers = new WeakMap<Buffer, number>();
+let pieces = 0;
+/** A piece kept is the same buffer; a small one (the xz stream's header) is made anew each time, and known by its bytes. */
+const pieceIdentity = (b: Buffer): number | string => {
+  if (b.length <= 64) return b.toString('latin1');
+  let n = pieceNumbers.get(b);
+  if (n === undefined) pieceNumbers.set(b, (n = ++pieces));
+  return n;
+};
+
 /**
- * The sha256 and md5 states of each index's text after each of its chunks, and of each .gz and
- * .xz after each of its pieces, kept from one publication to the next (a daemon keeps one), by
- * the file's name in the generation.
+ * The sha256 and md5 states of each index's text after every STATE_EVERY-th chunk, and of each
+ * .gz and .xz after every STATE_EVERY-th piece, kept from one publication to the next (a daemon
+ * keeps one), by the file's name in the generation.
  */
 export class TextHashes {
   private readonly texts = new Map<string, { chunks: ChunkTable; after: (HashStates | undefined)[] }>();
-  private readonly files = new Map<string, { parts: Buffer[]; after: (Required<HashStates> | undefined)[] }>();
+  private readonly files = new Map<string, { pieces: (number | string)[]; after: (Required<HashStates> | undefined)[] }>();
 
   /**
    * The hashes' states after each of the chunks `keys` begins with that `previous` (the previous
@@ -75,10 +86,9 @@ export class TextHashes {
    */
   ofParts(id: string, parts: Buffer[]): Required<Omit<IndexFile, 'path'>> {
     const known = this.files.get(id);
-    // A piece kept is the same buffer; a small one (the xz stream's header) is made anew each time.
-    const same = (a: Buffer, b: Buffer) => a === b || (a.length <= 64 && a.equals(b));
+    const identities = parts.map(pieceIdentity);
     let n = 0;
-    while (known && n < parts.length && n < known.parts.length && same(parts[n], known.parts[n])) n++;
+    while (known && n < parts.length && n < known.pieces.length && identities[n] === known.pieces[n]) n++;
     while (n > 0 && !known!.after[n - 1]) n--;
     const after = known?.after.slice(0, n) ?? [];
     const sha = n > 0 ? after[n - 1]!.sha.copy() : createHash('sha256');
@@ -88,7 +98,7 @@ export class TextHashes {
       md.update(part);
       after.push(keptAfter(after.length + 1) ? { sha: sha.copy(), md: md.copy() } : undefined);
     }
-    this.files.set(id, { parts, after });
+    this.files.set(id, { pieces: identities, after });
     return { size: parts.reduce((sum, p) => sum + p.length, 0), md5: md.digest('hex'), sha256: sha.digest('hex') };
   }
 }
