@@ -339,6 +339,28 @@ describe('the publisher', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it("makes each chunk's text into the buffers held, and into another one when they are short mid-group: the text is the same", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'aib-text-'));
+    // Short stanzas first, then long ones: a buffer sized from the first chunks is short for the later ones.
+    const names = Array.from({ length: 2000 }, (_, i) => `pkg${String(i).padStart(5, '0')}`);
+    const description = (i: number) => (i < 300 ? 'short' : `long\n ${'x'.repeat(60 + (i % 7))}\n .\n ${'y'.repeat(1 + (i % 50))}`);
+    const fields = (n: string, i: number): [string, string][] => [['Package', n], ['Version', '1.0'], ['Description', description(i)]];
+    const list = names.map((n, i) => new Paragraph(fields(n, i)));
+    const layout = chunkLayout(list, paragraphStanzas);
+    const buffers = new TextBuffers();
+    buffers.made[0] = Buffer.alloc(64);
+    buffers.made[1] = Buffer.alloc(64);
+    const made = await writeIndexText({ path: join(dir, 'Packages'), layout, stanzas: paragraphStanzas, compressor: new IndexCompressor(), level: 0, buffers });
+    const text = names.map((n, i) => fields(n, i).map(([k, v]) => `${k}: ${v}\n`).join('')).join('\n');
+    expect(await readFile(join(dir, 'Packages'), 'utf8')).toBe(text);
+    expect(made.facts.sha256).toBe(createHash('sha256').update(text).digest('hex'));
+    expect(made.chunks.reduce((n, c) => n + c[1], 0)).toBe(Buffer.byteLength(text));
+    // One group, in buffer 0: the one it ended in was made mid-group, for the rest of it.
+    expect(buffers.made[0].length).toBeGreaterThan(64);
+    expect(buffers.made[0].length).toBeLessThan(Buffer.byteLength(text));
+    await rm(dir, { recursive: true, force: true });
+  });
+
   it('writes Valid-Until when asked', async () => {
     const now = new Date('2027-01-01T00:00:00Z');
     await publish(layout, plan(['a']), signer, options({ now, validForMs: 7 * 86_400_000 }));

@@ -193,11 +193,19 @@ export interface IndexChunk {
   lines: number;
 }
 
-export function chunkText<T>(members: T[], first: boolean, source: StanzaSource<T>): Stanza {
+/**
+ * A chunk's text as its parts, in order (stanzas and the blank lines between them), never joined:
+ * the publisher writes them into its buffer, so no string of a whole chunk is made.
+ */
+export function chunkText<T>(members: T[], first: boolean, source: StanzaSource<T>): { parts: string[]; lines: number } {
   const stanzas = source.stanzas(members);
   // The first chunk starts with its first stanza, every other one with the blank line before it.
-  const text = `${first ? '' : '\n'}${stanzas.map((s) => s.text).join('\n')}`;
-  return { text, lines: stanzas.reduce((n, s) => n + s.lines, 0) + stanzas.length - (first ? 1 : 0) };
+  const parts = first ? [] : ['\n'];
+  for (const [i, s] of stanzas.entries()) {
+    if (i > 0) parts.push('\n');
+    parts.push(s.text);
+  }
+  return { parts, lines: stanzas.reduce((n, s) => n + s.lines, 0) + stanzas.length - (first ? 1 : 0) };
 }
 
 /** Paragraphs as a stanza source (for the tests: the queue's members are not paragraphs). */

@@ -214,7 +214,10 @@ export async function writeIndexText<T>(o: {
   }
 }
 
-/** Copied at once: the text in between is in memory only this much at a time. */
+/**
+ * Copied at once, at most: the text in between is in memory only this much at a time. A buffer
+ * held of at least a quarter of it is used as it is, not a new one.
+ */
 const COPY_PIECE = 4 * 1024 * 1024;
 
 /**
@@ -224,7 +227,7 @@ const COPY_PIECE = 4 * 1024 * 1024;
  * and take new pages.
  */
 export async function copyHead(from: FileHandle, to: FileHandle, bytes: number, scratch: { bytes: Buffer }, stop?: AbortSignal): Promise<boolean> {
-  if (bytes > 0 && scratch.bytes.length < Math.min(bytes, COPY_PIECE)) scratch.bytes = Buffer.allocUnsafe(Math.min(bytes, COPY_PIECE));
+  if (bytes > 0 && scratch.bytes.length < Math.min(bytes, COPY_PIECE / 4)) scratch.bytes = Buffer.allocUnsafe(Math.min(bytes, COPY_PIECE));
   for (let at = 0; at < bytes; ) {
     if (stop?.aborted) return false;
     const length = Math.min(bytes - at, scratch.bytes.length);
@@ -273,16 +276,27 @@ async function groupTexts<T>(
     into += length;
     for (const at of run) texts[i++] = bytes && { bytes: bytes.subarray(at.offset - run[0].offset, at.offset - run[0].offset + at.size), lines: at.lines };
   }
-  const stanzaTexts = group.map((chunk, i) => (texts[i] ? undefined : chunkText(chunk.members, first + i === 0, stanzas)));
-  const length = stanzaTexts.reduce((n, t) => n + (t ? Buffer.byteLength(t.text) : 0), 0);
-  if (made[turn].length < length) made[turn] = Buffer.allocUnsafe(length);
+  // Each chunk made is written into the buffer at once: its stanzas die young, and no string of
+  // a group's text outlives a collection of the young generation into the old one.
   let at = 0;
-  return group.map((_, i) => {
-    const t = stanzaTexts[i];
-    if (!t) return texts[i]!;
-    const bytes = made[turn].subarray(at, at + made[turn].write(t.text, at));
-    at += bytes.length;
-    return { bytes, lines: t.lines };
+  let madeBytes = 0;
+  let madeMembers = 0;
+  return group.map((chunk, i) => {
+    if (texts[i]) return texts[i];
+    const { parts, lines } = chunkText(chunk.members, first + i === 0, stanzas);
+    const length = parts.reduce((n, p) => n + Buffer.byteLength(p), 0);
+    madeBytes += length;
+    madeMembers += chunk.members.length;
+    // A buffer too short: another one for the rest of the group, large enough for its members
+    // at their size so far (and kept for the groups after); the chunks before keep the one they
+    // are in.
+    if (made[turn].length - at < length) {
+      const members = group.slice(i).reduce((n, c, j) => n + (texts[i + j] ? 0 : c.members.length), 0);
+      [made[turn], at] = [Buffer.allocUnsafe(Math.max(length, Math.ceil((1.1 * members * madeBytes) / madeMembers))), 0];
+    }
+    const start = at;
+    for (const p of parts) at += made[turn].write(p, at);
+    return { bytes: made[turn].subarray(start, at), lines };
   });
 }
 

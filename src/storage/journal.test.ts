@@ -39,7 +39,7 @@ describe('Journaled', () => {
     await j.replace(value);
     value = await appended(j, value, items(2, 1));
     expect((await readFile(join(dir, 'list.journal'), 'utf8')).split('\n')).toEqual([JSON.stringify([1, { add: items(2, 1) }]), '']);
-    // 6,000 members (over 256 KiB of text): more than a quarter of the base, made into text a thousand at a time.
+    // 6,000 members (over 256 KiB of text): more than a quarter of the base, made into text a hundred at a time.
     value = await appended(j, value, items(3, 6000));
     await expect(stat(join(dir, 'list.journal'))).rejects.toThrow('ENOENT');
     expect(JSON.parse(await readFile(join(dir, 'list.json'), 'utf8'))).toEqual({ ...value, journalSeq: 1 });
@@ -53,7 +53,7 @@ describe('Journaled', () => {
     await j.replace(value);
     value = await appended(j, value, items(2, 1));
     const before = await readFile(join(dir, 'list.journal'), 'utf8');
-    // 1,500 members: a line of two parts (a thousand members each), under the size that makes a base.
+    // 1,500 members (about 100 KB): a line written in two pieces (64 KiB each), under the size that makes a base.
     // The disk fills after the first part: every later write of a file fails, as on a full disk.
     const probe = await openFile(join(dir, 'probe'), 'w');
     const handles = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<{ bytesWritten: number }> };

@@ -43,8 +43,12 @@ export async function writeFileAtomic(path: string, data: string | Buffer | Iter
   await rename(tmp, path);
 }
 
-/** Members of a long array or object made into text at once. */
-const JSON_BATCH = 1000;
+/**
+ * Members of a long array or object made into text at once: a string of a few tens of KB, which
+ * dies before node's next collection of its young generation (a thousand at a time, they lived
+ * through it, and a record written at 10,000 packages left megabytes in its old generation).
+ */
+const JSON_BATCH = 100;
 
 const isPlain = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && [Object.prototype, null].includes(Object.getPrototypeOf(v)) && typeof (v as { toJSON?: unknown }).toJSON !== 'function';
@@ -52,7 +56,7 @@ const isLong = (v: unknown): boolean => (Array.isArray(v) && v.length > JSON_BAT
 
 /**
  * The text JSON.stringify(value) makes, in parts: the members of a long array or object (and of
- * those inside it) are made a thousand at a time, so that a record of 100,000 packages is never
+ * those inside it) are made JSON_BATCH at a time, so that a record of 100,000 packages is never
  * one string (nor one buffer) in memory.
  */
 export function* jsonParts(value: unknown): Generator<string> {
