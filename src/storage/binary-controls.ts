@@ -19,6 +19,11 @@ interface Place {
 
 /** Lines are written in batches of about this many bytes: 100,000 controls are never one string. */
 const BATCH_BYTES = 1024 * 1024;
+/**
+ * New lines are written in batches of about this many bytes: strings that die before node's next
+ * collection of its young generation (a thousand controls at 1 MiB lived through it into the old one).
+ */
+const WRITE_BYTES = 64 * 1024;
 
 export class BinaryControls {
   private readonly places = new Map<string, Place>();
@@ -133,7 +138,7 @@ export class BinaryControls {
         at += length;
         batch.push(line);
         bytes += length;
-        if (bytes >= BATCH_BYTES) {
+        if (bytes >= WRITE_BYTES) {
           await handle.write(batch.join(''));
           batch = [];
           bytes = 0;
