@@ -126,17 +126,16 @@ const LINE_PIECE = 64 * 1024;
 function* lineParts(value: unknown): Generator<Buffer> {
   let buffer = Buffer.allocUnsafe(LINE_PIECE);
   let at = 0;
-  for (const part of (function* () {
-    yield* jsonParts(value);
-    yield '\n';
-  })()) {
-    const length = Buffer.byteLength(part);
-    if (at > 0 && at + length > buffer.length) {
-      yield buffer.subarray(0, at);
-      at = 0;
+  for (const parts of [jsonParts(value), ['\n']]) {
+    for (const part of parts) {
+      const length = Buffer.byteLength(part);
+      if (at > 0 && at + length > buffer.length) {
+        yield buffer.subarray(0, at);
+        at = 0;
+      }
+      if (length > buffer.length) buffer = Buffer.allocUnsafe(length);
+      at += buffer.write(part, at);
     }
-    if (length > buffer.length) buffer = Buffer.allocUnsafe(length);
-    at += buffer.write(part, at);
   }
   yield buffer.subarray(0, at);
 }
