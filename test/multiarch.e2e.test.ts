@@ -109,7 +109,9 @@ describe('every architecture a team ships', () => {
     const run = await inCleanContainer(up, up.aptSourceHttp, script, [], `archive/base:trixie-${arch}`);
     expect(run.exitCode, String(run.all)).toBe(0);
     expect(run.stdout).toContain('hello from multi');
-    expect(run.stdout).toContain(`machine: ${machine}; dpkg: ${arch}`);
+    // i386 run natively by an amd64 kernel (its IA-32 emulation, when it has one) is told the
+    // kernel's machine, as in any i386 container there; qemu tells it its own.
+    expect(run.stdout).toContain(`machine: ${arch === 'i386' && !i386Emulated ? 'x86_64' : machine}; dpkg: ${arch}`);
     expect(run.stdout).toMatch(new RegExp(`/usr/bin/multi: ELF \\d+-bit LSB .*${elf}`));
     expect(run.stdout).toContain('data of multi');
     expect(run.stdout).toContain(`multi ${arch}\nmulti-data all`);
