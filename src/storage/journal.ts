@@ -4,7 +4,7 @@
 // and emptying the journal replays nothing twice; a line cut short by a crash mid-append is
 // the change that was not acknowledged, and is ignored.
 import { open, readFile, rm, truncate } from 'node:fs/promises';
-import { jsonParts, writeFileAtomic } from './json-files.js';
+import { jsonParts, lineParts, writeFileAtomic } from './json-files.js';
 
 /** The journal is folded into the base once it is this large, or a quarter of the base. */
 const FOLD_BYTES = 256 * 1024;
@@ -113,31 +113,6 @@ export class Journaled<V, E> {
     this.seq = 0;
     this.journalBytes = 0;
   }
-}
-
-/** Bytes of a line written at once. */
-const LINE_PIECE = 64 * 1024;
-
-/**
- * A value's JSON and a newline, in pieces of about LINE_PIECE bytes, each in the same buffer: the
- * caller writes a piece before it asks for the next. jsonParts' small strings die young, and
- * nothing of a record of 10,000 packages stays long enough to reach node's old generation.
- */
-function* lineParts(value: unknown): Generator<Buffer> {
-  let buffer = Buffer.allocUnsafe(LINE_PIECE);
-  let at = 0;
-  for (const parts of [jsonParts(value), ['\n']]) {
-    for (const part of parts) {
-      const length = Buffer.byteLength(part);
-      if (at > 0 && at + length > buffer.length) {
-        yield buffer.subarray(0, at);
-        at = 0;
-      }
-      if (length > buffer.length) buffer = Buffer.allocUnsafe(length);
-      at += buffer.write(part, at);
-    }
-  }
-  yield buffer.subarray(0, at);
 }
 
 function notFound(err: NodeJS.ErrnoException): undefined {

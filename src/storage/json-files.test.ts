@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -16,6 +16,18 @@ describe('readJson', () => {
   it('reads what writeJson wrote', async () => {
     await writeJson(join(dir, 'r.json'), { a: 1 });
     expect(await readJson(join(dir, 'r.json'))).toEqual({ a: 1 });
+  });
+
+  it('writes a short record indented, and a long one as one line of the JSON its parts make', async () => {
+    await writeJson(join(dir, 'short.json'), { ok: true, included: [{ package: 'a' }] });
+    expect(await readFile(join(dir, 'short.json'), 'utf8')).toBe(`${JSON.stringify({ ok: true, included: [{ package: 'a' }] }, null, 2)}\n`);
+    // Longer than the 64 KiB piece a line is written in: several pieces through one buffer.
+    const answer = { ok: true, included: Array.from({ length: 5000 }, (_, i) => ({ package: `p${i}`, version: '1.0-1', path: `pool/main/p/p${i}/p${i}_1.0-1_amd64.deb` })) };
+    await writeJson(join(dir, 'long.json'), answer);
+    const text = await readFile(join(dir, 'long.json'), 'utf8');
+    expect(text.length).toBeGreaterThan(3 * 64 * 1024);
+    expect(text).toBe(`${JSON.stringify(answer)}\n`);
+    expect(await readJson(join(dir, 'long.json'))).toEqual(answer);
   });
 
   it('says undefined for a file that is not there', async () => {
