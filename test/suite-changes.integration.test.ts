@@ -93,6 +93,16 @@ describe('the archive contents', () => {
     expect((await readFile(layout.controls, 'utf8')).trim().split('\n')).toHaveLength(3);
   });
 
+  it('keeps no SHA-1 of a binary, also when a record written before carries it', async () => {
+    expect(await readFile(join(layout.suites, 'unstable.json'), 'utf8')).not.toContain('"sha1"');
+    const path = join(layout.suites, 'unstable.json');
+    const record = JSON.parse(await readFile(path, 'utf8')) as { binaries: Record<string, unknown>[] };
+    await writeFile(path, JSON.stringify({ ...record, binaries: record.binaries.map((b) => ({ ...b, sha1: '0'.repeat(40) })) }));
+    const [unstable] = (await open()).all();
+    expect(unstable.binaries).toHaveLength(3);
+    expect(unstable.binaries.flatMap((b) => Object.keys(b))).not.toContain('sha1');
+  });
+
   it('reads a control again from its .deb when a crash cut the control store short, and never glues a new line to the cut one', async () => {
     const lines = (await readFile(layout.controls, 'utf8')).trim().split('\n');
     await writeFile(layout.controls, `${lines.slice(0, 2).join('\n')}\n${lines[2].slice(0, 20)}`);

@@ -35,6 +35,12 @@ describe('suite contents', () => {
     expect(bin('y', '2', 'all')).toMatchObject({ source: 'y', sourceVersion: '2' });
   });
 
+  it('keeps of a binary\'s digest what the indices print (size, MD5, SHA-256), not its SHA-1', () => {
+    const b = bin('x', '1', 'amd64');
+    expect(b).toMatchObject({ size: 1, md5: 'm', sha256: 'x-1-amd64' });
+    expect(Object.keys(b)).not.toContain('sha1');
+  });
+
   it('replaces a source with a newer version and refuses an older one', () => {
     const c = withSource(withSource(emptyContents('unstable'), src('x', '1.0-1')), src('x', '1.0-2'));
     expect(c.sources.map((s) => s.version)).toEqual(['1.0-2']);

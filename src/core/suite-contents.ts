@@ -22,9 +22,10 @@ export interface SuiteSource {
 /**
  * A binary package as a suite member. Its control fields are not held here but in the control
  * store (storage/binary-controls.ts), by pool path: a suite of 100,000 packages would otherwise
- * hold every field of every package.
+ * hold every field of every package. Nor its SHA-1, which no index of binaries lists (Packages
+ * carries MD5sum and SHA256, as dak's do): 5 MiB at 100,000.
  */
-export interface SuiteBinary extends Omit<BinaryRecord, 'control'> {
+export interface SuiteBinary extends Omit<BinaryRecord, 'control' | 'sha1'> {
   package: string;
   version: string;
   arch: string;
@@ -66,7 +67,7 @@ export function emptyContents(id: string): SuiteContents {
 }
 
 /** A .deb's control paragraph and pool facts as a suite member. */
-export function suiteBinary({ control: fields, ...record }: BinaryRecord, component: string, origin: SuiteBinary['origin'], jobId?: string): SuiteBinary {
+export function suiteBinary({ control: fields, sha1: _, ...record }: BinaryRecord, component: string, origin: SuiteBinary['origin'], jobId?: string): SuiteBinary {
   const control = new Paragraph(fields);
   const version = control.first('Version');
   // "Source: name (version)" when the binary's version differs from its source's (binNMUs).

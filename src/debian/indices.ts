@@ -55,7 +55,7 @@ function ordered(paragraph: Paragraph, order: string[]): Paragraph {
  * fields of their names. Made straight into text, with no paragraph between: an index written
  * whole makes 100,000 of them.
  */
-export function packagesStanza(control: [string, string][], file: PoolFile): Stanza {
+export function packagesStanza(control: [string, string][], file: Omit<PoolFile, 'sha1'>): Stanza {
   const fields = control.map(([name, value], at) => ({ name, value, at, rank: rankIn(PACKAGE_ORDER, name) }));
   const facts: [string, string][] = [['Filename', file.path], ['Size', String(file.size)], ['MD5sum', file.md5], ['SHA256', file.sha256]];
   for (const [name, value] of facts) {

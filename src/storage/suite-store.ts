@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { binariesChange, type SuiteBinary, type SuiteContents, type SuiteSource } from '../core/suite-contents.js';
 import { Journaled } from './journal.js';
 
-/** A binary as written (records from before the control store carry their fields inline). */
-type StoredBinary = Omit<SuiteBinary, 'debug'> & { control?: [string, string][] };
+/** A binary as written (records from before the control store carry their fields inline, and its SHA-1). */
+type StoredBinary = Omit<SuiteBinary, 'debug'> & { control?: [string, string][]; sha1?: string };
 type Shape = Omit<SuiteContents, 'sources' | 'binaries'>;
 
 /** A change: the record's other fields, and the members that left (by key) and joined. */

@@ -61,7 +61,7 @@ export class SuiteChanges {
     this.controlStore = await new BinaryControls(this.layout.controls).load();
     const inline: { path: string; control: ControlFields }[] = [];
     const unknown: SuiteBinary[] = [];
-    this.store = await new SuiteStore(this.layout.suites, ({ control, ...b }) => {
+    this.store = await new SuiteStore(this.layout.suites, ({ control, sha1: _, ...b }) => {
       const known = this.controlStore.debug(b.path);
       const member = { ...b, debug: known ?? (control ? isDebugControl(control) : false) };
       if (known === undefined) {
