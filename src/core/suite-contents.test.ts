@@ -41,6 +41,23 @@ describe('suite contents', () => {
     expect(Object.keys(b)).not.toContain('sha1');
   });
 
+  it('keeps none of a control paragraph\'s text alive in a member: not through its name, version or source', () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const members: SuiteBinary[] = [];
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    // Each paragraph a text of its own with a 20 KB description, fields of 13 characters or more.
+    for (let i = 0; i < 500; i++) {
+      const [p] = parseDeb822(`Package: libexample-common${i}\nVersion: 1:2.4.7-1+deb13u${i}\nArchitecture: amd64\nSource: example-sources${i} (1:2.4.7-1+deb13u${i}x)\nDescription: ${'x'.repeat(20_000)}${i}\n`);
+      members.push(suiteBinary({ control: p.entries(), path: `pool/main/l/libexample/libexample-common${i}.deb`, size: 1, md5: 'm', sha1: 's', sha256: 'h' }, 'main', 'imported'));
+    }
+    gc();
+    // 10 MB if each kept its paragraph; a few hundred bytes each if not.
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(1_000_000);
+    expect(members[7]).toMatchObject({ package: 'libexample-common7', version: '1:2.4.7-1+deb13u7', source: 'example-sources7', sourceVersion: '1:2.4.7-1+deb13u7x' });
+  });
+
   it('replaces a source with a newer version and refuses an older one', () => {
     const c = withSource(withSource(emptyContents('unstable'), src('x', '1.0-1')), src('x', '1.0-2'));
     expect(c.sources.map((s) => s.version)).toEqual(['1.0-2']);

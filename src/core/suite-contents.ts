@@ -66,19 +66,27 @@ export function emptyContents(id: string): SuiteContents {
   return { id, kind: 'suite', sources: [], binaries: [] };
 }
 
+/**
+ * A string of its own, made from its bytes. A field's value is a slice of its control's text, and
+ * V8 keeps a slice of 13 characters or more as a view of the whole text: each member kept its
+ * package's paragraph alive (a kilobyte or more, with a real package's description).
+ */
+const own = (s: string): string => (s.length < 13 ? s : Buffer.from(s, 'utf8').toString('utf8'));
+
 /** A .deb's control paragraph and pool facts as a suite member. */
 export function suiteBinary({ control: fields, sha1: _, ...record }: BinaryRecord, component: string, origin: SuiteBinary['origin'], jobId?: string): SuiteBinary {
   const control = new Paragraph(fields);
-  const version = control.first('Version');
+  const name = own(control.first('Package'));
+  const version = own(control.first('Version'));
   // "Source: name (version)" when the binary's version differs from its source's (binNMUs).
   const m = control.first('Source').match(/^(\S+)(?:\s+\((\S+)\))?/);
   return {
     ...record,
-    package: control.first('Package'),
+    package: name,
     version,
-    arch: control.first('Architecture'),
-    source: m?.[1] ?? control.first('Package'),
-    sourceVersion: m?.[2] ?? version,
+    arch: own(control.first('Architecture')),
+    source: m && m[1] !== name ? own(m[1]) : name,
+    sourceVersion: m?.[2] && m[2] !== version ? own(m[2]) : version,
     component,
     origin,
     ...(jobId ? { jobId } : {}),
