@@ -35,7 +35,7 @@ repo=$PWD
 
 SIZES=${SIZES:-"1000 10000"}
 CACHE=/var/tmp/aib-bench-debs
-DEBS_FORMAT=4 # bump when the generated packages change, so that old caches are made again
+DEBS_FORMAT=5 # bump when the generated packages change, so that old caches are made again
 DIST=unstable
 
 kib_to_mib() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
@@ -108,7 +108,7 @@ debs_for() { # n -> prints the folder
   echo "$dir"
 }
 
-# The package added to N: named to sort in the middle of theirs (synth-(N/2)a), so that it lands
+# The package added to N: named to sort in the middle of theirs (synthetic-(N/2)a), so that it lands
 # in a middle chunk of Packages, as an upload of any name would on average (ours copies the
 # chunks before the first changed one with the file; the peers write the whole index anyway).
 extra_deb() { # n -> prints the path of its .deb

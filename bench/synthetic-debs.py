@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """The publisher bench's synthetic packages, written directly: OUT N FIRST LAST writes
-synth-FIRST .. synth-LAST of N into OUT (OUT --extra N: the package added to them) as .debs in dpkg-deb's layout (an ar archive of
+synthetic-FIRST .. synthetic-LAST of N into OUT (OUT --extra N: the package added to them) as .debs in dpkg-deb's layout (an ar archive of
 debian-binary, control.tar.xz and data.tar.xz; tar entries under ./, owned by root), each
-with a Depends line and a long Description so that Packages stanzas have a realistic size.
+with a Depends line and a long Description so that Packages stanzas have a realistic size, and
+names of 16 characters, the median of Debian's (bookworm main: 63,440 packages, 69% of their
+names 13 characters or more, the length from which V8 keeps a string cut from a text as a view of it).
 dpkg-deb, one process per package, made about 25 a second here; this makes thousands, so
 that the bench can reach 100,000 packages."""
 import io
@@ -40,11 +42,11 @@ def ar_member(name, data):
 
 def deb(i, n, extra=False):
     """Package i of n; extra: the one added to the n, named to sort in their middle, right after
-    synth-(n/2) (amd64, depending on base-files alone), so that it lands in a middle chunk of
+    synthetic-(n/2) (amd64, depending on base-files alone), so that it lands in a middle chunk of
     Packages, as an upload of any name would on average."""
-    name = f"synth-{n // 2:05d}a" if extra else f"synth-{i:05d}"
+    name = f"synthetic-{n // 2:06d}a" if extra else f"synthetic-{i:06d}"
     arch = "all" if i % 2 == 0 and not extra else "amd64"
-    depends = "base-files (>= 12)" if extra else f"base-files (>= 12), synth-{i % n + 1:05d} (>= 1.0) | libc6 (>= 2.36)"
+    depends = "base-files (>= 12)" if extra else f"base-files (>= 12), synthetic-{i % n + 1:06d} (>= 1.0) | libc6 (>= 2.36)"
     control = "\n".join([
         f"Package: {name}",
         "Version: 1.0-1",
