@@ -29,7 +29,7 @@ describe('Journaled', () => {
   /** `add` appended to the journal of `value`; the value it leads to. */
   const appended = async (j: ReturnType<typeof open>, value: List, add: List['items']): Promise<List> => {
     const next = { items: [...value.items, ...add] };
-    await j.append({ add }, next);
+    await j.append({ add }, () => next);
     return next;
   };
 
@@ -45,6 +45,24 @@ describe('Journaled', () => {
     expect(JSON.parse(await readFile(join(dir, 'list.json'), 'utf8'))).toEqual({ ...value, journalSeq: 1 });
     value = await appended(j, value, items(6003, 1));
     expect(await open().load()).toEqual(value);
+  });
+
+  it('asks for the value a change leads to only when it folds, and folds one read back from disk', async () => {
+    const j = open();
+    await j.replace({ items: items(0, 2) });
+    // A caller that does not hold the value (the pool history) reads it back when asked.
+    let asked = 0;
+    const readBack = (add: List['items']) => async () => {
+      asked++;
+      const held = (await open().load())!;
+      return { items: [...held.items, ...add] };
+    };
+    await j.append({ add: items(2, 1) }, readBack(items(2, 1)));
+    expect(asked).toBe(0);
+    await j.append({ add: items(3, 6000) }, readBack(items(3, 6000)));
+    expect(asked).toBe(1);
+    await expect(stat(join(dir, 'list.journal'))).rejects.toThrow('ENOENT');
+    expect((await open().load())!.items).toEqual(items(0, 6003));
   });
 
   it('leaves no line cut short when the disk fills mid-append: the change is refused, the next one reads back', async () => {

@@ -66,14 +66,17 @@ export class Journaled<V, E> {
     return value;
   }
 
-  /** Appends a change (the caller holds the value it leads to: `next`, folded in when the journal is long). */
-  async append(change: E, next: V): Promise<void> {
+  /**
+   * Appends a change; when the journal is long, folds it into a new base instead: the value the
+   * change leads to, which `next` gives (a caller that does not hold the value reads it back).
+   */
+  async append(change: E, next: () => V | Promise<V>): Promise<void> {
     const entry = [this.seq + 1, change];
     // Measured before it is written, part by part: a change as large as what it changes (10,000
     // packages included at once) becomes the base, and its line is never made.
     let length = 1;
     for (const part of jsonParts(entry)) length += Buffer.byteLength(part);
-    if (this.journalBytes + length > Math.max(FOLD_BYTES, this.baseBytes / 4)) return this.replace(next);
+    if (this.journalBytes + length > Math.max(FOLD_BYTES, this.baseBytes / 4)) return this.replace(await next());
     const handle = await open(this.journalPath, 'a', 0o644);
     const before = (await handle.stat()).size;
     try {

@@ -106,7 +106,7 @@ export class SuiteStore {
           binariesOut: binaries.left.map(binaryKey),
           binariesIn: binaries.joined.map(stored),
         },
-        next,
+        () => next,
       );
     }
     this.records.set(next.id, next);
