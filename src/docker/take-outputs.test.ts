@@ -86,5 +86,6 @@ describe('taking the outputs of a build', () => {
     const files = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `./f${String(i).padStart(4, '0')}.deb`, data: '' }));
     expect(await takeOutputs(tarOf(files(1000)), await out(), LIMITS)).toMatchObject({ outputs: expect.any(Array) });
     expect(await takeOutputs(tarOf(files(3000)), await out(), LIMITS)).toEqual({ refused: "the build's output was refused: it holds more than 1000 files (builds.output_files)" });
-  });
+    // A thousand files written: 1.9 s alone, 4.1 s in a CI run beside the engine's tests.
+  }, 30_000);
 });
