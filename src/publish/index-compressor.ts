@@ -129,7 +129,7 @@ export class IndexCompressor {
   /**
    * Writes a file of `parts`, one after the other, to `path` (a new file, mode 644), reading the
    * kept pieces a window at a time; `each` is given every part's bytes in turn, valid only
-   * during the call. Returns the file's size. One file at a time (they share the window).
+   * during the call. Returns the file's size.
    */
   async write(path: string, parts: Part[], each: (part: number, bytes: Buffer) => void): Promise<number> {
     const file = await open(path, 'w', 0o644);
