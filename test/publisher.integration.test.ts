@@ -1,15 +1,13 @@
 // The publisher on a real file system with real gpg: generations switched atomically,
 // unchanged indices reused, by-hash files kept for the grace period, crash leftovers cleaned,
 // Valid-Until, and signatures gpgv accepts with the exported key alone.
-import { mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SuitePlan } from '../src/core/publish-plan.js';
@@ -43,9 +41,6 @@ function plan(packages: string[], sources: string[] = []): SuitePlan<Paragraph>[
 }
 // The buffers index texts go through, used again by every publication of this file, as the queue's are.
 const textBuffers = new TextBuffers();
-let compressors = 0;
-/** A compressor with a file of its own, as a queue has (a new one is as after a restart). */
-const pieces = () => new IndexCompressor(join(layout.state, `index-pieces-${++compressors}`));
 const options = (extra = {}) => ({ label: 'test', textBuffers, ...extra });
 const byHash = async (dir: string) => (await readdir(join(layout.dists, 'unstable', dir, 'by-hash', 'SHA256'))).sort();
 /** An index's text as apt reads it: from its .gz (a large index has no uncompressed file). */
@@ -136,7 +131,7 @@ describe('the publisher', () => {
       await publish(layout, counted(list), signer, options({ compressor }));
       return { compressed, made };
     };
-    const compressor = counting(pieces());
+    const compressor = counting(new IndexCompressor());
     const first = await run(names, compressor);
     expect(first.made).toBe(3000);
     expect(first.compressed).toBeGreaterThan(5);
@@ -147,7 +142,7 @@ describe('the publisher', () => {
     expect(second.made).toBeLessThanOrEqual(CHUNK_MAX_STANZAS);
     // A new compressor, as after a restart: every chunk compressed again, but only the changed
     // one's stanzas made; the others' text comes from the previous text.
-    const third = await run([...names, 'pkg01500a', 'pkg02500a'].sort(), counting(pieces()));
+    const third = await run([...names, 'pkg01500a', 'pkg02500a'].sort(), counting(new IndexCompressor()));
     expect(third.compressed).toBe(first.compressed);
     expect(third.made).toBeLessThanOrEqual(CHUNK_MAX_STANZAS);
     const dir = join(layout.dists, 'unstable/main/binary-amd64');
@@ -168,7 +163,7 @@ describe('the publisher', () => {
   it('writes an index of many groups of chunks whole, each group made while the one before it is compressed; a large one only as .gz and .xz, Release listing its text', async () => {
     // About 100 chunks: the publisher makes and compresses them 32 at a time.
     const names = Array.from({ length: 13_000 }, (_, i) => `many${String(i).padStart(5, '0')}`);
-    await publish(layout, plan(names), signer, options({ compressor: pieces() }));
+    await publish(layout, plan(names), signer, options({ compressor: new IndexCompressor() }));
     const dir = join(layout.dists, 'unstable/main/binary-amd64');
     const text = await unpacked(layout.dists, 'unstable/main/binary-amd64/Packages');
     expect(text.toString()).toBe(names.map((n) => `Package: ${n}\nVersion: 1.0\nArchitecture: amd64\nFilename: pool/main/${n[0]}/${n}/${n}_1.0_amd64.deb\n`).join('\n'));
@@ -189,7 +184,7 @@ describe('the publisher', () => {
     try {
       // 3,000 stanzas are about 300 kB, 1,000 about 100 kB: a limit between them.
       const names = Array.from({ length: 3000 }, (_, i) => `pkg${String(i).padStart(5, '0')}`);
-      const extra = { plainIndexBytes: 200_000, textHashes: new TextHashes(), compressor: pieces() };
+      const extra = { plainIndexBytes: 200_000, textHashes: new TextHashes(), compressor: new IndexCompressor() };
       const release = () => readFile(join(own.dists, 'unstable/Release'), 'utf8');
       const packagesMd5 = async () => (await release()).split('SHA256:')[0].match(/^ ([0-9a-f]{32}) +\d+ main\/binary-amd64\/Packages$/m)?.[1];
       const fileMd5 = async () => createHash('md5').update(await readFile(join(own.dists, 'unstable/main/binary-amd64/Packages'))).digest('hex');
@@ -217,7 +212,7 @@ describe('the publisher', () => {
     // No uncompressed Packages published: the text is only under state/. The hashes' states are
     // kept, as the queue keeps them: each text is written from its first changed chunk on.
     const textHashes = new TextHashes();
-    const compressor = pieces();
+    const compressor = new IndexCompressor();
     const publishOwn = (list: string[], extra = {}) => publish(own, plan(list), signer, options({ plainIndexBytes: 0, textHashes, compressor, ...extra }));
     try {
       const first = await publishOwn(names);
@@ -299,7 +294,7 @@ describe('the publisher', () => {
     const names = Array.from({ length: 3000 }, (_, i) => `pkg${String(i).padStart(5, '0')}`);
     const layoutOf = (list: string[]) => chunkLayout(list.map(stanza), paragraphStanzas);
     const textOf = (list: string[]) => list.map((n) => `Package: ${n}\nVersion: 1.0\nArchitecture: amd64\n`).join('\n');
-    const compressor = pieces();
+    const compressor = new IndexCompressor();
     const states = new TextHashes();
     // One set of buffers for every write but the one made without what was held.
     const buffers = new TextBuffers();
@@ -355,7 +350,7 @@ describe('the publisher', () => {
     const buffers = new TextBuffers();
     buffers.made[0] = Buffer.alloc(64);
     buffers.made[1] = Buffer.alloc(64);
-    const made = await writeIndexText({ path: join(dir, 'Packages'), layout, stanzas: paragraphStanzas, compressor: pieces(), level: 0, buffers });
+    const made = await writeIndexText({ path: join(dir, 'Packages'), layout, stanzas: paragraphStanzas, compressor: new IndexCompressor(), level: 0, buffers });
     const text = names.map((n, i) => fields(n, i).map(([k, v]) => `${k}: ${v}\n`).join('')).join('\n');
     expect(await readFile(join(dir, 'Packages'), 'utf8')).toBe(text);
     expect(made.facts.sha256).toBe(createHash('sha256').update(text).digest('hex'));
@@ -442,98 +437,6 @@ describe('the publisher', () => {
     await pruneGenerations(layout, { graceMs: 0 });
     expect(await readFile(filler, 'utf8')).toBe('x');
     await rm(filler);
-  });
-});
-
-describe('the compressed chunks kept between publications', () => {
-  /** A chunk of `n` stanzas of a package name each, as debian/indices.ts makes it. */
-  const chunk = (key: string, n: number) => {
-    const text = Array.from({ length: n }, (_, i) => `Package: ${key}-${i}\nVersion: 1.0\nDescription: ${createHash('sha256').update(`${key}${i}`).digest('hex')}\n`).join('\n');
-    return { key, text: { bytes: Buffer.from(text), lines: text.split('\n').length } };
-  };
-  /** The file of an index of these chunks, written from the compressor, and hashed as the publisher does. */
-  const written = async (compressor: IndexCompressor, hashes: TextHashes, keys: string[], path: string) => {
-    const { gz, xz } = await compressor.assemble(0, keys);
-    const out: Record<string, { bytes: Buffer; hashedFrom: number; sha256: string }> = {};
-    for (const [name, parts] of [['gz', gz], ['xz', xz]] as const) {
-      const hashing = hashes.ofParts(name, parts);
-      const facts = hashing.done(await compressor.write(`${path}.${name}`, parts, hashing.update));
-      const bytes = await readFile(`${path}.${name}`);
-      expect(facts).toEqual({ size: bytes.length, md5: createHash('md5').update(bytes).digest('hex'), sha256: createHash('sha256').update(bytes).digest('hex') });
-      out[name] = { bytes, hashedFrom: hashing.from, sha256: facts.sha256 };
-    }
-    return out;
-  };
-  const text = (keys: string[], chunks: Map<string, ReturnType<typeof chunk>>) => Buffer.concat(keys.map((k) => chunks.get(k)!.text.bytes));
-
-  it('keeps them in its file, not in memory, and writes each index from it as gzip and xz read it', async () => {
-    v8.setFlagsFromString('--expose-gc');
-    const gc = vm.runInNewContext('gc') as () => void;
-    const compressor = pieces();
-    const chunks = new Map(Array.from({ length: 64 }, (_, i) => chunk(`c${String(i).padStart(2, '0')}`, 1000)).map((c) => [c.key, c]));
-    const keys = [...chunks.keys()];
-    gc();
-    const before = process.memoryUsage().arrayBuffers;
-    await compressor.add(0, [...chunks.values()]);
-    gc();
-    // Over 4 MB of compressed chunks (hashes in hex compress by half), the file's; memory holds their places.
-    const file = (await stat(join(layout.state, `index-pieces-${compressors}`))).size;
-    expect(file).toBeGreaterThan(4_000_000);
-    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(1_000_000);
-    const out = await written(compressor, new TextHashes(), keys, join(layout.root, 'kept-index'));
-    expect(gunzipSync(out.gz.bytes).equals(text(keys, chunks))).toBe(true);
-    expect(Buffer.from((await execa('xz', ['-dc', join(layout.root, 'kept-index.xz')], { encoding: 'buffer', stripFinalNewline: false })).stdout).equals(text(keys, chunks))).toBe(true);
-  });
-
-  it('writes its file anew without the chunks no publication uses once they are most of it; what it writes after is the same, hashed anew', async () => {
-    const compressor = pieces();
-    const path = join(layout.state, `index-pieces-${compressors}`);
-    const hashes = new TextHashes();
-    // Over the 4 MiB of unused chunks the file is written anew from.
-    const chunks = new Map(Array.from({ length: 40 }, (_, i) => chunk(`d${String(i).padStart(2, '0')}`, 1600)).map((c) => [c.key, c]));
-    let keys = [...chunks.keys()];
-    await compressor.add(0, [...chunks.values()]);
-    await written(compressor, hashes, keys, join(layout.root, 'first'));
-    await compressor.sweep();
-    const full = (await stat(path)).size;
-    // The same index again: nothing hashed again but its end; no new piece.
-    const again = await written(compressor, hashes, keys, join(layout.root, 'again'));
-    expect(again.gz.hashedFrom).toBeGreaterThan(0);
-    await compressor.sweep();
-    expect((await stat(path)).size).toBe(full);
-    // Most chunks gone (and two new ones): the file is written anew with the others alone.
-    for (const k of keys.slice(6)) chunks.delete(k);
-    const fresh = [chunk('d90', 1600), chunk('d91', 1600)];
-    for (const c of fresh) chunks.set(c.key, c);
-    keys = [...chunks.keys()];
-    await compressor.add(0, fresh);
-    const before = await written(compressor, hashes, keys, join(layout.root, 'before'));
-    await compressor.sweep();
-    expect((await stat(path)).size).toBeLessThan(full / 2);
-    const after = await written(compressor, hashes, keys, join(layout.root, 'after'));
-    expect(after.gz.bytes.equals(before.gz.bytes)).toBe(true);
-    expect(after.xz.bytes.equals(before.xz.bytes)).toBe(true);
-    // The pieces moved: their places are not taken for those hashed before.
-    expect(after.gz.hashedFrom).toBe(0);
-    expect(gunzipSync(after.gz.bytes).equals(text(keys, chunks))).toBe(true);
-  });
-
-  it('never writes through a link planted under its file\'s name', async () => {
-    const compressor = pieces();
-    const target = join(layout.root, 'not-the-pieces');
-    await writeFile(target, 'kept');
-    await symlink(target, join(layout.state, `index-pieces-${compressors}`));
-    await expect(compressor.add(0, [chunk('f0', 10)])).rejects.toThrow(/ELOOP/);
-    expect(await readFile(target, 'utf8')).toBe('kept');
-  });
-
-  it('names its file when it is shorter than the chunks it holds', async () => {
-    const compressor = pieces();
-    await compressor.add(0, [chunk('e0', 100), chunk('e1', 100)]);
-    await truncate(join(layout.state, `index-pieces-${compressors}`), 100);
-    await expect(written(compressor, new TextHashes(), ['e0', 'e1'], join(layout.root, 'short'))).rejects.toThrow(
-      `${join(layout.state, `index-pieces-${compressors}`)}: ends before the compressed index chunks it holds`,
-    );
   });
 });
 

@@ -82,10 +82,9 @@ export function parseXzStream(data: Buffer): XzStream {
 
 /**
  * One xz stream of the given blocks, in order: the header, the blocks, a new index, the footer;
- * as pieces to be written one after the other, not joined (a large index's blocks are not copied
- * again). A block's bytes may be given as where they are kept (P), passed through as they are.
+ * as pieces to be written one after the other, not joined (a large index's blocks are not copied again).
  */
-export function xzStreamParts<P = Buffer>(flags: Buffer, blocks: (Omit<XzBlock, 'bytes'> & { bytes: P })[]): (Buffer | P)[] {
+export function xzStreamParts(flags: Buffer, blocks: XzBlock[]): Buffer[] {
   const header = Buffer.concat([HEADER_MAGIC, flags, u32(crc32(flags))]);
   const records = [0, ...varint(blocks.length), ...blocks.flatMap((b) => [...varint(b.unpaddedSize), ...varint(b.uncompressedSize)])];
   const indexBody = Buffer.from([...records, ...new Array<number>(pad4(records.length)).fill(0)]);

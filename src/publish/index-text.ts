@@ -10,7 +10,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { constants, open, type FileHandle } from 'node:fs/promises';
 import { chunkText, type ChunkLayout, type IndexChunk, type IndexFile, type StanzaSource } from '../debian/indices.js';
-import type { IndexCompressor, Part } from './index-compressor.js';
+import type { IndexCompressor } from './index-compressor.js';
 import { writeAllAt } from '../storage/files.js';
 
 /** Each chunk of an index as [key, bytes, lines], in order (what a generation's manifest notes). */
@@ -47,13 +47,8 @@ interface HashStates {
 /** A number for each buffer hashed as a piece, so that a piece is known again without being held. */
 const pieceNumbers = new WeakMap<Buffer, number>();
 let pieces = 0;
-/**
- * A piece kept is the same buffer, or the same place in the compressor's file (known by its
- * span's number, above every buffer's); a small one (the xz stream's header) is made anew each
- * time, and known by its bytes.
- */
-const pieceIdentity = (b: Part): number | string => {
-  if (!Buffer.isBuffer(b)) return b.id;
+/** A piece kept is the same buffer; a small one (the xz stream's header) is made anew each time, and known by its bytes. */
+const pieceIdentity = (b: Buffer): number | string => {
   if (b.length <= 64) return b.toString('latin1');
   let n = pieceNumbers.get(b);
   if (n === undefined) pieceNumbers.set(b, (n = ++pieces));
@@ -86,11 +81,10 @@ export class TextHashes {
   }
 
   /**
-   * Hashing file `id` made of `parts`, given each part's bytes in turn (`update`): the parts it
-   * begins with that it began with before (the compressor's pieces of unchanged chunks) are not
-   * hashed again, and `from` is the first part that is. `done` gives its size and hashes.
+   * The size and hashes of file `id` made of `parts`: the parts it begins with that it began with
+   * before (the compressor's pieces of unchanged chunks, the same buffers) are not hashed again.
    */
-  ofParts(id: string, parts: Part[]): { from: number; update: (part: number, bytes: Buffer) => void; done: (size: number) => Required<Omit<IndexFile, 'path'>> } {
+  ofParts(id: string, parts: Buffer[]): Required<Omit<IndexFile, 'path'>> {
     const known = this.files.get(id);
     const identities = parts.map(pieceIdentity);
     let n = 0;
@@ -99,20 +93,13 @@ export class TextHashes {
     const after = known?.after.slice(0, n) ?? [];
     const sha = n > 0 ? after[n - 1]!.sha.copy() : createHash('sha256');
     const md = n > 0 ? after[n - 1]!.md.copy() : createHash('md5');
-    return {
-      from: n,
-      update: (part, bytes) => {
-        if (part < n) return;
-        if (part !== after.length) throw new Error(`${id}: part ${part} hashed out of turn (expected ${after.length})`);
-        sha.update(bytes);
-        md.update(bytes);
-        after.push(keptAfter(after.length + 1) ? { sha: sha.copy(), md: md.copy() } : undefined);
-      },
-      done: (size) => {
-        this.files.set(id, { pieces: identities, after });
-        return { size, md5: md.digest('hex'), sha256: sha.digest('hex') };
-      },
-    };
+    for (const part of parts.slice(n)) {
+      sha.update(part);
+      md.update(part);
+      after.push(keptAfter(after.length + 1) ? { sha: sha.copy(), md: md.copy() } : undefined);
+    }
+    this.files.set(id, { pieces: identities, after });
+    return { size: parts.reduce((sum, p) => sum + p.length, 0), md5: md.digest('hex'), sha256: sha.digest('hex') };
   }
 }
 

@@ -20,13 +20,14 @@ import type { SuitePlan } from '../core/publish-plan.js';
 import { chunkLayout, componentReleaseText, releaseText, type IndexFile, type ReleaseInfo } from '../debian/indices.js';
 import { diffIndexText, edScript, parseDiffIndex, type PatchEntry } from '../debian/pdiff.js';
 import type { Signer } from '../process/gpg.js';
-import { IndexCompressor, levelFor, type Part } from './index-compressor.js';
+import { IndexCompressor, levelFor } from './index-compressor.js';
 import { changedChunks, readRange, writeIndexText, type ChunkTable, type TextBuffers, TextHashes } from './index-text.js';
 import { writeByHash } from './by-hash.js';
 import { IndexTexts } from './index-texts.js';
 import type { PoolListLines } from './pool-list-lines.js';
 import { currentGeneration, pruneGenerations, readManifest, switchLink, writeManifest, writePoolList, type Manifest } from './generations.js';
 import type { Layout } from '../storage/layout.js';
+import { writeBuffers } from '../storage/files.js';
 import type { FailPoint } from '../core/fail-points.js';
 
 export interface PublishOptions {
@@ -108,7 +109,7 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
   };
   let written = 0;
   let reused = 0;
-  const compressor = options.compressor ?? new IndexCompressor(layout.indexPieces);
+  const compressor = options.compressor ?? new IndexCompressor();
   const hashes = options.textHashes ?? new TextHashes();
   /**
    * dists/SUITE linked whole from the previous generation when its identity is the same, none of
@@ -184,11 +185,8 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
         files.push(listed);
         manifest.facts![`${suiteRel}/${f.path}`] = { size: f.size, md5: listed.md5, sha256: f.sha256 };
       };
-      /** A .gz or .xz of these parts, written and noted with its size and hashes. */
-      const writeCompressed = async (path: string, parts: Part[]) => {
-        const hashing = hashes.ofParts(`${suiteRel}/${path}`, parts);
-        note({ path, ...hashing.done(await compressor.write(join(suiteDir, path), parts, hashing.update)) });
-      };
+      /** A file of these buffers, one after the other, noted with its size and hashes. */
+      const record = (path: string, parts: Buffer[]) => note({ path, ...hashes.ofParts(`${suiteRel}/${path}`, parts) });
       const writeSmall = async (path: string, data: Buffer) => {
         await mkdir(dirname(join(suiteDir, path)), { recursive: true });
         await writeFile(join(suiteDir, path), data);
@@ -268,8 +266,9 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
         // Each index's chunks: the next publication copies the unchanged ones and patches only the others.
         manifest.chunks![key] = text.chunks;
         const { gz, xz } = await compressor.assemble(level, keys);
-        await writeCompressed(`${dir}/${name}.gz`, gz);
-        await writeCompressed(`${dir}/${name}.xz`, xz);
+        record(`${dir}/${name}.gz`, gz);
+        record(`${dir}/${name}.xz`, xz);
+        await Promise.all([gz, xz].map((parts, i) => writeBuffers(join(suiteDir, dir, variants[i + 1]), parts)));
         written += variants.length;
         if (patching) await writePatches(dir, name, { ...patching, after: Buffer.concat(text.kept) });
       };
@@ -338,7 +337,7 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
   options.failPoint?.('publish-before-switch');
   await switchLink(layout.dists, `generations/${generation}/dists`);
   options.failPoint?.('publish-after-switch');
-  await compressor.sweep();
+  compressor.sweep();
   await texts.forget(Object.keys(prevManifest.texts ?? {}).filter((key) => !manifest.texts![key]));
   const pruned = await pruneGenerations(layout, { keep: generation, graceMs: grace, now });
   return { generation, written, reused, pruned, texts: manifest.texts! };

@@ -42,8 +42,6 @@ export class Layout {
   get poolHistory() { return join(this.state, 'pool-history.json'); }
   /** Each Packages and Sources text, kept for the next publication (publish/index-texts.ts). */
   get indexTexts() { return join(this.state, 'index-texts'); }
-  /** The compressed chunks of the indices, kept from one publication to the next (publish/index-compressor.ts). */
-  get indexPieces() { return join(this.state, 'index-pieces'); }
   /** Each pooled .deb's control paragraph, read once (storage/binary-controls.ts). */
   get controls() { return join(this.state, 'controls.jsonl'); }
   get logs() { return join(this.root, 'logs'); }

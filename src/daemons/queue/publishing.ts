@@ -21,8 +21,8 @@ export class Publishing {
   pending = false;
   /** Something left a suite or an old generation went: the pool may hold unreferenced files. */
   garbageLikely = false;
-  /** Compressed index chunks, kept from one publication to the next (in state/index-pieces). */
-  private readonly compressor: IndexCompressor;
+  /** Compressed index chunks, kept from one publication to the next. */
+  private readonly compressor = new IndexCompressor();
   /** The hashes' states of the index files, likewise. */
   private readonly textHashes = new TextHashes();
   /** The buffers the indices' texts go through, likewise. */
@@ -37,9 +37,7 @@ export class Publishing {
     private readonly q: QueueContext,
     private readonly signer: Signer,
     private readonly leasing: JobLeasing,
-  ) {
-    this.compressor = new IndexCompressor(q.layout.indexPieces);
-  }
+  ) {}
 
   /** A new generation, served once complete; then jobs in dep-wait try again. In the lane. */
   async publish(why: string): Promise<void> {
