@@ -17,7 +17,7 @@ interface Place {
   debug: boolean;
 }
 
-/** Lines are written in batches of about this many bytes: 100,000 controls are never one string. */
+/** The file is read, and copied by a compaction, in blocks of about this many bytes: 100,000 controls are never one buffer. */
 const BATCH_BYTES = 1024 * 1024;
 /**
  * New lines are written in batches of about this many bytes: strings that die before node's next
