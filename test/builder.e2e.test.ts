@@ -89,7 +89,7 @@ describe('builds in a running archive', () => {
     expect((await archive.upload('aib-dropped', '1.0-1'))!.jobs[0].state).toBe('cancelled');
   });
 
-  it('runs the build step unprivileged, without network, capabilities, Docker socket or a writable root', async () => {
+  it('runs the build step unprivileged, without network, capabilities, Docker socket or a writable root; so does one started while apt resolves', async () => {
     const probe = [
       'echo "PROBE uid=$(id -u) user=$(id -un)"',
       'echo "PROBE interfaces=$(ls /sys/class/net | tr "\\n" " ")"',
@@ -101,11 +101,14 @@ describe('builds in a running archive', () => {
       'if touch /usr/probe-write 2>/dev/null; then echo "PROBE root-write=allowed"; else echo "PROBE root-write=denied"; fi',
       'if ls /archive /srv/archive 2>/dev/null; then echo "PROBE archive-files=visible"; else echo "PROBE archive-files=absent"; fi',
     ].join('\n');
-    await archive.send(up, { name: 'aib-probe', version: '1.0-1', buildScript: 'bash debian/probe.sh', debianFiles: { 'probe.sh': `${probe}\n` } });
-    const waited = await archive.cli(['wait', 'aib-probe', '1.0-1', '--timeout', '900']);
-    expect(waited.exitCode, String(waited.all)).toBe(0);
-    const text = await log((await archive.upload('aib-probe', '1.0-1'))!.jobs[0]);
-    const probed = text.split('\n').filter((l) => l.startsWith('PROBE '));
+    const probes = async (version: string) => {
+      await archive.send(up, { name: 'aib-probe', version, buildScript: 'bash debian/probe.sh', debianFiles: { 'probe.sh': `${probe}\n` } });
+      const waited = await archive.cli(['wait', 'aib-probe', version, '--timeout', '900']);
+      expect(waited.exitCode, String(waited.all)).toBe(0);
+      const text = await log((await archive.upload('aib-probe', version))!.jobs[0]);
+      return { text, probed: text.split('\n').filter((l) => l.startsWith('PROBE ')) };
+    };
+    const { text, probed } = await probes('1.0-1');
     expect(probed).toEqual([
       'PROBE uid=2000 user=builder',
       'PROBE interfaces=lo ',
@@ -119,6 +122,12 @@ describe('builds in a running archive', () => {
     ]);
     // Same build-dependency set as earlier builds: the cached image was used.
     expect(text).toMatch(/build-dependencies \(\d+ packages\) from the cache: archive\/deps:[0-9a-f]{32}/);
+    expect(text).not.toContain('while apt resolved');
+    // The next version starts from the image of this one's build-dependencies before apt has
+    // answered, in the same confinement; apt then names that image, and the build is kept.
+    const next = await probes('1.1-1');
+    expect(next.text).toContain('archive-in-a-box: the build started from that image while apt resolved');
+    expect(next.probed).toEqual(probed);
   });
 
   it('keeps the log of a build that fails, shows its end in status, and builds it again on retry', async () => {

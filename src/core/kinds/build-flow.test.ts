@@ -96,6 +96,8 @@ class FakeContainer implements RunnerContainer {
   async remove() {
     this.removed = true;
     if (this.runner.failRemove) throw new Error('remove: boom');
+    // As the engine's: a running container is killed first.
+    this.killedNow();
   }
 }
 
@@ -141,7 +143,7 @@ class FakeRunner implements ContainerRunner {
   }
 
   get deps() {
-    return this.containers[0];
+    return this.containers.find((c) => c.spec.cmd[0] !== 'bash')!;
   }
 
   get builds() {
@@ -415,5 +417,107 @@ describe('a build, against a container runner', () => {
     // The local archive's source and key go in; its lists are fetched before resolving.
     expect(runner.deps.puts[0].names).toEqual(['tmp/deps/hello_1.0-1.dsc', 'etc/apt/keyrings/archive-in-a-box.asc', 'etc/apt/archive-in-a-box.d/archive-in-a-box.sources']);
     expect(runner.deps.execs[0]).toMatch(/apt-get update -q -o Dir::Etc::SourceList=\/dev\/null -o Dir::Etc::SourceParts=\/etc\/apt\/archive-in-a-box.d/);
+  });
+});
+
+describe('a build started from the image of its source\'s last build while apt resolves', () => {
+  /** A resolution that answers only once `ready()` holds: the build has had its chance to start and print. */
+  const resolveWhen = (ready: () => boolean): Program => async (io) => {
+    while (!ready()) await io.sleep(1);
+    io.say(SIMULATION);
+    return 0;
+  };
+
+  it('is kept when apt resolves to that image: one build, its output logged after the resolution', async () => {
+    const runner = new FakeRunner();
+    runner.cached[KEY] = 'sha256:cached';
+    let printed = false;
+    runner.build = async (io) => {
+      io.say('dpkg-buildpackage: early\n');
+      printed = true;
+      return 0;
+    };
+    runner.resolve = resolveWhen(() => printed);
+    const req = { ...request(), likelyDepsKey: KEY };
+    expect(await runBuild(runner, req)).toMatchObject({ outcome: 'built', image: 'sha256:cached', depsKey: KEY, cached: true });
+    expect(runner.builds.map((b) => b.spec.image)).toEqual(['sha256:cached']);
+    const log = req.log();
+    const [cache, kept, output] = ['from the cache: archive/deps:', 'the build started from that image while apt resolved', 'dpkg-buildpackage: early'].map((t) => log.indexOf(t));
+    expect(cache).toBeGreaterThan(0);
+    expect(kept).toBeGreaterThan(cache);
+    expect(output).toBeGreaterThan(kept);
+    expect(runner.containers.every((c) => c.removed)).toBe(true);
+  });
+
+  it('is stopped unseen when apt resolves to other packages, and the build runs from the resolved image', async () => {
+    const runner = new FakeRunner();
+    runner.cached.lastkey = 'sha256:last';
+    let builds = 0;
+    let earlyRunning = false;
+    runner.build = async (io) => {
+      const n = ++builds;
+      io.say(`build ${n} printed this\n`);
+      if (n > 1) return 0;
+      earlyRunning = true;
+      await io.killed;
+      return 137;
+    };
+    runner.resolve = resolveWhen(() => earlyRunning);
+    const req = { ...request(), likelyDepsKey: 'lastkey' };
+    expect(await runBuild(runner, req)).toMatchObject({ outcome: 'built', image: 'sha256:committed', depsKey: KEY, cached: false });
+    expect(runner.builds.map((b) => b.spec.image)).toEqual(['sha256:last', 'sha256:committed']);
+    expect(runner.builds[0].removed).toBe(true);
+    expect(runner.builds[0].taken).toBeUndefined();
+    const log = req.log();
+    expect(log).not.toContain('build 1 printed this');
+    expect(log).toContain('build 2 printed this');
+    expect(log).toContain('a build started early from the image of this source\'s last build was stopped: the build-dependencies resolve to other packages now');
+    expect(runner.containers.every((c) => c.removed)).toBe(true);
+  });
+
+  it('is stopped when the build-dependencies turn out unmet', async () => {
+    const runner = new FakeRunner();
+    runner.cached[KEY] = 'sha256:cached';
+    let earlyRunning = false;
+    runner.build = async (io) => {
+      earlyRunning = true;
+      await io.killed;
+      return 137;
+    };
+    runner.resolve = async (io) => {
+      while (!earlyRunning) await io.sleep(1);
+      io.say(UNMET);
+      return 100;
+    };
+    expect(await runBuild(runner, { ...request(), likelyDepsKey: KEY })).toMatchObject({ outcome: 'dep-wait' });
+    expect(runner.builds).toHaveLength(1);
+    expect(runner.containers.every((c) => c.removed)).toBe(true);
+  });
+
+  it('is not tried when the last build\'s image is no longer cached', async () => {
+    const runner = new FakeRunner();
+    const req = { ...request(), likelyDepsKey: 'evicted' };
+    expect(await runBuild(runner, req)).toMatchObject({ outcome: 'built', image: 'sha256:committed' });
+    expect(runner.found).toEqual(['evicted', KEY]);
+    expect(runner.builds.map((b) => b.spec.image)).toEqual(['sha256:committed']);
+    expect(req.log()).not.toContain('started');
+  });
+
+  it('is stopped and removed when the engine fails while it runs', async () => {
+    const runner = new FakeRunner();
+    runner.cached[KEY] = 'sha256:cached';
+    let earlyRunning = false;
+    runner.build = async (io) => {
+      earlyRunning = true;
+      await io.killed;
+      return 137;
+    };
+    runner.resolve = async (io) => {
+      while (!earlyRunning) await io.sleep(1);
+      throw new Error('exec: socket hang up');
+    };
+    await expect(runBuild(runner, { ...request(), likelyDepsKey: KEY })).rejects.toThrow('build of job-1: exec: socket hang up');
+    expect(runner.builds).toHaveLength(1);
+    expect(runner.containers.every((c) => c.removed)).toBe(true);
   });
 });

@@ -10,6 +10,11 @@
 //     no-new-privileges, a read-only root, a private /build volume, limits on memory, pids
 //     and CPUs, a wall-clock and a stall timeout and a log cap; dpkg-source -x and
 //     dpkg-buildpackage run as the unprivileged user "builder".
+// A build whose caller names the key its source's last build used (a new version of the same
+// source, most often the same build-dependencies) starts step 2 from that key's cached image
+// at once, while step 1 resolves: kept when step 1 arrives at that same image, its log held
+// back until then; stopped and removed unseen when it does not. Apt's answer still decides
+// which image builds; only the wait for it is gone.
 // Files go in and out through the runner (on Docker, its archive API), so the builder needs no
 // host paths; what comes out is capped (takeFiles). The containers are described in build.ts.
 import { DockerError } from '../../errors.js';
@@ -48,6 +53,8 @@ export interface BuildRequest {
   limits?: Partial<BuildLimits>;
   /** A rebuild (rebuild.ts): the build's container varied, the files in its user's own folder. */
   rebuild?: boolean;
+  /** The build-dependency key this source's last build used: its image, when cached, starts the build while apt resolves. */
+  likelyDepsKey?: string;
 }
 
 type DepsOutcome = { kind: 'ready'; image: string; key: string; cached: boolean } | { kind: 'dep-wait'; missing: string } | { kind: 'failed'; reason: string };
@@ -97,34 +104,103 @@ async function prepareDependencies(runner: ContainerRunner, req: BuildRequest, l
   return { kind: 'ready', image, key, cached: false };
 }
 
+/** A build container made, its files in, and running within the limits. */
+interface StartedBuild {
+  container: RunnerContainer;
+  run: Promise<{ exitCode: number; killed?: string }>;
+}
+
+async function startBuild(runner: ContainerRunner, req: BuildRequest, image: string, limits: BuildLimits, labels: Record<string, string>, onLog: (t: string) => void, containers: RunnerContainer[]): Promise<StartedBuild> {
+  // No network, no capabilities, unprivileged, read-only root.
+  const spec = buildContainerSpec(image, req.dsc, req.buildArg, limits, labels);
+  const build = await runner.create(req.rebuild ? rebuildContainerSpec(spec, req.dsc, req.buildArg) : spec);
+  containers.push(build);
+  if (req.rebuild) await build.putFiles('/build', [{ name: 'rebuild/', data: Buffer.alloc(0) }, ...req.files.map((f) => ({ name: `rebuild/${f.name}`, data: f.data }))], REBUILD_UID);
+  else await build.putFiles('/build', req.files, BUILDER_UID);
+  const run = runWithinLimits(build, onLog, limits);
+  run.catch(() => undefined); // awaited later; its failure is handled there
+  return { container: build, run };
+}
+
+/** Output kept back until released, then passed on as it comes. */
+class HeldLog {
+  private held: string[] | undefined = [];
+  private to: (t: string) => void = () => undefined;
+
+  readonly write = (t: string): void => {
+    if (this.held) this.held.push(t);
+    else this.to(t);
+  };
+
+  release(to: (t: string) => void): void {
+    for (const t of this.held ?? []) to(t);
+    this.held = undefined;
+    this.to = to;
+  }
+}
+
+/** A build started from the image of a likely key before apt has resolved; its log held back. */
+interface EarlyBuild extends StartedBuild {
+  image: string;
+  log: HeldLog;
+}
+
+/** The build started from the cached image of req.likelyDepsKey; undefined when there is none or it cannot start (the build proper then says why). */
+async function startEarly(runner: ContainerRunner, req: BuildRequest, limits: BuildLimits, labels: Record<string, string>, builds: RunnerContainer[]): Promise<EarlyBuild | undefined> {
+  const cached = await runner.depsCache.find(req.likelyDepsKey!).catch(() => undefined);
+  if (!cached) return undefined;
+  const log = new HeldLog();
+  const started = await startBuild(runner, req, cached.id, limits, labels, log.write, builds).catch(() => undefined);
+  return started && { ...started, image: cached.id, log };
+}
+
+/** Removes a build (running or not) nobody will read, once its run has settled. */
+async function discard(build: StartedBuild, builds: RunnerContainer[]): Promise<void> {
+  builds.splice(builds.indexOf(build.container), 1);
+  await build.container.remove().catch(() => build.container.kill().catch(() => undefined));
+  await build.run.catch(() => undefined);
+}
+
 export async function runBuild(runner: ContainerRunner, req: BuildRequest): Promise<BuildResult> {
   const limits = { ...DEFAULT_LIMITS, ...req.limits };
   const labels = { ...req.labels, [LABEL_BUILD]: req.jobId };
   if (!req.files.some((f) => f.name === req.dsc)) throw new Error(`job ${req.jobId}: the .dsc ${req.dsc} was not among its files`);
   const containers: RunnerContainer[] = [];
+  const builds: RunnerContainer[] = [];
+  let early: Promise<EarlyBuild | undefined> | undefined;
   try {
     req.onLog(`archive-in-a-box: build environment ${req.buildenv}\n`);
+    early = req.likelyDepsKey ? startEarly(runner, req, limits, labels, builds) : undefined;
     const deps = await prepareDependencies(runner, req, limits, labels, containers);
     for (const c of containers.splice(0)) await c.remove().catch(() => undefined);
-    if (deps.kind === 'dep-wait') return { outcome: 'dep-wait', missing: deps.missing };
-    if (deps.kind === 'failed') return { outcome: 'failed', reason: deps.reason };
-
-    // 2. The build: no network, no capabilities, unprivileged, read-only root.
-    const spec = buildContainerSpec(deps.image, req.dsc, req.buildArg, limits, labels);
-    const build = await runner.create(req.rebuild ? rebuildContainerSpec(spec, req.dsc, req.buildArg) : spec);
-    containers.push(build);
-    if (req.rebuild) await build.putFiles('/build', [{ name: 'rebuild/', data: Buffer.alloc(0) }, ...req.files.map((f) => ({ name: `rebuild/${f.name}`, data: f.data }))], REBUILD_UID);
-    else await build.putFiles('/build', req.files, BUILDER_UID);
-    const run = await runWithinLimits(build, req.onLog, limits);
+    const started = await early;
+    let build: StartedBuild;
+    if (started && deps.kind === 'ready' && deps.image === started.image) {
+      req.onLog(`archive-in-a-box: the build started from that image while apt resolved\n`);
+      started.log.release(req.onLog);
+      build = started;
+    } else {
+      if (started) {
+        await discard(started, builds);
+        if (deps.kind === 'ready') req.onLog(`archive-in-a-box: a build started early from the image of this source's last build was stopped: the build-dependencies resolve to other packages now\n`);
+      }
+      if (deps.kind === 'dep-wait') return { outcome: 'dep-wait', missing: deps.missing };
+      if (deps.kind === 'failed') return { outcome: 'failed', reason: deps.reason };
+      build = await startBuild(runner, req, deps.image, limits, labels, req.onLog, builds);
+    }
+    const run = await build.run;
     const facts = { image: deps.image, depsKey: deps.key };
     if (run.killed) return { outcome: 'failed', reason: run.killed, ...facts };
     if (run.exitCode !== 0) return { outcome: 'failed', reason: `dpkg-buildpackage failed (exit ${run.exitCode}); see the log`, ...facts };
-    const taken = await build.takeFiles(req.rebuild ? `${REBUILD_DIR}/out/.` : '/build/out/.', req.outDir, limits);
+    const taken = await build.container.takeFiles(req.rebuild ? `${REBUILD_DIR}/out/.` : '/build/out/.', req.outDir, limits);
     if ('refused' in taken) return { outcome: 'failed', reason: taken.refused, ...facts };
     return { outcome: 'built', outputs: taken.outputs, cached: deps.cached, ...facts };
   } catch (err) {
     throw new DockerError(`build of ${req.jobId}: ${(err as { message?: string })?.message ?? String(err)}`);
   } finally {
-    for (const c of containers) await c.remove().catch(() => undefined);
+    // An early build still starting when something failed is waited for, so that it is removed too.
+    const started = await early?.catch(() => undefined);
+    if (started && builds.includes(started.container)) await discard(started, builds);
+    for (const c of [...containers, ...builds]) await c.remove().catch(() => undefined);
   }
 }

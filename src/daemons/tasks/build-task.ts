@@ -6,12 +6,32 @@ import { DEFAULT_LIMITS, LABEL_BUILDER, type BuildReport, type LocalArchive } fr
 import { sha256Hex } from '../../core/request-signature.js';
 import { buildenvImageName, buildenvTag, imageAgeMs, pullBuildenv, refreshBuildenv } from '../../docker/buildenv.js';
 import { DockerRunner } from '../../docker/docker-runner.js';
+import type { LeasedJob } from '../../core/job-protocol.js';
 import type { TaskContext, TaskResult } from './task.js';
 
 /** One refresh (or pull) of a build environment at a time, shared by the worker's slots. */
 const refreshing = new Map<string, Promise<unknown>>();
 /** The build environments pulled from the registry since this worker started. */
 const pulled = new Set<string>();
+/**
+ * The build-dependency key of each source's last build here (by base, architecture and build
+ * argument): its next build (a new version, or a rebuild) starts from that key's image while
+ * apt resolves (core/kinds/build-flow.ts). The most recent LAST_KEYS sources.
+ */
+const lastKeys = new Map<string, string>();
+const LAST_KEYS = 1000;
+const lineage = (job: LeasedJob) => [job.source, job.base, job.arch, job.buildArg].join(' ');
+
+export function likelyDepsKey(job: LeasedJob): string | undefined {
+  return lastKeys.get(lineage(job));
+}
+
+export function noteDepsKey(job: LeasedJob, key: string | undefined): void {
+  if (!key) return;
+  lastKeys.delete(lineage(job));
+  lastKeys.set(lineage(job), key);
+  if (lastKeys.size > LAST_KEYS) lastKeys.delete(lastKeys.keys().next().value!);
+}
 
 export async function runBuildTask(t: TaskContext): Promise<TaskResult<BuildReport>> {
   const { job } = t;
@@ -28,7 +48,9 @@ export async function runBuildTask(t: TaskContext): Promise<TaskResult<BuildRepo
     outDir: t.outDir,
     localArchive: await localArchive(t),
     limits: { ...DEFAULT_LIMITS, ...job.limits },
+    likelyDepsKey: likelyDepsKey(job),
   });
+  if ('depsKey' in result) noteDepsKey(job, result.depsKey);
   if (result.outcome !== 'built') return { report: result, outputs: [], summary: `${result.outcome}: ${'reason' in result ? result.reason : result.missing}` };
   return {
     report: { outcome: 'built', image: result.image, depsKey: result.depsKey },

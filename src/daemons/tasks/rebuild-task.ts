@@ -7,7 +7,7 @@ import { DEFAULT_LIMITS, LABEL_BUILDER } from '../../core/kinds/build.js';
 import type { RebuildReport } from '../../core/kinds/rebuild.js';
 import { hostArchitecture } from '../../process/debian-tools.js';
 import { DockerRunner } from '../../docker/docker-runner.js';
-import { fetchJobFiles, freshBuildenv, localArchive } from './build-task.js';
+import { fetchJobFiles, freshBuildenv, likelyDepsKey, localArchive, noteDepsKey } from './build-task.js';
 import type { TaskContext, TaskResult } from './task.js';
 
 export async function runRebuildTask(t: TaskContext): Promise<TaskResult<RebuildReport>> {
@@ -30,7 +30,9 @@ export async function runRebuildTask(t: TaskContext): Promise<TaskResult<Rebuild
     network: t.worker.network,
     localArchive: await localArchive(t),
     limits: { ...DEFAULT_LIMITS, ...job.limits },
+    likelyDepsKey: likelyDepsKey(job),
   });
+  if (report.outcome === 'rebuilt') noteDepsKey(job, report.depsKey);
   const summary = report.outcome === 'rebuilt' ? `rebuilt: ${report.differences.length ? `${report.differences.length} package(s) differ` : 'compared'}` : `${report.outcome}: ${report.reason}`;
   return { report, outputs, summary };
 }
