@@ -29,6 +29,8 @@ export interface ContainerSpec {
   memoryBytes: number;
   pidsLimit: number;
   cpus: number;
+  /** Its weight against other containers while the CPUs are all busy (the engine's default: 1024); no limit. */
+  cpuShares?: number;
   /** An init process as PID 1, reaping what the command leaves behind. */
   init?: boolean;
 }

@@ -26,6 +26,8 @@ describe('the Docker runner: create options of a build\'s containers', () => {
       },
     });
     expect(createOptions(depsContainerSpec('archive/buildenv:trixie', undefined, limits, LABELS)).HostConfig?.NetworkMode).toBe('bridge');
+    // A CPU weight only when one is given (resolving behind a build already started).
+    expect(createOptions({ ...depsContainerSpec('archive/buildenv:trixie', undefined, limits, LABELS), cpuShares: 128 }).HostConfig).toMatchObject({ CpuShares: 128, NanoCpus: 3e9 });
   });
 
   it('the build container: no network, no capabilities, read-only root, a private /build, unprivileged', () => {

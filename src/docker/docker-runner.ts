@@ -43,6 +43,7 @@ export function createOptions(spec: ContainerSpec): Docker.ContainerCreateOption
       Memory: spec.memoryBytes,
       PidsLimit: spec.pidsLimit,
       NanoCpus: spec.cpus * 1e9,
+      ...(spec.cpuShares === undefined ? {} : { CpuShares: spec.cpuShares }),
       ...(spec.init ? { Init: true } : {}),
     },
   };

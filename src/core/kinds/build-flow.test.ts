@@ -5,7 +5,7 @@ import { DockerError } from '../../errors.js';
 import { depsKey, parseShowHashes } from '../apt-output.js';
 import type { ContainerRunner, ContainerSpec, OutputCaps, RunnerContainer, RunningExec } from '../container-runner.js';
 import { DEFAULT_LIMITS, DEPS_CAPABILITIES, LABEL_BUILD, type BuildLimits, type LocalArchive } from './build.js';
-import { runBuild, type BuildRequest } from './build-flow.js';
+import { BEHIND_BUILD_CPU_SHARES, runBuild, type BuildRequest } from './build-flow.js';
 
 /** What a program in a fake container gets: a way to print, and whether it was killed. */
 interface Io {
@@ -447,6 +447,9 @@ describe('a build started from the image of its source\'s last build while apt r
     expect(kept).toBeGreaterThan(cache);
     expect(output).toBeGreaterThan(kept);
     expect(runner.containers.every((c) => c.removed)).toBe(true);
+    // Resolving yields the CPUs to the build; the build keeps the engine's default weight.
+    expect(runner.deps.spec.cpuShares).toBe(BEHIND_BUILD_CPU_SHARES);
+    expect(runner.builds[0].spec.cpuShares).toBeUndefined();
   });
 
   it('is stopped unseen when apt resolves to other packages, and the build runs from the resolved image', async () => {
@@ -501,6 +504,8 @@ describe('a build started from the image of its source\'s last build while apt r
     expect(runner.found).toEqual(['evicted', KEY]);
     expect(runner.builds.map((b) => b.spec.image)).toEqual(['sha256:committed']);
     expect(req.log()).not.toContain('started');
+    // With no build beside it, resolving has the engine's default CPU weight.
+    expect(runner.deps.spec.cpuShares).toBeUndefined();
   });
 
   it('is stopped and removed when the engine fails while it runs', async () => {

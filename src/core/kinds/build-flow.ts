@@ -12,9 +12,9 @@
 //     dpkg-buildpackage run as the unprivileged user "builder".
 // A build whose caller names the key its source's last build used (a new version of the same
 // source, most often the same build-dependencies) starts step 2 from that key's cached image
-// at once, while step 1 resolves: kept when step 1 arrives at that same image, its log held
-// back until then; stopped and removed unseen when it does not. Apt's answer still decides
-// which image builds; only the wait for it is gone.
+// at once, while step 1 resolves (with a low CPU weight: on what the build leaves): kept when
+// step 1 arrives at that same image, its log held back until then; stopped and removed unseen
+// when it does not. Apt's answer still decides which image builds; only the wait for it is gone.
 // Files go in and out through the runner (on Docker, its archive API), so the builder needs no
 // host paths; what comes out is capped (takeFiles). The containers are described in build.ts.
 import { DockerError } from '../../errors.js';
@@ -59,12 +59,19 @@ export interface BuildRequest {
 
 type DepsOutcome = { kind: 'ready'; image: string; key: string; cached: boolean } | { kind: 'dep-wait'; missing: string } | { kind: 'failed'; reason: string };
 
+/**
+ * The CPU weight of resolving behind a build already started (the engine's default is 1024):
+ * it takes what the build leaves, and is waited for only at the build's end.
+ */
+export const BEHIND_BUILD_CPU_SHARES = 128;
+
 /** Step 1: resolve, then reuse or make the build-dependency image. */
-async function prepareDependencies(runner: ContainerRunner, req: BuildRequest, limits: BuildLimits, labels: Record<string, string>, containers: RunnerContainer[]): Promise<DepsOutcome> {
+async function prepareDependencies(runner: ContainerRunner, req: BuildRequest, limits: BuildLimits, labels: Record<string, string>, containers: RunnerContainer[], behindBuild: boolean): Promise<DepsOutcome> {
   const buildenvId = await runner.imageId(req.buildenv);
   if (!buildenvId) throw new DockerError(`the build environment image ${req.buildenv} does not exist; archive up (or archive refresh) builds it`);
   const dsc = req.files.find((f) => f.name === req.dsc)!;
-  const deps = await runner.create(depsContainerSpec(req.buildenv, req.localArchive, limits, labels));
+  const spec = depsContainerSpec(req.buildenv, req.localArchive, limits, labels);
+  const deps = await runner.create(behindBuild ? { ...spec, cpuShares: BEHIND_BUILD_CPU_SHARES } : spec);
   containers.push(deps);
   await deps.putFiles('/', depsFiles(dsc, req.localArchive), 0);
   await deps.start();
@@ -145,13 +152,11 @@ interface EarlyBuild extends StartedBuild {
   log: HeldLog;
 }
 
-/** The build started from the cached image of req.likelyDepsKey; undefined when there is none or it cannot start (the build proper then says why). */
-async function startEarly(runner: ContainerRunner, req: BuildRequest, limits: BuildLimits, labels: Record<string, string>, builds: RunnerContainer[]): Promise<EarlyBuild | undefined> {
-  const cached = await runner.depsCache.find(req.likelyDepsKey!).catch(() => undefined);
-  if (!cached) return undefined;
+/** The build started from a likely image; undefined when it cannot start (the build proper then says why). */
+async function startEarly(runner: ContainerRunner, req: BuildRequest, image: string, limits: BuildLimits, labels: Record<string, string>, builds: RunnerContainer[]): Promise<EarlyBuild | undefined> {
   const log = new HeldLog();
-  const started = await startBuild(runner, req, cached.id, limits, labels, log.write, builds).catch(() => undefined);
-  return started && { ...started, image: cached.id, log };
+  const started = await startBuild(runner, req, image, limits, labels, log.write, builds).catch(() => undefined);
+  return started && { ...started, image, log };
 }
 
 /** Removes a build (running or not) nobody will read, once its run has settled. */
@@ -170,8 +175,9 @@ export async function runBuild(runner: ContainerRunner, req: BuildRequest): Prom
   let early: Promise<EarlyBuild | undefined> | undefined;
   try {
     req.onLog(`archive-in-a-box: build environment ${req.buildenv}\n`);
-    early = req.likelyDepsKey ? startEarly(runner, req, limits, labels, builds) : undefined;
-    const deps = await prepareDependencies(runner, req, limits, labels, containers);
+    const likely = req.likelyDepsKey ? await runner.depsCache.find(req.likelyDepsKey).catch(() => undefined) : undefined;
+    early = likely && startEarly(runner, req, likely.id, limits, labels, builds);
+    const deps = await prepareDependencies(runner, req, limits, labels, containers, early !== undefined);
     for (const c of containers.splice(0)) await c.remove().catch(() => undefined);
     const started = await early;
     let build: StartedBuild;
