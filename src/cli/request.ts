@@ -1,7 +1,7 @@
 // The CLI never changes records: it leaves a request in state/requests/ (with any files it
 // brings in ID.files/), and the queue, the only writer, carries it out and answers beside it.
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, createReadStream, createWriteStream, fchmodSync, openSync, watch, writeSync, type FSWatcher } from 'node:fs';
+import { closeSync, constants, createReadStream, createWriteStream, fchmodSync, openSync, writeSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { basename, relative } from 'node:path';
@@ -9,6 +9,7 @@ import type { QueueAnswer, QueueRequest } from '../core/queue-requests.js';
 import { UserError } from '../errors.js';
 import { AnchoredDir } from '../storage/anchored-dir.js';
 import { inBatches, readIfSmallSync } from '../storage/files.js';
+import { FolderWatch } from '../storage/folder-watch.js';
 import type { Layout } from '../storage/layout.js';
 import { giveOpenFile, type Owner } from '../storage/ownership.js';
 import { writeJson } from '../storage/json-files.js';
@@ -58,26 +59,20 @@ export async function askQueue(layout: Layout, request: QueueRequest, o: { timeo
     const answerName = `${id}.answer.json`;
     const deadline = Date.now() + o.timeoutS * 1000;
     // Woken by the folder's change (the queue renames the answer in), looked at every 250 ms
-    // besides, in case no event comes (a folder on NFS); the answer is read only through the
-    // folder held open.
-    let wake = () => undefined as void;
-    const watcher = watchFolder(requests.anchor, () => wake());
+    // besides; the answer is read only through the folder held open.
+    const watch = new FolderWatch(requests.anchor);
     let text: Buffer | undefined;
     try {
-      while (!(text = requests.readFile(answerName))) {
+      for (;;) {
+        watch.looking();
+        if ((text = requests.readFile(answerName))) break;
         if (Date.now() > deadline) {
           throw new UserError(`the queue did not answer within ${o.timeoutS} s; is the archive up (archive status)? The request stays in ${layout.requests} and is carried out when the queue runs`);
         }
-        await new Promise<void>((r) => {
-          const timer = setTimeout(r, 250);
-          wake = () => {
-            clearTimeout(timer);
-            r();
-          };
-        });
+        await watch.next(250);
       }
     } finally {
-      watcher?.close();
+      watch.close();
     }
     const answer = JSON.parse(text.toString('utf8')) as QueueAnswer;
     requests.remove(answerName);
@@ -87,15 +82,6 @@ export async function askQueue(layout: Layout, request: QueueRequest, o: { timeo
     return answer;
   } finally {
     requests.close();
-  }
-}
-
-/** An inotify watch on a folder, calling back on any change in it; undefined where none can be made. */
-function watchFolder(path: string, changed: () => void): FSWatcher | undefined {
-  try {
-    return watch(path, { persistent: false }, changed).on('error', () => undefined);
-  } catch {
-    return undefined;
   }
 }
 

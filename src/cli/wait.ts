@@ -5,6 +5,7 @@ import { Unsuccessful, UserError } from '../errors.js';
 import { readAll } from '../storage/json-files.js';
 import { layoutFor, loadConfig, type GlobalOptions } from './archive-context.js';
 import { inOrder } from '../debian/indices.js';
+import { FolderWatch } from '../storage/folder-watch.js';
 
 export function register(program: Command): void {
   program
@@ -19,23 +20,33 @@ export function register(program: Command): void {
       if (!Number.isFinite(options.timeout) || options.timeout <= 0) throw new UserError('--timeout: expected a number of seconds');
       const deadline = Date.now() + options.timeout * 1000;
       let last = '';
-      for (;;) {
-        const upload = (await readAll<UploadRecord>(layout.uploads))
-          .filter((u) => u.source === source && u.version === version)
-          .sort((a, b) => inOrder(a.receivedAt, b.receivedAt))
-          .pop();
-        const state = upload?.state ?? 'not received yet';
-        if (state !== last) {
-          process.stderr.write(`==> ${source} ${version}: ${state}\n`);
-          last = state;
+      // Looked at again as soon as an upload's record changes (the queue renames each new one
+      // in), every second besides; not more than ten times a second while records change in a burst.
+      const watch = new FolderWatch(layout.uploads);
+      try {
+        for (;;) {
+          const began = Date.now();
+          watch.looking();
+          const upload = (await readAll<UploadRecord>(layout.uploads))
+            .filter((u) => u.source === source && u.version === version)
+            .sort((a, b) => inOrder(a.receivedAt, b.receivedAt))
+            .pop();
+          const state = upload?.state ?? 'not received yet';
+          if (state !== last) {
+            process.stderr.write(`==> ${source} ${version}: ${state}\n`);
+            last = state;
+          }
+          if (upload && ['published', 'rejected', 'failed', 'cancelled'].includes(upload.state)) {
+            if (options.json) console.log(JSON.stringify(upload, null, 2));
+            if (upload.state === 'published') return;
+            throw new Unsuccessful(`${source} ${version} was ${upload.state}:\n${upload.reasons.map((r) => `  ${r}`).join('\n')}`, 1);
+          }
+          if (Date.now() > deadline) throw new Unsuccessful(`timed out after ${options.timeout} s waiting for ${source} ${version} (last state: ${state})`, 124);
+          await watch.next(1000);
+          await new Promise((r) => setTimeout(r, Math.max(0, began + 100 - Date.now())));
         }
-        if (upload && ['published', 'rejected', 'failed', 'cancelled'].includes(upload.state)) {
-          if (options.json) console.log(JSON.stringify(upload, null, 2));
-          if (upload.state === 'published') return;
-          throw new Unsuccessful(`${source} ${version} was ${upload.state}:\n${upload.reasons.map((r) => `  ${r}`).join('\n')}`, 1);
-        }
-        if (Date.now() > deadline) throw new Unsuccessful(`timed out after ${options.timeout} s waiting for ${source} ${version} (last state: ${state})`, 124);
-        await new Promise((r) => setTimeout(r, 1000));
+      } finally {
+        watch.close();
       }
     });
 }
