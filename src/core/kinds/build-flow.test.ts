@@ -421,11 +421,21 @@ describe('a build, against a container runner', () => {
 });
 
 describe('a build started from the image of its source\'s last build while apt resolves', () => {
-  /** A resolution that answers only once `ready()` holds: the build has had its chance to start and print. */
-  const resolveWhen = (ready: () => boolean): Program => async (io) => {
+  /** A resolution that answers (as apt would, by default) only once `ready()` holds: the build has had its chance to start and print. */
+  const resolveWhen = (ready: () => boolean, answer: Program = ok(SIMULATION)): Program => async (io) => {
     while (!ready()) await io.sleep(1);
-    io.say(SIMULATION);
-    return 0;
+    return answer(io);
+  };
+
+  /** Builds that run until they are killed; whether one has started. */
+  const untilKilled = (runner: FakeRunner): (() => boolean) => {
+    let running = false;
+    runner.build = async (io) => {
+      running = true;
+      await io.killed;
+      return 137;
+    };
+    return () => running;
   };
 
   it('is kept when apt resolves to that image: one build, its output logged after the resolution', async () => {
@@ -481,17 +491,7 @@ describe('a build started from the image of its source\'s last build while apt r
   it('is stopped when the build-dependencies turn out unmet', async () => {
     const runner = new FakeRunner();
     runner.cached[KEY] = 'sha256:cached';
-    let earlyRunning = false;
-    runner.build = async (io) => {
-      earlyRunning = true;
-      await io.killed;
-      return 137;
-    };
-    runner.resolve = async (io) => {
-      while (!earlyRunning) await io.sleep(1);
-      io.say(UNMET);
-      return 100;
-    };
+    runner.resolve = resolveWhen(untilKilled(runner), async (io) => (io.say(UNMET), 100));
     expect(await runBuild(runner, { ...request(), likelyDepsKey: KEY })).toMatchObject({ outcome: 'dep-wait' });
     expect(runner.builds).toHaveLength(1);
     expect(runner.containers.every((c) => c.removed)).toBe(true);
@@ -511,16 +511,9 @@ describe('a build started from the image of its source\'s last build while apt r
   it('is stopped and removed when the engine fails while it runs', async () => {
     const runner = new FakeRunner();
     runner.cached[KEY] = 'sha256:cached';
-    let earlyRunning = false;
-    runner.build = async (io) => {
-      earlyRunning = true;
-      await io.killed;
-      return 137;
-    };
-    runner.resolve = async (io) => {
-      while (!earlyRunning) await io.sleep(1);
+    runner.resolve = resolveWhen(untilKilled(runner), async () => {
       throw new Error('exec: socket hang up');
-    };
+    });
     await expect(runBuild(runner, { ...request(), likelyDepsKey: KEY })).rejects.toThrow('build of job-1: exec: socket hang up');
     expect(runner.builds).toHaveLength(1);
     expect(runner.containers.every((c) => c.removed)).toBe(true);
