@@ -488,6 +488,24 @@ describe('a build started from the image of its source\'s last build while apt r
     expect(runner.containers.every((c) => c.removed)).toBe(true);
   });
 
+  it('holds back no more than the log cap: one that passes it while apt resolves is killed, and says so once kept', async () => {
+    const runner = new FakeRunner();
+    runner.cached[KEY] = 'sha256:cached';
+    runner.build = async (io) => {
+      for (let i = 0; i < 100; i++) io.say(`line ${i} ${'x'.repeat(600)}\n`);
+      await io.killed;
+      return 137;
+    };
+    runner.resolve = resolveWhen(() => runner.builds[0]?.kills > 0);
+    const req = { ...request({ logCapBytes: 1024 }), likelyDepsKey: KEY };
+    const why = 'the build log passed its cap of 1 KiB; the rest of the output was dropped';
+    expect(await runBuild(runner, req)).toMatchObject({ outcome: 'failed', reason: why, image: 'sha256:cached' });
+    const log = req.log();
+    expect(log).toContain('line 0 ');
+    expect(log).not.toContain('line 1 ');
+    expect(log.trimEnd().split('\n').pop()).toBe(`archive-in-a-box: build stopped: ${why}`);
+  });
+
   it('is stopped when the build-dependencies turn out unmet', async () => {
     const runner = new FakeRunner();
     runner.cached[KEY] = 'sha256:cached';
