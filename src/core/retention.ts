@@ -13,7 +13,12 @@ export type PoolHistory = Record<string, { version: string; files: string[] }[]>
  */
 export function withHistory(h: PoolHistory, added: { source: string; version: string; files: string[] }[]): PoolHistory {
   for (const { source, version, files } of added) {
-    const entries = h[source] ?? [];
+    const entries = h[source];
+    // A source new to the history (each of 100,000 packages included at once): no copies.
+    if (!entries) {
+      h[source] = [{ version, files }];
+      continue;
+    }
     const held = entries.find((e) => e.version === version);
     const merged = held ? { version, files: [...new Set([...held.files, ...files])] } : { version, files };
     h[source] = [...entries.filter((e) => e.version !== version), merged].sort((a, b) => compareVersions(a.version, b.version));

@@ -51,13 +51,18 @@ describe('jsonParts', () => {
     ['long arrays inside a long array', many(1200, (i) => (i === 600 ? many(3000, (j) => j) : i))],
     ['a long record in a record', { history: Object.fromEntries(many(1001, (i): [string, unknown] => [`s ${i}`, { files: [`f${i}`] }])), journalSeq: 9 }],
     ['values with toJSON', many(1001, (i) => new Date(i * 1000))],
+    ['a long array in a short one (a journal line: [seq, change])', [7, many(2500, (i) => ({ source: `s${i}`, files: [`f${i}`] }))]],
+    ['a long record in a short array in a record', { a: [{ b: Object.fromEntries(many(1001, (i): [string, unknown] => [`k${i}`, i])) }] }],
   ];
   for (const [what, value] of values) {
     it(`makes the text JSON.stringify makes: ${what}`, () => {
       const parts = [...jsonParts(value)];
       expect(parts.join('')).toBe(JSON.stringify(value));
-      // Long values come in parts, none of them the whole.
-      if (what !== 'a short record') expect(parts.length).toBeGreaterThan(2);
+      // Long values come in parts, none of them the whole (a fifth at most).
+      if (what !== 'a short record') {
+        expect(parts.length).toBeGreaterThan(2);
+        expect(Math.max(...parts.map((p) => p.length))).toBeLessThan(JSON.stringify(value).length / 5);
+      }
     });
   }
 });

@@ -52,7 +52,9 @@ const JSON_BATCH = 100;
 
 const isPlain = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && [Object.prototype, null].includes(Object.getPrototypeOf(v)) && typeof (v as { toJSON?: unknown }).toJSON !== 'function';
-const isLong = (v: unknown): boolean => (Array.isArray(v) && v.length > JSON_BATCH) || (isPlain(v) && (Object.keys(v).length > JSON_BATCH || Object.values(v).some(isLong)));
+/** Long, or holding something long: a journal's line [seq, change] whose change names 100,000 packages is long. */
+const isLong = (v: unknown): boolean =>
+  Array.isArray(v) ? v.length > JSON_BATCH || v.some(isLong) : isPlain(v) && (Object.keys(v).length > JSON_BATCH || Object.values(v).some(isLong));
 
 /**
  * The text JSON.stringify(value) makes, in parts: the members of a long array or object (and of
