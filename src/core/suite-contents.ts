@@ -74,7 +74,7 @@ export function emptyContents(id: string): SuiteContents {
 const own = (s: string): string => (s.length < 13 ? s : Buffer.from(s, 'utf8').toString('utf8'));
 
 /** A .deb's control paragraph and pool facts as a suite member. */
-export function suiteBinary({ control: fields, sha1: _, ...record }: BinaryRecord, component: string, origin: SuiteBinary['origin'], jobId?: string): SuiteBinary {
+export function suiteBinary({ control: fields, sha1: _, ...record }: Omit<BinaryRecord, 'sha1'> & { sha1?: string }, component: string, origin: SuiteBinary['origin'], jobId?: string): SuiteBinary {
   const control = new Paragraph(fields);
   const name = own(control.first('Package'));
   const version = own(control.first('Version'));

@@ -1,8 +1,9 @@
-import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeAllAt, writeBuffers } from './files.js';
+import { bufferFacts, fileFacts, writeAllAt, writeBuffers } from './files.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -35,4 +36,22 @@ describe('writing buffers without joining them', () => {
     }
     expect(await readFile(path, 'utf8')).toBe('0abcdefgh9');
   });
+});
+
+describe("a file's size and checksums", () => {
+  const hex = (algorithm: string, data: Buffer) => createHash(algorithm).update(data).digest('hex');
+  // Small files are read in one go, larger ones (over 1 MiB) streamed.
+  for (const size of [1000, 3 * 1024 * 1024 + 7]) {
+    it(`gives size, MD5, SHA-1 and SHA-256 of ${size} bytes, and no SHA-1 when asked for what a pool index needs`, async () => {
+      const data = Buffer.alloc(size, 'debian ');
+      const path = join(dir, `facts-${size}`);
+      await writeFile(path, data);
+      const all = { size, md5: hex('md5', data), sha1: hex('sha1', data), sha256: hex('sha256', data) };
+      expect(bufferFacts(data)).toEqual(all);
+      expect(await fileFacts(path)).toEqual(all);
+      const { sha1: _, ...pool } = all;
+      expect(bufferFacts(data, { sha1: false })).toStrictEqual(pool);
+      expect(await fileFacts(path, { sha1: false })).toStrictEqual(pool);
+    });
+  }
 });

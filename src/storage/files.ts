@@ -5,10 +5,18 @@ import { copyFile, open, readFile, rename, rm, stat, type FileHandle } from 'nod
 import { dirname } from 'node:path';
 import type { FileDigest } from '../debian/file-digest.js';
 
-/** Size and checksums of bytes already in memory. */
-export function bufferFacts(data: Buffer): FileDigest {
+/**
+ * What a binary package's index entry needs of its file: Packages carries MD5sum and SHA256, as
+ * dak's do, and no SHA-1 (which would be a third pass over every byte of an included .deb).
+ */
+export type PoolDigest = Omit<FileDigest, 'sha1'>;
+
+/** Size and checksums of bytes already in memory (without the SHA-1 when `sha1` is false). */
+export function bufferFacts(data: Buffer): FileDigest;
+export function bufferFacts(data: Buffer, o: { sha1: false }): PoolDigest;
+export function bufferFacts(data: Buffer, { sha1 = true }: { sha1?: boolean } = {}): PoolDigest | FileDigest {
   const hex = (algorithm: string) => createHash(algorithm).update(data).digest('hex');
-  return { size: data.length, md5: hex('md5'), sha1: hex('sha1'), sha256: hex('sha256') };
+  return { size: data.length, md5: hex('md5'), ...(sha1 ? { sha1: hex('sha1') } : {}), sha256: hex('sha256') };
 }
 
 /**
@@ -28,20 +36,22 @@ export function readIfSmallSync(path: string, limit: number): Buffer | undefined
   }
 }
 
-export async function fileFacts(path: string): Promise<FileDigest> {
+export async function fileFacts(path: string): Promise<FileDigest>;
+export async function fileFacts(path: string, o: { sha1: false }): Promise<PoolDigest>;
+export async function fileFacts(path: string, { sha1: withSha1 = true }: { sha1?: boolean } = {}): Promise<PoolDigest | FileDigest> {
   // Small files in one read; large ones streamed.
-  if ((await stat(path)).size <= 1024 * 1024) return bufferFacts(await readFile(path));
+  if ((await stat(path)).size <= 1024 * 1024) return withSha1 ? bufferFacts(await readFile(path)) : bufferFacts(await readFile(path), { sha1: false });
   const md5 = createHash('md5');
-  const sha1 = createHash('sha1');
+  const sha1 = withSha1 ? createHash('sha1') : undefined;
   const sha256 = createHash('sha256');
   let size = 0;
   for await (const chunk of createReadStream(path)) {
     md5.update(chunk);
-    sha1.update(chunk);
+    sha1?.update(chunk);
     sha256.update(chunk);
     size += (chunk as Buffer).length;
   }
-  return { size, md5: md5.digest('hex'), sha1: sha1.digest('hex'), sha256: sha256.digest('hex') };
+  return { size, md5: md5.digest('hex'), ...(sha1 ? { sha1: sha1.digest('hex') } : {}), sha256: sha256.digest('hex') };
 }
 
 export async function exists(path: string): Promise<boolean> {

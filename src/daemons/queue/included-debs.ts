@@ -5,10 +5,9 @@ import { join } from 'node:path';
 import type { SuiteConfig } from '../../config/config.js';
 import { checkIncludedDeb } from '../../core/artifact-checks.js';
 import { suiteBinary, type SuiteBinary } from '../../core/suite-contents.js';
-import type { FileDigest } from '../../debian/file-digest.js';
 import { binaryFileName, componentFor, poolDirOf } from '../../debian/pool-path.js';
 import { readDebControls } from '../../process/debian-tools.js';
-import { bufferFacts, fileFacts, inBatches, readIfSmallSync } from '../../storage/files.js';
+import { bufferFacts, fileFacts, inBatches, readIfSmallSync, type PoolDigest } from '../../storage/files.js';
 
 /**
  * Bytes of whole files held at once for the files read together (a thousand at a time): past
@@ -26,14 +25,14 @@ export async function readIncludedDebs(
   heldBytes = HELD_BYTES,
 ): Promise<({ binary: SuiteBinary; control: [string, string][] } | { refused: string })[]> {
   const whole: (Buffer | undefined)[] = [];
-  const digests: (FileDigest | Error)[] = [];
+  const digests: (PoolDigest | Error)[] = [];
   let held = 0;
   await inBatches(names.map((name, j) => ({ name, j })), 32, async ({ name, j }) => {
     const path = join(dir, name);
     try {
       whole[j] = readIfSmallSync(path, Math.min(8 * 1024 * 1024, heldBytes - held));
       held += whole[j]?.length ?? 0;
-      digests[j] = whole[j] ? bufferFacts(whole[j]!) : await fileFacts(path);
+      digests[j] = whole[j] ? bufferFacts(whole[j]!, { sha1: false }) : await fileFacts(path, { sha1: false });
     } catch (err) {
       digests[j] = err as Error;
     }
