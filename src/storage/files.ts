@@ -15,6 +15,10 @@ export type PoolDigest = Omit<FileDigest, 'sha1'>;
 export function bufferFacts(data: Buffer): FileDigest;
 export function bufferFacts(data: Buffer, o: { sha1: false }): PoolDigest;
 export function bufferFacts(data: Buffer, { sha1 = true }: { sha1?: boolean } = {}): PoolDigest | FileDigest {
+  return digestOf(data, sha1);
+}
+
+function digestOf(data: Buffer, sha1: boolean): PoolDigest | FileDigest {
   const hex = (algorithm: string) => createHash(algorithm).update(data).digest('hex');
   return { size: data.length, md5: hex('md5'), ...(sha1 ? { sha1: hex('sha1') } : {}), sha256: hex('sha256') };
 }
@@ -40,7 +44,7 @@ export async function fileFacts(path: string): Promise<FileDigest>;
 export async function fileFacts(path: string, o: { sha1: false }): Promise<PoolDigest>;
 export async function fileFacts(path: string, { sha1: withSha1 = true }: { sha1?: boolean } = {}): Promise<PoolDigest | FileDigest> {
   // Small files in one read; large ones streamed.
-  if ((await stat(path)).size <= 1024 * 1024) return withSha1 ? bufferFacts(await readFile(path)) : bufferFacts(await readFile(path), { sha1: false });
+  if ((await stat(path)).size <= 1024 * 1024) return digestOf(await readFile(path), withSha1);
   const md5 = createHash('md5');
   const sha1 = withSha1 ? createHash('sha1') : undefined;
   const sha256 = createHash('sha256');
