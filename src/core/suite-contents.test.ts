@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
@@ -7,7 +8,7 @@ import { parseDeb822 } from '../debian/deb822.js';
 import { memberStanzas, planPublication, type Member } from './publish-plan.js';
 import { retained, withHistory } from './retention.js';
 import {
-  ContentsError, binariesChange, binaryRefusal, emptyContents, heldBinary, poolFilesOf, sortedBinaries, suiteBinary, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
+  ContentsError, binariesChange, binaryMember, binaryRefusal, emptyContents, heldBinary, poolFilesOf, sortedBinaries, suiteBinary, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
   type SuiteBinary, type SuiteContents, type SuiteSource,
 } from './suite-contents.js';
 
@@ -56,6 +57,57 @@ describe('suite contents', () => {
     // 10 MB if each kept its paragraph; a few hundred bytes each if not.
     expect(process.memoryUsage().heapUsed - before).toBeLessThan(1_000_000);
     expect(members[7]).toMatchObject({ package: 'libexample-common7', version: '1:2.4.7-1+deb13u7', source: 'example-sources7', sourceVersion: '1:2.4.7-1+deb13u7x' });
+  });
+
+  it('holds each member as one object, its path one flat string, its architecture a string all share', async () => {
+    const hex = (algorithm: string, s: string) => createHash(algorithm).update(s).digest('hex');
+    /** How many things of each kind the heap holds: arrays of properties, strings joined from pieces, strings "amd64". */
+    const heapCounts = async () => {
+      const snapshot = JSON.parse(await new Promise<string>((resolve, reject) => {
+        const parts: Buffer[] = [];
+        v8.getHeapSnapshot().on('data', (d: Buffer) => parts.push(d)).on('end', () => resolve(Buffer.concat(parts).toString())).on('error', reject);
+      })) as { snapshot: { meta: { node_fields: string[]; node_types: [string[]] } }; nodes: number[]; strings: string[] };
+      const { node_fields: fields, node_types: [types] } = snapshot.snapshot.meta;
+      const counts = { propertyArrays: 0, joined: 0, amd64: 0 };
+      for (let i = 0; i < snapshot.nodes.length; i += fields.length) {
+        const type = types[snapshot.nodes[i + fields.indexOf('type')]];
+        const name = snapshot.strings[snapshot.nodes[i + fields.indexOf('name')]];
+        if (type === 'hidden' && name === 'system / PropertyArray') counts.propertyArrays++;
+        if (type === 'concatenated string') counts.joined++;
+        if (type === 'string' && name === 'amd64') counts.amd64++;
+      }
+      return counts;
+    };
+    const before = await heapCounts();
+    const n = 2000;
+    // As an include makes them: from a control paragraph, the pool path joined from its parts.
+    const included = Array.from({ length: n }, (_, i) => {
+      const name = `libexample-made${i}`;
+      const [p] = parseDeb822(`Package: ${name}\nVersion: 2.4.${i}-1\nArchitecture: amd64\nSection: libs\nDescription: example ${i}\n`);
+      const probe = suiteBinary({ control: p.entries(), path: '', size: i, md5: hex('md5', name), sha256: hex('sha256', name) }, 'main', 'imported');
+      return binaryMember({ ...probe, path: `pool/main/l/${probe.source}/${name}_${probe.version}_${probe.arch}.deb` });
+    });
+    // As the suite store reads them back: every field a string of its own from JSON.parse, and a field a record from before carries.
+    const text = JSON.stringify(Array.from({ length: n }, (_, i) => {
+      const name = `libexample-read${i}`;
+      return { path: `pool/main/l/${name}/${name}_1_amd64.deb`, size: i, md5: hex('md5', name), sha1: hex('sha1', name), sha256: hex('sha256', name), package: name, version: '1', arch: 'amd64', source: name, sourceVersion: '1', component: 'main', origin: 'imported' };
+    }));
+    const loaded = (JSON.parse(text) as SuiteBinary[]).map((b) => binaryMember({ ...b, debug: false }));
+    const after = await heapCounts();
+    expect(included).toHaveLength(n);
+    expect(loaded).toHaveLength(n);
+    // A member made by spreading a record kept 8 of its 13 fields in an array of their own.
+    expect(after.propertyArrays - before.propertyArrays).toBeLessThan(n / 10);
+    // A joined path was a string of its pieces.
+    expect(after.joined - before.joined).toBeLessThan(n / 10);
+    // Each member's architecture was a string of its own.
+    expect(after.amd64 - before.amd64).toBeLessThan(10);
+  });
+
+  it('makes every member with the same fields, none a record from before carries', () => {
+    const b = binaryMember({ ...bin('x', '1', 'amd64'), control: [['Package', 'x']], sha1: 's' } as SuiteBinary);
+    expect(Object.keys(b)).toEqual(['path', 'size', 'md5', 'sha256', 'package', 'version', 'arch', 'source', 'sourceVersion', 'component', 'origin', 'jobId', 'debug']);
+    expect(b).toMatchObject({ package: 'x', source: 'x', sourceVersion: '1', arch: 'amd64', component: 'main', origin: 'built', debug: false });
   });
 
   it('replaces a source with a newer version and refuses an older one', () => {

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import type { SuiteConfig } from '../../config/config.js';
 import { checkIncludedDeb } from '../../core/artifact-checks.js';
-import { suiteBinary, type SuiteBinary } from '../../core/suite-contents.js';
+import { binaryMember, suiteBinary, type SuiteBinary } from '../../core/suite-contents.js';
 import { binaryFileName, componentFor, poolDirOf } from '../../debian/pool-path.js';
 import { readDebControls } from '../../process/debian-tools.js';
 import { bufferFacts, fileFacts, inBatches, readIfSmallSync, type PoolDigest } from '../../storage/files.js';
@@ -49,7 +49,7 @@ export async function readIncludedDebs(
     const probe = suiteBinary({ control: control.entries(), path: '', ...digest }, comp, 'imported');
     const ext = name.endsWith('.udeb') ? 'udeb' : 'deb';
     return {
-      binary: { ...probe, path: `${poolDirOf(comp, probe.source)}/${binaryFileName(control.first('Package'), control.first('Version'), control.first('Architecture'), ext)}` },
+      binary: binaryMember({ ...probe, path: `${poolDirOf(comp, probe.source)}/${binaryFileName(control.first('Package'), control.first('Version'), control.first('Architecture'), ext)}` }),
       control: control.entries(),
     };
   });

@@ -7,7 +7,7 @@ import { DEBUG_SUFFIX, type ArchiveConfig, type SuiteConfig } from '../../config
 import type { JobRecord } from '../../core/jobs.js';
 import { retained, withHistory, type PoolHistory } from '../../core/retention.js';
 import {
-  ContentsError, binaryConflict, binaryKey, emptyContents, heldBinary, isDebugControl, poolFilesOf, suiteBinary, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
+  ContentsError, binaryConflict, binaryKey, binaryMember, emptyContents, heldBinary, isDebugControl, poolFilesOf, suiteBinary, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
   type SuiteBinary, type SuiteContents,
 } from '../../core/suite-contents.js';
 import type { QueueAnswer } from '../../core/queue-requests.js';
@@ -66,7 +66,7 @@ export class SuiteChanges {
     const unknown: SuiteBinary[] = [];
     this.store = await new SuiteStore(this.layout.suites, ({ control, sha1: _, ...b }) => {
       const known = this.controlStore.debug(b.path);
-      const member = { ...b, debug: known ?? (control ? isDebugControl(control) : false) };
+      const member = binaryMember({ ...b, debug: known ?? (control ? isDebugControl(control) : false) });
       if (known === undefined) {
         if (control && control.length > 0) inline.push({ path: b.path, control });
         else unknown.push(member);
