@@ -8,8 +8,12 @@ import { join } from 'node:path';
 import { binariesChange, type SuiteBinary, type SuiteContents, type SuiteSource } from '../core/suite-contents.js';
 import { Journaled } from './journal.js';
 
-/** A binary as written (records from before the control store carry their fields inline, and its SHA-1). */
-type StoredBinary = Omit<SuiteBinary, 'debug'> & { control?: [string, string][]; sha1?: string };
+/**
+ * A binary as written: a member as it is (no copy of 100,000 members is made to write them), its
+ * `debug` made again on reading from the control store; records from before it carry their fields
+ * inline, and their SHA-1.
+ */
+type StoredBinary = Omit<SuiteBinary, 'debug'> & { debug?: boolean; control?: [string, string][]; sha1?: string };
 type Shape = Omit<SuiteContents, 'sources' | 'binaries'>;
 
 /** A change: the record's other fields, and the members that left (by key) and joined. */
@@ -25,7 +29,6 @@ const sourceKey = (s: SuiteSource) => `${s.source} ${s.version}`;
 /** A pool file holds one binary package: its path names the member. */
 const binaryKey = (b: { path: string }) => b.path;
 const shapeOf = ({ sources: _s, binaries: _b, ...shape }: SuiteContents): Shape => shape;
-const stored = ({ debug: _, ...b }: SuiteBinary): StoredBinary => b;
 /** The members of `prev` not in `next`, and of `next` not in `prev` (by identity). */
 function changed<T>(prev: T[], next: T[]): { left: T[]; joined: T[] } {
   const kept = new Set(next);
@@ -51,7 +54,7 @@ export class SuiteStore {
     let j = this.journals.get(id);
     if (!j) {
       j = new Journaled<SuiteContents, SuiteChange>(join(this.dir, `${id}.json`), join(this.dir, `${id}.journal`), {
-        toBase: (c, journalSeq) => ({ ...c, binaries: c.binaries.map(stored), journalSeq }),
+        toBase: (c, journalSeq) => ({ ...c, journalSeq }),
         fromBase: (raw) => {
           const { journalSeq = 0, ...c } = raw as SuiteContents & { journalSeq?: number };
           return { value: { ...c, binaries: c.binaries.map(this.whole) }, journalSeq };
@@ -104,7 +107,7 @@ export class SuiteStore {
           sourcesOut: prev.sources.filter((s) => !keptSources.has(s)).map(sourceKey),
           sourcesIn: next.sources.filter((s) => !hadSources.has(s)),
           binariesOut: binaries.left.map(binaryKey),
-          binariesIn: binaries.joined.map(stored),
+          binariesIn: binaries.joined,
         },
         () => next,
       );
