@@ -28,10 +28,6 @@ class Places {
   private lengths = new Float64Array(1024);
   private debugs = new Uint8Array(1024);
 
-  get size(): number {
-    return this.at.size;
-  }
-
   has(path: string): boolean {
     return this.at.has(path);
   }
