@@ -104,6 +104,12 @@ describe('suite contents', () => {
     expect(after.amd64 - before.amd64).toBeLessThan(10);
   });
 
+  it('keeps each member\'s own architecture and component past the few hundred values it shares', () => {
+    const members = Array.from({ length: 600 }, (_, i) => binaryMember({ ...bin('x', '1', `arch${i}`), component: `component${i}` }));
+    expect(members.map((b) => `${b.arch} ${b.component}`)).toEqual(Array.from({ length: 600 }, (_, i) => `arch${i} component${i}`));
+    expect(binaryMember(members[599]).arch).toBe('arch599');
+  });
+
   it('makes every member with the same fields, none a record from before carries', () => {
     const b = binaryMember({ ...bin('x', '1', 'amd64'), control: [['Package', 'x']], sha1: 's' } as SuiteBinary);
     expect(Object.keys(b)).toEqual(['path', 'size', 'md5', 'sha256', 'package', 'version', 'arch', 'source', 'sourceVersion', 'component', 'origin', 'jobId', 'debug']);
