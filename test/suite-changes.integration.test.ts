@@ -1,6 +1,7 @@
 // The queue's record of suite contents on a real file system, with .debs dpkg-deb built: many
 // controls read at once (xz, gzip, zstd and broken files), contents and controls read back
 // after a restart, and repaired when a crash cut the control store short.
+import { createHash } from 'node:crypto';
 import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,7 +57,7 @@ describe('reading included .debs', () => {
     for (let i = 0; i < 6; i++) names.push((await makeBinaryPackage(dir, { name: `held-${i}`, version: '1.0-1' })).split('/').pop()!);
     const suite = parseConfig('suites:\n  unstable: {}\n', 'archive.yaml').suites[0];
     const oneFile = (await readFile(join(dir, names[0]))).length;
-    const view = (r: Awaited<ReturnType<typeof readIncludedDebs>>) => r.map((x) => ('binary' in x ? [x.binary.path, x.binary.sha256, x.binary.size, x.control.length] : x.refused));
+    const view = (r: Awaited<ReturnType<typeof readIncludedDebs>>) => r.map((x) => ('binary' in x ? [x.binary.path, x.digest.sha256, x.binary.size, x.control.length] : x.refused));
     const all = view(await readIncludedDebs(dir, names, suite, undefined));
     expect(all.every((x) => Array.isArray(x))).toBe(true);
     // Two files' bytes and a little: the others are streamed and their controls read again.
@@ -103,11 +104,47 @@ describe('the archive contents', () => {
     expect(unstable.binaries.flatMap((b) => Object.keys(b))).not.toContain('sha1');
   });
 
+  /** A pool file's digests, from its bytes. */
+  const digestOf = async (path: string) => {
+    const bytes = await readFile(join(layout.public, path));
+    return { md5: createHash('md5').update(bytes).digest('hex'), sha256: createHash('sha256').update(bytes).digest('hex') };
+  };
+
+  it('keeps each binary\'s digests in the control store, not in the suite record', async () => {
+    const contents = await open();
+    const record = await readFile(join(layout.suites, 'unstable.json'), 'utf8');
+    for (const field of ['"md5"', '"sha256"']) expect(record).not.toContain(field);
+    for (const b of contents.all()[0].binaries) {
+      expect(Object.keys(b)).not.toContain('sha256');
+      expect(contents.digest(b)).toEqual(await digestOf(b.path));
+    }
+  });
+
+  it('takes the digests a record from before carries into whole lines of the control store', async () => {
+    const path = join(layout.suites, 'unstable.json');
+    const record = JSON.parse(await readFile(path, 'utf8')) as { binaries: { path: string }[] };
+    // As written before: control lines [path, fields], the members' digests in the suite's record.
+    const lines = (await readFile(layout.controls, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as unknown[]);
+    await writeFile(layout.controls, lines.map((l) => `${JSON.stringify(l.slice(0, 2))}\n`).join(''));
+    const old = await Promise.all(record.binaries.map(async (b) => ({ ...b, ...(await digestOf(b.path)) })));
+    await writeFile(path, JSON.stringify({ ...record, binaries: old }));
+    const contents = await open();
+    for (const b of contents.all()[0].binaries) expect(contents.digest(b)).toEqual(await digestOf(b.path));
+    // Whole lines now supersede the old ones: the next start finds the digests there.
+    const whole = (await readFile(layout.controls, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as unknown[]).filter((l) => l.length === 4);
+    expect(whole).toHaveLength(3);
+    await writeFile(path, JSON.stringify(record));
+    const again = await open();
+    for (const b of again.all()[0].binaries) expect(again.digest(b)).toEqual(await digestOf(b.path));
+  });
+
   it('reads a control again from its .deb when a crash cut the control store short, and never glues a new line to the cut one', async () => {
     const lines = (await readFile(layout.controls, 'utf8')).trim().split('\n');
     await writeFile(layout.controls, `${lines.slice(0, 2).join('\n')}\n${lines[2].slice(0, 20)}`);
     const contents = await open();
     expect(contents.all()[0].binaries.every((b) => contents.controls([b])[0].length > 5)).toBe(true);
+    // Its digests too, from the pool file: the suite's record holds none.
+    for (const b of contents.all()[0].binaries) expect(contents.digest(b)).toEqual(await digestOf(b.path));
     // The next control noted after the restart must be a line of its own that parses.
     await makeBinaryPackage(join(work, 'staging'), { name: 'four', version: '1.0-1' });
     await markStaged(join(work, 'staging'), { count: 1 });

@@ -77,7 +77,7 @@ describe('the checks of a returned build', () => {
   it('refuse a package another source owns in the suite, unless the suite allows takeover', () => {
     const b = good();
     const owned = suiteBinary({ control: [['Package', 'hello'], ['Version', '1.0'], ['Architecture', 'amd64'], ['Source', 'other']], path: 'pool/main/o/other/hello_1.0_amd64.deb', ...digest(1) }, 'main', 'built');
-    b.contents = withBinaries(emptyContents('unstable'), [owned]);
+    b.contents = withBinaries(emptyContents('unstable'), [owned], () => undefined);
     expect(checkReturnedBuild(b)?.message).toMatch(/hello_2\.0-1_amd64\.deb: .*other/);
     expect(checkReturnedBuild({ ...b, allowTakeover: true })).toBeUndefined();
   });

@@ -15,7 +15,7 @@ const target = (over: Partial<MigrationPolicy> = {}, architectures = ['amd64']):
 
 const source = (name: string, version: string): SuiteSource => ({ source: name, version, component: 'main', stanza: [], files: [], uploadId: `${name}_${version}` });
 const binary = (name: string, source: string, version: string, control: [string, string][] = [], arch = 'amd64'): SuiteBinary => ({
-  package: name, version, arch, source, sourceVersion: version, component: 'main', origin: 'built', path: `pool/main/${name}_${version}_${arch}.deb`, size: 1, md5: 'm', sha256: `${name}${version}`,
+  package: name, version, arch, source, sourceVersion: version, component: 'main', origin: 'built', path: `pool/main/${name}_${version}_${arch}.deb`, size: 1,
   debug: isDebugControl(control),
 });
 const upload = (name: string, version: string, daysAgo: number): UploadRecord => ({

@@ -31,8 +31,15 @@ export interface SuitePlan<T = Member> {
   stanzas: StanzaSource<T>;
 }
 
-/** Binaries' control fields, in their order (kept on disk by the queue: storage/binary-controls.ts). */
-export type ControlsOf = (binaries: SuiteBinary[]) => [string, string][][];
+/**
+ * What the pool knows of binaries that they do not hold (the queue's control store,
+ * storage/binary-controls.ts): their control fields, in their order, read from disk, and a file's
+ * digests (undefined when not known).
+ */
+export interface PoolFacts {
+  controls(binaries: SuiteBinary[]): [string, string][][];
+  digest(b: SuiteBinary): { md5: string; sha256: string } | undefined;
+}
 
 const isSource = (m: Member): m is SuiteSource => 'stanza' in m;
 /** A source's stanza is held with it: it is known by its text's hash, made once. */
@@ -43,21 +50,26 @@ const sourceIdentities = new WeakMap<SuiteSource, string>();
  * file only when the publisher needs its chunk's text, and is not kept: a binary is known by its
  * pool file's path and hash, which fix its stanza.
  */
-export function memberStanzas(controlsOf: ControlsOf): StanzaSource<Member> {
+export function memberStanzas(pool: PoolFacts): StanzaSource<Member> {
   const sourceParagraph = (s: SuiteSource) => new Paragraph(s.stanza);
   return {
     values: true,
     name: (m) => (isSource(m) ? m.source : m.package),
     identity: (m) => {
-      if (!isSource(m)) return `${m.path} ${m.sha256}`;
+      if (!isSource(m)) return `${m.path} ${pool.digest(m)?.sha256}`;
       let id = sourceIdentities.get(m);
       if (!id) sourceIdentities.set(m, (id = createHash('sha256').update(sourceParagraph(m).toString()).digest('base64')));
       return id;
     },
     stanzas: (members) => {
       const binaries = members.filter((m): m is SuiteBinary => !isSource(m));
-      const controls = new Map(controlsOf(binaries).map((c, i) => [binaries[i], c]));
-      return members.map((m) => (isSource(m) ? stanzaOf(sourceParagraph(m)) : packagesStanza(controls.get(m)!, m)));
+      const controls = new Map(pool.controls(binaries).map((c, i) => [binaries[i], c]));
+      return members.map((m) => {
+        if (isSource(m)) return stanzaOf(sourceParagraph(m));
+        const digest = pool.digest(m);
+        if (!digest) throw new Error(`${m.path}: its digests are not known (the control store has no whole line for it)`);
+        return packagesStanza(controls.get(m)!, { path: m.path, size: m.size, ...digest });
+      });
     },
   };
 }
@@ -137,8 +149,8 @@ function withoutPaths(paths: string[], gone: Set<string>): string[] {
   return out;
 }
 
-export function planPublication(config: ArchiveConfig, contents: SuiteContents[], controlsOf: ControlsOf): SuitePlan[] {
-  const stanzas = memberStanzas(controlsOf);
+export function planPublication(config: ArchiveConfig, contents: SuiteContents[], pool: PoolFacts): SuitePlan[] {
+  const stanzas = memberStanzas(pool);
   const plans: SuitePlan[] = [];
   for (const c of contents) {
     const suite = config.suites.find((s) => s.name === (c.kind === 'snapshot' ? c.of : c.id));

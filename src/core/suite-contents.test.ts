@@ -5,10 +5,10 @@ import { describe, expect, it } from 'vitest';
 import type { ArchiveConfig } from '../config/config.js';
 import { parseConfig } from '../config/config.js';
 import { parseDeb822 } from '../debian/deb822.js';
-import { memberStanzas, planPublication, type Member } from './publish-plan.js';
+import { memberStanzas, planPublication, type Member, type PoolFacts } from './publish-plan.js';
 import { retained, withHistory } from './retention.js';
 import {
-  ContentsError, binariesChange, binaryMember, binaryRefusal, emptyContents, heldBinary, poolFilesOf, sortedBinaries, suiteBinary, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
+  ContentsError, binariesChange, binaryMember, binaryRefusal, emptyContents, heldBinary, poolFilesOf, sortedBinaries, suiteBinary, withBinaries as withBinariesOf, withCopy, withSource, withoutSource, withoutSuperseded,
   type SuiteBinary, type SuiteContents, type SuiteSource,
 } from './suite-contents.js';
 
@@ -19,8 +19,11 @@ const controlOf = (pkg: string, version: string, arch: string, o: { source?: str
   ['Package', pkg], ['Version', version], ['Architecture', arch], ...(o.source ? [['Source', o.source] as [string, string]] : []),
   ...(o.section ? [['Section', o.section] as [string, string]] : []), ...(o.debug ? [['Auto-Built-Package', 'debug-symbols'] as [string, string]] : []),
 ];
-const bin = (pkg: string, version: string, arch: string, o: { source?: string; sha?: string; origin?: 'built' | 'imported'; section?: string; debug?: boolean } = {}): SuiteBinary =>
-  suiteBinary(
+/** The SHA-256 a test gave a member (the queue's control store holds them); by default one made from its name. */
+const shas = new WeakMap<SuiteBinary, string>();
+const shaOf = (b: SuiteBinary) => shas.get(b) ?? `${b.package}-${b.version}-${b.arch}`;
+const bin = (pkg: string, version: string, arch: string, o: { source?: string; sha?: string; origin?: 'built' | 'imported'; section?: string; debug?: boolean } = {}): SuiteBinary => {
+  const b = suiteBinary(
     {
       control: controlOf(pkg, version, arch, o),
       path: `pool/main/${pkg[0]}/${pkg}/${pkg}_${version}_${arch}.deb`, size: 1, md5: 'm', sha1: 's', sha256: o.sha ?? `${pkg}-${version}-${arch}`,
@@ -28,6 +31,12 @@ const bin = (pkg: string, version: string, arch: string, o: { source?: string; s
     'main',
     o.origin ?? 'built',
   );
+  if (o.sha) shas.set(b, o.sha);
+  return b;
+};
+const withBinaries = (c: SuiteContents, binaries: SuiteBinary[]) => withBinariesOf(c, binaries, shaOf);
+/** The pool's facts of members, their control fields as `controls` makes them. */
+const facts = (controls: (bs: SuiteBinary[]) => [string, string][][]): PoolFacts => ({ controls, digest: (b) => ({ md5: 'm', sha256: shaOf(b) }) });
 
 describe('suite contents', () => {
   it('reads the source name and version from the Source field, binNMU form included', () => {
@@ -36,10 +45,10 @@ describe('suite contents', () => {
     expect(bin('y', '2', 'all')).toMatchObject({ source: 'y', sourceVersion: '2' });
   });
 
-  it('keeps of a binary\'s digest what the indices print (size, MD5, SHA-256), not its SHA-1', () => {
+  it('keeps of a binary\'s file its size, and none of its digests (the control store keeps them)', () => {
     const b = bin('x', '1', 'amd64');
-    expect(b).toMatchObject({ size: 1, md5: 'm', sha256: 'x-1-amd64' });
-    expect(Object.keys(b)).not.toContain('sha1');
+    expect(b).toMatchObject({ size: 1 });
+    for (const digest of ['md5', 'sha1', 'sha256']) expect(Object.keys(b)).not.toContain(digest);
   });
 
   it('keeps none of a control paragraph\'s text alive in a member: not through its name, version or source', () => {
@@ -111,8 +120,8 @@ describe('suite contents', () => {
   });
 
   it('makes every member with the same fields, none a record from before carries', () => {
-    const b = binaryMember({ ...bin('x', '1', 'amd64'), control: [['Package', 'x']], sha1: 's' } as SuiteBinary);
-    expect(Object.keys(b)).toEqual(['path', 'size', 'md5', 'sha256', 'package', 'version', 'arch', 'source', 'sourceVersion', 'component', 'origin', 'jobId', 'debug']);
+    const b = binaryMember({ ...bin('x', '1', 'amd64'), control: [['Package', 'x']], md5: 'm', sha1: 's', sha256: 'h' } as SuiteBinary);
+    expect(Object.keys(b)).toEqual(['path', 'size', 'package', 'version', 'arch', 'source', 'sourceVersion', 'component', 'origin', 'jobId', 'debug']);
     expect(b).toMatchObject({ package: 'x', source: 'x', sourceVersion: '1', arch: 'amd64', component: 'main', origin: 'built', debug: false });
   });
 
@@ -276,13 +285,13 @@ describe('pool retention', () => {
 describe('the publication plan', () => {
   const config: ArchiveConfig = parseConfig('suites:\n  unstable:\n    components: [main, contrib]\n    architectures: [amd64, arm64]\n', 'archive.yaml');
   /** A field of a member's stanza, as the plan makes it. */
-  const stanzas = memberStanzas((bs) => bs.map((b) => controlOf(b.package, b.version, b.arch)));
+  const stanzas = memberStanzas(facts((bs) => bs.map((b) => controlOf(b.package, b.version, b.arch))));
   const field = (m: Member, name: string) => parseDeb822(stanzas.stanzas([m])[0].text)[0].first(name);
   it('puts packages in their component, arch all in every architecture, sorted, and names the snapshot by itself', () => {
     let c = withSource(emptyContents('unstable'), src('z', '1', 'contrib'));
     c = withBinaries(c, [bin('z', '1', 'amd64'), bin('a-doc', '1', 'all'), { ...bin('z-contrib', '1', 'arm64'), component: 'contrib' }]);
     const snap = { ...c, id: 'snap', kind: 'snapshot' as const, of: 'unstable', components: ['main'], architectures: ['amd64'] };
-    const [u, , s] = planPublication(config, [c, snap], (bs) => bs.map((b) => controlOf(b.package, b.version, b.arch)));
+    const [u, , s] = planPublication(config, [c, snap], facts((bs) => bs.map((b) => controlOf(b.package, b.version, b.arch))));
     expect(u.codename).toBe('sid');
     const main = u.components.find((x) => x.name === 'main')!;
     const contrib = u.components.find((x) => x.name === 'contrib')!;
@@ -301,7 +310,7 @@ describe('the publication plan', () => {
     let c = withSource(emptyContents('unstable'), src('z', '1'));
     c = withBinaries(c, [bin('z', '1', 'amd64'), bin('z-dbg', '1', 'amd64', { source: 'z', section: 'debug' }), dbgsym('z-dbgsym')]);
     const snap = { ...c, id: 'snap', kind: 'snapshot' as const, of: 'unstable' };
-    const plans = planPublication(config, [c, snap], (bs) => bs.map((b) => controlOf(b.package, b.version, b.arch)));
+    const plans = planPublication(config, [c, snap], facts((bs) => bs.map((b) => controlOf(b.package, b.version, b.arch))));
     expect(plans.map((p) => `${p.suite}/${p.codename}`)).toEqual(['unstable/sid', 'unstable-debug/sid-debug', 'snap/snap', 'snap-debug/snap-debug']);
     const [u, debug] = plans;
     const names = (p: typeof u) => p.components[0].packages.get('amd64')!.map((x) => field(x, 'Package'));
@@ -318,7 +327,7 @@ describe('the publication plan', () => {
     const names = ['a', 'b', 'lib-b', 'z', 'a-b', ...Array.from({ length: 20 }, (_, i) => `p${i}`)];
     let seed = 11;
     const pick = <T,>(xs: T[]) => xs[(seed = (seed * 1103515245 + 12345) % 2147483648) % xs.length];
-    const controls = (bs: SuiteBinary[]) => bs.map((b) => controlOf(b.package, b.version, b.arch));
+    const controls = facts((bs) => bs.map((b) => controlOf(b.package, b.version, b.arch)));
     // Every list of every plan, and the pool files, as text.
     const shown = (c: SuiteContents) =>
       planPublication(config, [c], controls).map((p) => ({
@@ -344,6 +353,6 @@ describe('the publication plan', () => {
   });
 
   it('leaves out a suite no longer in archive.yaml', () => {
-    expect(planPublication(config, [emptyContents('gone')], () => [])).toEqual([]);
+    expect(planPublication(config, [emptyContents('gone')], facts(() => []))).toEqual([]);
   });
 });

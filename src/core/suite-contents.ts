@@ -20,12 +20,13 @@ export interface SuiteSource {
 }
 
 /**
- * A binary package as a suite member. Its control fields are not held here but in the control
- * store (storage/binary-controls.ts), by pool path: a suite of 100,000 packages would otherwise
- * hold every field of every package. Nor its SHA-1, which no index of binaries lists (Packages
- * carries MD5sum and SHA256, as dak's do): 5 MiB at 100,000.
+ * A binary package as a suite member. Its control fields and its file's digests are not held here
+ * but in the control store (storage/binary-controls.ts), by pool path: a suite of 100,000 packages
+ * would otherwise hold every field of every package, and its MD5 and SHA-256 as hex strings held
+ * 13 MiB of the queue's heap (its peak was 30 MiB higher). Nor its SHA-1, which no index of
+ * binaries lists (Packages carries MD5sum and SHA256, as dak's do).
  */
-export interface SuiteBinary extends Omit<BinaryRecord, 'control' | 'sha1'> {
+export interface SuiteBinary extends Omit<BinaryRecord, 'control' | 'sha1' | 'md5' | 'sha256'> {
   package: string;
   version: string;
   arch: string;
@@ -91,14 +92,12 @@ const common = (s: string): string => {
  * spreading a record kept 8 of its 13 fields in a second array, 24 bytes more each), its path one
  * flat string (not the pieces it was joined from), a value it shares with another field (a source
  * named as its package) or with other members (its architecture) held once. Fields a record
- * read from an older state carries that a member does not (its control, its SHA-1) are dropped.
+ * read from an older state carries that a member does not (its control, its digests) are dropped.
  */
 export function binaryMember(b: SuiteBinary): SuiteBinary {
   return {
     path: own(b.path),
     size: b.size,
-    md5: b.md5,
-    sha256: b.sha256,
     package: b.package,
     version: b.version,
     arch: common(b.arch),
@@ -111,8 +110,13 @@ export function binaryMember(b: SuiteBinary): SuiteBinary {
   };
 }
 
-/** A .deb's control paragraph and pool facts as a suite member. */
-export function suiteBinary({ control: fields, sha1: _, ...record }: Omit<BinaryRecord, 'sha1'> & { sha1?: string }, component: string, origin: SuiteBinary['origin'], jobId?: string): SuiteBinary {
+/** A .deb's control paragraph and pool facts as a suite member (its digests stay with the caller). */
+export function suiteBinary(
+  { control: fields, sha1: _, md5: _m, sha256: _s, ...record }: Omit<BinaryRecord, 'sha1' | 'md5' | 'sha256'> & { sha1?: string; md5?: string; sha256?: string },
+  component: string,
+  origin: SuiteBinary['origin'],
+  jobId?: string,
+): SuiteBinary {
   const control = new Paragraph(fields);
   const name = own(control.first('Package'));
   const version = own(control.first('Version'));
@@ -134,10 +138,18 @@ export function suiteBinary({ control: fields, sha1: _, ...record }: Omit<Binary
 
 export const binaryKey = (b: { package: string; arch: string }) => `${b.package} ${b.arch}`;
 
-/** Why `b` cannot join beside `old` (same package, architecture and version, other file), if it cannot. */
-export function binaryConflict(suite: string, old: SuiteBinary | undefined, b: SuiteBinary): string | undefined {
-  if (old && old.version === b.version && old.sha256 !== b.sha256) {
-    return `${suite} already has ${b.package} ${b.version} ${b.arch} with other content (sha256 ${old.sha256}, new ${b.sha256}); give the new build a new version`;
+/** A member's file's SHA-256, which the member does not hold (the control store does); undefined when not known. */
+export type Sha256Of = (b: SuiteBinary) => string | undefined;
+
+/**
+ * Why `b` cannot join beside `old` (same package, architecture and version, other file), if it
+ * cannot. A file whose digest is not known is taken as another.
+ */
+export function binaryConflict(suite: string, old: SuiteBinary | undefined, b: SuiteBinary, sha256Of: Sha256Of): string | undefined {
+  if (!old || old.version !== b.version) return undefined;
+  const [was, is] = [sha256Of(old), sha256Of(b)];
+  if (was === undefined || was !== is) {
+    return `${suite} already has ${b.package} ${b.version} ${b.arch} with other content (sha256 ${was ?? 'not known'}, new ${is ?? 'not known'}); give the new build a new version`;
   }
   return undefined;
 }
@@ -176,14 +188,14 @@ export function withSource(c: SuiteContents, source: SuiteSource): SuiteContents
  * as dak and reprepro refuse it (apt would see two different files under one name). Costs what
  * changes, not what is held: adding one package to 100,000 copies the list, not its index.
  */
-export function withBinaries(c: SuiteContents, binaries: SuiteBinary[]): SuiteContents {
+export function withBinaries(c: SuiteContents, binaries: SuiteBinary[], sha256Of: Sha256Of): SuiteContents {
   const held = keyed(c.binaries);
   const had = (b: SuiteBinary) => held.get(b.arch)?.get(b.package);
   const set = new Map<string, SuiteBinary>();
   for (const b of binaries) {
     // A package given twice: the later one is checked against the earlier.
     const old = set.get(binaryKey(b)) ?? had(b);
-    const conflict = binaryConflict(c.id, old, b);
+    const conflict = binaryConflict(c.id, old, b, sha256Of);
     if (conflict) throw new ContentsError(conflict);
     if (old && compareVersions(old.version, b.version) > 0) continue;
     set.set(binaryKey(b), b);

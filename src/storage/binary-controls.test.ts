@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,11 +22,15 @@ const control = (i: number): ControlFields => [
   ...(i % 10 === 0 ? [['Auto-Built-Package', 'debug-symbols'] as [string, string]] : []),
 ];
 
+const hex = (algorithm: string, i: number) => createHash(algorithm).update(path(i)).digest('hex');
+const digest = (i: number) => ({ md5: hex('md5', i), sha256: hex('sha256', i) });
+const entry = (i: number) => ({ path: path(i), control: control(i), ...digest(i) });
+
 describe('the control store', () => {
   it('keeps where each control is, reads it back from disk, and knows the -dbgsym packages', async () => {
     const file = join(dir, 'many.jsonl');
     const store = await new BinaryControls(file).load();
-    const all = Array.from({ length: 3000 }, (_, i) => ({ path: path(i), control: control(i) }));
+    const all = Array.from({ length: 3000 }, (_, i) => entry(i));
     await store.add(all.slice(0, 1000));
     await store.add(all); // the first thousand again: noted once
     expect((await readFile(file, 'utf8')).trim().split('\n')).toHaveLength(3000);
@@ -33,7 +38,9 @@ describe('the control store', () => {
       for (const i of [0, 1, 1499, 2999]) {
         expect(s.get(path(i))).toEqual(control(i));
         expect(s.debug(path(i))).toBe(i % 10 === 0);
+        expect(s.digest(path(i))).toEqual(digest(i));
       }
+      expect(s.digest('pool/none.deb')).toBeUndefined();
       expect(s.get('pool/none.deb')).toBeUndefined();
       // Many at once, in the order asked, across runs of lines and the unknown ones.
       const asked = [2999, 5, 'none', 4, 1500, 0].map((i) => (i === 'none' ? 'pool/none.deb' : path(i as number)));
@@ -46,14 +53,17 @@ describe('the control store', () => {
   it('compacts to the files kept, and reads the same controls from the new file', async () => {
     const file = join(dir, 'compact.jsonl');
     const store = await new BinaryControls(file).load();
-    await store.add(Array.from({ length: 2000 }, (_, i) => ({ path: path(i), control: control(i) })));
+    await store.add(Array.from({ length: 2000 }, (_, i) => entry(i)));
     const keep = new Set(Array.from({ length: 2000 }, (_, i) => i).filter((i) => i % 3 === 0).map(path));
     await store.compact(keep);
     expect((await readFile(file, 'utf8')).trim().split('\n')).toHaveLength(keep.size);
-    await store.add([{ path: path(5000), control: control(5000) }]);
+    await store.add([entry(5000)]);
     for (const s of [store, await new BinaryControls(file).load()]) {
       expect(s.get(path(1))).toBeUndefined();
-      for (const i of [0, 3, 1998, 5000]) expect(s.get(path(i))).toEqual(control(i));
+      for (const i of [0, 3, 1998, 5000]) {
+        expect(s.get(path(i))).toEqual(control(i));
+        expect(s.digest(path(i))).toEqual(digest(i));
+      }
     }
   });
 
@@ -63,8 +73,38 @@ describe('the control store', () => {
     await appendFile(file, JSON.stringify([path(3), control(3)]).slice(0, 30));
     const store = await new BinaryControls(file).load();
     expect([1, 2, 3].map((i) => store.debug(path(i)))).toEqual([false, false, undefined]);
-    await store.add([{ path: path(3), control: control(3) }]);
+    await store.add([entry(3)]);
     const again = await new BinaryControls(file).load();
     for (const i of [1, 2, 3]) expect(again.get(path(i))).toEqual(control(i));
+  });
+
+  it('supersedes a line from before digests were kept with a whole one, and keeps the digests through a compaction', async () => {
+    const file = join(dir, 'old.jsonl');
+    await writeFile(file, [1, 2, 3].map((i) => `${JSON.stringify([path(i), control(i)])}\n`).join(''));
+    const store = await new BinaryControls(file).load();
+    expect(store.get(path(2))).toEqual(control(2));
+    expect(store.digest(path(2))).toBeUndefined();
+    await store.add([entry(2), entry(4)]);
+    await store.add([entry(2)]); // known whole now: not written again
+    expect((await readFile(file, 'utf8')).trim().split('\n')).toHaveLength(5);
+    for (const s of [store, await new BinaryControls(file).load()]) {
+      expect([1, 2, 3, 4].map((i) => s.digest(path(i)))).toEqual([undefined, digest(2), undefined, digest(4)]);
+      expect(s.get(path(2))).toEqual(control(2));
+    }
+    await store.compact(new Set([path(1), path(2), path(4)]));
+    expect((await readFile(file, 'utf8')).trim().split('\n')).toHaveLength(3);
+    const compacted = await new BinaryControls(file).load();
+    expect([1, 2, 4].map((i) => compacted.digest(path(i)))).toEqual([undefined, digest(2), digest(4)]);
+    expect([1, 2, 4].map((i) => compacted.get(path(i)))).toEqual([control(1), control(2), control(4)]);
+  });
+
+  it('refuses digests that are not an MD5 and a SHA-256 in hex, and notes nothing of that call', async () => {
+    const file = join(dir, 'refused.jsonl');
+    const store = await new BinaryControls(file).load();
+    for (const bad of [{ md5: 'm', sha256: digest(1).sha256 }, { md5: digest(1).md5, sha256: digest(1).sha256.toUpperCase() }, { md5: digest(1).md5, sha256: `${digest(1).sha256}00` }]) {
+      await expect(store.add([entry(0), { path: path(1), control: control(1), ...bad }])).rejects.toThrow(/refused\.jsonl: pool\/main\/p\/p1\/p1_1\.0_amd64\.deb: the digests given are not an MD5 and a SHA-256 in hex/);
+    }
+    expect(store.digest(path(0))).toBeUndefined();
+    expect(await readFile(file, 'utf8').catch(() => '')).toBe('');
   });
 });

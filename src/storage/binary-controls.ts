@@ -1,10 +1,12 @@
-// The control paragraph of every .deb in the pool, read once (when the file entered the pool)
-// and kept in an append-only file of JSON lines, [pool path, fields]. Suites refer to binaries
-// by pool path, so a suite's record stays small and rewriting it after one change is cheap.
-// Memory holds where each line is (and whether its package is a -dbgsym), not the fields: those
-// of 100,000 packages, each a string of its own, would be most of the queue's memory. A line is
-// read again whenever a stanza is made from it (core/publish-plan.ts): when its chunk of an index
-// changes.
+// The control paragraph and digests of every .deb in the pool, read once (when the file entered
+// the pool) and kept in an append-only file of JSON lines, [pool path, fields, md5, sha256].
+// Suites refer to binaries by pool path, so a suite's record stays small and rewriting it after
+// one change is cheap. Memory holds where each line is, whether its package is a -dbgsym, and its
+// digests as bytes (48 a file, off node's heap), not the fields: those of 100,000 packages, each a
+// string of its own, would be most of the queue's memory, and their digests as hex strings were
+// 13 MiB more of its heap. A line is read again whenever a stanza is made from it
+// (core/publish-plan.ts): when its chunk of an index changes. A line from before digests were
+// kept, [pool path, fields], is superseded by a whole one for the same path (add()).
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { open, rename, rm, truncate } from 'node:fs/promises';
 import { isDebugControl } from '../core/suite-contents.js';
@@ -15,18 +17,33 @@ interface Place {
   offset: number;
   length: number;
   debug: boolean;
+  /** Absent on a line from before digests were kept. */
+  digest?: Digest;
 }
+
+/** A pool file's digests, in hex, as Packages lists them. */
+export interface Digest {
+  md5: string;
+  sha256: string;
+}
+
+const MD5_BYTES = 16;
+const DIGEST_BYTES = MD5_BYTES + 32;
+const isHex = (s: unknown, bytes: number): s is string => typeof s === 'string' && s.length === 2 * bytes && /^[0-9a-f]+$/.test(s);
+const DEBUG = 1;
+const DIGESTED = 2;
 
 /**
  * Each line's place, by pool path: a number per path, and the places in arrays of numbers by that
- * number (an object per line was 5 MiB at 100,000 lines). Lines are only added; a compaction
- * makes a new one.
+ * number (an object per line was 5 MiB at 100,000 lines), the digests in one buffer. Lines are
+ * only added; a compaction makes a new file.
  */
 class Places {
   private readonly at = new Map<string, number>();
   private offsets = new Float64Array(1024);
   private lengths = new Float64Array(1024);
-  private debugs = new Uint8Array(1024);
+  private flags = new Uint8Array(1024);
+  private digests = Buffer.alloc(1024 * DIGEST_BYTES);
 
   has(path: string): boolean {
     return this.at.has(path);
@@ -34,12 +51,28 @@ class Places {
 
   get(path: string): Place | undefined {
     const i = this.at.get(path);
-    return i === undefined ? undefined : { offset: this.offsets[i], length: this.lengths[i], debug: this.debugs[i] === 1 };
+    return i === undefined ? undefined : { offset: this.offsets[i], length: this.lengths[i], debug: (this.flags[i] & DEBUG) !== 0, digest: this.digestAt(i) };
   }
 
   debug(path: string): boolean | undefined {
     const i = this.at.get(path);
-    return i === undefined ? undefined : this.debugs[i] === 1;
+    return i === undefined ? undefined : (this.flags[i] & DEBUG) !== 0;
+  }
+
+  digest(path: string): Digest | undefined {
+    const i = this.at.get(path);
+    return i === undefined ? undefined : this.digestAt(i);
+  }
+
+  digested(path: string): boolean {
+    const i = this.at.get(path);
+    return i !== undefined && (this.flags[i] & DIGESTED) !== 0;
+  }
+
+  private digestAt(i: number): Digest | undefined {
+    if ((this.flags[i] & DIGESTED) === 0) return undefined;
+    const at = i * DIGEST_BYTES;
+    return { md5: this.digests.toString('hex', at, at + MD5_BYTES), sha256: this.digests.toString('hex', at + MD5_BYTES, at + DIGEST_BYTES) };
   }
 
   set(path: string, place: Place): void {
@@ -51,7 +84,11 @@ class Places {
     }
     this.offsets[i] = place.offset;
     this.lengths[i] = place.length;
-    this.debugs[i] = place.debug ? 1 : 0;
+    this.flags[i] = (place.debug ? DEBUG : 0) | (place.digest ? DIGESTED : 0);
+    if (place.digest) {
+      this.digests.write(place.digest.md5, i * DIGEST_BYTES, 'hex');
+      this.digests.write(place.digest.sha256, i * DIGEST_BYTES + MD5_BYTES, 'hex');
+    }
   }
 
   *entries(): IterableIterator<[string, Place]> {
@@ -59,14 +96,15 @@ class Places {
   }
 
   private grow(): void {
-    const more = <T extends Float64Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+    const more = <T extends Float64Array | Uint8Array | Buffer>(a: T, make: (n: number) => T): T => {
       const b = make(a.length * 2);
       b.set(a);
       return b;
     };
     this.offsets = more(this.offsets, (n) => new Float64Array(n));
     this.lengths = more(this.lengths, (n) => new Float64Array(n));
-    this.debugs = more(this.debugs, (n) => new Uint8Array(n));
+    this.flags = more(this.flags, (n) => new Uint8Array(n));
+    this.digests = more(this.digests, (n) => Buffer.alloc(n));
   }
 }
 
@@ -119,8 +157,9 @@ export class BinaryControls {
         let start = 0;
         for (let nl = data.indexOf(0x0a); nl !== -1; nl = data.indexOf(0x0a, start)) {
           try {
-            const [file, fields] = JSON.parse(data.subarray(start, nl).toString()) as [string, ControlFields];
-            if (typeof file === 'string' && Array.isArray(fields)) note(file, { offset: base + start, length: nl - start, debug: isDebugControl(fields) });
+            const [file, fields, md5, sha256] = JSON.parse(data.subarray(start, nl).toString()) as [string, ControlFields, unknown, unknown];
+            const digest = isHex(md5, MD5_BYTES) && isHex(sha256, 32) ? { md5, sha256 } : undefined;
+            if (typeof file === 'string' && Array.isArray(fields)) note(file, { offset: base + start, length: nl - start, debug: isDebugControl(fields), digest });
           } catch {
             // A damaged line: its file is read again when a suite needs it.
           }
@@ -140,6 +179,16 @@ export class BinaryControls {
   /** Whether the package is a -dbgsym (undefined: its control is not known). */
   debug(path: string): boolean | undefined {
     return this.places.debug(path);
+  }
+
+  /** A pooled file's digests (undefined: not known). */
+  digest(path: string): Digest | undefined {
+    return this.places.digest(path);
+  }
+
+  /** Whether a pooled file's digests are known (without making them into text). */
+  digested(path: string): boolean {
+    return this.places.digested(path);
   }
 
   /** The control fields of a pooled file, read from disk. */
@@ -173,10 +222,17 @@ export class BinaryControls {
     return found;
   }
 
-  /** Notes the controls not yet known, durably, before a suite refers to them. */
-  async add(entries: { path: string; control: ControlFields }[]): Promise<void> {
-    const fresh = new Map<string, ControlFields>();
-    for (const e of entries) if (!this.places.has(e.path)) fresh.set(e.path, e.control);
+  /**
+   * Notes the controls and digests not yet known, durably, before a suite refers to them: a file's
+   * line from before digests were kept is superseded by a whole one.
+   */
+  async add(entries: ({ path: string; control: ControlFields } & Digest)[]): Promise<void> {
+    const fresh = new Map<string, { control: ControlFields; digest: Digest }>();
+    for (const { path, control, md5, sha256 } of entries) {
+      if (this.places.digested(path)) continue;
+      if (!isHex(md5, MD5_BYTES) || !isHex(sha256, 32)) throw new Error(`${this.path}: ${path}: the digests given are not an MD5 and a SHA-256 in hex (${md5}, ${sha256})`);
+      fresh.set(path, { control, digest: { md5, sha256 } });
+    }
     if (fresh.size === 0) return;
     const noted: [string, Place][] = [];
     const handle = await open(this.path, 'a', 0o644);
@@ -184,10 +240,10 @@ export class BinaryControls {
       let at = this.end;
       let batch: string[] = [];
       let bytes = 0;
-      for (const [path, control] of fresh) {
-        const line = `${JSON.stringify([path, control])}\n`;
+      for (const [path, { control, digest }] of fresh) {
+        const line = `${JSON.stringify([path, control, digest.md5, digest.sha256])}\n`;
         const length = Buffer.byteLength(line);
-        noted.push([path, { offset: at, length: length - 1, debug: isDebugControl(control) }]);
+        noted.push([path, { offset: at, length: length - 1, debug: isDebugControl(control), digest }]);
         at += length;
         batch.push(line);
         bytes += length;

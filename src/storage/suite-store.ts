@@ -2,7 +2,8 @@
 // base file (NAME.json) and a journal of changes (NAME.journal, storage/journal.ts). Contents
 // are values (core/suite-contents.ts): a change keeps the members it does not touch as the
 // same objects, so what changed is found by identity and only that is written. Binaries carry
-// no control fields: the control store keeps them once per pool file (binary-controls.ts).
+// no control fields and no digests: the control store keeps them once per pool file
+// (binary-controls.ts).
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { binariesChange, type SuiteBinary, type SuiteContents, type SuiteSource } from '../core/suite-contents.js';
@@ -11,9 +12,9 @@ import { Journaled } from './journal.js';
 /**
  * A binary as written: a member as it is (no copy of 100,000 members is made to write them), its
  * `debug` made again on reading from the control store; records from before it carry their fields
- * inline, and their SHA-1.
+ * inline, and their digests (the control store keeps them now).
  */
-type StoredBinary = Omit<SuiteBinary, 'debug'> & { debug?: boolean; control?: [string, string][]; sha1?: string };
+type StoredBinary = Omit<SuiteBinary, 'debug'> & { debug?: boolean; control?: [string, string][]; md5?: string; sha1?: string; sha256?: string };
 type Shape = Omit<SuiteContents, 'sources' | 'binaries'>;
 
 /** A change: the record's other fields, and the members that left (by key) and joined. */

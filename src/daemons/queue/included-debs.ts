@@ -23,7 +23,7 @@ export async function readIncludedDebs(
   suite: SuiteConfig,
   component: string | undefined,
   heldBytes = HELD_BYTES,
-): Promise<({ binary: SuiteBinary; control: [string, string][] } | { refused: string })[]> {
+): Promise<({ binary: SuiteBinary; control: [string, string][]; digest: PoolDigest } | { refused: string })[]> {
   const whole: (Buffer | undefined)[] = [];
   const digests: (PoolDigest | Error)[] = [];
   let held = 0;
@@ -51,6 +51,7 @@ export async function readIncludedDebs(
     return {
       binary: binaryMember({ ...probe, path: `${poolDirOf(comp, probe.source)}/${binaryFileName(control.first('Package'), control.first('Version'), control.first('Architecture'), ext)}` }),
       control: control.entries(),
+      digest,
     };
   });
 }

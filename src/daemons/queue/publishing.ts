@@ -42,7 +42,7 @@ export class Publishing {
   /** A new generation, served once complete; then jobs in dep-wait try again. In the lane. */
   async publish(why: string): Promise<void> {
     const config = this.q.config();
-    const plans = planPublication(config, this.q.suites.all(), (binaries) => this.q.suites.controls(binaries));
+    const plans = planPublication(config, this.q.suites.all(), this.q.suites);
     const started = Date.now();
     // A failed publish leaves the previous generation served; the next scan tries again.
     this.pending = true;

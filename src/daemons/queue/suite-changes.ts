@@ -16,16 +16,28 @@ import { SAFE_FILE_NAME } from '../../debian/changes-dsc.js';
 import { Paragraph } from '../../debian/deb822.js';
 import { componentFor } from '../../debian/pool-path.js';
 import { readDebControls } from '../../process/debian-tools.js';
-import { inBatches, placeFile } from '../../storage/files.js';
+import { fileFacts, inBatches, placeFile } from '../../storage/files.js';
 import type { Layout } from '../../storage/layout.js';
 import { collectPool } from '../../storage/pool-gc.js';
 import { poolFilesOfGenerations } from '../../publish/generations.js';
-import { BinaryControls, type ControlFields } from '../../storage/binary-controls.js';
+import { BinaryControls, type ControlFields, type Digest } from '../../storage/binary-controls.js';
 import { Journaled } from '../../storage/journal.js';
 import { SuiteStore } from '../../storage/suite-store.js';
 import { whenStaged } from '../../storage/staging.js';
 import { readIncludedDebs } from './included-debs.js';
 import { inOrder } from '../../debian/indices.js';
+
+/**
+ * A member read back whose control or digests the control store lacks: records from before the
+ * control store keep their fields inline, and those from before it kept digests carry them; a
+ * line a crash lost is read again from the .deb.
+ */
+interface Lacking {
+  member: SuiteBinary;
+  control?: ControlFields;
+  md5?: string;
+  sha256?: string;
+}
 
 /** Versions that entered the pool, with their files. */
 type Batch = { source: string; version: string; files: string[] }[];
@@ -62,37 +74,50 @@ export class SuiteChanges {
 
   async load(): Promise<this> {
     this.controlStore = await new BinaryControls(this.layout.controls).load();
-    const inline: { path: string; control: ControlFields }[] = [];
-    const unknown: SuiteBinary[] = [];
-    this.store = await new SuiteStore(this.layout.suites, ({ control, sha1: _, ...b }) => {
+    const lacking: Lacking[] = [];
+    this.store = await new SuiteStore(this.layout.suites, ({ control, sha1: _, md5, sha256, ...b }) => {
       const known = this.controlStore.debug(b.path);
       const member = binaryMember({ ...b, debug: known ?? (control ? isDebugControl(control) : false) });
-      if (known === undefined) {
-        if (control && control.length > 0) inline.push({ path: b.path, control });
-        else unknown.push(member);
-      }
+      if (known === undefined || !this.controlStore.digested(b.path)) lacking.push({ member, control: control?.length ? control : undefined, md5, sha256 });
       return member;
     }).load();
-    // Records from before the control store keep their fields inline; a control line a crash
-    // lost is read again from the .deb.
-    const read = await readDebControls(unknown.map((b) => join(this.layout.public, b.path)));
-    for (const [i, b] of unknown.entries()) {
-      const control = read[i];
-      if (control instanceof Error) this.log(`${b.path}: ${control.message}`);
-      else {
-        inline.push({ path: b.path, control: control.entries() });
-        b.debug = isDebugControl(control.entries());
-      }
-    }
-    await this.controlStore.add(inline);
+    // A thousand at a time: the controls of 100,000 packages are never held at once.
+    for (let from = 0; from < lacking.length; from += 1000) await this.complete(lacking.slice(from, from + 1000));
     // Read once at the start to repair a journal a crash cut short.
     await this.historyStore.load();
     return this;
   }
 
+  /** Notes in the control store the controls and digests it lacks: from the record, from the store, else from the pool file. */
+  private async complete(lacking: Lacking[]): Promise<void> {
+    const held = this.controlStore.getMany(lacking.map((l) => l.member.path));
+    const unread = lacking.filter((l, i) => !(l.control ??= held[i]));
+    const read = await readDebControls(unread.map((l) => join(this.layout.public, l.member.path)));
+    for (const [i, l] of unread.entries()) {
+      const control = read[i];
+      if (control instanceof Error) this.log(`${l.member.path}: ${control.message}`);
+      else {
+        l.control = control.entries();
+        l.member.debug = isDebugControl(l.control);
+      }
+    }
+    const whole: { path: string; control: ControlFields; md5: string; sha256: string }[] = [];
+    for (const l of lacking) {
+      if (!l.control) continue;
+      const digest = l.md5 && l.sha256 ? { md5: l.md5, sha256: l.sha256 } : await fileFacts(join(this.layout.public, l.member.path)).catch((err: Error) => void this.log(`${l.member.path}: ${err.message}`));
+      if (digest) whole.push({ path: l.member.path, control: l.control, md5: digest.md5, sha256: digest.sha256 });
+    }
+    await this.controlStore.add(whole);
+  }
+
   /** Binaries' control fields, read from the control store (empty when they could not be read). */
   controls(binaries: SuiteBinary[]): ControlFields[] {
     return this.controlStore.getMany(binaries.map((b) => b.path)).map((c) => c ?? []);
+  }
+
+  /** A binary's file's digests, from the control store. */
+  digest(b: SuiteBinary): Digest | undefined {
+    return this.controlStore.digest(b.path);
   }
 
   /**
@@ -163,9 +188,10 @@ export class SuiteChanges {
     }
     const suite = this.suite(job.suite);
     const binaries = job.binaries.map((b) => suiteBinary(b, componentFor(new Paragraph(b.control).first('Section'), suite.components), 'built', job.id));
-    let next = withBinaries(contents, binaries);
-    if (allBuilt) next = withoutSuperseded(next, job.source);
+    // Noted first: the check against the suite's members compares the files' digests, which the store holds.
     await this.controlStore.add(job.binaries);
+    let next = withBinaries(contents, binaries, (b) => this.digest(b)?.sha256);
+    if (allBuilt) next = withoutSuperseded(next, job.source);
     await this.store.save(next);
   }
 
@@ -244,7 +270,7 @@ export class SuiteChanges {
     const placed: SuiteBinary[] = [];
     let replaced = 0;
     for (let from = 0; from < good.length; from += 1000) {
-      const candidates: { at: number; binary: SuiteBinary; control: ControlFields }[] = [];
+      const candidates: { at: number; binary: SuiteBinary; control: ControlFields; digest: Digest }[] = [];
       const slice = good.slice(from, from + 1000);
       await whenStaged(dir, slice[slice.length - 1] + 1).catch((err: Error) => {
         throw new ContentsError(err.message);
@@ -254,11 +280,14 @@ export class SuiteChanges {
         if ('refused' in r) refuse(slice[j], r.refused);
         else candidates.push({ at: slice[j], ...r });
       }
-      // Then checked against the suite and the files before them, in the request's order.
+      // Then checked against the suite and the files before them, in the request's order (the
+      // digests of this thousand's files, until the control store has them).
       const added: typeof candidates = [];
+      const digests = new Map(candidates.map((c) => [c.binary, c.digest.sha256]));
+      const sha256Of = (b: SuiteBinary) => digests.get(b) ?? this.digest(b)?.sha256;
       for (const c of candidates.sort((a, b) => a.at - b.at)) {
         const old = earlier.get(binaryKey(c.binary)) ?? heldBinary(inSuite, c.binary);
-        const conflict = binaryConflict(suiteName, old, c.binary);
+        const conflict = binaryConflict(suiteName, old, c.binary, sha256Of);
         if (conflict) refuse(c.at, conflict);
         else {
           if (old && old.path !== c.binary.path) replaced++;
@@ -266,17 +295,17 @@ export class SuiteChanges {
           added.push(c);
         }
       }
-      const controls: { path: string; control: ControlFields }[] = [];
-      await inBatches(added, 16, ({ at, binary, control }) =>
-        placeFile(join(dir, names[at]), join(this.layout.public, binary.path), binary.sha256).then(
-          () => void (placed.push(binary), controls.push({ path: binary.path, control })),
+      const controls: { path: string; control: ControlFields; md5: string; sha256: string }[] = [];
+      await inBatches(added, 16, ({ at, binary, control, digest }) =>
+        placeFile(join(dir, names[at]), join(this.layout.public, binary.path), digest.sha256).then(
+          () => void (placed.push(binary), controls.push({ path: binary.path, control, md5: digest.md5, sha256: digest.sha256 })),
           (err: Error) => void refuse(at, err.message),
         ),
       );
       // Noted a thousand at a time: the fields of 100,000 packages are never held at once.
       await this.controlStore.add(controls);
     }
-    const contents = withBinaries(this.get(suiteName), placed);
+    const contents = withBinaries(this.get(suiteName), placed, (b) => this.digest(b)?.sha256);
     // Side by side.
     await Promise.all([
       this.noteHistory(placed.map((b) => ({ source: b.source, version: b.sourceVersion, files: [b.path] }))),
