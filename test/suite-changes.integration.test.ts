@@ -13,6 +13,7 @@ import { SuiteChanges } from '../src/daemons/queue/suite-changes.js';
 import { readDebControls } from '../src/process/debian-tools.js';
 import { Layout } from '../src/storage/layout.js';
 import { markStaged } from '../src/storage/staging.js';
+import { heapObjects } from './support/heap.js';
 import { makeBinaryPackage } from './support/packages.js';
 
 let work: string;
@@ -118,6 +119,13 @@ describe('the archive contents', () => {
       expect(Object.keys(b)).not.toContain('sha256');
       expect(contents.digest(b)).toEqual(await digestOf(b.path));
     }
+  });
+
+  it('holds each pool path once after a restart: a member shares the control store\'s string', async () => {
+    const contents = await open();
+    const paths = contents.all()[0].binaries.map((b) => b.path);
+    // The list here, the members and the control store hold the same three strings (six with a copy in each member).
+    expect((await heapObjects()).filter((o) => o.type === 'string' && paths.includes(o.name))).toHaveLength(paths.length);
   });
 
   it('takes the digests a record from before carries into whole lines of the control store', async () => {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import { heapObjects } from '../../test/support/heap.js';
 import type { ArchiveConfig } from '../config/config.js';
 import { parseConfig } from '../config/config.js';
 import { parseDeb822 } from '../debian/deb822.js';
@@ -72,15 +73,8 @@ describe('suite contents', () => {
     const hex = (algorithm: string, s: string) => createHash(algorithm).update(s).digest('hex');
     /** How many things of each kind the heap holds: arrays of properties, strings joined from pieces, strings "amd64". */
     const heapCounts = async () => {
-      const snapshot = JSON.parse(await new Promise<string>((resolve, reject) => {
-        const parts: Buffer[] = [];
-        v8.getHeapSnapshot().on('data', (d: Buffer) => parts.push(d)).on('end', () => resolve(Buffer.concat(parts).toString())).on('error', reject);
-      })) as { snapshot: { meta: { node_fields: string[]; node_types: [string[]] } }; nodes: number[]; strings: string[] };
-      const { node_fields: fields, node_types: [types] } = snapshot.snapshot.meta;
       const counts = { propertyArrays: 0, joined: 0, amd64: 0 };
-      for (let i = 0; i < snapshot.nodes.length; i += fields.length) {
-        const type = types[snapshot.nodes[i + fields.indexOf('type')]];
-        const name = snapshot.strings[snapshot.nodes[i + fields.indexOf('name')]];
+      for (const { type, name } of await heapObjects()) {
         if (type === 'hidden' && name === 'system / PropertyArray') counts.propertyArrays++;
         if (type === 'concatenated string') counts.joined++;
         if (type === 'string' && name === 'amd64') counts.amd64++;

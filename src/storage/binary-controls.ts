@@ -40,6 +40,8 @@ const DIGESTED = 2;
  */
 class Places {
   private readonly at = new Map<string, number>();
+  /** Each path's one string, by number: members read back share it (copies of their own were 8 MiB at 100,000). */
+  private readonly paths: string[] = [];
   private offsets = new Float64Array(1024);
   private lengths = new Float64Array(1024);
   private flags = new Uint8Array(1024);
@@ -47,6 +49,12 @@ class Places {
 
   has(path: string): boolean {
     return this.at.has(path);
+  }
+
+  /** The string this holds for the path. */
+  path(path: string): string | undefined {
+    const i = this.at.get(path);
+    return i === undefined ? undefined : this.paths[i];
   }
 
   get(path: string): Place | undefined {
@@ -78,9 +86,10 @@ class Places {
   set(path: string, place: Place): void {
     let i = this.at.get(path);
     if (i === undefined) {
-      i = this.at.size;
+      i = this.paths.length;
       if (i === this.offsets.length) this.grow();
       this.at.set(path, i);
+      this.paths.push(path);
     }
     this.offsets[i] = place.offset;
     this.lengths[i] = place.length;
@@ -92,7 +101,7 @@ class Places {
   }
 
   *entries(): IterableIterator<[string, Place]> {
-    for (const path of this.at.keys()) yield [path, this.get(path)!];
+    for (const path of this.paths) yield [path, this.get(path)!];
   }
 
   private grow(): void {
@@ -184,6 +193,14 @@ export class BinaryControls {
   /** A pooled file's digests (undefined: not known). */
   digest(path: string): Digest | undefined {
     return this.places.digest(path);
+  }
+
+  /**
+   * The path as this store holds it (undefined: not known): a member read back from its suite's
+   * record keeps this string rather than one of its own.
+   */
+  heldPath(path: string): string | undefined {
+    return this.places.path(path);
   }
 
   /** Whether a pooled file's digests are known (without making them into text). */

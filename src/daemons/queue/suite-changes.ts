@@ -78,6 +78,8 @@ export class SuiteChanges {
     this.store = await new SuiteStore(this.layout.suites, ({ control, sha1: _, md5, sha256, ...b }) => {
       const known = this.controlStore.debug(b.path);
       const member = binaryMember({ ...b, debug: known ?? (control ? isDebugControl(control) : false) });
+      // The control store's string of the path, not a second one (8 MiB at 100,000 packages).
+      member.path = this.controlStore.heldPath(b.path) ?? member.path;
       if (known === undefined || !this.controlStore.digested(b.path)) lacking.push({ member, control: control?.length ? control : undefined, md5, sha256 });
       return member;
     }).load();
