@@ -23,7 +23,7 @@ export interface SuiteSource {
  * A binary package as a suite member. Its control fields and its file's digests are not held here
  * but in the control store (storage/binary-controls.ts), by pool path: a suite of 100,000 packages
  * would otherwise hold every field of every package, and its MD5 and SHA-256 as hex strings held
- * 13 MiB of the queue's heap (its peak was 30 MiB higher). Nor its SHA-1, which no index of
+ * 13 MiB of the queue's heap at 100,000, 16-20 MiB of its peak. Nor its SHA-1, which no index of
  * binaries lists (Packages carries MD5sum and SHA256, as dak's do).
  */
 export interface SuiteBinary extends Omit<BinaryRecord, 'control' | 'sha1' | 'md5' | 'sha256'> {
