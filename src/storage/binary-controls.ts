@@ -47,19 +47,16 @@ class Places {
   private flags = new Uint8Array(1024);
   private digests = Buffer.alloc(1024 * DIGEST_BYTES);
 
-  has(path: string): boolean {
-    return this.at.has(path);
-  }
-
   /** The string this holds for the path. */
   path(path: string): string | undefined {
     const i = this.at.get(path);
     return i === undefined ? undefined : this.paths[i];
   }
 
+  /** Where the line is (its digests apart: reading a control needs none, and their text would be made for nothing). */
   get(path: string): Place | undefined {
     const i = this.at.get(path);
-    return i === undefined ? undefined : { offset: this.offsets[i], length: this.lengths[i], debug: (this.flags[i] & DEBUG) !== 0, digest: this.digestAt(i) };
+    return i === undefined ? undefined : { offset: this.offsets[i], length: this.lengths[i], debug: (this.flags[i] & DEBUG) !== 0 };
   }
 
   debug(path: string): boolean | undefined {
@@ -100,8 +97,9 @@ class Places {
     }
   }
 
+  /** Every line's place with its digests (what a compaction carries over). */
   *entries(): IterableIterator<[string, Place]> {
-    for (const path of this.paths) yield [path, this.get(path)!];
+    for (const [i, path] of this.paths.entries()) yield [path, { ...this.get(path)!, digest: this.digestAt(i) }];
   }
 
   private grow(): void {
