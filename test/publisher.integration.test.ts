@@ -7,7 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SuitePlan } from '../src/core/publish-plan.js';
@@ -15,8 +15,7 @@ import { Paragraph } from '../src/debian/deb822.js';
 import { CHUNK_MAX_STANZAS, chunkLayout, paragraphStanzas } from '../src/debian/indices.js';
 import { generateArchiveKey, Signer } from '../src/process/gpg.js';
 import { Layout } from '../src/storage/layout.js';
-import { IndexCompressor } from '../src/publish/index-compressor.js';
-import { STATE_EVERY, TextBuffers, TextHashes, writeIndexText } from '../src/publish/index-text.js';
+import { STATE_EVERY, TextBuffers, TextHashes, writeIndexText, type ChunkTable, type IndexText } from '../src/publish/index-text.js';
 import { currentGeneration, oldestSignature, poolFilesOfGenerations, pruneGenerations, writePoolList } from '../src/publish/generations.js';
 import { publish } from '../src/publish/publisher.js';
 import { IndexTexts } from '../src/publish/index-texts.js';
@@ -111,59 +110,63 @@ describe('the publisher', () => {
     expect(await byHash('main/binary-amd64')).toEqual(current);
   });
 
-  it('makes and compresses again only the chunk a new package lands in, copies the others from the previous file, and every .gz and .xz reads back as its index', async () => {
+  it('makes and compresses again only the chunk a new package lands in, copies the others from the previous files (after a restart too), and every .gz and .xz reads back as its index', async () => {
     const names = Array.from({ length: 3000 }, (_, i) => `pkg${String(i).padStart(5, '0')}`);
-    // Counted: the chunks compressed and the stanzas made in each publication.
-    let compressed = 0;
+    // Counted: the stanzas made in each publication.
     let made = 0;
-    const counting = (compressor: IndexCompressor) => {
-      const add = compressor.add.bind(compressor);
-      compressor.add = async (level, chunks) => {
-        compressed += chunks.filter((c) => !compressor.has(level, c.key)).length;
-        return add(level, chunks);
-      };
-      return compressor;
-    };
     const counted = (list: string[]) =>
       plan(list).map((p) => ({ ...p, stanzas: { ...p.stanzas, stanzas: (ms: Paragraph[]) => ((made += ms.length), p.stanzas.stanzas(ms)) } }));
-    const run = async (list: string[], compressor: IndexCompressor) => {
-      compressed = made = 0;
-      await publish(layout, counted(list), signer, options({ compressor }));
+    const textHashes = new TextHashes();
+    const run = async (list: string[], hashes = textHashes) => {
+      made = 0;
+      const { compressed } = await publish(layout, counted(list), signer, options({ textHashes: hashes }));
       return { compressed, made };
     };
-    const compressor = counting(new IndexCompressor());
-    const first = await run(names, compressor);
+    const dir = join(layout.dists, 'unstable/main/binary-amd64');
+    const expectWhole = async (list: string[]) => {
+      const text = await readFile(join(dir, 'Packages'));
+      expect(text.toString()).toBe(`${list.map((n) => `Package: ${n}\nVersion: 1.0\nArchitecture: amd64\nFilename: pool/main/${n[0]}/${n}/${n}_1.0_amd64.deb\n`).join('\n')}`);
+      // xz and gzip, and apt's own reader (apt-helper cat-file decompresses as apt does).
+      for (const [file, tool] of [['Packages.xz', 'xz'], ['Packages.gz', 'gzip']]) {
+        for (const [command, args] of [[tool, ['-dc']], ['/usr/lib/apt/apt-helper', ['cat-file']]] as const) {
+          const unpacked = await execa(command, [...args, join(dir, file)], { encoding: 'buffer', stripFinalNewline: false });
+          expect(Buffer.compare(Buffer.from(unpacked.stdout), text), `${command} does not read ${file} as Packages`).toBe(0);
+        }
+      }
+      await execa('xz', ['--test', join(dir, 'Packages.xz')]);
+      await expectReleaseTrue(layout.dists);
+    };
+    const first = await run(names);
     expect(first.made).toBe(3000);
     expect(first.compressed).toBeGreaterThan(5);
+    await expectWhole(names);
     // Packages: the one chunk the new package joined; Sources (empty and unchanged) is reused.
-    const second = await run([...names, 'pkg01500a'].sort(), compressor);
+    const second = await run([...names, 'pkg01500a'].sort());
     expect(second.compressed).toBe(1);
     expect(second.made).toBeGreaterThan(0);
     expect(second.made).toBeLessThanOrEqual(CHUNK_MAX_STANZAS);
-    // A new compressor, as after a restart: every chunk compressed again, but only the changed
-    // one's stanzas made; the others' text comes from the previous text.
-    const third = await run([...names, 'pkg01500a', 'pkg02500a'].sort(), counting(new IndexCompressor()));
-    expect(third.compressed).toBe(first.compressed);
-    expect(third.made).toBeLessThanOrEqual(CHUNK_MAX_STANZAS);
-    const dir = join(layout.dists, 'unstable/main/binary-amd64');
-    const text = await readFile(join(dir, 'Packages'));
-    expect(text.toString()).toContain('Package: pkg01500a\n');
-    expect(text.toString()).toBe(`${[...names, 'pkg01500a', 'pkg02500a'].sort().map((n) => `Package: ${n}\nVersion: 1.0\nArchitecture: amd64\nFilename: pool/main/${n[0]}/${n}/${n}_1.0_amd64.deb\n`).join('\n')}`);
-    // xz and gzip, and apt's own reader (apt-helper cat-file decompresses as apt does).
-    for (const [file, tool] of [['Packages.xz', 'xz'], ['Packages.gz', 'gzip']]) {
-      for (const [command, args] of [[tool, ['-dc']], ['/usr/lib/apt/apt-helper', ['cat-file']]] as const) {
-        const unpacked = await execa(command, [...args, join(dir, file)], { encoding: 'buffer', stripFinalNewline: false });
-        expect(Buffer.compare(Buffer.from(unpacked.stdout), text), `${command} does not read ${file} as Packages`).toBe(0);
-      }
-    }
-    await execa('xz', ['--test', join(dir, 'Packages.xz')]);
+    await expectWhole([...names, 'pkg01500a'].sort());
+    // As after a restart, no hashes' states held: still only the changed chunk is made and
+    // compressed; the others' text comes from the previous text, their gzip members and xz
+    // blocks from the previous generation's .gz and .xz.
+    const third = [...names, 'pkg01500a', 'pkg02500a'].sort();
+    expect(await run(third, new TextHashes())).toEqual({ compressed: 1, made: expect.any(Number) });
+    expect(made).toBeLessThanOrEqual(CHUNK_MAX_STANZAS);
+    await expectWhole(third);
+    // The served .gz cut short (a disk that filled): not copied from, every chunk compressed again.
+    await truncate(join(dir, 'Packages.gz'), 1000);
+    const fourth = [...third, 'pkg00500a'].sort();
+    const { compressed } = await run(fourth);
+    const manifest = JSON.parse(await readFile(join(layout.generations, (await currentGeneration(layout))!, 'manifest.json'), 'utf8'));
+    expect(compressed).toBe(manifest.chunks['dists/unstable/main/binary-amd64/Packages'].length);
+    await expectWhole(fourth);
     expect(Buffer.from((await execa('gzip', ['-dc', join(layout.dists, 'unstable/main/source/Sources.gz')], { encoding: 'buffer' })).stdout).length).toBe(0);
   });
 
   it('writes an index of many groups of chunks whole, each group made while the one before it is compressed; a large one only as .gz and .xz, Release listing its text', async () => {
     // About 100 chunks: the publisher makes and compresses them 32 at a time.
     const names = Array.from({ length: 13_000 }, (_, i) => `many${String(i).padStart(5, '0')}`);
-    await publish(layout, plan(names), signer, options({ compressor: new IndexCompressor() }));
+    await publish(layout, plan(names), signer, options());
     const dir = join(layout.dists, 'unstable/main/binary-amd64');
     const text = await unpacked(layout.dists, 'unstable/main/binary-amd64/Packages');
     expect(text.toString()).toBe(names.map((n) => `Package: ${n}\nVersion: 1.0\nArchitecture: amd64\nFilename: pool/main/${n[0]}/${n}/${n}_1.0_amd64.deb\n`).join('\n'));
@@ -184,7 +187,7 @@ describe('the publisher', () => {
     try {
       // 3,000 stanzas are about 300 kB, 1,000 about 100 kB: a limit between them.
       const names = Array.from({ length: 3000 }, (_, i) => `pkg${String(i).padStart(5, '0')}`);
-      const extra = { plainIndexBytes: 200_000, textHashes: new TextHashes(), compressor: new IndexCompressor() };
+      const extra = { plainIndexBytes: 200_000, textHashes: new TextHashes() };
       const release = () => readFile(join(own.dists, 'unstable/Release'), 'utf8');
       const packagesMd5 = async () => (await release()).split('SHA256:')[0].match(/^ ([0-9a-f]{32}) +\d+ main\/binary-amd64\/Packages$/m)?.[1];
       const fileMd5 = async () => createHash('md5').update(await readFile(join(own.dists, 'unstable/main/binary-amd64/Packages'))).digest('hex');
@@ -212,8 +215,7 @@ describe('the publisher', () => {
     // No uncompressed Packages published: the text is only under state/. The hashes' states are
     // kept, as the queue keeps them: each text is written from its first changed chunk on.
     const textHashes = new TextHashes();
-    const compressor = new IndexCompressor();
-    const publishOwn = (list: string[], extra = {}) => publish(own, plan(list), signer, options({ plainIndexBytes: 0, textHashes, compressor, ...extra }));
+    const publishOwn = (list: string[], extra = {}) => publish(own, plan(list), signer, options({ plainIndexBytes: 0, textHashes, ...extra }));
     try {
       const first = await publishOwn(names);
       expect(await files()).toEqual([first.generation]);
@@ -294,48 +296,89 @@ describe('the publisher', () => {
     const names = Array.from({ length: 3000 }, (_, i) => `pkg${String(i).padStart(5, '0')}`);
     const layoutOf = (list: string[]) => chunkLayout(list.map(stanza), paragraphStanzas);
     const textOf = (list: string[]) => list.map((n) => `Package: ${n}\nVersion: 1.0\nArchitecture: amd64\n`).join('\n');
-    const compressor = new IndexCompressor();
     const states = new TextHashes();
     // One set of buffers for every write but the one made without what was held.
     const buffers = new TextBuffers();
-    const write = (name: string, list: string[], previous?: { path: string; chunks: [string, number, number][] }, hashes: TextHashes | undefined = states) =>
-      writeIndexText({ path: join(dir, name), layout: layoutOf(list), stanzas: paragraphStanzas, previous, compressor, level: 0, hashes: hashes && { id: 'Packages', states: hashes }, buffers: hashes === states ? buffers : undefined });
+    const files = (name: string) => ({ gz: join(dir, `${name}.gz`), xz: join(dir, `${name}.xz`) });
+    const write = (name: string, list: string[], previous?: { path: string; chunks: ChunkTable }, hashes: TextHashes | undefined = states) =>
+      writeIndexText({
+        path: join(dir, name),
+        compressed: files(name),
+        layout: layoutOf(list),
+        stanzas: paragraphStanzas,
+        previous: previous && { ...previous, ...files(basename(previous.path)) },
+        level: 0,
+        hashes: hashes && { id: 'Packages', states: hashes },
+        buffers: hashes === states ? buffers : undefined,
+      });
     const factsOf = async (name: string) => {
       const bytes = await readFile(join(dir, name));
       return { size: bytes.length, md5: createHash('md5').update(bytes).digest('hex'), sha256: createHash('sha256').update(bytes).digest('hex') };
     };
+    /** The text, .gz and .xz are what the result says, and the .gz and .xz unpack to the text. */
+    const expectWhole = async (name: string, made: IndexText, list: string[]) => {
+      expect(await readFile(join(dir, name), 'utf8')).toBe(textOf(list));
+      expect({ text: made.facts, gz: made.gz, xz: made.xz }).toEqual({ text: await factsOf(name), gz: await factsOf(`${name}.gz`), xz: await factsOf(`${name}.xz`) });
+      for (const [tool, file] of [['gzip', `${name}.gz`], ['xz', `${name}.xz`]]) {
+        expect((await execa(tool, ['-dc', join(dir, file)], { stripFinalNewline: false })).stdout, `${file} does not unpack to ${name}`).toBe(textOf(list));
+      }
+    };
     const first = await write('1', names);
     expect(first.copied).toBe(0);
+    expect(first.compressed).toBe(first.chunks.length);
+    await expectWhole('1', first, names);
     const madeInto = buffers.made.reduce((a, b) => (b.length > a.length ? b : a));
-    // One package near the end: every chunk before its chunk is taken with the file.
+    // One package near the end: every chunk before its chunk is taken with the files.
     const later = [...names, 'pkg02990a'].sort();
     const second = await write('2', later, { path: join(dir, '1'), chunks: first.chunks });
     // Up to the last chunk before it whose hashes' states were kept.
     expect(second.chunks.length).toBeGreaterThan(2 * STATE_EVERY);
     expect(second.copied).toBe(Math.floor((second.chunks.length - 1) / STATE_EVERY) * STATE_EVERY);
+    expect(second.compressed).toBe(1);
     // The text read from the previous file went into the buffer the text was made in before: no new memory.
     expect(buffers.scratch.bytes.buffer).toBe(madeInto.buffer);
-    expect(second.facts).toEqual(await factsOf('2'));
+    await expectWhole('2', second, later);
     const without = await write('2-without', later, { path: join(dir, '1'), chunks: first.chunks }, new TextHashes());
     expect(without.copied).toBe(0);
-    expect(await readFile(join(dir, '2'))).toEqual(await readFile(join(dir, '2-without')));
-    expect(second.facts).toEqual(without.facts);
+    expect(without.compressed).toBe(1);
+    for (const suffix of ['', '.gz', '.xz']) expect(await readFile(join(dir, `2${suffix}`))).toEqual(await readFile(join(dir, `2-without${suffix}`)));
+    expect(second).toEqual({ ...without, copied: second.copied });
     // One removed near the start: the file is shorter than the copy it starts from.
     const fewer = later.filter((n) => n !== 'pkg00010');
     const third = await write('3', fewer, { path: join(dir, '2'), chunks: second.chunks });
     expect(third.copied).toBe(0);
+    await expectWhole('3', third, fewer);
     const fourth = await write('4', [...fewer, 'pkg02995a'].sort(), { path: join(dir, '3'), chunks: third.chunks });
     expect(fourth.copied).toBeGreaterThan(0);
-    expect(fourth.facts).toEqual(await factsOf('4'));
-    expect(await readFile(join(dir, '4'), 'utf8')).toBe(textOf([...fewer, 'pkg02995a'].sort()));
-    // States held for another text than the previous file's, or a previous file cut short: written whole.
-    expect((await write('5', names, { path: join(dir, '2'), chunks: second.chunks })).copied).toBe(0);
+    await expectWhole('4', fourth, [...fewer, 'pkg02995a'].sort());
+    // States held for another text than the previous file's, or a previous text cut short: written
+    // whole, the unchanged chunks' pieces still copied from the previous .gz and .xz.
+    const fifth = await write('5', names, { path: join(dir, '2'), chunks: second.chunks });
+    expect(fifth.copied).toBe(0);
+    await expectWhole('5', fifth, names);
     await truncate(join(dir, '4'), 1000);
     const last = [...fewer, 'pkg02995a', 'pkg02996a'].sort();
     const sixth = await write('6', last, { path: join(dir, '4'), chunks: fourth.chunks });
     expect(sixth.copied).toBe(0);
-    expect(sixth.facts).toEqual(await factsOf('6'));
-    expect(await readFile(join(dir, '6'), 'utf8')).toBe(textOf(last));
+    expect(sixth.compressed).toBe(1);
+    await expectWhole('6', sixth, last);
+    // A previous .xz cut short, or a chunk table from before the pieces were noted: every chunk compressed again.
+    await truncate(join(dir, '6.xz'), 1000);
+    const seventh = await write('7', last, { path: join(dir, '6'), chunks: sixth.chunks });
+    expect(seventh.compressed).toBe(seventh.chunks.length);
+    await expectWhole('7', seventh, last);
+    const eighth = await write('8', last, { path: join(dir, '7'), chunks: seventh.chunks.map(([key, bytes, lines]) => [key, bytes, lines]) });
+    expect(eighth.compressed).toBe(eighth.chunks.length);
+    await expectWhole('8', eighth, last);
+    // A table whose sizes are not sizes (a negative one, with a larger one after to make up the sum): no read from it.
+    const bent = seventh.chunks.map((c, i): ChunkTable[number] => (i === 1 ? [c[0], c[1], c[2], -100, c[4]] : i === 2 ? [c[0], c[1], c[2], c[3]! + 100 + seventh.chunks[1][3]!, c[4]] : c));
+    const bentFrom = await write('8b', last, { path: join(dir, '7'), chunks: bent });
+    expect(bentFrom.compressed).toBe(bentFrom.chunks.length);
+    await expectWhole('8b', bentFrom, last);
+    // An empty index: one empty gzip member, an xz stream of no block.
+    const empty = await write('9', [], { path: join(dir, '8'), chunks: eighth.chunks });
+    expect(empty.chunks).toEqual([]);
+    await expectWhole('9', empty, []);
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -350,7 +393,7 @@ describe('the publisher', () => {
     const buffers = new TextBuffers();
     buffers.made[0] = Buffer.alloc(64);
     buffers.made[1] = Buffer.alloc(64);
-    const made = await writeIndexText({ path: join(dir, 'Packages'), layout, stanzas: paragraphStanzas, compressor: new IndexCompressor(), level: 0, buffers });
+    const made = await writeIndexText({ path: join(dir, 'Packages'), compressed: { gz: join(dir, 'Packages.gz'), xz: join(dir, 'Packages.xz') }, layout, stanzas: paragraphStanzas, level: 0, buffers });
     const text = names.map((n, i) => fields(n, i).map(([k, v]) => `${k}: ${v}\n`).join('')).join('\n');
     expect(await readFile(join(dir, 'Packages'), 'utf8')).toBe(text);
     expect(made.facts.sha256).toBe(createHash('sha256').update(text).digest('hex'));

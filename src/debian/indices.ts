@@ -137,8 +137,8 @@ export interface StanzaSource<T> {
  * members beside them and not on their position: adding, changing or removing one package
  * changes one chunk. A chunk is known by a key made from its members' identities, without its
  * text: the publisher takes an unchanged chunk's text from the previous generation's file and
- * its compressed forms from earlier publications (publish/index-compressor.ts), and makes only
- * a changed chunk's stanzas, so no index's text is held in memory whole.
+ * its compressed forms from the previous .gz and .xz (publish/index-text.ts), and makes and
+ * compresses only a changed chunk's stanzas, so no index's text is held in memory whole.
  */
 export interface ChunkLayout<T> {
   members: T[];

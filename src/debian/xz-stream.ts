@@ -71,7 +71,7 @@ export function parseXzStream(data: Buffer): XzStream {
     let uncompressedSize: number;
     [unpaddedSize, at] = readVarint(data, at);
     [uncompressedSize, at] = readVarint(data, at);
-    const stored = unpaddedSize + pad4(unpaddedSize);
+    const stored = storedSize(unpaddedSize);
     if (offset + stored > indexAt) throw new XzFormatError('xz blocks run past the index');
     blocks.push({ bytes: data.subarray(offset, offset + stored), unpaddedSize, uncompressedSize });
     offset += stored;
@@ -80,16 +80,27 @@ export function parseXzStream(data: Buffer): XzStream {
   return { flags: Buffer.from(flags), blocks };
 }
 
-/**
- * One xz stream of the given blocks, in order: the header, the blocks, a new index, the footer;
- * as pieces to be written one after the other, not joined (a large index's blocks are not copied again).
- */
-export function xzStreamParts(flags: Buffer, blocks: XzBlock[]): Buffer[] {
-  const header = Buffer.concat([HEADER_MAGIC, flags, u32(crc32(flags))]);
+/** The header of an xz stream whose blocks have the check `flags` names: what comes before its first block. */
+export function xzStreamHeader(flags: Buffer): Buffer {
+  return Buffer.concat([HEADER_MAGIC, flags, u32(crc32(flags))]);
+}
+
+/** The index and footer of an xz stream of blocks of these sizes, in order: what comes after its last block. */
+export function xzStreamTrailer(flags: Buffer, blocks: Omit<XzBlock, 'bytes'>[]): Buffer {
   const records = [0, ...varint(blocks.length), ...blocks.flatMap((b) => [...varint(b.unpaddedSize), ...varint(b.uncompressedSize)])];
   const indexBody = Buffer.from([...records, ...new Array<number>(pad4(records.length)).fill(0)]);
   const index = Buffer.concat([indexBody, u32(crc32(indexBody))]);
   const backward = Buffer.concat([u32(index.length / 4 - 1), flags]);
-  const footer = Buffer.concat([u32(crc32(backward)), backward, FOOTER_MAGIC]);
-  return [header, ...blocks.map((b) => b.bytes), index, footer];
+  return Buffer.concat([index, u32(crc32(backward)), backward, FOOTER_MAGIC]);
+}
+
+/** Bytes a block of this unpadded size takes in the stream (padded to four bytes). */
+export const storedSize = (unpaddedSize: number) => unpaddedSize + pad4(unpaddedSize);
+
+/**
+ * One xz stream of the given blocks, in order: the header, the blocks, a new index, the footer;
+ * as pieces to be written one after the other, not joined.
+ */
+export function xzStreamParts(flags: Buffer, blocks: XzBlock[]): Buffer[] {
+  return [xzStreamHeader(flags), ...blocks.map((b) => b.bytes), xzStreamTrailer(flags, blocks)];
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { IndexFile } from '../debian/indices.js';
 import { readJson, writeFileAtomic } from '../storage/json-files.js';
 import type { Layout } from '../storage/layout.js';
+import type { ChunkTable } from './index-text.js';
 import { PoolListLines } from './pool-list-lines.js';
 
 /** Generations always kept, whatever their age, besides those within the grace period. */
@@ -24,8 +25,8 @@ export interface Manifest {
   facts?: Record<string, Omit<IndexFile, 'path'>>;
   /** Each suite's identity (its Release fields but the dates, and its indices) and when it was signed, by dists/SUITE. */
   suites?: Record<string, { identity: string; signed: string }>;
-  /** Each Packages and Sources file's chunks as [hash, bytes, lines], by path (debian/indices.ts). */
-  chunks?: Record<string, [string, number, number][]>;
+  /** Each Packages and Sources file's chunks, by path (debian/indices.ts; index-text.ts's ChunkTable). */
+  chunks?: Record<string, ChunkTable>;
   /** The generation whose file under state/index-texts holds each Packages and Sources text, by path (index-texts.ts). */
   texts?: Record<string, string>;
 }

@@ -1,76 +1,91 @@
-// One Packages or Sources text written from its chunks (debian/indices.ts cuts it): a chunk the
-// previous text already holds is copied from there, at the offset its manifest notes, and only a
-// new chunk's stanzas are made; each chunk's gzip member and xz block are compressed once, when
-// the compressor does not hold them yet. Chunks go through in groups, so neither the text nor
-// the stanzas of a large index are ever in memory all at once. The text is written over what the
-// file held (publish/index-texts.ts gives it an older text's file). When the first chunks are
-// those the previous text began with, and their hashes' states are known (TextHashes), they are
-// copied as they are, neither made nor hashed again: only the text from the first changed chunk on
-// (from the last chunk the states were kept after, just before it) is read, hashed and written.
+// One Packages or Sources text written from its chunks (debian/indices.ts cuts it), with its .gz
+// and .xz: a chunk the previous text already holds is copied from there, at the offset its
+// manifest notes, and only a new chunk's stanzas are made; likewise a chunk's gzip member and xz
+// block are copied from the previous .gz and .xz, and only a new chunk is compressed
+// (index-compressor.ts). Chunks go through in groups, so neither the text, nor its stanzas, nor
+// its compressed pieces are ever in memory all at once. The text is written over what the file
+// held (publish/index-texts.ts gives it an older text's file). When the first chunks are those
+// the previous text began with, and the hashes' states after them are known (TextHashes), they
+// are copied as they are, neither made nor hashed again: only the files from the first changed
+// chunk on (from the last chunk the states were kept after, just before it) are read, hashed and
+// written.
 import { createHash, type Hash } from 'node:crypto';
 import { constants, open, type FileHandle } from 'node:fs/promises';
 import { chunkText, type ChunkLayout, type IndexChunk, type IndexFile, type StanzaSource } from '../debian/indices.js';
-import type { IndexCompressor } from './index-compressor.js';
+import { storedSize, xzStreamHeader, xzStreamTrailer } from '../debian/xz-stream.js';
+import { compressChunks, CRC64_FLAGS, EMPTY_GZIP } from './index-compressor.js';
 import { writeAllAt } from '../storage/files.js';
 
-/** Each chunk of an index as [key, bytes, lines], in order (what a generation's manifest notes). */
-export type ChunkTable = [string, number, number][];
+/**
+ * Each chunk of an index as [key, bytes, lines, bytes of its gzip member, unpadded size of its
+ * xz block], in order (what a generation's manifest notes; manifests written before the pieces
+ * were copied hold the first three only, and their .gz and .xz are compressed again).
+ */
+export type ChunkTable = [string, number, number, number?, number?][];
 
 /** Chunks handled at once: a few MiB of text. */
 const GROUP = 32;
 
+type Facts = Required<Omit<IndexFile, 'path'>>;
+
 export interface IndexText {
   facts: Omit<IndexFile, 'path'>;
+  gz: Facts;
+  xz: Facts;
   chunks: ChunkTable;
   /** The text of the chunks `keep` asked for, in order. */
   kept: Buffer[];
-  /** Chunks at the start copied from the previous text as they were, neither made nor hashed again. */
+  /** Chunks at the start copied from the previous files as they were, neither made nor hashed again. */
   copied: number;
+  /** Chunks compressed (the others' pieces were copied from the previous .gz and .xz). */
+  compressed: number;
 }
 
 /**
- * The hashes' states are kept after every STATE_EVERY-th chunk (or piece), not after each: a copy
- * of a state cost the queue 10-20 µs (OpenSSL 3 looks the digest up for it), 40 ms of a
- * publication at 100,000 packages; a change then hashes again the few unchanged chunks before it
- * since the last state (at most 7, about 0.8 MB of text at 100,000: 1-2 ms).
+ * The hashes' states are kept after every STATE_EVERY-th chunk, not after each: a copy of a
+ * state cost the queue 10-20 µs (OpenSSL 3 looks the digest up for it), 40 ms of a publication
+ * at 100,000 packages; a change then hashes again the few unchanged chunks before it since the
+ * last state (at most 7, about 0.8 MB of text at 100,000: 1-2 ms).
  */
 export const STATE_EVERY = 8;
-/** Whether the states are kept after this many chunks or pieces. */
+/** Whether the states are kept after this many chunks. */
 const keptAfter = (count: number) => count % STATE_EVERY === 0;
 
-interface HashStates {
+interface Digests {
   sha: Hash;
   /** None when the text's md5 was not asked for. */
   md?: Hash;
 }
 
-/** A number for each buffer hashed as a piece, so that a piece is known again without being held. */
-const pieceNumbers = new WeakMap<Buffer, number>();
-let pieces = 0;
-/** A piece kept is the same buffer; a small one (the xz stream's header) is made anew each time, and known by its bytes. */
-const pieceIdentity = (b: Buffer): number | string => {
-  if (b.length <= 64) return b.toString('latin1');
-  let n = pieceNumbers.get(b);
-  if (n === undefined) pieceNumbers.set(b, (n = ++pieces));
-  return n;
+/** The states of the text's hashes, and of its .gz's and .xz's, after the same chunk. */
+interface HashStates {
+  text: Digests;
+  gz: Required<Digests>;
+  xz: Required<Digests>;
+}
+
+const digests = (from?: Digests): Required<Digests> => ({ sha: from ? from.sha.copy() : createHash('sha256'), md: from?.md ? from.md.copy() : createHash('md5') });
+const update = (d: Digests, bytes: Buffer) => {
+  d.sha.update(bytes);
+  d.md?.update(bytes);
 };
+const factsOf = (size: number, d: Required<Digests>): Facts => ({ size, md5: d.md.digest('hex'), sha256: d.sha.digest('hex') });
 
 /**
- * The sha256 and md5 states of each index's text after every STATE_EVERY-th chunk, and of each
- * .gz and .xz after every STATE_EVERY-th piece, kept from one publication to the next (a daemon
- * keeps one), by the file's name in the generation.
+ * The states of each index's hashes after every STATE_EVERY-th chunk, kept from one publication
+ * to the next (a daemon keeps one), by the index's name in the generation.
  */
 export class TextHashes {
   private readonly texts = new Map<string, { chunks: ChunkTable; after: (HashStates | undefined)[] }>();
-  private readonly files = new Map<string, { pieces: (number | string)[]; after: (Required<HashStates> | undefined)[] }>();
 
   /**
    * The hashes' states after each of the chunks `keys` begins with that `previous` (the previous
-   * text of index `id`) began with too, where kept; none when the states held are of another text.
+   * chunk table of index `id`) began with too, where kept; none when the states held are of
+   * another text.
    */
   head(id: string, previous: ChunkTable, keys: string[]): (HashStates | undefined)[] {
     const known = this.texts.get(id);
-    if (!known || known.chunks.length !== previous.length || known.chunks.some((c, i) => c[0] !== previous[i][0] || c[1] !== previous[i][1])) return [];
+    if (!known || known.chunks.length !== previous.length || known.chunks.some((c, i) => c.some((v, j) => v !== previous[i][j]))) return [];
     let n = 0;
     while (n < previous.length && n < keys.length && previous[n][0] === keys[n]) n++;
     return known.after.slice(0, n);
@@ -79,40 +94,20 @@ export class TextHashes {
   note(id: string, chunks: ChunkTable, after: (HashStates | undefined)[]): void {
     this.texts.set(id, { chunks, after });
   }
-
-  /**
-   * The size and hashes of file `id` made of `parts`: the parts it begins with that it began with
-   * before (the compressor's pieces of unchanged chunks, the same buffers) are not hashed again.
-   */
-  ofParts(id: string, parts: Buffer[]): Required<Omit<IndexFile, 'path'>> {
-    const known = this.files.get(id);
-    const identities = parts.map(pieceIdentity);
-    let n = 0;
-    while (known && n < parts.length && n < known.pieces.length && identities[n] === known.pieces[n]) n++;
-    while (n > 0 && !known!.after[n - 1]) n--;
-    const after = known?.after.slice(0, n) ?? [];
-    const sha = n > 0 ? after[n - 1]!.sha.copy() : createHash('sha256');
-    const md = n > 0 ? after[n - 1]!.md.copy() : createHash('md5');
-    for (const part of parts.slice(n)) {
-      sha.update(part);
-      md.update(part);
-      after.push(keptAfter(after.length + 1) ? { sha: sha.copy(), md: md.copy() } : undefined);
-    }
-    this.files.set(id, { pieces: identities, after });
-    return { size: parts.reduce((sum, p) => sum + p.length, 0), md5: md.digest('hex'), sha256: sha.digest('hex') };
-  }
 }
 
 /**
- * The buffers the text goes through: one for the text read from the previous file, group after
- * group, and two for the text made, in turn. Kept from one publication to the next (a daemon
- * keeps one) and used again: memory the process has not touched yet costs far more than the text
- * it holds (the kernel maps its pages in one by one; the README's publishing section has the
- * figures). One index at a time.
+ * The buffers the files go through: one for the text read from the previous file, group after
+ * group, two for the text made, in turn, and one for the compressed pieces read from the
+ * previous .gz and .xz. Kept from one publication to the next (a daemon keeps one) and used
+ * again: memory the process has not touched yet costs far more than the text it holds (the
+ * kernel maps its pages in one by one; the README's publishing section has the figures). One
+ * index at a time.
  */
 export class TextBuffers {
   readonly scratch = { bytes: Buffer.alloc(0) };
   readonly made = [Buffer.alloc(0), Buffer.alloc(0)];
+  readonly pieces = { bytes: Buffer.alloc(0) };
 
   /**
    * Before an index read from its previous file, or texts copied (none is in use between two
@@ -125,18 +120,35 @@ export class TextBuffers {
   }
 }
 
+/** Where a chunk of the previous text was, and its pieces in the previous .gz and .xz. */
+interface Placed {
+  offset: number;
+  size: number;
+  lines: number;
+  gz: { offset: number; size: number };
+  xz: { offset: number; size: number; unpadded: number };
+}
+
+/** The previous .gz and .xz, open, when they are as long as the chunk table says. */
+interface PreviousPieces {
+  gz: FileHandle;
+  xz: FileHandle;
+  paths: { gz: string; xz: string };
+}
+
 /**
- * Writes the index's text to `path`, over and in place of what it held, and has the compressor
- * hold every chunk's pieces (at `level`). `previous` is the file of the previous text of this
- * index and its chunk table. `hashes` holds the hashes' states of the previous text (noted under
- * `id`) and takes this one's.
+ * Writes the index's text to `path`, over and in place of what it held, and its .gz and .xz to
+ * `compressed` (new files), each chunk compressed at `level` unless the previous ones hold it.
+ * `previous` is the file of the previous text of this index, its chunk table and the .gz and .xz
+ * it was published as. `hashes` holds the hashes' states of the previous files (noted under `id`)
+ * and takes these ones'.
  */
 export async function writeIndexText<T>(o: {
   path: string;
+  compressed: { gz: string; xz: string };
   layout: ChunkLayout<T>[];
   stanzas: StanzaSource<T>;
-  previous?: { path: string; chunks: ChunkTable };
-  compressor: IndexCompressor;
+  previous?: { path: string; chunks: ChunkTable; gz?: string; xz?: string };
   level: number;
   keep?: (chunk: number) => boolean;
   hashes?: { id: string; states: TextHashes };
@@ -147,38 +159,97 @@ export async function writeIndexText<T>(o: {
   md5?: boolean;
 }): Promise<IndexText> {
   const before = new Map<string, Placed>();
+  const header = xzStreamHeader(CRC64_FLAGS);
   let offset = 0;
-  for (const [key, size, lines] of o.previous?.chunks ?? []) {
-    before.set(key, { offset, size, lines });
+  const piecesAt = { gz: 0, xz: header.length };
+  let sized = true;
+  for (const [key, size, lines, gz, unpadded] of o.previous?.chunks ?? []) {
+    // A table from before the pieces were noted (or one not ours): every chunk is compressed.
+    if (!isSize(gz) || !isSize(unpadded)) sized = false;
+    const xz = { offset: piecesAt.xz, size: storedSize(unpadded ?? 0), unpadded: unpadded ?? 0 };
+    before.set(key, { offset, size, lines, gz: { offset: piecesAt.gz, size: gz ?? 0 }, xz });
     offset += size;
+    piecesAt.gz += gz ?? 0;
+    piecesAt.xz += xz.size;
   }
-  // The unchanged first chunks: copied as they are, when their pieces are held and no patch
-  // needs their text.
   const keys = o.layout.map((c) => c.key);
   const withMd5 = o.md5 !== false;
-  const states = o.previous && o.hashes ? o.hashes.states.head(o.hashes.id, o.previous.chunks, keys) : [];
-  // States made without the md5 are no start for a text that needs it.
-  const held = withMd5 && states.some((h) => h && !h.md) ? [] : states;
-  let skip = 0;
-  let size = 0;
-  while (skip < held.length && !o.keep?.(skip) && o.compressor.has(o.level, keys[skip])) size += o.previous!.chunks[skip++][1];
-  // Back to the last chunk the states were kept after.
-  while (skip > 0 && !held[skip - 1]) size -= o.previous!.chunks[--skip][1];
+  const buffers = o.buffers ?? new TextBuffers();
+  const { scratch, made } = buffers;
   const out = await open(o.path, constants.O_RDWR | constants.O_CREAT, 0o644);
+  const gzOut = await open(o.compressed.gz, 'w', 0o644);
+  const xzOut = await open(o.compressed.xz, 'w', 0o644);
   let old: FileHandle | undefined;
+  let oldPieces: PreviousPieces | undefined;
   try {
     old = before.size > 0 ? await open(o.previous!.path, 'r').catch(() => undefined) : undefined;
-    const buffers = o.buffers ?? new TextBuffers();
+    if (sized && before.size > 0) oldPieces = await openPieces(o.previous!, piecesAt.gz, piecesAt.xz + xzStreamTrailer(CRC64_FLAGS, o.previous!.chunks.map(([, bytes, , , unpadded]) => ({ unpaddedSize: unpadded!, uncompressedSize: bytes }))).length);
+    /** Whether a chunk's gzip member and xz block are copied from the previous files rather than compressed. */
+    const copiedPieces = (key: string) => oldPieces !== undefined && before.has(key);
+    // The unchanged first chunks: copied as they are, when no patch needs their text.
+    const states = o.previous && o.hashes ? o.hashes.states.head(o.hashes.id, o.previous.chunks, keys) : [];
+    // States made without the md5 are no start for a text that needs it.
+    const held = withMd5 && states.some((h) => h && !h.text.md) ? [] : states;
+    let skip = 0;
+    while (skip < held.length && !o.keep?.(skip) && copiedPieces(keys[skip])) skip++;
+    // Back to the last chunk the states were kept after.
+    while (skip > 0 && !held[skip - 1]) skip--;
     if (old) buffers.forReading();
-    const { scratch, made } = buffers;
+    // Where the chunks copied end in the previous files.
+    const last = skip > 0 ? before.get(keys[skip - 1])! : undefined;
+    const ends = { text: last ? last.offset + last.size : 0, gz: last ? last.gz.offset + last.gz.size : 0, xz: last ? last.xz.offset + last.xz.size : 0 };
     const inPlace = o.holdsPrevious && (await out.stat()).size === offset;
-    if (!old || (!inPlace && !(await copyHead(old, out, size, scratch)))) skip = size = 0;
-    const sha = skip > 0 ? held[skip - 1]!.sha.copy() : createHash('sha256');
-    const md = !withMd5 ? undefined : skip > 0 ? held[skip - 1]!.md!.copy() : createHash('md5');
-    const after = held.slice(0, skip);
-    const table: ChunkTable = o.previous?.chunks.slice(0, skip) ?? [];
+    if (
+      skip > 0 &&
+      !(
+        (inPlace || (await copyHead(old!, out, ends.text, scratch))) &&
+        (await copyHead(oldPieces!.gz, gzOut, ends.gz, scratch)) &&
+        (await copyHead(oldPieces!.xz, xzOut, ends.xz, scratch))
+      )
+    ) {
+      skip = 0;
+    }
+    let size = skip > 0 ? ends.text : 0;
+    const start = skip > 0 ? held[skip - 1] : undefined;
+    const text: Digests = { sha: start ? start.text.sha.copy() : createHash('sha256'), md: !withMd5 ? undefined : start ? start.text.md!.copy() : createHash('md5') };
+    const gz = digests(start?.gz);
+    const xz = digests(start?.xz);
+    const sizes = { gz: skip > 0 ? ends.gz : 0, xz: skip > 0 ? ends.xz : 0 };
+    if (skip === 0) {
+      await writeAllAt(xzOut, [header], 0);
+      update(xz, header);
+      sizes.xz = header.length;
+    }
+    const after: (HashStates | undefined)[] = held.slice(0, skip);
+    /** The states of the .gz's and .xz's hashes after a chunk, where kept: made a group behind the text's. */
+    const piecesAfter: Pick<HashStates, 'gz' | 'xz'>[] = [];
+    const table: ChunkTable = o.previous?.chunks.slice(0, skip).map((c) => [...c]) ?? [];
+    /** Each chunk's gzip member and xz block's unpadded size, by its place in the index. */
+    const pieceSizes: [number, number][] = [];
     const kept: Buffer[] = [];
-    // A group's made text is in use until the group after next: its compression is awaited in the next one.
+    let compressed = 0;
+    /** A group's pieces, compressed or copied, written to the .gz and .xz and hashed. */
+    const writePieces = async (first: number, group: ChunkLayout<T>[], texts: Buffer[]) => {
+      const fresh = group.flatMap((c, i) => (copiedPieces(c.key) ? [] : [i]));
+      const made = await compressChunks(o.level, fresh.map((i) => texts[i]));
+      compressed += fresh.length;
+      const copied = oldPieces ? await readPieces(oldPieces, group.map((c) => (copiedPieces(c.key) ? before.get(c.key)! : undefined)), buffers.pieces) : [];
+      const parts: { gz: Buffer[]; xz: Buffer[] } = { gz: [], xz: [] };
+      for (let i = 0, f = 0; i < group.length; i++) {
+        const piece = copied[i] ?? { gz: made.gz[f], xz: made.xz[f].bytes, unpadded: made.xz[f++].unpaddedSize };
+        parts.gz.push(piece.gz);
+        parts.xz.push(piece.xz);
+        update(gz, piece.gz);
+        update(xz, piece.xz);
+        pieceSizes[first + i] = [piece.gz.length, piece.unpadded];
+        if (keptAfter(first + i + 1)) piecesAfter[first + i] = { gz: digests(gz), xz: digests(xz) };
+      }
+      const at = { ...sizes };
+      sizes.gz += parts.gz.reduce((n, b) => n + b.length, 0);
+      sizes.xz += parts.xz.reduce((n, b) => n + b.length, 0);
+      await Promise.all([writeAllAt(gzOut, parts.gz, at.gz), writeAllAt(xzOut, parts.xz, at.xz)]);
+    };
+    // A group's made text is in use until the group after next: its pieces are awaited in the next one.
     let compressing: Promise<void> = Promise.resolve();
     for (let from = skip; from < o.layout.length; from += GROUP) {
       const group = o.layout.slice(from, from + GROUP);
@@ -186,17 +257,16 @@ export async function writeIndexText<T>(o: {
       // file is in `scratch`, which the next group's overwrites: what outlives this group (a
       // compression still running) is copied out.
       const texts = (await groupTexts(old, before, group, from, o.stanzas, scratch, made, ((from - skip) / GROUP) % 2)).map((t, i) =>
-        t.bytes.buffer === scratch.bytes.buffer && !o.compressor.has(o.level, group[i].key) ? { ...t, bytes: Buffer.from(t.bytes) } : t,
+        t.bytes.buffer === scratch.bytes.buffer && !copiedPieces(group[i].key) ? { ...t, bytes: Buffer.from(t.bytes) } : t,
       );
       // Compressed while the next group's stanzas are made (one group at a time in xz and gzip).
       await compressing;
-      compressing = o.compressor.add(o.level, group.map((c, i) => ({ key: c.key, text: texts[i] })));
+      compressing = writePieces(from, group, texts.map((t) => t.bytes));
       compressing.catch(() => undefined); // awaited below: a failure is thrown there
       const written = writeAllAt(out, texts.map((t) => t.bytes), size);
       for (const [i, { bytes, lines }] of texts.entries()) {
-        sha.update(bytes);
-        md?.update(bytes);
-        after.push(keptAfter(from + i + 1) ? { sha: sha.copy(), md: md?.copy() } : undefined);
+        update(text, bytes);
+        after.push(keptAfter(from + i + 1) ? { text: { sha: text.sha.copy(), md: text.md?.copy() } } as HashStates : undefined);
         size += bytes.length;
         table.push([group[i].key, bytes.length, lines]);
         // A patch's text outlives the buffers it is in.
@@ -205,13 +275,74 @@ export async function writeIndexText<T>(o: {
       await written;
     }
     await compressing;
+    for (let i = skip; i < table.length; i++) {
+      table[i].push(...pieceSizes[i]);
+      if (after[i]) Object.assign(after[i]!, piecesAfter[i]);
+    }
+    const tail = [
+      { file: gzOut, bytes: table.length === 0 ? EMPTY_GZIP : Buffer.alloc(0), d: gz, at: sizes.gz },
+      { file: xzOut, bytes: xzStreamTrailer(CRC64_FLAGS, table.map(([, bytes, , , unpadded]) => ({ unpaddedSize: unpadded!, uncompressedSize: bytes }))), d: xz, at: sizes.xz },
+    ];
+    for (const t of tail) update(t.d, t.bytes);
+    await Promise.all(tail.map((t) => writeAllAt(t.file, [t.bytes], t.at).then(() => t.file.truncate(t.at + t.bytes.length))));
     await out.truncate(size);
     o.hashes?.states.note(o.hashes.id, table, after);
-    return { facts: { size, md5: md?.digest('hex'), sha256: sha.digest('hex') }, chunks: table, kept, copied: skip };
+    return {
+      facts: { size, md5: text.md?.digest('hex'), sha256: text.sha.digest('hex') },
+      gz: factsOf(sizes.gz + tail[0].bytes.length, gz),
+      xz: factsOf(sizes.xz + tail[1].bytes.length, xz),
+      chunks: table,
+      kept,
+      copied: skip,
+      compressed,
+    };
   } finally {
-    await out.close();
-    await old?.close();
+    await Promise.all([out, gzOut, xzOut, old, oldPieces?.gz, oldPieces?.xz].map((f) => f?.close()));
   }
+}
+
+const isSize = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+
+/** The previous .gz and .xz, open, when they are the sizes the chunk table makes them (a file cut short or gone: none). */
+async function openPieces(previous: { gz?: string; xz?: string }, gzSize: number, xzSize: number): Promise<PreviousPieces | undefined> {
+  if (!previous.gz || !previous.xz) return undefined;
+  const paths = { gz: previous.gz, xz: previous.xz };
+  const [gz, xz] = await Promise.all([open(paths.gz, 'r').catch(() => undefined), open(paths.xz, 'r').catch(() => undefined)]);
+  const sizes = await Promise.all([gz?.stat(), xz?.stat()].map((s) => s?.then((st) => st.size).catch(() => -1)));
+  if (gz && xz && sizes[0] === gzSize && sizes[1] === xzSize) return { gz, xz, paths };
+  await Promise.all([gz?.close(), xz?.close()]);
+  return undefined;
+}
+
+/**
+ * The gzip member and xz block of each chunk placed (none for the others), read from the
+ * previous files into `into` (made larger when short), pieces that lay side by side in one read.
+ */
+async function readPieces(from: PreviousPieces, placed: (Placed | undefined)[], into: { bytes: Buffer }): Promise<({ gz: Buffer; xz: Buffer; unpadded: number } | undefined)[]> {
+  const total = placed.reduce((n, p) => n + (p ? p.gz.size + p.xz.size : 0), 0);
+  if (into.bytes.length < total) into.bytes = Buffer.allocUnsafe(Math.max(total, 2 * into.bytes.length));
+  let at = 0;
+  const read = async (kind: 'gz' | 'xz') => {
+    const pieces: (Buffer | undefined)[] = [];
+    for (let i = 0; i < placed.length; ) {
+      if (!placed[i]) {
+        i++;
+        continue;
+      }
+      let j = i + 1;
+      while (j < placed.length && placed[j] && placed[j]![kind].offset === placed[j - 1]![kind].offset + placed[j - 1]![kind].size) j++;
+      const start = placed[i]![kind].offset;
+      const length = placed[j - 1]![kind].offset + placed[j - 1]![kind].size - start;
+      const bytes = await bytesAt(from[kind], start, length, into.bytes.subarray(at, at + length));
+      if (!bytes) throw new Error(`${from.paths[kind]} is shorter than its generation's manifest says (${start + length} bytes at least): was it changed while being read?`);
+      for (; i < j; i++) pieces[i] = bytes.subarray(placed[i]![kind].offset - start, placed[i]![kind].offset - start + placed[i]![kind].size);
+      at += length;
+    }
+    return pieces;
+  };
+  const gz = await read('gz');
+  const xz = await read('xz');
+  return placed.map((p, i) => p && { gz: gz[i]!, xz: xz[i]!, unpadded: p.xz.unpadded });
 }
 
 /**
@@ -237,12 +368,6 @@ export async function copyHead(from: FileHandle, to: FileHandle, bytes: number, 
     at += length;
   }
   return true;
-}
-
-interface Placed {
-  offset: number;
-  size: number;
-  lines: number;
 }
 
 /**

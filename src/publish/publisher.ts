@@ -20,14 +20,13 @@ import type { SuitePlan } from '../core/publish-plan.js';
 import { chunkLayout, componentReleaseText, releaseText, type IndexFile, type ReleaseInfo } from '../debian/indices.js';
 import { diffIndexText, edScript, parseDiffIndex, type PatchEntry } from '../debian/pdiff.js';
 import type { Signer } from '../process/gpg.js';
-import { IndexCompressor, levelFor } from './index-compressor.js';
+import { levelFor } from './index-compressor.js';
 import { changedChunks, readRange, writeIndexText, type ChunkTable, type TextBuffers, TextHashes } from './index-text.js';
 import { writeByHash } from './by-hash.js';
 import { IndexTexts } from './index-texts.js';
 import type { PoolListLines } from './pool-list-lines.js';
 import { currentGeneration, pruneGenerations, readManifest, switchLink, writeManifest, writePoolList, type Manifest } from './generations.js';
 import type { Layout } from '../storage/layout.js';
-import { writeBuffers } from '../storage/files.js';
 import type { FailPoint } from '../core/fail-points.js';
 
 export interface PublishOptions {
@@ -37,9 +36,7 @@ export interface PublishOptions {
   byHashGraceMs?: number;
   /** Release files say Valid-Until this long after their Date (0: no Valid-Until). */
   validForMs?: number;
-  /** Keeps compressed chunks from one publication to the next (a daemon passes the same one). */
-  compressor?: IndexCompressor;
-  /** Keeps the hashes' states of the index files (texts, .gz, .xz) from one publication to the next (likewise). */
+  /** Keeps the hashes' states of the index files (texts, .gz, .xz) from one publication to the next (a daemon passes the same one). */
   textHashes?: TextHashes;
   /** The buffers index texts go through, used again from one publication to the next (likewise). */
   textBuffers?: TextBuffers;
@@ -55,9 +52,11 @@ export interface PublishOptions {
 
 export interface PublishResult {
   generation: string;
-  /** Index files written (compressed anew) and reused from the previous generation. */
+  /** Index files written and reused (linked) from the previous generation. */
   written: number;
   reused: number;
+  /** Chunks of the indices written that were compressed (the others' pieces were copied from the previous generation). */
+  compressed: number;
   /** Earlier generations removed (their pool files may now be unreferenced). */
   pruned: number;
   /** By the path of each Packages and Sources, the generation whose text under state/index-texts it has. */
@@ -109,7 +108,7 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
   };
   let written = 0;
   let reused = 0;
-  const compressor = options.compressor ?? new IndexCompressor();
+  let compressed = 0;
   const hashes = options.textHashes ?? new TextHashes();
   /**
    * dists/SUITE linked whole from the previous generation when its identity is the same, none of
@@ -170,7 +169,6 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
       const fields = { ...info, date: undefined, validUntil: undefined, validFor: options.validForMs ?? 0 };
       const identity = sha256(Buffer.from(JSON.stringify({ fields, indices: indices.map((i) => [i.dir, i.hash]) })));
       if (await carryOver(suiteRel, identity)) {
-        for (const i of indices) compressor.keep(i.level, i.keys);
         reused += 3 * indices.length;
         continue;
       }
@@ -185,8 +183,6 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
         files.push(listed);
         manifest.facts![`${suiteRel}/${f.path}`] = { size: f.size, md5: listed.md5, sha256: f.sha256 };
       };
-      /** A file of these buffers, one after the other, noted with its size and hashes. */
-      const record = (path: string, parts: Buffer[]) => note({ path, ...hashes.ofParts(`${suiteRel}/${path}`, parts) });
       const writeSmall = async (path: string, data: Buffer) => {
         await mkdir(dirname(join(suiteDir, path)), { recursive: true });
         await writeFile(join(suiteDir, path), data);
@@ -225,7 +221,6 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
               await linkTree(join(prevDir, suiteRel, dir, `${name}.diff`), join(suiteDir, dir, `${name}.diff`), (n) => n !== 'by-hash');
               note({ path: diffIndex, ...knownIndex });
             }
-            compressor.keep(level, keys);
             const table = prevManifest.chunks?.[key];
             if (table) manifest.chunks![key] = table;
             reused += variants.length;
@@ -243,11 +238,11 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
         const { path: textPath, holdsPrevious } = await texts.claim(key, prevManifest.texts?.[key], generation);
         const text = await writeIndexText({
           path: textPath,
+          compressed: { gz: join(suiteDir, dir, variants[1]), xz: join(suiteDir, dir, variants[2]) },
           holdsPrevious,
           layout: chunks,
           stanzas: plan.stanzas,
-          previous: prevDir && table ? { path: previousText(key)!, chunks: table } : undefined,
-          compressor,
+          previous: prevDir && table ? { path: previousText(key)!, chunks: table, gz: join(prevDir, suiteRel, dir, variants[1]), xz: join(prevDir, suiteRel, dir, variants[2]) } : undefined,
           level,
           keep: patching && ((j) => j >= patching.head && j < chunks.length - patching.tail),
           hashes: { id: key, states: hashes },
@@ -265,11 +260,10 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
         note({ path: `${dir}/${name}`, ...facts });
         // Each index's chunks: the next publication copies the unchanged ones and patches only the others.
         manifest.chunks![key] = text.chunks;
-        const { gz, xz } = await compressor.assemble(level, keys);
-        record(`${dir}/${name}.gz`, gz);
-        record(`${dir}/${name}.xz`, xz);
-        await Promise.all([gz, xz].map((parts, i) => writeBuffers(join(suiteDir, dir, variants[i + 1]), parts)));
+        note({ path: `${dir}/${variants[1]}`, ...text.gz });
+        note({ path: `${dir}/${variants[2]}`, ...text.xz });
         written += variants.length;
+        compressed += text.compressed;
         if (patching) await writePatches(dir, name, { ...patching, after: Buffer.concat(text.kept) });
       };
       /**
@@ -337,10 +331,9 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
   options.failPoint?.('publish-before-switch');
   await switchLink(layout.dists, `generations/${generation}/dists`);
   options.failPoint?.('publish-after-switch');
-  compressor.sweep();
   await texts.forget(Object.keys(prevManifest.texts ?? {}).filter((key) => !manifest.texts![key]));
   const pruned = await pruneGenerations(layout, { keep: generation, graceMs: grace, now });
-  return { generation, written, reused, pruned, texts: manifest.texts! };
+  return { generation, written, reused, compressed, pruned, texts: manifest.texts! };
 }
 
 /** A tree of hard links to the files of another (one file system), of the names `take` keeps. */

@@ -2,7 +2,6 @@
 // signed again before Valid-Until runs out; and the pool's garbage collected when something
 // may have lost its last reference.
 import { planPublication } from '../../core/publish-plan.js';
-import { IndexCompressor } from '../../publish/index-compressor.js';
 import { oldestSignature } from '../../publish/generations.js';
 import { TextBuffers, TextHashes } from '../../publish/index-text.js';
 import { IndexTexts } from '../../publish/index-texts.js';
@@ -21,9 +20,7 @@ export class Publishing {
   pending = false;
   /** Something left a suite or an old generation went: the pool may hold unreferenced files. */
   garbageLikely = false;
-  /** Compressed index chunks, kept from one publication to the next. */
-  private readonly compressor = new IndexCompressor();
-  /** The hashes' states of the index files, likewise. */
+  /** The hashes' states of the index files, kept from one publication to the next. */
   private readonly textHashes = new TextHashes();
   /** The buffers the indices' texts go through, likewise. */
   private readonly textBuffers = new TextBuffers();
@@ -54,7 +51,6 @@ export class Publishing {
       label: config.name,
       byHashGraceMs: config.publish.byHashGraceMinutes * 60_000,
       validForMs: config.publish.validUntilDays * 86_400_000,
-      compressor: this.compressor,
       textHashes: this.textHashes,
       textBuffers: this.textBuffers,
       poolLines: this.poolLines,
@@ -68,7 +64,7 @@ export class Publishing {
       .then(() => texts.prepareSpares(result.texts, this.textBuffers, stop))
       .catch((err: Error) => this.q.log(`copying the indices' texts for the next publication failed (it copies what it needs itself): ${err.message}`));
     if (result.pruned > 0) this.garbageLikely = true;
-    this.q.log(`published generation ${result.generation} (${why}) in ${Date.now() - started} ms; ${result.written} index files written, ${result.reused} unchanged`);
+    this.q.log(`published generation ${result.generation} (${why}) in ${Date.now() - started} ms; ${result.written} index files written (${result.compressed} chunks compressed), ${result.reused} unchanged`);
     await this.leasing.retryDepWaits();
   }
 
