@@ -331,17 +331,22 @@ export class SuiteChanges {
    */
   async collectGarbage(pending: string[]): Promise<string[]> {
     const all = this.all();
-    const inUse = new Set<string>();
-    for (const c of all) {
-      for (const s of c.sources) inUse.add(`${s.source} ${s.version}`);
-      for (const b of c.binaries) inUse.add(`${b.source} ${b.sourceVersion}`);
-    }
-    const { history, files } = retained(await this.readHistory(), this.config().publish.keepVersions, inUse);
-    const keep = new Set([...files, ...all.flatMap(poolFilesOf), ...(await poolFilesOfGenerations(this.layout))]);
-    for (const f of pending) keep.add(f);
-    const removed = await collectPool(this.layout, keep);
+    const held = new Set(pending);
+    for (const c of all) for (const f of poolFilesOf(c)) held.add(f);
+    let history: PoolHistory | undefined;
+    const removed = await collectPool(this.layout, held, async () => {
+      const inUse = new Set<string>();
+      for (const c of all) {
+        for (const s of c.sources) inUse.add(`${s.source} ${s.version}`);
+        for (const b of c.binaries) inUse.add(`${b.source} ${b.sourceVersion}`);
+      }
+      const kept = retained(await this.readHistory(), this.config().publish.keepVersions, inUse);
+      history = kept.history;
+      for (const f of await poolFilesOfGenerations(this.layout)) kept.files.add(f);
+      return kept.files;
+    });
     if (removed.length > 0) await this.controlStore.compact(new Set(all.flatMap((c) => c.binaries.map((b) => b.path))));
-    await this.historyStore.replace(history);
+    if (history) await this.historyStore.replace(history);
     return removed;
   }
 
