@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseXzStream, xzStreamParts, XzFormatError } from './xz-stream.js';
+import { parseXzStream, xzStreamHeader, xzStreamTrailer, XzFormatError, type XzBlock } from './xz-stream.js';
 
-const assembleXzStream = (flags: Buffer, blocks: Parameters<typeof xzStreamParts>[1]) => Buffer.concat(xzStreamParts(flags, blocks));
+const assembleXzStream = (flags: Buffer, blocks: XzBlock[]) => Buffer.concat([xzStreamHeader(flags), ...blocks.map((b) => b.bytes), xzStreamTrailer(flags, blocks)]);
 
 // Made with `xz -6 -T2 --block-list=4221,2781,5673` of three chunks A, B, C, and of A and C
 // alone: blocks are compressed each on its own, so A and C are the same bytes in both.

@@ -96,11 +96,3 @@ export function xzStreamTrailer(flags: Buffer, blocks: Omit<XzBlock, 'bytes'>[])
 
 /** Bytes a block of this unpadded size takes in the stream (padded to four bytes). */
 export const storedSize = (unpaddedSize: number) => unpaddedSize + pad4(unpaddedSize);
-
-/**
- * One xz stream of the given blocks, in order: the header, the blocks, a new index, the footer;
- * as pieces to be written one after the other, not joined.
- */
-export function xzStreamParts(flags: Buffer, blocks: XzBlock[]): Buffer[] {
-  return [xzStreamHeader(flags), ...blocks.map((b) => b.bytes), xzStreamTrailer(flags, blocks)];
-}

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bufferFacts, fileFacts, writeAllAt, writeBuffers } from './files.js';
+import { bufferFacts, fileFacts, writeAllAt } from './files.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -14,13 +14,6 @@ afterAll(async () => {
 });
 
 describe('writing buffers without joining them', () => {
-  it('writes the buffers one after the other into a new file of mode 644', async () => {
-    const path = join(dir, 'parts');
-    await writeBuffers(path, [Buffer.from('ab'), Buffer.alloc(0), Buffer.from('cde')]);
-    expect(await readFile(path, 'utf8')).toBe('abcde');
-    expect((await stat(path)).mode & 0o777).toBe(0o644);
-  });
-
   it('goes on where the kernel stopped when it takes fewer bytes than given, within a buffer or between two', async () => {
     const path = join(dir, 'short');
     const file = await open(path, 'w+');

@@ -1,7 +1,7 @@
 // File facts and safe placement.
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, fstatSync, linkSync, mkdirSync, openSync, readSync } from 'node:fs';
-import { copyFile, open, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { copyFile, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { FileDigest } from '../debian/file-digest.js';
 
@@ -126,12 +126,3 @@ export async function writeAllAt(file: FileHandle, buffers: Buffer[], position: 
   }
 }
 
-/** A file (mode 644) of `buffers` one after the other, written without joining them first. */
-export async function writeBuffers(path: string, buffers: Buffer[]): Promise<void> {
-  const file = await open(path, 'w', 0o644);
-  try {
-    await writeAllAt(file, buffers, 0);
-  } finally {
-    await file.close();
-  }
-}
