@@ -379,6 +379,12 @@ describe('the publisher', () => {
     const empty = await write('9', [], { path: join(dir, '8'), chunks: eighth.chunks });
     expect(empty.chunks).toEqual([]);
     await expectWhole('9', empty, []);
+    // The previous text gone, its .gz and .xz there and its states held: the text made again, the pieces still copied.
+    const tenth = await write('10', names);
+    await rm(join(dir, '10'));
+    const eleventh = await write('11', later, { path: join(dir, '10'), chunks: tenth.chunks });
+    expect({ copied: eleventh.copied, compressed: eleventh.compressed }).toEqual({ copied: 0, compressed: 1 });
+    await expectWhole('11', eleventh, later);
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -177,11 +177,15 @@ export async function writeIndexText<T>(o: {
   const buffers = o.buffers ?? new TextBuffers();
   const { scratch, made } = buffers;
   const out = await open(o.path, constants.O_RDWR | constants.O_CREAT, 0o644);
-  const gzOut = await open(o.compressed.gz, 'w', 0o644);
-  const xzOut = await open(o.compressed.xz, 'w', 0o644);
+  let gzOut: FileHandle | undefined;
+  let xzOut: FileHandle | undefined;
   let old: FileHandle | undefined;
   let oldPieces: PreviousPieces | undefined;
+  // A group's pieces being compressed and written: awaited before the files close, also on a failure.
+  let compressing: Promise<void> = Promise.resolve();
   try {
+    gzOut = await open(o.compressed.gz, 'w', 0o644);
+    xzOut = await open(o.compressed.xz, 'w', 0o644);
     old = before.size > 0 ? await open(o.previous!.path, 'r').catch(() => undefined) : undefined;
     if (sized && before.size > 0) oldPieces = await openPieces(o.previous!, piecesAt.gz, piecesAt.xz + xzStreamTrailer(CRC64_FLAGS, o.previous!.chunks.map(([, bytes, , , unpadded]) => ({ unpaddedSize: unpadded!, uncompressedSize: bytes }))).length);
     /** Whether a chunk's gzip member and xz block are copied from the previous files rather than compressed. */
@@ -202,7 +206,7 @@ export async function writeIndexText<T>(o: {
     if (
       skip > 0 &&
       !(
-        (inPlace || (await copyHead(old!, out, ends.text, scratch))) &&
+        (inPlace || (old && (await copyHead(old, out, ends.text, scratch)))) &&
         (await copyHead(oldPieces!.gz, gzOut, ends.gz, scratch)) &&
         (await copyHead(oldPieces!.xz, xzOut, ends.xz, scratch))
       )
@@ -231,12 +235,13 @@ export async function writeIndexText<T>(o: {
     /** A group's pieces, compressed or copied, written to the .gz and .xz and hashed. */
     const writePieces = async (first: number, group: ChunkLayout<T>[], texts: Buffer[]) => {
       const fresh = group.flatMap((c, i) => (copiedPieces(c.key) ? [] : [i]));
-      const made = await compressChunks(o.level, fresh.map((i) => texts[i]));
+      const compressedNow = await compressChunks(o.level, fresh.map((i) => texts[i]));
       compressed += fresh.length;
+      const [gzFile, xzFile] = [gzOut!, xzOut!];
       const copied = oldPieces ? await readPieces(oldPieces, group.map((c) => (copiedPieces(c.key) ? before.get(c.key)! : undefined)), buffers.pieces) : [];
       const parts: { gz: Buffer[]; xz: Buffer[] } = { gz: [], xz: [] };
       for (let i = 0, f = 0; i < group.length; i++) {
-        const piece = copied[i] ?? { gz: made.gz[f], xz: made.xz[f].bytes, unpadded: made.xz[f++].unpaddedSize };
+        const piece = copied[i] ?? { gz: compressedNow.gz[f], xz: compressedNow.xz[f].bytes, unpadded: compressedNow.xz[f++].unpaddedSize };
         parts.gz.push(piece.gz);
         parts.xz.push(piece.xz);
         update(gz, piece.gz);
@@ -247,10 +252,9 @@ export async function writeIndexText<T>(o: {
       const at = { ...sizes };
       sizes.gz += parts.gz.reduce((n, b) => n + b.length, 0);
       sizes.xz += parts.xz.reduce((n, b) => n + b.length, 0);
-      await Promise.all([writeAllAt(gzOut, parts.gz, at.gz), writeAllAt(xzOut, parts.xz, at.xz)]);
+      await Promise.all([writeAllAt(gzFile, parts.gz, at.gz), writeAllAt(xzFile, parts.xz, at.xz)]);
     };
     // A group's made text is in use until the group after next: its pieces are awaited in the next one.
-    let compressing: Promise<void> = Promise.resolve();
     for (let from = skip; from < o.layout.length; from += GROUP) {
       const group = o.layout.slice(from, from + GROUP);
       // Each chunk's text in one buffer, for the file, gzip and xz. Text read from the previous
@@ -297,6 +301,7 @@ export async function writeIndexText<T>(o: {
       compressed,
     };
   } finally {
+    await compressing.catch(() => undefined);
     await Promise.all([out, gzOut, xzOut, old, oldPieces?.gz, oldPieces?.xz].map((f) => f?.close()));
   }
 }

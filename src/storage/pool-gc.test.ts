@@ -39,9 +39,11 @@ describe('the pool garbage collection', () => {
     }
     const asked: string[][] = [];
     const alsoKept = (kept: string[]) => async (outside: string[]) => (asked.push([...outside].sort()), new Set(kept));
-    // Every file held: nothing else is read, nothing removed.
+    // Every file held: nothing else is read, nothing removed but an empty folder.
+    await mkdir(join(layout.pool, 'main/e/empty/deeper'), { recursive: true });
     expect(await collectPool(layout, new Set(files), alsoKept([]))).toEqual([]);
     expect(asked).toEqual([]);
+    expect((await readdir(join(layout.pool, 'main'))).sort()).toEqual(['a', 'b']);
     // Two outside: asked about those two; the one it keeps stays.
     expect(await collectPool(layout, new Set([files[1]]), alsoKept([files[0]]))).toEqual([files[2]]);
     expect(asked).toEqual([[files[0], files[2]]]);
