@@ -1,4 +1,4 @@
-import { mkdtemp, open as openFile, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, open as openFile, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -32,6 +32,48 @@ describe('Journaled', () => {
     await j.append({ add }, () => next);
     return next;
   };
+
+  it('opens without reading a base that names its seq first, goes on from its journal, and repairs a line cut short as load does', async () => {
+    let decoded = 0;
+    const seqFirst = () =>
+      new Journaled<List, { add: List['items'] }>(join(dir, 'list.json'), join(dir, 'list.journal'), {
+        toBase: (value, journalSeq) => ({ journalSeq, ...value }),
+        fromBase: (raw) => {
+          decoded++;
+          const { journalSeq, ...value } = raw as List & { journalSeq: number };
+          return { value, journalSeq };
+        },
+        apply: (value, change) => ({ items: [...value.items, ...change.add] }),
+      });
+    let value: List = { items: items(0, 2) };
+    const j = seqFirst();
+    await j.replace(value);
+    value = await appended(j, value, items(2, 1));
+    // A crash mid-append left a line without its newline.
+    await writeFile(join(dir, 'list.journal'), `${await readFile(join(dir, 'list.journal'), 'utf8')}[2,{"add":[{"na`);
+    const opened = seqFirst();
+    await opened.open();
+    expect(decoded).toBe(0);
+    expect(await readFile(join(dir, 'list.journal'), 'utf8')).toBe(`${JSON.stringify([1, { add: items(2, 1) }])}\n`);
+    // The next change goes on from the journal's last: a load reads every change back.
+    value = await appended(opened, value, items(3, 1));
+    expect(await readFile(join(dir, 'list.journal'), 'utf8')).toContain(`${JSON.stringify([2, { add: items(3, 1) }])}\n`);
+    expect(await seqFirst().load()).toEqual(value);
+    // And it folds into the base when the journal grows past a quarter of it, as after a load.
+    const folding = seqFirst();
+    await folding.open();
+    value = await appended(folding, value, items(4, 6000));
+    await expect(stat(join(dir, 'list.journal'))).rejects.toThrow('ENOENT');
+    expect(await seqFirst().load()).toEqual(value);
+    // A damaged line before the last is refused, naming the file and the line.
+    await writeFile(join(dir, 'list.journal'), `not json\n${JSON.stringify([9, { add: [] }])}\n`);
+    await expect(seqFirst().open()).rejects.toThrow(`${join(dir, 'list.journal')}: line 1 is not JSON`);
+    // A base that does not begin with its seq (this file's other codec) is read whole.
+    await open().replace(value);
+    decoded = 0;
+    await seqFirst().open();
+    expect(decoded).toBe(1);
+  });
 
   it('writes a small change as a line, a large one (written in parts) as the base, and reads the same value back', async () => {
     const j = open();

@@ -85,8 +85,8 @@ export class SuiteChanges {
     }).load();
     // A thousand at a time: the controls of 100,000 packages are never held at once.
     for (let from = 0; from < lacking.length; from += 1000) await this.complete(lacking.slice(from, from + 1000));
-    // Read once at the start to repair a journal a crash cut short.
-    await this.historyStore.load();
+    // Opened at the start to repair a journal a crash cut short; the history itself is read when needed.
+    await this.historyStore.open();
     return this;
   }
 
