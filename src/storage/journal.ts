@@ -5,6 +5,7 @@
 // the change that was not acknowledged, and is ignored.
 import { open, readFile, rm, stat, truncate } from 'node:fs/promises';
 import { jsonParts, lineParts, writeFileAtomic } from './json-files.js';
+import { parseWithMembers } from './json-members.js';
 
 /** The journal is folded into the base once it is this large, or a quarter of the base. */
 const FOLD_BYTES = 256 * 1024;
@@ -21,6 +22,8 @@ export class Journaled<V, E> {
       /** The base file's JSON for a value, and the value back (with the seq it was written at). */
       toBase: (value: V, journalSeq: number) => unknown;
       fromBase: (raw: unknown) => { value: V; journalSeq: number };
+      /** Top-level arrays of the base whose members are made one by one as they are parsed (storage/json-members.ts). */
+      members?: Record<string, (member: unknown) => unknown>;
       apply: (value: V, change: E) => V;
       /** What changes apply to when there is no base yet (none: a base must come first). */
       empty?: () => V;
@@ -32,14 +35,14 @@ export class Journaled<V, E> {
    * The writer repairs a journal a crash cut short; a reader (the CLI) leaves the files alone.
    */
   async load(o: { repair: boolean } = { repair: true }): Promise<V | undefined> {
-    const baseText = await readFile(this.basePath, 'utf8').catch(notFound);
+    const base = await readFile(this.basePath).catch(notFound);
     const journalText = await readFile(this.journalPath, 'utf8').catch(notFound);
-    if (baseText === undefined && journalText === undefined) return undefined;
+    if (base === undefined && journalText === undefined) return undefined;
     let value: V | undefined;
     let from = 0;
-    if (baseText !== undefined) {
-      ({ value, journalSeq: from } = this.codec.fromBase(JSON.parse(baseText)));
-      this.baseBytes = baseText.length;
+    if (base !== undefined) {
+      ({ value, journalSeq: from } = this.codec.fromBase(this.codec.members ? parseWithMembers(base, this.codec.members, this.basePath) : JSON.parse(base.toString('utf8'))));
+      this.baseBytes = base.length;
     }
     await this.readJournal(journalText, from, o.repair, (change) => {
       value ??= this.codec.empty?.();

@@ -56,9 +56,10 @@ export class SuiteStore {
     if (!j) {
       j = new Journaled<SuiteContents, SuiteChange>(join(this.dir, `${id}.json`), join(this.dir, `${id}.journal`), {
         toBase: (c, journalSeq) => ({ ...c, journalSeq }),
+        members: { binaries: (b) => this.whole(b as StoredBinary) },
         fromBase: (raw) => {
           const { journalSeq = 0, ...c } = raw as SuiteContents & { journalSeq?: number };
-          return { value: { ...c, binaries: c.binaries.map(this.whole) }, journalSeq };
+          return { value: c, journalSeq };
         },
         apply: (c, change) => {
           const sourcesOut = new Set(change.sourcesOut);

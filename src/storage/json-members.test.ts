@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { JsonMembersError, parseWithMembers } from './json-members.js';
+
+const bytes = (text: string) => Buffer.from(text, 'utf8');
+
+describe('parseWithMembers', () => {
+  const values: unknown[] = [
+    {},
+    { id: 'unstable', binaries: [], sources: [] },
+    { a: 1, b: -2.5e3, c: true, d: false, e: null, f: 'x', g: [1, [2, [3]], { h: {} }] },
+    // Strings holding what the walk must not take as structure.
+    { s: 'a "quoted" {brace} [bracket], comma: colon', t: 'ends in a backslash \\', u: '\\"', v: 'ünïcødé ✓ 𝄞', w: '\n\t\u0001' },
+    { binaries: [{ package: 'a', version: '1:2.0~rc1-1', path: 'pool/main/a/a_2.0_amd64.deb' }, { package: 'b"}]', version: '1' }], journalSeq: 7 },
+  ];
+
+  it('gives what JSON.parse gives, as JSON.stringify writes it and indented', () => {
+    for (const v of values) {
+      for (const text of [JSON.stringify(v), JSON.stringify(v, null, 2), ` \n${JSON.stringify(v, null, '\t')}\n `]) {
+        expect(parseWithMembers(bytes(text), {}, 'test')).toEqual(JSON.parse(text));
+        expect(parseWithMembers(bytes(text), { binaries: (m) => m }, 'test')).toEqual(JSON.parse(text));
+      }
+    }
+  });
+
+  it('gives each member of a named array to its function as it is parsed, and keeps what it returns, in order', () => {
+    const seen: unknown[] = [];
+    const text = JSON.stringify({ sources: [{ n: 1 }], binaries: [{ n: 2 }, 'three', [4], null], nested: { binaries: [{ n: 5 }] } }, null, 1);
+    const value = parseWithMembers(bytes(text), { binaries: (m) => (seen.push(m), { made: m }) }, 'test');
+    expect(seen).toEqual([{ n: 2 }, 'three', [4], null]);
+    // Only the top level's: the others as they are.
+    expect(value).toEqual({ sources: [{ n: 1 }], binaries: seen.map((m) => ({ made: m })), nested: { binaries: [{ n: 5 }] } });
+    // A key of that name whose value is no array is parsed as it is; a key of the prototype's name is no function.
+    expect(parseWithMembers(bytes('{"binaries":null,"toString":[1]}'), { binaries: () => 0 }, 'test')).toEqual({ binaries: null, toString: [1] });
+  });
+
+  it('refuses a text that is not one JSON object, naming it and where', () => {
+    const bad = ['', '[]', '"x"', '{', '{"a"}', '{"a":}', '{"a":1,}', '{"a":1 "b":2}', '{"a":1}x', '{"a":[1,2}', '{"a":"unended}', '{"binaries":[1,,2]}', '{"binaries":[1 2]}', '{"binaries":[{"a":1}', '{"a":tru}', '{"a":{"b":1}}}'];
+    for (const text of bad) {
+      expect(() => parseWithMembers(bytes(text), { binaries: (m) => m }, 'state/suites/x.json'), text).toThrow(JsonMembersError);
+      expect(() => parseWithMembers(bytes(text), { binaries: (m) => m }, 'state/suites/x.json'), text).toThrow(/^state\/suites\/x\.json: /);
+    }
+  });
+});
