@@ -68,6 +68,11 @@ describe('Journaled', () => {
     // A damaged line before the last is refused, naming the file and the line.
     await writeFile(join(dir, 'list.journal'), `not json\n${JSON.stringify([9, { add: [] }])}\n`);
     await expect(seqFirst().open()).rejects.toThrow(`${join(dir, 'list.journal')}: line 1 is not JSON`);
+    await writeFile(join(dir, 'list.journal'), `5\n`);
+    await expect(seqFirst().load()).rejects.toThrow(`${join(dir, 'list.journal')}: line 1 is not [number, change]`);
+    // A base that is no JSON, named.
+    await writeFile(join(dir, 'list.json'), '{"items": [');
+    await expect(seqFirst().load()).rejects.toThrow(`${join(dir, 'list.json')}: not JSON`);
     // A base that does not begin with its seq (this file's other codec) is read whole.
     await open().replace(value);
     decoded = 0;

@@ -41,7 +41,7 @@ export class Journaled<V, E> {
     let value: V | undefined;
     let from = 0;
     if (base !== undefined) {
-      ({ value, journalSeq: from } = this.codec.fromBase(this.codec.members ? parseWithMembers(base, this.codec.members, this.basePath) : JSON.parse(base.toString('utf8'))));
+      ({ value, journalSeq: from } = this.codec.fromBase(this.codec.members ? parseWithMembers(base, this.codec.members, this.basePath) : parsed(base, this.basePath)));
       this.baseBytes = base.length;
     }
     await this.readJournal(journalText, from, o.repair, (change) => {
@@ -57,7 +57,8 @@ export class Journaled<V, E> {
    * includes (`{"journalSeq":N,...`, as a codec that puts it first writes it): the journal a crash
    * cut short is repaired, and its lines checked, as load() does. A base that does not begin so
    * is read whole. The pool history of 100,000 sources, read whole at each start only for this,
-   * took 35 MiB of the queue's peak there.
+   * took 35 MiB of the queue's peak there. A base damaged past its first bytes is found when it
+   * is read (a fold, a collection of the pool), not at the start.
    */
   async open(): Promise<void> {
     const head = await readHead(this.basePath, 64);
@@ -91,6 +92,7 @@ export class Journaled<V, E> {
       } catch (err) {
         throw new Error(`${this.journalPath}: line ${i + 1} is not JSON (${(err as Error).message}); the file is damaged`);
       }
+      if (!Array.isArray(entry) || !Number.isSafeInteger(entry[0])) throw new Error(`${this.journalPath}: line ${i + 1} is not [number, change]; the file is damaged`);
       const [seq, c] = entry;
       if (seq <= from) continue;
       change(c);
@@ -149,6 +151,15 @@ export class Journaled<V, E> {
     await rm(this.basePath, { force: true });
     this.seq = 0;
     this.journalBytes = 0;
+  }
+}
+
+/** A base's JSON, or an error naming its file. */
+function parsed(bytes: Buffer, path: string): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw new Error(`${path}: not JSON (${(err as Error).message}); the file is damaged`);
   }
 }
 

@@ -11,6 +11,8 @@ describe('parseWithMembers', () => {
     // Strings holding what the walk must not take as structure.
     { s: 'a "quoted" {brace} [bracket], comma: colon', t: 'ends in a backslash \\', u: '\\"', v: 'ünïcødé ✓ 𝄞', w: '\n\t\u0001' },
     { binaries: [{ package: 'a', version: '1:2.0~rc1-1', path: 'pool/main/a/a_2.0_amd64.deb' }, { package: 'b"}]', version: '1' }], journalSeq: 7 },
+    // Keys with escapes and beyond ASCII, one named as the prototype, numbers last in an array and an object.
+    { 'a"b': 1, 'c\\': [1, 2.5], 'ключ ✓': { n: -0.5e-3 }, ['__proto__']: { x: 1 }, binaries: [1, 2, 3e10] },
   ];
 
   it('gives what JSON.parse gives, as JSON.stringify writes it and indented', () => {
@@ -20,6 +22,13 @@ describe('parseWithMembers', () => {
         expect(parseWithMembers(bytes(text), { binaries: (m) => m }, 'test')).toEqual(JSON.parse(text));
       }
     }
+  });
+
+  it('makes a key named as the prototype a property of its own, as JSON.parse does', () => {
+    const value = parseWithMembers(bytes('{"__proto__":{"x":1},"a":2}'), {}, 'test');
+    expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
+    expect(Object.hasOwn(value, '__proto__')).toBe(true);
+    expect(value).toEqual(JSON.parse('{"__proto__":{"x":1},"a":2}'));
   });
 
   it('gives each member of a named array to its function as it is parsed, and keeps what it returns, in order', () => {

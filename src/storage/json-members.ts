@@ -13,6 +13,9 @@ const isSpace = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0
 
 export class JsonMembersError extends Error {}
 
+/** A property of its own, as JSON.parse makes one (a key "__proto__" too, which assigning would take as the prototype). */
+const own = (o: Record<string, unknown>, key: string, value: unknown) => Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
+
 /**
  * The object `bytes` holds, as JSON.parse gives it, but each member of the array under a key
  * of `arrays` (at the top level) given to that key's function as it is parsed, and the list of
@@ -91,10 +94,10 @@ export function parseWithMembers(bytes: Buffer, arrays: Record<string, (member: 
           }
           at++;
         }
-        result[key] = list;
+        own(result, key, list);
       } else {
         const end = valueEnd(at);
-        result[key] = parse(at, end);
+        own(result, key, parse(at, end));
         at = end;
       }
       at = space(at);
