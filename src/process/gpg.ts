@@ -102,10 +102,11 @@ export class Signer {
       await Promise.all([writeFile(inReleasePath, clearsignText(own, release.toString('utf8'))), writeFile(releaseGpgPath, detachedSignature(own, release))]);
       return;
     }
-    await Promise.all([
-      this.gpg(['--clearsign', '--output', inReleasePath, releasePath]),
-      this.gpg(['--armor', '--detach-sign', '--output', releaseGpgPath, releasePath]),
-    ]);
+    // One after the other: gpg-agent takes one signing request at a time, and two at once failed
+    // now and then ("signing failed: Invalid value" in CI, with a subkey or an EdDSA key; others
+    // see "Cannot allocate memory" or "Invalid IPC response").
+    await this.gpg(['--clearsign', '--output', inReleasePath, releasePath]);
+    await this.gpg(['--armor', '--detach-sign', '--output', releaseGpgPath, releasePath]);
   }
 }
 
