@@ -187,7 +187,7 @@ export async function writeIndexText<T>(o: {
     gzOut = await open(o.compressed.gz, 'w', 0o644);
     xzOut = await open(o.compressed.xz, 'w', 0o644);
     old = before.size > 0 ? await open(o.previous!.path, 'r').catch(() => undefined) : undefined;
-    if (sized && before.size > 0) oldPieces = await openPieces(o.previous!, piecesAt.gz, piecesAt.xz + xzStreamTrailer(CRC64_FLAGS, o.previous!.chunks.map(([, bytes, , , unpadded]) => ({ unpaddedSize: unpadded!, uncompressedSize: bytes }))).length);
+    if (sized && before.size > 0) oldPieces = await openPieces(o.previous!, piecesAt.gz, piecesAt.xz + xzTrailer(o.previous!.chunks).length);
     /** Whether a chunk's gzip member and xz block are copied from the previous files rather than compressed. */
     const copiedPieces = (key: string) => oldPieces !== undefined && before.has(key);
     // The unchanged first chunks: copied as they are, when no patch needs their text.
@@ -285,7 +285,7 @@ export async function writeIndexText<T>(o: {
     }
     const tail = [
       { file: gzOut, bytes: table.length === 0 ? EMPTY_GZIP : Buffer.alloc(0), d: gz, at: sizes.gz },
-      { file: xzOut, bytes: xzStreamTrailer(CRC64_FLAGS, table.map(([, bytes, , , unpadded]) => ({ unpaddedSize: unpadded!, uncompressedSize: bytes }))), d: xz, at: sizes.xz },
+      { file: xzOut, bytes: xzTrailer(table), d: xz, at: sizes.xz },
     ];
     for (const t of tail) update(t.d, t.bytes);
     await Promise.all(tail.map((t) => writeAllAt(t.file, [t.bytes], t.at).then(() => t.file.truncate(t.at + t.bytes.length))));
@@ -305,6 +305,9 @@ export async function writeIndexText<T>(o: {
     await Promise.all([out, gzOut, xzOut, old, oldPieces?.gz, oldPieces?.xz].map((f) => f?.close()));
   }
 }
+
+/** The index and footer of the .xz of an index of these chunks, each with its block's size noted. */
+const xzTrailer = (chunks: ChunkTable) => xzStreamTrailer(CRC64_FLAGS, chunks.map(([, bytes, , , unpadded]) => ({ unpaddedSize: unpadded!, uncompressedSize: bytes })));
 
 const isSize = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
 
