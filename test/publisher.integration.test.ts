@@ -454,13 +454,17 @@ describe('the publisher', () => {
       const first = await publish(own, plan(['p', 'q']), signer, options());
       const second = await publish(own, plan(['q', 'r']), signer, options());
       for (const g of [first, second]) expect(JSON.parse(await readFile(join(own.generations, g.generation, 'manifest.json'), 'utf8'))).not.toHaveProperty('pool');
-      expect([...(await poolFilesOfGenerations(own))].sort()).toEqual(['p', 'q', 'r'].map((n) => `pool/main/${n[0]}/${n}/${n}_1.0_amd64.deb`));
+      const path = (n: string) => `pool/main/${n[0]}/${n}/${n}_1.0_amd64.deb`;
+      // Of the files asked about, those a generation names.
+      const among = new Set(['o', 'p', 'q', 'r', 's'].map(path).concat('pool/main/o/old/old_1.0_amd64.deb'));
+      expect([...(await poolFilesOfGenerations(own, among))].sort()).toEqual(['p', 'q', 'r'].map(path));
+      expect([...(await poolFilesOfGenerations(own, new Set([path('q'), path('s')])))]).toEqual([path('q')]);
       // A generation from an earlier version: its pool list in its manifest.
       const older = join(own.generations, first.generation);
       await rm(join(older, 'pool.list'));
       const manifest = JSON.parse(await readFile(join(older, 'manifest.json'), 'utf8'));
       await writeFile(join(older, 'manifest.json'), JSON.stringify({ ...manifest, pool: ['pool/main/o/old/old_1.0_amd64.deb'] }));
-      expect([...(await poolFilesOfGenerations(own))].sort()).toEqual(['pool/main/o/old/old_1.0_amd64.deb', ...['q', 'r'].map((n) => `pool/main/${n[0]}/${n}/${n}_1.0_amd64.deb`)]);
+      expect([...(await poolFilesOfGenerations(own, among))].sort()).toEqual(['pool/main/o/old/old_1.0_amd64.deb', ...['q', 'r'].map(path)]);
     } finally {
       await rm(own.root, { recursive: true, force: true });
     }
@@ -472,7 +476,13 @@ describe('the publisher', () => {
       // 2,500 paths: parts of a thousand, and a last part that is not full.
       const paths = Array.from({ length: 2500 }, (_, i) => `pool/main/p/p${i}/p${i}_1.0_amd64.deb`);
       await writePoolList(join(own.generations, '20260101-000000000-1'), paths);
-      expect([...(await poolFilesOfGenerations(own))].sort()).toEqual([...paths].sort());
+      expect([...(await poolFilesOfGenerations(own, new Set(paths)))].sort()).toEqual([...paths].sort());
+      // A few paths are looked for in the bytes: whole lines only, the first and a last without its newline too.
+      expect([...(await poolFilesOfGenerations(own, new Set([paths[0], paths[2499], 'p0/p0_1.0_amd64.deb', 'pool/main/p/p1/p1_1.0_amd64.de', 'pool/main/p/p25/p25'])))]).toEqual([paths[0], paths[2499]]);
+      await writeFile(join(own.generations, '20260101-000000000-1', 'pool.list'), 'a/x.deb\nb/x.deb\nc/x.deb');
+      expect([...(await poolFilesOfGenerations(own, new Set(['a/x.deb', 'c/x.deb', 'x.deb', 'b/x.de', '/x.deb', 'c/x.deb\n'])))]).toEqual(['a/x.deb', 'c/x.deb']);
+      await writeFile(join(own.generations, '20260101-000000000-1', 'pool.list'), 'a/x.deb');
+      expect([...(await poolFilesOfGenerations(own, new Set(['a/x.deb', 'a/x.de'])))]).toEqual(['a/x.deb']);
     } finally {
       await rm(own.root, { recursive: true, force: true });
     }
@@ -482,7 +492,7 @@ describe('the publisher', () => {
     const filler = join(layout.generations, '00000000-filler');
     await writeFile(filler, 'x');
     await utimes(filler, new Date(0), new Date(0));
-    await expect(poolFilesOfGenerations(layout)).resolves.toBeInstanceOf(Set);
+    await expect(poolFilesOfGenerations(layout, new Set())).resolves.toBeInstanceOf(Set);
     await pruneGenerations(layout, { graceMs: 0 });
     expect(await readFile(filler, 'utf8')).toBe('x');
     await rm(filler);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/config.js';
+import { withHistory } from '../src/core/retention.js';
 import { readIncludedDebs } from '../src/daemons/queue/included-debs.js';
 import { SuiteChanges } from '../src/daemons/queue/suite-changes.js';
 import { readDebControls } from '../src/process/debian-tools.js';
@@ -217,18 +218,27 @@ describe('the journal of suite contents and pool history', () => {
     await writeFile(path, good);
   });
 
-  it('folds the journal into a new base after a collection, and reads the same contents back', async () => {
-    const contents = await open();
+  it('reads only the history of the sources whose files a collection may remove, and notes what it cuts as a change', async () => {
+    const keepOne = parseConfig('suites:\n  unstable:\n    components: [main]\npublish:\n  keep_versions: 1\n', 'archive.yaml');
+    const contents = await new SuiteChanges(layout, () => keepOne, () => undefined).load();
     const before = listing(contents);
-    await contents.collectGarbage([]);
-    const reread = await open();
-    expect(listing(reread)).toEqual(before);
-    // The history is not held between changes: the collection read it back from its base and journal.
-    const history = JSON.parse(await readFile(layout.poolHistory, 'utf8')) as { journalSeq: number; history: Record<string, { version: string }[]> };
-    expect(history.journalSeq).toBeGreaterThan(0);
-    expect(Object.entries(history.history).map(([source, versions]) => `${source} ${versions.map((v) => v.version).join(' ')}`).sort()).toEqual([
-      'j0 1.0-1 2.0-1', 'j1 1.0-1', 'j2 1.0-1', 'j3 1.0-1', 'j4 1.0-1',
-    ]);
-    await expect(readFile(`${layout.poolHistory}.journal`, 'utf8')).rejects.toThrow('ENOENT');
+    // The history so far as a base, with j1's entry damaged: a collection that parsed it would fail.
+    const lines = (await readFile(`${layout.poolHistory}.journal`, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as [number, { source: string; version: string; files: string[] }[]]);
+    const history = withHistory({}, lines.flatMap(([, batch]) => batch));
+    expect(Object.keys(history).sort()).toEqual(['j0', 'j1', 'j2', 'j3', 'j4']);
+    const seq = lines[lines.length - 1][0];
+    const text = JSON.stringify({ journalSeq: seq, history: { ...history, j1: 'DAMAGED' } }).replace('"DAMAGED"', '[{"version":"1.0-1","files":[tru]}]');
+    await writeFile(layout.poolHistory, text);
+    await rm(`${layout.poolHistory}.journal`);
+    // j0 1.0-1 is in no suite (2.0-1 replaced it): with keep_versions 1 its file goes.
+    const old = join(layout.public, 'pool/main/j/j0/j0_1.0-1_amd64.deb');
+    await readFile(old);
+    expect(await contents.collectGarbage([])).toEqual(['pool/main/j/j0/j0_1.0-1_amd64.deb']);
+    await expect(readFile(old)).rejects.toThrow('ENOENT');
+    await readFile(join(layout.public, 'pool/main/j/j0/j0_2.0-1_amd64.deb'));
+    // The base is left as it was; the version cut is one line of the journal.
+    expect(await readFile(layout.poolHistory, 'utf8')).toBe(text);
+    expect(await readFile(`${layout.poolHistory}.journal`, 'utf8')).toBe(`${JSON.stringify([seq + 1, [{ source: 'j0', version: '1.0-1', drop: true }]])}\n`);
+    expect(listing(await open())).toEqual(before);
   });
 });

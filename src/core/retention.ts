@@ -7,13 +7,25 @@ import { compareVersions } from '../debian/version.js';
 /** Per source, the versions that entered the pool and their files (relative to public/). */
 export type PoolHistory = Record<string, { version: string; files: string[] }[]>;
 
+/** A change of the history: a version's files noted, or (`drop`) a version no longer kept. */
+export type HistoryEntry = { source: string; version: string; files: string[] } | { source: string; version: string; drop: true };
+
 /**
- * The history with these versions' files noted (a version seen again gains files). Noted in `h`
- * itself, which it returns: the history of 100,000 sources is not copied for each change.
+ * The history with these versions' files noted (a version seen again gains files), and the
+ * versions dropped taken out. Changed in `h` itself, which it returns: the history of 100,000
+ * sources is not copied for each change.
  */
-export function withHistory(h: PoolHistory, added: { source: string; version: string; files: string[] }[]): PoolHistory {
-  for (const { source, version, files } of added) {
+export function withHistory(h: PoolHistory, changes: HistoryEntry[]): PoolHistory {
+  for (const change of changes) {
+    const { source, version } = change;
     const entries = h[source];
+    if ('drop' in change) {
+      const rest = (entries ?? []).filter((e) => e.version !== version);
+      if (rest.length > 0) h[source] = rest;
+      else delete h[source];
+      continue;
+    }
+    const { files } = change;
     // A source new to the history (each of 100,000 packages included at once): no copies.
     if (!entries) {
       h[source] = [{ version, files }];
@@ -27,20 +39,24 @@ export function withHistory(h: PoolHistory, added: { source: string; version: st
 }
 
 /**
- * The history cut to what stays, and the files it keeps: the versions a suite or snapshot
- * publishes (`inUse`: "source version") and, for sources still published, the newest `keep`.
+ * The history cut to what stays, the files it keeps, and the versions cut (as changes that drop
+ * them): the versions a suite or snapshot publishes (`inUse`: "source version") and, for sources
+ * still published, the newest `keep`, stay.
  */
-export function retained(h: PoolHistory, keep: number, inUse: Set<string>): { history: PoolHistory; files: Set<string> } {
+export function retained(h: PoolHistory, keep: number, inUse: Set<string>): { history: PoolHistory; files: Set<string>; dropped: HistoryEntry[] } {
   const published = new Set([...inUse].map((k) => k.split(' ')[0]));
   const history: PoolHistory = {};
   const files = new Set<string>();
+  const dropped: HistoryEntry[] = [];
   for (const [source, entries] of Object.entries(h)) {
     const sorted = [...entries].sort((a, b) => compareVersions(a.version, b.version));
     const newest = published.has(source) ? sorted.length - Math.max(1, keep) : sorted.length;
-    const kept = sorted.filter((e, i) => i >= newest || inUse.has(`${source} ${e.version}`));
+    const stays = (e: { version: string }, i: number) => i >= newest || inUse.has(`${source} ${e.version}`);
+    for (const [i, e] of sorted.entries()) if (!stays(e, i)) dropped.push({ source, version: e.version, drop: true });
+    const kept = sorted.filter(stays);
     if (kept.length === 0) continue;
     history[source] = kept;
     for (const e of kept) for (const f of e.files) files.add(f);
   }
-  return { history, files };
+  return { history, files, dropped };
 }

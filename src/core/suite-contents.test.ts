@@ -263,12 +263,19 @@ describe('pool retention', () => {
     const r = retained(h, 2, new Set(['x 4']));
     expect(r.history.x.map((e) => e.version)).toEqual(['3', '4']);
     expect([...r.files].sort()).toEqual(['x_1.orig.tar.gz', 'x_3.dsc', 'x_4.dsc']);
+    // What was cut, as changes: applied to the history, they give the history cut.
+    expect(r.dropped).toEqual(['1', '2'].map((version) => ({ source: 'x', version, drop: true })));
+    expect(withHistory(structuredClone(h), r.dropped)).toEqual(r.history);
   });
   it('also keeps versions a suite or snapshot still publishes', () => {
     expect(retained(h, 1, new Set(['x 1'])).history.x.map((e) => e.version)).toEqual(['1', '4']);
   });
   it('keeps nothing of a source no suite or snapshot publishes any more', () => {
-    expect(retained(h, 3, new Set(['y 1']))).toEqual({ history: {}, files: new Set() });
+    const r = retained(h, 3, new Set(['y 1']));
+    expect(r).toEqual({ history: {}, files: new Set(), dropped: ['1', '2', '3', '4'].map((version) => ({ source: 'x', version, drop: true })) });
+    // The last version dropped takes the source out; a version or source not held is no change.
+    expect(withHistory(structuredClone(h), r.dropped)).toEqual({});
+    expect(withHistory(structuredClone(h), [{ source: 'y', version: '1', drop: true }, { source: 'x', version: '9', drop: true }])).toEqual(h);
   });
   it('merges the files a version gains later (its builds)', () => {
     const noted = withHistory(structuredClone(h), [{ source: 'x', version: '4', files: ['x_4_amd64.deb'] }]);

@@ -58,14 +58,37 @@ export async function writePoolList(dir: string, files: string[], lines = new Po
 
 const POOL_LIST = 'pool.list';
 
-/** The pool files a generation names: its pool.list, or the list in its manifest (written before pool.list was); undefined: neither. */
-async function readPoolList(dir: string): Promise<string[] | undefined> {
+/**
+ * The paths of `among` that a generation names: in its pool.list, or the list in its manifest
+ * (written before pool.list was). A few paths (a collection after a change) are looked for in
+ * the list's bytes, and no string is made of its 100,000 lines; many, among its lines.
+ */
+async function namedBy(dir: string, among: Set<string>): Promise<string[]> {
+  let list: Buffer;
   try {
-    return (await readFile(join(dir, POOL_LIST), 'utf8')).split('\n').filter((line) => line !== '');
+    list = await readFile(join(dir, POOL_LIST));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read ${join(dir, POOL_LIST)}: ${(err as Error).message}`);
+    return ((await readManifest(dir))?.pool ?? []).filter((f) => among.has(f));
   }
-  return (await readManifest(dir))?.pool;
+  if (among.size > FEW_PATHS) return list.toString('utf8').split('\n').filter((line) => among.has(line));
+  return [...among].filter((path) => isLine(list, path));
+}
+
+/** Paths looked for one by one in a pool list's bytes, up to this many. */
+const FEW_PATHS = 64;
+
+/** Whether `path` is a whole line of `list` (lines end in a newline; the last may not). */
+function isLine(list: Buffer, path: string): boolean {
+  const line = Buffer.from(`\n${path}\n`);
+  const first = line.subarray(1);
+  const last = line.subarray(0, line.length - 1);
+  return (
+    list.subarray(0, first.length).equals(first) ||
+    list.indexOf(line) >= 0 ||
+    list.subarray(Math.max(0, list.length - last.length)).equals(last) ||
+    list.equals(line.subarray(1, line.length - 1))
+  );
 }
 
 /** Points `path` (a symbolic link) at `target` atomically: a new link, renamed over the old. */
@@ -118,12 +141,12 @@ export async function pruneGenerations(layout: Layout, o: { keep?: string; grace
   return doomed.length;
 }
 
-/** Every pool file that a generation still on disk names (a client may be reading it). */
-export async function poolFilesOfGenerations(layout: Layout): Promise<Set<string>> {
+/** The files of `among` that a generation still on disk names (a client may be reading it): the lists are read one at a time, and only those files kept. */
+export async function poolFilesOfGenerations(layout: Layout, among: Set<string>): Promise<Set<string>> {
   const files = new Set<string>();
   for (const name of await generationNames(layout)) {
     if (name.endsWith('.tmp')) continue;
-    for (const f of (await readPoolList(join(layout.generations, name))) ?? []) files.add(f);
+    for (const f of await namedBy(join(layout.generations, name), among)) files.add(f);
   }
   return files;
 }

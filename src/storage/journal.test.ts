@@ -1,4 +1,4 @@
-import { mkdtemp, open as openFile, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, open as openFile, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -78,6 +78,23 @@ describe('Journaled', () => {
     decoded = 0;
     await seqFirst().open();
     expect(decoded).toBe(1);
+  });
+
+  it('reads part of the value: the wanted members of a base object, and each change cut', async () => {
+    type Sizes = { journalSeq?: number; sizes: Record<string, number> };
+    const j = new Journaled<Sizes, [string, number][]>(join(dir, 's.json'), join(dir, 's.journal'), {
+      toBase: (value, journalSeq) => ({ journalSeq, sizes: value.sizes }),
+      fromBase: (raw) => ({ value: { sizes: (raw as Sizes).sizes }, journalSeq: (raw as Sizes).journalSeq ?? 0 }),
+      apply: (value, change) => ({ sizes: { ...value.sizes, ...Object.fromEntries(change) } }),
+    });
+    await j.replace({ sizes: { a: 1, b: 2, c: 3 } });
+    await j.append([['a', 10], ['d', 4]], () => ({ sizes: {} }));
+    await appendFile(join(dir, 's.journal'), '[3,[["b",');
+    const wanted = (k: string) => k === 'a' || k === 'd';
+    expect(await j.loadPart({ base: { sizes: wanted }, change: (c) => c.filter(([k]) => wanted(k)) })).toEqual({ sizes: { a: 10, d: 4 } });
+    // As the writer does, it cut off the line a crash left short; changes go on from there.
+    await j.append([['b', 20]], () => ({ sizes: {} }));
+    expect(await j.load()).toEqual({ sizes: { a: 10, b: 20, c: 3, d: 4 } });
   });
 
   it('writes a small change as a line, a large one (written in parts) as the base, and reads the same value back', async () => {

@@ -35,19 +35,33 @@ export class Journaled<V, E> {
    * The writer repairs a journal a crash cut short; a reader (the CLI) leaves the files alone.
    */
   async load(o: { repair: boolean } = { repair: true }): Promise<V | undefined> {
+    return this.read(o.repair);
+  }
+
+  /**
+   * Part of the value: of the base's top-level objects under the keys of `only.base`, the members
+   * whose keys its function takes (storage/json-members.ts), and each change as `only.change`
+   * cuts it. The writer's journal is repaired as load() does.
+   */
+  async loadPart(only: { base: Record<string, (key: string) => boolean>; change: (change: E) => E }): Promise<V | undefined> {
+    return this.read(true, only);
+  }
+
+  private async read(repair: boolean, only?: { base: Record<string, (key: string) => boolean>; change: (change: E) => E }): Promise<V | undefined> {
     const base = await readFile(this.basePath).catch(notFound);
     const journalText = await readFile(this.journalPath, 'utf8').catch(notFound);
     if (base === undefined && journalText === undefined) return undefined;
     let value: V | undefined;
     let from = 0;
     if (base !== undefined) {
-      ({ value, journalSeq: from } = this.codec.fromBase(this.codec.members ? parseWithMembers(base, this.codec.members, this.basePath) : parsed(base, this.basePath)));
+      const raw = this.codec.members || only ? parseWithMembers(base, this.codec.members ?? {}, this.basePath, only?.base) : parsed(base, this.basePath);
+      ({ value, journalSeq: from } = this.codec.fromBase(raw));
       this.baseBytes = base.length;
     }
-    await this.readJournal(journalText, from, o.repair, (change) => {
+    await this.readJournal(journalText, from, repair, (change) => {
       value ??= this.codec.empty?.();
       if (value === undefined) throw new Error(`${this.journalPath}: changes without a base in ${this.basePath}`);
-      value = this.codec.apply(value, change);
+      value = this.codec.apply(value, only ? only.change(change) : change);
     });
     return value;
   }

@@ -42,6 +42,27 @@ describe('parseWithMembers', () => {
     expect(parseWithMembers(bytes('{"binaries":null,"toString":[1]}'), { binaries: () => 0 }, 'test')).toEqual({ binaries: null, toString: [1] });
   });
 
+  it('makes only the members it is asked for of a named object, and walks over the others unparsed', () => {
+    const history = { a: [{ v: '1' }], 'b"}': [{ v: '2 {[' }], c: [{ v: 3 }], ['__proto__']: [1] };
+    const text = JSON.stringify({ journalSeq: 4, history, other: { a: 1 } }, null, 1);
+    const asked: string[] = [];
+    const wanted = new Set(['b"}', '__proto__', 'z']);
+    const value = parseWithMembers(bytes(text), {}, 'test', { history: (k) => (asked.push(k), wanted.has(k)) });
+    expect(asked).toEqual(['a', 'b"}', 'c', '__proto__']);
+    expect(value).toEqual(JSON.parse(JSON.stringify({ journalSeq: 4, history: { 'b"}': history['b"}'], ['__proto__']: [1] }, other: { a: 1 } })));
+    expect(Object.hasOwn(value.history as object, '__proto__')).toBe(true);
+    // A member passed over is not parsed: one that is no JSON is not found (the whole is read when it is wanted).
+    const damaged = '{"history":{"a":[tru],"b":[1]}}';
+    expect(parseWithMembers(bytes(damaged), {}, 'test', { history: (k) => k === 'b' })).toEqual({ history: { b: [1] } });
+    expect(() => parseWithMembers(bytes(damaged), {}, 'test', { history: () => true })).toThrow(/^test: bytes 16-21 are not JSON/);
+    // A value under that key that is no object is parsed as it is; an empty object stays one.
+    expect(parseWithMembers(bytes('{"history":[1],"x":{}}'), {}, 'test', { history: () => false, x: () => true })).toEqual({ history: [1], x: {} });
+    // What is wrong with the structure is still found.
+    for (const bad of ['{"history":{"a":1,}}', '{"history":{"a" 1}}', '{"history":{"a":1}', '{"history":{a:1}}']) {
+      expect(() => parseWithMembers(bytes(bad), {}, 'test', { history: () => false }), bad).toThrow(JsonMembersError);
+    }
+  });
+
   it('refuses a text that is not one JSON object, naming it and where', () => {
     const bad = ['', '[]', '"x"', '{', '{"a"}', '{"a":}', '{"a":1,}', '{"a":1 "b":2}', '{"a":1}x', '{"a":[1,2}', '{"a":"unended}', '{"binaries":[1,,2]}', '{"binaries":[1 2]}', '{"binaries":[{"a":1}', '{"a":tru}', '{"a":{"b":1}}}'];
     for (const text of bad) {

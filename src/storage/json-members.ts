@@ -19,9 +19,16 @@ const own = (o: Record<string, unknown>, key: string, value: unknown) => Object.
 /**
  * The object `bytes` holds, as JSON.parse gives it, but each member of the array under a key
  * of `arrays` (at the top level) given to that key's function as it is parsed, and the list of
- * what it returns in its place. `what` names the text in errors.
+ * what it returns in its place; and of the object under a key of `only` (at the top level), only
+ * the members whose keys that key's function takes (the others' bytes are walked over, and no
+ * value is made of them). `what` names the text in errors.
  */
-export function parseWithMembers(bytes: Buffer, arrays: Record<string, (member: unknown) => unknown>, what: string): Record<string, unknown> {
+export function parseWithMembers(
+  bytes: Buffer,
+  arrays: Record<string, (member: unknown) => unknown>,
+  what: string,
+  only: Record<string, (key: string) => boolean> = {},
+): Record<string, unknown> {
   const fail = (at: number, expected: string): never => {
     throw new JsonMembersError(`${what}: ${expected} expected at byte ${at}, found ${at < bytes.length ? JSON.stringify(String.fromCharCode(bytes[at])) : 'the end'}`);
   };
@@ -65,48 +72,64 @@ export function parseWithMembers(bytes: Buffer, arrays: Record<string, (member: 
     if (i === at) fail(at, 'a value');
     return i;
   };
-  const result: Record<string, unknown> = {};
-  let at = space(0);
-  if (bytes[at] !== 0x7b) fail(at, '"{"');
-  at = space(at + 1);
-  if (bytes[at] === 0x7d) at = space(at + 1);
-  else {
+  /**
+   * The members of the object that starts at `at`, each key and where its value starts given to
+   * `member`, which returns where the value ends; returns where the object ends.
+   */
+  const objectMembers = (at: number, member: (key: string, at: number) => number): number => {
+    at = space(at + 1);
+    if (bytes[at] === 0x7d) return at + 1;
     for (;;) {
       if (bytes[at] !== QUOTE) fail(at, 'a key');
       const keyEnd = stringEnd(at);
       const key = parse(at, keyEnd) as string;
       at = space(keyEnd);
       if (bytes[at] !== 0x3a) fail(at, '":"');
-      at = space(at + 1);
-      const make = Object.hasOwn(arrays, key) ? arrays[key] : undefined;
-      if (make && bytes[at] === 0x5b) {
-        const list: unknown[] = [];
-        at = space(at + 1);
-        if (bytes[at] === 0x5d) at++;
-        else {
-          for (;;) {
-            const end = valueEnd(at);
-            list.push(make(parse(at, end)));
-            at = space(end);
-            if (bytes[at] === 0x5d) break;
-            if (bytes[at] !== 0x2c) fail(at, '"," or "]"');
-            at = space(at + 1);
-          }
-          at++;
-        }
-        own(result, key, list);
-      } else {
-        const end = valueEnd(at);
-        own(result, key, parse(at, end));
-        at = end;
-      }
-      at = space(at);
-      if (bytes[at] === 0x7d) break;
+      at = space(member(key, space(at + 1)));
+      if (bytes[at] === 0x7d) return at + 1;
       if (bytes[at] !== 0x2c) fail(at, '"," or "}"');
       at = space(at + 1);
     }
-    at = space(at + 1);
-  }
+  };
+  const result: Record<string, unknown> = {};
+  let at = space(0);
+  if (bytes[at] !== 0x7b) fail(at, '"{"');
+  at = objectMembers(at, (key, at) => {
+    const make = Object.hasOwn(arrays, key) ? arrays[key] : undefined;
+    const wanted = Object.hasOwn(only, key) ? only[key] : undefined;
+    if (wanted && bytes[at] === 0x7b) {
+      const kept: Record<string, unknown> = {};
+      const end = objectMembers(at, (k, from) => {
+        const to = valueEnd(from);
+        if (wanted(k)) own(kept, k, parse(from, to));
+        return to;
+      });
+      own(result, key, kept);
+      return end;
+    }
+    if (make && bytes[at] === 0x5b) {
+      const list: unknown[] = [];
+      at = space(at + 1);
+      if (bytes[at] === 0x5d) at++;
+      else {
+        for (;;) {
+          const end = valueEnd(at);
+          list.push(make(parse(at, end)));
+          at = space(end);
+          if (bytes[at] === 0x5d) break;
+          if (bytes[at] !== 0x2c) fail(at, '"," or "]"');
+          at = space(at + 1);
+        }
+        at++;
+      }
+      own(result, key, list);
+      return at;
+    }
+    const end = valueEnd(at);
+    own(result, key, parse(at, end));
+    return end;
+  });
+  at = space(at);
   if (at !== bytes.length) fail(at, 'the end of the text');
   return result;
 }
