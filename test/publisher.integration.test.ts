@@ -375,6 +375,14 @@ describe('the publisher', () => {
     const bentFrom = await write('8b', last, { path: join(dir, '7'), chunks: bent });
     expect(bentFrom.compressed).toBe(bentFrom.chunks.length);
     await expectWhole('8b', bentFrom, last);
+    // Sizes moved from one chunk to the next (the sums kept, each still a size): what they place
+    // is no member and no block of those chunks' texts, which are compressed again; the others are copied.
+    for (const [gz, xz] of [[10, 4], [10, 0], [0, 4]]) {
+      const moved = seventh.chunks.map((c, i): ChunkTable[number] => (i === 1 ? [c[0], c[1], c[2], c[3]! - gz, c[4]! - xz] : i === 2 ? [c[0], c[1], c[2], c[3]! + gz, c[4]! + xz] : c));
+      const movedFrom = await write('8c', last, { path: join(dir, '7'), chunks: moved });
+      expect(movedFrom.compressed, `gz ${gz}, xz ${xz}`).toBe(2);
+      await expectWhole('8c', movedFrom, last);
+    }
     // An empty index: one empty gzip member, an xz stream of no block.
     const empty = await write('9', [], { path: join(dir, '8'), chunks: eighth.chunks });
     expect(empty.chunks).toEqual([]);

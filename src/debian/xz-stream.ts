@@ -94,5 +94,37 @@ export function xzStreamTrailer(flags: Buffer, blocks: Omit<XzBlock, 'bytes'>[])
   return Buffer.concat([index, u32(crc32(backward)), backward, FOOTER_MAGIC]);
 }
 
+/** Bytes of a block's CRC64 check. */
+const CRC64_BYTES = 8;
+
+/**
+ * Whether `bytes` are a stored xz block of CRC64 check (header, LZMA2 data, padding, check) of
+ * this unpadded size, holding a text of `size` bytes, as far as can be told without
+ * decompressing it: its header is whole (its CRC32 holds), the sizes it gives (xz gives them
+ * when it compresses in threads) are these, its LZMA2 data ends in LZMA2's end marker, and its
+ * padding is zeros. Bytes from the middle of a block, or a block cut or run on, are not one.
+ */
+export function isXzBlockOf(bytes: Buffer, unpadded: number, size: number): boolean {
+  const headerSize = (bytes[0] + 1) * 4;
+  const dataEnd = unpadded - CRC64_BYTES;
+  if (bytes.length === 0 || bytes[0] === 0 || bytes.length !== storedSize(unpadded) || dataEnd <= headerSize) return false;
+  if (crc32(bytes.subarray(0, headerSize - 4)) !== bytes.readUInt32LE(headerSize - 4)) return false;
+  try {
+    let at = 2;
+    let value: number;
+    if (bytes[1] & 0x40) {
+      [value, at] = readVarint(bytes, at);
+      if (headerSize + value !== dataEnd) return false;
+    }
+    if (bytes[1] & 0x80) {
+      [value, at] = readVarint(bytes, at);
+      if (value !== size) return false;
+    }
+  } catch {
+    return false;
+  }
+  return bytes[dataEnd - 1] === 0 && bytes.subarray(dataEnd, bytes.length - CRC64_BYTES).every((b) => b === 0);
+}
+
 /** Bytes a block of this unpadded size takes in the stream (padded to four bytes). */
 export const storedSize = (unpaddedSize: number) => unpaddedSize + pad4(unpaddedSize);

@@ -21,6 +21,14 @@ export const CRC64_FLAGS = Buffer.from([0x00, 0x04]);
 export const EMPTY_GZIP = gzipSync(Buffer.alloc(0), { level: 9 });
 
 /**
+ * Whether `bytes` are a gzip member of a text of `size` bytes, as far as its ends tell: gzip's
+ * magic and method first, the size (modulo 2^32, RFC 1952's ISIZE) last.
+ */
+export function isGzipMemberOf(bytes: Buffer, size: number): boolean {
+  return bytes.length >= 18 && bytes[0] === 0x1f && bytes[1] === 0x8b && bytes[2] === 8 && bytes.readUInt32LE(bytes.length - 4) === size % 2 ** 32;
+}
+
+/**
  * Large indices use xz's fastest level, in threads: a few percent larger than -6 and many times
  * faster (bench/publisher.sh measures both; the README has the figures). Small ones use -6, as
  * dak does. Decided by the members' count, known before their text (about 256 KiB of stanzas).

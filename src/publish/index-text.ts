@@ -12,8 +12,8 @@
 import { createHash, type Hash } from 'node:crypto';
 import { constants, open, type FileHandle } from 'node:fs/promises';
 import { chunkText, type ChunkLayout, type IndexChunk, type IndexFile, type StanzaSource } from '../debian/indices.js';
-import { storedSize, xzStreamHeader, xzStreamTrailer } from '../debian/xz-stream.js';
-import { compressChunks, CRC64_FLAGS, EMPTY_GZIP } from './index-compressor.js';
+import { isXzBlockOf, storedSize, xzStreamHeader, xzStreamTrailer } from '../debian/xz-stream.js';
+import { compressChunks, CRC64_FLAGS, EMPTY_GZIP, isGzipMemberOf } from './index-compressor.js';
 import { writeAllAt } from '../storage/files.js';
 
 /**
@@ -98,8 +98,8 @@ export class TextHashes {
 
 /**
  * The buffers the files go through: one for the text read from the previous file, group after
- * group, two for the text made, in turn, and one for the compressed pieces read from the
- * previous .gz and .xz. Kept from one publication to the next (a daemon keeps one) and used
+ * group, two for the text made, in turn, and two for the compressed pieces read from the
+ * previous .gz and .xz, in turn. Kept from one publication to the next (a daemon keeps one) and used
  * again: memory the process has not touched yet costs far more than the text it holds (the
  * kernel maps its pages in one by one; the README's publishing section has the figures). One
  * index at a time.
@@ -107,7 +107,7 @@ export class TextHashes {
 export class TextBuffers {
   readonly scratch = { bytes: Buffer.alloc(0) };
   readonly made = [Buffer.alloc(0), Buffer.alloc(0)];
-  readonly pieces = { bytes: Buffer.alloc(0) };
+  readonly pieces = [{ bytes: Buffer.alloc(0) }, { bytes: Buffer.alloc(0) }];
 
   /**
    * Before an index read from its previous file, or texts copied (none is in use between two
@@ -127,6 +127,13 @@ interface Placed {
   lines: number;
   gz: { offset: number; size: number };
   xz: { offset: number; size: number; unpadded: number };
+}
+
+/** A chunk's gzip member and xz block, read from the previous files. */
+interface Piece {
+  gz: Buffer;
+  xz: Buffer;
+  unpadded: number;
 }
 
 /** The previous .gz and .xz, open, when they are as long as the chunk table says. */
@@ -232,13 +239,12 @@ export async function writeIndexText<T>(o: {
     const pieceSizes: [number, number][] = [];
     const kept: Buffer[] = [];
     let compressed = 0;
-    /** A group's pieces, compressed or copied, written to the .gz and .xz and hashed. */
-    const writePieces = async (first: number, group: ChunkLayout<T>[], texts: Buffer[]) => {
-      const fresh = group.flatMap((c, i) => (copiedPieces(c.key) ? [] : [i]));
+    /** A group's pieces, copied (those given) or compressed, written to the .gz and .xz and hashed. */
+    const writePieces = async (first: number, group: ChunkLayout<T>[], texts: Buffer[], copied: (Piece | undefined)[]) => {
+      const fresh = group.flatMap((_, i) => (copied[i] ? [] : [i]));
       const compressedNow = await compressChunks(o.level, fresh.map((i) => texts[i]));
       compressed += fresh.length;
       const [gzFile, xzFile] = [gzOut!, xzOut!];
-      const copied = oldPieces ? await readPieces(oldPieces, group.map((c) => (copiedPieces(c.key) ? before.get(c.key)! : undefined)), buffers.pieces) : [];
       const parts: { gz: Buffer[]; xz: Buffer[] } = { gz: [], xz: [] };
       for (let i = 0, f = 0; i < group.length; i++) {
         const piece = copied[i] ?? { gz: compressedNow.gz[f], xz: compressedNow.xz[f].bytes, unpadded: compressedNow.xz[f++].unpaddedSize };
@@ -257,15 +263,20 @@ export async function writeIndexText<T>(o: {
     // A group's made text is in use until the group after next: its pieces are awaited in the next one.
     for (let from = skip; from < o.layout.length; from += GROUP) {
       const group = o.layout.slice(from, from + GROUP);
+      const turn = ((from - skip) / GROUP) % 2;
+      // The pieces the previous files hold of this group's chunks, read first: a chunk whose
+      // pieces are not what the table says (a manifest damaged) is compressed from its text.
+      const placed = group.map((c) => (copiedPieces(c.key) ? before.get(c.key) : undefined));
+      const copied = oldPieces ? soundPieces(await readPieces(oldPieces, placed, buffers.pieces[turn]), placed) : [];
       // Each chunk's text in one buffer, for the file, gzip and xz. Text read from the previous
       // file is in `scratch`, which the next group's overwrites: what outlives this group (a
       // compression still running) is copied out.
-      const texts = (await groupTexts(old, before, group, from, o.stanzas, scratch, made, ((from - skip) / GROUP) % 2)).map((t, i) =>
-        t.bytes.buffer === scratch.bytes.buffer && !copiedPieces(group[i].key) ? { ...t, bytes: Buffer.from(t.bytes) } : t,
+      const texts = (await groupTexts(old, before, group, from, o.stanzas, scratch, made, turn)).map((t, i) =>
+        t.bytes.buffer === scratch.bytes.buffer && !copied[i] ? { ...t, bytes: Buffer.from(t.bytes) } : t,
       );
       // Compressed while the next group's stanzas are made (one group at a time in xz and gzip).
       await compressing;
-      compressing = writePieces(from, group, texts.map((t) => t.bytes));
+      compressing = writePieces(from, group, texts.map((t) => t.bytes), copied);
       compressing.catch(() => undefined); // awaited below: a failure is thrown there
       const written = writeAllAt(out, texts.map((t) => t.bytes), size);
       for (const [i, { bytes, lines }] of texts.entries()) {
@@ -326,7 +337,7 @@ async function openPieces(previous: { gz?: string; xz?: string }, gzSize: number
  * The gzip member and xz block of each chunk placed (none for the others), read from the
  * previous files into `into` (made larger when short), pieces that lay side by side in one read.
  */
-async function readPieces(from: PreviousPieces, placed: (Placed | undefined)[], into: { bytes: Buffer }): Promise<({ gz: Buffer; xz: Buffer; unpadded: number } | undefined)[]> {
+async function readPieces(from: PreviousPieces, placed: (Placed | undefined)[], into: { bytes: Buffer }): Promise<(Piece | undefined)[]> {
   const total = placed.reduce((n, p) => n + (p ? p.gz.size + p.xz.size : 0), 0);
   if (into.bytes.length < total) into.bytes = Buffer.allocUnsafe(Math.max(total, 2 * into.bytes.length));
   let at = 0;
@@ -351,6 +362,15 @@ async function readPieces(from: PreviousPieces, placed: (Placed | undefined)[], 
   const gz = await read('gz');
   const xz = await read('xz');
   return placed.map((p, i) => p && { gz: gz[i]!, xz: xz[i]!, unpadded: p.xz.unpadded });
+}
+
+/**
+ * The pieces that are what the chunk table says: a gzip member and an xz block of their chunk's
+ * text. A table whose sizes were moved from one chunk to another (their sum kept) would
+ * otherwise splice bytes of the wrong chunks into the new files, and Release would hash them.
+ */
+function soundPieces(pieces: (Piece | undefined)[], placed: (Placed | undefined)[]): (Piece | undefined)[] {
+  return pieces.map((p, i) => (p && isGzipMemberOf(p.gz, placed[i]!.size) && isXzBlockOf(p.xz, p.unpadded, placed[i]!.size) ? p : undefined));
 }
 
 /**
