@@ -241,4 +241,18 @@ describe('the journal of suite contents and pool history', () => {
     expect(await readFile(`${layout.poolHistory}.journal`, 'utf8')).toBe(`${JSON.stringify([seq + 1, [{ source: 'j0', version: '1.0-1', drop: true }]])}\n`);
     expect(listing(await open())).toEqual(before);
   });
+
+  it('reads a history base from before the journal whole, and still cuts only the sources whose files a collection may remove', async () => {
+    const keepOne = parseConfig('suites:\n  unstable:\n    components: [main]\npublish:\n  keep_versions: 1\n', 'archive.yaml');
+    const contents = await new SuiteChanges(layout, () => keepOne, () => undefined).load();
+    const file = (n: string, v: string) => `pool/main/j/${n}/${n}_${v}_amd64.deb`;
+    // The history alone, as it was written before the journal: no journalSeq, no "history" key.
+    const history = Object.fromEntries(['j1', 'j2', 'j3', 'j4'].map((n) => [n, [{ version: '1.0-1', files: [file(n, '1.0-1')] }]]));
+    await writeFile(layout.poolHistory, JSON.stringify({ j0: [{ version: '2.0-1', files: [file('j0', '2.0-1')] }], ...history }));
+    await rm(`${layout.poolHistory}.journal`, { force: true });
+    expect((await contents.remove('j2', 'unstable')).ok).toBe(true);
+    expect(await contents.collectGarbage([])).toEqual([file('j2', '1.0-1')]);
+    // j2 is in no suite: its version is cut, and no other source's.
+    expect(await readFile(`${layout.poolHistory}.journal`, 'utf8')).toBe(`${JSON.stringify([1, [{ source: 'j2', version: '1.0-1', drop: true }]])}\n`);
+  });
 });

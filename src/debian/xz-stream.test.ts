@@ -60,6 +60,12 @@ describe('xz streams taken apart and put together', () => {
     const damaged = Buffer.from(a.bytes);
     damaged[2] ^= 1;
     expect(isXzBlockOf(damaged, a.unpaddedSize, a.uncompressedSize)).toBe(false);
+    // A reserved bit of the block flags set, the CRC32 made again.
+    const reserved = Buffer.from(a.bytes);
+    const headerSize = (reserved[0] + 1) * 4;
+    reserved[1] |= 0x04;
+    reserved.writeUInt32LE(crc32(reserved.subarray(0, headerSize - 4)), headerSize - 4);
+    expect(isXzBlockOf(reserved, a.unpaddedSize, a.uncompressedSize)).toBe(false);
     // A header without sizes (as xz writes one without threads): its end and padding still tell.
     const bare = withoutSizes(a);
     expect(isXzBlockOf(bare.bytes, bare.unpaddedSize, bare.uncompressedSize)).toBe(true);

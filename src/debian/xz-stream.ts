@@ -109,15 +109,18 @@ export function isXzBlockOf(bytes: Buffer, unpadded: number, size: number): bool
   const dataEnd = unpadded - CRC64_BYTES;
   if (bytes.length === 0 || bytes[0] === 0 || bytes.length !== storedSize(unpadded) || dataEnd <= headerSize) return false;
   if (crc32(bytes.subarray(0, headerSize - 4)) !== bytes.readUInt32LE(headerSize - 4)) return false;
+  // The block flags' reserved bits are zero; the sizes it gives lie within the header.
+  if (bytes[1] & 0x3c) return false;
+  const header = bytes.subarray(0, headerSize - 4);
   try {
     let at = 2;
     let value: number;
     if (bytes[1] & 0x40) {
-      [value, at] = readVarint(bytes, at);
+      [value, at] = readVarint(header, at);
       if (headerSize + value !== dataEnd) return false;
     }
     if (bytes[1] & 0x80) {
-      [value, at] = readVarint(bytes, at);
+      [value, at] = readVarint(header, at);
       if (value !== size) return false;
     }
   } catch {

@@ -195,14 +195,19 @@ export async function writeIndexText<T>(o: {
     xzOut = await open(o.compressed.xz, 'w', 0o644);
     old = before.size > 0 ? await open(o.previous!.path, 'r').catch(() => undefined) : undefined;
     if (sized && before.size > 0) oldPieces = await openPieces(o.previous!, piecesAt.gz, piecesAt.xz + xzTrailer(o.previous!.chunks).length);
-    /** Whether a chunk's gzip member and xz block are copied from the previous files rather than compressed. */
-    const copiedPieces = (key: string) => oldPieces !== undefined && before.has(key);
+    /**
+     * Whether a chunk's gzip member and xz block are placed in the previous files, to be copied
+     * rather than compressed: those of the first chunks as they are (their hashes' states were
+     * kept for this very table, TextHashes.head), the others when they are what the table says
+     * (soundPieces).
+     */
+    const placedPieces = (key: string) => oldPieces !== undefined && before.has(key);
     // The unchanged first chunks: copied as they are, when no patch needs their text.
     const states = o.previous && o.hashes ? o.hashes.states.head(o.hashes.id, o.previous.chunks, keys) : [];
     // States made without the md5 are no start for a text that needs it.
     const held = withMd5 && states.some((h) => h && !h.text.md) ? [] : states;
     let skip = 0;
-    while (skip < held.length && !o.keep?.(skip) && copiedPieces(keys[skip])) skip++;
+    while (skip < held.length && !o.keep?.(skip) && placedPieces(keys[skip])) skip++;
     // Back to the last chunk the states were kept after.
     while (skip > 0 && !held[skip - 1]) skip--;
     if (old) buffers.forReading();
@@ -266,7 +271,7 @@ export async function writeIndexText<T>(o: {
       const turn = ((from - skip) / GROUP) % 2;
       // The pieces the previous files hold of this group's chunks, read first: a chunk whose
       // pieces are not what the table says (a manifest damaged) is compressed from its text.
-      const placed = group.map((c) => (copiedPieces(c.key) ? before.get(c.key) : undefined));
+      const placed = group.map((c) => (placedPieces(c.key) ? before.get(c.key) : undefined));
       const copied = oldPieces ? soundPieces(await readPieces(oldPieces, placed, buffers.pieces[turn]), placed) : [];
       // Each chunk's text in one buffer, for the file, gzip and xz. Text read from the previous
       // file is in `scratch`, which the next group's overwrites: what outlives this group (a

@@ -10,6 +10,12 @@ import { parseWithMembers } from './json-members.js';
 /** The journal is folded into the base once it is this large, or a quarter of the base. */
 const FOLD_BYTES = 256 * 1024;
 
+/** What loadPart reads: of the base's top-level objects under these keys, the members whose keys the function takes; each change as `change` cuts it. */
+interface Part<E> {
+  base: Record<string, (key: string) => boolean>;
+  change: (change: E) => E;
+}
+
 export class Journaled<V, E> {
   private seq = 0;
   private journalBytes = 0;
@@ -39,15 +45,14 @@ export class Journaled<V, E> {
   }
 
   /**
-   * Part of the value: of the base's top-level objects under the keys of `only.base`, the members
-   * whose keys its function takes (storage/json-members.ts), and each change as `only.change`
-   * cuts it. The writer's journal is repaired as load() does.
+   * Part of the value (`Part`; storage/json-members.ts walks over the rest of the base unparsed).
+   * The writer's journal is repaired as load() does.
    */
-  async loadPart(only: { base: Record<string, (key: string) => boolean>; change: (change: E) => E }): Promise<V | undefined> {
+  async loadPart(only: Part<E>): Promise<V | undefined> {
     return this.read(true, only);
   }
 
-  private async read(repair: boolean, only?: { base: Record<string, (key: string) => boolean>; change: (change: E) => E }): Promise<V | undefined> {
+  private async read(repair: boolean, only?: Part<E>): Promise<V | undefined> {
     const base = await readFile(this.basePath).catch(notFound);
     const journalText = await readFile(this.journalPath, 'utf8').catch(notFound);
     if (base === undefined && journalText === undefined) return undefined;

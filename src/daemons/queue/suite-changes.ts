@@ -49,9 +49,9 @@ export class SuiteChanges {
   private store!: SuiteStore;
   private controlStore!: BinaryControls;
   /**
-   * The history as a base and a journal of the batches noted since (the last collection writes a
-   * new base). Not held between changes: read back when a collection, or a fold of its journal,
-   * needs it (at 100,000 packages it was 10 MiB of the queue's heap).
+   * The history as a base and a journal of the batches noted since (versions noted, and versions
+   * a collection cut). Not held between changes: read back, in part, when a collection needs it,
+   * or whole when its journal is folded (at 100,000 packages it was 10 MiB of the queue's heap).
    */
   private readonly historyStore: Journaled<PoolHistory, Batch>;
 
@@ -333,7 +333,6 @@ export class SuiteChanges {
     const all = this.all();
     const held = new Set(pending);
     for (const c of all) for (const f of poolFilesOf(c)) held.add(f);
-    let dropped: Batch = [];
     const removed = await collectPool(this.layout, held, async (outside) => {
       // Only the history of the sources whose folders hold those files (pool/COMPONENT/PREFIX/
       // SOURCE/FILE, poolDirOf): an archive that keeps older versions (keep_versions) has some
@@ -344,15 +343,17 @@ export class SuiteChanges {
         for (const s of c.sources) if (sources.has(s.source)) inUse.add(`${s.source} ${s.version}`);
         for (const b of c.binaries) if (sources.has(b.source)) inUse.add(`${b.source} ${b.sourceVersion}`);
       }
-      const history = await this.historyStore.loadPart({ base: { history: (source) => sources.has(source) }, change: (batch) => batch.filter((e) => sources.has(e.source)) });
-      const kept = retained(history ?? {}, this.config().publish.keepVersions, inUse);
-      dropped = kept.dropped;
+      const read = await this.historyStore.loadPart({ base: { history: (source) => sources.has(source) }, change: (batch) => batch.filter((e) => sources.has(e.source)) });
+      // (A base from before the journal is the history alone, read whole: the others' are not judged here.)
+      const history = Object.fromEntries(Object.entries(read ?? {}).filter(([source]) => sources.has(source)));
+      const kept = retained(history, this.config().publish.keepVersions, inUse);
+      // The versions cut, as one change (the history is not written whole), before their files
+      // go: a crash between leaves files no version keeps, which the next collection takes.
+      if (kept.dropped.length > 0) await this.noteHistory(kept.dropped);
       for (const f of await poolFilesOfGenerations(this.layout, new Set(outside))) kept.files.add(f);
       return kept.files;
     });
     if (removed.length > 0) await this.controlStore.compact(new Set(all.flatMap((c) => c.binaries.map((b) => b.path))));
-    // The versions cut, as a change: the history is not written whole.
-    if (dropped.length > 0) await this.noteHistory(dropped);
     return removed;
   }
 
