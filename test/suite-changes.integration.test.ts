@@ -2,7 +2,7 @@
 // controls read at once (xz, gzip, zstd and broken files), contents and controls read back
 // after a restart, and repaired when a crash cut the control store short.
 import { createHash } from 'node:crypto';
-import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, appendFile, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -13,7 +13,7 @@ import { readIncludedDebs } from '../src/daemons/queue/included-debs.js';
 import { SuiteChanges } from '../src/daemons/queue/suite-changes.js';
 import { readDebControls } from '../src/process/debian-tools.js';
 import { Layout } from '../src/storage/layout.js';
-import { markStaged } from '../src/storage/staging.js';
+import { NOTED_EVERY, markStaged } from '../src/storage/staging.js';
 import { heapObjects } from './support/heap.js';
 import { makeBinaryPackage } from './support/packages.js';
 
@@ -65,6 +65,36 @@ describe('reading included .debs', () => {
     // Two files' bytes and a little: the others are streamed and their controls read again.
     expect(view(await readIncludedDebs(dir, names, suite, undefined, 2 * oneFile + 100))).toEqual(all);
     expect(view(await readIncludedDebs(dir, names, suite, undefined, 0))).toEqual(all);
+  });
+});
+
+describe('an include whose files are still being copied', () => {
+  it('reads, checks and places the files the CLI has copied, once it notes the first NOTED_EVERY, without waiting for a whole part', async () => {
+    const config = parseConfig('suites:\n  unstable: {}\n', 'archive.yaml');
+    const layout = new Layout(join(work, 'staged-root'));
+    await mkdir(layout.state, { recursive: true });
+    const staging = join(work, 'staged-files');
+    await mkdir(staging);
+    // The first and the last file real packages; those between not (refused, and cheap to make).
+    const first = (await makeBinaryPackage(staging, { name: 'first', version: '1.0-1' })).split('/').pop()!;
+    const broken = Array.from({ length: NOTED_EVERY - 1 }, (_, i) => `broken-${i}_1_amd64.deb`);
+    for (const name of broken) await writeFile(join(staging, name), 'not a package');
+    await mkdir(join(work, 'staged-later'));
+    const last = (await makeBinaryPackage(join(work, 'staged-later'), { name: 'last', version: '1.0-1' })).split('/').pop()!;
+    await markStaged(staging, { count: NOTED_EVERY });
+    const contents = await new SuiteChanges(layout, () => config, () => undefined).load();
+    const answer = contents.include(staging, [first, ...broken, last], 'unstable');
+    // The first file reaches the pool while the last is not yet there (a part waited for its last file).
+    const pooled = join(layout.public, 'pool/main/f/first', first);
+    for (let waited = 0; !(await access(pooled).then(() => true, () => false)); waited += 20) {
+      expect(waited, `${pooled} not placed while the CLI still copies`).toBeLessThan(20_000);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await copyFile(join(work, 'staged-later', last), join(staging, last));
+    await markStaged(staging, { count: NOTED_EVERY + 1 });
+    const done = await answer;
+    expect(done.included?.map((b) => b.package)).toEqual(['first', 'last']);
+    expect(done.errors).toHaveLength(NOTED_EVERY - 1);
   });
 });
 

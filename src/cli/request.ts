@@ -13,7 +13,7 @@ import { FolderWatch } from '../storage/folder-watch.js';
 import type { Layout } from '../storage/layout.js';
 import { giveOpenFile, type Owner } from '../storage/ownership.js';
 import { writeJson } from '../storage/json-files.js';
-import { markStaged } from '../storage/staging.js';
+import { NOTED_EVERY, markStaged } from '../storage/staging.js';
 
 /** Sends a request and waits for the answer; a refused request becomes a UserError. */
 export async function askQueue(layout: Layout, request: QueueRequest, o: { timeoutS: number; json?: boolean }): Promise<QueueAnswer> {
@@ -107,7 +107,7 @@ async function stageFiles(staging: AnchoredDir, files: string[]): Promise<void> 
       });
     }, async (done) => {
       count = done;
-      if (done - noted >= 250 || done === files.length) await note();
+      if (done - noted >= NOTED_EVERY || done === files.length) await note();
     });
   } catch (err) {
     await note((err as Error).message);

@@ -11,7 +11,7 @@ describe('staged request files', () => {
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
-  it('waits until the CLI notes that enough files are in', async () => {
+  it('waits until the CLI notes that enough files are in, and says how many are', async () => {
     let done = false;
     const waiting = whenStaged(dir, 500).then(() => (done = true));
     await markStaged(dir, { count: 250 });
@@ -20,7 +20,7 @@ describe('staged request files', () => {
     await markStaged(dir, { count: 500 });
     await waiting;
     expect(done).toBe(true);
-    await whenStaged(dir, 300); // already there
+    expect(await whenStaged(dir, 300)).toBe(500); // already there
   });
 
   it('gives up with the CLI\'s reason when it could not copy a file', async () => {

@@ -8,6 +8,9 @@ import { writeFileAtomic } from './json-files.js';
 
 const MARK = '.staged';
 
+/** The CLI notes its count after every this many files (and after the last). */
+export const NOTED_EVERY = 250;
+
 export interface Staged {
   /** The first `count` files of the request are in place. */
   count: number;
@@ -29,11 +32,12 @@ export async function markStaged(dir: string, staged: Staged): Promise<void> {
 }
 
 /**
- * Queue side: returns once the first `count` files of the request staged in `dir` are complete.
+ * Queue side: returns once the first `count` files of the request staged in `dir` are complete,
+ * with how many are (as many or more).
  * Throws when the CLI stopped staging, or when its note did not change for `idleMs` (it notes
  * every 2 s while it copies, so it was stopped).
  */
-export async function whenStaged(dir: string, count: number, idleMs = 30_000): Promise<void> {
+export async function whenStaged(dir: string, count: number, idleMs = 30_000): Promise<number> {
   let seen: string | undefined;
   let since = Date.now();
   for (;;) {
@@ -42,7 +46,7 @@ export async function whenStaged(dir: string, count: number, idleMs = 30_000): P
       throw err;
     });
     const staged: Staged = text === undefined ? { count: 0 } : (JSON.parse(text) as Note);
-    if (staged.count >= count) return;
+    if (staged.count >= count) return staged.count;
     if (staged.error) throw new Error(`the CLI stopped copying files into ${dir} after ${staged.count}: ${staged.error}`);
     if (text !== seen) [seen, since] = [text, Date.now()];
     if (Date.now() - since > idleMs) {

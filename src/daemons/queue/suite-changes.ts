@@ -23,7 +23,7 @@ import { poolFilesOfGenerations } from '../../publish/generations.js';
 import { BinaryControls, type ControlFields, type Digest } from '../../storage/binary-controls.js';
 import { Journaled } from '../../storage/journal.js';
 import { SuiteStore } from '../../storage/suite-store.js';
-import { whenStaged } from '../../storage/staging.js';
+import { NOTED_EVERY, whenStaged } from '../../storage/staging.js';
 import { readIncludedDebs } from './included-debs.js';
 import { inOrder } from '../../debian/indices.js';
 
@@ -41,6 +41,9 @@ interface Lacking {
 
 /** Versions that entered the pool, with their files, and versions the history no longer keeps. */
 type Batch = HistoryEntry[];
+
+/** The most files `include` reads, checks and places together. */
+const PART = 1000;
 
 /** Names a snapshot may take: a suite name's rules (it becomes dists/NAME). */
 export const SNAPSHOT_NAME = /^[a-z0-9][a-z0-9.+-]*$/;
@@ -264,19 +267,23 @@ export class SuiteChanges {
       if (SAFE_FILE_NAME.test(n) && /\.u?deb$/.test(n)) good.push(i);
       else refuse(i, 'not a .deb or .udeb file name');
     }
-    // A thousand files at a time (included-debs.ts reads and checks them, holding at most
-    // HELD_BYTES of their bytes), each part as soon as the CLI has copied it; checked against
-    // the suite and pooled while the CLI copies the next part.
+    // In parts of up to a thousand files (included-debs.ts reads and checks them, holding at
+    // most HELD_BYTES of their bytes), each taken once the CLI has copied its first NOTED_EVERY
+    // (or all that remain), with as many more as are there: checked against the suite and pooled
+    // while the CLI copies the next. (Parts of a thousand each waited for the thousandth file:
+    // at 1,000 the CLI's copying and the queue's reading and placing ran one after the other.)
     const inSuite = this.get(suiteName);
     const earlier = new Map<string, SuiteBinary>(); // this request's, by key
     const placed: SuiteBinary[] = [];
     let replaced = 0;
-    for (let from = 0; from < good.length; from += 1000) {
+    for (let from = 0; from < good.length; ) {
       const candidates: { at: number; binary: SuiteBinary; control: ControlFields; digest: Digest }[] = [];
-      const slice = good.slice(from, from + 1000);
-      await whenStaged(dir, slice[slice.length - 1] + 1).catch((err: Error) => {
+      const staged = await whenStaged(dir, good[Math.min(from + NOTED_EVERY, good.length) - 1] + 1).catch((err: Error) => {
         throw new ContentsError(err.message);
       });
+      let to = Math.min(from + NOTED_EVERY, good.length);
+      while (to < good.length && to - from < PART && good[to] < staged) to++;
+      const slice = good.slice(from, (from = to));
       const read = await readIncludedDebs(dir, slice.map((at) => names[at]), suite, component);
       for (const [j, r] of read.entries()) {
         if ('refused' in r) refuse(slice[j], r.refused);
