@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Publisher bench: how long it takes to turn a folder of N binary packages into a signed apt
 # repository, and then to add one package and publish again, for
-#   - apt-ftparchive (apt-utils): `generate` with a cache db, `release`, gpg signing by hand;
+#   - apt-ftparchive (apt-utils): `generate` with a cache db, `release`, gpg signing by hand, on
+#     a pool in Debian's layout (a folder per source, as the others make), and on a flat one;
 #   - reprepro: includedeb, which exports (writes and signs) the indices itself;
 #   - aptly: repo create/add, publish repo, then repo add + publish update;
 #   - ours (archive-in-a-box): `archive include` into a queue run on the host; see ours() below.
@@ -18,14 +19,14 @@
 #
 #   bash bench/publisher.sh                     # SIZES="1000 10000"
 #   SIZES=1000 bash bench/publisher.sh
-#   SIZES=100000 TOOLS="apt_ftparchive reprepro_ ours" ROUNDS=1 bash bench/publisher.sh   # Debian's scale
+#   SIZES=100000 TOOLS="apt_ftparchive apt_ftparchive_flat reprepro_ ours" ROUNDS=1 bash bench/publisher.sh   # Debian's scale
 #   BENCH_KEEP_LOGS=1 ...                       # keep every tool's log (also kept on failure)
 #   TOOLS="apt_ftparchive ours" ...             # only some of the tools (keep ours: ratios are to it)
 #   ROUNDS=1 ...                                # rounds of every tool (default 3; the best time counts)
 #   QUEUE_NODE_FLAGS="" ...                      # ours' queue with node's own heap settings (default: its container's flags)
 #   QUEUE_MALLOC="" ...                          # ours' queue with glibc's malloc settings (default: its container's MALLOC_*)
 #
-# Re-runnable; on exit it removes its work folder (the cached .debs stay in /var/tmp) and
+# Re-runnable; on exit it removes its work folder (the cached .debs and pool trees stay in /var/tmp) and
 # ends every process it started, gpg-agents included.
 set -euo pipefail
 shopt -s inherit_errexit
@@ -121,6 +122,30 @@ extra_deb() { # n -> prints the path of its .deb
   find "$dir" -maxdepth 1 -name '*.deb'
 }
 
+# The .debs of a folder as a tree of links in Debian's pool layout, under main/: PREFIX/SOURCE/
+# (their sources are named as their packages here), PREFIX the first letter, or the first four
+# for lib* (dak's). Made once per folder, before any clock starts; cached beside it.
+pool_tree_for() { # debdir -> prints the tree's folder
+  local debs=$1 tree=$1.tree
+  if [ "$(cat "$tree.complete" 2>/dev/null)" != "format=$DEBS_FORMAT" ]; then
+    rm -rf "$tree"; mkdir -p "$tree"
+    # (A process per file would take minutes at 100,000.)
+    python3 - "$debs" "$tree" <<'PY'
+import os, sys
+debs, tree = sys.argv[1:]
+for name in os.listdir(debs):
+    if not name.endswith(".deb"):
+        continue
+    pkg = name.split("_")[0]
+    folder = os.path.join(tree, pkg[:4] if pkg.startswith("lib") and len(pkg) > 3 else pkg[:1], pkg)
+    os.makedirs(folder, exist_ok=True)
+    os.symlink(os.path.join(debs, name), os.path.join(folder, name))
+PY
+    echo "format=$DEBS_FORMAT" >"$tree.complete"
+  fi
+  echo "$tree"
+}
+
 # ---------------------------------------------------------------------------------------
 # One signing key for every tool: RSA 3072 without a passphrase, as `archive init` makes.
 mkdir -m 700 "$GNUPGHOME"
@@ -167,7 +192,13 @@ measured() { # wallfile rssfile command...
 
 # apt-ftparchive: the pool is the input, so copying the .debs into it is part of the time
 # (the other tools copy them into their pools too). The cache db makes the second run read
-# only the new .deb.
+# only the new .deb. Two layouts of its pool:
+#   - apt-ftparchive: Debian's, as reprepro, aptly and ours make theirs (pool/main/s/SOURCE/,
+#     a folder per source, as dak lays it out), copied with one `cp -rL` from a tree of links to
+#     the .debs made before the clock starts (pool_tree_for);
+#   - apt-ftparchive-flat: every .deb in pool/main/ itself, no folder made (the only layout this
+#     bench gave it until 2026-12-05). On a disk where a folder costs ten times a file, the
+#     1,000 folders the others make are a good part of a publication of 1,000.
 aftp_publish() { # wd
   local wd=$1 s=$1/dists/$DIST
   apt-ftparchive -q -o APT::FTPArchive::Contents=false generate "$wd/generate.conf"
@@ -181,19 +212,26 @@ aftp_publish() { # wd
   gpg --batch --yes --quiet --local-user "$KEY" --digest-algo SHA512 --clearsign -o "$s/InRelease" "$s/Release"
   gpg --batch --yes --quiet --local-user "$KEY" --digest-algo SHA512 --detach-sign --armor -o "$s/Release.gpg" "$s/Release"
 }
-aftp_scratch() { # wd debdir
-  find "$2" -maxdepth 1 -name '*.deb' -print0 | xargs -0 cp -t "$1/pool/main/" # 100,000 names pass ARG_MAX
+# Each copies the .debs into the pool, in the layout of what it is given: a folder of .debs
+# (flat), or a tree in Debian's layout (pool_tree_for) copied as it is.
+aftp_scratch() { # wd debdir-or-tree layout
+  if [ "$3" = flat ]; then
+    find "$2" -maxdepth 1 -name '*.deb' -print0 | xargs -0 cp -t "$1/pool/main/" # 100,000 names pass ARG_MAX
+  else
+    cp -rL "$2/." "$1/pool/main/"
+  fi
   aftp_publish "$1"
 }
-aftp_add() { # wd extradeb
-  cp "$2" "$1/pool/main/"
+aftp_add() { # wd extradeb-or-its-tree layout
+  if [ "$3" = flat ]; then cp "$2" "$1/pool/main/"; else cp -rL "$2/." "$1/pool/main/"; fi
   aftp_publish "$1"
 }
 export -f aftp_publish aftp_scratch aftp_add
 export DIST KEY
 
-apt_ftparchive() {
-  local n=$1 debs=$2 extra=$3 wd=$4 scratch add rss
+aftp() { # layout n debdir extradeb workdir
+  local layout=$1 n=$2 debs=$3 extra=$4 wd=$5 from=$3 more=$4
+  if [ "$layout" != flat ]; then from=$(pool_tree_for "$debs"); more=$(pool_tree_for "$(dirname "$extra")"); fi
   mkdir -p "$wd/pool/main" "$wd/dists/$DIST/main/binary-amd64" "$wd/cache"
   cat >"$wd/generate.conf" <<EOF
 Dir { ArchiveDir "$wd"; CacheDir "$wd/cache"; };
@@ -205,11 +243,13 @@ TreeDefault {
 };
 Tree "dists/$DIST" { Sections "main"; Architectures "amd64"; };
 EOF
-  (cd "$wd" && measured "$wd/scratch.s" "$wd/scratch.rss" bash -c 'aftp_scratch "$@"' _ "$wd" "$debs") >>"$wd/log" 2>&1
-  (cd "$wd" && measured "$wd/add.s" "$wd/add.rss" bash -c 'aftp_add "$@"' _ "$wd" "$extra") >>"$wd/log" 2>&1
+  (cd "$wd" && measured "$wd/scratch.s" "$wd/scratch.rss" bash -c 'aftp_scratch "$@"' _ "$wd" "$from" "$layout") >>"$wd/log" 2>&1
+  (cd "$wd" && measured "$wd/add.s" "$wd/add.rss" bash -c 'aftp_add "$@"' _ "$wd" "$more" "$layout") >>"$wd/log" 2>&1
   echo "$wd/dists/$DIST" >"$wd/published"
   echo "$(cat "$wd/scratch.s") $(cat "$wd/add.s") $(kib_to_mib "$(cat "$wd/scratch.rss")")"
 }
+apt_ftparchive() { aftp tree "$@"; }
+apt_ftparchive_flat() { aftp flat "$@"; }
 
 # reprepro: one includedeb for all N would do, but a long list may pass ARG_MAX, so xargs
 # calls it in chunks without exporting, and one export at the end writes and signs the
@@ -321,11 +361,11 @@ ours() {
 # ========================================================================================
 
 # ---------------------------------------------------------------------------------------
-TOOLS=${TOOLS:-"apt_ftparchive reprepro_ aptly_ ours"} # a subset for a quick look: TOOLS="apt_ftparchive ours"
+TOOLS=${TOOLS:-"apt_ftparchive apt_ftparchive_flat reprepro_ aptly_ ours"} # a subset for a quick look: TOOLS="apt_ftparchive ours"
 ROUNDS=${ROUNDS:-3}
 least() { if [ -z "$1" ]; then echo "$2"; elif [ "$2" = n/a ]; then echo "$1"; else awk -v a="$1" -v b="$2" 'BEGIN { print (b + 0 < a + 0) ? b : a }'; fi; }
 most() { if [ -z "$1" ]; then echo "$2"; else awk -v a="$1" -v b="$2" 'BEGIN { print (b + 0 > a + 0) ? b : a }'; fi; }
-tool_name() { case $1 in apt_ftparchive) echo apt-ftparchive ;; reprepro_) echo reprepro ;; aptly_) echo aptly ;; *) echo "$1" ;; esac; }
+tool_name() { case $1 in apt_ftparchive) echo apt-ftparchive ;; apt_ftparchive_flat) echo apt-ftparchive-flat ;; reprepro_) echo reprepro ;; aptly_) echo aptly ;; *) echo "$1" ;; esac; }
 
 largest=$(printf '%s\n' $SIZES | sort -n | tail -n1)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -370,11 +410,11 @@ for n in $SIZES; do
   done
   done
   for tool in $TOOLS; do
-    rows+=("$(printf '%7s  %-15s %10s %10s %14s  %s' "$n" "$(tool_name "$tool")" "${scr[$tool]}" "${add[$tool]}" "${mem[$tool]}" "${comps[$tool]}")")
+    rows+=("$(printf '%7s  %-19s %10s %10s %14s  %s' "$n" "$(tool_name "$tool")" "${scr[$tool]}" "${add[$tool]}" "${mem[$tool]}" "${comps[$tool]}")")
   done
   for tool in $TOOLS; do
     [ "$tool" = ours ] && continue
-    ratios+=("$(printf '%7s  %-15s %10s %10s' "$n" "$(tool_name "$tool")" "$(ratio "${scr[$tool]}" "${scr[ours]}")" "$(ratio "${add[$tool]}" "${add[ours]}")")")
+    ratios+=("$(printf '%7s  %-19s %10s %10s' "$n" "$(tool_name "$tool")" "$(ratio "${scr[$tool]}" "${scr[ours]}")" "$(ratio "${add[$tool]}" "${add[ours]}")")")
   done
   unset add scr mem comps
 done
@@ -400,11 +440,11 @@ ours: the queue run with node $queue_flags ($queue_malloc)
 times: the best of $ROUNDS rounds, each running every tool in turn; peak RSS: the largest of them
 scratch = publish N packages into an empty repository; add one = then add one package and publish again;
 peak RSS = of the scratch step (largest single process); compressions = Packages files in binary-amd64
-$(printf '%7s  %-15s %10s %10s %14s  %s' N tool "scratch s" "add-one s" "peak RSS MiB" compressions)
+$(printf '%7s  %-19s %10s %10s %14s  %s' N tool "scratch s" "add-one s" "peak RSS MiB" compressions)
 $(printf '%s\n' "${rows[@]}")
 
 time, peer / ours (above 1: ours is faster):
-$(printf '%7s  %-15s %10s %10s' N peer scratch add-one)
+$(printf '%7s  %-19s %10s %10s' N peer scratch add-one)
 $(printf '%s\n' "${ratios[@]}")
 
 $ctx
