@@ -98,6 +98,27 @@ describe('the control store', () => {
     expect([1, 2, 4].map((i) => compacted.get(path(i)))).toEqual([control(1), control(2), control(4)]);
   });
 
+  it('rewrites itself once superseded lines are half the size of the others, as after the first start that completes lines from before digests were kept', async () => {
+    const file = join(dir, 'upgraded.jsonl');
+    const lines = async () => (await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as unknown[]);
+    await writeFile(file, Array.from({ length: 100 }, (_, i) => `${JSON.stringify([path(i), control(i)])}\n`).join(''));
+    const store = await new BinaryControls(file).load();
+    await store.add(Array.from({ length: 30 }, (_, i) => entry(i)));
+    expect(await lines()).toHaveLength(130); // 30 superseded: less than half of the 100 others
+    await store.add(Array.from({ length: 70 }, (_, i) => entry(30 + i)));
+    const rewritten = await lines();
+    expect(rewritten).toHaveLength(100);
+    expect(rewritten.every((l) => l.length === 4)).toBe(true);
+    await store.add([entry(200)]); // goes on after the rewrite, at its end
+    for (const s of [store, await new BinaryControls(file).load()]) {
+      for (const i of [0, 29, 30, 99, 200]) {
+        expect(s.get(path(i))).toEqual(control(i));
+        expect(s.digest(path(i))).toEqual(digest(i));
+      }
+    }
+    expect(await lines()).toHaveLength(101);
+  });
+
   it('refuses digests that are not an MD5 and a SHA-256 in hex, and notes nothing of that call', async () => {
     const file = join(dir, 'refused.jsonl');
     const store = await new BinaryControls(file).load();

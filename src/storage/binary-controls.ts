@@ -46,6 +46,8 @@ class Places {
   private lengths = new Float64Array(1024);
   private flags = new Uint8Array(1024);
   private digests = Buffer.alloc(1024 * DIGEST_BYTES);
+  /** The bytes of the lines noted, their newlines included: each path's newest line, none it superseded. */
+  bytes = 0;
 
   /** The string this holds for the path. */
   path(path: string): string | undefined {
@@ -87,7 +89,8 @@ class Places {
       if (i === this.offsets.length) this.grow();
       this.at.set(path, i);
       this.paths.push(path);
-    }
+    } else this.bytes -= this.lengths[i] + 1;
+    this.bytes += place.length + 1;
     this.offsets[i] = place.offset;
     this.lengths[i] = place.length;
     this.flags[i] = (place.debug ? DEBUG : 0) | (place.digest ? DIGESTED : 0);
@@ -275,12 +278,16 @@ export class BinaryControls {
       await handle.close();
     }
     for (const [path, place] of noted) this.places.set(path, place);
+    // Superseded lines (damaged ones, or those from before digests were kept, which the queue's
+    // first start after that change supersedes all at once) half the size of the others or more:
+    // the file is rewritten, not left twice its size until a collection removes a pool file.
+    if (this.end - this.places.bytes >= this.places.bytes / 2) await this.compact();
   }
 
-  /** Rewrites the file with only the files still kept. */
-  async compact(keep: Set<string>): Promise<void> {
+  /** Rewrites the file with each path's newest line only, of the files still kept (without `keep`, of all it knows). */
+  async compact(keep?: Set<string>): Promise<void> {
     const tmp = `${this.path}.tmp-${process.pid}`;
-    const kept = [...this.places.entries()].filter(([path]) => keep.has(path)).sort(([, a], [, b]) => a.offset - b.offset);
+    const kept = [...this.places.entries()].filter(([path]) => !keep || keep.has(path)).sort(([, a], [, b]) => a.offset - b.offset);
     const places = new Places();
     // A new file, never one a link planted under that name points to (issue 17).
     await rm(tmp, { force: true });
