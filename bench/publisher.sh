@@ -26,7 +26,7 @@
 #   QUEUE_NODE_FLAGS="" ...                      # ours' queue with node's own heap settings (default: its container's flags)
 #   QUEUE_MALLOC="" ...                          # ours' queue with glibc's malloc settings (default: its container's MALLOC_*)
 #
-# Re-runnable; on exit it removes its work folder (the cached .debs and pool trees stay in /var/tmp) and
+# Re-runnable; on exit it removes its work folder (the cached .debs stay in /var/tmp) and
 # ends every process it started, gpg-agents included.
 set -euo pipefail
 shopt -s inherit_errexit
@@ -122,16 +122,17 @@ extra_deb() { # n -> prints the path of its .deb
   find "$dir" -maxdepth 1 -name '*.deb'
 }
 
-# The .debs of a folder as a tree of links in Debian's pool layout, under main/: PREFIX/SOURCE/
-# (their sources are named as their packages here), PREFIX the first letter, or the first four
-# for lib* (dak's). Made once per folder, before any clock starts; cached beside it.
+# The .debs of a folder as a tree of hard links in Debian's pool layout, under main/:
+# PREFIX/SOURCE/ (their sources are named as their packages here), PREFIX the first letter, or
+# the first four for lib* (dak's). Made once per folder and run, in the work folder (the cache
+# and /tmp share a file system here; else the links are copies), before any clock starts.
 pool_tree_for() { # debdir -> prints the tree's folder
-  local debs=$1 tree=$1.tree
-  if [ "$(cat "$tree.complete" 2>/dev/null)" != "format=$DEBS_FORMAT" ]; then
-    rm -rf "$tree"; mkdir -p "$tree"
+  local debs=$1 tree=$work/trees/${1##*/}
+  if [ ! -d "$tree" ]; then
+    mkdir -p "$tree.part"
     # (A process per file would take minutes at 100,000.)
-    python3 - "$debs" "$tree" <<'PY'
-import os, sys
+    python3 - "$debs" "$tree.part" <<'PY'
+import os, shutil, sys
 debs, tree = sys.argv[1:]
 for name in os.listdir(debs):
     if not name.endswith(".deb"):
@@ -139,9 +140,12 @@ for name in os.listdir(debs):
     pkg = name.split("_")[0]
     folder = os.path.join(tree, pkg[:4] if pkg.startswith("lib") and len(pkg) > 3 else pkg[:1], pkg)
     os.makedirs(folder, exist_ok=True)
-    os.symlink(os.path.join(debs, name), os.path.join(folder, name))
+    try:
+        os.link(os.path.join(debs, name), os.path.join(folder, name))
+    except OSError:
+        shutil.copyfile(os.path.join(debs, name), os.path.join(folder, name))
 PY
-    echo "format=$DEBS_FORMAT" >"$tree.complete"
+    mv "$tree.part" "$tree"
   fi
   echo "$tree"
 }
@@ -194,7 +198,7 @@ measured() { # wallfile rssfile command...
 # (the other tools copy them into their pools too). The cache db makes the second run read
 # only the new .deb. Two layouts of its pool:
 #   - apt-ftparchive: Debian's, as reprepro, aptly and ours make theirs (pool/main/s/SOURCE/,
-#     a folder per source, as dak lays it out), copied with one `cp -rL` from a tree of links to
+#     a folder per source, as dak lays it out), copied with one `cp -r` from a tree of links to
 #     the .debs made before the clock starts (pool_tree_for);
 #   - apt-ftparchive-flat: every .deb in pool/main/ itself, no folder made (the only layout this
 #     bench gave it until 2026-12-05). On a disk where a folder costs ten times a file, the
@@ -218,12 +222,12 @@ aftp_scratch() { # wd debdir-or-tree layout
   if [ "$3" = flat ]; then
     find "$2" -maxdepth 1 -name '*.deb' -print0 | xargs -0 cp -t "$1/pool/main/" # 100,000 names pass ARG_MAX
   else
-    cp -rL "$2/." "$1/pool/main/"
+    cp -r "$2/." "$1/pool/main/"
   fi
   aftp_publish "$1"
 }
 aftp_add() { # wd extradeb-or-its-tree layout
-  if [ "$3" = flat ]; then cp "$2" "$1/pool/main/"; else cp -rL "$2/." "$1/pool/main/"; fi
+  if [ "$3" = flat ]; then cp "$2" "$1/pool/main/"; else cp -r "$2/." "$1/pool/main/"; fi
   aftp_publish "$1"
 }
 export -f aftp_publish aftp_scratch aftp_add
@@ -231,7 +235,10 @@ export DIST KEY
 
 aftp() { # layout n debdir extradeb workdir
   local layout=$1 n=$2 debs=$3 extra=$4 wd=$5 from=$3 more=$4
-  if [ "$layout" != flat ]; then from=$(pool_tree_for "$debs"); more=$(pool_tree_for "$(dirname "$extra")"); fi
+  if [ "$layout" != flat ]; then
+    from=$(pool_tree_for "$debs"); more=$(pool_tree_for "$(dirname "$extra")")
+    find "$from" "$more" >/dev/null # its folders read now, as the .debs were before each tool
+  fi
   mkdir -p "$wd/pool/main" "$wd/dists/$DIST/main/binary-amd64" "$wd/cache"
   cat >"$wd/generate.conf" <<EOF
 Dir { ArchiveDir "$wd"; CacheDir "$wd/cache"; };

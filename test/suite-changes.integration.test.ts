@@ -69,21 +69,24 @@ describe('reading included .debs', () => {
 });
 
 describe('an include whose files are still being copied', () => {
-  it('reads, checks and places the files the CLI has copied, once it notes the first NOTED_EVERY, without waiting for a whole part', async () => {
+  it('reads, checks and places the files the CLI has copied, once it notes the first NOTED_EVERY, and none it has not', async () => {
     const config = parseConfig('suites:\n  unstable: {}\n', 'archive.yaml');
     const layout = new Layout(join(work, 'staged-root'));
     await mkdir(layout.state, { recursive: true });
     const staging = join(work, 'staged-files');
     await mkdir(staging);
-    // The first and the last file real packages; those between not (refused, and cheap to make).
+    // The first and the last file real packages; those between not (refused, and cheap to make),
+    // one of them not even named as a package, so that the files the queue reads (named as
+    // packages) and those the CLI counts (all, in order) are not the same.
     const first = (await makeBinaryPackage(staging, { name: 'first', version: '1.0-1' })).split('/').pop()!;
     const broken = Array.from({ length: NOTED_EVERY - 1 }, (_, i) => `broken-${i}_1_amd64.deb`);
-    for (const name of broken) await writeFile(join(staging, name), 'not a package');
+    for (const name of [...broken, 'README.txt']) await writeFile(join(staging, name), 'not a package');
     await mkdir(join(work, 'staged-later'));
     const last = (await makeBinaryPackage(join(work, 'staged-later'), { name: 'last', version: '1.0-1' })).split('/').pop()!;
-    await markStaged(staging, { count: NOTED_EVERY });
+    const names = [first, 'README.txt', ...broken, last];
+    await markStaged(staging, { count: names.length - 1 }); // all but the last
     const contents = await new SuiteChanges(layout, () => config, () => undefined).load();
-    const answer = contents.include(staging, [first, ...broken, last], 'unstable');
+    const answer = contents.include(staging, names, 'unstable');
     // The first file reaches the pool while the last is not yet there (a part waited for its last file).
     const pooled = join(layout.public, 'pool/main/f/first', first);
     for (let waited = 0; !(await access(pooled).then(() => true, () => false)); waited += 20) {
@@ -91,10 +94,10 @@ describe('an include whose files are still being copied', () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     await copyFile(join(work, 'staged-later', last), join(staging, last));
-    await markStaged(staging, { count: NOTED_EVERY + 1 });
+    await markStaged(staging, { count: names.length });
     const done = await answer;
     expect(done.included?.map((b) => b.package)).toEqual(['first', 'last']);
-    expect(done.errors).toHaveLength(NOTED_EVERY - 1);
+    expect(done.errors).toHaveLength(NOTED_EVERY);
   });
 });
 
@@ -169,9 +172,9 @@ describe('the archive contents', () => {
     await writeFile(path, JSON.stringify({ ...record, binaries: old }));
     const contents = await open();
     for (const b of contents.all()[0].binaries) expect(contents.digest(b)).toEqual(await digestOf(b.path));
-    // Whole lines now supersede the old ones: the next start finds the digests there.
-    const whole = (await readFile(layout.controls, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as unknown[]).filter((l) => l.length === 4);
-    expect(whole).toHaveLength(3);
+    // Whole lines now supersede the old ones, which the start's rewrite left out: the next start finds the digests there.
+    const after = (await readFile(layout.controls, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as unknown[]);
+    expect(after.map((l) => l.length)).toEqual([4, 4, 4]);
     await writeFile(path, JSON.stringify(record));
     const again = await open();
     for (const b of again.all()[0].binaries) expect(again.digest(b)).toEqual(await digestOf(b.path));

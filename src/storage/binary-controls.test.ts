@@ -98,14 +98,16 @@ describe('the control store', () => {
     expect([1, 2, 4].map((i) => compacted.get(path(i)))).toEqual([control(1), control(2), control(4)]);
   });
 
-  it('rewrites itself once superseded lines are half the size of the others, as after the first start that completes lines from before digests were kept', async () => {
+  it('rewrites itself when asked once superseded lines are half the size of the others, as after a start that completes lines from before digests were kept', async () => {
     const file = join(dir, 'upgraded.jsonl');
     const lines = async () => (await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as unknown[]);
     await writeFile(file, Array.from({ length: 100 }, (_, i) => `${JSON.stringify([path(i), control(i)])}\n`).join(''));
     const store = await new BinaryControls(file).load();
     await store.add(Array.from({ length: 30 }, (_, i) => entry(i)));
-    expect(await lines()).toHaveLength(130); // 30 superseded: less than half of the 100 others
+    expect(await store.compactIfWasteful()).toBe(false); // 30 superseded: less than half of the 100 others
+    expect(await lines()).toHaveLength(130);
     await store.add(Array.from({ length: 70 }, (_, i) => entry(30 + i)));
+    expect(await store.compactIfWasteful()).toBe(true);
     const rewritten = await lines();
     expect(rewritten).toHaveLength(100);
     expect(rewritten.every((l) => l.length === 4)).toBe(true);
@@ -117,6 +119,7 @@ describe('the control store', () => {
       }
     }
     expect(await lines()).toHaveLength(101);
+    expect(await store.compactIfWasteful()).toBe(false);
   });
 
   it('refuses digests that are not an MD5 and a SHA-256 in hex, and notes nothing of that call', async () => {

@@ -278,10 +278,18 @@ export class BinaryControls {
       await handle.close();
     }
     for (const [path, place] of noted) this.places.set(path, place);
-    // Superseded lines (damaged ones, or those from before digests were kept, which the queue's
-    // first start after that change supersedes all at once) half the size of the others or more:
-    // the file is rewritten, not left twice its size until a collection removes a pool file.
-    if (this.end - this.places.bytes >= this.places.bytes / 2) await this.compact();
+  }
+
+  /**
+   * Rewrites the file when superseded lines (damaged ones, or those from before digests were
+   * kept, which the queue's first start after that change supersedes all at once) are half the
+   * size of the others or more, rather than leave it so until a collection removes a pool file.
+   * Whether it did.
+   */
+  async compactIfWasteful(): Promise<boolean> {
+    if (this.end - this.places.bytes < this.places.bytes / 2) return false;
+    await this.compact();
+    return true;
   }
 
   /** Rewrites the file with each path's newest line only, of the files still kept (without `keep`, of all it knows). */

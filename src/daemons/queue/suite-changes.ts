@@ -88,6 +88,9 @@ export class SuiteChanges {
     }).load();
     // A thousand at a time: the controls of 100,000 packages are never held at once.
     for (let from = 0; from < lacking.length; from += 1000) await this.complete(lacking.slice(from, from + 1000));
+    // Once the lines completed have superseded the others: best done, the file is left as it is
+    // when it cannot be rewritten (a full disk), and the next start tries again.
+    await this.controlStore.compactIfWasteful().catch((err: Error) => this.log(`${this.layout.controls}: not rewritten: ${err.message}`));
     // Opened at the start to repair a journal a crash cut short; the history itself is read when needed.
     await this.historyStore.open();
     return this;
