@@ -177,6 +177,18 @@ describe('suite contents', () => {
     expect(next.binaries.map((b) => `${b.package} ${b.version}`)).toEqual(['x 2', 'y 1', 'z 1']);
   });
 
+  it('finds a package among many by bisection, the later of two members of one package and architecture', () => {
+    const many = Array.from({ length: 500 }, (_, i) => bin(`p${String(i).padStart(3, '0')}`, '1', i % 2 ? 'amd64' : 'all'));
+    const c = { ...emptyContents('u'), binaries: [...many].reverse() };
+    expect(heldBinary(c, { package: 'p123', arch: 'amd64' })?.package).toBe('p123');
+    expect(heldBinary(c, { package: 'p123', arch: 'all' })).toBeUndefined();
+    expect(heldBinary(c, { package: 'p1', arch: 'amd64' })).toBeUndefined();
+    expect(heldBinary(c, { package: 'p999', arch: 'all' })).toBeUndefined();
+    // A copy can leave two (archive copy of a source whose package another source publishes in the target).
+    const twice = { ...emptyContents('u'), binaries: [bin('x', '1', 'amd64'), bin('y', '1', 'amd64'), bin('x', '2', 'amd64')] };
+    expect(heldBinary(twice, { package: 'x', arch: 'amd64' })?.version).toBe('2');
+  });
+
   it('lets each list of binaries go once a newer one replaced it: no list keeps the one it was made from', async () => {
     v8.setFlagsFromString('--expose-gc');
     const gc = vm.runInNewContext('gc') as () => void;
