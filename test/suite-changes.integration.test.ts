@@ -96,7 +96,7 @@ describe('an include whose files are still being copied', () => {
     await copyFile(join(work, 'staged-later', last), join(staging, last));
     await markStaged(staging, { count: names.length });
     const done = await answer;
-    expect(done.included?.map((b) => b.package)).toEqual(['first', 'last']);
+    expect(done.included?.slice().map((b) => b.package)).toEqual(['first', 'last']);
     expect(done.errors).toHaveLength(NOTED_EVERY);
   });
 });

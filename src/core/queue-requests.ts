@@ -22,6 +22,15 @@ export type QueueAction = QueueRequest['action'];
 
 import type { MigrationDecision } from './migration.js';
 
+/**
+ * A list as an answer holds it: an array (read back from its file), or, in the queue, one whose
+ * members are made only as it is written (storage/json-files.ts's MadeAsWritten).
+ */
+export interface Listed<T> extends Iterable<T> {
+  readonly length: number;
+  slice(start?: number, end?: number): T[];
+}
+
 /** A package `archive include` put into the pool. */
 export interface IncludedPackage {
   package: string;
@@ -42,7 +51,7 @@ export interface QueueAnswer {
   /** copy: the version copied. */
   version?: string;
   /** include: what went in, how many replaced a file of the same package, what was refused. */
-  included?: IncludedPackage[];
+  included?: Listed<IncludedPackage>;
   replaced?: number;
   errors?: string[];
   /** migrate: each source's decision, migrated or not and why. */

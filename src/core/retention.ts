@@ -15,7 +15,7 @@ export type HistoryEntry = { source: string; version: string; files: string[] } 
  * versions dropped taken out. Changed in `h` itself, which it returns: the history of 100,000
  * sources is not copied for each change.
  */
-export function withHistory(h: PoolHistory, changes: HistoryEntry[]): PoolHistory {
+export function withHistory(h: PoolHistory, changes: Iterable<HistoryEntry>): PoolHistory {
   for (const change of changes) {
     const { source, version } = change;
     const entries = h[source];

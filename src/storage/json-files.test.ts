@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { jsonParts, readJson, writeJson } from './json-files.js';
+import { jsonParts, MadeAsWritten, readJson, writeJson } from './json-files.js';
 
 describe('readJson', () => {
   let dir: string;
@@ -53,16 +53,33 @@ describe('jsonParts', () => {
     ['values with toJSON', many(1001, (i) => new Date(i * 1000))],
     ['a long array in a short one (a journal line: [seq, change])', [7, many(2500, (i) => ({ source: `s${i}`, files: [`f${i}`] }))]],
     ['a long record in a short array in a record', { a: [{ b: Object.fromEntries(many(1001, (i): [string, unknown] => [`k${i}`, i])) }] }],
+    ['a list made as written, in a short record', { ok: true, included: new MadeAsWritten(many(2500, (i) => i), (i) => ({ package: `p${i}`, path: `pool/p${i}.deb` })) }],
+    ['a short list made as written', [new MadeAsWritten([1, 2], (i) => ({ n: i, gone: undefined }))]],
   ];
   for (const [what, value] of values) {
     it(`makes the text JSON.stringify makes: ${what}`, () => {
       const parts = [...jsonParts(value)];
       expect(parts.join('')).toBe(JSON.stringify(value));
       // Long values come in parts, none of them the whole (a fifth at most).
-      if (what !== 'a short record') {
+      if (!what.startsWith('a short')) {
         expect(parts.length).toBeGreaterThan(2);
         expect(Math.max(...parts.map((p) => p.length))).toBeLessThan(JSON.stringify(value).length / 5);
       }
     });
   }
+});
+
+describe('MadeAsWritten', () => {
+  it('makes its members a batch at a time as its JSON is written, each once, and again as it is iterated', () => {
+    let made = 0;
+    const list = new MadeAsWritten(Array.from({ length: 1000 }, (_, i) => i), (i) => (made++, { n: i }));
+    const parts = jsonParts({ included: list })[Symbol.iterator]();
+    for (let part = parts.next(); made < 100 && !part.done; part = parts.next());
+    expect(made).toBe(100);
+    for (let part = parts.next(); !part.done; part = parts.next());
+    expect(made).toBe(1000);
+    expect(list.length).toBe(1000);
+    expect([...list].slice(998)).toEqual([{ n: 998 }, { n: 999 }]);
+    expect(list.slice(1, 3)).toEqual([{ n: 1 }, { n: 2 }]);
+  });
 });

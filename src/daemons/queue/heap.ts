@@ -1,9 +1,11 @@
-// Node's heap collected at the one moment the queue knows most of it is garbage: after an include
-// of many packages, before the publication that follows. Left to itself, node lets the old
-// generation grow by half again (--heap-growing-percent=50) during that publication before its
-// next full collection, over what the include left behind: at 10,000 packages the queue's peak
-// was 5-7 MiB higher (README, "Development"). Needs node's --expose-gc, which the queue's command
-// in compose/compose.yaml gives it; without it, nothing is done.
+// Node's heap collected at the moments the queue knows most of it is garbage: when an include of
+// many packages has read and placed them, before they join their suite and it is written, and
+// after it, before the publication that follows. Left to itself, node lets the old generation
+// grow by half again (--heap-growing-percent=50) over what is live at its last full collection:
+// at 10,000 packages the queue's peak was 5-7 MiB higher without the second (README,
+// "Development"), and at 100,000 its peak came as the suite and history were written, 171-174 MiB
+// with the first against 187-189 without. Needs node's --expose-gc, which the queue's command in
+// compose/compose.yaml gives it; without it, nothing is done.
 
 /** An include of at least this many packages is followed by a collection. */
 export const MANY_PACKAGES = 1000;

@@ -22,8 +22,10 @@ import { collectPool } from '../../storage/pool-gc.js';
 import { poolFilesOfGenerations } from '../../publish/generations.js';
 import { BinaryControls, type ControlFields, type Digest } from '../../storage/binary-controls.js';
 import { Journaled } from '../../storage/journal.js';
+import { MadeAsWritten } from '../../storage/json-files.js';
 import { SuiteStore } from '../../storage/suite-store.js';
 import { NOTED_EVERY, whenStaged } from '../../storage/staging.js';
+import { collectAfterMany } from './heap.js';
 import { readIncludedDebs } from './included-debs.js';
 import { inOrder } from '../../debian/indices.js';
 
@@ -39,8 +41,11 @@ interface Lacking {
   sha256?: string;
 }
 
-/** Versions that entered the pool, with their files, and versions the history no longer keeps. */
-type Batch = HistoryEntry[];
+/**
+ * Versions that entered the pool, with their files, and versions the history no longer keeps (an
+ * include's made from its members as they are written).
+ */
+type Batch = HistoryEntry[] | MadeAsWritten<SuiteBinary, HistoryEntry>;
 
 /** The most files `include` reads, checks and places together. */
 const PART = 1000;
@@ -317,10 +322,12 @@ export class SuiteChanges {
       // Noted a thousand at a time: the fields of 100,000 packages are never held at once.
       await this.controlStore.add(controls);
     }
+    // What reading and placing them left is collected before the suite and history are written (heap.ts).
+    collectAfterMany(placed.length);
     const contents = withBinaries(this.get(suiteName), placed, (b) => this.digest(b)?.sha256);
     // Side by side.
     await Promise.all([
-      this.noteHistory(placed.map((b) => ({ source: b.source, version: b.sourceVersion, files: [b.path] }))),
+      this.noteHistory(new MadeAsWritten(placed, (b) => ({ source: b.source, version: b.sourceVersion, files: [b.path] }))),
       placed.length > 0 ? this.store.save(contents) : undefined,
     ]);
     const summary = `included ${placed.length} of ${names.length} package(s) into ${suiteName}`;
@@ -328,7 +335,7 @@ export class SuiteChanges {
     return {
       ok: refused.length === 0,
       message: refused.length ? `${summary}; refused:\n  ${refused.join('\n  ')}` : summary,
-      included: placed.map((b) => ({ package: b.package, version: b.version, architecture: b.arch, path: b.path })),
+      included: new MadeAsWritten(placed, (b) => ({ package: b.package, version: b.version, architecture: b.arch, path: b.path })),
       replaced,
       errors: refused,
     };
@@ -353,7 +360,7 @@ export class SuiteChanges {
         for (const s of c.sources) if (sources.has(s.source)) inUse.add(`${s.source} ${s.version}`);
         for (const b of c.binaries) if (sources.has(b.source)) inUse.add(`${b.source} ${b.sourceVersion}`);
       }
-      const read = await this.historyStore.loadPart({ base: { history: (source) => sources.has(source) }, change: (batch) => batch.filter((e) => sources.has(e.source)) });
+      const read = await this.historyStore.loadPart({ base: { history: (source) => sources.has(source) }, change: (batch) => [...batch].filter((e) => sources.has(e.source)) });
       // (A base from before the journal is the history alone, read whole: the others' are not judged here.)
       const history = Object.fromEntries(Object.entries(read ?? {}).filter(([source]) => sources.has(source)));
       const kept = retained(history, this.config().publish.keepVersions, inUse);
