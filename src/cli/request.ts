@@ -98,11 +98,13 @@ async function stageFiles(staging: AnchoredDir, files: string[]): Promise<void> 
   let notes = Promise.resolve();
   const note = (error?: string) => (notes = notes.then(() => markStaged(staging.anchor, { count: (noted = count), error }).catch(() => undefined)));
   const beat = setInterval(() => void note(), 2000);
+  // Every small file read into this one buffer and written from it before the next is read.
+  const read = { bytes: Buffer.allocUnsafe(64 * 1024) };
   try {
     // Copies, not links: the caller may rewrite its file in place later (dpkg-deb --build does),
     // and the pool must not change.
     await inBatches(files, 32, async (file) => {
-      await stageFile(file, staging.at(basename(file)), staging.owner).catch((err: NodeJS.ErrnoException) => {
+      await stageFile(file, staging.at(basename(file)), staging.owner, read).catch((err: NodeJS.ErrnoException) => {
         throw new Error(`${file}: cannot be copied (${err.code ?? err.message})`);
       });
     }, async (done) => {
@@ -123,8 +125,8 @@ async function stageFiles(staging: AnchoredDir, files: string[]): Promise<void> 
  * after another: on ext4 that costs half the kernel time of copyFile from the thread pool, whose
  * parallel creates contend for the folder's lock. Large ones streamed.
  */
-async function stageFile(file: string, target: string, owner: Owner): Promise<void> {
-  const data = readIfSmallSync(file, 8 * 1024 * 1024);
+async function stageFile(file: string, target: string, owner: Owner, read: { bytes: Buffer }): Promise<void> {
+  const data = readIfSmallSync(file, 8 * 1024 * 1024, read);
   // Made here (O_EXCL, O_NOFOLLOW: a link the queue's user planted under that name is not
   // followed), then given away and filled through this one descriptor: never opened again by
   // name, which that user can meanwhile point at another file (a hard link to one of root's).

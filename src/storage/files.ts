@@ -26,14 +26,17 @@ function digestOf(data: Buffer, sha1: boolean): PoolDigest | FileDigest {
 /**
  * A file's bytes when it is at most `limit` long (one open, one fstat, one read), else undefined.
  * Synchronous: for many small files, four system calls on this thread cost a fifth of what they
- * cost through the thread pool; callers go through inBatches, which lets the event loop run.
+ * cost through the thread pool; callers go through inBatches, which lets the event loop run. Read
+ * into `into` when given (made larger when short), whose bytes they are until the next read into
+ * it: a caller that copies 100,000 files one after another makes no buffer for each.
  */
-export function readIfSmallSync(path: string, limit: number): Buffer | undefined {
+export function readIfSmallSync(path: string, limit: number, into?: { bytes: Buffer }): Buffer | undefined {
   const fd = openSync(path, 'r');
   try {
     const { size } = fstatSync(fd);
     if (size > limit) return undefined;
-    const data = Buffer.allocUnsafe(size);
+    if (into && into.bytes.length < size) into.bytes = Buffer.allocUnsafe(Math.max(size, 2 * into.bytes.length));
+    const data = into?.bytes ?? Buffer.allocUnsafe(size);
     return data.subarray(0, readSync(fd, data, 0, size, 0));
   } finally {
     closeSync(fd);

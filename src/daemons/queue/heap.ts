@@ -7,7 +7,7 @@
 // with the first against 187-189 without. Needs node's --expose-gc, which the queue's command in
 // compose/compose.yaml gives it; without it, nothing is done.
 
-/** An include of at least this many packages is followed by a collection. */
+/** An include of at least this many packages: the heap is collected before they join their suite, and again before their publication. */
 export const MANY_PACKAGES = 1000;
 
 /** A full collection when `packages` is many and node exposes one; whether it ran. */
