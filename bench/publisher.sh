@@ -336,8 +336,7 @@ read -r -a QUEUE_MALLOC <<<"${QUEUE_MALLOC-$compose_malloc}"
 # kept between publications, so the add-one publish compresses one chunk of Packages.
 ours() {
   local n=$1 debs=$2 extra=$3 wd=$4 root=$4/root port qpid i rss
-  # The CLI as `archive` runs it (its #! line gives node its flags).
-  local cli=("$repo/bin/archive.js" --root "$root")
+  local cli=(node "$repo/bin/archive.js" --root "$root")
   port=$(free_port)
   "${cli[@]}" init >>"$wd/log" 2>&1
   gpg --batch --armor --export-secret-keys "$KEY" >"$root/state/archive-key.sec"
