@@ -126,6 +126,8 @@ async function stageFiles(staging: AnchoredDir, files: string[]): Promise<void> 
  * parallel creates contend for the folder's lock. Large ones streamed.
  */
 async function stageFile(file: string, target: string, owner: Owner, read: { bytes: Buffer }): Promise<void> {
+  // `read` is every copy's: nothing awaited from this read to the last write below, or another
+  // copy would read its file into it meanwhile.
   const data = readIfSmallSync(file, 8 * 1024 * 1024, read);
   // Made here (O_EXCL, O_NOFOLLOW: a link the queue's user planted under that name is not
   // followed), then given away and filled through this one descriptor: never opened again by

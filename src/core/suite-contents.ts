@@ -286,15 +286,7 @@ export function changedSorted(sorted: SuiteBinary[], left: Set<SuiteBinary>, joi
     i = end;
   };
   for (const x of adding) {
-    // After every member that sorts with it or before it.
-    let lo = 0;
-    let hi = sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (byNameThenArch(sorted[mid], x) <= 0) lo = mid + 1;
-      else hi = mid;
-    }
-    copyUpTo(lo);
+    copyUpTo(after(sorted, x));
     parts.push([x]);
   }
   copyUpTo(sorted.length);
@@ -319,15 +311,20 @@ function merged(a: SuiteBinary[], b: SuiteBinary[]): SuiteBinary[] {
  */
 export function heldBinary(c: SuiteContents, b: { package: string; arch: string }): SuiteBinary | undefined {
   const sorted = sortedBinaries(c.binaries);
+  const found = sorted[after(sorted, b) - 1];
+  return found && found.package === b.package && found.arch === b.arch ? found : undefined;
+}
+
+/** Where `x` goes in a sorted list: after every member that sorts with it or before it (by bisection). */
+function after(sorted: SuiteBinary[], x: { package: string; arch: string }): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (byNameThenArch(sorted[mid], b) <= 0) lo = mid + 1;
+    if (byNameThenArch(sorted[mid], x) <= 0) lo = mid + 1;
     else hi = mid;
   }
-  const found = sorted[lo - 1];
-  return found && found.package === b.package && found.arch === b.arch ? found : undefined;
+  return lo;
 }
 
 /**

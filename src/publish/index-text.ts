@@ -26,8 +26,9 @@ export type ChunkTable = [string, number, number, number?, number?][];
 /**
  * Chunks handled at once: about 2 MiB of text at 100,000 packages. With 32, the buffers the queue
  * keeps (TextBuffers) held 8.7 MiB after a publication at 100,000 (4.1 with 16), and its memory
- * outside the heap reached 38 MiB during a publication from scratch (28); with 8, each group's run
- * of xz had too few blocks to keep its threads busy (10,000 from scratch took 0.6 s longer).
+ * outside the heap reached 38 MiB during a publication from scratch (28), which took 2.8-2.9 s
+ * (3.1-3.2). Each group is one run of xz: with 8, it took 10.6 s against 6.2 when tried before
+ * (README, "Development").
  */
 const GROUP = 16;
 

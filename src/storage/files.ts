@@ -35,7 +35,7 @@ export function readIfSmallSync(path: string, limit: number, into?: { bytes: Buf
   try {
     const { size } = fstatSync(fd);
     if (size > limit) return undefined;
-    if (into && into.bytes.length < size) into.bytes = Buffer.allocUnsafe(Math.max(size, 2 * into.bytes.length));
+    if (into && into.bytes.length < size) into.bytes = Buffer.allocUnsafe(Math.min(limit, Math.max(size, 2 * into.bytes.length)));
     const data = into?.bytes ?? Buffer.allocUnsafe(size);
     return data.subarray(0, readSync(fd, data, 0, size, 0));
   } finally {

@@ -360,7 +360,7 @@ export class SuiteChanges {
         for (const s of c.sources) if (sources.has(s.source)) inUse.add(`${s.source} ${s.version}`);
         for (const b of c.binaries) if (sources.has(b.source)) inUse.add(`${b.source} ${b.sourceVersion}`);
       }
-      const read = await this.historyStore.loadPart({ base: { history: (source) => sources.has(source) }, change: (batch) => [...batch].filter((e) => sources.has(e.source)) });
+      const read = await this.historyStore.loadPart({ base: { history: (source) => sources.has(source) }, change: (batch) => (Array.isArray(batch) ? batch : [...batch]).filter((e) => sources.has(e.source)) });
       // (A base from before the journal is the history alone, read whole: the others' are not judged here.)
       const history = Object.fromEntries(Object.entries(read ?? {}).filter(([source]) => sources.has(source)));
       const kept = retained(history, this.config().publish.keepVersions, inUse);
