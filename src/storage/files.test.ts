@@ -3,7 +3,7 @@ import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bufferFacts, fileFacts, writeAllAt } from './files.js';
+import { bufferFacts, fileFacts, readIfSmallSync, writeAllAt } from './files.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -47,4 +47,22 @@ describe("a file's size and checksums", () => {
       expect(await fileFacts(path, { sha1: false })).toStrictEqual(pool);
     });
   }
+});
+
+describe('small files read into one buffer', () => {
+  it('gives each file its own bytes, the buffer grown when short but never past the limit, and nothing for a file over it', async () => {
+    const bytes = (n: number, fill: number) => Buffer.alloc(n, fill);
+    await writeFile(join(dir, 'a'), bytes(1500, 1));
+    await writeFile(join(dir, 'b'), bytes(10, 2));
+    await writeFile(join(dir, 'c'), bytes(1601, 3));
+    const into = { bytes: Buffer.alloc(1024) };
+    expect(readIfSmallSync(join(dir, 'a'), 1600, into)).toEqual(bytes(1500, 1));
+    // Twice 1024 would pass the limit: grown to the limit, no further.
+    expect(into.bytes.length).toBe(1600);
+    const held = into.bytes;
+    expect(readIfSmallSync(join(dir, 'b'), 1600, into)).toEqual(bytes(10, 2));
+    expect(into.bytes).toBe(held);
+    expect(readIfSmallSync(join(dir, 'c'), 1600, into)).toBeUndefined();
+    expect(into.bytes.length).toBe(1600);
+  });
 });
