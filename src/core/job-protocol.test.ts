@@ -61,6 +61,7 @@ describe('a request file the CLI left', () => {
     expect(parseQueueRequest({ action: 'verify', source: 'hello', version: '1.0-1' })).toEqual({ action: 'verify', source: 'hello', version: '1.0-1' });
     expect(parseQueueRequest({ action: 'verify' })).toEqual({ error: 'verify: source missing or not a name' });
     expect(parseQueueRequest({ action: 'include', files: ['a.deb'], suite: 'unstable' })).toMatchObject({ action: 'include', files: ['a.deb'] });
+    expect(parseQueueRequest({ action: 'include', files: ['a.deb'], listed: true })).toMatchObject({ action: 'include', listed: true });
     expect(parseQueueRequest({ action: 'snapshot', name: 's1', delete: true })).toMatchObject({ action: 'snapshot', name: 's1', delete: true });
     expect(parseQueueRequest({ action: 'migrate', dryRun: true })).toEqual({ action: 'migrate', dryRun: true });
     expect(parseQueueRequest({ action: 'migrate' })).toEqual({ action: 'migrate', dryRun: false });
@@ -72,5 +73,6 @@ describe('a request file the CLI left', () => {
     expect(parseQueueRequest({ action: 'migrate', dryRun: 'yes' })).toEqual({ error: 'migrate: dryRun is not true or false' });
     expect(parseQueueRequest({ action: 'copy', source: 'hello', from: 'unstable' })).toEqual({ error: 'copy: to missing or not a name' });
     expect(parseQueueRequest({ action: 'include', files: [1] })).toEqual({ error: 'include: files missing or not a name' });
+    expect(parseQueueRequest({ action: 'include', files: ['a.deb'], listed: 'yes' })).toEqual({ error: 'include: listed is not true or false' });
   });
 });

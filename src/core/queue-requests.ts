@@ -12,8 +12,11 @@ export type QueueRequest =
   /** Migrates what may (core/migration.ts); with dryRun, only says what would. */
   | { action: 'migrate'; dryRun: boolean }
   | { action: 'snapshot'; name: string; suite?: string; delete?: boolean }
-  /** The files are staged beside the request (ID.files/), named as listed here. */
-  | { action: 'include'; files: string[]; suite?: string; component?: string }
+  /**
+   * The files are staged beside the request (ID.files/), named as listed here. `listed`: the
+   * answer lists every package that went in (`archive include --json`), not only how many.
+   */
+  | { action: 'include'; files: string[]; suite?: string; component?: string; listed?: boolean }
   /** Enrolls a worker (core/workers.ts); the answer carries its token. */
   | { action: 'workers-add'; name: string; architectures: string[] }
   | { action: 'workers-rm'; name: string };
@@ -50,7 +53,7 @@ export interface QueueAnswer {
   jobs?: string[];
   /** copy: the version copied. */
   version?: string;
-  /** include: what went in, how many replaced a file of the same package, what was refused. */
+  /** include: what went in (when the request asked for the list), how many replaced a file of the same package, what was refused. */
   included?: Listed<IncludedPackage>;
   replaced?: number;
   errors?: string[];
@@ -91,7 +94,8 @@ export function parseQueueRequest(value: unknown): QueueRequest | { error: strin
     case 'include':
       if (!Array.isArray(r.files) || !r.files.every(text)) return bad('files');
       if (!optionalText(r.component)) return bad('component');
-      return { action, files: r.files as string[], suite: r.suite as string | undefined, component: r.component as string | undefined };
+      if (r.listed !== undefined && typeof r.listed !== 'boolean') return { error: 'include: listed is not true or false' };
+      return { action, files: r.files as string[], suite: r.suite as string | undefined, component: r.component as string | undefined, listed: r.listed as boolean | undefined };
     case 'workers-add':
       if (!text(r.name)) return bad('name');
       if (!Array.isArray(r.architectures) || !r.architectures.every(text)) return bad('architectures');

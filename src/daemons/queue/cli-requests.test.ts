@@ -70,3 +70,31 @@ describe('the files a request staged', () => {
     expect(readFileSync(join(outside, 'file'), 'utf8')).toBe('kept');
   });
 });
+
+describe('the answer to an include', () => {
+  it('lists each package that went in only when the request asks (archive include --json), else says how many', async () => {
+    root = mkdtempSync(join(tmpdir(), 'aib-requests-'));
+    const layout = new Layout(root);
+    const dir = layout.requests;
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, '1-a.request.json'), JSON.stringify({ action: 'include', files: ['a_1_amd64.deb'], listed: true }));
+    writeFileSync(join(dir, '2-b.request.json'), JSON.stringify({ action: 'include', files: ['a_1_amd64.deb'] }));
+    const included = [{ package: 'a', version: '1', architecture: 'amd64', path: 'pool/main/a/a/a_1_amd64.deb' }];
+    const published: string[] = [];
+    // The suite's part answers as SuiteChanges.include does (its own tests: test/suite-changes.integration.test.ts).
+    const suites = { include: async () => ({ ok: true, message: 'included 1 of 1 package(s) into unstable', included, replaced: 0, errors: [] }) };
+    const q = {
+      layout,
+      log: () => undefined,
+      suites,
+      config: () => ({ suites: [{ name: 'unstable' }] }),
+      publish: async (why: string) => void published.push(why),
+      statusChanged: () => undefined,
+    } as unknown as QueueContext;
+    await new CliRequests(q, {} as JobLeasing, {} as WorkerRegistry, {} as Migrations, {} as RebuildResults).handleAll();
+    const answer = (id: string) => JSON.parse(readFileSync(join(dir, `${id}.answer.json`), 'utf8')) as Record<string, unknown>;
+    expect(answer('1-a')).toEqual({ ok: true, message: 'included 1 of 1 package(s) into unstable', included, replaced: 0, errors: [] });
+    expect(answer('2-b')).toEqual({ ok: true, message: 'included 1 of 1 package(s) into unstable', replaced: 0, errors: [] });
+    expect(published).toEqual(['include', 'include']);
+  });
+});
