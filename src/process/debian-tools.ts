@@ -110,9 +110,10 @@ export async function readDebControls(paths: string[], contents: (Buffer | undef
     }
   };
   for (let i = 0; i < paths.length; i += 64) await Promise.all(paths.slice(i, i + 64).map((_, j) => fast(i + j)));
-  // One xz per core at a time, each over up to 500 members (xz's set-up per stream is what
-  // costs; 500 keeps the buffers of a batch to a few MiB).
-  const share = Math.max(1, Math.min(500, Math.ceil(xzMembers.length / availableParallelism())));
+  // One xz for up to 1,000 members (xz's set-up per stream is what costs: 500 take it 20 ms),
+  // one per core at a time beyond that. Not one per core for fewer: starting a program holds the
+  // queue's thread 5-25 ms (process/run.ts), more than a second xz saves it.
+  const share = 1000;
   const batches: (typeof xzMembers)[] = [];
   for (let b = 0; b < xzMembers.length; b += share) batches.push(xzMembers.slice(b, b + share));
   // The output is cut into members by their sizes as it streams in.
