@@ -147,6 +147,17 @@ function migrationTable(decisions: MigrationDecision[], depth: number, hasPage: 
  */
 export const SUITE_ROWS = 1000;
 
+/**
+ * The names, each once, in order: sorted in place and the repeats dropped. (A Set of them first
+ * took the queue 5 MiB more at 100,000 packages, rendered after each publication.)
+ */
+function distinctSorted(names: string[]): void {
+  names.sort();
+  let n = 0;
+  for (const name of names) if (n === 0 || names[n - 1] !== name) names[n++] = name;
+  names.length = n;
+}
+
 export function renderStatusPages(input: StatusInput): StatusPages {
   const { config, uploads, jobs, now } = input;
   const jobById = new Map(jobs.map((j) => [j.id, j]));
@@ -169,9 +180,9 @@ export function renderStatusPages(input: StatusInput): StatusPages {
     .map((c) => {
       const suite = config.suites.find((s) => s.name === (c.kind === 'snapshot' ? c.of : c.id));
       const sourceOf = new Map(c.sources.map((s) => [s.source, s]));
-      const all = new Set(sourceOf.keys());
-      for (const b of c.binaries) all.add(b.source);
-      const names = [...all].sort();
+      const names = c.binaries.map((b) => b.source);
+      for (const src of c.sources) names.push(src.source);
+      distinctSorted(names);
       // A suite of more than SUITE_ROWS sources lists that many: those whose upload is not
       // (yet) published first, then the rest by name. The indices list every one.
       let shown = names;

@@ -45,9 +45,11 @@ export class CliRequests {
           answer = { ok: false, message: err.message };
         }
         // 0600: an answer may carry a secret (a new worker's token) until the CLI takes it.
-        await writeJson(join(dir, name.replace('.request.json', '.answer.json')), answer, { mode: 0o600 });
+        await writeJson(join(dir, name.replace('.request.json', '.answer.json')), asked(parsed, answer), { mode: 0o600 });
         return answer;
       });
+      // What the publication left, collected before anything else is made (heap.ts).
+      collectAfterMany(answer.included?.length ?? 0);
       // (Recursive: a folder under a request's name is refused and removed like a file.)
       await rm(join(dir, name), { recursive: true, force: true });
       this.q.log(`request ${name}: ${answer.message}`);
@@ -113,16 +115,12 @@ export class CliRequests {
         answer = r.delete ? await suites.deleteSnapshot(r.name) : await suites.snapshot(r.name, r.suite ?? this.q.config().suites[0].name);
         what = r.name;
         break;
-      case 'include': {
-        const { included, ...counted } = await suites.include(staging, r.files, r.suite ?? this.q.config().suites[0].name, r.component);
-        // Each package that went in listed only when asked (--json): at 100,000 the list is 12 MB,
-        // which a CLI that prints one line read and parsed all the same (its peak, 156-164 MiB).
-        answer = r.listed ? { ...counted, included } : counted;
-        if (!included?.length) return answer;
-        collectAfterMany(included.length);
+      case 'include':
+        answer = await suites.include(staging, r.files, r.suite ?? this.q.config().suites[0].name, r.component);
+        if ((answer.included ?? []).length === 0) return answer;
+        collectAfterMany(answer.included!.length);
         what = '';
         break;
-      }
     }
     await this.q.publish(`${r.action} ${what}`.trim());
     this.q.statusChanged();
@@ -142,6 +140,17 @@ export class CliRequests {
     for (const job of jobs) await this.leasing.save(retry(job, new Date()));
     return { ok: true, message: `${source} ${upload.version}: ${jobs.map((j) => j.arch).join(', ')} queued again`, jobs: jobs.map((j) => j.id) };
   }
+}
+
+/**
+ * The answer as written: an include's lists each package that went in only when asked (--json).
+ * At 100,000 that list is 12 MB, which a CLI that prints one line read and parsed all the same
+ * (its peak, 156-164 MiB).
+ */
+function asked(request: QueueRequest | { error: string }, answer: QueueAnswer): QueueAnswer {
+  if ('error' in request || request.action !== 'include' || request.listed) return answer;
+  const { included: _, ...counted } = answer;
+  return counted;
 }
 
 /** A request with 10,000 file names is about 1 MB. */
