@@ -100,7 +100,8 @@ describe('publishing: include, rm, copy, snapshot, retention, by-hash and atomic
 
   it('snapshots a suite, copies between suites without rebuilding, removes a source, and apt sees each', async () => {
     expect(await ok(['snapshot', 'before-2'])).toContain('published as dists/before-2');
-    // --json lists what went in; without it the answer says only how many (see the next test).
+    // --json lists what went in; without it the answer says only how many
+    // (src/daemons/queue/cli-requests.test.ts).
     const included = JSON.parse(await ok(['include', await deb('synth-a', '1.0-2'), '--json']));
     expect(included).toMatchObject({ ok: true, message: 'included 1 of 1 package(s) into unstable', included: [{ package: 'synth-a', version: '1.0-2', architecture: 'amd64', path: 'pool/main/s/synth-a/synth-a_1.0-2_amd64.deb' }] });
     const copied = JSON.parse(await ok(['copy', 'synth-a', 'unstable', 'testing', '--json']));

@@ -53,7 +53,10 @@ export interface QueueAnswer {
   jobs?: string[];
   /** copy: the version copied. */
   version?: string;
-  /** include: what went in (when the request asked for the list), how many replaced a file of the same package, what was refused. */
+  /**
+   * include: what went in (when the request asked for the list), how many replaced a file of the
+   * same package, what was refused.
+   */
   included?: Listed<IncludedPackage>;
   replaced?: number;
   errors?: string[];

@@ -87,7 +87,7 @@ function controlParagraph(tar: Buffer, path: string): Paragraph {
 /**
  * The control paragraphs of many .debs, in order (an Error for a file that cannot be read);
  * `contents` holds the bytes of those already read whole.
- * The control members are found in-process and the .xz ones decompressed by a few xz runs;
+ * The control members are found in-process and the .xz ones decompressed by one xz run per 1,000;
  * anything unusual (zstd, a broken file) goes to dpkg-deb, whose message names the problem.
  */
 export async function readDebControls(paths: string[], contents: (Buffer | undefined)[] = []): Promise<(Paragraph | Error)[]> {
@@ -110,9 +110,10 @@ export async function readDebControls(paths: string[], contents: (Buffer | undef
     }
   };
   for (let i = 0; i < paths.length; i += 64) await Promise.all(paths.slice(i, i + 64).map((_, j) => fast(i + j)));
-  // One xz for up to 1,000 members (xz's set-up per stream is what costs: 500 take it 20 ms),
-  // one per core at a time beyond that. Not one per core for fewer: starting a program holds the
-  // queue's thread 5-25 ms (process/run.ts), more than a second xz saves it.
+  // One xz for up to 1,000 members (xz's set-up per stream is what costs: 500 take it 20 ms
+  // alone), one per core at a time for a caller that gives more (the queue gives 1,000 at most).
+  // Not one per core for fewer: starting a program holds the queue's thread, the longer the
+  // larger the queue (process/run.ts; 5-10 ms at 1,000 packages), more than a second xz saves it.
   const share = 1000;
   const batches: (typeof xzMembers)[] = [];
   for (let b = 0; b < xzMembers.length; b += share) batches.push(xzMembers.slice(b, b + share));

@@ -81,7 +81,8 @@ describe('the answer to an include', () => {
     writeFileSync(join(dir, '2-b.request.json'), JSON.stringify({ action: 'include', files: ['a_1_amd64.deb'] }));
     const included = [{ package: 'a', version: '1', architecture: 'amd64', path: 'pool/main/a/a/a_1_amd64.deb' }];
     const published: string[] = [];
-    // The suite's part answers as SuiteChanges.include does (its own tests: test/suite-changes.integration.test.ts).
+    // The suite's part answers as SuiteChanges.include does (its own tests are in
+    // test/suite-changes.integration.test.ts).
     const suites = { include: async () => ({ ok: true, message: 'included 1 of 1 package(s) into unstable', included, replaced: 0, errors: [] }) };
     const q = {
       layout,

@@ -46,10 +46,11 @@ export class CliRequests {
         }
         // 0600: an answer may carry a secret (a new worker's token) until the CLI takes it.
         await writeJson(join(dir, name.replace('.request.json', '.answer.json')), asked(parsed, answer), { mode: 0o600 });
+        // What the publication left, collected once the CLI has its answer and before anything
+        // else is made, a spare filter's start included (heap.ts).
+        collectAfterMany(answer.included?.length ?? 0);
         return answer;
       });
-      // What the publication left, collected before anything else is made (heap.ts).
-      collectAfterMany(answer.included?.length ?? 0);
       // (Recursive: a folder under a request's name is refused and removed like a file.)
       await rm(join(dir, name), { recursive: true, force: true });
       this.q.log(`request ${name}: ${answer.message}`);
