@@ -98,6 +98,8 @@ describe('an include whose files are still being copied', () => {
     const done = await answer;
     expect(done.included?.slice().map((b) => b.package)).toEqual(['first', 'last']);
     expect(done.errors).toHaveLength(NOTED_EVERY);
+    // The request's names are let go as their files are placed or refused: only the one never read is left.
+    expect(names.filter(Boolean)).toEqual(['README.txt']);
   });
 });
 
@@ -229,6 +231,38 @@ describe('the journal of suite contents and pool history', () => {
     expect(listing(await open())).toEqual(listing(contents));
     expect(listing(contents)[0].binaries).toEqual(['j0 2.0-1', 'j1 1.0-1', 'j2 1.0-1', 'j3 1.0-1']);
     expect((await readFile(`${layout.poolHistory}.journal`, 'utf8')).trim().split('\n').length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('writes a first history too long for the journal as its base, a source at a time, as noting each version makes it', async () => {
+    const root = new Layout(join(work, 'first-history-root'));
+    await mkdir(root.state, { recursive: true });
+    const dir = join(work, 'first-history-staging');
+    await mkdir(dir);
+    // 3,000 packages, a change of about 290 KB (past the 256 KiB of FOLD_BYTES): copies of one whose control is
+    // not compressed, its name changed in place (to one of the same length).
+    const model = await makeBinaryPackage(dir, { name: 'mzzzzz', version: '1.0-1' });
+    await execa('dpkg-deb', ['-R', model, join(dir, 'tree')]);
+    await execa('dpkg-deb', ['--root-owner-group', '-Znone', '--build', join(dir, 'tree'), model]);
+    await rm(join(dir, 'tree'), { recursive: true });
+    const bytes = await readFile(model);
+    await rm(model);
+    const names = Array.from({ length: 3000 }, (_, i) => `m${String(i).padStart(5, '0')}_1.0-1_amd64.deb`);
+    for (const name of names) await writeFile(join(dir, name), Buffer.from(bytes.toString('latin1').replace('Package: mzzzzz', `Package: ${name.split('_')[0]}`), 'latin1'));
+    await markStaged(dir, { count: names.length });
+    const contents = await new SuiteChanges(root, () => config, () => undefined).load();
+    const answer = await contents.include(dir, names, 'unstable');
+    expect(answer.message).toBe('included 3000 of 3000 package(s) into unstable');
+    // No journal: the base, whose history is what noting each package's version makes.
+    await expect(access(`${root.poolHistory}.journal`)).rejects.toThrow();
+    const base = JSON.parse(await readFile(root.poolHistory, 'utf8')) as { journalSeq: number; history: Record<string, unknown> };
+    const noted = withHistory({}, [...answer.included!].map((b) => ({ source: b.package, version: b.version, files: [b.path] })));
+    expect(base).toEqual({ journalSeq: 0, history: noted });
+    expect(Object.keys(base.history)).toHaveLength(3000);
+    // The next change is a line of the journal after it.
+    await makeBinaryPackage(dir, { name: 'mzzzzz', version: '1.0-2' });
+    await markStaged(dir, { count: 1 });
+    expect((await contents.include(dir, ['mzzzzz_1.0-2_amd64.deb'], 'unstable')).ok).toBe(true);
+    expect(await readFile(`${root.poolHistory}.journal`, 'utf8')).toBe(`${JSON.stringify([1, [{ source: 'mzzzzz', version: '1.0-2', files: ['pool/main/m/mzzzzz/mzzzzz_1.0-2_amd64.deb'] }]])}\n`);
   });
 
   it('ignores and cuts off a line a crash left half-written, and goes on from there', async () => {

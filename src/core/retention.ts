@@ -39,6 +39,27 @@ export function withHistory(h: PoolHistory, changes: Iterable<HistoryEntry>): Po
 }
 
 /**
+ * What withHistory({}, changes) holds, a source at a time (in the order of their names), each
+ * made only when it is asked for: the first history of an archive that 100,000 packages are
+ * included into is written without its 100,000 entries made at once (storage/json-files.ts's
+ * RecordAsWritten). Only the changes' sources are held meanwhile, in an array.
+ */
+export function* newHistory(changes: { length: number; at(i: number): HistoryEntry | undefined }): Generator<[string, PoolHistory[string]]> {
+  const at = (i: number) => changes.at(i)!;
+  const sources = Array.from({ length: changes.length }, (_, i) => at(i).source);
+  // (Stable: a source's changes stay in the order given, as withHistory takes them.)
+  const order = sources.map((_, i) => i).sort((a, b) => (sources[a] < sources[b] ? -1 : sources[a] > sources[b] ? 1 : 0));
+  for (let from = 0; from < order.length; ) {
+    const source = sources[order[from]];
+    let to = from + 1;
+    while (to < order.length && sources[order[to]] === source) to++;
+    const entries = withHistory({}, order.slice(from, to).map(at))[source];
+    if (entries) yield [source, entries];
+    from = to;
+  }
+}
+
+/**
  * The history cut to what stays, the files it keeps, and the versions cut (as changes that drop
  * them): the versions a suite or snapshot publishes (`inUse`: "source version") and, for sources
  * still published, the newest `keep`, stay.

@@ -7,9 +7,9 @@ import type { ArchiveConfig } from '../config/config.js';
 import { parseConfig } from '../config/config.js';
 import { parseDeb822 } from '../debian/deb822.js';
 import { memberStanzas, planPublication, type Member, type PoolFacts } from './publish-plan.js';
-import { retained, withHistory } from './retention.js';
+import { newHistory, retained, withHistory } from './retention.js';
 import {
-  ContentsError, binariesChange, binaryMember, binaryRefusal, emptyContents, heldBinary, poolFilesOf, sortedBinaries, suiteBinary, withBinaries as withBinariesOf, withCopy, withSource, withoutSource, withoutSuperseded,
+  ByBinaryKey, ContentsError, binariesChange, binaryMember, binaryRefusal, emptyContents, heldBinary, poolFilesOf, sortedBinaries, suiteBinary, withBinaries as withBinariesOf, withCopy, withSource, withoutSource, withoutSuperseded,
   type SuiteBinary, type SuiteContents, type SuiteSource,
 } from './suite-contents.js';
 
@@ -269,6 +269,20 @@ describe('suite contents', () => {
   });
 });
 
+describe('members by package and architecture', () => {
+  it('finds each by both, a package held for two architectures too, and a later one in the place of the earlier', () => {
+    const held = new ByBinaryKey();
+    const [a, b, c, d] = [bin('foo', '1', 'amd64'), bin('foo', '1', 'arm64'), bin('bar', '1', 'amd64'), bin('foo', '2', 'arm64')];
+    for (const m of [a, b, c]) held.set(m);
+    expect([held.get(a), held.get(b), held.get(c)]).toEqual([a, b, c]);
+    expect(held.get({ package: 'foo', arch: 'i386' })).toBeUndefined();
+    expect(held.get({ package: 'baz', arch: 'amd64' })).toBeUndefined();
+    held.set(d);
+    expect(held.get({ package: 'foo', arch: 'arm64' })).toBe(d);
+    expect(held.values()).toEqual([a, c, d]);
+  });
+});
+
 describe('pool retention', () => {
   const h = withHistory({}, ['1', '3', '2', '4'].map((v) => ({ source: 'x', version: v, files: [`x_${v}.dsc`, 'x_1.orig.tar.gz'] })));
   it('keeps the newest versions of a published source, shared files once', () => {
@@ -288,6 +302,22 @@ describe('pool retention', () => {
     // The last version dropped takes the source out; a version or source not held is no change.
     expect(withHistory(structuredClone(h), r.dropped)).toEqual({});
     expect(withHistory(structuredClone(h), [{ source: 'y', version: '1', drop: true }, { source: 'x', version: '9', drop: true }])).toEqual(h);
+  });
+  it('makes a new history a source at a time, as noting every change in none makes it', () => {
+    const changes = [
+      { source: 'z', version: '2', files: ['z_2.dsc'] },
+      { source: 'a', version: '1', files: ['a_1_amd64.deb'] },
+      { source: 'z', version: '1', files: ['z_1.dsc'] },
+      { source: 'a', version: '1', files: ['a_1_arm64.deb', 'a_1_amd64.deb'] },
+      { source: 'm', version: '1', drop: true as const },
+      { source: 'z', version: '2', files: ['z_2_all.deb'] },
+      { source: 'z', version: '1', drop: true as const },
+    ];
+    const made = [...newHistory(changes)];
+    // By source name, each once; a source its changes leave nothing of is not there.
+    expect(made.map(([source]) => source)).toEqual(['a', 'z']);
+    expect(Object.fromEntries(made)).toEqual(withHistory({}, structuredClone(changes)));
+    expect(Object.fromEntries(made).z).toEqual([{ version: '2', files: ['z_2.dsc', 'z_2_all.deb'] }]);
   });
   it('merges the files a version gains later (its builds)', () => {
     const noted = withHistory(structuredClone(h), [{ source: 'x', version: '4', files: ['x_4_amd64.deb'] }]);

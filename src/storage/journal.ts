@@ -16,7 +16,8 @@ interface Part<E> {
   change: (change: E) => E;
 }
 
-export class Journaled<V, E> {
+/** V: the value; E: a change; W: what is written as a base (the value, or a form of it made as it is written). */
+export class Journaled<V, E, W = V> {
   private seq = 0;
   private journalBytes = 0;
   private baseBytes = 0;
@@ -26,7 +27,7 @@ export class Journaled<V, E> {
     private readonly journalPath: string,
     private readonly codec: {
       /** The base file's JSON for a value, and the value back (with the seq it was written at). */
-      toBase: (value: V, journalSeq: number) => unknown;
+      toBase: (value: W, journalSeq: number) => unknown;
       fromBase: (raw: unknown) => { value: V; journalSeq: number };
       /** Top-level arrays of the base whose members are made one by one as they are parsed (storage/json-members.ts). */
       members?: Record<string, (member: unknown) => unknown>;
@@ -125,7 +126,7 @@ export class Journaled<V, E> {
    * Appends a change; when the journal is long, folds it into a new base instead: the value the
    * change leads to, which `next` gives (a caller that does not hold the value reads it back).
    */
-  async append(change: E, next: () => V | Promise<V>): Promise<void> {
+  async append(change: E, next: () => W | Promise<W>): Promise<void> {
     const entry = [this.seq + 1, change];
     // Measured before it is written, part by part: a change as large as what it changes (10,000
     // packages included at once) becomes the base, and its line is never made.
@@ -151,7 +152,7 @@ export class Journaled<V, E> {
   }
 
   /** Writes the whole value as the new base and empties the journal. */
-  async replace(value: V): Promise<void> {
+  async replace(value: W): Promise<void> {
     let bytes = 0;
     const counted = function* (parts: Iterable<Buffer>) {
       for (const part of parts) {

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { jsonParts, MadeAsWritten, readJson, writeJson } from './json-files.js';
+import { jsonParts, MadeAsWritten, readJson, RecordAsWritten, writeJson } from './json-files.js';
 
 describe('readJson', () => {
   let dir: string;
@@ -55,6 +55,8 @@ describe('jsonParts', () => {
     ['a long record in a short array in a record', { a: [{ b: Object.fromEntries(many(1001, (i): [string, unknown] => [`k${i}`, i])) }] }],
     ['a list made as written, in a short record', { ok: true, included: new MadeAsWritten(many(2500, (i) => i), (i) => ({ package: `p${i}`, path: `pool/p${i}.deb` })) }],
     ['a short list made as written', [new MadeAsWritten([1, 2], (i) => ({ n: i, gone: undefined }))]],
+    ['a record made as written, in a short record', { journalSeq: 2, history: new RecordAsWritten(1500, () => many(1500, (i): [string, unknown] => [`s${i}`, i % 9 === 0 ? undefined : [{ version: `${i}`, files: [`f${i}`] }]])) }],
+    ['a short record made as written', [new RecordAsWritten(2, () => [['a', 1], ['b', undefined]])]],
   ];
   for (const [what, value] of values) {
     it(`makes the text JSON.stringify makes: ${what}`, () => {
@@ -81,5 +83,20 @@ describe('MadeAsWritten', () => {
     expect(list.length).toBe(1000);
     expect([...list].slice(998)).toEqual([{ n: 998 }, { n: 999 }]);
     expect(list.slice(1, 3)).toEqual([{ n: 1 }, { n: 2 }]);
+  });
+});
+
+describe('RecordAsWritten', () => {
+  it('makes its members as its JSON is written, not before, and all of them', () => {
+    let made = 0;
+    const record = new RecordAsWritten(1000, function* () {
+      for (let i = 0; i < 1000; i++) yield [`k${i}`, (made++, { n: i })] as [string, { n: number }];
+    });
+    const parts = jsonParts({ journalSeq: 1, history: record })[Symbol.iterator]();
+    for (let part = parts.next(); made < 100 && !part.done; part = parts.next());
+    expect(made).toBe(100);
+    for (let part = parts.next(); !part.done; part = parts.next());
+    expect(made).toBe(1000);
+    expect(JSON.parse(JSON.stringify(record))).toEqual(Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`k${i}`, { n: i }])));
   });
 });

@@ -5,9 +5,9 @@
 import { basename, dirname, join } from 'node:path';
 import { DEBUG_SUFFIX, type ArchiveConfig, type SuiteConfig } from '../../config/config.js';
 import type { JobRecord } from '../../core/jobs.js';
-import { retained, withHistory, type HistoryEntry, type PoolHistory } from '../../core/retention.js';
+import { newHistory, retained, withHistory, type HistoryEntry, type PoolHistory } from '../../core/retention.js';
 import {
-  ContentsError, binaryConflict, binaryKey, binaryMember, emptyContents, heldBinary, isDebugControl, poolFilesOf, suiteBinary, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
+  ByBinaryKey, ContentsError, binaryConflict, binaryMember, emptyContents, heldBinary, isDebugControl, poolFilesOf, suiteBinary, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
   type SuiteBinary, type SuiteContents,
 } from '../../core/suite-contents.js';
 import type { QueueAnswer } from '../../core/queue-requests.js';
@@ -22,7 +22,7 @@ import { collectPool } from '../../storage/pool-gc.js';
 import { poolFilesOfGenerations } from '../../publish/generations.js';
 import { BinaryControls, type ControlFields, type Digest } from '../../storage/binary-controls.js';
 import { Journaled } from '../../storage/journal.js';
-import { MadeAsWritten } from '../../storage/json-files.js';
+import { MadeAsWritten, RecordAsWritten } from '../../storage/json-files.js';
 import { SuiteStore } from '../../storage/suite-store.js';
 import { NOTED_EVERY, whenStaged } from '../../storage/staging.js';
 import { collectAfterMany } from './heap.js';
@@ -46,6 +46,8 @@ interface Lacking {
  * include's made from its members as they are written).
  */
 type Batch = HistoryEntry[] | MadeAsWritten<SuiteBinary, HistoryEntry>;
+/** The history as its base is written: a record, or one made a source at a time as it is written. */
+type WrittenHistory = PoolHistory | RecordAsWritten<PoolHistory[string]>;
 
 /** The most files `include` reads, checks and places together. */
 const PART = 1000;
@@ -61,14 +63,14 @@ export class SuiteChanges {
    * a collection cut). Not held between changes: read back, in part, when a collection needs it,
    * or whole when its journal is folded (at 100,000 packages it was 10 MiB of the queue's heap).
    */
-  private readonly historyStore: Journaled<PoolHistory, Batch>;
+  private readonly historyStore: Journaled<PoolHistory, Batch, WrittenHistory>;
 
   constructor(
     private readonly layout: Layout,
     private readonly config: () => ArchiveConfig,
     private readonly log: (message: string) => void,
   ) {
-    this.historyStore = new Journaled<PoolHistory, Batch>(layout.poolHistory, `${layout.poolHistory}.journal`, {
+    this.historyStore = new Journaled<PoolHistory, Batch, WrittenHistory>(layout.poolHistory, `${layout.poolHistory}.journal`, {
       toBase: (history, journalSeq) => ({ journalSeq, history }),
       // Written before the journal, the base was the history alone (its values are lists).
       fromBase: (raw) => {
@@ -156,7 +158,12 @@ export class SuiteChanges {
   }
 
   private async noteHistory(changes: Batch): Promise<void> {
-    await this.historyStore.append(changes, async () => withHistory(await this.readHistory(), changes));
+    await this.historyStore.append(changes, async () => {
+      const held = await this.readHistory();
+      // Into a history of nothing (a new archive's first include): written a source at a time.
+      for (const _ in held) return withHistory(held, changes);
+      return new RecordAsWritten(changes.length, () => newHistory(changes));
+    });
   }
 
   private async readHistory(): Promise<PoolHistory> {
@@ -260,7 +267,8 @@ export class SuiteChanges {
   /**
    * `archive include`: prebuilt .debs from elsewhere, checked like a build's artifacts (control
    * readable, name, version and architecture valid and wanted here), pooled under their
-   * canonical names and marked imported. A bad file is reported and the rest go on.
+   * canonical names and marked imported. A bad file is reported and the rest go on. `names`
+   * (the request's) is emptied as they are placed or refused.
    */
   async include(dir: string, names: string[], suiteName: string, component?: string): Promise<QueueAnswer> {
     const suite = this.suite(suiteName);
@@ -281,7 +289,7 @@ export class SuiteChanges {
     // while the CLI copies the next. (Parts of a thousand each waited for the thousandth file:
     // at 1,000 the CLI's copying and the queue's reading and placing ran one after the other.)
     const inSuite = this.get(suiteName);
-    const earlier = new Map<string, SuiteBinary>(); // this request's, by key
+    const earlier = new ByBinaryKey(); // this request's
     const placed: SuiteBinary[] = [];
     let replaced = 0;
     for (let from = 0; from < good.length; ) {
@@ -303,12 +311,12 @@ export class SuiteChanges {
       const digests = new Map(candidates.map((c) => [c.binary, c.digest.sha256]));
       const sha256Of = (b: SuiteBinary) => digests.get(b) ?? this.digest(b)?.sha256;
       for (const c of candidates.sort((a, b) => a.at - b.at)) {
-        const old = earlier.get(binaryKey(c.binary)) ?? heldBinary(inSuite, c.binary);
+        const old = earlier.get(c.binary) ?? heldBinary(inSuite, c.binary);
         const conflict = binaryConflict(suiteName, old, c.binary, sha256Of);
         if (conflict) refuse(c.at, conflict);
         else {
           if (old && old.path !== c.binary.path) replaced++;
-          earlier.set(binaryKey(c.binary), c.binary);
+          earlier.set(c.binary);
           added.push(c);
         }
       }
@@ -321,6 +329,8 @@ export class SuiteChanges {
       );
       // Noted a thousand at a time: the fields of 100,000 packages are never held at once.
       await this.controlStore.add(controls);
+      // Nor their names, once they are placed or refused (5 MiB of the heap at 100,000).
+      for (const at of slice) names[at] = '';
     }
     // What reading and placing them left is collected before the suite and history are written (heap.ts).
     collectAfterMany(placed.length);
