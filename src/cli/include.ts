@@ -20,8 +20,8 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  archive include ../tool_1.2-1_amd64.deb\n  archive include dist/*.deb --suite testing --component contrib\n  archive include dist/   (every .deb and .udeb in it: more than a command line holds)\n')
     .action(async (files: string[], options: { suite?: string; component?: string; json?: boolean; timeout: number }, cmd: Command) => {
       const layout = await requireArchive(cmd.optsWithGlobals<GlobalOptions>());
-      // Node's old generation grown by half between full collections, as the queue's is
-      // (compose/compose.yaml), not to four times what it holds: copying 100,000 files, the CLI
+      // Node's old generation grown by half between full collections (the queue's by a fifth,
+      // compose/compose.yaml), not to four times what it holds: copying 100,000 files, the CLI
       // peaked at 181-185 MiB for about 20 MiB live, above the queue. And its young generation
       // kept at the 2 MiB it starts with, not grown to 32 (--max-semi-space-size cannot be changed
       // once node runs; this can): 126-131 MiB, against 156-164 with the answer's list gone too.
