@@ -79,7 +79,9 @@ describe('every architecture a team ships', () => {
     ]);
     const status = (await archive.cli(['status'])).stdout;
     expect(status).toMatch(/build arm64 \(emulated\) -B: built/);
-    expect(await readFile(join(archive.root, 'public/index.html'), 'utf8')).toContain('<span class="built" title="emulated">arm64</span>');
+    // The page follows once changes pause for half a second (the queue's statusChanged): looked at until then.
+    await until('the status page with the emulated build built', async () =>
+      (await readFile(join(archive.root, 'public/index.html'), 'utf8')).includes('<span class="built" title="emulated">arm64</span>'), 30_000);
   });
 
   it('publishes binary-ARCH for each architecture, the arch:all package in every one, and Release lists them', async () => {

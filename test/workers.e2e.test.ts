@@ -100,8 +100,8 @@ describe('a worker on another machine', () => {
     expect(built.worker).toBe('far-box/1');
     // Its build-dependencies came from the archive over the same URL, as any apt client's.
     expect(await readFile(join(archive.root, 'public', built.log!), 'utf8')).toMatch(new RegExp(`^Get:\\d+ ${url.replace(/\/$/, '').replaceAll('.', '\\.')} unstable InRelease`, 'm'));
-    const status = await readFile(join(archive.root, 'public', 'index.html'), 'utf8');
-    expect(status).toContain('on far-box/1');
+    // The page follows once changes pause for half a second (the queue's statusChanged): looked at until then.
+    await until('the status page naming the worker', async () => (await readFile(join(archive.root, 'public', 'index.html'), 'utf8')).includes('on far-box/1'), 30_000);
     const listed = JSON.parse(String((await archive.cli(['workers', 'ls', '--json'])).stdout)) as { name: string; enrolled: boolean; architectures: string[]; done: number }[];
     expect(listed).toEqual([expect.objectContaining({ name: 'far-box', enrolled: true, architectures: ['amd64'], kinds: ['build', 'lintian', 'blhc', 'piuparts', 'autopkgtest', 'installability', 'rebuild'], done: 1, current: [] })]);
   });

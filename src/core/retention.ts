@@ -18,7 +18,8 @@ export type HistoryEntry = { source: string; version: string; files: string[] } 
 export function withHistory(h: PoolHistory, changes: Iterable<HistoryEntry>): PoolHistory {
   for (const change of changes) {
     const { source, version } = change;
-    const entries = h[source];
+    // Its own: a source named "constructor" is not Object's.
+    const entries = Object.hasOwn(h, source) ? h[source] : undefined;
     if ('drop' in change) {
       const rest = (entries ?? []).filter((e) => e.version !== version);
       if (rest.length > 0) h[source] = rest;

@@ -279,7 +279,12 @@ describe('members by package and architecture', () => {
     expect(held.get({ package: 'baz', arch: 'amd64' })).toBeUndefined();
     held.set(d);
     expect(held.get({ package: 'foo', arch: 'arm64' })).toBe(d);
-    expect(held.values()).toEqual([a, c, d]);
+    // The one held by name replaced too, in its place; a third architecture after the others.
+    const [e, f] = [bin('foo', '2', 'amd64'), bin('foo', '1', 'armhf')];
+    held.set(e);
+    held.set(f);
+    expect([held.get(a), held.get(b), held.get(f)]).toEqual([e, d, f]);
+    expect(held.values()).toEqual([e, c, d, f]);
   });
 });
 
@@ -318,6 +323,11 @@ describe('pool retention', () => {
     expect(made.map(([source]) => source)).toEqual(['a', 'z']);
     expect(Object.fromEntries(made)).toEqual(withHistory({}, structuredClone(changes)));
     expect(Object.fromEntries(made).z).toEqual([{ version: '2', files: ['z_2.dsc', 'z_2_all.deb'] }]);
+  });
+  it('holds a source named as a property every object has as any other', () => {
+    const noted = withHistory({}, [{ source: 'constructor', version: '1', files: ['c_1.dsc'] }, { source: 'constructor', version: '2', files: ['c_2.dsc'] }]);
+    expect(noted.constructor).toEqual([{ version: '1', files: ['c_1.dsc'] }, { version: '2', files: ['c_2.dsc'] }]);
+    expect(withHistory({}, [{ source: 'constructor', version: '1', drop: true }])).toEqual({});
   });
   it('merges the files a version gains later (its builds)', () => {
     const noted = withHistory(structuredClone(h), [{ source: 'x', version: '4', files: ['x_4_amd64.deb'] }]);

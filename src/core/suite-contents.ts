@@ -136,7 +136,7 @@ export function suiteBinary(
   });
 }
 
-export const binaryKey = (b: { package: string; arch: string }) => `${b.package} ${b.arch}`;
+const binaryKey = (b: { package: string; arch: string }) => `${b.package} ${b.arch}`;
 
 /**
  * Members by package and architecture, without a string made for each key: by the package's
@@ -159,6 +159,7 @@ export class ByBinaryKey {
     else this.others.set(binaryKey(b), b);
   }
 
+  /** Each package's first architecture in the order they came, then the others in theirs. */
   values(): SuiteBinary[] {
     return [...this.byName.values(), ...this.others.values()];
   }

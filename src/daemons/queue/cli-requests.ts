@@ -117,6 +117,7 @@ export class CliRequests {
         what = r.name;
         break;
       case 'include':
+        // (r.files is used up: include() lets each name go once its file is placed.)
         answer = await suites.include(staging, r.files, r.suite ?? this.q.config().suites[0].name, r.component);
         if ((answer.included ?? []).length === 0) return answer;
         collectAfterMany(answer.included!.length);

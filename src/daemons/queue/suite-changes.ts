@@ -160,8 +160,8 @@ export class SuiteChanges {
   private async noteHistory(changes: Batch): Promise<void> {
     await this.historyStore.append(changes, async () => {
       const held = await this.readHistory();
-      // Into a history of nothing (a new archive's first include): written a source at a time.
       for (const _ in held) return withHistory(held, changes);
+      // Into a history of nothing (a new archive's first include): written a source at a time.
       return new RecordAsWritten(changes.length, () => newHistory(changes));
     });
   }
@@ -268,7 +268,7 @@ export class SuiteChanges {
    * `archive include`: prebuilt .debs from elsewhere, checked like a build's artifacts (control
    * readable, name, version and architecture valid and wanted here), pooled under their
    * canonical names and marked imported. A bad file is reported and the rest go on. `names`
-   * (the request's) is emptied as they are placed or refused.
+   * (the request's) is used up: each name read is emptied once its file is placed or refused.
    */
   async include(dir: string, names: string[], suiteName: string, component?: string): Promise<QueueAnswer> {
     const suite = this.suite(suiteName);
