@@ -15,13 +15,17 @@ import type { WorkerRegistry } from './worker-registry.js';
 // the CLI): what is wrong with one is its answer, and the queue goes on. On a real folder.
 let root: string;
 afterEach(() => rmSync(root, { recursive: true, force: true }));
+/** A new archive root with its requests folder. */
+function freshRoot(): { layout: Layout; dir: string } {
+  root = mkdtempSync(join(tmpdir(), 'aib-requests-'));
+  const layout = new Layout(root);
+  mkdirSync(layout.requests, { recursive: true });
+  return { layout, dir: layout.requests };
+}
 
 describe('requests the queue cannot carry out', () => {
   it('are answered with what is wrong and removed: not JSON, a FIFO (never opened), a folder, an unknown action, one over the size cap', async () => {
-    root = mkdtempSync(join(tmpdir(), 'aib-requests-'));
-    const layout = new Layout(root);
-    const dir = layout.requests;
-    mkdirSync(dir, { recursive: true });
+    const { layout, dir } = freshRoot();
     writeFileSync(join(dir, '1-a.request.json'), '{"action": "rm", "sou');
     execFileSync('mkfifo', [join(dir, '2-b.request.json')]);
     mkdirSync(join(dir, '3-c.request.json'));
@@ -52,9 +56,7 @@ describe('the files a request staged', () => {
     ['a few', 3, false],
     ['many, in a tree', 100, true],
   ])('are removed once it is answered (%s), without following a link out of them', async (_, files, tree) => {
-    root = mkdtempSync(join(tmpdir(), 'aib-requests-'));
-    const layout = new Layout(root);
-    const dir = layout.requests;
+    const { layout, dir } = freshRoot();
     const staged = join(dir, '7-g.files');
     mkdirSync(tree ? join(staged, 'sub') : staged, { recursive: true });
     for (let i = 0; i < files; i++) writeFileSync(join(staged, `f${i}.deb`), 'x');
@@ -73,10 +75,7 @@ describe('the files a request staged', () => {
 
 describe('the answer to an include', () => {
   it('lists each package that went in only when the request asks (archive include --json), else says how many', async () => {
-    root = mkdtempSync(join(tmpdir(), 'aib-requests-'));
-    const layout = new Layout(root);
-    const dir = layout.requests;
-    mkdirSync(dir, { recursive: true });
+    const { layout, dir } = freshRoot();
     writeFileSync(join(dir, '1-a.request.json'), JSON.stringify({ action: 'include', files: ['a_1_amd64.deb'], listed: true }));
     writeFileSync(join(dir, '2-b.request.json'), JSON.stringify({ action: 'include', files: ['a_1_amd64.deb'] }));
     const included = [{ package: 'a', version: '1', architecture: 'amd64', path: 'pool/main/a/a/a_1_amd64.deb' }];
