@@ -11,7 +11,7 @@ import { parseConfig } from '../src/config/config.js';
 import { withHistory } from '../src/core/retention.js';
 import { readIncludedDebs } from '../src/daemons/queue/included-debs.js';
 import { SuiteChanges } from '../src/daemons/queue/suite-changes.js';
-import { readDebControls } from '../src/process/debian-tools.js';
+import { MAX_CONTROL_BYTES, readDebControls } from '../src/process/debian-tools.js';
 import { Layout } from '../src/storage/layout.js';
 import { NOTED_EVERY, markStaged } from '../src/storage/staging.js';
 import { heapObjects } from './support/heap.js';
@@ -49,6 +49,43 @@ describe('reading many .deb controls', () => {
     expect((controls[300] as Error).message).toMatch(/^not a well-formed \.deb: truncated: its control\.tar\.xz member needs \d+ bytes, the file has 300$/);
     expect((controls[301] as Error).message).toMatch(/^not a well-formed \.deb: truncated: its data\.tar\.xz member needs \d+ bytes, the file has \d+$/);
   });
+
+  it('refuses a control member that would decompress to more than MAX_CONTROL_BYTES; gives dpkg-deb an xz filter of its own and a broken check', async () => {
+    const dir = join(work, 'members');
+    await mkdir(dir);
+    const plain = await makeBinaryPackage(dir, { name: 'ctl-member', version: '1.0-1' });
+    const member = async (name: string) => Buffer.from((await execa('ar', ['p', plain, name], { encoding: 'buffer' })).stdout);
+    const controlTar = Buffer.from((await execa('xz', ['-dc'], { input: await member('control.tar.xz'), encoding: 'buffer' })).stdout);
+    const data = await member('data.tar.xz');
+    // A .deb of this control member and the plain one's data, put together as dpkg-deb does.
+    const deb = async (name: string, controlName: string, control: Buffer) => {
+      const parts = join(dir, name);
+      await mkdir(parts);
+      await writeFile(join(parts, 'debian-binary'), '2.0\n');
+      await writeFile(join(parts, controlName), control);
+      await writeFile(join(parts, 'data.tar.xz'), data);
+      await execa('ar', ['qcD', join(dir, `${name}.deb`), 'debian-binary', controlName, 'data.tar.xz'], { cwd: parts });
+      return join(dir, `${name}.deb`);
+    };
+    const compress = async (input: Buffer, ...command: string[]) => Buffer.from((await execa(command[0], command.slice(1), { input, encoding: 'buffer' })).stdout);
+    // One byte more than the bound, as a tar would be: zeros compress to a few KiB.
+    const huge = Buffer.alloc(MAX_CONTROL_BYTES + 1);
+    const xzBomb = await deb('xz-bomb', 'control.tar.xz', await compress(huge, 'xz', '-0', '-T1', '-c'));
+    const gzBomb = await deb('gz-bomb', 'control.tar.gz', await compress(huge, 'gzip', '-1', '-c'));
+    const x86 = await deb('x86', 'control.tar.xz', await compress(controlTar, 'xz', '--x86', '--lzma2', '-c'));
+    const good = await compress(controlTar, 'xz', '-c');
+    const indexSize = (good.readUInt32LE(good.length - 8) + 1) * 4;
+    const wrongCheck = Buffer.from(good);
+    wrongCheck[good.length - 12 - indexSize - 1] ^= 0x01;
+    const brokenCheck = await deb('check', 'control.tar.xz', wrongCheck);
+    const same = await deb('same', 'control.tar.xz', good);
+    const controls = await readDebControls([xzBomb, gzBomb, x86, brokenCheck, same]);
+    const said = controls.map((c) => (c instanceof Error ? c.message : c.first('Package')));
+    const tooLarge = `not a usable .deb: its control member holds more than ${MAX_CONTROL_BYTES} bytes decompressed (a few KiB is usual)`;
+    expect(said[0]).toBe(tooLarge);
+    expect(said[1]).toBe(tooLarge);
+    expect(said.slice(2)).toEqual(['ctl-member', expect.stringMatching(/^not a readable \.deb \(dpkg-deb.*(corrupt|integrity)/), 'ctl-member']);
+  }, 60_000);
 });
 
 describe('reading included .debs', () => {

@@ -85,6 +85,13 @@ function controlParagraph(tar: Buffer, path: string): Paragraph {
 }
 
 /**
+ * Bytes a control member may hold decompressed: it holds a few KiB (the largest in Debian, some
+ * MiB of md5sums). A member that says it holds more, or a gzip one that does, is refused, not
+ * decompressed into memory.
+ */
+export const MAX_CONTROL_BYTES = 64 * 1024 * 1024;
+
+/**
  * The control paragraphs of many .debs, in order (an Error for a file that cannot be read);
  * `contents` holds the bytes of those already read whole.
  * The control members are found in-process and the .xz ones decompressed by one xz run per 1,000;
@@ -94,11 +101,17 @@ export async function readDebControls(paths: string[], contents: (Buffer | undef
   const results: (Paragraph | Error | undefined)[] = new Array(paths.length);
   const xzMembers: { i: number; data: Buffer; size: number }[] = [];
   const slow: number[] = [];
+  const tooLarge = () => new Error(`not a usable .deb: its control member holds more than ${MAX_CONTROL_BYTES} bytes decompressed (a few KiB is usual)`);
   const fast = async (i: number) => {
     try {
       const { data, compression } = await readControlMember(paths[i], contents[i]);
-      if (compression === 'xz') xzMembers.push({ i, data, size: xzUncompressedSize(data) });
-      else if (compression === 'gz') results[i] = controlParagraph(gunzipSync(data), paths[i]);
+      if (compression === 'xz') {
+        // As its index says: xz checks the index against what it decompresses (a batch whose
+        // output is not as long as its members say is read again by dpkg-deb, below).
+        const size = xzUncompressedSize(data);
+        if (size > MAX_CONTROL_BYTES) results[i] = tooLarge();
+        else xzMembers.push({ i, data, size });
+      } else if (compression === 'gz') results[i] = controlParagraph(gunzipSync(data, { maxOutputLength: MAX_CONTROL_BYTES }), paths[i]);
       else if (compression === 'none') results[i] = controlParagraph(data, paths[i]);
       else slow.push(i);
     } catch (err) {
@@ -106,7 +119,8 @@ export async function readDebControls(paths: string[], contents: (Buffer | undef
       // reader does not know) goes to dpkg-deb.
       if (err instanceof DebFormatError) {
         results[i] = new Error(`not a well-formed .deb: ${(err as Error).message}`);
-      } else slow.push(i);
+      } else if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') results[i] = tooLarge();
+      else slow.push(i);
     }
   };
   for (let i = 0; i < paths.length; i += 64) await Promise.all(paths.slice(i, i + 64).map((_, j) => fast(i + j)));
