@@ -50,7 +50,7 @@ describe('reading many .deb controls', () => {
     expect((controls[301] as Error).message).toMatch(/^not a well-formed \.deb: truncated: its data\.tar\.xz member needs \d+ bytes, the file has \d+$/);
   });
 
-  it('refuses a control member that would decompress to more than MAX_CONTROL_BYTES; gives dpkg-deb an xz filter of its own and a broken check', async () => {
+  it('refuses a control member that would decompress to more than MAX_CONTROL_BYTES; reads one with an xz filter of its own, and names a broken check as dpkg-deb does', async () => {
     const dir = join(work, 'members');
     await mkdir(dir);
     const plain = await makeBinaryPackage(dir, { name: 'ctl-member', version: '1.0-1' });
