@@ -11,7 +11,7 @@ import { parseConfig } from '../src/config/config.js';
 import { withHistory } from '../src/core/retention.js';
 import { readIncludedDebs } from '../src/daemons/queue/included-debs.js';
 import { SuiteChanges } from '../src/daemons/queue/suite-changes.js';
-import { MAX_CONTROL_BYTES, readDebControls } from '../src/process/debian-tools.js';
+import { MAX_CONTROL_BYTES, MAX_CONTROL_FILE_BYTES, readDebControls } from '../src/process/debian-tools.js';
 import { Layout } from '../src/storage/layout.js';
 import { NOTED_EVERY, markStaged } from '../src/storage/staging.js';
 import { heapObjects } from './support/heap.js';
@@ -50,13 +50,13 @@ describe('reading many .deb controls', () => {
     expect((controls[301] as Error).message).toMatch(/^not a well-formed \.deb: truncated: its data\.tar\.xz member needs \d+ bytes, the file has \d+$/);
   });
 
-  it('refuses a control member that would decompress to more than MAX_CONTROL_BYTES; reads one with an xz filter of its own, and names a broken check as dpkg-deb does', async () => {
+  it('refuses a .deb whose control member or control file is past its bound, reads one of several xz streams or another xz filter, names a broken check', async () => {
     const dir = join(work, 'members');
     await mkdir(dir);
     const plain = await makeBinaryPackage(dir, { name: 'ctl-member', version: '1.0-1' });
-    const member = async (name: string) => Buffer.from((await execa('ar', ['p', plain, name], { encoding: 'buffer' })).stdout);
-    const controlTar = Buffer.from((await execa('xz', ['-dc'], { input: await member('control.tar.xz'), encoding: 'buffer' })).stdout);
-    const data = await member('data.tar.xz');
+    const run = async (command: string, args: string[], input?: Buffer) => Buffer.from((await execa(command, args, { input, encoding: 'buffer' })).stdout);
+    const controlTar = await run('xz', ['-dc'], await run('ar', ['p', plain, 'control.tar.xz']));
+    const data = await run('ar', ['p', plain, 'data.tar.xz']);
     // A .deb of this control member and the plain one's data, put together as dpkg-deb does.
     const deb = async (name: string, controlName: string, control: Buffer) => {
       const parts = join(dir, name);
@@ -67,24 +67,43 @@ describe('reading many .deb controls', () => {
       await execa('ar', ['qcD', join(dir, `${name}.deb`), 'debian-binary', controlName, 'data.tar.xz'], { cwd: parts });
       return join(dir, `${name}.deb`);
     };
-    const compress = async (input: Buffer, ...command: string[]) => Buffer.from((await execa(command[0], command.slice(1), { input, encoding: 'buffer' })).stdout);
-    // One byte more than the bound, as a tar would be: zeros compress to a few KiB.
+    const said = async (debs: string[]) => (await readDebControls(debs)).map((c) => (c instanceof Error ? c.message : c.first('Package')));
+    // One byte past the bound, as a tar would be: zeros compress to a few KiB.
     const huge = Buffer.alloc(MAX_CONTROL_BYTES + 1);
-    const xzBomb = await deb('xz-bomb', 'control.tar.xz', await compress(huge, 'xz', '-0', '-T1', '-c'));
-    const gzBomb = await deb('gz-bomb', 'control.tar.gz', await compress(huge, 'gzip', '-1', '-c'));
-    const x86 = await deb('x86', 'control.tar.xz', await compress(controlTar, 'xz', '--x86', '--lzma2', '-c'));
-    const good = await compress(controlTar, 'xz', '-c');
+    const xzBomb = await deb('xz-bomb', 'control.tar.xz', await run('xz', ['-0', '-T1', '-c'], huge));
+    const gzBomb = await deb('gz-bomb', 'control.tar.gz', await run('gzip', ['-1', '-c'], huge));
+    const plainTar = await deb('plain-tar', 'control.tar', huge);
+    // A control file of 1 MiB and a byte, in a well-made .deb (xz and zstd: dpkg-deb reads the latter).
+    const tree = join(dir, 'tree');
+    await execa('dpkg-deb', ['-R', plain, tree]);
+    const control = await readFile(join(tree, 'DEBIAN', 'control'), 'utf8');
+    const long = `${control.trimEnd()}\n ${'x'.repeat(MAX_CONTROL_FILE_BYTES - control.length - 1)}\n`;
+    expect(Buffer.byteLength(long)).toBe(MAX_CONTROL_FILE_BYTES + 1);
+    await writeFile(join(tree, 'DEBIAN', 'control'), long);
+    const longControl: string[] = [];
+    for (const z of ['xz', 'zstd']) {
+      longControl.push(join(dir, `long-${z}_1.0-1_amd64.deb`));
+      await execa('dpkg-deb', ['--root-owner-group', `-Z${z}`, '--build', tree, longControl.at(-1)!]);
+    }
+    expect(await said([xzBomb, gzBomb, plainTar, ...longControl])).toEqual([
+      `not a usable .deb: its control.tar.xz member says it holds ${MAX_CONTROL_BYTES + 1} bytes, more than 64 MiB (a few KiB is usual)`,
+      'not a usable .deb: its control.tar.gz member holds more than 64 MiB (a few KiB is usual)',
+      `not a usable .deb: its control.tar member is ${MAX_CONTROL_BYTES + 1} bytes, more than 64 MiB (a few KiB is usual)`,
+      `not a usable .deb: its control file is ${MAX_CONTROL_FILE_BYTES + 1} bytes, more than 1 MiB (a few KiB is usual)`,
+      'not a usable .deb: its control file holds more than 1 MiB (a few KiB is usual)',
+    ]);
+    // Read by the batch's xz: another filter. By dpkg-deb: two streams in one member.
+    const x86 = await deb('x86', 'control.tar.xz', await run('xz', ['--x86', '--lzma2', '-c'], controlTar));
+    const half = controlTar.length / 2;
+    const twoStreams = await deb('two-streams', 'control.tar.xz', Buffer.concat([await run('xz', ['-c'], controlTar.subarray(0, half)), await run('xz', ['-c'], controlTar.subarray(half))]));
+    expect(await said([x86, twoStreams])).toEqual(['ctl-member', 'ctl-member']);
+    // A flipped byte in a member's CRC64: its batch is read again by dpkg-deb, which names it.
+    const good = await run('xz', ['-c'], controlTar);
     const indexSize = (good.readUInt32LE(good.length - 8) + 1) * 4;
     const wrongCheck = Buffer.from(good);
     wrongCheck[good.length - 12 - indexSize - 1] ^= 0x01;
     const brokenCheck = await deb('check', 'control.tar.xz', wrongCheck);
-    const same = await deb('same', 'control.tar.xz', good);
-    const controls = await readDebControls([xzBomb, gzBomb, x86, brokenCheck, same]);
-    const said = controls.map((c) => (c instanceof Error ? c.message : c.first('Package')));
-    const tooLarge = `not a usable .deb: its control member holds more than ${MAX_CONTROL_BYTES} bytes decompressed (a few KiB is usual)`;
-    expect(said[0]).toBe(tooLarge);
-    expect(said[1]).toBe(tooLarge);
-    expect(said.slice(2)).toEqual(['ctl-member', expect.stringMatching(/^not a readable \.deb \(dpkg-deb.*(corrupt|integrity)/), 'ctl-member']);
+    expect(await said([brokenCheck, await deb('same', 'control.tar.xz', good)])).toEqual([expect.stringMatching(/^not a readable \.deb \(dpkg-deb.*(corrupt|integrity)/), 'ctl-member']);
   }, 60_000);
 });
 

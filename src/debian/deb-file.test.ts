@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { arMembers, controlMember, tarFile, xzUncompressedSize } from './deb-file.js';
+import { xzStreamTrailer } from './xz-stream.js';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url));
 
@@ -26,6 +27,19 @@ describe('reading a .deb without dpkg-deb', () => {
     expect(xzUncompressedSize(deb.subarray(m.offset, m.offset + m.size))).toBe(10240);
     // seq 1 3000 | xz --block-size=4000: 13,893 bytes in four blocks.
     expect(xzUncompressedSize(fixture('multi-block.xz'))).toBe(13893);
+  });
+
+  it('takes an .xz member only as exactly one stream: not two, nor one cut short behind an index of its own', () => {
+    // A member's size decides where a batch's output is cut: it must be what xz reads of it.
+    const multi = fixture('multi-block.xz');
+    expect(() => xzUncompressedSize(Buffer.concat([multi, multi]))).toThrow('not one .xz stream (its index does not account for what is before it)');
+    // The first bytes of a stream, then an index and footer saying they are a whole block: the
+    // index adds up, but the block's LZMA2 data runs on past them (into the next member).
+    const flags = multi.subarray(6, 8);
+    const head = multi.subarray(0, 12 + 200);
+    const fake = Buffer.concat([head, xzStreamTrailer(flags, [{ unpaddedSize: head.length - 12, uncompressedSize: 10 }])]);
+    expect(() => xzUncompressedSize(fake)).toThrow('not one .xz stream (a block runs into its index)');
+    expect(() => xzUncompressedSize(Buffer.concat([Buffer.alloc(4), multi.subarray(4)]))).toThrow('not an .xz stream (no header)');
   });
 
   it('says what is wrong with a file that is not a .deb', () => {

@@ -58,25 +58,60 @@ function readVarint(buf: Buffer, at: number): [number, number] {
 
 /**
  * The uncompressed size of one .xz stream, from its index (xz format sections 2.1.2.2 and 4):
- * lets many streams be decompressed by one `xz -dc` and the output split again.
+ * lets many streams be decompressed by one `xz -dc` and the output split again. Throws for bytes
+ * that are not exactly one stream (and its padding): with several streams, or blocks other than
+ * its index says, the output would be cut elsewhere than at the members' own ends.
  */
 export function xzUncompressedSize(stream: Buffer): number {
   let end = stream.length;
   while (end >= 4 && stream.readUInt32LE(end - 4) === 0) end -= 4; // stream padding
   if (end < 24 || stream.subarray(end - 2, end).toString('latin1') !== 'YZ') throw new Error('not a complete .xz stream (no footer)');
   const backwardSize = (stream.readUInt32LE(end - 8) + 1) * 4;
-  let at = end - 12 - backwardSize;
-  if (at < 12 || stream[at] !== 0) throw new Error('broken xz index');
+  const indexAt = end - 12 - backwardSize;
+  if (indexAt < 12 || stream[indexAt] !== 0) throw new Error('broken xz index');
+  let at: number;
   let count: number;
-  [count, at] = readVarint(stream, at + 1);
+  [count, at] = readVarint(stream, indexAt + 1);
   let total = 0;
+  // Each block the index lists is where xz will find it: from the header on, one after the
+  // other, its LZMA2 data (walked chunk by chunk, as xz reads it) ending where the index says, up
+  // to the index. So xz reads these bytes as this one stream and checks it against this index:
+  // a member cannot run on into the next one of a batch, nor end inside a stream of its own.
+  if (!stream.subarray(0, 6).equals(XZ_MAGIC)) throw new Error('not an .xz stream (no header)');
+  const checkType = stream[7] & 0x0f;
+  const checkSize = checkType === 0 ? 0 : 4 << Math.floor((checkType - 1) / 3);
+  let block = 12;
   for (let i = 0; i < count; i++) {
+    let unpadded: number;
     let size: number;
-    [, at] = readVarint(stream, at); // unpadded size
+    [unpadded, at] = readVarint(stream, at);
     [size, at] = readVarint(stream, at);
+    if (lzma2End(stream, block, indexAt) - block + checkSize !== unpadded) throw new Error('not one .xz stream (a block is not as long as its index says)');
+    block += unpadded + ((4 - (unpadded % 4)) % 4);
     total += size;
   }
+  if (block !== indexAt) throw new Error('not one .xz stream (its index does not account for what is before it)');
   return total;
+}
+
+const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
+
+/**
+ * Where the LZMA2 data of the xz block at `block` ends (after its end marker), from the sizes its
+ * chunks' headers give (the LZMA2 format: a stored chunk 0x01/0x02 and a 16-bit size, an LZMA
+ * chunk 0x80-0xff, its sizes and, from 0xc0, a properties byte); nothing is decompressed.
+ */
+function lzma2End(stream: Buffer, block: number, limit: number): number {
+  if (block >= limit || stream[block] === 0) throw new Error('not one .xz stream (no block where its index puts one)');
+  let at = block + (stream[block] + 1) * 4;
+  for (;;) {
+    if (at >= limit) throw new Error('not one .xz stream (a block runs into its index)');
+    const control = stream[at];
+    if (control === 0x00) return at + 1;
+    if (control === 0x01 || control === 0x02) at += 3 + stream.readUInt16BE(at + 1) + 1;
+    else if (control >= 0x80) at += (control >= 0xc0 ? 6 : 5) + stream.readUInt16BE(at + 3) + 1;
+    else throw new Error(`not one .xz stream (LZMA2 chunk 0x${control.toString(16)})`);
+  }
 }
 
 /** A file's content from a tar archive (ustar or GNU), by name ("./control" or "control"). */

@@ -16,9 +16,28 @@ export async function debootstrap(suite: string, dir: string, arch: string | und
   await run('debootstrap', ['--variant=minbase', ...(arch ? [`--arch=${arch}`] : []), suite, dir], { onLine });
 }
 
+/**
+ * What a .deb's control member may hold, past which the .deb is refused (ControlTooLarge) and no
+ * more of it is read: the member, as stored and decompressed (a few KiB is usual; the largest in
+ * Debian, some MiB of md5sums), and its control file, whose paragraph is kept for every package
+ * read at once (a few KiB; a long Description, tens).
+ */
+export const MAX_CONTROL_BYTES = 64 * 1024 * 1024;
+export const MAX_CONTROL_FILE_BYTES = 1024 * 1024;
+
+/** A .deb whose control member or control file is past the bounds above: its message says which. */
+export class ControlTooLarge extends Error {
+  constructor(what: string) {
+    super(`not a usable .deb: ${what} (a few KiB is usual)`);
+  }
+}
+
+const MIB = (bytes: number) => `${bytes / (1024 * 1024)} MiB`;
+
 /** The control paragraph of a .deb (dpkg-deb --field), read without unpacking anything else. */
 export async function debControl(debPath: string): Promise<Paragraph> {
   const { stdout } = await run('dpkg-deb', ['--field', debPath]);
+  if (stdout.length > MAX_CONTROL_FILE_BYTES) throw new ControlTooLarge(`its control file holds more than ${MIB(MAX_CONTROL_FILE_BYTES)}`);
   const paragraphs = parseDeb822(stdout, debPath);
   if (paragraphs.length !== 1) throw new Error(`${debPath}: dpkg-deb --field printed ${paragraphs.length} paragraphs, expected 1`);
   return paragraphs[0];
@@ -65,6 +84,7 @@ async function readControlMember(path: string, whole?: Buffer): Promise<{ data: 
       return buf.subarray(0, got);
     };
     if (member.offset + member.size > size) throw new DebFormatError(`truncated: its ${member.name} member needs ${member.offset + member.size} bytes, the file has ${size}`);
+    if (member.size > MAX_CONTROL_BYTES) throw new ControlTooLarge(`its ${member.name} member is ${member.size} bytes, more than ${MIB(MAX_CONTROL_BYTES)}`);
     const dataAt = member.offset + member.size + (member.size % 2);
     const [data] = arMembers(Buffer.concat([Buffer.from('!<arch>\n'), await readAt(dataAt, 60)]));
     if (!data?.name.startsWith('data.tar')) throw new DebFormatError(`no data.tar member after ${member.name}`);
@@ -79,47 +99,53 @@ async function readControlMember(path: string, whole?: Buffer): Promise<{ data: 
 function controlParagraph(tar: Buffer, path: string): Paragraph {
   const control = tarFile(tar, './control');
   if (!control) throw new Error(`${path}: the control member has no control file`);
+  if (control.length > MAX_CONTROL_FILE_BYTES) throw new ControlTooLarge(`its control file is ${control.length} bytes, more than ${MIB(MAX_CONTROL_FILE_BYTES)}`);
   const paragraphs = parseDeb822(control.toString('utf8'), `${path} (control)`);
   if (paragraphs.length !== 1) throw new Error(`${path}: the control file holds ${paragraphs.length} paragraphs, expected 1`);
   return paragraphs[0];
 }
 
 /**
- * Bytes a control member may hold decompressed: it holds a few KiB (the largest in Debian, some
- * MiB of md5sums). A member that says it holds more, or a gzip one that does, is refused, not
- * decompressed into memory.
- */
-export const MAX_CONTROL_BYTES = 64 * 1024 * 1024;
-
-/**
  * The control paragraphs of many .debs, in order (an Error for a file that cannot be read);
  * `contents` holds the bytes of those already read whole.
  * The control members are found in-process and the .xz ones decompressed by one xz run per 1,000;
- * anything unusual (zstd, a broken file) goes to dpkg-deb, whose message names the problem.
+ * anything unusual (zstd, a broken file) goes to dpkg-deb, whose message names the problem. A
+ * .deb past MAX_CONTROL_BYTES or MAX_CONTROL_FILE_BYTES is refused (ControlTooLarge); dpkg-deb
+ * unpacks what it reads into its temporary folder (a tmpfs of 256 MiB in the queue's container).
  */
 export async function readDebControls(paths: string[], contents: (Buffer | undefined)[] = []): Promise<(Paragraph | Error)[]> {
   const results: (Paragraph | Error | undefined)[] = new Array(paths.length);
   const xzMembers: { i: number; data: Buffer; size: number }[] = [];
   const slow: number[] = [];
-  const tooLarge = () => new Error(`not a usable .deb: its control member holds more than ${MAX_CONTROL_BYTES} bytes decompressed (a few KiB is usual)`);
   const fast = async (i: number) => {
     try {
       const { data, compression } = await readControlMember(paths[i], contents[i]);
       if (compression === 'xz') {
-        // As its index says: xz checks the index against what it decompresses (a batch whose
-        // output is not as long as its members say is read again by dpkg-deb, below).
+        // As its index says, the member being one stream (xzUncompressedSize): xz checks the
+        // index against what it decompresses, and a batch whose output is not as long as its
+        // members say is read again by dpkg-deb, below.
         const size = xzUncompressedSize(data);
-        if (size > MAX_CONTROL_BYTES) results[i] = tooLarge();
-        else xzMembers.push({ i, data, size });
-      } else if (compression === 'gz') results[i] = controlParagraph(gunzipSync(data, { maxOutputLength: MAX_CONTROL_BYTES }), paths[i]);
+        if (size > MAX_CONTROL_BYTES) throw new ControlTooLarge(`its control.tar.xz member says it holds ${size} bytes, more than ${MIB(MAX_CONTROL_BYTES)}`);
+        xzMembers.push({ i, data, size });
+      } else if (compression === 'gz') {
+        const tar = (() => {
+          try {
+            return gunzipSync(data, { maxOutputLength: MAX_CONTROL_BYTES });
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== 'ERR_BUFFER_TOO_LARGE') throw err;
+            throw new ControlTooLarge(`its control.tar.gz member holds more than ${MIB(MAX_CONTROL_BYTES)}`);
+          }
+        })();
+        results[i] = controlParagraph(tar, paths[i]);
+      }
       else if (compression === 'none') results[i] = controlParagraph(data, paths[i]);
       else slow.push(i);
     } catch (err) {
-      // A file that does not hold together is said so as is; anything else (an xz index this
-      // reader does not know) goes to dpkg-deb.
+      // A file that does not hold together is said so as is, and one past the bounds; anything
+      // else (an xz index this reader does not know) goes to dpkg-deb.
       if (err instanceof DebFormatError) {
         results[i] = new Error(`not a well-formed .deb: ${(err as Error).message}`);
-      } else if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') results[i] = tooLarge();
+      } else if (err instanceof ControlTooLarge) results[i] = err;
       else slow.push(i);
     }
   };
@@ -153,8 +179,9 @@ export async function readDebControls(paths: string[], contents: (Buffer | undef
         const m = batch[k++];
         try {
           results[m.i] = controlParagraph(tar, paths[m.i]);
-        } catch {
-          slow.push(m.i);
+        } catch (err) {
+          if (err instanceof ControlTooLarge) results[m.i] = err;
+          else slow.push(m.i);
         }
       }
     };
@@ -172,6 +199,7 @@ export async function readDebControls(paths: string[], contents: (Buffer | undef
   for (const i of slow) {
     // dpkg-deb's own words say what is wrong ("... is not a Debian format archive").
     results[i] = await debControl(paths[i]).catch((err: Error) => {
+      if (err instanceof ControlTooLarge) return err;
       const said = err.message.split('\n').find((l) => /^dpkg-deb( \(subprocess\))?: /.test(l));
       return new Error(said ? `not a readable .deb (${said.replaceAll(paths[i], basename(paths[i]))})` : err.message);
     });
