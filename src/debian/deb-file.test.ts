@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { arMembers, controlMember, tarFile, xzUncompressedSize } from './deb-file.js';
-import { xzStreamTrailer } from './xz-stream.js';
+import { parseXzStream, xzStreamHeader, xzStreamTrailer } from './xz-stream.js';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url));
 
@@ -40,6 +40,12 @@ describe('reading a .deb without dpkg-deb', () => {
     const fake = Buffer.concat([head, xzStreamTrailer(flags, [{ unpaddedSize: head.length - 12, uncompressedSize: 10 }])]);
     expect(() => xzUncompressedSize(fake)).toThrow('not one .xz stream (a block runs into its index)');
     expect(() => xzUncompressedSize(Buffer.concat([Buffer.alloc(4), multi.subarray(4)]))).toThrow('not an .xz stream (no header)');
+    // An index that says a block holds less than its chunks do (xz would write all of it before
+    // it found out: a member of zeros holds thousands of times its size).
+    const { blocks } = parseXzStream(multi);
+    const lying = blocks.map((b, i) => (i === 1 ? { ...b, uncompressedSize: b.uncompressedSize - 1 } : b));
+    expect(() => xzUncompressedSize(Buffer.concat([xzStreamHeader(flags), ...blocks.map((b) => b.bytes), xzStreamTrailer(flags, lying)]))).toThrow('not one .xz stream (a block holds other than its index says)');
+    expect(xzUncompressedSize(Buffer.concat([xzStreamHeader(flags), ...blocks.map((b) => b.bytes), xzStreamTrailer(flags, blocks)]))).toBe(13893);
   });
 
   it('says what is wrong with a file that is not a .deb', () => {

@@ -86,7 +86,10 @@ export function xzUncompressedSize(stream: Buffer): number {
     let size: number;
     [unpadded, at] = readVarint(stream, at);
     [size, at] = readVarint(stream, at);
-    if (lzma2End(stream, block, indexAt) - block + checkSize !== unpadded) throw new Error('not one .xz stream (a block is not as long as its index says)');
+    const lzma2 = lzma2Data(stream, block, indexAt);
+    if (lzma2.end - block + checkSize !== unpadded) throw new Error('not one .xz stream (a block is not as long as its index says)');
+    // What its chunks hold, as the index says: xz then writes no more of a member than that.
+    if (lzma2.size !== size) throw new Error('not one .xz stream (a block holds other than its index says)');
     block += unpadded + ((4 - (unpadded % 4)) % 4);
     total += size;
   }
@@ -97,20 +100,29 @@ export function xzUncompressedSize(stream: Buffer): number {
 const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
 
 /**
- * Where the LZMA2 data of the xz block at `block` ends (after its end marker), from the sizes its
- * chunks' headers give (the LZMA2 format: a stored chunk 0x01/0x02 and a 16-bit size, an LZMA
- * chunk 0x80-0xff, its sizes and, from 0xc0, a properties byte); nothing is decompressed.
+ * Where the LZMA2 data of the xz block at `block` ends (after its end marker), and how many bytes
+ * it decompresses to, from its chunks' headers (the LZMA2 format: a stored chunk 0x01/0x02 and
+ * its 16-bit size, an LZMA chunk 0x80-0xff, its sizes and, from 0xc0, a properties byte); nothing
+ * is decompressed. A filter before LZMA2 (x86, delta) keeps the size.
  */
-function lzma2End(stream: Buffer, block: number, limit: number): number {
+function lzma2Data(stream: Buffer, block: number, limit: number): { end: number; size: number } {
   if (block >= limit || stream[block] === 0) throw new Error('not one .xz stream (no block where its index puts one)');
   let at = block + (stream[block] + 1) * 4;
+  let size = 0;
   for (;;) {
     if (at >= limit) throw new Error('not one .xz stream (a block runs into its index)');
     const control = stream[at];
-    if (control === 0x00) return at + 1;
-    if (control === 0x01 || control === 0x02) at += 3 + stream.readUInt16BE(at + 1) + 1;
-    else if (control >= 0x80) at += (control >= 0xc0 ? 6 : 5) + stream.readUInt16BE(at + 3) + 1;
-    else throw new Error(`not one .xz stream (LZMA2 chunk 0x${control.toString(16)})`);
+    if (control === 0x00) return { end: at + 1, size };
+    if (at + 3 > limit) throw new Error('not one .xz stream (a block runs into its index)');
+    const chunk = stream.readUInt16BE(at + 1) + 1;
+    if (control === 0x01 || control === 0x02) {
+      size += chunk;
+      at += 3 + chunk;
+    } else if (control >= 0x80) {
+      if (at + 5 > limit) throw new Error('not one .xz stream (a block runs into its index)');
+      size += (control & 0x1f) * 0x10000 + chunk;
+      at += (control >= 0xc0 ? 6 : 5) + stream.readUInt16BE(at + 3) + 1;
+    } else throw new Error(`not one .xz stream (LZMA2 chunk 0x${control.toString(16)})`);
   }
 }
 
