@@ -1,6 +1,5 @@
 // Debian's own tools, run as programs: debootstrap, dpkg-deb, xz.
 import { open } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Paragraph, parseDeb822 } from '../debian/deb822.js';
@@ -105,6 +104,9 @@ function controlParagraph(tar: Buffer, path: string): Paragraph {
   return paragraphs[0];
 }
 
+/** Bytes of compressed xz members held for one `xz -dc`: a batch is run once they reach it. */
+const BATCH_BYTES = 64 * 1024 * 1024;
+
 /**
  * The control paragraphs of many .debs, in order (an Error for a file that cannot be read);
  * `contents` holds the bytes of those already read whole.
@@ -113,9 +115,10 @@ function controlParagraph(tar: Buffer, path: string): Paragraph {
  * .deb past MAX_CONTROL_BYTES or MAX_CONTROL_FILE_BYTES is refused (ControlTooLarge); dpkg-deb
  * unpacks what it reads into its temporary folder (a tmpfs of 256 MiB in the queue's container).
  */
-export async function readDebControls(paths: string[], contents: (Buffer | undefined)[] = []): Promise<(Paragraph | Error)[]> {
+export async function readDebControls(paths: string[], contents: (Buffer | undefined)[] = [], batchBytes = BATCH_BYTES): Promise<(Paragraph | Error)[]> {
   const results: (Paragraph | Error | undefined)[] = new Array(paths.length);
-  const xzMembers: { i: number; data: Buffer; size: number }[] = [];
+  let xzMembers: { i: number; data: Buffer; size: number }[] = [];
+  let xzBytes = 0;
   const slow: number[] = [];
   const fast = async (i: number) => {
     try {
@@ -127,6 +130,7 @@ export async function readDebControls(paths: string[], contents: (Buffer | undef
         const size = xzUncompressedSize(data);
         if (size > MAX_CONTROL_BYTES) throw new ControlTooLarge(`its control.tar.xz member says it holds ${size} bytes, more than ${MIB(MAX_CONTROL_BYTES)}`);
         xzMembers.push({ i, data, size });
+        xzBytes += data.length;
       } else if (compression === 'gz') {
         const tar = (() => {
           try {
@@ -137,8 +141,7 @@ export async function readDebControls(paths: string[], contents: (Buffer | undef
           }
         })();
         results[i] = controlParagraph(tar, paths[i]);
-      }
-      else if (compression === 'none') results[i] = controlParagraph(data, paths[i]);
+      } else if (compression === 'none') results[i] = controlParagraph(data, paths[i]);
       else slow.push(i);
     } catch (err) {
       // A file that does not hold together is said so as is, and one past the bounds; anything
@@ -149,14 +152,6 @@ export async function readDebControls(paths: string[], contents: (Buffer | undef
       else slow.push(i);
     }
   };
-  for (let i = 0; i < paths.length; i += 64) await Promise.all(paths.slice(i, i + 64).map((_, j) => fast(i + j)));
-  // One xz for up to 1,000 members (xz's set-up per stream is what costs: 500 take it 20 ms
-  // alone), one per core at a time for a caller that gives more (the queue gives 1,000 at most).
-  // Not one per core for fewer: starting a program holds the queue's thread, the longer the
-  // larger the queue (process/run.ts; 5-10 ms at 1,000 packages), more than a second xz saves it.
-  const share = 1000;
-  const batches: (typeof xzMembers)[] = [];
-  for (let b = 0; b < xzMembers.length; b += share) batches.push(xzMembers.slice(b, b + share));
   // The output is cut into members by their sizes as it streams in.
   const decompress = async (batch: typeof xzMembers) => {
     let k = 0;
@@ -195,7 +190,18 @@ export async function readDebControls(paths: string[], contents: (Buffer | undef
       }
     }
   };
-  for (let i = 0; i < batches.length; i += availableParallelism()) await Promise.all(batches.slice(i, i + availableParallelism()).map(decompress));
+  // One xz for up to 1,000 members (xz's set-up per stream is what costs: 500 take it 20 ms
+  // alone), or for fewer holding BATCH_BYTES: the members are held until their xz runs. Read
+  // eight at a time (libuv reads four files at once), so that no more than eight are read into
+  // memory beside them.
+  for (let i = 0; i < paths.length; i += 8) {
+    await Promise.all(paths.slice(i, i + 8).map((_, j) => fast(i + j)));
+    if (xzMembers.length >= 1000 || xzBytes >= batchBytes || i + 8 >= paths.length) {
+      const batch = xzMembers;
+      [xzMembers, xzBytes] = [[], 0];
+      if (batch.length > 0) await decompress(batch);
+    }
+  }
   for (const i of slow) {
     // dpkg-deb's own words say what is wrong ("... is not a Debian format archive").
     results[i] = await debControl(paths[i]).catch((err: Error) => {
