@@ -33,10 +33,14 @@ export class ControlTooLarge extends Error {
 
 const MIB = (bytes: number) => `${bytes / (1024 * 1024)} MiB`;
 
-/** The control paragraph of a .deb (dpkg-deb --field), read without unpacking anything else. */
+/**
+ * The control paragraph of a .deb (dpkg-deb --field, which unpacks the control member alone into
+ * a temporary folder). dpkg-deb decompresses the member whatever it holds: only its control file
+ * is bounded here.
+ */
 export async function debControl(debPath: string): Promise<Paragraph> {
   const { stdout } = await run('dpkg-deb', ['--field', debPath]);
-  if (stdout.length > MAX_CONTROL_FILE_BYTES) throw new ControlTooLarge(`its control file holds more than ${MIB(MAX_CONTROL_FILE_BYTES)}`);
+  if (Buffer.byteLength(stdout) > MAX_CONTROL_FILE_BYTES) throw new ControlTooLarge(`its control file holds more than ${MIB(MAX_CONTROL_FILE_BYTES)}`);
   const paragraphs = parseDeb822(stdout, debPath);
   if (paragraphs.length !== 1) throw new Error(`${debPath}: dpkg-deb --field printed ${paragraphs.length} paragraphs, expected 1`);
   return paragraphs[0];
@@ -104,16 +108,17 @@ function controlParagraph(tar: Buffer, path: string): Paragraph {
   return paragraphs[0];
 }
 
-/** Bytes of compressed xz members held for one `xz -dc`: a batch is run once they reach it. */
+/** Bytes of xz members held for one `xz -dc` and of what they say they hold: a batch is run once they reach it. */
 const BATCH_BYTES = 64 * 1024 * 1024;
 
 /**
  * The control paragraphs of many .debs, in order (an Error for a file that cannot be read);
  * `contents` holds the bytes of those already read whole.
  * The control members are found in-process and the .xz ones decompressed by one xz run per 1,000;
- * anything unusual (zstd, a broken file) goes to dpkg-deb, whose message names the problem. A
- * .deb past MAX_CONTROL_BYTES or MAX_CONTROL_FILE_BYTES is refused (ControlTooLarge); dpkg-deb
- * unpacks what it reads into its temporary folder (a tmpfs of 256 MiB in the queue's container).
+ * anything unusual (zstd, an xz member that is not one stream as its index says, a broken file)
+ * goes to dpkg-deb, whose message names the problem. A .deb past MAX_CONTROL_BYTES or
+ * MAX_CONTROL_FILE_BYTES is refused (ControlTooLarge); what goes to dpkg-deb is decompressed
+ * whole by it (debControl), into its temporary folder (a tmpfs of 256 MiB in the queue's container).
  */
 export async function readDebControls(paths: string[], contents: (Buffer | undefined)[] = [], batchBytes = BATCH_BYTES): Promise<(Paragraph | Error)[]> {
   const results: (Paragraph | Error | undefined)[] = new Array(paths.length);
@@ -130,7 +135,7 @@ export async function readDebControls(paths: string[], contents: (Buffer | undef
         const size = xzUncompressedSize(data);
         if (size > MAX_CONTROL_BYTES) throw new ControlTooLarge(`its control.tar.xz member says it holds ${size} bytes, more than ${MIB(MAX_CONTROL_BYTES)}`);
         xzMembers.push({ i, data, size });
-        xzBytes += data.length;
+        xzBytes += data.length + size;
       } else if (compression === 'gz') {
         const tar = (() => {
           try {
@@ -181,7 +186,7 @@ export async function readDebControls(paths: string[], contents: (Buffer | undef
       }
     };
     let ok = true;
-    await runFilterChunks('xz', ['-dc'], Buffer.concat(batch.map((m) => m.data)), take, { spare: true }).catch(() => (ok = false));
+    await runFilterChunks('xz', ['-dc'], batch.map((m) => m.data), take, { spare: true }).catch(() => (ok = false));
     if (!ok || k < batch.length || total !== batch.reduce((n, m) => n + m.size, 0)) {
       // Sizes and output disagree: nothing of this batch can be trusted; dpkg-deb reads each.
       for (const m of batch) {
@@ -191,12 +196,12 @@ export async function readDebControls(paths: string[], contents: (Buffer | undef
     }
   };
   // One xz for up to 1,000 members (xz's set-up per stream is what costs: 500 take it 20 ms
-  // alone), or for fewer holding BATCH_BYTES: the members are held until their xz runs. Read
-  // eight at a time (libuv reads four files at once), so that no more than eight are read into
-  // memory beside them.
-  for (let i = 0; i < paths.length; i += 8) {
-    await Promise.all(paths.slice(i, i + 8).map((_, j) => fast(i + j)));
-    if (xzMembers.length >= 1000 || xzBytes >= batchBytes || i + 8 >= paths.length) {
+  // alone), or for fewer once they and what they hold reach BATCH_BYTES: the members are held
+  // until their xz runs, its output passes through here. Read one after the other (those the
+  // caller holds whole cost no wait), so that one member at most is read past the bound.
+  for (let i = 0; i < paths.length; i++) {
+    await fast(i);
+    if (xzMembers.length >= 1000 || xzBytes >= batchBytes || i === paths.length - 1) {
       const batch = xzMembers;
       [xzMembers, xzBytes] = [[], 0];
       if (batch.length > 0) await decompress(batch);

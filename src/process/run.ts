@@ -115,6 +115,8 @@ function spawnProgram(command: string, args: string[], o: { input?: string | Buf
     if (child.stdin) {
       // A program that exits before reading all of it fails below with its own message, not EPIPE.
       child.stdin.on('error', () => {});
+      // Corked: many small parts (a thousand control members) go in a few writev calls, not one write each.
+      child.stdin.cork();
       for (const part of Array.isArray(o.input) ? o.input : [o.input!]) child.stdin.write(part);
       child.stdin.end();
     }

@@ -10,7 +10,7 @@ import type { BuildReport } from '../../core/kinds/build.js';
 import { MAX_ARTIFACT_BYTES, REBUILD_ARTIFACT } from '../../core/kinds/rebuild.js';
 import { SAFE_FILE_NAME, parseChanges, parseDsc } from '../../debian/changes-dsc.js';
 import type { Paragraph } from '../../debian/deb822.js';
-import { debControl } from '../../process/debian-tools.js';
+import { ControlTooLarge, debControl } from '../../process/debian-tools.js';
 import { exists, fileFacts, placeFile } from '../../storage/files.js';
 import { refused } from '../job-api.js';
 import type { JobLeasing } from './job-leasing.js';
@@ -107,7 +107,7 @@ export class BuildResults {
       if (!SAFE_FILE_NAME.test(f.name) || !(await exists(path))) continue;
       file.digest = await fileFacts(path);
       const intact = file.digest.size === f.size && (!f.sha256 || file.digest.sha256 === f.sha256);
-      if (intact && isBinaryPackage(f.name)) file.control = await debControl(path).catch((err: Error) => err);
+      if (intact && isBinaryPackage(f.name)) file.control = await debControl(path).catch((err: Error) => (err instanceof ControlTooLarge ? new Error(`${f.name}: ${err.message}`) : err));
     }
     const contents = this.q.suites.all().find((c) => c.id === suite.name)!;
     const refusal = checkReturnedBuild({ job, changesName, changes, files, declared, contents, allowTakeover: !!suite.allowBinaryTakeover });
