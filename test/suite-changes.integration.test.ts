@@ -90,12 +90,19 @@ describe('reading many .deb controls', () => {
       longControl.push(join(dir, `long-${z}_1.0-1_amd64.deb`));
       await execa('dpkg-deb', ['--root-owner-group', `-Z${z}`, '--build', tree, longControl.at(-1)!]);
     }
-    expect(await said([xzBomb, gzBomb, plainTar, ...longControl])).toEqual([
+    // A zstd control member (read by dpkg-deb) holding a file of 64 MiB: dpkg-deb is stopped there.
+    await writeFile(join(tree, 'DEBIAN', 'control'), control);
+    await writeFile(join(tree, 'DEBIAN', 'md5sums'), huge);
+    const zstdBomb = join(dir, 'zstd-bomb_1.0-1_amd64.deb');
+    await execa('dpkg-deb', ['--root-owner-group', '-Zzstd', '--build', tree, zstdBomb]);
+    const longFile = `not a usable .deb: its control file is ${MAX_CONTROL_FILE_BYTES + 1} bytes, more than 1 MiB (a few KiB is usual)`;
+    expect(await said([xzBomb, gzBomb, plainTar, ...longControl, zstdBomb])).toEqual([
       `not a usable .deb: its control.tar.xz member says it holds ${MAX_CONTROL_BYTES + 1} bytes, more than 64 MiB (a few KiB is usual)`,
       'not a usable .deb: its control.tar.gz member holds more than 64 MiB (a few KiB is usual)',
       `not a usable .deb: its control.tar member is ${MAX_CONTROL_BYTES + 1} bytes, more than 64 MiB (a few KiB is usual)`,
-      `not a usable .deb: its control file is ${MAX_CONTROL_FILE_BYTES + 1} bytes, more than 1 MiB (a few KiB is usual)`,
-      'not a usable .deb: its control file holds more than 1 MiB (a few KiB is usual)',
+      longFile,
+      longFile,
+      'not a usable .deb: its control member holds more than 64 MiB (a few KiB is usual)',
     ]);
     // Read by the batch's xz: another filter. By dpkg-deb: two streams in one member.
     const x86 = await deb('x86', 'control.tar.xz', await run('xz', ['--x86', '--lzma2', '-c'], controlTar));

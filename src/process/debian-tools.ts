@@ -34,16 +34,20 @@ export class ControlTooLarge extends Error {
 const MIB = (bytes: number) => `${bytes / (1024 * 1024)} MiB`;
 
 /**
- * The control paragraph of a .deb (dpkg-deb --field, which unpacks the control member alone into
- * a temporary folder). dpkg-deb decompresses the member whatever it holds: only its control file
- * is bounded here.
+ * The control paragraph of a .deb, its control member unpacked by dpkg-deb (--ctrl-tarfile: any
+ * compression dpkg reads, checked as dpkg checks it) and read here as it comes, up to
+ * MAX_CONTROL_BYTES: past them, dpkg-deb is stopped and the .deb refused (ControlTooLarge).
  */
 export async function debControl(debPath: string): Promise<Paragraph> {
-  const { stdout } = await run('dpkg-deb', ['--field', debPath]);
-  if (Buffer.byteLength(stdout) > MAX_CONTROL_FILE_BYTES) throw new ControlTooLarge(`its control file holds more than ${MIB(MAX_CONTROL_FILE_BYTES)}`);
-  const paragraphs = parseDeb822(stdout, debPath);
-  if (paragraphs.length !== 1) throw new Error(`${debPath}: dpkg-deb --field printed ${paragraphs.length} paragraphs, expected 1`);
-  return paragraphs[0];
+  const tar: Buffer[] = [];
+  let size = 0;
+  await runFilterChunks('dpkg-deb', ['--ctrl-tarfile', debPath], undefined, (chunk) => {
+    size += chunk.length;
+    if (size > MAX_CONTROL_BYTES) return false;
+    tar.push(chunk);
+  });
+  if (size > MAX_CONTROL_BYTES) throw new ControlTooLarge(`its control member holds more than ${MIB(MAX_CONTROL_BYTES)}`);
+  return controlParagraph(Buffer.concat(tar), debPath);
 }
 
 /**
@@ -116,9 +120,8 @@ const BATCH_BYTES = 64 * 1024 * 1024;
  * `contents` holds the bytes of those already read whole.
  * The control members are found in-process and the .xz ones decompressed by one xz run per 1,000;
  * anything unusual (zstd, an xz member that is not one stream as its index says, a broken file)
- * goes to dpkg-deb, whose message names the problem. A .deb past MAX_CONTROL_BYTES or
- * MAX_CONTROL_FILE_BYTES is refused (ControlTooLarge); what goes to dpkg-deb is decompressed
- * whole by it (debControl), into its temporary folder (a tmpfs of 256 MiB in the queue's container).
+ * goes to dpkg-deb (debControl), whose message names the problem. A .deb past MAX_CONTROL_BYTES
+ * or MAX_CONTROL_FILE_BYTES is refused (ControlTooLarge).
  */
 export async function readDebControls(paths: string[], contents: (Buffer | undefined)[] = [], batchBytes = BATCH_BYTES): Promise<(Paragraph | Error)[]> {
   const results: (Paragraph | Error | undefined)[] = new Array(paths.length);

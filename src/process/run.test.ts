@@ -51,8 +51,23 @@ describe('runFilter', () => {
   it('throws with the program\'s own message when it fails, also when it stops reading early', async () => {
     await expect(runFilter('sh', ['-c', 'echo nope >&2; exit 1'], Buffer.alloc(1 << 20))).rejects.toThrow(/exit code 1:\nnope/);
     const seen: Buffer[] = [];
-    await expect(runFilterChunks('xz', ['-dc'], Buffer.from('not xz'), (b) => seen.push(b))).rejects.toThrow(/xz -dc failed with exit code 1/);
+    await expect(runFilterChunks('xz', ['-dc'], Buffer.from('not xz'), (b) => void seen.push(b))).rejects.toThrow(/xz -dc failed with exit code 1/);
     expect(seen).toEqual([]);
+  });
+
+  it('stops a program once its output is not wanted (cat of /dev/zero, which never ends by itself)', async () => {
+    let seen = 0;
+    let after = 0;
+    await runFilterChunks('cat', ['/dev/zero'], undefined, (b) => {
+      if (seen >= 1 << 20) {
+        after++;
+        return false;
+      }
+      seen += b.length;
+    });
+    expect(seen).toBeGreaterThanOrEqual(1 << 20);
+    // Nothing more handed over once it said no.
+    expect(after).toBe(1);
   });
 });
 

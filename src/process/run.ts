@@ -26,6 +26,8 @@ interface Ended {
   signal: NodeJS.Signals | null;
   /** The program could not be started at all (ENOENT: not installed). */
   startError?: NodeJS.ErrnoException;
+  /** Stopped by the caller (its output handler said so), then killed. */
+  stopped?: boolean;
 }
 
 /**
@@ -102,16 +104,22 @@ function takeSpare(command: string, args: string[]): ChildProcess {
  * Starts a program with standard input from `input` (written part by part: megabytes of an index
  * are never copied into one buffer), calls `onStdout`/`onStderr` with what it writes, and resolves
  * once it has ended and both outputs are read. With `spare`, a filter started ahead is used.
+ * `onStdout` returning false stops it: it is killed, and hands over nothing more.
  */
-function spawnProgram(command: string, args: string[], o: { input?: string | Buffer | Buffer[]; cwd?: string; spare?: boolean; onStdout: (b: Buffer) => void; onStderr: (b: Buffer) => void }): Promise<Ended> {
+function spawnProgram(command: string, args: string[], o: { input?: string | Buffer | Buffer[]; cwd?: string; spare?: boolean; onStdout: (b: Buffer) => boolean | void; onStderr: (b: Buffer) => void }): Promise<Ended> {
   return new Promise((resolve) => {
     const child = o.spare ? takeSpare(command, args) : startChild(command, args, o.input !== undefined, o.cwd);
     let startError: NodeJS.ErrnoException | undefined;
+    let stopped = false;
     child.on('error', (err) => (startError = err));
-    child.stdout!.on('data', o.onStdout);
+    child.stdout!.on('data', (b: Buffer) => {
+      if (stopped || o.onStdout(b) !== false) return;
+      stopped = true;
+      child.kill('SIGKILL');
+    });
     child.stderr!.on('data', o.onStderr);
     // 'close' comes after 'exit' and after both outputs ended (and after 'error' when it could not start).
-    child.on('close', (code, signal) => resolve({ code: code ?? undefined, signal, startError }));
+    child.on('close', (code, signal) => resolve({ code: code ?? undefined, signal, startError, stopped }));
     if (child.stdin) {
       // A program that exits before reading all of it fails below with its own message, not EPIPE.
       child.stdin.on('error', () => {});
@@ -155,19 +163,21 @@ export async function run(command: string, args: string[], options: RunOptions =
 }
 
 /**
- * Runs a filter program on binary input, handing its output over chunk by chunk as it comes
- * (100 MiB of decompressed control members need never be in memory at once). `spare`: the
- * command line is run often, always alike; keep one started ahead (see spares above).
+ * Runs a filter program on binary input (none: /dev/null), handing its output over chunk by chunk
+ * as it comes (100 MiB of decompressed control members need never be in memory at once);
+ * `onChunk` returning false stops the program, and this returns at once. `spare`: the command
+ * line is run often, always alike; keep one started ahead (see spares above).
  */
-export async function runFilterChunks(command: string, args: string[], input: Buffer | Buffer[], onChunk: (chunk: Buffer) => void, o: { spare?: boolean } = {}): Promise<void> {
+export async function runFilterChunks(command: string, args: string[], input: Buffer | Buffer[] | undefined, onChunk: (chunk: Buffer) => boolean | void, o: { spare?: boolean } = {}): Promise<void> {
   const err: Buffer[] = [];
   const ended = await spawnProgram(command, args, { input, spare: o.spare, onStdout: onChunk, onStderr: (b) => err.push(b) });
+  if (ended.stopped) return;
   if (ended.startError || ended.code !== 0) throw failure(command, args, ended, Buffer.concat(err).toString());
 }
 
 /** Runs a filter program on binary input and returns its binary output (xz). */
 export async function runFilter(command: string, args: string[], input: Buffer | Buffer[], o: { spare?: boolean } = {}): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  await runFilterChunks(command, args, input, (chunk) => chunks.push(chunk), o);
+  await runFilterChunks(command, args, input, (chunk) => void chunks.push(chunk), o);
   return Buffer.concat(chunks);
 }
