@@ -55,10 +55,11 @@ describe('runFilter', () => {
     expect(seen).toEqual([]);
   });
 
-  it('stops a program once its output is not wanted (cat of /dev/zero, which never ends by itself)', async () => {
+  it('stops a program once its output is not wanted, and what it started to write there (cat of /dev/zero, which never ends by itself)', async () => {
     let seen = 0;
     let after = 0;
-    await runFilterChunks('cat', ['/dev/zero'], undefined, (b) => {
+    // sh waits for cat, which writes on sh's output: killing sh alone would leave cat running.
+    await runFilterChunks('sh', ['-c', 'cat /dev/zero; true'], undefined, (b) => {
       if (seen >= 1 << 20) {
         after++;
         return false;

@@ -104,7 +104,8 @@ function takeSpare(command: string, args: string[]): ChildProcess {
  * Starts a program with standard input from `input` (written part by part: megabytes of an index
  * are never copied into one buffer), calls `onStdout`/`onStderr` with what it writes, and resolves
  * once it has ended and both outputs are read. With `spare`, a filter started ahead is used.
- * `onStdout` returning false stops it: it is killed, and hands over nothing more.
+ * `onStdout` returning false stops it: its output is closed and it is killed; nothing more is
+ * handed over.
  */
 function spawnProgram(command: string, args: string[], o: { input?: string | Buffer | Buffer[]; cwd?: string; spare?: boolean; onStdout: (b: Buffer) => boolean | void; onStderr: (b: Buffer) => void }): Promise<Ended> {
   return new Promise((resolve) => {
@@ -115,6 +116,9 @@ function spawnProgram(command: string, args: string[], o: { input?: string | Buf
     child.stdout!.on('data', (b: Buffer) => {
       if (stopped || o.onStdout(b) !== false) return;
       stopped = true;
+      // Its output closed too: a process it started that writes there (dpkg-deb's decompressor)
+      // ends at its next write, not when it is done.
+      child.stdout!.destroy();
       child.kill('SIGKILL');
     });
     child.stderr!.on('data', o.onStderr);
@@ -165,7 +169,7 @@ export async function run(command: string, args: string[], options: RunOptions =
 /**
  * Runs a filter program on binary input (none: /dev/null), handing its output over chunk by chunk
  * as it comes (100 MiB of decompressed control members need never be in memory at once);
- * `onChunk` returning false stops the program, and this returns at once. `spare`: the command
+ * `onChunk` returning false stops the program, and this returns once it has ended. `spare`: the command
  * line is run often, always alike; keep one started ahead (see spares above).
  */
 export async function runFilterChunks(command: string, args: string[], input: Buffer | Buffer[] | undefined, onChunk: (chunk: Buffer) => boolean | void, o: { spare?: boolean } = {}): Promise<void> {
