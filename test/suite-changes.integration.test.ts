@@ -49,7 +49,7 @@ describe('reading many .deb controls', () => {
     expect(controls.slice(0, 300).every((c) => !(c instanceof Error))).toBe(true);
     expect((controls[300] as Error).message).toMatch(/^not a well-formed \.deb: truncated: its control\.tar\.xz member needs \d+ bytes, the file has 300$/);
     expect((controls[301] as Error).message).toMatch(/^not a well-formed \.deb: truncated: its data\.tar\.xz member needs \d+ bytes, the file has \d+$/);
-    // The xz members decompressed as soon as they hold a byte (a batch for every eight files read,
+    // The xz members decompressed as soon as they hold a byte (a batch for every member read,
     // as for members of megabytes): the same.
     const said = (c: Paragraph | Error) => (c instanceof Error ? c.message : c.first('Package'));
     expect((await readDebControls([...many, ...broken], [], 1)).map(said)).toEqual(controls.map(said));
