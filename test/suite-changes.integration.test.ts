@@ -38,7 +38,7 @@ describe('reading many .deb controls', () => {
       await execa('dpkg-deb', ['--root-owner-group', `-Z${z}`, '--build', tree, out]);
       variants.push(out);
     }
-    // Cut short in its control member, and in its data member (dpkg-deb --field misses that).
+    // Cut short in its control member, and in its data member (dpkg-deb, reading the control member alone, misses that).
     const bytes = await readFile(plain);
     const broken = [join(dir, 'short-control_1_amd64.deb'), join(dir, 'short-data_1_amd64.deb')];
     await writeFile(broken[0], bytes.subarray(0, 300));

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { arMembers, controlMember, tarFile, xzUncompressedSize } from './deb-file.js';
+import { arMembers, controlMember, DebFormatError, tarFile, xzUncompressedSize } from './deb-file.js';
 import { parseXzStream, xzStreamHeader, xzStreamTrailer } from './xz-stream.js';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url));
@@ -81,5 +81,9 @@ describe('reading a .deb without dpkg-deb', () => {
     expect(tarFile(tar, './control')?.toString()).toBe('ok');
     expect(tarFile(tar, long)?.toString()).toBe('abc');
     expect(tarFile(tar, './missing')).toBeUndefined();
+    // Cut short inside an entry: an error, not the entry's first bytes as if they were all of it.
+    const cut = Buffer.concat([header('./control', 600), body('Package: p\n')]);
+    expect(() => tarFile(cut, './control')).toThrow(DebFormatError);
+    expect(() => tarFile(cut, './control')).toThrow('a tar cut short: its entry at byte 0 needs 600 bytes, 512 follow');
   });
 });

@@ -136,6 +136,7 @@ export function tarFile(tar: Buffer, wanted: string): Buffer | undefined {
     const field = (from: number, len: number) => header.subarray(from, from + len).toString('utf8').replace(/\0.*$/s, '');
     const size = parseInt(field(124, 12).trim() || '0', 8);
     const type = String.fromCharCode(header[156] || 48);
+    if (!(size >= 0) || at + 512 + size > tar.length) throw new DebFormatError(`a tar cut short: its entry at byte ${at} needs ${size} bytes, ${Math.max(0, tar.length - at - 512)} follow`);
     const data = tar.subarray(at + 512, at + 512 + size);
     at += 512 + Math.ceil(size / 512) * 512;
     if (type === 'L') {

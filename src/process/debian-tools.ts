@@ -74,7 +74,7 @@ export function xz(data: Buffer | Buffer[], o: { level: number; threads: boolean
 /**
  * The control member of a .deb, read from the file without reading the data member, after
  * checking that the ar structure holds together: a data.tar member that ends where the file
- * does (a truncated copy fails here, which dpkg-deb --field would not notice).
+ * does (a truncated copy fails here, which dpkg-deb, reading the control member alone, would not notice).
  */
 async function readControlMember(path: string, whole?: Buffer): Promise<{ data: Buffer; compression: string }> {
   const handle = whole ? undefined : await open(path, 'r');
@@ -214,8 +214,9 @@ export async function readDebControls(paths: string[], contents: (Buffer | undef
     // dpkg-deb's own words say what is wrong ("... is not a Debian format archive").
     results[i] = await debControl(paths[i]).catch((err: Error) => {
       if (err instanceof ControlTooLarge) return err;
+      if (err instanceof DebFormatError) return new Error(`not a well-formed .deb: ${err.message}`);
       const said = err.message.split('\n').find((l) => /^dpkg-deb( \(subprocess\))?: /.test(l));
-      return new Error(said ? `not a readable .deb (${said.replaceAll(paths[i], basename(paths[i]))})` : err.message);
+      return new Error(said ? `not a readable .deb (${said.replaceAll(paths[i], basename(paths[i]))})` : err.message.replaceAll(paths[i], basename(paths[i])));
     });
   }
   return results as (Paragraph | Error)[];

@@ -26,7 +26,7 @@ interface Ended {
   signal: NodeJS.Signals | null;
   /** The program could not be started at all (ENOENT: not installed). */
   startError?: NodeJS.ErrnoException;
-  /** Stopped by the caller (its output handler said so), then killed. */
+  /** Stopped by the caller (its output handler said so): its output closed, then killed. */
   stopped?: boolean;
 }
 
@@ -129,7 +129,7 @@ function spawnProgram(command: string, args: string[], o: { input?: string | Buf
       child.stdin.on('error', () => {});
       // Corked: many small parts (a thousand control members) go in a few writev calls, not one write each.
       child.stdin.cork();
-      for (const part of Array.isArray(o.input) ? o.input : [o.input!]) child.stdin.write(part);
+      for (const part of o.input === undefined ? [] : Array.isArray(o.input) ? o.input : [o.input]) child.stdin.write(part);
       child.stdin.end();
     }
   });
