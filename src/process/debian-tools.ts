@@ -112,6 +112,16 @@ function controlParagraph(tar: Buffer, path: string): Paragraph {
   return paragraphs[0];
 }
 
+/** A gzip control member's tar, decompressed no further than MAX_CONTROL_BYTES. */
+function gunzipControl(data: Buffer): Buffer {
+  try {
+    return gunzipSync(data, { maxOutputLength: MAX_CONTROL_BYTES });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_BUFFER_TOO_LARGE') throw err;
+    throw new ControlTooLarge(`its control.tar.gz member holds more than ${MIB(MAX_CONTROL_BYTES)}`);
+  }
+}
+
 /** Bytes of xz members held for one `xz -dc` and of what they say they hold: a batch is run once they reach it. */
 const BATCH_BYTES = 64 * 1024 * 1024;
 
@@ -139,17 +149,8 @@ export async function readDebControls(paths: string[], contents: (Buffer | undef
         if (size > MAX_CONTROL_BYTES) throw new ControlTooLarge(`its control.tar.xz member says it holds ${size} bytes, more than ${MIB(MAX_CONTROL_BYTES)}`);
         xzMembers.push({ i, data, size });
         xzBytes += data.length + size;
-      } else if (compression === 'gz') {
-        const tar = (() => {
-          try {
-            return gunzipSync(data, { maxOutputLength: MAX_CONTROL_BYTES });
-          } catch (err) {
-            if ((err as NodeJS.ErrnoException).code !== 'ERR_BUFFER_TOO_LARGE') throw err;
-            throw new ControlTooLarge(`its control.tar.gz member holds more than ${MIB(MAX_CONTROL_BYTES)}`);
-          }
-        })();
-        results[i] = controlParagraph(tar, paths[i]);
-      } else if (compression === 'none') results[i] = controlParagraph(data, paths[i]);
+      } else if (compression === 'gz') results[i] = controlParagraph(gunzipControl(data), paths[i]);
+      else if (compression === 'none') results[i] = controlParagraph(data, paths[i]);
       else slow.push(i);
     } catch (err) {
       // A file that does not hold together is said so as is, and one past the bounds; anything
