@@ -25,9 +25,12 @@ describe('the compose file', () => {
     }
   });
 
-  it('runs every service read-only, without capabilities, restarted unless stopped, with a healthcheck', () => {
-    for (const s of startOrder(project)) {
+  it('runs every service read-only, under the engine init process, without capabilities, restarted unless stopped, with a healthcheck', () => {
+    for (const s of startOrder(project, ['swarm'])) {
       expect(s.readOnly, s.name).toBe(true);
+      // `docker compose` alone reads it too: the queue's stopped dpkg-debs are reaped either way.
+      expect(s.init, s.name).toBe(true);
+      expect((createOptions(project, s) as Record<string, any>).HostConfig.Init, s.name).toBe(true);
       expect(s.capDrop, s.name).toEqual(['ALL']);
       expect(s.restart, s.name).toBe('unless-stopped');
       // Every 10 s (each check is an exec through the engine), every second while starting.
@@ -136,6 +139,12 @@ describe('compose parsing errors', () => {
     ['1024', 1024],
   ])('reads size %s', (text, bytes) => {
     expect(parseBytes(text, 'f', 'x')).toBe(bytes);
+  });
+
+  it('gives a service the engine init process only when its init: is true, and refuses one that is not true or false', () => {
+    const bare = parseCompose('name: p\nservices:\n  a:\n    image: x\n', 'c.yaml', {});
+    expect((createOptions(bare, bare.services[0]) as Record<string, any>).HostConfig.Init).toBe(false);
+    expect(() => parseCompose('name: p\nservices:\n  a:\n    image: x\n    init: "yes"\n', 'c.yaml', {})).toThrow('c.yaml: services.a.init: "yes" is not true or false');
   });
 
   it('refuses a size or a pids limit that is not one, naming the key', () => {

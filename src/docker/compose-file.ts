@@ -52,6 +52,8 @@ export interface ServiceSpec {
   command?: string[];
   user?: string;
   readOnly: boolean;
+  /** init: Docker's init runs as the container's first process and reaps what its program leaves. */
+  init: boolean;
   tmpfs: string[];
   volumes: VolumeSpec[];
   ports: PortSpec[];
@@ -121,7 +123,7 @@ export function parseDuration(text: string, file: string, at: string): number {
 const SERVICE_KEYS = new Set([
   'image', 'build', 'command', 'user', 'read_only', 'tmpfs', 'volumes', 'ports', 'environment',
   'restart', 'healthcheck', 'labels', 'networks', 'cap_drop', 'security_opt', 'depends_on',
-  'profiles', 'working_dir', 'mem_limit', 'pids_limit', 'deploy', 'platform',
+  'profiles', 'working_dir', 'mem_limit', 'pids_limit', 'deploy', 'platform', 'init',
 ]);
 
 const DEPLOY_KEYS = new Set(['mode', 'placement', 'endpoint_mode']);
@@ -249,6 +251,9 @@ export function parseCompose(text: string, file: string, vars: Record<string, st
     if (pidsLimit !== undefined && !(Number.isInteger(pidsLimit) && pidsLimit > 0)) {
       throw new ComposeError(file, `${at}.pids_limit: "${String(raw.pids_limit)}" is not a positive whole number`);
     }
+    if (raw.init !== undefined && typeof raw.init !== 'boolean') {
+      throw new ComposeError(file, `${at}.init: "${String(raw.init)}" is not true or false`);
+    }
     const command = raw.command === undefined ? undefined : Array.isArray(raw.command) ? raw.command.map(String) : ['sh', '-c', String(raw.command)];
     return {
       name,
@@ -257,6 +262,7 @@ export function parseCompose(text: string, file: string, vars: Record<string, st
       command,
       user: raw.user === undefined ? undefined : String(raw.user),
       readOnly: raw.read_only === true,
+      init: raw.init === true,
       tmpfs: asList(raw.tmpfs, file, `${at}.tmpfs`),
       volumes,
       ports,
@@ -369,7 +375,7 @@ export function createOptions(project: ComposeProject, s: ServiceSpec): Record<s
       Memory: s.memoryBytes,
       PidsLimit: s.pidsLimit,
       NetworkMode: firstNetwork ? networkName(project.name, firstNetwork) : undefined,
-      Init: true,
+      Init: s.init,
     },
     NetworkingConfig: firstNetwork ? { EndpointsConfig: { [networkName(project.name, firstNetwork)]: endpoint(s) } } : undefined,
   };

@@ -39,10 +39,11 @@ describe('the compose file as Swarm services', () => {
     expect(c.Mounts).toContainEqual({ Type: 'bind', Source: '/var/run/docker.sock', Target: '/var/run/docker.sock', ReadOnly: false });
   });
 
-  it('keeps every bound of a single engine: read-only, no capabilities, no new privileges, memory, processes, tmpfs sizes, healthchecks', () => {
+  it('keeps every bound of a single engine: read-only, the engine init process, no capabilities, no new privileges, memory, processes, tmpfs sizes, healthchecks', () => {
     for (const s of startOrder(project, ['swarm'])) {
       const t = spec(s.name).TaskTemplate;
       expect(t.ContainerSpec.ReadOnly, s.name).toBe(true);
+      expect(t.ContainerSpec.Init, s.name).toBe(true);
       expect(t.ContainerSpec.CapabilityDrop, s.name).toEqual(['ALL']);
       expect(t.ContainerSpec.Privileges, s.name).toEqual({ NoNewPrivileges: true });
       expect(t.ContainerSpec.Healthcheck, s.name).toMatchObject({ Interval: 10e9, Retries: 3, StartPeriod: 60e9, StartInterval: 1e9 });

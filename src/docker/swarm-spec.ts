@@ -58,7 +58,7 @@ export function swarmServiceSpec(project: ComposeProject, s: ServiceSpec, labels
         Labels: { ...s.labels, ...labels, [LABEL_STACK]: project.name },
         ReadOnly: s.readOnly,
         Mounts: mounts,
-        Init: true,
+        Init: s.init,
         CapabilityDrop: s.capDrop,
         // Engines before API 1.46 do not know it and run the task without it (README says so).
         ...(s.securityOpt.includes('no-new-privileges:true') ? { Privileges: { NoNewPrivileges: true } } : {}),
