@@ -44,10 +44,8 @@ export class CliRequests {
           if (!(err instanceof ContentsError)) throw err;
           answer = { ok: false, message: err.message };
         }
-        // 0600: an answer may carry a secret (a new worker's token) until the CLI takes it. Not
-        // flushed: it matters only while its CLI waits (what it reports was made durable before),
-        // and a crash of the machine ends that wait anyway; a flush cost every request 4-5 ms.
-        await writeJson(join(dir, name.replace('.request.json', '.answer.json')), asked(parsed, answer), { mode: 0o600, sync: false });
+        // 0600: an answer may carry a secret (a new worker's token) until the CLI takes it.
+        await writeJson(join(dir, name.replace('.request.json', '.answer.json')), asked(parsed, answer), { mode: 0o600 });
         // What the publication left, collected once the CLI has its answer and before anything
         // else is made, a spare filter's start included (heap.ts).
         collectAfterMany(answer.included?.length ?? 0);
