@@ -132,7 +132,6 @@ describe('reading many .deb controls', () => {
       process.env.PATH = path;
     }
     const runs = (await readFile(join(counting, 'runs'), 'utf8')).trim().split('\n');
-    expect(runs.length).toBeGreaterThanOrEqual(1);
     expect(runs.length).toBeLessThanOrEqual(4);
   }, 60_000);
 });

@@ -5,6 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { Paragraph, parseDeb822 } from '../debian/deb822.js';
 import { arMembers, controlMember, DebFormatError, tarFile, xzUncompressedSize } from '../debian/deb-file.js';
 import { versionWithoutEpoch } from '../debian/version.js';
+import { CommandFailed } from '../errors.js';
 import { keepSpare, run, runFilter, runFilterChunks } from './run.js';
 
 /**
@@ -146,7 +147,7 @@ export async function readDebControls(paths: string[], contents: (Buffer | undef
       if (compression === 'xz') {
         // As its index says, the member being one stream (xzUncompressedSize): xz checks the
         // index against what it decompresses, and a batch whose output is not as long as its
-        // members say is read again by dpkg-deb, below.
+        // members say is read again, in halves (decompress, below).
         const size = xzUncompressedSize(data);
         if (size > MAX_CONTROL_BYTES) throw new ControlTooLarge(`its control.tar.xz member says it holds ${size} bytes, more than ${MIB(MAX_CONTROL_BYTES)}`);
         xzMembers.push({ i, data, size });
@@ -191,17 +192,21 @@ export async function readDebControls(paths: string[], contents: (Buffer | undef
         }
       }
     };
-    let ok = true;
-    await runFilterChunks('xz', ['-dc'], batch.map((m) => m.data), take, { spare: true }).catch(() => (ok = false));
-    if (!ok || k < batch.length || total !== batch.reduce((n, m) => n + m.size, 0)) {
-      // Sizes and output disagree (a broken member): nothing of this batch can be trusted. Its
-      // halves are read again, down to batches of FEW, which dpkg-deb reads member by member: one
-      // broken member among 1,000 costs 17 xz runs and 4 of dpkg-deb, not 1,000 of dpkg-deb.
+    /** xz found a member broken (its exit code 1), or did not run to its end (not started, killed). */
+    let failed: 'data' | 'run' | undefined;
+    await runFilterChunks('xz', ['-dc'], batch.map((m) => m.data), take, { spare: true }).catch((err) => {
+      failed = err instanceof CommandFailed && err.exitCode === 1 ? 'data' : 'run';
+    });
+    if (failed || k < batch.length || total !== batch.reduce((n, m) => n + m.size, 0)) {
+      // Sizes and output disagree, or xz failed: nothing of this batch can be trusted. A broken
+      // member's batch is read again in halves, down to batches of FEW, which dpkg-deb reads
+      // member by member: one broken member among 1,000 costs 17 xz runs and up to 4 of
+      // dpkg-deb, not 1,000 of dpkg-deb. An xz that did not run leaves every member to dpkg-deb.
       for (const m of batch) {
         results[m.i] = undefined;
         slow.delete(m.i);
       }
-      if (batch.length <= FEW) {
+      if (failed === 'run' || batch.length <= FEW) {
         for (const m of batch) slow.add(m.i);
         return;
       }
