@@ -2,6 +2,7 @@
 // debian-binary, control.tar[.gz|.xz|.zst] and data.tar.* (deb(5)). Reading 10,000 controls
 // with one dpkg-deb process each costs minutes; this finds the member, and the caller
 // decompresses many at once. Pure: bytes in, values out.
+import { HEADER_MAGIC, readVarint, storedSize } from './xz-stream.js';
 
 /** A file that does not hold together as a .deb (deb(5)). */
 export class DebFormatError extends Error {}
@@ -44,18 +45,6 @@ export function controlMember(members: ArMember[]): ArMember & { compression: 'n
   return { ...m, compression: (match[1] as 'gz' | 'xz' | 'zst' | undefined) ?? 'none' };
 }
 
-/** xz's variable-length integer (xz file format 1.2.0, section 1.2). */
-function readVarint(buf: Buffer, at: number): [number, number] {
-  let value = 0;
-  for (let i = 0; i < 9; i++) {
-    const byte = buf[at + i];
-    if (byte === undefined) throw new Error('truncated xz index');
-    value += (byte & 0x7f) * 2 ** (7 * i);
-    if (!(byte & 0x80)) return [value, at + i + 1];
-  }
-  throw new Error('broken xz index');
-}
-
 /**
  * The uncompressed size of one .xz stream, from its index (xz format sections 2.1.2.2 and 4):
  * lets many streams be decompressed by one `xz -dc` and the output split again. Throws for bytes
@@ -77,7 +66,7 @@ export function xzUncompressedSize(stream: Buffer): number {
   // other, its LZMA2 data (walked chunk by chunk, as xz reads it) ending where the index says, up
   // to the index. So xz reads these bytes as this one stream and checks it against this index:
   // a member cannot run on into the next one of a batch, nor end inside a stream of its own.
-  if (!stream.subarray(0, 6).equals(XZ_MAGIC)) throw new Error('not an .xz stream (no header)');
+  if (!stream.subarray(0, 6).equals(HEADER_MAGIC)) throw new Error('not an .xz stream (no header)');
   const checkType = stream[7] & 0x0f;
   const checkSize = checkType === 0 ? 0 : 4 << Math.floor((checkType - 1) / 3);
   let block = 12;
@@ -90,14 +79,12 @@ export function xzUncompressedSize(stream: Buffer): number {
     if (lzma2.end - block + checkSize !== unpadded) throw new Error('not one .xz stream (a block is not as long as its index says)');
     // What its chunks hold, as the index says: xz then writes no more of a member than that.
     if (lzma2.size !== size) throw new Error('not one .xz stream (a block holds other than its index says)');
-    block += unpadded + ((4 - (unpadded % 4)) % 4);
+    block += storedSize(unpadded);
     total += size;
   }
   if (block !== indexAt) throw new Error('not one .xz stream (its index does not account for what is before it)');
   return total;
 }
-
-const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
 
 /**
  * Where the LZMA2 data of the xz block at `block` ends (after its end marker), and how many bytes

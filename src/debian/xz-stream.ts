@@ -21,10 +21,11 @@ export interface XzStream {
   blocks: XzBlock[];
 }
 
-const HEADER_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
+export const HEADER_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
 const FOOTER_MAGIC = Buffer.from('YZ');
 
-function readVarint(buf: Buffer, at: number): [number, number] {
+/** xz's variable-length integer (xz file format 1.2.0, section 1.2) at `at`, and where it ends. */
+export function readVarint(buf: Buffer, at: number): [number, number] {
   let value = 0;
   for (let i = 0; i < 9; i++) {
     if (at + i >= buf.length) throw new XzFormatError('xz index cut short');
