@@ -127,6 +127,12 @@ function gunzipControl(data: Buffer): Buffer {
 const BATCH_BYTES = 64 * 1024 * 1024;
 /** A batch of xz members that fails is halved until it is this small; then dpkg-deb reads each. */
 const FEW = 4;
+/**
+ * xz runs of halves one call makes at most: one broken member among 1,000 takes 16, two about
+ * 30. Past them a failing batch goes to dpkg-deb whole, as every failing batch did before
+ * halving: a thousand broken members cost 32 more xz runs than that, not some 500.
+ */
+const HALF_RUNS = 32;
 
 /**
  * The control paragraphs of many .debs, in order (an Error for a file that cannot be read);
@@ -141,6 +147,7 @@ export async function readDebControls(paths: string[], contents: (Buffer | undef
   let xzMembers: { i: number; data: Buffer; size: number }[] = [];
   let xzBytes = 0;
   const slow = new Set<number>();
+  let halfRuns = HALF_RUNS;
   const fast = async (i: number) => {
     try {
       const { data, compression } = await readControlMember(paths[i], contents[i]);
@@ -201,15 +208,17 @@ export async function readDebControls(paths: string[], contents: (Buffer | undef
       // Sizes and output disagree, or xz failed: nothing of this batch can be trusted. A broken
       // member's batch is read again in halves, down to batches of FEW, which dpkg-deb reads
       // member by member: one broken member among 1,000 costs 17 xz runs and up to 4 of
-      // dpkg-deb, not 1,000 of dpkg-deb. An xz that did not run leaves every member to dpkg-deb.
+      // dpkg-deb, not 1,000 of dpkg-deb. An xz that did not run leaves every member to dpkg-deb,
+      // and so does a batch that fails once HALF_RUNS are spent.
       for (const m of batch) {
         results[m.i] = undefined;
         slow.delete(m.i);
       }
-      if (failed === 'run' || batch.length <= FEW) {
+      if (failed === 'run' || batch.length <= FEW || halfRuns < 2) {
         for (const m of batch) slow.add(m.i);
         return;
       }
+      halfRuns -= 2;
       const half = Math.ceil(batch.length / 2);
       await decompress(batch.slice(0, half));
       await decompress(batch.slice(half));
