@@ -147,6 +147,20 @@ describe('reading many .deb controls', () => {
     const xzRuns = (await readFile(join(counting, 'xz-runs'), 'utf8')).trim().split('\n');
     expect(xzRuns.length).toBeGreaterThan(1);
     expect(xzRuns.length).toBeLessThanOrEqual(1 + 32 + 2);
+    // A member that says it holds nothing, last of its batch: cut once xz's output has ended,
+    // the batch read in one xz run (taken for a failed batch, it took 9 for these 41).
+    const empty = await deb('empty', 'control.tar.xz', await run('xz', ['-c'], Buffer.alloc(0)));
+    await writeFile(join(counting, 'xz-runs'), '');
+    process.env.PATH = `${counting}:${path}`;
+    let emptyLast: string[];
+    try {
+      emptyLast = await said([...Array.from({ length: 40 }, () => same), empty]);
+    } finally {
+      process.env.PATH = path;
+    }
+    expect(emptyLast).toEqual([...Array.from({ length: 40 }, () => 'ctl-member'), 'empty.deb: the control member has no control file']);
+    const emptyRuns = (await readFile(join(counting, 'xz-runs'), 'utf8')).trim().split('\n').filter(Boolean);
+    expect(emptyRuns.length).toBeLessThanOrEqual(1 + 1);
   }, 60_000);
 });
 

@@ -177,12 +177,14 @@ export async function readDebControls(paths: string[], contents: (Buffer | undef
     let parts: Buffer[] = [];
     let have = 0;
     let total = 0;
+    // A member that says it holds nothing is cut as soon as its turn comes, output or not: the
+    // last of a batch, then, once the output has ended (below).
     const take = (chunk: Buffer) => {
       total += chunk.length;
-      while (chunk.length > 0 && k < batch.length) {
+      while (k < batch.length) {
         const need = batch[k].size - have;
         if (chunk.length < need) {
-          parts.push(chunk);
+          if (chunk.length > 0) parts.push(chunk);
           have += chunk.length;
           return;
         }
@@ -204,6 +206,7 @@ export async function readDebControls(paths: string[], contents: (Buffer | undef
     await runFilterChunks('xz', ['-dc'], batch.map((m) => m.data), take, { spare: true }).catch((err) => {
       failed = err instanceof CommandFailed && err.exitCode === 1 ? 'data' : 'run';
     });
+    take(Buffer.alloc(0));
     if (failed || k < batch.length || total !== batch.reduce((n, m) => n + m.size, 0)) {
       // Sizes and output disagree, or xz failed: nothing of this batch can be trusted. A broken
       // member's batch is read again in halves, down to batches of FEW, which dpkg-deb reads
