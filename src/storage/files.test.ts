@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bufferFacts, fileFacts, readIfSmallSync, writeAllAt } from './files.js';
+import { bufferFacts, fileFacts, placeFile, readIfSmallSync, writeAllAt } from './files.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -64,5 +64,40 @@ describe('small files read into one buffer', () => {
     expect(into.bytes).toBe(held);
     expect(readIfSmallSync(join(dir, 'c'), 1600, into)).toBeUndefined();
     expect(into.bytes.length).toBe(1600);
+  });
+});
+
+describe('placing a file in the pool', () => {
+  const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+  it('links it, keeps an identical one already there and refuses another', async () => {
+    const bytes = Buffer.from('one\n');
+    await writeFile(join(dir, 'staged-a'), bytes);
+    await writeFile(join(dir, 'staged-b'), bytes);
+    const target = join(dir, 'pool', 'o', 'one', 'one_1_all.deb');
+    await placeFile(join(dir, 'staged-a'), target, sha256(bytes));
+    await placeFile(join(dir, 'staged-b'), target, sha256(bytes));
+    expect(await readFile(target)).toEqual(bytes);
+    await writeFile(join(dir, 'staged-c'), 'other\n');
+    await expect(placeFile(join(dir, 'staged-c'), target, sha256(Buffer.from('other\n')))).rejects.toThrow(`${target} already exists with other content (sha256 ${sha256(bytes)}, new ${sha256(Buffer.from('other\n'))})`);
+  });
+
+  it('copies it from another file system, two identical files side by side under temporary names of their own', async () => {
+    // /dev/shm is a tmpfs of its own: no link reaches the pool from there.
+    const other = await mkdtemp('/dev/shm/aib-files-');
+    try {
+      expect((await stat(other)).dev).not.toBe((await stat(dir)).dev);
+      const bytes = Buffer.alloc(4 * 1024 * 1024, 7);
+      await writeFile(join(other, 'a.deb'), bytes);
+      await writeFile(join(other, 'b.deb'), bytes);
+      const folder = join(dir, 'pool', 'b', 'big');
+      const target = join(folder, 'big_1_all.deb');
+      const placed = await Promise.allSettled([placeFile(join(other, 'a.deb'), target, sha256(bytes)), placeFile(join(other, 'b.deb'), target, sha256(bytes))]);
+      expect(placed.map((p) => p.status)).toEqual(['fulfilled', 'fulfilled']);
+      expect(sha256(await readFile(target))).toBe(sha256(bytes));
+      expect(await readdir(folder)).toEqual(['big_1_all.deb']);
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
   });
 });

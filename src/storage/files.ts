@@ -1,6 +1,6 @@
 // File facts and safe placement.
-import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, fstatSync, linkSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, constants, createReadStream, fstatSync, linkSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { copyFile, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { FileDigest } from '../debian/file-digest.js';
@@ -96,10 +96,14 @@ export async function placeFile(from: string, target: string, expectedSha256: st
     }
     if (code !== 'EXDEV' && code !== 'EPERM') throw err;
   }
-  const tmp = `${target}.tmp-${process.pid}`;
-  await rm(tmp, { force: true });
-  await copyFile(from, tmp);
-  await rename(tmp, target);
+  // Its own temporary name: two identical files of one request go to one pool path, side by side.
+  const tmp = `${target}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+  try {
+    await copyFile(from, tmp, constants.COPYFILE_EXCL);
+    await rename(tmp, target);
+  } finally {
+    await rm(tmp, { force: true });
+  }
 }
 
 /**
