@@ -201,15 +201,18 @@ export async function readDebControls(paths: string[], contents: (Buffer | undef
         }
       }
     };
-    /** xz found a member broken (its exit code 1), or did not run to its end (not started, killed). */
+    /**
+     * xz found a member broken (its exit code 1) or odd (2, a warning: a check it does not know,
+     * so it verified nothing), or did not run to its end (not started, killed).
+     */
     let failed: 'data' | 'run' | undefined;
     await runFilterChunks('xz', ['-dc'], batch.map((m) => m.data), take, { spare: true }).catch((err) => {
-      failed = err instanceof CommandFailed && err.exitCode === 1 ? 'data' : 'run';
+      failed = err instanceof CommandFailed && (err.exitCode === 1 || err.exitCode === 2) ? 'data' : 'run';
     });
     take(Buffer.alloc(0));
     if (failed || k < batch.length || total !== batch.reduce((n, m) => n + m.size, 0)) {
       // Sizes and output disagree, or xz failed: nothing of this batch can be trusted. A broken
-      // member's batch is read again in halves, down to batches of FEW, which dpkg-deb reads
+      // (or odd) member's batch is read again in halves, down to batches of FEW, which dpkg-deb reads
       // member by member: one broken member among 1,000 costs 17 xz runs and up to 4 of
       // dpkg-deb, not 1,000 of dpkg-deb. An xz that did not run leaves every member to dpkg-deb,
       // and so does a batch that fails once HALF_RUNS are spent.
