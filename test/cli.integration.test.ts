@@ -183,3 +183,27 @@ describe('archive up refuses at once, before making any image', () => {
     }
   });
 });
+
+describe('archive include refuses at once, before copying anything', () => {
+  let root: string;
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'aib-include-refuses-'));
+    await execa('node', [CLI, '--root', root, 'init', '--port', String(await freePort())]);
+  });
+  afterAll(() => rm(root, { recursive: true, force: true }));
+
+  it('a file not named as a package (a key beside the .debs of out/*), or with a leading dash, naming it', async () => {
+    const out = join(root, 'out');
+    await execa('mkdir', ['-p', out]);
+    await writeFile(join(out, 'tool_1.0_all.deb'), 'a package');
+    await writeFile(join(out, 'release.key'), 'a secret', { mode: 0o600 });
+    await writeFile(join(out, '-x_1.0_all.deb'), 'a package');
+    for (const name of ['release.key', '-x_1.0_all.deb']) {
+      const r = await execa('node', [CLI, '--root', root, 'include', '--timeout', '1', join(out, 'tool_1.0_all.deb'), join(out, name)], { reject: false, all: true });
+      expect(r.exitCode, String(r.all)).toBe(2);
+      expect(r.stderr).toBe(`archive: ${join(out, name)}: not a .deb or .udeb file name (NAME_VERSION_ARCH.deb, no leading dot or dash); nothing was copied`);
+    }
+    expect(await readdir(join(root, 'state', 'requests')).catch(() => [])).toEqual([]);
+  });
+});

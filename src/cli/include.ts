@@ -2,9 +2,10 @@
 // reprepro includedeb and aptly repo add take them. Each is checked like a build's artifact
 // and marked as imported; a bad one is reported and the others go in.
 import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
+import { isPackageFileName } from '../debian/pool-path.js';
 import { UserError } from '../errors.js';
 import { requireArchive, type GlobalOptions } from './archive-root.js';
 import { askQueue } from './request.js';
@@ -35,15 +36,20 @@ export function register(program: Command): void {
     });
 }
 
-/** The files named, a folder standing for the .deb and .udeb files in it (as aptly repo add takes one), in name order. */
+/**
+ * The files named, a folder standing for the .deb and .udeb files in it (as aptly repo add takes
+ * one), in name order. A file named otherwise is refused before anything is copied: a copy is
+ * readable by all (`archive include out/*` run by root would give away a key beside the .debs).
+ */
 async function packageFiles(args: string[]): Promise<string[]> {
   const files: string[] = [];
   for (const arg of args) {
     if (!(await stat(arg).then((s) => s.isDirectory(), () => false))) {
+      if (!isPackageFileName(basename(arg))) throw new UserError(`${arg}: not a .deb or .udeb file name (NAME_VERSION_ARCH.deb, no leading dot or dash); nothing was copied`);
       files.push(arg);
       continue;
     }
-    const found = (await readdir(arg)).filter((n) => /\.u?deb$/.test(n)).sort();
+    const found = (await readdir(arg)).filter(isPackageFileName).sort();
     if (found.length === 0) throw new UserError(`${arg}: a folder without .deb or .udeb files in it`);
     files.push(...found.map((n) => join(arg, n)));
   }

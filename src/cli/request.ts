@@ -5,6 +5,7 @@ import { accessSync, closeSync, constants, createReadStream, createWriteStream, 
 import { pipeline } from 'node:stream/promises';
 import { basename, relative } from 'node:path';
 import type { QueueAnswer, QueueRequest } from '../core/queue-requests.js';
+import { isPackageFileName } from '../debian/pool-path.js';
 import { UserError } from '../errors.js';
 import { AnchoredDir } from '../storage/anchored-dir.js';
 import { inBatches, readIfSmallSync } from '../storage/files.js';
@@ -23,8 +24,8 @@ export async function askQueue(layout: Layout, request: QueueRequest, o: { timeo
     for (const file of files) {
       const name = basename(file);
       if (names.has(name)) throw new UserError(`${file}: two files named ${name} in one request`);
-      // (A hidden name could stand for the staging folder's own note.)
-      if (name.startsWith('.')) throw new UserError(`${file}: a hidden file name; expected a package file such as NAME_VERSION_ARCH.deb`);
+      // (A hidden name could stand for the staging folder's own note: include takes none, pool-path.ts.)
+      if (!isPackageFileName(name)) throw new Error(`${file}: not a package file name (include refuses it before this)`);
       names.add(name);
     }
     // One after another on this thread: 1,000 took 2-3 ms, against 11-16 through the thread pool.

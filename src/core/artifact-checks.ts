@@ -7,7 +7,7 @@ import type { ChangesFile } from '../debian/changes-dsc.js';
 import type { Paragraph } from '../debian/deb822.js';
 import { isValidPackageName, isValidVersion, versionWithoutEpoch } from '../debian/version.js';
 import { binaryRefusal, type SuiteContents } from './suite-contents.js';
-import { SAFE_FILE_NAME } from '../debian/changes-dsc.js';
+import { SAFE_FILE_NAME } from '../debian/pool-path.js';
 import type { FileDigest } from '../debian/file-digest.js';
 
 /** A file the .changes lists, as returned: its digest when it came back, a .deb's control. */

@@ -4,7 +4,8 @@
 // each with a stable id (for tests and scripts) and a message naming the file, what was
 // expected, what was found, and what to do.
 import { suiteFor, type ArchiveConfig } from '../config/config.js';
-import { MAX_NAME_BYTES, SAFE_FILE_NAME, type ChangesFile, type DscFile, type ListedFile } from '../debian/changes-dsc.js';
+import { MAX_NAME_BYTES, type ChangesFile, type DscFile, type ListedFile } from '../debian/changes-dsc.js';
+import { SAFE_FILE_NAME } from '../debian/pool-path.js';
 import type { FileDigest } from '../debian/file-digest.js';
 import { compareVersions, isValidPackageName, parseVersion, versionWithoutEpoch } from '../debian/version.js';
 import type { SignatureVerdict } from './signature-verdict.js';

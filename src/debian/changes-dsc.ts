@@ -2,8 +2,6 @@
 import { Paragraph, parseSingle } from './deb822.js';
 import type { FileDigest } from './file-digest.js';
 
-/** dak's re_file_safe: no directory part, no leading dot or dash. */
-export const SAFE_FILE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.~+-]*$/;
 /**
  * The longest file name an upload may use, in bytes: room under NAME_MAX (255) for what the
  * queue adds to a .changes name (its quarantine folder's date and suffix, ".reason").

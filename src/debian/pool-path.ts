@@ -5,6 +5,14 @@
 // this is the one place that spells them.
 import { versionWithoutEpoch } from './version.js';
 
+/** dak's re_file_safe: no directory part, no leading dot or dash. Every file the pool takes has such a name. */
+export const SAFE_FILE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.~+-]*$/;
+
+/** A name `archive include` takes: a safe .deb or .udeb file name (the CLI copies nothing else). */
+export function isPackageFileName(name: string): boolean {
+  return SAFE_FILE_NAME.test(name) && /\.u?deb$/.test(name);
+}
+
 /** The pool's directory under the public root. */
 export const POOL_DIR = 'pool';
 

@@ -8,7 +8,8 @@ import { checkReturnedBuild, isBinaryPackage, type ReturnedFile } from '../../co
 import { depWait, finish, giveBack, type BinaryRecord, type JobRecord } from '../../core/jobs.js';
 import type { BuildReport } from '../../core/kinds/build.js';
 import { MAX_ARTIFACT_BYTES, REBUILD_ARTIFACT } from '../../core/kinds/rebuild.js';
-import { SAFE_FILE_NAME, parseChanges, parseDsc } from '../../debian/changes-dsc.js';
+import { parseChanges, parseDsc } from '../../debian/changes-dsc.js';
+import { SAFE_FILE_NAME } from '../../debian/pool-path.js';
 import type { Paragraph } from '../../debian/deb822.js';
 import { ControlTooLarge, debControl } from '../../process/debian-tools.js';
 import { exists, fileFacts, placeFile } from '../../storage/files.js';

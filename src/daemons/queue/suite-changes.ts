@@ -12,9 +12,8 @@ import {
 } from '../../core/suite-contents.js';
 import type { QueueAnswer } from '../../core/queue-requests.js';
 import type { UploadRecord } from '../../core/uploads.js';
-import { SAFE_FILE_NAME } from '../../debian/changes-dsc.js';
 import { Paragraph } from '../../debian/deb822.js';
-import { componentFor } from '../../debian/pool-path.js';
+import { componentFor, isPackageFileName } from '../../debian/pool-path.js';
 import { readDebControls } from '../../process/debian-tools.js';
 import { fileFacts, inBatches, placeFile } from '../../storage/files.js';
 import type { Layout } from '../../storage/layout.js';
@@ -280,7 +279,7 @@ export class SuiteChanges {
     const refuse = (at: number, message: string) => errors.push({ at, message: `${names[at]}: ${message}` });
     const good: number[] = [];
     for (const [i, n] of names.entries()) {
-      if (SAFE_FILE_NAME.test(n) && /\.u?deb$/.test(n)) good.push(i);
+      if (isPackageFileName(n)) good.push(i);
       else refuse(i, 'not a .deb or .udeb file name');
     }
     // In parts of up to a thousand files (included-debs.ts reads and checks them, holding at

@@ -10,12 +10,12 @@ import type { SignatureVerdict } from '../../core/signature-verdict.js';
 import { checkUpload, type FailedCheck } from '../../core/upload-checks.js';
 import type { PoolFileRecord, UploadRecord } from '../../core/uploads.js';
 import {
-  MAX_CONTROL_FILE_BYTES, MAX_NAME_BYTES, parseChanges, parseDsc, SAFE_FILE_NAME, UPLOAD_LIST_CAP, type ChangesFile, type DscFile,
+  MAX_CONTROL_FILE_BYTES, MAX_NAME_BYTES, parseChanges, parseDsc, UPLOAD_LIST_CAP, type ChangesFile, type DscFile,
 } from '../../debian/changes-dsc.js';
 import { decodeControlFile } from '../../debian/deb822.js';
 import type { FileDigest } from '../../debian/file-digest.js';
 import { sourcesStanza } from '../../debian/indices.js';
-import { componentFor, poolDirOf } from '../../debian/pool-path.js';
+import { componentFor, poolDirOf, SAFE_FILE_NAME } from '../../debian/pool-path.js';
 import { compareVersions } from '../../debian/version.js';
 import { verifyClearsigned } from '../../process/gpg.js';
 import { exists, fileFacts, placeFile } from '../../storage/files.js';
