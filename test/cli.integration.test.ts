@@ -1,7 +1,7 @@
 // Commands that need no running archive, against the real engine, gpg, network and systemd's
 // own verifier: archive doctor (a healthy root passes; a port another program holds and an
 // unreachable engine fail with their fixes) and archive service install|uninstall.
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -205,5 +205,30 @@ describe('archive include refuses at once, before copying anything', () => {
       expect(r.stderr).toBe(`archive: ${join(out, name)}: not a .deb or .udeb file name (NAME_VERSION_ARCH.deb, no leading dot or dash); nothing was copied`);
     }
     expect(await readdir(join(root, 'state', 'requests')).catch(() => [])).toEqual([]);
+  });
+
+  it("shows an answer's control characters (a hostile .deb's Package quoted in a refusal) rather than sending them to the terminal", async () => {
+    const out = join(root, 'out');
+    await execa('mkdir', ['-p', out]);
+    await writeFile(join(out, 'tool_1.0_all.deb'), 'a package');
+    const including = execa('node', [CLI, '--root', root, 'include', '--timeout', '20', join(out, 'tool_1.0_all.deb')], { reject: false, all: true });
+    // The test answers as the queue would, as the root's owner (the queue's user when root runs it).
+    const requests = join(root, 'state', 'requests');
+    let id: string | undefined;
+    for (let i = 0; i < 200 && !id; i++) {
+      id = (await readdir(requests).catch(() => [] as string[])).find((n) => n.endsWith('.request.json'))?.replace(/\.request\.json$/, '');
+      if (!id) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(id).toBeDefined();
+    const hostile = 'foo\u001b]0;pwned\u0007\u001b[2K\rincluded 1 of 1';
+    const answer = join(requests, `${id}.answer.json`);
+    await writeFile(`${answer}.tmp`, JSON.stringify({ ok: false, message: `included 0 of 1 package(s) into unstable; refused:\n  tool_1.0_all.deb: Package "${hostile}" is not a valid package name (Policy 5.6.7)` }));
+    const owner = await stat(root);
+    await chown(`${answer}.tmp`, owner.uid, owner.gid);
+    await rename(`${answer}.tmp`, answer);
+    const r = await including;
+    expect(r.exitCode, String(r.all)).toBe(2);
+    expect(r.stderr).toBe('archive: included 0 of 1 package(s) into unstable; refused:\n  tool_1.0_all.deb: Package "foo\\x1b]0;pwned\\x07\\x1b[2K\\x0dincluded 1 of 1" is not a valid package name (Policy 5.6.7)');
+    expect(r.all).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
   });
 });

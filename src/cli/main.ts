@@ -2,6 +2,7 @@
 // The CLI. Commands live one per file; only this file turns errors into exit codes.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { printable } from '../core/terminal-text.js';
 import { CommandFailed, DockerError, Unsuccessful, UserError } from '../errors.js';
 const EXIT_CODES = `
 Exit codes:
@@ -63,6 +64,7 @@ try {
   if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
   const code = exitCode(err);
   const message = code === 70 ? (err as Error).stack ?? String(err) : (err as Error).message;
-  process.stderr.write(`archive: ${message}\n`);
+  // An answer's or a program's words may carry a hostile .deb's fields: shown, not obeyed.
+  process.stderr.write(`archive: ${printable(message)}\n`);
   process.exit(code);
 }

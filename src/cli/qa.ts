@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { jobFromDisk, type JobRecord } from '../core/jobs.js';
 import { checksOf, qaLine, qaView } from '../core/kinds/qa.js';
+import { printable } from '../core/terminal-text.js';
 import type { UploadRecord } from '../core/uploads.js';
 import { compareVersions } from '../debian/version.js';
 import { UserError } from '../errors.js';
@@ -39,13 +40,15 @@ export function register(program: Command): void {
         return;
       }
       const url = await clientUrl(layout, config);
+      // Findings quote the package (its file names, its fields): shown, never obeyed (core/terminal-text.ts).
+      const say = (line: string) => console.log(printable(line));
       for (const r of report) {
-        console.log(`${r.source} ${r.version} in ${r.suite}: QA checks ${r.enabled.length ? r.enabled.join(', ') : 'off (qa: in archive.yaml)'}`);
-        if (r.checks.length === 0) console.log('  none yet (they run once a build is built)');
+        say(`${r.source} ${r.version} in ${r.suite}: QA checks ${r.enabled.length ? r.enabled.join(', ') : 'off (qa: in archive.yaml)'}`);
+        if (r.checks.length === 0) say('  none yet (they run once a build is built)');
         for (const c of r.checks) {
-          console.log(`  ${qaLine(c)}${c.log ? `  (log: ${url}${c.log})` : ''}`);
-          for (const r of c.reports ?? []) console.log(`    ${r.endsWith('.asc') ? 'signed statement' : 'report'}: ${url}${r}`);
-          for (const f of (c.findings ?? []).filter((f) => f.severity !== 'C')) console.log(`    ${f.severity}: ${f.package ? `${f.package}: ` : ''}${f.tag}${f.context ? ` ${f.context}` : ''}`);
+          say(`  ${qaLine(c)}${c.log ? `  (log: ${url}${c.log})` : ''}`);
+          for (const r of c.reports ?? []) say(`    ${r.endsWith('.asc') ? 'signed statement' : 'report'}: ${url}${r}`);
+          for (const f of (c.findings ?? []).filter((f) => f.severity !== 'C')) say(`    ${f.severity}: ${f.package ? `${f.package}: ` : ''}${f.tag}${f.context ? ` ${f.context}` : ''}`);
         }
       }
     });

@@ -8,6 +8,7 @@ import { reproducibleShares, shareLine, type ReproducibleShare } from '../core/k
 import { SuiteStore } from '../storage/suite-store.js';
 import type { Layout } from '../storage/layout.js';
 import { missingWorker, presentWorkers, type WorkerSeen } from '../core/workers.js';
+import { printable } from '../core/terminal-text.js';
 import { kindLabel } from '../core/work-kinds.js';
 import type { UploadRecord } from '../core/uploads.js';
 import { composeStatus, swarmStatus, type ServiceState } from '../docker/project-status.js';
@@ -71,33 +72,35 @@ export function register(program: Command): void {
         console.log(JSON.stringify(status, null, 2));
         return;
       }
+      // Uploads' reasons and build logs are their uploaders' words: shown, never obeyed (core/terminal-text.ts).
+      const say = (line: string) => console.log(printable(line));
       console.log(`archive ${config.name} at ${layout.root} — ${status.url}`);
-      console.log(`unsigned uploads: ${status.unsignedUploads}\n`);
+      say(`unsigned uploads: ${status.unsignedUploads}\n`);
       if (Array.isArray(containers)) {
-        if (containers.length === 0) console.log('containers: none (run `archive up`)');
-        for (const c of containers) console.log(`  ${c.service.padEnd(8)} ${c.state}${c.health ? ` (${c.health})` : ''}  ${c.container} ${c.ports.join(' ')}`);
-      } else console.log(`containers: unknown — ${containers.error}`);
-      console.log(`\nuploads: ${uploads.length}`);
+        if (containers.length === 0) say('containers: none (run `archive up`)');
+        for (const c of containers) say(`  ${c.service.padEnd(8)} ${c.state}${c.health ? ` (${c.health})` : ''}  ${c.container} ${c.ports.join(' ')}`);
+      } else say(`containers: unknown — ${containers.error}`);
+      say(`\nuploads: ${uploads.length}`);
       for (const u of uploads) {
-        console.log(`  ${u.source} ${u.version} -> ${u.suite ?? '?'}: ${u.state}`);
+        say(`  ${u.source} ${u.version} -> ${u.suite ?? '?'}: ${u.state}`);
         for (const j of u.jobs) {
-          console.log(`      ${kindLabel(j.kind)} ${j.arch}${j.emulated ? ' (emulated)' : ''} ${j.buildArg}: ${j.state}${j.waitingFor ? ` — ${j.waitingFor}` : j.reason ? ` — ${j.reason}` : ''}${j.worker ? ` (on ${j.worker})` : ''}${j.log ? `  (log: ${status.url}${j.log})` : ''}`);
+          say(`      ${kindLabel(j.kind)} ${j.arch}${j.emulated ? ' (emulated)' : ''} ${j.buildArg}: ${j.state}${j.waitingFor ? ` — ${j.waitingFor}` : j.reason ? ` — ${j.reason}` : ''}${j.worker ? ` (on ${j.worker})` : ''}${j.log ? `  (log: ${status.url}${j.log})` : ''}`);
           if (j.state === 'failed' && j.log) {
             const tail = (await readFile(join(layout.public, j.log), 'utf8').catch(() => '')).trimEnd().split('\n').slice(-8);
-            for (const line of tail) console.log(`        | ${line}`);
+            for (const line of tail) say(`        | ${line}`);
           }
         }
-        for (const v of u.qa) console.log(`      qa ${qaLine(v)}`);
-        for (const r of ['rejected', 'failed', 'cancelled', 'held'].includes(u.state) ? u.reasons : []) console.log(`      ! ${r}`);
-        if (u.rejectedDir) console.log(`      files kept in ${layout.root}/${u.rejectedDir}`);
+        for (const v of u.qa) say(`      qa ${qaLine(v)}`);
+        for (const r of ['rejected', 'failed', 'cancelled', 'held'].includes(u.state) ? u.reasons : []) say(`      ! ${r}`);
+        if (u.rejectedDir) say(`      files kept in ${layout.root}/${u.rejectedDir}`);
       }
       if (status.reproducible.length > 0) {
-        console.log(`\nreproducible (each source's newest build, rebuilt under variation):`);
-        for (const s of status.reproducible) console.log(`  ${shareLine(s)}`);
+        say(`\nreproducible (each source's newest build, rebuilt under variation):`);
+        for (const s of status.reproducible) say(`  ${shareLine(s)}`);
       }
       if (migration.length > 0) {
-        console.log(`\nmigration:`);
-        for (const d of migration) console.log(`  ${migrationLine(d)}`);
+        say(`\nmigration:`);
+        for (const d of migration) say(`  ${migrationLine(d)}`);
       }
     });
 }

@@ -1,0 +1,12 @@
+// Text from elsewhere (a .deb's fields, a request's answer, what a program said) printed on a
+// terminal or written to a log read on one: its control characters shown, never sent. A raw
+// ESC, CR or BEL in a package name that a refusal quotes would otherwise set the window's title,
+// erase the line or print a false "included" over it (OSC, CSI and C1 sequences alike).
+
+/** C0 but tab and newline, DEL, and C1. */
+const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/** `text` with every control character but tab and newline written as \xNN. */
+export function printable(text: string): string {
+  return text.replace(CONTROLS, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
