@@ -206,6 +206,11 @@ describe('reading included .debs', () => {
     // Two files' bytes and a little: the others are streamed and their controls read again.
     expect(view(await readIncludedDebs(dir, names, suite, undefined, 2 * oneFile + 100))).toEqual(all);
     expect(view(await readIncludedDebs(dir, names, suite, undefined, 0))).toEqual(all);
+    // A FIFO planted among them is refused at once, unread; the others are read.
+    await execa('mkfifo', [join(dir, 'planted_1.0_all.deb')]);
+    const withFifo = view(await readIncludedDebs(dir, [...names, 'planted_1.0_all.deb'], suite, undefined));
+    expect(withFifo.slice(0, names.length)).toEqual(all);
+    expect(withFifo[names.length]).toBe(`${join(dir, 'planted_1.0_all.deb')}: not a regular file (a FIFO)`);
   });
 });
 

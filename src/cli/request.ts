@@ -100,7 +100,7 @@ async function stageFiles(staging: AnchoredDir, files: string[]): Promise<void> 
   let noted = 0;
   // One note at a time, in order: a late one must not take back a later count.
   let notes = Promise.resolve();
-  const note = (error?: string) => (notes = notes.then(() => markStaged(staging.anchor, { count: (noted = count), error }).catch(() => undefined)));
+  const note = (error?: string) => (notes = notes.then(() => markStaged(staging.anchor, { count: (noted = count), error }, staging.owner).catch(() => undefined)));
   const beat = setInterval(() => void note(), 2000);
   // Every small file read into this one buffer and written from it before the next is read.
   const read = { bytes: Buffer.allocUnsafe(64 * 1024) };

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdtemp, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { execa } from 'execa';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bufferFacts, fileFacts, placeFile, readIfSmallSync, writeAllAt } from './files.js';
@@ -64,6 +65,15 @@ describe('small files read into one buffer', () => {
     expect(into.bytes).toBe(held);
     expect(readIfSmallSync(join(dir, 'c'), 1600, into)).toBeUndefined();
     expect(into.bytes.length).toBe(1600);
+  });
+});
+
+describe('a small file read whole, only when it is a regular one', () => {
+  it('refuses a FIFO at once, without waiting for a writer, and a folder, naming them', async () => {
+    const fifo = join(dir, 'planted.deb');
+    await execa('mkfifo', [fifo]);
+    expect(() => readIfSmallSync(fifo, 1024)).toThrow(`${fifo}: not a regular file (a FIFO)`);
+    expect(() => readIfSmallSync(dir, 1024)).toThrow(`${dir}: not a regular file (a directory)`);
   });
 });
 

@@ -1,5 +1,6 @@
 import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { execa } from 'execa';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { markStaged, whenStaged } from './staging.js';
@@ -50,6 +51,20 @@ describe('staged request files', () => {
       await whenStaged(dir, 1);
     } finally {
       await rm(outside);
+    }
+  });
+
+  it('refuses a note that is a FIFO (unread, without waiting for a writer), a link, too long or not a count, naming it', async () => {
+    const note = join(dir, '.staged');
+    await execa('mkfifo', [note]);
+    await expect(whenStaged(dir, 1, 1000)).rejects.toThrow(`${note}: not a regular file (a FIFO)`);
+    await rm(note);
+    await symlink('/etc/passwd', note);
+    await expect(whenStaged(dir, 1, 1000)).rejects.toThrow(`${note}: not a regular file (a symbolic link)`);
+    await rm(note);
+    for (const text of [JSON.stringify({ count: 1, at: 0, pad: 'x'.repeat(5000) }), '{"count": "1"}', '{"count": -1}', '[1]', 'not JSON']) {
+      await writeFile(note, text);
+      await expect(whenStaged(dir, 1, 1000)).rejects.toThrow(`${note}: not a staging note (expected {"count": N, "at": T} of at most 4096 bytes)`);
     }
   });
 

@@ -2,9 +2,10 @@
 // queue already reads them: the request is sent first, and the CLI notes in ID.files/.staged how
 // many of its files, in the request's order, are complete. The queue waits for each part it
 // reads, so copying and checking overlap; a CLI that cannot copy a file, or stops, ends the wait.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './json-files.js';
+import { readRegularFile } from './open-regular-file.js';
+import type { Owner } from './ownership.js';
 
 const MARK = '.staged';
 
@@ -23,12 +24,39 @@ interface Note extends Staged {
   at: number;
 }
 
-/** CLI side: the first `count` files are complete (or staging stopped, with the reason). */
-export async function markStaged(dir: string, staged: Staged): Promise<void> {
+/** A note is a few dozen bytes; one longer is none. */
+const NOTE_BYTES = 4096;
+
+/**
+ * CLI side: the first `count` files are complete (or staging stopped, with the reason). Given to
+ * `owner` (the queue's user, when root writes it), as everything root leaves in its folders.
+ */
+export async function markStaged(dir: string, staged: Staged, owner?: Owner): Promise<void> {
   // Renamed into place, so the queue never reads half a note, from a file made new under a
   // random name (a link the queue's user plants in its folder is never followed); not synced:
   // it only matters while the CLI that wrote it runs.
-  await writeFileAtomic(join(dir, MARK), JSON.stringify({ ...staged, at: Date.now() } satisfies Note), { sync: false });
+  await writeFileAtomic(join(dir, MARK), JSON.stringify({ ...staged, at: Date.now() } satisfies Note), { sync: false, owner });
+}
+
+/** The note in `dir`, or undefined when there is none yet; a FIFO, link or anything else there is refused, unread. */
+async function readNote(dir: string): Promise<{ text: string; staged: Staged } | undefined> {
+  const path = join(dir, MARK);
+  const read = await readRegularFile(path, NOTE_BYTES).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (!read) return undefined;
+  const text = read.data?.toString('utf8');
+  let note: Partial<Note> | undefined;
+  try {
+    note = text === undefined ? undefined : (JSON.parse(text) as Partial<Note>);
+  } catch {
+    note = undefined;
+  }
+  if (!note || !Number.isSafeInteger(note.count) || note.count! < 0 || (note.error !== undefined && typeof note.error !== 'string')) {
+    throw new Error(`${path}: not a staging note (expected {"count": N, "at": T} of at most ${NOTE_BYTES} bytes)`);
+  }
+  return { text: text!, staged: { count: note.count!, error: note.error } };
 }
 
 /**
@@ -41,11 +69,9 @@ export async function whenStaged(dir: string, count: number, idleMs = 30_000): P
   let seen: string | undefined;
   let since = Date.now();
   for (;;) {
-    const text = await readFile(join(dir, MARK), 'utf8').catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return undefined;
-      throw err;
-    });
-    const staged: Staged = text === undefined ? { count: 0 } : (JSON.parse(text) as Note);
+    const note = await readNote(dir);
+    const text = note?.text;
+    const staged: Staged = note?.staged ?? { count: 0 };
     if (staged.count >= count) return staged.count;
     if (staged.error) throw new Error(`the CLI stopped copying files into ${dir} after ${staged.count}: ${staged.error}`);
     if (text !== seen) [seen, since] = [text, Date.now()];

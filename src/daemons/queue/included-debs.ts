@@ -37,14 +37,17 @@ export async function readIncludedDebs(
       digests[j] = err as Error;
     }
   });
-  const controls = await readDebControls(names.map((name) => join(dir, name)), whole);
+  // Only the files read and hashed: one that could not be (a FIFO planted there) is not opened again.
+  const readable = names.flatMap((_, j) => (digests[j] instanceof Error ? [] : [j]));
+  const read = await readDebControls(readable.map((j) => join(dir, names[j])), readable.map((j) => whole[j]));
+  const controls = new Map(readable.map((j, k) => [j, read[k]]));
   return names.map((name, j) => {
-    const control = controls[j];
+    const digest = digests[j];
+    if (digest instanceof Error) return { refused: digest.message };
+    const control = controls.get(j)!;
     if (control instanceof Error) return { refused: control.message };
     const refusal = checkIncludedDeb(control, suite);
     if (refusal) return { refused: refusal };
-    const digest = digests[j];
-    if (digest instanceof Error) return { refused: digest.message };
     const comp = component ?? componentFor(control.first('Section'), suite.components);
     const probe = suiteBinary({ control: control.entries(), path: '', ...digest }, comp, 'imported');
     const ext = name.endsWith('.udeb') ? 'udeb' : 'deb';
