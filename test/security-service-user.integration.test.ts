@@ -84,6 +84,26 @@ describe.runIf(asRoot)('root running the CLI on a root the queue\'s user owns', 
     expect(r.all).toContain(`${join(root, 'state', 'requests')}: a symbolic link`);
   });
 
+  it('reads no file root names by a path through the queue\'s user\'s folders or links, and names where it passes', async () => {
+    const secret = join(target, 'secret');
+    await writeFile(secret, 'root only\n', { mode: 0o600 });
+    // Planted in incoming/ as a package a packager dropped there, leading to root's file.
+    const planted = join(root, 'incoming', 'tool_1.0_amd64.deb');
+    await plantAsService(planted, secret);
+    // And reached from a folder of root's: a link to it, and a folder that is a link to incoming/.
+    const mine = join(work, `mine-${n}`);
+    await mkdir(mine);
+    await symlink(planted, join(mine, 'tool_1.0_amd64.deb'));
+    await symlink(join(root, 'incoming'), join(mine, 'incoming'));
+    for (const path of [planted, join(mine, 'tool_1.0_amd64.deb'), join(mine, 'incoming', 'tool_1.0_amd64.deb')]) {
+      const r = await cli('include', '--timeout', '1', path);
+      expect(r.exitCode, r.all).toBe(2);
+      expect(r.all).toBe(`archive: ${path}: reached through ${root}, which the queue's user (uid ${SERVICE_UID}) owns; run by root, include reads no file by a path that user controls (copy it elsewhere first, or run include as that user)`);
+    }
+    expect(await readdir(join(root, 'state', 'requests'))).toEqual([]);
+    expect(await snapshot(target)).toEqual({ ...before, secret: `0:0 600 root only\n` });
+  });
+
   it('refuses to write a request or a keyring through state/ replaced by a link', async () => {
     await rm(join(root, 'state'), { recursive: true });
     await plantAsService(join(root, 'state'), target);

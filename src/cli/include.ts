@@ -2,11 +2,15 @@
 // reprepro includedeb and aptly repo add take them. Each is checked like a build's artifact
 // and marked as imported; a bad one is reported and the others go in.
 import { readdir, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
 import { isPackageFileName } from '../debian/pool-path.js';
 import { UserError } from '../errors.js';
+import { AnchoredDir } from '../storage/anchored-dir.js';
+import type { Layout } from '../storage/layout.js';
+import { callerIsRoot } from '../storage/ownership.js';
 import { requireArchive, type GlobalOptions } from './archive-root.js';
 import { askQueue } from './request.js';
 
@@ -31,9 +35,82 @@ export function register(program: Command): void {
       setFlagsFromString('--heap-growing-percent=50');
       setFlagsFromString('--semi-space-growth-factor=1');
       const found = await packageFiles(files);
+      refuseQueueUsersPaths(found, layout);
       const request = { action: 'include' as const, files: found, suite: options.suite, component: options.component, ...(options.json ? { listed: true } : {}) };
       await askQueue(layout, request, { timeoutS: options.timeout, json: options.json });
     });
+}
+
+/**
+ * Run by root, a file reached through anything the queue's user owns (a folder of the archive
+ * root, or a link in one, planted in place of a package) is refused before anything is read:
+ * that user could point it at a file of root's (`incoming/x.deb -> /etc/shadow`) and read the
+ * copy. The path is resolved a name at a time, links followed by hand, and every folder it
+ * passes through looked at once: whoever owns one can change what its names lead to.
+ */
+function refuseQueueUsersPaths(files: string[], layout: Layout): void {
+  if (!callerIsRoot()) return;
+  const root = AnchoredDir.openRoot(layout);
+  const { uid } = root.owner;
+  root.close();
+  if (uid === 0) return;
+  const owned = new Map<string, boolean>();
+  const isOwned = (folder: string) => {
+    if (!owned.has(folder)) owned.set(folder, lstatSync(folder, { throwIfNoEntry: false })?.uid === uid);
+    return owned.get(folder)!;
+  };
+  // A folder's real path and the first folder of the queue's user's passed on the way, once each.
+  const folders = new Map<string, { real?: string; through?: string }>();
+  const walk = (from: string, names: string[], hops: number): { real?: string; through?: string } => {
+    let at = from;
+    const pending = [...names];
+    while (pending.length > 0) {
+      const name = pending.shift()!;
+      if (name === '' || name === '.') continue;
+      if (name === '..') {
+        at = dirname(at);
+        continue;
+      }
+      if (isOwned(at)) return { through: at };
+      const next = join(at, name);
+      const entry = lstatSync(next, { throwIfNoEntry: false });
+      if (!entry) return {};
+      if (entry.isSymbolicLink()) {
+        if (hops++ > 40) return {};
+        const target = readlinkSync(next);
+        if (target.startsWith('/')) at = '/';
+        pending.unshift(...target.split('/'));
+        continue;
+      }
+      at = next;
+    }
+    return { real: at };
+  };
+  const folder = (path: string) => {
+    if (!folders.has(path)) folders.set(path, walk('/', path.split('/'), 0));
+    return folders.get(path)!;
+  };
+  // Which names of a folder (none of the queue's user's) are links: one listing for a thousand files.
+  const links = new Map<string, Set<string> | undefined>();
+  const isLink = (folder: string, name: string) => {
+    if (!links.has(folder)) {
+      try {
+        links.set(folder, new Set(readdirSync(folder, { withFileTypes: true }).filter((e) => e.isSymbolicLink()).map((e) => e.name)));
+      } catch {
+        links.set(folder, undefined);
+      }
+    }
+    return links.get(folder)?.has(name) ?? true;
+  };
+  for (const file of files) {
+    const path = resolve(file);
+    const dir = folder(dirname(path));
+    // (A file that is not there is named by the reading that follows.)
+    const through = dir.through ?? (dir.real !== undefined && isLink(dir.real, basename(path)) ? walk(dir.real, [basename(path)], 0).through : undefined);
+    if (through) {
+      throw new UserError(`${file}: reached through ${through}, which the queue's user (uid ${uid}) owns; run by root, include reads no file by a path that user controls (copy it elsewhere first, or run include as that user)`);
+    }
+  }
 }
 
 /**
