@@ -207,6 +207,20 @@ describe('archive include refuses at once, before copying anything', () => {
     expect(await readdir(join(root, 'state', 'requests')).catch(() => [])).toEqual([]);
   });
 
+  it('more files than one include brings (200,000), before copying any', async () => {
+    // On tmpfs: 200,001 empty files made in a second or two.
+    const many = await mkdtemp('/dev/shm/aib-include-many-');
+    try {
+      await execa('node', ['-e', `const fs = require('fs'); for (let i = 0; i <= 200000; i++) fs.writeFileSync(${JSON.stringify(many)} + '/p' + i + '_1_all.deb', '')`]);
+      const r = await execa('node', [CLI, '--root', root, 'include', '--timeout', '1', many], { reject: false, all: true });
+      expect(r.exitCode, String(r.all)).toBe(2);
+      expect(r.stderr).toBe('archive: 200001 files; one include brings at most 200000 (include them in parts)');
+      expect(await readdir(join(root, 'state', 'requests')).catch(() => [])).toEqual([]);
+    } finally {
+      await rm(many, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it("shows an answer's control characters (a hostile .deb's Package quoted in a refusal) rather than sending them to the terminal", async () => {
     const out = join(root, 'out');
     await execa('mkdir', ['-p', out]);

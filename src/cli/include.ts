@@ -6,6 +6,7 @@ import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
+import { MAX_INCLUDE_FILES } from '../core/queue-requests.js';
 import { isPackageFileName } from '../debian/pool-path.js';
 import { UserError } from '../errors.js';
 import { AnchoredDir } from '../storage/anchored-dir.js';
@@ -35,6 +36,7 @@ export function register(program: Command): void {
       setFlagsFromString('--heap-growing-percent=50');
       setFlagsFromString('--semi-space-growth-factor=1');
       const found = await packageFiles(files);
+      if (found.length > MAX_INCLUDE_FILES) throw new UserError(`${found.length} files; one include brings at most ${MAX_INCLUDE_FILES} (include them in parts)`);
       refuseQueueUsersPaths(found, layout);
       const request = { action: 'include' as const, files: found, suite: options.suite, component: options.component, ...(options.json ? { listed: true } : {}) };
       await askQueue(layout, request, { timeoutS: options.timeout, json: options.json });
@@ -128,7 +130,7 @@ async function packageFiles(args: string[]): Promise<string[]> {
     }
     const found = (await readdir(arg)).filter(isPackageFileName).sort();
     if (found.length === 0) throw new UserError(`${arg}: a folder without .deb or .udeb files in it`);
-    files.push(...found.map((n) => join(arg, n)));
+    for (const n of found) files.push(join(arg, n));
   }
   return files;
 }

@@ -68,6 +68,13 @@ export interface QueueAnswer {
 
 const ACTIONS: readonly QueueAction[] = ['retry', 'verify', 'rm', 'copy', 'migrate', 'snapshot', 'include', 'workers-add', 'workers-rm'];
 const text = (v: unknown) => typeof v === 'string' && v.length > 0 && v.length <= 1000;
+
+/**
+ * The most files one include brings: twice the 100,000 the publisher bench takes (Debian's main
+ * has some 65,000 per architecture). Four million one-letter names fit the request's 16 MiB, and
+ * cost the queue 870 MiB to refuse one by one.
+ */
+export const MAX_INCLUDE_FILES = 200_000;
 const optionalText = (v: unknown) => v === undefined || text(v);
 
 /**
@@ -96,6 +103,15 @@ export function parseQueueRequest(value: unknown): QueueRequest | { error: strin
       return !text(r.name) ? bad('name') : { action, name: r.name as string, suite: r.suite as string | undefined, delete: r.delete === true };
     case 'include':
       if (!Array.isArray(r.files) || !r.files.every(text)) return bad('files');
+      if (r.files.length > MAX_INCLUDE_FILES) return { error: `include: ${r.files.length} files; one include brings at most ${MAX_INCLUDE_FILES}` };
+      {
+        // Staged under their names: one named twice would be read, checked and placed twice (the CLI sends none).
+        const names = new Set<string>();
+        for (const name of r.files as string[]) {
+          if (names.has(name)) return { error: `include: ${JSON.stringify(name)} named twice` };
+          names.add(name);
+        }
+      }
       if (!optionalText(r.component)) return bad('component');
       if (r.listed !== undefined && typeof r.listed !== 'boolean') return { error: 'include: listed is not true or false' };
       return { action, files: r.files as string[], suite: r.suite as string | undefined, component: r.component as string | undefined, listed: r.listed as boolean | undefined };

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, sy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MAX_INCLUDE_FILES } from '../../core/queue-requests.js';
 import { Layout } from '../../storage/layout.js';
 import { CliRequests } from './cli-requests.js';
 import type { JobLeasing } from './job-leasing.js';
@@ -33,6 +34,9 @@ describe('requests the queue cannot carry out', () => {
     // Over the cap (16 MiB; 10,000 file names take about 1 MB): refused unread.
     writeFileSync(join(dir, '5-e.request.json'), '');
     truncateSync(join(dir, '5-e.request.json'), 16 * 1024 * 1024 + 1);
+    // An include of more files than one brings (one-letter names: well under the size cap), or of one file twice.
+    writeFileSync(join(dir, '6-f.request.json'), JSON.stringify({ action: 'include', files: Array.from({ length: MAX_INCLUDE_FILES + 1 }, (_, i) => `${i}`) }));
+    writeFileSync(join(dir, '7-g.request.json'), JSON.stringify({ action: 'include', files: ['a_1_all.deb', 'b_1_all.deb', 'a_1_all.deb'] }));
     const logged: string[] = [];
     const q = { layout, log: (m: string) => logged.push(m) } as unknown as QueueContext;
     // Nothing of the queue is needed to refuse them: a request that reached the queue's parts would fail here.
@@ -43,10 +47,12 @@ describe('requests the queue cannot carry out', () => {
     expect(answer('3-c')).toMatchObject({ ok: false, message: expect.stringMatching(/3-c\.request\.json: not a regular file \(a directory\)/) });
     expect(answer('4-d')).toMatchObject({ ok: false, message: expect.stringMatching(/unknown action "format-disk"/) });
     expect(answer('5-e')).toMatchObject({ ok: false, message: expect.stringMatching(/5-e\.request\.json: 16777217 bytes; a request has at most 16777216/) });
+    expect(answer('6-f')).toMatchObject({ ok: false, message: expect.stringMatching(/6-f\.request\.json: include: 200001 files; one include brings at most 200000$/) });
+    expect(answer('7-g')).toMatchObject({ ok: false, message: expect.stringMatching(/7-g\.request\.json: include: "a_1_all\.deb" named twice$/) });
     expect(readdirSync(dir).filter((n) => n.endsWith('.request.json'))).toEqual([]);
     // Answers are their reader's alone (one may carry a new worker's token).
     expect(statSync(join(dir, '4-d.answer.json')).mode & 0o777).toBe(0o600);
-    expect(logged).toHaveLength(5);
+    expect(logged).toHaveLength(7);
   });
 });
 
