@@ -62,9 +62,9 @@ describe('staged request files', () => {
     await symlink('/etc/passwd', note);
     await expect(whenStaged(dir, 1, 1000)).rejects.toThrow(`${note}: not a regular file (a symbolic link)`);
     await rm(note);
-    for (const text of [JSON.stringify({ count: 1, at: 0, pad: 'x'.repeat(5000) }), '{"count": "1"}', '{"count": -1}', '[1]', 'not JSON']) {
+    for (const text of [JSON.stringify({ count: 1, at: 0, pad: 'x'.repeat(64 * 1024) }), '{"count": "1"}', '{"count": -1}', '[1]', 'not JSON']) {
       await writeFile(note, text);
-      await expect(whenStaged(dir, 1, 1000)).rejects.toThrow(`${note}: not a staging note (expected {"count": N, "at": T} of at most 4096 bytes)`);
+      await expect(whenStaged(dir, 1, 1000)).rejects.toThrow(`${note}: not a staging note (expected {"count": N, "at": T} of at most 65536 bytes)`);
     }
   });
 

@@ -2,9 +2,11 @@
 // queue already reads them: the request is sent first, and the CLI notes in ID.files/.staged how
 // many of its files, in the request's order, are complete. The queue waits for each part it
 // reads, so copying and checking overlap; a CLI that cannot copy a file, or stops, ends the wait.
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './json-files.js';
-import { readRegularFile } from './open-regular-file.js';
+import { entryKind, NotRegularFile } from './open-regular-file.js';
 import type { Owner } from './ownership.js';
 
 const MARK = '.staged';
@@ -24,8 +26,8 @@ interface Note extends Staged {
   at: number;
 }
 
-/** A note is a few dozen bytes; one longer is none. */
-const NOTE_BYTES = 4096;
+/** A note is a few dozen bytes, with a reason a few hundred; one longer is none. */
+const NOTE_BYTES = 64 * 1024;
 
 /**
  * CLI side: the first `count` files are complete (or staging stopped, with the reason). Given to
@@ -38,15 +40,31 @@ export async function markStaged(dir: string, staged: Staged, owner?: Owner): Pr
   await writeFileAtomic(join(dir, MARK), JSON.stringify({ ...staged, at: Date.now() } satisfies Note), { sync: false, owner });
 }
 
-/** The note in `dir`, or undefined when there is none yet; a FIFO, link or anything else there is refused, unread. */
+/**
+ * The note in `dir`, or undefined when there is none yet; a FIFO, link or anything else there is
+ * refused, unread. Opened at once (O_NOFOLLOW, O_NONBLOCK) and looked at on its descriptor: the
+ * CLI renames a new note over it while this reads, which a look before the open would take for a
+ * swap.
+ */
 async function readNote(dir: string): Promise<{ text: string; staged: Staged } | undefined> {
   const path = join(dir, MARK);
-  const read = await readRegularFile(path, NOTE_BYTES).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return undefined;
+  let handle: FileHandle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ELOOP') throw new NotRegularFile(path, 'a symbolic link');
     throw err;
-  });
-  if (!read) return undefined;
-  const text = read.data?.toString('utf8');
+  }
+  let text: string | undefined;
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw new NotRegularFile(path, entryKind(stats));
+    if (stats.size <= NOTE_BYTES) text = (await handle.readFile()).toString('utf8');
+  } finally {
+    await handle.close();
+  }
   let note: Partial<Note> | undefined;
   try {
     note = text === undefined ? undefined : (JSON.parse(text) as Partial<Note>);
