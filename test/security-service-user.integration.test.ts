@@ -95,7 +95,13 @@ describe.runIf(asRoot)('root running the CLI on a root the queue\'s user owns', 
     await mkdir(mine);
     await symlink(planted, join(mine, 'tool_1.0_amd64.deb'));
     await symlink(join(root, 'incoming'), join(mine, 'incoming'));
-    for (const path of [planted, join(mine, 'tool_1.0_amd64.deb'), join(mine, 'incoming', 'tool_1.0_amd64.deb')]) {
+    // A plain file in the root (its owner can swap it for a link once it is looked at), and one
+    // reached by '..' after a link (where the kernel goes: the root, not mine/).
+    const plain = join(root, 'tool_1.0_amd64.deb');
+    await writeFile(plain, 'a package');
+    await lchown(plain, SERVICE_UID, SERVICE_UID);
+    const up = `${join(mine, 'incoming')}/../tool_1.0_amd64.deb`;
+    for (const path of [planted, join(mine, 'tool_1.0_amd64.deb'), join(mine, 'incoming', 'tool_1.0_amd64.deb'), plain, up]) {
       const r = await cli('include', '--timeout', '1', path);
       expect(r.exitCode, r.all).toBe(2);
       expect(r.all).toBe(`archive: ${path}: reached through ${root}, which the queue's user (uid ${SERVICE_UID}) owns; run by root, include reads no file by a path that user controls (copy it elsewhere first, or run include as that user)`);

@@ -3,7 +3,7 @@
 // and marked as imported; a bad one is reported and the others go in.
 import { readdir, stat } from 'node:fs/promises';
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
 import { MAX_INCLUDE_FILES } from '../core/queue-requests.js';
@@ -56,17 +56,24 @@ function refuseQueueUsersPaths(files: string[], layout: Layout): void {
   const { uid } = root.owner;
   root.close();
   if (uid === 0) return;
+  // (A path that is not there, or runs through a file, is named by the reading that follows.)
+  const look = (path: string) => {
+    try {
+      return lstatSync(path, { throwIfNoEntry: false });
+    } catch {
+      return undefined;
+    }
+  };
   const owned = new Map<string, boolean>();
   const isOwned = (folder: string) => {
-    if (!owned.has(folder)) owned.set(folder, lstatSync(folder, { throwIfNoEntry: false })?.uid === uid);
+    if (!owned.has(folder)) owned.set(folder, look(folder)?.uid === uid);
     return owned.get(folder)!;
   };
-  // A folder's real path and the first folder of the queue's user's passed on the way, once each.
-  const folders = new Map<string, { real?: string; through?: string }>();
-  const walk = (from: string, names: string[], hops: number): { real?: string; through?: string } => {
+  /** Resolves `names` from the real folder `from` as the kernel would, '..' after links included; stops at a folder or link of that user's. */
+  const walk = (from: string, names: string[]): { real?: string; through?: string } => {
     let at = from;
     const pending = [...names];
-    while (pending.length > 0) {
+    for (let hops = 0; pending.length > 0; ) {
       const name = pending.shift()!;
       if (name === '' || name === '.') continue;
       if (name === '..') {
@@ -75,9 +82,10 @@ function refuseQueueUsersPaths(files: string[], layout: Layout): void {
       }
       if (isOwned(at)) return { through: at };
       const next = join(at, name);
-      const entry = lstatSync(next, { throwIfNoEntry: false });
+      const entry = look(next);
       if (!entry) return {};
       if (entry.isSymbolicLink()) {
+        if (entry.uid === uid) return { through: next };
         if (hops++ > 40) return {};
         const target = readlinkSync(next);
         if (target.startsWith('/')) at = '/';
@@ -88,27 +96,30 @@ function refuseQueueUsersPaths(files: string[], layout: Layout): void {
     }
     return { real: at };
   };
-  const folder = (path: string) => {
-    if (!folders.has(path)) folders.set(path, walk('/', path.split('/'), 0));
-    return folders.get(path)!;
+  // Each folder as given (never normalised as text: `link/..` is where the link leads, then up), once.
+  const folders = new Map<string, { real?: string; through?: string }>();
+  const folder = (given: string) => {
+    if (!folders.has(given)) folders.set(given, walk(isAbsolute(given) ? '/' : process.cwd(), given.split('/')));
+    return folders.get(given)!;
   };
   // Which names of a folder (none of the queue's user's) are links: one listing for a thousand files.
   const links = new Map<string, Set<string> | undefined>();
-  const isLink = (folder: string, name: string) => {
-    if (!links.has(folder)) {
+  const isLink = (real: string, name: string) => {
+    if (!links.has(real)) {
       try {
-        links.set(folder, new Set(readdirSync(folder, { withFileTypes: true }).filter((e) => e.isSymbolicLink()).map((e) => e.name)));
+        links.set(real, new Set(readdirSync(real, { withFileTypes: true }).filter((e) => e.isSymbolicLink()).map((e) => e.name)));
       } catch {
-        links.set(folder, undefined);
+        links.set(real, undefined);
       }
     }
-    return links.get(folder)?.has(name) ?? true;
+    return links.get(real)?.has(name) ?? true;
   };
   for (const file of files) {
-    const path = resolve(file);
-    const dir = folder(dirname(path));
-    // (A file that is not there is named by the reading that follows.)
-    const through = dir.through ?? (dir.real !== undefined && isLink(dir.real, basename(path)) ? walk(dir.real, [basename(path)], 0).through : undefined);
+    const dir = folder(dirname(file));
+    const name = basename(file);
+    let through = dir.through;
+    // The file's own folder too: its owner can swap the file for a link once it is looked at.
+    if (!through && dir.real !== undefined) through = isOwned(dir.real) ? dir.real : isLink(dir.real, name) ? walk(dir.real, [name]).through : undefined;
     if (through) {
       throw new UserError(`${file}: reached through ${through}, which the queue's user (uid ${uid}) owns; run by root, include reads no file by a path that user controls (copy it elsewhere first, or run include as that user)`);
     }
