@@ -133,7 +133,7 @@ describe('reading many .deb controls', () => {
     }
     const runs = (await readFile(join(counting, 'runs'), 'utf8')).trim().split('\n');
     expect(runs.length).toBeLessThanOrEqual(4);
-    // 200 broken members: halved for 32 xz runs at most (every batch halved would take 127),
+    // 200 broken members: halved for 50 xz runs at most, a quarter of them (every batch halved would take 127),
     // then left to dpkg-deb whole; each named. Counted by an xz on PATH likewise (a spare xz
     // started and not yet used counts too: one, or two).
     await writeFile(join(counting, 'xz'), `#!/bin/sh\necho run >> ${counting}/xz-runs\nexec /usr/bin/xz "$@"\n`, { mode: 0o755 });
@@ -146,7 +146,7 @@ describe('reading many .deb controls', () => {
     }
     const xzRuns = (await readFile(join(counting, 'xz-runs'), 'utf8')).trim().split('\n');
     expect(xzRuns.length).toBeGreaterThan(1);
-    expect(xzRuns.length).toBeLessThanOrEqual(1 + 32 + 2);
+    expect(xzRuns.length).toBeLessThanOrEqual(1 + 50 + 2);
     // A member whose stream names a check xz does not know (type 0x02, made from a CRC32 one):
     // xz warns and exits 2, having verified nothing; its batch is read again in halves too, and
     // dpkg-deb (which reads it) runs at most 4 times (40 before: the whole batch).
@@ -210,7 +210,7 @@ describe('reading included .debs', () => {
     await execa('mkfifo', [join(dir, 'planted_1.0_all.deb')]);
     const withFifo = view(await readIncludedDebs(dir, [...names, 'planted_1.0_all.deb'], suite, undefined));
     expect(withFifo.slice(0, names.length)).toEqual(all);
-    expect(withFifo[names.length]).toBe(`${join(dir, 'planted_1.0_all.deb')}: not a regular file (a FIFO)`);
+    expect(withFifo[names.length]).toBe('not a regular file (a FIFO)');
   });
 });
 
