@@ -106,6 +106,12 @@ describe('placing a file in the pool', () => {
       expect(placed.map((p) => p.status)).toEqual(['fulfilled', 'fulfilled']);
       expect(sha256(await readFile(target))).toBe(sha256(bytes));
       expect(await readdir(folder)).toEqual(['big_1_all.deb']);
+      // Another file under that name is refused, and the one there kept (a rename would replace it).
+      const different = Buffer.alloc(1024, 8);
+      await writeFile(join(other, 'c.deb'), different);
+      await expect(placeFile(join(other, 'c.deb'), target, sha256(different))).rejects.toThrow(`${target} already exists with other content (sha256 ${sha256(bytes)}, new ${sha256(different)})`);
+      expect(sha256(await readFile(target))).toBe(sha256(bytes));
+      expect(await readdir(folder)).toEqual(['big_1_all.deb']);
     } finally {
       await rm(other, { recursive: true, force: true });
     }

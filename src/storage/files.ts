@@ -1,7 +1,7 @@
 // File facts and safe placement.
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, constants, createReadStream, fstatSync, linkSync, mkdirSync, openSync, readSync } from 'node:fs';
-import { copyFile, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { copyFile, readFile, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { FileDigest } from '../debian/file-digest.js';
 import { entryKind, NotRegularFile } from './open-regular-file.js';
@@ -78,10 +78,11 @@ export async function exists(path: string): Promise<boolean> {
 /**
  * Places a file at `target` atomically, so a reader never sees half a file: a hard link when
  * source and pool share a file system (one step, and the source is complete), else a copy to a
- * temporary name renamed into place. An identical file already there is kept; a different one
- * is an error.
+ * temporary name of its own, then linked into place (never renamed over what is there). An
+ * identical file already there is kept; a different one is an error.
  */
 export async function placeFile(from: string, target: string, expectedSha256: string): Promise<void> {
+  let code: string | undefined;
   try {
     // Quick system calls, on this thread (see readIfSmallSync); the folder made only when missing.
     try {
@@ -93,22 +94,25 @@ export async function placeFile(from: string, target: string, expectedSha256: st
     }
     return;
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') {
-      const facts = await fileFacts(target);
-      if (facts.sha256 === expectedSha256) return;
-      throw new Error(`${target} already exists with other content (sha256 ${facts.sha256}, new ${expectedSha256})`);
+    code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST' && code !== 'EXDEV' && code !== 'EPERM') throw err;
+  }
+  if (code !== 'EEXIST') {
+    // Two identical files of one request go to one pool path side by side: a name for each copy.
+    const tmp = `${target}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+    try {
+      await copyFile(from, tmp, constants.COPYFILE_EXCL);
+      linkSync(tmp, target);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    } finally {
+      await rm(tmp, { force: true });
     }
-    if (code !== 'EXDEV' && code !== 'EPERM') throw err;
   }
-  // Its own temporary name: two identical files of one request go to one pool path, side by side.
-  const tmp = `${target}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-  try {
-    await copyFile(from, tmp, constants.COPYFILE_EXCL);
-    await rename(tmp, target);
-  } finally {
-    await rm(tmp, { force: true });
-  }
+  const facts = await fileFacts(target);
+  if (facts.sha256 === expectedSha256) return;
+  throw new Error(`${target} already exists with other content (sha256 ${facts.sha256}, new ${expectedSha256})`);
 }
 
 /**
