@@ -19,6 +19,7 @@ import { buildSourcePackage, hostArchitecture } from '../process/debian-tools.js
 import { exists } from '../storage/files.js';
 import { layoutFor, loadConfig, progress, type GlobalOptions } from './archive-context.js';
 import { architectureModes, ensureBuildenv } from './build-images.js';
+import { printableJson } from '../core/terminal-text.js';
 
 interface BuildOptions {
   suite?: string;
@@ -107,12 +108,12 @@ Examples:
         const seconds = Math.round((Date.now() - started) / 100) / 10;
         if (result.outcome !== 'built') {
           const why = result.outcome === 'dep-wait' ? `a build-dependency cannot be met: ${result.missing}` : result.reason;
-          if (options.json) console.log(JSON.stringify({ outcome: result.outcome, reason: why, log: join(out, logName), seconds }, null, 2));
+          if (options.json) console.log(printableJson({ outcome: result.outcome, reason: why, log: join(out, logName), seconds }));
           throw new Unsuccessful(`${dsc.source} ${dsc.version} did not build on ${arch}: ${why}\nlog: ${join(out, logName)}`, 1);
         }
         for (const f of result.outputs) await copyFile(join(work, f), join(out, f));
         const summary = { outcome: 'built', source: dsc.source, version: dsc.version, arch, emulated: mode.emulated, suite, out, files: result.outputs, log: join(out, logName), cached: result.cached, seconds };
-        if (options.json) console.log(JSON.stringify(summary, null, 2));
+        if (options.json) console.log(printableJson(summary));
         else console.log(`\nbuilt ${dsc.source} ${dsc.version} on ${arch} in ${seconds} s${result.cached ? ' (build-dependencies from the cache)' : ''}; in ${out}:\n${result.outputs.map((f) => `  ${f}`).join('\n')}\n  ${logName}`);
       } finally {
         await rm(work, { recursive: true, force: true });

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { evictDepsImages, listDepsImages } from '../docker/deps-cache.js';
 import { connectDocker } from '../docker/engine.js';
+import { printableJson } from '../core/terminal-text.js';
 
 const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
 
@@ -15,7 +16,7 @@ export function register(program: Command): void {
     .action(async (options: { json?: boolean }) => {
       const entries = await listDepsImages(await connectDocker(process.env.DOCKER_HOST));
       if (options.json) {
-        console.log(JSON.stringify(entries, null, 2));
+        console.log(printableJson(entries));
         return;
       }
       console.log(`${entries.length} cached build-dependency image(s), ${gib(entries.reduce((s, e) => s + e.size, 0))} of their own`);

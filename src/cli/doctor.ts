@@ -19,6 +19,7 @@ import type { Layout } from '../storage/layout.js';
 import { servedReleaseDate } from '../publish/generations.js';
 import { layoutFor, loadConfig, portFree, projectName, type GlobalOptions } from './archive-context.js';
 import { Unsuccessful } from '../errors.js';
+import { printableJson } from '../core/terminal-text.js';
 
 async function freeBytes(path: string): Promise<number | undefined> {
   try {
@@ -91,7 +92,7 @@ export function register(program: Command): void {
           : undefined,
       };
       const findings: Finding[] = diagnose(facts);
-      if (options.json) console.log(JSON.stringify(findings, null, 2));
+      if (options.json) console.log(printableJson(findings));
       else {
         for (const f of findings) {
           console.log(`${f.status.padEnd(7)} ${f.check}: ${f.detail}`);

@@ -7,6 +7,7 @@ import { addKeysToKeyring, listKeys, removeKeyFromKeyring, type KeyInfo } from '
 import { AnchoredDir } from '../storage/anchored-dir.js';
 import { exists } from '../storage/files.js';
 import { layoutFor, loadConfig, type GlobalOptions } from './archive-context.js';
+import { printableJson } from '../core/terminal-text.js';
 
 function describeKey(k: KeyInfo): string {
   const flags = [k.revoked ? 'REVOKED' : '', k.expired ? 'EXPIRED' : '', k.expires ? `expires ${k.expires.slice(0, 10)}` : 'no expiry'].filter(Boolean).join(', ');
@@ -74,7 +75,7 @@ export function register(program: Command): void {
       dir.close();
       const list = bytes ? await listKeys(bytes) : [];
       if (options.json) {
-        console.log(JSON.stringify({ keyring: config.uploads.keyring, signaturesRequired: !config.uploads.allowUnsigned, keys: list }, null, 2));
+        console.log(printableJson({ keyring: config.uploads.keyring, signaturesRequired: !config.uploads.allowUnsigned, keys: list }));
         return;
       }
       console.log(`uploaders keyring ${config.uploads.keyring}: ${list.length} key(s); signed uploads ${config.uploads.allowUnsigned ? 'optional' : 'required'}`);

@@ -6,6 +6,7 @@ import { UserError } from '../errors.js';
 import { SuiteStore } from '../storage/suite-store.js';
 import { layoutFor, loadConfig, type GlobalOptions } from './archive-context.js';
 import { inOrder } from '../debian/indices.js';
+import { printableJson } from '../core/terminal-text.js';
 
 export function register(program: Command): void {
   program
@@ -48,7 +49,7 @@ export function register(program: Command): void {
         };
       });
       if (options.json) {
-        console.log(JSON.stringify(listing, null, 2));
+        console.log(printableJson(listing));
         return;
       }
       for (const suite of listing) {

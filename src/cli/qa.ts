@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { jobFromDisk, type JobRecord } from '../core/jobs.js';
 import { checksOf, qaLine, qaView } from '../core/kinds/qa.js';
-import { printable } from '../core/terminal-text.js';
+import { printable, printableJson } from '../core/terminal-text.js';
 import type { UploadRecord } from '../core/uploads.js';
 import { compareVersions } from '../debian/version.js';
 import { UserError } from '../errors.js';
@@ -36,7 +36,7 @@ export function register(program: Command): void {
         checks: checksOf(jobs, u.id).map((j) => qaView(j, true)),
       }));
       if (options.json) {
-        console.log(JSON.stringify(report, null, 2));
+        console.log(printableJson(report));
         return;
       }
       const url = await clientUrl(layout, config);

@@ -5,11 +5,12 @@ import { accessSync, closeSync, constants, createReadStream, createWriteStream, 
 import { pipeline } from 'node:stream/promises';
 import { basename, relative } from 'node:path';
 import type { QueueAnswer, QueueRequest } from '../core/queue-requests.js';
-import { printable } from '../core/terminal-text.js';
+import { printable, printableJson } from '../core/terminal-text.js';
 import { isPackageFileName } from '../debian/pool-path.js';
 import { UserError } from '../errors.js';
 import { AnchoredDir } from '../storage/anchored-dir.js';
 import { inBatches, readIfSmallSync } from '../storage/files.js';
+import { NotRegularFile } from '../storage/open-regular-file.js';
 import { FolderWatch } from '../storage/folder-watch.js';
 import type { Layout } from '../storage/layout.js';
 import { giveOpenFile, type Owner } from '../storage/ownership.js';
@@ -80,7 +81,7 @@ export async function askQueue(layout: Layout, request: QueueRequest, o: { timeo
     }
     const answer = JSON.parse(text.toString('utf8')) as QueueAnswer;
     requests.remove(answerName);
-    if (o.json) console.log(JSON.stringify(answer, null, 2));
+    if (o.json) console.log(printableJson(answer));
     if (!answer.ok) throw new UserError(answer.message);
     if (!o.json) console.log(printable(answer.message));
     return answer;
@@ -109,7 +110,7 @@ async function stageFiles(staging: AnchoredDir, files: string[]): Promise<void> 
     // and the pool must not change.
     await inBatches(files, 32, async (file) => {
       await stageFile(file, staging.at(basename(file)), staging.owner, read).catch((err: NodeJS.ErrnoException) => {
-        throw new Error(`${file}: cannot be copied (${err.code ?? err.message})`);
+        throw new Error(`${file}: cannot be copied (${err.code ?? (err instanceof NotRegularFile ? `not a regular file (${err.kind})` : err.message)})`);
       });
     }, async (done) => {
       count = done;

@@ -8,7 +8,7 @@ import { reproducibleShares, shareLine, type ReproducibleShare } from '../core/k
 import { SuiteStore } from '../storage/suite-store.js';
 import type { Layout } from '../storage/layout.js';
 import { missingWorker, presentWorkers, type WorkerSeen } from '../core/workers.js';
-import { printable } from '../core/terminal-text.js';
+import { printable, printableJson } from '../core/terminal-text.js';
 import { kindLabel } from '../core/work-kinds.js';
 import type { UploadRecord } from '../core/uploads.js';
 import { composeStatus, swarmStatus, type ServiceState } from '../docker/project-status.js';
@@ -69,7 +69,7 @@ export function register(program: Command): void {
         reproducible: await shares(layout, jobs),
       };
       if (options.json) {
-        console.log(JSON.stringify(status, null, 2));
+        console.log(printableJson(status));
         return;
       }
       // Uploads' reasons and build logs are their uploaders' words: shown, never obeyed (core/terminal-text.ts).

@@ -19,6 +19,7 @@ import { archiveLabels, layoutFor, loadConfig, loadProject, portFree, progress, 
 import { initRoot } from './init.js';
 import { basename, relative } from 'node:path';
 import { AnchoredDir } from '../storage/anchored-dir.js';
+import { printableJson } from '../core/terminal-text.js';
 
 export function register(program: Command): void {
   program
@@ -118,7 +119,7 @@ export function register(program: Command): void {
         ...(manager && registry ? { swarm: { manager: manager.address, registry: registry.address, workers: swarmWorkers } } : {}),
       };
       if (options.json) {
-        console.log(JSON.stringify(result, null, 2));
+        console.log(printableJson(result));
         return;
       }
       console.log(`archive-in-a-box "${config.name}" is up (${result.seconds} s): ${http}

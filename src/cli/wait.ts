@@ -6,6 +6,7 @@ import { readAll } from '../storage/json-files.js';
 import { layoutFor, loadConfig, type GlobalOptions } from './archive-context.js';
 import { inOrder } from '../debian/indices.js';
 import { FolderWatch } from '../storage/folder-watch.js';
+import { printableJson } from '../core/terminal-text.js';
 
 export function register(program: Command): void {
   program
@@ -37,7 +38,7 @@ export function register(program: Command): void {
             last = state;
           }
           if (upload && ['published', 'rejected', 'failed', 'cancelled'].includes(upload.state)) {
-            if (options.json) console.log(JSON.stringify(upload, null, 2));
+            if (options.json) console.log(printableJson(upload));
             if (upload.state === 'published') return;
             throw new Unsuccessful(`${source} ${version} was ${upload.state}:\n${upload.reasons.map((r) => `  ${r}`).join('\n')}`, 1);
           }

@@ -8,6 +8,7 @@ import { readAll } from '../storage/json-files.js';
 import { clientUrl, loadConfig, type GlobalOptions } from './archive-context.js';
 import { requireArchive } from './archive-root.js';
 import { askQueue } from './request.js';
+import { printableJson } from '../core/terminal-text.js';
 
 export function register(program: Command): void {
   const workers = program.command('workers').description('workers on other machines: enroll, list, remove');
@@ -67,7 +68,7 @@ ${config.tls ? '\nA certificate no public CA signed: give the worker its CA (NOD
         };
       });
       if (options.json) {
-        console.log(JSON.stringify(list, null, 2));
+        console.log(printableJson(list));
         return;
       }
       if (list.length === 0) console.log('no workers yet (archive up starts one beside the queue; archive workers add enrolls others)');
