@@ -8,6 +8,7 @@ import { binaryMember, suiteBinary, type SuiteBinary } from '../../core/suite-co
 import { binaryFileName, componentFor, poolDirOf } from '../../debian/pool-path.js';
 import { readDebControls } from '../../process/debian-tools.js';
 import { bufferFacts, fileFacts, inBatches, readIfSmallSync, type PoolDigest } from '../../storage/files.js';
+import { NotRegularFile } from '../../storage/open-regular-file.js';
 
 /**
  * Bytes of whole files held at once for the files read together (a thousand at a time): past
@@ -34,7 +35,8 @@ export async function readIncludedDebs(
       held += whole[j]?.length ?? 0;
       digests[j] = whole[j] ? bufferFacts(whole[j]!, { sha1: false }) : await fileFacts(path, { sha1: false });
     } catch (err) {
-      digests[j] = err as Error;
+      // (Refused under its name: the staging folder's path is no concern of the request's.)
+      digests[j] = err instanceof NotRegularFile ? new Error(`not a regular file (${err.kind})`) : (err as Error);
     }
   });
   // Only the files read and hashed: one that could not be (a FIFO planted there) is not opened again.
