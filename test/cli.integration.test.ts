@@ -222,8 +222,8 @@ describe('archive include refuses at once, before copying anything', () => {
   }, 60_000);
 
   it("shows an answer's control characters (a hostile .deb's Package quoted in a refusal) rather than sending them to the terminal", async () => {
-    const out = join(root, 'out');
-    await execa('mkdir', ['-p', out]);
+    // Outside the root: run by root (as in CI), include refuses a path through the queue's user's folders.
+    const out = await mkdtemp(join(tmpdir(), 'aib-include-out-'));
     await writeFile(join(out, 'tool_1.0_all.deb'), 'a package');
     const including = execa('node', [CLI, '--root', root, 'include', '--timeout', '20', join(out, 'tool_1.0_all.deb')], { reject: false, all: true });
     // The test answers as the queue would, as the root's owner (the queue's user when root runs it).
@@ -244,5 +244,6 @@ describe('archive include refuses at once, before copying anything', () => {
     expect(r.exitCode, String(r.all)).toBe(2);
     expect(r.stderr).toBe('archive: included 0 of 1 package(s) into unstable; refused:\n  tool_1.0_all.deb: Package "foo\\x1b]0;pwned\\x07\\x1b[2K\\x0dincluded 1 of 1" is not a valid package name (Policy 5.6.7)');
     expect(r.all).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    await rm(out, { recursive: true, force: true });
   });
 });
