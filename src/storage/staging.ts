@@ -2,11 +2,9 @@
 // queue already reads them: the request is sent first, and the CLI notes in ID.files/.staged how
 // many of its files, in the request's order, are complete. The queue waits for each part it
 // reads, so copying and checking overlap; a CLI that cannot copy a file, or stops, ends the wait.
-import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readIfSmallSync } from './files.js';
 import { writeFileAtomic } from './json-files.js';
-import { entryKind, NotRegularFile } from './open-regular-file.js';
 import type { Owner } from './ownership.js';
 
 const MARK = '.staged';
@@ -46,25 +44,16 @@ export async function markStaged(dir: string, staged: Staged, owner?: Owner): Pr
  * CLI renames a new note over it while this reads, which a look before the open would take for a
  * swap.
  */
-async function readNote(dir: string): Promise<{ text: string; staged: Staged } | undefined> {
+function readNote(dir: string): { text: string; staged: Staged } | undefined {
   const path = join(dir, MARK);
-  let handle: FileHandle;
+  let bytes: Buffer | undefined;
   try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    bytes = readIfSmallSync(path, NOTE_BYTES, undefined, { follow: false });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
-    if (code === 'ELOOP') throw new NotRegularFile(path, 'a symbolic link');
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-  let text: string | undefined;
-  try {
-    const stats = await handle.stat();
-    if (!stats.isFile()) throw new NotRegularFile(path, entryKind(stats));
-    if (stats.size <= NOTE_BYTES) text = (await handle.readFile()).toString('utf8');
-  } finally {
-    await handle.close();
-  }
+  const text = bytes?.toString('utf8');
   let note: Partial<Note> | undefined;
   try {
     note = text === undefined ? undefined : (JSON.parse(text) as Partial<Note>);
@@ -87,7 +76,7 @@ export async function whenStaged(dir: string, count: number, idleMs = 30_000): P
   let seen: string | undefined;
   let since = Date.now();
   for (;;) {
-    const note = await readNote(dir);
+    const note = readNote(dir);
     const text = note?.text;
     const staged: Staged = note?.staged ?? { count: 0 };
     if (staged.count >= count) return staged.count;
