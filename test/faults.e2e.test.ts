@@ -129,14 +129,24 @@ describe('a full disk under the archive root', () => {
   afterAll(async () => {
     await f?.keepQueueOutput('disk-full');
     await f?.archive.cli(['down']);
-    if (generations) await execa('umount', [generations], { reject: false });
+    if (generations) await unmount(generations);
     await f?.archive.destroy();
     await cleanupRun();
     if (mount) {
-      await execa('umount', [mount], { reject: false });
+      await unmount(mount);
       await rm(mount, { recursive: true, force: true });
     }
   });
+
+  /**
+   * Unmounts a test's file system (none when beforeAll stopped before mounting it); one still
+   * busy (a container or process of the run not yet gone) is detached (`umount -l`), to go once
+   * unused, rather than left mounted under /tmp.
+   */
+  const unmount = async (at: string): Promise<void> => {
+    if ((await execa('umount', [at], { reject: false })).exitCode === 0) return;
+    if ((await execa('mountpoint', ['-q', at], { reject: false })).exitCode === 0) await execa('umount', ['-l', at]);
+  };
 
   /** Fills the file system holding dir, to the last block, with one file; returns its path. */
   const fill = async (dir: string): Promise<string> => {
