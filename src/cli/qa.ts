@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { jobFromDisk, type JobRecord } from '../core/jobs.js';
 import { checksOf, qaLine, qaView } from '../core/kinds/qa.js';
-import { printable, printableJson } from '../core/terminal-text.js';
+import { printableJson, sayPrintable } from '../core/terminal-text.js';
 import type { UploadRecord } from '../core/uploads.js';
 import { compareVersions } from '../debian/version.js';
 import { UserError } from '../errors.js';
@@ -41,14 +41,13 @@ export function register(program: Command): void {
       }
       const url = await clientUrl(layout, config);
       // Findings quote the package (its file names, its fields): shown, never obeyed (core/terminal-text.ts).
-      const say = (line: string) => console.log(printable(line));
       for (const r of report) {
-        say(`${r.source} ${r.version} in ${r.suite}: QA checks ${r.enabled.length ? r.enabled.join(', ') : 'off (qa: in archive.yaml)'}`);
-        if (r.checks.length === 0) say('  none yet (they run once a build is built)');
+        sayPrintable(`${r.source} ${r.version} in ${r.suite}: QA checks ${r.enabled.length ? r.enabled.join(', ') : 'off (qa: in archive.yaml)'}`);
+        if (r.checks.length === 0) sayPrintable('  none yet (they run once a build is built)');
         for (const c of r.checks) {
-          say(`  ${qaLine(c)}${c.log ? `  (log: ${url}${c.log})` : ''}`);
-          for (const r of c.reports ?? []) say(`    ${r.endsWith('.asc') ? 'signed statement' : 'report'}: ${url}${r}`);
-          for (const f of (c.findings ?? []).filter((f) => f.severity !== 'C')) say(`    ${f.severity}: ${f.package ? `${f.package}: ` : ''}${f.tag}${f.context ? ` ${f.context}` : ''}`);
+          sayPrintable(`  ${qaLine(c)}${c.log ? `  (log: ${url}${c.log})` : ''}`);
+          for (const r of c.reports ?? []) sayPrintable(`    ${r.endsWith('.asc') ? 'signed statement' : 'report'}: ${url}${r}`);
+          for (const f of (c.findings ?? []).filter((f) => f.severity !== 'C')) sayPrintable(`    ${f.severity}: ${f.package ? `${f.package}: ` : ''}${f.tag}${f.context ? ` ${f.context}` : ''}`);
         }
       }
     });

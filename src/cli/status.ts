@@ -8,7 +8,7 @@ import { reproducibleShares, shareLine, type ReproducibleShare } from '../core/k
 import { SuiteStore } from '../storage/suite-store.js';
 import type { Layout } from '../storage/layout.js';
 import { missingWorker, presentWorkers, type WorkerSeen } from '../core/workers.js';
-import { printable, printableJson } from '../core/terminal-text.js';
+import { printableJson, sayPrintable } from '../core/terminal-text.js';
 import { kindLabel } from '../core/work-kinds.js';
 import type { UploadRecord } from '../core/uploads.js';
 import { composeStatus, swarmStatus, type ServiceState } from '../docker/project-status.js';
@@ -73,34 +73,33 @@ export function register(program: Command): void {
         return;
       }
       // Uploads' reasons and build logs are their uploaders' words: shown, never obeyed (core/terminal-text.ts).
-      const say = (line: string) => console.log(printable(line));
       console.log(`archive ${config.name} at ${layout.root} — ${status.url}`);
-      say(`unsigned uploads: ${status.unsignedUploads}\n`);
+      sayPrintable(`unsigned uploads: ${status.unsignedUploads}\n`);
       if (Array.isArray(containers)) {
-        if (containers.length === 0) say('containers: none (run `archive up`)');
-        for (const c of containers) say(`  ${c.service.padEnd(8)} ${c.state}${c.health ? ` (${c.health})` : ''}  ${c.container} ${c.ports.join(' ')}`);
-      } else say(`containers: unknown — ${containers.error}`);
-      say(`\nuploads: ${uploads.length}`);
+        if (containers.length === 0) sayPrintable('containers: none (run `archive up`)');
+        for (const c of containers) sayPrintable(`  ${c.service.padEnd(8)} ${c.state}${c.health ? ` (${c.health})` : ''}  ${c.container} ${c.ports.join(' ')}`);
+      } else sayPrintable(`containers: unknown — ${containers.error}`);
+      sayPrintable(`\nuploads: ${uploads.length}`);
       for (const u of uploads) {
-        say(`  ${u.source} ${u.version} -> ${u.suite ?? '?'}: ${u.state}`);
+        sayPrintable(`  ${u.source} ${u.version} -> ${u.suite ?? '?'}: ${u.state}`);
         for (const j of u.jobs) {
-          say(`      ${kindLabel(j.kind)} ${j.arch}${j.emulated ? ' (emulated)' : ''} ${j.buildArg}: ${j.state}${j.waitingFor ? ` — ${j.waitingFor}` : j.reason ? ` — ${j.reason}` : ''}${j.worker ? ` (on ${j.worker})` : ''}${j.log ? `  (log: ${status.url}${j.log})` : ''}`);
+          sayPrintable(`      ${kindLabel(j.kind)} ${j.arch}${j.emulated ? ' (emulated)' : ''} ${j.buildArg}: ${j.state}${j.waitingFor ? ` — ${j.waitingFor}` : j.reason ? ` — ${j.reason}` : ''}${j.worker ? ` (on ${j.worker})` : ''}${j.log ? `  (log: ${status.url}${j.log})` : ''}`);
           if (j.state === 'failed' && j.log) {
             const tail = (await readFile(join(layout.public, j.log), 'utf8').catch(() => '')).trimEnd().split('\n').slice(-8);
-            for (const line of tail) say(`        | ${line}`);
+            for (const line of tail) sayPrintable(`        | ${line}`);
           }
         }
-        for (const v of u.qa) say(`      qa ${qaLine(v)}`);
-        for (const r of ['rejected', 'failed', 'cancelled', 'held'].includes(u.state) ? u.reasons : []) say(`      ! ${r}`);
-        if (u.rejectedDir) say(`      files kept in ${layout.root}/${u.rejectedDir}`);
+        for (const v of u.qa) sayPrintable(`      qa ${qaLine(v)}`);
+        for (const r of ['rejected', 'failed', 'cancelled', 'held'].includes(u.state) ? u.reasons : []) sayPrintable(`      ! ${r}`);
+        if (u.rejectedDir) sayPrintable(`      files kept in ${layout.root}/${u.rejectedDir}`);
       }
       if (status.reproducible.length > 0) {
-        say(`\nreproducible (each source's newest build, rebuilt under variation):`);
-        for (const s of status.reproducible) say(`  ${shareLine(s)}`);
+        sayPrintable(`\nreproducible (each source's newest build, rebuilt under variation):`);
+        for (const s of status.reproducible) sayPrintable(`  ${shareLine(s)}`);
       }
       if (migration.length > 0) {
-        say(`\nmigration:`);
-        for (const d of migration) say(`  ${migrationLine(d)}`);
+        sayPrintable(`\nmigration:`);
+        for (const d of migration) sayPrintable(`  ${migrationLine(d)}`);
       }
     });
 }

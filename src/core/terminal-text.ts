@@ -11,6 +11,11 @@ export function printable(text: string): string {
   return text.replace(CONTROLS, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
+/** Prints a line of such text on standard output (`printable`). */
+export function sayPrintable(line: string): void {
+  console.log(printable(line));
+}
+
 /**
  * `value` as JSON for a terminal (the CLI's --json): JSON.stringify escapes the characters below
  * 0x20 but leaves DEL and C1 as they are; those are written \u00NN, as JSON allows.
