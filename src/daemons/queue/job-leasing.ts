@@ -92,11 +92,13 @@ export class JobLeasing {
     const first = await this.q.lane.run(() => this.leaseOne(request));
     if (first || waitMs <= 0) return first;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, waitMs);
-      function done() {
+      // (One that waited in vain goes too: an idle worker asks again every wait, for days.)
+      const done = () => {
         clearTimeout(timer);
+        this.waiters.delete(done);
         resolve();
-      }
+      };
+      const timer = setTimeout(done, waitMs);
       this.waiters.add(done);
     });
     return this.q.lane.run(async () => (gone() ? undefined : this.leaseOne(request)));
@@ -124,7 +126,8 @@ export class JobLeasing {
   }
 
   heartbeat(id: string, builder: string): Promise<void> {
-    this.heardFrom.set(`${id} ${builder}`, Date.now());
+    // Only the holder's is noted (any worker may send one for any name of its own, and ids).
+    if (this.q.jobs.get(id)?.lease?.builder === builder) this.heardFrom.set(`${id} ${builder}`, Date.now());
     return this.q.lane.run(async () => this.save(heartbeat(this.job(id), builder, new Date(), this.q.config().builds.leaseSeconds * 1000)));
   }
 
@@ -143,6 +146,11 @@ export class JobLeasing {
   async expire(): Promise<void> {
     const now = new Date();
     const { leaseSeconds, depWaitHours } = this.q.config().builds;
+    // What was heard of leases that have since ended (expired, given back, the job removed).
+    for (const key of this.heardFrom.keys()) {
+      const at = key.indexOf(' ');
+      if (this.q.jobs.get(key.slice(0, at))?.lease?.builder !== key.slice(at + 1)) this.heardFrom.delete(key);
+    }
     for (const job of this.q.jobs.all()) {
       // A heartbeat still queued behind long work in the lane (publishes for a burst of
       // requests) renews nothing yet, but its worker is alive: its lease does not run out.
