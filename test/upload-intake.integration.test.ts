@@ -636,6 +636,26 @@ describe('hostile files in incoming/', () => {
     expect(await readdir(layout.incoming)).toEqual([]);
   });
 
+  it.each([
+    ['a link to the archive key', (at: string) => symlink('../../archive-key.sec', at)],
+    ['a FIFO', (at: string) => execa('mkfifo', [at])],
+  ] as const)("writes a rejection's .reason as a new file, never through a listed file named as it (%s)", async (_, plant) => {
+    const { layout, intake } = await newArchive();
+    const key = `-----BEGIN PGP PRIVATE KEY BLOCK-----\n${SECRET}\n`;
+    await writeFile(layout.secretKey, key);
+    await stage(layout, async () => undefined);
+    const reason = `${CHANGES}.reason`;
+    await writeFile(join(layout.incoming, CHANGES), await changesWithFiles([` d41d8cd98f00b204e9800998ecf8427e 0 misc optional ${reason}`]));
+    // Relative to state/rejected/ID/, where a rejection's files go: state/archive-key.sec.
+    await plant(join(layout.incoming, reason));
+    const { decided } = await (await intake()).scan();
+    expect(decided.map((u) => [u.state, u.checks?.includes('file-name')])).toEqual([['rejected', true]]);
+    expect(decided[0].reasons.join('\n')).toContain(`${reason}: named as this upload's rejection reason; not taken (left in incoming/)`);
+    expect(await readFile(layout.secretKey, 'utf8')).toBe(key);
+    expect(await readFile(join(layout.root, decided[0].rejectedDir!, reason), 'utf8')).toContain(`${CHANGES} was rejected at`);
+    expect(await readdir(layout.incoming)).toEqual([reason]);
+  });
+
   it('rejects a .changes of 32 MiB at once, without parsing it', async () => {
     const { layout, intake } = await newArchive();
     const text = await readFile(join(FIXTURES, CHANGES), 'utf8');

@@ -156,7 +156,8 @@ export class UploadDecision {
     await rename(join(l.quarantine, upload.id), target);
     this.errors.failPoint('reject');
     const text = `${upload.changes} was rejected at ${new Date(this.o.now()).toISOString()}:\n\n${failed.map((f) => `- [${f.check}] ${f.message}`).join('\n')}\n\nEvery file of the upload is kept beside this file.\n`;
-    await writeFile(join(target, reasonName(upload.changes)), text);
+    // A new file, never through an entry of that name (intake takes none: reserved-name).
+    await writeFile(join(target, reasonName(upload.changes)), text, { flag: 'wx' });
     Object.assign(upload, {
       state: 'rejected',
       reasons: failed.map((f) => f.message),

@@ -333,7 +333,12 @@ export class UploadIntake {
     const id = this.newId(changesName.replace(/\.changes$/, ''));
     const dir = join(l.quarantine, id);
     await mkdir(dir, { recursive: true });
-    const all = [changesName, ...files.filter((f) => f !== changesName)];
+    // A listed file named as the rejection's .reason is not taken (a link planted under that name
+    // was written through, to the archive key; a FIFO held the queue): left in incoming/, a stray
+    // later; refused as `file-name`.
+    const reserved = reasonName(changesName);
+    if (files.includes(reserved)) early = [...early, { check: 'file-name', message: `${reserved}: named as this upload's rejection reason; not taken (left in incoming/)` }];
+    const all = [changesName, ...files.filter((f) => f !== changesName && f !== reserved)];
     // Only regular files are copied, through the descriptor that was checked; anything else is
     // refused unread (dput copies regular files only), and moved, after the record, beside the
     // copies: the rejection keeps it, unopened, like every file of the upload.
@@ -355,7 +360,7 @@ export class UploadIntake {
     // meanwhile (two dputs of one version racing) stays, to be taken as its own upload.
     await this.dropIncomingCopies(upload);
     for (const name of all) this.seen.delete(name);
-    this.log(`upload ${id}: received ${changesName} with ${files.length} other file(s)`);
+    this.log(`upload ${id}: received ${changesName} with ${all.length - 1} other file(s)`);
     return this.decide(upload);
   }
 
