@@ -1,7 +1,7 @@
 // What a worker hands in for a job: a QA check (installability included) hands in no files,
 // whatever its lease says; the refusal comes before anything touches the disk. A rebuild hands in
 // diffoscope's reports and its .buildinfo, each capped.
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -54,5 +54,20 @@ describe('artifacts handed in', () => {
     await expect(results.artifact('j-rebuild', 'w/2', 'hello_1.0-1_all.buildinfo', bytes(10))).rejects.toMatchObject({ status: 409, message: expect.stringContaining('3 files already') });
     // Only the holder of the lease hands anything in.
     await expect(results.artifact('j-rebuild', 'w/9', 'diffoscope.txt', bytes(10))).rejects.toMatchObject({ status: 409 });
+  });
+
+  it("fail a build whose .changes is larger than an upload's may be, unread", async () => {
+    const layout = new Layout(mkdtempSync(join(tmpdir(), 'aib-results-')));
+    const job = { id: 'j-build', kind: 'build', source: 'hello', version: '1.0-1', arch: 'amd64', suite: 'unstable', uploadId: 'u', state: 'building', lease: { builder: 'w/1', expiresAt: '' }, attempts: 1 } as unknown as JobRecord;
+    const saved: JobRecord[] = [];
+    const leasing = { reported: () => job, job: () => job, save: async (j: JobRecord) => void saved.push(j) } as unknown as JobLeasing;
+    const q = { layout, log: () => undefined, failPoint: () => undefined } as unknown as QueueContext;
+    const dir = join(layout.artifacts, 'j-build');
+    mkdirSync(dir, { recursive: true });
+    // A gigabyte that costs the disk nothing (sparse): read whole, the queue's memory.
+    writeFileSync(join(dir, 'hello_1.0-1_amd64.changes'), 'Format: 1.8\n');
+    truncateSync(join(dir, 'hello_1.0-1_amd64.changes'), 1024 ** 3);
+    await new BuildResults(q, leasing, {} as SuiteJoining).complete('j-build', 'w/1', { outcome: 'built', seconds: 1 } as never);
+    expect(saved.map((j) => [j.state, j.reason])).toEqual([['failed', expect.stringContaining('hello_1.0-1_amd64.changes: 1073741824 bytes; a .changes or .dsc may have at most 4194304 (it was not read)')]]);
   });
 });

@@ -17,6 +17,7 @@ import { refused } from '../job-api.js';
 import type { JobLeasing } from './job-leasing.js';
 import type { QueueContext } from './queue-context.js';
 import type { SuiteJoining } from './suite-joining.js';
+import { readControlFile } from './upload-decision.js';
 
 export class BuildResults {
   constructor(
@@ -94,7 +95,8 @@ export class BuildResults {
     const names = await readdir(dir).catch(() => [] as string[]);
     const changesName = names.find((n) => n.endsWith('.changes'));
     if (!changesName) throw new Error(`the build returned no .changes file (got: ${names.join(', ') || 'nothing'})`);
-    const changes = parseChanges(await readFile(join(dir, changesName), 'utf8'), changesName);
+    // Capped as an upload's (a worker, or a build through one, may return a .changes of a gigabyte).
+    const changes = parseChanges(await readControlFile(join(dir, changesName), changesName), changesName);
     const suite = this.q.config().suites.find((s) => s.name === job.suite)!;
     // The packages the build may publish: those its .dsc, as accepted into the pool, declares.
     const dscFile = this.q.uploads.get(job.uploadId)?.sourceFiles.find((f) => f.name.endsWith('.dsc'));
