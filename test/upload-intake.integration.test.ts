@@ -2,7 +2,7 @@
 // intake (files on disk, quarantine, gpgv against a real keyring): each must fail exactly the
 // check named, and end up under state/rejected/ with every file and a .reason.
 import { rmdirSync, symlinkSync } from 'node:fs';
-import { chmod, copyFile, lstat, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, statfs, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -667,6 +667,56 @@ describe('hostile files in incoming/', () => {
     expect(decided.map((u) => [u.state, u.checks])).toEqual([['rejected', ['too-large']]]);
     expect(decided[0].reasons[0]).toMatch(new RegExp(`^${CHANGES}: 335\\d{5} bytes; a .changes or .dsc may have at most 4194304`));
     expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  // Sparse files: terabytes that cost their uploader nothing, and must cost the queue no copy.
+  /** The upload's orig tarball made `size` bytes long (sparse), the .changes listing `listed`. */
+  const hugeOrig = async (layout: Layout, size: number, listed: number) => {
+    await stage(layout, async () => undefined);
+    await truncate(join(layout.incoming, ORIG), size);
+    const text = await readFile(join(layout.incoming, CHANGES), 'utf8');
+    await writeFile(join(layout.incoming, CHANGES), text.replaceAll(` 361 ${ORIG}`, ` ${listed} ${ORIG}`).replaceAll(` 361 misc optional ${ORIG}`, ` ${listed} misc optional ${ORIG}`));
+  };
+  /** The blocks a file in an upload's rejected folder takes: a moved sparse file, next to none. */
+  const blocksOf = async (layout: Layout, upload: UploadRecord, name: string) => (await stat(join(layout.root, upload.rejectedDir!, name))).blocks;
+
+  it('moves a sparse .changes of a terabyte into the rejection unread, not copied', async () => {
+    const { layout, intake } = await newArchive();
+    await writeFile(join(layout.incoming, CHANGES), 'Format: 1.8\n');
+    await truncate(join(layout.incoming, CHANGES), 1024 ** 4);
+    const { decided } = await (await intake()).scan();
+    expect(decided.map((u) => [u.state, u.checks])).toEqual([['rejected', ['too-large']]]);
+    expect(await blocksOf(layout, decided[0], CHANGES)).toBeLessThan(64);
+    expect(await readdir(layout.incoming)).toEqual([]);
+  });
+
+  it('refuses a listed file of another size than listed unread (a sparse terabyte listed as 361 bytes), not copied', async () => {
+    const { layout, intake } = await newArchive();
+    await hugeOrig(layout, 1024 ** 4, 361);
+    const { decided } = await (await intake()).scan();
+    expect(decided.map((u) => [u.state, u.checks])).toEqual([['rejected', ['size']]]);
+    expect(decided[0].reasons).toEqual([`${ORIG}: ${1024 ** 4} bytes, but the .changes lists 361; not read (kept unopened)`]);
+    expect(await blocksOf(layout, decided[0], ORIG)).toBeLessThan(64);
+    expect(await readdir(layout.incoming)).toEqual([]);
+  });
+
+  it('refuses unread an upload larger than the file system holds; one larger than its free space is not copied, but left as a full disk leaves it', async () => {
+    const { layout, intake: make } = await newArchive();
+    const intake = await make();
+    const disk = await statfs(layout.state);
+    const whole = disk.blocks * disk.bsize;
+    await hugeOrig(layout, whole + 1024 ** 3, whole + 1024 ** 3);
+    const { decided } = await intake.scan();
+    expect(decided.map((u) => [u.state, u.checks])).toEqual([['rejected', ['too-large']]]);
+    expect(decided[0].reasons[0]).toMatch(new RegExp(`^${CHANGES}: the upload's files are \\d+ bytes, more than the archive's file system holds \\(${whole}\\); not read`));
+    expect(await blocksOf(layout, decided[0], ORIG)).toBeLessThan(64);
+    expect(await readdir(layout.incoming)).toEqual([]);
+    // Larger than what is free: said as a full disk says it (the queue tries again), nothing copied.
+    const free = (await statfs(layout.state)).bavail * disk.bsize;
+    await hugeOrig(layout, free + 1024 ** 3, free + 1024 ** 3);
+    await expect(intake.scan()).rejects.toMatchObject({ code: 'ENOSPC', message: expect.stringMatching(/^ENOSPC: no space left on device, copy '.*incoming\/aib-hello_1.0-1_source.changes' and its files \(\d+ bytes\) into '.*quarantine' \(\d+ bytes free\)$/) });
+    expect(await readdir(layout.quarantine)).toEqual([]);
+    expect((await readdir(layout.incoming)).sort()).toEqual([BUILDINFO, CHANGES, DEBIAN, DSC, ORIG].sort());
   });
 
   it('rejects a .changes listing 50,000 files at once, and takes the upload after it', async () => {

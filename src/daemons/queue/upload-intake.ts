@@ -5,7 +5,7 @@
 // the copies only (upload-decision.ts). Files no .changes names become strays. The caller runs
 // each step serially.
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, rm, statfs, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ArchiveConfig } from '../../config/config.js';
 import type { FailedCheck } from '../../core/upload-checks.js';
@@ -117,6 +117,8 @@ export class UploadIntake {
     const dir = join(this.layout.quarantine, upload.id);
     for (const name of await readdir(dir).catch(() => [] as string[])) {
       const original = join(this.layout.incoming, name);
+      // (Nothing left to clear, as for an entry moved in unread: that one is not read either.)
+      if (!(await lstat(original).catch(() => undefined))?.isFile()) continue;
       const copy = await regularFileSha256(join(dir, name));
       if (!copy) continue;
       const a = await regularFileSha256(original, copy.size).catch((err: NodeJS.ErrnoException) => {
@@ -197,7 +199,8 @@ export class UploadIntake {
           continue;
         }
         if (size > MAX_CONTROL_FILE_BYTES) {
-          decided.push(await this.intake(name, [], [{ check: 'too-large', message: tooLarge(name, size) }]));
+          // Moved, not copied: a sparse .changes of terabytes costs its uploader nothing, a copy the disk.
+          decided.push(await this.intake(name, [], [{ check: 'too-large', message: tooLarge(name, size) }], [name]));
           continue;
         }
         let changes: ChangesFile;
@@ -223,7 +226,11 @@ export class UploadIntake {
         });
         const present = listed.filter((n) => mtimes.has(n) || odd.has(n));
         if (ready) {
-          decided.push(await this.intake(name, present, []));
+          // A file of another size than listed is refused unread (a sparse one of terabytes would
+          // be copied whole, to be refused after).
+          const wrongSize = changes.files.filter((f) => mtimes.has(f.name) && this.seen.get(f.name)!.size !== f.size);
+          const early = wrongSize.map((f): FailedCheck => ({ check: 'size', message: `${f.name}: ${this.seen.get(f.name)!.size} bytes, but the .changes lists ${f.size}; not read (kept unopened)` }));
+          decided.push(await this.intake(name, present, early, wrongSize.map((f) => f.name)));
         } else if (now - mtimes.get(name)! > config.uploads.incompleteAfterMinutes * 60_000) {
           const missing = changes.files.filter((f) => !mtimes.has(f.name)).map((f) => f.name);
           decided.push(
@@ -327,23 +334,42 @@ export class UploadIntake {
     };
   }
 
-  /** Copies the upload into quarantine and records it; only then clears incoming/. */
-  private async intake(changesName: string, files: string[], early: FailedCheck[]): Promise<UploadRecord> {
+  /**
+   * Copies the upload into quarantine and records it; only then clears incoming/. The files in
+   * `unread` (refused already: `early` says why) are moved there unopened after the record, as
+   * entries that are not regular files are. Nothing is copied that cannot fit (below).
+   */
+  private async intake(changesName: string, files: string[], early: FailedCheck[], unread: string[] = []): Promise<UploadRecord> {
     const l = this.layout;
+    // What the copies need, before any is made: an upload larger than the archive's file system
+    // is refused unread; one larger than its free space fails as a full disk would (the queue
+    // says so and tries again), without first filling the disk with a copy that cannot fit.
+    const reserved = reasonName(changesName);
+    const toCopy = [changesName, ...files].filter((n, i, all) => all.indexOf(n) === i && n !== reserved && !unread.includes(n) && this.seen.has(n));
+    const bytes = toCopy.reduce((sum, n) => sum + this.seen.get(n)!.size, 0);
+    if (bytes > 0) {
+      const disk = await statfs(l.state);
+      if (bytes > disk.blocks * disk.bsize) {
+        early = [...early, { check: 'too-large', message: `${changesName}: the upload's files are ${bytes} bytes, more than the archive's file system holds (${disk.blocks * disk.bsize}); not read (kept unopened)` }];
+        unread = [...unread, ...toCopy];
+      } else if (bytes > disk.bavail * disk.bsize) {
+        throw Object.assign(new Error(`ENOSPC: no space left on device, copy '${join(l.incoming, changesName)}' and its files (${bytes} bytes) into '${l.quarantine}' (${disk.bavail * disk.bsize} bytes free)`), { code: 'ENOSPC' });
+      }
+    }
     const id = this.newId(changesName.replace(/\.changes$/, ''));
     const dir = join(l.quarantine, id);
     await mkdir(dir, { recursive: true });
     // A listed file named as the rejection's .reason is not taken (a link planted under that name
     // was written through, to the archive key; a FIFO held the queue): left in incoming/, a stray
     // later; refused as `file-name`.
-    const reserved = reasonName(changesName);
     if (files.includes(reserved)) early = [...early, { check: 'file-name', message: `${reserved}: named as this upload's rejection reason; not taken (left in incoming/)` }];
     const all = [changesName, ...files.filter((f) => f !== changesName && f !== reserved)];
     // Only regular files are copied, through the descriptor that was checked; anything else is
     // refused unread (dput copies regular files only), and moved, after the record, beside the
     // copies: the rejection keeps it, unopened, like every file of the upload.
-    const refused: string[] = [];
+    const refused: string[] = all.filter((n) => unread.includes(n));
     for (const name of all) {
+      if (unread.includes(name)) continue;
       try {
         await copyRegularFile(join(l.incoming, name), join(dir, name));
       } catch (err) {
@@ -365,8 +391,9 @@ export class UploadIntake {
   }
 
   /**
-   * Moves an entry that is not a regular file out of incoming/ into `dir`, never opening it nor
-   * going into it: rename moves a link, not what it points to, and a folder whole. Never rm -r:
+   * Moves an entry refused unread (not a regular file, too large, of another size than listed, a
+   * stray) out of incoming/ into `dir`, never opening it nor going into it: rename moves a link,
+   * not what it points to, and a folder whole. Never rm -r:
    * it goes by path step by step, so a folder swapped for a link to ../state between its steps
    * would have the queue delete its own state, and a 0555 subfolder makes it fail half-way.
    * Called after the upload's record is saved: if the rename fails otherwise (a folder without write
@@ -380,35 +407,32 @@ export class UploadIntake {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
       this.errors.rethrowIfNotTheUploads(err); // the disk's failure: the queue recovers and decides it then
-      this.log(`incoming/${name}: not a regular file, and could not be moved out of incoming/ (left there): ${(err as Error).message}`);
+      this.log(`incoming/${name}: could not be moved out of incoming/ (left there): ${(err as Error).message}`);
       return false;
     }
   }
 
-  /** Moves an entry out of incoming/: a regular file copied then removed, anything else (odd) renamed unopened. */
+  /**
+   * Moves an entry out of incoming/, renamed unopened whatever it is: nothing of it is read, so
+   * a sparse file of terabytes costs no copy, and one its owner cannot read (mode 000) moves too.
+   */
   private async stray(name: string, odd: boolean, mtimeMs: number): Promise<UploadRecord> {
     const l = this.layout;
     const id = this.newId(`stray-${name}`);
     const dir = join(l.quarantine, id);
     await mkdir(dir, { recursive: true });
-    if (!odd) await copyRegularFile(join(l.incoming, name), join(dir, name));
     const upload = this.newRecord(id, name, [
       {
         check: 'stray',
-        message: `${name}: no .changes file named it within ${this.config().uploads.strayAfterHours} hours; moved out of incoming/${odd ? ' unopened (not a regular file)' : ''}`,
+        message: `${name}: no .changes file named it within ${this.config().uploads.strayAfterHours} hours; moved out of incoming/ unopened${odd ? ' (not a regular file)' : ''}`,
       },
     ]);
     upload.source = name;
     await this.stores.uploads.save(upload);
     // After the record, as for a refused entry: a crash before leaves it a stray in incoming/.
-    if (odd && !(await this.moveUnread(name, dir))) {
+    if (!(await this.moveUnread(name, dir))) {
       this.unmovable.set(name, mtimeMs);
-      upload.reasons = [`${name}: no .changes file named it within ${this.config().uploads.strayAfterHours} hours; not a regular file, and it could not be moved out of incoming/ (left there, recorded once until it changes)`];
-    } else if (!odd) {
-      // unlink never follows a link; a folder swapped in since stays, a stray for the next scan.
-      await unlink(join(l.incoming, name)).catch((err: NodeJS.ErrnoException) => {
-        if (!['ENOENT', 'EISDIR', 'EPERM'].includes(err.code ?? '')) throw err;
-      });
+      upload.reasons = [`${name}: no .changes file named it within ${this.config().uploads.strayAfterHours} hours; it could not be moved out of incoming/ (left there, recorded once until it changes)`];
     }
     this.seen.delete(name);
     return this.decision.reject(upload, upload.reasons.map((message) => ({ check: 'stray', message })));
