@@ -603,6 +603,26 @@ describe('hostile files in incoming/', () => {
     }
   });
 
+  it('records a .changes that is a folder it cannot move out (no write permission on it) once, not at every scan', async () => {
+    const { layout, intake: make } = await newArchive();
+    const intake = await make();
+    const other = 'aib-other_1.0-1_source.changes';
+    const folder = join(layout.incoming, other);
+    await mkdir(folder);
+    // A folder is given a new parent only with write permission on itself; root needs it immutable.
+    const asRoot = process.getuid?.() === 0;
+    await (asRoot ? execa('chattr', ['+i', folder]) : chmod(folder, 0o555));
+    try {
+      const decided = [...(await intake.scan()).decided, ...(await intake.scan()).decided, ...(await intake.scan()).decided];
+      expect(decided.map((u) => [u.changes, u.state, u.checks])).toEqual([[other, 'rejected', ['not-regular-file']]]);
+      expect((await readdir(layout.uploads)).filter((n) => n.endsWith('.json'))).toHaveLength(1);
+      expect(await readdir(layout.incoming)).toEqual([other]);
+    } finally {
+      if (asRoot) await execa('chattr', ['-i', folder], { reject: false });
+      await chmod(folder, 0o755);
+    }
+  });
+
   it('moves a refused folder swapped for a link to a folder outside incoming/ as the link, never touching that folder', async () => {
     const { layout, intake } = await newArchive();
     const other = 'aib-other_1.0-1_source.changes';

@@ -48,7 +48,7 @@ export class UploadIntake {
   private readonly triedWhole = new Set<string>();
   /** .changes whose failure could not even be recorded, by mtime: not taken again until they change. */
   private readonly unrecordable = new Map<string, number>();
-  /** Strays that could not be renamed out of incoming/ (a folder without write permission), by mtime: recorded once, not again until they change. */
+  /** Strays and .changes that could not be renamed out of incoming/ (a folder without write permission), by mtime: recorded once, not again until they change. */
   private readonly unmovable = new Map<string, number>();
   private readonly stableMs: number;
   private readonly wrongSizeGraceMs: number;
@@ -170,6 +170,7 @@ export class UploadIntake {
     for (const name of names.filter((n) => n.endsWith('.changes') && (mtimes.has(n) || odd.has(n)))) {
       named.add(name);
       if (this.unrecordable.get(name) === (mtimes.get(name) ?? -1)) continue;
+      if (this.unmovable.has(name) && this.unmovable.get(name) === (mtimes.get(name) ?? oddMtimes.get(name))) continue;
       // Each upload is decided inside its own error boundary: what goes wrong with one rejects
       // that one (failed()), and the next is still taken.
       try {
@@ -381,7 +382,12 @@ export class UploadIntake {
     const upload = this.newRecord(id, changesName, early);
     await this.stores.uploads.save(upload);
     this.errors.failPoint('arrival');
-    for (const name of refused) await this.moveUnread(name, dir); // false: logged, left there
+    for (const name of refused) {
+      if (await this.moveUnread(name, dir)) continue; // false: logged, left there
+      // A .changes left there (a folder without write permission) is not taken again until it changes.
+      const mtimeMs = name === changesName ? (await lstat(join(l.incoming, name)).catch(() => undefined))?.mtimeMs : undefined;
+      if (mtimeMs !== undefined) this.unmovable.set(name, mtimeMs);
+    }
     // Only what was copied leaves incoming/: a file another upload of the same name wrote
     // meanwhile (two dputs of one version racing) stays, to be taken as its own upload.
     await this.dropIncomingCopies(upload);
