@@ -1,5 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { startJobApi, type JobApiHandlers } from './job-api.js';
 import { JobApiClient } from './job-api-client.js';
 import { MAX_LOG_BODY, MAX_SMALL_BODY } from '../core/job-protocol.js';
@@ -173,6 +173,40 @@ describe('the job API', () => {
     const res = await signed('POST', '/api/v1/lease', '{"builder":"b1"}', { at: Date.now() - 70_000 });
     expect(res.status).toBe(401);
     expect(((await res.json()) as { error: string }).error).toMatch(/s old; the queue accepts ±60 s/);
+  });
+
+  it("limits no request's whole time (node's 5 minutes cut a slow worker's gigabyte), and closes a connection idle for its idle time", async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const server = await startJobApi(port, (name) => builderKey(secret, name), handlers, { idleMs: 300 });
+    try {
+      expect(server.requestTimeout).toBe(0);
+      // A request sent a byte every 100 ms, for four times the idle time, is answered.
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1');
+        let got = '';
+        socket.on('data', (d) => (got += d.toString()));
+        socket.on('close', () => resolve(got));
+        socket.on('error', reject);
+        const text = 'GET /health HTTP/1.1\r\nHost: q\r\nConnection: close\r\n\r\n';
+        let at = 0;
+        const timer = setInterval(() => {
+          socket.write(text.slice(at, ++at));
+          if (at === text.length) clearInterval(timer);
+        }, 1200 / text.length);
+      });
+      expect(answer).toMatch(/^HTTP\/1.1 200/);
+      // One that sends nothing is closed.
+      const started = Date.now();
+      await new Promise<void>((resolve) => connect(port, '127.0.0.1').on('close', () => resolve()));
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      server.close();
+    }
   });
 
   it('refuses a lease, heartbeat or result body over 64 KiB and a log flush over 16 MiB', async () => {

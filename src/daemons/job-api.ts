@@ -5,7 +5,7 @@
 // a token (the healthcheck). nginx passes /api/ on the repository's port to it.
 import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { JobTransitionError } from '../core/jobs.js';
 import { BODY_CAP, JOB_ROUTES, matchRoute, type LeaseRequest, type LeasedJob, type WorkerOffer, type WorkerSettings } from '../core/job-protocol.js';
 import { NonceMemory, SignatureError, actsAs, verifyRequest, type KeyFor } from '../core/request-signature.js';
@@ -67,10 +67,20 @@ function send(res: ServerResponse, status: number, value?: unknown) {
   res.end(value === undefined ? undefined : JSON.stringify(value));
 }
 
-/** keyFor: each worker's key (core/request-signature.ts); a worker without one is refused. */
-export function startJobApi(port: number, keyFor: KeyFor, h: JobApiHandlers): Promise<void> {
+/**
+ * A connection that sends nothing for this long is closed (a client that opens many and dribbles
+ * nothing). Longer than the longest long poll (60 s); nginx waits as long for the queue.
+ */
+export const IDLE_MS = 120_000;
+
+/**
+ * keyFor: each worker's key (core/request-signature.ts); a worker without one is refused. No
+ * limit on a request's whole time (node's is 5 minutes): a worker on a slow link hands in a
+ * build's gigabyte for as long as it keeps sending; a connection idle for `idleMs` is closed.
+ */
+export function startJobApi(port: number, keyFor: KeyFor, h: JobApiHandlers, { idleMs = IDLE_MS } = {}): Promise<Server> {
   const nonces = new NonceMemory();
-  const server = createServer(async (req, res) => {
+  const server = createServer({ requestTimeout: 0 }, async (req, res) => {
     try {
       const url = new URL(req.url ?? '/', 'http://queue');
       const path = url.pathname;
@@ -149,9 +159,10 @@ export function startJobApi(port: number, keyFor: KeyFor, h: JobApiHandlers): Pr
       send(res, status, { error: (err as Error).message });
     }
   });
+  server.timeout = idleMs;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, () => resolve());
+    server.listen(port, () => resolve(server));
   });
 }
 
