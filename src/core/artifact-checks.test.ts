@@ -33,7 +33,7 @@ function good(): ReturnedBuild {
 /** Each check by id, a way to make exactly it fail, and what its message says. */
 const breaks: Record<string, [(b: ReturnedBuild) => void, RegExp]> = {
   'changes-of-job': [(b) => (b.changes.version = '1:2.0-2'), /is for hello 1:2.0-2, but the job builds hello 1:2.0-1/],
-  'changes-named-for-source': [(b) => (b.changesName = 'other_2.0-1_amd64.changes'), /is not a \.changes of hello/],
+  'changes-named-for-source': [(b) => (b.changesName = 'other_2.0-1_amd64.changes'), /is not a \.changes of this build \(hello_2\.0-1_amd64\.changes\)/],
   'lists-binaries': [(b) => (b.files = b.files.filter((f) => !f.name.endsWith('.deb'))), /lists no binary packages/],
   'safe-name': [(b) => (b.files[1] = { ...b.files[1], name: '../hello.buildinfo' }), /lists an unsafe file name \.\.\/hello\.buildinfo/],
   returned: [(b) => (b.files[1].digest = undefined), /hello_2\.0-1_amd64\.buildinfo is listed in .* but was not returned/],
@@ -45,7 +45,7 @@ const breaks: Record<string, [(b: ReturnedBuild) => void, RegExp]> = {
   'deb-architecture': [(b) => (b.files[0] = deb('hello_2.0-1_arm64.deb', { Architecture: 'arm64' })), /is for arm64, but the job builds amd64/],
   'deb-canonical-name': [(b) => (b.files[0] = deb('hello_2.0-1_amd64.deb', { Package: 'hello-x' })), /must be named hello-x_2\.0-1_amd64\.deb/],
   'deb-owned-by-source': [(b) => (b.declared = ['hello-doc']), /hello/],
-  'buildinfo-of-source': [(b) => (b.files[1] = { ...b.files[1], name: 'other_2.0-1_amd64.buildinfo' }), /is not a \.buildinfo of hello/],
+  'buildinfo-of-source': [(b) => (b.files[1] = { ...b.files[1], name: 'other_2.0-1_amd64.buildinfo' }), /is not a \.buildinfo of this build \(hello_2\.0-1_amd64\.buildinfo\)/],
 };
 
 describe('the checks of a returned build', () => {
@@ -72,6 +72,24 @@ describe('the checks of a returned build', () => {
     const b = good();
     b.files[0] = deb('hello_2.0-1+b1_amd64.deb', { Version: '1:2.0-1+b1', Source: 'hello (1:2.0-1)' });
     expect(checkReturnedBuild(b)).toBeUndefined();
+  });
+
+  it("refuse a .changes or .buildinfo named for another build of the source (another architecture's, another version's): the pool never replaces one", () => {
+    const named = (changesName: string, buildinfo: string, job: Partial<ReturnedBuild['job']> = {}) => {
+      const b = good();
+      b.job = { ...b.job, ...job };
+      b.changesName = changesName;
+      b.files[1] = { ...b.files[1], name: buildinfo };
+      return checkReturnedBuild(b)?.check;
+    };
+    expect(named('hello_2.0-1_arm64.changes', 'hello_2.0-1_amd64.buildinfo')).toBe('changes-named-for-source');
+    expect(named('hello_2.0-2_amd64.changes', 'hello_2.0-1_amd64.buildinfo')).toBe('changes-named-for-source');
+    expect(named('hello_2.0-1_amd64.changes', 'hello_2.0-1_arm64.buildinfo')).toBe('buildinfo-of-source');
+    expect(named('hello_2.0-1_amd64.changes', 'hello_2.0-2_amd64.buildinfo')).toBe('buildinfo-of-source');
+    expect(named('hello_2.0-1_amd64.changes', 'hello_2.0-1_all.buildinfo')).toBe('buildinfo-of-source');
+    // An arch-indep build (-A) names them _all, as dpkg-buildpackage does.
+    expect(named('hello_2.0-1_all.changes', 'hello_2.0-1_all.buildinfo', { buildArg: '-A' })).toBeUndefined();
+    expect(named('hello_2.0-1_amd64.changes', 'hello_2.0-1_amd64.buildinfo', { buildArg: '-b' })).toBeUndefined();
   });
 
   it('refuse a package another source owns in the suite, unless the suite allows takeover', () => {

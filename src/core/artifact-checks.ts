@@ -6,6 +6,7 @@
 import type { ChangesFile } from '../debian/changes-dsc.js';
 import type { Paragraph } from '../debian/deb822.js';
 import { isValidPackageName, isValidVersion, versionWithoutEpoch } from '../debian/version.js';
+import type { BuildArg } from './build-plan.js';
 import { binaryRefusal, type SuiteContents } from './suite-contents.js';
 import { SAFE_FILE_NAME } from '../debian/pool-path.js';
 import type { FileDigest } from '../debian/file-digest.js';
@@ -23,7 +24,7 @@ export interface ReturnedFile {
 }
 
 export interface ReturnedBuild {
-  job: { id: string; source: string; version: string; arch: string };
+  job: { id: string; source: string; version: string; arch: string; buildArg?: BuildArg };
   changesName: string;
   changes: ChangesFile;
   files: ReturnedFile[];
@@ -51,6 +52,16 @@ interface FileCheck {
 const control = (f: ReturnedFile) => f.control as Paragraph;
 const isDeb = (f: ReturnedFile) => isBinaryPackage(f.name);
 
+/**
+ * The names dpkg-buildpackage gives a job's .changes or .buildinfo (EXT): SOURCE_VERSION_ARCH, ARCH
+ * the job's, or all for an arch-indep build (-A). Any other would take a name another job's
+ * build needs (hello_1.0-1_arm64.buildinfo from the amd64 build, or the next version's): the pool
+ * never replaces a file, so that build would then be refused.
+ */
+function ownNames({ source, version, arch, buildArg }: ReturnedBuild['job'], ext: string): string[] {
+  return (buildArg === '-A' ? ['all', arch] : [arch]).map((a) => `${source}_${versionWithoutEpoch(version)}_${a}.${ext}`);
+}
+
 /** Checks of the build as a whole, first. */
 export const BUILD_CHECKS: BuildCheck[] = [
   {
@@ -62,7 +73,7 @@ export const BUILD_CHECKS: BuildCheck[] = [
   },
   {
     id: 'changes-named-for-source',
-    check: ({ changesName, job }) => (!changesName.startsWith(`${job.source}_`) ? `${changesName} is not a .changes of ${job.source}` : undefined),
+    check: ({ changesName, job }) => (!ownNames(job, 'changes').includes(changesName) ? `${changesName} is not a .changes of this build (${ownNames(job, 'changes').join(' or ')})` : undefined),
   },
   {
     id: 'lists-binaries',
@@ -128,7 +139,7 @@ export const FILE_CHECKS: FileCheck[] = [
   {
     id: 'buildinfo-of-source',
     applies: (f) => f.name.endsWith('.buildinfo'),
-    check: (f, { job }) => (!f.name.startsWith(`${job.source}_`) ? `${f.name} is not a .buildinfo of ${job.source}` : undefined),
+    check: (f, { job }) => (!ownNames(job, 'buildinfo').includes(f.name) ? `${f.name} is not a .buildinfo of this build (${ownNames(job, 'buildinfo').join(' or ')})` : undefined),
   },
 ];
 
