@@ -66,16 +66,18 @@ describe('reading a .deb without dpkg-deb', () => {
     expect(() => xzUncompressedSize(Buffer.alloc(40))).toThrow(/not a complete .xz stream/);
   });
 
+  /** A tar entry's header, and a body of at most one block. */
+  const header = (name: string, size: number, type = '0') => {
+    const h = Buffer.alloc(512);
+    h.write(name, 0);
+    h.write(`${size.toString(8).padStart(11, '0')}\0`, 124);
+    h.write(type, 156);
+    h.write('ustar  \0', 257);
+    return h;
+  };
+  const body = (text: string) => Buffer.concat([Buffer.from(text), Buffer.alloc(512 - text.length)]);
+
   it('finds a file in a tar by its ./ or bare name, and GNU long names', () => {
-    const header = (name: string, size: number, type = '0') => {
-      const h = Buffer.alloc(512);
-      h.write(name, 0);
-      h.write(`${size.toString(8).padStart(11, '0')}\0`, 124);
-      h.write(type, 156);
-      h.write('ustar  \0', 257);
-      return h;
-    };
-    const body = (text: string) => Buffer.concat([Buffer.from(text), Buffer.alloc(512 - text.length)]);
     const long = `./${'d'.repeat(120)}/control`;
     const tar = Buffer.concat([header('././@LongLink', long.length + 1, 'L'), body(`${long}\0`), header('./x', 3), body('abc'), header('control', 2), body('ok'), Buffer.alloc(1024)]);
     expect(tarFile(tar, './control')?.toString()).toBe('ok');
@@ -85,5 +87,20 @@ describe('reading a .deb without dpkg-deb', () => {
     const cut = Buffer.concat([header('./control', 600), body('Package: p\n')]);
     expect(() => tarFile(cut, './control')).toThrow(DebFormatError);
     expect(() => tarFile(cut, './control')).toThrow('a tar cut short: its entry at byte 0 needs 600 bytes, 512 follow');
+  });
+
+  it('refuses a tar naming the file twice, which dpkg would read the last of (by a GNU long name or a pax path too)', () => {
+    const entry = (name: string, text: string) => [header(name, text.length), body(text)];
+    const pax = (path: string) => {
+      const record = `${path.length + 7 + String(path.length + 7).length} path=${path}\n`;
+      return [header('./PaxHeaders/x', record.length, 'x'), body(record)];
+    };
+    const end = Buffer.alloc(1024);
+    const twice = Buffer.concat([...entry('./control', 'Package: hello\n'), ...entry('./md5sums', 'x'), ...entry('./control', 'Package: libc6\n'), end]);
+    expect(() => tarFile(twice, './control')).toThrow('its control member holds control twice (dpkg would read the last)');
+    const renamed = Buffer.concat([...entry('./control', 'Package: hello\n'), ...pax('./control'), ...entry('./other', 'Package: libc6\n'), end]);
+    expect(() => tarFile(renamed, './control')).toThrow(DebFormatError);
+    // A pax path alone names its entry.
+    expect(tarFile(Buffer.concat([...pax('./control'), ...entry('./other', 'Package: p\n'), end]), './control')?.toString()).toBe('Package: p\n');
   });
 });

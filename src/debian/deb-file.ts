@@ -113,13 +113,19 @@ function lzma2Data(stream: Buffer, block: number, limit: number): { end: number;
   }
 }
 
-/** A file's content from a tar archive (ustar or GNU), by name ("./control" or "control"). */
+/**
+ * A file's content from a tar archive (ustar, GNU or pax), by name ("./control" or "control").
+ * An archive naming it twice is refused: dpkg, which extracts it, reads the last, and the archive
+ * would judge the package by a control dpkg never uses (GNU long names and pax paths count).
+ */
 export function tarFile(tar: Buffer, wanted: string): Buffer | undefined {
   const bare = wanted.replace(/^\.\//, '');
   let longName: string | undefined;
+  let found: Buffer | undefined;
+  let seen = false;
   for (let at = 0; at + 512 <= tar.length; ) {
     const header = tar.subarray(at, at + 512);
-    if (header.every((b) => b === 0)) return undefined;
+    if (header.every((b) => b === 0)) break;
     const field = (from: number, len: number) => header.subarray(from, from + len).toString('utf8').replace(/\0.*$/s, '');
     const size = parseInt(field(124, 12).trim() || '0', 8);
     const type = String.fromCharCode(header[156] || 48);
@@ -130,10 +136,19 @@ export function tarFile(tar: Buffer, wanted: string): Buffer | undefined {
       longName = data.toString('utf8').replace(/\0.*$/s, '');
       continue;
     }
+    if (type === 'x' || type === 'g') {
+      // pax records, "LENGTH path=NAME\n": an extended header's path names the next entry.
+      const path = type === 'x' ? /(?:^|\n)\d+ path=([^\n]*)\n/.exec(data.toString('utf8'))?.[1] : undefined;
+      if (path !== undefined) longName = path;
+      continue;
+    }
     const prefix = field(257, 6).startsWith('ustar') ? field(345, 155) : '';
     const name = longName ?? (prefix ? `${prefix}/${field(0, 100)}` : field(0, 100));
     longName = undefined;
-    if (name.replace(/^\.\//, '') === bare && (type === '0' || type === '\0')) return data;
+    if (name.replace(/^\.\//, '') !== bare) continue;
+    if (seen) throw new DebFormatError(`its control member holds ${bare} twice (dpkg would read the last)`);
+    seen = true;
+    if (type === '0' || type === '\0') found = data;
   }
-  return undefined;
+  return found;
 }

@@ -198,6 +198,7 @@ export async function readDebControls(paths: string[], contents: (Buffer | undef
           results[m.i] = controlParagraph(tar, paths[m.i]);
         } catch (err) {
           if (err instanceof ControlTooLarge) results[m.i] = err;
+          else if (err instanceof DebFormatError) results[m.i] = new Error(`not a well-formed .deb: ${err.message}`);
           else slow.add(m.i);
         }
       }
