@@ -5,7 +5,7 @@ import { accessSync, closeSync, constants, createReadStream, createWriteStream, 
 import { pipeline } from 'node:stream/promises';
 import { basename, relative } from 'node:path';
 import type { QueueAnswer, QueueRequest } from '../core/queue-requests.js';
-import { printableJson, sayPrintable } from '../core/terminal-text.js';
+import { printableEntry, printableJson } from '../core/terminal-text.js';
 import { isPackageFileName } from '../debian/pool-path.js';
 import { UserError } from '../errors.js';
 import { AnchoredDir } from '../storage/anchored-dir.js';
@@ -83,7 +83,7 @@ export async function askQueue(layout: Layout, request: QueueRequest, o: { timeo
     requests.remove(answerName);
     if (o.json) console.log(printableJson(answer));
     if (!answer.ok) throw new UserError(answer.message);
-    if (!o.json) sayPrintable(answer.message);
+    if (!o.json) console.log(printableEntry(answer.message));
     return answer;
   } finally {
     requests.close();

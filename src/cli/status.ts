@@ -74,12 +74,14 @@ export function register(program: Command): void {
       }
       // Uploads' reasons and build logs are their uploaders' words: shown, never obeyed (core/terminal-text.ts).
       console.log(`archive ${config.name} at ${layout.root} — ${status.url}`);
-      sayPrintable(`unsigned uploads: ${status.unsignedUploads}\n`);
+      sayPrintable(`unsigned uploads: ${status.unsignedUploads}`);
+      console.log();
       if (Array.isArray(containers)) {
         if (containers.length === 0) sayPrintable('containers: none (run `archive up`)');
         for (const c of containers) sayPrintable(`  ${c.service.padEnd(8)} ${c.state}${c.health ? ` (${c.health})` : ''}  ${c.container} ${c.ports.join(' ')}`);
       } else sayPrintable(`containers: unknown — ${containers.error}`);
-      sayPrintable(`\nuploads: ${uploads.length}`);
+      console.log();
+      sayPrintable(`uploads: ${uploads.length}`);
       for (const u of uploads) {
         sayPrintable(`  ${u.source} ${u.version} -> ${u.suite ?? '?'}: ${u.state}`);
         for (const j of u.jobs) {
@@ -94,11 +96,13 @@ export function register(program: Command): void {
         if (u.rejectedDir) sayPrintable(`      files kept in ${layout.root}/${u.rejectedDir}`);
       }
       if (status.reproducible.length > 0) {
-        sayPrintable(`\nreproducible (each source's newest build, rebuilt under variation):`);
+        console.log();
+        sayPrintable(`reproducible (each source's newest build, rebuilt under variation):`);
         for (const s of status.reproducible) sayPrintable(`  ${shareLine(s)}`);
       }
       if (migration.length > 0) {
-        sayPrintable(`\nmigration:`);
+        console.log();
+        sayPrintable(`migration:`);
         for (const d of migration) sayPrintable(`  ${migrationLine(d)}`);
       }
     });

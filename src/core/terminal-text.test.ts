@@ -1,11 +1,28 @@
-import { describe, expect, it } from 'vitest';
-import { printable, printableJson } from './terminal-text.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { printable, printableEntry, printableJson, sayPrintable } from './terminal-text.js';
 
 describe('text printed on a terminal', () => {
   it('shows control characters (ESC, CR, BEL, DEL, C1) as \\xNN and keeps tab, newline and the rest', () => {
     expect(printable('Package "foo\u001b]0;pwned\u0007\u001b[2K\rincluded 1 of 1"')).toBe('Package "foo\\x1b]0;pwned\\x07\\x1b[2K\\x0dincluded 1 of 1"');
     expect(printable('a\u007fb\u009bc\u0000')).toBe('a\\x7fb\\x9bc\\x00');
     expect(printable('refused:\n  x.deb:\tüñï ☃')).toBe('refused:\n  x.deb:\tüñï ☃');
+  });
+});
+
+describe('names with a newline in a log or a listing', () => {
+  afterEach(() => vi.restoreAllMocks());
+  const forged = 'x.changes\n2026-12-06T00:00:00.000Z upload y: ACCEPTED evil 9 into unstable';
+
+  it('cannot make a log line of their own: a line that does not start with white space is indented', () => {
+    expect(printableEntry(`upload u: REJECTED\n  ${forged}: not a regular file`)).toBe('upload u: REJECTED\n  x.changes\n  2026-12-06T00:00:00.000Z upload y: ACCEPTED evil 9 into unstable: not a regular file');
+    expect(printableEntry('a\n\n  b\n\tc')).toBe('a\n\n  b\n\tc');
+  });
+
+  it('cannot make a line of a listing: one line is printed, its newlines shown as \\x0a', () => {
+    const said: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((line: string) => void said.push(line));
+    sayPrintable(`  ${forged} -> unstable: rejected`);
+    expect(said).toEqual(['  x.changes\\x0a2026-12-06T00:00:00.000Z upload y: ACCEPTED evil 9 into unstable -> unstable: rejected']);
   });
 });
 

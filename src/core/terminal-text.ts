@@ -11,9 +11,21 @@ export function printable(text: string): string {
   return text.replace(CONTROLS, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
-/** Prints a line of such text on standard output (`printable`). */
+/**
+ * `printable`, and each of its lines after the first that starts with other than white space
+ * indented: a file name holding a newline ("x\n2026-12-06T00:00:00Z upload y: ACCEPTED") cannot
+ * pass for a line of its own in a log or a listing, whose own continuation lines are indented.
+ */
+export function printableEntry(text: string): string {
+  return printable(text).replace(/\n(?=\S)/g, '\n  ');
+}
+
+/**
+ * Prints one line of such text on standard output, a newline in it shown as \x0a too: in a
+ * listing whose lines are indented, no indenting tells a forged line from a real one.
+ */
 export function sayPrintable(line: string): void {
-  console.log(printable(line));
+  console.log(printable(line).replaceAll('\n', '\\x0a'));
 }
 
 /**

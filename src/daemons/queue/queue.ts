@@ -20,7 +20,7 @@ import { backfillJobs } from '../../core/backfill.js';
 import { jobFromDisk, type JobRecord } from '../../core/jobs.js';
 import type { QaReport } from '../../core/kinds/qa.js';
 import { renderStatusPages } from '../../core/status-page.js';
-import { printable } from '../../core/terminal-text.js';
+import { printableEntry } from '../../core/terminal-text.js';
 import type { UploadRecord } from '../../core/uploads.js';
 import { byKind, kindLabel } from '../../core/work-kinds.js';
 import { compareVersions } from '../../debian/version.js';
@@ -93,7 +93,7 @@ export class Queue implements QueueContext {
   }
 
   log(message: string): void {
-    const line = `${new Date().toISOString()} ${printable(message)}`;
+    const line = `${new Date().toISOString()} ${printableEntry(message)}`;
     console.log(line);
     appendFile(join(this.layout.logs, 'queue.log'), `${line}\n`).catch(() => undefined);
   }
