@@ -102,6 +102,17 @@ describe('upload checks', () => {
     ['an empty Build-Depends in the .dsc', 'dsc-fields', () => edit(undefined, (t) => t.replace(/^Build-Depends: .*$/m, 'Build-Depends:'))],
     ['a .dsc of another version', 'dsc-match', () => edit(undefined, (t) => t.replace('Version: 1.0-1', 'Version: 1.0-3'))],
     ['a .dsc naming a file the .changes lists differently', 'dsc-files', () => edit(undefined, (t) => t.replace(/ 660 aib-hello_1\.0-1\.debian\.tar\.xz/g, ' 661 aib-hello_1.0-1.debian.tar.xz'))],
+    // Sources publishes the .dsc's own checksums: each must be there, and true.
+    ['a .dsc whose Files leaves out a file its Checksums-Sha256 lists', 'checksum-lists', () => edit(undefined, (t) => t.replace(/^ 6f9ce683078733c73125048fa5063332 361 aib-hello_1\.0\.orig\.tar\.gz\n/m, ''))],
+    ['a .dsc giving a file another MD5 than the .changes', 'dsc-files', () => edit(undefined, (t) => t.replace('6f9ce683078733c73125048fa5063332', '0'.repeat(32)))],
+    ["a .dsc giving the pool's orig tarball another MD5", 'orig-in-pool', () => {
+      const input = edit(undefined, (t) => t.replace('6f9ce683078733c73125048fa5063332', '0'.repeat(32)));
+      const orig = input.facts.get('aib-hello_1.0.orig.tar.gz')!;
+      input.facts.delete('aib-hello_1.0.orig.tar.gz');
+      input.changes.files = input.changes.files.filter((f) => f.name !== 'aib-hello_1.0.orig.tar.gz');
+      input.pool.set('aib-hello_1.0.orig.tar.gz', orig);
+      return input;
+    }],
     ['an orig tarball named for another upstream version', 'dsc-file-name', () =>
       edit((t) => t.replaceAll('aib-hello_1.0.orig', 'aib-hello_2.0.orig'), (t) => t.replaceAll('aib-hello_1.0.orig', 'aib-hello_2.0.orig'))],
     ['a debian tarball named for another source', 'dsc-file-name', () =>

@@ -173,6 +173,8 @@ function checkDsc(input: UploadInput, dsc: DscFile, c: string): FailedCheck[] {
   if (dsc.version !== changes.version) fail('dsc-match', `${d}: Version "${dsc.version}" does not match ${c}'s "${changes.version}"`);
   const expectedDsc = `${dsc.source}_${versionWithoutEpoch(dsc.version)}.dsc`;
   if (d !== expectedDsc) fail('dsc-match', `${d}: should be named ${expectedDsc}`);
+  // Its checksum fields list the same files, each with every hash (Sources publishes them).
+  failed.push(...listConsistency(dsc, d));
   const listedByName = new Map(changes.files.map((f) => [f.name, f]));
   // Launchpad's upload processor: a file the pool holds under this name must be this very file.
   const pooledDsc = input.pool.get(d);
@@ -191,17 +193,17 @@ function checkDsc(input: UploadInput, dsc: DscFile, c: string): FailedCheck[] {
     const listed = listedByName.get(f.name);
     const inPool = input.pool.get(f.name);
     if (listed) {
-      if (listed.size !== f.size || (f.sha256 && listed.sha256 && f.sha256 !== listed.sha256)) {
-        fail('dsc-files', `${f.name}: ${d} and ${c} disagree on its size or sha256`);
-      }
+      // (The .changes' entries were compared with the files themselves.)
+      const differs = disagreement(f, listed);
+      if (differs) fail('dsc-files', `${f.name}: ${d} and ${c} disagree on its ${differs}`);
       // An orig tarball named like one already in the pool must be that same file (dak: check_orig).
-      if (inPool && (inPool.size !== f.size || (f.sha256 && inPool.sha256 !== f.sha256))) {
+      if (inPool && disagreement(f, inPool)) {
         fail('orig-in-pool', `${f.name}: differs from the file of that name already in the pool (sha256 ${inPool.sha256}, uploaded ${f.sha256}); an upstream tarball cannot change under the same name: use the pool's, or a new upstream version`);
       }
     } else if (!inPool) {
       fail('dsc-files', `${f.name}: named by ${d} but neither uploaded nor in the pool; upload it (dpkg-buildpackage -sa)`);
-    } else if (inPool.size !== f.size || (f.sha256 && inPool.sha256 !== f.sha256)) {
-      fail('orig-in-pool', `${f.name}: ${d} expects sha256 ${f.sha256}, the pool holds ${inPool.sha256}`);
+    } else if (disagreement(f, inPool)) {
+      fail('orig-in-pool', `${f.name}: ${d} expects another ${disagreement(f, inPool)} than the file of that name in the pool has (sha256 ${inPool.sha256})`);
     }
   }
   failed.push(...checkSourceFormat(dsc));
@@ -256,12 +258,19 @@ export function checkSourceFormat(dsc: DscFile): FailedCheck[] {
   }
 }
 
-function listConsistency(changes: ChangesFile, c: string): FailedCheck[] {
+/** Which of size, md5, sha1 and sha256 (those both give) two listings of a file disagree on. */
+function disagreement(a: ListedFile, b: Partial<FileDigest> & { size: number }): string | undefined {
+  const differing = [...(a.size !== b.size ? ['size'] : []), ...(['md5', 'sha1', 'sha256'] as const).filter((k) => a[k] && b[k] && a[k] !== b[k])];
+  return differing.length ? differing.join(', ') : undefined;
+}
+
+/** A .changes' or .dsc's Files and Checksums fields list the same files, with the same sizes. */
+function listConsistency(listing: { paragraph: ChangesFile['paragraph']; files: ListedFile[] }, c: string): FailedCheck[] {
   const failed: FailedCheck[] = [];
-  const p = changes.paragraph;
+  const p = listing.paragraph;
   const fields: [string, keyof ListedFile][] = [['Files', 'md5'], ['Checksums-Sha256', 'sha256']];
   if (p.has('Checksums-Sha1')) fields.push(['Checksums-Sha1', 'sha1']);
-  for (const f of changes.files) {
+  for (const f of listing.files) {
     for (const [field, key] of fields) {
       if (!f[key]) failed.push({ check: 'checksum-lists', message: `${c}: ${f.name} is missing from ${field}; Files and the Checksums fields must list the same files` });
     }
