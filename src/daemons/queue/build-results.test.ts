@@ -1,7 +1,7 @@
 // What a worker hands in for a job: a QA check (installability included) hands in no files,
 // whatever its lease says; the refusal comes before anything touches the disk. A rebuild hands in
 // diffoscope's reports and its .buildinfo, each capped.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -54,6 +54,41 @@ describe('artifacts handed in', () => {
     await expect(results.artifact('j-rebuild', 'w/2', 'hello_1.0-1_all.buildinfo', bytes(10))).rejects.toMatchObject({ status: 409, message: expect.stringContaining('3 files already') });
     // Only the holder of the lease hands anything in.
     await expect(results.artifact('j-rebuild', 'w/9', 'diffoscope.txt', bytes(10))).rejects.toMatchObject({ status: 409 });
+  });
+
+  it("are a build's files up to builds.output_files and output_gib in all, even sent side by side", async () => {
+    const layout = new Layout(mkdtempSync(join(tmpdir(), 'aib-results-')));
+    const job = { id: 'j-build', kind: 'build', source: 'hello', state: 'building', lease: { builder: 'w/1', expiresAt: '' } } as JobRecord;
+    const leasing = { job: () => job } as unknown as JobLeasing;
+    const GIB = 1024 ** 3;
+    const builds = { outputFiles: 3, outputFileGiB: 1024 / GIB, outputGiB: 1536 / GIB };
+    const q = { layout, failPoint: () => undefined, config: () => ({ builds }) } as unknown as QueueContext;
+    const results = new BuildResults(q, leasing, {} as SuiteJoining);
+    async function* bytes(n: number) {
+      yield Buffer.alloc(n, 'x');
+    }
+    // Two at once: the second counts the first's 1,000 bytes, and is over the 1,536 in all.
+    const [a, b] = await Promise.allSettled([results.artifact('j-build', 'w/1', 'a.deb', bytes(1000)), results.artifact('j-build', 'w/1', 'b.deb', bytes(1000))]);
+    expect(a.status).toBe('fulfilled');
+    expect(b).toMatchObject({ status: 'rejected', reason: { status: 413 } });
+    await expect(results.artifact('j-build', 'w/1', 'c.deb', bytes(1025))).rejects.toMatchObject({ status: 413 });
+    await results.artifact('j-build', 'w/1', 'c.deb', bytes(500));
+    await results.artifact('j-build', 'w/1', 'd.buildinfo', bytes(10));
+    await expect(results.artifact('j-build', 'w/1', 'e.changes', bytes(1))).rejects.toMatchObject({ status: 409, message: expect.stringContaining('3 files already (builds.output_files)') });
+    expect(readdirSync(join(layout.artifacts, 'j-build')).sort()).toEqual(['a.deb', 'c.deb', 'd.buildinfo']);
+  });
+
+  it('take a log up to three times builds.log_mib (output that is not UTF-8 triples), with room for the line that says it was cut, and no more', async () => {
+    const layout = new Layout(mkdtempSync(join(tmpdir(), 'aib-results-')));
+    const job = { id: 'j-build', kind: 'build', state: 'building', lease: { builder: 'w/1', expiresAt: '' }, log: 'logs/j-build.log' } as JobRecord;
+    mkdirSync(join(layout.public, 'logs'), { recursive: true });
+    const q = { layout, config: () => ({ builds: { logMiB: 1 } }) } as unknown as QueueContext;
+    const results = new BuildResults(q, { job: () => job } as unknown as JobLeasing, {} as SuiteJoining);
+    await results.log('j-build', 'w/1', '\ufffd'.repeat(1024 ** 2));
+    await results.log('j-build', 'w/1', '[log cut at 1 MiB]\n');
+    await expect(results.log('j-build', 'w/1', 'x'.repeat(64 * 1024))).rejects.toMatchObject({ status: 413 });
+    await expect(results.log('j-build', 'w/2', 'x')).rejects.toMatchObject({ status: 409 });
+    expect(statSync(join(layout.public, 'logs/j-build.log')).size).toBe(3 * 1024 ** 2 + 19);
   });
 
   it("fail a build whose .changes is larger than an upload's may be, unread", async () => {

@@ -1,7 +1,7 @@
 // What a worker hands back for a build (and a rebuild: rebuild-results.ts keeps those): its files, received aside and moved in once whole and
 // as signed; then its report, which finishes the job. A build that says it built is checked
 // (core/artifact-checks.ts) before any of its files is pooled, beside its source, and published.
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { checkReturnedBuild, isBinaryPackage, type ReturnedFile } from '../../core/artifact-checks.js';
@@ -20,14 +20,31 @@ import type { SuiteJoining } from './suite-joining.js';
 import { readControlFile } from './upload-decision.js';
 
 export class BuildResults {
+  /** Each job's hand-in of a file, the last begun: the next waits for it (its caps count what came before). */
+  private readonly handingIn = new Map<string, Promise<unknown>>();
+
   constructor(
     private readonly q: QueueContext,
     private readonly leasing: JobLeasing,
     private readonly joining: SuiteJoining,
   ) {}
 
-  /** One file of a build, streamed in; kept only once whole and while the job is still the sender's. */
+  /**
+   * One file of a build, streamed in; kept only once whole and while the job is still the
+   * sender's. A job's files come one after another (a worker sends them so): many at once would
+   * each pass the caps on what the job handed in before them.
+   */
   async artifact(id: string, builder: string, name: string, body: AsyncIterable<Buffer>): Promise<void> {
+    const mine = (this.handingIn.get(id) ?? Promise.resolve()).catch(() => undefined).then(() => this.receive(id, builder, name, body));
+    this.handingIn.set(id, mine);
+    try {
+      await mine;
+    } finally {
+      if (this.handingIn.get(id) === mine) this.handingIn.delete(id);
+    }
+  }
+
+  private async receive(id: string, builder: string, name: string, body: AsyncIterable<Buffer>): Promise<void> {
     const job = this.leasing.job(id);
     if (job.state !== 'building' || job.lease?.builder !== builder) throw refused(409, `job ${id} is not leased to ${builder}`);
     // A QA check hands in nothing but its report; a rebuild diffoscope's reports and its .buildinfo, capped.
@@ -38,7 +55,17 @@ export class BuildResults {
       const had = await readdir(join(this.q.layout.artifacts, id)).catch(() => [] as string[]);
       if (had.filter((n) => !n.startsWith('.') && n !== name).length >= 3) throw refused(409, `rebuild ${id} handed in 3 files already`);
       body = capped(body, MAX_ARTIFACT_BYTES, `${name} of rebuild ${id}`);
-    } else if (job.kind !== 'build') throw refused(409, `job ${id} is a ${job.kind} check, which hands in no files`);
+    } else if (job.kind === 'build') {
+      // What a builder takes out of a build (builds.output_*), in all: a worker that sends more
+      // than any build may make is refused, not given the disk.
+      const { outputFiles, outputFileGiB, outputGiB } = this.q.config().builds;
+      const dir = join(this.q.layout.artifacts, id);
+      const had = (await readdir(dir).catch(() => [] as string[])).filter((n) => !n.startsWith('.') && n !== name);
+      if (had.length >= outputFiles) throw refused(409, `build ${id} handed in ${had.length} files already (builds.output_files)`);
+      let used = 0;
+      for (const n of had) used += (await stat(join(dir, n))).size;
+      body = capped(body, Math.min(outputFileGiB * GIB, outputGiB * GIB - used), `${name} of build ${id} (builds.output_file_gib, output_gib)`);
+    } else throw refused(409, `job ${id} is a ${job.kind} check, which hands in no files`);
     if (!SAFE_FILE_NAME.test(name)) throw refused(400, `unsafe artifact name ${name}`);
     this.q.failPoint('hand-in');
     const dir = join(this.q.layout.artifacts, id);
@@ -56,6 +83,21 @@ export class BuildResults {
     } finally {
       await rm(part, { force: true });
     }
+  }
+
+  /**
+   * More of a job's log, from the worker that holds it: up to three times builds.log_mib in all
+   * (the worker cuts a build's output there; a byte of it that is not UTF-8 is three in the log,
+   * as U+FFFD), with room for the line that says so; past that, refused.
+   */
+  async log(id: string, builder: string, text: string): Promise<void> {
+    const job = this.leasing.job(id);
+    if (job.state !== 'building' || job.lease?.builder !== builder || !job.log) throw refused(409, `job ${id} is not leased to ${builder}`);
+    const path = join(this.q.layout.public, job.log);
+    const cap = 3 * this.q.config().builds.logMiB * 1024 ** 2 + 64 * 1024;
+    const had = (await stat(path).catch(() => undefined))?.size ?? 0;
+    if (had + Buffer.byteLength(text) > cap) throw refused(413, `the log of job ${id} would be over ${cap} bytes (builds.log_mib)`);
+    await appendFile(path, text);
   }
 
   /** A worker's report: the job finishes (its artifacts checked, pooled and published when built). In the lane. */
@@ -136,6 +178,8 @@ export class BuildResults {
     return { binaries, artifacts };
   }
 }
+
+const GIB = 1024 ** 3;
 
 /** The body, refused (413) as soon as it is over `limit` bytes. */
 async function* capped(body: AsyncIterable<Buffer>, limit: number, what: string): AsyncGenerator<Buffer> {

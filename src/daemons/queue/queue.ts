@@ -157,13 +157,7 @@ export class Queue implements QueueContext {
         if (!file) throw refused(404, `job ${id} has no input file ${name}`);
         return join(l.public, file.path);
       },
-      log: async (id, builder, text) => {
-        const job = leasing.job(id);
-        if (job.state !== 'building' || job.lease?.builder !== builder || !job.log) {
-          throw refused(409, `job ${id} is not leased to ${builder}`);
-        }
-        await appendFile(join(l.public, job.log), text);
-      },
+      log: (id, builder, text) => this.results.log(id, builder, text),
       artifact: (id, builder, name, body) => this.results.artifact(id, builder, name, body),
       complete: (id, builder, r) =>
         this.lane.run(() => {
