@@ -9,7 +9,7 @@ import { removeLeftoverBuilds } from '../docker/docker-runner.js';
 import { connectDocker, type Docker } from '../docker/engine.js';
 import type { LeasedJob, WorkerOffer } from '../core/job-protocol.js';
 import { WORK_KINDS, kindLabel, type WorkKind } from '../core/work-kinds.js';
-import { JobApiClient, QueueUnreachable } from './job-api-client.js';
+import { JobApiClient, QueueUnreachable, reportAfterHandInError } from './job-api-client.js';
 import { TASKS } from './tasks/task.js';
 
 export const ALIVE_FILE = '/tmp/builder-alive';
@@ -170,12 +170,14 @@ export class Builder {
       await this.handIn(() => this.api.complete(job.id, name, job.kind, result.report));
       this.log(`${name}: job ${job.id}: ${result.summary}`);
     } catch (err) {
-      // Not the package's fault (engine, network, queue): hand the job back to be tried again.
-      this.log(`${name}: job ${job.id}: giving it back: ${(err as Error).message}`);
+      // Not the package's fault (engine, network, queue): hand the job back to be tried again;
+      // unless the queue refused what it made, which another run would make again.
+      const report = reportAfterHandInError(err);
+      this.log(`${name}: job ${job.id}: ${report.outcome === 'failed' ? 'failed' : 'giving it back'}: ${report.reason}`);
       clearInterval(flusher);
-      pending += `\narchive-in-a-box: builder problem, job given back: ${(err as Error).message}\n`;
+      pending += `\narchive-in-a-box: ${report.outcome === 'failed' ? 'job failed' : 'builder problem, job given back'}: ${report.reason}\n`;
       await flush();
-      await this.api.complete(job.id, name, job.kind, { outcome: 'give-back', reason: (err as Error).message }).catch(() => undefined);
+      await this.api.complete(job.id, name, job.kind, report).catch(() => undefined);
     } finally {
       clearInterval(heartbeat);
       clearInterval(flusher);

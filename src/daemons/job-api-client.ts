@@ -8,6 +8,29 @@ import type { JobReport, WorkKind } from '../core/work-kinds.js';
 /** The queue did not answer at all (it is restarting, or the network is down). */
 export class QueueUnreachable extends Error {}
 
+/**
+ * The queue refused what was sent as such (400: a name or a report it does not take; 413: over a
+ * cap): the job's doing, not the worker's, so sending it again, or running the job again, is no use.
+ */
+export class QueueRefused extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The report of a job whose hand-in failed with `err`: failed when the queue refused what the job
+ * made (a worker that gave it back would have it run again, up to six times, for the same
+ * refusal), else given back to be tried again (the engine, the network, the queue).
+ */
+export function reportAfterHandInError(err: unknown): { outcome: 'failed' | 'give-back'; reason: string } {
+  const message = ((err as Error)?.message ?? String(err)).slice(0, 2000);
+  return err instanceof QueueRefused ? { outcome: 'failed', reason: `the queue refused what the job made: ${message}` } : { outcome: 'give-back', reason: message };
+}
+
 export class JobApiClient {
   constructor(
     private readonly queueUrl: string,
@@ -69,7 +92,10 @@ export class JobApiClient {
     }).catch((err: Error) => {
       throw new QueueUnreachable(`${method} ${path}: the queue cannot be reached (${(err.cause as Error | undefined)?.message ?? err.message})`);
     });
-    if (!res.ok && res.status !== 204) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+    if (!res.ok && res.status !== 204) {
+      const message = `${method} ${path}: ${res.status} ${await res.text()}`;
+      throw res.status === 400 || res.status === 413 ? new QueueRefused(res.status, message) : new Error(message);
+    }
     return res;
   }
 }

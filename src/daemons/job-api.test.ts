@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connect, createServer } from 'node:net';
 import { startJobApi, type JobApiHandlers } from './job-api.js';
-import { JobApiClient } from './job-api-client.js';
+import { JobApiClient, QueueUnreachable, reportAfterHandInError } from './job-api-client.js';
 import { MAX_LOG_BODY, MAX_SMALL_BODY } from '../core/job-protocol.js';
 import { builderKey, sha256Hex, signRequest } from '../core/request-signature.js';
 
@@ -207,6 +207,15 @@ describe('the job API', () => {
     } finally {
       server.close();
     }
+  });
+
+  it("has a worker report a job failed, not give it back, when the queue refuses what it made (it would be run again for the same refusal)", async () => {
+    const client = new JobApiClient(base, builderKey(secret, 'b1'), 'b1');
+    const refusal = await client.log('j1', 'b1/1', 'x'.repeat(MAX_LOG_BODY + 1)).catch((err: unknown) => err);
+    expect(reportAfterHandInError(refusal)).toEqual({ outcome: 'failed', reason: expect.stringMatching(/^the queue refused what the job made: POST \/api\/v1\/jobs\/j1\/log\S* 413 /) });
+    const gone = await new JobApiClient('http://127.0.0.1:1', builderKey(secret, 'b1'), 'b1').log('j1', 'b1/1', 'x').catch((err: unknown) => err);
+    expect(gone).toBeInstanceOf(QueueUnreachable);
+    expect(reportAfterHandInError(gone).outcome).toBe('give-back');
   });
 
   it('refuses a lease, heartbeat or result body over 64 KiB and a log flush over 16 MiB', async () => {
