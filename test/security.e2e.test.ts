@@ -4,6 +4,7 @@
 // it, claiming jobs it does not hold and handing in artifacts of other packages; and the users,
 // capabilities and root file systems the services run with.
 import { createHash } from 'node:crypto';
+import { connect } from 'node:net';
 import { mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
@@ -239,6 +240,21 @@ exit 0
       for (const [path] of planted) await rm(join(pub, path), { force: true });
     }
   });
+
+  it('closes a connection whose request header does not come whole within 15 s (a slowloris client holds no connection for long)', async () => {
+    const started = Date.now();
+    const closed = await new Promise<number>((resolve, reject) => {
+      const socket = connect(archive.port, '127.0.0.1', () => socket.write('GET /dists/ HTTP/1.1\r\nHost: x\r\n'));
+      // A header line every 5 s, never the empty line that ends the header.
+      const dribble = setInterval(() => socket.write(`X-Dribble: ${Date.now()}\r\n`), 5000);
+      socket.on('data', () => undefined);
+      socket.on('close', () => (clearInterval(dribble), resolve(Date.now() - started)));
+      socket.on('error', (err) => (clearInterval(dribble), reject(err)));
+      setTimeout(() => (clearInterval(dribble), socket.destroy(), reject(new Error('still open after 40 s'))), 40_000);
+    });
+    expect(closed).toBeGreaterThan(10_000);
+    expect(closed).toBeLessThan(25_000);
+  }, 60_000);
 
   it('refuses job API requests not signed with a key from the token, jobs a builder does not hold, names it cannot act as, and artifacts of other packages', async () => {
     const api = `http://${await ipOf('queue')}:8000`;
