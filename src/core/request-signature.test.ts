@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  MAX_NONCES, NonceMemory, SignatureError, actsAs, builderKey, parseSignature, sha256Hex, signRequest, verifyRequest, type SignedRequest,
+  MAX_NONCES, MAX_NONCES_PER_SIGNER, NonceMemory, SignatureError, actsAs, builderKey, parseSignature, sha256Hex, signRequest, verifyRequest, type SignedRequest,
 } from './request-signature.js';
 
 const secret = 'archive secret';
@@ -85,11 +85,21 @@ describe('signed job API requests', () => {
 
   it('holds at most its cap of nonces within the window, forgetting expired ones to make room', () => {
     const nonces = memory();
-    for (let i = 0; i < MAX_NONCES; i++) nonces.remember(`n${i}`, now + (i === 0 ? 0 : 60_000), now - 1);
+    for (let i = 0; i < MAX_NONCES; i++) nonces.remember(`w${i % 20}`, `n${i}`, now + (i === 0 ? 0 : 60_000), now - 1);
     // Full: the one expired nonce makes room for one more, then the next is refused.
-    expect(nonces.remember('late', now + 60_000, now)).toBe(true);
-    expect(() => nonces.remember('later', now + 60_000, now)).toThrow(/more than 200000 requests within 60 s/);
+    expect(nonces.remember('w0', 'late', now + 60_000, now)).toBe(true);
+    expect(() => nonces.remember('w1', 'later', now + 60_000, now)).toThrow(/more than 200000 requests within 60 s/);
     expect(nonces.size).toBe(MAX_NONCES);
+  });
+
+  it("holds at most its cap of one worker's nonces: a flooding worker is refused, the others are not", () => {
+    const nonces = memory();
+    for (let i = 0; i < MAX_NONCES_PER_SIGNER; i++) nonces.remember('flood', `n${i}`, now + (i === 0 ? 0 : 60_000), now - 1);
+    expect(nonces.remember('flood', 'late', now + 60_000, now)).toBe(true);
+    expect(() => nonces.remember('flood', 'later', now + 60_000, now)).toThrow(/more than 20000 requests of flood within 60 s/);
+    // Nonces are each signer's own: flood's n1 makes other's no replay; other's own again is one.
+    expect(nonces.remember('other', 'n1', now + 60_000, now)).toBe(true);
+    expect(nonces.remember('other', 'n1', now + 60_000, now)).toBe(false);
   });
 
   it('lets a builder act as itself and its numbered slots only', () => {

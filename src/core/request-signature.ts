@@ -13,6 +13,11 @@ export const SIGNATURE_SCHEME = 'AIB-HMAC-SHA256';
 export const SIGNATURE_WINDOW_MS = 60_000;
 /** Nonces remembered at most: more requests than this within the window are refused, not forgotten. */
 export const MAX_NONCES = 200_000;
+/**
+ * Of them, one worker's at most (some 330 requests a second; a busy one makes a few): one that
+ * floods the queue cannot fill the memory and have every other worker's requests refused.
+ */
+export const MAX_NONCES_PER_SIGNER = 20_000;
 
 export class SignatureError extends Error {}
 
@@ -78,19 +83,34 @@ export function parseSignature(header: string | undefined): SignatureFields {
  * it was made only (a queue that restarted forgot them: what was signed before is refused).
  */
 export class NonceMemory {
+  /** "SIGNER NONCE" -> when it expires. */
   private readonly seen = new Map<string, number>();
+  /** How many of them each signer has. */
+  private readonly bySigner = new Map<string, number>();
 
   constructor(readonly since = Date.now()) {}
 
-  /** False when `nonce` was seen; remembers it otherwise. */
-  remember(nonce: string, expiresAt: number, now: number): boolean {
-    if (this.seen.has(nonce)) return false;
-    if (this.seen.size >= MAX_NONCES) {
-      for (const [n, expiry] of this.seen) if (expiry <= now) this.seen.delete(n);
-      if (this.seen.size >= MAX_NONCES) throw new SignatureError(`more than ${MAX_NONCES} requests within ${SIGNATURE_WINDOW_MS / 1000} s; try again shortly`);
-    }
-    this.seen.set(nonce, expiresAt);
+  /** False when `signer` used `nonce` already; remembers it otherwise. */
+  remember(signer: string, nonce: string, expiresAt: number, now: number): boolean {
+    const key = `${signer} ${nonce}`;
+    if (this.seen.has(key)) return false;
+    if (this.seen.size >= MAX_NONCES || (this.bySigner.get(signer) ?? 0) >= MAX_NONCES_PER_SIGNER) this.forgetExpired(now);
+    if (this.seen.size >= MAX_NONCES) throw new SignatureError(`more than ${MAX_NONCES} requests within ${SIGNATURE_WINDOW_MS / 1000} s; try again shortly`);
+    if ((this.bySigner.get(signer) ?? 0) >= MAX_NONCES_PER_SIGNER) throw new SignatureError(`more than ${MAX_NONCES_PER_SIGNER} requests of ${signer} within ${SIGNATURE_WINDOW_MS / 1000} s; try again shortly`);
+    this.seen.set(key, expiresAt);
+    this.bySigner.set(signer, (this.bySigner.get(signer) ?? 0) + 1);
     return true;
+  }
+
+  private forgetExpired(now: number): void {
+    for (const [key, expiry] of this.seen) {
+      if (expiry > now) continue;
+      this.seen.delete(key);
+      const signer = key.slice(0, key.indexOf(' '));
+      const left = this.bySigner.get(signer)! - 1;
+      if (left > 0) this.bySigner.set(signer, left);
+      else this.bySigner.delete(signer);
+    }
   }
 
   get size(): number {
@@ -117,7 +137,7 @@ export function verifyRequest(keyFor: KeyFor, header: string | undefined, r: Omi
   if (!key) throw new SignatureError(`no worker ${f.builder}: it was removed (archive workers rm), or never enrolled`);
   const want = Buffer.from(signatureOf(key, { ...r, bodySha256: f.body }, f), 'hex');
   if (!timingSafeEqual(want, Buffer.from(f.signature, 'hex'))) throw new SignatureError(`wrong signature for builder ${f.builder} on ${r.method} ${r.path}`);
-  if (!nonces.remember(`${f.builder} ${f.nonce}`, f.time * 1000 + SIGNATURE_WINDOW_MS, now)) throw new SignatureError(`nonce ${f.nonce} was already used: a replayed request`);
+  if (!nonces.remember(f.builder, f.nonce, f.time * 1000 + SIGNATURE_WINDOW_MS, now)) throw new SignatureError(`nonce ${f.nonce} was already used: a replayed request`);
   return { builder: f.builder, bodySha256: f.body };
 }
 
