@@ -3,7 +3,7 @@
 // its report. It runs as many jobs at once as the queue's settings say, and a QA check beside.
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import { readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeLeftoverBuilds } from '../docker/docker-runner.js';
 import { connectDocker, type Docker } from '../docker/engine.js';
@@ -163,10 +163,7 @@ export class Builder {
       });
       clearInterval(flusher);
       await flush();
-      for (const file of result.outputs) {
-        const data = await readFile(join(outDir, file));
-        await this.handIn(() => this.api.artifact(job.id, name, file, data));
-      }
+      for (const file of result.outputs) await this.handIn(() => this.api.artifact(job.id, name, file, join(outDir, file)));
       await this.handIn(() => this.api.complete(job.id, name, job.kind, result.report));
       this.log(`${name}: job ${job.id}: ${result.summary}`);
     } catch (err) {

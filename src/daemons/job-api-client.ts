@@ -1,6 +1,10 @@
 // A worker's side of the job API (core/job-protocol.ts): each route a method, its URL made from
 // the route table, every request signed with the worker's key (core/request-signature.ts), so
 // the token itself never goes on the wire.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { sha256Hex, signRequest } from '../core/request-signature.js';
 import { JOB_ROUTES, routePath, type JobApi, type JobRoute, type LeaseRequest, type LeasedJob, type WorkerOffer, type WorkerSettings } from '../core/job-protocol.js';
 import type { JobReport, WorkKind } from '../core/work-kinds.js';
@@ -67,15 +71,23 @@ export class JobApiClient {
     await this.send('log', { id, builder }, text);
   }
 
-  async artifact(id: string, builder: string, name: string, data: Buffer): Promise<void> {
-    await this.send('artifact', { id, name, builder }, data);
+  /**
+   * A file the job made, streamed from disk: hashed first (the signature covers its sha256), then
+   * sent, never held whole (a build may make two files of a gigabyte; the builder has 4 GiB).
+   */
+  async artifact(id: string, builder: string, name: string, path: string): Promise<void> {
+    const hash = createHash('sha256');
+    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+    const { size } = await stat(path);
+    await this.send('artifact', { id, name, builder }, undefined, { sha256: hash.digest('hex'), size, open: () => createReadStream(path) });
   }
 
   async complete(id: string, builder: string, kind: WorkKind, report: JobReport): Promise<void> {
     await this.send('complete', { id }, { builder, kind, ...report });
   }
 
-  private async send<R extends JobRoute>(route: R, params: JobApi[R]['params'], body: JobApi[R]['body']): Promise<Response> {
+  /** `streamed`: a body read from a file as it is sent, of that sha256 and size (`body` is then undefined). */
+  private async send<R extends JobRoute>(route: R, params: JobApi[R]['params'], body: JobApi[R]['body'] | undefined, streamed?: { sha256: string; size: number; open: () => Readable }): Promise<Response> {
     const { method } = JOB_ROUTES[route];
     const path = routePath(route, params);
     const isJson = JOB_ROUTES[route].body === 'json';
@@ -85,11 +97,14 @@ export class JobApiClient {
     const res = await fetch(url, {
       method,
       headers: {
-        authorization: signRequest(this.key, this.name, { method, path: `${url.pathname}${url.search}`, bodySha256: sha256Hex(data) }),
+        authorization: signRequest(this.key, this.name, { method, path: `${url.pathname}${url.search}`, bodySha256: streamed?.sha256 ?? sha256Hex(data) }),
         ...(isJson ? { 'content-type': 'application/json' } : {}),
+        ...(streamed ? { 'content-length': String(streamed.size) } : {}),
       },
-      body: body === undefined ? undefined : new Uint8Array(data.buffer, data.byteOffset, data.length),
-    }).catch((err: Error) => {
+      ...(streamed
+        ? { body: Readable.toWeb(streamed.open()) as ReadableStream<Uint8Array>, duplex: 'half' }
+        : { body: body === undefined ? undefined : new Uint8Array(data.buffer, data.byteOffset, data.length) }),
+    } as RequestInit).catch((err: Error) => {
       throw new QueueUnreachable(`${method} ${path}: the queue cannot be reached (${(err.cause as Error | undefined)?.message ?? err.message})`);
     });
     if (!res.ok && res.status !== 204) {

@@ -1,5 +1,8 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startJobApi, type JobApiHandlers } from './job-api.js';
 import { JobApiClient, QueueUnreachable, reportAfterHandInError } from './job-api-client.js';
 import { MAX_LOG_BODY, MAX_SMALL_BODY } from '../core/job-protocol.js';
@@ -148,6 +151,17 @@ describe('the job API', () => {
     }
     expect(calls).toEqual([]);
     expect((await signed('POST', '/api/v1/jobs/j1/heartbeat', '{"builder":"b1/2"}')).status).toBe(200);
+  });
+
+  it("has a worker stream a job's file from disk, signed for its sha256 (not read whole: a build may make gigabytes)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aib-artifact-'));
+    try {
+      writeFileSync(join(dir, 'big.deb'), Buffer.alloc(24 * 1024 * 1024, 'x'));
+      await new JobApiClient(base, builderKey(secret, 'b1'), 'b1').artifact('j1', 'b1/1', 'big.deb', join(dir, 'big.deb'));
+      expect(calls).toEqual([`artifact j1 b1/1 big.deb ${24 * 1024 * 1024}`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a body that is not the signed one, also a streamed artifact, which its handler never sees whole', async () => {
