@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/config.js';
+import type { JobRecord } from '../src/core/jobs.js';
+import type { UploadRecord } from '../src/core/uploads.js';
 import { withHistory } from '../src/core/retention.js';
 import { readIncludedDebs } from '../src/daemons/queue/included-debs.js';
 import { SuiteChanges } from '../src/daemons/queue/suite-changes.js';
@@ -470,3 +472,33 @@ describe('the journal of suite contents and pool history', () => {
     expect(await readFile(`${layout.poolHistory}.journal`, 'utf8')).toBe(`${JSON.stringify([1, [{ source: 'j2', version: '1.0-1', drop: true }]])}\n`);
   });
 });
+
+describe('a build joining its suite', () => {
+  it("does not take over a package another source published while it was held back: that one is left out, said, and the rest join", async () => {
+    const layout = new Layout(join(work, 'joining'));
+    await mkdir(layout.state, { recursive: true });
+    const config = parseConfig('suites:\n  unstable: {}\n', 'archive.yaml');
+    const logged: string[] = [];
+    const suites = await new SuiteChanges(layout, () => config, (m) => logged.push(m)).load();
+    const digest = (n: number) => ({ size: n, md5: String(n).padStart(32, '0'), sha1: String(n).padStart(40, '0'), sha256: String(n).padStart(64, '0') });
+    const source = async (name: string, version: string) =>
+      suites.addSource({ id: `u-${name}`, suite: 'unstable', source: name, version, sourceStanza: [['Package', name], ['Version', version]], sourceFiles: [] } as unknown as UploadRecord);
+    const binary = (pkg: string, version: string, from: string, n: number) => ({
+      control: [['Package', pkg], ['Version', version], ['Architecture', 'amd64'], ['Source', `${from} (${version})`]] as [string, string][],
+      path: `pool/main/${from[0]}/${from}/${pkg}_${version.replace(/^\d+:/, '')}_amd64.deb`,
+      ...digest(n),
+    });
+    const build = (from: string, version: string, binaries: ReturnType<typeof binary>[]) =>
+      ({ id: `u-${from}-amd64`, kind: 'build', source: from, version, suite: 'unstable', binaries, artifacts: [] }) as unknown as JobRecord;
+    // foo's libfoo1 is published; evil's build of the same name (a higher version) was checked
+    // before that and joins after it.
+    await source('foo', '1.0-1');
+    await suites.addBuild(build('foo', '1.0-1', [binary('libfoo1', '1.0-1', 'foo', 1)]), true);
+    await source('evil', '1.0-1');
+    await suites.addBuild(build('evil', '1.0-1', [binary('libfoo1', '99:1', 'evil', 2), binary('evil-tools', '1.0-1', 'evil', 3)]), true);
+    const held = suites.all().find((c) => c.id === 'unstable')!.binaries.map((b) => `${b.package} ${b.version} ${b.source}`).sort();
+    expect(held).toEqual(['evil-tools 1.0-1 evil', 'libfoo1 1.0-1 foo']);
+    expect(logged).toContain('job u-evil-amd64: libfoo1 not published: unstable has it from source foo (allow_binary_takeover is off)');
+  });
+});
+

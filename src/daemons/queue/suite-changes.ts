@@ -206,7 +206,18 @@ export class SuiteChanges {
       return;
     }
     const suite = this.suite(job.suite);
-    const binaries = job.binaries.map((b) => suiteBinary(b, componentFor(new Paragraph(b.control).first('Section'), suite.components), 'built', job.id));
+    const all = job.binaries.map((b) => suiteBinary(b, componentFor(new Paragraph(b.control).first('Section'), suite.components), 'built', job.id));
+    // Checked again as it joins (core/artifact-checks.ts checked it as it was handed in): a
+    // build held back meanwhile (wait_for_all_architectures, publish_requires) may find a
+    // package of its published by another source since, which it does not take over.
+    const names = new Set(all.map((b) => b.package));
+    const others = new Map<string, string>();
+    if (!suite.allowBinaryTakeover) for (const held of contents.binaries) if (names.has(held.package) && held.source !== job.source) others.set(held.package, held.source);
+    const binaries = all.filter((b) => {
+      const other = others.get(b.package);
+      if (other) this.log(`job ${job.id}: ${b.package} not published: ${job.suite} has it from source ${other} (allow_binary_takeover is off)`);
+      return !other;
+    });
     // Noted first: the check against the suite's members compares the files' digests, which the store holds.
     await this.controlStore.add(job.binaries);
     let next = withBinaries(contents, binaries, (b) => this.digest(b)?.sha256);
