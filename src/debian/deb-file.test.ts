@@ -100,6 +100,13 @@ describe('reading a .deb without dpkg-deb', () => {
     expect(() => tarFile(twice, './control')).toThrow('its control member holds control twice (dpkg would read the last)');
     const renamed = Buffer.concat([...entry('./control', 'Package: hello\n'), ...pax('./control'), ...entry('./other', 'Package: libc6\n'), end]);
     expect(() => tarFile(renamed, './control')).toThrow(DebFormatError);
+    // Named as tar writes it out, or renamed by a pax header's last path or GNU sparse name.
+    for (const second of ['././control', './/control', '/control', 'control/']) {
+      expect(() => tarFile(Buffer.concat([...entry('./control', 'Package: hello\n'), ...entry(second, 'Package: libc6\n'), end]), './control'), second).toThrow(DebFormatError);
+    }
+    const lastPath = (record: string) => [header('./PaxHeaders/x', record.length, 'x'), body(record)];
+    expect(() => tarFile(Buffer.concat([...entry('./control', 'Package: hello\n'), ...lastPath('16 path=./other\n18 path=./control\n'), ...entry('./x', 'Package: libc6\n'), end]), './control')).toThrow(DebFormatError);
+    expect(() => tarFile(Buffer.concat([...entry('./control', 'Package: hello\n'), ...lastPath('29 GNU.sparse.name=./control\n'), ...entry('./x', 'Package: libc6\n'), end]), './control')).toThrow(DebFormatError);
     // A pax path alone names its entry.
     expect(tarFile(Buffer.concat([...pax('./control'), ...entry('./other', 'Package: p\n'), end]), './control')?.toString()).toBe('Package: p\n');
   });

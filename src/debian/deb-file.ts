@@ -113,13 +113,22 @@ function lzma2Data(stream: Buffer, block: number, limit: number): { end: number;
   }
 }
 
+/** A tar entry's name as extracted: without empty and "." parts, or a leading "/". */
+function tarPath(name: string): string {
+  return name
+    .split('/')
+    .filter((p) => p !== '' && p !== '.')
+    .join('/');
+}
+
 /**
  * A file's content from a tar archive (ustar, GNU or pax), by name ("./control" or "control").
  * An archive naming it twice is refused: dpkg, which extracts it, reads the last, and the archive
  * would judge the package by a control dpkg never uses (GNU long names and pax paths count).
  */
 export function tarFile(tar: Buffer, wanted: string): Buffer | undefined {
-  const bare = wanted.replace(/^\.\//, '');
+  // As tar writes it out: "./control", "././control", ".//control" and "/control" are one file.
+  const bare = tarPath(wanted);
   let longName: string | undefined;
   let found: Buffer | undefined;
   let seen = false;
@@ -137,15 +146,16 @@ export function tarFile(tar: Buffer, wanted: string): Buffer | undefined {
       continue;
     }
     if (type === 'x' || type === 'g') {
-      // pax records, "LENGTH path=NAME\n": an extended header's path names the next entry.
-      const path = type === 'x' ? /(?:^|\n)\d+ path=([^\n]*)\n/.exec(data.toString('utf8'))?.[1] : undefined;
-      if (path !== undefined) longName = path;
+      // pax records, "LENGTH KEY=VALUE\n": an extended header's last path (or GNU sparse name)
+      // names the next entry, as GNU tar applies them in order.
+      const names = type === 'x' ? [...data.toString('utf8').matchAll(/(?:^|\n)\d+ (?:path|GNU\.sparse\.name)=([^\n]*)(?=\n)/g)] : [];
+      if (names.length > 0) longName = names[names.length - 1][1];
       continue;
     }
     const prefix = field(257, 6).startsWith('ustar') ? field(345, 155) : '';
     const name = longName ?? (prefix ? `${prefix}/${field(0, 100)}` : field(0, 100));
     longName = undefined;
-    if (name.replace(/^\.\//, '') !== bare) continue;
+    if (tarPath(name) !== bare) continue;
     if (seen) throw new DebFormatError(`its control member holds ${bare} twice (dpkg would read the last)`);
     seen = true;
     if (type === '0' || type === '\0') found = data;
