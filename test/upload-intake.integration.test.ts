@@ -720,9 +720,10 @@ describe('hostile files in incoming/', () => {
     expect(await readdir(layout.incoming)).toEqual([]);
   });
 
-  it('refuses unread an upload larger than the file system holds; one larger than its free space is not copied, but left as a full disk leaves it', async () => {
-    const { layout, intake: make } = await newArchive();
-    const intake = await make();
+  it('refuses unread an upload larger than the file system holds; one larger than its free space is not copied, but waits, said once, while the others are taken', async () => {
+    const { layout, config } = await newArchive();
+    const logged: string[] = [];
+    const intake = new UploadIntake(layout, await storesOf(layout), () => config, async () => undefined, { stableMs: 0, wrongSizeGraceMs: 0, log: (m) => logged.push(m) });
     const disk = await statfs(layout.state);
     const whole = disk.blocks * disk.bsize;
     await hugeOrig(layout, whole + 1024 ** 3, whole + 1024 ** 3);
@@ -731,11 +732,17 @@ describe('hostile files in incoming/', () => {
     expect(decided[0].reasons[0]).toMatch(new RegExp(`^${CHANGES}: the upload's files are \\d+ bytes, more than the archive's file system holds \\(${whole}\\); not read`));
     expect(await blocksOf(layout, decided[0], ORIG)).toBeLessThan(64);
     expect(await readdir(layout.incoming)).toEqual([]);
-    // Larger than what is free: said as a full disk says it (the queue tries again), nothing copied.
+    // Larger than what is free: it waits in incoming/, nothing copied, said once; an upload beside it is taken.
     const free = (await statfs(layout.state)).bavail * disk.bsize;
     await hugeOrig(layout, free + 1024 ** 3, free + 1024 ** 3);
-    await expect(intake.scan()).rejects.toMatchObject({ code: 'ENOSPC', message: expect.stringMatching(/^ENOSPC: no space left on device, copy '.*incoming\/aib-hello_1.0-1_source.changes' and its files \(\d+ bytes\) into '.*quarantine' \(\d+ bytes free\)$/) });
-    expect(await readdir(layout.quarantine)).toEqual([]);
+    await writeFile(join(layout.incoming, 'aib-other_1.0-1_source.changes'), 'Format: 1.8\n');
+    for (let i = 0; i < 2; i++) {
+      const { waiting, decided: other } = await intake.scan();
+      expect([waiting, other.map((u) => u.changes)]).toEqual([1, i === 0 ? ['aib-other_1.0-1_source.changes'] : []]);
+    }
+    expect(logged.filter((m) => m.includes('not taken yet'))).toEqual([
+      expect.stringMatching(/^incoming\/aib-hello_1.0-1_source.changes: not taken yet: ENOSPC: no space left on device, copy '.*incoming\/aib-hello_1.0-1_source.changes' and its files \(\d+ bytes\) into '.*quarantine' \(\d+ bytes free\); taken once there is room$/),
+    ]);
     expect((await readdir(layout.incoming)).sort()).toEqual([BUILDINFO, CHANGES, DEBIAN, DSC, ORIG].sort());
   });
 

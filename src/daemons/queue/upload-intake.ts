@@ -36,6 +36,9 @@ export interface IntakeOptions {
   failPoint?: FailPointHit;
 }
 
+/** An upload larger than the disk's free space: left in incoming/ until there is room. */
+class NoRoomYet extends Error {}
+
 export interface ScanResult {
   /** Uploads still waiting for files or for them to settle. */
   waiting: number;
@@ -48,6 +51,8 @@ export class UploadIntake {
   private readonly triedWhole = new Set<string>();
   /** .changes whose failure could not even be recorded, by mtime: not taken again until they change. */
   private readonly unrecordable = new Map<string, number>();
+  /** .changes of uploads larger than the free space, by mtime: said once, taken once there is room. */
+  private readonly noRoom = new Map<string, number>();
   /** Strays and .changes that could not be renamed out of incoming/ (a folder without write permission), by mtime: recorded once, not again until they change. */
   private readonly unmovable = new Map<string, number>();
   private readonly stableMs: number;
@@ -113,12 +118,15 @@ export class UploadIntake {
    * opened on a regular file (never following a link, never blocking), and hashed streamed.
    * Anything else stays in incoming/ unread (a stray, later).
    */
-  private async dropIncomingCopies(upload: UploadRecord): Promise<void> {
+  private async dropIncomingCopies(upload: UploadRecord, copied?: string[]): Promise<void> {
     const dir = join(this.layout.quarantine, upload.id);
-    for (const name of await readdir(dir).catch(() => [] as string[])) {
+    for (const name of copied ?? (await readdir(dir).catch(() => [] as string[]))) {
       const original = join(this.layout.incoming, name);
-      // (Nothing left to clear, as for an entry moved in unread: that one is not read either.)
-      if (!(await lstat(original).catch(() => undefined))?.isFile()) continue;
+      // Only a copy as long as an original still there is read (after a crash, every file in
+      // quarantine is looked at: one moved in unread, a sparse terabyte, is not read for a
+      // small file planted under its name).
+      const there = await lstat(original).catch(() => undefined);
+      if (!there?.isFile() || (await lstat(join(dir, name)).catch(() => undefined))?.size !== there.size) continue;
       const copy = await regularFileSha256(join(dir, name));
       if (!copy) continue;
       const a = await regularFileSha256(original, copy.size).catch((err: NodeJS.ErrnoException) => {
@@ -244,10 +252,18 @@ export class UploadIntake {
           );
         } else waiting++;
       } catch (err) {
+        if (err instanceof NoRoomYet) {
+          // This upload waits; the others are still taken.
+          if (this.noRoom.get(name) !== mtimes.get(name)) this.log(`incoming/${name}: not taken yet: ${err.message}; taken once there is room`);
+          this.noRoom.set(name, mtimes.get(name)!);
+          waiting++;
+          continue;
+        }
         const upload = await this.failed(name, err, mtimes.get(name));
         if (upload) decided.push(upload);
       }
     }
+    for (const name of [...this.noRoom.keys()]) if (!mtimes.has(name)) this.noRoom.delete(name);
     // Entries no .changes names: kept a while (their .changes may come last), then moved out.
     for (const name of names) {
       const mtimeMs = mtimes.get(name) ?? oddMtimes.get(name);
@@ -343,8 +359,9 @@ export class UploadIntake {
   private async intake(changesName: string, files: string[], early: FailedCheck[], unread: string[] = []): Promise<UploadRecord> {
     const l = this.layout;
     // What the copies need, before any is made: an upload larger than the archive's file system
-    // is refused unread; one larger than its free space fails as a full disk would (the queue
-    // says so and tries again), without first filling the disk with a copy that cannot fit.
+    // is refused unread; one larger than its free space waits in incoming/ (said once, taken at
+    // a scan that finds room), rather than fill the disk with a copy that cannot fit at every
+    // scan, or keep every other upload waiting behind it.
     const reserved = reasonName(changesName);
     const toCopy = [changesName, ...files].filter((n, i, all) => all.indexOf(n) === i && n !== reserved && !unread.includes(n) && this.seen.has(n));
     const bytes = toCopy.reduce((sum, n) => sum + this.seen.get(n)!.size, 0);
@@ -354,7 +371,7 @@ export class UploadIntake {
         early = [...early, { check: 'too-large', message: `${changesName}: the upload's files are ${bytes} bytes, more than the archive's file system holds (${disk.blocks * disk.bsize}); not read (kept unopened)` }];
         unread = [...unread, ...toCopy];
       } else if (bytes > disk.bavail * disk.bsize) {
-        throw Object.assign(new Error(`ENOSPC: no space left on device, copy '${join(l.incoming, changesName)}' and its files (${bytes} bytes) into '${l.quarantine}' (${disk.bavail * disk.bsize} bytes free)`), { code: 'ENOSPC' });
+        throw new NoRoomYet(`ENOSPC: no space left on device, copy '${join(l.incoming, changesName)}' and its files (${bytes} bytes) into '${l.quarantine}' (${disk.bavail * disk.bsize} bytes free)`);
       }
     }
     const id = this.newId(changesName.replace(/\.changes$/, ''));
@@ -390,7 +407,7 @@ export class UploadIntake {
     }
     // Only what was copied leaves incoming/: a file another upload of the same name wrote
     // meanwhile (two dputs of one version racing) stays, to be taken as its own upload.
-    await this.dropIncomingCopies(upload);
+    await this.dropIncomingCopies(upload, all.filter((n) => !refused.includes(n)));
     for (const name of all) this.seen.delete(name);
     this.log(`upload ${id}: received ${changesName} with ${all.length - 1} other file(s)`);
     return this.decide(upload);
