@@ -775,15 +775,17 @@ describe('hostile files in incoming/', () => {
     expect(await readdir(layout.incoming)).toEqual([]);
   });
 
-  it('moves a stray file whose name is too long for the quarantine out like any other', async () => {
+  it.each([`${'a'.repeat(243)}.tar.gz`, `${'a'.repeat(200)}.reason`])('moves a stray file whose name is too long for the quarantine out like any other (%s), its .reason beside it', async (long) => {
     const { layout, intake } = await newArchive('uploads:\n  stray_after_hours: 1\n');
-    const long = `${'a'.repeat(243)}.tar.gz`;
     await writeFile(join(layout.incoming, long), 'x');
     const old = new Date(Date.now() - 2 * 3600_000);
     await utimes(join(layout.incoming, long), old, old);
     const { decided } = await (await intake()).scan();
     expect(decided.map((u) => [u.changes, u.state, u.checks])).toEqual([[long, 'rejected', ['stray']]]);
-    expect(await readdir(join(layout.root, decided[0].rejectedDir!))).toContain(long);
+    const kept = await readdir(join(layout.root, decided[0].rejectedDir!));
+    expect(kept).toHaveLength(2);
+    expect(kept).toContain(long);
+    expect(await readFile(join(layout.root, decided[0].rejectedDir!, long), 'utf8')).toBe('x');
     expect(await readdir(layout.incoming)).toEqual([]);
   });
 

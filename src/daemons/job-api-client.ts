@@ -79,7 +79,13 @@ export class JobApiClient {
     const hash = createHash('sha256');
     for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
     const { size } = await stat(path);
-    await this.send('artifact', { id, name, builder }, undefined, { sha256: hash.digest('hex'), size, open: () => createReadStream(path) });
+    // Closed whatever fetch did with it (one that failed before sending never read it).
+    const stream = createReadStream(path);
+    try {
+      await this.send('artifact', { id, name, builder }, undefined, { sha256: hash.digest('hex'), size, stream });
+    } finally {
+      stream.destroy();
+    }
   }
 
   async complete(id: string, builder: string, kind: WorkKind, report: JobReport): Promise<void> {
@@ -87,7 +93,7 @@ export class JobApiClient {
   }
 
   /** `streamed`: a body read from a file as it is sent, of that sha256 and size (`body` is then undefined). */
-  private async send<R extends JobRoute>(route: R, params: JobApi[R]['params'], body: JobApi[R]['body'] | undefined, streamed?: { sha256: string; size: number; open: () => Readable }): Promise<Response> {
+  private async send<R extends JobRoute>(route: R, params: JobApi[R]['params'], body: JobApi[R]['body'] | undefined, streamed?: { sha256: string; size: number; stream: Readable }): Promise<Response> {
     const { method } = JOB_ROUTES[route];
     const path = routePath(route, params);
     const isJson = JOB_ROUTES[route].body === 'json';
@@ -102,7 +108,7 @@ export class JobApiClient {
         ...(streamed ? { 'content-length': String(streamed.size) } : {}),
       },
       ...(streamed
-        ? { body: Readable.toWeb(streamed.open()) as ReadableStream<Uint8Array>, duplex: 'half' }
+        ? { body: Readable.toWeb(streamed.stream) as ReadableStream<Uint8Array>, duplex: 'half' }
         : { body: body === undefined ? undefined : new Uint8Array(data.buffer, data.byteOffset, data.length) }),
     } as RequestInit).catch((err: Error) => {
       throw new QueueUnreachable(`${method} ${path}: the queue cannot be reached (${(err.cause as Error | undefined)?.message ?? err.message})`);

@@ -68,19 +68,19 @@ function send(res: ServerResponse, status: number, value?: unknown) {
 }
 
 /**
- * A connection that sends nothing for this long is closed (a client that opens many and dribbles
- * nothing). Longer than the longest long poll (60 s); nginx waits as long for the queue.
- */
-export const IDLE_MS = 120_000;
-
-/**
  * keyFor: each worker's key (core/request-signature.ts); a worker without one is refused. No
  * limit on a request's whole time (node's is 5 minutes): a worker on a slow link hands in a
- * build's gigabyte for as long as it keeps sending; a connection idle for `idleMs` is closed.
+ * build's gigabyte for as long as it keeps sending, and an answer may wait for the lane. A
+ * request's headers must come whole within `headersMs` (node's 60 s), so that a client that
+ * opens many connections and dribbles into them holds none for long; remote workers come
+ * through nginx, which also cuts a body silent for 30 s.
  */
-export function startJobApi(port: number, keyFor: KeyFor, h: JobApiHandlers, { idleMs = IDLE_MS } = {}): Promise<Server> {
+export function startJobApi(port: number, keyFor: KeyFor, h: JobApiHandlers, { headersMs = 60_000 } = {}): Promise<Server> {
   const nonces = new NonceMemory();
-  const server = createServer({ requestTimeout: 0 }, async (req, res) => {
+  const server = createServer({ requestTimeout: 0, headersTimeout: headersMs, connectionsCheckingInterval: Math.min(30_000, headersMs) }, async (req, res) => {
+    // Its request came: no limit on its time from here (a connection that sends nothing at all
+    // is closed below; node's headers timeout counts from the first byte).
+    req.socket.setTimeout(0);
     try {
       const url = new URL(req.url ?? '/', 'http://queue');
       const path = url.pathname;
@@ -159,7 +159,7 @@ export function startJobApi(port: number, keyFor: KeyFor, h: JobApiHandlers, { i
       send(res, status, { error: (err as Error).message });
     }
   });
-  server.timeout = idleMs;
+  server.on('connection', (socket) => socket.setTimeout(headersMs, () => socket.destroy()));
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, () => resolve(server));

@@ -20,7 +20,7 @@ import type { SuiteJoining } from './suite-joining.js';
 import { readControlFile } from './upload-decision.js';
 
 export class BuildResults {
-  /** Each job's hand-in of a file, the last begun: the next waits for it (its caps count what came before). */
+  /** Each job's hand-in of a file or of more log, the last begun: the next waits for it (its caps count what came before). */
   private readonly handingIn = new Map<string, Promise<unknown>>();
 
   constructor(
@@ -34,13 +34,18 @@ export class BuildResults {
    * sender's. A job's files come one after another (a worker sends them so): many at once would
    * each pass the caps on what the job handed in before them.
    */
-  async artifact(id: string, builder: string, name: string, body: AsyncIterable<Buffer>): Promise<void> {
-    const mine = (this.handingIn.get(id) ?? Promise.resolve()).catch(() => undefined).then(() => this.receive(id, builder, name, body));
-    this.handingIn.set(id, mine);
+  artifact(id: string, builder: string, name: string, body: AsyncIterable<Buffer>): Promise<void> {
+    return this.inTurn(`${id} file`, () => this.receive(id, builder, name, body));
+  }
+
+  /** fn once the job's hand-in of that kind before it is done (in turn, not side by side). */
+  private async inTurn(key: string, fn: () => Promise<void>): Promise<void> {
+    const mine = (this.handingIn.get(key) ?? Promise.resolve()).catch(() => undefined).then(fn);
+    this.handingIn.set(key, mine);
     try {
       await mine;
     } finally {
-      if (this.handingIn.get(id) === mine) this.handingIn.delete(id);
+      if (this.handingIn.get(key) === mine) this.handingIn.delete(key);
     }
   }
 
@@ -90,7 +95,11 @@ export class BuildResults {
    * (the worker cuts a build's output there; a byte of it that is not UTF-8 is three in the log,
    * as U+FFFD), with room for the line that says so; past that, refused.
    */
-  async log(id: string, builder: string, text: string): Promise<void> {
+  log(id: string, builder: string, text: string): Promise<void> {
+    return this.inTurn(`${id} log`, () => this.appendLog(id, builder, text));
+  }
+
+  private async appendLog(id: string, builder: string, text: string): Promise<void> {
     const job = this.leasing.job(id);
     if (job.state !== 'building' || job.lease?.builder !== builder || !job.log) throw refused(409, `job ${id} is not leased to ${builder}`);
     const path = join(this.q.layout.public, job.log);

@@ -38,9 +38,13 @@ export function tooLarge(name: string, size: number): string {
   return `${name}: ${size} bytes; a .changes or .dsc may have at most ${MAX_CONTROL_FILE_BYTES} (it was not read)`;
 }
 
-/** The rejection's .reason beside the upload's files: a .changes name too long to extend is shortened. */
+/**
+ * The rejection's .reason beside the upload's files: a .changes (or stray) name too long to
+ * extend is shortened; never the name itself (a stray of 200 characters and ".reason").
+ */
 export function reasonName(changes: string): string {
-  return `${Buffer.byteLength(changes) <= MAX_NAME_BYTES ? changes : changes.replace(/[^a-zA-Z0-9_.~+-]/g, '_').slice(0, MAX_NAME_BYTES)}.reason`;
+  const name = `${Buffer.byteLength(changes) <= MAX_NAME_BYTES ? changes : changes.replace(/[^a-zA-Z0-9_.~+-]/g, '_').slice(0, MAX_NAME_BYTES)}.reason`;
+  return name === changes ? `${changes}.reason` : name;
 }
 
 /** Where uploads and the jobs they make are recorded. */
@@ -156,7 +160,7 @@ export class UploadDecision {
     await rename(join(l.quarantine, upload.id), target);
     this.errors.failPoint('reject');
     const text = `${upload.changes} was rejected at ${new Date(this.o.now()).toISOString()}:\n\n${failed.map((f) => `- [${f.check}] ${f.message}`).join('\n')}\n\nEvery file of the upload is kept beside this file.\n`;
-    // A new file, never through an entry of that name (intake takes none: reserved-name).
+    // A new file, never through an entry of that name (intake takes none: file-name).
     await writeFile(join(target, reasonName(upload.changes)), text, { flag: 'wx' });
     Object.assign(upload, {
       state: 'rejected',
