@@ -1,5 +1,6 @@
-// What a worker hands back for a build (and a rebuild: rebuild-results.ts keeps those): its files, received aside and moved in once whole and
-// as signed; then its report, which finishes the job. A build that says it built is checked
+// What a worker hands back for a build (and a rebuild: rebuild-results.ts keeps those): its log
+// as it runs, its files, received aside and moved in once whole and as signed, each held to the
+// build caps; then its report, which finishes the job. A build that says it built is checked
 // (core/artifact-checks.ts) before any of its files is pooled, beside its source, and published.
 import { appendFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
