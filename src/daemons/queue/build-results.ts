@@ -53,28 +53,28 @@ export class BuildResults {
   private async receive(id: string, builder: string, name: string, body: AsyncIterable<Buffer>): Promise<void> {
     const job = this.leasing.job(id);
     if (job.state !== 'building' || job.lease?.builder !== builder) throw refused(409, `job ${id} is not leased to ${builder}`);
+    const dir = join(this.q.layout.artifacts, id);
+    // What the job handed in before (not this name, which a retry sends again).
+    const had = async () => (await readdir(dir).catch(() => [] as string[])).filter((n) => !n.startsWith('.') && n !== name);
     // A QA check hands in nothing but its report; a rebuild diffoscope's reports and its .buildinfo, capped.
     if (job.kind === 'rebuild') {
       if (!REBUILD_ARTIFACT.test(name) || (name.endsWith('.buildinfo') && !name.startsWith(`${job.source}_`))) {
         throw refused(400, `a rebuild hands in diffoscope.txt, diffoscope.html and its ${job.source}_*.buildinfo, not ${name}`);
       }
-      const had = await readdir(join(this.q.layout.artifacts, id)).catch(() => [] as string[]);
-      if (had.filter((n) => !n.startsWith('.') && n !== name).length >= 3) throw refused(409, `rebuild ${id} handed in 3 files already`);
+      if ((await had()).length >= 3) throw refused(409, `rebuild ${id} handed in 3 files already`);
       body = capped(body, MAX_ARTIFACT_BYTES, `${name} of rebuild ${id}`);
     } else if (job.kind === 'build') {
       // What a builder takes out of a build (builds.output_*), in all: a worker that sends more
       // than any build may make is refused, not given the disk.
       const { outputFiles, outputFileGiB, outputGiB } = this.q.config().builds;
-      const dir = join(this.q.layout.artifacts, id);
-      const had = (await readdir(dir).catch(() => [] as string[])).filter((n) => !n.startsWith('.') && n !== name);
-      if (had.length >= outputFiles) throw refused(409, `build ${id} handed in ${had.length} files already (builds.output_files)`);
+      const before = await had();
+      if (before.length >= outputFiles) throw refused(409, `build ${id} handed in ${before.length} files already (builds.output_files)`);
       let used = 0;
-      for (const n of had) used += (await stat(join(dir, n))).size;
+      for (const n of before) used += (await stat(join(dir, n))).size;
       body = capped(body, Math.min(outputFileGiB * GIB, outputGiB * GIB - used), `${name} of build ${id} (builds.output_file_gib, output_gib)`);
     } else throw refused(409, `job ${id} is a ${job.kind} check, which hands in no files`);
     if (!SAFE_FILE_NAME.test(name)) throw refused(400, `unsafe artifact name ${name}`);
     this.q.failPoint('hand-in');
-    const dir = join(this.q.layout.artifacts, id);
     await mkdir(dir, { recursive: true });
     // Aside until the whole body arrived and matched its signed sha256: a cut or tampered
     // upload leaves nothing behind. A name of its own, so two uploads of one file do not mix.

@@ -178,7 +178,7 @@ export class UploadIntake {
     for (const name of names.filter((n) => n.endsWith('.changes') && (mtimes.has(n) || odd.has(n)))) {
       named.add(name);
       if (this.unrecordable.get(name) === (mtimes.get(name) ?? -1)) continue;
-      if (this.unmovable.has(name) && this.unmovable.get(name) === (mtimes.get(name) ?? oddMtimes.get(name))) continue;
+      if (this.unmovable.get(name) === (mtimes.get(name) ?? oddMtimes.get(name))) continue;
       // Each upload is decided inside its own error boundary: what goes wrong with one rejects
       // that one (failed()), and the next is still taken.
       try {
