@@ -58,6 +58,14 @@ describe('migration decisions', () => {
     expect(decide({ from, uploads: [upload('young', '1.0-1', 0)], jobs: passing('young', '1.0-1'), target: target({ afterDays: 0 }) })[1]).toMatchObject({ source: 'young', migrates: true });
   });
 
+  it("waits while a source would take over a binary package another source publishes in the target", () => {
+    const from = unstable([source('hello', '1.0-1')], [binary('hello', 'hello', '1.0-1'), binary('libgreet1', 'hello', '1.0-1')]);
+    const to: SuiteContents = { ...emptyContents('testing'), sources: [source('greet', '1')], binaries: [binary('libgreet1', 'greet', '1')] };
+    const input = { from, to, uploads: [upload('hello', '1.0-1', 3)], jobs: [...passing('hello', '1.0-1').slice(0, 3), installs('hello', '1.0-1', {}, targetDigest(to))] };
+    expect(decide(input)[0]).toMatchObject({ migrates: false, reasons: ['binary package libgreet1 is published in testing by source greet, which it may not take over (allow_binary_takeover is off)'] });
+    expect(decide({ ...input, target: { ...target(), allowBinaryTakeover: true } })[0]).toMatchObject({ migrates: true, reasons: [] });
+  });
+
   it('lists nothing the target already has at that version or newer; says what it replaces', () => {
     const from = unstable([source('hello', '1.0-2'), source('old', '1.0-1')], []);
     const to = { ...emptyContents('testing'), sources: [source('hello', '1.0-1'), source('old', '2.0-1')] };

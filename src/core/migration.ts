@@ -11,7 +11,7 @@ import { compareVersions } from '../debian/version.js';
 import type { JobRecord } from './jobs.js';
 import { declaresTests } from './kinds/qa.js';
 import { unmetGates, type QaGates } from './qa-gates.js';
-import type { SuiteContents } from './suite-contents.js';
+import { copiedBinaries, takeoverText, takeovers, type SuiteContents } from './suite-contents.js';
 import type { UploadRecord } from './uploads.js';
 import { inOrder } from '../debian/indices.js';
 
@@ -69,6 +69,10 @@ export function migrationDecisions(input: MigrationInput): MigrationDecision[] {
       ageDays = Math.max(0, (input.now.getTime() - Date.parse(upload.receivedAt)) / DAY_MS);
       if (ageDays < target.migration.afterDays) reasons.push(`${Math.floor(ageDays)} of ${target.migration.afterDays} days`);
       reasons.push(...gateReasons(target, upload, input.jobsOf(upload.id)));
+    }
+    if (!target.allowBinaryTakeover) {
+      const taken = takeovers(to, s.source, copiedBinaries(from, s.source, target.architectures));
+      if (taken.length > 0) reasons.push(`${takeoverText(taken, to.id)} (allow_binary_takeover is off)`);
     }
     // Asked of apt only once the rest holds: a testbed per build is not spent on what waits anyway.
     const check: string[] = [];

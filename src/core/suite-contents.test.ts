@@ -9,7 +9,7 @@ import { parseDeb822 } from '../debian/deb822.js';
 import { memberStanzas, planPublication, type Member, type PoolFacts } from './publish-plan.js';
 import { newHistory, retained, withHistory } from './retention.js';
 import {
-  ByBinaryKey, ContentsError, binariesChange, binaryMember, binaryRefusal, emptyContents, heldBinary, poolFilesOf, sortedBinaries, suiteBinary, withBinaries as withBinariesOf, withCopy, withSource, withoutSource, withoutSuperseded,
+  ByBinaryKey, ContentsError, binariesChange, binaryMember, binaryRefusal, emptyContents, heldBinary, poolFilesOf, sortedBinaries, suiteBinary, withBinaries as withBinariesOf, withCopy, copiedBinaries, takeovers, withSource, withoutSource, withoutSuperseded,
   type SuiteBinary, type SuiteContents, type SuiteSource,
 } from './suite-contents.js';
 
@@ -224,20 +224,34 @@ describe('suite contents', () => {
   it('copies a source and its binaries, leaving out architectures the target lacks, and refuses a downgrade', () => {
     const from = withBinaries(withSource(emptyContents('unstable'), src('x', '2')), [bin('x', '2', 'amd64'), bin('x', '2', 'arm64'), bin('x-doc', '2', 'all', { source: 'x' })]);
     let to = withBinaries(withSource(emptyContents('testing'), src('x', '1')), [bin('x', '1', 'amd64'), bin('x-old', '1', 'amd64', { source: 'x' })]);
-    const r = withCopy(from, to, 'x', ['amd64']);
+    const r = withCopy(from, to, 'x', ['amd64'], false);
     expect(r.version).toBe('2');
     expect(r.contents.sources.map((s) => s.version)).toEqual(['2']);
     expect(r.contents.binaries.map((b) => `${b.package} ${b.version} ${b.arch}`).sort()).toEqual(['x 2 amd64', 'x-doc 2 all']);
     to = r.contents;
-    expect(() => withCopy(withSource(emptyContents('old'), src('x', '1')), to, 'x', ['amd64'])).toThrow(/testing has x 2, newer than old's 1/);
-    expect(() => withCopy(from, to, 'nothing', ['amd64'])).toThrow(/unstable has no source package or binaries from nothing/);
+    expect(() => withCopy(withSource(emptyContents('old'), src('x', '1')), to, 'x', ['amd64'], false)).toThrow(/testing has x 2, newer than old's 1/);
+    expect(() => withCopy(from, to, 'nothing', ['amd64'], false)).toThrow(/unstable has no source package or binaries from nothing/);
+  });
+
+  it("refuses a copy that would take over another source's binary package, unless the target allows takeovers", () => {
+    // In unstable (takeovers allowed there), x took over libshared; testing has it from y.
+    const from = withBinaries(withSource(emptyContents('unstable'), src('x', '2')), [bin('x', '2', 'amd64'), bin('libshared', '2', 'amd64', { source: 'x' }), bin('x-arm', '2', 'arm64', { source: 'x' })]);
+    const to = withBinaries(withSource(withSource(emptyContents('testing'), src('y', '1')), src('z', '1')), [bin('libshared', '1', 'amd64', { source: 'y' }), bin('x-arm', '1', 'arm64', { source: 'z' })]);
+    expect(() => withCopy(from, to, 'x', ['amd64'], false)).toThrow(
+      'x 2 is not copied to testing: binary package libshared is published in testing by source y, which it may not take over; remove that source first (archive rm y --suite testing) or set suites.testing.allow_binary_takeover: true in archive.yaml',
+    );
+    // An architecture the target lacks is not copied, so it takes nothing over.
+    expect(takeovers(to, 'x', copiedBinaries(from, 'x', ['amd64']))).toEqual([['libshared', 'y']]);
+    expect(takeovers(to, 'x', copiedBinaries(from, 'x', ['amd64', 'arm64']))).toEqual([['libshared', 'y'], ['x-arm', 'z']]);
+    const r = withCopy(from, to, 'x', ['amd64'], true);
+    expect(r.contents.binaries.filter((b) => b.package === 'libshared').map((b) => `${b.source} ${b.version}`).sort()).toEqual(['x 2', 'y 1']);
   });
 
   it('refuses a downgrade of imported binaries, which have no source package', () => {
     const older = withBinaries(emptyContents('snap'), [bin('tool', '1', 'amd64', { origin: 'imported' })]);
     const newer = withBinaries(emptyContents('testing'), [bin('tool', '2', 'amd64', { origin: 'imported' })]);
-    expect(() => withCopy(older, newer, 'tool', ['amd64'])).toThrow(/testing has tool 2, newer than snap's 1/);
-    expect(withCopy(newer, older, 'tool', ['amd64']).contents.binaries.map((b) => b.version)).toEqual(['2']);
+    expect(() => withCopy(older, newer, 'tool', ['amd64'], false)).toThrow(/testing has tool 2, newer than snap's 1/);
+    expect(withCopy(newer, older, 'tool', ['amd64'], false).contents.binaries.map((b) => b.version)).toEqual(['2']);
   });
 
   it('lets a build publish only the binary packages its .dsc declares, and their -dbgsym', () => {

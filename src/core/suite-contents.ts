@@ -193,9 +193,9 @@ export function binaryRefusal(c: SuiteContents, source: string, declared: string
   if (!declared.includes(pkg) && !(pkg.endsWith('-dbgsym') && declared.includes(pkg.slice(0, -'-dbgsym'.length)))) {
     return `binary package ${pkg} is not in the Binary field of ${source}'s .dsc (${declared.join(', ') || 'empty'}); a build publishes only the packages its source declares, and their -dbgsym`;
   }
-  const other = c.binaries.find((b) => b.package === pkg && b.source !== source);
-  if (other && !allowTakeover) {
-    return `binary package ${pkg} is already published in ${c.id} by source ${other.source}, so source ${source} may not take it over; remove it first (archive rm ${other.source} --suite ${c.id}) or set suites.${c.id}.allow_binary_takeover: true in archive.yaml`;
+  const [taken] = allowTakeover ? [] : takeovers(c, source, [{ package: pkg }]);
+  if (taken) {
+    return `binary package ${pkg} is already published in ${c.id} by source ${taken[1]}, so source ${source} may not take it over; remove it first (archive rm ${taken[1]} --suite ${c.id}) or set suites.${c.id}.allow_binary_takeover: true in archive.yaml`;
   }
   return undefined;
 }
@@ -382,17 +382,44 @@ export function withoutSource(c: SuiteContents, source: string): { contents: Sui
  * of that source, with no rebuild (a migration, as britney's). Binaries for architectures
  * `to` does not have are left out; a downgrade is refused.
  */
-export function withCopy(from: SuiteContents, to: SuiteContents, source: string, toArchitectures: string[]): { contents: SuiteContents; copied: SuiteBinary[]; version: string } {
-  const binaries = from.binaries.filter((b) => b.source === source && (b.arch === 'all' || toArchitectures.includes(b.arch)));
+export function withCopy(from: SuiteContents, to: SuiteContents, source: string, toArchitectures: string[], allowTakeover: boolean): { contents: SuiteContents; copied: SuiteBinary[]; version: string } {
+  const binaries = copiedBinaries(from, source, toArchitectures);
   const version = publishedVersion(from, source);
   if (!version) throw new ContentsError(`${from.id} has no source package or binaries from ${source}; see archive ls --suite ${from.id}`);
   const held = publishedVersion(to, source);
   if (held && compareVersions(held, version) > 0) {
     throw new ContentsError(`${to.id} has ${source} ${held}, newer than ${from.id}'s ${version}; remove it first (archive rm ${source} --suite ${to.id}) to go back`);
   }
+  const taken = allowTakeover ? [] : takeovers(to, source, binaries);
+  if (taken.length > 0) {
+    throw new ContentsError(`${source} ${version} is not copied to ${to.id}: ${takeoverText(taken, to.id)}; remove that source first (archive rm ${taken[0][1]} --suite ${to.id}) or set suites.${to.id}.allow_binary_takeover: true in archive.yaml`);
+  }
   const src = from.sources.find((s) => s.source === source);
   const rest = { ...to, sources: to.sources.filter((s) => s.source !== source), binaries: to.binaries.filter((b) => b.source !== source) };
   return { contents: { ...rest, sources: src ? [...rest.sources, src] : rest.sources, binaries: [...rest.binaries, ...binaries] }, copied: binaries, version };
+}
+
+/** The binaries of `source` a copy from `from` brings to a suite of `toArchitectures`. */
+export function copiedBinaries(from: SuiteContents, source: string, toArchitectures: string[]): SuiteBinary[] {
+  return from.binaries.filter((b) => b.source === source && (b.arch === 'all' || toArchitectures.includes(b.arch)));
+}
+
+/**
+ * The packages among `binaries` (of `source`) that another source publishes in `c`, each with
+ * that source, in package order: taking one over needs allow_binary_takeover, whether a build
+ * brings it (binaryRefusal), a build held back joins later, or a copy or migration brings it.
+ */
+export function takeovers(c: SuiteContents, source: string, binaries: Pick<SuiteBinary, 'package'>[]): [pkg: string, other: string][] {
+  const names = new Set(binaries.map((b) => b.package));
+  const found = new Map<string, string>();
+  for (const held of c.binaries) if (names.has(held.package) && held.source !== source && !found.has(held.package)) found.set(held.package, held.source);
+  return [...found].sort(([a], [b]) => inOrder(a, b));
+}
+
+/** "binary package libx1 is published in testing by source y" (and how many more). */
+export function takeoverText(taken: [pkg: string, other: string][], suite: string): string {
+  const [pkg, other] = taken[0];
+  return `binary package ${pkg} is published in ${suite} by source ${other}${taken.length > 1 ? ` (and ${taken.length - 1} more of another source's)` : ''}, which it may not take over`;
 }
 
 /** The version of a source a suite publishes: its source package's, else its binaries' newest. */

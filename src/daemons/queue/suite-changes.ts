@@ -7,7 +7,7 @@ import { DEBUG_SUFFIX, type ArchiveConfig, type SuiteConfig } from '../../config
 import type { JobRecord } from '../../core/jobs.js';
 import { newHistory, retained, withHistory, type HistoryEntry, type PoolHistory } from '../../core/retention.js';
 import {
-  ByBinaryKey, ContentsError, binaryConflict, binaryMember, emptyContents, heldBinary, isDebugControl, poolFilesOf, suiteBinary, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
+  ByBinaryKey, ContentsError, binaryConflict, binaryMember, emptyContents, heldBinary, isDebugControl, poolFilesOf, suiteBinary, takeovers, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
   type SuiteBinary, type SuiteContents,
 } from '../../core/suite-contents.js';
 import type { QueueAnswer } from '../../core/queue-requests.js';
@@ -210,9 +210,7 @@ export class SuiteChanges {
     // Checked again as it joins (core/artifact-checks.ts checked it as it was handed in): a
     // build held back meanwhile (wait_for_all_architectures, publish_requires) may find a
     // package of its published by another source since, which it does not take over.
-    const names = new Set(all.map((b) => b.package));
-    const others = new Map<string, string>();
-    if (!suite.allowBinaryTakeover) for (const held of contents.binaries) if (names.has(held.package) && held.source !== job.source) others.set(held.package, held.source);
+    const others = new Map(suite.allowBinaryTakeover ? [] : takeovers(contents, job.source, all));
     const binaries = all.filter((b) => {
       const other = others.get(b.package);
       if (other) this.log(`job ${job.id}: ${b.package} not published: ${job.suite} has it from source ${other} (allow_binary_takeover is off)`);
@@ -239,7 +237,7 @@ export class SuiteChanges {
     if (!origin && !this.config().suites.some((s) => s.name === from)) throw new ContentsError(`no suite or snapshot "${from}"`);
     if (this.store.get(to)?.kind === 'snapshot') throw new ContentsError(`${to} is a snapshot: snapshots do not change`);
     const target = this.suite(to);
-    const result = withCopy(origin ?? emptyContents(from), this.get(to), source, target.architectures);
+    const result = withCopy(origin ?? emptyContents(from), this.get(to), source, target.architectures, !!target.allowBinaryTakeover);
     await this.store.save(result.contents);
     return {
       ok: true,
