@@ -42,6 +42,21 @@ export interface OutputCaps {
   outputFiles: number;
 }
 
+/**
+ * A file put into a container: its bytes (the small ones a flow writes itself), or a file on this
+ * worker's disk of that size, streamed in as it is read (a job's inputs: a QA check of a build
+ * with two packages of a gigabyte must not hold them in memory, nor a tar of them).
+ */
+export type PutFile = { name: string; data: Buffer } | { name: string; path: string; size: number };
+
+/** A job's input file as the worker fetched it: on its disk, of this size and sha256 (checked against the lease's). */
+export interface JobInput {
+  name: string;
+  path: string;
+  size: number;
+  sha256: string;
+}
+
 export interface ContainerRunner {
   /** The id of the image of this name; undefined when there is none. */
   imageId(name: string): Promise<string | undefined>;
@@ -51,7 +66,7 @@ export interface ContainerRunner {
 
 export interface RunnerContainer {
   /** Puts files into a folder of the container, owned by uid (a name ending in "/": a folder); before or after start(). */
-  putFiles(dir: string, files: { name: string; data: Buffer }[], uid: number): Promise<void>;
+  putFiles(dir: string, files: PutFile[], uid: number): Promise<void>;
   /** Passes the command's output (stdout and stderr, as it comes) on from its start; before start(). */
   attach(onOutput: (chunk: Buffer) => void): Promise<void>;
   start(): Promise<void>;

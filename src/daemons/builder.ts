@@ -3,7 +3,7 @@
 // its report. It runs as many jobs at once as the queue's settings say, and a QA check beside.
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import { rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeLeftoverBuilds } from '../docker/docker-runner.js';
 import { connectDocker, type Docker } from '../docker/engine.js';
@@ -146,7 +146,11 @@ export class Builder {
       }));
     const flusher = setInterval(() => void flush(), 1000);
     const outDir = join('/tmp', `out-${job.id}`);
+    // Its inputs, on the disk (this /tmp in its container), not in memory: a check of a build with two packages of a gigabyte.
+    const inDir = join('/tmp', `in-${job.id}`);
     try {
+      await rm(inDir, { recursive: true, force: true });
+      await mkdir(inDir, { mode: 0o700 });
       const task = TASKS[job.kind];
       const result = await task({
         job,
@@ -159,6 +163,7 @@ export class Builder {
         log: (text) => {
           pending += text;
         },
+        inDir,
         outDir,
       });
       clearInterval(flusher);
@@ -179,6 +184,7 @@ export class Builder {
       clearInterval(heartbeat);
       clearInterval(flusher);
       await rm(outDir, { recursive: true, force: true });
+      await rm(inDir, { recursive: true, force: true });
     }
   }
 }

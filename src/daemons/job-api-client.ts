@@ -3,8 +3,9 @@
 // the token itself never goes on the wire.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { open, rm, stat } from 'node:fs/promises';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { sha256Hex, signRequest } from '../core/request-signature.js';
 import { JOB_ROUTES, routePath, type JobApi, type JobRoute, type LeaseRequest, type LeasedJob, type WorkerOffer, type WorkerSettings } from '../core/job-protocol.js';
 import type { JobReport, WorkKind } from '../core/work-kinds.js';
@@ -62,9 +63,35 @@ export class JobApiClient {
     await this.send('heartbeat', { id }, { builder });
   }
 
-  /** One of the job's input files, whole. */
-  async sourceFile(id: string, name: string): Promise<Buffer> {
-    return Buffer.from(await (await this.send('sourceFile', { id, name }, undefined)).arrayBuffer());
+  /**
+   * One of the job's input files, written to `path` (a new file) as it arrives, never held whole:
+   * its size and sha256. One longer than `maxBytes` (the size its lease lists) is cut there and
+   * refused; a refused or broken one is removed.
+   */
+  async sourceFileTo(id: string, name: string, path: string, maxBytes: number): Promise<{ size: number; sha256: string }> {
+    const res = await this.send('sourceFile', { id, name }, undefined);
+    const hash = createHash('sha256');
+    let size = 0;
+    const count = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        size += chunk.length;
+        if (size > maxBytes) done(new Error(`${name}: the queue sent more than the ${maxBytes} bytes its lease lists`));
+        else done(null, (hash.update(chunk), chunk));
+      },
+    });
+    // Made before anything is read (never over a file there), and removed if it does not end whole.
+    const file = await open(path, 'wx').catch(async (err: Error) => {
+      await res.body?.cancel();
+      throw err;
+    });
+    try {
+      await pipeline(Readable.fromWeb(res.body! as import('node:stream/web').ReadableStream), count, file.createWriteStream());
+    } catch (err) {
+      await file.close().catch(() => undefined);
+      await rm(path, { force: true });
+      throw err;
+    }
+    return { size, sha256: hash.digest('hex') };
   }
 
   async log(id: string, builder: string, text: string): Promise<void> {

@@ -1,5 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -159,6 +159,26 @@ describe('the job API', () => {
       writeFileSync(join(dir, 'big.deb'), Buffer.alloc(24 * 1024 * 1024, 'x'));
       await new JobApiClient(base, builderKey(secret, 'b1'), 'b1').artifact('j1', 'b1/1', 'big.deb', join(dir, 'big.deb'));
       expect(calls).toEqual([`artifact j1 b1/1 big.deb ${24 * 1024 * 1024}`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("has a worker write a job's input file to disk as it arrives, cut and removed once it passes the size its lease lists", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aib-input-'));
+    const client = new JobApiClient(base, builderKey(secret, 'b1'), 'b1');
+    const served = readFileSync(import.meta.filename);
+    try {
+      const to = join(dir, 'x.dsc');
+      expect(await client.sourceFileTo('j1', 'x.dsc', to, served.length)).toEqual({ size: served.length, sha256: sha256Hex(served) });
+      expect(readFileSync(to).equals(served)).toBe(true);
+      // Never over a file that is there (left as it was).
+      await expect(client.sourceFileTo('j1', 'x.dsc', to, served.length)).rejects.toThrow(/EEXIST/);
+      expect(readFileSync(to).equals(served)).toBe(true);
+      // A queue sending more than it listed (a broken or hostile one) fills no disk.
+      const cut = join(dir, 'cut.dsc');
+      await expect(client.sourceFileTo('j1', 'x.dsc', cut, 100)).rejects.toThrow('x.dsc: the queue sent more than the 100 bytes its lease lists');
+      expect(existsSync(cut)).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

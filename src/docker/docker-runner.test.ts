@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { extract } from 'tar-stream';
 import { DEFAULT_LIMITS, BUILD_SCRIPT, DEPS_CAPABILITIES, buildContainerSpec, depsContainerSpec } from '../core/kinds/build.js';
-import { createOptions } from './docker-runner.js';
+import { createOptions, tarOf } from './docker-runner.js';
 
 const LABELS = { 'archive-in-a-box.build': 'job-1', 'archive-in-a-box.builder': 'b' };
 const limits = { ...DEFAULT_LIMITS, memoryBytes: 3 * 1024 ** 3, pidsLimit: 512, cpus: 3 };
@@ -50,5 +54,59 @@ describe('the Docker runner: create options of a build\'s containers', () => {
         NanoCpus: 3e9,
       },
     });
+  });
+});
+
+describe('the Docker runner: the tar of files put into a container', () => {
+  /** Each entry of the tar as "name type uid size: text". */
+  const entries = async (tar: NodeJS.ReadableStream) => {
+    const out: string[] = [];
+    const x = extract();
+    x.on('entry', (h, stream, next) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c) => chunks.push(c as Buffer));
+      stream.on('end', () => {
+        out.push(`${h.name} ${h.type} ${h.uid} ${h.size}: ${Buffer.concat(chunks).toString()}`);
+        next();
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      x.on('finish', resolve);
+      x.on('error', reject);
+      tar.on('error', reject);
+      tar.pipe(x as unknown as NodeJS.WritableStream);
+    });
+    return out;
+  };
+
+  it('holds folders, bytes given, and files on disk read as it is made (a 3 MiB one in many chunks)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aib-tar-'));
+    try {
+      const big = 'y'.repeat(3 * 1024 * 1024);
+      writeFileSync(join(dir, 'big.deb'), big);
+      writeFileSync(join(dir, 'small.dsc'), 'DSC');
+      const got = await entries(tarOf([{ name: 'first/', data: Buffer.alloc(0) }, { name: 'first/a.txt', data: Buffer.from('A') }, { name: 'first/big.deb', path: join(dir, 'big.deb'), size: big.length }, { name: 'x.dsc', path: join(dir, 'small.dsc'), size: 3 }], 1234));
+      expect(got.map((e) => (e.length > 80 ? `${e.slice(0, 60)}...${e.length}` : e))).toEqual([
+        'first/ directory 1234 0: ',
+        'first/a.txt file 1234 1: A',
+        `first/big.deb file 1234 ${big.length}: ${big.slice(0, 60 - `first/big.deb file 1234 ${big.length}: `.length)}...${`first/big.deb file 1234 ${big.length}: `.length + big.length}`,
+        'x.dsc file 1234 3: DSC',
+      ]);
+      expect(got[2].endsWith(big)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails, naming the cause, when a file on disk is gone or not of the size given', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aib-tar-'));
+    try {
+      writeFileSync(join(dir, 'a.deb'), 'ABCDE');
+      await expect(entries(tarOf([{ name: 'gone.deb', path: join(dir, 'gone.deb'), size: 1 }], 0))).rejects.toThrow(/ENOENT/);
+      await expect(entries(tarOf([{ name: 'a.deb', path: join(dir, 'a.deb'), size: 9 }], 0))).rejects.toThrow(/size mismatch/i);
+      await expect(entries(tarOf([{ name: 'a.deb', path: join(dir, 'a.deb'), size: 2 }], 0))).rejects.toThrow(/size mismatch/i);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

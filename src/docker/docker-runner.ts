@@ -1,9 +1,10 @@
 // The container runner on the Docker engine: the containers of a build are siblings of the
 // builder's, made through the engine's API. Files go in and out through its archive API, so
 // the builder needs no host paths; what comes out is capped (takeOutputs).
-import { PassThrough, type Readable } from 'node:stream';
-import { pack } from 'tar-stream';
-import type { ContainerRunner, ContainerSpec, DepsImageCache, OutputCaps, RunnerContainer, RunningExec } from '../core/container-runner.js';
+import { createReadStream } from 'node:fs';
+import { PassThrough, Readable } from 'node:stream';
+import { pack, type Pack } from 'tar-stream';
+import type { ContainerRunner, ContainerSpec, DepsImageCache, OutputCaps, PutFile, RunnerContainer, RunningExec } from '../core/container-runner.js';
 import { LABEL_BUILDER } from '../core/kinds/build.js';
 import { DockerError } from '../errors.js';
 import { DEPS_REPO, depsImageName, evictDepsImages, touchDepsImage, LABEL_DEPS_KEY } from './deps-cache.js';
@@ -49,21 +50,39 @@ export function createOptions(spec: ContainerSpec): Docker.ContainerCreateOption
   };
 }
 
-function tarOf(files: { name: string; data: Buffer; mode?: number }[], uid: number): Promise<Buffer> {
+/**
+ * The files as a tar stream, made as the engine reads it: a file on disk is read into its entry
+ * then, never whole (tar-stream takes one entry at a time). A file whose size is not the one
+ * given fails the stream.
+ */
+export function tarOf(files: PutFile[], uid: number): Readable {
   const tar = pack();
-  const chunks: Buffer[] = [];
-  tar.on('data', (c) => chunks.push(c as Buffer));
-  const done = new Promise<Buffer>((resolve, reject) => {
-    tar.on('end', () => resolve(Buffer.concat(chunks)));
-    tar.on('error', reject);
-  });
-  for (const f of files) {
-    // A name ending in "/" is a folder of uid's own (a rebuild's, in a /build its user does not own).
-    if (f.name.endsWith('/')) tar.entry({ name: f.name, type: 'directory', mode: 0o755, uid, gid: uid, mtime: new Date() });
-    else tar.entry({ name: f.name, size: f.data.length, mode: f.mode ?? 0o644, uid, gid: uid, mtime: new Date() }, f.data);
-  }
-  tar.finalize();
-  return done;
+  const put = async () => {
+    for (const f of files) {
+      const header = { name: f.name, mode: 0o644, uid, gid: uid, mtime: new Date() };
+      // A name ending in "/" is a folder of uid's own (a rebuild's, in a /build its user does not own).
+      if (f.name.endsWith('/')) tar.entry({ ...header, type: 'directory', mode: 0o755 });
+      else if ('data' in f) tar.entry({ ...header, size: f.data.length }, f.data);
+      else {
+        let entry!: ReturnType<Pack['entry']>;
+        const written = new Promise<void>((resolve, reject) => {
+          entry = tar.entry({ ...header, size: f.size }, (err) => (err ? reject(err) : resolve()));
+        });
+        // Its failure (a size that is not the one given) comes through the callback, awaited below after the last write.
+        written.catch(() => undefined);
+        entry.on('error', () => undefined);
+        for await (const chunk of createReadStream(f.path)) {
+          if (!entry.write(chunk)) await new Promise<void>((resolve) => entry.once('drain', () => resolve()));
+        }
+        entry.end(undefined);
+        await written;
+      }
+    }
+    tar.finalize();
+  };
+  put().catch((err: Error) => tar.destroy(err));
+  // As a stream of node's (tar-stream's are streamx's): an error above ends it with that error.
+  return Readable.from(tar);
 }
 
 class DockerContainer implements RunnerContainer {
@@ -72,8 +91,15 @@ class DockerContainer implements RunnerContainer {
     private readonly container: Docker.Container,
   ) {}
 
-  async putFiles(dir: string, files: { name: string; data: Buffer }[], uid: number): Promise<void> {
-    await engine(this.container.putArchive(await tarOf(files, uid), { path: dir }));
+  async putFiles(dir: string, files: PutFile[], uid: number): Promise<void> {
+    const tar = tarOf(files, uid);
+    // A file that cannot be read fails the put (the engine would otherwise wait for the rest of its body).
+    const unreadable = new Promise<never>((_, reject) => tar.once('error', reject));
+    try {
+      await engine(Promise.race([this.container.putArchive(tar, { path: dir }), unreadable]));
+    } finally {
+      tar.destroy();
+    }
   }
 
   async attach(onOutput: (chunk: Buffer) => void): Promise<void> {

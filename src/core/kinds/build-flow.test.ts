@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { DockerError } from '../../errors.js';
 import { depsKey, parseShowHashes } from '../apt-output.js';
-import type { ContainerRunner, ContainerSpec, OutputCaps, RunnerContainer, RunningExec } from '../container-runner.js';
+import type { ContainerRunner, ContainerSpec, OutputCaps, PutFile, RunnerContainer, RunningExec } from '../container-runner.js';
 import { DEFAULT_LIMITS, DEPS_CAPABILITIES, LABEL_BUILD, type BuildLimits, type LocalArchive } from './build.js';
 import { BEHIND_BUILD_CPU_SHARES, runBuild, type BuildRequest } from './build-flow.js';
 
@@ -52,7 +52,7 @@ class FakeContainer implements RunnerContainer {
     return [];
   }
 
-  async putFiles(dir: string, files: { name: string; data: Buffer }[], uid: number) {
+  async putFiles(dir: string, files: PutFile[], uid: number) {
     if (this.runner.failPut) throw new Error('putArchive: boom');
     this.puts.push({ dir, names: files.map((f) => f.name), uid });
   }

@@ -20,7 +20,7 @@
 import { DockerError } from '../../errors.js';
 import { depsKey, isUnsatisfiable, parseShowHashes, parseSimulation, parseUnmet } from '../apt-output.js';
 import type { BuildArg } from '../build-plan.js';
-import type { ContainerRunner, RunnerContainer } from '../container-runner.js';
+import type { ContainerRunner, PutFile, RunnerContainer } from '../container-runner.js';
 import {
   BUILDER_UID,
   DEFAULT_LIMITS,
@@ -45,7 +45,7 @@ export interface BuildRequest {
   dsc: string;
   arch: string;
   buildArg: BuildArg;
-  files: { name: string; data: Buffer }[];
+  files: PutFile[];
   labels: Record<string, string>;
   onLog: (text: string) => void;
   outDir: string;
@@ -122,7 +122,7 @@ async function startBuild(runner: ContainerRunner, req: BuildRequest, image: str
   const spec = buildContainerSpec(image, req.dsc, req.buildArg, limits, labels);
   const build = await runner.create(req.rebuild ? rebuildContainerSpec(spec, req.dsc, req.buildArg) : spec);
   containers.push(build);
-  if (req.rebuild) await build.putFiles('/build', [{ name: 'rebuild/', data: Buffer.alloc(0) }, ...req.files.map((f) => ({ name: `rebuild/${f.name}`, data: f.data }))], REBUILD_UID);
+  if (req.rebuild) await build.putFiles('/build', [{ name: 'rebuild/', data: Buffer.alloc(0) }, ...req.files.map((f) => ({ ...f, name: `rebuild/${f.name}` }))], REBUILD_UID);
   else await build.putFiles('/build', req.files, BUILDER_UID);
   const run = runWithinLimits(build, onLog, limits);
   run.catch(() => undefined); // awaited later; its failure is handled there

@@ -3,7 +3,7 @@
 import type { ResolvedPackage } from '../apt-output.js';
 import type { BuildArg } from '../build-plan.js';
 import type { BuildSettings } from '../../config/config.js';
-import type { ContainerSpec } from '../container-runner.js';
+import type { ContainerSpec, PutFile } from '../container-runner.js';
 import type { KindDefinition } from '../work-kinds.js';
 
 export const BUILDER_UID = 2000;
@@ -129,8 +129,8 @@ export function localSource(local: LocalArchive): string {
 }
 
 /** What goes into the dependencies container, at its root: the .dsc, and the local archive's source and key. */
-export function depsFiles(dsc: { name: string; data: Buffer }, local: LocalArchive | undefined): { name: string; data: Buffer }[] {
-  return [{ name: `tmp/deps/${dsc.name}`, data: dsc.data }, ...localArchiveFiles(local)];
+export function depsFiles(dsc: PutFile, local: LocalArchive | undefined): PutFile[] {
+  return [{ ...dsc, name: `tmp/deps/${dsc.name}` }, ...localArchiveFiles(local)];
 }
 
 /** The local archive's apt source, key (and CA), as files relative to a container's root. */

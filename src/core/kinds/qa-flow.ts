@@ -17,7 +17,7 @@
 // installability: the same testbed with the migration's target suite as the local archive,
 // where apt says whether the packages would install (installability.ts).
 import { DockerError } from '../../errors.js';
-import type { ContainerRunner, ContainerSpec, RunnerContainer } from '../container-runner.js';
+import type { ContainerRunner, ContainerSpec, PutFile, RunnerContainer } from '../container-runner.js';
 import { blhcResult, blhcScript } from './blhc.js';
 import { BUILDER_UID, DEFAULT_LIMITS, LABEL_BUILD, depsContainerSpec, localArchiveFiles, localUpdateScript, type BuildLimits, type LocalArchive } from './build.js';
 import { lintianResult, lintianScript } from './lintian.js';
@@ -35,7 +35,7 @@ export interface CheckRequest {
   buildenv: string;
   /** The architecture of the build checked (blhc reads its flags by it). */
   arch: string;
-  files: { name: string; data: Buffer }[];
+  files: PutFile[];
   labels: Record<string, string>;
   onLog: (text: string) => void;
   /** Where the tools are installed from: the archive's deps network (the mirror), else Docker's bridge. */
@@ -145,12 +145,12 @@ export async function runCheck(runner: ContainerRunner, req: CheckRequest): Prom
 async function runPiuparts(runner: ContainerRunner, req: CheckRequest, limits: BuildLimits, labels: Record<string, string>, containers: RunnerContainer[]): Promise<QaReport> {
   const debs = req.files.filter((f) => f.name.endsWith('.deb'));
   const fresh = debs.filter((f) => !f.name.startsWith(PREVIOUS));
-  const old = debs.filter((f) => f.name.startsWith(PREVIOUS)).map((f) => ({ name: f.name.slice(PREVIOUS.length), data: f.data }));
+  const old = debs.filter((f) => f.name.startsWith(PREVIOUS)).map((f) => ({ ...f, name: f.name.slice(PREVIOUS.length) }));
   if (fresh.length === 0) return { outcome: 'checked', verdict: 'neutral', tool: 'piuparts steps (archive-in-a-box)', seconds: 0, counts: {}, findings: [], summary: 'the build made no .deb to install' };
   if (!(await runner.imageId(req.buildenv))) throw new DockerError(`the build environment image ${req.buildenv} does not exist; archive up (or archive refresh) builds it`);
   const bed = await runner.create(depsContainerSpec(req.buildenv, req.localArchive, limits, labels));
   containers.push(bed);
-  const under = (dir: string, files: { name: string; data: Buffer }[]) => files.map((f) => ({ name: `${dir}/${f.name}`, data: f.data }));
+  const under = (dir: string, files: PutFile[]) => files.map((f) => ({ ...f, name: `${dir}/${f.name}` }));
   await bed.putFiles('/', [...localArchiveFiles(req.localArchive), ...under('qa/new', fresh), ...under('qa/old', old)], 0);
   await bed.start();
   const limit = { deadline: Date.now() + limits.timeoutMs, limits, what: 'piuparts' };
@@ -198,7 +198,7 @@ async function runInstallability(runner: ContainerRunner, req: CheckRequest, lim
   if (!(await runner.imageId(req.buildenv))) throw new DockerError(`the build environment image ${req.buildenv} does not exist; archive up (or archive refresh) builds it`);
   const bed = await runner.create(depsContainerSpec(req.buildenv, req.localArchive, limits, labels));
   containers.push(bed);
-  await bed.putFiles('/', [...localArchiveFiles(req.localArchive), ...debs.map((f) => ({ name: `qa/new/${f.name}`, data: f.data }))], 0);
+  await bed.putFiles('/', [...localArchiveFiles(req.localArchive), ...debs.map((f) => ({ ...f, name: `qa/new/${f.name}` }))], 0);
   await bed.start();
   const limit = { deadline: Date.now() + limits.timeoutMs, limits, what: 'the installability check' };
   const update = await execWithinLimits(bed, localUpdateScript(req.localArchive), req.onLog, limit);
@@ -222,7 +222,7 @@ async function runAutopkgtest(runner: ContainerRunner, req: CheckRequest & { che
   if (typeof image !== 'string') return { outcome: 'failed', reason: image.reason };
   const bed = await runner.create(depsContainerSpec(image, req.localArchive, limits, labels));
   containers.push(bed);
-  const files = req.files.filter((f) => !f.name.startsWith(PREVIOUS)).map((f) => ({ name: `qa/${f.name}`, data: f.data }));
+  const files = req.files.filter((f) => !f.name.startsWith(PREVIOUS)).map((f) => ({ ...f, name: `qa/${f.name}` }));
   await bed.putFiles('/', [...localArchiveFiles(req.localArchive), ...files], 0);
   await bed.start();
   const limit = { deadline: Date.now() + limits.timeoutMs, limits, what: 'autopkgtest' };

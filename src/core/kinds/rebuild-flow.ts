@@ -8,7 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { DockerError } from '../../errors.js';
-import type { ContainerRunner, RunnerContainer } from '../container-runner.js';
+import type { ContainerRunner, JobInput, RunnerContainer } from '../container-runner.js';
 import { runBuild, type BuildRequest } from './build-flow.js';
 import { BUILDER_UID, DEFAULT_LIMITS, LABEL_BUILD, type BuildLimits } from './build.js';
 import { checkContainerSpec, toolsImage } from './qa-flow.js';
@@ -30,7 +30,7 @@ export const DIFFOSCOPE_TOOLS = ['diffoscope-minimal'];
 
 export interface RebuildRequest extends Omit<BuildRequest, 'rebuild'> {
   /** The first build's packages (.deb, .udeb), to compare with. */
-  first: { name: string; data: Buffer }[];
+  first: JobInput[];
   /** The native build environment diffoscope runs on, and where its tools are installed from. */
   toolsBuildenv: string;
   network?: string;
@@ -47,14 +47,14 @@ export async function runRebuild(runner: ContainerRunner, req: RebuildRequest): 
   for (const name of built.outputs.filter((n) => /\.u?deb$/.test(n))) {
     packages.push({ name, sha256: await sha256Of(join(req.outDir, name)) });
   }
-  const first = req.first.map((f) => ({ name: f.name, sha256: createHash('sha256').update(f.data).digest('hex') }));
+  const first = req.first.map((f) => ({ name: f.name, sha256: f.sha256 }));
   const compared = compareRebuild(first, packages);
   const buildinfo = built.outputs.filter((n) => n.endsWith('.buildinfo'));
   const rebuilt = { outcome: 'rebuilt' as const, packages, depsKey: built.depsKey, seconds, tool: 'dpkg-buildpackage', differences: [] as { package: string; context: string }[] };
   req.onLog(`archive-in-a-box: ${compared.reproducible ? 'the packages are bit for bit the first build\'s' : `differs from the first build: ${[...compared.differing, ...compared.onlyFirst, ...compared.onlyRebuild].join(', ')}`}\n`);
   if (compared.reproducible || compared.differing.length === 0) return { report: rebuilt, outputs: buildinfo };
-  // Both builds' differing packages go into diffoscope's container through memory: not past a bound.
-  let bytes = req.first.filter((f) => compared.differing.includes(f.name)).reduce((n, f) => n + f.data.length, 0);
+  // diffoscope unpacks both builds' differing packages, in its container's memory and time: not past a bound.
+  let bytes = req.first.filter((f) => compared.differing.includes(f.name)).reduce((n, f) => n + f.size, 0);
   for (const name of compared.differing) bytes += (await stat(join(req.outDir, name))).size;
   if (bytes > MAX_DIFFOSCOPE_INPUT) return { report: { ...rebuilt, tool: `dpkg-buildpackage; diffoscope not run: the packages that differ hold ${bytes} bytes, over ${MAX_DIFFOSCOPE_INPUT}` }, outputs: buildinfo };
   const diff = await diffoscope(runner, req, compared.differing, limits);
@@ -71,8 +71,8 @@ async function diffoscope(runner: ContainerRunner, req: RebuildRequest, differin
     if (typeof image !== 'string') return { tool: `diffoscope (not run: ${image.reason})`, differences: [], outputs: [] };
     const check = await runner.create(checkContainerSpec(image, diffoscopeScript(), limits, labels));
     containers.push(check);
-    const rebuilt = await Promise.all(differing.map(async (name) => ({ name: `rebuild/${name}`, data: await readFile(join(req.outDir, name)) })));
-    const first = req.first.filter((f) => differing.includes(f.name)).map((f) => ({ name: `first/${f.name}`, data: f.data }));
+    const rebuilt = await Promise.all(differing.map(async (name) => ({ name: `rebuild/${name}`, path: join(req.outDir, name), size: (await stat(join(req.outDir, name))).size })));
+    const first = req.first.filter((f) => differing.includes(f.name)).map((f) => ({ ...f, name: `first/${f.name}` }));
     await check.putFiles('/qa', [{ name: 'first/', data: Buffer.alloc(0) }, { name: 'rebuild/', data: Buffer.alloc(0) }, { name: 'reports/', data: Buffer.alloc(0) }, ...first, ...rebuilt], BUILDER_UID);
     req.onLog(`archive-in-a-box: diffoscope on ${differing.join(' ')}\n`);
     let version = '';

@@ -1,7 +1,14 @@
-// The worker's memory of each source's last build-dependency key (what an early build starts from).
+// The worker's memory of each source's last build-dependency key (what an early build starts from),
+// and the job's input files fetched to disk and checked.
 import { describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { LeasedJob } from '../../core/job-protocol.js';
-import { likelyDepsKey, noteDepsKey } from './build-task.js';
+import { sha256Hex } from '../../core/request-signature.js';
+import type { JobApiClient } from '../job-api-client.js';
+import { fetchJobFiles, likelyDepsKey, noteDepsKey } from './build-task.js';
+import type { TaskContext } from './task.js';
 
 const job = (source: string, arch = 'amd64') => ({ source, base: 'trixie', arch, buildArg: '-B' }) as LeasedJob;
 
@@ -28,5 +35,50 @@ describe('the key of each source\'s last build', () => {
     expect(likelyDepsKey(job('s0'))).toBeUndefined(); // then the next oldest: not the one built again
     expect(likelyDepsKey(job('again'))).toBe('a');
     expect(likelyDepsKey(job('two-more'))).toBe('t');
+  });
+});
+
+describe("a job's input files", () => {
+  /** A task whose queue serves `served` (name -> bytes) as the real client writes it: to the path given. */
+  const task = (inDir: string, files: LeasedJob['files'], served: Record<string, string>) =>
+    ({
+      job: { id: 'j1', files } as LeasedJob,
+      inDir,
+      api: {
+        sourceFileTo: async (_id: string, name: string, path: string) => {
+          writeFileSync(path, served[name], { flag: 'wx' });
+          return { size: Buffer.byteLength(served[name]), sha256: sha256Hex(served[name]) };
+        },
+      } as unknown as JobApiClient,
+    }) as TaskContext;
+  const listed = (name: string, text: string) => ({ name, size: Buffer.byteLength(text), sha256: sha256Hex(text) });
+
+  it('are written to the input folder and named with their size and sha256; one that is not what the lease lists is removed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aib-inputs-'));
+    try {
+      const got = await fetchJobFiles(task(dir, [listed('a.dsc', 'DSC'), listed('a.tar.xz', 'TAR')], { 'a.dsc': 'DSC', 'a.tar.xz': 'TAR' }));
+      expect(got).toEqual([{ ...listed('a.dsc', 'DSC'), path: join(dir, 'a.dsc') }, { ...listed('a.tar.xz', 'TAR'), path: join(dir, 'a.tar.xz') }]);
+      expect(readFileSync(join(dir, 'a.tar.xz'), 'utf8')).toBe('TAR');
+      const other = mkdtempSync(join(tmpdir(), 'aib-inputs-'));
+      await expect(fetchJobFiles(task(other, [listed('b.dsc', 'DSC')], { 'b.dsc': 'CSD' }))).rejects.toThrow(
+        `b.dsc arrived with 3 bytes, sha256 ${sha256Hex('CSD')}; expected 3 bytes, sha256 ${sha256Hex('DSC')}`,
+      );
+      expect(readdirSync(other)).toEqual([]);
+      rmSync(other, { recursive: true });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('are refused when the lease names one with a path, before anything is written', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aib-inputs-'));
+    try {
+      for (const name of ['../escape.dsc', 'sub/x.dsc', '..', '.']) {
+        await expect(fetchJobFiles(task(join(dir, 'in'), [listed(name, 'X')], { [name]: 'X' }))).rejects.toThrow(`the lease names an input file "${name}": expected a plain file name`);
+      }
+      expect(existsSync(join(dir, 'escape.dsc'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

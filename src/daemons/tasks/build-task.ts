@@ -1,9 +1,11 @@
-// A worker's side of the build kind: the job's source files fetched and checked, the build
+// A worker's side of the build kind: the job's source files fetched (to disk) and checked, the build
 // environment kept current, the build run in throwaway containers (core/kinds/build-flow.ts
 // through the Docker runner), and what it made listed for handing in.
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { JobInput } from '../../core/container-runner.js';
 import { runBuild } from '../../core/kinds/build-flow.js';
 import { DEFAULT_LIMITS, LABEL_BUILDER, type BuildReport, type LocalArchive } from '../../core/kinds/build.js';
-import { sha256Hex } from '../../core/request-signature.js';
 import { buildenvImageName, buildenvTag, imageAgeMs, pullBuildenv, refreshBuildenv } from '../../docker/buildenv.js';
 import { DockerRunner } from '../../docker/docker-runner.js';
 import type { LeasedJob } from '../../core/job-protocol.js';
@@ -59,14 +61,22 @@ export async function runBuildTask(t: TaskContext): Promise<TaskResult<BuildRepo
   };
 }
 
-/** The job's input files from the queue, each checked against the sha256 its lease named. */
-export async function fetchJobFiles(t: TaskContext): Promise<{ name: string; data: Buffer }[]> {
-  const files = [];
+/**
+ * The job's input files from the queue, each written to the job's input folder as it arrives and
+ * checked against the size and sha256 its lease named (a wrong one is removed).
+ */
+export async function fetchJobFiles(t: TaskContext): Promise<JobInput[]> {
+  const files: JobInput[] = [];
   for (const f of t.job.files) {
-    const data = await t.api.sourceFile(t.job.id, f.name);
-    const sha256 = sha256Hex(data);
-    if (sha256 !== f.sha256) throw new Error(`${f.name} arrived with sha256 ${sha256}, expected ${f.sha256}`);
-    files.push({ name: f.name, data });
+    // Named by the queue: a plain file name, or it could be written elsewhere.
+    if (!/^[^/]+$/.test(f.name) || f.name === '.' || f.name === '..') throw new Error(`the lease names an input file "${f.name}": expected a plain file name`);
+    const path = join(t.inDir, f.name);
+    const got = await t.api.sourceFileTo(t.job.id, f.name, path, f.size);
+    if (got.sha256 !== f.sha256 || got.size !== f.size) {
+      await rm(path, { force: true });
+      throw new Error(`${f.name} arrived with ${got.size} bytes, sha256 ${got.sha256}; expected ${f.size} bytes, sha256 ${f.sha256}`);
+    }
+    files.push({ name: f.name, path, ...got });
   }
   return files;
 }

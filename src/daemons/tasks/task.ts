@@ -21,6 +21,8 @@ export interface TaskContext {
   worker: { name: string; labels: Record<string, string>; repoUrl?: string; repoCa?: string; network?: string; buildenvs?: Record<string, string>; native?: string };
   /** Appends to the job's log (sent to the queue every second). */
   log: (text: string) => void;
+  /** An empty folder of this job's, for its input files (fetchJobFiles); removed afterwards. */
+  inDir: string;
   /** An empty folder of this job's, for its output files; removed afterwards. */
   outDir: string;
 }
