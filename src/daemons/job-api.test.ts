@@ -243,6 +243,56 @@ describe('the job API', () => {
     }
   });
 
+  it("takes a body for as long as it keeps coming, cuts one silent for the headers' time, and closes the connection of a request refused unread", async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const server = await startJobApi(port, (name) => builderKey(secret, name), handlers, { headersMs: 1500 });
+    /** Sends the headers and then the body's parts `everyMs` apart, or only the first `stopAfter` of them; what came back and when the connection closed. */
+    const dribble = (head: string, parts: string[], everyMs: number, stopAfter = parts.length) =>
+      new Promise<{ answer: string; ms: number }>((resolve, reject) => {
+        const started = Date.now();
+        const socket = connect(port, '127.0.0.1');
+        let answer = '';
+        socket.on('data', (d) => (answer += d.toString()));
+        socket.on('close', () => resolve({ answer, ms: Date.now() - started }));
+        socket.on('error', () => undefined); // a write after the server closed it
+        socket.write(head);
+        let at = 0;
+        const timer = setInterval(() => {
+          if (at === stopAfter || socket.destroyed) return clearInterval(timer);
+          socket.write(parts[at++]);
+        }, everyMs);
+        setTimeout(() => reject(new Error('still open after 10 s')), 10_000).unref();
+      });
+    const parts = Array.from({ length: 8 }, (_, i) => `part ${i};`);
+    const body = parts.join('');
+    const path = '/api/v1/jobs/j1/artifacts/slow.deb?builder=b1';
+    const head = (auth: string) => `PUT ${path} HTTP/1.1\r\nHost: q\r\nConnection: close\r\nAuthorization: ${auth}\r\nContent-Length: ${body.length}\r\n\r\n`;
+    const auth = signRequest(builderKey(secret, 'b1'), 'b1', { method: 'PUT', path, bodySha256: sha256Hex(body) });
+    try {
+      // Eight parts 400 ms apart: 3.2 s in all, past the 1.5 s, each within it: taken.
+      const slow = await dribble(head(auth), parts, 400);
+      expect(slow.answer).toMatch(/^HTTP\/1.1 200/);
+      expect(calls).toEqual([`artifact j1 b1 slow.deb ${body.length}`]);
+      // Two parts, then silence: cut 1.5 s after the last byte, not kept for the rest.
+      const stalled = await dribble(head(signRequest(builderKey(secret, 'b1'), 'b1', { method: 'PUT', path, bodySha256: sha256Hex(body) })), parts, 100, 2);
+      expect(stalled.answer).toBe('');
+      expect(stalled.ms).toBeGreaterThanOrEqual(1500);
+      expect(stalled.ms).toBeLessThan(4000);
+      // Without a key: answered 401 and closed at once, though the body it announced never comes.
+      const forged = await dribble(head(signRequest(builderKey('not-the-secret', 'b1'), 'b1', { method: 'PUT', path, bodySha256: sha256Hex(body) })), parts, 100, 0);
+      expect(forged.answer).toMatch(/^HTTP\/1.1 401[^]*connection: close/i);
+      expect(forged.ms).toBeLessThan(1000);
+      expect(calls).toHaveLength(1);
+    } finally {
+      server.close();
+    }
+  });
+
   it("has a worker report a job failed, not give it back, when the queue refuses what it made (it would be run again for the same refusal)", async () => {
     const client = new JobApiClient(base, builderKey(secret, 'b1'), 'b1');
     const refusal = await client.log('j1', 'b1/1', 'x'.repeat(MAX_LOG_BODY + 1)).catch((err: unknown) => err);

@@ -62,8 +62,9 @@ function json(data: Buffer, what: string): Record<string, unknown> {
   throw refused(400, `${what}: expected a JSON object as the body`);
 }
 
-function send(res: ServerResponse, status: number, value?: unknown) {
-  res.writeHead(status, { 'content-type': 'application/json' });
+/** close: the connection is closed after the answer (node does not read on what is left of the body, which a client without a key may dribble for ever). */
+function send(res: ServerResponse, status: number, value?: unknown, o: { close?: boolean } = {}) {
+  res.writeHead(status, { 'content-type': 'application/json', ...(o.close ? { connection: 'close' } : {}) });
   res.end(value === undefined ? undefined : JSON.stringify(value));
 }
 
@@ -71,27 +72,31 @@ function send(res: ServerResponse, status: number, value?: unknown) {
  * keyFor: each worker's key (core/request-signature.ts); a worker without one is refused. No
  * limit on a request's whole time (node's is 5 minutes): a worker on a slow link hands in a
  * build's gigabyte for as long as it keeps sending, and an answer may wait for the lane. A
- * request's headers must come whole within `headersMs` (node's 60 s), so that a client that
- * opens many connections and dribbles into them holds none for long; remote workers come
- * through nginx, which also cuts a body silent for 30 s.
+ * request's headers must come whole within `headersMs` (node's 60 s), and its body may not
+ * stop coming for as long, so that a client that opens many connections and dribbles into them
+ * holds none for long; a request refused before its body is read (no key) has its connection
+ * closed. Remote workers come through nginx, which also cuts a body silent for 30 s.
  */
 export function startJobApi(port: number, keyFor: KeyFor, h: JobApiHandlers, { headersMs = 60_000 } = {}): Promise<Server> {
   const nonces = new NonceMemory();
   const server = createServer({ requestTimeout: 0, headersTimeout: headersMs, connectionsCheckingInterval: Math.min(30_000, headersMs) }, async (req, res) => {
-    // Its request came: no limit on its time from here (a connection that sends nothing at all
-    // is closed below; node's headers timeout counts from the first byte).
-    req.socket.setTimeout(0);
+    // Its request came: no limit on its whole time from here (a connection that sends nothing at
+    // all is closed below; node's headers timeout counts from the first byte), but its body may
+    // not stop coming for headersMs (the socket's timeout counts from its last byte); none
+    // once the body is in (a long poll waits in silence).
+    req.socket.setTimeout(headersMs);
+    req.once('end', () => req.socket.setTimeout(0));
     try {
       const url = new URL(req.url ?? '/', 'http://queue');
       const path = url.pathname;
       if (path === '/health') return send(res, 200, { ok: true });
-      if (!path.startsWith('/api/')) return send(res, 404, { error: 'not found' });
+      if (!path.startsWith('/api/')) return send(res, 404, { error: 'not found' }, { close: true });
       let signer: string;
       let signedSha256: string;
       try {
         ({ builder: signer, bodySha256: signedSha256 } = verifyRequest(keyFor, req.headers.authorization, { method: req.method ?? 'GET', path: req.url ?? '/' }, nonces));
       } catch (err) {
-        if (err instanceof SignatureError) return send(res, 401, { error: err.message });
+        if (err instanceof SignatureError) return send(res, 401, { error: err.message }, { close: true });
         throw err;
       }
       const match = matchRoute(req.method ?? 'GET', url);
