@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { extract } from 'tar-stream';
@@ -93,6 +93,32 @@ describe('the Docker runner: the tar of files put into a container', () => {
         'x.dsc file 1234 3: DSC',
       ]);
       expect(got[2].endsWith(big)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('closes the file it reads when the tar is closed half read (the engine gone)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aib-tar-'));
+    /** How many of this process's descriptors are open on the file. */
+    const opened = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === join(dir, 'big.deb');
+        } catch {
+          return false; // the listing's own descriptor, gone
+        }
+      }).length;
+    try {
+      writeFileSync(join(dir, 'big.deb'), Buffer.alloc(8 * 1024 * 1024, 'z'));
+      const tar = tarOf([{ name: 'big.deb', path: join(dir, 'big.deb'), size: 8 * 1024 * 1024 }], 0);
+      await new Promise<void>((resolve) => tar.once('data', () => resolve()));
+      tar.pause();
+      await new Promise((r) => setTimeout(r, 100));
+      expect(opened()).toBe(1);
+      tar.destroy();
+      await new Promise((r) => setTimeout(r, 100));
+      expect(opened()).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -71,8 +71,10 @@ export function tarOf(files: PutFile[], uid: number): Readable {
         // Its failure (a size that is not the one given) comes through the callback, awaited below after the last write.
         written.catch(() => undefined);
         entry.on('error', () => undefined);
+        // (A tar destroyed meanwhile, the engine gone, closes the entry: the file is closed too.)
         for await (const chunk of createReadStream(f.path)) {
-          if (!entry.write(chunk)) await new Promise<void>((resolve) => entry.once('drain', () => resolve()));
+          if (!entry.write(chunk)) await new Promise<void>((resolve) => entry.once('drain', () => resolve()).once('close', () => resolve()));
+          if (entry.destroying) throw new Error(`${f.name}: the tar was closed while it was read`);
         }
         entry.end(undefined);
         await written;
