@@ -64,6 +64,13 @@ describe('migration decisions', () => {
     const input = { from, to, uploads: [upload('hello', '1.0-1', 3)], jobs: [...passing('hello', '1.0-1').slice(0, 3), installs('hello', '1.0-1', {}, targetDigest(to))] };
     expect(decide(input)[0]).toMatchObject({ migrates: false, reasons: ['binary package libgreet1 is published in testing by source greet, which it may not take over (allow_binary_takeover is off)'] });
     expect(decide({ ...input, target: { ...target(), allowBinaryTakeover: true } })[0]).toMatchObject({ migrates: true, reasons: [] });
+    // Two sources ready together that bring one package (unstable let the second take it over): the first goes, the second waits.
+    const both = unstable([source('hello', '1.0-1'), source('later', '1.0-1')], [binary('libgreet1', 'hello', '1.0-1'), binary('libgreet1', 'later', '1.0-1', [], 'all')]);
+    const d = decide({ from: both, uploads: [upload('hello', '1.0-1', 3), upload('later', '1.0-1', 3)], jobs: [...passing('hello', '1.0-1'), ...passing('later', '1.0-1')] });
+    expect(d.map((x) => [x.source, x.migrates, x.reasons])).toEqual([
+      ['hello', true, []],
+      ['later', false, ['binary package libgreet1 is published in testing by source hello, which it may not take over (allow_binary_takeover is off)']],
+    ]);
   });
 
   it('lists nothing the target already has at that version or newer; says what it replaces', () => {

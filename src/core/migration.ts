@@ -58,6 +58,8 @@ export function migrationDecisions(input: MigrationInput): MigrationDecision[] {
   const { target, from, to } = input;
   const out: MigrationDecision[] = [];
   const versions = new Map(to.sources.map((t) => [t.source, t.version]));
+  // The binaries the target will hold, with those of the sources that migrate before each.
+  let willHold = to;
   for (const s of [...from.sources].sort((a, b) => inOrder(a.source, b.source))) {
     const held = versions.get(s.source);
     if (held && compareVersions(held, s.version) >= 0) continue;
@@ -70,13 +72,15 @@ export function migrationDecisions(input: MigrationInput): MigrationDecision[] {
       if (ageDays < target.migration.afterDays) reasons.push(`${Math.floor(ageDays)} of ${target.migration.afterDays} days`);
       reasons.push(...gateReasons(target, upload, input.jobsOf(upload.id)));
     }
+    const copied = copiedBinaries(from, s.source, target.architectures);
     if (!target.allowBinaryTakeover) {
-      const taken = takeovers(to, s.source, copiedBinaries(from, s.source, target.architectures));
+      const taken = takeovers(willHold, s.source, copied);
       if (taken.length > 0) reasons.push(`${takeoverText(taken, to.id)} (allow_binary_takeover is off)`);
     }
     // Asked of apt only once the rest holds: a testbed per build is not spent on what waits anyway.
     const check: string[] = [];
     if (upload && reasons.length === 0) reasons.push(...installability(target, to, input.jobsOf(upload.id), input.targetDigest, check));
+    if (reasons.length === 0) willHold = { ...willHold, binaries: [...willHold.binaries, ...copied] };
     out.push({
       source: s.source, version: s.version, from: from.id, to: to.id, ...(held ? { replaces: held } : {}), ageDays: Math.round(ageDays * 10) / 10,
       migrates: reasons.length === 0, reasons, ...(check.length ? { checkInstallability: check } : {}),

@@ -243,8 +243,9 @@ describe('suite contents', () => {
     // An architecture the target lacks is not copied, so it takes nothing over.
     expect(takeovers(to, 'x', copiedBinaries(from, 'x', ['amd64']))).toEqual([['libshared', 'y']]);
     expect(takeovers(to, 'x', copiedBinaries(from, 'x', ['amd64', 'arm64']))).toEqual([['libshared', 'y'], ['x-arm', 'z']]);
+    // Allowed: the copy's libshared replaces y's, as a build's would; z's x-arm (arm64, not copied) stays.
     const r = withCopy(from, to, 'x', ['amd64'], true);
-    expect(r.contents.binaries.filter((b) => b.package === 'libshared').map((b) => `${b.source} ${b.version}`).sort()).toEqual(['x 2', 'y 1']);
+    expect(r.contents.binaries.map((b) => `${b.package} ${b.source} ${b.version} ${b.arch}`).sort()).toEqual(['libshared x 2 amd64', 'x x 2 amd64', 'x-arm z 1 arm64']);
   });
 
   it('refuses a downgrade of imported binaries, which have no source package', () => {

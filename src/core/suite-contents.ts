@@ -395,7 +395,10 @@ export function withCopy(from: SuiteContents, to: SuiteContents, source: string,
     throw new ContentsError(`${source} ${version} is not copied to ${to.id}: ${takeoverText(taken, to.id)}; remove that source first (archive rm ${taken[0][1]} --suite ${to.id}) or set suites.${to.id}.allow_binary_takeover: true in archive.yaml`);
   }
   const src = from.sources.find((s) => s.source === source);
-  const rest = { ...to, sources: to.sources.filter((s) => s.source !== source), binaries: to.binaries.filter((b) => b.source !== source) };
+  // What the target held of the source goes, and so does what another source had under a name
+  // and architecture the copy brings (a takeover, allowed): apt sees one of each, as after a build.
+  const brought = new Set(binaries.map((b) => `${b.package} ${b.arch}`));
+  const rest = { ...to, sources: to.sources.filter((s) => s.source !== source), binaries: to.binaries.filter((b) => b.source !== source && !brought.has(`${b.package} ${b.arch}`)) };
   return { contents: { ...rest, sources: src ? [...rest.sources, src] : rest.sources, binaries: [...rest.binaries, ...binaries] }, copied: binaries, version };
 }
 

@@ -2,8 +2,8 @@
 // (tasks/task.ts) in throwaway containers, streams the log back, hands in what the job made and
 // its report. It runs as many jobs at once as the queue's settings say, and a QA check beside.
 import { createHash } from 'node:crypto';
-import { hostname } from 'node:os';
-import { mkdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeLeftoverBuilds } from '../docker/docker-runner.js';
 import { connectDocker, type Docker } from '../docker/engine.js';
@@ -145,12 +145,14 @@ export class Builder {
         await this.api.log(job.id, name, text).catch((err) => this.log(`log: ${err.message}`));
       }));
     const flusher = setInterval(() => void flush(), 1000);
-    const outDir = join('/tmp', `out-${job.id}`);
-    // Its inputs, on the disk (this /tmp in its container), not in memory: a check of a build with two packages of a gigabyte.
-    const inDir = join('/tmp', `in-${job.id}`);
+    // Its inputs and outputs as files in a folder of this run's own (in the builder's container,
+    // its /tmp, a tmpfs within its memory limit: each file once, never held in the heap too);
+    // named here, not after the job's id, which the queue gives.
+    const work = await mkdtemp(join(tmpdir(), 'job-'));
+    const inDir = join(work, 'in');
+    const outDir = join(work, 'out');
     try {
-      await rm(inDir, { recursive: true, force: true });
-      await mkdir(inDir, { mode: 0o700 });
+      await mkdir(inDir);
       const task = TASKS[job.kind];
       const result = await task({
         job,
@@ -183,8 +185,7 @@ export class Builder {
     } finally {
       clearInterval(heartbeat);
       clearInterval(flusher);
-      await rm(outDir, { recursive: true, force: true });
-      await rm(inDir, { recursive: true, force: true });
+      await rm(work, { recursive: true, force: true });
     }
   }
 }

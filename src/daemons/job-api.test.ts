@@ -283,6 +283,14 @@ describe('the job API', () => {
       expect(stalled.answer).toBe('');
       expect(stalled.ms).toBeGreaterThanOrEqual(1500);
       expect(stalled.ms).toBeLessThan(4000);
+      // The healthcheck answered before any key is looked at: one with a body is closed at once too.
+      const health = await dribble(`POST /health HTTP/1.1\r\nHost: q\r\nContent-Length: 1000000\r\n\r\n`, parts, 100, 1);
+      expect(health.answer).toMatch(/^HTTP\/1.1 200[^]*connection: close/i);
+      expect(health.ms).toBeLessThan(1000);
+      // One without, kept alive then silent: closed by node's keep-alive timeout (5 s), which the end of its (empty) body does not take back.
+      const kept = await dribble(`GET /health HTTP/1.1\r\nHost: q\r\n\r\n`, [], 100, 0);
+      expect(kept.answer).toMatch(/^HTTP\/1.1 200[^]*keep-alive/i);
+      expect(kept.ms).toBeLessThan(8000);
       // Without a key: answered 401 and closed at once, though the body it announced never comes.
       const forged = await dribble(head(signRequest(builderKey('not-the-secret', 'b1'), 'b1', { method: 'PUT', path, bodySha256: sha256Hex(body) })), parts, 100, 0);
       expect(forged.answer).toMatch(/^HTTP\/1.1 401[^]*connection: close/i);
@@ -291,7 +299,7 @@ describe('the job API', () => {
     } finally {
       server.close();
     }
-  });
+  }, 30_000);
 
   it("has a worker report a job failed, not give it back, when the queue refuses what it made (it would be run again for the same refusal)", async () => {
     const client = new JobApiClient(base, builderKey(secret, 'b1'), 'b1');

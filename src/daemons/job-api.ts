@@ -85,12 +85,18 @@ export function startJobApi(port: number, keyFor: KeyFor, h: JobApiHandlers, { h
     // not stop coming for headersMs (the socket's timeout counts from its last byte); none
     // once the body is in (a long poll waits in silence).
     req.socket.setTimeout(headersMs);
-    req.once('end', () => req.socket.setTimeout(0));
+    // (A body read on after the answer, as node reads what a handler left, ends with node's
+    // keep-alive timeout already set: not taken back.)
+    req.once('end', () => {
+      if (!res.writableEnded) req.socket.setTimeout(0);
+    });
     try {
       const url = new URL(req.url ?? '/', 'http://queue');
       const path = url.pathname;
-      if (path === '/health') return send(res, 200, { ok: true });
-      if (!path.startsWith('/api/')) return send(res, 404, { error: 'not found' }, { close: true });
+      // Answered before any signature is looked at: a body sent with them is not read on.
+      const unsigned = { close: Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined };
+      if (path === '/health') return send(res, 200, { ok: true }, unsigned);
+      if (!path.startsWith('/api/')) return send(res, 404, { error: 'not found' }, unsigned);
       let signer: string;
       let signedSha256: string;
       try {

@@ -1,7 +1,7 @@
 // The container runner on the Docker engine: the containers of a build are siblings of the
 // builder's, made through the engine's API. Files go in and out through its archive API, so
 // the builder needs no host paths; what comes out is capped (takeOutputs).
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { PassThrough, Readable } from 'node:stream';
 import { pack, type Pack } from 'tar-stream';
 import type { ContainerRunner, ContainerSpec, DepsImageCache, OutputCaps, PutFile, RunnerContainer, RunningExec } from '../core/container-runner.js';
@@ -52,32 +52,52 @@ export function createOptions(spec: ContainerSpec): Docker.ContainerCreateOption
 
 /**
  * The files as a tar stream, made as the engine reads it: a file on disk is read into its entry
- * then, never whole (tar-stream takes one entry at a time). A file whose size is not the one
- * given fails the stream.
+ * then, never whole (tar-stream takes one entry at a time). A file on disk whose size is not the
+ * one given fails the stream before any of it goes in.
  */
 export function tarOf(files: PutFile[], uid: number): Readable {
   const tar = pack();
+  /** An entry of the tar; its failure is the tar's (every entry heard: streamx throws an 'error' no one hears). */
+  const entry = (header: Parameters<Pack['entry']>[0], data?: Buffer) => {
+    let sink!: ReturnType<Pack['entry']>;
+    const written = new Promise<void>((resolve, reject) => {
+      const done = (err?: Error | null) => (err ? reject(err) : resolve());
+      sink = data ? tar.entry(header, data, done) : tar.entry(header, done);
+    });
+    written.catch(() => undefined); // awaited where it matters
+    sink.on('error', () => undefined);
+    return { sink, written };
+  };
+  /** Until the entry takes more, or is closed (the tar destroyed: the engine gone); false when closed. */
+  const drained = (sink: ReturnType<Pack['entry']>) =>
+    new Promise<boolean>((resolve) => {
+      const done = () => {
+        sink.off('drain', done).off('close', done);
+        resolve(!sink.destroying);
+      };
+      if (sink.destroying) return resolve(false);
+      sink.on('drain', done).on('close', done);
+    });
   const put = async () => {
     for (const f of files) {
       const header = { name: f.name, mode: 0o644, uid, gid: uid, mtime: new Date() };
       // A name ending in "/" is a folder of uid's own (a rebuild's, in a /build its user does not own).
-      if (f.name.endsWith('/')) tar.entry({ ...header, type: 'directory', mode: 0o755 });
-      else if ('data' in f) tar.entry({ ...header, size: f.data.length }, f.data);
+      if (f.name.endsWith('/')) entry({ ...header, type: 'directory', mode: 0o755 });
+      else if ('data' in f) entry({ ...header, size: f.data.length }, f.data);
       else {
-        let entry!: ReturnType<Pack['entry']>;
-        const written = new Promise<void>((resolve, reject) => {
-          entry = tar.entry({ ...header, size: f.size }, (err) => (err ? reject(err) : resolve()));
-        });
-        // Its failure (a size that is not the one given) comes through the callback, awaited below after the last write.
-        written.catch(() => undefined);
-        entry.on('error', () => undefined);
-        // (A tar destroyed meanwhile, the engine gone, closes the entry: the file is closed too.)
-        for await (const chunk of createReadStream(f.path)) {
-          if (!entry.write(chunk)) await new Promise<void>((resolve) => entry.once('drain', () => resolve()).once('close', () => resolve()));
-          if (entry.destroying) throw new Error(`${f.name}: the tar was closed while it was read`);
+        const file = await open(f.path);
+        try {
+          const { size } = await file.stat();
+          if (size !== f.size) throw new Error(`${f.path}: ${size} bytes, not the ${f.size} given`);
+          const { sink, written } = entry({ ...header, size });
+          for await (const chunk of file.createReadStream({ autoClose: false })) {
+            if (sink.destroying || (!sink.write(chunk) && !(await drained(sink)))) throw new Error(`${f.name}: the tar was closed while it was read`);
+          }
+          sink.end(undefined);
+          await written;
+        } finally {
+          await file.close();
         }
-        entry.end(undefined);
-        await written;
       }
     }
     tar.finalize();
@@ -95,7 +115,7 @@ class DockerContainer implements RunnerContainer {
 
   async putFiles(dir: string, files: PutFile[], uid: number): Promise<void> {
     const tar = tarOf(files, uid);
-    // A file that cannot be read fails the put (the engine would otherwise wait for the rest of its body).
+    // A file that cannot be read fails the put with its own error (not only the engine's aborted request).
     const unreadable = new Promise<never>((_, reject) => tar.once('error', reject));
     try {
       await engine(Promise.race([this.container.putArchive(tar, { path: dir }), unreadable]));

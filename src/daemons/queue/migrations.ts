@@ -7,7 +7,7 @@
 import type { JobRecord } from '../../core/jobs.js';
 import { newCheckJob } from '../../core/kinds/qa.js';
 import { installabilityJobId, migrationDecisions, targetDigest, type MigrationDecision, type MigrationPolicy } from '../../core/migration.js';
-import { emptyContents } from '../../core/suite-contents.js';
+import { ContentsError, emptyContents } from '../../core/suite-contents.js';
 import type { SuiteConfig } from '../../config/config.js';
 import { writeJson } from '../../storage/json-files.js';
 import type { JobLeasing } from './job-leasing.js';
@@ -64,12 +64,21 @@ export class Migrations {
     if (dryRun) return this.decide();
     let decisions = this.decide();
     const ready = decisions.filter((d) => d.migrates);
-    if (ready.length > 0) {
-      for (const d of ready) {
+    const migrated: MigrationDecision[] = [];
+    for (const d of ready) {
+      // Decided against the target before this run's copies: one of them may have made this one
+      // a takeover (two sources bringing one package). It waits, and is decided again below.
+      try {
         const answer = await this.q.suites.copy(d.source, d.from, d.to);
         this.q.log(`migration: ${d.source} ${d.version} ${d.from} -> ${d.to}: ${answer.message}`);
+        migrated.push(d);
+      } catch (err) {
+        if (!(err instanceof ContentsError)) throw err;
+        this.q.log(`migration: ${d.source} ${d.version} ${d.from} -> ${d.to}: not copied: ${err.message}`);
       }
-      await this.q.publish(`migrated ${ready.length > 3 ? `${ready.length} sources` : ready.map((d) => `${d.source} ${d.version}`).join(', ')}`);
+    }
+    if (migrated.length > 0) {
+      await this.q.publish(`migrated ${migrated.length > 3 ? `${migrated.length} sources` : migrated.map((d) => `${d.source} ${d.version}`).join(', ')}`);
       // The target changed: what waits on its installability there is checked again.
       decisions = this.decide();
     }

@@ -70,6 +70,19 @@ describe("a job's input files", () => {
     }
   });
 
+  it('are not fetched when they would not fit in the free space of the input folder: the job goes back, saying so', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aib-inputs-'));
+    try {
+      const huge = { name: 'huge.deb', size: 2 ** 50, sha256: 'a'.repeat(64) };
+      await expect(fetchJobFiles(task(dir, [listed('a.dsc', 'DSC'), huge], { 'a.dsc': 'DSC' }))).rejects.toThrow(
+        new RegExp(`^the job's 2 input files hold ${2 ** 50 + 3} bytes; this worker has \\d+ bytes free for them \\(${dir}\\)$`),
+      );
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('are refused when the lease names one with a path, before anything is written', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'aib-inputs-'));
     try {

@@ -1,7 +1,7 @@
 // A worker's side of the build kind: the job's source files fetched (to disk) and checked, the build
 // environment kept current, the build run in throwaway containers (core/kinds/build-flow.ts
 // through the Docker runner), and what it made listed for handing in.
-import { rm } from 'node:fs/promises';
+import { rm, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JobInput } from '../../core/container-runner.js';
 import { runBuild } from '../../core/kinds/build-flow.js';
@@ -66,10 +66,15 @@ export async function runBuildTask(t: TaskContext): Promise<TaskResult<BuildRepo
  * checked against the size and sha256 its lease named (a wrong one is removed).
  */
 export async function fetchJobFiles(t: TaskContext): Promise<JobInput[]> {
+  // Named by the queue: plain file names, or one could be written elsewhere.
+  const unsafe = t.job.files.find((f) => !/^[^/]+$/.test(f.name) || f.name === '.' || f.name === '..');
+  if (unsafe) throw new Error(`the lease names an input file "${unsafe.name}": expected a plain file name`);
+  // Said at once, not as a write that fails half way: the job goes back, for a worker with room.
+  const total = t.job.files.reduce((n, f) => n + f.size, 0);
+  const { bavail, bsize } = await statfs(t.inDir);
+  if (total > bavail * bsize) throw new Error(`the job's ${t.job.files.length} input files hold ${total} bytes; this worker has ${bavail * bsize} bytes free for them (${t.inDir})`);
   const files: JobInput[] = [];
   for (const f of t.job.files) {
-    // Named by the queue: a plain file name, or it could be written elsewhere.
-    if (!/^[^/]+$/.test(f.name) || f.name === '.' || f.name === '..') throw new Error(`the lease names an input file "${f.name}": expected a plain file name`);
     const path = join(t.inDir, f.name);
     const got = await t.api.sourceFileTo(t.job.id, f.name, path, f.size);
     if (got.sha256 !== f.sha256 || got.size !== f.size) {
