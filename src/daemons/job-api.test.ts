@@ -34,13 +34,17 @@ const signed = (method: string, path: string, body = '', o: { as?: string; key?:
     headers: { authorization: signRequest(o.key ?? builderKey(secret, o.as ?? 'b1'), o.as ?? 'b1', { method, path, bodySha256: o.sha256 ?? sha256Hex(body) }, o.at) },
   });
 
-beforeAll(async () => {
-  const port = await new Promise<number>((resolve) => {
+/** A port free on loopback now. */
+const freePort = () =>
+  new Promise<number>((resolve) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
       const p = (s.address() as { port: number }).port;
       s.close(() => resolve(p));
     });
   });
+
+beforeAll(async () => {
+  const port = await freePort();
   await startJobApi(port, (name) => builderKey(secret, name), handlers);
   base = `http://127.0.0.1:${port}`;
 });
@@ -210,12 +214,7 @@ describe('the job API', () => {
   });
 
   it("limits no request's whole time (node's 5 minutes cut a slow worker's gigabyte), and closes a connection whose headers do not come in time", async () => {
-    const port = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
+    const port = await freePort();
     const server = await startJobApi(port, (name) => builderKey(secret, name), handlers, { headersMs: 2000 });
     try {
       expect(server.requestTimeout).toBe(0);
@@ -244,12 +243,7 @@ describe('the job API', () => {
   });
 
   it("takes a body for as long as it keeps coming, cuts one silent for the headers' time, and closes the connection of a request refused unread", async () => {
-    const port = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
+    const port = await freePort();
     const server = await startJobApi(port, (name) => builderKey(secret, name), handlers, { headersMs: 1500 });
     /** Sends the headers and then the body's parts `everyMs` apart, or only the first `stopAfter` of them; what came back and when the connection closed. */
     const dribble = (head: string, parts: string[], everyMs: number, stopAfter = parts.length) =>
