@@ -256,6 +256,25 @@ exit 0
     expect(closed).toBeLessThan(25_000);
   }, 60_000);
 
+  it("closes a connection whose request body stops coming for 30 s, before the queue's own 60 s (a worker's request, signed, dribbled through nginx)", async () => {
+    // A log flush the queue reads whole before it acts: it waits for the body nginx passes on as it comes.
+    const path = '/api/v1/jobs/no-such-job/log?builder=b1';
+    const body = 'x'.repeat(1000);
+    const auth = signRequest(builderKey(token, 'b1'), 'b1', { method: 'POST', path, bodySha256: sha256Hex(body) });
+    const started = Date.now();
+    const closed = await new Promise<number>((resolve, reject) => {
+      const socket = connect(archive.port, '127.0.0.1', () =>
+        socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth}\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`),
+      );
+      socket.on('data', () => undefined);
+      socket.on('close', () => resolve(Date.now() - started));
+      socket.on('error', reject);
+      setTimeout(() => (socket.destroy(), reject(new Error('still open after 75 s'))), 75_000);
+    });
+    expect(closed).toBeGreaterThan(25_000);
+    expect(closed).toBeLessThan(45_000);
+  }, 90_000);
+
   it('refuses job API requests not signed with a key from the token, jobs a builder does not hold, names it cannot act as, and artifacts of other packages', async () => {
     const api = `http://${await ipOf('queue')}:8000`;
     expect((await fetch(`${api}/health`)).status).toBe(200);
