@@ -380,7 +380,8 @@ export function withoutSource(c: SuiteContents, source: string): { contents: Sui
 /**
  * `archive copy`: a source and its binaries as published in `from` replace what `to` holds
  * of that source, with no rebuild (a migration, as britney's). Binaries for architectures
- * `to` does not have are left out; a downgrade is refused.
+ * `to` does not have are left out; a downgrade is refused, and so is a binary package another
+ * source publishes in `to` unless `allowTakeover` (then the copy's replaces it).
  */
 export function withCopy(from: SuiteContents, to: SuiteContents, source: string, toArchitectures: string[], allowTakeover: boolean): { contents: SuiteContents; copied: SuiteBinary[]; version: string } {
   const binaries = copiedBinaries(from, source, toArchitectures);
@@ -422,7 +423,7 @@ export function takeovers(c: SuiteContents, source: string, binaries: Pick<Suite
 /** "binary package libx1 is published in testing by source y" (and how many more). */
 export function takeoverText(taken: [pkg: string, other: string][], suite: string): string {
   const [pkg, other] = taken[0];
-  return `binary package ${pkg} is published in ${suite} by source ${other}${taken.length > 1 ? ` (and ${taken.length - 1} more of another source's)` : ''}, which it may not take over`;
+  return `binary package ${pkg} is published in ${suite} by source ${other}${taken.length > 1 ? ` (and ${taken.length - 1} more that other sources publish there)` : ''}, which it may not take over`;
 }
 
 /** The version of a source a suite publishes: its source package's, else its binaries' newest. */
