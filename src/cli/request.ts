@@ -9,7 +9,7 @@ import { printableEntry, printableJson } from '../core/terminal-text.js';
 import { isPackageFileName } from '../debian/pool-path.js';
 import { UserError } from '../errors.js';
 import { AnchoredDir } from '../storage/anchored-dir.js';
-import { inBatches, readIfSmallSync } from '../storage/files.js';
+import { inBatches, readSmallOrOpenSync } from '../storage/files.js';
 import { NotRegularFile } from '../storage/open-regular-file.js';
 import { FolderWatch } from '../storage/folder-watch.js';
 import type { Layout } from '../storage/layout.js';
@@ -133,18 +133,27 @@ async function stageFiles(staging: AnchoredDir, files: string[]): Promise<void> 
 async function stageFile(file: string, target: string, owner: Owner, read: { bytes: Buffer }): Promise<void> {
   // `read` is every copy's: nothing awaited from this read to the last write below, or another
   // copy would read its file into it meanwhile.
-  const data = readIfSmallSync(file, 8 * 1024 * 1024, read);
+  const got = readSmallOrOpenSync(file, 8 * 1024 * 1024, read);
   // Made here (O_EXCL, O_NOFOLLOW: a link the queue's user planted under that name is not
   // followed), then given away and filled through this one descriptor: never opened again by
   // name, which that user can meanwhile point at another file (a hard link to one of root's).
   const { O_CREAT, O_EXCL, O_NOFOLLOW, O_WRONLY } = constants;
-  const fd = openSync(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644);
+  // A large file is streamed from the descriptor it was checked on (closed with its stream).
+  const source = 'fd' in got ? createReadStream('', { fd: got.fd }) : undefined;
+  let fd: number;
+  try {
+    fd = openSync(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644);
+  } catch (err) {
+    source?.destroy();
+    throw err;
+  }
   try {
     giveOpenFile(fd, owner);
     fchmodSync(fd, 0o644);
-    if (data) for (let at = 0; at < data.length; ) at += writeSync(fd, data, at);
-    else await pipeline(createReadStream(file), createWriteStream('', { fd, autoClose: false }));
+    if ('data' in got) for (let at = 0; at < got.data.length; ) at += writeSync(fd, got.data, at);
+    else await pipeline(source!, createWriteStream('', { fd, autoClose: false }));
   } finally {
+    source?.destroy();
     closeSync(fd);
   }
 }

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
+import { closeSync, readSync } from 'node:fs';
 import { mkdtemp, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { execa } from 'execa';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bufferFacts, fileFacts, placeFile, readIfSmallSync, writeAllAt } from './files.js';
+import { bufferFacts, fileFacts, placeFile, readIfSmallSync, readSmallOrOpenSync, writeAllAt } from './files.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -74,6 +75,29 @@ describe('a small file read whole, only when it is a regular one', () => {
     await execa('mkfifo', [fifo]);
     expect(() => readIfSmallSync(fifo, 1024)).toThrow(`${fifo}: not a regular file (a FIFO)`);
     expect(() => readIfSmallSync(dir, 1024)).toThrow(`${dir}: not a regular file (a directory)`);
+  });
+});
+
+describe('a file over the limit left open to be streamed', () => {
+  it('is read through the descriptor it was checked on, whatever its path leads to afterwards', async () => {
+    const path = join(dir, 'large.deb');
+    await writeFile(path, Buffer.alloc(2000, 7));
+    const got = readSmallOrOpenSync(path, 1000);
+    if (!('fd' in got)) throw new Error('expected a descriptor, not the bytes, for a file over the limit');
+    try {
+      expect(got.size).toBe(2000);
+      // The path now a FIFO, which a read by name would wait on for ever.
+      await rm(path);
+      await execa('mkfifo', [path]);
+      const out = Buffer.alloc(2100);
+      expect(readSync(got.fd, out, 0, 2100, 0)).toBe(2000);
+      expect(out.subarray(0, 2000)).toEqual(Buffer.alloc(2000, 7));
+    } finally {
+      closeSync(got.fd);
+    }
+    await writeFile(join(dir, 'small.deb'), Buffer.alloc(10, 2));
+    expect(readSmallOrOpenSync(join(dir, 'small.deb'), 1000)).toEqual({ data: Buffer.alloc(10, 2) });
+    expect(() => readSmallOrOpenSync(path, 1000)).toThrow(`${path}: not a regular file (a FIFO)`);
   });
 });
 

@@ -35,6 +35,18 @@ function digestOf(data: Buffer, sha1: boolean): PoolDigest | FileDigest {
  * it: a caller that copies 100,000 files one after another makes no buffer for each.
  */
 export function readIfSmallSync(path: string, limit: number, into?: { bytes: Buffer }, o: { follow?: boolean } = {}): Buffer | undefined {
+  const got = readSmallOrOpenSync(path, limit, into, o);
+  if ('data' in got) return got.data;
+  closeSync(got.fd);
+  return undefined;
+}
+
+/**
+ * As readIfSmallSync, but a file over `limit` is left open, its descriptor the caller's to read
+ * (streamed) and close: what it reads is the regular file checked, not what its path leads to
+ * by then (a FIFO swapped in would hold the reader).
+ */
+export function readSmallOrOpenSync(path: string, limit: number, into?: { bytes: Buffer }, o: { follow?: boolean } = {}): { data: Buffer } | { fd: number; size: number } {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | (o.follow === false ? constants.O_NOFOLLOW : 0));
@@ -42,16 +54,20 @@ export function readIfSmallSync(path: string, limit: number, into?: { bytes: Buf
     if ((err as NodeJS.ErrnoException).code === 'ELOOP' && o.follow === false) throw new NotRegularFile(path, 'a symbolic link');
     throw err;
   }
+  let open = false;
   try {
     const stats = fstatSync(fd);
     if (!stats.isFile()) throw new NotRegularFile(path, entryKind(stats));
     const { size } = stats;
-    if (size > limit) return undefined;
+    if (size > limit) {
+      open = true;
+      return { fd, size };
+    }
     if (into && into.bytes.length < size) into.bytes = Buffer.allocUnsafe(Math.min(limit, Math.max(size, 2 * into.bytes.length)));
     const data = into?.bytes ?? Buffer.allocUnsafe(size);
-    return data.subarray(0, readSync(fd, data, 0, size, 0));
+    return { data: data.subarray(0, readSync(fd, data, 0, size, 0)) };
   } finally {
-    closeSync(fd);
+    if (!open) closeSync(fd);
   }
 }
 
