@@ -71,6 +71,14 @@ describe('migration decisions', () => {
       ['hello', true, []],
       ['later', false, ['binary package libgreet1 is published in testing by source hello, which it may not take over (allow_binary_takeover is off)']],
     ]);
+    // A package the target's source gives up (its new version, migrating first, no longer builds it) may come from another.
+    const handOver = unstable([source('greet', '2'), source('hello', '1.0-1')], [binary('greet', 'greet', '2'), binary('libgreet1', 'hello', '1.0-1')]);
+    const ready = (name: string, version: string) => [...passing(name, version).slice(0, 3), installs(name, version, {}, targetDigest(to))];
+    const jobs = [...ready('greet', '2'), ...ready('hello', '1.0-1')];
+    expect(decide({ from: handOver, to, uploads: [upload('greet', '2', 3), upload('hello', '1.0-1', 3)], jobs }).map((x) => [x.source, x.migrates, x.reasons])).toEqual([
+      ['greet', true, []],
+      ['hello', true, []],
+    ]);
   });
 
   it('lists nothing the target already has at that version or newer; says what it replaces', () => {

@@ -80,7 +80,7 @@ export function migrationDecisions(input: MigrationInput): MigrationDecision[] {
     // Asked of apt only once the rest holds: a testbed per build is not spent on what waits anyway.
     const check: string[] = [];
     if (upload && reasons.length === 0) reasons.push(...installability(target, to, input.jobsOf(upload.id), input.targetDigest, check));
-    if (reasons.length === 0) willHold = { ...willHold, binaries: [...willHold.binaries, ...copied] };
+    if (reasons.length === 0) willHold = { ...willHold, binaries: [...willHold.binaries.filter((b) => b.source !== s.source), ...copied] };
     out.push({
       source: s.source, version: s.version, from: from.id, to: to.id, ...(held ? { replaces: held } : {}), ageDays: Math.round(ageDays * 10) / 10,
       migrates: reasons.length === 0, reasons, ...(check.length ? { checkInstallability: check } : {}),

@@ -397,7 +397,8 @@ export function withCopy(from: SuiteContents, to: SuiteContents, source: string,
   }
   const src = from.sources.find((s) => s.source === source);
   // What the target held of the source goes, and so does what another source had under a name
-  // and architecture the copy brings (a takeover, allowed): apt sees one of each, as after a build.
+  // and architecture the copy brings (a takeover, allowed), whatever its version: apt sees one of
+  // each, the copy's.
   const brought = new Set(binaries.map((b) => `${b.package} ${b.arch}`));
   const rest = { ...to, sources: to.sources.filter((s) => s.source !== source), binaries: to.binaries.filter((b) => b.source !== source && !brought.has(`${b.package} ${b.arch}`)) };
   return { contents: { ...rest, sources: src ? [...rest.sources, src] : rest.sources, binaries: [...rest.binaries, ...binaries] }, copied: binaries, version };

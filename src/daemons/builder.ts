@@ -147,11 +147,13 @@ export class Builder {
     const flusher = setInterval(() => void flush(), 1000);
     // Its inputs and outputs as files in a folder of this run's own (in the builder's container,
     // its /tmp, a tmpfs within its memory limit: each file once, never held in the heap too);
-    // named here, not after the job's id, which the queue gives.
-    const work = await mkdtemp(join(tmpdir(), 'job-'));
-    const inDir = join(work, 'in');
-    const outDir = join(work, 'out');
+    // named here, not after the job's id, which the queue gives. Made in the try: a folder that
+    // cannot be made gives the job back, as any trouble of the worker's.
+    let work: string | undefined;
     try {
+      work = await mkdtemp(join(tmpdir(), 'job-'));
+      const inDir = join(work, 'in');
+      const outDir = join(work, 'out');
       await mkdir(inDir);
       const task = TASKS[job.kind];
       const result = await task({
@@ -185,7 +187,7 @@ export class Builder {
     } finally {
       clearInterval(heartbeat);
       clearInterval(flusher);
-      await rm(work, { recursive: true, force: true });
+      if (work) await rm(work, { recursive: true, force: true });
     }
   }
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,16 +114,13 @@ describe('the Docker runner: the tar of files put into a container', () => {
       const tar = tarOf([{ name: 'big.deb', path: join(dir, 'big.deb'), size: 8 * 1024 * 1024 }], 0);
       await new Promise<void>((resolve) => tar.once('data', () => resolve()));
       tar.pause();
-      await new Promise((r) => setTimeout(r, 100));
       expect(opened()).toBe(1);
       tar.destroy();
-      await new Promise((r) => setTimeout(r, 100));
-      expect(opened()).toBe(0);
+      await vi.waitFor(() => expect(opened()).toBe(0), { timeout: 5000 });
       // Closed while flowing (the next chunk still to come from the disk, no drain awaited).
       const flowing = tarOf([{ name: 'big.deb', path: join(dir, 'big.deb'), size: 8 * 1024 * 1024 }], 0);
-      flowing.once('data', () => flowing.destroy());
-      await new Promise((r) => setTimeout(r, 200));
-      expect(opened()).toBe(0);
+      await new Promise<void>((resolve) => flowing.once('data', () => (flowing.destroy(), resolve())));
+      await vi.waitFor(() => expect(opened()).toBe(0), { timeout: 5000 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

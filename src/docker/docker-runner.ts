@@ -90,7 +90,8 @@ export function tarOf(files: PutFile[], uid: number): Readable {
           const { size } = await file.stat();
           if (size !== f.size) throw new Error(`${f.path}: ${size} bytes, not the ${f.size} given`);
           const { sink, written } = entry({ ...header, size });
-          for await (const chunk of file.createReadStream({ autoClose: false })) {
+          // Its first `size` bytes only: a file grown since goes in as it was checked.
+          for await (const chunk of size === 0 ? [] : file.createReadStream({ autoClose: false, start: 0, end: size - 1 })) {
             if (sink.destroying || (!sink.write(chunk) && !(await drained(sink)))) throw new Error(`${f.name}: the tar was closed while it was read`);
           }
           sink.end(undefined);

@@ -77,11 +77,10 @@ export class Migrations {
         this.q.log(`migration: ${d.source} ${d.version} ${d.from} -> ${d.to}: not copied: ${err.message}`);
       }
     }
-    if (migrated.length > 0) {
-      await this.q.publish(`migrated ${migrated.length > 3 ? `${migrated.length} sources` : migrated.map((d) => `${d.source} ${d.version}`).join(', ')}`);
-      // The target changed: what waits on its installability there is checked again.
-      decisions = this.decide();
-    }
+    if (migrated.length > 0) await this.q.publish(`migrated ${migrated.length > 3 ? `${migrated.length} sources` : migrated.map((d) => `${d.source} ${d.version}`).join(', ')}`);
+    // The target changed (what waits on its installability there is checked again), or a copy
+    // was refused (it no longer migrates): decided again.
+    if (ready.length > 0) decisions = this.decide();
     if (decisions.some((d) => d.checkInstallability)) {
       await this.planChecks(decisions);
       decisions = this.decide();
