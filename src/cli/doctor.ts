@@ -2,7 +2,7 @@
 // the port, the clock, the signing key's expiry, the Valid-Until margin and how each architecture
 // the suites build for runs here; each problem with its fix. Facts are gathered here, judged in
 // core/doctor.ts.
-import { readFile, readdir, statfs } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { diagnose, type DoctorFacts, type Finding } from '../core/doctor.js';
@@ -14,7 +14,7 @@ import { baseImageName, imageInfo } from '../docker/images.js';
 import { listKeys } from '../process/gpg.js';
 import { run } from '../process/run.js';
 import { AnchoredDir } from '../storage/anchored-dir.js';
-import { exists } from '../storage/files.js';
+import { diskSpace, exists } from '../storage/files.js';
 import type { Layout } from '../storage/layout.js';
 import { servedReleaseDate } from '../publish/generations.js';
 import { layoutFor, loadConfig, portFree, projectName, type GlobalOptions } from './archive-context.js';
@@ -22,12 +22,7 @@ import { Unsuccessful } from '../errors.js';
 import { printableJson } from '../core/terminal-text.js';
 
 async function freeBytes(path: string): Promise<number | undefined> {
-  try {
-    const s = await statfs(path);
-    return s.bavail * s.bsize;
-  } catch {
-    return undefined;
-  }
+  return (await diskSpace(path).catch(() => undefined))?.free;
 }
 
 /** The first http mirror in the host's apt sources (never written down anywhere else). */

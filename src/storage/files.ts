@@ -1,7 +1,7 @@
 // File facts and safe placement.
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, constants, createReadStream, fstatSync, linkSync, mkdirSync, openSync, readSync } from 'node:fs';
-import { copyFile, readFile, rm, stat, type FileHandle } from 'node:fs/promises';
+import { copyFile, readFile, rm, stat, statfs, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { FileDigest } from '../debian/file-digest.js';
 import { entryKind, NotRegularFile } from './open-regular-file.js';
@@ -87,6 +87,12 @@ export async function fileFacts(path: string, { sha1: withSha1 = true }: { sha1?
     size += (chunk as Buffer).length;
   }
   return { size, md5: md5.digest('hex'), ...(sha1 ? { sha1: sha1.digest('hex') } : {}), sha256: sha256.digest('hex') };
+}
+
+/** The size of the file system `path` is on, and what of it an unprivileged writer may still use, in bytes. */
+export async function diskSpace(path: string): Promise<{ total: number; free: number }> {
+  const s = await statfs(path);
+  return { total: s.blocks * s.bsize, free: s.bavail * s.bsize };
 }
 
 export async function exists(path: string): Promise<boolean> {

@@ -5,14 +5,14 @@
 // the copies only (upload-decision.ts). Files no .changes names become strays. The caller runs
 // each step serially.
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, rename, rm, statfs, unlink } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ArchiveConfig } from '../../config/config.js';
 import type { FailedCheck } from '../../core/upload-checks.js';
 import type { UploadRecord } from '../../core/uploads.js';
 import { MAX_CONTROL_FILE_BYTES, MAX_NAME_BYTES, parseChanges, UPLOAD_LIST_CAP, wholeChanges, type ChangesFile } from '../../debian/changes-dsc.js';
 import { SAFE_FILE_NAME } from '../../debian/pool-path.js';
-import { exists } from '../../storage/files.js';
+import { diskSpace, exists } from '../../storage/files.js';
 import { copyRegularFile, NotRegularFile, regularFileSha256 } from '../../storage/open-regular-file.js';
 import type { Layout } from '../../storage/layout.js';
 import type { FailPointHit } from './crash-at-fail-point.js';
@@ -366,12 +366,12 @@ export class UploadIntake {
     const toCopy = [changesName, ...files].filter((n, i, all) => all.indexOf(n) === i && n !== reserved && !unread.includes(n) && this.seen.has(n));
     const bytes = toCopy.reduce((sum, n) => sum + this.seen.get(n)!.size, 0);
     if (bytes > 0) {
-      const disk = await statfs(l.state);
-      if (bytes > disk.blocks * disk.bsize) {
-        early = [...early, { check: 'too-large', message: `${changesName}: the upload's files are ${bytes} bytes, more than the archive's file system holds (${disk.blocks * disk.bsize}); not read (kept unopened)` }];
+      const disk = await diskSpace(l.state);
+      if (bytes > disk.total) {
+        early = [...early, { check: 'too-large', message: `${changesName}: the upload's files are ${bytes} bytes, more than the archive's file system holds (${disk.total}); not read (kept unopened)` }];
         unread = [...unread, ...toCopy];
-      } else if (bytes > disk.bavail * disk.bsize) {
-        throw new NoRoomYet(`ENOSPC: no space left on device, copy '${join(l.incoming, changesName)}' and its files (${bytes} bytes) into '${l.quarantine}' (${disk.bavail * disk.bsize} bytes free)`);
+      } else if (bytes > disk.free) {
+        throw new NoRoomYet(`ENOSPC: no space left on device, copy '${join(l.incoming, changesName)}' and its files (${bytes} bytes) into '${l.quarantine}' (${disk.free} bytes free)`);
       }
     }
     const id = this.newId(changesName.replace(/\.changes$/, ''));

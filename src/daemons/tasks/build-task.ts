@@ -1,9 +1,10 @@
 // A worker's side of the build kind: the job's source files fetched (to disk) and checked, the build
 // environment kept current, the build run in throwaway containers (core/kinds/build-flow.ts
 // through the Docker runner), and what it made listed for handing in.
-import { rm, statfs } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JobInput } from '../../core/container-runner.js';
+import { diskSpace } from '../../storage/files.js';
 import { runBuild } from '../../core/kinds/build-flow.js';
 import { DEFAULT_LIMITS, LABEL_BUILDER, type BuildReport, type LocalArchive } from '../../core/kinds/build.js';
 import { buildenvImageName, buildenvTag, imageAgeMs, pullBuildenv, refreshBuildenv } from '../../docker/buildenv.js';
@@ -71,8 +72,8 @@ export async function fetchJobFiles(t: TaskContext): Promise<JobInput[]> {
   if (unsafe) throw new Error(`the lease names an input file "${unsafe.name}": expected a plain file name`);
   // Said at once, not as a write that fails half way: the job goes back, for a worker with room.
   const total = t.job.files.reduce((n, f) => n + f.size, 0);
-  const { bavail, bsize } = await statfs(t.inDir);
-  if (total > bavail * bsize) throw new Error(`the job's ${t.job.files.length} input files hold ${total} bytes; this worker has ${bavail * bsize} bytes free for them (${t.inDir})`);
+  const { free } = await diskSpace(t.inDir);
+  if (total > free) throw new Error(`the job's ${t.job.files.length} input files hold ${total} bytes; this worker has ${free} bytes free for them (${t.inDir})`);
   const files: JobInput[] = [];
   for (const f of t.job.files) {
     const path = join(t.inDir, f.name);
