@@ -5,7 +5,6 @@
 // folder, no network with the queue). Removing it refuses its token at once and gives back the
 // job it held.
 import { chmod, chown, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -91,7 +90,7 @@ describe('a worker on another machine', () => {
     expect(token).not.toContain((await readFile(join(archive.root, 'state', 'api-token'), 'utf8')).trim());
 
     // Another machine: no root, a working directory of its own, the token in the environment.
-    const elsewhere = await mkdtemp(join(tmpdir(), 'aib-worker-'));
+    const elsewhere = await mkdtemp(join(archive.work, 'elsewhere-')); // (removed with the test's work folder)
     worker = execa('node', [CLI, 'worker', '--url', url], { cwd: elsewhere, env: { ARCHIVE_WORKER_TOKEN: token, NODE_EXTRA_CA_CERTS: certFile, ARCHIVE_RUN_ID: RUN_ID, ARCHIVE_ROOT: '/nonexistent' }, all: true, reject: false });
     worker.all!.on('data', (d: Buffer) => (workerOutput += d.toString()));
     const waited = await archive.cli(['wait', 'aib-far', '1.0-1', '--timeout', '900']);

@@ -1,9 +1,9 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pack, type Header } from 'tar-stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { scratchDir } from '../../test/support/scratch.js';
 import { takeOutputs } from './take-outputs.js';
 
 const LIMITS = { outputFileBytes: 1024 ** 3, outputBytes: 2 * 1024 ** 3, outputFiles: 1000 };
@@ -22,14 +22,7 @@ function tarOf(entries: (Partial<Header> & { name: string; data?: string })[], {
 }
 
 describe('taking the outputs of a build', () => {
-  let dir: string;
-  afterEach(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
-  const out = async () => {
-    dir = await mkdtemp(join(tmpdir(), 'take-outputs-'));
-    return join(dir, 'out');
-  };
+  const out = async () => join(scratchDir('aib-take-outputs-'), 'out');
 
   it('takes regular files with plain names, as they were', async () => {
     const outDir = await out();

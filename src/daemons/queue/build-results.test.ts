@@ -1,10 +1,10 @@
 // What a worker hands in for a job: a QA check (installability included) hands in no files,
 // whatever its lease says; the refusal comes before anything touches the disk. A rebuild hands in
 // diffoscope's reports and its .buildinfo, each capped.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { scratchDir } from '../../../test/support/scratch.js';
 import type { JobRecord } from '../../core/jobs.js';
 import { MAX_ARTIFACT_BYTES } from '../../core/kinds/rebuild.js';
 import { Layout } from '../../storage/layout.js';
@@ -15,7 +15,7 @@ import type { SuiteJoining } from './suite-joining.js';
 
 describe('artifacts handed in', () => {
   it('are refused for a check, even from the worker that holds its lease', async () => {
-    const layout = new Layout(mkdtempSync(join(tmpdir(), 'aib-results-')));
+    const layout = new Layout(scratchDir('aib-results-'));
     const check = (kind: JobRecord['kind']) => ({ id: `j-${kind}`, kind, state: 'building', lease: { builder: 'w/1', expiresAt: '' } }) as JobRecord;
     const jobs = new Map(['lintian', 'piuparts', 'installability'].map((k) => [`j-${k}`, check(k as JobRecord['kind'])]));
     const leasing = { job: (id: string) => jobs.get(id)! } as unknown as JobLeasing;
@@ -33,7 +33,7 @@ describe('artifacts handed in', () => {
   });
 
   it("are a rebuild's reports and .buildinfo only, each under the cap; what crosses it leaves nothing", async () => {
-    const layout = new Layout(mkdtempSync(join(tmpdir(), 'aib-results-')));
+    const layout = new Layout(scratchDir('aib-results-'));
     const job = { id: 'j-rebuild', kind: 'rebuild', source: 'hello', state: 'building', lease: { builder: 'w/2', expiresAt: '' } } as JobRecord;
     const leasing = { job: () => job } as unknown as JobLeasing;
     const q = { layout, failPoint: () => undefined } as unknown as QueueContext;
@@ -57,7 +57,7 @@ describe('artifacts handed in', () => {
   });
 
   it("are a build's files up to builds.output_files and output_gib in all, even sent side by side", async () => {
-    const layout = new Layout(mkdtempSync(join(tmpdir(), 'aib-results-')));
+    const layout = new Layout(scratchDir('aib-results-'));
     const job = { id: 'j-build', kind: 'build', source: 'hello', state: 'building', lease: { builder: 'w/1', expiresAt: '' } } as JobRecord;
     const leasing = { job: () => job } as unknown as JobLeasing;
     const GIB = 1024 ** 3;
@@ -79,7 +79,7 @@ describe('artifacts handed in', () => {
   });
 
   it('take a log up to three times builds.log_mib (output that is not UTF-8 triples), with room for the line that says it was cut, and no more', async () => {
-    const layout = new Layout(mkdtempSync(join(tmpdir(), 'aib-results-')));
+    const layout = new Layout(scratchDir('aib-results-'));
     const job = { id: 'j-build', kind: 'build', state: 'building', lease: { builder: 'w/1', expiresAt: '' }, log: 'logs/j-build.log' } as JobRecord;
     mkdirSync(join(layout.public, 'logs'), { recursive: true });
     const q = { layout, config: () => ({ builds: { logMiB: 1 } }) } as unknown as QueueContext;
@@ -95,7 +95,7 @@ describe('artifacts handed in', () => {
   });
 
   it("fail a build whose .changes is larger than an upload's may be, unread", async () => {
-    const layout = new Layout(mkdtempSync(join(tmpdir(), 'aib-results-')));
+    const layout = new Layout(scratchDir('aib-results-'));
     const job = { id: 'j-build', kind: 'build', source: 'hello', version: '1.0-1', arch: 'amd64', suite: 'unstable', uploadId: 'u', state: 'building', lease: { builder: 'w/1', expiresAt: '' }, attempts: 1 } as unknown as JobRecord;
     const saved: JobRecord[] = [];
     const leasing = { reported: () => job, job: () => job, save: async (j: JobRecord) => void saved.push(j) } as unknown as JobLeasing;

@@ -1,10 +1,9 @@
 // A rebuild's report on the queue's side: only the worker that holds the rebuild ends it; a
 // report from any other (a worker that echoes the first build's hashes, published in the
 // indices, to get a statement signed) keeps nothing and signs nothing.
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { scratchDir } from '../../../test/support/scratch.js';
 import type { JobRecord } from '../../core/jobs.js';
 import { Layout } from '../../storage/layout.js';
 import { JobLeasing } from './job-leasing.js';
@@ -14,7 +13,7 @@ import type { WorkerRegistry } from './worker-registry.js';
 
 describe('a rebuild report', () => {
   it('from a worker that does not hold the rebuild is refused before anything is kept or signed', async () => {
-    const layout = new Layout(mkdtempSync(join(tmpdir(), 'aib-rebuilds-')));
+    const layout = new Layout(scratchDir('aib-rebuilds-'));
     const sha = 'a'.repeat(64);
     const build = { id: 'u1-amd64', kind: 'build', source: 'hello', version: '1.0-1', arch: 'amd64', state: 'built', worker: 'w/1', binaries: [{ path: 'pool/main/h/hello/hello_1.0-1_amd64.deb', sha256: sha }], artifacts: [] } as unknown as JobRecord;
     const rebuild = { ...build, id: 'u1-amd64-rebuild', kind: 'rebuild', of: 'u1-amd64', state: 'building', lease: { builder: 'w/2', expiresAt: '' }, binaries: [] } as unknown as JobRecord;
