@@ -8,6 +8,9 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO, TestArchive, cleanupRun, inCleanContainer, until, type JobView, type UpResult } from './support/archive.js';
 
+/** Where the builder keeps its jobs' folders (compose/compose.yaml). */
+const JOBS = '/var/lib/archive-jobs';
+
 describe('builds in a running archive', () => {
   let archive: TestArchive;
   let up: UpResult;
@@ -192,8 +195,26 @@ describe('builds in a running archive', () => {
     ]);
     const restarts = (await execa('docker', ['inspect', '--format', '{{.RestartCount}}', builder])).stdout.trim();
     expect(Number(restarts)).toBeGreaterThanOrEqual(1);
+    // The job folder the killed builder left on its volume was removed when it started again (the
+    // two jobs since removed theirs as they ended).
+    expect((await execa('docker', ['exec', builder, 'find', JOBS, '-mindepth', '1'])).stdout.trim()).toBe('');
+    expect((await execa('docker', ['logs', builder])).stdout).toMatch(new RegExp(`removed [1-9]\\d* job folder\\(s\\) left in ${JOBS} from before a restart`));
     const leftovers = await execa('docker', ['ps', '-aq', '--filter', `label=archive-in-a-box.builder=${builder}`]);
     expect(leftovers.stdout.trim()).toBe('');
+  });
+
+  it("keeps a job's inputs and outputs on a volume of the builder's own, not in its memory: a package larger than its /tmp is published", async () => {
+    const builder = `${up.project}-builder`;
+    const [inspected] = JSON.parse((await execa('docker', ['inspect', builder])).stdout) as { Mounts: { Type: string; Destination: string }[]; HostConfig: { Tmpfs: Record<string, string> } }[];
+    expect(inspected.Mounts).toContainEqual(expect.objectContaining({ Type: 'volume', Destination: JOBS }));
+    const tmpBytes = 1024 ** 2 * Number(/size=(\d+)m/.exec(inspected.HostConfig.Tmpfs['/tmp'])![1]);
+    // Random bytes, packed uncompressed: the .deb is as large as its payload, half again /tmp.
+    const payload = Math.ceil((tmpBytes * 1.5) / 1024 ** 2);
+    await archive.send(up, { name: 'aib-large', version: '1.0-1', data: { binary: 'aib-large-data', file: 'payload.bin', content: '' }, buildScript: `head -c ${payload}M /dev/urandom > payload.bin`, uncompressed: true });
+    const waited = await archive.cli(['wait', 'aib-large', '1.0-1', '--timeout', '900']);
+    expect(waited.exitCode, String(waited.all)).toBe(0);
+    const published = await stat(join(archive.root, 'public', 'pool', 'main', 'a', 'aib-large', 'aib-large-data_1.0-1_all.deb'));
+    expect(published.size).toBeGreaterThan(tmpBytes);
   });
 
   it('shows, in headless Chromium, a published package, a failed build with its log and a rejection; screenshots kept', async () => {

@@ -37,6 +37,7 @@ export function register(program: Command): void {
           architectures: parseArchitectureList(process.env.ARCHIVE_ARCHITECTURES ?? '', 'ARCHIVE_ARCHITECTURES'),
           emulated: parseArchitectureList(process.env.ARCHIVE_EMULATED ?? '', 'ARCHIVE_EMULATED'),
           dockerHost: process.env.DOCKER_HOST,
+          workDir: process.env.ARCHIVE_WORK_DIR || undefined,
         }).start();
       } else throw new UserError(`daemon: unknown role "${role}" (queue or builder)`);
       await new Promise(() => undefined); // run until stopped

@@ -1,6 +1,9 @@
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { scratchDir } from '../../test/support/scratch.js';
 import { WORKER_NAME } from '../core/workers.js';
-import { builderNameFromEnv, parseBuildenvs } from './builder.js';
+import { builderNameFromEnv, parseBuildenvs, removeLeftoverJobFolders } from './builder.js';
 
 describe("a builder's name", () => {
   it('is ARCHIVE_BUILDER_NAME, made a worker name whatever the node is called', () => {
@@ -32,5 +35,20 @@ describe('the build environments a Swarm worker is given (ARCHIVE_BUILDENVS)', (
   it('refuses a build environment by tag: only a digest names what the manager made', () => {
     expect(() => parseBuildenvs('trixie-amd64=10.0.0.2:5000/archive/buildenv:trixie-amd64')).toThrow('ARCHIVE_BUILDENVS: "trixie-amd64=10.0.0.2:5000/archive/buildenv:trixie-amd64" is not BASE-ARCH=REGISTRY/archive/buildenv@sha256:DIGEST');
     expect(() => parseBuildenvs(`=${ref}`)).toThrow(/is not BASE-ARCH=/);
+  });
+});
+
+describe("a builder's job folders", () => {
+  it('left in its work folder by a run before are removed when it starts, with what they hold; nothing else there is', async () => {
+    const dir = scratchDir('aib-jobs-');
+    for (const job of ['job-a1B2c3', 'job-Zz9Yy8']) {
+      mkdirSync(join(dir, job, 'in'), { recursive: true });
+      writeFileSync(join(dir, job, 'in', 'hello_1.0-1.dsc'), 'x');
+    }
+    mkdirSync(join(dir, 'lost+found'));
+    writeFileSync(join(dir, 'job-note'), 'a file, not a job folder');
+    expect(await removeLeftoverJobFolders(dir)).toBe(2);
+    expect(readdirSync(dir).sort()).toEqual(['job-note', 'lost+found']);
+    expect(await removeLeftoverJobFolders(dir)).toBe(0);
   });
 });

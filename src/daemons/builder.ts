@@ -3,7 +3,7 @@
 // its report. It runs as many jobs at once as the queue's settings say, and a QA check beside.
 import { createHash } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
-import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeLeftoverBuilds } from '../docker/docker-runner.js';
 import { connectDocker, type Docker } from '../docker/engine.js';
@@ -13,6 +13,15 @@ import { JobApiClient, QueueUnreachable, reportAfterHandInError } from './job-ap
 import { TASKS } from './tasks/task.js';
 
 export const ALIVE_FILE = '/tmp/builder-alive';
+/** How the folder of a job's inputs and outputs is named, before mkdtemp's six characters. */
+const JOB_FOLDER = 'job-';
+
+/** Removes the job folders (job-XXXXXX) in `dir` and says how many there were; anything else there stays. */
+export async function removeLeftoverJobFolders(dir: string): Promise<number> {
+  const left = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory() && e.name.startsWith(JOB_FOLDER));
+  for (const e of left) await rm(join(dir, e.name), { recursive: true, force: true });
+  return left.length;
+}
 
 export interface BuilderOptions {
   /** Where the job API is: http://queue:8000 beside the queue, the archive's URL from elsewhere. */
@@ -36,6 +45,12 @@ export interface BuilderOptions {
   emulated?: string[];
   /** DOCKER_HOST, to name the engine when it cannot be reached. */
   dockerHost?: string;
+  /**
+   * A folder of this builder's alone for its jobs' inputs and outputs (a folder for each job in
+   * it): what it holds when the builder starts was left by a run before and is removed. The
+   * system's temporary folder when not given, shared with others, where nothing is removed at start.
+   */
+  workDir?: string;
 }
 
 export class Builder {
@@ -65,6 +80,10 @@ export class Builder {
     // Whatever this builder was doing before it stopped is gone: say so, and clean up.
     const removed = await removeLeftoverBuilds(this.docker, this.o.name);
     if (removed) this.log(`removed ${removed} build container(s) left from before a restart`);
+    if (this.o.workDir) {
+      const folders = await removeLeftoverJobFolders(this.o.workDir);
+      if (folders) this.log(`removed ${folders} job folder(s) left in ${this.o.workDir} from before a restart`);
+    }
     const settings = await this.until(() => this.api.start(this.offer));
     // The queue answered: healthy now, not only after the first long poll (up to 20 s later).
     await this.alive();
@@ -146,12 +165,12 @@ export class Builder {
       }));
     const flusher = setInterval(() => void flush(), 1000);
     // Its inputs and outputs as files in a folder of this run's own (in the builder's container,
-    // its /tmp, a tmpfs within its memory limit: each file once, never held in the heap too);
-    // named here, not after the job's id, which the queue gives. Made in the try: a folder that
-    // cannot be made gives the job back, as any trouble of the worker's.
+    // on a volume of its own: compose/compose.yaml), never held in the heap; named here, not
+    // after the job's id, which the queue gives. Made in the try: a folder that cannot be made
+    // gives the job back, as any trouble of the worker's.
     let work: string | undefined;
     try {
-      work = await mkdtemp(join(tmpdir(), 'job-'));
+      work = await mkdtemp(join(this.o.workDir ?? tmpdir(), JOB_FOLDER));
       const inDir = join(work, 'in');
       const outDir = join(work, 'out');
       await mkdir(inDir);

@@ -63,6 +63,20 @@ describe('the compose file', () => {
     expect(o.Healthcheck).toMatchObject({ Interval: 10e9, StartInterval: 1e9 });
   });
 
+  it("keeps the builder's job folders on a volume of its own (its disk, not its memory), named to it, removed with it", () => {
+    const builder = project.services.find((s) => s.name === 'builder')!;
+    const own = builder.volumes.filter((v) => v.anonymous);
+    expect(own).toEqual([{ source: '', target: '/var/lib/archive-jobs', readOnly: false, anonymous: true }]);
+    expect(builder.environment.ARCHIVE_WORK_DIR).toBe(own[0].target);
+    const o = createOptions(project, builder) as Record<string, any>;
+    expect(o.HostConfig.Mounts).toEqual([{ Type: 'volume', Target: '/var/lib/archive-jobs' }]);
+    expect(o.HostConfig.Binds).toEqual(['/var/run/docker.sock:/var/run/docker.sock']);
+    // Its /tmp stays small: the jobs' files are not there.
+    expect(o.HostConfig.Tmpfs).toEqual({ '/tmp': 'size=64m' });
+    // Only a path in the container stands alone; a relative one is refused, naming both forms.
+    expect(() => parseCompose('name: p\nservices:\n  a:\n    image: x\n    volumes: [jobs]\n', 'c.yaml', {})).toThrow('c.yaml: services.a.volumes: "jobs" is not SOURCE:TARGET[:ro|rw] nor /PATH (a volume of the container\'s own)');
+  });
+
   it('bounds the memory and processes of the queue and the builder', () => {
     for (const name of ['queue', 'builder']) {
       const o = createOptions(project, project.services.find((s) => s.name === name)!) as Record<string, any>;

@@ -15,11 +15,13 @@ export interface BuildSpec {
 }
 
 export interface VolumeSpec {
-  /** A host path, or the name of a volume of the project's (named: true). */
+  /** A host path, or the name of a volume of the project's (named: true); empty for an anonymous volume. */
   source: string;
   target: string;
   readOnly: boolean;
   named?: boolean;
+  /** A volume of the container's own (the entry is a path in it alone): removed with the container. */
+  anonymous?: boolean;
 }
 
 export interface PortSpec {
@@ -213,9 +215,11 @@ export function parseCompose(text: string, file: string, vars: Record<string, st
     }
     if (raw.platform !== undefined && !build) throw new ComposeError(file, `${at}.platform: only an image built here takes a platform (it is what the build is for)`);
     const volumes = asList(raw.volumes, file, `${at}.volumes`).map((v): VolumeSpec => {
+      // A path in the container alone: a volume of its own, as in Compose (on the engine's disk).
+      if (v.startsWith('/') && !v.includes(':')) return { source: '', target: v, readOnly: false, anonymous: true };
       const parts = v.split(':');
       if (parts.length < 2 || parts.length > 3 || (parts[2] && !['ro', 'rw'].includes(parts[2]))) {
-        throw new ComposeError(file, `${at}.volumes: "${v}" is not SOURCE:TARGET[:ro|rw]`);
+        throw new ComposeError(file, `${at}.volumes: "${v}" is not SOURCE:TARGET[:ro|rw] nor /PATH (a volume of the container's own)`);
       }
       // A bare name is a volume of the project's (top-level volumes:), as in Compose.
       if (/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(parts[0])) {
@@ -363,7 +367,9 @@ export function createOptions(project: ComposeProject, s: ServiceSpec): Record<s
     ExposedPorts: Object.fromEntries(s.ports.map((p) => [`${p.containerPort}/tcp`, {}])),
     Healthcheck: engineHealthcheck(s),
     HostConfig: {
-      Binds: s.volumes.map((v) => `${v.named ? volumeName(project.name, v.source) : v.source}:${v.target}${v.readOnly ? ':ro' : ''}`),
+      Binds: s.volumes.filter((v) => !v.anonymous).map((v) => `${v.named ? volumeName(project.name, v.source) : v.source}:${v.target}${v.readOnly ? ':ro' : ''}`),
+      // (Removed with the container: compose.ts removes containers with their anonymous volumes.)
+      Mounts: s.volumes.filter((v) => v.anonymous).map((v) => ({ Type: 'volume', Target: v.target })),
       PortBindings: Object.fromEntries(
         s.ports.map((p) => [`${p.containerPort}/tcp`, [{ HostIp: p.hostIp, HostPort: p.hostPort }]]),
       ),

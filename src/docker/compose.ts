@@ -122,7 +122,7 @@ export async function composeUp(
     const service = c.Labels[LABEL_SERVICE];
     if (service && !wanted.has(service)) {
       progress(`${service}: no longer in the project, removing ${c.Names[0]?.replace(/^\//, '')}`);
-      await docker.getContainer(c.Id).remove({ force: true });
+      await docker.getContainer(c.Id).remove({ force: true, v: true });
     }
   }
   for (const service of creationOrder(project)) {
@@ -161,7 +161,7 @@ async function ensureContainer(docker: Docker, project: ComposeProject, service:
   }
   if (current) {
     progress(`${service.name}: configuration or image changed, recreating ${name}`);
-    await container.remove({ force: true });
+    await container.remove({ force: true, v: true });
   } else progress(`${service.name}: creating ${name}`);
   try {
     const created = await docker.createContainer(options as never);
@@ -184,7 +184,7 @@ export async function composeDown(docker: Docker, project: string, progress: Pro
   const containers = await docker.listContainers({ all: true, filters: { label: [`${LABEL_PROJECT}=${project}`] } });
   for (const c of containers) {
     progress(`stopping ${c.Names[0]?.replace(/^\//, '')}`);
-    await docker.getContainer(c.Id).remove({ force: true });
+    await docker.getContainer(c.Id).remove({ force: true, v: true });
   }
   const networks = await docker.listNetworks({ filters: { label: [`${LABEL_PROJECT}=${project}`] } });
   for (const n of networks) await docker.getNetwork(n.Id).remove().catch(() => undefined);

@@ -37,6 +37,9 @@ describe('the compose file as Swarm services', () => {
     // By digest: a tag anyone pushes to the registry is never what a worker builds in.
     expect(c.Env).toContain(`ARCHIVE_BUILDENVS=trixie=10.0.0.2:5000/archive/buildenv@sha256:${'c'.repeat(64)}`);
     expect(c.Mounts).toContainEqual({ Type: 'bind', Source: '/var/run/docker.sock', Target: '/var/run/docker.sock', ReadOnly: false });
+    // Its job folders on a volume of each task's own, on its node's disk (no Source: Swarm removes it with the task).
+    expect(c.Mounts).toContainEqual({ Type: 'volume', Target: '/var/lib/archive-jobs', ReadOnly: false });
+    expect(c.Env).toContain('ARCHIVE_WORK_DIR=/var/lib/archive-jobs');
   });
 
   it('keeps every bound of a single engine: read-only, the engine init process, no capabilities, no new privileges, memory, processes, tmpfs sizes, healthchecks', () => {

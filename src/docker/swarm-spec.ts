@@ -30,9 +30,12 @@ export function swarmServiceSpec(project: ComposeProject, s: ServiceSpec, labels
   if (unknownOpt.length) throw new UserError(`compose: ${at}.security_opt: ${unknownOpt.join(', ')} has no Swarm counterpart`);
   const mounts = [
     ...s.volumes.map((v) =>
-      v.named
-        ? { Type: 'volume', Source: volumeName(project.name, v.source), Target: v.target, ReadOnly: v.readOnly, VolumeOptions: { Labels: { [LABEL_STACK]: project.name } } }
-        : { Type: 'bind', Source: v.source, Target: v.target, ReadOnly: v.readOnly },
+      v.anonymous
+        ? // Each task's own, on its node's disk; Swarm removes it with the task's container.
+          { Type: 'volume', Target: v.target, ReadOnly: false }
+        : v.named
+          ? { Type: 'volume', Source: volumeName(project.name, v.source), Target: v.target, ReadOnly: v.readOnly, VolumeOptions: { Labels: { [LABEL_STACK]: project.name } } }
+          : { Type: 'bind', Source: v.source, Target: v.target, ReadOnly: v.readOnly },
     ),
     ...s.tmpfs.map((t) => {
       const [target, options = ''] = t.split(/:(.*)/s);

@@ -37,6 +37,8 @@ export interface PackageSpec {
   withoutDebhelper?: boolean;
   /** The compiler's flags in the Makefile (default: $(CFLAGS) $(CPPFLAGS) $(LDFLAGS), what dpkg-buildflags gives). */
   compilerFlags?: string;
+  /** The binary packages built uncompressed (dh_builddeb -- -Znone): a large payload stays as large, and is quick to pack. */
+  uncompressed?: boolean;
 }
 
 export interface SourcePackage {
@@ -86,6 +88,7 @@ export async function makeSourcePackage(workDir: string, spec: PackageSpec): Pro
   }
   const rules = spec.withoutDebhelper ? plainRules(spec.name, spec.data) : ['#!/usr/bin/make -f', '%:', '\tdh $@'];
   if (spec.buildScript && !spec.withoutDebhelper) rules.push('override_dh_auto_build:', `\t${spec.buildScript}`, '\tdh_auto_build');
+  if (spec.uncompressed && !spec.withoutDebhelper) rules.push('override_dh_builddeb:', '\tdh_builddeb -- -Znone');
   await writeFile(join(tree, 'debian', 'rules'), `${rules.join('\n')}\n`);
   await chmod(join(tree, 'debian', 'rules'), 0o755);
   await writeFile(
