@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pack, type Header } from 'tar-stream';
@@ -81,4 +81,14 @@ describe('taking the outputs of a build', () => {
     expect(await takeOutputs(tarOf(files(3000)), await out(), LIMITS)).toEqual({ refused: "the build's output was refused: it holds more than 1000 files (builds.output_files)" });
     // A thousand files written: 1.9 s alone, 4.1 s in a CI run beside the engine's tests.
   }, 30_000);
+
+  it('closes the tar when a file cannot be written (a full disk), naming it: the engine keeps the container locked until then', async () => {
+    const outDir = await out();
+    await mkdir(outDir);
+    // Writes to /dev/full fail as on a full disk.
+    await symlink('/dev/full', join(outDir, 'a.deb'));
+    const tar = tarOf([{ name: './a.deb', data: 'x'.repeat(64 * 1024) }, { name: './b.deb', data: 'y' }]);
+    await expect(takeOutputs(tar, outDir, LIMITS)).rejects.toThrow(`${join(outDir, 'a.deb')}: cannot be written (ENOSPC), taking the build's outputs`);
+    expect(tar.destroyed).toBe(true);
+  });
 });

@@ -42,11 +42,20 @@ export async function takeOutputs(
   let total = 0;
   const ex = extract();
   await new Promise<void>((resolve, reject) => {
-    const stop = (why: string) => {
-      crossed = why;
+    // The tar is closed however this ends: the engine holds the container's lock until it is, and
+    // the container could not be removed (a full disk here left the build's job waiting for ever).
+    const close = () => {
       stream.destroy();
       ex.destroy();
+    };
+    const stop = (why: string) => {
+      crossed = why;
+      close();
       resolve();
+    };
+    const fail = (err: Error) => {
+      close();
+      reject(err);
     };
     ex.on('entry', (header, entry, next) => {
       const skip = () => {
@@ -68,11 +77,15 @@ export async function takeOutputs(
       if (size > limits.outputFileBytes) return stop(`${name} is ${bytes(size)}, over the cap of ${bytes(limits.outputFileBytes)} per file (builds.output_file_gib)`);
       if ((total += size) > limits.outputBytes) return stop(`its files pass the cap of ${bytes(limits.outputBytes)} in all at ${name} (builds.output_gib)`);
       outputs.push(name);
-      pipeline(entry, createWriteStream(join(outDir, name))).then(() => next(), reject);
+      const path = join(outDir, name);
+      pipeline(entry, createWriteStream(path)).then(
+        () => next(),
+        (err: NodeJS.ErrnoException) => fail(new Error(`${path}: cannot be written (${err.code ?? err.message}), taking the build's outputs`)),
+      );
     });
     ex.on('finish', resolve);
-    ex.on('error', (err) => (crossed ? resolve() : reject(err)));
-    stream.on('error', (err) => (crossed ? resolve() : reject(err)));
+    ex.on('error', (err) => (crossed ? resolve() : fail(err)));
+    stream.on('error', (err) => (crossed ? resolve() : fail(err)));
     stream.pipe(ex);
   });
   const problems = [...(odd.length ? [`${odd.join(', ')}: only regular files with plain names are taken`] : []), ...(crossed ? [crossed] : [])];
