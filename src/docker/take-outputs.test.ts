@@ -1,6 +1,6 @@
-import { mkdir, readdir, readFile, symlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pack, type Header } from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import { scratchDir } from '../../test/support/scratch.js';
@@ -82,13 +82,33 @@ describe('taking the outputs of a build', () => {
     // A thousand files written: 1.9 s alone, 4.1 s in a CI run beside the engine's tests.
   }, 30_000);
 
+  // The engine's tar is a Node stream (an HTTP response), which a pipe that ends does not destroy.
+  const engineTar = (entries: Parameters<typeof tarOf>[0]) => Readable.from(tarOf(entries));
+
   it('closes the tar when a file cannot be written (a full disk), naming it: the engine keeps the container locked until then', async () => {
     const outDir = await out();
     await mkdir(outDir);
     // Writes to /dev/full fail as on a full disk.
     await symlink('/dev/full', join(outDir, 'a.deb'));
-    const tar = tarOf([{ name: './a.deb', data: 'x'.repeat(64 * 1024) }, { name: './b.deb', data: 'y' }]);
+    const tar = engineTar([{ name: './a.deb', data: 'x'.repeat(64 * 1024) }, { name: './b.deb', data: 'y' }]);
     await expect(takeOutputs(tar, outDir, LIMITS)).rejects.toThrow(`${join(outDir, 'a.deb')}: cannot be written (ENOSPC), taking the build's outputs`);
+    expect(tar.destroyed).toBe(true);
+  });
+
+  it('closes the tar when the output folder cannot be made', async () => {
+    const file = join(await out(), '..', 'a-file');
+    await writeFile(file, '');
+    const tar = engineTar([{ name: './a.deb', data: 'x' }]);
+    await expect(takeOutputs(tar, join(file, 'out'), LIMITS)).rejects.toThrow('ENOTDIR');
+    expect(tar.destroyed).toBe(true);
+  });
+
+  it('takes no file larger than the free space left, and says so: the job goes back, the disk is not filled', async () => {
+    const outDir = await out();
+    const tar = engineTar([{ name: './a.deb', data: 'x' }, { name: './b.deb', data: 'x'.repeat(64 * 1024) }]);
+    const room = async () => ({ free: 10 * 1024 });
+    await expect(takeOutputs(tar, outDir, LIMITS, room)).rejects.toThrow(`b.deb is 64 KiB; this worker has 10 KiB free for it (${outDir})`);
+    expect(await readdir(outDir)).toEqual(['a.deb']);
     expect(tar.destroyed).toBe(true);
   });
 });

@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
 import type { OutputCaps } from '../core/container-runner.js';
+import { diskSpace } from '../storage/files.js';
 
 /** "100 GiB", "1.5 GiB", "20 MiB", "4 KiB", "5 bytes". */
 function bytes(n: number): string {
@@ -28,12 +29,24 @@ const ENTRY_KINDS: Record<string, string> = {
  * name order): regular files with plain names only, streamed to disk one at a time within the
  * caps, each checked at its tar header before any of its data is read, so that a sparse 100 GiB
  * file is refused, not read. Refused: the reason, every odd entry and the cap crossed named.
+ * Thrown (the worker's trouble, not the build's): a file there is no room for, or a write that fails.
  */
 export async function takeOutputs(
   stream: Readable,
   outDir: string,
   limits: OutputCaps,
+  room: (dir: string) => Promise<{ free: number }> = diskSpace,
 ): Promise<{ outputs: string[] } | { refused: string }> {
+  // The tar is closed however this ends: the engine holds the container's lock until it is, and
+  // the container could not be removed (a full disk here left the build's job waiting for ever).
+  try {
+    return await take(stream, outDir, limits, room);
+  } finally {
+    stream.destroy();
+  }
+}
+
+async function take(stream: Readable, outDir: string, limits: OutputCaps, room: (dir: string) => Promise<{ free: number }>): Promise<{ outputs: string[] } | { refused: string }> {
   await mkdir(outDir, { recursive: true });
   const outputs: string[] = [];
   const odd: string[] = [];
@@ -42,20 +55,11 @@ export async function takeOutputs(
   let total = 0;
   const ex = extract();
   await new Promise<void>((resolve, reject) => {
-    // The tar is closed however this ends: the engine holds the container's lock until it is, and
-    // the container could not be removed (a full disk here left the build's job waiting for ever).
-    const close = () => {
-      stream.destroy();
-      ex.destroy();
-    };
     const stop = (why: string) => {
       crossed = why;
-      close();
+      stream.destroy();
+      ex.destroy();
       resolve();
-    };
-    const fail = (err: Error) => {
-      close();
-      reject(err);
     };
     ex.on('entry', (header, entry, next) => {
       const skip = () => {
@@ -78,14 +82,20 @@ export async function takeOutputs(
       if ((total += size) > limits.outputBytes) return stop(`its files pass the cap of ${bytes(limits.outputBytes)} in all at ${name} (builds.output_gib)`);
       outputs.push(name);
       const path = join(outDir, name);
-      pipeline(entry, createWriteStream(path)).then(
-        () => next(),
-        (err: NodeJS.ErrnoException) => fail(new Error(`${path}: cannot be written (${err.code ?? err.message}), taking the build's outputs`)),
-      );
+      // Said before it is written, not as a write that fails half way and fills the disk the
+      // engine and the other jobs use: the job goes back, for a worker with room.
+      room(outDir)
+        .then(({ free }) => {
+          if (size > free) throw new Error(`${name} is ${bytes(size)}; this worker has ${bytes(free)} free for it (${outDir})`);
+          return pipeline(entry, createWriteStream(path)).catch((err: NodeJS.ErrnoException) => {
+            throw new Error(`${path}: cannot be written (${err.code ?? err.message}), taking the build's outputs`);
+          });
+        })
+        .then(() => next(), reject);
     });
     ex.on('finish', resolve);
-    ex.on('error', (err) => (crossed ? resolve() : fail(err)));
-    stream.on('error', (err) => (crossed ? resolve() : fail(err)));
+    ex.on('error', (err) => (crossed ? resolve() : reject(err)));
+    stream.on('error', (err) => (crossed ? resolve() : reject(err)));
     stream.pipe(ex);
   });
   const problems = [...(odd.length ? [`${odd.join(', ')}: only regular files with plain names are taken`] : []), ...(crossed ? [crossed] : [])];
