@@ -6,6 +6,7 @@ import { depsKey, parseShowHashes } from '../apt-output.js';
 import type { ContainerRunner, ContainerSpec, OutputCaps, PutFile, RunnerContainer, RunningExec } from '../container-runner.js';
 import { DEFAULT_LIMITS, DEPS_CAPABILITIES, LABEL_BUILD, type BuildLimits, type LocalArchive } from './build.js';
 import { BEHIND_BUILD_CPU_SHARES, runBuild, type BuildRequest } from './build-flow.js';
+import { KILL_RETRY_MS } from './run-within-limits.js';
 
 /** What a program in a fake container gets: a way to print, and whether it was killed. */
 interface Io {
@@ -85,6 +86,7 @@ class FakeContainer implements RunnerContainer {
 
   async kill() {
     this.kills++;
+    if (this.kills <= this.runner.failedKills) throw new Error('cannot kill container: tried to kill container, but did not receive an exit event');
     this.killedNow();
   }
 
@@ -111,6 +113,8 @@ class FakeRunner implements ContainerRunner {
   found: string[] = [];
   failPut = false;
   failRemove = false;
+  /** How many kills of a container the engine fails first. */
+  failedKills = 0;
   breakStream?: 'on-kill' | 'always';
   resolve: Program = ok(SIMULATION);
   show: Program = ok(SHOW);
@@ -317,6 +321,20 @@ describe('a build, against a container runner', () => {
     expect(await runBuild(runner, request({ stallMs: 1000 }))).toMatchObject({ outcome: 'failed', reason: 'the build printed nothing for 1 s (stalled; builds.stall_minutes)' });
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
     expect(runner.builds[0].kills).toBe(1);
+  });
+
+  it('tries a kill the engine could not make again until the build ends', async () => {
+    const runner = new FakeRunner();
+    runner.failedKills = 1;
+    runner.build = async (io) => {
+      io.say('starting\n');
+      await io.killed;
+      return 137;
+    };
+    const started = Date.now();
+    expect(await runBuild(runner, request({ stallMs: 1000 }))).toMatchObject({ outcome: 'failed', reason: 'the build printed nothing for 1 s (stalled; builds.stall_minutes)' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000 + KILL_RETRY_MS);
+    expect(runner.builds[0].kills).toBe(2);
   });
 
   it('kills the dependencies container past the time limit; the stream the kill cuts is no builder problem', async () => {

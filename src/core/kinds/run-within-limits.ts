@@ -11,6 +11,8 @@ class Watch {
   killed?: string;
   private bytes = 0;
   lastOutput = Date.now();
+  private retry?: NodeJS.Timeout;
+  private over = false;
 
   constructor(
     private readonly container: RunnerContainer,
@@ -23,7 +25,20 @@ class Watch {
     this.killed = why;
     // The log says why it ends here (a capped log is otherwise just cut off).
     this.onLog(`\narchive-in-a-box: build stopped: ${why}\n`);
-    this.container.kill().catch(() => undefined);
+    this.tryKill();
+  }
+
+  /** Until the container ends: a kill the engine could not make (a call that failed, a process it could not stop) is tried again. */
+  private tryKill() {
+    this.container.kill().catch(() => {
+      if (!this.over) this.retry = setTimeout(() => this.tryKill(), KILL_RETRY_MS);
+    });
+  }
+
+  /** The container (or command) ended: nothing more to kill. */
+  end() {
+    this.over = true;
+    clearTimeout(this.retry);
   }
 
   output(c: Buffer) {
@@ -33,6 +48,9 @@ class Watch {
     else if (!this.killed) this.onLog(c.toString());
   }
 }
+
+/** How long after a kill that failed it is tried again. */
+export const KILL_RETRY_MS = 2000;
 
 /** "3 min", or "6 s" for the short limits tests configure (rounding those to minutes said "0 min"). */
 function duration(ms: number): string {
@@ -74,6 +92,7 @@ export async function execWithinLimits(
     });
   } finally {
     clearTimeout(timer);
+    watch.end();
   }
   return { exitCode: await exec.exitCode(), output, killed: watch.killed };
 }
@@ -95,5 +114,6 @@ export async function runWithinLimits(container: RunnerContainer, onLog: (t: str
     return { exitCode, killed: watch.killed };
   } finally {
     clearInterval(clock);
+    watch.end();
   }
 }
