@@ -96,10 +96,14 @@ function reachableAddress(listen: string): string {
 
 /**
  * `archive worker` as a container: the tool image, the engine's socket (its build containers
- * are that engine's), the token passed through from the environment (in neither process list),
+ * are that engine's), a volume of its own for its jobs' files (ARCHIVE_WORK_DIR: emptied of
+ * what a restart left), the token passed through from the environment (in neither process list),
  * restarted with the engine. It makes its build images on that engine at start (debootstrap, as
  * archive up does).
  */
 export function dockerRunLine(name: string, token: string, url: string): string {
-  return `ARCHIVE_WORKER_TOKEN=${token} docker run -d --name archive-worker-${name} --restart unless-stopped -v /var/run/docker.sock:/var/run/docker.sock -e ARCHIVE_WORKER_TOKEN archive/tool:latest node /opt/archive-in-a-box/dist/cli/main.js worker --url ${url}`;
+  return `ARCHIVE_WORKER_TOKEN=${token} docker run -d --name archive-worker-${name} --restart unless-stopped -v /var/run/docker.sock:/var/run/docker.sock -v ${WORKER_JOBS} -e ARCHIVE_WORK_DIR=${WORKER_JOBS} -e ARCHIVE_WORKER_TOKEN archive/tool:latest node /opt/archive-in-a-box/dist/cli/main.js worker --url ${url}`;
 }
+
+/** Where a worker's container keeps its jobs' folders (as the builder beside the queue: compose/compose.yaml). */
+const WORKER_JOBS = '/var/lib/archive-jobs';

@@ -149,7 +149,7 @@ export const DEFAULT_CONFIG = {
     cache_gib: 20,
     dep_wait_hours: 24,
     buildenv_max_age_hours: 24,
-    // The builder's /tmp (2 GiB, compose/compose.yaml) holds a build's outputs until handed in.
+    // A build's outputs are held by its worker until handed in: on the builder's volume beside the queue (compose/compose.yaml).
     output_file_gib: 1,
     output_gib: 2,
     output_files: 1000,

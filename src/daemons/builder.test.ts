@@ -50,5 +50,8 @@ describe("a builder's job folders", () => {
     expect(await removeLeftoverJobFolders(dir)).toBe(2);
     expect(readdirSync(dir).sort()).toEqual(['job-note', 'lost+found']);
     expect(await removeLeftoverJobFolders(dir)).toBe(0);
+    // A folder not there yet (a path given to a new worker) is made.
+    expect(await removeLeftoverJobFolders(join(dir, 'new', 'jobs'))).toBe(0);
+    expect(readdirSync(join(dir, 'new'))).toEqual(['jobs']);
   });
 });

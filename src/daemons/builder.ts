@@ -16,8 +16,9 @@ export const ALIVE_FILE = '/tmp/builder-alive';
 /** How the folder of a job's inputs and outputs is named, before mkdtemp's six characters. */
 const JOB_FOLDER = 'job-';
 
-/** Removes the job folders (job-XXXXXX) in `dir` and says how many there were; anything else there stays. */
+/** Removes the job folders (job-XXXXXX) in `dir`, made if missing, and says how many there were; anything else there stays. */
 export async function removeLeftoverJobFolders(dir: string): Promise<number> {
+  await mkdir(dir, { recursive: true });
   const left = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory() && e.name.startsWith(JOB_FOLDER));
   for (const e of left) await rm(join(dir, e.name), { recursive: true, force: true });
   return left.length;
@@ -81,7 +82,8 @@ export class Builder {
     const removed = await removeLeftoverBuilds(this.docker, this.o.name);
     if (removed) this.log(`removed ${removed} build container(s) left from before a restart`);
     if (this.o.workDir) {
-      const folders = await removeLeftoverJobFolders(this.o.workDir);
+      // Said, not fatal: a folder that cannot be emptied or made gives each job back, saying why.
+      const folders = await removeLeftoverJobFolders(this.o.workDir).catch((err: Error) => void this.log(`cannot empty ${this.o.workDir} of the job folders left from before a restart: ${err.message}`));
       if (folders) this.log(`removed ${folders} job folder(s) left in ${this.o.workDir} from before a restart`);
     }
     const settings = await this.until(() => this.api.start(this.offer));

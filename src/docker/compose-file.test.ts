@@ -70,6 +70,8 @@ describe('the compose file', () => {
     expect(builder.environment.ARCHIVE_WORK_DIR).toBe(own[0].target);
     const o = createOptions(project, builder) as Record<string, any>;
     expect(o.HostConfig.Mounts).toEqual([{ Type: 'volume', Target: '/var/lib/archive-jobs' }]);
+    // The others' options are as before (their hash names their configuration: unchanged, they are not made again).
+    expect('Mounts' in (createOptions(project, project.services.find((s) => s.name === 'repo')!) as Record<string, any>).HostConfig).toBe(false);
     expect(o.HostConfig.Binds).toEqual(['/var/run/docker.sock:/var/run/docker.sock']);
     // Its /tmp stays small: the jobs' files are not there.
     expect(o.HostConfig.Tmpfs).toEqual({ '/tmp': 'size=64m' });

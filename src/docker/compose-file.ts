@@ -369,7 +369,8 @@ export function createOptions(project: ComposeProject, s: ServiceSpec): Record<s
     HostConfig: {
       Binds: s.volumes.filter((v) => !v.anonymous).map((v) => `${v.named ? volumeName(project.name, v.source) : v.source}:${v.target}${v.readOnly ? ':ro' : ''}`),
       // (Removed with the container: compose.ts removes containers with their anonymous volumes.)
-      Mounts: s.volumes.filter((v) => v.anonymous).map((v) => ({ Type: 'volume', Target: v.target })),
+      // Only where there are some: the options' hash names a container's configuration.
+      ...(s.volumes.some((v) => v.anonymous) ? { Mounts: s.volumes.filter((v) => v.anonymous).map((v) => ({ Type: 'volume', Target: v.target })) } : {}),
       PortBindings: Object.fromEntries(
         s.ports.map((p) => [`${p.containerPort}/tcp`, [{ HostIp: p.hostIp, HostPort: p.hostPort }]]),
       ),
