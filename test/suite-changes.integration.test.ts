@@ -232,7 +232,7 @@ describe('an include whose files are still being copied', () => {
     await mkdir(join(work, 'staged-later'));
     const last = (await makeBinaryPackage(join(work, 'staged-later'), { name: 'last', version: '1.0-1' })).split('/').pop()!;
     const names = [first, 'README.txt', ...broken, last];
-    await markStaged(staging, { count: names.length - 1 }); // all but the last
+    await markStaged(staging, { count: names.length - 1, bytes: 0 }); // all but the last
     const contents = await new SuiteChanges(layout, () => config, () => undefined).load();
     const answer = contents.include(staging, names, 'unstable');
     // The first file reaches the pool while the last is not yet there (a part waited for its last file).
@@ -242,7 +242,7 @@ describe('an include whose files are still being copied', () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     await copyFile(join(work, 'staged-later', last), join(staging, last));
-    await markStaged(staging, { count: names.length });
+    await markStaged(staging, { count: names.length, bytes: 0 });
     const done = await answer;
     expect(done.included?.slice().map((b) => b.package)).toEqual(['first', 'last']);
     expect(done.errors).toHaveLength(NOTED_EVERY);
@@ -264,7 +264,7 @@ describe('the archive contents', () => {
     for (const [name, section] of [['one', 'misc'], ['two', 'contrib/net'], ['three', 'doc']]) {
       await makeBinaryPackage(staging, { name, version: '1.0-1', section });
     }
-    await markStaged(staging, { count: 3 }); // as the CLI notes once it has copied the files
+    await markStaged(staging, { count: 3, bytes: 0 }); // as the CLI notes once it has copied the files
     const answer = await (await open()).include(staging, ['one_1.0-1_amd64.deb', 'two_1.0-1_amd64.deb', 'three_1.0-1_amd64.deb'], 'unstable');
     expect(answer.ok, answer.message).toBe(true);
   });
@@ -339,7 +339,7 @@ describe('the archive contents', () => {
     for (const b of contents.all()[0].binaries) expect(contents.digest(b)).toEqual(await digestOf(b.path));
     // The next control noted after the restart must be a line of its own that parses.
     await makeBinaryPackage(join(work, 'staging'), { name: 'four', version: '1.0-1' });
-    await markStaged(join(work, 'staging'), { count: 1 });
+    await markStaged(join(work, 'staging'), { count: 1, bytes: 0 });
     expect((await contents.include(join(work, 'staging'), ['four_1.0-1_amd64.deb'], 'unstable')).ok).toBe(true);
     const stored = (await readFile(layout.controls, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as [string, unknown]);
     expect(stored.map(([path]) => path.split('/').pop()).sort()).toEqual(expect.arrayContaining(['four_1.0-1_amd64.deb', 'one_1.0-1_amd64.deb']));
@@ -361,7 +361,7 @@ describe('the journal of suite contents and pool history', () => {
     for (let i = 0; i < 6; i++) await makeBinaryPackage(staging, { name: `j${i}`, version: '1.0-1' });
     await makeBinaryPackage(staging, { name: 'j0', version: '2.0-1' });
     // Each request below names at most 2 of these files, all in place (storage/staging.ts).
-    await markStaged(staging, { count: 2 });
+    await markStaged(staging, { count: 2, bytes: 0 });
   });
 
   it('writes a change as a line in the journal, not the whole record, and reads the same contents back', async () => {
@@ -397,7 +397,7 @@ describe('the journal of suite contents and pool history', () => {
     // Given last to first: written a source at a time, the history lists them by name.
     const names = Array.from({ length: 3000 }, (_, i) => `m${String(2999 - i).padStart(5, '0')}_1.0-1_amd64.deb`);
     for (const name of names) await writeFile(join(dir, name), Buffer.from(bytes.toString('latin1').replace('Package: mzzzzz', `Package: ${name.split('_')[0]}`), 'latin1'));
-    await markStaged(dir, { count: names.length });
+    await markStaged(dir, { count: names.length, bytes: 0 });
     const contents = await new SuiteChanges(root, () => config, () => undefined).load();
     const answer = await contents.include(dir, names, 'unstable');
     expect(answer.message).toBe('included 3000 of 3000 package(s) into unstable');
@@ -409,7 +409,7 @@ describe('the journal of suite contents and pool history', () => {
     expect(Object.keys(base.history)).toEqual(Array.from({ length: 3000 }, (_, i) => `m${String(i).padStart(5, '0')}`));
     // The next change is a line of the journal after it.
     await makeBinaryPackage(dir, { name: 'mzzzzz', version: '1.0-2' });
-    await markStaged(dir, { count: 1 });
+    await markStaged(dir, { count: 1, bytes: 0 });
     expect((await contents.include(dir, ['mzzzzz_1.0-2_amd64.deb'], 'unstable')).ok).toBe(true);
     expect(await readFile(`${root.poolHistory}.journal`, 'utf8')).toBe(`${JSON.stringify([1, [{ source: 'mzzzzz', version: '1.0-2', files: ['pool/main/m/mzzzzz/mzzzzz_1.0-2_amd64.deb'] }]])}\n`);
   });

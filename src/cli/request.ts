@@ -99,9 +99,11 @@ export async function askQueue(layout: Layout, request: QueueRequest, o: { timeo
 async function stageFiles(staging: AnchoredDir, files: string[]): Promise<void> {
   let count = 0;
   let noted = 0;
+  // Bytes copied so far (of a large file, as it streams): the queue waits while they grow.
+  const copied = { bytes: 0 };
   // One note at a time, in order: a late one must not take back a later count.
   let notes = Promise.resolve();
-  const note = (error?: string) => (notes = notes.then(() => markStaged(staging.anchor, { count: (noted = count), error }, staging.owner).catch(() => undefined)));
+  const note = (error?: string) => (notes = notes.then(() => markStaged(staging.anchor, { count: (noted = count), bytes: copied.bytes, error }, staging.owner).catch(() => undefined)));
   const beat = setInterval(() => void note(), 2000);
   // Every small file read into this one buffer and written from it before the next is read.
   const read = { bytes: Buffer.allocUnsafe(64 * 1024) };
@@ -109,7 +111,7 @@ async function stageFiles(staging: AnchoredDir, files: string[]): Promise<void> 
     // Copies, not links: the caller may rewrite its file in place later (dpkg-deb --build does),
     // and the pool must not change.
     await inBatches(files, 32, async (file) => {
-      await stageFile(file, staging.at(basename(file)), staging.owner, read).catch((err: NodeJS.ErrnoException) => {
+      await stageFile(file, staging.at(basename(file)), staging.owner, read, copied).catch((err: NodeJS.ErrnoException) => {
         throw new Error(`${file}: cannot be copied (${err.code ?? (err instanceof NotRegularFile ? `not a regular file (${err.kind})` : err.message)})`);
       });
     }, async (done) => {
@@ -130,7 +132,7 @@ async function stageFiles(staging: AnchoredDir, files: string[]): Promise<void> 
  * after another: on ext4 that costs half the kernel time of copyFile from the thread pool, whose
  * parallel creates contend for the folder's lock. Large ones streamed.
  */
-async function stageFile(file: string, target: string, owner: Owner, read: { bytes: Buffer }): Promise<void> {
+async function stageFile(file: string, target: string, owner: Owner, read: { bytes: Buffer }, copied: { bytes: number }): Promise<void> {
   // `read` is every copy's: nothing awaited from this read to the last write below, or another
   // copy would read its file into it meanwhile.
   const got = readSmallOrOpenSync(file, 8 * 1024 * 1024, read);
@@ -150,8 +152,13 @@ async function stageFile(file: string, target: string, owner: Owner, read: { byt
   try {
     giveOpenFile(fd, owner);
     fchmodSync(fd, 0o644);
-    if ('data' in got) for (let at = 0; at < got.data.length; ) at += writeSync(fd, got.data, at);
-    else await pipeline(source!, createWriteStream('', { fd, autoClose: false }));
+    if ('data' in got) {
+      for (let at = 0; at < got.data.length; ) at += writeSync(fd, got.data, at);
+      copied.bytes += got.data.length;
+    } else {
+      source!.on('data', (chunk: Buffer | string) => void (copied.bytes += chunk.length));
+      await pipeline(source!, createWriteStream('', { fd, autoClose: false }));
+    }
   } finally {
     source?.destroy();
     closeSync(fd);

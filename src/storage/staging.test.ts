@@ -15,30 +15,40 @@ describe('staged request files', () => {
   it('waits until the CLI notes that enough files are in, and says how many are', async () => {
     let done = false;
     const waiting = whenStaged(dir, 500).then(() => (done = true));
-    await markStaged(dir, { count: 250 });
+    await markStaged(dir, { count: 250, bytes: 250 });
     await new Promise((r) => setTimeout(r, 50));
     expect(done).toBe(false);
-    await markStaged(dir, { count: 500 });
+    await markStaged(dir, { count: 500, bytes: 500 });
     await waiting;
     expect(done).toBe(true);
     expect(await whenStaged(dir, 300)).toBe(500); // already there
   });
 
   it('gives up with the CLI\'s reason when it could not copy a file', async () => {
-    await markStaged(dir, { count: 32, error: '/home/me/b.deb: cannot be read (EACCES)' });
+    await markStaged(dir, { count: 32, bytes: 32, error: '/home/me/b.deb: cannot be read (EACCES)' });
     await expect(whenStaged(dir, 100)).rejects.toThrow(`the CLI stopped copying files into ${dir} after 32: /home/me/b.deb: cannot be read (EACCES)`);
   });
 
-  it('gives up when the note stays the same for too long, and not while it changes', async () => {
-    await markStaged(dir, { count: 1 });
-    await expect(whenStaged(dir, 2, 100)).rejects.toThrow(/1 of 2 there, nothing new for 0 s\); was it interrupted\?/);
-    // A CLI copying one large file notes that it is at work (the same count, a new time).
-    const beat = setInterval(() => void markStaged(dir, { count: 1 }), 50);
+  it('gives up when no byte is copied for too long, though the CLI still notes, and not while bytes come', async () => {
+    await markStaged(dir, { count: 1, bytes: 100 });
+    await expect(whenStaged(dir, 2, 100)).rejects.toThrow(/1 of 2 there, no byte copied for 0 s\); was it interrupted, or is a file's read hanging\?/);
+    // A CLI copying one large file notes that it gets on (the same count, more bytes).
+    let bytes = 100;
+    const beat = setInterval(() => void markStaged(dir, { count: 1, bytes: (bytes += 64 * 1024) }), 50);
     const waiting = whenStaged(dir, 2, 1000);
     await new Promise((r) => setTimeout(r, 2500));
     clearInterval(beat);
-    await markStaged(dir, { count: 2 });
+    await markStaged(dir, { count: 2, bytes });
     await waiting;
+    // One alive whose read hangs notes the same count and bytes every time: the queue stops waiting.
+    const stuck = setInterval(() => void markStaged(dir, { count: 2, bytes }), 50);
+    try {
+      const started = Date.now();
+      await expect(whenStaged(dir, 3, 1000)).rejects.toThrow(/2 of 3 there, no byte copied for 1 s\)/);
+      expect(Date.now() - started).toBeLessThan(2500);
+    } finally {
+      clearInterval(stuck);
+    }
   });
 
   it('never writes its note through a link planted as .staged.tmp in the staging folder', async () => {
@@ -46,7 +56,7 @@ describe('staged request files', () => {
     await writeFile(outside, 'not a note\n');
     try {
       await symlink(outside, join(dir, '.staged.tmp'));
-      await markStaged(dir, { count: 1 });
+      await markStaged(dir, { count: 1, bytes: 1 });
       expect(await readFile(outside, 'utf8')).toBe('not a note\n');
       await whenStaged(dir, 1);
     } finally {
@@ -62,9 +72,9 @@ describe('staged request files', () => {
     await symlink('/etc/passwd', note);
     await expect(whenStaged(dir, 1, 1000)).rejects.toThrow(`${note}: not a regular file (a symbolic link)`);
     await rm(note);
-    for (const text of [JSON.stringify({ count: 1, at: 0, pad: 'x'.repeat(64 * 1024) }), '{"count": "1"}', '{"count": -1}', '[1]', 'not JSON']) {
+    for (const text of [JSON.stringify({ count: 1, bytes: 0, pad: 'x'.repeat(64 * 1024) }), '{"count": "1", "bytes": 0}', '{"count": -1, "bytes": 0}', '{"count": 1}', '{"count": 1, "bytes": 1.5}', '[1]', 'not JSON']) {
       await writeFile(note, text);
-      await expect(whenStaged(dir, 1, 1000)).rejects.toThrow(`${note}: not a staging note (expected {"count": N, "at": T} of at most 65536 bytes)`);
+      await expect(whenStaged(dir, 1, 1000)).rejects.toThrow(`${note}: not a staging note (expected {"count": N, "bytes": B} of at most 65536 bytes)`);
     }
   });
 

@@ -1,7 +1,8 @@
 // The files a request brings (`archive include`) are copied by the CLI into ID.files/ while the
 // queue already reads them: the request is sent first, and the CLI notes in ID.files/.staged how
-// many of its files, in the request's order, are complete. The queue waits for each part it
-// reads, so copying and checking overlap; a CLI that cannot copy a file, or stops, ends the wait.
+// many of its files, in the request's order, are complete, and how many bytes it copied. The
+// queue waits for each part it reads, so copying and checking overlap; a CLI that cannot copy a
+// file, stops, or copies nothing for a while (a read that hangs) ends the wait.
 import { join } from 'node:path';
 import { readIfSmallSync } from './files.js';
 import { writeFileAtomic } from './json-files.js';
@@ -15,13 +16,10 @@ export const NOTED_EVERY = 250;
 export interface Staged {
   /** The first `count` files of the request are in place. */
   count: number;
+  /** Bytes copied so far, of those files and the one being copied: a CLI copying one large file shows that it gets on. */
+  bytes: number;
   /** The CLI gave up: why (the files after `count` will not come). */
   error?: string;
-}
-
-/** What the note holds: a time too, so that a CLI still copying one large file shows it is at work. */
-interface Note extends Staged {
-  at: number;
 }
 
 /** A note is a few dozen bytes, with a reason a few hundred; one longer is none. */
@@ -35,7 +33,7 @@ export async function markStaged(dir: string, staged: Staged, owner?: Owner): Pr
   // Renamed into place, so the queue never reads half a note, from a file made new under a
   // random name (a link the queue's user plants in its folder is never followed); not synced:
   // it only matters while the CLI that wrote it runs.
-  await writeFileAtomic(join(dir, MARK), JSON.stringify({ ...staged, at: Date.now() } satisfies Note), { sync: false, owner });
+  await writeFileAtomic(join(dir, MARK), JSON.stringify(staged), { sync: false, owner });
 }
 
 /**
@@ -44,7 +42,7 @@ export async function markStaged(dir: string, staged: Staged, owner?: Owner): Pr
  * CLI renames a new note over it while this reads, which a look before the open would take for a
  * swap.
  */
-function readNote(dir: string): { text: string; staged: Staged } | undefined {
+function readNote(dir: string): Staged | undefined {
   const path = join(dir, MARK);
   let bytes: Buffer | undefined;
   try {
@@ -54,36 +52,37 @@ function readNote(dir: string): { text: string; staged: Staged } | undefined {
     throw err;
   }
   const text = bytes?.toString('utf8');
-  let note: Partial<Note> | undefined;
+  let note: Partial<Staged> | undefined;
   try {
-    note = text === undefined ? undefined : (JSON.parse(text) as Partial<Note>);
+    note = text === undefined ? undefined : (JSON.parse(text) as Partial<Staged>);
   } catch {
     note = undefined;
   }
-  if (!note || !Number.isSafeInteger(note.count) || note.count! < 0 || (note.error !== undefined && typeof note.error !== 'string')) {
-    throw new Error(`${path}: not a staging note (expected {"count": N, "at": T} of at most ${NOTE_BYTES} bytes)`);
+  const count = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+  if (!note || !count(note.count) || !count(note.bytes) || (note.error !== undefined && typeof note.error !== 'string')) {
+    throw new Error(`${path}: not a staging note (expected {"count": N, "bytes": B} of at most ${NOTE_BYTES} bytes)`);
   }
-  return { text: text!, staged: { count: note.count!, error: note.error } };
+  return { count: note.count, bytes: note.bytes, error: note.error };
 }
 
 /**
  * Queue side: returns once the first `count` files of the request staged in `dir` are complete,
  * with how many are (as many or more).
- * Throws when the CLI stopped staging, or when its note did not change for `idleMs` (it notes
- * every 2 s while it copies, so it was stopped).
+ * Throws when the CLI stopped staging, or when its note said no more files or bytes for `idleMs`
+ * (it notes every 2 s while it copies): a CLI stopped, or one alive whose read hangs (a file on a
+ * mount that stopped answering), would otherwise hold the queue, which waits in its serial lane.
  */
 export async function whenStaged(dir: string, count: number, idleMs = 30_000): Promise<number> {
   let seen: string | undefined;
   let since = Date.now();
   for (;;) {
-    const note = readNote(dir);
-    const text = note?.text;
-    const staged: Staged = note?.staged ?? { count: 0 };
+    const staged: Staged = readNote(dir) ?? { count: 0, bytes: 0 };
     if (staged.count >= count) return staged.count;
     if (staged.error) throw new Error(`the CLI stopped copying files into ${dir} after ${staged.count}: ${staged.error}`);
-    if (text !== seen) [seen, since] = [text, Date.now()];
+    const progress = `${staged.count}/${staged.bytes}`;
+    if (progress !== seen) [seen, since] = [progress, Date.now()];
     if (Date.now() - since > idleMs) {
-      throw new Error(`the CLI stopped copying files into ${dir} (${staged.count} of ${count} there, nothing new for ${Math.round(idleMs / 1000)} s); was it interrupted?`);
+      throw new Error(`the CLI stopped copying files into ${dir} (${staged.count} of ${count} there, no byte copied for ${Math.round(idleMs / 1000)} s); was it interrupted, or is a file's read hanging?`);
     }
     await new Promise((r) => setTimeout(r, 10));
   }
