@@ -1,6 +1,6 @@
-import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { pack, type Header } from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import { scratchDir } from '../../test/support/scratch.js';
@@ -107,8 +107,40 @@ describe('taking the outputs of a build', () => {
     const outDir = await out();
     const tar = engineTar([{ name: './a.deb', data: 'x' }, { name: './b.deb', data: 'x'.repeat(64 * 1024) }]);
     const room = async () => ({ free: 10 * 1024 });
-    await expect(takeOutputs(tar, outDir, LIMITS, room)).rejects.toThrow(`b.deb is 64 KiB; this worker has 10 KiB free for it (${outDir})`);
+    await expect(takeOutputs(tar, outDir, LIMITS, room)).rejects.toThrow(`the build's output b.deb holds 65536 bytes; this worker has 10240 bytes free for it (${outDir})`);
     expect(await readdir(outDir)).toEqual(['a.deb']);
     expect(tar.destroyed).toBe(true);
   });
+
+  it("closes the file being written when the engine's answer breaks off in the middle of it", async () => {
+    const outDir = await out();
+    // A header and half of its data, then the connection is cut.
+    const whole = await new Promise<Buffer>((resolve) => {
+      const parts: Buffer[] = [];
+      const t = tarOf([{ name: './a.deb', data: 'x'.repeat(64 * 1024) }]);
+      t.on('data', (d: Buffer) => parts.push(d)).on('end', () => resolve(Buffer.concat(parts)));
+    });
+    const tar = new PassThrough();
+    tar.write(whole.subarray(0, 512 + 32 * 1024));
+    const taking = takeOutputs(tar, outDir, LIMITS);
+    await until(async () => (await readdir(outDir).catch((): string[] => [])).includes('a.deb'));
+    tar.destroy(new Error('aborted'));
+    await expect(taking).rejects.toThrow('aborted');
+    // No descriptor of this process is left on it.
+    await until(async () => !(await openPaths()).includes(join(outDir, 'a.deb')));
+  });
 });
+
+/** The paths this process holds open. */
+async function openPaths(): Promise<string[]> {
+  const fds = await readdir('/proc/self/fd');
+  return (await Promise.all(fds.map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')))).filter(Boolean);
+}
+
+/** Waits until `ok` says so, for at most 3 s. */
+async function until(ok: () => Promise<boolean>): Promise<void> {
+  for (const started = Date.now(); !(await ok()); ) {
+    if (Date.now() - started > 3000) throw new Error('not within 3 s');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -39,21 +39,33 @@ export async function takeOutputs(
 ): Promise<{ outputs: string[] } | { refused: string }> {
   // The tar is closed however this ends: the engine holds the container's lock until it is, and
   // the container could not be removed (a full disk here left the build's job waiting for ever).
+  // So is the reader, and with it the file being written (the engine's answer cut half way
+  // through one would leave it open, its space held after its folder is removed).
+  const ex = extract();
+  const taking = { over: false };
   try {
-    return await take(stream, outDir, limits, room);
+    return await take(stream, ex, taking, outDir, limits, room);
   } finally {
+    taking.over = true;
     stream.destroy();
+    ex.destroy();
   }
 }
 
-async function take(stream: Readable, outDir: string, limits: OutputCaps, room: (dir: string) => Promise<{ free: number }>): Promise<{ outputs: string[] } | { refused: string }> {
+async function take(
+  stream: Readable,
+  ex: ReturnType<typeof extract>,
+  taking: { over: boolean },
+  outDir: string,
+  limits: OutputCaps,
+  room: (dir: string) => Promise<{ free: number }>,
+): Promise<{ outputs: string[] } | { refused: string }> {
   await mkdir(outDir, { recursive: true });
   const outputs: string[] = [];
   const odd: string[] = [];
   let crossed: string | undefined;
   let entries = 0;
   let total = 0;
-  const ex = extract();
   await new Promise<void>((resolve, reject) => {
     const stop = (why: string) => {
       crossed = why;
@@ -86,7 +98,8 @@ async function take(stream: Readable, outDir: string, limits: OutputCaps, room: 
       // engine and the other jobs use: the job goes back, for a worker with room.
       room(outDir)
         .then(({ free }) => {
-          if (size > free) throw new Error(`${name} is ${bytes(size)}; this worker has ${bytes(free)} free for it (${outDir})`);
+          if (taking.over) return; // (taking failed meanwhile: nothing more is written)
+          if (size > free) throw new Error(`the build's output ${name} holds ${size} bytes; this worker has ${free} bytes free for it (${outDir})`);
           return pipeline(entry, createWriteStream(path)).catch((err: NodeJS.ErrnoException) => {
             throw new Error(`${path}: cannot be written (${err.code ?? err.message}), taking the build's outputs`);
           });
