@@ -1,12 +1,12 @@
 // The flow of a build against a runner double: what it asks of the containers, and what it
 // makes of their answers. The real engine's side is test/build.e2e.test.ts and its neighbours.
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DockerError } from '../../errors.js';
 import { depsKey, parseShowHashes } from '../apt-output.js';
 import type { ContainerRunner, ContainerSpec, OutputCaps, PutFile, RunnerContainer, RunningExec } from '../container-runner.js';
 import { DEFAULT_LIMITS, DEPS_CAPABILITIES, LABEL_BUILD, type BuildLimits, type LocalArchive } from './build.js';
 import { BEHIND_BUILD_CPU_SHARES, runBuild, type BuildRequest } from './build-flow.js';
-import { KILL_RETRY_MS } from './run-within-limits.js';
+import { KILLING } from './run-within-limits.js';
 
 /** What a program in a fake container gets: a way to print, and whether it was killed. */
 interface Io {
@@ -323,18 +323,45 @@ describe('a build, against a container runner', () => {
     expect(runner.builds[0].kills).toBe(1);
   });
 
-  it('tries a kill the engine could not make again until the build ends', async () => {
-    const runner = new FakeRunner();
-    runner.failedKills = 1;
-    runner.build = async (io) => {
+  describe('when the engine cannot kill', () => {
+    const was = { ...KILLING };
+    beforeEach(() => Object.assign(KILLING, { retryMs: 100, tries: 4 }));
+    afterEach(() => Object.assign(KILLING, was));
+    const endless: Program = async (io) => {
       io.say('starting\n');
       await io.killed;
       return 137;
     };
-    const started = Date.now();
-    expect(await runBuild(runner, request({ stallMs: 1000 }))).toMatchObject({ outcome: 'failed', reason: 'the build printed nothing for 1 s (stalled; builds.stall_minutes)' });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1000 + KILL_RETRY_MS);
-    expect(runner.builds[0].kills).toBe(2);
+
+    it('tries the kill again until the build ends, and the log says so', async () => {
+      const runner = new FakeRunner();
+      runner.failedKills = 2;
+      runner.build = endless;
+      const req = request({ stallMs: 1000 });
+      expect(await runBuild(runner, req)).toMatchObject({ outcome: 'failed', reason: 'the build printed nothing for 1 s (stalled; builds.stall_minutes)' });
+      expect(runner.builds[0].kills).toBe(3);
+      expect(req.log()).toContain('archive-in-a-box: the engine could not stop it (cannot kill container: tried to kill container, but did not receive an exit event); trying again\n');
+    });
+
+    it('gives the run up after its tries, a builder problem (the job goes back), and tries no more once it ended', async () => {
+      const runner = new FakeRunner();
+      runner.failedKills = Infinity;
+      runner.build = endless;
+      await expect(runBuild(runner, request({ stallMs: 1000 }))).rejects.toThrow("the engine could not stop the build's container after 4 tries: cannot kill container");
+      expect(runner.builds[0].kills).toBe(4);
+      // A build that ends by itself after a failed kill: no kill tried after its end.
+      const second = new FakeRunner();
+      second.failedKills = Infinity;
+      second.build = async (io) => {
+        io.say('starting\n');
+        await io.sleep(1150);
+        return 0;
+      };
+      await runBuild(second, request({ stallMs: 1000 }));
+      const kills = second.builds[0].kills;
+      await sleep(300);
+      expect(second.builds[0].kills).toBe(kills);
+    });
   });
 
   it('kills the dependencies container past the time limit; the stream the kill cuts is no builder problem', async () => {

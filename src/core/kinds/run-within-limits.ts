@@ -13,12 +13,18 @@ class Watch {
   lastOutput = Date.now();
   private retry?: NodeJS.Timeout;
   private over = false;
+  private tries = 0;
+  private giveUp!: (err: Error) => void;
+  /** Rejects when the engine could not kill the container, tried KILLING.tries times: the run is then abandoned (the job goes back). */
+  readonly failed = new Promise<never>((_, reject) => (this.giveUp = reject));
 
   constructor(
     private readonly container: RunnerContainer,
     private readonly onLog: (t: string) => void,
     private readonly logCapBytes: number,
-  ) {}
+  ) {
+    this.failed.catch(() => undefined); // (raced by whoever runs the container; never unhandled)
+  }
 
   kill(why: string) {
     if (this.killed) return;
@@ -28,10 +34,16 @@ class Watch {
     this.tryKill();
   }
 
-  /** Until the container ends: a kill the engine could not make (a call that failed, a process it could not stop) is tried again. */
+  /**
+   * A kill the engine could not make (a call that failed, a process it could not stop) is tried
+   * again until the container ends, KILLING.tries times in all; then the run is given up.
+   */
   private tryKill() {
-    this.container.kill().catch(() => {
-      if (!this.over) this.retry = setTimeout(() => this.tryKill(), KILL_RETRY_MS);
+    this.container.kill().catch((err: Error) => {
+      if (this.over) return;
+      if (++this.tries === 1) this.onLog(`archive-in-a-box: the engine could not stop it (${err.message}); trying again\n`);
+      if (this.tries >= KILLING.tries) this.giveUp(new Error(`the engine could not stop the build's container after ${this.tries} tries: ${err.message}`));
+      else this.retry = setTimeout(() => this.tryKill(), KILLING.retryMs);
     });
   }
 
@@ -49,8 +61,8 @@ class Watch {
   }
 }
 
-/** How long after a kill that failed it is tried again. */
-export const KILL_RETRY_MS = 2000;
+/** How long after a kill that failed it is tried again, and how many tries before the run is given up (tests shorten them). */
+export const KILLING = { retryMs: 2000, tries: 15 };
 
 /** "3 min", or "6 s" for the short limits tests configure (rounding those to minutes said "0 min"). */
 function duration(ms: number): string {
@@ -87,9 +99,12 @@ export async function execWithinLimits(
   );
   try {
     // A container killed for its limits may cut the stream short.
-    await exec.ended.catch((err: unknown) => {
-      if (!watch.killed) throw err;
-    });
+    await Promise.race([
+      exec.ended.catch((err: unknown) => {
+        if (!watch.killed) throw err;
+      }),
+      watch.failed,
+    ]);
   } finally {
     clearTimeout(timer);
     watch.end();
@@ -108,7 +123,7 @@ export async function runWithinLimits(container: RunnerContainer, onLog: (t: str
     else if (Date.now() - watch.lastOutput > limits.stallMs) watch.kill(`the build printed nothing for ${duration(limits.stallMs)} (stalled; builds.stall_minutes)`);
   }, Math.min(1000, limits.stallMs / 4));
   try {
-    const exitCode = await container.wait();
+    const exitCode = await Promise.race([container.wait(), watch.failed]);
     // A moment for output still on its way when the end is reported.
     await new Promise((r) => setTimeout(r, 100));
     return { exitCode, killed: watch.killed };
