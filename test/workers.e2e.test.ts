@@ -140,8 +140,10 @@ describe('a worker on another machine', () => {
       const logs = await execa('docker', ['logs', `archive-worker-boxed-${RUN_ID}`], { reject: false, all: true });
       expect(waited.exitCode, `${waited.all}\n--- worker container:\n${logs.all}`).toBe(0);
       expect((await job('aib-boxed'))!.worker).toBe('boxed/1');
+      // Its jobs' files on the volume of its own the line gives it, not in the container's /tmp.
+      expect(logs.all).toContain('; their files in /var/lib/archive-jobs');
     } finally {
-      await execa('docker', ['rm', '-f', `archive-worker-boxed-${RUN_ID}`], { reject: false });
+      await execa('docker', ['rm', '-f', '-v', `archive-worker-boxed-${RUN_ID}`], { reject: false });
     }
   });
 });

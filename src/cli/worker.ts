@@ -55,7 +55,7 @@ export function register(program: Command): void {
         architectures: modes.map((m) => m.arch),
         emulated: modes.filter((m) => m.emulated).map((m) => m.arch),
         dockerHost: process.env.DOCKER_HOST,
-        // A folder of this worker's alone, on disk (/tmp may be a tmpfs, in memory): what it holds at start is removed.
+        // A folder of this worker's alone, on disk (/tmp may be a tmpfs, in memory): the job folders it holds at start are removed.
         workDir: process.env.ARCHIVE_WORK_DIR || undefined,
       }).start();
       await new Promise(() => undefined); // run until stopped

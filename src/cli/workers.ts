@@ -96,8 +96,8 @@ function reachableAddress(listen: string): string {
 
 /**
  * `archive worker` as a container: the tool image, the engine's socket (its build containers
- * are that engine's), a volume of its own for its jobs' files (ARCHIVE_WORK_DIR: emptied of
- * what a restart left), the token passed through from the environment (in neither process list),
+ * are that engine's), a volume of its own for its jobs' files (ARCHIVE_WORK_DIR: the job
+ * folders a restart left are removed), the token passed through from the environment (in neither process list),
  * restarted with the engine. It makes its build images on that engine at start (debootstrap, as
  * archive up does).
  */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scratchDir } from '../../test/support/scratch.js';
 import { WORKER_NAME } from '../core/workers.js';
-import { builderNameFromEnv, parseBuildenvs, removeLeftoverJobFolders } from './builder.js';
+import { Builder, builderNameFromEnv, parseBuildenvs, removeLeftoverJobFolders } from './builder.js';
 
 describe("a builder's name", () => {
   it('is ARCHIVE_BUILDER_NAME, made a worker name whatever the node is called', () => {
@@ -53,5 +53,12 @@ describe("a builder's job folders", () => {
     // A folder not there yet (a path given to a new worker) is made.
     expect(await removeLeftoverJobFolders(join(dir, 'new', 'jobs'))).toBe(0);
     expect(readdirSync(join(dir, 'new'))).toEqual(['jobs']);
+  });
+
+  it('that cannot be made stop the builder at its start, naming the folder, before it leases anything', async () => {
+    const file = join(scratchDir('aib-jobs-'), 'a-file');
+    writeFileSync(file, '');
+    const builder = new Builder({ queueUrl: 'http://127.0.0.1:9', key: Buffer.alloc(32), name: 'w', labels: {}, workDir: join(file, 'jobs') });
+    await expect(builder.start()).rejects.toThrow(`ARCHIVE_WORK_DIR ${join(file, 'jobs')}: cannot hold the jobs' files (ENOTDIR)`);
   });
 });

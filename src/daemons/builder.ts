@@ -3,9 +3,11 @@
 // its report. It runs as many jobs at once as the queue's settings say, and a QA check beside.
 import { createHash } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
-import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeLeftoverBuilds } from '../docker/docker-runner.js';
+import { UserError } from '../errors.js';
 import { connectDocker, type Docker } from '../docker/engine.js';
 import type { LeasedJob, WorkerOffer } from '../core/job-protocol.js';
 import { WORK_KINDS, kindLabel, type WorkKind } from '../core/work-kinds.js';
@@ -48,8 +50,9 @@ export interface BuilderOptions {
   dockerHost?: string;
   /**
    * A folder of this builder's alone for its jobs' inputs and outputs (a folder for each job in
-   * it): what it holds when the builder starts was left by a run before and is removed. The
-   * system's temporary folder when not given, shared with others, where nothing is removed at start.
+   * it, job-XXXXXX): those it holds when the builder starts were left by a run before and are
+   * removed. The system's temporary folder when not given, shared with others, where nothing is
+   * removed at start.
    */
   workDir?: string;
 }
@@ -77,20 +80,25 @@ export class Builder {
   }
 
   async start(): Promise<void> {
+    // A folder it cannot use stops it here: leasing on, it would give back, one after the other,
+    // every job it can take, until each had used up its attempts.
+    const jobs = this.o.workDir ?? tmpdir();
+    try {
+      const folders = this.o.workDir ? await removeLeftoverJobFolders(this.o.workDir) : 0;
+      if (folders) this.log(`removed ${folders} job folder(s) left in ${this.o.workDir} from before a restart`);
+      await access(jobs, constants.W_OK);
+    } catch (err) {
+      throw new UserError(`${this.o.workDir ? 'ARCHIVE_WORK_DIR ' : 'the temporary folder '}${jobs}: cannot hold the jobs' files (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
     this.docker = await connectDocker(this.o.dockerHost);
     // Whatever this builder was doing before it stopped is gone: say so, and clean up.
     const removed = await removeLeftoverBuilds(this.docker, this.o.name);
     if (removed) this.log(`removed ${removed} build container(s) left from before a restart`);
-    if (this.o.workDir) {
-      // Said, not fatal: a folder that cannot be emptied or made gives each job back, saying why.
-      const folders = await removeLeftoverJobFolders(this.o.workDir).catch((err: Error) => void this.log(`cannot empty ${this.o.workDir} of the job folders left from before a restart: ${err.message}`));
-      if (folders) this.log(`removed ${folders} job folder(s) left in ${this.o.workDir} from before a restart`);
-    }
     const settings = await this.until(() => this.api.start(this.offer));
     // The queue answered: healthy now, not only after the first long poll (up to 20 s later).
     await this.alive();
     const arches = this.offer.architectures?.map((a) => (this.offer.emulated?.includes(a) ? `${a} (emulated)` : a)).join(', ');
-    this.log(`${this.o.name}: pulling jobs from ${this.o.queueUrl}, ${settings.concurrency} at a time and a QA check beside${arches ? `, for ${arches}` : ''}`);
+    this.log(`${this.o.name}: pulling jobs from ${this.o.queueUrl}, ${settings.concurrency} at a time and a QA check beside${arches ? `, for ${arches}` : ''}; their files in ${jobs}`);
     const n = settings.concurrency;
     await Promise.all([
       ...Array.from({ length: n }, (_, i) => this.worker(`${this.o.name}/${i + 1}`)),
