@@ -63,7 +63,7 @@ describe('the compose file', () => {
     expect(o.Healthcheck).toMatchObject({ Interval: 10e9, StartInterval: 1e9 });
   });
 
-  it("keeps the builder's job folders on a volume of its own (its disk, not its memory), named to it, removed with it", () => {
+  it("keeps the builder's job folders on a volume of its own (its disk, not its memory), which ARCHIVE_WORK_DIR names, removed with it", () => {
     const builder = project.services.find((s) => s.name === 'builder')!;
     const own = builder.volumes.filter((v) => v.anonymous);
     expect(own).toEqual([{ source: '', target: '/var/lib/archive-jobs', readOnly: false, anonymous: true }]);
