@@ -86,6 +86,7 @@ class FakeContainer implements RunnerContainer {
 
   async kill() {
     this.kills++;
+    if (this.runner.unansweredKills) return new Promise<void>(() => undefined);
     if (this.kills <= this.runner.failedKills) throw new Error('cannot kill container: tried to kill container, but did not receive an exit event');
     this.killedNow();
   }
@@ -113,8 +114,9 @@ class FakeRunner implements ContainerRunner {
   found: string[] = [];
   failPut = false;
   failRemove = false;
-  /** How many kills of a container the engine fails first. */
+  /** How many kills of a container the engine fails first; or whether it never answers them. */
   failedKills = 0;
+  unansweredKills = false;
   breakStream?: 'on-kill' | 'always';
   resolve: Program = ok(SIMULATION);
   show: Program = ok(SHOW);
@@ -325,7 +327,7 @@ describe('a build, against a container runner', () => {
 
   describe('when the engine cannot kill', () => {
     const was = { ...KILLING };
-    beforeEach(() => Object.assign(KILLING, { retryMs: 100, tries: 4 }));
+    beforeEach(() => Object.assign(KILLING, { retryMs: 100, answerMs: 200, tries: 4 }));
     afterEach(() => Object.assign(KILLING, was));
     const endless: Program = async (io) => {
       io.say('starting\n');
@@ -354,13 +356,22 @@ describe('a build, against a container runner', () => {
       second.failedKills = Infinity;
       second.build = async (io) => {
         io.say('starting\n');
-        await io.sleep(1150);
+        await io.sleep(650); // past the stall limit, before the tries run out
         return 0;
       };
-      await runBuild(second, request({ stallMs: 1000 }));
+      await runBuild(second, request({ stallMs: 400 }));
       const kills = second.builds[0].kills;
+      expect(kills).toBeGreaterThanOrEqual(1);
       await sleep(300);
       expect(second.builds[0].kills).toBe(kills);
+    });
+
+    it('counts a kill the engine does not answer as one it could not make', async () => {
+      const runner = new FakeRunner();
+      runner.unansweredKills = true;
+      runner.build = endless;
+      await expect(runBuild(runner, request({ stallMs: 1000 }))).rejects.toThrow("the engine could not stop the build's container after 4 tries: the engine did not answer the kill within 0 s");
+      expect(runner.builds[0].kills).toBe(4);
     });
   });
 

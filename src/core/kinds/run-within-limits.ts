@@ -27,7 +27,7 @@ class Watch {
   }
 
   kill(why: string) {
-    if (this.killed) return;
+    if (this.killed || this.over) return;
     this.killed = why;
     // The log says why it ends here (a capped log is otherwise just cut off).
     this.onLog(`\narchive-in-a-box: build stopped: ${why}\n`);
@@ -35,11 +35,16 @@ class Watch {
   }
 
   /**
-   * A kill the engine could not make (a call that failed, a process it could not stop) is tried
-   * again until the container ends, KILLING.tries times in all; then the run is given up.
+   * A kill the engine could not make (a call that failed, a process it could not stop, a call it
+   * did not answer within KILLING.answerMs) is tried again until the container ends,
+   * KILLING.tries times in all; then the run is given up.
    */
   private tryKill() {
-    this.container.kill().catch((err: Error) => {
+    let timer: NodeJS.Timeout | undefined;
+    const unanswered = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the engine did not answer the kill within ${Math.round(KILLING.answerMs / 1000)} s`)), KILLING.answerMs);
+    });
+    Promise.race([this.container.kill(), unanswered]).finally(() => clearTimeout(timer)).catch((err: Error) => {
       if (this.over) return;
       if (++this.tries === 1) this.onLog(`archive-in-a-box: the engine could not stop it (${err.message}); trying again\n`);
       if (this.tries >= KILLING.tries) this.giveUp(new Error(`the engine could not stop the build's container after ${this.tries} tries: ${err.message}`));
@@ -61,8 +66,12 @@ class Watch {
   }
 }
 
-/** How long after a kill that failed it is tried again, and how many tries before the run is given up (tests shorten them). */
-export const KILLING = { retryMs: 2000, tries: 15 };
+/**
+ * How long after a kill that failed it is tried again, how long a kill may go unanswered (the
+ * engine's own wait for the end is 10 s), and how many tries before the run is given up: a few
+ * minutes in all (tests shorten them).
+ */
+export const KILLING = { retryMs: 2000, answerMs: 30_000, tries: 15 };
 
 /** "3 min", or "6 s" for the short limits tests configure (rounding those to minutes said "0 min"). */
 function duration(ms: number): string {
@@ -124,6 +133,9 @@ export async function runWithinLimits(container: RunnerContainer, onLog: (t: str
   }, Math.min(1000, limits.stallMs / 4));
   try {
     const exitCode = await Promise.race([container.wait(), watch.failed]);
+    // Ended: nothing to kill from here (a limit reached in the moment below would not be its).
+    clearInterval(clock);
+    watch.end();
     // A moment for output still on its way when the end is reported.
     await new Promise((r) => setTimeout(r, 100));
     return { exitCode, killed: watch.killed };
