@@ -119,6 +119,8 @@ async function stageFiles(staging: AnchoredDir, files: string[]): Promise<void> 
       if (done - noted >= NOTED_EVERY || done === files.length) await note();
     });
   } catch (err) {
+    // (No beat after it: one queued after the error's note would take its reason back.)
+    clearInterval(beat);
     await note((err as Error).message);
   } finally {
     clearInterval(beat);

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { parseWorkerToken } from '../core/workers.js';
-import { Builder } from '../daemons/builder.js';
+import { Builder, prepareWorkDir } from '../daemons/builder.js';
 import { connectDocker } from '../docker/engine.js';
 import { UserError } from '../errors.js';
 import { progress } from './archive-context.js';
@@ -36,6 +36,9 @@ export function register(program: Command): void {
       const root = url.href.endsWith('/') ? url.href : `${url.href}/`;
       // Node reads NODE_EXTRA_CA_CERTS when it starts: the job API's requests trust it already.
       const caFile = url.protocol === 'https:' ? process.env.NODE_EXTRA_CA_CERTS : undefined;
+      // Where its jobs' files go, checked before its images are made (minutes): a folder it cannot use is said at once.
+      const workDir = process.env.ARCHIVE_WORK_DIR || undefined;
+      await prepareWorkDir(workDir);
       const modes = await architectureModes(options.arch ? options.arch.split(',').filter(Boolean) : [await hostArchitecture()]);
       const docker = await connectDocker(process.env.DOCKER_HOST);
       for (const base of options.base.split(',').filter(Boolean)) {
@@ -56,7 +59,7 @@ export function register(program: Command): void {
         emulated: modes.filter((m) => m.emulated).map((m) => m.arch),
         dockerHost: process.env.DOCKER_HOST,
         // A folder of this worker's alone, on disk (/tmp may be a tmpfs, in memory): the job folders it holds at start are removed.
-        workDir: process.env.ARCHIVE_WORK_DIR || undefined,
+        workDir,
       }).start();
       await new Promise(() => undefined); // run until stopped
     });

@@ -1,9 +1,10 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scratchDir } from '../../test/support/scratch.js';
 import { WORKER_NAME } from '../core/workers.js';
-import { Builder, builderNameFromEnv, parseBuildenvs, removeLeftoverJobFolders } from './builder.js';
+import { Builder, builderNameFromEnv, parseBuildenvs, prepareWorkDir, removeLeftoverJobFolders } from './builder.js';
 
 describe("a builder's name", () => {
   it('is ARCHIVE_BUILDER_NAME, made a worker name whatever the node is called', () => {
@@ -60,5 +61,17 @@ describe("a builder's job folders", () => {
     writeFileSync(file, '');
     const builder = new Builder({ queueUrl: 'http://127.0.0.1:9', key: Buffer.alloc(32), name: 'w', labels: {}, workDir: join(file, 'jobs') });
     await expect(builder.start()).rejects.toThrow(`ARCHIVE_WORK_DIR ${join(file, 'jobs')}: cannot hold the jobs' files (ENOTDIR)`);
+  });
+
+  it('are kept in the temporary folder without a work folder, which must be writable too, naming TMPDIR', async () => {
+    const was = process.env.TMPDIR;
+    process.env.TMPDIR = join(scratchDir('aib-jobs-'), 'missing');
+    try {
+      await expect(prepareWorkDir(undefined)).rejects.toThrow(`the temporary folder ${process.env.TMPDIR} (TMPDIR; or set ARCHIVE_WORK_DIR to a folder of this worker's on disk): cannot hold the jobs' files (ENOENT)`);
+    } finally {
+      if (was === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = was;
+    }
+    expect(await prepareWorkDir(undefined)).toEqual({ dir: tmpdir(), removed: 0 });
   });
 });

@@ -18,6 +18,24 @@ export const ALIVE_FILE = '/tmp/builder-alive';
 /** How the folder of a job's inputs and outputs is named, before mkdtemp's six characters. */
 const JOB_FOLDER = 'job-';
 
+/**
+ * The folder a worker keeps its jobs' files in (`workDir`, emptied of the job folders a run before
+ * left; else the system's temporary folder), checked to be usable. A folder it cannot use stops
+ * the worker at start: leasing on, it would give back, one after the other, every job it can
+ * take, until each had used up its attempts.
+ */
+export async function prepareWorkDir(workDir: string | undefined): Promise<{ dir: string; removed: number }> {
+  const dir = workDir ?? tmpdir();
+  try {
+    const removed = workDir ? await removeLeftoverJobFolders(workDir) : 0;
+    await access(dir, constants.W_OK | constants.X_OK);
+    return { dir, removed };
+  } catch (err) {
+    const what = workDir ? `ARCHIVE_WORK_DIR ${dir}` : `the temporary folder ${dir} (TMPDIR; or set ARCHIVE_WORK_DIR to a folder of this worker's on disk)`;
+    throw new UserError(`${what}: cannot hold the jobs' files (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
 /** Removes the job folders (job-XXXXXX) in `dir`, made if missing, and says how many there were; anything else there stays. */
 export async function removeLeftoverJobFolders(dir: string): Promise<number> {
   await mkdir(dir, { recursive: true });
@@ -80,16 +98,8 @@ export class Builder {
   }
 
   async start(): Promise<void> {
-    // A folder it cannot use stops it here: leasing on, it would give back, one after the other,
-    // every job it can take, until each had used up its attempts.
-    const jobs = this.o.workDir ?? tmpdir();
-    try {
-      const folders = this.o.workDir ? await removeLeftoverJobFolders(this.o.workDir) : 0;
-      if (folders) this.log(`removed ${folders} job folder(s) left in ${this.o.workDir} from before a restart`);
-      await access(jobs, constants.W_OK);
-    } catch (err) {
-      throw new UserError(`${this.o.workDir ? 'ARCHIVE_WORK_DIR ' : 'the temporary folder '}${jobs}: cannot hold the jobs' files (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-    }
+    const jobs = await prepareWorkDir(this.o.workDir);
+    if (jobs.removed) this.log(`removed ${jobs.removed} job folder(s) left in ${jobs.dir} from before a restart`);
     this.docker = await connectDocker(this.o.dockerHost);
     // Whatever this builder was doing before it stopped is gone: say so, and clean up.
     const removed = await removeLeftoverBuilds(this.docker, this.o.name);
@@ -98,7 +108,7 @@ export class Builder {
     // The queue answered: healthy now, not only after the first long poll (up to 20 s later).
     await this.alive();
     const arches = this.offer.architectures?.map((a) => (this.offer.emulated?.includes(a) ? `${a} (emulated)` : a)).join(', ');
-    this.log(`${this.o.name}: pulling jobs from ${this.o.queueUrl}, ${settings.concurrency} at a time and a QA check beside${arches ? `, for ${arches}` : ''}; their files in ${jobs}`);
+    this.log(`${this.o.name}: pulling jobs from ${this.o.queueUrl}, ${settings.concurrency} at a time and a QA check beside${arches ? `, for ${arches}` : ''}; their files in ${jobs.dir}`);
     const n = settings.concurrency;
     await Promise.all([
       ...Array.from({ length: n }, (_, i) => this.worker(`${this.o.name}/${i + 1}`)),
