@@ -329,16 +329,19 @@ describe('a build, against a container runner', () => {
     const was = { ...KILLING };
     beforeEach(() => Object.assign(KILLING, { retryMs: 100, answerMs: 200, tries: 4 }));
     afterEach(() => Object.assign(KILLING, was));
-    const endless: Program = async (io) => {
-      io.say('starting\n');
-      await io.killed;
-      return 137;
-    };
+    /** A runner whose build runs until killed, and whose engine fails kills as `o` says. */
+    const stuck = (o: Partial<Pick<FakeRunner, 'failedKills' | 'unansweredKills'>>) =>
+      Object.assign(new FakeRunner(), {
+        build: (async (io) => {
+          io.say('starting\n');
+          await io.killed;
+          return 137;
+        }) as Program,
+        ...o,
+      });
 
     it('tries the kill again until the build ends, and the log says so', async () => {
-      const runner = new FakeRunner();
-      runner.failedKills = 2;
-      runner.build = endless;
+      const runner = stuck({ failedKills: 2 });
       const req = request({ stallMs: 1000 });
       expect(await runBuild(runner, req)).toMatchObject({ outcome: 'failed', reason: 'the build printed nothing for 1 s (stalled; builds.stall_minutes)' });
       expect(runner.builds[0].kills).toBe(3);
@@ -346,9 +349,7 @@ describe('a build, against a container runner', () => {
     });
 
     it('gives the run up after its tries, a builder problem (the job goes back), and tries no more once it ended', async () => {
-      const runner = new FakeRunner();
-      runner.failedKills = Infinity;
-      runner.build = endless;
+      const runner = stuck({ failedKills: Infinity });
       await expect(runBuild(runner, request({ stallMs: 1000 }))).rejects.toThrow("the engine could not stop the build's container after 4 tries: cannot kill container");
       expect(runner.builds[0].kills).toBe(4);
       // A build that ends by itself after a failed kill: no kill tried after its end.
@@ -367,9 +368,7 @@ describe('a build, against a container runner', () => {
     });
 
     it('counts a kill the engine does not answer as one it could not make', async () => {
-      const runner = new FakeRunner();
-      runner.unansweredKills = true;
-      runner.build = endless;
+      const runner = stuck({ unansweredKills: true });
       await expect(runBuild(runner, request({ stallMs: 1000 }))).rejects.toThrow("the engine could not stop the build's container after 4 tries: the engine did not answer the kill within 0 s");
       expect(runner.builds[0].kills).toBe(4);
     });
