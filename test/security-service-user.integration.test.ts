@@ -261,7 +261,7 @@ describe.runIf(asRoot)('root running the CLI on a root the queue\'s user owns', 
     expect(await snapshot(target)).toEqual(before);
   });
 
-  /** `archive include` of one file over 8 MiB (streamed, not written in one go), BIG, its bytes. */
+  /** `archive include` of one file over 1 MiB (streamed, not written in one go), BIG, its bytes. */
   const includeBig = async () => {
     const debs = join(work, `debs-${n}`);
     await mkdir(debs, { recursive: true });
@@ -272,7 +272,7 @@ describe.runIf(asRoot)('root running the CLI on a root the queue\'s user owns', 
     return { r, bytes };
   };
 
-  it('stages a file over 8 MiB as a new file of the queue\'s user, readable by all, with its bytes', async () => {
+  it('stages a file over 1 MiB as a new file of the queue\'s user, readable by all, with its bytes', async () => {
     const { bytes } = await includeBig();
     const requests = join(root, 'state', 'requests');
     const staging = (await readdir(requests)).find((name) => name.endsWith('.files'))!;
@@ -282,7 +282,7 @@ describe.runIf(asRoot)('root running the CLI on a root the queue\'s user owns', 
     expect((await readFile(staged)).equals(bytes)).toBe(true);
   });
 
-  it('gives away no file of root\'s that a staged file over 8 MiB is swapped for a hard link to while it is copied', async () => {
+  it('gives away no file of root\'s that a staged file over 1 MiB is swapped for a hard link to while it is copied', async () => {
     // Root-only, as /etc/shadow; the link planted by root here: protected_hardlinks (on in CI)
     // stops the queue's user, but not where it is off.
     const secret = join(target, 'secret');

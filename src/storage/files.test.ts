@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { execa } from 'execa';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bufferFacts, fileFacts, placeFile, readIfSmallSync, readSmallOrOpenSync, writeAllAt } from './files.js';
+import { bufferFacts, fileFacts, inBatches, placeFile, readIfSmallSync, readSmallOrOpenSync, writeAllAt } from './files.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -139,5 +139,22 @@ describe('placing a file in the pool', () => {
     } finally {
       await rm(other, { recursive: true, force: true });
     }
+  });
+});
+
+describe('work in batches', () => {
+  it('ends a batch at its width, or sooner once `full` says so', async () => {
+    const weights = [3, 1, 1, 4, 1, 1, 1, 1, 9, 1];
+    const done: number[] = [];
+    let inBatch = 0;
+    await inBatches(
+      weights,
+      4,
+      async (w) => void (inBatch += w),
+      async (n) => void (done.push(n), (inBatch = 0)),
+      () => inBatch >= 5,
+    );
+    // 3+1+1 reach 5; 4+1; 1+1+1+9 the width; 1. Without `full`: 4, 8, 10.
+    expect(done).toEqual([3, 5, 9, 10]);
   });
 });

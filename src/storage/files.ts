@@ -146,13 +146,19 @@ export async function placeFile(from: string, target: string, expectedSha256: st
 
 /**
  * fn on `width` items at a time, in order; `after` with how many are done after each batch. When
- * fn does its work synchronously, the event loop still runs at least every 20 ms.
+ * fn does its work synchronously, the event loop still runs between batches, at least every 20
+ * ms. With `full`, asked after each item is started, a batch also ends once it says so: what a
+ * batch does on this thread bounded by its size, not only by its count.
  */
-export async function inBatches<T>(items: T[], width: number, fn: (item: T) => Promise<void>, after?: (done: number) => Promise<void>): Promise<void> {
+export async function inBatches<T>(items: T[], width: number, fn: (item: T) => Promise<void>, after?: (done: number) => Promise<void>, full?: () => boolean): Promise<void> {
   let ran = Date.now();
-  for (let i = 0; i < items.length; i += width) {
-    await Promise.all(items.slice(i, i + width).map(fn));
-    await after?.(Math.min(i + width, items.length));
+  for (let i = 0; i < items.length; ) {
+    const batch: Promise<void>[] = [];
+    const end = Math.min(i + width, items.length);
+    do batch.push(fn(items[i++]));
+    while (i < end && !full?.());
+    await Promise.all(batch);
+    await after?.(i);
     if (Date.now() - ran > 20) {
       await new Promise((r) => setImmediate(r));
       ran = Date.now();
