@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, open as openFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BinaryControls, type ControlFields } from './binary-controls.js';
 
 let dir: string;
@@ -130,5 +130,51 @@ describe('the control store', () => {
     }
     expect(store.digest(path(0))).toBeUndefined();
     expect(await readFile(file, 'utf8').catch(() => '')).toBe('');
+  });
+  it('supersedes the line of a file removed from the pool when another file takes its path, not left compacted away (a crash, a full disk)', async () => {
+    const file = join(dir, 'reused.jsonl');
+    const store = await new BinaryControls(file).load();
+    await store.add([entry(1)]);
+    // The pool's file at that path removed, the store not compacted; then a rebuilt one placed there.
+    const rebuilt = { path: path(1), control: [...control(1), ['Depends', 'libnew1']] as ControlFields, md5: hex('md5', 2), sha256: hex('sha256', 2) };
+    await store.add([rebuilt]);
+    for (const s of [store, await new BinaryControls(file).load()]) {
+      expect(s.digest(path(1))).toEqual({ md5: rebuilt.md5, sha256: rebuilt.sha256 });
+      expect(s.get(path(1))).toEqual(rebuilt.control);
+    }
+    // The same file again: nothing noted.
+    await store.add([rebuilt]);
+    expect((await readFile(file, 'utf8')).trim().split('\n')).toHaveLength(2);
+  });
+
+  it('cuts off what an add that failed halfway (a full disk) wrote, so that the lines noted after it read back', async () => {
+    const file = join(dir, 'failed.jsonl');
+    const store = await new BinaryControls(file).load();
+    await store.add([entry(0)]);
+    const before = await readFile(file, 'utf8');
+    // 400 lines of about 700 bytes: written in pieces of 64 KiB; the disk fills after the first.
+    const probe = await openFile(join(dir, 'probe'), 'w');
+    const handles = Object.getPrototypeOf(probe) as { writev: (...args: unknown[]) => Promise<{ bytesWritten: number }> };
+    await probe.close();
+    const writev = handles.writev;
+    let writes = 0;
+    const full = vi.spyOn(handles, 'writev').mockImplementation(function (this: unknown, ...args: unknown[]) {
+      if (++writes > 1) return Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+      return writev.apply(this, args);
+    });
+    try {
+      await expect(store.add(Array.from({ length: 400 }, (_, i) => entry(i + 1)))).rejects.toThrow('ENOSPC');
+      expect(writes).toBeGreaterThan(1);
+    } finally {
+      full.mockRestore();
+    }
+    // Room again: the next add (a build joining its suite) reads back, now and after a restart.
+    await store.add([entry(500)]);
+    for (const s of [store, await new BinaryControls(file).load()]) {
+      expect(s.get(path(500))).toEqual(control(500));
+      expect(s.get(path(0))).toEqual(control(0));
+      expect(s.get(path(1))).toBeUndefined();
+    }
+    expect(await readFile(file, 'utf8')).toBe(before + `${JSON.stringify([path(500), control(500), digest(500).md5, digest(500).sha256])}\n`);
   });
 });

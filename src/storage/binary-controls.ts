@@ -10,6 +10,7 @@
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { open, rename, rm, truncate } from 'node:fs/promises';
 import { isDebugControl } from '../core/suite-contents.js';
+import { writeAllAt } from './files.js';
 
 export type ControlFields = [string, string][];
 
@@ -242,22 +243,36 @@ export class BinaryControls {
 
   /**
    * Notes the controls and digests not yet known, durably, before a suite refers to them: a file's
-   * line from before digests were kept is superseded by a whole one.
+   * line from before digests were kept is superseded by a whole one, and so is the line of another
+   * file that had the same path (one removed from the pool, its line not yet compacted away: the
+   * pool now holds the file of these digests).
    */
   async add(entries: ({ path: string; control: ControlFields } & Digest)[]): Promise<void> {
     const fresh = new Map<string, { control: ControlFields; digest: Digest }>();
     for (const { path, control, md5, sha256 } of entries) {
-      if (this.places.digested(path)) continue;
+      const known = this.places.digested(path) ? this.places.digest(path) : undefined;
+      if (known && known.md5 === md5 && known.sha256 === sha256) continue;
       if (!isHex(md5, MD5_BYTES) || !isHex(sha256, 32)) throw new Error(`${this.path}: ${path}: the digests given are not an MD5 and a SHA-256 in hex (${md5}, ${sha256})`);
       fresh.set(path, { control, digest: { md5, sha256 } });
     }
     if (fresh.size === 0) return;
     const noted: [string, Place][] = [];
-    const handle = await open(this.path, 'a', 0o644);
+    // Written where the known lines end, not appended: what an add that failed halfway (a full
+    // disk) left after them is cut off first, or every line noted after it would be placed wrong.
+    const handle = await open(this.path, constants.O_WRONLY | constants.O_CREAT, 0o644);
     try {
+      await handle.truncate(this.end);
       let at = this.end;
       let batch: string[] = [];
       let bytes = 0;
+      let written = this.end;
+      const write = async () => {
+        const data = Buffer.from(batch.join(''));
+        await writeAllAt(handle, [data], written);
+        written += data.length;
+        batch = [];
+        bytes = 0;
+      };
       for (const [path, { control, digest }] of fresh) {
         const line = `${JSON.stringify([path, control, digest.md5, digest.sha256])}\n`;
         const length = Buffer.byteLength(line);
@@ -265,13 +280,9 @@ export class BinaryControls {
         at += length;
         batch.push(line);
         bytes += length;
-        if (bytes >= WRITE_BYTES) {
-          await handle.write(batch.join(''));
-          batch = [];
-          bytes = 0;
-        }
+        if (bytes >= WRITE_BYTES) await write();
       }
-      if (batch.length > 0) await handle.write(batch.join(''));
+      if (batch.length > 0) await write();
       await handle.sync();
       this.end = at;
     } finally {
