@@ -1,8 +1,9 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { jsonParts, MadeAsWritten, readJson, RecordAsWritten, writeJson } from './json-files.js';
+import { scratchDir } from '../../test/support/scratch.js';
+import { jsonParts, MadeAsWritten, readJson, RecordAsWritten, removeTemporaries, writeJson } from './json-files.js';
 
 describe('readJson', () => {
   let dir: string;
@@ -98,5 +99,22 @@ describe('RecordAsWritten', () => {
     for (let part = parts.next(); !part.done; part = parts.next());
     expect(made).toBe(1000);
     expect(JSON.parse(JSON.stringify(record))).toEqual(Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`k${i}`, { n: i }])));
+  });
+});
+
+describe('removeTemporaries', () => {
+  it('removes the temporary files a crash left, and no record whose own name holds ".tmp-"', async () => {
+    const dir = scratchDir('aib-temporaries-');
+    // A write cut short before its rename (here: the record's name is a folder with something in it).
+    await mkdir(join(dir, 'cut.json', 'x'), { recursive: true });
+    await expect(writeJson(join(dir, 'cut.json'), { a: 1 })).rejects.toThrow();
+    const left = (await readdir(dir)).filter((n) => n.startsWith('cut.json.tmp-'));
+    expect(left).toHaveLength(1);
+    // Records of a snapshot named release.tmp-1, of an upload of a source named evil.tmp-x; a
+    // compaction's temporary file of the control store.
+    const records = ['release.tmp-1.json', 'evil.tmp-x_1.0_source.json', 'a.tmp-1-b.json'];
+    for (const name of [...records, 'controls.jsonl.tmp-4242']) await writeFile(join(dir, name), '{}');
+    await removeTemporaries(dir);
+    expect((await readdir(dir)).sort()).toEqual([...records, 'cut.json'].sort());
   });
 });

@@ -245,6 +245,13 @@ export async function readAll<T>(dir: string): Promise<T[]> {
   return records.filter((r): r is T => r !== undefined);
 }
 
+/**
+ * The names of the temporary files writeFileAtomic makes (NAME.tmp-PID-RANDOM) and the control
+ * store's compaction (NAME.tmp-PID): at the end of a name only, since a record's own name may hold
+ * ".tmp-" (a snapshot named release.tmp-1, an upload of a source named x.tmp-y).
+ */
+const TEMPORARY_NAME = /\.tmp-\d+(-[0-9a-z]*)?$/;
+
 /** Removes temporary files a crash left beside records. */
 export async function removeTemporaries(dir: string): Promise<void> {
   let names: string[] = [];
@@ -253,5 +260,5 @@ export async function removeTemporaries(dir: string): Promise<void> {
   } catch {
     return;
   }
-  await Promise.all(names.filter((n) => n.includes('.tmp-')).map((n) => rm(join(dir, n), { force: true })));
+  await Promise.all(names.filter((n) => TEMPORARY_NAME.test(n)).map((n) => rm(join(dir, n), { force: true })));
 }
