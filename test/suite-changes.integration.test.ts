@@ -502,3 +502,46 @@ describe('a build joining its suite', () => {
   });
 });
 
+
+describe('an include of an older version than the suite or the request has', () => {
+  const config = parseConfig('suites:\n  unstable:\n    components: [main]\n', 'archive.yaml');
+  let staging: string;
+  beforeAll(async () => {
+    staging = join(work, 'older-staging');
+    await mkdir(staging);
+    for (const version of ['1.0-1', '2.0-1']) await makeBinaryPackage(staging, { name: 'old', version });
+    await makeBinaryPackage(staging, { name: 'other', version: '1.0-1' });
+    await markStaged(staging, { count: 3, bytes: 0 });
+  });
+  const fresh = async (name: string) => {
+    const layout = new Layout(join(work, name));
+    await mkdir(layout.state, { recursive: true });
+    return { layout, contents: await new SuiteChanges(layout, () => config, () => undefined).load() };
+  };
+  const held = (c: SuiteChanges) => c.all()[0].binaries.map((b) => `${b.package} ${b.version}`).sort();
+
+  it('refuses it, naming the newer one, rather than say it went in while the suite kept the newer', async () => {
+    const { layout, contents } = await fresh('older-than-suite');
+    expect((await contents.include(staging, ['old_2.0-1_amd64.deb'], 'unstable')).ok).toBe(true);
+    const answer = await contents.include(staging, ['old_1.0-1_amd64.deb', 'other_1.0-1_amd64.deb'], 'unstable');
+    expect(answer.ok).toBe(false);
+    expect(answer.errors).toEqual(['old_1.0-1_amd64.deb: unstable has old 2.0-1 amd64, newer than 1.0-1: a suite holds one version of a package (to go back to an older one, archive rm it first)']);
+    expect(answer.message).toMatch(/^included 1 of 2 package\(s\) into unstable; refused:/);
+    expect([...answer.included!].map((b) => b.package)).toEqual(['other']);
+    expect(held(contents)).toEqual(['old 2.0-1', 'other 1.0-1']);
+    // Not placed in the pool either.
+    await expect(access(join(layout.public, 'pool/main/o/old/old_1.0-1_amd64.deb'))).rejects.toThrow();
+  });
+
+  it('refuses the older of two versions one request brings, in either order', async () => {
+    for (const [i, names] of [['old_1.0-1_amd64.deb', 'old_2.0-1_amd64.deb'], ['old_2.0-1_amd64.deb', 'old_1.0-1_amd64.deb']].entries()) {
+      const { layout, contents } = await fresh(`older-in-request-${i}`);
+      const answer = await contents.include(staging, names, 'unstable');
+      expect(answer.errors).toEqual(['old_1.0-1_amd64.deb: this request brings old 2.0-1 amd64 too, newer than 1.0-1: a suite holds one version of a package']);
+      expect([...answer.included!].map((b) => `${b.package} ${b.version}`)).toEqual(['old 2.0-1']);
+      expect(answer.message).toMatch(/^included 1 of 2 package\(s\) into unstable; refused:/);
+      expect(held(contents)).toEqual(['old 2.0-1']);
+      expect(held(await new SuiteChanges(layout, () => config, () => undefined).load())).toEqual(['old 2.0-1']);
+    }
+  });
+});

@@ -13,6 +13,7 @@ import {
 import type { QueueAnswer } from '../../core/queue-requests.js';
 import type { UploadRecord } from '../../core/uploads.js';
 import { Paragraph } from '../../debian/deb822.js';
+import { compareVersions } from '../../debian/version.js';
 import { componentFor, isPackageFileName } from '../../debian/pool-path.js';
 import { readDebControls } from '../../process/debian-tools.js';
 import { fileFacts, inBatches, placeFile } from '../../storage/files.js';
@@ -53,6 +54,15 @@ const PART = 1000;
 
 /** Names a snapshot may take: a suite name's rules (it becomes dists/NAME). */
 export const SNAPSHOT_NAME = /^[a-z0-9][a-z0-9.+-]*$/;
+
+/**
+ * Why an included package is not: a suite holds one version of each, and `newer`, which the suite
+ * has (or, without `suite`, the request brings too), is newer. dak refuses an older upload too.
+ */
+const olderThan = (b: SuiteBinary, newer: SuiteBinary, suite?: string) =>
+  suite
+    ? `${suite} has ${b.package} ${newer.version} ${b.arch}, newer than ${b.version}: a suite holds one version of a package (to go back to an older one, archive rm it first)`
+    : `this request brings ${b.package} ${newer.version} ${b.arch} too, newer than ${b.version}: a suite holds one version of a package`;
 
 export class SuiteChanges {
   private store!: SuiteStore;
@@ -299,6 +309,10 @@ export class SuiteChanges {
     const inSuite = this.get(suiteName);
     const earlier = new ByBinaryKey(); // this request's
     const placed: SuiteBinary[] = [];
+    /** Where each of `placed` is in the request (8 bytes each, not a map's 30-odd: 100,000 may come). */
+    const placedAt: number[] = [];
+    /** Whether the request brings a package (name and architecture) more than once. */
+    let twice = false;
     let replaced = 0;
     for (let from = 0; from < good.length; ) {
       const candidates: { at: number; binary: SuiteBinary; control: ControlFields; digest: Digest }[] = [];
@@ -319,9 +333,12 @@ export class SuiteChanges {
       const digests = new Map(candidates.map((c) => [c.binary, c.digest.sha256]));
       const sha256Of = (b: SuiteBinary) => digests.get(b) ?? this.digest(b)?.sha256;
       for (const c of candidates.sort((a, b) => a.at - b.at)) {
-        const old = earlier.get(c.binary) ?? heldBinary(inSuite, c.binary);
+        const mine = earlier.get(c.binary);
+        const old = mine ?? heldBinary(inSuite, c.binary);
+        twice ||= mine !== undefined;
         const conflict = binaryConflict(suiteName, old, c.binary, sha256Of);
         if (conflict) refuse(c.at, conflict);
+        else if (old && compareVersions(old.version, c.binary.version) > 0) refuse(c.at, olderThan(c.binary, old, mine ? undefined : suiteName));
         else {
           if (old && old.path !== c.binary.path) replaced++;
           earlier.set(c.binary);
@@ -331,7 +348,7 @@ export class SuiteChanges {
       const controls: { path: string; control: ControlFields; md5: string; sha256: string }[] = [];
       await inBatches(added, 16, ({ at, binary, control, digest }) =>
         placeFile(join(dir, names[at]), join(this.layout.public, binary.path), digest.sha256).then(
-          () => void (placed.push(binary), controls.push({ path: binary.path, control, md5: digest.md5, sha256: digest.sha256 })),
+          () => void (placed.push(binary), placedAt.push(at), controls.push({ path: binary.path, control, md5: digest.md5, sha256: digest.sha256 })),
           (err: Error) => void refuse(at, err.message),
         ),
       );
@@ -343,6 +360,17 @@ export class SuiteChanges {
     // What reading and placing them left is collected before the suite and history are written (heap.ts).
     collectAfterMany(placed.length);
     const contents = withBinaries(this.get(suiteName), placed, (b) => this.digest(b)?.sha256);
+    // A package this request brings in two versions, the older first: placed, but the suite keeps the newer.
+    for (let i = twice ? placed.length - 1 : -1; i >= 0; i--) {
+      const held = heldBinary(contents, placed[i]);
+      if (held && held !== placed[i] && compareVersions(held.version, placed[i].version) > 0) {
+        // (Its name in the request is let go by now: named as the pool names it.)
+        errors.push({ at: placedAt[i], message: `${basename(placed[i].path)}: ${olderThan(placed[i], held)}` });
+        placed.splice(i, 1);
+        placedAt.splice(i, 1);
+        replaced++; // its pool file is kept by nothing: a collection is due
+      }
+    }
     // Side by side.
     await Promise.all([
       this.noteHistory(new MadeAsWritten(placed, (b) => ({ source: b.source, version: b.sourceVersion, files: [b.path] }))),
