@@ -545,3 +545,24 @@ describe('an include of an older version than the suite or the request has', () 
     }
   });
 });
+
+describe('a snapshot whose name archive.yaml later gives to a suite', () => {
+  it('is not what a copy from that name reads: the suite is, as for publishing (its files may be collected)', async () => {
+    const layout = new Layout(join(work, 'shadowed-root'));
+    await mkdir(layout.state, { recursive: true });
+    const staging = join(work, 'shadowed-staging');
+    await mkdir(staging);
+    await makeBinaryPackage(staging, { name: 'gone', version: '1.0-1' });
+    await markStaged(staging, { count: 1, bytes: 0 });
+    let config = parseConfig('suites:\n  unstable:\n    components: [main]\n', 'archive.yaml');
+    const contents = await new SuiteChanges(layout, () => config, () => undefined).load();
+    expect((await contents.include(staging, ['gone_1.0-1_amd64.deb'], 'unstable')).ok).toBe(true);
+    expect((await contents.snapshot('testing', 'unstable')).ok).toBe(true);
+    expect((await contents.remove('gone', 'unstable')).ok).toBe(true);
+    config = parseConfig('suites:\n  unstable:\n    components: [main]\n  testing:\n    components: [main]\n', 'archive.yaml');
+    // The snapshot is no longer published, so nothing keeps its file.
+    expect(await contents.collectGarbage([])).toEqual(['pool/main/g/gone/gone_1.0-1_amd64.deb']);
+    await expect(contents.copy('gone', 'testing', 'unstable')).rejects.toThrow('testing has no source package or binaries from gone');
+    expect(contents.all().find((c) => c.id === 'unstable')!.binaries).toEqual([]);
+  });
+});

@@ -243,11 +243,13 @@ export class SuiteChanges {
   }
 
   async copy(source: string, from: string, to: string): Promise<QueueAnswer> {
-    const origin = this.store.get(from);
-    if (!origin && !this.config().suites.some((s) => s.name === from)) throw new ContentsError(`no suite or snapshot "${from}"`);
+    // A suite of that name, even empty, rather than a snapshot archive.yaml later gave its name
+    // to: that snapshot is not published, and a collection keeps none of its files (all()).
+    const origin = this.config().suites.some((s) => s.name === from) ? this.get(from) : this.store.get(from);
+    if (!origin) throw new ContentsError(`no suite or snapshot "${from}"`);
     if (this.store.get(to)?.kind === 'snapshot') throw new ContentsError(`${to} is a snapshot: snapshots do not change`);
     const target = this.suite(to);
-    const result = withCopy(origin ?? emptyContents(from), this.get(to), source, target.architectures, !!target.allowBinaryTakeover);
+    const result = withCopy(origin, this.get(to), source, target.architectures, !!target.allowBinaryTakeover);
     await this.store.save(result.contents);
     return {
       ok: true,
