@@ -268,6 +268,29 @@ describe('the publisher', () => {
     }
   });
 
+  it('lets go of the texts and hashes of an index the served generation lacks, also those a crash right after a switch left', async () => {
+    const own = new Layout(await mkdtemp(join(tmpdir(), 'aib-orphans-')));
+    const textHashes = new TextHashes();
+    const twoSuites = (list: string[]) => [...plan(list), ...plan(list).map((p) => ({ ...p, suite: 'snap1', codename: 'snap1' }))];
+    try {
+      await publish(own, twoSuites(['a', 'b']), signer, options({ textHashes }));
+      expect(textHashes.ids.filter((id) => id.startsWith('dists/snap1/'))).not.toEqual([]);
+      // snap1 removed; the crash comes after the switch, before its texts were let go (as this
+      // publication's own step would have let them go, it is cut out).
+      await expect(publish(own, plan(['a', 'b']), signer, options({ textHashes, failPoint: (at: string) => { if (at === 'publish-after-switch') throw new Error('killed'); } }))).rejects.toThrow('killed');
+      await stat(join(own.indexTexts, 'dists/snap1'));
+      // The next publication starts from the one that does not name snap1.
+      const done = await publish(own, plan(['a', 'b', 'c']), signer, options({ textHashes }));
+      await expect(stat(join(own.indexTexts, 'dists/snap1'))).rejects.toThrow(/ENOENT/);
+      expect((await readdir(join(own.indexTexts, 'dists'))).sort()).toEqual(['unstable']);
+      expect(Object.keys(done.texts).every((key) => key.startsWith('dists/unstable/'))).toBe(true);
+      for (const key of Object.keys(done.texts)) await stat(join(own.indexTexts, key, done.texts[key]));
+      expect(textHashes.ids.sort()).toEqual(Object.keys(done.texts).sort());
+    } finally {
+      await rm(own.root, { recursive: true, force: true });
+    }
+  });
+
   it('goes on from a generation written before texts were kept, copying its unchanged chunks from its uncompressed index', async () => {
     const own = new Layout(await mkdtemp(join(tmpdir(), 'aib-texts-old-')));
     const names = Array.from({ length: 3000 }, (_, i) => `pkg${String(i).padStart(5, '0')}`);

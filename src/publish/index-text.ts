@@ -100,6 +100,17 @@ export class TextHashes {
   note(id: string, chunks: ChunkTable, after: (HashStates | undefined)[]): void {
     this.texts.set(id, { chunks, after });
   }
+
+  /** Lets go of the states of every index but `ids` (the served generation's): a removed snapshot's held a megabyte at 100,000. */
+  keepOnly(ids: string[]): void {
+    const kept = new Set(ids);
+    for (const id of this.texts.keys()) if (!kept.has(id)) this.texts.delete(id);
+  }
+
+  /** The indices whose states are held. */
+  get ids(): string[] {
+    return [...this.texts.keys()];
+  }
 }
 
 /**

@@ -75,8 +75,23 @@ export class IndexTexts {
     }
   }
 
-  /** Removes the texts of indices the served generation no longer has. */
-  async forget(keys: string[]): Promise<void> {
-    for (const key of keys) await rm(join(this.dir, key), { recursive: true, force: true });
+  /**
+   * Removes the texts of every index but `keys` (the served generation's): not only of those the
+   * generation before had, as a crash between a switch and this would leave a removed index's texts
+   * (twice its size) for good.
+   */
+  async keepOnly(keys: string[]): Promise<void> {
+    const kept = new Set(keys);
+    // Each key's folders on the way to it: dists/S, dists/S/main, ...
+    const onTheWay = new Set(keys.flatMap((key) => key.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/'))));
+    const walk = async (rel: string): Promise<void> => {
+      for (const entry of await readdir(join(this.dir, rel), { withFileTypes: true }).catch(() => [])) {
+        const path = rel ? `${rel}/${entry.name}` : entry.name;
+        if (kept.has(path)) continue;
+        if (entry.isDirectory() && onTheWay.has(path)) await walk(path);
+        else await rm(join(this.dir, path), { recursive: true, force: true });
+      }
+    };
+    await walk('');
   }
 }

@@ -331,7 +331,8 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
   options.failPoint?.('publish-before-switch');
   await switchLink(layout.dists, `generations/${generation}/dists`);
   options.failPoint?.('publish-after-switch');
-  await texts.forget(Object.keys(prevManifest.texts ?? {}).filter((key) => !manifest.texts![key]));
+  await texts.keepOnly(Object.keys(manifest.texts!));
+  hashes.keepOnly(Object.keys(manifest.texts!));
   const pruned = await pruneGenerations(layout, { keep: generation, graceMs: grace, now });
   return { generation, written, reused, compressed, pruned, texts: manifest.texts! };
 }
