@@ -589,6 +589,25 @@ describe('index diffs for apt clients', () => {
   const wholeIndex = () => fetched().filter((p) => /^(Packages(\.xz|\.gz)?|by-hash\/.*)$/.test(p));
   const bytes = () => served.reduce((n, s) => n + s.bytes, 0);
 
+  it('lists each file once in Release when an unchanged index is written anew, its patches gone from the served generation', async () => {
+    const own = new Layout(await mkdtemp(join(tmpdir(), 'aib-relist-')));
+    const publishOwn = (sources: string[], list = names) => publish(own, plan(list, sources), signer, options({ pdiffs: 3, plainIndexBytes: 0 }));
+    try {
+      await publishOwn(['s1']);
+      await publishOwn(['s1'], [...names, 'pkg0200a']);
+      // The served generation's patches of Packages lost (a damaged disk); the next changes Sources only.
+      await rm(join(own.dists, 'unstable/main/binary-amd64/Packages.diff'), { recursive: true });
+      await publishOwn(['s1', 's2'], [...names, 'pkg0200a']);
+      const release = await readFile(join(own.dists, 'unstable/Release'), 'utf8');
+      const lines = release.split('\n').filter((l) => /^ [0-9a-f]{32,64} /.test(l));
+      expect(lines.filter((l, i) => lines.indexOf(l) !== i)).toEqual([]);
+      expect(lines.some((l) => l.endsWith(' main/binary-amd64/Packages.xz'))).toBe(true);
+      await expectReleaseTrue(own.dists);
+    } finally {
+      await rm(own.root, { recursive: true, force: true });
+    }
+  });
+
   it('lets apt update a small change with a patch, not the whole Packages, and end with the served index', async () => {
     await publishDiffs(names);
     const first = await aptUpdate();

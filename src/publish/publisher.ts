@@ -213,14 +213,15 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
               const content = known ? undefined : await readFile(join(suiteDir, dir, v));
               linked.push(known ? { path: `${dir}/${v}`, ...known } : { path: `${dir}/${v}`, size: content!.length, md5: md5(content!), sha256: sha256(content!) });
             }
-            for (const f of linked) note(f);
             // Its patch series stays as it was: the Index still names this text as current.
             const diffIndex = `${dir}/${name}.diff/Index`;
             const knownIndex = prevManifest.facts?.[`${suiteRel}/${diffIndex}`];
             if (knownIndex && (options.pdiffs ?? 0) > 0) {
               await linkTree(join(prevDir, suiteRel, dir, `${name}.diff`), join(suiteDir, dir, `${name}.diff`), (n) => n !== 'by-hash');
-              note({ path: diffIndex, ...knownIndex });
+              linked.push({ path: diffIndex, ...knownIndex });
             }
+            // Noted once all is in place: a failure above writes the index anew (below), noted then.
+            for (const f of linked) note(f);
             const table = prevManifest.chunks?.[key];
             if (table) manifest.chunks![key] = table;
             reused += variants.length;
