@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { scratchDir } from '../../test/support/scratch.js';
@@ -41,5 +41,40 @@ describe('staging the files of an include', () => {
     expect(ends).toEqual([4, 8, 12, 14]);
     const staging = join(root, 'state', 'requests', readdirSync(join(root, 'state', 'requests')).find((n) => n.endsWith('.files'))!);
     for (const [i, file] of files.entries()) expect(readFileSync(join(staging, `p${i}_1.0_all.deb`)).equals(readFileSync(file))).toBe(true);
+  });
+  /** A file of 4 MiB included alone, `change` called on it (through an open descriptor) once the CLI has begun its copy; the staging folder. */
+  const includeWhileChanging = async (change: (fd: number, size: number) => number | undefined) => {
+    const dir = scratchDir('aib-request-');
+    const root = join(dir, 'root');
+    const requests = join(root, 'state', 'requests');
+    mkdirSync(root);
+    const file = join(dir, 'grows_1.0_all.deb');
+    const size = 4 * 1024 * 1024;
+    writeFileSync(file, Buffer.alloc(size, 7));
+    const fd = openSync(file, 'r+');
+    let now: number | undefined = size;
+    // Between two chunks of the copy: once the staged file is there, its size was taken.
+    const tick = setInterval(() => {
+      const staging = existsSync(requests) ? readdirSync(requests).find((n) => n.endsWith('.files')) : undefined;
+      if (staging && now !== undefined && existsSync(join(requests, staging, 'grows_1.0_all.deb'))) now = change(fd, now);
+    }, 0);
+    try {
+      await expect(askQueue(new Layout(root), { action: 'include', files: [file] }, { timeoutS: 0 })).rejects.toThrow('the queue did not answer within 0 s');
+    } finally {
+      clearInterval(tick);
+      closeSync(fd);
+    }
+    return join(requests, readdirSync(requests).find((n) => n.endsWith('.files'))!);
+  };
+
+  it('copies a file that grows while it is copied as long as it was when opened: one that keeps growing would hold the queue', async () => {
+    // 64 MiB more at each turn (sparse, at once), up to 1 GiB: faster than any copy.
+    const staging = await includeWhileChanging((fd, size) => (size < 1024 ** 3 ? (ftruncateSync(fd, size + 64 * 1024 * 1024), size + 64 * 1024 * 1024) : undefined));
+    expect(statSync(join(staging, 'grows_1.0_all.deb')).size).toBe(4 * 1024 * 1024);
+  });
+
+  it('stops at a file that shrinks while it is copied, saying so in its note to the queue', async () => {
+    const staging = await includeWhileChanging((fd) => void ftruncateSync(fd, 1024 * 1024));
+    expect(JSON.parse(readFileSync(join(staging, '.staged'), 'utf8')).error).toMatch(/grows_1\.0_all\.deb: cannot be copied \(it shrank from 4194304 to \d+ bytes while it was copied\)$/);
   });
 });

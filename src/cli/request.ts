@@ -152,8 +152,10 @@ async function stageFile(file: string, target: string, owner: Owner, read: { byt
   // followed), then given away and filled through this one descriptor: never opened again by
   // name, which that user can meanwhile point at another file (a hard link to one of root's).
   const { O_CREAT, O_EXCL, O_NOFOLLOW, O_WRONLY } = constants;
-  // A large file is streamed from the descriptor it was checked on (closed with its stream).
-  const source = 'fd' in got ? createReadStream('', { fd: got.fd }) : undefined;
+  // A large file is streamed from the descriptor it was checked on (closed with its stream), as
+  // long as it was then: one that keeps growing (a log, a FIFO's writer behind a mount) would hold
+  // the queue, which waits for it in its one lane, for as long as it grows.
+  const source = 'fd' in got ? createReadStream('', { fd: got.fd, start: 0, end: got.size - 1 }) : undefined;
   let fd: number;
   try {
     fd = openSync(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644);
@@ -168,8 +170,10 @@ async function stageFile(file: string, target: string, owner: Owner, read: { byt
       for (let at = 0; at < got.data.length; ) at += writeSync(fd, got.data, at);
       copied.bytes += got.data.length;
     } else {
-      source!.on('data', (chunk: Buffer | string) => void (copied.bytes += chunk.length));
+      let bytes = 0;
+      source!.on('data', (chunk: Buffer | string) => void ((bytes += chunk.length), (copied.bytes += chunk.length)));
       await pipeline(source!, createWriteStream('', { fd, autoClose: false }));
+      if (bytes !== got.size) throw new Error(`it shrank from ${got.size} to ${bytes} bytes while it was copied`);
     }
   } finally {
     source?.destroy();
