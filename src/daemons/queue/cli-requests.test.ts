@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -76,6 +76,22 @@ describe('the files a request staged', () => {
     for (let i = 0; i < 100 && readdirSync(dir).some((n) => n.startsWith('7-g.files')); i++) await new Promise((r) => setTimeout(r, 50));
     expect(readdirSync(dir).sort()).toEqual(['7-g.answer.json']);
     expect(readFileSync(join(outside, 'file'), 'utf8')).toBe('kept');
+  });
+});
+
+describe('the sweep of what requests left', () => {
+  it('removes a staging folder without its request an hour on (a crash between the request\'s removal and the folder\'s), not sooner, nor one whose request waits', async () => {
+    const { layout, dir } = freshRoot();
+    const hoursAgo = (h: number) => new Date(Date.now() - h * 3600_000);
+    for (const id of ['1-old', '2-new', '3-waits']) {
+      mkdirSync(join(dir, `${id}.files`));
+      writeFileSync(join(dir, `${id}.files`, 'a_1_all.deb'), 'x');
+    }
+    writeFileSync(join(dir, '3-waits.request.json'), '{}');
+    for (const id of ['1-old', '3-waits']) utimesSync(join(dir, `${id}.files`), hoursAgo(2), hoursAgo(2));
+    const q = { layout, log: () => undefined } as unknown as QueueContext;
+    await new CliRequests(q, {} as JobLeasing, {} as WorkerRegistry, {} as Migrations, {} as RebuildResults).sweep();
+    expect(readdirSync(dir).sort()).toEqual(['2-new.files', '3-waits.files', '3-waits.request.json']);
   });
 });
 

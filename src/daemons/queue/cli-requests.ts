@@ -65,18 +65,23 @@ export class CliRequests {
   }
 
   /**
-   * What requests leave behind: staged files a crash kept from being removed, and answers no
-   * CLI took within an hour (it gave up waiting, or a crash came between the answer and the
-   * request's removal, so the request was carried out again).
+   * What requests leave behind: staged files a crash kept from being removed (renamed *.done, or
+   * still under the request's name when the crash came between the request's removal and that
+   * rename, or a CLI's that stopped before sending its request), and answers no CLI took within an
+   * hour (it gave up waiting, or a crash came between the answer and the request's removal, so the
+   * request was carried out again). A CLI makes its staging folder just before its request: one
+   * without a request is left for an hour.
    */
   async sweep(): Promise<void> {
     const dir = this.q.layout.requests;
-    for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    const requests = new Set(names.filter((n) => n.endsWith('.request.json')));
+    const anHourOld = async (path: string) => Date.now() - ((await stat(path).catch(() => undefined))?.mtimeMs ?? Date.now()) > 3600_000;
+    for (const name of names) {
       const path = join(dir, name);
       if (name.endsWith('.files.done')) await rm(path, { recursive: true, force: true });
-      else if (name.endsWith('.answer.json') && Date.now() - ((await stat(path).catch(() => undefined))?.mtimeMs ?? Date.now()) > 3600_000) {
-        await rm(path, { force: true });
-      }
+      else if (name.endsWith('.files') && !requests.has(name.replace(/\.files$/, '.request.json')) && (await anHourOld(path))) await rm(path, { recursive: true, force: true });
+      else if (name.endsWith('.answer.json') && (await anHourOld(path))) await rm(path, { force: true });
     }
   }
 
