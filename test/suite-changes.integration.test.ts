@@ -566,3 +566,32 @@ describe('a snapshot whose name archive.yaml later gives to a suite', () => {
     expect(contents.all().find((c) => c.id === 'unstable')!.binaries).toEqual([]);
   });
 });
+
+describe('an include of a package another source publishes', () => {
+  it('is refused, as a build or a copy of it is, unless the suite allows the takeover', async () => {
+    const make = async (name: string, version: string, source: string) => {
+      const dir = join(work, `takeover-${source}`);
+      await mkdir(dir, { recursive: true });
+      await makeBinaryPackage(dir, { name, version, source });
+      await markStaged(dir, { count: 1, bytes: 0 });
+      return dir;
+    };
+    const [fromA, fromB] = [await make('libx1', '1.0-1', 'srca'), await make('libx1', '2.0-1', 'srcb')];
+    for (const allow of [false, true]) {
+      const config = parseConfig(`suites:\n  unstable:\n    components: [main]\n    allow_binary_takeover: ${allow}\n`, 'archive.yaml');
+      const layout = new Layout(join(work, `takeover-root-${allow}`));
+      await mkdir(layout.state, { recursive: true });
+      const contents = await new SuiteChanges(layout, () => config, () => undefined).load();
+      expect((await contents.include(fromA, ['libx1_1.0-1_amd64.deb'], 'unstable')).ok).toBe(true);
+      const answer = await contents.include(fromB, ['libx1_2.0-1_amd64.deb'], 'unstable');
+      const held = contents.all()[0].binaries.map((b) => `${b.package} ${b.version} ${b.source}`);
+      if (allow) {
+        expect(answer.ok, answer.message).toBe(true);
+        expect(held).toEqual(['libx1 2.0-1 srcb']);
+      } else {
+        expect(answer.errors).toEqual(['libx1_2.0-1_amd64.deb: binary package libx1 is already published in unstable by source srca, so source srcb may not take it over; remove it first (archive rm srca --suite unstable) or set suites.unstable.allow_binary_takeover: true in archive.yaml']);
+        expect(held).toEqual(['libx1 1.0-1 srca']);
+      }
+    }
+  });
+});

@@ -194,10 +194,12 @@ export function binaryRefusal(c: SuiteContents, source: string, declared: string
     return `binary package ${pkg} is not in the Binary field of ${source}'s .dsc (${declared.join(', ') || 'empty'}); a build publishes only the packages its source declares, and their -dbgsym`;
   }
   const [taken] = allowTakeover ? [] : takeovers(c, source, [{ package: pkg }]);
-  if (taken) {
-    return `binary package ${pkg} is already published in ${c.id} by source ${taken[1]}, so source ${source} may not take it over; remove it first (archive rm ${taken[1]} --suite ${c.id}) or set suites.${c.id}.allow_binary_takeover: true in archive.yaml`;
-  }
-  return undefined;
+  return taken && takeoverRefusal(c.id, pkg, taken[1], source);
+}
+
+/** Why `source` may not publish `pkg` in `suite`, where source `other` publishes it. */
+export function takeoverRefusal(suite: string, pkg: string, other: string, source: string): string {
+  return `binary package ${pkg} is already published in ${suite} by source ${other}, so source ${source} may not take it over; remove it first (archive rm ${other} --suite ${suite}) or set suites.${suite}.allow_binary_takeover: true in archive.yaml`;
 }
 
 /** A newly accepted source replaces the suite's older version; its binaries stay until rebuilt. */
@@ -419,6 +421,23 @@ export function takeovers(c: SuiteContents, source: string, binaries: Pick<Suite
   const found = new Map<string, string>();
   for (const held of c.binaries) if (names.has(held.package) && held.source !== source && !found.has(held.package)) found.set(held.package, held.source);
   return [...found].sort(([a], [b]) => inOrder(a, b));
+}
+
+/**
+ * Of `binaries` (an include's), each whose package another source publishes in `c`: that source,
+ * by "PACKAGE SOURCE" (one pass over c's members, whatever the include's size).
+ */
+export function takenOver(c: SuiteContents, binaries: Pick<SuiteBinary, 'package' | 'source'>[]): Map<string, string> {
+  const bringing = new Map<string, Set<string>>();
+  for (const b of binaries) {
+    const sources = bringing.get(b.package) ?? new Set<string>();
+    bringing.set(b.package, sources.add(b.source));
+  }
+  const found = new Map<string, string>();
+  for (const held of c.binaries) {
+    for (const source of bringing.get(held.package) ?? []) if (held.source !== source) found.set(`${held.package} ${source}`, held.source);
+  }
+  return found;
 }
 
 /** "binary package libx1 is published in testing by source y" (and how many more). */

@@ -7,7 +7,7 @@ import { DEBUG_SUFFIX, type ArchiveConfig, type SuiteConfig } from '../../config
 import type { JobRecord } from '../../core/jobs.js';
 import { newHistory, retained, withHistory, type HistoryEntry, type PoolHistory } from '../../core/retention.js';
 import {
-  ByBinaryKey, ContentsError, binaryConflict, binaryMember, emptyContents, heldBinary, isDebugControl, poolFilesOf, suiteBinary, takeovers, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
+  ByBinaryKey, ContentsError, binaryConflict, binaryMember, emptyContents, heldBinary, isDebugControl, poolFilesOf, suiteBinary, takenOver, takeoverRefusal, takeovers, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
   type SuiteBinary, type SuiteContents,
 } from '../../core/suite-contents.js';
 import type { QueueAnswer } from '../../core/queue-requests.js';
@@ -334,7 +334,14 @@ export class SuiteChanges {
       const added: typeof candidates = [];
       const digests = new Map(candidates.map((c) => [c.binary, c.digest.sha256]));
       const sha256Of = (b: SuiteBinary) => digests.get(b) ?? this.digest(b)?.sha256;
+      // A package another source publishes there is not taken over, unless the suite allows it (as for builds and copies).
+      const taken = suite.allowBinaryTakeover ? new Map<string, string>() : takenOver(inSuite, candidates.map((c) => c.binary));
       for (const c of candidates.sort((a, b) => a.at - b.at)) {
+        const other = taken.get(`${c.binary.package} ${c.binary.source}`);
+        if (other) {
+          refuse(c.at, takeoverRefusal(suiteName, c.binary.package, other, c.binary.source));
+          continue;
+        }
         const mine = earlier.get(c.binary);
         const old = mine ?? heldBinary(inSuite, c.binary);
         twice ||= mine !== undefined;
