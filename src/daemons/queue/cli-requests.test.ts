@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_INCLUDE_FILES } from '../../core/queue-requests.js';
+import { ContentsError } from '../../core/suite-contents.js';
 import { Layout } from '../../storage/layout.js';
 import { CliRequests } from './cli-requests.js';
 import type { JobLeasing } from './job-leasing.js';
@@ -79,8 +80,36 @@ describe('the files a request staged', () => {
   });
 });
 
+describe('a request carried out again after a crash', () => {
+  it('is answered what its change answered once saved, when the crash came during its publication: rm finds nothing left then', async () => {
+    const { layout, dir } = freshRoot();
+    writeFileSync(join(dir, '1-rm.request.json'), JSON.stringify({ action: 'rm', source: 'foo', suite: 'unstable' }));
+    let removed = false;
+    const cancelled: string[] = [];
+    const suites = {
+      remove: async (source: string, suite: string) => {
+        if (removed) throw new ContentsError(`${suite} has no source package or binaries from ${source}; see archive ls --suite ${suite}`);
+        removed = true;
+        return { ok: true, message: `removed ${source} from ${suite}: 1 source package(s), 2 binary package(s)` };
+      },
+    };
+    const leasing = { cancel: async (_: string, source: string) => (cancelled.push(source), 1) } as unknown as JobLeasing;
+    const queue = (publish: () => Promise<void>) =>
+      new CliRequests({ layout, log: () => undefined, config: () => ({ suites: [{ name: 'unstable' }] }), suites, publish, statusChanged: () => undefined } as unknown as QueueContext, leasing, {} as WorkerRegistry, {} as Migrations, {} as RebuildResults);
+    // Killed while it publishes: no answer, the request stays.
+    await expect(queue(async () => { throw new Error('killed'); }).handleAll()).rejects.toThrow('killed');
+    expect(readdirSync(dir).sort()).toEqual(['1-rm.made.json', '1-rm.request.json']);
+    // The next start carries it out again: published, answered as the first time, not "nothing to remove".
+    let published = 0;
+    await queue(async () => void published++).handleAll();
+    expect(JSON.parse(readFileSync(join(dir, '1-rm.answer.json'), 'utf8'))).toEqual({ ok: true, message: 'removed foo from unstable: 1 source package(s), 2 binary package(s); 1 job(s) not started yet cancelled' });
+    expect([published, cancelled]).toEqual([1, ['foo']]);
+    expect(readdirSync(dir)).toEqual(['1-rm.answer.json']);
+  });
+});
+
 describe('the sweep of what requests left', () => {
-  it('removes a staging folder without its request an hour on (a crash between the request\'s removal and the folder\'s), not sooner, nor one whose request waits', async () => {
+  it('removes a staging folder without its request an hour on (a crash between the request\'s removal and the folder\'s), not sooner, nor one whose request waits; a change\'s note once its request is gone', async () => {
     const { layout, dir } = freshRoot();
     const hoursAgo = (h: number) => new Date(Date.now() - h * 3600_000);
     for (const id of ['1-old', '2-new', '3-waits']) {
@@ -88,10 +117,12 @@ describe('the sweep of what requests left', () => {
       writeFileSync(join(dir, `${id}.files`, 'a_1_all.deb'), 'x');
     }
     writeFileSync(join(dir, '3-waits.request.json'), '{}');
+    // What a change answered, noted for a request carried out again: kept while its request waits.
+    for (const id of ['3-waits', '4-gone']) writeFileSync(join(dir, `${id}.made.json`), '{}');
     for (const id of ['1-old', '3-waits']) utimesSync(join(dir, `${id}.files`), hoursAgo(2), hoursAgo(2));
     const q = { layout, log: () => undefined } as unknown as QueueContext;
     await new CliRequests(q, {} as JobLeasing, {} as WorkerRegistry, {} as Migrations, {} as RebuildResults).sweep();
-    expect(readdirSync(dir).sort()).toEqual(['2-new.files', '3-waits.files', '3-waits.request.json']);
+    expect(readdirSync(dir).sort()).toEqual(['2-new.files', '3-waits.files', '3-waits.made.json', '3-waits.request.json']);
   });
 });
 

@@ -35,11 +35,12 @@ export class CliRequests {
     for (const name of (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.request.json'))) {
       const parsed = await readRequest(join(dir, name));
       const staging = join(dir, name.replace('.request.json', '.files'));
+      const made = join(dir, name.replace('.request.json', '.made.json'));
       // Answered before a spare filter is started again: the CLI waits for nothing else.
       const answer = await sparesAfter(async () => {
         let answer: QueueAnswer;
         try {
-          answer = 'error' in parsed ? { ok: false, message: `state/requests/${name}: ${parsed.error}` } : await this.carryOut(parsed, staging);
+          answer = 'error' in parsed ? { ok: false, message: `state/requests/${name}: ${parsed.error}` } : await this.carryOut(parsed, staging, made);
         } catch (err) {
           if (!(err instanceof ContentsError)) throw err;
           answer = { ok: false, message: err.message };
@@ -53,6 +54,7 @@ export class CliRequests {
       });
       // (Recursive: a folder under a request's name is refused and removed like a file.)
       await rm(join(dir, name), { recursive: true, force: true });
+      await rm(made, { recursive: true, force: true });
       this.q.log(`request ${name}: ${answer.message}`);
       // Out of the lane. A crash meanwhile leaves a *.done folder, removed at the next start.
       if (await rename(staging, `${staging}.done`).then(() => true, () => false)) {
@@ -80,15 +82,29 @@ export class CliRequests {
     for (const name of names) {
       const path = join(dir, name);
       if (name.endsWith('.files.done')) await rm(path, { recursive: true, force: true });
+      else if (name.endsWith('.made.json') && !requests.has(name.replace(/\.made\.json$/, '.request.json'))) await rm(path, { recursive: true, force: true });
       else if (name.endsWith('.files') && !requests.has(name.replace(/\.files$/, '.request.json')) && (await anHourOld(path))) await rm(path, { recursive: true, force: true });
       else if (name.endsWith('.answer.json') && (await anHourOld(path))) await rm(path, { force: true });
     }
   }
 
-  private async carryOut(r: QueueRequest, staging: string): Promise<QueueAnswer> {
+  /**
+   * A request carried out. A change of the suites is published before it is answered; a crash
+   * meanwhile (a publication takes seconds at scale) has the request carried out again at the next
+   * start, when `archive rm` would find nothing left to remove and `snapshot` its name taken: so
+   * what such a change answered is noted in `made` once it is saved, and carried out again, the
+   * request is answered that.
+   */
+  private async carryOut(r: QueueRequest, staging: string, made: string): Promise<QueueAnswer> {
     const suites = this.q.suites;
     let answer: QueueAnswer;
     let what: string;
+    const before = ['rm', 'copy', 'snapshot'].includes(r.action) ? await readMade(made) : undefined;
+    if (before) {
+      await this.q.publish(`${r.action} (carried out before a restart)`);
+      this.q.statusChanged();
+      return before;
+    }
     switch (r.action) {
       case 'retry':
         return this.retry(r.source, r.version);
@@ -110,15 +126,18 @@ export class CliRequests {
         answer = await suites.remove(r.source, suite);
         const cancelled = await this.leasing.cancel(suite, r.source, `${r.source} was removed from ${suite} (archive rm)`);
         if (cancelled > 0) answer.message += `; ${cancelled} job(s) not started yet cancelled`;
+        await writeJson(made, answer);
         what = r.source;
         break;
       }
       case 'copy':
         answer = await suites.copy(r.source, r.from, r.to);
+        await writeJson(made, answer);
         what = r.source;
         break;
       case 'snapshot':
         answer = r.delete ? await suites.deleteSnapshot(r.name) : await suites.snapshot(r.name, r.suite ?? this.q.config().suites[0].name);
+        await writeJson(made, answer);
         what = r.name;
         break;
       case 'include':
@@ -158,6 +177,20 @@ function asked(request: QueueRequest | { error: string }, answer: QueueAnswer): 
   if ('error' in request || request.action !== 'include' || request.listed) return answer;
   const { included: _, ...counted } = answer;
   return counted;
+}
+
+/**
+ * What a change a request made answered, noted before its publication (carryOut); undefined
+ * when there is no such note, or something else under its name (only the queue writes one).
+ */
+async function readMade(path: string): Promise<QueueAnswer | undefined> {
+  try {
+    const { data } = await readRegularFile(path, 1024 * 1024);
+    const answer = data && (JSON.parse(data.toString('utf8')) as QueueAnswer);
+    return answer && typeof answer.ok === 'boolean' && typeof answer.message === 'string' ? answer : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A request with 10,000 file names is about 1 MB. */
