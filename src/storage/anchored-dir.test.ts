@@ -1,10 +1,10 @@
-import { chown, link, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { chown, link, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../errors.js';
-import { AnchoredDir } from './anchored-dir.js';
+import { AnchoredDir, MAX_READ_BYTES } from './anchored-dir.js';
 import { Layout } from './layout.js';
 
 // Root's side of these attacks needs root. Elsewhere they are left out, but never in CI (which
@@ -64,6 +64,20 @@ describe('folders held open under an archive root', () => {
     expect(root.readFile('archive.yaml')!.toString()).toBe('name: archive\n');
     root.close();
     expect(await readFile(join(outside, 'file'), 'utf8')).toBe('not the archive\n');
+  });
+
+  it('reads no file past its limit (an answer the queue\'s user made as large as the disk), naming it', async () => {
+    const root = AnchoredDir.openRoot(layout, { init: true });
+    try {
+      await root.writeFile('answer.json', '');
+      await truncate(join(layout.root, 'answer.json'), MAX_READ_BYTES + 1);
+      expect(() => root.readFile('answer.json')).toThrow(new UserError(`${join(layout.root, 'answer.json')}: ${MAX_READ_BYTES + 1} bytes; expected at most ${MAX_READ_BYTES} (remove it; the archive never makes one that large)`));
+      await root.writeFile('small.json', '{"ok": true}');
+      expect(root.readFile('small.json', 12)!.toString()).toBe('{"ok": true}');
+      expect(() => root.readFile('small.json', 11)).toThrow('small.json: 12 bytes; expected at most 11');
+    } finally {
+      root.close();
+    }
   });
 
   it('keeps working in the folder it opened after that folder is moved and a link put in its place', async () => {

@@ -7,7 +7,7 @@
 // is chowned by path. Node has no openat(2): a path /proc/self/fd/N/NAME is resolved by the
 // kernel from the open folder N, wherever that folder has been moved meanwhile, so opening it
 // with O_NOFOLLOW is openat(N, NAME, O_NOFOLLOW).
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, unlinkSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync, unlinkSync, type Stats } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Layout } from './layout.js';
@@ -114,8 +114,11 @@ export class AnchoredDir {
     }
   }
 
-  /** The regular file `name`, never read through a link; undefined when there is none. */
-  readFile(name: string): Buffer | undefined {
+  /**
+   * The regular file `name`, never read through a link, of at most `limit` bytes (the queue's
+   * user can make any file here as large as the disk); undefined when there is none.
+   */
+  readFile(name: string, limit = MAX_READ_BYTES): Buffer | undefined {
     let fd: number;
     try {
       // O_NONBLOCK: a FIFO planted there must not hang the command until it is refused below.
@@ -127,8 +130,18 @@ export class AnchoredDir {
       throw err;
     }
     try {
-      this.checkFile(name, fstatSync(fd));
-      return readFileSync(fd);
+      const facts = fstatSync(fd);
+      this.checkFile(name, facts);
+      if (facts.size > limit) throw new UserError(`${join(this.path, name)}: ${facts.size} bytes; expected at most ${limit} (remove it; the archive never makes one that large)`);
+      // As long as it was then: one growing meanwhile is not read on past the limit.
+      const data = Buffer.alloc(facts.size);
+      let read = 0;
+      while (read < data.length) {
+        const n = readSync(fd, data, read, data.length - read, read);
+        if (n === 0) break;
+        read += n;
+      }
+      return data.subarray(0, read);
     } finally {
       closeSync(fd);
     }
@@ -216,6 +229,9 @@ export class AnchoredDir {
 }
 
 const NEVER_MADE = 'remove it; the archive never makes one';
+
+/** The largest file of the archive the CLI reads: an answer listing 200,000 included packages is about 24 MB. */
+export const MAX_READ_BYTES = 64 * 1024 * 1024;
 
 /** Opens a folder; a link (when not followed) or anything else is an error naming `shown`, with `fix`. */
 function openFolder(path: string, shown: string, flags: number, fix: string): number {
