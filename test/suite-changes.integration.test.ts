@@ -542,6 +542,8 @@ describe('an include of an older version than the suite or the request has', () 
       expect(answer.message).toMatch(/^included 1 of 2 package\(s\) into unstable; refused:/);
       expect(held(contents)).toEqual(['old 2.0-1']);
       expect(held(await new SuiteChanges(layout, () => config, () => undefined).load())).toEqual(['old 2.0-1']);
+      // One pool file backs no member now (the older's, when it was placed first): a collection is due.
+      expect(answer.replaced).toBe(i === 0 ? 1 : 0);
     }
   });
 });
@@ -577,6 +579,11 @@ describe('an include of a package another source publishes', () => {
       return dir;
     };
     const [fromA, fromB] = [await make('libx1', '1.0-1', 'srca'), await make('libx1', '2.0-1', 'srcb')];
+    // Both in one request.
+    const both = join(work, 'takeover-both');
+    await mkdir(both);
+    for (const [dir, name] of [[fromA, 'libx1_1.0-1_amd64.deb'], [fromB, 'libx1_2.0-1_amd64.deb']]) await copyFile(join(dir, name), join(both, name));
+    await markStaged(both, { count: 2, bytes: 0 });
     for (const allow of [false, true]) {
       const config = parseConfig(`suites:\n  unstable:\n    components: [main]\n    allow_binary_takeover: ${allow}\n`, 'archive.yaml');
       const layout = new Layout(join(work, `takeover-root-${allow}`));
@@ -591,6 +598,16 @@ describe('an include of a package another source publishes', () => {
       } else {
         expect(answer.errors).toEqual(['libx1_2.0-1_amd64.deb: binary package libx1 is already published in unstable by source srca, so source srcb may not take it over; remove it first (archive rm srca --suite unstable) or set suites.unstable.allow_binary_takeover: true in archive.yaml']);
         expect(held).toEqual(['libx1 1.0-1 srca']);
+      }
+      const one = new Layout(join(work, `takeover-one-${allow}`));
+      await mkdir(one.state, { recursive: true });
+      const inOne = await new SuiteChanges(one, () => config, () => undefined).load();
+      const answerOne = await inOne.include(both, ['libx1_1.0-1_amd64.deb', 'libx1_2.0-1_amd64.deb'], 'unstable');
+      const heldOne = inOne.all()[0].binaries.map((b) => `${b.package} ${b.version} ${b.source}`);
+      if (allow) expect(heldOne).toEqual(['libx1 2.0-1 srcb']);
+      else {
+        expect(answerOne.errors).toEqual(['libx1_2.0-1_amd64.deb: this request brings binary package libx1 from source srca too, so source srcb may not take it over; bring one of them or set suites.unstable.allow_binary_takeover: true in archive.yaml']);
+        expect(heldOne).toEqual(['libx1 1.0-1 srca']);
       }
     }
   });

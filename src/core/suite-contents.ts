@@ -152,6 +152,11 @@ export class ByBinaryKey {
     return held === undefined || held.arch === b.arch ? held : this.others.get(binaryKey(b));
   }
 
+  /** A member of that package name, of whichever architecture came first. */
+  named(pkg: string): SuiteBinary | undefined {
+    return this.byName.get(pkg);
+  }
+
   /** Holds `b`, in place of the member with its package and architecture (which keeps its place). */
   set(b: SuiteBinary): void {
     const held = this.byName.get(b.package);
@@ -197,9 +202,12 @@ export function binaryRefusal(c: SuiteContents, source: string, declared: string
   return taken && takeoverRefusal(c.id, pkg, taken[1], source);
 }
 
-/** Why `source` may not publish `pkg` in `suite`, where source `other` publishes it. */
-export function takeoverRefusal(suite: string, pkg: string, other: string, source: string): string {
-  return `binary package ${pkg} is already published in ${suite} by source ${other}, so source ${source} may not take it over; remove it first (archive rm ${other} --suite ${suite}) or set suites.${suite}.allow_binary_takeover: true in archive.yaml`;
+/** Why `source` may not publish `pkg` in `suite`, where source `other` publishes it (or an include of both brings it). */
+export function takeoverRefusal(suite: string, pkg: string, other: string, source: string, from?: 'this request'): string {
+  const [how, instead] = from
+    ? [`this request brings binary package ${pkg} from source ${other} too`, 'bring one of them']
+    : [`binary package ${pkg} is already published in ${suite} by source ${other}`, `remove it first (archive rm ${other} --suite ${suite})`];
+  return `${how}, so source ${source} may not take it over; ${instead} or set suites.${suite}.allow_binary_takeover: true in archive.yaml`;
 }
 
 /** A newly accepted source replaces the suite's older version; its binaries stay until rebuilt. */
@@ -417,15 +425,13 @@ export function copiedBinaries(from: SuiteContents, source: string, toArchitectu
  * brings it (binaryRefusal), a build held back joins later, or a copy or migration brings it.
  */
 export function takeovers(c: SuiteContents, source: string, binaries: Pick<SuiteBinary, 'package'>[]): [pkg: string, other: string][] {
-  const names = new Set(binaries.map((b) => b.package));
-  const found = new Map<string, string>();
-  for (const held of c.binaries) if (names.has(held.package) && held.source !== source && !found.has(held.package)) found.set(held.package, held.source);
-  return [...found].sort(([a], [b]) => inOrder(a, b));
+  const found = takenOver(c, binaries.map((b) => ({ package: b.package, source })));
+  return [...found].map(([key, other]): [string, string] => [key.slice(0, key.indexOf(' ')), other]).sort(([a], [b]) => inOrder(a, b));
 }
 
 /**
- * Of `binaries` (an include's), each whose package another source publishes in `c`: that source,
- * by "PACKAGE SOURCE" (one pass over c's members, whatever the include's size).
+ * Of `binaries` (each with the source bringing it), each whose package another source publishes
+ * in `c`: that source, by "PACKAGE SOURCE" (one pass over c's members, whatever their number).
  */
 export function takenOver(c: SuiteContents, binaries: Pick<SuiteBinary, 'package' | 'source'>[]): Map<string, string> {
   const bringing = new Map<string, Set<string>>();
@@ -435,7 +441,10 @@ export function takenOver(c: SuiteContents, binaries: Pick<SuiteBinary, 'package
   }
   const found = new Map<string, string>();
   for (const held of c.binaries) {
-    for (const source of bringing.get(held.package) ?? []) if (held.source !== source) found.set(`${held.package} ${source}`, held.source);
+    for (const source of bringing.get(held.package) ?? []) {
+      const key = `${held.package} ${source}`;
+      if (held.source !== source && !found.has(key)) found.set(key, held.source);
+    }
   }
   return found;
 }

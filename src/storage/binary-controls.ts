@@ -6,7 +6,8 @@
 // string of its own, would be most of the queue's memory, and their digests as hex strings were
 // 13 MiB more of its heap. A line is read again whenever a stanza is made from it
 // (core/publish-plan.ts): when its chunk of an index changes. A line from before digests were
-// kept, [pool path, fields], is superseded by a whole one for the same path (add()).
+// kept, [pool path, fields], is superseded by a whole one for the same path, and so is the line of
+// a file removed from the pool when another takes its path (add()).
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { open, rename, rm, truncate } from 'node:fs/promises';
 import { isDebugControl } from '../core/suite-contents.js';
@@ -292,8 +293,9 @@ export class BinaryControls {
   }
 
   /**
-   * Rewrites the file when superseded lines (damaged ones, or those from before digests were
-   * kept, which the queue's first start after that change supersedes all at once) are half the
+   * Rewrites the file when superseded lines (damaged ones, those of files another took the path
+   * of, or those from before digests were kept, which the queue's first start after that change
+   * supersedes all at once) are half the
    * size of the others or more, rather than leave it so until a collection removes a pool file.
    * Whether it did.
    */

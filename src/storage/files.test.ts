@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, readSync } from 'node:fs';
+import { closeSync, readSync, statSync } from 'node:fs';
 import { mkdtemp, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { execa } from 'execa';
@@ -75,6 +75,13 @@ describe('a small file read whole, only when it is a regular one', () => {
     await execa('mkfifo', [fifo]);
     expect(() => readIfSmallSync(fifo, 1024)).toThrow(`${fifo}: not a regular file (a FIFO)`);
     expect(() => readIfSmallSync(dir, 1024)).toThrow(`${dir}: not a regular file (a directory)`);
+  });
+
+  it('refuses one with fewer bytes than it had when opened, rather than give a part of it as the whole', () => {
+    // A file of sysfs says it has 4,096 bytes and holds a few: as one another writer cut meanwhile.
+    const cut = '/sys/kernel/uevent_seqnum';
+    expect(statSync(cut).size).toBe(4096);
+    expect(() => readIfSmallSync(cut, 8192)).toThrow(/^it shrank from 4096 to \d+ bytes while it was read$/);
   });
 });
 

@@ -65,11 +65,20 @@ export function readSmallOrOpenSync(path: string, limit: number, into?: { bytes:
     }
     if (into && into.bytes.length < size) into.bytes = Buffer.allocUnsafe(Math.min(limit, Math.max(size, 2 * into.bytes.length)));
     const data = into?.bytes ?? Buffer.allocUnsafe(size);
-    return { data: data.subarray(0, readSync(fd, data, 0, size, 0)) };
+    let read = 0;
+    while (read < size) {
+      const n = readSync(fd, data, read, size - read, read);
+      if (n === 0) throw shrank(size, read);
+      read += n;
+    }
+    return { data: data.subarray(0, size) };
   } finally {
     if (!open) closeSync(fd);
   }
 }
+
+/** A file that has fewer bytes than it said it had when it was opened (another writer cut it meanwhile). */
+export const shrank = (size: number, read: number): Error => new Error(`it shrank from ${size} to ${read} bytes while it was read`);
 
 export async function fileFacts(path: string): Promise<FileDigest>;
 export async function fileFacts(path: string, o: { sha1: false }): Promise<PoolDigest>;
@@ -146,9 +155,10 @@ export async function placeFile(from: string, target: string, expectedSha256: st
 
 /**
  * fn on `width` items at a time, in order; `after` with how many are done after each batch. When
- * fn does its work synchronously, the event loop still runs between batches, at least every 20
- * ms. With `full`, asked after each item is started, a batch also ends once it says so: what a
- * batch does on this thread bounded by its size, not only by its count.
+ * fn does its work synchronously, the event loop still runs between batches, once 20 ms have
+ * passed since it last ran (a batch itself holds it as long as its work takes). With `full`, asked
+ * after each item is started, a batch also ends once it says so: what a batch does on this
+ * thread bounded by its size, not only by its count.
  */
 export async function inBatches<T>(items: T[], width: number, fn: (item: T) => Promise<void>, after?: (done: number) => Promise<void>, full?: () => boolean): Promise<void> {
   let ran = Date.now();

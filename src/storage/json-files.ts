@@ -252,6 +252,9 @@ export async function readAll<T>(dir: string): Promise<T[]> {
  */
 const TEMPORARY_NAME = /\.tmp-\d+(-[0-9a-z]*)?$/;
 
+/** Whether `name` is one of those temporary files' (see TEMPORARY_NAME). */
+export const isTemporaryName = (name: string): boolean => TEMPORARY_NAME.test(name);
+
 /** Removes temporary files a crash left beside records. */
 export async function removeTemporaries(dir: string): Promise<void> {
   let names: string[] = [];
@@ -260,5 +263,5 @@ export async function removeTemporaries(dir: string): Promise<void> {
   } catch {
     return;
   }
-  await Promise.all(names.filter((n) => TEMPORARY_NAME.test(n)).map((n) => rm(join(dir, n), { force: true })));
+  await Promise.all(names.filter(isTemporaryName).map((n) => rm(join(dir, n), { force: true })));
 }

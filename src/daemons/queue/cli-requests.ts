@@ -7,7 +7,7 @@ import { parseQueueRequest, type QueueAnswer, type QueueRequest } from '../../co
 import { ContentsError } from '../../core/suite-contents.js';
 import { compareVersions } from '../../debian/version.js';
 import { run, sparesAfter } from '../../process/run.js';
-import { writeJson } from '../../storage/json-files.js';
+import { isTemporaryName, writeJson } from '../../storage/json-files.js';
 import { NotRegularFile, readRegularFile } from '../../storage/open-regular-file.js';
 import { migrationLine } from '../../core/migration.js';
 import { collectAfterMany } from './heap.js';
@@ -71,8 +71,9 @@ export class CliRequests {
    * still under the request's name when the crash came between the request's removal and that
    * rename, or a CLI's that stopped before sending its request), and answers no CLI took within an
    * hour (it gave up waiting, or a crash came between the answer and the request's removal, so the
-   * request was carried out again). A CLI makes its staging folder just before its request: one
-   * without a request is left for an hour.
+   * request was carried out again), and a record's temporary file a crash left (an answer's, or
+   * a CLI's request: left for an hour too, as it may be being written). A CLI makes its staging
+   * folder just before its request: one without a request is left for an hour.
    */
   async sweep(): Promise<void> {
     const dir = this.q.layout.requests;
@@ -84,7 +85,7 @@ export class CliRequests {
       if (name.endsWith('.files.done')) await rm(path, { recursive: true, force: true });
       else if (name.endsWith('.made.json') && !requests.has(name.replace(/\.made\.json$/, '.request.json'))) await rm(path, { recursive: true, force: true });
       else if (name.endsWith('.files') && !requests.has(name.replace(/\.files$/, '.request.json')) && (await anHourOld(path))) await rm(path, { recursive: true, force: true });
-      else if (name.endsWith('.answer.json') && (await anHourOld(path))) await rm(path, { force: true });
+      else if ((name.endsWith('.answer.json') || isTemporaryName(name)) && (await anHourOld(path))) await rm(path, { force: true });
     }
   }
 
@@ -93,7 +94,8 @@ export class CliRequests {
    * meanwhile (a publication takes seconds at scale) has the request carried out again at the next
    * start, when `archive rm` would find nothing left to remove and `snapshot` its name taken: so
    * what such a change answered is noted in `made` once it is saved, and carried out again, the
-   * request is answered that.
+   * request is answered that. (A crash between the change's save and that note, a flush apart,
+   * still has the request answered what it finds.)
    */
   private async carryOut(r: QueueRequest, staging: string, made: string): Promise<QueueAnswer> {
     const suites = this.q.suites;
@@ -101,6 +103,7 @@ export class CliRequests {
     let what: string;
     const before = ['rm', 'copy', 'snapshot'].includes(r.action) ? await readMade(made) : undefined;
     if (before) {
+      if (r.action === 'rm') before.message += await this.cancelRemoved(r.source, r.suite);
       await this.q.publish(`${r.action} (carried out before a restart)`);
       this.q.statusChanged();
       return before;
@@ -122,11 +125,9 @@ export class CliRequests {
         return { ok: true, message: `${decisions.filter((d) => d.migrates).length} source(s) ${moved}${lines.length ? `:\n  ${lines.join('\n  ')}` : ''}`, migration: decisions };
       }
       case 'rm': {
-        const suite = r.suite ?? this.q.config().suites[0].name;
-        answer = await suites.remove(r.source, suite);
-        const cancelled = await this.leasing.cancel(suite, r.source, `${r.source} was removed from ${suite} (archive rm)`);
-        if (cancelled > 0) answer.message += `; ${cancelled} job(s) not started yet cancelled`;
+        answer = await suites.remove(r.source, r.suite ?? this.q.config().suites[0].name);
         await writeJson(made, answer);
+        answer.message += await this.cancelRemoved(r.source, r.suite);
         what = r.source;
         break;
       }
@@ -151,6 +152,12 @@ export class CliRequests {
     await this.q.publish(`${r.action} ${what}`.trim());
     this.q.statusChanged();
     return answer;
+  }
+
+  /** The builds not started yet of a source `archive rm` removed, cancelled: what the answer adds. */
+  private async cancelRemoved(source: string, suite = this.q.config().suites[0].name): Promise<string> {
+    const cancelled = await this.leasing.cancel(suite, source, `${source} was removed from ${suite} (archive rm)`);
+    return cancelled > 0 ? `; ${cancelled} job(s) not started yet cancelled` : '';
   }
 
   /** archive retry: the failed or waiting builds of a source's newest accepted upload (or of VERSION) go back to the queue. */

@@ -310,11 +310,9 @@ export class SuiteChanges {
     // at 1,000 the CLI's copying and the queue's reading and placing ran one after the other.)
     const inSuite = this.get(suiteName);
     const earlier = new ByBinaryKey(); // this request's
-    const placed: SuiteBinary[] = [];
-    /** Where each of `placed` is in the request (8 bytes each, not a map's 30-odd: 100,000 may come). */
-    const placedAt: number[] = [];
-    /** Whether the request brings a package (name and architecture) more than once. */
-    let twice = false;
+    let placed: SuiteBinary[] = [];
+    /** Placed, then superseded by a newer version this request brings (at its place in the request). */
+    const superseded = new Map<SuiteBinary, { at: number; newer: SuiteBinary }>();
     let replaced = 0;
     for (let from = 0; from < good.length; ) {
       const candidates: { at: number; binary: SuiteBinary; control: ControlFields; digest: Digest }[] = [];
@@ -334,30 +332,35 @@ export class SuiteChanges {
       const added: typeof candidates = [];
       const digests = new Map(candidates.map((c) => [c.binary, c.digest.sha256]));
       const sha256Of = (b: SuiteBinary) => digests.get(b) ?? this.digest(b)?.sha256;
-      // A package another source publishes there is not taken over, unless the suite allows it (as for builds and copies).
-      const taken = suite.allowBinaryTakeover ? new Map<string, string>() : takenOver(inSuite, candidates.map((c) => c.binary));
+      // A package another source publishes there, or another file of this request brings, is not
+      // taken over, unless the suite allows it (as for builds and copies).
+      const allowTakeover = !!suite.allowBinaryTakeover;
+      const taken = allowTakeover ? new Map<string, string>() : takenOver(inSuite, candidates.map((c) => c.binary));
       for (const c of candidates.sort((a, b) => a.at - b.at)) {
-        const other = taken.get(`${c.binary.package} ${c.binary.source}`);
-        if (other) {
-          refuse(c.at, takeoverRefusal(suiteName, c.binary.package, other, c.binary.source));
-          continue;
-        }
-        const mine = earlier.get(c.binary);
-        const old = mine ?? heldBinary(inSuite, c.binary);
-        twice ||= mine !== undefined;
-        const conflict = binaryConflict(suiteName, old, c.binary, sha256Of);
-        if (conflict) refuse(c.at, conflict);
-        else if (old && compareVersions(old.version, c.binary.version) > 0) refuse(c.at, olderThan(c.binary, old, mine ? undefined : suiteName));
+        const { package: pkg, source } = c.binary;
+        const other = taken.get(`${pkg} ${source}`);
+        const brought = allowTakeover ? undefined : earlier.named(pkg);
+        if (other) refuse(c.at, takeoverRefusal(suiteName, pkg, other, source));
+        else if (brought && brought.source !== source) refuse(c.at, takeoverRefusal(suiteName, pkg, brought.source, source, 'this request'));
         else {
-          if (old && old.path !== c.binary.path) replaced++;
-          earlier.set(c.binary);
-          added.push(c);
+          const mine = earlier.get(c.binary);
+          const old = mine ?? heldBinary(inSuite, c.binary);
+          const conflict = binaryConflict(suiteName, old, c.binary, sha256Of);
+          if (conflict) refuse(c.at, conflict);
+          else if (old && compareVersions(old.version, c.binary.version) > 0) refuse(c.at, olderThan(c.binary, old, mine ? undefined : suiteName));
+          else {
+            // Its pool file no longer backs a member: the suite's, or this request's older one, which is refused below.
+            if (old && old.path !== c.binary.path) replaced++;
+            if (mine && mine.path !== c.binary.path) superseded.set(mine, { at: c.at, newer: c.binary });
+            earlier.set(c.binary);
+            added.push(c);
+          }
         }
       }
       const controls: { path: string; control: ControlFields; md5: string; sha256: string }[] = [];
       await inBatches(added, 16, ({ at, binary, control, digest }) =>
         placeFile(join(dir, names[at]), join(this.layout.public, binary.path), digest.sha256).then(
-          () => void (placed.push(binary), placedAt.push(at), controls.push({ path: binary.path, control, md5: digest.md5, sha256: digest.sha256 })),
+          () => void (placed.push(binary), controls.push({ path: binary.path, control, md5: digest.md5, sha256: digest.sha256 })),
           (err: Error) => void refuse(at, err.message),
         ),
       );
@@ -366,20 +369,18 @@ export class SuiteChanges {
       // Nor their names, once they are placed or refused (5 MiB of the heap at 100,000).
       for (const at of slice) names[at] = '';
     }
+    // A package this request brings in two versions, the older first: placed, but the newer goes
+    // in. Refused where the newer comes, named as the pool names it (its name in the request is let go by now).
+    if (superseded.size > 0) {
+      placed = placed.filter((b) => {
+        const by = superseded.get(b);
+        if (by) errors.push({ at: by.at, message: `${basename(b.path)}: ${olderThan(b, by.newer)}` });
+        return !by;
+      });
+    }
     // What reading and placing them left is collected before the suite and history are written (heap.ts).
     collectAfterMany(placed.length);
     const contents = withBinaries(this.get(suiteName), placed, (b) => this.digest(b)?.sha256);
-    // A package this request brings in two versions, the older first: placed, but the suite keeps the newer.
-    for (let i = twice ? placed.length - 1 : -1; i >= 0; i--) {
-      const held = heldBinary(contents, placed[i]);
-      if (held && held !== placed[i] && compareVersions(held.version, placed[i].version) > 0) {
-        // (Its name in the request is let go by now: named as the pool names it.)
-        errors.push({ at: placedAt[i], message: `${basename(placed[i].path)}: ${olderThan(placed[i], held)}` });
-        placed.splice(i, 1);
-        placedAt.splice(i, 1);
-        replaced++; // its pool file is kept by nothing: a collection is due
-      }
-    }
     // Side by side.
     await Promise.all([
       this.noteHistory(new MadeAsWritten(placed, (b) => ({ source: b.source, version: b.sourceVersion, files: [b.path] }))),
