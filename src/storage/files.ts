@@ -4,7 +4,7 @@ import { closeSync, constants, createReadStream, fstatSync, linkSync, mkdirSync,
 import { copyFile, readFile, rm, stat, statfs, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { FileDigest } from '../debian/file-digest.js';
-import { entryKind, NotRegularFile } from './open-regular-file.js';
+import { entryKind, NotRegularFile, shrank } from './open-regular-file.js';
 
 /**
  * What a binary package's index entry needs of its file: Packages carries MD5sum and SHA256, as
@@ -76,9 +76,6 @@ export function readSmallOrOpenSync(path: string, limit: number, into?: { bytes:
     if (!open) closeSync(fd);
   }
 }
-
-/** A file that has fewer bytes than it said it had when it was opened (another writer cut it meanwhile). */
-export const shrank = (size: number, read: number): Error => new Error(`it shrank from ${size} to ${read} bytes while it was read`);
 
 export async function fileFacts(path: string): Promise<FileDigest>;
 export async function fileFacts(path: string, o: { sha1: false }): Promise<PoolDigest>;

@@ -9,6 +9,23 @@ import { constants, createWriteStream, type Stats } from 'node:fs';
 import { lstat, open, type FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 
+/** A file that has fewer bytes than it said it had when it was opened (another writer cut it meanwhile). */
+export const shrank = (size: number, read: number): Error => new Error(`it shrank from ${size} to ${read} bytes while it was read`);
+
+/**
+ * The file's bytes as long as it was when opened (`size`), streamed: one that grows meanwhile (a
+ * sparse file extended by petabytes as the queue reads it) is not read on; one that shrinks fails.
+ */
+async function* bytesOf(handle: FileHandle, size: number): AsyncGenerator<Buffer> {
+  if (size === 0) return;
+  let read = 0;
+  for await (const chunk of handle.createReadStream({ autoClose: false, start: 0, end: size - 1 })) {
+    read += (chunk as Buffer).length;
+    yield chunk as Buffer;
+  }
+  if (read !== size) throw shrank(size, read);
+}
+
 export class NotRegularFile extends Error {
   constructor(
     readonly path: string,
@@ -63,11 +80,11 @@ export async function readRegularFile(path: string, limit: number): Promise<{ da
   }
 }
 
-/** Copies a regular file, through its descriptor, to a new file (never over one that exists). */
+/** Copies a regular file, through its descriptor, to a new file (never over one that exists), as long as it was when opened. */
 export async function copyRegularFile(from: string, to: string): Promise<void> {
-  const { handle } = await openRegularFile(from);
+  const { handle, size } = await openRegularFile(from);
   try {
-    await pipeline(handle.createReadStream({ autoClose: false, start: 0 }), createWriteStream(to, { flags: 'wx' }));
+    await pipeline(bytesOf(handle, size), createWriteStream(to, { flags: 'wx' }));
   } catch (err) {
     // A stream's write error ("ENOSPC: no space left on device, write") names no file: name it.
     const e = err as NodeJS.ErrnoException;
@@ -95,7 +112,7 @@ export async function regularFileSha256(path: string, onlySize?: number): Promis
   try {
     if (onlySize !== undefined && size !== onlySize) return undefined;
     const hash = createHash('sha256');
-    for await (const chunk of handle.createReadStream({ autoClose: false, start: 0 })) hash.update(chunk as Buffer);
+    for await (const chunk of bytesOf(handle, size)) hash.update(chunk);
     return { size, sha256: hash.digest('hex') };
   } finally {
     await handle.close();

@@ -1,0 +1,46 @@
+import { createHash } from 'node:crypto';
+import { closeSync, ftruncateSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { scratchDir } from '../../test/support/scratch.js';
+import { copyRegularFile, regularFileSha256 } from './open-regular-file.js';
+
+/**
+ * `read` on a file of 4 MiB that grows by 8 MiB at each turn of the event loop (sparse: at once,
+ * faster than any read) up to 256 MiB, as an uploader's file can while the queue reads it; the
+ * size it has at the end.
+ */
+async function whileGrowing<T>(path: string, read: () => Promise<T>): Promise<{ result: T; end: number }> {
+  writeFileSync(path, Buffer.alloc(4 * 1024 * 1024, 1));
+  const fd = openSync(path, 'r+');
+  let size = 4 * 1024 * 1024;
+  const grow = setInterval(() => size < 256 * 1024 * 1024 && ftruncateSync(fd, (size += 8 * 1024 * 1024)), 0);
+  try {
+    return { result: await read(), end: size };
+  } finally {
+    clearInterval(grow);
+    closeSync(fd);
+  }
+}
+
+describe('a regular file read through its descriptor', () => {
+  it('is hashed as long as it was when opened, not for as long as it grows', async () => {
+    const path = join(scratchDir('aib-regular-'), 'grows.orig.tar.gz');
+    const { result, end } = await whileGrowing(path, () => regularFileSha256(path));
+    expect(result!.size).toBeLessThan(end);
+    expect(result!.sha256).toBe(createHash('sha256').update(readFileSync(path).subarray(0, result!.size)).digest('hex'));
+  });
+
+  it('is copied as long as it was when opened, and an empty one copied empty', async () => {
+    const dir = scratchDir('aib-regular-');
+    const path = join(dir, 'grows.orig.tar.gz');
+    const { end } = await whileGrowing(path, () => copyRegularFile(path, join(dir, 'copy')));
+    const copied = statSync(join(dir, 'copy')).size;
+    expect(copied).toBeLessThan(end);
+    expect(readFileSync(join(dir, 'copy')).equals(readFileSync(path).subarray(0, copied))).toBe(true);
+    writeFileSync(join(dir, 'empty'), '');
+    await copyRegularFile(join(dir, 'empty'), join(dir, 'empty-copy'));
+    expect(readFileSync(join(dir, 'empty-copy'))).toEqual(Buffer.alloc(0));
+    expect(await regularFileSha256(join(dir, 'empty'))).toEqual({ size: 0, sha256: createHash('sha256').digest('hex') });
+  });
+});
