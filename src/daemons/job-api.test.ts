@@ -15,7 +15,11 @@ const handlers: JobApiHandlers = {
   start: async (name) => (calls.push(`started ${name}`), { concurrency: 1 }),
   heartbeat: async (id, builder) => void calls.push(`heartbeat ${id} ${builder}`),
   sourceFile: async (_id, name) => (name === 'gone.deb' ? '/nonexistent/gone.deb' : import.meta.filename),
-  log: async (id, builder, text) => void calls.push(`log ${id} ${builder} ${text}`),
+  log: async (id, builder, body) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of body) chunks.push(chunk);
+    calls.push(`log ${id} ${builder} ${Buffer.concat(chunks).toString()}`);
+  },
   artifact: async (id, builder, name, body) => {
     let size = 0;
     for await (const chunk of body) size += chunk.length;

@@ -19,7 +19,8 @@ export interface JobApiHandlers {
   heartbeat(id: string, builder: string): Promise<void>;
   /** The path of the job's input file to send. */
   sourceFile(id: string, name: string): Promise<string>;
-  log(id: string, builder: string, text: string): Promise<void>;
+  /** body as artifact's: streamed, throwing at its end when the bytes are not the signed ones. */
+  log(id: string, builder: string, body: AsyncIterable<Buffer>): Promise<void>;
   /** body is streamed; it throws at its end when the bytes are not the signed ones (write aside, then move). */
   artifact(id: string, builder: string, name: string, body: AsyncIterable<Buffer>): Promise<void>;
   /** The report was checked as one of its kind (the queue checks that the job is of that kind). */
@@ -150,7 +151,7 @@ export function startJobApi(port: number, keyFor: KeyFor, h: JobApiHandlers, { h
         }
         case 'log': {
           const builder = as(params.builder);
-          await h.log(id, builder, (await body(req, cap, signedSha256, what)).toString());
+          await h.log(id, builder, checkedBody(req, cap, signedSha256, what));
           return send(res, 200, { ok: true });
         }
         case 'artifact':

@@ -84,14 +84,23 @@ describe('artifacts handed in', () => {
     mkdirSync(join(layout.public, 'logs'), { recursive: true });
     const q = { layout, config: () => ({ builds: { logMiB: 1 } }) } as unknown as QueueContext;
     const results = new BuildResults(q, { job: () => job } as unknown as JobLeasing, {} as SuiteJoining);
-    await results.log('j-build', 'w/1', '\ufffd'.repeat(1024 ** 2));
-    await results.log('j-build', 'w/1', '[log cut at 1 MiB]\n');
-    await expect(results.log('j-build', 'w/1', 'x'.repeat(64 * 1024))).rejects.toMatchObject({ status: 413 });
-    await expect(results.log('j-build', 'w/2', 'x')).rejects.toMatchObject({ status: 409 });
+    const log = (builder: string, text: string) => results.log('j-build', builder, (async function* () { yield Buffer.from(text); })());
+    await log('w/1', '\ufffd'.repeat(1024 ** 2));
+    await log('w/1', '[log cut at 1 MiB]\n');
+    await expect(log('w/1', 'x'.repeat(64 * 1024))).rejects.toMatchObject({ status: 413 });
+    // Another worker's: refused before a byte of its body is read.
+    let read = false;
+    await expect(results.log('j-build', 'w/2', (async function* () { read = true; yield Buffer.from('x'); })())).rejects.toMatchObject({ status: 409 });
+    expect(read).toBe(false);
     // Sent side by side, each counts what came before it.
-    const sideBySide = await Promise.allSettled([results.log('j-build', 'w/1', 'y'.repeat(40 * 1024)), results.log('j-build', 'w/1', 'y'.repeat(40 * 1024))]);
+    const sideBySide = await Promise.allSettled([log('w/1', 'y'.repeat(40 * 1024)), log('w/1', 'y'.repeat(40 * 1024))]);
     expect(sideBySide.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
     expect(statSync(join(layout.public, 'logs/j-build.log')).size).toBe(3 * 1024 ** 2 + 19 + 40 * 1024);
+    // A body that is not the signed one (its end throws) adds nothing, and leaves nothing aside.
+    const tampered = (async function* () { yield Buffer.from('z'.repeat(1000)); throw new Error('the body is not the one signed'); })();
+    await expect(results.log('j-build', 'w/1', tampered)).rejects.toThrow('not the one signed');
+    expect(statSync(join(layout.public, 'logs/j-build.log')).size).toBe(3 * 1024 ** 2 + 19 + 40 * 1024);
+    expect(readdirSync(join(layout.artifacts, 'j-build'))).toEqual([]);
   });
 
   it("fail a build whose .changes is larger than an upload's may be, unread", async () => {

@@ -2,7 +2,9 @@
 // as it runs, its files, received aside and moved in once whole and as signed, each held to the
 // build caps; then its report, which finishes the job. A build that says it built is checked
 // (core/artifact-checks.ts) before any of its files is pooled, beside its source, and published.
-import { appendFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { checkReturnedBuild, isBinaryPackage, type ReturnedFile } from '../../core/artifact-checks.js';
@@ -96,18 +98,30 @@ export class BuildResults {
    * (the worker cuts a build's output there; a byte of it that is not UTF-8 is three in the log,
    * as U+FFFD), with room for the line that says so; past that, refused.
    */
-  log(id: string, builder: string, text: string): Promise<void> {
-    return this.inTurn(`${id} log`, () => this.appendLog(id, builder, text));
+  log(id: string, builder: string, body: AsyncIterable<Buffer>): Promise<void> {
+    return this.inTurn(`${id} log`, () => this.appendLog(id, builder, body));
   }
 
-  private async appendLog(id: string, builder: string, text: string): Promise<void> {
+  /**
+   * Its body is read only once the job is found to be the worker's, and aside, as it comes, never
+   * held in memory (16 MiB a request, on as many connections as a worker opens), until it has all
+   * come as signed; then added to the log.
+   */
+  private async appendLog(id: string, builder: string, body: AsyncIterable<Buffer>): Promise<void> {
     const job = this.leasing.job(id);
     if (job.state !== 'building' || job.lease?.builder !== builder || !job.log) throw refused(409, `job ${id} is not leased to ${builder}`);
     const path = join(this.q.layout.public, job.log);
     const cap = 3 * this.q.config().builds.logMiB * 1024 ** 2 + 64 * 1024;
     const had = (await stat(path).catch(() => undefined))?.size ?? 0;
-    if (had + Buffer.byteLength(text) > cap) throw refused(413, `the log of job ${id} would be over ${cap} bytes (builds.log_mib)`);
-    await appendFile(path, text);
+    const dir = join(this.q.layout.artifacts, id);
+    await mkdir(dir, { recursive: true });
+    const part = join(dir, `.log.${randomBytes(6).toString('hex')}.part`);
+    try {
+      await writeFile(part, capped(body, cap - had, `the log of job ${id} (builds.log_mib: at most ${cap} bytes in all)`));
+      await pipeline(createReadStream(part), createWriteStream(path, { flags: 'a' }));
+    } finally {
+      await rm(part, { force: true });
+    }
   }
 
   /** A worker's report: the job finishes (its artifacts checked, pooled and published when built). In the lane. */

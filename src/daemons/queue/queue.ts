@@ -157,7 +157,7 @@ export class Queue implements QueueContext {
         if (!file) throw refused(404, `job ${id} has no input file ${name}`);
         return join(l.public, file.path);
       },
-      log: (id, builder, text) => this.results.log(id, builder, text),
+      log: (id, builder, body) => this.results.log(id, builder, body),
       artifact: (id, builder, name, body) => this.results.artifact(id, builder, name, body),
       complete: (id, builder, r) =>
         this.lane.run(() => {
