@@ -32,22 +32,27 @@ describe('staged request files', () => {
   it('gives up when no byte is copied for too long, though the CLI still notes, and not while bytes come', async () => {
     await markStaged(dir, { count: 1, bytes: 100 });
     await expect(whenStaged(dir, 2, 100)).rejects.toThrow(/1 of 2 there, no byte copied for 0 s\); was it interrupted, or is a file's read hanging\?/);
+    // Notes written every 50 ms, each awaited before the test ends (and its folder is removed).
+    const notes: Promise<void>[] = [];
+    const noting = (note: () => { count: number; bytes: number }) => setInterval(() => notes.push(markStaged(dir, note())), 50);
     // A CLI copying one large file notes that it gets on (the same count, more bytes).
     let bytes = 100;
-    const beat = setInterval(() => void markStaged(dir, { count: 1, bytes: (bytes += 64 * 1024) }), 50);
+    const beat = noting(() => ({ count: 1, bytes: (bytes += 64 * 1024) }));
     const waiting = whenStaged(dir, 2, 1000);
     await new Promise((r) => setTimeout(r, 2500));
     clearInterval(beat);
+    await Promise.all(notes);
     await markStaged(dir, { count: 2, bytes });
     await waiting;
     // One alive whose read hangs notes the same count and bytes every time: the queue stops waiting.
-    const stuck = setInterval(() => void markStaged(dir, { count: 2, bytes }), 50);
+    const stuck = noting(() => ({ count: 2, bytes }));
     try {
       const started = Date.now();
       await expect(whenStaged(dir, 3, 1000)).rejects.toThrow(/2 of 3 there, no byte copied for 1 s\)/);
       expect(Date.now() - started).toBeLessThan(2500);
     } finally {
       clearInterval(stuck);
+      await Promise.all(notes);
     }
   });
 
