@@ -51,7 +51,7 @@ async function archiveWithUpload(): Promise<{ layout: Layout; intake: (arrival: 
   const intake = async (arrival: () => void) =>
     new UploadIntake(
       layout,
-      { uploads: await new RecordStore<UploadRecord>(layout.uploads).load(), jobs: await new RecordStore<JobRecord>(layout.jobs).load() },
+      { uploads: await new RecordStore<UploadRecord>(layout.uploads).load(), jobs: await new RecordStore<JobRecord>(layout.jobs).load(), published: () => undefined },
       () => config,
       async () => undefined,
       { stableMs: 0, wrongSizeGraceMs: 0, failPoint: (point) => point === 'arrival' && arrival() },

@@ -12,6 +12,7 @@ import type { CheckId } from '../src/core/upload-checks.js';
 import type { JobRecord } from '../src/core/jobs.js';
 import type { UploadRecord } from '../src/core/uploads.js';
 import { parseChanges } from '../src/debian/changes-dsc.js';
+import { SuiteChanges } from '../src/daemons/queue/suite-changes.js';
 import { UploadIntake } from '../src/daemons/queue/upload-intake.js';
 import type { FailPointHit } from '../src/daemons/queue/crash-at-fail-point.js';
 import type { FailPoint } from '../src/core/fail-points.js';
@@ -19,7 +20,9 @@ import { addKeysToKeyring, listKeys } from '../src/process/gpg.js';
 import { fileFacts } from '../src/storage/files.js';
 import { Layout } from '../src/storage/layout.js';
 import { RecordStore } from '../src/storage/record-store.js';
+import { markStaged } from '../src/storage/staging.js';
 import { writeFileAtomic, writeJson } from '../src/storage/json-files.js';
+import { makeBinaryPackage } from './support/packages.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'src', 'debian', 'fixtures');
 const CHANGES = 'aib-hello_1.0-1_source.changes';
@@ -130,6 +133,7 @@ const CASES: Case[] = [
   { name: 'two distributions', check: 'distribution', prepare: (u) => u.edit(CHANGES, (t) => t.replace('Distribution: unstable', 'Distribution: unstable experimental')) },
   { name: 'a version older than the suite holds', check: 'version-not-newer', prepare: (_u, root) => holds(root, '1.0-2') },
   { name: 'the version the suite already holds', check: 'version-not-newer', prepare: (_u, root) => holds(root, '1.0-1') },
+  { name: 'a version older than the suite publishes from an include, no upload of it', check: 'version-not-newer', prepare: (_u, root) => included(root, '1.0-2') },
   { name: 'a signature over changed content', check: 'signature', config: REQUIRE_SIGNED, prepare: async (u) => {
     await u.signAll(keys.good);
     await u.edit(CHANGES, (t) => t.replace('urgency=medium', 'urgency=high'));
@@ -248,7 +252,26 @@ async function newArchive(configText = ''): Promise<{ layout: Layout; config: Ar
 }
 
 async function storesOf(layout: Layout) {
-  return { uploads: await new RecordStore<UploadRecord>(layout.uploads).load(), jobs: await new RecordStore<JobRecord>(layout.jobs).load() };
+  const suites = await new SuiteChanges(layout, () => parseConfig('', layout.config), () => undefined).load();
+  return {
+    uploads: await new RecordStore<UploadRecord>(layout.uploads).load(),
+    jobs: await new RecordStore<JobRecord>(layout.jobs).load(),
+    published: (suite: string, source: string) => suites.publishedVersion(suite, source),
+  };
+}
+
+/** The suite publishes aib-hello VERSION, brought by no upload: a binary of it included (archive include). */
+async function included(root: Layout, version: string) {
+  const dir = await mkdtemp(join(tmpdir(), 'aib-included-'));
+  try {
+    await makeBinaryPackage(dir, { name: 'aib-hello', version });
+    await markStaged(dir, { count: 1, bytes: 0 });
+    const suites = await new SuiteChanges(root, () => parseConfig('', root.config), () => undefined).load();
+    const answer = await suites.include(dir, [`aib-hello_${version}_amd64.deb`], 'unstable');
+    if (!answer.ok) throw new Error(answer.message);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 async function stage(layout: Layout, prepare: Case['prepare']): Promise<string[]> {

@@ -124,7 +124,7 @@ export class Queue implements QueueContext {
     this.requests = new CliRequests(this, this.leasing, this.workers, this.migrations, this.rebuilds);
     this.publishing = new Publishing(this, await Signer.load(await readFile(l.secretKey, 'utf8'), await mkdtemp(join(tmpdir(), 'archive-gnupg-'))), this.leasing);
     await this.requests.sweep();
-    this.intake = new UploadIntake(l, { uploads: this.uploads, jobs: this.jobs }, () => this.settings, async (upload) => {
+    this.intake = new UploadIntake(l, { uploads: this.uploads, jobs: this.jobs, published: (suite, source) => this.suites.publishedVersion(suite, source) }, () => this.settings, async (upload) => {
       await this.joining.source(upload);
       this.leasing.wakeWorkers();
       // Published once at the end of the scan: a burst of uploads is one publication, not one

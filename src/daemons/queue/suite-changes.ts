@@ -7,7 +7,7 @@ import { DEBUG_SUFFIX, type ArchiveConfig, type SuiteConfig } from '../../config
 import type { JobRecord } from '../../core/jobs.js';
 import { newHistory, retained, withHistory, type HistoryEntry, type PoolHistory } from '../../core/retention.js';
 import {
-  ByBinaryKey, ContentsError, binaryConflict, binaryMember, emptyContents, heldBinary, isDebugControl, poolFilesOf, suiteBinary, takenOver, takeoverRefusal, takeovers, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
+  ByBinaryKey, ContentsError, binaryConflict, binaryMember, emptyContents, heldBinary, isDebugControl, poolFilesOf, publishedVersion, suiteBinary, takenOver, takeoverRefusal, takeovers, withBinaries, withCopy, withSource, withoutSource, withoutSuperseded,
   type SuiteBinary, type SuiteContents,
 } from '../../core/suite-contents.js';
 import type { QueueAnswer } from '../../core/queue-requests.js';
@@ -137,6 +137,11 @@ export class SuiteChanges {
   /** Binaries' control fields, read from the control store (empty when they could not be read). */
   controls(binaries: SuiteBinary[]): ControlFields[] {
     return this.controlStore.getMany(binaries.map((b) => b.path)).map((c) => c ?? []);
+  }
+
+  /** The version of `source` that suite `suiteName` publishes: its source package's, else its binaries' newest. */
+  publishedVersion(suiteName: string, source: string): string | undefined {
+    return publishedVersion(this.get(suiteName), source);
   }
 
   /** A binary's file's digests, from the control store. */

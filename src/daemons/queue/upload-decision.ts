@@ -51,6 +51,8 @@ export function reasonName(changes: string): string {
 export interface IntakeStores {
   uploads: RecordStore<UploadRecord>;
   jobs: RecordStore<JobRecord>;
+  /** The version of a source a suite publishes, also one no upload brought (an include, a copy, a migration). */
+  published: (suite: string, source: string) => string | undefined;
 }
 
 export interface DecisionContext {
@@ -123,10 +125,13 @@ export class UploadDecision {
         if (SAFE_FILE_NAME.test(f.name) && (await exists(join(poolDir, f.name)))) pool.set(f.name, await fileFacts(join(poolDir, f.name)));
       }
     }
-    const current = this.o.stores.uploads
-      .all()
-      .filter((u) => u.suite === upload.suite && u.source === upload.source && u.id !== upload.id && !['received', 'rejected'].includes(u.state))
-      .map((u) => u.version)
+    const current = [
+      ...this.o.stores.uploads
+        .all()
+        .filter((u) => u.suite === upload.suite && u.source === upload.source && u.id !== upload.id && !['received', 'rejected'].includes(u.state))
+        .map((u) => u.version),
+      ...(suite ? [this.o.stores.published(suite.name, changes.source)].filter((v): v is string => v !== undefined) : []),
+    ]
       .sort(compareVersions)
       .pop();
     let signatures: { changes: SignatureVerdict; dsc?: SignatureVerdict } | undefined;
