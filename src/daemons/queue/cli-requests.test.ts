@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_INCLUDE_FILES } from '../../core/queue-requests.js';
 import { ContentsError } from '../../core/suite-contents.js';
+import type { JobRecord } from '../../core/jobs.js';
+import type { UploadRecord } from '../../core/uploads.js';
+import { RecordStore } from '../../storage/record-store.js';
 import { Layout } from '../../storage/layout.js';
 import { CliRequests } from './cli-requests.js';
 import type { JobLeasing } from './job-leasing.js';
@@ -81,7 +84,7 @@ describe('the files a request staged', () => {
 });
 
 describe('a request carried out again after a crash', () => {
-  it('is answered what its change answered once saved, when the crash came during its publication: rm finds nothing left then', async () => {
+  it('is answered what its change answered once saved, when the crash came during its publication: rm finds nothing left then; rm keeps an upload held back from joining later', async () => {
     const { layout, dir } = freshRoot();
     writeFileSync(join(dir, '1-rm.request.json'), JSON.stringify({ action: 'rm', source: 'foo', suite: 'unstable' }));
     let removed = false;
@@ -96,8 +99,16 @@ describe('a request carried out again after a crash', () => {
     // One build of foo not started yet: cancelled by the first call.
     let pending = 1;
     const leasing = { cancel: async (_: string, source: string) => { cancelled.push(source); const n = pending; pending = 0; return n; } } as unknown as JobLeasing;
+    // Uploads of foo: one in the suite, one held back (publish_requires) that has not joined it; one of bar, held too.
+    const uploads = await new RecordStore<UploadRecord>(layout.uploads).load();
+    const upload = (id: string, source: string, version: string, inSuite: boolean) =>
+      ({ id, changes: `${id}.changes`, source, version, distribution: 'unstable', suite: 'unstable', state: inSuite ? 'published' : 'held', receivedAt: '', updatedAt: '', reasons: [], sourceFiles: [], jobs: [], inSuite }) as UploadRecord;
+    for (const u of [upload('u1', 'foo', '1.0-1', true), { ...upload('u2', 'foo', '2.0-1', false), jobs: ['j2'] }, upload('u3', 'bar', '1.0-1', false)]) await uploads.save(u);
+    // u2's build, done and waiting for the gates.
+    const jobs = await new RecordStore<JobRecord>(layout.jobs).load();
+    await jobs.save({ id: 'j2', kind: 'build', source: 'foo', version: '2.0-1', arch: 'amd64', suite: 'unstable', uploadId: 'u2', state: 'built', attempts: 1 } as unknown as JobRecord);
     const queue = (publish: () => Promise<void>) =>
-      new CliRequests({ layout, log: () => undefined, config: () => ({ suites: [{ name: 'unstable' }] }), suites, publish, statusChanged: () => undefined } as unknown as QueueContext, leasing, {} as WorkerRegistry, {} as Migrations, {} as RebuildResults);
+      new CliRequests({ layout, log: () => undefined, config: () => ({ suites: [{ name: 'unstable' }] }), suites, uploads, jobs, publish, statusChanged: () => undefined } as unknown as QueueContext, leasing, {} as WorkerRegistry, {} as Migrations, {} as RebuildResults);
     // Killed while it publishes: no answer, the request stays.
     await expect(queue(async () => { throw new Error('killed'); }).handleAll()).rejects.toThrow('killed');
     expect(readdirSync(dir).sort()).toEqual(['1-rm.made.json', '1-rm.request.json']);
@@ -107,6 +118,9 @@ describe('a request carried out again after a crash', () => {
     expect(JSON.parse(readFileSync(join(dir, '1-rm.answer.json'), 'utf8'))).toEqual({ ok: true, message: 'removed foo from unstable: 1 source package(s), 2 binary package(s)' });
     // Its builds cancelled (again: a crash may have come before they were), published once.
     expect([published, cancelled, pending]).toEqual([1, ['foo', 'foo'], 0]);
+    // Its upload held back is done with joining the suite (its builds' end, a verdict, a restart bring it no more); bar's is not.
+    expect(['u1', 'u2', 'u3'].map((id) => uploads.get(id)!.inSuite)).toEqual([true, true, false]);
+    expect(jobs.get('j2')!.inSuite).toBe(true);
     expect(readdirSync(dir)).toEqual(['1-rm.answer.json']);
   });
 });

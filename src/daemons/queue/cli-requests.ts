@@ -154,10 +154,21 @@ export class CliRequests {
     return answer;
   }
 
-  /** The builds not started yet of a source `archive rm` removed, cancelled: what the answer adds. */
+  /**
+   * What `archive rm` does beside the removal: the source's builds not started yet cancelled, and
+   * its uploads held back (publish_requires, wait_for_all_architectures) marked as done with
+   * joining, so that their builds' end, a QA verdict or a restart does not bring the source back:
+   * their builds, as a running one's, stay in the pool only. What the answer adds.
+   */
   private async cancelRemoved(source: string, suite = this.q.config().suites[0].name): Promise<string> {
     const cancelled = await this.leasing.cancel(suite, source, `${source} was removed from ${suite} (archive rm)`);
-    return cancelled > 0 ? `; ${cancelled} job(s) not started yet cancelled` : '';
+    const held = this.q.uploads.all().filter((u) => u.suite === suite && u.source === source && !u.inSuite && !['received', 'rejected'].includes(u.state));
+    for (const u of held) {
+      await this.q.uploads.save({ ...u, inSuite: true });
+      // Its builds done and waiting to join: done with it too (a collection may take their files).
+      for (const j of this.q.jobs.all().filter((j) => u.jobs.includes(j.id) && j.state === 'built' && !j.inSuite)) await this.q.jobs.save({ ...j, inSuite: true });
+    }
+    return `${cancelled > 0 ? `; ${cancelled} job(s) not started yet cancelled` : ''}${held.length > 0 ? `; ${held.map((u) => `${u.source} ${u.version}`).join(', ')}, held back, will not join it` : ''}`;
   }
 
   /** archive retry: the failed or waiting builds of a source's newest accepted upload (or of VERSION) go back to the queue. */

@@ -20,8 +20,13 @@ export class SuiteJoining {
     return this.q.jobs.all().filter((j) => upload.jobs.includes(j.id));
   }
 
-  /** Whether the suite holds this upload back: until all its builds are in, and its QA gates hold. */
+  /**
+   * Whether the suite holds this upload back: until all its builds are in, and its QA gates hold.
+   * One done with joining (in the suite, or removed from it meanwhile by archive rm) is not: its
+   * builds' ends are taken (and left in the pool only when its source is not in the suite).
+   */
   private heldBack(upload: UploadRecord): boolean {
+    if (upload.inSuite) return false;
     const suite = this.q.config().suites.find((s) => s.name === upload.suite);
     if (!suite?.waitForAllArchitectures && !suite?.publishRequires) return false;
     if (!this.jobsOf(upload).every((j) => j.state === 'built')) return true;
