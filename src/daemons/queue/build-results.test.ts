@@ -1,7 +1,7 @@
 // What a worker hands in for a job: a QA check (installability included) hands in no files,
 // whatever its lease says; the refusal comes before anything touches the disk. A rebuild hands in
 // diffoscope's reports and its .buildinfo, each capped.
-import { mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scratchDir } from '../../../test/support/scratch.js';
@@ -100,7 +100,7 @@ describe('artifacts handed in', () => {
     const tampered = (async function* () { yield Buffer.from('z'.repeat(1000)); throw new Error('the body is not the one signed'); })();
     await expect(results.log('j-build', 'w/1', tampered)).rejects.toThrow('not the one signed');
     expect(statSync(join(layout.public, 'logs/j-build.log')).size).toBe(3 * 1024 ** 2 + 19 + 40 * 1024);
-    expect(readdirSync(join(layout.artifacts, 'j-build'))).toEqual([]);
+    expect(readdirSync(layout.artifacts)).toEqual([]);
   });
 
   it("fail a build whose .changes is larger than an upload's may be, unread", async () => {
@@ -116,5 +116,34 @@ describe('artifacts handed in', () => {
     truncateSync(join(dir, 'hello_1.0-1_amd64.changes'), 1024 ** 3);
     await new BuildResults(q, leasing, {} as SuiteJoining).complete('j-build', 'w/1', { outcome: 'built', seconds: 1 } as never);
     expect(saved.map((j) => [j.state, j.reason])).toEqual([['failed', expect.stringContaining('hello_1.0-1_amd64.changes: 1073741824 bytes; a .changes or .dsc may have at most 4194304 (it was not read)')]]);
+  });
+  it('check a build\'s files in a folder of their own, which a file the worker still sends does not land in', async () => {
+    const layout = new Layout(scratchDir('aib-results-'));
+    const job = { id: 'j-build', kind: 'build', source: 'hello', version: '1.0-1', arch: 'amd64', suite: 'unstable', uploadId: 'u', state: 'building', lease: { builder: 'w/1', expiresAt: '' }, attempts: 1 } as unknown as JobRecord;
+    const saved: JobRecord[] = [];
+    const leasing = { reported: () => job, job: () => job, save: async (j: JobRecord) => void saved.push(j) } as unknown as JobLeasing;
+    const dir = join(layout.artifacts, 'j-build');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'hello_1.0-1_amd64.changes'), 'Format: 1.8\nSource: hello\nBinary: hello\nArchitecture: amd64\nVersion: 1.0-1\nDistribution: unstable\nMaintainer: m <m@e.org>\nChanges:\n x\nFiles:\n d41d8cd98f00b204e9800998ecf8427e 0 misc optional hello_1.0-1_amd64.deb\n');
+    writeFileSync(join(dir, 'hello_1.0-1_amd64.deb'), '');
+    let results!: BuildResults;
+    let sent: Promise<void> | undefined;
+    let seen: string[] = [];
+    // While the files are checked (their upload's .dsc is looked up), the worker sends one of them again.
+    const uploads = {
+      get: () => {
+        seen = readdirSync(`${dir}.checking`);
+        sent = results.artifact('j-build', 'w/1', 'hello_1.0-1_amd64.deb', (async function* () { yield Buffer.from('not the file checked'); })());
+        return undefined;
+      },
+    };
+    const q = { layout, log: () => undefined, failPoint: () => undefined, config: () => ({ suites: [{ name: 'unstable' }], builds: { outputFiles: 10, outputFileGiB: 1, outputGiB: 1 } }), uploads } as unknown as QueueContext;
+    results = new BuildResults(q, leasing, {} as SuiteJoining);
+    await results.complete('j-build', 'w/1', { outcome: 'built', seconds: 1 } as never);
+    await sent!.catch(() => undefined);
+    expect(seen.sort()).toEqual(['hello_1.0-1_amd64.changes', 'hello_1.0-1_amd64.deb']);
+    expect(saved.map((j) => j.state)).toEqual(['failed']);
+    // The file sent meanwhile went to the job's folder, never into the one checked (now removed).
+    expect(existsSync(`${dir}.checking`)).toBe(false);
   });
 });

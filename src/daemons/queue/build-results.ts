@@ -113,9 +113,10 @@ export class BuildResults {
     const path = join(this.q.layout.public, job.log);
     const cap = 3 * this.q.config().builds.logMiB * 1024 ** 2 + 64 * 1024;
     const had = (await stat(path).catch(() => undefined))?.size ?? 0;
-    const dir = join(this.q.layout.artifacts, id);
-    await mkdir(dir, { recursive: true });
-    const part = join(dir, `.log.${randomBytes(6).toString('hex')}.part`);
+    // Not in the job's folder of files, which its completion takes aside; a temporary file's name
+    // (json-files.ts), which the queue's start removes when a crash left one.
+    const part = join(this.q.layout.artifacts, `${id}.log.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+    await mkdir(this.q.layout.artifacts, { recursive: true });
     try {
       await writeFile(part, capped(body, cap - had, `the log of job ${id} (builds.log_mib: at most ${cap} bytes in all)`));
       await pipeline(createReadStream(part), createWriteStream(path, { flags: 'a' }));
@@ -128,6 +129,7 @@ export class BuildResults {
   async complete(id: string, builder: string, report: BuildReport): Promise<void> {
     const job = this.leasing.reported(id, builder);
     const dir = join(this.q.layout.artifacts, id);
+    const checking = `${dir}.checking`;
     const now = new Date();
     let next: JobRecord;
     if (report.outcome === 'dep-wait') next = depWait(job, builder, report.missing, now);
@@ -135,7 +137,13 @@ export class BuildResults {
     else if (report.outcome === 'failed') next = finish(job, builder, report, now);
     else {
       try {
-        const { binaries, artifacts } = await this.poolArtifacts(job, dir);
+        // Taken aside before it is checked: a file the worker still sends (a second upload of one
+        // name) lands in a folder no one checks, not over one between its check and the pool.
+        await rm(checking, { recursive: true, force: true });
+        await rename(dir, checking).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') throw err;
+        });
+        const { binaries, artifacts } = await this.poolArtifacts(job, checking);
         next = finish(job, builder, { ...report, binaries, artifacts, log: job.log! }, now);
       } catch (err) {
         next = finish(job, builder, { outcome: 'failed', reason: (err as Error).message, image: report.image, depsKey: report.depsKey }, now);
@@ -153,7 +161,7 @@ export class BuildResults {
       await this.leasing.save(next);
       this.q.log(`job ${id}: ${next.state}${next.reason ? ` (${next.reason})` : ''}`);
     }
-    await rm(dir, { recursive: true, force: true });
+    for (const d of [dir, checking]) await rm(d, { recursive: true, force: true });
   }
 
   /** Reads what came back, checks it all, then pools it: a refusal leaves nothing behind. */

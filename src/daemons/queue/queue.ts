@@ -109,7 +109,7 @@ export class Queue implements QueueContext {
     for (const dir of [l.incoming, l.pool, l.uploads, l.jobs, l.quarantine, l.rejected, l.artifacts, l.buildLogs, l.logs, l.requests, l.suites, l.workers, l.workersSeen]) {
       await mkdir(dir, { recursive: true });
     }
-    for (const dir of [l.uploads, l.jobs, l.suites, l.state, l.workers, l.workersSeen]) await removeTemporaries(dir);
+    for (const dir of [l.uploads, l.jobs, l.suites, l.state, l.workers, l.workersSeen, l.artifacts]) await removeTemporaries(dir);
     this.uploads = await new RecordStore<UploadRecord>(l.uploads).load();
     this.jobs = await new RecordStore<JobRecord>(l.jobs).load(jobFromDisk);
     this.suites = await new SuiteChanges(l, () => this.settings, (m) => this.log(m)).load();
