@@ -161,7 +161,8 @@ export class BuildResults {
       await this.leasing.save(next);
       this.q.log(`job ${id}: ${next.state}${next.reason ? ` (${next.reason})` : ''}`);
     }
-    for (const d of [dir, checking]) await rm(d, { recursive: true, force: true });
+    // (A file the worker still sends may be landing in the job's folder: its hand-in, refused now, removes its part.)
+    for (const d of [dir, checking]) await rm(d, { recursive: true, force: true }).catch((err: Error) => this.q.log(`job ${id}: ${err.message}`));
   }
 
   /** Reads what came back, checks it all, then pools it: a refusal leaves nothing behind. */
