@@ -107,4 +107,11 @@ describe('the job state machine', () => {
     });
     expect(uploadStateFromJobs(upload, [cancel(job, 'x', t0), other]).state).toBe('accepted');
   });
+
+  it('keeps an upload whose source archive rm removed before its builds were in cancelled, whatever they do next (not published)', () => {
+    const removed = { id: 'u1', state: 'cancelled', jobs: ['j1'], reasons: [], removed: 'hello was removed from unstable (archive rm)' } as unknown as UploadRecord;
+    const built = finish(lease(job, 'b1', t0), 'b1', { outcome: 'built', binaries: [], artifacts: [], log: 'l' }, t0);
+    expect(uploadStateFromJobs(removed, [built])).toEqual({ state: 'cancelled', reasons: ['hello was removed from unstable (archive rm)'] });
+    expect(uploadStateFromJobs({ ...removed, removed: undefined }, [built]).state).toBe('published');
+  });
 });

@@ -35,6 +35,11 @@ export interface UploadRecord {
   jobs: string[];
   /** Set once the source has joined the suite's contents (or was found superseded). */
   inSuite?: boolean;
+  /**
+   * Why it is done with its suite before its builds were: `archive rm` removed its source (its
+   * builds, running or held back, stay in the pool only). It stays `cancelled`.
+   */
+  removed?: string;
 }
 
 /**
@@ -44,6 +49,7 @@ export interface UploadRecord {
  */
 export function uploadStateFromJobs(upload: UploadRecord, jobs: JobRecord[], held?: UnmetGate[]): { state: UploadState; reasons: string[] } {
   if (['received', 'rejected'].includes(upload.state)) return { state: upload.state, reasons: upload.reasons };
+  if (upload.removed) return { state: 'cancelled', reasons: [upload.removed] };
   const mine = jobs.filter((j) => upload.jobs.includes(j.id));
   const failed = mine.filter((j) => j.state === 'failed');
   if (failed.length > 0) {

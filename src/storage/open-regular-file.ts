@@ -13,17 +13,16 @@ import { pipeline } from 'node:stream/promises';
 export const shrank = (size: number, read: number): Error => new Error(`it shrank from ${size} to ${read} bytes while it was read`);
 
 /**
- * The file's bytes as long as it was when opened (`size`), streamed: one that grows meanwhile (a
- * sparse file extended by petabytes as the queue reads it) is not read on; one that shrinks fails.
+ * The file's bytes as long as it was when opened (`size`), streamed, counted in `read`: one that
+ * grows meanwhile (a sparse file extended by petabytes as the queue reads it) is not read on; of
+ * one that shrinks, what is left.
  */
-async function* bytesOf(handle: FileHandle, size: number): AsyncGenerator<Buffer> {
+async function* bytesOf(handle: FileHandle, size: number, read: { bytes: number }): AsyncGenerator<Buffer> {
   if (size === 0) return;
-  let read = 0;
   for await (const chunk of handle.createReadStream({ autoClose: false, start: 0, end: size - 1 })) {
-    read += (chunk as Buffer).length;
+    read.bytes += (chunk as Buffer).length;
     yield chunk as Buffer;
   }
-  if (read !== size) throw shrank(size, read);
 }
 
 export class NotRegularFile extends Error {
@@ -84,7 +83,8 @@ export async function readRegularFile(path: string, limit: number): Promise<{ da
 export async function copyRegularFile(from: string, to: string): Promise<void> {
   const { handle, size } = await openRegularFile(from);
   try {
-    await pipeline(bytesOf(handle, size), createWriteStream(to, { flags: 'wx' }));
+    // (A file cut meanwhile is copied as it is left: the upload's checks find it shorter than listed.)
+    await pipeline(bytesOf(handle, size, { bytes: 0 }), createWriteStream(to, { flags: 'wx' }));
   } catch (err) {
     // A stream's write error ("ENOSPC: no space left on device, write") names no file: name it.
     const e = err as NodeJS.ErrnoException;
@@ -97,8 +97,9 @@ export async function copyRegularFile(from: string, to: string): Promise<void> {
 
 /**
  * A regular file's size and SHA-256, hashed through its descriptor (streamed, so a large file
- * costs no memory); undefined when the entry is not a regular file (nothing opened or read), or
- * when it has another size than `onlySize` (nothing read: it cannot be the same content).
+ * costs no memory) as long as it was when opened; undefined when the entry is not a regular file
+ * (nothing opened or read), when it has another size than `onlySize` (nothing read: it cannot be
+ * the same content), or when it was cut while it was read.
  */
 export async function regularFileSha256(path: string, onlySize?: number): Promise<{ size: number; sha256: string } | undefined> {
   let opened: { handle: FileHandle; size: number };
@@ -112,8 +113,10 @@ export async function regularFileSha256(path: string, onlySize?: number): Promis
   try {
     if (onlySize !== undefined && size !== onlySize) return undefined;
     const hash = createHash('sha256');
-    for await (const chunk of bytesOf(handle, size)) hash.update(chunk);
-    return { size, sha256: hash.digest('hex') };
+    const read = { bytes: 0 };
+    for await (const chunk of bytesOf(handle, size, read)) hash.update(chunk);
+    // Cut while it was read: not the content of that size.
+    return read.bytes === size ? { size, sha256: hash.digest('hex') } : undefined;
   } finally {
     await handle.close();
   }

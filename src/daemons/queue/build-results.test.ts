@@ -147,4 +147,21 @@ describe('artifacts handed in', () => {
     // The file sent meanwhile went to the job's folder, never into the one checked (now removed).
     expect(existsSync(`${dir}.checking`)).toBe(false);
   });
+  it('check, when a restart cut a completion short, the files it took aside: the worker\'s retry completes the job with them', async () => {
+    const layout = new Layout(scratchDir('aib-results-'));
+    const job = { id: 'j-build', kind: 'build', source: 'hello', version: '1.0-1', arch: 'amd64', suite: 'unstable', uploadId: 'u', state: 'building', lease: { builder: 'w/1', expiresAt: '' }, attempts: 1 } as unknown as JobRecord;
+    const saved: JobRecord[] = [];
+    const leasing = { reported: () => job, job: () => job, save: async (j: JobRecord) => void saved.push(j) } as unknown as JobLeasing;
+    // Taken aside by the completion the restart cut short; the job's own folder gone.
+    const checking = join(layout.artifacts, 'j-build.checking');
+    mkdirSync(checking, { recursive: true });
+    writeFileSync(join(checking, 'hello_1.0-1_amd64.changes'), 'Format: 1.8\n');
+    let seen: string[] = [];
+    const uploads = { get: () => void (seen = readdirSync(checking)) };
+    const q = { layout, log: () => undefined, failPoint: () => undefined, config: () => ({ suites: [{ name: 'unstable' }] }), uploads } as unknown as QueueContext;
+    await new BuildResults(q, leasing, {} as SuiteJoining).complete('j-build', 'w/1', { outcome: 'built', seconds: 1 } as never);
+    // Read there (the check then fails for this test's want of an upload), not "no .changes file".
+    expect(seen).toEqual(['hello_1.0-1_amd64.changes']);
+    expect(saved.map((j) => j.reason)).toEqual([expect.stringContaining("its upload's .dsc is not known")]);
+  });
 });

@@ -138,11 +138,12 @@ export class BuildResults {
     else {
       try {
         // Taken aside before it is checked: a file the worker still sends (a second upload of one
-        // name) lands in a folder no one checks, not over one between its check and the pool.
-        await rm(checking, { recursive: true, force: true });
-        await rename(dir, checking).catch((err: NodeJS.ErrnoException) => {
-          if (err.code !== 'ENOENT') throw err;
-        });
+        // name) lands in a folder no one checks, not over one between its check and the pool. A
+        // completion a restart cut short took them aside already: the worker's retry finds them there.
+        if (await exists(dir)) {
+          await rm(checking, { recursive: true, force: true });
+          await rename(dir, checking);
+        }
         const { binaries, artifacts } = await this.poolArtifacts(job, checking);
         next = finish(job, builder, { ...report, binaries, artifacts, log: job.log! }, now);
       } catch (err) {

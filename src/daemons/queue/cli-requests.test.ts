@@ -120,6 +120,9 @@ describe('a request carried out again after a crash', () => {
     expect([published, cancelled, pending]).toEqual([1, ['foo', 'foo'], 0]);
     // Its upload held back is done with joining the suite (its builds' end, a verdict, a restart bring it no more); bar's is not.
     expect(['u1', 'u2', 'u3'].map((id) => uploads.get(id)!.inSuite)).toEqual([true, true, false]);
+    // And cancelled, saying why, whatever its builds do next (core/uploads.ts); the published one stays so.
+    expect(['u1', 'u2', 'u3'].map((id) => uploads.get(id)!.state)).toEqual(['published', 'cancelled', 'held']);
+    expect(uploads.get('u2')!.reasons).toEqual(['foo was removed from unstable (archive rm)']);
     expect(jobs.get('j2')!.inSuite).toBe(true);
     expect(readdirSync(dir)).toEqual(['1-rm.answer.json']);
   });

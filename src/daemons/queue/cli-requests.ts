@@ -156,18 +156,21 @@ export class CliRequests {
 
   /**
    * What `archive rm` does beside the removal: the source's builds not started yet cancelled, and
-   * its uploads held back (publish_requires, wait_for_all_architectures) marked as done with
-   * joining, so that their builds' end, a QA verdict or a restart does not bring the source back:
-   * their builds, as a running one's, stay in the pool only. What the answer adds.
+   * its uploads whose builds are not all in (or that the suite holds back: publish_requires,
+   * wait_for_all_architectures) cancelled and done with joining, so that their builds' end, a QA
+   * verdict or a restart neither brings the source back nor calls them published: their builds
+   * stay in the pool only. What the answer adds.
    */
   private async cancelRemoved(source: string, suite = this.q.config().suites[0].name): Promise<string> {
-    const cancelled = await this.leasing.cancel(suite, source, `${source} was removed from ${suite} (archive rm)`);
-    const held = this.q.uploads.all().filter((u) => u.suite === suite && u.source === source && !u.inSuite && !['received', 'rejected'].includes(u.state));
-    for (const u of held) {
-      await this.q.uploads.save({ ...u, inSuite: true });
+    const why = `${source} was removed from ${suite} (archive rm)`;
+    const cancelled = await this.leasing.cancel(suite, source, why);
+    const open = this.q.uploads.all().filter((u) => u.suite === suite && u.source === source && ['accepted', 'building', 'dep-wait', 'held'].includes(u.state));
+    for (const u of open) {
+      await this.q.uploads.save({ ...u, inSuite: true, removed: why, state: 'cancelled', reasons: [why] });
       // Its builds done and waiting to join: done with it too (a collection may take their files).
       for (const j of this.q.jobs.all().filter((j) => u.jobs.includes(j.id) && j.state === 'built' && !j.inSuite)) await this.q.jobs.save({ ...j, inSuite: true });
     }
+    const held = open.filter((u) => u.state === 'held' || !u.inSuite);
     return `${cancelled > 0 ? `; ${cancelled} job(s) not started yet cancelled` : ''}${held.length > 0 ? `; ${held.map((u) => `${u.source} ${u.version}`).join(', ')}, held back, will not join it` : ''}`;
   }
 

@@ -230,8 +230,9 @@ export class JobLeasing {
     const what = job.kind === 'build' ? '' : job.kind === 'rebuild' && job.of ? `.${job.id.slice(job.of.length + 1)}` : `.${job.kind}`;
     leased.log = `logs/${job.source}_${versionWithoutEpoch(job.version)}_${job.arch}${what}.${leased.attempts}.log`;
     await writeFile(join(this.q.layout.public, leased.log), '');
-    // What an earlier lease handed in before it was lost is not this one's.
-    await rm(join(this.q.layout.artifacts, job.id), { recursive: true, force: true });
+    // What an earlier lease handed in before it was lost is not this one's (nor what a completion
+    // cut short took aside to check: build-results.ts).
+    for (const dir of [job.id, `${job.id}.checking`]) await rm(join(this.q.layout.artifacts, dir), { recursive: true, force: true });
     await this.save(leased);
     const suite = config.suites.find((s) => s.name === job.suite)!;
     this.q.log(`job ${job.id}: leased to ${request.builder} (attempt ${leased.attempts}${emulated ? ', emulated' : ''})`);
