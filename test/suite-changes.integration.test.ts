@@ -533,6 +533,16 @@ describe('an include of an older version than the suite or the request has', () 
     await expect(access(join(layout.public, 'pool/main/o/old/old_1.0-1_amd64.deb'))).rejects.toThrow();
   });
 
+  it('includes the older of two versions one request brings when the newer cannot be placed', async () => {
+    const { layout, contents } = await fresh('older-newer-unplaced');
+    // Another file already at the newer one's pool path (placeFile never replaces one).
+    await mkdir(join(layout.public, 'pool/main/o/old'), { recursive: true });
+    await writeFile(join(layout.public, 'pool/main/o/old/old_2.0-1_amd64.deb'), 'another file');
+    const answer = await contents.include(staging, ['old_1.0-1_amd64.deb', 'old_2.0-1_amd64.deb'], 'unstable');
+    expect(answer.errors).toEqual([expect.stringMatching(/^old_2\.0-1_amd64\.deb: .*already exists with other content/)]);
+    expect(held(contents)).toEqual(['old 1.0-1']);
+  });
+
   it('refuses the older of two versions one request brings, in either order', async () => {
     for (const [i, names] of [['old_1.0-1_amd64.deb', 'old_2.0-1_amd64.deb'], ['old_2.0-1_amd64.deb', 'old_1.0-1_amd64.deb']].entries()) {
       const { layout, contents } = await fresh(`older-in-request-${i}`);

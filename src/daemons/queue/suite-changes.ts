@@ -376,11 +376,14 @@ export class SuiteChanges {
     }
     // A package this request brings in two versions, the older first: placed, but the newer goes
     // in. Refused where the newer comes, named as the pool names it (its name in the request is let go by now).
+    // (Unless the newer could not be placed: the older one goes in then.)
     if (superseded.size > 0) {
+      const placedNow = new Set(placed);
       placed = placed.filter((b) => {
         const by = superseded.get(b);
-        if (by) errors.push({ at: by.at, message: `${basename(b.path)}: ${olderThan(b, by.newer)}` });
-        return !by;
+        if (!by || !placedNow.has(by.newer)) return true;
+        errors.push({ at: by.at, message: `${basename(b.path)}: ${olderThan(b, by.newer)}` });
+        return false;
       });
     }
     // What reading and placing them left is collected before the suite and history are written (heap.ts).
