@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { appendFile, mkdtemp, open as openFile, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withDiskFullAfter } from '../../test/support/full-disk.js';
 import { BinaryControls, type ControlFields } from './binary-controls.js';
 
 let dir: string;
@@ -153,21 +154,8 @@ describe('the control store', () => {
     await store.add([entry(0)]);
     const before = await readFile(file, 'utf8');
     // 400 lines of about 700 bytes: written in pieces of 64 KiB; the disk fills after the first.
-    const probe = await openFile(join(dir, 'probe'), 'w');
-    const handles = Object.getPrototypeOf(probe) as { writev: (...args: unknown[]) => Promise<{ bytesWritten: number }> };
-    await probe.close();
-    const writev = handles.writev;
-    let writes = 0;
-    const full = vi.spyOn(handles, 'writev').mockImplementation(function (this: unknown, ...args: unknown[]) {
-      if (++writes > 1) return Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
-      return writev.apply(this, args);
-    });
-    try {
-      await expect(store.add(Array.from({ length: 400 }, (_, i) => entry(i + 1)))).rejects.toThrow('ENOSPC');
-      expect(writes).toBeGreaterThan(1);
-    } finally {
-      full.mockRestore();
-    }
+    const writes = await withDiskFullAfter('writev', 1, () => expect(store.add(Array.from({ length: 400 }, (_, i) => entry(i + 1)))).rejects.toThrow('ENOSPC'));
+    expect(writes).toBeGreaterThan(1);
     // Room again: the next add (a build joining its suite) reads back, now and after a restart.
     await store.add([entry(500)]);
     for (const s of [store, await new BinaryControls(file).load()]) {

@@ -1,7 +1,8 @@
-import { appendFile, mkdtemp, open as openFile, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { withDiskFullAfter } from '../../test/support/full-disk.js';
 import { Journaled } from './journal.js';
 
 interface List {
@@ -137,21 +138,8 @@ describe('Journaled', () => {
     const before = await readFile(join(dir, 'list.journal'), 'utf8');
     // 1,500 members (about 100 KB): a line written in two pieces (64 KiB each), under the size that makes a base.
     // The disk fills after the first part: every later write of a file fails, as on a full disk.
-    const probe = await openFile(join(dir, 'probe'), 'w');
-    const handles = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<{ bytesWritten: number }> };
-    await probe.close();
-    const write = handles.write;
-    let writes = 0;
-    const full = vi.spyOn(handles, 'write').mockImplementation(function (this: unknown, ...args: unknown[]) {
-      if (++writes > 1) return Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
-      return write.apply(this, args);
-    });
-    try {
-      await expect(appended(j, value, items(3, 1500))).rejects.toThrow('ENOSPC');
-      expect(writes).toBeGreaterThan(1);
-    } finally {
-      full.mockRestore();
-    }
+    const writes = await withDiskFullAfter('write', 1, () => expect(appended(j, value, items(3, 1500))).rejects.toThrow('ENOSPC'));
+    expect(writes).toBeGreaterThan(1);
     expect(await readFile(join(dir, 'list.journal'), 'utf8')).toBe(before);
     value = await appended(j, value, items(1503, 1));
     expect(await open().load()).toEqual(value);

@@ -103,63 +103,62 @@ describe('artifacts handed in', () => {
     expect(readdirSync(layout.artifacts)).toEqual([]);
   });
 
-  it("fail a build whose .changes is larger than an upload's may be, unread", async () => {
+  /** A build leased to w/1 and reported built, its queue's parts as `q` gives them (with `layout`); the jobs it saved. */
+  const completing = (q: (layout: Layout) => Record<string, unknown>) => {
     const layout = new Layout(scratchDir('aib-results-'));
     const job = { id: 'j-build', kind: 'build', source: 'hello', version: '1.0-1', arch: 'amd64', suite: 'unstable', uploadId: 'u', state: 'building', lease: { builder: 'w/1', expiresAt: '' }, attempts: 1 } as unknown as JobRecord;
     const saved: JobRecord[] = [];
     const leasing = { reported: () => job, job: () => job, save: async (j: JobRecord) => void saved.push(j) } as unknown as JobLeasing;
-    const q = { layout, log: () => undefined, failPoint: () => undefined } as unknown as QueueContext;
-    const dir = join(layout.artifacts, 'j-build');
+    const results = new BuildResults({ layout, log: () => undefined, failPoint: () => undefined, ...q(layout) } as unknown as QueueContext, leasing, {} as SuiteJoining);
+    return { layout, saved, results, dir: join(layout.artifacts, 'j-build'), complete: () => results.complete('j-build', 'w/1', { outcome: 'built', seconds: 1 } as never) };
+  };
+
+  it("fail a build whose .changes is larger than an upload's may be, unread", async () => {
+    const { saved, dir, complete } = completing(() => ({}));
     mkdirSync(dir, { recursive: true });
     // A gigabyte that costs the disk nothing (sparse): read whole, the queue's memory.
     writeFileSync(join(dir, 'hello_1.0-1_amd64.changes'), 'Format: 1.8\n');
     truncateSync(join(dir, 'hello_1.0-1_amd64.changes'), 1024 ** 3);
-    await new BuildResults(q, leasing, {} as SuiteJoining).complete('j-build', 'w/1', { outcome: 'built', seconds: 1 } as never);
+    await complete();
     expect(saved.map((j) => [j.state, j.reason])).toEqual([['failed', expect.stringContaining('hello_1.0-1_amd64.changes: 1073741824 bytes; a .changes or .dsc may have at most 4194304 (it was not read)')]]);
   });
+
   it('check a build\'s files in a folder of their own, which a file the worker still sends does not land in', async () => {
-    const layout = new Layout(scratchDir('aib-results-'));
-    const job = { id: 'j-build', kind: 'build', source: 'hello', version: '1.0-1', arch: 'amd64', suite: 'unstable', uploadId: 'u', state: 'building', lease: { builder: 'w/1', expiresAt: '' }, attempts: 1 } as unknown as JobRecord;
-    const saved: JobRecord[] = [];
-    const leasing = { reported: () => job, job: () => job, save: async (j: JobRecord) => void saved.push(j) } as unknown as JobLeasing;
-    const dir = join(layout.artifacts, 'j-build');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'hello_1.0-1_amd64.changes'), 'Format: 1.8\nSource: hello\nBinary: hello\nArchitecture: amd64\nVersion: 1.0-1\nDistribution: unstable\nMaintainer: m <m@e.org>\nChanges:\n x\nFiles:\n d41d8cd98f00b204e9800998ecf8427e 0 misc optional hello_1.0-1_amd64.deb\n');
-    writeFileSync(join(dir, 'hello_1.0-1_amd64.deb'), '');
-    let results!: BuildResults;
     let sent: Promise<void> | undefined;
     let seen: string[] = [];
     // While the files are checked (their upload's .dsc is looked up), the worker sends one of them again.
-    const uploads = {
-      get: () => {
-        seen = readdirSync(`${dir}.checking`);
-        // (Refused in the end, as the job is no longer the worker's, or its folder gone.)
-        sent = results.artifact('j-build', 'w/1', 'hello_1.0-1_amd64.deb', (async function* () { yield Buffer.from('not the file checked'); })()).catch(() => undefined);
-        return undefined;
+    const { saved, results, dir, complete } = completing((layout) => ({
+      config: () => ({ suites: [{ name: 'unstable' }], builds: { outputFiles: 10, outputFileGiB: 1, outputGiB: 1 } }),
+      uploads: {
+        get: () => {
+          seen = readdirSync(join(layout.artifacts, 'j-build.checking'));
+          // (Refused in the end, as the job is no longer the worker's, or its folder gone.)
+          sent = results.artifact('j-build', 'w/1', 'hello_1.0-1_amd64.deb', (async function* () { yield Buffer.from('not the file checked'); })()).catch(() => undefined);
+          return undefined;
+        },
       },
-    };
-    const q = { layout, log: () => undefined, failPoint: () => undefined, config: () => ({ suites: [{ name: 'unstable' }], builds: { outputFiles: 10, outputFileGiB: 1, outputGiB: 1 } }), uploads } as unknown as QueueContext;
-    results = new BuildResults(q, leasing, {} as SuiteJoining);
-    await results.complete('j-build', 'w/1', { outcome: 'built', seconds: 1 } as never);
+    }));
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'hello_1.0-1_amd64.changes'), 'Format: 1.8\nSource: hello\nBinary: hello\nArchitecture: amd64\nVersion: 1.0-1\nDistribution: unstable\nMaintainer: m <m@e.org>\nChanges:\n x\nFiles:\n d41d8cd98f00b204e9800998ecf8427e 0 misc optional hello_1.0-1_amd64.deb\n');
+    writeFileSync(join(dir, 'hello_1.0-1_amd64.deb'), '');
+    await complete();
     await sent;
     expect(seen.sort()).toEqual(['hello_1.0-1_amd64.changes', 'hello_1.0-1_amd64.deb']);
     expect(saved.map((j) => j.state)).toEqual(['failed']);
     // The file sent meanwhile went to the job's folder, never into the one checked (now removed).
     expect(existsSync(`${dir}.checking`)).toBe(false);
   });
+
   it('check, when a restart cut a completion short, the files it took aside: the worker\'s retry completes the job with them', async () => {
-    const layout = new Layout(scratchDir('aib-results-'));
-    const job = { id: 'j-build', kind: 'build', source: 'hello', version: '1.0-1', arch: 'amd64', suite: 'unstable', uploadId: 'u', state: 'building', lease: { builder: 'w/1', expiresAt: '' }, attempts: 1 } as unknown as JobRecord;
-    const saved: JobRecord[] = [];
-    const leasing = { reported: () => job, job: () => job, save: async (j: JobRecord) => void saved.push(j) } as unknown as JobLeasing;
-    // Taken aside by the completion the restart cut short; the job's own folder gone.
-    const checking = join(layout.artifacts, 'j-build.checking');
-    mkdirSync(checking, { recursive: true });
-    writeFileSync(join(checking, 'hello_1.0-1_amd64.changes'), 'Format: 1.8\n');
     let seen: string[] = [];
-    const uploads = { get: () => void (seen = readdirSync(checking)) };
-    const q = { layout, log: () => undefined, failPoint: () => undefined, config: () => ({ suites: [{ name: 'unstable' }] }), uploads } as unknown as QueueContext;
-    await new BuildResults(q, leasing, {} as SuiteJoining).complete('j-build', 'w/1', { outcome: 'built', seconds: 1 } as never);
+    const { saved, dir, complete } = completing((layout) => ({
+      config: () => ({ suites: [{ name: 'unstable' }] }),
+      uploads: { get: () => void (seen = readdirSync(join(layout.artifacts, 'j-build.checking'))) },
+    }));
+    // Taken aside by the completion the restart cut short; the job's own folder gone.
+    mkdirSync(`${dir}.checking`, { recursive: true });
+    writeFileSync(join(`${dir}.checking`, 'hello_1.0-1_amd64.changes'), 'Format: 1.8\n');
+    await complete();
     // Read there (the check then fails for this test's want of an upload), not "no .changes file".
     expect(seen).toEqual(['hello_1.0-1_amd64.changes']);
     expect(saved.map((j) => j.reason)).toEqual([expect.stringContaining("its upload's .dsc is not known")]);
