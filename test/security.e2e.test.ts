@@ -257,9 +257,10 @@ exit 0
   }, 60_000);
 
   it("closes a connection whose request body stops coming for 30 s, before the queue's own 60 s (a worker's request, signed, dribbled through nginx)", async () => {
-    // A log flush the queue reads whole before it acts: it waits for the body nginx passes on as it comes.
-    const path = '/api/v1/jobs/no-such-job/log?builder=b1';
-    const body = 'x'.repeat(1000);
+    // A lease, whose JSON the queue reads whole before it acts: it waits for the body nginx passes
+    // on as it comes. (A log it no longer reads before it finds the job the worker's.)
+    const path = '/api/v1/lease';
+    const body = JSON.stringify({ builder: 'b1/1', waitSeconds: 0, padding: 'x'.repeat(1000) });
     const auth = signRequest(builderKey(token, 'b1'), 'b1', { method: 'POST', path, bodySha256: sha256Hex(body) });
     const started = Date.now();
     const closed = await new Promise<number>((resolve, reject) => {
