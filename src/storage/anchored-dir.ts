@@ -7,9 +7,10 @@
 // is chowned by path. Node has no openat(2): a path /proc/self/fd/N/NAME is resolved by the
 // kernel from the open folder N, wherever that folder has been moved meanwhile, so opening it
 // with O_NOFOLLOW is openat(N, NAME, O_NOFOLLOW).
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync, unlinkSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, unlinkSync, type Stats } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { UserError } from '../errors.js';
+import { readFullySync } from './files.js';
 import type { Layout } from './layout.js';
 import { callerIsRoot, giveOpenFile, ownerOf, type Owner } from './ownership.js';
 import { writeFileAtomic } from './json-files.js';
@@ -135,13 +136,7 @@ export class AnchoredDir {
       if (facts.size > limit) throw new UserError(`${join(this.path, name)}: ${facts.size} bytes; expected at most ${limit} (remove it; the archive never makes one that large)`);
       // As long as it was then: one growing meanwhile is not read on past the limit.
       const data = Buffer.alloc(facts.size);
-      let read = 0;
-      while (read < data.length) {
-        const n = readSync(fd, data, read, data.length - read, read);
-        if (n === 0) break;
-        read += n;
-      }
-      return data.subarray(0, read);
+      return data.subarray(0, readFullySync(fd, data, data.length));
     } finally {
       closeSync(fd);
     }

@@ -65,16 +65,23 @@ export function readSmallOrOpenSync(path: string, limit: number, into?: { bytes:
     }
     if (into && into.bytes.length < size) into.bytes = Buffer.allocUnsafe(Math.min(limit, Math.max(size, 2 * into.bytes.length)));
     const data = into?.bytes ?? Buffer.allocUnsafe(size);
-    let read = 0;
-    while (read < size) {
-      const n = readSync(fd, data, read, size - read, read);
-      if (n === 0) throw shrank(size, read);
-      read += n;
-    }
+    const read = readFullySync(fd, data, size);
+    if (read < size) throw shrank(size, read);
     return { data: data.subarray(0, size) };
   } finally {
     if (!open) closeSync(fd);
   }
+}
+
+/** Up to `size` bytes of the file from its start into `into`, in as many reads as the kernel needs; how many it had. */
+export function readFullySync(fd: number, into: Buffer, size: number): number {
+  let read = 0;
+  while (read < size) {
+    const n = readSync(fd, into, read, size - read, read);
+    if (n === 0) break;
+    read += n;
+  }
+  return read;
 }
 
 export async function fileFacts(path: string): Promise<FileDigest>;
