@@ -128,6 +128,31 @@ describe('a request carried out again after a crash', () => {
   });
 });
 
+describe('a change\'s note someone else put under its name', () => {
+  it('is not taken as what the change answered, nor opened to wait on: a FIFO, one over 1 MiB, one not an answer', async () => {
+    const { layout, dir } = freshRoot();
+    const notes: [string, () => void][] = [
+      ['1-fifo', () => execFileSync('mkfifo', [join(dir, '1-fifo.made.json')])],
+      ['2-large', () => writeFileSync(join(dir, '2-large.made.json'), JSON.stringify({ ok: true, message: 'x'.repeat(1024 * 1024) }))],
+      ['3-other', () => writeFileSync(join(dir, '3-other.made.json'), '{"ok": "yes"}')],
+    ];
+    for (const [id, plant] of notes) {
+      writeFileSync(join(dir, `${id}.request.json`), JSON.stringify({ action: 'rm', source: 'foo', suite: 'unstable' }));
+      plant();
+    }
+    const removed: string[] = [];
+    const suites = { remove: async (source: string) => (removed.push(source), { ok: true, message: `removed ${source}` }) };
+    const uploads = await new RecordStore<UploadRecord>(layout.uploads).load();
+    const jobs = await new RecordStore<JobRecord>(layout.jobs).load();
+    const leasing = { cancel: async () => 0 } as unknown as JobLeasing;
+    const q = { layout, log: () => undefined, config: () => ({ suites: [{ name: 'unstable' }] }), suites, uploads, jobs, publish: async () => undefined, statusChanged: () => undefined };
+    await new CliRequests(q as unknown as QueueContext, leasing, {} as WorkerRegistry, {} as Migrations, {} as RebuildResults).handleAll();
+    // Each carried out as a request never seen before.
+    expect(removed).toEqual(['foo', 'foo', 'foo']);
+    for (const [id] of notes) expect(JSON.parse(readFileSync(join(dir, `${id}.answer.json`), 'utf8'))).toEqual({ ok: true, message: 'removed foo' });
+  });
+});
+
 describe('the sweep of what requests left', () => {
   it('removes a staging folder without its request an hour on (a crash between the request\'s removal and the folder\'s), not sooner, nor one whose request waits; a change\'s note once its request is gone; temporary files an hour on', async () => {
     const { layout, dir } = freshRoot();
