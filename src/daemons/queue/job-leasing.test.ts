@@ -2,6 +2,9 @@
 // is noted only for a lease it holds, and a long poll that waited in vain leaves nothing behind
 // (a hostile worker sending heartbeats for made-up jobs and names, or an idle one polling for
 // days, grew the queue's memory without end).
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { JobRecord } from '../../core/jobs.js';
 import { JobLeasing } from './job-leasing.js';
@@ -61,5 +64,37 @@ describe('job leasing', () => {
     l.wakeWorkers();
     expect(await polled).toBeUndefined();
     expect(waiting(l).size).toBe(0);
+  });
+
+  it("names a lease's log so that it is never another job's log", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'aib-leasing-'));
+    try {
+      await mkdir(join(dir, 'public/logs'), { recursive: true });
+      // One version of one source, to two suites (or uploaded again after `archive rm`).
+      const job = (suite: string, createdAt: string) =>
+        ({ id: `hello_1.0-1.${suite}-amd64`, kind: 'build', source: 'hello', version: '1:1.0-1', arch: 'amd64', suite, state: 'needs-build', attempts: 0, createdAt, updatedAt: createdAt, binaries: [], artifacts: [] }) as unknown as JobRecord;
+      const jobs = new Map([['a', job('unstable', '2026-12-06T10:00:00Z')], ['b', job('experimental', '2026-12-06T10:01:00Z')]].map(([k, j]) => [(j as JobRecord).id, j as JobRecord]));
+      const q = {
+        jobs: { get: (id: string) => jobs.get(id), all: () => [...jobs.values()] },
+        lane: new SerialLane(),
+        layout: { public: join(dir, 'public'), artifacts: join(dir, 'artifacts') },
+        config: () => ({ builds: { leaseSeconds: 600, depWaitHours: 24 }, suites: [{ name: 'unstable', components: ['main'] }, { name: 'experimental', components: ['main'] }] }),
+        log: () => undefined,
+      } as unknown as QueueContext;
+      const workers = { heard: async () => undefined, effective: (_: string, asked: unknown) => asked, isRevoked: () => false, nativeAvailable: () => false } as unknown as WorkerRegistry;
+      const l = new JobLeasing(q, workers);
+      l.save = async (j: JobRecord) => void jobs.set(j.id, j);
+      l.inputs = () => [];
+      const first = await l.lease({ builder: 'w/1', kinds: ['build'], waitSeconds: 0 }, 0, () => false);
+      expect(first?.log).toBe('logs/hello_1.0-1_amd64.1.log');
+      await writeFile(join(dir, 'public', first!.log!), 'the first build, as its worker sent it\n');
+      const second = await l.lease({ builder: 'w/2', kinds: ['build'], waitSeconds: 0 }, 0, () => false);
+      expect(second?.id).not.toBe(first?.id);
+      expect(second?.log).toBe('logs/hello_1.0-1_amd64.1-2.log');
+      expect(await readFile(join(dir, 'public', first!.log!), 'utf8')).toBe('the first build, as its worker sent it\n');
+      expect((await readdir(join(dir, 'public/logs'))).sort()).toEqual(['hello_1.0-1_amd64.1-2.log', 'hello_1.0-1_amd64.1.log']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,7 +2,7 @@
 // heartbeats, loses it when its lease runs out or it restarts; every change of a job's state
 // is saved here, and its upload's state follows.
 import { existsSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildLimits } from '../../core/kinds/build.js';
 import { checkInputs, previousBuilds, siblingBuilds } from '../../core/kinds/qa.js';
@@ -228,8 +228,7 @@ export class JobLeasing {
     const leased = { ...lease(job, request.builder, new Date(), config.builds.leaseSeconds * 1000), emulated };
     // A check's log is named after its kind (".lintian"), a rebuild's after its id past the build's (".rebuild", ".rebuild-2").
     const what = job.kind === 'build' ? '' : job.kind === 'rebuild' && job.of ? `.${job.id.slice(job.of.length + 1)}` : `.${job.kind}`;
-    leased.log = `logs/${job.source}_${versionWithoutEpoch(job.version)}_${job.arch}${what}.${leased.attempts}.log`;
-    await writeFile(join(this.q.layout.public, leased.log), '');
+    leased.log = await newLog(this.q.layout.public, `${job.source}_${versionWithoutEpoch(job.version)}_${job.arch}${what}`, leased.attempts);
     // What an earlier lease handed in before it was lost is not this one's (nor what a completion
     // cut short took aside to check: build-results.ts).
     for (const dir of [job.id, `${job.id}.checking`]) await rm(join(this.q.layout.artifacts, dir), { recursive: true, force: true });
@@ -244,5 +243,23 @@ export class JobLeasing {
       leaseMs: config.builds.leaseSeconds * 1000,
       localArchive: { suite: suite.name, components: suite.components },
     };
+  }
+}
+
+/**
+ * A lease's new, empty log under public/logs/, named after its job ("hello_1.0-1_amd64.1.log"),
+ * and never another job's: one of the same source, version and architecture (in another suite,
+ * or of an upload of that version again after `archive rm`) has its attempt's name taken, so
+ * this one is "hello_1.0-1_amd64.1-2.log", and so on.
+ */
+export async function newLog(publicDir: string, stem: string, attempt: number): Promise<string> {
+  for (let n = 1; ; n++) {
+    const log = `logs/${stem}.${attempt}${n === 1 ? '' : `-${n}`}.log`;
+    try {
+      await (await open(join(publicDir, log), 'wx')).close();
+      return log;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
   }
 }
