@@ -6,7 +6,10 @@ import { copyFile, mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/pro
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, TestArchive, cleanupRun, inCleanContainer, until, type JobView, type UpResult } from './support/archive.js';
+import { buildenvImageName, refreshBuildenv } from '../src/docker/buildenv.js';
+import { connectDocker } from '../src/docker/engine.js';
+import { LABEL_CREATED, LABEL_SOURCE_REVISION } from '../src/docker/images.js';
+import { REPO, RUN_ID, TestArchive, cleanupRun, inCleanContainer, until, type JobView, type UpResult } from './support/archive.js';
 
 /** Where the builder keeps its jobs' folders (compose/compose.yaml). */
 const JOBS = '/var/lib/archive-jobs';
@@ -242,6 +245,45 @@ describe('builds in a running archive', () => {
       const shot = await chromium([`--window-size=${size}`, `--screenshot=${join(artifacts, name)}`, up.url]);
       expect(shot.exitCode, String(shot.all)).toBe(0);
       expect((await stat(join(artifacts, name))).size).toBeGreaterThan(10_000);
+    }
+  });
+
+  it('refreshes a build environment into one layer with its settings, however often; the image before goes', async () => {
+    const docker = await connectDocker(undefined);
+    // A build environment of this test's own (the archive's stays as it is), made from the
+    // archive's, with a label whose value ENV and LABEL would expand or cut if not quoted.
+    const base = `aibtest${RUN_ID.replace(/[^a-z0-9]/g, '')}`;
+    const name = buildenvImageName(base, 'amd64');
+    const odd = 'a "quoted" $HOME \\ value';
+    const made = await execa('docker', ['run', '--name', `${base}-make`, '--label', `archive-in-a-box.run-id=${RUN_ID}`, 'archive/buildenv:trixie-amd64', 'true']);
+    expect(made.exitCode).toBe(0);
+    await execa('docker', ['commit', '--change', `LABEL aibtest.odd=${JSON.stringify(odd).replaceAll('$', '\\$')}`, `${base}-make`, name]);
+    await execa('docker', ['rm', `${base}-make`]);
+    const inspect = async (ref: string) => JSON.parse(String((await execa('docker', ['image', 'inspect', ref])).stdout))[0];
+    const original = await inspect(name);
+    expect(original.Config.Labels['aibtest.odd']).toBe(odd);
+    try {
+      let before = original;
+      for (let i = 0; i < 2; i++) {
+        const id = await refreshBuildenv(docker, base, 'amd64', () => undefined);
+        const after = await inspect(name);
+        expect(after.Id).toBe(id);
+        // One layer each time (a commit added one each time: Docker allows 125).
+        expect(after.RootFS.Layers).toHaveLength(1);
+        for (const key of ['Env', 'Cmd', 'Entrypoint', 'WorkingDir', 'User'] as const) expect(after.Config[key], key).toEqual(original.Config[key]);
+        expect(after.Config.Labels['aibtest.odd']).toBe(odd);
+        expect(after.Config.Labels[LABEL_SOURCE_REVISION]).toBe(original.Config.Labels[LABEL_SOURCE_REVISION]);
+        expect(new Date(after.Config.Labels[LABEL_CREATED]).getTime()).toBeGreaterThan(new Date(before.Config.Labels[LABEL_CREATED]).getTime());
+        expect(after.Architecture).toBe(original.Architecture);
+        // The image before is gone (nothing held it).
+        expect((await execa('docker', ['image', 'inspect', before.Id], { reject: false })).exitCode).not.toBe(0);
+        before = after;
+      }
+      const run = await execa('docker', ['run', '--rm', '--label', `archive-in-a-box.run-id=${RUN_ID}`, name, 'bash', '-c', 'pwd; dpkg-buildpackage --version | head -1'], { reject: false });
+      expect(run.exitCode, String(run.stderr)).toBe(0);
+      expect(String(run.stdout)).toMatch(/^\/build\nDebian dpkg-buildpackage version/);
+    } finally {
+      await execa('docker', ['rmi', '-f', name], { reject: false });
     }
   });
 });

@@ -1,8 +1,8 @@
 // Build environments kept current: an image older than its maximum age is upgraded
-// (apt-get update && apt-get dist-upgrade in a container, committed over the same tag)
-// before the next build; `archive refresh` does it on demand.
+// (apt-get update && apt-get dist-upgrade in a container, its file system made the image of the
+// same tag) before the next build; `archive refresh` does it on demand.
 import { DockerError } from '../errors.js';
-import { dockerMessage, followProgress, type Docker } from './engine.js';
+import { dockerMessage, followProgress, isNotFound, type Docker } from './engine.js';
 import { imageInfo, LABEL_CREATED, type Progress } from './images.js';
 
 /** A build environment's tag: its Debian release and architecture (trixie-arm64), also its key in ARCHIVE_BUILDENVS. */
@@ -45,16 +45,30 @@ export async function pullBuildenv(docker: Docker, ref: string, base: string, ar
   }
 }
 
+/**
+ * Upgrades the build environment `archive/buildenv:BASE-ARCH` in a container and makes its file
+ * system the image of that name, as one layer with the image's settings (environment, labels,
+ * command, working folder). Committed over the image, each refresh added a layer: Docker allows
+ * 125 (after about four months of daily refreshes every commit failed, and with it every build),
+ * and each layer kept the files the upgrade replaced. The image before is removed when nothing
+ * holds it (a build-dependency image made from it does, until the cache lets it go). Returns the
+ * new image's id.
+ */
 export async function refreshBuildenv(docker: Docker, base: string, arch: string, progress: Progress, labels: Record<string, string> = {}): Promise<string> {
   const name = buildenvImageName(base, arch);
-  if (!(await imageInfo(docker, name))) throw new DockerError(`${name} does not exist yet; archive up builds it`);
+  const before = await docker.getImage(name).inspect().catch((err) => {
+    if (isNotFound(err)) return undefined;
+    throw new DockerError(`cannot inspect image ${name}: ${dockerMessage(err)}`);
+  });
+  if (!before) throw new DockerError(`${name} does not exist yet; archive up builds it`);
   progress(`${name}: apt-get update && apt-get dist-upgrade`);
   const container = await docker.createContainer({
-    Image: name,
+    Image: before.Id,
     Cmd: ['bash', '-c', 'set -e; apt-get update -q; apt-get dist-upgrade -y -q; apt-get autoremove -y -q; apt-get clean'],
     Env: ['DEBIAN_FRONTEND=noninteractive'],
     Labels: { ...labels, 'archive-in-a-box.refresh': buildenvTag(base, arch) },
   });
+  let made: Awaited<ReturnType<typeof imageInfo>>;
   try {
     await container.start();
     const { StatusCode } = (await container.wait()) as { StatusCode: number };
@@ -62,18 +76,45 @@ export async function refreshBuildenv(docker: Docker, base: string, arch: string
       const logs = (await container.logs({ stdout: true, stderr: true, tail: 20 })) as unknown as Buffer;
       throw new DockerError(`refreshing ${name} failed (exit ${StatusCode}):\n${logs.toString()}`);
     }
-    const result = (await container.commit({
-      repo: 'archive/buildenv',
-      tag: buildenvTag(base, arch),
-      comment: `refreshed ${new Date().toISOString()}`,
-      changes: [`LABEL ${LABEL_CREATED}=${new Date().toISOString()}`, 'CMD ["bash"]', 'WORKDIR /build'],
-    } as never)) as unknown as { Id: string };
-    progress(`${name}: refreshed (${result.Id.slice(0, 19)})`);
-    return result.Id;
+    const [repo, tag] = name.split(':');
+    const platform = [before.Os, before.Architecture, (before as { Variant?: string }).Variant].filter(Boolean).join('/');
+    const stream = await docker.importImage((await container.export()) as unknown as string, {
+      repo,
+      tag,
+      platform,
+      message: `refreshed ${new Date().toISOString()}`,
+      changes: imageSettings({ ...before.Config, Labels: { ...before.Config?.Labels, [LABEL_CREATED]: new Date().toISOString() } }),
+    } as Record<string, unknown>);
+    await followProgress(docker, stream, () => undefined);
+    made = await imageInfo(docker, name);
+    if (!made || made.id === before.Id) throw new DockerError(`refreshing ${name}: the import reported success but the image is not there`);
   } catch (err) {
     if (err instanceof DockerError) throw err;
     throw new DockerError(`refreshing ${name}: ${dockerMessage(err)}`);
   } finally {
     await container.remove({ force: true }).catch(() => undefined);
   }
+  // (Once its container is gone: that held it too.)
+  await docker.getImage(before.Id).remove().catch(() => undefined);
+  progress(`${name}: refreshed (${made.id.slice(0, 19)})`);
+  return made.id;
+}
+
+/**
+ * An image's settings as the Dockerfile instructions `docker import` takes (its `changes`). Values
+ * are quoted, with backslashes, `"` and `$` escaped: ENV and LABEL would otherwise expand `$NAME`.
+ */
+export function imageSettings(config: { Env?: string[] | null; Labels?: Record<string, string> | null; Cmd?: string[] | null; Entrypoint?: string[] | string | null; WorkingDir?: string; User?: string } | undefined): string[] {
+  const quoted = (v: string) => `"${v.replace(/[\\"$]/g, '\\$&')}"`;
+  const changes: string[] = [];
+  for (const e of config?.Env ?? []) {
+    const eq = e.indexOf('=');
+    if (eq > 0) changes.push(`ENV ${e.slice(0, eq)}=${quoted(e.slice(eq + 1))}`);
+  }
+  for (const [k, v] of Object.entries(config?.Labels ?? {})) changes.push(`LABEL ${quoted(k)}=${quoted(v)}`);
+  if (config?.Entrypoint) changes.push(`ENTRYPOINT ${JSON.stringify(config.Entrypoint)}`);
+  if (config?.Cmd) changes.push(`CMD ${JSON.stringify(config.Cmd)}`);
+  if (config?.WorkingDir) changes.push(`WORKDIR ${config.WorkingDir}`);
+  if (config?.User) changes.push(`USER ${config.User}`);
+  return changes;
 }
