@@ -26,6 +26,21 @@ function leasing(jobs: Map<string, JobRecord>) {
   (l as unknown as { leaseOne: () => Promise<undefined> }).leaseOne = async () => undefined;
   return l;
 }
+/** Leasing over `jobs` with the queue's public and artifacts folders under `dir`; every job's inputs are none. */
+function leasingOnDisk(dir: string, jobs: Map<string, JobRecord>) {
+  const q = {
+    jobs: { get: (id: string) => jobs.get(id), all: () => [...jobs.values()] },
+    lane: new SerialLane(),
+    layout: { public: join(dir, 'public'), artifacts: join(dir, 'artifacts') },
+    config: () => ({ builds: { leaseSeconds: 600, depWaitHours: 24 }, suites: ['unstable', 'experimental'].map((name) => ({ name, components: ['main'] })) }),
+    log: () => undefined,
+  } as unknown as QueueContext;
+  const workers = { heard: async () => undefined, effective: (_: string, asked: unknown) => asked, isRevoked: () => false, nativeAvailable: () => false } as unknown as WorkerRegistry;
+  const l = new JobLeasing(q, workers);
+  l.save = async (j: JobRecord) => void jobs.set(j.id, j);
+  l.inputs = () => [];
+  return l;
+}
 const held = (l: JobLeasing) => (l as unknown as { heardFrom: Map<string, number> }).heardFrom;
 const waiting = (l: JobLeasing) => (l as unknown as { waiters: Set<() => void> }).waiters;
 
@@ -74,17 +89,7 @@ describe('job leasing', () => {
       const job = (suite: string, createdAt: string) =>
         ({ id: `hello_1.0-1.${suite}-amd64`, kind: 'build', source: 'hello', version: '1:1.0-1', arch: 'amd64', suite, state: 'needs-build', attempts: 0, createdAt, updatedAt: createdAt, binaries: [], artifacts: [] }) as unknown as JobRecord;
       const jobs = new Map([['a', job('unstable', '2026-12-06T10:00:00Z')], ['b', job('experimental', '2026-12-06T10:01:00Z')]].map(([k, j]) => [(j as JobRecord).id, j as JobRecord]));
-      const q = {
-        jobs: { get: (id: string) => jobs.get(id), all: () => [...jobs.values()] },
-        lane: new SerialLane(),
-        layout: { public: join(dir, 'public'), artifacts: join(dir, 'artifacts') },
-        config: () => ({ builds: { leaseSeconds: 600, depWaitHours: 24 }, suites: [{ name: 'unstable', components: ['main'] }, { name: 'experimental', components: ['main'] }] }),
-        log: () => undefined,
-      } as unknown as QueueContext;
-      const workers = { heard: async () => undefined, effective: (_: string, asked: unknown) => asked, isRevoked: () => false, nativeAvailable: () => false } as unknown as WorkerRegistry;
-      const l = new JobLeasing(q, workers);
-      l.save = async (j: JobRecord) => void jobs.set(j.id, j);
-      l.inputs = () => [];
+      const l = leasingOnDisk(dir, jobs);
       const first = await l.lease({ builder: 'w/1', kinds: ['build'], waitSeconds: 0 }, 0, () => false);
       expect(first?.log).toBe('logs/hello_1.0-1_amd64.1.log');
       await writeFile(join(dir, 'public', first!.log!), 'the first build, as its worker sent it\n');
@@ -93,6 +98,27 @@ describe('job leasing', () => {
       expect(second?.log).toBe('logs/hello_1.0-1_amd64.1-2.log');
       expect(await readFile(join(dir, 'public', first!.log!), 'utf8')).toBe('the first build, as its worker sent it\n');
       expect((await readdir(join(dir, 'public/logs'))).sort()).toEqual(['hello_1.0-1_amd64.1-2.log', 'hello_1.0-1_amd64.1.log']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("removes what a rebuild's earlier lease left public before it is leased again: a signed statement of its verdict", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'aib-leasing-'));
+    try {
+      await mkdir(join(dir, 'public/logs'), { recursive: true });
+      const at = '2026-12-06T10:00:00Z';
+      const rebuild = { id: 'u1-amd64-rebuild', of: 'u1-amd64', kind: 'rebuild', source: 'hello', version: '1.0-1', arch: 'amd64', suite: 'unstable', state: 'needs-build', attempts: 1, createdAt: at, updatedAt: at, binaries: [], artifacts: [] } as unknown as JobRecord;
+      const jobs = new Map([[rebuild.id, rebuild]]);
+      // The completion of its first lease signed "reproducible", then the queue stopped before
+      // the record was saved; that lease ran out.
+      const kept = join(dir, 'public/reproducible/hello/u1-amd64-rebuild');
+      await mkdir(kept, { recursive: true });
+      await writeFile(join(kept, 'statement.json.asc'), '-----BEGIN PGP SIGNED MESSAGE-----\n');
+      const l = leasingOnDisk(dir, jobs);
+      const leased = await l.lease({ builder: 'w/1', kinds: ['rebuild'], waitSeconds: 0 }, 0, () => false);
+      expect(leased?.id).toBe(rebuild.id);
+      expect((await readdir(join(dir, 'public/reproducible/hello')))).toEqual([]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -6,7 +6,7 @@ import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildLimits } from '../../core/kinds/build.js';
 import { checkInputs, previousBuilds, siblingBuilds } from '../../core/kinds/qa.js';
-import { rebuildInputs } from '../../core/kinds/rebuild.js';
+import { rebuildInputs, reproducibleDir } from '../../core/kinds/rebuild.js';
 import type { LeaseRequest, LeasedJob, WorkerSettings } from '../../core/job-protocol.js';
 import {
   assertHolder, cancel, expireDepWait, expireLease, giveBack, heartbeat, isLeasable, lease, retryDepWait, type JobRecord,
@@ -232,6 +232,9 @@ export class JobLeasing {
     // What an earlier lease handed in before it was lost is not this one's (nor what a completion
     // cut short took aside to check: build-results.ts).
     for (const dir of [job.id, `${job.id}.checking`]) await rm(join(this.q.layout.artifacts, dir), { recursive: true, force: true });
+    // Nor what a rebuild's completion cut short kept public: a statement signed before its record
+    // was saved would say "reproducible" beside this lease's verdict.
+    if (job.kind === 'rebuild') await rm(join(this.q.layout.public, reproducibleDir(job)), { recursive: true, force: true });
     await this.save(leased);
     const suite = config.suites.find((s) => s.name === job.suite)!;
     this.q.log(`job ${job.id}: leased to ${request.builder} (attempt ${leased.attempts}${emulated ? ', emulated' : ''})`);
