@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { removeLeftoverBuilds } from '../docker/docker-runner.js';
 import { UserError } from '../errors.js';
 import { connectDocker, type Docker } from '../docker/engine.js';
-import type { LeasedJob, WorkerOffer } from '../core/job-protocol.js';
+import { MAX_LOG_BODY, type LeasedJob, type WorkerOffer } from '../core/job-protocol.js';
 import { WORK_KINDS, kindLabel, type WorkKind } from '../core/work-kinds.js';
 import { JobApiClient, QueueUnreachable, reportAfterHandInError } from './job-api-client.js';
 import { TASKS } from './tasks/task.js';
@@ -181,7 +181,13 @@ export class Builder {
         if (!pending) return;
         const text = pending;
         pending = '';
-        await this.api.log(job.id, name, text).catch((err) => this.log(`log: ${err.message}`));
+        // The queue refuses a request over MAX_LOG_BODY bytes (413), and a second's text can be
+        // more: a byte of output that is not UTF-8 is three once decoded (U+FFFD). In pieces, in order.
+        try {
+          for (const piece of utf8Pieces(text, MAX_LOG_BODY)) await this.api.log(job.id, name, piece);
+        } catch (err) {
+          this.log(`log: ${(err as Error).message}`);
+        }
       }));
     const flusher = setInterval(() => void flush(), 1000);
     // Its inputs and outputs as files in a folder of this run's own (in the builder's container,
@@ -229,6 +235,26 @@ export class Builder {
       if (work) await rm(work, { recursive: true, force: true });
     }
   }
+}
+
+/**
+ * `text` in pieces of at most `maxBytes` bytes each as UTF-8, in order, each cut between two
+ * characters, never inside one (nor between the halves of a surrogate pair): joined, they are
+ * the text as it would be sent whole. maxBytes is at least 4, the most a character takes.
+ */
+export function utf8Pieces(text: string, maxBytes: number): string[] {
+  if (!(maxBytes >= 4)) throw new RangeError(`utf8Pieces: maxBytes ${maxBytes} is less than 4, the bytes a character may take`);
+  if (Buffer.byteLength(text) <= maxBytes) return text ? [text] : [];
+  const bytes = Buffer.from(text);
+  const pieces: string[] = [];
+  for (let start = 0; start < bytes.length; ) {
+    let end = Math.min(start + maxBytes, bytes.length);
+    // Back to the first byte of the character the cut falls in (its others are 10xxxxxx).
+    while (end < bytes.length && (bytes[end] & 0xc0) === 0x80) end--;
+    pieces.push(bytes.toString('utf8', start, end));
+    start = end;
+  }
+  return pieces;
 }
 
 /** ARCHIVE_BUILDENVS (BASE-ARCH=REF,...; on a Swarm node) as a map from base and architecture to image reference. */
