@@ -17,6 +17,8 @@ export async function runRebuildTask(t: TaskContext): Promise<TaskResult<Rebuild
   const native = t.worker.native ?? (await hostArchitecture());
   const { report, outputs } = await runRebuild(new DockerRunner(t.docker), {
     jobId: job.id,
+    source: job.source,
+    version: job.version,
     buildenv: await freshBuildenv(t, job.arch),
     toolsBuildenv: await freshBuildenv(t, native),
     dsc: job.files.find((f) => f.name.endsWith('.dsc'))!.name,
