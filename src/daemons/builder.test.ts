@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { scratchDir } from '../../test/support/scratch.js';
 import { MAX_LOG_BODY, type LeasedJob } from '../core/job-protocol.js';
+import { DEFAULT_LIMITS } from '../core/kinds/build.js';
 import { WORKER_NAME } from '../core/workers.js';
 import { Builder, builderNameFromEnv, parseBuildenvs, prepareWorkDir, removeLeftoverJobFolders, utf8Pieces } from './builder.js';
 import { TASKS } from './tasks/task.js';
@@ -134,5 +135,32 @@ describe("a job's log", () => {
     expect(sent.log.map((piece) => Buffer.byteLength(piece))).toEqual([MAX_LOG_BODY - 1, 2]);
     expect(sent.log.join('')).toBe(text);
     expect(sent.complete).toEqual([{ outcome: 'failed', reason: 'test' }]);
+  });
+});
+
+describe('a lease', () => {
+  const failed = { report: { outcome: 'failed' as const, reason: 'test' }, outputs: [], summary: 'failed' };
+
+  it('is given back, naming what is wrong, when a number in it is out of bounds; nothing of it is run', async () => {
+    let ran = false;
+    const { sent, run } = fakeRun({ limits: { ...DEFAULT_LIMITS, memoryBytes: 0 } }, async () => ((ran = true), failed));
+    await run;
+    expect(ran).toBe(false);
+    expect(sent.complete).toEqual([{ outcome: 'give-back', reason: "the lease's limits.memoryBytes: expected a positive number, found 0" }]);
+    expect(sent.log.join('')).toContain("builder problem, job given back: the lease's limits.memoryBytes");
+  });
+
+  it("is run as checked: each limit it leaves out the default's, its build environment kept an hour at least", async () => {
+    let got: LeasedJob | undefined;
+    const { run } = fakeRun({ limits: { cpus: 1 } as LeasedJob['limits'], buildenvMaxAgeMs: 0 }, async (t) => ((got = t.job), failed));
+    await run;
+    expect(got?.limits).toEqual({ ...DEFAULT_LIMITS, cpus: 1 });
+    expect(got?.buildenvMaxAgeMs).toBe(3600_000);
+  });
+
+  it('of a few milliseconds is kept with a heartbeat a second at most, not one every few milliseconds', async () => {
+    const { sent, run } = fakeRun({ leaseMs: 30 }, async () => (await new Promise((r) => setTimeout(r, 300)), failed));
+    await run;
+    expect(sent.heartbeats).toBe(0);
   });
 });

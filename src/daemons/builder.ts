@@ -11,7 +11,7 @@ import { UserError } from '../errors.js';
 import { connectDocker, type Docker } from '../docker/engine.js';
 import { MAX_LOG_BODY, type LeasedJob, type WorkerOffer } from '../core/job-protocol.js';
 import { WORK_KINDS, kindLabel, type WorkKind } from '../core/work-kinds.js';
-import { JobApiClient, QueueUnreachable, reportAfterHandInError } from './job-api-client.js';
+import { JobApiClient, QueueUnreachable, checkLease, reportAfterHandInError } from './job-api-client.js';
 import { TASKS } from './tasks/task.js';
 
 export const ALIVE_FILE = '/tmp/builder-alive';
@@ -168,11 +168,7 @@ export class Builder {
   /** Runs a leased job with its kind's task, streaming its log; hands in what it made, then its report. */
   private async run(name: string, job: LeasedJob): Promise<void> {
     this.log(`${name}: job ${job.id}: ${kindLabel(job.kind)} of ${job.source} ${job.version} on ${job.arch}${job.emulated ? ' (emulated)' : ''} (${job.buildArg})`);
-    const heartbeat = setInterval(() => {
-      this.alive().catch(() => undefined);
-      this.api.heartbeat(job.id, name).catch((err) => this.log(`heartbeat: ${err.message}`));
-      // Three heartbeats per lease: one lost request does not cost the job.
-    }, Math.min(10_000, (job.leaseMs ?? 90_000) / 3));
+    let heartbeat: NodeJS.Timeout | undefined;
     let pending = '';
     // One flush at a time: two appends in flight (a flooding build, a slow queue) could land out of order.
     let flushing: Promise<void> = Promise.resolve();
@@ -196,13 +192,21 @@ export class Builder {
     // gives the job back, as any trouble of the worker's.
     let work: string | undefined;
     try {
+      // Its numbers checked before any is used: one out of bounds gives the job back, naming it.
+      const checked = checkLease(job);
+      heartbeat = setInterval(() => {
+        this.alive().catch(() => undefined);
+        this.api.heartbeat(job.id, name).catch((err) => this.log(`heartbeat: ${err.message}`));
+        // Three heartbeats per lease: one lost request does not cost the job. Not more than one a
+        // second, however short a lease the queue says.
+      }, Math.max(1000, Math.min(10_000, (checked.leaseMs ?? 90_000) / 3)));
       work = await mkdtemp(join(this.o.workDir ?? tmpdir(), JOB_FOLDER));
       const inDir = join(work, 'in');
       const outDir = join(work, 'out');
       await mkdir(inDir);
       const task = TASKS[job.kind];
       const result = await task({
-        job,
+        job: checked,
         api: this.api,
         docker: this.docker,
         worker: {
