@@ -45,6 +45,10 @@ export async function pullBuildenv(docker: Docker, ref: string, base: string, ar
   }
 }
 
+/**
+ * `labels` on its container: a worker's (its name under LABEL_BUILDER, by which removeLeftoverBuilds
+ * finds the container after a restart), none for `archive refresh`.
+ */
 export async function refreshBuildenv(docker: Docker, base: string, arch: string, progress: Progress, labels: Record<string, string> = {}): Promise<string> {
   const name = buildenvImageName(base, arch);
   if (!(await imageInfo(docker, name))) throw new DockerError(`${name} does not exist yet; archive up builds it`);
