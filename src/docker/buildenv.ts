@@ -46,7 +46,14 @@ export async function pullBuildenv(docker: Docker, ref: string, base: string, ar
 }
 
 /**
- * `labels` on its container: a worker's (its name under LABEL_BUILDER, by which removeLeftoverBuilds
+ * The longest a refresh may run: an apt that hangs (a mirror that stops answering) would keep
+ * every build of that environment waiting on it. An upgrade of a build environment takes
+ * minutes, under qemu too.
+ */
+export const REFRESH_TIMEOUT_MS = 3600_000;
+
+/**
+ * Stopped past REFRESH_TIMEOUT_MS. `labels` on its container: a worker's (its name under LABEL_BUILDER, by which removeLeftoverBuilds
  * finds the container after a restart), none for `archive refresh`.
  */
 export async function refreshBuildenv(docker: Docker, base: string, arch: string, progress: Progress, labels: Record<string, string> = {}): Promise<string> {
@@ -61,7 +68,13 @@ export async function refreshBuildenv(docker: Docker, base: string, arch: string
   });
   try {
     await container.start();
-    const { StatusCode } = (await container.wait()) as { StatusCode: number };
+    let late = false;
+    const deadline = setTimeout(() => {
+      late = true;
+      container.kill().catch(() => undefined);
+    }, REFRESH_TIMEOUT_MS);
+    const { StatusCode } = (await container.wait().finally(() => clearTimeout(deadline))) as { StatusCode: number };
+    if (late) throw new DockerError(`refreshing ${name} took over ${REFRESH_TIMEOUT_MS / 60_000} minutes: stopped`);
     if (StatusCode !== 0) {
       const logs = (await container.logs({ stdout: true, stderr: true, tail: 20 })) as unknown as Buffer;
       throw new DockerError(`refreshing ${name} failed (exit ${StatusCode}):\n${logs.toString()}`);
