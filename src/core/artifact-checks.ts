@@ -58,7 +58,7 @@ const isDeb = (f: ReturnedFile) => isBinaryPackage(f.name);
  * build needs (hello_1.0-1_arm64.buildinfo from the amd64 build, or the next version's): the pool
  * never replaces a file, so that build would then be refused.
  */
-function ownNames({ source, version, arch, buildArg }: ReturnedBuild['job'], ext: string): string[] {
+export function ownNames({ source, version, arch, buildArg }: Omit<ReturnedBuild['job'], 'id'>, ext: string): string[] {
   return (buildArg === '-A' ? ['all', arch] : [arch]).map((a) => `${source}_${versionWithoutEpoch(version)}_${a}.${ext}`);
 }
 

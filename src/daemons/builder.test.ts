@@ -1,10 +1,38 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { scratchDir } from '../../test/support/scratch.js';
+import { MAX_LOG_BODY, type LeasedJob } from '../core/job-protocol.js';
+import { DEFAULT_LIMITS } from '../core/kinds/build.js';
 import { WORKER_NAME } from '../core/workers.js';
-import { Builder, builderNameFromEnv, parseBuildenvs, prepareWorkDir, removeLeftoverJobFolders } from './builder.js';
+import { Builder, builderNameFromEnv, parseBuildenvs, prepareWorkDir, removeLeftoverJobFolders, utf8Pieces } from './builder.js';
+import { TASKS } from './tasks/task.js';
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/**
+ * A builder whose queue is a fake that records what it is sent, and that runs `job` with a
+ * task of the test's in place of its kind's: no engine, no network.
+ */
+function fakeRun(job: Partial<LeasedJob>, task: (typeof TASKS)['build']) {
+  const sent = { log: [] as string[], heartbeats: 0, complete: [] as unknown[] };
+  const api = {
+    log: async (_id: string, _builder: string, text: string) => void sent.log.push(text),
+    heartbeat: async () => void sent.heartbeats++,
+    complete: async (_id: string, _builder: string, _kind: string, report: unknown) => void sent.complete.push(report),
+    artifact: async () => undefined,
+  };
+  const builder = new Builder({ queueUrl: 'http://127.0.0.1:9', key: Buffer.alloc(32), name: 'w', labels: {}, workDir: scratchDir('aib-jobs-') });
+  Object.assign(builder, { api });
+  vi.spyOn(TASKS, 'build').mockImplementation(task);
+  vi.spyOn(console, 'log').mockImplementation(() => undefined);
+  const leased = { id: 'j1', kind: 'build', source: 'hello', version: '1.0-1', arch: 'amd64', buildArg: '-B', files: [], limits: {}, buildenvMaxAgeMs: 86_400_000, ...job } as LeasedJob;
+  const run = (builder as unknown as { run(name: string, job: LeasedJob): Promise<void> }).run('w/1', leased);
+  return { sent, run };
+}
 
 describe("a builder's name", () => {
   it('is ARCHIVE_BUILDER_NAME, made a worker name whatever the node is called', () => {
@@ -73,5 +101,66 @@ describe("a builder's job folders", () => {
       else process.env.TMPDIR = was;
     }
     expect(await prepareWorkDir(undefined)).toEqual({ dir: tmpdir(), removed: 0 });
+  });
+});
+
+describe("a job's log", () => {
+  it('is cut in pieces of at most the cap in bytes, in order, never inside a character', () => {
+    // One, two, three and four bytes a character; a character cut at every possible byte.
+    const text = 'a\u00e9\u20ac\u{1F600}'.repeat(50) + 'end';
+    for (const cap of [4, 5, 6, 7, 8, 13, 100]) {
+      const pieces = utf8Pieces(text, cap);
+      expect(pieces.join(''), `cap ${cap}`).toBe(text);
+      for (const piece of pieces) {
+        expect(Buffer.byteLength(piece)).toBeLessThanOrEqual(cap);
+        expect(piece).not.toContain('\ufffd'); // a character cut in two would decode as U+FFFD
+        expect(Buffer.from(piece).toString()).toBe(piece);
+      }
+      // Each piece as full as the next character lets it be.
+      for (const [i, piece] of pieces.slice(0, -1).entries()) expect(Buffer.byteLength(piece) + Buffer.byteLength([...pieces[i + 1]][0])).toBeGreaterThan(cap);
+    }
+    expect(utf8Pieces('four', 4)).toEqual(['four']);
+    expect(utf8Pieces('', 4)).toEqual([]);
+    expect(() => utf8Pieces('x', 3)).toThrow(RangeError);
+  });
+
+  it('over what the queue takes in one request is sent in two, in order, none over the cap', async () => {
+    // More than the cap in bytes, fewer in characters: the cut falls inside an é, and is moved before it.
+    const text = `x${'\u00e9'.repeat(MAX_LOG_BODY / 2)}`;
+    const { sent, run } = fakeRun({}, async (t) => {
+      t.log(text);
+      return { report: { outcome: 'failed', reason: 'test' }, outputs: [], summary: 'failed' };
+    });
+    await run;
+    expect(sent.log.map((piece) => Buffer.byteLength(piece))).toEqual([MAX_LOG_BODY - 1, 2]);
+    expect(sent.log.join('')).toBe(text);
+    expect(sent.complete).toEqual([{ outcome: 'failed', reason: 'test' }]);
+  });
+});
+
+describe('a lease', () => {
+  const failed = { report: { outcome: 'failed' as const, reason: 'test' }, outputs: [], summary: 'failed' };
+
+  it('is given back, naming what is wrong, when a number in it is out of bounds; nothing of it is run', async () => {
+    let ran = false;
+    const { sent, run } = fakeRun({ limits: { ...DEFAULT_LIMITS, memoryBytes: 0 } }, async () => ((ran = true), failed));
+    await run;
+    expect(ran).toBe(false);
+    expect(sent.complete).toEqual([{ outcome: 'give-back', reason: "the lease's limits.memoryBytes: expected a positive number, found 0" }]);
+    expect(sent.log.join('')).toContain("builder problem, job given back: the lease's limits.memoryBytes");
+  });
+
+  it("is run as checked: each limit it leaves out the default's, its build environment kept an hour at least", async () => {
+    let got: LeasedJob | undefined;
+    const { run } = fakeRun({ limits: { cpus: 1 } as LeasedJob['limits'], buildenvMaxAgeMs: 0 }, async (t) => ((got = t.job), failed));
+    await run;
+    expect(got?.limits).toEqual({ ...DEFAULT_LIMITS, cpus: 1 });
+    expect(got?.buildenvMaxAgeMs).toBe(3600_000);
+  });
+
+  it('of a few milliseconds is kept with a heartbeat a second at most, not one every few milliseconds', async () => {
+    const { sent, run } = fakeRun({ leaseMs: 30 }, async () => (await new Promise((r) => setTimeout(r, 300)), failed));
+    await run;
+    expect(sent.heartbeats).toBe(0);
   });
 });

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { removeLeftoverBuilds } from '../docker/docker-runner.js';
 import { UserError } from '../errors.js';
 import { connectDocker, type Docker } from '../docker/engine.js';
-import type { LeasedJob, WorkerOffer } from '../core/job-protocol.js';
+import { MAX_LOG_BODY, type LeasedJob, type WorkerOffer } from '../core/job-protocol.js';
 import { WORK_KINDS, kindLabel, type WorkKind } from '../core/work-kinds.js';
-import { JobApiClient, QueueUnreachable, reportAfterHandInError } from './job-api-client.js';
+import { JobApiClient, QueueUnreachable, checkLease, reportAfterHandInError } from './job-api-client.js';
 import { TASKS } from './tasks/task.js';
 
 export const ALIVE_FILE = '/tmp/builder-alive';
@@ -168,11 +168,7 @@ export class Builder {
   /** Runs a leased job with its kind's task, streaming its log; hands in what it made, then its report. */
   private async run(name: string, job: LeasedJob): Promise<void> {
     this.log(`${name}: job ${job.id}: ${kindLabel(job.kind)} of ${job.source} ${job.version} on ${job.arch}${job.emulated ? ' (emulated)' : ''} (${job.buildArg})`);
-    const heartbeat = setInterval(() => {
-      this.alive().catch(() => undefined);
-      this.api.heartbeat(job.id, name).catch((err) => this.log(`heartbeat: ${err.message}`));
-      // Three heartbeats per lease: one lost request does not cost the job.
-    }, Math.min(10_000, (job.leaseMs ?? 90_000) / 3));
+    let heartbeat: NodeJS.Timeout | undefined;
     let pending = '';
     // One flush at a time: two appends in flight (a flooding build, a slow queue) could land out of order.
     let flushing: Promise<void> = Promise.resolve();
@@ -181,7 +177,13 @@ export class Builder {
         if (!pending) return;
         const text = pending;
         pending = '';
-        await this.api.log(job.id, name, text).catch((err) => this.log(`log: ${err.message}`));
+        // The queue refuses a request over MAX_LOG_BODY bytes (413), and a second's text can be
+        // more: a byte of output that is not UTF-8 is three once decoded (U+FFFD). In pieces, in order.
+        try {
+          for (const piece of utf8Pieces(text, MAX_LOG_BODY)) await this.api.log(job.id, name, piece);
+        } catch (err) {
+          this.log(`log: ${(err as Error).message}`);
+        }
       }));
     const flusher = setInterval(() => void flush(), 1000);
     // Its inputs and outputs as files in a folder of this run's own (in the builder's container,
@@ -190,13 +192,21 @@ export class Builder {
     // gives the job back, as any trouble of the worker's.
     let work: string | undefined;
     try {
+      // Its numbers checked before any is used: one out of bounds gives the job back, naming it.
+      const checked = checkLease(job);
+      heartbeat = setInterval(() => {
+        this.alive().catch(() => undefined);
+        this.api.heartbeat(job.id, name).catch((err) => this.log(`heartbeat: ${err.message}`));
+        // Three heartbeats per lease: one lost request does not cost the job. Not more than one a
+        // second, however short a lease the queue says.
+      }, Math.max(1000, Math.min(10_000, (checked.leaseMs ?? 90_000) / 3)));
       work = await mkdtemp(join(this.o.workDir ?? tmpdir(), JOB_FOLDER));
       const inDir = join(work, 'in');
       const outDir = join(work, 'out');
       await mkdir(inDir);
       const task = TASKS[job.kind];
       const result = await task({
-        job,
+        job: checked,
         api: this.api,
         docker: this.docker,
         worker: {
@@ -229,6 +239,26 @@ export class Builder {
       if (work) await rm(work, { recursive: true, force: true });
     }
   }
+}
+
+/**
+ * `text` in pieces of at most `maxBytes` bytes each as UTF-8, in order, each cut between two
+ * characters, never inside one (nor between the halves of a surrogate pair): joined, they are
+ * the text as it would be sent whole. maxBytes is at least 4, the most a character takes.
+ */
+export function utf8Pieces(text: string, maxBytes: number): string[] {
+  if (!(maxBytes >= 4)) throw new RangeError(`utf8Pieces: maxBytes ${maxBytes} is less than 4, the bytes a character may take`);
+  if (Buffer.byteLength(text) <= maxBytes) return text ? [text] : [];
+  const bytes = Buffer.from(text);
+  const pieces: string[] = [];
+  for (let start = 0; start < bytes.length; ) {
+    let end = Math.min(start + maxBytes, bytes.length);
+    // Back to the first byte of the character the cut falls in (its others are 10xxxxxx).
+    while (end < bytes.length && (bytes[end] & 0xc0) === 0x80) end--;
+    pieces.push(bytes.toString('utf8', start, end));
+    start = end;
+  }
+  return pieces;
 }
 
 /** ARCHIVE_BUILDENVS (BASE-ARCH=REF,...; on a Swarm node) as a map from base and architecture to image reference. */

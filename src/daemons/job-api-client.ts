@@ -8,6 +8,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sha256Hex, signRequest } from '../core/request-signature.js';
 import { JOB_ROUTES, routePath, type JobApi, type JobRoute, type LeaseRequest, type LeasedJob, type WorkerOffer, type WorkerSettings } from '../core/job-protocol.js';
+import { DEFAULT_LIMITS, type BuildLimits } from '../core/kinds/build.js';
 import type { JobReport, WorkKind } from '../core/work-kinds.js';
 
 /** The queue did not answer at all (it is restarting, or the network is down). */
@@ -36,6 +37,55 @@ export function reportAfterHandInError(err: unknown): { outcome: 'failed' | 'giv
   return err instanceof QueueRefused ? { outcome: 'failed', reason: `the queue refused what the job made: ${message}` } : { outcome: 'give-back', reason: message };
 }
 
+/**
+ * The most job slots a worker runs, whatever the queue says. A number, not one from this
+ * machine's cores: builds.concurrency is one setting for all of an archive's workers, and one it
+ * refused would not run at all. 64 builds at the default 2 CPUs and 4 GiB is 128 cores and
+ * 256 GiB, more than a worker has; a number the queue sends past it (1e9) is not a slot each.
+ */
+export const MAX_CONCURRENCY = 64;
+
+/** The youngest a build environment is refreshed at, whatever the queue says: never for each job. */
+export const MIN_BUILDENV_AGE_MS = 3600_000;
+
+/**
+ * The queue's answer to a start, checked: a queue elsewhere may be compromised. concurrency a
+ * whole number of at least 1 (else refused, naming it), and at most MAX_CONCURRENCY.
+ */
+export function checkSettings(settings: WorkerSettings): WorkerSettings {
+  const n = settings?.concurrency;
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`the queue's settings: concurrency: expected a whole number of job slots, at least 1, found ${JSON.stringify(n)}`);
+  return { ...settings, concurrency: Math.min(n, MAX_CONCURRENCY) };
+}
+
+/**
+ * A lease checked before any of its numbers is used (a queue elsewhere may be compromised: they
+ * go to the disk-space check, and to Docker, where a limit of 0 is none): each input file's size
+ * a whole number of bytes, 0 or more; each limit a positive number, one missing the default's;
+ * leaseMs, when sent, a positive number; buildenvMaxAgeMs 0 or more, raised to
+ * MIN_BUILDENV_AGE_MS. Throws naming the field, and the worker gives the job back.
+ */
+export function checkLease(job: LeasedJob): LeasedJob {
+  const refuse = (field: string, expected: string, found: unknown) => new Error(`the lease's ${field}: expected ${expected}, found ${JSON.stringify(found) ?? String(found)}`);
+  if (!Array.isArray(job.files)) throw refuse('files', 'a list of input files', job.files);
+  for (const f of job.files) {
+    if (!Number.isSafeInteger(f?.size) || f.size < 0) throw refuse(`input file ${f?.name}: size`, 'a whole number of bytes, 0 or more', f?.size);
+  }
+  const sent: unknown = job.limits ?? {};
+  if (typeof sent !== 'object' || sent === null || Array.isArray(sent)) throw refuse('limits', 'an object of build limits', sent);
+  const limits = { ...DEFAULT_LIMITS };
+  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof BuildLimits)[]) {
+    const value = (sent as Record<string, unknown>)[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw refuse(`limits.${key}`, 'a positive number', value);
+    limits[key] = value;
+  }
+  if (job.leaseMs !== undefined && (typeof job.leaseMs !== 'number' || !Number.isFinite(job.leaseMs) || job.leaseMs <= 0)) throw refuse('leaseMs', 'a positive number of milliseconds', job.leaseMs);
+  const age = job.buildenvMaxAgeMs;
+  if (typeof age !== 'number' || !Number.isFinite(age) || age < 0) throw refuse('buildenvMaxAgeMs', 'a number of milliseconds, 0 or more', age);
+  return { ...job, limits, buildenvMaxAgeMs: Math.max(age, MIN_BUILDENV_AGE_MS) };
+}
+
 export class JobApiClient {
   constructor(
     private readonly queueUrl: string,
@@ -45,9 +95,9 @@ export class JobApiClient {
     private readonly name: string,
   ) {}
 
-  /** Says the worker (re)started: the queue gives back its leases, and answers its settings. */
+  /** Says the worker (re)started: the queue gives back its leases, and answers its settings (checked). */
   async start(offer: WorkerOffer): Promise<WorkerSettings> {
-    return (await this.send('start', { builder: this.name }, offer)).json() as Promise<WorkerSettings>;
+    return checkSettings((await (await this.send('start', { builder: this.name }, offer)).json()) as WorkerSettings);
   }
 
   /** A job, or undefined when there was none within the wait. */

@@ -309,6 +309,15 @@ describe('the job API', () => {
     expect(reportAfterHandInError(gone).outcome).toBe('give-back');
   });
 
+  it("has a worker run as many job slots as the queue's start answer says, up to 64, and refuse an answer of none", async () => {
+    const client = new JobApiClient(base, builderKey(secret, 'b1'), 'b1');
+    expect(await client.start({ kinds: ['build'] })).toEqual({ concurrency: 1 });
+    vi.spyOn(handlers, 'start').mockResolvedValue({ concurrency: 1e9 });
+    expect(await client.start({ kinds: ['build'] })).toEqual({ concurrency: 64 });
+    vi.spyOn(handlers, 'start').mockResolvedValue({ concurrency: 0 });
+    await expect(client.start({ kinds: ['build'] })).rejects.toThrow("the queue's settings: concurrency: expected a whole number of job slots, at least 1, found 0");
+  });
+
   it('refuses a lease, heartbeat or result body over 64 KiB and a log flush over 16 MiB', async () => {
     const padded = (size: number) => JSON.stringify({ builder: 'b1', outcome: 'failed', reason: 'x'.repeat(size) });
     expect((await signed('POST', '/api/v1/jobs/j1/complete', padded(MAX_SMALL_BODY))).status).toBe(413);

@@ -46,13 +46,22 @@ export async function pullBuildenv(docker: Docker, ref: string, base: string, ar
 }
 
 /**
- * Upgrades the build environment `archive/buildenv:BASE-ARCH` in a container and makes its file
- * system the image of that name, as one layer with the image's settings (environment, labels,
- * command, working folder). Committed over the image, each refresh added a layer: Docker allows
- * 125 (after about four months of daily refreshes every commit failed, and with it every build),
- * and each layer kept the files the upgrade replaced. The image before is removed when nothing
- * holds it (a build-dependency image made from it does, until the cache lets it go). Returns the
- * new image's id.
+ * The longest a refresh may run: an apt that hangs (a mirror that stops answering) would keep
+ * every build of that environment waiting on it. An upgrade of a build environment takes
+ * minutes, under qemu too.
+ */
+export const REFRESH_TIMEOUT_MS = 3600_000;
+
+/**
+ * Upgrades the build environment `archive/buildenv:BASE-ARCH` in a container (stopped past
+ * REFRESH_TIMEOUT_MS) and makes its file system the image of that name, as one layer with the
+ * image's settings (environment, labels, command, working folder). Committed over the image, each
+ * refresh added a layer: Docker allows 125 (after about four months of daily refreshes every
+ * commit failed, and with it every build), and each layer kept the files the upgrade replaced.
+ * The image before is removed when nothing holds it (a build-dependency image made from it does,
+ * until the cache lets it go). `labels` on its container: a worker's (its name under
+ * LABEL_BUILDER, by which removeLeftoverBuilds finds the container after a restart), none for
+ * `archive refresh`. Returns the new image's id.
  */
 export async function refreshBuildenv(docker: Docker, base: string, arch: string, progress: Progress, labels: Record<string, string> = {}): Promise<string> {
   const name = buildenvImageName(base, arch);
@@ -71,7 +80,13 @@ export async function refreshBuildenv(docker: Docker, base: string, arch: string
   let made: Awaited<ReturnType<typeof imageInfo>>;
   try {
     await container.start();
-    const { StatusCode } = (await container.wait()) as { StatusCode: number };
+    let late = false;
+    const deadline = setTimeout(() => {
+      late = true;
+      container.kill().catch(() => undefined);
+    }, REFRESH_TIMEOUT_MS);
+    const { StatusCode } = (await container.wait().finally(() => clearTimeout(deadline))) as { StatusCode: number };
+    if (late) throw new DockerError(`refreshing ${name} took over ${REFRESH_TIMEOUT_MS / 60_000} minutes: stopped`);
     if (StatusCode !== 0) {
       const logs = (await container.logs({ stdout: true, stderr: true, tail: 20 })) as unknown as Buffer;
       throw new DockerError(`refreshing ${name} failed (exit ${StatusCode}):\n${logs.toString()}`);

@@ -12,7 +12,7 @@ import type { ContainerRunner, JobInput, RunnerContainer } from '../container-ru
 import { runBuild, type BuildRequest } from './build-flow.js';
 import { BUILDER_UID, DEFAULT_LIMITS, LABEL_BUILD, type BuildLimits } from './build.js';
 import { checkContainerSpec, toolsImage } from './qa-flow.js';
-import { MAX_ARTIFACT_BYTES, REPORTS, compareRebuild, diffoscopeScript, firstDifferences, type RebuildReport } from './rebuild.js';
+import { MAX_ARTIFACT_BYTES, REPORTS, compareRebuild, diffoscopeScript, firstDifferences, rebuildBuildinfo, type RebuildReport } from './rebuild.js';
 import { runWithinLimits } from './run-within-limits.js';
 
 /** A file's sha256, read as a stream (a package may be up to the build's output limit). */
@@ -34,6 +34,9 @@ export interface RebuildRequest extends Omit<BuildRequest, 'rebuild'> {
   /** The native build environment diffoscope runs on, and where its tools are installed from. */
   toolsBuildenv: string;
   network?: string;
+  /** The job's source and version, which its .buildinfo is named after (rebuildBuildinfo). */
+  source: string;
+  version: string;
 }
 
 export async function runRebuild(runner: ContainerRunner, req: RebuildRequest): Promise<{ report: RebuildReport; outputs: string[] }> {
@@ -49,7 +52,7 @@ export async function runRebuild(runner: ContainerRunner, req: RebuildRequest): 
   }
   const first = req.first.map((f) => ({ name: f.name, sha256: f.sha256 }));
   const compared = compareRebuild(first, packages);
-  const buildinfo = built.outputs.filter((n) => n.endsWith('.buildinfo'));
+  const buildinfo = rebuildBuildinfo(built.outputs, req);
   const rebuilt = { outcome: 'rebuilt' as const, packages, depsKey: built.depsKey, seconds, tool: 'dpkg-buildpackage', differences: [] as { package: string; context: string }[] };
   req.onLog(`archive-in-a-box: ${compared.reproducible ? 'the packages are bit for bit the first build\'s' : `differs from the first build: ${[...compared.differing, ...compared.onlyFirst, ...compared.onlyRebuild].join(', ')}`}\n`);
   if (compared.reproducible || compared.differing.length === 0) return { report: rebuilt, outputs: buildinfo };

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { JobRecord } from '../jobs.js';
 import { buildContainerSpec, DEFAULT_LIMITS } from './build.js';
 import {
-  compareRebuild, diffoscopeScript, firstDifferences, parseRebuildReport, plannedRebuilds, rebuildContainerSpec, rebuildInputs, rebuildOf, rebuildResult, rebuildScript,
+  compareRebuild, diffoscopeScript, firstDifferences, parseRebuildReport, plannedRebuilds, rebuildBuildinfo, rebuildContainerSpec, rebuildInputs, rebuildOf, rebuildResult, rebuildScript,
   reproducibility, reproducibleShares, reproducibleStatement, shareLine, verifyRebuilds, REBUILD_PATH, VARIATIONS,
 } from './rebuild.js';
 
@@ -43,6 +43,21 @@ describe('a rebuild', () => {
   it('reads the source and the first build\'s packages, nothing else of it', () => {
     const inputs = rebuildInputs({ sourceFiles: [{ name: 'hello_1.0-1.dsc', path: 'pool/main/h/hello/hello_1.0-1.dsc' }] }, build());
     expect(inputs.map((f) => f.name)).toEqual(['hello_1.0-1.dsc', 'hello_1.0-1_amd64.deb']);
+  });
+
+  it('hands in only the .buildinfo dpkg-buildpackage names after the job, whatever others the build left beside it', () => {
+    // The build controls its output folder: two more .buildinfo there would take the queue past
+    // its three files of a rebuild, and the job would be refused.
+    const left = ['hello_1.0-1_amd64.deb', 'hello_1.0-1_amd64.changes', 'extra.buildinfo', 'hello_1.0-1_arm64.buildinfo', 'hello_1.0-1_amd64.buildinfo', 'hello_1.0-2_amd64.buildinfo'];
+    const job = { source: 'hello', version: '1.0-1', arch: 'amd64', buildArg: '-B' as const };
+    expect(rebuildBuildinfo(left, job)).toEqual(['hello_1.0-1_amd64.buildinfo']);
+    // The version without its epoch, as in every file name.
+    expect(rebuildBuildinfo(left, { ...job, version: '2:1.0-1' })).toEqual(['hello_1.0-1_amd64.buildinfo']);
+    // An arch-indep build's is named for all; one named for the architecture is taken when that is all there is, never both.
+    expect(rebuildBuildinfo([...left, 'hello_1.0-1_all.buildinfo'], { ...job, buildArg: '-A' })).toEqual(['hello_1.0-1_all.buildinfo']);
+    expect(rebuildBuildinfo(left, { ...job, buildArg: '-A' })).toEqual(['hello_1.0-1_amd64.buildinfo']);
+    expect(rebuildBuildinfo(['hello_1.0-1_all.buildinfo'], job)).toEqual([]);
+    expect(rebuildBuildinfo(['extra.buildinfo'], job)).toEqual([]);
   });
 });
 

@@ -11,6 +11,7 @@
 // C.UTF-8 only).
 import { createHash } from 'node:crypto';
 import type { ContainerSpec } from '../container-runner.js';
+import { ownNames } from '../artifact-checks.js';
 import type { BuildArg } from '../build-plan.js';
 import type { JobRecord } from '../jobs.js';
 import type { KindDefinition } from '../work-kinds.js';
@@ -225,6 +226,18 @@ export function rebuildInputs(upload: { sourceFiles: { name: string; path: strin
 
 /** The files a rebuild hands in: diffoscope's reports and its own .buildinfo. */
 export const REBUILD_ARTIFACT = /^(diffoscope\.(txt|html)|[A-Za-z0-9][A-Za-z0-9.+~_-]{0,200}\.buildinfo)$/;
+
+/**
+ * The .buildinfo a rebuild hands in, of the files its build left (`outputs`): the one
+ * dpkg-buildpackage names after the job (artifact-checks.ts ownNames: SOURCE_VERSION_ARCH, or
+ * all for -A), at most one. Any other is the build's doing: the queue takes three files of a
+ * rebuild, and refuses the job past them.
+ */
+export function rebuildBuildinfo(outputs: string[], job: { source: string; version: string; arch: string; buildArg: BuildArg }): string[] {
+  const own = ownNames(job, 'buildinfo').find((name) => outputs.includes(name));
+  return own ? [own] : [];
+}
+
 /** diffoscope's --max-report-size for each report; what the queue takes of one is a little more. */
 export const MAX_REPORT_BYTES = 4 * 1024 * 1024;
 export const MAX_ARTIFACT_BYTES = MAX_REPORT_BYTES + 1024 * 1024;

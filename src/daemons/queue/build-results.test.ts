@@ -48,10 +48,11 @@ describe('artifacts handed in', () => {
     await results.artifact('j-rebuild', 'w/2', 'hello_1.0-1_amd64.buildinfo', bytes(100));
     expect(readdirSync(join(layout.artifacts, 'j-rebuild')).sort()).toEqual(['diffoscope.txt', 'hello_1.0-1_amd64.buildinfo']);
     expect(readFileSync(join(layout.artifacts, 'j-rebuild', 'diffoscope.txt'), 'utf8')).toBe('x'.repeat(100));
-    // Another source's .buildinfo, and a fourth file: refused.
+    // Another source's .buildinfo, and a fourth file: refused, as what the job made (400, 413: the
+    // worker fails the job rather than give it back to be run again for the same refusal).
     await expect(results.artifact('j-rebuild', 'w/2', 'other_1.0-1_amd64.buildinfo', bytes(10))).rejects.toMatchObject({ status: 400 });
     await results.artifact('j-rebuild', 'w/2', 'diffoscope.html', bytes(10));
-    await expect(results.artifact('j-rebuild', 'w/2', 'hello_1.0-1_all.buildinfo', bytes(10))).rejects.toMatchObject({ status: 409, message: expect.stringContaining('3 files already') });
+    await expect(results.artifact('j-rebuild', 'w/2', 'hello_1.0-1_all.buildinfo', bytes(10))).rejects.toMatchObject({ status: 413, message: expect.stringContaining('3 files already') });
     // Only the holder of the lease hands anything in.
     await expect(results.artifact('j-rebuild', 'w/9', 'diffoscope.txt', bytes(10))).rejects.toMatchObject({ status: 409 });
   });

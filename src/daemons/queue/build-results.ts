@@ -63,7 +63,9 @@ export class BuildResults {
       if (!REBUILD_ARTIFACT.test(name) || (name.endsWith('.buildinfo') && !name.startsWith(`${job.source}_`))) {
         throw refused(400, `a rebuild hands in diffoscope.txt, diffoscope.html and its ${job.source}_*.buildinfo, not ${name}`);
       }
-      if ((await had()).length >= 3) throw refused(409, `rebuild ${id} handed in 3 files already`);
+      // Over the cap, which running the rebuild again would cross again: 413, which the worker
+      // takes for a refusal of what the job made (the job fails), not for its own trouble (given back).
+      if ((await had()).length >= 3) throw refused(413, `rebuild ${id} handed in 3 files already (diffoscope.txt, diffoscope.html and its .buildinfo at most)`);
       body = capped(body, MAX_ARTIFACT_BYTES, `${name} of rebuild ${id}`);
     } else if (job.kind === 'build') {
       // What a builder takes out of a build (builds.output_*), in all: a worker that sends more

@@ -5,9 +5,12 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LeasedJob } from '../../core/job-protocol.js';
+import { LABEL_BUILDER } from '../../core/kinds/build.js';
 import { sha256Hex } from '../../core/request-signature.js';
+import type { Docker } from '../../docker/engine.js';
+import { LABEL_CREATED } from '../../docker/images.js';
 import type { JobApiClient } from '../job-api-client.js';
-import { fetchJobFiles, likelyDepsKey, noteDepsKey } from './build-task.js';
+import { fetchJobFiles, freshBuildenv, likelyDepsKey, noteDepsKey } from './build-task.js';
 import type { TaskContext } from './task.js';
 
 const job = (source: string, arch = 'amd64') => ({ source, base: 'trixie', arch, buildArg: '-B' }) as LeasedJob;
@@ -93,5 +96,20 @@ describe("a job's input files", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("a job's build environment", () => {
+  it("older than the lease allows is refreshed in a container with the worker's labels, which a restart finds it by", async () => {
+    // A fake engine that records what it is asked: this shows the labels given, not what an engine does with them.
+    const created: { Labels?: Record<string, string> }[] = [];
+    const container = { start: async () => undefined, wait: async () => ({ StatusCode: 0 }), commit: async () => ({ Id: `sha256:${'b'.repeat(64)}` }), remove: async () => undefined };
+    const docker = {
+      getImage: () => ({ inspect: async () => ({ Id: 'sha256:old', Created: '2026-01-01T00:00:00Z', Config: { Labels: { [LABEL_CREATED]: '2026-01-01T00:00:00Z' } } }) }),
+      createContainer: async (options: { Labels?: Record<string, string> }) => (created.push(options), container),
+    } as unknown as Docker;
+    const t = { job: { base: 'trixie', buildenvMaxAgeMs: 3600_000 } as LeasedJob, docker, worker: { name: 'builder-1', labels: { 'com.example.team': 'a' } }, log: () => undefined } as unknown as TaskContext;
+    expect(await freshBuildenv(t, 'amd64')).toBe('archive/buildenv:trixie-amd64');
+    expect(created.map((o) => o.Labels)).toEqual([{ 'com.example.team': 'a', [LABEL_BUILDER]: 'builder-1', 'archive-in-a-box.refresh': 'trixie-amd64' }]);
   });
 });

@@ -36,6 +36,11 @@ export function noteDepsKey(job: LeasedJob, key: string | undefined): void {
   if (lastKeys.size > LAST_KEYS) lastKeys.delete(lastKeys.keys().next().value!);
 }
 
+/** The labels of every container a worker's job makes: its own, and its name, by which it finds them after a restart (removeLeftoverBuilds). */
+export function workerLabels(t: TaskContext): Record<string, string> {
+  return { ...t.worker.labels, [LABEL_BUILDER]: t.worker.name };
+}
+
 export async function runBuildTask(t: TaskContext): Promise<TaskResult<BuildReport>> {
   const { job } = t;
   const files = await fetchJobFiles(t);
@@ -46,7 +51,7 @@ export async function runBuildTask(t: TaskContext): Promise<TaskResult<BuildRepo
     arch: job.arch,
     buildArg: job.buildArg,
     files,
-    labels: { ...t.worker.labels, [LABEL_BUILDER]: t.worker.name },
+    labels: workerLabels(t),
     onLog: t.log,
     outDir: t.outDir,
     localArchive: await localArchive(t),
@@ -104,7 +109,7 @@ export async function freshBuildenv(t: TaskContext, arch: string): Promise<strin
   const age = await imageAgeMs(t.docker, image);
   if (age !== undefined && age > t.job.buildenvMaxAgeMs) {
     if (!refreshing.has(image)) {
-      refreshing.set(image, refreshBuildenv(t.docker, base, arch, (line) => t.log(`archive-in-a-box: ${line}\n`)).finally(() => refreshing.delete(image)));
+      refreshing.set(image, refreshBuildenv(t.docker, base, arch, (line) => t.log(`archive-in-a-box: ${line}\n`), workerLabels(t)).finally(() => refreshing.delete(image)));
     }
     await refreshing.get(image);
   }

@@ -2,12 +2,12 @@
 // of the job's base it runs in kept current, the check run in throwaway containers
 // (core/kinds/qa-flow.ts through the Docker runner). Nothing is handed in but the report.
 import { runCheck } from '../../core/kinds/qa-flow.js';
-import { DEFAULT_LIMITS, LABEL_BUILDER } from '../../core/kinds/build.js';
+import { DEFAULT_LIMITS } from '../../core/kinds/build.js';
 import type { CheckKind, QaReport } from '../../core/kinds/qa.js';
 import { KINDS } from '../../core/work-kinds.js';
 import { hostArchitecture } from '../../process/debian-tools.js';
 import { DockerRunner } from '../../docker/docker-runner.js';
-import { fetchJobFiles, freshBuildenv, localArchive } from './build-task.js';
+import { fetchJobFiles, freshBuildenv, localArchive, workerLabels } from './build-task.js';
 import type { TaskContext, TaskResult } from './task.js';
 
 export function qaTask(check: CheckKind): (t: TaskContext) => Promise<TaskResult<QaReport>> {
@@ -24,7 +24,7 @@ export function qaTask(check: CheckKind): (t: TaskContext) => Promise<TaskResult
       buildenv: await freshBuildenv(t, arch),
       arch: job.arch,
       files: await fetchJobFiles(t),
-      labels: { ...t.worker.labels, [LABEL_BUILDER]: t.worker.name },
+      labels: workerLabels(t),
       onLog: t.log,
       network: t.worker.network,
       ...(onBuildArch && { localArchive: await localArchive(t) }),

@@ -3,11 +3,11 @@
 // compared (core/kinds/rebuild-flow.ts through the Docker runner); diffoscope's reports and the
 // rebuild's .buildinfo handed in before the report.
 import { runRebuild } from '../../core/kinds/rebuild-flow.js';
-import { DEFAULT_LIMITS, LABEL_BUILDER } from '../../core/kinds/build.js';
+import { DEFAULT_LIMITS } from '../../core/kinds/build.js';
 import type { RebuildReport } from '../../core/kinds/rebuild.js';
 import { hostArchitecture } from '../../process/debian-tools.js';
 import { DockerRunner } from '../../docker/docker-runner.js';
-import { fetchJobFiles, freshBuildenv, likelyDepsKey, localArchive, noteDepsKey } from './build-task.js';
+import { fetchJobFiles, freshBuildenv, likelyDepsKey, localArchive, noteDepsKey, workerLabels } from './build-task.js';
 import type { TaskContext, TaskResult } from './task.js';
 
 export async function runRebuildTask(t: TaskContext): Promise<TaskResult<RebuildReport>> {
@@ -17,6 +17,8 @@ export async function runRebuildTask(t: TaskContext): Promise<TaskResult<Rebuild
   const native = t.worker.native ?? (await hostArchitecture());
   const { report, outputs } = await runRebuild(new DockerRunner(t.docker), {
     jobId: job.id,
+    source: job.source,
+    version: job.version,
     buildenv: await freshBuildenv(t, job.arch),
     toolsBuildenv: await freshBuildenv(t, native),
     dsc: job.files.find((f) => f.name.endsWith('.dsc'))!.name,
@@ -24,7 +26,7 @@ export async function runRebuildTask(t: TaskContext): Promise<TaskResult<Rebuild
     buildArg: job.buildArg,
     files: files.filter((f) => !isPackage(f.name)),
     first: files.filter((f) => isPackage(f.name)),
-    labels: { ...t.worker.labels, [LABEL_BUILDER]: t.worker.name },
+    labels: workerLabels(t),
     onLog: t.log,
     outDir: t.outDir,
     network: t.worker.network,
