@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SuiteConfig } from '../config/config.js';
 import type { JobRecord } from './jobs.js';
+import { lintianResult } from './kinds/lintian.js';
 import type { QaResult } from './kinds/qa.js';
 import { installabilityJobId, migrationDecisions, migrationLine, targetDigest, type MigrationInput, type MigrationPolicy } from './migration.js';
 import { emptyContents, isDebugControl, type SuiteBinary, type SuiteContents, type SuiteSource } from './suite-contents.js';
@@ -96,7 +97,7 @@ describe('migration decisions', () => {
     expect(decide({ from, uploads: [u], jobs: [] })[0].reasons).toEqual(['no build for amd64']);
   });
 
-  it('holds each gate: lintian errors (not warnings), a piuparts failure, an autopkgtest regression (not a failure that never passed)', () => {
+  it('holds each gate: lintian errors (not warnings; counted or past the output read), a piuparts failure, an autopkgtest regression (not a failure that never passed)', () => {
     const from = unstable([source('hello', '1.0-1')], []);
     // It declares tests (Testsuite:), so autopkgtest applies.
     const u = [{ ...upload('hello', '1.0-1', 5), sourceStanza: [['Testsuite', 'autopkgtest']] as [string, string][] }];
@@ -109,6 +110,10 @@ describe('migration decisions', () => {
     expect(decide({ from, uploads: u, jobs: [job('hello', '1.0-1'), installs('hello', '1.0-1')] })[0].reasons).toEqual(['lintian on amd64 has not run yet', 'piuparts on amd64 has not run yet', 'autopkgtest on amd64 has not run yet']);
     expect(with_(check('hello', '1.0-1', 'lintian', { verdict: 'pass', counts: { warning: 3 } }))).toEqual([]);
     expect(with_(check('hello', '1.0-1', 'lintian', { verdict: 'fail', counts: { error: 1 }, summary: '1 error tag(s): dir-or-file-in-opt' }))).toEqual(['lintian on amd64: 1 error(s): 1 error tag(s): dir-or-file-in-opt']);
+    // Lintian failed (exit 2) with its error tags past the output read: no error counted, a fail all the same.
+    const cut = lintianResult(`Lintian v2\n${'W: hello: some-tag x\n'.repeat(3)}`, 2, 1, true)!;
+    expect(with_(check('hello', '1.0-1', 'lintian', cut))).toEqual(['lintian on amd64: error tag(s) past the first 8 MiB of its output; see the log']);
+    expect(with_(check('hello', '1.0-1', 'lintian', lintianResult(`Lintian v2\n${'W: hello: some-tag x\n'.repeat(3)}`, 0, 1)!))).toEqual([]);
     expect(with_(check('hello', '1.0-1', 'piuparts', { verdict: 'fail', summary: '1 file(s) left after purge: /etc/x' }))).toEqual(['piuparts failed on amd64: 1 file(s) left after purge: /etc/x']);
     expect(with_(check('hello', '1.0-1', 'piuparts', { verdict: 'neutral' }))).toEqual([]);
     expect(with_(check('hello', '1.0-1', 'autopkgtest', { verdict: 'fail', trend: 'never-passed' }))).toEqual([]);
