@@ -72,7 +72,7 @@ export function migrationDecisions(input: MigrationInput): MigrationDecision[] {
       if (ageDays < target.migration.afterDays) reasons.push(`${Math.floor(ageDays)} of ${target.migration.afterDays} days`);
       reasons.push(...gateReasons(target, upload, input.jobsOf(upload.id)));
     }
-    const copied = copiedBinaries(from, s.source, target.architectures);
+    const copied = copiedBinaries(from, s.source, s.version, target.architectures);
     if (!target.allowBinaryTakeover) {
       const taken = takeovers(willHold, s.source, copied);
       if (taken.length > 0) reasons.push(`${takeoverText(taken, to.id)} (allow_binary_takeover is off)`);
