@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SuiteConfig } from '../config/config.js';
 import type { JobRecord } from './jobs.js';
+import { lintianResult } from './kinds/lintian.js';
 import type { QaResult } from './kinds/qa.js';
 import { installabilityJobId, migrationDecisions, migrationLine, targetDigest, type MigrationInput, type MigrationPolicy } from './migration.js';
 import { emptyContents, isDebugControl, type SuiteBinary, type SuiteContents, type SuiteSource } from './suite-contents.js';
@@ -91,12 +92,30 @@ describe('migration decisions', () => {
   it('waits for every build the target needs, and says which failed', () => {
     const from = unstable([source('hello', '1.0-1')], []);
     const u = { ...upload('hello', '1.0-1', 5), jobs: [] };
-    const jobs = [job('hello', '1.0-1', { state: 'failed', reason: 'dpkg-buildpackage exit 2' }), job('hello', '1.0-1', { id: 'hello-arm64', arch: 'arm64', state: 'building' }), job('hello', '1.0-1', { id: 'hello-s390x', arch: 's390x', state: 'failed' })];
+    // s390x's arch-dependent build (-B): the target has no s390x, nothing of it is copied.
+    const jobs = [job('hello', '1.0-1', { state: 'failed', reason: 'dpkg-buildpackage exit 2' }), job('hello', '1.0-1', { id: 'hello-arm64', arch: 'arm64', state: 'building' }), job('hello', '1.0-1', { id: 'hello-s390x', arch: 's390x', buildArg: '-B', state: 'failed' })];
     expect(decide({ from, uploads: [u], jobs, target: target({}, ['amd64', 'arm64']) })[0].reasons).toEqual(['build on amd64 failed: dpkg-buildpackage exit 2', 'not built on arm64 yet (building)']);
     expect(decide({ from, uploads: [u], jobs: [] })[0].reasons).toEqual(['no build for amd64']);
   });
 
-  it('holds each gate: lintian errors (not warnings), a piuparts failure, an autopkgtest regression (not a failure that never passed)', () => {
+  it('needs the build that makes the arch:all packages on an architecture the target lacks (-b on arch_all), its gates and its installability too', () => {
+    // unstable builds amd64 and arm64, amd64 making the arch:all packages (-b); testing is arm64 only, and is copied them.
+    const from = unstable([source('hello', '1.0-1')], []);
+    const u = { ...upload('hello', '1.0-1', 5), jobs: [] };
+    // The same jobs on arm64: that build and its checks pass.
+    const onArm64 = (j: JobRecord): JobRecord => ({ ...j, id: j.id.replace('-amd64', '-arm64'), arch: 'arm64', buildArg: '-B', ...(j.of ? { of: j.of.replace('-amd64', '-arm64') } : {}) });
+    const armPassing = passing('hello', '1.0-1').map(onArm64);
+    const on = target({}, ['arm64']);
+    const reasons = (...jobs: JobRecord[]) => decide({ from, uploads: [u], jobs: [...armPassing, ...jobs], target: on })[0].reasons;
+    expect(reasons(job('hello', '1.0-1', { state: 'failed', reason: 'dpkg-buildpackage exit 2' }))).toEqual(['build on amd64 failed: dpkg-buildpackage exit 2']);
+    expect(reasons(job('hello', '1.0-1'), check('hello', '1.0-1', 'lintian', { verdict: 'fail', counts: { error: 1 }, summary: '1 error tag(s): x' }), check('hello', '1.0-1', 'piuparts', {}))).toEqual(['lintian on amd64: 1 error(s): 1 error tag(s): x']);
+    expect(reasons(...passing('hello', '1.0-1').slice(0, 3))).toEqual(['installability in testing on amd64: to be checked']);
+    expect(reasons(...passing('hello', '1.0-1'))).toEqual([]);
+    // Its arch-dependent build alone (-B, arch_all elsewhere) is not the target's.
+    expect(reasons(job('hello', '1.0-1', { buildArg: '-B', state: 'failed' }))).toEqual([]);
+  });
+
+  it('holds each gate: lintian errors (not warnings; counted or past the output read), a piuparts failure, an autopkgtest regression (not a failure that never passed)', () => {
     const from = unstable([source('hello', '1.0-1')], []);
     // It declares tests (Testsuite:), so autopkgtest applies.
     const u = [{ ...upload('hello', '1.0-1', 5), sourceStanza: [['Testsuite', 'autopkgtest']] as [string, string][] }];
@@ -109,6 +128,10 @@ describe('migration decisions', () => {
     expect(decide({ from, uploads: u, jobs: [job('hello', '1.0-1'), installs('hello', '1.0-1')] })[0].reasons).toEqual(['lintian on amd64 has not run yet', 'piuparts on amd64 has not run yet', 'autopkgtest on amd64 has not run yet']);
     expect(with_(check('hello', '1.0-1', 'lintian', { verdict: 'pass', counts: { warning: 3 } }))).toEqual([]);
     expect(with_(check('hello', '1.0-1', 'lintian', { verdict: 'fail', counts: { error: 1 }, summary: '1 error tag(s): dir-or-file-in-opt' }))).toEqual(['lintian on amd64: 1 error(s): 1 error tag(s): dir-or-file-in-opt']);
+    // Lintian failed (exit 2) with its error tags past the output read: no error counted, a fail all the same.
+    const cut = lintianResult(`Lintian v2\n${'W: hello: some-tag x\n'.repeat(3)}`, 2, 1, true)!;
+    expect(with_(check('hello', '1.0-1', 'lintian', cut))).toEqual(['lintian on amd64: error tag(s) past the first 8 MiB of its output; see the log']);
+    expect(with_(check('hello', '1.0-1', 'lintian', lintianResult(`Lintian v2\n${'W: hello: some-tag x\n'.repeat(3)}`, 0, 1)!))).toEqual([]);
     expect(with_(check('hello', '1.0-1', 'piuparts', { verdict: 'fail', summary: '1 file(s) left after purge: /etc/x' }))).toEqual(['piuparts failed on amd64: 1 file(s) left after purge: /etc/x']);
     expect(with_(check('hello', '1.0-1', 'piuparts', { verdict: 'neutral' }))).toEqual([]);
     expect(with_(check('hello', '1.0-1', 'autopkgtest', { verdict: 'fail', trend: 'never-passed' }))).toEqual([]);

@@ -72,7 +72,7 @@ export function migrationDecisions(input: MigrationInput): MigrationDecision[] {
       if (ageDays < target.migration.afterDays) reasons.push(`${Math.floor(ageDays)} of ${target.migration.afterDays} days`);
       reasons.push(...gateReasons(target, upload, input.jobsOf(upload.id)));
     }
-    const copied = copiedBinaries(from, s.source, target.architectures);
+    const copied = copiedBinaries(from, s.source, s.version, target.architectures);
     if (!target.allowBinaryTakeover) {
       const taken = takeovers(willHold, s.source, copied);
       if (taken.length > 0) reasons.push(`${takeoverText(taken, to.id)} (allow_binary_takeover is off)`);
@@ -89,10 +89,17 @@ export function migrationDecisions(input: MigrationInput): MigrationDecision[] {
   return out;
 }
 
-/** The builds the target needs (its architectures, and the arch:all build) and the gates on their checks. */
+/**
+ * Whether the target needs this job built: a build on one of its architectures, or the build
+ * that makes the source's arch:all packages, on whatever architecture (-A, or -b on
+ * builds.arch_all: core/build-plan.ts), since the copy brings every arch:all package.
+ */
+const needed = (target: SuiteConfig, j: JobRecord) => j.kind === 'build' && (target.architectures.includes(j.arch) || j.buildArg !== '-B');
+
+/** The builds the target needs and the gates on their checks. */
 function gateReasons(target: SuiteConfig & { migration: MigrationPolicy }, upload: UploadRecord, jobs: JobRecord[]): string[] {
   const reasons: string[] = [];
-  const builds = jobs.filter((j) => j.kind === 'build' && (target.architectures.includes(j.arch) || j.buildArg === '-A'));
+  const builds = jobs.filter((j) => needed(target, j));
   if (builds.length === 0) reasons.push(`no build for ${target.architectures.join(', ')}`);
   for (const b of builds) {
     if (b.state === 'failed' || b.state === 'cancelled') reasons.push(`build on ${b.arch} ${b.state}${b.reason ? `: ${b.reason}` : ''}`);
@@ -117,7 +124,7 @@ export const installabilityJobId = (build: string, to: string) => `${build}-inst
  */
 function installability(target: SuiteConfig, to: SuiteContents, jobs: JobRecord[], digest: string, check: string[]): string[] {
   const reasons: string[] = [];
-  for (const b of jobs.filter((j) => j.kind === 'build' && j.state === 'built' && (target.architectures.includes(j.arch) || j.buildArg === '-A'))) {
+  for (const b of jobs.filter((j) => needed(target, j) && j.state === 'built')) {
     const job = jobs.find((j) => j.id === installabilityJobId(b.id, to.id));
     const on = `installability in ${to.id} on ${b.arch}`;
     if (!job || (job.against !== digest && job.state !== 'building')) {

@@ -39,7 +39,9 @@ export function unmetGates(gates: QaGates, builds: JobRecord[], jobs: JobRecord[
         else out.push({ reason: `${on} has not run yet`, waiting: true });
       } else if (qa.verdict === 'tmpfail') out.push({ reason: `${on}: the testbed failed (tmpfail)`, waiting: false });
       else if (gate === 'pass' && qa.verdict === 'fail') out.push({ reason: check === 'rebuild' ? `not reproducible on ${build.arch}: ${qa.summary}` : `${check} failed on ${build.arch}: ${qa.summary}`, waiting: false });
-      else if (gate === 'no-errors' && (qa.counts.error ?? 0) > 0) out.push({ reason: `${on}: ${qa.counts.error} error(s): ${qa.summary}`, waiting: false });
+      // A fail is an error tag even when none was counted: lintian's exit said so of a tag in
+      // output past what was read (core/kinds/lintian.ts). Warnings alone are a pass.
+      else if (gate === 'no-errors' && (qa.verdict === 'fail' || (qa.counts.error ?? 0) > 0)) out.push({ reason: `${on}: ${qa.counts.error ? `${qa.counts.error} error(s): ` : ''}${qa.summary}`, waiting: false });
       else if (gate === 'no-regression' && qa.trend === 'regression') {
         out.push({ reason: `${check} regressed on ${build.arch}${qa.comparedWith ? ` (against ${qa.comparedWith})` : ''}: ${qa.summary}`, waiting: false });
       }

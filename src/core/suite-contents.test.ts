@@ -233,6 +233,17 @@ describe('suite contents', () => {
     expect(() => withCopy(from, to, 'nothing', ['amd64'], false)).toThrow(/unstable has no source package or binaries from nothing/);
   });
 
+  it("copies only the binaries built from the version it copies (and imported ones), not those an older version built that are left in the suite", () => {
+    // x 2's arch:all build failed: unstable still has x-doc 1 from x 1 beside x 2's amd64 package.
+    const from = withBinaries(withSource(emptyContents('unstable'), src('x', '2')), [
+      bin('x', '2', 'amd64'), bin('x-doc', '1', 'all', { source: 'x' }), bin('x-data', '1', 'all', { source: 'x', origin: 'imported' }),
+    ]);
+    const r = withCopy(from, emptyContents('testing'), 'x', ['amd64'], false);
+    expect(r.copied.map((b) => `${b.package} ${b.version} ${b.arch}`).sort()).toEqual(['x 2 amd64', 'x-data 1 all']);
+    expect(r.contents.binaries.map((b) => `${b.package} ${b.version} ${b.arch}`).sort()).toEqual(['x 2 amd64', 'x-data 1 all']);
+    expect(copiedBinaries(from, 'x', '1', ['amd64']).map((b) => b.package).sort()).toEqual(['x-data', 'x-doc']);
+  });
+
   it("refuses a copy that would take over another source's binary package, unless the target allows takeovers", () => {
     // In unstable (takeovers allowed there), x took over libshared; testing has it from y.
     const from = withBinaries(withSource(emptyContents('unstable'), src('x', '2')), [bin('x', '2', 'amd64'), bin('libshared', '2', 'amd64', { source: 'x' }), bin('x-arm', '2', 'arm64', { source: 'x' })]);
@@ -241,8 +252,8 @@ describe('suite contents', () => {
       'x 2 is not copied to testing: binary package libshared is published in testing by source y, which it may not take over; remove that source first (archive rm y --suite testing) or set suites.testing.allow_binary_takeover: true in archive.yaml',
     );
     // An architecture the target lacks is not copied, so it takes nothing over.
-    expect(takeovers(to, 'x', copiedBinaries(from, 'x', ['amd64']))).toEqual([['libshared', 'y']]);
-    expect(takeovers(to, 'x', copiedBinaries(from, 'x', ['amd64', 'arm64']))).toEqual([['libshared', 'y'], ['x-arm', 'z']]);
+    expect(takeovers(to, 'x', copiedBinaries(from, 'x', '2', ['amd64']))).toEqual([['libshared', 'y']]);
+    expect(takeovers(to, 'x', copiedBinaries(from, 'x', '2', ['amd64', 'arm64']))).toEqual([['libshared', 'y'], ['x-arm', 'z']]);
     // Allowed: the copy's libshared replaces y's, as a build's would; z's x-arm (arm64, not copied) stays.
     const r = withCopy(from, to, 'x', ['amd64'], true);
     expect(r.contents.binaries.map((b) => `${b.package} ${b.source} ${b.version} ${b.arch}`).sort()).toEqual(['libshared x 2 amd64', 'x x 2 amd64', 'x-arm z 1 arm64']);

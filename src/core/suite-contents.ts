@@ -372,8 +372,11 @@ function after(sorted: SuiteBinary[], x: { package: string; arch: string }): num
 export function withoutSuperseded(c: SuiteContents, source: string): SuiteContents {
   const current = c.sources.find((s) => s.source === source);
   if (!current) return c;
-  return { ...c, binaries: c.binaries.filter((b) => b.source !== source || b.origin === 'imported' || b.sourceVersion === current.version) };
+  return { ...c, binaries: c.binaries.filter((b) => b.source !== source || ofVersion(b, current.version)) };
 }
+
+/** Whether a binary of a source goes with the source's `version`: built from it, or imported (the user's, kept whatever its version). */
+const ofVersion = (b: SuiteBinary, version: string) => b.origin === 'imported' || b.sourceVersion === version;
 
 /** `archive rm`: the source and every binary built from it (or imported under its name). */
 export function withoutSource(c: SuiteContents, source: string): { contents: SuiteContents; sources: number; binaries: number } {
@@ -388,15 +391,16 @@ export function withoutSource(c: SuiteContents, source: string): { contents: Sui
 }
 
 /**
- * `archive copy`: a source and its binaries as published in `from` replace what `to` holds
- * of that source, with no rebuild (a migration, as britney's). Binaries for architectures
- * `to` does not have are left out; a downgrade is refused, and so is a binary package another
- * source publishes in `to` unless `allowTakeover` (then the copy's replaces it).
+ * `archive copy`: a source and its binaries of that version (copiedBinaries) as published in
+ * `from` replace what `to` holds of that source, with no rebuild (a migration, as britney's).
+ * Binaries for architectures `to` does not have are left out; a downgrade is refused, and so is
+ * a binary package another source publishes in `to` unless `allowTakeover` (then the copy's
+ * replaces it).
  */
 export function withCopy(from: SuiteContents, to: SuiteContents, source: string, toArchitectures: string[], allowTakeover: boolean): { contents: SuiteContents; copied: SuiteBinary[]; version: string } {
-  const binaries = copiedBinaries(from, source, toArchitectures);
   const version = publishedVersion(from, source);
   if (!version) throw new ContentsError(`${from.id} has no source package or binaries from ${source}; see archive ls --suite ${from.id}`);
+  const binaries = copiedBinaries(from, source, version, toArchitectures);
   const held = publishedVersion(to, source);
   if (held && compareVersions(held, version) > 0) {
     throw new ContentsError(`${to.id} has ${source} ${held}, newer than ${from.id}'s ${version}; remove it first (archive rm ${source} --suite ${to.id}) to go back`);
@@ -414,9 +418,13 @@ export function withCopy(from: SuiteContents, to: SuiteContents, source: string,
   return { contents: { ...rest, sources: src ? [...rest.sources, src] : rest.sources, binaries: [...rest.binaries, ...binaries] }, copied: binaries, version };
 }
 
-/** The binaries of `source` a copy from `from` brings to a suite of `toArchitectures`. */
-export function copiedBinaries(from: SuiteContents, source: string, toArchitectures: string[]): SuiteBinary[] {
-  return from.binaries.filter((b) => b.source === source && (b.arch === 'all' || toArchitectures.includes(b.arch)));
+/**
+ * The binaries of `source` at `version` a copy from `from` brings to a suite of
+ * `toArchitectures`. Not those an older version built that `from` still holds (its new builds
+ * not all in yet, or one failed): the copy would pair them with a source they were not built from.
+ */
+export function copiedBinaries(from: SuiteContents, source: string, version: string, toArchitectures: string[]): SuiteBinary[] {
+  return from.binaries.filter((b) => b.source === source && ofVersion(b, version) && (b.arch === 'all' || toArchitectures.includes(b.arch)));
 }
 
 /**

@@ -65,13 +65,24 @@ export class Migrations {
     let decisions = this.decide();
     const ready = decisions.filter((d) => d.migrates);
     const migrated: MigrationDecision[] = [];
+    // Each ready decision's installability was answered for its target as decide() found it:
+    // once a copy changed what that target holds, the rest of its decisions are not copied
+    // (apt was asked of another target); they are decided again below, their checks asked again.
+    const digestOf = (suite: string) => targetDigest(this.q.suites.all().find((c) => c.id === suite) ?? emptyContents(suite));
+    const decidedAgainst = new Map([...new Set(ready.map((d) => d.to))].map((to) => [to, digestOf(to)]));
+    const changed = new Set<string>();
     for (const d of ready) {
-      // Decided against the target before this run's copies: one of them may have made this one
-      // a takeover (two sources bringing one package). It waits, and is decided again below.
+      if (changed.has(d.to)) {
+        this.q.log(`migration: ${d.source} ${d.version} ${d.from} -> ${d.to}: not copied: ${d.to} changed since its installability was checked; checked again`);
+        continue;
+      }
+      // The copy checks again what decide() did (a takeover, a downgrade): one it refuses waits,
+      // and is decided again below.
       try {
         const answer = await this.q.suites.copy(d.source, d.from, d.to);
         this.q.log(`migration: ${d.source} ${d.version} ${d.from} -> ${d.to}: ${answer.message}`);
         migrated.push(d);
+        if (digestOf(d.to) !== decidedAgainst.get(d.to)) changed.add(d.to);
       } catch (err) {
         if (!(err instanceof ContentsError)) throw err;
         this.q.log(`migration: ${d.source} ${d.version} ${d.from} -> ${d.to}: not copied: ${err.message}`);

@@ -2,6 +2,8 @@
 // signed again before Valid-Until runs out; and the pool's garbage collected when something
 // may have lost its last reference.
 import { planPublication } from '../../core/publish-plan.js';
+import type { UploadRecord } from '../../core/uploads.js';
+import { compareVersions } from '../../debian/version.js';
 import { oldestSignature } from '../../publish/generations.js';
 import { TextBuffers, TextHashes } from '../../publish/index-text.js';
 import { IndexTexts } from '../../publish/index-texts.js';
@@ -79,18 +81,44 @@ export class Publishing {
     if (!oldest || Date.now() - oldest.getTime() > validFor / 2) return this.q.publish('Valid-Until refresh');
   }
 
-  /** Pool files nothing refers to any more, removed (uploads still to build keep theirs). In the lane. */
+  /** Pool files nothing refers to any more, removed (uploads that may still join keep theirs). In the lane. */
   async collectGarbage(): Promise<void> {
     this.garbageLikely = false;
-    // What no suite names yet but will: the sources of uploads still building or held, and the
-    // files of builds a suite holds back (wait_for_all_architectures, publish_requires);
-    // and what QA checks still to run read (a superseded build's packages, the previous version's).
+    // What no suite names yet but may: the sources of uploads that may still join their suite
+    // (mayJoin), and the files of builds a suite holds back (wait_for_all_architectures,
+    // publish_requires); and what QA checks still to run read (a superseded build's packages,
+    // the previous version's).
     const pending = [
-      ...this.q.uploads.all().filter((u) => ['accepted', 'building', 'dep-wait', 'held'].includes(u.state)).flatMap((u) => u.sourceFiles.map((f) => f.path)),
+      ...this.mayJoin().flatMap((u) => u.sourceFiles.map((f) => f.path)),
       ...this.q.jobs.all().filter((j) => j.state === 'built' && !j.inSuite).flatMap((j) => [...j.binaries.map((b) => b.path), ...j.artifacts]),
       ...this.q.jobs.all().filter((j) => j.of && ['needs-build', 'building', 'given-back'].includes(j.state)).flatMap((j) => this.leasing.inputs(j).map((f) => f.path)),
     ];
     const removed = await this.q.suites.collectGarbage(pending);
     if (removed.length > 0) this.q.log(`pool: removed ${removed.length} file(s) nothing refers to any more: ${removed.slice(0, 5).join(', ')}${removed.length > 5 ? ', ...' : ''}`);
+  }
+
+  /**
+   * The uploads whose source has not joined its suite and still may: building, held back, or
+   * failed (archive retry builds it again; archive.yaml's gates eased release it: queue.ts
+   * releaseHeld), but not one archive rm removed (cancelRemoved), nor a rejected one, nor one
+   * superseded: its suite has a newer version of the source, which joining would not replace
+   * (withSource). A superseded upload's source files go at the next collection unless something
+   * else keeps them (a suite, a snapshot, keep_versions); retried, its build finds them gone.
+   */
+  private mayJoin(): UploadRecord[] {
+    const open = this.q.uploads.all().filter((u) => !u.inSuite && !u.removed && u.state !== 'rejected' && u.sourceFiles.length > 0);
+    if (open.length === 0) return [];
+    const suites = new Map(this.q.suites.all().filter((c) => c.kind === 'suite').map((c) => [c.id, c]));
+    // Each suite's sources by name, made once for the suites these uploads are to join.
+    const versions = new Map<string, Map<string, string>>();
+    const versionIn = (suite: string, source: string) => {
+      let bySource = versions.get(suite);
+      if (!bySource) versions.set(suite, (bySource = new Map((suites.get(suite)?.sources ?? []).map((s) => [s.source, s.version]))));
+      return bySource.get(source);
+    };
+    return open.filter((u) => {
+      const held = u.suite ? versionIn(u.suite, u.source) : undefined;
+      return held === undefined || compareVersions(held, u.version) <= 0;
+    });
   }
 }
