@@ -103,13 +103,14 @@ describe("a job's build environment", () => {
   it("older than the lease allows is refreshed in a container with the worker's labels, which a restart finds it by", async () => {
     // A fake engine that records what it is asked: this shows the labels given, not what an engine does with them.
     const created: { Labels?: Record<string, string> }[] = [];
-    const container = { start: async () => undefined, wait: async () => ({ StatusCode: 0 }), commit: async () => ({ Id: `sha256:${'b'.repeat(64)}` }), remove: async () => undefined };
+    // (Its upgrade fails: the labels are given before, and the fake makes no image.)
+    const container = { start: async () => undefined, wait: async () => ({ StatusCode: 100 }), logs: async () => Buffer.from('E: no mirror\n'), remove: async () => undefined };
     const docker = {
       getImage: () => ({ inspect: async () => ({ Id: 'sha256:old', Created: '2026-01-01T00:00:00Z', Config: { Labels: { [LABEL_CREATED]: '2026-01-01T00:00:00Z' } } }) }),
       createContainer: async (options: { Labels?: Record<string, string> }) => (created.push(options), container),
     } as unknown as Docker;
     const t = { job: { base: 'trixie', buildenvMaxAgeMs: 3600_000 } as LeasedJob, docker, worker: { name: 'builder-1', labels: { 'com.example.team': 'a' } }, log: () => undefined } as unknown as TaskContext;
-    expect(await freshBuildenv(t, 'amd64')).toBe('archive/buildenv:trixie-amd64');
+    await expect(freshBuildenv(t, 'amd64')).rejects.toThrow('refreshing archive/buildenv:trixie-amd64 failed (exit 100):\nE: no mirror');
     expect(created.map((o) => o.Labels)).toEqual([{ 'com.example.team': 'a', [LABEL_BUILDER]: 'builder-1', 'archive-in-a-box.refresh': 'trixie-amd64' }]);
   });
 });
