@@ -48,8 +48,17 @@ export async function listDepsImages(docker: Docker): Promise<CachedDeps[]> {
   return entries.sort((a, b) => inOrder(b.lastUsed, a.lastUsed));
 }
 
-/** Keeps the most recently used images within both bounds; removes the rest. */
+/**
+ * Keeps the most recently used images within both bounds; removes the rest, and every cached
+ * image that lost its tag: two slots that missed the cache for one key (every key misses at
+ * once after a refresh) both commit, and the second takes the tag from the first, which the
+ * bounds, counting tagged images only, would never let go.
+ */
 export async function evictDepsImages(docker: Docker, maxImages: number, maxBytes: number, log: (t: string) => void = () => undefined): Promise<CachedDeps[]> {
+  for (const img of await docker.listImages({ filters: { dangling: ['true'], label: [LABEL_DEPS_KEY] } })) {
+    // One a running build uses stays, and goes next time.
+    await docker.getImage(img.Id).remove({ force: false }).catch(() => undefined);
+  }
   const all = await listDepsImages(docker);
   const removed: CachedDeps[] = [];
   let bytes = 0;
