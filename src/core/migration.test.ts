@@ -59,6 +59,14 @@ describe('migration decisions', () => {
     expect(decide({ from, uploads: [upload('young', '1.0-1', 0)], jobs: passing('young', '1.0-1'), target: target({ afterDays: 0 }) })[1]).toMatchObject({ source: 'young', migrates: true });
   });
 
+  it('counts a source\'s days from when it entered the suite it migrates from, not from its upload (a copy brings none of the days it spent elsewhere)', () => {
+    // Uploaded 30 days ago, copied into unstable (or migrated into testing, for stable) a day ago.
+    const since = new Date(NOW.getTime() - 86_400_000).toISOString();
+    const from = unstable([{ ...source('hello', '1.0-1'), since }], [binary('hello', 'hello', '1.0-1')]);
+    const d = decide({ from, uploads: [upload('hello', '1.0-1', 30)], jobs: passing('hello', '1.0-1') });
+    expect(d[0]).toMatchObject({ migrates: false, reasons: ['1 of 2 days'], ageDays: 1 });
+  });
+
   it("waits while a source would take over a binary package another source publishes in the target", () => {
     const from = unstable([source('hello', '1.0-1')], [binary('hello', 'hello', '1.0-1'), binary('libgreet1', 'hello', '1.0-1')]);
     const to: SuiteContents = { ...emptyContents('testing'), sources: [source('greet', '1')], binaries: [binary('libgreet1', 'greet', '1')] };

@@ -68,7 +68,10 @@ export function migrationDecisions(input: MigrationInput): MigrationDecision[] {
     let ageDays = 0;
     if (!upload) reasons.push(`no upload record (copied or imported into ${from.id}): migrate it with archive copy ${s.source} ${from.id} ${to.id}`);
     else {
-      ageDays = Math.max(0, (input.now.getTime() - Date.parse(upload.receivedAt)) / DAY_MS);
+      // Since it entered `from` (as britney counts a source's days in unstable), not since its
+      // upload: one copied into `from` (a chain unstable, testing, stable; archive copy) would
+      // otherwise bring the days it spent elsewhere. A source noted before that was kept: its upload's.
+      ageDays = Math.max(0, (input.now.getTime() - Date.parse(s.since ?? upload.receivedAt)) / DAY_MS);
       if (ageDays < target.migration.afterDays) reasons.push(`${Math.floor(ageDays)} of ${target.migration.afterDays} days`);
       reasons.push(...gateReasons(target, upload, input.jobsOf(upload.id)));
     }

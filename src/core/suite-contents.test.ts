@@ -224,9 +224,11 @@ describe('suite contents', () => {
   it('copies a source and its binaries, leaving out architectures the target lacks, and refuses a downgrade', () => {
     const from = withBinaries(withSource(emptyContents('unstable'), src('x', '2')), [bin('x', '2', 'amd64'), bin('x', '2', 'arm64'), bin('x-doc', '2', 'all', { source: 'x' })]);
     let to = withBinaries(withSource(emptyContents('testing'), src('x', '1')), [bin('x', '1', 'amd64'), bin('x-old', '1', 'amd64', { source: 'x' })]);
-    const r = withCopy(from, to, 'x', ['amd64'], false);
+    const r = withCopy(from, to, 'x', ['amd64'], false, '2026-12-06T12:00:00.000Z');
     expect(r.version).toBe('2');
     expect(r.contents.sources.map((s) => s.version)).toEqual(['2']);
+    // In testing since the copy (a migration's after_days counts from it), whenever it entered unstable.
+    expect(r.contents.sources[0].since).toBe('2026-12-06T12:00:00.000Z');
     expect(r.contents.binaries.map((b) => `${b.package} ${b.version} ${b.arch}`).sort()).toEqual(['x 2 amd64', 'x-doc 2 all']);
     to = r.contents;
     expect(() => withCopy(withSource(emptyContents('old'), src('x', '1')), to, 'x', ['amd64'], false)).toThrow(/testing has x 2, newer than old's 1/);

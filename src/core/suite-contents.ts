@@ -17,6 +17,8 @@ export interface SuiteSource {
   /** Its files in the pool, relative to public/ (the .dsc first). */
   files: string[];
   uploadId?: string;
+  /** When this version entered this suite (ISO 8601), by its upload or a copy: a migration's after_days counts from it. */
+  since?: string;
 }
 
 /**
@@ -392,12 +394,13 @@ export function withoutSource(c: SuiteContents, source: string): { contents: Sui
 
 /**
  * `archive copy`: a source and its binaries of that version (copiedBinaries) as published in
- * `from` replace what `to` holds of that source, with no rebuild (a migration, as britney's).
+ * `from` replace what `to` holds of that source, with no rebuild (a migration, as britney's),
+ * the source noted as in `to` since `at`.
  * Binaries for architectures `to` does not have are left out; a downgrade is refused, and so is
  * a binary package another source publishes in `to` unless `allowTakeover` (then the copy's
  * replaces it).
  */
-export function withCopy(from: SuiteContents, to: SuiteContents, source: string, toArchitectures: string[], allowTakeover: boolean): { contents: SuiteContents; copied: SuiteBinary[]; version: string } {
+export function withCopy(from: SuiteContents, to: SuiteContents, source: string, toArchitectures: string[], allowTakeover: boolean, at = new Date().toISOString()): { contents: SuiteContents; copied: SuiteBinary[]; version: string } {
   const version = publishedVersion(from, source);
   if (!version) throw new ContentsError(`${from.id} has no source package or binaries from ${source}; see archive ls --suite ${from.id}`);
   const binaries = copiedBinaries(from, source, version, toArchitectures);
@@ -415,7 +418,7 @@ export function withCopy(from: SuiteContents, to: SuiteContents, source: string,
   // each, the copy's.
   const brought = new Set(binaries.map((b) => `${b.package} ${b.arch}`));
   const rest = { ...to, sources: to.sources.filter((s) => s.source !== source), binaries: to.binaries.filter((b) => b.source !== source && !brought.has(`${b.package} ${b.arch}`)) };
-  return { contents: { ...rest, sources: src ? [...rest.sources, src] : rest.sources, binaries: [...rest.binaries, ...binaries] }, copied: binaries, version };
+  return { contents: { ...rest, sources: src ? [...rest.sources, { ...src, since: at }] : rest.sources, binaries: [...rest.binaries, ...binaries] }, copied: binaries, version };
 }
 
 /**

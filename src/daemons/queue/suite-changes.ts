@@ -199,6 +199,7 @@ export class SuiteChanges {
           stanza: stanza.entries(),
           files,
           uploadId: upload.id,
+          since: new Date().toISOString(),
         }),
       );
     } catch (err) {
