@@ -559,7 +559,7 @@ describe('an include of an older version than the suite or the request has', () 
 });
 
 describe('a snapshot whose name archive.yaml later gives to a suite', () => {
-  it('is not what a copy from that name reads: the suite is, as for publishing (its files may be collected)', async () => {
+  it('is not what a copy from that name reads: the suite is, as for publishing', async () => {
     const layout = new Layout(join(work, 'shadowed-root'));
     await mkdir(layout.state, { recursive: true });
     const staging = join(work, 'shadowed-staging');
@@ -572,8 +572,8 @@ describe('a snapshot whose name archive.yaml later gives to a suite', () => {
     expect((await contents.snapshot('testing', 'unstable')).ok).toBe(true);
     expect((await contents.remove('gone', 'unstable')).ok).toBe(true);
     config = parseConfig('suites:\n  unstable:\n    components: [main]\n  testing:\n    components: [main]\n', 'archive.yaml');
-    // The snapshot is no longer published, so nothing keeps its file.
-    expect(await contents.collectGarbage([])).toEqual(['pool/main/g/gone/gone_1.0-1_amd64.deb']);
+    // The snapshot is no longer published, but held as long as the suite has not replaced it: its file stays.
+    expect(await contents.collectGarbage([])).toEqual([]);
     await expect(contents.copy('gone', 'testing', 'unstable')).rejects.toThrow('testing has no source package or binaries from gone');
     expect(contents.all().find((c) => c.id === 'unstable')!.binaries).toEqual([]);
   });
@@ -620,5 +620,30 @@ describe('an include of a package another source publishes', () => {
         expect(heldOne).toEqual(['libx1 1.0-1 srca']);
       }
     }
+  });
+});
+
+describe('a suite taken out of archive.yaml', () => {
+  it('keeps its files and controls through a collection, and is published as it was when it comes back', async () => {
+    const both = parseConfig('suites:\n  unstable: {}\n  testing: {}\n', 'archive.yaml');
+    const alone = parseConfig('suites:\n  unstable: {}\n', 'archive.yaml');
+    let config = both;
+    const layout = new Layout(join(work, 'vanished'));
+    await mkdir(layout.state, { recursive: true });
+    const staging = join(work, 'vanished-staging');
+    await mkdir(staging);
+    await makeBinaryPackage(staging, { name: 'kept', version: '1.0-1' });
+    await markStaged(staging, { count: 1, bytes: 0 });
+    let contents = await new SuiteChanges(layout, () => config, () => undefined).load();
+    expect((await contents.include(staging, ['kept_1.0-1_amd64.deb'], 'testing')).ok).toBe(true);
+    config = alone;
+    expect(await contents.collectGarbage([])).toEqual([]);
+    await access(join(layout.public, 'pool/main/k/kept/kept_1.0-1_amd64.deb'));
+    config = both;
+    contents = await new SuiteChanges(layout, () => config, () => undefined).load();
+    const testing = contents.all().find((c) => c.id === 'testing')!;
+    expect(testing.binaries.map((b) => `${b.package} ${b.version}`)).toEqual(['kept 1.0-1']);
+    // Its control is still there to publish it from.
+    expect((await readFile(layout.controls, 'utf8'))).toContain('pool/main/k/kept/kept_1.0-1_amd64.deb');
   });
 });

@@ -412,7 +412,10 @@ export class SuiteChanges {
    * run, or built and waiting to join its suite).
    */
   async collectGarbage(pending: string[]): Promise<string[]> {
-    const all = this.all();
+    // Every contents held, not only what is published: a suite taken out of archive.yaml keeps
+    // its files and controls (as reprepro keeps a vanished distribution's), to be published as
+    // it was when it comes back, not naming files a collection took meanwhile.
+    const all = this.store.all();
     const held = new Set(pending);
     for (const c of all) for (const f of poolFilesOf(c)) held.add(f);
     const removed = await collectPool(this.layout, held, async (outside) => {
