@@ -247,3 +247,22 @@ describe('archive include refuses at once, before copying anything', () => {
     await rm(out, { recursive: true, force: true });
   });
 });
+
+describe('archive worker refuses at once, before making any image', () => {
+  const token = `aibw1.far-box.${'a'.repeat(64)}`;
+  // An engine that is not there: a URL the worker takes goes on to fail on it, later.
+  const worker = (...args: string[]) => execa('node', [CLI, 'worker', ...args], { env: { ARCHIVE_WORKER_TOKEN: token, DOCKER_HOST: 'unix:///nonexistent/docker.sock', ARCHIVE_WORK_DIR: '' }, reject: false, timeout: 60_000 });
+
+  it('plain HTTP to another machine, unless told the network is trusted; to this one it goes on', async () => {
+    const far = await worker('--url', 'http://192.0.2.10:8080/');
+    expect(far.exitCode).not.toBe(0);
+    expect(far.stderr).toContain('--url http://192.0.2.10:8080/: plain HTTP to another machine: anyone on the network between could change the sources this worker builds');
+    expect(far.stderr).toContain('or pass --insecure-http on a network you trust');
+    for (const args of [['--url', 'http://192.0.2.10:8080/', '--insecure-http'], ['--url', 'http://127.0.0.1:8080/'], ['--url', 'http://[::1]:8080/'], ['--url', 'https://192.0.2.10:8443/']]) {
+      const r = await worker(...args);
+      expect(r.exitCode, args.join(' ')).not.toBe(0);
+      expect(r.stderr, args.join(' ')).not.toContain('plain HTTP');
+      expect(r.stderr, args.join(' ')).toMatch(/nonexistent\/docker\.sock|Docker engine/i);
+    }
+  });
+});

@@ -21,8 +21,9 @@ export function register(program: Command): void {
     .option('--token <token>', 'the token archive workers add printed (or ARCHIVE_WORKER_TOKEN, kept out of the process list)')
     .option('--base <releases>', 'the Debian releases to make build images of now (the archive\'s suites\' bases)', 'trixie')
     .option('--arch <architectures>', "the architectures to build for, comma-separated (default: this machine's own); others run under qemu, as archive doctor checks")
+    .option('--insecure-http', 'allow an http:// URL of another machine, on a network you trust: anyone on the network between could change what this worker builds')
     .addHelpText('after', '\nExamples:\n  ARCHIVE_WORKER_TOKEN=aibw1.w1.… archive worker --url http://archive.example:8080/\n  NODE_EXTRA_CA_CERTS=archive-ca.pem ARCHIVE_WORKER_TOKEN=… archive worker --url https://archive.example:8443/   # a certificate no public CA signed\n')
-    .action(async (options: { url: string; token?: string; base: string; arch?: string }) => {
+    .action(async (options: { url: string; token?: string; base: string; arch?: string; insecureHttp?: boolean }) => {
       const token = options.token ?? process.env.ARCHIVE_WORKER_TOKEN ?? '';
       const credential = parseWorkerToken(token);
       if (!credential) throw new UserError(`${options.token ? '--token' : 'ARCHIVE_WORKER_TOKEN'}: not a worker token (aibw1.NAME.KEY, as archive workers add prints it)`);
@@ -33,6 +34,14 @@ export function register(program: Command): void {
         throw new UserError(`--url: "${options.url}" is not a URL; expected http://HOST:PORT/ as archive workers add printed it`);
       }
       if (!['http:', 'https:'].includes(url.protocol)) throw new UserError(`--url: ${url.protocol} is not http: or https:`);
+      // The worker signs its requests, but nothing authenticates the answers but TLS: over plain
+      // HTTP, whoever is on the way could hand it another source (and the hashes to match), and
+      // the key it checks build-dependencies with, and the archive would sign what it built.
+      if (url.protocol === 'http:' && !isLoopback(url.hostname) && !options.insecureHttp) {
+        throw new UserError(
+          `--url ${url.href}: plain HTTP to another machine: anyone on the network between could change the sources this worker builds and the key it checks build-dependencies with, and the archive would sign what it made. Serve HTTPS (tls_cert and tls_key in archive.yaml: README, "HTTPS") and use https://, or pass --insecure-http on a network you trust`,
+        );
+      }
       const root = url.href.endsWith('/') ? url.href : `${url.href}/`;
       // Node reads NODE_EXTRA_CA_CERTS when it starts: the job API's requests trust it already.
       const caFile = url.protocol === 'https:' ? process.env.NODE_EXTRA_CA_CERTS : undefined;
@@ -63,4 +72,10 @@ export function register(program: Command): void {
       }).start();
       await new Promise(() => undefined); // run until stopped
     });
+}
+
+/** A host name or address of this machine alone (127.0.0.0/8, ::1, localhost). */
+export function isLoopback(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
 }

@@ -28,18 +28,20 @@ export function register(program: Command): void {
       if (options.json || !answer.worker) return;
       // With HTTPS the certificate's name; else this machine's address as listen: allows.
       const url = options.url ?? (config.tls ? await clientUrl(layout, config) : `http://${reachableAddress(config.listen)}:${config.port}/`);
+      // Plain HTTP: the worker refuses it for another machine unless told (cli/worker.ts).
+      const where = url.startsWith('http:') ? `${url} --insecure-http` : url;
       const { token } = answer.worker;
       console.log(`
 Its token (shown once; archive workers rm ${name} revokes it):
   ${token}
 
 On the worker's machine, with this tool and a Docker engine:
-  ARCHIVE_WORKER_TOKEN=${token} archive worker --url ${url}
+  ARCHIVE_WORKER_TOKEN=${token} archive worker --url ${where}
 
 Or on any machine with a Docker engine, as a container of the tool image (from this machine:
 docker save archive/tool:latest | ssh HOST docker load):
-  ${dockerRunLine(name, token, url)}
-${config.tls ? '\nA certificate no public CA signed: give the worker its CA (NODE_EXTRA_CA_CERTS=FILE; in a container, mount it too).\n' : ''}${config.listen === '127.0.0.1' ? `\nThis archive listens on 127.0.0.1 only: other machines reach it once it listens on an address of theirs\n(archive up --listen 0.0.0.0, or listen: in ${layout.config}).\n` : ''}`);
+  ${dockerRunLine(name, token, where)}
+${config.tls ? '\nA certificate no public CA signed: give the worker its CA (NODE_EXTRA_CA_CERTS=FILE; in a container, mount it too).\n' : ''}${url.startsWith('http:') ? '\nPlain HTTP: anyone on the network between could change what the worker builds (and the archive\nwould sign it). On a network you do not trust, serve HTTPS (tls_cert and tls_key in archive.yaml).\n' : ''}${config.listen === '127.0.0.1' ? `\nThis archive listens on 127.0.0.1 only: other machines reach it once it listens on an address of theirs\n(archive up --listen 0.0.0.0, or listen: in ${layout.config}).\n` : ''}`);
     });
   workers
     .command('ls')
