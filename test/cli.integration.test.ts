@@ -1,7 +1,7 @@
 // Commands that need no running archive, against the real engine, gpg, network and systemd's
 // own verifier: archive doctor (a healthy root passes; a port another program holds and an
 // unreachable engine fail with their fixes) and archive service install|uninstall.
-import { chown, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -263,6 +263,36 @@ describe('archive worker refuses at once, before making any image', () => {
       expect(r.exitCode, args.join(' ')).not.toBe(0);
       expect(r.stderr, args.join(' ')).not.toContain('plain HTTP');
       expect(r.stderr, args.join(' ')).toMatch(/nonexistent\/docker\.sock|Docker engine/i);
+    }
+  });
+});
+
+describe('archive logs', () => {
+  it("shows a build's control characters as \\xNN rather than sending them to the terminal, but its colours, whole characters across its reads", async () => {
+    const root = await mkdtemp(join(tmpdir(), 'aib-logs-'));
+    try {
+      await execa('node', [CLI, '--root', root, 'init', '--port', String(await freePort())]);
+      const at = '2026-12-06T10:00:00.000Z';
+      const job = { id: 'u1-amd64', kind: 'build', uploadId: 'u1', source: 'hello', version: '1.0-1', suite: 'unstable', base: 'trixie', arch: 'amd64', buildArg: '-b', state: 'built', attempts: 1, createdAt: at, updatedAt: at, binaries: [], artifacts: [], log: 'logs/hello_1.0-1_amd64.1.log' };
+      await mkdir(join(root, 'state/jobs'), { recursive: true });
+      await mkdir(join(root, 'public/logs'), { recursive: true });
+      await writeFile(join(root, 'state/jobs/u1-amd64.json'), JSON.stringify(job));
+      // What a hostile build prints: a window title, a clipboard write, a line erased and a false
+      // "built" over it; then a character of three bytes across the 64 KiB reads of --follow.
+      const hostile = 'dh_auto_build\n\u001b[1;31merror:\u001b[0m x\n\u001b]0;pwned\u0007\u001b]52;c;ZWNobyBldmls\u0007\u001b[2K\rbuilt hello 1.0-1\n';
+      const text = `${hostile}${'x'.repeat(64 * 1024 - Buffer.byteLength(hostile) - 1)}☃ done\n`;
+      expect(Buffer.from(text).indexOf('☃')).toBe(64 * 1024 - 1);
+      await writeFile(join(root, 'public', job.log), text);
+      // Its colours kept, as docker logs keeps them; nothing else.
+      const shown = 'dh_auto_build\n\u001b[1;31merror:\u001b[0m x\n\\x1b]0;pwned\\x07\\x1b]52;c;ZWNobyBldmls\\x07\\x1b[2K\\x0dbuilt hello 1.0-1\n';
+      for (const follow of [[], ['--follow']]) {
+        const r = await execa('node', [CLI, '--root', root, 'logs', 'hello', ...follow]);
+        expect(r.stdout.startsWith(shown), follow.join('')).toBe(true);
+        expect(r.stdout.endsWith('x☃ done'), follow.join('')).toBe(true);
+        expect(r.stdout.replace(/\u001b\[[0-9;]*m/g, '')).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+      }
+    } finally {
+      await rm(root, { recursive: true, force: true });
     }
   });
 });

@@ -19,7 +19,7 @@ import { buildSourcePackage, hostArchitecture } from '../process/debian-tools.js
 import { exists } from '../storage/files.js';
 import { layoutFor, loadConfig, progress, type GlobalOptions } from './archive-context.js';
 import { architectureModes, ensureBuildenv } from './build-images.js';
-import { printableJson } from '../core/terminal-text.js';
+import { printableJson, printableLog } from '../core/terminal-text.js';
 
 interface BuildOptions {
   suite?: string;
@@ -99,7 +99,8 @@ Examples:
           labels: { 'archive-in-a-box.project': 'archive-build', 'archive-in-a-box.run-id': process.env.ARCHIVE_RUN_ID ?? '' },
           onLog: (text) => {
             log += text;
-            if (!options.json) process.stdout.write(text);
+            // Shown, never obeyed (core/terminal-text.ts): the build's colours kept, its other control characters as \xNN.
+            if (!options.json) process.stdout.write(printableLog(text));
           },
           outDir: work,
           limits: buildLimits(builds, mode.emulated),

@@ -10,6 +10,7 @@ import { UserError } from '../errors.js';
 import { readAll, readJson } from '../storage/json-files.js';
 import { layoutFor, loadConfig, type GlobalOptions } from './archive-context.js';
 import { inOrder } from '../debian/indices.js';
+import { printableLog } from '../core/terminal-text.js';
 
 /** What --check names: a QA check (installability too: the check a migration asks for), or the rebuild. */
 const CHECKS = [...CHECK_KINDS, 'rebuild'];
@@ -38,8 +39,20 @@ export function register(program: Command): void {
         throw new UserError(`no ${options.check ?? 'build'} log for ${source}${version ? ` ${version}` : ''}${options.arch ? ` on ${options.arch}` : ''}; see archive status`);
       }
       const path = join(layout.public, job.log);
+      // What the build printed, shown, never obeyed: its colours kept, its other control characters
+      // written as \xNN (an ESC sequence in a build's output would set the window's title, write
+      // the clipboard, or erase a line and print a false "built" over it). A character or a colour
+      // cut between two reads is shown whole with the next.
+      const decoder = new TextDecoder('utf-8');
+      let held = '';
+      const show = (bytes: Uint8Array, last = false) => {
+        const text = held + decoder.decode(bytes, { stream: !last });
+        const cut = last ? -1 : text.search(/\u001b(\[[0-9;]{0,32})?$/);
+        held = cut < 0 ? '' : text.slice(cut);
+        process.stdout.write(printableLog(cut < 0 ? text : text.slice(0, cut)));
+      };
       if (!options.follow) {
-        process.stdout.write(await readFile(path));
+        show(await readFile(path), true);
         return;
       }
       // Print what there is, then what is appended, until the job is no longer building.
@@ -50,7 +63,7 @@ export function register(program: Command): void {
         for (;;) {
           const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
           if (bytesRead === 0) return;
-          process.stdout.write(buffer.subarray(0, bytesRead));
+          show(buffer.subarray(0, bytesRead));
           position += bytesRead;
         }
       };
@@ -61,6 +74,7 @@ export function register(program: Command): void {
         await new Promise((r) => setTimeout(r, 500));
       }
       await drain(); // what was written just before the build ended
+      show(new Uint8Array(), true);
       await handle.close();
     });
 }

@@ -1,11 +1,25 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { printable, printableEntry, printableJson, sayPrintable } from './terminal-text.js';
+import { printable, printableEntry, printableJson, printableLog, sayPrintable } from './terminal-text.js';
 
 describe('text printed on a terminal', () => {
   it('shows control characters (ESC, CR, BEL, DEL, C1) as \\xNN and keeps tab, newline and the rest', () => {
     expect(printable('Package "foo\u001b]0;pwned\u0007\u001b[2K\rincluded 1 of 1"')).toBe('Package "foo\\x1b]0;pwned\\x07\\x1b[2K\\x0dincluded 1 of 1"');
     expect(printable('a\u007fb\u009bc\u0000')).toBe('a\\x7fb\\x9bc\\x00');
     expect(printable('refused:\n  x.deb:\tüñï ☃')).toBe('refused:\n  x.deb:\tüñï ☃');
+  });
+
+  it('shows the invisible characters that reorder or break a line (direction overrides, zero-width, separators) as \\uNNNN', () => {
+    // A right-to-left override would show "failed: gpj.exe" the other way round.
+    expect(printable('a\u202eb\u2028c\u200bd\u061ce\u2066f\ufeffg')).toBe('a\\u202eb\\u2028c\\u200bd\\u061ce\\u2066f\\ufeffg');
+    expect(printable('עברית العربية 中文')).toBe('עברית العربية 中文');
+  });
+});
+
+describe("a build's log printed on a terminal", () => {
+  it('keeps its colours and shows every other control character, a colour sequence with more in it too', () => {
+    expect(printableLog('\u001b[1;31merror:\u001b[0m x\n\u001b]0;t\u0007\u001b[2K\r\u001b[31;\u001b]52;c;eA==\u0007m')).toBe(
+      '\u001b[1;31merror:\u001b[0m x\n\\x1b]0;t\\x07\\x1b[2K\\x0d\\x1b[31;\\x1b]52;c;eA==\\x07m',
+    );
   });
 });
 

@@ -3,12 +3,38 @@
 // ESC, CR or BEL in a package name that a refusal quotes would otherwise set the window's title,
 // erase the line or print a false "included" over it (OSC, CSI and C1 sequences alike).
 
-/** C0 but tab and newline, DEL, and C1. */
-const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+/**
+ * C0 but tab and newline, DEL, and C1; and the invisible characters that reorder or break a line
+ * as a terminal shows it: Unicode's direction marks, embeddings, overrides and isolates (a
+ * right-to-left override turns the rest of a line around), zero-width spaces and joiners, the
+ * line and paragraph separators, the byte order mark.
+ */
+const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g;
 
-/** `text` with every control character but tab and newline written as \xNN. */
+/** `text` with every control character but tab and newline written as \xNN (the others above as \uNNNN). */
 export function printable(text: string): string {
-  return text.replace(CONTROLS, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return text.replace(CONTROLS, (c) => {
+    const code = c.charCodeAt(0);
+    return code > 0xff ? `\\u${code.toString(16).padStart(4, '0')}` : `\\x${code.toString(16).padStart(2, '0')}`;
+  });
+}
+
+/** A colour (SGR: ESC [ numbers m), the one sequence a log keeps: it only colours what follows. */
+const COLOUR = /\u001b\[[0-9;]{0,32}m/g;
+
+/**
+ * `printable`, but colours kept (a compiler's, debhelper's): for a build's log, shown as a
+ * terminal shows it (as `docker logs` does) but with nothing else it could obey, no title, no
+ * clipboard, no cursor moved, no line erased.
+ */
+export function printableLog(text: string): string {
+  let out = '';
+  let from = 0;
+  for (const m of text.matchAll(COLOUR)) {
+    out += printable(text.slice(from, m.index)) + m[0];
+    from = m.index + m[0].length;
+  }
+  return out + printable(text.slice(from));
 }
 
 /**
