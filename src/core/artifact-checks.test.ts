@@ -119,6 +119,13 @@ describe('the checks of a .deb archive include brings', () => {
     expect(Object.keys(cases).sort()).toEqual(INCLUDED_DEB_CHECKS.map((c) => c.id).sort());
   });
 
+  it('refuse a Package, Version, Architecture or Source of more than one line (checked by the first, published whole)', () => {
+    for (const field of ['Package', 'Version', 'Architecture', 'Source']) {
+      const value = { Package: 'hello', Version: '2.0-1', Architecture: 'amd64', Source: 'hello' }[field];
+      expect(checkIncludedDeb(control({ [field]: `${value}\n -evil` }), suite), field).toBe(`${field} spans more than one line; a package's Package, Version, Architecture, Source are one line each (Policy 5.1)`);
+    }
+  });
+
   it('refuse an invalid version, and a Source that is no source name (it becomes a pool folder: ../../x would leave the pool)', () => {
     expect(checkIncludedDeb(control({ Version: '2.0 1' }), suite)).toMatch(/Version "2\.0 1" is not a valid Debian version/);
     expect(checkIncludedDeb(control({ Source: '../../x' }), suite)).toMatch(/Source "\.\.\/\.\.\/x" is not a source package name/);

@@ -161,6 +161,9 @@ export function checkReturnedBuild(b: ReturnedBuild): { check: string; message: 
 
 /** Why a .deb's Package, Version or Source (with its version) is not one, or undefined. */
 function fieldsRefusal(c: Paragraph): string | undefined {
+  // Checked by their first line, published whole: a second line would be what apt reads.
+  const folded = ONE_LINE_FIELDS.find((f) => c.get(f)?.includes('\n'));
+  if (folded) return `${folded} spans more than one line; a package's ${ONE_LINE_FIELDS.join(', ')} are one line each (Policy 5.1)`;
   if (!isValidPackageName(c.first('Package'))) return `Package "${c.first('Package')}" is not a valid package name (Policy 5.6.7)`;
   if (!isValidVersion(c.first('Version'))) return `Version "${c.first('Version')}" is not a valid Debian version (Policy 5.6.12)`;
   const source = c.first('Source');
@@ -171,6 +174,9 @@ function fieldsRefusal(c: Paragraph): string | undefined {
   }
   return undefined;
 }
+
+/** The fields of a .deb's control that name it, each one line. */
+export const ONE_LINE_FIELDS = ['Package', 'Version', 'Architecture', 'Source'];
 
 /** Checks of a .deb that `archive include` brings from elsewhere: a package this suite can hold. */
 export const INCLUDED_DEB_CHECKS: { id: string; check(control: Paragraph, suite: { name: string; architectures: string[] }): string | undefined }[] = [

@@ -100,6 +100,8 @@ describe('upload checks', () => {
     ['a .dsc that did not parse', 'dsc-parse', () => ({ ...good(), dsc: undefined, dscError: 'aib-hello_1.0-1.dsc:1: expected "Field: value"' })],
     ['a .dsc without Maintainer', 'dsc-fields', () => edit(undefined, (t) => t.replace(/^Maintainer: .*\n/m, ''))],
     ['an empty Build-Depends in the .dsc', 'dsc-fields', () => edit(undefined, (t) => t.replace(/^Build-Depends: .*$/m, 'Build-Depends:'))],
+    // Checked by its first line, Sources would publish the second too.
+    ['a .dsc Version of two lines', 'dsc-fields', () => edit(undefined, (t) => t.replace('Version: 1.0-1\n', 'Version: 1.0-1\n 99\n'))],
     ['a .dsc of another version', 'dsc-match', () => edit(undefined, (t) => t.replace('Version: 1.0-1', 'Version: 1.0-3'))],
     ['a .dsc naming a file the .changes lists differently', 'dsc-files', () => edit(undefined, (t) => t.replace(/ 660 aib-hello_1\.0-1\.debian\.tar\.xz/g, ' 661 aib-hello_1.0-1.debian.tar.xz'))],
     // Sources publishes the .dsc's own checksums: each must be there, and true.

@@ -165,6 +165,10 @@ function checkDsc(input: UploadInput, dsc: DscFile, c: string): FailedCheck[] {
   for (const field of DSC_MANDATORY) {
     if ((dsc.paragraph.get(field) ?? '').trim() === '') fail('dsc-fields', `${d}: mandatory field ${field} is missing or empty`);
   }
+  // Checked by their first line, published whole in Sources: a second line would be what apt reads.
+  for (const field of ['Source', 'Version', 'Architecture']) {
+    if (dsc.paragraph.get(field)?.includes('\n')) fail('dsc-fields', `${d}: field ${field} spans more than one line; it is one line (Policy 5.1)`);
+  }
   // dak's SourceCheck: a relation field that is there is not empty.
   for (const field of ['Build-Depends', 'Build-Depends-Arch', 'Build-Depends-Indep', 'Build-Conflicts', 'Build-Conflicts-Arch', 'Build-Conflicts-Indep']) {
     if (dsc.paragraph.has(field) && dsc.paragraph.first(field) === '' && dsc.paragraph.lines(field).length === 0) fail('dsc-fields', `${d}: field ${field} is empty; leave it out or name a package`);

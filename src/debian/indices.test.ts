@@ -41,6 +41,11 @@ describe('index files', () => {
     );
   });
 
+  it("leaves out the hashes a .deb's control may claim for itself (apt checks every one Packages lists), as apt-ftparchive does", () => {
+    const control: [string, string][] = [['Package', 'aib-x'], ['Version', '1'], ['SHA512', '00'], ['sha1', '00'], ['Description-md5', '00'], ['MSDOS-Filename', 'X.DEB'], ['Description', 'x']];
+    expect(packagesStanza(control, pool).text).toBe(['Package: aib-x', 'Version: 1', `Filename: ${pool.path}`, 'Size: 2944', `MD5sum: ${pool.md5}`, `SHA256: ${pool.sha256}`, 'Description: x', ''].join('\n'));
+  });
+
   it('gives the pool file\'s facts in place of control fields of their names, in any spelling, and keeps unnamed fields after the named ones in their order', () => {
     const control: [string, string][] = [
       ['X-Zeta', 'z'],

@@ -50,13 +50,20 @@ function ordered(paragraph: Paragraph, order: string[]): Paragraph {
 }
 
 /**
+ * Fields a .deb's control may carry that only the archive can say (apt-ftparchive writes its own):
+ * a hash of the file (apt checks every one Packages lists: a false SHA512 fails the package's
+ * download) or of its description (apt matches translations by it). Left out of Packages.
+ */
+const NOT_THE_DEBS = new Set(['sha1', 'sha512', 'description-md5', 'msdos-filename']);
+
+/**
  * A Packages stanza: the .deb's control fields (each name once, as a control file has them) plus
  * where and what the file is, in apt-ftparchive's order; the file's facts take the place of
  * fields of their names. Made straight into text, with no paragraph between: an index written
  * whole makes 100,000 of them.
  */
 export function packagesStanza(control: [string, string][], file: Omit<PoolFile, 'sha1'>): Stanza {
-  const fields = control.map(([name, value], at) => ({ name, value, at, rank: rankIn(PACKAGE_ORDER, name) }));
+  const fields = control.filter(([name]) => !NOT_THE_DEBS.has(name.toLowerCase())).map(([name, value], at) => ({ name, value, at, rank: rankIn(PACKAGE_ORDER, name) }));
   const facts: [string, string][] = [['Filename', file.path], ['Size', String(file.size)], ['MD5sum', file.md5], ['SHA256', file.sha256]];
   for (const [name, value] of facts) {
     // Named in the order, so a field of that name in any spelling has its rank.
