@@ -104,6 +104,23 @@ describe('artifacts handed in', () => {
     expect(readdirSync(layout.artifacts)).toEqual([]);
   });
 
+  it('add nothing a worker sent to a log once its lease has ended while the body came (it ran out, or the worker was revoked)', async () => {
+    const layout = new Layout(scratchDir('aib-results-'));
+    let job = { id: 'j-build', kind: 'build', state: 'building', lease: { builder: 'w/1', expiresAt: '' }, log: 'logs/j-build.1.log' } as JobRecord;
+    mkdirSync(join(layout.public, 'logs'), { recursive: true });
+    const q = { layout, config: () => ({ builds: { logMiB: 1 } }) } as unknown as QueueContext;
+    const results = new BuildResults(q, { job: () => job } as unknown as JobLeasing, {} as SuiteJoining);
+    const slow = results.log('j-build', 'w/1', (async function* () {
+      yield Buffer.from('the start of it\n');
+      // Meanwhile the lease runs out and another worker leases the job.
+      job = { ...job, lease: { builder: 'w/2', expiresAt: '' }, log: 'logs/j-build.2.log' } as JobRecord;
+      yield Buffer.from('the rest\n');
+    })());
+    await expect(slow).rejects.toMatchObject({ status: 409 });
+    expect(existsSync(join(layout.public, 'logs/j-build.1.log'))).toBe(false);
+    expect(readdirSync(layout.artifacts)).toEqual([]);
+  });
+
   /** A build leased to w/1 and reported built, its queue's parts as `q` gives them (with `layout`); the jobs it saved. */
   const completing = (q: (layout: Layout) => Record<string, unknown>) => {
     const layout = new Layout(scratchDir('aib-results-'));

@@ -121,6 +121,10 @@ export class BuildResults {
     await mkdir(this.q.layout.artifacts, { recursive: true });
     try {
       await writeFile(part, capped(body, cap - had, `the log of job ${id} (builds.log_mib: at most ${cap} bytes in all)`));
+      // Still the worker's once it has all come: a lease that ran out meanwhile, or a worker
+      // archive workers rm revoked, writes no more into the log of that attempt.
+      const now = this.leasing.job(id);
+      if (now.state !== 'building' || now.lease?.builder !== builder || now.log !== job.log) throw refused(409, `job ${id} is no longer leased to ${builder}`);
       await pipeline(createReadStream(part), createWriteStream(path, { flags: 'a' }));
     } finally {
       await rm(part, { force: true });
