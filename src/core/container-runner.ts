@@ -85,6 +85,8 @@ export interface RunnerContainer {
    * outside (docker container diff: Kind 0 changed, 1 added, 2 deleted): nothing inside can fake it.
    */
   changes(): Promise<{ Path: string; Kind: number }[]>;
+  /** Takes the running container off every network it is on: what runs in it from then on reaches nothing. */
+  disconnect(): Promise<void>;
   /** Removes the container, running or not, with its anonymous volume. */
   remove(): Promise<void>;
 }

@@ -169,6 +169,13 @@ class DockerContainer implements RunnerContainer {
     return ((await engine(this.container.changes())) as { Path: string; Kind: number }[] | null) ?? [];
   }
 
+  async disconnect(): Promise<void> {
+    const info = await engine(this.container.inspect());
+    for (const name of Object.keys(info.NetworkSettings?.Networks ?? {})) {
+      await engine(this.docker.getNetwork(name).disconnect({ Container: info.Id, Force: true }));
+    }
+  }
+
   async remove(): Promise<void> {
     await engine(this.container.remove({ force: true, v: true }));
   }

@@ -53,6 +53,11 @@ class FakeContainer implements RunnerContainer {
     return [];
   }
 
+  /** Each exec's script, and "disconnect" where the container was taken off its network. */
+  async disconnect() {
+    this.execs.push('disconnect');
+  }
+
   async putFiles(dir: string, files: PutFile[], uid: number) {
     if (this.runner.failPut) throw new Error('putArchive: boom');
     this.puts.push({ dir, names: files.map((f) => f.name), uid });
@@ -74,7 +79,7 @@ class FakeContainer implements RunnerContainer {
     expect(cmd.slice(0, 2)).toEqual(['bash', '-c']);
     const script = cmd[2];
     this.execs.push(script);
-    const program = /apt-get build-dep -s /.test(script) ? this.runner.resolve : /^apt-cache show /.test(script) ? this.runner.show : this.runner.install;
+    const program = /apt-get build-dep -s /.test(script) ? this.runner.resolve : /^apt-cache show /.test(script) ? this.runner.show : /--download-only/.test(script) ? this.runner.download : this.runner.install;
     const code = program(this.io(onOutput));
     // The output's stream breaks: when the kill cuts it short (a hang killed for the time
     // limit), or always (the engine's connection fails).
@@ -120,6 +125,7 @@ class FakeRunner implements ContainerRunner {
   breakStream?: 'on-kill' | 'always';
   resolve: Program = ok(SIMULATION);
   show: Program = ok(SHOW);
+  download: Program = ok('Get:1 http://repo:8081 unstable/main amd64 libfoo-dev amd64 1.2-1 [1 kB]\nDownload complete and in download only mode\n');
   install: Program = ok('Setting up libfoo-dev (1.2-1) ...\n');
   build: Program = ok('dpkg-buildpackage: info: binary-only upload\n');
   outputs: { outputs: string[] } | { refused: string } = { outputs: ['hello_1.0-1_amd64.deb', 'hello_1.0-1_amd64.changes'] };
@@ -257,11 +263,15 @@ describe('a build, against a container runner', () => {
     expect(runner.found).toEqual([KEY]);
     expect(runner.deps.execs[0]).toMatch(/apt-get build-dep -s --arch-only \/tmp\/deps\/hello_1.0-1.dsc$/);
     expect(runner.deps.execs[1]).toBe("apt-cache show 'debhelper=13.1' 'libfoo-dev=1.2-1' 2>/dev/null");
-    expect(runner.deps.execs[2]).toMatch(/^set -e\napt-get build-dep -y -q --no-install-recommends --arch-only \/tmp\/deps\/hello_1.0-1.dsc\n/);
+    // Downloaded, then installed off the network: maintainer scripts of uploads' packages reach nothing.
+    expect(runner.deps.execs[2]).toBe('set -e\napt-get build-dep -y -q --no-install-recommends --download-only --arch-only /tmp/deps/hello_1.0-1.dsc');
+    expect(runner.deps.execs[3]).toBe('disconnect');
+    expect(runner.deps.execs[4]).toMatch(/^set -e\napt-get build-dep -y -q --no-install-recommends --arch-only \/tmp\/deps\/hello_1.0-1.dsc\n/);
+    expect(runner.deps.execs).toHaveLength(5);
     expect(runner.stored).toEqual([{ container: runner.deps, key: KEY, comment: 'build-dependencies: debhelper=13.1 libfoo-dev=1.2-1' }]);
     expect(runner.evicted).toEqual([[3, 5000]]);
     expect(runner.builds[0].spec.image).toBe('sha256:committed');
-    expect(req.log()).toContain('archive-in-a-box: installing 2 build-dependencies\n');
+    expect(req.log()).toContain('archive-in-a-box: installing 2 build-dependencies, with no network\n');
   });
 
   it('fails when dpkg-buildpackage fails, saying its exit code', async () => {

@@ -2,10 +2,11 @@
 //  1. dependencies: a container from the buildenv image, with network (the archive's deps
 //     network: the local repository and the mirror, not the queue), asks apt what the
 //     Build-Depends resolve to (apt-get build-dep -s). Unsatisfiable: dep-wait. The exact
-//     resolved set keys a cached image; on a miss the set is installed and the container
-//     committed as that image. Installing runs maintainer scripts of packages built from
-//     uploads as root: only the capabilities apt and dpkg need, no-new-privileges, the
-//     build's limits on memory, pids, time and log.
+//     resolved set keys a cached image; on a miss the set is downloaded, the container taken
+//     off its network, the set installed and the container committed as that image.
+//     Installing runs maintainer scripts of packages built from uploads as root: no network,
+//     only the capabilities apt and dpkg need, no-new-privileges, the build's limits on
+//     memory, pids, time and log.
 //  2. build: a container from that image (a rebuild's varied: rebuild.ts) with no network, every capability dropped,
 //     no-new-privileges, a read-only root, a private /build volume, limits on memory, pids
 //     and CPUs, a wall-clock and a stall timeout and a log cap; dpkg-source -x and
@@ -29,7 +30,7 @@ import {
   buildDepOptions,
   depsContainerSpec,
   depsFiles,
-  installScript,
+  downloadScript, installScript,
   resolveScript,
   showScript,
   type BuildLimits,
@@ -99,7 +100,17 @@ async function prepareDependencies(runner: ContainerRunner, req: BuildRequest, l
     log(`archive-in-a-box: build-dependencies (${installs.length} packages) from the cache: ${cached.name}\n`);
     return { kind: 'ready', image: cached.id, key, cached: true };
   }
-  log(`archive-in-a-box: installing ${installs.length} build-dependencies\n`);
+  log(`archive-in-a-box: downloading ${installs.length} build-dependencies\n`);
+  const download = await execWithinLimits(deps, downloadScript(req.dsc, req.buildArg), log, limit);
+  if (download.killed) return { kind: 'failed', reason: download.killed };
+  if (download.exitCode !== 0) {
+    if (isUnsatisfiable(download.output)) return { kind: 'dep-wait', missing: parseUnmet(download.output).join('; ') };
+    return { kind: 'failed', reason: `downloading build-dependencies failed (apt-get exit ${download.exitCode}); see the log` };
+  }
+  // Their maintainer scripts run as root, and they are packages this archive built from uploads:
+  // they run with no network, reaching neither the repository, the mirror, nor anything else.
+  await deps.disconnect();
+  log(`archive-in-a-box: installing ${installs.length} build-dependencies, with no network\n`);
   const install = await execWithinLimits(deps, installScript(req.dsc, req.buildArg), log, limit);
   if (install.killed) return { kind: 'failed', reason: install.killed };
   if (install.exitCode !== 0) {

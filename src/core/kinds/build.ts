@@ -169,7 +169,15 @@ export function showScript(installs: ResolvedPackage[]): string {
   return `apt-cache show ${installs.map((p) => `'${p.name}=${p.version}'`).join(' ')} 2>/dev/null`;
 }
 
-/** Installs the build-dependencies, leaving nothing of the job's own in the image to be committed. */
+/** Fetches the build-dependencies' packages into apt's cache, installing nothing (no maintainer script runs). */
+export function downloadScript(dsc: string, buildArg: BuildArg): string {
+  return `set -e\napt-get build-dep -y -q --no-install-recommends --download-only ${buildDepOptions(buildArg)}/tmp/deps/${dsc}`;
+}
+
+/**
+ * Installs the build-dependencies from apt's cache (downloadScript, the container then taken off
+ * its network), leaving nothing of the job's own in the image to be committed.
+ */
 export function installScript(dsc: string, buildArg: BuildArg): string {
   return `set -e\napt-get build-dep -y -q --no-install-recommends ${buildDepOptions(buildArg)}/tmp/deps/${dsc}\napt-get clean\nrm -rf /tmp/deps ${LOCAL_SOURCES_DIR} /etc/apt/sources.list.d/archive-in-a-box.sources /etc/apt/keyrings/archive-in-a-box.asc`;
 }
