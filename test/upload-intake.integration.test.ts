@@ -451,6 +451,50 @@ describe('the upload intake', () => {
     expect(await readdir(join(layout.root, decided[0].rejectedDir!))).toContain('leftover.tar.gz');
   });
 
+  it("removes a rejected upload's files once uploads.keep_rejected_days have passed, keeping its record, and never goes into a folder an uploader put there", async () => {
+    const { layout, intake } = await newArchive('uploads:\n  stray_after_hours: 1\n  keep_rejected_days: 30\n');
+    const old = new Date(Date.now() - 2 * 3600_000);
+    // Three strays: a file, a folder holding a link to the queue's state (moved in unopened), and a fresh one.
+    await writeFile(join(layout.incoming, 'leftover.tar.gz'), 'x');
+    await mkdir(join(layout.incoming, 'leftover.d'));
+    await symlink(layout.state, join(layout.incoming, 'leftover.d', 'state'));
+    await writeFile(join(layout.incoming, 'recent.tar.gz'), 'y');
+    for (const name of ['leftover.tar.gz', 'leftover.d', 'recent.tar.gz']) await utimes(join(layout.incoming, name), old, old);
+    const { decided } = await (await intake()).scan();
+    const byName = Object.fromEntries(decided.map((u) => [u.changes, u]));
+    // The first two were rejected 31 days ago.
+    const longAgo = new Date(Date.now() - 31 * 86_400_000).toISOString();
+    for (const name of ['leftover.tar.gz', 'leftover.d']) await writeJson(join(layout.uploads, `${byName[name].id}.json`), { ...byName[name], updatedAt: longAgo });
+    const first = await intake();
+    expect(await first.dropOldRejections()).toBe(2);
+    const stores = await storesOf(layout);
+    const file = stores.uploads.get(byName['leftover.tar.gz'].id)!;
+    expect(file).toMatchObject({ state: 'rejected', checks: ['stray'], filesRemovedAt: expect.any(String) });
+    expect(file.rejectedDir).toBeUndefined();
+    await expect(lstat(join(layout.rejected, file.id))).rejects.toThrow(/ENOENT/);
+    // The folder stays, what is in it untouched (the link and what it points to), its .reason gone.
+    const folder = stores.uploads.get(byName['leftover.d'].id)!;
+    expect(folder.filesRemovedAt).toEqual(expect.any(String));
+    expect(await readdir(join(layout.root, folder.rejectedDir!))).toEqual(['leftover.d']);
+    expect((await lstat(join(layout.root, folder.rejectedDir!, 'leftover.d', 'state'))).isSymbolicLink()).toBe(true);
+    expect((await readdir(layout.state)).length).toBeGreaterThan(0);
+    // The recent one keeps its files; nothing is done twice.
+    expect(await readdir(join(layout.root, byName['recent.tar.gz'].rejectedDir!))).toContain('recent.tar.gz');
+    expect(await (await intake()).dropOldRejections()).toBe(0);
+  });
+
+  it('keeps rejected uploads\' files for ever with uploads.keep_rejected_days: 0, and refuses a negative number', async () => {
+    const { layout, intake } = await newArchive('uploads:\n  stray_after_hours: 1\n  keep_rejected_days: 0\n');
+    await writeFile(join(layout.incoming, 'leftover.tar.gz'), 'x');
+    const old = new Date(Date.now() - 2 * 3600_000);
+    await utimes(join(layout.incoming, 'leftover.tar.gz'), old, old);
+    const [upload] = (await (await intake()).scan()).decided;
+    await writeJson(join(layout.uploads, `${upload.id}.json`), { ...upload, updatedAt: new Date(0).toISOString() });
+    expect(await (await intake()).dropOldRejections()).toBe(0);
+    expect(await readdir(join(layout.root, upload.rejectedDir!))).toContain('leftover.tar.gz');
+    expect(() => parseConfig('uploads:\n  keep_rejected_days: -1\n', 'archive.yaml')).toThrow('archive.yaml: uploads.keep_rejected_days: expected 0 (keep a rejected upload\'s files for ever) or a number of days, found -1');
+  });
+
   it('moves a FIFO and a dangling link no .changes names out of incoming as strays after the stray period, unopened', async () => {
     const { layout, intake } = await newArchive('uploads:\n  stray_after_hours: 1\n');
     await execa('mkfifo', [join(layout.incoming, 'leftover.fifo')]);

@@ -47,6 +47,7 @@ export function register(program: Command): void {
         updatedAt: u.updatedAt,
         reasons: u.reasons,
         rejectedDir: u.rejectedDir,
+        filesRemovedAt: u.filesRemovedAt,
         jobs: jobs
           .filter((j) => u.jobs.includes(j.id))
           .map((j) => ({
@@ -94,6 +95,7 @@ export function register(program: Command): void {
         for (const v of u.qa) sayPrintable(`      qa ${qaLine(v)}`);
         for (const r of ['rejected', 'failed', 'cancelled', 'held'].includes(u.state) ? u.reasons : []) sayPrintable(`      ! ${r}`);
         if (u.rejectedDir) sayPrintable(`      files kept in ${layout.root}/${u.rejectedDir}`);
+        else if (u.filesRemovedAt) sayPrintable(`      files removed ${u.filesRemovedAt.slice(0, 10)} (uploads.keep_rejected_days)`);
       }
       if (status.reproducible.length > 0) {
         console.log();

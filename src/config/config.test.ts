@@ -29,7 +29,7 @@ describe('archive.yaml', () => {
       port: 8080,
       listen: '127.0.0.1',
       suites: [{ name: 'unstable', base: 'trixie', components: ['main'], architectures: ['amd64'], aliases: [], qa: ['lintian', 'blhc', 'piuparts', 'autopkgtest'], rebuilds: true }],
-      uploads: { allowUnsigned: true, keyring: 'state/uploaders.gpg', incompleteAfterMinutes: 30, strayAfterHours: 24 },
+      uploads: { allowUnsigned: true, keyring: 'state/uploaders.gpg', incompleteAfterMinutes: 30, strayAfterHours: 24, keepRejectedDays: 30 },
       builds: {
         concurrency: 1, localWorkers: 1, archAll: 'amd64', timeoutMinutes: 180, stallMinutes: 150, leaseSeconds: 90, logMiB: 200, memoryGiB: 4, cpus: 2, pids: 4096,
         cacheImages: 20, cacheGiB: 20, depWaitHours: 24, buildenvMaxAgeHours: 24, outputFileGiB: 1, outputGiB: 2, outputFiles: 1000, emulationFactor: 6,

@@ -62,6 +62,8 @@ export interface ArchiveConfig {
     incompleteAfterMinutes: number;
     /** A file in incoming/ that no .changes names is moved out after this long. */
     strayAfterHours: number;
+    /** A rejected upload's files are removed this many days after its rejection (its record stays); 0: kept for ever. */
+    keepRejectedDays: number;
   };
   builds: BuildSettings;
   publish: {
@@ -133,7 +135,7 @@ export const DEFAULT_CONFIG = {
   suites: {
     unstable: { base: 'trixie', components: ['main'], architectures: ['amd64'], aliases: [] as string[], allow_binary_takeover: false, wait_for_all_architectures: false, qa: [...QA_CHECKS] as string[], rebuilds: 'on' },
   },
-  uploads: { allow_unsigned: true, keyring: 'state/uploaders.gpg', incomplete_after_minutes: 30, stray_after_hours: 24 },
+  uploads: { allow_unsigned: true, keyring: 'state/uploaders.gpg', incomplete_after_minutes: 30, stray_after_hours: 24, keep_rejected_days: 30 },
   publish: { by_hash_grace_minutes: 60, valid_until_days: 0, keep_versions: 3, pdiffs: 30 },
   builds: {
     concurrency: 1,
@@ -327,6 +329,8 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
   const keepVersions = publishRaw.keep_versions ?? DEFAULT_CONFIG.publish.keep_versions;
   if (!Number.isInteger(keepVersions) || (keepVersions as number) < 1) throw new ConfigError(file, `publish.keep_versions: expected a whole number of at least 1, found ${JSON.stringify(keepVersions)}`);
   const pdiffs = publishRaw.pdiffs ?? DEFAULT_CONFIG.publish.pdiffs;
+  const keepRejectedDays = uploads.keep_rejected_days ?? DEFAULT_CONFIG.uploads.keep_rejected_days;
+  if (typeof keepRejectedDays !== 'number' || !(keepRejectedDays >= 0)) throw new ConfigError(file, `uploads.keep_rejected_days: expected 0 (keep a rejected upload's files for ever) or a number of days, found ${JSON.stringify(keepRejectedDays)}`);
   if (!Number.isInteger(pdiffs) || (pdiffs as number) < 0) throw new ConfigError(file, `publish.pdiffs: expected 0 (no index diffs) or a whole number of patches to keep, found ${JSON.stringify(pdiffs)}`);
   return {
     name,
@@ -341,6 +345,7 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
       keyring,
       incompleteAfterMinutes: positive('incomplete_after_minutes', 30),
       strayAfterHours: positive('stray_after_hours', 24),
+      keepRejectedDays: keepRejectedDays as number,
     },
   };
 }

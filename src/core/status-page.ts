@@ -242,7 +242,7 @@ ${shown.length < names.length ? `<p class="muted">The first ${shown.length} of $
   const rejected = uploads.filter((u) => u.state === 'rejected').sort((a, b) => inOrder(b.receivedAt, a.receivedAt)).slice(0, 50);
   const rejections = rejected.length
     ? `<table><thead><tr><th>Upload</th><th>When</th><th>Reasons</th></tr></thead><tbody>${rejected
-        .map((u) => `<tr><td>${escape(u.changes)}</td><td class="num">${escape(u.receivedAt.slice(0, 16).replace('T', ' '))}</td><td><ul class="reasons">${u.reasons.map((r) => `<li>${escape(r)}</li>`).join('')}</ul><span class="muted">files kept in ${escape(u.rejectedDir ?? '')}</span></td></tr>`)
+        .map((u) => `<tr><td>${escape(u.changes)}</td><td class="num">${escape(u.receivedAt.slice(0, 16).replace('T', ' '))}</td><td><ul class="reasons">${u.reasons.map((r) => `<li>${escape(r)}</li>`).join('')}</ul><span class="muted">${u.rejectedDir ? `files kept in ${escape(u.rejectedDir)}` : u.filesRemovedAt ? `files removed ${escape(u.filesRemovedAt.slice(0, 10))}` : ''}</span></td></tr>`)
         .join('\n')}</tbody></table>`
     : '<p class="muted">No rejected uploads.</p>';
 

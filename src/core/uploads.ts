@@ -28,6 +28,8 @@ export interface UploadRecord {
   signedBy?: string;
   /** Where a rejected upload's files and .reason are kept, relative to the root. */
   rejectedDir?: string;
+  /** When uploads.keep_rejected_days removed them (what it leaves, a folder an uploader put there, stays in rejectedDir). */
+  filesRemovedAt?: string;
   /** Source files in the pool (the .dsc first), once accepted. */
   sourceFiles: PoolFileRecord[];
   /** The Sources stanza, field by field, once accepted. */

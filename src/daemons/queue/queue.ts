@@ -195,6 +195,8 @@ export class Queue implements QueueContext {
     setInterval(() => void this.lane.run(() => this.publishing.collectGarbage()).catch((err) => this.log(`pool: ${(err as Error).message}`)), 600_000).unref();
     // Sources come of age (after_days) by the clock alone.
     setInterval(() => void this.lane.run(() => this.migrations.run()).catch((err) => this.infrastructureError('while migrating', err)), 3_600_000).unref();
+    // Rejected uploads' files go once uploads.keep_rejected_days have passed.
+    setInterval(() => void this.lane.run(() => this.intake.dropOldRejections()).catch((err) => this.log(`rejected uploads: ${(err as Error).message}`)), 3_600_000).unref();
     setInterval(() => void this.requests.sweep().catch((err) => this.log(`requests: ${(err as Error).message}`)), 600_000).unref();
     // Requests from the CLI are taken at once, not at the next scan.
     chokidar

@@ -1,7 +1,7 @@
 // Deciding a quarantined upload: its files checked (core/upload-checks.ts, on the copies
 // only, signatures with gpgv), then accepted (the source pooled, its jobs made) or rejected
 // (every file kept with a .reason under state/rejected/ID/). upload-intake.ts brings uploads here.
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suiteFor, type ArchiveConfig } from '../../config/config.js';
 import { planBuilds } from '../../core/build-plan.js';
@@ -177,6 +177,39 @@ export class UploadDecision {
     await this.o.stores.uploads.save(upload);
     this.o.log(`upload ${upload.id}: REJECTED\n  ${upload.reasons.join('\n  ')}`);
     return upload;
+  }
+
+  /**
+   * The files of uploads rejected more than uploads.keep_rejected_days ago removed, their records
+   * kept (saying when), as dak's clean-queues empties its reject queue; how many uploads' went.
+   * Only what the rejection's folder holds itself, each entry unlinked (never followed): a folder
+   * an uploader put where a file belonged, moved in unopened, stays, and the folder with it. Its
+   * owner may still hold it open and change it; removing what is in it would go by path, and a
+   * folder swapped for a link meanwhile would have the queue delete through the link.
+   */
+  async dropOldRejections(): Promise<number> {
+    const days = this.o.config().uploads.keepRejectedDays;
+    if (days <= 0) return 0;
+    const before = this.o.now() - days * 86_400_000;
+    let dropped = 0;
+    for (const upload of this.o.stores.uploads.all()) {
+      if (upload.state !== 'rejected' || !upload.rejectedDir || upload.filesRemovedAt || !(Date.parse(upload.updatedAt) < before)) continue;
+      const dir = join(this.o.layout.rejected, upload.id);
+      const left: string[] = [];
+      for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+        const gone = entry.isDirectory() ? false : await unlink(join(dir, entry.name)).then(
+          () => true,
+          (err: NodeJS.ErrnoException) => err.code === 'ENOENT' || (['EISDIR', 'EPERM'].includes(err.code ?? '') ? false : Promise.reject(err)),
+        );
+        if (!gone) left.push(entry.name);
+      }
+      if (left.length === 0) await rmdir(dir).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
+      const at = new Date(this.o.now()).toISOString();
+      await this.o.stores.uploads.save({ ...upload, filesRemovedAt: at, ...(left.length === 0 && { rejectedDir: undefined }) });
+      this.o.log(`upload ${upload.id}: its files removed, ${days} days after its rejection (uploads.keep_rejected_days)${left.length ? `; left: ${left.join(', ')} (a folder, moved in unopened)` : ''}`);
+      dropped++;
+    }
+    return dropped;
   }
 
   /** Pool first (idempotent), then jobs, then the record: a crash anywhere is redone safely. */

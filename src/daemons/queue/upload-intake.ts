@@ -82,6 +82,11 @@ export class UploadIntake {
     return this.decision.decide(upload);
   }
 
+  /** Removes the files of uploads rejected longer ago than uploads.keep_rejected_days (upload-decision.ts). */
+  dropOldRejections(): Promise<number> {
+    return this.decision.dropOldRejections();
+  }
+
   /** After a crash: decide uploads left in quarantine; drop half-made quarantine folders. */
   async recover(): Promise<UploadRecord[]> {
     const l = this.layout;
