@@ -647,3 +647,22 @@ describe('a suite taken out of archive.yaml', () => {
     expect((await readFile(layout.controls, 'utf8'))).toContain('pool/main/k/kept/kept_1.0-1_amd64.deb');
   });
 });
+
+describe("a migration's copy", () => {
+  it('copies the version it was decided for, and refuses once the suite it copies from holds another', async () => {
+    const config = parseConfig('suites:\n  unstable: {}\n  testing: {}\n', 'archive.yaml');
+    const layout = new Layout(join(work, 'copy-version'));
+    await mkdir(layout.state, { recursive: true });
+    const staging = join(work, 'copy-version-staging');
+    await mkdir(staging);
+    for (const version of ['1.0-1', '2.0-1']) await makeBinaryPackage(staging, { name: 'chain', version });
+    await markStaged(staging, { count: 2, bytes: 0 });
+    const contents = await new SuiteChanges(layout, () => config, () => undefined).load();
+    expect((await contents.include(staging, ['chain_1.0-1_amd64.deb'], 'unstable')).ok).toBe(true);
+    expect((await contents.copy('chain', 'unstable', 'testing', '1.0-1')).ok).toBe(true);
+    // unstable has moved on to 2.0-1 since a decision for 1.0-1 was made.
+    expect((await contents.include(staging, ['chain_2.0-1_amd64.deb'], 'unstable')).ok).toBe(true);
+    await expect(contents.copy('chain', 'unstable', 'testing', '1.0-1')).rejects.toThrow('unstable has chain 2.0-1 now, not the 1.0-1 decided on');
+    expect(contents.all().find((c) => c.id === 'testing')!.binaries.map((b) => b.version)).toEqual(['1.0-1']);
+  });
+});

@@ -483,6 +483,22 @@ describe('the upload intake', () => {
     expect(await (await intake()).dropOldRejections()).toBe(0);
   });
 
+  it('goes on to the other rejected uploads when one cannot be emptied', async () => {
+    const { layout, intake } = await newArchive('uploads:\n  stray_after_hours: 1\n');
+    const old = new Date(Date.now() - 2 * 3600_000);
+    for (const name of ['first.tar.gz', 'second.tar.gz']) {
+      await writeFile(join(layout.incoming, name), 'x');
+      await utimes(join(layout.incoming, name), old, old);
+    }
+    const decided = (await (await intake()).scan()).decided.sort((a, b) => a.changes.localeCompare(b.changes));
+    for (const u of decided) await writeJson(join(layout.uploads, `${u.id}.json`), { ...u, updatedAt: new Date(0).toISOString() });
+    // The first's folder is not one any more (ENOTDIR when read).
+    await rm(join(layout.rejected, decided[0].id), { recursive: true });
+    await writeFile(join(layout.rejected, decided[0].id), 'not a folder');
+    expect(await (await intake()).dropOldRejections()).toBe(1);
+    await expect(lstat(join(layout.rejected, decided[1].id))).rejects.toThrow(/ENOENT/);
+  });
+
   it('keeps rejected uploads\' files for ever with uploads.keep_rejected_days: 0, and refuses a negative number', async () => {
     const { layout, intake } = await newArchive('uploads:\n  stray_after_hours: 1\n  keep_rejected_days: 0\n');
     await writeFile(join(layout.incoming, 'leftover.tar.gz'), 'x');

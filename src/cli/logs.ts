@@ -1,6 +1,6 @@
 // `archive logs SOURCE [VERSION] [--arch A] [--check C] [--follow]`: a build's log (or a QA
 // check's, or a rebuild's), live while it runs.
-import { open, readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { jobFromDisk, type JobRecord } from '../core/jobs.js';
@@ -51,11 +51,8 @@ export function register(program: Command): void {
         held = cut < 0 ? '' : text.slice(cut);
         process.stdout.write(printableLog(cut < 0 ? text : text.slice(0, cut)));
       };
-      if (!options.follow) {
-        show(await readFile(path), true);
-        return;
-      }
-      // Print what there is, then what is appended, until the job is no longer building.
+      // Read a piece at a time (a log may be 3 x log_mib): what there is, then, with --follow,
+      // what is appended, until the job is no longer building.
       const handle = await open(path, 'r');
       let position = 0;
       const buffer = Buffer.alloc(64 * 1024);
@@ -69,11 +66,12 @@ export function register(program: Command): void {
       };
       for (;;) {
         await drain();
+        if (!options.follow) break;
         const now = await readJson<JobRecord>(join(layout.jobs, `${job.id}.json`));
         if (now?.state !== 'building' || now.log !== job.log) break;
         await new Promise((r) => setTimeout(r, 500));
       }
-      await drain(); // what was written just before the build ended
+      if (options.follow) await drain(); // what was written just before the build ended
       show(new Uint8Array(), true);
       await handle.close();
     });

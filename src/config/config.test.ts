@@ -57,6 +57,8 @@ describe('archive.yaml', () => {
     ['builds:\n  timeout_minutes: -1\n', /builds\.timeout_minutes: expected a positive number/],
     ['builds:\n  parallel: 2\n', /builds: unknown key "parallel"/],
     ['builds:\n  output_files: 0\n', /builds\.output_files: expected a positive number, found 0/],
+    ['builds:\n  concurrency: 1.5\n', /builds\.concurrency: expected a whole number, found 1\.5/],
+    ['builds:\n  pids: 100.5\n', /builds\.pids: expected a whole number, found 100\.5/],
     ['builds:\n  output_files: 10.5\n', /builds\.output_files: expected a whole number, found 10\.5/],
     ['builds:\n  output_gib: -2\n', /builds\.output_gib: expected a positive number, found -2/],
     ['builds:\n  output_file_gib: 3\n', /builds\.output_file_gib: 3 is more than builds\.output_gib \(2\), the cap on a build's outputs in all/],

@@ -129,6 +129,9 @@ const BUILD_KEYS: Record<string, keyof BuildSettings> = {
   emulation_factor: 'emulationFactor',
 };
 
+/** The builds settings that count things: whole numbers. */
+const WHOLE_BUILD_KEYS = new Set(['concurrency', 'pids', 'cache_images', 'output_files']);
+
 export const DEFAULT_CONFIG = {
   name: 'archive',
   port: 8080,
@@ -302,6 +305,8 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
   for (const [key, field] of Object.entries(BUILD_KEYS)) {
     const v = buildsRaw[key] ?? DEFAULT_CONFIG.builds[key as keyof typeof DEFAULT_CONFIG.builds];
     if (typeof v !== 'number' || !(v > 0)) throw new ConfigError(file, `builds.${key}: expected a positive number, found ${JSON.stringify(v)}`);
+    // Counts: a worker refuses a concurrency of 1.5 (and would ask again and again).
+    if (WHOLE_BUILD_KEYS.has(key) && !Number.isSafeInteger(v)) throw new ConfigError(file, `builds.${key}: expected a whole number, found ${JSON.stringify(v)}`);
     (builds[field] as number) = v;
   }
   const archAll = buildsRaw.arch_all ?? DEFAULT_CONFIG.builds.arch_all;

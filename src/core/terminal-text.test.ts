@@ -16,6 +16,10 @@ describe('text printed on a terminal', () => {
 });
 
 describe("a build's log printed on a terminal", () => {
+  it('shows a sequence that conceals what follows (SGR 8) rather than keep it', () => {
+    expect(printableLog('\u001b[8mhidden\u001b[0m shown')).toBe('\\x1b[8mhidden\u001b[0m shown');
+  });
+
   it('keeps its colours and shows every other control character, a colour sequence with more in it too', () => {
     expect(printableLog('\u001b[1;31merror:\u001b[0m x\n\u001b]0;t\u0007\u001b[2K\r\u001b[31;\u001b]52;c;eA==\u0007m')).toBe(
       '\u001b[1;31merror:\u001b[0m x\n\\x1b]0;t\\x07\\x1b[2K\\x0d\\x1b[31;\\x1b]52;c;eA==\\x07m',

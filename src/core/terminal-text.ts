@@ -19,8 +19,12 @@ export function printable(text: string): string {
   });
 }
 
-/** A colour (SGR: ESC [ numbers m), the one sequence a log keeps: it only colours what follows. */
+/**
+ * A colour (SGR: ESC [ numbers m), the one sequence a log keeps: it only colours what follows;
+ * but not one that conceals (8), which would hide the lines after it.
+ */
 const COLOUR = /\u001b\[[0-9;]{0,32}m/g;
+const conceals = (sgr: string) => sgr.slice(2, -1).split(';').includes('8');
 
 /**
  * `printable`, but colours kept (a compiler's, debhelper's): for a build's log, shown as a
@@ -31,6 +35,7 @@ export function printableLog(text: string): string {
   let out = '';
   let from = 0;
   for (const m of text.matchAll(COLOUR)) {
+    if (conceals(m[0])) continue;
     out += printable(text.slice(from, m.index)) + m[0];
     from = m.index + m[0].length;
   }

@@ -55,6 +55,7 @@ function ordered(paragraph: Paragraph, order: string[]): Paragraph {
  * download) or of its description (apt matches translations by it). Left out of Packages.
  */
 const NOT_THE_DEBS = new Set(['sha1', 'sha512', 'description-md5', 'msdos-filename']);
+const NOT_THE_DEBS_LENGTHS = new Set([...NOT_THE_DEBS].map((n) => n.length));
 
 /**
  * A Packages stanza: the .deb's control fields (each name once, as a control file has them) plus
@@ -63,7 +64,8 @@ const NOT_THE_DEBS = new Set(['sha1', 'sha512', 'description-md5', 'msdos-filena
  * whole makes 100,000 of them.
  */
 export function packagesStanza(control: [string, string][], file: Omit<PoolFile, 'sha1'>): Stanza {
-  const fields = control.filter(([name]) => !NOT_THE_DEBS.has(name.toLowerCase())).map(([name, value], at) => ({ name, value, at, rank: rankIn(PACKAGE_ORDER, name) }));
+  // (By length first: most fields are none of them, and a change of case costs at 100,000 stanzas.)
+  const fields = control.filter(([name]) => !NOT_THE_DEBS_LENGTHS.has(name.length) || !NOT_THE_DEBS.has(name.toLowerCase())).map(([name, value], at) => ({ name, value, at, rank: rankIn(PACKAGE_ORDER, name) }));
   const facts: [string, string][] = [['Filename', file.path], ['Size', String(file.size)], ['MD5sum', file.md5], ['SHA256', file.sha256]];
   for (const [name, value] of facts) {
     // Named in the order, so a field of that name in any spelling has its rank.
@@ -157,8 +159,11 @@ const laidOut = new WeakMap<object, { members: unknown[]; first: boolean; key: s
 
 export const CHUNK_STANZAS = 128;
 export const CHUNK_MAX_STANZAS = 4 * CHUNK_STANZAS;
-/** Changed when stanzas are written otherwise: every chunk's key changes with it. */
-const STANZA_FORMAT = 'stanzas 1';
+/**
+ * Changed when stanzas are written otherwise: every chunk's key changes with it, and every chunk
+ * is written again once (2: Packages leaves out the hashes a .deb's control claims, NOT_THE_DEBS).
+ */
+const STANZA_FORMAT = 'stanzas 2';
 
 export function chunkLayout<T>(members: T[], source: StanzaSource<T>): ChunkLayout<T>[] {
   const chunks: ChunkLayout<T>[] = [];

@@ -2,7 +2,7 @@
 // refresh does with the engine's answers, not what a real engine does.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Docker } from './engine.js';
-import { REFRESH_TIMEOUT_MS, refreshBuildenv } from './buildenv.js';
+import { REFRESH_TIMEOUT_MS, imageSettings, refreshBuildenv } from './buildenv.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -36,5 +36,14 @@ describe("a build environment's refresh", () => {
     await vi.advanceTimersByTimeAsync(1);
     expect(((await outcome) as Error).message).toBe('refreshing archive/buildenv:trixie-amd64 took over 60 minutes: stopped');
     expect(asked).toEqual(['start', 'kill', 'remove']);
+  });
+});
+
+describe("an image's settings as docker import's changes", () => {
+  it('quote every value, `$` and quotes escaped, and refuse one of two lines (it would end the instruction and start another)', () => {
+    expect(imageSettings({ Env: ['PATH=/usr/bin:$HOME'], Labels: { 'a "b"': 'c\\d' }, Cmd: ['bash'], WorkingDir: '/build', User: 'root' })).toEqual([
+      'ENV PATH="/usr/bin:\\$HOME"', 'LABEL "a \\"b\\""="c\\\\d"', 'CMD ["bash"]', 'WORKDIR "/build"', 'USER "root"',
+    ]);
+    expect(() => imageSettings({ Labels: { x: 'a\nUSER nobody' } })).toThrow(/spans more than one line/);
   });
 });

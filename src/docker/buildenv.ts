@@ -3,7 +3,7 @@
 // same tag) before the next build; `archive refresh` does it on demand.
 import { DockerError } from '../errors.js';
 import { dockerMessage, followProgress, isNotFound, type Docker } from './engine.js';
-import { imageInfo, LABEL_CREATED, type Progress } from './images.js';
+import { imageInfo, LABEL_CREATED, LABEL_SOURCE_REVISION, type Progress } from './images.js';
 
 /** A build environment's tag: its Debian release and architecture (trixie-arm64), also its key in ARCHIVE_BUILDENVS. */
 export function buildenvTag(base: string, arch: string): string {
@@ -109,8 +109,11 @@ export async function refreshBuildenv(docker: Docker, base: string, arch: string
   } finally {
     await container.remove({ force: true }).catch(() => undefined);
   }
-  // (Once its container is gone: that held it too.)
-  await docker.getImage(before.Id).remove().catch(() => undefined);
+  // (Once its container is gone: that held it too.) With it, any an earlier refresh could not
+  // remove (a check's container ran from it then), of this same build: untagged, nothing else would.
+  const revision = before.Config?.Labels?.[LABEL_SOURCE_REVISION];
+  const earlier = revision ? await docker.listImages({ filters: { dangling: ['true'], label: [`${LABEL_SOURCE_REVISION}=${revision}`] } }).catch(() => []) : [];
+  for (const id of new Set([before.Id, ...earlier.map((i) => i.Id)])) await docker.getImage(id).remove().catch(() => undefined);
   progress(`${name}: refreshed (${made.id.slice(0, 19)})`);
   return made.id;
 }
@@ -120,7 +123,11 @@ export async function refreshBuildenv(docker: Docker, base: string, arch: string
  * are quoted, with backslashes, `"` and `$` escaped: ENV and LABEL would otherwise expand `$NAME`.
  */
 export function imageSettings(config: { Env?: string[] | null; Labels?: Record<string, string> | null; Cmd?: string[] | null; Entrypoint?: string[] | string | null; WorkingDir?: string; User?: string } | undefined): string[] {
-  const quoted = (v: string) => `"${v.replace(/[\\"$]/g, '\\$&')}"`;
+  const quoted = (v: string) => {
+    // Docker reads the changes as lines of a Dockerfile: a newline would end the instruction.
+    if (/[\r\n]/.test(v)) throw new DockerError(`an image setting spans more than one line, which docker import cannot take: ${JSON.stringify(v).slice(0, 80)}`);
+    return `"${v.replace(/[\\"$]/g, '\\$&')}"`;
+  };
   const changes: string[] = [];
   for (const e of config?.Env ?? []) {
     const eq = e.indexOf('=');
@@ -129,7 +136,7 @@ export function imageSettings(config: { Env?: string[] | null; Labels?: Record<s
   for (const [k, v] of Object.entries(config?.Labels ?? {})) changes.push(`LABEL ${quoted(k)}=${quoted(v)}`);
   if (config?.Entrypoint) changes.push(`ENTRYPOINT ${JSON.stringify(config.Entrypoint)}`);
   if (config?.Cmd) changes.push(`CMD ${JSON.stringify(config.Cmd)}`);
-  if (config?.WorkingDir) changes.push(`WORKDIR ${config.WorkingDir}`);
-  if (config?.User) changes.push(`USER ${config.User}`);
+  if (config?.WorkingDir) changes.push(`WORKDIR ${quoted(config.WorkingDir)}`);
+  if (config?.User) changes.push(`USER ${quoted(config.User)}`);
   return changes;
 }

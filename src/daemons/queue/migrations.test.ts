@@ -51,8 +51,8 @@ describe('a migration run', () => {
       jobs: { all: () => [...jobs.values()], get: (id: string) => jobs.get(id) },
       suites: {
         all: () => [...contents.values()],
-        copy: async (source: string, from: string, to: string) => {
-          copied.push(source);
+        copy: async (source: string, from: string, to: string, version?: string) => {
+          copied.push(`${source} ${version}`);
           contents.set(to, withCopy(contents.get(from)!, contents.get(to)!, source, ['amd64'], false).contents);
           return { ok: true, message: `copied ${source}` };
         },
@@ -60,7 +60,8 @@ describe('a migration run', () => {
     } as unknown as QueueContext;
     const leasing = { save: async (j: JobRecord) => void jobs.set(j.id, j) } as unknown as JobLeasing;
     const decisions = await new Migrations(q, leasing).run();
-    expect(copied).toEqual(['app']);
+    // The version decided on is what is copied (a copy earlier in the run may have brought `from` another).
+    expect(copied).toEqual(['app 1.0-1']);
     // lib's check is asked again, for testing as it is now (app in it).
     const now = targetDigest(contents.get('testing')!);
     expect(now).not.toBe(empty);

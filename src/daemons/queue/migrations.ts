@@ -79,7 +79,9 @@ export class Migrations {
       // The copy checks again what decide() did (a takeover, a downgrade): one it refuses waits,
       // and is decided again below.
       try {
-        const answer = await this.q.suites.copy(d.source, d.from, d.to);
+        // The version decided on: an earlier copy of this run may have brought `from` a newer
+        // one (unstable to testing, then testing to stable), whose checks were not this target's.
+        const answer = await this.q.suites.copy(d.source, d.from, d.to, d.version);
         this.q.log(`migration: ${d.source} ${d.version} ${d.from} -> ${d.to}: ${answer.message}`);
         migrated.push(d);
         if (digestOf(d.to) !== decidedAgainst.get(d.to)) changed.add(d.to);

@@ -248,13 +248,16 @@ export class SuiteChanges {
     return { ok: true, message: `removed ${source} from ${suiteName}: ${result.sources} source package(s), ${result.binaries} binary package(s)` };
   }
 
-  async copy(source: string, from: string, to: string): Promise<QueueAnswer> {
+  /** `archive copy`, and a migration's copy of the `version` it decided on (refused when `from` holds another by now). */
+  async copy(source: string, from: string, to: string, version?: string): Promise<QueueAnswer> {
     // A suite of that name, even empty, rather than a snapshot archive.yaml later gave its name
-    // to: that snapshot is not published, and a collection keeps none of its files (all()).
+    // to: that snapshot is not published (all()), though a collection keeps its files while it is held.
     const origin = this.config().suites.some((s) => s.name === from) ? this.get(from) : this.store.get(from);
     if (!origin) throw new ContentsError(`no suite or snapshot "${from}"`);
     if (this.store.get(to)?.kind === 'snapshot') throw new ContentsError(`${to} is a snapshot: snapshots do not change`);
     const target = this.suite(to);
+    const held = publishedVersion(origin, source);
+    if (version !== undefined && held !== version) throw new ContentsError(`${from} has ${source} ${held ?? '(none)'} now, not the ${version} decided on`);
     const result = withCopy(origin, this.get(to), source, target.architectures, !!target.allowBinaryTakeover);
     await this.store.save(result.contents);
     return {

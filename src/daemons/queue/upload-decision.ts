@@ -194,22 +194,29 @@ export class UploadDecision {
     let dropped = 0;
     for (const upload of this.o.stores.uploads.all()) {
       if (upload.state !== 'rejected' || !upload.rejectedDir || upload.filesRemovedAt || !(Date.parse(upload.updatedAt) < before)) continue;
-      const dir = join(this.o.layout.rejected, upload.id);
-      const left: string[] = [];
-      for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-        const gone = entry.isDirectory() ? false : await unlink(join(dir, entry.name)).then(
-          () => true,
-          (err: NodeJS.ErrnoException) => err.code === 'ENOENT' || (['EISDIR', 'EPERM'].includes(err.code ?? '') ? false : Promise.reject(err)),
-        );
-        if (!gone) left.push(entry.name);
-      }
-      if (left.length === 0) await rmdir(dir).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
-      const at = new Date(this.o.now()).toISOString();
-      await this.o.stores.uploads.save({ ...upload, filesRemovedAt: at, ...(left.length === 0 && { rejectedDir: undefined }) });
-      this.o.log(`upload ${upload.id}: its files removed, ${days} days after its rejection (uploads.keep_rejected_days)${left.length ? `; left: ${left.join(', ')} (a folder, moved in unopened)` : ''}`);
-      dropped++;
+      // One that cannot be emptied (a folder without write permission) is said, and the rest go on.
+      if (await this.dropRejection(upload, days).catch((err: Error) => void this.o.log(`upload ${upload.id}: its files could not be removed: ${err.message}`))) dropped++;
     }
     return dropped;
+  }
+
+  /** One rejected upload's files removed (dropOldRejections); whether they were. */
+  private async dropRejection(upload: UploadRecord, days: number): Promise<boolean> {
+    const dir = join(this.o.layout.rejected, upload.id);
+    const left: string[] = [];
+    const entries = await readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? [] : Promise.reject(err)));
+    for (const entry of entries) {
+      const gone = entry.isDirectory() ? false : await unlink(join(dir, entry.name)).then(
+        () => true,
+        (err: NodeJS.ErrnoException) => err.code === 'ENOENT' || (['EISDIR', 'EPERM'].includes(err.code ?? '') ? false : Promise.reject(err)),
+      );
+      if (!gone) left.push(entry.name);
+    }
+    if (left.length === 0) await rmdir(dir).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
+    const at = new Date(this.o.now()).toISOString();
+    await this.o.stores.uploads.save({ ...upload, filesRemovedAt: at, ...(left.length === 0 && { rejectedDir: undefined }) });
+    this.o.log(`upload ${upload.id}: its files removed, ${days} days after its rejection (uploads.keep_rejected_days)${left.length ? `; left: ${left.join(', ')} (a folder, moved in unopened)` : ''}`);
+    return true;
   }
 
   /** Pool first (idempotent), then jobs, then the record: a crash anywhere is redone safely. */
