@@ -251,7 +251,12 @@ describe('archive include refuses at once, before copying anything', () => {
 describe('archive worker refuses at once, before making any image', () => {
   const token = `aibw1.far-box.${'a'.repeat(64)}`;
   // An engine that is not there: a URL the worker takes goes on to fail on it, later.
-  const worker = (...args: string[]) => execa('node', [CLI, 'worker', ...args], { env: { ARCHIVE_WORKER_TOKEN: token, DOCKER_HOST: 'unix:///nonexistent/docker.sock', ARCHIVE_WORK_DIR: '' }, reject: false, timeout: 60_000 });
+  let cache: string;
+  beforeAll(async () => {
+    cache = await mkdtemp(join(tmpdir(), 'aib-worker-cache-'));
+  });
+  afterAll(() => rm(cache, { recursive: true, force: true }));
+  const worker = (...args: string[]) => execa('node', [CLI, 'worker', ...args], { env: { ARCHIVE_WORKER_TOKEN: token, DOCKER_HOST: 'unix:///nonexistent/docker.sock', ARCHIVE_WORK_DIR: '', XDG_CACHE_HOME: cache }, reject: false, timeout: 60_000 });
 
   it('plain HTTP to another machine, unless told the network is trusted; to this one it goes on', async () => {
     const far = await worker('--url', 'http://192.0.2.10:8080/');
@@ -264,6 +269,8 @@ describe('archive worker refuses at once, before making any image', () => {
       expect(r.stderr, args.join(' ')).not.toContain('plain HTTP');
       expect(r.stderr, args.join(' ')).toMatch(/nonexistent\/docker\.sock|Docker engine/i);
     }
+    // Its jobs' folder, without ARCHIVE_WORK_DIR: the worker's own, on disk under the user's cache.
+    expect(await readdir(join(cache, 'archive-in-a-box'))).toEqual(['jobs-far-box']);
   });
 });
 

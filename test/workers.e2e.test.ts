@@ -91,7 +91,7 @@ describe('a worker on another machine', () => {
 
     // Another machine: no root, a working directory of its own, the token in the environment.
     const elsewhere = await mkdtemp(join(archive.work, 'elsewhere-')); // (removed with the test's work folder)
-    worker = execa('node', [CLI, 'worker', '--url', url], { cwd: elsewhere, env: { ARCHIVE_WORKER_TOKEN: token, NODE_EXTRA_CA_CERTS: certFile, ARCHIVE_RUN_ID: RUN_ID, ARCHIVE_ROOT: '/nonexistent' }, all: true, reject: false });
+    worker = execa('node', [CLI, 'worker', '--url', url], { cwd: elsewhere, env: { ARCHIVE_WORKER_TOKEN: token, NODE_EXTRA_CA_CERTS: certFile, ARCHIVE_RUN_ID: RUN_ID, ARCHIVE_ROOT: '/nonexistent', XDG_CACHE_HOME: join(elsewhere, 'cache') }, all: true, reject: false });
     worker.all!.on('data', (d: Buffer) => (workerOutput += d.toString()));
     const waited = await archive.cli(['wait', 'aib-far', '1.0-1', '--timeout', '900']);
     expect(waited.exitCode, `${waited.all}\n--- worker:\n${workerOutput}`).toBe(0);

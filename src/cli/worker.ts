@@ -3,7 +3,8 @@
 // leases jobs over the archive's URL (the job API beside the repository), fetches
 // build-dependencies from that repository as any apt client, and sends back what it builds.
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { homedir, hostname } from 'node:os';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { parseWorkerToken } from '../core/workers.js';
 import { Builder, prepareWorkDir } from '../daemons/builder.js';
@@ -46,7 +47,7 @@ export function register(program: Command): void {
       // Node reads NODE_EXTRA_CA_CERTS when it starts: the job API's requests trust it already.
       const caFile = url.protocol === 'https:' ? process.env.NODE_EXTRA_CA_CERTS : undefined;
       // Where its jobs' files go, checked before its images are made (minutes): a folder it cannot use is said at once.
-      const workDir = process.env.ARCHIVE_WORK_DIR || undefined;
+      const workDir = process.env.ARCHIVE_WORK_DIR || defaultWorkDir(credential.name, process.env);
       await prepareWorkDir(workDir);
       const modes = await architectureModes(options.arch ? options.arch.split(',').filter(Boolean) : [await hostArchitecture()]);
       const docker = await connectDocker(process.env.DOCKER_HOST);
@@ -78,4 +79,14 @@ export function register(program: Command): void {
 export function isLoopback(hostname: string): boolean {
   const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
   return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+/**
+ * Where `archive worker` keeps its jobs' files without ARCHIVE_WORK_DIR: a folder of that worker's
+ * alone, on disk, under the user's cache (XDG_CACHE_HOME, else ~/.cache), whose job folders a crash
+ * left are removed when it starts. Not the system's temporary folder: on Debian 13 a tmpfs in
+ * memory, shared with every other program, where what a crash left stayed.
+ */
+export function defaultWorkDir(name: string, env: NodeJS.ProcessEnv): string {
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'archive-in-a-box', `jobs-${name}`);
 }
