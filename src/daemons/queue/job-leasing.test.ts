@@ -19,14 +19,14 @@ function leasing(jobs: Map<string, JobRecord>) {
     config: () => ({ builds: { leaseSeconds: 600, depWaitHours: 24 } }),
     log: () => undefined,
   } as unknown as QueueContext;
-  const workers = { heard: async () => undefined, effective: (_: string, asked: unknown) => asked } as unknown as WorkerRegistry;
+  const workers = { heard: async () => undefined, effective: (_: string, asked: unknown) => asked, removals: () => 0 } as unknown as WorkerRegistry;
   const l = new JobLeasing(q, workers);
   // Saving nowhere; no job to lease.
   l.save = async (job: JobRecord) => void jobs.set(job.id, job);
   (l as unknown as { leaseOne: () => Promise<undefined> }).leaseOne = async () => undefined;
   return l;
 }
-/** Leasing over `jobs` with the queue's public and artifacts folders under `dir`; every job's inputs are none. */
+/** Leasing over `jobs` with the queue's public and artifacts folders under `dir`; every job's inputs are none; removeWorker() as archive workers rm does. */
 function leasingOnDisk(dir: string, jobs: Map<string, JobRecord>) {
   const q = {
     jobs: { get: (id: string) => jobs.get(id), all: () => [...jobs.values()] },
@@ -35,11 +35,12 @@ function leasingOnDisk(dir: string, jobs: Map<string, JobRecord>) {
     config: () => ({ builds: { leaseSeconds: 600, depWaitHours: 24 }, suites: ['unstable', 'experimental'].map((name) => ({ name, components: ['main'] })) }),
     log: () => undefined,
   } as unknown as QueueContext;
-  const workers = { heard: async () => undefined, effective: (_: string, asked: unknown) => asked, isRevoked: () => false, nativeAvailable: () => false } as unknown as WorkerRegistry;
+  let removed = 0;
+  const workers = { heard: async () => undefined, effective: (_: string, asked: unknown) => asked, isRevoked: () => false, nativeAvailable: () => false, removals: () => removed } as unknown as WorkerRegistry;
   const l = new JobLeasing(q, workers);
   l.save = async (j: JobRecord) => void jobs.set(j.id, j);
   l.inputs = () => [];
-  return l;
+  return Object.assign(l, { removeWorker: () => void removed++ });
 }
 const held = (l: JobLeasing) => (l as unknown as { heardFrom: Map<string, number> }).heardFrom;
 const waiting = (l: JobLeasing) => (l as unknown as { waiters: Set<() => void> }).waiters;
@@ -119,6 +120,28 @@ describe('job leasing', () => {
       const leased = await l.lease({ builder: 'w/1', kinds: ['rebuild'], waitSeconds: 0 }, 0, () => false);
       expect(leased?.id).toBe(rebuild.id);
       expect((await readdir(join(dir, 'public/reproducible/hello')))).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('leases nothing to a long poll whose worker was removed while it waited, though a new one was enrolled under its name', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'aib-leasing-'));
+    try {
+      await mkdir(join(dir, 'public/logs'), { recursive: true });
+      const jobs = new Map<string, JobRecord>();
+      const l = leasingOnDisk(dir, jobs);
+      const polled = l.lease({ builder: 'far-box/1', kinds: ['build'], waitSeconds: 60 }, 60_000, () => false);
+      await new Promise((r) => setTimeout(r, 20));
+      // archive workers rm far-box, then add far-box: a new token; then a job comes.
+      l.removeWorker();
+      const at = '2026-12-06T10:00:00Z';
+      jobs.set('u1-amd64', { id: 'u1-amd64', kind: 'build', source: 'hello', version: '1.0-1', arch: 'amd64', suite: 'unstable', state: 'needs-build', attempts: 0, createdAt: at, updatedAt: at, binaries: [], artifacts: [] } as unknown as JobRecord);
+      l.wakeWorkers();
+      expect(await polled).toBeUndefined();
+      expect(jobs.get('u1-amd64')!.state).toBe('needs-build');
+      // The new token's own request gets it.
+      expect((await l.lease({ builder: 'far-box/1', kinds: ['build'], waitSeconds: 0 }, 0, () => false))?.id).toBe('u1-amd64');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -89,6 +89,7 @@ export class JobLeasing {
     if (!asked.only) await this.workers.heard(worker, asked).catch((err) => this.q.log(`worker ${worker}: ${(err as Error).message}`));
     // An enrolled worker leases only the architectures its credential allows.
     const request = this.workers.effective(worker, asked);
+    const removals = this.workers.removals(worker);
     const first = await this.q.lane.run(() => this.leaseOne(request));
     if (first || waitMs <= 0) return first;
     await new Promise<void>((resolve) => {
@@ -101,7 +102,8 @@ export class JobLeasing {
       const timer = setTimeout(done, waitMs);
       this.waiters.add(done);
     });
-    return this.q.lane.run(async () => (gone() ? undefined : this.leaseOne(request)));
+    // Not if its worker was removed meanwhile, even if a new one was enrolled under its name.
+    return this.q.lane.run(async () => (gone() || this.workers.removals(worker) !== removals ? undefined : this.leaseOne(request)));
   }
 
   /** A worker that restarted holds nothing any more: its jobs go back at once, without waiting for their leases to run out. */
