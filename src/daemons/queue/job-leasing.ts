@@ -83,14 +83,17 @@ export class JobLeasing {
    */
   async lease(asked: LeaseRequest, waitMs: number, gone: () => boolean): Promise<LeasedJob | undefined> {
     const worker = workerOf(asked.builder);
+    // As the request was signed: a removal of its worker from now on (archive workers rm, even
+    // with a new worker enrolled under the name since) leaves it nothing to lease.
+    const removals = this.workers.removals(worker);
+    const removed = () => this.workers.removals(worker) !== removals;
     // Noting it is not worth a lease: a full disk says so elsewhere. Not from a slot of QA
     // checks alone: it asks while the worker's builds run, and would keep a busy native worker
     // counted as available (an emulating one would leave it every job of its architecture).
     if (!asked.only) await this.workers.heard(worker, asked).catch((err) => this.q.log(`worker ${worker}: ${(err as Error).message}`));
     // An enrolled worker leases only the architectures its credential allows.
     const request = this.workers.effective(worker, asked);
-    const removals = this.workers.removals(worker);
-    const first = await this.q.lane.run(() => this.leaseOne(request));
+    const first = await this.q.lane.run(async () => (removed() ? undefined : this.leaseOne(request)));
     if (first || waitMs <= 0) return first;
     await new Promise<void>((resolve) => {
       // (One that waited in vain goes too: an idle worker asks again every wait, for days.)
@@ -102,8 +105,7 @@ export class JobLeasing {
       const timer = setTimeout(done, waitMs);
       this.waiters.add(done);
     });
-    // Not if its worker was removed meanwhile, even if a new one was enrolled under its name.
-    return this.q.lane.run(async () => (gone() || this.workers.removals(worker) !== removals ? undefined : this.leaseOne(request)));
+    return this.q.lane.run(async () => (gone() || removed() ? undefined : this.leaseOne(request)));
   }
 
   /** A worker that restarted holds nothing any more: its jobs go back at once, without waiting for their leases to run out. */
