@@ -101,10 +101,10 @@ function reachableAddress(listen: string): string {
  * are that engine's), a volume of its own for its jobs' files (ARCHIVE_WORK_DIR: the job
  * folders a restart left are removed), the token passed through from the environment (in neither process list),
  * restarted with the engine. It makes its build images on that engine at start (debootstrap, as
- * archive up does).
+ * archive up does). `where`: what follows --url (the URL, and --insecure-http for a plain one).
  */
-export function dockerRunLine(name: string, token: string, url: string): string {
-  return `ARCHIVE_WORKER_TOKEN=${token} docker run -d --name archive-worker-${name} --restart unless-stopped -v /var/run/docker.sock:/var/run/docker.sock -v ${WORKER_JOBS} -e ARCHIVE_WORK_DIR=${WORKER_JOBS} -e ARCHIVE_WORKER_TOKEN archive/tool:latest node /opt/archive-in-a-box/dist/cli/main.js worker --url ${url}`;
+export function dockerRunLine(name: string, token: string, where: string): string {
+  return `ARCHIVE_WORKER_TOKEN=${token} docker run -d --name archive-worker-${name} --restart unless-stopped -v /var/run/docker.sock:/var/run/docker.sock -v ${WORKER_JOBS} -e ARCHIVE_WORK_DIR=${WORKER_JOBS} -e ARCHIVE_WORKER_TOKEN archive/tool:latest node /opt/archive-in-a-box/dist/cli/main.js worker --url ${where}`;
 }
 
 /** Where a worker's container keeps its jobs' folders (as the builder beside the queue: compose/compose.yaml). */

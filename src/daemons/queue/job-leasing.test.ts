@@ -2,10 +2,11 @@
 // is noted only for a lease it holds, and a long poll that waited in vain leaves nothing behind
 // (a hostile worker sending heartbeats for made-up jobs and names, or an idle one polling for
 // days, grew the queue's memory without end).
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { scratchDir } from '../../../test/support/scratch.js';
 import type { JobRecord } from '../../core/jobs.js';
 import { JobLeasing } from './job-leasing.js';
 import type { QueueContext } from './queue-context.js';
@@ -26,8 +27,10 @@ function leasing(jobs: Map<string, JobRecord>) {
   (l as unknown as { leaseOne: () => Promise<undefined> }).leaseOne = async () => undefined;
   return l;
 }
-/** Leasing over `jobs` with the queue's public and artifacts folders under `dir`; every job's inputs are none; removeWorker() as archive workers rm does. */
-function leasingOnDisk(dir: string, jobs: Map<string, JobRecord>) {
+/** Leasing over `jobs` with the queue's public and artifacts folders under a scratch `dir`; every job's inputs are none; removeWorker() as archive workers rm does. */
+function leasingOnDisk(jobs: Map<string, JobRecord>) {
+  const dir = scratchDir('aib-leasing-');
+  mkdirSync(join(dir, 'public/logs'), { recursive: true });
   const q = {
     jobs: { get: (id: string) => jobs.get(id), all: () => [...jobs.values()] },
     lane: new SerialLane(),
@@ -40,7 +43,7 @@ function leasingOnDisk(dir: string, jobs: Map<string, JobRecord>) {
   const l = new JobLeasing(q, workers);
   l.save = async (j: JobRecord) => void jobs.set(j.id, j);
   l.inputs = () => [];
-  return Object.assign(l, { removeWorker: () => void removed++ });
+  return Object.assign(l, { dir, removeWorker: () => void removed++ });
 }
 const held = (l: JobLeasing) => (l as unknown as { heardFrom: Map<string, number> }).heardFrom;
 const waiting = (l: JobLeasing) => (l as unknown as { waiters: Set<() => void> }).waiters;
@@ -83,67 +86,51 @@ describe('job leasing', () => {
   });
 
   it("names a lease's log so that it is never another job's log", async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'aib-leasing-'));
-    try {
-      await mkdir(join(dir, 'public/logs'), { recursive: true });
-      // One version of one source, to two suites (or uploaded again after `archive rm`).
-      const job = (suite: string, createdAt: string) =>
-        ({ id: `hello_1.0-1.${suite}-amd64`, kind: 'build', source: 'hello', version: '1:1.0-1', arch: 'amd64', suite, state: 'needs-build', attempts: 0, createdAt, updatedAt: createdAt, binaries: [], artifacts: [] }) as unknown as JobRecord;
-      const jobs = new Map([['a', job('unstable', '2026-12-06T10:00:00Z')], ['b', job('experimental', '2026-12-06T10:01:00Z')]].map(([k, j]) => [(j as JobRecord).id, j as JobRecord]));
-      const l = leasingOnDisk(dir, jobs);
-      const first = await l.lease({ builder: 'w/1', kinds: ['build'], waitSeconds: 0 }, 0, () => false);
-      expect(first?.log).toBe('logs/hello_1.0-1_amd64.1.log');
-      await writeFile(join(dir, 'public', first!.log!), 'the first build, as its worker sent it\n');
-      const second = await l.lease({ builder: 'w/2', kinds: ['build'], waitSeconds: 0 }, 0, () => false);
-      expect(second?.id).not.toBe(first?.id);
-      expect(second?.log).toBe('logs/hello_1.0-1_amd64.1-2.log');
-      expect(await readFile(join(dir, 'public', first!.log!), 'utf8')).toBe('the first build, as its worker sent it\n');
-      expect((await readdir(join(dir, 'public/logs'))).sort()).toEqual(['hello_1.0-1_amd64.1-2.log', 'hello_1.0-1_amd64.1.log']);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    // One version of one source, to two suites (or uploaded again after `archive rm`).
+    const job = (suite: string, createdAt: string) =>
+      ({ id: `hello_1.0-1.${suite}-amd64`, kind: 'build', source: 'hello', version: '1:1.0-1', arch: 'amd64', suite, state: 'needs-build', attempts: 0, createdAt, updatedAt: createdAt, binaries: [], artifacts: [] }) as unknown as JobRecord;
+    const jobs = new Map([['a', job('unstable', '2026-12-06T10:00:00Z')], ['b', job('experimental', '2026-12-06T10:01:00Z')]].map(([k, j]) => [(j as JobRecord).id, j as JobRecord]));
+    const l = leasingOnDisk(jobs);
+    const { dir } = l;
+    const first = await l.lease({ builder: 'w/1', kinds: ['build'], waitSeconds: 0 }, 0, () => false);
+    expect(first?.log).toBe('logs/hello_1.0-1_amd64.1.log');
+    await writeFile(join(dir, 'public', first!.log!), 'the first build, as its worker sent it\n');
+    const second = await l.lease({ builder: 'w/2', kinds: ['build'], waitSeconds: 0 }, 0, () => false);
+    expect(second?.id).not.toBe(first?.id);
+    expect(second?.log).toBe('logs/hello_1.0-1_amd64.1-2.log');
+    expect(await readFile(join(dir, 'public', first!.log!), 'utf8')).toBe('the first build, as its worker sent it\n');
+    expect((await readdir(join(dir, 'public/logs'))).sort()).toEqual(['hello_1.0-1_amd64.1-2.log', 'hello_1.0-1_amd64.1.log']);
   });
 
   it("removes what a rebuild's earlier lease left public before it is leased again: a signed statement of its verdict", async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'aib-leasing-'));
-    try {
-      await mkdir(join(dir, 'public/logs'), { recursive: true });
-      const at = '2026-12-06T10:00:00Z';
-      const rebuild = { id: 'u1-amd64-rebuild', of: 'u1-amd64', kind: 'rebuild', source: 'hello', version: '1.0-1', arch: 'amd64', suite: 'unstable', state: 'needs-build', attempts: 1, createdAt: at, updatedAt: at, binaries: [], artifacts: [] } as unknown as JobRecord;
-      const jobs = new Map([[rebuild.id, rebuild]]);
-      // The completion of its first lease signed "reproducible", then the queue stopped before
-      // the record was saved; that lease ran out.
-      const kept = join(dir, 'public/reproducible/hello/u1-amd64-rebuild');
-      await mkdir(kept, { recursive: true });
-      await writeFile(join(kept, 'statement.json.asc'), '-----BEGIN PGP SIGNED MESSAGE-----\n');
-      const l = leasingOnDisk(dir, jobs);
-      const leased = await l.lease({ builder: 'w/1', kinds: ['rebuild'], waitSeconds: 0 }, 0, () => false);
-      expect(leased?.id).toBe(rebuild.id);
-      expect((await readdir(join(dir, 'public/reproducible/hello')))).toEqual([]);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const at = '2026-12-06T10:00:00Z';
+    const rebuild = { id: 'u1-amd64-rebuild', of: 'u1-amd64', kind: 'rebuild', source: 'hello', version: '1.0-1', arch: 'amd64', suite: 'unstable', state: 'needs-build', attempts: 1, createdAt: at, updatedAt: at, binaries: [], artifacts: [] } as unknown as JobRecord;
+    const jobs = new Map([[rebuild.id, rebuild]]);
+    const l = leasingOnDisk(jobs);
+    const { dir } = l;
+    // The completion of its first lease signed "reproducible", then the queue stopped before
+    // the record was saved; that lease ran out.
+    const kept = join(dir, 'public/reproducible/hello/u1-amd64-rebuild');
+    await mkdir(kept, { recursive: true });
+    await writeFile(join(kept, 'statement.json.asc'), '-----BEGIN PGP SIGNED MESSAGE-----\n');
+    const leased = await l.lease({ builder: 'w/1', kinds: ['rebuild'], waitSeconds: 0 }, 0, () => false);
+    expect(leased?.id).toBe(rebuild.id);
+    expect((await readdir(join(dir, 'public/reproducible/hello')))).toEqual([]);
   });
 
   it('leases nothing to a long poll whose worker was removed while it waited, though a new one was enrolled under its name', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'aib-leasing-'));
-    try {
-      await mkdir(join(dir, 'public/logs'), { recursive: true });
-      const jobs = new Map<string, JobRecord>();
-      const l = leasingOnDisk(dir, jobs);
-      const polled = l.lease({ builder: 'far-box/1', kinds: ['build'], waitSeconds: 60 }, 60_000, () => false);
-      await new Promise((r) => setTimeout(r, 20));
-      // archive workers rm far-box, then add far-box: a new token; then a job comes.
-      l.removeWorker();
-      const at = '2026-12-06T10:00:00Z';
-      jobs.set('u1-amd64', { id: 'u1-amd64', kind: 'build', source: 'hello', version: '1.0-1', arch: 'amd64', suite: 'unstable', state: 'needs-build', attempts: 0, createdAt: at, updatedAt: at, binaries: [], artifacts: [] } as unknown as JobRecord);
-      l.wakeWorkers();
-      expect(await polled).toBeUndefined();
-      expect(jobs.get('u1-amd64')!.state).toBe('needs-build');
-      // The new token's own request gets it.
-      expect((await l.lease({ builder: 'far-box/1', kinds: ['build'], waitSeconds: 0 }, 0, () => false))?.id).toBe('u1-amd64');
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const jobs = new Map<string, JobRecord>();
+    const l = leasingOnDisk(jobs);
+    const polled = l.lease({ builder: 'far-box/1', kinds: ['build'], waitSeconds: 60 }, 60_000, () => false);
+    await new Promise((r) => setTimeout(r, 20));
+    // archive workers rm far-box, then add far-box: a new token; then a job comes.
+    l.removeWorker();
+    const at = '2026-12-06T10:00:00Z';
+    jobs.set('u1-amd64', { id: 'u1-amd64', kind: 'build', source: 'hello', version: '1.0-1', arch: 'amd64', suite: 'unstable', state: 'needs-build', attempts: 0, createdAt: at, updatedAt: at, binaries: [], artifacts: [] } as unknown as JobRecord);
+    l.wakeWorkers();
+    expect(await polled).toBeUndefined();
+    expect(jobs.get('u1-amd64')!.state).toBe('needs-build');
+    // The new token's own request gets it.
+    expect((await l.lease({ builder: 'far-box/1', kinds: ['build'], waitSeconds: 0 }, 0, () => false))?.id).toBe('u1-amd64');
   });
 });
