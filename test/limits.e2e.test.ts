@@ -1,8 +1,9 @@
 // The archive at its limits, against a running archive on the real engine: publishing requests
 // racing each other and a finishing build, two dputs of one version at once, a builder that
 // vanishes holding a lease (paused, so nothing restarts it), a build that outlives its time
-// limit, a build that floods its log, a build-dependency whose postinst never ends and builds
-// whose outputs are links, FIFOs, huge or many. One archive for the file; slow builds kept short.
+// limit, a build that floods its log, a build-dependency whose postinst never ends, a build and
+// a build-dependency's postinst that fill the disk, and builds whose outputs are links, FIFOs,
+// huge or many. One archive for the file; slow builds kept short.
 import { createHash } from 'node:crypto';
 import { readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ import { TestArchive, cleanupRun, until, type UpResult } from './support/archive
 import { dput, makeBinaryPackage } from './support/packages.js';
 
 // A short lease, so a lost builder costs the test seconds, not 90 s; a small log cap.
-const CONFIG = (timeoutMinutes: number) => `suites:
+const CONFIG = (timeoutMinutes: number, diskGiB = 20) => `suites:
   unstable:
     architectures: [amd64]
   testing:
@@ -24,6 +25,7 @@ builds:
   lease_seconds: 15
   timeout_minutes: ${timeoutMinutes}
   log_mib: 1
+  disk_gib: ${diskGiB}
 `;
 
 describe('the archive at its limits', () => {
@@ -43,7 +45,7 @@ describe('the archive at its limits', () => {
   };
   const publicText = (path: string) => readFile(join(archive.root, 'public', path), 'utf8');
   const queueLog = () => readFile(join(archive.root, 'logs', 'queue.log'), 'utf8');
-  const setConfig = (timeoutMinutes: number) => writeFile(join(archive.root, 'archive.yaml'), CONFIG(timeoutMinutes));
+  const setConfig = (timeoutMinutes: number, diskGiB?: number) => writeFile(join(archive.root, 'archive.yaml'), CONFIG(timeoutMinutes, diskGiB));
   const container = (role: string) => `${up.project}-${role}`;
   const health = async (role: string) => (await execa('docker', ['inspect', '--format', '{{.State.Status}} {{.State.Health.Status}}', container(role)])).stdout.trim();
   const buildContainers = async (jobId: string) =>
@@ -322,6 +324,47 @@ describe('the archive at its limits', () => {
     await archive.send(up, { name: 'race-after-sleepy', version: '1.0-1' });
     const after = await archive.cli(['wait', 'race-after-sleepy', '1.0-1', '--timeout', '900']);
     expect(after.exitCode, String(after.all)).toBe(0);
+  });
+
+  it('stops a build that writes past its disk limit into /build, fails it naming builds.disk_gib, and the builder takes the next job', async () => {
+    await setConfig(180, 0.1); // 102 MiB
+    await archive.send(up, { name: 'race-filler', version: '1.0-1', buildScript: 'dd if=/dev/zero of=fill bs=1M count=400 status=none && echo FILLED-400-MIB && sleep 600' });
+    const failed = await archive.cli(['wait', 'race-filler', '1.0-1', '--timeout', '600']);
+    await setConfig(180);
+    expect(failed.exitCode, String(failed.all)).toBe(1);
+    const reason = 'the build wrote past the disk limit of 102 MiB (builds.disk_gib)';
+    expect(failed.stderr).toContain(reason);
+    const [job] = await jobsOf('race-filler');
+    expect(job).toMatchObject({ state: 'failed', attempts: 1, reason });
+    const log = await publicText(job.log!);
+    expect(log).toContain('FILLED-400-MIB');
+    expect(log).toContain(`archive-in-a-box: build stopped: ${reason}`);
+    // Stopped well before its time limit: within a few counts of the engine's (every 10 s).
+    expect(new Date(job.finishedAt!).getTime() - new Date(job.startedAt!).getTime()).toBeLessThan(300_000);
+    expect(await buildContainers(job.id)).toBe('');
+    await archive.send(up, { name: 'race-after-filler', version: '1.0-1' });
+    const after = await archive.cli(['wait', 'race-after-filler', '1.0-1', '--timeout', '900']);
+    expect(after.exitCode, String(after.all)).toBe(0);
+  });
+
+  it('stops the installation of a build-dependency whose postinst fills the container\'s own layer past the disk limit', async () => {
+    const postinst = '#!/bin/sh\nset -e\ndd if=/dev/zero of=/var/tmp/fill bs=1M count=400 status=none\necho FILLING-POSTINST\nsleep 100000\n#DEBHELPER#\n';
+    await archive.send(up, { name: 'race-filling-dep', version: '1.0-1', debianFiles: { 'race-filling-dep.postinst': postinst } });
+    const dep = await archive.cli(['wait', 'race-filling-dep', '1.0-1', '--timeout', '900']);
+    expect(dep.exitCode, String(dep.all)).toBe(0);
+    await setConfig(180, 0.1);
+    await archive.send(up, { name: 'race-needs-filling', version: '1.0-1', buildDepends: ['race-filling-dep'] });
+    const failed = await archive.cli(['wait', 'race-needs-filling', '1.0-1', '--timeout', '600']);
+    await setConfig(180);
+    expect(failed.exitCode, String(failed.all)).toBe(1);
+    const reason = 'installing the build-dependencies wrote past the disk limit of 102 MiB (builds.disk_gib)';
+    expect(failed.stderr).toContain(reason);
+    const [job] = await jobsOf('race-needs-filling');
+    expect(job).toMatchObject({ state: 'failed', attempts: 1, reason });
+    const log = await publicText(job.log!);
+    expect(log).toContain('FILLING-POSTINST');
+    expect(log).toContain(`archive-in-a-box: build stopped: ${reason}`);
+    expect(await buildContainers(job.id)).toBe('');
   });
 
   it('refuses build outputs that are links, FIFOs, too large or too many, failing the job with the cap it crossed, and the builder stays small and healthy', async () => {

@@ -32,7 +32,7 @@ describe('archive.yaml', () => {
       uploads: { allowUnsigned: true, keyring: 'state/uploaders.gpg', incompleteAfterMinutes: 30, strayAfterHours: 24, keepRejectedDays: 30 },
       builds: {
         concurrency: 1, localWorkers: 1, archAll: 'amd64', timeoutMinutes: 180, stallMinutes: 150, leaseSeconds: 90, logMiB: 200, memoryGiB: 4, cpus: 2, pids: 4096,
-        cacheImages: 20, cacheGiB: 20, depWaitHours: 24, buildenvMaxAgeHours: 24, outputFileGiB: 1, outputGiB: 2, outputFiles: 1000, emulationFactor: 6,
+        cacheImages: 20, cacheGiB: 20, depWaitHours: 24, buildenvMaxAgeHours: 24, outputFileGiB: 1, outputGiB: 2, outputFiles: 1000, diskGiB: 20, emulationFactor: 6,
       },
       publish: { byHashGraceMinutes: 60, validUntilDays: 0, keepVersions: 3, pdiffs: 30 },
     });

@@ -106,6 +106,8 @@ export interface BuildSettings {
   outputFileGiB: number;
   outputGiB: number;
   outputFiles: number;
+  /** What a job's containers may write to disk (the build's /build, a container's own layer) before it is stopped. */
+  diskGiB: number;
   /** Builds under qemu get this many times the time and stall limits. */
   emulationFactor: number;
 }
@@ -126,6 +128,7 @@ const BUILD_KEYS: Record<string, keyof BuildSettings> = {
   output_file_gib: 'outputFileGiB',
   output_gib: 'outputGiB',
   output_files: 'outputFiles',
+  disk_gib: 'diskGiB',
   emulation_factor: 'emulationFactor',
 };
 
@@ -158,6 +161,8 @@ export const DEFAULT_CONFIG = {
     output_file_gib: 1,
     output_gib: 2,
     output_files: 1000,
+    // Counted by the engine every 10 s (a watchdog: the engine here gives no quota); the largest packages need more.
+    disk_gib: 20,
     // Builds under qemu-user took 4 to 9 times the native time here (README, "Every architecture").
     emulation_factor: 6,
   },

@@ -85,6 +85,12 @@ export interface RunnerContainer {
    * outside (docker container diff: Kind 0 changed, 1 added, 2 deleted): nothing inside can fake it.
    */
   changes(): Promise<{ Path: string; Kind: number }[]>;
+  /**
+   * The bytes the container has written to disk, its writable layer and its volume, as the engine
+   * counts them from outside (a count may be a few seconds old); undefined when the engine does not
+   * list it. Rejects when the engine could not count.
+   */
+  diskUsage(): Promise<number | undefined>;
   /** Takes the running container off every network it is on: what runs in it from then on reaches nothing. */
   disconnect(): Promise<void>;
   /** Removes the container, running or not, with its anonymous volume. */

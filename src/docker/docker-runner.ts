@@ -7,6 +7,7 @@ import { pack, type Pack } from 'tar-stream';
 import type { ContainerRunner, ContainerSpec, DepsImageCache, OutputCaps, PutFile, RunnerContainer, RunningExec } from '../core/container-runner.js';
 import { LABEL_BUILDER } from '../core/kinds/build.js';
 import { DockerError } from '../errors.js';
+import { DiskUsageCounter } from './disk-usage.js';
 import { DEPS_REPO, depsImageName, evictDepsImages, touchDepsImage, LABEL_DEPS_KEY } from './deps-cache.js';
 import { dockerMessage, type Docker } from './engine.js';
 import { imageInfo } from './images.js';
@@ -112,6 +113,7 @@ class DockerContainer implements RunnerContainer {
   constructor(
     private readonly docker: Docker,
     private readonly container: Docker.Container,
+    private readonly disk: DiskUsageCounter,
   ) {}
 
   async putFiles(dir: string, files: PutFile[], uid: number): Promise<void> {
@@ -169,6 +171,10 @@ class DockerContainer implements RunnerContainer {
     return ((await engine(this.container.changes())) as { Path: string; Kind: number }[] | null) ?? [];
   }
 
+  async diskUsage(): Promise<number | undefined> {
+    return engine(this.disk.of(this.container.id));
+  }
+
   async disconnect(): Promise<void> {
     const info = await engine(this.container.inspect());
     for (const name of Object.keys(info.NetworkSettings?.Networks ?? {})) {
@@ -194,8 +200,10 @@ class DockerContainer implements RunnerContainer {
 
 export class DockerRunner implements ContainerRunner {
   readonly depsCache: DepsImageCache;
+  private readonly disk: DiskUsageCounter;
 
   constructor(private readonly docker: Docker) {
+    this.disk = new DiskUsageCounter(docker);
     this.depsCache = {
       find: async (key) => {
         const name = depsImageName(key);
@@ -219,7 +227,7 @@ export class DockerRunner implements ContainerRunner {
   }
 
   async create(spec: ContainerSpec): Promise<RunnerContainer> {
-    return new DockerContainer(this.docker, await engine(this.docker.createContainer(createOptions(spec))));
+    return new DockerContainer(this.docker, await engine(this.docker.createContainer(createOptions(spec))), this.disk);
   }
 }
 

@@ -6,7 +6,7 @@ import { depsKey, parseShowHashes } from '../apt-output.js';
 import type { ContainerRunner, ContainerSpec, OutputCaps, PutFile, RunnerContainer, RunningExec } from '../container-runner.js';
 import { DEFAULT_LIMITS, DEPS_CAPABILITIES, LABEL_BUILD, type BuildLimits, type LocalArchive } from './build.js';
 import { BEHIND_BUILD_CPU_SHARES, runBuild, type BuildRequest } from './build-flow.js';
-import { KILLING } from './run-within-limits.js';
+import { DISK_CHECK, KILLING } from './run-within-limits.js';
 
 /** What a program in a fake container gets: a way to print, and whether it was killed. */
 interface Io {
@@ -51,6 +51,10 @@ class FakeContainer implements RunnerContainer {
 
   async changes() {
     return [];
+  }
+
+  async diskUsage() {
+    return this.runner.written(this);
   }
 
   /** Each exec's script, and "disconnect" where the container was taken off its network. */
@@ -123,6 +127,8 @@ class FakeRunner implements ContainerRunner {
   failedKills = 0;
   unansweredKills = false;
   breakStream?: 'on-kill' | 'always';
+  /** What a container has written to disk, as the engine would count it (or its failure to). */
+  written: (c: FakeContainer) => Promise<number | undefined> = async () => 0;
   resolve: Program = ok(SIMULATION);
   show: Program = ok(SHOW);
   download: Program = ok('Get:1 http://repo:8081 unstable/main amd64 libfoo-dev amd64 1.2-1 [1 kB]\nDownload complete and in download only mode\n');
@@ -333,6 +339,62 @@ describe('a build, against a container runner', () => {
     expect(await runBuild(runner, request({ stallMs: 1000 }))).toMatchObject({ outcome: 'failed', reason: 'the build printed nothing for 1 s (stalled; builds.stall_minutes)' });
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
     expect(runner.builds[0].kills).toBe(1);
+  });
+
+  describe('what its containers write to disk', () => {
+    const was = { ...DISK_CHECK };
+    beforeEach(() => Object.assign(DISK_CHECK, { intervalMs: 20 }));
+    afterEach(() => Object.assign(DISK_CHECK, was));
+
+    it('kills a build whose container has written past builds.disk_gib, as the engine counts it', async () => {
+      const runner = new FakeRunner();
+      let written = 0;
+      runner.written = async (c) => (c === runner.builds[0] ? written : 0);
+      runner.build = async (io) => {
+        let killed = false;
+        void io.killed.then(() => (killed = true));
+        io.say('writing\n');
+        while (!killed) {
+          written += 256 * 1024;
+          await io.sleep(10);
+        }
+        return 137;
+      };
+      const why = 'the build wrote past the disk limit of 1 MiB (builds.disk_gib)';
+      const req = request({ diskBytes: 1024 ** 2 });
+      expect(await runBuild(runner, req)).toMatchObject({ outcome: 'failed', reason: why });
+      expect(runner.builds[0].kills).toBe(1);
+      expect(written).toBeGreaterThan(1024 ** 2);
+      expect(req.log()).toContain(`\narchive-in-a-box: build stopped: ${why}\n`);
+    });
+
+    it('kills the installation of build-dependencies whose scripts write past it into the container\'s layer', async () => {
+      const runner = new FakeRunner();
+      runner.written = async (c) => (c === runner.deps ? 5 * 1024 ** 2 : 0);
+      runner.install = async (io) => {
+        io.say('Setting up hostile-dep (1.0) ...\n');
+        await io.killed;
+        return 137;
+      };
+      const why = 'installing the build-dependencies wrote past the disk limit of 1 MiB (builds.disk_gib)';
+      expect(await runBuild(runner, request({ diskBytes: 1024 ** 2 }))).toMatchObject({ outcome: 'failed', reason: why });
+      expect(runner.builds).toHaveLength(0);
+    });
+
+    it('builds on when the engine cannot count, saying so once in the log', async () => {
+      const runner = new FakeRunner();
+      runner.written = async () => {
+        throw new DockerError('a disk usage operation is already running');
+      };
+      runner.build = async (io) => {
+        await io.sleep(200);
+        io.say('built\n');
+        return 0;
+      };
+      const req = request({ diskBytes: 1 });
+      expect(await runBuild(runner, req)).toMatchObject({ outcome: 'built' });
+      expect(req.log().match(/the engine could not count what the build wrote to disk \(a disk usage operation is already running\); counted again in 0 s/g)).toHaveLength(1);
+    });
   });
 
   describe('when the engine cannot kill', () => {

@@ -23,6 +23,8 @@ export interface BuildLimits {
   outputFileBytes: number;
   outputBytes: number;
   outputFiles: number;
+  /** What a container of the job may write to disk (its layer and its volume, as the engine counts them). */
+  diskBytes: number;
 }
 
 export const DEFAULT_LIMITS: BuildLimits = {
@@ -37,6 +39,7 @@ export const DEFAULT_LIMITS: BuildLimits = {
   outputFileBytes: 1024 ** 3,
   outputBytes: 2 * 1024 ** 3,
   outputFiles: 1000,
+  diskBytes: 20 * 1024 ** 3,
 };
 
 /** archive.yaml's build settings as the limits a worker applies; under qemu the time limits scale by builds.emulation_factor. */
@@ -54,6 +57,7 @@ export function buildLimits(b: BuildSettings, emulated = false): BuildLimits {
     outputFileBytes: b.outputFileGiB * 1024 ** 3,
     outputBytes: b.outputGiB * 1024 ** 3,
     outputFiles: b.outputFiles,
+    diskBytes: b.diskGiB * 1024 ** 3,
   };
 }
 

@@ -1,11 +1,12 @@
-// A build's containers run within its limits: a log cap, a wall-clock limit and a stall
-// timeout. Past one, the container is killed and the log says why.
+// A build's containers run within its limits: a log cap, a wall-clock limit, a stall timeout
+// and what they may write to disk. Past one, the container is killed and the log says why.
 import type { RunnerContainer } from '../container-runner.js';
 import type { BuildLimits } from './build.js';
 
 /**
  * Passes a container's output on to the log until it passes the log cap; kills the container
- * when it does or when kill() is called (a time limit), saying why in the log.
+ * when it does, when it has written more than its disk limit, or when kill() is called (a time
+ * limit), saying why in the log.
  */
 class Watch {
   killed?: string;
@@ -14,6 +15,8 @@ class Watch {
   private retry?: NodeJS.Timeout;
   private over = false;
   private tries = 0;
+  private diskClock?: NodeJS.Timeout;
+  private diskUnknown = false;
   private giveUp!: (err: Error) => void;
   /** Rejects when the engine could not kill the container, tried KILLING.tries times: the run is then abandoned (the job goes back). */
   readonly failed = new Promise<never>((_, reject) => (this.giveUp = reject));
@@ -21,9 +24,34 @@ class Watch {
   constructor(
     private readonly container: RunnerContainer,
     private readonly onLog: (t: string) => void,
-    private readonly logCapBytes: number,
+    private readonly limits: BuildLimits,
+    /** What runs, for the log: "the build", "installing the build-dependencies". */
+    private readonly what: string,
   ) {
     this.failed.catch(() => undefined); // (raced by whoever runs the container; never unhandled)
+  }
+
+  /** From now until end(), what the container wrote is counted every DISK_CHECK.intervalMs. */
+  watchDisk() {
+    this.diskClock = setInterval(() => void this.checkDisk(), DISK_CHECK.intervalMs);
+  }
+
+  /**
+   * The engine's count of what the container wrote (its layer, its /build volume), against
+   * builds.disk_gib: a watchdog, not a quota (the engine here has none to give), so a build may
+   * pass the limit by what it writes between two counts. A count the engine could not make is
+   * said once in the log and made again at the next.
+   */
+  private async checkDisk() {
+    let bytes: number | undefined;
+    try {
+      bytes = await this.container.diskUsage();
+    } catch (err) {
+      if (!this.diskUnknown && !this.over) this.onLog(`\narchive-in-a-box: the engine could not count what ${this.what} wrote to disk (${(err as Error).message}); counted again in ${duration(DISK_CHECK.intervalMs)}\n`);
+      this.diskUnknown = true;
+      return;
+    }
+    if (bytes !== undefined && bytes > this.limits.diskBytes) this.kill(`${this.what} wrote past the disk limit of ${size(this.limits.diskBytes)} (builds.disk_gib)`);
   }
 
   kill(why: string) {
@@ -56,12 +84,13 @@ class Watch {
   end() {
     this.over = true;
     clearTimeout(this.retry);
+    clearInterval(this.diskClock);
   }
 
   output(c: Buffer) {
     this.lastOutput = Date.now();
     this.bytes += c.length;
-    if (this.bytes > this.logCapBytes) this.kill(`the build log passed its cap of ${mib(this.logCapBytes)}; the rest of the output was dropped`);
+    if (this.bytes > this.limits.logCapBytes) this.kill(`the build log passed its cap of ${size(this.limits.logCapBytes)}; the rest of the output was dropped`);
     else if (!this.killed) this.onLog(c.toString());
   }
 }
@@ -73,12 +102,17 @@ class Watch {
  */
 export const KILLING = { retryMs: 2000, answerMs: 30_000, tries: 15 };
 
+/** How often what a running container wrote to disk is counted (tests shorten it). */
+export const DISK_CHECK = { intervalMs: 10_000 };
+
 /** "3 min", or "6 s" for the short limits tests configure (rounding those to minutes said "0 min"). */
 function duration(ms: number): string {
   return ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
 }
 
-function mib(bytes: number): string {
+/** "20 GiB", "51 MiB", "512 KiB": a limit as archive.yaml's settings would say it. */
+function size(bytes: number): string {
+  if (bytes >= 1024 ** 3 && bytes % 1024 ** 3 === 0) return `${bytes / 1024 ** 3} GiB`;
   return bytes >= 1024 ** 2 ? `${Math.round(bytes / 1024 ** 2)} MiB` : `${Math.round(bytes / 1024)} KiB`;
 }
 
@@ -94,7 +128,7 @@ export async function execWithinLimits(
   /** Which 4 MiB of the output to return when there is more: the first (apt's answers) or the last (a summary printed at the end). */
   keep: 'head' | 'tail' = 'head',
 ): Promise<{ exitCode: number; output: string; killed?: string }> {
-  const watch = new Watch(container, onLog, limit.limits.logCapBytes);
+  const watch = new Watch(container, onLog, limit.limits, limit.what);
   const max = 4 * 1024 * 1024;
   let output = '';
   const exec = await container.exec(['bash', '-c', script], (c) => {
@@ -102,6 +136,7 @@ export async function execWithinLimits(
     else if (output.length < max) output += c.toString();
     watch.output(c);
   });
+  watch.watchDisk();
   const timer = setTimeout(
     () => watch.kill(`${limit.what} ran past the time limit of ${duration(limit.limits.timeoutMs)} (builds.timeout_minutes)`),
     Math.max(0, limit.deadline - Date.now()),
@@ -121,11 +156,12 @@ export async function execWithinLimits(
   return { exitCode: await exec.exitCode(), output, killed: watch.killed };
 }
 
-/** Runs a created container to its end, streaming its output, enforcing time, stall and log limits. */
+/** Runs a created container to its end, streaming its output, enforcing time, stall, log and disk limits. */
 export async function runWithinLimits(container: RunnerContainer, onLog: (t: string) => void, limits: BuildLimits): Promise<{ exitCode: number; killed?: string }> {
-  const watch = new Watch(container, onLog, limits.logCapBytes);
+  const watch = new Watch(container, onLog, limits, 'the build');
   await container.attach((c) => watch.output(c));
   await container.start();
+  watch.watchDisk();
   const started = Date.now();
   const clock = setInterval(() => {
     if (Date.now() - started > limits.timeoutMs) watch.kill(`the build ran past its time limit of ${duration(limits.timeoutMs)} (builds.timeout_minutes)`);
