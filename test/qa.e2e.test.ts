@@ -45,8 +45,13 @@ const smokeTest = (expect: string) => ({
 const clean = (version: string, extra: Partial<PackageSpec> = {}): PackageSpec => ({ name: 'aib-qa-clean', version, line: `clean ${version}`, debianFiles: smokeTest('clean'), ...extra });
 /** Ships a folder in /opt (lintian: dir-or-file-in-opt, an error). */
 const inOpt = (name: string) => ({ debianFiles: { [`${name}.dirs`]: `opt/${name}\n` } });
-/** Its postinst makes a file nothing removes (piuparts: left after purge). */
-const leavesState = (name: string) => ({ [`${name}.postinst`]: `#!/bin/sh\nset -e\nmkdir -p /var/lib/${name}\necho made > /var/lib/${name}/state\n#DEBHELPER#\n` });
+/**
+ * Its postinst makes a file nothing removes (piuparts: left after purge), and one more when it
+ * reaches the repository: piuparts runs maintainer scripts with no network (that file is never made).
+ */
+const leavesState = (name: string) => ({
+  [`${name}.postinst`]: `#!/bin/bash\nset -e\nmkdir -p /var/lib/${name}\necho made > /var/lib/${name}/state\nif timeout 5 bash -c 'exec 3<>/dev/tcp/repo/8080' 2>/dev/null; then echo reached > /var/lib/${name}/reached-the-repository; fi\n#DEBHELPER#\n`,
+});
 /** Compiled without -fstack-protector-strong (blhc names it). */
 const unprotected = { compilerFlags: '$(filter-out -fstack-protector-strong,$(CFLAGS)) $(CPPFLAGS) $(LDFLAGS)' };
 /** Its only test needs a machine of its own (autopkgtest skips it here: neutral). */
@@ -140,6 +145,7 @@ describe('QA checks on every upload', () => {
     expect(bad.blhc.summary).toContain('CFLAGS missing (-fstack-protector-strong)');
     expect(bad.blhc.findings![0].context).toMatch(/^line \d+: .*-o aib-qa-dirty hello\.c/);
     expect(bad.piuparts, JSON.stringify(bad.piuparts)).toMatchObject({ verdict: 'fail', trend: 'never-passed', summary: '2 file(s) left after purge: /var/lib/aib-qa-dirty, /var/lib/aib-qa-dirty/state' });
+    expect(await (await fetch(`${up.url}${bad.piuparts.log}`)).text()).toContain('archive-in-a-box: piuparts: the packages are installed with no network\n');
     expect(bad.autopkgtest, JSON.stringify(bad.autopkgtest)).toMatchObject({ verdict: 'neutral' });
     expect(bad.autopkgtest.summary).toMatch(/^no test could run here: boot \(.*isolation/);
     // A failed check does not take back what was published.

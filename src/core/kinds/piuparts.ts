@@ -5,7 +5,9 @@
 // scripts gets. Each step is its own command, judged by its exit code as the engine reports
 // it, and the files left behind come from the engine's diff of the container's file system:
 // nothing the package prints can fake a pass. (A package set on cheating its own check can:
-// its scripts run as root in the testbed. What it cannot do is reach anything outside.) Pure.
+// its scripts run as root in the testbed. What it cannot do is reach anything outside: what the
+// steps install is downloaded first, and the testbed taken off its network before any of it
+// runs.) Pure.
 import { MAX_FINDINGS, type QaFinding, type QaResult } from './qa.js';
 
 /** dpkg's package names (Policy 5.6.1): a name from a .deb is checked before it goes into a command. */
@@ -27,6 +29,13 @@ export function parseNames(output: string): { new: string[]; old: string[] } | {
 
 /** What apt would install with the packages: their dependencies, read before anything of the packages has run. */
 export const SIMULATE_SCRIPT = 'apt-get install -s -q --no-install-recommends /qa/new/*.deb';
+
+/**
+ * Fetches into apt's cache what the steps install, the packages' dependencies and the previous
+ * version's, running nothing of them: the testbed is then taken off its network, and every
+ * maintainer script (packages this archive built from uploads, as root) runs with none.
+ */
+export const DOWNLOAD_SCRIPT = 'set -e\napt-get install -y -q --no-install-recommends --download-only /qa/new/*.deb\nif ls /qa/old/*.deb >/dev/null 2>&1; then apt-get install -y -q --no-install-recommends --download-only /qa/old/*.deb; fi';
 
 /** The dependencies of the packages under test, from SIMULATE_SCRIPT's "Inst" lines (parseSimulation), checked for the command line. */
 export function dependenciesOf(installs: { name: string; version: string }[], names: { new: string[] }): { name: string; version: string }[] | { bad: string } {

@@ -10,8 +10,9 @@
 //     Its output is read by the check's parser (lintian.ts, blhc.ts) into a verdict.
 // piuparts: a testbed container from the build environment of the build's architecture, as the
 // build-dependencies' container is (root with apt's and dpkg's capabilities only, the deps
-// network, the local archive as a source); each step is a command of its own, judged by its
-// exit code, and the files left behind are the engine's diff (piuparts.ts).
+// network, the local archive as a source); what the steps install is downloaded, the testbed
+// taken off its network, then each step is a command of its own, judged by its exit code, and
+// the files left behind are the engine's diff (piuparts.ts).
 // autopkgtest: the same testbed, from the build environment with autopkgtest installed (step 1),
 // running the source's tests against the build's packages with its null server (autopkgtest.ts).
 // installability: the same testbed with the migration's target suite as the local archive,
@@ -22,7 +23,7 @@ import { blhcResult, blhcScript } from './blhc.js';
 import { BUILDER_UID, DEFAULT_LIMITS, LABEL_BUILD, depsContainerSpec, localArchiveFiles, localUpdateScript, type BuildLimits, type LocalArchive } from './build.js';
 import { lintianResult, lintianScript } from './lintian.js';
 import { parseSimulation } from '../apt-output.js';
-import { NAMES_SCRIPT, SIMULATE_SCRIPT, SNAPSHOT_BEFORE, addedPaths, dependenciesOf, parseNames, piupartsResult, piupartsSteps, unreachable, type PiupartsStep } from './piuparts.js';
+import { DOWNLOAD_SCRIPT, NAMES_SCRIPT, SIMULATE_SCRIPT, SNAPSHOT_BEFORE, addedPaths, dependenciesOf, parseNames, piupartsResult, piupartsSteps, unreachable, type PiupartsStep } from './piuparts.js';
 import { autopkgtestResult, autopkgtestScript } from './autopkgtest.js';
 import { PREVIOUS, qaToolsKey, qaToolsScript, toolsFor, type CheckKind, type QaCheck, type QaReport, type QaResult } from './qa.js';
 import { INSTALLABILITY_SCRIPT, installabilityResult } from './installability.js';
@@ -170,7 +171,13 @@ async function runPiuparts(runner: ContainerRunner, req: CheckRequest, limits: B
     const resolved = dependenciesOf(parseSimulation(simulation.output), names);
     if ('bad' in resolved) return { outcome: 'failed', reason: `apt named a dependency that is not a package: ${resolved.bad}` };
     deps = resolved;
+    const download = await execWithinLimits(bed, DOWNLOAD_SCRIPT, log, limit);
+    if (download.killed || download.exitCode !== 0) failed = { step: 'dependencies', exitCode: download.exitCode, output: download.killed ?? download.output };
   }
+  // Their maintainer scripts run as root, and they are packages this archive built from uploads:
+  // they run with no network, reaching neither the repository, the mirror, nor anything else.
+  await bed.disconnect();
+  if (!failed) log('archive-in-a-box: piuparts: the packages are installed with no network\n');
   let before: Set<string> | undefined;
   let leftovers: string[] = [];
   for (const { step, script } of failed ? [] : piupartsSteps(names, deps)) {
