@@ -39,7 +39,7 @@ export function register(program: Command): void {
         throw new UserError(`no ${options.check ?? 'build'} log for ${source}${version ? ` ${version}` : ''}${options.arch ? ` on ${options.arch}` : ''}; see archive status`);
       }
       const path = join(layout.public, job.log);
-      // What the build printed, shown, never obeyed: its colours kept, its other control characters
+      // What the build printed, shown, never obeyed: its colours that show text kept, its other control characters
       // written as \xNN (an ESC sequence in a build's output would set the window's title, write
       // the clipboard, or erase a line and print a false "built" over it). A character or a colour
       // cut between two reads is shown whole with the next.

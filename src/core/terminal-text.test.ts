@@ -16,8 +16,12 @@ describe('text printed on a terminal', () => {
 });
 
 describe("a build's log printed on a terminal", () => {
-  it('shows a sequence that conceals what follows (SGR 8) rather than keep it', () => {
-    expect(printableLog('\u001b[8mhidden\u001b[0m shown')).toBe('\\x1b[8mhidden\u001b[0m shown');
+  it('drops what of a colour could hide text: conceal (SGR 8), black, white, backgrounds, faint, reverse, 256 and RGB colours', () => {
+    expect(printableLog('\u001b[8mhidden\u001b[0m shown')).toBe('hidden\u001b[0m shown');
+    // A foreground of the background's colour (black on black; white on a light terminal), faint, reverse, 256 and RGB colours.
+    expect(printableLog('\u001b[30;40mblack on black\u001b[m \u001b[1;37;47mwhite\u001b[0m \u001b[2;7mfaint\u001b[38;5;16;48;5;16m256\u001b[38;2;0;0;0;31mrgb then red')).toBe(
+      'black on black\u001b[0m \u001b[1mwhite\u001b[0m faint256\u001b[31mrgb then red',
+    );
   });
 
   it('keeps its colours and shows every other control character, a colour sequence with more in it too', () => {

@@ -19,24 +19,38 @@ export function printable(text: string): string {
   });
 }
 
-/**
- * A colour (SGR: ESC [ numbers m), the one sequence a log keeps: it only colours what follows;
- * but not one that conceals (8), which would hide the lines after it.
- */
+/** A colour (SGR: ESC [ numbers m): the one sequence a log keeps, in part (keptColour). */
 const COLOUR = /\u001b\[[0-9;]{0,32}m/g;
-const conceals = (sgr: string) => sgr.slice(2, -1).split(';').includes('8');
 
 /**
- * `printable`, but colours kept (a compiler's, debhelper's): for a build's log, shown as a
- * terminal shows it (as `docker logs` does) but with nothing else it could obey, no title, no
- * clipboard, no cursor moved, no line erased.
+ * What of a colour sequence a log keeps: what shows text on any terminal, dark or light, and
+ * hides none of it: reset (0), bold (1), normal intensity (22), the default foreground (39), and
+ * the foregrounds red to cyan (31-36, 91-96). Not black, white or grey (30, 37, 90, 97: the colour
+ * of some terminal's background), a background (which, with a foreground of its colour, hides
+ * the text), 256 and RGB colours, faint, reverse or conceal (8). Nothing kept: no sequence.
+ */
+function keptColour(sgr: string): string {
+  const params = sgr.slice(2, -1).split(';');
+  const kept: string[] = [];
+  for (let i = 0; i < params.length; i++) {
+    const p = params[i] === '' ? 0 : Number(params[i]);
+    // 38 and 48 take a colour after them (5;N or 2;R;G;B): skipped with it.
+    if (p === 38 || p === 48) i += params[i + 1] === '5' ? 2 : params[i + 1] === '2' ? 4 : 0;
+    else if (p === 0 || p === 1 || p === 22 || p === 39 || (p >= 31 && p <= 36) || (p >= 91 && p <= 96)) kept.push(String(p));
+  }
+  return kept.length ? `\u001b[${kept.join(';')}m` : '';
+}
+
+/**
+ * `printable`, but the colours that show text kept (a compiler's, debhelper's): for a build's
+ * log, shown as a terminal shows it (as `docker logs` does) but with nothing else it could obey,
+ * no title, no clipboard, no cursor moved, no line erased, no text hidden.
  */
 export function printableLog(text: string): string {
   let out = '';
   let from = 0;
   for (const m of text.matchAll(COLOUR)) {
-    if (conceals(m[0])) continue;
-    out += printable(text.slice(from, m.index)) + m[0];
+    out += printable(text.slice(from, m.index)) + keptColour(m[0]);
     from = m.index + m[0].length;
   }
   return out + printable(text.slice(from));
