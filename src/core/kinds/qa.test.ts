@@ -146,6 +146,13 @@ describe('the trend against earlier versions', () => {
     expect(qaTrend(result('fail', ['E: a', 'E: b']), earlier)).toEqual({ trend: 'regression', comparedWith: '1.0-2', newFindings: ['E: b'] });
   });
 
+  it('a package file that differs where it did not before is a new error, whatever its version: a rebuild\'s regression', () => {
+    const differs = (file: string): QaResult => ({ ...result('fail'), findings: [{ severity: 'E', package: file, tag: 'differs' }] });
+    const earlier = [v('1.0-1', differs('hello-doc_1.0-1_all.deb'))];
+    expect(qaTrend(differs('hello_1.0-2_amd64.deb'), earlier)).toEqual({ trend: 'regression', comparedWith: '1.0-1', newFindings: ['E: differs hello_amd64.deb'] });
+    expect(qaTrend(differs('hello-doc_1.0-2_all.deb'), earlier)).toEqual({ trend: 'never-passed', comparedWith: '1.0-1' });
+  });
+
   it('neutral and tmpfail verdicts neither have a trend nor count as the previous version', () => {
     expect(qaTrend(result('neutral'), [v('1.0-1', result('fail'))])).toEqual({ comparedWith: '1.0-1' });
     expect(qaTrend(result('fail', ['E: a']), [v('1.0-2', result('neutral')), v('1.0-1', result('pass'))])).toMatchObject({ trend: 'regression', comparedWith: '1.0-1' });

@@ -125,8 +125,15 @@ export function qaKind(check: CheckKind): KindDefinition<QaReport> {
   return { label: check, anyArchitecture: check === 'lintian' || check === 'blhc', parseReport: parseQaReport };
 }
 
-/** A finding as compared across versions: its severity and tag (a context changes with line numbers). */
-const findingKey = (f: QaFinding) => `${f.severity}: ${f.tag}`;
+/**
+ * A finding as compared across versions: its severity and tag (a context changes with line
+ * numbers), and the package file it is about without its version (a rebuild's "differs" of
+ * hello-doc_1.0-2_all.deb is not the one of hello_1.0-1_amd64.deb the version before had).
+ */
+const findingKey = (f: QaFinding) => {
+  const file = f.package?.match(/^([^_]+)_[^_]+_([^_]+\.u?deb)$/);
+  return `${f.severity}: ${f.tag}${file ? ` ${file[1]}_${file[2]}` : ''}`;
+};
 
 /**
  * The trend of `now` against the earlier versions' results in the suite, newest first:
