@@ -1,9 +1,9 @@
-// An uploader swapping an entry in incoming/ between the queue's steps: here between the
-// intake's lstat of an original and its reading of it, when the intake clears incoming/ of what
-// it copied. The swap is made exactly there by wrapping lstat (the race, made deterministic):
+// An uploader swapping an entry in incoming/ between the queue's steps: between the scan's lstat
+// of an entry and its copy, and between the intake's lstat of an original and its reading of it,
+// when the intake clears incoming/ of what it copied. The swap is made exactly there by wrapping lstat (the race, made deterministic):
 // the entry is replaced right after an lstat of it returned "a regular file".
 import { constants } from 'node:fs';
-import { copyFile, lstat, mkdir, mkdtemp, open, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, mkdtemp, open, readdir, rename, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -17,6 +17,8 @@ import { RecordStore } from '../src/storage/record-store.js';
 
 /** The swap to make after the next lstat of `path`: an async step that replaces the entry. */
 const swap: { path?: string; replace?: () => Promise<void> } = {};
+/** An entry whose next open fails with this error code (as a file of mode 000 fails it for a user other than root). */
+const failOpen: { path?: string; code?: string } = {};
 
 vi.mock('node:fs/promises', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:fs/promises')>();
@@ -29,7 +31,14 @@ vi.mock('node:fs/promises', async (importOriginal) => {
     }
     return result;
   };
-  return { ...real, lstat: wrapped, default: { ...real, lstat: wrapped } };
+  const opened = async (...args: Parameters<typeof real.open>) => {
+    if (failOpen.path && String(args[0]) === failOpen.path) {
+      failOpen.path = undefined;
+      throw Object.assign(new Error(`${failOpen.code}: cannot open '${String(args[0])}'`), { code: failOpen.code });
+    }
+    return real.open(...args);
+  };
+  return { ...real, lstat: wrapped, open: opened, default: { ...real, lstat: wrapped, open: opened } };
 });
 
 const FIXTURES = join(import.meta.dirname, '..', 'src', 'debian', 'fixtures');
@@ -60,6 +69,55 @@ async function archiveWithUpload(): Promise<{ layout: Layout; intake: (arrival: 
 }
 
 describe('the upload intake, with entries swapped between its steps', () => {
+  it('copies a listed file only at the size the scan saw: one extended after it (sparse, by a gigabyte) is refused unread', async () => {
+    const { layout, intake } = await archiveWithUpload();
+    const original = join(layout.incoming, ORIG);
+    const listed = (await lstat(original)).size;
+    const queue = await intake(() => undefined);
+    swap.path = original;
+    swap.replace = () => truncate(original, 1024 ** 3);
+    const { decided } = await queue.scan();
+    expect(decided.map((u) => u.state)).toEqual(['rejected']);
+    expect(decided[0].reasons).toContain(`${ORIG}: ${1024 ** 3} bytes when it was to be copied, ${listed} when incoming/ was read; not read (kept unopened)`);
+    // Moved with the rejection as it is (a sparse file of a few blocks), never copied.
+    const kept = await stat(join(layout.rejected, decided[0].id, ORIG));
+    expect(kept.size).toBe(1024 ** 3);
+    expect(kept.blocks * 512).toBeLessThan(1024 ** 2);
+  });
+
+  it('removes the copies of an upload whose copying failed midway, before it rejects it: nothing is left in quarantine', async () => {
+    const { layout, intake } = await archiveWithUpload();
+    const queue = await intake(() => undefined);
+    // The .changes and the .dsc are copied first; then the tarball cannot be opened.
+    failOpen.path = join(layout.incoming, ORIG);
+    failOpen.code = 'EACCES';
+    const { decided } = await queue.scan();
+    expect(decided.map((u) => u.state)).toEqual(['rejected']);
+    expect(decided[0].checks).toEqual(['internal-error']);
+    expect(await readdir(layout.quarantine)).toEqual([]);
+    expect(await readdir(join(layout.rejected, decided[0].id))).toEqual(expect.arrayContaining([FILES[0]]));
+  });
+
+  it('never copies a .changes that was not a regular file when the scan looked, whatever it is by the copy', async () => {
+    const { layout, intake } = await archiveWithUpload();
+    const changes = join(layout.incoming, FILES[0]);
+    await rm(changes);
+    await execa('mkfifo', [changes]);
+    const queue = await intake(() => undefined);
+    swap.path = changes;
+    swap.replace = async () => {
+      await rm(changes);
+      await writeFile(changes, '');
+      await truncate(changes, 1024 ** 3);
+    };
+    const { decided } = await queue.scan();
+    expect(decided.map((u) => u.state)).toEqual(['rejected']);
+    expect(decided[0].reasons).toContain(`${FILES[0]}: not a regular file when incoming/ was read, a regular file of ${1024 ** 3} bytes when it was to be copied; not read (kept unopened)`);
+    const kept = await stat(join(layout.rejected, decided[0].id, FILES[0]));
+    expect(kept.blocks * 512).toBeLessThan(1024 ** 2);
+  });
+
+
   it('clearing incoming/, neither hangs on nor reads a FIFO swapped in for a copied file', async () => {
     const { layout, intake } = await archiveWithUpload();
     const original = join(layout.incoming, ORIG);

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { closeSync, ftruncateSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scratchDir } from '../../test/support/scratch.js';
-import { copyRegularFile, regularFileSha256 } from './open-regular-file.js';
+import { copyRegularFile, regularFileSha256, SizeChanged } from './open-regular-file.js';
 
 /**
  * `read` on a file of 4 MiB that grows by 8 MiB at each turn of the event loop (sparse: at once,
@@ -31,25 +31,30 @@ describe('a regular file read through its descriptor', () => {
     expect(result!.sha256).toBe(createHash('sha256').update(readFileSync(path).subarray(0, result!.size)).digest('hex'));
   });
 
-  it('is copied as long as it was when opened, and an empty one copied empty', async () => {
+  it('is copied only at the size it had when it was looked at: one grown since is not, nothing written; an empty one is copied empty', async () => {
     const dir = scratchDir('aib-regular-');
-    const path = join(dir, 'grows.orig.tar.gz');
-    const { end } = await whileGrowing(path, () => copyRegularFile(path, join(dir, 'copy')));
-    const copied = statSync(join(dir, 'copy')).size;
-    expect(copied).toBeLessThan(end);
-    expect(readFileSync(join(dir, 'copy')).equals(readFileSync(path).subarray(0, copied))).toBe(true);
+    const path = join(dir, 'grown.orig.tar.gz');
+    writeFileSync(path, Buffer.alloc(4096, 1));
+    // Extended by a gigabyte (sparse: at once) after the scan counted its 4,096 bytes.
+    truncateSync(path, 1024 ** 3);
+    await expect(copyRegularFile(path, join(dir, 'copy'), 4096)).rejects.toThrow(new SizeChanged(path, 1024 ** 3));
+    expect(existsSync(join(dir, 'copy'))).toBe(false);
+    writeFileSync(join(dir, 'small'), Buffer.alloc(4096, 2));
+    await copyRegularFile(join(dir, 'small'), join(dir, 'small-copy'), 4096);
+    expect(readFileSync(join(dir, 'small-copy'))).toEqual(Buffer.alloc(4096, 2));
     writeFileSync(join(dir, 'empty'), '');
-    await copyRegularFile(join(dir, 'empty'), join(dir, 'empty-copy'));
+    await copyRegularFile(join(dir, 'empty'), join(dir, 'empty-copy'), 0);
     expect(readFileSync(join(dir, 'empty-copy'))).toEqual(Buffer.alloc(0));
     expect(await regularFileSha256(join(dir, 'empty'))).toEqual({ size: 0, sha256: createHash('sha256').digest('hex') });
   });
+
   it('is no content of its size when it was cut while hashed; copied as it is left (the upload\'s checks find it short)', async () => {
     // A file of sysfs says it has 4,096 bytes and holds a few: as one its uploader cut meanwhile.
     const cut = '/sys/kernel/uevent_seqnum';
     expect(statSync(cut).size).toBe(4096);
     expect(await regularFileSha256(cut)).toBeUndefined();
     const copy = join(scratchDir('aib-regular-'), 'copy');
-    await copyRegularFile(cut, copy);
+    await copyRegularFile(cut, copy, 4096);
     expect(statSync(copy).size).toBeLessThan(4096);
   });
 });

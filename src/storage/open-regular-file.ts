@@ -79,10 +79,27 @@ export async function readRegularFile(path: string, limit: number): Promise<{ da
   }
 }
 
-/** Copies a regular file, through its descriptor, to a new file (never over one that exists), as long as it was when opened. */
-export async function copyRegularFile(from: string, to: string): Promise<void> {
-  const { handle, size } = await openRegularFile(from);
+/** A file whose size, when opened, is not the one it had when it was looked at (grown or cut since): not read. */
+export class SizeChanged extends Error {
+  constructor(
+    readonly path: string,
+    readonly size: number,
+  ) {
+    super(`${path}: ${size} bytes when opened, another size than before`);
+    this.name = 'SizeChanged';
+  }
+}
+
+/**
+ * Copies a regular file, through its descriptor, to a new file (never over one that exists), as
+ * long as it was when opened; only when it has the size it had when it was looked at (`size`),
+ * else SizeChanged, nothing written: a copy is never larger than what was counted for it.
+ */
+export async function copyRegularFile(from: string, to: string, size: number): Promise<void> {
+  const opened = await openRegularFile(from);
+  const { handle } = opened;
   try {
+    if (opened.size !== size) throw new SizeChanged(from, opened.size);
     // (A file cut meanwhile is copied as it is left: the upload's checks find it shorter than listed.)
     await pipeline(bytesOf(handle, size, { bytes: 0 }), createWriteStream(to, { flags: 'wx' }));
   } catch (err) {

@@ -13,7 +13,7 @@ import type { UploadRecord } from '../../core/uploads.js';
 import { MAX_CONTROL_FILE_BYTES, MAX_NAME_BYTES, parseChanges, UPLOAD_LIST_CAP, wholeChanges, type ChangesFile } from '../../debian/changes-dsc.js';
 import { SAFE_FILE_NAME } from '../../debian/pool-path.js';
 import { diskSpace, exists } from '../../storage/files.js';
-import { copyRegularFile, NotRegularFile, regularFileSha256 } from '../../storage/open-regular-file.js';
+import { copyRegularFile, NotRegularFile, regularFileSha256, SizeChanged } from '../../storage/open-regular-file.js';
 import type { Layout } from '../../storage/layout.js';
 import type { FailPointHit } from './crash-at-fail-point.js';
 import { readControlFile, reasonName, tooLarge, UploadDecision, type IntakeStores } from './upload-decision.js';
@@ -326,12 +326,14 @@ export class UploadIntake {
     try {
       const id = this.newId(changesName.replace(/\.changes$/, ''));
       await mkdir(join(this.layout.quarantine, id), { recursive: true });
+      // Recorded before the .changes moves: a folder without a record is removed at a restart
+      // (one being filled has its originals in incoming/), and this one would hold the only copy.
+      const upload = this.newRecord(id, changesName, [this.errors.internalError(changesName, err)]);
+      await this.stores.uploads.save(upload);
       await rename(join(this.layout.incoming, changesName), join(this.layout.quarantine, id, changesName)).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== 'ENOENT') throw e;
       });
       this.seen.delete(changesName);
-      const upload = this.newRecord(id, changesName, [this.errors.internalError(changesName, err)]);
-      await this.stores.uploads.save(upload);
       return await this.decide(upload);
     } catch (again) {
       this.errors.rethrowIfNotTheUploads(again);
@@ -391,15 +393,32 @@ export class UploadIntake {
     // refused unread (dput copies regular files only), and moved, after the record, beside the
     // copies: the rejection keeps it, unopened, like every file of the upload.
     const refused: string[] = all.filter((n) => unread.includes(n));
-    for (const name of all) {
-      if (unread.includes(name)) continue;
-      try {
-        await copyRegularFile(join(l.incoming, name), join(dir, name));
-      } catch (err) {
-        if (!(err instanceof NotRegularFile)) throw err;
-        refused.push(name);
-        early = [...early, { check: 'not-regular-file', message: `${name}: not a regular file (${err.kind}); it was not read, and is kept unopened with the upload's files` }];
+    // Each is copied only at the size the scan saw (what the room was counted for): one grown
+    // since (a sparse file extended by terabytes, a .changes that was a FIFO and is a file now)
+    // is refused unread, like one of the wrong size.
+    try {
+      for (const name of all) {
+        if (unread.includes(name)) continue;
+        const seen = this.seen.get(name)?.size;
+        try {
+          await copyRegularFile(join(l.incoming, name), join(dir, name), seen ?? -1);
+        } catch (err) {
+          if (err instanceof NotRegularFile) {
+            refused.push(name);
+            early = [...early, { check: 'not-regular-file', message: `${name}: not a regular file (${err.kind}); it was not read, and is kept unopened with the upload's files` }];
+          } else if (err instanceof SizeChanged) {
+            refused.push(name);
+            const message = seen === undefined
+              ? `${name}: not a regular file when incoming/ was read, a regular file of ${err.size} bytes when it was to be copied; not read (kept unopened)`
+              : `${name}: ${err.size} bytes when it was to be copied, ${seen} when incoming/ was read; not read (kept unopened)`;
+            early = [...early, { check: seen === undefined ? 'not-regular-file' : 'size', message }];
+          } else throw err;
+        }
       }
+    } catch (err) {
+      // Not the upload's to keep (no record names the folder): its copies go, the originals stay.
+      await rm(dir, { recursive: true, force: true });
+      throw err;
     }
     const upload = this.newRecord(id, changesName, early);
     await this.stores.uploads.save(upload);
