@@ -243,6 +243,7 @@ export class Queue implements QueueContext {
   private async recover(): Promise<void> {
     await pruneGenerations(this.layout);
     await this.intake.recover();
+    await this.rebuilds.dropUnrecorded();
     // Accepted sources and finished builds whose joining their suite a crash interrupted (or
     // records from before suites had contents of their own), oldest version first.
     const byVersion = (a: { version: string }, b: { version: string }) => compareVersions(a.version, b.version);

@@ -78,13 +78,34 @@ export class RebuildResults {
         if (result.verdict === 'pass') kept.push(await this.sign(job, first, builder, now));
         next = { ...finishCheck(job, builder, { result: { ...result, ...qaTrend(result, earlierResults(job, this.q.jobs.all())) } }, now), artifacts: kept, ...(report.depsKey && { depsKey: report.depsKey }) };
       } catch (err) {
-        // The queue's own trouble (the key, the disk): the rebuild is not run again for it.
+        // The queue's own trouble (the key, the disk): the rebuild is not run again for it, and
+        // nothing of it stays public.
+        await this.dropPublic(job);
         next = finishCheck(job, builder, { reason: `the verdict could not be kept: ${(err as Error).message}` }, now);
       }
     }
-    await this.leasing.save(next);
+    try {
+      await this.leasing.save(next);
+    } catch (err) {
+      // Not recorded: a statement signed "reproducible" must not be served with no verdict behind it.
+      await this.dropPublic(job);
+      throw err;
+    }
     await rm(dir, { recursive: true, force: true });
     this.q.log(`job ${id}: ${next.qa ? next.qa.summary : `${next.state}${next.reason ? ` (${next.reason})` : ''}`}`);
+  }
+
+  /**
+   * At a start after a crash: what a completion wrote under public/reproducible/ (reports, a
+   * signed statement) before its record was saved is removed, for every rebuild still building;
+   * else a job given back, cancelled or failed later would leave "reproducible" signed and served.
+   */
+  async dropUnrecorded(): Promise<void> {
+    for (const job of this.q.jobs.all()) if (job.kind === 'rebuild' && job.state === 'building') await this.dropPublic(job);
+  }
+
+  private async dropPublic(job: JobRecord): Promise<void> {
+    await rm(join(this.q.layout.public, reproducibleDir(job)), { recursive: true, force: true });
   }
 
   /** What the rebuild handed in (diffoscope's reports, its .buildinfo), moved under public/reproducible/. */
