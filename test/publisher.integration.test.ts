@@ -453,6 +453,8 @@ describe('the publisher', () => {
     const t = new Date('2027-02-01T00:00:00Z');
     const week = 7 * 86_400_000;
     const at = (ms: number) => options({ now: new Date(t.getTime() + ms), validForMs: week, byHashGraceMs: 2 * week });
+    // What the generation before served as current stops being current at t: kept by hash with the new ones.
+    const before = await sha256sOf('main/binary-amd64', 'Packages');
     await publish(layout, plan(['a', 'd']), signer, at(0));
     const inRelease = join(layout.dists, 'unstable/InRelease');
     const signed = await readFile(inRelease, 'utf8');
@@ -462,13 +464,59 @@ describe('the publisher', () => {
     expect(await oldestSignature(layout)).toEqual(t); // what the queue's Valid-Until refresh looks at
     const verify = await execa('gpgv', ['--keyring', publicKey, inRelease], { reject: false, all: true });
     expect(verify.exitCode, String(verify.all)).toBe(0);
-    expect(await byHash('main/binary-amd64')).toEqual(await sha256sOf('main/binary-amd64', 'Packages'));
+    expect(await byHash('main/binary-amd64')).toEqual([...new Set([...before, ...(await sha256sOf('main/binary-amd64', 'Packages'))])].sort());
     // Half a week later it is signed again, with the new date, though nothing changed.
     await publish(layout, plan(['a', 'd']), signer, at(week / 2 + 1000));
     expect(await readFile(inRelease, 'utf8')).toContain('Date: Thu, 04 Feb 2027 12:00:01 UTC\n');
     // And a suite that changes is written anew, its unchanged indices linked.
     const changed = await publish(layout, plan(['a', 'd'], ['d']), signer, at(week / 2 + 2000));
     expect({ written: changed.written, reused: changed.reused }).toEqual({ written: 3, reused: 3 });
+  });
+
+  it('keeps a by-hash file for the grace period from when it stopped being current, though it was published long before (a quiet hour)', async () => {
+    const own = new Layout(await mkdtemp(join(tmpdir(), 'aib-quiet-')));
+    try {
+      const hour = 3600_000;
+      const t = Date.now();
+      const at = (ms: number) => options({ now: new Date(t + ms), byHashGraceMs: hour });
+      const served = async () => (await readdir(join(own.dists, 'unstable/main/binary-amd64/by-hash/SHA256'))).sort();
+      await publish(own, plan(['a']), signer, at(0));
+      const first = await served();
+      // Carried over unchanged for most of the hour, then a change more than an hour after the first.
+      await publish(own, plan(['a']), signer, at(hour / 2));
+      await publish(own, plan(['a', 'b']), signer, at(hour + 60_000));
+      const second = (await served()).filter((h) => !first.includes(h));
+      expect(second.length).toBeGreaterThan(0);
+      // A client that read the first InRelease a moment before still finds every file it names.
+      expect(await served()).toEqual([...first, ...second].sort());
+      // Within the hour after the change they stay; past it, only the current ones.
+      await publish(own, plan(['a', 'b'], ['b']), signer, at(2 * hour));
+      expect(await served()).toEqual(expect.arrayContaining(first));
+      await publish(own, plan(['a', 'b'], ['c']), signer, at(2 * hour + 120_000));
+      expect((await served()).filter((h) => first.includes(h))).toEqual([]);
+    } finally {
+      await rm(own.root, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps an old generation for the grace period from when the next one replaced it, not from when it was made', async () => {
+    const own = new Layout(await mkdtemp(join(tmpdir(), 'aib-prune-')));
+    try {
+      const names: string[] = [];
+      for (const pkgs of [['a'], ['a', 'b'], ['b'], ['b', 'c'], ['c']]) names.push((await publish(own, plan(pkgs), signer, options())).generation);
+      // The first was served for two hours; the second replaced it a minute ago: the first stays.
+      const ago = (ms: number) => new Date(Date.now() - ms);
+      await utimes(join(own.generations, names[0]), ago(2 * 3600_000), ago(2 * 3600_000));
+      await utimes(join(own.generations, names[1]), ago(60_000), ago(60_000));
+      await pruneGenerations(own, { graceMs: 3600_000 });
+      expect(await readdir(own.generations)).toContain(names[0]);
+      // Replaced more than the grace period ago: it goes (beyond the newest few, which always stay).
+      await utimes(join(own.generations, names[1]), ago(2 * 3600_000), ago(2 * 3600_000));
+      await pruneGenerations(own, { graceMs: 3600_000 });
+      expect(await readdir(own.generations)).not.toContain(names[0]);
+    } finally {
+      await rm(own.root, { recursive: true, force: true });
+    }
   });
 
   it('cleans up what a crash mid-publish left, and keeps serving the last good generation', async () => {

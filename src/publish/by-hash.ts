@@ -34,9 +34,14 @@ export async function writeByHash(
     await linkOnce(join(suiteDir, f.path), target);
   }
   if (!prevDir) return;
+  // What the previous generation served as current (its Release's files) stops being current
+  // now, whenever it was written: its stamp is its publication's, kept while the suite was carried
+  // over unchanged, and its grace period starts only now.
+  const wasCurrent = new Set(Object.entries(prev.facts ?? {}).filter(([path]) => path.startsWith(`${suiteRel}/`)).map(([path, f]) => `${dirname(path)} ${f.sha256}`));
   for (const [key, hashes] of Object.entries(prev.byHash)) {
     if (!key.startsWith(`${suiteRel}/`) || !manifest.byHash[key]) continue;
-    for (const [hash, lastCurrent] of Object.entries(hashes)) {
+    for (const [hash, stamp] of Object.entries(hashes)) {
+      const lastCurrent = wasCurrent.has(`${key} ${hash}`) ? now.toISOString() : stamp;
       if (manifest.byHash[key][hash] || now.getTime() - new Date(lastCurrent).getTime() > graceMs) continue;
       const dir = key.slice(suiteRel.length + 1);
       try {

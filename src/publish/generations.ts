@@ -124,7 +124,9 @@ export async function oldestSignature(layout: Layout): Promise<Date | undefined>
 
 /**
  * Removes unfinished generations (a crash mid-publish), and generations past the grace period
- * beyond the newest few. The served one always stays.
+ * beyond the newest few: counted from when each stopped being served, when the next one was made
+ * (a generation served for hours is kept for the grace period after that, not dropped at once:
+ * the pool's collection keeps only what a generation on disk names). The served one always stays.
  */
 export async function pruneGenerations(layout: Layout, o: { keep?: string; graceMs?: number; now?: Date } = {}): Promise<number> {
   const names = await generationNames(layout);
@@ -134,7 +136,8 @@ export async function pruneGenerations(layout: Layout, o: { keep?: string; grace
   const candidates = complete.slice(0, Math.max(0, complete.length - KEEP_GENERATIONS)).filter((n) => n !== current);
   const doomed = [...names.filter((n) => n.endsWith('.tmp') && n !== `${current}.tmp`)];
   for (const n of candidates) {
-    const { mtimeMs } = await stat(join(layout.generations, n));
+    const next = complete[complete.indexOf(n) + 1];
+    const { mtimeMs } = await stat(join(layout.generations, next));
     if (now - mtimeMs > (o.graceMs ?? 3600_000)) doomed.push(n);
   }
   for (const n of doomed) await rm(join(layout.generations, n), { recursive: true, force: true });

@@ -241,7 +241,7 @@ export class Queue implements QueueContext {
 
   /** After a crash (or a failure such as a full disk): finish or roll back what was under way. In the serial lane. */
   private async recover(): Promise<void> {
-    await pruneGenerations(this.layout);
+    await pruneGenerations(this.layout, { graceMs: this.config().publish.byHashGraceMinutes * 60_000 });
     await this.intake.recover();
     await this.rebuilds.dropUnrecorded();
     // Accepted sources and finished builds whose joining their suite a crash interrupted (or
