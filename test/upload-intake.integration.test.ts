@@ -798,7 +798,7 @@ describe('hostile files in incoming/', () => {
     await hugeOrig(layout, 1024 ** 4, 361);
     const { decided } = await (await intake()).scan();
     expect(decided.map((u) => [u.state, u.checks])).toEqual([['rejected', ['size']]]);
-    expect(decided[0].reasons).toEqual([`${ORIG}: ${1024 ** 4} bytes, but the .changes lists 361; not read (kept unopened)`]);
+    expect(decided[0].reasons).toEqual([`${ORIG}: ${1024 ** 4} bytes, but ${CHANGES} lists 361; not read (kept unopened)`]);
     expect(await blocksOf(layout, decided[0], ORIG)).toBeLessThan(64);
     expect(await readdir(layout.incoming)).toEqual([]);
   });

@@ -137,6 +137,12 @@ describe('upload checks', () => {
     expect(checkUpload(make()).map((f) => f.check)).toContain(check);
   });
 
+  it('name both sizes and hashes when the .dsc and the .changes disagree on a file', () => {
+    const input = edit(undefined, (t) => t.replace('6f9ce683078733c73125048fa5063332', '0'.repeat(32)));
+    const message = checkUpload(input).find((f) => f.check === 'dsc-files')!.message;
+    expect(message).toMatch(/^aib-hello_1\.0\.orig\.tar\.gz: \S+ and \S+ disagree on its md5 \(\S+: 361 bytes, md5 0{32}, .*; \S+: 361 bytes, md5 6f9ce683078733c73125048fa5063332, /);
+  });
+
   it('have a bad-upload case for every check id it can report', () => {
     const reported = new Set(BAD.map(([, check]) => check));
     // Decided before the checks run: in the intake (test/upload-intake.integration.test.ts) and the parsers.

@@ -199,7 +199,7 @@ function checkDsc(input: UploadInput, dsc: DscFile, c: string): FailedCheck[] {
     if (listed) {
       // (The .changes' entries were compared with the files themselves.)
       const differs = disagreement(f, listed);
-      if (differs) fail('dsc-files', `${f.name}: ${d} and ${c} disagree on its ${differs}`);
+      if (differs) fail('dsc-files', `${f.name}: ${d} and ${c} disagree on its ${differs} (${d}: ${facts(f)}; ${c}: ${facts(listed)})`);
       // An orig tarball named like one already in the pool must be that same file (dak: check_orig).
       if (inPool && disagreement(f, inPool)) {
         fail('orig-in-pool', `${f.name}: differs from the file of that name already in the pool (sha256 ${inPool.sha256}, uploaded ${f.sha256}); an upstream tarball cannot change under the same name: use the pool's, or a new upstream version`);
@@ -263,6 +263,11 @@ export function checkSourceFormat(dsc: DscFile): FailedCheck[] {
 }
 
 /** Which of size, md5, sha1 and sha256 (those both give) two listings of a file disagree on. */
+/** A listed file's size and hashes, as a reason names them. */
+function facts(f: ListedFile): string {
+  return [`${f.size} bytes`, ...(['md5', 'sha1', 'sha256'] as const).filter((k) => f[k]).map((k) => `${k} ${f[k]}`)].join(', ');
+}
+
 function disagreement(a: ListedFile, b: Partial<FileDigest> & { size: number }): string | undefined {
   const differing = [...(a.size !== b.size ? ['size'] : []), ...(['md5', 'sha1', 'sha256'] as const).filter((k) => a[k] && b[k] && a[k] !== b[k])];
   return differing.length ? differing.join(', ') : undefined;

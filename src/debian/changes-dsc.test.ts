@@ -29,6 +29,11 @@ describe('control files', () => {
     expect(() => parseDsc('Source: a\nFiles:\n d41d8cd98f00b204e9800998ecf8427e SECRET a.tar.gz\n', 'a_1-1.dsc')).toThrow('a_1-1.dsc: field Files, entry 1: the size is not a number');
   });
 
+  it('refuse an entry on a checksum field\'s own line, which dpkg-source would read and the archive not check', () => {
+    const dsc = 'Source: a\nChecksums-Sha256: ' + 'e'.repeat(64) + ' 4 a_1.orig-x.tar.gz\n ' + 'e'.repeat(64) + ' 4 a_1.orig.tar.gz\n';
+    expect(() => parseDsc(dsc, 'a_1-1.dsc')).toThrow("a_1-1.dsc: field Checksums-Sha256: text on the field's own line; expected the list of files on the lines after it, one per line");
+  });
+
   it('keep every field a file appears in twice', () => {
     const line = 'd41d8cd98f00b204e9800998ecf8427e 0 misc optional a_1.orig.tar.gz';
     const [file] = parseChanges(changes([line, line]), 'a_1-1_source.changes').files;

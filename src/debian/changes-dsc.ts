@@ -60,6 +60,9 @@ export function parseChecksumField(
   withSectionPriority = false,
   cap: ListCap = BUILD_LIST_CAP,
 ): { hash: string; size: number; name: string; section?: string; priority?: string }[] {
+  // dpkg writes the list on the lines after the field's name; an entry on its own line would be
+  // one dpkg-source reads and the archive did not check.
+  if (paragraph.first(field) !== '') throw new ControlFileError(file, `field ${field}: text on the field's own line; expected the list of files on the lines after it, one per line`);
   const lines = paragraph.lines(field);
   if (lines.length > cap.max) {
     throw new ControlFileError(file, `field ${field} lists ${lines.length} files; ${cap.of} may list at most ${cap.max}`);

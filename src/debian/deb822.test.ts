@@ -71,13 +71,18 @@ describe('deb822', () => {
     expect(() => parseDeb822(text, 'bad.changes')).toThrow(new RegExp(`^bad\\.changes:\\d+: .*${message.replace(/[".]/g, '.')}`));
   });
 
+  it('quotes at most 40 characters of a field name, however long the file makes it', () => {
+    const name = `X${'a'.repeat(999)}`;
+    expect(() => parseDeb822(`${name}: 1\n${name}: 2\n`, 'long.dsc')).toThrow(new Deb822Error('long.dsc', 2, `field "${name.slice(0, 40)}…" (1000 characters) appears twice in one paragraph`));
+  });
+
   it('refuses a .dsc with more than one paragraph', () => {
     expect(() => parseSingle('A: 1\n\nB: 2\n', 'two.dsc')).toThrow('two.dsc:1: expected exactly one paragraph, found 2');
   });
   it('refuses bytes that are not UTF-8, naming the line and field but quoting none of it (Policy 5.1)', () => {
     const bytes = Buffer.concat([Buffer.from('Source: a\nChanges:\n a (1) unstable\n .\n * '), Buffer.from([0xc3, 0x28]), Buffer.from('x\nFiles:\n')]);
     expect(() => decodeControlFile(bytes, 'a_1_source.changes')).toThrow(
-      new Deb822Error('a_1_source.changes', 5, 'field Changes is not valid UTF-8 (Debian Policy 5.1: control files are UTF-8)'),
+      new Deb822Error('a_1_source.changes', 5, 'field "Changes" is not valid UTF-8 (Debian Policy 5.1: control files are UTF-8)'),
     );
     expect(decodeControlFile(Buffer.from('Maintainer: Jörg <j@example.org>\n'), 'x.dsc')).toBe('Maintainer: Jörg <j@example.org>\n');
   });

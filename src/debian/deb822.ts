@@ -127,11 +127,16 @@ export function decodeControlFile(bytes: Uint8Array, file: string): string {
       try {
         utf8.decode(Buffer.from(line, 'latin1'));
       } catch {
-        throw new Deb822Error(file, index + 1, `${field ? `field ${field}` : 'the line'} is not valid UTF-8 (Debian Policy 5.1: control files are UTF-8)`);
+        throw new Deb822Error(file, index + 1, `${field ? `field ${fieldName(field)}` : 'the line'} is not valid UTF-8 (Debian Policy 5.1: control files are UTF-8)`);
       }
     }
     throw new Deb822Error(file, 1, 'not valid UTF-8 (Debian Policy 5.1: control files are UTF-8)');
   }
+}
+
+/** A field name as an error quotes it (printable ASCII already): "Name", its first 40 characters when longer. */
+function fieldName(name: string): string {
+  return name.length > 40 ? `"${name.slice(0, 40)}…" (${name.length} characters)` : `"${name}"`;
 }
 
 /**
@@ -166,7 +171,7 @@ export function parseDeb822(text: string, file = '<input>'): Paragraph[] {
       throw new Deb822Error(file, lineNo, 'invalid field name (only printable ASCII without spaces)');
     }
     current ??= new Paragraph();
-    if (current.has(name)) throw new Deb822Error(file, lineNo, `field "${name}" appears twice in one paragraph`);
+    if (current.has(name)) throw new Deb822Error(file, lineNo, `field ${fieldName(name)} appears twice in one paragraph`);
     current.set(name, line.slice(colon + 1).trim());
     lastName = name;
   });

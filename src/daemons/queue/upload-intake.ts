@@ -243,7 +243,7 @@ export class UploadIntake {
           // A file of another size than listed is refused unread (a sparse one of terabytes would
           // be copied whole, to be refused after).
           const wrongSize = changes.files.filter((f) => mtimes.has(f.name) && this.seen.get(f.name)!.size !== f.size);
-          const early = wrongSize.map((f): FailedCheck => ({ check: 'size', message: `${f.name}: ${this.seen.get(f.name)!.size} bytes, but the .changes lists ${f.size}; not read (kept unopened)` }));
+          const early = wrongSize.map((f): FailedCheck => ({ check: 'size', message: `${f.name}: ${this.seen.get(f.name)!.size} bytes, but ${name} lists ${f.size}; not read (kept unopened)` }));
           decided.push(await this.intake(name, present, early, wrongSize.map((f) => f.name)));
         } else if (now - mtimes.get(name)! > config.uploads.incompleteAfterMinutes * 60_000) {
           const missing = changes.files.filter((f) => !mtimes.has(f.name)).map((f) => f.name);
