@@ -86,6 +86,14 @@ describe('the status page', () => {
     expect(page).toContain('<a href="../logs/hello_2.10-3_amd64.rebuild.1.log">log</a> · <a href="../reproducible/hello/x/statement.json.asc">statement.json.asc</a>');
     expect(page).toContain('<a href="../pool/main/h/hello/hello_2.10-3_amd64.buildinfo">hello_2.10-3_amd64.buildinfo</a>');
     expect(rPages['packages/other.html']).toContain('unreproducible: other_1.0-1_all.deb differs (./usr/share/x&lt;y&gt;)');
+    // archive verify rebuilt it again, identically: the suite's page says what the gates count, the newest.
+    const verified = { ...rebuild(otherBuilt, 'pass', 'reproducible: 1 package(s) bit for bit identical', []), id: `${otherBuilt.id}-rebuild-2`, createdAt: '2026-12-06T12:00:00.000Z' };
+    const again = renderStatusPages({
+      config, uploads: [hello, other], contents: [contentsOf([hello, other])], now: new Date(at), incoming: '/in', workers: [],
+      jobs: [built, otherBuilt, rebuild(otherBuilt, 'fail', 'unreproducible: other_1.0-1_all.deb differs', []), verified],
+    })['index.html'];
+    expect(again).not.toContain('<span class="state fail">unreproducible</span>');
+    expect(again).toContain('<p class="reproducible">Reproducible: amd64: 100% reproducible (1 of 1)');
   });
 
   it("says under a suite that migrates what migrates and why the rest waits, and on each source's page", () => {

@@ -5,7 +5,7 @@ import type { ArchiveConfig } from '../config/config.js';
 import { aptSource, archiveUri, dputStanza, keyringPath } from './client-config.js';
 import { isLeasable, type JobRecord } from './jobs.js';
 import { checksOf, qaView } from './kinds/qa.js';
-import { reproducibleShares, shareLine } from './kinds/rebuild.js';
+import { rebuildOf, reproducibleShares, shareLine } from './kinds/rebuild.js';
 import type { MigrationDecision } from './migration.js';
 import type { SuiteContents } from './suite-contents.js';
 import { kindLabel } from './work-kinds.js';
@@ -99,11 +99,15 @@ function jobRow(job: JobRecord, depth: number, workers: WorkerSeen[]): string {
 <td>${job.log ? `<a href="${up}${escape(job.log)}">log</a>` : ''} ${escape(detail)}</td></tr>`;
 }
 
-/** An upload's QA checks in a cell: each check's worst verdict over its architectures ("lintian fail"), regressions marked. */
+/**
+ * An upload's QA checks in a cell: each check's worst verdict over its architectures ("lintian
+ * fail"), regressions marked; of a build's rebuilds only the newest (archive verify's), as the
+ * gates and the shares count it.
+ */
 function qaSummary(checks: JobRecord[]): string {
   const worst = new Map<string, { verdict: string; regression: boolean }>();
   const rank = ['fail', 'tmpfail', 'neutral', 'pass'];
-  for (const j of checks.filter((c) => c.qa)) {
+  for (const j of checks.filter((c) => c.qa && (c.kind !== 'rebuild' || rebuildOf(checks, c.of!) === c))) {
     const had = worst.get(j.kind);
     const verdict = had && rank.indexOf(had.verdict) < rank.indexOf(j.qa!.verdict) ? had.verdict : j.qa!.verdict;
     worst.set(j.kind, { verdict, regression: !!had?.regression || j.qa!.trend === 'regression' });
