@@ -701,6 +701,12 @@ describe('index diffs for apt clients', () => {
       expect(await hasPatch()).toBe(false);
       await publish(own, plan([...names.map((n) => `${n}x`), 'pkg0200b'].sort()), signer, options({ pdiffs: 3 }));
       expect(await hasPatch()).toBe(true);
+      const index = createHash('sha256').update(await readFile(join(diffDir, 'Index'))).digest('hex');
+      // A change to most of it again: no patch, no Index; a client holding the InRelease before still
+      // fetches that Index by hash for the grace period (and falls back to the whole index).
+      await publish(own, plan(names.map((n) => `${n}y`)), signer, options({ pdiffs: 3 }));
+      expect(await readdir(diffDir)).toEqual(['by-hash']);
+      expect(await readdir(join(diffDir, 'by-hash/SHA256'))).toEqual([index]);
     } finally {
       await rm(own.root, { recursive: true, force: true });
     }

@@ -38,15 +38,18 @@ export async function writeByHash(
   // now, whenever it was written: its stamp is its publication's, kept while the suite was carried
   // over unchanged, and its grace period starts only now.
   const wasCurrent = new Set(Object.entries(prev.facts ?? {}).filter(([path]) => path.startsWith(`${suiteRel}/`)).map(([path, f]) => `${dirname(path)} ${f.sha256}`));
+  // A folder this generation has no index in (no patches this time, an architecture taken out)
+  // keeps its by-hash files too.
   for (const [key, hashes] of Object.entries(prev.byHash)) {
-    if (!key.startsWith(`${suiteRel}/`) || !manifest.byHash[key]) continue;
+    if (!key.startsWith(`${suiteRel}/`)) continue;
     for (const [hash, stamp] of Object.entries(hashes)) {
       const lastCurrent = wasCurrent.has(`${key} ${hash}`) ? now.toISOString() : stamp;
-      if (manifest.byHash[key][hash] || now.getTime() - new Date(lastCurrent).getTime() > graceMs) continue;
+      if (manifest.byHash[key]?.[hash] || now.getTime() - new Date(lastCurrent).getTime() > graceMs) continue;
       const dir = key.slice(suiteRel.length + 1);
       try {
+        await mkdir(join(suiteDir, dir, 'by-hash', 'SHA256'), { recursive: true });
         await linkOnce(join(prevDir, key, 'by-hash', 'SHA256', hash), join(suiteDir, dir, 'by-hash', 'SHA256', hash));
-        manifest.byHash[key][hash] = lastCurrent;
+        (manifest.byHash[key] ??= {})[hash] = lastCurrent;
       } catch {
         // Gone with a pruned generation: nothing to keep.
       }
