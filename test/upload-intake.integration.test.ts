@@ -12,6 +12,7 @@ import type { CheckId } from '../src/core/upload-checks.js';
 import type { JobRecord } from '../src/core/jobs.js';
 import type { UploadRecord } from '../src/core/uploads.js';
 import { parseChanges } from '../src/debian/changes-dsc.js';
+import { unwrapSigned } from '../src/debian/deb822.js';
 import { SuiteChanges } from '../src/daemons/queue/suite-changes.js';
 import { UploadIntake } from '../src/daemons/queue/upload-intake.js';
 import type { FailPointHit } from '../src/daemons/queue/crash-at-fail-point.js';
@@ -93,6 +94,8 @@ interface Case {
   check: CheckId;
   config?: string;
   prepare: (u: Upload, root: Layout) => Promise<void>;
+  /** A .changes the keyring's keys did not sign: it takes no file but itself, the rest stay in incoming/ (another upload's, perhaps). */
+  takesNoFile?: true;
 }
 
 const REQUIRE_SIGNED = 'uploads:\n  allow_unsigned: false\n';
@@ -134,16 +137,16 @@ const CASES: Case[] = [
   { name: 'a version older than the suite holds', check: 'version-not-newer', prepare: (_u, root) => holds(root, '1.0-2') },
   { name: 'the version the suite already holds', check: 'version-not-newer', prepare: (_u, root) => holds(root, '1.0-1') },
   { name: 'a version older than the suite publishes from an include, no upload of it', check: 'version-not-newer', prepare: (_u, root) => included(root, '1.0-2') },
-  { name: 'a signature over changed content', check: 'signature', config: REQUIRE_SIGNED, prepare: async (u) => {
+  { name: 'a signature over changed content', check: 'signature', config: REQUIRE_SIGNED, takesNoFile: true, prepare: async (u) => {
     await u.signAll(keys.good);
     await u.edit(CHANGES, (t) => t.replace('urgency=medium', 'urgency=high'));
   } },
-  { name: 'a key that is not in the keyring', check: 'signature', config: REQUIRE_SIGNED, prepare: (u) => u.signAll(keys.unknown) },
-  { name: 'an expired key', check: 'signature', config: REQUIRE_SIGNED, prepare: (u) => u.signAll(keys.expired, '20200101T120000!') },
-  { name: 'a revoked key', check: 'signature', config: REQUIRE_SIGNED, prepare: (u) => u.signAll(keys.revoked) },
-  { name: 'no signature where one is required', check: 'signature', config: REQUIRE_SIGNED, prepare: async () => undefined },
+  { name: 'a key that is not in the keyring', check: 'signature', config: REQUIRE_SIGNED, takesNoFile: true, prepare: (u) => u.signAll(keys.unknown) },
+  { name: 'an expired key', check: 'signature', config: REQUIRE_SIGNED, takesNoFile: true, prepare: (u) => u.signAll(keys.expired, '20200101T120000!') },
+  { name: 'a revoked key', check: 'signature', config: REQUIRE_SIGNED, takesNoFile: true, prepare: (u) => u.signAll(keys.revoked) },
+  { name: 'no signature where one is required', check: 'signature', config: REQUIRE_SIGNED, takesNoFile: true, prepare: async () => undefined },
   { name: 'a signed .changes with an unsigned .dsc', check: 'signature', config: REQUIRE_SIGNED, prepare: (u) => u.sign(CHANGES, keys.good) },
-  { name: 'two signatures on the .changes', check: 'signature', config: REQUIRE_SIGNED, prepare: async (u) => {
+  { name: 'two signatures on the .changes', check: 'signature', config: REQUIRE_SIGNED, takesNoFile: true, prepare: async (u) => {
     await u.sign(DSC, keys.good);
     await u.resum();
     await u.sign(CHANGES, [keys.good, `${keys.subkey}!`]);
@@ -318,9 +321,9 @@ describe('the upload intake', () => {
       const upload = decided[0];
       const reason = upload?.rejectedDir ? await readFile(join(layout.root, upload.rejectedDir, `${upload.changes}.reason`), 'utf8').catch(() => '') : '';
       const kept = upload?.rejectedDir ? await readdir(join(layout.root, upload.rejectedDir)) : [];
-      // What the .changes lists goes with it; anything else stays in incoming/ (a stray, later).
+      // What the .changes lists goes with it (not when no key of the keyring signed it); anything else stays in incoming/ (a stray, later).
       const changesName = staged.find((n) => n.endsWith('.changes'))!;
-      const listed = c.check === 'changes-parse' || !upload?.rejectedDir ? [] : parseChanges(await readFile(join(layout.root, upload.rejectedDir, changesName), 'utf8'), changesName).files.map((f) => f.name);
+      const listed = c.check === 'changes-parse' || c.takesNoFile || !upload?.rejectedDir ? [] : parseChanges(await readFile(join(layout.root, upload.rejectedDir, changesName), 'utf8'), changesName).files.map((f) => f.name);
       const expectedKept = staged.filter((n) => n === changesName || listed.includes(n));
       const leftInIncoming = staged.filter((n) => !expectedKept.includes(n) && !(c.check === 'incomplete' && n === DEBIAN));
       if (decided.length !== 1 || upload.state !== 'rejected') failures.push(`${c.name}: expected a rejection, got ${upload?.state ?? 'nothing'} ${JSON.stringify(upload?.reasons)}`);
@@ -349,6 +352,27 @@ describe('the upload intake', () => {
     const [upload] = (await (await intake()).scan()).decided;
     expect(upload.state, upload.reasons.join('\n')).toBe('accepted');
     expect(upload.signedBy).toBe(keys.good);
+  });
+
+  it('where uploads must be signed, lets an unsigned .changes take none of the files it lists: they stay for the signed upload they belong to', async () => {
+    const { layout, intake } = await newArchive(REQUIRE_SIGNED);
+    await stage(layout, (u) => u.signAll(keys.good));
+    // Its files have come, its .changes not yet; other .changes, unsigned, list them all: one with
+    // their sizes and hashes (the signed one's text), one with the .dsc's size before it was signed.
+    const signed = await readFile(join(layout.incoming, CHANGES));
+    await rm(join(layout.incoming, CHANGES));
+    const queue = await intake();
+    const claims = { 'aib-claim_1.0-1_source.changes': unwrapSigned(signed.toString()).content, 'aib-claim_1.0-2_source.changes': await readFile(join(FIXTURES, CHANGES), 'utf8') };
+    for (const [claim, text] of Object.entries(claims)) {
+      await writeFile(join(layout.incoming, claim), text);
+      const [claimed] = (await queue.scan()).decided;
+      expect(claimed).toMatchObject({ changes: claim, state: 'rejected', checks: ['signature'] });
+      expect(claimed.reasons[0]).toMatch(/the files it lists were left in incoming\/$/);
+      expect((await readdir(layout.incoming)).sort()).toEqual([BUILDINFO, DEBIAN, DSC, ORIG].sort());
+    }
+    await writeFile(join(layout.incoming, CHANGES), signed);
+    const [upload] = (await queue.scan()).decided;
+    expect(upload.state, upload.reasons.join('\n')).toBe('accepted');
   });
 
   it('records the primary key as the signer of an upload signed with a signing subkey', async () => {

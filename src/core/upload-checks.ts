@@ -140,7 +140,8 @@ export function checkUpload(input: UploadInput): FailedCheck[] {
   return failed;
 }
 
-function signatureMessage(file: string, verdict: Exclude<SignatureVerdict, { state: 'good' }>): string {
+/** Why a signature is not good enough, for a reason a packager reads. */
+export function signatureMessage(file: string, verdict: Exclude<SignatureVerdict, { state: 'good' }>): string {
   switch (verdict.state) {
     case 'unsigned':
       return `${file}: not signed, and this archive requires signed uploads; sign with debsign (or dpkg-buildpackage without -us -uc)`;

@@ -118,7 +118,11 @@ export class Signer {
  * check (gpgv 2.2, for one, drops the end of a line over 20000 bytes and still says GOODSIG).
  */
 export async function verifyClearsigned(file: string, keyring: string): Promise<SignatureVerdict> {
-  const bytes = await readFile(file);
+  return verifyClearsignedBytes(await readFile(file), basename(file), keyring);
+}
+
+/** verifyClearsigned of a file's bytes, read already (through a descriptor checked to be a regular file's). */
+export async function verifyClearsignedBytes(bytes: Buffer, name: string, keyring: string): Promise<SignatureVerdict> {
   const dir = await mkdtemp(join(tmpdir(), 'aib-gpgv-'));
   try {
     const verified = join(dir, 'verified');
@@ -128,12 +132,12 @@ export async function verifyClearsigned(file: string, keyring: string): Promise<
     if (verdict.state !== 'good') return verdict;
     let ours: string;
     try {
-      ours = unwrapSigned(bytes.toString('utf8'), basename(file)).content;
+      ours = unwrapSigned(bytes.toString('utf8'), name).content;
     } catch (err) {
       return { state: 'error', detail: (err as Error).message };
     }
     const theirs = (await readFile(verified, 'utf8')).replace(/\r\n/g, '\n');
-    if (theirs !== ours) return { state: 'error', detail: `${basename(file)}: the text gpgv verified is not the signed part as the queue reads it (a line over 20000 bytes?)` };
+    if (theirs !== ours) return { state: 'error', detail: `${name}: the text gpgv verified is not the signed part as the queue reads it (a line over 20000 bytes?)` };
     return verdict;
   } finally {
     await rm(dir, { recursive: true, force: true });

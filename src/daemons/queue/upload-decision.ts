@@ -34,6 +34,14 @@ export async function readControlFile(path: string, name: string): Promise<strin
   return decodeControlFile(data, name);
 }
 
+/** A clear-signed file's verdict against the uploaders keyring (`verify` runs gpgv on it); unsigned, or no keyring, said as such. */
+export async function uploaderSignature(layout: Layout, config: ArchiveConfig, signed: boolean, verify: (keyring: string) => Promise<SignatureVerdict>): Promise<SignatureVerdict> {
+  if (!signed) return { state: 'unsigned' };
+  const keyring = join(layout.root, config.uploads.keyring);
+  if (!(await exists(keyring))) return { state: 'unknown-key', detail: `the uploaders keyring ${config.uploads.keyring} is empty` };
+  return verify(keyring);
+}
+
 export function tooLarge(name: string, size: number): string {
   return `${name}: ${size} bytes; a .changes or .dsc may have at most ${MAX_CONTROL_FILE_BYTES} (it was not read)`;
 }
@@ -148,10 +156,7 @@ export class UploadDecision {
   }
 
   private async verify(file: string, signed: boolean): Promise<SignatureVerdict> {
-    if (!signed) return { state: 'unsigned' };
-    const keyring = join(this.o.layout.root, this.o.config().uploads.keyring);
-    if (!(await exists(keyring))) return { state: 'unknown-key', detail: `the uploaders keyring ${this.o.config().uploads.keyring} is empty` };
-    return verifyClearsigned(file, keyring);
+    return uploaderSignature(this.o.layout, this.o.config(), signed, (keyring) => verifyClearsigned(file, keyring));
   }
 
   async reject(upload: UploadRecord, failed: FailedCheck[]): Promise<UploadRecord> {

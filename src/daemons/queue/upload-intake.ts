@@ -8,15 +8,18 @@ import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ArchiveConfig } from '../../config/config.js';
-import type { FailedCheck } from '../../core/upload-checks.js';
+import type { SignatureVerdict } from '../../core/signature-verdict.js';
+import { signatureMessage, type FailedCheck } from '../../core/upload-checks.js';
 import type { UploadRecord } from '../../core/uploads.js';
 import { MAX_CONTROL_FILE_BYTES, MAX_NAME_BYTES, parseChanges, UPLOAD_LIST_CAP, wholeChanges, type ChangesFile } from '../../debian/changes-dsc.js';
+import { unwrapSigned } from '../../debian/deb822.js';
 import { SAFE_FILE_NAME } from '../../debian/pool-path.js';
+import { verifyClearsignedBytes } from '../../process/gpg.js';
 import { diskSpace, exists } from '../../storage/files.js';
 import { copyRegularFile, NotRegularFile, regularFileSha256, SizeChanged } from '../../storage/open-regular-file.js';
 import type { Layout } from '../../storage/layout.js';
 import type { FailPointHit } from './crash-at-fail-point.js';
-import { readControlFile, reasonName, tooLarge, UploadDecision, type IntakeStores } from './upload-decision.js';
+import { readControlFile, reasonName, tooLarge, UploadDecision, uploaderSignature, type IntakeStores } from './upload-decision.js';
 import { UploadErrors } from './upload-errors.js';
 
 /**
@@ -314,6 +317,24 @@ export class UploadIntake {
     return changes.files.map((f) => f.name);
   }
 
+  /** The signature of a .changes in incoming/, read through a descriptor checked to be a regular file's (within the cap). */
+  private async changesSignature(name: string): Promise<SignatureVerdict> {
+    let text: string;
+    try {
+      text = await readControlFile(join(this.layout.incoming, name), name);
+    } catch (err) {
+      this.errors.rethrowIfNotTheUploads(err);
+      return { state: 'error', detail: `it could not be read as a control file: ${(err as Error).message}` };
+    }
+    let signed: boolean;
+    try {
+      signed = unwrapSigned(text, name).signed;
+    } catch (err) {
+      return { state: 'error', detail: (err as Error).message };
+    }
+    return uploaderSignature(this.layout, this.config(), signed, (keyring) => verifyClearsignedBytes(Buffer.from(text), name, keyring));
+  }
+
   /** Crashes (fail points) and the disk's failures are no upload's fault: they go to the caller. */
   /**
    * The error boundary around taking one .changes, for errors before it had a record to reject
@@ -365,6 +386,18 @@ export class UploadIntake {
    */
   private async intake(changesName: string, files: string[], early: FailedCheck[], unread: string[] = []): Promise<UploadRecord> {
     const l = this.layout;
+    // Where every upload must be signed, a .changes no key of the keyring signed takes no file but
+    // itself, neither copied nor moved unread (one of another size than it lists): the files it
+    // lists may be another upload's (an orig tarball still arriving with its own .changes), which
+    // they stay in incoming/ for.
+    if ([...files, ...unread].some((f) => f !== changesName) && !this.config().uploads.allowUnsigned) {
+      const verdict = await this.changesSignature(changesName);
+      if (verdict.state !== 'good') {
+        early = [{ check: 'signature', message: `${signatureMessage(changesName, verdict)}; the files it lists were left in incoming/` }];
+        files = [];
+        unread = unread.filter((f) => f === changesName);
+      }
+    }
     // What the copies need, before any is made: an upload larger than the archive's file system
     // is refused unread; one larger than its free space waits in incoming/ (said once, taken at
     // a scan that finds room), rather than fill the disk with a copy that cannot fit at every
