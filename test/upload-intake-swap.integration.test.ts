@@ -3,7 +3,7 @@
 // when the intake clears incoming/ of what it copied. The swap is made exactly there by wrapping lstat (the race, made deterministic):
 // the entry is replaced right after an lstat of it returned "a regular file".
 import { constants } from 'node:fs';
-import { copyFile, lstat, mkdir, mkdtemp, open, readdir, rename, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, mkdtemp, open, readFile, readdir, rename, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -50,7 +50,7 @@ afterAll(async () => {
   for (const dir of roots) await rm(dir, { recursive: true, force: true });
 });
 
-async function archiveWithUpload(): Promise<{ layout: Layout; intake: (arrival: () => void) => Promise<UploadIntake> }> {
+async function archiveWithUpload(stableMs = 0): Promise<{ layout: Layout; intake: (arrival: () => void) => Promise<UploadIntake> }> {
   const layout = new Layout(await mkdtemp(join(tmpdir(), 'aib-swap-')));
   roots.push(layout.root);
   for (const dir of [...layout.directories, layout.uploads, layout.jobs]) await mkdir(dir, { recursive: true });
@@ -63,7 +63,7 @@ async function archiveWithUpload(): Promise<{ layout: Layout; intake: (arrival: 
       { uploads: await new RecordStore<UploadRecord>(layout.uploads).load(), jobs: await new RecordStore<JobRecord>(layout.jobs).load(), published: () => undefined },
       () => config,
       async () => undefined,
-      { stableMs: 0, wrongSizeGraceMs: 0, failPoint: (point) => point === 'arrival' && arrival() },
+      { stableMs, wrongSizeGraceMs: 0, failPoint: (point) => point === 'arrival' && arrival() },
     );
   return { layout, intake };
 }
@@ -83,6 +83,21 @@ describe('the upload intake, with entries swapped between its steps', () => {
     const kept = await stat(join(layout.rejected, decided[0].id, ORIG));
     expect(kept.size).toBe(1024 ** 3);
     expect(kept.blocks * 512).toBeLessThan(1024 ** 2);
+  });
+
+  it('takes an upload before it settles only when each file is as large as the scan saw it: one still being written then is not refused, it waits to settle', async () => {
+    // Files settle after a minute here: only a whole upload is taken before (dput's).
+    const { layout, intake } = await archiveWithUpload(60_000);
+    const original = join(layout.incoming, ORIG);
+    const whole = await readFile(original);
+    await writeFile(original, whole.subarray(0, 100));
+    const queue = await intake(() => undefined);
+    // Whole right after the scan's look at it, before its hash is taken.
+    swap.path = original;
+    swap.replace = () => writeFile(original, whole);
+    expect((await queue.scan()).decided).toEqual([]);
+    expect(await readdir(layout.incoming)).toHaveLength(FILES.length);
+    expect((await queue.scan()).decided).toEqual([]);
   });
 
   it('removes the copies of an upload whose copying failed midway, before it rejects it: nothing is left in quarantine', async () => {

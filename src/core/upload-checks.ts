@@ -263,12 +263,12 @@ export function checkSourceFormat(dsc: DscFile): FailedCheck[] {
   }
 }
 
-/** Which of size, md5, sha1 and sha256 (those both give) two listings of a file disagree on. */
 /** A listed file's size and hashes, as a reason names them. */
 function facts(f: ListedFile): string {
   return [`${f.size} bytes`, ...(['md5', 'sha1', 'sha256'] as const).filter((k) => f[k]).map((k) => `${k} ${f[k]}`)].join(', ');
 }
 
+/** Which of size, md5, sha1 and sha256 (those both give) two listings of a file disagree on. */
 function disagreement(a: ListedFile, b: Partial<FileDigest> & { size: number }): string | undefined {
   const differing = [...(a.size !== b.size ? ['size'] : []), ...(['md5', 'sha1', 'sha256'] as const).filter((k) => a[k] && b[k] && a[k] !== b[k])];
   return differing.length ? differing.join(', ') : undefined;

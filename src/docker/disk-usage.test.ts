@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
-import { containerDiskUsage, type EngineDiskUsage } from './disk-usage.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { containerDiskUsage, DISK_COUNT, DiskUsageCounter, type EngineDiskUsage } from './disk-usage.js';
+import type { Docker } from './engine.js';
 
 // As /system/df answers (API 1.41): a build with its anonymous /build volume, a deps container
 // without one, a volume the engine did not count.
@@ -28,5 +29,43 @@ describe('what a container has written, from the engine\'s disk usage', () => {
   it('is unknown for a container the answer does not list, and for an answer without containers', () => {
     expect(containerDiskUsage(DF, 'gone')).toBeUndefined();
     expect(containerDiskUsage({ Containers: null, Volumes: null }, 'build')).toBeUndefined();
+  });
+});
+
+describe('the engine\'s count for a worker\'s containers', () => {
+  const was = { ...DISK_COUNT };
+  afterEach(() => Object.assign(DISK_COUNT, was));
+  /** An engine whose /system/df answers as `answer` says (never, when it returns undefined); the requests it had. */
+  const engine = (answer: (n: number) => { df?: EngineDiskUsage; err?: Error } | undefined) => {
+    const asked: { path: string; options: unknown }[] = [];
+    const docker = {
+      modem: {
+        dial: (o: { path: string; options: unknown }, done: (err: Error | null, data?: unknown) => void) => {
+          asked.push(o);
+          const a = answer(asked.length);
+          if (a) setTimeout(() => done(a.err ?? null, a.df), 5);
+        },
+      },
+    } as unknown as Docker;
+    return { docker, asked };
+  };
+
+  it('is one request for every container that asks at once, and kept a few seconds; containers and volumes only', async () => {
+    const { docker, asked } = engine(() => ({ df: DF }));
+    const counter = new DiskUsageCounter(docker);
+    expect(await Promise.all([counter.of('build'), counter.of('deps'), counter.of('gone')])).toEqual([31_457_280, 12_582_912, undefined]);
+    expect(await counter.of('build')).toBe(31_457_280);
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toMatchObject({ path: '/system/df?', options: { type: ['container', 'volume'] } });
+  });
+
+  it('fails a count the engine does not answer in time, or answers with an error, and asks again at the next', async () => {
+    Object.assign(DISK_COUNT, { timeoutMs: 50, freshMs: 0 });
+    const { docker, asked } = engine((n) => (n === 1 ? undefined : n === 2 ? { err: new Error('a disk usage operation is already running') } : { df: DF }));
+    const counter = new DiskUsageCounter(docker);
+    await expect(counter.of('build')).rejects.toThrow('the engine did not answer its disk usage within 0 s');
+    await expect(counter.of('build')).rejects.toThrow('a disk usage operation is already running');
+    expect(await counter.of('build')).toBe(31_457_280);
+    expect(asked).toHaveLength(3);
   });
 });

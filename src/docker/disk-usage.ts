@@ -28,8 +28,12 @@ export function containerDiskUsage(df: EngineDiskUsage, id: string): number | un
   return bytes;
 }
 
-/** How long one count of the engine's answers for: a check of every container of the worker within it shares it. */
-export const DISK_COUNT_FRESH_MS = 5000;
+/**
+ * How long one count of the engine's answers for (a check of every container of the worker
+ * within it shares it), and how long a count may take: one the engine does not answer by then is
+ * a count that failed (said in the job's log), and the next check asks again.
+ */
+export const DISK_COUNT = { freshMs: 5000, timeoutMs: 60_000 };
 
 /** The engine's count of what containers have written, one count in flight at a time. */
 export class DiskUsageCounter {
@@ -44,22 +48,31 @@ export class DiskUsageCounter {
   }
 
   private async count(): Promise<EngineDiskUsage> {
-    if (this.last && Date.now() - this.last.at < DISK_COUNT_FRESH_MS) return this.last.df;
-    this.counting ??= this.ask().then(
-      (df) => {
+    if (this.last && Date.now() - this.last.at < DISK_COUNT.freshMs) return this.last.df;
+    this.counting ??= this.ask()
+      .then((df) => {
         this.last = { at: Date.now(), df };
         return df;
-      },
-    ).finally(() => (this.counting = undefined));
+      })
+      .finally(() => (this.counting = undefined));
     return this.counting;
   }
 
-  /** Containers and volumes only (engines before API 1.42 ignore the type and count images too). */
+  /** Containers and volumes only (engines before API 1.42 ignore the type and count images too), within DISK_COUNT.timeoutMs. */
   private ask(): Promise<EngineDiskUsage> {
-    return new Promise((resolve, reject) => {
+    const abort = new AbortController();
+    return new Promise<EngineDiskUsage>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        abort.abort();
+        reject(new Error(`the engine did not answer its disk usage within ${Math.round(DISK_COUNT.timeoutMs / 1000)} s`));
+      }, DISK_COUNT.timeoutMs);
       this.docker.modem.dial(
-        { path: '/system/df?', method: 'GET', options: { type: ['container', 'volume'] }, statusCodes: { 200: true, 400: 'bad request', 409: 'conflict', 500: 'server error' } },
-        (err: Error | null, data: unknown) => (err ? reject(err) : resolve(data as EngineDiskUsage)),
+        { path: '/system/df?', method: 'GET', options: { type: ['container', 'volume'] }, abortSignal: abort.signal, statusCodes: { 200: true, 400: 'bad request', 409: 'conflict', 500: 'server error' } },
+        (err: Error | null, data: unknown) => {
+          clearTimeout(timer);
+          if (err) reject(err);
+          else resolve(data as EngineDiskUsage);
+        },
       );
     });
   }

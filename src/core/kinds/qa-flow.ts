@@ -129,7 +129,7 @@ export async function runCheck(runner: ContainerRunner, req: CheckRequest): Prom
       if (output.length < 8 * 1024 * 1024) output += text;
       else truncated = true;
       req.onLog(text);
-    }, limits);
+    }, limits, req.check);
     const seconds = Math.round((Date.now() - started) / 100) / 10;
     if (run.killed) return { outcome: 'failed', reason: run.killed };
     const result: QaResult | undefined = req.check === 'lintian' ? lintianResult(output, run.exitCode, seconds, truncated) : blhcResult(output, run.exitCode, seconds);

@@ -82,7 +82,7 @@ async function diffoscope(runner: ContainerRunner, req: RebuildRequest, differin
     const run = await runWithinLimits(check, (text) => {
       if (!version) version = text.split('\n')[0];
       req.onLog(text);
-    }, limits);
+    }, limits, 'diffoscope');
     if (run.killed) return { tool: `diffoscope (${run.killed})`, differences: [], outputs: [] };
     // 1: differences found; anything else but 0 is diffoscope's own failure, said in the log.
     const caps = { outputFileBytes: MAX_ARTIFACT_BYTES, outputBytes: 2 * MAX_ARTIFACT_BYTES, outputFiles: 2 };

@@ -156,16 +156,19 @@ export async function execWithinLimits(
   return { exitCode: await exec.exitCode(), output, killed: watch.killed };
 }
 
-/** Runs a created container to its end, streaming its output, enforcing time, stall, log and disk limits. */
-export async function runWithinLimits(container: RunnerContainer, onLog: (t: string) => void, limits: BuildLimits): Promise<{ exitCode: number; killed?: string }> {
-  const watch = new Watch(container, onLog, limits, 'the build');
+/**
+ * Runs a created container to its end, streaming its output, enforcing time, stall, log and disk
+ * limits; `what` runs, for the reasons ("the build", "the lintian check", "diffoscope").
+ */
+export async function runWithinLimits(container: RunnerContainer, onLog: (t: string) => void, limits: BuildLimits, what = 'the build'): Promise<{ exitCode: number; killed?: string }> {
+  const watch = new Watch(container, onLog, limits, what);
   await container.attach((c) => watch.output(c));
   await container.start();
   watch.watchDisk();
   const started = Date.now();
   const clock = setInterval(() => {
-    if (Date.now() - started > limits.timeoutMs) watch.kill(`the build ran past its time limit of ${duration(limits.timeoutMs)} (builds.timeout_minutes)`);
-    else if (Date.now() - watch.lastOutput > limits.stallMs) watch.kill(`the build printed nothing for ${duration(limits.stallMs)} (stalled; builds.stall_minutes)`);
+    if (Date.now() - started > limits.timeoutMs) watch.kill(`${what} ran past its time limit of ${duration(limits.timeoutMs)} (builds.timeout_minutes)`);
+    else if (Date.now() - watch.lastOutput > limits.stallMs) watch.kill(`${what} printed nothing for ${duration(limits.stallMs)} (stalled; builds.stall_minutes)`);
   }, Math.min(1000, limits.stallMs / 4));
   try {
     const exitCode = await Promise.race([container.wait(), watch.failed]);

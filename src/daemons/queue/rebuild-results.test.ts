@@ -39,7 +39,7 @@ describe('a rebuild report', () => {
   });
 
   it('whose verdict could not be recorded leaves no signed statement public; nor does one a crash cut short, once the queue starts again', async () => {
-    const { layout, rebuild, q, leasing, report } = rebuilding();
+    const { layout, rebuild, jobs, q, leasing, report } = rebuilding();
     const statement = join(layout.public, 'reproducible/hello/u1-amd64-rebuild/statement.json.asc');
     mkdirSync(layout.state, { recursive: true });
     leasing.save = async () => {
@@ -52,10 +52,13 @@ describe('a rebuild report', () => {
     // A crash between the statement and the record: the rebuild is still building at the start.
     mkdirSync(join(layout.public, 'reproducible/hello/u1-amd64-rebuild'), { recursive: true });
     writeFileSync(statement, 'signed before a crash');
+    // Another rebuild's, recorded (built, its statement signed), stays.
+    const recorded = { ...rebuild, id: 'u0-amd64-rebuild', of: 'u0-amd64', state: 'built', lease: undefined } as JobRecord;
+    jobs.set(recorded.id, recorded);
     mkdirSync(join(layout.public, 'reproducible/hello/u0-amd64-rebuild'), { recursive: true });
+    writeFileSync(join(layout.public, 'reproducible/hello/u0-amd64-rebuild/statement.json.asc'), 'signed with its verdict');
     await new RebuildResults(q, leasing).dropUnrecorded();
     expect(existsSync(statement)).toBe(false);
-    // A recorded one (of a rebuild no longer building) stays.
-    expect(existsSync(join(layout.public, 'reproducible/hello/u0-amd64-rebuild'))).toBe(true);
+    expect(existsSync(join(layout.public, 'reproducible/hello/u0-amd64-rebuild/statement.json.asc'))).toBe(true);
   }, 60_000);
 });

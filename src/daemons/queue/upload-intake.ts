@@ -309,8 +309,11 @@ export class UploadIntake {
     }
     for (const f of changes.files) if (SAFE_FILE_NAME.test(f.name)) named.add(f.name);
     if (!wholeChanges(text, changes) || changes.files.reduce((sum, f) => sum + f.size, 0) > FAST_INTAKE_BYTES) return undefined;
+    // Each as large as when this scan looked (what it is copied at): a file still being written
+    // then, whole now, waits for the next scan rather than be refused as grown.
+    if (Buffer.byteLength(text) !== size) return undefined;
     for (const f of changes.files) {
-      if (!SAFE_FILE_NAME.test(f.name)) return undefined;
+      if (!SAFE_FILE_NAME.test(f.name) || this.seen.get(f.name)?.size !== f.size) return undefined;
       const got = await regularFileSha256(join(this.layout.incoming, f.name), f.size).catch(() => undefined);
       if (got?.sha256 !== f.sha256) return undefined;
     }
@@ -351,8 +354,13 @@ export class UploadIntake {
       // (one being filled has its originals in incoming/), and this one would hold the only copy.
       const upload = this.newRecord(id, changesName, [this.errors.internalError(changesName, err)]);
       await this.stores.uploads.save(upload);
+      // Recorded: decided whatever the move does. One that cannot be moved stays in incoming/,
+      // not taken again until it changes.
       await rename(join(this.layout.incoming, changesName), join(this.layout.quarantine, id, changesName)).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== 'ENOENT') throw e;
+        this.errors.rethrowIfNotTheUploads(e);
+        if (e.code === 'ENOENT') return;
+        this.log(`incoming/${changesName}: could not be moved with its rejection, left until it changes: ${e.message}`);
+        this.unrecordable.set(changesName, mtimeMs ?? -1);
       });
       this.seen.delete(changesName);
       return await this.decide(upload);
