@@ -399,6 +399,51 @@ describe.runIf(asRoot)('root running the CLI on a root the queue\'s user owns', 
     expect(await snapshot(target)).toEqual(before);
   }, 120_000);
 
+  it('reads no record or log replaced by a FIFO, a link or a hard link to a root-only file, nor a log a record names outside public/logs, in any command that shows the state; names it, without hanging', async () => {
+    const secret = join(target, 'secret.json');
+    await writeFile(secret, '{"id":"root-only","source":"hello","version":"1","state":"published","jobs":[]}\n', { mode: 0o600 });
+    before = await snapshot(target);
+    const run = (...args: string[]) => execa('node', [CLI, '--root', root, ...args], { reject: false, all: true, timeout: 10_000, env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
+    // The commands that read each folder.
+    const readers: Record<string, string[][]> = { jobs: [['status'], ['logs', 'hello'], ['workers', 'ls']], uploads: [['status'], ['wait', 'hello', '1', '--timeout', '1'], ['qa', 'hello']] };
+    const plants: Record<string, (path: string) => Promise<unknown>> = {
+      'not a regular file (a FIFO)': async (path) => {
+        await execa('mkfifo', [path]);
+        await lchown(path, SERVICE_UID, SERVICE_UID);
+      },
+      'not a regular file (a symbolic link)': (path) => plantAsService(path, secret),
+      // Planted by root here: protected_hardlinks may stop the queue's user, not everywhere.
+      'a file of uid 0': (path) => link(secret, path),
+    };
+    for (const folder of ['jobs', 'uploads']) {
+      for (const [what, plant] of Object.entries(plants)) {
+        const path = join(root, 'state', folder, 'planted.json');
+        await mkdir(join(root, 'state', folder), { recursive: true }).then(() => lchown(join(root, 'state', folder), SERVICE_UID, SERVICE_UID));
+        await plant(path);
+        for (const args of readers[folder]) {
+          // A FIFO read by path blocks until a writer comes: killed after 10 s, the command fails the test.
+          const r = await run(...args);
+          expect(r.timedOut, `${folder} ${what}: ${args.join(' ')}`).toBe(false);
+          expect(r.exitCode, `${folder} ${what}: ${args.join(' ')}: ${r.all}`).not.toBe(0);
+          expect(r.all, `${folder} ${what}: ${args.join(' ')}`).toContain(`${path}: ${what}`);
+          expect(r.all, `${folder} ${what}: ${args.join(' ')}`).not.toContain('root-only');
+        }
+        await rm(path);
+      }
+    }
+    // A record of the queue's user's naming root's file as its log: never opened.
+    const record = join(root, 'state', 'jobs', 'hello.json');
+    const at = new Date().toISOString();
+    await writeFile(record, JSON.stringify({ id: 'hello', kind: 'build', source: 'hello', version: '1', arch: 'amd64', state: 'failed', attempts: 1, createdAt: at, updatedAt: at, uploadId: 'u', log: `../../../${join(`target-${n}`, 'secret.json')}` }));
+    await lchown(record, SERVICE_UID, SERVICE_UID);
+    const logs = await run('logs', 'hello');
+    expect(logs.exitCode, logs.all).toBe(2);
+    expect(logs.all).toContain('is not one the archive writes (logs/NAME.log); not opened');
+    expect(logs.all).not.toContain('root-only');
+    expect((await run('status')).all).not.toContain('root-only');
+    expect(await snapshot(target)).toEqual(before);
+  }, 300_000);
+
   it('does not append image build logs to a file of root\'s that logs/image-builds.log was replaced with a link to', async () => {
     const log = join(root, 'logs', 'image-builds.log');
     await plantAsService(log, join(target, 'canary'));

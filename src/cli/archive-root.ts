@@ -2,7 +2,10 @@
 // archive.yaml and the compose file) so that the commands that only leave a request for the
 // queue start without loading the YAML parser: `archive include` of one .deb is timed.
 import { UserError } from '../errors.js';
+import { AnchoredDir } from '../storage/anchored-dir.js';
 import { exists } from '../storage/files.js';
+import { readStateAsOwner } from '../storage/open-regular-file.js';
+import { callerIsRoot } from '../storage/ownership.js';
 import { Layout, defaultRoot } from '../storage/layout.js';
 
 export interface GlobalOptions {
@@ -17,6 +20,14 @@ export function layoutFor(options: GlobalOptions): Layout {
 export async function requireArchive(options: GlobalOptions): Promise<Layout> {
   const layout = layoutFor(options);
   if (!(await exists(layout.config))) throw noArchive(layout);
+  // Run by root, every file of the state read from now on must be the queue's user's, the owner
+  // of the root (a FIFO, a link or a hard link to a file of root's: refused unread;
+  // storage/open-regular-file.ts openStateFile).
+  if (callerIsRoot()) {
+    const root = AnchoredDir.openRoot(layout);
+    readStateAsOwner(root.owner.uid);
+    root.close();
+  }
   return layout;
 }
 

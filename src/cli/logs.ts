@@ -1,16 +1,16 @@
 // `archive logs SOURCE [VERSION] [--arch A] [--check C] [--follow]`: a build's log (or a QA
 // check's, or a rebuild's), live while it runs.
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { jobFromDisk, type JobRecord } from '../core/jobs.js';
+import { isLogName, jobFromDisk, type JobRecord } from '../core/jobs.js';
 import { CHECK_KINDS } from '../core/kinds/qa.js';
 import { compareVersions } from '../debian/version.js';
 import { UserError } from '../errors.js';
 import { readAll, readJson } from '../storage/json-files.js';
 import { layoutFor, loadConfig, type GlobalOptions } from './archive-context.js';
 import { inOrder } from '../debian/indices.js';
-import { printableLog } from '../core/terminal-text.js';
+import { printable, printableLog } from '../core/terminal-text.js';
+import { openStateFile } from '../storage/open-regular-file.js';
 
 /** What --check names: a QA check (installability too: the check a migration asks for), or the rebuild. */
 const CHECKS = [...CHECK_KINDS, 'rebuild'];
@@ -38,6 +38,7 @@ export function register(program: Command): void {
       if (!job?.log) {
         throw new UserError(`no ${options.check ?? 'build'} log for ${source}${version ? ` ${version}` : ''}${options.arch ? ` on ${options.arch}` : ''}; see archive status`);
       }
+      if (!isLogName(job.log)) throw new UserError(`job ${printable(job.id.slice(0, 200))}: its log ${printable(JSON.stringify(job.log.slice(0, 200)))} is not one the archive writes (logs/NAME.log); not opened`);
       const path = join(layout.public, job.log);
       // What the build printed, shown, never obeyed: its colours that show text kept, its other control characters
       // written as \xNN (an ESC sequence in a build's output would set the window's title, write
@@ -53,7 +54,8 @@ export function register(program: Command): void {
       };
       // Read a piece at a time (a log may be 3 x log_mib): what there is, then, with --follow,
       // what is appended, until the job is no longer building.
-      const handle = await open(path, 'r');
+      // Never through a link, never a FIFO, run by root only a file of the queue's user's.
+      const { handle } = await openStateFile(path);
       let position = 0;
       const buffer = Buffer.alloc(64 * 1024);
       const drain = async () => {

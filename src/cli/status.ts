@@ -1,8 +1,7 @@
 // `archive status [--json]`: the containers, and every upload with its builds, QA checks or reasons.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { isLeasable, jobFromDisk, type JobRecord } from '../core/jobs.js';
+import { isLeasable, isLogName, jobFromDisk, type JobRecord } from '../core/jobs.js';
 import { checksOf, qaLine, qaView } from '../core/kinds/qa.js';
 import { reproducibleShares, shareLine, type ReproducibleShare } from '../core/kinds/rebuild.js';
 import { SuiteStore } from '../storage/suite-store.js';
@@ -14,6 +13,7 @@ import type { UploadRecord } from '../core/uploads.js';
 import { composeStatus, swarmStatus, type ServiceState } from '../docker/project-status.js';
 import { engineReads } from '../docker/engine-reads.js';
 import { readAll, readJson } from '../storage/json-files.js';
+import { openStateFile } from '../storage/open-regular-file.js';
 import { migrationLine, type MigrationDecision } from '../core/migration.js';
 import { layoutFor, loadConfig, projectName, type GlobalOptions } from './archive-context.js';
 
@@ -87,8 +87,8 @@ export function register(program: Command): void {
         sayPrintable(`  ${u.source} ${u.version} -> ${u.suite ?? '?'}: ${u.state}`);
         for (const j of u.jobs) {
           sayPrintable(`      ${kindLabel(j.kind)} ${j.arch}${j.emulated ? ' (emulated)' : ''} ${j.buildArg}: ${j.state}${j.waitingFor ? ` — ${j.waitingFor}` : j.reason ? ` — ${j.reason}` : ''}${j.worker ? ` (on ${j.worker})` : ''}${j.log ? `  (log: ${status.url}${j.log})` : ''}`);
-          if (j.state === 'failed' && j.log) {
-            const tail = (await readFile(join(layout.public, j.log), 'utf8').catch(() => '')).trimEnd().split('\n').slice(-8);
+          if (j.state === 'failed' && j.log && isLogName(j.log)) {
+            const tail = (await logTail(join(layout.public, j.log))).trimEnd().split('\n').slice(-8);
             for (const line of tail) sayPrintable(`        | ${line}`);
           }
         }
@@ -116,4 +116,24 @@ async function shares(layout: Layout, jobs: JobRecord[]): Promise<ReproducibleSh
   const records = (await new SuiteStore(layout.suites, ({ control: _, ...b }) => ({ ...b, debug: false }), { readOnly: true }).load()).all();
   const held = new Set(records.filter((c) => c.kind === 'suite').flatMap((c) => c.sources.map((x) => `${c.id} ${x.source}`)));
   return reproducibleShares(jobs, (suite, source) => held.has(`${suite} ${source}`));
+}
+
+/**
+ * The last 64 KiB of a log, read through openStateFile (never through a link, never a FIFO, run
+ * by root only the queue's user's file); '' when it cannot be read.
+ */
+async function logTail(path: string): Promise<string> {
+  try {
+    const { handle, size } = await openStateFile(path);
+    try {
+      const length = Math.min(size, 64 * 1024);
+      const data = Buffer.alloc(length);
+      const { bytesRead } = await handle.read(data, 0, length, size - length);
+      return data.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return '';
+  }
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { IndexFile } from '../debian/indices.js';
 import { readJson, writeFileAtomic } from '../storage/json-files.js';
 import type { Layout } from '../storage/layout.js';
+import { readStateFile } from '../storage/open-regular-file.js';
 import type { ChunkTable } from './index-text.js';
 import { PoolListLines } from './pool-list-lines.js';
 
@@ -109,7 +110,7 @@ export async function currentGeneration(layout: Layout): Promise<string | undefi
 
 /** A date field (Date, Valid-Until) of the served Release of a suite. */
 export async function servedReleaseDate(layout: Layout, suite: string, field: 'Date' | 'Valid-Until' = 'Date'): Promise<Date | undefined> {
-  const text = await readFile(join(layout.dists, suite, 'Release'), 'utf8').catch(() => '');
+  const text = await readStateFile(join(layout.dists, suite, 'Release')).then((b) => b.toString('utf8'), () => '');
   const date = text.match(new RegExp(`^${field}: (.+)$`, 'm'))?.[1];
   return date ? new Date(date.replace(' UTC', ' GMT')) : undefined;
 }

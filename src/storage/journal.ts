@@ -3,9 +3,10 @@
 // base names the last change it includes (`journalSeq`), so a crash between writing a new base
 // and emptying the journal replays nothing twice; a line cut short by a crash mid-append is
 // the change that was not acknowledged, and is ignored.
-import { open, readFile, rm, stat, truncate } from 'node:fs/promises';
+import { open, rm, stat, truncate } from 'node:fs/promises';
 import { jsonParts, lineParts, writeFileAtomic } from './json-files.js';
 import { parseWithMembers } from './json-members.js';
+import { readStateFile } from './open-regular-file.js';
 
 /** The journal is folded into the base once it is this large, or a quarter of the base. */
 const FOLD_BYTES = 256 * 1024;
@@ -54,8 +55,8 @@ export class Journaled<V, E, W = V> {
   }
 
   private async read(repair: boolean, only?: Part<E>): Promise<V | undefined> {
-    const base = await readFile(this.basePath).catch(notFound);
-    const journalText = await readFile(this.journalPath, 'utf8').catch(notFound);
+    const base = await readStateFile(this.basePath).catch(notFound);
+    const journalText = await readStateFile(this.journalPath).then((b) => b.toString('utf8'), notFound);
     if (base === undefined && journalText === undefined) return undefined;
     let value: V | undefined;
     let from = 0;
@@ -88,7 +89,7 @@ export class Journaled<V, E, W = V> {
       return;
     }
     this.baseBytes = head === undefined ? 0 : (await stat(this.basePath)).size;
-    const journalText = await readFile(this.journalPath, 'utf8').catch(notFound);
+    const journalText = await readStateFile(this.journalPath).then((b) => b.toString('utf8'), notFound);
     await this.readJournal(journalText, seq, true, () => {
       if (head === undefined && !this.codec.empty) throw new Error(`${this.journalPath}: changes without a base in ${this.basePath}`);
     });

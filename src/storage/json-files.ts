@@ -1,9 +1,10 @@
 // Durable JSON records: written to a temporary file, flushed, then renamed over the old one,
 // so a crash leaves either the old or the new record, never half of one.
 import { constants } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { writeAllAt } from './files.js';
+import { readStateFile } from './open-regular-file.js';
 import { giveOpenFile, type Owner } from './ownership.js';
 
 export interface WriteOptions {
@@ -224,11 +225,12 @@ export async function writeJson(path: string, value: unknown, o: WriteOptions = 
  */
 export async function readJson<T>(path: string): Promise<T | undefined> {
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as T;
+    return JSON.parse((await readStateFile(path)).toString('utf8')) as T;
   } catch (err) {
     // No such file, also when a folder on its path is a file.
     if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return undefined;
-    throw new Error(`cannot read record ${path}: ${(err as Error).message}`);
+    const message = (err as Error).message;
+    throw new Error(`cannot read record ${message.startsWith(`${path}: `) ? message : `${path}: ${message}`}`);
   }
 }
 

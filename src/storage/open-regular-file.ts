@@ -66,6 +66,66 @@ export async function openRegularFile(path: string): Promise<{ handle: FileHandl
   return { handle, size: now.size };
 }
 
+/**
+ * Whose the archive's state files must be while they are read: run by root (the CLI), the queue's
+ * user's, who owns every folder of the root and could plant a link on a file's path, or a hard
+ * link, to a file of root's; undefined: anyone's (the queue itself, a user's own CLI).
+ */
+let stateOwnerUid: number | undefined;
+
+/** Run by root: every state file read from now on must be the file of `uid` (the queue's user). */
+export function readStateAsOwner(uid: number): void {
+  stateOwnerUid = uid;
+}
+
+/** The most of one state file read whole: a JSON text past it could not be one string anyway (V8's limit). */
+export const MAX_STATE_FILE_BYTES = 512 * 1024 * 1024;
+
+/**
+ * Opens a file of the archive's state (a record, a journal, a log) to read: never through a link
+ * at its name, never waiting on a FIFO (O_NONBLOCK), only a regular file, and, run by root, only
+ * one of the queue's user's (readStateAsOwner): root reads no file of its own planted there, nor
+ * hangs on one. (A device cannot be made there: mknod needs a capability the queue's user lacks.)
+ */
+export async function openStateFile(path: string): Promise<{ handle: FileHandle; size: number }> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new NotRegularFile(path, 'a symbolic link');
+    throw err;
+  }
+  try {
+    const facts = await handle.stat();
+    if (!facts.isFile()) throw new NotRegularFile(path, entryKind(facts));
+    if (stateOwnerUid !== undefined && facts.uid !== stateOwnerUid) {
+      throw new Error(`${path}: a file of uid ${facts.uid}, not of the queue's user (uid ${stateOwnerUid}); the archive never makes one: remove it`);
+    }
+    return { handle, size: facts.size };
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+}
+
+/** A file of the archive's state, read whole through openStateFile, of at most `limit` bytes. */
+export async function readStateFile(path: string, limit = MAX_STATE_FILE_BYTES): Promise<Buffer> {
+  const { handle, size } = await openStateFile(path);
+  try {
+    if (size > limit) throw new Error(`${path}: ${size} bytes; expected at most ${limit}`);
+    const data = Buffer.alloc(size);
+    let read = 0;
+    while (read < size) {
+      const { bytesRead } = await handle.read(data, read, size - read, read);
+      if (bytesRead === 0) break;
+      read += bytesRead;
+    }
+    return data.subarray(0, read);
+  } finally {
+    await handle.close();
+  }
+}
+
 /** A regular file's bytes, when it has at most `limit`; undefined (nothing read) when it has more. */
 export async function readRegularFile(path: string, limit: number): Promise<{ data?: Buffer; size: number }> {
   const { handle, size } = await openRegularFile(path);
