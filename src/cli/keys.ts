@@ -7,7 +7,7 @@ import { addKeysToKeyring, listKeys, removeKeyFromKeyring, type KeyInfo } from '
 import { AnchoredDir } from '../storage/anchored-dir.js';
 import { exists } from '../storage/files.js';
 import { layoutFor, loadConfig, type GlobalOptions } from './archive-context.js';
-import { printableJson } from '../core/terminal-text.js';
+import { printableJson, sayPrintable } from '../core/terminal-text.js';
 
 function describeKey(k: KeyInfo): string {
   const flags = [k.revoked ? 'REVOKED' : '', k.expired ? 'EXPIRED' : '', k.expires ? `expires ${k.expires.slice(0, 10)}` : 'no expiry'].filter(Boolean).join(', ');
@@ -57,7 +57,7 @@ export function register(program: Command): void {
       const { dir, current, save, config, layout } = await keyringOf(cmd);
       for (const file of files) {
         if (!(await exists(file))) throw new UserError(`${file}: no such file`);
-        for (const k of await addKeysToKeyring(current(), file, save)) console.log(`added ${describeKey(k)}`);
+        for (const k of await addKeysToKeyring(current(), file, save)) sayPrintable(`added ${describeKey(k)}`);
       }
       dir.close();
       if (config.uploads.allowUnsigned) {
@@ -79,7 +79,7 @@ export function register(program: Command): void {
         return;
       }
       console.log(`uploaders keyring ${config.uploads.keyring}: ${list.length} key(s); signed uploads ${config.uploads.allowUnsigned ? 'optional' : 'required'}`);
-      for (const k of list) console.log(`  ${describeKey(k)}`);
+      for (const k of list) sayPrintable(`  ${describeKey(k)}`);
     });
   keys
     .command('rm <fingerprint>')

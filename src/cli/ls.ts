@@ -6,7 +6,7 @@ import { UserError } from '../errors.js';
 import { SuiteStore } from '../storage/suite-store.js';
 import { layoutFor, loadConfig, type GlobalOptions } from './archive-context.js';
 import { inOrder } from '../debian/indices.js';
-import { printableJson } from '../core/terminal-text.js';
+import { printableJson, sayPrintable } from '../core/terminal-text.js';
 
 export function register(program: Command): void {
   program
@@ -54,10 +54,10 @@ export function register(program: Command): void {
       }
       for (const suite of listing) {
         const what = suite.kind === 'snapshot' ? ` (snapshot of ${suite.of}, ${suite.createdAt})` : '';
-        console.log(`${suite.suite}${what}: ${suite.sources.length} source package(s)`);
+        sayPrintable(`${suite.suite}${what}: ${suite.sources.length} source package(s)`);
         for (const s of suite.sources) {
-          console.log(`  ${s.source} ${s.version}${s.component && s.component !== 'main' ? ` [${s.component}]` : ''}`);
-          for (const b of s.binaries) console.log(`    ${b.package} ${b.version} ${b.architecture}${b.origin === 'imported' ? ' (imported)' : ''}`);
+          sayPrintable(`  ${s.source} ${s.version}${s.component && s.component !== 'main' ? ` [${s.component}]` : ''}`);
+          for (const b of s.binaries) sayPrintable(`    ${b.package} ${b.version} ${b.architecture}${b.origin === 'imported' ? ' (imported)' : ''}`);
         }
       }
     });

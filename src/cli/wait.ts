@@ -6,7 +6,7 @@ import { readAll } from '../storage/json-files.js';
 import { layoutFor, loadConfig, type GlobalOptions } from './archive-context.js';
 import { inOrder } from '../debian/indices.js';
 import { FolderWatch } from '../storage/folder-watch.js';
-import { printableJson } from '../core/terminal-text.js';
+import { printable, printableJson } from '../core/terminal-text.js';
 
 export function register(program: Command): void {
   program
@@ -34,7 +34,7 @@ export function register(program: Command): void {
             .pop();
           const state = upload?.state ?? 'not received yet';
           if (state !== last) {
-            process.stderr.write(`==> ${source} ${version}: ${state}\n`);
+            process.stderr.write(`${printable(`==> ${source} ${version}: ${state}`).replaceAll('\n', '\\x0a')}\n`);
             last = state;
           }
           if (upload && ['published', 'rejected', 'failed', 'cancelled'].includes(upload.state)) {

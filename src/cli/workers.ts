@@ -3,12 +3,13 @@
 import { networkInterfaces } from 'node:os';
 import type { Command } from 'commander';
 import { jobFromDisk, type JobRecord } from '../core/jobs.js';
-import { workerOf, type WorkerRecord, type WorkerSeen } from '../core/workers.js';
+import { parseWorkerToken, workerOf, type WorkerRecord, type WorkerSeen } from '../core/workers.js';
+import { UserError } from '../errors.js';
 import { readAll } from '../storage/json-files.js';
 import { clientUrl, loadConfig, type GlobalOptions } from './archive-context.js';
 import { requireArchive } from './archive-root.js';
 import { askQueue } from './request.js';
-import { printableJson } from '../core/terminal-text.js';
+import { printableJson, sayPrintable } from '../core/terminal-text.js';
 
 export function register(program: Command): void {
   const workers = program.command('workers').description('workers on other machines: enroll, list, remove');
@@ -30,7 +31,10 @@ export function register(program: Command): void {
       const url = options.url ?? (config.tls ? await clientUrl(layout, config) : `http://${reachableAddress(config.listen)}:${config.port}/`);
       // Plain HTTP: the worker refuses it for another machine unless told (cli/worker.ts).
       const where = url.startsWith('http:') ? `${url} --insecure-http` : url;
+      // Pasted into a shell on the worker's machine, often as root: only a token the queue makes
+      // (the answer file is the queue's user's to write), for the worker named.
       const { token } = answer.worker;
+      if (typeof token !== 'string' || parseWorkerToken(token)?.name !== name || token !== token.trim()) throw new UserError(`the queue answered a token that is not one it makes for worker ${name}; nothing printed to run`);
       console.log(`
 Its token (shown once; archive workers rm ${name} revokes it):
   ${token}
@@ -73,10 +77,10 @@ ${config.tls ? '\nA certificate no public CA signed: give the worker its CA (NOD
         console.log(printableJson(list));
         return;
       }
-      if (list.length === 0) console.log('no workers yet (archive up starts one beside the queue; archive workers add enrolls others)');
+      if (list.length === 0) sayPrintable('no workers yet (archive up starts one beside the queue; archive workers add enrolls others)');
       for (const w of list) {
         const archs = Array.isArray(w.architectures) ? w.architectures.map((a) => (w.emulated.includes(a) ? `${a} (emulated)` : a)).join(',') : w.architectures;
-        console.log(`${w.name}${w.enrolled ? '' : ' (beside the queue)'}: ${archs}; ${Array.isArray(w.kinds) ? w.kinds.join(',') : w.kinds}; last seen ${w.lastSeen ?? 'never'}; ${w.current.length ? `building ${w.current.join(', ')}` : 'idle'}; ${w.done} job(s) done`);
+        sayPrintable(`${w.name}${w.enrolled ? '' : ' (beside the queue)'}: ${archs}; ${Array.isArray(w.kinds) ? w.kinds.join(',') : w.kinds}; last seen ${w.lastSeen ?? 'never'}; ${w.current.length ? `building ${w.current.join(', ')}` : 'idle'}; ${w.done} job(s) done`);
       }
     });
   workers

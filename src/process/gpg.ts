@@ -212,8 +212,12 @@ export function parseKeyListing(colons: string): KeyInfo[] {
  * held open: storage/anchored-dir.ts) and handed to gpg, never opened by gpg by path.
  */
 export async function listKeys(keyring: Buffer): Promise<KeyInfo[]> {
-  const { stdout } = await run('gpg', ['--batch', '--with-colons', '--fixed-list-mode', '--show-keys'], { input: keyring });
-  return parseKeyListing(stdout);
+  // In a home of its own: the keyring is the queue's user's, and root's own ~/.gnupg (its
+  // gpg.conf, its trust) has nothing to do with it.
+  return withGnupgHome(async (home) => {
+    const { stdout } = await run('gpg', ['--homedir', home, '--batch', '--with-colons', '--fixed-list-mode', '--show-keys'], { input: keyring });
+    return parseKeyListing(stdout);
+  });
 }
 
 /**
