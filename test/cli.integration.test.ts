@@ -248,11 +248,13 @@ describe('archive include refuses at once, before copying anything', () => {
   });
 
   it('prints no command to run with a worker token the queue did not make (the answer is the queue user\'s to write)', async () => {
-    const adding = execa('node', [CLI, '--root', root, 'workers', 'add', 'far-box', '--timeout', '20'], { reject: false, all: true });
     const requests = join(root, 'state', 'requests');
+    // Requests earlier tests left there (no queue runs here) are not this one.
+    const earlier = new Set(await readdir(requests).catch(() => [] as string[]));
+    const adding = execa('node', [CLI, '--root', root, 'workers', 'add', 'far-box', '--timeout', '20'], { reject: false, all: true });
     let id: string | undefined;
     for (let i = 0; i < 200 && !id; i++) {
-      id = (await readdir(requests).catch(() => [] as string[])).find((n) => n.endsWith('.request.json'))?.replace(/\.request\.json$/, '');
+      id = (await readdir(requests).catch(() => [] as string[])).find((n) => n.endsWith('.request.json') && !earlier.has(n))?.replace(/\.request\.json$/, '');
       if (!id) await new Promise((r) => setTimeout(r, 50));
     }
     expect(id).toBeDefined();
@@ -325,12 +327,16 @@ describe('archive logs', () => {
       await mkdir(join(root, 'state/jobs'), { recursive: true });
       await mkdir(join(root, 'public/logs'), { recursive: true });
       await writeFile(join(root, 'state/jobs/u1-amd64.json'), JSON.stringify(job));
+      // Written as the queue writes them: its user's (run by root, the CLI reads no other's).
+      const owner = await stat(root);
+      await chown(join(root, 'state/jobs/u1-amd64.json'), owner.uid, owner.gid);
       // What a hostile build prints: a window title, a clipboard write, a line erased and a false
       // "built" over it; then a character of three bytes across the 64 KiB reads of --follow.
       const hostile = 'dh_auto_build\n\u001b[1;31merror:\u001b[0m x\n\u001b]0;pwned\u0007\u001b]52;c;ZWNobyBldmls\u0007\u001b[2K\rbuilt hello 1.0-1\n';
       const text = `${hostile}${'x'.repeat(64 * 1024 - Buffer.byteLength(hostile) - 1)}☃ done\n`;
       expect(Buffer.from(text).indexOf('☃')).toBe(64 * 1024 - 1);
       await writeFile(join(root, 'public', job.log), text);
+      await chown(join(root, 'public', job.log), owner.uid, owner.gid);
       // Its colours kept, as docker logs keeps them; nothing else.
       const shown = 'dh_auto_build\n\u001b[1;31merror:\u001b[0m x\n\\x1b]0;pwned\\x07\\x1b]52;c;ZWNobyBldmls\\x07\\x1b[2K\\x0dbuilt hello 1.0-1\n';
       for (const follow of [[], ['--follow']]) {

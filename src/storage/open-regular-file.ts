@@ -99,7 +99,7 @@ export async function openStateFile(path: string): Promise<{ handle: FileHandle;
     const facts = await handle.stat();
     if (!facts.isFile()) throw new NotRegularFile(path, entryKind(facts));
     if (stateOwnerUid !== undefined && facts.uid !== stateOwnerUid) {
-      throw new Error(`${path}: a file of uid ${facts.uid}, not of the queue's user (uid ${stateOwnerUid}); the archive never makes one: remove it`);
+      throw new Error(`${path}: a file of uid ${facts.uid}, not of the queue's user (uid ${stateOwnerUid}), who owns the archive's files; the archive never makes one (remove it, or give the archive back to its user with chown -R ${stateOwnerUid}:${stateOwnerUid} ROOT)`);
     }
     return { handle, size: facts.size };
   } catch (err) {
