@@ -104,10 +104,29 @@ describe.runIf(asRoot)('root running the CLI on a root the queue\'s user owns', 
     for (const path of [planted, join(mine, 'tool_1.0_amd64.deb'), join(mine, 'incoming', 'tool_1.0_amd64.deb'), plain, up]) {
       const r = await cli('include', '--timeout', '1', path);
       expect(r.exitCode, r.all).toBe(2);
-      expect(r.all).toBe(`archive: ${path}: reached through ${root}, which the queue's user (uid ${SERVICE_UID}) owns; run by root, include reads no file by a path that user controls (copy it elsewhere first, or run include as that user)`);
+      expect(r.all).toBe(`archive: ${path}: reached through ${root}, which the queue's user (uid ${SERVICE_UID}) owns or may write; run by root, include reads no file by a path that user controls (copy it elsewhere first, or run include as that user)`);
     }
     expect(await readdir(join(root, 'state', 'requests'))).toEqual([]);
     expect(await snapshot(target)).toEqual({ ...before, secret: `0:0 600 root only\n` });
+  });
+
+  it('reads no file root names in a folder of root\'s that the queue\'s user may write (its group\'s, or everyone\'s without the sticky bit)', async () => {
+    const shared = join(work, `shared-${n}`);
+    await mkdir(shared);
+    await writeFile(join(shared, 'tool_1.0_amd64.deb'), 'a package');
+    const path = join(shared, 'tool_1.0_amd64.deb');
+    for (const [gid, mode] of [[service.gid, 0o2775], [0, 0o777]]) {
+      await lchown(shared, 0, gid);
+      await chmod(shared, mode);
+      const r = await cli('include', '--timeout', '1', path);
+      expect(r.exitCode, r.all).toBe(2);
+      expect(r.all).toBe(`archive: ${path}: reached through ${shared}, which the queue's user (uid ${SERVICE_UID}) owns or may write; run by root, include reads no file by a path that user controls (copy it elsewhere first, or run include as that user)`);
+    }
+    // Everyone's with the sticky bit (/tmp): only a name's owner may swap it, and this one is root's.
+    await chmod(shared, 0o1777);
+    const r = await cli('include', '--timeout', '1', path);
+    expect(r.all).not.toContain('reached through');
+    expect(await snapshot(target)).toEqual(before);
   });
 
   it('refuses to write a request or a keyring through state/ replaced by a link', async () => {

@@ -2,7 +2,7 @@
 // reprepro includedeb and aptly repo add take them. Each is checked like a build's artifact
 // and marked as imported; a bad one is reported and the others go in.
 import { readdir, stat } from 'node:fs/promises';
-import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
@@ -64,9 +64,15 @@ function refuseQueueUsersPaths(files: string[], layout: Layout): void {
       return undefined;
     }
   };
+  // Whatever that user can change: a folder it owns, or may write through a group of its, or one
+  // all may write without the sticky bit (where anyone can swap a name).
+  const groups = groupsOf(uid, root.owner.gid);
   const owned = new Map<string, boolean>();
   const isOwned = (folder: string) => {
-    if (!owned.has(folder)) owned.set(folder, look(folder)?.uid === uid);
+    if (!owned.has(folder)) {
+      const s = look(folder);
+      owned.set(folder, !!s && (s.uid === uid || (!!(s.mode & 0o020) && groups.has(s.gid)) || (!!(s.mode & 0o002) && !(s.mode & 0o1000))));
+    }
     return owned.get(folder)!;
   };
   /** Resolves `names` from the real folder `from` as the kernel would, '..' after links included; stops at a folder or link of that user's. */
@@ -121,9 +127,24 @@ function refuseQueueUsersPaths(files: string[], layout: Layout): void {
     // The file's own folder too: its owner can swap the file for a link once it is looked at.
     if (!through && dir.real !== undefined) through = isOwned(dir.real) ? dir.real : isLink(dir.real, name) ? walk(dir.real, [name]).through : undefined;
     if (through) {
-      throw new UserError(`${file}: reached through ${through}, which the queue's user (uid ${uid}) owns; run by root, include reads no file by a path that user controls (copy it elsewhere first, or run include as that user)`);
+      throw new UserError(`${file}: reached through ${through}, which the queue's user (uid ${uid}) owns or may write; run by root, include reads no file by a path that user controls (copy it elsewhere first, or run include as that user)`);
     }
   }
+}
+
+/** The groups a user is in: its primary group, and those /etc/group lists it in (by its name in /etc/passwd). */
+function groupsOf(uid: number, gid: number): Set<number> {
+  const groups = new Set([gid]);
+  const lines = (file: string) => {
+    try {
+      return readFileSync(file, 'utf8').split('\n').map((l) => l.split(':'));
+    } catch {
+      return [];
+    }
+  };
+  const name = lines('/etc/passwd').find((f) => f[2] === String(uid))?.[0];
+  if (name) for (const f of lines('/etc/group')) if ((f[3] ?? '').split(',').includes(name)) groups.add(Number(f[2]));
+  return groups;
 }
 
 /**
