@@ -350,3 +350,25 @@ describe('archive logs', () => {
     }
   });
 });
+
+describe('archive workers rotate-key', () => {
+  it('gives the archive a new API token, made new as the queue user\'s, readable by that user alone, and the old one is gone', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'aib-rotate-'));
+    try {
+      await execa('node', [CLI, '--root', root, 'init', '--port', String(await freePort())]);
+      const path = join(root, 'state', 'api-token');
+      const before = await readFile(path, 'utf8');
+      const r = await execa('node', [CLI, '--root', root, 'workers', 'rotate-key'], { reject: false, all: true });
+      expect(r.exitCode, String(r.all)).toBe(0);
+      expect(r.stdout).toContain('take it at the next archive up');
+      const after = await readFile(path, 'utf8');
+      expect(after).toMatch(/^[0-9a-f]{64}\n$/);
+      expect(after).not.toBe(before);
+      const facts = await stat(path);
+      expect(facts.mode & 0o777).toBe(0o600);
+      expect(facts.uid).toBe((await stat(root)).uid);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -59,6 +59,11 @@ describe('a worker on another machine', () => {
     expect((await execa('curl', ['-fsS', `${url}archive-key.asc`], { reject: false })).exitCode).toBe(60);
     expect((await execa('curl', ['-fsS', url.replace('https:', 'http:')], { reject: false })).exitCode).not.toBe(0);
     expect((await archive.cli(['source-line'])).stdout).toContain(`URIs: ${url}\n`);
+    // nginx has read the key, and it is gone from the repository's file system, where a link
+    // planted as public/dists (followed wherever it points) could have had it served.
+    const tmp = await execa('docker', ['exec', `${up.project}-repo`, 'ls', '-A', '/tmp']);
+    expect(tmp.stdout.split('\n')).not.toContain('tls');
+    expect(tmp.stdout.split('\n')).toContain('nginx.pid');
   });
 
   afterAll(async () => {

@@ -1,7 +1,10 @@
 #!/bin/sh
 # HTTPS on 8080 when archive up passed a certificate and key (archive.yaml tls_cert, tls_key)
 # in ARCHIVE_TLS_CERT and ARCHIVE_TLS_KEY, else HTTP; then nginx in the foreground, without
-# them in its environment. The files go to /tmp (a tmpfs), readable by this user alone.
+# them in its environment. The files go to /tmp (a tmpfs), readable by this user alone, and are
+# removed once nginx has read them: nginx follows the dists link wherever it points, and a
+# process of the queue's user (the queue, were an upload to take it over) could point it at
+# /tmp/tls and have the key served.
 set -e
 if [ -n "$ARCHIVE_TLS_CERT" ] && [ -n "$ARCHIVE_TLS_KEY" ]; then
   umask 077
@@ -15,4 +18,25 @@ elif [ -n "$ARCHIVE_TLS_CERT" ] || [ -n "$ARCHIVE_TLS_KEY" ]; then
 else
   echo 'listen 8080;' > /tmp/listen.conf
 fi
-exec env -u ARCHIVE_TLS_CERT -u ARCHIVE_TLS_KEY nginx -g 'daemon off;'
+if [ ! -d /tmp/tls ]; then
+  exec env -u ARCHIVE_TLS_CERT -u ARCHIVE_TLS_KEY nginx -g 'daemon off;'
+fi
+env -u ARCHIVE_TLS_CERT -u ARCHIVE_TLS_KEY nginx -g 'daemon off;' &
+nginx=$!
+trap 'kill -TERM "$nginx" 2>/dev/null' TERM INT QUIT
+# nginx writes its pid file once it has read its configuration, the certificate and the key.
+tries=0
+while [ ! -s /tmp/nginx.pid ] && kill -0 "$nginx" 2>/dev/null && [ "$tries" -lt 300 ]; do
+  sleep 0.1
+  tries=$((tries + 1))
+done
+rm -rf /tmp/tls
+set +e
+wait "$nginx"
+status=$?
+# A signal (docker stop) ends the wait first: then nginx's own end is waited for.
+while kill -0 "$nginx" 2>/dev/null; do
+  wait "$nginx"
+  status=$?
+done
+exit "$status"

@@ -1,10 +1,13 @@
 // `archive workers add|ls|rm`: enrolled workers (core/workers.ts), each with its own token, for
 // machines other than this one; and every worker the queue has heard from.
+import { randomBytes } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
+import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { jobFromDisk, type JobRecord } from '../core/jobs.js';
 import { parseWorkerToken, workerOf, type WorkerRecord, type WorkerSeen } from '../core/workers.js';
 import { UserError } from '../errors.js';
+import { AnchoredDir } from '../storage/anchored-dir.js';
 import { readAll } from '../storage/json-files.js';
 import { clientUrl, loadConfig, type GlobalOptions } from './archive-context.js';
 import { requireArchive } from './archive-root.js';
@@ -90,6 +93,23 @@ ${config.tls ? '\nA certificate no public CA signed: give the worker its CA (NOD
     .action(async (name: string, options: { timeout: number }, cmd: Command) => {
       const layout = await requireArchive(cmd.optsWithGlobals<GlobalOptions>());
       await askQueue(layout, { action: 'workers-rm', name }, { timeoutS: options.timeout });
+    });
+  workers
+    .command('rotate-key')
+    .description("give the archive a new API token: the key of the worker beside the queue and of every Swarm node's worker; the old one is refused once archive up restarted them")
+    .addHelpText('after', '\nExamples:\n  archive workers rotate-key && archive up --swarm   # after a node left, or its label was removed\n')
+    .action(async (_options: unknown, cmd: Command) => {
+      const layout = await requireArchive(cmd.optsWithGlobals<GlobalOptions>());
+      // Written new through the folders held open (never through a link), 0600 from the start.
+      const root = AnchoredDir.openRoot(layout);
+      const state = root.dir(basename(layout.state));
+      try {
+        await state.writeFile(basename(layout.apiToken), `${randomBytes(32).toString('hex')}\n`, 0o600);
+      } finally {
+        state.close();
+        root.close();
+      }
+      console.log(`a new API token in ${layout.apiToken}: the queue and the workers beside it or on Swarm nodes take it at the next archive up (--swarm), which restarts them; until then the old one works. Enrolled workers keep their own tokens (archive workers rm revokes one).`);
     });
 }
 

@@ -1,6 +1,6 @@
 // One build, in throwaway sibling containers:
 //  1. dependencies: a container from the buildenv image, with network (the archive's deps
-//     network: the local repository and the mirror, not the queue), asks apt what the
+//     network: the local repository and the mirror, not the queue itself), asks apt what the
 //     Build-Depends resolve to (apt-get build-dep -s). Unsatisfiable: dep-wait. The exact
 //     resolved set keys a cached image; on a miss the set is downloaded, the container taken
 //     off its network, the set installed and the container committed as that image.

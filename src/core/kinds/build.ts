@@ -199,7 +199,7 @@ echo "archive-in-a-box: build successful"
 
 /**
  * Step 1's container: from the buildenv image, with network (the archive's deps network: the
- * local repository and the mirror, not the queue). Installing runs maintainer scripts of
+ * local repository and the mirror, not the queue itself). Installing runs maintainer scripts of
  * packages built from uploads as root: only the capabilities apt and dpkg need,
  * no-new-privileges, the build's limits on memory, pids and CPUs.
  */
