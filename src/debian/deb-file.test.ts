@@ -110,4 +110,32 @@ describe('reading a .deb without dpkg-deb', () => {
     // A pax path alone names its entry.
     expect(tarFile(Buffer.concat([...pax('./control'), ...entry('./other', 'Package: p\n'), end]), './control')?.toString()).toBe('Package: p\n');
   });
+
+  it('reads names as GNU tar does, and refuses what tar would read otherwise: a pax size, a global header, an extended header of megabytes, a control that is a link', () => {
+    const entry = (name: string, text: string, type = '0') => [header(name, text.length, type), body(text)];
+    const end = Buffer.alloc(1024);
+    // A POSIX header's prefix makes its name; a GNU header's prefix bytes are a time, as GNU tar
+    // reads them: the second ./control below is one, and dpkg would read it last.
+    const gnu = header('./control', 'Package: evil\n'.length);
+    gnu.write('x', 345);
+    const posix = header('y/control', 'Package: p\n'.length);
+    posix.write('ustar\u000000', 257, 'latin1');
+    posix.write('x', 345);
+    expect(() => tarFile(Buffer.concat([...entry('./control', 'Package: harmless\n'), gnu, body('Package: evil\n'), end]), './control')).toThrow('its control member holds control twice (dpkg would read the last)');
+    expect(tarFile(Buffer.concat([posix, body('Package: p\n'), end]), 'x/y/control')?.toString()).toBe('Package: p\n');
+    // A pax size=0 before ./junk, whose own size covers a second ./control: tar reads junk empty,
+    // then that control; refused, whatever it would hide.
+    const hidden = [...entry('./control', 'Package: evil\n')];
+    const paxSize = (record: string) => [header('./PaxHeaders/junk', record.length, 'x'), body(record)];
+    const junk = [header('./junk', 1024), ...hidden];
+    expect(() => tarFile(Buffer.concat([...entry('./control', 'Package: harmless\n'), ...paxSize('10 size=0\n'), ...junk, end]), './control')).toThrow('a pax header with size= in its control member (tar would apply it; refused)');
+    // Times and owners only describe an entry.
+    expect(tarFile(Buffer.concat([...paxSize('30 mtime=1700000000.123456789\n'), ...entry('./control', 'Package: p\n'), end]), './control')?.toString()).toBe('Package: p\n');
+    expect(() => tarFile(Buffer.concat([...paxSize('12 comment=\n'), header('./g', 0, 'g'), ...entry('./control', 'Package: p\n'), end]), './control')).toThrow('a pax global header in its control member (dpkg-deb writes none)');
+    // A pax header of 64 MiB of records: refused by its size, before one record is read.
+    const bomb = header('./PaxHeaders/bomb', 64 * 1024 * 1024, 'x');
+    expect(() => tarFile(Buffer.concat([bomb, Buffer.alloc(64 * 1024 * 1024), end]), './control')).toThrow(`an extended tar header of ${64 * 1024 * 1024} bytes at byte 0; at most 65536`);
+    expect(() => tarFile(Buffer.concat([...paxSize('5 pa\n'), ...entry('./control', 'x'), end]), './control')).toThrow(DebFormatError);
+    for (const type of ['1', '2']) expect(() => tarFile(Buffer.concat([...entry('./control', '', type), end]), './control'), type).toThrow(`its control member holds control as other than a regular file (tar type "${type}")`);
+  });
 });

@@ -121,10 +121,37 @@ function tarPath(name: string): string {
     .join('/');
 }
 
+/** The most an extended header (a GNU long name, a pax header) of a control member may hold: a name, not megabytes. */
+const MAX_EXTENDED_HEADER = 64 * 1024;
+
+/** pax keys that only describe an entry (times, owners, attributes): what GNU tar does with the rest (size, path, sparse maps) changes what is extracted. */
+const DESCRIBING_PAX_KEY = /^(mtime|atime|ctime|uid|gid|uname|gname|comment|linkpath|(SCHILY|LIBARCHIVE)\.xattr\..+)$/;
+
+/** A pax header's records, "LENGTH KEY=VALUE\n" each, read by their lengths as tar reads them. */
+function paxRecords(data: Buffer): [string, string][] {
+  const records: [string, string][] = [];
+  for (let at = 0; at < data.length && data[at] !== 0; ) {
+    const space = data.indexOf(0x20, at);
+    const length = space > at ? Number(data.subarray(at, space).toString('latin1')) : NaN;
+    if (!Number.isSafeInteger(length) || length <= space - at + 1 || at + length > data.length || data[at + length - 1] !== 0x0a) throw new DebFormatError(`a pax header record at byte ${at} is not "LENGTH KEY=VALUE"`);
+    const record = data.subarray(space + 1, at + length - 1).toString('utf8');
+    const eq = record.indexOf('=');
+    if (eq <= 0) throw new DebFormatError(`a pax header record at byte ${at} has no KEY=`);
+    records.push([record.slice(0, eq), record.slice(eq + 1)]);
+    at += length;
+  }
+  return records;
+}
+
 /**
- * A file's content from a tar archive (ustar, GNU or pax), by name ("./control" or "control").
- * An archive naming it twice is refused: dpkg, which extracts it, reads the last, and the archive
- * would judge the package by a control dpkg never uses (GNU long names and pax paths count).
+ * A file's content from a tar archive (ustar, GNU or pax), by name ("./control" or "control"),
+ * read as GNU tar (what dpkg-deb extracts it with) reads it, or refused where the two could
+ * differ: a pax header may name the next entry, and describe it, but nothing else (a pax size
+ * would make tar read the entries after it otherwise); no pax global header; a name's prefix
+ * field counts only in a POSIX header ("ustar\0"; in a GNU one those bytes are a time); an
+ * extended header of at most 64 KiB. An archive naming the file twice, or as other than a
+ * regular file, is refused: dpkg, which extracts it, reads the last, and the archive would judge
+ * the package by a control dpkg never uses.
  */
 export function tarFile(tar: Buffer, wanted: string): Buffer | undefined {
   // As tar writes it out: "./control", "././control", ".//control" and "/control" are one file.
@@ -140,25 +167,30 @@ export function tarFile(tar: Buffer, wanted: string): Buffer | undefined {
     const type = String.fromCharCode(header[156] || 48);
     if (!(size >= 0) || at + 512 + size > tar.length) throw new DebFormatError(`a tar cut short: its entry at byte ${at} needs ${size} bytes, ${Math.max(0, tar.length - at - 512)} follow`);
     const data = tar.subarray(at + 512, at + 512 + size);
+    if (['L', 'K', 'x', 'g'].includes(type) && size > MAX_EXTENDED_HEADER) throw new DebFormatError(`an extended tar header of ${size} bytes at byte ${at}; at most ${MAX_EXTENDED_HEADER}`);
     at += 512 + Math.ceil(size / 512) * 512;
+    if (type === 'g') throw new DebFormatError('a pax global header in its control member (dpkg-deb writes none)');
     if (type === 'L') {
       longName = data.toString('utf8').replace(/\0.*$/s, '');
       continue;
     }
-    if (type === 'x' || type === 'g') {
-      // pax records, "LENGTH KEY=VALUE\n": an extended header's last path (or GNU sparse name)
-      // names the next entry, as GNU tar applies them in order.
-      const names = type === 'x' ? [...data.toString('utf8').matchAll(/(?:^|\n)\d+ (?:path|GNU\.sparse\.name)=([^\n]*)(?=\n)/g)] : [];
-      if (names.length > 0) longName = names[names.length - 1][1];
+    if (type === 'K') continue;
+    if (type === 'x') {
+      for (const [key, value] of paxRecords(data)) {
+        if (key === 'path') longName = value;
+        else if (!DESCRIBING_PAX_KEY.test(key)) throw new DebFormatError(`a pax header with ${key.slice(0, 40)}= in its control member (tar would apply it; refused)`);
+      }
       continue;
     }
-    const prefix = field(257, 6).startsWith('ustar') ? field(345, 155) : '';
+    const posix = header.subarray(257, 263).equals(Buffer.from('ustar\0', 'latin1'));
+    const prefix = posix ? field(345, 155) : '';
     const name = longName ?? (prefix ? `${prefix}/${field(0, 100)}` : field(0, 100));
     longName = undefined;
     if (tarPath(name) !== bare) continue;
     if (seen) throw new DebFormatError(`its control member holds ${bare} twice (dpkg would read the last)`);
+    if (type !== '0' && type !== '\0') throw new DebFormatError(`its control member holds ${bare} as other than a regular file (tar type ${JSON.stringify(type)})`);
     seen = true;
-    if (type === '0' || type === '\0') found = data;
+    found = data;
   }
   return found;
 }

@@ -1,12 +1,15 @@
 // Debian's own tools, run as programs: debootstrap, dpkg-deb, xz.
 import { open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
 import { Paragraph, parseDeb822 } from '../debian/deb822.js';
 import { arMembers, controlMember, DebFormatError, tarFile, xzUncompressedSize } from '../debian/deb-file.js';
 import { versionWithoutEpoch } from '../debian/version.js';
 import { CommandFailed } from '../errors.js';
 import { keepSpare, run, runFilter, runFilterChunks } from './run.js';
+
+const gunzipAsync = promisify(gunzip);
 
 /**
  * debootstrap --variant=minbase [--arch=ARCH] SUITE DIR, with the mirror debootstrap defaults to.
@@ -113,10 +116,14 @@ function controlParagraph(tar: Buffer, path: string): Paragraph {
   return paragraphs[0];
 }
 
-/** A gzip control member's tar, decompressed no further than MAX_CONTROL_BYTES. */
-function gunzipControl(data: Buffer): Buffer {
+/**
+ * A gzip control member's tar, decompressed no further than MAX_CONTROL_BYTES, on the thread
+ * pool: a thousand members of zeros, 64 MiB each, held the queue's thread (its job API, its
+ * health) for over a minute.
+ */
+async function gunzipControl(data: Buffer): Promise<Buffer> {
   try {
-    return gunzipSync(data, { maxOutputLength: MAX_CONTROL_BYTES });
+    return await gunzipAsync(data, { maxOutputLength: MAX_CONTROL_BYTES });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ERR_BUFFER_TOO_LARGE') throw err;
     throw new ControlTooLarge(`its control.tar.gz member holds more than ${MIB(MAX_CONTROL_BYTES)}`);
@@ -160,7 +167,7 @@ export async function readDebControls(paths: string[], contents: (Buffer | undef
         if (size > MAX_CONTROL_BYTES) throw new ControlTooLarge(`its control.tar.xz member says it holds ${size} bytes, more than ${MIB(MAX_CONTROL_BYTES)}`);
         xzMembers.push({ i, data, size });
         xzBytes += data.length + size;
-      } else if (compression === 'gz') results[i] = controlParagraph(gunzipControl(data), paths[i]);
+      } else if (compression === 'gz') results[i] = controlParagraph(await gunzipControl(data), paths[i]);
       else if (compression === 'none') results[i] = controlParagraph(data, paths[i]);
       else slow.add(i);
     } catch (err) {

@@ -111,7 +111,7 @@ describe('a request carried out again after a crash', () => {
       new CliRequests({ layout, log: () => undefined, config: () => ({ suites: [{ name: 'unstable' }] }), suites, uploads, jobs, publish, statusChanged: () => undefined } as unknown as QueueContext, leasing, {} as WorkerRegistry, {} as Migrations, {} as RebuildResults);
     // Killed while it publishes: no answer, the request stays.
     await expect(queue(async () => { throw new Error('killed'); }).handleAll()).rejects.toThrow('killed');
-    expect(readdirSync(dir).sort()).toEqual(['1-rm.made.json', '1-rm.request.json']);
+    expect(readdirSync(dir).sort()).toEqual(['1-rm.attempt', '1-rm.made.json', '1-rm.request.json']);
     // The next start carries it out again: published, answered as the first time, not "nothing to remove".
     let published = 0;
     await queue(async () => void published++).handleAll();
@@ -124,6 +124,29 @@ describe('a request carried out again after a crash', () => {
     expect(['u1', 'u2', 'u3'].map((id) => uploads.get(id)!.state)).toEqual(['published', 'cancelled', 'held']);
     expect(uploads.get('u2')!.reasons).toEqual(['foo was removed from unstable (archive rm)']);
     expect(jobs.get('j2')!.inSuite).toBe(true);
+    expect(readdirSync(dir)).toEqual(['1-rm.answer.json']);
+  });
+});
+
+describe('a request the queue stops during', () => {
+  it('is begun twice, then answered that it stopped the queue, not tried at every start for ever', async () => {
+    const { layout, dir } = freshRoot();
+    writeFileSync(join(dir, '1-rm.request.json'), JSON.stringify({ action: 'rm', source: 'foo', suite: 'unstable' }));
+    let tries = 0;
+    // As a .deb that takes all the queue's memory would: the process ends mid-request.
+    const suites = { remove: async () => { tries++; throw new Error('killed'); } };
+    const leasing = { cancel: async () => 0 } as unknown as JobLeasing;
+    const uploads = await new RecordStore<UploadRecord>(layout.uploads).load();
+    const jobs = await new RecordStore<JobRecord>(layout.jobs).load();
+    const queue = () => new CliRequests({ layout, log: () => undefined, config: () => ({ suites: [{ name: 'unstable' }] }), suites, uploads, jobs, publish: async () => undefined, statusChanged: () => undefined } as unknown as QueueContext, leasing, {} as WorkerRegistry, {} as Migrations, {} as RebuildResults);
+    await expect(queue().handleAll()).rejects.toThrow('killed');
+    await expect(queue().handleAll()).rejects.toThrow('killed');
+    await queue().handleAll();
+    expect(tries).toBe(2);
+    expect(JSON.parse(readFileSync(join(dir, '1-rm.answer.json'), 'utf8'))).toEqual({
+      ok: false,
+      message: 'the queue stopped 2 times while carrying out this request (a crash, or a file in it that stops the queue; queue.log says where); not tried again: see archive status for what it did',
+    });
     expect(readdirSync(dir)).toEqual(['1-rm.answer.json']);
   });
 });

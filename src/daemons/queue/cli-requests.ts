@@ -7,7 +7,7 @@ import { parseQueueRequest, type QueueAnswer, type QueueRequest } from '../../co
 import { ContentsError } from '../../core/suite-contents.js';
 import { compareVersions } from '../../debian/version.js';
 import { run, sparesAfter } from '../../process/run.js';
-import { isTemporaryName, writeJson } from '../../storage/json-files.js';
+import { isTemporaryName, readJson, writeJson } from '../../storage/json-files.js';
 import { NotRegularFile, readRegularFile } from '../../storage/open-regular-file.js';
 import { migrationLine } from '../../core/migration.js';
 import { collectAfterMany } from './heap.js';
@@ -16,6 +16,9 @@ import type { Migrations } from './migrations.js';
 import type { RebuildResults } from './rebuild-results.js';
 import type { QueueContext } from './queue-context.js';
 import type { WorkerRegistry } from './worker-registry.js';
+
+/** How many times a request is begun before one the queue stopped during each time is answered as such. */
+export const MAX_REQUEST_TRIES = 2;
 
 export class CliRequests {
   /** A pool file may have lost its last reference: worth collecting at the end of the scan. */
@@ -36,11 +39,23 @@ export class CliRequests {
       const parsed = await readRequest(join(dir, name));
       const staging = join(dir, name.replace('.request.json', '.files'));
       const made = join(dir, name.replace('.request.json', '.made.json'));
+      // Each try noted before it starts: a request the queue stopped during twice (a crash, or a
+      // file in it that stops the queue: a .deb that takes all its memory) is answered so, not
+      // tried at every start for ever, holding every request and upload behind it.
+      const attempt = join(dir, name.replace('.request.json', '.attempt'));
+      const tries = (await readJson<number>(attempt).catch(() => undefined)) ?? 0;
+      // Not flushed: what it guards against ends the process, not the machine.
+      await writeJson(attempt, tries + 1, { sync: false });
       // Answered before a spare filter is started again: the CLI waits for nothing else.
       const answer = await sparesAfter(async () => {
         let answer: QueueAnswer;
         try {
-          answer = 'error' in parsed ? { ok: false, message: `state/requests/${name}: ${parsed.error}` } : await this.carryOut(parsed, staging, made);
+          answer =
+            'error' in parsed
+              ? { ok: false, message: `state/requests/${name}: ${parsed.error}` }
+              : tries >= MAX_REQUEST_TRIES
+                ? { ok: false, message: `the queue stopped ${tries} times while carrying out this request (a crash, or a file in it that stops the queue; queue.log says where); not tried again: see archive status for what it did` }
+                : await this.carryOut(parsed, staging, made);
         } catch (err) {
           if (!(err instanceof ContentsError)) throw err;
           answer = { ok: false, message: err.message };
@@ -55,6 +70,7 @@ export class CliRequests {
       // (Recursive: a folder under a request's name is refused and removed like a file.)
       await rm(join(dir, name), { recursive: true, force: true });
       await rm(made, { recursive: true, force: true });
+      await rm(attempt, { recursive: true, force: true });
       this.q.log(`request ${name}: ${answer.message}`);
       // Out of the lane. A crash meanwhile leaves a *.done folder, removed at the next start.
       if (await rename(staging, `${staging}.done`).then(() => true, () => false)) {
@@ -84,6 +100,7 @@ export class CliRequests {
       const path = join(dir, name);
       if (name.endsWith('.files.done')) await rm(path, { recursive: true, force: true });
       else if (name.endsWith('.made.json') && !requests.has(name.replace(/\.made\.json$/, '.request.json'))) await rm(path, { recursive: true, force: true });
+      else if (name.endsWith('.attempt') && !requests.has(name.replace(/\.attempt$/, '.request.json'))) await rm(path, { recursive: true, force: true });
       else if (name.endsWith('.files') && !requests.has(name.replace(/\.files$/, '.request.json')) && (await anHourOld(path))) await rm(path, { recursive: true, force: true });
       else if ((name.endsWith('.answer.json') || isTemporaryName(name)) && (await anHourOld(path))) await rm(path, { force: true });
     }
