@@ -315,6 +315,12 @@ describe('archive worker refuses at once, before making any image', () => {
     // Its jobs' folder, without ARCHIVE_WORK_DIR: the worker's own, on disk under the user's cache.
     expect(await readdir(join(cache, 'archive-in-a-box'))).toEqual(['jobs-far-box']);
   });
+
+  it('says that --token is seen by every user in the process list, and ARCHIVE_WORKER_TOKEN is not', async () => {
+    const flagged = await worker('--token', token, '--url', 'http://192.0.2.10:8080/');
+    expect(flagged.stderr).toContain('--token: every user of this machine can read it in the process list (ps); ARCHIVE_WORKER_TOKEN keeps it out');
+    expect((await worker('--url', 'http://192.0.2.10:8080/')).stderr).not.toContain('process list');
+  });
 });
 
 describe('archive logs', () => {

@@ -2,8 +2,6 @@
 // (debootstrap, then compose/compose.yaml's buildenv, the one description of it): for a build
 // without an archive (archive build) and for a worker on another machine (archive worker).
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { architectureFinding, runMode } from '../core/doctor.js';
 import { DOCKER_PLATFORMS } from '../debian/architectures.js';
 import { buildenvImageName } from '../docker/buildenv.js';
@@ -16,9 +14,11 @@ import { COMPOSE_FILE, progress } from './archive-context.js';
 
 /**
  * Makes (or finds current) the base and buildenv images of Debian release `base` for `arch`
- * (`native`: the engine's own architecture); returns the buildenv's name.
+ * (`native`: the engine's own architecture); returns the buildenv's name. The builds' whole
+ * output is appended to `logFile` when given (never a shared name in /tmp: another user could
+ * plant a link or a FIFO there for root's command); a failed build says its last lines anyway.
  */
-export async function ensureBuildenv(docker: Docker, base: string, arch: string, native: boolean, logFile = join(tmpdir(), 'archive-in-a-box-image-builds.log')): Promise<string> {
+export async function ensureBuildenv(docker: Docker, base: string, arch: string, native: boolean, logFile?: string): Promise<string> {
   await ensureBaseImage(docker, base, progress, { arch, native });
   const images = parseCompose(await readFile(COMPOSE_FILE, 'utf8'), COMPOSE_FILE, {
     ARCHIVE_PROJECT: 'archive-build', ARCHIVE_ROOT: '/nonexistent', ARCHIVE_PORT: '1', ARCHIVE_UID: '0', ARCHIVE_GID: '0', ARCHIVE_API_TOKEN: '',

@@ -20,6 +20,7 @@ import { initRoot } from './init.js';
 import { basename, relative } from 'node:path';
 import { AnchoredDir } from '../storage/anchored-dir.js';
 import { printableJson } from '../core/terminal-text.js';
+import { listKeys } from '../process/gpg.js';
 
 export function register(program: Command): void {
   program
@@ -122,6 +123,8 @@ export function register(program: Command): void {
         console.log(printableJson(result));
         return;
       }
+      // What a client that fetched the key over plain HTTP checks it against.
+      const fingerprint = (await listKeys(AnchoredDir.readUnderRoot(layout, layout.publicKey) ?? Buffer.alloc(0)).catch(() => []))[0]?.fingerprint;
       console.log(`archive-in-a-box "${config.name}" is up (${result.seconds} s): ${http}
 ${manager ? `\nOn the Swarm: queue and repository on this node (${manager.address}), workers on ${swarmWorkers?.length ? swarmWorkers.join(', ') : 'no node yet (label one archive.worker=true)'}; images through ${registry?.address}\n` : ''}
 Incoming directory: ${layout.incoming}
@@ -133,7 +136,8 @@ ${result.dputConfig}
 apt: install the key, then add one of these as /etc/apt/sources.list.d/${config.name}.sources:
 
   sudo install -D -m 644 ${layout.publicKey} ${keyringPath(config)}
-  (or: curl -fsSL ${http}archive-key.asc | sudo tee ${keyringPath(config)})
+  (or: curl -fsSL ${http}archive-key.asc | sudo tee ${keyringPath(config)}${http.startsWith('http:') ? `
+   over plain HTTP: check it is ${fingerprint ?? 'the key above'} with gpg --show-keys ${keyringPath(config)}` : ''})
 
 # over HTTP
 ${result.aptSourceHttp}

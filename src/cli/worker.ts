@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .command('worker')
     .description('lease and build jobs of an archive on another machine (enroll it there with archive workers add)')
     .requiredOption('--url <url>', "the archive's URL, as archive workers add printed it (http://HOST:PORT/)")
-    .option('--token <token>', 'the token archive workers add printed (or ARCHIVE_WORKER_TOKEN, kept out of the process list)')
+    .option('--token <token>', 'the token archive workers add printed, seen in the process list by every user of the machine (ARCHIVE_WORKER_TOKEN keeps it out)')
     .option('--base <releases>', 'the Debian releases to make build images of now (the archive\'s suites\' bases)', 'trixie')
     .option('--arch <architectures>', "the architectures to build for, comma-separated (default: this machine's own); others run under qemu, as archive doctor checks")
     .option('--insecure-http', 'allow an http:// URL of another machine, on a network you trust: anyone on the network between could change what this worker builds')
@@ -28,6 +28,7 @@ export function register(program: Command): void {
       const token = options.token ?? process.env.ARCHIVE_WORKER_TOKEN ?? '';
       const credential = parseWorkerToken(token);
       if (!credential) throw new UserError(`${options.token ? '--token' : 'ARCHIVE_WORKER_TOKEN'}: not a worker token (aibw1.NAME.KEY, as archive workers add prints it)`);
+      if (options.token) progress("--token: every user of this machine can read it in the process list (ps); ARCHIVE_WORKER_TOKEN keeps it out");
       let url: URL;
       try {
         url = new URL(options.url);
@@ -52,7 +53,7 @@ export function register(program: Command): void {
       const modes = await architectureModes(options.arch ? options.arch.split(',').filter(Boolean) : [await hostArchitecture()]);
       const docker = await connectDocker(process.env.DOCKER_HOST);
       for (const base of options.base.split(',').filter(Boolean)) {
-        for (const m of modes) await ensureBuildenv(docker, base, m.arch, m.own);
+        for (const m of modes) await ensureBuildenv(docker, base, m.arch, m.own, join(workDir, 'image-builds.log'));
       }
       progress(`worker ${credential.name} on ${hostname()}: leasing jobs from ${root}`);
       await new Builder({
