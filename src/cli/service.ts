@@ -1,16 +1,56 @@
 // `archive service install|uninstall`: a systemd unit that brings this root's archive up at
 // boot and down at shutdown, for hosts that run it permanently.
+import { lstatSync, readdirSync, realpathSync, type Stats } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { serviceUnit, serviceUnitName } from '../core/service-unit.js';
 import { UserError } from '../errors.js';
 import { run } from '../process/run.js';
 import { exists } from '../storage/files.js';
+import { callerIsRoot } from '../storage/ownership.js';
 import { layoutFor, loadConfig, progress, projectName, type GlobalOptions } from './archive-context.js';
 
 const CLI = fileURLToPath(new URL('../../bin/archive.js', import.meta.url));
+const CHECKOUT = dirname(dirname(CLI));
+
+/**
+ * The first of what root's unit would run that a user other than root could change: a folder on
+ * the way to `tree` or to node, or anything in `tree`'s bin/, dist/, node_modules/ and
+ * package.json, that is not root's or that its group or everyone may write (a folder everyone may
+ * write with the sticky bit set, as /tmp, is root's to keep); undefined when there is none.
+ */
+export function changeableByOthers(tree: string, node: string): string | undefined {
+  const bad = (s: Stats) => s.uid !== 0 || (!s.isSymbolicLink() && (s.mode & 0o022) !== 0 && !(s.isDirectory() && (s.mode & 0o1000) !== 0));
+  const ancestors = (path: string) => {
+    const out: string[] = [];
+    for (let at = path; ; at = dirname(at)) {
+      out.push(at);
+      if (dirname(at) === at) return out;
+    }
+  };
+  for (const path of [...ancestors(tree), ...ancestors(realpathSync(node))]) {
+    const s = lstatSync(path);
+    if (bad(s)) return path;
+  }
+  const walk = (path: string): string | undefined => {
+    const s = lstatSync(path, { throwIfNoEntry: false });
+    if (!s) return undefined;
+    if (bad(s)) return path;
+    if (!s.isDirectory()) return undefined;
+    for (const name of readdirSync(path)) {
+      const found = walk(join(path, name));
+      if (found) return found;
+    }
+    return undefined;
+  };
+  for (const part of ['bin', 'dist', 'node_modules', 'package.json']) {
+    const found = walk(join(tree, part));
+    if (found) return found;
+  }
+  return undefined;
+}
 
 /** systemctl, when systemd runs this host (not in a container or chroot). */
 async function systemctl(args: string[]): Promise<boolean> {
@@ -29,6 +69,11 @@ export function register(program: Command): void {
     .action(async (options: { unitDir: string }, cmd: Command) => {
       const layout = layoutFor(cmd.optsWithGlobals<GlobalOptions>());
       const config = await loadConfig(layout);
+      // The unit runs this checkout as root at every boot: none of it may be another user's to change.
+      if (callerIsRoot()) {
+        const open = changeableByOthers(CHECKOUT, process.execPath);
+        if (open) throw new UserError(`${open}: a user other than root could change it, and the unit would run it as root at every boot; install this tool where only root can write (chown -R root: and chmod go-w), then install the unit from there`);
+      }
       const name = serviceUnitName(projectName(layout, config));
       const path = join(options.unitDir, name);
       const text = serviceUnit({ project: projectName(layout, config), root: layout.root, node: process.execPath, cli: CLI });

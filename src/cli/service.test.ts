@@ -1,0 +1,39 @@
+// What root's systemd unit would run, looked at before it is installed: a checkout another user
+// could change would give that user root at the next boot. On real folders; the owners need root.
+import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { scratchDir } from '../../test/support/scratch.js';
+import { changeableByOthers } from './service.js';
+
+// Owners other than one's own can be given only by root: elsewhere left out, never in CI (which runs as root).
+const asRoot = process.getuid!() === 0 || !!process.env.CI;
+
+describe.runIf(asRoot)('a checkout root\'s unit would run', () => {
+  let tree: string;
+  afterEach(() => rmSync(tree, { recursive: true, force: true }));
+  const make = () => {
+    tree = scratchDir('aib-service-');
+    chmodSync(tree, 0o755);
+    for (const dir of ['bin', 'dist/cli', 'node_modules/pkg']) mkdirSync(join(tree, dir), { recursive: true, mode: 0o755 });
+    for (const file of ['bin/archive.js', 'dist/cli/main.js', 'node_modules/pkg/index.js', 'package.json']) writeFileSync(join(tree, file), '', { mode: 0o644 });
+  };
+
+  it('is refused at the first file or folder another user owns or may write, in it or on the way to it', () => {
+    make();
+    expect(changeableByOthers(tree, process.execPath)).toBeUndefined();
+    chownSync(join(tree, 'node_modules/pkg/index.js'), 10001, 10001);
+    expect(changeableByOthers(tree, process.execPath)).toBe(join(tree, 'node_modules/pkg/index.js'));
+    chownSync(join(tree, 'node_modules/pkg/index.js'), 0, 0);
+    chmodSync(join(tree, 'dist/cli'), 0o775);
+    expect(changeableByOthers(tree, process.execPath)).toBe(join(tree, 'dist/cli'));
+    chmodSync(join(tree, 'dist/cli'), 0o755);
+    chmodSync(join(tree, 'package.json'), 0o646);
+    expect(changeableByOthers(tree, process.execPath)).toBe(join(tree, 'package.json'));
+    chmodSync(join(tree, 'package.json'), 0o644);
+    // The checkout's own folder in a user's home.
+    chownSync(tree, 10001, 10001);
+    expect(changeableByOthers(tree, process.execPath)).toBe(tree);
+    chownSync(tree, 0, 0);
+  });
+});
