@@ -47,17 +47,21 @@ export function entryKind(s: Stats): string {
   return 'of an unknown type';
 }
 
-/** Opens a regular file for reading; anything else is refused with NotRegularFile. */
-export async function openRegularFile(path: string): Promise<{ handle: FileHandle; size: number }> {
-  const before = await lstat(path);
-  if (!before.isFile()) throw new NotRegularFile(path, entryKind(before));
-  let handle: FileHandle;
+/** Opens `path` to read, never through a link at its name (NotRegularFile), never waiting on a FIFO. */
+async function openNoFollow(path: string): Promise<FileHandle> {
   try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    return await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new NotRegularFile(path, 'a symbolic link');
     throw err;
   }
+}
+
+/** Opens a regular file for reading; anything else is refused with NotRegularFile. */
+export async function openRegularFile(path: string): Promise<{ handle: FileHandle; size: number }> {
+  const before = await lstat(path);
+  if (!before.isFile()) throw new NotRegularFile(path, entryKind(before));
+  const handle = await openNoFollow(path);
   const now = await handle.stat();
   if (!now.isFile() || now.dev !== before.dev || now.ino !== before.ino) {
     await handle.close();
@@ -88,13 +92,7 @@ export const MAX_STATE_FILE_BYTES = 512 * 1024 * 1024;
  * hangs on one. (A device cannot be made there: mknod needs a capability the queue's user lacks.)
  */
 export async function openStateFile(path: string): Promise<{ handle: FileHandle; size: number }> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new NotRegularFile(path, 'a symbolic link');
-    throw err;
-  }
+  const handle = await openNoFollow(path);
   try {
     const facts = await handle.stat();
     if (!facts.isFile()) throw new NotRegularFile(path, entryKind(facts));
