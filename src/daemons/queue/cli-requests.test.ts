@@ -128,6 +128,32 @@ describe('a request carried out again after a crash', () => {
   });
 });
 
+describe('a worker enrolled before a restart', () => {
+  it('is answered again with its token (shown once), not "enrolled already", when the crash came before the answer', async () => {
+    const { layout, dir } = freshRoot();
+    writeFileSync(join(dir, '1-add.request.json'), JSON.stringify({ action: 'workers-add', name: 'far-box', architectures: [] }));
+    let enrolled = 0;
+    const token = `aibw1.far-box.${'a'.repeat(64)}`;
+    const workers = {
+      add: async () => (enrolled++ ? { ok: false, message: 'a worker far-box is enrolled already' } : { ok: true, message: 'worker far-box enrolled', worker: { name: 'far-box', architectures: [], token } }),
+    } as unknown as WorkerRegistry;
+    const uploads = await new RecordStore<UploadRecord>(layout.uploads).load();
+    const jobs = await new RecordStore<JobRecord>(layout.jobs).load();
+    const context = { layout, log: () => undefined, config: () => ({ suites: [] }), uploads, jobs, statusChanged: () => undefined } as unknown as QueueContext;
+    const queue = () => new CliRequests(context, {} as JobLeasing, workers, {} as Migrations, {} as RebuildResults);
+    // The answer cannot be written (a folder in its place, not empty): the queue stops after the enrolment, before answering.
+    mkdirSync(join(dir, '1-add.answer.json', 'x'), { recursive: true });
+    await expect(queue().handleAll()).rejects.toThrow();
+    expect(statSync(join(dir, '1-add.made.json')).mode & 0o777).toBe(0o600);
+    rmSync(join(dir, '1-add.answer.json'), { recursive: true, force: true });
+    await queue().handleAll();
+    expect(enrolled).toBe(1);
+    expect(JSON.parse(readFileSync(join(dir, '1-add.answer.json'), 'utf8'))).toMatchObject({ ok: true, worker: { token } });
+    // (With the temporary file of the answer that could not be put in place: swept an hour on.)
+    expect(readdirSync(dir).filter((n) => !n.includes('.tmp-'))).toEqual(['1-add.answer.json']);
+  });
+});
+
 describe('a request the queue stops during', () => {
   it('is begun twice, then answered that it stopped the queue, not tried at every start for ever', async () => {
     const { layout, dir } = freshRoot();

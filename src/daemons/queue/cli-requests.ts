@@ -118,7 +118,9 @@ export class CliRequests {
     const suites = this.q.suites;
     let answer: QueueAnswer;
     let what: string;
-    const before = ['rm', 'copy', 'snapshot'].includes(r.action) ? await readMade(made) : undefined;
+    const before = ['rm', 'copy', 'snapshot', 'workers-add'].includes(r.action) ? await readMade(made) : undefined;
+    // A worker enrolled before a restart: its token (shown once) answered again, not "enrolled already".
+    if (before && r.action === 'workers-add') return before;
     if (before) {
       if (r.action === 'rm') before.message += await this.cancelRemoved(r.source, r.suite);
       await this.q.publish(`${r.action} (carried out before a restart)`);
@@ -130,8 +132,12 @@ export class CliRequests {
         return this.retry(r.source, r.version);
       case 'verify':
         return this.rebuilds.verify(r.source, r.version);
-      case 'workers-add':
-        return this.workers.add(r.name, r.architectures);
+      case 'workers-add': {
+        answer = await this.workers.add(r.name, r.architectures);
+        // 0600: it holds the token, until the request is answered and the note removed.
+        if (answer.ok) await writeJson(made, answer, { mode: 0o600 });
+        return answer;
+      }
       case 'workers-rm':
         return this.workers.remove(r.name, this.leasing);
       case 'migrate': {
