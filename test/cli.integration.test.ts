@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, freePort } from './support/archive.js';
+import { loadConfig, loadProject } from '../src/cli/archive-context.js';
+import { Layout } from '../src/storage/layout.js';
 
 describe('archive doctor', () => {
   let root: string;
@@ -373,6 +375,17 @@ describe('archive workers rotate-key', () => {
       const facts = await stat(path);
       expect(facts.mode & 0o777).toBe(0o600);
       expect(facts.uid).toBe((await stat(root)).uid);
+      // The queue reads the token at start: its service changes with it (archive up recreates it), as the worker's does.
+      const service = async (name: string) => {
+        const layout = new Layout(root);
+        return (await loadProject(layout, await loadConfig(layout))).services.find((s) => s.name === name)!.environment;
+      };
+      const queueBefore = await service('queue');
+      const builderBefore = await service('builder');
+      expect((await execa('node', [CLI, '--root', root, 'workers', 'rotate-key'])).exitCode).toBe(0);
+      expect((await service('queue')).ARCHIVE_API_TOKEN_ID).not.toBe(queueBefore.ARCHIVE_API_TOKEN_ID);
+      expect((await service('builder')).ARCHIVE_API_TOKEN).not.toBe(builderBefore.ARCHIVE_API_TOKEN);
+      expect(queueBefore.ARCHIVE_API_TOKEN).toBeUndefined();
     } finally {
       await rm(root, { recursive: true, force: true });
     }

@@ -57,6 +57,7 @@ export async function composeVariables(layout: Layout, config: ArchiveConfig, po
   // Never root, even when root runs the CLI (storage/ownership.ts).
   const owner = await serviceOwner(layout);
   const tls = readTls(config, owner);
+  const token = readApiToken(layout);
   return {
     ARCHIVE_PROJECT: projectName(layout, config),
     ARCHIVE_ROOT: layout.root,
@@ -65,7 +66,8 @@ export async function composeVariables(layout: Layout, config: ArchiveConfig, po
     ARCHIVE_UID: String(owner.uid),
     ARCHIVE_GID: String(owner.gid),
     ARCHIVE_BASE: config.suites[0].base,
-    ARCHIVE_API_TOKEN: readApiToken(layout),
+    ARCHIVE_API_TOKEN: token,
+    ARCHIVE_API_TOKEN_ID: createHash('sha256').update(token).digest('hex').slice(0, 16),
     ARCHIVE_RUN_ID: process.env.ARCHIVE_RUN_ID ?? '',
     // HTTPS: the text of the user's files, read as the queue's user (cli/tls-files.ts).
     ARCHIVE_TLS_CERT_PEM: tls?.cert ?? '',

@@ -137,5 +137,17 @@ describe('reading a .deb without dpkg-deb', () => {
     expect(() => tarFile(Buffer.concat([bomb, Buffer.alloc(64 * 1024 * 1024), end]), './control')).toThrow(`an extended tar header of ${64 * 1024 * 1024} bytes at byte 0; at most 65536`);
     expect(() => tarFile(Buffer.concat([...paxSize('5 pa\n'), ...entry('./control', 'x'), end]), './control')).toThrow(DebFormatError);
     for (const type of ['1', '2']) expect(() => tarFile(Buffer.concat([...entry('./control', '', type), end]), './control'), type).toThrow(`its control member holds control as other than a regular file (tar type "${type}")`);
+    // Extended headers GNU tar weighs otherwise than in order: a pax path before a long name
+    // (the path wins), two pax headers (the last alone counts); and Solaris' X, read as pax.
+    const harmless = entry('./control', 'Package: harmless\n');
+    const evil = entry('./junk', 'Package: evil\n');
+    const long = (name: string) => [header('././@LongLink', name.length + 1, 'L'), body(`${name}\0`)];
+    const paxPath = (path: string, type = 'x') => {
+      const record = `${path.length + 7 + String(path.length + 7).length} path=${path}\n`;
+      return [header('./PaxHeaders/x', record.length, type), body(record)];
+    };
+    expect(() => tarFile(Buffer.concat([...harmless, ...paxPath('./control'), ...long('./junk'), ...evil, end]), './control')).toThrow('more than one extended header before an entry of its control member, at byte 2048');
+    expect(() => tarFile(Buffer.concat([...harmless, ...paxPath('./junk'), ...paxSize('12 mtime=1\n'), ...entry('./control', 'Package: evil\n'), end]), './control')).toThrow('more than one extended header before an entry');
+    expect(() => tarFile(Buffer.concat([...harmless, ...paxPath('./control', 'X'), ...evil, end]), './control')).toThrow('a Solaris extended header (type X) in its control member (dpkg-deb writes none)');
   });
 });

@@ -146,8 +146,9 @@ function paxRecords(data: Buffer): [string, string][] {
 /**
  * A file's content from a tar archive (ustar, GNU or pax), by name ("./control" or "control"),
  * read as GNU tar (what dpkg-deb extracts it with) reads it, or refused where the two could
- * differ: a pax header may name the next entry, and describe it, but nothing else (a pax size
- * would make tar read the entries after it otherwise); no pax global header; a name's prefix
+ * differ: one extended header at most before an entry (a GNU long name, or a pax header that
+ * may name it and describe it, but nothing else: a pax size would make tar read the entries
+ * after it otherwise); no pax global or Solaris header; a name's prefix
  * field counts only in a POSIX header ("ustar\0"; in a GNU one those bytes are a time); an
  * extended header of at most 64 KiB. An archive naming the file twice, or as other than a
  * regular file, is refused: dpkg, which extracts it, reads the last, and the archive would judge
@@ -157,6 +158,7 @@ export function tarFile(tar: Buffer, wanted: string): Buffer | undefined {
   // As tar writes it out: "./control", "././control", ".//control" and "/control" are one file.
   const bare = tarPath(wanted);
   let longName: string | undefined;
+  let extended = 0;
   let found: Buffer | undefined;
   let seen = false;
   for (let at = 0; at + 512 <= tar.length; ) {
@@ -170,6 +172,11 @@ export function tarFile(tar: Buffer, wanted: string): Buffer | undefined {
     if (['L', 'K', 'x', 'g'].includes(type) && size > MAX_EXTENDED_HEADER) throw new DebFormatError(`an extended tar header of ${size} bytes at byte ${at}; at most ${MAX_EXTENDED_HEADER}`);
     at += 512 + Math.ceil(size / 512) * 512;
     if (type === 'g') throw new DebFormatError('a pax global header in its control member (dpkg-deb writes none)');
+    // Solaris' extended header, which GNU tar reads as pax; and more than one extended header
+    // before an entry, which GNU tar weighs otherwise than in order (the last pax header alone,
+    // its path over a long name).
+    if (type === 'X') throw new DebFormatError('a Solaris extended header (type X) in its control member (dpkg-deb writes none)');
+    if (['L', 'K', 'x'].includes(type) && ++extended > 1) throw new DebFormatError(`more than one extended header before an entry of its control member, at byte ${at - 512 - Math.ceil(size / 512) * 512}`);
     if (type === 'L') {
       longName = data.toString('utf8').replace(/\0.*$/s, '');
       continue;
@@ -182,6 +189,7 @@ export function tarFile(tar: Buffer, wanted: string): Buffer | undefined {
       }
       continue;
     }
+    extended = 0;
     const posix = header.subarray(257, 263).equals(Buffer.from('ustar\0', 'latin1'));
     const prefix = posix ? field(345, 155) : '';
     const name = longName ?? (prefix ? `${prefix}/${field(0, 100)}` : field(0, 100));
