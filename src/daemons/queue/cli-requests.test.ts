@@ -155,18 +155,29 @@ describe('a worker enrolled before a restart', () => {
 });
 
 describe('a request the queue stops during', () => {
-  it('is begun twice, then answered that it stopped the queue, not tried at every start for ever', async () => {
+  const setUp = async (remove: () => Promise<unknown>) => {
     const { layout, dir } = freshRoot();
     writeFileSync(join(dir, '1-rm.request.json'), JSON.stringify({ action: 'rm', source: 'foo', suite: 'unstable' }));
-    let tries = 0;
-    // As a .deb that takes all the queue's memory would: the process ends mid-request.
-    const suites = { remove: async () => { tries++; throw new Error('killed'); } };
     const leasing = { cancel: async () => 0 } as unknown as JobLeasing;
     const uploads = await new RecordStore<UploadRecord>(layout.uploads).load();
     const jobs = await new RecordStore<JobRecord>(layout.jobs).load();
+    const suites = { remove };
     const queue = () => new CliRequests({ layout, log: () => undefined, config: () => ({ suites: [{ name: 'unstable' }] }), suites, uploads, jobs, publish: async () => undefined, statusChanged: () => undefined } as unknown as QueueContext, leasing, {} as WorkerRegistry, {} as Migrations, {} as RebuildResults);
-    await expect(queue().handleAll()).rejects.toThrow('killed');
-    await expect(queue().handleAll()).rejects.toThrow('killed');
+    return { dir, queue };
+  };
+
+  it('is begun twice, then answered that it stopped the queue, not tried at every start for ever', async () => {
+    let tries = 0;
+    // As a .deb that takes all the queue's memory would: the process ends mid-request (here, a
+    // queue that never comes back from it, and another one started beside it).
+    const { dir, queue } = await setUp(() => {
+      tries++;
+      return new Promise(() => undefined);
+    });
+    for (let start = 1; start <= 2; start++) {
+      void queue().handleAll();
+      while (tries < start) await new Promise((r) => setTimeout(r, 5));
+    }
     await queue().handleAll();
     expect(tries).toBe(2);
     expect(JSON.parse(readFileSync(join(dir, '1-rm.answer.json'), 'utf8'))).toEqual({
@@ -174,6 +185,18 @@ describe('a request the queue stops during', () => {
       message: 'the queue stopped 2 times while carrying out this request (a crash, or a file in it that stops the queue; queue.log says where); not tried again: see archive status for what it did',
     });
     expect(readdirSync(dir)).toEqual(['1-rm.answer.json']);
+  });
+
+  it('is tried again as often as an error the queue goes on after ends it (a full disk), and carried out once it passes', async () => {
+    let tries = 0;
+    const { dir, queue } = await setUp(async () => {
+      if (++tries <= 3) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+      return { ok: true, message: 'removed foo from unstable: 1 source package(s), 0 binary package(s)' };
+    });
+    for (let scan = 1; scan <= 3; scan++) await expect(queue().handleAll()).rejects.toThrow('ENOSPC');
+    await queue().handleAll();
+    expect(tries).toBe(4);
+    expect(JSON.parse(readFileSync(join(dir, '1-rm.answer.json'), 'utf8'))).toMatchObject({ ok: true });
   });
 });
 

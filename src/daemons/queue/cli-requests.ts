@@ -7,6 +7,7 @@ import { parseQueueRequest, type QueueAnswer, type QueueRequest } from '../../co
 import { ContentsError } from '../../core/suite-contents.js';
 import { compareVersions } from '../../debian/version.js';
 import { run, sparesAfter } from '../../process/run.js';
+import { exists } from '../../storage/files.js';
 import { isTemporaryName, readJson, writeJson } from '../../storage/json-files.js';
 import { NotRegularFile, readRegularFile } from '../../storage/open-regular-file.js';
 import { migrationLine } from '../../core/migration.js';
@@ -39,29 +40,37 @@ export class CliRequests {
       const parsed = await readRequest(join(dir, name));
       const staging = join(dir, name.replace('.request.json', '.files'));
       const made = join(dir, name.replace('.request.json', '.made.json'));
-      // Each try noted before it starts: a request the queue stopped during twice (a crash, or a
-      // file in it that stops the queue: a .deb that takes all its memory) is answered so, not
-      // tried at every start for ever, holding every request and upload behind it.
+      const answerPath = join(dir, name.replace('.request.json', '.answer.json'));
+      // Each try noted before it starts, and taken back when it ends in an error the queue goes
+      // on after (a full disk: tried again at the next scan): a request the queue stopped during
+      // twice (a crash, or a file in it that stops the queue: a .deb that takes all its memory)
+      // is answered so, not tried at every start for ever, holding every request and upload behind it.
       const attempt = join(dir, name.replace('.request.json', '.attempt'));
       const tries = (await readJson<number>(attempt).catch(() => undefined)) ?? 0;
       // Not flushed: what it guards against ends the process, not the machine.
       await writeJson(attempt, tries + 1, { sync: false });
       // Answered before a spare filter is started again: the CLI waits for nothing else.
       const answer = await sparesAfter(async () => {
-        let answer: QueueAnswer;
+        let answer: QueueAnswer | undefined;
         try {
-          answer =
-            'error' in parsed
-              ? { ok: false, message: `state/requests/${name}: ${parsed.error}` }
-              : tries >= MAX_REQUEST_TRIES
-                ? { ok: false, message: `the queue stopped ${tries} times while carrying out this request (a crash, or a file in it that stops the queue; queue.log says where); not tried again: see archive status for what it did` }
-                : await this.carryOut(parsed, staging, made);
+          if ('error' in parsed) answer = { ok: false, message: `state/requests/${name}: ${parsed.error}` };
+          else if (tries < MAX_REQUEST_TRIES) answer = await this.carryOut(parsed, staging, made);
+          else if (!(await exists(answerPath))) {
+            // What a change of it saved, if one did, is said with it.
+            const done = await readMade(made);
+            answer = { ok: false, message: `the queue stopped ${tries} times while carrying out this request (a crash, or a file in it that stops the queue; queue.log says where); not tried again${done ? `; before that it had: ${done.message}` : ': see archive status for what it did'}` };
+          }
         } catch (err) {
-          if (!(err instanceof ContentsError)) throw err;
+          if (!(err instanceof ContentsError)) {
+            await writeJson(attempt, tries, { sync: false }).catch(() => undefined);
+            throw err;
+          }
           answer = { ok: false, message: err.message };
         }
+        // Answered once already, the queue stopping before the request was removed: that answer stays.
+        if (!answer) return (await readMade(answerPath)) ?? { ok: false, message: 'answered before' };
         // 0600: an answer may carry a secret (a new worker's token) until the CLI takes it.
-        await writeJson(join(dir, name.replace('.request.json', '.answer.json')), asked(parsed, answer), { mode: 0o600 });
+        await writeJson(answerPath, asked(parsed, answer), { mode: 0o600 });
         // What the publication left, collected once the CLI has its answer and before anything
         // else is made, a spare filter's start included (heap.ts).
         collectAfterMany(answer.included?.length ?? 0);
