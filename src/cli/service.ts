@@ -17,9 +17,10 @@ const CHECKOUT = dirname(dirname(CLI));
 
 /**
  * The first of what root's unit would run that a user other than root could change: a folder on
- * the way to `tree` or to node, or anything in `tree`'s bin/, dist/, node_modules/ and
- * package.json, that is not root's or that its group or everyone may write (a folder everyone may
- * write with the sticky bit set, as /tmp, is root's to keep); undefined when there is none.
+ * the way to `tree` or to node, or anything in `tree` but its .git (the program, its modules,
+ * the compose file and the images' build contexts, which run as root in the builder), or what a
+ * link there leads to, that is not root's or that its group or everyone may write (a folder
+ * everyone may write with the sticky bit set, as /tmp, is root's to keep); undefined when there is none.
  */
 export function changeableByOthers(tree: string, node: string): string | undefined {
   const bad = (s: Stats) => s.uid !== 0 || (!s.isSymbolicLink() && (s.mode & 0o022) !== 0 && !(s.isDirectory() && (s.mode & 0o1000) !== 0));
@@ -30,26 +31,32 @@ export function changeableByOthers(tree: string, node: string): string | undefin
       if (dirname(at) === at) return out;
     }
   };
-  for (const path of [...ancestors(tree), ...ancestors(realpathSync(node))]) {
-    const s = lstatSync(path);
-    if (bad(s)) return path;
-  }
+  const checked = (path: string) => ancestors(path).find((at) => bad(lstatSync(at)));
+  const onTheWay = checked(tree) ?? checked(realpathSync(node));
+  if (onTheWay) return onTheWay;
   const walk = (path: string): string | undefined => {
     const s = lstatSync(path, { throwIfNoEntry: false });
     if (!s) return undefined;
     if (bad(s)) return path;
+    // A link leading out of the tree: where it leads, and the folders on the way, count too.
+    if (s.isSymbolicLink()) {
+      let target: string;
+      try {
+        target = realpathSync(path);
+      } catch {
+        return undefined; // leads nowhere: nothing runs from it
+      }
+      return target.startsWith(`${tree}/`) ? undefined : checked(target);
+    }
     if (!s.isDirectory()) return undefined;
     for (const name of readdirSync(path)) {
+      if (path === tree && name === '.git') continue;
       const found = walk(join(path, name));
       if (found) return found;
     }
     return undefined;
   };
-  for (const part of ['bin', 'dist', 'node_modules', 'package.json']) {
-    const found = walk(join(tree, part));
-    if (found) return found;
-  }
-  return undefined;
+  return walk(tree);
 }
 
 /** systemctl, when systemd runs this host (not in a container or chroot). */

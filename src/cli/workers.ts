@@ -12,7 +12,7 @@ import { readAll } from '../storage/json-files.js';
 import { clientUrl, loadConfig, type GlobalOptions } from './archive-context.js';
 import { requireArchive } from './archive-root.js';
 import { askQueue } from './request.js';
-import { printableJson, sayPrintable } from '../core/terminal-text.js';
+import { printable, printableJson, sayPrintable } from '../core/terminal-text.js';
 
 export function register(program: Command): void {
   const workers = program.command('workers').description('workers on other machines: enroll, list, remove');
@@ -28,10 +28,14 @@ export function register(program: Command): void {
       const layout = await requireArchive(cmd.optsWithGlobals<GlobalOptions>());
       const config = await loadConfig(layout);
       const architectures = (options.arch ?? '').split(',').map((a) => a.trim()).filter(Boolean);
-      const answer = await askQueue(layout, { action: 'workers-add', name, architectures }, { timeoutS: options.timeout, json: options.json });
-      if (options.json || !answer.worker) return;
       // With HTTPS the certificate's name; else this machine's address as listen: allows.
       const url = options.url ?? (config.tls ? await clientUrl(layout, config) : `http://${reachableAddress(config.listen)}:${config.port}/`);
+      // Pasted into a shell: a URL of plain characters only (with HTTPS its host comes from the
+      // certificate archive.yaml names, the queue user's to choose). Checked before the worker
+      // is enrolled, whose token would then be shown nowhere.
+      if (!options.json && !/^https?:\/\/[A-Za-z0-9._~:%@[\]/-]+$/.test(url)) throw new UserError(`the archive's URL ${printable(JSON.stringify(url))} holds characters a shell line cannot carry as they are; give one with --url`);
+      const answer = await askQueue(layout, { action: 'workers-add', name, architectures }, { timeoutS: options.timeout, json: options.json });
+      if (options.json || !answer.worker) return;
       // Plain HTTP: the worker refuses it for another machine unless told (cli/worker.ts).
       const where = url.startsWith('http:') ? `${url} --insecure-http` : url;
       // Pasted into a shell on the worker's machine, often as root: only a token the queue makes

@@ -104,7 +104,7 @@ export function newBuildJob(upload: { id: string; source: string; version: strin
  * A job's log as the queue names it (daemons/queue/job-leasing.ts newLog): one file in public/logs/.
  * Anything else in a record (../../etc/shadow) was not written by the queue, and is not opened.
  */
-export const isLogName = (log: string): boolean => /^logs\/[A-Za-z0-9][A-Za-z0-9.+~_-]*\.log$/.test(log) && !log.includes('..');
+export const isLogName = (log: string): boolean => /^logs\/[A-Za-z0-9][A-Za-z0-9.+~_-]*\.log$/.test(log);
 
 export function jobFromDisk(raw: Omit<JobRecord, 'kind'> & { kind?: WorkKind }): JobRecord {
   return { ...raw, kind: raw.kind ?? 'build' };

@@ -82,7 +82,7 @@ export function readStateAsOwner(uid: number): void {
   stateOwnerUid = uid;
 }
 
-/** The most of one state file read whole: a JSON text past it could not be one string anyway (V8's limit). */
+/** The most of one state file root's CLI reads whole: a JSON text past it could not be one string anyway (V8's limit). */
 export const MAX_STATE_FILE_BYTES = 512 * 1024 * 1024;
 
 /**
@@ -106,11 +106,14 @@ export async function openStateFile(path: string): Promise<{ handle: FileHandle;
   }
 }
 
-/** A file of the archive's state, read whole through openStateFile, of at most `limit` bytes. */
-export async function readStateFile(path: string, limit = MAX_STATE_FILE_BYTES): Promise<Buffer> {
+/**
+ * A file of the archive's state, read whole through openStateFile; run by root, of at most
+ * MAX_STATE_FILE_BYTES (the queue's user could make one as large as the disk for root to read).
+ */
+export async function readStateFile(path: string): Promise<Buffer> {
   const { handle, size } = await openStateFile(path);
   try {
-    if (size > limit) throw new Error(`${path}: ${size} bytes; expected at most ${limit}`);
+    if (stateOwnerUid !== undefined && size > MAX_STATE_FILE_BYTES) throw new Error(`${path}: ${size} bytes; expected at most ${MAX_STATE_FILE_BYTES}`);
     const data = Buffer.alloc(size);
     let read = 0;
     while (read < size) {
