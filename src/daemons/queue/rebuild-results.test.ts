@@ -3,7 +3,7 @@
 // indices, to get a statement signed) keeps nothing and signs nothing.
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { scratchDir } from '../../../test/support/scratch.js';
 import type { JobRecord } from '../../core/jobs.js';
 import { Layout } from '../../storage/layout.js';
@@ -42,6 +42,13 @@ describe('a rebuild report', () => {
     const { layout, rebuild, jobs, q, leasing, report } = rebuilding();
     const statement = join(layout.public, 'reproducible/hello/u1-amd64-rebuild/statement.json.asc');
     mkdirSync(layout.state, { recursive: true });
+    // The rebuilder key's gpg home (made in the temporary folder) in this test's own, removed with it.
+    const tmp = process.env.TMPDIR;
+    process.env.TMPDIR = scratchDir('aib-rebuilder-home-');
+    onTestFinished(() => {
+      if (tmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = tmp;
+    });
     leasing.save = async () => {
       // The statement is signed by now; the record cannot be written (the disk).
       expect(existsSync(statement)).toBe(true);
