@@ -3,7 +3,7 @@
 // folders for links while root works, each pointing at a folder of root's outside the archive;
 // the target stays untouched. The secrets are never readable by others, not even for a moment.
 // No Docker: the CLI runs as root (as in CI) and the queue need not run.
-import { chmod, link, lstat, lchown, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, link, lstat, lchown, mkdir, mkdtemp, readdir, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -450,6 +450,15 @@ describe.runIf(asRoot)('root running the CLI on a root the queue\'s user owns', 
         await rm(path);
       }
     }
+    // One of that user's, as large as the disk allows (sparse here): past 512 MiB, not read into root's memory.
+    const huge = join(root, 'state', 'jobs', 'huge.json');
+    await writeFile(huge, '');
+    await truncate(huge, 600 * 1024 ** 2);
+    await lchown(huge, SERVICE_UID, SERVICE_UID);
+    const big = await run('status');
+    expect(big.exitCode, big.all).not.toBe(0);
+    expect(big.all).toContain(`${huge}: ${600 * 1024 ** 2} bytes; expected at most ${512 * 1024 ** 2}`);
+    await rm(huge);
     // A record of the queue's user's naming root's file as its log: never opened.
     const record = join(root, 'state', 'jobs', 'hello.json');
     const at = new Date().toISOString();
