@@ -13,6 +13,14 @@ import type { JobLeasing } from './job-leasing.js';
 import type { QueueContext } from './queue-context.js';
 import type { SuiteJoining } from './suite-joining.js';
 
+/** The queue's side of a job's log, on a scratch root with builds.log_mib 1, the job as `job` has it at each call. */
+function logResults(job: () => JobRecord): { layout: Layout; results: BuildResults } {
+  const layout = new Layout(scratchDir('aib-results-'));
+  mkdirSync(join(layout.public, 'logs'), { recursive: true });
+  const q = { layout, config: () => ({ builds: { logMiB: 1 } }) } as unknown as QueueContext;
+  return { layout, results: new BuildResults(q, { job } as unknown as JobLeasing, {} as SuiteJoining) };
+}
+
 describe('artifacts handed in', () => {
   it('are refused for a check, even from the worker that holds its lease', async () => {
     const layout = new Layout(scratchDir('aib-results-'));
@@ -80,11 +88,8 @@ describe('artifacts handed in', () => {
   });
 
   it('take a log up to three times builds.log_mib (output that is not UTF-8 triples), with room for the line that says it was cut, and no more', async () => {
-    const layout = new Layout(scratchDir('aib-results-'));
     const job = { id: 'j-build', kind: 'build', state: 'building', lease: { builder: 'w/1', expiresAt: '' }, log: 'logs/j-build.log' } as JobRecord;
-    mkdirSync(join(layout.public, 'logs'), { recursive: true });
-    const q = { layout, config: () => ({ builds: { logMiB: 1 } }) } as unknown as QueueContext;
-    const results = new BuildResults(q, { job: () => job } as unknown as JobLeasing, {} as SuiteJoining);
+    const { layout, results } = logResults(() => job);
     const log = (builder: string, text: string) => results.log('j-build', builder, (async function* () { yield Buffer.from(text); })());
     await log('w/1', '\ufffd'.repeat(1024 ** 2));
     await log('w/1', '[log cut at 1 MiB]\n');
@@ -105,11 +110,8 @@ describe('artifacts handed in', () => {
   });
 
   it('add nothing a worker sent to a log once its lease has ended while the body came (it ran out, or the worker was revoked)', async () => {
-    const layout = new Layout(scratchDir('aib-results-'));
     let job = { id: 'j-build', kind: 'build', state: 'building', lease: { builder: 'w/1', expiresAt: '' }, log: 'logs/j-build.1.log' } as JobRecord;
-    mkdirSync(join(layout.public, 'logs'), { recursive: true });
-    const q = { layout, config: () => ({ builds: { logMiB: 1 } }) } as unknown as QueueContext;
-    const results = new BuildResults(q, { job: () => job } as unknown as JobLeasing, {} as SuiteJoining);
+    const { layout, results } = logResults(() => job);
     const slow = results.log('j-build', 'w/1', (async function* () {
       yield Buffer.from('the start of it\n');
       // Meanwhile the lease runs out and another worker leases the job.
