@@ -44,6 +44,16 @@ describe('an archive brought up with archive up', () => {
     }
   });
 
+  it('says, run again without --json, which fingerprint a key fetched over plain HTTP must have', async () => {
+    const again = await archive.cli(['up', '--port', String(archive.port)]);
+    expect(again.exitCode, String(again.all)).toBe(0);
+    const shown = await execa('gpg', ['--show-keys', '--with-colons', up.publicKey], { env: { GNUPGHOME: await mkdtemp(join(archive.work, 'gnupg-')) } });
+    const fingerprint = /^fpr:(?:[^:]*:){8}([0-9A-F]{40}):/m.exec(shown.stdout)?.[1];
+    expect(fingerprint).toMatch(/^[0-9A-F]{40}$/);
+    expect(String(again.stdout)).toContain(`curl -fsSL ${up.url}archive-key.asc`);
+    expect(String(again.stdout)).toContain(`over plain HTTP: check it is ${fingerprint} with gpg --show-keys`);
+  });
+
   it('runs queue, builder and repo healthy, read-only, with restart policy unless-stopped', async () => {
     // archive up ran each healthcheck itself; an engine before 25 runs its first one 10 s (the interval) after the start.
     const status = await until('the engine to see every container healthy', async () => {
