@@ -2,7 +2,7 @@
 // `docker build` of a context whose content hash is kept as a label, so a changed source
 // (or a new base underneath) rebuilds and an unchanged one is reused.
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, appendFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, rm, appendFile, mkdir, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { DockerError } from '../errors.js';
@@ -113,6 +113,21 @@ export async function ensureBaseImage(docker: Docker, suite: string, progress: P
   return made.id;
 }
 
+/** How large the image builds' log may grow before the next build's output starts it anew. */
+export const BUILD_LOG_LIMIT = 8 * 1024 * 1024;
+
+/**
+ * Appends an image build's output to the builds' log (a path, or /proc/self/fd/N of one held
+ * open), under a line naming the image and the time; a log past BUILD_LOG_LIMIT is emptied
+ * first (each rebuild added its whole output, for as long as the archive lived).
+ */
+export async function appendBuildLog(logFile: string, name: string, lines: string[]): Promise<void> {
+  const size = (await stat(logFile).catch(() => undefined))?.size ?? 0;
+  const earlier = size > BUILD_LOG_LIMIT ? `(earlier builds' output removed: the log had passed ${BUILD_LOG_LIMIT / 1024 / 1024} MiB)\n` : '';
+  if (earlier) await truncate(logFile, 0);
+  await appendFile(logFile, `${earlier}=== image ${name}, ${new Date().toISOString()}\n${lines.join('\n')}\n`);
+}
+
 /**
  * Builds `name` from a context when it is missing or stale. Stale means: the context's files,
  * the Dockerfile, the build arguments or an image named by an argument changed.
@@ -165,7 +180,7 @@ export async function ensureBuiltImage(
   } catch (err) {
     throw new DockerError(`building image ${name} failed: ${(err as Error).message}\n${log.slice(-20).join('\n')}`);
   } finally {
-    if (logFile) await appendFile(logFile, `${log.join('\n')}\n`).catch(() => undefined);
+    if (logFile) await appendBuildLog(logFile, name, log).catch(() => undefined);
   }
   const built = await imageInfo(docker, name);
   if (!built) throw new DockerError(`building image ${name} reported success but the image is not there`);
