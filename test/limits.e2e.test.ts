@@ -367,6 +367,29 @@ describe('the archive at its limits', () => {
     expect(await buildContainers(job.id)).toBe('');
   });
 
+  it('keeps no image of build-dependencies whose postinst passed the disk limit between two counts (a sparse file, made in an instant)', async () => {
+    // Before, the install ended before the engine's first count, and docker commit copied the
+    // file whole (a sparse one of terabytes onto the engine's disk).
+    const postinst = '#!/bin/sh\nset -e\ntruncate -s 400M /var/tmp/sparse\necho SPARSE-POSTINST\n#DEBHELPER#\n';
+    await archive.send(up, { name: 'race-sparse-dep', version: '1.0-1', debianFiles: { 'race-sparse-dep.postinst': postinst } });
+    const dep = await archive.cli(['wait', 'race-sparse-dep', '1.0-1', '--timeout', '900']);
+    expect(dep.exitCode, String(dep.all)).toBe(0);
+    await setConfig(180, 0.1);
+    await archive.send(up, { name: 'race-needs-sparse', version: '1.0-1', buildDepends: ['race-sparse-dep'] });
+    const failed = await archive.cli(['wait', 'race-needs-sparse', '1.0-1', '--timeout', '600']);
+    await setConfig(180);
+    expect(failed.exitCode, String(failed.all)).toBe(1);
+    const reason = 'installing the build-dependencies wrote past the disk limit of 102 MiB (builds.disk_gib)';
+    const [job] = await jobsOf('race-needs-sparse');
+    expect(job).toMatchObject({ state: 'failed', attempts: 1, reason });
+    expect(await publicText(job.log!)).toContain('SPARSE-POSTINST');
+    const cached = await execa('docker', ['images', '-q', '--filter', 'label=archive-in-a-box.deps-key']);
+    for (const id of String(cached.stdout).split('\n').filter(Boolean)) {
+      const comment = (await execa('docker', ['inspect', '--format', '{{.Comment}}', id])).stdout;
+      expect(comment).not.toContain('race-sparse-dep');
+    }
+  });
+
   it('refuses build outputs that are links, FIFOs, too large or too many, failing the job with the cap it crossed, and the builder stays small and healthy', async () => {
     // Made in the build's output folder, where the builder takes the built files from.
     const odd = `#!/bin/bash

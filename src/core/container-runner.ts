@@ -87,10 +87,10 @@ export interface RunnerContainer {
   changes(): Promise<{ Path: string; Kind: number }[]>;
   /**
    * The bytes the container has written to disk, its writable layer and its volume, as the engine
-   * counts them from outside (a count may be a few seconds old); undefined when the engine does not
-   * list it. Rejects when the engine could not count.
+   * counts them from outside (a count may be a few seconds old; `fresh`: one begun after this call);
+   * undefined when the engine does not list it. Rejects when the engine could not count.
    */
-  diskUsage(): Promise<number | undefined>;
+  diskUsage(o?: { fresh?: boolean }): Promise<number | undefined>;
   /** Takes the running container off every network it is on: what runs in it from then on reaches nothing. */
   disconnect(): Promise<void>;
   /** Removes the container, running or not, with its anonymous volume. */

@@ -50,6 +50,22 @@ describe('the engine\'s count for a worker\'s containers', () => {
     return { docker, asked };
   };
 
+  it('is counted anew when asked for a fresh count: neither the kept one nor the one in flight', async () => {
+    const bigger: EngineDiskUsage = { Containers: [{ Id: 'deps', SizeRw: 5_000_000_000_000, Mounts: [] }], Volumes: [] };
+    const { docker, asked } = engine((n) => ({ df: n === 1 ? DF : bigger }));
+    const counter = new DiskUsageCounter(docker);
+    expect(await counter.of('deps')).toBe(12_582_912);
+    expect(await counter.of('deps', { fresh: true })).toBe(5_000_000_000_000);
+    expect(asked).toHaveLength(2);
+    // One in flight when the fresh count is asked for is waited for, then the engine is asked again.
+    DISK_COUNT.freshMs = 0;
+    const inFlight = counter.of('deps');
+    const fresh = counter.of('deps', { fresh: true });
+    await inFlight;
+    expect(await fresh).toBe(5_000_000_000_000);
+    expect(asked).toHaveLength(4);
+  });
+
   it('is one request for every container that asks at once, and kept a few seconds; containers and volumes only', async () => {
     const { docker, asked } = engine(() => ({ df: DF }));
     const counter = new DiskUsageCounter(docker);

@@ -42,8 +42,15 @@ export class DiskUsageCounter {
 
   constructor(private readonly docker: Docker) {}
 
-  /** The bytes the container of this id has written (containerDiskUsage); rejects with the engine's error. */
-  async of(id: string): Promise<number | undefined> {
+  /**
+   * The bytes the container of this id has written (containerDiskUsage); rejects with the
+   * engine's error. `fresh`: from a count begun after this call, not one kept or in flight.
+   */
+  async of(id: string, o: { fresh?: boolean } = {}): Promise<number | undefined> {
+    if (o.fresh) {
+      await this.counting?.catch(() => undefined);
+      this.last = undefined;
+    }
     return containerDiskUsage(await this.count(), id);
   }
 

@@ -171,8 +171,8 @@ class DockerContainer implements RunnerContainer {
     return ((await engine(this.container.changes())) as { Path: string; Kind: number }[] | null) ?? [];
   }
 
-  async diskUsage(): Promise<number | undefined> {
-    return engine(this.disk.of(this.container.id));
+  async diskUsage(o: { fresh?: boolean } = {}): Promise<number | undefined> {
+    return engine(this.disk.of(this.container.id, o));
   }
 
   async disconnect(): Promise<void> {

@@ -53,8 +53,8 @@ class FakeContainer implements RunnerContainer {
     return [];
   }
 
-  async diskUsage() {
-    return this.runner.written(this);
+  async diskUsage(o?: { fresh?: boolean }) {
+    return this.runner.written(this, o);
   }
 
   /** Each exec's script, and "disconnect" where the container was taken off its network. */
@@ -95,8 +95,9 @@ class FakeContainer implements RunnerContainer {
 
   async kill() {
     this.kills++;
-    if (this.runner.unansweredKills) return new Promise<void>(() => undefined);
-    if (this.kills <= this.runner.failedKills) throw new Error('cannot kill container: tried to kill container, but did not receive an exit event');
+    const build = this.spec.cmd[0] === 'bash';
+    if (build && this.runner.unansweredKills) return new Promise<void>(() => undefined);
+    if (build && this.kills <= this.runner.failedKills) throw new Error('cannot kill container: tried to kill container, but did not receive an exit event');
     this.killedNow();
   }
 
@@ -123,12 +124,12 @@ class FakeRunner implements ContainerRunner {
   found: string[] = [];
   failPut = false;
   failRemove = false;
-  /** How many kills of a container the engine fails first; or whether it never answers them. */
+  /** How many kills of a build's container the engine fails first; or whether it never answers them. */
   failedKills = 0;
   unansweredKills = false;
   breakStream?: 'on-kill' | 'always';
   /** What a container has written to disk, as the engine would count it (or its failure to). */
-  written: (c: FakeContainer) => Promise<number | undefined> = async () => 0;
+  written: (c: FakeContainer, o?: { fresh?: boolean }) => Promise<number | undefined> = async () => 0;
   resolve: Program = ok(SIMULATION);
   show: Program = ok(SHOW);
   download: Program = ok('Get:1 http://repo:8081 unstable/main amd64 libfoo-dev amd64 1.2-1 [1 kB]\nDownload complete and in download only mode\n');
@@ -381,9 +382,37 @@ describe('a build, against a container runner', () => {
       expect(runner.builds).toHaveLength(0);
     });
 
+    it('keeps no build-dependency image whose installation passed the limit after the last count: the container is stopped, counted afresh, and the job fails', async () => {
+      const runner = new FakeRunner();
+      const counted: { kills: number; fresh?: boolean }[] = [];
+      runner.written = async (c, o) => {
+        if (c !== runner.deps) return 0;
+        counted.push({ kills: c.kills, fresh: o?.fresh });
+        return 5 * 1024 ** 2; // a postinst's sparse file, made between two counts (or by what it left running)
+      };
+      const why = 'installing the build-dependencies wrote past the disk limit of 1 MiB (builds.disk_gib)';
+      const req = request({ diskBytes: 1024 ** 2 });
+      expect(await runBuild(runner, req)).toMatchObject({ outcome: 'failed', reason: why });
+      expect(counted).toEqual([{ kills: 1, fresh: true }]);
+      expect(runner.stored).toEqual([]);
+      expect(runner.builds).toHaveLength(0);
+      expect(req.log()).toContain(`\narchive-in-a-box: build stopped: ${why}\n`);
+    });
+
+    it('keeps none when the engine cannot count then: the job goes back', async () => {
+      const runner = new FakeRunner();
+      runner.written = async (c, o) => {
+        if (o?.fresh) throw new DockerError('the engine did not answer its disk usage within 60 s');
+        return 0;
+      };
+      await expect(runBuild(runner, request())).rejects.toThrow('the engine did not answer its disk usage within 60 s');
+      expect(runner.stored).toEqual([]);
+    });
+
     it('builds on when the engine cannot count, saying so once in the log', async () => {
       const runner = new FakeRunner();
-      runner.written = async () => {
+      runner.written = async (c) => {
+        if (c === runner.deps) return 0;
         throw new DockerError('a disk usage operation is already running');
       };
       runner.build = async (io) => {

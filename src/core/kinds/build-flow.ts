@@ -38,7 +38,7 @@ import {
   type LocalArchive,
 } from './build.js';
 import { REBUILD_DIR, REBUILD_UID, rebuildContainerSpec } from './rebuild.js';
-import { execWithinLimits, runWithinLimits } from './run-within-limits.js';
+import { execWithinLimits, runWithinLimits, stopWithinDiskLimit } from './run-within-limits.js';
 
 export interface BuildRequest {
   jobId: string;
@@ -117,6 +117,8 @@ async function prepareDependencies(runner: ContainerRunner, req: BuildRequest, l
     if (isUnsatisfiable(install.output)) return { kind: 'dep-wait', missing: parseUnmet(install.output).join('; ') };
     return { kind: 'failed', reason: `installing build-dependencies failed (apt-get exit ${install.exitCode}); see the log` };
   }
+  const over = await stopWithinDiskLimit(deps, log, limits, limit.what);
+  if (over) return { kind: 'failed', reason: over };
   const image = await runner.depsCache.store(deps, key, `build-dependencies: ${installs.map((p) => `${p.name}=${p.version}`).join(' ')}`.slice(0, 4000));
   await runner.depsCache.evict(limits.cacheImages, limits.cacheBytes, log);
   return { kind: 'ready', image, key, cached: false };

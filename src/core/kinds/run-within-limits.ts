@@ -51,7 +51,7 @@ class Watch {
       this.diskUnknown = true;
       return;
     }
-    if (bytes !== undefined && bytes > this.limits.diskBytes) this.kill(`${this.what} wrote past the disk limit of ${size(this.limits.diskBytes)} (builds.disk_gib)`);
+    if (bytes !== undefined && bytes > this.limits.diskBytes) this.kill(pastDiskLimit(this.what, this.limits));
   }
 
   kill(why: string) {
@@ -108,6 +108,35 @@ export const DISK_CHECK = { intervalMs: 10_000 };
 /** "3 min", or "6 s" for the short limits tests configure (rounding those to minutes said "0 min"). */
 function duration(ms: number): string {
   return ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
+}
+
+function pastDiskLimit(what: string, limits: BuildLimits): string {
+  return `${what} wrote past the disk limit of ${size(limits.diskBytes)} (builds.disk_gib)`;
+}
+
+/**
+ * Stops a container whose commands have ended (and with it what they left running: a maintainer
+ * script's detached process) and counts afresh what it wrote, before its layer is kept as an
+ * image: the watch counts only every DISK_CHECK.intervalMs while a command runs, and a postinst
+ * that passed the limit quicker (a sparse file of terabytes, made in an instant) would be copied
+ * whole by the commit, onto the engine's disk. Why it is past the limit (said in the log), or
+ * undefined. Throws when the engine could not stop it or count.
+ */
+export async function stopWithinDiskLimit(container: RunnerContainer, onLog: (t: string) => void, limits: BuildLimits, what: string): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const unanswered = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the engine did not stop the container of ${what} within ${Math.round(KILLING.answerMs / 1000)} s`)), KILLING.answerMs);
+  });
+  try {
+    await Promise.race([container.kill().catch(() => undefined).then(() => container.wait()), unanswered]);
+  } finally {
+    clearTimeout(timer);
+  }
+  const bytes = await container.diskUsage({ fresh: true });
+  if (bytes === undefined || bytes <= limits.diskBytes) return undefined;
+  const why = pastDiskLimit(what, limits);
+  onLog(`\narchive-in-a-box: build stopped: ${why}\n`);
+  return why;
 }
 
 /** "20 GiB", "51 MiB", "512 KiB": a limit as archive.yaml's settings would say it. */
