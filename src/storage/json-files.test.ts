@@ -1,9 +1,9 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { scratchDir } from '../../test/support/scratch.js';
-import { jsonParts, MadeAsWritten, readJson, RecordAsWritten, removeTemporaries, writeJson } from './json-files.js';
+import { jsonParts, MadeAsWritten, readAll, readJson, RecordAsWritten, removeTemporaries, writeJson } from './json-files.js';
 
 describe('readJson', () => {
   let dir: string;
@@ -12,6 +12,22 @@ describe('readJson', () => {
   });
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads a folder\'s large records one at a time: a file of 64 MiB under 16 names (hard links) takes the memory of a few, not of 16', async () => {
+    await writeFile(join(dir, 'a.json'), `${' '.repeat(64 * 1024 * 1024)}{}`);
+    for (let i = 0; i < 15; i++) await link(join(dir, 'a.json'), join(dir, `b${i}.json`));
+    let peak = 0;
+    const base = process.memoryUsage().arrayBuffers;
+    const sample = setInterval(() => (peak = Math.max(peak, process.memoryUsage().arrayBuffers - base)), 1);
+    try {
+      expect(await readAll(dir)).toHaveLength(16);
+    } finally {
+      clearInterval(sample);
+    }
+    // All at once: 16 buffers of 64 MiB (1 GiB) held together.
+    expect(peak).toBeGreaterThan(0);
+    expect(peak).toBeLessThan(320 * 1024 * 1024);
   });
 
   it('reads what writeJson wrote', async () => {

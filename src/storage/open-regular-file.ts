@@ -106,12 +106,26 @@ export async function openStateFile(path: string): Promise<{ handle: FileHandle;
   }
 }
 
+/** State files larger than this are read one at a time (readStateFile). */
+export const LARGE_STATE_FILE_BYTES = 1024 * 1024;
+let largeReads: Promise<unknown> = Promise.resolve();
+
 /**
  * A file of the archive's state, read whole through openStateFile; run by root, of at most
  * MAX_STATE_FILE_BYTES (the queue's user could make one as large as the disk for root to read).
+ * Large ones are read one after another: a folder of records read at once (readAll) could hold a
+ * file of 500 MiB under as many names as the queue's user made hard links, and root's CLI took
+ * that many times its memory.
  */
 export async function readStateFile(path: string): Promise<Buffer> {
   const { handle, size } = await openStateFile(path);
+  if (size <= LARGE_STATE_FILE_BYTES) return readOpenStateFile(path, handle, size);
+  const turn = largeReads.then(() => readOpenStateFile(path, handle, size));
+  largeReads = turn.catch(() => undefined);
+  return turn;
+}
+
+async function readOpenStateFile(path: string, handle: FileHandle, size: number): Promise<Buffer> {
   try {
     if (stateOwnerUid !== undefined && size > MAX_STATE_FILE_BYTES) throw new Error(`${path}: ${size} bytes; expected at most ${MAX_STATE_FILE_BYTES}`);
     const data = Buffer.alloc(size);
