@@ -68,6 +68,22 @@ describe('the checks of a returned build', () => {
     });
   }
 
+  it('refuse an arch:all package from an arch-only build (-B), and an architecture\'s from an arch-indep one (-A)', () => {
+    const of = (buildArg: '-A' | '-B' | '-b', architecture: string) => {
+      const b = good();
+      b.job = { ...b.job, buildArg };
+      if (buildArg === '-A') b.changesName = 'hello_2.0-1_all.changes';
+      b.files = [deb(`hello_2.0-1_${architecture}.deb`, { Architecture: architecture }), { ...b.files[1], name: buildArg === '-A' ? 'hello_2.0-1_all.buildinfo' : b.files[1].name }];
+      return checkReturnedBuild(b);
+    };
+    expect(of('-B', 'all')).toEqual({ check: 'deb-architecture', message: "hello_2.0-1_all.deb is for all, but the job builds only amd64's architecture-dependent packages (-B)" });
+    expect(of('-A', 'amd64')).toEqual({ check: 'deb-architecture', message: 'hello_2.0-1_amd64.deb is for amd64, but the job builds only architecture-independent packages (-A)' });
+    expect(of('-B', 'amd64')).toBeUndefined();
+    expect(of('-A', 'all')).toBeUndefined();
+    expect(of('-b', 'all')).toBeUndefined();
+    expect(of('-b', 'amd64')).toBeUndefined();
+  });
+
   it('accept a binNMU: "Source: name (version)" with the binary\'s own version', () => {
     const b = good();
     b.files[0] = deb('hello_2.0-1+b1_amd64.deb', { Version: '1:2.0-1+b1', Source: 'hello (1:2.0-1)' });
@@ -78,6 +94,7 @@ describe('the checks of a returned build', () => {
     const named = (changesName: string, buildinfo: string, job: Partial<ReturnedBuild['job']> = {}) => {
       const b = good();
       b.job = { ...b.job, ...job };
+      if (job.buildArg === '-A') b.files[0] = deb('hello_2.0-1_all.deb', { Architecture: 'all' });
       b.changesName = changesName;
       b.files[1] = { ...b.files[1], name: buildinfo };
       return checkReturnedBuild(b)?.check;

@@ -111,9 +111,14 @@ export const FILE_CHECKS: FileCheck[] = [
   {
     id: 'deb-architecture',
     applies: isDeb,
+    // And of the kind the job builds: an arch:all package from an arch-only build (-B) would go
+    // where no check of the architecture-independent build saw it (a -B build of an architecture
+    // the target suite lacks is one its migration does not wait for, yet it copies every _all).
     check: (f, { job }) => {
       const arch = control(f).first('Architecture');
-      return arch !== job.arch && arch !== 'all' ? `${f.name} is for ${arch}, but the job builds ${job.arch}` : undefined;
+      if (arch === 'all') return job.buildArg === '-B' ? `${f.name} is for all, but the job builds only ${job.arch}'s architecture-dependent packages (-B)` : undefined;
+      if (arch !== job.arch) return `${f.name} is for ${arch}, but the job builds ${job.arch}`;
+      return job.buildArg === '-A' ? `${f.name} is for ${arch}, but the job builds only architecture-independent packages (-A)` : undefined;
     },
   },
   {
