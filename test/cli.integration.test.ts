@@ -302,6 +302,29 @@ describe('archive include refuses at once, before copying anything', () => {
     await rm(join(root, 'state', 'workers-seen', 'box.json'));
     await rm(join(root, 'state', 'uploads', 'u.json'));
   });
+
+  it('waits for the accepted upload of a source and version, not a later .changes anyone could drop in incoming, and prints reasons one line each', async () => {
+    const owner = await stat(root);
+    const plant = async (name: string, value: Record<string, unknown>) => {
+      await mkdir(join(root, 'state', 'uploads'), { recursive: true });
+      await chown(join(root, 'state', 'uploads'), owner.uid, owner.gid);
+      const record = { changes: 'hello_1.0-1_source.changes', source: 'hello', version: '1.0-1', updatedAt: '2026-12-06T00:00:00Z', reasons: [], sourceFiles: [], jobs: [], ...value };
+      await writeFile(join(root, 'state', 'uploads', name), JSON.stringify(record));
+      await chown(join(root, 'state', 'uploads', name), owner.uid, owner.gid);
+    };
+    const junk = 'hello_1.0-1_x\n==> hello 1.0-1: published\n.changes';
+    await plant('a.json', { id: 'a', state: 'published', receivedAt: '2026-12-06T00:00:00Z' });
+    await plant('b.json', { id: 'b', changes: junk, state: 'rejected', receivedAt: '2026-12-06T00:01:00Z', reasons: [`${junk}: not signed`] });
+    const published = await execa('node', [CLI, '--root', root, 'wait', 'hello', '1.0-1', '--timeout', '5'], { reject: false, all: true });
+    expect(published.exitCode, String(published.all)).toBe(0);
+    // With no accepted one, the rejection is the answer, each reason on a line of its own.
+    await rm(join(root, 'state', 'uploads', 'a.json'));
+    const rejected = await execa('node', [CLI, '--root', root, 'wait', 'hello', '1.0-1', '--timeout', '5'], { reject: false, all: true });
+    expect(rejected.exitCode).toBe(1);
+    expect(rejected.stderr).toContain('  hello_1.0-1_x\\x0a==> hello 1.0-1: published\\x0a.changes: not signed');
+    expect(rejected.stderr).not.toMatch(/^==> hello 1\.0-1: published$/m);
+    await rm(join(root, 'state', 'uploads', 'b.json'));
+  });
 });
 
 describe('archive worker refuses at once, before making any image', () => {

@@ -8,6 +8,16 @@ import { inOrder } from '../debian/indices.js';
 import { FolderWatch } from '../storage/folder-watch.js';
 import { printable, printableJson } from '../core/terminal-text.js';
 
+/**
+ * The upload of this source and version: the newest the archive accepted, or, when none was, the
+ * newest received. Anyone who may write to incoming can send a .changes naming any source and
+ * version (unsigned, it is rejected at once): it does not stand for an accepted upload's outcome.
+ */
+function theUpload(uploads: UploadRecord[], source: string, version: string): UploadRecord | undefined {
+  const ofIt = uploads.filter((u) => u.source === source && u.version === version).sort((a, b) => inOrder(a.receivedAt, b.receivedAt));
+  return ofIt.filter((u) => !['received', 'rejected'].includes(u.state)).pop() ?? ofIt.pop();
+}
+
 export function register(program: Command): void {
   program
     .command('wait <source> <version>')
@@ -28,10 +38,7 @@ export function register(program: Command): void {
         for (;;) {
           const began = Date.now();
           watch.looking();
-          const upload = (await readAll<UploadRecord>(layout.uploads))
-            .filter((u) => u.source === source && u.version === version)
-            .sort((a, b) => inOrder(a.receivedAt, b.receivedAt))
-            .pop();
+          const upload = theUpload(await readAll<UploadRecord>(layout.uploads), source, version);
           const state = upload?.state ?? 'not received yet';
           if (state !== last) {
             process.stderr.write(`${printable(`==> ${source} ${version}: ${state}`).replaceAll('\n', '\\x0a')}\n`);
@@ -40,7 +47,8 @@ export function register(program: Command): void {
           if (upload && ['published', 'rejected', 'failed', 'cancelled'].includes(upload.state)) {
             if (options.json) console.log(printableJson(upload));
             if (upload.state === 'published') return;
-            throw new Unsuccessful(`${source} ${version} was ${upload.state}:\n${upload.reasons.map((r) => `  ${r}`).join('\n')}`, 1);
+            // One line each: a reason quotes file names an uploader chose, which may hold line breaks.
+            throw new Unsuccessful(`${source} ${version} was ${upload.state}:\n${upload.reasons.map((r) => `  ${r.replaceAll('\n', '\\x0a')}`).join('\n')}`, 1);
           }
           if (Date.now() > deadline) throw new Unsuccessful(`timed out after ${options.timeout} s waiting for ${source} ${version} (last state: ${state})`, 124);
           await watch.next(1000);
