@@ -46,6 +46,11 @@ describe('builds in a running archive', () => {
     expect(prog.exitCode, String(prog.all)).toBe(0);
     const job = (await archive.upload('aib-prog', '1.0-1'))!.jobs[0];
     expect(job.image).toMatch(/^sha256:[0-9a-f]{64}$/);
+    // The cached image, which another archive on this engine with the same build-dependencies
+    // would build from, keeps nothing of this archive's: its package lists, its source, its key.
+    const kept = await execa('docker', ['run', '--rm', '--network', 'none', '--entrypoint', 'sh', job.image!, '-c', 'ls -a /var/lib/apt/lists /etc/apt/sources.list.d /etc/apt/keyrings /etc/apt/apt.conf.d; grep -rl "repo:8081" /var/lib/apt /var/cache/apt /etc/apt || true']);
+    expect(kept.stdout).toContain('/var/lib/apt/lists:');
+    expect(kept.stdout).not.toMatch(/repo:8081|archive-in-a-box(\.sources|\.asc|-ca)/);
     // apt resolved it from this archive (Origin "archive"), reached as a signed apt source.
     expect(await log(job)).toMatch(/^Inst libaib-dev \(1\.0-1 archive:unstable \[all\]\)$/m);
     expect(await log(job)).toMatch(/^Get:\d+ http:\/\/repo:8081 unstable InRelease/m);

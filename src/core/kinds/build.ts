@@ -180,10 +180,13 @@ export function downloadScript(dsc: string, buildArg: BuildArg): string {
 
 /**
  * Installs the build-dependencies from apt's cache (downloadScript, the container then taken off
- * its network), leaving nothing of the job's own in the image to be committed.
+ * its network), leaving nothing of the job's or the archive's own in the image to be committed:
+ * the image is shared by every archive on the engine whose build-dependencies resolve to the same
+ * packages, and this one's package lists (a private archive's index) are not theirs to read. Apt's
+ * lists go whole (nothing built from the image runs apt).
  */
 export function installScript(dsc: string, buildArg: BuildArg): string {
-  return `set -e\napt-get build-dep -y -q --no-install-recommends ${buildDepOptions(buildArg)}/tmp/deps/${dsc}\napt-get clean\nrm -rf /tmp/deps ${LOCAL_SOURCES_DIR} /etc/apt/sources.list.d/archive-in-a-box.sources /etc/apt/keyrings/archive-in-a-box.asc`;
+  return `set -e\napt-get build-dep -y -q --no-install-recommends ${buildDepOptions(buildArg)}/tmp/deps/${dsc}\napt-get clean\nrm -rf /tmp/deps ${LOCAL_SOURCES_DIR} /etc/apt/sources.list.d/archive-in-a-box.sources /etc/apt/keyrings/archive-in-a-box.asc /etc/apt/archive-in-a-box-ca.pem /etc/apt/apt.conf.d/90archive-in-a-box-ca /var/lib/apt/lists/*`;
 }
 
 export const BUILD_SCRIPT = (dsc: string, buildArg: BuildArg) => `set -e
