@@ -1,11 +1,16 @@
 #!/bin/sh
 # HTTPS on 8080 when archive up passed a certificate and key (archive.yaml tls_cert, tls_key)
 # in ARCHIVE_TLS_CERT and ARCHIVE_TLS_KEY, else HTTP; then nginx, without them in its own
-# environment (the container's first process keeps them: procfs files nginx serves as empty). The files go to /tmp (a tmpfs), readable by this user alone, and are
-# removed once nginx has read them: nginx follows the dists link wherever it points, and a
-# process of the queue's user (the queue, were an upload to take it over) could point it at
-# /tmp/tls and have the key served.
+# environment (the container's first process keeps them: procfs files nginx serves as empty).
+# The files go to /tmp (a tmpfs), readable by this user alone, and are removed once nginx has
+# read them. A process of the queue's user (the queue, were an upload to take it over) could
+# point the dists link at /tmp/tls: nginx follows a link there only to what the link's owner
+# owns (nginx.conf), so this user must not be the queue's.
 set -e
+if [ "$(stat -c %u /srv/archive)" = "$(id -u)" ]; then
+  echo "archive-repo: the archive's public/ belongs to uid $(id -u), this server's own user; the queue's user must be another (nginx.conf follows its dists link only to what that user owns)" >&2
+  exit 1
+fi
 if [ -n "$ARCHIVE_TLS_CERT" ] && [ -n "$ARCHIVE_TLS_KEY" ]; then
   umask 077
   mkdir -p /tmp/tls
