@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { SuiteConfig } from '../config/config.js';
 import type { JobRecord } from './jobs.js';
 import { lintianResult } from './kinds/lintian.js';
-import type { QaResult } from './kinds/qa.js';
+import { earlierResults, qaTrend, type QaResult } from './kinds/qa.js';
 import { installabilityJobId, migrationDecisions, migrationLine, targetDigest, type MigrationInput, type MigrationPolicy } from './migration.js';
 import { emptyContents, isDebugControl, type SuiteBinary, type SuiteContents, type SuiteSource } from './suite-contents.js';
 import type { UploadRecord } from './uploads.js';
@@ -142,10 +142,8 @@ describe('migration decisions', () => {
     expect(with_(check('hello', '1.0-1', 'lintian', lintianResult(`Lintian v2\n${'W: hello: some-tag x\n'.repeat(3)}`, 0, 1)!))).toEqual([]);
     expect(with_(check('hello', '1.0-1', 'piuparts', { verdict: 'fail', summary: '1 file(s) left after purge: /etc/x' }))).toEqual(['piuparts failed on amd64: 1 file(s) left after purge: /etc/x']);
     expect(with_(check('hello', '1.0-1', 'piuparts', { verdict: 'neutral' }))).toEqual([]);
+    // A new source's failing test: nothing to regress from (regressions: the describe below).
     expect(with_(check('hello', '1.0-1', 'autopkgtest', { verdict: 'fail', trend: 'never-passed' }))).toEqual([]);
-    expect(with_(check('hello', '1.0-1', 'autopkgtest', { verdict: 'fail', trend: 'regression', comparedWith: '0.9-1', summary: '1 of 1 test(s) failed' }))).toEqual([
-      'autopkgtest regressed on amd64 (against 0.9-1): 1 of 1 test(s) failed',
-    ]);
     expect(with_(check('hello', '1.0-1', 'piuparts'))).toEqual(['piuparts on amd64 has not run yet']);
     expect(with_(check('hello', '1.0-1', 'piuparts', undefined, { state: 'failed', reason: 'the tool crashed' }))).toEqual(['piuparts on amd64 could not run: the tool crashed']);
     expect(with_(check('hello', '1.0-1', 'piuparts', { verdict: 'tmpfail' }))).toEqual(['piuparts on amd64: the testbed failed (tmpfail)']);
@@ -156,6 +154,78 @@ describe('migration decisions', () => {
   it('a source copied into the suite without an upload is left to archive copy', () => {
     const from = unstable([{ ...source('hello', '1.0-1'), uploadId: undefined }], []);
     expect(decide({ from, uploads: [], jobs: [] })[0].reasons).toEqual(['no upload record (copied or imported into unstable): migrate it with archive copy hello unstable testing']);
+  });
+});
+
+describe('no-regression: against the version the target holds', () => {
+  // foo declares tests; its 1.0-1 is in testing. Every other gate holds.
+  const uploads = ['1.0-1', '1.0-2', '1.0-3'].map((v) => ({ ...upload('foo', v, 5), sourceStanza: [['Testsuite', 'autopkgtest']] as [string, string][] }));
+  const testing: SuiteContents = { ...emptyContents('testing'), sources: [source('foo', '1.0-1')], binaries: [binary('foo', 'foo', '1.0-1')] };
+  const fail = (test = 'smoke'): Partial<QaResult> => ({ verdict: 'fail', summary: `1 of 2 test(s) failed: ${test}`, findings: [{ severity: 'E', tag: `${test} FAIL` }, { severity: 'I', tag: 'other PASS' }] });
+  const pass: Partial<QaResult> = { findings: [{ severity: 'I', tag: 'smoke PASS' }, { severity: 'I', tag: 'other PASS' }] };
+  /** A version's build and checks; its autopkgtest (or `kind`'s) result as given, the other checks passing. */
+  const version = (v: string, qa: Partial<QaResult> | undefined, kind: 'lintian' | 'piuparts' | 'autopkgtest' = 'autopkgtest', to = testing) => [
+    job('foo', v),
+    ...(['lintian', 'piuparts', 'autopkgtest'] as const).filter((k) => k !== kind).map((k) => check('foo', v, k, {})),
+    ...(qa ? [check('foo', v, kind, qa)] : []),
+    installs('foo', v, {}, targetDigest(to)),
+  ];
+  /** The jobs as the queue keeps them (daemons/queue/qa-results.ts): each check with its trend against the version checked before it in unstable. */
+  const ran = (jobs: JobRecord[]) => jobs.reduce<JobRecord[]>((done, j) => [...done, j.qa && j.kind !== 'installability' ? { ...j, qa: { ...j.qa, ...qaTrend(j.qa, earlierResults(j, done)) } } : j], []);
+  const newest = (jobs: JobRecord[], to = testing) => decide({ from: unstable([source('foo', '1.0-3')], []), to, uploads, jobs, target: target({ afterDays: 0 }) })[0];
+  const stored = (jobs: JobRecord[], kind = 'autopkgtest') => jobs.find((j) => j.kind === kind && j.version === '1.0-3')!.qa!;
+
+  it('blocks a second failing upload: 1.0-2 regressed from the 1.0-1 testing holds and stayed out; 1.0-3 fails alike', () => {
+    const jobs = ran([...version('1.0-1', pass), ...version('1.0-2', fail()), ...version('1.0-3', fail())]);
+    // The trend shown is against the previous version checked in unstable, which never got into testing ...
+    expect(stored(jobs)).toMatchObject({ trend: 'still-failing', comparedWith: '1.0-2' });
+    // ... the gate is against testing's.
+    expect(newest(jobs)).toMatchObject({ replaces: '1.0-1', migrates: false, reasons: ['autopkgtest regressed on amd64 (against 1.0-1): 1 of 2 test(s) failed: smoke'] });
+  });
+
+  it('blocks it alike under lintian and piuparts', () => {
+    const lintianFail: Partial<QaResult> = { verdict: 'fail', counts: { error: 1 }, summary: '1 error tag(s): dir-or-file-in-opt', findings: [{ severity: 'E', package: 'foo', tag: 'dir-or-file-in-opt' }] };
+    const piupartsFail: Partial<QaResult> = { verdict: 'fail', summary: '1 file(s) left after purge: /etc/foo', findings: [{ severity: 'E', tag: 'left after purge', context: '/etc/foo' }] };
+    for (const [kind, failing] of [['lintian', lintianFail], ['piuparts', piupartsFail]] as const) {
+      const jobs = ran([...version('1.0-1', {}, kind), ...version('1.0-2', failing, kind), ...version('1.0-3', failing, kind)]);
+      expect(stored(jobs, kind).trend).toBe('still-failing');
+      const d = decide({ from: unstable([source('foo', '1.0-3')], []), to: testing, uploads, jobs, target: target({ afterDays: 0, require: { [kind]: 'no-regression' } }) })[0];
+      expect(d).toMatchObject({ migrates: false, reasons: [`${kind} regressed on amd64 (against 1.0-1): ${failing.summary}`] });
+    }
+  });
+
+  it('lets a fixed version through', () => {
+    const jobs = ran([...version('1.0-1', pass), ...version('1.0-2', fail()), ...version('1.0-3', pass)]);
+    expect(stored(jobs)).toMatchObject({ trend: 'fixed', comparedWith: '1.0-2' });
+    expect(newest(jobs)).toMatchObject({ migrates: true, reasons: [] });
+  });
+
+  it('judges failures by what testing has: the same failing test passes the gate, another failing test is a regression', () => {
+    // 1.0-2 passed in unstable but stayed out (its piuparts failed): not what 1.0-3 is judged against.
+    const held = version('1.0-2', pass).map((j) => (j.kind === 'piuparts' ? { ...j, qa: { ...j.qa!, verdict: 'fail' as const } } : j));
+    const same = ran([...version('1.0-1', fail()), ...held, ...version('1.0-3', fail())]);
+    expect(stored(same)).toMatchObject({ trend: 'regression', comparedWith: '1.0-2' });
+    expect(newest(same)).toMatchObject({ migrates: true, reasons: [] });
+    const another = ran([...version('1.0-1', fail()), ...held, ...version('1.0-3', fail('other'))]);
+    expect(newest(another)).toMatchObject({ migrates: false, reasons: ['autopkgtest regressed on amd64 (against 1.0-1): 1 of 2 test(s) failed: other'] });
+  });
+
+  it('has nothing to regress from for a new source, though an earlier version passed in unstable', () => {
+    const empty = emptyContents('testing');
+    const jobs = ran([...version('1.0-2', pass, 'autopkgtest', empty), ...version('1.0-3', fail(), 'autopkgtest', empty)]);
+    expect(stored(jobs)).toMatchObject({ trend: 'regression', comparedWith: '1.0-2' });
+    expect(newest(jobs, empty)).toMatchObject({ migrates: true, reasons: [] });
+  });
+
+  it('has nothing to regress from when testing\'s version has no result of the check', () => {
+    // 1.0-1 was never tested (the check was switched on after it); 1.0-2 passed in unstable and stayed out (piuparts).
+    const held = version('1.0-2', pass).map((j) => (j.kind === 'piuparts' ? { ...j, qa: { ...j.qa!, verdict: 'fail' as const } } : j));
+    const jobs = ran([...version('1.0-1', undefined), ...held, ...version('1.0-3', fail())]);
+    expect(stored(jobs)).toMatchObject({ trend: 'regression', comparedWith: '1.0-2' });
+    expect(newest(jobs)).toMatchObject({ migrates: true, reasons: [] });
+    // Nor when testing's version has no upload record (imported, or copied in from where it was): no result is known.
+    const imported = { ...testing, sources: [{ ...source('foo', '1.0-1'), uploadId: undefined }] };
+    expect(newest(ran([...version('1.0-2', pass, 'autopkgtest', imported), ...version('1.0-3', fail(), 'autopkgtest', imported)]), imported)).toMatchObject({ migrates: true, reasons: [] });
   });
 });
 

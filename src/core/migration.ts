@@ -10,7 +10,7 @@ import type { SuiteConfig } from '../config/config.js';
 import { compareVersions } from '../debian/version.js';
 import type { JobRecord } from './jobs.js';
 import { declaresTests } from './kinds/qa.js';
-import { unmetGates, type QaGates } from './qa-gates.js';
+import { heldVersion, unmetGates, type HeldVersion, type QaGates } from './qa-gates.js';
 import { copiedBinaries, takeoverText, takeovers, type SuiteContents } from './suite-contents.js';
 import type { UploadRecord } from './uploads.js';
 import { inOrder } from '../debian/indices.js';
@@ -73,7 +73,8 @@ export function migrationDecisions(input: MigrationInput): MigrationDecision[] {
       // otherwise bring the days it spent elsewhere. A source noted before that was kept: its upload's.
       ageDays = Math.max(0, (input.now.getTime() - Date.parse(s.since ?? upload.receivedAt)) / DAY_MS);
       if (ageDays < target.migration.afterDays) reasons.push(`${Math.floor(ageDays)} of ${target.migration.afterDays} days`);
-      reasons.push(...gateReasons(target, upload, input.jobsOf(upload.id)));
+      // no-regression judges it against what the target holds, not against the versions before it in `from`.
+      reasons.push(...gateReasons(target, upload, input.jobsOf(upload.id), heldVersion(to, s.source, input.jobsOf)));
     }
     const copied = copiedBinaries(from, s.source, s.version, target.architectures);
     if (!target.allowBinaryTakeover) {
@@ -99,8 +100,8 @@ export function migrationDecisions(input: MigrationInput): MigrationDecision[] {
  */
 const needed = (target: SuiteConfig, j: JobRecord) => j.kind === 'build' && (target.architectures.includes(j.arch) || j.buildArg !== '-B');
 
-/** The builds the target needs and the gates on their checks. */
-function gateReasons(target: SuiteConfig & { migration: MigrationPolicy }, upload: UploadRecord, jobs: JobRecord[]): string[] {
+/** The builds the target needs and the gates on their checks (no-regression against `held`, the target's version). */
+function gateReasons(target: SuiteConfig & { migration: MigrationPolicy }, upload: UploadRecord, jobs: JobRecord[], held: HeldVersion | undefined): string[] {
   const reasons: string[] = [];
   const builds = jobs.filter((j) => needed(target, j));
   if (builds.length === 0) reasons.push(`no build for ${target.architectures.join(', ')}`);
@@ -109,7 +110,7 @@ function gateReasons(target: SuiteConfig & { migration: MigrationPolicy }, uploa
     else if (b.state !== 'built') reasons.push(`not built on ${b.arch} yet (${b.state})`);
   }
   const built = builds.filter((b) => b.state === 'built');
-  return [...reasons, ...unmetGates(target.migration.require, built, jobs, declaresTests(upload)).map((g) => g.reason)];
+  return [...reasons, ...unmetGates(target.migration.require, built, jobs, declaresTests(upload), held).map((g) => g.reason)];
 }
 
 /** What a suite holds, as a digest: an installability check answered for the suite as it was then. */

@@ -50,7 +50,11 @@ export interface QaResult {
   findings: QaFinding[];
   /** Why it is neutral, or what failed, in a line. */
   summary: string;
-  /** Set by the queue: against the previous version's result in the suite. */
+  /**
+   * Set by the queue: against the previous version's result in the suite, as shown. That version
+   * may never have been published or migrated, so a no-regression gate does not read this: it
+   * compares with the gated suite's version (core/qa-gates.ts).
+   */
   trend?: QaTrend;
   comparedWith?: string;
   /** Findings (severity and tag) the previous version did not have. */
@@ -136,7 +140,8 @@ const findingKey = (f: QaFinding) => {
 };
 
 /**
- * The trend of `now` against the earlier versions' results in the suite, newest first:
+ * The trend of `now` against earlier results, newest first (the suite's earlier versions' for the
+ * trend kept; the gated suite's version's alone for a no-regression gate, core/qa-gates.ts):
  * a failure after a pass is a regression, and so is a failure with an error finding (E) the
  * previous version did not have (a new lintian error tag, another test failing, another step
  * failing or file left); a failure where no version passed never passed; a pass after a

@@ -67,7 +67,8 @@ export class JobLeasing {
     const upload = this.q.uploads.get(job.uploadId);
     if (!upload) return;
     const jobs = this.q.jobs.all();
-    const { state, reasons } = uploadStateFromJobs(upload, jobs, publicationHold(this.q.config().suites, upload, jobs));
+    const hold = publicationHold(this.q.config().suites, upload, jobs, (name) => this.q.suites.all().find((c) => c.id === name));
+    const { state, reasons } = uploadStateFromJobs(upload, jobs, hold);
     if (state !== upload.state) await this.q.uploads.save({ ...upload, state, reasons, updatedAt: new Date().toISOString() });
   }
 

@@ -30,7 +30,8 @@ export class SuiteJoining {
     const suite = this.q.config().suites.find((s) => s.name === upload.suite);
     if (!suite?.waitForAllArchitectures && !suite?.publishRequires) return false;
     if (!this.jobsOf(upload).every((j) => j.state === 'built')) return true;
-    return (publicationHold(this.q.config().suites, upload, this.q.jobs.all())?.length ?? 0) > 0;
+    const contentsOf = (name: string) => this.q.suites.all().find((c) => c.id === name);
+    return (publicationHold(this.q.config().suites, upload, this.q.jobs.all(), contentsOf)?.length ?? 0) > 0;
   }
 
   /**
