@@ -2,7 +2,7 @@
 // commands of each step, the engine's diff as leftovers, and the verdict.
 import { describe, expect, it } from 'vitest';
 import { parseSimulation } from '../apt-output.js';
-import { addedPaths, dependenciesOf, parseNames, piupartsResult, piupartsSteps, unreachable } from './piuparts.js';
+import { MAX_LEFTOVERS_LOGGED, addedPaths, dependenciesOf, leftoversLog, parseNames, piupartsResult, piupartsSteps, unreachable } from './piuparts.js';
 
 describe('piuparts steps', () => {
   it('read the package names of the new and the previous version, refusing anything that is not one', () => {
@@ -49,5 +49,14 @@ describe('piuparts steps', () => {
     expect(piupartsResult({ step: 'dependencies', exitCode: 100, output: 'E: Unable to correct problems, you have held broken packages.' }, [], undefined, 1)).toMatchObject({ verdict: 'fail' });
     expect(unreachable('Err:1 http://x trixie/main amd64 p 1\n  Temporary failure resolving \'x\'\n')).toBe(true);
     expect(piupartsResult({ step: 'upgrade', exitCode: 100, output: 'E: Failed to fetch http://mirror/libx.deb' }, [], { from: '1.0-1' }, 1)).toMatchObject({ verdict: 'tmpfail', summary: 'the mirror could not be reached (upgrade)' });
+  });
+
+  it('names the files left after purge in the log up to a limit, then how many more (a postinst can leave a million)', () => {
+    expect(leftoversLog(['/var/lib/a', '/var/lib/b'])).toBe('archive-in-a-box: piuparts: left after purge: /var/lib/a\narchive-in-a-box: piuparts: left after purge: /var/lib/b\n');
+    expect(leftoversLog([])).toBe('');
+    const many = Array.from({ length: 1_000_000 }, (_, i) => `/var/lib/x/${i}`);
+    const lines = leftoversLog(many).split('\n').filter(Boolean);
+    expect(lines).toHaveLength(MAX_LEFTOVERS_LOGGED + 1);
+    expect(lines.at(-1)).toBe(`archive-in-a-box: piuparts: and ${1_000_000 - MAX_LEFTOVERS_LOGGED} more left after purge`);
   });
 });

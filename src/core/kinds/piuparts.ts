@@ -87,6 +87,20 @@ export function unreachable(output: string): boolean {
   return /Failed to fetch|Unable to fetch|Could not resolve|Temporary failure resolving|Temporary failure in name resolution|Connection timed out|Could not connect to/.test(output);
 }
 
+/** How many of the files left after purge the log names, one line each. */
+export const MAX_LEFTOVERS_LOGGED = 1000;
+
+/**
+ * The log's lines naming the files left after purge, up to MAX_LEFTOVERS_LOGGED: a postinst can
+ * leave a million empty files (the disk limit counts bytes), and these lines are the check's own,
+ * not the steps' output the log cap bounds.
+ */
+export function leftoversLog(leftovers: string[]): string {
+  const lines = leftovers.slice(0, MAX_LEFTOVERS_LOGGED).map((path) => `archive-in-a-box: piuparts: left after purge: ${path}\n`);
+  if (leftovers.length > MAX_LEFTOVERS_LOGGED) lines.push(`archive-in-a-box: piuparts: and ${leftovers.length - MAX_LEFTOVERS_LOGGED} more left after purge\n`);
+  return lines.join('');
+}
+
 /** The step that failed (with its exit code and the end of its output), or none; the leftovers; as a result. */
 export function piupartsResult(
   failed: { step: PiupartsStep; exitCode: number; output: string } | undefined,

@@ -23,7 +23,7 @@ import { blhcResult, blhcScript } from './blhc.js';
 import { BUILDER_UID, DEFAULT_LIMITS, LABEL_BUILD, depsContainerSpec, localArchiveFiles, localUpdateScript, type BuildLimits, type LocalArchive } from './build.js';
 import { lintianResult, lintianScript } from './lintian.js';
 import { parseSimulation } from '../apt-output.js';
-import { DOWNLOAD_SCRIPT, NAMES_SCRIPT, SIMULATE_SCRIPT, SNAPSHOT_BEFORE, addedPaths, dependenciesOf, parseNames, piupartsResult, piupartsSteps, unreachable, type PiupartsStep } from './piuparts.js';
+import { DOWNLOAD_SCRIPT, NAMES_SCRIPT, SIMULATE_SCRIPT, SNAPSHOT_BEFORE, addedPaths, dependenciesOf, leftoversLog, parseNames, piupartsResult, piupartsSteps, unreachable, type PiupartsStep } from './piuparts.js';
 import { autopkgtestResult, autopkgtestScript } from './autopkgtest.js';
 import { PREVIOUS, qaToolsKey, qaToolsScript, toolsFor, type CheckKind, type QaCheck, type QaReport, type QaResult } from './qa.js';
 import { INSTALLABILITY_SCRIPT, installabilityResult } from './installability.js';
@@ -191,7 +191,7 @@ async function runPiuparts(runner: ContainerRunner, req: CheckRequest, limits: B
     if (step === 'purge') leftovers = [...addedPaths(await bed.changes())].filter((p) => !before!.has(p)).sort();
   }
   if (failed && unreachable(failed.output)) log('archive-in-a-box: piuparts: the mirror could not be reached (tmpfail)\n');
-  for (const path of leftovers) log(`archive-in-a-box: piuparts: left after purge: ${path}\n`);
+  log(leftoversLog(leftovers));
   const from = old[0]?.name.split('_')[1];
   const result = piupartsResult(failed, leftovers, from ? { from } : undefined, Math.round((Date.now() - started) / 100) / 10);
   log(`archive-in-a-box: piuparts: ${result.verdict}: ${result.summary}\n`);
