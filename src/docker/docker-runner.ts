@@ -43,6 +43,9 @@ export function createOptions(spec: ContainerSpec): Docker.ContainerCreateOption
       // An anonymous volume (Source empty), removed with the container.
       ...(spec.volume ? { Mounts: [{ Type: 'volume' as const, Source: '', Target: spec.volume }] } : {}),
       Memory: spec.memoryBytes,
+      // Memory and swap together: no swap beyond the limit (the engine's default lets a
+      // container swap as much again, on a host with swap).
+      MemorySwap: spec.memoryBytes,
       PidsLimit: spec.pidsLimit,
       NanoCpus: spec.cpus * 1e9,
       ...(spec.cpuShares === undefined ? {} : { CpuShares: spec.cpuShares }),
