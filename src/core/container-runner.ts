@@ -113,6 +113,6 @@ export interface DepsImageCache {
   find(key: string): Promise<{ id: string; name: string } | undefined>;
   /** Commits a container (one of this runner's) as the image of this key; the image's id. */
   store(container: RunnerContainer, key: string, comment: string): Promise<string>;
-  /** Keeps the most recently used images within both bounds; removes the rest, saying so in the log. */
-  evict(maxImages: number, maxBytes: number, log: (text: string) => void): Promise<void>;
+  /** Keeps the most recently used images within both bounds, and `keep` (the one a build starts from); removes the rest, saying so in the log. */
+  evict(maxImages: number, maxBytes: number, log: (text: string) => void, keep: string): Promise<void>;
 }

@@ -49,22 +49,34 @@ export async function listDepsImages(docker: Docker): Promise<CachedDeps[]> {
 }
 
 /**
- * Keeps the most recently used images within both bounds; removes the rest, and every cached
- * image that lost its tag: two slots that missed the cache for one key (every key misses at
- * once after a refresh) both commit, and the second takes the tag from the first, which the
- * bounds, counting tagged images only, would never let go.
+ * Which of the cached images (most recently used first) go so that the rest keep within both
+ * bounds; never `keep`, the image a build is about to start from (alone past the bounds, it was
+ * removed before its build could start, and the job went back to be installed again, for ever).
  */
-export async function evictDepsImages(docker: Docker, maxImages: number, maxBytes: number, log: (t: string) => void = () => undefined): Promise<CachedDeps[]> {
+export function overBounds(all: CachedDeps[], maxImages: number, maxBytes: number, keep?: string): CachedDeps[] {
+  const over: CachedDeps[] = [];
+  let bytes = 0;
+  for (const [i, entry] of all.entries()) {
+    bytes += entry.size;
+    if ((i < maxImages && bytes <= maxBytes) || entry.id === keep) continue;
+    over.push(entry);
+  }
+  return over;
+}
+
+/**
+ * Keeps the most recently used images within both bounds (and `keep`); removes the rest, and
+ * every cached image that lost its tag: two slots that missed the cache for one key (every key
+ * misses at once after a refresh) both commit, and the second takes the tag from the first,
+ * which the bounds, counting tagged images only, would never let go.
+ */
+export async function evictDepsImages(docker: Docker, maxImages: number, maxBytes: number, log: (t: string) => void = () => undefined, keep?: string): Promise<CachedDeps[]> {
   for (const img of await docker.listImages({ filters: { dangling: ['true'], label: [LABEL_DEPS_KEY] } })) {
     // One a running build uses stays, and goes next time.
     await docker.getImage(img.Id).remove({ force: false }).catch(() => undefined);
   }
-  const all = await listDepsImages(docker);
   const removed: CachedDeps[] = [];
-  let bytes = 0;
-  for (const [i, entry] of all.entries()) {
-    bytes += entry.size;
-    if (i < maxImages && bytes <= maxBytes) continue;
+  for (const entry of overBounds(await listDepsImages(docker), maxImages, maxBytes, keep)) {
     try {
       await docker.getImage(entry.id).remove({ force: false });
       removed.push(entry);

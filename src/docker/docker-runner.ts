@@ -219,8 +219,8 @@ export class DockerRunner implements ContainerRunner {
         if (!(container instanceof DockerContainer)) throw new Error('only a container of the Docker runner can be committed to its cache');
         return container.commitDeps(key, comment);
       },
-      evict: async (maxImages, maxBytes, log) => {
-        await engine(evictDepsImages(docker, maxImages, maxBytes, log));
+      evict: async (maxImages, maxBytes, log, keep) => {
+        await engine(evictDepsImages(docker, maxImages, maxBytes, log, keep));
       },
     };
   }

@@ -120,7 +120,7 @@ class FakeRunner implements ContainerRunner {
   images: Record<string, string> = { 'archive/buildenv:trixie': BUILDENV_ID };
   cached: Record<string, string> = {};
   stored: { container: RunnerContainer; key: string; comment: string }[] = [];
-  evicted: [number, number][] = [];
+  evicted: [number, number, string][] = [];
   found: string[] = [];
   failPut = false;
   failRemove = false;
@@ -146,8 +146,8 @@ class FakeRunner implements ContainerRunner {
       this.stored.push({ container, key, comment });
       return 'sha256:committed';
     },
-    evict: async (maxImages: number, maxBytes: number) => {
-      this.evicted.push([maxImages, maxBytes]);
+    evict: async (maxImages: number, maxBytes: number, _log: unknown, keep: string) => {
+      this.evicted.push([maxImages, maxBytes, keep]);
     },
   };
 
@@ -276,7 +276,7 @@ describe('a build, against a container runner', () => {
     expect(runner.deps.execs[4]).toMatch(/^set -e\napt-get build-dep -y -q --no-install-recommends --arch-only \/tmp\/deps\/hello_1.0-1.dsc\n/);
     expect(runner.deps.execs).toHaveLength(5);
     expect(runner.stored).toEqual([{ container: runner.deps, key: KEY, comment: 'build-dependencies: debhelper=13.1 libfoo-dev=1.2-1' }]);
-    expect(runner.evicted).toEqual([[3, 5000]]);
+    expect(runner.evicted).toEqual([[3, 5000, 'sha256:committed']]);
     expect(runner.builds[0].spec.image).toBe('sha256:committed');
     expect(req.log()).toContain('archive-in-a-box: installing 2 build-dependencies, with no network\n');
   });

@@ -120,7 +120,7 @@ async function prepareDependencies(runner: ContainerRunner, req: BuildRequest, l
   const over = await stopWithinDiskLimit(deps, log, limits, limit.what);
   if (over) return { kind: 'failed', reason: over };
   const image = await runner.depsCache.store(deps, key, `build-dependencies: ${installs.map((p) => `${p.name}=${p.version}`).join(' ')}`.slice(0, 4000));
-  await runner.depsCache.evict(limits.cacheImages, limits.cacheBytes, log);
+  await runner.depsCache.evict(limits.cacheImages, limits.cacheBytes, log, image);
   return { kind: 'ready', image, key, cached: false };
 }
 

@@ -98,7 +98,7 @@ export async function toolsImage(
   // Not the package's fault (the mirror, the network): the worker gives the job back.
   if (install.exitCode !== 0) throw new Error(`installing the QA tools failed (apt-get exit ${install.exitCode}); see the log`);
   const image = await runner.depsCache.store(deps, key, `QA tools: ${tools.join(' ')}`);
-  await runner.depsCache.evict(limits.cacheImages, limits.cacheBytes, req.onLog);
+  await runner.depsCache.evict(limits.cacheImages, limits.cacheBytes, req.onLog, image);
   return image;
 }
 
