@@ -17,7 +17,7 @@ import { compareVersions, versionWithoutEpoch } from '../../debian/version.js';
 import { workerOf } from '../../core/workers.js';
 import { KINDS, canRun } from '../../core/work-kinds.js';
 import { fileFacts } from '../../storage/files.js';
-import { refused } from '../job-api.js';
+import { refused, type KeyCheck } from '../job-api.js';
 import type { QueueContext } from './queue-context.js';
 import type { WorkerRegistry } from './worker-registry.js';
 import { inOrder } from '../../debian/indices.js';
@@ -81,19 +81,18 @@ export class JobLeasing {
    * Long polling: a worker asking when there is nothing to do waits here until a job becomes
    * leasable (or the wait ends), so a new upload starts building at once.
    */
-  async lease(asked: LeaseRequest, waitMs: number, gone: () => boolean): Promise<LeasedJob | undefined> {
+  async lease(asked: LeaseRequest, waitMs: number, gone: () => boolean, checkKey: KeyCheck): Promise<LeasedJob | undefined> {
     const worker = workerOf(asked.builder);
-    // As the request was signed: a removal of its worker from now on (archive workers rm, even
-    // with a new worker enrolled under the name since) leaves it nothing to lease.
-    const removals = this.workers.removals(worker);
-    const removed = () => this.workers.removals(worker) !== removals;
+    // Its key as the request was signed, checked again in the lane: a worker removed since
+    // (archive workers rm, even with a new one enrolled under the name) leases nothing (401).
+    checkKey();
     // Noting it is not worth a lease: a full disk says so elsewhere. Not from a slot of QA
     // checks alone: it asks while the worker's builds run, and would keep a busy native worker
     // counted as available (an emulating one would leave it every job of its architecture).
     if (!asked.only) await this.workers.heard(worker, asked).catch((err) => this.q.log(`worker ${worker}: ${(err as Error).message}`));
     // An enrolled worker leases only the architectures its credential allows.
     const request = this.workers.effective(worker, asked);
-    const first = await this.q.lane.run(async () => (removed() ? undefined : this.leaseOne(request)));
+    const first = await this.q.lane.run(async () => (checkKey(), this.leaseOne(request)));
     if (first || waitMs <= 0) return first;
     await new Promise<void>((resolve) => {
       // (One that waited in vain goes too: an idle worker asks again every wait, for days.)
@@ -105,12 +104,14 @@ export class JobLeasing {
       const timer = setTimeout(done, waitMs);
       this.waiters.add(done);
     });
-    return this.q.lane.run(async () => (gone() || removed() ? undefined : this.leaseOne(request)));
+    return this.q.lane.run(async () => (checkKey(), gone() ? undefined : this.leaseOne(request)));
   }
 
   /** A worker that restarted holds nothing any more: its jobs go back at once, without waiting for their leases to run out. */
-  start(name: string): Promise<WorkerSettings> {
+  start(name: string, checkKey: KeyCheck): Promise<WorkerSettings> {
     return this.q.lane.run(async () => {
+      // (Not the jobs of a worker enrolled under its name since, for a request of the old one's.)
+      checkKey();
       await this.giveBackAll(name, `builder ${name} restarted`);
       return { concurrency: this.q.config().builds.concurrency };
     });
@@ -129,10 +130,12 @@ export class JobLeasing {
     return given;
   }
 
-  heartbeat(id: string, builder: string): Promise<void> {
-    // Only the holder's is noted (any worker may send one for any name of its own, and ids).
+  heartbeat(id: string, builder: string, checkKey: KeyCheck): Promise<void> {
+    checkKey();
+    // Only the holder's is noted (any worker may send one for any name of its own, and ids), and
+    // only under a key its worker still has: then again in the lane.
     if (this.q.jobs.get(id)?.lease?.builder === builder) this.heardFrom.set(`${id} ${builder}`, Date.now());
-    return this.q.lane.run(async () => this.save(heartbeat(this.job(id), builder, new Date(), this.q.config().builds.leaseSeconds * 1000)));
+    return this.q.lane.run(async () => (checkKey(), this.save(heartbeat(this.job(id), builder, new Date(), this.q.config().builds.leaseSeconds * 1000))));
   }
 
   /**
