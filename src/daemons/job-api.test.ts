@@ -333,6 +333,37 @@ describe('the job API', () => {
     }
   });
 
+  it("closes the connection of a lease, heartbeat or report whose body does not come whole within the headers' time, though it never stops coming", async () => {
+    const port = await freePort();
+    const server = await startJobApi(port, (name) => builderKey(secret, name), handlers, { headersMs: 2000 });
+    const path = '/api/v1/jobs/j1/heartbeat';
+    const body = '{"builder":"b1/1"}';
+    const auth = signRequest(builderKey(secret, 'b1'), 'b1', { method: 'POST', path, bodySha256: sha256Hex(body) });
+    try {
+      // A byte every 300 ms, each well within the 2 s: 5.4 s in all.
+      const started = Date.now();
+      const answer = await new Promise<string>((resolve) => {
+        const socket = connect(port, '127.0.0.1');
+        let got = '';
+        socket.on('data', (d) => (got += d.toString()));
+        socket.on('close', () => resolve(got));
+        socket.on('error', () => undefined); // a write after the server closed it
+        socket.write(`POST ${path} HTTP/1.1\r\nHost: q\r\nConnection: close\r\nAuthorization: ${auth}\r\nContent-Length: ${body.length}\r\n\r\n`);
+        let at = 0;
+        const timer = setInterval(() => {
+          if (at === body.length || socket.destroyed) return clearInterval(timer);
+          socket.write(body[at++]);
+        }, 300);
+      });
+      expect(answer).toBe('');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+      expect(Date.now() - started).toBeLessThan(4000);
+      expect(calls).toEqual([]);
+    } finally {
+      server.close();
+    }
+  }, 15_000);
+
   it("has a worker report a job failed, not give it back, when the queue refuses what it made (it would be run again for the same refusal)", async () => {
     const client = new JobApiClient(base, builderKey(secret, 'b1'), 'b1');
     const refusal = await client.log('j1', 'b1/1', 'x'.repeat(MAX_LOG_BODY + 1)).catch((err: unknown) => err);

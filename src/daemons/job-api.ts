@@ -56,10 +56,20 @@ async function* checkedBody(req: IncomingMessage, limit: number, sha256: string,
   if (got !== sha256) throw refused(400, `${what}: the body's sha256 ${got} is not the signed ${sha256}`);
 }
 
-async function body(req: IncomingMessage, limit: number, sha256: string, what: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of checkedBody(req, limit, sha256, what)) chunks.push(chunk);
-  return Buffer.concat(chunks);
+/**
+ * A small body (a lease's, heartbeat's or report's, at most 64 KiB), whole within `withinMs` or
+ * its connection is closed: one dribbled a byte at a time would keep its request, signed long
+ * before, in hand for as long as the sender liked.
+ */
+async function body(req: IncomingMessage, limit: number, sha256: string, what: string, withinMs: number): Promise<Buffer> {
+  const late = setTimeout(() => req.destroy(refused(408, `${what}: the body did not come whole within ${withinMs / 1000} s`)), withinMs);
+  try {
+    const chunks: Buffer[] = [];
+    for await (const chunk of checkedBody(req, limit, sha256, what)) chunks.push(chunk);
+    return Buffer.concat(chunks);
+  } finally {
+    clearTimeout(late);
+  }
 }
 
 function json(data: Buffer, what: string): Record<string, unknown> {
@@ -84,8 +94,9 @@ function send(res: ServerResponse, status: number, value?: unknown, o: { close?:
  * build's gigabyte for as long as it keeps sending, and an answer may wait for the lane. A
  * request's headers must come whole within `headersMs` (node's 60 s), and its body may not
  * stop coming for as long, so that a client that opens many connections and dribbles into them
- * holds none for long; a request refused before its body is read (no key) has its connection
- * closed. Remote workers come through nginx, which also cuts a body silent for 30 s.
+ * holds none for long; a small body (all but a log's or a file's) must come whole within as
+ * long; a request refused before its body is read (no key) has its connection closed. Remote
+ * workers come through nginx, which also cuts a body silent for 30 s.
  */
 export function startJobApi(port: number, keyFor: KeyFor, h: JobApiHandlers, { headersMs = 60_000 } = {}): Promise<Server> {
   const nonces = new NonceMemory();
@@ -125,7 +136,7 @@ export function startJobApi(port: number, keyFor: KeyFor, h: JobApiHandlers, { h
         if (!keyFor(signer)?.equals(key)) throw refused(401, `${what}: signed with a key worker ${signer} no longer has (archive workers rm removed it while the request was under way); expected its current key`);
       };
       const cap = BODY_CAP[JOB_ROUTES[route].body];
-      const small = async () => json(await body(req, cap, signedSha256, what), what);
+      const small = async () => json(await body(req, cap, signedSha256, what, headersMs), what);
       // The name a request acts under is the one it was signed for: no forging another worker's.
       const as = (claimed: unknown): string => {
         if (typeof claimed !== 'string' || !claimed) throw refused(400, `${what}: builder name missing`);
@@ -152,7 +163,7 @@ export function startJobApi(port: number, keyFor: KeyFor, h: JobApiHandlers, { h
           await h.heartbeat(id, as((await small()).builder), checkKey);
           return send(res, 200, { ok: true });
         case 'sourceFile': {
-          await body(req, cap, signedSha256, what);
+          await body(req, cap, signedSha256, what, headersMs);
           const file = await h.sourceFile(id, name);
           // Opened before the answer starts: a file gone from the pool is a 404, not a crash.
           const stream = createReadStream(file);
