@@ -58,6 +58,7 @@ function keyOfWorker() {
 const held = (l: JobLeasing) => (l as unknown as { heardFrom: Map<string, number> }).heardFrom;
 const waiting = (l: JobLeasing) => (l as unknown as { waiters: Set<() => void> }).waiters;
 
+const pending = { id: 'u1-amd64', kind: 'build', source: 'hello', version: '1.0-1', arch: 'amd64', suite: 'unstable', state: 'needs-build', attempts: 0, createdAt: '2026-12-06T10:00:00Z', updatedAt: '2026-12-06T10:00:00Z', binaries: [], artifacts: [] } as unknown as JobRecord;
 const building = { id: 'u1-amd64', kind: 'build', state: 'building', lease: { builder: 'w/1', expiresAt: new Date(Date.now() + 600_000).toISOString() } } as unknown as JobRecord;
 
 describe('job leasing', () => {
@@ -93,6 +94,37 @@ describe('job leasing', () => {
     l.wakeWorkers();
     expect(await polled).toBeUndefined();
     expect(waiting(l).size).toBe(0);
+  });
+
+  it('leases nothing to a worker that hung up while its request waited for the lane (a lease nobody received would count as a lost builder)', async () => {
+    const jobs = new Map([[pending.id, pending]]);
+    const l = leasingOnDisk(jobs);
+    let free!: () => void;
+    const publication = new Promise<void>((r) => (free = r));
+    const busy = (l as unknown as { q: QueueContext }).q.lane.run(() => publication);
+    let hungUp = false;
+    const asked = l.lease({ builder: 'w/1', kinds: ['build'], waitSeconds: 20 }, 0, () => hungUp, keyHeld);
+    // The lane is busy longer than the worker waits: it gives up and asks again later.
+    hungUp = true;
+    free();
+    await busy;
+    expect(await asked).toBeUndefined();
+    expect(jobs.get(pending.id)).toBe(pending);
+    expect(await readdir(join(l.dir, 'public/logs'))).toEqual([]);
+  });
+
+  it('puts a job back as it was, its attempt not counted, when its worker hung up while the lease was saved', async () => {
+    const jobs = new Map([[pending.id, pending]]);
+    const l = leasingOnDisk(jobs);
+    let hungUp = false;
+    const save = l.save;
+    l.save = async (j: JobRecord) => {
+      await save(j);
+      hungUp = true;
+    };
+    expect(await l.lease({ builder: 'w/1', kinds: ['build'], waitSeconds: 0 }, 0, () => hungUp, keyHeld)).toBeUndefined();
+    expect(jobs.get(pending.id)).toBe(pending);
+    expect(await readdir(join(l.dir, 'public/logs'))).toEqual([]);
   });
 
   it("names a lease's log so that it is never another job's log", async () => {

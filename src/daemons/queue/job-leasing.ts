@@ -92,7 +92,9 @@ export class JobLeasing {
     if (!asked.only) await this.workers.heard(worker, asked).catch((err) => this.q.log(`worker ${worker}: ${(err as Error).message}`));
     // An enrolled worker leases only the architectures its credential allows.
     const request = this.workers.effective(worker, asked);
-    const first = await this.q.lane.run(async () => (checkKey(), this.leaseOne(request)));
+    // Not to a worker that hung up while the lane was busy: a lease nobody received would run
+    // out as a lost builder, and three of those fail the job.
+    const first = await this.q.lane.run(async () => (checkKey(), gone() ? undefined : this.leaseOne(request, gone)));
     if (first || waitMs <= 0) return first;
     await new Promise<void>((resolve) => {
       // (One that waited in vain goes too: an idle worker asks again every wait, for days.)
@@ -104,7 +106,7 @@ export class JobLeasing {
       const timer = setTimeout(done, waitMs);
       this.waiters.add(done);
     });
-    return this.q.lane.run(async () => (checkKey(), gone() ? undefined : this.leaseOne(request)));
+    return this.q.lane.run(async () => (checkKey(), gone() ? undefined : this.leaseOne(request, gone)));
   }
 
   /** A worker that restarted holds nothing any more: its jobs go back at once, without waiting for their leases to run out. */
@@ -202,8 +204,9 @@ export class JobLeasing {
   /**
    * The job the asking worker can run, leased to it, with what it needs to run it: builds
    * first, then QA checks (they never hold a build back), then rebuilds, the oldest first.
+   * None when the worker hung up meanwhile (gone()): see lease.
    */
-  private async leaseOne(request: LeaseRequest): Promise<LeasedJob | undefined> {
+  private async leaseOne(request: LeaseRequest, gone: () => boolean): Promise<LeasedJob | undefined> {
     if (this.workers.isRevoked(workerOf(request.builder))) return undefined;
     const config = this.q.config();
     const worker = workerOf(request.builder);
@@ -229,8 +232,10 @@ export class JobLeasing {
       // A check of a build whose files the pool let go (superseded long ago): nothing to check.
       const now = new Date().toISOString();
       await this.save({ ...job, state: 'failed', reason: `its input files are gone: ${(err as Error).message}`, finishedAt: now, updatedAt: now });
-      return this.leaseOne(request);
+      return this.leaseOne(request, gone);
     }
+    // (Reading the inputs' sizes and hashes may have taken a while.)
+    if (gone()) return undefined;
     const emulated = emulates(job);
     const leased = { ...lease(job, request.builder, new Date(), config.builds.leaseSeconds * 1000), emulated };
     // A check's log is named after its kind (".lintian"), a rebuild's after its id past the build's (".rebuild", ".rebuild-2").
@@ -243,6 +248,13 @@ export class JobLeasing {
     // was saved would say "reproducible" beside this lease's verdict.
     if (job.kind === 'rebuild') await rm(join(this.q.layout.public, reproducibleDir(job)), { recursive: true, force: true });
     await this.save(leased);
+    if (gone()) {
+      // Hung up while the lease was saved: the job goes back as it was, its attempt not counted.
+      await this.save(job);
+      await rm(join(this.q.layout.public, leased.log), { force: true });
+      this.q.log(`job ${job.id}: not leased to ${request.builder}, which hung up`);
+      return undefined;
+    }
     const suite = config.suites.find((s) => s.name === job.suite)!;
     this.q.log(`job ${job.id}: leased to ${request.builder} (attempt ${leased.attempts}${emulated ? ', emulated' : ''})`);
     return {
