@@ -300,6 +300,70 @@ describe('the job API', () => {
     }
   }, 30_000);
 
+  it("refuses (401) a report signed with a key its worker no longer has once its body has come (removed, and enrolled again under its name, meanwhile), and takes the new key's", async () => {
+    const port = await freePort();
+    const keys = new Map([['w', builderKey('old', 'w')]]);
+    // As the queue does: the key checked in its lane, right before the report is acted on.
+    const server = await startJobApi(port, (name) => keys.get(name), { ...handlers, complete: async (id, builder, r, checkKey) => (checkKey(), void calls.push(`complete ${id} ${builder} ${r.report.outcome}`)) });
+    const path = '/api/v1/jobs/j1/complete';
+    const report = '{"builder":"w/1","outcome":"failed","reason":"forged"}';
+    const auth = signRequest(keys.get('w')!, 'w', { method: 'POST', path, bodySha256: sha256Hex(report) });
+    try {
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1');
+        let got = '';
+        socket.on('data', (d) => (got += d.toString()));
+        socket.on('close', () => resolve(got));
+        socket.on('error', reject);
+        socket.write(`POST ${path} HTTP/1.1\r\nHost: q\r\nConnection: close\r\nAuthorization: ${auth}\r\nContent-Length: ${report.length}\r\n\r\n${report.slice(0, 10)}`);
+        // Its key was taken when the headers came; meanwhile archive workers rm w, then add w.
+        setTimeout(() => {
+          keys.set('w', builderKey('new', 'w'));
+          socket.write(report.slice(10));
+        }, 300);
+      });
+      expect(answer).toMatch(/^HTTP\/1.1 401/);
+      expect(answer).toContain('signed with a key worker w no longer has (archive workers rm removed it while the request was under way); expected its current key');
+      expect(calls).toEqual([]);
+      const res = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', body: report, headers: { authorization: signRequest(keys.get('w')!, 'w', { method: 'POST', path, bodySha256: sha256Hex(report) }) } });
+      expect(res.status).toBe(200);
+      expect(calls).toEqual(['complete j1 w/1 failed']);
+    } finally {
+      server.close();
+    }
+  });
+
+  it("closes the connection of a lease, heartbeat or report whose body does not come whole within the headers' time, though it never stops coming", async () => {
+    const port = await freePort();
+    const server = await startJobApi(port, (name) => builderKey(secret, name), handlers, { headersMs: 2000 });
+    const path = '/api/v1/jobs/j1/heartbeat';
+    const body = '{"builder":"b1/1"}';
+    const auth = signRequest(builderKey(secret, 'b1'), 'b1', { method: 'POST', path, bodySha256: sha256Hex(body) });
+    try {
+      // A byte every 300 ms, each well within the 2 s: 5.4 s in all.
+      const started = Date.now();
+      const answer = await new Promise<string>((resolve) => {
+        const socket = connect(port, '127.0.0.1');
+        let got = '';
+        socket.on('data', (d) => (got += d.toString()));
+        socket.on('close', () => resolve(got));
+        socket.on('error', () => undefined); // a write after the server closed it
+        socket.write(`POST ${path} HTTP/1.1\r\nHost: q\r\nConnection: close\r\nAuthorization: ${auth}\r\nContent-Length: ${body.length}\r\n\r\n`);
+        let at = 0;
+        const timer = setInterval(() => {
+          if (at === body.length || socket.destroyed) return clearInterval(timer);
+          socket.write(body[at++]);
+        }, 300);
+      });
+      expect(answer).toBe('');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+      expect(Date.now() - started).toBeLessThan(4000);
+      expect(calls).toEqual([]);
+    } finally {
+      server.close();
+    }
+  }, 15_000);
+
   it("has a worker report a job failed, not give it back, when the queue refuses what it made (it would be run again for the same refusal)", async () => {
     const client = new JobApiClient(base, builderKey(secret, 'b1'), 'b1');
     const refusal = await client.log('j1', 'b1/1', 'x'.repeat(MAX_LOG_BODY + 1)).catch((err: unknown) => err);

@@ -11,20 +11,29 @@ import { BODY_CAP, JOB_ROUTES, matchRoute, type LeaseRequest, type LeasedJob, ty
 import { NonceMemory, SignatureError, actsAs, verifyRequest, type KeyFor } from '../core/request-signature.js';
 import { WORK_KINDS, parseKindReport, type KindReport, type WorkKind } from '../core/work-kinds.js';
 
+/**
+ * Throws (401) once the key a request was verified with is no longer its worker's: the worker was
+ * removed (archive workers rm), and perhaps enrolled again under its name with a new key, while
+ * the request was under way. The key is looked at when the headers come, but a body may take
+ * long to come after, and an answer wait for the lane: a handler calls this in the lane, right
+ * before the request changes anything, or an old token's request would act as the new worker.
+ */
+export type KeyCheck = () => void;
+
 /** What the queue does for each route of core/job-protocol.ts (one handler per route). */
 export interface JobApiHandlers {
   /** gone() says whether the asking worker hung up while it waited. */
-  lease(request: LeaseRequest, waitMs: number, gone: () => boolean): Promise<LeasedJob | undefined>;
-  start(builder: string, offer: Partial<WorkerOffer>): Promise<WorkerSettings>;
-  heartbeat(id: string, builder: string): Promise<void>;
+  lease(request: LeaseRequest, waitMs: number, gone: () => boolean, checkKey: KeyCheck): Promise<LeasedJob | undefined>;
+  start(builder: string, offer: Partial<WorkerOffer>, checkKey: KeyCheck): Promise<WorkerSettings>;
+  heartbeat(id: string, builder: string, checkKey: KeyCheck): Promise<void>;
   /** The path of the job's input file to send. */
   sourceFile(id: string, name: string): Promise<string>;
   /** body as artifact's: streamed, throwing at its end when the bytes are not the signed ones. */
-  log(id: string, builder: string, body: AsyncIterable<Buffer>): Promise<void>;
+  log(id: string, builder: string, body: AsyncIterable<Buffer>, checkKey: KeyCheck): Promise<void>;
   /** body is streamed; it throws at its end when the bytes are not the signed ones (write aside, then move). */
-  artifact(id: string, builder: string, name: string, body: AsyncIterable<Buffer>): Promise<void>;
+  artifact(id: string, builder: string, name: string, body: AsyncIterable<Buffer>, checkKey: KeyCheck): Promise<void>;
   /** The report was checked as one of its kind (the queue checks that the job is of that kind). */
-  complete(id: string, builder: string, report: KindReport): Promise<void>;
+  complete(id: string, builder: string, report: KindReport, checkKey: KeyCheck): Promise<void>;
 }
 
 /** An error the job API answers with `status` and its message (a handler throws it). */
@@ -47,10 +56,20 @@ async function* checkedBody(req: IncomingMessage, limit: number, sha256: string,
   if (got !== sha256) throw refused(400, `${what}: the body's sha256 ${got} is not the signed ${sha256}`);
 }
 
-async function body(req: IncomingMessage, limit: number, sha256: string, what: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of checkedBody(req, limit, sha256, what)) chunks.push(chunk);
-  return Buffer.concat(chunks);
+/**
+ * A small body (a lease's, heartbeat's or report's, at most 64 KiB), whole within `withinMs` or
+ * its connection is closed: one dribbled a byte at a time would keep its request, signed long
+ * before, in hand for as long as the sender liked.
+ */
+async function body(req: IncomingMessage, limit: number, sha256: string, what: string, withinMs: number): Promise<Buffer> {
+  const late = setTimeout(() => req.destroy(refused(408, `${what}: the body did not come whole within ${withinMs / 1000} s`)), withinMs);
+  try {
+    const chunks: Buffer[] = [];
+    for await (const chunk of checkedBody(req, limit, sha256, what)) chunks.push(chunk);
+    return Buffer.concat(chunks);
+  } finally {
+    clearTimeout(late);
+  }
 }
 
 function json(data: Buffer, what: string): Record<string, unknown> {
@@ -75,8 +94,9 @@ function send(res: ServerResponse, status: number, value?: unknown, o: { close?:
  * build's gigabyte for as long as it keeps sending, and an answer may wait for the lane. A
  * request's headers must come whole within `headersMs` (node's 60 s), and its body may not
  * stop coming for as long, so that a client that opens many connections and dribbles into them
- * holds none for long; a request refused before its body is read (no key) has its connection
- * closed. Remote workers come through nginx, which also cuts a body silent for 30 s.
+ * holds none for long; a small body (all but a log's or a file's) must come whole within as
+ * long; a request refused before its body is read (no key) has its connection closed. Remote
+ * workers come through nginx, which also cuts a body silent for 30 s.
  */
 export function startJobApi(port: number, keyFor: KeyFor, h: JobApiHandlers, { headersMs = 60_000 } = {}): Promise<Server> {
   const nonces = new NonceMemory();
@@ -110,8 +130,13 @@ export function startJobApi(port: number, keyFor: KeyFor, h: JobApiHandlers, { h
       if ('error' in match) return send(res, match.status, { error: match.error });
       const { route, params } = match;
       const what = `${req.method} ${path}`;
+      // The key it was verified with (looked up again at once: the same one).
+      const key = keyFor(signer)!;
+      const checkKey: KeyCheck = () => {
+        if (!keyFor(signer)?.equals(key)) throw refused(401, `${what}: signed with a key worker ${signer} no longer has (archive workers rm removed it while the request was under way); expected its current key`);
+      };
       const cap = BODY_CAP[JOB_ROUTES[route].body];
-      const small = async () => json(await body(req, cap, signedSha256, what), what);
+      const small = async () => json(await body(req, cap, signedSha256, what, headersMs), what);
       // The name a request acts under is the one it was signed for: no forging another worker's.
       const as = (claimed: unknown): string => {
         if (typeof claimed !== 'string' || !claimed) throw refused(400, `${what}: builder name missing`);
@@ -128,17 +153,17 @@ export function startJobApi(port: number, keyFor: KeyFor, h: JobApiHandlers, { h
           res.on('close', () => {
             hungUp = !res.writableFinished;
           });
-          const job = await h.lease(request, request.waitSeconds * 1000, () => hungUp);
+          const job = await h.lease(request, request.waitSeconds * 1000, () => hungUp, checkKey);
           return job ? send(res, 200, job) : send(res, 204);
         }
         case 'start': {
-          return send(res, 200, await h.start(as(params.builder), offer(what, await small())));
+          return send(res, 200, await h.start(as(params.builder), offer(what, await small()), checkKey));
         }
         case 'heartbeat':
-          await h.heartbeat(id, as((await small()).builder));
+          await h.heartbeat(id, as((await small()).builder), checkKey);
           return send(res, 200, { ok: true });
         case 'sourceFile': {
-          await body(req, cap, signedSha256, what);
+          await body(req, cap, signedSha256, what, headersMs);
           const file = await h.sourceFile(id, name);
           // Opened before the answer starts: a file gone from the pool is a 404, not a crash.
           const stream = createReadStream(file);
@@ -151,18 +176,18 @@ export function startJobApi(port: number, keyFor: KeyFor, h: JobApiHandlers, { h
         }
         case 'log': {
           const builder = as(params.builder);
-          await h.log(id, builder, checkedBody(req, cap, signedSha256, what));
+          await h.log(id, builder, checkedBody(req, cap, signedSha256, what), checkKey);
           return send(res, 200, { ok: true });
         }
         case 'artifact':
-          await h.artifact(id, as(params.builder), name, checkedBody(req, cap, signedSha256, what));
+          await h.artifact(id, as(params.builder), name, checkedBody(req, cap, signedSha256, what), checkKey);
           return send(res, 200, { ok: true });
         case 'complete': {
           const { builder: by, kind = 'build', ...rest } = await small();
           const builder = as(by);
           const report = parseKindReport(kind, rest);
           if ('error' in report) return send(res, 400, { error: report.error });
-          await h.complete(id, builder, report);
+          await h.complete(id, builder, report, checkKey);
           return send(res, 200, { ok: true });
         }
       }

@@ -16,7 +16,7 @@ import { SAFE_FILE_NAME } from '../../debian/pool-path.js';
 import type { Paragraph } from '../../debian/deb822.js';
 import { ControlTooLarge, debControl } from '../../process/debian-tools.js';
 import { exists, fileFacts, placeFile } from '../../storage/files.js';
-import { refused } from '../job-api.js';
+import { refused, type KeyCheck } from '../job-api.js';
 import type { JobLeasing } from './job-leasing.js';
 import type { QueueContext } from './queue-context.js';
 import type { SuiteJoining } from './suite-joining.js';
@@ -37,8 +37,8 @@ export class BuildResults {
    * sender's. A job's files come one after another (a worker sends them so): many at once would
    * each pass the caps on what the job handed in before them.
    */
-  artifact(id: string, builder: string, name: string, body: AsyncIterable<Buffer>): Promise<void> {
-    return this.inTurn(`${id} file`, () => this.receive(id, builder, name, body));
+  artifact(id: string, builder: string, name: string, body: AsyncIterable<Buffer>, checkKey: KeyCheck): Promise<void> {
+    return this.inTurn(`${id} file`, () => this.receive(id, builder, name, body, checkKey));
   }
 
   /** fn once the job's hand-in of that kind before it is done (in turn, not side by side). */
@@ -52,7 +52,7 @@ export class BuildResults {
     }
   }
 
-  private async receive(id: string, builder: string, name: string, body: AsyncIterable<Buffer>): Promise<void> {
+  private async receive(id: string, builder: string, name: string, body: AsyncIterable<Buffer>, checkKey: KeyCheck): Promise<void> {
     const job = this.leasing.job(id);
     if (job.state !== 'building' || job.lease?.builder !== builder) throw refused(409, `job ${id} is not leased to ${builder}`);
     const dir = join(this.q.layout.artifacts, id);
@@ -86,7 +86,9 @@ export class BuildResults {
     try {
       await writeFile(part, body);
       // The body may take minutes: a lease that ran out meanwhile (and went to another
-      // worker) hands in nothing over the new holder's files.
+      // worker), or a worker removed meanwhile (and another enrolled under its name, perhaps
+      // holding the job as the same slot), hands in nothing over the new holder's files.
+      checkKey();
       const now = this.leasing.job(id);
       if (now.state !== 'building' || now.lease?.builder !== builder) throw refused(409, `job ${id} is no longer leased to ${builder}`);
       await rename(part, join(dir, name));
@@ -100,8 +102,8 @@ export class BuildResults {
    * (the worker cuts a build's output there; a byte of it that is not UTF-8 is three in the log,
    * as U+FFFD), with room for the line that says so; past that, refused.
    */
-  log(id: string, builder: string, body: AsyncIterable<Buffer>): Promise<void> {
-    return this.inTurn(`${id} log`, () => this.appendLog(id, builder, body));
+  log(id: string, builder: string, body: AsyncIterable<Buffer>, checkKey: KeyCheck): Promise<void> {
+    return this.inTurn(`${id} log`, () => this.appendLog(id, builder, body, checkKey));
   }
 
   /**
@@ -109,7 +111,7 @@ export class BuildResults {
    * held in memory (16 MiB a request, on as many connections as a worker opens), until it has all
    * come as signed; then added to the log.
    */
-  private async appendLog(id: string, builder: string, body: AsyncIterable<Buffer>): Promise<void> {
+  private async appendLog(id: string, builder: string, body: AsyncIterable<Buffer>, checkKey: KeyCheck): Promise<void> {
     const job = this.leasing.job(id);
     if (job.state !== 'building' || job.lease?.builder !== builder || !job.log) throw refused(409, `job ${id} is not leased to ${builder}`);
     const path = join(this.q.layout.public, job.log);
@@ -122,7 +124,9 @@ export class BuildResults {
     try {
       await writeFile(part, capped(body, cap - had, `the log of job ${id} (builds.log_mib: at most ${cap} bytes in all)`));
       // Still the worker's once it has all come: a lease that ran out meanwhile, or a worker
-      // archive workers rm revoked, writes no more into the log of that attempt.
+      // archive workers rm revoked (even one enrolled again under its name since, which may hold
+      // the job as the same slot), writes no more into the log of that attempt.
+      checkKey();
       const now = this.leasing.job(id);
       if (now.state !== 'building' || now.lease?.builder !== builder || now.log !== job.log) throw refused(409, `job ${id} is no longer leased to ${builder}`);
       await pipeline(createReadStream(part), createWriteStream(path, { flags: 'a' }));

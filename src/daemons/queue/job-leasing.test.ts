@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scratchDir } from '../../../test/support/scratch.js';
 import type { JobRecord } from '../../core/jobs.js';
+import { refused, type KeyCheck } from '../job-api.js';
 import { JobLeasing } from './job-leasing.js';
 import type { QueueContext } from './queue-context.js';
 import { SerialLane } from './serial-lane.js';
@@ -17,17 +18,17 @@ function leasing(jobs: Map<string, JobRecord>) {
   const q = {
     jobs: { get: (id: string) => jobs.get(id), all: () => [...jobs.values()] },
     lane: new SerialLane(),
-    config: () => ({ builds: { leaseSeconds: 600, depWaitHours: 24 } }),
+    config: () => ({ builds: { leaseSeconds: 600, depWaitHours: 24, concurrency: 1 } }),
     log: () => undefined,
   } as unknown as QueueContext;
-  const workers = { heard: async () => undefined, effective: (_: string, asked: unknown) => asked, removals: () => 0 } as unknown as WorkerRegistry;
+  const workers = { heard: async () => undefined, effective: (_: string, asked: unknown) => asked } as unknown as WorkerRegistry;
   const l = new JobLeasing(q, workers);
   // Saving nowhere; no job to lease.
   l.save = async (job: JobRecord) => void jobs.set(job.id, job);
   (l as unknown as { leaseOne: () => Promise<undefined> }).leaseOne = async () => undefined;
   return l;
 }
-/** Leasing over `jobs` with the queue's public and artifacts folders under a scratch `dir`; every job's inputs are none; removeWorker() as archive workers rm does. */
+/** Leasing over `jobs` with the queue's public and artifacts folders under a scratch `dir`; every job's inputs are none. */
 function leasingOnDisk(jobs: Map<string, JobRecord>) {
   const dir = scratchDir('aib-leasing-');
   mkdirSync(join(dir, 'public/logs'), { recursive: true });
@@ -38,33 +39,43 @@ function leasingOnDisk(jobs: Map<string, JobRecord>) {
     config: () => ({ builds: { leaseSeconds: 600, depWaitHours: 24 }, suites: ['unstable', 'experimental'].map((name) => ({ name, components: ['main'] })) }),
     log: () => undefined,
   } as unknown as QueueContext;
-  let removed = 0;
-  const workers = { heard: async () => undefined, effective: (_: string, asked: unknown) => asked, isRevoked: () => false, nativeAvailable: () => false, removals: () => removed } as unknown as WorkerRegistry;
+  const workers = { heard: async () => undefined, effective: (_: string, asked: unknown) => asked, isRevoked: () => false, nativeAvailable: () => false } as unknown as WorkerRegistry;
   const l = new JobLeasing(q, workers);
   l.save = async (j: JobRecord) => void jobs.set(j.id, j);
   l.inputs = () => [];
-  return Object.assign(l, { dir, removeWorker: () => void removed++ });
+  return Object.assign(l, { dir });
+}
+/** The key a request was signed with is still its worker's. */
+const keyHeld: KeyCheck = () => undefined;
+/** A request's key check (job-api.ts), and remove() as archive workers rm (then add) of its worker does. */
+function keyOfWorker() {
+  let removed = false;
+  const check: KeyCheck = () => {
+    if (removed) throw refused(401, 'signed with a key worker w no longer has');
+  };
+  return { check, remove: () => void (removed = true) };
 }
 const held = (l: JobLeasing) => (l as unknown as { heardFrom: Map<string, number> }).heardFrom;
 const waiting = (l: JobLeasing) => (l as unknown as { waiters: Set<() => void> }).waiters;
 
+const pending = { id: 'u1-amd64', kind: 'build', source: 'hello', version: '1.0-1', arch: 'amd64', suite: 'unstable', state: 'needs-build', attempts: 0, createdAt: '2026-12-06T10:00:00Z', updatedAt: '2026-12-06T10:00:00Z', binaries: [], artifacts: [] } as unknown as JobRecord;
 const building = { id: 'u1-amd64', kind: 'build', state: 'building', lease: { builder: 'w/1', expiresAt: new Date(Date.now() + 600_000).toISOString() } } as unknown as JobRecord;
 
 describe('job leasing', () => {
   it("notes a heartbeat only from its lease's holder", async () => {
     const jobs = new Map([[building.id, building]]);
     const l = leasing(jobs);
-    for (let i = 0; i < 100; i++) await l.heartbeat(`no-such-job-${i}`, `w/${i}`).catch(() => undefined);
-    await l.heartbeat(building.id, 'w/2').catch(() => undefined);
+    for (let i = 0; i < 100; i++) await l.heartbeat(`no-such-job-${i}`, `w/${i}`, keyHeld).catch(() => undefined);
+    await l.heartbeat(building.id, 'w/2', keyHeld).catch(() => undefined);
     expect([...held(l).keys()]).toEqual([]);
-    await l.heartbeat(building.id, 'w/1').catch(() => undefined);
+    await l.heartbeat(building.id, 'w/1', keyHeld).catch(() => undefined);
     expect([...held(l).keys()]).toEqual(['u1-amd64 w/1']);
   });
 
   it('forgets what was heard of a lease once it has ended', async () => {
     const jobs = new Map([[building.id, building]]);
     const l = leasing(jobs);
-    await l.heartbeat(building.id, 'w/1').catch(() => undefined);
+    await l.heartbeat(building.id, 'w/1', keyHeld).catch(() => undefined);
     await l.expire();
     expect(held(l).size).toBe(1);
     jobs.set(building.id, { ...building, state: 'needs-build', lease: undefined } as unknown as JobRecord);
@@ -74,15 +85,46 @@ describe('job leasing', () => {
 
   it('leaves no waiter behind when a long poll ends with nothing to lease', async () => {
     const l = leasing(new Map());
-    for (let i = 0; i < 5; i++) expect(await l.lease({ builder: 'w/1', kinds: ['build'], waitSeconds: 0 }, 5, () => false)).toBeUndefined();
+    for (let i = 0; i < 5; i++) expect(await l.lease({ builder: 'w/1', kinds: ['build'], waitSeconds: 0 }, 5, () => false, keyHeld)).toBeUndefined();
     expect(waiting(l).size).toBe(0);
     // One woken by new work goes as well.
-    const polled = l.lease({ builder: 'w/1', kinds: ['build'], waitSeconds: 60 }, 60_000, () => false);
+    const polled = l.lease({ builder: 'w/1', kinds: ['build'], waitSeconds: 60 }, 60_000, () => false, keyHeld);
     await new Promise((r) => setTimeout(r, 20));
     expect(waiting(l).size).toBe(1);
     l.wakeWorkers();
     expect(await polled).toBeUndefined();
     expect(waiting(l).size).toBe(0);
+  });
+
+  it('leases nothing to a worker that hung up while its request waited for the lane (a lease nobody received would count as a lost builder)', async () => {
+    const jobs = new Map([[pending.id, pending]]);
+    const l = leasingOnDisk(jobs);
+    let free!: () => void;
+    const publication = new Promise<void>((r) => (free = r));
+    const busy = (l as unknown as { q: QueueContext }).q.lane.run(() => publication);
+    let hungUp = false;
+    const asked = l.lease({ builder: 'w/1', kinds: ['build'], waitSeconds: 20 }, 0, () => hungUp, keyHeld);
+    // The lane is busy longer than the worker waits: it gives up and asks again later.
+    hungUp = true;
+    free();
+    await busy;
+    expect(await asked).toBeUndefined();
+    expect(jobs.get(pending.id)).toBe(pending);
+    expect(await readdir(join(l.dir, 'public/logs'))).toEqual([]);
+  });
+
+  it('puts a job back as it was, its attempt not counted, when its worker hung up while the lease was saved', async () => {
+    const jobs = new Map([[pending.id, pending]]);
+    const l = leasingOnDisk(jobs);
+    let hungUp = false;
+    const save = l.save;
+    l.save = async (j: JobRecord) => {
+      await save(j);
+      hungUp = true;
+    };
+    expect(await l.lease({ builder: 'w/1', kinds: ['build'], waitSeconds: 0 }, 0, () => hungUp, keyHeld)).toBeUndefined();
+    expect(jobs.get(pending.id)).toBe(pending);
+    expect(await readdir(join(l.dir, 'public/logs'))).toEqual([]);
   });
 
   it("names a lease's log so that it is never another job's log", async () => {
@@ -92,10 +134,10 @@ describe('job leasing', () => {
     const jobs = new Map([['a', job('unstable', '2026-12-06T10:00:00Z')], ['b', job('experimental', '2026-12-06T10:01:00Z')]].map(([k, j]) => [(j as JobRecord).id, j as JobRecord]));
     const l = leasingOnDisk(jobs);
     const { dir } = l;
-    const first = await l.lease({ builder: 'w/1', kinds: ['build'], waitSeconds: 0 }, 0, () => false);
+    const first = await l.lease({ builder: 'w/1', kinds: ['build'], waitSeconds: 0 }, 0, () => false, keyHeld);
     expect(first?.log).toBe('logs/hello_1.0-1_amd64.1.log');
     await writeFile(join(dir, 'public', first!.log!), 'the first build, as its worker sent it\n');
-    const second = await l.lease({ builder: 'w/2', kinds: ['build'], waitSeconds: 0 }, 0, () => false);
+    const second = await l.lease({ builder: 'w/2', kinds: ['build'], waitSeconds: 0 }, 0, () => false, keyHeld);
     expect(second?.id).not.toBe(first?.id);
     expect(second?.log).toBe('logs/hello_1.0-1_amd64.1-2.log');
     expect(await readFile(join(dir, 'public', first!.log!), 'utf8')).toBe('the first build, as its worker sent it\n');
@@ -113,24 +155,44 @@ describe('job leasing', () => {
     const kept = join(dir, 'public/reproducible/hello/u1-amd64-rebuild');
     await mkdir(kept, { recursive: true });
     await writeFile(join(kept, 'statement.json.asc'), '-----BEGIN PGP SIGNED MESSAGE-----\n');
-    const leased = await l.lease({ builder: 'w/1', kinds: ['rebuild'], waitSeconds: 0 }, 0, () => false);
+    const leased = await l.lease({ builder: 'w/1', kinds: ['rebuild'], waitSeconds: 0 }, 0, () => false, keyHeld);
     expect(leased?.id).toBe(rebuild.id);
     expect((await readdir(join(dir, 'public/reproducible/hello')))).toEqual([]);
   });
 
-  it('leases nothing to a long poll whose worker was removed while it waited, though a new one was enrolled under its name', async () => {
+  it("renews no lease and gives back no job for a heartbeat or restart signed with the key of a worker removed while it waited for the lane, though a worker enrolled under its name since holds the job as the same slot", async () => {
+    const jobs = new Map([[building.id, building]]);
+    const l = leasing(jobs);
+    // The lane is busy (a publication) while the old key's requests wait in it; meanwhile archive
+    // workers rm w (its jobs go back), workers add w, and the new w leases the job as w/1.
+    let free!: () => void;
+    const publication = new Promise<void>((r) => (free = r));
+    const busy = (l as unknown as { q: QueueContext }).q.lane.run(() => publication);
+    const key = keyOfWorker();
+    const beat = l.heartbeat(building.id, 'w/1', key.check);
+    const restart = l.start('w', key.check);
+    key.remove();
+    free();
+    await busy;
+    await expect(beat).rejects.toMatchObject({ status: 401 });
+    await expect(restart).rejects.toMatchObject({ status: 401 });
+    expect(jobs.get(building.id)).toBe(building);
+  });
+
+  it('refuses (401) a long poll whose worker was removed while it waited, though a new one was enrolled under its name, and leases it nothing', async () => {
     const jobs = new Map<string, JobRecord>();
     const l = leasingOnDisk(jobs);
-    const polled = l.lease({ builder: 'far-box/1', kinds: ['build'], waitSeconds: 60 }, 60_000, () => false);
+    const key = keyOfWorker();
+    const polled = l.lease({ builder: 'far-box/1', kinds: ['build'], waitSeconds: 60 }, 60_000, () => false, key.check);
     await new Promise((r) => setTimeout(r, 20));
     // archive workers rm far-box, then add far-box: a new token; then a job comes.
-    l.removeWorker();
+    key.remove();
     const at = '2026-12-06T10:00:00Z';
     jobs.set('u1-amd64', { id: 'u1-amd64', kind: 'build', source: 'hello', version: '1.0-1', arch: 'amd64', suite: 'unstable', state: 'needs-build', attempts: 0, createdAt: at, updatedAt: at, binaries: [], artifacts: [] } as unknown as JobRecord);
     l.wakeWorkers();
-    expect(await polled).toBeUndefined();
+    await expect(polled).rejects.toMatchObject({ status: 401 });
     expect(jobs.get('u1-amd64')!.state).toBe('needs-build');
     // The new token's own request gets it.
-    expect((await l.lease({ builder: 'far-box/1', kinds: ['build'], waitSeconds: 0 }, 0, () => false))?.id).toBe('u1-amd64');
+    expect((await l.lease({ builder: 'far-box/1', kinds: ['build'], waitSeconds: 0 }, 0, () => false, keyHeld))?.id).toBe('u1-amd64');
   });
 });

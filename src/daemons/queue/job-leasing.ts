@@ -17,7 +17,7 @@ import { compareVersions, versionWithoutEpoch } from '../../debian/version.js';
 import { workerOf } from '../../core/workers.js';
 import { KINDS, canRun } from '../../core/work-kinds.js';
 import { fileFacts } from '../../storage/files.js';
-import { refused } from '../job-api.js';
+import { refused, type KeyCheck } from '../job-api.js';
 import type { QueueContext } from './queue-context.js';
 import type { WorkerRegistry } from './worker-registry.js';
 import { inOrder } from '../../debian/indices.js';
@@ -82,19 +82,20 @@ export class JobLeasing {
    * Long polling: a worker asking when there is nothing to do waits here until a job becomes
    * leasable (or the wait ends), so a new upload starts building at once.
    */
-  async lease(asked: LeaseRequest, waitMs: number, gone: () => boolean): Promise<LeasedJob | undefined> {
+  async lease(asked: LeaseRequest, waitMs: number, gone: () => boolean, checkKey: KeyCheck): Promise<LeasedJob | undefined> {
     const worker = workerOf(asked.builder);
-    // As the request was signed: a removal of its worker from now on (archive workers rm, even
-    // with a new worker enrolled under the name since) leaves it nothing to lease.
-    const removals = this.workers.removals(worker);
-    const removed = () => this.workers.removals(worker) !== removals;
+    // Its key as the request was signed, checked again in the lane: a worker removed since
+    // (archive workers rm, even with a new one enrolled under the name) leases nothing (401).
+    checkKey();
     // Noting it is not worth a lease: a full disk says so elsewhere. Not from a slot of QA
     // checks alone: it asks while the worker's builds run, and would keep a busy native worker
     // counted as available (an emulating one would leave it every job of its architecture).
     if (!asked.only) await this.workers.heard(worker, asked).catch((err) => this.q.log(`worker ${worker}: ${(err as Error).message}`));
     // An enrolled worker leases only the architectures its credential allows.
     const request = this.workers.effective(worker, asked);
-    const first = await this.q.lane.run(async () => (removed() ? undefined : this.leaseOne(request)));
+    // Not to a worker that hung up while the lane was busy: a lease nobody received would run
+    // out as a lost builder, and three of those fail the job.
+    const first = await this.q.lane.run(async () => (checkKey(), gone() ? undefined : this.leaseOne(request, gone)));
     if (first || waitMs <= 0) return first;
     await new Promise<void>((resolve) => {
       // (One that waited in vain goes too: an idle worker asks again every wait, for days.)
@@ -106,12 +107,14 @@ export class JobLeasing {
       const timer = setTimeout(done, waitMs);
       this.waiters.add(done);
     });
-    return this.q.lane.run(async () => (gone() || removed() ? undefined : this.leaseOne(request)));
+    return this.q.lane.run(async () => (checkKey(), gone() ? undefined : this.leaseOne(request, gone)));
   }
 
   /** A worker that restarted holds nothing any more: its jobs go back at once, without waiting for their leases to run out. */
-  start(name: string): Promise<WorkerSettings> {
+  start(name: string, checkKey: KeyCheck): Promise<WorkerSettings> {
     return this.q.lane.run(async () => {
+      // (Not the jobs of a worker enrolled under its name since, for a request of the old one's.)
+      checkKey();
       await this.giveBackAll(name, `builder ${name} restarted`);
       return { concurrency: this.q.config().builds.concurrency };
     });
@@ -130,10 +133,12 @@ export class JobLeasing {
     return given;
   }
 
-  heartbeat(id: string, builder: string): Promise<void> {
-    // Only the holder's is noted (any worker may send one for any name of its own, and ids).
+  heartbeat(id: string, builder: string, checkKey: KeyCheck): Promise<void> {
+    checkKey();
+    // Only the holder's is noted (any worker may send one for any name of its own, and ids), and
+    // only under a key its worker still has: then again in the lane.
     if (this.q.jobs.get(id)?.lease?.builder === builder) this.heardFrom.set(`${id} ${builder}`, Date.now());
-    return this.q.lane.run(async () => this.save(heartbeat(this.job(id), builder, new Date(), this.q.config().builds.leaseSeconds * 1000)));
+    return this.q.lane.run(async () => (checkKey(), this.save(heartbeat(this.job(id), builder, new Date(), this.q.config().builds.leaseSeconds * 1000))));
   }
 
   /**
@@ -200,8 +205,9 @@ export class JobLeasing {
   /**
    * The job the asking worker can run, leased to it, with what it needs to run it: builds
    * first, then QA checks (they never hold a build back), then rebuilds, the oldest first.
+   * None when the worker hung up meanwhile (gone()): see lease.
    */
-  private async leaseOne(request: LeaseRequest): Promise<LeasedJob | undefined> {
+  private async leaseOne(request: LeaseRequest, gone: () => boolean): Promise<LeasedJob | undefined> {
     if (this.workers.isRevoked(workerOf(request.builder))) return undefined;
     const config = this.q.config();
     const worker = workerOf(request.builder);
@@ -227,8 +233,10 @@ export class JobLeasing {
       // A check of a build whose files the pool let go (superseded long ago): nothing to check.
       const now = new Date().toISOString();
       await this.save({ ...job, state: 'failed', reason: `its input files are gone: ${(err as Error).message}`, finishedAt: now, updatedAt: now });
-      return this.leaseOne(request);
+      return this.leaseOne(request, gone);
     }
+    // (Reading the inputs' sizes and hashes may have taken a while.)
+    if (gone()) return undefined;
     const emulated = emulates(job);
     const leased = { ...lease(job, request.builder, new Date(), config.builds.leaseSeconds * 1000), emulated };
     // A check's log is named after its kind (".lintian"), a rebuild's after its id past the build's (".rebuild", ".rebuild-2").
@@ -241,6 +249,13 @@ export class JobLeasing {
     // was saved would say "reproducible" beside this lease's verdict.
     if (job.kind === 'rebuild') await rm(join(this.q.layout.public, reproducibleDir(job)), { recursive: true, force: true });
     await this.save(leased);
+    if (gone()) {
+      // Hung up while the lease was saved: the job goes back as it was, its attempt not counted.
+      await this.save(job);
+      await rm(join(this.q.layout.public, leased.log), { force: true });
+      this.q.log(`job ${job.id}: not leased to ${request.builder}, which hung up`);
+      return undefined;
+    }
     const suite = config.suites.find((s) => s.name === job.suite)!;
     this.q.log(`job ${job.id}: leased to ${request.builder} (attempt ${leased.attempts}${emulated ? ', emulated' : ''})`);
     return {

@@ -146,21 +146,25 @@ export class Queue implements QueueContext {
     await this.lane.run(() => this.writeStatus()).catch((err) => this.log(`status page: ${(err as Error).message}`));
     const leasing = this.leasing;
     await startJobApi(port, this.workers.keyFor, {
-      lease: (request, waitMs, gone) => leasing.lease(request, waitMs, gone),
-      start: async (name, offer) => {
+      lease: (request, waitMs, gone, checkKey) => leasing.lease(request, waitMs, gone, checkKey),
+      start: async (name, offer, checkKey) => {
+        // (Nor the offer of a worker removed since noted, as the new one's under its name.)
+        checkKey();
         await this.workers.heard(name, offer).catch((err) => this.log(`worker ${name}: ${(err as Error).message}`));
-        return leasing.start(name);
+        return leasing.start(name, checkKey);
       },
-      heartbeat: (id, builder) => leasing.heartbeat(id, builder),
+      heartbeat: (id, builder, checkKey) => leasing.heartbeat(id, builder, checkKey),
       sourceFile: async (id, name) => {
         const file = leasing.inputs(leasing.job(id)).find((f) => f.name === name);
         if (!file) throw refused(404, `job ${id} has no input file ${name}`);
         return join(l.public, file.path);
       },
-      log: (id, builder, body) => this.results.log(id, builder, body),
-      artifact: (id, builder, name, body) => this.results.artifact(id, builder, name, body),
-      complete: (id, builder, r) =>
+      log: (id, builder, body, checkKey) => this.results.log(id, builder, body, checkKey),
+      artifact: (id, builder, name, body, checkKey) => this.results.artifact(id, builder, name, body, checkKey),
+      complete: (id, builder, r, checkKey) =>
         this.lane.run(() => {
+          // Only the holder's key ends the job: the same name under a new key is another worker.
+          checkKey();
           const job = leasing.job(id);
           if (job.kind !== r.kind) throw refused(409, `job ${id} is a ${kindLabel(job.kind)}, not a ${kindLabel(r.kind)}`);
           return byKind(r, {

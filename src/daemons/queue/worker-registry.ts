@@ -20,7 +20,6 @@ export class WorkerRegistry {
   private readonly seen: RecordStore<WorkerSeen>;
   /** Removed since the queue started: a request of theirs signed before is still refused work. */
   private readonly revoked = new Set<string>();
-  private readonly removedTimes = new Map<string, number>();
 
   constructor(
     private readonly q: QueueContext,
@@ -47,15 +46,6 @@ export class WorkerRegistry {
   /** Whether a worker was removed while one of its requests waited (a long poll): it gets no job. */
   isRevoked(worker: string): boolean {
     return this.revoked.has(worker);
-  }
-
-  /**
-   * How many times `worker` was removed since the queue started: a request that waited (a long
-   * poll) while its worker was removed and a new one enrolled under the name (isRevoked false
-   * again) is still the old token's, and gets no job.
-   */
-  removals(worker: string): number {
-    return this.removedTimes.get(worker) ?? 0;
   }
 
   /** What a worker may run of what it offers: an enrolled one only the architectures it was enrolled for. */
@@ -105,7 +95,6 @@ export class WorkerRegistry {
   async remove(name: string, leasing: JobLeasing): Promise<QueueAnswer> {
     if (!this.enrolled.get(name)) return { ok: false, message: `no enrolled worker ${name} (see archive workers ls)` };
     this.revoked.add(name);
-    this.removedTimes.set(name, this.removals(name) + 1);
     await this.enrolled.remove(name);
     await this.seen.remove(name);
     const back = await leasing.giveBackAll(name, `worker ${name} was removed`);
