@@ -55,4 +55,11 @@ describe('JSON printed on a terminal', () => {
     expect(text).toBe('{\n  "message": "a\\u007fb\\u009bc\\u001bd",\n  "n": 1\n}');
     expect(JSON.parse(text)).toEqual(value);
   });
+
+  it('writes the characters that reorder or hide text (bidirectional overrides and isolates, zero-width) as \\uNNNN too', () => {
+    const value = { source: 'evil\u202egnp.exe\u2066x\u200by\u2028z\ufeff' };
+    const text = printableJson(value);
+    expect(text).toBe('{\n  "source": "evil\\u202egnp.exe\\u2066x\\u200by\\u2028z\\ufeff"\n}');
+    expect(JSON.parse(text)).toEqual(value);
+  });
 });

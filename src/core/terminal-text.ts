@@ -75,8 +75,10 @@ export function sayPrintable(line: string): void {
 
 /**
  * `value` as JSON for a terminal (the CLI's --json): JSON.stringify escapes the characters below
- * 0x20 but leaves DEL and C1 as they are; those are written \u00NN, as JSON allows.
+ * 0x20 but leaves the rest of CONTROLS as they are (DEL, C1, the bidirectional overrides and
+ * isolates that reorder what a terminal shows, zero-width ones); those are written \uNNNN, as
+ * JSON allows.
  */
 export function printableJson(value: unknown): string {
-  return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
+  return JSON.stringify(value, null, 2).replace(CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
