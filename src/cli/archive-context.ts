@@ -12,6 +12,7 @@ import { callerIsRoot, serviceOwner } from '../storage/ownership.js';
 import { noArchive, requireArchive } from './archive-root.js';
 import { archiveUri } from '../core/client-config.js';
 import { readTls } from './tls-files.js';
+import { printable } from '../core/terminal-text.js';
 
 export const COMPOSE_FILE = fileURLToPath(new URL('../../compose/compose.yaml', import.meta.url));
 
@@ -93,9 +94,12 @@ export async function loadProject(layout: Layout, config: ArchiveConfig, swarm: 
   return parseCompose(await readFile(COMPOSE_FILE, 'utf8'), COMPOSE_FILE, { ...(await composeVariables(layout, config, config.port)), ...swarm });
 }
 
-/** Progress goes to stderr, so stdout stays for results (and --json). */
+/**
+ * Progress goes to stderr, so stdout stays for results (and --json); one line, its control
+ * characters shown (it quotes what the engine says: a Swarm node's host name, a task's error).
+ */
 export function progress(line: string): void {
-  process.stderr.write(`${process.stderr.isTTY ? '\x1b[2m' : ''}==> ${line}${process.stderr.isTTY ? '\x1b[0m' : ''}\n`);
+  process.stderr.write(`${process.stderr.isTTY ? '\x1b[2m' : ''}==> ${printable(line).replaceAll('\n', '\\x0a')}${process.stderr.isTTY ? '\x1b[0m' : ''}\n`);
 }
 
 /** Whether 127.0.0.1:port can be listened on (nothing else holds it). */

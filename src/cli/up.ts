@@ -19,7 +19,7 @@ import { archiveLabels, layoutFor, loadConfig, loadProject, portFree, progress, 
 import { initRoot } from './init.js';
 import { basename, relative } from 'node:path';
 import { AnchoredDir } from '../storage/anchored-dir.js';
-import { printableJson } from '../core/terminal-text.js';
+import { printable, printableJson } from '../core/terminal-text.js';
 import { listKeys } from '../process/gpg.js';
 
 export function register(program: Command): void {
@@ -126,7 +126,7 @@ export function register(program: Command): void {
       // What a client that fetched the key over plain HTTP checks it against.
       const fingerprint = (await listKeys(AnchoredDir.readUnderRoot(layout, layout.publicKey) ?? Buffer.alloc(0)).catch(() => []))[0]?.fingerprint;
       console.log(`archive-in-a-box "${config.name}" is up (${result.seconds} s): ${http}
-${manager ? `\nOn the Swarm: queue and repository on this node (${manager.address}), workers on ${swarmWorkers?.length ? swarmWorkers.join(', ') : 'no node yet (label one archive.worker=true)'}; images through ${registry?.address}\n` : ''}
+${manager ? `\nOn the Swarm: queue and repository on this node (${manager.address}), workers on ${swarmWorkers?.length ? printable(swarmWorkers.join(', ')).replaceAll('\n', '\\x0a') : 'no node yet (label one archive.worker=true)'}; images through ${registry?.address}\n` : ''}
 Incoming directory: ${layout.incoming}
 
 dput: add this stanza to ~/.dput.cf (or run \`archive dput-config --install\`), then
