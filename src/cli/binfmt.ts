@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { architectureFinding, runMode } from '../core/doctor.js';
-import { I386_BINFMT_REGISTRATION, QEMU_NAMES } from '../debian/architectures.js';
+import { I386_BINFMT_REGISTRATION, QEMU_NAMES, qemuName } from '../debian/architectures.js';
 import { UserError } from '../errors.js';
 import { architectureFacts } from '../process/architectures.js';
 import { run } from '../process/run.js';
@@ -24,12 +24,12 @@ export function register(program: Command): void {
       const layout = layoutFor(cmd.optsWithGlobals<GlobalOptions>());
       const architectures = given.length > 0 ? given : (await exists(layout.config)) ? [...new Set((await loadConfig(layout)).suites.flatMap((s) => s.architectures))] : [];
       if (architectures.length === 0) throw new UserError(`no architectures given, and no archive.yaml at ${layout.config} to take them from`);
-      const unknown = architectures.find((a) => !QEMU_NAMES[a]);
+      const unknown = architectures.find((a) => !qemuName(a));
       if (unknown) throw new UserError(`${unknown}: no qemu emulator is known for it (known: ${Object.keys(QEMU_NAMES).join(', ')})`);
       if (!existsSync(`${BINFMT}/register`)) await run('mount', ['-t', 'binfmt_misc', 'binfmt_misc', BINFMT]);
       for (const a of await architectureFacts(architectures)) {
         if (runMode(a)) continue;
-        const qemu = QEMU_NAMES[a.arch];
+        const qemu = qemuName(a.arch)!;
         if (!existsSync(`/usr/bin/qemu-${qemu}-static`)) throw new UserError(`${a.arch}: /usr/bin/qemu-${qemu}-static is missing; apt-get install qemu-user-static binfmt-support`);
         if (a.handler && !a.handler.enabled) {
           await writeFile(`${BINFMT}/${a.handler.name}`, '1');

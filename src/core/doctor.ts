@@ -1,6 +1,6 @@
 // `archive doctor`: what the machine and the archive look like, judged. Pure: facts gathered
 // by cli/doctor.ts in, findings out, each problem with the fix a packager would apply.
-import { I386_BINFMT_REGISTRATION, QEMU_NAMES } from '../debian/architectures.js';
+import { I386_BINFMT_REGISTRATION, qemuName } from '../debian/architectures.js';
 
 /** How this machine runs one architecture the suites build for (process/architectures.ts). */
 export interface ArchitectureFacts {
@@ -116,7 +116,7 @@ export function runMode(a: ArchitectureFacts): 'native' | 'emulated' | undefined
 
 export function architectureFinding(a: ArchitectureFacts): Finding {
   const check = `arch-${a.arch}`;
-  const qemu = QEMU_NAMES[a.arch];
+  const qemu = qemuName(a.arch);
   if (a.arch === a.hostArch) return { check, status: 'ok', detail: "this machine's own" };
   if (a.handler?.enabled && a.handler.flags.includes('F')) {
     return { check, status: 'ok', detail: `emulated, through binfmt_misc ${a.handler.name} (flags ${a.handler.flags}: works inside containers); builds take longer` };

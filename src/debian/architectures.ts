@@ -16,6 +16,11 @@ export const QEMU_NAMES: Record<string, string> = {
   loong64: 'loongarch64',
 };
 
+/** qemu's name for a Debian architecture; undefined for one it has none for (an own entry only: not "constructor"). */
+export function qemuName(arch: string): string | undefined {
+  return Object.hasOwn(QEMU_NAMES, arch) ? QEMU_NAMES[arch] : undefined;
+}
+
 /** Architectures a kernel of the key's may run without emulation, if it was built to. */
 export const COMPAT_ARCHITECTURES: Record<string, string[]> = { amd64: ['i386'], arm64: ['armhf', 'armel'] };
 

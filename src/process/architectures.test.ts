@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { binfmtHandler, runsNatively } from './architectures.js';
+import { qemuName } from '../debian/architectures.js';
 import { hostArchitecture } from './debian-tools.js';
 
 describe('how this machine runs an architecture', () => {
@@ -20,6 +21,12 @@ describe('how this machine runs an architecture', () => {
     expect(await binfmtHandler('armhf', root)).toEqual({ name: 'qemu-arm', enabled: false, flags: '' });
     expect(await binfmtHandler('riscv64', root)).toBeUndefined();
     expect(await binfmtHandler('no-such-arch', root)).toBeUndefined();
+    // A name archive.yaml accepts that an object has of its own: no handler (and no qemu named "function Object()...").
+    await writeFile(join(root, 'qemu-function Object() { [native code] }'), 'enabled\nflags: F\n');
+    expect(await binfmtHandler('constructor', root)).toBeUndefined();
+    expect(qemuName('constructor')).toBeUndefined();
+    expect(qemuName('toString')).toBeUndefined();
+    expect(qemuName('arm64')).toBe('aarch64');
   });
 
   it("runs the i386 probe on an amd64 host and says whether the kernel ran it; tries nothing it has no probe for", async () => {

@@ -6,7 +6,7 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ArchitectureFacts } from '../core/doctor.js';
-import { COMPAT_ARCHITECTURES, QEMU_NAMES } from '../debian/architectures.js';
+import { COMPAT_ARCHITECTURES, qemuName } from '../debian/architectures.js';
 import { hostArchitecture } from './debian-tools.js';
 
 export interface BinfmtHandler {
@@ -18,7 +18,7 @@ export interface BinfmtHandler {
 
 /** The binfmt_misc handler qemu-NAME for `arch`, when one is registered (and binfmt_misc is mounted). */
 export async function binfmtHandler(arch: string, root = '/proc/sys/fs/binfmt_misc'): Promise<BinfmtHandler | undefined> {
-  const qemu = QEMU_NAMES[arch];
+  const qemu = qemuName(arch);
   if (!qemu) return undefined;
   const name = `qemu-${qemu}`;
   const text = await readFile(join(root, name), 'utf8').catch(() => undefined);
