@@ -59,6 +59,7 @@ describe('a worker on another machine', () => {
     expect((await execa('curl', ['-fsS', `${url}archive-key.asc`], { reject: false })).exitCode).toBe(60);
     expect((await execa('curl', ['-fsS', url.replace('https:', 'http:')], { reject: false })).exitCode).not.toBe(0);
     expect((await archive.cli(['source-line'])).stdout).toContain(`URIs: ${url}\n`);
+    expect(JSON.parse(String((await archive.cli(['status', '--json'])).stdout)).url).toBe(url);
     // nginx has read the key, and it is gone from the repository's file system, where a link
     // planted as public/dists (followed wherever it points) could have had it served.
     const tmp = await execa('docker', ['exec', `${up.project}-repo`, 'ls', '-A', '/tmp']);

@@ -15,7 +15,7 @@ import { engineReads } from '../docker/engine-reads.js';
 import { readAll, readJson } from '../storage/json-files.js';
 import { openStateFile } from '../storage/open-regular-file.js';
 import { migrationLine, type MigrationDecision } from '../core/migration.js';
-import { layoutFor, loadConfig, projectName, type GlobalOptions } from './archive-context.js';
+import { clientUrl, layoutFor, loadConfig, projectName, type GlobalOptions } from './archive-context.js';
 
 export function register(program: Command): void {
   program
@@ -61,7 +61,8 @@ export function register(program: Command): void {
       const status = {
         root: layout.root,
         project: projectName(layout, config),
-        url: `http://127.0.0.1:${config.port}/`,
+        // https:// and the certificate's name with tls_cert, as archive up prints it.
+        url: await clientUrl(layout, config).catch(() => `http://127.0.0.1:${config.port}/`),
         unsignedUploads: config.uploads.allowUnsigned ? 'allowed' : 'refused',
         containers,
         uploads,
