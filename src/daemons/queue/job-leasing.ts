@@ -22,6 +22,9 @@ import type { QueueContext } from './queue-context.js';
 import type { WorkerRegistry } from './worker-registry.js';
 import { inOrder } from '../../debian/indices.js';
 
+/** A heartbeat within this long (a tenth of a shorter lease) of the lease's last renewal is not saved again (JobLeasing.heartbeat). */
+export const HEARTBEAT_SAVED_WITHIN_MS = 1000;
+
 export class JobLeasing {
   private readonly waiters = new Set<() => void>();
   /** When each job's worker was last heard from ("JOB WORKER" -> ms), before the lane saw it. */
@@ -133,11 +136,22 @@ export class JobLeasing {
     return given;
   }
 
-  heartbeat(id: string, builder: string, checkKey: KeyCheck): Promise<void> {
+  async heartbeat(id: string, builder: string, checkKey: KeyCheck): Promise<void> {
     checkKey();
     // Only the holder's is noted (any worker may send one for any name of its own, and ids), and
     // only under a key its worker still has: then again in the lane.
-    if (this.q.jobs.get(id)?.lease?.builder === builder) this.heardFrom.set(`${id} ${builder}`, Date.now());
+    const lease = this.q.jobs.get(id)?.lease;
+    // Refused as it would be in the lane (no such job, not the holder), without waiting for it.
+    if (lease?.builder !== builder) return assertHolder(this.job(id), builder);
+    this.heardFrom.set(`${id} ${builder}`, Date.now());
+    // A lease renewed a moment ago is not saved again: a worker's heartbeats (a few a minute)
+    // each cost a synced write in the lane, and a hostile worker could send hundreds a second.
+    const leaseMs = this.q.config().builds.leaseSeconds * 1000;
+    if (Date.parse(lease.expiresAt) - Date.now() > leaseMs - Math.min(HEARTBEAT_SAVED_WITHIN_MS, leaseMs / 10)) return;
+    return this.renewLease(id, builder, checkKey);
+  }
+
+  private renewLease(id: string, builder: string, checkKey: KeyCheck): Promise<void> {
     return this.q.lane.run(async () => (checkKey(), this.save(heartbeat(this.job(id), builder, new Date(), this.q.config().builds.leaseSeconds * 1000))));
   }
 
