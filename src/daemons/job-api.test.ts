@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startJobApi, type JobApiHandlers } from './job-api.js';
+import { answerStatus, refused, startJobApi, type JobApiHandlers } from './job-api.js';
+import { JobTransitionError } from '../core/jobs.js';
 import { JobApiClient, QueueUnreachable, reportAfterHandInError } from './job-api-client.js';
 import { MAX_LOG_BODY, MAX_SMALL_BODY } from '../core/job-protocol.js';
 import { builderKey, sha256Hex, signRequest } from '../core/request-signature.js';
@@ -420,5 +421,13 @@ describe('a job API request captured on the network', () => {
       expect((await replay('POST', path, body, authorization)).status, path).toBe(401);
     }
     expect(calls).toEqual([]);
+  });
+});
+
+describe('the status an error is answered with', () => {
+  it('is a refusal\'s own, 409 for a job not in the state asked, and 500 only for the queue\'s own failure (which the queue then recovers from)', () => {
+    expect(answerStatus(refused(401, 'no longer its key'))).toBe(401);
+    expect(answerStatus(new JobTransitionError('job j is not leased to w/1'))).toBe(409);
+    expect(answerStatus(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }))).toBe(500);
   });
 });

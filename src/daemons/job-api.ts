@@ -39,6 +39,11 @@ export interface JobApiHandlers {
 /** An error the job API answers with `status` and its message (a handler throws it). */
 export const refused = (status: number, message: string) => Object.assign(new Error(message), { status });
 
+/** The status the job API answers an error with: a refusal's own, 409 for a job not in the state asked, else 500 (the queue's failure). */
+export function answerStatus(err: unknown): number {
+  return (err as { status?: number }).status ?? (err instanceof JobTransitionError ? 409 : 500);
+}
+
 /**
  * The body as it arrives, at most `limit` bytes, ending in an error when its sha256 is not the
  * signed one: what is read before the end is not to be trusted until the end is reached.
@@ -192,8 +197,7 @@ export function startJobApi(port: number, keyFor: KeyFor, h: JobApiHandlers, { h
         }
       }
     } catch (err) {
-      const status = (err as { status?: number }).status ?? (err instanceof JobTransitionError ? 409 : 500);
-      send(res, status, { error: (err as Error).message });
+      send(res, answerStatus(err), { error: (err as Error).message });
     }
   });
   server.on('connection', (socket) => socket.setTimeout(headersMs, () => socket.destroy()));

@@ -29,7 +29,7 @@ import { pruneGenerations } from '../../publish/generations.js';
 import { removeTemporaries, writeFileAtomic } from '../../storage/json-files.js';
 import type { Layout } from '../../storage/layout.js';
 import { RecordStore } from '../../storage/record-store.js';
-import { refused, startJobApi } from '../job-api.js';
+import { answerStatus, refused, startJobApi } from '../job-api.js';
 import { BuildResults } from './build-results.js';
 import { CliRequests } from './cli-requests.js';
 import { failPoints, type FailPointHit } from './crash-at-fail-point.js';
@@ -182,6 +182,12 @@ export class Queue implements QueueContext {
               await this.rebuilds.complete(id, builder, report);
               await this.afterVerdict(id);
             },
+          }).catch((err: unknown) => {
+            // Not a refusal of the report but a failure after it was recorded (a full disk while
+            // the build joined its suite or published): the worker's give-back is refused then
+            // (the job is built), so the next scan finishes what it interrupted, as after a crash.
+            if (answerStatus(err) === 500) this.infrastructureError(`while completing job ${id}`, err);
+            throw err;
           });
         }),
     });
