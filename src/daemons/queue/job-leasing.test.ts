@@ -83,6 +83,16 @@ describe('job leasing', () => {
     expect(new Date(jobs.get(building.id)!.lease!.expiresAt).getTime()).toBeGreaterThan(Date.now() + 590_000);
     await expect(l.heartbeat(building.id, 'w/2', keyHeld)).rejects.toThrow();
     expect(saves).toBe(1);
+    // Sent while the lane is busy (a publication): they wait in it, and are one write too.
+    jobs.set(building.id, { ...building, lease: { builder: 'w/1', expiresAt: new Date(Date.now() + 300_000).toISOString() } });
+    let free!: () => void;
+    const publication = new Promise<void>((r) => (free = r));
+    const busy = (l as unknown as { q: QueueContext }).q.lane.run(() => publication);
+    const beats = Array.from({ length: 300 }, () => l.heartbeat(building.id, 'w/1', keyHeld));
+    free();
+    await busy;
+    await Promise.all(beats);
+    expect(saves).toBe(2);
   });
 
   it('forgets what was heard of a lease once it has ended', async () => {

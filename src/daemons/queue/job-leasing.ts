@@ -146,13 +146,19 @@ export class JobLeasing {
     this.heardFrom.set(`${id} ${builder}`, Date.now());
     // A lease renewed a moment ago is not saved again: a worker's heartbeats (a few a minute)
     // each cost a synced write in the lane, and a hostile worker could send hundreds a second.
-    const leaseMs = this.q.config().builds.leaseSeconds * 1000;
-    if (Date.parse(lease.expiresAt) - Date.now() > leaseMs - Math.min(HEARTBEAT_SAVED_WITHIN_MS, leaseMs / 10)) return;
-    return this.renewLease(id, builder, checkKey);
+    // Looked at before the lane and again in it (those sent while it was busy wait there).
+    if (this.renewedJustNow(this.q.jobs.get(id))) return;
+    return this.q.lane.run(async () => {
+      checkKey();
+      const job = this.job(id);
+      if (job.lease?.builder === builder && this.renewedJustNow(job)) return;
+      await this.save(heartbeat(job, builder, new Date(), this.q.config().builds.leaseSeconds * 1000));
+    });
   }
 
-  private renewLease(id: string, builder: string, checkKey: KeyCheck): Promise<void> {
-    return this.q.lane.run(async () => (checkKey(), this.save(heartbeat(this.job(id), builder, new Date(), this.q.config().builds.leaseSeconds * 1000))));
+  private renewedJustNow(job: JobRecord | undefined): boolean {
+    const leaseMs = this.q.config().builds.leaseSeconds * 1000;
+    return !!job?.lease && Date.parse(job.lease.expiresAt) - Date.now() > leaseMs - Math.min(HEARTBEAT_SAVED_WITHIN_MS, leaseMs / 10);
   }
 
   /**
