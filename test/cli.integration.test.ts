@@ -303,8 +303,12 @@ describe('archive include refuses at once, before copying anything', () => {
     await rm(join(root, 'state', 'uploads', 'u.json'));
   });
 
-  it('waits for the accepted upload of a source and version, not a later .changes anyone could drop in incoming, and prints reasons one line each', async () => {
+  it('waits for the signed upload of a source and version, not a later unsigned .changes anyone could drop in incoming, and prints reasons one line each', async () => {
     const owner = await stat(root);
+    const config = join(root, 'archive.yaml');
+    const before = await readFile(config, 'utf8');
+    await writeFile(config, before.replace(/^ {2}allow_unsigned: true$/m, '  allow_unsigned: false'));
+    expect(await readFile(config, 'utf8')).toMatch(/^ {2}allow_unsigned: false$/m);
     const plant = async (name: string, value: Record<string, unknown>) => {
       await mkdir(join(root, 'state', 'uploads'), { recursive: true });
       await chown(join(root, 'state', 'uploads'), owner.uid, owner.gid);
@@ -317,7 +321,16 @@ describe('archive include refuses at once, before copying anything', () => {
     await plant('b.json', { id: 'b', changes: junk, state: 'rejected', receivedAt: '2026-12-06T00:01:00Z', reasons: [`${junk}: not signed`] });
     const published = await execa('node', [CLI, '--root', root, 'wait', 'hello', '1.0-1', '--timeout', '5'], { reject: false, all: true });
     expect(published.exitCode, String(published.all)).toBe(0);
-    // With no accepted one, the rejection is the answer, each reason on a line of its own.
+    // A signed upload of the version rejected since (another suite's, say) is the answer.
+    await plant('c.json', { id: 'c', state: 'rejected', receivedAt: '2026-12-06T00:02:00Z', signedBy: 'A'.repeat(40), reasons: ['hello 1.0-1 is in unstable already'] });
+    const signed = await execa('node', [CLI, '--root', root, 'wait', 'hello', '1.0-1', '--timeout', '5'], { reject: false, all: true });
+    expect(signed.exitCode).toBe(1);
+    expect(signed.stderr).toContain('  hello 1.0-1 is in unstable already');
+    await rm(join(root, 'state', 'uploads', 'c.json'));
+    // Where anyone's .changes is taken (allow_unsigned: true), the newest answers.
+    await writeFile(config, before);
+    expect((await execa('node', [CLI, '--root', root, 'wait', 'hello', '1.0-1', '--timeout', '5'], { reject: false, all: true })).exitCode).toBe(1);
+    // With nothing else, the rejection is the answer, each reason on a line of its own.
     await rm(join(root, 'state', 'uploads', 'a.json'));
     const rejected = await execa('node', [CLI, '--root', root, 'wait', 'hello', '1.0-1', '--timeout', '5'], { reject: false, all: true });
     expect(rejected.exitCode).toBe(1);

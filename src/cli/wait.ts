@@ -9,13 +9,15 @@ import { FolderWatch } from '../storage/folder-watch.js';
 import { printable, printableJson } from '../core/terminal-text.js';
 
 /**
- * The upload of this source and version: the newest the archive accepted, or, when none was, the
- * newest received. Anyone who may write to incoming can send a .changes naming any source and
- * version (unsigned, it is rejected at once): it does not stand for an accepted upload's outcome.
+ * The upload of this source and version: the newest, leaving out, where uploads must be signed, a
+ * rejection of a .changes no uploader's key signed when there is another. Anyone who may write to
+ * incoming can send a .changes naming any source and version: it does not stand for a signed
+ * upload's outcome (accepted, or rejected for its own reasons, as a second upload of a version
+ * already there is). Left: one sent before the signed upload is recorded answers the wait.
  */
-function theUpload(uploads: UploadRecord[], source: string, version: string): UploadRecord | undefined {
+function theUpload(uploads: UploadRecord[], source: string, version: string, allowUnsigned: boolean): UploadRecord | undefined {
   const ofIt = uploads.filter((u) => u.source === source && u.version === version).sort((a, b) => inOrder(a.receivedAt, b.receivedAt));
-  return ofIt.filter((u) => !['received', 'rejected'].includes(u.state)).pop() ?? ofIt.pop();
+  return ofIt.filter((u) => allowUnsigned || u.state !== 'rejected' || u.signedBy).pop() ?? ofIt.pop();
 }
 
 export function register(program: Command): void {
@@ -27,7 +29,7 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  dput archive hello_1.0-1_source.changes && archive wait hello 1.0-1 --timeout 900\n')
     .action(async (source: string, version: string, options: { timeout: number; json?: boolean }, cmd: Command) => {
       const layout = layoutFor(cmd.optsWithGlobals<GlobalOptions>());
-      await loadConfig(layout);
+      const config = await loadConfig(layout);
       if (!Number.isFinite(options.timeout) || options.timeout <= 0) throw new UserError('--timeout: expected a number of seconds');
       const deadline = Date.now() + options.timeout * 1000;
       let last = '';
@@ -38,7 +40,7 @@ export function register(program: Command): void {
         for (;;) {
           const began = Date.now();
           watch.looking();
-          const upload = theUpload(await readAll<UploadRecord>(layout.uploads), source, version);
+          const upload = theUpload(await readAll<UploadRecord>(layout.uploads), source, version, config.uploads.allowUnsigned);
           const state = upload?.state ?? 'not received yet';
           if (state !== last) {
             process.stderr.write(`${printable(`==> ${source} ${version}: ${state}`).replaceAll('\n', '\\x0a')}\n`);
