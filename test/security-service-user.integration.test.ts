@@ -458,7 +458,13 @@ describe.runIf(asRoot)('root running the CLI on a root the queue\'s user owns', 
     const big = await run('status');
     expect(big.exitCode, big.all).not.toBe(0);
     expect(big.all).toContain(`${huge}: ${600 * 1024 ** 2} bytes; expected at most ${512 * 1024 ** 2}`);
-    await rm(huge);
+    // One within it under three names (hard links): past 1 GiB together, none read.
+    await truncate(huge, 400 * 1024 ** 2);
+    for (const name of ['huge-2.json', 'huge-3.json']) await link(huge, join(root, 'state', 'jobs', name));
+    const many = await run('status');
+    expect(many.exitCode, many.all).not.toBe(0);
+    expect(many.all).toMatch(new RegExp(`${join(root, 'state', 'jobs')}: its records hold more than ${1024 ** 3} bytes together, the most root's CLI reads of one folder \\(at .*huge(-[23])?\\.json\\)`));
+    for (const name of ['huge.json', 'huge-2.json', 'huge-3.json']) await rm(join(root, 'state', 'jobs', name));
     // A record of the queue's user's naming root's file as its log: never opened.
     const record = join(root, 'state', 'jobs', 'hello.json');
     const at = new Date().toISOString();

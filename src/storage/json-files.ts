@@ -4,7 +4,7 @@ import { constants } from 'node:fs';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { writeAllAt } from './files.js';
-import { readStateFile } from './open-regular-file.js';
+import { MAX_STATE_FOLDER_BYTES, readStateFile, type StateReadBudget } from './open-regular-file.js';
 import { giveOpenFile, type Owner } from './ownership.js';
 
 export interface WriteOptions {
@@ -223,9 +223,9 @@ export async function writeJson(path: string, value: unknown, o: WriteOptions = 
  * file, never "none": a record or manifest taken as missing would have its caller start afresh
  * over what it describes.
  */
-export async function readJson<T>(path: string): Promise<T | undefined> {
+export async function readJson<T>(path: string, budget?: StateReadBudget): Promise<T | undefined> {
   try {
-    return JSON.parse((await readStateFile(path)).toString('utf8')) as T;
+    return JSON.parse((await readStateFile(path, budget)).toString('utf8')) as T;
   } catch (err) {
     // No such file, also when a folder on its path is a file.
     if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return undefined;
@@ -243,7 +243,8 @@ export async function readAll<T>(dir: string): Promise<T[]> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
-  const records: (T | undefined)[] = await Promise.all(names.map((n) => readJson<T>(join(dir, n))));
+  const budget = { folder: dir, left: MAX_STATE_FOLDER_BYTES };
+  const records: (T | undefined)[] = await Promise.all(names.map((n) => readJson<T>(join(dir, n), budget)));
   return records.filter((r): r is T => r !== undefined);
 }
 

@@ -106,6 +106,19 @@ export async function openStateFile(path: string): Promise<{ handle: FileHandle;
   }
 }
 
+/**
+ * The most root's CLI reads of one folder's records together (readAll): each may be up to
+ * MAX_STATE_FILE_BYTES, and the queue's user could give one file as many names as it liked
+ * (hard links), each read and parsed anew.
+ */
+export const MAX_STATE_FOLDER_BYTES = 1024 * 1024 * 1024;
+
+/** What is left of a folder's MAX_STATE_FOLDER_BYTES while its records are read (readAll). */
+export interface StateReadBudget {
+  folder: string;
+  left: number;
+}
+
 /** State files larger than this are read one at a time (readStateFile). */
 export const LARGE_STATE_FILE_BYTES = 1024 * 1024;
 let largeReads: Promise<unknown> = Promise.resolve();
@@ -113,12 +126,17 @@ let largeReads: Promise<unknown> = Promise.resolve();
 /**
  * A file of the archive's state, read whole through openStateFile; run by root, of at most
  * MAX_STATE_FILE_BYTES (the queue's user could make one as large as the disk for root to read).
- * Large ones are read one after another: a folder of records read at once (readAll) could hold a
- * file of 500 MiB under as many names as the queue's user made hard links, and root's CLI took
- * that many times its memory.
+ * Large ones are read one after another, and, run by root, a folder's (`budget`) within
+ * MAX_STATE_FOLDER_BYTES together: a folder of records read at once (readAll) could hold a file of
+ * 500 MiB under as many names as the queue's user made hard links, and root's CLI took that many
+ * times its memory.
  */
-export async function readStateFile(path: string): Promise<Buffer> {
+export async function readStateFile(path: string, budget?: StateReadBudget): Promise<Buffer> {
   const { handle, size } = await openStateFile(path);
+  if (stateOwnerUid !== undefined && budget && (budget.left -= size) < 0) {
+    await handle.close();
+    throw new Error(`${budget.folder}: its records hold more than ${MAX_STATE_FOLDER_BYTES} bytes together, the most root's CLI reads of one folder (at ${path})`);
+  }
   if (size <= LARGE_STATE_FILE_BYTES) return readOpenStateFile(path, handle, size);
   const turn = largeReads.then(() => readOpenStateFile(path, handle, size));
   largeReads = turn.catch(() => undefined);
