@@ -50,20 +50,29 @@ describe('the engine\'s count for a worker\'s containers', () => {
     return { docker, asked };
   };
 
-  it('is counted anew when asked for a fresh count: neither the kept one nor the one in flight', async () => {
-    const bigger: EngineDiskUsage = { Containers: [{ Id: 'deps', SizeRw: 5_000_000_000_000, Mounts: [] }], Volumes: [] };
-    const { docker, asked } = engine((n) => ({ df: n === 1 ? DF : bigger }));
+  it('is counted anew when asked for a fresh count: not the kept one, nor one in flight here or at the engine (asked twice, the second answer taken)', async () => {
+    const size = (n: number): EngineDiskUsage => ({ Containers: [{ Id: 'deps', SizeRw: n, Mounts: [] }], Volumes: [] });
+    const { docker, asked } = engine((n) => ({ df: size(n) }));
     const counter = new DiskUsageCounter(docker);
-    expect(await counter.of('deps')).toBe(12_582_912);
-    expect(await counter.of('deps', { fresh: true })).toBe(5_000_000_000_000);
-    expect(asked).toHaveLength(2);
-    // One in flight when the fresh count is asked for is waited for, then the engine is asked again.
+    expect(await counter.of('deps')).toBe(1);
+    expect(await counter.of('deps', { fresh: true })).toBe(3);
+    expect(asked).toHaveLength(3);
+    // One in flight when the fresh count is asked for is waited for, then the engine is asked twice.
     DISK_COUNT.freshMs = 0;
     const inFlight = counter.of('deps');
     const fresh = counter.of('deps', { fresh: true });
-    await inFlight;
-    expect(await fresh).toBe(5_000_000_000_000);
+    expect(await inFlight).toBe(4);
+    expect(await fresh).toBe(6);
+  });
+
+  it('tries a fresh count again when the engine refuses it (one already running, before API 1.42)', async () => {
+    Object.assign(DISK_COUNT, { freshRetryMs: 1 });
+    const conflict = new Error('(HTTP code 409) conflict - a disk usage operation is already running');
+    const { docker, asked } = engine((n) => (n <= 3 ? { err: conflict } : { df: DF }));
+    expect(await new DiskUsageCounter(docker).of('deps', { fresh: true })).toBe(12_582_912);
     expect(asked).toHaveLength(4);
+    const { docker: refusing } = engine(() => ({ err: conflict }));
+    await expect(new DiskUsageCounter(refusing).of('deps', { fresh: true })).rejects.toThrow('409');
   });
 
   it('is one request for every container that asks at once, and kept a few seconds; containers and volumes only', async () => {

@@ -31,9 +31,10 @@ export function containerDiskUsage(df: EngineDiskUsage, id: string): number | un
 /**
  * How long one count of the engine's answers for (a check of every container of the worker
  * within it shares it), and how long a count may take: one the engine does not answer by then is
- * a count that failed (said in the job's log), and the next check asks again.
+ * a count that failed (said in the job's log), and the next check asks again. A fresh count
+ * (DiskUsageCounter.of) is tried freshTries times, freshRetryMs apart.
  */
-export const DISK_COUNT = { freshMs: 5000, timeoutMs: 60_000 };
+export const DISK_COUNT = { freshMs: 5000, timeoutMs: 60_000, freshTries: 3, freshRetryMs: 2000 };
 
 /** The engine's count of what containers have written, one count in flight at a time. */
 export class DiskUsageCounter {
@@ -44,14 +45,25 @@ export class DiskUsageCounter {
 
   /**
    * The bytes the container of this id has written (containerDiskUsage); rejects with the
-   * engine's error. `fresh`: from a count begun after this call, not one kept or in flight.
+   * engine's error. `fresh`: from a count begun after this call, not one kept or in flight here
+   * or at the engine, which answers a count asked while another runs with that one's (moby's
+   * disk usage is one computation at a time, shared; an engine before API 1.42 refuses the second
+   * with 409): a count asked once one asked after this call has ended; tried FRESH_TRIES times.
    */
   async of(id: string, o: { fresh?: boolean } = {}): Promise<number | undefined> {
-    if (o.fresh) {
-      await this.counting?.catch(() => undefined);
+    if (!o.fresh) return containerDiskUsage(await this.count(), id);
+    await this.counting?.catch(() => undefined);
+    this.last = undefined;
+    await this.count().catch(() => undefined);
+    for (let tries = 1; ; tries++) {
       this.last = undefined;
+      try {
+        return containerDiskUsage(await this.count(), id);
+      } catch (err) {
+        if (tries >= DISK_COUNT.freshTries) throw err;
+        await new Promise((r) => setTimeout(r, DISK_COUNT.freshRetryMs));
+      }
     }
-    return containerDiskUsage(await this.count(), id);
   }
 
   private async count(): Promise<EngineDiskUsage> {
