@@ -40,4 +40,15 @@ describe("the build-dependency cache's eviction", () => {
     expect(await exists(second)).toBe(true);
     expect(await exists(`${DEPS_REPO}:${key}`)).toBe(true);
   });
+
+  it('keeps an image that lost its tag when it is the one a build is about to start from', async () => {
+    const first = await commitDeps();
+    const second = await commitDeps();
+    const docker = await connectDocker(undefined);
+    await evictDepsImages(docker, 1000, Number.MAX_SAFE_INTEGER, () => undefined, first);
+    expect(await exists(first)).toBe(true);
+    expect(await exists(second)).toBe(true);
+    await evictDepsImages(docker, 1000, Number.MAX_SAFE_INTEGER);
+    expect(await exists(first)).toBe(false);
+  });
 });

@@ -72,7 +72,8 @@ export function overBounds(all: CachedDeps[], maxImages: number, maxBytes: numbe
  */
 export async function evictDepsImages(docker: Docker, maxImages: number, maxBytes: number, log: (t: string) => void = () => undefined, keep?: string): Promise<CachedDeps[]> {
   for (const img of await docker.listImages({ filters: { dangling: ['true'], label: [LABEL_DEPS_KEY] } })) {
-    // One a running build uses stays, and goes next time.
+    // One a running build uses stays, and goes next time; `keep` too (its build is about to start).
+    if (img.Id === keep) continue;
     await docker.getImage(img.Id).remove({ force: false }).catch(() => undefined);
   }
   const removed: CachedDeps[] = [];
