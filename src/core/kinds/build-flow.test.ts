@@ -96,7 +96,7 @@ class FakeContainer implements RunnerContainer {
   async kill() {
     this.kills++;
     const build = this.spec.cmd[0] === 'bash';
-    if (build && this.runner.unansweredKills) return new Promise<void>(() => undefined);
+    if (build ? this.runner.unansweredKills : this.runner.unansweredDepsKill) return new Promise<void>(() => undefined);
     if (build && this.kills <= this.runner.failedKills) throw new Error('cannot kill container: tried to kill container, but did not receive an exit event');
     this.killedNow();
   }
@@ -127,6 +127,8 @@ class FakeRunner implements ContainerRunner {
   /** How many kills of a build's container the engine fails first; or whether it never answers them. */
   failedKills = 0;
   unansweredKills = false;
+  /** Whether the engine never answers the kill of the dependencies' container (before its commit). */
+  unansweredDepsKill = false;
   breakStream?: 'on-kill' | 'always';
   /** What a container has written to disk, as the engine would count it (or its failure to). */
   written: (c: FakeContainer, o?: { fresh?: boolean }) => Promise<number | undefined> = async () => 0;
@@ -466,6 +468,14 @@ describe('a build, against a container runner', () => {
       expect(kills).toBeGreaterThanOrEqual(1);
       await sleep(300);
       expect(second.builds[0].kills).toBe(kills);
+    });
+
+    it('keeps no build-dependency image when the engine does not stop their container before the commit: the job goes back', async () => {
+      const runner = new FakeRunner();
+      runner.unansweredDepsKill = true;
+      await expect(runBuild(runner, request())).rejects.toThrow('the engine did not stop the container of installing the build-dependencies within 0 s');
+      expect(runner.stored).toEqual([]);
+      expect(runner.deps.removed).toBe(true);
     });
 
     it('counts a kill the engine does not answer as one it could not make', async () => {
