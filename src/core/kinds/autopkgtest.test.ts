@@ -11,6 +11,10 @@ describe('autopkgtest output', () => {
     expect(autopkgtestResult(run('smoke PASS\nboot SKIP Test requires machine-level isolation but testbed does not provide that\n'), 2, 9)).toMatchObject({
       verdict: 'pass', summary: '1 test(s) passed; skipped: boot (Test requires machine-level isolation but testbed does not provide that)',
     });
+    // Tests marked flaky that failed: a pass (2), saying they failed.
+    expect(autopkgtestResult(run('smoke FLAKY non-zero exit status 1\nunit FLAKY non-zero exit status 2\n'), 2, 9)).toMatchObject({
+      verdict: 'pass', summary: '0 test(s) passed; failed but marked flaky: smoke (non-zero exit status 1); unit (non-zero exit status 2)', counts: { flaky: 2 },
+    });
   });
 
   it('fails naming the failed tests (4, 6), or the erroneous package (12, 14)', () => {

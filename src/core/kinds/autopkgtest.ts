@@ -49,6 +49,8 @@ export function autopkgtestResult(output: string, exitCode: number, seconds: num
   if (exitCode === 8) return { verdict: 'neutral', tool, seconds, counts, findings, summary: named('SKIP').length ? `no test could run here: ${named('SKIP').join('; ')}` : 'no test ran' };
   if (exitCode === 12 || exitCode === 14) return { verdict: 'fail', tool, seconds, counts, findings, summary: `erroneous package (its test dependencies could not be installed)${named('FAIL').length ? `: ${named('FAIL').join('; ')}` : ''}` };
   if (exitCode === 4 || exitCode === 6) return { verdict: 'fail', tool, seconds, counts, findings, summary: `failed: ${named('FAIL').join('; ') || 'a test'}` };
+  // A test marked flaky that failed does not fail the run (2), as in Debian's migration; its failure is said.
   const skipped = named('SKIP');
-  return { verdict: 'pass', tool, seconds, counts, findings, summary: `${counts.pass ?? 0} test(s) passed${skipped.length ? `; skipped: ${skipped.join('; ')}` : ''}` };
+  const flaky = named('FLAKY');
+  return { verdict: 'pass', tool, seconds, counts, findings, summary: `${counts.pass ?? 0} test(s) passed${flaky.length ? `; failed but marked flaky: ${flaky.join('; ')}` : ''}${skipped.length ? `; skipped: ${skipped.join('; ')}` : ''}` };
 }
