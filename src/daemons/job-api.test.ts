@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { answerStatus, refused, startJobApi, type JobApiHandlers } from './job-api.js';
@@ -59,6 +59,27 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
+
+/** Opens a connection to the job API on `port`, lets `talk` write into it, and gives what came back once it is closed. */
+function rawExchange(port: number, talk: (socket: Socket) => void): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let got = '';
+    socket.on('data', (d) => (got += d.toString()));
+    socket.on('close', () => resolve(got));
+    socket.on('error', () => undefined); // a write after the server closed it
+    talk(socket);
+  });
+}
+
+/** Writes `parts` into the socket one after another, `everyMs` apart, until they are all sent or it is closed. */
+function dribble(socket: Socket, parts: string[], everyMs: number): void {
+  let at = 0;
+  const timer = setInterval(() => {
+    if (at === parts.length || socket.destroyed) return clearInterval(timer);
+    socket.write(parts[at++]);
+  }, everyMs);
+}
 describe('the job API', () => {
   it('answers the healthcheck without a token', async () => {
     expect((await fetch(`${base}/health`)).status).toBe(200);
@@ -224,19 +245,8 @@ describe('the job API', () => {
     try {
       expect(server.requestTimeout).toBe(0);
       // Headers sent a byte at a time, within the time, are answered.
-      const answer = await new Promise<string>((resolve, reject) => {
-        const socket = connect(port, '127.0.0.1');
-        let got = '';
-        socket.on('data', (d) => (got += d.toString()));
-        socket.on('close', () => resolve(got));
-        socket.on('error', reject);
-        const text = 'GET /health HTTP/1.1\r\nHost: q\r\nConnection: close\r\n\r\n';
-        let at = 0;
-        const timer = setInterval(() => {
-          socket.write(text.slice(at, ++at));
-          if (at === text.length) clearInterval(timer);
-        }, 1200 / text.length);
-      });
+      const text = 'GET /health HTTP/1.1\r\nHost: q\r\nConnection: close\r\n\r\n';
+      const answer = await rawExchange(port, (socket) => dribble(socket, [...text], 1200 / text.length));
       expect(answer).toMatch(/^HTTP\/1.1 200/);
       // One that sends nothing is closed once the time is over (not after node's 60 s).
       const started = Date.now();
@@ -251,21 +261,14 @@ describe('the job API', () => {
     const port = await freePort();
     const server = await startJobApi(port, (name) => builderKey(secret, name), handlers, { headersMs: 3000 });
     /** Sends the headers and then the body's parts `everyMs` apart, or only the first `stopAfter` of them; what came back and when the connection closed. */
-    const dribble = (head: string, parts: string[], everyMs: number, stopAfter = parts.length) =>
+    const sendSlowly = (head: string, parts: string[], everyMs: number, stopAfter = parts.length) =>
       new Promise<{ answer: string; ms: number }>((resolve, reject) => {
         const started = Date.now();
-        const socket = connect(port, '127.0.0.1');
-        let answer = '';
-        socket.on('data', (d) => (answer += d.toString()));
-        socket.on('close', () => resolve({ answer, ms: Date.now() - started }));
-        socket.on('error', () => undefined); // a write after the server closed it
-        socket.write(head);
-        let at = 0;
-        const timer = setInterval(() => {
-          if (at === stopAfter || socket.destroyed) return clearInterval(timer);
-          socket.write(parts[at++]);
-        }, everyMs);
         setTimeout(() => reject(new Error('still open after 15 s')), 15_000).unref();
+        void rawExchange(port, (socket) => {
+          socket.write(head);
+          dribble(socket, parts.slice(0, stopAfter), everyMs);
+        }).then((answer) => resolve({ answer, ms: Date.now() - started }));
       });
     const parts = Array.from({ length: 8 }, (_, i) => `part ${i};`);
     const body = parts.join('');
@@ -274,25 +277,25 @@ describe('the job API', () => {
     const auth = signRequest(builderKey(secret, 'b1'), 'b1', { method: 'PUT', path, bodySha256: sha256Hex(body) });
     try {
       // Eight parts 500 ms apart: 4 s in all, past the 3 s, each within it: taken.
-      const slow = await dribble(head(auth), parts, 500);
+      const slow = await sendSlowly(head(auth), parts, 500);
       expect(slow.answer).toMatch(/^HTTP\/1.1 200/);
       expect(calls).toEqual([`artifact j1 b1 slow.deb ${body.length}`]);
       // Two parts, then silence: cut 3 s after the last byte, not kept for the rest.
-      const stalled = await dribble(head(signRequest(builderKey(secret, 'b1'), 'b1', { method: 'PUT', path, bodySha256: sha256Hex(body) })), parts, 100, 2);
+      const stalled = await sendSlowly(head(signRequest(builderKey(secret, 'b1'), 'b1', { method: 'PUT', path, bodySha256: sha256Hex(body) })), parts, 100, 2);
       expect(stalled.answer).toBe('');
       expect(stalled.ms).toBeGreaterThanOrEqual(3000);
       expect(stalled.ms).toBeLessThan(6000);
       // The healthcheck answered before any key is looked at: one with a body is closed at once too.
-      const health = await dribble(`POST /health HTTP/1.1\r\nHost: q\r\nContent-Length: 1000000\r\n\r\n`, parts, 100, 1);
+      const health = await sendSlowly(`POST /health HTTP/1.1\r\nHost: q\r\nContent-Length: 1000000\r\n\r\n`, parts, 100, 1);
       expect(health.answer).toMatch(/^HTTP\/1.1 200[^]*connection: close/i);
       expect(health.ms).toBeLessThan(2000);
       // One without, kept alive then silent: closed by node's keep-alive timeout (5 s, about 6 in
       // fact), which the end of its (empty) body does not take back.
-      const kept = await dribble(`GET /health HTTP/1.1\r\nHost: q\r\n\r\n`, [], 100, 0);
+      const kept = await sendSlowly(`GET /health HTTP/1.1\r\nHost: q\r\n\r\n`, [], 100, 0);
       expect(kept.answer).toMatch(/^HTTP\/1.1 200[^]*keep-alive/i);
       expect(kept.ms).toBeLessThan(12_000);
       // Without a key: answered 401 and closed at once, though the body it announced never comes.
-      const forged = await dribble(head(signRequest(builderKey('not-the-secret', 'b1'), 'b1', { method: 'PUT', path, bodySha256: sha256Hex(body) })), parts, 100, 0);
+      const forged = await sendSlowly(head(signRequest(builderKey('not-the-secret', 'b1'), 'b1', { method: 'PUT', path, bodySha256: sha256Hex(body) })), parts, 100, 0);
       expect(forged.answer).toMatch(/^HTTP\/1.1 401[^]*connection: close/i);
       expect(forged.ms).toBeLessThan(2000);
       expect(calls).toHaveLength(1);
@@ -310,12 +313,7 @@ describe('the job API', () => {
     const report = '{"builder":"w/1","outcome":"failed","reason":"forged"}';
     const auth = signRequest(keys.get('w')!, 'w', { method: 'POST', path, bodySha256: sha256Hex(report) });
     try {
-      const answer = await new Promise<string>((resolve, reject) => {
-        const socket = connect(port, '127.0.0.1');
-        let got = '';
-        socket.on('data', (d) => (got += d.toString()));
-        socket.on('close', () => resolve(got));
-        socket.on('error', reject);
+      const answer = await rawExchange(port, (socket) => {
         socket.write(`POST ${path} HTTP/1.1\r\nHost: q\r\nConnection: close\r\nAuthorization: ${auth}\r\nContent-Length: ${report.length}\r\n\r\n${report.slice(0, 10)}`);
         // Its key was taken when the headers came; meanwhile archive workers rm w, then add w.
         setTimeout(() => {
@@ -343,18 +341,9 @@ describe('the job API', () => {
     try {
       // A byte every 300 ms, each well within the 2 s: 5.4 s in all.
       const started = Date.now();
-      const answer = await new Promise<string>((resolve) => {
-        const socket = connect(port, '127.0.0.1');
-        let got = '';
-        socket.on('data', (d) => (got += d.toString()));
-        socket.on('close', () => resolve(got));
-        socket.on('error', () => undefined); // a write after the server closed it
+      const answer = await rawExchange(port, (socket) => {
         socket.write(`POST ${path} HTTP/1.1\r\nHost: q\r\nConnection: close\r\nAuthorization: ${auth}\r\nContent-Length: ${body.length}\r\n\r\n`);
-        let at = 0;
-        const timer = setInterval(() => {
-          if (at === body.length || socket.destroyed) return clearInterval(timer);
-          socket.write(body[at++]);
-        }, 300);
+        dribble(socket, [...body], 300);
       });
       expect(answer).toBe('');
       expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
