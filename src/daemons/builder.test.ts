@@ -29,7 +29,7 @@ function fakeRun(job: Partial<LeasedJob>, task: (typeof TASKS)['build']) {
   Object.assign(builder, { api });
   vi.spyOn(TASKS, 'build').mockImplementation(task);
   vi.spyOn(console, 'log').mockImplementation(() => undefined);
-  const leased = { id: 'j1', kind: 'build', source: 'hello', version: '1.0-1', arch: 'amd64', buildArg: '-B', files: [], limits: {}, buildenvMaxAgeMs: 86_400_000, ...job } as LeasedJob;
+  const leased = { id: 'j1', kind: 'build', source: 'hello', version: '1.0-1', base: 'trixie', arch: 'amd64', buildArg: '-B', files: [], limits: {}, buildenvMaxAgeMs: 86_400_000, ...job } as LeasedJob;
   const run = (builder as unknown as { run(name: string, job: LeasedJob): Promise<void> }).run('w/1', leased);
   return { sent, run };
 }

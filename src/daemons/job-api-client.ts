@@ -10,6 +10,7 @@ import { sha256Hex, signRequest } from '../core/request-signature.js';
 import { JOB_ROUTES, routePath, type JobApi, type JobRoute, type LeaseRequest, type LeasedJob, type WorkerOffer, type WorkerSettings } from '../core/job-protocol.js';
 import { DEFAULT_LIMITS, type BuildLimits } from '../core/kinds/build.js';
 import type { JobReport, WorkKind } from '../core/work-kinds.js';
+import { SAFE_FILE_NAME } from '../debian/pool-path.js';
 
 /** The queue did not answer at all (it is restarting, or the network is down). */
 export class QueueUnreachable extends Error {}
@@ -58,19 +59,30 @@ export function checkSettings(settings: WorkerSettings): WorkerSettings {
   return { ...settings, concurrency: Math.min(n, MAX_CONCURRENCY) };
 }
 
+/** An architecture or a Debian release as a lease names it, as archive.yaml takes them (config.ts ARCH, NAME): lower case, digits and -. */
+const LEASED_NAME = /^[a-z0-9][a-z0-9-]*$/;
+const BUILD_ARGS = ['-b', '-B', '-A'];
+
 /**
- * A lease checked before any of its numbers is used (a queue elsewhere may be compromised: they
- * go to the disk-space check, and to Docker, where a limit of 0 is none): each input file's size
- * a whole number of bytes, 0 or more; each limit a positive number, one missing the default's;
- * leaseMs, when sent, a positive number; buildenvMaxAgeMs 0 or more, raised to
- * MIN_BUILDENV_AGE_MS. Throws naming the field, and the worker gives the job back.
+ * A lease checked before any of its numbers or names is used (a queue elsewhere may be
+ * compromised: the numbers go to the disk-space check, and to Docker, where a limit of 0 is none;
+ * the names go into paths, image names and the scripts run as root in a job's containers): each
+ * input file's name a plain file name (SAFE_FILE_NAME) and its size a whole number of bytes, 0 or
+ * more; the architecture and base plain names, the build argument -b, -B or -A; each limit a
+ * positive number, one missing the default's; leaseMs, when sent, a positive number;
+ * buildenvMaxAgeMs 0 or more, raised to MIN_BUILDENV_AGE_MS. Throws naming the field, and the
+ * worker gives the job back.
  */
 export function checkLease(job: LeasedJob): LeasedJob {
   const refuse = (field: string, expected: string, found: unknown) => new Error(`the lease's ${field}: expected ${expected}, found ${JSON.stringify(found) ?? String(found)}`);
   if (!Array.isArray(job.files)) throw refuse('files', 'a list of input files', job.files);
   for (const f of job.files) {
-    if (!Number.isSafeInteger(f?.size) || f.size < 0) throw refuse(`input file ${f?.name}: size`, 'a whole number of bytes, 0 or more', f?.size);
+    if (typeof f?.name !== 'string' || !SAFE_FILE_NAME.test(f.name)) throw refuse('input file name', 'a plain file name (letters, digits and _.~+-, not first)', f?.name);
+    if (!Number.isSafeInteger(f.size) || f.size < 0) throw refuse(`input file ${f.name}: size`, 'a whole number of bytes, 0 or more', f.size);
   }
+  if (typeof job.arch !== 'string' || !LEASED_NAME.test(job.arch)) throw refuse('arch', 'an architecture name such as amd64', job.arch);
+  if (typeof job.base !== 'string' || !LEASED_NAME.test(job.base)) throw refuse('base', 'a Debian release such as trixie', job.base);
+  if (!BUILD_ARGS.includes(job.buildArg)) throw refuse('buildArg', '-b, -B or -A', job.buildArg);
   const sent: unknown = job.limits ?? {};
   if (typeof sent !== 'object' || sent === null || Array.isArray(sent)) throw refuse('limits', 'an object of build limits', sent);
   const limits = { ...DEFAULT_LIMITS };

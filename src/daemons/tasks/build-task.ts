@@ -5,6 +5,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JobInput } from '../../core/container-runner.js';
 import { diskSpace } from '../../storage/files.js';
+import { SAFE_FILE_NAME } from '../../debian/pool-path.js';
 import { runBuild } from '../../core/kinds/build-flow.js';
 import { DEFAULT_LIMITS, LABEL_BUILDER, type BuildReport, type LocalArchive } from '../../core/kinds/build.js';
 import { buildenvImageName, buildenvTag, imageAgeMs, pullBuildenv, refreshBuildenv } from '../../docker/buildenv.js';
@@ -72,8 +73,9 @@ export async function runBuildTask(t: TaskContext): Promise<TaskResult<BuildRepo
  * checked against the size and sha256 its lease named (a wrong one is removed).
  */
 export async function fetchJobFiles(t: TaskContext): Promise<JobInput[]> {
-  // Named by the queue: plain file names, or one could be written elsewhere.
-  const unsafe = t.job.files.find((f) => !/^[^/]+$/.test(f.name) || f.name === '.' || f.name === '..');
+  // Named by the queue: plain file names (checkLease refused any other already), or one could be
+  // written elsewhere.
+  const unsafe = t.job.files.find((f) => !SAFE_FILE_NAME.test(f.name));
   if (unsafe) throw new Error(`the lease names an input file "${unsafe.name}": expected a plain file name`);
   // Said at once, not as a write that fails half way: the job goes back, for a worker with room.
   const total = t.job.files.reduce((n, f) => n + f.size, 0);
