@@ -12,6 +12,7 @@ import { buildenvImageName, buildenvTag, imageAgeMs, pullBuildenv, refreshBuilde
 import { DockerRunner } from '../../docker/docker-runner.js';
 import type { LeasedJob } from '../../core/job-protocol.js';
 import type { TaskContext, TaskResult } from './task.js';
+import { readAnswer } from '../job-api-client.js';
 
 /** One refresh (or pull) of a build environment at a time, shared by the worker's slots. */
 const refreshing = new Map<string, Promise<unknown>>();
@@ -118,11 +119,28 @@ export async function freshBuildenv(t: TaskContext, arch: string): Promise<strin
   return image;
 }
 
-/** The local archive as build containers reach it: its URL and network here, its key from the repository. */
+/** The most of the archive's key the worker reads: one armored public key is a few KiB. */
+export const MAX_ARCHIVE_KEY_BYTES = 1024 * 1024;
+/** How long the repository has to answer the key, all of it. */
+export const ARCHIVE_KEY_WITHIN_MS = 60_000;
+
+/**
+ * The local archive as build containers reach it: the suite and components the lease names
+ * (checkLease), its URL, network and CA here (never one the lease names), its key from the
+ * repository, read up to MAX_ARCHIVE_KEY_BYTES.
+ */
 export async function localArchive(t: TaskContext): Promise<LocalArchive | undefined> {
   const { repoUrl, repoCa, network } = t.worker;
-  if (!t.job.localArchive || !repoUrl || !network) return undefined;
-  const res = await fetch(`${repoUrl}archive-key.asc`);
-  if (!res.ok) throw new Error(`cannot fetch the archive key from ${repoUrl}: ${res.status}`);
-  return { ...t.job.localArchive, key: await res.text(), url: repoUrl, network, ...(repoCa ? { ca: repoCa } : {}) };
+  const leased = t.job.localArchive;
+  if (!leased || !repoUrl || !network) return undefined;
+  const what = `the archive key from ${repoUrl}`;
+  const res = await fetch(`${repoUrl}archive-key.asc`, { signal: AbortSignal.timeout(ARCHIVE_KEY_WITHIN_MS) }).catch((err: Error) => {
+    throw new Error(`cannot fetch ${what}: ${err.name === 'TimeoutError' ? `no answer within ${ARCHIVE_KEY_WITHIN_MS / 1000} s` : ((err.cause as Error | undefined)?.message ?? err.message)}`);
+  });
+  if (!res.ok) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new Error(`cannot fetch ${what}: ${res.status}`);
+  }
+  const key = (await readAnswer(res, MAX_ARCHIVE_KEY_BYTES, what)).toString();
+  return { suite: leased.suite, components: leased.components, key, url: repoUrl, network, ...(repoCa ? { ca: repoCa } : {}) };
 }
