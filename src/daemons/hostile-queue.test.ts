@@ -123,3 +123,19 @@ describe("the local archive a lease names", () => {
     );
   });
 });
+
+describe('a redirect from the queue or its repository', () => {
+  it('is not followed, for any request: the worker fetches no URL the queue names, on its own host or elsewhere', async () => {
+    const hits: string[] = [];
+    const inside = await queue((req, res) => (hits.push(req.url ?? ''), res.end('{"concurrency":1} the secret of a service on the worker\'s host')));
+    const url = await queue((req, res) => res.writeHead(req.url?.includes('heartbeat') ? 307 : 302, { location: `${inside}/private` }).end());
+    const c = client(url);
+    await expect(c.start({ kinds: ['build'] })).rejects.toThrow('POST /api/v1/builders/w/start: the answer is a redirect (302), which a worker does not follow');
+    await expect(c.lease({ builder: 'w/1', waitSeconds: 0 })).rejects.toThrow('POST /api/v1/lease: the answer is a redirect (302)');
+    await expect(c.heartbeat('j1', 'w/1')).rejects.toThrow('POST /api/v1/jobs/j1/heartbeat: the answer is a redirect (307)');
+    await expect(c.sourceFileTo('j1', 'a.dsc', join(scratchDir('aib-redirect-'), 'a.dsc'), 100)).rejects.toThrow('GET /api/v1/jobs/j1/files/a.dsc: the answer is a redirect (302)');
+    const task = { job: checkLease(job({ localArchive: { suite: 'unstable', components: ['main'] } })), worker: { name: 'w', labels: {}, repoUrl: `${url}/`, network: 'bridge' } } as unknown as TaskContext;
+    await expect(localArchive(task)).rejects.toThrow(`the archive key from ${url}/: the answer is a redirect (302), which a worker does not follow`);
+    expect(hits).toEqual([]);
+  });
+});

@@ -142,6 +142,17 @@ export async function readAnswer(res: Response, cap: number, what: string, o: { 
   return Buffer.concat(chunks);
 }
 
+/**
+ * Refuses an answer that is a redirect (fetch with redirect: 'manual' hands it back): followed,
+ * a queue elsewhere would have the worker fetch a URL it names, one on the worker's own host or
+ * network, and read the answer back in the error the worker sends it.
+ */
+export async function refuseRedirect(res: Response, what: string): Promise<void> {
+  if (res.status < 300 || res.status > 399) return;
+  await res.body?.cancel().catch(() => undefined);
+  throw new Error(`${what}: the answer is a redirect (${res.status}), which a worker does not follow`);
+}
+
 /** The most of an error's text the worker reads, to say it: a few lines. */
 export const MAX_ERROR_TEXT = 4 * 1024;
 
@@ -323,9 +334,11 @@ export class JobApiClient {
         ? { body: (Readable.toWeb(streamed.stream) as ReadableStream<Uint8Array>).pipeThrough(new TransformStream({ transform: (chunk, out) => (o.stall!.touch(), out.enqueue(chunk)) })), duplex: 'half' }
         : { body: body === undefined ? undefined : new Uint8Array(data.buffer, data.byteOffset, data.length) }),
       signal,
+      redirect: 'manual',
     } as RequestInit).catch((err: Error) => {
       throw new QueueUnreachable(`${method} ${path}: the queue cannot be reached (${signal.aborted ? late : ((err.cause as Error | undefined)?.message ?? err.message)})`);
     });
+    await refuseRedirect(res, `${method} ${path}`);
     if (!res.ok && res.status !== 204) {
       const text = await readAnswer(res, MAX_ERROR_TEXT, `${method} ${path}: ${res.status}`, { cut: true }).then(String, (err: Error) => `(${err.message})`);
       const message = `${method} ${path}: ${res.status} ${text}`;

@@ -12,7 +12,7 @@ import { buildenvImageName, buildenvTag, imageAgeMs, pullBuildenv, refreshBuilde
 import { DockerRunner } from '../../docker/docker-runner.js';
 import type { LeasedJob } from '../../core/job-protocol.js';
 import type { TaskContext, TaskResult } from './task.js';
-import { readAnswer } from '../job-api-client.js';
+import { readAnswer, refuseRedirect } from '../job-api-client.js';
 
 /** One refresh (or pull) of a build environment at a time, shared by the worker's slots. */
 const refreshing = new Map<string, Promise<unknown>>();
@@ -134,9 +134,10 @@ export async function localArchive(t: TaskContext): Promise<LocalArchive | undef
   const leased = t.job.localArchive;
   if (!leased || !repoUrl || !network) return undefined;
   const what = `the archive key from ${repoUrl}`;
-  const res = await fetch(`${repoUrl}archive-key.asc`, { signal: AbortSignal.timeout(ARCHIVE_KEY_WITHIN_MS) }).catch((err: Error) => {
+  const res = await fetch(`${repoUrl}archive-key.asc`, { signal: AbortSignal.timeout(ARCHIVE_KEY_WITHIN_MS), redirect: 'manual' }).catch((err: Error) => {
     throw new Error(`cannot fetch ${what}: ${err.name === 'TimeoutError' ? `no answer within ${ARCHIVE_KEY_WITHIN_MS / 1000} s` : ((err.cause as Error | undefined)?.message ?? err.message)}`);
   });
+  await refuseRedirect(res, what);
   if (!res.ok) {
     await res.body?.cancel().catch(() => undefined);
     throw new Error(`cannot fetch ${what}: ${res.status}`);
