@@ -184,6 +184,15 @@ describe('a lease', () => {
     expect(local.sent.log.join('')).not.toContain('this worker allows');
   });
 
+  it("has what the queue says printed on the worker's console with its control characters shown, each line one line", async () => {
+    const { run } = fakeRun({ source: 'hello\u001b]0;owned\u0007', version: '1.0-1\n2026-01-01T00:00:00.000Z w/1: job j2: built' }, async () => ({ ...failed, summary: 'failed: \u001b[2Kreason' }));
+    await run;
+    const printed = vi.mocked(console.log).mock.calls.map((c) => String(c[0]));
+    expect(printed.find((l) => l.includes('job j1: build of'))).toMatch(/ w\/1: job j1: build of hello\\x1b\]0;owned\\x07 1\.0-1\\x0a2026-01-01T00:00:00\.000Z w\/1: job j2: built on amd64 \(-B\)$/);
+    expect(printed.find((l) => l.includes('failed: '))).toMatch(/ w\/1: job j1: failed: \\x1b\[2Kreason$/);
+    for (const line of printed) expect(line).not.toMatch(/[\u0000-\u001f]/);
+  });
+
   it('of a few milliseconds is kept with a heartbeat a second at most, not one every few milliseconds', async () => {
     const { sent, run } = fakeRun({ leaseMs: 30 }, async () => (await new Promise((r) => setTimeout(r, 300)), failed));
     await run;

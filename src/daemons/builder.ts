@@ -13,6 +13,7 @@ import { MAX_LOG_BODY, type LeasedJob, type WorkerOffer } from '../core/job-prot
 import { KINDS, WORK_KINDS, kindLabel, type WorkKind } from '../core/work-kinds.js';
 import { JobApiClient, QueueUnreachable, checkLease, reportAfterHandInError } from './job-api-client.js';
 import { TASKS } from './tasks/task.js';
+import { sayPrintable } from '../core/terminal-text.js';
 import { withinCeilings, type WorkerCeilings } from './worker-ceilings.js';
 
 export const ALIVE_FILE = '/tmp/builder-alive';
@@ -93,8 +94,14 @@ export class Builder {
     this.offer = { kinds: WORK_KINDS, ...(o.architectures?.length ? { architectures: o.architectures, emulated: o.emulated ?? [] } : {}) };
   }
 
+  /**
+   * A line on the worker's console. Most of what it says comes from the queue (a job's source
+   * and version, an error's text, a report's reason), which may be elsewhere and compromised:
+   * its control characters are shown, never sent to the terminal, and a newline cannot start a
+   * line of its own.
+   */
   private log(message: string) {
-    console.log(`${new Date().toISOString()} ${message}`);
+    sayPrintable(`${new Date().toISOString()} ${message}`);
   }
 
   private async alive() {
