@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { parseWorkerToken } from '../core/workers.js';
 import { Builder, prepareWorkDir } from '../daemons/builder.js';
+import { CEILING_KEYS, parseCeilings, type WorkerCeilings } from '../daemons/worker-ceilings.js';
+import { DEFAULT_CONFIG } from '../config/config.js';
+import { DEFAULT_LIMITS } from '../core/kinds/build.js';
 import { connectDocker } from '../docker/engine.js';
 import { UserError } from '../errors.js';
 import { progress } from './archive-context.js';
@@ -22,9 +25,10 @@ export function register(program: Command): void {
     .option('--token <token>', 'the token archive workers add printed, seen in the process list by every user of the machine (ARCHIVE_WORKER_TOKEN keeps it out)')
     .option('--base <releases>', 'the Debian releases to make build images of now (the archive\'s suites\' bases)', 'trixie')
     .option('--arch <architectures>', "the architectures to build for, comma-separated (default: this machine's own); others run under qemu, as archive doctor checks")
+    .option('--limit <key=value>', `the most a job may take here, whatever the archive asks, in archive.yaml's builds: names and units, repeatable (${Object.keys(CEILING_KEYS).join(', ')}, emulation_factor); default: the archive's own defaults`, (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--insecure-http', 'allow an http:// URL of another machine, on a network you trust: anyone on the network between could change what this worker builds')
-    .addHelpText('after', '\nExamples:\n  ARCHIVE_WORKER_TOKEN=aibw1.w1.… archive worker --url http://archive.example:8080/\n  NODE_EXTRA_CA_CERTS=archive-ca.pem ARCHIVE_WORKER_TOKEN=… archive worker --url https://archive.example:8443/   # a certificate no public CA signed\n')
-    .action(async (options: { url: string; token?: string; base: string; arch?: string; insecureHttp?: boolean }) => {
+    .addHelpText('after', '\nExamples:\n  ARCHIVE_WORKER_TOKEN=aibw1.w1.… archive worker --url http://archive.example:8080/\n  ARCHIVE_WORKER_TOKEN=… archive worker --url https://archive.example:8443/ --limit memory_gib=16 --limit cpus=8   # bigger jobs than the defaults\n  NODE_EXTRA_CA_CERTS=archive-ca.pem ARCHIVE_WORKER_TOKEN=… archive worker --url https://archive.example:8443/   # a certificate no public CA signed\n')
+    .action(async (options: { url: string; token?: string; base: string; arch?: string; limit: string[]; insecureHttp?: boolean }) => {
       const token = options.token ?? process.env.ARCHIVE_WORKER_TOKEN ?? '';
       const credential = parseWorkerToken(token);
       if (!credential) throw new UserError(`${options.token ? '--token' : 'ARCHIVE_WORKER_TOKEN'}: not a worker token (aibw1.NAME.KEY, as archive workers add prints it)`);
@@ -44,6 +48,7 @@ export function register(program: Command): void {
           `--url ${url.href}: plain HTTP to another machine: anyone on the network between could change the sources this worker builds and the key it checks build-dependencies with, and the archive would sign what it made. Serve HTTPS (tls_cert and tls_key in archive.yaml: README, "HTTPS") and use https://, or pass --insecure-http on a network you trust`,
         );
       }
+      const ceilings = parseCeilings(options.limit, WORKER_DEFAULT_CEILINGS);
       const root = url.href.endsWith('/') ? url.href : `${url.href}/`;
       // Node reads NODE_EXTRA_CA_CERTS when it starts: the job API's requests trust it already.
       const caFile = url.protocol === 'https:' ? process.env.NODE_EXTRA_CA_CERTS : undefined;
@@ -69,12 +74,20 @@ export function register(program: Command): void {
         architectures: modes.map((m) => m.arch),
         emulated: modes.filter((m) => m.emulated).map((m) => m.arch),
         dockerHost: process.env.DOCKER_HOST,
+        // The queue is another owner's: a job takes no more here than this machine's owner allows.
+        ceilings,
         // A folder of this worker's alone, on disk (/tmp may be a tmpfs, in memory): the job folders it holds at start are removed.
         workDir,
       }).start();
       await new Promise(() => undefined); // run until stopped
     });
 }
+
+/**
+ * What a job may take on a worker its owner did not say more for (--limit): the archive's own
+ * defaults (archive.yaml `builds:`, README), which a lease may lower, never raise.
+ */
+export const WORKER_DEFAULT_CEILINGS: WorkerCeilings = { limits: DEFAULT_LIMITS, emulationFactor: DEFAULT_CONFIG.builds.emulation_factor };
 
 /** A host name or address of this machine alone (127.0.0.0/8, ::1, localhost). */
 export function isLoopback(hostname: string): boolean {

@@ -88,6 +88,14 @@ export const MAX_ARTIFACT_BODY = 2 * 1024 * 1024 * 1024;
 
 export const BODY_CAP: Record<BodyKind, number> = { json: MAX_SMALL_BODY, text: MAX_LOG_BODY, bytes: MAX_ARTIFACT_BODY, none: 0 };
 
+/**
+ * Answers a worker reads at most (held whole, and a queue elsewhere may be compromised): a
+ * start's settings, a few bytes; a lease, the job and its input files' names, sizes and hashes
+ * (a check of a source of hundreds of packages lists each, at some 150 bytes).
+ */
+export const MAX_SMALL_ANSWER = MAX_SMALL_BODY;
+export const MAX_LEASE_ANSWER = 4 * 1024 * 1024;
+
 /** A job id, file or worker name in a path: no separators, nothing to interpret. */
 export const SAFE_PATH_PART = /^[A-Za-z0-9_.~+-]+$/;
 

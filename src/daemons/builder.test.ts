@@ -6,8 +6,12 @@ import { scratchDir } from '../../test/support/scratch.js';
 import { MAX_LOG_BODY, type LeasedJob } from '../core/job-protocol.js';
 import { DEFAULT_LIMITS } from '../core/kinds/build.js';
 import { WORKER_NAME } from '../core/workers.js';
-import { Builder, builderNameFromEnv, parseBuildenvs, prepareWorkDir, removeLeftoverJobFolders, utf8Pieces } from './builder.js';
+import { Builder, builderNameFromEnv, type BuilderOptions, parseBuildenvs, prepareWorkDir, removeLeftoverJobFolders, utf8Pieces } from './builder.js';
 import { TASKS } from './tasks/task.js';
+import { parseCeilings, type WorkerCeilings } from './worker-ceilings.js';
+
+/** archive worker's (cli/worker.ts WORKER_DEFAULT_CEILINGS). */
+const WORKER_DEFAULT_CEILINGS: WorkerCeilings = { limits: DEFAULT_LIMITS, emulationFactor: 6 };
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -17,7 +21,7 @@ afterEach(() => {
  * A builder whose queue is a fake that records what it is sent, and that runs `job` with a
  * task of the test's in place of its kind's: no engine, no network.
  */
-function fakeRun(job: Partial<LeasedJob>, task: (typeof TASKS)['build']) {
+function fakeRun(job: Partial<LeasedJob>, task: (typeof TASKS)['build'], options: Partial<BuilderOptions> = {}) {
   const sent = { log: [] as string[], heartbeats: 0, complete: [] as unknown[] };
   const api = {
     log: async (_id: string, _builder: string, text: string) => void sent.log.push(text),
@@ -25,11 +29,11 @@ function fakeRun(job: Partial<LeasedJob>, task: (typeof TASKS)['build']) {
     complete: async (_id: string, _builder: string, _kind: string, report: unknown) => void sent.complete.push(report),
     artifact: async () => undefined,
   };
-  const builder = new Builder({ queueUrl: 'http://127.0.0.1:9', key: Buffer.alloc(32), name: 'w', labels: {}, workDir: scratchDir('aib-jobs-') });
+  const builder = new Builder({ queueUrl: 'http://127.0.0.1:9', key: Buffer.alloc(32), name: 'w', labels: {}, workDir: scratchDir('aib-jobs-'), ...options });
   Object.assign(builder, { api });
   vi.spyOn(TASKS, 'build').mockImplementation(task);
   vi.spyOn(console, 'log').mockImplementation(() => undefined);
-  const leased = { id: 'j1', kind: 'build', source: 'hello', version: '1.0-1', arch: 'amd64', buildArg: '-B', files: [], limits: {}, buildenvMaxAgeMs: 86_400_000, ...job } as LeasedJob;
+  const leased = { id: 'j1', kind: 'build', source: 'hello', version: '1.0-1', base: 'trixie', arch: 'amd64', buildArg: '-B', files: [], limits: {}, buildenvMaxAgeMs: 86_400_000, ...job } as LeasedJob;
   const run = (builder as unknown as { run(name: string, job: LeasedJob): Promise<void> }).run('w/1', leased);
   return { sent, run };
 }
@@ -156,6 +160,37 @@ describe('a lease', () => {
     await run;
     expect(got?.limits).toEqual({ ...DEFAULT_LIMITS, cpus: 1 });
     expect(got?.buildenvMaxAgeMs).toBe(3600_000);
+  });
+
+  it("asking more than an enrolled worker's ceilings runs within them, its log saying what was lowered once; the worker beside the queue has none", async () => {
+    const asked = { ...DEFAULT_LIMITS, memoryBytes: 16 * 1024 ** 3, cpus: 64, timeoutMs: 6 * DEFAULT_LIMITS.timeoutMs };
+    let got: LeasedJob | undefined;
+    const enrolled = fakeRun({ limits: asked }, async (t) => ((got = t.job), failed), { ceilings: WORKER_DEFAULT_CEILINGS });
+    await enrolled.run;
+    expect(got?.limits).toEqual(DEFAULT_LIMITS);
+    const log = enrolled.sent.log.join('');
+    expect(log).toContain('archive-in-a-box: the archive asks for memory_gib 16; this worker allows 4 (archive worker --limit memory_gib=N)\n');
+    expect(log).toContain('archive-in-a-box: the archive asks for cpus 64; this worker allows 2 (archive worker --limit cpus=N)\n');
+    expect(log.match(/memory_gib/g)).toHaveLength(2); // one line, naming the key and the option
+    vi.restoreAllMocks();
+    // Under qemu by the worker's own architectures (--arch): its time ceilings scaled as the archive's limits are.
+    const emulated = fakeRun({ limits: asked, arch: 'arm64', emulated: false }, async (t) => ((got = t.job), failed), { ceilings: parseCeilings(['memory_gib=16'], WORKER_DEFAULT_CEILINGS), architectures: ['amd64', 'arm64'], emulated: ['arm64'] });
+    await emulated.run;
+    expect(got?.limits).toEqual({ ...asked, cpus: 2 });
+    vi.restoreAllMocks();
+    const local = fakeRun({ limits: asked }, async (t) => ((got = t.job), failed));
+    await local.run;
+    expect(got?.limits).toEqual(asked);
+    expect(local.sent.log.join('')).not.toContain('this worker allows');
+  });
+
+  it("has what the queue says printed on the worker's console with its control characters shown, each line one line", async () => {
+    const { run } = fakeRun({ source: 'hello\u001b]0;owned\u0007', version: '1.0-1\n2026-01-01T00:00:00.000Z w/1: job j2: built' }, async () => ({ ...failed, summary: 'failed: \u001b[2Kreason' }));
+    await run;
+    const printed = vi.mocked(console.log).mock.calls.map((c) => String(c[0]));
+    expect(printed.find((l) => l.includes('job j1: build of'))).toMatch(/ w\/1: job j1: build of hello\\x1b\]0;owned\\x07 1\.0-1\\x0a2026-01-01T00:00:00\.000Z w\/1: job j2: built on amd64 \(-B\)$/);
+    expect(printed.find((l) => l.includes('failed: '))).toMatch(/ w\/1: job j1: failed: \\x1b\[2Kreason$/);
+    for (const line of printed) expect(line).not.toMatch(/[\u0000-\u001f]/);
   });
 
   it('of a few milliseconds is kept with a heartbeat a second at most, not one every few milliseconds', async () => {

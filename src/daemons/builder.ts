@@ -10,9 +10,11 @@ import { removeLeftoverBuilds } from '../docker/docker-runner.js';
 import { UserError } from '../errors.js';
 import { connectDocker, type Docker } from '../docker/engine.js';
 import { MAX_LOG_BODY, type LeasedJob, type WorkerOffer } from '../core/job-protocol.js';
-import { WORK_KINDS, kindLabel, type WorkKind } from '../core/work-kinds.js';
+import { KINDS, WORK_KINDS, kindLabel, type WorkKind } from '../core/work-kinds.js';
 import { JobApiClient, QueueUnreachable, checkLease, reportAfterHandInError } from './job-api-client.js';
 import { TASKS } from './tasks/task.js';
+import { sayPrintable } from '../core/terminal-text.js';
+import { withinCeilings, type WorkerCeilings } from './worker-ceilings.js';
 
 export const ALIVE_FILE = '/tmp/builder-alive';
 /** How the folder of a job's inputs and outputs is named, before mkdtemp's six characters. */
@@ -67,6 +69,12 @@ export interface BuilderOptions {
   /** DOCKER_HOST, to name the engine when it cannot be reached. */
   dockerHost?: string;
   /**
+   * The most a job may take here, whatever its lease asks (`archive worker`: its owner lent the
+   * machine for jobs within these); none beside the queue and on a Swarm node, whose owner is the
+   * queue's.
+   */
+  ceilings?: WorkerCeilings;
+  /**
    * A folder of this builder's alone for its jobs' inputs and outputs (a folder for each job in
    * it, job-XXXXXX): those it holds when the builder starts were left by a run before and are
    * removed. The system's temporary folder when not given, shared with others, where nothing is
@@ -86,8 +94,14 @@ export class Builder {
     this.offer = { kinds: WORK_KINDS, ...(o.architectures?.length ? { architectures: o.architectures, emulated: o.emulated ?? [] } : {}) };
   }
 
+  /**
+   * A line on the worker's console. Most of what it says comes from the queue (a job's source
+   * and version, an error's text, a report's reason), which may be elsewhere and compromised:
+   * its control characters are shown, never sent to the terminal, and a newline cannot start a
+   * line of its own.
+   */
   private log(message: string) {
-    console.log(`${new Date().toISOString()} ${message}`);
+    sayPrintable(`${new Date().toISOString()} ${message}`);
   }
 
   private async alive() {
@@ -194,6 +208,14 @@ export class Builder {
     try {
       // Its numbers checked before any is used: one out of bounds gives the job back, naming it.
       const checked = checkLease(job);
+      // Within what this worker allows, the log saying what was lowered. Under qemu as the queue
+      // reckons it (its time limits scaled), but by this worker's own architectures, not the lease's word.
+      if (this.o.ceilings) {
+        const emulated = !KINDS[checked.kind]?.anyArchitecture && !!this.o.emulated?.includes(checked.arch);
+        const within = withinCeilings(checked.limits, this.o.ceilings, emulated);
+        checked.limits = within.limits;
+        for (const line of within.said) pending += `archive-in-a-box: ${line}\n`;
+      }
       heartbeat = setInterval(() => {
         this.alive().catch(() => undefined);
         this.api.heartbeat(job.id, name).catch((err) => this.log(`heartbeat: ${err.message}`));

@@ -7,7 +7,7 @@ import { MAX_CONCURRENCY, MIN_BUILDENV_AGE_MS, checkLease, checkSettings } from 
 
 const file = (name: string, size: number) => ({ name, size, sha256: 'a'.repeat(64) });
 const lease = (o: Record<string, unknown> = {}) =>
-  ({ id: 'j1', kind: 'build', source: 'hello', version: '1.0-1', arch: 'amd64', buildArg: '-B', files: [file('hello_1.0-1.dsc', 100)], limits: {}, buildenvMaxAgeMs: 86_400_000, leaseMs: 90_000, ...o }) as unknown as LeasedJob;
+  ({ id: 'j1', kind: 'build', source: 'hello', version: '1.0-1', base: 'trixie', arch: 'amd64', buildArg: '-B', files: [file('hello_1.0-1.dsc', 100)], limits: {}, buildenvMaxAgeMs: 86_400_000, leaseMs: 90_000, ...o }) as unknown as LeasedJob;
 
 describe('a lease', () => {
   it('as the queue sends it is taken, each limit it leaves out the default', () => {
@@ -28,6 +28,22 @@ describe('a lease', () => {
       expect(() => checkLease(lease({ files: [{ name: 'a.dsc', size, sha256: 'a'.repeat(64) }] })), String(size)).toThrow(/^the lease's input file a\.dsc: size: expected a whole number of bytes, 0 or more, found /);
     }
     expect(() => checkLease(lease({ files: 'a.dsc' }))).toThrow(`the lease's files: expected a list of input files, found "a.dsc"`);
+  });
+
+  it('is refused when an input file is not named with a plain file name: the names go into the scripts run as root in its containers', () => {
+    // A name that would run as shell code in the build-dependency container, committed to the cache every archive on the engine shares.
+    for (const name of ['$(cd tmp;cd deps;touch PWNED;echo real).dsc', '`id`.dsc', "a'b.dsc", 'a b.dsc', 'a;b.dsc', 'a\nb.dsc', '-x.dsc', '.dsc', '../a.dsc', 'sub/a.dsc', '..', '']) {
+      expect(() => checkLease(lease({ files: [file(name, 1)] })), name).toThrow(`the lease's input file name: expected a plain file name (letters, digits and _.~+-, not first), found ${JSON.stringify(name)}`);
+    }
+    for (const name of [null, 7, { length: 1 }]) expect(() => checkLease(lease({ files: [{ name, size: 1, sha256: 'a'.repeat(64) }] })), String(name)).toThrow(/^the lease's input file name: expected a plain file name/);
+    // Debian's own names pass: a version's epoch-less "+" and "~", a previous version's "prev~".
+    expect(checkLease(lease({ files: [file('hello_1.0~rc1+dfsg-1.dsc', 1), file('prev~hello_0.9-1_amd64.deb', 1), file('build.log', 1)] })).files).toHaveLength(3);
+  });
+
+  it('is refused when its architecture, base or build argument is not one a queue makes (they go into scripts and image names)', () => {
+    for (const arch of ['amd64;id', '$(id)', 'AMD64', '', null]) expect(() => checkLease(lease({ arch })), String(arch)).toThrow(`the lease's arch: expected an architecture name such as amd64, found ${JSON.stringify(arch)}`);
+    for (const base of ['trixie:latest', '../x', undefined]) expect(() => checkLease(lease({ base })), String(base)).toThrow(`the lease's base: expected a Debian release such as trixie, found ${JSON.stringify(base) ?? 'undefined'}`);
+    for (const buildArg of ['-b; id', '-S', '', undefined]) expect(() => checkLease(lease({ buildArg })), String(buildArg)).toThrow(`the lease's buildArg: expected -b, -B or -A, found ${JSON.stringify(buildArg) ?? 'undefined'}`);
   });
 
   it('is refused when a limit is 0, negative or not a finite number (0 is no limit to Docker), naming the limit', () => {

@@ -7,9 +7,10 @@ import { open, rm, stat } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sha256Hex, signRequest } from '../core/request-signature.js';
-import { JOB_ROUTES, routePath, type JobApi, type JobRoute, type LeaseRequest, type LeasedJob, type WorkerOffer, type WorkerSettings } from '../core/job-protocol.js';
+import { JOB_ROUTES, MAX_LEASE_ANSWER, MAX_SMALL_ANSWER, routePath, type JobApi, type JobRoute, type LeaseRequest, type LeasedArchive, type LeasedJob, type WorkerOffer, type WorkerSettings } from '../core/job-protocol.js';
 import { DEFAULT_LIMITS, type BuildLimits } from '../core/kinds/build.js';
 import type { JobReport, WorkKind } from '../core/work-kinds.js';
+import { SAFE_FILE_NAME } from '../debian/pool-path.js';
 
 /** The queue did not answer at all (it is restarting, or the network is down). */
 export class QueueUnreachable extends Error {}
@@ -58,18 +59,41 @@ export function checkSettings(settings: WorkerSettings): WorkerSettings {
   return { ...settings, concurrency: Math.min(n, MAX_CONCURRENCY) };
 }
 
+/** An architecture, a Debian release, a suite or a component as a lease names it, as archive.yaml takes them (config.ts ARCH, NAME): lower case, digits and -. */
+const LEASED_NAME = /^[a-z0-9][a-z0-9-]*$/;
+const BUILD_ARGS = ['-b', '-B', '-A'];
+
 /**
- * A lease checked before any of its numbers is used (a queue elsewhere may be compromised: they
- * go to the disk-space check, and to Docker, where a limit of 0 is none): each input file's size
- * a whole number of bytes, 0 or more; each limit a positive number, one missing the default's;
- * leaseMs, when sent, a positive number; buildenvMaxAgeMs 0 or more, raised to
- * MIN_BUILDENV_AGE_MS. Throws naming the field, and the worker gives the job back.
+ * A lease checked before any of its numbers or names is used (a queue elsewhere may be
+ * compromised: the numbers go to the disk-space check, and to Docker, where a limit of 0 is none;
+ * the names go into paths, image names and the scripts run as root in a job's containers): each
+ * input file's name a plain file name (SAFE_FILE_NAME) and its size a whole number of bytes, 0 or
+ * more; the architecture and base plain names, the build argument -b, -B or -A; the local
+ * archive, when sent, its suite and components plain names (they go into an apt sources file,
+ * where a newline would add a field), nothing else of it kept; each limit a positive number, one
+ * missing the default's; leaseMs, when sent, a positive number; buildenvMaxAgeMs 0 or more, raised
+ * to MIN_BUILDENV_AGE_MS. Throws naming the field, and the worker gives the job back.
  */
 export function checkLease(job: LeasedJob): LeasedJob {
   const refuse = (field: string, expected: string, found: unknown) => new Error(`the lease's ${field}: expected ${expected}, found ${JSON.stringify(found) ?? String(found)}`);
   if (!Array.isArray(job.files)) throw refuse('files', 'a list of input files', job.files);
   for (const f of job.files) {
-    if (!Number.isSafeInteger(f?.size) || f.size < 0) throw refuse(`input file ${f?.name}: size`, 'a whole number of bytes, 0 or more', f?.size);
+    if (typeof f?.name !== 'string' || !SAFE_FILE_NAME.test(f.name)) throw refuse('input file name', 'a plain file name (letters, digits and _.~+-, not first)', f?.name);
+    if (!Number.isSafeInteger(f.size) || f.size < 0) throw refuse(`input file ${f.name}: size`, 'a whole number of bytes, 0 or more', f.size);
+  }
+  if (typeof job.arch !== 'string' || !LEASED_NAME.test(job.arch)) throw refuse('arch', 'an architecture name such as amd64', job.arch);
+  if (typeof job.base !== 'string' || !LEASED_NAME.test(job.base)) throw refuse('base', 'a Debian release such as trixie', job.base);
+  if (!BUILD_ARGS.includes(job.buildArg)) throw refuse('buildArg', '-b, -B or -A', job.buildArg);
+  // Its suite and components alone: where the repository is, and the CA its certificate is
+  // checked with, are the worker's own (a CA the worker was not given is not one to trust).
+  let localArchive: LeasedArchive | undefined;
+  const archive: unknown = job.localArchive;
+  if (archive !== undefined) {
+    if (typeof archive !== 'object' || archive === null || Array.isArray(archive)) throw refuse('localArchive', 'an object with a suite and components', archive);
+    const { suite, components } = archive as Record<string, unknown>;
+    if (typeof suite !== 'string' || !LEASED_NAME.test(suite)) throw refuse('localArchive.suite', 'a suite name such as unstable', suite);
+    if (!Array.isArray(components) || !components.every((c) => typeof c === 'string' && LEASED_NAME.test(c))) throw refuse('localArchive.components', 'a list of component names such as main', components);
+    localArchive = { suite, components: [...components] };
   }
   const sent: unknown = job.limits ?? {};
   if (typeof sent !== 'object' || sent === null || Array.isArray(sent)) throw refuse('limits', 'an object of build limits', sent);
@@ -83,7 +107,92 @@ export function checkLease(job: LeasedJob): LeasedJob {
   if (job.leaseMs !== undefined && (typeof job.leaseMs !== 'number' || !Number.isFinite(job.leaseMs) || job.leaseMs <= 0)) throw refuse('leaseMs', 'a positive number of milliseconds', job.leaseMs);
   const age = job.buildenvMaxAgeMs;
   if (typeof age !== 'number' || !Number.isFinite(age) || age < 0) throw refuse('buildenvMaxAgeMs', 'a number of milliseconds, 0 or more', age);
-  return { ...job, limits, buildenvMaxAgeMs: Math.max(age, MIN_BUILDENV_AGE_MS) };
+  return { ...job, limits, buildenvMaxAgeMs: Math.max(age, MIN_BUILDENV_AGE_MS), localArchive };
+}
+
+/**
+ * A response's body, read up to `cap` bytes and refused past it (a queue elsewhere may be
+ * compromised: one answer of gigabytes, held whole, and the worker is out of memory), or with
+ * `cut`, its first `cap` bytes and a note that the rest was not read (an error's text). `what`
+ * names the answer in the error.
+ */
+export async function readAnswer(res: Response, cap: number, what: string, o: { cut?: boolean } = {}): Promise<Buffer> {
+  const over = () => new Error(`${what}: the answer is over the ${cap} bytes this worker reads of it`);
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (declared > cap && !o.cut) {
+    await res.body?.cancel().catch(() => undefined);
+    throw over();
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of (res.body ?? []) as AsyncIterable<Uint8Array>) {
+      size += chunk.length;
+      if (size > cap) {
+        if (!o.cut) throw over();
+        chunks.push(Buffer.from(chunk.subarray(0, chunk.length - (size - cap))), Buffer.from(` … (cut at ${cap} bytes)`));
+        break; // (the rest is cancelled)
+      }
+      chunks.push(Buffer.from(chunk));
+    }
+  } catch (err) {
+    if (size > cap) throw err;
+    throw new Error(`${what}: the answer broke off (${(err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError' ? 'too slow' : (err as Error).message})`);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Refuses an answer that is a redirect (fetch with redirect: 'manual' hands it back): followed,
+ * a queue elsewhere would have the worker fetch a URL it names, one on the worker's own host or
+ * network, and read the answer back in the error the worker sends it.
+ */
+export async function refuseRedirect(res: Response, what: string): Promise<void> {
+  if (res.status < 300 || res.status > 399) return;
+  await res.body?.cancel().catch(() => undefined);
+  throw new Error(`${what}: the answer is a redirect (${res.status}), which a worker does not follow`);
+}
+
+/** The most of an error's text the worker reads, to say it: a few lines. */
+export const MAX_ERROR_TEXT = 4 * 1024;
+
+/**
+ * How long the queue has to answer. fetch's own bounds are 5 minutes without a byte: a queue that
+ * sent one every few minutes (or a lease's answer a byte at a time) held a slot for ever.
+ */
+export interface ClientTiming {
+  /**
+   * Each request, its answer read: a start at once; a heartbeat well within a lease (it is sent
+   * every few seconds); a log flush of up to 16 MiB; a completion after the queue checks what the
+   * job made (minutes for a big build).
+   */
+  withinMs: { start: number; heartbeat: number; log: number; complete: number };
+  /** A lease is held up to its wait, then its input files' sizes and hashes read: this beyond the wait. */
+  leaseMarginMs: number;
+  /** A file on its way, either way: the longest no byte of it may move, and the answer may take after its last. */
+  fileStallMs: number;
+}
+
+export const CLIENT_TIMING: ClientTiming = { withinMs: { start: 60_000, heartbeat: 30_000, log: 120_000, complete: 600_000 }, leaseMarginMs: 120_000, fileStallMs: 120_000 };
+
+/** A time bound that moves on (touch) as long as bytes do; aborts its signal past `ms` without. */
+class Stall {
+  private readonly controller = new AbortController();
+  private timer?: NodeJS.Timeout;
+  readonly signal = this.controller.signal;
+
+  constructor(private readonly ms: number) {
+    this.touch();
+  }
+
+  touch(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.controller.abort(new DOMException('stalled', 'TimeoutError')), this.ms);
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
 }
 
 export class JobApiClient {
@@ -93,24 +202,36 @@ export class JobApiClient {
     private readonly key: Buffer,
     /** The name requests are signed under; slots ("NAME/2") act under it. */
     private readonly name: string,
+    private readonly timing: ClientTiming = CLIENT_TIMING,
   ) {}
 
   /** Says the worker (re)started: the queue gives back its leases, and answers its settings (checked). */
   async start(offer: WorkerOffer): Promise<WorkerSettings> {
-    return checkSettings((await (await this.send('start', { builder: this.name }, offer)).json()) as WorkerSettings);
+    const res = await this.send('start', { builder: this.name }, offer, { within: this.timing.withinMs.start });
+    return checkSettings((await this.json(res, MAX_SMALL_ANSWER, 'the answer to start')) as WorkerSettings);
   }
 
   /** A job, or undefined when there was none within the wait. */
   async lease(request: LeaseRequest): Promise<LeasedJob | undefined> {
-    const res = await this.send('lease', {}, request);
+    const res = await this.send('lease', {}, request, { within: request.waitSeconds * 1000 + this.timing.leaseMarginMs });
     if (res.status === 204) return undefined;
-    const job = (await res.json()) as LeasedJob;
+    const job = (await this.json(res, MAX_LEASE_ANSWER, 'the lease')) as LeasedJob;
     // A queue from before jobs had kinds sends none: its jobs are builds.
-    return { ...job, kind: job.kind ?? 'build' };
+    return { ...job, kind: job?.kind ?? 'build' };
+  }
+
+  /** A JSON answer, read up to `cap` bytes. */
+  private async json(res: Response, cap: number, what: string): Promise<unknown> {
+    const text = (await readAnswer(res, cap, what)).toString();
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new Error(`${what}: not JSON: ${JSON.stringify(text.slice(0, 100))}`);
+    }
   }
 
   async heartbeat(id: string, builder: string): Promise<void> {
-    await this.send('heartbeat', { id }, { builder });
+    await this.send('heartbeat', { id }, { builder }, { within: this.timing.withinMs.heartbeat });
   }
 
   /**
@@ -119,11 +240,21 @@ export class JobApiClient {
    * refused; a refused or broken one is removed.
    */
   async sourceFileTo(id: string, name: string, path: string, maxBytes: number): Promise<{ size: number; sha256: string }> {
-    const res = await this.send('sourceFile', { id, name }, undefined);
+    const stall = new Stall(this.timing.fileStallMs);
+    try {
+      return await this.sourceFileWithin(stall, id, name, path, maxBytes);
+    } finally {
+      stall.stop();
+    }
+  }
+
+  private async sourceFileWithin(stall: Stall, id: string, name: string, path: string, maxBytes: number): Promise<{ size: number; sha256: string }> {
+    const res = await this.send('sourceFile', { id, name }, undefined, { stall });
     const hash = createHash('sha256');
     let size = 0;
     const count = new Transform({
       transform(chunk: Buffer, _encoding, done) {
+        stall.touch();
         size += chunk.length;
         if (size > maxBytes) done(new Error(`${name}: the queue sent more than the ${maxBytes} bytes its lease lists`));
         else done(null, (hash.update(chunk), chunk));
@@ -139,13 +270,13 @@ export class JobApiClient {
     } catch (err) {
       await file.close().catch(() => undefined);
       await rm(path, { force: true });
-      throw err;
+      throw stall.signal.aborted ? new QueueUnreachable(`${name}: the queue sent nothing of it for ${this.timing.fileStallMs / 1000} s`) : err;
     }
     return { size, sha256: hash.digest('hex') };
   }
 
   async log(id: string, builder: string, text: string): Promise<void> {
-    await this.send('log', { id, builder }, text);
+    await this.send('log', { id, builder }, text, { within: this.timing.withinMs.log });
   }
 
   /**
@@ -158,19 +289,34 @@ export class JobApiClient {
     const { size } = await stat(path);
     // Closed whatever fetch did with it (one that failed before sending never read it).
     const stream = createReadStream(path);
+    // Bounded while it moves: a queue that stops reading it (or answering after it) is given up on.
+    const stall = new Stall(this.timing.fileStallMs);
     try {
-      await this.send('artifact', { id, name, builder }, undefined, { sha256: hash.digest('hex'), size, stream });
+      await this.send('artifact', { id, name, builder }, undefined, { stall, streamed: { sha256: hash.digest('hex'), size, stream } });
     } finally {
+      stall.stop();
       stream.destroy();
     }
   }
 
   async complete(id: string, builder: string, kind: WorkKind, report: JobReport): Promise<void> {
-    await this.send('complete', { id }, { builder, kind, ...report });
+    await this.send('complete', { id }, { builder, kind, ...report }, { within: this.timing.withinMs.complete });
   }
 
-  /** `streamed`: a body read from a file as it is sent, of that sha256 and size (`body` is then undefined). */
-  private async send<R extends JobRoute>(route: R, params: JobApi[R]['params'], body: JobApi[R]['body'] | undefined, streamed?: { sha256: string; size: number; stream: Readable }): Promise<Response> {
+  /**
+   * A request, its answer's headers awaited. `within`: how long it may take, its answer read
+   * (timed from now); `stall`: bounded while bytes move instead (a file). `streamed`: a body read
+   * from a file as it is sent, of that sha256 and size (`body` is then undefined).
+   */
+  private async send<R extends JobRoute>(
+    route: R,
+    params: JobApi[R]['params'],
+    body: JobApi[R]['body'] | undefined,
+    o: { within: number; stall?: undefined; streamed?: undefined } | { stall: Stall; within?: undefined; streamed?: { sha256: string; size: number; stream: Readable } },
+  ): Promise<Response> {
+    const { streamed } = o;
+    const signal = o.stall ? o.stall.signal : AbortSignal.timeout(o.within!);
+    const late = o.stall ? `nothing moved for ${this.timing.fileStallMs / 1000} s` : `no answer within ${o.within! / 1000} s`;
     const { method } = JOB_ROUTES[route];
     const path = routePath(route, params);
     const isJson = JOB_ROUTES[route].body === 'json';
@@ -185,13 +331,17 @@ export class JobApiClient {
         ...(streamed ? { 'content-length': String(streamed.size) } : {}),
       },
       ...(streamed
-        ? { body: Readable.toWeb(streamed.stream) as ReadableStream<Uint8Array>, duplex: 'half' }
+        ? { body: (Readable.toWeb(streamed.stream) as ReadableStream<Uint8Array>).pipeThrough(new TransformStream({ transform: (chunk, out) => (o.stall!.touch(), out.enqueue(chunk)) })), duplex: 'half' }
         : { body: body === undefined ? undefined : new Uint8Array(data.buffer, data.byteOffset, data.length) }),
+      signal,
+      redirect: 'manual',
     } as RequestInit).catch((err: Error) => {
-      throw new QueueUnreachable(`${method} ${path}: the queue cannot be reached (${(err.cause as Error | undefined)?.message ?? err.message})`);
+      throw new QueueUnreachable(`${method} ${path}: the queue cannot be reached (${signal.aborted ? late : ((err.cause as Error | undefined)?.message ?? err.message)})`);
     });
+    await refuseRedirect(res, `${method} ${path}`);
     if (!res.ok && res.status !== 204) {
-      const message = `${method} ${path}: ${res.status} ${await res.text()}`;
+      const text = await readAnswer(res, MAX_ERROR_TEXT, `${method} ${path}: ${res.status}`, { cut: true }).then(String, (err: Error) => `(${err.message})`);
+      const message = `${method} ${path}: ${res.status} ${text}`;
       throw res.status === 400 || res.status === 413 ? new QueueRefused(res.status, message) : new Error(message);
     }
     return res;

@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
 import type { OutputCaps } from '../core/container-runner.js';
+import { SAFE_FILE_NAME } from '../debian/pool-path.js';
 import { diskSpace } from '../storage/files.js';
 
 /** "100 GiB", "1.5 GiB", "20 MiB", "4 KiB", "5 bytes". */
@@ -85,7 +86,7 @@ async function take(
         odd.push(`${name} is ${ENTRY_KINDS[header.type ?? ''] ?? `a ${header.type}`}${header.linkname ? ` (to ${header.linkname})` : ''}`);
         return skip();
       }
-      if (!/^[a-zA-Z0-9][a-zA-Z0-9_.~+-]*$/.test(name)) {
+      if (!SAFE_FILE_NAME.test(name)) {
         odd.push(`${name} is not a plain file name`);
         return skip();
       }

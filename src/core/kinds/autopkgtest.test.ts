@@ -46,6 +46,6 @@ describe('autopkgtest output', () => {
   });
 
   it('tests the build\'s packages with the null server, the container being the testbed', () => {
-    expect(autopkgtestScript('hello_1.0-1.dsc')).toMatch(/autopkgtest --no-built-binaries --output-dir \/tmp\/autopkgtest-out \.\/\*\.deb \.\/hello_1\.0-1\.dsc -- null$/);
+    expect(autopkgtestScript('hello_1.0-1.dsc')).toMatch(/autopkgtest --no-built-binaries --output-dir \/tmp\/autopkgtest-out \.\/\*\.deb \.\/'hello_1\.0-1\.dsc' -- null$/);
   });
 });

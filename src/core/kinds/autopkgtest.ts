@@ -5,10 +5,11 @@
 // isolation than a container gives (isolation-machine) are skipped by autopkgtest itself, and
 // a check whose tests were all skipped is neutral, with the reason. Pure.
 import { MAX_FINDINGS, type QaFinding, type QaResult } from './qa.js';
+import { shellQuote } from '../shell-quote.js';
 
 /** The command: the build's packages and the source, tested with the null server; its version first. */
 export function autopkgtestScript(dsc: string): string {
-  return `set -e\necho "autopkgtest $(dpkg-query -W -f '\${Version}' autopkgtest)"\ncd /qa\nexec autopkgtest --no-built-binaries --output-dir /tmp/autopkgtest-out ./*.deb ./${dsc} -- null`;
+  return `set -e\necho "autopkgtest $(dpkg-query -W -f '\${Version}' autopkgtest)"\ncd /qa\nexec autopkgtest --no-built-binaries --output-dir /tmp/autopkgtest-out ./*.deb ./${shellQuote(dsc)} -- null`;
 }
 
 // The summary autopkgtest prints at its end: "NAME PASS", "NAME FAIL non-zero exit status 1", "NAME SKIP Test needs ...".

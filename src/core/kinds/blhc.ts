@@ -2,10 +2,11 @@
 // (--debian --line-numbers): a compiler line missing a hardening flag dpkg-buildflags gives, or
 // compiler lines hidden from the log, fail it. Pure.
 import { BUILD_LOG, MAX_FINDINGS, type QaFinding, type QaResult } from './qa.js';
+import { shellQuote } from '../shell-quote.js';
 
 /** What runs in the check's container, in the folder with the log: the tool's version first. */
 export function blhcScript(arch: string): string {
-  return `set -e\nblhc --version | sed -n 1p\nexec blhc --debian --line-numbers --arch=${arch} ./${BUILD_LOG}`;
+  return `set -e\nblhc --version | sed -n 1p\nexec blhc --debian --line-numbers --arch=${shellQuote(arch)} ./${BUILD_LOG}`;
 }
 
 // "12:CFLAGS missing (-fstack-protector-strong): gcc -o hello hello.c", "NONVERBOSE BUILD: CC x.c".

@@ -270,12 +270,12 @@ describe('a build, against a container runner', () => {
     const req = request({ cacheImages: 3, cacheBytes: 5000 });
     await runBuild(runner, req);
     expect(runner.found).toEqual([KEY]);
-    expect(runner.deps.execs[0]).toMatch(/apt-get build-dep -s --arch-only \/tmp\/deps\/hello_1.0-1.dsc$/);
+    expect(runner.deps.execs[0]).toMatch(/apt-get build-dep -s --arch-only \/tmp\/deps\/'hello_1\.0-1\.dsc'$/);
     expect(runner.deps.execs[1]).toBe("apt-cache show 'debhelper=13.1' 'libfoo-dev=1.2-1' 2>/dev/null");
     // Downloaded, then installed off the network: maintainer scripts of uploads' packages reach nothing.
-    expect(runner.deps.execs[2]).toBe('set -e\napt-get build-dep -y -q --no-install-recommends --download-only --arch-only /tmp/deps/hello_1.0-1.dsc');
+    expect(runner.deps.execs[2]).toBe('set -e\napt-get build-dep -y -q --no-install-recommends --download-only --arch-only /tmp/deps/\'hello_1.0-1.dsc\'');
     expect(runner.deps.execs[3]).toBe('disconnect');
-    expect(runner.deps.execs[4]).toMatch(/^set -e\napt-get build-dep -y -q --no-install-recommends --arch-only \/tmp\/deps\/hello_1.0-1.dsc\n/);
+    expect(runner.deps.execs[4]).toMatch(/^set -e\napt-get build-dep -y -q --no-install-recommends --arch-only \/tmp\/deps\/'hello_1\.0-1\.dsc'\n/);
     expect(runner.deps.execs).toHaveLength(5);
     expect(runner.stored).toEqual([{ container: runner.deps, key: KEY, comment: 'build-dependencies: debhelper=13.1 libfoo-dev=1.2-1' }]);
     expect(runner.evicted).toEqual([[3, 5000, 'sha256:committed']]);

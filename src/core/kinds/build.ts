@@ -5,6 +5,7 @@ import type { BuildArg } from '../build-plan.js';
 import type { BuildSettings } from '../../config/config.js';
 import type { ContainerSpec, PutFile } from '../container-runner.js';
 import type { KindDefinition } from '../work-kinds.js';
+import { shellQuote } from '../shell-quote.js';
 
 export const BUILDER_UID = 2000;
 export const LABEL_BUILD = 'archive-in-a-box.build';
@@ -165,17 +166,17 @@ export function localUpdateScript(local: LocalArchive | undefined): string {
 
 /** What apt-get build-dep would install (-s), the local archive's lists fetched first. */
 export function resolveScript(dsc: string, buildArg: BuildArg, local: LocalArchive | undefined): string {
-  return `set -e\n${localUpdateScript(local)}\napt-get build-dep -s ${buildDepOptions(buildArg)}/tmp/deps/${dsc}`;
+  return `set -e\n${localUpdateScript(local)}\napt-get build-dep -s ${buildDepOptions(buildArg)}/tmp/deps/${shellQuote(dsc)}`;
 }
 
 /** The records of the resolved package files, for their hashes. */
 export function showScript(installs: ResolvedPackage[]): string {
-  return `apt-cache show ${installs.map((p) => `'${p.name}=${p.version}'`).join(' ')} 2>/dev/null`;
+  return `apt-cache show ${installs.map((p) => shellQuote(`${p.name}=${p.version}`)).join(' ')} 2>/dev/null`;
 }
 
 /** Fetches the build-dependencies' packages into apt's cache, installing nothing (no maintainer script runs). */
 export function downloadScript(dsc: string, buildArg: BuildArg): string {
-  return `set -e\napt-get build-dep -y -q --no-install-recommends --download-only ${buildDepOptions(buildArg)}/tmp/deps/${dsc}`;
+  return `set -e\napt-get build-dep -y -q --no-install-recommends --download-only ${buildDepOptions(buildArg)}/tmp/deps/${shellQuote(dsc)}`;
 }
 
 /**
@@ -186,15 +187,15 @@ export function downloadScript(dsc: string, buildArg: BuildArg): string {
  * lists go whole (nothing built from the image runs apt).
  */
 export function installScript(dsc: string, buildArg: BuildArg): string {
-  return `set -e\napt-get build-dep -y -q --no-install-recommends ${buildDepOptions(buildArg)}/tmp/deps/${dsc}\napt-get clean\nrm -rf /tmp/deps ${LOCAL_SOURCES_DIR} /etc/apt/sources.list.d/archive-in-a-box.sources /etc/apt/keyrings/archive-in-a-box.asc /etc/apt/archive-in-a-box-ca.pem /etc/apt/apt.conf.d/90archive-in-a-box-ca /var/lib/apt/lists/*`;
+  return `set -e\napt-get build-dep -y -q --no-install-recommends ${buildDepOptions(buildArg)}/tmp/deps/${shellQuote(dsc)}\napt-get clean\nrm -rf /tmp/deps ${LOCAL_SOURCES_DIR} /etc/apt/sources.list.d/archive-in-a-box.sources /etc/apt/keyrings/archive-in-a-box.asc /etc/apt/archive-in-a-box-ca.pem /etc/apt/apt.conf.d/90archive-in-a-box-ca /var/lib/apt/lists/*`;
 }
 
 export const BUILD_SCRIPT = (dsc: string, buildArg: BuildArg) => `set -e
 cd /build
 echo "archive-in-a-box: building as $(id -un) (uid $(id -u)); network interfaces: $(ls /sys/class/net | tr '\\n' ' ')"
-dpkg-source -x ${dsc} src
+dpkg-source -x ${shellQuote(dsc)} src
 cd src
-dpkg-buildpackage -us -uc ${buildArg}
+dpkg-buildpackage -us -uc ${shellQuote(buildArg)}
 mkdir -p /build/out
 find /build -maxdepth 1 -type f \\( -name '*.deb' -o -name '*.udeb' -o -name '*.buildinfo' -o -name '*.changes' \\) -exec mv -t /build/out {} +
 echo "archive-in-a-box: build successful"

@@ -1,6 +1,7 @@
 // The lintian check: Debian's lintian on the source (.dsc) and the build's .changes, every
 // level shown (info, pedantic, experimental, overridden); an error tag fails it. Pure.
 import { MAX_FINDINGS, type QaFinding, type QaResult } from './qa.js';
+import { shellQuote } from '../shell-quote.js';
 
 /** Lintian's severity letters, named as its documentation names them. */
 export const LINTIAN_SEVERITIES: Record<string, string> = {
@@ -23,7 +24,7 @@ export const ARCHIVE_TAGS = ['bad-distribution-in-changes-file'];
 
 /** What runs in the check's container, in the folder with the files: the tool's version first, on a line of its own. */
 export function lintianScript(dsc: string, changes: string): string {
-  return `set -e\nlintian --version | sed -n 1p\nexec lintian --pedantic --display-info --display-experimental --show-overrides --tag-display-limit 0 --fail-on error --suppress-tags ${ARCHIVE_TAGS.join(',')} -- ./${dsc} ./${changes}`;
+  return `set -e\nlintian --version | sed -n 1p\nexec lintian --pedantic --display-info --display-experimental --show-overrides --tag-display-limit 0 --fail-on error --suppress-tags ${ARCHIVE_TAGS.join(',')} -- ./${shellQuote(dsc)} ./${shellQuote(changes)}`;
 }
 
 // "E: pkg source: tag context", "W: pkg: tag context", "I: pkg udeb: tag" ...

@@ -24,8 +24,8 @@ describe('piuparts steps', () => {
     expect(steps.map((s) => s.step)).toEqual(['dependencies', 'install', 'remove', 'purge', 'install the previous version', 'upgrade', 'purge after the upgrade']);
     expect(steps[0].script).toBe("set -e\napt-get install -y -q --no-install-recommends 'libfoo1=1.2-1'");
     expect(steps[1].script).toBe('dpkg --install /qa/new/*.deb');
-    expect(steps[3].script).toBe('dpkg --purge hello hello-data');
-    expect(steps[6].script).toBe('dpkg --purge hello hello-data hello-common');
+    expect(steps[3].script).toBe("dpkg --purge 'hello' 'hello-data'");
+    expect(steps[6].script).toBe("dpkg --purge 'hello' 'hello-data' 'hello-common'");
     expect(piupartsSteps({ new: ['hello'], old: [] }, []).map((s) => s.step)).toEqual(['install', 'remove', 'purge']);
   });
 

@@ -9,6 +9,7 @@
 // steps install is downloaded first, and the testbed taken off its network before any of it
 // runs.) Pure.
 import { MAX_FINDINGS, type QaFinding, type QaResult } from './qa.js';
+import { shellQuote } from '../shell-quote.js';
 
 /** dpkg's package names (Policy 5.6.1): a name from a .deb is checked before it goes into a command. */
 export const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
@@ -54,15 +55,15 @@ export function dependenciesOf(installs: { name: string; version: string }[], na
 export function piupartsSteps(names: { new: string[]; old: string[] }, deps: { name: string; version: string }[]): { step: PiupartsStep; script: string }[] {
   const apt = 'set -e\napt-get install -y -q --no-install-recommends';
   return [
-    ...(deps.length ? [{ step: 'dependencies' as const, script: `${apt} ${deps.map((d) => `'${d.name}=${d.version}'`).join(' ')}` }] : []),
+    ...(deps.length ? [{ step: 'dependencies' as const, script: `${apt} ${deps.map((d) => shellQuote(`${d.name}=${d.version}`)).join(' ')}` }] : []),
     { step: 'install', script: 'dpkg --install /qa/new/*.deb' },
-    { step: 'remove', script: `dpkg --remove ${names.new.join(' ')}` },
-    { step: 'purge', script: `dpkg --purge ${names.new.join(' ')}` },
+    { step: 'remove', script: `dpkg --remove ${names.new.map(shellQuote).join(' ')}` },
+    { step: 'purge', script: `dpkg --purge ${names.new.map(shellQuote).join(' ')}` },
     ...(names.old.length
       ? [
           { step: 'install the previous version' as const, script: `${apt} /qa/old/*.deb` },
           { step: 'upgrade' as const, script: `${apt} /qa/new/*.deb` },
-          { step: 'purge after the upgrade' as const, script: `dpkg --purge ${[...new Set([...names.new, ...names.old])].join(' ')}` },
+          { step: 'purge after the upgrade' as const, script: `dpkg --purge ${[...new Set([...names.new, ...names.old])].map(shellQuote).join(' ')}` },
         ]
       : []),
   ];

@@ -47,7 +47,7 @@ const suite = (qa: SuiteConfig['qa']): SuiteConfig => ({ name: 'unstable', base:
 describe('lintian output', () => {
   it("runs on the .dsc and .changes with every level shown, failing on an error, not judging this archive's suite names", () => {
     const script = lintianScript('a_1.dsc', 'a_1_amd64.changes');
-    expect(script).toContain('--fail-on error --suppress-tags bad-distribution-in-changes-file -- ./a_1.dsc ./a_1_amd64.changes');
+    expect(script).toContain('--fail-on error --suppress-tags bad-distribution-in-changes-file -- ./\'a_1.dsc\' ./\'a_1_amd64.changes\'');
     expect(script).toMatch(/--pedantic --display-info --display-experimental --show-overrides/);
   });
 

@@ -11,6 +11,7 @@ import type { JobRecord } from '../jobs.js';
 import type { KindDefinition, WorkKind } from '../work-kinds.js';
 import { reproducibility, type Reproducibility } from './rebuild.js';
 import { inOrder } from '../../debian/indices.js';
+import { shellQuote } from '../shell-quote.js';
 
 /** The checks there are, in the order they are shown. */
 export const QA_CHECKS = ['lintian', 'blhc', 'piuparts', 'autopkgtest'] as const;
@@ -85,7 +86,7 @@ export function qaToolsKey(buildenvImageId: string, tools: string[]): string {
   return createHash('sha256').update(`qa-tools\n${buildenvImageId}\n${tools.join(' ')}\n`).digest('hex').slice(0, 32);
 }
 
-export const qaToolsScript = (tools: string[]) => `set -e\napt-get install -y -q --no-install-recommends ${tools.join(' ')}\napt-get clean`;
+export const qaToolsScript = (tools: string[]) => `set -e\napt-get install -y -q --no-install-recommends ${tools.map(shellQuote).join(' ')}\napt-get clean`;
 
 const text = (v: unknown, max = MAX_TEXT) => (typeof v === 'string' ? v.slice(0, max) : undefined);
 

@@ -35,7 +35,7 @@ describe('a rebuild', () => {
   it('unpacks the source in another path, with another umask', () => {
     const script = rebuildScript('hello_1.0-1.dsc', '-B');
     expect(script).toContain('umask 0002');
-    expect(script).toContain(`cd ${REBUILD_PATH}\ndpkg-buildpackage -us -uc -B`);
+    expect(script).toContain(`cd ${REBUILD_PATH}\ndpkg-buildpackage -us -uc '-B'`);
     expect(REBUILD_PATH).not.toBe('/build/src');
     expect(VARIATIONS.map((v) => v.name)).toEqual(expect.arrayContaining(['build path', 'umask', 'timezone', 'user and uid', 'hostname and domain name']));
   });

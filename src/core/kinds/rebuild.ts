@@ -17,6 +17,7 @@ import type { JobRecord } from '../jobs.js';
 import type { KindDefinition } from '../work-kinds.js';
 import { newCheckJob, newestBuilt, type QaFinding, type QaResult } from './qa.js';
 import { inOrder } from '../../debian/indices.js';
+import { shellQuote } from '../shell-quote.js';
 
 /** One thing that differs between the two builds, as the README and the statement list it. */
 export interface Variation {
@@ -50,9 +51,9 @@ export function rebuildScript(dsc: string, buildArg: BuildArg): string {
 umask 0002
 cd ${REBUILD_DIR}
 echo "archive-in-a-box: rebuilding as $(id -un 2>/dev/null || echo uid) (uid $(id -u)), in ${REBUILD_PATH}, on $(hostname -f 2>/dev/null || hostname)"
-dpkg-source -x ${dsc} ${REBUILD_SRC}
+dpkg-source -x ${shellQuote(dsc)} ${REBUILD_SRC}
 cd ${REBUILD_PATH}
-dpkg-buildpackage -us -uc ${buildArg}
+dpkg-buildpackage -us -uc ${shellQuote(buildArg)}
 mkdir -p ${REBUILD_DIR}/out
 find ${REBUILD_DIR} -maxdepth 1 -type f \\( -name '*.deb' -o -name '*.udeb' -o -name '*.buildinfo' -o -name '*.changes' \\) -exec mv -t ${REBUILD_DIR}/out {} +
 echo "archive-in-a-box: rebuild successful"

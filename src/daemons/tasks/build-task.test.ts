@@ -86,10 +86,10 @@ describe("a job's input files", () => {
     }
   });
 
-  it('are refused when the lease names one with a path, before anything is written', async () => {
+  it('are refused when the lease names one with a path or anything but a plain file name, before anything is written', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'aib-inputs-'));
     try {
-      for (const name of ['../escape.dsc', 'sub/x.dsc', '..', '.']) {
+      for (const name of ['../escape.dsc', 'sub/x.dsc', '..', '.', '$(touch PWNED).dsc', '-x.dsc']) {
         await expect(fetchJobFiles(task(join(dir, 'in'), [listed(name, 'X')], { [name]: 'X' }))).rejects.toThrow(`the lease names an input file "${name}": expected a plain file name`);
       }
       expect(existsSync(join(dir, 'escape.dsc'))).toBe(false);

@@ -5,12 +5,14 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JobInput } from '../../core/container-runner.js';
 import { diskSpace } from '../../storage/files.js';
+import { SAFE_FILE_NAME } from '../../debian/pool-path.js';
 import { runBuild } from '../../core/kinds/build-flow.js';
 import { DEFAULT_LIMITS, LABEL_BUILDER, type BuildReport, type LocalArchive } from '../../core/kinds/build.js';
 import { buildenvImageName, buildenvTag, imageAgeMs, pullBuildenv, refreshBuildenv } from '../../docker/buildenv.js';
 import { DockerRunner } from '../../docker/docker-runner.js';
 import type { LeasedJob } from '../../core/job-protocol.js';
 import type { TaskContext, TaskResult } from './task.js';
+import { readAnswer, refuseRedirect } from '../job-api-client.js';
 
 /** One refresh (or pull) of a build environment at a time, shared by the worker's slots. */
 const refreshing = new Map<string, Promise<unknown>>();
@@ -72,8 +74,9 @@ export async function runBuildTask(t: TaskContext): Promise<TaskResult<BuildRepo
  * checked against the size and sha256 its lease named (a wrong one is removed).
  */
 export async function fetchJobFiles(t: TaskContext): Promise<JobInput[]> {
-  // Named by the queue: plain file names, or one could be written elsewhere.
-  const unsafe = t.job.files.find((f) => !/^[^/]+$/.test(f.name) || f.name === '.' || f.name === '..');
+  // Named by the queue: plain file names (checkLease refused any other already), or one could be
+  // written elsewhere.
+  const unsafe = t.job.files.find((f) => !SAFE_FILE_NAME.test(f.name));
   if (unsafe) throw new Error(`the lease names an input file "${unsafe.name}": expected a plain file name`);
   // Said at once, not as a write that fails half way: the job goes back, for a worker with room.
   const total = t.job.files.reduce((n, f) => n + f.size, 0);
@@ -116,11 +119,29 @@ export async function freshBuildenv(t: TaskContext, arch: string): Promise<strin
   return image;
 }
 
-/** The local archive as build containers reach it: its URL and network here, its key from the repository. */
+/** The most of the archive's key the worker reads: one armored public key is a few KiB. */
+export const MAX_ARCHIVE_KEY_BYTES = 1024 * 1024;
+/** How long the repository has to answer the key, all of it. */
+export const ARCHIVE_KEY_WITHIN_MS = 60_000;
+
+/**
+ * The local archive as build containers reach it: the suite and components the lease names
+ * (checkLease), its URL, network and CA here (never one the lease names), its key from the
+ * repository, read up to MAX_ARCHIVE_KEY_BYTES.
+ */
 export async function localArchive(t: TaskContext): Promise<LocalArchive | undefined> {
   const { repoUrl, repoCa, network } = t.worker;
-  if (!t.job.localArchive || !repoUrl || !network) return undefined;
-  const res = await fetch(`${repoUrl}archive-key.asc`);
-  if (!res.ok) throw new Error(`cannot fetch the archive key from ${repoUrl}: ${res.status}`);
-  return { ...t.job.localArchive, key: await res.text(), url: repoUrl, network, ...(repoCa ? { ca: repoCa } : {}) };
+  const leased = t.job.localArchive;
+  if (!leased || !repoUrl || !network) return undefined;
+  const what = `the archive key from ${repoUrl}`;
+  const res = await fetch(`${repoUrl}archive-key.asc`, { signal: AbortSignal.timeout(ARCHIVE_KEY_WITHIN_MS), redirect: 'manual' }).catch((err: Error) => {
+    throw new Error(`cannot fetch ${what}: ${err.name === 'TimeoutError' ? `no answer within ${ARCHIVE_KEY_WITHIN_MS / 1000} s` : ((err.cause as Error | undefined)?.message ?? err.message)}`);
+  });
+  await refuseRedirect(res, what);
+  if (!res.ok) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new Error(`cannot fetch ${what}: ${res.status}`);
+  }
+  const key = (await readAnswer(res, MAX_ARCHIVE_KEY_BYTES, what)).toString();
+  return { suite: leased.suite, components: leased.components, key, url: repoUrl, network, ...(repoCa ? { ca: repoCa } : {}) };
 }

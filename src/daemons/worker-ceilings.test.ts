@@ -1,0 +1,60 @@
+// What a worker's owner lets a job take on the machine lent (archive worker --limit), whatever a
+// queue, which may be compromised, asks.
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_LIMITS } from '../core/kinds/build.js';
+import { parseCeilings, withinCeilings, type WorkerCeilings } from './worker-ceilings.js';
+
+/** archive worker's (cli/worker.ts WORKER_DEFAULT_CEILINGS, tested there). */
+const WORKER_DEFAULT_CEILINGS: WorkerCeilings = { limits: DEFAULT_LIMITS, emulationFactor: 6 };
+
+const GiB = 1024 ** 3;
+
+describe("a worker's ceilings", () => {
+  it("are the archive's own defaults, each raised (or lowered) by --limit KEY=VALUE in archive.yaml's builds: names and units", () => {
+    expect(parseCeilings([], WORKER_DEFAULT_CEILINGS)).toEqual({ limits: DEFAULT_LIMITS, emulationFactor: 6 });
+    const c = parseCeilings(['memory_gib=16', 'cpus=0.5', 'pids=100', 'timeout_minutes=600', 'log_mib=50', 'disk_gib=100', 'output_files=10', 'emulation_factor=10', 'memory_gib=32'], WORKER_DEFAULT_CEILINGS);
+    expect(c.limits).toEqual({ ...DEFAULT_LIMITS, memoryBytes: 32 * GiB, cpus: 0.5, pidsLimit: 100, timeoutMs: 600 * 60_000, logCapBytes: 50 * 1024 ** 2, diskBytes: 100 * GiB, outputFiles: 10 });
+    expect(c.emulationFactor).toBe(10);
+  });
+
+  it('refuse an unknown key, naming it and the keys there are', () => {
+    expect(() => parseCeilings(['memory_gb=4'], WORKER_DEFAULT_CEILINGS)).toThrow(/^--limit memory_gb=4: unknown key "memory_gb", KEY one of timeout_minutes, stall_minutes, log_mib, memory_gib, cpus, pids, cache_images, cache_gib, output_file_gib, output_gib, output_files, disk_gib, emulation_factor \(archive\.yaml's builds: names\), as --limit memory_gib=8$/);
+    expect(() => parseCeilings(['concurrency=4'], WORKER_DEFAULT_CEILINGS)).toThrow('--limit concurrency=4: unknown key "concurrency"');
+    expect(() => parseCeilings(['memory_gib'], WORKER_DEFAULT_CEILINGS)).toThrow(/^--limit memory_gib: expected KEY=VALUE, KEY one of /);
+  });
+
+  it('refuse a value that is not a positive number (a whole one for counts), naming it and the expected form', () => {
+    for (const value of ['0', '-1', '', 'lots', '1e3', 'Infinity', '4GiB', ' 4']) {
+      expect(() => parseCeilings([`memory_gib=${value}`], WORKER_DEFAULT_CEILINGS), value).toThrow(`--limit memory_gib=${value}: expected a number greater than 0, as --limit memory_gib=4`);
+    }
+    expect(() => parseCeilings(['pids=10.5'], WORKER_DEFAULT_CEILINGS)).toThrow('--limit pids=10.5: expected a whole number greater than 0, as --limit pids=4096');
+    expect(() => parseCeilings(['emulation_factor=0'], WORKER_DEFAULT_CEILINGS)).toThrow('--limit emulation_factor=0: expected a number greater than 0, as --limit emulation_factor=6');
+  });
+});
+
+describe("a lease's limits on a worker with ceilings", () => {
+  it('are kept when under them; one over its ceiling runs at the ceiling, the log saying so once, with the option that raises it', () => {
+    const under = withinCeilings({ ...DEFAULT_LIMITS, memoryBytes: GiB, cpus: 1 }, WORKER_DEFAULT_CEILINGS, false);
+    expect(under).toEqual({ limits: { ...DEFAULT_LIMITS, memoryBytes: GiB, cpus: 1 }, said: [] });
+    const asked = { ...DEFAULT_LIMITS, memoryBytes: 16 * GiB, pidsLimit: 1e9, diskBytes: 1e15, cacheImages: 1e6, outputBytes: 3 * GiB };
+    const over = withinCeilings(asked, WORKER_DEFAULT_CEILINGS, false);
+    expect(over.limits).toEqual(DEFAULT_LIMITS);
+    expect(over.said).toEqual([
+      'the archive asks for memory_gib 16; this worker allows 4 (archive worker --limit memory_gib=N)',
+      'the archive asks for pids 1000000000; this worker allows 4096 (archive worker --limit pids=N)',
+      'the archive asks for cache_images 1000000; this worker allows 20 (archive worker --limit cache_images=N)',
+      'the archive asks for output_gib 3; this worker allows 2 (archive worker --limit output_gib=N)',
+      `the archive asks for disk_gib ${Number((1e15 / GiB).toFixed(3))}; this worker allows 20 (archive worker --limit disk_gib=N)`,
+    ]);
+  });
+
+  it("of a job under qemu have time ceilings times the emulation factor, as the archive's time limits are", () => {
+    const ceilings = parseCeilings(['timeout_minutes=60', 'emulation_factor=4'], WORKER_DEFAULT_CEILINGS);
+    const asked = { ...DEFAULT_LIMITS, timeoutMs: 1000 * 60_000, stallMs: 100 * 60_000 };
+    expect(withinCeilings(asked, ceilings, true)).toEqual({
+      limits: { ...asked, timeoutMs: 240 * 60_000 },
+      said: ['the archive asks for timeout_minutes 1000; this worker allows 240, 60 times emulation_factor 4 under qemu (archive worker --limit timeout_minutes=N)'],
+    });
+    expect(withinCeilings(asked, ceilings, false).limits).toEqual({ ...asked, timeoutMs: 60 * 60_000 });
+  });
+});

@@ -1,0 +1,85 @@
+// The most a worker's owner lets a job take on the machine lent: `archive worker` runs each job
+// within the limits its lease sends, lowered to these. The queue sets the limits (archive.yaml
+// `builds:`), and a queue elsewhere may be compromised: with no ceiling it could give one job all
+// the machine's memory, cores, processes and disk. The worker beside the queue and a Swarm node's
+// (archive up: the queue's own owner) have none. Pure.
+import type { BuildLimits } from '../core/kinds/build.js';
+import { UserError } from '../errors.js';
+
+/**
+ * archive.yaml's `builds:` keys a worker has a ceiling on, as `--limit KEY=VALUE` names them: the
+ * limit each sets and its unit there (minutes, MiB, GiB), and whether it counts things.
+ */
+export const CEILING_KEYS = {
+  timeout_minutes: { field: 'timeoutMs', unit: 60_000, whole: false, time: true },
+  stall_minutes: { field: 'stallMs', unit: 60_000, whole: false, time: true },
+  log_mib: { field: 'logCapBytes', unit: 1024 ** 2, whole: false, time: false },
+  memory_gib: { field: 'memoryBytes', unit: 1024 ** 3, whole: false, time: false },
+  cpus: { field: 'cpus', unit: 1, whole: false, time: false },
+  pids: { field: 'pidsLimit', unit: 1, whole: true, time: false },
+  cache_images: { field: 'cacheImages', unit: 1, whole: true, time: false },
+  cache_gib: { field: 'cacheBytes', unit: 1024 ** 3, whole: false, time: false },
+  output_file_gib: { field: 'outputFileBytes', unit: 1024 ** 3, whole: false, time: false },
+  output_gib: { field: 'outputBytes', unit: 1024 ** 3, whole: false, time: false },
+  output_files: { field: 'outputFiles', unit: 1, whole: true, time: false },
+  disk_gib: { field: 'diskBytes', unit: 1024 ** 3, whole: false, time: false },
+} as const satisfies Record<string, { field: keyof BuildLimits; unit: number; whole: boolean; time: boolean }>;
+
+export type CeilingKey = keyof typeof CEILING_KEYS;
+
+/** What a worker allows: each limit at most, and how many times the time limits a job under qemu may take. */
+export interface WorkerCeilings {
+  limits: BuildLimits;
+  emulationFactor: number;
+}
+
+const KEYS = [...Object.keys(CEILING_KEYS), 'emulation_factor'];
+
+/**
+ * The ceilings `--limit KEY=VALUE` (given any number of times) set, each in place of the
+ * default's (`defaults`: `archive worker`'s are the archive's own defaults): KEY one of
+ * archive.yaml's `builds:` limits or emulation_factor, VALUE a positive number in its unit there
+ * (a whole one for pids, cache_images and output_files). Refuses anything else, naming it.
+ */
+export function parseCeilings(options: string[], defaults: WorkerCeilings): WorkerCeilings {
+  const limits = { ...defaults.limits };
+  let emulationFactor = defaults.emulationFactor;
+  for (const option of options) {
+    const eq = option.indexOf('=');
+    const key = eq < 0 ? option : option.slice(0, eq);
+    if (eq < 0 || !KEYS.includes(key)) {
+      throw new UserError(`--limit ${option}: ${eq < 0 ? 'expected KEY=VALUE' : `unknown key "${key}"`}, KEY one of ${KEYS.join(', ')} (archive.yaml's builds: names), as --limit memory_gib=8`);
+    }
+    const text = option.slice(eq + 1);
+    const value = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
+    const spec = key === 'emulation_factor' ? undefined : CEILING_KEYS[key as CeilingKey];
+    if (!(value > 0) || !Number.isFinite(value) || (spec?.whole && !Number.isSafeInteger(value))) {
+      throw new UserError(`--limit ${option}: expected ${spec?.whole ? 'a whole number' : 'a number'} greater than 0, as --limit ${key}=${spec ? defaults.limits[spec.field] / spec.unit : defaults.emulationFactor}`);
+    }
+    if (spec) limits[spec.field] = value * spec.unit;
+    else emulationFactor = value;
+  }
+  return { limits, emulationFactor };
+}
+
+const shown = (n: number) => String(Number(n.toFixed(3)));
+
+/**
+ * A lease's limits (checked: checkLease), each lowered to its ceiling; a job this worker runs
+ * under qemu (`emulated`) has its time ceilings times the emulation factor, as the archive's
+ * are. And for each limit lowered, a line for the job's log saying what was asked and allowed,
+ * and how the owner raises it.
+ */
+export function withinCeilings(asked: BuildLimits, ceilings: WorkerCeilings, emulated: boolean): { limits: BuildLimits; said: string[] } {
+  const limits = { ...asked };
+  const said: string[] = [];
+  for (const [key, spec] of Object.entries(CEILING_KEYS)) {
+    const factor = emulated && spec.time ? ceilings.emulationFactor : 1;
+    const most = ceilings.limits[spec.field] * factor;
+    if (!(asked[spec.field] > most)) continue;
+    limits[spec.field] = most;
+    const qemu = factor === 1 ? '' : `, ${shown(ceilings.limits[spec.field] / spec.unit)} times emulation_factor ${shown(factor)} under qemu`;
+    said.push(`the archive asks for ${key} ${shown(asked[spec.field] / spec.unit)}; this worker allows ${shown(most / spec.unit)}${qemu} (archive worker --limit ${key}=N)`);
+  }
+  return { limits, said };
+}
