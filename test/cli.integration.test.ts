@@ -140,19 +140,6 @@ describe('archive up refuses at once, before making any image', () => {
     expect(r.all).not.toMatch(/debootstrap|building/);
   });
 
-  it('a root of uid 33 (www-data), the repository server\'s own user, which the queue\'s must not be', async () => {
-    const theirs = await mkdtemp(join(tmpdir(), 'aib-up-www-data-'));
-    try {
-      await chown(theirs, 33, 33);
-      const r = await execa('node', [CLI, '--root', theirs, 'up'], { reject: false, all: true, timeout: 60_000 });
-      expect(r.exitCode, String(r.all)).toBe(2);
-      expect(r.stderr).toContain(`archive: ${theirs} belongs to uid 33, the repository server's own user (www-data in its container); the queue's user must be another`);
-      expect(await readdir(theirs)).toEqual([]);
-    } finally {
-      await rm(theirs, { recursive: true, force: true });
-    }
-  });
-
   it('--registry without --swarm, or not HOST:PORT', async () => {
     expect((await up(['--registry', '10.0.0.2:5000'])).stderr).toBe('archive: --registry goes with --swarm');
     expect((await up(['--swarm', '--registry', 'http://10.0.0.2:5000/'])).stderr).toBe('archive: --registry: "http://10.0.0.2:5000/" is not HOST:PORT (a registry every node of the Swarm reaches)');

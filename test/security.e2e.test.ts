@@ -196,8 +196,8 @@ exit 0
     const code = uses.filter((l) => !/^[^:]+:\d+:\s*(\/\/|\*)/.test(l) && !/\.test\.ts:/.test(l)); // not comments or tests
     const unpacking = code.filter((l) => /-x\b|--extract/.test(l)).sort();
     expect(unpacking).toEqual([
-      expect.stringMatching(/^src\/core\/kinds\/build\.ts:\d+:dpkg-source -x \$\{dsc\} src$/),
-      expect.stringMatching(/^src\/core\/kinds\/rebuild\.ts:\d+:dpkg-source -x \$\{dsc\} \$\{REBUILD_SRC\}$/),
+      expect.stringMatching(/^src\/core\/kinds\/build\.ts:\d+:dpkg-source -x \$\{shellQuote\(dsc\)\} src$/),
+      expect.stringMatching(/^src\/core\/kinds\/rebuild\.ts:\d+:dpkg-source -x \$\{shellQuote\(dsc\)\} \$\{REBUILD_SRC\}$/),
     ]);
     const build = await readFile(join(REPO, 'src', 'core', 'kinds', 'build.ts'), 'utf8');
     expect(build).toMatch(/cmd: \['bash', '-c', BUILD_SCRIPT\(dsc, buildArg\)\],\n\s+user: 'builder',/);

@@ -4,11 +4,11 @@
 // token and the certificate to trust (`archive worker`, on this host: no archive root, no shared
 // folder, no network with the queue). Removing it refuses its token at once and gives back the
 // job it held.
-import { chmod, chown, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, RUN_ID, TestArchive, cleanupRun, until, type JobView, type UpResult } from './support/archive.js';
+import { CLI, REPO, RUN_ID, TestArchive, cleanupRun, freePort, until, type JobView, type UpResult } from './support/archive.js';
 
 describe('a worker on another machine', () => {
   let archive: TestArchive;
@@ -17,6 +17,7 @@ describe('a worker on another machine', () => {
   let worker: ResultPromise | undefined;
   let workerOutput = '';
   let certFile: string;
+  let keyFile: string;
 
   const job = async (source: string) => (await archive.upload(source, '1.0-1'))?.jobs[0] as (JobView & { worker?: string; waitingFor?: string }) | undefined;
 
@@ -30,7 +31,7 @@ describe('a worker on another machine', () => {
     expect((await archive.cli(['init'])).exitCode).toBe(0);
     // A certificate for that address, its key the queue's user's (the repository runs as that user).
     certFile = join(archive.work, 'archive.pem');
-    const keyFile = join(archive.work, 'archive.key');
+    keyFile = join(archive.work, 'archive.key');
     await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', `/CN=${gateway}`, '-addext', `subjectAltName=IP:${gateway}`]);
     const owner = await stat(archive.root);
     const config = join(archive.root, 'archive.yaml');
@@ -71,6 +72,45 @@ describe('a worker on another machine', () => {
     worker?.kill('SIGKILL');
     await archive?.destroy();
     await cleanupRun();
+  });
+
+  it("serves nothing of the TLS key while nginx starts, though the queue's user points the dists link at the container's /tmp", async () => {
+    // public/ with dists pointing at the repository container's /tmp, as the queue's user could make it.
+    const pub = await mkdtemp(join(archive.work, 'public-'));
+    await symlink('/tmp', join(pub, 'dists'));
+    await chmod(pub, 0o755);
+    // The repository's image and start.sh as archive up runs them, nginx with its pid file
+    // elsewhere: start.sh waits (30 s) for /tmp/nginx.pid before it removes the key, so the key
+    // stays there while nginx serves.
+    const stub = await mkdtemp(join(archive.work, 'stub-'));
+    const conf = (await readFile(join(REPO, 'images', 'repo', 'nginx.conf'), 'utf8')).replace('pid /tmp/nginx.pid;', 'pid /tmp/elsewhere.pid;');
+    expect(conf).toContain('pid /tmp/elsewhere.pid;');
+    await writeFile(join(stub, 'nginx.conf'), conf);
+    await writeFile(join(stub, 'nginx'), '#!/bin/sh\nexec /usr/sbin/nginx -c /stub/nginx.conf "$@"\n', { mode: 0o755 });
+    await chmod(stub, 0o755);
+    const image = (await execa('docker', ['inspect', '--format', '{{.Config.Image}}', `${up.project}-repo`])).stdout.trim();
+    const port = await freePort();
+    const name = `aib-repo-key-${RUN_ID}`.replace(/[^a-zA-Z0-9_.-]/g, '-');
+    await execa('docker', ['run', '-d', '--name', name, '--label', `archive-in-a-box.run-id=${RUN_ID}`, '-p', `127.0.0.1:${port}:8080`,
+      '-v', `${pub}:/srv/archive:ro`, '-v', `${stub}:/stub:ro`, '-e', 'PATH=/stub:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      '-e', `ARCHIVE_TLS_CERT=${await readFile(certFile, 'utf8')}`, '-e', `ARCHIVE_TLS_KEY=${await readFile(keyFile, 'utf8')}`, image]);
+    try {
+      const get = (path: string) => execa('curl', ['-ksS', '-o', '-', '-w', '\n%{http_code}', `https://127.0.0.1:${port}${path}`], { reject: false });
+      await until('nginx to answer over HTTPS', async () => (await get('/dists/')).stdout.endsWith('200'), 20_000);
+      const listing = await get('/dists/');
+      expect(listing.stdout).toContain('listen.conf');
+      expect(listing.stdout).not.toMatch(/PRIVATE KEY|ssl_certificate/);
+      for (const path of ['/dists/tls/', '/dists/tls/key.pem', '/dists/listen.conf']) {
+        const res = await get(path);
+        expect(res.stdout).not.toMatch(/PRIVATE KEY|ssl_certificate/);
+        expect(res.stdout.split('\n').at(-1), `${path}: ${res.stdout.slice(0, 300)}`).toMatch(/^40[34]$/);
+      }
+      // The key is there all the while (root sees it), in a folder of /tmp/tls no one else can list.
+      expect((await execa('docker', ['exec', '-u', '0', name, 'sh', '-c', 'cat /tmp/tls/*/key.pem'])).stdout).toContain('PRIVATE KEY');
+      expect((await execa('docker', ['exec', name, 'ls', '/tmp/tls'], { reject: false })).stderr).toContain('Permission denied');
+    } finally {
+      await execa('docker', ['rm', '-f', name], { reject: false });
+    }
   });
 
   it('builds nothing while no worker can, and says what the job waits for', async () => {

@@ -2,21 +2,22 @@
 # HTTPS on 8080 when archive up passed a certificate and key (archive.yaml tls_cert, tls_key)
 # in ARCHIVE_TLS_CERT and ARCHIVE_TLS_KEY, else HTTP; then nginx, without them in its own
 # environment (the container's first process keeps them: procfs files nginx serves as empty).
-# The files go to /tmp (a tmpfs), readable by this user alone, and are removed once nginx has
-# read them. A process of the queue's user (the queue, were an upload to take it over) could
-# point the dists link at /tmp/tls: nginx follows a link there only to what the link's owner
-# owns (nginx.conf), so this user must not be the queue's.
+# nginx follows the dists link wherever it points (nginx.conf), and a process of the queue's
+# user (the queue, were an upload to take it over) could point it at this container's /tmp.
+# So the files go to a folder of /tmp/tls named at random, readable by this user alone, in
+# which no name can be listed, nginx's settings naming them reached only through a link (which
+# nginx, serving, does not follow); and they are removed once nginx has read them.
 set -e
-if [ "$(stat -c %u /srv/archive)" = "$(id -u)" ]; then
-  echo "archive-repo: the archive's public/ belongs to uid $(id -u), this server's own user; the queue's user must be another (nginx.conf follows its dists link only to what that user owns)" >&2
-  exit 1
-fi
 if [ -n "$ARCHIVE_TLS_CERT" ] && [ -n "$ARCHIVE_TLS_KEY" ]; then
   umask 077
   mkdir -p /tmp/tls
-  printf '%s\n' "$ARCHIVE_TLS_CERT" > /tmp/tls/cert.pem
-  printf '%s\n' "$ARCHIVE_TLS_KEY" > /tmp/tls/key.pem
-  printf 'listen 8080 ssl;\nssl_certificate /tmp/tls/cert.pem;\nssl_certificate_key /tmp/tls/key.pem;\nssl_protocols TLSv1.2 TLSv1.3;\n' > /tmp/listen.conf
+  secret=/tmp/tls/$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  mkdir "$secret"
+  printf '%s\n' "$ARCHIVE_TLS_CERT" > "$secret/cert.pem"
+  printf '%s\n' "$ARCHIVE_TLS_KEY" > "$secret/key.pem"
+  printf 'listen 8080 ssl;\nssl_certificate %s/cert.pem;\nssl_certificate_key %s/key.pem;\nssl_protocols TLSv1.2 TLSv1.3;\n' "$secret" "$secret" > "$secret/listen.conf"
+  ln -sf "$secret/listen.conf" /tmp/listen.conf
+  chmod 0100 /tmp/tls
 elif [ -n "$ARCHIVE_TLS_CERT" ] || [ -n "$ARCHIVE_TLS_KEY" ]; then
   echo "archive-repo: a certificate without its key, or a key without its certificate" >&2
   exit 1
@@ -36,6 +37,7 @@ while [ ! -s /tmp/nginx.pid ] && kill -0 "$nginx" 2>/dev/null && [ "$tries" -lt 
   sleep 0.1
   tries=$((tries + 1))
 done
+chmod 0700 /tmp/tls
 rm -rf /tmp/tls
 set +e
 wait "$nginx"

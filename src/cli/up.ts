@@ -21,10 +21,6 @@ import { basename, relative } from 'node:path';
 import { AnchoredDir } from '../storage/anchored-dir.js';
 import { printable, printableJson } from '../core/terminal-text.js';
 import { listKeys } from '../process/gpg.js';
-import { serviceOwner } from '../storage/ownership.js';
-
-/** www-data's uid in Debian (base-passwd), the repository container's user (compose/compose.yaml). */
-const REPO_UID = 33;
 
 export function register(program: Command): void {
   program
@@ -46,10 +42,6 @@ export function register(program: Command): void {
         throw new UserError(`--registry: "${options.registry}" is not HOST:PORT (a registry every node of the Swarm reaches)`);
       }
       const started = Date.now();
-      // Said now, not by a repository container that restarts for ever (images/repo/start.sh).
-      if ((await serviceOwner(layout)).uid === REPO_UID) {
-        throw new UserError(`${layout.root} belongs to uid ${REPO_UID}, the repository server's own user (www-data in its container); the queue's user must be another (the server follows the dists link only to what that user owns): chown -R another user's uid ${layout.root}`);
-      }
       await initRoot(layout, { port: options.port });
       // Run by root, what up writes under the root goes through the root held open (storage/anchored-dir.ts).
       const root = AnchoredDir.openRoot(layout);
