@@ -37,6 +37,8 @@ while [ ! -s /tmp/nginx.pid ] && kill -0 "$nginx" 2>/dev/null && [ "$tries" -lt 
   sleep 0.1
   tries=$((tries + 1))
 done
+# The key's folder first: /tmp/tls can be listed once it may be removed.
+if [ -n "${secret:-}" ]; then rm -rf "$secret"; fi
 chmod 0700 /tmp/tls
 rm -rf /tmp/tls
 set +e

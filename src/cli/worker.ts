@@ -25,7 +25,7 @@ export function register(program: Command): void {
     .option('--token <token>', 'the token archive workers add printed, seen in the process list by every user of the machine (ARCHIVE_WORKER_TOKEN keeps it out)')
     .option('--base <releases>', 'the Debian releases to make build images of now (the archive\'s suites\' bases)', 'trixie')
     .option('--arch <architectures>', "the architectures to build for, comma-separated (default: this machine's own); others run under qemu, as archive doctor checks")
-    .option('--limit <key=value>', `the most a job may take here, whatever the archive asks, in archive.yaml's builds: names and units, repeatable (${Object.keys(CEILING_KEYS).join(', ')}, emulation_factor); default: the archive's own defaults`, (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--limit <key=value>', `the most a job may take here, whatever the archive asks, in archive.yaml's builds: names and units, repeatable (${Object.keys(CEILING_KEYS).join(', ')}, emulation_factor, concurrency); default: the archive's own defaults`, (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--insecure-http', 'allow an http:// URL of another machine, on a network you trust: anyone on the network between could change what this worker builds')
     .addHelpText('after', '\nExamples:\n  ARCHIVE_WORKER_TOKEN=aibw1.w1.… archive worker --url http://archive.example:8080/\n  ARCHIVE_WORKER_TOKEN=… archive worker --url https://archive.example:8443/ --limit memory_gib=16 --limit cpus=8   # bigger jobs than the defaults\n  NODE_EXTRA_CA_CERTS=archive-ca.pem ARCHIVE_WORKER_TOKEN=… archive worker --url https://archive.example:8443/   # a certificate no public CA signed\n')
     .action(async (options: { url: string; token?: string; base: string; arch?: string; limit: string[]; insecureHttp?: boolean }) => {
@@ -87,7 +87,7 @@ export function register(program: Command): void {
  * What a job may take on a worker its owner did not say more for (--limit): the archive's own
  * defaults (archive.yaml `builds:`, README), which a lease may lower, never raise.
  */
-export const WORKER_DEFAULT_CEILINGS: WorkerCeilings = { limits: DEFAULT_LIMITS, emulationFactor: DEFAULT_CONFIG.builds.emulation_factor };
+export const WORKER_DEFAULT_CEILINGS: WorkerCeilings = { limits: DEFAULT_LIMITS, emulationFactor: DEFAULT_CONFIG.builds.emulation_factor, concurrency: DEFAULT_CONFIG.builds.concurrency };
 
 /** A host name or address of this machine alone (127.0.0.0/8, ::1, localhost). */
 export function isLoopback(hostname: string): boolean {

@@ -11,7 +11,7 @@ import { TASKS } from './tasks/task.js';
 import { parseCeilings, type WorkerCeilings } from './worker-ceilings.js';
 
 /** archive worker's (cli/worker.ts WORKER_DEFAULT_CEILINGS). */
-const WORKER_DEFAULT_CEILINGS: WorkerCeilings = { limits: DEFAULT_LIMITS, emulationFactor: 6 };
+const WORKER_DEFAULT_CEILINGS: WorkerCeilings = { limits: DEFAULT_LIMITS, emulationFactor: 6, concurrency: 1 };
 
 afterEach(() => {
   vi.restoreAllMocks();

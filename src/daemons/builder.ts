@@ -14,7 +14,7 @@ import { KINDS, WORK_KINDS, kindLabel, type WorkKind } from '../core/work-kinds.
 import { JobApiClient, QueueUnreachable, checkLease, reportAfterHandInError } from './job-api-client.js';
 import { TASKS } from './tasks/task.js';
 import { sayPrintable } from '../core/terminal-text.js';
-import { withinCeilings, type WorkerCeilings } from './worker-ceilings.js';
+import { slotsWithin, withinCeilings, type WorkerCeilings } from './worker-ceilings.js';
 
 export const ALIVE_FILE = '/tmp/builder-alive';
 /** How the folder of a job's inputs and outputs is named, before mkdtemp's six characters. */
@@ -121,6 +121,10 @@ export class Builder {
     const settings = await this.until(() => this.api.start(this.offer));
     // The queue answered: healthy now, not only after the first long poll (up to 20 s later).
     await this.alive();
+    // No more builds at once than this worker allows (each takes up to the limits).
+    const slots = slotsWithin(settings.concurrency, this.o.ceilings);
+    if (slots.said) this.log(slots.said);
+    settings.concurrency = slots.slots;
     const arches = this.offer.architectures?.map((a) => (this.offer.emulated?.includes(a) ? `${a} (emulated)` : a)).join(', ');
     this.log(`${this.o.name}: pulling jobs from ${this.o.queueUrl}, ${settings.concurrency} at a time and a QA check beside${arches ? `, for ${arches}` : ''}; their files in ${jobs.dir}`);
     const n = settings.concurrency;

@@ -2,24 +2,25 @@
 // queue, which may be compromised, asks.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../core/kinds/build.js';
-import { parseCeilings, withinCeilings, type WorkerCeilings } from './worker-ceilings.js';
+import { parseCeilings, slotsWithin, withinCeilings, type WorkerCeilings } from './worker-ceilings.js';
 
 /** archive worker's (cli/worker.ts WORKER_DEFAULT_CEILINGS, tested there). */
-const WORKER_DEFAULT_CEILINGS: WorkerCeilings = { limits: DEFAULT_LIMITS, emulationFactor: 6 };
+const WORKER_DEFAULT_CEILINGS: WorkerCeilings = { limits: DEFAULT_LIMITS, emulationFactor: 6, concurrency: 1 };
 
 const GiB = 1024 ** 3;
 
 describe("a worker's ceilings", () => {
   it("are the archive's own defaults, each raised (or lowered) by --limit KEY=VALUE in archive.yaml's builds: names and units", () => {
-    expect(parseCeilings([], WORKER_DEFAULT_CEILINGS)).toEqual({ limits: DEFAULT_LIMITS, emulationFactor: 6 });
-    const c = parseCeilings(['memory_gib=16', 'cpus=0.5', 'pids=100', 'timeout_minutes=600', 'log_mib=50', 'disk_gib=100', 'output_files=10', 'emulation_factor=10', 'memory_gib=32'], WORKER_DEFAULT_CEILINGS);
+    expect(parseCeilings([], WORKER_DEFAULT_CEILINGS)).toEqual({ limits: DEFAULT_LIMITS, emulationFactor: 6, concurrency: 1 });
+    const c = parseCeilings(['memory_gib=16', 'cpus=0.5', 'pids=100', 'timeout_minutes=600', 'log_mib=50', 'disk_gib=100', 'output_files=10', 'emulation_factor=10', 'memory_gib=32', 'concurrency=4'], WORKER_DEFAULT_CEILINGS);
     expect(c.limits).toEqual({ ...DEFAULT_LIMITS, memoryBytes: 32 * GiB, cpus: 0.5, pidsLimit: 100, timeoutMs: 600 * 60_000, logCapBytes: 50 * 1024 ** 2, diskBytes: 100 * GiB, outputFiles: 10 });
     expect(c.emulationFactor).toBe(10);
+    expect(c.concurrency).toBe(4);
   });
 
   it('refuse an unknown key, naming it and the keys there are', () => {
-    expect(() => parseCeilings(['memory_gb=4'], WORKER_DEFAULT_CEILINGS)).toThrow(/^--limit memory_gb=4: unknown key "memory_gb", KEY one of timeout_minutes, stall_minutes, log_mib, memory_gib, cpus, pids, cache_images, cache_gib, output_file_gib, output_gib, output_files, disk_gib, emulation_factor \(archive\.yaml's builds: names\), as --limit memory_gib=8$/);
-    expect(() => parseCeilings(['concurrency=4'], WORKER_DEFAULT_CEILINGS)).toThrow('--limit concurrency=4: unknown key "concurrency"');
+    expect(() => parseCeilings(['memory_gb=4'], WORKER_DEFAULT_CEILINGS)).toThrow(/^--limit memory_gb=4: unknown key "memory_gb", KEY one of timeout_minutes, stall_minutes, log_mib, memory_gib, cpus, pids, cache_images, cache_gib, output_file_gib, output_gib, output_files, disk_gib, emulation_factor, concurrency \(archive\.yaml's builds: names\), as --limit memory_gib=8$/);
+    expect(() => parseCeilings(['concurency=4'], WORKER_DEFAULT_CEILINGS)).toThrow('--limit concurency=4: unknown key "concurency"');
     expect(() => parseCeilings(['memory_gib'], WORKER_DEFAULT_CEILINGS)).toThrow(/^--limit memory_gib: expected KEY=VALUE, KEY one of /);
   });
 
@@ -29,6 +30,7 @@ describe("a worker's ceilings", () => {
     }
     expect(() => parseCeilings(['pids=10.5'], WORKER_DEFAULT_CEILINGS)).toThrow('--limit pids=10.5: expected a whole number greater than 0, as --limit pids=4096');
     expect(() => parseCeilings(['emulation_factor=0'], WORKER_DEFAULT_CEILINGS)).toThrow('--limit emulation_factor=0: expected a number greater than 0, as --limit emulation_factor=6');
+    expect(() => parseCeilings(['concurrency=2.5'], WORKER_DEFAULT_CEILINGS)).toThrow('--limit concurrency=2.5: expected a whole number greater than 0, as --limit concurrency=1');
   });
 });
 
@@ -56,5 +58,13 @@ describe("a lease's limits on a worker with ceilings", () => {
       said: ['the archive asks for timeout_minutes 1000; this worker allows 240, 60 times emulation_factor 4 under qemu (archive worker --limit timeout_minutes=N)'],
     });
     expect(withinCeilings(asked, ceilings, false).limits).toEqual({ ...asked, timeoutMs: 60 * 60_000 });
+  });
+});
+
+describe('how many builds a worker with ceilings runs at once', () => {
+  it("is the queue's concurrency, lowered to the worker's (the queue may ask for 64, each at the limits), saying so; none beside the queue", () => {
+    expect(slotsWithin(64, WORKER_DEFAULT_CEILINGS)).toEqual({ slots: 1, said: 'the archive asks for concurrency 64; this worker allows 1 (archive worker --limit concurrency=N)' });
+    expect(slotsWithin(2, parseCeilings(['concurrency=4'], WORKER_DEFAULT_CEILINGS))).toEqual({ slots: 2 });
+    expect(slotsWithin(64, undefined)).toEqual({ slots: 64 });
   });
 });

@@ -27,13 +27,18 @@ export const CEILING_KEYS = {
 
 export type CeilingKey = keyof typeof CEILING_KEYS;
 
-/** What a worker allows: each limit at most, and how many times the time limits a job under qemu may take. */
+/**
+ * What a worker allows: each limit at most, how many times the time limits a job under qemu may
+ * take, and how many builds at once (the queue's `concurrency`, each at the limits: without it a
+ * queue could run 64 jobs of 4 GiB each).
+ */
 export interface WorkerCeilings {
   limits: BuildLimits;
   emulationFactor: number;
+  concurrency: number;
 }
 
-const KEYS = [...Object.keys(CEILING_KEYS), 'emulation_factor'];
+const KEYS = [...Object.keys(CEILING_KEYS), 'emulation_factor', 'concurrency'];
 
 /**
  * The ceilings `--limit KEY=VALUE` (given any number of times) set, each in place of the
@@ -43,7 +48,7 @@ const KEYS = [...Object.keys(CEILING_KEYS), 'emulation_factor'];
  */
 export function parseCeilings(options: string[], defaults: WorkerCeilings): WorkerCeilings {
   const limits = { ...defaults.limits };
-  let emulationFactor = defaults.emulationFactor;
+  let { emulationFactor, concurrency } = defaults;
   for (const option of options) {
     const eq = option.indexOf('=');
     const key = eq < 0 ? option : option.slice(0, eq);
@@ -52,14 +57,17 @@ export function parseCeilings(options: string[], defaults: WorkerCeilings): Work
     }
     const text = option.slice(eq + 1);
     const value = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
-    const spec = key === 'emulation_factor' ? undefined : CEILING_KEYS[key as CeilingKey];
-    if (!(value > 0) || !Number.isFinite(value) || (spec?.whole && !Number.isSafeInteger(value))) {
-      throw new UserError(`--limit ${option}: expected ${spec?.whole ? 'a whole number' : 'a number'} greater than 0, as --limit ${key}=${spec ? defaults.limits[spec.field] / spec.unit : defaults.emulationFactor}`);
+    const spec = key in CEILING_KEYS ? CEILING_KEYS[key as CeilingKey] : undefined;
+    const whole = spec?.whole ?? key === 'concurrency';
+    if (!(value > 0) || !Number.isFinite(value) || (whole && !Number.isSafeInteger(value))) {
+      const example = spec ? defaults.limits[spec.field] / spec.unit : key === 'concurrency' ? defaults.concurrency : defaults.emulationFactor;
+      throw new UserError(`--limit ${option}: expected ${whole ? 'a whole number' : 'a number'} greater than 0, as --limit ${key}=${example}`);
     }
     if (spec) limits[spec.field] = value * spec.unit;
+    else if (key === 'concurrency') concurrency = value;
     else emulationFactor = value;
   }
-  return { limits, emulationFactor };
+  return { limits, emulationFactor, concurrency };
 }
 
 const shown = (n: number) => String(Number(n.toFixed(3)));
@@ -82,4 +90,10 @@ export function withinCeilings(asked: BuildLimits, ceilings: WorkerCeilings, emu
     said.push(`the archive asks for ${key} ${shown(asked[spec.field] / spec.unit)}; this worker allows ${shown(most / spec.unit)}${qemu} (archive worker --limit ${key}=N)`);
   }
   return { limits, said };
+}
+
+/** How many builds this worker runs at once: the queue's concurrency, lowered to its ceiling (saying so). */
+export function slotsWithin(asked: number, ceilings: WorkerCeilings | undefined): { slots: number; said?: string } {
+  if (!ceilings || asked <= ceilings.concurrency) return { slots: asked };
+  return { slots: ceilings.concurrency, said: `the archive asks for concurrency ${asked}; this worker allows ${ceilings.concurrency} (archive worker --limit concurrency=N)` };
 }

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LeasedJob } from '../../core/job-protocol.js';
-import { LABEL_BUILDER } from '../../core/kinds/build.js';
+import { DEFAULT_LIMITS, LABEL_BUILDER } from '../../core/kinds/build.js';
 import { sha256Hex } from '../../core/request-signature.js';
 import type { Docker } from '../../docker/engine.js';
 import { LABEL_CREATED } from '../../docker/images.js';
@@ -43,9 +43,9 @@ describe('the key of each source\'s last build', () => {
 
 describe("a job's input files", () => {
   /** A task whose queue serves `served` (name -> bytes) as the real client writes it: to the path given. */
-  const task = (inDir: string, files: LeasedJob['files'], served: Record<string, string>) =>
+  const task = (inDir: string, files: LeasedJob['files'], served: Record<string, string>, limits = DEFAULT_LIMITS) =>
     ({
-      job: { id: 'j1', files } as LeasedJob,
+      job: { id: 'j1', files, limits } as LeasedJob,
       inDir,
       api: {
         sourceFileTo: async (_id: string, name: string, path: string) => {
@@ -77,8 +77,13 @@ describe("a job's input files", () => {
     const dir = mkdtempSync(join(tmpdir(), 'aib-inputs-'));
     try {
       const huge = { name: 'huge.deb', size: 2 ** 50, sha256: 'a'.repeat(64) };
-      await expect(fetchJobFiles(task(dir, [listed('a.dsc', 'DSC'), huge], { 'a.dsc': 'DSC' }))).rejects.toThrow(
+      await expect(fetchJobFiles(task(dir, [listed('a.dsc', 'DSC'), huge], { 'a.dsc': 'DSC' }, { ...DEFAULT_LIMITS, diskBytes: 2 ** 51 }))).rejects.toThrow(
         new RegExp(`^the job's 2 input files hold ${2 ** 50 + 3} bytes; this worker has \\d+ bytes free for them \\(${dir}\\)$`),
+      );
+      // Nor past the job's disk limit (on a worker with ceilings, the owner's), whatever is free.
+      const big = { name: 'big.deb', size: 30 * 1024 ** 3, sha256: 'a'.repeat(64) };
+      await expect(fetchJobFiles(task(dir, [listed('a.dsc', 'DSC'), big], { 'a.dsc': 'DSC' }))).rejects.toThrow(
+        `the job's 2 input files hold ${30 * 1024 ** 3 + 3} bytes, past its disk limit of ${20 * 1024 ** 3} bytes (builds.disk_gib)`,
       );
       expect(readdirSync(dir)).toEqual([]);
     } finally {

@@ -80,6 +80,8 @@ export async function fetchJobFiles(t: TaskContext): Promise<JobInput[]> {
   if (unsafe) throw new Error(`the lease names an input file "${unsafe.name}": expected a plain file name`);
   // Said at once, not as a write that fails half way: the job goes back, for a worker with room.
   const total = t.job.files.reduce((n, f) => n + f.size, 0);
+  // Its inputs are what it writes too: no more than its disk limit (on a worker with ceilings, the owner's).
+  if (total > t.job.limits.diskBytes) throw new Error(`the job's ${t.job.files.length} input files hold ${total} bytes, past its disk limit of ${t.job.limits.diskBytes} bytes (builds.disk_gib)`);
   const { free } = await diskSpace(t.inDir);
   if (total > free) throw new Error(`the job's ${t.job.files.length} input files hold ${total} bytes; this worker has ${free} bytes free for them (${t.inDir})`);
   const files: JobInput[] = [];
