@@ -66,6 +66,11 @@ describe('a worker on another machine', () => {
     const tmp = await execa('docker', ['exec', `${up.project}-repo`, 'ls', '-A', '/tmp']);
     expect(tmp.stdout.split('\n')).not.toContain('tls');
     expect(tmp.stdout.split('\n')).toContain('nginx.pid');
+    // And so after a restart (its /tmp, a tmpfs, outlives it).
+    await execa('docker', ['restart', `${up.project}-repo`]);
+    await until('the repository to serve HTTPS again', async () => (await execa('curl', ['-fsS', '--cacert', certFile, `${url}archive-key.asc`], { reject: false })).exitCode === 0, 60_000);
+    // (Removed once nginx has written its pid file, a moment after it serves.)
+    await until('the key to be gone again', async () => !(await execa('docker', ['exec', `${up.project}-repo`, 'ls', '-A', '/tmp'])).stdout.split('\n').includes('tls'), 30_000);
   });
 
   afterAll(async () => {

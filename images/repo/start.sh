@@ -8,9 +8,12 @@
 # which no name can be listed, nginx's settings naming them reached only through a link (which
 # nginx, serving, does not follow); and they are removed once nginx has read them.
 set -e
+# What a start before left (the container's /tmp outlives a restart).
+if [ -d /tmp/tls ]; then chmod 0700 /tmp/tls && rm -rf /tmp/tls; fi
+rm -f /tmp/listen.conf
 if [ -n "$ARCHIVE_TLS_CERT" ] && [ -n "$ARCHIVE_TLS_KEY" ]; then
   umask 077
-  mkdir -p /tmp/tls
+  mkdir /tmp/tls
   secret=/tmp/tls/$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
   mkdir "$secret"
   printf '%s\n' "$ARCHIVE_TLS_CERT" > "$secret/cert.pem"
@@ -37,8 +40,9 @@ while [ ! -s /tmp/nginx.pid ] && kill -0 "$nginx" 2>/dev/null && [ "$tries" -lt 
   sleep 0.1
   tries=$((tries + 1))
 done
-# The key's folder first: /tmp/tls can be listed once it may be removed.
-if [ -n "${secret:-}" ]; then rm -rf "$secret"; fi
+# The key's folder first, /tmp/tls still not listable (removing a name needs write, not read).
+chmod 0300 /tmp/tls
+rm -rf "$secret"
 chmod 0700 /tmp/tls
 rm -rf /tmp/tls
 set +e
