@@ -68,11 +68,7 @@ class Watch {
    * KILLING.tries times in all; then the run is given up.
    */
   private tryKill() {
-    let timer: NodeJS.Timeout | undefined;
-    const unanswered = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the engine did not answer the kill within ${Math.round(KILLING.answerMs / 1000)} s`)), KILLING.answerMs);
-    });
-    Promise.race([this.container.kill(), unanswered]).finally(() => clearTimeout(timer)).catch((err: Error) => {
+    answeredWithin(this.container.kill(), 'the engine did not answer the kill').catch((err: Error) => {
       if (this.over) return;
       if (++this.tries === 1) this.onLog(`archive-in-a-box: the engine could not stop it (${err.message}); trying again\n`);
       if (this.tries >= KILLING.tries) this.giveUp(new Error(`the engine could not stop the build's container after ${this.tries} tries: ${err.message}`));
@@ -102,6 +98,15 @@ class Watch {
  */
 export const KILLING = { retryMs: 2000, answerMs: 30_000, tries: 15 };
 
+/** What the engine does, or an error "`unanswered` within N s" once KILLING.answerMs pass without its answer. */
+function answeredWithin<T>(call: Promise<T>, unanswered: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${unanswered} within ${Math.round(KILLING.answerMs / 1000)} s`)), KILLING.answerMs);
+  });
+  return Promise.race([call, late]).finally(() => clearTimeout(timer));
+}
+
 /** How often what a running container wrote to disk is counted (tests shorten it). */
 export const DISK_CHECK = { intervalMs: 10_000 };
 
@@ -123,15 +128,7 @@ function pastDiskLimit(what: string, limits: BuildLimits): string {
  * undefined. Throws when the engine could not stop it or count.
  */
 export async function stopWithinDiskLimit(container: RunnerContainer, onLog: (t: string) => void, limits: BuildLimits, what: string): Promise<string | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const unanswered = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the engine did not stop the container of ${what} within ${Math.round(KILLING.answerMs / 1000)} s`)), KILLING.answerMs);
-  });
-  try {
-    await Promise.race([container.kill().catch(() => undefined).then(() => container.wait()), unanswered]);
-  } finally {
-    clearTimeout(timer);
-  }
+  await answeredWithin(container.kill().catch(() => undefined).then(() => container.wait()), `the engine did not stop the container of ${what}`);
   const bytes = await container.diskUsage({ fresh: true });
   if (bytes === undefined || bytes <= limits.diskBytes) return undefined;
   const why = pastDiskLimit(what, limits);
