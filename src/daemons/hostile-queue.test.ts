@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { scratchDir } from '../../test/support/scratch.js';
 import { MAX_LEASE_ANSWER, MAX_SMALL_ANSWER, type LeasedJob } from '../core/job-protocol.js';
-import { CLIENT_TIMING, JobApiClient, MAX_ERROR_TEXT, QueueUnreachable, checkLease } from './job-api-client.js';
+import { CLIENT_TIMING, FILE_PROGRESS_BYTES, JobApiClient, MAX_ERROR_TEXT, QueueUnreachable, checkLease } from './job-api-client.js';
 import { MAX_ARCHIVE_KEY_BYTES, localArchive } from './tasks/build-task.js';
 import type { TaskContext } from './tasks/task.js';
 
@@ -83,8 +83,46 @@ describe('a queue that says nothing', () => {
   it('is given up on in the middle of an input file, which is removed', async () => {
     const url = await queue((_req, res) => res.writeHead(200).write('half of it'));
     const dir = scratchDir('aib-stall-');
-    await expect(client(url, quick).sourceFileTo('j1', 'a.dsc', join(dir, 'a.dsc'), 100)).rejects.toThrow(new QueueUnreachable('a.dsc: the queue sent nothing of it for 0.2 s'));
+    await expect(client(url, quick).sourceFileTo('j1', 'a.dsc', join(dir, 'a.dsc'), 100)).rejects.toThrow(new QueueUnreachable('a.dsc: the queue sent less than 64 KiB of it in 0.2 s'));
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('but a byte now and then is given up on too: a file must move FILE_PROGRESS_BYTES within each stall time', async () => {
+    // A byte every 20 ms, each within the 0.2 s a stall is allowed: never still, never done.
+    const timers: NodeJS.Timeout[] = [];
+    let sent = 0;
+    const url = await queue((_req, res) => {
+      res.writeHead(200);
+      timers.push(setInterval(() => (res.write('x'), sent++), 20));
+    });
+    const dir = scratchDir('aib-stall-');
+    const started = Date.now();
+    try {
+      await expect(client(url, quick).sourceFileTo('j1', 'a.dsc', join(dir, 'a.dsc'), 10 * FILE_PROGRESS_BYTES)).rejects.toThrow(
+        new QueueUnreachable('a.dsc: the queue sent less than 64 KiB of it in 0.2 s'),
+      );
+    } finally {
+      timers.forEach(clearInterval);
+    }
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(sent).toBeGreaterThan(2);
+    expect(readdirSync(dir)).toEqual([]);
+    // FILE_PROGRESS_BYTES within the time, in small pieces, is waited for: the bound moves on.
+    const big = Buffer.alloc(3 * FILE_PROGRESS_BYTES, 'y');
+    const steady = await queue((_req, res) => {
+      res.writeHead(200);
+      let at = 0;
+      const t = setInterval(() => {
+        res.write(big.subarray(at, at + FILE_PROGRESS_BYTES / 4));
+        at += FILE_PROGRESS_BYTES / 4;
+        if (at >= big.length) (clearInterval(t), res.end());
+      }, 25);
+      timers.push(t);
+    });
+    const steadyStarted = Date.now();
+    expect(await client(steady, quick).sourceFileTo('j1', 'b.dsc', join(dir, 'b.dsc'), big.length)).toMatchObject({ size: big.length });
+    // 12 pieces 25 ms apart: longer than one stall time, so the bound did move on.
+    expect(Date.now() - steadyStarted).toBeGreaterThan(250);
   });
 
   it('is given up on after a file the job made was sent, when no answer comes', async () => {
@@ -92,7 +130,7 @@ describe('a queue that says nothing', () => {
     const url = await queue((req) => req.on('data', (chunk: Buffer) => (received += chunk.length)));
     const file = join(scratchDir('aib-stall-'), 'a.deb');
     writeFileSync(file, Buffer.alloc(1024 * 1024));
-    await expect(client(url, quick).artifact('j1', 'w/1', 'a.deb', file)).rejects.toThrow('PUT /api/v1/jobs/j1/artifacts/a.deb?builder=w%2F1: the queue cannot be reached (nothing moved for 0.2 s)');
+    await expect(client(url, quick).artifact('j1', 'w/1', 'a.deb', file)).rejects.toThrow('PUT /api/v1/jobs/j1/artifacts/a.deb?builder=w%2F1: the queue cannot be reached (less than 64 KiB moved in 0.2 s)');
     expect(received).toBe(1024 * 1024);
   });
 });

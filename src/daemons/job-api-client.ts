@@ -169,23 +169,37 @@ export interface ClientTiming {
   withinMs: { start: number; heartbeat: number; log: number; complete: number };
   /** A lease is held up to its wait, then its input files' sizes and hashes read: this beyond the wait. */
   leaseMarginMs: number;
-  /** A file on its way, either way: the longest no byte of it may move, and the answer may take after its last. */
+  /** A file on its way, either way: the longest less than FILE_PROGRESS_BYTES of it may move in, and the answer may take after its last. */
   fileStallMs: number;
 }
 
 export const CLIENT_TIMING: ClientTiming = { withinMs: { start: 60_000, heartbeat: 30_000, log: 120_000, complete: 600_000 }, leaseMarginMs: 120_000, fileStallMs: 120_000 };
 
-/** A time bound that moves on (touch) as long as bytes do; aborts its signal past `ms` without. */
+/**
+ * What a file on its way must move within each `fileStallMs` to be waited for: a queue that sends
+ * a byte a minute is given up on as one that sends none (at the defaults, at least 546 bytes a second).
+ */
+export const FILE_PROGRESS_BYTES = 64 * 1024;
+
+/** A time bound that moves on as long as bytes do, FILE_PROGRESS_BYTES at a time; aborts its signal past `ms` without. */
 class Stall {
   private readonly controller = new AbortController();
   private timer?: NodeJS.Timeout;
+  private bytes = 0;
   readonly signal = this.controller.signal;
 
   constructor(private readonly ms: number) {
-    this.touch();
+    this.restart();
   }
 
-  touch(): void {
+  /** `n` more bytes moved: the bound starts again once FILE_PROGRESS_BYTES have since it last did. */
+  moved(n: number): void {
+    this.bytes += n;
+    if (this.bytes >= FILE_PROGRESS_BYTES) this.restart();
+  }
+
+  private restart(): void {
+    this.bytes = 0;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.controller.abort(new DOMException('stalled', 'TimeoutError')), this.ms);
   }
@@ -254,7 +268,7 @@ export class JobApiClient {
     let size = 0;
     const count = new Transform({
       transform(chunk: Buffer, _encoding, done) {
-        stall.touch();
+        stall.moved(chunk.length);
         size += chunk.length;
         if (size > maxBytes) done(new Error(`${name}: the queue sent more than the ${maxBytes} bytes its lease lists`));
         else done(null, (hash.update(chunk), chunk));
@@ -270,7 +284,7 @@ export class JobApiClient {
     } catch (err) {
       await file.close().catch(() => undefined);
       await rm(path, { force: true });
-      throw stall.signal.aborted ? new QueueUnreachable(`${name}: the queue sent nothing of it for ${this.timing.fileStallMs / 1000} s`) : err;
+      throw stall.signal.aborted ? new QueueUnreachable(`${name}: the queue sent less than ${FILE_PROGRESS_BYTES / 1024} KiB of it in ${this.timing.fileStallMs / 1000} s`) : err;
     }
     return { size, sha256: hash.digest('hex') };
   }
@@ -316,7 +330,7 @@ export class JobApiClient {
   ): Promise<Response> {
     const { streamed } = o;
     const signal = o.stall ? o.stall.signal : AbortSignal.timeout(o.within!);
-    const late = o.stall ? `nothing moved for ${this.timing.fileStallMs / 1000} s` : `no answer within ${o.within! / 1000} s`;
+    const late = o.stall ? `less than ${FILE_PROGRESS_BYTES / 1024} KiB moved in ${this.timing.fileStallMs / 1000} s` : `no answer within ${o.within! / 1000} s`;
     const { method } = JOB_ROUTES[route];
     const path = routePath(route, params);
     const isJson = JOB_ROUTES[route].body === 'json';
@@ -331,7 +345,7 @@ export class JobApiClient {
         ...(streamed ? { 'content-length': String(streamed.size) } : {}),
       },
       ...(streamed
-        ? { body: (Readable.toWeb(streamed.stream) as ReadableStream<Uint8Array>).pipeThrough(new TransformStream({ transform: (chunk, out) => (o.stall!.touch(), out.enqueue(chunk)) })), duplex: 'half' }
+        ? { body: (Readable.toWeb(streamed.stream) as ReadableStream<Uint8Array>).pipeThrough(new TransformStream<Uint8Array, Uint8Array>({ transform: (chunk, out) => (o.stall!.moved(chunk.length), out.enqueue(chunk)) })), duplex: 'half' }
         : { body: body === undefined ? undefined : new Uint8Array(data.buffer, data.byteOffset, data.length) }),
       signal,
       redirect: 'manual',
