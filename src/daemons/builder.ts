@@ -14,7 +14,7 @@ import { KINDS, WORK_KINDS, kindLabel, type WorkKind } from '../core/work-kinds.
 import { JobApiClient, QueueUnreachable, checkLease, reportAfterHandInError } from './job-api-client.js';
 import { TASKS } from './tasks/task.js';
 import { sayPrintable } from '../core/terminal-text.js';
-import { slotsWithin, withinCeilings, type WorkerCeilings } from './worker-ceilings.js';
+import { blameCeiling, slotsWithin, withinCeilings, type CeilingKey, type WorkerCeilings } from './worker-ceilings.js';
 
 export const ALIVE_FILE = '/tmp/builder-alive';
 /** How the folder of a job's inputs and outputs is named, before mkdtemp's six characters. */
@@ -209,6 +209,7 @@ export class Builder {
     // after the job's id, which the queue gives. Made in the try: a folder that cannot be made
     // gives the job back, as any trouble of the worker's.
     let work: string | undefined;
+    let lowered: CeilingKey[] = [];
     try {
       // Its numbers checked before any is used: one out of bounds gives the job back, naming it.
       const checked = checkLease(job);
@@ -218,6 +219,7 @@ export class Builder {
         const emulated = !KINDS[checked.kind]?.anyArchitecture && !!this.o.emulated?.includes(checked.arch);
         const within = withinCeilings(checked.limits, this.o.ceilings, emulated);
         checked.limits = within.limits;
+        lowered = within.lowered;
         for (const line of within.said) pending += `archive-in-a-box: ${line}\n`;
       }
       heartbeat = setInterval(() => {
@@ -248,7 +250,7 @@ export class Builder {
       clearInterval(flusher);
       await flush();
       for (const file of result.outputs) await this.handIn(() => this.api.artifact(job.id, name, file, join(outDir, file)));
-      await this.handIn(() => this.api.complete(job.id, name, job.kind, result.report));
+      await this.handIn(() => this.api.complete(job.id, name, job.kind, blameCeiling(result.report, lowered, this.o.name)));
       this.log(`${name}: job ${job.id}: ${result.summary}`);
     } catch (err) {
       // Not the package's fault (engine, network, queue): hand the job back to be tried again;

@@ -2,7 +2,7 @@
 // queue, which may be compromised, asks.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../core/kinds/build.js';
-import { parseCeilings, slotsWithin, withinCeilings, type WorkerCeilings } from './worker-ceilings.js';
+import { blameCeiling, parseCeilings, slotsWithin, withinCeilings, type WorkerCeilings } from './worker-ceilings.js';
 
 /** archive worker's (cli/worker.ts WORKER_DEFAULT_CEILINGS, tested there). */
 const WORKER_DEFAULT_CEILINGS: WorkerCeilings = { limits: DEFAULT_LIMITS, emulationFactor: 6, concurrency: 1 };
@@ -37,10 +37,11 @@ describe("a worker's ceilings", () => {
 describe("a lease's limits on a worker with ceilings", () => {
   it('are kept when under them; one over its ceiling runs at the ceiling, the log saying so once, with the option that raises it', () => {
     const under = withinCeilings({ ...DEFAULT_LIMITS, memoryBytes: GiB, cpus: 1 }, WORKER_DEFAULT_CEILINGS, false);
-    expect(under).toEqual({ limits: { ...DEFAULT_LIMITS, memoryBytes: GiB, cpus: 1 }, said: [] });
+    expect(under).toEqual({ limits: { ...DEFAULT_LIMITS, memoryBytes: GiB, cpus: 1 }, said: [], lowered: [] });
     const asked = { ...DEFAULT_LIMITS, memoryBytes: 16 * GiB, pidsLimit: 1e9, diskBytes: 1e15, cacheImages: 1e6, outputBytes: 3 * GiB };
     const over = withinCeilings(asked, WORKER_DEFAULT_CEILINGS, false);
     expect(over.limits).toEqual(DEFAULT_LIMITS);
+    expect(over.lowered).toEqual(['memory_gib', 'pids', 'cache_images', 'output_gib', 'disk_gib']);
     expect(over.said).toEqual([
       'the archive asks for memory_gib 16; this worker allows 4 (archive worker --limit memory_gib=N)',
       'the archive asks for pids 1000000000; this worker allows 4096 (archive worker --limit pids=N)',
@@ -56,8 +57,28 @@ describe("a lease's limits on a worker with ceilings", () => {
     expect(withinCeilings(asked, ceilings, true)).toEqual({
       limits: { ...asked, timeoutMs: 240 * 60_000 },
       said: ['the archive asks for timeout_minutes 1000; this worker allows 240, 60 times emulation_factor 4 under qemu (archive worker --limit timeout_minutes=N)'],
+      lowered: ['timeout_minutes'],
     });
     expect(withinCeilings(asked, ceilings, false).limits).toEqual({ ...asked, timeoutMs: 60 * 60_000 });
+  });
+});
+
+describe("a job's failure on a worker with ceilings", () => {
+  it("names the worker's ceiling when its reason names a limit the worker lowered (raising the archive's would change nothing); any other failure or outcome as it is", () => {
+    const timeout = { outcome: 'failed', reason: 'the build ran past its time limit of 1 h (builds.timeout_minutes)' } as const;
+    expect(blameCeiling(timeout, ['memory_gib', 'timeout_minutes'], 'w1')).toEqual({
+      outcome: 'failed',
+      reason: "the build ran past its time limit of 1 h (builds.timeout_minutes), lowered to worker w1's ceiling (archive worker --limit timeout_minutes=N there, then archive retry)",
+    });
+    const stall = { outcome: 'failed', reason: 'the build printed nothing for 5 min (stalled; builds.stall_minutes)' } as const;
+    expect(blameCeiling(stall, ['stall_minutes'], 'w1').reason).toContain("lowered to worker w1's ceiling (archive worker --limit stall_minutes=N there");
+    // A limit it did not lower, a key that only begins like a lowered one, a build that did not fail.
+    expect(blameCeiling(timeout, ['memory_gib'], 'w1')).toBe(timeout);
+    const outputs = { outcome: 'failed', reason: 'its files pass the cap of 2 GiB in all at x.deb (builds.output_gib)' } as const;
+    expect(blameCeiling(outputs, ['output_file_gib'], 'w1')).toBe(outputs);
+    expect(blameCeiling(outputs, ['output_gib'], 'w1').reason).toContain('--limit output_gib=N');
+    const built = { outcome: 'built' } as const;
+    expect(blameCeiling(built, ['timeout_minutes'], 'w1')).toBe(built);
   });
 });
 

@@ -75,21 +75,35 @@ const shown = (n: number) => String(Number(n.toFixed(3)));
 /**
  * A lease's limits (checked: checkLease), each lowered to its ceiling; a job this worker runs
  * under qemu (`emulated`) has its time ceilings times the emulation factor, as the archive's
- * are. And for each limit lowered, a line for the job's log saying what was asked and allowed,
- * and how the owner raises it.
+ * are. And for each limit lowered, its key and a line for the job's log saying what was asked
+ * and allowed, and how the owner raises it.
  */
-export function withinCeilings(asked: BuildLimits, ceilings: WorkerCeilings, emulated: boolean): { limits: BuildLimits; said: string[] } {
+export function withinCeilings(asked: BuildLimits, ceilings: WorkerCeilings, emulated: boolean): { limits: BuildLimits; said: string[]; lowered: CeilingKey[] } {
   const limits = { ...asked };
   const said: string[] = [];
+  const lowered: CeilingKey[] = [];
   for (const [key, spec] of Object.entries(CEILING_KEYS)) {
     const factor = emulated && spec.time ? ceilings.emulationFactor : 1;
     const most = ceilings.limits[spec.field] * factor;
     if (!(asked[spec.field] > most)) continue;
     limits[spec.field] = most;
+    lowered.push(key as CeilingKey);
     const qemu = factor === 1 ? '' : `, ${shown(ceilings.limits[spec.field] / spec.unit)} times emulation_factor ${shown(factor)} under qemu`;
     said.push(`the archive asks for ${key} ${shown(asked[spec.field] / spec.unit)}; this worker allows ${shown(most / spec.unit)}${qemu} (archive worker --limit ${key}=N)`);
   }
-  return { limits, said };
+  return { limits, said, lowered };
+}
+
+/**
+ * A job's failure, its reason naming a limit this worker lowered (as "builds.timeout_minutes"):
+ * the reason says so, and that raising the archive's limit changes nothing while the worker's
+ * ceiling holds (the owner raises it, then `archive retry`). Any other report as it is.
+ */
+export function blameCeiling<R extends { outcome: string; reason?: string }>(report: R, lowered: CeilingKey[], worker: string): R {
+  if (report.outcome !== 'failed' || typeof report.reason !== 'string') return report;
+  const key = lowered.find((k) => new RegExp(`\\bbuilds\\.${k}\\b`).test(report.reason!));
+  if (!key) return report;
+  return { ...report, reason: `${report.reason}, lowered to worker ${worker}'s ceiling (archive worker --limit ${key}=N there, then archive retry)` };
 }
 
 /** How many builds this worker runs at once: the queue's concurrency, lowered to its ceiling (saying so). */
