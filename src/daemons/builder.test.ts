@@ -184,6 +184,18 @@ describe('a lease', () => {
     expect(local.sent.log.join('')).not.toContain('this worker allows');
   });
 
+  it("that then fails past a limit its worker lowered is reported naming the worker's ceiling; past one it did not, as the task said", async () => {
+    const asked = { ...DEFAULT_LIMITS, timeoutMs: 6 * DEFAULT_LIMITS.timeoutMs };
+    const pastTime = { outputs: [], summary: 'failed', report: { outcome: 'failed' as const, reason: 'the build ran past its time limit of 3 h (builds.timeout_minutes)' } };
+    const enrolled = fakeRun({ limits: asked }, async () => pastTime, { ceilings: WORKER_DEFAULT_CEILINGS });
+    await enrolled.run;
+    expect(enrolled.sent.complete).toEqual([{ outcome: 'failed', reason: "the build ran past its time limit of 3 h (builds.timeout_minutes), lowered to worker w's ceiling (archive worker --limit timeout_minutes=N there, then archive retry)" }]);
+    vi.restoreAllMocks();
+    const within = fakeRun({ limits: DEFAULT_LIMITS }, async () => pastTime, { ceilings: WORKER_DEFAULT_CEILINGS });
+    await within.run;
+    expect(within.sent.complete).toEqual([pastTime.report]);
+  });
+
   it("has what the queue says printed on the worker's console with its control characters shown, each line one line", async () => {
     const { run } = fakeRun({ source: 'hello\u001b]0;owned\u0007', version: '1.0-1\n2026-01-01T00:00:00.000Z w/1: job j2: built' }, async () => ({ ...failed, summary: 'failed: \u001b[2Kreason' }));
     await run;
