@@ -12,6 +12,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SuitePlan } from '../src/core/publish-plan.js';
 import { Paragraph } from '../src/debian/deb822.js';
+import { parseDiffIndex } from '../src/debian/pdiff.js';
 import { CHUNK_MAX_STANZAS, chunkLayout, paragraphStanzas } from '../src/debian/indices.js';
 import { generateArchiveKey, Signer } from '../src/process/gpg.js';
 import { Layout } from '../src/storage/layout.js';
@@ -751,5 +752,23 @@ describe('index diffs for apt clients', () => {
     expect(wholeIndex()).toEqual([]);
     expect(Buffer.compare(update.packages, await servedText())).toBe(0);
     expect(update.packages.toString()).not.toContain('Package: pkg0001\n');
+  });
+
+  it('patches changes far apart in the index (an upload of foo and libfoo1) with a small patch, not one from the first to the last', async () => {
+    const now = [...names, 'pkg0200a', 'pkg0300a', 'pkg0100a', 'pkg0000a'].filter((n) => n !== 'pkg0399' && n !== 'pkg0001');
+    await aptUpdate();
+    const before = await servedText();
+    // Added near the start and near the end (each after its namesake, in the order the index has): one place each, everything between unchanged.
+    await publishDiffs(now.flatMap((n) => (n === 'pkg0005' || n === 'pkg0395' ? [n, `${n}a`] : [n])));
+    const update = await aptUpdate();
+    expect(wholeIndex()).toEqual([]);
+    expect(Buffer.compare(update.packages, await servedText())).toBe(0);
+    expect(update.packages.toString()).toContain('Package: pkg0005a\n');
+    expect(update.packages.toString()).toContain('Package: pkg0395a\n');
+    const diffDir = join(diffLayout.dists, 'unstable/main/binary-amd64/Packages.diff');
+    const newest = parseDiffIndex(await readFile(join(diffDir, 'Index'), 'utf8')).at(-1)!;
+    // Two stanzas of about 400 bytes each, with the ed commands: not the 380 stanzas between them.
+    expect(newest.patch.size).toBeLessThan(2000);
+    expect(newest.patch.size).toBeLessThan(before.length / 50);
   });
 });

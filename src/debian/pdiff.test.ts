@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { diffIndexText, edScript, parseDiffIndex, type PatchEntry } from './pdiff.js';
+import { diffIndexText, edScript, edScriptOfParts, parseDiffIndex, type PatchEntry } from './pdiff.js';
 
 const b = (s: string) => Buffer.from(s);
 
@@ -87,6 +87,68 @@ function patchesAsGnuPatchDoes(dir: string): void {
     expect(readFileSync(join(dir, 'file'), 'utf8')).toBe(after);
   }
 }
+
+describe('an ed script of several changed parts of a text', () => {
+  it('has a command for each part, the last first, each numbered as the text before the patch', () => {
+    const before = 'A\nB\nC\nD\nE\nF\n';
+    // B changed, D removed, G added after F.
+    const parts = [
+      { before: b('B\n'), after: b('B2\n'), fromLine: 1 },
+      { before: b('D\n'), after: b(''), fromLine: 3 },
+      { before: b('E\nF\n'), after: b('E\nF\n'), fromLine: 4 }, // the same: nothing
+      { before: b(''), after: b('G\n'), fromLine: 6 },
+    ];
+    const script = edScriptOfParts(parts)!.toString();
+    expect(script).toBe('6a\nG\n.\n4d\n2c\nB2\n.\n');
+    expect(applyEd(before, script)).toBe('A\nB2\nC\nE\nF\nG\n');
+  });
+
+  it('is none when no part changes, or when ed cannot carry one of them', () => {
+    expect(edScriptOfParts([{ before: b('A\n'), after: b('A\n'), fromLine: 0 }])).toBeUndefined();
+    expect(edScriptOfParts([])).toBeUndefined();
+    expect(edScriptOfParts([{ before: b('A\n'), after: b('B\n'), fromLine: 0 }, { before: b('C\n'), after: b('.\n'), fromLine: 1 }])).toBeUndefined();
+  });
+
+  it('turns a text with changes in several places into the other, as GNU patch applies it, on random edits', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aib-pdiff-parts-'));
+    let seed = 11;
+    const random = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    try {
+      for (let round = 0; round < 40; round++) {
+        // Blocks of lines (as chunks of stanzas), some replaced, removed or added between.
+        const blocks = Array.from({ length: 2 + random(8) }, (_, i) => Array.from({ length: 1 + random(4) }, () => `L${i}-${random(5)}`).join('\n') + '\n');
+        const parts: { before: Buffer; after: Buffer; fromLine: number }[] = [];
+        let after = '';
+        let lines = 0;
+        for (const block of blocks) {
+          const what = random(4);
+          const made = what === 0 ? `N${random(9)}\n` : what === 1 ? '' : block;
+          if (what < 2) parts.push({ before: b(block), after: b(made), fromLine: lines });
+          if (what === 3 && random(2)) {
+            const added = `A${random(9)}\n`;
+            parts.push({ before: b(''), after: b(added), fromLine: lines });
+            after += added;
+          }
+          after += made;
+          lines += block.split('\n').length - 1;
+        }
+        const before = blocks.join('');
+        const script = edScriptOfParts(parts);
+        if (before === after) {
+          expect(script).toBeUndefined();
+          continue;
+        }
+        writeFileSync(join(dir, 'file'), before);
+        writeFileSync(join(dir, 'script'), script!);
+        execFileSync('patch', ['--quiet', '--ed', join(dir, 'file'), join(dir, 'script')]);
+        expect(readFileSync(join(dir, 'file'), 'utf8')).toBe(after);
+        expect(applyEd(before, script!.toString())).toBe(after);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('the Index of a patch series', () => {
   it('names each patch with the index it applies to, the patch and its download, and reads back', () => {

@@ -25,10 +25,10 @@ function countLines(text: Buffer, from: number, to: number): number {
 
 /**
  * The ed script (as `diff --ed` writes it, which apt's rred applies) that turns `before` into
- * `after`: the lines between their common beginning and their common end, replaced. One
- * publication changes a few neighbouring stanzas of a sorted index, so one change is the usual
- * case, and a wide one is still correct (apt falls back to the whole index when patches add up
- * to more than it). Undefined when there is nothing to patch or ed cannot carry it: a text whose
+ * `after`: the lines between their common beginning and their common end, replaced, in one
+ * command. A publication's changes to a sorted index lie in a few places (foo and libfoo1 far
+ * apart): each is given its own (edScriptOfParts), and a wide one is still correct (apt falls
+ * back to the whole index when patches add up to more than it). Undefined when there is nothing to patch or ed cannot carry it: a text whose
  * last line has no newline, or a new line that is a lone "." (ed's end of input). `before` and
  * `after` may be the changed part of longer texts, both starting after their first `fromLine`
  * lines, which are the same.
@@ -65,6 +65,24 @@ export function edScript(before: Buffer, after: Buffer, fromLine = 0): Buffer | 
   if (removed === 0) return Buffer.concat([Buffer.from(`${first - 1}a\n`), added, Buffer.from('.\n')]);
   if (added.length === 0) return Buffer.from(`${range}d\n`);
   return Buffer.concat([Buffer.from(`${range}c\n`), added, Buffer.from('.\n')]);
+}
+
+/**
+ * The ed script of several changed parts of one text, each its `before` and `after` bytes and
+ * the lines the text holds before it (in order, apart): each part's commands, the last part's
+ * first, as `diff --ed` writes its hunks, so that each command's line numbers are those of the
+ * text before the patch. A part whose texts are the same adds nothing. Undefined when no part
+ * changes anything, or when ed cannot carry one of them (edScript).
+ */
+export function edScriptOfParts(parts: { before: Buffer; after: Buffer; fromLine: number }[]): Buffer | undefined {
+  const scripts: Buffer[] = [];
+  for (const part of parts) {
+    if (part.before.equals(part.after)) continue;
+    const script = edScript(part.before, part.after, part.fromLine);
+    if (!script) return undefined;
+    scripts.push(script);
+  }
+  return scripts.length ? Buffer.concat(scripts.reverse()) : undefined;
 }
 
 /** INDEX.diff/Index: the current index and the series, oldest patch first. */

@@ -494,23 +494,56 @@ export async function readRange(path: string, offset: number, length: number): P
 }
 
 /**
- * The part of an index a publication changed: the chunks both tables begin and end with are
- * left out. `head` and `tail` count them; the bytes and lines are those of the previous text.
+ * One place where a publication changed an index: chunks `afterFrom` to `afterTo` (not included)
+ * of the new table stand where the previous text had `beforeLength` bytes from byte
+ * `beforeOffset` (after its first `beforeLines` lines).
  */
-export function changedChunks(before: ChunkTable, keys: string[]): { head: number; tail: number; headBytes: number; headLines: number; tailBytes: number } {
-  let head = 0;
-  let tail = 0;
-  let headBytes = 0;
-  let headLines = 0;
-  let tailBytes = 0;
-  while (head < before.length && head < keys.length && before[head][0] === keys[head]) {
-    headBytes += before[head][1];
-    headLines += before[head][2];
-    head++;
-  }
-  while (tail < before.length - head && tail < keys.length - head && before[before.length - 1 - tail][0] === keys[keys.length - 1 - tail]) {
-    tailBytes += before[before.length - 1 - tail][1];
-    tail++;
-  }
-  return { head, tail, headBytes, headLines, tailBytes };
+export interface ChangedRun {
+  afterFrom: number;
+  afterTo: number;
+  beforeOffset: number;
+  beforeLength: number;
+  beforeLines: number;
+}
+
+/**
+ * The places where the chunks of a new index (`keys`) differ from the previous table's, in order:
+ * the chunks both have, in the same order, are left out (a chunk's key names its members, so a
+ * key both have is the same text; chunk borders are set by the stanzas' names, so a change moves
+ * no border far from it). An upload whose packages sort far apart (foo, libfoo1) changes two
+ * places, not everything between them.
+ */
+export function changedRuns(before: ChunkTable, keys: string[]): ChangedRun[] {
+  const at = new Map<string, number>();
+  before.forEach(([key], i) => at.has(key) || at.set(key, i));
+  const runs: ChangedRun[] = [];
+  let offset = 0;
+  let lines = 0;
+  let b = 0;
+  let runFrom: number | undefined;
+  /** The previous text's chunks b to `to` are replaced by the new ones from runFrom to `afterTo`. */
+  const close = (to: number, afterTo: number) => {
+    let length = 0;
+    let removedLines = 0;
+    for (let i = b; i < to; i++) (length += before[i][1]), (removedLines += before[i][2]);
+    if (runFrom !== undefined || to > b) runs.push({ afterFrom: runFrom ?? afterTo, afterTo, beforeOffset: offset, beforeLength: length, beforeLines: lines });
+    offset += length;
+    lines += removedLines;
+    b = to;
+    runFrom = undefined;
+  };
+  keys.forEach((key, j) => {
+    const i = at.get(key);
+    if (i === undefined || i < b) {
+      runFrom ??= j;
+      return;
+    }
+    close(i, j);
+    // The chunk both have.
+    offset += before[i][1];
+    lines += before[i][2];
+    b = i + 1;
+  });
+  close(before.length, keys.length);
+  return runs;
 }

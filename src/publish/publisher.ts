@@ -18,10 +18,10 @@ import { copyFile, link, mkdir, readFile, readdir, rename, rm, writeFile } from 
 import { dirname, join } from 'node:path';
 import type { SuitePlan } from '../core/publish-plan.js';
 import { chunkLayout, componentReleaseText, releaseText, type IndexFile, type ReleaseInfo } from '../debian/indices.js';
-import { diffIndexText, edScript, parseDiffIndex, type PatchEntry } from '../debian/pdiff.js';
+import { diffIndexText, edScriptOfParts, parseDiffIndex, type PatchEntry } from '../debian/pdiff.js';
 import type { Signer } from '../process/gpg.js';
 import { levelFor } from './index-compressor.js';
-import { changedChunks, readRange, writeIndexText, type ChunkTable, type TextBuffers, TextHashes } from './index-text.js';
+import { changedRuns, readRange, writeIndexText, type ChangedRun, type ChunkTable, type TextBuffers, TextHashes } from './index-text.js';
 import { writeByHash } from './by-hash.js';
 import { IndexTexts } from './index-texts.js';
 import type { PoolListLines } from './pool-list-lines.js';
@@ -245,7 +245,7 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
           stanzas: plan.stanzas,
           previous: prevDir && table ? { path: previousText(key)!, chunks: table, gz: join(prevDir, suiteRel, dir, variants[1]), xz: join(prevDir, suiteRel, dir, variants[2]) } : undefined,
           level,
-          keep: patching && ((j) => j >= patching.head && j < chunks.length - patching.tail),
+          keep: patching && ((j) => patching.some((run) => j >= run.afterFrom && j < run.afterTo)),
           hashes: { id: key, states: hashes },
           buffers: options.textBuffers,
           // Unless the text is still too large to be published as it is.
@@ -265,32 +265,41 @@ async function publishGeneration<T>(layout: Layout, plans: SuitePlan<T>[], signe
         note({ path: `${dir}/${variants[2]}`, ...text.xz });
         written += variants.length;
         compressed += text.compressed;
-        if (patching) await writePatches(dir, name, { ...patching, after: Buffer.concat(text.kept) });
+        if (patching) await writePatches(dir, name, patching, text.kept);
       };
       /**
-       * The chunks a patch is made of, when one is worth making: those between the chunks the
-       * previous text and this one begin and end with.
+       * The places a patch is made of, when one is worth making: where the chunks of this text
+       * differ from the previous text's.
        */
-      const patchPart = (key: string, keys: string[], table?: ChunkTable) => {
+      const patchPart = (key: string, keys: string[], table?: ChunkTable): ChangedRun[] | undefined => {
         const beforeSize = prevManifest.facts?.[key]?.size ?? 0;
-        // No index before, or an empty one: the first text is no patch.
-        if (!options.pdiffs || !prevDir || beforeSize === 0) return undefined;
+        // No index before, or an empty one: the first text is no patch. Nor is an empty one,
+        // which apt does not fetch (an index of size 0 in Release is taken as empty).
+        if (!options.pdiffs || !prevDir || beforeSize === 0 || keys.length === 0) return undefined;
         // A manifest from before chunks were noted: the whole texts, when they are small.
-        if (!table) return beforeSize <= WHOLE_TEXT_PATCH_BYTES ? changedChunks([], keys) : undefined;
-        const part = changedChunks(table, keys);
+        if (!table) return beforeSize <= WHOLE_TEXT_PATCH_BYTES ? [{ afterFrom: 0, afterTo: keys.length, beforeOffset: 0, beforeLength: beforeSize, beforeLines: 0 }] : undefined;
+        const runs = changedRuns(table, keys);
         // A change to most of the index makes a patch about as large as it: apt fetches the index then.
-        return keys.length - part.head - part.tail <= Math.max(2, keys.length / 2) ? part : undefined;
+        const changed = runs.reduce((n, r) => n + r.afterTo - r.afterFrom, 0);
+        return changed <= Math.max(2, keys.length / 2) ? runs : undefined;
       };
       /**
-       * INDEX.diff/: the patch from the previous generation's text to this one, after the kept
-       * patches before it (linked from the previous generation), and the Index naming them.
-       * Without a previous text, or with a change ed cannot carry, there is no series: apt then
-       * fetches the whole index.
+       * INDEX.diff/: the patch from the previous generation's text to this one (its changed
+       * places, `runs`, the new chunks of each in `kept`, in order), after the kept patches
+       * before it (linked from the previous generation), and the Index naming them. Without a
+       * previous text, or with a change ed cannot carry, there is no series: apt then fetches
+       * the whole index.
        */
-      const writePatches = async (dir: string, name: string, change: { headBytes: number; headLines: number; tailBytes: number; after: Buffer }) => {
+      const writePatches = async (dir: string, name: string, runs: ChangedRun[], kept: Buffer[]) => {
         const beforeFacts = prevManifest.facts![`${suiteRel}/${dir}/${name}`];
-        const before = await readRange(previousText(`${suiteRel}/${dir}/${name}`)!, change.headBytes, beforeFacts.size - change.headBytes - change.tailBytes);
-        const script = before && edScript(before, change.after, change.headLines);
+        const parts: { before: Buffer; after: Buffer; fromLine: number }[] = [];
+        let next = 0;
+        for (const run of runs) {
+          const before = await readRange(previousText(`${suiteRel}/${dir}/${name}`)!, run.beforeOffset, run.beforeLength);
+          if (!before) return;
+          parts.push({ before, after: Buffer.concat(kept.slice(next, (next += run.afterTo - run.afterFrom))), fromLine: run.beforeLines });
+        }
+        const script = edScriptOfParts(parts);
         if (!script) return;
         const diffDir = join(suiteDir, dir, `${name}.diff`);
         const prevDiffDir = join(prevDir!, suiteRel, dir, `${name}.diff`);
