@@ -708,6 +708,12 @@ describe('index diffs for apt clients', () => {
       await publish(own, plan(names.map((n) => `${n}y`)), signer, options({ pdiffs: 3 }));
       expect(await readdir(diffDir)).toEqual(['by-hash']);
       expect(await readdir(join(diffDir, 'by-hash/SHA256'))).toEqual([index]);
+      // Nor for an index that became empty, which apt does not fetch (Release gives it size 0).
+      await publish(own, plan(names.map((n) => `${n}y`).slice(0, 1)), signer, options({ pdiffs: 3 }));
+      expect(await hasPatch()).toBe(true);
+      expect((await readdir(diffDir)).filter((n) => n.endsWith('.gz'))).toHaveLength(1);
+      await publish(own, plan([]), signer, options({ pdiffs: 3 }));
+      expect((await readdir(diffDir)).filter((n) => n !== 'by-hash')).toEqual([]);
     } finally {
       await rm(own.root, { recursive: true, force: true });
     }
