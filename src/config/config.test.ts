@@ -145,6 +145,42 @@ describe('archive.yaml', () => {
     expect(() => parseConfig('builds:\n  emulation_factor: 0\n', 'a.yaml')).toThrow(/builds\.emulation_factor: expected a positive number, found 0/);
   });
 
+  it("refuses a key a suite does not take, naming the suite, the key and the keys it takes: a typo would drop a gate or a setting", () => {
+    const keys = 'base, components, architectures, aliases, allow_binary_takeover, wait_for_all_architectures, qa, rebuilds, publish_requires, migrate_from, after_days, require';
+    for (const key of ['publish_require', 'requires', 'architecture', 'rebuild', 'toString', 'constructor']) {
+      expect(() => parseConfig(`suites:\n  unstable:\n    ${key}: on\n`, 'a.yaml'), key).toThrow(`a.yaml: suites.unstable: unknown key "${key}"; expected one of ${keys}`);
+    }
+    expect(parseConfig('suites:\n  unstable:\n', 'a.yaml').suites[0]).toEqual(parseConfig('suites:\n  unstable: {}\n', 'a.yaml').suites[0]);
+  });
+
+  it.each([
+    ['suites:\n  unstable: 5\n', "a.yaml: suites.unstable: expected a mapping of the suite's settings (or nothing, for every default), found 5"],
+    ['suites:\n  unstable: [x, y]\n', 'suites.unstable: expected a mapping of the suite\'s settings (or nothing, for every default), found ["x","y"]'],
+    ['suites:\n  unstable: trixie\n', 'suites.unstable: expected a mapping of the suite\'s settings (or nothing, for every default), found "trixie"'],
+    ['suites: [unstable]\n', 'a.yaml: suites: expected a mapping of suite name to settings, found ["unstable"]'],
+    ['builds: 5\n', 'a.yaml: builds: expected a mapping of build settings, found 5'],
+    ['builds: abc\n', 'a.yaml: builds: expected a mapping of build settings, found "abc"'],
+    ['uploads: true\n', 'a.yaml: uploads: expected a mapping of upload settings, found true'],
+    ['uploads: []\n', 'a.yaml: uploads: expected a mapping of upload settings, found []'],
+    ['publish: 0\n', 'a.yaml: publish: expected a mapping of publication settings, found 0'],
+    ['42\n', 'a.yaml: expected a mapping at the top level, found 42'],
+    ['suites:\n  unstable:\n    rebuilds: on\n    publish_requires: [rebuild]\n', 'suites.unstable.publish_requires: expected a mapping of QA check to gate'],
+  ])('refuses a section that is not a mapping: %j', (text, message) => {
+    expect(() => parseConfig(text, 'a.yaml')).toThrow(ConfigError);
+    expect(() => parseConfig(text, 'a.yaml')).toThrow(message);
+  });
+
+  it("refuses keys Object's prototype has (toString, constructor, valueOf) as any unknown key, in every section", () => {
+    for (const key of ['toString', 'constructor', 'valueOf', '__proto__']) {
+      for (const section of ['builds', 'publish', 'uploads']) {
+        expect(() => parseConfig(`${section}:\n  ${key}: 1\n`, 'a.yaml'), `${section}.${key}`).toThrow(`a.yaml: ${section}: unknown key "${key}"; expected one of `);
+      }
+      expect(() => parseConfig(`${key}: 1\n`, 'a.yaml'), key).toThrow(`a.yaml: unknown key "${key}"; expected one of name, port, listen, tls_cert, tls_key, suites, uploads, builds, publish`);
+    }
+    // Empty: every default, as before.
+    expect(parseConfig('builds:\nuploads:\npublish:\n', 'a.yaml').builds).toEqual(parseConfig('', 'a.yaml').builds);
+  });
+
   it('finds a suite by name or alias', () => {
     const config = parseConfig('suites:\n  unstable:\n    aliases: [sid]\n', 'a.yaml');
     expect(suiteFor(config, 'sid')?.name).toBe('unstable');

@@ -176,6 +176,30 @@ export function defaultConfigText(overrides: { port?: number } = {}): string {
 const NAME = /^[a-z0-9][a-z0-9-]*$/;
 const ARCH = /^[a-z0-9][a-z0-9-]*$/;
 
+/** The keys a suite takes. */
+const SUITE_KEYS = [
+  'base', 'components', 'architectures', 'aliases', 'allow_binary_takeover', 'wait_for_all_architectures', 'qa', 'rebuilds', 'publish_requires', 'migrate_from', 'after_days', 'require',
+];
+
+/** A value as an error shows it: JSON, but a number as it is (JSON writes .inf and .nan as null). */
+const found = (v: unknown) => (typeof v === 'number' ? String(v) : JSON.stringify(v));
+
+/**
+ * A section of archive.yaml (`at`: its key, as "builds" or "suites.unstable"; none: the top
+ * level) as a mapping, {} when absent or empty; its own keys, when `known` is given, among them.
+ * Anything else (a number, a list, a text) is refused, naming the section and what was found.
+ */
+function mapping(file: string, at: string | undefined, value: unknown, what: string, known?: readonly string[]): Record<string, unknown> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigError(file, `${at === undefined ? 'expected a mapping at the top level' : `${at}: expected a mapping of ${what}`}, found ${found(value)}`);
+  }
+  for (const key of known ? Object.keys(value) : []) {
+    if (!known!.includes(key)) throw new ConfigError(file, `${at === undefined ? '' : `${at}: `}unknown key "${key}"; expected one of ${known!.join(', ')}`);
+  }
+  return value as Record<string, unknown>;
+}
+
 export function parseConfig(text: string, file: string): ArchiveConfig {
   let raw: unknown;
   try {
@@ -183,13 +207,8 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
   } catch (err) {
     throw new ConfigError(file, `not valid YAML: ${(err as Error).message}`);
   }
-  raw ??= {}; // an empty file: every default
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(file, 'expected a mapping at the top level');
-  const doc = raw as Record<string, unknown>;
-  const known = ['name', 'port', 'listen', 'tls_cert', 'tls_key', 'suites', 'uploads', 'builds', 'publish'];
-  for (const key of Object.keys(doc)) {
-    if (!known.includes(key)) throw new ConfigError(file, `unknown key "${key}"; expected one of ${known.join(', ')}`);
-  }
+  // An empty file: every default.
+  const doc = mapping(file, undefined, raw, 'settings', ['name', 'port', 'listen', 'tls_cert', 'tls_key', 'suites', 'uploads', 'builds', 'publish']);
   const name = doc.name ?? DEFAULT_CONFIG.name;
   if (typeof name !== 'string' || !NAME.test(name)) {
     throw new ConfigError(file, `name: "${String(name)}" is not a lower-case name (letters, digits, -)`);
@@ -212,15 +231,13 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
     }
   }
   const tls = typeof doc.tls_cert === 'string' && typeof doc.tls_key === 'string' ? { cert: doc.tls_cert, key: doc.tls_key } : undefined;
-  const suitesRaw = doc.suites ?? DEFAULT_CONFIG.suites;
-  if (typeof suitesRaw !== 'object' || suitesRaw === null || Array.isArray(suitesRaw)) {
-    throw new ConfigError(file, 'suites: expected a mapping of suite name to settings');
-  }
-  const suites: SuiteConfig[] = Object.entries(suitesRaw as Record<string, unknown>).map(([suite, value]) => {
+  const suitesRaw = mapping(file, 'suites', doc.suites ?? DEFAULT_CONFIG.suites, 'suite name to settings');
+  const suites: SuiteConfig[] = Object.entries(suitesRaw).map(([suite, value]) => {
     const at = `suites.${suite}`;
     if (!NAME.test(suite)) throw new ConfigError(file, `${at}: suite name must be lower-case letters, digits and -`);
     if (suite.endsWith(DEBUG_SUFFIX)) throw new ConfigError(file, `${at}: a suite name cannot end in ${DEBUG_SUFFIX} (NAME${DEBUG_SUFFIX} holds the debug symbols of suite NAME)`);
-    const s = (value ?? {}) as Record<string, unknown>;
+    // Empty (`unstable:`): every default.
+    const s = mapping(file, at, value, `the suite's settings (or nothing, for every default)`, SUITE_KEYS);
     const list = (key: string, fallback: string[], rule: RegExp) => {
       const v = s[key] ?? fallback;
       if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' && rule.test(x))) {
@@ -284,11 +301,7 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
       }
     }
   }
-  const uploads = (doc.uploads ?? {}) as Record<string, unknown>;
-  const uploadKeys = Object.keys(DEFAULT_CONFIG.uploads);
-  for (const key of Object.keys(uploads)) {
-    if (!uploadKeys.includes(key)) throw new ConfigError(file, `uploads: unknown key "${key}"; expected one of ${uploadKeys.join(', ')}`);
-  }
+  const uploads = mapping(file, 'uploads', doc.uploads, 'upload settings', Object.keys(DEFAULT_CONFIG.uploads));
   const allowUnsigned = uploads.allow_unsigned ?? true;
   if (typeof allowUnsigned !== 'boolean') throw new ConfigError(file, 'uploads.allow_unsigned: expected true or false');
   const keyring = uploads.keyring ?? DEFAULT_CONFIG.uploads.keyring;
@@ -300,13 +313,8 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
     if (typeof v !== 'number' || !(v > 0)) throw new ConfigError(file, `uploads.${key}: expected a positive number, found ${JSON.stringify(v)}`);
     return v;
   };
-  const buildsRaw = (doc.builds ?? {}) as Record<string, unknown>;
+  const buildsRaw = mapping(file, 'builds', doc.builds, 'build settings', ['arch_all', 'local_workers', ...Object.keys(BUILD_KEYS)]);
   const builds = {} as BuildSettings;
-  for (const key of Object.keys(buildsRaw)) {
-    if (!(key in BUILD_KEYS) && key !== 'arch_all' && key !== 'local_workers') {
-      throw new ConfigError(file, `builds: unknown key "${key}"; expected one of arch_all, local_workers, ${Object.keys(BUILD_KEYS).join(', ')}`);
-    }
-  }
   for (const [key, field] of Object.entries(BUILD_KEYS)) {
     const v = buildsRaw[key] ?? DEFAULT_CONFIG.builds[key as keyof typeof DEFAULT_CONFIG.builds];
     if (typeof v !== 'number' || !(v > 0)) throw new ConfigError(file, `builds.${key}: expected a positive number, found ${JSON.stringify(v)}`);
@@ -328,10 +336,7 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
   if (builds.outputFileGiB > builds.outputGiB) {
     throw new ConfigError(file, `builds.output_file_gib: ${builds.outputFileGiB} is more than builds.output_gib (${builds.outputGiB}), the cap on a build's outputs in all`);
   }
-  const publishRaw = (doc.publish ?? {}) as Record<string, unknown>;
-  for (const key of Object.keys(publishRaw)) {
-    if (!(key in DEFAULT_CONFIG.publish)) throw new ConfigError(file, `publish: unknown key "${key}"; expected one of ${Object.keys(DEFAULT_CONFIG.publish).join(', ')}`);
-  }
+  const publishRaw = mapping(file, 'publish', doc.publish, 'publication settings', Object.keys(DEFAULT_CONFIG.publish));
   const grace = publishRaw.by_hash_grace_minutes ?? DEFAULT_CONFIG.publish.by_hash_grace_minutes;
   if (typeof grace !== 'number' || !(grace > 0)) throw new ConfigError(file, `publish.by_hash_grace_minutes: expected a positive number, found ${JSON.stringify(grace)}`);
   const validDays = publishRaw.valid_until_days ?? DEFAULT_CONFIG.publish.valid_until_days;
@@ -380,11 +385,8 @@ const runsWhat = (s: SuiteConfig, check: GateCheck) => (check === 'rebuild' ? `s
 
 /** A mapping of QA check (or rebuild) to gate (require, publish_requires), checked. */
 function qaGates(raw: unknown, at: string, file: string): QaGates {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new ConfigError(file, `${at}: expected a mapping of QA check to gate, such as {lintian: no-errors, piuparts: pass, autopkgtest: no-regression}`);
-  }
   const gates: QaGates = {};
-  for (const [check, gate] of Object.entries(raw as Record<string, unknown>)) {
+  for (const [check, gate] of Object.entries(mapping(file, at, raw, 'QA check to gate, such as {lintian: no-errors, piuparts: pass, autopkgtest: no-regression}'))) {
     if (!isQaCheck(check) && check !== 'rebuild') throw new ConfigError(file, `${at}: unknown check "${check}"; expected one of ${[...QA_CHECKS, 'rebuild'].join(', ')}`);
     if (typeof gate !== 'string' || !(QA_GATES as readonly string[]).includes(gate)) {
       throw new ConfigError(file, `${at}.${check}: expected one of ${QA_GATES.join(', ')}, found ${JSON.stringify(gate)}`);
