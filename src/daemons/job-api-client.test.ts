@@ -69,6 +69,13 @@ describe('a lease', () => {
     }
   });
 
+  it('is refused when a size or a count is not a whole number (the engine takes whole bytes), naming it; a time or a CPU share may have a fraction', () => {
+    for (const key of ['memoryBytes', 'logCapBytes', 'diskBytes', 'pidsLimit', 'outputFiles', 'cacheImages'] as const) {
+      expect(() => checkLease(lease({ limits: { [key]: 1181116006.4 } })), key).toThrow(`the lease's limits.${key}: expected a whole number greater than 0, found 1181116006.4`);
+    }
+    expect(checkLease(lease({ limits: { cpus: 1.5, timeoutMs: 1.5, stallMs: 1.5 } })).limits).toMatchObject({ cpus: 1.5, timeoutMs: 1.5, stallMs: 1.5 });
+  });
+
   it('is refused when its lease time is not a positive number', () => {
     for (const leaseMs of [0, -1000, '90000', null]) {
       expect(() => checkLease(lease({ leaseMs })), String(leaseMs)).toThrow(`the lease's leaseMs: expected a positive number of milliseconds, found ${JSON.stringify(leaseMs)}`);

@@ -74,7 +74,7 @@ const BUILD_ARGS = ['-b', '-B', '-A'];
  * archive, when sent, its suite and components plain names (they go into an apt sources file,
  * where a newline would add a field), nothing else of it kept; each limit a positive number, one
  * missing the default's, a time limit no more than archive.yaml gives (MAX_JOB_TIME_MS, within
- * what a timer holds); leaseMs, when sent, a positive number; buildenvMaxAgeMs 0 or more, raised
+ * what a timer holds), a size or a count a whole number; leaseMs, when sent, a positive number; buildenvMaxAgeMs 0 or more, raised
  * to MIN_BUILDENV_AGE_MS. Throws naming the field, and the worker gives the job back.
  */
 export function checkLease(job: LeasedJob): LeasedJob {
@@ -108,6 +108,8 @@ export function checkLease(job: LeasedJob): LeasedJob {
     if ((key === 'timeoutMs' || key === 'stallMs') && value > MAX_JOB_TIME_MS) {
       throw refuse(`limits.${key}`, `a number of milliseconds up to ${MAX_JOB_TIME_MS} (archive.yaml's most: ${NUMBER_RANGES.builds.timeout_minutes.max} minutes times emulation_factor ${NUMBER_RANGES.builds.emulation_factor.max})`, value);
     }
+    // Bytes and counts go to the engine, which takes whole numbers.
+    if (key !== 'timeoutMs' && key !== 'stallMs' && key !== 'cpus' && !Number.isSafeInteger(value)) throw refuse(`limits.${key}`, 'a whole number greater than 0', value);
     limits[key] = value;
   }
   if (job.leaseMs !== undefined && (typeof job.leaseMs !== 'number' || !Number.isFinite(job.leaseMs) || job.leaseMs <= 0)) throw refuse('leaseMs', 'a positive number of milliseconds', job.leaseMs);

@@ -18,6 +18,12 @@ describe("a worker's ceilings", () => {
     expect(c.concurrency).toBe(4);
   });
 
+  it('are whole bytes where --limit gives MiB or GiB with a fraction, as the engine takes them', () => {
+    const c = parseCeilings(['memory_gib=1.1', 'log_mib=1.3', 'disk_gib=0.1', 'cpus=0.5', 'timeout_minutes=0.5'], WORKER_DEFAULT_CEILINGS);
+    expect([c.limits.memoryBytes, c.limits.logCapBytes, c.limits.diskBytes]).toEqual([1181116006, 1363148, 107374182]);
+    expect([c.limits.cpus, c.limits.timeoutMs]).toEqual([0.5, 30_000]);
+  });
+
   it('refuse an unknown key, naming it and the keys there are', () => {
     expect(() => parseCeilings(['memory_gb=4'], WORKER_DEFAULT_CEILINGS)).toThrow(/^--limit memory_gb=4: unknown key "memory_gb", KEY one of timeout_minutes, stall_minutes, log_mib, memory_gib, cpus, pids, cache_images, cache_gib, output_file_gib, output_gib, output_files, disk_gib, emulation_factor, concurrency \(archive\.yaml's builds: names\), as --limit memory_gib=8$/);
     expect(() => parseCeilings(['concurency=4'], WORKER_DEFAULT_CEILINGS)).toThrow('--limit concurency=4: unknown key "concurency"');
