@@ -231,9 +231,24 @@ describe('archive.yaml', () => {
     expect(MAX_JOB_TIME_MS).toBeLessThan(0.75 * (2 ** 31 - 1));
   });
 
+  it.each([
+    ['suites:\n  unstable:\n    aliases: [testing]\n  testing: {}\n', 'a.yaml: suites.unstable.aliases: "testing" is already the name of suite testing; each suite name and alias must name one suite'],
+    ['suites:\n  testing: {}\n  unstable:\n    aliases: [testing]\n', 'suites.unstable.aliases: "testing" is already the name of suite testing'],
+    ['suites:\n  unstable:\n    aliases: [unstable]\n', 'suites.unstable.aliases: "unstable" is already the name of suite unstable'],
+    ['suites:\n  unstable:\n    aliases: [sid]\n  experimental:\n    aliases: [sid]\n', 'a.yaml: suites.experimental.aliases: "sid" is already an alias of suite unstable; each suite name and alias must name one suite'],
+    ['suites:\n  unstable:\n    aliases: [sid, sid]\n', 'suites.unstable.aliases: "sid" is already an alias of suite unstable'],
+    ['suites:\n  unstable:\n    aliases: [sid-debug]\n', 'a.yaml: suites.unstable.aliases: "sid-debug": an alias cannot end in -debug (NAME-debug holds the debug symbols of suite NAME)'],
+    ['suites:\n  unstable: {}\n  testing:\n    aliases: [unstable-debug]\n', 'suites.testing.aliases: "unstable-debug": an alias cannot end in -debug'],
+  ])('refuses aliases that clash (an upload for testing landed in unstable): %j', (text, message) => {
+    expect(() => parseConfig(text, 'a.yaml')).toThrow(ConfigError);
+    expect(() => parseConfig(text, 'a.yaml')).toThrow(message);
+  });
+
   it('finds a suite by name or alias', () => {
-    const config = parseConfig('suites:\n  unstable:\n    aliases: [sid]\n', 'a.yaml');
+    const config = parseConfig('suites:\n  unstable:\n    aliases: [sid]\n  experimental:\n    aliases: [rc-buggy]\n', 'a.yaml');
     expect(suiteFor(config, 'sid')?.name).toBe('unstable');
+    expect(suiteFor(config, 'rc-buggy')?.name).toBe('experimental');
+    expect(suiteFor(config, 'experimental')?.name).toBe('experimental');
     expect(suiteFor(config, 'stable')).toBeUndefined();
   });
 });

@@ -368,6 +368,16 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
     };
   });
   if (suites.length === 0) throw new ConfigError(file, 'suites: at least one suite is needed');
+  // What an upload's Distribution names: each name one suite (suiteFor takes the first that matches).
+  const named = new Map(suites.map((s) => [s.name, `the name of suite ${s.name}`]));
+  for (const s of suites) {
+    for (const alias of s.aliases) {
+      if (alias.endsWith(DEBUG_SUFFIX)) throw new ConfigError(file, `suites.${s.name}.aliases: "${alias}": an alias cannot end in ${DEBUG_SUFFIX} (NAME${DEBUG_SUFFIX} holds the debug symbols of suite NAME)`);
+      const taken = named.get(alias);
+      if (taken) throw new ConfigError(file, `suites.${s.name}.aliases: "${alias}" is already ${taken}; each suite name and alias must name one suite`);
+      named.set(alias, `an alias of suite ${s.name}`);
+    }
+  }
   for (const s of suites) {
     for (const check of Object.keys(s.publishRequires ?? {}) as GateCheck[]) {
       if (!runs(s, check)) {
