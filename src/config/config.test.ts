@@ -244,6 +244,17 @@ describe('archive.yaml', () => {
     expect(() => parseConfig(text, 'a.yaml')).toThrow(message);
   });
 
+  it("takes the uploaders keyring's path inside the root, a file: none of its names empty, . or .. (\"\" and . named the root itself)", () => {
+    expect(parseConfig('uploads:\n  keyring: keys.gpg\n', 'a.yaml').uploads.keyring).toBe('keys.gpg');
+    expect(parseConfig('uploads:\n  keyring: state/keys/uploaders.kbx\n', 'a.yaml').uploads.keyring).toBe('state/keys/uploaders.kbx');
+    for (const keyring of ['', '.', '..', './', 'state/', 'state/.', 'state//uploaders.gpg', './uploaders.gpg', 'state/../x.gpg', '/etc/keys.gpg']) {
+      expect(() => parseConfig(`uploads:\n  keyring: ${JSON.stringify(keyring)}\n`, 'a.yaml'), keyring).toThrow(
+        `a.yaml: uploads.keyring: expected a path inside the archive root such as state/uploaders.gpg (file names separated by /, none empty, . or ..), found ${JSON.stringify(keyring)}`,
+      );
+    }
+    expect(() => parseConfig('uploads:\n  keyring: 7\n', 'a.yaml')).toThrow('uploads.keyring: expected a path inside the archive root such as state/uploaders.gpg (file names separated by /, none empty, . or ..), found 7');
+  });
+
   it('finds a suite by name or alias', () => {
     const config = parseConfig('suites:\n  unstable:\n    aliases: [sid]\n  experimental:\n    aliases: [rc-buggy]\n', 'a.yaml');
     expect(suiteFor(config, 'sid')?.name).toBe('unstable');

@@ -399,9 +399,10 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
   const uploads = mapping(file, 'uploads', doc.uploads, 'upload settings', Object.keys(DEFAULT_CONFIG.uploads));
   const allowUnsigned = uploads.allow_unsigned ?? true;
   if (typeof allowUnsigned !== 'boolean') throw new ConfigError(file, 'uploads.allow_unsigned: expected true or false');
+  // A file: each name on its path a plain one ("", "." or "state/" named the root or a folder).
   const keyring = uploads.keyring ?? DEFAULT_CONFIG.uploads.keyring;
-  if (typeof keyring !== 'string' || keyring.startsWith('/') || keyring.split('/').includes('..')) {
-    throw new ConfigError(file, `uploads.keyring: expected a path inside the archive root such as state/uploaders.gpg, found ${JSON.stringify(keyring)}`);
+  if (typeof keyring !== 'string' || keyring.split('/').some((n) => n === '' || n === '.' || n === '..')) {
+    throw new ConfigError(file, `uploads.keyring: expected a path inside the archive root such as state/uploaders.gpg (file names separated by /, none empty, . or ..), found ${JSON.stringify(keyring)}`);
   }
   const uploadNumber = (key: keyof typeof NUMBER_RANGES.uploads) => numberAt(file, `uploads.${key}`, uploads[key] ?? DEFAULT_CONFIG.uploads[key], NUMBER_RANGES.uploads[key]);
   const buildsRaw = mapping(file, 'builds', doc.builds, 'build settings', ['arch_all', 'local_workers', ...Object.keys(BUILD_KEYS)]);
