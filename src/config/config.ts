@@ -253,6 +253,9 @@ export const DEFAULT_CONFIG = {
   },
 };
 
+/** Whether `n` is a TCP port number (1-65535): archive.yaml's port, and --port of archive init and up (cli/archive-context.ts portOption). */
+export const isPort = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 65535;
+
 export function defaultConfigText(overrides: { port?: number } = {}): string {
   const config = { ...DEFAULT_CONFIG, port: overrides.port ?? DEFAULT_CONFIG.port };
   return `# archive-in-a-box configuration; see README.md.\n${stringify(config)}`;
@@ -299,7 +302,7 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
     throw new ConfigError(file, `name: "${String(name)}" is not a lower-case name (letters, digits, -)`);
   }
   const port = doc.port ?? DEFAULT_CONFIG.port;
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+  if (!isPort(port)) {
     throw new ConfigError(file, `port: "${String(port)}" is not a TCP port number (1-65535)`);
   }
   const listen = doc.listen ?? '127.0.0.1';
