@@ -63,6 +63,9 @@ describe('archive.yaml', () => {
     ['builds:\n  output_file_gib: 1.5\n  output_gib: 1\n', /builds\.output_file_gib: 1\.5 is more than builds\.output_gib \(1\), the cap on a build's outputs in all/],
     ['builds:\n  output_file_gib: 3\n', /builds\.output_file_gib: expected a number of GiB from 0\.01 to 2 \(the most the job API takes in one file\), found 3/],
     ['publish:\n  valid_until_days: -1\n', /publish\.valid_until_days: expected 0/],
+    ['uploads:\n  allow_unsigned: "no"\n', 'archive.yaml: uploads.allow_unsigned: expected true or false, found "no"'],
+    ['builds:\n  arch_all: AMD64\n', 'archive.yaml: builds.arch_all: expected an architecture name such as amd64, found "AMD64"'],
+    ['builds:\n  arch_all: [amd64]\n', 'archive.yaml: builds.arch_all: expected an architecture name such as amd64, found ["amd64"]'],
     ['publish:\n  keep_versions: 0\n', /publish\.keep_versions: expected a whole number of versions from 1 to 1000, found 0/],
     ['publish:\n  pdiffs: -1\n', /publish\.pdiffs: expected 0 \(no index diffs\) or a whole number of patches to keep up to 1000, found -1/],
   ])('refuses %j, naming the file and the key', (text, message) => {

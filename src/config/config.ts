@@ -401,7 +401,7 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
   }
   const uploads = mapping(file, 'uploads', doc.uploads, 'upload settings', Object.keys(DEFAULT_CONFIG.uploads));
   const allowUnsigned = uploads.allow_unsigned ?? true;
-  if (typeof allowUnsigned !== 'boolean') throw new ConfigError(file, 'uploads.allow_unsigned: expected true or false');
+  if (typeof allowUnsigned !== 'boolean') throw new ConfigError(file, `uploads.allow_unsigned: expected true or false, found ${found(allowUnsigned)}`);
   // A file: each name on its path a plain one ("", "." or "state/" named the root or a folder).
   const keyring = uploads.keyring ?? DEFAULT_CONFIG.uploads.keyring;
   if (typeof keyring !== 'string' || keyring.split('/').some((n) => n === '' || n === '.' || n === '..')) {
@@ -414,7 +414,7 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
     builds[field] = numberAt(file, `builds.${key}`, buildsRaw[key] ?? DEFAULT_CONFIG.builds[key], NUMBER_RANGES.builds[key]);
   }
   const archAll = buildsRaw.arch_all ?? DEFAULT_CONFIG.builds.arch_all;
-  if (typeof archAll !== 'string' || !ARCH.test(archAll)) throw new ConfigError(file, `builds.arch_all: expected an architecture name such as amd64`);
+  if (typeof archAll !== 'string' || !ARCH.test(archAll)) throw new ConfigError(file, `builds.arch_all: expected an architecture name such as amd64, found ${found(archAll)}`);
   builds.archAll = archAll;
   // More than one beside the queue would share the machine's engine and cores: concurrency is the knob for that.
   const localWorkers = buildsRaw.local_workers ?? 1;
