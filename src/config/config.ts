@@ -164,7 +164,7 @@ export const NUMBER_RANGES = {
   },
   publish: {
     by_hash_grace_minutes: { min: 0, above: true, max: 10_080, unit: 'minutes', note: 'a week' },
-    // Re-signed at half-time, looked at every 10 minutes: less than a day would leave clients an expired Release.
+    // Re-signed at half-time (looked at every 10 minutes): under a day, a client whose clock is off or whose mirror lags finds it expired.
     valid_until_days: { min: 1, max: 3650, unit: 'days', zero: 'no Valid-Until' },
     keep_versions: { min: 1, max: 1000, whole: true, unit: 'versions' },
     pdiffs: { min: 0, max: 1000, whole: true, unit: 'patches to keep', zero: 'no index diffs' },
@@ -174,7 +174,7 @@ export const NUMBER_RANGES = {
     concurrency: { min: 1, max: 64, whole: true, unit: 'jobs at once', note: "a worker's most" },
     timeout_minutes: { min: 0.1, max: 1440, unit: 'minutes', note: 'a day' },
     stall_minutes: { min: 0.1, max: 1440, unit: 'minutes', note: 'a day' },
-    // A worker heartbeats every third of it, once a second at most: less runs out between two.
+    // A worker heartbeats every third of it but once a second at most, and the queue looks every 2 s: 0.5 s ran out before the first.
     lease_seconds: { min: 10, max: 86_400, unit: 'seconds', note: 'a day' },
     log_mib: { min: 1, max: 10_240, unit: 'MiB', note: '10 GiB' },
     memory_gib: { min: 0.25, max: 4096, unit: 'GiB' },
