@@ -532,7 +532,7 @@ describe('the upload intake', () => {
     await writeJson(join(layout.uploads, `${upload.id}.json`), { ...upload, updatedAt: new Date(0).toISOString() });
     expect(await (await intake()).dropOldRejections()).toBe(0);
     expect(await readdir(join(layout.root, upload.rejectedDir!))).toContain('leftover.tar.gz');
-    expect(() => parseConfig('uploads:\n  keep_rejected_days: -1\n', 'archive.yaml')).toThrow('archive.yaml: uploads.keep_rejected_days: expected 0 (keep a rejected upload\'s files for ever) or a number of days, found -1');
+    expect(() => parseConfig('uploads:\n  keep_rejected_days: -1\n', 'archive.yaml')).toThrow('archive.yaml: uploads.keep_rejected_days: expected 0 (keep a rejected upload\'s files for ever) or a number of days up to 3650, found -1');
   });
 
   it('moves a FIFO and a dangling link no .changes names out of incoming as strays after the stray period, unopened', async () => {

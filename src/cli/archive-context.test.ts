@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { progress } from './archive-context.js';
+import { UserError } from '../errors.js';
+import { portOption, progress } from './archive-context.js';
 
 describe('progress', () => {
   afterEach(() => vi.restoreAllMocks());
@@ -9,5 +10,17 @@ describe('progress', () => {
     vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => written.push(String(chunk)) > 0);
     progress('builder: running on node-1\u001b[2K\r\nfake line\u202e');
     expect(written.join('')).toMatch(/^(\x1b\[2m)?==> builder: running on node-1\\x1b\[2K\\x0d\\x0afake line\\u202e(\x1b\[0m)?\n$/);
+  });
+});
+
+describe('--port of archive init and up', () => {
+  it('is a TCP port number, 1 to 65535, as archive.yaml takes it', () => {
+    expect(portOption('8081')).toBe(8081);
+    expect(portOption('1')).toBe(1);
+    expect(portOption('65535')).toBe(65535);
+    for (const text of ['abc', '70000', '', '0', '-1', '80.5', '0x50', '8e3', ' 80', 'Infinity']) {
+      expect(() => portOption(text), text).toThrow(UserError);
+      expect(() => portOption(text), text).toThrow(`--port: "${text}" is not a TCP port number (1-65535)`);
+    }
   });
 });

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { parseConfig, type ArchiveConfig } from '../config/config.js';
+import { isPort, parseConfig, type ArchiveConfig } from '../config/config.js';
 import { parseCompose, type ComposeProject } from '../docker/compose-file.js';
 import { UserError } from '../errors.js';
 import { AnchoredDir } from '../storage/anchored-dir.js';
@@ -17,6 +17,17 @@ import { printable } from '../core/terminal-text.js';
 export const COMPOSE_FILE = fileURLToPath(new URL('../../compose/compose.yaml', import.meta.url));
 
 export { layoutFor, type GlobalOptions } from './archive-root.js';
+
+/**
+ * `--port N` of archive init and up, a TCP port as archive.yaml's is (isPort), refused as the
+ * command line is read: before anything is made (init wrote "abc" as .nan into archive.yaml, after
+ * making a signing key).
+ */
+export function portOption(text: string): number {
+  const port = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!isPort(port)) throw new UserError(`--port: "${text}" is not a TCP port number (1-65535)`);
+  return port;
+}
 
 export async function loadConfig(layout: Layout): Promise<ArchiveConfig> {
   await requireArchive({ root: layout.root });

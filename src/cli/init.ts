@@ -6,7 +6,7 @@ import { defaultConfigText } from '../config/config.js';
 import { generateArchiveKey } from '../process/gpg.js';
 import { AnchoredDir } from '../storage/anchored-dir.js';
 import { Layout } from '../storage/layout.js';
-import { layoutFor, progress, type GlobalOptions } from './archive-context.js';
+import { layoutFor, portOption, progress, type GlobalOptions } from './archive-context.js';
 
 /** Makes whatever of the root is missing; never overwrites. Returns whether anything was made. */
 export async function initRoot(layout: Layout, options: { port?: number } = {}): Promise<boolean> {
@@ -52,7 +52,7 @@ export function register(program: Command): void {
     .command('init [dir]')
     .description('make a new archive root (done by `up` on first use)')
     .addHelpText('after', '\nExamples:\n  archive init /srv/archive --port 8081\n  archive --root /srv/archive up\n')
-    .option('--port <n>', 'port the repository is served on', (v) => Number(v))
+    .option('--port <n>', 'port the repository is served on', portOption)
     .action(async (dir: string | undefined, options: { port?: number }, cmd: Command) => {
       const layout = dir ? new Layout(dir) : layoutFor(cmd.optsWithGlobals<GlobalOptions>());
       const made = await initRoot(layout, options);

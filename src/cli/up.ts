@@ -15,7 +15,7 @@ import { ensureBaseImage, ensureBuiltImage } from '../docker/images.js';
 import { UserError } from '../errors.js';
 import { buildTargets } from '../config/config.js';
 import { architectureModes, ensureBuildenv, workerArchitectureVariables } from './build-images.js';
-import { archiveLabels, layoutFor, loadConfig, loadProject, portFree, progress, projectName, type GlobalOptions } from './archive-context.js';
+import { archiveLabels, layoutFor, loadConfig, loadProject, portFree, portOption, progress, projectName, type GlobalOptions } from './archive-context.js';
 import { initRoot } from './init.js';
 import { basename, relative } from 'node:path';
 import { AnchoredDir } from '../storage/anchored-dir.js';
@@ -26,7 +26,7 @@ export function register(program: Command): void {
   program
     .command('up')
     .description('start the archive (queue, builder, repo), making the root and images when needed')
-    .option('--port <n>', 'serve the repository on 127.0.0.1:N (saved in archive.yaml)', (v) => Number(v))
+    .option('--port <n>', 'serve the repository on 127.0.0.1:N (saved in archive.yaml)', portOption)
     .option('--listen <address>', 'serve the repository and the job API for remote workers on this IPv4 address, 0.0.0.0 for all (saved in archive.yaml; default 127.0.0.1)')
     .option('--swarm', 'on a Docker Swarm manager: run the archive as Swarm services, the queue and repository on this node, a worker on every node labelled archive.worker=true')
     .option('--registry <host:port>', 'with --swarm: the registry the other nodes pull the worker\'s images from (default: one the archive runs on this node, port 5000)')
@@ -34,9 +34,6 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  archive up\n  archive up --root /srv/my-archive --port 8081\n  archive up --swarm --listen 0.0.0.0\n')
     .action(async (options: { port?: number; listen?: string; swarm?: boolean; registry?: string; json?: boolean }, cmd: Command) => {
       const layout = layoutFor(cmd.optsWithGlobals<GlobalOptions>());
-      if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535)) {
-        throw new UserError(`--port: "${options.port}" is not a TCP port number (1-65535)`);
-      }
       if (options.registry !== undefined && !options.swarm) throw new UserError('--registry goes with --swarm');
       if (options.registry !== undefined && !/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(options.registry)) {
         throw new UserError(`--registry: "${options.registry}" is not HOST:PORT (a registry every node of the Swarm reaches)`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, defaultConfigText, parseConfig, suiteFor } from './config.js';
+import { ConfigError, MAX_JOB_TIME_MS, NUMBER_RANGES, defaultConfigText, numberExpected, parseConfig, suiteFor, type NumberRange } from './config.js';
 
 describe('archive.yaml', () => {
   it('listens where listen: says, an IPv4 address, and refuses anything else naming the key', () => {
@@ -51,20 +51,23 @@ describe('archive.yaml', () => {
     ['name: Has Spaces\n', /name: "Has Spaces" is not a lower-case name/],
     ['[1, 2', /not valid YAML/],
     ['uploads:\n  keyring: /etc/keys.gpg\n', /uploads\.keyring: expected a path inside the archive root/],
-    ['uploads:\n  incomplete_after_minutes: 0\n', /uploads\.incomplete_after_minutes: expected a positive number/],
+    ['uploads:\n  incomplete_after_minutes: 0\n', /uploads\.incomplete_after_minutes: expected a number of minutes from 1 to 10080 \(a week\), found 0/],
     ['uploads:\n  allow_unsinged: true\n', /uploads: unknown key "allow_unsinged"/],
-    ['builds:\n  concurrency: 1.5\n', /builds\.concurrency: expected a whole number/],
-    ['builds:\n  timeout_minutes: -1\n', /builds\.timeout_minutes: expected a positive number/],
+    ['builds:\n  timeout_minutes: -1\n', /builds\.timeout_minutes: expected a number of minutes from 0\.1 to 1440 \(a day\), found -1/],
     ['builds:\n  parallel: 2\n', /builds: unknown key "parallel"/],
-    ['builds:\n  output_files: 0\n', /builds\.output_files: expected a positive number, found 0/],
-    ['builds:\n  concurrency: 1.5\n', /builds\.concurrency: expected a whole number, found 1\.5/],
-    ['builds:\n  pids: 100.5\n', /builds\.pids: expected a whole number, found 100\.5/],
-    ['builds:\n  output_files: 10.5\n', /builds\.output_files: expected a whole number, found 10\.5/],
-    ['builds:\n  output_gib: -2\n', /builds\.output_gib: expected a positive number, found -2/],
-    ['builds:\n  output_file_gib: 3\n', /builds\.output_file_gib: 3 is more than builds\.output_gib \(2\), the cap on a build's outputs in all/],
+    ['builds:\n  output_files: 0\n', /builds\.output_files: expected a whole number of files from 1 to 100000, found 0/],
+    ['builds:\n  concurrency: 1.5\n', /builds\.concurrency: expected a whole number of jobs at once from 1 to 64 \(a worker's most\), found 1\.5/],
+    ['builds:\n  pids: 100.5\n', /builds\.pids: expected a whole number of processes from 64 to 4194304 \(Linux's most\), found 100\.5/],
+    ['builds:\n  output_files: 10.5\n', /builds\.output_files: expected a whole number of files from 1 to 100000, found 10\.5/],
+    ['builds:\n  output_gib: -2\n', /builds\.output_gib: expected a number of GiB from 0\.01 to 1024, found -2/],
+    ['builds:\n  output_file_gib: 1.5\n  output_gib: 1\n', /builds\.output_file_gib: 1\.5 is more than builds\.output_gib \(1\), the cap on a build's outputs in all/],
+    ['builds:\n  output_file_gib: 3\n', /builds\.output_file_gib: expected a number of GiB from 0\.01 to 2 \(the most the job API takes in one file\), found 3/],
     ['publish:\n  valid_until_days: -1\n', /publish\.valid_until_days: expected 0/],
-    ['publish:\n  keep_versions: 0\n', /publish\.keep_versions: expected a whole number of at least 1, found 0/],
-    ['publish:\n  pdiffs: -1\n', /publish\.pdiffs: expected 0 \(no index diffs\) or a whole number of patches to keep, found -1/],
+    ['uploads:\n  allow_unsigned: "no"\n', 'archive.yaml: uploads.allow_unsigned: expected true or false, found "no"'],
+    ['builds:\n  arch_all: AMD64\n', 'archive.yaml: builds.arch_all: expected an architecture name such as amd64, found "AMD64"'],
+    ['builds:\n  arch_all: [amd64]\n', 'archive.yaml: builds.arch_all: expected an architecture name such as amd64, found ["amd64"]'],
+    ['publish:\n  keep_versions: 0\n', /publish\.keep_versions: expected a whole number of versions from 1 to 1000, found 0/],
+    ['publish:\n  pdiffs: -1\n', /publish\.pdiffs: expected 0 \(no index diffs\) or a whole number of patches to keep up to 1000, found -1/],
   ])('refuses %j, naming the file and the key', (text, message) => {
     expect(() => parseConfig(text, 'archive.yaml')).toThrow(ConfigError);
     expect(() => parseConfig(text, 'archive.yaml')).toThrow(message);
@@ -92,7 +95,7 @@ describe('archive.yaml', () => {
       ['    migrate_from: stable\n', 'a.yaml: suites.testing.migrate_from: "stable" is not another suite here (suites: unstable, testing)'],
       ['    migrate_from: testing\n', 'suites.testing.migrate_from: "testing" is not another suite here'],
       ['    after_days: 2\n', 'a.yaml: suites.testing.after_days: only a suite with migrate_from (the suite its sources migrate from) takes after_days'],
-      ['    migrate_from: unstable\n    after_days: -1\n', 'suites.testing.after_days: expected 0 (as soon as the gates hold) or a number of days, found -1'],
+      ['    migrate_from: unstable\n    after_days: -1\n', 'suites.testing.after_days: expected 0 (as soon as the gates hold) or a number of days up to 3650, found -1'],
       ['    migrate_from: unstable\n    require: [lintian]\n', 'suites.testing.require: expected a mapping of QA check to gate'],
       ['    migrate_from: unstable\n    require: {adequate: pass}\n', 'suites.testing.require: unknown check "adequate"; expected one of lintian, blhc, piuparts, autopkgtest'],
       ['    migrate_from: unstable\n    require: {piuparts: green}\n', 'suites.testing.require.piuparts: expected one of pass, no-errors, no-regression, found "green"'],
@@ -142,12 +145,124 @@ describe('archive.yaml', () => {
     expect(parseConfig('', 'a.yaml').suites[0].waitForAllArchitectures).toBeUndefined();
     expect(() => parseConfig('suites:\n  unstable:\n    wait_for_all_architectures: 1\n', 'a.yaml')).toThrow('a.yaml: suites.unstable.wait_for_all_architectures: expected true or false, found 1');
     expect(parseConfig('builds:\n  emulation_factor: 10\n', 'a.yaml').builds.emulationFactor).toBe(10);
-    expect(() => parseConfig('builds:\n  emulation_factor: 0\n', 'a.yaml')).toThrow(/builds\.emulation_factor: expected a positive number, found 0/);
+    expect(() => parseConfig('builds:\n  emulation_factor: 0\n', 'a.yaml')).toThrow('a.yaml: builds.emulation_factor: expected a number from 1 to 16, found 0');
+  });
+
+  it("refuses a key a suite does not take, naming the suite, the key and the keys it takes: a typo would drop a gate or a setting", () => {
+    const keys = 'base, components, architectures, aliases, allow_binary_takeover, wait_for_all_architectures, qa, rebuilds, publish_requires, migrate_from, after_days, require';
+    for (const key of ['publish_require', 'requires', 'architecture', 'rebuild', 'toString', 'constructor']) {
+      expect(() => parseConfig(`suites:\n  unstable:\n    ${key}: on\n`, 'a.yaml'), key).toThrow(`a.yaml: suites.unstable: unknown key "${key}"; expected one of ${keys}`);
+    }
+    expect(parseConfig('suites:\n  unstable:\n', 'a.yaml').suites[0]).toEqual(parseConfig('suites:\n  unstable: {}\n', 'a.yaml').suites[0]);
+  });
+
+  it.each([
+    ['suites:\n  unstable: 5\n', "a.yaml: suites.unstable: expected a mapping of the suite's settings (or nothing, for every default), found 5"],
+    ['suites:\n  unstable: [x, y]\n', 'suites.unstable: expected a mapping of the suite\'s settings (or nothing, for every default), found ["x","y"]'],
+    ['suites:\n  unstable: trixie\n', 'suites.unstable: expected a mapping of the suite\'s settings (or nothing, for every default), found "trixie"'],
+    ['suites: [unstable]\n', 'a.yaml: suites: expected a mapping of suite name to settings, found ["unstable"]'],
+    ['builds: 5\n', 'a.yaml: builds: expected a mapping of build settings, found 5'],
+    ['builds: abc\n', 'a.yaml: builds: expected a mapping of build settings, found "abc"'],
+    ['uploads: true\n', 'a.yaml: uploads: expected a mapping of upload settings, found true'],
+    ['uploads: []\n', 'a.yaml: uploads: expected a mapping of upload settings, found []'],
+    ['publish: 0\n', 'a.yaml: publish: expected a mapping of publication settings, found 0'],
+    ['42\n', 'a.yaml: expected a mapping at the top level, found 42'],
+    ['suites:\n  unstable:\n    rebuilds: on\n    publish_requires: [rebuild]\n', 'suites.unstable.publish_requires: expected a mapping of QA check to gate'],
+  ])('refuses a section that is not a mapping: %j', (text, message) => {
+    expect(() => parseConfig(text, 'a.yaml')).toThrow(ConfigError);
+    expect(() => parseConfig(text, 'a.yaml')).toThrow(message);
+  });
+
+  it("refuses keys Object's prototype has (toString, constructor, valueOf) as any unknown key, in every section", () => {
+    for (const key of ['toString', 'constructor', 'valueOf', '__proto__']) {
+      for (const section of ['builds', 'publish', 'uploads']) {
+        expect(() => parseConfig(`${section}:\n  ${key}: 1\n`, 'a.yaml'), `${section}.${key}`).toThrow(`a.yaml: ${section}: unknown key "${key}"; expected one of `);
+      }
+      expect(() => parseConfig(`${key}: 1\n`, 'a.yaml'), key).toThrow(`a.yaml: unknown key "${key}"; expected one of name, port, listen, tls_cert, tls_key, suites, uploads, builds, publish`);
+    }
+    // Empty: every default, as before.
+    expect(parseConfig('builds:\nuploads:\npublish:\n', 'a.yaml').builds).toEqual(parseConfig('', 'a.yaml').builds);
+  });
+
+  // Each number's key, its range, and the text of a file that sets it to `v` (a suite's after_days
+  // with the migrate_from it goes with; output_gib's least below output_file_gib's default).
+  const numbers = Object.entries(NUMBER_RANGES).flatMap(([section, keys]) =>
+    Object.entries(keys as Record<string, NumberRange>).map(([key, range]) => ({
+      at: section === 'suite' ? `suites.testing.${key}` : `${section}.${key}`,
+      range,
+      text: (v: string) =>
+        section === 'suite'
+          ? `suites:\n  unstable: {}\n  testing:\n    migrate_from: unstable\n    ${key}: ${v}\n`
+          : `${section}:\n  ${key}: ${v}\n${section === 'builds' && key !== 'output_file_gib' ? '  output_file_gib: 0.01\n' : ''}`,
+    })),
+  );
+
+  it.each(numbers.map((n) => [n.at, n] as const))('takes %s within its range, and refuses a number past either end, one that is not finite (.inf, .nan, 1e309) or not whole for a count, naming the key and the range', (at, { range, text }) => {
+    for (const ok of [range.above ? undefined : range.min, range.max, range.zero ? 0 : undefined]) {
+      if (ok !== undefined) expect(() => parseConfig(text(String(ok)), 'a.yaml'), `${at}: ${ok}`).not.toThrow();
+    }
+    const below = range.above ? range.min : range.min === 0 ? -1 : range.whole ? range.min - 1 : range.min / 2;
+    const refused: [string, string][] = [
+      [String(below), String(below)], [String(range.max * 2), String(range.max * 2)],
+      ['.inf', 'Infinity'], ['-.inf', '-Infinity'], ['.nan', 'NaN'], ['1e309', 'Infinity'], ['lots', '"lots"'], ['[1]', '[1]'],
+      ...(range.whole ? [[String(range.min + 0.5), String(range.min + 0.5)] as [string, string]] : []),
+    ];
+    for (const [v, shown] of refused) {
+      expect(() => parseConfig(text(v), 'a.yaml'), `${at}: ${v}`).toThrow(`a.yaml: ${at}: expected ${numberExpected(range)}, found ${shown}`);
+    }
+  });
+
+  it.each([
+    ['builds:\n  lease_seconds: .inf\n', 'a.yaml: builds.lease_seconds: expected a number of seconds from 10 to 86400 (a day), found Infinity'],
+    ['builds:\n  lease_seconds: 1e13\n', 'builds.lease_seconds: expected a number of seconds from 10 to 86400 (a day), found 10000000000000'],
+    ['builds:\n  lease_seconds: 0.5\n', 'builds.lease_seconds: expected a number of seconds from 10 to 86400 (a day), found 0.5'],
+    ['builds:\n  memory_gib: .inf\n', 'builds.memory_gib: expected a number of GiB from 0.25 to 4096, found Infinity'],
+    ['builds:\n  timeout_minutes: 1e309\n', 'builds.timeout_minutes: expected a number of minutes from 0.1 to 1440 (a day), found Infinity'],
+    ['builds:\n  emulation_factor: 200\n', 'builds.emulation_factor: expected a number from 1 to 16, found 200'],
+    ['publish:\n  valid_until_days: .inf\n', 'publish.valid_until_days: expected 0 (no Valid-Until) or a number of days from 1 to 3650, found Infinity'],
+    ['publish:\n  valid_until_days: .nan\n', 'publish.valid_until_days: expected 0 (no Valid-Until) or a number of days from 1 to 3650, found NaN'],
+    ['uploads:\n  incomplete_after_minutes: .inf\n', 'uploads.incomplete_after_minutes: expected a number of minutes from 1 to 10080 (a week), found Infinity'],
+    ['uploads:\n  stray_after_hours: .inf\n', 'uploads.stray_after_hours: expected a number of hours from 1 to 720 (30 days), found Infinity'],
+    ['uploads:\n  keep_rejected_days: .nan\n', "uploads.keep_rejected_days: expected 0 (keep a rejected upload's files for ever) or a number of days up to 3650, found NaN"],
+  ])('refuses %j, saying the range', (text, message) => {
+    expect(() => parseConfig(text, 'a.yaml')).toThrow(ConfigError);
+    expect(() => parseConfig(text, 'a.yaml')).toThrow(message);
+  });
+
+  it("keeps a job's longest time limit (timeout_minutes' most times emulation_factor's) well within what a timer holds (2^31-1 ms)", () => {
+    expect(MAX_JOB_TIME_MS).toBe(1440 * 16 * 60_000);
+    expect(MAX_JOB_TIME_MS).toBeLessThan(0.75 * (2 ** 31 - 1));
+  });
+
+  it.each([
+    ['suites:\n  unstable:\n    aliases: [testing]\n  testing: {}\n', 'a.yaml: suites.unstable.aliases: "testing" is already the name of suite testing; each suite name and alias must name one suite'],
+    ['suites:\n  testing: {}\n  unstable:\n    aliases: [testing]\n', 'suites.unstable.aliases: "testing" is already the name of suite testing'],
+    ['suites:\n  unstable:\n    aliases: [unstable]\n', 'suites.unstable.aliases: "unstable" is already the name of suite unstable'],
+    ['suites:\n  unstable:\n    aliases: [sid]\n  experimental:\n    aliases: [sid]\n', 'a.yaml: suites.experimental.aliases: "sid" is already an alias of suite unstable; each suite name and alias must name one suite'],
+    ['suites:\n  unstable:\n    aliases: [sid, sid]\n', 'suites.unstable.aliases: "sid" is already an alias of suite unstable'],
+    ['suites:\n  unstable:\n    aliases: [sid-debug]\n', 'a.yaml: suites.unstable.aliases: "sid-debug": an alias cannot end in -debug (NAME-debug holds the debug symbols of suite NAME)'],
+    ['suites:\n  unstable: {}\n  testing:\n    aliases: [unstable-debug]\n', 'suites.testing.aliases: "unstable-debug": an alias cannot end in -debug'],
+  ])('refuses aliases that clash (an upload for testing landed in unstable): %j', (text, message) => {
+    expect(() => parseConfig(text, 'a.yaml')).toThrow(ConfigError);
+    expect(() => parseConfig(text, 'a.yaml')).toThrow(message);
+  });
+
+  it("takes the uploaders keyring's path inside the root, a file: none of its names empty, . or .. (\"\" and . named the root itself)", () => {
+    expect(parseConfig('uploads:\n  keyring: keys.gpg\n', 'a.yaml').uploads.keyring).toBe('keys.gpg');
+    expect(parseConfig('uploads:\n  keyring: state/keys/uploaders.kbx\n', 'a.yaml').uploads.keyring).toBe('state/keys/uploaders.kbx');
+    for (const keyring of ['', '.', '..', './', 'state/', 'state/.', 'state//uploaders.gpg', './uploaders.gpg', 'state/../x.gpg', '/etc/keys.gpg']) {
+      expect(() => parseConfig(`uploads:\n  keyring: ${JSON.stringify(keyring)}\n`, 'a.yaml'), keyring).toThrow(
+        `a.yaml: uploads.keyring: expected a path inside the archive root such as state/uploaders.gpg (file names separated by /, none empty, . or ..), found ${JSON.stringify(keyring)}`,
+      );
+    }
+    expect(() => parseConfig('uploads:\n  keyring: 7\n', 'a.yaml')).toThrow('uploads.keyring: expected a path inside the archive root such as state/uploaders.gpg (file names separated by /, none empty, . or ..), found 7');
   });
 
   it('finds a suite by name or alias', () => {
-    const config = parseConfig('suites:\n  unstable:\n    aliases: [sid]\n', 'a.yaml');
+    const config = parseConfig('suites:\n  unstable:\n    aliases: [sid]\n  experimental:\n    aliases: [rc-buggy]\n', 'a.yaml');
     expect(suiteFor(config, 'sid')?.name).toBe('unstable');
+    expect(suiteFor(config, 'rc-buggy')?.name).toBe('experimental');
+    expect(suiteFor(config, 'experimental')?.name).toBe('experimental');
     expect(suiteFor(config, 'stable')).toBeUndefined();
   });
 });

@@ -2,6 +2,7 @@
 import { isIP } from 'node:net';
 import { parse, stringify } from 'yaml';
 
+import { MAX_ARTIFACT_BODY } from '../core/job-protocol.js';
 import { QA_CHECKS, isQaCheck, type QaCheck } from '../core/kinds/qa.js';
 import type { MigrationPolicy } from '../core/migration.js';
 import { QA_GATES, type GateCheck, type QaGate, type QaGates } from '../core/qa-gates.js';
@@ -112,7 +113,7 @@ export interface BuildSettings {
   emulationFactor: number;
 }
 
-const BUILD_KEYS: Record<string, keyof BuildSettings> = {
+const BUILD_KEYS = {
   concurrency: 'concurrency',
   timeout_minutes: 'timeoutMinutes',
   stall_minutes: 'stallMinutes',
@@ -130,10 +131,94 @@ const BUILD_KEYS: Record<string, keyof BuildSettings> = {
   output_files: 'outputFiles',
   disk_gib: 'diskGiB',
   emulation_factor: 'emulationFactor',
-};
+} as const satisfies Record<string, keyof BuildSettings>;
 
-/** The builds settings that count things: whole numbers. */
-const WHOLE_BUILD_KEYS = new Set(['concurrency', 'pids', 'cache_images', 'output_files']);
+/**
+ * What a number archive.yaml takes must be: finite (YAML's .inf and .nan, and 1e309, are numbers
+ * too) and within `min` to `max`; `above`: more than min, not min itself; `zero`: 0 too, meaning
+ * that; `whole`: a count. `unit` and `note` are for the error, which names the range.
+ */
+export interface NumberRange {
+  min: number;
+  max: number;
+  above?: boolean;
+  whole?: boolean;
+  unit?: string;
+  zero?: string;
+  note?: string;
+}
+
+/**
+ * The range of each number archive.yaml takes (archive worker's --limit takes the builds: ones in
+ * the same ranges): what an archive's operator would set, and what the code holds: a lease's
+ * expiry is a date (lease_seconds: 1e13 made every lease throw), a time limit a timer, which
+ * holds 2^31-1 ms (24.8 days; timeout_minutes and stall_minutes at most a day, times
+ * emulation_factor at most 16, is 16 days: MAX_JOB_TIME_MS).
+ */
+export const NUMBER_RANGES = {
+  uploads: {
+    incomplete_after_minutes: { min: 1, max: 10_080, unit: 'minutes', note: 'a week' },
+    // Sooner than an upload takes to arrive would move its files out while it does.
+    stray_after_hours: { min: 1, max: 720, unit: 'hours', note: '30 days' },
+    keep_rejected_days: { min: 0, max: 3650, unit: 'days', zero: "keep a rejected upload's files for ever" },
+  },
+  publish: {
+    by_hash_grace_minutes: { min: 0, above: true, max: 10_080, unit: 'minutes', note: 'a week' },
+    // Re-signed at half-time (looked at every 10 minutes): under a day, a client whose clock is off or whose mirror lags finds it expired.
+    valid_until_days: { min: 1, max: 3650, unit: 'days', zero: 'no Valid-Until' },
+    keep_versions: { min: 1, max: 1000, whole: true, unit: 'versions' },
+    pdiffs: { min: 0, max: 1000, whole: true, unit: 'patches to keep', zero: 'no index diffs' },
+  },
+  builds: {
+    // Counts are whole: a worker refuses a concurrency of 1.5 (and would ask again and again).
+    concurrency: { min: 1, max: 64, whole: true, unit: 'jobs at once', note: "a worker's most" },
+    timeout_minutes: { min: 0.1, max: 1440, unit: 'minutes', note: 'a day' },
+    stall_minutes: { min: 0.1, max: 1440, unit: 'minutes', note: 'a day' },
+    // A worker heartbeats every third of it but once a second at most, and the queue looks every 2 s: 0.5 s ran out before the first.
+    lease_seconds: { min: 10, max: 86_400, unit: 'seconds', note: 'a day' },
+    log_mib: { min: 1, max: 10_240, unit: 'MiB', note: '10 GiB' },
+    memory_gib: { min: 0.25, max: 4096, unit: 'GiB' },
+    // The engine's least is 0.01.
+    cpus: { min: 0.01, max: 1024, unit: 'CPUs' },
+    pids: { min: 64, max: 4_194_304, whole: true, unit: 'processes', note: "Linux's most" },
+    cache_images: { min: 1, max: 10_000, whole: true, unit: 'images' },
+    cache_gib: { min: 1, max: 100_000, unit: 'GiB' },
+    dep_wait_hours: { min: 0, above: true, max: 8760, unit: 'hours', note: 'a year' },
+    // A worker refreshes one an hour old at the soonest, whatever the queue says.
+    buildenv_max_age_hours: { min: 1, max: 8760, unit: 'hours', note: 'a year' },
+    // Each output file is handed in as one request of the job API, which takes MAX_ARTIFACT_BODY.
+    output_file_gib: { min: 0.01, max: MAX_ARTIFACT_BODY / 1024 ** 3, unit: 'GiB', note: 'the most the job API takes in one file' },
+    output_gib: { min: 0.01, max: 1024, unit: 'GiB' },
+    output_files: { min: 1, max: 100_000, whole: true, unit: 'files' },
+    disk_gib: { min: 0.1, max: 100_000, unit: 'GiB' },
+    emulation_factor: { min: 1, max: 16 },
+  } satisfies Record<keyof typeof BUILD_KEYS, NumberRange>,
+  suite: {
+    after_days: { min: 0, max: 3650, unit: 'days', zero: 'as soon as the gates hold' },
+  },
+} satisfies Record<string, Record<string, NumberRange>>;
+
+/** The longest time limit a job can have: timeout_minutes' (or stall_minutes') most, times emulation_factor's. */
+export const MAX_JOB_TIME_MS = NUMBER_RANGES.builds.timeout_minutes.max * 60_000 * NUMBER_RANGES.builds.emulation_factor.max;
+
+/** A number within `r`, as an error says it: "a number of seconds from 10 to 86400 (a day)". */
+export function numberExpected(r: NumberRange): string {
+  const kind = `${r.whole ? 'a whole number' : 'a number'}${r.unit ? ` of ${r.unit}` : ''}`;
+  const range = r.above ? `greater than ${r.min} and at most ${r.max}` : r.zero && r.min === 0 ? `up to ${r.max}` : `from ${r.min} to ${r.max}`;
+  return `${r.zero ? `0 (${r.zero}) or ` : ''}${kind} ${range}${r.note ? ` (${r.note})` : ''}`;
+}
+
+/** Whether `v` is a finite number within `r`. */
+export function withinRange(v: unknown, r: NumberRange): v is number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || (r.whole && !Number.isInteger(v))) return false;
+  return (!!r.zero && v === 0) || ((r.above ? v > r.min : v >= r.min) && v <= r.max);
+}
+
+/** The number at `at` (as "builds.lease_seconds"), within `r`; else refused, naming the key, the range and what was found. */
+function numberAt(file: string, at: string, v: unknown, r: NumberRange): number {
+  if (!withinRange(v, r)) throw new ConfigError(file, `${at}: expected ${numberExpected(r)}, found ${found(v)}`);
+  return v;
+}
 
 export const DEFAULT_CONFIG = {
   name: 'archive',
@@ -168,6 +253,9 @@ export const DEFAULT_CONFIG = {
   },
 };
 
+/** Whether `n` is a TCP port number (1-65535): archive.yaml's port, and --port of archive init and up (cli/archive-context.ts portOption). */
+export const isPort = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 65535;
+
 export function defaultConfigText(overrides: { port?: number } = {}): string {
   const config = { ...DEFAULT_CONFIG, port: overrides.port ?? DEFAULT_CONFIG.port };
   return `# archive-in-a-box configuration; see README.md.\n${stringify(config)}`;
@@ -176,6 +264,30 @@ export function defaultConfigText(overrides: { port?: number } = {}): string {
 const NAME = /^[a-z0-9][a-z0-9-]*$/;
 const ARCH = /^[a-z0-9][a-z0-9-]*$/;
 
+/** The keys a suite takes. */
+const SUITE_KEYS = [
+  'base', 'components', 'architectures', 'aliases', 'allow_binary_takeover', 'wait_for_all_architectures', 'qa', 'rebuilds', 'publish_requires', 'migrate_from', 'after_days', 'require',
+];
+
+/** A value as an error shows it: JSON, but a number as it is (JSON writes .inf and .nan as null). */
+const found = (v: unknown) => (typeof v === 'number' ? String(v) : JSON.stringify(v));
+
+/**
+ * A section of archive.yaml (`at`: its key, as "builds" or "suites.unstable"; none: the top
+ * level) as a mapping, {} when absent or empty; its own keys, when `known` is given, among them.
+ * Anything else (a number, a list, a text) is refused, naming the section and what was found.
+ */
+function mapping(file: string, at: string | undefined, value: unknown, what: string, known?: readonly string[]): Record<string, unknown> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigError(file, `${at === undefined ? 'expected a mapping at the top level' : `${at}: expected a mapping of ${what}`}, found ${found(value)}`);
+  }
+  for (const key of known ? Object.keys(value) : []) {
+    if (!known!.includes(key)) throw new ConfigError(file, `${at === undefined ? '' : `${at}: `}unknown key "${key}"; expected one of ${known!.join(', ')}`);
+  }
+  return value as Record<string, unknown>;
+}
+
 export function parseConfig(text: string, file: string): ArchiveConfig {
   let raw: unknown;
   try {
@@ -183,19 +295,14 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
   } catch (err) {
     throw new ConfigError(file, `not valid YAML: ${(err as Error).message}`);
   }
-  raw ??= {}; // an empty file: every default
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(file, 'expected a mapping at the top level');
-  const doc = raw as Record<string, unknown>;
-  const known = ['name', 'port', 'listen', 'tls_cert', 'tls_key', 'suites', 'uploads', 'builds', 'publish'];
-  for (const key of Object.keys(doc)) {
-    if (!known.includes(key)) throw new ConfigError(file, `unknown key "${key}"; expected one of ${known.join(', ')}`);
-  }
+  // An empty file: every default.
+  const doc = mapping(file, undefined, raw, 'settings', ['name', 'port', 'listen', 'tls_cert', 'tls_key', 'suites', 'uploads', 'builds', 'publish']);
   const name = doc.name ?? DEFAULT_CONFIG.name;
   if (typeof name !== 'string' || !NAME.test(name)) {
     throw new ConfigError(file, `name: "${String(name)}" is not a lower-case name (letters, digits, -)`);
   }
   const port = doc.port ?? DEFAULT_CONFIG.port;
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+  if (!isPort(port)) {
     throw new ConfigError(file, `port: "${String(port)}" is not a TCP port number (1-65535)`);
   }
   const listen = doc.listen ?? '127.0.0.1';
@@ -212,15 +319,13 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
     }
   }
   const tls = typeof doc.tls_cert === 'string' && typeof doc.tls_key === 'string' ? { cert: doc.tls_cert, key: doc.tls_key } : undefined;
-  const suitesRaw = doc.suites ?? DEFAULT_CONFIG.suites;
-  if (typeof suitesRaw !== 'object' || suitesRaw === null || Array.isArray(suitesRaw)) {
-    throw new ConfigError(file, 'suites: expected a mapping of suite name to settings');
-  }
-  const suites: SuiteConfig[] = Object.entries(suitesRaw as Record<string, unknown>).map(([suite, value]) => {
+  const suitesRaw = mapping(file, 'suites', doc.suites ?? DEFAULT_CONFIG.suites, 'suite name to settings');
+  const suites: SuiteConfig[] = Object.entries(suitesRaw).map(([suite, value]) => {
     const at = `suites.${suite}`;
     if (!NAME.test(suite)) throw new ConfigError(file, `${at}: suite name must be lower-case letters, digits and -`);
     if (suite.endsWith(DEBUG_SUFFIX)) throw new ConfigError(file, `${at}: a suite name cannot end in ${DEBUG_SUFFIX} (NAME${DEBUG_SUFFIX} holds the debug symbols of suite NAME)`);
-    const s = (value ?? {}) as Record<string, unknown>;
+    // Empty (`unstable:`): every default.
+    const s = mapping(file, at, value, `the suite's settings (or nothing, for every default)`, SUITE_KEYS);
     const list = (key: string, fallback: string[], rule: RegExp) => {
       const v = s[key] ?? fallback;
       if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' && rule.test(x))) {
@@ -266,6 +371,16 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
     };
   });
   if (suites.length === 0) throw new ConfigError(file, 'suites: at least one suite is needed');
+  // What an upload's Distribution names: each name one suite (suiteFor takes the first that matches).
+  const named = new Map(suites.map((s) => [s.name, `the name of suite ${s.name}`]));
+  for (const s of suites) {
+    for (const alias of s.aliases) {
+      if (alias.endsWith(DEBUG_SUFFIX)) throw new ConfigError(file, `suites.${s.name}.aliases: "${alias}": an alias cannot end in ${DEBUG_SUFFIX} (NAME${DEBUG_SUFFIX} holds the debug symbols of suite NAME)`);
+      const taken = named.get(alias);
+      if (taken) throw new ConfigError(file, `suites.${s.name}.aliases: "${alias}" is already ${taken}; each suite name and alias must name one suite`);
+      named.set(alias, `an alias of suite ${s.name}`);
+    }
+  }
   for (const s of suites) {
     for (const check of Object.keys(s.publishRequires ?? {}) as GateCheck[]) {
       if (!runs(s, check)) {
@@ -284,38 +399,22 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
       }
     }
   }
-  const uploads = (doc.uploads ?? {}) as Record<string, unknown>;
-  const uploadKeys = Object.keys(DEFAULT_CONFIG.uploads);
-  for (const key of Object.keys(uploads)) {
-    if (!uploadKeys.includes(key)) throw new ConfigError(file, `uploads: unknown key "${key}"; expected one of ${uploadKeys.join(', ')}`);
-  }
+  const uploads = mapping(file, 'uploads', doc.uploads, 'upload settings', Object.keys(DEFAULT_CONFIG.uploads));
   const allowUnsigned = uploads.allow_unsigned ?? true;
-  if (typeof allowUnsigned !== 'boolean') throw new ConfigError(file, 'uploads.allow_unsigned: expected true or false');
+  if (typeof allowUnsigned !== 'boolean') throw new ConfigError(file, `uploads.allow_unsigned: expected true or false, found ${found(allowUnsigned)}`);
+  // A file: each name on its path a plain one ("", "." or "state/" named the root or a folder).
   const keyring = uploads.keyring ?? DEFAULT_CONFIG.uploads.keyring;
-  if (typeof keyring !== 'string' || keyring.startsWith('/') || keyring.split('/').includes('..')) {
-    throw new ConfigError(file, `uploads.keyring: expected a path inside the archive root such as state/uploaders.gpg, found ${JSON.stringify(keyring)}`);
+  if (typeof keyring !== 'string' || keyring.split('/').some((n) => n === '' || n === '.' || n === '..')) {
+    throw new ConfigError(file, `uploads.keyring: expected a path inside the archive root such as state/uploaders.gpg (file names separated by /, none empty, . or ..), found ${JSON.stringify(keyring)}`);
   }
-  const positive = (key: string, fallback: number) => {
-    const v = uploads[key] ?? fallback;
-    if (typeof v !== 'number' || !(v > 0)) throw new ConfigError(file, `uploads.${key}: expected a positive number, found ${JSON.stringify(v)}`);
-    return v;
-  };
-  const buildsRaw = (doc.builds ?? {}) as Record<string, unknown>;
+  const uploadNumber = (key: keyof typeof NUMBER_RANGES.uploads) => numberAt(file, `uploads.${key}`, uploads[key] ?? DEFAULT_CONFIG.uploads[key], NUMBER_RANGES.uploads[key]);
+  const buildsRaw = mapping(file, 'builds', doc.builds, 'build settings', ['arch_all', 'local_workers', ...Object.keys(BUILD_KEYS)]);
   const builds = {} as BuildSettings;
-  for (const key of Object.keys(buildsRaw)) {
-    if (!(key in BUILD_KEYS) && key !== 'arch_all' && key !== 'local_workers') {
-      throw new ConfigError(file, `builds: unknown key "${key}"; expected one of arch_all, local_workers, ${Object.keys(BUILD_KEYS).join(', ')}`);
-    }
-  }
-  for (const [key, field] of Object.entries(BUILD_KEYS)) {
-    const v = buildsRaw[key] ?? DEFAULT_CONFIG.builds[key as keyof typeof DEFAULT_CONFIG.builds];
-    if (typeof v !== 'number' || !(v > 0)) throw new ConfigError(file, `builds.${key}: expected a positive number, found ${JSON.stringify(v)}`);
-    // Counts: a worker refuses a concurrency of 1.5 (and would ask again and again).
-    if (WHOLE_BUILD_KEYS.has(key) && !Number.isSafeInteger(v)) throw new ConfigError(file, `builds.${key}: expected a whole number, found ${JSON.stringify(v)}`);
-    (builds[field] as number) = v;
+  for (const [key, field] of Object.entries(BUILD_KEYS) as [keyof typeof BUILD_KEYS, (typeof BUILD_KEYS)[keyof typeof BUILD_KEYS]][]) {
+    builds[field] = numberAt(file, `builds.${key}`, buildsRaw[key] ?? DEFAULT_CONFIG.builds[key], NUMBER_RANGES.builds[key]);
   }
   const archAll = buildsRaw.arch_all ?? DEFAULT_CONFIG.builds.arch_all;
-  if (typeof archAll !== 'string' || !ARCH.test(archAll)) throw new ConfigError(file, `builds.arch_all: expected an architecture name such as amd64`);
+  if (typeof archAll !== 'string' || !ARCH.test(archAll)) throw new ConfigError(file, `builds.arch_all: expected an architecture name such as amd64, found ${found(archAll)}`);
   builds.archAll = archAll;
   // More than one beside the queue would share the machine's engine and cores: concurrency is the knob for that.
   const localWorkers = buildsRaw.local_workers ?? 1;
@@ -323,25 +422,12 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
     throw new ConfigError(file, `builds.local_workers: expected 1 (a worker beside the queue) or 0 (workers elsewhere only, archive workers add), found ${JSON.stringify(localWorkers)}; for more builds at once here, raise builds.concurrency`);
   }
   builds.localWorkers = localWorkers;
-  if (!Number.isInteger(builds.concurrency)) throw new ConfigError(file, 'builds.concurrency: expected a whole number');
-  if (!Number.isInteger(builds.outputFiles)) throw new ConfigError(file, `builds.output_files: expected a whole number, found ${builds.outputFiles}`);
   if (builds.outputFileGiB > builds.outputGiB) {
     throw new ConfigError(file, `builds.output_file_gib: ${builds.outputFileGiB} is more than builds.output_gib (${builds.outputGiB}), the cap on a build's outputs in all`);
   }
-  const publishRaw = (doc.publish ?? {}) as Record<string, unknown>;
-  for (const key of Object.keys(publishRaw)) {
-    if (!(key in DEFAULT_CONFIG.publish)) throw new ConfigError(file, `publish: unknown key "${key}"; expected one of ${Object.keys(DEFAULT_CONFIG.publish).join(', ')}`);
-  }
-  const grace = publishRaw.by_hash_grace_minutes ?? DEFAULT_CONFIG.publish.by_hash_grace_minutes;
-  if (typeof grace !== 'number' || !(grace > 0)) throw new ConfigError(file, `publish.by_hash_grace_minutes: expected a positive number, found ${JSON.stringify(grace)}`);
-  const validDays = publishRaw.valid_until_days ?? DEFAULT_CONFIG.publish.valid_until_days;
-  if (typeof validDays !== 'number' || validDays < 0) throw new ConfigError(file, `publish.valid_until_days: expected 0 (no Valid-Until) or a number of days, found ${JSON.stringify(validDays)}`);
-  const keepVersions = publishRaw.keep_versions ?? DEFAULT_CONFIG.publish.keep_versions;
-  if (!Number.isInteger(keepVersions) || (keepVersions as number) < 1) throw new ConfigError(file, `publish.keep_versions: expected a whole number of at least 1, found ${JSON.stringify(keepVersions)}`);
-  const pdiffs = publishRaw.pdiffs ?? DEFAULT_CONFIG.publish.pdiffs;
-  const keepRejectedDays = uploads.keep_rejected_days ?? DEFAULT_CONFIG.uploads.keep_rejected_days;
-  if (typeof keepRejectedDays !== 'number' || !(keepRejectedDays >= 0)) throw new ConfigError(file, `uploads.keep_rejected_days: expected 0 (keep a rejected upload's files for ever) or a number of days, found ${JSON.stringify(keepRejectedDays)}`);
-  if (!Number.isInteger(pdiffs) || (pdiffs as number) < 0) throw new ConfigError(file, `publish.pdiffs: expected 0 (no index diffs) or a whole number of patches to keep, found ${JSON.stringify(pdiffs)}`);
+  const publishRaw = mapping(file, 'publish', doc.publish, 'publication settings', Object.keys(DEFAULT_CONFIG.publish));
+  const publishNumber = (key: keyof typeof NUMBER_RANGES.publish) => numberAt(file, `publish.${key}`, publishRaw[key] ?? DEFAULT_CONFIG.publish[key], NUMBER_RANGES.publish[key]);
+  const publish = { byHashGraceMinutes: publishNumber('by_hash_grace_minutes'), validUntilDays: publishNumber('valid_until_days'), keepVersions: publishNumber('keep_versions'), pdiffs: publishNumber('pdiffs') };
   return {
     name,
     port,
@@ -349,13 +435,13 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
     ...(tls ? { tls } : {}),
     suites,
     builds,
-    publish: { byHashGraceMinutes: grace, validUntilDays: validDays, keepVersions: keepVersions as number, pdiffs: pdiffs as number },
+    publish,
     uploads: {
       allowUnsigned,
       keyring,
-      incompleteAfterMinutes: positive('incomplete_after_minutes', 30),
-      strayAfterHours: positive('stray_after_hours', 24),
-      keepRejectedDays: keepRejectedDays as number,
+      incompleteAfterMinutes: uploadNumber('incomplete_after_minutes'),
+      strayAfterHours: uploadNumber('stray_after_hours'),
+      keepRejectedDays: uploadNumber('keep_rejected_days'),
     },
   };
 }
@@ -369,8 +455,7 @@ function migrationPolicy(s: Record<string, unknown>, at: string, file: string): 
     return undefined;
   }
   if (typeof s.migrate_from !== 'string' || !NAME.test(s.migrate_from)) throw new ConfigError(file, `${at}.migrate_from: expected a suite name such as unstable, found ${JSON.stringify(s.migrate_from)}`);
-  const afterDays = s.after_days ?? 0;
-  if (typeof afterDays !== 'number' || !(afterDays >= 0)) throw new ConfigError(file, `${at}.after_days: expected 0 (as soon as the gates hold) or a number of days, found ${JSON.stringify(afterDays)}`);
+  const afterDays = numberAt(file, `${at}.after_days`, s.after_days ?? 0, NUMBER_RANGES.suite.after_days);
   return { from: s.migrate_from, afterDays, require: qaGates(s.require ?? {}, `${at}.require`, file) };
 }
 
@@ -380,11 +465,8 @@ const runsWhat = (s: SuiteConfig, check: GateCheck) => (check === 'rebuild' ? `s
 
 /** A mapping of QA check (or rebuild) to gate (require, publish_requires), checked. */
 function qaGates(raw: unknown, at: string, file: string): QaGates {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new ConfigError(file, `${at}: expected a mapping of QA check to gate, such as {lintian: no-errors, piuparts: pass, autopkgtest: no-regression}`);
-  }
   const gates: QaGates = {};
-  for (const [check, gate] of Object.entries(raw as Record<string, unknown>)) {
+  for (const [check, gate] of Object.entries(mapping(file, at, raw, 'QA check to gate, such as {lintian: no-errors, piuparts: pass, autopkgtest: no-regression}'))) {
     if (!isQaCheck(check) && check !== 'rebuild') throw new ConfigError(file, `${at}: unknown check "${check}"; expected one of ${[...QA_CHECKS, 'rebuild'].join(', ')}`);
     if (typeof gate !== 'string' || !(QA_GATES as readonly string[]).includes(gate)) {
       throw new ConfigError(file, `${at}.${check}: expected one of ${QA_GATES.join(', ')}, found ${JSON.stringify(gate)}`);

@@ -2,6 +2,7 @@
 // and compromised: every number checked before it is used.
 import { describe, expect, it } from 'vitest';
 import type { LeasedJob } from '../core/job-protocol.js';
+import { MAX_JOB_TIME_MS } from '../config/config.js';
 import { DEFAULT_LIMITS } from '../core/kinds/build.js';
 import { MAX_CONCURRENCY, MIN_BUILDENV_AGE_MS, checkLease, checkSettings } from './job-api-client.js';
 
@@ -54,6 +55,25 @@ describe('a lease', () => {
     }
     expect(() => checkLease(lease({ limits: [] }))).toThrow(`the lease's limits: expected an object of build limits, found []`);
     expect(() => checkLease(lease({ limits: 'none' }))).toThrow(`the lease's limits: expected an object of build limits, found "none"`);
+  });
+
+  it("is refused when a time limit is more than archive.yaml gives (a day times emulation_factor 16), within what a timer holds, naming it", () => {
+    expect(checkLease(lease({ limits: { timeoutMs: MAX_JOB_TIME_MS, stallMs: MAX_JOB_TIME_MS } })).limits.timeoutMs).toBe(MAX_JOB_TIME_MS);
+    for (const key of ['timeoutMs', 'stallMs'] as const) {
+      // 2^31 ms and more: a timer of that long fires at once.
+      for (const value of [MAX_JOB_TIME_MS + 1, 2 ** 31, 1e15]) {
+        expect(() => checkLease(lease({ limits: { [key]: value } })), `${key} ${value}`).toThrow(
+          `the lease's limits.${key}: expected a number of milliseconds up to 1382400000 (archive.yaml's most: 1440 minutes times emulation_factor 16), found ${value}`,
+        );
+      }
+    }
+  });
+
+  it('is refused when a size or a count is not a whole number (the engine takes whole bytes), naming it; a time or a CPU share may have a fraction', () => {
+    for (const key of ['memoryBytes', 'logCapBytes', 'diskBytes', 'pidsLimit', 'outputFiles', 'cacheImages'] as const) {
+      expect(() => checkLease(lease({ limits: { [key]: 1181116006.4 } })), key).toThrow(`the lease's limits.${key}: expected a whole number greater than 0, found 1181116006.4`);
+    }
+    expect(checkLease(lease({ limits: { cpus: 1.5, timeoutMs: 1.5, stallMs: 1.5 } })).limits).toMatchObject({ cpus: 1.5, timeoutMs: 1.5, stallMs: 1.5 });
   });
 
   it('is refused when its lease time is not a positive number', () => {

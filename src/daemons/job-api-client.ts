@@ -6,6 +6,7 @@ import { createReadStream } from 'node:fs';
 import { open, rm, stat } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { MAX_JOB_TIME_MS, NUMBER_RANGES } from '../config/config.js';
 import { sha256Hex, signRequest } from '../core/request-signature.js';
 import { JOB_ROUTES, MAX_LEASE_ANSWER, MAX_SMALL_ANSWER, routePath, type JobApi, type JobRoute, type LeaseRequest, type LeasedArchive, type LeasedJob, type WorkerOffer, type WorkerSettings } from '../core/job-protocol.js';
 import { DEFAULT_LIMITS, type BuildLimits } from '../core/kinds/build.js';
@@ -43,8 +44,9 @@ export function reportAfterHandInError(err: unknown): { outcome: 'failed' | 'giv
  * machine's cores: builds.concurrency is one setting for all of an archive's workers, and one it
  * refused would not run at all. 64 builds at the default 2 CPUs and 4 GiB is 128 cores and
  * 256 GiB, more than a worker has; a number the queue sends past it (1e9) is not a slot each.
+ * archive.yaml's builds.concurrency goes no higher.
  */
-export const MAX_CONCURRENCY = 64;
+export const MAX_CONCURRENCY = NUMBER_RANGES.builds.concurrency.max;
 
 /** The youngest a build environment is refreshed at, whatever the queue says: never for each job. */
 export const MIN_BUILDENV_AGE_MS = 3600_000;
@@ -71,7 +73,8 @@ const BUILD_ARGS = ['-b', '-B', '-A'];
  * more; the architecture and base plain names, the build argument -b, -B or -A; the local
  * archive, when sent, its suite and components plain names (they go into an apt sources file,
  * where a newline would add a field), nothing else of it kept; each limit a positive number, one
- * missing the default's; leaseMs, when sent, a positive number; buildenvMaxAgeMs 0 or more, raised
+ * missing the default's, a time limit no more than archive.yaml gives (MAX_JOB_TIME_MS, within
+ * what a timer holds), a size or a count a whole number; leaseMs, when sent, a positive number; buildenvMaxAgeMs 0 or more, raised
  * to MIN_BUILDENV_AGE_MS. Throws naming the field, and the worker gives the job back.
  */
 export function checkLease(job: LeasedJob): LeasedJob {
@@ -102,6 +105,11 @@ export function checkLease(job: LeasedJob): LeasedJob {
     const value = (sent as Record<string, unknown>)[key];
     if (value === undefined) continue;
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw refuse(`limits.${key}`, 'a positive number', value);
+    if ((key === 'timeoutMs' || key === 'stallMs') && value > MAX_JOB_TIME_MS) {
+      throw refuse(`limits.${key}`, `a number of milliseconds up to ${MAX_JOB_TIME_MS} (archive.yaml's most: ${NUMBER_RANGES.builds.timeout_minutes.max} minutes times emulation_factor ${NUMBER_RANGES.builds.emulation_factor.max})`, value);
+    }
+    // Bytes and counts go to the engine, which takes whole numbers.
+    if (key !== 'timeoutMs' && key !== 'stallMs' && key !== 'cpus' && !Number.isSafeInteger(value)) throw refuse(`limits.${key}`, 'a whole number greater than 0', value);
     limits[key] = value;
   }
   if (job.leaseMs !== undefined && (typeof job.leaseMs !== 'number' || !Number.isFinite(job.leaseMs) || job.leaseMs <= 0)) throw refuse('leaseMs', 'a positive number of milliseconds', job.leaseMs);

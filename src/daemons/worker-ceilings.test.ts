@@ -18,19 +18,36 @@ describe("a worker's ceilings", () => {
     expect(c.concurrency).toBe(4);
   });
 
+  it('are whole bytes where --limit gives MiB or GiB with a fraction, as the engine takes them', () => {
+    const c = parseCeilings(['memory_gib=1.1', 'log_mib=1.3', 'disk_gib=0.1', 'cpus=0.5', 'timeout_minutes=0.5'], WORKER_DEFAULT_CEILINGS);
+    expect([c.limits.memoryBytes, c.limits.logCapBytes, c.limits.diskBytes]).toEqual([1181116006, 1363148, 107374182]);
+    expect([c.limits.cpus, c.limits.timeoutMs]).toEqual([0.5, 30_000]);
+  });
+
   it('refuse an unknown key, naming it and the keys there are', () => {
     expect(() => parseCeilings(['memory_gb=4'], WORKER_DEFAULT_CEILINGS)).toThrow(/^--limit memory_gb=4: unknown key "memory_gb", KEY one of timeout_minutes, stall_minutes, log_mib, memory_gib, cpus, pids, cache_images, cache_gib, output_file_gib, output_gib, output_files, disk_gib, emulation_factor, concurrency \(archive\.yaml's builds: names\), as --limit memory_gib=8$/);
     expect(() => parseCeilings(['concurency=4'], WORKER_DEFAULT_CEILINGS)).toThrow('--limit concurency=4: unknown key "concurency"');
     expect(() => parseCeilings(['memory_gib'], WORKER_DEFAULT_CEILINGS)).toThrow(/^--limit memory_gib: expected KEY=VALUE, KEY one of /);
   });
 
-  it('refuse a value that is not a positive number (a whole one for counts), naming it and the expected form', () => {
-    for (const value of ['0', '-1', '', 'lots', '1e3', 'Infinity', '4GiB', ' 4']) {
-      expect(() => parseCeilings([`memory_gib=${value}`], WORKER_DEFAULT_CEILINGS), value).toThrow(`--limit memory_gib=${value}: expected a number greater than 0, as --limit memory_gib=4`);
+  it("refuse a value that is not a number in archive.yaml's range for the key (a whole one for counts), naming it and the expected form", () => {
+    for (const value of ['0', '-1', '', 'lots', '1e3', 'Infinity', '4GiB', ' 4', '4097', '9'.repeat(400)]) {
+      expect(() => parseCeilings([`memory_gib=${value}`], WORKER_DEFAULT_CEILINGS), value).toThrow(`--limit memory_gib=${value}: expected a number of GiB from 0.25 to 4096, as --limit memory_gib=4`);
     }
-    expect(() => parseCeilings(['pids=10.5'], WORKER_DEFAULT_CEILINGS)).toThrow('--limit pids=10.5: expected a whole number greater than 0, as --limit pids=4096');
-    expect(() => parseCeilings(['emulation_factor=0'], WORKER_DEFAULT_CEILINGS)).toThrow('--limit emulation_factor=0: expected a number greater than 0, as --limit emulation_factor=6');
-    expect(() => parseCeilings(['concurrency=2.5'], WORKER_DEFAULT_CEILINGS)).toThrow('--limit concurrency=2.5: expected a whole number greater than 0, as --limit concurrency=1');
+    expect(() => parseCeilings(['pids=100.5'], WORKER_DEFAULT_CEILINGS)).toThrow("--limit pids=100.5: expected a whole number of processes from 64 to 4194304 (Linux's most), as --limit pids=4096");
+    expect(() => parseCeilings(['emulation_factor=0'], WORKER_DEFAULT_CEILINGS)).toThrow('--limit emulation_factor=0: expected a number from 1 to 16, as --limit emulation_factor=6');
+    expect(() => parseCeilings(['concurrency=2.5'], WORKER_DEFAULT_CEILINGS)).toThrow("--limit concurrency=2.5: expected a whole number of jobs at once from 1 to 64 (a worker's most), as --limit concurrency=1");
+  });
+
+  it('keep a time ceiling times the emulation factor within what a timer holds (2^31-1 ms): each at most what archive.yaml takes', () => {
+    // 180 minutes times 200 was 2.16e9 ms: a timer of that long fires at once.
+    expect(() => parseCeilings(['emulation_factor=200'], WORKER_DEFAULT_CEILINGS)).toThrow('--limit emulation_factor=200: expected a number from 1 to 16, as --limit emulation_factor=6');
+    expect(() => parseCeilings(['timeout_minutes=100000'], WORKER_DEFAULT_CEILINGS)).toThrow('--limit timeout_minutes=100000: expected a number of minutes from 0.1 to 1440 (a day), as --limit timeout_minutes=180');
+    expect(() => parseCeilings(['stall_minutes=1441'], WORKER_DEFAULT_CEILINGS)).toThrow('--limit stall_minutes=1441: expected a number of minutes from 0.1 to 1440 (a day), as --limit stall_minutes=150');
+    const most = parseCeilings(['timeout_minutes=1440', 'stall_minutes=1440', 'emulation_factor=16'], WORKER_DEFAULT_CEILINGS);
+    const { limits } = withinCeilings({ ...DEFAULT_LIMITS, timeoutMs: 1e15, stallMs: 1e15 }, most, true);
+    expect(limits.timeoutMs).toBe(1440 * 60_000 * 16);
+    expect(limits.stallMs).toBeLessThan(2 ** 31 - 1);
   });
 });
 

@@ -3,27 +3,30 @@
 // `builds:`), and a queue elsewhere may be compromised: with no ceiling it could give one job all
 // the machine's memory, cores, processes and disk. The worker beside the queue and a Swarm node's
 // (archive up: the queue's own owner) have none. Pure.
-import type { BuildLimits } from '../core/kinds/build.js';
+import { NUMBER_RANGES, numberExpected, withinRange } from '../config/config.js';
+import { GiB, MiB, wholeBytes, type BuildLimits } from '../core/kinds/build.js';
 import { UserError } from '../errors.js';
 
 /**
  * archive.yaml's `builds:` keys a worker has a ceiling on, as `--limit KEY=VALUE` names them: the
- * limit each sets and its unit there (minutes, MiB, GiB), and whether it counts things.
+ * limit each sets, its unit there (minutes, MiB, GiB), and whether it is a time limit (times the
+ * emulation factor under qemu) or a size (whole bytes). Each takes what archive.yaml takes
+ * (config.ts NUMBER_RANGES).
  */
 export const CEILING_KEYS = {
-  timeout_minutes: { field: 'timeoutMs', unit: 60_000, whole: false, time: true },
-  stall_minutes: { field: 'stallMs', unit: 60_000, whole: false, time: true },
-  log_mib: { field: 'logCapBytes', unit: 1024 ** 2, whole: false, time: false },
-  memory_gib: { field: 'memoryBytes', unit: 1024 ** 3, whole: false, time: false },
-  cpus: { field: 'cpus', unit: 1, whole: false, time: false },
-  pids: { field: 'pidsLimit', unit: 1, whole: true, time: false },
-  cache_images: { field: 'cacheImages', unit: 1, whole: true, time: false },
-  cache_gib: { field: 'cacheBytes', unit: 1024 ** 3, whole: false, time: false },
-  output_file_gib: { field: 'outputFileBytes', unit: 1024 ** 3, whole: false, time: false },
-  output_gib: { field: 'outputBytes', unit: 1024 ** 3, whole: false, time: false },
-  output_files: { field: 'outputFiles', unit: 1, whole: true, time: false },
-  disk_gib: { field: 'diskBytes', unit: 1024 ** 3, whole: false, time: false },
-} as const satisfies Record<string, { field: keyof BuildLimits; unit: number; whole: boolean; time: boolean }>;
+  timeout_minutes: { field: 'timeoutMs', unit: 60_000, kind: 'time' },
+  stall_minutes: { field: 'stallMs', unit: 60_000, kind: 'time' },
+  log_mib: { field: 'logCapBytes', unit: MiB, kind: 'size' },
+  memory_gib: { field: 'memoryBytes', unit: GiB, kind: 'size' },
+  cpus: { field: 'cpus', unit: 1, kind: 'plain' },
+  pids: { field: 'pidsLimit', unit: 1, kind: 'plain' },
+  cache_images: { field: 'cacheImages', unit: 1, kind: 'plain' },
+  cache_gib: { field: 'cacheBytes', unit: GiB, kind: 'size' },
+  output_file_gib: { field: 'outputFileBytes', unit: GiB, kind: 'size' },
+  output_gib: { field: 'outputBytes', unit: GiB, kind: 'size' },
+  output_files: { field: 'outputFiles', unit: 1, kind: 'plain' },
+  disk_gib: { field: 'diskBytes', unit: GiB, kind: 'size' },
+} as const satisfies Partial<Record<keyof typeof NUMBER_RANGES.builds, { field: keyof BuildLimits; unit: number; kind: 'time' | 'size' | 'plain' }>>;
 
 export type CeilingKey = keyof typeof CEILING_KEYS;
 
@@ -43,8 +46,9 @@ const KEYS = [...Object.keys(CEILING_KEYS), 'emulation_factor', 'concurrency'];
 /**
  * The ceilings `--limit KEY=VALUE` (given any number of times) set, each in place of the
  * default's (`defaults`: `archive worker`'s are the archive's own defaults): KEY one of
- * archive.yaml's `builds:` limits or emulation_factor, VALUE a positive number in its unit there
- * (a whole one for pids, cache_images and output_files). Refuses anything else, naming it.
+ * archive.yaml's `builds:` limits, emulation_factor or concurrency, VALUE a number in its unit
+ * and range there (config.ts NUMBER_RANGES: a whole one for counts; a time ceiling times the
+ * emulation factor within what a timer holds). Refuses anything else, naming it and the range.
  */
 export function parseCeilings(options: string[], defaults: WorkerCeilings): WorkerCeilings {
   const limits = { ...defaults.limits };
@@ -57,13 +61,13 @@ export function parseCeilings(options: string[], defaults: WorkerCeilings): Work
     }
     const text = option.slice(eq + 1);
     const value = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
-    const spec = key in CEILING_KEYS ? CEILING_KEYS[key as CeilingKey] : undefined;
-    const whole = spec?.whole ?? key === 'concurrency';
-    if (!(value > 0) || !Number.isFinite(value) || (whole && !Number.isSafeInteger(value))) {
+    const spec = Object.hasOwn(CEILING_KEYS, key) ? CEILING_KEYS[key as CeilingKey] : undefined;
+    const range = NUMBER_RANGES.builds[key as keyof typeof NUMBER_RANGES.builds];
+    if (!withinRange(value, range)) {
       const example = spec ? defaults.limits[spec.field] / spec.unit : key === 'concurrency' ? defaults.concurrency : defaults.emulationFactor;
-      throw new UserError(`--limit ${option}: expected ${whole ? 'a whole number' : 'a number'} greater than 0, as --limit ${key}=${example}`);
+      throw new UserError(`--limit ${option}: expected ${numberExpected(range)}, as --limit ${key}=${example}`);
     }
-    if (spec) limits[spec.field] = value * spec.unit;
+    if (spec) limits[spec.field] = spec.kind === 'size' ? wholeBytes(value, spec.unit) : value * spec.unit;
     else if (key === 'concurrency') concurrency = value;
     else emulationFactor = value;
   }
@@ -83,7 +87,7 @@ export function withinCeilings(asked: BuildLimits, ceilings: WorkerCeilings, emu
   const said: string[] = [];
   const lowered: CeilingKey[] = [];
   for (const [key, spec] of Object.entries(CEILING_KEYS)) {
-    const factor = emulated && spec.time ? ceilings.emulationFactor : 1;
+    const factor = emulated && spec.kind === 'time' ? ceilings.emulationFactor : 1;
     const most = ceilings.limits[spec.field] * factor;
     if (!(asked[spec.field] > most)) continue;
     limits[spec.field] = most;

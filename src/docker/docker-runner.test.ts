@@ -35,6 +35,11 @@ describe('the Docker runner: create options of a build\'s containers', () => {
     expect(createOptions({ ...depsContainerSpec('archive/buildenv:trixie', undefined, limits, LABELS), cpuShares: 128 }).HostConfig).toMatchObject({ CpuShares: 128, NanoCpus: 3e9 });
   });
 
+  it('gives the engine a whole number of billionths of a CPU, whatever the fraction (2.01 times 1e9 is 2009999999.9999998)', () => {
+    expect(createOptions(depsContainerSpec('archive/buildenv:trixie', undefined, { ...limits, cpus: 2.01 }, LABELS)).HostConfig?.NanoCpus).toBe(2_010_000_000);
+    expect(createOptions(depsContainerSpec('archive/buildenv:trixie', undefined, { ...limits, cpus: 1.07 }, LABELS)).HostConfig?.NanoCpus).toBe(1_070_000_000);
+  });
+
   it('the build container: no network, no capabilities, read-only root, a private /build, unprivileged', () => {
     expect(createOptions(buildContainerSpec('sha256:deps', 'hello_1.0-1.dsc', '-B', limits, LABELS))).toStrictEqual({
       Image: 'sha256:deps',

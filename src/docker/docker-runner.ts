@@ -47,7 +47,8 @@ export function createOptions(spec: ContainerSpec): Docker.ContainerCreateOption
       // container swap as much again, on a host with swap).
       MemorySwap: spec.memoryBytes,
       PidsLimit: spec.pidsLimit,
-      NanoCpus: spec.cpus * 1e9,
+      // Whole, as the engine takes it (2.01 CPUs is 2009999999.9999998 billionths).
+      NanoCpus: Math.round(spec.cpus * 1e9),
       ...(spec.cpuShares === undefined ? {} : { CpuShares: spec.cpuShares }),
       ...(spec.init ? { Init: true } : {}),
     },

@@ -31,4 +31,11 @@ describe("a build's limits", () => {
     expect([emulated.timeoutMs, emulated.stallMs]).toEqual([3_600_000, 1_800_000]);
     expect({ ...emulated, timeoutMs: 0, stallMs: 0 }).toEqual({ ...native, timeoutMs: 0, stallMs: 0 });
   });
+
+  it('are whole bytes where archive.yaml gives MiB or GiB with a fraction, as the engine takes them', () => {
+    const limits = buildLimits(parseConfig('builds:\n  memory_gib: 1.1\n  log_mib: 1.3\n  disk_gib: 0.1\n  cache_gib: 1.7\n  output_file_gib: 0.3\n  output_gib: 0.7\n', 'a.yaml').builds);
+    // 1.1 GiB is 1181116006.4 bytes: the engine refuses a Memory that is not whole.
+    expect(limits.memoryBytes).toBe(1181116006);
+    expect([limits.logCapBytes, limits.diskBytes, limits.cacheBytes, limits.outputFileBytes, limits.outputBytes]).toEqual([1363148, 107374182, 1825361100, 322122547, 751619276]);
+  });
 });

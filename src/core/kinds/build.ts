@@ -43,22 +43,28 @@ export const DEFAULT_LIMITS: BuildLimits = {
   diskBytes: 20 * 1024 ** 3,
 };
 
+export const MiB = 1024 ** 2;
+export const GiB = 1024 ** 3;
+
+/** A size in archive.yaml's MiB or GiB as whole bytes, as the engine takes them (1.1 GiB is 1181116006.4 bytes). */
+export const wholeBytes = (n: number, unit: number) => Math.floor(n * unit);
+
 /** archive.yaml's build settings as the limits a worker applies; under qemu the time limits scale by builds.emulation_factor. */
 export function buildLimits(b: BuildSettings, emulated = false): BuildLimits {
   const slower = emulated ? b.emulationFactor : 1;
   return {
     timeoutMs: b.timeoutMinutes * 60_000 * slower,
     stallMs: b.stallMinutes * 60_000 * slower,
-    logCapBytes: b.logMiB * 1024 ** 2,
-    memoryBytes: b.memoryGiB * 1024 ** 3,
+    logCapBytes: wholeBytes(b.logMiB, MiB),
+    memoryBytes: wholeBytes(b.memoryGiB, GiB),
     pidsLimit: b.pids,
     cpus: b.cpus,
     cacheImages: b.cacheImages,
-    cacheBytes: b.cacheGiB * 1024 ** 3,
-    outputFileBytes: b.outputFileGiB * 1024 ** 3,
-    outputBytes: b.outputGiB * 1024 ** 3,
+    cacheBytes: wholeBytes(b.cacheGiB, GiB),
+    outputFileBytes: wholeBytes(b.outputFileGiB, GiB),
+    outputBytes: wholeBytes(b.outputGiB, GiB),
     outputFiles: b.outputFiles,
-    diskBytes: b.diskGiB * 1024 ** 3,
+    diskBytes: wholeBytes(b.diskGiB, GiB),
   };
 }
 

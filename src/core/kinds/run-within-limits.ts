@@ -107,6 +107,23 @@ function answeredWithin<T>(call: Promise<T>, unanswered: string): Promise<T> {
   return Promise.race([call, late]).finally(() => clearTimeout(timer));
 }
 
+/** The longest delay a timer holds (about 24.8 days): given more, Node fires it after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Calls `due` once Date.now() reaches `deadline`, however far off: a timer of at most
+ * MAX_TIMER_MS, set again until the deadline is reached. Returns what cancels it.
+ */
+export function atDeadline(deadline: number, due: () => void): () => void {
+  let timer: NodeJS.Timeout;
+  const arm = () => {
+    const left = deadline - Date.now();
+    timer = setTimeout(() => (deadline - Date.now() > 0 ? arm() : due()), Math.min(Math.max(0, left), MAX_TIMER_MS));
+  };
+  arm();
+  return () => clearTimeout(timer);
+}
+
 /** How often what a running container wrote to disk is counted (tests shorten it). */
 export const DISK_CHECK = { intervalMs: 10_000 };
 
@@ -163,10 +180,7 @@ export async function execWithinLimits(
     watch.output(c);
   });
   watch.watchDisk();
-  const timer = setTimeout(
-    () => watch.kill(`${limit.what} ran past the time limit of ${duration(limit.limits.timeoutMs)} (builds.timeout_minutes)`),
-    Math.max(0, limit.deadline - Date.now()),
-  );
+  const cancel = atDeadline(limit.deadline, () => watch.kill(`${limit.what} ran past the time limit of ${duration(limit.limits.timeoutMs)} (builds.timeout_minutes)`));
   try {
     // A container killed for its limits may cut the stream short.
     await Promise.race([
@@ -176,7 +190,7 @@ export async function execWithinLimits(
       watch.failed,
     ]);
   } finally {
-    clearTimeout(timer);
+    cancel();
     watch.end();
   }
   return { exitCode: await exec.exitCode(), output, killed: watch.killed };

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { checkReturnedBuild, isBinaryPackage, type ReturnedFile } from '../../core/artifact-checks.js';
 import { depWait, finish, giveBack, type BinaryRecord, type JobRecord } from '../../core/jobs.js';
-import type { BuildReport } from '../../core/kinds/build.js';
+import { GiB, MiB, wholeBytes, type BuildReport } from '../../core/kinds/build.js';
 import { MAX_ARTIFACT_BYTES, REBUILD_ARTIFACT } from '../../core/kinds/rebuild.js';
 import { parseChanges, parseDsc } from '../../debian/changes-dsc.js';
 import { SAFE_FILE_NAME } from '../../debian/pool-path.js';
@@ -75,7 +75,7 @@ export class BuildResults {
       if (before.length >= outputFiles) throw refused(409, `build ${id} handed in ${before.length} files already (builds.output_files)`);
       let used = 0;
       for (const n of before) used += (await stat(join(dir, n))).size;
-      body = capped(body, Math.min(outputFileGiB * GIB, outputGiB * GIB - used), `${name} of build ${id} (builds.output_file_gib, output_gib)`);
+      body = capped(body, Math.min(wholeBytes(outputFileGiB, GiB), wholeBytes(outputGiB, GiB) - used), `${name} of build ${id} (builds.output_file_gib, output_gib)`);
     } else throw refused(409, `job ${id} is a ${job.kind} check, which hands in no files`);
     if (!SAFE_FILE_NAME.test(name)) throw refused(400, `unsafe artifact name ${name}`);
     this.q.failPoint('hand-in');
@@ -115,7 +115,7 @@ export class BuildResults {
     const job = this.leasing.job(id);
     if (job.state !== 'building' || job.lease?.builder !== builder || !job.log) throw refused(409, `job ${id} is not leased to ${builder}`);
     const path = join(this.q.layout.public, job.log);
-    const cap = 3 * this.q.config().builds.logMiB * 1024 ** 2 + 64 * 1024;
+    const cap = 3 * wholeBytes(this.q.config().builds.logMiB, MiB) + 64 * 1024;
     const had = (await stat(path).catch(() => undefined))?.size ?? 0;
     // Not in the job's folder of files, which its completion takes aside; a temporary file's name
     // (json-files.ts), which the queue's start removes when a crash left one.
@@ -222,8 +222,6 @@ export class BuildResults {
     return { binaries, artifacts };
   }
 }
-
-const GIB = 1024 ** 3;
 
 /** The body, refused (413) as soon as it is over `limit` bytes. */
 async function* capped(body: AsyncIterable<Buffer>, limit: number, what: string): AsyncGenerator<Buffer> {
