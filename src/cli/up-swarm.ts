@@ -7,6 +7,7 @@ import { LABEL_SERVICE, startOrder, type ComposeProject, type ServiceSpec } from
 import type { Docker } from '../docker/engine.js';
 import { imageInfo } from '../docker/images.js';
 import { deployService, ensureSwarmNetworks, labelledNodes, pushImage, waitServiceRunning, type SwarmManager } from '../docker/swarm.js';
+import { SWARM_WORKER_SUFFIX } from '../docker/swarm-spec.js';
 import { readsThrough } from '../docker/engine-reads.js';
 import { projectServices } from '../docker/project-status.js';
 import { UserError } from '../errors.js';
@@ -14,12 +15,13 @@ import type { Layout } from '../storage/layout.js';
 import { loadProject, progress } from './archive-context.js';
 
 /**
- * The compose file's variables for a Swarm: the manager's node, a worker name per node, and the
- * URL clients use over HTTP, the manager's address (with HTTPS, the certificate's name stays).
+ * The compose file's variables for a Swarm: the manager's node, a worker name per node (its host
+ * name and node id), and the URL clients use over HTTP, the manager's address (with HTTPS, the
+ * certificate's name stays).
  */
 export function swarmVariables(manager: SwarmManager, config: ArchiveConfig): Record<string, string> {
   const url: Record<string, string> = config.tls ? {} : { ARCHIVE_URL: `http://${manager.address}:${config.port}/` };
-  return { ARCHIVE_NODE_ID: manager.nodeId, ARCHIVE_WORKER_SUFFIX: '-{{.Node.Hostname}}', ...url };
+  return { ARCHIVE_NODE_ID: manager.nodeId, ARCHIVE_WORKER_SUFFIX: SWARM_WORKER_SUFFIX, ...url };
 }
 
 /**

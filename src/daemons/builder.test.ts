@@ -6,6 +6,7 @@ import { scratchDir } from '../../test/support/scratch.js';
 import { MAX_LOG_BODY, type LeasedJob } from '../core/job-protocol.js';
 import { DEFAULT_LIMITS } from '../core/kinds/build.js';
 import { WORKER_NAME } from '../core/workers.js';
+import { SWARM_WORKER_SUFFIX } from '../docker/swarm-spec.js';
 import { Builder, builderNameFromEnv, type BuilderOptions, parseBuildenvs, prepareWorkDir, removeLeftoverJobFolders, utf8Pieces } from './builder.js';
 import { TASKS } from './tasks/task.js';
 import { parseCeilings, type WorkerCeilings } from './worker-ceilings.js';
@@ -56,6 +57,29 @@ describe("a builder's name", () => {
     for (const name of [long, builderNameFromEnv({ ARCHIVE_BUILDER_NAME: '--..--' }), builderNameFromEnv({ ARCHIVE_BUILDER_NAME: `${'a'.repeat(62)}.b` })]) {
       expect(name, name).toMatch(WORKER_NAME);
     }
+  });
+
+  it("is on a Swarm node its host name and its node id: two nodes of one host name (cloned machines) are two workers, within 63 characters", () => {
+    // The suffix as a node's task expands it (Go's text/template, in swarmkit): the placeholders it
+    // uses, and nothing this does not know left unexpanded.
+    const onNode = (hostname: string, id: string) => {
+      const suffix = SWARM_WORKER_SUFFIX.replaceAll('{{.Node.Hostname}}', hostname).replace(/\{\{slice \.Node\.ID (\d+) (\d+)\}\}/g, (_, a, b) => id.slice(Number(a), Number(b)));
+      expect(suffix).not.toContain('{{');
+      return builderNameFromEnv({ ARCHIVE_BUILDER_NAME: `archive-1234abcd-builder${suffix}` });
+    };
+    // Swarm node ids: 25 lower-case letters and digits.
+    const a = onNode('build01', 'x2k9vq7m3n0c1e5r8t4y6u2i0');
+    const b = onNode('build01', '9hq3t0zxw1b5d7f2g4j6k8l0m');
+    expect(a).toBe('archive-1234abcd-builder-build01-x2k9vq7m');
+    expect(b).not.toBe(a);
+    // The same node is the same worker after a restart.
+    expect(onNode('build01', 'x2k9vq7m3n0c1e5r8t4y6u2i0')).toBe(a);
+    // A host name of 63 characters (the most one has): cut and hashed, still two workers.
+    const host = `n${'o'.repeat(61)}1`;
+    const longA = onNode(host, 'x2k9vq7m3n0c1e5r8t4y6u2i0');
+    const longB = onNode(host, '9hq3t0zxw1b5d7f2g4j6k8l0m');
+    expect(longB).not.toBe(longA);
+    for (const name of [a, b, longA, longB]) expect(name, name).toMatch(WORKER_NAME);
   });
 });
 

@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseCompose, startOrder } from './compose-file.js';
 import { FILE, VARS as SINGLE_ENGINE_VARS } from './fixtures/compose-vars.js';
-import { LABEL_SPEC_HASH, swarmNetworkSpec, swarmServiceSpec } from './swarm-spec.js';
+import { LABEL_SPEC_HASH, SWARM_WORKER_SUFFIX, swarmNetworkSpec, swarmServiceSpec } from './swarm-spec.js';
 
 const VARS = {
   ...SINGLE_ENGINE_VARS,
   ARCHIVE_NODE_ID: 'n0de1d',
   ARCHIVE_BUILDENVS: `trixie=10.0.0.2:5000/archive/buildenv@sha256:${'c'.repeat(64)}`,
-  ARCHIVE_WORKER_SUFFIX: '-{{.Node.Hostname}}',
+  ARCHIVE_WORKER_SUFFIX: SWARM_WORKER_SUFFIX,
   ARCHIVE_WORKER_IMAGE: `10.0.0.2:5000/archive/tool@sha256:${'a'.repeat(64)}`,
 };
 const project = parseCompose(readFileSync(FILE, 'utf8'), FILE, VARS);
@@ -30,10 +30,11 @@ describe('the compose file as Swarm services', () => {
     expect(spec('registry').EndpointSpec.Ports).toEqual([{ Protocol: 'tcp', TargetPort: 5000, PublishedPort: 5000, PublishMode: 'host' }]);
   });
 
-  it('runs the worker from the registry by digest, named after its node, pulling build environments from the registry', () => {
+  it('runs the worker from the registry by digest, named after its node (host name and id), pulling build environments from the registry', () => {
     const c = spec('builder').TaskTemplate.ContainerSpec;
     expect(c.Image).toBe(VARS.ARCHIVE_WORKER_IMAGE);
-    expect(c.Env).toContain('ARCHIVE_BUILDER_NAME=archive-12345678-builder-{{.Node.Hostname}}');
+    // Expanded by Swarm on each node (Go's text/template; slice is one of its builtins).
+    expect(c.Env).toContain('ARCHIVE_BUILDER_NAME=archive-12345678-builder-{{.Node.Hostname}}-{{slice .Node.ID 0 8}}');
     // By digest: a tag anyone pushes to the registry is never what a worker builds in.
     expect(c.Env).toContain(`ARCHIVE_BUILDENVS=trixie=10.0.0.2:5000/archive/buildenv@sha256:${'c'.repeat(64)}`);
     expect(c.Mounts).toContainEqual({ Type: 'bind', Source: '/var/run/docker.sock', Target: '/var/run/docker.sock', ReadOnly: false });
