@@ -44,14 +44,19 @@ describe('the compose file as Swarm services', () => {
   });
 
   it('keeps every bound of a single engine: read-only, the engine init process, no capabilities, no new privileges, memory, processes, tmpfs sizes, healthchecks', () => {
-    for (const s of startOrder(project, ['swarm'])) {
+    const running = startOrder(project, ['swarm']);
+    expect(running.map((s) => s.name)).toEqual(['queue', 'builder', 'repo', 'registry']);
+    for (const s of running) {
       const t = spec(s.name).TaskTemplate;
       expect(t.ContainerSpec.ReadOnly, s.name).toBe(true);
       expect(t.ContainerSpec.Init, s.name).toBe(true);
       expect(t.ContainerSpec.CapabilityDrop, s.name).toEqual(['ALL']);
       expect(t.ContainerSpec.Privileges, s.name).toEqual({ NoNewPrivileges: true });
       expect(t.ContainerSpec.Healthcheck, s.name).toMatchObject({ Interval: 10e9, Retries: 3, StartPeriod: 60e9, StartInterval: 1e9 });
+      // Each has both (compose-file.test.ts bounds them): not undefined on both sides.
+      expect(t.Resources.Limits.MemoryBytes, s.name).toBeGreaterThan(0);
       expect(t.Resources.Limits.MemoryBytes, s.name).toBe(s.memoryBytes);
+      expect(t.Resources.Limits.Pids, s.name).toBeGreaterThan(0);
       expect(t.Resources.Limits.Pids, s.name).toBe(s.pidsLimit);
       expect(t.RestartPolicy.Condition, s.name).toBe('any');
     }
