@@ -86,9 +86,25 @@ interface ServiceFacts {
 }
 
 /**
+ * What a service's tasks say that keeps it from running, for the wait's progress and its error:
+ * first the tasks Swarm still means to run that are not running and carry an error (pending on
+ * no node: "no suitable node (host-mode port already in use on 1 node)", which Swarm retries for
+ * ever), then those that failed or were rejected; each state and error once, three at most.
+ * Empty when they say nothing.
+ */
+export function tasksTrouble(tasks: Task[]): string {
+  const current = tasks.filter((t) => t.DesiredState === 'running' && t.Status?.State !== 'running' && t.Status?.Err);
+  const failed = tasks.filter((t) => ['failed', 'rejected'].includes(t.Status?.State ?? ''));
+  const said = [...current, ...failed].map((t) => `a task ${t.Status?.State ?? '?'}: ${t.Status?.Err || t.Status?.Message || 'no reason given'}`);
+  return [...new Set(said)].slice(0, 3).join('; ');
+}
+
+/**
  * Waits until the service runs as many tasks as it should (Swarm counts a task with a
- * healthcheck as running once it is healthy) and its update, if any, completed; a task the
- * nodes reject or that fails, or an update paused or rolled back, is named.
+ * healthcheck as running once it is healthy) and its update, if any, completed; what its tasks
+ * say keeps them from running (tasksTrouble: a port in use, no node that fits, a task that
+ * failed) is said as it changes and in the error at the deadline; an update paused or rolled
+ * back is named.
  */
 export async function waitServiceRunning(docker: Docker, project: string, service: string, timeoutMs: number, progress: Progress): Promise<number> {
   const name = serviceName(project, service);
@@ -103,12 +119,14 @@ export async function waitServiceRunning(docker: Docker, project: string, servic
       throw new DockerError(`service ${name}: its update ${update.replace('_', ' ')}: ${facts?.UpdateStatus?.Message ?? ''}; docker service ps ${name} --no-trunc says more`);
     }
     if (desired > 0 && running === desired && (!update || update === 'completed')) return running;
-    const failed = ((await docker.listTasks({ filters: { service: [name] } })) as Task[]).find((t) => ['failed', 'rejected'].includes(t.Status?.State ?? ''));
+    const trouble = tasksTrouble((await docker.listTasks({ filters: { service: [name] } })) as Task[]);
     const summary = `${running} of ${desired} task(s) running${update ? `, update ${update}` : ''}`;
-    if (summary !== said) progress(`${service}: ${summary}${failed ? ` (a task ${failed.Status?.State}: ${failed.Status?.Err ?? failed.Status?.Message})` : ''}`);
-    said = summary;
+    // Said again when what the tasks say changes, not only their count.
+    const line = `${summary}${trouble ? ` (${trouble})` : ''}`;
+    if (line !== said) progress(`${service}: ${line}`);
+    said = line;
     if (Date.now() > deadline) {
-      throw new DockerError(`service ${name} is not running after ${timeoutMs / 1000} s (tasks: ${summary})${failed ? `; a task ${failed.Status?.State}: ${failed.Status?.Err ?? failed.Status?.Message}` : ''}; docker service ps ${name} --no-trunc says more`);
+      throw new DockerError(`service ${name} is not running after ${timeoutMs / 1000} s (tasks: ${summary})${trouble ? `; ${trouble}` : ''}; docker service ps ${name} --no-trunc says more`);
     }
     await new Promise((r) => setTimeout(r, 1000));
   }
