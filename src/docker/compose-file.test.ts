@@ -92,6 +92,18 @@ describe('the compose file', () => {
     expect(createOptions(project, project.services.find((s) => s.name === 'repo')!)).toMatchObject({ HostConfig: { Memory: 512 * 1024 ** 2, PidsLimit: 128 } });
   });
 
+  it('gives the builder a stop grace period (its jobs\' containers removed, their jobs given back), in whole seconds as the engine takes it; the others the engine\'s', () => {
+    const builder = project.services.find((s) => s.name === 'builder')!;
+    expect(builder.stopGracePeriodNs).toBe(30e9);
+    expect((createOptions(project, builder) as Record<string, any>).StopTimeout).toBe(30);
+    for (const s of startOrder(project, ['swarm']).filter((s) => s.name !== 'builder')) {
+      expect('StopTimeout' in createOptions(project, s), s.name).toBe(false);
+    }
+    const odd = parseCompose('name: p\nservices:\n  a:\n    image: x\n    stop_grace_period: 1500ms\n', 'c.yaml', {});
+    expect((createOptions(odd, odd.services[0]) as Record<string, any>).StopTimeout).toBe(2);
+    expect(() => parseCompose('name: p\nservices:\n  a:\n    image: x\n    stop_grace_period: 30\n', 'c.yaml', {})).toThrow('c.yaml: services.a.stop_grace_period: "30" is not a duration such as 5s or 1m30s');
+  });
+
   it('gives build-dependency containers a network with the repo but not the queue, and tells the builder its name', () => {
     const of = (name: string) => project.services.find((s) => s.name === name)!;
     expect(project.networks).toEqual(['archive', 'deps']);

@@ -41,6 +41,9 @@ describe('the compose file as Swarm services', () => {
     // Its job folders on a volume of each task's own, on its node's disk (no Source: Swarm removes it with the task).
     expect(c.Mounts).toContainEqual({ Type: 'volume', Target: '/var/lib/archive-jobs', ReadOnly: false });
     expect(c.Env).toContain('ARCHIVE_WORK_DIR=/var/lib/archive-jobs');
+    // Its task stopped (archive down, its node's label removed), it removes its jobs' containers first.
+    expect(c.StopGracePeriod).toBe(30e9);
+    for (const name of ['queue', 'repo', 'registry']) expect('StopGracePeriod' in spec(name).TaskTemplate.ContainerSpec, name).toBe(false);
   });
 
   it('keeps every bound of a single engine: read-only, the engine init process, no capabilities, no new privileges, memory, processes, tmpfs sizes, healthchecks', () => {

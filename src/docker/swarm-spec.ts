@@ -77,6 +77,8 @@ export function swarmServiceSpec(project: ComposeProject, s: ServiceSpec, labels
         // Engines before API 1.46 do not know it and run the task without it (README says so).
         ...(s.securityOpt.includes('no-new-privileges:true') ? { Privileges: { NoNewPrivileges: true } } : {}),
         Healthcheck: engineHealthcheck(s),
+        // Only where said: the spec's hash names the service's configuration.
+        ...(s.stopGracePeriodNs === undefined ? {} : { StopGracePeriod: s.stopGracePeriodNs }),
       },
       Resources: { Limits: { MemoryBytes: s.memoryBytes, Pids: s.pidsLimit } },
       RestartPolicy: { Condition: restart, Delay: 2e9 },
