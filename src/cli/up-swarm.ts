@@ -6,7 +6,7 @@ import { buildenvImageName, buildenvTag } from '../docker/buildenv.js';
 import { LABEL_SERVICE, startOrder, type ComposeProject, type ServiceSpec } from '../docker/compose-file.js';
 import type { Docker } from '../docker/engine.js';
 import { imageInfo } from '../docker/images.js';
-import { deployService, ensureSwarmNetworks, labelledNodes, pushImage, waitServiceRunning, type SwarmManager } from '../docker/swarm.js';
+import { checkProjectOwner, deployService, ensureSwarmNetworks, labelledNodes, pushImage, waitServiceRunning, type SwarmManager } from '../docker/swarm.js';
 import { SWARM_WORKER_SUFFIX } from '../docker/swarm-spec.js';
 import { readsThrough } from '../docker/engine-reads.js';
 import { projectServices } from '../docker/project-status.js';
@@ -68,6 +68,8 @@ export async function upOnSwarm(
   if (major === 1 && minor < 46) progress(`this engine speaks API ${api}: its Swarm tasks run without no-new-privileges (API 1.46, Docker 27, carries it); every other bound holds`);
   const variables = { ...workerVariables, ...swarmVariables(manager, config) };
   const first = await loadProject(layout, config, variables);
+  // Nothing of another root's (the same project name on the same Swarm) is touched, nor anything pushed.
+  await checkProjectOwner(docker, first.name, labels);
   const profiles = registry.own ? ['swarm'] : [];
   await ensureSwarmNetworks(docker, first, labels);
   const own = startOrder(first, profiles).find((s) => s.profiles.includes('swarm'));
@@ -84,7 +86,7 @@ export async function upOnSwarm(
 
   const project = await loadProject(layout, config, { ...variables, ARCHIVE_WORKER_IMAGE: workerImage, ARCHIVE_BUILDENVS: buildenvs.join(',') });
   const services = startOrder(project, profiles);
-  // Services the project no longer has (the registry, once --registry is given) go.
+  // Services the project no longer has (the registry, once --registry is given) go (this root's: checked above).
   const wanted = new Set(services.map((s) => s.name));
   for (const s of await projectServices(readsThrough(docker), project.name)) {
     if (!wanted.has(s.Spec?.Labels?.[LABEL_SERVICE] ?? '')) {

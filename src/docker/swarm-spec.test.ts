@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseCompose, startOrder } from './compose-file.js';
 import { FILE, VARS as SINGLE_ENGINE_VARS } from './fixtures/compose-vars.js';
-import { LABEL_SPEC_HASH, SWARM_WORKER_SUFFIX, swarmNetworkSpec, swarmServiceSpec } from './swarm-spec.js';
+import { LABEL_ROOT, LABEL_ROOT_ID, LABEL_SPEC_HASH, SWARM_WORKER_SUFFIX, otherRoot, swarmNetworkSpec, swarmServiceSpec } from './swarm-spec.js';
 
 const VARS = {
   ...SINGLE_ENGINE_VARS,
@@ -110,5 +110,32 @@ describe('the compose file as Swarm services', () => {
     const tmpfs = parseCompose(text.replace('tmpfs: ["/tmp:size=256m"]', 'tmpfs: ["/tmp:size=256m,exec"]'), FILE, VARS);
     expect(() => swarmServiceSpec(tmpfs, tmpfs.services[0], {})).toThrow('compose: services.queue.tmpfs: exec has no Swarm counterpart (only size=)');
     expect(() => parseCompose(text.replace('attachable: true', 'attachable: true\n    driver: macvlan'), FILE, VARS)).toThrow(/networks\.deps\.driver: not supported/);
+  });
+});
+
+describe("a service of the project another root deployed (the same name: and root path on another manager)", () => {
+  const ours = { [LABEL_ROOT]: '/home/a/.local/share/archive-in-a-box', [LABEL_ROOT_ID]: '1'.repeat(32) };
+  const service = (labels: Record<string, string>) => ({ Spec: { Name: 'archive-12345678_queue', Labels: { 'com.docker.stack.namespace': 'archive-12345678', ...labels } } });
+
+  it("is refused, naming both roots and their ids and what to do; one of this root's is not", () => {
+    expect(otherRoot(service({ ...ours }), ours)).toBeUndefined();
+    const theirs = service({ [LABEL_ROOT]: '/home/a/.local/share/archive-in-a-box', [LABEL_ROOT_ID]: '2'.repeat(32) });
+    expect(otherRoot(theirs, ours)).toBe(
+      `service archive-12345678_queue is another archive's (root /home/a/.local/share/archive-in-a-box, id ${'2'.repeat(32)}), not this one's (root /home/a/.local/share/archive-in-a-box, id ${'1'.repeat(32)}): ` +
+        'two archives whose name: and root path are the same get one project name on a Swarm. Leave it to that archive (its own archive down removes it), and give this one another root (archive --root DIR) or another name: in its archive.yaml',
+    );
+    // This root without an id yet (archive down before an up of this version): theirs has one, so it is not this root's.
+    expect(otherRoot(theirs, { [LABEL_ROOT]: ours[LABEL_ROOT] })).toContain('not this one\'s (root /home/a/.local/share/archive-in-a-box, id (none yet))');
+  });
+
+  it('is taken when it carries no id: deployed before services carried one, by this root as far as can be told (its project name is as it was)', () => {
+    expect(otherRoot(service({ [LABEL_ROOT]: ours[LABEL_ROOT] }), ours)).toBeUndefined();
+    expect(otherRoot({}, ours)).toBeUndefined();
+  });
+
+  it('is told by the label every service this root deploys carries', () => {
+    const labelled = swarmServiceSpec(project, project.services.find((s) => s.name === 'builder')!, ours) as Record<string, any>;
+    expect(labelled.Labels).toMatchObject(ours);
+    expect(otherRoot({ Spec: { Name: labelled.Name, Labels: labelled.Labels } }, ours)).toBeUndefined();
   });
 });

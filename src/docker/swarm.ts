@@ -6,9 +6,17 @@ import { DockerError, UserError } from '../errors.js';
 import type { ComposeProject, ServiceSpec } from './compose-file.js';
 import { dockerMessage, followProgress, isNotFound, type Docker } from './engine.js';
 import type { Progress } from './images.js';
-import { LABEL_SPEC_HASH, LABEL_STACK, serviceName, swarmNetworkSpec, swarmServiceSpec } from './swarm-spec.js';
+import { LABEL_SPEC_HASH, LABEL_STACK, otherRoot, serviceName, swarmNetworkSpec, swarmServiceSpec } from './swarm-spec.js';
 import { readsThrough } from './engine-reads.js';
 import { projectServices, type Task } from './project-status.js';
+
+/** Refuses, before anything changes, when a service of the project is another root's (otherRoot). */
+export async function checkProjectOwner(docker: Docker, project: string, ours: Record<string, string>): Promise<void> {
+  for (const s of await projectServices(readsThrough(docker), project)) {
+    const why = otherRoot(s, ours);
+    if (why) throw new UserError(why);
+  }
+}
 
 export interface SwarmManager {
   /** This engine's node: where the archive root is, so where the queue and repository run. */
@@ -54,7 +62,10 @@ export async function ensureSwarmNetworks(docker: Docker, project: ComposeProjec
   }
 }
 
-/** Creates the service, or updates it when its spec (or the image behind its local tag, `imageIds`) changed. */
+/**
+ * Creates the service, or updates it when its spec (or the image behind its local tag, `imageIds`)
+ * changed; refuses one that is another root's (otherRoot).
+ */
 export async function deployService(docker: Docker, project: ComposeProject, service: ServiceSpec, labels: Record<string, string>, imageIds: Record<string, string>, progress: Progress): Promise<void> {
   const spec = swarmServiceSpec(project, service, labels, imageIds[service.image]);
   const name = spec.Name as string;
@@ -65,6 +76,8 @@ export async function deployService(docker: Docker, project: ComposeProject, ser
   } catch (err) {
     if (!isNotFound(err)) throw new DockerError(`cannot inspect service ${name}: ${dockerMessage(err)}`);
   }
+  const other = current && otherRoot({ Spec: { Name: name, Labels: current.Spec?.Labels } }, labels);
+  if (other) throw new UserError(other);
   try {
     if (!current) {
       progress(`${service.name}: creating service ${name}`);
@@ -164,9 +177,16 @@ export async function pushImage(docker: Docker, local: string, registry: string,
   }
 }
 
-/** Removes the project's services and networks (`docker stack rm`); state on the host is untouched. */
-export async function swarmDown(docker: Docker, project: string, progress: Progress): Promise<number> {
+/**
+ * Removes the project's services and networks (`docker stack rm`); state on the host is untouched.
+ * Refuses, removing nothing, when one is another root's (otherRoot; `ours`: this root's labels).
+ */
+export async function swarmDown(docker: Docker, project: string, ours: Record<string, string>, progress: Progress): Promise<number> {
   const services = await projectServices(readsThrough(docker), project);
+  for (const s of services) {
+    const why = otherRoot(s, ours);
+    if (why) throw new UserError(why);
+  }
   for (const s of services) {
     progress(`removing service ${s.Spec?.Name ?? s.ID}`);
     await docker.getService(s.ID).remove();
