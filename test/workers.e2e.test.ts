@@ -178,7 +178,7 @@ describe('a worker on another machine', () => {
     const added = await archive.cli(['workers', 'add', 'boxed']);
     expect(added.exitCode, String(added.all)).toBe(0);
     const line = String(added.stdout).split('\n').map((l) => l.trim()).find((l) => l.includes(' docker run '));
-    expect(line).toMatch(new RegExp(`^ARCHIVE_WORKER_TOKEN=aibw1\\.boxed\\.[0-9a-f]{64} docker run -d --name archive-worker-boxed --restart unless-stopped -v /var/run/docker\\.sock:/var/run/docker\\.sock -v /var/lib/archive-jobs -e ARCHIVE_WORK_DIR=/var/lib/archive-jobs -e ARCHIVE_WORKER_TOKEN archive/tool:latest node /opt/archive-in-a-box/dist/cli/main\\.js worker --url ${url.replaceAll('.', '\\.')}$`));
+    expect(line).toMatch(new RegExp(`^ARCHIVE_WORKER_TOKEN=aibw1\\.boxed\\.[0-9a-f]{64} docker run -d --name archive-worker-boxed --restart unless-stopped --stop-timeout 30 -v /var/run/docker\\.sock:/var/run/docker\\.sock -v /var/lib/archive-jobs -e ARCHIVE_WORK_DIR=/var/lib/archive-jobs -e ARCHIVE_WORKER_TOKEN archive/tool:latest node /opt/archive-in-a-box/dist/cli/main\\.js worker --url ${url.replaceAll('.', '\\.')}$`));
     // As printed, with what this test adds before the image: its run label, a name of its own, the self-signed certificate as CA.
     const [assignment, , ...rest] = line!.split(' ');
     const args = rest.map((a) => (a === 'archive-worker-boxed' ? `archive-worker-boxed-${RUN_ID}` : a));

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { isPort, parseConfig, type ArchiveConfig } from '../config/config.js';
 import { parseCompose, type ComposeProject } from '../docker/compose-file.js';
+import { LABEL_ROOT, LABEL_ROOT_ID } from '../docker/swarm-spec.js';
 import { UserError } from '../errors.js';
 import { AnchoredDir } from '../storage/anchored-dir.js';
 import type { Layout } from '../storage/layout.js';
@@ -51,7 +52,9 @@ export function projectName(layout: Layout, config: ArchiveConfig): string {
 }
 
 export function archiveLabels(layout: Layout, project: string): Record<string, string> {
-  const labels: Record<string, string> = { 'archive-in-a-box.project': project, 'archive-in-a-box.root': layout.root };
+  const labels: Record<string, string> = { 'archive-in-a-box.project': project, [LABEL_ROOT]: layout.root };
+  const id = readRootId(layout);
+  if (id) labels[LABEL_ROOT_ID] = id;
   if (process.env.ARCHIVE_RUN_ID) labels['archive-in-a-box.run-id'] = process.env.ARCHIVE_RUN_ID;
   return labels;
 }
@@ -98,6 +101,14 @@ function readApiToken(layout: Layout): string {
   const token = AnchoredDir.readUnderRoot(layout, layout.apiToken);
   if (!token) throw new UserError(`${layout.apiToken} is missing; run \`archive init ${layout.root}\` to make a new one`);
   return token.toString('utf8').trim();
+}
+
+/**
+ * This root's id (state/root-id, which archive init and up make when missing), read through the
+ * root held open; undefined while there is none.
+ */
+export function readRootId(layout: Layout): string | undefined {
+  return AnchoredDir.readUnderRoot(layout, layout.rootId)?.toString('utf8').trim() || undefined;
 }
 
 /** The compose project of this root; `swarm` adds the variables of a deployment on a Swarm (up-swarm.ts). */

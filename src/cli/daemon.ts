@@ -16,7 +16,7 @@ export function register(program: Command): void {
         const env = process.env;
         await new Queue(new Layout(env.ARCHIVE_ROOT ?? '/archive'), { hostIncoming: env.ARCHIVE_HOST_INCOMING, failPoints: env.ARCHIVE_FAILPOINTS, publicUrl: env.ARCHIVE_PUBLIC_URL }).start(Number(env.ARCHIVE_API_PORT ?? 8000));
       } else if (role === 'builder') {
-        const { ALIVE_FILE, Builder, builderNameFromEnv, parseArchitectureList, parseBuildenvs } = await import('../daemons/builder.js');
+        const { ALIVE_FILE, Builder, builderNameFromEnv, parseArchitectureList, parseBuildenvs, stopOnSignals } = await import('../daemons/builder.js');
         const token = process.env.ARCHIVE_API_TOKEN;
         if (!token) throw new UserError('ARCHIVE_API_TOKEN is not set');
         // Every label set explicitly: build containers must not inherit stale ones from cached images.
@@ -25,7 +25,7 @@ export function register(program: Command): void {
           'archive-in-a-box.run-id': process.env.ARCHIVE_RUN_ID ?? '',
         };
         const name = builderNameFromEnv(process.env);
-        await new Builder({
+        const builder = new Builder({
           queueUrl: process.env.ARCHIVE_QUEUE_URL ?? 'http://queue:8000',
           key: builderKey(token, name),
           name,
@@ -38,7 +38,10 @@ export function register(program: Command): void {
           emulated: parseArchitectureList(process.env.ARCHIVE_EMULATED ?? '', 'ARCHIVE_EMULATED'),
           dockerHost: process.env.DOCKER_HOST,
           workDir: process.env.ARCHIVE_WORK_DIR || undefined,
-        }).start();
+        });
+        // Stopped (docker stop, archive down, its Swarm task ended), it removes its jobs' containers and gives them back.
+        stopOnSignals(builder);
+        await builder.start();
       } else throw new UserError(`daemon: unknown role "${role}" (queue or builder)`);
       await new Promise(() => undefined); // run until stopped
     });

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { composeDown } from '../docker/compose.js';
 import { connectDocker } from '../docker/engine.js';
 import { swarmDown } from '../docker/swarm.js';
-import { layoutFor, loadConfig, progress, projectName, type GlobalOptions } from './archive-context.js';
+import { archiveLabels, layoutFor, loadConfig, progress, projectName, type GlobalOptions } from './archive-context.js';
 
 export function register(program: Command): void {
   program
@@ -15,9 +15,11 @@ export function register(program: Command): void {
       const config = await loadConfig(layout);
       const docker = await connectDocker(process.env.DOCKER_HOST);
       const project = projectName(layout, config);
+      // On a Swarm manager, the services archive up --swarm made (`docker stack rm`), unless
+      // another root's (one of the same name at the same path on another manager): refused
+      // first, before anything stops.
+      const services = await swarmDown(docker, project, archiveLabels(layout, project), progress);
       const removed = await composeDown(docker, project, progress);
-      // On a Swarm manager, the services archive up --swarm made (`docker stack rm`).
-      const services = await swarmDown(docker, project, progress);
       console.log(`stopped ${removed} container(s)${services ? ` and ${services} Swarm service(s)` : ''}; state kept in ${layout.root}`);
     });
 }

@@ -1,4 +1,4 @@
-// `archive init [DIR]`: the root's folders, archive.yaml, the signing key and the API token.
+// `archive init [DIR]`: the root's folders, archive.yaml, the signing key, the API token and the root's id.
 import { randomBytes } from 'node:crypto';
 import { basename, relative } from 'node:path';
 import type { Command } from 'commander';
@@ -40,6 +40,8 @@ export async function initRoot(layout: Layout, options: { port?: number } = {}):
       await state.writeFile(basename(layout.apiToken), `${randomBytes(32).toString('hex')}\n`, 0o600);
       made = true;
     }
+    // Made for a root of before too (up runs this): not news of a new archive, so not counted.
+    if (!state.hasFile(basename(layout.rootId))) await state.writeFile(basename(layout.rootId), `${randomBytes(16).toString('hex')}\n`);
     return made;
   } finally {
     for (const dir of held.values()) dir.close();

@@ -6,7 +6,8 @@ import { buildenvImageName, buildenvTag } from '../docker/buildenv.js';
 import { LABEL_SERVICE, startOrder, type ComposeProject, type ServiceSpec } from '../docker/compose-file.js';
 import type { Docker } from '../docker/engine.js';
 import { imageInfo } from '../docker/images.js';
-import { deployService, ensureSwarmNetworks, labelledNodes, pushImage, waitServiceRunning, type SwarmManager } from '../docker/swarm.js';
+import { checkProjectOwner, deployService, ensureSwarmNetworks, labelledNodes, pushImage, waitServiceRunning, type SwarmManager } from '../docker/swarm.js';
+import { SWARM_WORKER_SUFFIX } from '../docker/swarm-spec.js';
 import { readsThrough } from '../docker/engine-reads.js';
 import { projectServices } from '../docker/project-status.js';
 import { UserError } from '../errors.js';
@@ -14,12 +15,13 @@ import type { Layout } from '../storage/layout.js';
 import { loadProject, progress } from './archive-context.js';
 
 /**
- * The compose file's variables for a Swarm: the manager's node, a worker name per node, and the
- * URL clients use over HTTP, the manager's address (with HTTPS, the certificate's name stays).
+ * The compose file's variables for a Swarm: the manager's node, a worker name per node (its host
+ * name and node id), and the URL clients use over HTTP, the manager's address (with HTTPS, the
+ * certificate's name stays).
  */
 export function swarmVariables(manager: SwarmManager, config: ArchiveConfig): Record<string, string> {
   const url: Record<string, string> = config.tls ? {} : { ARCHIVE_URL: `http://${manager.address}:${config.port}/` };
-  return { ARCHIVE_NODE_ID: manager.nodeId, ARCHIVE_WORKER_SUFFIX: '-{{.Node.Hostname}}', ...url };
+  return { ARCHIVE_NODE_ID: manager.nodeId, ARCHIVE_WORKER_SUFFIX: SWARM_WORKER_SUFFIX, ...url };
 }
 
 /**
@@ -66,6 +68,8 @@ export async function upOnSwarm(
   if (major === 1 && minor < 46) progress(`this engine speaks API ${api}: its Swarm tasks run without no-new-privileges (API 1.46, Docker 27, carries it); every other bound holds`);
   const variables = { ...workerVariables, ...swarmVariables(manager, config) };
   const first = await loadProject(layout, config, variables);
+  // Nothing of another root's (the same project name on the same Swarm) is touched, nor anything pushed.
+  await checkProjectOwner(docker, first.name, labels);
   const profiles = registry.own ? ['swarm'] : [];
   await ensureSwarmNetworks(docker, first, labels);
   const own = startOrder(first, profiles).find((s) => s.profiles.includes('swarm'));
@@ -82,7 +86,7 @@ export async function upOnSwarm(
 
   const project = await loadProject(layout, config, { ...variables, ARCHIVE_WORKER_IMAGE: workerImage, ARCHIVE_BUILDENVS: buildenvs.join(',') });
   const services = startOrder(project, profiles);
-  // Services the project no longer has (the registry, once --registry is given) go.
+  // Services the project no longer has (the registry, once --registry is given) go (this root's: checked above).
   const wanted = new Set(services.map((s) => s.name));
   for (const s of await projectServices(readsThrough(docker), project.name)) {
     if (!wanted.has(s.Spec?.Labels?.[LABEL_SERVICE] ?? '')) {

@@ -7,7 +7,7 @@ import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { parseWorkerToken } from '../core/workers.js';
-import { Builder, prepareWorkDir } from '../daemons/builder.js';
+import { Builder, prepareWorkDir, stopOnSignals } from '../daemons/builder.js';
 import { CEILING_KEYS, parseCeilings, type WorkerCeilings } from '../daemons/worker-ceilings.js';
 import { DEFAULT_CONFIG } from '../config/config.js';
 import { DEFAULT_LIMITS } from '../core/kinds/build.js';
@@ -61,7 +61,7 @@ export function register(program: Command): void {
         for (const m of modes) await ensureBuildenv(docker, base, m.arch, m.own, join(workDir, 'image-builds.log'));
       }
       progress(`worker ${credential.name} on ${hostname()}: leasing jobs from ${root}`);
-      await new Builder({
+      const builder = new Builder({
         queueUrl: root.replace(/\/$/, ''),
         key: credential.key,
         name: credential.name,
@@ -78,7 +78,10 @@ export function register(program: Command): void {
         ceilings,
         // A folder of this worker's alone, on disk (/tmp may be a tmpfs, in memory): the job folders it holds at start are removed.
         workDir,
-      }).start();
+      });
+      // Ctrl-C or docker stop: its jobs' containers removed, the jobs given back, then it exits.
+      stopOnSignals(builder);
+      await builder.start();
       await new Promise(() => undefined); // run until stopped
     });
 }

@@ -128,12 +128,18 @@ function reachableAddress(listen: string): string {
  * `archive worker` as a container: the tool image, the engine's socket (its build containers
  * are that engine's), a volume of its own for its jobs' files (ARCHIVE_WORK_DIR: the job
  * folders a restart left are removed), the token passed through from the environment (in neither process list),
- * restarted with the engine. It makes its build images on that engine at start (debootstrap, as
+ * restarted with the engine, given the time to stop (its jobs' containers removed, the jobs given back). It makes its build images on that engine at start (debootstrap, as
  * archive up does). `where`: what follows --url (the URL, and --insecure-http for a plain one).
  */
 export function dockerRunLine(name: string, token: string, where: string): string {
-  return `ARCHIVE_WORKER_TOKEN=${token} docker run -d --name archive-worker-${name} --restart unless-stopped -v /var/run/docker.sock:/var/run/docker.sock -v ${WORKER_JOBS} -e ARCHIVE_WORK_DIR=${WORKER_JOBS} -e ARCHIVE_WORKER_TOKEN archive/tool:latest node /opt/archive-in-a-box/dist/cli/main.js worker --url ${where}`;
+  return `ARCHIVE_WORKER_TOKEN=${token} docker run -d --name archive-worker-${name} --restart unless-stopped --stop-timeout ${WORKER_STOP_SECONDS} -v /var/run/docker.sock:/var/run/docker.sock -v ${WORKER_JOBS} -e ARCHIVE_WORK_DIR=${WORKER_JOBS} -e ARCHIVE_WORKER_TOKEN archive/tool:latest node /opt/archive-in-a-box/dist/cli/main.js worker --url ${where}`;
 }
+
+/**
+ * How long docker stop gives a worker's container (the engine's 10 s, else): as the compose file's
+ * stop_grace_period gives the builder, past the time it takes to stop (daemons/builder.ts STOPPING).
+ */
+export const WORKER_STOP_SECONDS = 30;
 
 /** Where a worker's container keeps its jobs' folders (as the builder beside the queue: compose/compose.yaml). */
 const WORKER_JOBS = '/var/lib/archive-jobs';

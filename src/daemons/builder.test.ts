@@ -1,4 +1,5 @@
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -6,7 +7,10 @@ import { scratchDir } from '../../test/support/scratch.js';
 import { MAX_LOG_BODY, type LeasedJob } from '../core/job-protocol.js';
 import { DEFAULT_LIMITS } from '../core/kinds/build.js';
 import { WORKER_NAME } from '../core/workers.js';
-import { Builder, builderNameFromEnv, type BuilderOptions, parseBuildenvs, prepareWorkDir, removeLeftoverJobFolders, utf8Pieces } from './builder.js';
+import { SWARM_WORKER_SUFFIX } from '../docker/swarm-spec.js';
+import { parseCompose } from '../docker/compose-file.js';
+import { FILE, VARS } from '../docker/fixtures/compose-vars.js';
+import { Builder, STOPPING, builderNameFromEnv, type BuilderOptions, parseBuildenvs, prepareWorkDir, removeLeftoverJobFolders, stopOnSignals, utf8Pieces } from './builder.js';
 import { TASKS } from './tasks/task.js';
 import { parseCeilings, type WorkerCeilings } from './worker-ceilings.js';
 
@@ -56,6 +60,29 @@ describe("a builder's name", () => {
     for (const name of [long, builderNameFromEnv({ ARCHIVE_BUILDER_NAME: '--..--' }), builderNameFromEnv({ ARCHIVE_BUILDER_NAME: `${'a'.repeat(62)}.b` })]) {
       expect(name, name).toMatch(WORKER_NAME);
     }
+  });
+
+  it("is on a Swarm node its host name and its node id: two nodes of one host name (cloned machines) are two workers, within 63 characters", () => {
+    // The suffix as a node's task expands it (Go's text/template, in swarmkit): the placeholders it
+    // uses, and nothing this does not know left unexpanded.
+    const onNode = (hostname: string, id: string) => {
+      const suffix = SWARM_WORKER_SUFFIX.replaceAll('{{.Node.Hostname}}', hostname).replace(/\{\{slice \.Node\.ID (\d+) (\d+)\}\}/g, (_, a, b) => id.slice(Number(a), Number(b)));
+      expect(suffix).not.toContain('{{');
+      return builderNameFromEnv({ ARCHIVE_BUILDER_NAME: `archive-1234abcd-builder${suffix}` });
+    };
+    // Swarm node ids: 25 lower-case letters and digits.
+    const a = onNode('build01', 'x2k9vq7m3n0c1e5r8t4y6u2i0');
+    const b = onNode('build01', '9hq3t0zxw1b5d7f2g4j6k8l0m');
+    expect(a).toBe('archive-1234abcd-builder-build01-x2k9vq7m');
+    expect(b).not.toBe(a);
+    // The same node is the same worker after a restart.
+    expect(onNode('build01', 'x2k9vq7m3n0c1e5r8t4y6u2i0')).toBe(a);
+    // A host name of 63 characters (the most one has): cut and hashed, still two workers.
+    const host = `n${'o'.repeat(61)}1`;
+    const longA = onNode(host, 'x2k9vq7m3n0c1e5r8t4y6u2i0');
+    const longB = onNode(host, '9hq3t0zxw1b5d7f2g4j6k8l0m');
+    expect(longB).not.toBe(longA);
+    for (const name of [a, b, longA, longB]) expect(name, name).toMatch(WORKER_NAME);
   });
 });
 
@@ -209,5 +236,122 @@ describe('a lease', () => {
     const { sent, run } = fakeRun({ leaseMs: 30 }, async () => (await new Promise((r) => setTimeout(r, 300)), failed));
     await run;
     expect(sent.heartbeats).toBe(0);
+  });
+});
+
+describe('a builder stopped (SIGTERM from docker stop, archive down or Swarm; Ctrl-C)', () => {
+  const job = { id: 'j1', kind: 'build', source: 'hello', version: '1.0-1', base: 'trixie', arch: 'amd64', buildArg: '-B', files: [], limits: {}, buildenvMaxAgeMs: 86_400_000 } as unknown as LeasedJob;
+  const reason = 'builder w stopped (SIGTERM); the job goes to another run';
+
+  /**
+   * A builder's slot w/1 against a fake queue that leases `job` once, when `leaseGate` lets it,
+   * and records what it is sent; the task the test's. No engine: the containers' removal is the
+   * integration test's (test/builder-stop.integration.test.ts).
+   */
+  function slot(task: (typeof TASKS)['build'], leaseGate: Promise<unknown> = Promise.resolve()) {
+    const sent = { complete: [] as unknown[], log: [] as string[], leases: 0 };
+    let leased = false;
+    const api = {
+      lease: async () => {
+        sent.leases++;
+        await leaseGate;
+        if (leased) return new Promise((r) => setTimeout(() => r(undefined), 20));
+        leased = true;
+        return job;
+      },
+      log: async (_id: string, _builder: string, text: string) => void sent.log.push(text),
+      heartbeat: async () => undefined,
+      complete: async (id: string, builder: string, _kind: string, report: unknown) => void sent.complete.push({ id, builder, report }),
+      artifact: async () => undefined,
+    };
+    const builder = new Builder({ queueUrl: 'http://127.0.0.1:9', key: Buffer.alloc(32), name: 'w', labels: {}, workDir: scratchDir('aib-jobs-') });
+    Object.assign(builder, { api });
+    vi.spyOn(TASKS, 'build').mockImplementation(task);
+    vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    const loop = (builder as unknown as { worker(name: string): Promise<void> }).worker('w/1');
+    return { builder, sent, loop };
+  }
+
+  it("gives back the job it runs, not what its task made of its containers' end, and leases no more", async () => {
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    let killed!: () => void;
+    const gone = new Promise<void>((r) => (killed = r));
+    const { builder, sent, loop } = slot(async () => {
+      started();
+      await gone;
+      // What a build says of its container killed: not the package's fault here.
+      return { report: { outcome: 'failed', reason: 'the build failed (exit status 137)' }, outputs: ['hello_1.0-1_amd64.deb'], summary: 'failed' };
+    });
+    await running;
+    const stopped = builder.stop('SIGTERM');
+    killed();
+    await stopped;
+    await loop; // its slot ended
+    expect(sent.complete).toEqual([{ id: 'j1', builder: 'w/1', report: { outcome: 'give-back', reason } }]);
+    expect(sent.leases).toBe(1);
+    expect(sent.log.join('')).toContain(`archive-in-a-box: builder problem, job given back: ${reason}\n`);
+  });
+
+  it('gives back from itself a job whose run has not ended within STOPPING.runsMs', async () => {
+    const saved = { ...STOPPING };
+    STOPPING.runsMs = 50;
+    try {
+      let started!: () => void;
+      const running = new Promise<void>((r) => (started = r));
+      const { builder, sent } = slot(async () => (started(), new Promise(() => undefined)));
+      await running;
+      const at = Date.now();
+      await builder.stop('SIGTERM');
+      expect(Date.now() - at).toBeGreaterThanOrEqual(45);
+      expect(sent.complete).toEqual([{ id: 'j1', builder: 'w/1', report: { outcome: 'give-back', reason } }]);
+    } finally {
+      Object.assign(STOPPING, saved);
+    }
+  });
+
+  it('gives back at once a job the queue leases it as it stops, never running it', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    let ran = false;
+    const { builder, sent, loop } = slot(async () => ((ran = true), { report: { outcome: 'built' }, outputs: [], summary: 'built' }) as never, gate);
+    await builder.stop('SIGTERM');
+    open();
+    await loop;
+    expect(ran).toBe(false);
+    expect(sent.complete).toEqual([{ id: 'j1', builder: 'w/1', report: { outcome: 'give-back', reason } }]);
+  });
+
+  it('is stopped on SIGTERM or SIGINT, then exits 0; a second signal, or a stop past STOPPING.deadlineMs, exits 1 at once', async () => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      const signals = new EventEmitter();
+      const exits: number[] = [];
+      const stops: string[] = [];
+      const builder = { stop: async (why: string) => void stops.push(why) } as unknown as Builder;
+      stopOnSignals(builder, signals as unknown as NodeJS.Process, (code) => void exits.push(code));
+      signals.emit(signal, signal);
+      await new Promise((r) => setImmediate(r));
+      expect(stops).toEqual([signal]);
+      expect(exits).toEqual([0]);
+    }
+    const saved = { ...STOPPING };
+    STOPPING.deadlineMs = 50;
+    try {
+      const signals = new EventEmitter();
+      const exits: number[] = [];
+      stopOnSignals({ stop: () => new Promise(() => undefined) } as unknown as Builder, signals as unknown as NodeJS.Process, (code) => void exits.push(code));
+      signals.emit('SIGTERM', 'SIGTERM');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(exits).toEqual([1]);
+      signals.emit('SIGINT', 'SIGINT');
+      expect(exits).toEqual([1, 1]);
+    } finally {
+      Object.assign(STOPPING, saved);
+    }
+  });
+
+  it('has the time it takes to stop from the engine: the compose file gives the builder a stop grace period past STOPPING.deadlineMs', () => {
+    const builder = parseCompose(readFileSync(FILE, 'utf8'), FILE, VARS).services.find((s) => s.name === 'builder')!;
+    expect(builder.stopGracePeriodNs).toBeGreaterThan(STOPPING.deadlineMs * 1e6);
   });
 });

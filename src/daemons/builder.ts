@@ -17,6 +17,13 @@ import { sayPrintable } from '../core/terminal-text.js';
 import { blameCeiling, slotsWithin, withinCeilings, type CeilingKey, type WorkerCeilings } from './worker-ceilings.js';
 
 export const ALIVE_FILE = '/tmp/builder-alive';
+/**
+ * A stopping builder (Builder.stop) waits up to runsMs for its jobs to end once their containers
+ * are gone (a job handing in what it made may finish), and exits after deadlineMs whatever is
+ * left: within the stop grace period the compose file gives the builder (30 s), after which the
+ * engine kills it. Tests shorten them.
+ */
+export const STOPPING = { runsMs: 10_000, deadlineMs: 25_000 };
 /** How the folder of a job's inputs and outputs is named, before mkdtemp's six characters. */
 const JOB_FOLDER = 'job-';
 
@@ -84,10 +91,15 @@ export interface BuilderOptions {
 }
 
 export class Builder {
-  private docker!: Docker;
+  private docker?: Docker;
   private readonly api: JobApiClient;
   /** What this worker runs: every kind of work, the architectures it was given. */
   private readonly offer: WorkerOffer;
+  /** Once it stops (Builder.stop), why: it leases nothing more, and gives back what it holds instead of handing it in. */
+  private stopping?: string;
+  private stopped?: Promise<void>;
+  /** The jobs it runs, by id: their slot and kind, and the run, which ends once the job is handed in or given back. */
+  private readonly running = new Map<string, { slot: string; job: LeasedJob; run: Promise<void> }>();
 
   constructor(private readonly o: BuilderOptions) {
     this.api = new JobApiClient(o.queueUrl, o.key, o.name);
@@ -119,6 +131,7 @@ export class Builder {
     const removed = await removeLeftoverBuilds(this.docker, this.o.name);
     if (removed) this.log(`removed ${removed} build container(s) left from before a restart`);
     const settings = await this.until(() => this.api.start(this.offer));
+    if (this.stopping) return;
     // The queue answered: healthy now, not only after the first long poll (up to 20 s later).
     await this.alive();
     // No more builds at once than this worker allows (each takes up to the limits).
@@ -134,6 +147,49 @@ export class Builder {
       // autopkgtest mostly wait on one core, on apt or dpkg), never in a build's place.
       this.worker(`${this.o.name}/${n + 1}`, this.offer.kinds.filter((k) => k !== 'build')),
     ]);
+  }
+
+  /**
+   * Stops the builder (on SIGTERM: docker stop, archive down, a Swarm task ended, a node's label
+   * removed; on Ctrl-C): it leases nothing more, kills and removes the containers its jobs
+   * started (removeLeftoverBuilds, by the label of its name), and gives back to the queue each
+   * job it held, as a restart does (JobLeasing.start), naming why. The limits of a job's
+   * containers (time, stall, disk) are kept by this process: left running after it, they ran
+   * unbounded (maintainer scripts of uploaded packages among them) until a builder of this name
+   * started again on this engine. A job handing in what it made has STOPPING.runsMs to finish.
+   * The containers are looked for again last: a job between two of its containers when they
+   * were first removed has started its next by then, or ended. Once only; resolves when done.
+   */
+  stop(why: string): Promise<void> {
+    this.stopped ??= (async () => {
+      this.stopping = `builder ${this.o.name} stopped (${why}); the job goes to another run`;
+      this.log(`${this.o.name}: stopping (${why}): leasing no more, removing the containers of its ${this.running.size} job(s), giving them back`);
+      await this.removeBuilds();
+      // Their containers gone, the jobs' runs give them back (or finish handing them in).
+      const ended = Promise.allSettled([...this.running.values()].map((r) => r.run));
+      await Promise.race([ended, new Promise((r) => setTimeout(r, STOPPING.runsMs).unref())]);
+      // What has not ended by now is given back from here.
+      await Promise.all([...this.running.values()].map((r) => this.giveBack(r.slot, r.job)));
+      await this.removeBuilds();
+      this.log(`${this.o.name}: stopped`);
+    })();
+    return this.stopped;
+  }
+
+  /** Removes the containers of this builder's jobs, saying how many there were; an engine that fails is said, not thrown. */
+  private async removeBuilds(): Promise<void> {
+    if (!this.docker) return;
+    try {
+      const removed = await removeLeftoverBuilds(this.docker, this.o.name);
+      if (removed) this.log(`${this.o.name}: removed ${removed} container(s) of its jobs`);
+    } catch (err) {
+      this.log(`${this.o.name}: cannot remove the containers of its jobs: ${(err as Error).message}`);
+    }
+  }
+
+  /** Gives a job back to the queue as this builder stops; a queue that cannot be reached is said (the job goes back when its lease runs out, or this builder starts again). */
+  private async giveBack(slot: string, job: LeasedJob): Promise<void> {
+    await this.api.complete(job.id, slot, job.kind, { outcome: 'give-back', reason: this.stopping! }).catch((err: Error) => this.log(`${slot}: job ${job.id}: cannot give it back: ${err.message}`));
   }
 
   /**
@@ -169,17 +225,30 @@ export class Builder {
     }
   }
 
-  private async worker(name: string, only?: WorkKind[]): Promise<never> {
-    for (;;) {
+  private async worker(name: string, only?: WorkKind[]): Promise<void> {
+    while (!this.stopping) {
       try {
         // The queue holds the request up to 20 s until there is a job: no polling delay.
         const job = await this.api.lease({ builder: name, waitSeconds: 20, ...this.offer, ...(only && { only }) });
         await this.alive();
-        if (job) await this.run(name, job);
+        // One leased while the builder stops goes back at once, never run.
+        if (job && this.stopping) await this.giveBack(name, job);
+        else if (job) await this.tracked(name, job);
       } catch (err) {
         this.log(`${name}: ${(err as Error).message}`);
-        await new Promise((r) => setTimeout(r, 3000));
+        if (!this.stopping) await new Promise((r) => setTimeout(r, 3000));
       }
+    }
+  }
+
+  /** Runs the job, known as running until its run ends (what stop() waits for, then gives back). */
+  private async tracked(name: string, job: LeasedJob): Promise<void> {
+    const run = this.run(name, job);
+    this.running.set(job.id, { slot: name, job, run });
+    try {
+      await run;
+    } finally {
+      this.running.delete(job.id);
     }
   }
 
@@ -236,7 +305,7 @@ export class Builder {
       const result = await task({
         job: checked,
         api: this.api,
-        docker: this.docker,
+        docker: this.docker!,
         worker: {
           name: this.o.name, labels: this.o.labels, repoUrl: this.o.repoUrl, repoCa: this.o.repoCa, network: this.o.network, buildenvs: this.o.buildenvs,
           native: this.o.architectures?.find((a) => !this.o.emulated?.includes(a)),
@@ -247,6 +316,8 @@ export class Builder {
         inDir,
         outDir,
       });
+      // Stopping, its containers were removed: what the task says of it is not the package's.
+      if (this.stopping) throw new Error(this.stopping);
       clearInterval(flusher);
       await flush();
       for (const file of result.outputs) await this.handIn(() => this.api.artifact(job.id, name, file, join(outDir, file)));
@@ -254,8 +325,9 @@ export class Builder {
       this.log(`${name}: job ${job.id}: ${result.summary}`);
     } catch (err) {
       // Not the package's fault (engine, network, queue): hand the job back to be tried again;
-      // unless the queue refused what it made, which another run would make again.
-      const report = reportAfterHandInError(err);
+      // unless the queue refused what it made, which another run would make again. Stopping,
+      // its containers removed: back, saying so, whatever the task made of that.
+      const report = this.stopping ? { outcome: 'give-back' as const, reason: this.stopping } : reportAfterHandInError(err);
       this.log(`${name}: job ${job.id}: ${report.outcome === 'failed' ? 'failed' : 'giving it back'}: ${report.reason}`);
       clearInterval(flusher);
       pending += `\narchive-in-a-box: ${report.outcome === 'failed' ? 'job failed' : 'builder problem, job given back'}: ${report.reason}\n`;
@@ -319,4 +391,25 @@ export function builderNameFromEnv(env: NodeJS.ProcessEnv): string {
   const name = wanted.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+/, '').replace(/-+$/, '') || 'builder';
   if (name === wanted && name.length <= 63) return name;
   return `${name.slice(0, 54).replace(/-+$/, '')}-${createHash('sha256').update(wanted).digest('hex').slice(0, 8)}`;
+}
+
+/**
+ * Stops `builder` (Builder.stop) on SIGTERM (docker stop, archive down, Swarm ending its task) or
+ * SIGINT (Ctrl-C), then exits: 0 once it stopped, 1 if it had not within STOPPING.deadlineMs. A
+ * second signal exits at once, its jobs' containers left to the next start of a builder of
+ * this name on this engine.
+ */
+export function stopOnSignals(builder: Builder, on: Pick<NodeJS.Process, 'on'> = process, exit: (code: number) => void = (code) => process.exit(code)): void {
+  let signalled = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (signalled) return exit(1);
+    signalled = true;
+    setTimeout(() => exit(1), STOPPING.deadlineMs).unref();
+    builder.stop(signal).then(
+      () => exit(0),
+      () => exit(1),
+    );
+  };
+  on.on('SIGTERM', stop);
+  on.on('SIGINT', stop);
 }

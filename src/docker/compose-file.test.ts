@@ -79,14 +79,29 @@ describe('the compose file', () => {
     expect(() => parseCompose('name: p\nservices:\n  a:\n    image: x\n    volumes: [jobs]\n', 'c.yaml', {})).toThrow('c.yaml: services.a.volumes: "jobs" is not SOURCE:TARGET[:ro|rw] nor /PATH (a volume of the container\'s own)');
   });
 
-  it('bounds the memory and processes of the queue and the builder', () => {
-    for (const name of ['queue', 'builder']) {
-      const o = createOptions(project, project.services.find((s) => s.name === name)!) as Record<string, any>;
-      expect(o.HostConfig.Memory, name).toBeGreaterThanOrEqual(512 * 1024 ** 2);
-      expect(o.HostConfig.Memory, name).toBeLessThanOrEqual(4 * 1024 ** 3);
-      expect(o.HostConfig.PidsLimit, name).toBeGreaterThan(0);
-      expect(o.HostConfig.PidsLimit, name).toBeLessThanOrEqual(1024);
+  it('bounds the memory and processes of every service that runs, on one engine (a service added without them fails here)', () => {
+    const running = startOrder(project, ['swarm']);
+    expect(running.map((s) => s.name)).toEqual(['queue', 'builder', 'repo', 'registry']);
+    for (const s of running) {
+      const o = createOptions(project, s) as Record<string, any>;
+      expect(o.HostConfig.Memory, s.name).toBeGreaterThanOrEqual(256 * 1024 ** 2);
+      expect(o.HostConfig.Memory, s.name).toBeLessThanOrEqual(4 * 1024 ** 3);
+      expect(o.HostConfig.PidsLimit, s.name).toBeGreaterThan(0);
+      expect(o.HostConfig.PidsLimit, s.name).toBeLessThanOrEqual(1024);
     }
+    expect(createOptions(project, project.services.find((s) => s.name === 'repo')!)).toMatchObject({ HostConfig: { Memory: 512 * 1024 ** 2, PidsLimit: 128 } });
+  });
+
+  it('gives the builder a stop grace period (its jobs\' containers removed, their jobs given back), in whole seconds as the engine takes it; the others the engine\'s', () => {
+    const builder = project.services.find((s) => s.name === 'builder')!;
+    expect(builder.stopGracePeriodNs).toBe(30e9);
+    expect((createOptions(project, builder) as Record<string, any>).StopTimeout).toBe(30);
+    for (const s of startOrder(project, ['swarm']).filter((s) => s.name !== 'builder')) {
+      expect('StopTimeout' in createOptions(project, s), s.name).toBe(false);
+    }
+    const odd = parseCompose('name: p\nservices:\n  a:\n    image: x\n    stop_grace_period: 1500ms\n', 'c.yaml', {});
+    expect((createOptions(odd, odd.services[0]) as Record<string, any>).StopTimeout).toBe(2);
+    expect(() => parseCompose('name: p\nservices:\n  a:\n    image: x\n    stop_grace_period: 30\n', 'c.yaml', {})).toThrow('c.yaml: services.a.stop_grace_period: "30" is not a duration such as 5s or 1m30s');
   });
 
   it('gives build-dependency containers a network with the repo but not the queue, and tells the builder its name', () => {

@@ -72,6 +72,8 @@ export interface ServiceSpec {
   /** mem_limit in bytes and pids_limit; undefined: no limit. */
   memoryBytes?: number;
   pidsLimit?: number;
+  /** stop_grace_period: how long a stop waits after SIGTERM before it kills; undefined: the engine's 10 s. */
+  stopGracePeriodNs?: number;
   deploy?: DeploySpec;
 }
 
@@ -125,7 +127,7 @@ export function parseDuration(text: string, file: string, at: string): number {
 const SERVICE_KEYS = new Set([
   'image', 'build', 'command', 'user', 'read_only', 'tmpfs', 'volumes', 'ports', 'environment',
   'restart', 'healthcheck', 'labels', 'networks', 'cap_drop', 'security_opt', 'depends_on',
-  'profiles', 'working_dir', 'mem_limit', 'pids_limit', 'deploy', 'platform', 'init',
+  'profiles', 'working_dir', 'mem_limit', 'pids_limit', 'deploy', 'platform', 'init', 'stop_grace_period',
 ]);
 
 const DEPLOY_KEYS = new Set(['mode', 'placement', 'endpoint_mode']);
@@ -282,6 +284,7 @@ export function parseCompose(text: string, file: string, vars: Record<string, st
       workingDir: raw.working_dir === undefined ? undefined : String(raw.working_dir),
       memoryBytes: raw.mem_limit === undefined ? undefined : parseBytes(String(raw.mem_limit), file, `${at}.mem_limit`),
       pidsLimit,
+      ...(raw.stop_grace_period === undefined ? {} : { stopGracePeriodNs: parseDuration(String(raw.stop_grace_period), file, `${at}.stop_grace_period`) }),
       deploy: parseDeploy(raw.deploy, file, `${at}.deploy`),
     };
   });
@@ -366,6 +369,8 @@ export function createOptions(project: ComposeProject, s: ServiceSpec): Record<s
     Labels: { ...s.labels, [LABEL_PROJECT]: project.name, [LABEL_SERVICE]: s.name },
     ExposedPorts: Object.fromEntries(s.ports.map((p) => [`${p.containerPort}/tcp`, {}])),
     Healthcheck: engineHealthcheck(s),
+    // In whole seconds, as the engine takes it; only where said (the options' hash names a container's configuration).
+    ...(s.stopGracePeriodNs === undefined ? {} : { StopTimeout: Math.ceil(s.stopGracePeriodNs / 1e9) }),
     HostConfig: {
       Binds: s.volumes.filter((v) => !v.anonymous).map((v) => `${v.named ? volumeName(project.name, v.source) : v.source}:${v.target}${v.readOnly ? ':ro' : ''}`),
       // (Removed with the container: compose.ts removes containers with their anonymous volumes.)

@@ -122,7 +122,7 @@ export async function composeUp(
     const service = c.Labels[LABEL_SERVICE];
     if (service && !wanted.has(service)) {
       progress(`${service}: no longer in the project, removing ${c.Names[0]?.replace(/^\//, '')}`);
-      await docker.getContainer(c.Id).remove({ force: true, v: true });
+      await stopAndRemove(docker, c.Id);
     }
   }
   for (const service of creationOrder(project)) {
@@ -161,7 +161,7 @@ async function ensureContainer(docker: Docker, project: ComposeProject, service:
   }
   if (current) {
     progress(`${service.name}: configuration or image changed, recreating ${name}`);
-    await container.remove({ force: true, v: true });
+    await stopAndRemove(docker, name);
   } else progress(`${service.name}: creating ${name}`);
   try {
     const created = await docker.createContainer(options as never);
@@ -179,13 +179,28 @@ async function ensureContainer(docker: Docker, project: ComposeProject, service:
   }
 }
 
-/** Stops and removes the project's containers and network; state on the host is untouched. */
+/**
+ * Stops a container as docker stop does, SIGTERM and, after its stop grace period (the compose
+ * file's stop_grace_period, else 10 s), SIGKILL, then removes it with its own volumes: the
+ * builder, stopped, removes its jobs' containers and gives the jobs back (a forced removal killed
+ * it at once, and they ran on without their limits).
+ */
+async function stopAndRemove(docker: Docker, id: string): Promise<void> {
+  const container = docker.getContainer(id);
+  // (One already stopped answers 304; one gone, 404: the removal says what matters.)
+  await container.stop().catch(() => undefined);
+  await container.remove({ force: true, v: true });
+}
+
+/** Stops and removes the project's containers, all at once, and its networks; state on the host is untouched. */
 export async function composeDown(docker: Docker, project: string, progress: Progress): Promise<number> {
   const containers = await docker.listContainers({ all: true, filters: { label: [`${LABEL_PROJECT}=${project}`] } });
-  for (const c of containers) {
-    progress(`stopping ${c.Names[0]?.replace(/^\//, '')}`);
-    await docker.getContainer(c.Id).remove({ force: true, v: true });
-  }
+  await Promise.all(
+    containers.map((c) => {
+      progress(`stopping ${c.Names[0]?.replace(/^\//, '')}`);
+      return stopAndRemove(docker, c.Id);
+    }),
+  );
   const networks = await docker.listNetworks({ filters: { label: [`${LABEL_PROJECT}=${project}`] } });
   for (const n of networks) await docker.getNetwork(n.Id).remove().catch(() => undefined);
   return containers.length;

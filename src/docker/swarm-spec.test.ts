@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseCompose, startOrder } from './compose-file.js';
 import { FILE, VARS as SINGLE_ENGINE_VARS } from './fixtures/compose-vars.js';
-import { LABEL_SPEC_HASH, swarmNetworkSpec, swarmServiceSpec } from './swarm-spec.js';
+import { LABEL_ROOT, LABEL_ROOT_ID, LABEL_SPEC_HASH, SWARM_WORKER_SUFFIX, otherRoot, swarmNetworkSpec, swarmServiceSpec } from './swarm-spec.js';
 
 const VARS = {
   ...SINGLE_ENGINE_VARS,
   ARCHIVE_NODE_ID: 'n0de1d',
   ARCHIVE_BUILDENVS: `trixie=10.0.0.2:5000/archive/buildenv@sha256:${'c'.repeat(64)}`,
-  ARCHIVE_WORKER_SUFFIX: '-{{.Node.Hostname}}',
+  ARCHIVE_WORKER_SUFFIX: SWARM_WORKER_SUFFIX,
   ARCHIVE_WORKER_IMAGE: `10.0.0.2:5000/archive/tool@sha256:${'a'.repeat(64)}`,
 };
 const project = parseCompose(readFileSync(FILE, 'utf8'), FILE, VARS);
@@ -30,27 +30,36 @@ describe('the compose file as Swarm services', () => {
     expect(spec('registry').EndpointSpec.Ports).toEqual([{ Protocol: 'tcp', TargetPort: 5000, PublishedPort: 5000, PublishMode: 'host' }]);
   });
 
-  it('runs the worker from the registry by digest, named after its node, pulling build environments from the registry', () => {
+  it('runs the worker from the registry by digest, named after its node (host name and id), pulling build environments from the registry', () => {
     const c = spec('builder').TaskTemplate.ContainerSpec;
     expect(c.Image).toBe(VARS.ARCHIVE_WORKER_IMAGE);
-    expect(c.Env).toContain('ARCHIVE_BUILDER_NAME=archive-12345678-builder-{{.Node.Hostname}}');
+    // Expanded by Swarm on each node (Go's text/template; slice is one of its builtins).
+    expect(c.Env).toContain('ARCHIVE_BUILDER_NAME=archive-12345678-builder-{{.Node.Hostname}}-{{slice .Node.ID 0 8}}');
     // By digest: a tag anyone pushes to the registry is never what a worker builds in.
     expect(c.Env).toContain(`ARCHIVE_BUILDENVS=trixie=10.0.0.2:5000/archive/buildenv@sha256:${'c'.repeat(64)}`);
     expect(c.Mounts).toContainEqual({ Type: 'bind', Source: '/var/run/docker.sock', Target: '/var/run/docker.sock', ReadOnly: false });
     // Its job folders on a volume of each task's own, on its node's disk (no Source: Swarm removes it with the task).
     expect(c.Mounts).toContainEqual({ Type: 'volume', Target: '/var/lib/archive-jobs', ReadOnly: false });
     expect(c.Env).toContain('ARCHIVE_WORK_DIR=/var/lib/archive-jobs');
+    // Its task stopped (archive down, its node's label removed), it removes its jobs' containers first.
+    expect(c.StopGracePeriod).toBe(30e9);
+    for (const name of ['queue', 'repo', 'registry']) expect('StopGracePeriod' in spec(name).TaskTemplate.ContainerSpec, name).toBe(false);
   });
 
   it('keeps every bound of a single engine: read-only, the engine init process, no capabilities, no new privileges, memory, processes, tmpfs sizes, healthchecks', () => {
-    for (const s of startOrder(project, ['swarm'])) {
+    const running = startOrder(project, ['swarm']);
+    expect(running.map((s) => s.name)).toEqual(['queue', 'builder', 'repo', 'registry']);
+    for (const s of running) {
       const t = spec(s.name).TaskTemplate;
       expect(t.ContainerSpec.ReadOnly, s.name).toBe(true);
       expect(t.ContainerSpec.Init, s.name).toBe(true);
       expect(t.ContainerSpec.CapabilityDrop, s.name).toEqual(['ALL']);
       expect(t.ContainerSpec.Privileges, s.name).toEqual({ NoNewPrivileges: true });
       expect(t.ContainerSpec.Healthcheck, s.name).toMatchObject({ Interval: 10e9, Retries: 3, StartPeriod: 60e9, StartInterval: 1e9 });
+      // Each has both (compose-file.test.ts bounds them): not undefined on both sides.
+      expect(t.Resources.Limits.MemoryBytes, s.name).toBeGreaterThan(0);
       expect(t.Resources.Limits.MemoryBytes, s.name).toBe(s.memoryBytes);
+      expect(t.Resources.Limits.Pids, s.name).toBeGreaterThan(0);
       expect(t.Resources.Limits.Pids, s.name).toBe(s.pidsLimit);
       expect(t.RestartPolicy.Condition, s.name).toBe('any');
     }
@@ -101,5 +110,32 @@ describe('the compose file as Swarm services', () => {
     const tmpfs = parseCompose(text.replace('tmpfs: ["/tmp:size=256m"]', 'tmpfs: ["/tmp:size=256m,exec"]'), FILE, VARS);
     expect(() => swarmServiceSpec(tmpfs, tmpfs.services[0], {})).toThrow('compose: services.queue.tmpfs: exec has no Swarm counterpart (only size=)');
     expect(() => parseCompose(text.replace('attachable: true', 'attachable: true\n    driver: macvlan'), FILE, VARS)).toThrow(/networks\.deps\.driver: not supported/);
+  });
+});
+
+describe("a service of the project another root deployed (the same name: and root path on another manager)", () => {
+  const ours = { [LABEL_ROOT]: '/home/a/.local/share/archive-in-a-box', [LABEL_ROOT_ID]: '1'.repeat(32) };
+  const service = (labels: Record<string, string>) => ({ Spec: { Name: 'archive-12345678_queue', Labels: { 'com.docker.stack.namespace': 'archive-12345678', ...labels } } });
+
+  it("is refused, naming both roots and their ids and what to do; one of this root's is not", () => {
+    expect(otherRoot(service({ ...ours }), ours)).toBeUndefined();
+    const theirs = service({ [LABEL_ROOT]: '/home/a/.local/share/archive-in-a-box', [LABEL_ROOT_ID]: '2'.repeat(32) });
+    expect(otherRoot(theirs, ours)).toBe(
+      `service archive-12345678_queue is another archive's (root /home/a/.local/share/archive-in-a-box, id ${'2'.repeat(32)}), not this one's (root /home/a/.local/share/archive-in-a-box, id ${'1'.repeat(32)}): ` +
+        'two archives whose name: and root path are the same get one project name on a Swarm. Leave it to that archive (its own archive down removes it), and give this one another root (archive --root DIR) or another name: in its archive.yaml',
+    );
+    // This root without an id yet (archive down before an up of this version): theirs has one, so it is not this root's.
+    expect(otherRoot(theirs, { [LABEL_ROOT]: ours[LABEL_ROOT] })).toContain('not this one\'s (root /home/a/.local/share/archive-in-a-box, id (none yet))');
+  });
+
+  it('is taken when it carries no id: deployed before services carried one, by this root as far as can be told (its project name is as it was)', () => {
+    expect(otherRoot(service({ [LABEL_ROOT]: ours[LABEL_ROOT] }), ours)).toBeUndefined();
+    expect(otherRoot({}, ours)).toBeUndefined();
+  });
+
+  it('is told by the label every service this root deploys carries', () => {
+    const labelled = swarmServiceSpec(project, project.services.find((s) => s.name === 'builder')!, ours) as Record<string, any>;
+    expect(labelled.Labels).toMatchObject(ours);
+    expect(otherRoot({ Spec: { Name: labelled.Name, Labels: labelled.Labels } }, ours)).toBeUndefined();
   });
 });

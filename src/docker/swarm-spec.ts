@@ -10,6 +10,43 @@ import { LABEL_PROJECT, LABEL_SERVICE, endpoint, engineHealthcheck, environmentL
 export const LABEL_STACK = 'com.docker.stack.namespace';
 export const LABEL_SPEC_HASH = 'archive-in-a-box.spec-hash';
 
+/**
+ * The label of the services (and networks) an archive deploys on a Swarm: the random id of its
+ * root (state/root-id). The project's name is the config's name and a hash of the root's path, so
+ * two managers with a root at the same path (the default one) name the same project; the id tells
+ * their services apart.
+ */
+export const LABEL_ROOT_ID = 'archive-in-a-box.root-id';
+/** The label of what an archive deploys that names its root's path (as the machine that deployed it sees it). */
+export const LABEL_ROOT = 'archive-in-a-box.root';
+
+/**
+ * Why a service of the project is not this root's to update or remove: it carries another root's
+ * id. One without an id was deployed before services carried it, by this root as far as can be
+ * told (project names are as they were): it is taken, and labelled at the next up.
+ */
+export function otherRoot(service: { Spec?: { Name?: string; Labels?: Record<string, string> } }, ours: Record<string, string>): string | undefined {
+  const theirs = service.Spec?.Labels?.[LABEL_ROOT_ID];
+  if (!theirs || theirs === ours[LABEL_ROOT_ID]) return undefined;
+  const where = (labels: Record<string, string> | undefined, id: string | undefined) => `root ${labels?.[LABEL_ROOT] ?? '(unnamed)'}, id ${id ?? '(none yet)'}`;
+  return (
+    `service ${service.Spec?.Name} is another archive's (${where(service.Spec?.Labels, theirs)}), not this one's (${where(ours, ours[LABEL_ROOT_ID])}): ` +
+    'two archives whose name: and root path are the same get one project name on a Swarm. Leave it to that archive (its own archive down removes it), ' +
+    'and give this one another root (archive --root DIR) or another name: in its archive.yaml'
+  );
+}
+
+/**
+ * What a Swarm node's worker name ends in (ARCHIVE_WORKER_SUFFIX, after ARCHIVE_PROJECT-builder):
+ * a Go template each node's task expands, its host name and the first 8 characters of its node
+ * id. Swarm allows two nodes the same host name (cloned machines), and two workers of one name
+ * are one worker: when either restarted, the queue gave back the jobs the other still built. The
+ * id keeps them apart; the host name says which node it is. (slice is a builtin of Go's
+ * text/template, which swarmkit expands task specs with; .Node.ID and .Node.Hostname are among
+ * its placeholders.) builderNameFromEnv keeps the whole within 63 characters.
+ */
+export const SWARM_WORKER_SUFFIX = '-{{.Node.Hostname}}-{{slice .Node.ID 0 8}}';
+
 export function serviceName(project: string, service: string): string {
   return `${project}_${service}`;
 }
@@ -66,6 +103,8 @@ export function swarmServiceSpec(project: ComposeProject, s: ServiceSpec, labels
         // Engines before API 1.46 do not know it and run the task without it (README says so).
         ...(s.securityOpt.includes('no-new-privileges:true') ? { Privileges: { NoNewPrivileges: true } } : {}),
         Healthcheck: engineHealthcheck(s),
+        // Only where said: the spec's hash names the service's configuration.
+        ...(s.stopGracePeriodNs === undefined ? {} : { StopGracePeriod: s.stopGracePeriodNs }),
       },
       Resources: { Limits: { MemoryBytes: s.memoryBytes, Pids: s.pidsLimit } },
       RestartPolicy: { Condition: restart, Delay: 2e9 },

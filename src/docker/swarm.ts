@@ -6,9 +6,17 @@ import { DockerError, UserError } from '../errors.js';
 import type { ComposeProject, ServiceSpec } from './compose-file.js';
 import { dockerMessage, followProgress, isNotFound, type Docker } from './engine.js';
 import type { Progress } from './images.js';
-import { LABEL_SPEC_HASH, LABEL_STACK, serviceName, swarmNetworkSpec, swarmServiceSpec } from './swarm-spec.js';
+import { LABEL_SPEC_HASH, LABEL_STACK, otherRoot, serviceName, swarmNetworkSpec, swarmServiceSpec } from './swarm-spec.js';
 import { readsThrough } from './engine-reads.js';
 import { projectServices, type Task } from './project-status.js';
+
+/** Refuses, before anything changes, when a service of the project is another root's (otherRoot). */
+export async function checkProjectOwner(docker: Docker, project: string, ours: Record<string, string>): Promise<void> {
+  for (const s of await projectServices(readsThrough(docker), project)) {
+    const why = otherRoot(s, ours);
+    if (why) throw new UserError(why);
+  }
+}
 
 export interface SwarmManager {
   /** This engine's node: where the archive root is, so where the queue and repository run. */
@@ -54,7 +62,10 @@ export async function ensureSwarmNetworks(docker: Docker, project: ComposeProjec
   }
 }
 
-/** Creates the service, or updates it when its spec (or the image behind its local tag, `imageIds`) changed. */
+/**
+ * Creates the service, or updates it when its spec (or the image behind its local tag, `imageIds`)
+ * changed; refuses one that is another root's (otherRoot).
+ */
 export async function deployService(docker: Docker, project: ComposeProject, service: ServiceSpec, labels: Record<string, string>, imageIds: Record<string, string>, progress: Progress): Promise<void> {
   const spec = swarmServiceSpec(project, service, labels, imageIds[service.image]);
   const name = spec.Name as string;
@@ -65,6 +76,8 @@ export async function deployService(docker: Docker, project: ComposeProject, ser
   } catch (err) {
     if (!isNotFound(err)) throw new DockerError(`cannot inspect service ${name}: ${dockerMessage(err)}`);
   }
+  const other = current && otherRoot({ Spec: { Name: name, Labels: current.Spec?.Labels } }, labels);
+  if (other) throw new UserError(other);
   try {
     if (!current) {
       progress(`${service.name}: creating service ${name}`);
@@ -86,9 +99,25 @@ interface ServiceFacts {
 }
 
 /**
+ * What a service's tasks say that keeps it from running, for the wait's progress and its error:
+ * first the tasks Swarm still means to run that are not running and carry an error (pending on
+ * no node: "no suitable node (host-mode port already in use on 1 node)", which Swarm retries for
+ * ever), then those that failed or were rejected; each state and error once, three at most.
+ * Empty when they say nothing.
+ */
+export function tasksTrouble(tasks: Task[]): string {
+  const current = tasks.filter((t) => t.DesiredState === 'running' && t.Status?.State !== 'running' && t.Status?.Err);
+  const failed = tasks.filter((t) => ['failed', 'rejected'].includes(t.Status?.State ?? ''));
+  const said = [...current, ...failed].map((t) => `a task ${t.Status?.State ?? '?'}: ${t.Status?.Err || t.Status?.Message || 'no reason given'}`);
+  return [...new Set(said)].slice(0, 3).join('; ');
+}
+
+/**
  * Waits until the service runs as many tasks as it should (Swarm counts a task with a
- * healthcheck as running once it is healthy) and its update, if any, completed; a task the
- * nodes reject or that fails, or an update paused or rolled back, is named.
+ * healthcheck as running once it is healthy) and its update, if any, completed; what its tasks
+ * say keeps them from running (tasksTrouble: a port in use, no node that fits, a task that
+ * failed) is said as it changes and in the error at the deadline; an update paused or rolled
+ * back is named.
  */
 export async function waitServiceRunning(docker: Docker, project: string, service: string, timeoutMs: number, progress: Progress): Promise<number> {
   const name = serviceName(project, service);
@@ -103,12 +132,14 @@ export async function waitServiceRunning(docker: Docker, project: string, servic
       throw new DockerError(`service ${name}: its update ${update.replace('_', ' ')}: ${facts?.UpdateStatus?.Message ?? ''}; docker service ps ${name} --no-trunc says more`);
     }
     if (desired > 0 && running === desired && (!update || update === 'completed')) return running;
-    const failed = ((await docker.listTasks({ filters: { service: [name] } })) as Task[]).find((t) => ['failed', 'rejected'].includes(t.Status?.State ?? ''));
+    const trouble = tasksTrouble((await docker.listTasks({ filters: { service: [name] } })) as Task[]);
     const summary = `${running} of ${desired} task(s) running${update ? `, update ${update}` : ''}`;
-    if (summary !== said) progress(`${service}: ${summary}${failed ? ` (a task ${failed.Status?.State}: ${failed.Status?.Err ?? failed.Status?.Message})` : ''}`);
-    said = summary;
+    // Said again when what the tasks say changes, not only their count.
+    const line = `${summary}${trouble ? ` (${trouble})` : ''}`;
+    if (line !== said) progress(`${service}: ${line}`);
+    said = line;
     if (Date.now() > deadline) {
-      throw new DockerError(`service ${name} is not running after ${timeoutMs / 1000} s (tasks: ${summary})${failed ? `; a task ${failed.Status?.State}: ${failed.Status?.Err ?? failed.Status?.Message}` : ''}; docker service ps ${name} --no-trunc says more`);
+      throw new DockerError(`service ${name} is not running after ${timeoutMs / 1000} s (tasks: ${summary})${trouble ? `; ${trouble}` : ''}; docker service ps ${name} --no-trunc says more`);
     }
     await new Promise((r) => setTimeout(r, 1000));
   }
@@ -146,9 +177,16 @@ export async function pushImage(docker: Docker, local: string, registry: string,
   }
 }
 
-/** Removes the project's services and networks (`docker stack rm`); state on the host is untouched. */
-export async function swarmDown(docker: Docker, project: string, progress: Progress): Promise<number> {
+/**
+ * Removes the project's services and networks (`docker stack rm`); state on the host is untouched.
+ * Refuses, removing nothing, when one is another root's (otherRoot; `ours`: this root's labels).
+ */
+export async function swarmDown(docker: Docker, project: string, ours: Record<string, string>, progress: Progress): Promise<number> {
   const services = await projectServices(readsThrough(docker), project);
+  for (const s of services) {
+    const why = otherRoot(s, ours);
+    if (why) throw new UserError(why);
+  }
   for (const s of services) {
     progress(`removing service ${s.Spec?.Name ?? s.ID}`);
     await docker.getService(s.ID).remove();

@@ -25,6 +25,8 @@ export class Layout {
   get state() { return join(this.root, 'state'); }
   get secretKey() { return join(this.state, 'archive-key.sec'); }
   get apiToken() { return join(this.state, 'api-token'); }
+  /** A random id of this root, made once: the Swarm services it deploys carry it (docker/swarm-spec.ts LABEL_ROOT_ID). */
+  get rootId() { return join(this.state, 'root-id'); }
   get uploads() { return join(this.state, 'uploads'); }
   get jobs() { return join(this.state, 'jobs'); }
   /** Enrolled workers and their keys (0600), and when each worker was last heard from. */
