@@ -109,8 +109,11 @@ describe('a request carried out again after a crash', () => {
     await jobs.save({ id: 'j2', kind: 'build', source: 'foo', version: '2.0-1', arch: 'amd64', suite: 'unstable', uploadId: 'u2', state: 'built', attempts: 1 } as unknown as JobRecord);
     const queue = (publish: () => Promise<void>) =>
       new CliRequests({ layout, log: () => undefined, config: () => ({ suites: [{ name: 'unstable' }] }), suites, uploads, jobs, publish, statusChanged: () => undefined } as unknown as QueueContext, leasing, {} as WorkerRegistry, {} as Migrations, {} as RebuildResults);
-    // Killed while it publishes: no answer, the request stays.
-    await expect(queue(async () => { throw new Error('killed'); }).handleAll()).rejects.toThrow('killed');
+    // Killed while it publishes (a queue that never comes back from its publication: an error
+    // thrown there would be answered): no answer, the request stays.
+    let publishing = false;
+    void queue(() => ((publishing = true), new Promise<void>(() => undefined))).handleAll();
+    while (!publishing) await new Promise((r) => setTimeout(r, 5));
     expect(readdirSync(dir).sort()).toEqual(['1-rm.attempt', '1-rm.made.json', '1-rm.request.json']);
     // The next start carries it out again: published, answered as the first time, not "nothing to remove".
     let published = 0;
@@ -197,6 +200,64 @@ describe('a request the queue stops during', () => {
     await queue().handleAll();
     expect(tries).toBe(4);
     expect(JSON.parse(readFileSync(join(dir, '1-rm.answer.json'), 'utf8'))).toMatchObject({ ok: true });
+  });
+});
+
+describe('a request that fails with an error of its own', () => {
+  const setUp = async (suites: Record<string, unknown>, publish: () => Promise<void> = async () => undefined) => {
+    const { layout, dir } = freshRoot();
+    const uploads = await new RecordStore<UploadRecord>(layout.uploads).load();
+    const jobs = await new RecordStore<JobRecord>(layout.jobs).load();
+    const leasing = { cancel: async () => 0 } as unknown as JobLeasing;
+    const q = { layout, log: () => undefined, config: () => ({ suites: [{ name: 'unstable' }] }), suites, uploads, jobs, publish, statusChanged: () => undefined };
+    return { dir, queue: () => new CliRequests(q as unknown as QueueContext, leasing, {} as WorkerRegistry, {} as Migrations, {} as RebuildResults) };
+  };
+  const answer = (dir: string, id: string) => JSON.parse(readFileSync(join(dir, `${id}.answer.json`), 'utf8')) as { ok: boolean; message: string };
+
+  it('is answered so and removed, not tried at every scan for ever, and the request after it is carried out in the same scan', async () => {
+    // A snapshot whose record the file system refuses (as one of 230 letters was, past NAME_MAX).
+    const tooLong = Object.assign(new Error("ENAMETOOLONG: name too long, open 'state/suites/aaa.json.tmp-1-x'"), { code: 'ENAMETOOLONG' });
+    const { dir, queue } = await setUp({
+      snapshot: async () => Promise.reject(tooLong),
+      remove: async (source: string) => ({ ok: true, message: `removed ${source} from unstable` }),
+    });
+    writeFileSync(join(dir, '1-snap.request.json'), JSON.stringify({ action: 'snapshot', name: 'frozen' }));
+    writeFileSync(join(dir, '2-rm.request.json'), JSON.stringify({ action: 'rm', source: 'foo' }));
+    await queue().handleAll();
+    expect(answer(dir, '1-snap')).toEqual({
+      ok: false,
+      message: "the queue failed while carrying out this request: ENAMETOOLONG: name too long, open 'state/suites/aaa.json.tmp-1-x'; not tried again (queue.log has the details)",
+    });
+    expect(answer(dir, '2-rm')).toEqual({ ok: true, message: 'removed foo from unstable' });
+    expect(readdirSync(dir).sort()).toEqual(['1-snap.answer.json', '2-rm.answer.json']);
+  });
+
+  it('is answered with what its change saved before the error', async () => {
+    const { dir, queue } = await setUp(
+      { copy: async () => ({ ok: true, message: 'copied foo 1.0-1 from unstable to testing with 1 binary package(s), no rebuild' }) },
+      async () => Promise.reject(new TypeError("Cannot read properties of undefined (reading 'id')")),
+    );
+    writeFileSync(join(dir, '1-copy.request.json'), JSON.stringify({ action: 'copy', source: 'foo', from: 'unstable', to: 'testing' }));
+    await queue().handleAll();
+    expect(answer(dir, '1-copy').message).toBe(
+      "the queue failed while carrying out this request: Cannot read properties of undefined (reading 'id'); not tried again (queue.log has the details); before that it had: copied foo 1.0-1 from unstable to testing with 1 binary package(s), no rebuild",
+    );
+    expect(readdirSync(dir)).toEqual(['1-copy.answer.json']);
+  });
+
+  it('is told apart from a failure that passes (a full disk): that one stays, and the request after it is still carried out', async () => {
+    const full = Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+    const { dir, queue } = await setUp({
+      snapshot: async () => Promise.reject(full),
+      remove: async (source: string) => ({ ok: true, message: `removed ${source} from unstable` }),
+    });
+    writeFileSync(join(dir, '1-snap.request.json'), JSON.stringify({ action: 'snapshot', name: 'frozen' }));
+    writeFileSync(join(dir, '2-rm.request.json'), JSON.stringify({ action: 'rm', source: 'foo' }));
+    await expect(queue().handleAll()).rejects.toThrow('ENOSPC');
+    expect(answer(dir, '2-rm')).toMatchObject({ ok: true });
+    // Its try taken back: the full disk is no fault of the request's.
+    expect(readdirSync(dir).sort()).toEqual(['1-snap.attempt', '1-snap.request.json', '2-rm.answer.json']);
+    expect(readFileSync(join(dir, '1-snap.attempt'), 'utf8').trim()).toBe('0');
   });
 });
 

@@ -313,7 +313,10 @@ export class Queue implements QueueContext {
     }
     let publishFailure: unknown;
     if (this.publishing.pending) await this.publish('again, after a failure').catch((err) => (publishFailure = err));
-    await this.requests.handleAll();
+    // Nor does a request that fails (a full disk; it stays, to be carried out later): its error
+    // is thrown at the end too. It once came first and stopped the scan: no upload was taken.
+    let requestFailure: unknown;
+    await this.requests.handleAll().catch((err) => (requestFailure = err));
     const { waiting, decided } = await this.intake.scan();
     if (this.acceptedUnpublished.length > 0) {
       const names = this.acceptedUnpublished;
@@ -325,7 +328,7 @@ export class Queue implements QueueContext {
       this.requests.garbageLikely = false;
       await this.publishing.collectGarbage();
     }
-    if (publishFailure) throw publishFailure;
+    if (publishFailure ?? requestFailure) throw publishFailure ?? requestFailure;
   }
 
   private statusTimer?: NodeJS.Timeout;

@@ -3,7 +3,7 @@
 // suite here, and rm, copy, snapshot and include change it. The queue calls these in its
 // serial lane; each change is written through before the caller publishes.
 import { basename, dirname, join } from 'node:path';
-import { DEBUG_SUFFIX, type ArchiveConfig, type SuiteConfig } from '../../config/config.js';
+import { snapshotNameError, type ArchiveConfig, type SuiteConfig } from '../../config/config.js';
 import type { JobRecord } from '../../core/jobs.js';
 import { newHistory, retained, withHistory, type HistoryEntry, type PoolHistory } from '../../core/retention.js';
 import {
@@ -51,9 +51,6 @@ type WrittenHistory = PoolHistory | RecordAsWritten<PoolHistory[string]>;
 
 /** The most files `include` reads, checks and places together. */
 const PART = 1000;
-
-/** Names a snapshot may take: a suite name's rules (it becomes dists/NAME). */
-export const SNAPSHOT_NAME = /^[a-z0-9][a-z0-9.+-]*$/;
 
 /**
  * Why an included package is not: a suite holds one version of each, and `newer`, which the suite
@@ -268,9 +265,8 @@ export class SuiteChanges {
   }
 
   async snapshot(name: string, suiteName: string): Promise<QueueAnswer> {
-    if (!SNAPSHOT_NAME.test(name) || name.endsWith(DEBUG_SUFFIX)) {
-      throw new ContentsError(`snapshot name "${name}": expected lower-case letters, digits and . + -, not ending in ${DEBUG_SUFFIX} (it becomes dists/${name}, and dists/${name}${DEBUG_SUFFIX} its debug symbols)`);
-    }
+    const wrong = snapshotNameError(name);
+    if (wrong) throw new ContentsError(wrong);
     const taken = this.config().suites.some((s) => s.name === name || s.aliases.includes(name)) || this.store.get(name);
     if (taken) throw new ContentsError(`"${name}" is already a suite, an alias or a snapshot; choose another name`);
     const suite = this.suite(suiteName);

@@ -1,0 +1,40 @@
+// The queue's changes of suites and snapshots, on a real folder (no .debs: sources and what the
+// records hold). .deb-reading changes are in test/suite-changes.integration.test.ts.
+import { mkdirSync, readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { scratchDir } from '../../../test/support/scratch.js';
+import { parseConfig, type ArchiveConfig } from '../../config/config.js';
+import { ContentsError } from '../../core/suite-contents.js';
+import type { UploadRecord } from '../../core/uploads.js';
+import { Layout } from '../../storage/layout.js';
+import { SuiteChanges } from './suite-changes.js';
+
+/** A queue's SuiteChanges on a new root, under `yaml` (which a test may change: config.text). */
+async function suiteChanges(yaml = 'suites:\n  unstable: {}\n  testing: {}\n') {
+  const layout = new Layout(scratchDir('aib-suite-changes-'));
+  mkdirSync(layout.suites, { recursive: true });
+  const config = { text: yaml, parsed: undefined as ArchiveConfig | undefined };
+  const get = () => (config.parsed ??= parseConfig(config.text, 'archive.yaml'));
+  const logged: string[] = [];
+  const suites = await new SuiteChanges(layout, get, (m) => logged.push(m)).load();
+  return { layout, suites, logged, reconfigure: (text: string) => void ((config.text = text), (config.parsed = undefined)) };
+}
+
+const upload = (source: string, version: string, suite = 'unstable'): UploadRecord => ({
+  id: `${source}_${version}`, changes: `${source}_${version}_source.changes`, source, version, distribution: suite, suite, state: 'accepted', receivedAt: '', updatedAt: '', reasons: [],
+  sourceFiles: [{ name: `${source}_${version}.dsc`, path: `pool/main/${source[0]}/${source}/${source}_${version}.dsc`, size: 1, md5: 'm', sha1: 's', sha256: 'x' }], jobs: [],
+  sourceStanza: [['Package', source], ['Version', version], ['Architecture', 'all']],
+} as unknown as UploadRecord);
+
+describe('a snapshot', () => {
+  it('takes a name of up to 100 characters, and refuses a longer one with what a name may be, saving nothing (one of 230 could not be saved, and its request stopped the queue)', async () => {
+    const { layout, suites } = await suiteChanges();
+    await suites.addSource(upload('hello', '1.0'));
+    await expect(suites.snapshot('a'.repeat(230), 'unstable')).rejects.toThrow(
+      new ContentsError(`snapshot name "${'a'.repeat(40)}…" (230 characters): expected at most 100 lower-case letters, digits and . + -, starting with a letter or digit, not ending in -debug (it becomes dists/NAME, and dists/NAME-debug its debug symbols)`),
+    );
+    await expect(suites.snapshot('a'.repeat(101), 'unstable')).rejects.toThrow(/\(101 characters\): expected at most 100/);
+    expect(readdirSync(layout.suites).filter((n) => n.startsWith('aaa'))).toEqual([]);
+    expect((await suites.snapshot('a'.repeat(100), 'unstable')).message).toMatch(/^snapshot a{100} of unstable: 1 source and 0 binary package\(s\)/);
+  });
+});
