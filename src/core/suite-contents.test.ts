@@ -261,6 +261,26 @@ describe('suite contents', () => {
     expect(r.contents.binaries.map((b) => `${b.package} ${b.source} ${b.version} ${b.arch}`).sort()).toEqual(['libshared x 2 amd64', 'x x 2 amd64', 'x-arm z 1 arm64']);
   });
 
+  it('refuses a copy while the source suite lacks the binaries of that version for an architecture it builds for in the target (its builds pending), naming them; one that builds nothing there goes', () => {
+    const built = (version: string, architecture: string): SuiteSource => ({ ...src('hello', version), stanza: [...src('hello', version).stanza, ['Architecture', architecture]] });
+    // unstable has hello 2.0, its builds pending: only 1.0's amd64 package is there; testing has 1.0 whole.
+    const unstable = withBinaries(withSource(emptyContents('unstable'), built('2.0', 'any all')), [bin('hello', '1.0', 'amd64', { source: 'hello' })]);
+    const testing = withBinaries(withSource(emptyContents('testing'), built('1.0', 'any all')), [bin('hello', '1.0', 'amd64', { source: 'hello' }), bin('hello-doc', '1.0', 'all', { source: 'hello' })]);
+    const why = (arches: string) => `unstable has none of its binaries for ${arches} yet (their builds are not all in, failed or are held back, or unstable lacks the architecture); copy it once they are in (archive status hello says how its builds stand)`;
+    expect(() => withCopy(unstable, testing, 'hello', ['amd64', 'arm64'], false)).toThrow(new ContentsError(`hello 2.0 is not copied to testing: ${why('all, amd64, arm64')}`));
+    // amd64 built (with its arch:all packages, -b): arm64 still pending.
+    const partly = withBinaries(unstable, [bin('hello', '2.0', 'amd64', { source: 'hello' }), bin('hello-doc', '2.0', 'all', { source: 'hello' })]);
+    expect(() => withCopy(partly, testing, 'hello', ['amd64', 'arm64'], false)).toThrow(`hello 2.0 is not copied to testing: ${why('arm64')}`);
+    expect(withCopy(partly, testing, 'hello', ['amd64'], false).copied.map((b) => `${b.package} ${b.version} ${b.arch}`).sort()).toEqual(['hello 2.0 amd64', 'hello-doc 2.0 all']);
+    // A version that builds nothing for the target's architectures (arm64 only, testing amd64) brings its source alone.
+    const armOnly = withSource(emptyContents('unstable'), built('3.0', 'arm64'));
+    expect(withCopy(armOnly, testing, 'hello', ['amd64'], false).contents.sources.map((x) => x.version)).toEqual(['3.0']);
+    // The same version from a suite that lacks an architecture the target has: refused, not dropped from the target.
+    expect(() => withCopy(withBinaries(testing, []), withBinaries(testing, [bin('hello', '1.0', 'arm64', { source: 'hello' })]), 'hello', ['amd64', 'arm64'], false)).toThrow(
+      `hello 1.0 is not copied to testing: testing has none of its binaries for arm64 yet`,
+    );
+  });
+
   it('refuses a downgrade of imported binaries, which have no source package', () => {
     const older = withBinaries(emptyContents('snap'), [bin('tool', '1', 'amd64', { origin: 'imported' })]);
     const newer = withBinaries(emptyContents('testing'), [bin('tool', '2', 'amd64', { origin: 'imported' })]);

@@ -6,6 +6,7 @@
 import { Paragraph } from '../debian/deb822.js';
 import { inOrder } from '../debian/indices.js';
 import { compareVersions } from '../debian/version.js';
+import { planBuilds } from './build-plan.js';
 import type { BinaryRecord } from './jobs.js';
 
 export interface SuiteSource {
@@ -408,6 +409,10 @@ export function withCopy(from: SuiteContents, to: SuiteContents, source: string,
   if (held && compareVersions(held, version) > 0) {
     throw new ContentsError(`${to.id} has ${source} ${held}, newer than ${from.id}'s ${version}; remove it first (archive rm ${source} --suite ${to.id}) to go back`);
   }
+  // As a migration waits for them: the copy would leave the target the source without them
+  // (their builds join `from` only, and a copied source is not built again in `to`).
+  const unbuilt = unbuiltArchitectures(from, source, version, toArchitectures);
+  if (unbuilt.length > 0) throw new ContentsError(`${source} ${version} is not copied to ${to.id}: ${unbuiltText(from.id, unbuilt)}; copy it once they are in (archive status ${source} says how its builds stand)`);
   const taken = allowTakeover ? [] : takeovers(to, source, binaries);
   if (taken.length > 0) {
     throw new ContentsError(`${source} ${version} is not copied to ${to.id}: ${takeoverText(taken, to.id)}; remove that source first (archive rm ${taken[0][1]} --suite ${to.id}) or set suites.${to.id}.allow_binary_takeover: true in archive.yaml`);
@@ -420,6 +425,26 @@ export function withCopy(from: SuiteContents, to: SuiteContents, source: string,
   const rest = { ...to, sources: to.sources.filter((s) => s.source !== source), binaries: to.binaries.filter((b) => b.source !== source && !brought.has(`${b.package} ${b.arch}`)) };
   return { contents: { ...rest, sources: src ? [...rest.sources, { ...src, since: at }] : rest.sources, binaries: [...rest.binaries, ...binaries] }, copied: binaries, version };
 }
+
+/**
+ * The architectures among `toArchitectures` (and `all`) that `source` `version` builds for, by
+ * its .dsc's Architecture field and as its builds are planned (core/build-plan.ts), of which
+ * `from` holds none of its binaries: its builds there not all in yet (or failed, or held back),
+ * or `from` without that architecture. A copy or migration of it waits for them. None for a
+ * source `from` holds only binaries of (imported: they are all there is).
+ */
+export function unbuiltArchitectures(from: SuiteContents, source: string, version: string, toArchitectures: string[]): string[] {
+  const src = from.sources.find((s) => s.source === source && s.version === version);
+  if (!src) return [];
+  const architectures = (new Paragraph(src.stanza).first('Architecture') ?? '').split(/\s+/).filter(Boolean);
+  const builds = planBuilds(architectures, toArchitectures).flatMap((p) => (p.buildArg === '-B' ? [p.arch] : p.buildArg === '-A' ? ['all'] : [p.arch, 'all']));
+  const held = new Set(copiedBinaries(from, source, version, toArchitectures).map((b) => b.arch));
+  return [...new Set(builds)].filter((arch) => !held.has(arch)).sort(inOrder);
+}
+
+/** "unstable has none of its binaries for amd64, all yet (...)": what unbuiltArchitectures found. */
+export const unbuiltText = (from: string, unbuilt: string[]) =>
+  `${from} has none of its binaries for ${unbuilt.join(', ')} yet (their builds are not all in, failed or are held back, or ${from} lacks the architecture)`;
 
 /**
  * The binaries of `source` at `version` a copy from `from` brings to a suite of
