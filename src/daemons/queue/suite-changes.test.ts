@@ -38,3 +38,22 @@ describe('a snapshot', () => {
     expect((await suites.snapshot('a'.repeat(100), 'unstable')).message).toMatch(/^snapshot a{100} of unstable: 1 source and 0 binary package\(s\)/);
   });
 });
+
+describe('archive.yaml naming a suite a snapshot is', () => {
+  it('is refused, naming the snapshot and what to do, and the snapshot keeps what it holds (a suite there would write its record over)', async () => {
+    const { suites, reconfigure } = await suiteChanges();
+    await suites.addSource(upload('hello', '1.0'));
+    await suites.snapshot('frozen', 'unstable');
+    const yaml = 'suites:\n  unstable: {}\n  frozen: {}\n';
+    expect(() => suites.checkConfig(parseConfig(yaml, 'archive.yaml'), 'archive.yaml')).toThrow(
+      /^archive\.yaml: suites\.frozen: frozen is a snapshot \(of unstable, made \d{4}-.*\), which a suite of that name would replace, its packages lost; name the suite otherwise, or delete the snapshot first \(archive snapshot frozen --delete\)$/,
+    );
+    suites.checkConfig(parseConfig('suites:\n  unstable: {}\n  thawed: {}\n', 'archive.yaml'), 'archive.yaml');
+    // Once the snapshot is deleted, the suite may take its name.
+    await suites.deleteSnapshot('frozen');
+    suites.checkConfig(parseConfig(yaml, 'archive.yaml'), 'archive.yaml');
+    reconfigure(yaml);
+    await suites.addSource(upload('hello', '2.0', 'frozen'));
+    expect(suites.all().find((c) => c.id === 'frozen')).toMatchObject({ kind: 'suite', sources: [{ source: 'hello', version: '2.0' }] });
+  });
+});

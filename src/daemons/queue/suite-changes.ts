@@ -3,7 +3,7 @@
 // suite here, and rm, copy, snapshot and include change it. The queue calls these in its
 // serial lane; each change is written through before the caller publishes.
 import { basename, dirname, join } from 'node:path';
-import { snapshotNameError, type ArchiveConfig, type SuiteConfig } from '../../config/config.js';
+import { ConfigError, snapshotNameError, type ArchiveConfig, type SuiteConfig } from '../../config/config.js';
 import type { JobRecord } from '../../core/jobs.js';
 import { newHistory, retained, withHistory, type HistoryEntry, type PoolHistory } from '../../core/retention.js';
 import {
@@ -146,15 +146,25 @@ export class SuiteChanges {
     return this.controlStore.digest(b.path);
   }
 
-  /**
-   * Every configured suite (empty when new) and every snapshot, for the publisher. A snapshot
-   * whose name archive.yaml later gave to a suite is not published (the suite wins dists/NAME).
-   */
+  /** Every configured suite (empty when new) and every snapshot, for the publisher. */
   all(): SuiteContents[] {
-    const names = new Set(this.config().suites.map((s) => s.name));
     const suites = this.config().suites.map((s) => this.get(s.name));
-    const snapshots = this.store.all().filter((c) => c.kind === 'snapshot' && !names.has(c.id)).sort((a, b) => inOrder(a.id, b.id));
+    const snapshots = this.store.all().filter((c) => c.kind === 'snapshot').sort((a, b) => inOrder(a.id, b.id));
     return [...suites, ...snapshots];
+  }
+
+  /**
+   * Throws when `config` (archive.yaml, read from `file`) names a suite a snapshot here is: the
+   * suite would take the snapshot's place, its first change writing the snapshot's record over
+   * (its members gone, a collection then freeing their pool files). The queue takes no such
+   * archive.yaml (queue.ts), and `archive snapshot` takes no suite's name.
+   */
+  checkConfig(config: ArchiveConfig, file: string): void {
+    for (const s of config.suites) {
+      const held = this.store.get(s.name);
+      if (held?.kind !== 'snapshot') continue;
+      throw new ConfigError(file, `suites.${s.name}: ${s.name} is a snapshot (of ${held.of ?? 'a suite'}, made ${held.createdAt ?? 'before'}), which a suite of that name would replace, its packages lost; name the suite otherwise, or delete the snapshot first (archive snapshot ${s.name} --delete)`);
+    }
   }
 
   private get(id: string): SuiteContents {
@@ -247,8 +257,7 @@ export class SuiteChanges {
 
   /** `archive copy`, and a migration's copy of the `version` it decided on (refused when `from` holds another by now). */
   async copy(source: string, from: string, to: string, version?: string): Promise<QueueAnswer> {
-    // A suite of that name, even empty, rather than a snapshot archive.yaml later gave its name
-    // to: that snapshot is not published (all()), though a collection keeps its files while it is held.
+    // A suite of archive.yaml, even empty; else a snapshot (or a suite archive.yaml names no more).
     const origin = this.config().suites.some((s) => s.name === from) ? this.get(from) : this.store.get(from);
     if (!origin) throw new ContentsError(`no suite or snapshot "${from}"`);
     if (this.store.get(to)?.kind === 'snapshot') throw new ContentsError(`${to} is a snapshot: snapshots do not change`);
