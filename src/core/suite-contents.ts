@@ -58,6 +58,8 @@ export interface SuiteContents {
 }
 
 export class ContentsError extends Error {}
+/** `archive rm` of a source a suite holds nothing of (withoutSource). */
+export class NothingToRemove extends ContentsError {}
 
 /** Auto-Built-Package: debug-symbols: a -dbgsym package dh_strip made, published in NAME-debug. */
 export function isDebugControl(control: [string, string][]): boolean {
@@ -385,7 +387,7 @@ const ofVersion = (b: SuiteBinary, version: string) => b.origin === 'imported' |
 export function withoutSource(c: SuiteContents, source: string): { contents: SuiteContents; sources: number; binaries: number } {
   const sources = c.sources.filter((s) => s.source === source).length;
   const binaries = c.binaries.filter((b) => b.source === source).length;
-  if (sources + binaries === 0) throw new ContentsError(`${c.id} has no source package or binaries from ${source}; see archive ls --suite ${c.id}`);
+  if (sources + binaries === 0) throw new NothingToRemove(`${c.id} has no source package or binaries from ${source}; see archive ls --suite ${c.id}`);
   return {
     contents: { ...c, sources: c.sources.filter((s) => s.source !== source), binaries: c.binaries.filter((b) => b.source !== source) },
     sources,

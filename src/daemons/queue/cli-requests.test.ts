@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_INCLUDE_FILES } from '../../core/queue-requests.js';
-import { ContentsError } from '../../core/suite-contents.js';
+import { ContentsError, NothingToRemove } from '../../core/suite-contents.js';
 import type { JobRecord } from '../../core/jobs.js';
 import type { UploadRecord } from '../../core/uploads.js';
 import { RecordStore } from '../../storage/record-store.js';
@@ -128,6 +128,27 @@ describe('a request carried out again after a crash', () => {
     expect(uploads.get('u2')!.reasons).toEqual(['foo was removed from unstable (archive rm)']);
     expect(jobs.get('j2')!.inSuite).toBe(true);
     expect(readdirSync(dir)).toEqual(['1-rm.answer.json']);
+  });
+});
+
+describe('archive rm of a source its suite holds nothing of yet', () => {
+  it('cancels its upload on its way there (builds not all in: wait_for_all_architectures) and says so; with nothing on its way either, it is refused', async () => {
+    const { layout, dir } = freshRoot();
+    const nothing = (source: string) => new NothingToRemove(`unstable has no source package or binaries from ${source}; see archive ls --suite unstable`);
+    const suites = { remove: async (source: string) => Promise.reject(nothing(source)) };
+    let pending = 1;
+    const leasing = { cancel: async (_: string, source: string) => (source === 'foo' ? ((pending = 0), 1) : 0) } as unknown as JobLeasing;
+    const uploads = await new RecordStore<UploadRecord>(layout.uploads).load();
+    await uploads.save({ id: 'u2', changes: 'u2.changes', source: 'foo', version: '2.0-1', distribution: 'unstable', suite: 'unstable', state: 'building', receivedAt: '', updatedAt: '', reasons: [], sourceFiles: [], jobs: ['j2'], inSuite: false } as UploadRecord);
+    const jobs = await new RecordStore<JobRecord>(layout.jobs).load();
+    const q = { layout, log: () => undefined, config: () => ({ suites: [{ name: 'unstable' }] }), suites, uploads, jobs, publish: async () => undefined, statusChanged: () => undefined };
+    writeFileSync(join(dir, '1-rm.request.json'), JSON.stringify({ action: 'rm', source: 'foo' }));
+    writeFileSync(join(dir, '2-rm.request.json'), JSON.stringify({ action: 'rm', source: 'bar' }));
+    await new CliRequests(q as unknown as QueueContext, leasing, {} as WorkerRegistry, {} as Migrations, {} as RebuildResults).handleAll();
+    const answer = (id: string) => JSON.parse(readFileSync(join(dir, `${id}.answer.json`), 'utf8')) as { ok: boolean; message: string };
+    expect(answer('1-rm')).toEqual({ ok: true, message: 'unstable holds nothing of foo yet; 1 job(s) not started yet cancelled; foo 2.0-1, held back, will not join it' });
+    expect([pending, uploads.get('u2')!.state, uploads.get('u2')!.inSuite]).toEqual([0, 'cancelled', true]);
+    expect(answer('2-rm')).toEqual({ ok: false, message: 'unstable has no source package or binaries from bar; see archive ls --suite unstable' });
   });
 });
 

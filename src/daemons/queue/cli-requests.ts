@@ -4,7 +4,7 @@ import { opendir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { retry } from '../../core/jobs.js';
 import { parseQueueRequest, type QueueAnswer, type QueueRequest } from '../../core/queue-requests.js';
-import { ContentsError } from '../../core/suite-contents.js';
+import { ContentsError, NothingToRemove } from '../../core/suite-contents.js';
 import { compareVersions } from '../../debian/version.js';
 import { run, sparesAfter } from '../../process/run.js';
 import { exists } from '../../storage/files.js';
@@ -178,9 +178,23 @@ export class CliRequests {
         return { ok: true, message: `${decisions.filter((d) => d.migrates).length} source(s) ${moved}${lines.length ? `:\n  ${lines.join('\n  ')}` : ''}`, migration: decisions };
       }
       case 'rm': {
-        answer = await suites.remove(r.source, r.suite ?? this.q.config().suites[0].name);
+        const suite = r.suite ?? this.q.config().suites[0].name;
+        try {
+          answer = await suites.remove(r.source, suite);
+        } catch (err) {
+          // Nothing of it in the suite yet: an upload of it on its way there (its builds not all
+          // in, or held back) is cancelled all the same, or it would join the suite later.
+          if (!(err instanceof NothingToRemove)) throw err;
+          const cancelled = await this.cancelRemoved(r.source, suite);
+          if (!cancelled) throw err;
+          answer = { ok: true, message: `${suite} holds nothing of ${r.source} yet${cancelled}` };
+          // (Carried out again after a crash, it is answered this, as a removal is.)
+          await writeJson(made, answer);
+          this.q.statusChanged();
+          return answer;
+        }
         await writeJson(made, answer);
-        answer.message += await this.cancelRemoved(r.source, r.suite);
+        answer.message += await this.cancelRemoved(r.source, suite);
         what = r.source;
         break;
       }
