@@ -282,6 +282,23 @@ describe('a request that fails with an error of its own', () => {
   });
 });
 
+describe('a request answered already', () => {
+  it('is not carried out again when the queue stopped before removing it: its answer stays, and it is removed', async () => {
+    const { layout, dir } = freshRoot();
+    writeFileSync(join(dir, '1-retry.request.json'), JSON.stringify({ action: 'retry', source: 'foo' }));
+    const first = { ok: true, message: 'foo 1.0-1: amd64 queued again', jobs: ['foo_1.0-1-amd64'] };
+    writeFileSync(join(dir, '1-retry.answer.json'), JSON.stringify(first));
+    // Carried out again, it would find no failed build left (the first time queued it) and answer so.
+    const uploads = await new RecordStore<UploadRecord>(layout.uploads).load();
+    const jobs = await new RecordStore<JobRecord>(layout.jobs).load();
+    const leasing = { save: async () => expect.unreachable('queued again') } as unknown as JobLeasing;
+    const q = { layout, log: () => undefined, config: () => ({ suites: [{ name: 'unstable' }] }), uploads, jobs, publish: async () => undefined, statusChanged: () => undefined };
+    await new CliRequests(q as unknown as QueueContext, leasing, {} as WorkerRegistry, {} as Migrations, {} as RebuildResults).handleAll();
+    expect(JSON.parse(readFileSync(join(dir, '1-retry.answer.json'), 'utf8'))).toEqual(first);
+    expect(readdirSync(dir)).toEqual(['1-retry.answer.json']);
+  });
+});
+
 describe('a change\'s note someone else put under its name', () => {
   it('is not taken as what the change answered, nor opened to wait on: a FIFO, one over 1 MiB, one not an answer', async () => {
     const { layout, dir } = freshRoot();

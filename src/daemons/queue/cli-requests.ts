@@ -1,13 +1,12 @@
 // Requests the CLI leaves in state/requests/ (core/queue-requests.ts): carried out in the lane,
 // answered beside them, then removed with the files they brought.
-import { opendir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { lstat, opendir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { retry } from '../../core/jobs.js';
 import { parseQueueRequest, type QueueAnswer, type QueueRequest } from '../../core/queue-requests.js';
 import { ContentsError, NothingToRemove } from '../../core/suite-contents.js';
 import { compareVersions } from '../../debian/version.js';
 import { run, sparesAfter } from '../../process/run.js';
-import { exists } from '../../storage/files.js';
 import { isTemporaryName, readJson, writeJson } from '../../storage/json-files.js';
 import { NotRegularFile, readRegularFile } from '../../storage/open-regular-file.js';
 import { migrationLine } from '../../core/migration.js';
@@ -65,11 +64,16 @@ export class CliRequests {
     await writeJson(attempt, tries + 1, { sync: false });
     // Answered before a spare filter is started again: the CLI waits for nothing else.
     const answer = await sparesAfter(async () => {
-      let answer: QueueAnswer | undefined;
+      // Answered once already, the queue stopping before the request was removed: that answer
+      // stays, and the request is not carried out again (a verify would queue its rebuilds twice,
+      // a retry find nothing left to retry and answer so over the first answer). (A folder or
+      // anything else there is no answer: it is replaced, or the answer fails to be.)
+      if ((await lstat(answerPath).catch(() => undefined))?.isFile()) return (await readMade(answerPath)) ?? { ok: false, message: 'answered before; that answer kept' };
+      let answer: QueueAnswer;
       try {
         if ('error' in parsed) answer = { ok: false, message: `state/requests/${name}: ${parsed.error}` };
         else if (tries < MAX_REQUEST_TRIES) answer = await this.carryOut(parsed, staging, made);
-        else if (!(await exists(answerPath))) {
+        else {
           // What a change of it saved, if one did, is said with it.
           const done = await readMade(made);
           answer = { ok: false, message: `the queue stopped ${tries} times while carrying out this request (a crash, or a file in it that stops the queue; queue.log says where); not tried again${done ? `; before that it had: ${done.message}` : ': see archive status for what it did'}` };
@@ -89,8 +93,6 @@ export class CliRequests {
           answer = { ok: false, message: `the queue failed while carrying out this request: ${firstLine(err)}; not tried again (queue.log has the details)${done ? `; before that it had: ${done.message}` : ''}` };
         }
       }
-      // Answered once already, the queue stopping before the request was removed: that answer stays.
-      if (!answer) return (await readMade(answerPath)) ?? { ok: false, message: 'answered before' };
       // 0600: an answer may carry a secret (a new worker's token) until the CLI takes it.
       await writeJson(answerPath, asked(parsed, answer), { mode: 0o600 });
       // What the publication left, collected once the CLI has its answer and before anything
@@ -116,8 +118,7 @@ export class CliRequests {
    * What requests leave behind: staged files a crash kept from being removed (renamed *.done, or
    * still under the request's name when the crash came between the request's removal and that
    * rename, or a CLI's that stopped before sending its request), and answers no CLI took within an
-   * hour (it gave up waiting, or a crash came between the answer and the request's removal, so the
-   * request was carried out again), and a record's temporary file a crash left (an answer's, or
+   * hour (it gave up waiting), and a record's temporary file a crash left (an answer's, or
    * a CLI's request: left for an hour too, as it may be being written). A CLI makes its staging
    * folder just before its request: one without a request is left for an hour.
    */
