@@ -398,12 +398,13 @@ export function withoutSource(c: SuiteContents, source: string): { contents: Sui
 /**
  * `archive copy`: a source and its binaries of that version (copiedBinaries) as published in
  * `from` replace what `to` holds of that source, with no rebuild (a migration, as britney's),
- * the source noted as in `to` since `at`.
+ * the source noted as in `to` since `at` (unless `to` had that version already; `unchanged` when
+ * it had every file too).
  * Binaries for architectures `to` does not have are left out; a downgrade is refused, and so is
  * a binary package another source publishes in `to` unless `allowTakeover` (then the copy's
  * replaces it).
  */
-export function withCopy(from: SuiteContents, to: SuiteContents, source: string, toArchitectures: string[], allowTakeover: boolean, at = new Date().toISOString()): { contents: SuiteContents; copied: SuiteBinary[]; version: string } {
+export function withCopy(from: SuiteContents, to: SuiteContents, source: string, toArchitectures: string[], allowTakeover: boolean, at = new Date().toISOString()): { contents: SuiteContents; copied: SuiteBinary[]; version: string; unchanged?: boolean } {
   const version = publishedVersion(from, source);
   if (!version) throw new ContentsError(`${from.id} has no source package or binaries from ${source}; see archive ls --suite ${from.id}`);
   const binaries = copiedBinaries(from, source, version, toArchitectures);
@@ -411,6 +412,12 @@ export function withCopy(from: SuiteContents, to: SuiteContents, source: string,
   if (held && compareVersions(held, version) > 0) {
     throw new ContentsError(`${to.id} has ${source} ${held}, newer than ${from.id}'s ${version}; remove it first (archive rm ${source} --suite ${to.id}) to go back`);
   }
+  const src = from.sources.find((s) => s.source === source);
+  const had = to.sources.find((s) => s.source === source);
+  // The same version with every file the copy brings: nothing changes (what the target has
+  // besides, an architecture `from` lacks, stays), and its days there still count.
+  const paths = new Set(to.binaries.filter((b) => b.source === source).map((b) => b.path));
+  if (held === version && (!src || had?.version === version) && binaries.every((b) => paths.has(b.path))) return { contents: to, copied: [], version, unchanged: true };
   // As a migration waits for them: the copy would leave the target the source without them
   // (their builds join `from` only, and a copied source is not built again in `to`).
   const unbuilt = unbuiltArchitectures(from, source, version, toArchitectures);
@@ -419,13 +426,15 @@ export function withCopy(from: SuiteContents, to: SuiteContents, source: string,
   if (taken.length > 0) {
     throw new ContentsError(`${source} ${version} is not copied to ${to.id}: ${takeoverText(taken, to.id)}; remove that source first (archive rm ${taken[0][1]} --suite ${to.id}) or set suites.${to.id}.allow_binary_takeover: true in archive.yaml`);
   }
-  const src = from.sources.find((s) => s.source === source);
   // What the target held of the source goes, and so does what another source had under a name
   // and architecture the copy brings (a takeover, allowed), whatever its version: apt sees one of
   // each, the copy's.
   const brought = new Set(binaries.map((b) => `${b.package} ${b.arch}`));
   const rest = { ...to, sources: to.sources.filter((s) => s.source !== source), binaries: to.binaries.filter((b) => b.source !== source && !brought.has(`${b.package} ${b.arch}`)) };
-  return { contents: { ...rest, sources: src ? [...rest.sources, { ...src, since: at }] : rest.sources, binaries: [...rest.binaries, ...binaries] }, copied: binaries, version };
+  // In the target since the copy, unless it had that version already (binaries it lacked brought):
+  // a migration's after_days count from when the version entered it.
+  const since = had?.version === version ? had.since : at;
+  return { contents: { ...rest, sources: src ? [...rest.sources, { ...src, since }] : rest.sources, binaries: [...rest.binaries, ...binaries] }, copied: binaries, version };
 }
 
 /**

@@ -23,7 +23,8 @@ async function suiteChanges(yaml = 'suites:\n  unstable: {}\n  testing: {}\n') {
 const upload = (source: string, version: string, suite = 'unstable'): UploadRecord => ({
   id: `${source}_${version}`, changes: `${source}_${version}_source.changes`, source, version, distribution: suite, suite, state: 'accepted', receivedAt: '', updatedAt: '', reasons: [],
   sourceFiles: [{ name: `${source}_${version}.dsc`, path: `pool/main/${source[0]}/${source}/${source}_${version}.dsc`, size: 1, md5: 'm', sha1: 's', sha256: 'x' }], jobs: [],
-  sourceStanza: [['Package', source], ['Version', version], ['Architecture', 'all']],
+  // Built for arm64 only: no binaries of it for the suites' amd64 are to be waited for (a copy takes it as it is).
+  sourceStanza: [['Package', source], ['Version', version], ['Architecture', 'arm64']],
 } as unknown as UploadRecord);
 
 describe('a snapshot', () => {
@@ -55,5 +56,31 @@ describe('archive.yaml naming a suite a snapshot is', () => {
     reconfigure(yaml);
     await suites.addSource(upload('hello', '2.0', 'frozen'));
     expect(suites.all().find((c) => c.id === 'frozen')).toMatchObject({ kind: 'suite', sources: [{ source: 'hello', version: '2.0' }] });
+  });
+});
+
+describe('names that are not there', () => {
+  it('are refused listing the names there are: a copy from a suite or snapshot, a snapshot deleted', async () => {
+    const { suites } = await suiteChanges();
+    await expect(suites.deleteSnapshot('rel1')).rejects.toThrow(new ContentsError('no snapshot "rel1" (there are none)'));
+    await suites.addSource(upload('hello', '1.0'));
+    await suites.snapshot('rel2', 'unstable');
+    await suites.snapshot('rel10', 'unstable');
+    await expect(suites.copy('hello', 'unstalbe', 'testing')).rejects.toThrow(new ContentsError('no suite or snapshot "unstalbe" (there are: unstable, testing, rel10, rel2)'));
+    await expect(suites.deleteSnapshot('rel1')).rejects.toThrow(new ContentsError('no snapshot "rel1" (there are: rel10, rel2)'));
+  });
+});
+
+describe('a copy onto the same version', () => {
+  it('changes nothing and says so, its days in the target counting on', async () => {
+    const { layout, suites } = await suiteChanges();
+    await suites.addSource(upload('hello', '1.0'));
+    expect((await suites.copy('hello', 'unstable', 'testing')).message).toBe('copied hello 1.0 from unstable to testing with 0 binary package(s), no rebuild');
+    const since = suites.all().find((c) => c.id === 'testing')!.sources[0].since;
+    const files = readdirSync(layout.suites).sort();
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await suites.copy('hello', 'unstable', 'testing')).toEqual({ ok: true, message: 'testing has hello 1.0 already, with every binary package a copy from unstable would bring: nothing copied (its days in testing count on)', version: '1.0' });
+    expect(suites.all().find((c) => c.id === 'testing')!.sources[0].since).toBe(since);
+    expect(readdirSync(layout.suites).sort()).toEqual(files);
   });
 });

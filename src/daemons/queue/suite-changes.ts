@@ -259,12 +259,13 @@ export class SuiteChanges {
   async copy(source: string, from: string, to: string, version?: string): Promise<QueueAnswer> {
     // A suite of archive.yaml, even empty; else a snapshot (or a suite archive.yaml names no more).
     const origin = this.config().suites.some((s) => s.name === from) ? this.get(from) : this.store.get(from);
-    if (!origin) throw new ContentsError(`no suite or snapshot "${from}"`);
+    if (!origin) throw new ContentsError(`no suite or snapshot "${from}" (there are: ${this.all().map((c) => c.id).join(', ')})`);
     if (this.store.get(to)?.kind === 'snapshot') throw new ContentsError(`${to} is a snapshot: snapshots do not change`);
     const target = this.suite(to);
     const held = publishedVersion(origin, source);
     if (version !== undefined && held !== version) throw new ContentsError(`${from} has ${source} ${held ?? '(none)'} now, not the ${version} decided on`);
     const result = withCopy(origin, this.get(to), source, target.architectures, !!target.allowBinaryTakeover);
+    if (result.unchanged) return { ok: true, message: `${to} has ${source} ${result.version} already, with every binary package a copy from ${from} would bring: nothing copied (its days in ${to} count on)`, version: result.version };
     await this.store.save(result.contents);
     return {
       ok: true,
@@ -293,7 +294,10 @@ export class SuiteChanges {
   }
 
   async deleteSnapshot(name: string): Promise<QueueAnswer> {
-    if (this.store.get(name)?.kind !== 'snapshot') throw new ContentsError(`no snapshot "${name}"`);
+    if (this.store.get(name)?.kind !== 'snapshot') {
+      const names = this.snapshots().map((c) => c.id).sort(inOrder);
+      throw new ContentsError(`no snapshot "${name}" (${names.length ? `there are: ${names.join(', ')}` : 'there are none'})`);
+    }
     await this.store.remove(name);
     return { ok: true, message: `snapshot ${name} deleted` };
   }
