@@ -10,7 +10,8 @@ export function register(program: Command): void {
     .description('copy a source package and its binaries from one suite or snapshot to another, without rebuilding')
     .option('--json', 'print the answer as JSON')
     .option('--timeout <seconds>', 'how long to wait for the queue', (v) => Number(v), 60)
-    .addHelpText('after', '\nExamples:\n  archive copy hello unstable testing\n  archive copy hello before-upgrade unstable   # roll back from a snapshot\n')
+    // A suite holds one version of a source: going back to a snapshot's takes the newer one out first.
+    .addHelpText('after', '\nExamples:\n  archive copy hello unstable testing\n  archive rm hello --suite unstable && archive copy hello before-upgrade unstable   # roll back to a snapshot\'s version\n')
     .action(async (source: string, from: string, to: string, options: { json?: boolean; timeout: number }, cmd: Command) => {
       const layout = await requireArchive(cmd.optsWithGlobals<GlobalOptions>());
       await askQueue(layout, { action: 'copy', source, from, to }, { timeoutS: options.timeout, json: options.json });

@@ -78,3 +78,19 @@ describe('staging the files of an include', () => {
     expect(JSON.parse(readFileSync(join(staging, '.staged'), 'utf8')).error).toMatch(/grows_1\.0_all\.deb: cannot be copied \(it shrank from 4194304 to \d+ bytes while it was read\)$/);
   });
 });
+
+describe('a snapshot asked for', () => {
+  it('is refused before its request is written when its name is not one a snapshot may take (230 letters: past what a file name may hold once the queue adds to it); deleting one is not', async () => {
+    const root = scratchDir('aib-request-');
+    const layout = new Layout(root);
+    const requests = () => (existsSync(layout.requests) ? readdirSync(layout.requests) : []);
+    for (const name of ['a'.repeat(230), 'a'.repeat(101), 'Frozen']) {
+      await expect(askQueue(layout, { action: 'snapshot', name }, { timeoutS: 0 }), name).rejects.toThrow(/^snapshot name ".*: expected at most 100 lower-case letters, digits and \. \+ -/);
+    }
+    expect(requests()).toEqual([]);
+    // A name of 100 is sent; so is the deletion of a snapshot named before names were bounded.
+    await expect(askQueue(layout, { action: 'snapshot', name: 'a'.repeat(100) }, { timeoutS: 0 })).rejects.toThrow('the queue did not answer within 0 s');
+    await expect(askQueue(layout, { action: 'snapshot', name: 'a'.repeat(150), delete: true }, { timeoutS: 0 })).rejects.toThrow('the queue did not answer within 0 s');
+    expect(requests().filter((n) => n.endsWith('.request.json'))).toHaveLength(2);
+  });
+});

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, closeSync, constants, createReadStream, createWriteStream, fchmodSync, openSync, writeSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { basename, relative } from 'node:path';
+import { snapshotNameError } from '../config/config.js';
 import type { QueueAnswer, QueueRequest } from '../core/queue-requests.js';
 import { printableEntry, printableJson } from '../core/terminal-text.js';
 import { isPackageFileName } from '../debian/pool-path.js';
@@ -19,6 +20,9 @@ import { NOTED_EVERY, markStaged } from '../storage/staging.js';
 
 /** Sends a request and waits for the answer; a refused request becomes a UserError. */
 export async function askQueue(layout: Layout, request: QueueRequest, o: { timeoutS: number; json?: boolean }): Promise<QueueAnswer> {
+  // Refused here, not only by the queue: nothing is sent that it would refuse for its name.
+  const badName = request.action === 'snapshot' && !request.delete ? snapshotNameError(request.name) : undefined;
+  if (badName) throw new UserError(badName);
   const files = request.action === 'include' ? request.files : undefined;
   const id = `${Date.now()}-${randomBytes(3).toString('hex')}`;
   if (files) {

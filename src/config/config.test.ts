@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, MAX_JOB_TIME_MS, NUMBER_RANGES, defaultConfigText, numberExpected, parseConfig, suiteFor, type NumberRange } from './config.js';
+import { ConfigError, MAX_JOB_TIME_MS, NUMBER_RANGES, defaultConfigText, numberExpected, parseConfig, snapshotNameError, suiteFor, type NumberRange } from './config.js';
 
 describe('archive.yaml', () => {
   it('listens where listen: says, an IPv4 address, and refuses anything else naming the key', () => {
@@ -36,6 +36,21 @@ describe('archive.yaml', () => {
       },
       publish: { byHashGraceMinutes: 60, validUntilDays: 0, keepVersions: 3, pdiffs: 30 },
     });
+  });
+
+  it('takes a suite name of up to 100 characters, and refuses a longer one (it becomes a file name, with more after it)', () => {
+    expect(parseConfig(`suites:\n  ${'a'.repeat(100)}: {}\n`, 'archive.yaml').suites[0].name).toBe('a'.repeat(100));
+    expect(() => parseConfig(`suites:\n  ${'a'.repeat(101)}: {}\n`, 'archive.yaml')).toThrow(
+      `archive.yaml: suites.${'a'.repeat(40)}…: a suite name of 101 characters; at most 100 (it becomes a file name, state/suites/NAME.json)`,
+    );
+  });
+
+  it('takes a snapshot name of up to 100 lower-case letters, digits and . + -, and says what is wrong with another', () => {
+    for (const name of ['rel-1.0+b1', '2026', 'a'.repeat(100)]) expect(snapshotNameError(name), name).toBeUndefined();
+    const expected = 'expected at most 100 lower-case letters, digits and . + -, starting with a letter or digit, not ending in -debug (it becomes dists/NAME, and dists/NAME-debug its debug symbols)';
+    expect(snapshotNameError('a'.repeat(101))).toBe(`snapshot name "${'a'.repeat(40)}…" (101 characters): ${expected}`);
+    expect(snapshotNameError('a'.repeat(230))).toBe(`snapshot name "${'a'.repeat(40)}…" (230 characters): ${expected}`);
+    for (const name of ['Rel', '-rel', '.rel', 'rel/1', 'rel-debug', '']) expect(snapshotNameError(name), name).toBe(`snapshot name "${name}": ${expected}`);
   });
 
   it('writes the port it is given', () => {

@@ -11,6 +11,23 @@ import { UserError } from '../errors.js';
 /** dists/NAME-debug holds the debug symbols of suite or snapshot NAME, as Debian's debian-debug archive does. */
 export const DEBUG_SUFFIX = '-debug';
 
+/**
+ * The most characters of a suite's or snapshot's name: it becomes a file name with more after it
+ * (state/suites/NAME.json.tmp-PID-RANDOM as it is saved, dists/NAME-debug), which takes at most
+ * 255 bytes. A snapshot of 230 letters failed to save there, and its request stopped the queue.
+ */
+export const MAX_SUITE_NAME = 100;
+
+/** Names a snapshot may take: a suite's, with . and + besides (it becomes dists/NAME). */
+const SNAPSHOT_NAME = new RegExp(`^[a-z0-9][a-z0-9.+-]{0,${MAX_SUITE_NAME - 1}}$`);
+
+/** What is wrong with a new snapshot's name, or undefined when it may take it (the CLI asks before it sends the request; the queue again). */
+export function snapshotNameError(name: string): string | undefined {
+  if (SNAPSHOT_NAME.test(name) && !name.endsWith(DEBUG_SUFFIX)) return undefined;
+  const shown = name.length > 40 ? `"${name.slice(0, 40)}…" (${name.length} characters)` : `"${name}"`;
+  return `snapshot name ${shown}: expected at most ${MAX_SUITE_NAME} lower-case letters, digits and . + -, starting with a letter or digit, not ending in ${DEBUG_SUFFIX} (it becomes dists/NAME, and dists/NAME${DEBUG_SUFFIX} its debug symbols)`;
+}
+
 export class ConfigError extends UserError {
   constructor(
     readonly file: string,
@@ -323,6 +340,7 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
   const suites: SuiteConfig[] = Object.entries(suitesRaw).map(([suite, value]) => {
     const at = `suites.${suite}`;
     if (!NAME.test(suite)) throw new ConfigError(file, `${at}: suite name must be lower-case letters, digits and -`);
+    if (suite.length > MAX_SUITE_NAME) throw new ConfigError(file, `suites.${suite.slice(0, 40)}…: a suite name of ${suite.length} characters; at most ${MAX_SUITE_NAME} (it becomes a file name, state/suites/NAME.json)`);
     if (suite.endsWith(DEBUG_SUFFIX)) throw new ConfigError(file, `${at}: a suite name cannot end in ${DEBUG_SUFFIX} (NAME${DEBUG_SUFFIX} holds the debug symbols of suite NAME)`);
     // Empty (`unstable:`): every default.
     const s = mapping(file, at, value, `the suite's settings (or nothing, for every default)`, SUITE_KEYS);

@@ -67,6 +67,15 @@ describe('migration decisions', () => {
     expect(d[0]).toMatchObject({ migrates: false, reasons: ['1 of 2 days'], ageDays: 1 });
   });
 
+  it('waits while the suite it migrates from lacks its binaries for an architecture it builds for, its builds all done (one dropped as it joined), as archive copy refuses it', () => {
+    const from = unstable([{ ...source('hello', '1.0-1'), stanza: [['Architecture', 'any']] }], []);
+    const d = decide({ from, uploads: [upload('hello', '1.0-1', 3)], jobs: passing('hello', '1.0-1') });
+    expect(d[0]).toMatchObject({ migrates: false, reasons: ['unstable has none of its binaries for amd64 yet (their builds are not all in, failed or are held back, or unstable lacks the architecture)'] });
+    // Its build pending: only that is said.
+    const pending = decide({ from, uploads: [upload('hello', '1.0-1', 3)], jobs: [job('hello', '1.0-1', { state: 'building' }), ...passing('hello', '1.0-1').slice(1)] });
+    expect(pending[0].reasons).toEqual(['not built on amd64 yet (building)']);
+  });
+
   it("waits while a source would take over a binary package another source publishes in the target", () => {
     const from = unstable([source('hello', '1.0-1')], [binary('hello', 'hello', '1.0-1'), binary('libgreet1', 'hello', '1.0-1')]);
     const to: SuiteContents = { ...emptyContents('testing'), sources: [source('greet', '1')], binaries: [binary('libgreet1', 'greet', '1')] };

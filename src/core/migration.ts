@@ -11,7 +11,7 @@ import { compareVersions } from '../debian/version.js';
 import type { JobRecord } from './jobs.js';
 import { declaresTests } from './kinds/qa.js';
 import { heldVersion, unmetGates, type HeldVersion, type QaGates } from './qa-gates.js';
-import { copiedBinaries, takeoverText, takeovers, type SuiteContents } from './suite-contents.js';
+import { copiedBinaries, takeoverText, takeovers, unbuiltArchitectures, unbuiltText, type SuiteContents } from './suite-contents.js';
 import type { UploadRecord } from './uploads.js';
 import { inOrder } from '../debian/indices.js';
 
@@ -81,6 +81,11 @@ export function migrationDecisions(input: MigrationInput): MigrationDecision[] {
       const taken = takeovers(willHold, s.source, copied);
       if (taken.length > 0) reasons.push(`${takeoverText(taken, to.id)} (allow_binary_takeover is off)`);
     }
+    // What `archive copy` refuses too (a copy's check, core/suite-contents.ts): its builds done,
+    // `from` may still lack their binaries (taken over, or an architecture it lacks). Said once
+    // the rest holds: while its builds are not all in, their reasons say so.
+    const unbuilt = reasons.length === 0 ? unbuiltArchitectures(from, s.source, s.version, target.architectures) : [];
+    if (unbuilt.length > 0) reasons.push(unbuiltText(from.id, unbuilt));
     // Asked of apt only once the rest holds: a testbed per build is not spent on what waits anyway.
     const check: string[] = [];
     if (upload && reasons.length === 0) reasons.push(...installability(target, to, input.jobsOf(upload.id), input.targetDigest, check));

@@ -261,6 +261,41 @@ describe('suite contents', () => {
     expect(r.contents.binaries.map((b) => `${b.package} ${b.source} ${b.version} ${b.arch}`).sort()).toEqual(['libshared x 2 amd64', 'x x 2 amd64', 'x-arm z 1 arm64']);
   });
 
+  it('refuses a copy while the source suite lacks the binaries of that version for an architecture it builds for in the target (its builds pending), naming them; one that builds nothing there goes', () => {
+    const built = (version: string, architecture: string): SuiteSource => ({ ...src('hello', version), stanza: [...src('hello', version).stanza, ['Architecture', architecture]] });
+    // unstable has hello 2.0, its builds pending: only 1.0's amd64 package is there; testing has 1.0 whole.
+    const unstable = withBinaries(withSource(emptyContents('unstable'), built('2.0', 'any all')), [bin('hello', '1.0', 'amd64', { source: 'hello' })]);
+    const testing = withBinaries(withSource(emptyContents('testing'), built('1.0', 'any all')), [bin('hello', '1.0', 'amd64', { source: 'hello' }), bin('hello-doc', '1.0', 'all', { source: 'hello' })]);
+    const why = (arches: string) => `unstable has none of its binaries for ${arches} yet (their builds are not all in, failed or are held back, or unstable lacks the architecture); copy it once they are in (archive status hello says how its builds stand)`;
+    expect(() => withCopy(unstable, testing, 'hello', ['amd64', 'arm64'], false)).toThrow(new ContentsError(`hello 2.0 is not copied to testing: ${why('all, amd64, arm64')}`));
+    // amd64 built (with its arch:all packages, -b): arm64 still pending.
+    const partly = withBinaries(unstable, [bin('hello', '2.0', 'amd64', { source: 'hello' }), bin('hello-doc', '2.0', 'all', { source: 'hello' })]);
+    expect(() => withCopy(partly, testing, 'hello', ['amd64', 'arm64'], false)).toThrow(`hello 2.0 is not copied to testing: ${why('arm64')}`);
+    expect(withCopy(partly, testing, 'hello', ['amd64'], false).copied.map((b) => `${b.package} ${b.version} ${b.arch}`).sort()).toEqual(['hello 2.0 amd64', 'hello-doc 2.0 all']);
+    // A version that builds nothing for the target's architectures (arm64 only, testing amd64) brings its source alone.
+    const armOnly = withSource(emptyContents('unstable'), built('3.0', 'arm64'));
+    expect(withCopy(armOnly, testing, 'hello', ['amd64'], false).contents.sources.map((x) => x.version)).toEqual(['3.0']);
+    // The same version from a suite that lacks an architecture the target has: not dropped from the
+    // target (nothing the copy brings is new: nothing changes), nor when the copy brings something new.
+    const stable = { ...withBinaries(testing, [bin('hello', '1.0', 'arm64', { source: 'hello' })]), id: 'stable' };
+    expect(withCopy(testing, stable, 'hello', ['amd64', 'arm64'], false)).toMatchObject({ contents: stable, copied: [], unchanged: true });
+    const more = withBinaries(testing, [bin('hello-extra', '1.0', 'all', { source: 'hello' })]);
+    expect(() => withCopy(more, stable, 'hello', ['amd64', 'arm64'], false)).toThrow(`hello 1.0 is not copied to stable: testing has none of its binaries for arm64 yet`);
+  });
+
+  it('copies onto the same version without setting its days there back: nothing when the target has every file, else what it lacks', () => {
+    const since = '2026-01-01T00:00:00.000Z';
+    const unstable = withBinaries(withSource(emptyContents('unstable'), src('x', '2')), [bin('x', '2', 'amd64'), bin('x', '2', 'arm64')]);
+    const testing = withBinaries(withSource(emptyContents('testing'), { ...src('x', '2'), since }), [bin('x', '2', 'amd64')]);
+    // testing has amd64 only: a copy for amd64 changes nothing.
+    expect(withCopy(unstable, testing, 'x', ['amd64'], false, '2026-12-06T12:00:00.000Z')).toMatchObject({ contents: testing, unchanged: true, version: '2' });
+    // testing gained arm64 since: the copy brings its package, and x is in testing since as before.
+    const r = withCopy(unstable, testing, 'x', ['amd64', 'arm64'], false, '2026-12-06T12:00:00.000Z');
+    expect(r.unchanged).toBeUndefined();
+    expect(r.contents.binaries.map((b) => `${b.package} ${b.version} ${b.arch}`).sort()).toEqual(['x 2 amd64', 'x 2 arm64']);
+    expect(r.contents.sources).toMatchObject([{ source: 'x', version: '2', since }]);
+  });
+
   it('refuses a downgrade of imported binaries, which have no source package', () => {
     const older = withBinaries(emptyContents('snap'), [bin('tool', '1', 'amd64', { origin: 'imported' })]);
     const newer = withBinaries(emptyContents('testing'), [bin('tool', '2', 'amd64', { origin: 'imported' })]);

@@ -6,6 +6,7 @@
 import { Paragraph } from '../debian/deb822.js';
 import { inOrder } from '../debian/indices.js';
 import { compareVersions } from '../debian/version.js';
+import { planBuilds } from './build-plan.js';
 import type { BinaryRecord } from './jobs.js';
 
 export interface SuiteSource {
@@ -57,6 +58,8 @@ export interface SuiteContents {
 }
 
 export class ContentsError extends Error {}
+/** `archive rm` of a source a suite holds nothing of (withoutSource). */
+export class NothingToRemove extends ContentsError {}
 
 /** Auto-Built-Package: debug-symbols: a -dbgsym package dh_strip made, published in NAME-debug. */
 export function isDebugControl(control: [string, string][]): boolean {
@@ -384,7 +387,7 @@ const ofVersion = (b: SuiteBinary, version: string) => b.origin === 'imported' |
 export function withoutSource(c: SuiteContents, source: string): { contents: SuiteContents; sources: number; binaries: number } {
   const sources = c.sources.filter((s) => s.source === source).length;
   const binaries = c.binaries.filter((b) => b.source === source).length;
-  if (sources + binaries === 0) throw new ContentsError(`${c.id} has no source package or binaries from ${source}; see archive ls --suite ${c.id}`);
+  if (sources + binaries === 0) throw new NothingToRemove(`${c.id} has no source package or binaries from ${source}; see archive ls --suite ${c.id}`);
   return {
     contents: { ...c, sources: c.sources.filter((s) => s.source !== source), binaries: c.binaries.filter((b) => b.source !== source) },
     sources,
@@ -395,12 +398,13 @@ export function withoutSource(c: SuiteContents, source: string): { contents: Sui
 /**
  * `archive copy`: a source and its binaries of that version (copiedBinaries) as published in
  * `from` replace what `to` holds of that source, with no rebuild (a migration, as britney's),
- * the source noted as in `to` since `at`.
+ * the source noted as in `to` since `at` (unless `to` had that version already; `unchanged` when
+ * it had every file too).
  * Binaries for architectures `to` does not have are left out; a downgrade is refused, and so is
  * a binary package another source publishes in `to` unless `allowTakeover` (then the copy's
  * replaces it).
  */
-export function withCopy(from: SuiteContents, to: SuiteContents, source: string, toArchitectures: string[], allowTakeover: boolean, at = new Date().toISOString()): { contents: SuiteContents; copied: SuiteBinary[]; version: string } {
+export function withCopy(from: SuiteContents, to: SuiteContents, source: string, toArchitectures: string[], allowTakeover: boolean, at = new Date().toISOString()): { contents: SuiteContents; copied: SuiteBinary[]; version: string; unchanged?: boolean } {
   const version = publishedVersion(from, source);
   if (!version) throw new ContentsError(`${from.id} has no source package or binaries from ${source}; see archive ls --suite ${from.id}`);
   const binaries = copiedBinaries(from, source, version, toArchitectures);
@@ -408,18 +412,50 @@ export function withCopy(from: SuiteContents, to: SuiteContents, source: string,
   if (held && compareVersions(held, version) > 0) {
     throw new ContentsError(`${to.id} has ${source} ${held}, newer than ${from.id}'s ${version}; remove it first (archive rm ${source} --suite ${to.id}) to go back`);
   }
+  const src = from.sources.find((s) => s.source === source);
+  const had = to.sources.find((s) => s.source === source);
+  // The same version with every file the copy brings: nothing changes (what the target has
+  // besides, an architecture `from` lacks, stays), and its days there still count.
+  const paths = new Set(to.binaries.filter((b) => b.source === source).map((b) => b.path));
+  if (held === version && (!src || had?.version === version) && binaries.every((b) => paths.has(b.path))) return { contents: to, copied: [], version, unchanged: true };
+  // As a migration waits for them: the copy would leave the target the source without them
+  // (their builds join `from` only, and a copied source is not built again in `to`).
+  const unbuilt = unbuiltArchitectures(from, source, version, toArchitectures);
+  if (unbuilt.length > 0) throw new ContentsError(`${source} ${version} is not copied to ${to.id}: ${unbuiltText(from.id, unbuilt)}; copy it once they are in (archive status ${source} says how its builds stand)`);
   const taken = allowTakeover ? [] : takeovers(to, source, binaries);
   if (taken.length > 0) {
     throw new ContentsError(`${source} ${version} is not copied to ${to.id}: ${takeoverText(taken, to.id)}; remove that source first (archive rm ${taken[0][1]} --suite ${to.id}) or set suites.${to.id}.allow_binary_takeover: true in archive.yaml`);
   }
-  const src = from.sources.find((s) => s.source === source);
   // What the target held of the source goes, and so does what another source had under a name
   // and architecture the copy brings (a takeover, allowed), whatever its version: apt sees one of
   // each, the copy's.
   const brought = new Set(binaries.map((b) => `${b.package} ${b.arch}`));
   const rest = { ...to, sources: to.sources.filter((s) => s.source !== source), binaries: to.binaries.filter((b) => b.source !== source && !brought.has(`${b.package} ${b.arch}`)) };
-  return { contents: { ...rest, sources: src ? [...rest.sources, { ...src, since: at }] : rest.sources, binaries: [...rest.binaries, ...binaries] }, copied: binaries, version };
+  // In the target since the copy, unless it had that version already (binaries it lacked brought):
+  // a migration's after_days count from when the version entered it.
+  const since = had?.version === version ? had.since : at;
+  return { contents: { ...rest, sources: src ? [...rest.sources, { ...src, since }] : rest.sources, binaries: [...rest.binaries, ...binaries] }, copied: binaries, version };
 }
+
+/**
+ * The architectures among `toArchitectures` (and `all`) that `source` `version` builds for, by
+ * its .dsc's Architecture field and as its builds are planned (core/build-plan.ts), of which
+ * `from` holds none of its binaries: its builds there not all in yet (or failed, or held back),
+ * or `from` without that architecture. A copy or migration of it waits for them. None for a
+ * source `from` holds only binaries of (imported: they are all there is).
+ */
+export function unbuiltArchitectures(from: SuiteContents, source: string, version: string, toArchitectures: string[]): string[] {
+  const src = from.sources.find((s) => s.source === source && s.version === version);
+  if (!src) return [];
+  const architectures = (new Paragraph(src.stanza).first('Architecture') ?? '').split(/\s+/).filter(Boolean);
+  const builds = planBuilds(architectures, toArchitectures).flatMap((p) => (p.buildArg === '-B' ? [p.arch] : p.buildArg === '-A' ? ['all'] : [p.arch, 'all']));
+  const held = new Set(copiedBinaries(from, source, version, toArchitectures).map((b) => b.arch));
+  return [...new Set(builds)].filter((arch) => !held.has(arch)).sort(inOrder);
+}
+
+/** "unstable has none of its binaries for amd64, all yet (...)": what unbuiltArchitectures found. */
+export const unbuiltText = (from: string, unbuilt: string[]) =>
+  `${from} has none of its binaries for ${unbuilt.join(', ')} yet (their builds are not all in, failed or are held back, or ${from} lacks the architecture)`;
 
 /**
  * The binaries of `source` at `version` a copy from `from` brings to a suite of

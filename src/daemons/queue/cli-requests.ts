@@ -1,17 +1,17 @@
 // Requests the CLI leaves in state/requests/ (core/queue-requests.ts): carried out in the lane,
 // answered beside them, then removed with the files they brought.
-import { opendir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { lstat, opendir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { retry } from '../../core/jobs.js';
 import { parseQueueRequest, type QueueAnswer, type QueueRequest } from '../../core/queue-requests.js';
-import { ContentsError } from '../../core/suite-contents.js';
+import { ContentsError, NothingToRemove } from '../../core/suite-contents.js';
 import { compareVersions } from '../../debian/version.js';
 import { run, sparesAfter } from '../../process/run.js';
-import { exists } from '../../storage/files.js';
 import { isTemporaryName, readJson, writeJson } from '../../storage/json-files.js';
 import { NotRegularFile, readRegularFile } from '../../storage/open-regular-file.js';
 import { migrationLine } from '../../core/migration.js';
 import { collectAfterMany } from './heap.js';
+import { isPassingFailure } from './passing-errors.js';
 import type { JobLeasing } from './job-leasing.js';
 import type { Migrations } from './migrations.js';
 import type { RebuildResults } from './rebuild-results.js';
@@ -33,70 +33,92 @@ export class CliRequests {
     private readonly rebuilds: RebuildResults,
   ) {}
 
-  /** Every request waiting, carried out and answered in turn. In the lane. */
+  /**
+   * Every request waiting, carried out and answered in turn. In the lane. One that meets a failure
+   * of the machine that passes (passing-errors.ts: a full disk) stays, to be carried out at a later
+   * scan; the requests after it are taken all the same, and that error is thrown once they have
+   * been (the scan takes uploads meanwhile: queue.ts).
+   */
   async handleAll(): Promise<void> {
     const dir = this.q.layout.requests;
+    let failure: unknown;
     for (const name of (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.request.json'))) {
-      const parsed = await readRequest(join(dir, name));
-      const staging = join(dir, name.replace('.request.json', '.files'));
-      const made = join(dir, name.replace('.request.json', '.made.json'));
-      const answerPath = join(dir, name.replace('.request.json', '.answer.json'));
-      // Each try noted before it starts, and taken back when it ends in an error the queue goes
-      // on after (a full disk: tried again at the next scan): a request the queue stopped during
-      // twice (a crash, or a file in it that stops the queue: a .deb that takes all its memory)
-      // is answered so, not tried at every start for ever, holding every request and upload behind it.
-      const attempt = join(dir, name.replace('.request.json', '.attempt'));
-      const tries = (await readJson<number>(attempt).catch(() => undefined)) ?? 0;
-      // Not flushed: what it guards against ends the process, not the machine.
-      await writeJson(attempt, tries + 1, { sync: false });
-      // Answered before a spare filter is started again: the CLI waits for nothing else.
-      const answer = await sparesAfter(async () => {
-        let answer: QueueAnswer | undefined;
-        try {
-          if ('error' in parsed) answer = { ok: false, message: `state/requests/${name}: ${parsed.error}` };
-          else if (tries < MAX_REQUEST_TRIES) answer = await this.carryOut(parsed, staging, made);
-          else if (!(await exists(answerPath))) {
-            // What a change of it saved, if one did, is said with it.
-            const done = await readMade(made);
-            answer = { ok: false, message: `the queue stopped ${tries} times while carrying out this request (a crash, or a file in it that stops the queue; queue.log says where); not tried again${done ? `; before that it had: ${done.message}` : ': see archive status for what it did'}` };
-          }
-        } catch (err) {
-          if (!(err instanceof ContentsError)) {
-            await writeJson(attempt, tries, { sync: false }).catch(() => undefined);
-            throw err;
-          }
-          answer = { ok: false, message: err.message };
-        }
-        // Answered once already, the queue stopping before the request was removed: that answer stays.
-        if (!answer) return (await readMade(answerPath)) ?? { ok: false, message: 'answered before' };
-        // 0600: an answer may carry a secret (a new worker's token) until the CLI takes it.
-        await writeJson(answerPath, asked(parsed, answer), { mode: 0o600 });
-        // What the publication left, collected once the CLI has its answer and before anything
-        // else is made, a spare filter's start included (heap.ts).
-        collectAfterMany(answer.included?.length ?? 0);
-        return answer;
-      });
-      // (Recursive: a folder under a request's name is refused and removed like a file.)
-      await rm(join(dir, name), { recursive: true, force: true });
-      await rm(made, { recursive: true, force: true });
-      await rm(attempt, { recursive: true, force: true });
-      this.q.log(`request ${name}: ${answer.message}`);
-      // Out of the lane. A crash meanwhile leaves a *.done folder, removed at the next start.
-      if (await rename(staging, `${staging}.done`).then(() => true, () => false)) {
-        void removeStaged(`${staging}.done`).catch((err) => this.q.log(`${staging}.done: ${(err as Error).message}`));
-      }
-      // Only when a pool file may have lost its last reference (an include that only adds
-      // leaves nothing behind); collected after the answer, at the end of this scan.
-      if (!('error' in parsed) && (['rm', 'copy', 'migrate', 'snapshot'].includes(parsed.action) || Number(answer.replaced) > 0)) this.garbageLikely = true;
+      await this.handle(dir, name).catch((err: unknown) => void (failure ??= err));
     }
+    if (failure) throw failure;
+  }
+
+  /** One request carried out, answered and removed; it stays only after a failure that passes. */
+  private async handle(dir: string, name: string): Promise<void> {
+    const parsed = await readRequest(join(dir, name));
+    const staging = join(dir, name.replace('.request.json', '.files'));
+    const made = join(dir, name.replace('.request.json', '.made.json'));
+    const answerPath = join(dir, name.replace('.request.json', '.answer.json'));
+    // Each try noted before it starts, and taken back when it ends in a failure that passes (a
+    // full disk: tried again at the next scan): a request the queue stopped during twice (a
+    // crash, or a file in it that stops the queue: a .deb that takes all its memory) is answered
+    // so, not tried at every start for ever, holding every request behind it.
+    const attempt = join(dir, name.replace('.request.json', '.attempt'));
+    const tries = (await readJson<number>(attempt).catch(() => undefined)) ?? 0;
+    // Not flushed: what it guards against ends the process, not the machine.
+    await writeJson(attempt, tries + 1, { sync: false });
+    // Answered before a spare filter is started again: the CLI waits for nothing else.
+    const answer = await sparesAfter(async () => {
+      // Answered once already, the queue stopping before the request was removed: that answer
+      // stays, and the request is not carried out again (a verify would queue its rebuilds twice,
+      // a retry find nothing left to retry and answer so over the first answer). (A folder or
+      // anything else there is no answer: it is replaced, or the answer fails to be.)
+      if ((await lstat(answerPath).catch(() => undefined))?.isFile()) return (await readMade(answerPath)) ?? { ok: false, message: 'answered before; that answer kept' };
+      let answer: QueueAnswer;
+      try {
+        if ('error' in parsed) answer = { ok: false, message: `state/requests/${name}: ${parsed.error}` };
+        else if (tries < MAX_REQUEST_TRIES) answer = await this.carryOut(parsed, staging, made);
+        else {
+          // What a change of it saved, if one did, is said with it.
+          const done = await readMade(made);
+          answer = { ok: false, message: `the queue stopped ${tries} times while carrying out this request (a crash, or a file in it that stops the queue; queue.log says where); not tried again${done ? `; before that it had: ${done.message}` : ': see archive status for what it did'}` };
+        }
+      } catch (err) {
+        if (isPassingFailure(err)) {
+          await writeJson(attempt, tries, { sync: false }).catch(() => undefined);
+          throw err;
+        }
+        if (err instanceof ContentsError) answer = { ok: false, message: err.message };
+        else {
+          // Any other error is the request's own (a name the file system refuses, a fault it
+          // meets): tried again, it would fail again at every scan for ever. Answered, with what
+          // a change of it saved, if one did.
+          this.q.log(`request ${name}: ${(err as Error).stack ?? String(err)}`);
+          const done = await readMade(made);
+          answer = { ok: false, message: `the queue failed while carrying out this request: ${firstLine(err)}; not tried again (queue.log has the details)${done ? `; before that it had: ${done.message}` : ''}` };
+        }
+      }
+      // 0600: an answer may carry a secret (a new worker's token) until the CLI takes it.
+      await writeJson(answerPath, asked(parsed, answer), { mode: 0o600 });
+      // What the publication left, collected once the CLI has its answer and before anything
+      // else is made, a spare filter's start included (heap.ts).
+      collectAfterMany(answer.included?.length ?? 0);
+      return answer;
+    });
+    // (Recursive: a folder under a request's name is refused and removed like a file.)
+    await rm(join(dir, name), { recursive: true, force: true });
+    await rm(made, { recursive: true, force: true });
+    await rm(attempt, { recursive: true, force: true });
+    this.q.log(`request ${name}: ${answer.message}`);
+    // Out of the lane. A crash meanwhile leaves a *.done folder, removed at the next start.
+    if (await rename(staging, `${staging}.done`).then(() => true, () => false)) {
+      void removeStaged(`${staging}.done`).catch((err) => this.q.log(`${staging}.done: ${(err as Error).message}`));
+    }
+    // Only when a pool file may have lost its last reference (an include that only adds
+    // leaves nothing behind); collected after the answer, at the end of this scan.
+    if (!('error' in parsed) && (['rm', 'copy', 'migrate', 'snapshot'].includes(parsed.action) || Number(answer.replaced) > 0)) this.garbageLikely = true;
   }
 
   /**
    * What requests leave behind: staged files a crash kept from being removed (renamed *.done, or
    * still under the request's name when the crash came between the request's removal and that
    * rename, or a CLI's that stopped before sending its request), and answers no CLI took within an
-   * hour (it gave up waiting, or a crash came between the answer and the request's removal, so the
-   * request was carried out again), and a record's temporary file a crash left (an answer's, or
+   * hour (it gave up waiting), and a record's temporary file a crash left (an answer's, or
    * a CLI's request: left for an hour too, as it may be being written). A CLI makes its staging
    * folder just before its request: one without a request is left for an hour.
    */
@@ -157,9 +179,23 @@ export class CliRequests {
         return { ok: true, message: `${decisions.filter((d) => d.migrates).length} source(s) ${moved}${lines.length ? `:\n  ${lines.join('\n  ')}` : ''}`, migration: decisions };
       }
       case 'rm': {
-        answer = await suites.remove(r.source, r.suite ?? this.q.config().suites[0].name);
+        const suite = r.suite ?? this.q.config().suites[0].name;
+        try {
+          answer = await suites.remove(r.source, suite);
+        } catch (err) {
+          // Nothing of it in the suite yet: an upload of it on its way there (its builds not all
+          // in, or held back) is cancelled all the same, or it would join the suite later.
+          if (!(err instanceof NothingToRemove)) throw err;
+          const cancelled = await this.cancelRemoved(r.source, suite);
+          if (!cancelled) throw err;
+          answer = { ok: true, message: `${suite} holds nothing of ${r.source} yet${cancelled}` };
+          // (Carried out again after a crash, it is answered this, as a removal is.)
+          await writeJson(made, answer);
+          this.q.statusChanged();
+          return answer;
+        }
         await writeJson(made, answer);
-        answer.message += await this.cancelRemoved(r.source, r.suite);
+        answer.message += await this.cancelRemoved(r.source, suite);
         what = r.source;
         break;
       }
@@ -246,13 +282,16 @@ async function readMade(path: string): Promise<QueueAnswer | undefined> {
   }
 }
 
+/** An error's message as an answer says it: its first line. */
+const firstLine = (err: unknown) => ((err as Error)?.message ?? String(err)).split('\n')[0];
+
 /** A request with 10,000 file names is about 1 MB. */
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 
 /**
  * A request file, read without trusting it: a regular file (a FIFO is never opened to block the
  * lane, a link never followed) of sane size, holding a request (core/queue-requests.ts). What is
- * wrong with it becomes its answer; only the disk's own failures stop the scan.
+ * wrong with it becomes its answer; only a failure of the machine that passes leaves it for later.
  */
 async function readRequest(path: string): Promise<QueueRequest | { error: string }> {
   try {
@@ -263,7 +302,9 @@ async function readRequest(path: string): Promise<QueueRequest | { error: string
     if (err instanceof NotRegularFile) return { error: `not a regular file (${err.kind})` };
     if (err instanceof SyntaxError) return { error: `not JSON: ${err.message}` };
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { error: 'it was removed before it could be read' };
-    throw err;
+    // Read again at the next scan only after a failure that passes; any other is its answer.
+    if (isPassingFailure(err)) throw err;
+    return { error: `cannot be read: ${firstLine(err)}` };
   }
 }
 

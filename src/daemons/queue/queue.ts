@@ -105,7 +105,6 @@ export class Queue implements QueueContext {
 
   async start(port = 8000): Promise<void> {
     const l = this.layout;
-    await this.reloadConfig();
     for (const dir of [l.incoming, l.pool, l.uploads, l.jobs, l.quarantine, l.rejected, l.artifacts, l.buildLogs, l.logs, l.requests, l.suites, l.workers, l.workersSeen]) {
       await mkdir(dir, { recursive: true });
     }
@@ -113,6 +112,8 @@ export class Queue implements QueueContext {
     this.uploads = await new RecordStore<UploadRecord>(l.uploads).load();
     this.jobs = await new RecordStore<JobRecord>(l.jobs).load(jobFromDisk);
     this.suites = await new SuiteChanges(l, () => this.settings, (m) => this.log(m)).load();
+    // Read once the suites and snapshots are: archive.yaml may not name a suite a snapshot is.
+    await this.reloadConfig();
     const token = (await readFile(l.apiToken, 'utf8')).trim();
     this.workers = await new WorkerRegistry(this, token).load();
     this.leasing = new JobLeasing(this, this.workers);
@@ -313,7 +314,10 @@ export class Queue implements QueueContext {
     }
     let publishFailure: unknown;
     if (this.publishing.pending) await this.publish('again, after a failure').catch((err) => (publishFailure = err));
-    await this.requests.handleAll();
+    // Nor does a request that fails (a full disk; it stays, to be carried out later): its error
+    // is thrown at the end too. It once came first and stopped the scan: no upload was taken.
+    let requestFailure: unknown;
+    await this.requests.handleAll().catch((err) => (requestFailure = err));
     const { waiting, decided } = await this.intake.scan();
     if (this.acceptedUnpublished.length > 0) {
       const names = this.acceptedUnpublished;
@@ -325,7 +329,7 @@ export class Queue implements QueueContext {
       this.requests.garbageLikely = false;
       await this.publishing.collectGarbage();
     }
-    if (publishFailure) throw publishFailure;
+    if (publishFailure ?? requestFailure) throw publishFailure ?? requestFailure;
   }
 
   private statusTimer?: NodeJS.Timeout;
@@ -361,11 +365,17 @@ export class Queue implements QueueContext {
     for (const [path, html] of Object.entries(pages)) await writeFileAtomic(join(this.layout.public, path), html);
   }
 
-  /** archive.yaml is re-read when it changes, so policy edits apply without a restart. Whether it changed. */
+  /**
+   * archive.yaml is re-read when it changes, so policy edits apply without a restart. Whether it
+   * changed. One the queue cannot take (bad YAML, a suite a snapshot is) is thrown, at the start
+   * as at a scan, and the one before stays in force.
+   */
   private async reloadConfig(): Promise<boolean> {
     const { mtimeMs } = await stat(this.layout.config);
     if (mtimeMs === this.configMtime) return false;
-    this.settings = parseConfig(await readFile(this.layout.config, 'utf8'), this.layout.config);
+    const next = parseConfig(await readFile(this.layout.config, 'utf8'), this.layout.config);
+    this.suites.checkConfig(next, this.layout.config);
+    this.settings = next;
     if (this.configMtime !== 0) this.log(`reloaded ${this.layout.config}`);
     this.configMtime = mtimeMs;
     return true;

@@ -3,7 +3,7 @@
 // suite here, and rm, copy, snapshot and include change it. The queue calls these in its
 // serial lane; each change is written through before the caller publishes.
 import { basename, dirname, join } from 'node:path';
-import { DEBUG_SUFFIX, type ArchiveConfig, type SuiteConfig } from '../../config/config.js';
+import { ConfigError, snapshotNameError, type ArchiveConfig, type SuiteConfig } from '../../config/config.js';
 import type { JobRecord } from '../../core/jobs.js';
 import { newHistory, retained, withHistory, type HistoryEntry, type PoolHistory } from '../../core/retention.js';
 import {
@@ -51,9 +51,6 @@ type WrittenHistory = PoolHistory | RecordAsWritten<PoolHistory[string]>;
 
 /** The most files `include` reads, checks and places together. */
 const PART = 1000;
-
-/** Names a snapshot may take: a suite name's rules (it becomes dists/NAME). */
-export const SNAPSHOT_NAME = /^[a-z0-9][a-z0-9.+-]*$/;
 
 /**
  * Why an included package is not: a suite holds one version of each, and `newer`, which the suite
@@ -149,15 +146,25 @@ export class SuiteChanges {
     return this.controlStore.digest(b.path);
   }
 
-  /**
-   * Every configured suite (empty when new) and every snapshot, for the publisher. A snapshot
-   * whose name archive.yaml later gave to a suite is not published (the suite wins dists/NAME).
-   */
+  /** Every configured suite (empty when new) and every snapshot, for the publisher. */
   all(): SuiteContents[] {
-    const names = new Set(this.config().suites.map((s) => s.name));
     const suites = this.config().suites.map((s) => this.get(s.name));
-    const snapshots = this.store.all().filter((c) => c.kind === 'snapshot' && !names.has(c.id)).sort((a, b) => inOrder(a.id, b.id));
+    const snapshots = this.store.all().filter((c) => c.kind === 'snapshot').sort((a, b) => inOrder(a.id, b.id));
     return [...suites, ...snapshots];
+  }
+
+  /**
+   * Throws when `config` (archive.yaml, read from `file`) names a suite a snapshot here is: the
+   * suite would take the snapshot's place, its first change writing the snapshot's record over
+   * (its members gone, a collection then freeing their pool files). The queue takes no such
+   * archive.yaml (queue.ts), and `archive snapshot` takes no suite's name.
+   */
+  checkConfig(config: ArchiveConfig, file: string): void {
+    for (const s of config.suites) {
+      const held = this.store.get(s.name);
+      if (held?.kind !== 'snapshot') continue;
+      throw new ConfigError(file, `suites.${s.name}: ${s.name} is a snapshot (of ${held.of ?? 'a suite'}, made ${held.createdAt ?? 'before'}), which a suite of that name would replace, its packages lost; name the suite otherwise, or delete the snapshot first (archive snapshot ${s.name} --delete)`);
+    }
   }
 
   private get(id: string): SuiteContents {
@@ -250,15 +257,15 @@ export class SuiteChanges {
 
   /** `archive copy`, and a migration's copy of the `version` it decided on (refused when `from` holds another by now). */
   async copy(source: string, from: string, to: string, version?: string): Promise<QueueAnswer> {
-    // A suite of that name, even empty, rather than a snapshot archive.yaml later gave its name
-    // to: that snapshot is not published (all()), though a collection keeps its files while it is held.
+    // A suite of archive.yaml, even empty; else a snapshot (or a suite archive.yaml names no more).
     const origin = this.config().suites.some((s) => s.name === from) ? this.get(from) : this.store.get(from);
-    if (!origin) throw new ContentsError(`no suite or snapshot "${from}"`);
+    if (!origin) throw new ContentsError(`no suite or snapshot "${from}" (there are: ${this.all().map((c) => c.id).join(', ')})`);
     if (this.store.get(to)?.kind === 'snapshot') throw new ContentsError(`${to} is a snapshot: snapshots do not change`);
     const target = this.suite(to);
     const held = publishedVersion(origin, source);
     if (version !== undefined && held !== version) throw new ContentsError(`${from} has ${source} ${held ?? '(none)'} now, not the ${version} decided on`);
     const result = withCopy(origin, this.get(to), source, target.architectures, !!target.allowBinaryTakeover);
+    if (result.unchanged) return { ok: true, message: `${to} has ${source} ${result.version} already, with every binary package a copy from ${from} would bring: nothing copied (its days in ${to} count on)`, version: result.version };
     await this.store.save(result.contents);
     return {
       ok: true,
@@ -268,9 +275,8 @@ export class SuiteChanges {
   }
 
   async snapshot(name: string, suiteName: string): Promise<QueueAnswer> {
-    if (!SNAPSHOT_NAME.test(name) || name.endsWith(DEBUG_SUFFIX)) {
-      throw new ContentsError(`snapshot name "${name}": expected lower-case letters, digits and . + -, not ending in ${DEBUG_SUFFIX} (it becomes dists/${name}, and dists/${name}${DEBUG_SUFFIX} its debug symbols)`);
-    }
+    const wrong = snapshotNameError(name);
+    if (wrong) throw new ContentsError(wrong);
     const taken = this.config().suites.some((s) => s.name === name || s.aliases.includes(name)) || this.store.get(name);
     if (taken) throw new ContentsError(`"${name}" is already a suite, an alias or a snapshot; choose another name`);
     const suite = this.suite(suiteName);
@@ -288,7 +294,10 @@ export class SuiteChanges {
   }
 
   async deleteSnapshot(name: string): Promise<QueueAnswer> {
-    if (this.store.get(name)?.kind !== 'snapshot') throw new ContentsError(`no snapshot "${name}"`);
+    if (this.store.get(name)?.kind !== 'snapshot') {
+      const names = this.snapshots().map((c) => c.id).sort(inOrder);
+      throw new ContentsError(`no snapshot "${name}" (${names.length ? `there are: ${names.join(', ')}` : 'there are none'})`);
+    }
     await this.store.remove(name);
     return { ok: true, message: `snapshot ${name} deleted` };
   }

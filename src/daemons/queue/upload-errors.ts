@@ -1,12 +1,10 @@
 // The error boundary of the upload intake and decision: an unexpected error while taking or
 // deciding an upload rejects that upload with the error as its reason, and the queue goes on;
-// but a failure of the disk (the queue recovers and decides again) and a test's crash at a fail
-// point (which no boundary may catch) go through.
+// but a failure of the machine that passes (passing-errors.ts: a full disk; the queue recovers
+// and decides again) and a test's crash at a fail point (which no boundary may catch) go through.
 import type { FailedCheck } from '../../core/upload-checks.js';
 import type { FailPointHit } from './crash-at-fail-point.js';
-
-/** Failures of the disk, not of an upload: not turned into a rejection (the queue recovers and decides again). */
-const INFRASTRUCTURE = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO']);
+import { isPassingFailure } from './passing-errors.js';
 
 export class UploadErrors {
   /** Errors a fail point threw: a test's crash, which no error boundary may catch. */
@@ -31,7 +29,8 @@ export class UploadErrors {
   /** Throws err again unless it is the upload's own trouble (to be its rejection). */
   rethrowIfNotTheUploads(err: unknown): void {
     if (typeof err === 'object' && err && this.crashes.has(err)) throw err;
-    if (INFRASTRUCTURE.has((err as NodeJS.ErrnoException)?.code ?? '')) throw err;
+    // Failures of the machine, not of an upload: not turned into a rejection (the queue recovers and decides again).
+    if (isPassingFailure(err)) throw err;
   }
 
   /** An unexpected error as a reason a packager reads: its first line, without the archive's path. */
