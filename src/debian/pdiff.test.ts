@@ -75,17 +75,18 @@ function patchesAsGnuPatchDoes(dir: string): void {
     for (let k = random(3); k >= 0; k--) edited.splice(random(edited.length + 1), random(3), ...Array.from({ length: random(3) }, () => `N${random(6)}`));
     const before = `${lines.join('\n')}\n`;
     const after = edited.length ? `${edited.join('\n')}\n` : '';
-    const script = edScript(b(before), b(after));
-    if (before === after) {
-      expect(script).toBeUndefined();
-      continue;
-    }
-    // GNU patch applies ed scripts (patch --ed) with ed semantics.
-    writeFileSync(join(dir, 'file'), before);
-    writeFileSync(join(dir, 'script'), script!);
-    execFileSync('patch', ['--quiet', '--ed', join(dir, 'file'), join(dir, 'script')]);
-    expect(readFileSync(join(dir, 'file'), 'utf8')).toBe(after);
+    expectPatches(dir, before, after, edScript(b(before), b(after)));
   }
+}
+
+/** `script` is none when the texts are the same, else turns `before` into `after` as GNU patch (ed semantics) and applyEd apply it. */
+function expectPatches(dir: string, before: string, after: string, script: Buffer | undefined): void {
+  if (before === after) return expect(script).toBeUndefined();
+  writeFileSync(join(dir, 'file'), before);
+  writeFileSync(join(dir, 'script'), script!);
+  execFileSync('patch', ['--quiet', '--ed', join(dir, 'file'), join(dir, 'script')]);
+  expect(readFileSync(join(dir, 'file'), 'utf8')).toBe(after);
+  expect(applyEd(before, script!.toString())).toBe(after);
 }
 
 describe('an ed script of several changed parts of a text', () => {
@@ -132,17 +133,7 @@ describe('an ed script of several changed parts of a text', () => {
           after += made;
           lines += block.split('\n').length - 1;
         }
-        const before = blocks.join('');
-        const script = edScriptOfParts(parts);
-        if (before === after) {
-          expect(script).toBeUndefined();
-          continue;
-        }
-        writeFileSync(join(dir, 'file'), before);
-        writeFileSync(join(dir, 'script'), script!);
-        execFileSync('patch', ['--quiet', '--ed', join(dir, 'file'), join(dir, 'script')]);
-        expect(readFileSync(join(dir, 'file'), 'utf8')).toBe(after);
-        expect(applyEd(before, script!.toString())).toBe(after);
+        expectPatches(dir, blocks.join(''), after, edScriptOfParts(parts));
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
