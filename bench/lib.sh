@@ -51,8 +51,8 @@ keep_logs() {
 # environment is never refreshed during the bench (a refresh would be timed as part of a build).
 init_root() {
   archive init --port "$1" >/dev/null 2>"$work/logs/init.log" || { tail_log "$work/logs/init.log"; die "archive init"; }
-  sed -i 's/^\(  buildenv_max_age_hours:\).*/\1 876000/' "$root/archive.yaml"
-  grep -q '^  buildenv_max_age_hours: 876000$' "$root/archive.yaml" || die "could not set builds.buildenv_max_age_hours in $root/archive.yaml"
+  sed -i 's/^\(  buildenv_max_age_hours:\).*/\1 8760/' "$root/archive.yaml"
+  grep -q '^  buildenv_max_age_hours: 8760$' "$root/archive.yaml" || die "could not set builds.buildenv_max_age_hours in $root/archive.yaml"
 }
 # A TCP port free on 127.0.0.1 now.
 free_port() { node -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }

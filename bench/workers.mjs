@@ -72,7 +72,7 @@ async function oneRun(nodes) {
     execFileSync('node', [cli, '--root', root, 'init', '--port', String(port)], { env, stdio: 'ignore' });
     const config = join(root, 'archive.yaml');
     // One build at a time per node, its build environment never refreshed during the bench, no QA checks, no rebuilds.
-    await writeFile(config, (await readFile(config, 'utf8')).replace(/^ {2}concurrency: \d+$/m, '  concurrency: 1').replace(/^ {2}buildenv_max_age_hours: \d+$/m, '  buildenv_max_age_hours: 876000').replace(/^ {4}qa:\n( {6}- .*\n)*/m, '    qa: []\n').replace(/^ {4}rebuilds: on$/m, '    rebuilds: off'));
+    await writeFile(config, (await readFile(config, 'utf8')).replace(/^ {2}concurrency: \d+$/m, '  concurrency: 1').replace(/^ {2}buildenv_max_age_hours: \d+$/m, '  buildenv_max_age_hours: 8760').replace(/^ {4}qa:\n( {6}- .*\n)*/m, '    qa: []\n').replace(/^ {4}rebuilds: on$/m, '    rebuilds: off'));
     say(`${nodes} worker node(s): archive up --swarm`);
     const up = JSON.parse(execFileSync('node', [cli, '--root', root, 'up', '--swarm', '--json'], { env: { ...env, DOCKER_HOST: swarm.manager.dockerHost }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
     const dputCf = join(work, 'dput.cf');
