@@ -254,16 +254,31 @@ describe('a request that fails with an error of its own', () => {
   });
 
   it('is answered with what its change saved before the error', async () => {
+    const { dir, queue } = await setUp({ remove: async (source: string) => ({ ok: true, message: `removed ${source} from unstable` }) });
+    const q = queue();
+    // The removal saved, then a fault in what it does beside (its uploads cancelled).
+    Object.assign(q, { cancelRemoved: async () => Promise.reject(new TypeError("Cannot read properties of undefined (reading 'id')")) });
+    writeFileSync(join(dir, '1-rm.request.json'), JSON.stringify({ action: 'rm', source: 'foo' }));
+    await q.handleAll();
+    expect(answer(dir, '1-rm').message).toBe(
+      "the queue failed while carrying out this request: Cannot read properties of undefined (reading 'id'); not tried again (queue.log has the details); before that it had: removed foo from unstable",
+    );
+    expect(readdirSync(dir)).toEqual(['1-rm.answer.json']);
+  });
+
+  it('is not one when only the publication of its saved change failed: answered done, not published yet, which the next scan does', async () => {
+    const included = { ok: true, message: 'included 1 package(s) into unstable', included: ['foo_1.0_amd64.deb'] };
     const { dir, queue } = await setUp(
-      { copy: async () => ({ ok: true, message: 'copied foo 1.0-1 from unstable to testing with 1 binary package(s), no rebuild' }) },
-      async () => Promise.reject(new TypeError("Cannot read properties of undefined (reading 'id')")),
+      { copy: async () => ({ ok: true, message: 'copied foo 1.0-1 from unstable to testing with 1 binary package(s), no rebuild' }), include: async () => included },
+      async () => Promise.reject(new Error('gpg: signing failed: Timeout\nmore')),
     );
     writeFileSync(join(dir, '1-copy.request.json'), JSON.stringify({ action: 'copy', source: 'foo', from: 'unstable', to: 'testing' }));
+    writeFileSync(join(dir, '2-include.request.json'), JSON.stringify({ action: 'include', files: [] }));
     await queue().handleAll();
-    expect(answer(dir, '1-copy').message).toBe(
-      "the queue failed while carrying out this request: Cannot read properties of undefined (reading 'id'); not tried again (queue.log has the details); before that it had: copied foo 1.0-1 from unstable to testing with 1 binary package(s), no rebuild",
-    );
-    expect(readdirSync(dir)).toEqual(['1-copy.answer.json']);
+    const later = '; not published yet (gpg: signing failed: Timeout): the queue publishes it again at its next scan';
+    expect(answer(dir, '1-copy')).toEqual({ ok: true, message: `copied foo 1.0-1 from unstable to testing with 1 binary package(s), no rebuild${later}` });
+    expect(answer(dir, '2-include')).toMatchObject({ ok: true, message: `included 1 package(s) into unstable${later}` });
+    expect(readdirSync(dir).sort()).toEqual(['1-copy.answer.json', '2-include.answer.json']);
   });
 
   it('is told apart from a failure that passes (a full disk): that one stays, and the request after it is still carried out', async () => {

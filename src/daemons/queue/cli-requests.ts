@@ -16,6 +16,7 @@ import type { JobLeasing } from './job-leasing.js';
 import type { Migrations } from './migrations.js';
 import type { RebuildResults } from './rebuild-results.js';
 import type { QueueContext } from './queue-context.js';
+import { publishSaved } from './publishing.js';
 import type { WorkerRegistry } from './worker-registry.js';
 
 /** How many times a request is begun before one the queue stopped during each time is answered as such. */
@@ -154,7 +155,7 @@ export class CliRequests {
     if (before && r.action === 'workers-add') return before;
     if (before) {
       if (r.action === 'rm') before.message += await this.cancelRemoved(r.source, r.suite);
-      await this.q.publish(`${r.action} (carried out before a restart)`);
+      before.message += await publishSaved(this.q, `${r.action} (carried out before a restart)`);
       this.q.statusChanged();
       return before;
     }
@@ -217,7 +218,8 @@ export class CliRequests {
         what = '';
         break;
     }
-    await this.q.publish(`${r.action} ${what}`.trim());
+    // Saved: a publication that fails now is the next scan's to do again, not the request's failure.
+    answer.message += await publishSaved(this.q, `${r.action} ${what}`.trim());
     this.q.statusChanged();
     return answer;
   }

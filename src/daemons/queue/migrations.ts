@@ -12,6 +12,7 @@ import type { SuiteConfig } from '../../config/config.js';
 import { writeJson } from '../../storage/json-files.js';
 import type { JobLeasing } from './job-leasing.js';
 import type { QueueContext } from './queue-context.js';
+import { publishSaved } from './publishing.js';
 
 export class Migrations {
   /** The decisions of the last evaluation. */
@@ -90,7 +91,8 @@ export class Migrations {
         this.q.log(`migration: ${d.source} ${d.version} ${d.from} -> ${d.to}: not copied: ${err.message}`);
       }
     }
-    if (migrated.length > 0) await this.q.publish(`migrated ${migrated.length > 3 ? `${migrated.length} sources` : migrated.map((d) => `${d.source} ${d.version}`).join(', ')}`);
+    // (Copied and saved: a publication that fails is the next scan's to do again.)
+    if (migrated.length > 0) await publishSaved(this.q, `migrated ${migrated.length > 3 ? `${migrated.length} sources` : migrated.map((d) => `${d.source} ${d.version}`).join(', ')}`);
     // The target changed (what waits on its installability there is checked again), or a copy
     // was refused (it no longer migrates): decided again.
     if (ready.length > 0) decisions = this.decide();

@@ -122,3 +122,20 @@ export class Publishing {
     });
   }
 }
+
+/**
+ * Publishes a change already saved (a request's, a migration's): a failure is logged and left to
+ * the next scan, which publishes again (a failed publication leaves `pending` set), and is no
+ * failure of the change. What to add to its answer: nothing when published, else that it is not
+ * published yet and why.
+ */
+export async function publishSaved(q: Pick<QueueContext, 'publish' | 'log'>, why: string): Promise<string> {
+  try {
+    await q.publish(why);
+    return '';
+  } catch (err) {
+    const reason = ((err as Error)?.message ?? String(err)).split('\n')[0];
+    q.log(`publishing (${why}) failed, tried again at the next scan: ${(err as Error)?.stack ?? reason}`);
+    return `; not published yet (${reason}): the queue publishes it again at its next scan`;
+  }
+}
