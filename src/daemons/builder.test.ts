@@ -310,6 +310,23 @@ describe('a builder stopped (SIGTERM from docker stop, archive down or Swarm; Ct
     }
   });
 
+  it('lets a job that is handing in what it made finish doing so, past STOPPING.runsMs: a finished build is not given back to be built again', async () => {
+    const saved = { ...STOPPING };
+    STOPPING.runsMs = 50;
+    try {
+      let handing!: () => void;
+      const handingIn = new Promise<void>((r) => (handing = r));
+      const { builder, sent } = slot(async () => ({ report: { outcome: 'built' }, outputs: ['hello_1.0-1_amd64.deb'], summary: 'built' }) as never);
+      // The file takes 200 ms to send: longer than STOPPING.runsMs.
+      Object.assign((builder as unknown as { api: object }).api, { artifact: async () => (handing(), new Promise((r) => setTimeout(r, 200))) });
+      await handingIn;
+      await builder.stop('SIGTERM');
+      expect(sent.complete).toEqual([{ id: 'j1', builder: 'w/1', report: { outcome: 'built' } }]);
+    } finally {
+      Object.assign(STOPPING, saved);
+    }
+  });
+
   it('gives back at once a job the queue leases it as it stops, never running it', async () => {
     let open!: () => void;
     const gate = new Promise<void>((r) => (open = r));

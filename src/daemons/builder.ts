@@ -99,7 +99,8 @@ export class Builder {
   private stopping?: string;
   private stopped?: Promise<void>;
   /** The jobs it runs, by id: their slot and kind, and the run, which ends once the job is handed in or given back. */
-  private readonly running = new Map<string, { slot: string; job: LeasedJob; run: Promise<void> }>();
+  /** Each job's run, by job id; `handingIn` once its task ended and what it made goes to the queue. */
+  private readonly running = new Map<string, { slot: string; job: LeasedJob; run: Promise<void>; handingIn?: boolean }>();
 
   constructor(private readonly o: BuilderOptions) {
     this.api = new JobApiClient(o.queueUrl, o.key, o.name);
@@ -156,7 +157,8 @@ export class Builder {
    * job it held, as a restart does (JobLeasing.start), naming why. The limits of a job's
    * containers (time, stall, disk) are kept by this process: left running after it, they ran
    * unbounded (maintainer scripts of uploaded packages among them) until a builder of this name
-   * started again on this engine. A job handing in what it made has STOPPING.runsMs to finish.
+   * started again on this engine. A job handing in what it made finishes doing so (within the
+   * deadline of stopOnSignals); any other not ended within STOPPING.runsMs is given back from here.
    * The containers are looked for again last: a job between two of its containers when they
    * were first removed has started its next by then, or ended. Once only; resolves when done.
    */
@@ -168,8 +170,12 @@ export class Builder {
       // Their containers gone, the jobs' runs give them back (or finish handing them in).
       const ended = Promise.allSettled([...this.running.values()].map((r) => r.run));
       await Promise.race([ended, new Promise((r) => setTimeout(r, STOPPING.runsMs).unref())]);
-      // What has not ended by now is given back from here.
-      await Promise.all([...this.running.values()].map((r) => this.giveBack(r.slot, r.job)));
+      // What has not ended by now is given back from here; but a job handing in what it made
+      // goes on (until it is done, or stopOnSignals' deadline ends the process): a finished
+      // build given back would be built again.
+      const left = [...this.running.values()];
+      await Promise.all(left.filter((r) => !r.handingIn).map((r) => this.giveBack(r.slot, r.job)));
+      await Promise.allSettled(left.filter((r) => r.handingIn).map((r) => r.run));
       await this.removeBuilds();
       this.log(`${this.o.name}: stopped`);
     })();
@@ -318,6 +324,8 @@ export class Builder {
       });
       // Stopping, its containers were removed: what the task says of it is not the package's.
       if (this.stopping) throw new Error(this.stopping);
+      const tracked = this.running.get(job.id);
+      if (tracked) tracked.handingIn = true;
       clearInterval(flusher);
       await flush();
       for (const file of result.outputs) await this.handIn(() => this.api.artifact(job.id, name, file, join(outDir, file)));
