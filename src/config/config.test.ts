@@ -160,7 +160,7 @@ describe('archive.yaml', () => {
     expect(parseConfig('', 'a.yaml').suites[0].waitForAllArchitectures).toBeUndefined();
     expect(() => parseConfig('suites:\n  unstable:\n    wait_for_all_architectures: 1\n', 'a.yaml')).toThrow('a.yaml: suites.unstable.wait_for_all_architectures: expected true or false, found 1');
     expect(parseConfig('builds:\n  emulation_factor: 10\n', 'a.yaml').builds.emulationFactor).toBe(10);
-    expect(() => parseConfig('builds:\n  emulation_factor: 0\n', 'a.yaml')).toThrow('a.yaml: builds.emulation_factor: expected a number from 1 to 16, found 0');
+    expect(() => parseConfig('builds:\n  emulation_factor: 0\n', 'a.yaml')).toThrow('a.yaml: builds.emulation_factor: expected a number from 1 to 50, found 0');
   });
 
   it("refuses a key a suite does not take, naming the suite, the key and the keys it takes: a typo would drop a gate or a setting", () => {
@@ -233,7 +233,7 @@ describe('archive.yaml', () => {
     ['builds:\n  lease_seconds: 0.5\n', 'builds.lease_seconds: expected a number of seconds from 10 to 86400 (a day), found 0.5'],
     ['builds:\n  memory_gib: .inf\n', 'builds.memory_gib: expected a number of GiB from 0.25 to 4096, found Infinity'],
     ['builds:\n  timeout_minutes: 1e309\n', 'builds.timeout_minutes: expected a number of minutes from 0.1 to 1440 (a day), found Infinity'],
-    ['builds:\n  emulation_factor: 200\n', 'builds.emulation_factor: expected a number from 1 to 16, found 200'],
+    ['builds:\n  emulation_factor: 200\n', 'builds.emulation_factor: expected a number from 1 to 50, found 200'],
     ['publish:\n  valid_until_days: .inf\n', 'publish.valid_until_days: expected 0 (no Valid-Until) or a number of days from 1 to 3650, found Infinity'],
     ['publish:\n  valid_until_days: .nan\n', 'publish.valid_until_days: expected 0 (no Valid-Until) or a number of days from 1 to 3650, found NaN'],
     ['uploads:\n  incomplete_after_minutes: .inf\n', 'uploads.incomplete_after_minutes: expected a number of minutes from 1 to 10080 (a week), found Infinity'],
@@ -245,8 +245,15 @@ describe('archive.yaml', () => {
   });
 
   it("keeps a job's longest time limit (timeout_minutes' most times emulation_factor's) well within what a timer holds (2^31-1 ms)", () => {
-    expect(MAX_JOB_TIME_MS).toBe(1440 * 16 * 60_000);
+    expect(MAX_JOB_TIME_MS).toBe(16 * 86_400_000);
     expect(MAX_JOB_TIME_MS).toBeLessThan(0.75 * (2 ** 31 - 1));
+    // The product is what counts: 20 with the default 180 minutes is 60 hours, taken; a day's timeout times 20 is not.
+    expect(parseConfig('builds:\n  emulation_factor: 20\n', 'a.yaml').builds.emulationFactor).toBe(20);
+    expect(() => parseConfig('builds:\n  timeout_minutes: 1440\n  emulation_factor: 20\n', 'a.yaml')).toThrow(
+      'a.yaml: builds.timeout_minutes 1440 times builds.emulation_factor 20 is 28800 minutes, a job under qemu; at most 23040 (16 days)',
+    );
+    expect(() => parseConfig('builds:\n  stall_minutes: 1000\n  emulation_factor: 24\n', 'a.yaml')).toThrow('builds.stall_minutes 1000 times builds.emulation_factor 24 is 24000 minutes');
+    expect(parseConfig('builds:\n  timeout_minutes: 1440\n  emulation_factor: 16\n', 'a.yaml').builds.timeoutMinutes).toBe(1440);
   });
 
   it.each([

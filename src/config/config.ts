@@ -169,8 +169,8 @@ export interface NumberRange {
  * The range of each number archive.yaml takes (archive worker's --limit takes the builds: ones in
  * the same ranges): what an archive's operator would set, and what the code holds: a lease's
  * expiry is a date (lease_seconds: 1e13 made every lease throw), a time limit a timer, which
- * holds 2^31-1 ms (24.8 days; timeout_minutes and stall_minutes at most a day, times
- * emulation_factor at most 16, is 16 days: MAX_JOB_TIME_MS).
+ * holds 2^31-1 ms (24.8 days; timeout_minutes and stall_minutes, times emulation_factor, at
+ * most 16 days: MAX_JOB_TIME_MS).
  */
 export const NUMBER_RANGES = {
   uploads: {
@@ -208,15 +208,16 @@ export const NUMBER_RANGES = {
     output_gib: { min: 0.01, max: 1024, unit: 'GiB' },
     output_files: { min: 1, max: 100_000, whole: true, unit: 'files' },
     disk_gib: { min: 0.1, max: 100_000, unit: 'GiB' },
-    emulation_factor: { min: 1, max: 16 },
+    // timeout_minutes and stall_minutes times it at most MAX_JOB_TIME_MS besides (checked after).
+    emulation_factor: { min: 1, max: 50 },
   } satisfies Record<keyof typeof BUILD_KEYS, NumberRange>,
   suite: {
     after_days: { min: 0, max: 3650, unit: 'days', zero: 'as soon as the gates hold' },
   },
 } satisfies Record<string, Record<string, NumberRange>>;
 
-/** The longest time limit a job can have: timeout_minutes' (or stall_minutes') most, times emulation_factor's. */
-export const MAX_JOB_TIME_MS = NUMBER_RANGES.builds.timeout_minutes.max * 60_000 * NUMBER_RANGES.builds.emulation_factor.max;
+/** The longest time limit a job can have: timeout_minutes (or stall_minutes) times emulation_factor, 16 days at most. */
+export const MAX_JOB_TIME_MS = 16 * 86_400_000;
 
 /** A number within `r`, as an error says it: "a number of seconds from 10 to 86400 (a day)". */
 export function numberExpected(r: NumberRange): string {
@@ -440,6 +441,11 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
     throw new ConfigError(file, `builds.local_workers: expected 1 (a worker beside the queue) or 0 (workers elsewhere only, archive workers add), found ${JSON.stringify(localWorkers)}; for more builds at once here, raise builds.concurrency`);
   }
   builds.localWorkers = localWorkers;
+  for (const [key, minutes] of [['timeout_minutes', builds.timeoutMinutes], ['stall_minutes', builds.stallMinutes]] as const) {
+    if (minutes * builds.emulationFactor * 60_000 > MAX_JOB_TIME_MS) {
+      throw new ConfigError(file, `builds.${key} ${minutes} times builds.emulation_factor ${builds.emulationFactor} is ${Math.round(minutes * builds.emulationFactor)} minutes, a job under qemu; at most ${MAX_JOB_TIME_MS / 60_000} (16 days)`);
+    }
+  }
   if (builds.outputFileGiB > builds.outputGiB) {
     throw new ConfigError(file, `builds.output_file_gib: ${builds.outputFileGiB} is more than builds.output_gib (${builds.outputGiB}), the cap on a build's outputs in all`);
   }

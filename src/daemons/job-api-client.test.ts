@@ -57,21 +57,25 @@ describe('a lease', () => {
     expect(() => checkLease(lease({ limits: 'none' }))).toThrow(`the lease's limits: expected an object of build limits, found "none"`);
   });
 
-  it("is refused when a time limit is more than archive.yaml gives (a day times emulation_factor 16), within what a timer holds, naming it", () => {
+  it("is refused when a time limit is more than archive.yaml gives (16 days, timeout_minutes times emulation_factor), within what a timer holds, naming it", () => {
     expect(checkLease(lease({ limits: { timeoutMs: MAX_JOB_TIME_MS, stallMs: MAX_JOB_TIME_MS } })).limits.timeoutMs).toBe(MAX_JOB_TIME_MS);
     for (const key of ['timeoutMs', 'stallMs'] as const) {
       // 2^31 ms and more: a timer of that long fires at once.
       for (const value of [MAX_JOB_TIME_MS + 1, 2 ** 31, 1e15]) {
         expect(() => checkLease(lease({ limits: { [key]: value } })), `${key} ${value}`).toThrow(
-          `the lease's limits.${key}: expected a number of milliseconds up to 1382400000 (archive.yaml's most: 1440 minutes times emulation_factor 16), found ${value}`,
+          `the lease's limits.${key}: expected a number of milliseconds up to 1382400000 (archive.yaml's most: 16 days, timeout_minutes times emulation_factor), found ${value}`,
         );
       }
     }
   });
 
-  it('is refused when a size or a count is not a whole number (the engine takes whole bytes), naming it; a time or a CPU share may have a fraction', () => {
-    for (const key of ['memoryBytes', 'logCapBytes', 'diskBytes', 'pidsLimit', 'outputFiles', 'cacheImages'] as const) {
+  it('is refused when a count is not a whole number, naming it; a size in bytes is taken whole (the engine takes whole bytes; a queue of before sent fractions); a time or a CPU share may have a fraction', () => {
+    for (const key of ['pidsLimit', 'outputFiles', 'cacheImages'] as const) {
       expect(() => checkLease(lease({ limits: { [key]: 1181116006.4 } })), key).toThrow(`the lease's limits.${key}: expected a whole number greater than 0, found 1181116006.4`);
+    }
+    expect(checkLease(lease({ limits: { memoryBytes: 1181116006.4, logCapBytes: 1.5, diskBytes: 322122547.2 } })).limits).toMatchObject({ memoryBytes: 1181116006, logCapBytes: 1, diskBytes: 322122547 });
+    for (const value of [0.5, 2 ** 60]) {
+      expect(() => checkLease(lease({ limits: { diskBytes: value } })), String(value)).toThrow(`the lease's limits.diskBytes: expected a number of bytes from 1 to 9007199254740991, found ${value}`);
     }
     expect(checkLease(lease({ limits: { cpus: 1.5, timeoutMs: 1.5, stallMs: 1.5 } })).limits).toMatchObject({ cpus: 1.5, timeoutMs: 1.5, stallMs: 1.5 });
   });

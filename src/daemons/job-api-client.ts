@@ -74,7 +74,7 @@ const BUILD_ARGS = ['-b', '-B', '-A'];
  * archive, when sent, its suite and components plain names (they go into an apt sources file,
  * where a newline would add a field), nothing else of it kept; each limit a positive number, one
  * missing the default's, a time limit no more than archive.yaml gives (MAX_JOB_TIME_MS, within
- * what a timer holds), a size or a count a whole number; leaseMs, when sent, a positive number; buildenvMaxAgeMs 0 or more, raised
+ * what a timer holds), a size in bytes taken whole, a count a whole number; leaseMs, when sent, a positive number; buildenvMaxAgeMs 0 or more, raised
  * to MIN_BUILDENV_AGE_MS. Throws naming the field, and the worker gives the job back.
  */
 export function checkLease(job: LeasedJob): LeasedJob {
@@ -106,11 +106,14 @@ export function checkLease(job: LeasedJob): LeasedJob {
     if (value === undefined) continue;
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw refuse(`limits.${key}`, 'a positive number', value);
     if ((key === 'timeoutMs' || key === 'stallMs') && value > MAX_JOB_TIME_MS) {
-      throw refuse(`limits.${key}`, `a number of milliseconds up to ${MAX_JOB_TIME_MS} (archive.yaml's most: ${NUMBER_RANGES.builds.timeout_minutes.max} minutes times emulation_factor ${NUMBER_RANGES.builds.emulation_factor.max})`, value);
+      throw refuse(`limits.${key}`, `a number of milliseconds up to ${MAX_JOB_TIME_MS} (archive.yaml's most: 16 days, timeout_minutes times emulation_factor)`, value);
     }
-    // Bytes and counts go to the engine, which takes whole numbers.
-    if (key !== 'timeoutMs' && key !== 'stallMs' && key !== 'cpus' && !Number.isSafeInteger(value)) throw refuse(`limits.${key}`, 'a whole number greater than 0', value);
-    limits[key] = value;
+    // Bytes and counts go to the engine, which takes whole numbers: a size in bytes is taken
+    // whole (a queue of before sent disk_gib 0.3 as 322122547.2 bytes), a count must be one.
+    const bytes = key.endsWith('Bytes');
+    if (key !== 'timeoutMs' && key !== 'stallMs' && key !== 'cpus' && !bytes && !Number.isSafeInteger(value)) throw refuse(`limits.${key}`, 'a whole number greater than 0', value);
+    if (bytes && !(value >= 1 && value <= Number.MAX_SAFE_INTEGER)) throw refuse(`limits.${key}`, `a number of bytes from 1 to ${Number.MAX_SAFE_INTEGER}`, value);
+    limits[key] = bytes ? Math.floor(value) : value;
   }
   if (job.leaseMs !== undefined && (typeof job.leaseMs !== 'number' || !Number.isFinite(job.leaseMs) || job.leaseMs <= 0)) throw refuse('leaseMs', 'a positive number of milliseconds', job.leaseMs);
   const age = job.buildenvMaxAgeMs;

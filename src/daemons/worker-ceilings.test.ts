@@ -35,13 +35,13 @@ describe("a worker's ceilings", () => {
       expect(() => parseCeilings([`memory_gib=${value}`], WORKER_DEFAULT_CEILINGS), value).toThrow(`--limit memory_gib=${value}: expected a number of GiB from 0.25 to 4096, as --limit memory_gib=4`);
     }
     expect(() => parseCeilings(['pids=100.5'], WORKER_DEFAULT_CEILINGS)).toThrow("--limit pids=100.5: expected a whole number of processes from 64 to 4194304 (Linux's most), as --limit pids=4096");
-    expect(() => parseCeilings(['emulation_factor=0'], WORKER_DEFAULT_CEILINGS)).toThrow('--limit emulation_factor=0: expected a number from 1 to 16, as --limit emulation_factor=6');
+    expect(() => parseCeilings(['emulation_factor=0'], WORKER_DEFAULT_CEILINGS)).toThrow('--limit emulation_factor=0: expected a number from 1 to 50, as --limit emulation_factor=6');
     expect(() => parseCeilings(['concurrency=2.5'], WORKER_DEFAULT_CEILINGS)).toThrow("--limit concurrency=2.5: expected a whole number of jobs at once from 1 to 64 (a worker's most), as --limit concurrency=1");
   });
 
   it('keep a time ceiling times the emulation factor within what a timer holds (2^31-1 ms): each at most what archive.yaml takes', () => {
     // 180 minutes times 200 was 2.16e9 ms: a timer of that long fires at once.
-    expect(() => parseCeilings(['emulation_factor=200'], WORKER_DEFAULT_CEILINGS)).toThrow('--limit emulation_factor=200: expected a number from 1 to 16, as --limit emulation_factor=6');
+    expect(() => parseCeilings(['emulation_factor=200'], WORKER_DEFAULT_CEILINGS)).toThrow('--limit emulation_factor=200: expected a number from 1 to 50, as --limit emulation_factor=6');
     expect(() => parseCeilings(['timeout_minutes=100000'], WORKER_DEFAULT_CEILINGS)).toThrow('--limit timeout_minutes=100000: expected a number of minutes from 0.1 to 1440 (a day), as --limit timeout_minutes=180');
     expect(() => parseCeilings(['stall_minutes=1441'], WORKER_DEFAULT_CEILINGS)).toThrow('--limit stall_minutes=1441: expected a number of minutes from 0.1 to 1440 (a day), as --limit stall_minutes=150');
     const most = parseCeilings(['timeout_minutes=1440', 'stall_minutes=1440', 'emulation_factor=16'], WORKER_DEFAULT_CEILINGS);
