@@ -192,15 +192,22 @@ async function stopAndRemove(docker: Docker, id: string): Promise<void> {
   await container.remove({ force: true, v: true });
 }
 
-/** Stops and removes the project's containers, all at once, and its networks; state on the host is untouched. */
+/**
+ * Stops and removes the project's containers and its networks; state on the host is untouched.
+ * The builder first, while the queue still answers the jobs it gives back; then the others, at once.
+ */
 export async function composeDown(docker: Docker, project: string, progress: Progress): Promise<number> {
   const containers = await docker.listContainers({ all: true, filters: { label: [`${LABEL_PROJECT}=${project}`] } });
-  await Promise.all(
-    containers.map((c) => {
-      progress(`stopping ${c.Names[0]?.replace(/^\//, '')}`);
-      return stopAndRemove(docker, c.Id);
-    }),
-  );
+  const stop = (list: typeof containers) =>
+    Promise.all(
+      list.map((c) => {
+        progress(`stopping ${c.Names[0]?.replace(/^\//, '')}`);
+        return stopAndRemove(docker, c.Id);
+      }),
+    );
+  const builder = (c: (typeof containers)[number]) => c.Labels[LABEL_SERVICE] === 'builder';
+  await stop(containers.filter(builder));
+  await stop(containers.filter((c) => !builder(c)));
   const networks = await docker.listNetworks({ filters: { label: [`${LABEL_PROJECT}=${project}`] } });
   for (const n of networks) await docker.getNetwork(n.Id).remove().catch(() => undefined);
   return containers.length;
