@@ -62,7 +62,13 @@ describe('a builder stopped while a job runs', () => {
     const port = (server.address() as { port: number }).port;
 
     child = execa('node', ['--import', join(REPO, 'test', 'support', 'sleeping-build-task.mjs'), join(REPO, 'bin', 'archive.js'), 'daemon', 'builder'], {
+      // This test's settings alone: the test run's own (ARCHIVE_ARCHITECTURES="i386 arm64 armhf"
+      // from scripts/test.sh, for the multi-arch suites) mean other things to a builder.
+      extendEnv: false,
       env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
         ARCHIVE_QUEUE_URL: `http://127.0.0.1:${port}`,
         ARCHIVE_API_TOKEN: 'token-of-the-test',
         ARCHIVE_BUILDER_NAME: NAME,

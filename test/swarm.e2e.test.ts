@@ -19,7 +19,7 @@ describe('the archive on a Docker Swarm', () => {
 
   const job = async (source: string) => (await archive.upload(source, '1.0-1'))?.jobs[0] as (JobView & { worker?: string }) | undefined;
   /** The node a job's worker runs on: the worker is named after the node's host name and id (SWARM_WORKER_SUFFIX). */
-  const workerName = (n: SwarmNode) => builderNameFromEnv({ ARCHIVE_BUILDER_NAME: `${up.project}-builder-${n.name}-${n.nodeId.slice(0, 8)}` });
+  const workerName = (n: SwarmNode) => builderNameFromEnv({ ARCHIVE_BUILDER_NAME: `${up.project}-builder-${n.name}-${n.nodeId}` });
   const nodeOf = (worker: string | undefined) => swarm.workers.find((n) => worker?.startsWith(`${workerName(n)}/`));
 
   beforeAll(async () => {

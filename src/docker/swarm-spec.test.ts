@@ -34,7 +34,7 @@ describe('the compose file as Swarm services', () => {
     const c = spec('builder').TaskTemplate.ContainerSpec;
     expect(c.Image).toBe(VARS.ARCHIVE_WORKER_IMAGE);
     // Expanded by Swarm on each node (Go's text/template; slice is one of its builtins).
-    expect(c.Env).toContain('ARCHIVE_BUILDER_NAME=archive-12345678-builder-{{.Node.Hostname}}-{{slice .Node.ID 0 8}}');
+    expect(c.Env).toContain('ARCHIVE_BUILDER_NAME=archive-12345678-builder-{{.Node.Hostname}}-{{.Node.ID}}');
     // By digest: a tag anyone pushes to the registry is never what a worker builds in.
     expect(c.Env).toContain(`ARCHIVE_BUILDENVS=trixie=10.0.0.2:5000/archive/buildenv@sha256:${'c'.repeat(64)}`);
     expect(c.Mounts).toContainEqual({ Type: 'bind', Source: '/var/run/docker.sock', Target: '/var/run/docker.sock', ReadOnly: false });

@@ -38,14 +38,15 @@ export function otherRoot(service: { Spec?: { Name?: string; Labels?: Record<str
 
 /**
  * What a Swarm node's worker name ends in (ARCHIVE_WORKER_SUFFIX, after ARCHIVE_PROJECT-builder):
- * a Go template each node's task expands, its host name and the first 8 characters of its node
- * id. Swarm allows two nodes the same host name (cloned machines), and two workers of one name
- * are one worker: when either restarted, the queue gave back the jobs the other still built. The
- * id keeps them apart; the host name says which node it is. (slice is a builtin of Go's
- * text/template, which swarmkit expands task specs with; .Node.ID and .Node.Hostname are among
- * its placeholders.) builderNameFromEnv keeps the whole within 63 characters.
+ * a Go template each node's task expands, its host name and its node id. Swarm allows two nodes
+ * the same host name (cloned machines), and two workers of one name are one worker: when either
+ * restarted, the queue gave back the jobs the other still built. The id keeps them apart; the
+ * host name says which node it is. (.Node.ID and .Node.Hostname are among swarmkit's
+ * placeholders. Not `slice .Node.ID 0 8`: the manager expands a service's templates once with
+ * empty values when it is created, and refused it, "index out of range".) builderNameFromEnv
+ * keeps the whole within 63 characters (a longer name is cut and ends in a hash of it).
  */
-export const SWARM_WORKER_SUFFIX = '-{{.Node.Hostname}}-{{slice .Node.ID 0 8}}';
+export const SWARM_WORKER_SUFFIX = '-{{.Node.Hostname}}-{{.Node.ID}}';
 
 export function serviceName(project: string, service: string): string {
   return `${project}_${service}`;
