@@ -98,8 +98,10 @@ export class Builder {
   /** Once it stops (Builder.stop), why: it leases nothing more, and gives back what it holds instead of handing it in. */
   private stopping?: string;
   private stopped?: Promise<void>;
-  /** The jobs it runs, by id: their slot and kind, and the run, which ends once the job is handed in or given back. */
-  /** Each job's run, by job id; `handingIn` once its task ended and what it made goes to the queue. */
+  /**
+   * The jobs it runs, by id: their slot and kind, and the run, which ends once the job is handed
+   * in or given back; `handingIn` once its task ended and what it made goes to the queue.
+   */
   private readonly running = new Map<string, { slot: string; job: LeasedJob; run: Promise<void>; handingIn?: boolean }>();
 
   constructor(private readonly o: BuilderOptions) {
