@@ -250,10 +250,12 @@ describe('archive.yaml', () => {
     // The product is what counts: 20 with the default 180 minutes is 60 hours, taken; a day's timeout times 20 is not.
     expect(parseConfig('builds:\n  emulation_factor: 20\n', 'a.yaml').builds.emulationFactor).toBe(20);
     expect(() => parseConfig('builds:\n  timeout_minutes: 1440\n  emulation_factor: 20\n', 'a.yaml')).toThrow(
-      'a.yaml: builds.timeout_minutes 1440 times builds.emulation_factor 20 is 28800 minutes, a job under qemu; at most 23040 (16 days)',
+      'a.yaml: builds.timeout_minutes 1440 times builds.emulation_factor 20 is 28800 minutes, a job under qemu; at most 23040 (16 days): lower either',
     );
     expect(() => parseConfig('builds:\n  stall_minutes: 1000\n  emulation_factor: 24\n', 'a.yaml')).toThrow('builds.stall_minutes 1000 times builds.emulation_factor 24 is 24000 minutes');
     expect(parseConfig('builds:\n  timeout_minutes: 1440\n  emulation_factor: 16\n', 'a.yaml').builds.timeoutMinutes).toBe(1440);
+    // Just past: said as it is, not rounded to the most it passes.
+    expect(() => parseConfig('builds:\n  timeout_minutes: 1152.02\n  emulation_factor: 20\n', 'a.yaml')).toThrow('is 23040.4 minutes, a job under qemu; at most 23040 (16 days)');
   });
 
   it.each([

@@ -443,7 +443,7 @@ export function parseConfig(text: string, file: string): ArchiveConfig {
   builds.localWorkers = localWorkers;
   for (const [key, minutes] of [['timeout_minutes', builds.timeoutMinutes], ['stall_minutes', builds.stallMinutes]] as const) {
     if (minutes * builds.emulationFactor * 60_000 > MAX_JOB_TIME_MS) {
-      throw new ConfigError(file, `builds.${key} ${minutes} times builds.emulation_factor ${builds.emulationFactor} is ${Math.round(minutes * builds.emulationFactor)} minutes, a job under qemu; at most ${MAX_JOB_TIME_MS / 60_000} (16 days)`);
+      throw new ConfigError(file, `builds.${key} ${minutes} times builds.emulation_factor ${builds.emulationFactor} is ${Number((minutes * builds.emulationFactor).toFixed(2))} minutes, a job under qemu; at most ${MAX_JOB_TIME_MS / 60_000} (16 days): lower either`);
     }
   }
   if (builds.outputFileGiB > builds.outputGiB) {

@@ -211,7 +211,9 @@ export class Builder {
       try {
         return await fn();
       } catch (err) {
-        if (!(err instanceof QueueUnreachable) || Date.now() > deadline) throw err;
+        // Stopping, it waits for no queue to come back: the job goes back when this builder
+        // starts again (the queue gives back its leases) or its lease runs out.
+        if (!(err instanceof QueueUnreachable) || Date.now() > deadline || this.stopping) throw err;
         this.log(`${err.message}; handing in again in 2 s`);
         await new Promise((r) => setTimeout(r, 2000));
       }

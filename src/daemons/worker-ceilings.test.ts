@@ -39,8 +39,7 @@ describe("a worker's ceilings", () => {
     expect(() => parseCeilings(['concurrency=2.5'], WORKER_DEFAULT_CEILINGS)).toThrow("--limit concurrency=2.5: expected a whole number of jobs at once from 1 to 64 (a worker's most), as --limit concurrency=1");
   });
 
-  it('keep a time ceiling times the emulation factor within what a timer holds (2^31-1 ms): each at most what archive.yaml takes', () => {
-    // 180 minutes times 200 was 2.16e9 ms: a timer of that long fires at once.
+  it('are each at most what archive.yaml takes (a time ceiling times the factor only lowers a lease, which is held within 16 days)', () => {
     expect(() => parseCeilings(['emulation_factor=200'], WORKER_DEFAULT_CEILINGS)).toThrow('--limit emulation_factor=200: expected a number from 1 to 50, as --limit emulation_factor=6');
     expect(() => parseCeilings(['timeout_minutes=100000'], WORKER_DEFAULT_CEILINGS)).toThrow('--limit timeout_minutes=100000: expected a number of minutes from 0.1 to 1440 (a day), as --limit timeout_minutes=180');
     expect(() => parseCeilings(['stall_minutes=1441'], WORKER_DEFAULT_CEILINGS)).toThrow('--limit stall_minutes=1441: expected a number of minutes from 0.1 to 1440 (a day), as --limit stall_minutes=150');

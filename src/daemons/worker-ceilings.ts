@@ -47,8 +47,9 @@ const KEYS = [...Object.keys(CEILING_KEYS), 'emulation_factor', 'concurrency'];
  * The ceilings `--limit KEY=VALUE` (given any number of times) set, each in place of the
  * default's (`defaults`: `archive worker`'s are the archive's own defaults): KEY one of
  * archive.yaml's `builds:` limits, emulation_factor or concurrency, VALUE a number in its unit
- * and range there (config.ts NUMBER_RANGES: a whole one for counts; a time ceiling times the
- * emulation factor within what a timer holds). Refuses anything else, naming it and the range.
+ * and range there (config.ts NUMBER_RANGES: a whole one for counts). A time ceiling times the
+ * emulation factor may pass MAX_JOB_TIME_MS: it only lowers a lease's limit, which checkLease
+ * holds within it. Refuses anything else, naming it and the range.
  */
 export function parseCeilings(options: string[], defaults: WorkerCeilings): WorkerCeilings {
   const limits = { ...defaults.limits };

@@ -12,6 +12,7 @@ import { Layout } from '../../storage/layout.js';
 import { CliRequests } from './cli-requests.js';
 import type { JobLeasing } from './job-leasing.js';
 import type { Migrations } from './migrations.js';
+import { asFailedPublication } from './publishing.js';
 import type { RebuildResults } from './rebuild-results.js';
 import type { QueueContext } from './queue-context.js';
 import type { WorkerRegistry } from './worker-registry.js';
@@ -270,7 +271,7 @@ describe('a request that fails with an error of its own', () => {
     const included = { ok: true, message: 'included 1 package(s) into unstable', included: ['foo_1.0_amd64.deb'] };
     const { dir, queue } = await setUp(
       { copy: async () => ({ ok: true, message: 'copied foo 1.0-1 from unstable to testing with 1 binary package(s), no rebuild' }), include: async () => included },
-      async () => Promise.reject(new Error('gpg: signing failed: Timeout\nmore')),
+      async () => Promise.reject(asFailedPublication(new Error('gpg: signing failed: Timeout\nmore'))),
     );
     writeFileSync(join(dir, '1-copy.request.json'), JSON.stringify({ action: 'copy', source: 'foo', from: 'unstable', to: 'testing' }));
     writeFileSync(join(dir, '2-include.request.json'), JSON.stringify({ action: 'include', files: [] }));
@@ -279,6 +280,14 @@ describe('a request that fails with an error of its own', () => {
     expect(answer(dir, '1-copy')).toEqual({ ok: true, message: `copied foo 1.0-1 from unstable to testing with 1 binary package(s), no rebuild${later}` });
     expect(answer(dir, '2-include')).toMatchObject({ ok: true, message: `included 1 package(s) into unstable${later}` });
     expect(readdirSync(dir).sort()).toEqual(['1-copy.answer.json', '2-include.answer.json']);
+  });
+
+  it('is one of the queue when what failed was not the publication (a full disk after it was served): thrown, and the request stays to be carried out again', async () => {
+    const full = Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+    const { dir, queue } = await setUp({ copy: async () => ({ ok: true, message: 'copied foo' }) }, async () => Promise.reject(full));
+    writeFileSync(join(dir, '1-copy.request.json'), JSON.stringify({ action: 'copy', source: 'foo', from: 'unstable', to: 'testing' }));
+    await expect(queue().handleAll()).rejects.toThrow('ENOSPC');
+    expect(readdirSync(dir).sort()).toEqual(['1-copy.attempt', '1-copy.made.json', '1-copy.request.json']);
   });
 
   it('is told apart from a failure that passes (a full disk): that one stays, and the request after it is still carried out', async () => {

@@ -177,7 +177,7 @@ export class CliRequests {
         const decisions = await this.migrations.run(r.dryRun);
         const lines = decisions.map(migrationLine);
         const moved = r.dryRun ? 'would migrate' : 'migrated';
-        return { ok: true, message: `${decisions.filter((d) => d.migrates).length} source(s) ${moved}${lines.length ? `:\n  ${lines.join('\n  ')}` : ''}`, migration: decisions };
+        return { ok: true, message: `${decisions.filter((d) => d.migrates).length} source(s) ${moved}${this.migrations.publishNote}${lines.length ? `:\n  ${lines.join('\n  ')}` : ''}`, migration: decisions };
       }
       case 'rm': {
         const suite = r.suite ?? this.q.config().suites[0].name;

@@ -10,6 +10,7 @@ import type { UploadRecord } from '../../core/uploads.js';
 import { Layout } from '../../storage/layout.js';
 import type { JobLeasing } from './job-leasing.js';
 import { Migrations } from './migrations.js';
+import { asFailedPublication } from './publishing.js';
 import type { QueueContext } from './queue-context.js';
 
 const config = parseConfig('suites:\n  unstable:\n    qa: []\n  testing:\n    migrate_from: unstable\n', 'archive.yaml');
@@ -59,7 +60,13 @@ describe('a migration run', () => {
       },
     } as unknown as QueueContext;
     const leasing = { save: async (j: JobRecord) => void jobs.set(j.id, j) } as unknown as JobLeasing;
-    const decisions = await new Migrations(q, leasing).run();
+    // Its publication fails (a signing that timed out): the copy is saved, the next scan publishes.
+    const logged: string[] = [];
+    Object.assign(q, { publish: async () => Promise.reject(asFailedPublication(new Error('gpg: signing failed: Timeout'))), log: (line: string) => void logged.push(line) });
+    const migrations = new Migrations(q, leasing);
+    const decisions = await migrations.run();
+    expect(migrations.publishNote).toBe('; not published yet (gpg: signing failed: Timeout): the queue publishes it again at its next scan');
+    expect(logged.some((l) => l.startsWith('publishing (migrated app 1.0-1) failed, tried again at the next scan: Error: gpg: signing failed: Timeout'))).toBe(true);
     // The version decided on is what is copied (a copy earlier in the run may have brought `from` another).
     expect(copied).toEqual(['app 1.0-1']);
     // lib's check is asked again, for testing as it is now (app in it).

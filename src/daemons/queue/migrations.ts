@@ -17,6 +17,8 @@ import { publishSaved } from './publishing.js';
 export class Migrations {
   /** The decisions of the last evaluation. */
   last: MigrationDecision[] = [];
+  /** Of the last run: that what it migrated is not published yet, and why (publishSaved); '' otherwise. */
+  publishNote = '';
 
   constructor(
     private readonly q: QueueContext,
@@ -62,6 +64,7 @@ export class Migrations {
 
   /** Decides, and migrates what may (unless `dryRun`): one publication for all of it; then asks for the checks still wanted. */
   async run(dryRun = false): Promise<MigrationDecision[]> {
+    this.publishNote = '';
     if (dryRun) return this.decide();
     let decisions = this.decide();
     const ready = decisions.filter((d) => d.migrates);
@@ -91,8 +94,8 @@ export class Migrations {
         this.q.log(`migration: ${d.source} ${d.version} ${d.from} -> ${d.to}: not copied: ${err.message}`);
       }
     }
-    // (Copied and saved: a publication that fails is the next scan's to do again.)
-    if (migrated.length > 0) await publishSaved(this.q, `migrated ${migrated.length > 3 ? `${migrated.length} sources` : migrated.map((d) => `${d.source} ${d.version}`).join(', ')}`);
+    // (Copied and saved: a publication that fails is the next scan's to do again, and archive migrate says so.)
+    if (migrated.length > 0) this.publishNote = await publishSaved(this.q, `migrated ${migrated.length > 3 ? `${migrated.length} sources` : migrated.map((d) => `${d.source} ${d.version}`).join(', ')}`);
     // The target changed (what waits on its installability there is checked again), or a copy
     // was refused (it no longer migrates): decided again.
     if (ready.length > 0) decisions = this.decide();

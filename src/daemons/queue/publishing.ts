@@ -57,7 +57,10 @@ export class Publishing {
       textBuffers: this.textBuffers,
       poolLines: this.poolLines,
       pdiffs: config.publish.pdiffs,
-    }));
+    })).catch((err: unknown) => {
+      // The generation was not made or not served: publishSaved tells this failure from others.
+      throw err !== null && typeof err === 'object' ? asFailedPublication(err) : err;
+    });
     this.pending = false;
     // Once the request is answered: the next publication writes over them only what changed.
     const texts = new IndexTexts(this.q.layout.indexTexts);
@@ -123,19 +126,30 @@ export class Publishing {
   }
 }
 
+/** Errors a publication itself failed with (the generation not made or not served), as Publishing.publish threw them. */
+const failedPublications = new WeakSet<object>();
+
 /**
- * Publishes a change already saved (a request's, a migration's): a failure is logged and left to
- * the next scan, which publishes again (a failed publication leaves `pending` set), and is no
- * failure of the change. What to add to its answer: nothing when published, else that it is not
- * published yet and why.
+ * Publishes a change already saved (a request's, a migration's): a failed publication is logged
+ * and left to the next scan, which publishes again (it leaves `pending` set), and is no failure of
+ * the change. What to add to its answer: nothing when published, else that it is not published
+ * yet and why. Any other error (before the publication, or after it was served) is thrown, as
+ * before: it is the queue's trouble, which the scan says and recovers from.
  */
 export async function publishSaved(q: Pick<QueueContext, 'publish' | 'log'>, why: string): Promise<string> {
   try {
     await q.publish(why);
     return '';
   } catch (err) {
+    if (err === null || typeof err !== 'object' || !failedPublications.has(err)) throw err;
     const reason = ((err as Error)?.message ?? String(err)).split('\n')[0];
     q.log(`publishing (${why}) failed, tried again at the next scan: ${(err as Error)?.stack ?? reason}`);
     return `; not published yet (${reason}): the queue publishes it again at its next scan`;
   }
+}
+
+/** Marks `err` as a publication's own failure (Publishing.publish; tests of what handles one). */
+export function asFailedPublication<E extends object>(err: E): E {
+  failedPublications.add(err);
+  return err;
 }
