@@ -47,3 +47,6 @@ export class Unsuccessful extends Error {
     this.name = 'Unsuccessful';
   }
 }
+
+/** An error's message (or whatever was thrown, as text), its first line only: for an answer or a reason, the stack left to the log. */
+export const firstLine = (err: unknown): string => ((err as Error)?.message ?? String(err)).split('\n')[0];

@@ -1,5 +1,6 @@
 // Requests the CLI leaves in state/requests/ (core/queue-requests.ts): carried out in the lane,
 // answered beside them, then removed with the files they brought.
+import { firstLine } from '../../errors.js';
 import { lstat, opendir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { retry } from '../../core/jobs.js';
@@ -285,7 +286,6 @@ async function readMade(path: string): Promise<QueueAnswer | undefined> {
 }
 
 /** An error's message as an answer says it: its first line. */
-const firstLine = (err: unknown) => ((err as Error)?.message ?? String(err)).split('\n')[0];
 
 /** A request with 10,000 file names is about 1 MB. */
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;

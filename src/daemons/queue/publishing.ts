@@ -1,6 +1,7 @@
 // The queue's publications: a new generation of dists/ from the suites' contents (publish/),
 // signed again before Valid-Until runs out; and the pool's garbage collected when something
 // may have lost its last reference.
+import { firstLine } from '../../errors.js';
 import { planPublication } from '../../core/publish-plan.js';
 import type { UploadRecord } from '../../core/uploads.js';
 import { compareVersions } from '../../debian/version.js';
@@ -142,7 +143,7 @@ export async function publishSaved(q: Pick<QueueContext, 'publish' | 'log'>, why
     return '';
   } catch (err) {
     if (err === null || typeof err !== 'object' || !failedPublications.has(err)) throw err;
-    const reason = ((err as Error)?.message ?? String(err)).split('\n')[0];
+    const reason = firstLine(err);
     q.log(`publishing (${why}) failed, tried again at the next scan: ${(err as Error)?.stack ?? reason}`);
     return `; not published yet (${reason}): the queue publishes it again at its next scan`;
   }

@@ -2,6 +2,7 @@
 // deciding an upload rejects that upload with the error as its reason, and the queue goes on;
 // but a failure of the machine that passes (passing-errors.ts: a full disk; the queue recovers
 // and decides again) and a test's crash at a fail point (which no boundary may catch) go through.
+import { firstLine } from '../../errors.js';
 import type { FailedCheck } from '../../core/upload-checks.js';
 import type { FailPointHit } from './crash-at-fail-point.js';
 import { isPassingFailure } from './passing-errors.js';
@@ -35,7 +36,7 @@ export class UploadErrors {
 
   /** An unexpected error as a reason a packager reads: its first line, without the archive's path. */
   internalError(changesName: string, err: unknown): FailedCheck {
-    const text = ((err as Error)?.message ?? String(err)).split('\n')[0].replaceAll(`${this.root}/`, '').slice(0, 400);
+    const text = firstLine(err).replaceAll(`${this.root}/`, '').slice(0, 400);
     return { check: 'internal-error', message: `${changesName}: the queue failed while deciding this upload: ${text}; tell the archive owner (the queue's log has the details)` };
   }
 }
