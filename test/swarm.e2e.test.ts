@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RUN_ID, TestArchive, cleanupRun, inCleanContainer, until, type JobView, type UpResult } from './support/archive.js';
+import { LABEL_BUILDER } from '../src/core/kinds/build.js';
 import { builderNameFromEnv } from '../src/daemons/builder.js';
 import { ensureDindImage, startSwarm, type Swarm, type SwarmNode } from './support/swarm-nodes.js';
 
@@ -107,10 +108,21 @@ describe('the archive on a Docker Swarm', () => {
     expect(log).toContain('SLOW-BUILD-STARTED');
   });
 
-  it('archive down removes the services and keeps the state', async () => {
+  it('archive down stops the workers first: a job building is given back to the queue and its container removed; the services go, the state stays', async () => {
+    await archive.send(up, { name: 'aib-swarm-stop', version: '1.0-1', buildScript: 'echo STOP-BUILD-STARTED && sleep 900' });
+    const building = await until('the build to run on the node left', async () => {
+      const j = await job('aib-swarm-stop');
+      return j?.state === 'building' && nodeOf(j.worker) ? j : undefined;
+    }, 600_000, 500, 1000);
+    const node = nodeOf(building.worker)!;
     const down = await archive.cli(['down'], { env: onManager });
     expect(down.exitCode, String(down.all)).toBe(0);
     expect(down.stdout).toMatch(/and 4 Swarm service\(s\)/);
+    // The builder's service went first, and the queue took the give-back before it went.
+    const given = (await job('aib-swarm-stop'))!;
+    expect(given.state, JSON.stringify(given)).toBe('given-back');
+    expect(given.reason).toMatch(/^builder \S+ stopped \(SIGTERM\); the job goes to another run$/);
+    expect((await swarm.docker(node, ['ps', '-aq', '--filter', `label=${LABEL_BUILDER}`])).trim()).toBe('');
     expect((await swarm.docker(swarm.manager, ['service', 'ls', '-q'])).trim()).toBe('');
     expect((await archive.upload('aib-swarm', '1.0-1'))?.state).toBe('published');
   });

@@ -28,6 +28,7 @@ interface ContainerSummary {
 }
 
 export interface Task {
+  ServiceID?: string;
   NodeID?: string;
   Status?: { State?: string; Err?: string; Message?: string };
   DesiredState?: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Task } from './project-status.js';
-import { tasksTrouble } from './swarm.js';
+import { tasksNotEnded, tasksTrouble } from './swarm.js';
 
 const task = (DesiredState: string, State: string, Err?: string, Message?: string): Task => ({ DesiredState, Status: { State, ...(Err && { Err }), ...(Message && { Message }) } });
 
@@ -30,5 +30,19 @@ describe("what a service's tasks say keeps them from running", () => {
     ];
     expect(tasksTrouble(tasks)).toBe('a task preparing: No such image: archive/repo:trixie; a task failed: task: non-zero exit (1); a task rejected: preparing');
     expect(tasksTrouble([task('shutdown', 'rejected')])).toBe('a task rejected: no reason given');
+  });
+});
+
+describe("the workers' tasks archive down waits for", () => {
+  const on = (ServiceID: string, NodeID: string, State: string): Task => ({ ServiceID, NodeID, DesiredState: 'shutdown', Status: { State } });
+
+  it('waits for a removed service\'s tasks that still start or run on a node that is up, not for ended ones nor other services\'', () => {
+    const tasks = [on('b', 'n1', 'running'), on('b', 'n2', 'starting'), on('b', 'n1', 'complete'), on('b', 'n2', 'shutdown'), on('b', 'n1', 'failed'), on('q', 'n1', 'running')];
+    expect(tasksNotEnded(tasks, new Set(['b']), new Set(['n1', 'n2']))).toEqual([tasks[0], tasks[1]]);
+    expect(tasksNotEnded(tasks.slice(2), new Set(['b']), new Set(['n1', 'n2']))).toEqual([]);
+  });
+
+  it('does not wait for a task on a node that is down: it cannot end until the node is back', () => {
+    expect(tasksNotEnded([on('b', 'dead', 'running'), on('b', 'n1', 'running')], new Set(['b']), new Set(['n1']))).toEqual([on('b', 'n1', 'running')]);
   });
 });

@@ -3,7 +3,7 @@
 // changed, then waited for until its tasks run (healthy). Images reach the other nodes through a
 // registry the manager's engine pushes to.
 import { DockerError, UserError } from '../errors.js';
-import type { ComposeProject, ServiceSpec } from './compose-file.js';
+import { LABEL_SERVICE, type ComposeProject, type ServiceSpec } from './compose-file.js';
 import { dockerMessage, followProgress, isNotFound, type Docker } from './engine.js';
 import type { Progress } from './images.js';
 import { LABEL_SPEC_HASH, LABEL_STACK, otherRoot, serviceName, swarmNetworkSpec, swarmServiceSpec } from './swarm-spec.js';
@@ -177,8 +177,41 @@ export async function pushImage(docker: Docker, local: string, registry: string,
   }
 }
 
+/** How long `down` waits for the workers' tasks to end: their stop_grace_period (30 s), and some. */
+export const BUILDERS_STOP_MS = 45_000;
+
 /**
- * Removes the project's services and networks (`docker stack rm`); state on the host is untouched.
+ * The tasks of `services` still to end on a node that can end them: Swarm has them starting or
+ * running on a node that is up (`ready`). One on a node that is down ends when the node is back.
+ */
+export function tasksNotEnded(tasks: Task[], services: Set<string>, readyNodes: Set<string>): Task[] {
+  const ended = new Set(['complete', 'shutdown', 'failed', 'rejected', 'orphaned', 'remove']);
+  return tasks.filter((t) => services.has(t.ServiceID ?? '') && readyNodes.has(t.NodeID ?? '') && !ended.has(t.Status?.State ?? ''));
+}
+
+/**
+ * Waits until the removed services' tasks have ended on their nodes, or says which nodes still run
+ * one after `timeoutMs` (cut off from the manager): the jobs of such a worker go back when their
+ * leases run out.
+ */
+async function waitTasksEnded(docker: Docker, services: Set<string>, timeoutMs: number, progress: Progress): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const nodes = (await docker.listNodes()) as { ID: string; Description?: { Hostname?: string }; Status?: { State?: string } }[];
+    const ready = new Set(nodes.filter((n) => n.Status?.State === 'ready').map((n) => n.ID));
+    const left = tasksNotEnded((await docker.listTasks()) as Task[], services, ready);
+    if (left.length === 0) return;
+    if (Date.now() > deadline) {
+      const names = [...new Set(left.map((t) => nodes.find((n) => n.ID === t.NodeID)?.Description?.Hostname ?? t.NodeID))].join(', ');
+      progress(`the worker on ${names} has not stopped after ${timeoutMs / 1000} s: removing the rest; its jobs go back to the queue when their leases run out`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/**
+ * Removes the project's services and networks (`docker stack rm`), the workers first; state on the host is untouched.
  * Refuses, removing nothing, when one is another root's (otherRoot; `ours`: this root's labels).
  */
 export async function swarmDown(docker: Docker, project: string, ours: Record<string, string>, progress: Progress): Promise<number> {
@@ -187,10 +220,18 @@ export async function swarmDown(docker: Docker, project: string, ours: Record<st
     const why = otherRoot(s, ours);
     if (why) throw new UserError(why);
   }
-  for (const s of services) {
-    progress(`removing service ${s.Spec?.Name ?? s.ID}`);
-    await docker.getService(s.ID).remove();
-  }
+  const remove = async (list: typeof services) => {
+    for (const s of list) {
+      progress(`removing service ${s.Spec?.Name ?? s.ID}`);
+      await docker.getService(s.ID).remove();
+    }
+  };
+  // The workers first, as on one engine (composeDown): each stops its jobs' containers and gives
+  // the jobs back to the queue, which must still be there to take them.
+  const builders = services.filter((s) => s.Spec?.Labels?.[LABEL_SERVICE] === 'builder');
+  await remove(builders);
+  if (builders.length) await waitTasksEnded(docker, new Set(builders.map((s) => s.ID)), BUILDERS_STOP_MS, progress);
+  await remove(services.filter((s) => !builders.includes(s)));
   if (services.length) {
     // Networks go once their tasks have stopped.
     const deadline = Date.now() + 60_000;
