@@ -114,6 +114,25 @@ describe('the status page', () => {
     expect(renderStatusPages({ config: two, uploads: [], jobs: [], contents: [emptyContents('unstable'), emptyContents('testing')], now: new Date(at), incoming: '/in', workers: [] })['index.html']).toContain('<p class="muted">Nothing in unstable is newer than here.</p>');
   });
 
+  it("puts each decision on its source's page under the upload of its version, in the order decided", () => {
+    const two = parseConfig('suites:\n  unstable: {}\n  testing:\n    migrate_from: unstable\n  stable:\n    migrate_from: testing\n', 'archive.yaml');
+    const older = upload('hello', '2.10-2', 'published');
+    const decision = (source: string, version: string, to: string, reasons: string[]) => ({ source, version, from: 'unstable', to, ageDays: 1, migrates: reasons.length === 0, reasons });
+    const migration = [
+      decision('hello', '2.10-3', 'testing', ['1 of 5 days']),
+      decision('broken', '2.10-3', 'testing', ['not hello']),
+      decision('hello', '2.10-2', 'stable', ['2 of 5 days']),
+      decision('hello', '2.10-3', 'stable', ['not in testing yet']),
+    ];
+    const p = renderStatusPages({ config: two, uploads: [older, hello, broken], jobs: [], contents: [contentsOf([older, hello, broken])], now: new Date(at), incoming: '/in', workers: [], migration });
+    const [, newest, oldest] = p['packages/hello.html'].split('<h2>');
+    expect(newest).toMatch(/^2\.10-3 /);
+    expect([...newest.matchAll(/<li>([^<]*)<\/li>/g)].map((m) => m[1])).toEqual(['1 of 5 days', 'not in testing yet']);
+    expect(oldest).toMatch(/^2\.10-2 /);
+    expect([...oldest.matchAll(/<li>([^<]*)<\/li>/g)].map((m) => m[1])).toEqual(['2 of 5 days']);
+    expect(p['packages/broken.html']).not.toContain('<li>not hello</li>');
+  });
+
   it('marks imported packages and lists snapshots with what they froze', () => {
     expect(index).toContain('<tr><td>tool</td><td>3.1-1</td><td>amd64</td><td class="state imported">imported</td><td></td></tr>');
     expect(index).toMatch(/<h2 id="suite-release-1">release-1 <span class="muted">\(snapshot of unstable, 2026-11-29 10:00 UTC; 1 source packages\)/);

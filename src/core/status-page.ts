@@ -272,6 +272,15 @@ ${howTo}`,
     now,
   );
 
+  // Each upload's migration decisions, found once: filtered from the whole list per upload,
+  // 20,000 uploads took 4 s in the queue's lane.
+  const decisionsOf = new Map<string, MigrationDecision[]>();
+  for (const d of input.migration ?? []) {
+    const key = `${d.source} ${d.version}`;
+    const list = decisionsOf.get(key);
+    if (list) list.push(d);
+    else decisionsOf.set(key, [d]);
+  }
   // One page per source: every upload of it, its builds and logs.
   const bySource = new Map<string, UploadRecord[]>();
   for (const u of uploads.filter((x) => x.state !== 'rejected' && x.state !== 'received')) bySource.set(u.source, [...(bySource.get(u.source) ?? []), u]);
@@ -285,7 +294,7 @@ ${howTo}`,
 ${u.reasons.length ? `<ul class="reasons">${u.reasons.map((r) => `<li>${escape(r)}</li>`).join('')}</ul>` : ''}
 ${js.length ? `<table><thead><tr><th>Kind</th><th>Arch</th><th>State</th><th>Duration</th><th>Log</th></tr></thead><tbody>${js.map((j) => jobRow(j, 1, input.workers)).join('\n')}</tbody></table>` : ''}
 ${qaTable(checksOfUpload(u.id))}
-${migrationTable((input.migration ?? []).filter((d) => d.source === source && d.version === u.version), 1, hasPage)}
+${migrationTable(decisionsOf.get(`${source} ${u.version}`) ?? [], 1, hasPage)}
 <p>${[...u.sourceFiles.map((f) => f.path), ...js.flatMap((j) => j.artifacts.filter((a) => a.endsWith('.buildinfo')))].map((p) => `<a href="../${escape(p)}">${escape(p.slice(p.lastIndexOf('/') + 1))}</a>`).join(' · ')}</p>`;
       })
       .join('\n');
