@@ -144,6 +144,38 @@ describe('the status page', () => {
     expect(index).toContain('waiting for libfoo-dev but it is not installable');
   });
 
+  it('shows how long a job ran once it ended, "running" while it builds, and nothing while it waits, whatever times an earlier attempt left', () => {
+    const earlier = { startedAt: at, finishedAt: '2026-11-29T10:01:05.000Z' };
+    const later = '2026-11-29T11:00:00.000Z';
+    const states: [JobRecord['state'], Partial<JobRecord>, string][] = [
+      ['built', earlier, '1 min 5 s'],
+      ['failed', earlier, '1 min 5 s'],
+      ['cancelled', { startedAt: undefined, finishedAt: later }, ''],
+      // A lease sets startedAt and leaves finishedAt: dep-wait and given back after it, and a
+      // retried job waiting (the failed attempt's times) or building again.
+      ['dep-wait', { startedAt: later, finishedAt: undefined }, ''],
+      ['given-back', { startedAt: later, finishedAt: earlier.finishedAt }, ''],
+      ['needs-build', earlier, ''],
+      ['building', { startedAt: later, finishedAt: earlier.finishedAt }, 'running'],
+    ];
+    const uploads = states.map(([state], i) => upload(`p${i}`, '1.0-1', state === 'built' ? 'published' : 'accepted'));
+    const jobs = states.map(([state, times], i) => job(uploads[i], state, { ...times, createdAt: `2026-11-29T09:0${i}:00.000Z` }));
+    const p = renderStatusPages({ config, uploads, jobs, contents: [contentsOf(uploads)], now: new Date(later), incoming: '/in', workers: [] });
+    for (const [i, [state, , shown]] of states.entries()) {
+      expect(p[`packages/p${i}.html`], state).toContain(`<td class="state ${state}">${state}</td>\n<td class="num">${shown}</td>`);
+    }
+  });
+
+  it('counts every rejected upload, and lists the newest 50', () => {
+    const rejected = Array.from({ length: 70 }, (_, i) => upload(`r${i}`, '1.0-1', 'rejected', { receivedAt: new Date(Date.parse(at) + i * 60_000).toISOString(), jobs: [], reasons: [`reason ${i}`] }));
+    const p = renderStatusPages({ config, uploads: rejected, jobs: [], contents: [contentsOf([])], now: new Date(at), incoming: '/in', workers: [] })['index.html'];
+    expect(p).toContain(', 70 rejected.');
+    expect(p).toContain('<p class="muted">The newest 50 of 70 rejected uploads.</p>');
+    expect(p.match(/<li>reason \d+<\/li>/g)).toHaveLength(50);
+    expect(p).toContain('<li>reason 69</li>');
+    expect(p).not.toContain('<li>reason 19</li>');
+  });
+
   it('shows rejections with their reasons, escaped', () => {
     expect(index).toContain('bad&lt;script&gt;_1.0-1_source.changes');
     expect(index).not.toContain('<script>');
