@@ -62,7 +62,7 @@ export function register(program: Command): void {
       console.log();
       if (Array.isArray(containers)) {
         if (containers.length === 0) sayPrintable('containers: none (run `archive up`)');
-        for (const c of containers) sayPrintable(`  ${c.service.padEnd(8)} ${c.state}${c.health ? ` (${c.health})` : ''}  ${c.container} ${c.ports.join(' ')}`);
+        for (const c of containers) sayPrintable(`  ${c.service.padEnd(8)} ${c.state}${c.health ? ` (${c.health})` : ''}  ${c.container} ${c.ports.join(' ')}${c.error ? ` — ${c.error}` : ''}`);
       } else sayPrintable(`containers: unknown — ${containers.error}`);
       console.log();
       sayPrintable(`uploads: ${uploads.length}`);
