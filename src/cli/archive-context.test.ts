@@ -1,6 +1,7 @@
+import { createServer } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { UserError } from '../errors.js';
-import { portOption, progress } from './archive-context.js';
+import { portFree, portOption, progress } from './archive-context.js';
 
 describe('progress', () => {
   afterEach(() => vi.restoreAllMocks());
@@ -21,6 +22,22 @@ describe('--port of archive init and up', () => {
     for (const text of ['abc', '70000', '', '0', '-1', '80.5', '0x50', '8e3', ' 80', 'Infinity']) {
       expect(() => portOption(text), text).toThrow(UserError);
       expect(() => portOption(text), text).toThrow(`--port: "${text}" is not a TCP port number (1-65535)`);
+    }
+  });
+});
+
+describe('whether the port is free (archive up, archive doctor)', () => {
+  it('is asked on the address the archive listens on, not on 127.0.0.1 only', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.2', resolve));
+    const { port } = server.address() as { port: number };
+    try {
+      expect(await portFree(port, '127.0.0.2')).toBe(false);
+      // Every interface: 127.0.0.2's too.
+      expect(await portFree(port, '0.0.0.0')).toBe(false);
+      expect(await portFree(port, '127.0.0.1')).toBe(true);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });

@@ -124,11 +124,11 @@ export function progress(line: string): void {
   process.stderr.write(`${process.stderr.isTTY ? '\x1b[2m' : ''}==> ${printable(line).replaceAll('\n', '\\x0a')}${process.stderr.isTTY ? '\x1b[0m' : ''}\n`);
 }
 
-/** Whether 127.0.0.1:port can be listened on (nothing else holds it). */
-export function portFree(port: number): Promise<boolean> {
+/** Whether address:port (the configured listen address) can be listened on (nothing else holds it). */
+export function portFree(port: number, address: string): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    server.listen(port, address, () => server.close(() => resolve(true)));
   });
 }

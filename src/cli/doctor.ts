@@ -1,7 +1,7 @@
 // `archive doctor`: checks the Docker engine and its storage driver, free disk space, debootstrap,
-// the port, the clock, the signing key's expiry, the Valid-Until margin and how each architecture
-// the suites build for runs here; each problem with its fix. Facts are gathered here, judged in
-// core/doctor.ts.
+// the port, the clock, the signing key (expired, revoked, or not the one the archive signs with),
+// each suite's Valid-Until margin and how each architecture the suites build for runs here; each
+// problem with its fix. Facts are gathered here, judged in core/doctor.ts.
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -11,12 +11,13 @@ import { readsThrough } from '../docker/engine-reads.js';
 import { composeStatus } from '../docker/project-status.js';
 import { connectDocker, engineFacts, type Docker } from '../docker/engine.js';
 import { baseImageName, imageInfo } from '../docker/images.js';
-import { listKeys } from '../process/gpg.js';
+import { listKeys, secretKeyFingerprint } from '../process/gpg.js';
 import { run } from '../process/run.js';
 import { AnchoredDir } from '../storage/anchored-dir.js';
 import { diskSpace, exists } from '../storage/files.js';
 import type { Layout } from '../storage/layout.js';
-import { servedReleaseDate } from '../publish/generations.js';
+import { releaseDate, servedReleaseField } from '../publish/generations.js';
+import { buildTargets, type ArchiveConfig } from '../config/config.js';
 import { layoutFor, loadConfig, portFree, projectName, type GlobalOptions } from './archive-context.js';
 import { Unsuccessful } from '../errors.js';
 import { printableJson } from '../core/terminal-text.js';
@@ -42,7 +43,7 @@ async function remoteClock(): Promise<DoctorFacts['clock']> {
   try {
     const res = await fetch(mirror, { method: 'HEAD', signal: AbortSignal.timeout(5000) });
     const date = res.headers.get('date');
-    return date ? { source: `the Debian mirror in the host's apt sources`, remote: new Date(date) } : undefined;
+    return date ? { source: `the Debian mirror in the host's apt sources`, remote: new Date(date), header: date } : undefined;
   } catch {
     return undefined;
   }
@@ -68,7 +69,11 @@ export function register(program: Command): void {
       const ours = docker
         ? (await composeStatus(readsThrough(docker), projectName(layout, config)).catch(() => [])).some((s) => s.service === 'repo' && s.state === 'running')
         : false;
-      const keys = await listKeys(readPublicKey(layout)).catch(() => []);
+      const keys = await listKeys(readUnderRoot(layout, layout.publicKey)).catch(() => []);
+      // The key the queue signs with, to compare with the public one clients are given (unread
+      // where this user may not read it: the comparison is then left out).
+      const secret = readUnderRoot(layout, layout.secretKey);
+      const signingKey = secret.length > 0 ? await secretKeyFingerprint(secret).catch(() => undefined) : undefined;
       const facts: DoctorFacts = {
         now: new Date(),
         engine,
@@ -77,13 +82,14 @@ export function register(program: Command): void {
           ...(engine.reachable ? [{ what: 'docker', path: engine.dataRoot, freeBytes: await freeBytes(engine.dataRoot) }] : []),
         ],
         debootstrap: (await run('sh', ['-c', 'command -v debootstrap || test -x /usr/sbin/debootstrap'], { allowFailure: true })).exitCode === 0,
-        baseImage: docker ? !!(await imageInfo(docker, baseImageName(config.suites[0].base)).catch(() => undefined)) : false,
-        port: { port: config.port, state: (await portFree(config.port)) ? 'free' : ours ? 'ours' : 'taken' },
+        baseImage: docker ? (await Promise.all(neededBaseImages(config).map((name) => imageInfo(docker, name).catch(() => undefined)))).every(Boolean) : false,
+        port: { port: config.port, address: config.listen, state: (await portFree(config.port, config.listen)) ? 'free' : ours ? 'ours' : 'taken' },
         clock: await remoteClock(),
-        key: keys[0] ? { fingerprint: keys[0].fingerprint, expires: keys[0].expires ? new Date(keys[0].expires) : undefined } : undefined,
+        key: keys[0] ? { fingerprint: keys[0].fingerprint, expires: keys[0].expires ? new Date(keys[0].expires) : undefined, revoked: keys[0].revoked } : undefined,
+        signingKey,
         architectures: await architectureFacts([...new Set(config.suites.flatMap((s) => s.architectures))]),
         validUntil: config.publish.validUntilDays > 0 && (await exists(layout.dists))
-          ? { days: config.publish.validUntilDays, served: await servedReleaseDate(layout, config.suites[0].name, 'Valid-Until') }
+          ? { days: config.publish.validUntilDays, suites: await Promise.all(config.suites.map((s) => validUntilOf(layout, s.name))) }
           : undefined,
       };
       const findings: Finding[] = diagnose(facts);
@@ -100,14 +106,29 @@ export function register(program: Command): void {
 }
 
 /**
- * The archive's public key, read through the folders held open: run by root, public/ is the
- * queue's user's, who could put a FIFO or a link to a file of root's there. Empty when missing or
- * refused (doctor then reports no key).
+ * The base images archive up makes, so debootstrap is needed while one is missing: the one the
+ * services are built on (the first suite's base), and each suite's base for each architecture it
+ * builds for (and arch: all's).
  */
-function readPublicKey(layout: Layout): Buffer {
+export function neededBaseImages(config: ArchiveConfig): string[] {
+  return [...new Set([baseImageName(config.suites[0].base), ...buildTargets(config).map((t) => baseImageName(t.base, t.arch))])];
+}
+
+/**
+ * The archive's public or secret key, read through the folders held open: run by root, public/
+ * and state/ are the queue's user's, who could put a FIFO or a link to a file of root's there.
+ * Empty when missing or refused (doctor then reports no key, or compares none).
+ */
+function readUnderRoot(layout: Layout, path: string): Buffer {
   try {
-    return AnchoredDir.readUnderRoot(layout, layout.publicKey) ?? Buffer.alloc(0);
+    return AnchoredDir.readUnderRoot(layout, path) ?? Buffer.alloc(0);
   } catch {
     return Buffer.alloc(0);
   }
+}
+
+/** A suite's served Release's Valid-Until, as written and read. */
+async function validUntilOf(layout: Layout, suite: string): Promise<NonNullable<DoctorFacts['validUntil']>['suites'][number]> {
+  const value = await servedReleaseField(layout, suite, 'Valid-Until');
+  return { suite, file: join(layout.dists, suite, 'Release'), value, served: value ? releaseDate(value) : undefined };
 }

@@ -19,7 +19,7 @@ export function register(program: Command): void {
   program
     .command('logs <source> [version]')
     .description('print the build log of a source (the newest version and attempt unless named)')
-    .option('--arch <arch>', 'the architecture (default: the first built)')
+    .option('--arch <arch>', "the architecture (default: the version's first, by name)")
     .option('--check <check>', `a QA check's or the rebuild's log instead (${CHECKS.join(', ')})`)
     .option('-f, --follow', 'keep printing while the build runs')
     .addHelpText('after', '\nExamples:\n  archive logs hello\n  archive logs hello 2.10-3 --arch amd64 --follow\n  archive logs hello --check piuparts\n')
@@ -29,12 +29,7 @@ export function register(program: Command): void {
       if (options.check !== undefined && !CHECKS.includes(options.check)) {
         throw new UserError(`--check: "${options.check}" is not a QA check or the rebuild (${CHECKS.join(', ')})`);
       }
-      const kind = options.check ?? 'build';
-      const jobs = (await readAll<JobRecord>(layout.jobs))
-        .map(jobFromDisk)
-        .filter((j) => j.kind === kind && j.source === source && (!version || j.version === version) && (!options.arch || j.arch === options.arch) && j.log)
-        .sort((a, b) => compareVersions(a.version, b.version) || inOrder(a.arch, b.arch) || inOrder(a.createdAt, b.createdAt) || a.attempts - b.attempts);
-      const job = jobs.filter((j) => j.version === jobs[jobs.length - 1]?.version && j.arch === (options.arch ?? jobs[0]?.arch)).pop();
+      const job = logJob((await readAll<JobRecord>(layout.jobs)).map(jobFromDisk), { kind: options.check ?? 'build', source, version, arch: options.arch });
       if (!job?.log) {
         throw new UserError(`no ${options.check ?? 'build'} log for ${source}${version ? ` ${version}` : ''}${options.arch ? ` on ${options.arch}` : ''}; see archive status`);
       }
@@ -77,4 +72,18 @@ export function register(program: Command): void {
       show(new Uint8Array(), true);
       await handle.close();
     });
+}
+
+/**
+ * The job whose log `archive logs` prints: of the source's jobs of that kind with a log, the
+ * version named or the newest; of its jobs, the architecture named or its first; of those, the
+ * newest attempt. (The newest version's own architectures: the oldest version may have built
+ * for others.)
+ */
+export function logJob(all: JobRecord[], want: { kind: string; source: string; version?: string; arch?: string }): JobRecord | undefined {
+  const jobs = all
+    .filter((j) => j.kind === want.kind && j.source === want.source && (!want.version || j.version === want.version) && (!want.arch || j.arch === want.arch) && j.log)
+    .sort((a, b) => compareVersions(a.version, b.version) || inOrder(a.arch, b.arch) || inOrder(a.createdAt, b.createdAt) || a.attempts - b.attempts);
+  const ofVersion = jobs.filter((j) => j.version === jobs[jobs.length - 1]?.version);
+  return ofVersion.filter((j) => j.arch === (want.arch ?? ofVersion[0]?.arch)).pop();
 }

@@ -54,4 +54,25 @@ describe.runIf(asRoot)('a checkout root\'s unit would run', () => {
     expect(changeableByOthers(tree, process.execPath)).toBe(tree);
     chownSync(tree, 0, 0);
   });
+
+  it('walks into a folder a link leads to out of the tree, once however its links loop', () => {
+    make();
+    // node_modules/x -> a package folder outside (as a workspace or npm link makes), whose file another user owns.
+    const outside = scratchDir('aib-service-out-');
+    chmodSync(outside, 0o755);
+    mkdirSync(join(outside, 'x/lib'), { recursive: true, mode: 0o755 });
+    writeFileSync(join(outside, 'x/lib/index.js'), '', { mode: 0o644 });
+    symlinkSync(join(outside, 'x'), join(tree, 'node_modules/x'));
+    // Links that lead back: to the folder itself, to the tree, to a folder that leads back again.
+    symlinkSync(join(outside, 'x'), join(outside, 'x/lib/self'));
+    symlinkSync(tree, join(outside, 'x/tree'));
+    symlinkSync(outside, join(outside, 'x/up'));
+    expect(changeableByOthers(tree, process.execPath)).toBeUndefined();
+    chownSync(join(outside, 'x/lib/index.js'), 10001, 10001);
+    expect(changeableByOthers(tree, process.execPath)).toBe(join(outside, 'x/lib/index.js'));
+    chownSync(join(outside, 'x/lib/index.js'), 0, 0);
+    chmodSync(join(outside, 'x/lib'), 0o777);
+    expect(changeableByOthers(tree, process.execPath)).toBe(join(outside, 'x/lib'));
+    chmodSync(join(outside, 'x/lib'), 0o755);
+  });
 });

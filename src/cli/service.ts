@@ -19,8 +19,9 @@ const CHECKOUT = dirname(dirname(CLI));
  * The first of what root's unit would run that a user other than root could change: a folder on
  * the way to `tree` or to node, or anything in `tree` but its .git (the program, its modules,
  * the compose file and the images' build contexts, which run as root in the builder), or what a
- * link there leads to, that is not root's or that its group or everyone may write (a folder
- * everyone may write with the sticky bit set, as /tmp, is root's to keep); undefined when there is none.
+ * link there leads to (and, for a folder, everything in it), that is not root's or that its group
+ * or everyone may write (a folder everyone may write with the sticky bit set, as /tmp, is root's
+ * to keep); undefined when there is none.
  */
 export function changeableByOthers(tree: string, node: string): string | undefined {
   const bad = (s: Stats) => s.uid !== 0 || (!s.isSymbolicLink() && (s.mode & 0o022) !== 0 && !(s.isDirectory() && (s.mode & 0o1000) !== 0));
@@ -34,11 +35,16 @@ export function changeableByOthers(tree: string, node: string): string | undefin
   const checked = (path: string) => ancestors(path).find((at) => bad(lstatSync(at)));
   const onTheWay = checked(tree) ?? checked(realpathSync(node));
   if (onTheWay) return onTheWay;
+  const realTree = realpathSync(tree);
+  // The folders outside the tree that links lead to, each walked once: links that lead to each
+  // other (or back to the tree) would walk for ever.
+  const walked = new Set<string>([realTree]);
   const walk = (path: string): string | undefined => {
     const s = lstatSync(path, { throwIfNoEntry: false });
     if (!s) return undefined;
     if (bad(s)) return path;
-    // A link leading out of the tree: where it leads, and the folders on the way, count too.
+    // A link leading out of the tree: where it leads, and the folders on the way, count too; a
+    // folder it leads to (node_modules/x -> ../../x) is walked as the tree is, as what is in it runs.
     if (s.isSymbolicLink()) {
       let target: string;
       try {
@@ -46,7 +52,11 @@ export function changeableByOthers(tree: string, node: string): string | undefin
       } catch {
         return undefined; // leads nowhere: nothing runs from it
       }
-      return target.startsWith(`${tree}/`) ? undefined : checked(target);
+      if (target.startsWith(`${realTree}/`)) return undefined;
+      const found = checked(target);
+      if (found || walked.has(target)) return found;
+      walked.add(target);
+      return walk(target);
     }
     if (!s.isDirectory()) return undefined;
     for (const name of readdirSync(path)) {

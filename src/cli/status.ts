@@ -37,25 +37,7 @@ export function register(program: Command): void {
       }
       const jobs = (await readAll<JobRecord>(layout.jobs)).map(jobFromDisk);
       const workers = presentWorkers(await readAll<WorkerSeen>(layout.workersSeen), jobs, Date.now());
-      const uploads = (await readAll<UploadRecord>(layout.uploads)).map((u) => ({
-        id: u.id,
-        source: u.source,
-        version: u.version,
-        suite: u.suite,
-        state: u.state,
-        receivedAt: u.receivedAt,
-        updatedAt: u.updatedAt,
-        reasons: u.reasons,
-        rejectedDir: u.rejectedDir,
-        filesRemovedAt: u.filesRemovedAt,
-        jobs: jobs
-          .filter((j) => u.jobs.includes(j.id))
-          .map((j) => ({
-            id: j.id, kind: j.kind, worker: j.worker, waitingFor: isLeasable(j) ? missingWorker(j, workers) : undefined, arch: j.arch, emulated: !!j.emulated, buildArg: j.buildArg, state: j.state, attempts: j.attempts, reason: j.reason,
-            missing: j.missing, log: j.log, image: j.image, depsKey: j.depsKey, startedAt: j.startedAt, finishedAt: j.finishedAt,
-          })),
-        qa: checksOf(jobs, u.id).map((j) => qaView(j)),
-      }));
+      const uploads = uploadViews(await readAll<UploadRecord>(layout.uploads), jobs, workers);
       // The queue's last decisions (daemons/queue/migrations.ts); archive migrate --dry-run decides afresh.
       const migration = (await readJson<{ decisions: MigrationDecision[] }>(layout.migration))?.decisions ?? [];
       const status = {
@@ -80,7 +62,7 @@ export function register(program: Command): void {
       console.log();
       if (Array.isArray(containers)) {
         if (containers.length === 0) sayPrintable('containers: none (run `archive up`)');
-        for (const c of containers) sayPrintable(`  ${c.service.padEnd(8)} ${c.state}${c.health ? ` (${c.health})` : ''}  ${c.container} ${c.ports.join(' ')}`);
+        for (const c of containers) sayPrintable(`  ${c.service.padEnd(8)} ${c.state}${c.health ? ` (${c.health})` : ''}  ${c.container} ${c.ports.join(' ')}${c.error ? ` — ${c.error}` : ''}`);
       } else sayPrintable(`containers: unknown — ${containers.error}`);
       console.log();
       sayPrintable(`uploads: ${uploads.length}`);
@@ -109,6 +91,42 @@ export function register(program: Command): void {
         for (const d of migration) sayPrintable(`  ${migrationLine(d)}`);
       }
     });
+}
+
+/**
+ * Each upload as status shows it: its jobs (in the order they were read) and its QA checks, each
+ * found through an index of the jobs made once (a pass over every job per upload took seconds at
+ * 20,000 uploads).
+ */
+export function uploadViews(records: UploadRecord[], jobs: JobRecord[], workers: WorkerSeen[]) {
+  const position = new Map(jobs.map((j, i) => [j.id, i]));
+  const checksByUpload = new Map<string, JobRecord[]>();
+  for (const j of jobs) {
+    if (!j.of) continue;
+    const list = checksByUpload.get(j.uploadId);
+    if (list) list.push(j);
+    else checksByUpload.set(j.uploadId, [j]);
+  }
+  return records.map((u) => ({
+    id: u.id,
+    source: u.source,
+    version: u.version,
+    suite: u.suite,
+    state: u.state,
+    receivedAt: u.receivedAt,
+    updatedAt: u.updatedAt,
+    reasons: u.reasons,
+    rejectedDir: u.rejectedDir,
+    filesRemovedAt: u.filesRemovedAt,
+    jobs: [...new Set(u.jobs.map((id) => position.get(id)).filter((i) => i !== undefined))]
+      .sort((a, b) => a - b)
+      .map((i) => jobs[i])
+      .map((j) => ({
+        id: j.id, kind: j.kind, worker: j.worker, waitingFor: isLeasable(j) ? missingWorker(j, workers) : undefined, arch: j.arch, emulated: !!j.emulated, buildArg: j.buildArg, state: j.state, attempts: j.attempts, reason: j.reason,
+        missing: j.missing, log: j.log, image: j.image, depsKey: j.depsKey, startedAt: j.startedAt, finishedAt: j.finishedAt,
+      })),
+    qa: checksOf(checksByUpload.get(u.id) ?? [], u.id).map((j) => qaView(j)),
+  }));
 }
 
 /** Each suite's share of reproducible builds (core/kinds/rebuild.ts), of the sources it holds now. */

@@ -71,7 +71,7 @@ export function register(program: Command): void {
       // Said before minutes of image builds, not by the engine when the repo container starts.
       // (On a Swarm the port is the manager's, which may be another machine than this CLI's.)
       const running = (await composeStatus(readsThrough(docker), project.name)).some((s) => s.service === 'repo' && s.state === 'running');
-      if (!manager && !running && !(await portFree(config.port))) {
+      if (!manager && !running && !(await portFree(config.port, config.listen))) {
         throw new UserError(`${config.listen}:${config.port} is used by another program; choose another port with archive up --port N (it is kept in ${layout.config}), or stop that program (ss -ltnp 'sport = :${config.port}' names it)`);
       }
       await ensureBaseImage(docker, config.suites[0].base, progress);

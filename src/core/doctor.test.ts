@@ -8,11 +8,12 @@ const healthy: DoctorFacts = {
   disks: [{ what: 'root', path: '/srv/a', freeBytes: 50 * 1024 ** 3 }],
   debootstrap: true,
   baseImage: true,
-  port: { port: 8080, state: 'free' },
+  port: { port: 8080, address: '127.0.0.1', state: 'free' },
   clock: { source: 'mirror', remote: new Date(now.getTime() - 2000) },
   key: { fingerprint: 'F'.repeat(40), expires: new Date('2029-01-01T00:00:00Z') },
-  validUntil: { days: 7, served: new Date('2026-12-05T12:00:00Z') },
+  validUntil: { days: 7, suites: [{ suite: 'unstable', file: '/srv/a/public/dists/unstable/Release', served: new Date('2026-12-05T12:00:00Z') }] },
 };
+const validUntil = (served: Date) => ({ days: 7, suites: [{ suite: 'unstable', file: '/srv/a/public/dists/unstable/Release', served }] });
 const status = (f: Partial<DoctorFacts>, check: string) => diagnose({ ...healthy, ...f }).find((x) => x.check === check);
 
 describe('archive doctor', () => {
@@ -22,11 +23,11 @@ describe('archive doctor', () => {
 
   it.each<[string, Partial<DoctorFacts>, string, RegExp]>([
     ['an unreachable engine', { engine: { reachable: false, error: 'connect ENOENT /var/run/docker.sock' } }, 'docker', /apt-get install docker\.io/],
-    ['a used port', { port: { port: 8080, state: 'taken' } }, 'port', /archive up --port N/],
+    ['a used port', { port: { port: 8080, address: '127.0.0.1', state: 'taken' } }, 'port', /archive up --port N/],
     ['a full disk', { disks: [{ what: 'root', path: '/srv/a', freeBytes: 1024 ** 3 }] }, 'disk-root', /archive cache prune/],
     ['a clock 10 minutes fast', { clock: { source: 'mirror', remote: new Date(now.getTime() - 600_000) } }, 'clock', /set-ntp/],
     ['an expired signing key', { key: { fingerprint: 'F'.repeat(40), expires: new Date('2026-01-01T00:00:00Z') } }, 'signing-key', /--quick-set-expire/],
-    ['an expired Valid-Until', { validUntil: { days: 7, served: new Date('2026-11-28T00:00:00Z') } }, 'valid-until', /re-signs/],
+    ['an expired Valid-Until', { validUntil: validUntil(new Date('2026-11-28T00:00:00Z')) }, 'valid-until-unstable', /re-signs/],
     ['no debootstrap and no base image', { debootstrap: false, baseImage: false }, 'debootstrap', /apt-get install debootstrap/],
   ])('fails %s, with the fix', (_, facts, check, fix) => {
     const finding = status(facts, check)!;
@@ -37,7 +38,7 @@ describe('archive doctor', () => {
   it.each<[string, Partial<DoctorFacts>, string]>([
     ['a vfs storage driver', { engine: { reachable: true, version: '1', driver: 'vfs', dataRoot: '/x' } }, 'storage-driver'],
     ['a key expiring within 30 days', { key: { fingerprint: 'F'.repeat(40), expires: new Date('2026-12-20T00:00:00Z') } }, 'signing-key'],
-    ['a Valid-Until the queue did not renew', { validUntil: { days: 7, served: new Date('2026-11-30T00:00:00Z') } }, 'valid-until'],
+    ['a Valid-Until the queue did not renew', { validUntil: validUntil(new Date('2026-11-30T00:00:00Z')) }, 'valid-until-unstable'],
     ['no debootstrap while the base image exists', { debootstrap: false }, 'debootstrap'],
   ])('warns of %s', (_, facts, check) => {
     expect(status(facts, check)!.status).toBe('warn');
@@ -45,7 +46,46 @@ describe('archive doctor', () => {
 
   it('says when it cannot tell the time, and when the port is the archive itself', () => {
     expect(status({ clock: undefined }, 'clock')!.status).toBe('unknown');
-    expect(status({ port: { port: 8080, state: 'ours' } }, 'port')).toMatchObject({ status: 'ok', detail: '127.0.0.1:8080 is served by this archive' });
+    expect(status({ port: { port: 8080, address: '127.0.0.1', state: 'ours' } }, 'port')).toMatchObject({ status: 'ok', detail: '127.0.0.1:8080 is served by this archive' });
+  });
+
+  it('looks at the port on the address the archive listens on', () => {
+    expect(status({ port: { port: 8080, address: '0.0.0.0', state: 'taken' } }, 'port')).toMatchObject({ status: 'fail', detail: '0.0.0.0:8080 is used by another program' });
+    expect(status({ port: { port: 8080, address: '192.168.1.5', state: 'free' } }, 'port')).toMatchObject({ status: 'ok', detail: '192.168.1.5:8080 is free' });
+  });
+
+  it('cannot tell the time from a mirror whose Date header is no time, and says so', () => {
+    const finding = status({ clock: { source: 'the mirror', remote: new Date('yesterday'), header: 'yesterday\u001b[2J' } }, 'clock')!;
+    expect(finding).toMatchObject({ status: 'unknown', detail: 'the mirror sent a Date header that is not a time ("yesterday\\u001b[2J"): the clock is not compared' });
+  });
+
+  it('fails a revoked archive key, and a public key that is not the one the archive signs with', () => {
+    const key = { fingerprint: 'F'.repeat(40), expires: new Date('2029-01-01T00:00:00Z') };
+    expect(status({ key: { ...key, revoked: true } }, 'signing-key')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/: revoked, apt refuses the archive$/), fix: expect.stringContaining('make a new key') });
+    expect(status({ key, signingKey: 'A'.repeat(40) }, 'signing-key')).toMatchObject({
+      status: 'fail',
+      detail: `public/archive-key.asc holds ${'F'.repeat(40)}, but the archive signs with ${'A'.repeat(40)} (state/archive-key.sec): apt refuses its Release files`,
+      fix: expect.stringContaining(`gpg --armor --export ${'A'.repeat(40)} > public/archive-key.asc`),
+    });
+    expect(status({ key, signingKey: 'F'.repeat(40) }, 'signing-key')!.status).toBe('ok');
+    expect(status({ key: { ...key, revoked: false }, signingKey: undefined }, 'signing-key')!.status).toBe('ok');
+  });
+
+  it("judges every suite's Valid-Until, and fails one that is no date, naming the file and the value", () => {
+    const findings = diagnose({
+      ...healthy,
+      validUntil: {
+        days: 7,
+        suites: [
+          { suite: 'unstable', file: '/srv/a/public/dists/unstable/Release', value: 'Sat, 05 Dec 2026 12:00:00 UTC', served: new Date('2026-12-05T12:00:00Z') },
+          { suite: 'testing', file: '/srv/a/public/dists/testing/Release', value: 'Sat, 99 Dec 2026', served: new Date('Sat, 99 Dec 2026') },
+          { suite: 'stable', file: '/srv/a/public/dists/stable/Release' },
+        ],
+      },
+    }).filter((f) => f.check.startsWith('valid-until'));
+    expect(findings.map((f) => [f.check, f.status])).toEqual([['valid-until-unstable', 'ok'], ['valid-until-testing', 'fail'], ['valid-until-stable', 'warn']]);
+    expect(findings[1].detail).toBe('/srv/a/public/dists/testing/Release: Valid-Until "Sat, 99 Dec 2026" is not a date (expected one as "Sat, 05 Dec 2026 12:00:00 UTC"); apt refuses it');
+    expect(findings[2].detail).toBe('valid_until_days is 7, but /srv/a/public/dists/stable/Release has no Valid-Until yet');
   });
 });
 

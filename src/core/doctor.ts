@@ -1,6 +1,7 @@
 // `archive doctor`: what the machine and the archive look like, judged. Pure: facts gathered
 // by cli/doctor.ts in, findings out, each problem with the fix a packager would apply.
 import { I386_BINFMT_REGISTRATION, qemuName } from '../debian/architectures.js';
+import { printable } from './terminal-text.js';
 
 /** How this machine runs one architecture the suites build for (process/architectures.ts). */
 export interface ArchitectureFacts {
@@ -19,12 +20,18 @@ export interface DoctorFacts {
   /** Free space where the archive and Docker keep their data (undefined when unreadable). */
   disks: { what: string; path: string; freeBytes?: number }[];
   debootstrap: boolean;
+  /** Whether every base image the suites' builds need (each base, each architecture) is made. */
   baseImage: boolean;
-  port: { port: number; state: 'free' | 'ours' | 'taken' };
-  /** The time a Debian mirror's HTTP server gives, when it could be asked. */
-  clock?: { source: string; remote: Date };
-  key?: { fingerprint: string; expires?: Date };
-  validUntil?: { days: number; served?: Date };
+  /** The port on the address the repository listens on (config listen). */
+  port: { port: number; address: string; state: 'free' | 'ours' | 'taken' };
+  /** The time a Debian mirror's HTTP server gives (its Date header as sent, and read), when it could be asked. */
+  clock?: { source: string; remote: Date; header?: string };
+  /** The archive's public key (public/archive-key.asc). */
+  key?: { fingerprint: string; expires?: Date; revoked?: boolean };
+  /** The fingerprint of the key the archive signs with (state/archive-key.sec), when it could be read. */
+  signingKey?: string;
+  /** Each suite's served Release: its Valid-Until as written and read, when it has one. */
+  validUntil?: { days: number; suites: { suite: string; file: string; value?: string; served?: Date }[] };
   /** Each architecture a suite builds for. */
   architectures?: ArchitectureFacts[];
 }
@@ -39,6 +46,8 @@ export interface Finding {
 const GiB = 1024 ** 3;
 const DAY = 86_400_000;
 const gib = (n: number) => `${(n / GiB).toFixed(1)} GiB`;
+/** A value a file or a server gave, in quotes, at most 100 characters, its control characters shown. */
+const quoted = (s: string) => printable(JSON.stringify(s.length > 100 ? `${s.slice(0, 100)}…` : s));
 
 export function diagnose(f: DoctorFacts): Finding[] {
   const out: Finding[] = [];
@@ -67,14 +76,16 @@ export function diagnose(f: DoctorFacts): Finding[] {
   if (f.debootstrap) out.push({ check: 'debootstrap', status: 'ok', detail: 'installed' });
   else out.push({
     check: 'debootstrap', status: f.baseImage ? 'warn' : 'fail',
-    detail: f.baseImage ? 'not installed; the base image exists, so only a rebuild of it needs it' : 'not installed, and the base image is not made yet',
+    detail: f.baseImage ? 'not installed; the base images exist, so only a rebuild of one needs it' : 'not installed, and a base image the builds need is not made yet',
     fix: 'apt-get install debootstrap',
   });
-  const { port, state } = f.port;
-  if (state === 'taken') out.push({ check: 'port', status: 'fail', detail: `127.0.0.1:${port} is used by another program`, fix: `choose another port: archive up --port N (or port: in archive.yaml); ss -ltnp 'sport = :${port}' names the program` });
-  else out.push({ check: 'port', status: 'ok', detail: state === 'ours' ? `127.0.0.1:${port} is served by this archive` : `127.0.0.1:${port} is free` });
+  const { port, address, state } = f.port;
+  if (state === 'taken') out.push({ check: 'port', status: 'fail', detail: `${address}:${port} is used by another program`, fix: `choose another port: archive up --port N (or port: in archive.yaml); ss -ltnp 'sport = :${port}' names the program` });
+  else out.push({ check: 'port', status: 'ok', detail: state === 'ours' ? `${address}:${port} is served by this archive` : `${address}:${port} is free` });
   if (!f.clock) out.push({ check: 'clock', status: 'unknown', detail: 'no Debian mirror answered to compare the clock with' });
-  else {
+  else if (Number.isNaN(f.clock.remote.getTime())) {
+    out.push({ check: 'clock', status: 'unknown', detail: `${f.clock.source} sent a Date header that is not a time (${quoted(f.clock.header ?? '')}): the clock is not compared` });
+  } else {
     const skew = (f.now.getTime() - f.clock.remote.getTime()) / 1000;
     const detail = `${Math.abs(skew).toFixed(0)} s ${skew >= 0 ? 'ahead of' : 'behind'} ${f.clock.source}`;
     if (Math.abs(skew) > 300) out.push({ check: 'clock', status: 'fail', detail, fix: 'set the time (timedatectl set-ntp true, or ntpdate); apt refuses Release files dated in the future and signatures made "in the future"' });
@@ -84,19 +95,32 @@ export function diagnose(f: DoctorFacts): Finding[] {
     const left = f.key.expires ? (f.key.expires.getTime() - f.now.getTime()) / DAY : Infinity;
     const detail = `${f.key.fingerprint}, ${f.key.expires ? `expires ${f.key.expires.toISOString().slice(0, 10)}` : 'does not expire'}`;
     const fix = `extend it: gpg --quick-set-expire ${f.key.fingerprint} 2y (in a GnuPG home holding state/archive-key.sec), then re-export public/archive-key.asc; clients need the new public key`;
-    if (left < 0) out.push({ check: 'signing-key', status: 'fail', detail: `${detail}: expired, apt refuses the archive`, fix });
+    if (f.signingKey && f.signingKey !== f.key.fingerprint) {
+      out.push({
+        check: 'signing-key', status: 'fail', detail: `public/archive-key.asc holds ${f.key.fingerprint}, but the archive signs with ${f.signingKey} (state/archive-key.sec): apt refuses its Release files`,
+        fix: `export the public key of state/archive-key.sec again (gpg --import it in a GnuPG home of its own, then gpg --armor --export ${f.signingKey} > public/archive-key.asc); clients need that key`,
+      });
+    } else if (f.key.revoked) {
+      out.push({
+        check: 'signing-key', status: 'fail', detail: `${detail}: revoked, apt refuses the archive`,
+        fix: 'make a new key: archive down, move state/archive-key.sec and public/archive-key.asc aside, archive up (it makes a new key, as archive init does); clients need the new public key',
+      });
+    } else if (left < 0) out.push({ check: 'signing-key', status: 'fail', detail: `${detail}: expired, apt refuses the archive`, fix });
     else if (left < 30) out.push({ check: 'signing-key', status: 'warn', detail: `${detail}: ${Math.floor(left)} days left`, fix });
     else out.push({ check: 'signing-key', status: 'ok', detail });
   }
-  if (f.validUntil) {
-    const { days, served } = f.validUntil;
-    if (!served) out.push({ check: 'valid-until', status: 'warn', detail: `valid_until_days is ${days}, but the served Release has no Valid-Until yet`, fix: 'archive up (the queue re-signs on start)' });
-    else {
+  for (const { suite, file, value, served } of f.validUntil?.suites ?? []) {
+    const days = f.validUntil!.days;
+    const check = `valid-until-${suite}`;
+    if (!served) out.push({ check, status: 'warn', detail: `valid_until_days is ${days}, but ${file} has no Valid-Until yet`, fix: 'archive up (the queue re-signs on start)' });
+    else if (Number.isNaN(served.getTime())) {
+      out.push({ check, status: 'fail', detail: `${file}: Valid-Until ${quoted(value ?? '')} is not a date (expected one as "Sat, 05 Dec 2026 12:00:00 UTC"); apt refuses it`, fix: 'archive up: the queue signs the suites again on start' });
+    } else {
       const left = (served.getTime() - f.now.getTime()) / DAY;
-      const detail = `the served Release is valid until ${served.toISOString()}`;
-      if (left < 0) out.push({ check: 'valid-until', status: 'fail', detail: `${detail}: expired, apt refuses it`, fix: 'archive up: the queue re-signs at half the validity while it runs' });
-      else if (left < days / 2 - 1) out.push({ check: 'valid-until', status: 'warn', detail: `${detail}; the queue should have re-signed it by now`, fix: 'archive status: is the queue running?' });
-      else out.push({ check: 'valid-until', status: 'ok', detail });
+      const detail = `${file} is valid until ${served.toISOString()}`;
+      if (left < 0) out.push({ check, status: 'fail', detail: `${detail}: expired, apt refuses it`, fix: 'archive up: the queue re-signs at half the validity while it runs' });
+      else if (left < days / 2 - 1) out.push({ check, status: 'warn', detail: `${detail}; the queue should have re-signed it by now`, fix: 'archive status: is the queue running?' });
+      else out.push({ check, status: 'ok', detail });
     }
   }
   for (const a of f.architectures ?? []) out.push(architectureFinding(a));

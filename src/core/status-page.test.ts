@@ -114,6 +114,25 @@ describe('the status page', () => {
     expect(renderStatusPages({ config: two, uploads: [], jobs: [], contents: [emptyContents('unstable'), emptyContents('testing')], now: new Date(at), incoming: '/in', workers: [] })['index.html']).toContain('<p class="muted">Nothing in unstable is newer than here.</p>');
   });
 
+  it("puts each decision on its source's page under the upload of its version, in the order decided", () => {
+    const two = parseConfig('suites:\n  unstable: {}\n  testing:\n    migrate_from: unstable\n  stable:\n    migrate_from: testing\n', 'archive.yaml');
+    const older = upload('hello', '2.10-2', 'published');
+    const decision = (source: string, version: string, to: string, reasons: string[]) => ({ source, version, from: 'unstable', to, ageDays: 1, migrates: reasons.length === 0, reasons });
+    const migration = [
+      decision('hello', '2.10-3', 'testing', ['1 of 5 days']),
+      decision('broken', '2.10-3', 'testing', ['not hello']),
+      decision('hello', '2.10-2', 'stable', ['2 of 5 days']),
+      decision('hello', '2.10-3', 'stable', ['not in testing yet']),
+    ];
+    const p = renderStatusPages({ config: two, uploads: [older, hello, broken], jobs: [], contents: [contentsOf([older, hello, broken])], now: new Date(at), incoming: '/in', workers: [], migration });
+    const [, newest, oldest] = p['packages/hello.html'].split('<h2>');
+    expect(newest).toMatch(/^2\.10-3 /);
+    expect([...newest.matchAll(/<li>([^<]*)<\/li>/g)].map((m) => m[1])).toEqual(['1 of 5 days', 'not in testing yet']);
+    expect(oldest).toMatch(/^2\.10-2 /);
+    expect([...oldest.matchAll(/<li>([^<]*)<\/li>/g)].map((m) => m[1])).toEqual(['2 of 5 days']);
+    expect(p['packages/broken.html']).not.toContain('<li>not hello</li>');
+  });
+
   it('marks imported packages and lists snapshots with what they froze', () => {
     expect(index).toContain('<tr><td>tool</td><td>3.1-1</td><td>amd64</td><td class="state imported">imported</td><td></td></tr>');
     expect(index).toMatch(/<h2 id="suite-release-1">release-1 <span class="muted">\(snapshot of unstable, 2026-11-29 10:00 UTC; 1 source packages\)/);
@@ -123,6 +142,38 @@ describe('the status page', () => {
     expect(index).toContain('<td class="num">1 min 5 s</td>');
     expect(index).toContain('<a href="logs/broken_1.0-1_amd64.1.log">log</a> dpkg-buildpackage failed (exit 2); see the log');
     expect(index).toContain('waiting for libfoo-dev but it is not installable');
+  });
+
+  it('shows how long a job ran once it ended, "running" while it builds, and nothing while it waits, whatever times an earlier attempt left', () => {
+    const earlier = { startedAt: at, finishedAt: '2026-11-29T10:01:05.000Z' };
+    const later = '2026-11-29T11:00:00.000Z';
+    const states: [JobRecord['state'], Partial<JobRecord>, string][] = [
+      ['built', earlier, '1 min 5 s'],
+      ['failed', earlier, '1 min 5 s'],
+      ['cancelled', { startedAt: undefined, finishedAt: later }, ''],
+      // A lease sets startedAt and leaves finishedAt: dep-wait and given back after it, and a
+      // retried job waiting (the failed attempt's times) or building again.
+      ['dep-wait', { startedAt: later, finishedAt: undefined }, ''],
+      ['given-back', { startedAt: later, finishedAt: earlier.finishedAt }, ''],
+      ['needs-build', earlier, ''],
+      ['building', { startedAt: later, finishedAt: earlier.finishedAt }, 'running'],
+    ];
+    const uploads = states.map(([state], i) => upload(`p${i}`, '1.0-1', state === 'built' ? 'published' : 'accepted'));
+    const jobs = states.map(([state, times], i) => job(uploads[i], state, { ...times, createdAt: `2026-11-29T09:0${i}:00.000Z` }));
+    const p = renderStatusPages({ config, uploads, jobs, contents: [contentsOf(uploads)], now: new Date(later), incoming: '/in', workers: [] });
+    for (const [i, [state, , shown]] of states.entries()) {
+      expect(p[`packages/p${i}.html`], state).toContain(`<td class="state ${state}">${state}</td>\n<td class="num">${shown}</td>`);
+    }
+  });
+
+  it('counts every rejected upload, and lists the newest 50', () => {
+    const rejected = Array.from({ length: 70 }, (_, i) => upload(`r${i}`, '1.0-1', 'rejected', { receivedAt: new Date(Date.parse(at) + i * 60_000).toISOString(), jobs: [], reasons: [`reason ${i}`] }));
+    const p = renderStatusPages({ config, uploads: rejected, jobs: [], contents: [contentsOf([])], now: new Date(at), incoming: '/in', workers: [] })['index.html'];
+    expect(p).toContain(', 70 rejected.');
+    expect(p).toContain('<p class="muted">The newest 50 of 70 rejected uploads.</p>');
+    expect(p.match(/<li>reason \d+<\/li>/g)).toHaveLength(50);
+    expect(p).toContain('<li>reason 69</li>');
+    expect(p).not.toContain('<li>reason 19</li>');
   });
 
   it('shows rejections with their reasons, escaped', () => {

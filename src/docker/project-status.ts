@@ -12,6 +12,8 @@ export interface ServiceState {
   health?: string;
   image: string;
   ports: string[];
+  /** What the engine says went wrong (a Swarm task's error: "No such image", a non-zero exit). */
+  error?: string;
 }
 
 export interface ProjectService {
@@ -30,7 +32,7 @@ interface ContainerSummary {
 export interface Task {
   ServiceID?: string;
   NodeID?: string;
-  Status?: { State?: string; Err?: string; Message?: string };
+  Status?: { State?: string; Err?: string; Message?: string; Timestamp?: string };
   DesiredState?: string;
   Spec?: { ContainerSpec?: { Image?: string } };
 }
@@ -64,21 +66,33 @@ export async function projectServices(engine: EngineReads, project: string): Pro
   }
 }
 
-/** The project's services on the Swarm, one line per task, as composeStatus gives containers. */
+/**
+ * The project's services on the Swarm, one line per task Swarm means to run, as composeStatus
+ * gives containers, each with its task's error; a service with no such task (its tasks all
+ * ended: failed past its restart policy, or completed) in one line with its newest task's state
+ * and error, so that it is seen, and why it stopped.
+ */
 export async function swarmStatus(engine: EngineReads, project: string): Promise<ServiceState[]> {
   const services = await projectServices(engine, project);
   if (services.length === 0) return [];
   const nodes = new Map((await engine.get<{ ID: string; Description?: { Hostname?: string } }[]>('/nodes')).map((n) => [n.ID, n.Description?.Hostname ?? n.ID]));
   const states: ServiceState[] = [];
+  const when = (t: Task) => Date.parse(t.Status?.Timestamp ?? '') || 0;
   for (const s of services) {
-    const tasks = await engine.get<Task[]>('/tasks', { filters: { service: [s.ID], 'desired-state': ['running'] } });
-    for (const t of tasks) {
+    const service = s.Spec?.Labels?.[LABEL_SERVICE] ?? s.Spec?.Name ?? s.ID;
+    const tasks = await engine.get<Task[]>('/tasks', { filters: { service: [s.ID] } });
+    const meant = tasks.filter((t) => t.DesiredState === 'running');
+    const newest = tasks.reduce<Task | undefined>((a, t) => (!a || when(t) > when(a) ? t : a), undefined);
+    const shown = meant.length > 0 ? meant : newest ? [newest] : [];
+    if (shown.length === 0) states.push({ service, container: s.Spec?.Name ?? s.ID, state: 'no tasks', image: '', ports: [] });
+    for (const t of shown) {
       states.push({
-        service: s.Spec?.Labels?.[LABEL_SERVICE] ?? s.Spec?.Name ?? s.ID,
+        service,
         container: `${s.Spec?.Name ?? s.ID} on ${nodes.get(t.NodeID ?? '') ?? t.NodeID ?? '?'}`,
         state: t.Status?.State ?? '?',
         image: t.Spec?.ContainerSpec?.Image ?? '',
         ports: [],
+        ...(t.Status?.Err && { error: t.Status.Err }),
       });
     }
   }

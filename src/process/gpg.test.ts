@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseKeyListing, signatureVerdict } from './gpg.js';
+import { spawnSync } from 'node:child_process';
+import { generateArchiveKey, listKeys, parseKeyListing, secretKeyFingerprint, signatureVerdict } from './gpg.js';
 
 // A fingerprint for the key-listing case.
 const FPR = '0123456789ABCDEF0123456789ABCDEF01234567';
@@ -226,4 +227,13 @@ describe('gpgv verdicts', () => {
       { fingerprint: FPR, uids: ['Alice <a@example.org>'], created: '2025-11-24T16:00:00.000Z', expires: '2026-11-24T16:00:00.000Z', revoked: true, expired: false },
     ]);
   });
+});
+
+// gpg itself: where it is installed (in CI, and on any machine that runs the archive).
+describe.runIf(spawnSync('gpg', ['--version']).status === 0 || !!process.env.CI)("the archive key's fingerprint, for archive doctor", () => {
+  it('is read from the secret key as from the public one, to tell whether clients are given the key the archive signs with', async () => {
+    const key = await generateArchiveKey('doctor test <t@localhost>', '1y');
+    expect(await secretKeyFingerprint(Buffer.from(key.secretArmored))).toBe(key.fingerprint);
+    expect((await listKeys(Buffer.from(key.publicArmored)))[0].fingerprint).toBe(key.fingerprint);
+  }, 60_000);
 });

@@ -221,6 +221,17 @@ export async function listKeys(keyring: Buffer): Promise<KeyInfo[]> {
 }
 
 /**
+ * The fingerprint of the key in a secret key's bytes (the archive's, state/archive-key.sec), read
+ * as listKeys reads a keyring: handed to gpg in a home of its own, never by path.
+ */
+export async function secretKeyFingerprint(secret: Buffer): Promise<string> {
+  return withGnupgHome(async (home) => {
+    const { stdout } = await run('gpg', ['--homedir', home, '--batch', '--with-colons', '--fixed-list-mode', '--show-keys'], { input: secret });
+    return fingerprintFromColons(stdout);
+  });
+}
+
+/**
  * The new bytes of a keyring a change was made to, for the caller to put in place: the caller
  * holds the keyring's file (storage/: replaced by a new file, the queue's user's, through the
  * folder held open), as it read `current`; gpg only ever sees bytes.

@@ -108,11 +108,19 @@ export async function currentGeneration(layout: Layout): Promise<string | undefi
   }
 }
 
+/** A date field (Date, Valid-Until) of the served Release of a suite, as written (undefined: none, or no Release). */
+export async function servedReleaseField(layout: Layout, suite: string, field: 'Date' | 'Valid-Until'): Promise<string | undefined> {
+  const text = await readStateFile(join(layout.dists, suite, 'Release')).then((b) => b.toString('utf8'), () => '');
+  return text.match(new RegExp(`^${field}: (.+)$`, 'm'))?.[1];
+}
+
+/** A Release's date as a Date: an invalid one (getTime() NaN) when it is not a date. */
+export const releaseDate = (text: string) => new Date(text.replace(' UTC', ' GMT'));
+
 /** A date field (Date, Valid-Until) of the served Release of a suite. */
 export async function servedReleaseDate(layout: Layout, suite: string, field: 'Date' | 'Valid-Until' = 'Date'): Promise<Date | undefined> {
-  const text = await readStateFile(join(layout.dists, suite, 'Release')).then((b) => b.toString('utf8'), () => '');
-  const date = text.match(new RegExp(`^${field}: (.+)$`, 'm'))?.[1];
-  return date ? new Date(date.replace(' UTC', ' GMT')) : undefined;
+  const date = await servedReleaseField(layout, suite, field);
+  return date ? releaseDate(date) : undefined;
 }
 
 /** The oldest signing time among the suites of the served generation (undefined: none known). */
