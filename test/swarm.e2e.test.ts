@@ -69,6 +69,13 @@ describe('the archive on a Docker Swarm', () => {
       const names = (await swarm.docker(node, ['ps', '--format', '{{.Names}}'])).split('\n').filter(Boolean);
       expect(names, node.name).toEqual([expect.stringMatching(new RegExp(`^${up.project}_builder\\.`))]);
     }
+    // The API token reaches the workers as a Swarm secret, not in a spec any manager reads.
+    const token = (await readFile(join(archive.root, 'state', 'api-token'), 'utf8')).trim();
+    expect(token.length).toBeGreaterThan(20);
+    const inspected = await swarm.docker(swarm.manager, ['service', 'inspect', `${up.project}_builder`]);
+    expect(inspected).toContain('ARCHIVE_API_TOKEN_FILE=/run/secrets/ARCHIVE_API_TOKEN');
+    expect(inspected).not.toContain(token);
+    expect((await swarm.docker(swarm.manager, ['secret', 'ls', '--format', '{{.Name}}'])).trim()).toMatch(/^archive-archive-api-token-[0-9a-f]{24}$/);
     const status = await archive.cli(['status', '--json'], { env: onManager });
     const containers = (JSON.parse(String(status.stdout)) as { containers: { service: string; container: string; state: string }[] }).containers;
     expect(containers.filter((c) => c.service === 'builder').map((c) => c.container).sort()).toEqual(swarm.workers.map((n) => `${up.project}_builder on ${n.name}`).sort());
@@ -124,6 +131,7 @@ describe('the archive on a Docker Swarm', () => {
     expect(given.reason).toMatch(/^builder \S+ stopped \(SIGTERM\); the job goes to another run$/);
     expect((await swarm.docker(node, ['ps', '-aq', '--filter', `label=${LABEL_BUILDER}`])).trim()).toBe('');
     expect((await swarm.docker(swarm.manager, ['service', 'ls', '-q'])).trim()).toBe('');
+    expect((await swarm.docker(swarm.manager, ['secret', 'ls', '-q'])).trim()).toBe('');
     expect((await archive.upload('aib-swarm', '1.0-1'))?.state).toBe('published');
   });
 });

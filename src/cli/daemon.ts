@@ -16,9 +16,8 @@ export function register(program: Command): void {
         const env = process.env;
         await new Queue(new Layout(env.ARCHIVE_ROOT ?? '/archive'), { hostIncoming: env.ARCHIVE_HOST_INCOMING, failPoints: env.ARCHIVE_FAILPOINTS, publicUrl: env.ARCHIVE_PUBLIC_URL }).start(Number(env.ARCHIVE_API_PORT ?? 8000));
       } else if (role === 'builder') {
-        const { ALIVE_FILE, Builder, builderNameFromEnv, parseArchitectureList, parseBuildenvs, stopOnSignals } = await import('../daemons/builder.js');
-        const token = process.env.ARCHIVE_API_TOKEN;
-        if (!token) throw new UserError('ARCHIVE_API_TOKEN is not set');
+        const { ALIVE_FILE, Builder, apiTokenFromEnv, builderNameFromEnv, parseArchitectureList, parseBuildenvs, stopOnSignals } = await import('../daemons/builder.js');
+        const token = apiTokenFromEnv(process.env);
         // Every label set explicitly: build containers must not inherit stale ones from cached images.
         const labels: Record<string, string> = {
           'archive-in-a-box.project': process.env.ARCHIVE_PROJECT ?? 'archive',

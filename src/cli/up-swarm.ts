@@ -6,8 +6,8 @@ import { buildenvImageName, buildenvTag } from '../docker/buildenv.js';
 import { LABEL_SERVICE, startOrder, type ComposeProject, type ServiceSpec } from '../docker/compose-file.js';
 import type { Docker } from '../docker/engine.js';
 import { imageInfo } from '../docker/images.js';
-import { checkProjectOwner, deployService, ensureSwarmNetworks, labelledNodes, pushImage, waitServiceRunning, type SwarmManager } from '../docker/swarm.js';
-import { SWARM_WORKER_SUFFIX } from '../docker/swarm-spec.js';
+import { checkProjectOwner, deployService, ensureSwarmNetworks, labelledNodes, pushImage, removeUnusedSecrets, waitServiceRunning, type SwarmManager } from '../docker/swarm.js';
+import { SWARM_WORKER_SUFFIX, serviceSecrets } from '../docker/swarm-spec.js';
 import { readsThrough } from '../docker/engine-reads.js';
 import { projectServices } from '../docker/project-status.js';
 import { UserError } from '../errors.js';
@@ -96,6 +96,8 @@ export async function upOnSwarm(
   }
   const ids = await imageIds(docker, services);
   for (const service of services) await deployService(docker, project, service, labels, ids, progress);
+  // A token's secret from before archive workers rotate-key, once no service names it.
+  await removeUnusedSecrets(docker, project.name, labels, new Set(services.flatMap((s) => serviceSecrets(project, s).map((x) => x.name))), progress);
   for (const service of services.filter((s) => s.name !== 'builder')) {
     await waitServiceRunning(docker, project.name, service.name, 180_000, progress);
     progress(`${service.name}: running`);

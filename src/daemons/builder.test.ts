@@ -10,7 +10,7 @@ import { WORKER_NAME } from '../core/workers.js';
 import { SWARM_WORKER_SUFFIX } from '../docker/swarm-spec.js';
 import { parseCompose } from '../docker/compose-file.js';
 import { FILE, VARS } from '../docker/fixtures/compose-vars.js';
-import { Builder, STOPPING, builderNameFromEnv, type BuilderOptions, parseBuildenvs, prepareWorkDir, removeLeftoverJobFolders, stopOnSignals, utf8Pieces } from './builder.js';
+import { Builder, STOPPING, apiTokenFromEnv, builderNameFromEnv, type BuilderOptions, parseBuildenvs, prepareWorkDir, removeLeftoverJobFolders, stopOnSignals, utf8Pieces } from './builder.js';
 import { TASKS } from './tasks/task.js';
 import { parseCeilings, type WorkerCeilings } from './worker-ceilings.js';
 
@@ -41,6 +41,23 @@ function fakeRun(job: Partial<LeasedJob>, task: (typeof TASKS)['build'], options
   const run = (builder as unknown as { run(name: string, job: LeasedJob): Promise<void> }).run('w/1', leased);
   return { sent, run };
 }
+
+describe("a builder's API token", () => {
+  it('is ARCHIVE_API_TOKEN, or on a Swarm the secret file ARCHIVE_API_TOKEN_FILE names, its line end dropped', () => {
+    expect(apiTokenFromEnv({ ARCHIVE_API_TOKEN: 't0ken' })).toBe('t0ken');
+    const dir = scratchDir('aib-token-');
+    writeFileSync(join(dir, 'ARCHIVE_API_TOKEN'), 'fr0m-file\n');
+    expect(apiTokenFromEnv({ ARCHIVE_API_TOKEN_FILE: join(dir, 'ARCHIVE_API_TOKEN') })).toBe('fr0m-file');
+  });
+
+  it('is refused, naming the file, when neither is set, the file cannot be read or is empty', () => {
+    const dir = scratchDir('aib-token-');
+    expect(() => apiTokenFromEnv({})).toThrow('neither ARCHIVE_API_TOKEN nor ARCHIVE_API_TOKEN_FILE is set');
+    expect(() => apiTokenFromEnv({ ARCHIVE_API_TOKEN_FILE: join(dir, 'none') })).toThrow(`ARCHIVE_API_TOKEN_FILE ${join(dir, 'none')}: cannot read it: ENOENT`);
+    writeFileSync(join(dir, 'empty'), '\n');
+    expect(() => apiTokenFromEnv({ ARCHIVE_API_TOKEN_FILE: join(dir, 'empty') })).toThrow(`ARCHIVE_API_TOKEN_FILE ${join(dir, 'empty')} is empty; expected the archive's API token`);
+  });
+});
 
 describe("a builder's name", () => {
   it('is ARCHIVE_BUILDER_NAME, made a worker name whatever the node is called', () => {

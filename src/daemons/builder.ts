@@ -3,7 +3,7 @@
 // its report. It runs as many jobs at once as the queue's settings say, and a QA check beside.
 import { createHash } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
-import { constants } from 'node:fs';
+import { constants, readFileSync } from 'node:fs';
 import { access, mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeLeftoverBuilds } from '../docker/docker-runner.js';
@@ -390,6 +390,24 @@ export function parseArchitectureList(text: string, variable: string): string[] 
   const bad = list.find((a) => !/^[a-z0-9][a-z0-9-]{0,31}$/.test(a));
   if (bad !== undefined) throw new Error(`${variable}: "${bad}" is not an architecture name such as arm64`);
   return list;
+}
+
+/**
+ * The API token the builder's key is made from: ARCHIVE_API_TOKEN, or on a Swarm the file
+ * ARCHIVE_API_TOKEN_FILE names (the service's secret, docker/swarm-spec.ts SWARM_SECRETS).
+ */
+export function apiTokenFromEnv(env: NodeJS.ProcessEnv): string {
+  if (env.ARCHIVE_API_TOKEN) return env.ARCHIVE_API_TOKEN;
+  const file = env.ARCHIVE_API_TOKEN_FILE;
+  if (!file) throw new UserError('neither ARCHIVE_API_TOKEN nor ARCHIVE_API_TOKEN_FILE is set');
+  let token: string;
+  try {
+    token = readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new UserError(`ARCHIVE_API_TOKEN_FILE ${file}: cannot read it: ${(err as Error).message}`);
+  }
+  if (!token) throw new UserError(`ARCHIVE_API_TOKEN_FILE ${file} is empty; expected the archive's API token`);
+  return token;
 }
 
 /**

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseCompose, startOrder } from './compose-file.js';
 import { FILE, VARS as SINGLE_ENGINE_VARS } from './fixtures/compose-vars.js';
-import { LABEL_ROOT, LABEL_ROOT_ID, LABEL_SPEC_HASH, SWARM_WORKER_SUFFIX, otherRoot, swarmNetworkSpec, swarmServiceSpec } from './swarm-spec.js';
+import { LABEL_ROOT, LABEL_ROOT_ID, LABEL_SPEC_HASH, SWARM_WORKER_SUFFIX, otherRoot, serviceSecrets, swarmNetworkSpec, swarmServiceSpec } from './swarm-spec.js';
 
 const VARS = {
   ...SINGLE_ENGINE_VARS,
@@ -12,7 +12,9 @@ const VARS = {
   ARCHIVE_WORKER_IMAGE: `10.0.0.2:5000/archive/tool@sha256:${'a'.repeat(64)}`,
 };
 const project = parseCompose(readFileSync(FILE, 'utf8'), FILE, VARS);
-const spec = (name: string) => swarmServiceSpec(project, project.services.find((s) => s.name === name)!, { 'archive-in-a-box.run-id': 'r1' }) as Record<string, any>;
+/** Its secrets' ids, as the Swarm would give them. */
+const secretIds = (p: typeof project, name: string) => Object.fromEntries(serviceSecrets(p, p.services.find((s) => s.name === name)!).map((x, i) => [x.name, `s3cr3t${i}`]));
+const spec = (name: string) => swarmServiceSpec(project, project.services.find((s) => s.name === name)!, { 'archive-in-a-box.run-id': 'r1' }, '', secretIds(project, name)) as Record<string, any>;
 
 describe('the compose file as Swarm services', () => {
   it('places the queue, the repository and the registry on the node that holds the root, a worker on every labelled node', () => {
@@ -44,6 +46,25 @@ describe('the compose file as Swarm services', () => {
     // Its task stopped (archive down, its node's label removed), it removes its jobs' containers first.
     expect(c.StopGracePeriod).toBe(30e9);
     for (const name of ['queue', 'repo', 'registry']) expect('StopGracePeriod' in spec(name).TaskTemplate.ContainerSpec, name).toBe(false);
+  });
+
+  it("gives the worker the API token as a Swarm secret, its user's alone, not in the spec's environment any manager reads", () => {
+    const builder = project.services.find((s) => s.name === 'builder')!;
+    const [secret] = serviceSecrets(project, builder);
+    expect(secret).toEqual({ variable: 'ARCHIVE_API_TOKEN', name: expect.stringMatching(/^archive-archive-api-token-[0-9a-f]{24}$/), data: SINGLE_ENGINE_VARS.ARCHIVE_API_TOKEN });
+    const c = spec('builder').TaskTemplate.ContainerSpec;
+    expect(c.Secrets).toEqual([{ File: { Name: 'ARCHIVE_API_TOKEN', UID: '0', GID: '0', Mode: 0o400 }, SecretID: 's3cr3t0', SecretName: secret.name }]);
+    expect(c.Env).toContain('ARCHIVE_API_TOKEN_FILE=/run/secrets/ARCHIVE_API_TOKEN');
+    const distinct = parseCompose(readFileSync(FILE, 'utf8'), FILE, { ...VARS, ARCHIVE_API_TOKEN: 'tok3n-0f-the-te5t' });
+    expect(JSON.stringify(swarmServiceSpec(distinct, distinct.services.find((s) => s.name === 'builder')!, {}, '', secretIds(distinct, 'builder')))).not.toContain('tok3n-0f-the-te5t');
+    // A new token is a new secret (Swarm's cannot change), and so a new spec: the service is updated.
+    const rotated = parseCompose(readFileSync(FILE, 'utf8'), FILE, { ...VARS, ARCHIVE_API_TOKEN: 'rotated' });
+    const [next] = serviceSecrets(rotated, rotated.services.find((s) => s.name === 'builder')!);
+    expect(next.name).not.toBe(secret.name);
+    expect(swarmServiceSpec(rotated, rotated.services.find((s) => s.name === 'builder')!, { 'archive-in-a-box.run-id': 'r1' }, '', secretIds(rotated, 'builder')).Labels).not.toEqual(spec('builder').Labels);
+    // No other service has a secret; none is made without its id.
+    for (const name of ['queue', 'repo', 'registry']) expect(spec(name).TaskTemplate.ContainerSpec.Secrets, name).toEqual([]);
+    expect(() => swarmServiceSpec(project, builder, {})).toThrow(`swarm: no id for secret ${secret.name} of service builder`);
   });
 
   it('keeps every bound of a single engine: read-only, the engine init process, no capabilities, no new privileges, memory, processes, tmpfs sizes, healthchecks', () => {
@@ -89,7 +110,7 @@ describe('the compose file as Swarm services', () => {
     // The task's containers are the Swarm's: no compose project label, which archive up's own containers carry.
     expect(queue.TaskTemplate.ContainerSpec.Labels['com.docker.compose.project']).toBeUndefined();
     const other = parseCompose(readFileSync(FILE, 'utf8'), FILE, { ...VARS, ARCHIVE_WORKER_IMAGE: `10.0.0.2:5000/archive/tool@sha256:${'b'.repeat(64)}` });
-    const changed = swarmServiceSpec(other, other.services.find((s) => s.name === 'builder')!, { 'archive-in-a-box.run-id': 'r1' }) as Record<string, any>;
+    const changed = swarmServiceSpec(other, other.services.find((s) => s.name === 'builder')!, { 'archive-in-a-box.run-id': 'r1' }, '', secretIds(other, 'builder')) as Record<string, any>;
     expect(changed.Labels[LABEL_SPEC_HASH]).not.toBe(spec('builder').Labels[LABEL_SPEC_HASH]);
     // The queue runs a local tag: a rebuilt image behind it changes the hash, so the service is updated.
     const queueService = project.services.find((s) => s.name === 'queue')!;
@@ -134,7 +155,7 @@ describe("a service of the project another root deployed (the same name: and roo
   });
 
   it('is told by the label every service this root deploys carries', () => {
-    const labelled = swarmServiceSpec(project, project.services.find((s) => s.name === 'builder')!, ours) as Record<string, any>;
+    const labelled = swarmServiceSpec(project, project.services.find((s) => s.name === 'builder')!, ours, '', secretIds(project, 'builder')) as Record<string, any>;
     expect(labelled.Labels).toMatchObject(ours);
     expect(otherRoot({ Spec: { Name: labelled.Name, Labels: labelled.Labels } }, ours)).toBeUndefined();
   });

@@ -52,13 +52,62 @@ export function serviceName(project: string, service: string): string {
   return `${project}_${service}`;
 }
 
+/**
+ * The variables a Swarm service gets as a Docker secret rather than in its spec's environment,
+ * which `docker service inspect` shows to anyone with a manager's socket, and Swarm keeps in its
+ * state beside every older version of the spec: the API token each worker signs its requests
+ * with. The task reads it from the file VAR_FILE names (/run/secrets/VAR, in a tmpfs of that
+ * task alone, readable by the service's user alone). Not the repository's TLS key: nginx, as its
+ * user, would have to read such a file, and it serves whatever the dists link points at (the
+ * queue's user sets that link); images/repo/start.sh hides the key it is given instead.
+ */
+export const SWARM_SECRETS = ['ARCHIVE_API_TOKEN'] as const;
+
+export interface SwarmSecret {
+  /** The variable it stands for. */
+  variable: string;
+  /** Its name on the Swarm: a hash of the project and the value (a secret cannot change; a new token is a new secret). */
+  name: string;
+  data: string;
+}
+
+/** The secrets a service's spec refers to: one for each SWARM_SECRETS variable it sets. */
+export function serviceSecrets(project: ComposeProject, s: ServiceSpec): SwarmSecret[] {
+  return SWARM_SECRETS.filter((v) => s.environment[v]).map((v) => ({
+    variable: v,
+    name: `archive-${v.toLowerCase().replaceAll('_', '-')}-${createHash('sha256').update(`${project.name}\0${s.environment[v]}`).digest('hex').slice(0, 24)}`,
+    data: s.environment[v],
+  }));
+}
+
+/** The Engine API's secret references of a service (ContainerSpec.Secrets), given the ids of its secrets by name. */
+function secretReferences(project: ComposeProject, s: ServiceSpec, ids: Record<string, string>): Record<string, unknown>[] {
+  const secrets = serviceSecrets(project, s);
+  if (secrets.length === 0) return [];
+  // The file is the service's user's alone: a uid and gid (Swarm takes no names here).
+  const [uid, gid = uid] = (s.user ?? '0:0').split(':');
+  if (!/^\d+$/.test(uid) || !/^\d+$/.test(gid)) throw new UserError(`compose: services.${s.name}.user: "${s.user}" must be UID:GID in numbers to be given ${secrets.map((x) => x.variable).join(', ')} as a Swarm secret`);
+  return secrets.map((x) => {
+    const id = ids[x.name];
+    if (!id) throw new Error(`swarm: no id for secret ${x.name} of service ${s.name}`);
+    return { File: { Name: x.variable, UID: uid, GID: gid, Mode: 0o400 }, SecretID: id, SecretName: x.name };
+  });
+}
+
+/** A service's environment on a Swarm: each SWARM_SECRETS variable it sets named by VAR_FILE, its file. */
+function swarmEnvironment(project: ComposeProject, s: ServiceSpec): string[] {
+  const secret = new Set(serviceSecrets(project, s).map((x) => x.variable));
+  return [...environmentList(s).filter((e) => !secret.has(e.slice(0, e.indexOf('=')))), ...[...secret].map((v) => `${v}_FILE=/run/secrets/${v}`)];
+}
+
 const RESTART: Record<string, string> = { no: 'none', always: 'any', 'unless-stopped': 'any', 'on-failure': 'on-failure' };
 
 /**
  * The Engine API's ServiceSpec for one service (POST /services/create), labelled with a hash of
  * itself and of `imageId`, the image behind a local tag, so that a rebuilt image updates it.
+ * `secretIds`: the ids of its secrets (serviceSecrets) on the Swarm, by name.
  */
-export function swarmServiceSpec(project: ComposeProject, s: ServiceSpec, labels: Record<string, string>, imageId = ''): Record<string, unknown> {
+export function swarmServiceSpec(project: ComposeProject, s: ServiceSpec, labels: Record<string, string>, imageId = '', secretIds: Record<string, string> = {}): Record<string, unknown> {
   const at = `services.${s.name}`;
   if (!s.deploy) throw new UserError(`compose: ${at} has no deploy: section, so it has no place on a Swarm`);
   if (s.deploy.endpointMode !== 'dnsrr') throw new UserError(`compose: ${at}.deploy.endpoint_mode must be dnsrr (Swarm's VIPs need IPVS, which these kernels lack)`);
@@ -94,7 +143,8 @@ export function swarmServiceSpec(project: ComposeProject, s: ServiceSpec, labels
         Args: s.command,
         User: s.user,
         Dir: s.workingDir,
-        Env: environmentList(s),
+        Env: swarmEnvironment(project, s),
+        Secrets: secretReferences(project, s, secretIds),
         // Not compose's labels: a task's container is the Swarm's, not one archive up (compose.ts) owns.
         Labels: { ...s.labels, ...labels, [LABEL_STACK]: project.name },
         ReadOnly: s.readOnly,

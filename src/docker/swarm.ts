@@ -6,7 +6,7 @@ import { DockerError, UserError } from '../errors.js';
 import { LABEL_SERVICE, type ComposeProject, type ServiceSpec } from './compose-file.js';
 import { dockerMessage, followProgress, isNotFound, type Docker } from './engine.js';
 import type { Progress } from './images.js';
-import { LABEL_SPEC_HASH, LABEL_STACK, otherRoot, serviceName, swarmNetworkSpec, swarmServiceSpec } from './swarm-spec.js';
+import { LABEL_SPEC_HASH, LABEL_STACK, otherRoot, serviceName, serviceSecrets, swarmNetworkSpec, swarmServiceSpec, type SwarmSecret } from './swarm-spec.js';
 import { readsThrough } from './engine-reads.js';
 import { projectServices, type Task } from './project-status.js';
 
@@ -67,7 +67,8 @@ export async function ensureSwarmNetworks(docker: Docker, project: ComposeProjec
  * changed; refuses one that is another root's (otherRoot).
  */
 export async function deployService(docker: Docker, project: ComposeProject, service: ServiceSpec, labels: Record<string, string>, imageIds: Record<string, string>, progress: Progress): Promise<void> {
-  const spec = swarmServiceSpec(project, service, labels, imageIds[service.image]);
+  const secretIds = await ensureSecrets(docker, project.name, serviceSecrets(project, service), labels);
+  const spec = swarmServiceSpec(project, service, labels, imageIds[service.image], secretIds);
   const name = spec.Name as string;
   const hash = (spec.Labels as Record<string, string>)[LABEL_SPEC_HASH];
   let current: { Version?: { Index?: number }; Spec?: { Labels?: Record<string, string> } } | undefined;
@@ -89,6 +90,42 @@ export async function deployService(docker: Docker, project: ComposeProject, ser
     } else progress(`${service.name}: service ${name} unchanged`);
   } catch (err) {
     throw new DockerError(`cannot deploy service ${name}: ${dockerMessage(err)}`);
+  }
+}
+
+interface SecretFacts {
+  ID: string;
+  Spec?: { Name?: string; Labels?: Record<string, string> };
+}
+
+/** Makes those of a service's secrets the Swarm does not hold yet (labelled as its services are); their ids by name. */
+async function ensureSecrets(docker: Docker, project: string, secrets: SwarmSecret[], labels: Record<string, string>): Promise<Record<string, string>> {
+  const ids: Record<string, string> = {};
+  for (const x of secrets) {
+    try {
+      const found = ((await docker.listSecrets({ filters: { name: [x.name] } })) as SecretFacts[]).find((f) => f.Spec?.Name === x.name);
+      ids[x.name] = found?.ID ?? ((await docker.createSecret({ Name: x.name, Data: Buffer.from(x.data).toString('base64'), Labels: { ...labels, [LABEL_STACK]: project } } as never)) as { id: string }).id;
+    } catch (err) {
+      throw new DockerError(`cannot make the Swarm secret ${x.name} (${x.variable}): ${dockerMessage(err)}`);
+    }
+  }
+  return ids;
+}
+
+/**
+ * Removes the project's secrets, this root's, that none of its services names (`keep`): after a
+ * new API token (archive workers rotate-key), or all of them once the services are gone. One a
+ * service still uses is refused by the manager, and said.
+ */
+export async function removeUnusedSecrets(docker: Docker, project: string, ours: Record<string, string>, keep: Set<string>, progress: Progress): Promise<void> {
+  for (const x of (await docker.listSecrets({ filters: { label: [`${LABEL_STACK}=${project}`] } })) as SecretFacts[]) {
+    const name = x.Spec?.Name ?? x.ID;
+    if (keep.has(name) || otherRoot({ Spec: { Name: name, Labels: x.Spec?.Labels } }, ours)) continue;
+    progress(`removing secret ${name}`);
+    await docker
+      .getSecret(x.ID)
+      .remove()
+      .catch((err: unknown) => progress(`secret ${name} not removed: ${dockerMessage(err)}`));
   }
 }
 
@@ -211,7 +248,7 @@ async function waitTasksEnded(docker: Docker, services: Set<string>, timeoutMs: 
 }
 
 /**
- * Removes the project's services and networks (`docker stack rm`), the workers first; state on the host is untouched.
+ * Removes the project's services, networks and secrets (`docker stack rm`), the workers first; state on the host is untouched.
  * Refuses, removing nothing, when one is another root's (otherRoot; `ours`: this root's labels).
  */
 export async function swarmDown(docker: Docker, project: string, ours: Record<string, string>, progress: Progress): Promise<number> {
@@ -241,5 +278,6 @@ export async function swarmDown(docker: Docker, project: string, ours: Record<st
   }
   const networks = await docker.listNetworks({ filters: { label: [`${LABEL_STACK}=${project}`] } });
   for (const n of networks) await docker.getNetwork(n.Id).remove().catch(() => undefined);
+  if (services.length) await removeUnusedSecrets(docker, project, ours, new Set(), progress);
   return services.length;
 }
