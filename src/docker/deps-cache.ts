@@ -1,6 +1,6 @@
 // The build-dependency cache: images archive/deps:KEY, KEY = the buildenv image plus the exact
-// set of packages apt resolved (core/apt-output.ts). Least recently used go first; "used" is
-// the image's LastTagTime, renewed by tagging it again on every hit.
+// set of packages apt resolved, installed and removed (core/apt-output.ts). Least recently
+// used go first; "used" is the image's LastTagTime, renewed by tagging it again on every hit.
 import type { Docker } from './engine.js';
 import { inOrder } from '../debian/indices.js';
 
