@@ -548,6 +548,18 @@ describe('a build, against a container runner', () => {
     expect(broken.containers.map((c) => c.removed)).toEqual([true, true]);
   });
 
+  it('makes the dependencies container from the build environment\'s image id its key holds, not its name (a refresh may retag the name meanwhile)', async () => {
+    const runner = new FakeRunner();
+    const imageId = runner.imageId.bind(runner);
+    runner.imageId = async (name) => {
+      const id = await imageId(name);
+      runner.images[name] = 'sha256:refreshed'; // archive refresh, just after the id was read
+      return id;
+    };
+    expect(await runBuild(runner, request())).toMatchObject({ outcome: 'built', depsKey: KEY });
+    expect(runner.deps.spec.image).toBe(BUILDENV_ID);
+  });
+
   it('says so when the build environment image is not there', async () => {
     const runner = new FakeRunner();
     runner.images = {};
@@ -581,7 +593,7 @@ describe('a build, against a container runner', () => {
     const local = { network: 'aib-deps', url: 'http://repo:80', suite: 'unstable', components: ['main', 'contrib'], key: '-----BEGIN PGP PUBLIC KEY BLOCK-----' };
     await runBuild(runner, request({ memoryBytes: 1e9, pidsLimit: 99, cpus: 3 }, local));
     expect(runner.deps.spec).toMatchObject({
-      image: 'archive/buildenv:trixie',
+      image: BUILDENV_ID,
       network: 'aib-deps',
       capDrop: ['ALL'],
       capAdd: DEPS_CAPABILITIES,

@@ -71,7 +71,9 @@ async function prepareDependencies(runner: ContainerRunner, req: BuildRequest, l
   const buildenvId = await runner.imageId(req.buildenv);
   if (!buildenvId) throw new DockerError(`the build environment image ${req.buildenv} does not exist; archive up (or archive refresh) builds it`);
   const dsc = req.files.find((f) => f.name === req.dsc)!;
-  const spec = depsContainerSpec(req.buildenv, req.localArchive, limits, labels);
+  // From the id the key is made of, not the name: a refresh retagging the name in between would
+  // have the new buildenv's packages committed under the old one's key.
+  const spec = depsContainerSpec(buildenvId, req.localArchive, limits, labels);
   const deps = await runner.create(behindBuild ? { ...spec, cpuShares: BEHIND_BUILD_CPU_SHARES } : spec);
   containers.push(deps);
   await deps.putFiles('/', depsFiles(dsc, req.localArchive), 0);
