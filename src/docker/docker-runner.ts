@@ -253,9 +253,14 @@ export class DockerRunner implements ContainerRunner {
   }
 }
 
-/** Removes build containers a builder of this name left behind when it stopped. */
-export async function removeLeftoverBuilds(docker: Docker, builder: string): Promise<number> {
-  const left = await docker.listContainers({ all: true, filters: { label: [`${LABEL_BUILDER}=${builder}`] } });
+/** Removes (a running one killed) every container whose label has this value; how many there were. */
+export async function removeLabelledContainers(docker: Pick<Docker, 'listContainers' | 'getContainer'>, label: string, value: string): Promise<number> {
+  const left = await docker.listContainers({ all: true, filters: { label: [`${label}=${value}`] } });
   for (const c of left) await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined);
   return left.length;
+}
+
+/** Removes build containers a builder of this name left behind when it stopped. */
+export function removeLeftoverBuilds(docker: Docker, builder: string): Promise<number> {
+  return removeLabelledContainers(docker, LABEL_BUILDER, builder);
 }
