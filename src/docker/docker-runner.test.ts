@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { extract } from 'tar-stream';
 import { DEFAULT_LIMITS, BUILD_SCRIPT, DEPS_CAPABILITIES, buildContainerSpec, depsContainerSpec } from '../core/kinds/build.js';
-import { OWNER_LABELS, createOptions, depsCommitChanges, tarOf } from './docker-runner.js';
+import { DockerRunner, OWNER_LABELS, createOptions, depsCommitChanges, tarOf } from './docker-runner.js';
 
 const LABELS = { 'archive-in-a-box.build': 'job-1', 'archive-in-a-box.builder': 'b' };
 /** LABELS as the container gets them: every other owner label blank, none taken from its image. */
@@ -84,6 +84,18 @@ describe('the Docker runner: whose a container is', () => {
       'LABEL archive-in-a-box.run-id=""',
       'CMD ["bash"]',
     ]);
+  });
+});
+
+describe('the Docker runner: the build-dependency cache', () => {
+  it('takes an image removed between finding it and marking it used (another build\'s eviction) for a miss', async () => {
+    const docker = {
+      getImage: (name: string) => ({
+        inspect: async () => ({ Id: 'sha256:cached', Config: { Labels: {} }, Created: '2026-12-06T00:00:00Z' }),
+        tag: async () => Promise.reject(Object.assign(new Error(`(HTTP code 404) no such image - No such image: ${name}`), { statusCode: 404 })),
+      }),
+    };
+    expect(await new DockerRunner(docker as never).depsCache.find('k')).toBeUndefined();
   });
 });
 

@@ -230,8 +230,8 @@ export class DockerRunner implements ContainerRunner {
       find: async (key) => {
         const name = depsImageName(key);
         const cached = await imageInfo(docker, name);
-        if (!cached) return undefined;
-        await engine(touchDepsImage(docker, key));
+        // Gone before it was marked used (another build's eviction): a miss.
+        if (!cached || !(await engine(touchDepsImage(docker, key)))) return undefined;
         return { id: cached.id, name };
       },
       store: async (container, key, comment) => {
