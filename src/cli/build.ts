@@ -8,11 +8,11 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parseConfig, type BuildSettings } from '../config/config.js';
 import { planBuilds } from '../core/build-plan.js';
-import { buildLimits } from '../core/kinds/build.js';
+import { LABEL_BUILD, buildLimits } from '../core/kinds/build.js';
 import { runBuild } from '../core/kinds/build-flow.js';
 import { parseDsc } from '../debian/changes-dsc.js';
 import { versionWithoutEpoch } from '../debian/version.js';
-import { DockerRunner } from '../docker/docker-runner.js';
+import { DockerRunner, removeLabelledContainers } from '../docker/docker-runner.js';
 import { connectDocker } from '../docker/engine.js';
 import { Unsuccessful, UserError } from '../errors.js';
 import { buildSourcePackage, hostArchitecture } from '../process/debian-tools.js';
@@ -37,6 +37,55 @@ async function target(options: BuildOptions, globals: GlobalOptions): Promise<{ 
   return { base: suite.base, arch: options.arch ?? (await hostArchitecture()), suite: suite.name, builds: config.builds };
 }
 
+export type StopSignal = 'SIGINT' | 'SIGTERM';
+
+/** The exit code of a command a signal stopped, as a shell gives it: 128 and the signal's number. */
+export const SIGNAL_EXIT: Record<StopSignal, number> = { SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * Until the function returned is called: on SIGINT (Ctrl-C) or SIGTERM, `stopped(signal)`, once;
+ * on a second signal, an exit at once with its code (whatever is left as it is).
+ */
+export function onStopSignals(
+  stopped: (signal: StopSignal) => void,
+  on: Pick<NodeJS.Process, 'on' | 'off'> = process,
+  exit: (code: number) => void = (code) => process.exit(code),
+): () => void {
+  let signalled = false;
+  const handle = (signal: StopSignal) => {
+    if (signalled) return exit(SIGNAL_EXIT[signal]);
+    signalled = true;
+    stopped(signal);
+  };
+  on.on('SIGINT', handle);
+  on.on('SIGTERM', handle);
+  return () => {
+    on.off('SIGINT', handle);
+    on.off('SIGTERM', handle);
+  };
+}
+
+/**
+ * A build stopped by a signal. Its containers' limits (time, stall, disk) are kept by this
+ * process: left behind, they ran on unbounded (a `sleep infinity` among them), so they go with it:
+ * removed, the build's flow given a moment to end (removing what it made), removed again (one it
+ * made after the first look); the error to exit with, the signal's code.
+ */
+export async function stopBuild(signal: StopSignal, jobId: string, remove: () => Promise<number>, running: Promise<unknown>, settleMs = 10_000): Promise<Unsuccessful> {
+  progress(`${signal}: removing the containers of build ${jobId}`);
+  try {
+    await remove();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([running.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, settleMs)))]);
+    clearTimeout(timer);
+    await remove();
+  } catch (err) {
+    const how = `docker rm -f $(docker ps -aq --filter label=${LABEL_BUILD}=${jobId})`;
+    return new Unsuccessful(`stopped by ${signal}; the containers of build ${jobId} could not be removed (${(err as Error).message}): remove them with ${how}`, SIGNAL_EXIT[signal]);
+  }
+  return new Unsuccessful(`stopped by ${signal}; the containers of build ${jobId} were removed`, SIGNAL_EXIT[signal]);
+}
+
 export function register(program: Command): void {
   program
     .command('build <path>')
@@ -46,7 +95,8 @@ export function register(program: Command): void {
     .option('--out <dir>', 'where the results go (default: beside the .dsc, or the directory above the tree)')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', `
-Exit status: 0 when built, 1 when the build failed or a build-dependency cannot be met.
+Exit status: 0 when built, 1 when the build failed or a build-dependency cannot be met,
+130 (Ctrl-C) or 143 (SIGTERM) when stopped, the build's containers removed.
 
 Examples:
   archive build ../hello_2.10-3.dsc
@@ -86,11 +136,15 @@ Examples:
 
       const work = await mkdtemp(join(tmpdir(), 'archive-build-'));
       const logName = `${dsc.source}_${versionWithoutEpoch(dsc.version)}_${arch}.build`;
+      const jobId = `oneshot-${randomBytes(4).toString('hex')}`;
       let log = '';
+      let signalled!: (signal: StopSignal) => void;
+      const stopped = new Promise<StopSignal>((r) => (signalled = r));
+      const listening = onStopSignals(signalled);
       try {
         progress(`building ${dsc.source} ${dsc.version} on ${arch}${mode.emulated ? ` (emulated: time limits x${builds.emulationFactor})` : ''} (${plan.buildArg}) in ${buildenv}`);
-        const result = await runBuild(new DockerRunner(docker), {
-          jobId: `oneshot-${randomBytes(4).toString('hex')}`,
+        const running = runBuild(new DockerRunner(docker), {
+          jobId,
           buildenv,
           dsc: dsc.fileName,
           arch,
@@ -105,6 +159,11 @@ Examples:
           outDir: work,
           limits: buildLimits(builds, mode.emulated),
         });
+        const ended = await Promise.race([running.then((result) => ({ result })), stopped.then((signal) => ({ signal }))]);
+        if ('signal' in ended) throw await stopBuild(ended.signal, jobId, () => removeLabelledContainers(docker, LABEL_BUILD, jobId), running);
+        // Its containers gone: a signal from here stops it as it would any command.
+        listening();
+        const { result } = ended;
         await writeFile(join(out, logName), log);
         const seconds = Math.round((Date.now() - started) / 100) / 10;
         if (result.outcome !== 'built') {
@@ -117,6 +176,7 @@ Examples:
         if (options.json) console.log(printableJson(summary));
         else console.log(`\nbuilt ${dsc.source} ${dsc.version} on ${arch} in ${seconds} s${result.cached ? ' (build-dependencies from the cache)' : ''}; in ${out}:\n${result.outputs.map((f) => `  ${f}`).join('\n')}\n  ${logName}`);
       } finally {
+        listening();
         await rm(work, { recursive: true, force: true });
       }
     });

@@ -12,6 +12,7 @@ Exit codes:
   3    an external program (gpg, debootstrap, dpkg-deb, ...) failed
   4    the Docker engine is unreachable or refused an operation
   124  archive wait timed out
+  130  stopped by Ctrl-C (SIGINT) (archive build: its containers removed); 143 by SIGTERM
   70   internal error (a bug: please report it)
 `;
 

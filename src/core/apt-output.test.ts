@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { depsKey, isUnsatisfiable, parseShowHashes, parseSimulation, parseUnmet } from './apt-output.js';
+import { depsKey, isUnsatisfiable, parseRemovals, parseShowHashes, parseSimulation, parseUnmet } from './apt-output.js';
 
 // Printed by apt 3.0 in Debian trixie for `apt-get build-dep -s --arch-only t.dsc`.
 const UNMET = `Note, using file '/tmp/t.dsc' to get the build dependencies
@@ -45,13 +45,31 @@ describe("apt's build-dep output", () => {
   it('keys the cache by the build environment, the exact resolved set and its files\' hashes', () => {
     const set = parseSimulation(SIMULATED);
     const hashes = [`libc6=2.41-12 ${'a'.repeat(64)}`];
-    const key = depsKey('sha256:aa', 'amd64', set, hashes);
+    const key = depsKey('sha256:aa', 'amd64', set, hashes, []);
     expect(key).toMatch(/^[0-9a-f]{32}$/);
-    expect(depsKey('sha256:aa', 'amd64', set, hashes)).toBe(key);
-    expect(depsKey('sha256:bb', 'amd64', set, hashes)).not.toBe(key);
-    expect(depsKey('sha256:aa', 'amd64', [...set.slice(0, 2), { name: 'libdebhelper-perl', version: '13.25' }], hashes)).not.toBe(key);
+    expect(depsKey('sha256:aa', 'amd64', set, hashes, [])).toBe(key);
+    expect(depsKey('sha256:bb', 'amd64', set, hashes, [])).not.toBe(key);
+    expect(depsKey('sha256:aa', 'amd64', [...set.slice(0, 2), { name: 'libdebhelper-perl', version: '13.25' }], hashes, [])).not.toBe(key);
     // The same names and versions with other content (republished after archive rm, or another archive's).
-    expect(depsKey('sha256:aa', 'amd64', set, [`libc6=2.41-12 ${'b'.repeat(64)}`])).not.toBe(key);
+    expect(depsKey('sha256:aa', 'amd64', set, [`libc6=2.41-12 ${'b'.repeat(64)}`], [])).not.toBe(key);
+  });
+
+  it('reads the packages a simulation would remove (Build-Conflicts), sorted', () => {
+    const sim = `${SIMULATED}Remv g++ [4:14.2.0-1]\nRemv fakeroot [1.37.1.1-1]\nPurg libfoo1:i386 [1.0-1]\n`;
+    expect(parseRemovals(sim)).toEqual(['fakeroot', 'g++', 'libfoo1:i386']);
+    expect(parseRemovals(SIMULATED)).toEqual([]);
+    // The installs are read as before.
+    expect(parseSimulation(sim)).toEqual(parseSimulation(SIMULATED));
+  });
+
+  it('keys an install that removes packages apart from the same install removing none, or others', () => {
+    // The image is committed after the removals: one with g++ gone is not one with g++ there.
+    const set = parseSimulation(SIMULATED);
+    const key = depsKey('sha256:aa', 'amd64', set, [], []);
+    const conflicts = depsKey('sha256:aa', 'amd64', set, [], ['fakeroot', 'g++']);
+    expect(conflicts).toMatch(/^[0-9a-f]{32}$/);
+    expect(conflicts).not.toBe(key);
+    expect(depsKey('sha256:aa', 'amd64', set, [], ['g++'])).not.toBe(conflicts);
   });
 
   it('reads each package file\'s SHA256 from apt-cache show, one line per name, version and file', () => {

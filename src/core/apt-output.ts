@@ -18,6 +18,19 @@ export function parseSimulation(output: string): ResolvedPackage[] {
   return installs.sort((a, b) => inOrder(a.name, b.name));
 }
 
+/**
+ * The packages `apt-get build-dep -s` would remove (Build-Conflicts, or packages the installs
+ * conflict with): its "Remv NAME [VERSION]" lines ("Purg" with --purge), the names sorted.
+ */
+export function parseRemovals(output: string): string[] {
+  const names = new Set<string>();
+  for (const line of output.split('\n')) {
+    const m = line.match(/^(?:Remv|Purg) (\S+)/);
+    if (m) names.add(m[1]);
+  }
+  return [...names].sort(inOrder);
+}
+
 /** One line of apt's complaint: the package (or "builddeps:SRC") whose field names the relation. */
 export interface UnmetRelation {
   package?: string;
@@ -74,10 +87,19 @@ export function parseShowHashes(output: string): string[] {
   return [...hashes].sort();
 }
 
-/** The cache key: the build environment image and the exact set apt would install into it, file hashes included. */
-export function depsKey(buildenvImageId: string, arch: string, installs: ResolvedPackage[], hashes: string[]): string {
+/**
+ * The cache key: the build environment image and the exact change apt would make to it: what it
+ * installs, file hashes included, and what it removes. The removals are in the key, not only the
+ * installs: a source with Build-Conflicts: g++ installing the same set as one without would
+ * otherwise share its image, and get one with g++ still there (a hit), or leave one without it
+ * for the other (a miss, committed). Keying them (refusing to cache would have to skip the
+ * lookup as well) gives each its own image. A removal is "-NAME" (a package name never starts
+ * with "-", so it is no install's or hash's line); a set that removes nothing keys as before.
+ */
+export function depsKey(buildenvImageId: string, arch: string, installs: ResolvedPackage[], hashes: string[], removals: string[]): string {
   const h = createHash('sha256').update(`${buildenvImageId}\n${arch}\n`);
   for (const p of installs) h.update(`${p.name}=${p.version}\n`);
   for (const line of hashes) h.update(`${line}\n`);
+  for (const name of removals) h.update(`-${name}\n`);
   return h.digest('hex').slice(0, 32);
 }

@@ -35,6 +35,24 @@ describe('a build context', () => {
     expect((await packBuildContext(after)).hash).not.toBe(firstHash);
   });
 
+  it('hashes each file apart: no content spells the entries after it', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'aib-context-'));
+    writeFileSync(join(dir, 'empty'), '');
+    writeFileSync(join(dir, 'b'), 'hi');
+    // "a" empty then "b" holding "hi", against "a" holding what the hash read for the second entry.
+    writeFileSync(join(dir, 'spelled'), 'b\x00420\x00\x00hi');
+    const hashOf = async (entries: { path: string; file: string }[]) => {
+      const copy = mkdtempSync(join(tmpdir(), 'aib-context-'));
+      try {
+        for (const e of entries) writeFileSync(join(copy, e.path), readFileSync(join(dir, e.file)));
+        return (await packBuildContext({ dir: copy, entries: entries.map((e) => ({ path: e.path, mode: 0o644 })), stamps: '' })).hash;
+      } finally {
+        rmSync(copy, { recursive: true, force: true });
+      }
+    };
+    expect(await hashOf([{ path: 'a', file: 'empty' }, { path: 'b', file: 'b' }])).not.toBe(await hashOf([{ path: 'a', file: 'spelled' }]));
+  });
+
   it('hashes paths, modes, links and contents, and packs what it lists', async () => {
     make();
     const packed = await packBuildContext(await listBuildContext(dir));

@@ -76,13 +76,18 @@ export async function packBuildContext(files: ContextFiles): Promise<BuildContex
     tar.on('error', reject);
   });
   const mtime = new Date(0);
+  // Each text and content its length first: unframed, a file's content could spell the next
+  // entry ("a" holding "b\0" "420\0\0hi" hashed as "a" empty and "b" holding "hi").
+  const framed = (text: string) => `${Buffer.byteLength(text)}:${text}`;
   for (const e of files.entries) {
-    hash.update(`${e.path}\0${e.mode}\0${e.link ?? ''}\0`);
+    hash.update(`${framed(e.path)}\0${e.mode}\0`);
     if (e.link !== undefined) {
+      hash.update(`link ${framed(e.link)}\0`);
       tar.entry({ name: e.path, type: 'symlink', linkname: e.link, mode: e.mode, mtime });
       continue;
     }
     const data = await readFile(join(files.dir, e.path));
+    hash.update(`file ${data.length}:`);
     hash.update(data);
     tar.entry({ name: e.path, mode: e.mode, mtime, size: data.length }, data);
   }

@@ -1,7 +1,7 @@
 // The build-dependency cache: images archive/deps:KEY, KEY = the buildenv image plus the exact
-// set of packages apt resolved (core/apt-output.ts). Least recently used go first; "used" is
-// the image's LastTagTime, renewed by tagging it again on every hit.
-import type { Docker } from './engine.js';
+// set of packages apt resolved, installed and removed (core/apt-output.ts). Least recently
+// used go first; "used" is the image's LastTagTime, renewed by tagging it again on every hit.
+import { isNotFound, type Docker } from './engine.js';
 import { inOrder } from '../debian/indices.js';
 
 export const DEPS_REPO = 'archive/deps';
@@ -20,11 +20,25 @@ export interface CachedDeps {
   lastUsed: string;
 }
 
-export async function touchDepsImage(docker: Docker, key: string): Promise<void> {
-  await docker.getImage(depsImageName(key)).tag({ repo: DEPS_REPO, tag: key });
+/**
+ * Marks the image of this key as just used; false when it is gone (another build's eviction
+ * removed it since it was found: a miss, not an engine failure).
+ */
+export async function touchDepsImage(docker: Pick<Docker, 'getImage'>, key: string): Promise<boolean> {
+  try {
+    await docker.getImage(depsImageName(key)).tag({ repo: DEPS_REPO, tag: key });
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
 }
 
-export async function listDepsImages(docker: Docker): Promise<CachedDeps[]> {
+/**
+ * The cached images, most recently used first. One removed between the listing and its inspection
+ * (another build's eviction, an `archive cache prune`) is left out: it is not cached any more.
+ */
+export async function listDepsImages(docker: Pick<Docker, 'listImages' | 'getImage'>): Promise<CachedDeps[]> {
   const images = await docker.listImages({ filters: { reference: [`${DEPS_REPO}:*`] } });
   const parentSizes = new Map<string, number>();
   const sizeOf = async (id: string) => {
@@ -33,7 +47,11 @@ export async function listDepsImages(docker: Docker): Promise<CachedDeps[]> {
   };
   const entries = await Promise.all(
     images.map(async (img) => {
-      const info = await docker.getImage(img.Id).inspect();
+      const info = await docker.getImage(img.Id).inspect().catch((err: unknown) => {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      });
+      if (!info) return undefined;
       const created = new Date(img.Created * 1000).toISOString();
       return {
         key: info.Config?.Labels?.[LABEL_DEPS_KEY] ?? '',
@@ -45,7 +63,7 @@ export async function listDepsImages(docker: Docker): Promise<CachedDeps[]> {
       };
     }),
   );
-  return entries.sort((a, b) => inOrder(b.lastUsed, a.lastUsed));
+  return entries.filter((e) => e !== undefined).sort((a, b) => inOrder(b.lastUsed, a.lastUsed));
 }
 
 /**
@@ -70,7 +88,7 @@ export function overBounds(all: CachedDeps[], maxImages: number, maxBytes: numbe
  * misses at once after a refresh) both commit, and the second takes the tag from the first,
  * which the bounds, counting tagged images only, would never let go.
  */
-export async function evictDepsImages(docker: Docker, maxImages: number, maxBytes: number, log: (t: string) => void = () => undefined, keep?: string): Promise<CachedDeps[]> {
+export async function evictDepsImages(docker: Pick<Docker, 'listImages' | 'getImage'>, maxImages: number, maxBytes: number, log: (t: string) => void = () => undefined, keep?: string): Promise<CachedDeps[]> {
   for (const img of await docker.listImages({ filters: { dangling: ['true'], label: [LABEL_DEPS_KEY] } })) {
     // One a running build uses stays, and goes next time; `keep` too (its build is about to start).
     if (img.Id === keep) continue;

@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { extract } from 'tar-stream';
 import { DEFAULT_LIMITS, BUILD_SCRIPT, DEPS_CAPABILITIES, buildContainerSpec, depsContainerSpec } from '../core/kinds/build.js';
-import { createOptions, tarOf } from './docker-runner.js';
+import { DockerRunner, OWNER_LABELS, createOptions, depsCommitChanges, tarOf } from './docker-runner.js';
 
 const LABELS = { 'archive-in-a-box.build': 'job-1', 'archive-in-a-box.builder': 'b' };
+/** LABELS as the container gets them: every other owner label blank, none taken from its image. */
+const OWNED = { 'archive-in-a-box.build': 'job-1', 'archive-in-a-box.builder': 'b', 'archive-in-a-box.worker': '', 'archive-in-a-box.project': '', 'archive-in-a-box.run-id': '' };
 const limits = { ...DEFAULT_LIMITS, memoryBytes: 3 * 1024 ** 3, pidsLimit: 512, cpus: 3 };
 
 // The engine's options of the two containers of a build, exactly as they were written out
@@ -16,7 +18,7 @@ describe('the Docker runner: create options of a build\'s containers', () => {
     expect(createOptions(depsContainerSpec('archive/buildenv:trixie', { network: 'deps-net', url: 'http://repo', suite: 's', components: ['main'], key: 'K' }, limits, LABELS))).toStrictEqual({
       Image: 'archive/buildenv:trixie',
       Cmd: ['sleep', 'infinity'],
-      Labels: LABELS,
+      Labels: OWNED,
       Env: ['DEBIAN_FRONTEND=noninteractive'],
       HostConfig: {
         NetworkMode: 'deps-net',
@@ -46,7 +48,7 @@ describe('the Docker runner: create options of a build\'s containers', () => {
       Cmd: ['bash', '-c', BUILD_SCRIPT('hello_1.0-1.dsc', '-B')],
       User: 'builder',
       WorkingDir: '/build',
-      Labels: LABELS,
+      Labels: OWNED,
       Env: ['HOME=/build', 'DPKG_COLORS=never', 'DEB_BUILD_OPTIONS=parallel=3', 'LANG=C.UTF-8'],
       HostConfig: {
         NetworkMode: 'none',
@@ -61,6 +63,39 @@ describe('the Docker runner: create options of a build\'s containers', () => {
         NanoCpus: 3e9,
       },
     });
+  });
+});
+
+describe('the Docker runner: whose a container is', () => {
+  it('every owner label set on each container, blank where the job has none: none is taken from its image (a committed job\'s)', () => {
+    // `archive build`'s labels: no builder, whose would otherwise come from the cached image.
+    const labels = { 'archive-in-a-box.project': 'archive-build', 'archive-in-a-box.run-id': 'r1', 'archive-in-a-box.build': 'oneshot-1' };
+    expect(createOptions(buildContainerSpec('sha256:deps', 'a.dsc', '-B', limits, labels)).Labels).toStrictEqual({ ...labels, 'archive-in-a-box.builder': '', 'archive-in-a-box.worker': '' });
+    expect(Object.keys(createOptions(depsContainerSpec('sha256:env', undefined, limits, {})).Labels!).sort()).toEqual([...OWNER_LABELS].sort());
+  });
+
+  it('a build-dependency image committed with its key and every owner label blank, for whichever job uses it next', () => {
+    expect(depsCommitChanges('k1')).toEqual([
+      'LABEL archive-in-a-box.deps-key=k1',
+      'LABEL archive-in-a-box.builder=""',
+      'LABEL archive-in-a-box.build=""',
+      'LABEL archive-in-a-box.worker=""',
+      'LABEL archive-in-a-box.project=""',
+      'LABEL archive-in-a-box.run-id=""',
+      'CMD ["bash"]',
+    ]);
+  });
+});
+
+describe('the Docker runner: the build-dependency cache', () => {
+  it('takes an image removed between finding it and marking it used (another build\'s eviction) for a miss', async () => {
+    const docker = {
+      getImage: (name: string) => ({
+        inspect: async () => ({ Id: 'sha256:cached', Config: { Labels: {} }, Created: '2026-12-06T00:00:00Z' }),
+        tag: async () => Promise.reject(Object.assign(new Error(`(HTTP code 404) no such image - No such image: ${name}`), { statusCode: 404 })),
+      }),
+    };
+    expect(await new DockerRunner(docker as never).depsCache.find('k')).toBeUndefined();
   });
 });
 

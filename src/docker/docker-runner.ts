@@ -5,7 +5,7 @@ import { open } from 'node:fs/promises';
 import { PassThrough, Readable } from 'node:stream';
 import { pack, type Pack } from 'tar-stream';
 import type { ContainerRunner, ContainerSpec, DepsImageCache, OutputCaps, PutFile, RunnerContainer, RunningExec } from '../core/container-runner.js';
-import { LABEL_BUILDER } from '../core/kinds/build.js';
+import { LABEL_BUILD, LABEL_BUILDER } from '../core/kinds/build.js';
 import { DockerError } from '../errors.js';
 import { DiskUsageCounter } from './disk-usage.js';
 import { DEPS_REPO, depsImageName, evictDepsImages, touchDepsImage, LABEL_DEPS_KEY } from './deps-cache.js';
@@ -22,7 +22,16 @@ async function engine<T>(call: Promise<T>): Promise<T> {
   }
 }
 
-/** The engine's create options of a container spec. */
+/**
+ * The labels that say whose a job's container is: a worker finds its own by LABEL_BUILDER after a
+ * restart and removes them (removeLeftoverBuilds), tests and `archive build` by the others. A
+ * container gets its image's labels unless it sets them itself, and a cached build-dependency
+ * image is a job's container committed: with its labels, a later job's container (`archive
+ * build`'s sets no LABEL_BUILDER) passed for that worker's, and was removed under it.
+ */
+export const OWNER_LABELS = [LABEL_BUILDER, LABEL_BUILD, 'archive-in-a-box.worker', 'archive-in-a-box.project', 'archive-in-a-box.run-id'];
+
+/** The engine's create options of a container spec: every owner label set, blank where the spec has none (never its image's). */
 export function createOptions(spec: ContainerSpec): Docker.ContainerCreateOptions {
   return {
     Image: spec.image,
@@ -31,7 +40,7 @@ export function createOptions(spec: ContainerSpec): Docker.ContainerCreateOption
     ...(spec.workingDir === undefined ? {} : { WorkingDir: spec.workingDir }),
     ...(spec.hostname === undefined ? {} : { Hostname: spec.hostname }),
     ...(spec.domainname === undefined ? {} : { Domainname: spec.domainname }),
-    Labels: spec.labels,
+    Labels: { ...Object.fromEntries(OWNER_LABELS.map((l) => [l, ''])), ...spec.labels },
     Env: spec.env,
     HostConfig: {
       NetworkMode: spec.network,
@@ -111,6 +120,15 @@ export function tarOf(files: PutFile[], uid: number): Readable {
   put().catch((err: Error) => tar.destroy(err));
   // As a stream of node's (tar-stream's are streamx's): an error above ends it with that error.
   return Readable.from(tar);
+}
+
+/**
+ * The settings a build-dependency image is committed with (Dockerfile instructions): its key, and
+ * the owner labels of the job's container it is made from blanked: the image is every later job's,
+ * of any worker or `archive build`, none of them that job's owner's.
+ */
+export function depsCommitChanges(key: string): string[] {
+  return [`LABEL ${LABEL_DEPS_KEY}=${key}`, ...OWNER_LABELS.map((l) => `LABEL ${l}=""`), 'CMD ["bash"]'];
 }
 
 class DockerContainer implements RunnerContainer {
@@ -196,7 +214,7 @@ class DockerContainer implements RunnerContainer {
       repo: DEPS_REPO,
       tag: key,
       comment,
-      changes: [`LABEL ${LABEL_DEPS_KEY}=${key}`, 'CMD ["bash"]'],
+      changes: depsCommitChanges(key),
     } as never) as unknown as Promise<{ Id: string }>;
     return (await engine(committed)).Id;
   }
@@ -212,8 +230,8 @@ export class DockerRunner implements ContainerRunner {
       find: async (key) => {
         const name = depsImageName(key);
         const cached = await imageInfo(docker, name);
-        if (!cached) return undefined;
-        await engine(touchDepsImage(docker, key));
+        // Gone before it was marked used (another build's eviction): a miss.
+        if (!cached || !(await engine(touchDepsImage(docker, key)))) return undefined;
         return { id: cached.id, name };
       },
       store: async (container, key, comment) => {
@@ -235,9 +253,14 @@ export class DockerRunner implements ContainerRunner {
   }
 }
 
-/** Removes build containers a builder of this name left behind when it stopped. */
-export async function removeLeftoverBuilds(docker: Docker, builder: string): Promise<number> {
-  const left = await docker.listContainers({ all: true, filters: { label: [`${LABEL_BUILDER}=${builder}`] } });
+/** Removes (a running one killed) every container whose label has this value; how many there were. */
+export async function removeLabelledContainers(docker: Pick<Docker, 'listContainers' | 'getContainer'>, label: string, value: string): Promise<number> {
+  const left = await docker.listContainers({ all: true, filters: { label: [`${label}=${value}`] } });
   for (const c of left) await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined);
   return left.length;
+}
+
+/** Removes build containers a builder of this name left behind when it stopped. */
+export function removeLeftoverBuilds(docker: Docker, builder: string): Promise<number> {
+  return removeLabelledContainers(docker, LABEL_BUILDER, builder);
 }

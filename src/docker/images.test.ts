@@ -1,8 +1,9 @@
 import { mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { PassThrough } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { appendBuildLog, BUILD_LOG_LIMIT } from './images.js';
+import { appendBuildLog, BUILD_LOG_LIMIT, ensureBuiltImage } from './images.js';
 
 describe('appendBuildLog', () => {
   let dir: string;
@@ -32,5 +33,54 @@ describe('appendBuildLog', () => {
     await truncate(log, BUILD_LOG_LIMIT);
     await appendBuildLog(log, 'archive/tool', ['done']);
     expect((await stat(log)).size).toBeGreaterThan(BUILD_LOG_LIMIT);
+  });
+});
+
+describe('ensureBuiltImage', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'aib-built-image-'));
+    await writeFile(join(dir, 'Dockerfile'), 'FROM scratch\n');
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** An engine holding `name` as sha256:old, whose builds make sha256:new under it; removals of ids that `held` refuses (409). */
+  function engine(held: string[] = []) {
+    const images: Record<string, { Id: string; Config: { Labels: Record<string, string> }; Created: string }> = {
+      'archive/tool': { Id: 'sha256:old', Config: { Labels: { 'archive-in-a-box.source-revision': 'before' } }, Created: '2026-01-01T00:00:00Z' },
+    };
+    const removed: string[] = [];
+    const docker = {
+      getImage: (name: string) => ({
+        inspect: async () => images[name] ?? Promise.reject(Object.assign(new Error('no such image'), { statusCode: 404 })),
+        remove: async (o: { force?: boolean }) => {
+          if (o.force) throw new Error('removed by force');
+          if (held.includes(name)) throw Object.assign(new Error(`conflict: unable to delete ${name} (cannot be forced) - image is being used by running container`), { statusCode: 409 });
+          removed.push(name);
+        },
+      }),
+      buildImage: async (_tar: unknown, o: { t: string; labels: Record<string, string> }) => {
+        images[o.t] = { Id: 'sha256:new', Config: { Labels: o.labels }, Created: '2026-01-02T00:00:00Z' };
+        const stream = new PassThrough();
+        stream.end();
+        return stream;
+      },
+      modem: { followProgress: (_s: unknown, done: (err: Error | null) => void) => done(null) },
+    };
+    return { docker: docker as never, removed };
+  }
+
+  it('removes the image a rebuild replaced, without force', async () => {
+    const { docker, removed } = engine();
+    expect(await ensureBuiltImage(docker, 'archive/tool', { context: dir, dockerfile: 'Dockerfile', args: {} }, () => undefined)).toEqual({ id: 'sha256:new', rebuilt: true });
+    expect(removed).toEqual(['sha256:old']);
+  });
+
+  it('keeps it when something holds it (a container, an image made from it), and is built all the same', async () => {
+    const { docker, removed } = engine(['sha256:old']);
+    expect(await ensureBuiltImage(docker, 'archive/tool', { context: dir, dockerfile: 'Dockerfile', args: {} }, () => undefined)).toEqual({ id: 'sha256:new', rebuilt: true });
+    expect(removed).toEqual([]);
   });
 });

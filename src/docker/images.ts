@@ -184,6 +184,10 @@ export async function ensureBuiltImage(
   }
   const built = await imageInfo(docker, name);
   if (!built) throw new DockerError(`building image ${name} reported success but the image is not there`);
+  // The image it replaced, its name taken, was kept (a few hundred MiB at every change of the
+  // sources) for ever. Removed unless something holds it: a container made from it, an image made
+  // from it (a build-dependency image from a build environment), another name; those keep it.
+  if (existing && existing.id !== built.id) await docker.getImage(existing.id).remove({ force: false }).catch(() => undefined);
   progress(`image ${name}: ready`);
   return { id: built.id, rebuilt: true };
 }

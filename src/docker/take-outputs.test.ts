@@ -4,7 +4,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { pack, type Header } from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import { scratchDir } from '../../test/support/scratch.js';
-import { takeOutputs } from './take-outputs.js';
+import { NAMED_ODD_ENTRIES, NAME_CHARS, takeOutputs } from './take-outputs.js';
 
 const LIMITS = { outputFileBytes: 1024 ** 3, outputBytes: 2 * 1024 ** 3, outputFiles: 1000 };
 
@@ -52,6 +52,19 @@ describe('taking the outputs of a build', () => {
         "the build's output was refused: a.deb is a symbolic link (to /etc/passwd), b.deb is a hard link (to ./ok.deb), c.deb is a character device, " +
         'd.deb is a FIFO, e is a folder, e/f.deb is not a plain file name, .hidden.deb is not a plain file name: only regular files with plain names are taken',
     });
+  });
+
+  it('names the first odd entries, each name cut short, and counts the rest: the reason stays within the queue\'s 64 KiB report', async () => {
+    const long = (i: number) => `./${String(i).padStart(3, '0')}${'x'.repeat(4000)}`;
+    const links = Array.from({ length: 300 }, (_, i) => ({ name: long(i), type: 'symlink' as const, linkname: `/${'y'.repeat(4000)}` }));
+    const taken = await takeOutputs(tarOf(links), await out(), LIMITS);
+    if (!('refused' in taken)) throw new Error('taken');
+    expect(taken.refused.length).toBeLessThan(20_000);
+    const shortName = `${long(0).slice(2, 2 + NAME_CHARS)}…`;
+    expect(taken.refused).toMatch(new RegExp(`^the build's output was refused: ${shortName} is a symbolic link \\(to /y{${NAME_CHARS - 1}}…\\), `));
+    expect(taken.refused).toContain(`${'019'}${'x'.repeat(NAME_CHARS - 3)}… is a symbolic link`);
+    expect(taken.refused).not.toContain('020x');
+    expect(taken.refused).toMatch(new RegExp(`, and ${300 - NAMED_ODD_ENTRIES} more: only regular files with plain names are taken$`));
   });
 
   it('refuses a file over the per-file cap at its header, without reading its data', async () => {

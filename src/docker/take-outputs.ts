@@ -16,6 +16,19 @@ function bytes(n: number): string {
   return `${Number((n / size).toFixed(1))} ${unit}`;
 }
 
+/**
+ * How many odd entries the reason names, and how much of each name: the reason goes to the queue
+ * in the build's report, within its 64 KiB, and a build can leave thousands of entries with names
+ * of 4 KiB; past it the report was refused, and the reason lost with it.
+ */
+export const NAMED_ODD_ENTRIES = 20;
+export const NAME_CHARS = 200;
+
+function shown(name: string): string {
+  const chars = [...name];
+  return chars.length > NAME_CHARS ? `${chars.slice(0, NAME_CHARS).join('')}…` : name;
+}
+
 const ENTRY_KINDS: Record<string, string> = {
   symlink: 'a symbolic link',
   link: 'a hard link',
@@ -83,16 +96,16 @@ async function take(
       if (name === '' || name === '.') return skip(); // the folder itself
       if (++entries > limits.outputFiles) return stop(`it holds more than ${limits.outputFiles} files (builds.output_files)`);
       if (header.type !== 'file' && header.type !== 'contiguous-file') {
-        odd.push(`${name} is ${ENTRY_KINDS[header.type ?? ''] ?? `a ${header.type}`}${header.linkname ? ` (to ${header.linkname})` : ''}`);
+        odd.push(`${shown(name)} is ${ENTRY_KINDS[header.type ?? ''] ?? `a ${header.type}`}${header.linkname ? ` (to ${shown(header.linkname)})` : ''}`);
         return skip();
       }
       if (!SAFE_FILE_NAME.test(name)) {
-        odd.push(`${name} is not a plain file name`);
+        odd.push(`${shown(name)} is not a plain file name`);
         return skip();
       }
       const size = header.size ?? 0;
-      if (size > limits.outputFileBytes) return stop(`${name} is ${bytes(size)}, over the cap of ${bytes(limits.outputFileBytes)} per file (builds.output_file_gib)`);
-      if ((total += size) > limits.outputBytes) return stop(`its files pass the cap of ${bytes(limits.outputBytes)} in all at ${name} (builds.output_gib)`);
+      if (size > limits.outputFileBytes) return stop(`${shown(name)} is ${bytes(size)}, over the cap of ${bytes(limits.outputFileBytes)} per file (builds.output_file_gib)`);
+      if ((total += size) > limits.outputBytes) return stop(`its files pass the cap of ${bytes(limits.outputBytes)} in all at ${shown(name)} (builds.output_gib)`);
       outputs.push(name);
       const path = join(outDir, name);
       // Said before it is written, not as a write that fails half way and fills the disk the
@@ -112,6 +125,7 @@ async function take(
     stream.on('error', (err) => (crossed ? resolve() : reject(err)));
     stream.pipe(ex);
   });
-  const problems = [...(odd.length ? [`${odd.join(', ')}: only regular files with plain names are taken`] : []), ...(crossed ? [crossed] : [])];
+  const named = odd.length > NAMED_ODD_ENTRIES ? [...odd.slice(0, NAMED_ODD_ENTRIES), `and ${odd.length - NAMED_ODD_ENTRIES} more`] : odd;
+  const problems = [...(odd.length ? [`${named.join(', ')}: only regular files with plain names are taken`] : []), ...(crossed ? [crossed] : [])];
   return problems.length ? { refused: `the build's output was refused: ${problems.join('; ')}` } : { outputs };
 }

@@ -22,7 +22,7 @@ const SIMULATION = 'NOTE: This is only a simulation!\nInst libfoo-dev (1.2-1 Deb
 const SHOW = 'Package: debhelper\nVersion: 13.1\nSHA256: aaaa\n\nPackage: libfoo-dev\nVersion: 1.2-1\nSHA256: bbbb\n';
 const INSTALLS = [{ name: 'debhelper', version: '13.1' }, { name: 'libfoo-dev', version: '1.2-1' }];
 const BUILDENV_ID = 'sha256:buildenv';
-const KEY = depsKey(BUILDENV_ID, 'amd64', INSTALLS, parseShowHashes(SHOW));
+const KEY = depsKey(BUILDENV_ID, 'amd64', INSTALLS, parseShowHashes(SHOW), []);
 
 const ok = (output: string): Program => async (io) => {
   io.say(output);
@@ -283,6 +283,19 @@ describe('a build, against a container runner', () => {
     expect(req.log()).toContain('archive-in-a-box: installing 2 build-dependencies, with no network\n');
   });
 
+  it('keys an install that removes packages (Build-Conflicts) by them too: the image of the same installs with them there is not used, nor replaced', async () => {
+    const runner = new FakeRunner();
+    runner.cached[KEY] = 'sha256:cached';
+    runner.resolve = ok(`${SIMULATION}Remv g++ [4:14.2.0-1]\nRemv fakeroot [1.37.1.1-1]\n`);
+    const req = request();
+    const withRemovals = depsKey(BUILDENV_ID, 'amd64', INSTALLS, parseShowHashes(SHOW), ['fakeroot', 'g++']);
+    expect(await runBuild(runner, req)).toMatchObject({ outcome: 'built', image: 'sha256:committed', depsKey: withRemovals, cached: false });
+    expect(withRemovals).not.toBe(KEY);
+    expect(runner.found).toEqual([withRemovals]);
+    expect(runner.stored).toEqual([{ container: runner.deps, key: withRemovals, comment: 'build-dependencies: debhelper=13.1 libfoo-dev=1.2-1 -fakeroot -g++' }]);
+    expect(req.log()).toContain('archive-in-a-box: installing 2 build-dependencies (removing fakeroot g++), with no network\n');
+  });
+
   it('fails when dpkg-buildpackage fails, saying its exit code', async () => {
     const runner = new FakeRunner();
     runner.build = async (io) => (io.say('make: *** [all] Error 2\n'), 2);
@@ -535,6 +548,18 @@ describe('a build, against a container runner', () => {
     expect(broken.containers.map((c) => c.removed)).toEqual([true, true]);
   });
 
+  it('makes the dependencies container from the build environment\'s image id its key holds, not its name (a refresh may retag the name meanwhile)', async () => {
+    const runner = new FakeRunner();
+    const imageId = runner.imageId.bind(runner);
+    runner.imageId = async (name) => {
+      const id = await imageId(name);
+      runner.images[name] = 'sha256:refreshed'; // archive refresh, just after the id was read
+      return id;
+    };
+    expect(await runBuild(runner, request())).toMatchObject({ outcome: 'built', depsKey: KEY });
+    expect(runner.deps.spec.image).toBe(BUILDENV_ID);
+  });
+
   it('says so when the build environment image is not there', async () => {
     const runner = new FakeRunner();
     runner.images = {};
@@ -568,7 +593,7 @@ describe('a build, against a container runner', () => {
     const local = { network: 'aib-deps', url: 'http://repo:80', suite: 'unstable', components: ['main', 'contrib'], key: '-----BEGIN PGP PUBLIC KEY BLOCK-----' };
     await runBuild(runner, request({ memoryBytes: 1e9, pidsLimit: 99, cpus: 3 }, local));
     expect(runner.deps.spec).toMatchObject({
-      image: 'archive/buildenv:trixie',
+      image: BUILDENV_ID,
       network: 'aib-deps',
       capDrop: ['ALL'],
       capAdd: DEPS_CAPABILITIES,

@@ -2,7 +2,7 @@
 //  1. dependencies: a container from the buildenv image, with network (the archive's deps
 //     network: the local repository and the mirror, not the queue itself), asks apt what the
 //     Build-Depends resolve to (apt-get build-dep -s). Unsatisfiable: dep-wait. The exact
-//     resolved set keys a cached image; on a miss the set is downloaded, the container taken
+//     resolved set (what it installs and removes) keys a cached image; on a miss the set is downloaded, the container taken
 //     off its network, the set installed and the container committed as that image.
 //     Installing runs maintainer scripts of packages built from uploads as root: no network,
 //     only the capabilities apt and dpkg need, no-new-privileges, the build's limits on
@@ -19,7 +19,7 @@
 // Files go in and out through the runner (on Docker, its archive API), so the builder needs no
 // host paths; what comes out is capped (takeFiles). The containers are described in build.ts.
 import { DockerError } from '../../errors.js';
-import { depsKey, isUnsatisfiable, parseShowHashes, parseSimulation, parseUnmet } from '../apt-output.js';
+import { depsKey, isUnsatisfiable, parseRemovals, parseShowHashes, parseSimulation, parseUnmet } from '../apt-output.js';
 import type { BuildArg } from '../build-plan.js';
 import type { ContainerRunner, PutFile, RunnerContainer } from '../container-runner.js';
 import {
@@ -71,7 +71,9 @@ async function prepareDependencies(runner: ContainerRunner, req: BuildRequest, l
   const buildenvId = await runner.imageId(req.buildenv);
   if (!buildenvId) throw new DockerError(`the build environment image ${req.buildenv} does not exist; archive up (or archive refresh) builds it`);
   const dsc = req.files.find((f) => f.name === req.dsc)!;
-  const spec = depsContainerSpec(req.buildenv, req.localArchive, limits, labels);
+  // From the id the key is made of, not the name: a refresh retagging the name in between would
+  // have the new buildenv's packages committed under the old one's key.
+  const spec = depsContainerSpec(buildenvId, req.localArchive, limits, labels);
   const deps = await runner.create(behindBuild ? { ...spec, cpuShares: BEHIND_BUILD_CPU_SHARES } : spec);
   containers.push(deps);
   await deps.putFiles('/', depsFiles(dsc, req.localArchive), 0);
@@ -91,10 +93,12 @@ async function prepareDependencies(runner: ContainerRunner, req: BuildRequest, l
     return { kind: 'failed', reason: `resolving build-dependencies failed (apt-get exit ${sim.exitCode}); see the log` };
   }
   const installs = parseSimulation(sim.output);
+  // What installing removes is done before the commit too: it is part of the image, and of its key.
+  const removals = parseRemovals(sim.output);
   const show = installs.length === 0 ? { exitCode: 0, output: '' } : await execWithinLimits(deps, showScript(installs), () => undefined, limit);
   if ('killed' in show && show.killed) return { kind: 'failed', reason: show.killed };
   if (show.exitCode !== 0) return { kind: 'failed', reason: `apt-cache show of the resolved build-dependencies failed (exit ${show.exitCode})` };
-  const key = depsKey(buildenvId, req.arch, installs, parseShowHashes(show.output));
+  const key = depsKey(buildenvId, req.arch, installs, parseShowHashes(show.output), removals);
   const cached = await runner.depsCache.find(key);
   if (cached) {
     log(`archive-in-a-box: build-dependencies (${installs.length} packages) from the cache: ${cached.name}\n`);
@@ -110,7 +114,7 @@ async function prepareDependencies(runner: ContainerRunner, req: BuildRequest, l
   // Their maintainer scripts run as root, and they are packages this archive built from uploads:
   // they run with no network, reaching neither the repository, the mirror, nor anything else.
   await deps.disconnect();
-  log(`archive-in-a-box: installing ${installs.length} build-dependencies, with no network\n`);
+  log(`archive-in-a-box: installing ${installs.length} build-dependencies${removals.length ? ` (removing ${removals.join(' ')})` : ''}, with no network\n`);
   const install = await execWithinLimits(deps, installScript(req.dsc, req.buildArg), log, limit);
   if (install.killed) return { kind: 'failed', reason: install.killed };
   if (install.exitCode !== 0) {
@@ -119,7 +123,8 @@ async function prepareDependencies(runner: ContainerRunner, req: BuildRequest, l
   }
   const over = await stopWithinDiskLimit(deps, log, limits, limit.what);
   if (over) return { kind: 'failed', reason: over };
-  const image = await runner.depsCache.store(deps, key, `build-dependencies: ${installs.map((p) => `${p.name}=${p.version}`).join(' ')}`.slice(0, 4000));
+  const changed = [...installs.map((p) => `${p.name}=${p.version}`), ...removals.map((name) => `-${name}`)];
+  const image = await runner.depsCache.store(deps, key, `build-dependencies: ${changed.join(' ')}`.slice(0, 4000));
   await runner.depsCache.evict(limits.cacheImages, limits.cacheBytes, log, image);
   return { kind: 'ready', image, key, cached: false };
 }

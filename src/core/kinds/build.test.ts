@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config/config.js';
 import type { PutFile } from '../container-runner.js';
-import { buildLimits, depsFiles, type LocalArchive } from './build.js';
+import { buildLimits, depsFiles, installScript, type LocalArchive } from './build.js';
 
 const local: LocalArchive = { network: 'bridge', url: 'https://archive.example:8443/', suite: 'unstable', components: ['main'], key: 'KEY' };
 const dsc = { name: 'p_1.dsc', data: Buffer.from('DSC') };
@@ -19,6 +19,31 @@ describe("the dependencies container's files", () => {
     const files = depsFiles(dsc, { ...local, ca: 'CA-PEM' });
     expect(text(files.find((f) => f.name === 'etc/apt/archive-in-a-box-ca.pem'))).toBe('CA-PEM');
     expect(text(files.find((f) => f.name === 'etc/apt/apt.conf.d/90archive-in-a-box-ca'))).toBe('Acquire::https::archive.example::CaInfo "/etc/apt/archive-in-a-box-ca.pem";\n');
+  });
+});
+
+describe('what installing the build-dependencies leaves in the image every archive shares', () => {
+  /** The paths the script's last line removes (rm -rf PATH...). */
+  const removed = () => {
+    const last = installScript('secret-src_1.0-1.dsc', '-B').split('\n').at(-1)!;
+    expect(last).toMatch(/^rm -rf /);
+    return last.split(' ').slice(2);
+  };
+  /** Whether rm -rf of these paths (each a shell pattern, * within one name) removes the file. */
+  const covers = (paths: string[], file: string) =>
+    paths.some((p) => new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}(/|$)`).test(file));
+
+  it('is none of the files put in for the job: the .dsc, the local archive\'s source, key and CA', () => {
+    const paths = removed();
+    for (const f of depsFiles(dsc, { ...local, ca: 'CA-PEM' })) expect(covers(paths, `/${f.name}`), f.name).toBe(true);
+    expect(covers(paths, '/etc/apt/sources.list.d/archive-in-a-box.sources')).toBe(true);
+  });
+
+  it("is none of apt's lists and caches, nor apt's and dpkg's logs, which name the source (apt's history: its build-dep command)", () => {
+    const paths = removed();
+    for (const file of ['/var/lib/apt/lists/archive.example_dists_unstable_InRelease', '/var/cache/apt/pkgcache.bin', '/var/cache/apt/srcpkgcache.bin', '/var/log/apt/history.log', '/var/log/apt/term.log', '/var/log/apt/eipp.log.xz', '/var/log/dpkg.log']) {
+      expect(covers(paths, file), file).toBe(true);
+    }
   });
 });
 

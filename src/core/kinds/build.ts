@@ -185,15 +185,30 @@ export function downloadScript(dsc: string, buildArg: BuildArg): string {
   return `set -e\napt-get build-dep -y -q --no-install-recommends --download-only ${buildDepOptions(buildArg)}/tmp/deps/${shellQuote(dsc)}`;
 }
 
+/** What installScript removes before the commit: every file depsFiles puts in, apt's lists and caches, apt's and dpkg's logs. */
+export const INSTALL_LEFTOVERS = [
+  '/tmp/deps',
+  LOCAL_SOURCES_DIR,
+  '/etc/apt/sources.list.d/archive-in-a-box.sources',
+  '/etc/apt/keyrings/archive-in-a-box.asc',
+  '/etc/apt/archive-in-a-box-ca.pem',
+  '/etc/apt/apt.conf.d/90archive-in-a-box-ca',
+  '/var/lib/apt/lists/*',
+  '/var/cache/apt/*.bin',
+  '/var/log/apt/*',
+  '/var/log/dpkg.log',
+];
+
 /**
  * Installs the build-dependencies from apt's cache (downloadScript, the container then taken off
  * its network), leaving nothing of the job's or the archive's own in the image to be committed:
  * the image is shared by every archive on the engine whose build-dependencies resolve to the same
  * packages, and this one's package lists (a private archive's index) are not theirs to read. Apt's
- * lists go whole (nothing built from the image runs apt).
+ * lists go whole (nothing built from the image runs apt), and the caches made of them. So do apt's
+ * and dpkg's logs: apt's history names the command, and in it the source (/tmp/deps/SRC_VER.dsc).
  */
 export function installScript(dsc: string, buildArg: BuildArg): string {
-  return `set -e\napt-get build-dep -y -q --no-install-recommends ${buildDepOptions(buildArg)}/tmp/deps/${shellQuote(dsc)}\napt-get clean\nrm -rf /tmp/deps ${LOCAL_SOURCES_DIR} /etc/apt/sources.list.d/archive-in-a-box.sources /etc/apt/keyrings/archive-in-a-box.asc /etc/apt/archive-in-a-box-ca.pem /etc/apt/apt.conf.d/90archive-in-a-box-ca /var/lib/apt/lists/*`;
+  return `set -e\napt-get build-dep -y -q --no-install-recommends ${buildDepOptions(buildArg)}/tmp/deps/${shellQuote(dsc)}\napt-get clean\nrm -rf ${INSTALL_LEFTOVERS.join(' ')}`;
 }
 
 export const BUILD_SCRIPT = (dsc: string, buildArg: BuildArg) => `set -e

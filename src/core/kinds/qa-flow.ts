@@ -90,7 +90,8 @@ export async function toolsImage(
   const cached = await runner.depsCache.find(key);
   if (cached) return cached.id;
   req.onLog(`archive-in-a-box: installing the QA tools (${tools.join(', ')}) on ${req.buildenv}\n`);
-  const deps = await runner.create({ ...depsContainerSpec(req.buildenv, undefined, limits, labels), network: req.network ?? 'bridge' });
+  // From the id its key holds, not the name a refresh may retag meanwhile (as build-flow.ts).
+  const deps = await runner.create({ ...depsContainerSpec(buildenvId, undefined, limits, labels), network: req.network ?? 'bridge' });
   containers.push(deps);
   await deps.start();
   const install = await execWithinLimits(deps, qaToolsScript(tools), req.onLog, { deadline: Date.now() + limits.timeoutMs, limits, what: 'installing the QA tools' });

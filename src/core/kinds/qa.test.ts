@@ -6,7 +6,8 @@ import type { JobRecord } from '../jobs.js';
 import { canRun, parseKindReport } from '../work-kinds.js';
 import { blhcResult } from './blhc.js';
 import { lintianResult, lintianScript } from './lintian.js';
-import { checkContainerSpec } from './qa-flow.js';
+import { checkContainerSpec, toolsImage } from './qa-flow.js';
+import type { ContainerRunner, ContainerSpec } from '../container-runner.js';
 import { DEFAULT_LIMITS } from './build.js';
 import { MAX_FINDINGS, checkInputs, earlierResults, parseQaReport, plannedChecks, previousBuilds, qaLine, qaToolsKey, qaTrend, qaView, siblingBuilds, toolsFor, type QaResult } from './qa.js';
 
@@ -253,5 +254,21 @@ describe('how a check is shown', () => {
     expect(qaView(done).findings).toBeUndefined();
     expect(qaView(done, true).findings).toEqual([]);
     expect(qaLine(qaView(done))).toBe('blhc amd64: fail, regression (against 1.0-0): CFLAGS missing (-x); new: W: CFLAGS missing (-x)');
+  });
+});
+
+describe('the QA tools image', () => {
+  it('is installed in a container made from the build environment\'s image id its key holds, not its name (a refresh may retag the name meanwhile)', async () => {
+    const specs: ContainerSpec[] = [];
+    const runner: ContainerRunner = {
+      imageId: async () => 'sha256:buildenv',
+      create: async (spec) => {
+        specs.push(spec);
+        throw new Error('no engine here');
+      },
+      depsCache: { find: async () => undefined, store: async () => 'sha256:x', evict: async () => undefined },
+    };
+    await expect(toolsImage(runner, { buildenv: 'archive/buildenv:trixie', onLog: () => undefined }, ['lintian'], DEFAULT_LIMITS, {}, [])).rejects.toThrow('no engine here');
+    expect(specs.map((s) => s.image)).toEqual(['sha256:buildenv']);
   });
 });
