@@ -84,6 +84,8 @@ export async function composeVariables(layout: Layout, config: ArchiveConfig, po
     ARCHIVE_API_TOKEN: token,
     ARCHIVE_API_TOKEN_ID: createHash('sha256').update(token).digest('hex').slice(0, 16),
     ARCHIVE_RUN_ID: process.env.ARCHIVE_RUN_ID ?? '',
+    // The queue refuses a root whose id is another (a Swarm node's folder of the same path).
+    ARCHIVE_ROOT_ID: readRootId(layout) ?? '',
     // HTTPS: the text of the user's files, read as the queue's user (cli/tls-files.ts).
     ARCHIVE_TLS_CERT_PEM: tls?.cert ?? '',
     ARCHIVE_TLS_KEY_PEM: tls?.key ?? '',

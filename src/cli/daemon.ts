@@ -14,7 +14,7 @@ export function register(program: Command): void {
       if (role === 'queue') {
         const { Queue } = await import('../daemons/queue/queue.js');
         const env = process.env;
-        await new Queue(new Layout(env.ARCHIVE_ROOT ?? '/archive'), { hostIncoming: env.ARCHIVE_HOST_INCOMING, failPoints: env.ARCHIVE_FAILPOINTS, publicUrl: env.ARCHIVE_PUBLIC_URL }).start(Number(env.ARCHIVE_API_PORT ?? 8000));
+        await new Queue(new Layout(env.ARCHIVE_ROOT ?? '/archive'), { hostIncoming: env.ARCHIVE_HOST_INCOMING, failPoints: env.ARCHIVE_FAILPOINTS, publicUrl: env.ARCHIVE_PUBLIC_URL, rootId: env.ARCHIVE_ROOT_ID }).start(Number(env.ARCHIVE_API_PORT ?? 8000));
       } else if (role === 'builder') {
         const { ALIVE_FILE, Builder, apiTokenFromEnv, builderNameFromEnv, parseArchitectureList, parseBuildenvs, stopOnSignals } = await import('../daemons/builder.js');
         const token = apiTokenFromEnv(process.env);

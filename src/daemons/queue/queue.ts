@@ -13,7 +13,7 @@
 //   publishing.ts        generations of dists/, Valid-Until, the pool's garbage
 import { appendFile, mkdir, mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import chokidar from 'chokidar';
 import { parseConfig, type ArchiveConfig } from '../../config/config.js';
 import { backfillJobs } from '../../core/backfill.js';
@@ -28,6 +28,7 @@ import { Signer } from '../../process/gpg.js';
 import { pruneGenerations } from '../../publish/generations.js';
 import { removeTemporaries, writeFileAtomic } from '../../storage/json-files.js';
 import type { Layout } from '../../storage/layout.js';
+import { UserError } from '../../errors.js';
 import { RecordStore } from '../../storage/record-store.js';
 import { answerStatus, refused, startJobApi } from '../job-api.js';
 import { BuildResults } from './build-results.js';
@@ -54,6 +55,24 @@ export interface QueueOptions {
   failPoints?: string;
   /** The archive's URL as clients use it (ARCHIVE_PUBLIC_URL), for the status page. */
   publicUrl?: string;
+  /** The id of the root archive up deployed it for (ARCHIVE_ROOT_ID): the queue refuses any other root. */
+  rootId?: string;
+}
+
+/**
+ * Why the root mounted at `layout` is not the one archive up deployed the queue for (its
+ * state/root-id is not `expected`); undefined when it is, or when no id is expected. On a Swarm
+ * the queue runs on the node of the engine archive up spoke to (DOCKER_HOST), whose folder of the
+ * root's path may be another archive's root, or an empty one.
+ */
+export async function otherRootError(layout: Layout, expected: string | undefined, hostRoot: string | undefined): Promise<string | undefined> {
+  if (!expected) return undefined;
+  const found = (await readFile(layout.rootId, 'utf8').catch(() => '')).trim();
+  if (found === expected) return undefined;
+  return (
+    `${hostRoot ?? layout.root} on the node this queue runs on is not the root archive up deployed it for: its ${basename(layout.rootId)} is ${found ? `id ${found}` : 'missing'}, not id ${expected}. ` +
+    'archive up (--swarm) runs the queue on the node of the Docker engine it speaks to (DOCKER_HOST): run it on the machine that holds the root, against its own engine'
+  );
 }
 
 export class Queue implements QueueContext {
@@ -105,6 +124,9 @@ export class Queue implements QueueContext {
 
   async start(port = 8000): Promise<void> {
     const l = this.layout;
+    // Before anything is made in it.
+    const other = await otherRootError(l, this.o.rootId, this.o.hostIncoming && dirname(this.o.hostIncoming));
+    if (other) throw new UserError(other);
     for (const dir of [l.incoming, l.pool, l.uploads, l.jobs, l.quarantine, l.rejected, l.artifacts, l.buildLogs, l.logs, l.requests, l.suites, l.workers, l.workersSeen]) {
       await mkdir(dir, { recursive: true });
     }
