@@ -1,6 +1,6 @@
 // Durable JSON records: written to a temporary file, flushed, then renamed over the old one,
 // so a crash leaves either the old or the new record, never half of one.
-import { constants } from 'node:fs';
+import { constants, fchmodSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { writeAllAt } from './files.js';
@@ -8,7 +8,10 @@ import { MAX_STATE_FOLDER_BYTES, readStateFile, type StateReadBudget } from './o
 import { giveOpenFile, type Owner } from './ownership.js';
 
 export interface WriteOptions {
-  /** The mode it is made with (0600 for secrets: never readable by others, not for a moment). */
+  /**
+   * The mode it is made with (0600 for secrets: never readable by others, not for a moment), and
+   * keeps whatever the umask (0644 unless said).
+   */
   mode?: number;
   /** Given to this user before it is renamed into place (root writing for the queue's user). */
   owner?: Owner;
@@ -25,9 +28,14 @@ export async function writeFileAtomic(path: string, data: string | Buffer | Iter
   const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
   // A new file, never one a link planted under that name points to (issue 17).
   const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
-  const handle = await open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, o.mode ?? 0o644);
+  const mode = o.mode ?? 0o644;
+  const handle = await open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
   try {
     if (o.owner) giveOpenFile(handle.fd, o.owner);
+    // The umask took its bits off the mode open made it with: under umask 077, root's CLI made
+    // public/archive-key.asc 0600, which the repository's nginx (another user) could not serve.
+    // (One quick system call, on this thread, as giveOpenFile's.)
+    fchmodSync(handle.fd, mode);
     if (typeof data === 'string' || Buffer.isBuffer(data)) await handle.writeFile(data);
     else if (Array.isArray(data)) await writeAllAt(handle, data, 0);
     else {
