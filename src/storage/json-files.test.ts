@@ -2,6 +2,7 @@ import { link, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { withDiskFullAfter } from '../../test/support/full-disk.js';
 import { scratchDir } from '../../test/support/scratch.js';
 import { jsonParts, MadeAsWritten, readAll, readJson, RecordAsWritten, removeTemporaries, writeJson } from './json-files.js';
 
@@ -118,14 +119,29 @@ describe('RecordAsWritten', () => {
   });
 });
 
+describe('writeFileAtomic', () => {
+  it('leaves no temporary file beside the record when a write fails (a full disk) or its rename does, and the record as it was', async () => {
+    const dir = scratchDir('aib-atomic-');
+    const path = join(dir, 'job.json');
+    await writeJson(path, { a: 1 });
+    // Long: written in parts, by writev, which fails from its first call as on a full disk.
+    const long = { ok: true, included: Array.from({ length: 5000 }, (_, i) => ({ package: `p${i}` })) };
+    await withDiskFullAfter('writev', 0, () => expect(writeJson(path, long)).rejects.toThrow('ENOSPC'));
+    expect(await readdir(dir)).toEqual(['job.json']);
+    expect(await readJson(path)).toEqual({ a: 1 });
+    // The rename fails: the record's name is a folder with something in it.
+    await mkdir(join(dir, 'cut.json', 'x'), { recursive: true });
+    await expect(writeJson(join(dir, 'cut.json'), { a: 1 })).rejects.toThrow();
+    expect((await readdir(dir)).sort()).toEqual(['cut.json', 'job.json']);
+  });
+});
+
 describe('removeTemporaries', () => {
   it('removes the temporary files a crash left, and no record whose own name holds ".tmp-"', async () => {
     const dir = scratchDir('aib-temporaries-');
-    // A write cut short before its rename (here: the record's name is a folder with something in it).
-    await mkdir(join(dir, 'cut.json', 'x'), { recursive: true });
-    await expect(writeJson(join(dir, 'cut.json'), { a: 1 })).rejects.toThrow();
-    const left = (await readdir(dir)).filter((n) => n.startsWith('cut.json.tmp-'));
-    expect(left).toHaveLength(1);
+    // A write a crash cut short before its rename.
+    await writeFile(join(dir, 'cut.json'), '{"a": 1}');
+    await writeFile(join(dir, `cut.json.tmp-${process.pid}-k3x9q`), '{"a": 2');
     // Records of a snapshot named release.tmp-1, of an upload of a source named evil.tmp-x; a
     // compaction's temporary file of the control store.
     const records = ['release.tmp-1.json', 'evil.tmp-x_1.0_source.json', 'a.tmp-1-b.json'];

@@ -31,25 +31,36 @@ export async function writeFileAtomic(path: string, data: string | Buffer | Iter
   const mode = o.mode ?? 0o644;
   const handle = await open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
   try {
-    if (o.owner) giveOpenFile(handle.fd, o.owner);
-    // The umask took its bits off the mode open made it with: under umask 077, root's CLI made
-    // public/archive-key.asc 0600, which the repository's nginx (another user) could not serve.
-    // (One quick system call, on this thread, as giveOpenFile's.)
-    fchmodSync(handle.fd, mode);
-    if (typeof data === 'string' || Buffer.isBuffer(data)) await handle.writeFile(data);
-    else if (Array.isArray(data)) await writeAllAt(handle, data, 0);
-    else {
-      let at = 0;
-      for (const part of data) {
-        await writeAllAt(handle, [part], at);
-        at += part.length;
+    try {
+      if (o.owner) giveOpenFile(handle.fd, o.owner);
+      // The umask took its bits off the mode open made it with: under umask 077, root's CLI made
+      // public/archive-key.asc 0600, which the repository's nginx (another user) could not serve.
+      // (One quick system call, on this thread, as giveOpenFile's.)
+      fchmodSync(handle.fd, mode);
+      if (typeof data === 'string' || Buffer.isBuffer(data)) await handle.writeFile(data);
+      else if (Array.isArray(data)) await writeAllAt(handle, data, 0);
+      else {
+        let at = 0;
+        for (const part of data) {
+          await writeAllAt(handle, [part], at);
+          at += part.length;
+        }
       }
+      if (o.sync !== false) await handle.sync();
+    } catch (err) {
+      // The write's error, not the close's.
+      await handle.close().catch(() => undefined);
+      throw err;
     }
-    if (o.sync !== false) await handle.sync();
-  } finally {
     await handle.close();
+    await rename(tmp, path);
+  } catch (err) {
+    // Not left behind: on a full disk the queue tries again every few seconds, and each record or
+    // journal's fold it failed to write left its temporary file (up to tens of MB) until its next
+    // start (removeTemporaries).
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
   }
-  await rename(tmp, path);
 }
 
 /**
