@@ -4,6 +4,7 @@
 // and emptying the journal replays nothing twice; a line cut short by a crash mid-append is
 // the change that was not acknowledged, and is ignored.
 import { open, rm, stat, truncate } from 'node:fs/promises';
+import { namingFile } from './files.js';
 import { jsonParts, lineParts, writeFileAtomic } from './json-files.js';
 import { parseWithMembers } from './json-members.js';
 import { readStateFile } from './open-regular-file.js';
@@ -144,7 +145,7 @@ export class Journaled<V, E, W = V> {
     } catch (err) {
       // Not a line cut short that the next change would be glued to.
       await handle.truncate(before).catch(() => undefined);
-      throw err;
+      throw namingFile(err, this.journalPath);
     } finally {
       await handle.close();
     }

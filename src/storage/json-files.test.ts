@@ -136,6 +136,19 @@ describe('writeFileAtomic', () => {
   });
 });
 
+describe('writeFileAtomic errors', () => {
+  it('names the record a write failed for, its code kept (the queue tells a full disk by it)', async () => {
+    const path = join(scratchDir('aib-atomic-'), 'job.json');
+    let failed: NodeJS.ErrnoException | undefined;
+    const long = Array.from({ length: 5000 }, (_, i) => ({ package: `p${i}` }));
+    await withDiskFullAfter('writev', 0, async () => {
+      failed = await writeJson(path, long).then(() => undefined, (err: NodeJS.ErrnoException) => err);
+    });
+    expect(failed?.message).toBe(`ENOSPC: no space left on device, write '${path}'`);
+    expect([failed?.code, failed?.path]).toEqual(['ENOSPC', path]);
+  });
+});
+
 describe('removeTemporaries', () => {
   it('removes the temporary files a crash left, and no record whose own name holds ".tmp-"', async () => {
     const dir = scratchDir('aib-temporaries-');

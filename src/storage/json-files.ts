@@ -3,7 +3,7 @@
 import { constants, fchmodSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { writeAllAt } from './files.js';
+import { namingFile, writeAllAt } from './files.js';
 import { MAX_STATE_FOLDER_BYTES, readStateFile, type StateReadBudget } from './open-regular-file.js';
 import { giveOpenFile, type Owner } from './ownership.js';
 
@@ -59,7 +59,8 @@ export async function writeFileAtomic(path: string, data: string | Buffer | Iter
     // journal's fold it failed to write left its temporary file (up to tens of MB) until its next
     // start (removeTemporaries).
     await rm(tmp, { force: true }).catch(() => undefined);
-    throw err;
+    // The record's name, not its temporary file's (removed).
+    throw namingFile(err, path);
   }
 }
 
