@@ -55,10 +55,20 @@ export class Journaled<V, E, W = V> {
     return this.read(true, only);
   }
 
-  private async read(repair: boolean, only?: Part<E>): Promise<V | undefined> {
-    const base = await readStateFile(this.basePath).catch(notFound);
+  private async read(repair: boolean, only?: Part<E>, again = true): Promise<V | undefined> {
+    // The journal first, then the base: a reader beside the queue (archive ls, a SuiteStore read
+    // only) that read the base first, then the journal after the queue folded it (a new base
+    // renamed in, the journal removed), had the old base without the journal's changes. In this
+    // order a fold between the two reads leaves it the old journal's lines with a base that
+    // includes them (at or below its journalSeq, skipped), and lines of the journal begun after
+    // the fold are not read: it gets the value as it was at the fold, or at its first read.
     const journalText = await readStateFile(this.journalPath).then((b) => b.toString('utf8'), notFound);
+    const base = await readStateFile(this.basePath).catch(notFound);
     if (base === undefined && journalText === undefined) return undefined;
+    // Changes and no base, where changes need one: the value was removed between the two reads
+    // (remove() takes the journal, then the base), and a second read finds neither; or the base
+    // is missing, which the second read says.
+    if (base === undefined && journalText && !this.codec.empty && again) return this.read(repair, only, false);
     let value: V | undefined;
     let from = 0;
     if (base !== undefined) {
