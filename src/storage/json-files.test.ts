@@ -1,10 +1,19 @@
 import { link, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { withDiskFullAfter } from '../../test/support/full-disk.js';
 import { scratchDir } from '../../test/support/scratch.js';
 import { jsonParts, MadeAsWritten, readAll, readJson, RecordAsWritten, removeTemporaries, writeJson } from './json-files.js';
+
+// Each record read as it is, unless a test puts `reading` around the reads (to count those open
+// at once). Not a vi.fn: it would hold every buffer read, in its results.
+const reads = vi.hoisted(() => ({ around: undefined as undefined | ((read: () => Promise<Buffer>, path: string) => Promise<Buffer>) }));
+vi.mock('./open-regular-file.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('./open-regular-file.js')>();
+  const readStateFile: typeof real.readStateFile = (...args) => (reads.around ? reads.around(() => real.readStateFile(...args), args[0]) : real.readStateFile(...args));
+  return { ...real, readStateFile };
+});
 
 describe('readJson', () => {
   let dir: string;
@@ -29,6 +38,29 @@ describe('readJson', () => {
     // All at once: 16 buffers of 64 MiB (1 GiB) held together.
     expect(peak).toBeGreaterThan(0);
     expect(peak).toBeLessThan(320 * 1024 * 1024);
+  });
+
+  it('reads a folder of more records than files may be open at once, a few at a time, in the order of their names', async () => {
+    const names = Array.from({ length: 300 }, (_, i) => `${String(i).padStart(3, '0')}.json`);
+    await Promise.all(names.map((n, i) => writeFile(join(dir, n), JSON.stringify({ i }))));
+    // A process allowed 128 open files (ulimit -n): one more at once fails, as open(2) does.
+    let open = 0;
+    let most = 0;
+    reads.around = async (read, path) => {
+      if (open >= 128) throw Object.assign(new Error(`EMFILE: too many open files, open '${path}'`), { code: 'EMFILE' });
+      most = Math.max(most, ++open);
+      try {
+        return await read();
+      } finally {
+        open--;
+      }
+    };
+    try {
+      expect(await readAll(dir)).toEqual(names.map((_, i) => ({ i })));
+    } finally {
+      reads.around = undefined;
+    }
+    expect(most).toBeLessThanOrEqual(64);
   });
 
   it('reads what writeJson wrote', async () => {
