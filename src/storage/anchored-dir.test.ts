@@ -1,4 +1,4 @@
-import { chown, link, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import { chmod, chown, link, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +36,42 @@ describe('folders held open under an archive root', () => {
       expect([s.uid, s.gid], path).toEqual(owner);
     }
     expect((await lstat(join(layout.state, 'requests', 'secret'))).mode & 0o777).toBe(0o600);
+  });
+
+  it('makes the root, its folders and files with the modes asked for whatever the umask (sudo archive up under umask 077), and leaves those there as they are', async () => {
+    // nginx serves public/ as another user: under umask 077 it found the folders 0700 and the key 0600.
+    const umask = process.umask(0o077);
+    try {
+      const root = AnchoredDir.openRoot(layout, { init: true });
+      await mkdir(join(layout.root, 'incoming'));
+      await chmod(join(layout.root, 'incoming'), 0o750);
+      await chown(join(layout.root, 'incoming'), root.owner.uid, root.owner.gid);
+      for (const name of ['public', 'state', 'incoming', 'logs']) {
+        const dir = root.dir(name, { create: true });
+        if (name === 'public') await dir.writeFile('archive-key.asc', 'PUBLIC');
+        if (name === 'state') await dir.writeFile('archive-key.sec', 'SECRET', 0o600);
+        if (name === 'logs') closeSync(dir.openAppend('image-builds.log'));
+        dir.close();
+      }
+      root.close();
+    } finally {
+      process.umask(umask);
+    }
+    const modes: Record<string, number> = {};
+    for (const path of ['', 'public', 'public/archive-key.asc', 'state', 'state/archive-key.sec', 'incoming', 'logs', 'logs/image-builds.log']) {
+      modes[path] = (await lstat(join(layout.root, path))).mode & 0o777;
+    }
+    expect(modes).toEqual({
+      '': 0o755,
+      public: 0o755,
+      'public/archive-key.asc': 0o644,
+      state: 0o755,
+      'state/archive-key.sec': 0o600,
+      // Made by someone else before: theirs to choose.
+      incoming: 0o750,
+      logs: 0o755,
+      'logs/image-builds.log': 0o644,
+    });
   });
 
   it('refuses a folder that is a link, naming it, and writes nothing where it points', async () => {

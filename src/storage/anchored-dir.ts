@@ -6,8 +6,10 @@
 // O_NOFOLLOW) in a held folder and given away through their own descriptor; nothing that exists
 // is chowned by path. Node has no openat(2): a path /proc/self/fd/N/NAME is resolved by the
 // kernel from the open folder N, wherever that folder has been moved meanwhile, so opening it
-// with O_NOFOLLOW is openat(N, NAME, O_NOFOLLOW).
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, unlinkSync, type Stats } from 'node:fs';
+// with O_NOFOLLOW is openat(N, NAME, O_NOFOLLOW). What root makes gets its mode through its
+// descriptor too, whatever root's umask: `sudo archive up` under umask 077 made public/ 0700 and
+// its key 0600, which the repository's nginx (another user) then refused to serve.
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, unlinkSync, type Stats } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { UserError } from '../errors.js';
 import { readFullySync } from './files.js';
@@ -34,8 +36,12 @@ export class AnchoredDir {
   static openRoot(layout: Layout, o: { init?: boolean } = {}): AnchoredDir {
     // Its parents are the caller's choice, and so is a root given as a link, unless the caller
     // is root: then a link there may be the queue's user's, and the root must be a real folder.
-    if (o.init) mkdirSync(layout.root, { recursive: true });
+    // mkdirSync names the first folder it made: one is named only when the root itself was made now.
+    const made = o.init && mkdirSync(layout.root, { recursive: true }) !== undefined;
     const fd = openFolder(layout.root, layout.root, callerIsRoot() ? O_NOFOLLOW : 0, 'give the folder it points to as --root');
+    // Made now: 0755 as the folders below it, whatever the umask (an existing root keeps its mode,
+    // and parents made with it theirs: the caller's choice, as above).
+    if (made) fchmodSync(fd, 0o755);
     const facts = fstatSync(fd);
     const owner = ownerOf(facts);
     if (o.init && facts.uid !== owner.uid) giveOpenFile(fd, owner);
@@ -87,12 +93,16 @@ export class AnchoredDir {
         fd = openFolder(current.at(name), path, O_NOFOLLOW, NEVER_MADE);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !o.create) throw err;
+        let made = true;
         try {
           mkdirSync(current.at(name), 0o755);
-        } catch (made) {
-          if ((made as NodeJS.ErrnoException).code !== 'EEXIST') throw made;
+        } catch (failed) {
+          if ((failed as NodeJS.ErrnoException).code !== 'EEXIST') throw failed;
+          made = false;
         }
         fd = openFolder(current.at(name), path, O_NOFOLLOW, NEVER_MADE);
+        // 0755 whatever the umask took off: the repository's nginx reads public/ as another user.
+        if (made) fchmodSync(fd, 0o755);
         // Made by root a moment ago, or by the queue's user meanwhile: either way, theirs.
         giveOpenFile(fd, this.owner);
       }
@@ -173,8 +183,10 @@ export class AnchoredDir {
       throw err;
     }
     try {
-      if (made) giveOpenFile(fd, this.owner);
-      else this.checkFile(name, fstatSync(fd), o.olderRootFile);
+      if (made) {
+        giveOpenFile(fd, this.owner);
+        fchmodSync(fd, 0o644);
+      } else this.checkFile(name, fstatSync(fd), o.olderRootFile);
     } catch (err) {
       closeSync(fd);
       throw err;

@@ -1,9 +1,23 @@
 import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { withDiskFullAfter } from '../../test/support/full-disk.js';
 import { Journaled } from './journal.js';
+
+// Each read of the journal's files as it is, unless a test puts the writer's work after one.
+const reads = vi.hoisted(() => ({ after: undefined as undefined | (() => Promise<void>) }));
+vi.mock('./open-regular-file.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('./open-regular-file.js')>();
+  const readStateFile: typeof real.readStateFile = async (...args) => {
+    const read = await real.readStateFile(...args);
+    const after = reads.after;
+    reads.after = undefined;
+    await after?.();
+    return read;
+  };
+  return { ...real, readStateFile };
+});
 
 interface List {
   items: { name: string; size: number }[];
@@ -130,6 +144,35 @@ describe('Journaled', () => {
     expect((await open().load())!.items).toEqual(items(0, 6003));
   });
 
+  /** `writer` runs after the next read of a file, before the one after it. */
+  const afterFirstRead = (writer: () => Promise<void>) => void (reads.after = writer);
+
+  it('reads, beside the writer, the value as the writer folded it when the fold comes between its reads of the journal and the base', async () => {
+    const j = open();
+    let value: List = { items: items(0, 2) };
+    await j.replace(value);
+    value = await appended(j, value, items(2, 1));
+    let folded: List | undefined;
+    afterFirstRead(async () => {
+      // Folded (a new base, the journal removed), and a journal begun afresh after it.
+      folded = value = await appended(j, value, items(3, 6000));
+      await expect(stat(join(dir, 'list.journal'))).rejects.toThrow('ENOENT');
+      value = await appended(j, value, items(6003, 1));
+    });
+    // Read the other way round, it had the first base and the new journal's line, without the change of line 1 or the fold's.
+    expect(await open().load({ repair: false })).toEqual(folded);
+    expect(await open().load({ repair: false })).toEqual(value);
+  });
+
+  it('reads none, beside the writer, of a value removed between its reads of the journal and the base', async () => {
+    const j = open();
+    const value: List = { items: items(0, 2) };
+    await j.replace(value);
+    await appended(j, value, items(2, 1));
+    afterFirstRead(() => j.remove());
+    expect(await open().load({ repair: false })).toBeUndefined();
+  });
+
   it('leaves no line cut short when the disk fills mid-append: the change is refused, the next one reads back', async () => {
     const j = open();
     let value: List = { items: items(0, 2) };
@@ -138,7 +181,9 @@ describe('Journaled', () => {
     const before = await readFile(join(dir, 'list.journal'), 'utf8');
     // 1,500 members (about 100 KB): a line written in two pieces (64 KiB each), under the size that makes a base.
     // The disk fills after the first part: every later write of a file fails, as on a full disk.
-    const writes = await withDiskFullAfter('write', 1, () => expect(appended(j, value, items(3, 1500))).rejects.toThrow('ENOSPC'));
+    // Refused naming the journal, its code kept (the queue tells a full disk by it).
+    const refused = { message: `ENOSPC: no space left on device, write '${join(dir, 'list.journal')}'`, code: 'ENOSPC' };
+    const writes = await withDiskFullAfter('write', 1, () => expect(appended(j, value, items(3, 1500))).rejects.toMatchObject(refused));
     expect(writes).toBeGreaterThan(1);
     expect(await readFile(join(dir, 'list.journal'), 'utf8')).toBe(before);
     value = await appended(j, value, items(1503, 1));

@@ -4,6 +4,7 @@
 // and emptying the journal replays nothing twice; a line cut short by a crash mid-append is
 // the change that was not acknowledged, and is ignored.
 import { open, rm, stat, truncate } from 'node:fs/promises';
+import { namingFile } from './files.js';
 import { jsonParts, lineParts, writeFileAtomic } from './json-files.js';
 import { parseWithMembers } from './json-members.js';
 import { readStateFile } from './open-regular-file.js';
@@ -54,10 +55,20 @@ export class Journaled<V, E, W = V> {
     return this.read(true, only);
   }
 
-  private async read(repair: boolean, only?: Part<E>): Promise<V | undefined> {
-    const base = await readStateFile(this.basePath).catch(notFound);
+  private async read(repair: boolean, only?: Part<E>, again = true): Promise<V | undefined> {
+    // The journal first, then the base: a reader beside the queue (archive ls, a SuiteStore read
+    // only) that read the base first, then the journal after the queue folded it (a new base
+    // renamed in, the journal removed), had the old base without the journal's changes. In this
+    // order a fold between the two reads leaves it the old journal's lines with a base that
+    // includes them (at or below its journalSeq, skipped), and lines of the journal begun after
+    // the fold are not read: it gets the value as it was at the fold, or at its first read.
     const journalText = await readStateFile(this.journalPath).then((b) => b.toString('utf8'), notFound);
+    const base = await readStateFile(this.basePath).catch(notFound);
     if (base === undefined && journalText === undefined) return undefined;
+    // Changes and no base, where changes need one: the value was removed between the two reads
+    // (remove() takes the journal, then the base), and a second read finds neither; or the base
+    // is missing, which the second read says.
+    if (base === undefined && journalText && !this.codec.empty && again) return this.read(repair, only, false);
     let value: V | undefined;
     let from = 0;
     if (base !== undefined) {
@@ -144,7 +155,7 @@ export class Journaled<V, E, W = V> {
     } catch (err) {
       // Not a line cut short that the next change would be glued to.
       await handle.truncate(before).catch(() => undefined);
-      throw err;
+      throw namingFile(err, this.journalPath);
     } finally {
       await handle.close();
     }

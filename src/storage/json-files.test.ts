@@ -1,9 +1,19 @@
 import { link, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { withDiskFullAfter } from '../../test/support/full-disk.js';
 import { scratchDir } from '../../test/support/scratch.js';
 import { jsonParts, MadeAsWritten, readAll, readJson, RecordAsWritten, removeTemporaries, writeJson } from './json-files.js';
+
+// Each record read as it is, unless a test puts `reading` around the reads (to count those open
+// at once). Not a vi.fn: it would hold every buffer read, in its results.
+const reads = vi.hoisted(() => ({ around: undefined as undefined | ((read: () => Promise<Buffer>, path: string) => Promise<Buffer>) }));
+vi.mock('./open-regular-file.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('./open-regular-file.js')>();
+  const readStateFile: typeof real.readStateFile = (...args) => (reads.around ? reads.around(() => real.readStateFile(...args), args[0]) : real.readStateFile(...args));
+  return { ...real, readStateFile };
+});
 
 describe('readJson', () => {
   let dir: string;
@@ -28,6 +38,29 @@ describe('readJson', () => {
     // All at once: 16 buffers of 64 MiB (1 GiB) held together.
     expect(peak).toBeGreaterThan(0);
     expect(peak).toBeLessThan(320 * 1024 * 1024);
+  });
+
+  it('reads a folder of more records than files may be open at once, a few at a time, in the order of their names', async () => {
+    const names = Array.from({ length: 300 }, (_, i) => `${String(i).padStart(3, '0')}.json`);
+    await Promise.all(names.map((n, i) => writeFile(join(dir, n), JSON.stringify({ i }))));
+    // A process allowed 128 open files (ulimit -n): one more at once fails, as open(2) does.
+    let open = 0;
+    let most = 0;
+    reads.around = async (read, path) => {
+      if (open >= 128) throw Object.assign(new Error(`EMFILE: too many open files, open '${path}'`), { code: 'EMFILE' });
+      most = Math.max(most, ++open);
+      try {
+        return await read();
+      } finally {
+        open--;
+      }
+    };
+    try {
+      expect(await readAll(dir)).toEqual(names.map((_, i) => ({ i })));
+    } finally {
+      reads.around = undefined;
+    }
+    expect(most).toBeLessThanOrEqual(64);
   });
 
   it('reads what writeJson wrote', async () => {
@@ -118,14 +151,42 @@ describe('RecordAsWritten', () => {
   });
 });
 
+describe('writeFileAtomic', () => {
+  it('leaves no temporary file beside the record when a write fails (a full disk) or its rename does, and the record as it was', async () => {
+    const dir = scratchDir('aib-atomic-');
+    const path = join(dir, 'job.json');
+    await writeJson(path, { a: 1 });
+    // Long: written in parts, by writev, which fails from its first call as on a full disk.
+    const long = { ok: true, included: Array.from({ length: 5000 }, (_, i) => ({ package: `p${i}` })) };
+    await withDiskFullAfter('writev', 0, () => expect(writeJson(path, long)).rejects.toThrow('ENOSPC'));
+    expect(await readdir(dir)).toEqual(['job.json']);
+    expect(await readJson(path)).toEqual({ a: 1 });
+    // The rename fails: the record's name is a folder with something in it.
+    await mkdir(join(dir, 'cut.json', 'x'), { recursive: true });
+    await expect(writeJson(join(dir, 'cut.json'), { a: 1 })).rejects.toThrow();
+    expect((await readdir(dir)).sort()).toEqual(['cut.json', 'job.json']);
+  });
+});
+
+describe('writeFileAtomic errors', () => {
+  it('names the record a write failed for, its code kept (the queue tells a full disk by it)', async () => {
+    const path = join(scratchDir('aib-atomic-'), 'job.json');
+    let failed: NodeJS.ErrnoException | undefined;
+    const long = Array.from({ length: 5000 }, (_, i) => ({ package: `p${i}` }));
+    await withDiskFullAfter('writev', 0, async () => {
+      failed = await writeJson(path, long).then(() => undefined, (err: NodeJS.ErrnoException) => err);
+    });
+    expect(failed?.message).toBe(`ENOSPC: no space left on device, write '${path}'`);
+    expect([failed?.code, failed?.path]).toEqual(['ENOSPC', path]);
+  });
+});
+
 describe('removeTemporaries', () => {
   it('removes the temporary files a crash left, and no record whose own name holds ".tmp-"', async () => {
     const dir = scratchDir('aib-temporaries-');
-    // A write cut short before its rename (here: the record's name is a folder with something in it).
-    await mkdir(join(dir, 'cut.json', 'x'), { recursive: true });
-    await expect(writeJson(join(dir, 'cut.json'), { a: 1 })).rejects.toThrow();
-    const left = (await readdir(dir)).filter((n) => n.startsWith('cut.json.tmp-'));
-    expect(left).toHaveLength(1);
+    // A write a crash cut short before its rename.
+    await writeFile(join(dir, 'cut.json'), '{"a": 1}');
+    await writeFile(join(dir, `cut.json.tmp-${process.pid}-k3x9q`), '{"a": 2');
     // Records of a snapshot named release.tmp-1, of an upload of a source named evil.tmp-x; a
     // compaction's temporary file of the control store.
     const records = ['release.tmp-1.json', 'evil.tmp-x_1.0_source.json', 'a.tmp-1-b.json'];

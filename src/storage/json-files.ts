@@ -1,14 +1,17 @@
 // Durable JSON records: written to a temporary file, flushed, then renamed over the old one,
 // so a crash leaves either the old or the new record, never half of one.
-import { constants } from 'node:fs';
+import { constants, fchmodSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { writeAllAt } from './files.js';
+import { inBatches, namingFile, writeAllAt } from './files.js';
 import { MAX_STATE_FOLDER_BYTES, readStateFile, type StateReadBudget } from './open-regular-file.js';
 import { giveOpenFile, type Owner } from './ownership.js';
 
 export interface WriteOptions {
-  /** The mode it is made with (0600 for secrets: never readable by others, not for a moment). */
+  /**
+   * The mode it is made with (0600 for secrets: never readable by others, not for a moment), and
+   * keeps whatever the umask (0644 unless said).
+   */
   mode?: number;
   /** Given to this user before it is renamed into place (root writing for the queue's user). */
   owner?: Owner;
@@ -25,23 +28,40 @@ export async function writeFileAtomic(path: string, data: string | Buffer | Iter
   const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
   // A new file, never one a link planted under that name points to (issue 17).
   const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
-  const handle = await open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, o.mode ?? 0o644);
+  const mode = o.mode ?? 0o644;
+  const handle = await open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
   try {
-    if (o.owner) giveOpenFile(handle.fd, o.owner);
-    if (typeof data === 'string' || Buffer.isBuffer(data)) await handle.writeFile(data);
-    else if (Array.isArray(data)) await writeAllAt(handle, data, 0);
-    else {
-      let at = 0;
-      for (const part of data) {
-        await writeAllAt(handle, [part], at);
-        at += part.length;
+    try {
+      if (o.owner) giveOpenFile(handle.fd, o.owner);
+      // The umask took its bits off the mode open made it with: under umask 077, root's CLI made
+      // public/archive-key.asc 0600, which the repository's nginx (another user) could not serve.
+      // (One quick system call, on this thread, as giveOpenFile's.)
+      fchmodSync(handle.fd, mode);
+      if (typeof data === 'string' || Buffer.isBuffer(data)) await handle.writeFile(data);
+      else if (Array.isArray(data)) await writeAllAt(handle, data, 0);
+      else {
+        let at = 0;
+        for (const part of data) {
+          await writeAllAt(handle, [part], at);
+          at += part.length;
+        }
       }
+      if (o.sync !== false) await handle.sync();
+    } catch (err) {
+      // The write's error, not the close's.
+      await handle.close().catch(() => undefined);
+      throw err;
     }
-    if (o.sync !== false) await handle.sync();
-  } finally {
     await handle.close();
+    await rename(tmp, path);
+  } catch (err) {
+    // Not left behind: on a full disk the queue tries again every few seconds, and each record or
+    // journal's fold it failed to write left its temporary file (up to tens of MB) until its next
+    // start (removeTemporaries).
+    await rm(tmp, { force: true }).catch(() => undefined);
+    // The record's name, not its temporary file's (removed).
+    throw namingFile(err, path);
   }
-  await rename(tmp, path);
 }
 
 /**
@@ -244,9 +264,16 @@ export async function readAll<T>(dir: string): Promise<T[]> {
     throw err;
   }
   const budget = { folder: dir, left: MAX_STATE_FOLDER_BYTES };
-  const records: (T | undefined)[] = await Promise.all(names.map((n) => readJson<T>(join(dir, n), budget)));
+  const records: (T | undefined)[] = new Array(names.length);
+  // READ_AT_ONCE open at a time, not all: a queue of 5,000 records under a limit of 1,024 open
+  // files (ulimit -n) failed with EMFILE reading them, and could not start.
+  const read = names.map((name, i) => ({ name, i }));
+  await inBatches(read, READ_AT_ONCE, async ({ name, i }) => void (records[i] = await readJson<T>(join(dir, name), budget)));
   return records.filter((r): r is T => r !== undefined);
 }
+
+/** Records readAll reads side by side: enough to keep the disk busy, far below any limit of open files. */
+const READ_AT_ONCE = 64;
 
 /**
  * The names of the temporary files writeFileAtomic makes (NAME.tmp-PID-RANDOM) and the control
