@@ -62,6 +62,19 @@ describe('signed job API requests', () => {
     expect(verify(sign(heartbeat, 'b', now - 59_000), heartbeat).builder).toBe('b');
   });
 
+  it('refuses a request exactly 60 s old or ahead, the moment its nonce may be forgotten, and accepts one a millisecond younger', () => {
+    const header = sign(heartbeat, 'b', now);
+    expect(() => verify(header, heartbeat, memory(), now + 60_000)).toThrow(/is 60 s old; the queue accepts ±60 s/);
+    expect(() => verify(header, heartbeat, memory(), now - 60_000)).toThrow(/is 60 s in the future; the queue accepts ±60 s/);
+    // Accepted a millisecond before: its nonce is kept until the window is over, then the request is out of it.
+    const nonces = memory();
+    for (let i = 1; i < MAX_NONCES_PER_SIGNER; i++) nonces.remember('b', `n${i}`, now + 60_000, now);
+    expect(verify(header, heartbeat, nonces, now + 59_999).builder).toBe('b');
+    expect(() => verify(header, heartbeat, nonces, now + 59_999)).toThrow(/nonce .* was already used: a replayed request/);
+    // Exactly 60 s on, at capacity, every nonce of the window would be forgotten to make room: the replay is refused by its time.
+    expect(() => verify(header, heartbeat, nonces, now + 60_000)).toThrow(/is 60 s old/);
+  });
+
   it('refuses the bare token, another scheme, and a malformed header, naming what it expects', () => {
     expect(() => verify(`Bearer ${secret}`, heartbeat)).toThrow(/scheme "Bearer" is not accepted; expected AIB-HMAC-SHA256/);
     expect(() => verify('', heartbeat)).toThrow(/no Authorization header/);

@@ -127,7 +127,10 @@ export class NonceMemory {
 export function verifyRequest(keyFor: KeyFor, header: string | undefined, r: Omit<SignedRequest, 'bodySha256'>, nonces: NonceMemory, now = Date.now()): { builder: string; bodySha256: string } {
   const f = parseSignature(header);
   const skew = now - f.time * 1000;
-  if (Math.abs(skew) > SIGNATURE_WINDOW_MS) {
+  // Strictly inside the window: the nonce is remembered until time + SIGNATURE_WINDOW_MS and
+  // forgotten from then on (forgetExpired), so a request exactly that old, accepted, could be
+  // replayed in that very millisecond once its nonce was dropped.
+  if (Math.abs(skew) >= SIGNATURE_WINDOW_MS) {
     throw new SignatureError(`request time ${new Date(f.time * 1000).toISOString()} is ${Math.round(Math.abs(skew) / 1000)} s ${skew > 0 ? 'old' : 'in the future'}; the queue accepts ±${SIGNATURE_WINDOW_MS / 1000} s (is the builder's clock right?)`);
   }
   if (f.time < Math.floor(nonces.since / 1000)) {
