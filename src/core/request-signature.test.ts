@@ -115,6 +115,17 @@ describe('signed job API requests', () => {
     expect(nonces.remember('other', 'n1', now + 60_000, now)).toBe(false);
   });
 
+  it("counts the nonces of a worker whose name holds a space as that worker's, and forgets them as such", () => {
+    const nonces = memory();
+    nonces.remember('a', 'kept', now + 60_000, now - 1);
+    for (let i = 0; i < MAX_NONCES_PER_SIGNER; i++) nonces.remember('a b', `n${i}`, now, now - 1);
+    // Every one of "a b"'s has expired: forgotten, they make room for its next, and "a"'s count is untouched.
+    expect(nonces.remember('a b', 'late', now + 60_000, now)).toBe(true);
+    expect(nonces.size).toBe(2);
+    for (let i = 1; i < MAX_NONCES_PER_SIGNER; i++) nonces.remember('a', `m${i}`, now + 60_000, now);
+    expect(() => nonces.remember('a', 'over', now + 60_000, now)).toThrow(/more than 20000 requests of a within 60 s/);
+  });
+
   it('lets a builder act as itself and its numbered slots only', () => {
     expect(actsAs('b', 'b')).toBe(true);
     expect(actsAs('b', 'b/2')).toBe(true);
