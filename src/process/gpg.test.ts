@@ -204,6 +204,19 @@ describe('the verdict on a real gpgv run', () => {
     expect(verdictOf('good-then-stranger')).toMatchObject({ state: 'error', detail: expect.stringContaining('multiple plaintexts') });
   });
 
+  it.each([
+    ['1', 'MD5'],
+    ['2', 'SHA-1'],
+    ['3', 'RIPEMD-160'],
+  ])('rejects a good signature made over a weak digest (VALIDSIG hash algorithm %s, %s), as apt does, saying which', (algorithm, digest) => {
+    // gpgv 2.2.40's lines for an EdDSA signature made with gpg --digest-algo SHA1 (or RIPEMD160): GOODSIG, exit 0.
+    const status = [...GOOD_SIG.slice(0, -1), GOOD_SIG.at(-1)!.replace(' 22 8 01 ', ` 22 ${algorithm} 01 `)];
+    expect(signatureVerdict(status.join('\n') + '\n', 0, GOOD_STDERR)).toEqual({
+      state: 'error',
+      detail: `made over a ${digest} digest (OpenPGP hash algorithm ${algorithm}), which is too weak and not accepted (apt does not accept it either); sign with SHA-256 or stronger (gpg's default; --digest-algo SHA512)`,
+    });
+  });
+
   it('rejects a good signature when gpgv exits non-zero without an ERROR line (garbage after the signature)', () => {
     expect(verdictOf('after-sigblock')).toMatchObject({ state: 'error', detail: expect.stringContaining('gpgv exited with 2') });
   });

@@ -144,10 +144,13 @@ export async function verifyClearsignedBytes(bytes: Buffer, name: string, keyrin
   }
 }
 
+/** The digests (OpenPGP hash algorithm ids, RFC 4880 9.4) a signature may not be made over. */
+const WEAK_DIGESTS: Record<string, string> = { '1': 'MD5', '2': 'SHA-1', '3': 'RIPEMD-160' };
+
 /**
  * The verdict on one gpgv run: good only for exactly one signature, GOODSIG and VALIDSIG, no
- * ERROR, and exit status 0 (gpgv exits 2 with a GOODSIG already printed when a second signed
- * message or broken armor follows the first). KEYEXPIRED and KEYREVOKED are not looked at:
+ * ERROR, a digest that is not weak (WEAK_DIGESTS), and exit status 0 (gpgv exits 2 with a
+ * GOODSIG already printed when a second signed message or broken armor follows the first). KEYEXPIRED and KEYREVOKED are not looked at:
  * gpgv prints them for any expired or revoked subkey of the key, even one that did not sign
  * (doc/DETAILS); EXPKEYSIG and REVKEYSIG say whether the key that signed is.
  */
@@ -174,6 +177,12 @@ export function signatureVerdict(status: string, exitCode: number, stderr = ''):
   const valid = all('VALIDSIG');
   // VALIDSIG's last field is the primary key's fingerprint, its first the (sub)key that signed.
   if (good.length === 1 && valid.length === 1 && valid[0].length >= 11) {
+    // Its eighth field the digest the signature was made over (RFC 4880 9.4), which gpgv does
+    // not judge: MD5, SHA-1 and RIPEMD-160 are refused, as apt refuses them in Release files.
+    const weak = WEAK_DIGESTS[valid[0][8]];
+    if (weak) {
+      return { state: 'error', detail: `made over a ${weak} digest (OpenPGP hash algorithm ${valid[0][8]}), which is too weak and not accepted (apt does not accept it either); sign with SHA-256 or stronger (gpg's default; --digest-algo SHA512)` };
+    }
     return { state: 'good', fingerprint: valid[0][valid[0].length - 1], uid: good[0].slice(2).join(' ') };
   }
   return { state: 'error', detail: said || 'gpgv gave no verdict' };
