@@ -4,10 +4,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { SignatureVerdict } from '../core/signature-verdict.js';
-import { UserError } from '../errors.js';
-import { unwrapSigned } from '../debian/deb822.js';
+import { CommandTimedOut, UserError } from '../errors.js';
+import { unwrapSigned, type SignedText } from '../debian/deb822.js';
 import { clearsignText, detachedSignature, readSigningKey, type SigningKey } from './openpgp-sign.js';
 import { run } from './run.js';
+import { signatureBlockProblem } from './signature-block.js';
 
 /** A throwaway GNUPGHOME in a short path (gpg-agent's socket path must stay under 108 bytes). */
 export async function withGnupgHome<T>(fn: (home: string) => Promise<T>): Promise<T> {
@@ -121,23 +122,42 @@ export async function verifyClearsigned(file: string, keyring: string): Promise<
   return verifyClearsignedBytes(await readFile(file), basename(file), keyring);
 }
 
+/**
+ * The most one gpgv run may take: a signature is checked in milliseconds, and the queue's one
+ * lane (publications, Valid-Until refreshes) waits on it. What signatureBlockProblem lets
+ * through cannot take long; this is for what it does not foresee.
+ */
+export const GPGV_TIMEOUT_MS = 30_000;
+
 /** verifyClearsigned of a file's bytes, read already (through a descriptor checked to be a regular file's). */
-export async function verifyClearsignedBytes(bytes: Buffer, name: string, keyring: string): Promise<SignatureVerdict> {
+export async function verifyClearsignedBytes(bytes: Buffer, name: string, keyring: string, o: { timeoutMs?: number } = {}): Promise<SignatureVerdict> {
+  // Taken apart before gpgv sees it: only one clear-signed message, nothing around it
+  // (unwrapSigned), and only signature packets in its signature block (signature-block.ts).
+  let ours: SignedText;
+  try {
+    ours = unwrapSigned(bytes.toString('utf8'), name);
+  } catch (err) {
+    return { state: 'error', detail: (err as Error).message };
+  }
+  if (!ours.signed) return { state: 'error', detail: `${name}: not a clear-signed message (no "-----BEGIN PGP SIGNED MESSAGE-----" line); expected one signed with debsign` };
+  const problem = signatureBlockProblem(ours.signature!);
+  if (problem) return { state: 'error', detail: `${name}: ${problem}; not given to gpgv` };
+  const timeoutMs = o.timeoutMs ?? GPGV_TIMEOUT_MS;
   const dir = await mkdtemp(join(tmpdir(), 'aib-gpgv-'));
   try {
     const verified = join(dir, 'verified');
     const args = ['--status-fd', '1', '--keyring', keyring, '--output', verified, '-'];
-    const { stdout, stderr, exitCode } = await run('gpgv', args, { input: bytes, allowFailure: true });
-    const verdict = signatureVerdict(stdout, exitCode, stderr);
-    if (verdict.state !== 'good') return verdict;
-    let ours: string;
+    let result: { stdout: string; stderr: string; exitCode: number };
     try {
-      ours = unwrapSigned(bytes.toString('utf8'), name).content;
+      result = await run('gpgv', args, { input: bytes, allowFailure: true, timeoutMs });
     } catch (err) {
-      return { state: 'error', detail: (err as Error).message };
+      if (!(err instanceof CommandTimedOut)) throw err;
+      return { state: 'error', detail: `${name}: gpgv had not checked the signature after ${timeoutMs / 1000} s and was killed; a signature is checked in milliseconds` };
     }
+    const verdict = signatureVerdict(result.stdout, result.exitCode, result.stderr);
+    if (verdict.state !== 'good') return verdict;
     const theirs = (await readFile(verified, 'utf8')).replace(/\r\n/g, '\n');
-    if (theirs !== ours) return { state: 'error', detail: `${name}: the text gpgv verified is not the signed part as the queue reads it (a line over 20000 bytes?)` };
+    if (theirs !== ours.content) return { state: 'error', detail: `${name}: the text gpgv verified is not the signed part as the queue reads it (a line over 20000 bytes?)` };
     return verdict;
   } finally {
     await rm(dir, { recursive: true, force: true });
