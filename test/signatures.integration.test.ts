@@ -75,7 +75,7 @@ beforeAll(async () => {
   const revoked = (await gpg(['--armor', '--export', keys.revoked])).stdout;
   await writeFile(uploaders, `${others}\n${revoked}\n${rev.slice(rev.indexOf(':-----BEGIN') + 1)}`);
   keyring = join(home, 'uploaders.gpg');
-  await addKeysToKeyring(undefined, uploaders, (bytes) => writeFileAtomic(keyring, bytes));
+  await addKeysToKeyring(undefined, uploaders, await readFile(uploaders), (bytes) => writeFileAtomic(keyring, bytes));
 });
 
 afterAll(async () => {

@@ -257,22 +257,25 @@ export async function listKeys(keyring: Buffer): Promise<KeyInfo[]> {
 export type SaveKeyring = (keyring: Buffer) => Promise<void>;
 
 /**
- * Adds the public keys (and revocation certificates) in keyFile, armored or binary, to a binary
- * keyring gpgv can read, whose bytes now are `current` (read by the caller, as for listKeys;
- * undefined: none yet); the new keyring goes to `save`, nothing when gpg refuses the file.
- * Returns the keys the file added or revoked. A file gpg finds bad signatures in is refused
- * whole: gpg takes a revocation certificate as a signature on the key just before it in the
- * file, so one placed after another key revokes nothing, and gpg says so only on stderr.
+ * Adds the public keys (and revocation certificates) in `keys`, the bytes of keyFile (read once
+ * by the caller: two reads of a path, one for the listing and one for the import, could be of
+ * two files), armored or binary, to a binary keyring gpgv can read, whose bytes now are
+ * `current` (read by the caller, as for listKeys; undefined: none yet); the new keyring goes to
+ * `save`, nothing when gpg refuses the file. Returns the keys the file added, changed or
+ * revoked: every key the keyring holds after and did not before among them. A file gpg finds
+ * bad signatures in is refused whole: gpg takes a revocation certificate as a signature on the
+ * key just before it in the file, so one placed after another key revokes nothing, and gpg says
+ * so only on stderr.
  */
-export async function addKeysToKeyring(current: Buffer | undefined, keyFile: string, save: SaveKeyring): Promise<KeyInfo[]> {
+export async function addKeysToKeyring(current: Buffer | undefined, keyFile: string, keys: Buffer, save: SaveKeyring): Promise<KeyInfo[]> {
   return withGnupgHome(async (home) => {
     const gpg = (args: string[], input?: Buffer) => run('gpg', ['--homedir', home, '--batch', ...args], { input });
     const listed = async () => parseKeyListing((await gpg(['--quiet', '--with-colons', '--fixed-list-mode', '--list-keys'])).stdout);
-    const inFile = parseKeyListing((await gpg(['--quiet', '--with-colons', '--fixed-list-mode', '--show-keys', keyFile])).stdout);
+    const inFile = parseKeyListing((await gpg(['--quiet', '--with-colons', '--fixed-list-mode', '--show-keys'], keys)).stdout);
     if (current?.length) await gpg(['--quiet', '--import'], current);
     const before = await listed();
     // Not --quiet: "key X: N bad signatures" is said on stderr alone.
-    const { stderr, exitCode } = await run('gpg', ['--homedir', home, '--batch', '--import', keyFile], { allowFailure: true });
+    const { stderr, exitCode } = await run('gpg', ['--homedir', home, '--batch', '--import'], { input: keys, allowFailure: true });
     if (exitCode !== 0) {
       const said = stderr.trim().split('\n').filter((l) => !/^gpg: (Total number processed|keybox|.*trustdb)/.test(l)).slice(-2).join('; ');
       throw new UserError(`${keyFile}: holds no OpenPGP public key or revocation certificate for a key of the keyring (${said || `gpg exited with ${exitCode}`}); nothing was added`);
@@ -284,7 +287,8 @@ export async function addKeysToKeyring(current: Buffer | undefined, keyFile: str
       );
     }
     const after = await listed();
-    const changed = after.filter((k) => inFile.some((f) => f.fingerprint === k.fingerprint) || (k.revoked && !before.find((b) => b.fingerprint === k.fingerprint)?.revoked));
+    const was = (k: KeyInfo) => before.find((b) => b.fingerprint === k.fingerprint);
+    const changed = after.filter((k) => !was(k) || inFile.some((f) => f.fingerprint === k.fingerprint) || (k.revoked && !was(k)?.revoked));
     if (changed.length === 0) throw new UserError(`${keyFile}: holds no OpenPGP public key or revocation certificate for a key of the keyring`);
     const exported = join(home, 'keyring.gpg');
     await gpg(['--quiet', '--output', exported, '--export']);
