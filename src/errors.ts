@@ -29,6 +29,18 @@ export class CommandFailed extends Error {
   }
 }
 
+/** A program killed (SIGKILL) because it ran longer than its caller allows (run's timeoutMs). */
+export class CommandTimedOut extends CommandFailed {
+  constructor(
+    command: string,
+    readonly afterMs: number,
+    output: string,
+  ) {
+    super(`${command} (killed: still running after ${afterMs / 1000} s, the most it is given)`, undefined, output);
+    this.name = 'CommandTimedOut';
+  }
+}
+
 /** The Docker engine is unreachable or refused an operation. Exit 4. */
 export class DockerError extends Error {
   constructor(message: string) {

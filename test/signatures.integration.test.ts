@@ -33,11 +33,11 @@ async function newKey(uid: string, usage: string, expiry: string, fakedTime?: st
   return (await fingerprints(uid))[0];
 }
 
-/** Clear-signs the text (by each key given: several make one block with several signatures). */
-async function clearsign(signers: string[], fakedTime?: string, text = TEXT): Promise<string> {
+/** Clear-signs the text (by each key given: several make one block with several signatures), over `digest` when given. */
+async function clearsign(signers: string[], fakedTime?: string, text = TEXT, digest?: string): Promise<string> {
   const input = join(home, 'input.txt');
   await writeFile(input, text);
-  return (await gpg([...signers.flatMap((k) => ['--local-user', k]), '--clearsign', '--output', '-', input], fakedTime)).stdout + '\n';
+  return (await gpg([...signers.flatMap((k) => ['--local-user', k]), ...(digest ? ['--digest-algo', digest] : []), '--clearsign', '--output', '-', input], fakedTime)).stdout + '\n';
 }
 
 async function verify(signed: string) {
@@ -75,7 +75,7 @@ beforeAll(async () => {
   const revoked = (await gpg(['--armor', '--export', keys.revoked])).stdout;
   await writeFile(uploaders, `${others}\n${revoked}\n${rev.slice(rev.indexOf(':-----BEGIN') + 1)}`);
   keyring = join(home, 'uploaders.gpg');
-  await addKeysToKeyring(undefined, uploaders, (bytes) => writeFileAtomic(keyring, bytes));
+  await addKeysToKeyring(undefined, uploaders, await readFile(uploaders), (bytes) => writeFileAtomic(keyring, bytes));
 });
 
 afterAll(async () => {
@@ -107,6 +107,18 @@ describe('an upload signature', () => {
     ['a revoked signing subkey', async () => signedBy.revokedSubkey, 'revoked-key'],
   ])('is refused when made by %s', async (_name, make, state) => {
     expect((await verify(await make())).state).toBe(state);
+  });
+
+  it.each([
+    ['SHA1', 'SHA-1', 2],
+    ['RIPEMD160', 'RIPEMD-160', 3],
+  ])('is refused when made over a %s digest, which gpgv itself accepts, saying which', async (algo, digest, id) => {
+    const signed = await clearsign([keys.good], undefined, TEXT, algo);
+    expect(signed).toContain(`Hash: ${algo}`);
+    const gpgv = await execa('gpgv', ['--status-fd', '1', '--keyring', keyring, '-'], { input: signed, reject: false });
+    expect(gpgv.stdout).toContain('[GNUPG:] GOODSIG');
+    expect(await verify(signed)).toEqual({ state: 'error', detail: expect.stringContaining(`made over a ${digest} digest (OpenPGP hash algorithm ${id}), which is too weak`) });
+    expect(await verify(await clearsign([keys.good], undefined, TEXT, 'SHA256'))).toMatchObject({ state: 'good', fingerprint: keys.good });
   });
 
   it('is refused when the block holds two signatures, even both good: exactly one is expected', async () => {

@@ -1,7 +1,9 @@
 // An uploader swapping an entry in incoming/ between the queue's steps: between the scan's lstat
-// of an entry and its copy, and between the intake's lstat of an original and its reading of it,
-// when the intake clears incoming/ of what it copied. The swap is made exactly there by wrapping lstat (the race, made deterministic):
-// the entry is replaced right after an lstat of it returned "a regular file".
+// of an entry and its copy, between the intake's lstat of an original and its reading of it,
+// when the intake clears incoming/ of what it copied, and right after the scan has read a
+// .changes. The swap is made exactly there by wrapping lstat and open (the race, made
+// deterministic): the entry is replaced right after an lstat of it returned "a regular file", or
+// right after it was opened.
 import { constants } from 'node:fs';
 import { copyFile, lstat, mkdir, mkdtemp, open, readFile, readdir, rename, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,6 +21,8 @@ import { RecordStore } from '../src/storage/record-store.js';
 const swap: { path?: string; replace?: () => Promise<void> } = {};
 /** An entry whose next open fails with this error code (as a file of mode 000 fails it for a user other than root). */
 const failOpen: { path?: string; code?: string } = {};
+/** The swap to make right after the next open of `path` (what was opened is read; the path leads elsewhere after). */
+const swapAfterOpen: { path?: string; replace?: () => Promise<void> } = {};
 
 vi.mock('node:fs/promises', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:fs/promises')>();
@@ -36,7 +40,13 @@ vi.mock('node:fs/promises', async (importOriginal) => {
       failOpen.path = undefined;
       throw Object.assign(new Error(`${failOpen.code}: cannot open '${String(args[0])}'`), { code: failOpen.code });
     }
-    return real.open(...args);
+    const handle = await real.open(...args);
+    if (swapAfterOpen.path && String(args[0]) === swapAfterOpen.path && swapAfterOpen.replace) {
+      const replace = swapAfterOpen.replace;
+      swapAfterOpen.path = undefined;
+      await replace();
+    }
+    return handle;
   };
   return { ...real, lstat: wrapped, open: opened, default: { ...real, lstat: wrapped, open: opened } };
 });
@@ -50,12 +60,12 @@ afterAll(async () => {
   for (const dir of roots) await rm(dir, { recursive: true, force: true });
 });
 
-async function archiveWithUpload(stableMs = 0): Promise<{ layout: Layout; intake: (arrival: () => void) => Promise<UploadIntake> }> {
+async function archiveWithUpload(stableMs = 0, configText = ''): Promise<{ layout: Layout; intake: (arrival: () => void) => Promise<UploadIntake> }> {
   const layout = new Layout(await mkdtemp(join(tmpdir(), 'aib-swap-')));
   roots.push(layout.root);
   for (const dir of [...layout.directories, layout.uploads, layout.jobs]) await mkdir(dir, { recursive: true });
-  await writeFile(layout.config, '');
-  const config = parseConfig('', layout.config);
+  await writeFile(layout.config, configText);
+  const config = parseConfig(configText, layout.config);
   for (const f of FILES) await copyFile(join(FIXTURES, f), join(layout.incoming, f));
   const intake = async (arrival: () => void) =>
     new UploadIntake(
@@ -132,6 +142,36 @@ describe('the upload intake, with entries swapped between its steps', () => {
     expect(kept.blocks * 512).toBeLessThan(1024 ** 2);
   });
 
+
+  it('checks the signature of the very .changes it read the file list of: an unsigned one swapped for a signed text right after it was read takes none of the files it lists', async () => {
+    // Signatures required, and a key of the keyring that signed a .changes listing the same files.
+    const { layout, intake } = await archiveWithUpload(0, 'uploads:\n  allow_unsigned: false\n');
+    const gnupg = await mkdtemp(join(tmpdir(), 'aib-swap-gpg-'));
+    roots.push(gnupg);
+    const gpg = (...args: string[]) => execa('gpg', ['--homedir', gnupg, '--batch', '--quiet', '--passphrase', '', ...args]);
+    try {
+      await gpg('--quick-gen-key', 'Uploader <uploader@example.org>', 'ed25519', 'sign', '1y');
+      await writeFile(join(layout.root, 'state', 'uploaders.gpg'), (await gpg('--export')).stdout);
+      const changes = join(layout.incoming, FILES[0]);
+      const unsigned = await readFile(changes);
+      const signed = join(layout.root, 'signed.changes');
+      await gpg('--clearsign', '--output', signed, changes);
+      const queue = await intake(() => undefined);
+      // The scan has the unsigned text open (and reads it): the signed one takes its name.
+      swapAfterOpen.path = changes;
+      swapAfterOpen.replace = () => rename(signed, changes);
+      const { decided } = await queue.scan();
+      expect((await readdir(layout.incoming)).sort(), 'the files the unsigned .changes lists were taken').toEqual([...FILES].sort());
+      expect(decided.map((u) => [u.state, u.checks])).toEqual([['rejected', ['signature']]]);
+      expect(decided[0].reasons[0]).toBe(`${FILES[0]}: not signed, and this archive requires signed uploads; sign with debsign (or dpkg-buildpackage without -us -uc); the files it lists were left in incoming/`);
+      // The rejection keeps the .changes that was read, and nothing else; the signed one is in incoming/, to be taken as its own.
+      expect((await readdir(join(layout.rejected, decided[0].id))).sort()).toEqual([FILES[0], `${FILES[0]}.reason`]);
+      expect(await readFile(join(layout.rejected, decided[0].id, FILES[0]))).toEqual(unsigned);
+      expect((await readFile(changes, 'utf8')).startsWith('-----BEGIN PGP SIGNED MESSAGE-----')).toBe(true);
+    } finally {
+      await execa('gpgconf', ['--homedir', gnupg, '--kill', 'all'], { reject: false });
+    }
+  });
 
   it('clearing incoming/, neither hangs on nor reads a FIFO swapped in for a copied file', async () => {
     const { layout, intake } = await archiveWithUpload();

@@ -247,7 +247,7 @@ async function newArchive(configText = ''): Promise<{ layout: Layout; config: Ar
     const exported = (await gpg(['--armor', '--export', keys.good, keys.expired, keys.subkeyPrimary])).stdout;
     const revoked = (await gpg(['--armor', '--export', keys.revoked])).stdout;
     await writeFile(join(gnupg, 'uploaders.asc'), `${exported}\n${revoked}\n${revocation}`);
-    await addKeysToKeyring(undefined, join(gnupg, 'uploaders.asc'), (bytes) => writeFileAtomic(join(layout.root, config.uploads.keyring), bytes));
+    await addKeysToKeyring(undefined, 'uploaders.asc', await readFile(join(gnupg, 'uploaders.asc')), (bytes) => writeFileAtomic(join(layout.root, config.uploads.keyring), bytes));
   }
   const intake = async (failPoint?: FailPointHit) =>
     new UploadIntake(layout, await storesOf(layout), () => config, async () => undefined, { stableMs: 0, wrongSizeGraceMs: 0, failPoint });
@@ -928,7 +928,7 @@ describe('the uploaders keyring', () => {
   it('adds armored keys to a binary keyring gpgv reads, and lists them', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'aib-kr-'));
     await writeFile(join(dir, 'good.asc'), (await gpg(['--armor', '--export', keys.good])).stdout);
-    const added = await addKeysToKeyring(undefined, join(dir, 'good.asc'), (bytes) => writeFileAtomic(join(dir, 'uploaders.gpg'), bytes));
+    const added = await addKeysToKeyring(undefined, 'good.asc', await readFile(join(dir, 'good.asc')), (bytes) => writeFileAtomic(join(dir, 'uploaders.gpg'), bytes));
     expect(added.map((k) => k.fingerprint)).toEqual([keys.good]);
     const listed = await listKeys(await readFile(join(dir, 'uploaders.gpg')));
     expect(listed).toEqual([expect.objectContaining({ fingerprint: keys.good, uids: ['Good Uploader <good@example.org>'], revoked: false })]);

@@ -5,13 +5,36 @@ import type { Command } from 'commander';
 import { UserError } from '../errors.js';
 import { addKeysToKeyring, listKeys, removeKeyFromKeyring, type KeyInfo } from '../process/gpg.js';
 import { AnchoredDir } from '../storage/anchored-dir.js';
-import { exists } from '../storage/files.js';
+import { NotRegularFile, readRegularFile } from '../storage/open-regular-file.js';
 import { layoutFor, loadConfig, type GlobalOptions } from './archive-context.js';
 import { printableJson, sayPrintable } from '../core/terminal-text.js';
 
 function describeKey(k: KeyInfo): string {
   const flags = [k.revoked ? 'REVOKED' : '', k.expired ? 'EXPIRED' : '', k.expires ? `expires ${k.expires.slice(0, 10)}` : 'no expiry'].filter(Boolean).join(', ');
   return `${k.fingerprint}  ${k.uids[0] ?? '(no user id)'}  (${flags})`;
+}
+
+/** The most of a key file `archive keys add` reads (into memory, once). */
+export const MAX_KEY_FILE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * A key file's bytes, read once, whatever gpg then does with them (lists them, imports them): a
+ * file read by path at each step, swapped in between or a FIFO given something else at each
+ * open, had a key imported that was never listed. Only a regular file, not through a link at
+ * its name, never waiting on a FIFO (storage/open-regular-file.ts).
+ */
+export async function readKeyFile(file: string): Promise<Buffer> {
+  const expected = 'expected a file of OpenPGP public keys (gpg --export --armor KEY > FILE)';
+  let read: { data?: Buffer; size: number };
+  try {
+    read = await readRegularFile(file, MAX_KEY_FILE_BYTES);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new UserError(`${file}: no such file`);
+    if (err instanceof NotRegularFile) throw new UserError(`${file}: not a regular file (${err.kind}); ${expected}`);
+    throw err;
+  }
+  if (!read.data) throw new UserError(`${file}: ${read.size} bytes, more than the ${MAX_KEY_FILE_BYTES} read of a key file; ${expected}`);
+  return read.data;
 }
 
 export function register(program: Command): void {
@@ -56,8 +79,7 @@ export function register(program: Command): void {
     .action(async (files: string[], _o: object, cmd: Command) => {
       const { dir, current, save, config, layout } = await keyringOf(cmd);
       for (const file of files) {
-        if (!(await exists(file))) throw new UserError(`${file}: no such file`);
-        for (const k of await addKeysToKeyring(current(), file, save)) sayPrintable(`added ${describeKey(k)}`);
+        for (const k of await addKeysToKeyring(current(), file, await readKeyFile(file), save)) sayPrintable(`added ${describeKey(k)}`);
       }
       dir.close();
       if (config.uploads.allowUnsigned) {

@@ -62,6 +62,19 @@ describe('signed job API requests', () => {
     expect(verify(sign(heartbeat, 'b', now - 59_000), heartbeat).builder).toBe('b');
   });
 
+  it('refuses a request exactly 60 s old or ahead, the moment its nonce may be forgotten, and accepts one a millisecond younger', () => {
+    const header = sign(heartbeat, 'b', now);
+    expect(() => verify(header, heartbeat, memory(), now + 60_000)).toThrow(/is 60 s old; the queue accepts ±60 s/);
+    expect(() => verify(header, heartbeat, memory(), now - 60_000)).toThrow(/is 60 s in the future; the queue accepts ±60 s/);
+    // Accepted a millisecond before: its nonce is kept until the window is over, then the request is out of it.
+    const nonces = memory();
+    for (let i = 1; i < MAX_NONCES_PER_SIGNER; i++) nonces.remember('b', `n${i}`, now + 60_000, now);
+    expect(verify(header, heartbeat, nonces, now + 59_999).builder).toBe('b');
+    expect(() => verify(header, heartbeat, nonces, now + 59_999)).toThrow(/nonce .* was already used: a replayed request/);
+    // Exactly 60 s on, at capacity, every nonce of the window would be forgotten to make room: the replay is refused by its time.
+    expect(() => verify(header, heartbeat, nonces, now + 60_000)).toThrow(/is 60 s old/);
+  });
+
   it('refuses the bare token, another scheme, and a malformed header, naming what it expects', () => {
     expect(() => verify(`Bearer ${secret}`, heartbeat)).toThrow(/scheme "Bearer" is not accepted; expected AIB-HMAC-SHA256/);
     expect(() => verify('', heartbeat)).toThrow(/no Authorization header/);
@@ -100,6 +113,17 @@ describe('signed job API requests', () => {
     // Nonces are each signer's own: flood's n1 makes other's no replay; other's own again is one.
     expect(nonces.remember('other', 'n1', now + 60_000, now)).toBe(true);
     expect(nonces.remember('other', 'n1', now + 60_000, now)).toBe(false);
+  });
+
+  it("counts the nonces of a worker whose name holds a space as that worker's, and forgets them as such", () => {
+    const nonces = memory();
+    nonces.remember('a', 'kept', now + 60_000, now - 1);
+    for (let i = 0; i < MAX_NONCES_PER_SIGNER; i++) nonces.remember('a b', `n${i}`, now, now - 1);
+    // Every one of "a b"'s has expired: forgotten, they make room for its next, and "a"'s count is untouched.
+    expect(nonces.remember('a b', 'late', now + 60_000, now)).toBe(true);
+    expect(nonces.size).toBe(2);
+    for (let i = 1; i < MAX_NONCES_PER_SIGNER; i++) nonces.remember('a', `m${i}`, now + 60_000, now);
+    expect(() => nonces.remember('a', 'over', now + 60_000, now)).toThrow(/more than 20000 requests of a within 60 s/);
   });
 
   it('lets a builder act as itself and its numbered slots only', () => {

@@ -83,8 +83,11 @@ export function parseSignature(header: string | undefined): SignatureFields {
  * it was made only (a queue that restarted forgot them: what was signed before is refused).
  */
 export class NonceMemory {
-  /** "SIGNER NONCE" -> when it expires. */
-  private readonly seen = new Map<string, number>();
+  /**
+   * "SIGNER NONCE" -> whose it is and when it expires. The signer is kept in the value, not read
+   * back from the key: a worker's name may hold a space ("a b"), which would be taken for "a".
+   */
+  private readonly seen = new Map<string, { signer: string; expiresAt: number }>();
   /** How many of them each signer has. */
   private readonly bySigner = new Map<string, number>();
 
@@ -97,16 +100,15 @@ export class NonceMemory {
     if (this.seen.size >= MAX_NONCES || (this.bySigner.get(signer) ?? 0) >= MAX_NONCES_PER_SIGNER) this.forgetExpired(now);
     if (this.seen.size >= MAX_NONCES) throw new SignatureError(`more than ${MAX_NONCES} requests within ${SIGNATURE_WINDOW_MS / 1000} s; try again shortly`);
     if ((this.bySigner.get(signer) ?? 0) >= MAX_NONCES_PER_SIGNER) throw new SignatureError(`more than ${MAX_NONCES_PER_SIGNER} requests of ${signer} within ${SIGNATURE_WINDOW_MS / 1000} s; try again shortly`);
-    this.seen.set(key, expiresAt);
+    this.seen.set(key, { signer, expiresAt });
     this.bySigner.set(signer, (this.bySigner.get(signer) ?? 0) + 1);
     return true;
   }
 
   private forgetExpired(now: number): void {
-    for (const [key, expiry] of this.seen) {
-      if (expiry > now) continue;
+    for (const [key, { signer, expiresAt }] of this.seen) {
+      if (expiresAt > now) continue;
       this.seen.delete(key);
-      const signer = key.slice(0, key.indexOf(' '));
       const left = this.bySigner.get(signer)! - 1;
       if (left > 0) this.bySigner.set(signer, left);
       else this.bySigner.delete(signer);
@@ -127,7 +129,10 @@ export class NonceMemory {
 export function verifyRequest(keyFor: KeyFor, header: string | undefined, r: Omit<SignedRequest, 'bodySha256'>, nonces: NonceMemory, now = Date.now()): { builder: string; bodySha256: string } {
   const f = parseSignature(header);
   const skew = now - f.time * 1000;
-  if (Math.abs(skew) > SIGNATURE_WINDOW_MS) {
+  // Strictly inside the window: the nonce is remembered until time + SIGNATURE_WINDOW_MS and
+  // forgotten from then on (forgetExpired), so a request exactly that old, accepted, could be
+  // replayed in that very millisecond once its nonce was dropped.
+  if (Math.abs(skew) >= SIGNATURE_WINDOW_MS) {
     throw new SignatureError(`request time ${new Date(f.time * 1000).toISOString()} is ${Math.round(Math.abs(skew) / 1000)} s ${skew > 0 ? 'old' : 'in the future'}; the queue accepts ±${SIGNATURE_WINDOW_MS / 1000} s (is the builder's clock right?)`);
   }
   if (f.time < Math.floor(nonces.since / 1000)) {

@@ -29,9 +29,11 @@ describe('deb822', () => {
 
   it('strips an OpenPGP clear-signature frame and reports that the text was signed', () => {
     const signed = fixture('aib-hello_1.0-1.signed.dsc');
-    const { content, signed: wasSigned } = unwrapSigned(signed);
+    const { content, signed: wasSigned, signature } = unwrapSigned(signed);
     expect(wasSigned).toBe(true);
     expect(content).toBe(fixture('aib-hello_1.0-1.dsc'));
+    // The armored signature's lines, for the check before gpgv reads them (process/signature-block.ts).
+    expect(signature).toEqual(['', ...signed.split('-----BEGIN PGP SIGNATURE-----\n\n')[1].split('\n-----END')[0].split('\n')]);
     expect(parseSingle(signed, 'x.dsc').paragraph.first('Version')).toBe('1.0-1');
   });
 
@@ -59,7 +61,7 @@ describe('deb822', () => {
   it('reads the signed text as gpg does: blank lines around the frame allowed, the trailing blanks and carriage returns of a line ignored (RFC 4880 7.1)', () => {
     const signed = fixture('aib-hello_1.0-1.signed.dsc');
     const padded = `\n${signed.replace('Source: aib-hello\n', 'Source: aib-hello \t\n').replace('Format: 3.0 (quilt)\n', 'Format: 3.0 (quilt)\r \n').replace('-----BEGIN PGP SIGNATURE-----', '-----BEGIN PGP SIGNATURE-----  ')}\n\n`;
-    expect(unwrapSigned(padded, 'x.dsc')).toEqual({ content: fixture('aib-hello_1.0-1.dsc'), signed: true });
+    expect(unwrapSigned(padded, 'x.dsc')).toMatchObject({ content: fixture('aib-hello_1.0-1.dsc'), signed: true });
   });
 
   it.each([

@@ -77,6 +77,8 @@ export interface SignedText {
   content: string;
   /** Whether the text was an OpenPGP cleartext-signed message. */
   signed: boolean;
+  /** Signed only: the lines of its armored signature, between the BEGIN and END PGP SIGNATURE lines. */
+  signature?: string[];
 }
 
 const BEGIN_SIGNED = '-----BEGIN PGP SIGNED MESSAGE-----';
@@ -107,7 +109,7 @@ export function unwrapSigned(text: string, file = '<input>'): SignedText {
   if (end < 0) throw new Deb822Error(file, i + 1, `the signature has no "${END_SIGNATURE}" line`);
   const after = lines.findIndex((l, j) => j > end && l.trim() !== '');
   if (after >= 0) throw new Deb822Error(file, after + 1, `text after "${END_SIGNATURE}"; only the signed part of a file may hold data`);
-  return { content: body.join('\n') + '\n', signed: true };
+  return { content: body.join('\n') + '\n', signed: true, signature: lines.slice(i + 1, end) };
 }
 
 /**

@@ -1,6 +1,9 @@
-import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { generateArchiveKey, listKeys, parseKeyListing, secretKeyFingerprint, signatureVerdict } from './gpg.js';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateArchiveKey, listKeys, parseKeyListing, secretKeyFingerprint, signatureVerdict, verifyClearsignedBytes } from './gpg.js';
 
 // A fingerprint for the key-listing case.
 const FPR = '0123456789ABCDEF0123456789ABCDEF01234567';
@@ -205,6 +208,19 @@ describe('the verdict on a real gpgv run', () => {
     expect(verdictOf('good-then-stranger')).toMatchObject({ state: 'error', detail: expect.stringContaining('multiple plaintexts') });
   });
 
+  it.each([
+    ['1', 'MD5'],
+    ['2', 'SHA-1'],
+    ['3', 'RIPEMD-160'],
+  ])('rejects a good signature made over a weak digest (VALIDSIG hash algorithm %s, %s), as apt does, saying which', (algorithm, digest) => {
+    // gpgv 2.2.40's lines for an EdDSA signature made with gpg --digest-algo SHA1 (or RIPEMD160): GOODSIG, exit 0.
+    const status = [...GOOD_SIG.slice(0, -1), GOOD_SIG.at(-1)!.replace(' 22 8 01 ', ` 22 ${algorithm} 01 `)];
+    expect(signatureVerdict(status.join('\n') + '\n', 0, GOOD_STDERR)).toEqual({
+      state: 'error',
+      detail: `made over a ${digest} digest (OpenPGP hash algorithm ${algorithm}), which is too weak and not accepted (apt does not accept it either); sign with SHA-256 or stronger (gpg's default; --digest-algo SHA512)`,
+    });
+  });
+
   it('rejects a good signature when gpgv exits non-zero without an ERROR line (garbage after the signature)', () => {
     expect(verdictOf('after-sigblock')).toMatchObject({ state: 'error', detail: expect.stringContaining('gpgv exited with 2') });
   });
@@ -236,4 +252,43 @@ describe.runIf(spawnSync('gpg', ['--version']).status === 0 || !!process.env.CI)
     expect(await secretKeyFingerprint(Buffer.from(key.secretArmored))).toBe(key.fingerprint);
     expect((await listKeys(Buffer.from(key.publicArmored)))[0].fingerprint).toBe(key.fingerprint);
   }, 60_000);
+});
+
+describe('verifyClearsignedBytes, before and around gpgv', () => {
+  // A gpgv of this test's own, first on PATH: it leaves a mark that it ran, then never ends.
+  const bin = mkdtempSync(join(tmpdir(), 'aib-fake-gpgv-'));
+  const ran = join(bin, 'ran');
+  const path = process.env.PATH;
+  const signed = readFileSync(join(import.meta.dirname, '..', 'debian', 'fixtures', 'aib-hello_1.0-1.signed.dsc'), 'utf8');
+  beforeAll(() => {
+    writeFileSync(join(bin, 'gpgv'), `#!/bin/sh\ntouch '${ran}'\nexec sleep 60\n`);
+    chmodSync(join(bin, 'gpgv'), 0o755);
+    process.env.PATH = `${bin}:${path}`;
+  });
+  afterAll(() => {
+    process.env.PATH = path;
+    rmSync(bin, { recursive: true, force: true });
+  });
+
+  it('never gives gpgv a signature block holding more than signature packets (a compressed packet of zeros, inflated, would hold the queue)', async () => {
+    // A bzip2-compressed data packet (tag 8, algorithm 3) after the signature, the armor's lines kept 64 long.
+    const [head, rest] = signed.split('-----BEGIN PGP SIGNATURE-----\n\n');
+    const packets = Buffer.concat([Buffer.from(rest.split('\n=')[0].replaceAll('\n', ''), 'base64'), Buffer.from([0xc8, 11, 3]), Buffer.from('BZh91AY&SY')]);
+    const bomb = `${head}-----BEGIN PGP SIGNATURE-----\n\n${packets.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END PGP SIGNATURE-----\n`;
+    expect(await verifyClearsignedBytes(Buffer.from(bomb), 'x.dsc', join(bin, 'keyring.gpg'))).toEqual({
+      state: 'error',
+      detail: 'x.dsc: packet 2 of the signature block is a compressed data packet (tag 8); expected signature packets (tag 2) only; not given to gpgv',
+    });
+    expect(existsSync(ran), 'gpgv was run').toBe(false);
+  });
+
+  it('kills a gpgv that runs longer than it is given, and says so', async () => {
+    const started = Date.now();
+    expect(await verifyClearsignedBytes(Buffer.from(signed), 'x.dsc', join(bin, 'keyring.gpg'), { timeoutMs: 300 })).toEqual({
+      state: 'error',
+      detail: 'x.dsc: gpgv had not checked the signature after 0.3 s and was killed; a signature is checked in milliseconds',
+    });
+    expect(existsSync(ran)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
 });

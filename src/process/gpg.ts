@@ -4,10 +4,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { SignatureVerdict } from '../core/signature-verdict.js';
-import { UserError } from '../errors.js';
-import { unwrapSigned } from '../debian/deb822.js';
+import { CommandTimedOut, UserError } from '../errors.js';
+import { unwrapSigned, type SignedText } from '../debian/deb822.js';
 import { clearsignText, detachedSignature, readSigningKey, type SigningKey } from './openpgp-sign.js';
 import { run } from './run.js';
+import { signatureBlockProblem } from './signature-block.js';
 
 /** A throwaway GNUPGHOME in a short path (gpg-agent's socket path must stay under 108 bytes). */
 export async function withGnupgHome<T>(fn: (home: string) => Promise<T>): Promise<T> {
@@ -121,33 +122,55 @@ export async function verifyClearsigned(file: string, keyring: string): Promise<
   return verifyClearsignedBytes(await readFile(file), basename(file), keyring);
 }
 
+/**
+ * The most one gpgv run may take: a signature is checked in milliseconds, and the queue's one
+ * lane (publications, Valid-Until refreshes) waits on it. What signatureBlockProblem lets
+ * through cannot take long; this is for what it does not foresee.
+ */
+export const GPGV_TIMEOUT_MS = 30_000;
+
 /** verifyClearsigned of a file's bytes, read already (through a descriptor checked to be a regular file's). */
-export async function verifyClearsignedBytes(bytes: Buffer, name: string, keyring: string): Promise<SignatureVerdict> {
+export async function verifyClearsignedBytes(bytes: Buffer, name: string, keyring: string, o: { timeoutMs?: number } = {}): Promise<SignatureVerdict> {
+  // Taken apart before gpgv sees it: only one clear-signed message, nothing around it
+  // (unwrapSigned), and only signature packets in its signature block (signature-block.ts).
+  let ours: SignedText;
+  try {
+    ours = unwrapSigned(bytes.toString('utf8'), name);
+  } catch (err) {
+    return { state: 'error', detail: (err as Error).message };
+  }
+  if (!ours.signed) return { state: 'error', detail: `${name}: not a clear-signed message (no "-----BEGIN PGP SIGNED MESSAGE-----" line); expected one signed with debsign` };
+  const problem = signatureBlockProblem(ours.signature!);
+  if (problem) return { state: 'error', detail: `${name}: ${problem}; not given to gpgv` };
+  const timeoutMs = o.timeoutMs ?? GPGV_TIMEOUT_MS;
   const dir = await mkdtemp(join(tmpdir(), 'aib-gpgv-'));
   try {
     const verified = join(dir, 'verified');
     const args = ['--status-fd', '1', '--keyring', keyring, '--output', verified, '-'];
-    const { stdout, stderr, exitCode } = await run('gpgv', args, { input: bytes, allowFailure: true });
-    const verdict = signatureVerdict(stdout, exitCode, stderr);
-    if (verdict.state !== 'good') return verdict;
-    let ours: string;
+    let result: { stdout: string; stderr: string; exitCode: number };
     try {
-      ours = unwrapSigned(bytes.toString('utf8'), name).content;
+      result = await run('gpgv', args, { input: bytes, allowFailure: true, timeoutMs });
     } catch (err) {
-      return { state: 'error', detail: (err as Error).message };
+      if (!(err instanceof CommandTimedOut)) throw err;
+      return { state: 'error', detail: `${name}: gpgv had not checked the signature after ${timeoutMs / 1000} s and was killed; a signature is checked in milliseconds` };
     }
+    const verdict = signatureVerdict(result.stdout, result.exitCode, result.stderr);
+    if (verdict.state !== 'good') return verdict;
     const theirs = (await readFile(verified, 'utf8')).replace(/\r\n/g, '\n');
-    if (theirs !== ours) return { state: 'error', detail: `${name}: the text gpgv verified is not the signed part as the queue reads it (a line over 20000 bytes?)` };
+    if (theirs !== ours.content) return { state: 'error', detail: `${name}: the text gpgv verified is not the signed part as the queue reads it (a line over 20000 bytes?)` };
     return verdict;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
+/** The digests (OpenPGP hash algorithm ids, RFC 4880 9.4) a signature may not be made over. */
+const WEAK_DIGESTS: Record<string, string> = { '1': 'MD5', '2': 'SHA-1', '3': 'RIPEMD-160' };
+
 /**
  * The verdict on one gpgv run: good only for exactly one signature, GOODSIG and VALIDSIG, no
- * ERROR, and exit status 0 (gpgv exits 2 with a GOODSIG already printed when a second signed
- * message or broken armor follows the first). KEYEXPIRED and KEYREVOKED are not looked at:
+ * ERROR, a digest that is not weak (WEAK_DIGESTS), and exit status 0 (gpgv exits 2 with a
+ * GOODSIG already printed when a second signed message or broken armor follows the first). KEYEXPIRED and KEYREVOKED are not looked at:
  * gpgv prints them for any expired or revoked subkey of the key, even one that did not sign
  * (doc/DETAILS); EXPKEYSIG and REVKEYSIG say whether the key that signed is.
  */
@@ -174,6 +197,12 @@ export function signatureVerdict(status: string, exitCode: number, stderr = ''):
   const valid = all('VALIDSIG');
   // VALIDSIG's last field is the primary key's fingerprint, its first the (sub)key that signed.
   if (good.length === 1 && valid.length === 1 && valid[0].length >= 11) {
+    // Its eighth field the digest the signature was made over (RFC 4880 9.4), which gpgv does
+    // not judge: MD5, SHA-1 and RIPEMD-160 are refused, as apt refuses them in Release files.
+    const weak = WEAK_DIGESTS[valid[0][8]];
+    if (weak) {
+      return { state: 'error', detail: `made over a ${weak} digest (OpenPGP hash algorithm ${valid[0][8]}), which is too weak and not accepted (apt does not accept it either); sign with SHA-256 or stronger (gpg's default; --digest-algo SHA512)` };
+    }
     return { state: 'good', fingerprint: valid[0][valid[0].length - 1], uid: good[0].slice(2).join(' ') };
   }
   return { state: 'error', detail: said || 'gpgv gave no verdict' };
@@ -239,22 +268,25 @@ export async function secretKeyFingerprint(secret: Buffer): Promise<string> {
 export type SaveKeyring = (keyring: Buffer) => Promise<void>;
 
 /**
- * Adds the public keys (and revocation certificates) in keyFile, armored or binary, to a binary
- * keyring gpgv can read, whose bytes now are `current` (read by the caller, as for listKeys;
- * undefined: none yet); the new keyring goes to `save`, nothing when gpg refuses the file.
- * Returns the keys the file added or revoked. A file gpg finds bad signatures in is refused
- * whole: gpg takes a revocation certificate as a signature on the key just before it in the
- * file, so one placed after another key revokes nothing, and gpg says so only on stderr.
+ * Adds the public keys (and revocation certificates) in `keys`, the bytes of keyFile (read once
+ * by the caller: two reads of a path, one for the listing and one for the import, could be of
+ * two files), armored or binary, to a binary keyring gpgv can read, whose bytes now are
+ * `current` (read by the caller, as for listKeys; undefined: none yet); the new keyring goes to
+ * `save`, nothing when gpg refuses the file. Returns the keys the file added, changed or
+ * revoked: every key the keyring holds after and did not before among them. A file gpg finds
+ * bad signatures in is refused whole: gpg takes a revocation certificate as a signature on the
+ * key just before it in the file, so one placed after another key revokes nothing, and gpg says
+ * so only on stderr.
  */
-export async function addKeysToKeyring(current: Buffer | undefined, keyFile: string, save: SaveKeyring): Promise<KeyInfo[]> {
+export async function addKeysToKeyring(current: Buffer | undefined, keyFile: string, keys: Buffer, save: SaveKeyring): Promise<KeyInfo[]> {
   return withGnupgHome(async (home) => {
     const gpg = (args: string[], input?: Buffer) => run('gpg', ['--homedir', home, '--batch', ...args], { input });
     const listed = async () => parseKeyListing((await gpg(['--quiet', '--with-colons', '--fixed-list-mode', '--list-keys'])).stdout);
-    const inFile = parseKeyListing((await gpg(['--quiet', '--with-colons', '--fixed-list-mode', '--show-keys', keyFile])).stdout);
+    const inFile = parseKeyListing((await gpg(['--quiet', '--with-colons', '--fixed-list-mode', '--show-keys'], keys)).stdout);
     if (current?.length) await gpg(['--quiet', '--import'], current);
     const before = await listed();
     // Not --quiet: "key X: N bad signatures" is said on stderr alone.
-    const { stderr, exitCode } = await run('gpg', ['--homedir', home, '--batch', '--import', keyFile], { allowFailure: true });
+    const { stderr, exitCode } = await run('gpg', ['--homedir', home, '--batch', '--import'], { input: keys, allowFailure: true });
     if (exitCode !== 0) {
       const said = stderr.trim().split('\n').filter((l) => !/^gpg: (Total number processed|keybox|.*trustdb)/.test(l)).slice(-2).join('; ');
       throw new UserError(`${keyFile}: holds no OpenPGP public key or revocation certificate for a key of the keyring (${said || `gpg exited with ${exitCode}`}); nothing was added`);
@@ -266,7 +298,8 @@ export async function addKeysToKeyring(current: Buffer | undefined, keyFile: str
       );
     }
     const after = await listed();
-    const changed = after.filter((k) => inFile.some((f) => f.fingerprint === k.fingerprint) || (k.revoked && !before.find((b) => b.fingerprint === k.fingerprint)?.revoked));
+    const was = (k: KeyInfo) => before.find((b) => b.fingerprint === k.fingerprint);
+    const changed = after.filter((k) => !was(k) || inFile.some((f) => f.fingerprint === k.fingerprint) || (k.revoked && !was(k)?.revoked));
     if (changed.length === 0) throw new UserError(`${keyFile}: holds no OpenPGP public key or revocation certificate for a key of the keyring`);
     const exported = join(home, 'keyring.gpg');
     await gpg(['--quiet', '--output', exported, '--export']);

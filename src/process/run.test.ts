@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CommandFailed } from '../errors.js';
+import { CommandFailed, CommandTimedOut } from '../errors.js';
 import { keepSpare, run, runFilter, runFilterChunks, sparesAfter } from './run.js';
 
 describe('run', () => {
@@ -27,6 +27,15 @@ describe('run', () => {
   it('returns a non-zero exit as an answer with allowFailure, but not a death by signal', async () => {
     expect(await run('sh', ['-c', 'exit 2'], { allowFailure: true })).toMatchObject({ exitCode: 2 });
     await expect(run('sh', ['-c', 'kill -TERM $$'], { allowFailure: true })).rejects.toThrow(/killed by SIGTERM/);
+  });
+
+  it('kills a program that runs longer than timeoutMs (also one whose child holds its outputs), with CommandTimedOut, whatever allowFailure says', async () => {
+    const started = Date.now();
+    const err = await run('sh', ['-c', 'echo started; sleep 3 & wait'], { timeoutMs: 200, allowFailure: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CommandTimedOut);
+    expect((err as Error).message).toMatch(/^sh -c echo started; sleep 3 & wait \(killed: still running after 0\.2 s, the most it is given\) failed:\nstarted$/);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(await run('sh', ['-c', 'echo quick'], { timeoutMs: 5000 })).toMatchObject({ stdout: 'quick\n', exitCode: 0 });
   });
 
   it('names a program that is not installed', async () => {

@@ -2,7 +2,7 @@
 // execa cost every process that loaded it 16 MiB of memory and 0.15 s to load. Failures become
 // CommandFailed with their output.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { CommandFailed } from '../errors.js';
+import { CommandFailed, CommandTimedOut } from '../errors.js';
 
 export interface RunOptions {
   /** Written to the program's standard input; without it, its input is /dev/null. */
@@ -12,6 +12,8 @@ export interface RunOptions {
   onLine?: (line: string) => void;
   /** Return a non-zero exit instead of throwing (for programs whose exit code is an answer, like gpgv). */
   allowFailure?: boolean;
+  /** Kill it (SIGKILL) when it has run this long: CommandTimedOut, whatever allowFailure says. */
+  timeoutMs?: number;
 }
 
 export interface RunResult {
@@ -28,6 +30,8 @@ interface Ended {
   startError?: NodeJS.ErrnoException;
   /** Stopped by the caller (its output handler said so): its output closed, then killed. */
   stopped?: boolean;
+  /** Killed for running longer than the caller's timeoutMs. */
+  timedOut?: boolean;
 }
 
 /**
@@ -107,11 +111,19 @@ function takeSpare(command: string, args: string[]): ChildProcess {
  * `onStdout` returning false stops it: its output is closed and it is killed; nothing more is
  * handed over.
  */
-function spawnProgram(command: string, args: string[], o: { input?: string | Buffer | Buffer[]; cwd?: string; spare?: boolean; onStdout: (b: Buffer) => boolean | void; onStderr: (b: Buffer) => void }): Promise<Ended> {
+function spawnProgram(command: string, args: string[], o: { input?: string | Buffer | Buffer[]; cwd?: string; spare?: boolean; timeoutMs?: number; onStdout: (b: Buffer) => boolean | void; onStderr: (b: Buffer) => void }): Promise<Ended> {
   return new Promise((resolve) => {
     const child = o.spare ? takeSpare(command, args) : startChild(command, args, o.input !== undefined, o.cwd);
     let startError: NodeJS.ErrnoException | undefined;
     let stopped = false;
+    let timedOut = false;
+    // Its outputs closed too, as when stopped: a process it started that holds them would keep 'close' from coming.
+    const timer = o.timeoutMs === undefined ? undefined : setTimeout(() => {
+      timedOut = true;
+      child.stdout!.destroy();
+      child.stderr!.destroy();
+      child.kill('SIGKILL');
+    }, o.timeoutMs);
     child.on('error', (err) => (startError = err));
     child.stdout!.on('data', (b: Buffer) => {
       if (stopped || o.onStdout(b) !== false) return;
@@ -123,7 +135,10 @@ function spawnProgram(command: string, args: string[], o: { input?: string | Buf
     });
     child.stderr!.on('data', o.onStderr);
     // 'close' comes after 'exit' and after both outputs ended (and after 'error' when it could not start).
-    child.on('close', (code, signal) => resolve({ code: code ?? undefined, signal, startError, stopped }));
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? undefined, signal, startError, stopped, timedOut });
+    });
     if (child.stdin) {
       // A program that exits before reading all of it fails below with its own message, not EPIPE.
       child.stdin.on('error', () => {});
@@ -136,9 +151,10 @@ function spawnProgram(command: string, args: string[], o: { input?: string | Buf
 }
 
 /** Why a program failed: not installed, not started, or ended with a non-zero code or by a signal (`output` then). */
-function failure(command: string, args: string[], ended: Ended, output: string): CommandFailed {
+function failure(command: string, args: string[], ended: Ended, output: string, timeoutMs?: number): CommandFailed {
   if (ended.startError?.code === 'ENOENT') return new CommandFailed(command, undefined, `${command}: not found on this machine; install it (see README.md)`);
   if (ended.startError) return new CommandFailed(`${command} ${args.join(' ')}`, undefined, ended.startError.message);
+  if (ended.timedOut && timeoutMs !== undefined) return new CommandTimedOut(`${command} ${args.join(' ')}`, timeoutMs, output);
   const why = ended.signal ? ` (killed by ${ended.signal})` : '';
   return new CommandFailed(`${command} ${args.join(' ')}${why}`, ended.code, output);
 }
@@ -157,13 +173,14 @@ export async function run(command: string, args: string[], options: RunOptions =
   const ended = await spawnProgram(command, args, {
     input: options.input,
     cwd: options.cwd,
+    timeoutMs: options.timeoutMs,
     onStdout: (b) => (out.push(b), feed(b)),
     onStderr: (b) => (err.push(b), feed(b)),
   });
   const stdout = Buffer.concat(out).toString();
   const stderr = Buffer.concat(err).toString();
-  if (!ended.startError && (ended.code === 0 || (options.allowFailure && ended.code !== undefined))) return { stdout, stderr, exitCode: ended.code };
-  throw failure(command, args, ended, `${stderr}\n${stdout}`);
+  if (!ended.startError && !ended.timedOut && (ended.code === 0 || (options.allowFailure && ended.code !== undefined))) return { stdout, stderr, exitCode: ended.code };
+  throw failure(command, args, ended, `${stderr}\n${stdout}`, options.timeoutMs);
 }
 
 /**

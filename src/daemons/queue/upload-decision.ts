@@ -29,9 +29,20 @@ const MAX_REASON = 1000;
 
 /** A .changes or .dsc (from incoming/ or quarantine), read only if it is a regular file of sane size. */
 export async function readControlFile(path: string, name: string): Promise<string> {
+  return (await readControlBytes(path, name)).text;
+}
+
+/** A control file as read once: its bytes and their text, for what must be checked and parsed from the same read. */
+export interface ControlBytes {
+  bytes: Buffer;
+  text: string;
+}
+
+/** readControlFile, keeping the bytes read too. */
+export async function readControlBytes(path: string, name: string): Promise<ControlBytes> {
   const { data, size } = await readRegularFile(path, MAX_CONTROL_FILE_BYTES);
   if (!data) throw new Error(tooLarge(name, size));
-  return decodeControlFile(data, name);
+  return { bytes: data, text: decodeControlFile(data, name) };
 }
 
 /** A clear-signed file's verdict against the uploaders keyring (`verify` runs gpgv on it); unsigned, or no keyring, said as such. */

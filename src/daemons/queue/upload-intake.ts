@@ -5,7 +5,7 @@
 // the copies only (upload-decision.ts). Files no .changes names become strays. The caller runs
 // each step serially.
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ArchiveConfig } from '../../config/config.js';
 import type { SignatureVerdict } from '../../core/signature-verdict.js';
@@ -19,7 +19,7 @@ import { diskSpace, exists } from '../../storage/files.js';
 import { copyRegularFile, NotRegularFile, regularFileSha256, SizeChanged } from '../../storage/open-regular-file.js';
 import type { Layout } from '../../storage/layout.js';
 import type { FailPointHit } from './crash-at-fail-point.js';
-import { readControlFile, reasonName, tooLarge, UploadDecision, uploaderSignature, type IntakeStores } from './upload-decision.js';
+import { readControlBytes, reasonName, tooLarge, UploadDecision, uploaderSignature, type ControlBytes, type IntakeStores } from './upload-decision.js';
 import { UploadErrors } from './upload-errors.js';
 
 /**
@@ -200,12 +200,12 @@ export class UploadIntake {
           // listed size and SHA-256, the upload is taken without waiting for it to settle. Tried
           // once per name while it is in incoming/: a .changes touched again and again does not
           // have its files hashed at every scan.
-          let whole: string[] | undefined;
+          let whole: { files: string[]; read: ControlBytes } | undefined;
           if (!this.triedWhole.has(name)) {
             this.triedWhole.add(name);
             whole = await this.wholeBeforeSettled(name, size, named);
           }
-          if (whole) decided.push(await this.intake(name, whole, []));
+          if (whole) decided.push(await this.intake(name, whole.files, [], [], whole.read));
           else waiting++;
           continue;
         }
@@ -220,9 +220,13 @@ export class UploadIntake {
           decided.push(await this.intake(name, [], [{ check: 'too-large', message: tooLarge(name, size) }], [name]));
           continue;
         }
+        // Read once: the files it lists, its signature (intake) and the copy kept are all of
+        // this read, never of another read of incoming/, where it may be swapped meanwhile.
+        let read: ControlBytes;
         let changes: ChangesFile;
         try {
-          changes = parseChanges(await readControlFile(join(l.incoming, name), name), name, UPLOAD_LIST_CAP);
+          read = await readControlBytes(join(l.incoming, name), name);
+          changes = parseChanges(read.text, name, UPLOAD_LIST_CAP);
         } catch (err) {
           // Swapped for a link since the lstat above: intake refuses it.
           const early: FailedCheck[] = err instanceof NotRegularFile ? [] : [{ check: 'changes-parse', message: `${name}: cannot be read as a .changes file: ${(err as Error).message}` }];
@@ -247,7 +251,7 @@ export class UploadIntake {
           // be copied whole, to be refused after).
           const wrongSize = changes.files.filter((f) => mtimes.has(f.name) && this.seen.get(f.name)!.size !== f.size);
           const early = wrongSize.map((f): FailedCheck => ({ check: 'size', message: `${f.name}: ${this.seen.get(f.name)!.size} bytes, but ${name} lists ${f.size}; not read (kept unopened)` }));
-          decided.push(await this.intake(name, present, early, wrongSize.map((f) => f.name)));
+          decided.push(await this.intake(name, present, early, wrongSize.map((f) => f.name), read));
         } else if (now - mtimes.get(name)! > config.uploads.incompleteAfterMinutes * 60_000) {
           const missing = changes.files.filter((f) => !mtimes.has(f.name)).map((f) => f.name);
           decided.push(
@@ -256,7 +260,7 @@ export class UploadIntake {
                 check: 'incomplete',
                 message: `${name}: still incomplete ${config.uploads.incompleteAfterMinutes} minutes after it arrived; missing or still changing: ${missing.join(', ') || changes.files.map((f) => f.name).filter((n) => !stable.get(n)).join(', ')}; upload again with dput`,
               },
-            ]),
+            ], [], read),
           );
         } else waiting++;
       } catch (err) {
@@ -293,49 +297,49 @@ export class UploadIntake {
   /**
    * An upload whose .changes has not settled, when it can be taken already: the .changes is
    * whole (wholeChanges), lists at most FAST_INTAKE_BYTES, and every file it lists is a regular
-   * file with the listed size and SHA-256. The names of the files, or undefined: then it waits to
-   * settle, and is checked (and rejected) as any other. Nothing here rejects: a .changes that
+   * file with the listed size and SHA-256. The names of the files, with the .changes as read
+   * (intake checks its signature and keeps it), or undefined: then it waits to settle, and is
+   * checked (and rejected) as any other. Nothing here rejects: a .changes that
    * does not parse, a file not yet readable (install(1) sets the mode last), may still be written.
    */
-  private async wholeBeforeSettled(name: string, size: number, named: Set<string>): Promise<string[] | undefined> {
+  private async wholeBeforeSettled(name: string, size: number, named: Set<string>): Promise<{ files: string[]; read: ControlBytes } | undefined> {
     if (Buffer.byteLength(name) > MAX_NAME_BYTES || size > MAX_CONTROL_FILE_BYTES) return undefined;
-    let text: string;
+    let read: ControlBytes;
     let changes: ChangesFile;
     try {
-      text = await readControlFile(join(this.layout.incoming, name), name);
-      changes = parseChanges(text, name, UPLOAD_LIST_CAP);
+      read = await readControlBytes(join(this.layout.incoming, name), name);
+      changes = parseChanges(read.text, name, UPLOAD_LIST_CAP);
     } catch {
       return undefined;
     }
     for (const f of changes.files) if (SAFE_FILE_NAME.test(f.name)) named.add(f.name);
-    if (!wholeChanges(text, changes) || changes.files.reduce((sum, f) => sum + f.size, 0) > FAST_INTAKE_BYTES) return undefined;
+    if (!wholeChanges(read.text, changes) || changes.files.reduce((sum, f) => sum + f.size, 0) > FAST_INTAKE_BYTES) return undefined;
     // Each as large as when this scan looked (what it is copied at): a file still being written
     // then, whole now, waits for the next scan rather than be refused as grown.
-    if (Buffer.byteLength(text) !== size) return undefined;
+    if (read.bytes.length !== size) return undefined;
     for (const f of changes.files) {
       if (!SAFE_FILE_NAME.test(f.name) || this.seen.get(f.name)?.size !== f.size) return undefined;
       const got = await regularFileSha256(join(this.layout.incoming, f.name), f.size).catch(() => undefined);
       if (got?.sha256 !== f.sha256) return undefined;
     }
-    return changes.files.map((f) => f.name);
+    return { files: changes.files.map((f) => f.name), read };
   }
 
-  /** The signature of a .changes in incoming/, read through a descriptor checked to be a regular file's (within the cap). */
-  private async changesSignature(name: string): Promise<SignatureVerdict> {
-    let text: string;
-    try {
-      text = await readControlFile(join(this.layout.incoming, name), name);
-    } catch (err) {
-      this.errors.rethrowIfNotTheUploads(err);
-      return { state: 'error', detail: `it could not be read as a control file: ${(err as Error).message}` };
-    }
+  /**
+   * The signature of a .changes of incoming/ as the scan read it (read once, through a descriptor
+   * checked to be a regular file's, within the cap): the very bytes its file list was parsed
+   * from. Read again, it could be another text: an unsigned .changes listing another upload's
+   * files, swapped for a signed one between the two reads, would take them.
+   */
+  private async changesSignature(name: string, read: ControlBytes | undefined): Promise<SignatureVerdict> {
+    if (!read) return { state: 'error', detail: `${name} was not read as a control file` };
     let signed: boolean;
     try {
-      signed = unwrapSigned(text, name).signed;
+      signed = unwrapSigned(read.text, name).signed;
     } catch (err) {
       return { state: 'error', detail: (err as Error).message };
     }
-    return uploaderSignature(this.layout, this.config(), signed, (keyring) => verifyClearsignedBytes(Buffer.from(text), name, keyring));
+    return uploaderSignature(this.layout, this.config(), signed, (keyring) => verifyClearsignedBytes(read.bytes, name, keyring));
   }
 
   /** Crashes (fail points) and the disk's failures are no upload's fault: they go to the caller. */
@@ -390,16 +394,18 @@ export class UploadIntake {
   /**
    * Copies the upload into quarantine and records it; only then clears incoming/. The files in
    * `unread` (refused already: `early` says why) are moved there unopened after the record, as
-   * entries that are not regular files are. Nothing is copied that cannot fit (below).
+   * entries that are not regular files are. Nothing is copied that cannot fit (below). `read`:
+   * the .changes as the scan read it, whose list `files` comes from; its signature is checked,
+   * and it is kept, as read, not read again.
    */
-  private async intake(changesName: string, files: string[], early: FailedCheck[], unread: string[] = []): Promise<UploadRecord> {
+  private async intake(changesName: string, files: string[], early: FailedCheck[], unread: string[] = [], read?: ControlBytes): Promise<UploadRecord> {
     const l = this.layout;
     // Where every upload must be signed, a .changes no key of the keyring signed takes no file but
     // itself, neither copied nor moved unread (one of another size than it lists): the files it
     // lists may be another upload's (an orig tarball still arriving with its own .changes), which
     // they stay in incoming/ for.
     if ([...files, ...unread].some((f) => f !== changesName) && !this.config().uploads.allowUnsigned) {
-      const verdict = await this.changesSignature(changesName);
+      const verdict = await this.changesSignature(changesName, read);
       if (verdict.state !== 'good') {
         early = [{ check: 'signature', message: `${signatureMessage(changesName, verdict)}; the files it lists were left in incoming/` }];
         files = [];
@@ -442,7 +448,10 @@ export class UploadIntake {
         if (unread.includes(name)) continue;
         const seen = this.seen.get(name)?.size;
         try {
-          await copyRegularFile(join(l.incoming, name), join(dir, name), seen ?? -1);
+          // The .changes is kept as read, never read again (see changesSignature): one swapped
+          // since stays in incoming/ (it is not the copy), to be taken as its own upload.
+          if (name === changesName && read) await writeFile(join(dir, name), read.bytes, { flag: 'wx' });
+          else await copyRegularFile(join(l.incoming, name), join(dir, name), seen ?? -1);
         } catch (err) {
           if (err instanceof NotRegularFile) {
             refused.push(name);
