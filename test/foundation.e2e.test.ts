@@ -181,8 +181,11 @@ describe('an archive brought up with archive up', () => {
     const none = await execa('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${up.project}`]);
     expect(none.stdout.trim()).toBe('');
     expect((await execa('docker', ['volume', 'inspect', volumes[0]], { reject: false })).exitCode).not.toBe(0);
+    // The queue's network as an archive of before made it, not internal: up makes it again, internal.
+    await execa('docker', ['network', 'create', '--label', `com.docker.compose.project=${up.project}`, `${up.project}_archive`]);
     const again = await archive.up();
     expect(again.project).toBe(up.project);
+    expect((await execa('docker', ['network', 'inspect', '--format', '{{.Internal}}', `${up.project}_archive`])).stdout.trim()).toBe('true');
     const status = JSON.parse(String((await archive.cli(['status', '--json'])).stdout));
     expect(status.uploads.find((u: { source: string }) => u.source === 'aib-hello').state).toBe('published');
     const packages = await (await fetch(`${up.url}dists/unstable/main/binary-amd64/Packages`)).text();

@@ -3,7 +3,7 @@
 // and record what they got; links planted in public/; the job API without the token and with
 // it, claiming jobs it does not hold and handing in artifacts of other packages; and the users,
 // capabilities and root file systems the services run with.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -84,6 +84,41 @@ describe('a running archive under attack', () => {
         expect(new Set([...field('Uid'), ...field('Gid')]).has('0'), `${what}: Uid ${field('Uid')} Gid ${field('Gid')}`).toBe(false);
         if (service === 'queue') expect(field('Uid')[0], what).toBe(String(root.uid));
       }
+    }
+  });
+
+  it('keeps the queue, which holds the signing key, and the builder from the outside: their network is internal, nothing of theirs is routed out; the repository is, through deps', async () => {
+    // "The outside": a network namespace of this test's, behind a veth pair, that the host routes
+    // to as it would to any other network; a listener in it answers whoever reaches it.
+    const id = randomBytes(3).toString('hex');
+    const [ns, hostEnd, nsEnd, subnet] = [`aib-${id}`, `aib${id}h`, `aib${id}n`, `10.${200 + (parseInt(id, 16) % 50)}.${parseInt(id.slice(0, 2), 16)}`];
+    const ip = (args: string[]) => execa('ip', args);
+    await ip(['netns', 'add', ns]);
+    let listener: ReturnType<typeof execa> | undefined;
+    try {
+      await ip(['link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', nsEnd]);
+      await ip(['link', 'set', nsEnd, 'netns', ns]);
+      await ip(['addr', 'add', `${subnet}.1/30`, 'dev', hostEnd]);
+      await ip(['link', 'set', hostEnd, 'up']);
+      for (const args of [['addr', 'add', `${subnet}.2/30`, 'dev', nsEnd], ['link', 'set', nsEnd, 'up'], ['link', 'set', 'lo', 'up'], ['route', 'add', 'default', 'via', `${subnet}.1`]]) {
+        await ip(['netns', 'exec', ns, 'ip', ...args]);
+      }
+      listener = execa('ip', ['netns', 'exec', ns, process.execPath, '-e', `require('net').createServer((s) => s.end('OUTSIDE-REACHED\\n')).listen(8000, '${subnet}.2', () => console.log('listening'))`], { reject: false });
+      await new Promise<void>((resolve, reject) => {
+        listener!.stdout!.once('data', () => resolve());
+        void listener!.then((r) => reject(new Error(`the listener ended: ${r.stderr}`)));
+      });
+      const reach = async (service: string) =>
+        (await execa('docker', ['exec', container(service), 'bash', '-c', `timeout 5 bash -c 'exec 3<>/dev/tcp/${subnet}.2/8000 && head -n1 <&3' 2>/dev/null || echo unreachable`], { reject: false })).stdout.trim();
+      // The control: a container on a network that is not internal is routed there.
+      expect(await reach('repo')).toBe('OUTSIDE-REACHED');
+      expect(await reach('queue')).toBe('unreachable');
+      expect(await reach('builder')).toBe('unreachable');
+      expect((await execa('docker', ['network', 'inspect', '--format', '{{.Internal}}', `${up.project}_archive`])).stdout.trim()).toBe('true');
+    } finally {
+      listener?.kill('SIGKILL');
+      await execa('ip', ['link', 'del', hostEnd], { reject: false });
+      await execa('ip', ['netns', 'del', ns], { reject: false });
     }
   });
 

@@ -113,6 +113,15 @@ describe('the compose file', () => {
     expect(of('builder').environment.ARCHIVE_NETWORK).toBe('archive-12345678_deps');
   });
 
+  it("makes the queue's network internal (it reaches nothing outside), the repo reaching out through deps alone", () => {
+    expect(project.internal).toEqual(['archive']);
+    expect(project.attachable).toEqual(['deps']);
+    const net = (def: string) => parseCompose(`name: p\nservices:\n  a:\n    image: x\nnetworks:\n  n:\n    ${def}\n`, 'c.yaml', {});
+    expect(net('internal: false').internal).toEqual([]);
+    expect(() => net('internal: "yes"')).toThrow('c.yaml: networks.n.internal: expected true or false, not "yes"');
+    expect(() => net('driver: macvlan')).toThrow('c.yaml: networks.n.driver: not supported by archive up (supported: attachable, internal)');
+  });
+
   it('resolves build contexts relative to the compose file', () => {
     const repo = project.services.find((s) => s.name === 'repo')!;
     expect(repo.build?.context).toBe(join(import.meta.dirname, '..', '..', 'images', 'repo'));

@@ -83,6 +83,8 @@ export interface ComposeProject {
   networks: string[];
   /** Networks with attachable: true (on a Swarm, plain containers of any node may join them). */
   attachable: string[];
+  /** Networks with internal: true: their containers reach one another, nothing outside. */
+  internal: string[];
   volumes: string[];
 }
 
@@ -296,11 +298,15 @@ export function parseCompose(text: string, file: string, vars: Record<string, st
   const networkDefs = (doc.networks ?? {}) as Record<string, Record<string, unknown> | null>;
   const networks = Object.keys(networkDefs);
   for (const [n, def] of Object.entries(networkDefs)) {
-    for (const key of Object.keys(def ?? {})) if (key !== 'attachable') throw new ComposeError(file, `networks.${n}.${key}: not supported by archive up (supported: attachable)`);
+    for (const [key, value] of Object.entries(def ?? {})) {
+      if (key !== 'attachable' && key !== 'internal') throw new ComposeError(file, `networks.${n}.${key}: not supported by archive up (supported: attachable, internal)`);
+      if (typeof value !== 'boolean') throw new ComposeError(file, `networks.${n}.${key}: expected true or false, not ${JSON.stringify(value)}`);
+    }
   }
   const attachable = networks.filter((n) => networkDefs[n]?.attachable === true);
+  const internal = networks.filter((n) => networkDefs[n]?.internal === true);
   if (typeof doc.name !== 'string' || doc.name === '') throw new ComposeError(file, 'name: the project needs a name');
-  return { name: doc.name, services, networks, attachable, volumes: volumeNames };
+  return { name: doc.name, services, networks, attachable, internal, volumes: volumeNames };
 }
 
 /**

@@ -26,8 +26,27 @@ async function ensureNetwork(docker: Docker, project: ComposeProject, network: s
     await docker.getNetwork(name).inspect();
   } catch (err) {
     if (!isNotFound(err)) throw new DockerError(`cannot inspect network ${name}: ${dockerMessage(err)}`);
-    await docker.createNetwork({ Name: name, Driver: 'bridge', Labels: { ...labels, [LABEL_PROJECT]: project.name } });
+    await docker.createNetwork({ Name: name, Driver: 'bridge', Internal: project.internal.includes(network), Labels: { ...labels, [LABEL_PROJECT]: project.name } });
   }
+}
+
+/**
+ * The project's networks on the engine made with other settings than the compose file gives
+ * (internal:, which a network cannot change): an archive of before, whose queue's network
+ * reached the outside.
+ */
+async function changedNetworks(docker: Docker, project: ComposeProject): Promise<string[]> {
+  const changed: string[] = [];
+  for (const network of project.networks) {
+    const name = networkName(project.name, network);
+    try {
+      const current = (await docker.getNetwork(name).inspect()) as { Internal?: boolean };
+      if ((current.Internal ?? false) !== project.internal.includes(network)) changed.push(name);
+    } catch (err) {
+      if (!isNotFound(err)) throw new DockerError(`cannot inspect network ${name}: ${dockerMessage(err)}`);
+    }
+  }
+  return changed;
 }
 
 /**
@@ -114,6 +133,11 @@ export async function composeUp(
   progress: Progress,
   healthTimeoutMs = 180_000,
 ): Promise<void> {
+  const changed = await changedNetworks(docker, project);
+  if (changed.length) {
+    progress(`network ${changed.join(', ')}: made with other settings than the compose file's (internal:), which a network cannot change; stopping the archive to make it again`);
+    await composeDown(docker, project.name, progress);
+  }
   for (const network of project.networks) await ensureNetwork(docker, project, network, labels);
   // Containers of services the project no longer has (a worker beside the queue switched off)
   // go, as `docker compose up --remove-orphans` does.

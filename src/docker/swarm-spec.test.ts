@@ -99,8 +99,8 @@ describe('the compose file as Swarm services', () => {
     ]);
     expect(spec('queue').TaskTemplate.Networks).toEqual([{ Target: 'archive-12345678_archive', Aliases: ['queue'] }]);
     // Only deps takes plain containers (a worker's build-dependency containers); nothing joins the queue's network.
-    expect(swarmNetworkSpec(project, 'deps', {})).toMatchObject({ Name: 'archive-12345678_deps', Driver: 'overlay', Attachable: true });
-    expect(swarmNetworkSpec(project, 'archive', {})).toMatchObject({ Name: 'archive-12345678_archive', Driver: 'overlay', Attachable: false });
+    expect(swarmNetworkSpec(project, 'deps', {})).toMatchObject({ Name: 'archive-12345678_deps', Driver: 'overlay', Attachable: true, Internal: false });
+    expect(swarmNetworkSpec(project, 'archive', {})).toMatchObject({ Name: 'archive-12345678_archive', Driver: 'overlay', Attachable: false, Internal: true });
   });
 
   it('labels a service as docker stack does, with a hash that changes with its spec', () => {

@@ -184,6 +184,7 @@ export function swarmNetworkSpec(project: ComposeProject, network: string, label
     Name: networkName(project.name, network),
     Driver: 'overlay',
     Attachable: project.attachable.includes(network),
+    Internal: project.internal.includes(network),
     Labels: { ...labels, [LABEL_STACK]: project.name, [LABEL_PROJECT]: project.name },
   };
 }

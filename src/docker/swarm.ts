@@ -51,9 +51,13 @@ export async function ensureSwarmNetworks(docker: Docker, project: ComposeProjec
   for (const network of project.networks) {
     const spec = swarmNetworkSpec(project, network, labels);
     try {
-      const current = (await docker.getNetwork(spec.Name as string).inspect()) as { Driver: string; Scope: string };
+      const current = (await docker.getNetwork(spec.Name as string).inspect()) as { Driver: string; Scope: string; Internal?: boolean };
       if (current.Driver !== 'overlay' || current.Scope !== 'swarm') {
         throw new UserError(`network ${spec.Name} exists as a ${current.Scope} ${current.Driver} network (archive up without --swarm made it): run archive down first`);
+      }
+      // A network's settings cannot change, nor can it go while services use it.
+      if ((current.Internal ?? false) !== spec.Internal) {
+        throw new UserError(`network ${spec.Name} was made ${current.Internal ? '' : 'not '}internal, and the compose file makes it ${spec.Internal ? '' : 'not '}internal, which a network cannot change: run archive down, then archive up --swarm again`);
       }
     } catch (err) {
       if (!isNotFound(err)) throw err instanceof UserError ? err : new DockerError(`cannot inspect network ${spec.Name}: ${dockerMessage(err)}`);
