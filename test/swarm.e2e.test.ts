@@ -3,7 +3,7 @@
 // deploys it through the manager's Engine API, runs its own registry, pushes the worker's
 // images to it; uploads dput on the manager are built on the worker nodes and installed with
 // apt. A worker node killed mid-build loses nothing: the lease runs out, the other node builds.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,9 @@ import { ensureDindImage, startSwarm, type Swarm, type SwarmNode } from './suppo
 
 describe('the archive on a Docker Swarm', () => {
   let archive: TestArchive;
+  /** A root on this machine whose path the manager holds another root at (elsewhere's). */
+  let elsewhere: TestArchive;
+  let other: TestArchive;
   let swarm: Swarm;
   let up: UpResult & { swarm: { manager: string; registry: string; workers: string[] } };
   let onManager: Record<string, string>;
@@ -25,9 +28,10 @@ describe('the archive on a Docker Swarm', () => {
 
   beforeAll(async () => {
     archive = await TestArchive.create();
+    [elsewhere, other] = [await TestArchive.create(), await TestArchive.create()];
     await ensureDindImage();
     // The manager sees the root at the same path: `archive up --swarm` runs on the machine that holds it.
-    swarm = await startSwarm({ runId: RUN_ID, workers: 2, mounts: [archive.root], workerLabel: 'archive.worker=true' });
+    swarm = await startSwarm({ runId: RUN_ID, workers: 2, mounts: [archive.root, `${other.root}:${elsewhere.root}`], workerLabel: 'archive.worker=true' });
     // The images archive up made on this host (other tests' ups), as a manager that ran up before
     // would have them; what this host lacks, archive up --swarm makes on the manager.
     const images = ['archive/base:trixie', 'archive/tool:latest', 'archive/repo:trixie', 'archive/buildenv:trixie-amd64', 'archive/registry:trixie'];
@@ -51,6 +55,8 @@ describe('the archive on a Docker Swarm', () => {
   afterAll(async () => {
     await swarm?.remove();
     await archive?.destroy();
+    await elsewhere?.destroy();
+    await other?.destroy();
     await cleanupRun();
   });
 
@@ -113,6 +119,20 @@ describe('the archive on a Docker Swarm', () => {
     expect(other!.name).not.toBe(dead.name);
     const log = await readFile(join(archive.root, 'public', built.log!), 'utf8');
     expect(log).toContain('SLOW-BUILD-STARTED');
+  });
+
+  it("refuses, with the queue's own words, to run on a manager whose folder of the root's path is another archive's root", async () => {
+    const id = async (a: TestArchive) => (await readFile(join(a.root, 'state', 'root-id'), 'utf8')).trim();
+    try {
+      const refused = await elsewhere.cli(['up', '--swarm', '--registry', up.swarm.registry, '--listen', '0.0.0.0', '--port', String(elsewhere.port)], { env: onManager });
+      expect(refused.exitCode, String(refused.all)).not.toBe(0);
+      expect(refused.stderr).toContain('3 of its tasks failed');
+      expect(refused.stderr).toContain(`${elsewhere.root} on the node this queue runs on is not the root archive up deployed it for: its root-id is id ${await id(other)}, not id ${await id(elsewhere)}`);
+      // Nothing made in that root, the other archive's.
+      expect((await readdir(other.root)).sort()).toEqual(['archive.yaml', 'incoming', 'logs', 'public', 'state']);
+    } finally {
+      expect((await elsewhere.cli(['down'], { env: onManager })).exitCode).toBe(0);
+    }
   });
 
   it('archive down stops the workers first: a job building is given back to the queue and its container removed; the services go, the state stays', async () => {

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { UserError } from '../errors.js';
-import { portFree, portOption, progress } from './archive-context.js';
+import { portOption, portTrouble, progress } from './archive-context.js';
 
 describe('progress', () => {
   afterEach(() => vi.restoreAllMocks());
@@ -32,12 +32,17 @@ describe('whether the port is free (archive up, archive doctor)', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.2', resolve));
     const { port } = server.address() as { port: number };
     try {
-      expect(await portFree(port, '127.0.0.2')).toBe(false);
+      expect(await portTrouble(port, '127.0.0.2')).toBe('EADDRINUSE');
       // Every interface: 127.0.0.2's too.
-      expect(await portFree(port, '0.0.0.0')).toBe(false);
-      expect(await portFree(port, '127.0.0.1')).toBe(true);
+      expect(await portTrouble(port, '0.0.0.0')).toBe('EADDRINUSE');
+      expect(await portTrouble(port, '127.0.0.1')).toBeUndefined();
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+
+  it('says when the machine has no such address, rather than that another program holds the port', async () => {
+    // TEST-NET-1 (RFC 5737): never a local address.
+    expect(await portTrouble(8080, '192.0.2.1')).toBe('EADDRNOTAVAIL');
   });
 });

@@ -126,11 +126,15 @@ export function progress(line: string): void {
   process.stderr.write(`${process.stderr.isTTY ? '\x1b[2m' : ''}==> ${printable(line).replaceAll('\n', '\\x0a')}${process.stderr.isTTY ? '\x1b[0m' : ''}\n`);
 }
 
-/** Whether address:port (the configured listen address) can be listened on (nothing else holds it). */
-export function portFree(port: number, address: string): Promise<boolean> {
+/**
+ * Why address:port (the configured listen address) cannot be listened on: the error's code,
+ * EADDRINUSE when another program holds it, EADDRNOTAVAIL when the machine has no such address;
+ * undefined when it can.
+ */
+export function portTrouble(port: number, address: string): Promise<string | undefined> {
   return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, address, () => server.close(() => resolve(true)));
+    server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+    server.listen(port, address, () => server.close(() => resolve(undefined)));
   });
 }

@@ -18,9 +18,17 @@ import { diskSpace, exists } from '../storage/files.js';
 import type { Layout } from '../storage/layout.js';
 import { releaseDate, servedReleaseField } from '../publish/generations.js';
 import { buildTargets, type ArchiveConfig } from '../config/config.js';
-import { layoutFor, loadConfig, portFree, projectName, type GlobalOptions } from './archive-context.js';
+import { layoutFor, loadConfig, portTrouble, projectName, type GlobalOptions } from './archive-context.js';
 import { Unsuccessful } from '../errors.js';
 import { printableJson } from '../core/terminal-text.js';
+
+/** The repository's port on its address: free, this archive's, another program's, or not to be had (why). */
+async function portFacts(port: number, address: string, ours: boolean): Promise<DoctorFacts['port']> {
+  const trouble = await portTrouble(port, address);
+  if (!trouble) return { port, address, state: 'free' };
+  if (ours) return { port, address, state: 'ours' };
+  return trouble === 'EADDRINUSE' ? { port, address, state: 'taken' } : { port, address, state: 'unavailable', error: trouble };
+}
 
 async function freeBytes(path: string): Promise<number | undefined> {
   return (await diskSpace(path).catch(() => undefined))?.free;
@@ -83,7 +91,7 @@ export function register(program: Command): void {
         ],
         debootstrap: (await run('sh', ['-c', 'command -v debootstrap || test -x /usr/sbin/debootstrap'], { allowFailure: true })).exitCode === 0,
         baseImage: docker ? (await Promise.all(neededBaseImages(config).map((name) => imageInfo(docker, name).catch(() => undefined)))).every(Boolean) : false,
-        port: { port: config.port, address: config.listen, state: (await portFree(config.port, config.listen)) ? 'free' : ours ? 'ours' : 'taken' },
+        port: await portFacts(config.port, config.listen, ours),
         clock: await remoteClock(),
         key: keys[0] ? { fingerprint: keys[0].fingerprint, expires: keys[0].expires ? new Date(keys[0].expires) : undefined, revoked: keys[0].revoked } : undefined,
         signingKey,

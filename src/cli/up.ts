@@ -15,7 +15,7 @@ import { ensureBaseImage, ensureBuiltImage } from '../docker/images.js';
 import { UserError } from '../errors.js';
 import { buildTargets } from '../config/config.js';
 import { architectureModes, ensureBuildenv, workerArchitectureVariables } from './build-images.js';
-import { archiveLabels, layoutFor, loadConfig, loadProject, portFree, portOption, progress, projectName, type GlobalOptions } from './archive-context.js';
+import { archiveLabels, layoutFor, loadConfig, loadProject, portTrouble, portOption, progress, projectName, type GlobalOptions } from './archive-context.js';
 import { initRoot } from './init.js';
 import { basename, relative } from 'node:path';
 import { AnchoredDir } from '../storage/anchored-dir.js';
@@ -71,9 +71,11 @@ export function register(program: Command): void {
       // Said before minutes of image builds, not by the engine when the repo container starts.
       // (On a Swarm the port is the manager's, which may be another machine than this CLI's.)
       const running = (await composeStatus(readsThrough(docker), project.name)).some((s) => s.service === 'repo' && s.state === 'running');
-      if (!manager && !running && !(await portFree(config.port, config.listen))) {
+      const trouble = !manager && !running ? await portTrouble(config.port, config.listen) : undefined;
+      if (trouble === 'EADDRINUSE') {
         throw new UserError(`${config.listen}:${config.port} is used by another program; choose another port with archive up --port N (it is kept in ${layout.config}), or stop that program (ss -ltnp 'sport = :${config.port}' names it)`);
       }
+      if (trouble) throw new UserError(`cannot listen on ${config.listen}:${config.port} (${trouble}${trouble === 'EADDRNOTAVAIL' ? ': this machine has no such address' : ''}); give an address of this machine as listen: in ${layout.config}, or 127.0.0.1`);
       await ensureBaseImage(docker, config.suites[0].base, progress);
       const built = new Set<string>();
       try {

@@ -52,6 +52,12 @@ describe('archive doctor', () => {
   it('looks at the port on the address the archive listens on', () => {
     expect(status({ port: { port: 8080, address: '0.0.0.0', state: 'taken' } }, 'port')).toMatchObject({ status: 'fail', detail: '0.0.0.0:8080 is used by another program' });
     expect(status({ port: { port: 8080, address: '192.168.1.5', state: 'free' } }, 'port')).toMatchObject({ status: 'ok', detail: '192.168.1.5:8080 is free' });
+    // An address the machine does not have (a listen: of another machine, or one not up yet) is not a used port.
+    expect(status({ port: { port: 8080, address: '192.0.2.1', state: 'unavailable', error: 'EADDRNOTAVAIL' } }, 'port')).toMatchObject({
+      status: 'fail',
+      detail: '192.0.2.1:8080 cannot be listened on: this machine has no such address',
+      fix: expect.stringContaining('give an address of this machine as listen:'),
+    });
   });
 
   it('cannot tell the time from a mirror whose Date header is no time, and says so', () => {

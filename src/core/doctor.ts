@@ -23,7 +23,7 @@ export interface DoctorFacts {
   /** Whether every base image the suites' builds need (each base, each architecture) is made. */
   baseImage: boolean;
   /** The port on the address the repository listens on (config listen). */
-  port: { port: number; address: string; state: 'free' | 'ours' | 'taken' };
+  port: { port: number; address: string; state: 'free' | 'ours' | 'taken' | 'unavailable'; error?: string };
   /** The time a Debian mirror's HTTP server gives (its Date header as sent, and read), when it could be asked. */
   clock?: { source: string; remote: Date; header?: string };
   /** The archive's public key (public/archive-key.asc). */
@@ -80,7 +80,10 @@ export function diagnose(f: DoctorFacts): Finding[] {
     fix: 'apt-get install debootstrap',
   });
   const { port, address, state } = f.port;
-  if (state === 'taken') out.push({ check: 'port', status: 'fail', detail: `${address}:${port} is used by another program`, fix: `choose another port: archive up --port N (or port: in archive.yaml); ss -ltnp 'sport = :${port}' names the program` });
+  if (state === 'unavailable') {
+    const why = f.port.error === 'EADDRNOTAVAIL' ? 'this machine has no such address' : f.port.error;
+    out.push({ check: 'port', status: 'fail', detail: `${address}:${port} cannot be listened on: ${why}`, fix: 'give an address of this machine as listen: in archive.yaml (0.0.0.0 for all, 127.0.0.1 for this machine alone)' });
+  } else if (state === 'taken') out.push({ check: 'port', status: 'fail', detail: `${address}:${port} is used by another program`, fix: `choose another port: archive up --port N (or port: in archive.yaml); ss -ltnp 'sport = :${port}' names the program` });
   else out.push({ check: 'port', status: 'ok', detail: state === 'ours' ? `${address}:${port} is served by this archive` : `${address}:${port} is free` });
   if (!f.clock) out.push({ check: 'clock', status: 'unknown', detail: 'no Debian mirror answered to compare the clock with' });
   else if (Number.isNaN(f.clock.remote.getTime())) {

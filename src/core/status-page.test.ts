@@ -150,7 +150,7 @@ describe('the status page', () => {
     const states: [JobRecord['state'], Partial<JobRecord>, string][] = [
       ['built', earlier, '1 min 5 s'],
       ['failed', earlier, '1 min 5 s'],
-      ['cancelled', { startedAt: undefined, finishedAt: later }, ''],
+      ['cancelled', earlier, '1 min 5 s'],
       // A lease sets startedAt and leaves finishedAt: dep-wait and given back after it, and a
       // retried job waiting (the failed attempt's times) or building again.
       ['dep-wait', { startedAt: later, finishedAt: undefined }, ''],

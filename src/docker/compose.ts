@@ -2,7 +2,7 @@
 // order, recreated only when their configuration or image changed, then waits for health.
 import { createHash } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { DockerError } from '../errors.js';
+import { DockerError, UserError } from '../errors.js';
 import {
   LABEL_CONFIG_HASH,
   LABEL_PROJECT,
@@ -137,6 +137,11 @@ export async function composeUp(
   if (changed.length) {
     progress(`network ${changed.join(', ')}: made with other settings than the compose file's (internal:), which a network cannot change; stopping the archive to make it again`);
     await composeDown(docker, project.name, progress);
+    // composeDown leaves a network something else still uses (a container not the archive's).
+    const left = await changedNetworks(docker, project);
+    if (left.length) {
+      throw new UserError(`network ${left.join(', ')} has other settings than the compose file's (internal:) and could not be removed to be made again: a container that is not the archive's uses it (docker network inspect ${left[0]} names it); disconnect it, then archive up again`);
+    }
   }
   for (const network of project.networks) await ensureNetwork(docker, project, network, labels);
   // Containers of services the project no longer has (a worker beside the queue switched off)

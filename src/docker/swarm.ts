@@ -1,9 +1,10 @@
 // Realises the compose project as Docker Swarm services through the Engine API, as `docker stack
-// deploy -c` does: attachable overlay networks, each service created or updated when its spec
+// deploy -c` does: overlay networks (internal, attachable, as the file says), each service created or updated when its spec
 // changed, then waited for until its tasks run (healthy). Images reach the other nodes through a
 // registry the manager's engine pushes to.
 import { DockerError, UserError } from '../errors.js';
 import { LABEL_SERVICE, type ComposeProject, type ServiceSpec } from './compose-file.js';
+import { demuxLogs } from './compose.js';
 import { dockerMessage, followProgress, isNotFound, type Docker } from './engine.js';
 import type { Progress } from './images.js';
 import { LABEL_SPEC_HASH, LABEL_STACK, otherRoot, serviceName, serviceSecrets, swarmNetworkSpec, swarmServiceSpec, type SwarmSecret } from './swarm-spec.js';
@@ -122,7 +123,15 @@ async function ensureSecrets(docker: Docker, project: string, secrets: SwarmSecr
  * service still uses is refused by the manager, and said.
  */
 export async function removeUnusedSecrets(docker: Docker, project: string, ours: Record<string, string>, keep: Set<string>, progress: Progress): Promise<void> {
-  for (const x of (await docker.listSecrets({ filters: { label: [`${LABEL_STACK}=${project}`] } })) as SecretFacts[]) {
+  let secrets: SecretFacts[];
+  try {
+    secrets = (await docker.listSecrets({ filters: { label: [`${LABEL_STACK}=${project}`] } })) as SecretFacts[];
+  } catch (err) {
+    // 503: this engine is no Swarm manager, and holds no secrets.
+    if ((err as { statusCode?: number }).statusCode === 503) return;
+    throw new DockerError(`cannot list the Swarm's secrets: ${dockerMessage(err)}`);
+  }
+  for (const x of secrets) {
     const name = x.Spec?.Name ?? x.ID;
     if (keep.has(name) || otherRoot({ Spec: { Name: name, Labels: x.Spec?.Labels } }, ours)) continue;
     progress(`removing secret ${name}`);
@@ -173,7 +182,14 @@ export async function waitServiceRunning(docker: Docker, project: string, servic
       throw new DockerError(`service ${name}: its update ${update.replace('_', ' ')}: ${facts?.UpdateStatus?.Message ?? ''}; docker service ps ${name} --no-trunc says more`);
     }
     if (desired > 0 && running === desired && (!update || update === 'completed')) return running;
-    const trouble = tasksTrouble((await docker.listTasks({ filters: { service: [name] } })) as Task[]);
+    const tasks = (await docker.listTasks({ filters: { service: [name] } })) as Task[];
+    const trouble = tasksTrouble(tasks);
+    // Its program ended in error three times (the queue refusing its root): what it said, now,
+    // rather than "non-zero exit" after minutes of restarts.
+    if (tasks.filter((t) => t.Status?.State === 'failed').length >= FAILED_TASKS) {
+      const said = await serviceLogTail(docker, name);
+      throw new DockerError(`service ${name}: ${FAILED_TASKS} of its tasks failed (${trouble})${said ? `; its last words:\n${said}` : ''}\ndocker service logs ${name} says more`);
+    }
     const summary = `${running} of ${desired} task(s) running${update ? `, update ${update}` : ''}`;
     // Said again when what the tasks say changes, not only their count.
     const line = `${summary}${trouble ? ` (${trouble})` : ''}`;
@@ -183,6 +199,19 @@ export async function waitServiceRunning(docker: Docker, project: string, servic
       throw new DockerError(`service ${name} is not running after ${timeoutMs / 1000} s (tasks: ${summary})${trouble ? `; ${trouble}` : ''}; docker service ps ${name} --no-trunc says more`);
     }
     await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** How many failed tasks of a service `archive up --swarm` takes as its program failing, not starting. */
+export const FAILED_TASKS = 3;
+
+/** The last lines a service's tasks wrote (docker service logs --tail), or '' when the engine gives none. */
+async function serviceLogTail(docker: Docker, name: string, lines = 10): Promise<string> {
+  try {
+    const logs = (await docker.getService(name).logs({ stdout: true, stderr: true, tail: lines } as never)) as unknown as Buffer;
+    return demuxLogs(Buffer.isBuffer(logs) ? logs : Buffer.from(String(logs))).trim();
+  } catch {
+    return '';
   }
 }
 
@@ -282,6 +311,6 @@ export async function swarmDown(docker: Docker, project: string, ours: Record<st
   }
   const networks = await docker.listNetworks({ filters: { label: [`${LABEL_STACK}=${project}`] } });
   for (const n of networks) await docker.getNetwork(n.Id).remove().catch(() => undefined);
-  if (services.length) await removeUnusedSecrets(docker, project, ours, new Set(), progress);
+  await removeUnusedSecrets(docker, project, ours, new Set(), progress);
   return services.length;
 }

@@ -99,7 +99,8 @@ async function removeCgroups(parents: string[]): Promise<void> {
 
 /**
  * Starts a manager and `workers` worker nodes and forms a Swarm of them. mounts: host paths
- * bind-mounted into the manager at the same path (so its services can bind-mount them too).
+ * bind-mounted into the manager at the same path (so its services can bind-mount them too), or
+ * HOST:PATH, a host folder seen at another path.
  * workerLabel (KEY=VALUE): a node label set on every worker, not the manager. log: told each
  * step and how long it took.
  */
@@ -138,7 +139,7 @@ export async function startSwarm(o: { runId: string; workers: number; mounts?: s
           '--cap-add', 'ALL', '--cap-drop', 'SYS_RESOURCE',
           '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined', '--security-opt', 'systempaths=unconfined',
           '--tmpfs', '/run', '-v', '/sys/fs/cgroup:/sys/fs/cgroup:rw',
-          ...(i === 0 ? (o.mounts ?? []).flatMap((m) => ['-v', `${m}:${m}`]) : []),
+          ...(i === 0 ? (o.mounts ?? []).flatMap((m) => ['-v', m.includes(':') ? m : `${m}:${m}`]) : []),
           image,
           '--tls=false', '-H', 'unix:///var/run/docker.sock', '-H', 'tcp://0.0.0.0:2375', '--insecure-registry', subnet,
           '--cgroup-parent', `/${node.name}`,
