@@ -1,11 +1,11 @@
 // `archive keys add|ls|rm`: the uploaders keyring, checked by the queue when
 // uploads.allow_unsigned is false (archive.yaml).
+import { open } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
 import { addKeysToKeyring, listKeys, removeKeyFromKeyring, type KeyInfo } from '../process/gpg.js';
 import { AnchoredDir } from '../storage/anchored-dir.js';
-import { NotRegularFile, readRegularFile } from '../storage/open-regular-file.js';
 import { layoutFor, loadConfig, type GlobalOptions } from './archive-context.js';
 import { printableJson, sayPrintable } from '../core/terminal-text.js';
 
@@ -20,21 +20,34 @@ export const MAX_KEY_FILE_BYTES = 256 * 1024 * 1024;
 /**
  * A key file's bytes, read once, whatever gpg then does with them (lists them, imports them): a
  * file read by path at each step, swapped in between or a FIFO given something else at each
- * open, had a key imported that was never listed. Only a regular file, not through a link at
- * its name, never waiting on a FIFO (storage/open-regular-file.ts).
+ * open, had a key imported that was never listed. The path the user gave, a link or a pipe
+ * (<(gpg --export --armor KEY)) as well, at most MAX_KEY_FILE_BYTES of it.
  */
 export async function readKeyFile(file: string): Promise<Buffer> {
   const expected = 'expected a file of OpenPGP public keys (gpg --export --armor KEY > FILE)';
-  let read: { data?: Buffer; size: number };
+  const refused = (err: unknown) => {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return new UserError(`${file}: no such file`);
+    if (code === 'EISDIR') return new UserError(`${file}: a folder; ${expected}`);
+    return err;
+  };
+  const handle = await open(file, 'r').catch((err: unknown) => Promise.reject(refused(err)));
   try {
-    read = await readRegularFile(file, MAX_KEY_FILE_BYTES);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.alloc(1024 * 1024);
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+      if (bytesRead === 0) return Buffer.concat(chunks);
+      total += bytesRead;
+      if (total > MAX_KEY_FILE_BYTES) throw new UserError(`${file}: more than the ${MAX_KEY_FILE_BYTES} bytes read of a key file; ${expected}`);
+      chunks.push(chunk.subarray(0, bytesRead));
+    }
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new UserError(`${file}: no such file`);
-    if (err instanceof NotRegularFile) throw new UserError(`${file}: not a regular file (${err.kind}); ${expected}`);
-    throw err;
+    throw refused(err);
+  } finally {
+    await handle.close();
   }
-  if (!read.data) throw new UserError(`${file}: ${read.size} bytes, more than the ${MAX_KEY_FILE_BYTES} read of a key file; ${expected}`);
-  return read.data;
 }
 
 export function register(program: Command): void {

@@ -52,6 +52,9 @@ describe('deb822', () => {
       ['garbage after the signature', `${signed}garbage\n`, 'x.dsc:30: text after "-----END PGP SIGNATURE-----"'],
       ['a second signed message after the first', `${signed}${signed}`, 'x.dsc:30: text after "-----END PGP SIGNATURE-----"'],
       ['a signature block that never ends', signed.replace('-----END PGP SIGNATURE-----\n', ''), 'x.dsc:23: the signature has no "-----END PGP SIGNATURE-----" line'],
+      // gpgv would end the text there and read the armor after it (a compressed packet, say),
+      // which the check of the last block (process/signature-block.ts) never sees.
+      ['an armor line inside the signed text', signed.replace('Format: ', '-----BEGIN PGP SIGNATURE-----x\nFormat: '), 'x.dsc:4: a line of the signed text starts with "-" unescaped'],
     ])('%s', (_name, text, message) => {
       expect(() => unwrapSigned(text, 'x.dsc')).toThrow(Deb822Error);
       expect(() => unwrapSigned(text, 'x.dsc')).toThrow(message);

@@ -102,6 +102,11 @@ export function unwrapSigned(text: string, file = '<input>'): SignedText {
   i++;
   const body: string[] = [];
   for (; i < lines.length && lines[i].trimEnd() !== BEGIN_SIGNATURE; i++) {
+    // gpg dash-escapes every line of the text that starts with "-"; one that is not would be
+    // armor to gpgv, which ends the text there and reads what follows as another block.
+    if (lines[i].startsWith('-') && !lines[i].startsWith('- ')) {
+      throw new Deb822Error(file, i + 1, `a line of the signed text starts with "-" unescaped; gpg writes such a line as "- -…" (a clear-signed file edited by hand?)`);
+    }
     body.push((lines[i].startsWith('- ') ? lines[i].slice(2) : lines[i]).replace(/[ \t\r]+$/, ''));
   }
   if (i >= lines.length) throw new Deb822Error(file, lines.length, `signed message has no "${BEGIN_SIGNATURE}" line`);

@@ -46,15 +46,18 @@ describe('ensureBuiltImage', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  /** An engine holding `name` as sha256:old, whose builds make sha256:new under it; removals of ids that `held` refuses (409). */
-  function engine(held: string[] = []) {
-    const images: Record<string, { Id: string; Config: { Labels: Record<string, string> }; Created: string }> = {
-      'archive/tool': { Id: 'sha256:old', Config: { Labels: { 'archive-in-a-box.source-revision': 'before' } }, Created: '2026-01-01T00:00:00Z' },
-    };
+  /**
+   * An engine holding archive/tool as sha256:old (and under `otherTags`, a user's docker tag),
+   * whose builds make sha256:new under that name; removals of ids that `held` refuses (409).
+   */
+  function engine(held: string[] = [], otherTags: string[] = []) {
+    type Image = { Id: string; Config: { Labels: Record<string, string> }; Created: string; RepoTags: string[] };
+    const images: Image[] = [{ Id: 'sha256:old', Config: { Labels: { 'archive-in-a-box.source-revision': 'before' } }, Created: '2026-01-01T00:00:00Z', RepoTags: ['archive/tool:latest', ...otherTags] }];
+    const find = (name: string) => images.find((i) => i.Id === name || i.RepoTags.includes(name.includes(':') ? name : `${name}:latest`));
     const removed: string[] = [];
     const docker = {
       getImage: (name: string) => ({
-        inspect: async () => images[name] ?? Promise.reject(Object.assign(new Error('no such image'), { statusCode: 404 })),
+        inspect: async () => find(name) ?? Promise.reject(Object.assign(new Error('no such image'), { statusCode: 404 })),
         remove: async (o: { force?: boolean }) => {
           if (o.force) throw new Error('removed by force');
           if (held.includes(name)) throw Object.assign(new Error(`conflict: unable to delete ${name} (cannot be forced) - image is being used by running container`), { statusCode: 409 });
@@ -62,7 +65,9 @@ describe('ensureBuiltImage', () => {
         },
       }),
       buildImage: async (_tar: unknown, o: { t: string; labels: Record<string, string> }) => {
-        images[o.t] = { Id: 'sha256:new', Config: { Labels: o.labels }, Created: '2026-01-02T00:00:00Z' };
+        const tag = `${o.t}:latest`;
+        for (const i of images) i.RepoTags = i.RepoTags.filter((t) => t !== tag);
+        images.push({ Id: 'sha256:new', Config: { Labels: o.labels }, Created: '2026-01-02T00:00:00Z', RepoTags: [tag] });
         const stream = new PassThrough();
         stream.end();
         return stream;
@@ -76,6 +81,12 @@ describe('ensureBuiltImage', () => {
     const { docker, removed } = engine();
     expect(await ensureBuiltImage(docker, 'archive/tool', { context: dir, dockerfile: 'Dockerfile', args: {} }, () => undefined)).toEqual({ id: 'sha256:new', rebuilt: true });
     expect(removed).toEqual(['sha256:old']);
+  });
+
+  it("keeps it while it has another name (a user's docker tag), which removing it by id would take away", async () => {
+    const { docker, removed } = engine([], ['archive/tool:pinned']);
+    expect(await ensureBuiltImage(docker, 'archive/tool', { context: dir, dockerfile: 'Dockerfile', args: {} }, () => undefined)).toEqual({ id: 'sha256:new', rebuilt: true });
+    expect(removed).toEqual([]);
   });
 
   it('keeps it when something holds it (a container, an image made from it), and is built all the same', async () => {

@@ -185,9 +185,13 @@ export async function ensureBuiltImage(
   const built = await imageInfo(docker, name);
   if (!built) throw new DockerError(`building image ${name} reported success but the image is not there`);
   // The image it replaced, its name taken, was kept (a few hundred MiB at every change of the
-  // sources) for ever. Removed unless something holds it: a container made from it, an image made
-  // from it (a build-dependency image from a build environment), another name; those keep it.
-  if (existing && existing.id !== built.id) await docker.getImage(existing.id).remove({ force: false }).catch(() => undefined);
+  // sources) for ever. Removed when no name is left it (the engine would take a last other name,
+  // a user's docker tag, away with it) and nothing refuses: a container made from it (a running
+  // archive's, until up replaces it: that one stays), an image made from it.
+  if (existing && existing.id !== built.id) {
+    const old = (await docker.getImage(existing.id).inspect().catch(() => undefined)) as { RepoTags?: string[] } | undefined;
+    if (old && (old.RepoTags ?? []).length === 0) await docker.getImage(existing.id).remove({ force: false }).catch(() => undefined);
+  }
   progress(`image ${name}: ready`);
   return { id: built.id, rebuilt: true };
 }

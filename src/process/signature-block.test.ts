@@ -22,6 +22,8 @@ describe('the signature block given to gpgv', () => {
     expect([PACKET[0], PACKET.length]).toEqual([0x88, 2 + PACKET[1]]);
     expect(signatureBlockProblem(BLOCK)).toBeUndefined();
     expect(signatureBlockProblem(armor(PACKET, ['Version: GnuPG v1', 'Comment: made for a test']))).toBeUndefined();
+    // gpg --comment ' ' writes "Comment:  ", its value blank.
+    expect(signatureBlockProblem(armor(PACKET, ['Comment:  ']))).toBeUndefined();
     expect(signatureBlockProblem(BLOCK.map((l) => `${l} \t`))).toBeUndefined();
     // Two signatures (refused later, by gpgv's verdict: exactly one is expected), no checksum line.
     expect(signatureBlockProblem(armor(Buffer.concat([PACKET, PACKET])).slice(0, -1))).toBeUndefined();

@@ -17,7 +17,7 @@ const PACKET_NAMES: Record<number, string> = {
 };
 
 /** An armor header line (RFC 4880 6.2): "Key: value" ("Version: GnuPG v1", "Comment: ..."). */
-const ARMOR_HEADER = /^[A-Za-z0-9-]+: /;
+const ARMOR_HEADER = /^[A-Za-z0-9-]+:(?: |$)/;
 /** A line of radix-64 data; padding only at the end of the last. */
 const BASE64_LINE = /^[A-Za-z0-9+/]+={0,2}$/;
 /** The checksum line: "=" and the CRC-24 in four radix-64 characters. */
