@@ -82,6 +82,13 @@ export function parseSignature(header: string | undefined): SignatureFields {
  * Nonces seen within the window, each until its request's time is out of the window; since
  * it was made only (a queue that restarted forgot them: what was signed before is refused).
  */
+/**
+ * What the queue says of a request signed before it (re)started: no fault of the request but its
+ * time (it waited on its connection while the queue was down); a worker signs it again and sends
+ * it again, as to a queue it cannot reach (job-api-client.ts).
+ */
+export const SIGNED_BEFORE_START = 'is before the queue started';
+
 export class NonceMemory {
   /**
    * "SIGNER NONCE" -> whose it is and when it expires. The signer is kept in the value, not read
@@ -136,7 +143,7 @@ export function verifyRequest(keyFor: KeyFor, header: string | undefined, r: Omi
     throw new SignatureError(`request time ${new Date(f.time * 1000).toISOString()} is ${Math.round(Math.abs(skew) / 1000)} s ${skew > 0 ? 'old' : 'in the future'}; the queue accepts ±${SIGNATURE_WINDOW_MS / 1000} s (is the builder's clock right?)`);
   }
   if (f.time < Math.floor(nonces.since / 1000)) {
-    throw new SignatureError(`request time ${new Date(f.time * 1000).toISOString()} is before the queue started (${new Date(nonces.since).toISOString()}); sign it again`);
+    throw new SignatureError(`request time ${new Date(f.time * 1000).toISOString()} ${SIGNED_BEFORE_START} (${new Date(nonces.since).toISOString()}); sign it again`);
   }
   const key = keyFor(f.builder);
   if (!key) throw new SignatureError(`no worker ${f.builder}: it was removed (archive workers rm), or never enrolled`);

@@ -54,6 +54,18 @@ describe("a queue's answer", () => {
     expect(await client(fine).start({ kinds: ['build'] })).toEqual({ concurrency: 2 });
   });
 
+  it('refusing a request signed before it restarted is taken as a queue not reached yet (sent again, it is signed again), any other refusal as it is', async () => {
+    // As the queue says it (request-signature.ts) of a hand-in whose connection waited while it was down.
+    const before = await queue((_req, res) => res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'request time 2026-12-07T01:32:16.000Z is before the queue started (2026-12-07T01:32:23.512Z); sign it again' })));
+    const err = await client(before).complete('j1', 'w/1', 'build', { outcome: 'built', binaries: [], artifacts: [] } as never).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(QueueUnreachable);
+    expect((err as Error).message).toMatch(/^POST \/api\/v1\/jobs\/j1\/complete: 401 .*is before the queue started.* \(the queue restarted while it was on its way\)$/);
+    const wrong = await queue((_req, res) => res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'wrong signature for builder w on POST /api/v1/jobs/j1/complete' })));
+    const refused = await client(wrong).complete('j1', 'w/1', 'build', { outcome: 'built', binaries: [], artifacts: [] } as never).catch((e: Error) => e);
+    expect(refused).not.toBeInstanceOf(QueueUnreachable);
+    expect((refused as Error).message).toContain('401');
+  });
+
   it("that is an error has its first MAX_ERROR_TEXT bytes said, not the megabytes after", async () => {
     const url = await queue((_req, res) => res.writeHead(500).end('E'.repeat(8 * 1024 * 1024)));
     const err = (await client(url).heartbeat('j1', 'w/1').catch((e: Error) => e)) as Error;

@@ -7,7 +7,7 @@ import { open, rm, stat } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { MAX_JOB_TIME_MS, NUMBER_RANGES } from '../config/config.js';
-import { sha256Hex, signRequest } from '../core/request-signature.js';
+import { SIGNED_BEFORE_START, sha256Hex, signRequest } from '../core/request-signature.js';
 import { JOB_ROUTES, MAX_LEASE_ANSWER, MAX_SMALL_ANSWER, routePath, type JobApi, type JobRoute, type LeaseRequest, type LeasedArchive, type LeasedJob, type WorkerOffer, type WorkerSettings } from '../core/job-protocol.js';
 import { DEFAULT_LIMITS, type BuildLimits } from '../core/kinds/build.js';
 import type { JobReport, WorkKind } from '../core/work-kinds.js';
@@ -367,6 +367,9 @@ export class JobApiClient {
     if (!res.ok && res.status !== 204) {
       const text = await readAnswer(res, MAX_ERROR_TEXT, `${method} ${path}: ${res.status}`, { cut: true }).then(String, (err: Error) => `(${err.message})`);
       const message = `${method} ${path}: ${res.status} ${text}`;
+      // Signed before the queue restarted, delivered after (a connection opened while it was
+      // down): sent again, it is signed again. A hand-in so refused was given back, and built again.
+      if (res.status === 401 && text.includes(SIGNED_BEFORE_START)) throw new QueueUnreachable(`${message} (the queue restarted while it was on its way)`);
       throw res.status === 400 || res.status === 413 ? new QueueRefused(res.status, message) : new Error(message);
     }
     return res;

@@ -4,6 +4,7 @@
 // 70 ms of every publication, half of it the queue's own thread forking them. Any other key
 // (a passphrase, a subkey, another algorithm) is gpg's to use: readSigningKey says undefined.
 import { createHash, createPrivateKey, sign, type KeyObject } from 'node:crypto';
+import { packetHeader } from './openpgp-packets.js';
 
 export interface SigningKey {
   /** The v4 fingerprint, upper-case hex, as gpg prints it. */
@@ -33,30 +34,12 @@ export function dearmor(text: string, kind: string): Buffer | undefined {
 /** The packets of an OpenPGP message: tag and body. */
 function packets(data: Buffer): { tag: number; body: Buffer }[] {
   const out: { tag: number; body: Buffer }[] = [];
-  let at = 0;
-  while (at < data.length) {
-    const head = data[at++];
-    if (!(head & 0x80)) throw new Error('not an OpenPGP packet');
-    let tag: number;
-    let length: number;
-    if (head & 0x40) {
-      tag = head & 0x3f;
-      const o1 = data[at++];
-      if (o1 < 192) length = o1;
-      else if (o1 < 224) length = ((o1 - 192) << 8) + data[at++] + 192;
-      else if (o1 === 255) (length = data.readUInt32BE(at)), (at += 4);
-      else throw new Error('partial packet lengths are not used by keys');
-    } else {
-      tag = (head >> 2) & 0x0f;
-      const kind = head & 3;
-      if (kind === 3) throw new Error('indeterminate packet lengths are not used by keys');
-      const bytes = [1, 2, 4][kind];
-      length = data.readUIntBE(at, bytes);
-      at += bytes;
-    }
-    if (at + length > data.length) throw new Error('a packet runs past the end');
-    out.push({ tag, body: data.subarray(at, at + length) });
-    at += length;
+  const why = { 'not-a-packet': 'not an OpenPGP packet', partial: 'partial packet lengths are not used by keys', indeterminate: 'indeterminate packet lengths are not used by keys', 'past-end': 'a packet runs past the end' };
+  for (let at = 0; at < data.length; ) {
+    const h = packetHeader(data, at);
+    if ('problem' in h) throw new Error(why[h.problem]);
+    out.push({ tag: h.tag, body: data.subarray(at + h.headLength, at + h.headLength + h.length) });
+    at += h.headLength + h.length;
   }
   return out;
 }

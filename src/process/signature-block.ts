@@ -4,6 +4,7 @@
 // (10 s of its time; the 4 MiB a .changes may have, hours), in the queue's one lane, before it
 // says anything. A clear signature holds signature packets (RFC 4880 5.2) and nothing else, a
 // few hundred bytes each: the block is taken apart here, as gpgv would, and anything else refused.
+import { packetHeader } from './openpgp-packets.js';
 
 /** The most a signature block may hold, in bytes of packets: a signature by an RSA key of 16384 bits, with room to spare. */
 export const MAX_SIGNATURE_BLOCK_BYTES = 16 * 1024;
@@ -52,32 +53,16 @@ export function signatureBlockProblem(block: string[]): string | undefined {
 
 /** Why the packets are not signature packets only (each whole), or undefined. */
 function packetProblem(data: Buffer): string | undefined {
-  const past = (n: number) => `packet ${n} of the signature block runs past its end; expected whole signature packets`;
-  let at = 0;
-  for (let n = 1; at < data.length; n++) {
-    const head = data[at];
-    if (!(head & 0x80)) return `packet ${n} of the signature block does not start with a packet header (byte 0x${head.toString(16).padStart(2, '0')}); expected signature packets only`;
-    // New format (RFC 4880 4.2.2): the tag in six bits; old (4.2.1): in four, the length's size in two.
-    const tag = head & 0x40 ? head & 0x3f : (head >> 2) & 0x0f;
-    if (tag !== 2) return `packet ${n} of the signature block is a ${PACKET_NAMES[tag] ?? 'unknown'} packet (tag ${tag}); expected signature packets (tag 2) only`;
-    let headLength: number;
-    let length: number;
-    if (head & 0x40) {
-      // A length of one, two or five octets; 224-254: a partial body length, for data packets only (4.2.2.4).
-      const o1 = data[at + 1];
-      if (o1 >= 224 && o1 < 255) return `packet ${n} of the signature block has a partial body length; expected signature packets, of one length each`;
-      headLength = o1 === undefined || o1 < 192 ? 2 : o1 < 224 ? 3 : 6;
-      if (at + headLength > data.length) return past(n);
-      length = headLength === 2 ? o1 : headLength === 3 ? ((o1 - 192) << 8) + data[at + 2] + 192 : data.readUInt32BE(at + 2);
-    } else {
-      // A length of one, two or four octets, or none: indeterminate, to the end of the data.
-      if ((head & 3) === 3) return `packet ${n} of the signature block has an indeterminate length; expected signature packets, of one length each`;
-      headLength = 1 + [1, 2, 4][head & 3];
-      if (at + headLength > data.length) return past(n);
-      length = data.readUIntBE(at + 1, headLength - 1);
+  for (let n = 1, at = 0; at < data.length; n++) {
+    const h = packetHeader(data, at);
+    if ('problem' in h && h.problem === 'not-a-packet') return `packet ${n} of the signature block does not start with a packet header (byte 0x${data[at].toString(16).padStart(2, '0')}); expected signature packets only`;
+    if (h.tag !== 2) return `packet ${n} of the signature block is a ${PACKET_NAMES[h.tag!] ?? 'unknown'} packet (tag ${h.tag}); expected signature packets (tag 2) only`;
+    if ('problem' in h) {
+      if (h.problem === 'partial') return `packet ${n} of the signature block has a partial body length; expected signature packets, of one length each`;
+      if (h.problem === 'indeterminate') return `packet ${n} of the signature block has an indeterminate length; expected signature packets, of one length each`;
+      return `packet ${n} of the signature block runs past its end; expected whole signature packets`;
     }
-    if (at + headLength + length > data.length) return past(n);
-    at += headLength + length;
+    at += h.headLength + h.length;
   }
   return undefined;
 }
