@@ -1,7 +1,7 @@
 // Realises the compose project as Docker Swarm services through the Engine API, as `docker stack
-// deploy -c` does: overlay networks (internal, attachable, as the file says), each service created or updated when its spec
-// changed, then waited for until its tasks run (healthy). Images reach the other nodes through a
-// registry the manager's engine pushes to.
+// deploy -c` does: overlay networks (internal, attachable, as the file says), each service
+// created or updated when its spec changed, then waited for until its tasks run (healthy). Images
+// reach the other nodes through a registry the manager's engine pushes to.
 import { DockerError, UserError } from '../errors.js';
 import { LABEL_SERVICE, type ComposeProject, type ServiceSpec } from './compose-file.js';
 import { demuxLogs } from './compose.js';
@@ -167,7 +167,7 @@ export function tasksTrouble(tasks: Task[]): string {
  * healthcheck as running once it is healthy) and its update, if any, completed; what its tasks
  * say keeps them from running (tasksTrouble: a port in use, no node that fits, a task that
  * failed) is said as it changes and in the error at the deadline; an update paused or rolled
- * back is named.
+ * back is named; once FAILED_TASKS of its tasks failed, what they wrote last is said at once.
  */
 export async function waitServiceRunning(docker: Docker, project: string, service: string, timeoutMs: number, progress: Progress): Promise<number> {
   const name = serviceName(project, service);
