@@ -62,3 +62,14 @@ export class Unsuccessful extends Error {
 
 /** An error's message (or whatever was thrown, as text), its first line only: for an answer or a reason, the stack left to the log. */
 export const firstLine = (err: unknown): string => ((err as Error)?.message ?? String(err)).split('\n')[0];
+
+/**
+ * `err` naming `path` when it names no file, as a failed write's ("ENOSPC: no space left on
+ * device, write") does not; its code, errno and syscall kept, by which the queue tells a full disk
+ * that passes from an error of what it was handed (daemons/queue/passing-errors.ts).
+ */
+export function namingFile(err: unknown, path: string): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (!(err instanceof Error) || !e.code || e.path) return err;
+  return Object.assign(new Error(`${e.message} '${path}'`, { cause: err }), { code: e.code, errno: e.errno, syscall: e.syscall, path });
+}

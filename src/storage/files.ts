@@ -180,17 +180,6 @@ export async function inBatches<T>(items: T[], width: number, fn: (item: T) => P
   }
 }
 
-/**
- * `err` naming `path` when it names no file, as a failed write's ("ENOSPC: no space left on
- * device, write") does not; its code, errno and syscall kept, by which the queue tells a full disk
- * that passes from an error of what it was handed (daemons/queue/passing-errors.ts).
- */
-export function namingFile(err: unknown, path: string): unknown {
-  const e = err as NodeJS.ErrnoException;
-  if (!(err instanceof Error) || !e.code || e.path) return err;
-  return Object.assign(new Error(`${e.message} '${path}'`, { cause: err }), { code: e.code, errno: e.errno, syscall: e.syscall, path });
-}
-
 /** All of `buffers`, one after the other, written at `position`: in one call unless the kernel takes less. */
 export async function writeAllAt(file: FileHandle, buffers: Buffer[], position: number): Promise<void> {
   let rest = buffers.filter((b) => b.length > 0);

@@ -4,7 +4,7 @@
 // and emptying the journal replays nothing twice; a line cut short by a crash mid-append is
 // the change that was not acknowledged, and is ignored.
 import { open, rm, stat, truncate } from 'node:fs/promises';
-import { namingFile } from './files.js';
+import { namingFile } from '../errors.js';
 import { jsonParts, lineParts, writeFileAtomic } from './json-files.js';
 import { parseWithMembers } from './json-members.js';
 import { readStateFile } from './open-regular-file.js';

@@ -3,7 +3,8 @@
 import { constants, fchmodSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { inBatches, namingFile, writeAllAt } from './files.js';
+import { namingFile } from '../errors.js';
+import { inBatches, writeAllAt } from './files.js';
 import { MAX_STATE_FOLDER_BYTES, readStateFile, type StateReadBudget } from './open-regular-file.js';
 import { giveOpenFile, type Owner } from './ownership.js';
 

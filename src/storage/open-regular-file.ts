@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { constants, createWriteStream, type Stats } from 'node:fs';
 import { lstat, open, type FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
+import { namingFile } from '../errors.js';
 
 /** A file that has fewer bytes than it said it had when it was opened (another writer cut it meanwhile). */
 export const shrank = (size: number, read: number): Error => new Error(`it shrank from ${size} to ${read} bytes while it was read`);
@@ -197,9 +198,7 @@ export async function copyRegularFile(from: string, to: string, size: number): P
     await pipeline(bytesOf(handle, size, { bytes: 0 }), createWriteStream(to, { flags: 'wx' }));
   } catch (err) {
     // A stream's write error ("ENOSPC: no space left on device, write") names no file: name it.
-    const e = err as NodeJS.ErrnoException;
-    if (e.code && !e.path) throw Object.assign(new Error(`${e.message} '${to}'`, { cause: err }), { code: e.code, path: to });
-    throw err;
+    throw namingFile(err, to);
   } finally {
     await handle.close();
   }
